@@ -1,0 +1,16 @@
+import type { Command } from "commander";
+
+/** A command module adds its subcommand to the program; it is imported only when it runs. */
+export interface CommandModule {
+  register(program: Command): void;
+}
+export type Loader = () => Promise<CommandModule>;
+
+/**
+ * Every top-level command and the module that defines it. Only the named command's module is loaded
+ * (changesets, vitest): start-up stays close to bare Node.
+ */
+export const commands = {
+} satisfies Record<string, Loader>;
+
+export type CommandName = keyof typeof commands;

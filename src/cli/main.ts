@@ -1,0 +1,65 @@
+/**
+ * The CLI entry: the one catch and the one exit-code table (ARCHITECTURE.md). Command modules are loaded
+ * lazily; `--version` answers before commander is even imported.
+ */
+import { readFileSync } from "node:fs";
+import { EXIT, isStrataError } from "../core/findings.js";
+import { commands, type Loader } from "./commands/index.js";
+import { errColor, log } from "./output.js";
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
+    process.stdout.write(`${packageVersion()}\n`);
+    return;
+  }
+  try {
+    await run(argv);
+  } catch (error) {
+    process.exitCode = reportError(error);
+  }
+}
+
+async function run(argv: string[]): Promise<void> {
+  const { Command, CommanderError } = await import("commander");
+  const program = new Command("strata")
+    .description("GitOps configuration: validate, resolve, diff, secrets and signed snapshots of config in git")
+    .version(packageVersion(), "-V, --version")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
+
+  const name = argv.find((a) => !a.startsWith("-"));
+  const table: Record<string, Loader> = commands;
+  const known = name !== undefined && Object.hasOwn(table, name);
+  const toLoad = known ? [name] : Object.keys(table);
+  for (const n of toLoad) await table[n]?.().then((m) => m.register(program));
+
+  try {
+    await program.parseAsync(argv, { from: "user" });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version are successes; everything else commander rejects is an invocation problem.
+      process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      return;
+    }
+    throw error;
+  }
+}
+
+/** Maps any failure to its exit code and prints it once, without a stack trace unless it is a bug. */
+export function reportError(error: unknown): number {
+  if (isStrataError(error)) {
+    log(`${errColor.red("error")} ${errColor.bold(`[${error.code}]`)} ${error.message}`);
+    if (error.hint) log(`${errColor.dim("hint:")} ${error.hint}`);
+    return error.exitCode;
+  }
+  const e = error instanceof Error ? error : new Error(String(error));
+  log(`${errColor.red("internal error")} (a bug in strata; please report it with the output below)`);
+  log(e.stack ?? e.message);
+  return EXIT.internal;
+}

@@ -1,0 +1,122 @@
+/**
+ * Findings are problems in user content, reported as data (all of them, never just the first).
+ * Operational failures are {@link StrataError}s. Both carry a stable code from SPEC §6.
+ */
+
+/** Error codes of SPEC §6 (stable; in messages and JSON). */
+export const ERROR_CODES = [
+  "yaml-syntax", "yaml-limit", "duplicate-key", "invalid-key", "invalid-name", "missing-repository",
+  "invalid-schema", "unknown-environment", "circular-inheritance", "unknown-namespace", "unknown-key",
+  "invalid-type", "constraint-violation", "missing-required", "sensitive-in-plaintext",
+  "duplicate-definition", "invalid-merge", "circular-reference", "unresolved-reference",
+  "decryption-failed", "mac-mismatch", "mac-missing", "unknown-ref", "shallow-clone", "unauthenticated",
+  "access-denied", "version-conflict", "invalid-signature", "digest-mismatch", "invalid-snapshot",
+  "payload-too-large", "approval-required", "insufficient-approvals", "push-failed",
+  // Not in SPEC's list but needed to classify failures of the invocation itself.
+  "invalid-argument", "unreadable-file", "unreachable", "invalid-config", "internal",
+] as const;
+export const WARNING_CODES = ["yaml-1.1-ambiguity", "secrets-skipped", "unset-nothing", "deprecated-key"] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+export type WarningCode = (typeof WARNING_CODES)[number];
+export type Code = ErrorCode | WarningCode;
+
+export type Severity = "error" | "warning";
+
+/** One problem in user content, located where the user can fix it. */
+export interface Finding {
+  code: Code;
+  severity: Severity;
+  message: string;
+  /** POSIX path relative to the repository root, or null. */
+  file: string | null;
+  /** 1-based. */
+  line: number | null;
+  /** 1-based. */
+  column: number | null;
+  environment: string | null;
+  key: string | null;
+  hint: string | null;
+}
+
+export type FindingInit = Pick<Finding, "code" | "message"> & Partial<Omit<Finding, "code" | "message">>;
+
+export function createFinding(init: FindingInit): Finding {
+  const severity = init.severity ?? ((WARNING_CODES as readonly string[]).includes(init.code) ? "warning" : "error");
+  return {
+    code: init.code,
+    severity,
+    message: init.message,
+    file: init.file ?? null,
+    line: init.line ?? null,
+    column: init.column ?? null,
+    environment: init.environment ?? null,
+    key: init.key ?? null,
+    hint: init.hint ?? null,
+  };
+}
+
+/** Exit codes of SPEC §6. */
+export const EXIT = { ok: 0, findings: 1, usage: 2, secrets: 3, distribution: 4, internal: 70 } as const;
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/** Which exit code each code maps to when it is an error. */
+export function exitCodeFor(code: Code): ExitCode {
+  switch (code) {
+    case "missing-repository": case "unknown-environment": case "unknown-ref": case "shallow-clone":
+    case "invalid-argument": case "unreadable-file":
+      return EXIT.usage;
+    case "decryption-failed": case "mac-mismatch": case "mac-missing":
+      return EXIT.secrets;
+    case "unauthenticated": case "access-denied": case "version-conflict": case "unreachable":
+    case "invalid-signature": case "digest-mismatch": case "invalid-snapshot": case "payload-too-large":
+    case "push-failed":
+      return EXIT.distribution;
+    case "internal":
+      return EXIT.internal;
+    default:
+      return EXIT.findings;
+  }
+}
+
+/** SPEC §6: all findings are reported; the exit code is the first that applies in the order 70, 2, 3, 4, 1. */
+const PRECEDENCE: readonly ExitCode[] = [EXIT.internal, EXIT.usage, EXIT.secrets, EXIT.distribution, EXIT.findings];
+export function combineExitCodes(codes: Iterable<ExitCode>): ExitCode {
+  const seen = new Set(codes);
+  for (const c of PRECEDENCE) if (seen.has(c)) return c;
+  return EXIT.ok;
+}
+
+export function exitCodeForFindings(findings: readonly Finding[]): ExitCode {
+  return combineExitCodes(findings.filter((f) => f.severity === "error").map((f) => exitCodeFor(f.code)));
+}
+
+/** An operational failure with a stable code and an actionable hint; never carries secret plaintext. */
+export class StrataError extends Error {
+  readonly code: Code;
+  readonly hint: string | null;
+  readonly exitCode: ExitCode;
+  readonly finding: Partial<Finding> | undefined;
+  constructor(code: Code, message: string, options: { hint?: string; cause?: unknown; exitCode?: ExitCode; finding?: Partial<Finding> } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "StrataError";
+    this.code = code;
+    this.hint = options.hint ?? null;
+    this.exitCode = options.exitCode ?? exitCodeFor(code);
+    this.finding = options.finding;
+  }
+}
+
+export function isStrataError(e: unknown): e is StrataError {
+  return e instanceof StrataError;
+}
+
+export function compareFindings(a: Finding, b: Finding): number {
+  return (
+    (a.file ?? "").localeCompare(b.file ?? "") ||
+    (a.line ?? 0) - (b.line ?? 0) ||
+    (a.column ?? 0) - (b.column ?? 0) ||
+    (a.environment ?? "").localeCompare(b.environment ?? "") ||
+    a.code.localeCompare(b.code)
+  );
+}

@@ -1,0 +1,23 @@
+import { describe, expect, it } from "vitest";
+import { combineExitCodes, createFinding, EXIT, exitCodeFor, exitCodeForFindings } from "../../src/core/findings.js";
+
+describe("exit codes", () => {
+  it.each([
+    ["unknown-environment", EXIT.usage],
+    ["mac-mismatch", EXIT.secrets],
+    ["version-conflict", EXIT.distribution],
+    ["invalid-type", EXIT.findings],
+  ] as const)("%s -> %i", (code, exit) => expect(exitCodeFor(code)).toBe(exit));
+
+  it("applies the SPEC order 70, 2, 3, 4, 1", () => {
+    expect(combineExitCodes([EXIT.findings, EXIT.secrets, EXIT.usage])).toBe(EXIT.usage);
+    expect(combineExitCodes([EXIT.findings, EXIT.distribution])).toBe(EXIT.distribution);
+    expect(combineExitCodes([])).toBe(EXIT.ok);
+  });
+
+  it("ignores warnings", () => {
+    const w = createFinding({ code: "unset-nothing", message: "x" });
+    expect(w.severity).toBe("warning");
+    expect(exitCodeForFindings([w])).toBe(EXIT.ok);
+  });
+});
