@@ -1,0 +1,20 @@
+// Spawns the built CLI end to end, as a user would.
+import { execa } from "execa";
+import { fileURLToPath } from "node:url";
+
+export const projectRoot = fileURLToPath(new URL("../..", import.meta.url));
+export const cliPath = fileURLToPath(new URL("../../bin/strata.mjs", import.meta.url));
+
+export interface CliResult { stdout: string; stderr: string; exitCode: number }
+
+export async function strata(args: string[], options: { cwd?: string; env?: Record<string, string | undefined>; input?: string; timeout?: number } = {}): Promise<CliResult> {
+  const r = await execa(process.execPath, [cliPath, ...args], {
+    cwd: options.cwd ?? projectRoot,
+    env: { NO_COLOR: "1", GITHUB_ACTIONS: "", CI: "", ...options.env },
+    input: options.input,
+    reject: false,
+    timeout: options.timeout ?? 60_000,
+    stripFinalNewline: false,
+  });
+  return { stdout: String(r.stdout), stderr: String(r.stderr), exitCode: r.exitCode ?? -1 };
+}
