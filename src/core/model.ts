@@ -21,6 +21,23 @@ export interface LeafInfo {
   overridden: Origin[];
   /** From an encrypted file, `x-sensitive` in the schema, or interpolating a sensitive value. */
   sensitive: boolean;
+  /**
+   * True when the value is the SOPS ciphertext (`ENC[…]`) because no key could open the file (resolution
+   * with secrets skipped): compare it only to say "may have changed".
+   */
+  ciphertextOnly?: boolean;
+}
+
+/** Schema metadata of one key (SPEC §3 vocabulary), for diffs, explain and approvals. */
+export interface KeyMetadata {
+  sensitive: boolean;
+  restartRequired: boolean;
+  deprecated: string | null;
+  owner: string | null;
+  approvers: string[];
+  /** `x-merge` of an array: "replace" | "append" | { by } */
+  merge: "replace" | "append" | { by: string } | null;
+  description: string | null;
 }
 
 /** The effective configuration of one concrete environment. */
