@@ -1,0 +1,3 @@
+export * from "./canonical.js";
+export * from "./keys.js";
+export * from "./snapshot.js";

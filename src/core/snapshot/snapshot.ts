@@ -1,0 +1,251 @@
+import { sign, verify } from "node:crypto";
+import { StrataError } from "../findings.js";
+import { isJsonObject, type JsonObject, type JsonValue } from "../json.js";
+import { canonicalJson, DIGEST_PATTERN, digestOf } from "./canonical.js";
+import type { PublicKey, SigningKey } from "./keys.js";
+
+/** Who and what produced a snapshot (SPEC §9). Filled from git and from the caller. */
+export interface SnapshotSource {
+  repository: string | null;
+  commit: string | null;
+  pullRequest: number | null;
+  approvedBy: string[];
+  pushedBy: string | null;
+  emergency: boolean;
+}
+
+export interface SnapshotSignature {
+  /** Lowercase hex SHA-256 of the signer's 32-byte raw public key. */
+  keyid: string;
+  /** Standard padded base64 of the Ed25519 signature over the UTF-8 bytes of `digest`. */
+  sig: string;
+}
+
+/** One immutable, signed document per environment and version (SPEC §9). */
+export interface Snapshot {
+  kind: "strata.snapshot";
+  apiVersion: 1;
+  environment: string;
+  version: number;
+  /** Digest of version N-1; null for version 1. */
+  previous: string | null;
+  /** The version whose content a rollback republishes. */
+  rollbackOf: number | null;
+  createdAt: string;
+  expiresAt: string;
+  source: SnapshotSource;
+  contentDigest: string;
+  config: Record<string, JsonObject>;
+  /** A SOPS JSON document of the sensitive leaves (ciphertext only), or null when none is sensitive. */
+  secrets: JsonObject | null;
+  digest: string;
+  signatures: SnapshotSignature[];
+}
+
+/** The fields of a snapshot that the digest covers. */
+export type UnsignedSnapshot = Omit<Snapshot, "digest" | "signatures">;
+
+/** What a version is: enough to chain the next one and to answer conditional requests. */
+export interface VersionRef {
+  version: number;
+  digest: string;
+}
+
+export const ENVIRONMENT_NAME = /^[a-z0-9][a-z0-9-]*$/;
+/** Default validity of a snapshot: `push --refresh` renews it before clients call it stale. */
+export const DEFAULT_TTL_MS = 7 * 24 * 3600 * 1000;
+
+/** SPEC §9: sha256 over the canonical document without `digest` and `signatures`. */
+export function computeDigest(snapshot: UnsignedSnapshot | Snapshot): string {
+  const { digest: _d, signatures: _s, ...rest } = snapshot as Snapshot;
+  return digestOf(rest);
+}
+
+/**
+ * SPEC §9: sha256 over the canonical `{config, secretSources}`; `secretSources` is sorted here so that
+ * callers cannot make equal content look different.
+ */
+export function computeContentDigest(config: Record<string, JsonObject>, secretSources: readonly (readonly [string, string])[]): string {
+  const sorted = [...secretSources].map(([p, h]) => [p, h]).sort((a, b) => (a[0]! < b[0]! ? -1 : a[0]! > b[0]! ? 1 : 0));
+  return digestOf({ config, secretSources: sorted });
+}
+
+export function signDigest(digest: string, key: SigningKey): SnapshotSignature {
+  return { keyid: key.publicKey.keyid, sig: sign(null, Buffer.from(digest, "utf8"), key.privateKey).toString("base64") };
+}
+
+export interface SnapshotInit {
+  environment: string;
+  version: number;
+  previous: string | null;
+  rollbackOf?: number | null;
+  createdAt: Date;
+  /** Default: createdAt + 7 days. */
+  expiresAt?: Date;
+  source: Partial<SnapshotSource>;
+  contentDigest: string;
+  config: Record<string, JsonObject>;
+  secrets: JsonObject | null;
+}
+
+/** Builds and signs a snapshot. Pure apart from the clock the caller passes in. */
+export function createSnapshot(init: SnapshotInit, keys: readonly SigningKey[]): Snapshot {
+  if (keys.length === 0) throw new StrataError("invalid-argument", "a snapshot needs a signing key", { hint: "pass --signing-key FILE or set STRATA_SIGNING_KEY" });
+  const unsigned: UnsignedSnapshot = {
+    kind: "strata.snapshot",
+    apiVersion: 1,
+    environment: init.environment,
+    version: init.version,
+    previous: init.previous,
+    rollbackOf: init.rollbackOf ?? null,
+    createdAt: init.createdAt.toISOString(),
+    expiresAt: (init.expiresAt ?? new Date(init.createdAt.getTime() + DEFAULT_TTL_MS)).toISOString(),
+    source: {
+      repository: init.source.repository ?? null,
+      commit: init.source.commit ?? null,
+      pullRequest: init.source.pullRequest ?? null,
+      approvedBy: init.source.approvedBy ?? [],
+      pushedBy: init.source.pushedBy ?? null,
+      emergency: init.source.emergency ?? false,
+    },
+    contentDigest: init.contentDigest,
+    config: init.config,
+    secrets: init.secrets,
+  };
+  const problems = validateSnapshotShape({ ...unsigned, digest: "sha256:" + "0".repeat(64), signatures: [] });
+  if (problems.length > 0) throw new StrataError("invalid-snapshot", `cannot build the snapshot: ${problems.join("; ")}`);
+  const digest = computeDigest(unsigned);
+  return { ...unsigned, digest, signatures: keys.map((k) => signDigest(digest, k)) };
+}
+
+/** The serialized form stored and served: canonical JSON, so the bytes are the same everywhere. */
+export function serializeSnapshot(snapshot: Snapshot): string {
+  return canonicalJson(snapshot);
+}
+
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+const SOPS_CIPHERTEXT = /^ENC\[[A-Za-z0-9_]+,data:[A-Za-z0-9+/=]*,/;
+
+function isNullableString(v: unknown): boolean {
+  return v === null || typeof v === "string";
+}
+
+/** Every leaf outside `sops` must be SOPS ciphertext: the endpoint never stores plaintext secrets. */
+function findPlaintextLeaf(value: JsonValue, path: string): string | null {
+  if (typeof value === "string") return SOPS_CIPHERTEXT.test(value) ? null : path;
+  if (Array.isArray(value)) {
+    for (const [i, v] of value.entries()) {
+      const p = findPlaintextLeaf(v, `${path}[${i}]`);
+      if (p !== null) return p;
+    }
+    return null;
+  }
+  if (isJsonObject(value)) {
+    for (const [k, v] of Object.entries(value)) {
+      const p = findPlaintextLeaf(v, path === "" ? k : `${path}.${k}`);
+      if (p !== null) return p;
+    }
+    return null;
+  }
+  // Numbers, booleans and null are not encrypted by SOPS only when a rule leaves them plain: refuse.
+  return path;
+}
+
+/** Structural problems of a would-be snapshot, as messages (empty when well-formed). */
+export function validateSnapshotShape(value: unknown): string[] {
+  const p: string[] = [];
+  if (!isJsonObject(value)) return ["the document is not a JSON object"];
+  const s = value;
+  const known = new Set(["kind", "apiVersion", "environment", "version", "previous", "rollbackOf", "createdAt", "expiresAt", "source", "contentDigest", "config", "secrets", "digest", "signatures"]);
+  for (const k of Object.keys(s)) if (!known.has(k)) p.push(`unknown field "${k}"`);
+  if (s.kind !== "strata.snapshot") p.push(`kind must be "strata.snapshot"`);
+  if (s.apiVersion !== 1) p.push("apiVersion must be 1");
+  if (typeof s.environment !== "string" || !ENVIRONMENT_NAME.test(s.environment)) p.push("environment must be a name matching ^[a-z0-9][a-z0-9-]*$");
+  if (typeof s.version !== "number" || !Number.isSafeInteger(s.version) || s.version < 1) p.push("version must be an integer >= 1");
+  if (!(s.previous === null || (typeof s.previous === "string" && DIGEST_PATTERN.test(s.previous)))) p.push("previous must be null or a sha256: digest");
+  if (s.version === 1 && s.previous !== null) p.push("version 1 has no previous");
+  if (typeof s.version === "number" && s.version > 1 && s.previous === null) p.push(`version ${s.version} needs previous`);
+  if (!(s.rollbackOf === null || (typeof s.rollbackOf === "number" && Number.isSafeInteger(s.rollbackOf) && s.rollbackOf >= 1))) p.push("rollbackOf must be null or a version");
+  if (typeof s.rollbackOf === "number" && typeof s.version === "number" && s.rollbackOf >= s.version) p.push("rollbackOf must name an earlier version");
+  for (const f of ["createdAt", "expiresAt"] as const) {
+    const t = s[f];
+    if (typeof t !== "string" || !ISO_TIME.test(t) || Number.isNaN(Date.parse(t))) p.push(`${f} must be an RFC 3339 time`);
+  }
+  if (typeof s.createdAt === "string" && typeof s.expiresAt === "string" && Date.parse(s.expiresAt) <= Date.parse(s.createdAt)) p.push("expiresAt must be after createdAt");
+  const src = s.source;
+  if (!isJsonObject(src)) p.push("source must be an object");
+  else {
+    for (const k of Object.keys(src)) if (!["repository", "commit", "pullRequest", "approvedBy", "pushedBy", "emergency"].includes(k)) p.push(`unknown field "source.${k}"`);
+    if (!isNullableString(src.repository)) p.push("source.repository must be a string or null");
+    if (!isNullableString(src.commit)) p.push("source.commit must be a string or null");
+    if (!(src.pullRequest === null || (typeof src.pullRequest === "number" && Number.isSafeInteger(src.pullRequest)))) p.push("source.pullRequest must be a number or null");
+    if (!Array.isArray(src.approvedBy) || !src.approvedBy.every((a) => typeof a === "string")) p.push("source.approvedBy must be a list of names");
+    if (!isNullableString(src.pushedBy)) p.push("source.pushedBy must be a string or null");
+    if (typeof src.emergency !== "boolean") p.push("source.emergency must be a boolean");
+  }
+  if (typeof s.contentDigest !== "string" || !DIGEST_PATTERN.test(s.contentDigest)) p.push("contentDigest must be a sha256: digest");
+  if (!isJsonObject(s.config) || !Object.values(s.config).every(isJsonObject)) p.push("config must map namespaces to objects");
+  if (s.secrets !== null) {
+    if (!isJsonObject(s.secrets) || !isJsonObject(s.secrets.sops)) p.push("secrets must be null or a SOPS document (with sops metadata)");
+    else {
+      const { sops: _m, ...data } = s.secrets;
+      const leaf = findPlaintextLeaf(data, "");
+      if (leaf !== null) p.push(`secrets.${leaf} is not SOPS ciphertext: plaintext secrets are never published`);
+    }
+  }
+  if (typeof s.digest !== "string" || !DIGEST_PATTERN.test(s.digest)) p.push("digest must be a sha256: digest");
+  if (!Array.isArray(s.signatures) || !s.signatures.every((g) => isJsonObject(g) && typeof g.keyid === "string" && typeof g.sig === "string")) p.push("signatures must be a list of {keyid, sig}");
+  return p;
+}
+
+/** Parses a snapshot document; throws `invalid-snapshot` with every structural problem. */
+export function parseSnapshot(text: string): Snapshot {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (cause) {
+    throw new StrataError("invalid-snapshot", `the snapshot is not JSON: ${(cause as Error).message}`, { cause });
+  }
+  const problems = validateSnapshotShape(value);
+  if (problems.length > 0) throw new StrataError("invalid-snapshot", `malformed snapshot: ${problems.join("; ")}`);
+  return value as Snapshot;
+}
+
+/**
+ * Checks the digest against the content and that at least one signature is by a trusted key. Returns the
+ * keyid that verified; throws `digest-mismatch` or `invalid-signature`.
+ */
+export function verifySnapshot(snapshot: Snapshot, trusted: readonly PublicKey[]): string {
+  const actual = computeDigest(snapshot);
+  if (actual !== snapshot.digest) {
+    throw new StrataError("digest-mismatch", `snapshot ${snapshot.environment} v${snapshot.version}: digest ${snapshot.digest} does not match the content (${actual})`);
+  }
+  const data = Buffer.from(snapshot.digest, "utf8");
+  for (const s of snapshot.signatures) {
+    const key = trusted.find((k) => k.keyid === s.keyid);
+    if (key === undefined || !/^[A-Za-z0-9+/]{86}==$/.test(s.sig)) continue;
+    if (verify(null, data, key.key, Buffer.from(s.sig, "base64"))) return key.keyid;
+  }
+  const ids = snapshot.signatures.map((s) => s.keyid.slice(0, 12)).join(", ") || "none";
+  throw new StrataError("invalid-signature", `snapshot ${snapshot.environment} v${snapshot.version} has no valid signature by a trusted key (signatures: ${ids})`, {
+    hint: "sign with a key listed in signing.trusted_keys / --trusted-keys",
+  });
+}
+
+/**
+ * Checks that `snapshot` may follow `current` in `environment`: same environment, the next version, and
+ * `previous` naming the current digest. Throws `invalid-snapshot`.
+ */
+export function validateSuccessor(snapshot: Snapshot, environment: string, current: VersionRef | null): void {
+  if (snapshot.environment !== environment) {
+    throw new StrataError("invalid-snapshot", `the snapshot is for environment "${snapshot.environment}", not "${environment}"`);
+  }
+  const expected = (current?.version ?? 0) + 1;
+  if (snapshot.version !== expected) {
+    throw new StrataError("invalid-snapshot", `version ${snapshot.version} does not follow ${current?.version ?? 0} (expected ${expected})`);
+  }
+  const previous = current?.digest ?? null;
+  if (snapshot.previous !== previous) {
+    throw new StrataError("invalid-snapshot", `previous ${snapshot.previous ?? "null"} is not the digest of version ${current?.version ?? 0} (${previous ?? "null"})`);
+  }
+}
