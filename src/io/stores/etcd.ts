@@ -1,0 +1,201 @@
+/**
+ * `etcd://HOST:PORT[,HOST:PORT]/PREFIX`: several `strata serve` share one etcd cluster. Keys:
+ *
+ *   PREFIX/head/<env>               the current pointer (Head JSON)
+ *   PREFIX/v/<env>/<000000000007>   version 7's snapshot text
+ *   PREFIX/h/<env>/<000000000007>   its history/audit entry
+ *
+ * A publish is one transaction: if head's mod revision is still the one read (or head is absent for the
+ * first), put the version, its history entry and the new head. Every server watches PREFIX/head/ and tells
+ * its own watchers; after a reconnect, or when etcd cancels the watch because the revision it would resume
+ * from was compacted, it re-reads every head, so no version is missed (at least once; duplicates dropped).
+ */
+import { Etcd3, type Watcher } from "etcd3";
+import { StrataError } from "../../core/findings.js";
+import { ENVIRONMENT_NAME } from "../../core/snapshot/index.js";
+import { createHistoryEntry, headOf, padVersion, type Head, type HistoryEntry, type PublishOutcome, type PublishRequest, type SnapshotStore, type StoreEvent } from "./store.js";
+
+const RESYNC_MS = 5_000;
+
+export function parseEtcdLocation(location: string): { hosts: string[]; prefix: string } {
+  const slash = location.indexOf("/");
+  const hostPart = slash < 0 ? location : location.slice(0, slash);
+  const prefix = (slash < 0 ? "" : location.slice(slash + 1)).replace(/^\/+|\/+$/g, "") || "strata";
+  const hosts = hostPart.split(",").map((h) => h.trim()).filter((h) => h !== "");
+  if (hosts.length === 0 || !hosts.every((h) => /^[A-Za-z0-9.\-[\]:]+:\d+$/.test(h))) {
+    throw new StrataError("invalid-argument", `invalid etcd store etcd://${location}`, { hint: "use etcd://HOST:PORT[,HOST:PORT]/PREFIX" });
+  }
+  return { hosts: hosts.map((h) => `http://${h}`), prefix };
+}
+
+export async function openEtcdStore(location: string): Promise<SnapshotStore> {
+  const { hosts, prefix } = parseEtcdLocation(location);
+  const client = new Etcd3({ hosts, dialTimeout: 3_000, grpcOptions: { "grpc.max_receive_message_length": 64 * 1024 * 1024, "grpc.max_send_message_length": 64 * 1024 * 1024 } });
+  const store = new EtcdStore(client, prefix, `etcd://${hosts.map((h) => h.slice(7)).join(",")}/${prefix}`);
+  // Fail at start, with a clear message, rather than at the first request.
+  await store.environments();
+  return store;
+}
+
+class EtcdStore implements SnapshotStore {
+  readonly kind = "etcd" as const;
+  private readonly listeners = new Set<(e: StoreEvent) => void>();
+  private readonly seen = new Map<string, number>();
+  private watcher: Watcher | null = null;
+  private resyncTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  constructor(private readonly client: Etcd3, private readonly prefix: string, readonly description: string) {}
+
+  private key(...parts: string[]): string {
+    return [this.prefix, ...parts].join("/");
+  }
+
+  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (cause) {
+      if (cause instanceof StrataError) throw cause;
+      throw new StrataError("unreachable", `etcd ${this.description}: ${what} failed: ${(cause as Error).message}`, { cause, hint: "check that etcd is running and reachable" });
+    }
+  }
+
+  async environments(): Promise<string[]> {
+    const keys = await this.call("listing environments", () => this.client.getAll().prefix(this.key("head", "")).keys());
+    return keys.map((k) => k.slice(this.key("head", "").length)).filter((n) => ENVIRONMENT_NAME.test(n)).sort();
+  }
+
+  private async readHead(environment: string): Promise<{ head: Head | null; mod: string | null }> {
+    const res = await this.call("reading the current version", () => this.client.get(this.key("head", environment)).exec());
+    const kv = res.kvs[0];
+    if (kv === undefined) return { head: null, mod: null };
+    return { head: JSON.parse(kv.value.toString("utf8")) as Head, mod: String(kv.mod_revision) };
+  }
+
+  async head(environment: string): Promise<Head | null> {
+    return (await this.readHead(environment)).head;
+  }
+
+  async read(environment: string, version: number): Promise<string | null> {
+    if (!Number.isSafeInteger(version) || version < 1) return null;
+    return this.call("reading a version", () => this.client.get(this.key("v", environment, padVersion(version))).string());
+  }
+
+  async history(environment: string): Promise<HistoryEntry[]> {
+    const values = await this.call("reading history", () => this.client.getAll().prefix(this.key("h", environment, "")).sort("Key", "Ascend").strings());
+    return Object.values(values).map((v) => JSON.parse(v) as HistoryEntry).sort((a, b) => a.version - b.version);
+  }
+
+  async audit(): Promise<HistoryEntry[]> {
+    const values = await this.call("reading the audit log", () => this.client.getAll().prefix(this.key("h", "")).strings());
+    return Object.values(values)
+      .map((v) => JSON.parse(v) as HistoryEntry)
+      .sort((a, b) => a.publishedAt.localeCompare(b.publishedAt) || a.environment.localeCompare(b.environment) || a.version - b.version);
+  }
+
+  async publish(request: PublishRequest): Promise<PublishOutcome> {
+    const environment = request.snapshot.environment;
+    const { head, mod } = await this.readHead(environment);
+    if ((head?.version ?? 0) !== request.expected || request.snapshot.version !== request.expected + 1) return { ok: false, current: head };
+    const entry = createHistoryEntry(request, new Date().toISOString());
+    const next = headOf(entry);
+    const headKey = this.key("head", environment);
+    const versionKey = this.key("v", environment, padVersion(request.snapshot.version));
+    const txn = (mod === null ? this.client.if(headKey, "Create", "==", 0) : this.client.if(headKey, "Mod", "==", mod))
+      .and(versionKey, "Create", "==", 0)
+      .then(
+        this.client.put(versionKey).value(request.text),
+        this.client.put(this.key("h", environment, padVersion(request.snapshot.version))).value(JSON.stringify(entry)),
+        this.client.put(headKey).value(JSON.stringify(next)),
+      );
+    const res = await this.call("publishing", () => txn.commit());
+    if (res.succeeded) {
+      this.emit({ environment, head: next });
+      return { ok: true, head: next };
+    }
+    const current = await this.head(environment);
+    // A transaction retried after a lost reply fails its own compare: it is ours if the digest matches.
+    if (current !== null && current.version === request.snapshot.version && current.digest === request.snapshot.digest) return { ok: true, head: current };
+    return { ok: false, current };
+  }
+
+  private emit(event: StoreEvent): void {
+    if ((this.seen.get(event.environment) ?? 0) >= event.head.version) return;
+    this.seen.set(event.environment, event.head.version);
+    for (const l of this.listeners) l(event);
+  }
+
+  /** Re-read every head: after a reconnect or a compaction nothing published in the gap is missed. */
+  private async resync(): Promise<void> {
+    if (this.closed) return;
+    try {
+      const values = await this.client.getAll().prefix(this.key("head", "")).strings();
+      for (const [k, v] of Object.entries(values)) this.emit({ environment: k.slice(this.key("head", "").length), head: JSON.parse(v) as Head });
+    } catch {
+      // etcd is down: the watcher reconnects and we resync then.
+    }
+  }
+
+  private async startWatcher(): Promise<void> {
+    if (this.closed || this.listeners.size === 0) return;
+    const headPrefix = this.key("head", "");
+    const w = this.client.watch().prefix(headPrefix).watcher();
+    this.watcher = w;
+    w.on("put", (kv) => {
+      try {
+        this.emit({ environment: kv.key.toString("utf8").slice(headPrefix.length), head: JSON.parse(kv.value.toString("utf8")) as Head });
+      } catch {
+        // A value that is not ours: ignore it.
+      }
+    });
+    w.on("connected", () => void this.resync());
+    w.on("error", () => {
+      // etcd canceled the watch (typically: the revision to resume from was compacted). Start a new one at
+      // the present and re-read the heads.
+      if (this.watcher === w) this.watcher = null;
+      void w.cancel().catch(() => undefined);
+      setTimeout(() => void this.startWatcher().then(() => this.resync()), 200).unref();
+    });
+  }
+
+  watch(listener: (e: StoreEvent) => void): () => void {
+    this.listeners.add(listener);
+    if (this.watcher === null && this.resyncTimer === null) {
+      void this.seedSeen().then(() => this.startWatcher());
+      this.resyncTimer = setInterval(() => void this.resync(), RESYNC_MS);
+      this.resyncTimer.unref();
+    }
+    return () => {
+      this.listeners.delete(listener);
+      if (this.listeners.size === 0) this.stopWatching();
+    };
+  }
+
+  private async seedSeen(): Promise<void> {
+    try {
+      const values = await this.client.getAll().prefix(this.key("head", "")).strings();
+      for (const [k, v] of Object.entries(values)) {
+        const env = k.slice(this.key("head", "").length);
+        const version = (JSON.parse(v) as Head).version;
+        if ((this.seen.get(env) ?? 0) < version) this.seen.set(env, version);
+      }
+    } catch {
+      // Resync fills it in once etcd answers.
+    }
+  }
+
+  private stopWatching(): void {
+    if (this.resyncTimer !== null) clearInterval(this.resyncTimer);
+    this.resyncTimer = null;
+    const w = this.watcher;
+    this.watcher = null;
+    void w?.cancel().catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.listeners.clear();
+    this.stopWatching();
+    this.client.close();
+  }
+}

@@ -1,0 +1,379 @@
+/**
+ * `file:DIR`, the embedded store. Layout:
+ *
+ *   DIR/lock                                 held while one process publishes (pid, host)
+ *   DIR/envs/<env>/v/<000000000007>.json     version 7, written once, never changed
+ *   DIR/envs/<env>/history.jsonl             append-only: one history/audit line per version
+ *   DIR/envs/<env>/head.json                 the current pointer, replaced by rename
+ *
+ * A publish, under the lock: temp file, fsync, link to its version name (link fails if the name exists, so
+ * even a wrongly broken lock cannot duplicate a version), fsync the directory; append the history line;
+ * replace head.json (temp, fsync, rename, fsync). A crash at any instant leaves either the old state or a
+ * version file ahead of head.json; the next lock holder (and every open) rolls the pointer and history
+ * forward from the version files, so what a client saw acknowledged is always there.
+ */
+import { randomBytes } from "node:crypto";
+import { constants, promises as fs, watch as watchFs, type FSWatcher } from "node:fs";
+import { hostname } from "node:os";
+import { join, resolve } from "node:path";
+import { StrataError } from "../../core/findings.js";
+import { ENVIRONMENT_NAME, type Snapshot } from "../../core/snapshot/index.js";
+import { createHistoryEntry, headOf, padVersion, type Head, type HistoryEntry, type PublishOutcome, type PublishRequest, type SnapshotStore, type StoreEvent } from "./store.js";
+
+const LOCK_TIMEOUT_MS = 20_000;
+/** A lock file this old, or left by a dead process on this host, belongs to a crashed writer. */
+const STALE_LOCK_MS = 30_000;
+const POLL_MS = 1_000;
+const VERSION_FILE = /^(\d{12})\.json$/;
+
+function errno(e: unknown): string | undefined {
+  return (e as NodeJS.ErrnoException | null)?.code;
+}
+
+async function readText(path: string): Promise<string | null> {
+  try {
+    return await fs.readFile(path, "utf8");
+  } catch (e) {
+    if (errno(e) === "ENOENT" || errno(e) === "ENOTDIR") return null;
+    throw e;
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await fs.open(dir, constants.O_RDONLY);
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+async function writeDurable(path: string, text: string, flags: string): Promise<void> {
+  const fh = await fs.open(path, flags, 0o644);
+  try {
+    await fh.writeFile(text);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return errno(e) === "EPERM";
+  }
+}
+
+function tmpName(): string {
+  return `.tmp-${process.pid}-${randomBytes(6).toString("hex")}`;
+}
+
+function checkEnvironment(environment: string): void {
+  // The name becomes a path: never let `..` or a slash through, whatever the caller checked.
+  if (!ENVIRONMENT_NAME.test(environment)) throw new StrataError("invalid-argument", `invalid environment name ${JSON.stringify(environment)}`);
+}
+
+function actionOf(snapshot: Snapshot, previous: HistoryEntry | undefined): HistoryEntry["action"] {
+  if (snapshot.rollbackOf !== null) return "rollback";
+  return previous !== undefined && previous.contentDigest === snapshot.contentDigest ? "refresh" : "publish";
+}
+
+export async function openFileStore(location: string): Promise<SnapshotStore> {
+  const store = new FileStore(resolve(location));
+  await fs.mkdir(join(store.root, "envs"), { recursive: true });
+  await store.recoverAll();
+  return store;
+}
+
+class FileStore implements SnapshotStore {
+  readonly kind = "file" as const;
+  readonly description: string;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly listeners = new Set<(e: StoreEvent) => void>();
+  private readonly seen = new Map<string, number>();
+  private readonly dirWatchers = new Map<string, FSWatcher>();
+  private rootWatcher: FSWatcher | null = null;
+  private poll: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  constructor(readonly root: string) {
+    this.description = `file:${root}`;
+  }
+
+  private envDir(environment: string): string {
+    return join(this.root, "envs", environment);
+  }
+
+  private versionPath(environment: string, version: number): string {
+    return join(this.envDir(environment), "v", `${padVersion(version)}.json`);
+  }
+
+  async environments(): Promise<string[]> {
+    const names = await fs.readdir(join(this.root, "envs")).catch(() => [] as string[]);
+    const out: string[] = [];
+    for (const n of names.filter((n) => ENVIRONMENT_NAME.test(n)).sort()) if ((await this.head(n)) !== null) out.push(n);
+    return out;
+  }
+
+  async head(environment: string): Promise<Head | null> {
+    checkEnvironment(environment);
+    const text = await readText(join(this.envDir(environment), "head.json"));
+    return text === null ? null : (JSON.parse(text) as Head);
+  }
+
+  async read(environment: string, version: number): Promise<string | null> {
+    checkEnvironment(environment);
+    if (!Number.isSafeInteger(version) || version < 1) return null;
+    return readText(this.versionPath(environment, version));
+  }
+
+  async history(environment: string): Promise<HistoryEntry[]> {
+    checkEnvironment(environment);
+    const text = await readText(join(this.envDir(environment), "history.jsonl"));
+    const out: HistoryEntry[] = [];
+    for (const line of (text ?? "").split("\n")) {
+      if (line === "") continue;
+      // A line torn by a power loss is skipped here and rebuilt from its version file by recovery.
+      try {
+        out.push(JSON.parse(line) as HistoryEntry);
+      } catch {
+        continue;
+      }
+    }
+    return out;
+  }
+
+  async audit(): Promise<HistoryEntry[]> {
+    const all: HistoryEntry[] = [];
+    for (const env of await this.environments()) all.push(...(await this.history(env)));
+    return all.sort((a, b) => a.publishedAt.localeCompare(b.publishedAt) || a.environment.localeCompare(b.environment) || a.version - b.version);
+  }
+
+  async publish(request: PublishRequest): Promise<PublishOutcome> {
+    const environment = request.snapshot.environment;
+    checkEnvironment(environment);
+    const outcome = await this.withLock(async () => {
+      const current = await this.recover(environment);
+      if ((current?.version ?? 0) !== request.expected || request.snapshot.version !== request.expected + 1) return { ok: false as const, current };
+      const envDir = this.envDir(environment);
+      const vDir = join(envDir, "v");
+      if (current === null) {
+        await fs.mkdir(vDir, { recursive: true });
+        await syncDir(join(this.root, "envs"));
+        await syncDir(envDir);
+      }
+      const tmp = join(vDir, tmpName());
+      await writeDurable(tmp, request.text, "wx");
+      try {
+        await fs.link(tmp, this.versionPath(environment, request.snapshot.version));
+      } catch (e) {
+        if (errno(e) === "EEXIST") return { ok: false as const, current: await this.recover(environment) };
+        throw e;
+      } finally {
+        await fs.unlink(tmp).catch(() => undefined);
+      }
+      await syncDir(vDir);
+      const entry = createHistoryEntry(request, new Date().toISOString());
+      await writeDurable(join(envDir, "history.jsonl"), JSON.stringify(entry) + "\n", "a");
+      const head = headOf(entry);
+      await this.writeHead(environment, head);
+      return { ok: true as const, head };
+    });
+    if (outcome.ok) this.emit({ environment, head: outcome.head });
+    return outcome;
+  }
+
+  private async writeHead(environment: string, head: Head): Promise<void> {
+    const envDir = this.envDir(environment);
+    const tmp = join(envDir, tmpName());
+    await writeDurable(tmp, JSON.stringify(head), "wx");
+    await fs.rename(tmp, join(envDir, "head.json"));
+    await syncDir(envDir);
+  }
+
+  /** Under the lock: roll head.json and history forward to the newest version file. Returns the head. */
+  private async recover(environment: string): Promise<Head | null> {
+    const head = await this.head(environment);
+    const next = (head?.version ?? 0) + 1;
+    const lagging = await fs.stat(this.versionPath(environment, next)).then(() => true, () => false);
+    if (!lagging) return head;
+    const envDir = this.envDir(environment);
+    const vDir = join(envDir, "v");
+    const names = await fs.readdir(vDir);
+    // Temp files exist only while a lock holder writes: under the lock, any left over is a crashed writer's.
+    for (const n of names) if (n.startsWith(".tmp-")) await fs.unlink(join(vDir, n)).catch(() => undefined);
+    const versions = names.map((n) => VERSION_FILE.exec(n)?.[1]).filter((v) => v !== undefined).map(Number).sort((a, b) => a - b);
+    const history = await this.history(environment);
+    const historyPath = join(envDir, "history.jsonl");
+    const raw = (await readText(historyPath)) ?? "";
+    if (raw !== "" && !raw.endsWith("\n")) await writeDurable(historyPath, "\n", "a");
+    let last = history.at(-1);
+    for (const v of versions) {
+      if (v <= (last?.version ?? 0)) continue;
+      const path = this.versionPath(environment, v);
+      const snapshot = JSON.parse((await fs.readFile(path, "utf8"))) as Snapshot;
+      const mtime = (await fs.stat(path)).mtime.toISOString();
+      const entry = createHistoryEntry({ snapshot, action: actionOf(snapshot, last), actor: null }, mtime, true);
+      await writeDurable(historyPath, JSON.stringify(entry) + "\n", "a");
+      last = entry;
+    }
+    if (last === undefined) return head;
+    const recovered = headOf(last);
+    await this.writeHead(environment, recovered);
+    return recovered;
+  }
+
+  async recoverAll(): Promise<void> {
+    const names = await fs.readdir(join(this.root, "envs"));
+    const envs = names.filter((n) => ENVIRONMENT_NAME.test(n));
+    if (envs.length === 0) return;
+    await this.withLock(async () => {
+      for (const env of envs) await this.recover(env);
+    });
+  }
+
+  /** One publisher at a time: a promise queue within this process, a lock file across processes. */
+  private withLock<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(async () => {
+      const release = await this.acquireLock();
+      try {
+        return await fn();
+      } finally {
+        await release();
+      }
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async acquireLock(): Promise<() => Promise<void>> {
+    const path = join(this.root, "lock");
+    const mine = JSON.stringify({ pid: process.pid, host: hostname(), token: randomBytes(8).toString("hex"), at: new Date().toISOString() });
+    const deadline = Date.now() + LOCK_TIMEOUT_MS;
+    for (;;) {
+      try {
+        await writeDurable(path, mine, "wx");
+        return async () => {
+          // Only remove the lock if it is still ours (never someone else's after a stale-lock break).
+          if ((await readText(path)) === mine) await fs.unlink(path).catch(() => undefined);
+        };
+      } catch (e) {
+        if (errno(e) !== "EEXIST") throw e;
+      }
+      if (await this.breakStaleLock(path)) continue;
+      if (Date.now() > deadline) {
+        throw new StrataError("push-failed", `the store ${this.root} stayed locked for ${LOCK_TIMEOUT_MS / 1000}s`, {
+          hint: `another strata serve is publishing, or a crashed one on another host left ${path}; remove it if no server is running`,
+        });
+      }
+      await new Promise((r) => setTimeout(r, 1 + Math.random() * 4));
+    }
+  }
+
+  private async breakStaleLock(path: string): Promise<boolean> {
+    const [text, stat] = await Promise.all([readText(path), fs.stat(path).catch(() => null)]);
+    if (text === null || stat === null) return true;
+    let holder: { pid?: number; host?: string } = {};
+    try {
+      holder = JSON.parse(text) as typeof holder;
+    } catch {
+      // Empty or partial: a writer between create and write, or one that crashed there.
+    }
+    const old = Date.now() - stat.mtimeMs > STALE_LOCK_MS;
+    const dead = holder.host === hostname() && typeof holder.pid === "number" && holder.pid !== process.pid && !isAlive(holder.pid);
+    if (!old && !dead) return false;
+    const aside = `${path}.stale-${randomBytes(6).toString("hex")}`;
+    try {
+      await fs.rename(path, aside);
+    } catch (e) {
+      if (errno(e) === "ENOENT") return true;
+      throw e;
+    }
+    // Between our read and the rename another process may have broken it and locked afresh: put theirs back.
+    if ((await readText(aside)) !== text) await fs.link(aside, path).catch(() => undefined);
+    await fs.unlink(aside).catch(() => undefined);
+    return true;
+  }
+
+  private emit(event: StoreEvent): void {
+    if ((this.seen.get(event.environment) ?? 0) >= event.head.version) return;
+    this.seen.set(event.environment, event.head.version);
+    for (const l of this.listeners) l(event);
+  }
+
+  private async check(environment: string): Promise<void> {
+    if (this.closed || !ENVIRONMENT_NAME.test(environment)) return;
+    const head = await this.head(environment).catch(() => null);
+    if (head !== null) this.emit({ environment, head });
+    this.watchEnvironment(environment);
+  }
+
+  private async scan(): Promise<void> {
+    const names = await fs.readdir(join(this.root, "envs")).catch(() => [] as string[]);
+    await Promise.all(names.map((n) => this.check(n)));
+  }
+
+  private watchEnvironment(environment: string): void {
+    if (this.closed || this.dirWatchers.has(environment) || this.listeners.size === 0) return;
+    try {
+      const w = watchFs(this.envDir(environment), (_type, name) => {
+        if (name === "head.json") void this.check(environment);
+      });
+      w.on("error", () => undefined);
+      this.dirWatchers.set(environment, w);
+    } catch {
+      // The poll below still notices.
+    }
+  }
+
+  /**
+   * Other processes on the same directory publish too: inotify tells us quickly, a slow poll makes sure
+   * (watch events can be dropped under load).
+   */
+  watch(listener: (e: StoreEvent) => void): () => void {
+    this.listeners.add(listener);
+    if (this.poll === null) {
+      void this.seedSeen().then(() => this.scan());
+      try {
+        this.rootWatcher = watchFs(join(this.root, "envs"), (_t, name) => {
+          if (name !== null) void this.check(name);
+        });
+        this.rootWatcher.on("error", () => undefined);
+      } catch {
+        this.rootWatcher = null;
+      }
+      this.poll = setInterval(() => void this.scan(), POLL_MS);
+      this.poll.unref();
+    }
+    return () => {
+      this.listeners.delete(listener);
+      if (this.listeners.size === 0) this.stopWatching();
+    };
+  }
+
+  private async seedSeen(): Promise<void> {
+    for (const env of await this.environments()) {
+      const head = await this.head(env);
+      if (head !== null && (this.seen.get(env) ?? 0) < head.version) this.seen.set(env, head.version);
+    }
+  }
+
+  private stopWatching(): void {
+    if (this.poll !== null) clearInterval(this.poll);
+    this.poll = null;
+    this.rootWatcher?.close();
+    this.rootWatcher = null;
+    for (const w of this.dirWatchers.values()) w.close();
+    this.dirWatchers.clear();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.listeners.clear();
+    this.stopWatching();
+    await this.queue;
+  }
+}

@@ -1,0 +1,103 @@
+import type { Snapshot, SnapshotSource } from "../../core/snapshot/index.js";
+
+/** The store engines; adding one is a compile error until this union, the interface and the table agree. */
+export type StoreKind = "file" | "etcd";
+
+/** What an environment currently serves: the pointer a publish moves, compare-and-swap. */
+export interface Head {
+  version: number;
+  digest: string;
+  contentDigest: string;
+  /** When the store accepted it (RFC 3339); push-to-notify latency is measured from here. */
+  publishedAt: string;
+}
+
+export type PublishAction = "publish" | "rollback" | "refresh";
+
+/**
+ * One published version: its history line and its audit record (who, when, what, from which commit and pull
+ * request). Appended once, never rewritten.
+ */
+export interface HistoryEntry {
+  environment: string;
+  version: number;
+  digest: string;
+  previous: string | null;
+  rollbackOf: number | null;
+  contentDigest: string;
+  createdAt: string;
+  expiresAt: string;
+  publishedAt: string;
+  action: PublishAction;
+  emergency: boolean;
+  /** The token that published it (its name in the tokens file), or null without auth. */
+  actor: string | null;
+  source: SnapshotSource;
+  /** True when the entry was rebuilt from the stored snapshot after a crash lost the original line. */
+  recovered?: boolean;
+}
+
+export type PublishOutcome = { ok: true; head: Head } | { ok: false; current: Head | null };
+
+export interface PublishRequest {
+  snapshot: Snapshot;
+  /** The bytes to store and serve: the canonical JSON of `snapshot`. */
+  text: string;
+  /** The version the publisher saw as current (0 when none); the publish succeeds only if it still is. */
+  expected: number;
+  action: PublishAction;
+  actor: string | null;
+}
+
+/** A new current version, from this process or (etcd, shared file directory) any other. */
+export interface StoreEvent {
+  environment: string;
+  head: Head;
+}
+
+/**
+ * Where snapshots live. Versions are immutable once written; `publish` is the only mutation and is a
+ * compare-and-swap on the environment's current version, so concurrent publishers never lose or duplicate
+ * one. Implementations must be crash-consistent: an acknowledged publish survives, an unacknowledged one is
+ * either wholly present or absent.
+ */
+export interface SnapshotStore {
+  readonly kind: StoreKind;
+  /** For logs and status: the directory or the endpoints and prefix. */
+  readonly description: string;
+  environments(): Promise<string[]>;
+  head(environment: string): Promise<Head | null>;
+  /** The stored text of one version, or null. */
+  read(environment: string, version: number): Promise<string | null>;
+  /** Oldest first. */
+  history(environment: string): Promise<HistoryEntry[]>;
+  /** Every environment's entries, oldest first. */
+  audit(): Promise<HistoryEntry[]>;
+  publish(request: PublishRequest): Promise<PublishOutcome>;
+  /** Calls `listener` for every new current version, at least once each; returns the unsubscribe. */
+  watch(listener: (event: StoreEvent) => void): () => void;
+  close(): Promise<void>;
+}
+
+export type StoreFactory = (location: string) => Promise<SnapshotStore>;
+
+/** The history entry a publish appends. */
+export function createHistoryEntry(request: Omit<PublishRequest, "text" | "expected">, publishedAt: string, recovered = false): HistoryEntry {
+  const s = request.snapshot;
+  const entry: HistoryEntry = {
+    environment: s.environment, version: s.version, digest: s.digest, previous: s.previous, rollbackOf: s.rollbackOf,
+    contentDigest: s.contentDigest, createdAt: s.createdAt, expiresAt: s.expiresAt, publishedAt,
+    action: request.action, emergency: s.source.emergency, actor: request.actor, source: s.source,
+  };
+  if (recovered) entry.recovered = true;
+  return entry;
+}
+
+export function headOf(entry: HistoryEntry): Head {
+  return { version: entry.version, digest: entry.digest, contentDigest: entry.contentDigest, publishedAt: entry.publishedAt };
+}
+
+/** Zero-padded so that lexical order (directory listings, etcd ranges) is version order. */
+export function padVersion(version: number): string {
+  return String(version).padStart(12, "0");
+}
