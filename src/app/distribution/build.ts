@@ -1,0 +1,59 @@
+import { createFinding, StrataError, type Finding } from "../../core/findings.js";
+import { computeContentDigest, createSnapshot, type SigningKey, type Snapshot, type SnapshotSource } from "../../core/snapshot/index.js";
+import type { ContentBuilder, SnapshotContent } from "./content.js";
+
+/** What the caller adds to a snapshot's `source` (git fills repository and commit). */
+export type CallerSource = Partial<Pick<SnapshotSource, "pullRequest" | "approvedBy" | "pushedBy" | "emergency">>;
+
+export interface BuildOptions {
+  environment: string;
+  buildContent: ContentBuilder;
+  signingKey: SigningKey;
+  source?: CallerSource;
+  /** Validity from creation; default 7 days (`distribution.expires_after`). */
+  ttlMs?: number | null;
+  now?: () => Date;
+  /**
+   * Extra checks before anything is built or sent (approvals, policy). Their error findings refuse the
+   * push like validation findings do.
+   */
+  validate?: (environment: string, content: SnapshotContent) => Promise<Finding[]>;
+}
+
+export interface BuiltSnapshot {
+  content: SnapshotContent;
+  contentDigest: string;
+  findings: Finding[];
+  /** Null when a finding refused it. */
+  snapshot: Snapshot | null;
+}
+
+/** Validate first, then build and sign version `current + 1` chained to `current`. */
+export async function buildNextSnapshot(options: BuildOptions, current: Snapshot | null): Promise<BuiltSnapshot> {
+  const content = await options.buildContent(options.environment);
+  const findings = [...content.findings, ...(options.validate ? await options.validate(options.environment, content) : [])];
+  const contentDigest = computeContentDigest(content.config, content.secretSources);
+  if (findings.some((f) => f.severity === "error")) return { content, contentDigest, findings, snapshot: null };
+  const createdAt = (options.now ?? (() => new Date()))();
+  const snapshot = createSnapshot(
+    {
+      environment: options.environment,
+      version: (current?.version ?? 0) + 1,
+      previous: current?.digest ?? null,
+      createdAt,
+      ...(options.ttlMs ? { expiresAt: new Date(createdAt.getTime() + options.ttlMs) } : {}),
+      source: { ...content.source, ...options.source },
+      contentDigest,
+      config: content.config,
+      secrets: content.secrets,
+    },
+    [options.signingKey],
+  );
+  return { content, contentDigest, findings, snapshot };
+}
+
+/** A finding for an operational failure of one environment, so `--all` reports every environment. */
+export function findingFromError(environment: string, error: unknown): Finding {
+  if (error instanceof StrataError) return createFinding({ code: error.code, message: error.message, environment, hint: error.hint });
+  throw error;
+}

@@ -1,0 +1,104 @@
+/**
+ * The CLI's side of the SPEC §9 HTTP API: read current/versions/history/status and publish with If-Match.
+ * Errors come back as StrataErrors with the endpoint's code (exit 4 for distribution codes).
+ */
+import { StrataError, ERROR_CODES, type Code } from "../../core/findings.js";
+import { isJsonObject } from "../../core/json.js";
+import { parseSnapshot, serializeSnapshot, type Snapshot, type VersionRef } from "../../core/snapshot/index.js";
+import type { HistoryEntry } from "../../io/stores/index.js";
+
+export type PublishReply = { ok: true; version: number; digest: string } | { ok: false; current: VersionRef | null; message: string };
+
+export interface EndpointClient {
+  readonly url: string;
+  current(environment: string): Promise<Snapshot | null>;
+  version(environment: string, version: number): Promise<Snapshot | null>;
+  /** Compare-and-swap: `expected` is the version the snapshot was built on. */
+  publish(snapshot: Snapshot, expected: number): Promise<PublishReply>;
+  history(environment: string): Promise<HistoryEntry[]>;
+  status(): Promise<StatusDocument>;
+}
+
+export interface StatusDocument {
+  schemaVersion: 1;
+  store: string;
+  environments: { environment: string; version: number; digest: string; publishedAt: string; createdAt: string; expiresAt: string; ageSeconds: number; expired: boolean; clients: Record<string, number> }[];
+  clients: { service: string; instance: string; environment: string | null; version: number | null; lastSeen: string; connections: number }[];
+}
+
+function endpointHint(url: string): string {
+  return `is strata serve running at ${url}? (--endpoint / STRATA_ENDPOINT / distribution.endpoint)`;
+}
+
+export function createEndpointClient(options: { url: string; token?: string | undefined; userAgent?: string }): EndpointClient {
+  const base = options.url.replace(/\/+$/, "");
+  if (!/^https?:\/\/[^/]+/.test(base)) throw new StrataError("invalid-argument", `invalid endpoint ${JSON.stringify(options.url)}`, { hint: "e.g. http://127.0.0.1:7070" });
+  const headers: Record<string, string> = { "user-agent": options.userAgent ?? "strata-cli" };
+  if (options.token !== undefined && options.token !== "") headers.authorization = `Bearer ${options.token}`;
+
+  async function request(method: string, path: string, init: { body?: string; headers?: Record<string, string> } = {}): Promise<Response> {
+    try {
+      return await fetch(base + path, { method, headers: { ...headers, ...init.headers }, body: init.body ?? null, signal: AbortSignal.timeout(60_000) });
+    } catch (cause) {
+      throw new StrataError("unreachable", `cannot reach the endpoint ${base}: ${(cause as Error).message}`, { cause, hint: endpointHint(base) });
+    }
+  }
+
+  async function failure(res: Response, what: string): Promise<StrataError> {
+    const text = await res.text().catch(() => "");
+    let code: Code = res.status === 401 ? "unauthenticated" : res.status === 403 ? "access-denied" : "push-failed";
+    let message = `${what}: HTTP ${res.status}`;
+    try {
+      const body = JSON.parse(text) as unknown;
+      const err = isJsonObject(body) && isJsonObject(body.error) ? body.error : null;
+      if (err && typeof err.code === "string" && (ERROR_CODES as readonly string[]).includes(err.code)) code = err.code as Code;
+      if (err && typeof err.message === "string") message = `${what}: ${err.message}`;
+    } catch {
+      // Not our JSON (a proxy's page): keep the status.
+    }
+    const hint = code === "unauthenticated" ? "set STRATA_TOKEN to a token of the endpoint" : code === "access-denied" ? "the token needs a scope for this environment (read:<env> / push:<env>)" : undefined;
+    return new StrataError(code, message, hint === undefined ? {} : { hint });
+  }
+
+  async function getJson(path: string, what: string): Promise<unknown> {
+    const res = await request("GET", path);
+    if (!res.ok) throw await failure(res, what);
+    return res.json();
+  }
+
+  async function getSnapshot(path: string, what: string): Promise<Snapshot | null> {
+    const res = await request("GET", path);
+    if (res.status === 404) {
+      await res.body?.cancel();
+      return null;
+    }
+    if (!res.ok) throw await failure(res, what);
+    return parseSnapshot(await res.text());
+  }
+
+  const env = (e: string): string => `/v1/environments/${encodeURIComponent(e)}`;
+  return {
+    url: base,
+    current: (e) => getSnapshot(`${env(e)}/snapshot`, `reading the current snapshot of ${e}`),
+    version: (e, v) => getSnapshot(`${env(e)}/snapshots/${v}`, `reading ${e} version ${v}`),
+    async publish(snapshot, expected) {
+      const res = await request("PUT", `${env(snapshot.environment)}/snapshot`, {
+        body: serializeSnapshot(snapshot),
+        headers: { "content-type": "application/json", "if-match": `"${expected}"` },
+      });
+      if (res.status === 409) {
+        const body = (await res.json().catch(() => ({}))) as { error?: { message?: string; current?: VersionRef | null } };
+        return { ok: false, current: body.error?.current ?? null, message: body.error?.message ?? "version conflict" };
+      }
+      if (!res.ok) throw await failure(res, `publishing ${snapshot.environment} v${snapshot.version}`);
+      const body = (await res.json()) as { version: number; digest: string };
+      return { ok: true, version: body.version, digest: body.digest };
+    },
+    async history(e) {
+      return ((await getJson(`${env(e)}/history`, `reading the history of ${e}`)) as { versions: HistoryEntry[] }).versions;
+    },
+    async status() {
+      return (await getJson("/v1/status", "reading the status")) as StatusDocument;
+    },
+  };
+}

@@ -1,0 +1,33 @@
+import { promises as fs } from "node:fs";
+import { StrataError } from "../../core/findings.js";
+import { generateSigningKey, parseSigningKey, type SigningKey } from "../../core/snapshot/index.js";
+
+/** `strata keys generate`: writes the PKCS#8 PEM private key (0600, never over an existing file). */
+export async function generateKeys(options: { out: string }): Promise<{ out: string; publicKey: string; keyid: string }> {
+  const { pem, publicKey } = generateSigningKey();
+  try {
+    await fs.writeFile(options.out, pem, { mode: 0o600, flag: "wx" });
+  } catch (cause) {
+    const exists = (cause as NodeJS.ErrnoException).code === "EEXIST";
+    throw new StrataError(exists ? "invalid-argument" : "unreadable-file", exists ? `${options.out} exists: refusing to overwrite a key` : `cannot write ${options.out}`, { cause });
+  }
+  return { out: options.out, publicKey: publicKey.text, keyid: publicKey.keyid };
+}
+
+/** `--signing-key FILE`, else `STRATA_SIGNING_KEY` (the PEM text). */
+export async function loadSigningKey(options: { file?: string | undefined; env?: NodeJS.ProcessEnv }): Promise<SigningKey> {
+  if (options.file !== undefined) {
+    let pem: string;
+    try {
+      pem = await fs.readFile(options.file, "utf8");
+    } catch (cause) {
+      throw new StrataError("unreadable-file", `cannot read the signing key ${options.file}`, { cause });
+    }
+    return parseSigningKey(pem);
+  }
+  const pem = (options.env ?? process.env).STRATA_SIGNING_KEY;
+  if (pem === undefined || pem.trim() === "") {
+    throw new StrataError("invalid-argument", "no signing key", { hint: "pass --signing-key FILE or set STRATA_SIGNING_KEY to the PEM text (create one with `strata keys generate`)" });
+  }
+  return parseSigningKey(pem);
+}

@@ -1,0 +1,18 @@
+import type { HistoryEntry } from "../../io/stores/index.js";
+import type { EndpointClient, StatusDocument } from "./endpoint.js";
+
+/** `strata history --env E`: newest first, as people read it. */
+export async function readHistory(options: { endpoint: EndpointClient; environment: string }): Promise<HistoryEntry[]> {
+  return (await options.endpoint.history(options.environment)).sort((a, b) => b.version - a.version);
+}
+
+/** `strata status [--env E]`: current versions, their age, and which clients run which version. */
+export async function readStatus(options: { endpoint: EndpointClient; environment?: string | undefined }): Promise<StatusDocument> {
+  const status = await options.endpoint.status();
+  if (options.environment === undefined) return status;
+  return {
+    ...status,
+    environments: status.environments.filter((e) => e.environment === options.environment),
+    clients: status.clients.filter((c) => c.environment === options.environment),
+  };
+}

@@ -1,0 +1,81 @@
+/**
+ * The few strata.yaml settings distribution needs (`signing.trusted_keys`, `distribution.endpoint`,
+ * `distribution.expires_after`), read minimally so that `strata serve --repo` works without resolving
+ * the repository.
+ */
+import { promises as fs } from "node:fs";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { StrataError } from "../../core/findings.js";
+import { isJsonObject } from "../../core/json.js";
+import { parsePublicKey, parseTrustedKeys, type PublicKey } from "../../core/snapshot/index.js";
+
+export interface DistributionSettings {
+  trustedKeys: string[];
+  endpoint: string | null;
+  /** `distribution.expires_after` in milliseconds, or null for the default (7 days). */
+  expiresAfterMs: number | null;
+}
+
+const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** `90s`, `15m`, `12h`, `7d`, `2w`, or combinations such as `1d12h`. */
+export function parseDuration(text: string): number {
+  const t = text.trim();
+  if (!/^(\d+[smhdw])+$/.test(t)) throw new StrataError("invalid-argument", `invalid duration ${JSON.stringify(text)}`, { hint: "use e.g. 7d, 12h or 1d12h" });
+  let ms = 0;
+  for (const m of t.matchAll(/(\d+)([smhdw])/g)) ms += Number(m[1]) * UNITS[m[2]!]!;
+  if (ms <= 0) throw new StrataError("invalid-argument", `the duration ${JSON.stringify(text)} must be positive`);
+  return ms;
+}
+
+export async function readDistributionSettings(repoDir: string): Promise<DistributionSettings> {
+  const file = join(repoDir, "strata.yaml");
+  let text: string;
+  try {
+    text = await fs.readFile(file, "utf8");
+  } catch (cause) {
+    throw new StrataError("missing-repository", `not a strata repository: ${repoDir} has no strata.yaml`, { cause, hint: "pass --repo DIR" });
+  }
+  let doc: unknown;
+  try {
+    doc = parse(text, { maxAliasCount: 100 });
+  } catch (cause) {
+    throw new StrataError("yaml-syntax", `strata.yaml: ${(cause as Error).message}`, { cause });
+  }
+  const root = isJsonObject(doc) ? doc : {};
+  const signing = isJsonObject(root.signing) ? root.signing : {};
+  const distribution = isJsonObject(root.distribution) ? root.distribution : {};
+  const keys = signing.trusted_keys;
+  if (keys !== undefined && !(Array.isArray(keys) && keys.every((k) => typeof k === "string"))) {
+    throw new StrataError("invalid-config", "strata.yaml: signing.trusted_keys must be a list of ed25519:<base64> keys");
+  }
+  return {
+    trustedKeys: (keys ?? []) as string[],
+    endpoint: typeof distribution.endpoint === "string" ? distribution.endpoint : null,
+    expiresAfterMs: typeof distribution.expires_after === "string" ? parseDuration(distribution.expires_after) : null,
+  };
+}
+
+/** From `--trusted-keys FILE` (one key a line) or `signing.trusted_keys` of the repository; never neither. */
+export async function loadTrustedKeys(options: { file?: string | undefined; repoDir?: string | undefined }): Promise<PublicKey[]> {
+  if (options.file !== undefined) {
+    let text: string;
+    try {
+      text = await fs.readFile(options.file, "utf8");
+    } catch (cause) {
+      throw new StrataError("unreadable-file", `cannot read the trusted keys file ${options.file}`, { cause });
+    }
+    const keys = parseTrustedKeys(text);
+    if (keys.length === 0) throw new StrataError("invalid-argument", `${options.file} lists no trusted key`, { hint: "one ed25519:<base64> public key a line" });
+    return keys;
+  }
+  if (options.repoDir !== undefined) {
+    const settings = await readDistributionSettings(options.repoDir);
+    if (settings.trustedKeys.length === 0) {
+      throw new StrataError("invalid-argument", `${join(options.repoDir, "strata.yaml")} has no signing.trusted_keys`, { hint: "add the public key `strata keys generate` printed, or pass --trusted-keys FILE" });
+    }
+    return settings.trustedKeys.map(parsePublicKey);
+  }
+  throw new StrataError("invalid-argument", "no trusted keys: snapshots could not be verified", { hint: "pass --trusted-keys FILE or --repo DIR (its signing.trusted_keys)" });
+}

@@ -1,0 +1,494 @@
+/**
+ * `strata serve`: the distribution endpoint of SPEC §9 over a {@link SnapshotStore}. The current snapshot of
+ * each environment is kept in memory as the exact bytes to send, updated from the store's watch, so a read
+ * is a hash lookup and a write of a prepared buffer; watchers (long-polls, event streams) are woken by the
+ * same event, whichever server published the version.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { isStrataError, StrataError, type Code } from "../core/findings.js";
+import { redact } from "../core/redact.js";
+import { ENVIRONMENT_NAME, parseSnapshot, serializeSnapshot, validateSuccessor, verifySnapshot, type PublicKey } from "../core/snapshot/index.js";
+import type { Head, PublishAction, SnapshotStore, StoreEvent } from "../io/stores/index.js";
+import { ClientTracker, type ClientRecord } from "./clients.js";
+import { isLoopback, type ListenAddress } from "./listen.js";
+import { createMetrics, type ServerMetrics } from "./metrics.js";
+import { hashToken, type Grant, type Permission } from "./tokens.js";
+
+export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
+const MAX_WAIT_SECONDS = 60;
+const SSE_HEARTBEAT_MS = 15_000;
+
+export type LogFn = (level: "info" | "warn" | "error" | "debug", msg: string, fields?: Record<string, unknown>) => void;
+
+export interface ServerOptions {
+  store: SnapshotStore;
+  trustedKeys: readonly PublicKey[];
+  /** Token hash -> grant; null: no tokens file, everything allowed, loopback only. */
+  tokens: Map<string, Grant> | null;
+  maxBodyBytes?: number;
+  log?: LogFn;
+  /** Log every request, reads included (debug); otherwise writes, errors and slow requests only. */
+  logRequests?: boolean;
+}
+
+export interface RunningServer {
+  readonly url: string;
+  readonly address: AddressInfo;
+  readonly metrics: ServerMetrics;
+  /** Stops accepting, answers open long-polls with 304, ends event streams, closes the store. */
+  close(): Promise<void>;
+}
+
+const STATUS: Partial<Record<Code, number>> = {
+  unauthenticated: 401, "access-denied": 403, "version-conflict": 409, "invalid-signature": 400, "digest-mismatch": 400,
+  "invalid-snapshot": 400, "payload-too-large": 413, "unknown-environment": 404, unreachable: 503, "push-failed": 503, "invalid-argument": 400,
+};
+
+class HttpError extends Error {
+  constructor(readonly status: number, readonly code: Code, message: string, readonly extra: Record<string, unknown> = {}) {
+    super(message);
+  }
+}
+
+interface Current {
+  head: Head;
+  body: Buffer;
+  etag: string;
+  createdAt: string;
+  expiresAt: string;
+}
+
+interface EnvState {
+  current: Current | null;
+  loaded: Promise<void> | null;
+  /** Serializes updates so versions are applied in order. */
+  chain: Promise<void>;
+  waiters: Set<() => void>;
+  streams: Set<ServerResponse>;
+}
+
+function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+/** The versions an `If-None-Match` / `If-Match` names: `"7"`, `W/"7"`, a list, or `*` (-1). */
+function parseEtags(value: string | undefined): number[] | null {
+  if (value === undefined) return null;
+  if (value.trim() === "*") return [-1];
+  const out: number[] = [];
+  for (const m of value.matchAll(/(?:W\/)?"(\d+)"/g)) out.push(Number(m[1]));
+  return out;
+}
+
+export function startServer(options: ServerOptions, listen: ListenAddress): Promise<RunningServer> {
+  if (options.tokens === null && !isLoopback(listen.host)) {
+    return Promise.reject(new StrataError("invalid-argument", `refusing to listen on ${listen.host} without a tokens file: anyone could publish`, {
+      hint: "pass --tokens FILE (create tokens with `strata serve token create`), or listen on 127.0.0.1",
+    }));
+  }
+  const app = new Endpoint(options);
+  return app.listen(listen);
+}
+
+class Endpoint {
+  private readonly store: SnapshotStore;
+  private readonly maxBody: number;
+  private readonly log: LogFn;
+  private readonly envs = new Map<string, EnvState>();
+  private readonly clients = new ClientTracker();
+  private readonly localTexts = new Map<string, string>();
+  private readonly sockets = new Set<Socket>();
+  private longpolls = 0;
+  private sseCount = 0;
+  private closing = false;
+  private unwatch: () => void = () => undefined;
+  readonly metrics: ServerMetrics;
+  private server: Server | null = null;
+
+  constructor(private readonly options: ServerOptions) {
+    this.store = options.store;
+    this.maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.log = options.log ?? (() => undefined);
+    this.metrics = createMetrics(
+      () => ({ longpoll: this.longpolls, sse: this.sseCount }),
+      () => [...this.envs].filter(([, s]) => s.current !== null).map(([e, s]) => [e, s.current!.head.version]),
+    );
+  }
+
+  async listen(listen: ListenAddress): Promise<RunningServer> {
+    // Subscribe before anything is read, so no version published meanwhile is missed.
+    this.unwatch = this.store.watch((e) => this.onStoreEvent(e));
+    const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => void this.handle(req, res));
+    server.on("connection", (s) => {
+      this.sockets.add(s);
+      s.once("close", () => this.sockets.delete(s));
+    });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", (e: NodeJS.ErrnoException) => reject(new StrataError("invalid-argument", `cannot listen on ${listen.host}:${listen.port}: ${e.code ?? e.message}`, { cause: e })));
+      server.listen(listen.port, listen.host, () => resolve());
+    });
+    const address = server.address() as AddressInfo;
+    const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+    const url = `http://${host}:${address.port}`;
+    this.log("info", "listening", { url, store: this.store.description, auth: this.options.tokens !== null, trustedKeys: this.options.trustedKeys.map((k) => k.keyid) });
+    return { url, address, metrics: this.metrics, close: () => this.close() };
+  }
+
+  private state(environment: string): EnvState {
+    let s = this.envs.get(environment);
+    if (s === undefined) this.envs.set(environment, (s = { current: null, loaded: null, chain: Promise.resolve(), waiters: new Set(), streams: new Set() }));
+    return s;
+  }
+
+  private async current(environment: string): Promise<Current | null> {
+    const s = this.state(environment);
+    s.loaded ??= this.enqueue(environment, async () => {
+      const head = await this.store.head(environment);
+      if (head !== null && (s.current === null || s.current.head.version < head.version)) s.current = await this.load(environment, head);
+    }).catch((e: unknown) => {
+      s.loaded = null;
+      throw e;
+    });
+    await s.loaded;
+    return s.current;
+  }
+
+  private async load(environment: string, head: Head): Promise<Current> {
+    const key = `${environment}@${head.version}`;
+    const text = this.localTexts.get(key) ?? (await this.store.read(environment, head.version));
+    this.localTexts.delete(key);
+    if (text === null) throw new StrataError("unreachable", `the store lost ${key}`);
+    const { createdAt, expiresAt } = JSON.parse(text) as { createdAt: string; expiresAt: string };
+    return { head, body: Buffer.from(text, "utf8"), etag: `"${head.version}"`, createdAt, expiresAt };
+  }
+
+  private enqueue(environment: string, fn: () => Promise<void>): Promise<void> {
+    const s = this.state(environment);
+    const run = s.chain.then(fn);
+    s.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private onStoreEvent(event: StoreEvent): void {
+    const { environment, head } = event;
+    void this.enqueue(environment, async () => {
+      const s = this.state(environment);
+      if (s.current !== null && s.current.head.version >= head.version) return;
+      s.current = await this.load(environment, head);
+      s.loaded ??= Promise.resolve();
+      this.metrics.pushToNotify.observe(Math.max(0, Date.now() - Date.parse(head.publishedAt)) / 1000);
+      for (const wake of [...s.waiters]) wake();
+      const frame = `event: snapshot\nid: ${head.version}\ndata: ${JSON.stringify({ environment, version: head.version, digest: head.digest })}\n\n`;
+      for (const res of s.streams) res.write(frame);
+    }).catch((e: unknown) => this.log("error", "cannot load a new version", { environment, version: head.version, error: (e as Error).message }));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const url = req.url ?? "/";
+    const q = url.indexOf("?");
+    const path = q < 0 ? url : url.slice(0, q);
+    const query = new URLSearchParams(q < 0 ? "" : url.slice(q + 1));
+    let route = "unknown";
+    let environment: string | null = null;
+    let grant: Grant | null = null;
+    let streaming = false;
+    try {
+      const parts = path.split("/");
+      if (parts[1] === "v1" && parts[2] === "environments" && parts.length >= 5) {
+        environment = decodeURIComponent(parts[3]!);
+        if (!ENVIRONMENT_NAME.test(environment)) throw new HttpError(404, "unknown-environment", `invalid environment name ${JSON.stringify(environment)}`);
+        const rest = parts.slice(4).join("/");
+        const client = this.clients.touch(req.headers["strata-client"] as string | undefined, environment);
+        if (rest === "snapshot") {
+          route = "snapshot";
+          if (req.method === "PUT") {
+            grant = this.authorize(req, "push", environment);
+            return await this.publish(req, res, environment, grant);
+          }
+          this.allowMethods(req, "GET", "HEAD");
+          grant = this.authorize(req, "read", environment);
+          streaming = query.has("wait");
+          return await this.getCurrent(req, res, environment, query, client);
+        }
+        if (parts.length === 6 && parts[4] === "snapshots") {
+          route = "version";
+          this.allowMethods(req, "GET", "HEAD");
+          grant = this.authorize(req, "read", environment);
+          return await this.getVersion(res, environment, parts[5]!);
+        }
+        if (rest === "history") {
+          route = "history";
+          this.allowMethods(req, "GET");
+          grant = this.authorize(req, "read", environment);
+          return json(res, 200, { schemaVersion: 1, environment, versions: await this.store.history(environment) });
+        }
+        if (rest === "events") {
+          route = "events";
+          this.allowMethods(req, "GET");
+          grant = this.authorize(req, "read", environment);
+          streaming = true;
+          return await this.events(req, res, environment, client);
+        }
+      } else if (path === "/v1/status") {
+        route = "status";
+        this.allowMethods(req, "GET");
+        this.clients.touch(req.headers["strata-client"] as string | undefined, null);
+        grant = this.authorize(req, "status");
+        return json(res, 200, await this.status(grant));
+      } else if (path === "/v1/audit") {
+        route = "audit";
+        this.allowMethods(req, "GET");
+        grant = this.authorize(req, "admin");
+        return json(res, 200, { schemaVersion: 1, entries: await this.store.audit() });
+      } else if (path === "/healthz") {
+        route = "healthz";
+        return json(res, this.closing ? 503 : 200, { status: this.closing ? "shutting-down" : "ok" });
+      } else if (path === "/metrics") {
+        route = "metrics";
+        const text = this.metrics.render();
+        res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8", "content-length": Buffer.byteLength(text) });
+        return void res.end(text);
+      }
+      throw new HttpError(404, "invalid-argument", `no such resource: ${req.method ?? "GET"} ${path}`);
+    } catch (e) {
+      this.fail(req, res, e);
+    } finally {
+      const status = res.statusCode;
+      this.metrics.requests.inc({ method: req.method ?? "GET", route, status: String(status) });
+      const ms = performance.now() - started;
+      if (!streaming) this.metrics.latency.observe(ms / 1000, { route });
+      const write = req.method === "PUT" || status >= 400;
+      if (write || this.options.logRequests === true || (!streaming && ms > 1000)) {
+        this.log(status >= 500 ? "error" : status >= 400 ? "warn" : write ? "info" : "debug", "request", {
+          method: req.method, path, status, ms: Math.round(ms * 10) / 10, route, environment, token: grant?.name ?? null,
+          client: req.headers["strata-client"] ?? null, remote: req.socket.remoteAddress ?? null,
+        });
+      }
+    }
+  }
+
+  private allowMethods(req: IncomingMessage, ...methods: string[]): void {
+    if (!methods.includes(req.method ?? "GET")) throw new HttpError(405, "invalid-argument", `${req.method ?? ""} is not allowed here (use ${methods.join(", ")})`, { allow: methods.join(", ") });
+  }
+
+  /** "status": any valid token; the answer is filtered to what it may read. */
+  private authorize(req: IncomingMessage, permission: Permission | "status", environment?: string): Grant | null {
+    const tokens = this.options.tokens;
+    if (tokens === null) return null;
+    const header = req.headers.authorization;
+    const m = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
+    const grant = m ? tokens.get(hashToken(m[1]!)) : undefined;
+    if (grant === undefined) throw new HttpError(401, "unauthenticated", header === undefined ? "a token is required (Authorization: Bearer <token>)" : "the token is not valid");
+    if (permission !== "status" && !grant.allows(permission, environment)) {
+      throw new HttpError(403, "access-denied", `token "${grant.name}" may not ${permission}${environment === undefined ? "" : ` ${environment}`}`);
+    }
+    return grant;
+  }
+
+  private fail(req: IncomingMessage, res: ServerResponse, e: unknown): void {
+    let status: number;
+    let code: Code;
+    let message: string;
+    let extra: Record<string, unknown> = {};
+    if (e instanceof HttpError) ({ status, code, message, extra } = e);
+    else if (isStrataError(e)) ({ status, code, message } = { status: STATUS[e.code] ?? 500, code: e.code, message: e.message });
+    else {
+      status = 500;
+      code = "internal";
+      message = "internal error";
+      this.log("error", "internal error", { path: req.url, error: redact(e instanceof Error ? (e.stack ?? e.message) : String(e)) });
+    }
+    if (res.headersSent) return void res.destroy();
+    const headers: Record<string, string> = {};
+    if (typeof extra.allow === "string") headers.allow = extra.allow;
+    if (status === 401) headers["www-authenticate"] = 'Bearer realm="strata"';
+    const { allow: _a, ...body } = extra;
+    json(res, status, { error: { code, message: redact(message), ...body } }, headers);
+  }
+
+  private async getCurrent(req: IncomingMessage, res: ServerResponse, environment: string, query: URLSearchParams, client: ClientRecord | null): Promise<void> {
+    let current = await this.current(environment);
+    const known = parseEtags(req.headers["if-none-match"]);
+    const matches = (c: Current | null): boolean => known !== null && (c === null ? known.includes(0) : known.includes(c.head.version) || known.includes(-1));
+    const waitParam = query.get("wait");
+    if (waitParam !== null && (current === null || matches(current))) {
+      const seconds = Number(waitParam);
+      if (!Number.isFinite(seconds) || seconds < 0) throw new HttpError(400, "invalid-argument", "wait must be a number of seconds (at most 60)");
+      current = await this.waitForNewer(res, environment, current, Math.min(seconds, MAX_WAIT_SECONDS), client);
+      if (res.destroyed) return;
+    }
+    if (current === null) throw new HttpError(404, "unknown-environment", `nothing is published for ${environment}`);
+    if (matches(current)) {
+      res.writeHead(304, { etag: current.etag, "cache-control": "no-cache" });
+      return void res.end();
+    }
+    res.writeHead(200, { "content-type": "application/json", "content-length": current.body.length, etag: current.etag, "cache-control": "no-cache" });
+    res.end(req.method === "HEAD" ? undefined : current.body);
+  }
+
+  /** Resolves with the environment's current snapshot once it is newer than `seen`, or at the timeout. */
+  private waitForNewer(res: ServerResponse, environment: string, seen: Current | null, seconds: number, client: ClientRecord | null): Promise<Current | null> {
+    const s = this.state(environment);
+    if (this.closing || seconds === 0) return Promise.resolve(seen);
+    return new Promise((resolve) => {
+      this.longpolls++;
+      if (client) client.connections++;
+      let finished = false;
+      const done = (): void => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(timer);
+        s.waiters.delete(wake);
+        res.off("close", done);
+        this.longpolls--;
+        if (client) client.connections--;
+        resolve(s.current);
+      };
+      const wake = (): void => {
+        if (this.closing || (s.current?.head.version ?? 0) > (seen?.head.version ?? 0)) done();
+      };
+      const timer = setTimeout(done, seconds * 1000);
+      s.waiters.add(wake);
+      // The client went away: stop waiting for it.
+      res.once("close", done);
+    });
+  }
+
+  private async getVersion(res: ServerResponse, environment: string, versionText: string): Promise<void> {
+    const version = /^\d{1,15}$/.test(versionText) ? Number(versionText) : NaN;
+    const text = Number.isSafeInteger(version) ? await this.store.read(environment, version) : null;
+    if (text === null) throw new HttpError(404, "unknown-environment", `${environment} has no version ${versionText}`);
+    const body = Buffer.from(text, "utf8");
+    res.writeHead(200, { "content-type": "application/json", "content-length": body.length, etag: `"${version}"`, "cache-control": "public, max-age=31536000, immutable" });
+    res.end(body);
+  }
+
+  private async events(req: IncomingMessage, res: ServerResponse, environment: string, client: ClientRecord | null): Promise<void> {
+    const s = this.state(environment);
+    const current = await this.current(environment);
+    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" });
+    res.write("retry: 2000\n\n");
+    const lastId = Number(req.headers["last-event-id"] ?? "NaN");
+    const frame = (version: number, digest: string): string => `event: snapshot\nid: ${version}\ndata: ${JSON.stringify({ environment, version, digest })}\n\n`;
+    if (current !== null) {
+      if (Number.isSafeInteger(lastId) && lastId >= 0 && lastId < current.head.version - 1) {
+        // Replay what the client missed, from the history, up to what it will get live.
+        for (const h of await this.store.history(environment)) if (h.version > lastId && h.version < current.head.version) res.write(frame(h.version, h.digest));
+      }
+      if (!(Number.isSafeInteger(lastId) && lastId >= current.head.version)) res.write(frame(current.head.version, current.head.digest));
+    }
+    if (this.closing) return void res.end();
+    s.streams.add(res);
+    this.sseCount++;
+    if (client) client.connections++;
+    const heartbeat = setInterval(() => res.write(": keep-alive\n\n"), SSE_HEARTBEAT_MS);
+    heartbeat.unref();
+    res.once("close", () => {
+      clearInterval(heartbeat);
+      s.streams.delete(res);
+      this.sseCount--;
+      if (client) client.connections--;
+    });
+  }
+
+  private async readBody(req: IncomingMessage): Promise<string> {
+    const declared = Number(req.headers["content-length"] ?? "NaN");
+    if (declared > this.maxBody) throw new HttpError(413, "payload-too-large", `the snapshot is ${declared} bytes; the limit is ${this.maxBody}`);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > this.maxBody) throw new HttpError(413, "payload-too-large", `the snapshot exceeds the limit of ${this.maxBody} bytes`);
+      chunks.push(chunk);
+    }
+    return Buffer.concat(chunks).toString("utf8");
+  }
+
+  private async publish(req: IncomingMessage, res: ServerResponse, environment: string, grant: Grant | null): Promise<void> {
+    try {
+      const ifMatch = req.headers["if-match"];
+      if (ifMatch === undefined) throw new HttpError(428, "version-conflict", 'If-Match is required: the version the snapshot was built on ("0" for the first)');
+      const expectedList = parseEtags(ifMatch);
+      if (expectedList === null || expectedList.length !== 1 || expectedList[0]! < 0) throw new HttpError(400, "invalid-snapshot", `If-Match must be one version, e.g. "7"`);
+      const expected = expectedList[0]!;
+      const snapshot = parseSnapshot(await this.readBody(req));
+      if (snapshot.environment !== environment) throw new StrataError("invalid-snapshot", `the snapshot is for environment "${snapshot.environment}", not "${environment}"`);
+      verifySnapshot(snapshot, this.options.trustedKeys);
+      const current = await this.current(environment);
+      if ((current?.head.version ?? 0) !== expected) throw this.conflict(environment, expected, current?.head ?? null);
+      validateSuccessor(snapshot, environment, current?.head ?? null);
+      const action: PublishAction = snapshot.rollbackOf !== null ? "rollback" : current !== null && current.head.contentDigest === snapshot.contentDigest ? "refresh" : "publish";
+      const text = serializeSnapshot(snapshot);
+      this.localTexts.set(`${environment}@${snapshot.version}`, text);
+      const outcome = await this.store.publish({ snapshot, text, expected, action, actor: grant?.name ?? null }).finally(() => {
+        // Kept only while the store's own event may still need it.
+        setTimeout(() => this.localTexts.delete(`${environment}@${snapshot.version}`), 5_000).unref();
+      });
+      if (!outcome.ok) throw this.conflict(environment, expected, outcome.current);
+      this.metrics.published.inc({ environment, action });
+      this.log("info", "published", { environment, version: snapshot.version, digest: snapshot.digest, action, token: grant?.name ?? null, commit: snapshot.source.commit, pullRequest: snapshot.source.pullRequest, emergency: snapshot.source.emergency });
+      json(res, 201, { environment, version: snapshot.version, digest: snapshot.digest, action }, { etag: `"${snapshot.version}"` });
+    } catch (e) {
+      // Do not leave the client writing into a closed connection: read (and drop) the rest of the body.
+      if (!req.complete) {
+        res.setHeader("connection", "close");
+        req.resume();
+      }
+      throw e;
+    }
+  }
+
+  private conflict(environment: string, expected: number, current: Head | null): HttpError {
+    return new HttpError(409, "version-conflict", `${environment} is at version ${current?.version ?? 0}, not ${expected}: re-read and rebuild`, {
+      current: current === null ? null : { version: current.version, digest: current.digest },
+    });
+  }
+
+  private async status(grant: Grant | null): Promise<unknown> {
+    const now = Date.now();
+    const environments = [];
+    const clients = this.clients.list();
+    for (const env of await this.store.environments()) {
+      if (grant !== null && !grant.allows("read", env)) continue;
+      const c = await this.current(env);
+      if (c === null) continue;
+      const running: Record<string, number> = {};
+      for (const cl of clients) if (cl.environment === env && cl.version !== null) running[cl.version] = (running[cl.version] ?? 0) + 1;
+      environments.push({
+        environment: env, version: c.head.version, digest: c.head.digest, publishedAt: c.head.publishedAt, createdAt: c.createdAt, expiresAt: c.expiresAt,
+        ageSeconds: Math.round((now - Date.parse(c.head.publishedAt)) / 1000), expired: Date.parse(c.expiresAt) < now, clients: running,
+      });
+    }
+    return {
+      schemaVersion: 1, store: this.store.description, environments,
+      clients: clients.filter((c) => grant === null || (c.environment !== null && grant.allows("read", c.environment))),
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    this.log("info", "shutting down", { longpolls: this.longpolls, streams: this.sseCount });
+    const server = this.server;
+    const closed = server === null ? Promise.resolve() : new Promise<void>((r) => server.close(() => r()));
+    for (const s of this.envs.values()) {
+      for (const wake of [...s.waiters]) wake();
+      for (const res of s.streams) res.end();
+    }
+    server?.closeIdleConnections();
+    // In-flight publishes finish; anything still open after the grace period is cut.
+    const grace = setTimeout(() => { for (const s of this.sockets) s.destroy(); }, 5_000);
+    grace.unref();
+    const poll = setInterval(() => server?.closeIdleConnections(), 100);
+    await closed;
+    clearTimeout(grace);
+    clearInterval(poll);
+    this.unwatch();
+    await this.store.close();
+  }
+}
