@@ -266,7 +266,7 @@ class Endpoint {
       if (write || this.options.logRequests === true || (!streaming && ms > 1000)) {
         this.log(status >= 500 ? "error" : status >= 400 ? "warn" : write ? "info" : "debug", "request", {
           method: req.method, path, status, ms: Math.round(ms * 10) / 10, route, environment, token: grant?.name ?? null,
-          client: req.headers["strata-client"] ?? null, remote: req.socket.remoteAddress ?? null,
+          client: req.headers["strata-client"] ?? null, remote: (req.socket as typeof req.socket | null)?.remoteAddress ?? null,
         });
       }
     }
