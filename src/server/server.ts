@@ -99,7 +99,8 @@ class Endpoint {
   private readonly log: LogFn;
   private readonly envs = new Map<string, EnvState>();
   private readonly clients = new ClientTracker();
-  private readonly localTexts = new Map<string, string>();
+  /** Texts this server is publishing, so its own new version is not read back from the store. */
+  private readonly localTexts = new Map<string, { digest: string; text: string }>();
   private readonly sockets = new Set<Socket>();
   private longpolls = 0;
   private sseCount = 0;
@@ -157,10 +158,9 @@ class Endpoint {
     return s.current;
   }
 
-  private async load(environment: string, head: Head): Promise<Current> {
+  private async load(environment: string, head: Head, localText: string | null = null): Promise<Current> {
     const key = `${environment}@${head.version}`;
-    const text = this.localTexts.get(key) ?? (await this.store.read(environment, head.version));
-    this.localTexts.delete(key);
+    const text = localText ?? (await this.store.read(environment, head.version));
     if (text === null) throw new StrataError("unreachable", `the store lost ${key}`);
     const { createdAt, expiresAt } = JSON.parse(text) as { createdAt: string; expiresAt: string };
     return { head, body: Buffer.from(text, "utf8"), etag: `"${head.version}"`, createdAt, expiresAt };
@@ -175,10 +175,13 @@ class Endpoint {
 
   private onStoreEvent(event: StoreEvent): void {
     const { environment, head } = event;
+    // Our own publish: its text is at hand (only for exactly this digest: a losing publish has the same key).
+    const local = this.localTexts.get(`${environment}@${head.version}`);
+    const localText = local !== undefined && local.digest === head.digest ? local.text : null;
     void this.enqueue(environment, async () => {
       const s = this.state(environment);
       if (s.current !== null && s.current.head.version >= head.version) return;
-      s.current = await this.load(environment, head);
+      s.current = await this.load(environment, head, localText);
       s.loaded ??= Promise.resolve();
       this.metrics.pushToNotify.observe(Math.max(0, Date.now() - Date.parse(head.publishedAt)) / 1000);
       for (const wake of [...s.waiters]) wake();
@@ -424,10 +427,12 @@ class Endpoint {
       validateSuccessor(snapshot, environment, current?.head ?? null);
       const action: PublishAction = snapshot.rollbackOf !== null ? "rollback" : current !== null && current.head.contentDigest === snapshot.contentDigest ? "refresh" : "publish";
       const text = serializeSnapshot(snapshot);
-      this.localTexts.set(`${environment}@${snapshot.version}`, text);
+      const localKey = `${environment}@${snapshot.version}`;
+      const local = { digest: snapshot.digest, text };
+      this.localTexts.set(localKey, local);
       const outcome = await this.store.publish({ snapshot, text, expected, action, actor: grant?.name ?? null }).finally(() => {
-        // Kept only while the store's own event may still need it.
-        setTimeout(() => this.localTexts.delete(`${environment}@${snapshot.version}`), 5_000).unref();
+        // The store emitted its event (and we captured the text) before publish returned.
+        if (this.localTexts.get(localKey) === local) this.localTexts.delete(localKey);
       });
       if (!outcome.ok) throw this.conflict(environment, expected, outcome.current);
       this.metrics.published.inc({ environment, action });

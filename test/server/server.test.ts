@@ -191,7 +191,8 @@ describe("watching", () => {
     const res = await waiting;
     expect(res.status).toBe(200);
     expect(res.headers.get("etag")).toBe('"2"');
-    expect(Date.now() - t1).toBeLessThan(1000);
+    // Well before the 30 s wait (generous: CI machines are shared).
+    expect(Date.now() - t1).toBeLessThan(5000);
     // A stale If-None-Match answers at once.
     expect((await fetch(`${url}/v1/environments/staging/snapshot?wait=30`, { headers: { "if-none-match": '"1"' } })).status).toBe(200);
     expect(server.metrics.render()).toMatch(/strata_push_to_notify_seconds_count 2/);

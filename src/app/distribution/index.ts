@@ -1,9 +1,9 @@
-export type { ContentBuilder, SnapshotContent } from "./content.js";
+export { loadContentBuilder, type ContentBuilder, type SnapshotContent } from "./content.js";
 export { buildNextSnapshot, type BuildOptions, type CallerSource } from "./build.js";
 export { createEndpointClient, type EndpointClient, type PublishReply, type StatusDocument } from "./endpoint.js";
 export { generateKeys, loadSigningKey } from "./keys.js";
 export { pushEnvironment, pushEnvironments, type PushOptions, type PushResult, type PushStatus } from "./push.js";
 export { rollbackEnvironment, type RollbackOptions } from "./rollback.js";
-export { loadTrustedKeys, parseDuration, readDistributionSettings, type DistributionSettings } from "./settings.js";
+export { loadTrustedKeys, parseDuration, readDistributionSettings, resolveEndpointUrl, type DistributionSettings } from "./settings.js";
 export { buildSnapshot, verifySnapshotFile, type VerifyReport } from "./snapshot.js";
 export { readHistory, readStatus } from "./queries.js";

@@ -11,6 +11,8 @@ import { isJsonObject } from "../../core/json.js";
 import { parsePublicKey, parseTrustedKeys, type PublicKey } from "../../core/snapshot/index.js";
 
 export interface DistributionSettings {
+  /** Concrete (non-abstract) environments, for `push --all`. */
+  environments: string[];
   trustedKeys: string[];
   endpoint: string | null;
   /** `distribution.expires_after` in milliseconds, or null for the default (7 days). */
@@ -50,7 +52,9 @@ export async function readDistributionSettings(repoDir: string): Promise<Distrib
   if (keys !== undefined && !(Array.isArray(keys) && keys.every((k) => typeof k === "string"))) {
     throw new StrataError("invalid-config", "strata.yaml: signing.trusted_keys must be a list of ed25519:<base64> keys");
   }
+  const envs = isJsonObject(root.environments) ? root.environments : {};
   return {
+    environments: Object.entries(envs).filter(([, e]) => !(isJsonObject(e) && e.abstract === true)).map(([name]) => name),
     trustedKeys: (keys ?? []) as string[],
     endpoint: typeof distribution.endpoint === "string" ? distribution.endpoint : null,
     expiresAfterMs: typeof distribution.expires_after === "string" ? parseDuration(distribution.expires_after) : null,
@@ -78,4 +82,17 @@ export async function loadTrustedKeys(options: { file?: string | undefined; repo
     return settings.trustedKeys.map(parsePublicKey);
   }
   throw new StrataError("invalid-argument", "no trusted keys: snapshots could not be verified", { hint: "pass --trusted-keys FILE or --repo DIR (its signing.trusted_keys)" });
+}
+
+/** `--endpoint`, else `STRATA_ENDPOINT`, else `distribution.endpoint` of the repository. */
+export async function resolveEndpointUrl(options: { flag?: string | undefined; env?: NodeJS.ProcessEnv; repoDir?: string | undefined; required?: boolean }): Promise<string | null> {
+  const fromEnv = (options.env ?? process.env).STRATA_ENDPOINT;
+  if (options.flag !== undefined && options.flag !== "") return options.flag;
+  if (fromEnv !== undefined && fromEnv !== "") return fromEnv;
+  if (options.repoDir !== undefined) {
+    const settings = await readDistributionSettings(options.repoDir).catch(() => null);
+    if (settings?.endpoint) return settings.endpoint;
+  }
+  if (options.required === false) return null;
+  throw new StrataError("invalid-argument", "no endpoint", { hint: "pass --endpoint URL, set STRATA_ENDPOINT, or set distribution.endpoint in strata.yaml" });
 }

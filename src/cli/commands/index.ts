@@ -13,6 +13,13 @@ export type Loader = () => Promise<CommandModule>;
 export const commands = {
   validate: () => import("./validate.js"),
   resolve: () => import("./resolve.js"),
+  keys: () => import("./keys.js"),
+  serve: () => import("./serve.js"),
+  snapshot: () => import("./snapshot.js"),
+  push: () => import("./push.js"),
+  rollback: () => import("./rollback.js"),
+  history: () => import("./history.js"),
+  status: () => import("./status.js"),
 } satisfies Record<string, Loader>;
 
 export type CommandName = keyof typeof commands;

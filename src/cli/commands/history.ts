@@ -1,0 +1,25 @@
+import type { Command } from "commander";
+import { createEndpointClient, readHistory, resolveEndpointUrl } from "../../app/distribution/index.js";
+import { printJson } from "../common.js";
+import { print } from "../output.js";
+
+export function register(program: Command): void {
+  program
+    .command("history")
+    .description("the versions published for an environment, newest first")
+    .requiredOption("--env <name>", "the environment")
+    .option("--endpoint <url>", "the endpoint (default: STRATA_ENDPOINT, then distribution.endpoint)")
+    .option("--repo <dir>", "the configuration repository, for distribution.endpoint")
+    .option("--format <format>", "text or json", "text")
+    .action(async (opts: { env: string; endpoint?: string; repo?: string; format: string }) => {
+      const url = await resolveEndpointUrl({ flag: opts.endpoint, repoDir: opts.repo ?? process.cwd() });
+      const versions = await readHistory({ endpoint: createEndpointClient({ url: url!, token: process.env.STRATA_TOKEN }), environment: opts.env });
+      if (opts.format === "json") return print(printJson({ schemaVersion: 1, environment: opts.env, versions }));
+      if (versions.length === 0) return print(`${opts.env}: nothing published`);
+      print(versions.map((v) => {
+        const what = v.action === "rollback" ? `rollback to v${v.rollbackOf}` : v.action;
+        const from = [v.source.commit?.slice(0, 12), v.source.pullRequest !== null ? `#${v.source.pullRequest}` : null, v.source.pushedBy ?? v.actor].filter(Boolean).join(" ");
+        return `v${v.version}  ${v.publishedAt}  ${what}${v.emergency ? " EMERGENCY" : ""}  ${v.digest.slice(0, 19)}…  ${from}`;
+      }).join("\n"));
+    });
+}

@@ -1,0 +1,54 @@
+import type { Command } from "commander";
+import { userInfo } from "node:os";
+import { createEndpointClient, loadContentBuilder, loadSigningKey, pushEnvironments, readDistributionSettings, resolveEndpointUrl, type PushResult } from "../../app/distribution/index.js";
+import { StrataError } from "../../core/findings.js";
+import { addFormatOption, addRepoOption, collectList, openRepository, printJson } from "../common.js";
+import { renderFindingsText } from "../render/findings.js";
+import { print } from "../output.js";
+
+export function pusher(): string | null {
+  return process.env.GITHUB_ACTOR || process.env.USER || (() => { try { return userInfo().username; } catch { return null; } })();
+}
+
+export function renderPushResult(r: PushResult, verb = "published"): string {
+  const short = (d: string | null): string => (d === null ? "" : ` (${d.slice(0, 19)}…)`);
+  switch (r.status) {
+    case "published": return `✓ ${r.environment}: ${verb} version ${r.version}${short(r.digest)}${r.action === "refresh" ? " (refresh: same content, new expiry)" : ""}`;
+    case "unchanged": return `= ${r.environment}: unchanged, still version ${r.version}`;
+    case "refused": return renderFindingsText(r.findings, `✗ ${r.environment}: refused, the configuration has errors`).trimEnd();
+    case "conflict": return renderFindingsText(r.findings.filter((f) => f.code === "version-conflict"), `✗ ${r.environment}: conflict, now at version ${r.version ?? 0}`).trimEnd();
+    case "failed": return renderFindingsText(r.findings, `✗ ${r.environment}: failed`).trimEnd();
+  }
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command("push")
+    .description("validate, build, sign and publish snapshots to the endpoint")
+    .option("--env <names>", "environments to push (repeatable, or comma-separated)", collectList)
+    .option("--all", "every concrete environment")
+    .option("--endpoint <url>", "the endpoint (default: STRATA_ENDPOINT, then distribution.endpoint)")
+    .option("--signing-key <file>", "PKCS#8 PEM ed25519 key (default: STRATA_SIGNING_KEY)")
+    .option("--refresh", "publish unchanged content as a new version with a new expiry");
+  addRepoOption(cmd);
+  addFormatOption(cmd, ["text", "json"], "text");
+  cmd.action(async (opts: { env?: string[]; all?: boolean; endpoint?: string; signingKey?: string; refresh?: boolean; repo?: string; format?: string }) => {
+    const { root } = openRepository(opts);
+    const settings = await readDistributionSettings(root);
+    if ((opts.env === undefined) === (opts.all !== true)) throw new StrataError("invalid-argument", "pass --env E (one or more) or --all");
+    const environments = opts.all === true ? settings.environments : opts.env!;
+    const url = await resolveEndpointUrl({ flag: opts.endpoint, repoDir: root });
+    const signingKey = await loadSigningKey({ file: opts.signingKey });
+    const { results, exitCode } = await pushEnvironments(environments, {
+      endpoint: createEndpointClient({ url: url!, token: process.env.STRATA_TOKEN }),
+      buildContent: await loadContentBuilder({ repoDir: root }),
+      signingKey,
+      refresh: opts.refresh === true,
+      source: { pushedBy: pusher() },
+      ttlMs: settings.expiresAfterMs,
+    });
+    if (opts.format === "json") print(printJson({ schemaVersion: 1, ok: exitCode === 0, endpoint: url, results: results.map(({ exitCode: _e, ...r }) => r) }));
+    else print(results.map((r) => renderPushResult(r)).join("\n"));
+    process.exitCode = exitCode;
+  });
+}

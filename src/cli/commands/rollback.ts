@@ -1,0 +1,38 @@
+import type { Command } from "commander";
+import { createEndpointClient, loadSigningKey, loadTrustedKeys, readDistributionSettings, resolveEndpointUrl, rollbackEnvironment } from "../../app/distribution/index.js";
+import { StrataError } from "../../core/findings.js";
+import { addFormatOption, addRepoOption, openRepository, printJson } from "../common.js";
+import { print } from "../output.js";
+import { pusher, renderPushResult } from "./push.js";
+
+export function register(program: Command): void {
+  const cmd = program
+    .command("rollback")
+    .description("publish a new version whose content is an older one's (rollbackOf)")
+    .requiredOption("--env <name>", "the environment")
+    .requiredOption("--to <version>", "the version whose content to republish")
+    .option("--endpoint <url>", "the endpoint (default: STRATA_ENDPOINT, then distribution.endpoint)")
+    .option("--signing-key <file>", "PKCS#8 PEM ed25519 key (default: STRATA_SIGNING_KEY)")
+    .option("--trusted-keys <file>", "keys to verify the old version with (default: signing.trusted_keys)");
+  addRepoOption(cmd);
+  addFormatOption(cmd, ["text", "json"], "text");
+  cmd.action(async (opts: { env: string; to: string; endpoint?: string; signingKey?: string; trustedKeys?: string; repo?: string; format?: string }) => {
+    const to = Number(opts.to);
+    if (!/^\d+$/.test(opts.to) || to < 1) throw new StrataError("invalid-argument", `--to must be a version number, not ${JSON.stringify(opts.to)}`);
+    const { root } = openRepository(opts);
+    const settings = await readDistributionSettings(root);
+    const url = await resolveEndpointUrl({ flag: opts.endpoint, repoDir: root });
+    const result = await rollbackEnvironment({
+      environment: opts.env, to,
+      endpoint: createEndpointClient({ url: url!, token: process.env.STRATA_TOKEN }),
+      signingKey: await loadSigningKey({ file: opts.signingKey }),
+      trustedKeys: await loadTrustedKeys({ file: opts.trustedKeys, repoDir: root }),
+      source: { pushedBy: pusher() },
+      ttlMs: settings.expiresAfterMs,
+    });
+    const { exitCode, ...rest } = result;
+    if (opts.format === "json") print(printJson({ schemaVersion: 1, ok: exitCode === 0, endpoint: url, rollbackOf: to, result: rest }));
+    else print(renderPushResult(result, `rolled back to the content of version ${to} as`));
+    process.exitCode = exitCode;
+  });
+}

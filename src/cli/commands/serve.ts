@@ -1,0 +1,61 @@
+import type { Command } from "commander";
+import { StrataError } from "../../core/findings.js";
+import { log, print } from "../output.js";
+
+const DEFAULT_TOKENS = "strata-tokens.json";
+
+function parseBytes(value: string): number {
+  const m = /^(\d+)([kKmM]i?[bB]?)?$/.exec(value.trim());
+  if (!m) throw new StrataError("invalid-argument", `invalid size ${JSON.stringify(value)}`, { hint: "e.g. 8388608, 8M or 512k" });
+  const unit = (m[2] ?? "").toLowerCase()[0];
+  return Number(m[1]) * (unit === "m" ? 1024 * 1024 : unit === "k" ? 1024 : 1);
+}
+
+export function register(program: Command): void {
+  const serve = program
+    .command("serve")
+    .description("run the distribution endpoint (SPEC §9)")
+    .option("--store <store>", "file:DIR or etcd://HOST:PORT[,HOST:PORT]/PREFIX", "file:.strata/store")
+    .option("--listen <addr>", "HOST:PORT to listen on (without --tokens: loopback only)", "127.0.0.1:7070")
+    .option("--tokens <file>", "the tokens file (`strata serve token create`); without it everything is allowed, on loopback only")
+    .option("--trusted-keys <file>", "public keys whose signatures are accepted, one ed25519:<base64> a line")
+    .option("--repo <dir>", "take the trusted keys from this repository's signing.trusted_keys")
+    .option("--max-body <bytes>", "the largest snapshot accepted (e.g. 8M)", parseBytes)
+    .option("--log-level <level>", "debug (every request), info, warn or error", "info")
+    .action(async (opts: { store: string; listen: string; tokens?: string; trustedKeys?: string; repo?: string; maxBody?: number; logLevel: string }) => {
+      if (!["debug", "info", "warn", "error"].includes(opts.logLevel)) throw new StrataError("invalid-argument", `invalid --log-level ${opts.logLevel}`);
+      const { runServe } = await import("../../server/index.js");
+      const server = await runServe({ ...opts, logLevel: opts.logLevel as "info" });
+      // Until a signal: then stop accepting, end long-polls and streams, close the store.
+      await new Promise<void>((resolve) => {
+        const stop = (): void => {
+          process.off("SIGINT", stop);
+          process.off("SIGTERM", stop);
+          void server.close().then(resolve, (e: unknown) => {
+            log(`error while shutting down: ${(e as Error).message}`);
+            resolve();
+          });
+        };
+        process.on("SIGINT", stop);
+        process.on("SIGTERM", stop);
+      });
+    });
+
+  serve
+    .command("token")
+    .description("manage the endpoint's tokens")
+    .command("create")
+    .description("add a token to the tokens file and print it (once: only its hash is stored)")
+    .requiredOption("--scope <scope...>", "read:<env-glob>, push:<env-glob> or admin (repeatable)")
+    .option("--name <name>", "a name for logs and the audit log")
+    .option("--tokens <file>", `the tokens file (default: ${DEFAULT_TOKENS})`)
+    .action(async (_opts: unknown, command: Command) => {
+      // `serve` has a --tokens of its own, and commander may hand the flag to it: read both levels.
+      const opts = command.optsWithGlobals<{ scope: string[]; name?: string; tokens?: string }>();
+      const file = opts.tokens ?? DEFAULT_TOKENS;
+      const { createToken } = await import("../../server/index.js");
+      const { token, entry } = await createToken(file, { scopes: opts.scope, ...(opts.name ? { name: opts.name } : {}) });
+      log(`added token "${entry.name}" (${entry.scopes.join(" ")}) to ${file}; it is shown only this once`);
+      print(token);
+    });
+}

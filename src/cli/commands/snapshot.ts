@@ -1,0 +1,62 @@
+import type { Command } from "commander";
+import { promises as fs } from "node:fs";
+import { buildSnapshot, createEndpointClient, loadContentBuilder, loadSigningKey, loadTrustedKeys, readDistributionSettings, resolveEndpointUrl, verifySnapshotFile } from "../../app/distribution/index.js";
+import { exitCodeForFindings, StrataError } from "../../core/findings.js";
+import { serializeSnapshot } from "../../core/snapshot/index.js";
+import { addRepoOption, openRepository, printJson } from "../common.js";
+import { renderFindingsText } from "../render/findings.js";
+import { log, print } from "../output.js";
+import { pusher } from "./push.js";
+
+export function register(program: Command): void {
+  const cmd = program
+    .command("snapshot")
+    .description("build the signed snapshot push would send (or `snapshot verify FILE`)")
+    .option("--env <name>", "the environment")
+    .option("--out <file>", "write it here instead of stdout")
+    .option("--endpoint <url>", "follow this endpoint's current version (default: STRATA_ENDPOINT, then distribution.endpoint; none: version 1)")
+    .option("--signing-key <file>", "PKCS#8 PEM ed25519 key (default: STRATA_SIGNING_KEY)");
+  addRepoOption(cmd);
+  cmd.action(async (opts: { env?: string; out?: string; endpoint?: string; signingKey?: string; repo?: string }) => {
+    if (opts.env === undefined) throw new StrataError("invalid-argument", "missing --env");
+    const { root } = openRepository(opts);
+    const settings = await readDistributionSettings(root);
+    const url = await resolveEndpointUrl({ flag: opts.endpoint, repoDir: root, required: false });
+    const { snapshot, findings } = await buildSnapshot({
+      environment: opts.env,
+      endpoint: url === null ? null : createEndpointClient({ url, token: process.env.STRATA_TOKEN }),
+      buildContent: await loadContentBuilder({ repoDir: root }),
+      signingKey: await loadSigningKey({ file: opts.signingKey }),
+      source: { pushedBy: pusher() },
+      ttlMs: settings.expiresAfterMs,
+    });
+    if (snapshot === null) {
+      log(renderFindingsText(findings, `✗ ${opts.env}: the configuration has errors; no snapshot built`));
+      process.exitCode = exitCodeForFindings(findings);
+      return;
+    }
+    const text = serializeSnapshot(snapshot) + "\n";
+    if (opts.out === undefined) print(text);
+    else {
+      await fs.writeFile(opts.out, text);
+      log(`wrote ${opts.env} v${snapshot.version} (${snapshot.digest}) to ${opts.out}`);
+    }
+  });
+
+  cmd
+    .command("verify")
+    .description("check a snapshot file: shape, digest and a trusted signature")
+    .argument("<file>")
+    .option("--env <name>", "also require this environment")
+    .option("--trusted-keys <file>", "trusted public keys, one a line (default: signing.trusted_keys of --repo)")
+    .option("--repo <dir>", "the configuration repository (default: the current directory)")
+    .option("--format <format>", "text or json", "text")
+    .action(async (file: string, _opts: unknown, command: Command) => {
+      // `snapshot` has --env and --repo too, and commander may hand those flags to it: read both levels.
+      const opts = command.optsWithGlobals<{ env?: string; trustedKeys?: string; repo?: string; format: string }>();
+      const trustedKeys = await loadTrustedKeys({ file: opts.trustedKeys, repoDir: opts.trustedKeys === undefined ? (opts.repo ?? process.cwd()) : undefined });
+      const report = await verifySnapshotFile({ file, trustedKeys, environment: opts.env });
+      if (opts.format === "json") print(printJson({ schemaVersion: 1, ...report }));
+      else print(`✓ ${file}: ${report.environment} v${report.version}, signed by ${report.keyid.slice(0, 16)}…, ${report.expired ? "EXPIRED" : "expires"} ${report.expiresAt}`);
+    });
+}
