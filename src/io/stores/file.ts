@@ -2,6 +2,7 @@
  * `file:DIR`, the embedded store. Layout:
  *
  *   DIR/lock                                 held while one process publishes (pid, host)
+ *   DIR/.tmp-*                               a lock being taken (or one a crash left: removed at open)
  *   DIR/envs/<env>/v/<000000000007>.json     version 7, written once, never changed
  *   DIR/envs/<env>/history.jsonl             append-only: one history/audit line per version
  *   DIR/envs/<env>/head.json                 the current pointer, replaced by rename
@@ -227,6 +228,11 @@ class FileStore implements SnapshotStore {
   }
 
   async recoverAll(): Promise<void> {
+    for (const n of await fs.readdir(this.root)) {
+      // Lock candidates of crashed processes (live ones link theirs within a millisecond).
+      const path = join(this.root, n);
+      if (n.startsWith(".tmp-") && Date.now() - (await fs.stat(path).catch(() => ({ mtimeMs: Date.now() }))).mtimeMs > 60_000) await fs.unlink(path).catch(() => undefined);
+    }
     const names = await fs.readdir(join(this.root, "envs"));
     const envs = names.filter((n) => ENVIRONMENT_NAME.test(n));
     if (envs.length === 0) return;
@@ -254,13 +260,19 @@ class FileStore implements SnapshotStore {
     const mine = JSON.stringify({ pid: process.pid, host: hostname(), token: randomBytes(8).toString("hex"), at: new Date().toISOString() });
     const deadline = Date.now() + LOCK_TIMEOUT_MS;
     for (;;) {
+      // Written aside and linked into place, so the lock file is never seen empty (a writer killed between
+      // creating and filling it would otherwise leave a lock nobody can judge stale for 30 s).
+      const tmp = join(this.root, tmpName());
+      await fs.writeFile(tmp, mine, { flag: "wx" });
       try {
-        await writeDurable(path, mine, "wx");
+        await fs.link(tmp, path);
+        await fs.unlink(tmp);
         return async () => {
           // Only remove the lock if it is still ours (never someone else's after a stale-lock break).
           if ((await readText(path)) === mine) await fs.unlink(path).catch(() => undefined);
         };
       } catch (e) {
+        await fs.unlink(tmp).catch(() => undefined);
         if (errno(e) !== "EEXIST") throw e;
       }
       if (await this.breakStaleLock(path)) continue;
