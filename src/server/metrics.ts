@@ -7,15 +7,24 @@ function labelText(labels: Record<string, string>): string {
   return parts.length === 0 ? "" : `{${parts.join(",")}}`;
 }
 
+// Series are keyed by their label values joined (cheap on the hot path); label text is built at render.
+function seriesKey(labels: Record<string, string>): string {
+  let k = "";
+  for (const v of Object.values(labels)) k += v + "\u0000";
+  return k;
+}
+
 class Counter {
-  private readonly values = new Map<string, number>();
+  private readonly values = new Map<string, { labels: Record<string, string>; value: number }>();
   constructor(readonly name: string, readonly help: string) {}
   inc(labels: Record<string, string> = {}, by = 1): void {
-    const k = labelText(labels);
-    this.values.set(k, (this.values.get(k) ?? 0) + by);
+    const k = seriesKey(labels);
+    const s = this.values.get(k);
+    if (s === undefined) this.values.set(k, { labels, value: by });
+    else s.value += by;
   }
   render(): string {
-    return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`, ...[...this.values].map(([k, v]) => `${this.name}${k} ${v}`)].join("\n");
+    return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`, ...[...this.values.values()].map((s) => `${this.name}${labelText(s.labels)} ${s.value}`)].join("\n");
   }
 }
 
@@ -30,17 +39,21 @@ class Histogram {
   private readonly series = new Map<string, { labels: Record<string, string>; counts: number[]; sum: number; count: number }>();
   constructor(readonly name: string, readonly help: string) {}
   observe(seconds: number, labels: Record<string, string> = {}): void {
-    const k = labelText(labels);
+    const k = seriesKey(labels);
     let s = this.series.get(k);
     if (s === undefined) this.series.set(k, (s = { labels, counts: BUCKETS.map(() => 0), sum: 0, count: 0 }));
-    for (let i = 0; i < BUCKETS.length; i++) if (seconds <= BUCKETS[i]!) s.counts[i]!++;
+    // One bucket per observation; render() makes them cumulative.
+    let i = 0;
+    while (i < BUCKETS.length && seconds > BUCKETS[i]!) i++;
+    if (i < BUCKETS.length) s.counts[i]!++;
     s.sum += seconds;
     s.count++;
   }
   render(): string {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
     for (const s of this.series.values()) {
-      BUCKETS.forEach((b, i) => lines.push(`${this.name}_bucket${labelText({ ...s.labels, le: String(b) })} ${s.counts[i]}`));
+      let cumulative = 0;
+      BUCKETS.forEach((b, i) => lines.push(`${this.name}_bucket${labelText({ ...s.labels, le: String(b) })} ${(cumulative += s.counts[i]!)}`));
       lines.push(`${this.name}_bucket${labelText({ ...s.labels, le: "+Inf" })} ${s.count}`);
       lines.push(`${this.name}_sum${labelText(s.labels)} ${s.sum}`, `${this.name}_count${labelText(s.labels)} ${s.count}`);
     }

@@ -195,7 +195,7 @@ class Endpoint {
     const url = req.url ?? "/";
     const q = url.indexOf("?");
     const path = q < 0 ? url : url.slice(0, q);
-    const query = new URLSearchParams(q < 0 ? "" : url.slice(q + 1));
+    const query = q < 0 ? null : new URLSearchParams(url.slice(q + 1));
     let route = "unknown";
     let environment: string | null = null;
     let grant: Grant | null = null;
@@ -215,7 +215,7 @@ class Endpoint {
           }
           this.allowMethods(req, "GET", "HEAD");
           grant = this.authorize(req, "read", environment);
-          streaming = query.has("wait");
+          streaming = query?.has("wait") ?? false;
           return await this.getCurrent(req, res, environment, query, client);
         }
         if (parts.length === 6 && parts[4] === "snapshots") {
@@ -314,11 +314,15 @@ class Endpoint {
     json(res, status, { error: { code, message: redact(message), ...body } }, headers);
   }
 
-  private async getCurrent(req: IncomingMessage, res: ServerResponse, environment: string, query: URLSearchParams, client: ClientRecord | null): Promise<void> {
-    let current = await this.current(environment);
-    const known = parseEtags(req.headers["if-none-match"]);
-    const matches = (c: Current | null): boolean => known !== null && (c === null ? known.includes(0) : known.includes(c.head.version) || known.includes(-1));
-    const waitParam = query.get("wait");
+  private async getCurrent(req: IncomingMessage, res: ServerResponse, environment: string, query: URLSearchParams | null, client: ClientRecord | null): Promise<void> {
+    const state = this.envs.get(environment);
+    // The hot path (loaded, no long-poll) stays synchronous.
+    let current = state?.loaded !== null && state?.current != null ? state.current : await this.current(environment);
+    const header = req.headers["if-none-match"];
+    const known = header === undefined || header === current?.etag ? null : parseEtags(header);
+    const matches = (c: Current | null): boolean =>
+      header !== undefined && (c !== null && header === c.etag ? true : known !== null && (c === null ? known.includes(0) : known.includes(c.head.version) || known.includes(-1)));
+    const waitParam = query?.get("wait") ?? null;
     if (waitParam !== null && (current === null || matches(current))) {
       const seconds = Number(waitParam);
       if (!Number.isFinite(seconds) || seconds < 0) throw new HttpError(400, "invalid-argument", "wait must be a number of seconds (at most 60)");

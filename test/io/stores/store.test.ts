@@ -120,6 +120,22 @@ describe("file store crash consistency", () => {
     }
   });
 
+  it("rebuilds a head.json torn by a power loss (it is not fsynced) from the version files", async () => {
+    const dir = tempdir("strata-store-");
+    const chain = makeChain(key, 3);
+    const store = await openStore(`file:${dir}`);
+    for (const s of chain) await publish(store, s);
+    await store.close();
+    writeFileSync(join(dir, "envs/staging/head.json"), "");
+    const reopened = await openStore(`file:${dir}`);
+    try {
+      expect(await reopened.head("staging")).toMatchObject({ version: 3, digest: chain[2]!.digest });
+      expect((await reopened.history("staging")).map((h) => h.version)).toEqual([1, 2, 3]);
+    } finally {
+      await reopened.close();
+    }
+  });
+
   it("waits for a lock held by a live process instead of writing beside it", async () => {
     const dir = tempdir("strata-store-");
     const store = await openStore(`file:${dir}`);

@@ -1,0 +1,297 @@
+#!/usr/bin/env node
+/* global fetch, performance */
+// Benchmarks of the distribution endpoint on loopback (issue 5). Prints a table.
+//
+//   npm run build && node bench/server.bench.mjs [--quick]
+//
+// Needs (Debian): apt-get install -y nginx wrk etcd-server   (taskset is in util-linux)
+// - GET current (200 and 304): `strata serve` (file store) vs nginx (worker_processes 1) serving the same
+//   JSON file, both pinned to CPU 0, wrk pinned to CPU 1, so the load generator is not what is measured.
+// - Push-to-watcher latency with 1,000 watchers (SSE; long-poll too): file store, one server; etcd, watchers
+//   on one server and pushes through another.
+// - Push latency of a 1 MB snapshot; store size after 1,000 versions.
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import { createServer } from "node:net";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const { computeContentDigest, createSnapshot, generateSigningKey, parseSigningKey, serializeSnapshot } = await import(join(root, "dist/core/snapshot/index.js"));
+
+const quick = process.argv.includes("--quick");
+const DURATION = quick ? "3s" : "10s";
+const WATCHERS = 1000;
+const PUSHES = quick ? 10 : 30;
+const have = (bin) => spawnSync("sh", ["-c", `command -v ${bin}`]).status === 0;
+const multiCore = cpus().length >= 2 && have("taskset");
+const pin = (cpu, cmd, args) => (multiCore ? ["taskset", ["-c", String(cpu), cmd, ...args]] : [cmd, args]);
+// This process (watchers' clients, pushes) stays off the server's CPU too.
+if (multiCore) execFileSync("taskset", ["-cp", "1", String(process.pid)], { stdio: "ignore" });
+const work = mkdtempSync(join(tmpdir(), "strata-bench-"));
+const children = [];
+const rows = [];
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => resolve(p)); });
+  });
+}
+
+function start(cpu, cmd, args, env = {}) {
+  const [c, a] = pin(cpu, cmd, args);
+  const child = spawn(c, a, { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
+  children.push(child);
+  return child;
+}
+
+async function startServe(store, cpu = 0) {
+  const child = start(cpu, process.execPath, [join(root, "bin/strata.mjs"), "serve", "--store", store, "--listen", "127.0.0.1:0", "--trusted-keys", join(work, "trusted.txt"), "--max-body", "16M"]);
+  let err = "";
+  return new Promise((resolve, reject) => {
+    child.stderr.on("data", (d) => {
+      err += d;
+      const m = /"msg":"listening","url":"([^"]+)"/.exec(err);
+      if (m) resolve(m[1]);
+    });
+    child.once("exit", (code) => reject(new Error(`serve exited ${code}: ${err}`)));
+  });
+}
+
+async function startEtcd() {
+  const [client, peer] = [await freePort(), await freePort()];
+  const url = `http://127.0.0.1:${client}`;
+  start(0, "etcd", ["--name", "b", "--data-dir", join(work, "etcd"), "--listen-client-urls", url, "--advertise-client-urls", url,
+    "--listen-peer-urls", `http://127.0.0.1:${peer}`, "--initial-advertise-peer-urls", `http://127.0.0.1:${peer}`,
+    "--initial-cluster", `b=http://127.0.0.1:${peer}`, "--max-request-bytes", String(16 << 20), "--log-level", "error"]);
+  for (let i = 0; i < 200; i++) {
+    try { if ((await fetch(`${url}/health`)).ok) return `127.0.0.1:${client}`; } catch { /* starting */ }
+    await sleep(100);
+  }
+  throw new Error("etcd did not start");
+}
+
+const { pem } = generateSigningKey();
+const key = parseSigningKey(pem);
+writeFileSync(join(work, "trusted.txt"), key.publicKey.text + "\n");
+
+function makeConfig(bytes, seed) {
+  // Realistic-ish: many namespaces of small values, padded to the requested size.
+  const config = {};
+  let size = 0;
+  for (let n = 0; size < bytes; n++) {
+    const ns = {};
+    for (let k = 0; k < 20; k++) ns[`key_${k}`] = k % 3 === 0 ? `value-${seed}-${n}-${k}-${"x".repeat(24)}` : k % 3 === 1 ? n * k + seed : k % 2 === 0;
+    config[`ns${n}`] = ns;
+    size += JSON.stringify(ns).length + 8;
+  }
+  return config;
+}
+
+function snapshot(environment, version, previous, config) {
+  return createSnapshot({ environment, version, previous, createdAt: new Date(), source: { repository: "bench", commit: null, pushedBy: "bench" }, contentDigest: computeContentDigest(config, []), config, secrets: null }, [key]);
+}
+
+async function publish(url, s) {
+  const res = await fetch(`${url}/v1/environments/${s.environment}/snapshot`, { method: "PUT", headers: { "if-match": `"${s.version - 1}"`, "content-type": "application/json" }, body: serializeSnapshot(s) });
+  if (res.status !== 201) throw new Error(`publish ${s.version}: ${res.status} ${await res.text()}`);
+}
+
+function wrk(url, headers = []) {
+  const args = ["-t1", "-c50", `-d${DURATION}`, "--latency", ...headers.flatMap((h) => ["-H", h]), url];
+  const [c, a] = pin(1, "wrk", args);
+  const out = execFileSync(c, a, { encoding: "utf8" });
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+  const p99 = /99%\s+([\d.]+\w+)/.exec(out)?.[1] ?? "?";
+  const codes = /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1];
+  return { rps, p99, errors: codes ? Number(codes) : 0 };
+}
+
+function quantile(sorted, q) {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+/** SSE watchers on `url`; resolves each push's version with the receive times of every watcher. */
+async function sseWatchers(url, environment, n) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
+  const arrivals = new Map();
+  let connected = 0;
+  await new Promise((resolve, reject) => {
+    for (let i = 0; i < n; i++) {
+      const req = http.get(`${url}/v1/environments/${environment}/events`, { agent, headers: { "last-event-id": "999999999" } }, (res) => {
+        if (++connected === n) resolve();
+        let buf = "";
+        res.setEncoding("utf8");
+        res.on("data", (d) => {
+          buf += d;
+          let i;
+          while ((i = buf.indexOf("\n\n")) >= 0) {
+            const block = buf.slice(0, i);
+            buf = buf.slice(i + 2);
+            const m = /^id: (\d+)$/m.exec(block);
+            if (m) {
+              const v = Number(m[1]);
+              if (!arrivals.has(v)) arrivals.set(v, []);
+              arrivals.get(v).push(performance.now());
+            }
+          }
+        });
+      });
+      req.on("error", reject);
+    }
+  });
+  return { arrivals, close: () => agent.destroy() };
+}
+
+/** Long-poll watchers: each re-polls with If-None-Match after every answer. */
+async function longPollWatchers(url, environment, n, startVersion) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
+  const arrivals = new Map();
+  let stopped = false;
+  const poll = (seen) => {
+    if (stopped) return;
+    const req = http.get(`${url}/v1/environments/${environment}/snapshot?wait=60`, { agent, headers: { "if-none-match": `"${seen}"` } }, (res) => {
+      const v = Number(String(res.headers.etag ?? `"${seen}"`).replace(/"/g, ""));
+      res.resume();
+      res.on("end", () => {
+        if (res.statusCode === 200 && v > seen) {
+          if (!arrivals.has(v)) arrivals.set(v, []);
+          arrivals.get(v).push(performance.now());
+        }
+        poll(Math.max(v, seen));
+      });
+    });
+    req.on("error", () => undefined);
+  };
+  for (let i = 0; i < n; i++) poll(startVersion);
+  await sleep(1500);
+  return { arrivals, close: () => { stopped = true; agent.destroy(); } };
+}
+
+async function pushToWatcher(label, pushUrl, watchUrl, kind) {
+  const environment = `latency-${kind}-${rows.length}`;
+  let prev = snapshot(environment, 1, null, makeConfig(2000, 0));
+  await publish(pushUrl, prev);
+  await sleep(300);
+  const watchers = kind === "sse" ? await sseWatchers(watchUrl, environment, WATCHERS) : await longPollWatchers(watchUrl, environment, WATCHERS, 1);
+  await sleep(500);
+  const latencies = [];
+  let missing = 0;
+  for (let i = 0; i < PUSHES; i++) {
+    const next = snapshot(environment, prev.version + 1, prev.digest, makeConfig(2000, i + 1));
+    const t0 = performance.now();
+    await publish(pushUrl, next);
+    // Wait until every watcher has it (or 5 s).
+    for (let w = 0; w < 100 && (watchers.arrivals.get(next.version)?.length ?? 0) < WATCHERS; w++) await sleep(50);
+    const got = watchers.arrivals.get(next.version) ?? [];
+    missing += WATCHERS - got.length;
+    for (const t of got) latencies.push(t - t0);
+    prev = next;
+    await sleep(100);
+  }
+  watchers.close();
+  latencies.sort((a, b) => a - b);
+  rows.push([label, `p50 ${quantile(latencies, 0.5).toFixed(1)} ms, p99 ${quantile(latencies, 0.99).toFixed(1)} ms`, `${WATCHERS} ${kind} watchers x ${PUSHES} pushes${missing ? `, ${missing} missed` : ""}`]);
+}
+
+function du(dir) {
+  let total = 0;
+  const walk = (d) => { for (const e of readdirSync(d, { withFileTypes: true })) { const p = join(d, e.name); if (e.isDirectory()) walk(p); else total += statSync(p).size; } };
+  walk(dir);
+  return total;
+}
+
+try {
+  if (!multiCore) console.error("note: fewer than 2 CPUs or no taskset: server and load generator share CPUs");
+  // --- GET current vs nginx ---
+  const storeDir = join(work, "store");
+  const url = await startServe(`file:${storeDir}`);
+  const s1 = snapshot("staging", 1, null, makeConfig(4096, 1));
+  await publish(url, s1);
+  const body = serializeSnapshot(s1);
+  if (have("nginx") && have("wrk")) {
+    const www = join(work, "www/v1/environments/staging");
+    mkdirSync(www, { recursive: true });
+    writeFileSync(join(www, "snapshot"), body);
+    const port = await freePort();
+    writeFileSync(join(work, "nginx.conf"), `worker_processes 1; daemon off; user root; pid ${work}/nginx.pid; error_log ${work}/nginx-error.log;
+events { worker_connections 4096; }
+http { access_log off; keepalive_requests 1000000; server { listen 127.0.0.1:${port}; root ${work}/www; default_type application/json; } }\n`);
+    start(0, "nginx", ["-c", join(work, "nginx.conf"), "-p", work]);
+    await sleep(500);
+    const nginxUrl = `http://127.0.0.1:${port}/v1/environments/staging/snapshot`;
+    const etag = (await fetch(nginxUrl)).headers.get("etag");
+    const strataUrl = `${url}/v1/environments/staging/snapshot`;
+    wrk(strataUrl); // warm up
+    const s200 = wrk(strataUrl);
+    const n200 = wrk(nginxUrl);
+    const s304 = wrk(strataUrl, ['If-None-Match: "1"']);
+    const n304 = wrk(nginxUrl, [`If-None-Match: ${etag}`]);
+    const size = `${(body.length / 1024).toFixed(1)} KiB body`;
+    rows.push(["GET current 200, strata serve", `${Math.round(s200.rps)} req/s (p99 ${s200.p99})`, `${(s200.rps / n200.rps * 100).toFixed(0)}% of nginx; ${size}`]);
+    rows.push(["GET current 200, nginx", `${Math.round(n200.rps)} req/s (p99 ${n200.p99})`, "worker_processes 1, same file"]);
+    rows.push(["GET current 304, strata serve", `${Math.round(s304.rps)} req/s (p99 ${s304.p99})`, `${(s304.rps / n304.rps * 100).toFixed(0)}% of nginx`]);
+    rows.push(["GET current 304, nginx", `${Math.round(n304.rps)} req/s (p99 ${n304.p99})`, ""]);
+  } else rows.push(["GET current vs nginx", "skipped", "needs nginx and wrk"]);
+
+  // --- push-to-watcher latency ---
+  await pushToWatcher("push-to-watcher, file store", url, url, "sse");
+  await pushToWatcher("push-to-watcher, file store", url, url, "longpoll");
+  if (have("etcd")) {
+    const hostPort = await startEtcd();
+    const [a, b] = [await startServe(`etcd://${hostPort}/bench`, 0), await startServe(`etcd://${hostPort}/bench`, 0)];
+    await pushToWatcher("push-to-watcher, etcd, across 2 servers", a, b, "sse");
+    globalThis.etcdServers = [a, b];
+  } else rows.push(["push-to-watcher, etcd", "skipped", "needs etcd"]);
+
+  // --- 1 MB push ---
+  for (const [label, target] of [["file", url], ...(globalThis.etcdServers ? [["etcd", globalThis.etcdServers[0]]] : [])]) {
+    const env = `big-${label}`;
+    let prev = null;
+    const times = [];
+    let signMs = 0;
+    for (let i = 0; i < (quick ? 5 : 15); i++) {
+      const t0 = performance.now();
+      const s = snapshot(env, (prev?.version ?? 0) + 1, prev?.digest ?? null, makeConfig(1 << 20, i));
+      const t1 = performance.now();
+      await publish(target, s);
+      times.push(performance.now() - t1);
+      signMs += t1 - t0;
+      prev = s;
+    }
+    times.sort((x, y) => x - y);
+    rows.push([`push 1 MB snapshot, ${label} store`, `p50 ${quantile(times, 0.5).toFixed(0)} ms, max ${times.at(-1).toFixed(0)} ms`, `HTTP PUT to 201 (verify, fsync/txn); build+sign ${(signMs / times.length).toFixed(0)} ms more`]);
+  }
+
+  // --- store size after 1,000 versions ---
+  const sizeDir = join(work, "size-store");
+  const sizeUrl = await startServe(`file:${sizeDir}`, 0);
+  let prev = null;
+  let bytes = 0;
+  const t0 = performance.now();
+  for (let v = 1; v <= 1000; v++) {
+    const config = makeConfig(4096, 0);
+    config.ns0.key_1 = v; // one value changes per version, as in real pushes
+    const s = snapshot("staging", v, prev?.digest ?? null, config);
+    bytes = serializeSnapshot(s).length;
+    await publish(sizeUrl, s);
+    prev = s;
+  }
+  const elapsed = performance.now() - t0;
+  const total = du(sizeDir);
+  rows.push(["store size after 1,000 versions (file)", `${(total / 1024 / 1024).toFixed(2)} MiB`, `${(total / 1000 / 1024).toFixed(1)} KiB/version for a ${(bytes / 1024).toFixed(1)} KiB snapshot; 1,000 sequential pushes in ${(elapsed / 1000).toFixed(1)} s`]);
+} finally {
+  for (const c of children) c.kill("SIGKILL");
+  await sleep(200);
+  rmSync(work, { recursive: true, force: true });
+}
+
+const w = [Math.max(...rows.map((r) => r[0].length)), Math.max(...rows.map((r) => r[1].length))];
+console.log(`\nstrata serve benchmarks (${new Date().toISOString()}, node ${process.version}, ${cpus().length} CPUs${multiCore ? ", server on CPU 0, load on CPU 1" : ""})\n`);
+console.log(`| ${"measure".padEnd(w[0])} | ${"result".padEnd(w[1])} | notes |`);
+console.log(`|${"-".repeat(w[0] + 2)}|${"-".repeat(w[1] + 2)}|-------|`);
+for (const r of rows) console.log(`| ${r[0].padEnd(w[0])} | ${r[1].padEnd(w[1])} | ${r[2]} |`);
