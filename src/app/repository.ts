@@ -45,17 +45,23 @@ function defaultCompiler(): SchemaCompiler {
   return (sharedCompiler ??= new SchemaCompiler());
 }
 
-export async function loadRepository(files: RepoFiles, options: LoadOptions = {}): Promise<Repository> {
-  const compiler = options.compiler ?? defaultCompiler();
-  const findings: Finding[] = [];
-
+/** strata.yaml alone: settings, the environment graph and their findings (for `envs`, `serve`). */
+export async function readSettings(files: RepoFiles, compiler: SchemaCompiler = defaultCompiler()): Promise<ReturnType<typeof parseSettings> & { parseFindings: Finding[] }> {
   const settingsBytes = await files.read(SETTINGS_FILE);
   if (settingsBytes === null) {
     throw new StrataError("missing-repository", `not a strata repository: ${files.label} has no ${SETTINGS_FILE}`, { hint: "run `strata init` to create one, or pass --repo DIR" });
   }
-  const settingsNode = parseFile(settingsBytes, SETTINGS_FILE, { keys: "any", allowUnset: false }, findings);
-  const parsedSettings = parseSettings(settingsNode, compiler);
-  findings.push(...parsedSettings.findings);
+  const parseFindings: Finding[] = [];
+  const settingsNode = parseFile(settingsBytes, SETTINGS_FILE, { keys: "any", allowUnset: false }, parseFindings);
+  return { ...parseSettings(settingsNode, compiler), parseFindings };
+}
+
+export async function loadRepository(files: RepoFiles, options: LoadOptions = {}): Promise<Repository> {
+  const compiler = options.compiler ?? defaultCompiler();
+  const findings: Finding[] = [];
+
+  const parsedSettings = await readSettings(files, compiler);
+  findings.push(...parsedSettings.parseFindings, ...parsedSettings.findings);
   const environments = parsedSettings.environments;
   const settings = parsedSettings.settings ?? ({ version: 1, environments: {} } as Settings);
 
