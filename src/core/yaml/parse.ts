@@ -230,7 +230,7 @@ class Walker {
       const keyNode = pair.key as Node | null;
       const keyPos = this.posAt(keyNode?.range?.[0] ?? (pair.value as Node | null)?.range?.[0]);
       // Merge keys (`<<: *base` or `<<: [*a, *b]`): explicit keys win, earlier sources win over later.
-      if (isScalar(keyNode) && keyNode.value === "<<" && keyNode.type === Scalar.PLAIN) {
+      if (isScalar(keyNode) && keyNode.source === "<<" && keyNode.type === Scalar.PLAIN && typeof keyNode.value === "symbol") {
         const sources = isSeq(pair.value) ? (pair.value.items as Node[]) : [pair.value as Node];
         for (const src of sources) {
           const m = this.walk(src, depth + 1);
