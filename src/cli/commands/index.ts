@@ -11,6 +11,7 @@ export type Loader = () => Promise<CommandModule>;
  * (changesets, vitest): start-up stays close to bare Node.
  */
 export const commands = {
+  secrets: () => import("./secrets.js"),
 } satisfies Record<string, Loader>;
 
 export type CommandName = keyof typeof commands;
