@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-/* global fetch, performance */
 // Benchmarks of the distribution endpoint on loopback (issue 5). Prints a table.
 //
 //   npm run build && node bench/server.bench.mjs [--quick]

@@ -13,6 +13,10 @@ export type Loader = () => Promise<CommandModule>;
 export const commands = {
   validate: () => import("./validate.js"),
   resolve: () => import("./resolve.js"),
+  envs: () => import("./envs.js"),
+  explain: () => import("./explain.js"),
+  init: () => import("./init.js"),
+  secrets: () => import("./secrets.js"),
   keys: () => import("./keys.js"),
   serve: () => import("./serve.js"),
   snapshot: () => import("./snapshot.js"),
