@@ -179,11 +179,13 @@ async function pushToWatcher(label, pushUrl, watchUrl, kind) {
   const watchers = kind === "sse" ? await sseWatchers(watchUrl, environment, WATCHERS) : await longPollWatchers(watchUrl, environment, WATCHERS, 1);
   await sleep(500);
   const latencies = [];
+  const acks = [];
   let missing = 0;
   for (let i = 0; i < PUSHES; i++) {
     const next = snapshot(environment, prev.version + 1, prev.digest, makeConfig(2000, i + 1));
     const t0 = performance.now();
     await publish(pushUrl, next);
+    acks.push(performance.now() - t0);
     // Wait until every watcher has it (or 5 s).
     for (let w = 0; w < 100 && (watchers.arrivals.get(next.version)?.length ?? 0) < WATCHERS; w++) await sleep(50);
     const got = watchers.arrivals.get(next.version) ?? [];
@@ -194,7 +196,16 @@ async function pushToWatcher(label, pushUrl, watchUrl, kind) {
   }
   watchers.close();
   latencies.sort((a, b) => a - b);
-  rows.push([label, `p50 ${quantile(latencies, 0.5).toFixed(1)} ms, p99 ${quantile(latencies, 0.99).toFixed(1)} ms`, `${WATCHERS} ${kind} watchers x ${PUSHES} pushes${missing ? `, ${missing} missed` : ""}`]);
+  acks.sort((a, b) => a - b);
+  rows.push([`${label} (${kind})`, `p50 ${quantile(latencies, 0.5).toFixed(1)} ms, p99 ${quantile(latencies, 0.99).toFixed(1)} ms`, `${WATCHERS} watchers x ${PUSHES} pushes, from PUT sent to event read by the client${missing ? `, ${missing} missed` : ""}; the PUT itself p50 ${quantile(acks, 0.5).toFixed(1)} ms`]);
+}
+
+async function serverNotify(url) {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const buckets = [...text.matchAll(/^strata_push_to_notify_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)].map((m) => [m[1], Number(m[2])]);
+  const total = buckets.at(-1)?.[1] ?? 0;
+  const q = (p) => buckets.find(([, c]) => c >= p * total)?.[0] ?? "?";
+  return `p50 <= ${q(0.5) * 1000} ms, p99 <= ${q(0.99) * 1000} ms`;
 }
 
 function du(dir) {
@@ -240,6 +251,7 @@ http { access_log off; keepalive_requests 1000000; server { listen 127.0.0.1:${p
   // --- push-to-watcher latency ---
   await pushToWatcher("push-to-watcher, file store", url, url, "sse");
   await pushToWatcher("push-to-watcher, file store", url, url, "longpoll");
+  rows.push(["push-to-notify inside the server, file store", await serverNotify(url), "strata_push_to_notify_seconds: store publish to watchers written"]);
   if (have("etcd")) {
     const hostPort = await startEtcd();
     const [a, b] = [await startServe(`etcd://${hostPort}/bench`, 0), await startServe(`etcd://${hostPort}/bench`, 0)];
