@@ -38,6 +38,8 @@ export interface RunningServer {
   readonly metrics: ServerMetrics;
   /** Stops accepting, answers open long-polls with 304, ends event streams, closes the store. */
   close(): Promise<void>;
+  /** Swaps in a re-read tokens file (SIGHUP); auth cannot be turned on or off while running. */
+  replaceTokens(tokens: Map<string, Grant>): void;
 }
 
 const STATUS: Partial<Record<Code, number>> = {
@@ -136,7 +138,15 @@ class Endpoint {
     const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
     const url = `http://${host}:${address.port}`;
     this.log("info", "listening", { url, store: this.store.description, auth: this.options.tokens !== null, trustedKeys: this.options.trustedKeys.map((k) => k.keyid) });
-    return { url, address, metrics: this.metrics, close: () => this.close() };
+    return {
+      url, address, metrics: this.metrics, close: () => this.close(),
+      replaceTokens: (tokens) => {
+        const current = this.options.tokens;
+        if (current === null) throw new StrataError("invalid-argument", "this server was started without --tokens");
+        current.clear();
+        for (const [k, v] of tokens) current.set(k, v);
+      },
+    };
   }
 
   private state(environment: string): EnvState {
@@ -186,7 +196,7 @@ class Endpoint {
       this.metrics.pushToNotify.observe(Math.max(0, Date.now() - Date.parse(head.publishedAt)) / 1000);
       for (const wake of [...s.waiters]) wake();
       const frame = `event: snapshot\nid: ${head.version}\ndata: ${JSON.stringify({ environment, version: head.version, digest: head.digest })}\n\n`;
-      for (const res of s.streams) res.write(frame);
+      for (const res of s.streams) if (!res.writableEnded) res.write(frame);
     }).catch((e: unknown) => this.log("error", "cannot load a new version", { environment, version: head.version, error: (e as Error).message }));
   }
 
@@ -203,10 +213,12 @@ class Endpoint {
     try {
       const parts = path.split("/");
       if (parts[1] === "v1" && parts[2] === "environments" && parts.length >= 5) {
-        environment = decodeURIComponent(parts[3]!);
-        if (!ENVIRONMENT_NAME.test(environment)) throw new HttpError(404, "unknown-environment", `invalid environment name ${JSON.stringify(environment)}`);
+        environment = parts[3]!;
+        if (!ENVIRONMENT_NAME.test(environment)) throw new HttpError(404, "unknown-environment", `invalid environment name ${JSON.stringify(environment.slice(0, 100))}`);
         const rest = parts.slice(4).join("/");
-        const client = this.clients.touch(req.headers["strata-client"] as string | undefined, environment);
+        const env = environment;
+        // Only authenticated requests are tracked, so strangers cannot fill the client table.
+        const client = (): ClientRecord | null => this.clients.touch(req.headers["strata-client"] as string | undefined, env);
         if (rest === "snapshot") {
           route = "snapshot";
           if (req.method === "PUT") {
@@ -216,7 +228,7 @@ class Endpoint {
           this.allowMethods(req, "GET", "HEAD");
           grant = this.authorize(req, "read", environment);
           streaming = query?.has("wait") ?? false;
-          return await this.getCurrent(req, res, environment, query, client);
+          return await this.getCurrent(req, res, environment, query, client());
         }
         if (parts.length === 6 && parts[4] === "snapshots") {
           route = "version";
@@ -235,13 +247,13 @@ class Endpoint {
           this.allowMethods(req, "GET");
           grant = this.authorize(req, "read", environment);
           streaming = true;
-          return await this.events(req, res, environment, client);
+          return await this.events(req, res, environment, client());
         }
       } else if (path === "/v1/status") {
         route = "status";
         this.allowMethods(req, "GET");
-        this.clients.touch(req.headers["strata-client"] as string | undefined, null);
         grant = this.authorize(req, "status");
+        this.clients.touch(req.headers["strata-client"] as string | undefined, null);
         return json(res, 200, await this.status(grant));
       } else if (path === "/v1/audit") {
         route = "audit";
@@ -393,7 +405,9 @@ class Endpoint {
     s.streams.add(res);
     this.sseCount++;
     if (client) client.connections++;
-    const heartbeat = setInterval(() => res.write(": keep-alive\n\n"), SSE_HEARTBEAT_MS);
+    const heartbeat = setInterval(() => {
+      if (!res.writableEnded) res.write(": keep-alive\n\n");
+    }, SSE_HEARTBEAT_MS);
     heartbeat.unref();
     res.once("close", () => {
       clearInterval(heartbeat);

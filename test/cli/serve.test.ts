@@ -175,6 +175,19 @@ describe("serve start-up checks", () => {
     expect(open.stderr).toContain("without a tokens file");
   });
 
+  it("re-reads the tokens file on SIGHUP", async () => {
+    const dir = tempdir();
+    const tokens = join(dir, "tokens.json");
+    await strata(["serve", "token", "create", "--scope", "admin", "--tokens", tokens]);
+    const s = await serve(`file:${tempdir()}`, ["--tokens", tokens]);
+    const late = (await strata(["serve", "token", "create", "--scope", "read:*", "--tokens", tokens])).stdout.trim();
+    const get = () => fetch(`${s.url}/v1/environments/staging/snapshot`, { headers: { authorization: `Bearer ${late}` } });
+    expect((await get()).status).toBe(401);
+    s.child.kill("SIGHUP");
+    for (let i = 0; i < 50 && !s.stderr().includes("reloaded tokens"); i++) await new Promise((r) => setTimeout(r, 100));
+    expect((await get()).status).toBe(404);
+  });
+
   it("takes the trusted keys from a repository's strata.yaml and exits 0 on SIGTERM", async () => {
     const repo = tempdir();
     writeFileSync(join(repo, "strata.yaml"), `version: 1\nenvironments:\n  staging: {}\nsigning:\n  trusted_keys: ["${key.publicKey.text}"]\n`);

@@ -24,20 +24,32 @@ export function register(program: Command): void {
     .option("--log-level <level>", "debug (every request), info, warn or error", "info")
     .action(async (opts: { store: string; listen: string; tokens?: string; trustedKeys?: string; repo?: string; maxBody?: number; logLevel: string }) => {
       if (!["debug", "info", "warn", "error"].includes(opts.logLevel)) throw new StrataError("invalid-argument", `invalid --log-level ${opts.logLevel}`);
-      const { runServe } = await import("../../server/index.js");
-      const server = await runServe({ ...opts, logLevel: opts.logLevel as "info" });
+      const { runServe, readTokens, createJsonLogger } = await import("../../server/index.js");
+      // One structured log stream on stderr for the server and for what happens around it.
+      const jsonLog = createJsonLogger({ level: opts.logLevel as "info" });
+      const server = await runServe({ ...opts, logLevel: opts.logLevel as "info", log: jsonLog });
       // Until a signal: then stop accepting, end long-polls and streams, close the store.
       await new Promise<void>((resolve) => {
         const stop = (): void => {
           process.off("SIGINT", stop);
           process.off("SIGTERM", stop);
           void server.close().then(resolve, (e: unknown) => {
-            log(`error while shutting down: ${(e as Error).message}`);
+            jsonLog("error", "error while shutting down", { error: (e as Error).message });
             resolve();
           });
         };
         process.on("SIGINT", stop);
         process.on("SIGTERM", stop);
+        if (opts.tokens !== undefined) {
+          const tokensFile = opts.tokens;
+          // SIGHUP: re-read the tokens file (new or revoked tokens) without dropping watchers.
+          process.on("SIGHUP", () => {
+            void readTokens(tokensFile).then(
+              (tokens) => { server.replaceTokens(tokens); jsonLog("info", "reloaded tokens", { file: tokensFile, tokens: tokens.size }); },
+              (e: unknown) => jsonLog("error", "kept the old tokens", { file: tokensFile, error: (e as Error).message }),
+            );
+          });
+        }
       });
     });
 
