@@ -60,3 +60,50 @@ describe("endpoint commands", () => {
     expect((await put(server.url, stale, '"1"')).status).toBe(409);
   });
 });
+
+// `strata push` end to end, once the repository content builder (app/snapshot-content.ts, on main) is linked.
+const builderLinked = (await import("node:fs")).existsSync(new URL("../../src/app/snapshot-content.ts", import.meta.url));
+describe.skipIf(!builderLinked)("strata push (with the repository content builder)", () => {
+  it("publishes, is a no-op when unchanged, publishes a change; conflicts exit 4", async () => {
+    const { gitdir, commitAll } = await import("../support/gitdir.js");
+    const s = await startTestServer({ trustedKeys: [key.publicKey] });
+    try {
+      const dir = gitdir({
+        "strata.yaml": `version: 1\nenvironments:\n  base: { abstract: true }\n  staging: { parent: base }\nsigning:\n  trusted_keys: ["${key.publicKey.text}"]\ndistribution:\n  endpoint: ${s.url}\n`,
+        "schemas/app.schema.yaml": "type: object\nadditionalProperties: false\nproperties:\n  replicas: { type: integer, default: 1 }\n",
+        "environments/staging/app.yaml": "replicas: 2\n",
+      });
+      writeFileSync(join(dir, "key.pem"), pem, { mode: 0o600 });
+      const push = (...extra: string[]) => strata(["push", "--env", "staging", "--signing-key", "key.pem", "--format", "json", ...extra], { cwd: dir });
+      const first = await push();
+      expect(first.exitCode, first.stderr).toBe(0);
+      expect(JSON.parse(first.stdout)).toMatchObject({ schemaVersion: 1, ok: true, results: [{ environment: "staging", status: "published", version: 1 }] });
+      expect(JSON.parse((await push()).stdout)).toMatchObject({ results: [{ status: "unchanged", version: 1 }] });
+      writeFileSync(join(dir, "environments/staging/app.yaml"), "replicas: 3\n");
+      commitAll(dir, "more replicas");
+      expect(JSON.parse((await push()).stdout)).toMatchObject({ results: [{ status: "published", version: 2 }] });
+      const current = (await (await fetch(`${s.url}/v1/environments/staging/snapshot`)).json()) as { config: unknown; source: { commit: string | null } };
+      expect(current.config).toEqual({ app: { replicas: 3 } });
+      expect(JSON.parse((await push("--refresh")).stdout)).toMatchObject({ results: [{ status: "published", version: 3, action: "refresh" }] });
+      // Concurrent CLI pushes of new content: one wins, the others exit 4 with version-conflict.
+      writeFileSync(join(dir, "environments/staging/app.yaml"), "replicas: 4\n");
+      // (A pusher that reads after the winner finished finds its content current: unchanged, exit 0.)
+      const results = await Promise.all([push(), push(), push()]);
+      const statuses = results.map((r) => (JSON.parse(r.stdout) as { results: { status: string }[] }).results[0]!.status);
+      expect(statuses.filter((st) => st === "published")).toHaveLength(1);
+      for (const [i, r] of results.entries()) {
+        if (statuses[i] === "conflict") {
+          expect(r.exitCode).toBe(4);
+          expect(r.stdout).toContain("version-conflict");
+        } else expect(r.exitCode).toBe(0);
+      }
+      // Invalid configuration is refused before anything is sent.
+      writeFileSync(join(dir, "environments/staging/app.yaml"), "replicas: lots\n");
+      const refused = await push();
+      expect(refused.exitCode).toBe(1);
+      expect(JSON.parse(refused.stdout)).toMatchObject({ results: [{ status: "refused" }] });
+    } finally {
+      await s.server.close();
+    }
+  }, 120_000);
+});
