@@ -18,6 +18,7 @@ import { hashToken, type Grant, type Permission } from "./tokens.js";
 export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
 const MAX_WAIT_SECONDS = 60;
 const SSE_HEARTBEAT_MS = 15_000;
+const RECONCILE_MS = 5_000;
 
 export type LogFn = (level: "info" | "warn" | "error" | "debug", msg: string, fields?: Record<string, unknown>) => void;
 
@@ -108,6 +109,7 @@ class Endpoint {
   private sseCount = 0;
   private closing = false;
   private unwatch: () => void = () => undefined;
+  private reconcileTimer: NodeJS.Timeout | null = null;
   readonly metrics: ServerMetrics;
   private server: Server | null = null;
 
@@ -124,6 +126,9 @@ class Endpoint {
   async listen(listen: ListenAddress): Promise<RunningServer> {
     // Subscribe before anything is read, so no version published meanwhile is missed.
     this.unwatch = this.store.watch((e) => this.onStoreEvent(e));
+    // Belt and braces: a version whose event was lost, or whose load failed, is picked up here.
+    this.reconcileTimer = setInterval(() => void this.reconcile(), RECONCILE_MS);
+    this.reconcileTimer.unref();
     const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => void this.handle(req, res));
     server.on("connection", (s) => {
       this.sockets.add(s);
@@ -198,6 +203,14 @@ class Endpoint {
       const frame = `event: snapshot\nid: ${head.version}\ndata: ${JSON.stringify({ environment, version: head.version, digest: head.digest })}\n\n`;
       for (const res of s.streams) if (!res.writableEnded) res.write(frame);
     }).catch((e: unknown) => this.log("error", "cannot load a new version", { environment, version: head.version, error: (e as Error).message }));
+  }
+
+  private async reconcile(): Promise<void> {
+    for (const [environment, s] of this.envs) {
+      if (s.loaded === null || this.closing) continue;
+      const head = await this.store.head(environment).catch(() => null);
+      if (head !== null && head.version > (s.current?.head.version ?? 0)) this.onStoreEvent({ environment, head });
+    }
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -511,6 +524,7 @@ class Endpoint {
     await closed;
     clearTimeout(grace);
     clearInterval(poll);
+    if (this.reconcileTimer !== null) clearInterval(this.reconcileTimer);
     this.unwatch();
     await this.store.close();
   }
