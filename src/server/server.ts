@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from "node:net";
 import { isStrataError, StrataError, type Code } from "../core/findings.js";
 import { redact } from "../core/redact.js";
-import { ENVIRONMENT_NAME, parseSnapshot, serializeSnapshot, validateSuccessor, verifySnapshot, type PublicKey } from "../core/snapshot/index.js";
+import { encodeSnapshot, ENVIRONMENT_NAME, parseSnapshot, validateSuccessor, verifySnapshot, type PublicKey } from "../core/snapshot/index.js";
 import type { Head, PublishAction, SnapshotStore, StoreEvent } from "../io/stores/index.js";
 import { ClientTracker, type ClientRecord } from "./clients.js";
 import { isLoopback, type ListenAddress } from "./listen.js";
@@ -452,12 +452,12 @@ class Endpoint {
       const expected = expectedList[0]!;
       const snapshot = parseSnapshot(await this.readBody(req));
       if (snapshot.environment !== environment) throw new StrataError("invalid-snapshot", `the snapshot is for environment "${snapshot.environment}", not "${environment}"`);
-      verifySnapshot(snapshot, this.options.trustedKeys);
+      const { actualDigest, text } = encodeSnapshot(snapshot);
+      verifySnapshot(snapshot, this.options.trustedKeys, actualDigest);
       const current = await this.current(environment);
       if ((current?.head.version ?? 0) !== expected) throw this.conflict(environment, expected, current?.head ?? null);
       validateSuccessor(snapshot, environment, current?.head ?? null);
       const action: PublishAction = snapshot.rollbackOf !== null ? "rollback" : current !== null && current.head.contentDigest === snapshot.contentDigest ? "refresh" : "publish";
-      const text = serializeSnapshot(snapshot);
       const localKey = `${environment}@${snapshot.version}`;
       const local = { digest: snapshot.digest, text };
       this.localTexts.set(localKey, local);

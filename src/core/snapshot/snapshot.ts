@@ -1,7 +1,7 @@
 import { sign, verify } from "node:crypto";
 import { StrataError } from "../findings.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "../json.js";
-import { canonicalJson, DIGEST_PATTERN, digestOf } from "./canonical.js";
+import { canonicalJson, DIGEST_PATTERN, digestOf, sha256Hex } from "./canonical.js";
 import type { PublicKey, SigningKey } from "./keys.js";
 
 /** Who and what produced a snapshot (SPEC §9). Filled from git and from the caller. */
@@ -123,6 +123,19 @@ export function serializeSnapshot(snapshot: Snapshot): string {
   return canonicalJson(snapshot);
 }
 
+/**
+ * The digest the content actually has and the serialized form, from one canonicalization: each top-level
+ * value is canonicalized once and the two documents (with and without `digest`/`signatures`) are assembled
+ * from those parts in RFC 8785 key order. Halves the work of accepting a large snapshot.
+ */
+export function encodeSnapshot(snapshot: Snapshot): { actualDigest: string; text: string } {
+  const parts = new Map<string, string>();
+  for (const [k, v] of Object.entries(snapshot)) if (v !== undefined) parts.set(k, canonicalJson(v));
+  const keys = [...parts.keys()].sort();
+  const assemble = (ks: string[]): string => `{${ks.map((k) => `${JSON.stringify(k)}:${parts.get(k)!}`).join(",")}}`;
+  return { actualDigest: `sha256:${sha256Hex(assemble(keys.filter((k) => k !== "digest" && k !== "signatures")))}`, text: assemble(keys) };
+}
+
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 const SOPS_CIPHERTEXT = /^ENC\[[A-Za-z0-9_]+,data:[A-Za-z0-9+/=]*,/;
 
@@ -212,11 +225,12 @@ export function parseSnapshot(text: string): Snapshot {
 }
 
 /**
- * Checks the digest against the content and that at least one signature is by a trusted key. Returns the
- * keyid that verified; throws `digest-mismatch` or `invalid-signature`.
+ * Checks the digest against the content (`actualDigest` when the caller already computed it, see
+ * {@link encodeSnapshot}) and that at least one signature is by a trusted key. Returns the keyid that
+ * verified; throws `digest-mismatch` or `invalid-signature`.
  */
-export function verifySnapshot(snapshot: Snapshot, trusted: readonly PublicKey[]): string {
-  const actual = computeDigest(snapshot);
+export function verifySnapshot(snapshot: Snapshot, trusted: readonly PublicKey[], actualDigest?: string): string {
+  const actual = actualDigest ?? computeDigest(snapshot);
   if (actual !== snapshot.digest) {
     throw new StrataError("digest-mismatch", `snapshot ${snapshot.environment} v${snapshot.version}: digest ${snapshot.digest} does not match the content (${actual})`);
   }

@@ -1,7 +1,7 @@
 import { createHash, createPublicKey, verify } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import {
-  canonicalJson, computeContentDigest, computeDigest, createSnapshot, digestOf, formatPublicKey, generateSigningKey,
+  canonicalJson, computeContentDigest, computeDigest, createSnapshot, digestOf, encodeSnapshot, formatPublicKey, generateSigningKey,
   parsePublicKey, parseSigningKey, parseSnapshot, parseTrustedKeys, serializeSnapshot, validateSnapshotShape, validateSuccessor,
   verifySnapshot,
 } from "../../../src/core/snapshot/index.js";
@@ -70,6 +70,14 @@ describe("snapshots", () => {
     expect(verifySnapshot(s, [key.publicKey])).toBe(key.publicKey.keyid);
     expect(Date.parse(s.expiresAt) - Date.parse(s.createdAt)).toBe(7 * 24 * 3600 * 1000);
     expect(parseSnapshot(serializeSnapshot(s))).toEqual(s);
+  });
+
+  it("encodes the digest and the canonical text from one canonicalization", () => {
+    const s = makeSnapshot(key, { secrets: fakeSops({ password: "hunter22" }), config: { z: { "\u00e9": 1, a: [1.5, "x"] }, a: {} } });
+    expect(encodeSnapshot(s)).toEqual({ actualDigest: computeDigest(s), text: serializeSnapshot(s) });
+    const tampered = { ...s, config: { z: { a: 2 } } };
+    expect(encodeSnapshot(tampered).actualDigest).toBe(computeDigest(tampered));
+    expect(encodeSnapshot(tampered).actualDigest).not.toBe(s.digest);
   });
 
   it("contentDigest covers config and the sorted secret sources", () => {
