@@ -62,6 +62,14 @@ interface Current {
   expiresAt: string;
 }
 
+/** A snapshot this server is publishing, with the fields it would otherwise parse the text again for. */
+interface LocalText {
+  digest: string;
+  text: string;
+  createdAt: string;
+  expiresAt: string;
+}
+
 interface EnvState {
   current: Current | null;
   loaded: Promise<void> | null;
@@ -103,7 +111,7 @@ class Endpoint {
   private readonly envs = new Map<string, EnvState>();
   private readonly clients = new ClientTracker();
   /** Texts this server is publishing, so its own new version is not read back from the store. */
-  private readonly localTexts = new Map<string, { digest: string; text: string }>();
+  private readonly localTexts = new Map<string, LocalText>();
   private readonly sockets = new Set<Socket>();
   private longpolls = 0;
   private sseCount = 0;
@@ -173,10 +181,10 @@ class Endpoint {
     return s.current;
   }
 
-  private async load(environment: string, head: Head, localText: string | null = null): Promise<Current> {
-    const key = `${environment}@${head.version}`;
-    const text = localText ?? (await this.store.read(environment, head.version));
-    if (text === null) throw new StrataError("unreachable", `the store lost ${key}`);
+  private async load(environment: string, head: Head, local: LocalText | null = null): Promise<Current> {
+    if (local !== null) return { head, body: Buffer.from(local.text, "utf8"), etag: `"${head.version}"`, createdAt: local.createdAt, expiresAt: local.expiresAt };
+    const text = await this.store.read(environment, head.version);
+    if (text === null) throw new StrataError("unreachable", `the store lost ${environment}@${head.version}`);
     const { createdAt, expiresAt } = JSON.parse(text) as { createdAt: string; expiresAt: string };
     return { head, body: Buffer.from(text, "utf8"), etag: `"${head.version}"`, createdAt, expiresAt };
   }
@@ -192,7 +200,7 @@ class Endpoint {
     const { environment, head } = event;
     // Our own publish: its text is at hand (only for exactly this digest: a losing publish has the same key).
     const local = this.localTexts.get(`${environment}@${head.version}`);
-    const localText = local !== undefined && local.digest === head.digest ? local.text : null;
+    const localText = local !== undefined && local.digest === head.digest ? local : null;
     void this.enqueue(environment, async () => {
       const s = this.state(environment);
       if (s.current !== null && s.current.head.version >= head.version) return;
@@ -459,7 +467,7 @@ class Endpoint {
       validateSuccessor(snapshot, environment, current?.head ?? null);
       const action: PublishAction = snapshot.rollbackOf !== null ? "rollback" : current !== null && current.head.contentDigest === snapshot.contentDigest ? "refresh" : "publish";
       const localKey = `${environment}@${snapshot.version}`;
-      const local = { digest: snapshot.digest, text };
+      const local: LocalText = { digest: snapshot.digest, text, createdAt: snapshot.createdAt, expiresAt: snapshot.expiresAt };
       this.localTexts.set(localKey, local);
       const outcome = await this.store.publish({ snapshot, text, expected, action, actor: grant?.name ?? null }).finally(() => {
         // The store emitted its event (and we captured the text) before publish returned.
