@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { execa } from "execa";
 import { StrataError } from "../../core/findings.js";
-import { stores } from "../../core/sops/stores/index.js";
+import { emitBinaryPlain, parseBinaryPlain, stores } from "../../core/sops/stores/index.js";
 import { parsePlainText } from "./encrypt.js";
 import { readSecretsFile, storeFormat, writeSecretsFile } from "./files.js";
 import { openSopsText } from "./open.js";
@@ -29,7 +29,7 @@ export async function editSecrets(options: EditOptions): Promise<{ changed: bool
   const format = storeFormat(options.file, options.inputType);
   const text = await readSecretsFile(options.file, options.cwd);
   const opened = await openSopsText(text, format, { file: options.file, env: options.env, ignoreMac: options.ignoreMac ?? false });
-  const before = stores[format].emitPlain(opened.plain);
+  const before = format === "binary" ? Buffer.from(emitBinaryPlain(opened.plain)) : Buffer.from(stores[format].emitPlain(opened.plain), "utf8");
   const dir = await mkdtemp(join(tmpdir(), "strata-edit-"));
   try {
     await chmod(dir, 0o700);
@@ -38,9 +38,9 @@ export async function editSecrets(options: EditOptions): Promise<{ changed: bool
     const editor = options.env.SOPS_EDITOR || options.env.EDITOR || "vi";
     const r = await execa(`${editor} ${shellQuote(tmp)}`, { shell: true, stdio: "inherit", env: options.env, extendEnv: false, reject: false, cwd: options.cwd });
     if (r.exitCode !== 0) throw new StrataError("invalid-argument", `the editor exited with code ${r.exitCode ?? "unknown"}; ${options.file} is unchanged`);
-    const after = await readFile(tmp, "utf8");
-    if (after === before) return { changed: false };
-    const plain = parsePlainText(after, format, options.file);
+    const after = await readFile(tmp);
+    if (after.equals(before)) return { changed: false };
+    const plain = format === "binary" ? parseBinaryPlain(after) : parsePlainText(after.toString("utf8"), format, options.file);
     const out = sealSopsText(plain, format, opened.metadata, opened.dataKey, { file: options.file, ivCache: opened.ivCache });
     await writeSecretsFile(options.file, options.cwd, out);
     return { changed: true };

@@ -4,7 +4,7 @@
  */
 import type { JsonValue } from "../json.js";
 import { formatFloatF } from "./go-format.js";
-import { Branch, Comment, SopsFloat, SopsInt, SopsTime, type TreeValue } from "./tree.js";
+import { Branch, Comment, RawStr, SopsFloat, SopsInt, SopsTime, type TreeValue } from "./tree.js";
 
 export type KeyPath = (string | number)[];
 
@@ -21,6 +21,7 @@ export function treeToJson(v: TreeValue): JsonValue {
   if (v instanceof SopsTime) return v.text;
   if (v instanceof Comment) return v.value;
   if (v instanceof Uint8Array) return Buffer.from(v).toString("utf8");
+  if (v instanceof RawStr) return Buffer.from(v.bytes).toString("utf8");
   return v;
 }
 

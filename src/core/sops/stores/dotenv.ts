@@ -1,5 +1,5 @@
 /** dotenv store, as sops reads it: split at the first `=`, no trimming, no quotes, `\n` escapes newlines. */
-import { Branch, Comment, SopsFloat, SopsInt, SopsTime, type TreeValue } from "../tree.js";
+import { Branch, Comment, RawStr, SopsFloat, SopsInt, SopsTime, type TreeValue } from "../tree.js";
 import { formatFloatG } from "../go-format.js";
 import { SopsFormatError } from "./errors.js";
 
@@ -27,6 +27,7 @@ function valueText(v: TreeValue): string {
   if (v instanceof SopsFloat) return formatFloatG(v.value);
   if (v instanceof SopsTime) return v.text;
   if (v instanceof Uint8Array) return Buffer.from(v).toString("utf8");
+  if (v instanceof RawStr) return Buffer.from(v.bytes).toString("utf8");
   return v.value;
 }
 

@@ -3,7 +3,7 @@
  * indentation, sequence and mapping layout, comment placement and scalar styles.
  */
 import { formatYamlFloat } from "../go-format.js";
-import { Branch, Comment, SopsFloat, SopsInt, SopsTime, type TreeValue } from "../tree.js";
+import { Branch, Comment, RawStr, SopsFloat, SopsInt, SopsTime, type TreeValue } from "../tree.js";
 import { isBreakChar, literalHeader, selectStringStyle, selectStyle, writeDoubleQuoted, writeSingleQuoted, type ScalarStyle } from "./yaml-style.js";
 
 const BEST_INDENT = 4;
@@ -58,6 +58,7 @@ interface ScalarText {
 }
 
 function scalarText(v: TreeValue, simpleKey: boolean): ScalarText {
+  if (v instanceof RawStr) return scalarText(Buffer.from(v.bytes).toString("utf8"), simpleKey);
   if (typeof v === "string") return { text: v, style: selectStringStyle(v, simpleKey) };
   let text: string;
   if (v === null) text = "null";
