@@ -20,6 +20,8 @@ describe("key paths", () => {
     const out = setAtPath(setAtPath(root, ["a", "b", 1], jsonToTree("x")), ["n", "m"], jsonToTree(true));
     expect(treeToJson(out)).toEqual({ a: { b: [1, "x"] }, n: { m: true } });
     expect(treeToJson(getAtPath(out, ["a", "b", 1]) ?? null)).toBe("x");
+    const digits = setAtPath(jsonToTree({ m: { "0": "zero", k: 1 } }) as Branch, ["m", 0], jsonToTree("new"));
+    expect(treeToJson(digits)).toEqual({ m: { "0": "new", k: 1 } });
   });
 });
 

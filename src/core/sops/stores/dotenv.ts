@@ -5,14 +5,15 @@ import { SopsFormatError } from "./errors.js";
 
 export function parseDotenvBranch(text: string): Branch {
   const b = new Branch();
-  for (const line of text.split("\n")) {
+  for (const [n, line] of text.split("\n").entries()) {
     if (line.length === 0) continue;
     if (line.startsWith("#")) {
       b.items.push({ key: new Comment(line.slice(1)), value: null });
       continue;
     }
     const pos = line.indexOf("=");
-    if (pos === -1) throw new SopsFormatError(`invalid dotenv input line: ${line.length > 40 ? line.slice(0, 40) + "…" : line}`);
+    // The line itself is not quoted: it may be a secret pasted without its key.
+    if (pos === -1) throw new SopsFormatError(`invalid dotenv input at line ${n + 1}: no '='`);
     b.items.push({ key: line.slice(0, pos), value: line.slice(pos + 1).replaceAll("\\n", "\n") });
   }
   return b;
