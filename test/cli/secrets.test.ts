@@ -200,6 +200,23 @@ describe("invocation problems (exit 2)", () => {
     expect(r.stderr).toContain(message);
   });
 
+  it("a failing editor leaves the file unchanged (and no plaintext behind)", async () => {
+    const before = await encryptSample("fail-edit.yaml");
+    const r = await strata(["secrets", "edit", "fail-edit.yaml"], { cwd: dir, env: { ...env, EDITOR: "false" } });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain("[invalid-argument] the editor exited with code 1; fail-edit.yaml is unchanged");
+    expect(readFileSync(join(dir, "fail-edit.yaml"), "utf8")).toBe(before);
+    noSecrets(r);
+  });
+
+  it("extracting a missing key is invalid-argument", async () => {
+    await encryptSample("ex.yaml");
+    const r = await strata(["secrets", "decrypt", "ex.yaml", "--extract", "db.nope"], { cwd: dir, env });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('[invalid-argument] ex.yaml: no value at ["db"]["nope"]');
+    expect(r.stdout).toBe("");
+  });
+
   it("encrypting an encrypted file is refused", async () => {
     await encryptSample("twice.yaml");
     const r = await strata(["secrets", "encrypt", "twice.yaml", "--age", SOPS_AGE_RECIPIENT], { cwd: dir, env });
