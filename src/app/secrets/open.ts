@@ -74,7 +74,7 @@ export async function openSopsText(text: string, format: SopsFormat, options: Op
   try {
     decrypted = decryptBranches(encrypted.branches, md, dataKey);
   } catch (e) {
-    if (e instanceof TreeDecryptError) throw new StrataError("decryption-failed", `${options.file}: ${e.message}`, { cause: e });
+    if (e instanceof TreeDecryptError || e instanceof SopsFormatError) throw new StrataError("decryption-failed", `${options.file}: ${e.message}`, { cause: e });
     throw e;
   }
   for (const v of decrypted.plaintexts) registerLeaf(v);

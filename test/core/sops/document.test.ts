@@ -51,6 +51,11 @@ describe(".sops.yaml creation rules", () => {
     expect(matchCreationRule(rules, "environments/prod/db.sops.yaml")?.groups[2]?.kms).toEqual([{ arn: "arn:aws:kms:us-east-1:1:key/k", context: { app: "x" }, role: "", awsProfile: "" }]);
   });
 
+  it("reads Go's inline flags and refuses what is not a regex", () => {
+    expect(matchCreationRule(parseSopsConfig("creation_rules:\n  - path_regex: (?i)SECRET\n    age: a\n"), "x.secret.yaml")?.groups[0]?.age).toEqual(["a"]);
+    expect(() => matchCreationRule(parseSopsConfig("creation_rules:\n  - path_regex: '(unclosed'\n    age: a\n"), "x")).toThrow(/path_regex "\(unclosed" is not a regular expression/);
+  });
+
   it("refuses two encryption rules in one creation rule", () => {
     expect(() => parseSopsConfig("creation_rules:\n  - encrypted_regex: a\n    unencrypted_suffix: b\n")).toThrow(/Cannot use more than one/);
   });
