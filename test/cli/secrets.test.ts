@@ -209,6 +209,19 @@ describe("invocation problems (exit 2)", () => {
     noSecrets(r);
   });
 
+  it("an interrupted edit still removes the plaintext", async () => {
+    const before = await encryptSample("int-edit.yaml");
+    const editor = join(dir, "kill-editor.sh");
+    writeFileSync(editor, `#!/bin/sh\necho "$1" > "${join(dir, "int-path.txt")}"\nkill -TERM $(ps -o ppid= -p $PPID)\nsleep 1\n`);
+    chmodSync(editor, 0o755);
+    const r = await strata(["secrets", "edit", "int-edit.yaml"], { cwd: dir, env: { ...env, EDITOR: editor } });
+    expect(r.exitCode).not.toBe(0);
+    const tmp = readFileSync(join(dir, "int-path.txt"), "utf8").trim();
+    expect(tmp).toContain("strata-edit-");
+    expect(() => readFileSync(tmp)).toThrow();
+    expect(readFileSync(join(dir, "int-edit.yaml"), "utf8")).toBe(before);
+  });
+
   it("extracting a missing key is invalid-argument", async () => {
     await encryptSample("ex.yaml");
     const r = await strata(["secrets", "decrypt", "ex.yaml", "--extract", "db.nope"], { cwd: dir, env });

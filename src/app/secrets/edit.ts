@@ -2,6 +2,7 @@
  * `secrets edit`: decrypt to a private temporary file (0600 in a 0700 directory, always removed), run the
  * editor, re-encrypt with the same data key. Unchanged values keep their IVs, so their ciphertexts do too.
  */
+import { rmSync } from "node:fs";
 import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
@@ -21,6 +22,24 @@ export interface EditOptions {
   inputType?: string;
 }
 
+const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
+/**
+ * Removes the plaintext directory even when strata is interrupted while the editor runs: the handler
+ * cleans up, then re-raises the signal so the process still ends the way it was asked to.
+ */
+function guardPlaintextDir(dir: string): () => void {
+  const onSignal = (signal: NodeJS.Signals): void => {
+    rmSync(dir, { recursive: true, force: true });
+    for (const s of SIGNALS) process.removeListener(s, onSignal);
+    process.kill(process.pid, signal);
+  };
+  for (const s of SIGNALS) process.on(s, onSignal);
+  return () => {
+    for (const s of SIGNALS) process.removeListener(s, onSignal);
+  };
+}
+
 function shellQuote(s: string): string {
   return `'${s.replaceAll("'", `'\\''`)}'`;
 }
@@ -31,6 +50,7 @@ export async function editSecrets(options: EditOptions): Promise<{ changed: bool
   const opened = await openSopsText(text, format, { file: options.file, env: options.env, ignoreMac: options.ignoreMac ?? false });
   const before = format === "binary" ? Buffer.from(emitBinaryPlain(opened.plain)) : Buffer.from(stores[format].emitPlain(opened.plain), "utf8");
   const dir = await mkdtemp(join(tmpdir(), "strata-edit-"));
+  const unguard = guardPlaintextDir(dir);
   try {
     await chmod(dir, 0o700);
     const tmp = join(dir, basename(options.file));
@@ -45,6 +65,7 @@ export async function editSecrets(options: EditOptions): Promise<{ changed: bool
     await writeSecretsFile(options.file, options.cwd, out);
     return { changed: true };
   } finally {
+    unguard();
     await rm(dir, { recursive: true, force: true });
   }
 }
