@@ -122,8 +122,10 @@ export class IvCache {
   private readonly ivs = new Map<string, Buffer>();
 
   private static keyOf(aad: string, value: Leaf): string {
+    // Strings (nearly every value) key by their text; the rest by their typed bytes.
+    if (typeof value === "string") return `str\u0000${aad}\u0000${value}`;
     const { bytes, type } = leafToBytes(value);
-    return `${type}\u0000${aad}\u0000${bytes.toString("base64")}`;
+    return `${type}\u0001${aad}\u0000${bytes.toString("base64")}`;
   }
 
   remember(aad: string, value: Leaf, iv: Buffer): void {
