@@ -212,7 +212,18 @@ describe("invocation problems (exit 2)", () => {
   it("an interrupted edit still removes the plaintext", async () => {
     const before = await encryptSample("int-edit.yaml");
     const editor = join(dir, "kill-editor.sh");
-    writeFileSync(editor, `#!/bin/sh\necho "$1" > "${join(dir, "int-path.txt")}"\nkill -TERM $(ps -o ppid= -p $PPID)\nsleep 1\n`);
+    // Find the strata process among the editor's ancestors through /proc (no ps needed) and stop it.
+    writeFileSync(editor, [
+      "#!/bin/sh",
+      `echo "$1" > "${join(dir, "int-path.txt")}"`,
+      "p=$PPID",
+      'while [ "$p" -gt 1 ]; do',
+      '  if grep -q strata.mjs "/proc/$p/cmdline" 2>/dev/null; then kill -TERM "$p"; break; fi',
+      '  p=$(cut -d" " -f4 "/proc/$p/stat")',
+      "done",
+      "sleep 1",
+      "",
+    ].join("\n"));
     chmodSync(editor, 0o755);
     const r = await strata(["secrets", "edit", "int-edit.yaml"], { cwd: dir, env: { ...env, EDITOR: editor } });
     expect(r.exitCode).not.toBe(0);
