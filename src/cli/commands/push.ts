@@ -1,8 +1,8 @@
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { userInfo } from "node:os";
 import { createEndpointClient, loadContentBuilder, loadSigningKey, pushEnvironments, readDistributionSettings, resolveEndpointUrl, type PushResult } from "../../app/distribution/index.js";
 import { StrataError } from "../../core/findings.js";
-import { addFormatOption, addRepoOption, collectList, openRepository, printJson } from "../common.js";
+import { addRepoOption, collectList, openRepository, printJson } from "../common.js";
 import { renderFindingsText } from "../render/findings.js";
 import { print } from "../output.js";
 
@@ -31,7 +31,7 @@ export function register(program: Command): void {
     .option("--signing-key <file>", "PKCS#8 PEM ed25519 key (default: STRATA_SIGNING_KEY)")
     .option("--refresh", "publish unchanged content as a new version with a new expiry");
   addRepoOption(cmd);
-  addFormatOption(cmd, ["text", "json"], "text");
+  cmd.addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"));
   cmd.action(async (opts: { env?: string[]; all?: boolean; endpoint?: string; signingKey?: string; refresh?: boolean; repo?: string; format?: string }) => {
     const { root } = openRepository(opts);
     const settings = await readDistributionSettings(root);

@@ -1,7 +1,7 @@
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { createEndpointClient, loadSigningKey, loadTrustedKeys, readDistributionSettings, resolveEndpointUrl, rollbackEnvironment } from "../../app/distribution/index.js";
 import { StrataError } from "../../core/findings.js";
-import { addFormatOption, addRepoOption, openRepository, printJson } from "../common.js";
+import { addRepoOption, openRepository, printJson } from "../common.js";
 import { print } from "../output.js";
 import { pusher, renderPushResult } from "./push.js";
 
@@ -15,7 +15,7 @@ export function register(program: Command): void {
     .option("--signing-key <file>", "PKCS#8 PEM ed25519 key (default: STRATA_SIGNING_KEY)")
     .option("--trusted-keys <file>", "keys to verify the old version with (default: signing.trusted_keys)");
   addRepoOption(cmd);
-  addFormatOption(cmd, ["text", "json"], "text");
+  cmd.addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"));
   cmd.action(async (opts: { env: string; to: string; endpoint?: string; signingKey?: string; trustedKeys?: string; repo?: string; format?: string }) => {
     const to = Number(opts.to);
     if (!/^\d+$/.test(opts.to) || to < 1) throw new StrataError("invalid-argument", `--to must be a version number, not ${JSON.stringify(opts.to)}`);

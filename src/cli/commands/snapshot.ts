@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { promises as fs } from "node:fs";
 import { buildSnapshot, createEndpointClient, loadContentBuilder, loadSigningKey, loadTrustedKeys, readDistributionSettings, resolveEndpointUrl, verifySnapshotFile } from "../../app/distribution/index.js";
 import { exitCodeForFindings, StrataError } from "../../core/findings.js";
@@ -50,7 +50,7 @@ export function register(program: Command): void {
     .option("--env <name>", "also require this environment")
     .option("--trusted-keys <file>", "trusted public keys, one a line (default: signing.trusted_keys of --repo)")
     .option("--repo <dir>", "the configuration repository (default: the current directory)")
-    .option("--format <format>", "text or json", "text")
+    .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
     .action(async (file: string, _opts: unknown, command: Command) => {
       // `snapshot` has --env and --repo too, and commander may hand those flags to it: read both levels.
       const opts = command.optsWithGlobals<{ env?: string; trustedKeys?: string; repo?: string; format: string }>();
