@@ -101,6 +101,19 @@ describe("two servers, concurrent pushers in separate processes", () => {
     await concurrentPushes(a, b, 50);
   }, 120_000);
 
+  it("on one file directory: a push through one reaches an event-stream watcher of the other", async () => {
+    const dir = tempdir("strata-store-");
+    const [a, b] = [await serve(`file:${dir}`), await serve(`file:${dir}`)];
+    const [v1] = makeChain(key, 1);
+    const events = readEvents(await fetch(`${b.url}/v1/environments/staging/events`), (e) => e.length >= 1, 15_000);
+    await new Promise((r) => setTimeout(r, 200));
+    const t0 = Date.now();
+    expect((await put(a.url, v1!, '"0"')).status).toBe(201);
+    expect((await events).map((e) => JSON.parse(e.data))).toEqual([{ environment: "staging", version: 1, digest: v1!.digest }]);
+    // inotify, or at worst the one-second poll.
+    expect(Date.now() - t0).toBeLessThan(5_000);
+  }, 60_000);
+
   it.skipIf(etcdBinary === null)("on one etcd: a push through one reaches an event-stream watcher of the other", async () => {
     const loc = `etcd://${etcd!.hostPort}/sse`;
     const [a, b] = [await serve(loc), await serve(loc)];
