@@ -1,6 +1,4 @@
-// The endpoint commands against a real server: history, status, rollback; push's invocation checks.
-// (push and snapshot --env need the repository content builder; their end-to-end runs are in
-// test/server via the app layer until it is linked.)
+// The endpoint commands against a real server: push, history, status, rollback.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -61,9 +59,7 @@ describe("endpoint commands", () => {
   });
 });
 
-// `strata push` end to end, once the repository content builder (app/snapshot-content.ts, on main) is linked.
-const builderLinked = (await import("node:fs")).existsSync(new URL("../../src/app/snapshot-content.ts", import.meta.url));
-describe.skipIf(!builderLinked)("strata push (with the repository content builder)", () => {
+describe("strata push", () => {
   it("publishes, is a no-op when unchanged, publishes a change; conflicts exit 4", async () => {
     const { gitdir, commitAll } = await import("../support/gitdir.js");
     const s = await startTestServer({ trustedKeys: [key.publicKey] });

@@ -1,4 +1,4 @@
-import { StrataError, type Finding } from "../../core/findings.js";
+import type { Finding } from "../../core/findings.js";
 import type { JsonObject } from "../../core/json.js";
 
 /**
@@ -20,22 +20,13 @@ export interface SnapshotContent {
 
 export type ContentBuilder = (environment: string) => Promise<SnapshotContent>;
 
-type BuildSnapshotContent = (options: { repoDir: string; environment: string; env?: NodeJS.ProcessEnv }) => Promise<SnapshotContent>;
-
 /**
- * The repository's content builder (`buildSnapshotContent` of app/snapshot-content.ts, on main). Loaded by
- * a computed specifier so that this module compiles before that one exists; replace it with a static import
- * once both are on one branch.
+ * The repository's content builder for `push` and `snapshot`, bound to one repository. Resolution (ajv, the
+ * SOPS engine) is imported on first use, so `history`, `status` and the server never load it.
  */
-export async function loadContentBuilder(options: { repoDir: string; env?: NodeJS.ProcessEnv }): Promise<ContentBuilder> {
-  const specifier = ["..", "snapshot-content.js"].join("/");
-  let build: BuildSnapshotContent | undefined;
-  try {
-    build = ((await import(specifier)) as { buildSnapshotContent?: BuildSnapshotContent }).buildSnapshotContent;
-  } catch (cause) {
-    throw new StrataError("internal", "this build of strata has no snapshot content builder (app/snapshot-content.js)", { cause });
-  }
-  if (build === undefined) throw new StrataError("internal", "app/snapshot-content.js exports no buildSnapshotContent");
-  const b = build;
-  return (environment) => b({ repoDir: options.repoDir, environment, ...(options.env ? { env: options.env } : {}) });
+export function loadContentBuilder(options: { repoDir: string; env?: NodeJS.ProcessEnv }): ContentBuilder {
+  return async (environment) => {
+    const { buildSnapshotContent } = await import("../snapshot-content.js");
+    return buildSnapshotContent({ repoDir: options.repoDir, environment, ...(options.env ? { env: options.env } : {}) });
+  };
 }

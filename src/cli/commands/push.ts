@@ -41,7 +41,7 @@ export function register(program: Command): void {
     const signingKey = await loadSigningKey({ file: opts.signingKey });
     const { results, exitCode } = await pushEnvironments(environments, {
       endpoint: createEndpointClient({ url: url!, token: process.env.STRATA_TOKEN }),
-      buildContent: await loadContentBuilder({ repoDir: root }),
+      buildContent: loadContentBuilder({ repoDir: root }),
       signingKey,
       refresh: opts.refresh === true,
       source: { pushedBy: pusher() },

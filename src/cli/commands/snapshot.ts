@@ -25,7 +25,7 @@ export function register(program: Command): void {
     const { snapshot, findings } = await buildSnapshot({
       environment: opts.env,
       endpoint: url === null ? null : createEndpointClient({ url, token: process.env.STRATA_TOKEN }),
-      buildContent: await loadContentBuilder({ repoDir: root }),
+      buildContent: loadContentBuilder({ repoDir: root }),
       signingKey: await loadSigningKey({ file: opts.signingKey }),
       source: { pushedBy: pusher() },
       ttlMs: settings.expiresAfterMs,
