@@ -103,3 +103,61 @@ describe("strata push", () => {
     }
   }, 120_000);
 });
+
+describe("strata push --all on the example repository", () => {
+  it("publishes every concrete environment with secrets only as ciphertext; a secret-only change is published", async () => {
+    const { cpSync, readdirSync, readFileSync, statSync } = await import("node:fs");
+    const { gitdir, commitAll } = await import("../support/gitdir.js");
+    const { projectRoot } = await import("../support/cli.js");
+    const dir = gitdir({});
+    for (const p of ["strata.yaml", ".sops.yaml", "schemas", "environments"]) cpSync(join(projectRoot, p), join(dir, p), { recursive: true });
+    commitAll(dir, "example");
+    writeFileSync(join(dir, "key.pem"), pem, { mode: 0o600 });
+    const env = { SOPS_AGE_KEY_FILE: join(projectRoot, "examples/keys/EXAMPLE-ONLY-NOT-A-REAL-KEY.age.txt") };
+    const s = await startTestServer({ trustedKeys: [key.publicKey] });
+    try {
+      const push = async (...args: string[]) => {
+        const r = await strata(["push", "--endpoint", s.url, "--signing-key", "key.pem", "--format", "json", ...args], { cwd: dir, env });
+        expect(r.exitCode, r.stderr).toBe(0);
+        return (JSON.parse(r.stdout) as { results: { environment: string; status: string; version: number }[] }).results;
+      };
+      expect((await push("--all")).map((r) => [r.environment, r.status, r.version])).toEqual([
+        ["development", "published", 1], ["staging", "published", 1], ["production", "published", 1], ["production-eu", "published", 1],
+      ]);
+
+      // Every sensitive plaintext of every environment, from resolve --show-secrets.
+      const plaintexts = new Set<string>();
+      for (const e of ["development", "staging", "production", "production-eu"]) {
+        const shown = JSON.parse((await strata(["resolve", "--env", e, "--format", "json", "--show-secrets"], { cwd: dir, env })).stdout) as unknown;
+        const hidden = JSON.parse((await strata(["resolve", "--env", e, "--format", "json"], { cwd: dir, env })).stdout) as unknown;
+        const walk = (a: unknown, b: unknown): void => {
+          if (b === "<sensitive>" && typeof a === "string") plaintexts.add(a);
+          else if (a && b && typeof a === "object" && typeof b === "object") for (const k of Object.keys(a)) walk((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]);
+        };
+        walk(shown, hidden);
+      }
+      expect(plaintexts.size).toBeGreaterThan(2);
+      const files = (readdirSync(s.dir, { recursive: true, encoding: "utf8" })).map((p) => join(s.dir, p)).filter((p) => statSync(p).isFile());
+      const stored = files.map((f) => readFileSync(f, "utf8")).join("\n") + s.logs.join("\n");
+      for (const p of plaintexts) expect(stored.includes(p), `plaintext of a secret in the store or logs`).toBe(false);
+      const production = (await (await fetch(`${s.url}/v1/environments/production/snapshot`)).json()) as { secrets: { sops: unknown } | null };
+      expect(production.secrets?.sops).toBeTruthy();
+
+      // Unchanged: nothing published. A secret-only change in staging: only staging gets a new version.
+      expect((await push("--all")).map((r) => r.status)).toEqual(["unchanged", "unchanged", "unchanged", "unchanged"]);
+      const set = await strata(["secrets", "set", "environments/staging/http.sops.yaml", "api_tokens.payments_partner", '"rotated-partner-token-0001"'], { cwd: dir, env });
+      expect(set.exitCode, set.stderr).toBe(0);
+      commitAll(dir, "rotate the partner token");
+      expect((await push("--all")).map((r) => [r.environment, r.status, r.version])).toEqual([
+        ["development", "unchanged", 1], ["staging", "published", 2], ["production", "unchanged", 1], ["production-eu", "unchanged", 1],
+      ]);
+      const staging = (await (await fetch(`${s.url}/v1/environments/staging/snapshot`)).json()) as { config: unknown; secrets: unknown };
+      const v1 = (await (await fetch(`${s.url}/v1/environments/staging/snapshots/1`)).json()) as { config: unknown; secrets: unknown };
+      expect(staging.config).toEqual(v1.config);
+      expect(staging.secrets).not.toEqual(v1.secrets);
+      expect(JSON.stringify(staging)).not.toContain("rotated-partner-token-0001");
+    } finally {
+      await s.server.close();
+    }
+  }, 120_000);
+});
