@@ -297,7 +297,10 @@ http { access_log off; keepalive_requests 1000000; server { listen 127.0.0.1:${p
   const total = du(sizeDir);
   rows.push(["store size after 1,000 versions (file)", `${(total / 1024 / 1024).toFixed(2)} MiB`, `${(total / 1000 / 1024).toFixed(1)} KiB/version for a ${(bytes / 1024).toFixed(1)} KiB snapshot; 1,000 sequential pushes in ${(elapsed / 1000).toFixed(1)} s`]);
 } finally {
-  for (const c of children) c.kill("SIGKILL");
+  // SIGTERM first: nginx's master takes its worker down with it (SIGKILL would orphan the worker).
+  for (const c of children) c.kill("SIGTERM");
+  await sleep(1000);
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
   await sleep(200);
   rmSync(work, { recursive: true, force: true });
 }
