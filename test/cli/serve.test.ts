@@ -3,18 +3,16 @@
 import { execFile } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseSnapshot, verifySnapshot, type Snapshot } from "../../src/core/snapshot/index.js";
 import { openStore } from "../../src/io/stores/index.js";
-import { strata } from "../support/cli.js";
+import { cliPath, strata } from "../support/cli.js";
 import { etcdBinary, startEtcd, type EtcdHandle } from "../support/etcd.js";
-import { cleanupTempdirs, tempdir } from "../support/gitdir.js";
+import { cleanupTempdirs, gitdir, tempdir } from "../support/gitdir.js";
 import { spawnServe, type ServeProcess } from "../support/serve.js";
 import { put, readEvents } from "../support/server.js";
 import { makeChain, makeSnapshot, newKey } from "../support/snapshots.js";
 
-const worker = fileURLToPath(new URL("../server/fixtures/push-worker.mjs", import.meta.url));
 const { key, pem } = newKey();
 let keysDir: string;
 let trustedFile: string;
@@ -42,14 +40,24 @@ async function serve(store: string, extra: string[] = []): Promise<ServeProcess>
   return s;
 }
 
-function pushFrom(url: string, id: number): Promise<{ status: string; version: number | null; findings: { code: string }[]; exitCode: number }> {
+/** A one-namespace repository per pusher, each with different content, so every push has something to publish. */
+function pusherRepo(id: number): string {
+  return gitdir({
+    "strata.yaml": "version: 1\nenvironments:\n  staging: {}\n",
+    "schemas/app.schema.yaml": "type: object\nproperties:\n  worker: { type: integer }\n",
+    "environments/staging/app.yaml": `worker: ${id}\n`,
+  }, {});
+}
+
+/** `strata push` in its own process. */
+function pushFrom(url: string, repo: string): Promise<{ status: string; version: number | null; findings: { code: string }[]; exitCode: number }> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [worker, url, "staging", keyFile, String(id)], { timeout: 60_000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [cliPath, "push", "--env", "staging", "--repo", repo, "--endpoint", url, "--signing-key", keyFile, "--format", "json"], { timeout: 90_000, env: { ...process.env, NO_COLOR: "1" } }, (error, stdout, stderr) => {
       try {
-        const r = JSON.parse(stdout) as { status: string; version: number | null; findings: { code: string }[] };
+        const r = (JSON.parse(stdout) as { results: { status: string; version: number | null; findings: { code: string }[] }[] }).results[0]!;
         resolve({ ...r, exitCode: error ? (error as { code?: number }).code ?? -1 : 0 });
       } catch {
-        reject(new Error(`worker ${id} failed: ${stderr}`));
+        reject(new Error(`push from ${repo} failed: ${stderr}`));
       }
     });
   });
@@ -72,7 +80,8 @@ async function expectDenseChain(url: string, n: number): Promise<Snapshot[]> {
 }
 
 async function concurrentPushes(a: ServeProcess, b: ServeProcess, n: number): Promise<void> {
-  const results = await Promise.all(Array.from({ length: n }, (_, i) => pushFrom(i % 2 === 0 ? a.url : b.url, i)));
+  const repos = Array.from({ length: n }, (_, i) => pusherRepo(i));
+  const results = await Promise.all(repos.map((repo, i) => pushFrom(i % 2 === 0 ? a.url : b.url, repo)));
   const winners = results.filter((r) => r.status === "published");
   const losers = results.filter((r) => r.status !== "published");
   expect(winners.length).toBeGreaterThan(0);
@@ -85,7 +94,7 @@ async function concurrentPushes(a: ServeProcess, b: ServeProcess, n: number): Pr
   for (const s of [a, b]) await expectDenseChain(s.url, winners.length);
 }
 
-describe("two servers, concurrent pushers in separate processes", () => {
+describe("two servers, 50 concurrent `strata push` processes", () => {
   it("on one file directory: one writer at a time, versions dense, losers told version-conflict", async () => {
     const dir = tempdir("strata-store-");
     const [a, b] = [await serve(`file:${dir}`), await serve(`file:${dir}`)];
