@@ -281,21 +281,27 @@ http { access_log off; keepalive_requests 1000000; server { listen 127.0.0.1:${p
 
   // --- store size after 1,000 versions ---
   const sizeDir = join(work, "size-store");
-  const sizeUrl = await startServe(`file:${sizeDir}`, 0);
-  let prev = null;
-  let bytes = 0;
-  const t0 = performance.now();
-  for (let v = 1; v <= 1000; v++) {
-    const config = makeConfig(4096, 0);
-    config.ns0.key_1 = v; // one value changes per version, as in real pushes
-    const s = snapshot("staging", v, prev?.digest ?? null, config);
-    bytes = serializeSnapshot(s).length;
-    await publish(sizeUrl, s);
-    prev = s;
+  const targets = [["file", await startServe(`file:${sizeDir}`, 0), () => du(sizeDir)]];
+  if (globalThis.etcdServers) {
+    const before = du(join(work, "etcd"));
+    targets.push(["etcd", globalThis.etcdServers[0], () => du(join(work, "etcd")) - before]);
   }
-  const elapsed = performance.now() - t0;
-  const total = du(sizeDir);
-  rows.push(["store size after 1,000 versions (file)", `${(total / 1024 / 1024).toFixed(2)} MiB`, `${(total / 1000 / 1024).toFixed(1)} KiB/version for a ${(bytes / 1024).toFixed(1)} KiB snapshot; 1,000 sequential pushes in ${(elapsed / 1000).toFixed(1)} s`]);
+  for (const [label, sizeUrl, measure] of targets) {
+    let prev = null;
+    let bytes = 0;
+    const t0 = performance.now();
+    for (let v = 1; v <= 1000; v++) {
+      const config = makeConfig(4096, 0);
+      config.ns0.key_1 = v; // one value changes per version, as in real pushes
+      const s = snapshot("sized", v, prev?.digest ?? null, config);
+      bytes = serializeSnapshot(s).length;
+      await publish(sizeUrl, s);
+      prev = s;
+    }
+    const elapsed = performance.now() - t0;
+    const total = measure();
+    rows.push([`store size after 1,000 versions (${label})`, `${(total / 1024 / 1024).toFixed(2)} MiB`, `${(total / 1000 / 1024).toFixed(1)} KiB/version for a ${(bytes / 1024).toFixed(1)} KiB snapshot; 1,000 sequential pushes in ${(elapsed / 1000).toFixed(1)} s${label === "etcd" ? " (growth of etcd's data dir: WAL and bbolt, uncompacted)" : ""}`]);
+  }
 } finally {
   // SIGTERM first: nginx's master takes its worker down with it (SIGKILL would orphan the worker).
   for (const c of children) c.kill("SIGTERM");
