@@ -24,16 +24,22 @@ export interface BuiltSnapshot {
   content: SnapshotContent;
   contentDigest: string;
   findings: Finding[];
+  /** The version it follows (null: none, or refused before the endpoint was asked). */
+  current: Snapshot | null;
   /** Null when a finding refused it. */
   snapshot: Snapshot | null;
 }
 
-/** Validate first, then build and sign version `current + 1` chained to `current`. */
-export async function buildNextSnapshot(options: BuildOptions, current: Snapshot | null): Promise<BuiltSnapshot> {
+/**
+ * Validate first (no network: invalid configuration is refused even with the endpoint down), then read the
+ * current version and build and sign version `current + 1` chained to it.
+ */
+export async function buildNextSnapshot(options: BuildOptions, readCurrent: () => Promise<Snapshot | null>): Promise<BuiltSnapshot> {
   const content = await options.buildContent(options.environment);
   const findings = [...content.findings, ...(options.validate ? await options.validate(options.environment, content) : [])];
   const contentDigest = computeContentDigest(content.config, content.secretSources);
-  if (findings.some((f) => f.severity === "error")) return { content, contentDigest, findings, snapshot: null };
+  if (findings.some((f) => f.severity === "error")) return { content, contentDigest, findings, current: null, snapshot: null };
+  const current = await readCurrent();
   const createdAt = (options.now ?? (() => new Date()))();
   const snapshot = createSnapshot(
     {
@@ -49,7 +55,7 @@ export async function buildNextSnapshot(options: BuildOptions, current: Snapshot
     },
     [options.signingKey],
   );
-  return { content, contentDigest, findings, snapshot };
+  return { content, contentDigest, findings, current, snapshot };
 }
 
 /** A finding for an operational failure of one environment, so `--all` reports every environment. */

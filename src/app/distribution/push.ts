@@ -33,8 +33,8 @@ export async function pushEnvironment(options: PushOptions): Promise<PushResult>
   const environment = options.environment;
   const base = { environment, version: null, digest: null, contentDigest: null, previousVersion: null, action: null } as const;
   try {
-    const current = await options.endpoint.current(environment);
-    const built = await buildNextSnapshot(options, current);
+    const built = await buildNextSnapshot(options, () => options.endpoint.current(environment));
+    const current = built.current;
     const common = { ...base, contentDigest: built.contentDigest, previousVersion: current?.version ?? null, findings: built.findings };
     if (built.snapshot === null) return { ...common, status: "refused", exitCode: exitCodeForFindings(built.findings) };
     if (current !== null && current.contentDigest === built.contentDigest && options.refresh !== true) {

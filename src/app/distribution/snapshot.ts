@@ -9,8 +9,8 @@ import type { EndpointClient } from "./endpoint.js";
  * version; without one it is version 1.
  */
 export async function buildSnapshot(options: BuildOptions & { endpoint: EndpointClient | null }): Promise<{ snapshot: Snapshot | null; findings: Finding[] }> {
-  const current = options.endpoint === null ? null : await options.endpoint.current(options.environment);
-  const built = await buildNextSnapshot(options, current);
+  const endpoint = options.endpoint;
+  const built = await buildNextSnapshot(options, async () => (endpoint === null ? null : endpoint.current(options.environment)));
   return { snapshot: built.snapshot, findings: built.findings };
 }
 

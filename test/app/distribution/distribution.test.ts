@@ -52,6 +52,9 @@ describe("push", () => {
     const r = await pushEnvironment({ environment: "staging", endpoint: ep, signingKey: key, buildContent: async () => bad });
     expect(r).toMatchObject({ status: "refused", exitCode: 1, version: null });
     expect(await ep.current("staging")).toBeNull();
+    // Refused before the endpoint is even asked: exit 1 with the endpoint down too.
+    const down = await pushEnvironment({ environment: "staging", endpoint: createEndpointClient({ url: "http://127.0.0.1:9" }), signingKey: key, buildContent: async () => bad });
+    expect(down).toMatchObject({ status: "refused", exitCode: 1 });
     // A validate hook's errors refuse too (approvals, policy).
     const hooked = await pushEnvironment({ environment: "staging", endpoint: ep, signingKey: key, buildContent: async () => content(), validate: async () => [createFinding({ code: "insufficient-approvals", message: "needs 2" })] });
     expect(hooked).toMatchObject({ status: "refused", exitCode: 1 });
