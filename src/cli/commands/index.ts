@@ -11,6 +11,8 @@ export type Loader = () => Promise<CommandModule>;
  * (changesets, vitest): start-up stays close to bare Node.
  */
 export const commands = {
+  validate: () => import("./validate.js"),
+  resolve: () => import("./resolve.js"),
 } satisfies Record<string, Loader>;
 
 export type CommandName = keyof typeof commands;
