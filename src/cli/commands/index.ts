@@ -13,6 +13,7 @@ export type Loader = () => Promise<CommandModule>;
 export const commands = {
   validate: () => import("./validate.js"),
   resolve: () => import("./resolve.js"),
+  diff: () => import("./diff.js"),
 } satisfies Record<string, Loader>;
 
 export type CommandName = keyof typeof commands;

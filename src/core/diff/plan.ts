@@ -6,6 +6,7 @@ import type { EnvironmentInfo } from "../model.js";
 import type { ChangedFile } from "./changes.js";
 import type { EnvironmentPair } from "./compare.js";
 import { parseConfigPath } from "./paths.js";
+import { closeOverDependents, type ReferenceGraph } from "./references.js";
 
 export interface SideLayout {
   environments: ReadonlyMap<string, EnvironmentInfo>;
@@ -91,21 +92,14 @@ function affectedNamespaces(
 }
 
 /**
- * Namespaces whose values interpolate an affected namespace are affected too, wherever one is. `dependents`
- * over-approximates (any reference to any affected namespace); returns whether the plan grew.
+ * Namespaces whose values interpolate an affected namespace (transitively) are affected too, in the same
+ * environment: their effective values may change with it.
  */
-export function addDependents(plan: DiffPlan, dependents: ReadonlySet<string>): boolean {
-  let grew = false;
+export function addDependents(plan: DiffPlan, graph: ReferenceGraph): void {
   for (const env of plan.environments) {
     if (env.namespaces === null || env.namespaces.size === 0) continue;
-    for (const ns of dependents) {
-      if (!env.namespaces.has(ns)) {
-        env.namespaces.add(ns);
-        grew = true;
-      }
-    }
+    env.namespaces = closeOverDependents(env.namespaces, graph);
   }
-  return grew;
 }
 
 /** Every namespace some planned environment resolves (null: all). */

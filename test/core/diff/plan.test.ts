@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { ChangedFile } from "../../../src/core/diff/changes.js";
 import { addDependents, planDiff, plannedNamespaces, type SideLayout } from "../../../src/core/diff/plan.js";
 import { parseConfigPath } from "../../../src/core/diff/paths.js";
+import { addFileReferences, closeOverDependents, closeOverReferences } from "../../../src/core/diff/references.js";
 import { envInfo } from "./helpers.js";
 
 const TREE = [
@@ -75,11 +76,10 @@ describe("planDiff", () => {
     expect(plannedNamespaces(p)).toBeNull();
   });
 
-  it("adds namespaces that interpolate an affected one where one is affected", () => {
+  it("adds namespaces that interpolate an affected one, transitively, where one is affected", () => {
     const p = planDiff({ changedFiles: [mod("environments/staging/db.yaml")], base: layout(), head: layout(), incremental: true });
-    expect(addDependents(p, new Set(["http"]))).toBe(true);
-    expect(addDependents(p, new Set(["http"]))).toBe(false);
-    expect(p.environments.map((e) => [e.head, [...(e.namespaces ?? [])].sort()])).toEqual([["staging", ["db", "http"]], ["production", []], ["production-eu", []]]);
+    addDependents(p, new Map([["http", new Set(["db"])], ["cache", new Set(["http"])]]));
+    expect(p.environments.map((e) => [e.head, [...(e.namespaces ?? [])].sort()])).toEqual([["staging", ["cache", "db", "http"]], ["production", []], ["production-eu", []]]);
   });
 });
 
@@ -93,4 +93,16 @@ describe("parseConfigPath", () => {
     ["environments/prod/sub/db.yaml", null],
     ["docs/x.yaml", null],
   ])("%s", (path, expected) => expect(parseConfigPath(path)).toEqual(expected));
+});
+
+describe("reference graph", () => {
+  it("reads cross-namespace references, ignoring escapes and self-references", () => {
+    const g = new Map<string, Set<string>>();
+    addFileReferences(g, "environments/base/http.yaml", "url: https://${db.host}:${db.port}\nself: ${http.x}\nescaped: $${cache.x}\n");
+    addFileReferences(g, "schemas/cache.schema.yaml", "default: ${db.host}");
+    addFileReferences(g, "README.md", "${db.host}");
+    expect(g).toEqual(new Map([["http", new Set(["db"])], ["cache", new Set(["db"])]]));
+    expect(closeOverReferences(["http"], g)).toEqual(new Set(["http", "db"]));
+    expect(closeOverDependents(["db"], g)).toEqual(new Set(["db", "http", "cache"]));
+  });
 });
