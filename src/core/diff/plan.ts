@@ -112,16 +112,26 @@ export function plannedNamespaces(plan: DiffPlan): Set<string> | null {
   return all;
 }
 
-function countRenames(changedFiles: readonly ChangedFile[], key: (path: string) => string | null): Map<string, Map<string, number>> {
+/**
+ * Votes for "A became B": files git saw renamed, and files deleted under A with a file of the same name added
+ * under B (git misses renames of small files edited in the same commit).
+ */
+function countRenames(changedFiles: readonly ChangedFile[], key: (path: string) => string | null, rest: (path: string) => string): Map<string, Map<string, number>> {
   const votes = new Map<string, Map<string, number>>();
-  for (const c of changedFiles) {
-    if (c.status !== "renamed" || c.oldPath === null) continue;
-    const from = key(c.oldPath);
-    const to = key(c.path);
-    if (from === null || to === null || from === to) continue;
+  const vote = (from: string | null, to: string | null): void => {
+    if (from === null || to === null || from === to) return;
     const m = votes.get(from) ?? new Map<string, number>();
     m.set(to, (m.get(to) ?? 0) + 1);
     votes.set(from, m);
+  };
+  const added = new Map<string, string[]>();
+  for (const c of changedFiles) {
+    if (c.status === "renamed" && c.oldPath !== null) vote(key(c.oldPath), key(c.path));
+    if (c.status === "added") added.set(rest(c.path), [...(added.get(rest(c.path)) ?? []), c.path]);
+  }
+  for (const c of changedFiles) {
+    if (c.status !== "deleted") continue;
+    for (const path of added.get(rest(c.path)) ?? []) vote(key(c.path), key(path));
   }
   return votes;
 }
@@ -145,7 +155,7 @@ function detectEnvironmentRenames(input: PlanInput): Map<string, string> {
   const votes = countRenames(input.changedFiles, (p) => {
     const parsed = parseConfigPath(p);
     return parsed?.kind === "values" ? parsed.environment : null;
-  });
+  }, (p) => p.slice(p.lastIndexOf("/") + 1));
   return pickRenames(votes, (n) => input.base.environments.has(n) && !input.head.environments.has(n), (n) => input.head.environments.has(n) && !input.base.environments.has(n));
 }
 
@@ -154,6 +164,11 @@ function detectNamespaceRenames(input: PlanInput): Map<string, string> {
   const votes = countRenames(input.changedFiles, (p) => {
     const parsed = parseConfigPath(p);
     return parsed === null || parsed.kind === "settings" ? null : parsed.namespace;
+  }, (p) => {
+    // The same layer of another namespace: environments/<env>/ or schemas/, plus the suffix.
+    const parsed = parseConfigPath(p);
+    if (parsed === null || parsed.kind === "settings") return p;
+    return parsed.kind === "schema" ? `schema${p.slice(p.indexOf(".schema."))}` : `${parsed.environment}${parsed.encrypted ? ".sops" : ""}`;
   });
   const base = new Set(input.base.namespaces);
   const head = new Set(input.head.namespaces);
