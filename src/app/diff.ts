@@ -204,7 +204,7 @@ async function readReferenceGraph(git: GitRepo, sides: Array<[string | null, Rep
  * Both sides mostly share their schemas: compile each distinct schema once (ajv caches by object identity,
  * and the two sides parse their own objects).
  */
-class SharedSchemaCompiler extends SchemaCompiler {
+export class SharedSchemaCompiler extends SchemaCompiler {
   private readonly byContent = new Map<string, Validator>();
   private readonly checked = new Map<string, ReturnType<SchemaCompiler["validateSchema"]>>();
   override validateSchema(schema: unknown): ReturnType<SchemaCompiler["validateSchema"]> {
@@ -222,6 +222,11 @@ class SharedSchemaCompiler extends SchemaCompiler {
 }
 
 let sharedCompiler: SharedSchemaCompiler | undefined;
+
+/** The process-wide compiler that compiles each distinct schema once. */
+export function getSharedCompiler(): SharedSchemaCompiler {
+  return (sharedCompiler ??= new SharedSchemaCompiler());
+}
 
 type SideLoadOptions =
   | { secrets: SecretsOpener | null; namespaces: Set<string>; environments: Set<string> }
@@ -241,7 +246,7 @@ async function loadSides(baseFiles: RepoFiles, headFiles: RepoFiles, options: Si
           ...(side === "base" ? (options.baseNamespaces ? { namespaces: options.baseNamespaces } : {}) : options.headNamespaces ? { namespaces: options.headNamespaces } : {}),
           environments: side === "base" ? options.baseEnvironments : options.headEnvironments,
         };
-  const [base, head] = await Promise.all([loadSide(baseFiles, { ...opts("base"), compiler: (sharedCompiler ??= new SharedSchemaCompiler()) }), loadSide(headFiles, { ...opts("head"), compiler: sharedCompiler })]);
+  const [base, head] = await Promise.all([loadSide(baseFiles, { ...opts("base"), compiler: getSharedCompiler() }), loadSide(headFiles, { ...opts("head"), compiler: getSharedCompiler() })]);
   if (base.repo === null && head.repo === null) {
     throw new StrataError("missing-repository", `not a strata repository at either side: ${baseFiles.label} and ${headFiles.label} have no strata.yaml`, { hint: "pass --repo DIR with the configuration repository" });
   }
@@ -271,7 +276,7 @@ async function reloadWithSettingsOf(broken: LoadedSide, files: RepoFiles, settin
     list: (prefixes) => files.list(prefixes),
     read: (path) => (path === "strata.yaml" ? settingsFrom.read(path) : files.read(path)),
   };
-  const repo = await loadRepository(overlay, { ...options, compiler: (sharedCompiler ??= new SharedSchemaCompiler()) });
+  const repo = await loadRepository(overlay, { ...options, compiler: getSharedCompiler() });
   const problems = (broken.repo?.findings ?? []).filter((f) => f.severity === "error" && f.file === "strata.yaml");
   return { files, repo, problems };
 }

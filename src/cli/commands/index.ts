@@ -14,6 +14,7 @@ export const commands = {
   validate: () => import("./validate.js"),
   resolve: () => import("./resolve.js"),
   diff: () => import("./diff.js"),
+  log: () => import("./log.js"),
 } satisfies Record<string, Loader>;
 
 export type CommandName = keyof typeof commands;

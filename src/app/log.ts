@@ -1,0 +1,127 @@
+/**
+ * `strata log --env E KEY`: config blame. Walks first-parent history and reports the commits where the
+ * effective value of KEY (a glob) in E changed — a change to any layer E inherits counts — with author, date,
+ * the pull request number and before/after (sensitive values never). Only commits that touch a file that can
+ * affect the key are resolved, and only the key's namespaces (plus what they interpolate).
+ */
+import type { ChangedFile } from "../core/diff/changes.js";
+import { compareMatchingLeaves, createKeyMatcher, findPullRequestNumber, type ValueChange } from "../core/diff/log.js";
+import { parseConfigPath } from "../core/diff/paths.js";
+import { addFileReferences, closeOverReferences, type ReferenceGraph } from "../core/diff/references.js";
+import { StrataError } from "../core/findings.js";
+import type { LeafInfo } from "../core/model.js";
+import type { SecretsOpener } from "../core/source.js";
+import { createCommitFiles } from "../io/git/files.js";
+import { findInterpolatingFiles } from "../io/git/grep.js";
+import { readHistory } from "../io/git/history.js";
+import { openGitRepo, resolveCommit, type GitRepo } from "../io/git/repo.js";
+import { getSharedCompiler } from "./diff.js";
+import { loadRepository, unknownEnvironment } from "./repository.js";
+
+export interface LogOptions {
+  dir?: string;
+  environment: string;
+  /** A key or a glob (`database.*`, `database.**`). */
+  key: string;
+  /** Where history starts (default HEAD). */
+  head?: string;
+  /** Look at most this many commits back (that touch config). */
+  maxCount?: number;
+  secrets?: SecretsOpener | null;
+}
+
+export interface LogEntry {
+  commit: string;
+  author: string;
+  email: string;
+  /** ISO 8601 author date. */
+  date: string;
+  subject: string;
+  pullRequest: number | null;
+  changes: ValueChange[];
+}
+
+export interface LogResult {
+  schemaVersion: 1;
+  environment: string;
+  key: string;
+  head: string;
+  /** Newest first, as git log. */
+  commits: LogEntry[];
+}
+
+export async function logConfig(options: LogOptions): Promise<LogResult> {
+  const git = await openGitRepo(options.dir ?? process.cwd());
+  try {
+    return await logWithGit(git, options);
+  } finally {
+    git.close();
+  }
+}
+
+async function logWithGit(git: GitRepo, options: LogOptions): Promise<LogResult> {
+  const head = await resolveCommit(git, options.head ?? "HEAD", "head");
+  const matches = createKeyMatcher(options.key);
+  const headFiles = createCommitFiles(git, head);
+  const headRepo = await loadRepository(headFiles, { secrets: options.secrets ?? null, namespaces: new Set(), environments: new Set() });
+  if (!headRepo.environments.has(options.environment)) throw unknownEnvironment(headRepo, options.environment);
+
+  // The namespaces the pattern can name, plus what they interpolate (read at head).
+  const allNamespaces = new Set((await headFiles.list(["schemas"])).flatMap((p) => {
+    const parsed = parseConfigPath(p);
+    return parsed?.kind === "schema" ? [parsed.namespace] : [];
+  }));
+  const nsPattern = options.key.split(/[.[]/)[0] ?? "";
+  const nsMatches = createKeyMatcher(nsPattern.replace(/\*\*/g, "*"));
+  const keyNamespaces = [...allNamespaces].filter((ns) => nsMatches(ns) || nsPattern.includes("**"));
+  const graph: ReferenceGraph = new Map();
+  for (const path of await findInterpolatingFiles(git, head)) {
+    const bytes = await headFiles.read(path);
+    if (bytes !== null) addFileReferences(graph, path, Buffer.from(bytes).toString("utf8"));
+  }
+  const namespaces = closeOverReferences(keyNamespaces, graph);
+
+  const history = await readHistory(git, head, ["strata.yaml", "schemas", "environments"], options.maxCount === undefined ? {} : { maxCount: options.maxCount });
+  const entries: LogEntry[] = [];
+  let previous: ReadonlyMap<string, LeafInfo> | null = null;
+  let chain = new Set(headRepo.environments.get(options.environment)?.chain ?? []);
+  for (const commit of history) {
+    if (previous !== null && !affects(commit.changes, namespaces, chain)) continue;
+    if (previous === null) previous = commit.parent === null ? new Map() : (await resolveAt(git, commit.parent, options, namespaces)).leaves;
+    const now = await resolveAt(git, commit.sha, options, namespaces);
+    const changes = compareMatchingLeaves(previous, now.leaves, matches);
+    if (changes.length > 0) {
+      entries.push({ commit: commit.sha, author: commit.author, email: commit.email, date: commit.date, subject: commit.subject, pullRequest: findPullRequestNumber(commit.subject), changes });
+    }
+    previous = now.leaves;
+    // The chain can change with strata.yaml: a file of a newly inherited layer counts from then on.
+    if (now.chain.length > 0) chain = new Set([...chain, ...now.chain]);
+  }
+  return { schemaVersion: 1, environment: options.environment, key: options.key, head, commits: entries.reverse() };
+}
+
+/** Whether a commit's changed files can change the key: strata.yaml, the namespaces' schemas or layers. */
+function affects(changes: readonly ChangedFile[], namespaces: ReadonlySet<string>, chain: ReadonlySet<string>): boolean {
+  return changes.some((c) => [c.path, c.oldPath].some((p) => {
+    const parsed = p === null ? null : parseConfigPath(p);
+    if (parsed === null) return false;
+    if (parsed.kind === "settings") return true;
+    if (!namespaces.has(parsed.namespace)) return false;
+    return parsed.kind === "schema" || chain.has(parsed.environment);
+  }));
+}
+
+async function resolveAt(git: GitRepo, commit: string, options: LogOptions, namespaces: ReadonlySet<string>): Promise<{ leaves: ReadonlyMap<string, LeafInfo>; chain: string[] }> {
+  const files = createCommitFiles(git, commit);
+  let repo;
+  try {
+    repo = await loadRepository(files, { secrets: options.secrets ?? null, namespaces, environments: new Set([options.environment]), compiler: getSharedCompiler() });
+  } catch (error) {
+    // Before the repository had a strata.yaml there was no config: every key is absent.
+    if (error instanceof StrataError && error.code === "missing-repository") return { leaves: new Map(), chain: [] };
+    throw error;
+  }
+  const env = repo.environments.get(options.environment);
+  if (!env || env.abstract) return { leaves: new Map(), chain: env?.chain ?? [] };
+  return { leaves: repo.resolver.resolve(options.environment, namespaces).leaves, chain: env.chain };
+}
