@@ -54,7 +54,7 @@ describe("strata diff (CLI)", () => {
     expect(headings.slice(0, 3)).toEqual(["production", "production-eu", "staging"]);
     expect(text).toMatch(/db\.pool\.max: 10 → 20/);
     expect(text).toMatch(/db\.password: sensitive value may have changed/);
-    expect(text).not.toMatch(/\x1b\[/);
+    expect(text).not.toContain("\u001b[");
   });
 
   it("--format markdown is the PR comment: summary table then <details> per environment", async () => {
