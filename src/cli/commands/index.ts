@@ -13,6 +13,9 @@ export type Loader = () => Promise<CommandModule>;
 export const commands = {
   validate: () => import("./validate.js"),
   resolve: () => import("./resolve.js"),
+  envs: () => import("./envs.js"),
+  explain: () => import("./explain.js"),
+  init: () => import("./init.js"),
   diff: () => import("./diff.js"),
   log: () => import("./log.js"),
 } satisfies Record<string, Loader>;
