@@ -10,8 +10,9 @@ import { parseConfigPath } from "../core/diff/paths.js";
 import { addFileReferences, closeOverReferences, type ReferenceGraph } from "../core/diff/references.js";
 import { StrataError } from "../core/findings.js";
 import type { LeafInfo } from "../core/model.js";
-import type { SecretsOpener } from "../core/source.js";
-import { createCommitFiles } from "../io/git/files.js";
+import type { RepoFiles, SecretsOpener } from "../core/source.js";
+import { applyRawChanges } from "../io/git/changes.js";
+import { createCommitFiles, createTreeFiles, readTree, type Tree } from "../io/git/files.js";
 import { findInterpolatingFiles } from "../io/git/grep.js";
 import { readHistory } from "../io/git/history.js";
 import { openGitRepo, resolveCommit, type GitRepo } from "../io/git/repo.js";
@@ -85,10 +86,16 @@ async function logWithGit(git: GitRepo, options: LogOptions): Promise<LogResult>
   const entries: LogEntry[] = [];
   let previous: ReadonlyMap<string, LeafInfo> | null = null;
   let chain = new Set(headRepo.environments.get(options.environment)?.chain ?? []);
+  // Each commit's tree is its predecessor's with the commit's raw diff applied: one ls-tree for the walk.
+  let tree: Tree = new Map();
   for (const commit of history) {
-    if (previous !== null && !affects(commit.changes, namespaces, chain)) continue;
-    if (previous === null) previous = commit.parent === null ? new Map() : (await resolveAt(git, commit.parent, options, namespaces)).leaves;
-    const now = await resolveAt(git, commit.sha, options, namespaces);
+    if (previous === null) {
+      tree = commit.parent === null ? new Map() : await readTree(git, commit.parent);
+      previous = commit.parent === null ? new Map() : (await resolveAt(createTreeFiles(git, tree, commit.parent.slice(0, 12)), options, namespaces)).leaves;
+    }
+    tree = applyRawChanges(tree, commit.changes);
+    if (!affects(commit.changes, namespaces, chain)) continue;
+    const now = await resolveAt(createTreeFiles(git, tree, commit.sha.slice(0, 12)), options, namespaces);
     const changes = compareMatchingLeaves(previous, now.leaves, matches);
     if (changes.length > 0) {
       entries.push({ commit: commit.sha, author: commit.author, email: commit.email, date: commit.date, subject: commit.subject, pullRequest: findPullRequestNumber(commit.subject), changes });
@@ -111,8 +118,7 @@ function affects(changes: readonly ChangedFile[], namespaces: ReadonlySet<string
   }));
 }
 
-async function resolveAt(git: GitRepo, commit: string, options: LogOptions, namespaces: ReadonlySet<string>): Promise<{ leaves: ReadonlyMap<string, LeafInfo>; chain: string[] }> {
-  const files = createCommitFiles(git, commit);
+async function resolveAt(files: RepoFiles, options: LogOptions, namespaces: ReadonlySet<string>): Promise<{ leaves: ReadonlyMap<string, LeafInfo>; chain: string[] }> {
   let repo;
   try {
     repo = await loadRepository(files, { secrets: options.secrets ?? null, namespaces, environments: new Set([options.environment]), compiler: getSharedCompiler() });

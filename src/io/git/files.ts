@@ -7,18 +7,13 @@ import { join } from "node:path";
 import { StrataError } from "../../core/findings.js";
 import type { RepoFiles } from "../../core/source.js";
 import type { GitRepo } from "./repo.js";
-import { runGit, splitNul } from "./run.js";
+import { runGit, runGitRaw, splitNul } from "./run.js";
 
 /**
  * Files larger than this are not read: a config file of that size is a mistake (a committed dump or binary),
  * and reading it would make every diff slow.
  */
 export const MAX_FILE_BYTES = 16 * 1024 * 1024;
-
-interface TreeEntry {
-  oid: string;
-  size: number;
-}
 
 function matchesPrefix(path: string, prefixes: readonly string[]): boolean {
   return prefixes.some((p) => p === "" || path === p || path.startsWith(p.endsWith("/") ? p : `${p}/`));
@@ -33,35 +28,57 @@ function checkSize(path: string, size: number, label: string): void {
   }
 }
 
+/** A commit's tree as path -> blob (relative to the config root). */
+export type Tree = Map<string, TreeEntry>;
+
+export interface TreeEntry {
+  oid: string;
+  /** Bytes; -1 when not known yet (checked when read). */
+  size: number;
+}
+
+/** One `git ls-tree` of the config root at a commit. */
+export async function readTree(repo: GitRepo, commit: string): Promise<Tree> {
+  // `<commit>:<prefix>` is the config root's tree when the config lives in a subdirectory.
+  const r = await runGitRaw(repo.dir, ["ls-tree", "-r", "-z", "-l", "--full-tree", `${commit}:${repo.prefix}`]);
+  // No such directory at that commit (the config was added later): an empty tree.
+  if (r.exitCode !== 0) return new Map();
+  const entries: Tree = new Map();
+  for (const record of splitNul(r.stdout.toString("utf8"))) {
+    // "<mode> SP <type> SP <oid> SP+ <size> TAB <path>"
+    const tab = record.indexOf("\t");
+    const [mode, type, oid, size] = record.slice(0, tab).split(/ +/);
+    // Submodules and symlinks are not config files.
+    if (type !== "blob" || mode === "120000" || oid === undefined) continue;
+    entries.set(record.slice(tab + 1), { oid, size: Number(size) });
+  }
+  return entries;
+}
+
 /** The files of one commit. `label` names it in messages (`HEAD~1 (abc1234)`). */
 export function createCommitFiles(repo: GitRepo, commit: string, label = commit.slice(0, 12)): RepoFiles & { readonly commit: string } {
-  let tree: Promise<Map<string, TreeEntry>> | null = null;
-  const loadTree = async (): Promise<Map<string, TreeEntry>> => {
-    // `<commit>:<prefix>` is the config root's tree when the config lives in a subdirectory.
-    const out = await runGit(repo.dir, ["ls-tree", "-r", "-z", "-l", "--full-tree", `${commit}:${repo.prefix}`]);
-    const entries = new Map<string, TreeEntry>();
-    for (const record of splitNul(out)) {
-      // "<mode> SP <type> SP <oid> SP+ <size> TAB <path>"
-      const tab = record.indexOf("\t");
-      const [mode, type, oid, size] = record.slice(0, tab).split(/ +/);
-      // Submodules and symlinks are not config files.
-      if (type !== "blob" || mode === "120000" || oid === undefined) continue;
-      entries.set(record.slice(tab + 1), { oid, size: Number(size) });
-    }
-    return entries;
-  };
-  const entries = (): Promise<Map<string, TreeEntry>> => (tree ??= loadTree());
+  let tree: Promise<Tree> | null = null;
+  return { ...createTreeFiles(repo, () => (tree ??= readTree(repo, commit)), label), commit };
+}
+
+/**
+ * Files over a tree known without asking git (history walks derive each commit's tree from its parent's and
+ * the commit's raw diff: no process per commit).
+ */
+export function createTreeFiles(repo: GitRepo, tree: Tree | (() => Promise<Tree>), label: string): RepoFiles {
+  const entries = async (): Promise<Tree> => (typeof tree === "function" ? tree() : tree);
   return {
     label,
-    commit,
     async list(prefixes) {
       return [...(await entries()).keys()].filter((p) => matchesPrefix(p, prefixes)).sort();
     },
     async read(path) {
       const entry = (await entries()).get(path);
       if (!entry) return null;
-      checkSize(path, entry.size, label);
-      return repo.blobs.read(entry.oid);
+      if (entry.size >= 0) checkSize(path, entry.size, label);
+      const bytes = await repo.blobs.read(entry.oid);
+      if (bytes !== null && entry.size < 0) checkSize(path, bytes.length, label);
+      return bytes;
     },
   };
 }

@@ -1,6 +1,5 @@
 /** Walking first-parent history for `strata log`: each commit with the config files it changed. */
-import type { ChangedFile } from "../../core/diff/changes.js";
-import { parseRawDiff } from "./changes.js";
+import { parseRawDiff, type RawChange } from "./changes.js";
 import type { GitRepo } from "./repo.js";
 import { runGit } from "./run.js";
 
@@ -14,8 +13,8 @@ export interface CommitInfo {
   date: string;
   subject: string;
   body: string;
-  /** The config files changed against the first parent. */
-  changes: ChangedFile[];
+  /** The config files changed against the first parent, with their new blobs. */
+  changes: RawChange[];
 }
 
 /**

@@ -2,9 +2,9 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { readChangedFiles } from "../../../src/io/git/changes.js";
+import { applyRawChanges, readChangedFiles } from "../../../src/io/git/changes.js";
 import { createBlobReader } from "../../../src/io/git/cat-file.js";
-import { createCommitFiles, createGitWorktreeFiles } from "../../../src/io/git/files.js";
+import { createCommitFiles, createGitWorktreeFiles, createTreeFiles, readTree } from "../../../src/io/git/files.js";
 import { findInterpolatingFiles } from "../../../src/io/git/grep.js";
 import { readHistory } from "../../../src/io/git/history.js";
 import { findDefaultBase, openGitRepo, resolveCommit, type GitRepo } from "../../../src/io/git/repo.js";
@@ -243,7 +243,7 @@ describe("history", () => {
     await withRepo(dir, async (repo) => {
       const commits = await readHistory(repo, head, ["environments"]);
       expect(commits.map((c) => c.subject)).toEqual(["initial", "Merge pull request #12 from acme/feature"]);
-      expect(commits[1]?.changes).toEqual([{ status: "modified", path: "environments/base/db.yaml", oldPath: null }]);
+      expect(commits[1]?.changes).toEqual([{ status: "modified", path: "environments/base/db.yaml", oldPath: null, oid: git(dir, "rev-parse", "HEAD:environments/base/db.yaml").trim() }]);
       expect(commits[1]).toMatchObject({ author: "Test Author", email: "author@example.com" });
       expect(commits[0]?.parent).toBeNull();
     });
@@ -252,4 +252,25 @@ describe("history", () => {
 
 it("git is what the tests use", () => {
   expect(execFileSync("git", ["--version"]).toString()).toMatch(/git version/);
+});
+
+describe("trees derived from raw diffs", () => {
+  it("a commit's tree is its parent's with the raw diff applied (renames, deletions, additions)", async () => {
+    const dir = gitdir({ "environments/a/db.yaml": "host: a-long-enough-value-to-rename\nport: 1\n", "environments/a/x.yaml": "x: 1\n", "schemas/db.schema.yaml": "type: object\n" });
+    const first = git(dir, "rev-parse", "HEAD").trim();
+    mkdirSync(join(dir, "environments/b"));
+    git(dir, "mv", "environments/a/db.yaml", "environments/b/db.yaml");
+    rmSync(join(dir, "environments/a/x.yaml"));
+    writeTree(dir, { "environments/b/new.yaml": "n: 1\n" });
+    const second = commitAll(dir, "move");
+    await withRepo(dir, async (repo) => {
+      const [commit] = (await readHistory(repo, second, ["environments", "schemas"])).slice(-1);
+      const derived = applyRawChanges(await readTree(repo, first), commit!.changes);
+      const actual = await readTree(repo, second);
+      expect([...derived].map(([p, e]) => [p, e.oid]).sort()).toEqual([...actual].map(([p, e]) => [p, e.oid]).sort());
+      const files = createTreeFiles(repo, derived, "derived");
+      expect(text(await files.read("environments/b/db.yaml"))).toMatch(/^host: a-long/);
+      expect(await files.read("environments/a/x.yaml")).toBeNull();
+    });
+  });
 });
