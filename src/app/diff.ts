@@ -104,13 +104,19 @@ async function diffWithGit(git: GitRepo, options: DiffOptions): Promise<DiffOutc
   const headNamespaces = neededNamespaces(work, graph);
   const toBase = new Map([...plan.namespaceRenames].map(([from, to]) => [to, from]));
   const baseNamespaces = headNamespaces === null ? null : new Set([...headNamespaces].map((ns) => toBase.get(ns) ?? ns));
-  const [base, head] = await loadSides(baseFiles, headFiles, {
+  const loadOptions = {
     secrets: options.secrets ?? null,
     baseNamespaces,
     headNamespaces,
     baseEnvironments: new Set(work.flatMap((e) => (e.base === null ? [] : [e.base]))),
     headEnvironments: new Set(work.flatMap((e) => (e.head === null ? [] : [e.head]))),
-  });
+  };
+  let [base, head] = await loadSides(baseFiles, headFiles, loadOptions);
+  if (loadOptions.secrets !== null && [base, head].some(hasUnopenedSecrets)) {
+    // Without a key for some file, compare ciphertext on both sides rather than show its keys as removed.
+    notes.push("some encrypted files could not be decrypted: sensitive values are compared as ciphertext (changes are then uncertain)");
+    [base, head] = await loadSides(baseFiles, headFiles, { ...loadOptions, secrets: null });
+  }
 
   const baseResolved = new Map<string, ResolvedEnvironment>();
   const headResolved = new Map<string, ResolvedEnvironment>();
@@ -264,6 +270,12 @@ async function loadSide(files: RepoFiles, options: Parameters<typeof loadReposit
     if (error instanceof StrataError && error.code === "missing-repository") return { files, repo: null, problems: [] };
     throw error;
   }
+}
+
+const SECRET_FAILURES = new Set(["decryption-failed", "mac-mismatch", "mac-missing"]);
+
+function hasUnopenedSecrets(side: LoadedSide): boolean {
+  return side.repo?.findings.some((f) => SECRET_FAILURES.has(f.code)) ?? false;
 }
 
 function hasBrokenSettings(side: LoadedSide): boolean {

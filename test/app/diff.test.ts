@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { diffConfig, type DiffOptions } from "../../src/app/diff.js";
 import type { KeyChange } from "../../src/core/diff/model.js";
+import { StrataError } from "../../src/core/findings.js";
 import { cleanupTempdirs, commitAll, git, gitdir, writeTree } from "../support/gitdir.js";
 import { baseTree, sopsFile, STRATA_YAML } from "./diff-fixture.js";
 
@@ -218,5 +219,40 @@ describe("diffConfig against the working tree", () => {
     const { result } = await diff(dir);
     expect(result).toMatchObject({ environments: {}, changedLayers: [], problems: [] });
     expect(readFileSync(join(dir, "strata.yaml"), "utf8")).toBe(STRATA_YAML);
+  });
+});
+
+describe("diffConfig with a secrets opener", () => {
+  const opener = (plaintext: (bytes: string) => string | null) => ({
+    async open(path: string, bytes: Uint8Array) {
+      const text = Buffer.from(bytes).toString("utf8");
+      const password = plaintext(text);
+      if (password === null) throw new StrataError("decryption-failed", `${path}: no key`);
+      return { password };
+    },
+  });
+  const decode = (text: string): string => Buffer.from(/data:([^,]+)/.exec(text)![1]!, "base64").toString("utf8");
+
+  it("with keys, compares plaintext: a re-encryption with the same value is no change", async () => {
+    const dir = gitdir(baseTree());
+    // Same plaintext, different ciphertext (as sops re-encrypting with fresh IVs).
+    writeTree(dir, { "environments/production/db.sops.yaml": sopsFile({ password: "prod-password-1" }).replace(/iv:aaaa/, "iv:cccc") });
+    commitAll(dir, "re-encrypt");
+    const same = await diff(dir, { base: "HEAD~1", head: "HEAD", secrets: opener(decode) });
+    expect(same.result.environments).toEqual({});
+    writeTree(dir, { "environments/production/db.sops.yaml": sopsFile({ password: "prod-password-2" }) });
+    commitAll(dir, "rotate");
+    const changed = await diff(dir, { base: "HEAD~1", head: "HEAD", secrets: opener(decode) });
+    expect(changed.result.environments.production!.changes).toEqual([expect.objectContaining({ key: "db.password", change: "changed", sensitive: true, certain: true })]);
+    expect(JSON.stringify(changed.result)).not.toContain("prod-password");
+  });
+
+  it("without a key, falls back to ciphertext on both sides with a note (never 'removed')", async () => {
+    const dir = gitdir(baseTree());
+    writeTree(dir, { "environments/production/db.sops.yaml": sopsFile({ password: "prod-password-2" }) });
+    commitAll(dir, "rotate");
+    const outcome = await diff(dir, { base: "HEAD~1", head: "HEAD", secrets: opener(() => null) });
+    expect(outcome.notes.join(" ")).toMatch(/compared as ciphertext/);
+    expect(outcome.result.environments.production!.changes).toEqual([expect.objectContaining({ key: "db.password", change: "changed", certain: false })]);
   });
 });
