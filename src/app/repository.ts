@@ -14,6 +14,7 @@ import type { RepoFiles, SecretsOpener } from "../core/source.js";
 import { locate } from "../core/yaml/locate.js";
 import { toPlain, type LNode } from "../core/yaml/nodes.js";
 import { decodeText, parseYaml } from "../core/yaml/parse.js";
+import { createValidatorCache } from "../io/cache/validators.js";
 
 export interface LoadOptions {
   /** Opens `.sops.yaml` files; `null`: do not decrypt (values stay ciphertext, `secrets-skipped`). */
@@ -41,8 +42,9 @@ export interface Repository {
 }
 
 let sharedCompiler: SchemaCompiler | undefined;
-function defaultCompiler(): SchemaCompiler {
-  return (sharedCompiler ??= new SchemaCompiler());
+/** One compiler per process, with the validator cache unless STRATA_NO_CACHE=1. */
+export function defaultCompiler(): SchemaCompiler {
+  return (sharedCompiler ??= new SchemaCompiler({ cache: process.env.STRATA_NO_CACHE === "1" ? null : createValidatorCache() }));
 }
 
 /** strata.yaml alone: settings, the environment graph and their findings (for `envs`, `serve`). */
@@ -224,7 +226,8 @@ async function loadLayer(vf: { environment: string; namespace: string; path: str
     plain = await secrets.open(vf.path, bytes);
   } catch (e) {
     if (e instanceof StrataError) {
-      findings.push(createFinding({ code: e.code, message: `${vf.path}:1:1: ${e.message}`, file: vf.path, line: 1, column: 1, environment: vf.environment, hint: e.hint }));
+      const reason = e.message.startsWith(`${vf.path}: `) ? e.message.slice(vf.path.length + 2) : e.message;
+      findings.push(createFinding({ code: e.code, message: `${vf.path}:1:1: ${reason}`, file: vf.path, line: 1, column: 1, environment: vf.environment, hint: e.hint }));
       return null;
     }
     throw e;
