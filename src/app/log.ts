@@ -54,7 +54,8 @@ export interface LogResult {
 export async function logConfig(options: LogOptions): Promise<LogResult> {
   const git = await openGitRepo(options.dir ?? process.cwd());
   try {
-    return await logWithGit(git, options);
+    // A copy: the walk drops the opener once a file has no key.
+    return await logWithGit(git, { ...options });
   } finally {
     git.close();
   }
@@ -64,7 +65,7 @@ async function logWithGit(git: GitRepo, options: LogOptions): Promise<LogResult>
   const head = await resolveCommit(git, options.head ?? "HEAD", "head");
   const matches = createKeyMatcher(options.key);
   const headFiles = createCommitFiles(git, head);
-  const headRepo = await loadRepository(headFiles, { secrets: options.secrets ?? null, namespaces: new Set(), environments: new Set() });
+  const headRepo = await loadRepository(headFiles, { secrets: null, namespaces: new Set(), environments: new Set() });
   if (!headRepo.environments.has(options.environment)) throw unknownEnvironment(headRepo, options.environment);
 
   // The namespaces the pattern can name, plus what they interpolate (read at head).
@@ -118,10 +119,18 @@ function affects(changes: readonly ChangedFile[], namespaces: ReadonlySet<string
   }));
 }
 
+const SECRET_FAILURES = new Set(["decryption-failed", "mac-mismatch", "mac-missing"]);
+
 async function resolveAt(files: RepoFiles, options: LogOptions, namespaces: ReadonlySet<string>): Promise<{ leaves: ReadonlyMap<string, LeafInfo>; chain: string[] }> {
   let repo;
   try {
-    repo = await loadRepository(files, { secrets: options.secrets ?? null, namespaces, environments: new Set([options.environment]), compiler: getSharedCompiler() });
+    const load = (secrets: SecretsOpener | null) => loadRepository(files, { secrets, namespaces, environments: new Set([options.environment]), compiler: getSharedCompiler() });
+    repo = await load(options.secrets ?? null);
+    if (options.secrets && repo.findings.some((f) => SECRET_FAILURES.has(f.code))) {
+      // No key for this file (now or any more): compare ciphertext from here on, never report it removed.
+      options.secrets = null;
+      repo = await load(null);
+    }
   } catch (error) {
     // Before the repository had a strata.yaml there was no config: every key is absent.
     if (error instanceof StrataError && error.code === "missing-repository") return { leaves: new Map(), chain: [] };
