@@ -1,10 +1,11 @@
+import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { DiffResult, KeyChange } from "../../src/core/diff/model.js";
 import { renderDiffMarkdown } from "../../src/cli/render/diff-markdown.js";
 import { renderDiffText } from "../../src/cli/render/diff-text.js";
-import { strata } from "../support/cli.js";
+import { exampleKeyEnv, noKeyEnv, projectRoot, strata } from "../support/cli.js";
 import { cleanupTempdirs, commitAll, git, gitdir, tempdir, writeTree } from "../support/gitdir.js";
 import { baseTree, sopsFile } from "../app/diff-fixture.js";
 
@@ -163,5 +164,52 @@ describe("renderDiffMarkdown", () => {
     const r = bigResult(0, 0);
     expect(renderDiffMarkdown(r)).toMatch(/\*\*no changes\*\*/);
     expect(renderDiffText(r)).toMatch(/no changes/);
+  });
+});
+
+describe("strata diff and log with real SOPS files (the example repository and its example-only key)", () => {
+  async function exampleRepo(): Promise<{ dir: string; secrets: string[] }> {
+    const dir = tempdir();
+    for (const path of ["strata.yaml", ".sops.yaml", "schemas", "environments"]) execFileSync("cp", ["-r", join(projectRoot, path), dir]);
+    git(dir, "init", "-q", "-b", "main");
+    commitAll(dir, "example");
+    const file = "environments/staging/database.sops.yaml";
+    const old = await strata(["secrets", "decrypt", file, "--extract", '["password"]'], { cwd: dir, env: exampleKeyEnv });
+    expect(old.exitCode).toBe(0);
+    const set = await strata(["secrets", "set", file, "password", '"a-brand-new-staging-password"'], { cwd: dir, env: exampleKeyEnv });
+    expect(set.exitCode).toBe(0);
+    commitAll(dir, "rotate the staging password (#21)");
+    const rotate = await strata(["secrets", "rotate", "--in-place", "environments/production/database.sops.yaml"], { cwd: dir, env: exampleKeyEnv });
+    expect(rotate.exitCode).toBe(0);
+    commitAll(dir, "new data key for production, same values");
+    return { dir, secrets: [old.stdout.trim(), "a-brand-new-staging-password"] };
+  }
+
+  it("with the key: plaintext compared (a re-encryption is no change); without: 'may have changed'; never a value", async () => {
+    const { dir, secrets } = await exampleRepo();
+    expect(secrets[0]!.length).toBeGreaterThan(3);
+    const withKey = await strata(["diff", "--base", "HEAD~2", "--head", "HEAD", "--format", "json"], { cwd: dir, env: exampleKeyEnv });
+    expect(withKey.exitCode).toBe(0);
+    const doc = JSON.parse(withKey.stdout) as DiffResult;
+    expect(Object.keys(doc.environments)).toEqual(["staging"]);
+    expect(doc.environments.staging?.changes).toEqual([expect.objectContaining({ key: "database.password", change: "changed", sensitive: true, certain: true })]);
+
+    const noKey = await strata(["diff", "--base", "HEAD~2", "--head", "HEAD", "--format", "json"], { cwd: dir, env: noKeyEnv });
+    expect(noKey.exitCode).toBe(0);
+    const uncertain = JSON.parse(noKey.stdout) as DiffResult;
+    expect(uncertain.environments.staging?.changes).toContainEqual(expect.objectContaining({ key: "database.password", certain: false }));
+    // The rotated production file's ciphertext changed: without the key that cannot be told from a change.
+    expect(uncertain.environments.production?.changes.every((c) => c.sensitive && c.certain === false)).toBe(true);
+
+    const outputs = [withKey.stdout, withKey.stderr, noKey.stdout, noKey.stderr];
+    for (const format of ["text", "markdown", "github"]) {
+      const r = await strata(["diff", "--base", "HEAD~2", "--head", "HEAD", "--format", format], { cwd: dir, env: exampleKeyEnv });
+      outputs.push(r.stdout, r.stderr);
+    }
+    const log = await strata(["log", "--env", "staging", "database.**"], { cwd: dir, env: exampleKeyEnv });
+    expect(log.exitCode).toBe(0);
+    expect(log.stdout).toMatch(/#21 {2}rotate the staging password \(#21\)\n {4}~ database\.password: sensitive value changed/);
+    outputs.push(log.stdout, log.stderr);
+    for (const out of outputs) for (const s of secrets) expect(out).not.toContain(s);
   });
 });
