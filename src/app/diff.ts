@@ -4,7 +4,6 @@
  * the changed files can reach unless asked not to.
  */
 import { compareSides, type DiffSide } from "../core/diff/compare.js";
-import type { ChangedFile } from "../core/diff/changes.js";
 import type { DiffResult } from "../core/diff/model.js";
 import { parseConfigPath } from "../core/diff/paths.js";
 import { addDependents, planDiff, type DiffPlan, type PlannedEnvironment, type SideLayout } from "../core/diff/plan.js";
@@ -96,7 +95,7 @@ async function diffWithGit(git: GitRepo, options: DiffOptions): Promise<DiffOutc
   });
   filterEnvironments(plan, options.environments, baseLayout.repo, headLayout.repo);
 
-  const graph = incremental ? await readReferenceGraph(git, [[baseSha, baseFiles], [headSha, headFiles]], changedFiles) : new Map();
+  const graph = incremental ? await readReferenceGraph(git, [[baseSha, baseFiles], [headSha, headFiles]]) : new Map();
   if (incremental) addDependents(plan, graph);
   const work = plan.environments.filter((e) => e.namespaces === null || e.namespaces.size > 0);
 
@@ -193,8 +192,7 @@ function filterEnvironments(plan: DiffPlan, names: readonly string[] | undefined
 }
 
 /** Which files interpolate, read at both sides, and the namespaces they reference. */
-async function readReferenceGraph(git: GitRepo, sides: Array<[string | null, RepoFiles]>, changedFiles: readonly ChangedFile[]): Promise<ReferenceGraph> {
-  void changedFiles;
+async function readReferenceGraph(git: GitRepo, sides: Array<[string | null, RepoFiles]>): Promise<ReferenceGraph> {
   const graphs = await Promise.all(sides.map(async ([commit, files]) => {
     const graph: ReferenceGraph = new Map();
     for (const path of await findInterpolatingFiles(git, commit)) {

@@ -11,7 +11,7 @@ export interface TextLabels {
 export function renderDiffText(result: DiffResult, labels: TextLabels = { base: shortSha(result.base), head: shortSha(result.head) }): string {
   const lines: string[] = [color.bold(`strata diff ${labels.base} → ${labels.head}`)];
   for (const p of result.problems) {
-    lines.push(`${color.red("error")} at ${p.side}: ${color.dim(`[${p.finding.code}]`)} ${p.finding.message}${p.side === "head" ? "" : ""}`);
+    lines.push(`${color.red("error")} at ${p.side}: ${color.dim(`[${p.finding.code}]`)} ${p.finding.message}`);
   }
   for (const r of result.renamedNamespaces) lines.push(`namespace ${color.bold(r.from)} renamed to ${color.bold(r.to)}`);
   const layers = result.changedLayers.filter((l) => l.reaches.length > 0);

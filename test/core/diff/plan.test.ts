@@ -59,6 +59,21 @@ describe("planDiff", () => {
     expect(p.environments.find((e) => e.head === "stage")).toEqual({ base: "staging", head: "stage", namespaces: new Set(["db"]) });
   });
 
+  it("pairs a deleted and an added directory of the same files as a rename (git misses edited small files)", () => {
+    const head = layout([TREE[0]!, envInfo("stage", ["base", "stage"]), TREE[2]!, TREE[3]!]);
+    const p = planDiff({
+      changedFiles: [
+        { status: "deleted", path: "environments/staging/db.yaml", oldPath: null },
+        { status: "added", path: "environments/stage/db.yaml", oldPath: null },
+        { status: "added", path: "environments/other/db.yaml", oldPath: null },
+      ],
+      base: layout(),
+      head,
+      incremental: true,
+    });
+    expect(p.environmentRenames).toEqual(new Map([["staging", "stage"]]));
+  });
+
   it("detects a renamed namespace from its moved schema", () => {
     const p = planDiff({
       changedFiles: [{ status: "renamed", path: "schemas/database.schema.yaml", oldPath: "schemas/db.schema.yaml" }, { status: "renamed", path: "environments/base/database.yaml", oldPath: "environments/base/db.yaml" }],
