@@ -21,6 +21,7 @@ import { loadRepository, unknownEnvironment } from "./repository.js";
 
 export interface LogOptions {
   dir?: string;
+  /** An environment, or a glob over the head's concrete environments (`production*`). */
   environment: string;
   /** A key or a glob (`database.*`, `database.**`). */
   key: string;
@@ -31,6 +32,9 @@ export interface LogOptions {
   secrets?: SecretsOpener | null;
 }
 
+/** A value change of one environment. */
+export type LogChange = ValueChange & { environment: string };
+
 export interface LogEntry {
   commit: string;
   author: string;
@@ -39,12 +43,15 @@ export interface LogEntry {
   date: string;
   subject: string;
   pullRequest: number | null;
-  changes: ValueChange[];
+  changes: LogChange[];
 }
 
 export interface LogResult {
   schemaVersion: 1;
+  /** As given: a name or a glob. */
   environment: string;
+  /** The concrete environments it names at head. */
+  environments: string[];
   key: string;
   head: string;
   /** Newest first, as git log. */
@@ -66,7 +73,10 @@ async function logWithGit(git: GitRepo, options: LogOptions): Promise<LogResult>
   const matches = createKeyMatcher(options.key);
   const headFiles = createCommitFiles(git, head);
   const headRepo = await loadRepository(headFiles, { secrets: null, namespaces: new Set(), environments: new Set() });
-  if (!headRepo.environments.has(options.environment)) throw unknownEnvironment(headRepo, options.environment);
+  // `--env` is a name or a glob (`production*`) over the head's concrete environments.
+  const envMatches = createKeyMatcher(options.environment);
+  const environments = [...headRepo.environments.values()].filter((e) => !e.abstract && envMatches(e.name)).map((e) => e.name);
+  if (environments.length === 0) throw unknownEnvironment(headRepo, options.environment);
 
   // The namespaces the pattern can name, plus what they interpolate (read at head).
   const allNamespaces = new Set((await headFiles.list(["schemas"])).flatMap((p) => {
@@ -85,27 +95,30 @@ async function logWithGit(git: GitRepo, options: LogOptions): Promise<LogResult>
 
   const history = await readHistory(git, head, ["strata.yaml", "schemas", "environments"], options.maxCount === undefined ? {} : { maxCount: options.maxCount });
   const entries: LogEntry[] = [];
-  let previous: ReadonlyMap<string, LeafInfo> | null = null;
-  let chain = new Set(headRepo.environments.get(options.environment)?.chain ?? []);
+  let previous: Map<string, ReadonlyMap<string, LeafInfo>> | null = null;
+  let chain = new Set(environments.flatMap((e) => headRepo.environments.get(e)?.chain ?? []));
   // Each commit's tree is its predecessor's with the commit's raw diff applied: one ls-tree for the walk.
   let tree: Tree = new Map();
   for (const commit of history) {
     if (previous === null) {
       tree = commit.parent === null ? new Map() : await readTree(git, commit.parent);
-      previous = commit.parent === null ? new Map() : (await resolveAt(createTreeFiles(git, tree, commit.parent.slice(0, 12)), options, namespaces)).leaves;
+      previous = commit.parent === null ? new Map() : (await resolveAt(createTreeFiles(git, tree, commit.parent.slice(0, 12)), options, environments, namespaces)).leaves;
     }
     tree = applyRawChanges(tree, commit.changes);
     if (!affects(commit.changes, namespaces, chain)) continue;
-    const now = await resolveAt(createTreeFiles(git, tree, commit.sha.slice(0, 12)), options, namespaces);
-    const changes = compareMatchingLeaves(previous, now.leaves, matches);
+    const now = await resolveAt(createTreeFiles(git, tree, commit.sha.slice(0, 12)), options, environments, namespaces);
+    const changes: LogChange[] = [];
+    for (const env of environments) {
+      for (const c of compareMatchingLeaves(previous.get(env) ?? new Map(), now.leaves.get(env) ?? new Map(), matches)) changes.push({ environment: env, ...c });
+    }
     if (changes.length > 0) {
       entries.push({ commit: commit.sha, author: commit.author, email: commit.email, date: commit.date, subject: commit.subject, pullRequest: findPullRequestNumber(commit.subject), changes });
     }
     previous = now.leaves;
     // The chain can change with strata.yaml: a file of a newly inherited layer counts from then on.
-    if (now.chain.length > 0) chain = new Set([...chain, ...now.chain]);
+    chain = new Set([...chain, ...now.chain]);
   }
-  return { schemaVersion: 1, environment: options.environment, key: options.key, head, commits: entries.reverse() };
+  return { schemaVersion: 1, environment: options.environment, environments, key: options.key, head, commits: entries.reverse() };
 }
 
 /** Whether a commit's changed files can change the key: strata.yaml, the namespaces' schemas or layers. */
@@ -121,10 +134,16 @@ function affects(changes: readonly ChangedFile[], namespaces: ReadonlySet<string
 
 const SECRET_FAILURES = new Set(["decryption-failed", "mac-mismatch", "mac-missing"]);
 
-async function resolveAt(files: RepoFiles, options: LogOptions, namespaces: ReadonlySet<string>): Promise<{ leaves: ReadonlyMap<string, LeafInfo>; chain: string[] }> {
+/** The matching leaves of each environment at one commit's tree. */
+async function resolveAt(
+  files: RepoFiles,
+  options: LogOptions,
+  environments: readonly string[],
+  namespaces: ReadonlySet<string>,
+): Promise<{ leaves: Map<string, ReadonlyMap<string, LeafInfo>>; chain: string[] }> {
   let repo;
   try {
-    const load = (secrets: SecretsOpener | null) => loadRepository(files, { secrets, namespaces, environments: new Set([options.environment]), compiler: getSharedCompiler() });
+    const load = (secrets: SecretsOpener | null) => loadRepository(files, { secrets, namespaces, environments: new Set(environments), compiler: getSharedCompiler() });
     repo = await load(options.secrets ?? null);
     if (options.secrets && repo.findings.some((f) => SECRET_FAILURES.has(f.code))) {
       // No key for this file (now or any more): compare ciphertext from here on, never report it removed.
@@ -136,7 +155,13 @@ async function resolveAt(files: RepoFiles, options: LogOptions, namespaces: Read
     if (error instanceof StrataError && error.code === "missing-repository") return { leaves: new Map(), chain: [] };
     throw error;
   }
-  const env = repo.environments.get(options.environment);
-  if (!env || env.abstract) return { leaves: new Map(), chain: env?.chain ?? [] };
-  return { leaves: repo.resolver.resolve(options.environment, namespaces).leaves, chain: env.chain };
+  const leaves = new Map<string, ReadonlyMap<string, LeafInfo>>();
+  const chain: string[] = [];
+  for (const name of environments) {
+    const env = repo.environments.get(name);
+    if (!env) continue;
+    chain.push(...env.chain);
+    if (!env.abstract) leaves.set(name, repo.resolver.resolve(name, namespaces).leaves);
+  }
+  return { leaves, chain };
 }

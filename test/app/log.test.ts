@@ -29,8 +29,8 @@ describe("logConfig", () => {
     const result = await logConfig({ dir, environment: "production-eu", key: "db.pool.max" });
     expect(result).toMatchObject({ schemaVersion: 1, environment: "production-eu", key: "db.pool.max" });
     expect(result.commits.map((c) => [c.subject, c.pullRequest, c.changes])).toEqual([
-      ["production pool (#13)", 13, [{ key: "db.pool.max", change: "changed", before: 50, after: 80, sensitive: false }]],
-      ["initial", null, [{ key: "db.pool.max", change: "added", after: 50, sensitive: false }]],
+      ["production pool (#13)", 13, [{ environment: "production-eu", key: "db.pool.max", change: "changed", before: 50, after: 80, sensitive: false }]],
+      ["initial", null, [{ environment: "production-eu", key: "db.pool.max", change: "added", after: 50, sensitive: false }]],
     ]);
     expect(result.commits[0]).toMatchObject({ author: "Test Author", email: "author@example.com", date: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
   });
@@ -62,8 +62,8 @@ describe("logConfig", () => {
     const dir = historyRepo();
     const result = await logConfig({ dir, environment: "production", key: "db.password" });
     expect(result.commits.map((c) => [c.pullRequest, c.changes])).toEqual([
-      [14, [{ key: "db.password", change: "changed", sensitive: true, certain: false }]],
-      [null, [{ key: "db.password", change: "added", sensitive: true, certain: true }]],
+      [14, [{ environment: "production", key: "db.password", change: "changed", sensitive: true, certain: false }]],
+      [null, [{ environment: "production", key: "db.password", change: "added", sensitive: true, certain: true }]],
     ]);
     expect(JSON.stringify(result)).not.toMatch(/ENC\[|password-1|rotated/);
   });
@@ -72,6 +72,13 @@ describe("logConfig", () => {
     const dir = historyRepo();
     const result = await logConfig({ dir, environment: "staging", key: "db.pool.max", maxCount: 3 });
     expect(result.commits.map((c) => c.subject)).toEqual(["staging pool"]);
+  });
+
+  it("--env takes a glob: every matching environment, each change naming its environment", async () => {
+    const dir = historyRepo();
+    const result = await logConfig({ dir, environment: "production*", key: "db.pool.max" });
+    expect(result.environments).toEqual(["production", "production-eu"]);
+    expect(result.commits[0]?.changes.map((c) => [c.environment, c.before, c.after])).toEqual([["production", 50, 80], ["production-eu", 50, 80]]);
   });
 
   it("an environment the head does not declare is unknown-environment; a bad ref unknown-ref", async () => {
