@@ -5,13 +5,13 @@
  */
 import { compareSides, type DiffSide } from "../core/diff/compare.js";
 import type { DiffResult } from "../core/diff/model.js";
-import { parseConfigPath } from "../core/diff/paths.js";
+import { namespaceOf, parseConfigPath } from "../core/diff/paths.js";
 import { addDependents, planDiff, type DiffPlan, type PlannedEnvironment, type SideLayout } from "../core/diff/plan.js";
 import { addFileReferences, closeOverReferences, mergeGraphs, type ReferenceGraph } from "../core/diff/references.js";
 import { StrataError, type Finding } from "../core/findings.js";
 import type { JsonObject } from "../core/json.js";
 import { SchemaCompiler, type Validator } from "../core/schema/compile.js";
-import type { ResolvedEnvironment } from "../core/model.js";
+import type { LeafInfo, ResolvedEnvironment } from "../core/model.js";
 import type { RepoFiles, SecretsOpener } from "../core/source.js";
 import { readChangedFiles } from "../io/git/changes.js";
 import { createCommitFiles, createGitWorktreeFiles } from "../io/git/files.js";
@@ -47,6 +47,10 @@ export interface DiffOutcome {
 
 interface LoadedSide {
   files: RepoFiles;
+  /** What to load from: `files`, or `files` with the other side's strata.yaml when this side's is broken. */
+  source: RepoFiles;
+  /** Every namespace with a schema (listed, not loaded). */
+  namespaces: string[];
   repo: Repository | null;
   /** Problems that prevented using this side's own strata.yaml or files. */
   problems: Finding[];
@@ -85,58 +89,37 @@ async function diffWithGit(git: GitRepo, options: DiffOptions): Promise<DiffOutc
   const incremental = options.incremental ?? true;
 
   // strata.yaml and the schema list first (cheap): the planner needs both sides' environment trees.
-  const layoutOptions = { secrets: options.secrets ?? null, namespaces: new Set<string>(), environments: new Set<string>() };
-  const [baseLayout, headLayout] = await loadSides(baseFiles, headFiles, layoutOptions);
-  const plan = planDiff({
-    changedFiles,
-    base: await layoutOf(baseLayout.repo, baseFiles),
-    head: await layoutOf(headLayout.repo, headFiles),
-    incremental,
-  });
+  const [baseLayout, headLayout] = await loadLayouts(baseFiles, headFiles);
+  const plan = planDiff({ changedFiles, base: layoutOf(baseLayout), head: layoutOf(headLayout), incremental });
   filterEnvironments(plan, options.environments, baseLayout.repo, headLayout.repo);
 
   const graph = incremental ? await readReferenceGraph(git, [[baseSha, baseFiles], [headSha, headFiles]]) : new Map();
   if (incremental) addDependents(plan, graph);
   const work = plan.environments.filter((e) => e.namespaces === null || e.namespaces.size > 0);
 
-  // Load each side once with every namespace some environment needs, and only the chains of those environments.
-  const headNamespaces = neededNamespaces(work, graph);
+  // Namespaces that the same environments need are loaded together, each group with only the layers of
+  // those environments' chains: files nothing can have changed are never parsed.
   const toBase = new Map([...plan.namespaceRenames].map(([from, to]) => [to, from]));
-  const baseNamespaces = headNamespaces === null ? null : new Set([...headNamespaces].map((ns) => toBase.get(ns) ?? ns));
-  const loadOptions = {
-    secrets: options.secrets ?? null,
-    baseNamespaces,
-    headNamespaces,
-    baseEnvironments: new Set(work.flatMap((e) => (e.base === null ? [] : [e.base]))),
-    headEnvironments: new Set(work.flatMap((e) => (e.head === null ? [] : [e.head]))),
-  };
-  let [base, head] = await loadSides(baseFiles, headFiles, loadOptions);
-  if (loadOptions.secrets !== null && [base, head].some(hasUnopenedSecrets)) {
+  const groups = groupWork(work, allNamespaces(plan, baseLayout, headLayout), graph);
+  let secrets = options.secrets ?? null;
+  let [base, head] = await Promise.all([resolveSide(baseLayout, "base", groups, toBase, secrets), resolveSide(headLayout, "head", groups, toBase, secrets)]);
+  if (secrets !== null && (base.secretFailures || head.secretFailures)) {
     // Without a key for some file, compare ciphertext on both sides rather than show its keys as removed.
     notes.push("some encrypted files could not be decrypted: sensitive values are compared as ciphertext (changes are then uncertain)");
-    [base, head] = await loadSides(baseFiles, headFiles, { ...loadOptions, secrets: null });
-  }
-
-  const baseResolved = new Map<string, ResolvedEnvironment>();
-  const headResolved = new Map<string, ResolvedEnvironment>();
-  for (const env of work) {
-    const only = env.namespaces === null ? undefined : closeOverReferences(env.namespaces, graph);
-    if (env.base !== null && base.repo?.environments.has(env.base)) {
-      baseResolved.set(env.base, base.repo.resolver.resolve(env.base, only === undefined ? undefined : new Set([...only].map((ns) => toBase.get(ns) ?? ns))));
-    }
-    if (env.head !== null && head.repo?.environments.has(env.head)) headResolved.set(env.head, head.repo.resolver.resolve(env.head, only));
+    secrets = null;
+    [base, head] = await Promise.all([resolveSide(baseLayout, "base", groups, toBase, secrets), resolveSide(headLayout, "head", groups, toBase, secrets)]);
   }
 
   const result = compareSides({
-    base: toDiffSide(base, baseResolved),
-    head: toDiffSide(head, headResolved),
+    base: base.side,
+    head: head.side,
     baseRef: baseSha,
     headRef: headSha ?? "worktree",
     pairs: work,
     changedFiles,
     namespaceRenames: plan.namespaceRenames,
   });
-  for (const p of [...base.problems.map((f) => ({ side: "base" as const, finding: f })), ...head.problems.map((f) => ({ side: "head" as const, finding: f }))]) {
+  for (const p of [...baseLayout.problems.map((f) => ({ side: "base" as const, finding: f })), ...headLayout.problems.map((f) => ({ side: "head" as const, finding: f }))]) {
     if (!result.problems.some((q) => q.side === p.side && q.finding.message === p.finding.message)) result.problems.push(p);
   }
   return {
@@ -148,34 +131,115 @@ async function diffWithGit(git: GitRepo, options: DiffOptions): Promise<DiffOutc
   };
 }
 
-/** The environment tree and every namespace with a schema (listed, not loaded: the layout load skips them). */
-async function layoutOf(repo: Repository | null, files: RepoFiles): Promise<SideLayout> {
-  if (repo === null) return { environments: new Map(), namespaces: [] };
-  const namespaces = new Set<string>();
-  for (const path of await files.list(["schemas"])) {
-    const parsed = parseConfigPath(path);
-    if (parsed?.kind === "schema") namespaces.add(parsed.namespace);
-  }
-  return { environments: repo.environments, namespaces: [...namespaces].sort() };
+function layoutOf(side: LoadedSide): SideLayout {
+  return side.repo === null ? { environments: new Map(), namespaces: [] } : { environments: side.repo.environments, namespaces: side.namespaces };
 }
 
-function toDiffSide(side: LoadedSide, resolved: Map<string, ResolvedEnvironment>): DiffSide {
-  const repo = side.repo;
+interface Group {
+  /** Head names, closed over what they interpolate. */
+  namespaces: Set<string>;
+  pairs: PlannedEnvironment[];
+}
+
+/** Every namespace of either side, by its head name. */
+function allNamespaces(plan: DiffPlan, base: LoadedSide, head: LoadedSide): Set<string> {
+  const all = new Set(head.namespaces);
+  for (const ns of base.namespaces) all.add(plan.namespaceRenames.get(ns) ?? ns);
+  return all;
+}
+
+/** Namespaces grouped by the set of environments that need them. */
+function groupWork(work: readonly PlannedEnvironment[], all: ReadonlySet<string>, graph: ReferenceGraph): Group[] {
+  const byNamespace = new Map<string, number[]>();
+  work.forEach((env, i) => {
+    for (const ns of env.namespaces ?? all) {
+      const list = byNamespace.get(ns) ?? [];
+      list.push(i);
+      byNamespace.set(ns, list);
+    }
+  });
+  const bySignature = new Map<string, { namespaces: Set<string>; indexes: number[] }>();
+  for (const [ns, indexes] of [...byNamespace].sort(([a], [b]) => a.localeCompare(b))) {
+    const key = indexes.join(",");
+    const group = bySignature.get(key) ?? { namespaces: new Set<string>(), indexes };
+    group.namespaces.add(ns);
+    bySignature.set(key, group);
+  }
+  return [...bySignature.values()].map((g) => ({ namespaces: closeOverReferences(g.namespaces, graph), pairs: g.indexes.map((i) => work[i]!) }));
+}
+
+interface ResolvedSide {
+  side: DiffSide;
+  secretFailures: boolean;
+}
+
+const SECRET_FAILURES = new Set(["decryption-failed", "mac-mismatch", "mac-missing"]);
+
+/** Loads and resolves one side group by group, and merges the groups back into whole environments. */
+async function resolveSide(layout: LoadedSide, side: "base" | "head", groups: readonly Group[], toBase: ReadonlyMap<string, string>, secrets: SecretsOpener | null): Promise<ResolvedSide> {
+  const layoutRepo = layout.repo;
+  const findings = new Map<string, Finding>();
+  const addFindings = (fs: readonly Finding[]): void => {
+    for (const f of fs) if (f.severity === "error" && f.environment === null) findings.set(JSON.stringify(f), f);
+  };
+  if (layoutRepo) addFindings(layoutRepo.findings);
+  const parts = new Map<string, ResolvedEnvironment[]>();
+  const metadataRepos = new Map<string, Repository>();
+  let secretFailures = false;
+  if (layoutRepo) {
+    for (const group of groups) {
+      const envs = group.pairs.flatMap((p) => {
+        const name = side === "base" ? p.base : p.head;
+        return name !== null && layoutRepo.environments.has(name) ? [name] : [];
+      });
+      if (envs.length === 0) continue;
+      const namespaces = side === "base" ? new Set([...group.namespaces].map((ns) => toBase.get(ns) ?? ns)) : group.namespaces;
+      const repo = await loadRepository(layout.source, { secrets, namespaces, environments: new Set(envs), compiler: getSharedCompiler() });
+      secretFailures ||= repo.findings.some((f) => SECRET_FAILURES.has(f.code));
+      addFindings(repo.findings);
+      for (const ns of repo.namespaces) if (!metadataRepos.has(ns)) metadataRepos.set(ns, repo);
+      for (const env of envs) {
+        const list = parts.get(env) ?? [];
+        list.push(repo.resolver.resolve(env, namespaces));
+        parts.set(env, list);
+      }
+    }
+  }
+  const resolved = new Map<string, ResolvedEnvironment>();
+  for (const [env, list] of parts) resolved.set(env, mergeResolved(env, list));
   return {
-    environments: repo?.environments ?? new Map(),
-    resolved,
-    findings: repo?.findings.filter((f) => f.severity === "error" && f.environment === null) ?? [],
-    metadata: (key) => (repo === null ? null : keyMetadata(repo, key)),
+    secretFailures,
+    side: {
+      environments: layoutRepo?.environments ?? new Map(),
+      resolved,
+      findings: [...findings.values()],
+      metadata: (key) => {
+        const repo = metadataRepos.get(namespaceOf(key));
+        return repo ? keyMetadata(repo, key) : null;
+      },
+    },
   };
 }
 
-function neededNamespaces(work: readonly PlannedEnvironment[], graph: ReferenceGraph): Set<string> | null {
-  const all = new Set<string>();
-  for (const env of work) {
-    if (env.namespaces === null) return null;
-    for (const ns of closeOverReferences(env.namespaces, graph)) all.add(ns);
+/** One environment's resolutions of disjoint namespace groups as one, leaves in namespace order as resolution gives them. */
+function mergeResolved(environment: string, parts: readonly ResolvedEnvironment[]): ResolvedEnvironment {
+  if (parts.length === 1) return parts[0]!;
+  const config: ResolvedEnvironment["config"] = {};
+  const byNamespace = new Map<string, Array<[string, LeafInfo]>>();
+  const findings = new Map<string, Finding>();
+  for (const part of parts) {
+    Object.assign(config, part.config);
+    for (const [key, leaf] of part.leaves) {
+      const ns = namespaceOf(key);
+      const list = byNamespace.get(ns) ?? [];
+      list.push([key, leaf]);
+      byNamespace.set(ns, list);
+    }
+    for (const f of part.findings) findings.set(JSON.stringify(f), f);
   }
-  return all;
+  const leaves = new Map<string, LeafInfo>();
+  for (const ns of [...byNamespace.keys()].sort()) for (const [key, leaf] of byNamespace.get(ns)!) if (!leaves.has(key)) leaves.set(key, leaf);
+  return { environment, config, leaves, findings: [...findings.values()] };
 }
 
 /** `--env`: keep the named environments; a name neither side declares is an invocation error. */
@@ -232,61 +296,44 @@ export function getSharedCompiler(): SharedSchemaCompiler {
   return (sharedCompiler ??= new SharedSchemaCompiler());
 }
 
-type SideLoadOptions =
-  | { secrets: SecretsOpener | null; namespaces: Set<string>; environments: Set<string> }
-  | { secrets: SecretsOpener | null; baseNamespaces: Set<string> | null; headNamespaces: Set<string> | null; baseEnvironments: Set<string>; headEnvironments: Set<string> };
-
 /**
- * Loads both sides. A side whose strata.yaml is missing has no environments (all added or removed); a side
- * whose strata.yaml is broken is loaded with the other side's, so the diff still shows its values, and its
- * own error is reported as that side's problem.
+ * Loads both sides' layout: strata.yaml and the list of namespaces, no values. A side whose strata.yaml is
+ * missing has no environments (all added or removed); a side whose strata.yaml is broken is read with the
+ * other side's, so the diff still shows its values, and its own error is reported as that side's problem.
  */
-async function loadSides(baseFiles: RepoFiles, headFiles: RepoFiles, options: SideLoadOptions): Promise<[LoadedSide, LoadedSide]> {
-  const opts = (side: "base" | "head") =>
-    "namespaces" in options
-      ? { secrets: options.secrets, namespaces: options.namespaces, environments: options.environments }
-      : {
-          secrets: options.secrets,
-          ...(side === "base" ? (options.baseNamespaces ? { namespaces: options.baseNamespaces } : {}) : options.headNamespaces ? { namespaces: options.headNamespaces } : {}),
-          environments: side === "base" ? options.baseEnvironments : options.headEnvironments,
-        };
-  const [base, head] = await Promise.all([loadSide(baseFiles, { ...opts("base"), compiler: getSharedCompiler() }), loadSide(headFiles, { ...opts("head"), compiler: getSharedCompiler() })]);
+async function loadLayouts(baseFiles: RepoFiles, headFiles: RepoFiles): Promise<[LoadedSide, LoadedSide]> {
+  const [base, head] = await Promise.all([loadLayout(baseFiles), loadLayout(headFiles)]);
   if (base.repo === null && head.repo === null) {
     throw new StrataError("missing-repository", `not a strata repository at either side: ${baseFiles.label} and ${headFiles.label} have no strata.yaml`, { hint: "pass --repo DIR with the configuration repository" });
   }
   const brokenBase = hasBrokenSettings(base);
   const brokenHead = hasBrokenSettings(head);
-  if (brokenHead && !brokenBase && base.repo !== null) return [base, await reloadWithSettingsOf(head, headFiles, baseFiles, opts("head"))];
-  if (brokenBase && !brokenHead && head.repo !== null) return [await reloadWithSettingsOf(base, baseFiles, headFiles, opts("base")), head];
+  if (brokenHead && !brokenBase && base.repo !== null) return [base, await loadLayout(headFiles, baseFiles, head)];
+  if (brokenBase && !brokenHead && head.repo !== null) return [await loadLayout(baseFiles, headFiles, base), head];
   return [base, head];
 }
 
-async function loadSide(files: RepoFiles, options: Parameters<typeof loadRepository>[1]): Promise<LoadedSide> {
-  try {
-    return { files, repo: await loadRepository(files, options), problems: [] };
-  } catch (error) {
-    if (error instanceof StrataError && error.code === "missing-repository") return { files, repo: null, problems: [] };
-    throw error;
-  }
-}
-
-const SECRET_FAILURES = new Set(["decryption-failed", "mac-mismatch", "mac-missing"]);
-
-function hasUnopenedSecrets(side: LoadedSide): boolean {
-  return side.repo?.findings.some((f) => SECRET_FAILURES.has(f.code)) ?? false;
-}
-
-function hasBrokenSettings(side: LoadedSide): boolean {
-  return side.repo !== null && side.repo.findings.some((f) => f.severity === "error" && f.file === "strata.yaml") && side.repo.environments.size === 0;
-}
-
-async function reloadWithSettingsOf(broken: LoadedSide, files: RepoFiles, settingsFrom: RepoFiles, options: Parameters<typeof loadRepository>[1]): Promise<LoadedSide> {
-  const overlay: RepoFiles = {
+async function loadLayout(files: RepoFiles, settingsFrom?: RepoFiles, broken?: LoadedSide): Promise<LoadedSide> {
+  const source: RepoFiles = settingsFrom === undefined ? files : {
     label: files.label,
     list: (prefixes) => files.list(prefixes),
     read: (path) => (path === "strata.yaml" ? settingsFrom.read(path) : files.read(path)),
   };
-  const repo = await loadRepository(overlay, { ...options, compiler: getSharedCompiler() });
-  const problems = (broken.repo?.findings ?? []).filter((f) => f.severity === "error" && f.file === "strata.yaml");
-  return { files, repo, problems };
+  const problems = (broken?.repo?.findings ?? []).filter((f) => f.severity === "error" && f.file === "strata.yaml");
+  const namespaces = new Set<string>();
+  for (const path of await files.list(["schemas"])) {
+    const parsed = parseConfigPath(path);
+    if (parsed?.kind === "schema") namespaces.add(parsed.namespace);
+  }
+  try {
+    const repo = await loadRepository(source, { secrets: null, namespaces: new Set(), environments: new Set(), compiler: getSharedCompiler() });
+    return { files, source, namespaces: [...namespaces].sort(), repo, problems };
+  } catch (error) {
+    if (error instanceof StrataError && error.code === "missing-repository") return { files, source, namespaces: [], repo: null, problems };
+    throw error;
+  }
+}
+
+function hasBrokenSettings(side: LoadedSide): boolean {
+  return side.repo !== null && side.repo.findings.some((f) => f.severity === "error" && f.file === "strata.yaml") && side.repo.environments.size === 0;
 }
