@@ -49,6 +49,17 @@ describe("diffConfig between commits", () => {
     }
   });
 
+  it("incremental: a leaf layer's change resolves only that namespace (and those interpolating it) where it is inherited", async () => {
+    const dir = gitdir(baseTree());
+    writeTree(dir, { "environments/production/http.yaml": "allow: [p]\n" });
+    commitAll(dir, "production http");
+    const inc = await diff(dir, { base: "HEAD~1", head: "HEAD" });
+    expect(inc.resolved).toEqual([{ environment: "production", namespaces: 1 }, { environment: "production-eu", namespaces: 1 }]);
+    const full = await diff(dir, { base: "HEAD~1", head: "HEAD", incremental: false });
+    expect(full.resolved.map((r) => r.namespaces)).toEqual([null, null, null]);
+    expect(full.result).toEqual(inc.result);
+  });
+
   it("shows array changes by item, matched by the x-merge field", async () => {
     const dir = gitdir(baseTree());
     writeTree(dir, { "environments/base/http.yaml": "url: https://${db.host}/api\nallow: [a, b]\nroutes:\n  - { name: r2, weight: 5 }\n  - { name: r1, weight: 1 }\n" });
