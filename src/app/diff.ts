@@ -103,9 +103,10 @@ async function diffWithGit(git: GitRepo, options: DiffOptions): Promise<DiffOutc
   const groups = groupWork(work, allNamespaces(plan, baseLayout, headLayout), graph);
   let secrets = options.secrets ?? null;
   let [base, head] = await Promise.all([resolveSide(baseLayout, "base", groups, toBase, secrets), resolveSide(headLayout, "head", groups, toBase, secrets)]);
-  if (secrets !== null && (base.secretFailures || head.secretFailures)) {
+  if (secrets !== null && (base.secretFailures.length > 0 || head.secretFailures.length > 0)) {
     // Without a key for some file, compare ciphertext on both sides rather than show its keys as removed.
-    notes.push("some encrypted files could not be decrypted: sensitive values are compared as ciphertext (changes are then uncertain)");
+    const failures = [...new Set([...base.secretFailures, ...head.secretFailures])].sort();
+    notes.push(`not decrypted: ${failures.join(", ")}; sensitive values are compared as ciphertext (their changes are uncertain)`);
     secrets = null;
     [base, head] = await Promise.all([resolveSide(baseLayout, "base", groups, toBase, secrets), resolveSide(headLayout, "head", groups, toBase, secrets)]);
   }
@@ -170,7 +171,8 @@ function groupWork(work: readonly PlannedEnvironment[], all: ReadonlySet<string>
 
 interface ResolvedSide {
   side: DiffSide;
-  secretFailures: boolean;
+  /** "file (code)" of each encrypted file that could not be opened. */
+  secretFailures: string[];
 }
 
 const SECRET_FAILURES = new Set(["decryption-failed", "mac-mismatch", "mac-missing"]);
@@ -185,7 +187,7 @@ async function resolveSide(layout: LoadedSide, side: "base" | "head", groups: re
   if (layoutRepo) addFindings(layoutRepo.findings);
   const parts = new Map<string, ResolvedEnvironment[]>();
   const metadataRepos = new Map<string, Repository>();
-  let secretFailures = false;
+  const secretFailures: string[] = [];
   if (layoutRepo) {
     for (const group of groups) {
       const envs = group.pairs.flatMap((p) => {
@@ -195,7 +197,7 @@ async function resolveSide(layout: LoadedSide, side: "base" | "head", groups: re
       if (envs.length === 0) continue;
       const namespaces = side === "base" ? new Set([...group.namespaces].map((ns) => toBase.get(ns) ?? ns)) : group.namespaces;
       const repo = await loadRepository(layout.source, { secrets, namespaces, environments: new Set(envs), compiler: getSharedCompiler() });
-      secretFailures ||= repo.findings.some((f) => SECRET_FAILURES.has(f.code));
+      for (const f of repo.findings) if (SECRET_FAILURES.has(f.code)) secretFailures.push(`${f.file ?? "?"} (${f.code})`);
       addFindings(repo.findings);
       for (const ns of repo.namespaces) if (!metadataRepos.has(ns)) metadataRepos.set(ns, repo);
       for (const env of envs) {

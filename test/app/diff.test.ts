@@ -263,7 +263,7 @@ describe("diffConfig with a secrets opener", () => {
     writeTree(dir, { "environments/production/db.sops.yaml": sopsFile({ password: "prod-password-2" }) });
     commitAll(dir, "rotate");
     const outcome = await diff(dir, { base: "HEAD~1", head: "HEAD", secrets: opener(() => null) });
-    expect(outcome.notes.join(" ")).toMatch(/compared as ciphertext/);
+    expect(outcome.notes.join(" ")).toMatch(/not decrypted: environments\/production\/db\.sops\.yaml \(decryption-failed\).*compared as ciphertext/);
     expect(outcome.result.environments.production!.changes).toEqual([expect.objectContaining({ key: "db.password", change: "changed", certain: false })]);
   });
 });
