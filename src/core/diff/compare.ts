@@ -195,8 +195,10 @@ function findLayer(b: LeafInfo | undefined, a: LeafInfo | undefined, changedPath
 }
 
 function findingSignature(f: Finding): string {
-  // Lines move when unrelated lines are edited: the same problem at a new line is not a new problem.
-  return [f.code, f.severity, f.key ?? "", f.key === null ? f.message : ""].join("\0");
+  // Lines move when unrelated lines are edited: the same problem at a new line is not a new problem, so
+  // neither the position nor a message's leading "file:line:column:" takes part.
+  const message = f.key === null ? f.message.replace(/^[^\s:]+:\d+:\d+:\s*/, "") : "";
+  return [f.code, f.severity, f.key ?? "", f.key === null ? (f.file ?? "") : "", message].join("\0");
 }
 
 function newFindings(before: readonly Finding[], after: readonly Finding[], _pair: EnvironmentPair): Finding[] {

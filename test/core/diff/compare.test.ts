@@ -153,6 +153,20 @@ describe("compareSides: environments", () => {
     expect(result.environments.staging?.invalid.map((f) => f.code)).toEqual(["missing-required"]);
   });
 
+  it("a keyless finding whose message moved lines is not new", () => {
+    const at = (line: number) => createFinding({ code: "yaml-syntax", message: `environments/staging/db.yaml:${line}:1: bad indentation`, file: "environments/staging/db.yaml", line });
+    const result = compareSides({
+      base: side(ENVS, [resolved("staging", { "db.port": 1 }, [at(3)])]),
+      head: side(ENVS, [resolved("staging", { "db.port": 2 }, [at(7)])]),
+      baseRef: "b",
+      headRef: "h",
+      pairs: [{ base: "staging", head: "staging" }],
+      changedFiles: [],
+      namespaceRenames: new Map(),
+    });
+    expect(result.environments.staging?.invalid).toEqual([]);
+  });
+
   it("shows a renamed environment as such, compared against its old name", () => {
     const headEnvs = [ENVS[0]!, envInfo("stage", ["base", "stage"]), ENVS[2]!];
     const result = compareSides({
