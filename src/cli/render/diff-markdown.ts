@@ -73,13 +73,14 @@ export function renderDiffMarkdown(result: DiffResult, options: MarkdownOptions 
   const head: string[] = [`### ${options.title ?? "strata diff"}`, "", `Effective configuration \`${shortSha(result.base)}\` → \`${shortSha(result.head)}\`: ${envs.length === 0 ? "**no changes**." : `**${totalChanges(result)} change(s)** in ${envs.length} environment(s).`}`, ""];
   for (const p of result.problems) head.push(`> ❌ **${p.side}**: \`${p.finding.code}\` ${escapeHtml(p.finding.message)}`, "");
   for (const r of result.renamedNamespaces) head.push(`- namespace \`${r.from}\` renamed to \`${r.to}\``);
+  if (result.renamedNamespaces.length) head.push("");
   const layers = result.changedLayers.filter((l) => l.reaches.length > 0);
   if (layers.length) {
-    head.push("", "**Blast radius**", "");
+    head.push("**Blast radius**", "");
     for (const l of layers.slice(0, 50)) head.push(`- ${code(l.file)} → ${l.reaches.map((r) => escapeHtml(r)).join(", ")}`);
     if (layers.length > 50) head.push(`- …${layers.length - 50} more changed layer(s)`);
   }
-  if (envs.length) head.push("", ...summaryRows(result), "");
+  if (envs.length) head.push(...(layers.length ? [""] : []), ...summaryRows(result), "");
 
   const note = (hidden: number): string => `\n> ⚠️ Truncated to fit a GitHub comment: ${hidden} change(s) not shown. Run \`strata diff\` locally or use \`--format json\` for the full diff.\n`;
   let out = head.join("\n") + "\n";
