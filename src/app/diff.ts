@@ -5,6 +5,7 @@
  */
 import { compareSides, type DiffSide } from "../core/diff/compare.js";
 import type { DiffResult } from "../core/diff/model.js";
+import { createKeyMatcher } from "../core/diff/log.js";
 import { namespaceOf, parseConfigPath } from "../core/diff/paths.js";
 import { addDependents, planDiff, type DiffPlan, type PlannedEnvironment, type SideLayout } from "../core/diff/plan.js";
 import { addFileReferences, closeOverReferences, mergeGraphs, type ReferenceGraph } from "../core/diff/references.js";
@@ -244,17 +245,18 @@ function mergeResolved(environment: string, parts: readonly ResolvedEnvironment[
   return { environment, config, leaves, findings: [...findings.values()] };
 }
 
-/** `--env`: keep the named environments; a name neither side declares is an invocation error. */
+/** `--env`: keep the named environments (names or globs); one that matches nothing at either side is an invocation error. */
 function filterEnvironments(plan: DiffPlan, names: readonly string[] | undefined, base: Repository | null, head: Repository | null): void {
   if (names === undefined || names.length === 0) return;
-  for (const name of names) {
-    if (!base?.environments.has(name) && !head?.environments.has(name)) {
-      const known = [...new Set([...(head?.environments.keys() ?? []), ...(base?.environments.keys() ?? [])])].sort();
-      throw new StrataError("unknown-environment", `unknown environment "${name}" (at either side of the diff)`, { hint: `known: ${known.join(", ")}` });
+  const declared = [...new Set([...(head?.environments.keys() ?? []), ...(base?.environments.keys() ?? [])])].sort();
+  const matchers = names.map((name) => ({ name, matches: createKeyMatcher(name) }));
+  for (const { name, matches } of matchers) {
+    if (!declared.some(matches)) {
+      throw new StrataError("unknown-environment", `unknown environment "${name}" (at either side of the diff)`, { hint: `known: ${declared.join(", ")}` });
     }
   }
-  const wanted = new Set(names);
-  plan.environments = plan.environments.filter((e) => (e.head !== null && wanted.has(e.head)) || (e.base !== null && wanted.has(e.base)));
+  const wanted = (env: string | null): boolean => env !== null && matchers.some((m) => m.matches(env));
+  plan.environments = plan.environments.filter((e) => wanted(e.head) || wanted(e.base));
 }
 
 /** Which files interpolate, read at both sides, and the namespaces they reference. */

@@ -173,6 +173,8 @@ describe("diffConfig between commits", () => {
     commitAll(dir, "host");
     const { result } = await diff(dir, { base: "HEAD~1", head: "HEAD", environments: ["production-eu"] });
     expect(Object.keys(result.environments)).toEqual(["production-eu"]);
+    const globbed = await diff(dir, { base: "HEAD~1", head: "HEAD", environments: ["prod*"] });
+    expect(Object.keys(globbed.result.environments)).toEqual(["production", "production-eu"]);
     await expect(diff(dir, { base: "HEAD~1", head: "HEAD", environments: ["nope"] })).rejects.toMatchObject({ code: "unknown-environment" });
   });
 
