@@ -89,7 +89,7 @@ export function renderDiffMarkdown(result: DiffResult, options: MarkdownOptions 
     // Even the summary does not fit: cut it by lines.
     const lines = out.split("\n");
     while (lines.length > 1 && lines.join("\n").length + reserve > max) lines.pop();
-    return lines.join("\n") + note(totalChanges(result));
+    return (lines.join("\n") + note(totalChanges(result))).slice(0, max);
   }
   let hidden = 0;
   for (const [name, env] of envs) {
