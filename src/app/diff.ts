@@ -10,15 +10,13 @@ import { namespaceOf, parseConfigPath } from "../core/diff/paths.js";
 import { addDependents, planDiff, type DiffPlan, type PlannedEnvironment, type SideLayout } from "../core/diff/plan.js";
 import { addFileReferences, closeOverReferences, mergeGraphs, type ReferenceGraph } from "../core/diff/references.js";
 import { StrataError, type Finding } from "../core/findings.js";
-import type { JsonObject } from "../core/json.js";
-import { SchemaCompiler, type Validator } from "../core/schema/compile.js";
 import type { LeafInfo, ResolvedEnvironment } from "../core/model.js";
 import type { RepoFiles, SecretsOpener } from "../core/source.js";
 import { readChangedFiles } from "../io/git/changes.js";
 import { createCommitFiles, createGitWorktreeFiles } from "../io/git/files.js";
 import { findInterpolatingFiles } from "../io/git/grep.js";
 import { findDefaultBase, isAncestor, openGitRepo, resolveCommit, type GitRepo } from "../io/git/repo.js";
-import { keyMetadata, loadRepository, type Repository } from "./repository.js";
+import { defaultCompiler, keyMetadata, loadRepository, type Repository } from "./repository.js";
 
 export interface DiffOptions {
   /** The config repository (default: the current directory). */
@@ -197,7 +195,7 @@ async function resolveSide(layout: LoadedSide, side: "base" | "head", groups: re
       });
       if (envs.length === 0) continue;
       const namespaces = side === "base" ? new Set([...group.namespaces].map((ns) => toBase.get(ns) ?? ns)) : group.namespaces;
-      const repo = await loadRepository(layout.source, { secrets, namespaces, environments: new Set(envs), compiler: getSharedCompiler() });
+      const repo = await loadRepository(layout.source, { secrets, namespaces, environments: new Set(envs), compiler: defaultCompiler() });
       for (const f of repo.findings) if (SECRET_FAILURES.has(f.code)) secretFailures.push(`${f.file ?? "?"} (${f.code})`);
       addFindings(repo.findings);
       for (const ns of repo.namespaces) if (!metadataRepos.has(ns)) metadataRepos.set(ns, repo);
@@ -272,33 +270,7 @@ async function readReferenceGraph(git: GitRepo, sides: Array<[string | null, Rep
   return mergeGraphs(...graphs);
 }
 
-/**
- * Both sides mostly share their schemas: compile each distinct schema once (ajv caches by object identity,
- * and the two sides parse their own objects).
- */
-export class SharedSchemaCompiler extends SchemaCompiler {
-  private readonly byContent = new Map<string, Validator>();
-  private readonly checked = new Map<string, ReturnType<SchemaCompiler["validateSchema"]>>();
-  override validateSchema(schema: unknown): ReturnType<SchemaCompiler["validateSchema"]> {
-    const key = JSON.stringify(schema);
-    let errors = this.checked.get(key);
-    if (!errors) this.checked.set(key, (errors = super.validateSchema(schema)));
-    return errors;
-  }
-  override compile(schema: JsonObject): Validator {
-    const key = JSON.stringify(schema);
-    let v = this.byContent.get(key);
-    if (!v) this.byContent.set(key, (v = super.compile(schema)));
-    return v;
-  }
-}
 
-let sharedCompiler: SharedSchemaCompiler | undefined;
-
-/** The process-wide compiler that compiles each distinct schema once. */
-export function getSharedCompiler(): SharedSchemaCompiler {
-  return (sharedCompiler ??= new SharedSchemaCompiler());
-}
 
 /**
  * Loads both sides' layout: strata.yaml and the list of namespaces, no values. A side whose strata.yaml is
@@ -330,7 +302,7 @@ async function loadLayout(files: RepoFiles, settingsFrom?: RepoFiles, broken?: L
     if (parsed?.kind === "schema") namespaces.add(parsed.namespace);
   }
   try {
-    const repo = await loadRepository(source, { secrets: null, namespaces: new Set(), environments: new Set(), compiler: getSharedCompiler() });
+    const repo = await loadRepository(source, { secrets: null, namespaces: new Set(), environments: new Set(), compiler: defaultCompiler() });
     return { files, source, namespaces: [...namespaces].sort(), repo, problems };
   } catch (error) {
     if (error instanceof StrataError && error.code === "missing-repository") return { files, source, namespaces: [], repo: null, problems };

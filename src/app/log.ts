@@ -16,8 +16,7 @@ import { createCommitFiles, createTreeFiles, readTree, type Tree } from "../io/g
 import { findInterpolatingFiles } from "../io/git/grep.js";
 import { readHistory } from "../io/git/history.js";
 import { openGitRepo, resolveCommit, type GitRepo } from "../io/git/repo.js";
-import { getSharedCompiler } from "./diff.js";
-import { loadRepository, unknownEnvironment } from "./repository.js";
+import { defaultCompiler, loadRepository, unknownEnvironment } from "./repository.js";
 
 export interface LogOptions {
   dir?: string;
@@ -143,7 +142,7 @@ async function resolveAt(
 ): Promise<{ leaves: Map<string, ReadonlyMap<string, LeafInfo>>; chain: string[] }> {
   let repo;
   try {
-    const load = (secrets: SecretsOpener | null) => loadRepository(files, { secrets, namespaces, environments: new Set(environments), compiler: getSharedCompiler() });
+    const load = (secrets: SecretsOpener | null) => loadRepository(files, { secrets, namespaces, environments: new Set(environments), compiler: defaultCompiler() });
     repo = await load(options.secrets ?? null);
     if (options.secrets && repo.findings.some((f) => SECRET_FAILURES.has(f.code))) {
       // No key for this file (now or any more): compare ciphertext from here on, never report it removed.
