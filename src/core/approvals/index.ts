@@ -4,3 +4,4 @@ export * from "./match.js";
 export * from "./evaluate.js";
 export * from "./from-diff.js";
 export * from "./markdown.js";
+export * from "./comment.js";
