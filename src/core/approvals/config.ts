@@ -41,6 +41,37 @@ export interface ApprovalConfig {
 
 export const EMPTY_APPROVAL_CONFIG: ApprovalConfig = { rules: [], emergency: null, dismissStale: true };
 
+/** An environment's flags that approvals care about (SPEC §2). */
+export interface EnvironmentFlags {
+  production: boolean;
+  approvalRequired: boolean;
+}
+
+/**
+ * `production` (inherited by children unless they set it) and `approval_required` (default: the
+ * environment's production flag) of every environment in strata.yaml. Approvals read them from the
+ * base branch like the rules, so a pull request cannot switch its own gate off.
+ */
+export function readEnvironmentFlags(strataYaml: unknown): Record<string, EnvironmentFlags> {
+  const out: Record<string, EnvironmentFlags> = {};
+  if (!isJsonObject(strataYaml) || !isJsonObject(strataYaml.environments)) return out;
+  const envs = strataYaml.environments;
+  const production = (name: string, seen: Set<string>): boolean => {
+    const e = envs[name];
+    if (!isJsonObject(e) || seen.has(name)) return false;
+    if (typeof e.production === "boolean") return e.production;
+    seen.add(name);
+    return typeof e.parent === "string" ? production(e.parent, seen) : false;
+  };
+  for (const name of Object.keys(envs)) {
+    const e = envs[name];
+    const p = production(name, new Set());
+    const explicit = isJsonObject(e) && typeof e.approval_required === "boolean" ? e.approval_required : null;
+    out[name] = { production: p, approvalRequired: explicit ?? p };
+  }
+  return out;
+}
+
 /** Where a path inside strata.yaml is, for located findings. */
 export type Locate = (path: readonly (string | number)[]) => { line: number; column: number } | null;
 
@@ -58,8 +89,14 @@ export function normalizeOwner(owner: Owner): string {
   return o.replace(/^@/, "");
 }
 
-/** Parses strata.yaml text and validates its `approvals` section. */
-export function parseApprovalConfigYaml(text: string, file = "strata.yaml"): { config: ApprovalConfig; findings: Finding[] } {
+export interface ApprovalPolicy {
+  config: ApprovalConfig;
+  environments: Record<string, EnvironmentFlags>;
+  findings: Finding[];
+}
+
+/** Parses strata.yaml text and validates its `approvals` section; also reads the environment flags. */
+export function parseApprovalConfigYaml(text: string, file = "strata.yaml"): ApprovalPolicy {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: false });
   if (doc.errors.length > 0) {
@@ -67,6 +104,7 @@ export function parseApprovalConfigYaml(text: string, file = "strata.yaml"): { c
     const pos = e.linePos?.[0];
     return {
       config: EMPTY_APPROVAL_CONFIG,
+      environments: {},
       findings: [createFinding({ code: "yaml-syntax", message: e.message.split("\n")[0] ?? e.message, file, line: pos?.line ?? null, column: pos?.col ?? null })],
     };
   }
@@ -86,7 +124,8 @@ export function parseApprovalConfigYaml(text: string, file = "strata.yaml"): { c
     const p = lineCounter.linePos(offset);
     return { line: p.line, column: p.col };
   };
-  return parseApprovalConfig(doc.toJS() as unknown, { file, locate });
+  const value = doc.toJS() as unknown;
+  return { ...parseApprovalConfig(value, { file, locate }), environments: readEnvironmentFlags(value) };
 }
 
 /** Validates the `approvals` section of an already parsed strata.yaml document. */

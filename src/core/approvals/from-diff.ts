@@ -3,6 +3,7 @@
  * diff may carry each key's `approvers` (`x-approvers`) itself; otherwise the caller looks them up in
  * the schema metadata.
  */
+import type { EnvironmentFlags } from "./config.js";
 import type { ApprovalChange } from "./match.js";
 
 /** The parts of SPEC §7's diff JSON that approvals read. Extra fields are ignored. */
@@ -10,11 +11,6 @@ export interface DiffForApprovals {
   environments: Record<string, {
     changes: { key: string; sensitive?: boolean; approvers?: string[] }[];
   }>;
-}
-
-export interface EnvironmentFlags {
-  production: boolean;
-  approvalRequired: boolean;
 }
 
 export function approvalChangesFromDiff(
@@ -40,4 +36,13 @@ export function approvalChangesFromDiff(
     }
   }
   return out;
+}
+
+/** Fills in the environment flags a change source did not know, from strata.yaml (the base's). */
+export function withEnvironmentFlags(changes: readonly ApprovalChange[], environments: Readonly<Record<string, EnvironmentFlags>>): ApprovalChange[] {
+  return changes.map((c) => {
+    const flags = environments[c.environment];
+    if (!flags) return c;
+    return { ...c, production: c.production ?? flags.production, approvalRequired: c.approvalRequired ?? flags.approvalRequired };
+  });
 }

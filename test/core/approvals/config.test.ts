@@ -79,3 +79,28 @@ describe("parseApprovalConfigYaml", () => {
     expect(config.rules[0]).toEqual({ name: "any", when: { environments: null, keys: null, sensitive: null }, require: 1, from: [] });
   });
 });
+
+describe("environment flags", () => {
+  it("inherits production and defaults approval_required to it", () => {
+    const { environments } = parseApprovalConfigYaml(`environments:
+  base: { abstract: true }
+  staging: { parent: base }
+  production: { parent: base, production: true }
+  production-eu: { parent: production }
+  production-test: { parent: production, production: false }
+  sandbox: { parent: staging, approval_required: true }
+  loop-a: { parent: loop-b }
+  loop-b: { parent: loop-a }
+`);
+    expect(environments).toEqual({
+      base: { production: false, approvalRequired: false },
+      staging: { production: false, approvalRequired: false },
+      production: { production: true, approvalRequired: true },
+      "production-eu": { production: true, approvalRequired: true },
+      "production-test": { production: false, approvalRequired: false },
+      sandbox: { production: false, approvalRequired: true },
+      "loop-a": { production: false, approvalRequired: false },
+      "loop-b": { production: false, approvalRequired: false },
+    });
+  });
+});
