@@ -11,6 +11,11 @@ export type Loader = () => Promise<CommandModule>;
  * (changesets, vitest): start-up stays close to bare Node.
  */
 export const commands = {
+  validate: () => import("./validate.js"),
+  resolve: () => import("./resolve.js"),
+  envs: () => import("./envs.js"),
+  explain: () => import("./explain.js"),
+  init: () => import("./init.js"),
 } satisfies Record<string, Loader>;
 
 export type CommandName = keyof typeof commands;

@@ -1,0 +1,257 @@
+/**
+ * Loading a configuration repository from any RepoFiles (working tree or a commit) and resolving its
+ * environments. Everything that can go wrong in the content comes back as findings.
+ */
+import { createFinding, StrataError, type Finding } from "../core/findings.js";
+import { isJsonObject, type JsonObject } from "../core/json.js";
+import type { EnvironmentInfo, KeyMetadata, ResolvedEnvironment } from "../core/model.js";
+import { classifyPath, overlayPlaintext, stripSopsMetadata } from "../core/resolve/layers.js";
+import { Resolver, type EnvironmentLayers, type Layer, type NamespaceSchema } from "../core/resolve/resolve.js";
+import { SchemaCompiler } from "../core/schema/compile.js";
+import { collectDefaults } from "../core/schema/navigate.js";
+import { parseSettings, SETTINGS_FILE, type Settings } from "../core/settings/settings.js";
+import type { RepoFiles, SecretsOpener } from "../core/source.js";
+import { locate } from "../core/yaml/locate.js";
+import { toPlain, type LNode } from "../core/yaml/nodes.js";
+import { decodeText, parseYaml } from "../core/yaml/parse.js";
+
+export interface LoadOptions {
+  /** Opens `.sops.yaml` files; `null`: do not decrypt (values stay ciphertext, `secrets-skipped`). */
+  secrets?: SecretsOpener | null;
+  /** Load and resolve only these namespaces (incremental diff). */
+  namespaces?: ReadonlySet<string>;
+  /** Load only the layers these environments need (their chains). */
+  environments?: ReadonlySet<string>;
+  /** One compiler per process; pass one in to share compiled schemas between loads. */
+  compiler?: SchemaCompiler;
+}
+
+export interface Repository {
+  files: RepoFiles;
+  settings: Settings;
+  environments: Map<string, EnvironmentInfo>;
+  /** Namespaces with a schema, sorted. */
+  namespaces: string[];
+  schemas: Map<string, NamespaceSchema>;
+  /** Problems in strata.yaml, schemas and values files themselves. */
+  findings: Finding[];
+  /** Encrypted files that fed resolution, for snapshots' `secretSources`. */
+  encryptedFiles: string[];
+  resolver: Resolver;
+}
+
+let sharedCompiler: SchemaCompiler | undefined;
+function defaultCompiler(): SchemaCompiler {
+  return (sharedCompiler ??= new SchemaCompiler());
+}
+
+/** strata.yaml alone: settings, the environment graph and their findings (for `envs`, `serve`). */
+export async function readSettings(files: RepoFiles, compiler: SchemaCompiler = defaultCompiler()): Promise<ReturnType<typeof parseSettings> & { parseFindings: Finding[] }> {
+  const settingsBytes = await files.read(SETTINGS_FILE);
+  if (settingsBytes === null) {
+    throw new StrataError("missing-repository", `not a strata repository: ${files.label} has no ${SETTINGS_FILE}`, { hint: "run `strata init` to create one, or pass --repo DIR" });
+  }
+  const parseFindings: Finding[] = [];
+  const settingsNode = parseFile(settingsBytes, SETTINGS_FILE, { keys: "any", allowUnset: false }, parseFindings);
+  return { ...parseSettings(settingsNode, compiler), parseFindings };
+}
+
+export async function loadRepository(files: RepoFiles, options: LoadOptions = {}): Promise<Repository> {
+  const compiler = options.compiler ?? defaultCompiler();
+  const findings: Finding[] = [];
+
+  const parsedSettings = await readSettings(files, compiler);
+  findings.push(...parsedSettings.parseFindings, ...parsedSettings.findings);
+  const environments = parsedSettings.environments;
+  const settings = parsedSettings.settings ?? ({ version: 1, environments: {} } as Settings);
+
+  const paths = await files.list(["schemas", "environments"]);
+  const schemaFiles = new Map<string, string>();
+  const valueFiles: { environment: string; namespace: string; path: string; encrypted: boolean }[] = [];
+  for (const path of paths) {
+    const c = classifyPath(path);
+    if (c === null) continue;
+    if ("code" in c) { findings.push(c); continue; }
+    if (c.kind === "schema") {
+      const other = schemaFiles.get(c.namespace);
+      if (other) findings.push(createFinding({ code: "invalid-schema", message: `${path}: namespace ${c.namespace} has two schemas (${other} too)`, file: path, line: 1, column: 1, hint: "keep one of .schema.yaml and .schema.json" }));
+      else schemaFiles.set(c.namespace, path);
+    } else valueFiles.push(c);
+  }
+
+  // Which environments' layers are needed: the chains of those asked for.
+  let neededEnvs: Set<string> | null = null;
+  if (options.environments) {
+    neededEnvs = new Set();
+    for (const e of options.environments) for (const c of environments.get(e)?.chain ?? [e]) neededEnvs.add(c);
+  }
+  const wantNs = (ns: string): boolean => !options.namespaces || options.namespaces.has(ns);
+
+  const schemas = new Map<string, NamespaceSchema>();
+  await Promise.all([...schemaFiles].filter(([ns]) => wantNs(ns)).map(async ([ns, path]) => {
+    const bytes = await files.read(path);
+    if (bytes === null) return;
+    const node = parseFile(bytes, path, { keys: "any", allowUnset: false }, findings);
+    if (!node) return;
+    const s = loadSchema(ns, path, node, compiler, findings);
+    if (s) schemas.set(ns, s);
+  }));
+
+  const layers = new Map<string, Map<string, EnvironmentLayers>>();
+  const encryptedFiles: string[] = [];
+  const skipped: string[] = [];
+  await Promise.all(valueFiles.map(async (vf) => {
+    if (!environments.has(vf.environment)) {
+      if (parsedSettings.settings && !parsedSettings.findings.some((f) => f.environment === vf.environment)) {
+        findings.push(createFinding({ code: "unknown-environment", message: `${vf.path}: environment "${vf.environment}" is not declared in ${SETTINGS_FILE}`, file: vf.path, line: 1, column: 1, environment: vf.environment, hint: `add it under environments: in ${SETTINGS_FILE}, or move the file` }));
+      }
+      return;
+    }
+    if (neededEnvs && !neededEnvs.has(vf.environment)) return;
+    if (!wantNs(vf.namespace)) return;
+    if (!schemaFiles.has(vf.namespace)) {
+      findings.push(createFinding({ code: "unknown-namespace", message: `${vf.path}: namespace "${vf.namespace}" has no schema (schemas/${vf.namespace}.schema.yaml)`, file: vf.path, line: 1, column: 1, environment: vf.environment, hint: "add the schema, or fix the file name" }));
+      return;
+    }
+    const bytes = await files.read(vf.path);
+    if (bytes === null) return;
+    const layer = await loadLayer(vf, bytes, options.secrets, findings, skipped);
+    if (!layer) return;
+    if (vf.encrypted) encryptedFiles.push(vf.path);
+    let byNs = layers.get(vf.environment);
+    if (!byNs) layers.set(vf.environment, (byNs = new Map()));
+    const entry = byNs.get(vf.namespace) ?? {};
+    if (vf.encrypted) entry.secret = layer;
+    else entry.plain = layer;
+    byNs.set(vf.namespace, entry);
+  }));
+  if (skipped.length > 0) {
+    skipped.sort();
+    findings.push(createFinding({ code: "secrets-skipped", message: `secrets not decrypted (${skipped.length} encrypted file${skipped.length === 1 ? "" : "s"}: ${skipped.join(", ")}); their values were checked for structure only`, hint: "run with a SOPS key (SOPS_AGE_KEY_FILE, SOPS_AGE_KEY, gpg) to check them fully" }));
+  }
+
+  const resolver = new Resolver({ environments, schemas, layers });
+  return {
+    files, settings, environments, schemas, resolver,
+    namespaces: [...schemas.keys()].sort(),
+    findings,
+    encryptedFiles: encryptedFiles.sort(),
+  };
+}
+
+function parseFile(bytes: Uint8Array, path: string, opts: { keys: "any" | "segments"; allowUnset: boolean }, findings: Finding[]): LNode | null {
+  const decoded = decodeText(bytes, path);
+  if ("finding" in decoded) { findings.push(decoded.finding); return null; }
+  const parsed = parseYaml(decoded.text, path, opts);
+  findings.push(...parsed.findings);
+  if (parsed.findings.some((f) => f.severity === "error" && (f.code === "yaml-syntax" || f.code === "yaml-limit" || f.code === "duplicate-key"))) return null;
+  return parsed.documents[0] ?? null;
+}
+
+function loadSchema(ns: string, path: string, node: LNode, compiler: SchemaCompiler, findings: Finding[]): NamespaceSchema | null {
+  const schema = toPlain(node);
+  const at = (segs: (string | number)[]): { line: number; column: number } => locate(node, segs).pos;
+  if (!isJsonObject(schema)) {
+    findings.push(createFinding({ code: "invalid-schema", message: `${path}:1:1: a schema must be an object`, file: path, line: 1, column: 1 }));
+    return null;
+  }
+  const metaErrors = compiler.validateSchema(schema);
+  if (metaErrors.length > 0) {
+    for (const err of metaErrors.slice(0, 20)) {
+      const segs = err.instancePath === "" ? [] : err.instancePath.slice(1).split("/").map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
+      const p = at(segs);
+      findings.push(createFinding({ code: "invalid-schema", message: `${path}:${p.line}:${p.column}: ${segs.join(".") || "(root)"} ${err.message ?? "is invalid"}`, file: path, line: p.line, column: p.column, key: ns }));
+    }
+    return { name: ns, file: path, schema, node, validator: null, defaults: safeDefaults(schema) };
+  }
+  try {
+    const validator = compiler.compile(schema);
+    return { name: ns, file: path, schema, node, validator, defaults: collectDefaults(schema) };
+  } catch (e) {
+    const message = (e as Error).message;
+    // strict mode names the offending keyword; point at its first use.
+    const keyword = /keyword[: ]+"?([^"\s]+)"?/.exec(message)?.[1] ?? /"([^"]+)"/.exec(message)?.[1];
+    const pos = keyword ? findKey(node, keyword) ?? node.pos : node.pos;
+    findings.push(createFinding({ code: "invalid-schema", message: `${path}:${pos.line}:${pos.column}: ${message}`, file: path, line: pos.line, column: pos.column, key: ns, hint: message.includes("strict mode") ? "strict mode rejects unknown keywords; strata's own are x-sensitive, x-merge, x-approvers, x-restart-required, x-deprecated, x-owner" : null }));
+    return { name: ns, file: path, schema, node, validator: null, defaults: safeDefaults(schema) };
+  }
+}
+
+function safeDefaults(schema: JsonObject): NamespaceSchema["defaults"] {
+  try { return collectDefaults(schema); } catch { return []; }
+}
+
+function findKey(node: LNode, key: string): { line: number; column: number } | null {
+  if (node.kind === "map") {
+    for (const [k, e] of node.entries) {
+      if (k === key) return e.keyPos;
+      const inner = findKey(e.value, key);
+      if (inner) return inner;
+    }
+  } else if (node.kind === "seq") {
+    for (const item of node.items) {
+      const inner = findKey(item, key);
+      if (inner) return inner;
+    }
+  }
+  return null;
+}
+
+async function loadLayer(vf: { environment: string; namespace: string; path: string; encrypted: boolean }, bytes: Uint8Array, secrets: SecretsOpener | null | undefined, findings: Finding[], skipped: string[]): Promise<Layer | null> {
+  const base = { environment: vf.environment, namespace: vf.namespace, file: vf.path, encrypted: vf.encrypted };
+  if (!vf.encrypted) {
+    const node = parseFile(bytes, vf.path, { keys: "segments", allowUnset: true }, findings);
+    if (!node) return null;
+    return { ...base, node, ciphertextOnly: false };
+  }
+  const node = parseFile(bytes, vf.path, { keys: "segments", allowUnset: false }, findings);
+  if (!node) return null;
+  const stripped = stripSopsMetadata(node);
+  if (!stripped || !stripped.hadMetadata) {
+    findings.push(createFinding({ code: "decryption-failed", message: `${vf.path}: not a SOPS file (no sops metadata)`, file: vf.path, line: 1, column: 1, environment: vf.environment, hint: `encrypt it: strata secrets encrypt --in-place ${vf.path}` }));
+    return null;
+  }
+  if (secrets === null) {
+    skipped.push(vf.path);
+    return { ...base, node: stripped.data, ciphertextOnly: true };
+  }
+  if (secrets === undefined) {
+    findings.push(createFinding({ code: "decryption-failed", message: `${vf.path}: no SOPS engine is available to open it`, file: vf.path, line: 1, column: 1, environment: vf.environment, hint: "use --skip-secrets to check everything else" }));
+    return null;
+  }
+  let plain: unknown;
+  try {
+    plain = await secrets.open(vf.path, bytes);
+  } catch (e) {
+    if (e instanceof StrataError) {
+      findings.push(createFinding({ code: e.code, message: `${vf.path}: ${e.message}`, file: vf.path, line: 1, column: 1, environment: vf.environment, hint: e.hint }));
+      return null;
+    }
+    throw e;
+  }
+  const overlaid = overlayPlaintext(stripped.data, plain);
+  if (!overlaid) {
+    findings.push(createFinding({ code: "decryption-failed", message: `${vf.path}: the decrypted document does not match the file's structure`, file: vf.path, line: 1, column: 1, environment: vf.environment }));
+    return null;
+  }
+  return { ...base, node: overlaid, ciphertextOnly: false };
+}
+
+/** Resolves one concrete environment (throws unknown-environment for names strata.yaml lacks). */
+export async function resolveEnvironment(repo: Repository, environment: string): Promise<ResolvedEnvironment> {
+  const env = repo.environments.get(environment);
+  if (!env) throw unknownEnvironment(repo, environment);
+  return repo.resolver.resolve(environment);
+}
+
+export function unknownEnvironment(repo: Repository, name: string): StrataError {
+  const known = [...repo.environments.keys()].sort();
+  const near = known.find((k) => k.startsWith(name) || name.startsWith(k));
+  return new StrataError("unknown-environment", `unknown environment "${name}"`, { hint: `known: ${known.join(", ")}${near ? ` (did you mean ${near}?)` : ""}` });
+}
+
+export function keyMetadata(repo: Repository, leafPath: string): KeyMetadata {
+  const parts = leafPath.match(/[^.[\]]+|\[\d+\]/g) ?? [];
+  const [ns, ...rest] = parts;
+  return repo.resolver.metadata(ns ?? "", rest.map((p) => (p.startsWith("[") ? Number(p.slice(1, -1)) : p)));
+}

@@ -1,0 +1,35 @@
+import type { Command } from "commander";
+import { exitCodeForFindings } from "../../core/findings.js";
+import { validateRepository } from "../../app/validate.js";
+import { addFormatOption, addRepoOption, collectList, openRepository, openSecrets, printJson, reportFormat } from "../common.js";
+import { appendStepSummary, findingsSummaryMarkdown, renderFindingsGithub, renderFindingsText } from "../render/findings.js";
+import { print } from "../output.js";
+
+export function register(program: Command): void {
+  const cmd = program
+    .command("validate")
+    .description("parse, resolve and validate every environment (or those named)")
+    .option("--env <names>", "only these environments (repeatable, or comma-separated)", collectList)
+    .option("--skip-secrets", "check everything that needs no key (for untrusted pull requests); never exits 3")
+    .option("--ignore-mac", "decrypt SOPS files that have no MAC");
+  addRepoOption(cmd);
+  addFormatOption(cmd, ["text", "json", "github"], "text");
+  cmd.action(async (opts: { env?: string[]; skipSecrets?: boolean; ignoreMac?: boolean; repo?: string; format?: string }) => {
+    const { root, files } = openRepository(opts);
+    const result = await validateRepository({ files, environments: opts.env, secrets: await openSecrets(Boolean(opts.skipSecrets), Boolean(opts.ignoreMac)) });
+    const format = reportFormat(opts.format);
+    const errors = result.findings.filter((f) => f.severity === "error").length;
+    const warnings = result.findings.length - errors;
+    if (format === "json") print(printJson({ schemaVersion: 1, ok: result.ok, environments: result.environments, findings: result.findings }));
+    else if (format === "github") {
+      print(renderFindingsGithub(result.findings, root));
+      appendStepSummary(findingsSummaryMarkdown(`strata validate: ${result.environments.length} environment(s)`, result.findings));
+    } else {
+      const summary = result.ok
+        ? `✓ ${result.environments.length} environment(s) valid${warnings ? ` (${warnings} warning${warnings === 1 ? "" : "s"})` : ""}: ${result.environments.join(", ")}`
+        : `✗ ${errors} error(s), ${warnings} warning(s) in ${result.environments.length} environment(s)`;
+      print(renderFindingsText(result.findings, summary));
+    }
+    process.exitCode = exitCodeForFindings(result.findings);
+  });
+}

@@ -1,0 +1,51 @@
+/** Options and plumbing shared by the command modules. */
+import { Option, type Command } from "commander";
+import { StrataError } from "../core/findings.js";
+import type { RepoFiles, SecretsOpener } from "../core/source.js";
+import { createWorktreeFiles, findRepositoryRoot } from "../io/repo/worktree.js";
+import type { ReportFormat } from "./render/findings.js";
+
+export interface RepoOptions { repo?: string }
+
+export function addRepoOption(cmd: Command): Command {
+  return cmd.option("--repo <dir>", "the configuration repository (default: the current directory)");
+}
+
+/** `--format`; report commands default to github under GitHub Actions (SPEC §6). */
+export function addFormatOption(cmd: Command, formats: readonly string[], fallback: string): Command {
+  return cmd.addOption(new Option("--format <format>", `output format (${formats.join(", ")}; default: ${fallback}, or github in GitHub Actions)`).choices([...formats]));
+}
+
+export function reportFormat(format: string | undefined, supportsGithub = true): ReportFormat {
+  if (format) return format as ReportFormat;
+  return supportsGithub && process.env.GITHUB_ACTIONS === "true" ? "github" : "text";
+}
+
+/** Collects `--env a --env b` and `--env a,b`. */
+export function collectList(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(",").map((s) => s.trim()).filter(Boolean)];
+}
+
+export function openRepository(options: RepoOptions): { root: string; files: RepoFiles } {
+  const root = findRepositoryRoot(options.repo ?? process.cwd());
+  return { root, files: createWorktreeFiles(root) };
+}
+
+/**
+ * The SOPS opener for resolution, loaded only when needed; null when secrets are skipped. Until the SOPS
+ * engine is linked in, no opener exists and encrypted files report `decryption-failed`.
+ */
+export async function openSecrets(skip: boolean, ignoreMac = false): Promise<SecretsOpener | null | undefined> {
+  if (skip) return null;
+  void ignoreMac;
+  return undefined;
+}
+
+export function printJson(doc: unknown): string {
+  return JSON.stringify(doc, null, 2) + "\n";
+}
+
+export function requireValue<T>(value: T | undefined, flag: string): T {
+  if (value === undefined) throw new StrataError("invalid-argument", `missing ${flag}`);
+  return value;
+}

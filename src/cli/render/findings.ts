@@ -1,0 +1,69 @@
+/** Findings as text, JSON or GitHub workflow commands (SPEC §6). */
+import { appendFileSync } from "node:fs";
+import { relative, resolve } from "node:path";
+import type { Finding } from "../../core/findings.js";
+import { color } from "../output.js";
+
+export type ReportFormat = "text" | "json" | "github";
+
+export function renderFindingsText(findings: readonly Finding[], summary: string): string {
+  const lines: string[] = [];
+  for (const f of findings) {
+    const sev = f.severity === "error" ? color.red("error") : color.yellow("warning");
+    const where = f.file ? `${f.file}${f.line ? `:${f.line}${f.column ? `:${f.column}` : ""}` : ""}` : "";
+    // Messages already start with the location when they have one; keep output scannable.
+    const msg = where && f.message.startsWith(where) ? f.message.slice(where.length).replace(/^:\s*/, "") : f.message;
+    lines.push(`${where ? color.bold(where) + ": " : ""}${sev} ${color.dim(`[${f.code}]`)} ${msg}${f.environment ? color.dim(` (${f.environment})`) : ""}`);
+    if (f.hint) lines.push(`  ${color.dim("hint:")} ${f.hint}`);
+  }
+  lines.push(summary);
+  return lines.join("\n") + "\n";
+}
+
+/** Escaping per GitHub's workflow-command rules: data escapes %, CR, LF; properties also : and ,. */
+export function escapeData(s: string): string {
+  return s.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
+}
+export function escapeProperty(s: string): string {
+  return escapeData(s).replace(/:/g, "%3A").replace(/,/g, "%2C");
+}
+
+/** File paths relative to $GITHUB_WORKSPACE in github format (SPEC §6). */
+function workspacePath(file: string, repoRoot: string): string {
+  const ws = process.env.GITHUB_WORKSPACE;
+  if (!ws) return file;
+  return relative(resolve(ws), resolve(repoRoot, file)).split("\\").join("/");
+}
+
+export function renderFindingsGithub(findings: readonly Finding[], repoRoot: string): string {
+  return findings.map((f) => {
+    const props: string[] = [];
+    if (f.file) props.push(`file=${escapeProperty(workspacePath(f.file, repoRoot))}`);
+    if (f.line) props.push(`line=${f.line}`);
+    if (f.column) props.push(`col=${f.column}`);
+    props.push(`title=${escapeProperty(f.code)}`);
+    const cmd = f.severity === "error" ? "error" : "warning";
+    return `::${cmd} ${props.join(",")}::${escapeData(f.message + (f.hint ? `\n${f.hint}` : ""))}\n`;
+  }).join("");
+}
+
+/** Appends a markdown summary to $GITHUB_STEP_SUMMARY when it is set. */
+export function appendStepSummary(markdown: string): void {
+  const file = process.env.GITHUB_STEP_SUMMARY;
+  if (file) appendFileSync(file, markdown.endsWith("\n") ? markdown : markdown + "\n");
+}
+
+export function findingsSummaryMarkdown(title: string, findings: readonly Finding[]): string {
+  const errors = findings.filter((f) => f.severity === "error").length;
+  const warnings = findings.length - errors;
+  const lines = [`### ${title}`, "", errors === 0 ? `:white_check_mark: no errors${warnings ? `, ${warnings} warning(s)` : ""}` : `:x: ${errors} error(s), ${warnings} warning(s)`, ""];
+  if (findings.length) {
+    lines.push("| severity | code | location | message |", "|---|---|---|---|");
+    for (const f of findings.slice(0, 200)) {
+      const loc = f.file ? `${f.file}${f.line ? `:${f.line}` : ""}` : "";
+      lines.push(`| ${f.severity} | \`${f.code}\` | ${loc} | ${f.message.replace(/\|/g, "\\|").replace(/\n/g, " ")} |`);
+    }
+    if (findings.length > 200) lines.push("", `…and ${findings.length - 200} more`);
+  }
+  return lines.join("\n") + "\n";
+}

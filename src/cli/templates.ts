@@ -1,0 +1,6 @@
+import { readFile } from "node:fs/promises";
+
+/** The GitHub workflow for config repositories, shipped in templates/ (also used by `strata init`). */
+export async function loadWorkflowTemplate(): Promise<string> {
+  return readFile(new URL("../../templates/strata-workflow.yml", import.meta.url), "utf8");
+}

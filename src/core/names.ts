@@ -1,0 +1,26 @@
+/** Names and key segments (SPEC §1). Checked before any value reaches an object. */
+export const KEY_SEGMENT = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+export const NAME = /^[a-z0-9][a-z0-9-]*$/;
+
+/** Segments that would reach an object prototype if they ever became property names. */
+const PROTOTYPE_KEYS = new Set(["__proto__", "constructor", "prototype", "__defineGetter__", "__defineSetter__", "__lookupGetter__", "__lookupSetter__", "hasOwnProperty", "isPrototypeOf", "propertyIsEnumerable", "toLocaleString", "toString", "valueOf"]);
+
+export function isValidKeySegment(key: string): boolean {
+  return KEY_SEGMENT.test(key) && !PROTOTYPE_KEYS.has(key);
+}
+
+export function isValidName(name: string): boolean {
+  return NAME.test(name) && name.length <= 253;
+}
+
+export function describeKeyProblem(key: string): string {
+  if (PROTOTYPE_KEYS.has(key)) return `"${key}" is reserved (it names an object prototype member)`;
+  if (key === "") return "an empty key is not allowed";
+  return `"${printable(key)}" must match ${KEY_SEGMENT.source}`;
+}
+
+/** Keeps messages printable when a key is binary junk. */
+export function printable(s: string, max = 60): string {
+  const clean = JSON.stringify(s).slice(1, -1);
+  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
+}

@@ -1,0 +1,72 @@
+/** Presenting an effective config: redaction of sensitive leaves and the env-file form (SPEC §6). */
+import type { JsonObject, JsonValue } from "./json.js";
+import type { LeafInfo, ResolvedEnvironment } from "./model.js";
+
+export const SENSITIVE_PLACEHOLDER = "<sensitive>";
+
+/** The effective config with every sensitive leaf replaced by "<sensitive>". */
+export function redactConfig(resolved: ResolvedEnvironment): Record<string, JsonObject> {
+  const out = structuredClone(resolved.config);
+  for (const leaf of resolved.leaves.values()) if (leaf.sensitive) setLeaf(out, leaf.path, SENSITIVE_PLACEHOLDER);
+  return out;
+}
+
+export function splitPath(path: string): (string | number)[] {
+  return (path.match(/[^.[\]]+|\[\d+\]/g) ?? []).map((p) => (p.startsWith("[") ? Number(p.slice(1, -1)) : p));
+}
+
+function setLeaf(root: Record<string, JsonValue>, path: string, value: JsonValue): void {
+  const parts = splitPath(path);
+  let node: JsonValue = root;
+  for (const p of parts.slice(0, -1)) {
+    node = (node as Record<string | number, JsonValue>)[p as string] ?? null;
+    if (node === null || typeof node !== "object") return;
+  }
+  (node as Record<string | number, JsonValue>)[parts[parts.length - 1] as string] = value;
+}
+
+/** The value at a dotted key (`database.pool`), or undefined. */
+export function valueAt(config: Record<string, JsonValue>, key: string): JsonValue | undefined {
+  let node: JsonValue | undefined = config;
+  for (const p of splitPath(key)) {
+    if (node === null || typeof node !== "object") return undefined;
+    if (Array.isArray(node)) node = typeof p === "number" ? node[p] : undefined;
+    else node = Object.hasOwn(node, p) ? (node as JsonObject)[p] : undefined;
+  }
+  return node;
+}
+
+export function envName(path: string): string {
+  return splitPath(path).map((p) => String(p)).join("_").toUpperCase().replace(/-/g, "_");
+}
+
+/** Single-quoted POSIX shell word. */
+export function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+export interface EnvLines {
+  lines: string[];
+  omitted: string[];
+  collisions: [string, string, string][];
+}
+
+/** `NAME='value'` lines for the leaves under `prefix` (all when null). */
+export function renderEnvLines(leaves: Iterable<LeafInfo>, options: { showSecrets: boolean; prefix: string | null }): EnvLines {
+  const lines: string[] = [];
+  const omitted: string[] = [];
+  const collisions: [string, string, string][] = [];
+  const byName = new Map<string, string>();
+  for (const leaf of leaves) {
+    if (options.prefix && leaf.path !== options.prefix && !leaf.path.startsWith(`${options.prefix}.`) && !leaf.path.startsWith(`${options.prefix}[`)) continue;
+    const name = envName(leaf.path);
+    const other = byName.get(name);
+    if (other !== undefined) { collisions.push([name, other, leaf.path]); continue; }
+    byName.set(name, leaf.path);
+    if (leaf.sensitive && !options.showSecrets) { omitted.push(leaf.path); continue; }
+    const v = leaf.value;
+    const text = v !== null && typeof v === "object" ? JSON.stringify(v) : v === null ? "null" : String(v);
+    lines.push(`${name}=${shellQuote(text)}`);
+  }
+  return { lines, omitted, collisions };
+}

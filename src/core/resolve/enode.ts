@@ -1,0 +1,112 @@
+/** The effective tree: values with the provenance of every node (SPEC §4). */
+import type { JsonPrimitive, JsonValue } from "../json.js";
+import type { Origin } from "../model.js";
+import type { LNode, Pos } from "../yaml/nodes.js";
+
+export type ENode = EMap | ESeq | EScalar;
+
+interface EBase {
+  /** The layer that set this node. For maps: the first layer that created it. */
+  origin: Origin;
+  /** Position of the key that introduced the node, for errors about the key itself. */
+  keyPos: Pos | null;
+  /** Earlier layers this node replaced, oldest first. */
+  overridden: Origin[];
+  sensitive: boolean;
+  ciphertextOnly?: boolean;
+}
+export interface EMap extends EBase { kind: "map"; entries: Map<string, ENode> }
+export interface ESeq extends EBase { kind: "seq"; items: ENode[] }
+export interface EScalar extends EBase { kind: "scalar"; value: JsonPrimitive }
+
+export function originOf(pos: Pos, environment: string | null): Origin {
+  return { environment, file: pos.file, line: pos.line, column: pos.column };
+}
+
+export interface LayerContext {
+  environment: string | null;
+  sensitive: boolean;
+  ciphertextOnly?: boolean;
+}
+
+/** A fresh effective node for a layer value (no inheritance). `!unset` inside is dropped by the caller. */
+export function fromLayer(node: LNode, ctx: LayerContext, keyPos: Pos | null): ENode | undefined {
+  const base = { origin: originOf(node.pos, ctx.environment), keyPos, overridden: [] as Origin[], sensitive: ctx.sensitive, ...(ctx.ciphertextOnly ? { ciphertextOnly: true } : {}) };
+  switch (node.kind) {
+    case "unset":
+      return undefined;
+    case "scalar":
+      return { ...base, kind: "scalar", value: node.value };
+    case "seq": {
+      const items: ENode[] = [];
+      for (const item of node.items) {
+        const e = fromLayer(item, ctx, null);
+        if (e) items.push(e);
+      }
+      return { ...base, kind: "seq", items };
+    }
+    case "map": {
+      const entries = new Map<string, ENode>();
+      for (const [k, e] of node.entries) {
+        const v = fromLayer(e.value, ctx, e.keyPos);
+        if (v) entries.set(k, v);
+      }
+      return { ...base, kind: "map", entries };
+    }
+  }
+}
+
+export function fromJson(value: JsonValue, origin: Origin, sensitive: boolean): ENode {
+  const base = { origin, keyPos: null, overridden: [] as Origin[], sensitive };
+  if (Array.isArray(value)) return { ...base, kind: "seq", items: value.map((v) => fromJson(v, origin, sensitive)) };
+  if (value !== null && typeof value === "object") {
+    const entries = new Map<string, ENode>();
+    for (const [k, v] of Object.entries(value)) entries.set(k, fromJson(v, origin, sensitive));
+    return { ...base, kind: "map", entries };
+  }
+  return { ...base, kind: "scalar", value };
+}
+
+export function toJson(node: ENode): JsonValue {
+  switch (node.kind) {
+    case "scalar":
+      return node.value;
+    case "seq":
+      return node.items.map(toJson);
+    case "map": {
+      const out: Record<string, JsonValue> = {};
+      for (const [k, v] of node.entries) out[k] = toJson(v);
+      return out;
+    }
+  }
+}
+
+/** Deep copy, so a layer applied to one environment never mutates a tree another environment shares. */
+export function cloneNode(node: ENode): ENode {
+  switch (node.kind) {
+    case "scalar":
+      return { ...node, overridden: [...node.overridden] };
+    case "seq":
+      return { ...node, overridden: [...node.overridden], items: node.items.map(cloneNode) };
+    case "map": {
+      const entries = new Map<string, ENode>();
+      for (const [k, v] of node.entries) entries.set(k, cloneNode(v));
+      return { ...node, overridden: [...node.overridden], entries };
+    }
+  }
+}
+
+/** Every origin that contributed to a subtree: what a replacement overrides. */
+export function originsIn(node: ENode): Origin[] {
+  if (node.kind === "scalar" || node.kind === "seq") return [...node.overridden, node.origin];
+  if (node.entries.size === 0) return [...node.overridden, node.origin];
+  const out: Origin[] = [];
+  for (const v of node.entries.values()) out.push(...originsIn(v));
+  return out;
+}
+
+export function formatPath(path: readonly (string | number)[]): string {
+  let s = "";
+  for (const seg of path) s += typeof seg === "number" ? `[${seg}]` : s === "" ? seg : `.${seg}`;
+  return s;
+}

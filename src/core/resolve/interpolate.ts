@@ -1,0 +1,126 @@
+/**
+ * `${namespace.path}` interpolation (SPEC §4 step 5): after the merge, before validation, within one
+ * environment. A string that is exactly one reference takes the referenced value and type; inside a
+ * longer string, scalars are spliced in and objects/arrays are `invalid-type`; `$${` escapes. Cycles are
+ * `circular-reference` naming the cycle; unknown keys are `unresolved-reference`. Interpolating a
+ * sensitive value makes the result sensitive.
+ */
+import { createFinding, type Finding } from "../findings.js";
+import type { EMap, ENode } from "./enode.js";
+
+const REFERENCE = /\$\$\{|\$\{([^}]*)\}/g;
+const REF_PATH = /^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*|\[\d+\])*$/;
+
+type State = { status: "resolving" } | { status: "done"; node: ENode };
+
+export function interpolate(namespaces: Map<string, ENode>, environment: string, findings: Finding[]): Map<string, ENode> {
+  const memo = new Map<string, State>();
+  const stack: string[] = [];
+
+  const lookup = (ref: string): { node: ENode; path: string } | null => {
+    const parts = ref.match(/[^.[\]]+|\[\d+\]/g) ?? [];
+    let node: ENode | undefined = namespaces.get(parts[0] ?? "");
+    for (const part of parts.slice(1)) {
+      if (!node) return null;
+      if (part.startsWith("[")) node = node.kind === "seq" ? node.items[Number(part.slice(1, -1))] : undefined;
+      else node = node.kind === "map" ? node.entries.get(part) : undefined;
+    }
+    return node ? { node, path: ref } : null;
+  };
+
+  /** The fully interpolated value of a node at `path`. */
+  const resolveNode = (node: ENode, path: string): ENode => {
+    const state = memo.get(path);
+    if (state?.status === "done") return state.node;
+    memo.set(path, { status: "resolving" });
+    stack.push(path);
+    const resolved = resolveFresh(node, path);
+    stack.pop();
+    memo.set(path, { status: "done", node: resolved });
+    return resolved;
+  };
+
+  const resolveFresh = (node: ENode, path: string): ENode => {
+    if (node.kind === "map") {
+      let changed = false;
+      const entries = new Map<string, ENode>();
+      for (const [k, v] of node.entries) {
+        const r = resolveNode(v, `${path}.${k}`);
+        if (r !== v) changed = true;
+        entries.set(k, r);
+      }
+      return changed ? ({ ...node, entries } as EMap) : node;
+    }
+    if (node.kind === "seq") {
+      let changed = false;
+      const items = node.items.map((v, i) => {
+        const r = resolveNode(v, `${path}[${i}]`);
+        if (r !== v) changed = true;
+        return r;
+      });
+      return changed ? { ...node, items } : node;
+    }
+    if (typeof node.value !== "string" || !node.value.includes("$") || node.ciphertextOnly) return node;
+    return resolveString(node, path);
+  };
+
+  const resolveRef = (ref: string, from: ENode & { kind: "scalar" }, fromPath: string): ENode | null => {
+    const loc = from.origin;
+    if (!REF_PATH.test(ref)) {
+      findings.push(createFinding({ code: "unresolved-reference", message: `${loc.file}:${loc.line}:${loc.column}: \${${ref}} is not a key path (${fromPath})`, file: loc.file, line: loc.line, column: loc.column, environment, key: fromPath, hint: "write ${namespace.key.path}" }));
+      return null;
+    }
+    const state = memo.get(ref);
+    if (state?.status === "done") return state.node;
+    if (state?.status === "resolving") {
+      const cycle = [...stack.slice(stack.indexOf(ref)), ref];
+      findings.push(createFinding({ code: "circular-reference", message: `${loc.file}:${loc.line}:${loc.column}: circular reference: ${cycle.join(" -> ")}`, file: loc.file, line: loc.line, column: loc.column, environment, key: fromPath }));
+      return null;
+    }
+    const target = lookup(ref);
+    if (!target) {
+      findings.push(createFinding({ code: "unresolved-reference", message: `${loc.file}:${loc.line}:${loc.column}: \${${ref}} does not exist in ${environment} (${fromPath})`, file: loc.file, line: loc.line, column: loc.column, environment, key: fromPath }));
+      return null;
+    }
+    return resolveNode(target.node, ref);
+  };
+
+  const resolveString = (node: ENode & { kind: "scalar" }, path: string): ENode => {
+    const text = node.value as string;
+    const whole = /^\$\{([^}]*)\}$/.exec(text);
+    if (whole) {
+      const target = resolveRef(whole[1]!, node, path);
+      if (!target) return node;
+      // Keep the referencing key's provenance; take the referenced value, type and sensitivity.
+      return { ...target, origin: node.origin, keyPos: node.keyPos, overridden: node.overridden, sensitive: node.sensitive || anySensitive(target) } as ENode;
+    }
+    let sensitive = node.sensitive;
+    let failed = false;
+    const out = text.replace(REFERENCE, (match, ref: string | undefined) => {
+      if (match === "$${") return "${";
+      const target = resolveRef(ref!, node, path);
+      if (!target) { failed = true; return match; }
+      if (target.kind !== "scalar") {
+        const loc = node.origin;
+        findings.push(createFinding({ code: "invalid-type", message: `${loc.file}:${loc.line}:${loc.column}: \${${ref}} is ${target.kind === "map" ? "an object" : "an array"} and cannot be part of a longer string (${path})`, file: loc.file, line: loc.line, column: loc.column, environment, key: path, hint: "reference it as the whole value to keep its type" }));
+        failed = true;
+        return match;
+      }
+      if (target.sensitive) sensitive = true;
+      return target.value === null ? "null" : String(target.value);
+    });
+    if (failed && out === text) return node;
+    return { ...node, value: out, sensitive };
+  };
+
+  const result = new Map<string, ENode>();
+  for (const [ns, node] of namespaces) result.set(ns, resolveNode(node, ns));
+  return result;
+}
+
+function anySensitive(node: ENode): boolean {
+  if (node.sensitive) return true;
+  if (node.kind === "map") for (const v of node.entries.values()) if (anySensitive(v)) return true;
+  if (node.kind === "seq") return node.items.some(anySensitive);
+  return false;
+}

@@ -1,0 +1,250 @@
+/**
+ * Resolution of concrete environments (SPEC §4): schema defaults, then each layer of the chain root
+ * first (`<ns>.yaml`, then `<ns>.sops.yaml`), interpolation, validation, provenance. The merged tree of
+ * each (environment, namespace) is memoized, so siblings share the work of their common ancestors.
+ */
+import { createFinding, type Finding } from "../findings.js";
+import type { JsonObject } from "../json.js";
+import type { EnvironmentInfo, KeyMetadata, LeafInfo, ResolvedEnvironment } from "../model.js";
+import type { Validator } from "../schema/compile.js";
+import { metadataAt, type SchemaDefault } from "../schema/navigate.js";
+import { locate } from "../yaml/locate.js";
+import type { LNode, Pos } from "../yaml/nodes.js";
+import { formatPath, fromJson, originOf, toJson, type EMap, type ENode } from "./enode.js";
+import { interpolate } from "./interpolate.js";
+import { applyLayer, type MergeContext } from "./merge.js";
+import { mapValidationErrors } from "./validate.js";
+
+export interface NamespaceSchema {
+  name: string;
+  /** schemas/<ns>.schema.yaml */
+  file: string;
+  schema: JsonObject;
+  node: LNode;
+  /** Null when the schema did not compile (its findings are reported elsewhere). */
+  validator: Validator | null;
+  defaults: SchemaDefault[];
+}
+
+export interface Layer {
+  environment: string;
+  namespace: string;
+  file: string;
+  node: LNode;
+  /** From a `.sops.yaml` file: every value is sensitive. */
+  encrypted: boolean;
+  /** Encrypted, and no key opened it: values are ciphertext. */
+  ciphertextOnly: boolean;
+}
+
+export interface EnvironmentLayers {
+  plain?: Layer;
+  secret?: Layer;
+}
+
+export interface ResolverInput {
+  environments: ReadonlyMap<string, EnvironmentInfo>;
+  schemas: ReadonlyMap<string, NamespaceSchema>;
+  /** environment -> namespace -> its files */
+  layers: ReadonlyMap<string, ReadonlyMap<string, EnvironmentLayers>>;
+}
+
+interface Merged {
+  node: ENode;
+  unsets: Map<string, Pos>;
+}
+
+export class Resolver {
+  private readonly merged = new Map<string, Merged>();
+  private readonly metaCache = new Map<string, KeyMetadata>();
+  /** Findings of merge steps, each reported once however many environments share the step. */
+  private readonly stepFindings = new Map<string, Finding[]>();
+
+  constructor(private readonly input: ResolverInput) {}
+
+  metadata(namespace: string, path: readonly (string | number)[]): KeyMetadata {
+    const key = `${namespace}\u0000${path.map((p) => (typeof p === "number" ? "[]" : p)).join("\u0000")}`;
+    let m = this.metaCache.get(key);
+    if (!m) {
+      const schema = this.input.schemas.get(namespace);
+      m = schema ? metadataAt(schema.schema, path) : { sensitive: false, restartRequired: false, deprecated: null, owner: null, approvers: [], merge: null, description: null };
+      this.metaCache.set(key, m);
+    }
+    return m;
+  }
+
+  /** Resolves one concrete environment, all namespaces or only those named. */
+  resolve(environment: string, only?: ReadonlySet<string>): ResolvedEnvironment {
+    const env = this.input.environments.get(environment);
+    if (!env) throw new Error(`unknown environment ${environment}`);
+    const findings: Finding[] = [];
+    const trees = new Map<string, ENode>();
+    const unsetsByNs = new Map<string, Map<string, Pos>>();
+    const names = [...this.input.schemas.keys()].filter((n) => !only || only.has(n)).sort();
+    for (const ns of names) {
+      const m = this.mergedFor(env.chain, env.chain.length - 1, ns, findings);
+      trees.set(ns, m.node);
+      unsetsByNs.set(ns, m.unsets);
+    }
+    const interpolated = interpolate(trees, environment, findings);
+
+    const config: Record<string, JsonObject> = {};
+    const leaves = new Map<string, LeafInfo>();
+    for (const ns of names) {
+      const node = interpolated.get(ns)!;
+      const value = toJson(node) as JsonObject;
+      config[ns] = value;
+      this.collectLeaves(ns, node, [], leaves);
+      const schema = this.input.schemas.get(ns)!;
+      if (schema.validator && !schema.validator(value)) {
+        findings.push(...mapValidationErrors(schema.validator.errors ?? [], node, { environment, namespace: ns, chain: env.chain, schema, unsets: unsetsByNs.get(ns)! }));
+      }
+    }
+    return { environment, config, leaves, findings: dedupe(findings) };
+  }
+
+  private mergedFor(chain: readonly string[], index: number, ns: string, findings: Finding[]): Merged {
+    if (index < 0) return this.defaultsFor(ns, findings);
+    const envName = chain[index]!;
+    const key = `${envName}\u0000${ns}`;
+    const cached = this.merged.get(key);
+    if (cached) {
+      findings.push(...(this.stepFindings.get(key) ?? []));
+      return cached;
+    }
+    const parent = this.mergedFor(chain, index - 1, ns, findings);
+    const step: Finding[] = [];
+    const files = this.input.layers.get(envName)?.get(ns);
+    let node: ENode | undefined = parent.node;
+    const unsets = new Map(parent.unsets);
+    for (const layer of [files?.plain, files?.secret]) {
+      if (!layer) continue;
+      const ctx: MergeContext = {
+        environment: envName, namespace: ns, sensitive: layer.encrypted, ciphertextOnly: layer.ciphertextOnly,
+        plain: !layer.encrypted, metadata: (p) => this.metadata(ns, p), findings: step, unsets,
+      };
+      if (layer.node.kind !== "map") {
+        const p = layer.node.pos;
+        step.push(createFinding({ code: "invalid-type", message: `${p.file}:${p.line}:${p.column}: a values file must be a map of keys (namespace ${ns})`, file: p.file, line: p.line, column: p.column, environment: envName }));
+        continue;
+      }
+      node = applyLayer(node, layer.node, ctx, [], null);
+      this.checkDeprecated(layer, ns, step);
+    }
+    if (files?.plain && files.secret) step.push(...duplicateDefinitions(files.plain, files.secret, ns));
+    const merged = { node: node ?? emptyMap(ns, envName), unsets };
+    this.merged.set(key, merged);
+    this.stepFindings.set(key, step);
+    findings.push(...step);
+    return merged;
+  }
+
+  private defaultsFor(ns: string, findings: Finding[]): Merged {
+    const key = `\u0000defaults\u0000${ns}`;
+    const cached = this.merged.get(key);
+    if (cached) return cached;
+    const schema = this.input.schemas.get(ns)!;
+    const root: EMap = { kind: "map", entries: new Map(), origin: originOf(schema.node.pos, null), keyPos: null, overridden: [], sensitive: false };
+    for (const d of schema.defaults) {
+      const pos = locate(schema.node, d.schemaPath).pos;
+      if (this.metadata(ns, d.path).sensitive) {
+        findings.push(createFinding({ code: "sensitive-in-plaintext", message: `${pos.file}:${pos.line}:${pos.column}: ${ns}.${d.path.join(".")} is x-sensitive and must not have a default`, file: pos.file, line: pos.line, column: pos.column, key: `${ns}.${d.path.join(".")}` }));
+        continue;
+      }
+      setAt(root, d.path, fromJson(d.value, originOf(pos, null), false));
+    }
+    const merged = { node: root, unsets: new Map<string, Pos>() };
+    this.merged.set(key, merged);
+    return merged;
+  }
+
+  private checkDeprecated(layer: Layer, ns: string, out: Finding[]): void {
+    const walk = (node: LNode, path: string[]): void => {
+      if (node.kind !== "map") return;
+      for (const [k, e] of node.entries) {
+        const p = [...path, k];
+        const meta = this.metadata(ns, p);
+        if (meta.deprecated) {
+          const at = e.keyPos;
+          out.push(createFinding({ code: "deprecated-key", message: `${at.file}:${at.line}:${at.column}: ${ns}.${p.join(".")} is deprecated: ${meta.deprecated}`, file: at.file, line: at.line, column: at.column, environment: layer.environment, key: `${ns}.${p.join(".")}`, hint: meta.deprecated }));
+        }
+        walk(e.value, p);
+      }
+    };
+    walk(layer.node, []);
+  }
+
+  private collectLeaves(ns: string, node: ENode, path: (string | number)[], out: Map<string, LeafInfo>): void {
+    if (node.kind === "map" && node.entries.size > 0) {
+      for (const [k, v] of node.entries) this.collectLeaves(ns, v, [...path, k], out);
+      return;
+    }
+    if (path.length === 0) return; // an empty namespace has no leaves
+    const key = `${ns}.${formatPath(path)}`;
+    const sensitive = containsSensitive(node) || this.metadata(ns, path).sensitive;
+    out.set(key, {
+      path: key,
+      value: toJson(node),
+      origin: node.origin,
+      overridden: node.overridden,
+      sensitive,
+      ...(node.ciphertextOnly || (node.kind === "seq" && node.items.some((i) => i.ciphertextOnly)) ? { ciphertextOnly: true } : {}),
+    });
+  }
+}
+
+function containsSensitive(node: ENode): boolean {
+  if (node.sensitive) return true;
+  if (node.kind === "seq") return node.items.some(containsSensitive);
+  if (node.kind === "map") for (const v of node.entries.values()) if (containsSensitive(v)) return true;
+  return false;
+}
+
+function emptyMap(ns: string, env: string): EMap {
+  return { kind: "map", entries: new Map(), origin: { environment: env, file: `schemas/${ns}`, line: 1, column: 1 }, keyPos: null, overridden: [], sensitive: false };
+}
+
+function setAt(root: EMap, path: readonly string[], value: ENode): void {
+  let node: EMap = root;
+  for (const seg of path.slice(0, -1)) {
+    let next = node.entries.get(seg);
+    if (!next || next.kind !== "map") {
+      next = { kind: "map", entries: new Map(), origin: value.origin, keyPos: null, overridden: [], sensitive: false };
+      node.entries.set(seg, next);
+    }
+    node = next;
+  }
+  const last = path[path.length - 1]!;
+  const existing = node.entries.get(last);
+  if (existing?.kind === "map" && value.kind === "map") {
+    for (const [k, v] of value.entries) if (!existing.entries.has(k)) existing.entries.set(k, v);
+  } else node.entries.set(last, value);
+}
+
+/** SPEC §4 step 2: a leaf set in both files of one environment. */
+function duplicateDefinitions(plain: Layer, secret: Layer, ns: string): Finding[] {
+  const leaves = (node: LNode, path: string[], out: Map<string, Pos>): Map<string, Pos> => {
+    if (node.kind === "map" && node.entries.size > 0) for (const [k, e] of node.entries) leaves(e.value, [...path, k], out);
+    else if (path.length) out.set(path.join("."), node.pos);
+    return out;
+  };
+  const a = leaves(plain.node, [], new Map());
+  const b = leaves(secret.node, [], new Map());
+  const out: Finding[] = [];
+  for (const [path, pos] of b) {
+    const other = a.get(path);
+    if (!other) continue;
+    out.push(createFinding({ code: "duplicate-definition", message: `${pos.file}:${pos.line}:${pos.column}: ${ns}.${path} is set in both ${other.file}:${other.line} and ${pos.file}`, file: pos.file, line: pos.line, column: pos.column, environment: secret.environment, key: `${ns}.${path}`, hint: "set each key in one file of an environment" }));
+  }
+  return out;
+}
+
+function dedupe(findings: Finding[]): Finding[] {
+  const seen = new Set<string>();
+  return findings.filter((f) => {
+    const id = `${f.code}|${f.file}|${f.line}|${f.column}|${f.key}|${f.environment}|${f.message}`;
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
+}

@@ -1,0 +1,85 @@
+/** Maps ajv's errors on an effective value back to the layer that set the offending value (SPEC §4 step 6). */
+import { createFinding, type Finding } from "../findings.js";
+import type { ErrorObject } from "../schema/compile.js";
+import { requiredKeywordPath } from "../schema/navigate.js";
+import type { JsonObject } from "../json.js";
+import { locate, parsePointer } from "../yaml/locate.js";
+import type { LNode, Pos } from "../yaml/nodes.js";
+import { formatPath, type ENode } from "./enode.js";
+
+export interface SchemaLocation {
+  file: string;
+  schema: JsonObject;
+  node: LNode;
+}
+
+export interface ValidationContext {
+  environment: string;
+  namespace: string;
+  chain: readonly string[];
+  schema: SchemaLocation;
+  unsets: Map<string, Pos>;
+}
+
+function nodeAt(root: ENode, segs: readonly string[]): { node: ENode; path: (string | number)[]; exact: boolean } {
+  let node = root;
+  const path: (string | number)[] = [];
+  for (const seg of segs) {
+    if (node.kind === "map" && node.entries.has(seg)) { node = node.entries.get(seg)!; path.push(seg); }
+    else if (node.kind === "seq" && /^\d+$/.test(seg) && node.items[Number(seg)]) { node = node.items[Number(seg)]!; path.push(Number(seg)); }
+    else return { node, path, exact: false };
+  }
+  return { node, path, exact: true };
+}
+
+export function mapValidationErrors(errors: readonly ErrorObject[], root: ENode, ctx: ValidationContext): Finding[] {
+  const findings: Finding[] = [];
+  const seen = new Set<string>();
+  for (const err of errors) {
+    // Alternatives of oneOf/anyOf report each branch; the summary error is enough to locate the problem.
+    if (err.keyword === "if" || err.keyword === "then" || err.keyword === "else") continue;
+    const segs = parsePointer(err.instancePath);
+    const { node, path } = nodeAt(root, segs);
+    const dotted = path.length ? `${ctx.namespace}.${formatPath(path)}` : ctx.namespace;
+    if (node.ciphertextOnly) continue; // only ciphertext known: the value cannot be checked without keys
+    let f;
+    if (err.keyword === "required") {
+      const missing = (err.params as { missingProperty: string }).missingProperty;
+      const key = `${dotted}.${missing}`;
+      const unsetAt = ctx.unsets.get(key);
+      const schemaPath = requiredKeywordPath(ctx.schema.schema, path, missing);
+      const sPos = schemaPath ? locate(ctx.schema.node, schemaPath).pos : ctx.schema.node.pos;
+      if (unsetAt) {
+        f = createFinding({ code: "missing-required", message: `${unsetAt.file}:${unsetAt.line}:${unsetAt.column}: ${key} is required (${sPos.file}:${sPos.line}) but !unset removes it in ${ctx.environment}`, file: unsetAt.file, line: unsetAt.line, column: unsetAt.column, environment: ctx.environment, key, hint: "drop the !unset, or set a value in a later layer" });
+      } else {
+        f = createFinding({ code: "missing-required", message: `${sPos.file}:${sPos.line}:${sPos.column}: ${key} is required, but no layer of ${ctx.environment} (${ctx.chain.join(" -> ")}) sets it`, file: sPos.file, line: sPos.line, column: sPos.column, environment: ctx.environment, key, hint: `set it in environments/${ctx.chain[0] ?? ctx.environment}/${ctx.namespace}.yaml or in environments/${ctx.environment}/${ctx.namespace}.yaml` });
+      }
+    } else if (err.keyword === "additionalProperties" || err.keyword === "unevaluatedProperties") {
+      const extra = String((err.params as { additionalProperty?: string; unevaluatedProperty?: string }).additionalProperty ?? (err.params as { unevaluatedProperty?: string }).unevaluatedProperty);
+      const child = node.kind === "map" ? node.entries.get(extra) : undefined;
+      const pos = child?.keyPos ?? child?.origin ?? node.origin;
+      const key = `${dotted}.${extra}`;
+      f = createFinding({ code: "unknown-key", message: `${pos.file}:${pos.line}:${pos.column}: unknown key ${key}: the schema of ${ctx.namespace} does not allow it`, file: pos.file, line: pos.line, column: pos.column, environment: ctx.environment, key, hint: `check the spelling against ${ctx.schema.file}` });
+    } else {
+      const o = node.origin;
+      const code = err.keyword === "type" ? "invalid-type" : "constraint-violation";
+      const shown = node.sensitive || node.kind !== "scalar" ? "" : ` (got ${JSON.stringify(node.value)})`;
+      const fromDefault = o.environment === null ? " (the schema default)" : "";
+      f = createFinding({ code, message: `${o.file}:${o.line}:${o.column}: ${dotted} ${err.message ?? "is invalid"}${shown}${fromDefault}`, file: o.file, line: o.line, column: o.column, environment: ctx.environment, key: dotted, hint: describeConstraint(err) });
+    }
+    const id = `${f.code}|${f.file}|${f.line}|${f.column}|${f.key}|${f.message}`;
+    if (!seen.has(id)) { seen.add(id); findings.push(f); }
+  }
+  return findings;
+}
+
+function describeConstraint(err: ErrorObject): string | null {
+  const p = err.params as Record<string, unknown>;
+  switch (err.keyword) {
+    case "enum": return `allowed: ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}`;
+    case "type": return `expected ${String(p.type)}`;
+    case "format": return `expected the ${String(p.format)} format`;
+    case "pattern": return `must match ${String(p.pattern)}`;
+    default: return null;
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * Walking a schema along a value's path: which subschemas apply at `pool.max` or `routes[2]`, their
+ * `x-` metadata, and the defaults that form the lowest layer (SPEC §3).
+ */
+import { isJsonObject, type JsonObject, type JsonValue } from "../json.js";
+import type { KeyMetadata } from "../model.js";
+
+export type PathSegment = string | number;
+
+/** Resolves a local `$ref` (`#`, `#/$defs/x`); remote refs are not followed. */
+function deref(root: JsonObject, schema: JsonObject, seen = new Set<JsonObject>()): JsonObject[] {
+  const out: JsonObject[] = [schema];
+  if (seen.has(schema)) return out;
+  seen.add(schema);
+  const ref = schema.$ref;
+  if (typeof ref === "string" && ref.startsWith("#")) {
+    const target = resolvePointer(root, ref.slice(1));
+    if (isJsonObject(target)) out.push(...deref(root, target, seen));
+  }
+  // allOf parts apply too; oneOf/anyOf/if are conditional and deliberately not followed (SPEC §3).
+  if (Array.isArray(schema.allOf)) for (const part of schema.allOf) if (isJsonObject(part)) out.push(...deref(root, part, seen));
+  return out;
+}
+
+function resolvePointer(root: JsonObject, pointer: string): JsonValue | undefined {
+  if (pointer === "" || pointer === "/") return root;
+  let cur: JsonValue | undefined = root;
+  for (const raw of pointer.slice(1).split("/")) {
+    const seg = decodeURIComponent(raw).replace(/~1/g, "/").replace(/~0/g, "~");
+    if (isJsonObject(cur) && Object.hasOwn(cur, seg)) cur = cur[seg];
+    else if (Array.isArray(cur) && /^\d+$/.test(seg)) cur = cur[Number(seg)];
+    else return undefined;
+  }
+  return cur;
+}
+
+/** The subschemas (after $ref/allOf) that apply at `path` under the namespace root. */
+export function schemasAt(root: JsonObject, path: readonly PathSegment[]): JsonObject[] {
+  let current = deref(root, root);
+  for (const seg of path) {
+    const next: JsonObject[] = [];
+    for (const s of current) {
+      if (typeof seg === "string") {
+        const props = s.properties;
+        if (isJsonObject(props) && Object.hasOwn(props, seg) && isJsonObject(props[seg])) next.push(...deref(root, props[seg]));
+        else {
+          let matched = false;
+          if (isJsonObject(s.patternProperties)) {
+            for (const [pattern, sub] of Object.entries(s.patternProperties)) {
+              if (isJsonObject(sub) && safeRegExp(pattern)?.test(seg)) { next.push(...deref(root, sub)); matched = true; }
+            }
+          }
+          if (!matched && isJsonObject(s.additionalProperties)) next.push(...deref(root, s.additionalProperties));
+        }
+      } else {
+        if (Array.isArray(s.prefixItems) && seg < s.prefixItems.length) {
+          const sub = s.prefixItems[seg];
+          if (isJsonObject(sub)) next.push(...deref(root, sub));
+        } else if (isJsonObject(s.items)) next.push(...deref(root, s.items));
+      }
+    }
+    current = next;
+    if (current.length === 0) break;
+  }
+  return current;
+}
+
+const regexCache = new Map<string, RegExp | null>();
+function safeRegExp(pattern: string): RegExp | null {
+  let r = regexCache.get(pattern);
+  if (r === undefined) {
+    try { r = new RegExp(pattern, "u"); } catch { r = null; }
+    regexCache.set(pattern, r);
+  }
+  return r;
+}
+
+/** `x-` metadata at a path; `x-sensitive` also applies to everything below a sensitive key. */
+export function metadataAt(root: JsonObject, path: readonly PathSegment[]): KeyMetadata {
+  const meta: KeyMetadata = { sensitive: false, restartRequired: false, deprecated: null, owner: null, approvers: [], merge: null, description: null };
+  for (let i = 0; i <= path.length; i++) {
+    for (const s of schemasAt(root, path.slice(0, i))) {
+      if (s["x-sensitive"] === true) meta.sensitive = true;
+      if (i !== path.length) continue;
+      if (s["x-restart-required"] === true) meta.restartRequired = true;
+      if (typeof s["x-deprecated"] === "string") meta.deprecated = s["x-deprecated"];
+      if (typeof s["x-owner"] === "string") meta.owner = s["x-owner"];
+      if (Array.isArray(s["x-approvers"])) for (const a of s["x-approvers"]) if (typeof a === "string" && !meta.approvers.includes(a)) meta.approvers.push(a);
+      const m = s["x-merge"];
+      if (m === "append" || m === "replace") meta.merge = m;
+      else if (isJsonObject(m) && typeof m.by === "string") meta.merge = { by: m.by };
+      if (typeof s.description === "string" && meta.description === null) meta.description = s.description;
+    }
+  }
+  // Owners inherited from an enclosing key when the leaf names none.
+  if (meta.owner === null) {
+    for (let i = path.length - 1; i >= 0 && meta.owner === null; i--) {
+      for (const s of schemasAt(root, path.slice(0, i))) if (typeof s["x-owner"] === "string") { meta.owner = s["x-owner"]; break; }
+    }
+  }
+  return meta;
+}
+
+/** One schema default with the path (under the namespace) where it goes and the schema path that gave it. */
+export interface SchemaDefault {
+  path: string[];
+  value: JsonValue;
+  /** Path of the `default` keyword inside the schema document, to locate it. */
+  schemaPath: (string | number)[];
+}
+
+/**
+ * Defaults (SPEC §3): walk `properties` from the root, following `$ref` and `allOf`, never `oneOf`,
+ * `anyOf` or `if`; each `default` goes at its path. Deeper defaults are listed after the ones above
+ * them, so applying them in order fills objects that a parent default created.
+ */
+export function collectDefaults(root: JsonObject): SchemaDefault[] {
+  const out: SchemaDefault[] = [];
+  const visit = (schema: JsonObject, schemaPath: (string | number)[], path: string[], stack: JsonObject[]): void => {
+    if (stack.includes(schema) || path.length > 64) return;
+    const parts = derefWithPaths(root, schema, schemaPath);
+    for (const { s, p } of parts) {
+      if (path.length > 0 && Object.hasOwn(s, "default")) out.push({ path, value: s.default as JsonValue, schemaPath: [...p, "default"] });
+    }
+    for (const { s, p } of parts) {
+      if (!isJsonObject(s.properties)) continue;
+      for (const [key, sub] of Object.entries(s.properties)) {
+        if (isJsonObject(sub)) visit(sub, [...p, "properties", key], [...path, key], [...stack, schema]);
+      }
+    }
+  };
+  visit(root, [], [], []);
+  return out;
+}
+
+function derefWithPaths(root: JsonObject, schema: JsonObject, path: (string | number)[], seen = new Set<JsonObject>()): { s: JsonObject; p: (string | number)[] }[] {
+  const out = [{ s: schema, p: path }];
+  if (seen.has(schema)) return out;
+  seen.add(schema);
+  const ref = schema.$ref;
+  if (typeof ref === "string" && ref.startsWith("#")) {
+    const target = resolvePointer(root, ref.slice(1));
+    const targetPath = ref.slice(1) === "" ? [] : ref.slice(2).split("/").map((x) => decodeURIComponent(x).replace(/~1/g, "/").replace(/~0/g, "~"));
+    if (isJsonObject(target)) out.push(...derefWithPaths(root, target, targetPath, seen));
+  }
+  if (Array.isArray(schema.allOf)) {
+    schema.allOf.forEach((part, i) => {
+      if (isJsonObject(part)) out.push(...derefWithPaths(root, part, [...path, "allOf", i], seen));
+    });
+  }
+  return out;
+}
+
+/** Where the `required` keyword that names `key` sits, for locating missing-required. */
+export function requiredKeywordPath(root: JsonObject, parentPath: readonly PathSegment[], key: string): (string | number)[] | null {
+  // Re-walk with paths: the parent's subschemas, find one whose `required` lists the key.
+  const walk = (schema: JsonObject, schemaPath: (string | number)[], rest: readonly PathSegment[]): (string | number)[] | null => {
+    for (const { s, p } of derefWithPaths(root, schema, schemaPath)) {
+      if (rest.length === 0) {
+        if (Array.isArray(s.required) && s.required.includes(key)) return [...p, "required", s.required.indexOf(key)];
+        continue;
+      }
+      const [seg, ...tail] = rest;
+      if (typeof seg === "string" && isJsonObject(s.properties) && isJsonObject(s.properties[seg])) {
+        const r = walk(s.properties[seg] as JsonObject, [...p, "properties", seg], tail);
+        if (r) return r;
+      } else if (typeof seg === "number" && isJsonObject(s.items)) {
+        const r = walk(s.items, [...p, "items"], tail);
+        if (r) return r;
+      }
+    }
+    return null;
+  };
+  return walk(root, [], parentPath);
+}

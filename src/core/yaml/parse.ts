@@ -1,0 +1,260 @@
+/**
+ * YAML text -> position-annotated nodes (LNode), with every problem as a located finding.
+ * YAML 1.2 core schema (the `yaml` package); duplicate keys are errors; aliases are counted as they
+ * expand (SPEC §1: at most 100 per file); nesting is capped at 128; `<<` merge keys work; plain scalars
+ * that YAML 1.1 tools read differently get a warning.
+ */
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node, Scalar } from "yaml";
+import { createFinding, type Finding } from "../findings.js";
+import { describeKeyProblem, isValidKeySegment, printable } from "../names.js";
+import type { LEntry, LMap, LNode, Pos } from "./nodes.js";
+
+export const MAX_ALIASES = 100;
+export const MAX_DEPTH = 128;
+
+export interface ParseYamlOptions {
+  /** `segments`: keys must be SPEC §1 key segments (values files). `any`: any string key (schemas, strata.yaml). */
+  keys: "segments" | "any";
+  /** Allow `!unset` (values files, not SOPS files). */
+  allowUnset: boolean;
+  /** Allow more than one document (`---`). */
+  multiDocument?: boolean;
+}
+
+export interface ParsedYaml {
+  /** One per document; empty when the text has none. Null documents (empty file) are omitted. */
+  documents: LNode[];
+  findings: Finding[];
+}
+
+const UNSET_TAG = "!unset";
+const CORE_TAGS = new Set(["tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq", UNSET_TAG]);
+
+const YAML11_BOOL = /^(y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$/;
+const YAML11_OCTAL = /^[-+]?0[0-9_]+$/;
+const YAML11_SEXAGESIMAL = /^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$/;
+const YAML11_UNDERSCORE_NUMBER = /^[-+]?[0-9][0-9_]*_[0-9_]*(\.[0-9_]*)?$/;
+
+/** Bytes -> text: UTF-8 only (a NUL or invalid sequence is binary junk), BOM stripped. */
+export function decodeText(bytes: Uint8Array, file: string): { text: string } | { finding: Finding } {
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    const at = firstInvalidUtf8(bytes);
+    const { line, column } = lineColumnOfByte(bytes, at);
+    return { finding: createFinding({ code: "yaml-syntax", message: `${file} is not UTF-8 text (invalid byte at offset ${at})`, file, line, column, hint: "values files are YAML text; keep binary data out of the repository or base64-encode it" }) };
+  }
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const nul = text.indexOf("\u0000");
+  if (nul >= 0) {
+    const before = text.slice(0, nul);
+    const line = before.split("\n").length;
+    const column = nul - before.lastIndexOf("\n");
+    return { finding: createFinding({ code: "yaml-syntax", message: `${file} contains a NUL character: not a YAML text file`, file, line, column }) };
+  }
+  return { text };
+}
+
+function firstInvalidUtf8(bytes: Uint8Array): number {
+  const dec = new TextDecoder("utf-8", { fatal: true });
+  let lo = 0, hi = bytes.length;
+  // Binary search for the shortest invalid prefix; cheap and exact enough for a message.
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    try { dec.decode(bytes.subarray(0, mid + 1), { stream: true }); lo = mid + 1; dec.decode(); } catch { hi = mid; }
+  }
+  return lo;
+}
+
+function lineColumnOfByte(bytes: Uint8Array, offset: number): { line: number; column: number } {
+  let line = 1, column = 1;
+  for (let i = 0; i < offset && i < bytes.length; i++) {
+    if (bytes[i] === 0x0a) { line++; column = 1; } else column++;
+  }
+  return { line, column };
+}
+
+export function parseYaml(text: string, file: string, options: ParseYamlOptions): ParsedYaml {
+  const findings: Finding[] = [];
+  const lineCounter = new LineCounter();
+  const posAt = (offset: number | undefined): Pos => {
+    const { line, col } = lineCounter.linePos(offset ?? 0);
+    return { file, line, column: col };
+  };
+
+  let docs: Document.Parsed[];
+  try {
+    docs = parseAllDocuments(text, {
+      lineCounter,
+      merge: true,
+      uniqueKeys: true,
+      prettyErrors: false,
+      strict: true,
+      customTags: [{ tag: UNSET_TAG, identify: () => false, resolve: () => null }],
+    }) as Document.Parsed[];
+  } catch (e) {
+    findings.push(createFinding({ code: "yaml-limit", message: `${file}: the YAML parser gave up (${(e as Error).message})`, file, line: 1, column: 1 }));
+    return { documents: [], findings };
+  }
+  if (!Array.isArray(docs)) docs = [docs];
+
+  const documents: LNode[] = [];
+  for (const doc of docs) {
+    let hard = false;
+    for (const err of doc.errors) {
+      hard = true;
+      const pos = posAt(err.pos[0]);
+      const firstLine = err.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+      if (err.code === "DUPLICATE_KEY") {
+        findings.push(createFinding({ code: "duplicate-key", message: `${file}:${pos.line}:${pos.column}: duplicate key (${firstLine})`, file, line: pos.line, column: pos.column, hint: "each key may appear once in a map" }));
+      } else if (/call stack|too deep|nest/i.test(err.message)) {
+        findings.push(createFinding({ code: "yaml-limit", message: `${file}:${pos.line}:${pos.column}: nesting deeper than ${MAX_DEPTH} levels`, file, line: pos.line, column: pos.column }));
+      } else {
+        findings.push(createFinding({ code: "yaml-syntax", message: `${file}:${pos.line}:${pos.column}: ${firstLine}`, file, line: pos.line, column: pos.column }));
+      }
+    }
+    if (hard) continue;
+    if (doc.contents === null) continue;
+    const walker = new Walker(doc, file, options, posAt, findings);
+    const node = walker.walk(doc.contents as Node, 0);
+    if (node) documents.push(node);
+  }
+  if (!options.multiDocument && documents.length > 1) {
+    const pos = posAt(docs[1]?.range?.[0]);
+    findings.push(createFinding({ code: "yaml-syntax", message: `${file}:${pos.line}:${pos.column}: more than one YAML document; a values file holds one`, file, line: pos.line, column: pos.column }));
+  }
+  return { documents, findings };
+}
+
+class Walker {
+  private aliases = 0;
+  private aliasLimitReported = false;
+  private depthLimitReported = false;
+
+  constructor(
+    private readonly doc: Document.Parsed,
+    private readonly file: string,
+    private readonly options: ParseYamlOptions,
+    private readonly posAt: (offset: number | undefined) => Pos,
+    private readonly findings: Finding[],
+  ) {}
+
+  walk(node: Node | null | undefined, depth: number): LNode | null {
+    if (node === null || node === undefined) return null;
+    if (depth > MAX_DEPTH) {
+      if (!this.depthLimitReported) {
+        this.depthLimitReported = true;
+        const pos = this.posAt(node.range?.[0]);
+        this.findings.push(createFinding({ code: "yaml-limit", message: `${this.file}:${pos.line}:${pos.column}: nesting deeper than ${MAX_DEPTH} levels`, file: this.file, line: pos.line, column: pos.column }));
+      }
+      return null;
+    }
+    if (isAlias(node)) {
+      if (++this.aliases > MAX_ALIASES) {
+        if (!this.aliasLimitReported) {
+          this.aliasLimitReported = true;
+          const pos = this.posAt(node.range?.[0]);
+          this.findings.push(createFinding({ code: "yaml-limit", message: `${this.file}:${pos.line}:${pos.column}: more than ${MAX_ALIASES} alias expansions`, file: this.file, line: pos.line, column: pos.column, hint: "anchors and aliases are limited to stop alias bombs; write the values out" }));
+        }
+        return null;
+      }
+      const target = node.resolve(this.doc);
+      if (!target) {
+        const pos = this.posAt(node.range?.[0]);
+        this.findings.push(createFinding({ code: "yaml-syntax", message: `${this.file}:${pos.line}:${pos.column}: unknown alias *${node.source}`, file: this.file, line: pos.line, column: pos.column }));
+        return null;
+      }
+      return this.walk(target as Node, depth + 1);
+    }
+    const pos = this.posAt(node.range?.[0]);
+    const tag = node.tag;
+    if (tag && !CORE_TAGS.has(tag)) {
+      this.findings.push(createFinding({ code: "yaml-syntax", message: `${this.file}:${pos.line}:${pos.column}: unsupported tag ${tag}`, file: this.file, line: pos.line, column: pos.column, hint: "only the YAML core schema and !unset are supported" }));
+      return null;
+    }
+    if (tag === UNSET_TAG) {
+      if (!this.options.allowUnset) {
+        this.findings.push(createFinding({ code: "yaml-syntax", message: `${this.file}:${pos.line}:${pos.column}: !unset is not allowed here`, file: this.file, line: pos.line, column: pos.column, hint: "!unset belongs in plain values files, not in encrypted ones" }));
+        return null;
+      }
+      if (!isScalar(node) || (node.source !== undefined && node.source !== "" && node.source !== null)) {
+        this.findings.push(createFinding({ code: "yaml-syntax", message: `${this.file}:${pos.line}:${pos.column}: !unset takes no value`, file: this.file, line: pos.line, column: pos.column }));
+        return null;
+      }
+      return { kind: "unset", pos };
+    }
+    if (isScalar(node)) return this.scalar(node, pos);
+    if (isSeq(node)) {
+      const items: LNode[] = [];
+      for (const item of node.items) {
+        const child = this.walk(item as Node, depth + 1);
+        if (child) items.push(child);
+      }
+      return { kind: "seq", pos, items };
+    }
+    if (isMap(node)) return this.map(node.items, pos, depth);
+    this.findings.push(createFinding({ code: "yaml-syntax", message: `${this.file}:${pos.line}:${pos.column}: unsupported YAML node`, file: this.file, line: pos.line, column: pos.column }));
+    return null;
+  }
+
+  private scalar(node: Scalar, pos: Pos): LNode | null {
+    const v = node.value;
+    if (typeof v === "number" && !Number.isFinite(v)) {
+      this.findings.push(createFinding({ code: "invalid-type", message: `${this.file}:${pos.line}:${pos.column}: ${String(v)} is not a JSON number`, file: this.file, line: pos.line, column: pos.column }));
+      return null;
+    }
+    if (typeof v === "bigint") return { kind: "scalar", pos, value: Number(v) };
+    if (v !== null && typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean") {
+      this.findings.push(createFinding({ code: "yaml-syntax", message: `${this.file}:${pos.line}:${pos.column}: unsupported scalar`, file: this.file, line: pos.line, column: pos.column }));
+      return null;
+    }
+    if (node.type === Scalar.PLAIN && typeof node.source === "string") this.checkYaml11(node.source, v, pos);
+    return { kind: "scalar", pos, value: v };
+  }
+
+  private checkYaml11(source: string, value: unknown, pos: Pos): void {
+    let hint: string | null = null;
+    if (YAML11_BOOL.test(source)) hint = `YAML 1.1 tools read ${source} as a boolean; strata (YAML 1.2) reads the string "${source}". Quote it, or write true/false`;
+    else if (YAML11_OCTAL.test(source)) hint = `YAML 1.1 tools read ${source} as an octal number; strata (YAML 1.2) reads ${String(value)}. Quote it if it is a string, or drop the leading zero`;
+    else if (YAML11_SEXAGESIMAL.test(source)) hint = `YAML 1.1 tools read ${source} as a base-60 number; strata reads the string "${source}". Quote it`;
+    else if (YAML11_UNDERSCORE_NUMBER.test(source)) hint = `YAML 1.1 tools read ${source} as a number; strata reads the string "${source}". Quote it, or write the digits without _`;
+    if (hint) this.findings.push(createFinding({ code: "yaml-1.1-ambiguity", message: `${this.file}:${pos.line}:${pos.column}: ${source} means different things in YAML 1.1 and 1.2`, file: this.file, line: pos.line, column: pos.column, hint }));
+  }
+
+  private map(pairs: unknown[], pos: Pos, depth: number): LMap {
+    const entries = new Map<string, LEntry>();
+    const merged: LMap[] = [];
+    for (const pair of pairs) {
+      if (!isPair(pair)) continue;
+      const keyNode = pair.key as Node | null;
+      const keyPos = this.posAt(keyNode?.range?.[0] ?? (pair.value as Node | null)?.range?.[0]);
+      // Merge keys (`<<: *base` or `<<: [*a, *b]`): explicit keys win, earlier sources win over later.
+      if (isScalar(keyNode) && keyNode.value === "<<" && keyNode.type === Scalar.PLAIN) {
+        const sources = isSeq(pair.value) ? (pair.value.items as Node[]) : [pair.value as Node];
+        for (const src of sources) {
+          const m = this.walk(src, depth + 1);
+          if (m?.kind === "map") merged.push(m);
+          else if (m) this.findings.push(createFinding({ code: "yaml-syntax", message: `${this.file}:${keyPos.line}:${keyPos.column}: a << merge needs a map`, file: this.file, line: keyPos.line, column: keyPos.column }));
+        }
+        continue;
+      }
+      const key = isScalar(keyNode) ? keyNode.value : undefined;
+      if (typeof key !== "string" || !this.keyAllowed(key)) {
+        const shown = typeof key === "string" ? describeKeyProblem(key) : key === null || key === undefined ? "a key must not be empty" : `"${printable(String(isScalar(keyNode) ? keyNode.source ?? key : "?"))}" is not a string key`;
+        this.findings.push(createFinding({ code: "invalid-key", message: `${this.file}:${keyPos.line}:${keyPos.column}: invalid key: ${shown}`, file: this.file, line: keyPos.line, column: keyPos.column, hint: "key segments start with a letter or _, then letters, digits, _ or -" }));
+        continue;
+      }
+      const value = this.walk(pair.value as Node | null, depth + 1) ?? (pair.value === null ? { kind: "scalar" as const, pos: keyPos, value: null } : null);
+      if (value) entries.set(key, { keyPos, value });
+    }
+    for (const m of merged) for (const [k, e] of m.entries) if (!entries.has(k)) entries.set(k, e);
+    return { kind: "map", pos, entries };
+  }
+
+  private keyAllowed(key: string): boolean {
+    // `$unset` is checked where it means something: items of arrays merged by a field.
+    if (this.options.keys === "segments") return key === "$unset" || isValidKeySegment(key);
+    return key !== "__proto__";
+  }
+}
