@@ -3,3 +3,4 @@ export { checkApprovals, type ApprovalsReport, type CheckApprovalsOptions } from
 export * from "./comment.js";
 export * from "./commit-approved.js";
 export * from "./connect.js";
+export * from "./diff-seam.js";

@@ -16,6 +16,8 @@ export const commands = {
   envs: () => import("./envs.js"),
   explain: () => import("./explain.js"),
   init: () => import("./init.js"),
+  approvals: () => import("./approvals.js"),
+  pr: () => import("./pr.js"),
 } satisfies Record<string, Loader>;
 
 export type CommandName = keyof typeof commands;

@@ -9,6 +9,8 @@ import type { ApprovalChange } from "./match.js";
 /** The parts of SPEC §7's diff JSON that approvals read. Extra fields are ignored. */
 export interface DiffForApprovals {
   environments: Record<string, {
+    /** The environment's production flag, when the diff carries it. */
+    production?: boolean;
     changes: { key: string; sensitive?: boolean; approvers?: string[] }[];
   }>;
 }
@@ -24,7 +26,8 @@ export function approvalChangesFromDiff(
 ): ApprovalChange[] {
   const out: ApprovalChange[] = [];
   for (const [environment, env] of Object.entries(diff.environments)) {
-    const flags = options.environments?.[environment];
+    const known = options.environments?.[environment];
+    const flags = known ?? (typeof env.production === "boolean" ? { production: env.production, approvalRequired: env.production } : undefined);
     for (const c of env.changes) {
       out.push({
         environment,
@@ -45,4 +48,13 @@ export function withEnvironmentFlags(changes: readonly ApprovalChange[], environ
     if (!flags) return c;
     return { ...c, production: c.production ?? flags.production, approvalRequired: c.approvalRequired ?? flags.approvalRequired };
   });
+}
+
+/** Whether a parsed JSON document looks like SPEC §7's diff (from `strata diff --format json`). */
+export function isDiffForApprovals(doc: unknown): doc is DiffForApprovals {
+  if (typeof doc !== "object" || doc === null) return false;
+  const envs = (doc as { environments?: unknown }).environments;
+  if (typeof envs !== "object" || envs === null || Array.isArray(envs)) return false;
+  return Object.values(envs).every((e: unknown) => typeof e === "object" && e !== null && Array.isArray((e as { changes?: unknown }).changes)
+    && ((e as { changes: unknown[] }).changes).every((c) => typeof c === "object" && c !== null && typeof (c as { key?: unknown }).key === "string"));
 }
