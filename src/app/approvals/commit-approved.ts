@@ -77,3 +77,21 @@ export async function requireCommitApproved(options: CheckCommitApprovedOptions)
       : "push --require-approval publishes only commits that a merged, approved pull request put on the default branch",
   });
 }
+
+/**
+ * The one call `push --require-approval` needs: connect with the environment's token, check the commit
+ * with the linked diff, and return what goes into the snapshot's `source` (throws `approval-required`).
+ */
+export async function approvePush(options: {
+  commit: string;
+  repoDir: string;
+  env?: NodeJS.ProcessEnv;
+  warn?: (message: string) => void;
+  /** Defaults to the linked diff engine (`createDiffSeam`). */
+  computeChanges?: ComputeApprovalChanges;
+}): Promise<{ pullRequest: number; approvedBy: string[]; emergency: boolean }> {
+  const [{ connectGitHub }, { createDiffSeam }] = await Promise.all([import("./connect.js"), import("./diff-seam.js")]);
+  const { api } = await connectGitHub({ ...(options.env ? { env: options.env } : {}), ...(options.warn ? { warn: options.warn } : {}) });
+  const approved = await requireCommitApproved({ github: api, commit: options.commit, repoDir: options.repoDir, computeChanges: options.computeChanges ?? createDiffSeam().computeChanges });
+  return { pullRequest: approved.pullRequest, approvedBy: approved.approvedBy, emergency: approved.emergency };
+}

@@ -4,6 +4,7 @@
  * reviews and comments, a team hundreds of members.
  */
 import { StrataError } from "../../core/findings.js";
+import { redact } from "../../core/redact.js";
 import type { PullRequestReview, ReviewState } from "../../core/approvals/evaluate.js";
 import { statusOf, toStrataError, type Octokit } from "./client.js";
 import type { RepositoryRef } from "./env.js";
@@ -166,7 +167,7 @@ export function createGitHubApi(octokit: Octokit, repository: RepositoryRef, opt
 
     setCommitStatus: (sha, status) => call(`setting the ${status.context} status on ${sha.slice(0, 12)}`, async () => {
       await octokit.request("POST /repos/{owner}/{repo}/statuses/{sha}", {
-        owner, repo, sha, state: status.state, context: status.context, description: status.description,
+        owner, repo, sha, state: status.state, context: status.context, description: redact(status.description),
         ...(status.targetUrl ? { target_url: status.targetUrl } : {}),
       });
     }),

@@ -2,6 +2,7 @@
 import { appendFile, readFile } from "node:fs/promises";
 import { StrataError } from "../../core/findings.js";
 import { isJsonObject } from "../../core/json.js";
+import { redact } from "../../core/redact.js";
 
 export interface RepositoryRef {
   owner: string;
@@ -72,7 +73,8 @@ export async function readEventPullRequest(eventPath: string | null): Promise<nu
 /** Appends to the job summary (`GITHUB_STEP_SUMMARY`); a no-op outside Actions. */
 export async function writeStepSummary(markdown: string, path: string | null): Promise<boolean> {
   if (path === null) return false;
-  await appendFile(path, markdown.endsWith("\n") ? markdown : `${markdown}\n`, "utf8");
+  const text = redact(markdown);
+  await appendFile(path, text.endsWith("\n") ? text : `${text}\n`, "utf8");
   return true;
 }
 

@@ -4,6 +4,7 @@
  * bot's comment must never be overwritten.
  */
 import { composeStickyComment, sameCommentBody, STICKY_MARKER } from "../../core/approvals/comment.js";
+import { redact } from "../../core/redact.js";
 import type { GitHubApi, IssueComment } from "./api.js";
 
 export interface StickyCommentResult {
@@ -22,7 +23,9 @@ export function findStickyComment(comments: readonly IssueComment[], login: stri
  * re-runs make no notification noise.
  */
 export async function upsertStickyComment(api: GitHubApi, pullRequest: number, body: string | readonly string[]): Promise<StickyCommentResult> {
-  const text = composeStickyComment(typeof body === "string" ? [body] : body);
+  // The renderers never put a value of a sensitive key in markdown; the redactor is the second line,
+  // for any decrypted value that reached a string by another path.
+  const text = composeStickyComment((typeof body === "string" ? [body] : body).map(redact));
   const [login, comments] = await Promise.all([api.getOwnLogin(), api.listIssueComments(pullRequest)]);
   const existing = findStickyComment(comments, login);
   if (existing === null) return { action: "created", comment: await api.createIssueComment(pullRequest, text) };

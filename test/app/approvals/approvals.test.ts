@@ -218,3 +218,17 @@ describe("checkCommitApproved (push --require-approval)", () => {
     expect(await checkCommitApproved({ github, commit: MERGE, repoDir: "/r", computeChanges })).toMatchObject({ approved: false, reason: "no-merged-pull-request" });
   });
 });
+
+describe("approvePush", () => {
+  it("connects from the environment and returns the snapshot source fields", async () => {
+    const { approvePush } = await import("../../../src/app/approvals/commit-approved.js");
+    gh.state.branches.set("main", [BASE, MERGE]);
+    gh.state.pulls.set(9, { number: 9, author: "dev", state: "closed", merged: true, mergeCommitSha: MERGE, head: { sha: HEAD }, base: { sha: BASE }, labels: [] });
+    gh.state.commitPulls.set(MERGE, [9]);
+    addReviews(gh.state, 9, [{ login: "sre1", state: "APPROVED", commitId: HEAD }, { login: "sre2", state: "APPROVED", commitId: HEAD }]);
+    const env = { GITHUB_TOKEN: "test-token", GITHUB_REPOSITORY: "acme/config", GITHUB_API_URL: gh.url };
+    expect(await approvePush({ commit: MERGE, repoDir: "/r", env, computeChanges })).toEqual({ pullRequest: 9, approvedBy: ["sre1", "sre2"], emergency: false });
+    const unlinked = await approvePush({ commit: MERGE, repoDir: "/r", env }).catch((e: unknown) => e);
+    expect((unlinked as StrataError).message).toMatch(/diff engine is not linked/);
+  });
+});

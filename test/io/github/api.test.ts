@@ -183,3 +183,13 @@ describe("Actions environment", () => {
     expect(await writeStepSummary("x", null)).toBe(false);
   });
 });
+
+describe("no secret value reaches GitHub", () => {
+  it("scrubs registered secrets from the comment, even inside a collapsed block", async () => {
+    const { registerSecret } = await import("../../../src/core/redact.js");
+    registerSecret("hunter2-db-password");
+    const r = await upsertStickyComment(await api(), 7, ["<details><summary>values</summary>\n\nhunter2-db-password\n</details>"]);
+    expect(r.comment.body).not.toContain("hunter2-db-password");
+    expect(r.comment.body).toContain("<redacted>");
+  });
+});
