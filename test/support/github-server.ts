@@ -24,7 +24,7 @@ export interface FakePull {
   files?: string[];
 }
 
-export interface FakeReview { login: string; state: string; commitId: string; submittedAt?: string }
+export interface FakeReview { login: string; state: string; commitId: string; submittedAt?: string; association?: string }
 
 export interface FakeComment { id: number; login: string; body: string }
 
@@ -107,6 +107,7 @@ export async function startFakeGitHub(init: Partial<FakeGitHubState> = {}): Prom
 
   const reviewJson = (r: FakeReview & { id: number }, number: number): Json => ({
     ...fixture<Json>("review"), id: r.id, node_id: `PRR_${r.id}`, user: user(r.login), state: r.state, commit_id: r.commitId,
+    author_association: r.association ?? "MEMBER",
     submitted_at: r.state === "PENDING" ? undefined : r.submittedAt ?? new Date(Date.UTC(2026, 0, 1, 0, 0, r.id % 50000)).toISOString().replace(".000", ""),
     html_url: `https://github.com/${state.owner}/${state.repo}/pull/${number}#pullrequestreview-${r.id}`,
   });

@@ -15,7 +15,15 @@ export interface PullRequestReview {
   /** The head commit the review was given on. */
   commitId: string | null;
   submittedAt: string | null;
+  /**
+   * GitHub's `author_association` of the reviewer (OWNER, MEMBER, COLLABORATOR, CONTRIBUTOR, NONE…).
+   * Rules that name no owner count only reviewers who belong to the repository; unknown counts.
+   */
+  association?: string;
 }
+
+/** Associations of people with a say in the repository: anyone else can review a public repository. */
+const TRUSTED_ASSOCIATIONS = new Set(["OWNER", "MEMBER", "COLLABORATOR"]);
 
 export interface ApprovalContext {
   /** The pull request's author: never counts as an approver. */
@@ -36,6 +44,8 @@ export interface ReviewerVerdict {
   counts: boolean;
   /** Why an approval does not count. */
   reason: "stale" | null;
+  /** Owner, member or collaborator of the repository (counts for rules that name no owner). */
+  member: boolean;
 }
 
 export interface RuleResult {
@@ -88,15 +98,17 @@ export function summarizeReviews(reviews: readonly PullRequestReview[], context:
     if (login === author || !DECISIVE.has(r.state)) continue;
     latest.set(login, r);
   }
-  return [...latest].sort(([a], [b]) => a.localeCompare(b)).map(([login, r]) => {
-    if (r.state === "CHANGES_REQUESTED") return { login, state: "changes-requested", commitId: r.commitId, counts: false, reason: null };
+  return [...latest].sort(([a], [b]) => a.localeCompare(b)).map(([login, r]): ReviewerVerdict => {
+    const member = r.association === undefined || TRUSTED_ASSOCIATIONS.has(r.association);
+    if (r.state === "CHANGES_REQUESTED") return { login, state: "changes-requested", commitId: r.commitId, counts: false, reason: null, member };
     const stale = dismissStale && r.commitId !== null && r.commitId !== context.headSha;
-    return { login, state: "approved", commitId: r.commitId, counts: !stale, reason: stale ? "stale" : null };
+    return { login, state: "approved", commitId: r.commitId, counts: !stale, reason: stale ? "stale" : null, member };
   });
 }
 
-function isOwnedBy(login: string, owners: readonly Owner[], teams: ApprovalContext["teams"]): boolean {
-  if (owners.length === 0) return true;
+function isOwnedBy(reviewer: ReviewerVerdict, owners: readonly Owner[], teams: ApprovalContext["teams"]): boolean {
+  if (owners.length === 0) return reviewer.member;
+  const login = reviewer.login;
   return owners.some((o) => (isTeamOwner(o) ? (teams[o] ?? []).some((m) => normalizeOwner(m) === login) : o === login));
 }
 
@@ -110,14 +122,15 @@ export function decideApprovals(config: ApprovalConfig, matched: readonly Matche
   const teams: Record<string, readonly string[]> = {};
   for (const [team, members] of Object.entries(context.teams)) teams[normalizeOwner(team)] = members;
   const reviewers = summarizeReviews(reviews, context, config.dismissStale);
-  const approvers = reviewers.filter((r) => r.counts).map((r) => r.login);
+  const counted = reviewers.filter((r) => r.counts);
+  const approvers = counted.map((r) => r.login);
   const changesRequestedBy = reviewers.filter((r) => r.state === "changes-requested").map((r) => r.login);
   const labels = new Set(context.labels.map((l) => l.toLowerCase()));
   const emergency = config.emergency === null ? null : { ...config.emergency, active: labels.has(config.emergency.label.toLowerCase()) };
 
   const rules = matched.map((rule): RuleResult => {
     const required = emergency?.active ? Math.min(rule.require, emergency.require) : rule.require;
-    const approvedBy = approvers.filter((login) => isOwnedBy(login, rule.from, teams));
+    const approvedBy = counted.filter((r) => isOwnedBy(r, rule.from, teams)).map((r) => r.login);
     const missing = Math.max(0, required - approvedBy.length);
     return {
       name: rule.name, origin: rule.origin, require: rule.require, required, from: rule.from,

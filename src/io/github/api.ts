@@ -70,7 +70,7 @@ interface RawPull {
   merged_at: string | null; merge_commit_sha: string | null; html_url: string;
   head: { sha: string; ref: string }; base: { sha: string; ref: string }; labels: ({ name?: string } | string)[];
 }
-interface RawReview { id: number; user: RawUser | null; state: string; commit_id: string | null; submitted_at?: string | null }
+interface RawReview { id: number; user: RawUser | null; state: string; commit_id: string | null; submitted_at?: string | null; author_association?: string }
 interface RawComment { id: number; user: RawUser | null; body?: string; html_url: string }
 
 function toPullRequest(p: RawPull): PullRequestInfo {
@@ -125,6 +125,7 @@ export function createGitHubApi(octokit: Octokit, repository: RepositoryRef, opt
       const raw = (await octokit.paginate("GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews", { owner, repo, pull_number: number, per_page: 100 })) as unknown as RawReview[];
       return raw.filter((r) => r.user !== null && REVIEW_STATES.has(r.state)).map((r) => ({
         id: r.id, login: r.user!.login, state: r.state as ReviewState, commitId: r.commit_id, submittedAt: r.submitted_at ?? null,
+        ...(r.author_association ? { association: r.author_association } : {}),
       }));
     }),
 

@@ -69,6 +69,9 @@ export function toStrataError(error: unknown, doing: string): StrataError {
   if (status === 401) {
     return new StrataError("unauthenticated", `GitHub rejected the token while ${doing}`, { cause: error, hint: "set GITHUB_TOKEN to a valid token (in Actions: `env: GITHUB_TOKEN: ${{ github.token }}`)" });
   }
+  if ((status === 403 || status === 429) && /rate limit/i.test(detail)) {
+    return new StrataError("unreachable", `GitHub's rate limit stopped strata while ${doing}: ${detail}`, { cause: error, hint: "retry later; an App token has a higher limit than the Actions token" });
+  }
   if (status === 403 || status === 404) {
     return new StrataError("access-denied", `GitHub answered ${status} while ${doing}: ${detail}`, {
       cause: error,

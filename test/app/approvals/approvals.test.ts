@@ -141,6 +141,13 @@ describe("checkApprovals", () => {
     expect(status()).toMatchObject({ state: "failure", description: "invalid approvals in strata.yaml on main" });
   });
 
+  it("does not count a drive-by approval from outside the repository for an any-reviewer requirement", async () => {
+    gh.state.files.set(BASE, { "strata.yaml": "version: 1\nenvironments:\n  prod: { production: true }\n" });
+    changes = [{ environment: "prod", key: "a.b", sensitive: false, approvers: [] }];
+    addReviews(gh.state, 7, [{ login: "stranger", state: "APPROVED", commitId: HEAD, association: "NONE" }]);
+    expect((await checkApprovals({ github, pullRequest: 7, repoDir: "/r", computeChanges })).decision.met).toBe(false);
+  });
+
   it("requires one approval in a production environment no rule names", async () => {
     gh.state.files.set(BASE, { "strata.yaml": "version: 1\nenvironments:\n  prod: { production: true }\n" });
     changes = [{ environment: "prod", key: "a.b", sensitive: false, approvers: [] }];

@@ -114,12 +114,21 @@ describe("evaluateApprovals (issue 6 scenarios)", () => {
     expect(d.rules.map((r) => [r.name, r.missing, r.approvedBy])).toEqual([["production", 1, ["sre1"]], ["secrets", 1, []], ["database-owners", 1, []]]);
     expect(d.description).toBe("needs 1 more from @acme/sre; 1 more from @acme/security; 1 more from @acme/dba or @alice");
     expect(d.reviewers).toEqual([
-      { login: "sre1", state: "approved", commitId: HEAD, counts: true, reason: null },
-      { login: "sre2", state: "approved", commitId: "old", counts: false, reason: "stale" },
+      { login: "sre1", state: "approved", commitId: HEAD, counts: true, reason: null, member: true },
+      { login: "sre2", state: "approved", commitId: "old", counts: false, reason: "stale", member: true },
     ]);
     const md = renderApprovalsMarkdown(d);
     expect(md).toContain("| production | 2 from @acme/sre | @sre1 | needs 1 more from @acme/sre | `production: database.password` |");
     expect(md).toContain("older commit do not count (`dismiss_stale`): @sre2");
+  });
+
+  it("counts only the repository's people for a rule that names no owner", () => {
+    const anyone = { rules: [], emergency: null, dismissStale: true };
+    const changes = [change("prod", "a.b", { approvalRequired: true })];
+    const outsider = evaluateApprovals(anyone, changes, [review("drive-by", "APPROVED", { association: "CONTRIBUTOR" })], context());
+    expect(outsider.description).toBe("needs 1 more approval");
+    const member = evaluateApprovals(anyone, changes, [review("colleague", "APPROVED", { association: "MEMBER" })], context());
+    expect(member.description).toBe("approved by @colleague");
   });
 
   it("reports teams whose members were not supplied", () => {
