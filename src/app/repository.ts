@@ -74,7 +74,7 @@ export async function loadRepository(files: RepoFiles, options: LoadOptions = {}
     if ("code" in c) { findings.push(c); continue; }
     if (c.kind === "schema") {
       const other = schemaFiles.get(c.namespace);
-      if (other) findings.push(createFinding({ code: "invalid-schema", message: `${path}: namespace ${c.namespace} has two schemas (${other} too)`, file: path, line: 1, column: 1, hint: "keep one of .schema.yaml and .schema.json" }));
+      if (other) findings.push(createFinding({ code: "invalid-schema", message: `${path}:1:1: namespace ${c.namespace} has two schemas (${other} too)`, file: path, line: 1, column: 1, hint: "keep one of .schema.yaml and .schema.json" }));
       else schemaFiles.set(c.namespace, path);
     } else valueFiles.push(c);
   }
@@ -103,14 +103,14 @@ export async function loadRepository(files: RepoFiles, options: LoadOptions = {}
   await Promise.all(valueFiles.map(async (vf) => {
     if (!environments.has(vf.environment)) {
       if (parsedSettings.settings && !parsedSettings.findings.some((f) => f.environment === vf.environment)) {
-        findings.push(createFinding({ code: "unknown-environment", message: `${vf.path}: environment "${vf.environment}" is not declared in ${SETTINGS_FILE}`, file: vf.path, line: 1, column: 1, environment: vf.environment, hint: `add it under environments: in ${SETTINGS_FILE}, or move the file` }));
+        findings.push(createFinding({ code: "unknown-environment", message: `${vf.path}:1:1: environment "${vf.environment}" is not declared in ${SETTINGS_FILE}`, file: vf.path, line: 1, column: 1, environment: vf.environment, hint: `add it under environments: in ${SETTINGS_FILE}, or move the file` }));
       }
       return;
     }
     if (neededEnvs && !neededEnvs.has(vf.environment)) return;
     if (!wantNs(vf.namespace)) return;
     if (!schemaFiles.has(vf.namespace)) {
-      findings.push(createFinding({ code: "unknown-namespace", message: `${vf.path}: namespace "${vf.namespace}" has no schema (schemas/${vf.namespace}.schema.yaml)`, file: vf.path, line: 1, column: 1, environment: vf.environment, hint: "add the schema, or fix the file name" }));
+      findings.push(createFinding({ code: "unknown-namespace", message: `${vf.path}:1:1: namespace "${vf.namespace}" has no schema (schemas/${vf.namespace}.schema.yaml)`, file: vf.path, line: 1, column: 1, environment: vf.environment, hint: "add the schema, or fix the file name" }));
       return;
     }
     const bytes = await files.read(vf.path);
@@ -208,7 +208,7 @@ async function loadLayer(vf: { environment: string; namespace: string; path: str
   if (!node) return null;
   const stripped = stripSopsMetadata(node);
   if (!stripped || !stripped.hadMetadata) {
-    findings.push(createFinding({ code: "decryption-failed", message: `${vf.path}: not a SOPS file (no sops metadata)`, file: vf.path, line: 1, column: 1, environment: vf.environment, hint: `encrypt it: strata secrets encrypt --in-place ${vf.path}` }));
+    findings.push(createFinding({ code: "decryption-failed", message: `${vf.path}:1:1: not a SOPS file (no sops metadata)`, file: vf.path, line: 1, column: 1, environment: vf.environment, hint: `encrypt it: strata secrets encrypt --in-place ${vf.path}` }));
     return null;
   }
   if (secrets === null) {
@@ -216,7 +216,7 @@ async function loadLayer(vf: { environment: string; namespace: string; path: str
     return { ...base, node: stripped.data, ciphertextOnly: true };
   }
   if (secrets === undefined) {
-    findings.push(createFinding({ code: "decryption-failed", message: `${vf.path}: no SOPS engine is available to open it`, file: vf.path, line: 1, column: 1, environment: vf.environment, hint: "use --skip-secrets to check everything else" }));
+    findings.push(createFinding({ code: "decryption-failed", message: `${vf.path}:1:1: no SOPS engine is available to open it`, file: vf.path, line: 1, column: 1, environment: vf.environment, hint: "use --skip-secrets to check everything else" }));
     return null;
   }
   let plain: unknown;
@@ -224,14 +224,14 @@ async function loadLayer(vf: { environment: string; namespace: string; path: str
     plain = await secrets.open(vf.path, bytes);
   } catch (e) {
     if (e instanceof StrataError) {
-      findings.push(createFinding({ code: e.code, message: `${vf.path}: ${e.message}`, file: vf.path, line: 1, column: 1, environment: vf.environment, hint: e.hint }));
+      findings.push(createFinding({ code: e.code, message: `${vf.path}:1:1: ${e.message}`, file: vf.path, line: 1, column: 1, environment: vf.environment, hint: e.hint }));
       return null;
     }
     throw e;
   }
   const overlaid = overlayPlaintext(stripped.data, plain);
   if (!overlaid) {
-    findings.push(createFinding({ code: "decryption-failed", message: `${vf.path}: the decrypted document does not match the file's structure`, file: vf.path, line: 1, column: 1, environment: vf.environment }));
+    findings.push(createFinding({ code: "decryption-failed", message: `${vf.path}:1:1: the decrypted document does not match the file's structure`, file: vf.path, line: 1, column: 1, environment: vf.environment }));
     return null;
   }
   return { ...base, node: overlaid, ciphertextOnly: false };

@@ -87,8 +87,15 @@ export function combineExitCodes(codes: Iterable<ExitCode>): ExitCode {
   return EXIT.ok;
 }
 
+/**
+ * Findings are content problems: exit 1, except that content strata could not open for lack of keys
+ * is exit 3. (An unknown parent in strata.yaml is content; an unknown `--env` is thrown, exit 2.)
+ */
 export function exitCodeForFindings(findings: readonly Finding[]): ExitCode {
-  return combineExitCodes(findings.filter((f) => f.severity === "error").map((f) => exitCodeFor(f.code)));
+  return combineExitCodes(findings.filter((f) => f.severity === "error").map((f) => {
+    const exit = exitCodeFor(f.code);
+    return exit === EXIT.secrets || exit === EXIT.internal ? exit : EXIT.findings;
+  }));
 }
 
 /** An operational failure with a stable code and an actionable hint; never carries secret plaintext. */

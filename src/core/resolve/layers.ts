@@ -12,19 +12,19 @@ export function classifyPath(path: string): ConfigFile | Finding | null {
   let m = /^schemas\/([^/]+)\.schema\.(yaml|json)$/.exec(path);
   if (m) {
     const ns = m[1]!;
-    if (!isValidName(ns)) return createFinding({ code: "invalid-name", message: `${path}: invalid namespace name "${ns}"`, file: path, line: 1, column: 1, hint: "namespace names match ^[a-z0-9][a-z0-9-]*$" });
+    if (!isValidName(ns)) return createFinding({ code: "invalid-name", message: `${path}:1:1: invalid namespace name "${ns}"`, file: path, line: 1, column: 1, hint: "namespace names match ^[a-z0-9][a-z0-9-]*$" });
     return { kind: "schema", namespace: ns, path };
   }
   m = /^environments\/([^/]+)\/([^/]+?)(\.sops)?\.(yaml|yml)$/.exec(path);
   if (m) {
     const [, env, ns, sops, ext] = m as unknown as [string, string, string, string | undefined, string];
-    if (ext === "yml") return createFinding({ code: "invalid-name", message: `${path}: values files end in .yaml`, file: path, line: 1, column: 1, hint: `rename it to ${path.replace(/\.yml$/, ".yaml")}` });
-    if (!isValidName(env)) return createFinding({ code: "invalid-name", message: `${path}: invalid environment name "${env}"`, file: path, line: 1, column: 1, environment: env, hint: "environment names match ^[a-z0-9][a-z0-9-]*$" });
-    if (!isValidName(ns)) return createFinding({ code: "invalid-name", message: `${path}: invalid namespace name "${ns}"`, file: path, line: 1, column: 1, environment: env, hint: "namespace names match ^[a-z0-9][a-z0-9-]*$" });
+    if (ext === "yml") return createFinding({ code: "invalid-name", message: `${path}:1:1: values files end in .yaml`, file: path, line: 1, column: 1, hint: `rename it to ${path.replace(/\.yml$/, ".yaml")}` });
+    if (!isValidName(env)) return createFinding({ code: "invalid-name", message: `${path}:1:1: invalid environment name "${env}"`, file: path, line: 1, column: 1, environment: env, hint: "environment names match ^[a-z0-9][a-z0-9-]*$" });
+    if (!isValidName(ns)) return createFinding({ code: "invalid-name", message: `${path}:1:1: invalid namespace name "${ns}"`, file: path, line: 1, column: 1, environment: env, hint: "namespace names match ^[a-z0-9][a-z0-9-]*$" });
     return { kind: "values", environment: env, namespace: ns, path, encrypted: sops !== undefined };
   }
   if (/^environments\/[^/]+\/[^/]+\.(json|toml)$/.test(path)) {
-    return createFinding({ code: "invalid-name", message: `${path}: values files are YAML (<namespace>.yaml or <namespace>.sops.yaml)`, file: path, line: 1, column: 1 });
+    return createFinding({ code: "invalid-name", message: `${path}:1:1: values files are YAML (<namespace>.yaml or <namespace>.sops.yaml)`, file: path, line: 1, column: 1 });
   }
   return null;
 }

@@ -24,10 +24,12 @@ export const UNSET_ITEM_KEY = "$unset";
 export function applyLayer(base: ENode | undefined, layer: LNode, ctx: MergeContext, path: (string | number)[], keyPos: Pos | null): ENode | undefined {
   if (layer.kind === "unset") {
     const dotted = `${ctx.namespace}.${formatPath(path)}`;
+    // The key is where the user wrote `!unset`; the empty scalar after the tag has no useful column.
+    const at = keyPos ?? layer.pos;
     if (base === undefined) {
-      ctx.findings.push(createFinding({ code: "unset-nothing", message: `${layer.pos.file}:${layer.pos.line}:${layer.pos.column}: !unset of ${dotted}, which nothing sets here`, file: layer.pos.file, line: layer.pos.line, column: layer.pos.column, environment: ctx.environment, key: dotted }));
+      ctx.findings.push(createFinding({ code: "unset-nothing", message: `${at.file}:${at.line}:${at.column}: !unset of ${dotted}, which nothing sets here`, file: at.file, line: at.line, column: at.column, environment: ctx.environment, key: dotted }));
     }
-    ctx.unsets.set(dotted, layer.pos);
+    ctx.unsets.set(dotted, at);
     return undefined;
   }
   const meta = ctx.plain || layer.kind === "seq" ? ctx.metadata(path) : null;

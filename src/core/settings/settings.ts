@@ -48,6 +48,7 @@ export function parseSettings(root: LNode | null, compiler: SchemaCompiler): Par
   const validate = compiler.compileInternal("strata.yaml", strataYamlSchema as unknown as JsonObject);
   if (!validate(plain)) {
     for (const err of validate.errors ?? []) {
+      if (err.propertyName !== undefined) continue; // names are checked below, with a clearer message
       const segs = err.instancePath === "" ? [] : err.instancePath.slice(1).split("/").map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
       const extra = err.keyword === "additionalProperties" ? String((err.params as { additionalProperty: string }).additionalProperty) : null;
       const loc = locate(root, extra ? [...segs, extra] : segs);

@@ -43,7 +43,7 @@ export function decodeText(bytes: Uint8Array, file: string): { text: string } | 
   } catch {
     const at = firstInvalidUtf8(bytes);
     const { line, column } = lineColumnOfByte(bytes, at);
-    return { finding: createFinding({ code: "yaml-syntax", message: `${file} is not UTF-8 text (invalid byte at offset ${at})`, file, line, column, hint: "values files are YAML text; keep binary data out of the repository or base64-encode it" }) };
+    return { finding: createFinding({ code: "yaml-syntax", message: `${file}:${line}:${column}: not UTF-8 text (invalid byte at offset ${at})`, file, line, column, hint: "values files are YAML text; keep binary data out of the repository or base64-encode it" }) };
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const nul = text.indexOf("\u0000");
@@ -51,20 +51,32 @@ export function decodeText(bytes: Uint8Array, file: string): { text: string } | 
     const before = text.slice(0, nul);
     const line = before.split("\n").length;
     const column = nul - before.lastIndexOf("\n");
-    return { finding: createFinding({ code: "yaml-syntax", message: `${file} contains a NUL character: not a YAML text file`, file, line, column }) };
+    return { finding: createFinding({ code: "yaml-syntax", message: `${file}:${line}:${column}: a NUL character: not a YAML text file`, file, line, column }) };
   }
   return { text };
 }
 
+/** Offset of the first byte of the first invalid UTF-8 sequence (RFC 3629: no overlongs, surrogates or > U+10FFFF). */
 function firstInvalidUtf8(bytes: Uint8Array): number {
-  const dec = new TextDecoder("utf-8", { fatal: true });
-  let lo = 0, hi = bytes.length;
-  // Binary search for the shortest invalid prefix; cheap and exact enough for a message.
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    try { dec.decode(bytes.subarray(0, mid + 1), { stream: true }); lo = mid + 1; dec.decode(); } catch { hi = mid; }
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i]!;
+    let need = 0, min = 0;
+    if (b < 0x80) { i++; continue; }
+    if (b >= 0xc2 && b <= 0xdf) { need = 1; min = 0x80; }
+    else if (b >= 0xe0 && b <= 0xef) { need = 2; min = 0x800; }
+    else if (b >= 0xf0 && b <= 0xf4) { need = 3; min = 0x10000; }
+    else return i;
+    let cp = b & (0x3f >> need);
+    for (let k = 1; k <= need; k++) {
+      const c = bytes[i + k];
+      if (c === undefined || (c & 0xc0) !== 0x80) return i;
+      cp = (cp << 6) | (c & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return i;
+    i += need + 1;
   }
-  return lo;
+  return bytes.length;
 }
 
 function lineColumnOfByte(bytes: Uint8Array, offset: number): { line: number; column: number } {
@@ -230,7 +242,7 @@ class Walker {
       const keyNode = pair.key as Node | null;
       const keyPos = this.posAt(keyNode?.range?.[0] ?? (pair.value as Node | null)?.range?.[0]);
       // Merge keys (`<<: *base` or `<<: [*a, *b]`): explicit keys win, earlier sources win over later.
-      if (isScalar(keyNode) && keyNode.value === "<<" && keyNode.type === Scalar.PLAIN) {
+      if (isScalar(keyNode) && keyNode.source === "<<" && keyNode.type === Scalar.PLAIN && typeof keyNode.value === "symbol") {
         const sources = isSeq(pair.value) ? (pair.value.items as Node[]) : [pair.value as Node];
         for (const src of sources) {
           const m = this.walk(src, depth + 1);
