@@ -64,7 +64,8 @@ export function matchApprovalRules(config: ApprovalConfig, changes: readonly App
   }
   for (const [id, hits] of byOwners) {
     const keys = [...new Set(hits.map((c) => c.key))];
-    matched.push({ name: `x-approvers of ${keys.join(", ")}`, origin: "x-approvers", require: 1, from: id.split(","), changes: hits });
+    const named = keys.length <= 3 ? keys.join(", ") : `${keys.slice(0, 3).join(", ")} and ${keys.length - 3} more`;
+    matched.push({ name: `x-approvers of ${named}`, origin: "x-approvers", require: 1, from: id.split(","), changes: hits });
   }
 
   // An environment that requires approval must not be changed on zero approvals just because no rule

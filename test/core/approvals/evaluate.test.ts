@@ -53,6 +53,11 @@ describe("matchApprovalRules", () => {
     expect(m[0]).toMatchObject({ origin: "x-approvers", require: 1, from: ["@acme/billing"], name: "x-approvers of billing.rate" });
   });
 
+  it("names an x-approvers rule by its first keys", () => {
+    const changes = ["a.b", "a.c", "a.d", "a.e"].map((k) => change("staging", k, { approvers: ["bob"] }));
+    expect(matchApprovalRules({ ...config, rules: [] }, changes)[0]?.name).toBe("x-approvers of a.b, a.c, a.d and 1 more");
+  });
+
   it("requires one approval in an approval_required environment no rule covers", () => {
     const m = matchApprovalRules({ ...config, rules: [] }, [change("prod", "a.b", { approvalRequired: true }), change("dev", "a.b", { approvalRequired: false })]);
     expect(m.map((r) => [r.origin, r.require, r.from, r.changes.length])).toEqual([["approval-required", 1, [], 1]]);
