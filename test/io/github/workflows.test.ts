@@ -86,3 +86,49 @@ describe("the workflow strata init writes", () => {
     expect(commands).toEqual(["validate --skip-secrets", "pr comment", "approvals check", "push --all --require-approval"]);
   });
 });
+
+describe("action.yml's scripts, run as the runner would (bash -eo pipefail)", () => {
+  const steps = action.runs.steps as { name?: string; run?: string; env?: Record<string, string> }[];
+  const script = (name: string): string => {
+    const s = steps.find((x) => x.name?.startsWith(name));
+    if (!s?.run) throw new Error(`no step ${name}`);
+    return s.run;
+  };
+
+  it("puts strata on PATH and runs the command line with the inputs as environment", async () => {
+    const { execa } = await import("execa");
+    const { mkdtempSync, writeFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { startFakeGitHub, addReviews } = await import("../../support/github-server.js");
+    const temp = mkdtempSync(join(tmpdir(), "strata action "));
+    const runnerEnv = { ...process.env, RUNNER_TEMP: temp, GITHUB_ACTION_PATH: projectRoot, GITHUB_PATH: join(temp, "path"), NO_COLOR: "1", GITHUB_ACTIONS: "" };
+    writeFileSync(join(temp, "path"), "");
+    await execa("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", script("Put strata on PATH")], { env: runnerEnv });
+    const bin = readFileSync(join(temp, "path"), "utf8").trim();
+    expect((await execa(join(bin, "strata"), ["--version"], { env: runnerEnv })).stdout).toMatch(/^\d+\.\d+\.\d+/);
+
+    const gh = await startFakeGitHub();
+    try {
+      const base = "a".repeat(40);
+      const head = "b".repeat(40);
+      gh.state.files.set(base, { "strata.yaml": "approvals:\n  rules:\n    - { name: prod, when: { environments: [prod] }, require: 1, from: [alice] }\n" });
+      gh.state.pulls.set(3, { number: 3, author: "dev", head: { sha: head }, base: { sha: base } });
+      addReviews(gh.state, 3, [{ login: "alice", state: "APPROVED", commitId: head }]);
+      // A path with a space: the command line is split as the shell would split it.
+      writeFileSync(join(temp, "diff.json"), JSON.stringify({ environments: { prod: { changes: [{ key: "a.b", sensitive: false }] } } }));
+      const r = await execa("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", script("strata ")], {
+        env: {
+          ...runnerEnv, GITHUB_REPOSITORY: "acme/config", GITHUB_API_URL: gh.url, GITHUB_TOKEN: "",
+          STRATA_ARGS: `approvals check --pr 3 --format json --diff '${join(temp, "diff.json")}'`,
+          INPUT_GITHUB_TOKEN: "test-token", INPUT_ENDPOINT: "", INPUT_STRATA_TOKEN: "", INPUT_SIGNING_KEY: "", INPUT_AGE_KEY: "", INPUT_GITHUB_LOGIN: "",
+        },
+        reject: false,
+      });
+      expect(r.stderr).toBe("");
+      expect(JSON.parse(r.stdout)).toMatchObject({ met: true, approvedBy: ["alice"] });
+      expect(gh.state.requests.every((q) => q.token === "test-token")).toBe(true);
+    } finally {
+      await gh.close();
+    }
+  });
+});
