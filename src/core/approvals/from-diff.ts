@@ -41,12 +41,16 @@ export function approvalChangesFromDiff(
   return out;
 }
 
-/** Fills in the environment flags a change source did not know, from strata.yaml (the base's). */
+/**
+ * Adds the base's environment flags (strata.yaml as it stands before the pull request). Either side
+ * saying "production" or "approval required" makes it so: a pull request can make an environment
+ * stricter on its own, never laxer.
+ */
 export function withEnvironmentFlags(changes: readonly ApprovalChange[], environments: Readonly<Record<string, EnvironmentFlags>>): ApprovalChange[] {
   return changes.map((c) => {
     const flags = environments[c.environment];
     if (!flags) return c;
-    return { ...c, production: c.production ?? flags.production, approvalRequired: c.approvalRequired ?? flags.approvalRequired };
+    return { ...c, production: (c.production ?? false) || flags.production, approvalRequired: (c.approvalRequired ?? false) || flags.approvalRequired };
   });
 }
 

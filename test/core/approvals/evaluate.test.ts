@@ -162,3 +162,16 @@ describe("approvalChangesFromDiff", () => {
     ]);
   });
 });
+
+describe("withEnvironmentFlags", () => {
+  it("lets a pull request make an environment stricter, never laxer", async () => {
+    const { withEnvironmentFlags } = await import("../../../src/core/approvals/from-diff.js");
+    const base = { prod: { production: true, approvalRequired: true }, dev: { production: false, approvalRequired: false } };
+    const out = withEnvironmentFlags([
+      change("prod", "a", { production: false, approvalRequired: false }),
+      change("dev", "a", { production: false, approvalRequired: true }),
+      change("new", "a", { production: true, approvalRequired: true }),
+    ], base);
+    expect(out.map((c) => [c.environment, c.production, c.approvalRequired])).toEqual([["prod", true, true], ["dev", false, true], ["new", true, true]]);
+  });
+});
