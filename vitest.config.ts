@@ -9,6 +9,6 @@ export default defineConfig({
     // Tests spawn the built CLI, git, age, gpg, etcd: two cores, so keep parallelism modest.
     pool: "forks",
     maxWorkers: 2,
-    env: { GIT_CONFIG_GLOBAL: "/dev/null", GIT_CONFIG_NOSYSTEM: "1", NO_COLOR: "1" },
+    env: { STRATA_CACHE_DIR: `${process.env.TMPDIR ?? "/tmp"}/strata-test-cache-${process.pid}`, GIT_CONFIG_GLOBAL: "/dev/null", GIT_CONFIG_NOSYSTEM: "1", NO_COLOR: "1" },
   },
 });

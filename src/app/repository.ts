@@ -14,6 +14,7 @@ import type { RepoFiles, SecretsOpener } from "../core/source.js";
 import { locate } from "../core/yaml/locate.js";
 import { toPlain, type LNode } from "../core/yaml/nodes.js";
 import { decodeText, parseYaml } from "../core/yaml/parse.js";
+import { createValidatorCache } from "../io/cache/validators.js";
 
 export interface LoadOptions {
   /** Opens `.sops.yaml` files; `null`: do not decrypt (values stay ciphertext, `secrets-skipped`). */
@@ -41,8 +42,9 @@ export interface Repository {
 }
 
 let sharedCompiler: SchemaCompiler | undefined;
-function defaultCompiler(): SchemaCompiler {
-  return (sharedCompiler ??= new SchemaCompiler());
+/** One compiler per process, with the validator cache unless STRATA_NO_CACHE=1. */
+export function defaultCompiler(): SchemaCompiler {
+  return (sharedCompiler ??= new SchemaCompiler({ cache: process.env.STRATA_NO_CACHE === "1" ? null : createValidatorCache() }));
 }
 
 /** strata.yaml alone: settings, the environment graph and their findings (for `envs`, `serve`). */

@@ -31,14 +31,11 @@ export function openRepository(options: RepoOptions): { root: string; files: Rep
   return { root, files: createWorktreeFiles(root) };
 }
 
-/**
- * The SOPS opener for resolution, loaded only when needed; null when secrets are skipped. Until the SOPS
- * engine is linked in, no opener exists and encrypted files report `decryption-failed`.
- */
-export async function openSecrets(skip: boolean, ignoreMac = false): Promise<SecretsOpener | null | undefined> {
+/** The SOPS opener for resolution, loaded only when a command may decrypt; null when secrets are skipped. */
+export async function openSecrets(skip: boolean, ignoreMac = false): Promise<SecretsOpener | null> {
   if (skip) return null;
-  void ignoreMac;
-  return undefined;
+  const { createSecretsOpener } = await import("../app/secrets/opener.js");
+  return createSecretsOpener({ ignoreMac });
 }
 
 export function printJson(doc: unknown): string {

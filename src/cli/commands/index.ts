@@ -16,6 +16,7 @@ export const commands = {
   envs: () => import("./envs.js"),
   explain: () => import("./explain.js"),
   init: () => import("./init.js"),
+  secrets: () => import("./secrets.js"),
   approvals: () => import("./approvals.js"),
   pr: () => import("./pr.js"),
 } satisfies Record<string, Loader>;

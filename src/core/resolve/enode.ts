@@ -81,6 +81,27 @@ export function toJson(node: ENode): JsonValue {
   }
 }
 
+const jsonCache = new WeakMap<ENode, JsonValue>();
+
+/**
+ * toJson, memoized per node: merged trees share unchanged subtrees between environments, and so do
+ * their JSON forms. The results are shared: callers must not mutate them.
+ */
+export function toJsonShared(node: ENode): JsonValue {
+  const cached = jsonCache.get(node);
+  if (cached !== undefined) return cached;
+  let out: JsonValue;
+  if (node.kind === "scalar") return node.value;
+  if (node.kind === "seq") out = node.items.map(toJsonShared);
+  else {
+    const obj: Record<string, JsonValue> = {};
+    for (const [k, v] of node.entries) obj[k] = toJsonShared(v);
+    out = obj;
+  }
+  jsonCache.set(node, out);
+  return out;
+}
+
 /** Deep copy, so a layer applied to one environment never mutates a tree another environment shares. */
 export function cloneNode(node: ENode): ENode {
   switch (node.kind) {

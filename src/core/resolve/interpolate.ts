@@ -11,6 +11,20 @@ import type { EMap, ENode } from "./enode.js";
 const REFERENCE = /\$\$\{|\$\{([^}]*)\}/g;
 const REF_PATH = /^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*|\[\d+\])*$/;
 
+const refCache = new WeakMap<ENode, boolean>();
+/** Whether a subtree holds any string with `$` (memoized: subtrees are shared between environments). */
+function mayReference(node: ENode): boolean {
+  if (node.kind === "scalar") return typeof node.value === "string" && node.value.includes("$") && !node.ciphertextOnly;
+  let r = refCache.get(node);
+  if (r === undefined) {
+    r = false;
+    const children = node.kind === "seq" ? node.items : node.entries.values();
+    for (const child of children) if (mayReference(child)) { r = true; break; }
+    refCache.set(node, r);
+  }
+  return r;
+}
+
 type State = { status: "resolving" } | { status: "done"; node: ENode };
 
 export function interpolate(namespaces: Map<string, ENode>, environment: string, findings: Finding[]): Map<string, ENode> {
@@ -30,6 +44,7 @@ export function interpolate(namespaces: Map<string, ENode>, environment: string,
 
   /** The fully interpolated value of a node at `path`. */
   const resolveNode = (node: ENode, path: string): ENode => {
+    if (!mayReference(node)) return node;
     const state = memo.get(path);
     if (state?.status === "done") return state.node;
     memo.set(path, { status: "resolving" });

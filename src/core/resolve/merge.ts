@@ -15,7 +15,7 @@ export interface MergeContext extends LayerContext {
   findings: Finding[];
   /** `!unset`s applied, by dotted path, for locating missing-required at the `!unset`. */
   unsets: Map<string, Pos>;
-  /** The layer is a plain file: sensitive keys may not be set here. */
+  /** The layer is a plain file and the schema has sensitive keys: check that none is set here. */
   plain: boolean;
 }
 

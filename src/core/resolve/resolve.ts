@@ -10,7 +10,7 @@ import type { Validator } from "../schema/compile.js";
 import { metadataAt, type SchemaDefault } from "../schema/navigate.js";
 import { locate } from "../yaml/locate.js";
 import type { LNode, Pos } from "../yaml/nodes.js";
-import { formatPath, fromJson, originOf, toJson, type EMap, type ENode } from "./enode.js";
+import { formatPath, fromJson, originOf, toJson, toJsonShared, type EMap, type ENode } from "./enode.js";
 import { interpolate } from "./interpolate.js";
 import { applyLayer, type MergeContext } from "./merge.js";
 import { mapValidationErrors } from "./validate.js";
@@ -57,10 +57,14 @@ interface Merged {
 export class Resolver {
   private readonly merged = new Map<string, Merged>();
   private readonly metaCache = new Map<string, KeyMetadata>();
+  /** Namespaces whose schema uses x-sensitive somewhere; the others never need a per-leaf lookup. */
+  private readonly sensitiveNamespaces = new Set<string>();
   /** Findings of merge steps, each reported once however many environments share the step. */
   private readonly stepFindings = new Map<string, Finding[]>();
 
-  constructor(private readonly input: ResolverInput) {}
+  constructor(private readonly input: ResolverInput) {
+    for (const [ns, schema] of input.schemas) if (JSON.stringify(schema.schema).includes('"x-sensitive":true')) this.sensitiveNamespaces.add(ns);
+  }
 
   metadata(namespace: string, path: readonly (string | number)[]): KeyMetadata {
     const key = `${namespace}\u0000${path.map((p) => (typeof p === "number" ? "[]" : p)).join("\u0000")}`;
@@ -89,18 +93,28 @@ export class Resolver {
     const interpolated = interpolate(trees, environment, findings);
 
     const config: Record<string, JsonObject> = {};
-    const leaves = new Map<string, LeafInfo>();
     for (const ns of names) {
       const node = interpolated.get(ns)!;
-      const value = toJson(node) as JsonObject;
+      const value = toJsonShared(node) as JsonObject;
       config[ns] = value;
-      this.collectLeaves(ns, node, [], leaves);
       const schema = this.input.schemas.get(ns)!;
       if (schema.validator && !schema.validator(value)) {
         findings.push(...mapValidationErrors(schema.validator.errors ?? [], node, { environment, namespace: ns, chain: env.chain, schema, unsets: unsetsByNs.get(ns)! }));
       }
     }
-    return { environment, config, leaves, findings: dedupe(findings) };
+    // Provenance per leaf is built on first use: validate never needs it, explain and diff do.
+    let leaves: Map<string, LeafInfo> | undefined;
+    const collect = (): Map<string, LeafInfo> => {
+      if (!leaves) {
+        leaves = new Map();
+        for (const ns of names) this.collectLeaves(ns, interpolated.get(ns)!, [], leaves);
+      }
+      return leaves;
+    };
+    return {
+      environment, config, findings: dedupe(findings),
+      get leaves() { return collect(); },
+    };
   }
 
   private mergedFor(chain: readonly string[], index: number, ns: string, findings: Finding[]): Merged {
@@ -121,7 +135,7 @@ export class Resolver {
       if (!layer) continue;
       const ctx: MergeContext = {
         environment: envName, namespace: ns, sensitive: layer.encrypted, ciphertextOnly: layer.ciphertextOnly,
-        plain: !layer.encrypted, metadata: (p) => this.metadata(ns, p), findings: step, unsets,
+        plain: !layer.encrypted && this.sensitiveNamespaces.has(ns), metadata: (p) => this.metadata(ns, p), findings: step, unsets,
       };
       if (layer.node.kind !== "map") {
         const p = layer.node.pos;
@@ -181,7 +195,7 @@ export class Resolver {
     }
     if (path.length === 0) return; // an empty namespace has no leaves
     const key = `${ns}.${formatPath(path)}`;
-    const sensitive = containsSensitive(node) || this.metadata(ns, path).sensitive;
+    const sensitive = containsSensitive(node) || (this.sensitiveNamespaces.has(ns) && this.metadata(ns, path).sensitive);
     out.set(key, {
       path: key,
       value: toJson(node),

@@ -1,0 +1,44 @@
+/** `secrets decrypt`: the plaintext in the file's own format, as JSON, or one extracted value. */
+import { StrataError } from "../../core/findings.js";
+import { formatKeyPath, getAtPath, parseKeyPath, scalarToText, treeToJson } from "../../core/sops/document.js";
+import { stores } from "../../core/sops/stores/index.js";
+import { emitYaml } from "../../core/sops/stores/yaml-emit.js";
+import { emitJson } from "../../core/sops/stores/json.js";
+import { Branch, type TreeValue } from "../../core/sops/tree.js";
+import { readSecretsFile, storeFormat } from "./files.js";
+import { openSopsText } from "./open.js";
+
+export interface DecryptOptions {
+  file: string;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  ignoreMac?: boolean;
+  /** `json` for JSON output; otherwise the file's own format. */
+  outputFormat?: "json";
+  extract?: string;
+  inputType?: string;
+}
+
+export async function decryptSecrets(options: DecryptOptions): Promise<string> {
+  const format = storeFormat(options.file, options.inputType);
+  const text = await readSecretsFile(options.file, options.cwd);
+  const opened = await openSopsText(text, format, { file: options.file, env: options.env, ignoreMac: options.ignoreMac ?? false });
+  if (options.extract !== undefined) {
+    const path = parseKeyPath(options.extract);
+    if (path === null) throw new StrataError("invalid-argument", `cannot parse the key path ${JSON.stringify(options.extract)} (use a.b[0] or ["a"]["b"][0])`);
+    const value = getAtPath(opened.plain[0] ?? new Branch(), path);
+    if (value === undefined) throw new StrataError("invalid-argument", `${options.file}: no value at ${formatKeyPath(path)}`);
+    return renderValue(value, options.outputFormat === "json" ? "json" : format === "json" ? "json" : "yaml");
+  }
+  if (options.outputFormat === "json") {
+    const docs = opened.plain.map((b) => treeToJson(b));
+    return JSON.stringify(docs.length === 1 ? docs[0] : docs, null, 2) + "\n";
+  }
+  return stores[format].emitPlain(opened.plain);
+}
+
+function renderValue(v: TreeValue, as: "json" | "yaml"): string {
+  if (v instanceof Branch) return as === "json" ? emitJson(v) : emitYaml([v]);
+  if (Array.isArray(v)) return JSON.stringify(treeToJson(v), null, 2) + "\n";
+  return as === "json" && typeof v !== "string" ? JSON.stringify(treeToJson(v)) : scalarToText(v);
+}

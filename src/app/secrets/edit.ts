@@ -1,0 +1,50 @@
+/**
+ * `secrets edit`: decrypt to a private temporary file (0600 in a 0700 directory, always removed), run the
+ * editor, re-encrypt with the same data key. Unchanged values keep their IVs, so their ciphertexts do too.
+ */
+import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { execa } from "execa";
+import { StrataError } from "../../core/findings.js";
+import { stores } from "../../core/sops/stores/index.js";
+import { parsePlainText } from "./encrypt.js";
+import { readSecretsFile, storeFormat, writeSecretsFile } from "./files.js";
+import { openSopsText } from "./open.js";
+import { sealSopsText } from "./seal.js";
+
+export interface EditOptions {
+  file: string;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  ignoreMac?: boolean;
+  inputType?: string;
+}
+
+function shellQuote(s: string): string {
+  return `'${s.replaceAll("'", `'\\''`)}'`;
+}
+
+export async function editSecrets(options: EditOptions): Promise<{ changed: boolean }> {
+  const format = storeFormat(options.file, options.inputType);
+  const text = await readSecretsFile(options.file, options.cwd);
+  const opened = await openSopsText(text, format, { file: options.file, env: options.env, ignoreMac: options.ignoreMac ?? false });
+  const before = stores[format].emitPlain(opened.plain);
+  const dir = await mkdtemp(join(tmpdir(), "strata-edit-"));
+  try {
+    await chmod(dir, 0o700);
+    const tmp = join(dir, basename(options.file));
+    await writeFile(tmp, before, { mode: 0o600 });
+    const editor = options.env.SOPS_EDITOR || options.env.EDITOR || "vi";
+    const r = await execa(`${editor} ${shellQuote(tmp)}`, { shell: true, stdio: "inherit", env: options.env, extendEnv: false, reject: false, cwd: options.cwd });
+    if (r.exitCode !== 0) throw new StrataError("invalid-argument", `the editor exited with code ${r.exitCode ?? "unknown"}; ${options.file} is unchanged`);
+    const after = await readFile(tmp, "utf8");
+    if (after === before) return { changed: false };
+    const plain = parsePlainText(after, format, options.file);
+    const out = sealSopsText(plain, format, opened.metadata, opened.dataKey, { file: options.file, ivCache: opened.ivCache });
+    await writeSecretsFile(options.file, options.cwd, out);
+    return { changed: true };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

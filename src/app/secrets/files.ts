@@ -1,0 +1,34 @@
+/** File I/O of the secrets use cases: reading with `unreadable-file`, atomic writes keeping the mode. */
+import { readFile, rename, stat, writeFile } from "node:fs/promises";
+import { dirname, join, basename, resolve } from "node:path";
+import { StrataError } from "../../core/findings.js";
+import { formatForPath, parseFormat, type SopsFormat } from "../../core/sops/stores/index.js";
+
+export async function readSecretsFile(file: string, cwd: string): Promise<string> {
+  try {
+    return await readFile(resolve(cwd, file), "utf8");
+  } catch (cause) {
+    throw new StrataError("unreadable-file", `cannot read ${file}: ${(cause as NodeJS.ErrnoException).code ?? "error"}`, { cause });
+  }
+}
+
+export async function writeSecretsFile(file: string, cwd: string, text: string): Promise<void> {
+  const full = resolve(cwd, file);
+  let mode = 0o644;
+  try {
+    mode = (await stat(full)).mode & 0o777;
+  } catch {
+    // A new file gets the default mode.
+  }
+  const tmp = join(dirname(full), `.${basename(full)}.strata-${process.pid}.tmp`);
+  await writeFile(tmp, text, { mode });
+  await rename(tmp, full);
+}
+
+/** The store of a file: `--input-type` when given, else sops' choice from the extension. */
+export function storeFormat(file: string, override?: string): SopsFormat {
+  if (override === undefined) return formatForPath(file);
+  const f = parseFormat(override);
+  if (f === null) throw new StrataError("invalid-argument", `unknown file format ${JSON.stringify(override)} (yaml, json, dotenv, ini, binary)`);
+  return f;
+}

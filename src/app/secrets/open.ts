@@ -1,0 +1,90 @@
+/**
+ * Opening a SOPS file: parse, recover the data key, decrypt, check the MAC. Every failure is a
+ * StrataError (`decryption-failed`, `mac-mismatch`, `mac-missing`) that names the file, never a value;
+ * every decrypted value is registered with the redactor before anything else sees it.
+ */
+import { StrataError } from "../../core/findings.js";
+import { redact, registerSecret } from "../../core/redact.js";
+import type { IvCache } from "../../core/sops/cipher.js";
+import { decryptBranches, TreeDecryptError, verifyMac } from "../../core/sops/engine.js";
+import type { Metadata } from "../../core/sops/metadata.js";
+import { MetadataNotFoundError, SopsFormatError } from "../../core/sops/stores/errors.js";
+import { stores, type EncryptedDocument, type SopsFormat } from "../../core/sops/stores/index.js";
+import { Comment, SopsTime, type Branch, type Leaf } from "../../core/sops/tree.js";
+import { DataKeyError, decryptDataKey } from "../../io/keys/index.js";
+
+export interface OpenOptions {
+  /** For messages: the file as the user named it. */
+  file: string;
+  ignoreMac?: boolean;
+  env: NodeJS.ProcessEnv;
+  ageIdentities?: () => Promise<string[]>;
+}
+
+export interface OpenedFile {
+  format: SopsFormat;
+  encrypted: EncryptedDocument;
+  metadata: Metadata;
+  plain: Branch[];
+  dataKey: Uint8Array;
+  ivCache: IvCache;
+}
+
+/** Parses an encrypted file, with format problems as `decryption-failed` (a SOPS file that does not parse cannot be opened). */
+export function parseEncryptedFile(text: string, format: SopsFormat, file: string): EncryptedDocument {
+  try {
+    return stores[format].parseEncrypted(text);
+  } catch (e) {
+    if (e instanceof MetadataNotFoundError) {
+      throw new StrataError("decryption-failed", `${file}: not a SOPS file (no sops metadata)`, { hint: "encrypt it with `strata secrets encrypt`", cause: e });
+    }
+    if (e instanceof SopsFormatError) throw new StrataError("decryption-failed", `${file}: cannot read the SOPS ${format} file: ${redact(e.message)}`, { cause: e });
+    throw e;
+  }
+}
+
+function registerLeaf(v: Leaf): void {
+  if (v instanceof Comment) registerSecret(v.value);
+  else if (v instanceof SopsTime) registerSecret(v.text);
+  else if (v instanceof Uint8Array) registerSecret(Buffer.from(v).toString("utf8"));
+  else if (v !== null && typeof v === "object") registerSecret(String(v.value));
+  else registerSecret(v);
+}
+
+export async function recoverDataKey(md: Metadata, options: OpenOptions): Promise<Uint8Array> {
+  try {
+    return await decryptDataKey(md, { env: options.env, ...(options.ageIdentities ? { ageIdentities: options.ageIdentities } : {}) });
+  } catch (e) {
+    if (e instanceof DataKeyError) {
+      throw new StrataError("decryption-failed", `${options.file}: ${e.message}`, {
+        hint: "provide a key: SOPS_AGE_KEY_FILE / SOPS_AGE_KEY / SOPS_AGE_KEY_CMD / sops/age/keys.txt for age, GNUPGHOME for PGP, AWS credentials for KMS",
+        cause: e,
+      });
+    }
+    throw e;
+  }
+}
+
+export async function openSopsText(text: string, format: SopsFormat, options: OpenOptions): Promise<OpenedFile> {
+  const encrypted = parseEncryptedFile(text, format, options.file);
+  const md = encrypted.metadata;
+  const dataKey = await recoverDataKey(md, options);
+  let decrypted;
+  try {
+    decrypted = decryptBranches(encrypted.branches, md, dataKey);
+  } catch (e) {
+    if (e instanceof TreeDecryptError) throw new StrataError("decryption-failed", `${options.file}: ${e.message}`, { cause: e });
+    throw e;
+  }
+  for (const v of decrypted.plaintexts) registerLeaf(v);
+  const mac = verifyMac(md, dataKey, decrypted.mac, decrypted.ivCache);
+  if (!mac.ok && !options.ignoreMac) {
+    if (mac.reason === "missing") {
+      throw new StrataError("mac-missing", `${options.file}: the file has no MAC, so its integrity cannot be checked`, { hint: "re-encrypt it, or pass --ignore-mac if you trust it" });
+    }
+    throw new StrataError("mac-mismatch", `${options.file}: the MAC does not match the content (${mac.reason === "mismatch" ? "the file was modified outside sops" : "the stored MAC does not open"})`, {
+      hint: "the file may have been tampered with; restore it from git, or pass --ignore-mac if you trust it",
+    });
+  }
+  return { format, encrypted, metadata: md, plain: decrypted.branches, dataKey, ivCache: decrypted.ivCache };
+}

@@ -1,0 +1,83 @@
+/**
+ * Who a file is encrypted for: the `--age`/`--pgp` flags, else the first `.sops.yaml` creation rule whose
+ * path_regex matches (the config is found by walking up from the working directory, as sops does).
+ */
+import { readFile } from "node:fs/promises";
+import { dirname, join, relative, resolve, sep } from "node:path";
+import { StrataError } from "../../core/findings.js";
+import { matchCreationRule, parseSopsConfig, type CreationRule } from "../../core/sops/config.js";
+import { DEFAULT_UNENCRYPTED_SUFFIX, type EncryptionRules } from "../../core/sops/metadata.js";
+import { SopsFormatError } from "../../core/sops/stores/errors.js";
+import { isEmptyGroup, type RecipientGroup } from "../../io/keys/index.js";
+
+export interface RecipientFlags {
+  age?: string[];
+  pgp?: string[];
+  kms?: string[];
+  /** An explicit `.sops.yaml`. */
+  configPath?: string;
+  cwd: string;
+}
+
+export interface Recipients {
+  groups: RecipientGroup[];
+  shamirThreshold: number;
+  rules: EncryptionRules;
+  /** Where they came from, for messages. */
+  source: string;
+}
+
+export const DEFAULT_RULES: EncryptionRules = {
+  unencryptedSuffix: DEFAULT_UNENCRYPTED_SUFFIX, encryptedSuffix: "", unencryptedRegex: "", encryptedRegex: "",
+  unencryptedCommentRegex: "", encryptedCommentRegex: "", macOnlyEncrypted: false,
+};
+
+function withDefaultSuffix(r: EncryptionRules): EncryptionRules {
+  const none = [r.unencryptedSuffix, r.encryptedSuffix, r.unencryptedRegex, r.encryptedRegex, r.unencryptedCommentRegex, r.encryptedCommentRegex].every((x) => x === "");
+  return none ? { ...r, unencryptedSuffix: DEFAULT_UNENCRYPTED_SUFFIX } : r;
+}
+
+export async function findSopsConfig(cwd: string): Promise<string | null> {
+  let dir = resolve(cwd);
+  for (;;) {
+    const p = join(dir, ".sops.yaml");
+    try {
+      await readFile(p);
+      return p;
+    } catch {
+      const parent = dirname(dir);
+      if (parent === dir) return null;
+      dir = parent;
+    }
+  }
+}
+
+export async function readCreationRule(file: string, flags: RecipientFlags): Promise<{ rule: CreationRule; configPath: string } | null> {
+  const configPath = flags.configPath ?? (await findSopsConfig(flags.cwd));
+  if (configPath === null) return null;
+  let rules: CreationRule[];
+  try {
+    rules = parseSopsConfig(await readFile(configPath, "utf8"));
+  } catch (e) {
+    if (e instanceof SopsFormatError) throw new StrataError("invalid-config", `${configPath}: ${e.message}`, { cause: e });
+    throw new StrataError("unreadable-file", `cannot read ${configPath}`, { cause: e });
+  }
+  const rel = relative(dirname(resolve(configPath)), resolve(flags.cwd, file)).split(sep).join("/");
+  const rule = matchCreationRule(rules, rel);
+  return rule === null ? null : { rule, configPath };
+}
+
+export async function resolveRecipients(file: string, flags: RecipientFlags): Promise<Recipients> {
+  const fromFlags: RecipientGroup = { age: flags.age ?? [], pgp: flags.pgp ?? [], kms: (flags.kms ?? []).map((arn) => ({ arn, context: {}, role: "", awsProfile: "" })) };
+  const found = await readCreationRule(file, flags);
+  if (!isEmptyGroup(fromFlags)) {
+    return { groups: [fromFlags], shamirThreshold: 0, rules: withDefaultSuffix(found?.rule.rules ?? DEFAULT_RULES), source: "the command line" };
+  }
+  if (found === null || found.rule.groups.every(isEmptyGroup)) {
+    throw new StrataError("invalid-argument", `no recipients for ${file}: give --age or --pgp, or a .sops.yaml creation rule that matches it`, {
+      hint: "add `creation_rules: [{ path_regex: ..., age: age1... }]` to .sops.yaml",
+    });
+  }
+  const groups = found.rule.groups.filter((g) => !isEmptyGroup(g));
+  return { groups, shamirThreshold: found.rule.shamirThreshold, rules: withDefaultSuffix(found.rule.rules), source: found.configPath };
+}

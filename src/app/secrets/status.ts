@@ -1,0 +1,26 @@
+/** `secrets status`: is the file encrypted (0), not (1), or unreadable (2)? For pre-commit hooks. */
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { MetadataNotFoundError } from "../../core/sops/stores/errors.js";
+import { stores } from "../../core/sops/stores/index.js";
+import { storeFormat } from "./files.js";
+
+export type SecretsStatus = { state: "encrypted" } | { state: "plaintext" } | { state: "unreadable"; reason: string };
+
+export async function readSecretsStatus(file: string, cwd: string, inputType?: string): Promise<SecretsStatus> {
+  let text: string;
+  try {
+    text = await readFile(resolve(cwd, file), "utf8");
+  } catch (e) {
+    return { state: "unreadable", reason: `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? "error"}` };
+  }
+  const format = storeFormat(file, inputType);
+  try {
+    stores[format === "binary" ? "json" : format].parseEncrypted(text);
+    return { state: "encrypted" };
+  } catch (e) {
+    if (e instanceof MetadataNotFoundError) return { state: "plaintext" };
+    if (format === "binary") return { state: "plaintext" };
+    return { state: "unreadable", reason: `${file}: ${(e as Error).message}` };
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * `strata secrets encrypt|decrypt|edit|set|rotate|updatekeys|status FILE`: SOPS files, byte-compatible with
+ * sops 3.13. Wiring only; the use cases live in src/app/secrets.
+ */
+import type { Command } from "commander";
+import { decryptSecrets } from "../../app/secrets/decrypt.js";
+import { editSecrets } from "../../app/secrets/edit.js";
+import { encryptSecrets } from "../../app/secrets/encrypt.js";
+import { rotateSecrets, updateKeys } from "../../app/secrets/rotate.js";
+import { setSecret } from "../../app/secrets/set.js";
+import { readSecretsStatus } from "../../app/secrets/status.js";
+import { StrataError } from "../../core/findings.js";
+import { log, print, printPlaintext } from "../output.js";
+
+const collect = (value: string, previous: string[]): string[] => [...previous, ...value.split(",").map((s) => s.trim()).filter(Boolean)];
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(Buffer.from(c as Uint8Array));
+  return Buffer.concat(chunks).toString("utf8").replace(/\r?\n$/, "");
+}
+
+interface Common { ignoreMac?: boolean; inputType?: string }
+
+export function register(program: Command): void {
+  const secrets = program.command("secrets").description("SOPS files: encrypt, decrypt, edit, set, rotate, updatekeys, status (compatible with sops 3.13)");
+  const cwd = process.cwd();
+  const env = process.env;
+
+  secrets.command("encrypt <file>")
+    .description("encrypt a plaintext file for --age/--pgp recipients or the matching .sops.yaml creation rule")
+    .option("--age <recipient>", "age recipient (repeatable, or comma-separated)", collect, [])
+    .option("--pgp <fingerprint>", "PGP fingerprint (repeatable, or comma-separated)", collect, [])
+    .option("--kms <arn>", "AWS KMS key ARN (repeatable, or comma-separated)", collect, [])
+    .option("-i, --in-place", "write the encrypted file over the plaintext")
+    .option("--config <path>", "the .sops.yaml to use (default: found upwards from the working directory)")
+    .option("--input-type <format>", "yaml, json, dotenv, ini or binary (default: from the extension)")
+    .action(async (file: string, o: { age: string[]; pgp: string[]; kms: string[]; inPlace?: boolean; config?: string; inputType?: string }) => {
+      const r = await encryptSecrets({ file, cwd, env, age: o.age, pgp: o.pgp, kms: o.kms, ...(o.config ? { configPath: o.config } : {}), ...(o.inPlace ? { inPlace: true } : {}), ...(o.inputType ? { inputType: o.inputType } : {}) });
+      if (r.written) log(`encrypted ${file}`);
+      else print(r.text);
+    });
+
+  secrets.command("decrypt <file>")
+    .description("print the plaintext (the file's own format, or --format json); --extract prints one value")
+    .option("--format <format>", "json")
+    .option("--extract <path>", "a dotted path (a.b[0]) or sops' [\"a\"][\"b\"][0]")
+    .option("--ignore-mac", "decrypt even when the MAC is missing or does not match")
+    .option("--input-type <format>", "yaml, json, dotenv, ini or binary (default: from the extension)")
+    .action(async (file: string, o: Common & { format?: string; extract?: string }) => {
+      if (o.format !== undefined && o.format !== "json") throw new StrataError("invalid-argument", `--format accepts only json (without it the file's own format is printed), not ${JSON.stringify(o.format)}`);
+      const text = await decryptSecrets({ file, cwd, env, ...(o.ignoreMac ? { ignoreMac: true } : {}), ...(o.format ? { outputFormat: "json" as const } : {}), ...(o.extract !== undefined ? { extract: o.extract } : {}), ...(o.inputType ? { inputType: o.inputType } : {}) });
+      printPlaintext(text);
+    });
+
+  secrets.command("edit <file>")
+    .description("decrypt into $SOPS_EDITOR/$EDITOR and re-encrypt; unchanged values keep their ciphertext")
+    .option("--ignore-mac", "open even when the MAC is missing or does not match")
+    .option("--input-type <format>", "yaml, json, dotenv, ini or binary (default: from the extension)")
+    .action(async (file: string, o: Common) => {
+      const r = await editSecrets({ file, cwd, env, ...(o.ignoreMac ? { ignoreMac: true } : {}), ...(o.inputType ? { inputType: o.inputType } : {}) });
+      log(r.changed ? `updated ${file}` : `${file} has not changed`);
+    });
+
+  secrets.command("set <file> <path> [value]")
+    .description("set one value (JSON, falling back to a string) at a dotted or [\"a\"][\"b\"] path")
+    .option("--value-stdin", "read the value from standard input")
+    .option("--ignore-mac", "open even when the MAC is missing or does not match")
+    .option("--input-type <format>", "yaml, json, dotenv, ini or binary (default: from the extension)")
+    .action(async (file: string, path: string, value: string | undefined, o: Common & { valueStdin?: boolean }) => {
+      if (o.valueStdin && value !== undefined) throw new StrataError("invalid-argument", "give the value either as an argument or with --value-stdin, not both");
+      const v = o.valueStdin ? await readStdin() : value;
+      if (v === undefined) throw new StrataError("invalid-argument", "missing VALUE (or --value-stdin)");
+      await setSecret({ file, cwd, env, path, value: v, ...(o.ignoreMac ? { ignoreMac: true } : {}), ...(o.inputType ? { inputType: o.inputType } : {}) });
+      log(`set ${path} in ${file}`);
+    });
+
+  secrets.command("rotate <file>")
+    .description("re-encrypt everything under a new data key (for the file's recipients, plus any --add-age/--add-pgp)")
+    .option("-i, --in-place", "write the result over the file (default: print it)")
+    .option("--add-age <recipient>", "also encrypt for this age recipient", collect, [])
+    .option("--add-pgp <fingerprint>", "also encrypt for this PGP key", collect, [])
+    .option("--ignore-mac", "rotate even when the MAC is missing or does not match")
+    .option("--input-type <format>", "yaml, json, dotenv, ini or binary (default: from the extension)")
+    .action(async (file: string, o: Common & { inPlace?: boolean; addAge: string[]; addPgp: string[] }) => {
+      const r = await rotateSecrets({ file, cwd, env, addAge: o.addAge, addPgp: o.addPgp, ...(o.inPlace ? { inPlace: true } : {}), ...(o.ignoreMac ? { ignoreMac: true } : {}), ...(o.inputType ? { inputType: o.inputType } : {}) });
+      if (r.written) log(`rotated the data key of ${file}`);
+      else print(r.text);
+    });
+
+  secrets.command("updatekeys <file>")
+    .description("re-wrap the data key for the recipients the .sops.yaml creation rules give now")
+    .option("--config <path>", "the .sops.yaml to use")
+    .option("-y, --yes", "accepted for sops compatibility (strata never prompts)")
+    .option("--input-type <format>", "yaml, json, dotenv, ini or binary (default: from the extension)")
+    .action(async (file: string, o: { config?: string; inputType?: string }) => {
+      const r = await updateKeys({ file, cwd, env, ...(o.config ? { configPath: o.config } : {}), ...(o.inputType ? { inputType: o.inputType } : {}) });
+      log(r.changed ? `updated the recipients of ${file}` : `${file}: recipients already up to date`);
+    });
+
+  secrets.command("status <file>")
+    .description("exit 0 when the file is encrypted, 1 when it is not, 2 when it cannot be read")
+    .option("--input-type <format>", "yaml, json, dotenv, ini or binary (default: from the extension)")
+    .action(async (file: string, o: { inputType?: string }) => {
+      const s = await readSecretsStatus(file, cwd, o.inputType);
+      if (s.state === "encrypted") print(`${file}: encrypted`);
+      else if (s.state === "plaintext") {
+        print(`${file}: not encrypted`);
+        process.exitCode = 1;
+      } else {
+        log(`${file}: unreadable: ${s.reason}`);
+        process.exitCode = 2;
+      }
+    });
+}
