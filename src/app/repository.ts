@@ -226,7 +226,8 @@ async function loadLayer(vf: { environment: string; namespace: string; path: str
     plain = await secrets.open(vf.path, bytes);
   } catch (e) {
     if (e instanceof StrataError) {
-      findings.push(createFinding({ code: e.code, message: `${vf.path}:1:1: ${e.message}`, file: vf.path, line: 1, column: 1, environment: vf.environment, hint: e.hint }));
+      const reason = e.message.startsWith(`${vf.path}: `) ? e.message.slice(vf.path.length + 2) : e.message;
+      findings.push(createFinding({ code: e.code, message: `${vf.path}:1:1: ${reason}`, file: vf.path, line: 1, column: 1, environment: vf.environment, hint: e.hint }));
       return null;
     }
     throw e;

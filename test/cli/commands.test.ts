@@ -3,11 +3,14 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { projectRoot, strata } from "../support/cli.js";
+import { exampleKeyEnv, projectRoot, strata as run } from "../support/cli.js";
 import { cleanupTempdirs, tempdir } from "../support/gitdir.js";
 import { fixtureRepo } from "../support/repo-fixture.js";
 
 afterAll(cleanupTempdirs);
+
+// The example repository has secrets: every command here runs with its example-only key.
+const strata: typeof run = (args, options = {}) => run(args, { ...options, env: { ...exampleKeyEnv, ...options.env } });
 
 describe("strata on the example repository at the project root", () => {
   it("validates every environment", async () => {

@@ -18,3 +18,8 @@ export async function strata(args: string[], options: { cwd?: string; env?: Reco
   });
   return { stdout: String(r.stdout), stderr: String(r.stderr), exitCode: r.exitCode ?? -1 };
 }
+
+/** The example repository's committed, example-only age key (README: "The example repository"). */
+export const exampleKeyEnv = { SOPS_AGE_KEY_FILE: fileURLToPath(new URL("../../examples/keys/EXAMPLE-ONLY-NOT-A-REAL-KEY.age.txt", import.meta.url)) };
+/** No key anywhere: HOME and XDG_CONFIG_HOME point at nothing. */
+export const noKeyEnv = { SOPS_AGE_KEY_FILE: undefined, SOPS_AGE_KEY: undefined, SOPS_AGE_KEY_CMD: undefined, HOME: "/nonexistent", XDG_CONFIG_HOME: "/nonexistent", GNUPGHOME: "/nonexistent" };
