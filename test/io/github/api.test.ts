@@ -66,6 +66,13 @@ describe("GitHub adapter against the local API server", () => {
     expect((error as StrataError).hint).toMatch(/GITHUB_TOKEN of Actions cannot read teams.*App token.*read:org/);
   });
 
+  it("paginates the pull request's files", async () => {
+    gh.state.pulls.get(7)!.files = Array.from({ length: 250 }, (_, i) => `environments/e${i}/app.yaml`);
+    const files = await (await api()).listChangedFiles(7);
+    expect(files).toHaveLength(250);
+    expect(files[249]).toBe("environments/e249/app.yaml");
+  });
+
   it("paginates team members", async () => {
     gh.state.teams.set("acme/big", Array.from({ length: 250 }, (_, i) => `m${i}`));
     expect(await (await api()).listTeamMembers("@acme/big")).toHaveLength(250);
