@@ -14,7 +14,9 @@ import type { RepoFiles, SecretsOpener } from "../core/source.js";
 import { locate } from "../core/yaml/locate.js";
 import { toPlain, type LNode } from "../core/yaml/nodes.js";
 import { decodeText, parseYaml } from "../core/yaml/parse.js";
-import { createValidatorCache } from "../io/cache/validators.js";
+import { createHash } from "node:crypto";
+import { deserializeParsed, serializeParsed } from "../core/yaml/serialize.js";
+import { cacheDisabled, createParseCache, createValidatorCache, type TextCache } from "../io/cache/validators.js";
 
 export interface LoadOptions {
   /** Opens `.sops.yaml` files; `null`: do not decrypt (values stay ciphertext, `secrets-skipped`). */
@@ -44,7 +46,7 @@ export interface Repository {
 let sharedCompiler: SchemaCompiler | undefined;
 /** One compiler per process, with the validator cache unless STRATA_NO_CACHE=1. */
 export function defaultCompiler(): SchemaCompiler {
-  return (sharedCompiler ??= new SchemaCompiler({ cache: process.env.STRATA_NO_CACHE === "1" ? null : createValidatorCache() }));
+  return (sharedCompiler ??= new SchemaCompiler({ cache: cacheDisabled() ? null : createValidatorCache() }));
 }
 
 /** strata.yaml alone: settings, the environment graph and their findings (for `envs`, `serve`). */
@@ -93,7 +95,7 @@ export async function loadRepository(files: RepoFiles, options: LoadOptions = {}
   await Promise.all([...schemaFiles].filter(([ns]) => wantNs(ns)).map(async ([ns, path]) => {
     const bytes = await files.read(path);
     if (bytes === null) return;
-    const node = parseFile(bytes, path, { keys: "any", allowUnset: false }, findings);
+    const node = parseFile(bytes, path, { keys: "any", allowUnset: false, cache: true }, findings);
     if (!node) return;
     const s = loadSchema(ns, path, node, compiler, findings);
     if (s) schemas.set(ns, s);
@@ -141,10 +143,20 @@ export async function loadRepository(files: RepoFiles, options: LoadOptions = {}
   };
 }
 
-function parseFile(bytes: Uint8Array, path: string, opts: { keys: "any" | "segments"; allowUnset: boolean }, findings: Finding[]): LNode | null {
-  const decoded = decodeText(bytes, path);
-  if ("finding" in decoded) { findings.push(decoded.finding); return null; }
-  const parsed = parseYaml(decoded.text, path, opts);
+let parseCache: TextCache | null | undefined;
+const PARSE_VERSION = "strata-parse-1";
+
+/** Parses with positions; plain files go through the parse cache (keyed by path, options and bytes). */
+function parseFile(bytes: Uint8Array, path: string, opts: { keys: "any" | "segments"; allowUnset: boolean; cache?: boolean }, findings: Finding[]): LNode | null {
+  const cache = opts.cache ? (parseCache === undefined ? (parseCache = createParseCache()) : parseCache) : null;
+  const key = cache ? createHash("sha256").update(`${PARSE_VERSION}\0${path}\0${opts.keys}\0${opts.allowUnset}\0`).update(bytes).digest("hex") : "";
+  let parsed = cache ? (() => { const hit = cache.get(key); return hit === null ? null : deserializeParsed(hit, path); })() : null;
+  if (!parsed) {
+    const decoded = decodeText(bytes, path);
+    if ("finding" in decoded) { findings.push(decoded.finding); return null; }
+    parsed = parseYaml(decoded.text, path, opts);
+    if (cache) cache.set(key, serializeParsed(parsed));
+  }
   findings.push(...parsed.findings);
   if (parsed.findings.some((f) => f.severity === "error" && (f.code === "yaml-syntax" || f.code === "yaml-limit" || f.code === "duplicate-key"))) return null;
   return parsed.documents[0] ?? null;
@@ -202,7 +214,7 @@ function findKey(node: LNode, key: string): { line: number; column: number } | n
 async function loadLayer(vf: { environment: string; namespace: string; path: string; encrypted: boolean }, bytes: Uint8Array, secrets: SecretsOpener | null | undefined, findings: Finding[], skipped: string[]): Promise<Layer | null> {
   const base = { environment: vf.environment, namespace: vf.namespace, file: vf.path, encrypted: vf.encrypted };
   if (!vf.encrypted) {
-    const node = parseFile(bytes, vf.path, { keys: "segments", allowUnset: true }, findings);
+    const node = parseFile(bytes, vf.path, { keys: "segments", allowUnset: true, cache: true }, findings);
     if (!node) return null;
     return { ...base, node, ciphertextOnly: false };
   }

@@ -200,6 +200,47 @@ describe("invocation problems (exit 2)", () => {
     expect(r.stderr).toContain(message);
   });
 
+  it("a failing editor leaves the file unchanged (and no plaintext behind)", async () => {
+    const before = await encryptSample("fail-edit.yaml");
+    const r = await strata(["secrets", "edit", "fail-edit.yaml"], { cwd: dir, env: { ...env, EDITOR: "false" } });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain("[invalid-argument] the editor exited with code 1; fail-edit.yaml is unchanged");
+    expect(readFileSync(join(dir, "fail-edit.yaml"), "utf8")).toBe(before);
+    noSecrets(r);
+  });
+
+  it("an interrupted edit still removes the plaintext", async () => {
+    const before = await encryptSample("int-edit.yaml");
+    const editor = join(dir, "kill-editor.sh");
+    // Find the strata process among the editor's ancestors through /proc (no ps needed) and stop it.
+    writeFileSync(editor, [
+      "#!/bin/sh",
+      `echo "$1" > "${join(dir, "int-path.txt")}"`,
+      "p=$PPID",
+      'while [ "$p" -gt 1 ]; do',
+      '  if grep -q strata.mjs "/proc/$p/cmdline" 2>/dev/null; then kill -TERM "$p"; break; fi',
+      '  p=$(cut -d" " -f4 "/proc/$p/stat")',
+      "done",
+      "sleep 1",
+      "",
+    ].join("\n"));
+    chmodSync(editor, 0o755);
+    const r = await strata(["secrets", "edit", "int-edit.yaml"], { cwd: dir, env: { ...env, EDITOR: editor } });
+    expect(r.exitCode).not.toBe(0);
+    const tmp = readFileSync(join(dir, "int-path.txt"), "utf8").trim();
+    expect(tmp).toContain("strata-edit-");
+    expect(() => readFileSync(tmp)).toThrow();
+    expect(readFileSync(join(dir, "int-edit.yaml"), "utf8")).toBe(before);
+  });
+
+  it("extracting a missing key is invalid-argument", async () => {
+    await encryptSample("ex.yaml");
+    const r = await strata(["secrets", "decrypt", "ex.yaml", "--extract", "db.nope"], { cwd: dir, env });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('[invalid-argument] ex.yaml: no value at ["db"]["nope"]');
+    expect(r.stdout).toBe("");
+  });
+
   it("encrypting an encrypted file is refused", async () => {
     await encryptSample("twice.yaml");
     const r = await strata(["secrets", "encrypt", "twice.yaml", "--age", SOPS_AGE_RECIPIENT], { cwd: dir, env });

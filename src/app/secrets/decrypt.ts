@@ -1,7 +1,7 @@
 /** `secrets decrypt`: the plaintext in the file's own format, as JSON, or one extracted value. */
 import { StrataError } from "../../core/findings.js";
 import { formatKeyPath, getAtPath, parseKeyPath, scalarToText, treeToJson } from "../../core/sops/document.js";
-import { stores } from "../../core/sops/stores/index.js";
+import { emitBinaryPlain, stores } from "../../core/sops/stores/index.js";
 import { emitYaml } from "../../core/sops/stores/yaml-emit.js";
 import { emitJson } from "../../core/sops/stores/json.js";
 import { Branch, type TreeValue } from "../../core/sops/tree.js";
@@ -19,7 +19,8 @@ export interface DecryptOptions {
   inputType?: string;
 }
 
-export async function decryptSecrets(options: DecryptOptions): Promise<string> {
+/** The plaintext; bytes for binary files printed in their own format. */
+export async function decryptSecrets(options: DecryptOptions): Promise<string | Uint8Array> {
   const format = storeFormat(options.file, options.inputType);
   const text = await readSecretsFile(options.file, options.cwd);
   const opened = await openSopsText(text, format, { file: options.file, env: options.env, ignoreMac: options.ignoreMac ?? false });
@@ -34,6 +35,7 @@ export async function decryptSecrets(options: DecryptOptions): Promise<string> {
     const docs = opened.plain.map((b) => treeToJson(b));
     return JSON.stringify(docs.length === 1 ? docs[0] : docs, null, 2) + "\n";
   }
+  if (format === "binary") return emitBinaryPlain(opened.plain);
   return stores[format].emitPlain(opened.plain);
 }
 

@@ -2,12 +2,13 @@
  * `secrets edit`: decrypt to a private temporary file (0600 in a 0700 directory, always removed), run the
  * editor, re-encrypt with the same data key. Unchanged values keep their IVs, so their ciphertexts do too.
  */
+import { rmSync } from "node:fs";
 import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { execa } from "execa";
 import { StrataError } from "../../core/findings.js";
-import { stores } from "../../core/sops/stores/index.js";
+import { emitBinaryPlain, parseBinaryPlain, stores } from "../../core/sops/stores/index.js";
 import { parsePlainText } from "./encrypt.js";
 import { readSecretsFile, storeFormat, writeSecretsFile } from "./files.js";
 import { openSopsText } from "./open.js";
@@ -21,6 +22,24 @@ export interface EditOptions {
   inputType?: string;
 }
 
+const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
+/**
+ * Removes the plaintext directory even when strata is interrupted while the editor runs: the handler
+ * cleans up, then re-raises the signal so the process still ends the way it was asked to.
+ */
+function guardPlaintextDir(dir: string): () => void {
+  const onSignal = (signal: NodeJS.Signals): void => {
+    rmSync(dir, { recursive: true, force: true });
+    for (const s of SIGNALS) process.removeListener(s, onSignal);
+    process.kill(process.pid, signal);
+  };
+  for (const s of SIGNALS) process.on(s, onSignal);
+  return () => {
+    for (const s of SIGNALS) process.removeListener(s, onSignal);
+  };
+}
+
 function shellQuote(s: string): string {
   return `'${s.replaceAll("'", `'\\''`)}'`;
 }
@@ -29,8 +48,9 @@ export async function editSecrets(options: EditOptions): Promise<{ changed: bool
   const format = storeFormat(options.file, options.inputType);
   const text = await readSecretsFile(options.file, options.cwd);
   const opened = await openSopsText(text, format, { file: options.file, env: options.env, ignoreMac: options.ignoreMac ?? false });
-  const before = stores[format].emitPlain(opened.plain);
+  const before = format === "binary" ? Buffer.from(emitBinaryPlain(opened.plain)) : Buffer.from(stores[format].emitPlain(opened.plain), "utf8");
   const dir = await mkdtemp(join(tmpdir(), "strata-edit-"));
+  const unguard = guardPlaintextDir(dir);
   try {
     await chmod(dir, 0o700);
     const tmp = join(dir, basename(options.file));
@@ -38,13 +58,14 @@ export async function editSecrets(options: EditOptions): Promise<{ changed: bool
     const editor = options.env.SOPS_EDITOR || options.env.EDITOR || "vi";
     const r = await execa(`${editor} ${shellQuote(tmp)}`, { shell: true, stdio: "inherit", env: options.env, extendEnv: false, reject: false, cwd: options.cwd });
     if (r.exitCode !== 0) throw new StrataError("invalid-argument", `the editor exited with code ${r.exitCode ?? "unknown"}; ${options.file} is unchanged`);
-    const after = await readFile(tmp, "utf8");
-    if (after === before) return { changed: false };
-    const plain = parsePlainText(after, format, options.file);
+    const after = await readFile(tmp);
+    if (after.equals(before)) return { changed: false };
+    const plain = format === "binary" ? parseBinaryPlain(after) : parsePlainText(after.toString("utf8"), format, options.file);
     const out = sealSopsText(plain, format, opened.metadata, opened.dataKey, { file: options.file, ivCache: opened.ivCache });
     await writeSecretsFile(options.file, options.cwd, out);
     return { changed: true };
   } finally {
+    unguard();
     await rm(dir, { recursive: true, force: true });
   }
 }

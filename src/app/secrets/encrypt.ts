@@ -2,11 +2,11 @@
 import { randomBytes } from "node:crypto";
 import { StrataError } from "../../core/findings.js";
 import { SOPS_VERSION, type Metadata } from "../../core/sops/metadata.js";
-import { MetadataNotFoundError, SopsFormatError } from "../../core/sops/stores/errors.js";
-import { stores, type SopsFormat } from "../../core/sops/stores/index.js";
+import { SopsFormatError } from "../../core/sops/stores/errors.js";
+import { parseBinaryPlain, stores, type SopsFormat } from "../../core/sops/stores/index.js";
 import type { Branch } from "../../core/sops/tree.js";
 import { encryptDataKey } from "../../io/keys/index.js";
-import { readSecretsFile, storeFormat, writeSecretsFile } from "./files.js";
+import { readSecretsBytes, readSecretsFile, storeFormat, writeSecretsFile } from "./files.js";
 import { resolveRecipients, type RecipientFlags, type Recipients } from "./recipients.js";
 import { sealSopsText } from "./seal.js";
 
@@ -22,8 +22,9 @@ function isAlreadyEncrypted(text: string, format: SopsFormat): boolean {
     stores[format].parseEncrypted(text);
     return true;
   } catch (e) {
-    if (e instanceof MetadataNotFoundError) return false;
-    return !(e instanceof SopsFormatError) ? true : false;
+    // Not encrypted, or not even parseable: parsing it as plaintext reports the problem.
+    if (e instanceof SopsFormatError) return false;
+    throw e;
   }
 }
 
@@ -54,12 +55,21 @@ export async function encryptBranchesFor(plain: Branch[], format: SopsFormat, re
 
 export async function encryptSecrets(options: EncryptOptions): Promise<{ text: string; written: boolean }> {
   const format = storeFormat(options.file, options.inputType);
-  const text = await readSecretsFile(options.file, options.cwd);
-  if (format !== "binary" && isAlreadyEncrypted(text, format)) {
-    throw new StrataError("invalid-argument", `${options.file} is already encrypted`, { hint: "use `strata secrets edit`, `set` or `rotate`" });
+  let plain: Branch[];
+  if (format === "binary") plain = parseBinaryPlain(await readSecretsBytes(options.file, options.cwd));
+  else {
+    const text = await readSecretsFile(options.file, options.cwd);
+    if (isAlreadyEncrypted(text, format)) {
+      throw new StrataError("invalid-argument", `${options.file} is already encrypted`, { hint: "use `strata secrets edit`, `set` or `rotate`" });
+    }
+    plain = parsePlainText(text, format, options.file);
   }
-  const plain = parsePlainText(text, format, options.file);
-  const recipients = await resolveRecipients(options.file, options);
+  // As sops: without flags, SOPS_AGE_RECIPIENTS / SOPS_PGP_FP / SOPS_KMS_ARN stand in for them.
+  const fromEnv = (flag: string[] | undefined, name: string): string[] =>
+    flag && flag.length > 0 ? flag : (options.env[name] ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  const recipients = await resolveRecipients(options.file, {
+    ...options, age: fromEnv(options.age, "SOPS_AGE_RECIPIENTS"), pgp: fromEnv(options.pgp, "SOPS_PGP_FP"), kms: fromEnv(options.kms, "SOPS_KMS_ARN"),
+  });
   const out = await encryptBranchesFor(plain, format, recipients, options.env, options.file);
   if (options.inPlace) {
     await writeSecretsFile(options.file, options.cwd, out);

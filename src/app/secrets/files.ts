@@ -12,6 +12,14 @@ export async function readSecretsFile(file: string, cwd: string): Promise<string
   }
 }
 
+export async function readSecretsBytes(file: string, cwd: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(resolve(cwd, file)));
+  } catch (cause) {
+    throw new StrataError("unreadable-file", `cannot read ${file}: ${(cause as NodeJS.ErrnoException).code ?? "error"}`, { cause });
+  }
+}
+
 export async function writeSecretsFile(file: string, cwd: string, text: string): Promise<void> {
   const full = resolve(cwd, file);
   let mode = 0o644;

@@ -10,7 +10,7 @@ import { decryptBranches, TreeDecryptError, verifyMac } from "../../core/sops/en
 import type { Metadata } from "../../core/sops/metadata.js";
 import { MetadataNotFoundError, SopsFormatError } from "../../core/sops/stores/errors.js";
 import { stores, type EncryptedDocument, type SopsFormat } from "../../core/sops/stores/index.js";
-import { Comment, SopsTime, type Branch, type Leaf } from "../../core/sops/tree.js";
+import { Comment, RawStr, SopsTime, type Branch, type Leaf } from "../../core/sops/tree.js";
 import { DataKeyError, decryptDataKey } from "../../io/keys/index.js";
 
 export interface OpenOptions {
@@ -47,6 +47,7 @@ function registerLeaf(v: Leaf): void {
   if (v instanceof Comment) registerSecret(v.value);
   else if (v instanceof SopsTime) registerSecret(v.text);
   else if (v instanceof Uint8Array) registerSecret(Buffer.from(v).toString("utf8"));
+  else if (v instanceof RawStr) registerSecret(Buffer.from(v.bytes).toString("utf8"));
   else if (v !== null && typeof v === "object") registerSecret(String(v.value));
   else registerSecret(v);
 }
@@ -73,7 +74,7 @@ export async function openSopsText(text: string, format: SopsFormat, options: Op
   try {
     decrypted = decryptBranches(encrypted.branches, md, dataKey);
   } catch (e) {
-    if (e instanceof TreeDecryptError) throw new StrataError("decryption-failed", `${options.file}: ${e.message}`, { cause: e });
+    if (e instanceof TreeDecryptError || e instanceof SopsFormatError) throw new StrataError("decryption-failed", `${options.file}: ${e.message}`, { cause: e });
     throw e;
   }
   for (const v of decrypted.plaintexts) registerLeaf(v);

@@ -63,7 +63,13 @@ export async function readCreationRule(file: string, flags: RecipientFlags): Pro
     throw new StrataError("unreadable-file", `cannot read ${configPath}`, { cause: e });
   }
   const rel = relative(dirname(resolve(configPath)), resolve(flags.cwd, file)).split(sep).join("/");
-  const rule = matchCreationRule(rules, rel);
+  let rule: CreationRule | null;
+  try {
+    rule = matchCreationRule(rules, rel);
+  } catch (e) {
+    if (e instanceof SopsFormatError) throw new StrataError("invalid-config", `${configPath}: ${e.message}`, { cause: e });
+    throw e;
+  }
   return rule === null ? null : { rule, configPath };
 }
 

@@ -17,6 +17,8 @@ export const commands = {
   explain: () => import("./explain.js"),
   init: () => import("./init.js"),
   secrets: () => import("./secrets.js"),
+  diff: () => import("./diff.js"),
+  log: () => import("./log.js"),
   approvals: () => import("./approvals.js"),
   pr: () => import("./pr.js"),
 } satisfies Record<string, Loader>;

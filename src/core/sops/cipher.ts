@@ -4,7 +4,7 @@
  */
 import { createCipheriv, createDecipheriv } from "node:crypto";
 import { formatFloatF } from "./go-format.js";
-import { Comment, SopsFloat, SopsInt, SopsTime, type Leaf } from "./tree.js";
+import { Comment, RawStr, SopsFloat, SopsInt, SopsTime, type Leaf } from "./tree.js";
 import { parseGoTime } from "./yaml-scalars.js";
 
 const ENC_RE = /^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]/;
@@ -27,6 +27,7 @@ export function leafToBytes(v: Leaf): { bytes: Buffer; type: ValueType } {
   if (v instanceof SopsTime) return { bytes: Buffer.from(v.text), type: "time" };
   if (v instanceof Comment) return { bytes: Buffer.from(v.value, "utf8"), type: "comment" };
   if (v instanceof Uint8Array) return { bytes: Buffer.from(v), type: "bytes" };
+  if (v instanceof RawStr) return { bytes: Buffer.from(v.bytes), type: "str" };
   throw new ValueCipherError("cannot encrypt a null value");
 }
 
@@ -36,10 +37,21 @@ function parseGoBool(s: string): boolean | null {
   return null;
 }
 
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** Text as a string when it is valid UTF-8, else its raw bytes (Go strings are bytes). */
+export function bytesToText(bytes: Uint8Array): string | RawStr {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return new RawStr(new Uint8Array(bytes));
+  }
+}
+
 function bytesToLeaf(bytes: Buffer, type: string): Leaf {
   const s = bytes.toString("utf8");
   switch (type) {
-    case "str": return s;
+    case "str": return bytesToText(bytes);
     case "comment": return new Comment(s);
     case "bytes": return new Uint8Array(bytes);
     case "int": {
@@ -110,8 +122,10 @@ export class IvCache {
   private readonly ivs = new Map<string, Buffer>();
 
   private static keyOf(aad: string, value: Leaf): string {
+    // Strings (nearly every value) key by their text; the rest by their typed bytes.
+    if (typeof value === "string") return `str\u0000${aad}\u0000${value}`;
     const { bytes, type } = leafToBytes(value);
-    return `${type}\u0000${aad}\u0000${bytes.toString("base64")}`;
+    return `${type}\u0001${aad}\u0000${bytes.toString("base64")}`;
   }
 
   remember(aad: string, value: Leaf, iv: Buffer): void {

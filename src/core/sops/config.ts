@@ -4,6 +4,7 @@
  */
 import { parse } from "yaml";
 import { checkRules, type EncryptionRules } from "./metadata.js";
+import { compileGoRegex } from "./regex.js";
 import { SopsFormatError } from "./stores/errors.js";
 
 export interface KmsRecipient { arn: string; context: Record<string, string>; role: string; awsProfile: string }
@@ -82,5 +83,5 @@ export function parseSopsConfig(text: string): CreationRule[] {
 
 /** The first rule whose path_regex matches the path (relative to the config's directory, POSIX). */
 export function matchCreationRule(rules: readonly CreationRule[], path: string): CreationRule | null {
-  return rules.find((r) => r.pathRegex === null || new RegExp(r.pathRegex, "u").test(path)) ?? null;
+  return rules.find((r) => r.pathRegex === null || compileGoRegex(r.pathRegex, "path_regex").test(path)) ?? null;
 }

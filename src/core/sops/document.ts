@@ -4,7 +4,7 @@
  */
 import type { JsonValue } from "../json.js";
 import { formatFloatF } from "./go-format.js";
-import { Branch, Comment, SopsFloat, SopsInt, SopsTime, type TreeValue } from "./tree.js";
+import { Branch, Comment, RawStr, SopsFloat, SopsInt, SopsTime, type TreeValue } from "./tree.js";
 
 export type KeyPath = (string | number)[];
 
@@ -21,6 +21,7 @@ export function treeToJson(v: TreeValue): JsonValue {
   if (v instanceof SopsTime) return v.text;
   if (v instanceof Comment) return v.value;
   if (v instanceof Uint8Array) return Buffer.from(v).toString("utf8");
+  if (v instanceof RawStr) return Buffer.from(v.bytes).toString("utf8");
   return v;
 }
 
@@ -79,7 +80,7 @@ export function getAtPath(root: TreeValue, path: KeyPath): TreeValue | undefined
   let cur: TreeValue | undefined = root;
   for (const p of path) {
     if (typeof p === "number" && Array.isArray(cur)) cur = cur.filter((x) => !(x instanceof Comment))[p];
-    else if (typeof p === "string" && cur instanceof Branch) cur = cur.items.find((i) => i.key === p)?.value;
+    else if (cur instanceof Branch) cur = cur.items.find((i) => i.key === String(p))?.value;
     else return undefined;
   }
   return cur;
@@ -96,12 +97,14 @@ function fromPath(path: KeyPath, leaf: TreeValue): TreeValue {
 export function setAtPath(root: Branch, path: KeyPath, value: TreeValue): Branch {
   const set = (node: TreeValue, p: KeyPath): TreeValue => {
     const [head, ...rest] = p;
-    if (node instanceof Branch && typeof head === "string") {
-      const idx = node.items.findIndex((i) => i.key === head);
-      if (idx === -1) return new Branch([...node.items, { key: head, value: fromPath(rest, value) }]);
+    if (node instanceof Branch && head !== undefined) {
+      // A number on a mapping is a key made of digits (`a.0` where `a` is a map).
+      const key = String(head);
+      const idx = node.items.findIndex((i) => i.key === key);
+      if (idx === -1) return new Branch([...node.items, { key, value: fromPath(rest, value) }]);
       const items = [...node.items];
       const cur = items[idx] as { key: string; value: TreeValue };
-      items[idx] = { key: head, value: rest.length === 0 ? value : set(cur.value, rest) };
+      items[idx] = { key, value: rest.length === 0 ? value : set(cur.value, rest) };
       return new Branch(items);
     }
     if (Array.isArray(node) && typeof head === "number") {

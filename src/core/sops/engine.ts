@@ -5,6 +5,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { decryptValue, encryptValue, IvCache, leafToBytes, ValueCipherError } from "./cipher.js";
 import type { Metadata } from "./metadata.js";
+import { compileGoRegex } from "./regex.js";
 import { Branch, Comment, type Leaf } from "./tree.js";
 import { createRuleMatcher, walkBranch } from "./walk.js";
 
@@ -91,7 +92,7 @@ export function encryptBranches(branches: readonly Branch[], md: Metadata, dataK
   const hash = createHash("sha512");
   if (md.macOnlyEncrypted) hash.update(MAC_ONLY_ENCRYPTED_INIT);
   const shouldEncrypt = createRuleMatcher(md);
-  const unencCommentRe = md.unencryptedCommentRegex === "" ? null : new RegExp(md.unencryptedCommentRegex, "u");
+  const unencCommentRe = md.unencryptedCommentRegex === "" ? null : compileGoRegex(md.unencryptedCommentRegex, "unencrypted_comment_regex");
   const out = branches.map((b) =>
     walkBranch(b, [], [], (leaf, path, comments) => {
       const isComment = leaf instanceof Comment;

@@ -3,7 +3,7 @@
  * order and the flattened dotenv/INI form) and writing it the way sops 3.13 does (keys sorted, empty
  * fields left out).
  */
-import { Branch, Comment, SopsFloat, SopsInt, SopsTime, type TreeItem, type TreeValue } from "./tree.js";
+import { Branch, Comment, RawStr, SopsFloat, SopsInt, SopsTime, type TreeItem, type TreeValue } from "./tree.js";
 import { SopsFormatError } from "./stores/errors.js";
 
 export interface AgeKey { type: "age"; recipient: string; enc: string }
@@ -67,6 +67,7 @@ function toPlain(v: TreeValue): Plain {
   if (v instanceof SopsTime) return v.text;
   if (v instanceof Comment) return v.value;
   if (v instanceof Uint8Array) return Buffer.from(v).toString("utf8");
+  if (v instanceof RawStr) return Buffer.from(v.bytes).toString("utf8");
   return v;
 }
 

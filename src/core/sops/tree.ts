@@ -25,12 +25,17 @@ export class SopsTime {
   constructor(readonly text: string) {}
 }
 
+/** A string whose bytes are not valid UTF-8 (binary files): sops encrypts it as `str` all the same. */
+export class RawStr {
+  constructor(readonly bytes: Uint8Array) {}
+}
+
 /** A mapping: ordered items, comments included as items whose key is a {@link Comment}. */
 export class Branch {
   constructor(public items: TreeItem[] = []) {}
 }
 
-export type Leaf = string | boolean | null | SopsInt | SopsFloat | SopsTime | Uint8Array | Comment;
+export type Leaf = string | boolean | null | SopsInt | SopsFloat | SopsTime | Uint8Array | Comment | RawStr;
 export type TreeValue = Leaf | Branch | TreeValue[];
 
 export interface TreeItem {

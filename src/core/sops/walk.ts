@@ -3,6 +3,7 @@
  * that precede it, in file order. Encryption, decryption and the MAC all go through it.
  */
 import type { EncryptionRules } from "./metadata.js";
+import { compileGoRegex } from "./regex.js";
 import { Branch, Comment, type Leaf, type TreeValue } from "./tree.js";
 
 export type LeafVisitor = (leaf: Leaf, path: readonly string[], comments: readonly (readonly string[])[]) => Leaf;
@@ -42,13 +43,13 @@ export function walkBranch(branch: Branch, path: string[], outer: string[][], vi
   return new Branch(items);
 }
 
-/** Compiled encryption rules; Go's regexp is RE2, which JS covers for the patterns rules use. */
+/** Compiled encryption rules (Go RE2 patterns, see regex.ts). */
 export function createRuleMatcher(rules: EncryptionRules): (path: readonly string[], comments: readonly (readonly string[])[], isComment: boolean) => boolean {
-  const re = (s: string): RegExp | null => (s === "" ? null : new RegExp(s, "u"));
-  const unencRe = re(rules.unencryptedRegex);
-  const encRe = re(rules.encryptedRegex);
-  const unencCommentRe = re(rules.unencryptedCommentRegex);
-  const encCommentRe = re(rules.encryptedCommentRegex);
+  const re = (s: string, what: string): RegExp | null => (s === "" ? null : compileGoRegex(s, what));
+  const unencRe = re(rules.unencryptedRegex, "unencrypted_regex");
+  const encRe = re(rules.encryptedRegex, "encrypted_regex");
+  const unencCommentRe = re(rules.unencryptedCommentRegex, "unencrypted_comment_regex");
+  const encCommentRe = re(rules.encryptedCommentRegex, "encrypted_comment_regex");
   return (path, comments, isComment) => {
     let encrypted = true;
     if (rules.unencryptedSuffix !== "" && path.some((p) => p.endsWith(rules.unencryptedSuffix))) encrypted = false;

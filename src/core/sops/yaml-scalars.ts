@@ -102,5 +102,6 @@ export function resolvePlainScalar(s: string): Leaf {
 
 /** go-yaml writes a string plain only when reading it back gives the same string. */
 export function stringNeedsQuotes(s: string): boolean {
-  return typeof resolvePlainScalar(s) !== "string" || BASE60_FLOAT.test(s) || OLD_BOOLS.has(s);
+  // "<<" resolves to go-yaml's merge tag, so it is quoted too.
+  return s === "<<" || typeof resolvePlainScalar(s) !== "string" || BASE60_FLOAT.test(s) || OLD_BOOLS.has(s);
 }

@@ -1,19 +1,34 @@
 /**
- * Compiled schema validators kept between runs (ajv standalone code), one file per schema hash under
- * $STRATA_CACHE_DIR, else $XDG_CACHE_HOME/strata, else ~/.cache/strata. Writes are atomic; a cache that
- * cannot be written is simply not used.
+ * strata's cache directory: compiled schema validators (ajv standalone code) and parsed YAML, one file
+ * per content hash, under $STRATA_CACHE_DIR, else $XDG_CACHE_HOME/strata, else ~/.cache/strata.
+ * STRATA_NO_CACHE=1 turns it off. Writes are atomic; a cache that cannot be written is not used.
+ * Encrypted files are never cached.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { ValidatorCodeCache } from "../../core/schema/compile.js";
 
-export function validatorCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.STRATA_CACHE_DIR) return join(env.STRATA_CACHE_DIR, "validators");
-  return join(env.XDG_CACHE_HOME || join(homedir(), ".cache"), "strata", "validators");
+export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.STRATA_CACHE_DIR) return env.STRATA_CACHE_DIR;
+  return join(env.XDG_CACHE_HOME || join(homedir(), ".cache"), "strata");
 }
 
-export function createValidatorCache(dir: string = validatorCacheDir()): ValidatorCodeCache | null {
+export function validatorCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(cacheRoot(env), "validators");
+}
+
+export function cacheDisabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.STRATA_NO_CACHE === "1";
+}
+
+/** A directory of text entries keyed by a hash. */
+export interface TextCache {
+  get(key: string): string | null;
+  set(key: string, text: string): void;
+}
+
+export function createTextCache(dir: string, extension: string): TextCache | null {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch {
@@ -22,20 +37,28 @@ export function createValidatorCache(dir: string = validatorCacheDir()): Validat
   return {
     get(key) {
       try {
-        return readFileSync(join(dir, `${key}.cjs`), "utf8");
+        return readFileSync(join(dir, `${key}${extension}`), "utf8");
       } catch {
         return null;
       }
     },
-    set(key, code) {
-      const file = join(dir, `${key}.cjs`);
+    set(key, text) {
+      const file = join(dir, `${key}${extension}`);
       const tmp = `${file}.${process.pid}.tmp`;
       try {
-        writeFileSync(tmp, code, { mode: 0o600 });
+        writeFileSync(tmp, text, { mode: 0o600 });
         renameSync(tmp, file);
       } catch {
         /* read-only or full disk: run without the cache */
       }
     },
   };
+}
+
+export function createValidatorCache(dir: string = validatorCacheDir()): ValidatorCodeCache | null {
+  return createTextCache(dir, ".cjs");
+}
+
+export function createParseCache(env: NodeJS.ProcessEnv = process.env): TextCache | null {
+  return cacheDisabled(env) ? null : createTextCache(join(cacheRoot(env), "parsed"), ".json");
 }

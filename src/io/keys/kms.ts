@@ -12,7 +12,11 @@ function regionOf(arn: string, env: NodeJS.ProcessEnv): string {
 async function createClient(arn: string, profile: string, env: NodeJS.ProcessEnv) {
   const { KMSClient } = await import("@aws-sdk/client-kms");
   const endpoint = env.STRATA_KMS_ENDPOINT || env.AWS_ENDPOINT_URL_KMS || undefined;
-  return new KMSClient({ region: regionOf(arn, env), ...(endpoint ? { endpoint } : {}), ...(profile ? { profile } : {}), maxAttempts: 2 });
+  // Credentials given in the environment we were handed win; otherwise the SDK's default chain.
+  const credentials = env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+    ? { credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) } }
+    : {};
+  return new KMSClient({ region: regionOf(arn, env), ...(endpoint ? { endpoint } : {}), ...(profile ? { profile } : {}), ...credentials, maxAttempts: 2 });
 }
 
 export async function decryptKmsDataKey(key: KmsKey, env: NodeJS.ProcessEnv): Promise<Uint8Array> {

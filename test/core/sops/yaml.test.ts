@@ -20,6 +20,7 @@ describe("YAML as go-yaml v3 writes it for sops", () => {
     ["comments in sequences", "l:\n    - a\n    # between\n    - b\n"],
     ["multi-document streams", "a: 1\n---\nb: 2\n"],
     ["nested sequences", "l:\n    - - a\n      - b\n"],
+    ["long and multi-line keys as complex keys", `? ${"k".repeat(129)}\n: v\n? |-\n    two\n    lines\n: w\n`],
     ["unicode: printable kept, emoji escaped", "a: héllo\nb: \"\\U0001F600\"\n"],
   ])("%s", (_name, text) => expect(roundTrip(text)).toBe(text));
 

@@ -1,18 +1,19 @@
 /** dotenv store, as sops reads it: split at the first `=`, no trimming, no quotes, `\n` escapes newlines. */
-import { Branch, Comment, SopsFloat, SopsInt, SopsTime, type TreeValue } from "../tree.js";
+import { Branch, Comment, RawStr, SopsFloat, SopsInt, SopsTime, type TreeValue } from "../tree.js";
 import { formatFloatG } from "../go-format.js";
 import { SopsFormatError } from "./errors.js";
 
 export function parseDotenvBranch(text: string): Branch {
   const b = new Branch();
-  for (const line of text.split("\n")) {
+  for (const [n, line] of text.split("\n").entries()) {
     if (line.length === 0) continue;
     if (line.startsWith("#")) {
       b.items.push({ key: new Comment(line.slice(1)), value: null });
       continue;
     }
     const pos = line.indexOf("=");
-    if (pos === -1) throw new SopsFormatError(`invalid dotenv input line: ${line.length > 40 ? line.slice(0, 40) + "…" : line}`);
+    // The line itself is not quoted: it may be a secret pasted without its key.
+    if (pos === -1) throw new SopsFormatError(`invalid dotenv input at line ${n + 1}: no '='`);
     b.items.push({ key: line.slice(0, pos), value: line.slice(pos + 1).replaceAll("\\n", "\n") });
   }
   return b;
@@ -27,6 +28,7 @@ function valueText(v: TreeValue): string {
   if (v instanceof SopsFloat) return formatFloatG(v.value);
   if (v instanceof SopsTime) return v.text;
   if (v instanceof Uint8Array) return Buffer.from(v).toString("utf8");
+  if (v instanceof RawStr) return Buffer.from(v.bytes).toString("utf8");
   return v.value;
 }
 

@@ -3,7 +3,8 @@
  * interface and the table agree).
  */
 import { flattenBranch, metadataToBranch, readMetadata, unflattenBranch, type Metadata } from "../metadata.js";
-import { Branch, Comment } from "../tree.js";
+import { bytesToText } from "../cipher.js";
+import { Branch, Comment, RawStr } from "../tree.js";
 import { emitDotenv, parseDotenvBranch } from "./dotenv.js";
 import { MetadataNotFoundError, SopsFormatError } from "./errors.js";
 import { emitIni, parseIniBranch } from "./ini.js";
@@ -132,6 +133,18 @@ export const stores = {
   ini: iniStore,
   binary: binaryStore,
 } satisfies Record<SopsFormat, Store>;
+
+/** A binary file's bytes as the one `data` value (kept byte for byte when not UTF-8). */
+export function parseBinaryPlain(bytes: Uint8Array): Branch[] {
+  return [new Branch([{ key: "data", value: bytesToText(bytes) }])];
+}
+
+export function emitBinaryPlain(branches: readonly Branch[]): Uint8Array {
+  const data = branches[0]?.items.find((i) => i.key === "data")?.value;
+  if (data instanceof RawStr) return data.bytes;
+  if (typeof data !== "string") throw new SopsFormatError("no binary data found in tree");
+  return Buffer.from(data, "utf8");
+}
 
 /** sops' choice of store from a file name. */
 export function formatForPath(path: string): SopsFormat {

@@ -105,6 +105,7 @@ function iniValue(v: TreeValue): string {
   if (typeof v === "boolean") return v ? "true" : "false";
   if (v instanceof Comment) return v.value;
   if (v instanceof Uint8Array) return Buffer.from(v).toString("utf8");
+  if ("bytes" in v) return Buffer.from(v.bytes).toString("utf8");
   return "text" in v ? v.text : v.value.toString();
 }
 

@@ -3,7 +3,7 @@
  * changes the MAC); written like sops: compact encoding re-indented with tabs, Go's string escaping.
  */
 import { formatJsonFloat } from "../go-format.js";
-import { Branch, Comment, SopsFloat, SopsInt, SopsTime, type TreeValue } from "../tree.js";
+import { Branch, Comment, RawStr, SopsFloat, SopsInt, SopsTime, type TreeValue } from "../tree.js";
 import { SopsFormatError } from "./errors.js";
 
 class JsonReader {
@@ -143,6 +143,7 @@ function emitValue(v: TreeValue, depth: number, indent: string): string {
   if (v instanceof SopsFloat) return formatJsonFloat(v.value);
   if (v instanceof SopsTime) return quoteJsonString(v.text);
   if (v instanceof Uint8Array) return quoteJsonString(Buffer.from(v).toString("base64"));
+  if (v instanceof RawStr) return quoteJsonString(Buffer.from(v.bytes).toString("utf8"));
   return quoteJsonString(v.value);
 }
 

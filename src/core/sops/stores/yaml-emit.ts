@@ -3,7 +3,7 @@
  * indentation, sequence and mapping layout, comment placement and scalar styles.
  */
 import { formatYamlFloat } from "../go-format.js";
-import { Branch, Comment, SopsFloat, SopsInt, SopsTime, type TreeValue } from "../tree.js";
+import { Branch, Comment, RawStr, SopsFloat, SopsInt, SopsTime, type TreeValue } from "../tree.js";
 import { isBreakChar, literalHeader, selectStringStyle, selectStyle, writeDoubleQuoted, writeSingleQuoted, type ScalarStyle } from "./yaml-style.js";
 
 const BEST_INDENT = 4;
@@ -58,6 +58,7 @@ interface ScalarText {
 }
 
 function scalarText(v: TreeValue, simpleKey: boolean): ScalarText {
+  if (v instanceof RawStr) return scalarText(Buffer.from(v.bytes).toString("utf8"), simpleKey);
   if (typeof v === "string") return { text: v, style: selectStringStyle(v, simpleKey) };
   let text: string;
   if (v === null) text = "null";
@@ -174,8 +175,17 @@ function writeMapping(w: Writer, branch: Branch, indent: number): void {
       w.comment(head, indent);
     }
     w.writeIndent(indent);
-    writeScalar(w, item.key as string, indent, true);
-    w.indicator(":", false, false, false);
+    const key = item.key as string;
+    // go-yaml's check_simple_key: keys over 128 bytes or with line breaks are written as `? key`.
+    if (Buffer.byteLength(key) > 128 || /[\n\r\u0085\u2028\u2029]/.test(key)) {
+      w.indicator("?", true, false, true);
+      writeScalar(w, key, alignedIndent(indent), false);
+      w.writeIndent(indent);
+      w.indicator(":", true, false, true);
+    } else {
+      writeScalar(w, key, indent, true);
+      w.indicator(":", false, false, false);
+    }
     const v = item.value;
     const nested = v instanceof Branch || Array.isArray(v) ? alignedIndent(indent) : indent;
     writeNode(w, v, nested, alignedIndent(indent));

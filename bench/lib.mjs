@@ -1,0 +1,62 @@
+// Shared helpers for the benchmarks: run commands N times, take medians, print tables.
+import { spawnSync, execFileSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir, cpus, totalmem } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const root = fileURLToPath(new URL("..", import.meta.url));
+export const cli = join(root, "bin", "strata.mjs");
+export const generator = fileURLToPath(new URL("../../shared/bench/gen-config-repo.mjs", import.meta.url));
+
+export function tmp(prefix = "strata-bench-") {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function generate(dir, args) {
+  execFileSync(process.execPath, [generator, dir, ...args], { stdio: "pipe" });
+  return dir;
+}
+
+/** Runs a command `runs` times (after one warm-up unless told not to); returns the median wall time in ms. */
+export function time(cmd, args, { runs = 5, env = {}, warmup = true, cwd = root, check = true } = {}) {
+  const samples = [];
+  const e = { ...process.env, NO_COLOR: "1", ...env };
+  if (warmup) spawnSync(cmd, args, { cwd, env: e, stdio: "ignore" });
+  for (let i = 0; i < runs; i++) {
+    const t = process.hrtime.bigint();
+    const r = spawnSync(cmd, args, { cwd, env: e, stdio: ["ignore", "ignore", "pipe"], maxBuffer: 1 << 28 });
+    const ms = Number(process.hrtime.bigint() - t) / 1e6;
+    if (check && r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${r.status}: ${String(r.stderr).slice(0, 500)}`);
+    samples.push(ms);
+  }
+  return median(samples);
+}
+
+/** Peak resident memory in MB of one run, from GNU time. */
+export function peakRssMb(cmd, args, { env = {} } = {}) {
+  const r = spawnSync("/usr/bin/time", ["-f", "%M", cmd, ...args], { env: { ...process.env, ...env }, encoding: "utf8", stdio: ["ignore", "ignore", "pipe"] });
+  const kb = Number(r.stderr.trim().split("\n").pop());
+  return Number.isFinite(kb) ? kb / 1024 : NaN;
+}
+
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+export function table(title, header, rows) {
+  const widths = header.map((h, i) => Math.max(String(h).length, ...rows.map((r) => String(r[i]).length)));
+  const line = (cells) => `| ${cells.map((c, i) => String(c).padEnd(widths[i])).join(" | ")} |`;
+  console.log(`\n### ${title}\n`);
+  console.log(line(header));
+  console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
+  for (const r of rows) console.log(line(r));
+}
+
+export function machine() {
+  return `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
+}
+
+export const fmt = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
+export const ratio = (a, b) => `${(a / b).toFixed(2)}×`;
