@@ -88,3 +88,44 @@ describe("strata approvals check", () => {
     expect((await run(["--pr", "x"])).exitCode).toBe(2);
   });
 });
+
+describe("with the diff engine, on a real repository", () => {
+  it("gates and comments on what the pull request changes, from its merge-base", async () => {
+    const { scaffoldFiles } = await import("../../src/app/init.js");
+    const { commitAll, git, gitdir, writeTree } = await import("../support/gitdir.js");
+    const repo = gitdir(scaffoldFiles("# workflow\n"));
+    const start = git(repo, "rev-parse", "HEAD").trim();
+    git(repo, "checkout", "-q", "-b", "topic");
+    writeTree(repo, { "environments/production/app.yaml": "replicas: 5\nbase_url: https://app.example.com\n" });
+    const head = commitAll(repo, "more replicas");
+    git(repo, "checkout", "-q", "main");
+    // main moves on after the branch started: its change must not be in the pull request's diff.
+    writeTree(repo, { "environments/staging/app.yaml": "log_level: warn\nbase_url: https://staging.app.example.com\n" });
+    const base = commitAll(repo, "quieter staging");
+
+    gh.state.files.set(base, { "strata.yaml": readFileSync(join(repo, "strata.yaml"), "utf8") });
+    gh.state.teams.set("your-org/sre", ["sre1"]);
+    gh.state.pulls.set(8, { number: 8, author: "dev", head: { sha: head }, base: { sha: base } });
+    const ghEnv = { ...env, GITHUB_STEP_SUMMARY: "" };
+
+    const waiting = await strata(["approvals", "check", "--pr", "8", "--format", "json"], { cwd: repo, env: ghEnv });
+    expect(waiting.stderr).toBe("");
+    expect(waiting.exitCode).toBe(1);
+    const doc = JSON.parse(waiting.stdout) as { changes: unknown[]; rules: { name: string; missing: number }[] };
+    expect(doc.changes).toEqual([{ environment: "production", key: "app.replicas", sensitive: false }]);
+    expect(doc.rules.map((r) => [r.name, r.missing])).toEqual([["production", 1]]);
+    void start;
+
+    const comment = await strata(["pr", "comment", "--pr", "8"], { cwd: repo, env: ghEnv });
+    expect(comment.exitCode).toBe(0);
+    const body = gh.state.comments.get(8)?.[0]?.body ?? "";
+    expect(body).toContain("needs 1 more from @your-org/sre");
+    expect(body).toContain("app.replicas");
+    expect(body).not.toContain("log_level");
+
+    addReviews(gh.state, 8, [{ login: "sre1", state: "APPROVED", commitId: head }]);
+    const approved = await strata(["approvals", "check", "--pr", "8"], { cwd: repo, env: ghEnv });
+    expect(approved.exitCode).toBe(0);
+    expect(gh.state.statuses.get(head)?.at(-1)).toMatchObject({ state: "success", description: "approved by @sre1" });
+  });
+});

@@ -43,9 +43,9 @@ describe("strata pr comment", () => {
     expect(mine[0]?.body).toContain("approval required in production");
   });
 
-  it("says how to give the diff while the diff engine is not linked", async () => {
-    const r = await strata(["pr", "comment", "--pr", "7"], { cwd: dir, env: { GITHUB_TOKEN: "test-token", GITHUB_REPOSITORY: "acme/config", GITHUB_API_URL: gh.url } });
+  it("is an invocation error for an unreadable --diff-markdown file", async () => {
+    const r = await strata(["pr", "comment", "--pr", "7", "--no-approvals", "--diff-markdown", join(dir, "missing.md")], { cwd: dir, env: { GITHUB_TOKEN: "test-token", GITHUB_REPOSITORY: "acme/config", GITHUB_API_URL: gh.url } });
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toMatch(/--diff-markdown/);
+    expect(r.stderr).toContain("[unreadable-file]");
   });
 });

@@ -87,11 +87,11 @@ export async function approvePush(options: {
   repoDir: string;
   env?: NodeJS.ProcessEnv;
   warn?: (message: string) => void;
-  /** Defaults to the linked diff engine (`createDiffSeam`). */
+  /** Defaults to the diff engine (`createLinkedDiff`). */
   computeChanges?: ComputeApprovalChanges;
 }): Promise<{ pullRequest: number; approvedBy: string[]; emergency: boolean }> {
-  const [{ connectGitHub }, { createDiffSeam }] = await Promise.all([import("./connect.js"), import("./diff-seam.js")]);
+  const [{ connectGitHub }, { createLinkedDiff }] = await Promise.all([import("./connect.js"), import("./diff-seam.js")]);
   const { api } = await connectGitHub({ ...(options.env ? { env: options.env } : {}), ...(options.warn ? { warn: options.warn } : {}) });
-  const approved = await requireCommitApproved({ github: api, commit: options.commit, repoDir: options.repoDir, computeChanges: options.computeChanges ?? createDiffSeam().computeChanges });
+  const approved = await requireCommitApproved({ github: api, commit: options.commit, repoDir: options.repoDir, computeChanges: options.computeChanges ?? createLinkedDiff().computeChanges });
   return { pullRequest: approved.pullRequest, approvedBy: approved.approvedBy, emergency: approved.emergency };
 }

@@ -1,27 +1,61 @@
 /**
- * Where approvals get the diff from. The diff use case (SPEC §7) is built on another branch; until it
- * is linked here, the commands take the diff as files written by `strata diff --format json|markdown`
- * (`--diff FILE`, `--diff-markdown FILE`), and say so plainly when neither is given.
+ * Where approvals get the diff from: the diff use case (SPEC §7), or files written by
+ * `strata diff --format json|markdown` (`--diff FILE`, `--diff-markdown FILE`), e.g. to gate on a diff
+ * made elsewhere.
  */
 import { readFile } from "node:fs/promises";
 import { approvalChangesFromDiff, isDiffForApprovals } from "../../core/approvals/from-diff.js";
+import type { DiffResult } from "../../core/diff/model.js";
 import { StrataError } from "../../core/findings.js";
+import { runGitRaw } from "../../io/git/run.js";
+import { diffConfig } from "../diff.js";
 import type { RenderDiffMarkdown } from "./comment.js";
-import type { ComputeApprovalChanges } from "./evaluate-pull-request.js";
+import type { ChangesRequest, ComputeApprovalChanges } from "./evaluate-pull-request.js";
 
 export interface DiffSeam {
   computeChanges: ComputeApprovalChanges;
   renderDiffMarkdown: RenderDiffMarkdown;
 }
 
-const NOT_LINKED = "the diff engine is not linked into this build yet";
-const HINT = "run `strata diff --base <base> --head <head> --format json > diff.json` (and `--format markdown > diff.md`) and pass --diff diff.json / --diff-markdown diff.md";
+/** One diff per (repository, base, head), shared by the approvals and the comment. */
+export interface LinkedDiff {
+  diff(request: ChangesRequest): Promise<DiffResult>;
+  computeChanges: ComputeApprovalChanges;
+}
 
-/** The diff use case. TODO(lead): call the diff's app function here once it is merged (see docs/github.md). */
-export function createDiffSeam(): DiffSeam {
+/**
+ * The diff engine (SPEC §7) behind approvals. The base is first moved to the merge-base with the head
+ * (what `strata diff` does by default): a pull request's recorded base commit may be ahead of where
+ * its branch started, and comparing with it would show the base's own later changes reversed.
+ */
+export function createLinkedDiff(): LinkedDiff {
+  const cache = new Map<string, Promise<DiffResult>>();
+  const diff = (request: ChangesRequest): Promise<DiffResult> => {
+    const key = `${request.repoDir}\0${request.base}\0${request.head}`;
+    let result = cache.get(key);
+    if (!result) {
+      result = (async () => {
+        const base = await findMergeBase(request.repoDir, request.base, request.head);
+        return (await diffConfig({ dir: request.repoDir, base, head: request.head })).result;
+      })();
+      cache.set(key, result);
+    }
+    return result;
+  };
+  return { diff, computeChanges: async (request) => approvalChangesFromDiff(await diff(request)) };
+}
+
+async function findMergeBase(dir: string, base: string, head: string): Promise<string> {
+  const r = await runGitRaw(dir, ["merge-base", base, head]);
+  // No merge-base (unrelated, shallow, unknown commit): the diff itself says what is wrong with the refs.
+  return r.exitCode === 0 ? r.stdout.toString("utf8").trim() : base;
+}
+
+/** The seam over the linked diff; the markdown renderer lives with the CLI's other renderers. */
+export function createDiffSeam(renderMarkdown: (result: DiffResult, request: ChangesRequest) => string | Promise<string>, linked: LinkedDiff = createLinkedDiff()): DiffSeam {
   return {
-    computeChanges: () => Promise.reject(new StrataError("invalid-argument", `${NOT_LINKED}: cannot compute the pull request's changes`, { hint: HINT })),
-    renderDiffMarkdown: () => Promise.reject(new StrataError("invalid-argument", `${NOT_LINKED}: cannot render the diff`, { hint: HINT })),
+    computeChanges: linked.computeChanges,
+    renderDiffMarkdown: async (request) => renderMarkdown(await linked.diff(request), request),
   };
 }
 
@@ -54,7 +88,7 @@ export function markdownFromFile(path: string): RenderDiffMarkdown {
 }
 
 /** The seam with any given files taking the place of the diff engine. */
-export function resolveDiffSeam(files: { diff?: string; diffMarkdown?: string }, seam: DiffSeam = createDiffSeam()): DiffSeam {
+export function resolveDiffSeam(files: { diff?: string; diffMarkdown?: string }, seam: DiffSeam): DiffSeam {
   return {
     computeChanges: files.diff ? changesFromDiffFile(files.diff) : seam.computeChanges,
     renderDiffMarkdown: files.diffMarkdown ? markdownFromFile(files.diffMarkdown) : seam.renderDiffMarkdown,

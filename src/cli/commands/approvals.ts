@@ -1,7 +1,8 @@
 import { InvalidArgumentError, type Command } from "commander";
 import { checkApprovals, type ApprovalsReport } from "../../app/approvals/check-approvals.js";
 import { connectGitHub, resolvePullRequestNumber } from "../../app/approvals/connect.js";
-import { resolveDiffSeam } from "../../app/approvals/diff-seam.js";
+import { createDiffSeam, resolveDiffSeam, type DiffSeam } from "../../app/approvals/diff-seam.js";
+import { COMMENT_LIMIT } from "../../core/approvals/comment.js";
 import { describeMissing, formatOwners } from "../../core/approvals/evaluate.js";
 import { renderApprovalsMarkdown } from "../../core/approvals/markdown.js";
 import { EXIT, combineExitCodes, exitCodeForFindings } from "../../core/findings.js";
@@ -39,7 +40,7 @@ export function register(program: Command): void {
   check.action(async (opts: CheckOptions) => {
     const { api, env, runUrl } = await connectGitHub({ warn: log, ...(opts.githubRepository ? { repository: opts.githubRepository } : {}) });
     const pullRequest = await resolvePullRequestNumber(opts.pr, env);
-    const seam = resolveDiffSeam({ ...(opts.diff ? { diff: opts.diff } : {}) });
+    const seam = resolveDiffSeam({ ...(opts.diff ? { diff: opts.diff } : {}) }, createCommandDiffSeam());
     const report = await checkApprovals({ github: api, pullRequest, repoDir: opts.repo ?? process.cwd(), computeChanges: seam.computeChanges, setStatus: opts.status, targetUrl: runUrl });
     const format = reportFormat(opts.format);
     if (format === "json") print(printJson(toJson(report)));
@@ -47,6 +48,17 @@ export function register(program: Command): void {
     else print(renderText(report));
     await writeStepSummary(renderSummary(report), env.stepSummary);
     process.exitCode = combineExitCodes([exitCodeForFindings(report.findings), report.decision.met ? EXIT.ok : EXIT.findings]);
+  });
+}
+
+/** Room the approvals section keeps in the sticky comment; the diff gets the rest of GitHub's limit. */
+const APPROVALS_ROOM = 12_000;
+
+/** The diff use case with the markdown renderer of `strata diff --format markdown`. */
+export function createCommandDiffSeam(): DiffSeam {
+  return createDiffSeam(async (result) => {
+    const { renderDiffMarkdown } = await import("../render/diff-markdown.js");
+    return renderDiffMarkdown(result, { maxLength: COMMENT_LIMIT - APPROVALS_ROOM });
   });
 }
 

@@ -4,7 +4,7 @@ import { connectGitHub, resolvePullRequestNumber } from "../../app/approvals/con
 import { resolveDiffSeam } from "../../app/approvals/diff-seam.js";
 import { addRepoOption } from "../common.js";
 import { log, print } from "../output.js";
-import { parsePullRequestNumber } from "./approvals.js";
+import { createCommandDiffSeam, parsePullRequestNumber } from "./approvals.js";
 
 interface CommentOptions {
   pr?: number;
@@ -29,7 +29,7 @@ export function register(program: Command): void {
   comment.action(async (opts: CommentOptions) => {
     const { api, env } = await connectGitHub({ warn: log, ...(opts.githubRepository ? { repository: opts.githubRepository } : {}) });
     const number = await resolvePullRequestNumber(opts.pr, env);
-    const seam = resolveDiffSeam({ ...(opts.diff ? { diff: opts.diff } : {}), ...(opts.diffMarkdown ? { diffMarkdown: opts.diffMarkdown } : {}) });
+    const seam = resolveDiffSeam({ ...(opts.diff ? { diff: opts.diff } : {}), ...(opts.diffMarkdown ? { diffMarkdown: opts.diffMarkdown } : {}) }, createCommandDiffSeam());
     const result = await commentOnPullRequest({
       github: api, pullRequest: number, repoDir: opts.repo ?? process.cwd(),
       renderDiffMarkdown: seam.renderDiffMarkdown,
