@@ -7,8 +7,11 @@ import { readFile } from "node:fs/promises";
 import { approvalChangesFromDiff, isDiffForApprovals } from "../../core/approvals/from-diff.js";
 import type { DiffResult } from "../../core/diff/model.js";
 import { StrataError } from "../../core/findings.js";
+import { createCommitFiles } from "../../io/git/files.js";
+import { openGitRepo } from "../../io/git/repo.js";
 import { runGitRaw } from "../../io/git/run.js";
 import { diffConfig } from "../diff.js";
+import { keyMetadata, loadRepository } from "../repository.js";
 import type { RenderDiffMarkdown } from "./comment.js";
 import type { ChangesRequest, ComputeApprovalChanges } from "./evaluate-pull-request.js";
 
@@ -42,7 +45,45 @@ export function createLinkedDiff(): LinkedDiff {
     }
     return result;
   };
-  return { diff, computeChanges: async (request) => approvalChangesFromDiff(await diff(request)) };
+  return {
+    diff,
+    computeChanges: async (request) => {
+      const result = await diff(request);
+      const baseApprovers = await readBaseApprovers(request.repoDir, result);
+      // A pull request must not escape an owner by deleting its `x-approvers` and changing the value
+      // in one go: the base's owners count too.
+      return approvalChangesFromDiff(result).map((c) => ({ ...c, approvers: [...new Set([...c.approvers, ...(baseApprovers.get(c.key) ?? [])])] }));
+    },
+  };
+}
+
+/** `x-approvers` of every changed key in the base's schemas (head names; empty when the base has none). */
+async function readBaseApprovers(dir: string, result: DiffResult): Promise<Map<string, string[]>> {
+  const keys = [...new Set(Object.values(result.environments).flatMap((e) => e.changes.map((c) => c.key)))];
+  const out = new Map<string, string[]>();
+  if (keys.length === 0) return out;
+  const toBase = new Map(result.renamedNamespaces.map((r) => [r.to, r.from]));
+  const baseKey = (key: string): string => {
+    const [ns = "", ...rest] = key.split(".");
+    return [toBase.get(ns) ?? ns, ...rest].join(".");
+  };
+  const git = await openGitRepo(dir);
+  try {
+    const repo = await loadRepository(createCommitFiles(git, result.base), {
+      secrets: null,
+      namespaces: new Set(keys.map((k) => baseKey(k).split(".")[0] ?? "")),
+      environments: new Set(),
+    });
+    for (const key of keys) {
+      const approvers = keyMetadata(repo, baseKey(key)).approvers;
+      if (approvers.length > 0) out.set(key, approvers);
+    }
+  } catch {
+    // A base whose schemas do not load has no owners to add; the diff already reports its problems.
+  } finally {
+    git.close();
+  }
+  return out;
 }
 
 async function findMergeBase(dir: string, base: string, head: string): Promise<string> {

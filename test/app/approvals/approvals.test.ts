@@ -264,3 +264,21 @@ describe("approvePush", () => {
     expect(await approvePush({ commit: MERGE, repoDir: "/r", env, computeChanges })).toEqual({ pullRequest: 9, approvedBy: ["sre1", "sre2"], emergency: false });
   });
 });
+
+describe("the linked diff", () => {
+  it("keeps the base's x-approvers when the pull request drops them and changes the value", async () => {
+    const { createLinkedDiff } = await import("../../../src/app/approvals/diff-seam.js");
+    const { scaffoldFiles } = await import("../../../src/app/init.js");
+    const { commitAll, git, gitdir, writeTree } = await import("../../support/gitdir.js");
+    const files = scaffoldFiles("# workflow\n");
+    const schema = files["schemas/app.schema.yaml"]!;
+    const owned = schema.replace("    x-restart-required: true\n", "    x-restart-required: true\n    x-approvers: [\"@acme/capacity\"]\n");
+    expect(owned).not.toBe(schema);
+    const repo = gitdir({ ...files, "schemas/app.schema.yaml": owned });
+    const base = git(repo, "rev-parse", "HEAD").trim();
+    writeTree(repo, { "schemas/app.schema.yaml": schema, "environments/production/app.yaml": "replicas: 9\nbase_url: https://app.example.com\n" });
+    const head = commitAll(repo, "quietly more replicas");
+    const found = await createLinkedDiff().computeChanges({ repoDir: repo, base, head });
+    expect(found.find((c) => c.environment === "production" && c.key === "app.replicas")?.approvers).toEqual(["@acme/capacity"]);
+  });
+});
