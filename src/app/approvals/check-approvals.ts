@@ -1,7 +1,7 @@
 /** `strata approvals check`: evaluate a pull request's approvals and say so on its head commit. */
 import { StrataError } from "../../core/findings.js";
 import type { CommitStatus, GitHubApi } from "../../io/github/api.js";
-import { evaluatePullRequest, RULES_FILE, STATUS_CONTEXT, type ComputeApprovalChanges, type PullRequestEvaluation } from "./evaluate-pull-request.js";
+import { evaluatePullRequest, STATUS_CONTEXT, type ComputeApprovalChanges, type PullRequestEvaluation } from "./evaluate-pull-request.js";
 
 export interface CheckApprovalsOptions {
   github: GitHubApi;
@@ -49,4 +49,3 @@ export async function checkApprovals(options: CheckApprovalsOptions): Promise<Ap
   return { ...evaluation, repository: `${github.repository.owner}/${github.repository.repo}`, status: commitStatus, gateFilesChanged };
 }
 
-export { RULES_FILE, STATUS_CONTEXT };
