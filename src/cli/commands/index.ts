@@ -19,6 +19,8 @@ export const commands = {
   secrets: () => import("./secrets.js"),
   diff: () => import("./diff.js"),
   log: () => import("./log.js"),
+  approvals: () => import("./approvals.js"),
+  pr: () => import("./pr.js"),
 } satisfies Record<string, Loader>;
 
 export type CommandName = keyof typeof commands;
