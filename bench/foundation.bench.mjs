@@ -87,6 +87,15 @@ table("strata validate (all environments) vs the floor", ["repository", "floor",
   table(`strata resolve --env ${env} --format json vs node-config (large repository, chain ${chain.join(" -> ")})`, ["node-config", "strata (warm cache)", "strata / node-config", "same effective config"], [[fmt(nc), fmt(st), ratio(st, nc), same ? "yes" : "NO"]]);
 }
 
+// --- the example repository, with and without its secrets (issue 3)
+{
+  const key = { SOPS_AGE_KEY_FILE: join(root, "examples/keys/EXAMPLE-ONLY-NOT-A-REAL-KEY.age.txt"), STRATA_CACHE_DIR: join(work, "cache-example") };
+  const n = quick ? 3 : 10;
+  const withSecrets = time(process.execPath, [cli, "validate", "--repo", root], { runs: n, env: key });
+  const skipped = time(process.execPath, [cli, "validate", "--repo", root, "--skip-secrets"], { runs: n, env: key });
+  table("validate on the example repository (5 SOPS files)", ["--skip-secrets", "with secrets (age)", "cost of decryption"], [[fmt(skipped), fmt(withSecrets), fmt(withSecrets - skipped)]]);
+}
+
 // --- start-up
 {
   const n = quick ? 5 : 20;

@@ -92,4 +92,11 @@ function removeAt(root: JsonObject, path: (string | number)[]): void {
   const last = path[path.length - 1]!;
   if (Array.isArray(node) && typeof last === "number") node.splice(last, 1);
   else delete (node as JsonObject)[String(last)];
+  // A map emptied by taking its secrets out goes too (it lives in `secrets` now), up to the namespace.
+  for (let i = parents.length - 1; i >= 1; i--) {
+    const [parent, key] = parents[i]!;
+    const child = (parent as Record<string | number, JsonValue>)[key as string];
+    if (child && typeof child === "object" && !Array.isArray(child) && Object.keys(child).length === 0) delete (parent as JsonObject)[String(key)];
+    else break;
+  }
 }

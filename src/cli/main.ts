@@ -13,6 +13,12 @@ function packageVersion(): string {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // `strata diff | head`: the reader leaving early is not an error of ours.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code !== "EPIPE") throw e;
+    });
+  }
   if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
     process.stdout.write(`${packageVersion()}\n`);
     return;

@@ -52,6 +52,8 @@ const X_KEYWORDS: { keyword: string; metaSchema: JsonObject }[] = [
 export class SchemaCompiler {
   private readonly ajv: Ajv2020;
   private readonly internal = new Map<string, Validator>();
+  private readonly byContent = new Map<string, Validator>();
+  private readonly schemaChecks = new Map<string, ErrorObject[]>();
   private readonly cache: ValidatorCodeCache | null;
   /** How many validators came from the cache, for benchmarks and tests. */
   cacheHits = 0;
@@ -66,22 +68,38 @@ export class SchemaCompiler {
 
   /** Checks a user schema against the 2020-12 meta-schema and the x- vocabulary; ajv's own errors. */
   validateSchema(schema: unknown): ErrorObject[] {
-    const ok = this.ajv.validateSchema(schema as JsonObject);
-    return ok ? [] : [...(this.ajv.errors ?? [])];
+    const key = JSON.stringify(schema);
+    let errors = this.schemaChecks.get(key);
+    if (!errors) {
+      const ok = this.ajv.validateSchema(schema as JsonObject);
+      errors = ok ? [] : [...(this.ajv.errors ?? [])];
+      this.schemaChecks.set(key, errors);
+    }
+    return errors;
   }
 
   /** Compiles a user schema; throws ajv's error (strict mode, bad $ref) for the caller to locate. */
   compile(schema: JsonObject): Validator {
     // The schema's own $id would register it globally and collide across namespaces; strip it.
     const { $id: _id, ...rest } = schema;
-    if (!this.cache) return this.ajv.compile(rest) as Validator;
+    // ajv caches by object identity; the same schema read twice (the two sides of a diff) is two
+    // objects, so remember validators by content too.
     const key = createHash("sha256").update(CODE_VERSION).update("\0").update(JSON.stringify(rest)).digest("hex");
+    const known = this.byContent.get(key);
+    if (known) return known;
+    const validate = this.compileUncached(key, rest);
+    this.byContent.set(key, validate);
+    return validate;
+  }
+
+  private compileUncached(key: string, schema: JsonObject): Validator {
+    if (!this.cache) return this.ajv.compile(schema) as Validator;
     const code = this.cache.get(key);
     if (code !== null) {
       const loaded = loadStandalone(code);
       if (loaded) { this.cacheHits++; return loaded; }
     }
-    const validate = this.ajv.compile(rest) as Validator;
+    const validate = this.ajv.compile(schema) as Validator;
     // Schemas that fail validateSchema never get here; the code is ajv's own output for this schema.
     this.cache.set(key, standaloneCode(this.ajv, validate));
     return validate;

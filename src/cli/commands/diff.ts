@@ -1,0 +1,72 @@
+import type { Command } from "commander";
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { diffConfig } from "../../app/diff.js";
+import { hasChanges } from "../../core/diff/model.js";
+import { EXIT } from "../../core/findings.js";
+import { findRepositoryRoot } from "../../io/repo/worktree.js";
+import { addRepoOption, collectList, openSecrets, printJson } from "../common.js";
+import { log, print } from "../output.js";
+import { renderDiffGithub, writeDiffStepSummary } from "../render/diff-github.js";
+import { renderDiffMarkdown } from "../render/diff-markdown.js";
+import { renderDiffText } from "../render/diff-text.js";
+import { Option } from "commander";
+
+interface DiffFlags {
+  base?: string;
+  head?: string;
+  env?: string[];
+  format?: "text" | "markdown" | "json" | "github";
+  exitCode?: boolean;
+  incremental: boolean;
+  skipSecrets?: boolean;
+  repo?: string;
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command("diff")
+    .description("effective-config diff per environment between two commits (default: merge-base with the default branch vs the working tree)")
+    .option("--base <ref>", "base commit (default: merge-base of head with origin/HEAD, main or master)")
+    .option("--head <ref>", "head commit (default: the working tree, uncommitted and untracked files included)")
+    .option("--env <name>", "only this environment (repeatable, or comma-separated)", collectList)
+    .addOption(new Option("--format <format>", "output format (default: text, or github in GitHub Actions)").choices(["text", "markdown", "json", "github"]))
+    .option("--exit-code", "exit 1 when the effective configuration changes")
+    .option("--no-incremental", "resolve every environment and namespace, not only what the change can reach")
+    .option("--skip-secrets", "do not decrypt: compare ciphertext (sensitive changes are then uncertain)");
+  addRepoOption(cmd);
+  cmd.action(async (opts: DiffFlags) => {
+    const dir = findConfigRoot(opts.repo ?? process.cwd());
+    const secrets = (await openSecrets(Boolean(opts.skipSecrets))) ?? null;
+    const outcome = await diffConfig({
+      dir,
+      ...(opts.base !== undefined ? { base: opts.base } : {}),
+      ...(opts.head !== undefined ? { head: opts.head } : {}),
+      ...(opts.env !== undefined ? { environments: opts.env } : {}),
+      incremental: opts.incremental,
+      secrets,
+    });
+    for (const note of outcome.notes) log(`note: ${note}`);
+    const { result } = outcome;
+    const format = opts.format ?? (process.env.GITHUB_ACTIONS === "true" ? "github" : "text");
+    if (format === "json") print(printJson(result));
+    else if (format === "markdown") print(renderDiffMarkdown(result));
+    else if (format === "github") {
+      print(renderDiffGithub(result, dir));
+      writeDiffStepSummary(result);
+    } else print(renderDiffText(result, { base: outcome.baseLabel, head: outcome.headLabel }));
+
+    const headBroken = result.problems.some((p) => p.side === "head") || Object.values(result.environments).some((e) => e.invalid.length > 0);
+    if (headBroken || (opts.exitCode && hasChanges(result))) process.exitCode = EXIT.findings;
+  });
+}
+
+/** The nearest directory with a strata.yaml; a directory without one (config deleted in the worktree) as is. */
+function findConfigRoot(dir: string): string {
+  try {
+    return findRepositoryRoot(dir);
+  } catch (error) {
+    if (!existsSync(dir)) throw error;
+    return resolve(dir);
+  }
+}

@@ -1,0 +1,55 @@
+import type { Command } from "commander";
+import { Option } from "commander";
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { logConfig } from "../../app/log.js";
+import { StrataError } from "../../core/findings.js";
+import { findRepositoryRoot } from "../../io/repo/worktree.js";
+import { addRepoOption, openSecrets, printJson } from "../common.js";
+import { print } from "../output.js";
+import { renderLogText } from "../render/diff-log.js";
+
+interface LogFlags {
+  env: string;
+  head?: string;
+  maxCount?: string;
+  format?: "text" | "json";
+  skipSecrets?: boolean;
+  repo?: string;
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command("log")
+    .description("config blame: the commits that changed the effective value of KEY in an environment")
+    .argument("<key>", "a key or a glob: database.pool.max, database.*, database.**")
+    .requiredOption("--env <name>", "the environment")
+    .option("--head <ref>", "start from this commit (default: HEAD)")
+    .option("--max-count <n>", "look at most this many config commits back")
+    .addOption(new Option("--format <format>", "output format").choices(["text", "json"]))
+    .option("--skip-secrets", "do not decrypt: compare ciphertext of sensitive values");
+  addRepoOption(cmd);
+  cmd.action(async (key: string, opts: LogFlags) => {
+    const dir = opts.repo ?? process.cwd();
+    const maxCount = opts.maxCount === undefined ? undefined : Number(opts.maxCount);
+    if (maxCount !== undefined && !(Number.isInteger(maxCount) && maxCount > 0)) throw new StrataError("invalid-argument", `--max-count must be a positive integer, not ${opts.maxCount}`);
+    const result = await logConfig({
+      dir: configRoot(dir),
+      environment: opts.env,
+      key,
+      ...(opts.head !== undefined ? { head: opts.head } : {}),
+      ...(maxCount !== undefined ? { maxCount } : {}),
+      secrets: (await openSecrets(Boolean(opts.skipSecrets))) ?? null,
+    });
+    print(opts.format === "json" ? printJson(result) : renderLogText(result));
+  });
+}
+
+function configRoot(dir: string): string {
+  try {
+    return findRepositoryRoot(dir);
+  } catch (error) {
+    if (!existsSync(dir)) throw error;
+    return resolve(dir);
+  }
+}

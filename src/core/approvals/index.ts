@@ -1,0 +1,7 @@
+export * from "./config.js";
+export * from "./glob.js";
+export * from "./match.js";
+export * from "./evaluate.js";
+export * from "./from-diff.js";
+export * from "./markdown.js";
+export * from "./comment.js";

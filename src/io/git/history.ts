@@ -1,0 +1,43 @@
+/** Walking first-parent history for `strata log`: each commit with the config files it changed. */
+import { parseRawDiff, type RawChange } from "./changes.js";
+import type { GitRepo } from "./repo.js";
+import { runGit } from "./run.js";
+
+export interface CommitInfo {
+  sha: string;
+  /** The first parent, or null for a root commit. */
+  parent: string | null;
+  author: string;
+  email: string;
+  /** ISO 8601 author date. */
+  date: string;
+  subject: string;
+  body: string;
+  /** The config files changed against the first parent, with their new blobs. */
+  changes: RawChange[];
+}
+
+/**
+ * The commits reachable from `head` along first parents that change any of `paths` (pathspecs relative to
+ * the config root), oldest first. First parents only: on a main branch, a merged pull request is one change,
+ * and its merge commit carries the pull request number.
+ */
+export async function readHistory(repo: GitRepo, head: string, paths: readonly string[], options: { maxCount?: number } = {}): Promise<CommitInfo[]> {
+  const args = [
+    "log", "--first-parent", "--diff-merges=first-parent", "--reverse",
+    "--format=%x1e%H%x1f%P%x1f%an%x1f%ae%x1f%aI%x1f%s%x1f%b%x1f",
+    "--raw", "-z", "--no-abbrev", "-M", "--relative",
+  ];
+  if (options.maxCount !== undefined) args.push(`--max-count=${options.maxCount}`);
+  args.push(head, "--", ...(paths.length > 0 ? paths : ["."]));
+  const out = await runGit(repo.dir, args);
+  const commits: CommitInfo[] = [];
+  for (const record of out.split("\x1e")) {
+    if (record === "") continue;
+    const end = record.lastIndexOf("\x1f");
+    const [sha = "", parents = "", author = "", email = "", date = "", subject = "", body = ""] = record.slice(0, end).split("\x1f");
+    const raw = record.slice(end + 1).replace(/^[\0\n]+/, "");
+    commits.push({ sha, parent: parents.split(" ").find((p) => p !== "") ?? null, author, email, date, subject, body: body.trim(), changes: parseRawDiff(raw) });
+  }
+  return commits;
+}
