@@ -22,8 +22,12 @@ import { ENVIRONMENT_NAME, type Snapshot } from "../../core/snapshot/index.js";
 import { createHistoryEntry, headOf, padVersion, type Head, type HistoryEntry, type PublishOutcome, type PublishRequest, type SnapshotStore, type StoreEvent } from "./store.js";
 
 const LOCK_TIMEOUT_MS = 20_000;
-/** A lock file this old, or left by a dead process on this host, belongs to a crashed writer. */
-const STALE_LOCK_MS = 30_000;
+/**
+ * A lock file this old, or left by a dead process on this host, belongs to a crashed (or hung) writer. A
+ * publish holds it for milliseconds; the bound is below LOCK_TIMEOUT_MS so that a lock whose pid was reused
+ * by another process delays publishers but never fails them.
+ */
+const STALE_LOCK_MS = 10_000;
 const POLL_MS = 1_000;
 const VERSION_FILE = /^(\d{12})\.json$/;
 
@@ -145,7 +149,9 @@ class FileStore implements SnapshotStore {
       if (line === "") continue;
       // A line torn by a power loss is skipped here and rebuilt from its version file by recovery.
       try {
-        out.push(JSON.parse(line) as HistoryEntry);
+        const entry = JSON.parse(line) as HistoryEntry;
+        // A writer whose lock was broken as stale may append a line recovery already rebuilt: keep one.
+        if (entry.version > (out.at(-1)?.version ?? 0)) out.push(entry);
       } catch {
         continue;
       }
@@ -271,7 +277,7 @@ class FileStore implements SnapshotStore {
     const deadline = Date.now() + LOCK_TIMEOUT_MS;
     for (;;) {
       // Written aside and linked into place, so the lock file is never seen empty (a writer killed between
-      // creating and filling it would otherwise leave a lock nobody can judge stale for 30 s).
+      // creating and filling it would otherwise leave a lock nobody can judge stale for 10 s).
       const tmp = join(this.root, tmpName());
       await fs.writeFile(tmp, mine, { flag: "wx" });
       try {
