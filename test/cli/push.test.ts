@@ -108,12 +108,12 @@ describe("strata push --all on the example repository", () => {
   it("publishes every concrete environment with secrets only as ciphertext; a secret-only change is published", async () => {
     const { cpSync, readdirSync, readFileSync, statSync } = await import("node:fs");
     const { gitdir, commitAll } = await import("../support/gitdir.js");
-    const { projectRoot } = await import("../support/cli.js");
+    const { exampleKeyEnv, projectRoot } = await import("../support/cli.js");
     const dir = gitdir({});
     for (const p of ["strata.yaml", ".sops.yaml", "schemas", "environments"]) cpSync(join(projectRoot, p), join(dir, p), { recursive: true });
     commitAll(dir, "example");
     writeFileSync(join(dir, "key.pem"), pem, { mode: 0o600 });
-    const env = { SOPS_AGE_KEY_FILE: join(projectRoot, "examples/keys/EXAMPLE-ONLY-NOT-A-REAL-KEY.age.txt") };
+    const env = exampleKeyEnv;
     const s = await startTestServer({ trustedKeys: [key.publicKey] });
     try {
       const push = async (...args: string[]) => {
