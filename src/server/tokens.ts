@@ -10,6 +10,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
 import { StrataError } from "../core/findings.js";
+import { compileGlob } from "../core/approvals/glob.js";
 import { isJsonObject } from "../core/json.js";
 
 export interface TokenEntry {
@@ -21,16 +22,12 @@ export interface TokenEntry {
 
 export type Permission = "read" | "push" | "admin";
 
-const SCOPE = /^(admin|(read|push):[a-z0-9*?-]+)$/;
+const SCOPE = /^(admin|(read|push):[a-z0-9*-]+)$/;
 
 export function hashToken(token: string): string {
   return createHash("sha256").update(token, "utf8").digest("hex");
 }
 
-/** Environment names have no dots, so `*` and `**` both match any run of characters. */
-function globToRegExp(glob: string): RegExp {
-  return new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*+/g, ".*").replace(/\?/g, ".")}$`);
-}
 
 export function validateScope(scope: string): void {
   if (!SCOPE.test(scope)) {
@@ -46,7 +43,8 @@ export class Grant {
     this.admin = scopes.includes("admin");
     for (const s of scopes) {
       const m = /^(read|push):(.+)$/.exec(s);
-      if (m) this.rules.push({ permission: m[1] as "read" | "push", pattern: globToRegExp(m[2]!) });
+      // The SPEC §2 globs (environment names have no dots: `*` matches any part of a name).
+      if (m) this.rules.push({ permission: m[1] as "read" | "push", pattern: compileGlob(m[2]!) });
     }
   }
 

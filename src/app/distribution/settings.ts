@@ -19,14 +19,13 @@ export interface DistributionSettings {
   expiresAfterMs: number | null;
 }
 
-const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** `90s`, `15m`, `12h`, `7d`, `2w`, or combinations such as `1d12h`. */
+/** `90s`, `15m`, `12h`, `7d`: the strata.yaml schema's `distribution.expires_after`. */
 export function parseDuration(text: string): number {
-  const t = text.trim();
-  if (!/^(\d+[smhdw])+$/.test(t)) throw new StrataError("invalid-argument", `invalid duration ${JSON.stringify(text)}`, { hint: "use e.g. 7d, 12h or 1d12h" });
-  let ms = 0;
-  for (const m of t.matchAll(/(\d+)([smhdw])/g)) ms += Number(m[1]) * UNITS[m[2]!]!;
+  const m = /^(\d+)([smhd])$/.exec(text.trim());
+  if (!m) throw new StrataError("invalid-argument", `invalid duration ${JSON.stringify(text)}`, { hint: "use a number and a unit: 7d, 12h, 30m or 90s" });
+  const ms = Number(m[1]) * UNITS[m[2]!]!;
   if (ms <= 0) throw new StrataError("invalid-argument", `the duration ${JSON.stringify(text)} must be positive`);
   return ms;
 }
