@@ -244,6 +244,10 @@ async function loadLayer(vf: { environment: string; namespace: string; path: str
     }
     throw e;
   }
+  if (Array.isArray(plain)) {
+    findings.push(createFinding({ code: "yaml-syntax", message: `${vf.path}:1:1: more than one YAML document; a values file holds one`, file: vf.path, line: 1, column: 1, environment: vf.environment }));
+    return null;
+  }
   const overlaid = overlayPlaintext(stripped.data, plain);
   if (!overlaid) {
     findings.push(createFinding({ code: "decryption-failed", message: `${vf.path}:1:1: the decrypted document does not match the file's structure`, file: vf.path, line: 1, column: 1, environment: vf.environment }));
