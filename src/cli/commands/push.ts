@@ -4,7 +4,8 @@ import { createEndpointClient, loadContentBuilder, loadSigningKey, pushEnvironme
 import { StrataError } from "../../core/findings.js";
 import { addRepoOption, collectList, openRepository, printJson } from "../common.js";
 import { renderFindingsText } from "../render/findings.js";
-import { print } from "../output.js";
+import { log, print } from "../output.js";
+import { readGitSource } from "../../io/repo/git-head.js";
 
 export function pusher(): string | null {
   return process.env.GITHUB_ACTOR || process.env.USER || (() => { try { return userInfo().username; } catch { return null; } })();
@@ -21,6 +22,17 @@ export function renderPushResult(r: PushResult, verb = "published"): string {
   }
 }
 
+/** SPEC §8: only a commit that an approved, merged pull request brought to the default branch. */
+async function requireApproval(root: string): Promise<{ pullRequest: number; approvedBy: string[]; emergency: boolean }> {
+  const git = await readGitSource(root);
+  if (!git.commit) throw new StrataError("approval-required", "--require-approval needs a git commit to check, and this repository has none");
+  if (git.dirty) {
+    throw new StrataError("approval-required", `the working tree has uncommitted configuration changes; --require-approval publishes only the approved commit ${git.commit.slice(0, 12)}`, { hint: "push from a clean checkout of the merged commit" });
+  }
+  const { approvePush } = await import("../../app/approvals/commit-approved.js");
+  return approvePush({ commit: git.commit, repoDir: root, warn: (m) => log(m) });
+}
+
 export function register(program: Command): void {
   const cmd = program
     .command("push")
@@ -29,22 +41,25 @@ export function register(program: Command): void {
     .option("--all", "every concrete environment")
     .option("--endpoint <url>", "the endpoint (default: STRATA_ENDPOINT, then distribution.endpoint)")
     .option("--signing-key <file>", "PKCS#8 PEM ed25519 key (default: STRATA_SIGNING_KEY)")
-    .option("--refresh", "publish unchanged content as a new version with a new expiry");
+    .option("--refresh", "publish unchanged content as a new version with a new expiry")
+    .option("--require-approval", "publish only a commit on the default branch that a pull request merged with its approvals satisfied (GitHub)");
   addRepoOption(cmd);
   cmd.addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"));
-  cmd.action(async (opts: { env?: string[]; all?: boolean; endpoint?: string; signingKey?: string; refresh?: boolean; repo?: string; format?: string }) => {
+  cmd.action(async (opts: { env?: string[]; all?: boolean; endpoint?: string; signingKey?: string; refresh?: boolean; requireApproval?: boolean; repo?: string; format?: string }) => {
     const { root } = openRepository(opts);
     const settings = await readDistributionSettings(root);
     if ((opts.env === undefined) === (opts.all !== true)) throw new StrataError("invalid-argument", "pass --env E (one or more) or --all");
     const environments = opts.all === true ? settings.environments : opts.env!;
     const url = await resolveEndpointUrl({ flag: opts.endpoint, repoDir: root });
     const signingKey = await loadSigningKey({ file: opts.signingKey });
+    // The gate runs before anything is built or sent: an unapproved commit publishes nothing.
+    const approval = opts.requireApproval === true ? await requireApproval(root) : {};
     const { results, exitCode } = await pushEnvironments(environments, {
       endpoint: createEndpointClient({ url: url!, token: process.env.STRATA_TOKEN }),
       buildContent: loadContentBuilder({ repoDir: root }),
       signingKey,
       refresh: opts.refresh === true,
-      source: { pushedBy: pusher() },
+      source: { pushedBy: pusher(), ...approval },
       ttlMs: settings.expiresAfterMs,
     });
     if (opts.format === "json") print(printJson({ schemaVersion: 1, ok: exitCode === 0, endpoint: url, results: results.map(({ exitCode: _e, ...r }) => r) }));
