@@ -1,21 +1,26 @@
 #!/usr/bin/env node
 // `npm start`: strata's main job on the example repository at the project root, end to end with the
-// built CLI: validate every environment, then show production-eu's effective config and where a few
-// of its values come from.
-import { spawnSync } from "node:child_process";
+// built CLI and no setup: validate every environment, show production-eu's effective config and where a
+// few values come from, then start the embedded endpoint on a file store in a temporary directory, push
+// every environment as signed snapshots, and print what the endpoint serves.
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const cli = fileURLToPath(new URL("../bin/strata.mjs", import.meta.url));
-// The example's secrets are encrypted to a key committed for the example only (README: "The example
-// repository"). Use it unless the caller brought their own.
+const keys = fileURLToPath(new URL("../examples/keys/", import.meta.url));
+// The example's secrets and snapshots use keys committed for the example only (README: "The example
+// repository"). Use them unless the caller brought their own.
 const env = { ...process.env };
-if (!env.SOPS_AGE_KEY && !env.SOPS_AGE_KEY_FILE && !env.SOPS_AGE_KEY_CMD) {
-  env.SOPS_AGE_KEY_FILE = fileURLToPath(new URL("../examples/keys/EXAMPLE-ONLY-NOT-A-REAL-KEY.age.txt", import.meta.url));
-}
+if (!env.SOPS_AGE_KEY && !env.SOPS_AGE_KEY_FILE && !env.SOPS_AGE_KEY_CMD) env.SOPS_AGE_KEY_FILE = join(keys, "EXAMPLE-ONLY-NOT-A-REAL-KEY.age.txt");
+const signingKey = join(keys, "EXAMPLE-ONLY-NOT-A-REAL-SIGNING-KEY.pem");
+
+const bold = process.env.NO_COLOR || !process.stdout.isTTY ? (s) => s : (s) => `\u001b[1m${s}\u001b[0m`;
 
 function step(title, args) {
-  const bold = process.env.NO_COLOR || !process.stdout.isTTY ? (s) => s : (s) => `\u001b[1m${s}\u001b[0m`;
   process.stdout.write(`\n${bold(`$ strata ${args.join(" ")}`)}  # ${title}\n`);
   const r = spawnSync(process.execPath, [cli, ...args], { cwd: root, stdio: "inherit", env });
   if (r.status !== 0) {
@@ -26,12 +31,50 @@ function step(title, args) {
   return true;
 }
 
-const ok =
+/** `strata serve` on loopback, port 0, a file store in a temp dir; resolves with its URL. */
+function startEndpoint(storeDir) {
+  const child = spawn(process.execPath, [cli, "serve", "--store", `file:${storeDir}`, "--listen", "127.0.0.1:0", "--repo", root], { cwd: root, env, stdio: ["ignore", "ignore", "pipe"] });
+  let log = "";
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`strata serve did not start:\n${log}`)), 20_000);
+    child.stderr.on("data", (d) => {
+      log += d.toString();
+      const m = /"msg":"listening","url":"([^"]+)"/.exec(log);
+      if (m) { clearTimeout(timer); resolve({ url: m[1], child }); }
+    });
+    child.once("exit", (code) => { clearTimeout(timer); reject(new Error(`strata serve exited ${code}:\n${log}`)); });
+  });
+}
+
+let ok =
   step("the environment tree", ["envs"]) &&
   step("validate every environment", ["validate"]) &&
   step("the effective config of production-eu (secrets decrypted, shown as <sensitive>)", ["resolve", "--env", "production-eu"]) &&
-  step("one secret on purpose (GitHub Actions would mask it first)", ["resolve", "--env", "production", "--key", "database.password", "--show-secrets"]) &&
   step("where the EU database host comes from", ["explain", "--env", "production-eu", "database.host"]) &&
   step("an array merged by name across three layers", ["explain", "--env", "production-eu", "database.replicas"]) &&
   step("an interpolated value", ["explain", "--env", "production-eu", "database.url"]);
-if (ok) process.stdout.write("\nAll environments are valid. Next: `npm test`, or `strata --help`.\n");
+
+if (ok) {
+  const storeDir = mkdtempSync(join(tmpdir(), "strata-start-store-"));
+  let endpoint;
+  try {
+    process.stdout.write(`\n${bold("$ strata serve --store file:" + storeDir + " --listen 127.0.0.1:0")}  # the embedded endpoint (loopback, no tokens)\n`);
+    endpoint = await startEndpoint(storeDir);
+    process.stdout.write(`listening on ${endpoint.url}\n`);
+    const remote = ["--endpoint", endpoint.url];
+    ok =
+      step("sign and publish every environment (secrets encrypted to the services' age recipients)", ["push", "--all", ...remote, "--signing-key", signingKey]) &&
+      step("pushing again publishes nothing: the content is unchanged", ["push", "--all", ...remote, "--signing-key", signingKey]) &&
+      step("what the endpoint serves", ["status", ...remote]) &&
+      step("the versions of production-eu", ["history", "--env", "production-eu", ...remote]);
+  } catch (e) {
+    process.stderr.write(`${e.message}\n`);
+    process.exitCode = 1;
+    ok = false;
+  } finally {
+    endpoint?.child.kill("SIGTERM");
+    await new Promise((r) => (endpoint ? endpoint.child.once("exit", r) : r()));
+    rmSync(storeDir, { recursive: true, force: true });
+  }
+}
+if (ok) process.stdout.write("\nAll environments are valid and published. Next: `npm test`, or `strata --help`.\n");
