@@ -39,3 +39,18 @@ export function printPlaintext(text: string | Uint8Array, values: readonly strin
 export function isInteractive(): boolean {
   return Boolean(process.stderr.isTTY) && process.env.CI !== "true" && process.env.GITHUB_ACTIONS !== "true";
 }
+
+/**
+ * A spinner on stderr while `work` runs, only on an interactive terminal (never in CI or pipes, where it
+ * would only add noise to logs). ora is loaded only then.
+ */
+export async function withSpinner<T>(text: string, work: () => Promise<T>): Promise<T> {
+  if (!isInteractive()) return work();
+  const { default: ora } = await import("ora");
+  const spinner = ora({ text, stream: process.stderr, color: "cyan", isEnabled: true }).start();
+  try {
+    return await work();
+  } finally {
+    spinner.stop();
+  }
+}

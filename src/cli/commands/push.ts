@@ -4,7 +4,7 @@ import { createEndpointClient, loadContentBuilder, loadSigningKey, pushEnvironme
 import { StrataError } from "../../core/findings.js";
 import { addRepoOption, collectList, openRepository, printJson } from "../common.js";
 import { renderFindingsText } from "../render/findings.js";
-import { log, print } from "../output.js";
+import { log, print, withSpinner } from "../output.js";
 import { readGitSource } from "../../io/repo/git-head.js";
 
 export function pusher(): string | null {
@@ -54,14 +54,14 @@ export function register(program: Command): void {
     const signingKey = await loadSigningKey({ file: opts.signingKey });
     // The gate runs before anything is built or sent: an unapproved commit publishes nothing.
     const approval = opts.requireApproval === true ? await requireApproval(root) : {};
-    const { results, exitCode } = await pushEnvironments(environments, {
+    const { results, exitCode } = await withSpinner(`pushing ${environments.join(", ")} to ${url}`, () => pushEnvironments(environments, {
       endpoint: createEndpointClient({ url: url!, token: process.env.STRATA_TOKEN }),
       buildContent: loadContentBuilder({ repoDir: root }),
       signingKey,
       refresh: opts.refresh === true,
       source: { pushedBy: pusher(), ...approval },
       ttlMs: settings.expiresAfterMs,
-    });
+    }));
     if (opts.format === "json") print(printJson({ schemaVersion: 1, ok: exitCode === 0, endpoint: url, results: results.map(({ exitCode: _e, ...r }) => r) }));
     else print(results.map((r) => renderPushResult(r)).join("\n"));
     process.exitCode = exitCode;
