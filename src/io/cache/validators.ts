@@ -18,8 +18,16 @@ export function validatorCacheDir(env: NodeJS.ProcessEnv = process.env): string 
   return join(cacheRoot(env), "validators");
 }
 
+/**
+ * Off with STRATA_NO_CACHE=1, and by default in CI (CI=true) unless STRATA_CACHE_DIR names a directory:
+ * a CI job starts with an empty cache and throws it away, so filling it would only cost time (a cold
+ * run that fills the cache is slower than one without it). Point STRATA_CACHE_DIR at a directory your CI
+ * caches between runs to get warm runs there too.
+ */
 export function cacheDisabled(env: NodeJS.ProcessEnv = process.env): boolean {
-  return env.STRATA_NO_CACHE === "1";
+  if (env.STRATA_NO_CACHE === "1") return true;
+  const ci = env.CI !== undefined && env.CI !== "" && env.CI !== "false" && env.CI !== "0";
+  return ci && !env.STRATA_CACHE_DIR;
 }
 
 /** A directory of text entries keyed by a hash. */

@@ -47,3 +47,14 @@ describe("SchemaCompiler", () => {
     expect(c1.cacheHits).toBe(0);
   });
 });
+
+describe("cache switch", () => {
+  it("is off with STRATA_NO_CACHE=1, and in CI unless STRATA_CACHE_DIR is set", async () => {
+    const { cacheDisabled } = await import("../../../src/io/cache/validators.js");
+    expect(cacheDisabled({})).toBe(false);
+    expect(cacheDisabled({ STRATA_NO_CACHE: "1" })).toBe(true);
+    expect(cacheDisabled({ CI: "true" })).toBe(true);
+    expect(cacheDisabled({ CI: "true", STRATA_CACHE_DIR: "/tmp/x" })).toBe(false);
+    expect(cacheDisabled({ CI: "false" })).toBe(false);
+  });
+});
