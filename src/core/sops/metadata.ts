@@ -3,8 +3,9 @@
  * order and the flattened dotenv/INI form) and writing it the way sops 3.13 does (keys sorted, empty
  * fields left out).
  */
-import { Branch, Comment, RawStr, SopsFloat, SopsInt, SopsTime, type TreeItem, type TreeValue } from "./tree.js";
+import { Branch, SopsInt, type TreeItem, type TreeValue } from "./tree.js";
 import { SopsFormatError } from "./stores/errors.js";
+import { treeToJson } from "./document.js";
 
 export interface AgeKey { type: "age"; recipient: string; enc: string }
 export interface PgpKey { type: "pgp"; fp: string; createdAt: string; enc: string }
@@ -55,22 +56,6 @@ export function formatRfc3339(d: Date): string {
 
 type Plain = string | number | boolean | null | Plain[] | { [k: string]: Plain };
 
-function toPlain(v: TreeValue): Plain {
-  if (v instanceof Branch) {
-    const o: { [k: string]: Plain } = {};
-    for (const it of v.items) if (!(it.key instanceof Comment)) o[it.key] = toPlain(it.value);
-    return o;
-  }
-  if (Array.isArray(v)) return v.filter((x) => !(x instanceof Comment)).map(toPlain);
-  if (v instanceof SopsInt) return Number(v.value);
-  if (v instanceof SopsFloat) return v.value;
-  if (v instanceof SopsTime) return v.text;
-  if (v instanceof Comment) return v.value;
-  if (v instanceof Uint8Array) return Buffer.from(v).toString("utf8");
-  if (v instanceof RawStr) return Buffer.from(v.bytes).toString("utf8");
-  return v;
-}
-
 function str(v: Plain | undefined): string {
   if (v === undefined || v === null) return "";
   if (typeof v === "object") throw new SopsFormatError("a metadata field that should be text is a structure");
@@ -117,7 +102,7 @@ function readBool(v: Plain | undefined): boolean {
 
 /** Reads the metadata from the `sops` branch (nested form). */
 export function readMetadata(branch: Branch): Metadata {
-  const raw = toPlain(branch) as { [k: string]: Plain };
+  const raw = treeToJson(branch) as { [k: string]: Plain };
   const lastModified = normalizeRfc3339(str(raw.lastmodified));
   if (lastModified === null) throw new SopsFormatError(`the metadata has no valid lastmodified (${JSON.stringify(str(raw.lastmodified))})`);
   let keyGroups: MasterKey[][];
