@@ -112,6 +112,15 @@ export function parseSettings(root: LNode | null, compiler: SchemaCompiler): Par
     if (ok) chains.set(name, chain.reverse());
   }
 
+  // Recipients of an environment strata.yaml does not declare would never be used: say so.
+  const recipients = isJsonObject(plain.runtime) && isJsonObject(plain.runtime.recipients) ? plain.runtime.recipients : {};
+  for (const name of Object.keys(recipients)) {
+    if (Object.hasOwn(decls, name)) continue;
+    const node = locate(root, ["runtime", "recipients"]).node;
+    const pos = (node.kind === "map" ? node.entries.get(name)?.keyPos : undefined) ?? node.pos;
+    findings.push(createFinding({ code: "unknown-environment", message: `${file}:${pos.line}:${pos.column}: runtime.recipients names "${name}", which is not a declared environment`, file, line: pos.line, column: pos.column, environment: name, hint: "fix the name, or declare the environment under environments:" }));
+  }
+
   for (const [name, chain] of chains) {
     const decl = decls[name] ?? {};
     let production = false;

@@ -163,17 +163,18 @@ function writeFoot(w: Writer, foot: string[], indent: number): void {
   w.footIndent = indent;
 }
 
+/** A block of comment lines at `indent`, as go-yaml writes head comments; nothing when there are none. */
+function writeComments(w: Writer, lines: string[], indent: number): void {
+  if (lines.length === 0) return;
+  w.writeIndent(indent);
+  w.comment(lines, indent);
+}
+
 function writeMapping(w: Writer, branch: Branch, indent: number): void {
   const g = groupComments(branch.items, (i) => (i.key instanceof Comment ? i.key.value : null));
-  if (g.head.length > 0) {
-    w.writeIndent(indent);
-    w.comment(g.head, indent);
-  }
+  writeComments(w, g.head, indent);
   for (const { head, item } of g.entries) {
-    if (head.length > 0) {
-      w.writeIndent(indent);
-      w.comment(head, indent);
-    }
+    writeComments(w, head, indent);
     w.writeIndent(indent);
     const key = item.key as string;
     // go-yaml's check_simple_key: keys over 128 bytes or with line breaks are written as `? key`.
@@ -195,15 +196,9 @@ function writeMapping(w: Writer, branch: Branch, indent: number): void {
 
 function writeSequence(w: Writer, seq: TreeValue[], indent: number): void {
   const g = groupComments(seq, (i) => (i instanceof Comment ? i.value : null));
-  if (g.head.length > 0) {
-    w.writeIndent(indent);
-    w.comment(g.head, indent);
-  }
+  writeComments(w, g.head, indent);
   for (const { head, item } of g.entries) {
-    if (head.length > 0) {
-      w.writeIndent(indent);
-      w.comment(head, indent);
-    }
+    writeComments(w, head, indent);
     w.writeIndent(indent);
     w.indicator("-", true, false, true);
     // "The first indent inside a sequence will just skip the '- ' indicator."
