@@ -18,11 +18,14 @@ export interface Endpoint {
   key: SigningKey;
   publicKey: string;
   process: ServeProcess | null;
+  /** The trusted-keys file the endpoint was started with (for a second server on the same store). */
+  keysFile: string;
+  store: string;
   start(): Promise<void>;
   /** SIGKILL (a crash) by default. */
   stop(signal?: NodeJS.Signals): Promise<void>;
   /** Publishes the next version of `environment` (signed by the trusted key unless `key` is given). */
-  publish(config: Record<string, JsonObject>, options?: { environment?: string; secrets?: JsonObject | null; expiresAt?: Date; createdAt?: Date }): Promise<Snapshot>;
+  publish(config: Record<string, JsonObject>, options?: { environment?: string; secrets?: JsonObject | null; expiresAt?: Date; createdAt?: Date; via?: string }): Promise<Snapshot>;
   /** Every snapshot published through `publish`, by environment. */
   published: Map<string, Snapshot[]>;
 }
@@ -41,6 +44,8 @@ export async function startEndpoint(options: { store?: string; extraTrustedKeys?
     key,
     publicKey: key.publicKey.text,
     process: null,
+    keysFile,
+    store,
     published,
     async start() {
       ep.process = await spawnServe(["--listen", `127.0.0.1:${port}`, "--store", store, "--trusted-keys", keysFile]);
@@ -67,7 +72,7 @@ export async function startEndpoint(options: { store?: string; extraTrustedKeys?
         },
         [key],
       );
-      const res = await fetch(`${ep.url}/v1/environments/${environment}/snapshot`, {
+      const res = await fetch(`${o.via ?? ep.url}/v1/environments/${environment}/snapshot`, {
         method: "PUT",
         headers: { "content-type": "application/json", "if-match": `"${prev?.version ?? 0}"` },
         body: serializeSnapshot(snapshot),
