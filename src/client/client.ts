@@ -553,7 +553,13 @@ export class StrataClient<T extends object = Record<string, unknown>> {
             if (id > newest) newest = id;
           }
           // Several events in one read (a replay after reconnecting): only the newest needs fetching.
-          if (newest > this.lastEventId) await this.fetchVersion(newest);
+          if (newest > this.lastEventId) {
+            const before = this.version;
+            await this.fetchVersion(newest);
+            // Tell the endpoint which version runs now (fleet status reads it from a snapshot request's
+            // Strata-Client header): a conditional GET, 304 unless something newer arrived meanwhile.
+            if (this.version !== before) await this.catchUp();
+          }
         }
       } finally {
         await reader.cancel().catch(() => undefined);
