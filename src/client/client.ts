@@ -9,7 +9,7 @@ import { createKeyMatcher } from "../core/diff/log.js";
 import type { PublicKey, Snapshot } from "../core/snapshot/index.js";
 import { readCacheFile, writeFileAtomic } from "./cache.js";
 import { isRejection, StrataClientError, type RejectionCode } from "./errors.js";
-import { openSnapshotSecrets, parseAgeIdentities } from "./secrets.js";
+import { parseAgeIdentities } from "./identity.js";
 import { buildTree, diffTrees, mergeSecrets, type ConfigTree, type LeafChange } from "./tree.js";
 import type { DeepReadonly, KeyPath, ValueAt } from "./types.js";
 import { parseTrustedKeyList, verifySnapshotText } from "./verify.js";
@@ -355,7 +355,12 @@ export class StrataClient<T extends object = Record<string, unknown>> {
     if (snapshot.version <= best && best > 0) {
       throw new StrataClientError("version-regression", `snapshot v${snapshot.version} from ${origin} is not newer than v${best}, the newest already seen: a replay or a frozen endpoint`, { version: snapshot.version });
     }
-    const secrets = snapshot.secrets === null ? null : await openSnapshotSecrets(snapshot.secrets, this.identities ?? [], snapshot.version);
+    let secrets = null;
+    if (snapshot.secrets !== null) {
+      // The SOPS engine loads with the first snapshot that has secrets: services without any skip its cost.
+      const { openSnapshotSecrets } = await import("./secrets.js");
+      secrets = await openSnapshotSecrets(snapshot.secrets, this.identities ?? [], snapshot.version);
+    }
     return { snapshot, text, tree: buildTree(mergeSecrets(snapshot.config as never, secrets)) };
   }
 
@@ -554,11 +559,14 @@ export class StrataClient<T extends object = Record<string, unknown>> {
           }
           // Several events in one read (a replay after reconnecting): only the newest needs fetching.
           if (newest > this.lastEventId) {
-            const before = this.version;
+            let before = this.version;
             await this.fetchVersion(newest);
             // Tell the endpoint which version runs now (fleet status reads it from a snapshot request's
             // Strata-Client header): a conditional GET, 304 unless something newer arrived meanwhile.
-            if (this.version !== before) await this.catchUp();
+            while (this.version !== before && !this.closed) {
+              before = this.version;
+              await this.catchUp();
+            }
           }
         }
       } finally {

@@ -15,14 +15,6 @@ import { treeToJson } from "../core/sops/document.js";
 import { Branch } from "../core/sops/tree.js";
 import { StrataClientError } from "./errors.js";
 
-/** The AGE-SECRET-KEY lines of an identity text (comments and blank lines ignored). */
-export function parseAgeIdentities(text: string): string[] {
-  return text
-    .split(/\r?\n/)
-    .map((l) => l.trim())
-    .filter((l) => l !== "" && !l.startsWith("#") && l.toUpperCase().startsWith("AGE-SECRET-KEY-"));
-}
-
 async function unwrapAge(enc: string, identities: readonly string[]): Promise<Uint8Array> {
   const { armor, Decrypter } = await import("age-encryption");
   const d = new Decrypter();

@@ -61,7 +61,7 @@ export function register(program: Command): void {
     .option("--identity <file>", "age identity file (default: SOPS_AGE_KEY, then SOPS_AGE_KEY_FILE)")
     .option("--cache-file <file>", "last-known-good copy of the snapshot (secrets stay encrypted), used when the endpoint is down at start")
     .option("--service <name>", "this service's name in the endpoint's fleet status", "strata-agent")
-    .option("--instance <id>", "this instance's id in the fleet status (default: <hostname>-<pid>)")
+    .option("--instance <id>", "this instance's id in the fleet status (default: STRATA_INSTANCE, else <hostname>-<pid>)")
     .option("--timeout <ms>", "how long to try the endpoint at start before using the cache file", "10000")
     .action(async (opts: AgentFlags) => {
       const endpoint = opts.endpoint ?? process.env.STRATA_ENDPOINT;
@@ -93,7 +93,7 @@ export function register(program: Command): void {
         agent = await startAgent({
           client: {
             endpoint, environment: opts.env, service: opts.service, trustedKeys: trusted.map((k) => k.text), timeoutMs,
-            ...(opts.instance !== undefined ? { instance: opts.instance } : {}),
+            ...((opts.instance ?? process.env.STRATA_INSTANCE) ? { instance: opts.instance ?? process.env.STRATA_INSTANCE! } : {}),
             ...(identity !== undefined ? { identity } : {}),
             ...(opts.cacheFile !== undefined ? { cacheFile: opts.cacheFile } : {}),
           },

@@ -77,6 +77,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   client.on("stale", (e) => log("warn", "the configuration is past its expiry: the endpoint has not refreshed it", { version: e.version, expiresAt: e.expiresAt }));
 
   const written = new Map<string, string>();
+  /** Output files that existed before this process first wrote them. */
+  let initialFiles = 0;
   /** Writes what the client serves now; returns the version written, or null when no file changed. */
   const write = async (): Promise<number | null> => {
     // The tree and its version are taken together: the client may move on while the files are written.
@@ -84,6 +86,14 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     const files = await renderFiles(client.getAll() as Readonly<Record<string, unknown>>, options.outputs);
     let changed = false;
     for (const [path, text] of files) {
+      if (!written.has(path)) {
+        // First write of this process: what an earlier run (the init container) left there counts.
+        const existing = await readFile(path, "utf8").catch(() => null);
+        if (existing !== null) {
+          written.set(path, existing);
+          initialFiles++;
+        }
+      }
       if (written.get(path) === text) continue;
       await writeFileAtomic(path, text, 0o600);
       written.set(path, text);
@@ -121,8 +131,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   };
 
   await client.ready();
+  let first: number | null;
   try {
-    await write();
+    first = await write();
   } catch (e) {
     await client.close();
     throw e;
@@ -133,7 +144,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   }
 
   // Changes are handled one at a time, in order: each write and its command finish before the next.
-  let queue: Promise<void> = Promise.resolve();
+  // A first write that replaced an older file (the init container's, or a previous run's) is a change too.
+  let queue: Promise<void> = first !== null && initialFiles > 0 ? react(first).catch((e: unknown) => log("error", "could not run the change action", { error: (e as Error).message })) : Promise.resolve();
   client.on("change", () => {
     queue = queue.then(async () => {
       const version = await write();
