@@ -100,4 +100,9 @@ describe("examples/service-agent", () => {
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
   });
+
+  it("docs/runtime.md shows the Kubernetes manifest and the systemd units exactly as tested", () => {
+    const doc = readFileSync(join(projectRoot, "docs/runtime.md"), "utf8");
+    for (const f of ["kubernetes.yaml", "checkout.service", "strata-agent.service"]) expect(doc).toContain(readFileSync(join(projectRoot, "examples/service-agent", f), "utf8"));
+  });
 });
