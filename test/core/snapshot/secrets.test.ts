@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { encryptDocument } from "../../../src/app/secrets/encrypt-document.js";
 import { openSopsText } from "../../../src/app/secrets/open.js";
 import type { JsonObject } from "../../../src/core/json.js";
-import { canonicalJson, createSnapshotSecretsTree, openSnapshotSecrets, type AgeDataKeyUnwrapper } from "../../../src/core/snapshot/index.js";
+import { canonicalJson, createSnapshotSecretsTree, openSnapshotSecrets, validateSnapshotShape, type AgeDataKeyUnwrapper } from "../../../src/core/snapshot/index.js";
 import { jsonToTree, treeToJson } from "../../../src/core/sops/document.js";
 import type { Branch } from "../../../src/core/sops/tree.js";
 
@@ -56,6 +56,18 @@ describe("snapshot secrets", () => {
     const { parsed, bytes } = await publish(jsonToTree(DOC) as Branch);
     await expect(openSnapshotSecrets(parsed, unwrap, "production v3's secrets")).rejects.toMatchObject({ code: "mac-mismatch", message: expect.stringContaining("production v3's secrets fail their SOPS MAC") });
     await expect(openSopsText(bytes, "json", { file: "s.json", env: { ...env, SOPS_AGE_KEY: identity } })).rejects.toMatchObject({ code: "mac-mismatch" });
+  });
+
+  it("publishes sensitive empty strings and nulls, which SOPS leaves unencrypted (they hold no secret)", async () => {
+    const doc = { app: { empty: "", none: null, token: "t-secret" } };
+    const { parsed } = await publish(createSnapshotSecretsTree(doc));
+    expect(parsed.app).toMatchObject({ empty: "", none: null });
+    const shape = (secrets: JsonObject) => validateSnapshotShape({ secrets }).filter((p) => p.startsWith("secrets"));
+    expect(shape(parsed)).toEqual([]);
+    expect((await openSnapshotSecrets(parsed, unwrap)).values).toEqual(doc);
+    // Anything else in clear is still refused.
+    expect(shape({ ...parsed, app: { ...(parsed.app as JsonObject), token: "t-secret" } })).toEqual(["secrets.app.token is not SOPS ciphertext: plaintext secrets are never published"]);
+    expect(shape({ ...parsed, app: { n: 5 } })).toEqual(["secrets.app.n is not SOPS ciphertext: plaintext secrets are never published"]);
   });
 
   it("reports a missing MAC, a foreign identity, altered ciphertext and a document without metadata", async () => {
