@@ -83,7 +83,10 @@ function leafText(v: Leaf): string {
  * name `name` and never a value.
  */
 export function decryptSnapshotSecrets(secrets: JsonObject, dataKey: Uint8Array, name = "the snapshot's secrets"): OpenedSnapshotSecrets {
-  const { branch, metadata } = parseSnapshotSecrets(secrets, name);
+  return decryptDocument(parseSnapshotSecrets(secrets, name), dataKey, name);
+}
+
+function decryptDocument({ branch, metadata }: SnapshotSecretsDocument, dataKey: Uint8Array, name: string): OpenedSnapshotSecrets {
   let decrypted;
   try {
     decrypted = decryptBranches([branch], metadata, dataKey);
@@ -134,6 +137,6 @@ export async function recoverSnapshotDataKey(metadata: Metadata, unwrapAge: AgeD
 
 /** Opens a snapshot's `secrets` with an age identity (through `unwrapAge`), MAC checked. */
 export async function openSnapshotSecrets(secrets: JsonObject, unwrapAge: AgeDataKeyUnwrapper, name = "the snapshot's secrets"): Promise<OpenedSnapshotSecrets> {
-  const { metadata } = parseSnapshotSecrets(secrets, name);
-  return decryptSnapshotSecrets(secrets, await recoverSnapshotDataKey(metadata, unwrapAge, name), name);
+  const doc = parseSnapshotSecrets(secrets, name);
+  return decryptDocument(doc, await recoverSnapshotDataKey(doc.metadata, unwrapAge, name), name);
 }
