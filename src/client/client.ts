@@ -6,7 +6,8 @@
 import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { createKeyMatcher } from "../core/diff/log.js";
-import type { PublicKey, Snapshot } from "../core/snapshot/index.js";
+import type { PublicKey } from "../core/snapshot/keys.js";
+import type { Snapshot } from "../core/snapshot/snapshot.js";
 import { readCacheFile, writeFileAtomic } from "./cache.js";
 import { isRejection, StrataClientError, type RejectionCode } from "./errors.js";
 import { parseAgeIdentities } from "./identity.js";

@@ -4,7 +4,9 @@
  * The version and the secrets are checked by the client, which knows what it has seen.
  */
 import { StrataError } from "../core/findings.js";
-import { parsePublicKey, parseSnapshot, verifySnapshot, type PublicKey, type Snapshot } from "../core/snapshot/index.js";
+// Not the snapshot index: it would load the SOPS engine, which only snapshots with secrets need.
+import { parsePublicKey, type PublicKey } from "../core/snapshot/keys.js";
+import { parseSnapshot, verifySnapshot, type Snapshot } from "../core/snapshot/snapshot.js";
 import { StrataClientError } from "./errors.js";
 
 export function parseTrustedKeyList(keys: readonly string[]): PublicKey[] {

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { generateIdentity, identityToRecipient } from "age-encryption";
 import { encryptDocument } from "../../src/app/secrets/encrypt-document.js";
 import type { JsonObject } from "../../src/core/json.js";
-import { computeContentDigest, createSnapshot, serializeSnapshot, type SigningKey, type Snapshot } from "../../src/core/snapshot/index.js";
+import { computeContentDigest, createSnapshot, createSnapshotSecretsTree, serializeSnapshot, type SigningKey, type Snapshot } from "../../src/core/snapshot/index.js";
 import { freePort } from "../support/etcd.js";
 import { tempdir } from "../support/gitdir.js";
 import { spawnServe, type ServeProcess } from "../support/serve.js";
@@ -122,7 +122,7 @@ export async function newAgeIdentity(): Promise<{ identity: string; recipient: s
 
 /** A real SOPS JSON document of `doc` for `recipient`, as a snapshot's `secrets` member. */
 export async function encryptSecrets(doc: JsonObject, recipient: string): Promise<JsonObject> {
-  return JSON.parse(await encryptDocument(doc, { format: "json", age: [recipient], env: {} })) as JsonObject;
+  return JSON.parse(await encryptDocument(createSnapshotSecretsTree(doc), { format: "json", age: [recipient], env: {} })) as JsonObject;
 }
 
 export async function waitFor<T>(probe: () => T | undefined | null | false, what: string, timeoutMs = 20_000): Promise<T> {
