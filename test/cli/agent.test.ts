@@ -120,8 +120,13 @@ describe("strata agent --once (an init container)", () => {
       env: { SOPS_AGE_KEY_FILE: join(projectRoot, "examples/keys/EXAMPLE-ONLY-NOT-A-REAL-KEY.runtime.age.txt") },
     });
     expect(r.exitCode, r.stderr).toBe(0);
-    const written = JSON.parse(readFileSync(out, "utf8")) as { database: { host: string } };
+    const written = JSON.parse(readFileSync(out, "utf8")) as { database: { host: string; password: string } };
     expect(written.database.host).toContain("staging");
+    // The secrets of a snapshot `strata push` built open with their MAC checked (a published snapshot's own MAC verifies).
+    const plain = await strata(["secrets", "decrypt", "--extract", '["password"]', "environments/staging/database.sops.yaml"], { env: { SOPS_AGE_KEY_FILE: join(projectRoot, "examples/keys/EXAMPLE-ONLY-NOT-A-REAL-KEY.age.txt") } });
+    expect(plain.exitCode, plain.stderr).toBe(0);
+    expect(written.database.password).toBe(plain.stdout.replace(/\n$/, ""));
+    expect(r.stderr).not.toContain(written.database.password);
   });
 });
 
