@@ -1,0 +1,76 @@
+/**
+ * `strata typegen`: the TypeScript declaration of the repository's effective config (docs/typegen.md).
+ * Reads strata.yaml and the schemas only: values, environments and secrets play no part in the types.
+ */
+import { readFile } from "node:fs/promises";
+import { relative, resolve, sep } from "node:path";
+import { StrataError, type Finding } from "../core/findings.js";
+import { generateTypes } from "../core/schema/typegen.js";
+import type { RepoFiles } from "../core/source.js";
+import { writeFileAtomic } from "../io/fs/write-atomic.js";
+import { loadRepository } from "./repository.js";
+
+export interface TypegenOptions {
+  files: RepoFiles;
+  /** The repository root on disk, to name `out` relative to it in the header. */
+  root: string;
+  /** Where the file goes (relative to `cwd`); undefined: the caller prints `text`. */
+  out?: string;
+  cwd?: string;
+  /** Compare with `out` instead of writing it (CI: are the checked-in types current?). */
+  check?: boolean;
+}
+
+export interface TypegenResult {
+  /** The declaration, or null when the schemas have errors (then nothing was written). */
+  text: string | null;
+  /** Problems in the schema files (all of them). */
+  findings: Finding[];
+  namespaces: string[];
+  /** The file written, as given. */
+  written: string | null;
+  /** With `check`: whether `out` already holds exactly `text`. */
+  upToDate: boolean | null;
+  /** The command that regenerates `out`, as the file's header names it. */
+  command: string;
+}
+
+/** The command that regenerates the file, for its header: the same whatever the working directory. */
+export function typegenCommand(root: string, out: string | undefined, cwd: string = process.cwd()): string {
+  if (out === undefined) return "strata typegen";
+  const rel = relative(root, resolve(cwd, out)).split(sep).join("/");
+  return `strata typegen --out ${rel}`;
+}
+
+export async function runTypegen(options: TypegenOptions): Promise<TypegenResult> {
+  const cwd = options.cwd ?? process.cwd();
+  const command = typegenCommand(options.root, options.out, cwd);
+  // No environment's layers are needed: with an empty set, values files are not even read.
+  const repo = await loadRepository(options.files, { environments: new Set(), secrets: null });
+  const findings = repo.findings.filter((f) => f.file !== null && f.file.startsWith("schemas/"));
+  const base = { findings, namespaces: repo.namespaces, written: null, upToDate: null, command };
+  if (findings.some((f) => f.severity === "error")) return { ...base, text: null };
+  if (repo.namespaces.length === 0) {
+    throw new StrataError("invalid-argument", `no schemas in ${options.files.label}: nothing to generate types from`, { hint: "add schemas/<namespace>.schema.yaml, or pass --repo DIR with the configuration repository" });
+  }
+  const text = generateTypes(
+    repo.namespaces.map((ns) => { const s = repo.schemas.get(ns)!; return { name: ns, file: s.file, schema: s.schema }; }),
+    { command },
+  );
+  if (options.out === undefined) {
+    if (options.check) throw new StrataError("invalid-argument", "--check needs --out FILE: the file to compare with");
+    return { ...base, text };
+  }
+  const file = resolve(cwd, options.out);
+  if (options.check) {
+    let current: string | null = null;
+    try {
+      current = await readFile(file, "utf8");
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code !== "ENOENT") throw new StrataError("unreadable-file", `cannot read ${options.out}: ${(cause as NodeJS.ErrnoException).code ?? "error"}`, { cause });
+    }
+    return { ...base, text, upToDate: current === text };
+  }
+  await writeFileAtomic(file, text, { label: options.out });
+  return { ...base, text, written: options.out };
+}
