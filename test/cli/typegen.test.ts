@@ -120,6 +120,49 @@ describe("strata typegen", () => {
   });
 });
 
+// The generated KeyPath must be the SDK's generic KeyPath<StrataConfig> (docs/typegen.md). These run
+// once the SDK's src/client/types.ts is present (it is built on another branch).
+const sdkTypes = join(projectRoot, "src/client/types.ts");
+async function compileAgainstSdk(lines: string[]): Promise<{ exitCode: number; errors: string[] }> {
+  const dir = fixtureRepo();
+  mkdirSync(join(dir, "types"));
+  expect((await strata(["typegen", "--out", "types/strata-config.ts"], { cwd: dir })).exitCode).toBe(0);
+  writeFileSync(join(dir, "types/sdk.check.ts"), [
+    `import { expectTypeOf } from "vitest";`,
+    `import type { KeyPath as SdkKeyPath, ValueAt as SdkValueAt } from ${JSON.stringify(sdkTypes.replace(/\.ts$/, ".js"))};`,
+    `import type * as Fixture from "./strata-config.js";`,
+    `import type * as Example from ${JSON.stringify(join(projectRoot, "examples/types/strata-config.js"))};`,
+    // Both namespaces are used by some assertion; keep the compiler quiet about the other one.
+    `export type _Used = [SdkValueAt<Fixture.StrataConfig, "database.host">, Example.KeyPath];`,
+    ...lines,
+    "",
+  ].join("\n"));
+  return compile(dir, ["types/sdk.check.ts"]);
+}
+
+describe("the generated types and the SDK's generic key paths", () => {
+  it.skipIf(!existsSync(sdkTypes))("agree on the example repository: KeyPath is KeyPath<StrataConfig>, ValueAt is ValueAt<StrataConfig, K>", async () => {
+    const r = await compileAgainstSdk([
+      `expectTypeOf<SdkKeyPath<Example.StrataConfig>>().toEqualTypeOf<Example.KeyPath>();`,
+      `expectTypeOf<SdkValueAt<Example.StrataConfig, "database.pool.max">>().toEqualTypeOf<Example.ValueAt<"database.pool.max">>();`,
+      `expectTypeOf<SdkValueAt<Example.StrataConfig, "cache.eviction_policy">>().toEqualTypeOf<Example.ValueAt<"cache.eviction_policy">>();`,
+    ]);
+    expect(r.errors).toEqual([]);
+    expect(r.exitCode).toBe(0);
+  });
+
+  it.skipIf(!existsSync(sdkTypes))("agree on the fixture's unusual keys (unions, maps, tuples, recursion, a key typed unknown)", async () => {
+    const r = await compileAgainstSdk([
+      `type Missing = Exclude<Fixture.KeyPath, SdkKeyPath<Fixture.StrataConfig>>;`,
+      `type Extra = Exclude<SdkKeyPath<Fixture.StrataConfig>, Fixture.KeyPath>;`,
+      `expectTypeOf<Missing>().toEqualTypeOf<never>();`,
+      `expectTypeOf<Extra>().toEqualTypeOf<never>();`,
+    ]);
+    expect(r.errors).toEqual([]);
+    expect(r.exitCode).toBe(0);
+  });
+});
+
 describe("strata typegen --check", () => {
   it("exits 0 when --out FILE is current and 1, naming the command, when it is stale or missing", async () => {
     const dir = fixtureRepo();
