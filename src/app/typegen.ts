@@ -33,6 +33,8 @@ export interface TypegenResult {
   upToDate: boolean | null;
   /** The command that regenerates `out`, as the file's header names it. */
   command: string;
+  /** How many leaf key paths the declaration has. */
+  keyPaths: number;
 }
 
 /** The command that regenerates the file, for its header: the same whatever the working directory. */
@@ -45,21 +47,23 @@ export function typegenCommand(root: string, out: string | undefined, cwd: strin
 export async function runTypegen(options: TypegenOptions): Promise<TypegenResult> {
   const cwd = options.cwd ?? process.cwd();
   const command = typegenCommand(options.root, options.out, cwd);
-  // No environment's layers are needed: with an empty set, values files are not even read.
-  const repo = await loadRepository(options.files, { environments: new Set(), secrets: null });
+  // No environment's layers are needed (with an empty set, values files are not even read), nor
+  // compiled validators: the schemas are checked against the meta-schema, which locates what typegen
+  // cannot read; strict-mode checks of keywords are `strata validate`'s.
+  const repo = await loadRepository(options.files, { environments: new Set(), secrets: null, compile: false });
   const findings = repo.findings.filter((f) => f.file !== null && f.file.startsWith("schemas/"));
-  const base = { findings, namespaces: repo.namespaces, written: null, upToDate: null, command };
+  const base = { findings, namespaces: repo.namespaces, written: null, upToDate: null, command, keyPaths: 0 };
   if (findings.some((f) => f.severity === "error")) return { ...base, text: null };
   if (repo.namespaces.length === 0) {
     throw new StrataError("invalid-argument", `no schemas in ${options.files.label}: nothing to generate types from`, { hint: "add schemas/<namespace>.schema.yaml, or pass --repo DIR with the configuration repository" });
   }
-  const text = generateTypes(
+  const { text, keyPaths } = generateTypes(
     repo.namespaces.map((ns) => { const s = repo.schemas.get(ns)!; return { name: ns, file: s.file, schema: s.schema }; }),
     { command },
   );
   if (options.out === undefined) {
     if (options.check) throw new StrataError("invalid-argument", "--check needs --out FILE: the file to compare with");
-    return { ...base, text };
+    return { ...base, text, keyPaths };
   }
   const file = resolve(cwd, options.out);
   if (options.check) {
@@ -69,8 +73,8 @@ export async function runTypegen(options: TypegenOptions): Promise<TypegenResult
     } catch (cause) {
       if ((cause as NodeJS.ErrnoException).code !== "ENOENT") throw new StrataError("unreadable-file", `cannot read ${options.out}: ${(cause as NodeJS.ErrnoException).code ?? "error"}`, { cause });
     }
-    return { ...base, text, upToDate: current === text };
+    return { ...base, text, keyPaths, upToDate: current === text };
   }
   await writeFileAtomic(file, text, { label: options.out });
-  return { ...base, text, written: options.out };
+  return { ...base, text, keyPaths, written: options.out };
 }

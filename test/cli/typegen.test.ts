@@ -37,7 +37,7 @@ describe("strata typegen", () => {
     expect(r.exitCode).toBe(2);
     mkdirSync(join(dir, "types"));
     const ok = await strata(["typegen", "--out", "types/strata-config.ts"], { cwd: dir });
-    expect(ok.stderr).toContain("wrote types/strata-config.ts: types of 2 namespace(s) (database, feature-flags)");
+    expect(ok.stderr).toContain("wrote types/strata-config.ts: 2 namespaces, 24 key paths");
     expect(ok.exitCode).toBe(0);
     expect(ok.stdout).toBe("");
     const text = readFileSync(join(dir, "types/strata-config.ts"), "utf8");

@@ -28,6 +28,6 @@ export function register(program: Command): void {
       process.exitCode = EXIT.findings;
     } else if (result.upToDate === true) log(`✓ ${opts.out} is up to date`);
     else if (result.written === null) print(result.text);
-    else log(`wrote ${result.written}: types of ${result.namespaces.length} namespace(s) (${result.namespaces.join(", ")})`);
+    else log(`wrote ${result.written}: ${result.namespaces.length} namespace${result.namespaces.length === 1 ? "" : "s"}, ${result.keyPaths} key paths`);
   });
 }

@@ -389,7 +389,7 @@ function collectLeaves(t: TypeNode, owner: string, path: readonly { name: string
 }
 
 /** The declaration file's text. Deterministic: namespaces, properties and paths in code-unit order. */
-export function generateTypes(namespaces: readonly TypegenNamespace[], options: TypegenOptions): string {
+export function generateTypes(namespaces: readonly TypegenNamespace[], options: TypegenOptions): { text: string; keyPaths: number } {
   const sorted = [...namespaces].sort((a, b) => compareText(a.name, b.name));
   const taken = new Set<string>();
   const out: string[] = [
@@ -429,7 +429,7 @@ export function generateTypes(namespaces: readonly TypegenNamespace[], options: 
   if (paths.length === 0) out.push("export type KeyPath = never;");
   else out.push("export type KeyPath =", ...paths.map((p, i) => `  | ${JSON.stringify(p)}${i === paths.length - 1 ? ";" : ""}`));
   out.push("", "/** The type of the value at a key path. */", "export type ValueAt<K extends KeyPath> = StrataKeys[K];", "");
-  return out.join("\n");
+  return { text: out.join("\n"), keyPaths: paths.length };
 }
 
 function declaration(name: string, type: TypeNode): string[] {

@@ -4,7 +4,7 @@ import type { JsonObject } from "../../../src/core/json.js";
 import { generateTypes } from "../../../src/core/schema/typegen.js";
 
 const gen = (schemas: Record<string, JsonObject>): string =>
-  generateTypes(Object.entries(schemas).map(([name, schema]) => ({ name, file: `schemas/${name}.schema.yaml`, schema })), { command: "strata typegen --out t.ts" });
+  generateTypes(Object.entries(schemas).map(([name, schema]) => ({ name, file: `schemas/${name}.schema.yaml`, schema })), { command: "strata typegen --out t.ts" }).text;
 
 /** The member line of `name` in the output (first match). */
 const member = (text: string, name: string): string => text.split("\n").find((l) => l.trimStart().startsWith(`readonly ${name}`))?.trim() ?? "";
@@ -82,6 +82,8 @@ describe("generateTypes", () => {
   });
 
   it("types an empty schema set as having no key paths", () => {
-    expect(generateTypes([], { command: "strata typegen" })).toContain("export type KeyPath = never;");
+    const { text, keyPaths } = generateTypes([], { command: "strata typegen" });
+    expect(text).toContain("export type KeyPath = never;");
+    expect(keyPaths).toBe(0);
   });
 });
