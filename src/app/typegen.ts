@@ -3,7 +3,7 @@
  * Reads strata.yaml and the schemas only: values, environments and secrets play no part in the types.
  */
 import { readFile } from "node:fs/promises";
-import { relative, resolve, sep } from "node:path";
+import { basename, dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { StrataError, type Finding } from "../core/findings.js";
 import { generateTypes } from "../core/schema/typegen.js";
 import type { RepoFiles } from "../core/source.js";
@@ -37,11 +37,25 @@ export interface TypegenResult {
   keyPaths: number;
 }
 
-/** The command that regenerates the file, for its header: the same whatever the working directory. */
+/**
+ * The command that regenerates the file, for its header, the same whatever the working directory: run
+ * from the repository root when the file is inside the repository, else from the file's directory.
+ */
 export function typegenCommand(root: string, out: string | undefined, cwd: string = process.cwd()): string {
   if (out === undefined) return "strata typegen";
-  const rel = relative(root, resolve(cwd, out)).split(sep).join("/");
-  return `strata typegen --out ${rel}`;
+  const file = resolve(cwd, out);
+  const rel = relative(root, file);
+  if (rel !== "" && !rel.startsWith("..") && !isAbsolute(rel)) return `strata typegen --out ${shellWord(toPosix(rel))}`;
+  return `strata typegen --repo ${shellWord(toPosix(relative(dirname(file), root)) || ".")} --out ${shellWord(basename(file))}`;
+}
+
+function toPosix(p: string): string {
+  return p.split(sep).join("/");
+}
+
+/** Quoted for a POSIX shell only when it needs to be. */
+function shellWord(s: string): string {
+  return /^[A-Za-z0-9_./@%+=:,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 export async function runTypegen(options: TypegenOptions): Promise<TypegenResult> {

@@ -187,11 +187,28 @@ describe("strata typegen --check", () => {
     expect(noOut.stderr).toContain("--check needs --out FILE");
   });
 
+  it("follows a symbolic link: the target is replaced and the link stays", async () => {
+    const dir = fixtureRepo();
+    writeFileSync(join(dir, "real.ts"), "old\n");
+    symlinkSync("real.ts", join(dir, "link.ts"));
+    const r = await strata(["typegen", "--out", "link.ts"], { cwd: dir });
+    expect(r.exitCode).toBe(0);
+    const { lstatSync } = await import("node:fs");
+    expect(lstatSync(join(dir, "link.ts")).isSymbolicLink()).toBe(true);
+    expect(readFileSync(join(dir, "real.ts"), "utf8")).toContain("export type KeyPath =");
+  });
+
   it("names the file relative to the repository root whatever the working directory", async () => {
     const dir = fixtureRepo();
     mkdirSync(join(dir, "sub"));
     const r = await strata(["typegen", "--out", "types.ts"], { cwd: join(dir, "sub") });
     expect(r.exitCode).toBe(0);
     expect(readFileSync(join(dir, "sub/types.ts"), "utf8")).toContain("//   strata typegen --out sub/types.ts\n");
+    // Outside the repository: run from the file's directory, with --repo.
+    const service = tempdir("strata-typegen-service-");
+    const outside = await strata(["typegen", "--repo", dir, "--out", join(service, "my types.ts")], { cwd: projectRoot });
+    expect(outside.exitCode).toBe(0);
+    const header = readFileSync(join(service, "my types.ts"), "utf8").split("\n")[1];
+    expect(header).toMatch(/^\/\/ {3}strata typegen --repo \.\.\/strata-typegen-[^ ]+ --out 'my types\.ts'$/);
   });
 });

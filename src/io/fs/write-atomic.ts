@@ -2,13 +2,20 @@
  * Replacing a file so that a reader (an editor, tsc in watch mode, a reloading process) sees the old
  * content or the new, never half of it: a temporary file beside the target, fsync, rename.
  */
-import { open, rename, rm, stat } from "node:fs/promises";
+import { lstat, open, realpath, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { StrataError } from "../../core/findings.js";
 
-export async function writeFileAtomic(file: string, text: string, options: { label?: string } = {}): Promise<void> {
-  const label = options.label ?? file;
+export async function writeFileAtomic(path: string, text: string, options: { label?: string } = {}): Promise<void> {
+  const label = options.label ?? path;
+  // A symbolic link is followed: its target is replaced, the link stays (as an editor would save).
+  let file = path;
+  try {
+    if ((await lstat(path)).isSymbolicLink()) file = await realpath(path);
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code !== "ENOENT") throw unwritable(label, cause);
+  }
   // Keep the mode of a file being replaced; a new one gets the usual 0644 (less the umask).
   let mode = 0o644;
   try {

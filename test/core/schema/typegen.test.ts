@@ -87,3 +87,10 @@ describe("generateTypes", () => {
     expect(keyPaths).toBe(0);
   });
 });
+
+describe("the header", () => {
+  it("keeps a hostile file name inside its comment line", () => {
+    const { text } = generateTypes([], { command: "strata typegen --out 'a\nexport const pwned = 1;\u2028.ts'" });
+    expect(text.split("\n").filter((l) => l.includes("pwned"))).toEqual(["//   strata typegen --out 'a?export const pwned = 1;?.ts'"]);
+  });
+});
