@@ -2,6 +2,7 @@
 // types `get` by path, and a misspelled key is a compile error.
 import { describe, expectTypeOf, it } from "vitest";
 import type { KeyPath, StrataClient, ValueAt } from "../../src/client/index.js";
+import type { KeyPath as GeneratedKeyPath, StrataConfig, ValueAt as GeneratedValueAt } from "../../examples/types/strata-config.js";
 
 interface AppConfig {
   readonly database: {
@@ -32,6 +33,19 @@ describe("KeyPath and ValueAt", () => {
       typed.get("database.pool.maxx");
       expectTypeOf(untyped.get("anything.at.all")).toEqualTypeOf<unknown>();
       expectTypeOf(typed.getAll().database.pool.max).toEqualTypeOf<number>();
+    };
+    void check;
+  });
+
+  it("agree with what `strata typegen` writes for the example repository", () => {
+    expectTypeOf<KeyPath<StrataConfig>>().toEqualTypeOf<GeneratedKeyPath>();
+    expectTypeOf<ValueAt<StrataConfig, "database.pool.max">>().toEqualTypeOf<GeneratedValueAt<"database.pool.max">>();
+    expectTypeOf<ValueAt<StrataConfig, "cache.eviction_policy">>().toEqualTypeOf<GeneratedValueAt<"cache.eviction_policy">>();
+    const typed = null as unknown as StrataClient<StrataConfig>;
+    const check = (): void => {
+      expectTypeOf(typed.get("database.pool.max")).toEqualTypeOf<number>();
+      // @ts-expect-error a key the schemas do not have does not compile
+      typed.get("database.pool.mx");
     };
     void check;
   });

@@ -29,6 +29,7 @@ export const commands = {
   history: () => import("./history.js"),
   status: () => import("./status.js"),
   agent: () => import("./agent.js"),
+  typegen: () => import("./typegen.js"),
 } satisfies Record<string, Loader>;
 
 export type CommandName = keyof typeof commands;
