@@ -2,21 +2,13 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { cliPath, projectRoot, strata } from "../support/cli.js";
 import { tempdir } from "../support/gitdir.js";
 import { newKey } from "../support/snapshots.js";
-import { encryptSecrets, newAgeIdentity, startEndpoint, waitFor, type Endpoint } from "../client/support.js";
+import { cleanUpAfterEach, encryptSecrets, newAgeIdentity, startEndpoint, waitFor, type Endpoint } from "../client/support.js";
 
-const endpoints: Endpoint[] = [];
-const children: ChildProcess[] = [];
-afterEach(async () => {
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) {
-    c.kill("SIGKILL");
-    await new Promise((r) => c.once("exit", r));
-  }
-  for (const e of endpoints.splice(0)) await e.stop();
-});
+const { endpoints, children } = cleanUpAfterEach();
 
 async function endpoint(): Promise<Endpoint> {
   const ep = await startEndpoint();

@@ -3,21 +3,13 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { cliPath, projectRoot, strata } from "../support/cli.js";
 import { tempdir } from "../support/gitdir.js";
-import { encryptSecrets, newAgeIdentity, startEndpoint, waitFor, type Endpoint } from "./support.js";
+import { cleanUpAfterEach, encryptSecrets, newAgeIdentity, startEndpoint, waitFor } from "./support.js";
 
-const endpoints: Endpoint[] = [];
-const children: ChildProcess[] = [];
-afterEach(async () => {
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) {
-    c.kill("SIGKILL");
-    await new Promise((r) => c.once("exit", r));
-  }
-  for (const e of endpoints.splice(0)) await e.stop();
-});
+const { endpoints, children } = cleanUpAfterEach();
 
 const SECRET = "example-db-pa55word";
 const config = (max: number) => ({ database: { host: "db.internal", pool: { max } }, http: { timeout_ms: 2500 } });

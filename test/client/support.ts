@@ -1,8 +1,10 @@
 // A real `strata serve` (the built CLI) on a fixed free port over a file store, restartable on the same
 // port and directory, and snapshots with real SOPS secrets for the SDK and agent tests.
+import type { ChildProcess } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { generateIdentity, identityToRecipient } from "age-encryption";
+import { afterEach } from "vitest";
 import { encryptDocument } from "../../src/app/secrets/encrypt-document.js";
 import type { JsonObject } from "../../src/core/json.js";
 import { computeContentDigest, createSnapshot, createSnapshotSecretsTree, serializeSnapshot, type SigningKey, type Snapshot } from "../../src/core/snapshot/index.js";
@@ -137,3 +139,18 @@ export async function waitFor<T>(probe: () => T | undefined | null | false, what
 
 /** Fast reconnects for tests. */
 export const testBackoff = { baseMs: 50, capMs: 400 };
+
+/** Lists a test fills with the endpoints and processes it starts; each is stopped after the test, however it ended. */
+export function cleanUpAfterEach(): { endpoints: Endpoint[]; children: ChildProcess[] } {
+  const endpoints: Endpoint[] = [];
+  const children: ChildProcess[] = [];
+  afterEach(async () => {
+    for (const c of children.splice(0)) {
+      if (c.exitCode !== null || c.signalCode !== null) continue;
+      c.kill("SIGKILL");
+      await new Promise((r) => c.once("exit", r));
+    }
+    for (const e of endpoints.splice(0)) await e.stop();
+  });
+  return { endpoints, children };
+}
