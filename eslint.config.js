@@ -14,7 +14,7 @@ const layers = [
 ];
 
 export default tseslint.config(
-  { ignores: ["scratch/**", "dist/**", "node_modules/**", "coverage/**", "schemas/**", "environments/**"] },
+  { ignores: ["scratch/**", "dist/**", "action/*.mjs", "node_modules/**", "coverage/**", "schemas/**", "environments/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
