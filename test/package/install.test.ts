@@ -1,7 +1,7 @@
 /**
  * The npm package as a user gets it: the project's files copied as a fresh clone has them (tracked and
  * new files, nothing ignored, so no dist/) with the project's node_modules (what `npm ci` installs),
- * `npm pack` there (its `prepack` builds), then `npm install -g` of the tarball into an empty prefix,
+ * `npm start` there (it must build dist/ itself), `npm pack` (its `prepack` builds), then `npm install -g` of the tarball into an empty prefix,
  * and the installed `strata` run from a directory with no source tree and no dev dependency in reach:
  * init, validate, resolve, diff, keys, serve, push, status; the optional etcd and KMS packages absent.
  */
@@ -19,6 +19,7 @@ const home = join(work, "home");
 const strataBin = join(prefix, "bin", "strata");
 let tarball = "";
 let tarballFiles: string[] = [];
+let freshStart = { exitCode: -1, stdout: "", stderr: "" };
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -32,6 +33,9 @@ beforeAll(async () => {
   }
   expect(existsSync(join(clone, "dist"))).toBe(false);
   symlinkSync(join(projectRoot, "node_modules"), join(clone, "node_modules"), "dir");
+  // `npm ci && npm start` on a fresh clone: no dist/ yet, and no install script builds it.
+  const start = await execa(process.execPath, ["scripts/start.mjs"], { cwd: clone, reject: false, env: { NO_COLOR: "1", SOPS_AGE_KEY_FILE: undefined, GITHUB_ACTIONS: "", CI: "" }, timeout: 300_000 });
+  freshStart = { exitCode: start.exitCode ?? -1, stdout: String(start.stdout), stderr: String(start.stderr) };
   const packed = await execa("npm", ["pack", "--json", "--pack-destination", work], { cwd: clone, env: { npm_config_update_notifier: "false" } });
   const info = JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[];
   tarball = join(work, info[0]!.filename);
@@ -56,6 +60,14 @@ async function strata(args: string[], cwd: string, env: Record<string, string> =
 async function git(cwd: string, ...args: string[]): Promise<void> {
   await execa("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false", ...args], { cwd, env: { GIT_CONFIG_GLOBAL: "/dev/null" } });
 }
+
+describe("a fresh clone", () => {
+  it("builds dist/ on `npm start` and runs the quick start", () => {
+    expect(freshStart.exitCode, freshStart.stderr).toBe(0);
+    expect(freshStart.stderr).toContain("dist/ is missing or older than src/: npm run build");
+    expect(freshStart.stdout).toContain("All environments are valid and published.");
+  });
+});
 
 describe("the packed tarball", () => {
   it("ships the built CLI, its declarations, the template and the licence; no sources, tests or source maps", () => {
