@@ -9,6 +9,7 @@
 // so the bundle without it says which package to install. AWS KMS is bundled: CI decrypts with it.
 import { build } from "esbuild";
 import { readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -32,8 +33,29 @@ const common = {
   banner: { js: 'import { createRequire as __strataRequire } from "node:module"; const require = __strataRequire(import.meta.url);' },
 };
 
+// Cached validators (ajv standalone code, src/core/schema/compile.ts) require() ajv's runtime helpers by
+// package path, through a require made with createRequire(import.meta.url). Beside the bundle there is no
+// node_modules, so every cached validator would be a miss. In the bundle, that require answers from the
+// bundled copies instead: the modules ajv's standalone code can name for JSON Schema (not JTD's parse, nor
+// re2, which strata does not enable).
+const VALIDATOR_RUNTIME = ["equal", "quote", "timestamp", "ucs2length", "uri", "validation_error"].map((m) => `ajv/dist/runtime/${m}`).concat("ajv-formats/dist/formats");
+const bundledValidatorRuntime = {
+  name: "bundled-validator-runtime",
+  setup(b) {
+    b.onLoad({ filter: /src[\\/]core[\\/]schema[\\/]compile\.ts$/ }, async (args) => {
+      const source = await readFile(args.path, "utf8");
+      const line = "const requireForValidators = createRequire(import.meta.url);";
+      if (!source.includes(line)) throw new Error(`${args.path} no longer has "${line}": update scripts/bundle.mjs`);
+      const cases = VALIDATOR_RUNTIME.map((m) => `    case ${JSON.stringify(m)}: return require(${JSON.stringify(m)});`).join("\n");
+      const replacement = `const requireForValidators = (id: string): unknown => {\n  switch (id) {\n${cases}\n    default: throw new Error(\`\${id} is not bundled\`);\n  }\n};\nvoid createRequire;`;
+      return { contents: source.replace(line, replacement), loader: "ts" };
+    });
+  },
+};
+
 await build({
   ...common,
+  plugins: [bundledValidatorRuntime],
   stdin: {
     contents: 'import { main } from "./src/cli/main.ts";\nawait main(process.argv.slice(2));\n',
     resolveDir: root,
