@@ -83,6 +83,7 @@ describe("strata push", () => {
       expect(JSON.parse((await push("--refresh")).stdout)).toMatchObject({ results: [{ status: "published", version: 3, action: "refresh" }] });
       // Concurrent CLI pushes of new content: one wins, the others exit 4 with version-conflict.
       writeFileSync(join(dir, "environments/staging/app.yaml"), "replicas: 4\n");
+      commitAll(dir, "four replicas");
       // (A pusher that reads after the winner finished finds its content current: unchanged, exit 0.)
       const results = await Promise.all([push(), push(), push()]);
       const statuses = results.map((r) => (JSON.parse(r.stdout) as { results: { status: string }[] }).results[0]!.status);
@@ -95,6 +96,7 @@ describe("strata push", () => {
       }
       // Invalid configuration is refused before anything is sent.
       writeFileSync(join(dir, "environments/staging/app.yaml"), "replicas: lots\n");
+      commitAll(dir, "invalid");
       const refused = await push();
       expect(refused.exitCode).toBe(1);
       expect(JSON.parse(refused.stdout)).toMatchObject({ results: [{ status: "refused" }] });

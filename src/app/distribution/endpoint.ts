@@ -19,11 +19,43 @@ export interface EndpointClient {
   status(): Promise<StatusDocument>;
 }
 
+export interface EnvironmentStatus {
+  environment: string;
+  version: number;
+  digest: string;
+  publishedAt: string;
+  createdAt: string;
+  expiresAt: string;
+  ageSeconds: number;
+  expired: boolean;
+  /** Version -> how many clients run it. */
+  clients: Record<string, number>;
+}
+
+/** An environment the endpoint cannot serve, e.g. `store-corrupt`: the others are still answered. */
+export interface EnvironmentFailure {
+  environment: string;
+  error: { code: string; message: string };
+}
+
+/** One client of the fleet, from its `Strata-Client` header (docs/distribution.md). */
+export interface ClientStatus {
+  environment: string;
+  service: string;
+  instance: string;
+  kind: "sdk" | "agent" | null;
+  version: number;
+  since: string;
+  lastSeen: string;
+  connected: boolean;
+  rejected: { version: number; reason: string; at: string } | null;
+}
+
 export interface StatusDocument {
   schemaVersion: 1;
   store: string;
-  environments: { environment: string; version: number; digest: string; publishedAt: string; createdAt: string; expiresAt: string; ageSeconds: number; expired: boolean; clients: Record<string, number> }[];
-  clients: { service: string; instance: string; environment: string | null; version: number | null; lastSeen: string; connections: number }[];
+  environments: (EnvironmentStatus | EnvironmentFailure)[];
+  clients: ClientStatus[];
 }
 
 function endpointHint(url: string): string {
