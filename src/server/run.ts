@@ -2,7 +2,7 @@ import { loadTrustedKeys } from "../app/distribution/index.js";
 import { openStore } from "../io/stores/index.js";
 import { parseListenAddress } from "./listen.js";
 import { createJsonLogger } from "./log.js";
-import { startServer, type LogFn, type RunningServer } from "./server.js";
+import { startServer, type LogFn, type RunningServer, type ServerLimits } from "./server.js";
 import { readTokens } from "./tokens.js";
 
 export interface ServeOptions {
@@ -12,6 +12,7 @@ export interface ServeOptions {
   trustedKeys?: string | undefined;
   repo?: string | undefined;
   maxBodyBytes?: number | undefined;
+  limits?: Partial<ServerLimits>;
   logLevel?: "debug" | "info" | "warn" | "error";
   log?: LogFn;
 }
@@ -27,7 +28,7 @@ export async function runServe(options: ServeOptions): Promise<RunningServer> {
   const log = options.log ?? createJsonLogger({ level: options.logLevel ?? "info" });
   const store = await openStore(options.store);
   try {
-    return await startServer({ store, trustedKeys, tokens, log, logRequests: options.logLevel === "debug", ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}) }, listen);
+    return await startServer({ store, trustedKeys, tokens, log, logRequests: options.logLevel === "debug", ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}), ...(options.limits ? { limits: options.limits } : {}) }, listen);
   } catch (e) {
     await store.close();
     throw e;

@@ -174,6 +174,12 @@ class Endpoint {
       connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs),
     }, (req, res) => void this.handle(req, res));
     server.setTimeout(limits.idleTimeoutMs, (socket) => socket.destroy());
+    // Without a handler Node answers 408 and leaves the socket to the client, which a slow client never closes.
+    server.on("clientError", (e: NodeJS.ErrnoException, socket: Socket) => {
+      if (e.code === "ERR_HTTP_REQUEST_TIMEOUT" || e.code === "ECONNRESET" || !socket.writable) return void socket.destroy();
+      socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+      socket.destroySoon();
+    });
     server.on("connection", (s: Socket) => this.accept(s));
     this.server = server;
     await new Promise<void>((resolve, reject) => {

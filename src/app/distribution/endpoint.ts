@@ -105,7 +105,14 @@ export function createEndpointClient(options: { url: string; token?: string | un
       return null;
     }
     if (!res.ok) throw await failure(res, what);
-    return parseSnapshot(await res.text());
+    const text = await res.text();
+    try {
+      return parseSnapshot(text);
+    } catch (e) {
+      // Say whose answer was malformed: the endpoint's, not the user's repository.
+      if (e instanceof StrataError) throw new StrataError(e.code, `${what}: the endpoint answered a bad snapshot: ${e.message}`, { cause: e });
+      throw e;
+    }
   }
 
   const env = (e: string): string => `/v1/environments/${encodeURIComponent(e)}`;
