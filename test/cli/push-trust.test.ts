@@ -63,6 +63,7 @@ describe("a dirty working tree", () => {
     // The marker is signed: it is part of the digest.
     expect(() => verifySnapshot(v2, [key.publicKey])).not.toThrow();
     expect(() => verifySnapshot({ ...v2, source: { ...v2.source, dirtyDigest: digestOf([]) } }, [key.publicKey])).toThrow(/digest/);
+    expect((await strata(["history", "--env", "staging"], { cwd: dir })).stdout.split("\n")[0]).toContain(`${head.slice(0, 12)} (dirty)`);
     // Files outside the configuration (the key, notes) do not make the tree dirty.
     commitAll(dir, "commit it");
     writeFileSync(join(dir, "NOTES.md"), "x\n");
