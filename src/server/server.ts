@@ -229,9 +229,9 @@ class Endpoint {
    * Drops the state of an environment that has nothing published and nobody waiting, so requests for names
    * that were never published leave nothing behind (no memory, no reconcile polling).
    */
-  private forgetIfUnused(environment: string): void {
-    const s = this.envs.get(environment);
-    if (s !== undefined && s.current === null && s.waiters.size === 0 && s.streams.size === 0) this.envs.delete(environment);
+  private forgetIfUnused(environment: string, state: EnvState): void {
+    // Only this very state: a newer one for the same name may be loading a version published meanwhile.
+    if (this.envs.get(environment) === state && state.current === null && state.waiters.size === 0 && state.streams.size === 0) this.envs.delete(environment);
   }
 
   private state(environment: string): EnvState {
@@ -252,7 +252,7 @@ class Endpoint {
     try {
       await s.loaded;
     } finally {
-      if (s.current === null) this.forgetIfUnused(environment);
+      if (s.current === null) this.forgetIfUnused(environment, s);
     }
     return s.current;
   }
@@ -505,7 +505,7 @@ class Endpoint {
         res.off("close", done);
         this.longpolls--;
         if (client) client.connections--;
-        if (s.current === null) this.forgetIfUnused(environment);
+        if (s.current === null) this.forgetIfUnused(environment, s);
         resolve(s.current);
       };
       const wake = (): void => {
@@ -555,7 +555,7 @@ class Endpoint {
       s.streams.delete(res);
       this.sseCount--;
       if (client) client.connections--;
-      if (s.current === null) this.forgetIfUnused(environment);
+      if (s.current === null) this.forgetIfUnused(environment, s);
     });
   }
 
