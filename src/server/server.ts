@@ -193,7 +193,7 @@ class Endpoint {
       const port = address.port;
       this.allowedHosts = new Set([`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`, `${host}:${port}`]);
     }
-    this.log("info", "listening", { url, store: this.store.description, auth: this.options.tokens !== null, trustedKeys: this.options.trustedKeys.map((k) => k.keyid) });
+    this.log("info", "listening", { url, store: this.store.description, auth: this.options.tokens !== null, trustedKeys: this.options.trustedKeys.map((k) => k.keyid), limits: this.limits });
     return {
       url, address, metrics: this.metrics, close: () => this.close(),
       replaceTokens: (tokens) => {
