@@ -42,40 +42,63 @@ async function client(ep: Endpoint, extraOptions: Partial<Parameters<typeof crea
   return { c, errors };
 }
 
-/** Stops the endpoint, plants a version file in its store, restarts it: the client must refuse it. */
-async function expectRefused(ep: Endpoint, text: string, code: string): Promise<void> {
-  const { c, errors } = await client(ep);
-  expect(c.version).toBe(1);
-  await ep.stop();
-  plantVersion(ep, "staging", 2, text);
-  await ep.start();
-  await waitFor(() => errors.find((e) => e.code === code), `a ${code} error`);
-  expect(c.version).toBe(1);
-  expect(c.get("app.name")).toBe("demo");
-  expect(c.lastRejected).toEqual({ version: 2, reason: code });
-  expect(c.clientHeader).toBe(`service=svc; instance=t; version=1; kind=sdk; rejected=2; reason=${code}`);
-}
-
 describe("refused snapshots: the current one stays and an error names the code", () => {
-  it("one byte altered in a stored snapshot: digest-mismatch", async () => {
+  it("one byte altered: the endpoint refuses its corrupt store copy, and the same bytes in a cache file are refused (digest-mismatch)", async () => {
     const ep = await endpoint();
     const v1 = await ep.publish(base);
     const good = serializeSnapshot(signSnapshot(ep.key, { environment: "staging", version: 2, previous: v1.digest, config: { app: { name: "demo", replicas: 3 } } }));
     const i = good.indexOf('"replicas":3') + '"replicas":'.length;
-    await expectRefused(ep, good.slice(0, i) + "4" + good.slice(i + 1), "digest-mismatch");
+    const altered = good.slice(0, i) + "4" + good.slice(i + 1);
+    const { c, errors } = await client(ep);
+    await ep.stop();
+    plantVersion(ep, "staging", 2, altered);
+    await ep.start();
+    // The endpoint verifies what it reads from its store and never serves these bytes.
+    await waitFor(() => ep.process!.stderr().includes("store-corrupt"), "the endpoint's store-corrupt log line");
+    const res = await fetch(`${ep.url}/v1/environments/staging/snapshot`);
+    expect(await res.text()).not.toContain('"replicas":4');
+    expect(c.version).toBe(1);
+    expect(c.get("app.replicas")).toBe(2);
+    await c.close();
+    // The client checks the same bytes itself wherever they come from: here its last-known-good file.
+    const cacheFile = join(tempdir(), "cache.json");
+    writeFileSync(cacheFile, altered);
+    await ep.stop();
+    const err = await createClient({ endpoint: ep.url, environment: "staging", service: "svc", trustedKeys: [ep.publicKey], cacheFile, timeoutMs: 200 }).catch((e: unknown) => e);
+    expect((err as Error).message).toContain("was rejected (digest-mismatch)");
+    // While the endpoint refused to serve its corrupt copy, the client only saw it as unavailable.
+    expect(errors.map((e) => e.code).filter((code) => code !== "unreachable")).toEqual([]);
   });
 
-  it("a snapshot signed by a key the service does not trust: invalid-signature", async () => {
-    const ep = await endpoint();
-    const v1 = await ep.publish(base);
+  it("a snapshot signed by a key the endpoint trusts but the service does not: invalid-signature", async () => {
     const other = newKey().key;
-    await expectRefused(ep, serializeSnapshot(signSnapshot(other, { environment: "staging", version: 2, previous: v1.digest, config: base })), "invalid-signature");
+    const ep = await startEndpoint({ extraTrustedKeys: [other.publicKey.text] });
+    endpoints.push(ep);
+    await ep.publish(base);
+    const { c, errors } = await client(ep);
+    await ep.publish({ app: { name: "demo", replicas: 7 } }, { key: other });
+    await waitFor(() => errors.find((e) => e.code === "invalid-signature"), "an invalid-signature error");
+    expect(c.version).toBe(1);
+    expect(c.get("app.replicas")).toBe(2);
+    expect(c.lastRejected).toEqual({ version: 2, reason: "invalid-signature" });
+    expect(c.clientHeader).toBe("service=svc; instance=t; version=1; kind=sdk; rejected=2; reason=invalid-signature");
+    // The endpoint records the refusal from the header (fleet status).
+    await ep.publish({ app: { name: "demo", replicas: 8 } }, { key: other });
+    await waitFor(() => errors.filter((e) => e.code === "invalid-signature").length === 2, "the second refusal");
+    const status = (await (await fetch(`${ep.url}/v1/status`)).json()) as { clients: { instance: string; rejected: { version: number; reason: string } | null }[] };
+    expect(status.clients.find((r) => r.instance === "t")?.rejected).toMatchObject({ reason: "invalid-signature" });
   });
 
-  it("another environment's snapshot: wrong-environment", async () => {
+  it("another environment's snapshot stored under this one: the endpoint refuses it; the client keeps the current one", async () => {
     const ep = await endpoint();
     const v1 = await ep.publish(base);
-    await expectRefused(ep, serializeSnapshot(signSnapshot(ep.key, { environment: "production", version: 2, previous: v1.digest, config: base })), "wrong-environment");
+    const { c } = await client(ep);
+    await ep.stop();
+    plantVersion(ep, "staging", 2, serializeSnapshot(signSnapshot(ep.key, { environment: "production", version: 2, previous: v1.digest, config: base })));
+    await ep.start();
+    await waitFor(() => ep.process!.stderr().includes("store-corrupt"), "the endpoint's store-corrupt log line");
+    expect(c.version).toBe(1);
+    // (A cache file from another environment is refused by the client with wrong-environment: see "the cache file".)
   });
 
   it("secrets the service cannot open: decrypt-failed; secrets altered after encryption: mac-mismatch", async () => {

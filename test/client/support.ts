@@ -27,7 +27,7 @@ export interface Endpoint {
   /** SIGKILL (a crash) by default. */
   stop(signal?: NodeJS.Signals): Promise<void>;
   /** Publishes the next version of `environment` (signed by the trusted key unless `key` is given). */
-  publish(config: Record<string, JsonObject>, options?: { environment?: string; secrets?: JsonObject | null; expiresAt?: Date; createdAt?: Date; via?: string }): Promise<Snapshot>;
+  publish(config: Record<string, JsonObject>, options?: { environment?: string; secrets?: JsonObject | null; expiresAt?: Date; createdAt?: Date; via?: string; key?: SigningKey }): Promise<Snapshot>;
   /** Every snapshot published through `publish`, by environment. */
   published: Map<string, Snapshot[]>;
 }
@@ -72,7 +72,7 @@ export async function startEndpoint(options: { store?: string; extraTrustedKeys?
           config,
           secrets: o.secrets ?? null,
         },
-        [key],
+        [o.key ?? key],
       );
       const res = await fetch(`${o.via ?? ep.url}/v1/environments/${environment}/snapshot`, {
         method: "PUT",
