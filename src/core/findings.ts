@@ -124,6 +124,12 @@ export function isStrataError(e: unknown): e is StrataError {
   return e instanceof StrataError;
 }
 
+/** Names in the order people count them: e2 before e10. */
+const environmentCollator = new Intl.Collator("en", { numeric: true });
+export function compareEnvironmentNames(a: string, b: string): number {
+  return environmentCollator.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0);
+}
+
 /**
  * The same problem found while checking several environments (a shared layer), once, with every
  * environment it affects; order of first appearance is kept.
@@ -136,7 +142,7 @@ export function mergeFindings(findings: readonly Finding[]): Finding[] {
     if (!seen) { byId.set(id, { ...f, environments: [...f.environments] }); continue; }
     for (const env of f.environments) if (!seen.environments.includes(env)) seen.environments.push(env);
   }
-  for (const f of byId.values()) f.environments.sort();
+  for (const f of byId.values()) f.environments.sort(compareEnvironmentNames);
   return [...byId.values()];
 }
 

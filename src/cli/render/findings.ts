@@ -21,10 +21,13 @@ export function renderFindingsText(findings: readonly Finding[], summary: string
   return lines.join("\n") + "\n";
 }
 
+const LISTED_ENVIRONMENTS = 8;
+
 /** The environments a finding affects, comma-separated (a shared layer's mistake fails all its heirs). */
 function affectedEnvironments(f: Finding): string {
   const envs = f.environments?.length ? f.environments : f.environment ? [f.environment] : [];
-  return envs.join(", ");
+  if (envs.length <= LISTED_ENVIRONMENTS) return envs.join(", ");
+  return `${envs.slice(0, LISTED_ENVIRONMENTS).join(", ")} and ${envs.length - LISTED_ENVIRONMENTS} more`;
 }
 
 /** Escaping per GitHub's workflow-command rules: data escapes %, CR, LF; properties also : and ,. */

@@ -1,5 +1,5 @@
 /** strata.yaml: validated against the shipped schema, then the environment graph (SPEC §2). */
-import { createFinding, type Finding } from "../findings.js";
+import { compareEnvironmentNames, createFinding, type Finding } from "../findings.js";
 import { isJsonObject, type JsonObject } from "../json.js";
 import type { EnvironmentInfo } from "../model.js";
 import { isValidName } from "../names.js";
@@ -197,7 +197,7 @@ function buildChains(decls: Record<string, EnvironmentDeclaration>, root: LNode,
     if (!set) affected.set(f, (set = new Set(f.environment === null ? [] : [f.environment])));
     set.add(env);
   }
-  for (const [f, envs] of affected) f.environments = [...envs].sort();
+  for (const [f, envs] of affected) f.environments = [...envs].sort(compareEnvironmentNames);
   const result = new Map<string, string[]>();
   for (const name of names) {
     const chain = chains.get(name);
