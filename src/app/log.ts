@@ -10,7 +10,8 @@ import { compareMatchingLeaves, createKeyMatcher, findPullRequestNumber, type Va
 import { isEqualJson } from "../core/diff/values.js";
 import { parseConfigPath } from "../core/diff/paths.js";
 import { addFileReferences, closeOverReferences, type ReferenceGraph } from "../core/diff/references.js";
-import { StrataError } from "../core/findings.js";
+import { EXIT, StrataError } from "../core/findings.js";
+import { SETTINGS_FILE } from "../core/settings/settings.js";
 import type { LeafInfo } from "../core/model.js";
 import type { RepoFiles, SecretsOpener } from "../core/source.js";
 import { applyRawChanges } from "../io/git/changes.js";
@@ -92,7 +93,14 @@ async function logWithGit(git: GitRepo, options: LogOptions): Promise<LogResult>
   // `--env` is a name or a glob (`production*`) over the head's concrete environments.
   const envMatches = createKeyMatcher(options.environment);
   const environments = [...headRepo.environments.values()].filter((e) => !e.abstract && envMatches(e.name)).map((e) => e.name);
-  if (environments.length === 0) throw unknownEnvironment(headRepo, options.environment);
+  if (environments.length === 0) {
+    // A strata.yaml that does not parse or declares no usable graph explains itself.
+    const broken = headRepo.findings.filter((f) => f.file === SETTINGS_FILE && f.severity === "error");
+    if (broken.length > 0) {
+      throw new StrataError("invalid-config", `${SETTINGS_FILE} at ${head.slice(0, 12)} has ${broken.length} error(s): ${broken.slice(0, 3).map((f) => f.message).join("; ")}${broken.length > 3 ? "; …" : ""}`, { hint: "run `strata validate` for all of them", exitCode: EXIT.findings });
+    }
+    throw unknownEnvironment(headRepo, options.environment);
+  }
 
   // The namespaces the pattern can name, plus what they interpolate (read at head).
   const allNamespaces = new Set((await headFiles.list(["schemas"])).flatMap((p) => {

@@ -105,3 +105,13 @@ describe("strata log credits the branch commit that made a change", () => {
     expect(doc.commits[0]!.changes[0]).toMatchObject({ before: 10, after: 25 });
   });
 });
+
+describe("strata log on a broken strata.yaml", () => {
+  it("reports strata.yaml's own located errors (exit 1), not an unknown environment", async () => {
+    const dir = gitdir({ ...baseTree(), "strata.yaml": "version: 1\nenvironments:\n  base: { abstract: true\n  staging: { parent: base }\n" });
+    const r = await strata(["log", "--env", "staging", "db.**"], { cwd: dir });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/strata\.yaml:\d+:\d+: /);
+    expect(r.stderr).not.toMatch(/unknown environment/);
+  });
+});
