@@ -6,6 +6,8 @@ import { isValidName } from "../names.js";
 import { locate } from "../yaml/locate.js";
 import { toPlain, type LNode } from "../yaml/nodes.js";
 import type { SchemaCompiler } from "../schema/compile.js";
+import { schemasAt } from "../schema/navigate.js";
+import { suggestClosest } from "../suggest.js";
 import { strataYamlSchema } from "./strata-yaml-schema.js";
 
 export const SETTINGS_FILE = "strata.yaml";
@@ -56,12 +58,18 @@ export function parseSettings(root: LNode | null, compiler: SchemaCompiler): Par
       const where = segs.length ? segs.join(".") : "(top level)";
       let code: Finding["code"] = "invalid-type";
       let message = `${file}:${pos.line}:${pos.column}: ${where} ${err.message ?? "is invalid"}`;
-      if (err.keyword === "additionalProperties") { code = "unknown-key"; message = `${file}:${pos.line}:${pos.column}: unknown setting "${[...segs, extra].join(".")}"`; }
+      let hint: string | null = null;
+      if (err.keyword === "additionalProperties") {
+        code = "unknown-key";
+        message = `${file}:${pos.line}:${pos.column}: unknown setting "${[...segs, extra].join(".")}"`;
+        const near = suggestClosest(extra ?? "", knownSettings(segs));
+        if (near !== null) hint = `did you mean ${near}?`;
+      }
       else if (err.keyword === "required") { code = "missing-required"; message = `${file}:${pos.line}:${pos.column}: ${where} must have "${(err.params as { missingProperty: string }).missingProperty}"`; }
       else if (err.keyword === "pattern" && segs[0] === "environments" && segs.length <= 3) code = "invalid-name";
       else if (err.keyword === "propertyNames") continue; // reported with the name below
       else if (err.keyword !== "type") code = "constraint-violation";
-      findings.push(createFinding({ code, message, file, line: pos.line, column: pos.column, key: segs.join(".") || null }));
+      findings.push(createFinding({ code, message, file, line: pos.line, column: pos.column, key: segs.join(".") || null, hint }));
     }
   }
   if (!isJsonObject(plain) || !isJsonObject(plain.environments)) return { settings: null, environments, findings };
@@ -105,6 +113,13 @@ export function parseSettings(root: LNode | null, compiler: SchemaCompiler): Par
     });
   }
   return { settings: plain as unknown as Settings, environments, findings };
+}
+
+/** The settings strata.yaml's schema declares for the map at `path`. */
+function knownSettings(path: readonly string[]): string[] {
+  const keys = new Set<string>();
+  for (const s of schemasAt(strataYamlSchema as unknown as JsonObject, path)) if (isJsonObject(s.properties)) for (const k of Object.keys(s.properties)) keys.add(k);
+  return [...keys];
 }
 
 /** Levels of inheritance an environment may have, itself included: deeper graphs are a mistake, not a design. */

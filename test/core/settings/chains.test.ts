@@ -40,3 +40,13 @@ describe("the environment graph", () => {
     expect(parsed.environments.get("production")!.chain).toEqual(["base", "production"]);
   });
 });
+
+describe("strata.yaml settings", () => {
+  it("an unknown setting suggests the closest one", () => {
+    const parsed = settings(["  staging: { prodution: true }", "distribuion: {}"]);
+    expect(parsed.findings.map((f) => [f.code, f.hint])).toEqual(expect.arrayContaining([
+      ["unknown-key", "did you mean production?"],
+      ["unknown-key", "did you mean distribution?"],
+    ]));
+  });
+});
