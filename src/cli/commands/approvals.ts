@@ -8,7 +8,7 @@ import { renderApprovalsMarkdown } from "../../core/approvals/markdown.js";
 import { EXIT, combineExitCodes, exitCodeForFindings } from "../../core/findings.js";
 import { writeStepSummary } from "../../io/github/env.js";
 import { addFormatOption, addRepoOption, printJson, reportFormat } from "../common.js";
-import { color, log, print } from "../output.js";
+import { color, log, print, printData } from "../output.js";
 import { escapeData, renderFindingsGithub } from "../render/findings.js";
 
 interface CheckOptions {
@@ -43,7 +43,7 @@ export function register(program: Command): void {
     const seam = resolveDiffSeam({ ...(opts.diff ? { diff: opts.diff } : {}) }, createCommandDiffSeam());
     const report = await checkApprovals({ github: api, pullRequest, repoDir: opts.repo ?? process.cwd(), computeChanges: seam.computeChanges, setStatus: opts.status, targetUrl: runUrl });
     const format = reportFormat(opts.format);
-    if (format === "json") print(printJson(toJson(report)));
+    if (format === "json") printData(printJson(toJson(report)));
     else if (format === "github") print(renderGithub(report, opts.repo ?? process.cwd()));
     else print(renderText(report));
     await writeStepSummary(renderSummary(report), env.stepSummary);

@@ -6,7 +6,7 @@ import { logConfig } from "../../app/log.js";
 import { StrataError } from "../../core/findings.js";
 import { findRepositoryRoot } from "../../io/repo/worktree.js";
 import { addRepoOption, openSecrets, printJson } from "../common.js";
-import { print } from "../output.js";
+import { print, printData } from "../output.js";
 import { renderLogText } from "../render/diff-log.js";
 
 interface LogFlags {
@@ -41,7 +41,8 @@ export function register(program: Command): void {
       ...(maxCount !== undefined ? { maxCount } : {}),
       secrets: (await openSecrets(Boolean(opts.skipSecrets))) ?? null,
     });
-    print(opts.format === "json" ? printJson(result) : renderLogText(result));
+    if (opts.format === "json") printData(printJson(result));
+    else print(renderLogText(result));
   });
 }
 

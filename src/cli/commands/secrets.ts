@@ -10,7 +10,7 @@ import { rotateSecrets, updateKeys } from "../../app/secrets/rotate.js";
 import { setSecret } from "../../app/secrets/set.js";
 import { readSecretsStatus } from "../../app/secrets/status.js";
 import { StrataError } from "../../core/findings.js";
-import { log, print, printPlaintext } from "../output.js";
+import { log, print, printData, printPlaintext } from "../output.js";
 
 const collect = (value: string, previous: string[]): string[] => [...previous, ...value.split(",").map((s) => s.trim()).filter(Boolean)];
 
@@ -38,7 +38,7 @@ export function register(program: Command): void {
     .action(async (file: string, o: { age: string[]; pgp: string[]; kms: string[]; inPlace?: boolean; config?: string; inputType?: string }) => {
       const r = await encryptSecrets({ file, cwd, env, age: o.age, pgp: o.pgp, kms: o.kms, ...(o.config ? { configPath: o.config } : {}), ...(o.inPlace ? { inPlace: true } : {}), ...(o.inputType ? { inputType: o.inputType } : {}) });
       if (r.written) log(`encrypted ${file}`);
-      else print(r.text);
+      else printData(r.text);
     });
 
   secrets.command("decrypt <file>")
@@ -85,7 +85,7 @@ export function register(program: Command): void {
     .action(async (file: string, o: Common & { inPlace?: boolean; addAge: string[]; addPgp: string[] }) => {
       const r = await rotateSecrets({ file, cwd, env, addAge: o.addAge, addPgp: o.addPgp, ...(o.inPlace ? { inPlace: true } : {}), ...(o.ignoreMac ? { ignoreMac: true } : {}), ...(o.inputType ? { inputType: o.inputType } : {}) });
       if (r.written) log(`rotated the data key of ${file}`);
-      else print(r.text);
+      else printData(r.text);
     });
 
   secrets.command("updatekeys <file>")

@@ -1,7 +1,7 @@
 import { Option, type Command } from "commander";
 import { createEndpointClient, readStatus, resolveEndpointUrl } from "../../app/distribution/index.js";
 import { printJson } from "../common.js";
-import { print } from "../output.js";
+import { print, printData } from "../output.js";
 
 function age(seconds: number): string {
   if (seconds < 120) return `${seconds}s`;
@@ -21,7 +21,7 @@ export function register(program: Command): void {
     .action(async (opts: { env?: string; endpoint?: string; repo?: string; format: string }) => {
       const url = await resolveEndpointUrl({ flag: opts.endpoint, repoDir: opts.repo ?? process.cwd() });
       const status = await readStatus({ endpoint: createEndpointClient({ url: url!, token: process.env.STRATA_TOKEN }), environment: opts.env });
-      if (opts.format === "json") return print(printJson(status));
+      if (opts.format === "json") return printData(printJson(status));
       const lines = [`endpoint ${url} (${status.store})`];
       if (status.environments.length === 0) lines.push("nothing published");
       for (const e of status.environments) {
