@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { encryptDocument } from "../../src/app/secrets/encrypt-document.js";
 import { exampleKeyEnv, projectRoot, strata, type CliResult } from "../support/cli.js";
+import { aliasBomb } from "../support/alias-bomb.js";
 import { cleanupTempdirs, tempdir, writeTree } from "../support/gitdir.js";
 
 afterAll(cleanupTempdirs);
@@ -120,5 +121,18 @@ describe("GitHub Actions masks", () => {
     expect(JSON.parse(dec.stdout)).toEqual(SECRETS);
     expect(dec.stderr).toContain("::add-mask::q7z\n");
     expect(dec.stderr).toContain("::add-mask::second-line-of-secret\n");
+  });
+});
+
+describe("SOPS YAML limits in the secrets commands", () => {
+  it("an alias bomb is a located yaml-limit (exit 1), quickly, for decrypt, set and encrypt", async () => {
+    const dir = tempdir();
+    writeTree(dir, { "bomb.yaml": aliasBomb() });
+    for (const args of [["secrets", "decrypt", "bomb.yaml"], ["secrets", "set", "bomb.yaml", "a", "1"], ["secrets", "encrypt", "bomb.yaml", "--age", EXAMPLE_RECIPIENT]]) {
+      const r = await strata(args, { cwd: dir, env, timeout: 20_000 });
+      expect(r.exitCode, `${args.join(" ")}: ${r.stderr}`).toBe(1);
+      expect(r.stderr).toMatch(/bomb\.yaml:\d+:\d+: more than 100 alias expansions/);
+      expect(r.stderr).toContain("yaml-limit");
+    }
   });
 });

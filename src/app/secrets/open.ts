@@ -8,7 +8,7 @@ import { redact, registerSecret } from "../../core/redact.js";
 import type { IvCache } from "../../core/sops/cipher.js";
 import { decryptBranches, TreeDecryptError, verifyMac } from "../../core/sops/engine.js";
 import type { Metadata } from "../../core/sops/metadata.js";
-import { MetadataNotFoundError, SopsFormatError } from "../../core/sops/stores/errors.js";
+import { MetadataNotFoundError, SopsFormatError, SopsLimitError } from "../../core/sops/stores/errors.js";
 import { stores, type EncryptedDocument, type SopsFormat } from "../../core/sops/stores/index.js";
 import { Comment, RawStr, SopsTime, type Branch, type Leaf } from "../../core/sops/tree.js";
 import { DataKeyError, decryptDataKey } from "../../io/keys/index.js";
@@ -30,6 +30,11 @@ export interface OpenedFile {
   ivCache: IvCache;
 }
 
+/** A YAML limit hit while reading a SOPS file: a located `yaml-limit` (exit 1), as the values reader reports it. */
+export function yamlLimitError(e: SopsLimitError, file: string): StrataError {
+  return new StrataError("yaml-limit", `${file}:${e.line}:${e.column}: ${e.message}`, { hint: "anchors and aliases are limited to stop alias bombs; write the values out", cause: e });
+}
+
 /** Parses an encrypted file, with format problems as `decryption-failed` (a SOPS file that does not parse cannot be opened). */
 export function parseEncryptedFile(text: string, format: SopsFormat, file: string): EncryptedDocument {
   try {
@@ -38,6 +43,7 @@ export function parseEncryptedFile(text: string, format: SopsFormat, file: strin
     if (e instanceof MetadataNotFoundError) {
       throw new StrataError("decryption-failed", `${file}: not a SOPS file (no sops metadata)`, { hint: "encrypt it with `strata secrets encrypt`", cause: e });
     }
+    if (e instanceof SopsLimitError) throw yamlLimitError(e, file);
     if (e instanceof SopsFormatError) throw new StrataError("decryption-failed", `${file}: cannot read the SOPS ${format} file: ${redact(e.message)}`, { cause: e });
     throw e;
   }
