@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { encryptDocument } from "../../src/app/secrets/encrypt-document.js";
-import { exampleKeyEnv, projectRoot, strata, type CliResult } from "../support/cli.js";
+import { exampleKeyEnv, noKeyEnv, projectRoot, strata, type CliResult } from "../support/cli.js";
 import { aliasBomb } from "../support/alias-bomb.js";
 import { cleanupTempdirs, tempdir, writeTree } from "../support/gitdir.js";
 
@@ -134,5 +134,66 @@ describe("SOPS YAML limits in the secrets commands", () => {
       expect(r.stderr).toMatch(/bomb\.yaml:\d+:\d+: more than 100 alias expansions/);
       expect(r.stderr).toContain("yaml-limit");
     }
+  });
+});
+
+describe("SOPS files checked without a key (--skip-secrets) and the version field", () => {
+  async function repoWith(sopsFile: (encrypted: string) => string): Promise<string> {
+    const dir = tempdir();
+    const encrypted = await encryptDocument({ password: "skip-secrets-test-value" }, { format: "yaml", age: [EXAMPLE_RECIPIENT] });
+    writeTree(dir, {
+      "strata.yaml": "version: 1\nenvironments:\n  staging: {}\n",
+      "schemas/app.schema.yaml": "type: object\nproperties:\n  password: { type: string, x-sensitive: true }\n",
+      "environments/staging/app.sops.yaml": sopsFile(encrypted),
+    });
+    return dir;
+  }
+  const findingsOf = (r: CliResult): { code: string; severity: string; file: string; line: number; column: number; message: string }[] => JSON.parse(r.stdout).findings;
+  const lineOf = (text: string, re: RegExp): number => text.split("\n").findIndex((l) => re.test(l)) + 1;
+
+  it("a .sops.yaml file that is not SOPS is a located invalid-sops-file: exit 1, never 3", async () => {
+    const dir = await repoWith(() => "password: not-encrypted-at-all\n");
+    for (const flags of [["--skip-secrets"], []]) {
+      const r = await strata(["validate", "--repo", dir, "--format", "json", ...flags], { env: flags.length ? noKeyEnv : env });
+      expect(r.exitCode, r.stdout).toBe(1);
+      expect(findingsOf(r)).toContainEqual(expect.objectContaining({ code: "invalid-sops-file", file: "environments/staging/app.sops.yaml", line: 1, column: 1 }));
+    }
+  });
+
+  it("a SOPS file without a MAC is a located finding under --skip-secrets (exit 1); with a key it stays mac-missing (exit 3)", async () => {
+    let text = "";
+    const dir = await repoWith((e) => (text = e.replace(/^ {4}mac: .*\n/m, "")));
+    const r = await strata(["validate", "--repo", dir, "--skip-secrets", "--format", "json"], { env: noKeyEnv });
+    expect(r.exitCode, r.stdout).toBe(1);
+    expect(findingsOf(r)).toContainEqual(expect.objectContaining({ code: "invalid-sops-file", line: lineOf(text, /^sops:/), column: 1 }));
+    const withKey = await strata(["validate", "--repo", dir, "--format", "json"], { env });
+    expect(withKey.exitCode).toBe(3);
+    expect(findingsOf(withKey).map((f) => f.code)).toContain("mac-missing");
+  });
+
+  it("a missing version is refused with a located finding, in validate (with or without a key) and in secrets decrypt", async () => {
+    let text = "";
+    const dir = await repoWith((e) => (text = e.replace(/^ {4}version: .*\n/m, "")));
+    for (const flags of [["--skip-secrets"], []]) {
+      const r = await strata(["validate", "--repo", dir, "--format", "json", ...flags], { env: flags.length ? noKeyEnv : env });
+      expect(r.exitCode, r.stdout).toBe(1);
+      expect(findingsOf(r)).toContainEqual(expect.objectContaining({ code: "invalid-sops-file", line: lineOf(text, /^sops:/), column: 1, message: expect.stringContaining("no version") }));
+    }
+    const d = await strata(["secrets", "decrypt", "environments/staging/app.sops.yaml"], { cwd: dir, env });
+    expect(d.exitCode).toBe(1);
+    expect(d.stderr).toContain(`environments/staging/app.sops.yaml:${lineOf(text, /^sops:/)}:1: the sops metadata has no version`);
+    expect(d.stdout).toBe("");
+  });
+
+  it("an unknown major version is a located warning; the file still opens", async () => {
+    let text = "";
+    const dir = await repoWith((e) => (text = e.replace(/^( {4}version: ).*$/m, "$14.0.0")));
+    const r = await strata(["validate", "--repo", dir, "--format", "json"], { env });
+    expect(r.exitCode, r.stdout).toBe(0);
+    expect(findingsOf(r)).toContainEqual(expect.objectContaining({ code: "sops-version", severity: "warning", line: lineOf(text, /^ {4}version:/), column: 14 }));
+    const d = await strata(["secrets", "decrypt", "environments/staging/app.sops.yaml"], { cwd: dir, env });
+    expect(d.exitCode).toBe(0);
+    expect(d.stderr).toContain("sops-version");
+    expect(d.stdout).toContain("skip-secrets-test-value");
   });
 });

@@ -7,7 +7,7 @@ import { StrataError } from "../../core/findings.js";
 import { redact, registerSecret } from "../../core/redact.js";
 import type { IvCache } from "../../core/sops/cipher.js";
 import { decryptBranches, TreeDecryptError, verifyMac } from "../../core/sops/engine.js";
-import type { Metadata } from "../../core/sops/metadata.js";
+import { checkSopsVersion, type Metadata } from "../../core/sops/metadata.js";
 import { MetadataNotFoundError, SopsFormatError, SopsLimitError } from "../../core/sops/stores/errors.js";
 import { stores, type EncryptedDocument, type SopsFormat } from "../../core/sops/stores/index.js";
 import { Comment, RawStr, SopsTime, type Branch, type Leaf } from "../../core/sops/tree.js";
@@ -19,6 +19,8 @@ export interface OpenOptions {
   ignoreMac?: boolean;
   env: NodeJS.ProcessEnv;
   ageIdentities?: () => Promise<string[]>;
+  /** Told about problems that do not stop the file from opening (a sops version other than 3.x). */
+  onWarning?: (message: string) => void;
 }
 
 export interface OpenedFile {
@@ -49,6 +51,16 @@ export function parseEncryptedFile(text: string, format: SopsFormat, file: strin
   }
 }
 
+/** `:line:column` of the sops metadata in a file's text, when it can be found (for messages). */
+function metadataLocation(text: string, format: SopsFormat): string {
+  const re = format === "yaml" ? /^sops:/m : format === "json" ? /"sops"\s*:/ : /^sops_version=|^\[sops\]/m;
+  const m = re.exec(text);
+  if (!m) return "";
+  const before = text.slice(0, m.index);
+  const line = before.split("\n").length;
+  return `:${line}:${m.index - before.lastIndexOf("\n")}`;
+}
+
 function registerLeaf(v: Leaf): void {
   if (v instanceof Comment) registerSecret(v.value);
   else if (v instanceof SopsTime) registerSecret(v.text);
@@ -75,6 +87,11 @@ export async function recoverDataKey(md: Metadata, options: OpenOptions): Promis
 export async function openSopsText(text: string, format: SopsFormat, options: OpenOptions): Promise<OpenedFile> {
   const encrypted = parseEncryptedFile(text, format, options.file);
   const md = encrypted.metadata;
+  const version = checkSopsVersion(md.version);
+  if (version?.severity === "error") {
+    throw new StrataError("invalid-sops-file", `${options.file}${metadataLocation(text, format)}: ${version.message}`, { hint: "restore the file from git, or re-create it with `strata secrets encrypt` or sops" });
+  }
+  if (version) options.onWarning?.(`${options.file}${metadataLocation(text, format)}: warning [sops-version] ${version.message}`);
   const dataKey = await recoverDataKey(md, options);
   let decrypted;
   try {

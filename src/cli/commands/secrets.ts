@@ -49,7 +49,7 @@ export function register(program: Command): void {
     .option("--input-type <format>", "yaml, json, dotenv, ini or binary (default: from the extension)")
     .action(async (file: string, o: Common & { format?: string; extract?: string }) => {
       if (o.format !== undefined && o.format !== "json") throw new StrataError("invalid-argument", `--format accepts only json (without it the file's own format is printed), not ${JSON.stringify(o.format)}`);
-      const text = await decryptSecrets({ file, cwd, env, ...(o.ignoreMac ? { ignoreMac: true } : {}), ...(o.format ? { outputFormat: "json" as const } : {}), ...(o.extract !== undefined ? { extract: o.extract } : {}), ...(o.inputType ? { inputType: o.inputType } : {}) });
+      const text = await decryptSecrets({ file, cwd, env, ...(o.ignoreMac ? { ignoreMac: true } : {}), ...(o.format ? { outputFormat: "json" as const } : {}), ...(o.extract !== undefined ? { extract: o.extract } : {}), ...(o.inputType ? { inputType: o.inputType } : {}), onWarning: log });
       printPlaintext(text);
     });
 
