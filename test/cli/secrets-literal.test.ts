@@ -197,3 +197,60 @@ describe("SOPS files checked without a key (--skip-secrets) and the version fiel
     expect(d.stdout).toContain("skip-secrets-test-value");
   });
 });
+
+describe("the first secret: secrets set creates the file", () => {
+  it("creates a missing file encrypted by the matching .sops.yaml creation rule, saying which rule and recipients", async () => {
+    const dir = tempdir();
+    writeTree(dir, {
+      "strata.yaml": "version: 1\nenvironments:\n  staging: {}\n",
+      "schemas/app.schema.yaml": "type: object\nproperties:\n  password: { type: string, x-sensitive: true }\n",
+      ".sops.yaml": readFileSync(join(projectRoot, ".sops.yaml"), "utf8"),
+    });
+    const r = await strata(["secrets", "set", "environments/staging/app.sops.yaml", "password", "first-secret-value-81f2"], { cwd: dir, env });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toContain("created environments/staging/app.sops.yaml, encrypted by creation rule 1 of .sops.yaml (path_regex environments/.*\\.sops\\.yaml$)");
+    expect(r.stderr).toContain(EXAMPLE_RECIPIENT);
+    expect(r.stdout + r.stderr).not.toContain("first-secret-value-81f2");
+    expect(readFileSync(join(dir, "environments/staging/app.sops.yaml"), "utf8")).toMatch(/password: ENC\[AES256_GCM/);
+    const shown = await strata(["resolve", "--repo", dir, "--env", "staging", "--key", "app.password", "--show-secrets"], { env });
+    expect(shown.stdout).toBe("first-secret-value-81f2\n");
+  });
+
+  it("with no matching rule it says how to add one (exit 2) and writes nothing", async () => {
+    const dir = tempdir();
+    writeTree(dir, { ".sops.yaml": "creation_rules:\n  - path_regex: other/.*\n    age: " + EXAMPLE_RECIPIENT + "\n" });
+    const r = await strata(["secrets", "set", "environments/staging/app.sops.yaml", "password", "x"], { cwd: dir, env });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain("no .sops.yaml creation rule matches it");
+    expect(r.stderr).toContain("creation_rules:");
+    expect(r.stderr).toContain("- path_regex: environments/.*\\.sops\\.yaml$");
+    expect(r.stderr).not.toContain("ENOENT");
+  });
+
+  it("from strata init: the scaffold's instructions and the sensitive-in-plaintext hint lead to a command that works", async () => {
+    const dir = join(tempdir(), "repo");
+    expect((await strata(["init", dir], { env })).exitCode).toBe(0);
+    // The scaffolded schema names the command.
+    const schema = readFileSync(join(dir, "schemas/app.schema.yaml"), "utf8");
+    expect(schema).toContain("strata secrets set environments/production/app.sops.yaml api_token VALUE");
+    // Before a key is listed, set says what to do instead of failing with ENOENT.
+    const noKey = await strata(["secrets", "set", "environments/production/app.sops.yaml", "api_token", "v"], { cwd: dir, env });
+    expect(noKey.exitCode).toBe(2);
+    expect(noKey.stderr).toMatch(/creation rule 1 of .*\.sops\.yaml .*lists no keys/);
+    expect(noKey.stderr).toContain("age-keygen");
+    writeTree(dir, { ".sops.yaml": readFileSync(join(dir, ".sops.yaml"), "utf8").replace("age: []", `age: ${EXAMPLE_RECIPIENT}`) });
+    // A secret written in plaintext: the finding's hint is the command to run.
+    writeTree(dir, { "environments/production/app.yaml": readFileSync(join(dir, "environments/production/app.yaml"), "utf8") + "api_token: tok-in-plain-3e9a\n" });
+    const v = await strata(["validate", "--repo", dir, "--format", "json"], { env });
+    const finding = JSON.parse(v.stdout).findings.find((f: { code: string }) => f.code === "sensitive-in-plaintext");
+    const command = /strata (secrets set \S+ \S+) VALUE/.exec(finding.hint)!;
+    expect(command[1]).toBe("secrets set environments/production/app.sops.yaml api_token");
+    const set = await strata([...command[1]!.split(" "), "tok-now-encrypted-3e9a"], { cwd: dir, env });
+    expect(set.exitCode, set.stderr).toBe(0);
+    writeTree(dir, { "environments/production/app.yaml": readFileSync(join(dir, "environments/production/app.yaml"), "utf8").replace("api_token: tok-in-plain-3e9a\n", "") });
+    const ok = await strata(["validate", "--repo", dir], { env });
+    expect(ok.exitCode, ok.stdout).toBe(0);
+    const shown = await strata(["resolve", "--repo", dir, "--env", "production", "--key", "app.api_token", "--show-secrets"], { env });
+    expect(shown.stdout).toBe("tok-now-encrypted-3e9a\n");
+  });
+});

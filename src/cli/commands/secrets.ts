@@ -63,7 +63,7 @@ export function register(program: Command): void {
     });
 
   secrets.command("set <file> <path> [value]")
-    .description("set one value (JSON, falling back to a string) at a dotted or [\"a\"][\"b\"] path")
+    .description("set one value (JSON, falling back to a string) at a dotted or [\"a\"][\"b\"] path; a missing file is created for its .sops.yaml creation rule")
     .option("--value-stdin", "read the value from standard input")
     .option("--ignore-mac", "open even when the MAC is missing or does not match")
     .option("--input-type <format>", "yaml, json, dotenv, ini or binary (default: from the extension)")
@@ -71,7 +71,8 @@ export function register(program: Command): void {
       if (o.valueStdin && value !== undefined) throw new StrataError("invalid-argument", "give the value either as an argument or with --value-stdin, not both");
       const v = o.valueStdin ? await readStdin() : value;
       if (v === undefined) throw new StrataError("invalid-argument", "missing VALUE (or --value-stdin)");
-      await setSecret({ file, cwd, env, path, value: v, ...(o.ignoreMac ? { ignoreMac: true } : {}), ...(o.inputType ? { inputType: o.inputType } : {}) });
+      const created = await setSecret({ file, cwd, env, path, value: v, onWarning: log, ...(o.ignoreMac ? { ignoreMac: true } : {}), ...(o.inputType ? { inputType: o.inputType } : {}) });
+      if (created) log(`created ${file}, encrypted by ${created.rule} for ${created.recipients.join(", ")}`);
       log(`set ${path} in ${file}`);
     });
 
