@@ -6,7 +6,7 @@
  */
 import { Chalk, type ChalkInstance } from "chalk";
 import { redact, registeredSecrets } from "../core/redact.js";
-import { escapeData } from "./render/findings.js";
+import { escapeData } from "./render/escape.js";
 
 function colorLevel(stream: NodeJS.WriteStream): 0 | 1 | 2 | 3 {
   if ("NO_COLOR" in process.env && process.env.NO_COLOR !== "") return 0;

@@ -6,6 +6,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { encryptDocument } from "../../src/app/secrets/encrypt-document.js";
+import { jsonToTree } from "../../src/core/sops/document.js";
+import type { Branch } from "../../src/core/sops/tree.js";
 import { exampleKeyEnv, noKeyEnv, projectRoot, strata, type CliResult } from "../support/cli.js";
 import { aliasBomb } from "../support/alias-bomb.js";
 import { cleanupTempdirs, tempdir, writeTree } from "../support/gitdir.js";
@@ -32,7 +34,7 @@ const env = { ...exampleKeyEnv };
 
 beforeAll(async () => {
   repo = tempdir();
-  const secretFile = await encryptDocument(SECRETS, { format: "yaml", age: [EXAMPLE_RECIPIENT] });
+  const secretFile = await encryptDocument(jsonToTree(SECRETS) as Branch, { format: "yaml", age: [EXAMPLE_RECIPIENT] });
   writeTree(repo, {
     "strata.yaml": "version: 1\nenvironments:\n  base: { abstract: true }\n  staging: { parent: base }\n",
     ".sops.yaml": readFileSync(join(projectRoot, ".sops.yaml"), "utf8"),
@@ -140,7 +142,7 @@ describe("SOPS YAML limits in the secrets commands", () => {
 describe("SOPS files checked without a key (--skip-secrets) and the version field", () => {
   async function repoWith(sopsFile: (encrypted: string) => string): Promise<string> {
     const dir = tempdir();
-    const encrypted = await encryptDocument({ password: "skip-secrets-test-value" }, { format: "yaml", age: [EXAMPLE_RECIPIENT] });
+    const encrypted = await encryptDocument(jsonToTree({ password: "skip-secrets-test-value" }) as Branch, { format: "yaml", age: [EXAMPLE_RECIPIENT] });
     writeTree(dir, {
       "strata.yaml": "version: 1\nenvironments:\n  staging: {}\n",
       "schemas/app.schema.yaml": "type: object\nproperties:\n  password: { type: string, x-sensitive: true }\n",

@@ -4,6 +4,7 @@ import { relative, resolve } from "node:path";
 import type { Finding } from "../../core/findings.js";
 import { redact } from "../../core/redact.js";
 import { color } from "../output.js";
+import { escapeData, escapeProperty } from "./escape.js";
 
 export type ReportFormat = "text" | "json" | "github";
 
@@ -21,13 +22,7 @@ export function renderFindingsText(findings: readonly Finding[], summary: string
   return lines.join("\n") + "\n";
 }
 
-/** Escaping per GitHub's workflow-command rules: data escapes %, CR, LF; properties also : and ,. */
-export function escapeData(s: string): string {
-  return s.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
-}
-export function escapeProperty(s: string): string {
-  return escapeData(s).replace(/:/g, "%3A").replace(/,/g, "%2C");
-}
+export { escapeData, escapeProperty } from "./escape.js";
 
 /** File paths relative to $GITHUB_WORKSPACE in github format (SPEC §6). */
 function workspacePath(file: string, repoRoot: string): string {
