@@ -37,3 +37,16 @@ describe("redaction and workflow commands", () => {
     expect(masks).toEqual(expect.arrayContaining(["::add-mask::ab\n", "::add-mask::rate=100%25\n", "::add-mask::line-two-secret\n", "::add-mask::rate=100%25%0D%0Aline-two-secret\n"]));
   });
 });
+
+describe("server logs", () => {
+  it("stay one valid JSON object a line whatever the secrets are", async () => {
+    const { createJsonLogger } = await import("../../src/server/log.js");
+    registerSecret("true");
+    registerSecret("log-secret-value-77");
+    const lines: string[] = [];
+    createJsonLogger({ write: (l) => lines.push(l) })("info", "opened log-secret-value-77", { ok: true, count: 3 });
+    const doc = JSON.parse(lines[0]!);
+    expect(doc.ok).toBe(true);
+    expect(doc.msg).toBe("opened <redacted>");
+  });
+});
