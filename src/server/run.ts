@@ -27,7 +27,7 @@ export async function runServe(options: ServeOptions): Promise<RunningServer> {
   const log = options.log ?? createJsonLogger({ level: options.logLevel ?? "info" });
   const store = await openStore(options.store);
   try {
-    return await startServer({ store, trustedKeys, tokens, log, logRequests: options.logLevel === "debug", ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}) }, listen);
+    return await startServer({ store, trustedKeys, tokens, log, logRequests: options.logLevel === "debug", repoDir: options.repo ?? null, ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}) }, listen);
   } catch (e) {
     await store.close();
     throw e;
