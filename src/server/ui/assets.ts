@@ -7,8 +7,8 @@ import type { ServerResponse } from "node:http";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** Compiled to dist/server/ui/, next to dist/ui/. */
-const ASSETS_DIR = fileURLToPath(new URL("../../ui/", import.meta.url));
+/** Compiled to dist/server/ui/, next to dist/ui/; run from src/ (tests), the build is in dist/ui/ too. */
+const ASSETS_DIRS = [fileURLToPath(new URL("../../ui/", import.meta.url)), fileURLToPath(new URL("../../../dist/ui/", import.meta.url))];
 
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -46,16 +46,15 @@ let cache: Promise<Map<string, Asset>> | null = null;
 
 async function loadAssets(): Promise<Map<string, Asset>> {
   const out = new Map<string, Asset>();
-  let names: string[];
-  try {
-    names = await fs.readdir(ASSETS_DIR);
-  } catch {
-    return out;
-  }
-  for (const name of names) {
-    const dot = name.lastIndexOf(".");
-    const type = TYPES[dot < 0 ? "" : name.slice(dot)];
-    if (type !== undefined) out.set(name, { body: await fs.readFile(join(ASSETS_DIR, name)), type });
+  for (const dir of ASSETS_DIRS) {
+    const names = await fs.readdir(dir).catch(() => null);
+    if (names === null || !names.includes("index.html")) continue;
+    for (const name of names) {
+      const dot = name.lastIndexOf(".");
+      const type = TYPES[dot < 0 ? "" : name.slice(dot)];
+      if (type !== undefined) out.set(name, { body: await fs.readFile(join(dir, name)), type });
+    }
+    break;
   }
   return out;
 }
