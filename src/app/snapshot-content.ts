@@ -8,6 +8,7 @@ import { createFinding, type Finding } from "../core/findings.js";
 import type { JsonObject, JsonValue } from "../core/json.js";
 import { splitPath } from "../core/render-config.js";
 import { runtimeRecipients } from "../core/settings/settings.js";
+import { createSnapshotSecretsTree } from "../core/snapshot/secrets.js";
 import type { SnapshotContent } from "./distribution/content.js";
 import { readGitSource } from "../io/repo/git-head.js";
 import { createWorktreeFiles, findRepositoryRoot } from "../io/repo/worktree.js";
@@ -50,7 +51,8 @@ export async function buildSnapshotContent(options: { repoDir: string; environme
         hint: `add runtime.recipients.${options.environment} (the age recipients of the services that read it) to strata.yaml`,
       }));
     } else if (!findings.some((f) => f.severity === "error")) {
-      secrets = JSON.parse(await encryptDocument(sensitive, { format: "json", age: recipients, env })) as JsonObject;
+      // Encrypted in canonical key order, the order the snapshot is served in, so the SOPS MAC verifies there.
+      secrets = JSON.parse(await encryptDocument(createSnapshotSecretsTree(sensitive), { format: "json", age: recipients, env })) as JsonObject;
     }
   }
 

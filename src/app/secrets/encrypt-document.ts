@@ -1,6 +1,7 @@
-/** A JSON document as a SOPS document for age recipients (snapshots put their sensitive leaves in one). */
-import type { JsonObject } from "../../core/json.js";
-import { jsonToTree } from "../../core/sops/document.js";
+/**
+ * A plaintext tree as a SOPS document for age recipients (snapshots put their sensitive leaves in one). The
+ * tree's order is the document order the MAC hashes: callers choose it (snapshots: canonical key order).
+ */
 import { StrataError } from "../../core/findings.js";
 import type { Branch } from "../../core/sops/tree.js";
 import { encryptBranchesFor } from "./encrypt.js";
@@ -12,9 +13,8 @@ export interface EncryptDocumentOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-export async function encryptDocument(doc: JsonObject, options: EncryptDocumentOptions): Promise<string> {
+export async function encryptDocument(branch: Branch, options: EncryptDocumentOptions): Promise<string> {
   if (options.age.length === 0) throw new StrataError("invalid-argument", "encryptDocument needs at least one age recipient");
-  const branch = jsonToTree(doc) as Branch;
   const recipients = { groups: [{ age: options.age, pgp: [], kms: [] }], shamirThreshold: 0, rules: DEFAULT_RULES, source: "runtime recipients" };
   return encryptBranchesFor([branch], options.format, recipients, options.env ?? process.env, "document");
 }

@@ -45,7 +45,7 @@ export function register(program: Command): void {
 
   cmd
     .command("verify")
-    .description("check a snapshot file: shape, digest and a trusted signature")
+    .description("check a snapshot file: shape, digest, a trusted signature, and the secrets' SOPS MAC when SOPS_AGE_KEY_FILE (…) holds a runtime identity")
     .argument("<file>")
     .option("--env <name>", "also require this environment")
     .option("--trusted-keys <file>", "trusted public keys, one a line (default: signing.trusted_keys of --repo)")
@@ -57,6 +57,9 @@ export function register(program: Command): void {
       const trustedKeys = await loadTrustedKeys({ file: opts.trustedKeys, repoDir: opts.trustedKeys === undefined ? (opts.repo ?? process.cwd()) : undefined });
       const report = await verifySnapshotFile({ file, trustedKeys, environment: opts.env });
       if (opts.format === "json") print(printJson({ schemaVersion: 1, ...report }));
-      else print(`✓ ${file}: ${report.environment} v${report.version}, signed by ${report.keyid.slice(0, 16)}…, ${report.expired ? "EXPIRED" : "expires"} ${report.expiresAt}`);
+      else {
+        const secrets = report.secrets.status === "verified" ? "SOPS MAC verified" : report.secrets.status === "absent" ? "none" : `SOPS MAC not checked: ${report.secrets.reason}`;
+        print(`✓ ${file}: ${report.environment} v${report.version}, signed by ${report.keyid.slice(0, 16)}…, ${report.expired ? "EXPIRED" : "expires"} ${report.expiresAt}\n  secrets: ${secrets}`);
+      }
     });
 }

@@ -145,6 +145,8 @@ function isNullableString(v: unknown): boolean {
 
 /** Every leaf outside `sops` must be SOPS ciphertext: the endpoint never stores plaintext secrets. */
 function findPlaintextLeaf(value: JsonValue, path: string): string | null {
+  // SOPS never encrypts an empty string or a null (nothing to hide); every other value must be ciphertext.
+  if (value === null || value === "") return null;
   if (typeof value === "string") return SOPS_CIPHERTEXT.test(value) ? null : path;
   if (Array.isArray(value)) {
     for (const [i, v] of value.entries()) {
@@ -160,7 +162,7 @@ function findPlaintextLeaf(value: JsonValue, path: string): string | null {
     }
     return null;
   }
-  // Numbers, booleans and null are not encrypted by SOPS only when a rule leaves them plain: refuse.
+  // Numbers and booleans are not encrypted by SOPS only when a rule leaves them plain: refuse.
   return path;
 }
 

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { encryptDocument } from "../../../src/app/secrets/encrypt-document.js";
 import { createSecretsOpener } from "../../../src/app/secrets/opener.js";
 import { redact, REDACTED } from "../../../src/core/redact.js";
+import { createSnapshotSecretsTree } from "../../../src/core/snapshot/secrets.js";
 import { conformance } from "../../core/sops/support.js";
 import { keyEnv, SOPS_AGE_KEY, testGnupgHome } from "./keys.js";
 
@@ -40,13 +41,13 @@ describe("createSecretsOpener (resolution's SecretsOpener)", () => {
 describe("encryptDocument (snapshots' secrets for runtime age recipients)", () => {
   it.each(["json", "yaml"] as const)("writes a SOPS %s document the runtime identity opens", async (format) => {
     const id = await generateIdentity();
-    const text = await encryptDocument({ database: { password: "runtime-secret", port: 5432 } }, { format, age: [await identityToRecipient(id)] });
+    const text = await encryptDocument(createSnapshotSecretsTree({ database: { password: "runtime-secret", port: 5432 } }), { format, age: [await identityToRecipient(id)] });
     expect(text).not.toContain("runtime-secret");
     const doc = await createSecretsOpener({ env: keyEnv({ SOPS_AGE_KEY: id }) }).open(`secrets.${format}`, Buffer.from(text));
     expect(doc).toEqual({ database: { password: "runtime-secret", port: 5432 } });
   });
 
   it("needs a recipient", async () => {
-    await expect(encryptDocument({}, { format: "json", age: [] })).rejects.toMatchObject({ code: "invalid-argument" });
+    await expect(encryptDocument(createSnapshotSecretsTree({}), { format: "json", age: [] })).rejects.toMatchObject({ code: "invalid-argument" });
   });
 });
