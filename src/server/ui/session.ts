@@ -33,8 +33,9 @@ export function requestAuthorization(req: IncomingMessage): string | undefined {
   return token === null ? undefined : `Bearer ${token}`;
 }
 
+/** TLS here, or at a proxy in front that says so (a wrong claim only makes the cookie stricter). */
 function isTls(req: IncomingMessage): boolean {
-  return (req.socket as Partial<TLSSocket>).encrypted === true;
+  return (req.socket as Partial<TLSSocket>).encrypted === true || req.headers["x-forwarded-proto"] === "https";
 }
 
 export function createSessionCookie(req: IncomingMessage, token: string): string {
