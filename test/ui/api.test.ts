@@ -1,13 +1,14 @@
 // The dashboard's server side without a browser: the diff between two stored versions, the audit chain, and
 // the /ui/ routes' errors and headers, against the real endpoint in-process over a file store.
 import { execFileSync } from "node:child_process";
-import { get } from "node:http";
+import { get, type IncomingMessage } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serializeSnapshot, type Snapshot } from "../../src/core/snapshot/index.js";
 import { openStore } from "../../src/io/stores/index.js";
 import { auditEnvironment } from "../../src/server/ui/audit.js";
 import { diffVersions } from "../../src/server/ui/diff.js";
+import { createSessionCookie, readSessionToken } from "../../src/server/ui/session.js";
 import { projectRoot } from "../support/cli.js";
 import { cleanupTempdirs, tempdir } from "../support/gitdir.js";
 import { put, startTestServer, type TestServer } from "../support/server.js";
@@ -57,6 +58,23 @@ describe("auditEnvironment", () => {
     } finally {
       await store.close();
     }
+  });
+});
+
+describe("the session cookie", () => {
+  const request = (method: string, headers: Record<string, string>, encrypted = false): IncomingMessage => ({ method, headers, socket: { encrypted } }) as unknown as IncomingMessage;
+  it("is read on GET and HEAD only, among other cookies, and only when it looks like a token", () => {
+    expect(readSessionToken(request("GET", { cookie: "a=1; strata_token=strata_abc; b=2" }))).toBe("strata_abc");
+    expect(readSessionToken(request("HEAD", { cookie: "strata_token=strata_abc" }))).toBe("strata_abc");
+    for (const method of ["PUT", "POST", "DELETE"]) expect(readSessionToken(request(method, { cookie: "strata_token=strata_abc" }))).toBeNull();
+    expect(readSessionToken(request("GET", { cookie: "strata_token=" }))).toBeNull();
+    expect(readSessionToken(request("GET", { cookie: `strata_token=${"x".repeat(300)}` }))).toBeNull();
+    expect(readSessionToken(request("GET", { cookie: "other_strata_token=strata_abc" }))).toBeNull();
+  });
+  it("is Secure under TLS, here or at a proxy that says so", () => {
+    expect(createSessionCookie(request("POST", {}), "t")).toBe("strata_token=t; Path=/; HttpOnly; SameSite=Strict");
+    expect(createSessionCookie(request("POST", {}, true), "t")).toMatch(/; Secure$/);
+    expect(createSessionCookie(request("POST", { "x-forwarded-proto": "https" }), "t")).toMatch(/; Secure$/);
   });
 });
 

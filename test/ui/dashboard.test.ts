@@ -107,7 +107,7 @@ afterAll(async () => {
   cleanupTempdirs();
 });
 
-describe("the dashboard in a browser", () => {
+describe("the dashboard in a browser", { timeout: 90_000 }, () => {
   it("asks for a token, refuses a wrong one, and shows only the environments the token may read", async () => {
     const started = Date.now();
     await page.goto(`${serve.url}/ui/`);
