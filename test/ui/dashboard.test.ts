@@ -176,6 +176,7 @@ describe("the dashboard in a browser", { timeout: 90_000 }, () => {
     const podB = page.getByRole("row").filter({ hasText: "pod-b" });
     await podB.waitFor();
     expect(await podB.textContent()).toContain("behind v3");
+    await page.getByText("Runs: v3: 1 client · v2: 1 client").waitFor();
     await checkAccessibility("fleet");
     await shot("fleet");
   });

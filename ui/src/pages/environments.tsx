@@ -2,6 +2,9 @@ import { api, type EnvironmentRow } from "../api.js";
 import { formatAge, formatTime, shortCommit } from "../format.js";
 import { Badge, LiveNote, Problem, useLive, useLoad } from "./common.js";
 
+/** Clients call a snapshot stale when it expires: warn a day ahead. */
+const EXPIRES_SOON_MS = 24 * 3600 * 1000;
+
 /** Parents before children, depth-first, in declaration order; a parent the token cannot read is skipped. */
 function orderTree(rows: EnvironmentRow[]): { row: EnvironmentRow; depth: number }[] {
   const names = new Set(rows.map((r) => r.name));
@@ -38,7 +41,10 @@ function Row({ row, depth }: { row: EnvironmentRow; depth: number }) {
       </th>
       <td>{c === null ? (row.abstract ? "— (a layer only)" : "not published") : <>v{c.version} <span class="muted">({c.action})</span></>}</td>
       <td>{c === null ? "—" : <time dateTime={c.publishedAt} title={formatTime(c.publishedAt)}>{formatAge(c.ageSeconds)}</time>}</td>
-      <td>{c === null ? "—" : c.expired ? <Badge kind="danger">expired {formatTime(c.expiresAt)}</Badge> : <time dateTime={c.expiresAt}>{formatTime(c.expiresAt)}</time>}</td>
+      <td>
+        {c === null ? "—" : c.expired ? <Badge kind="danger">expired {formatTime(c.expiresAt)}</Badge> : <time dateTime={c.expiresAt}>{formatTime(c.expiresAt)}</time>}
+        {c !== null && !c.expired && Date.parse(c.expiresAt) - Date.now() < EXPIRES_SOON_MS && <> <Badge kind="warn">expires soon: push --refresh</Badge></>}
+      </td>
       <td><code>{shortCommit(c?.source.commit ?? null)}</code></td>
       <td>{pr === null ? "—" : `#${pr}`}</td>
       <td>{c === null || c.source.approvedBy.length === 0 ? "—" : c.source.approvedBy.join(", ")}</td>

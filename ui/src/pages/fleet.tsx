@@ -72,6 +72,13 @@ function ClientRow({ c, current }: { c: ClientRecord; current: number | null }) 
   );
 }
 
+/** How many clients run each version, newest first. */
+function versionCounts(list: ClientRecord[]): [number | null, number][] {
+  const counts = new Map<number | null, number>();
+  for (const c of list) counts.set(c.version, (counts.get(c.version) ?? 0) + 1);
+  return [...counts].sort((a, b) => (b[0] ?? -1) - (a[0] ?? -1));
+}
+
 export function FleetPage() {
   const { data, error, reload } = useLoad(loadFleet, []);
   const envs = data?.status.environments.map((e) => e.environment) ?? [];
@@ -96,6 +103,7 @@ export function FleetPage() {
           {[...byEnv].map(([env, list]) => (
             <section key={env} aria-labelledby={`fleet-${env}`}>
               <h2 id={`fleet-${env}`}>{env} <span class="muted">(serving v{currentOf(env) ?? "—"})</span></h2>
+              <p>Runs: {versionCounts(list).map(([v, n]) => `${v === null ? "no version yet" : `v${v}`}: ${n} client${n === 1 ? "" : "s"}`).join(" · ")}</p>
               <div class="scroll">
                 <table>
                   <thead><tr><th scope="col">Service</th><th scope="col">Instance</th><th scope="col">Kind</th><th scope="col">Runs</th><th scope="col">Last seen</th><th scope="col">Connected</th><th scope="col">Rejected</th></tr></thead>
