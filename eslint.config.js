@@ -15,7 +15,7 @@ const layers = [
 ];
 
 export default tseslint.config(
-  { ignores: ["scratch/**", "dist/**", "node_modules/**", "coverage/**", "schemas/**", "environments/**"] },
+  { ignores: ["scratch/**", "dist/**", "node_modules/**", "coverage/**", "schemas/**", "environments/**", "test/lint/fixtures/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -23,7 +23,12 @@ export default tseslint.config(
     plugins: { "import-x": importX },
     // The code imports TypeScript sources through `.js` specifiers (nodenext); without a resolver that maps
     // them back to `.ts`, no-restricted-paths cannot see where an import goes and silently passes it.
-    settings: { "import-x/resolver-next": [createTypeScriptImportResolver({ project: "./tsconfig.json" })] },
+    settings: {
+      "import-x/resolver-next": [createTypeScriptImportResolver({ project: "./tsconfig.json" })],
+      // no-cycle follows imports by parsing the target files: it must know they are TypeScript.
+      "import-x/extensions": [".ts", ".js", ".mjs"],
+      "import-x/parsers": { "@typescript-eslint/parser": [".ts"] },
+    },
     rules: {
       "import-x/no-restricted-paths": ["error", { zones: layers }],
       "import-x/no-cycle": ["error", { ignoreExternal: true }],

@@ -27,6 +27,11 @@ export interface LoadOptions {
   environments?: ReadonlySet<string>;
   /** One compiler per process; pass one in to share compiled schemas between loads. */
   compiler?: SchemaCompiler;
+  /**
+   * false: check schemas against the meta-schema only, without compiling validators (nearly all of the
+   * load's cost); for readers of the schemas themselves (typegen) that never resolve values.
+   */
+  compile?: boolean;
 }
 
 export interface Repository {
@@ -97,7 +102,7 @@ export async function loadRepository(files: RepoFiles, options: LoadOptions = {}
     if (bytes === null) return;
     const node = parseFile(bytes, path, { keys: "any", allowUnset: false, cache: true }, findings);
     if (!node) return;
-    const s = loadSchema(ns, path, node, compiler, findings);
+    const s = loadSchema(ns, path, node, compiler, findings, options.compile ?? true);
     if (s) schemas.set(ns, s);
   }));
 
@@ -162,7 +167,7 @@ function parseFile(bytes: Uint8Array, path: string, opts: { keys: "any" | "segme
   return parsed.documents[0] ?? null;
 }
 
-function loadSchema(ns: string, path: string, node: LNode, compiler: SchemaCompiler, findings: Finding[]): NamespaceSchema | null {
+function loadSchema(ns: string, path: string, node: LNode, compiler: SchemaCompiler, findings: Finding[], compile: boolean): NamespaceSchema | null {
   const schema = toPlain(node);
   const at = (segs: (string | number)[]): { line: number; column: number } => locate(node, segs).pos;
   if (!isJsonObject(schema)) {
@@ -178,6 +183,7 @@ function loadSchema(ns: string, path: string, node: LNode, compiler: SchemaCompi
     }
     return { name: ns, file: path, schema, node, validator: null, defaults: safeDefaults(schema) };
   }
+  if (!compile) return { name: ns, file: path, schema, node, validator: null, defaults: safeDefaults(schema) };
   try {
     const validator = compiler.compile(schema);
     return { name: ns, file: path, schema, node, validator, defaults: collectDefaults(schema) };

@@ -31,6 +31,12 @@ describe("the layer rule", () => {
     expect(await ruleIds("src/core/lint-fixture.ts", `import * as m from "${mod}";\nexport const x = m;\n`)).toContain("no-restricted-imports");
   }, 60_000);
 
+  it("an import cycle fails lint", async () => {
+    const cycleLinter = new ESLint({ cwd: root, ignore: false });
+    const results = await cycleLinter.lintFiles([`${root}/test/lint/fixtures/cycle-a.ts`]);
+    expect(results.flatMap((r) => r.messages.map((m) => m.ruleId))).toContain("import-x/no-cycle");
+  }, 60_000);
+
   it("core may not touch process", async () => {
     expect(await ruleIds("src/core/lint-fixture.ts", `export const out = () => process.stdout.write("x");\n`)).toContain("no-restricted-globals");
   }, 60_000);
