@@ -4,7 +4,7 @@
 // module), copies index.html and app.css, and prints the gzipped size of what a browser downloads.
 // `--no-typecheck` skips tsc (the tests rebuild the bundle this way).
 import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -24,11 +24,13 @@ if (!process.argv.includes("--no-typecheck")) {
   }
 }
 
-rmSync(out, { recursive: true, force: true });
-mkdirSync(out, { recursive: true });
+// Built beside dist/ui and swapped in, so a server (or a test) reading dist/ui never sees half a build.
+const next = join(root, "dist", `ui.tmp-${process.pid}`);
+rmSync(next, { recursive: true, force: true });
+mkdirSync(next, { recursive: true });
 await build({
   entryPoints: [join(root, "ui", "src", "main.tsx")],
-  outfile: join(out, "app.js"),
+  outfile: join(next, "app.js"),
   bundle: true,
   format: "esm",
   minify: true,
@@ -38,8 +40,12 @@ await build({
   legalComments: "none",
   logLevel: "warning",
 });
-copyFileSync(join(root, "ui", "index.html"), join(out, "index.html"));
-copyFileSync(join(root, "ui", "app.css"), join(out, "app.css"));
+copyFileSync(join(root, "ui", "index.html"), join(next, "index.html"));
+copyFileSync(join(root, "ui", "app.css"), join(next, "app.css"));
+const old = join(root, "dist", `ui.old-${process.pid}`);
+if (existsSync(out)) renameSync(out, old);
+renameSync(next, out);
+rmSync(old, { recursive: true, force: true });
 
 if (!quiet) {
   const sizes = ["index.html", "app.js", "app.css"].map((f) => {

@@ -90,6 +90,8 @@ beforeAll(async () => {
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
   context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
   page = await context.newPage();
+  // Fail with Playwright's own message (what it waited for) before the test's timeout.
+  page.setDefaultTimeout(25_000);
   page.on("response", (r) => {
     const url = r.url();
     // Event streams never end: their frames carry versions and digests only (checked in the server's tests).
@@ -201,32 +203,56 @@ describe("the dashboard in a browser", { timeout: 90_000 }, () => {
   });
 
   it("is usable with the keyboard alone", async () => {
-    await page.goto(`${serve.url}/ui/#/`);
-    await page.getByRole("table").waitFor();
-    await tabTo(/Skip to content/);
-    await tabTo(/^Fleet/);
-    await page.keyboard.press("Enter");
-    await page.getByRole("heading", { level: 1, name: "Fleet" }).waitFor();
-    expect(await page.evaluate("document.activeElement.id")).toBe("main");
-    await tabTo(/^Environments/);
-    await page.keyboard.press("Enter");
-    await page.getByRole("table").waitFor();
-    await tabTo(/^staging/);
-    await page.keyboard.press("Enter");
-    await page.getByRole("heading", { level: 1, name: "staging" }).waitFor();
-    await tabTo(/ from$/);
-    await page.keyboard.press("Home");
-    await tabTo(/ to$/);
-    await page.keyboard.press("End");
-    await tabTo(/Compare/);
-    await page.keyboard.press("Enter");
-    await page.getByRole("heading", { name: "Changes from v1 to v3" }).waitFor();
-    await tabTo(/Changes from v2/);
-    await page.keyboard.press("Enter");
-    await page.getByRole("heading", { name: "Changes from v2 to v3" }).waitFor();
-    await tabTo(/^Audit/, 60);
-    await page.keyboard.press("Enter");
-    await page.getByRole("heading", { level: 1, name: "Audit" }).waitFor();
+    // Each step named, so that a failure on a loaded machine says where it stopped.
+    const step = async (name: string, fn: () => Promise<unknown>): Promise<void> => {
+      try {
+        await fn();
+      } catch (e) {
+        throw new Error(`keyboard step "${name}": ${(e as Error).message}`, { cause: e });
+      }
+    };
+    // A fresh document (not a same-document hash change), so the focus starts at the top.
+    await step("load", async () => {
+      await page.goto(`${serve.url}/ui/?keyboard#/`);
+      await page.locator("table.envs").waitFor();
+    });
+    await step("skip link, then Fleet", async () => {
+      await tabTo(/Skip to content/);
+      await tabTo(/^Fleet/);
+      await page.keyboard.press("Enter");
+      await page.getByRole("heading", { level: 1, name: "Fleet" }).waitFor();
+      expect(await page.evaluate("document.activeElement.id")).toBe("main");
+    });
+    await step("back to Environments, open staging", async () => {
+      await tabTo(/^Environments/);
+      await page.keyboard.press("Enter");
+      await page.locator("table.envs").waitFor();
+      await tabTo(/^staging/);
+      await page.keyboard.press("Enter");
+      await page.getByRole("heading", { level: 1, name: "staging" }).waitFor();
+    });
+    await step("pick v1 and v3 and compare", async () => {
+      await page.getByLabel("From").waitFor();
+      await tabTo(/ from$/);
+      await page.keyboard.press("Home");
+      await expect.poll(() => page.getByLabel("From").inputValue()).toBe("1");
+      await tabTo(/ to$/);
+      await page.keyboard.press("End");
+      await expect.poll(() => page.getByLabel("To").inputValue()).toBe("3");
+      await tabTo(/Compare/);
+      await page.keyboard.press("Enter");
+      await page.getByRole("heading", { name: "Changes from v1 to v3" }).waitFor();
+    });
+    await step("a timeline link's diff", async () => {
+      await tabTo(/Changes from v2/);
+      await page.keyboard.press("Enter");
+      await page.getByRole("heading", { name: "Changes from v2 to v3" }).waitFor();
+    });
+    await step("Audit", async () => {
+      await tabTo(/^Audit/, 60);
+      await page.keyboard.press("Enter");
+      await page.getByRole("heading", { level: 1, name: "Audit" }).waitFor();
+    });
   });
 
   it("shows the whole tree to a token that may read everything", async () => {

@@ -65,7 +65,10 @@ export async function findAsset(name: string): Promise<Asset | null> {
     cache = null;
     throw e;
   });
-  return (await cache).get(name) ?? null;
+  const assets = await cache;
+  // Not built yet: look again next time rather than keep answering "not built".
+  if (assets.size === 0) cache = null;
+  return assets.get(name) ?? null;
 }
 
 export function sendAsset(res: ServerResponse, asset: Asset, head: boolean): void {
