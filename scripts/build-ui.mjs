@@ -52,5 +52,6 @@ if (!quiet) {
     const bytes = readFileSync(join(out, f));
     return `${f} ${(bytes.length / 1024).toFixed(1)} KiB (${(gzipSync(bytes, { level: 9 }).length / 1024).toFixed(1)} KiB gzipped)`;
   });
-  process.stdout.write(`dashboard built in dist/ui: ${sizes.join(", ")}\n`);
+  // On stderr: stdout is for what the build's caller parses (`npm pack --json` runs the build in prepack).
+  process.stderr.write(`dashboard built in dist/ui: ${sizes.join(", ")}\n`);
 }
