@@ -211,6 +211,9 @@ describe("the dashboard in a browser", { timeout: 90_000 }, () => {
         throw new Error(`keyboard step "${name}": ${(e as Error).message}`, { cause: e });
       }
     };
+    // A new page moves the focus to its content (preact runs that effect after the paint): wait for it, so
+    // the next Tab starts from there.
+    const focusedOnPage = () => expect.poll(() => page.evaluate("document.activeElement.id")).toBe("main");
     // A fresh document (not a same-document hash change), so the focus starts at the top.
     await step("load", async () => {
       await page.goto(`${serve.url}/ui/?keyboard#/`);
@@ -221,15 +224,17 @@ describe("the dashboard in a browser", { timeout: 90_000 }, () => {
       await tabTo(/^Fleet/);
       await page.keyboard.press("Enter");
       await page.getByRole("heading", { level: 1, name: "Fleet" }).waitFor();
-      expect(await page.evaluate("document.activeElement.id")).toBe("main");
+      await focusedOnPage();
     });
     await step("back to Environments, open staging", async () => {
       await tabTo(/^Environments/);
       await page.keyboard.press("Enter");
       await page.locator("table.envs").waitFor();
+      await focusedOnPage();
       await tabTo(/^staging/);
       await page.keyboard.press("Enter");
       await page.getByRole("heading", { level: 1, name: "staging" }).waitFor();
+      await focusedOnPage();
     });
     await step("pick v1 and v3 and compare", async () => {
       await page.getByLabel("From").waitFor();
@@ -242,11 +247,13 @@ describe("the dashboard in a browser", { timeout: 90_000 }, () => {
       await tabTo(/Compare/);
       await page.keyboard.press("Enter");
       await page.getByRole("heading", { name: "Changes from v1 to v3" }).waitFor();
+      await focusedOnPage();
     });
     await step("a timeline link's diff", async () => {
       await tabTo(/Changes from v2/);
       await page.keyboard.press("Enter");
       await page.getByRole("heading", { name: "Changes from v2 to v3" }).waitFor();
+      await focusedOnPage();
     });
     await step("Audit", async () => {
       await tabTo(/^Audit/, 60);

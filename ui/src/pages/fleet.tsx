@@ -36,17 +36,19 @@ function Histogram({ values }: { values: number[] }) {
   const top = Math.max(1, ...counts);
   const w = 64;
   const h = 120;
+  // Room above the tallest bar for its count.
+  const TOP = 16;
   return (
     <figure class="histogram">
       <figcaption>Propagation latency: publish to each client's first request for the new version ({values.length} clients)</figcaption>
-      <svg viewBox={`0 0 ${BUCKETS.length * w} ${h + 30}`} role="img" aria-label={BUCKETS.map((b, i) => `${b.label}: ${counts[i]}`).join(", ")}>
+      <svg viewBox={`0 0 ${BUCKETS.length * w} ${h + TOP + 30}`} role="img" aria-label={BUCKETS.map((b, i) => `${b.label}: ${counts[i]}`).join(", ")}>
         {BUCKETS.map((b, i) => {
           const bar = Math.round((counts[i]! / top) * h);
           return (
             <g key={b.label}>
-              <rect class="bar" x={i * w + 8} y={h - bar} width={w - 16} height={bar} />
-              <text x={i * w + w / 2} y={h + 14} class="axis">{b.label}</text>
-              <text x={i * w + w / 2} y={Math.max(12, h - bar - 4)} class="count">{counts[i]}</text>
+              <rect class="bar" x={i * w + 8} y={TOP + h - bar} width={w - 16} height={bar} />
+              <text x={i * w + w / 2} y={TOP + h + 14} class="axis">{b.label}</text>
+              <text x={i * w + w / 2} y={TOP + h - bar - 4} class="count">{counts[i]}</text>
             </g>
           );
         })}
