@@ -46,3 +46,13 @@ export function requireValue<T>(value: T | undefined, flag: string): T {
   if (value === undefined) throw new StrataError("invalid-argument", `missing ${flag}`);
   return value;
 }
+
+/**
+ * The examples at the end of a command's `--help`, as `[command line, what it does]` pairs: every command
+ * module declares its own next to its definition.
+ */
+export function addExamples(cmd: Command, examples: readonly (readonly [string, string])[]): Command {
+  const width = Math.max(...examples.map(([line]) => line.length));
+  const lines = examples.map(([line, what]) => (line.length + 2 + what.length <= 100 ? `  $ ${line.padEnd(width)}  # ${what}` : `  # ${what}\n  $ ${line}`));
+  return cmd.addHelpText("after", `\nExamples:\n${lines.join("\n")}\n`);
+}

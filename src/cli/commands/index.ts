@@ -29,6 +29,8 @@ export const commands = {
   history: () => import("./history.js"),
   status: () => import("./status.js"),
   typegen: () => import("./typegen.js"),
+  schema: () => import("./schema.js"),
+  completion: () => import("./completion.js"),
 } satisfies Record<string, Loader>;
 
 export type CommandName = keyof typeof commands;
