@@ -49,10 +49,12 @@ export function requireValue<T>(value: T | undefined, flag: string): T {
 
 /**
  * The examples at the end of a command's `--help`, as `[command line, what it does]` pairs: every command
- * module declares its own next to its definition.
+ * module declares its own next to its definition (`.addHelpText("after", examples([...]))`).
  */
-export function addExamples(cmd: Command, examples: readonly (readonly [string, string])[]): Command {
-  const width = Math.max(...examples.map(([line]) => line.length));
-  const lines = examples.map(([line, what]) => (line.length + 2 + what.length <= 100 ? `  $ ${line.padEnd(width)}  # ${what}` : `  # ${what}\n  $ ${line}`));
-  return cmd.addHelpText("after", `\nExamples:\n${lines.join("\n")}\n`);
+export function examples(list: readonly (readonly [string, string])[]): string {
+  return `\nExamples:\n${list.map(([line, what]) => `  # ${what}\n  $ ${line}`).join("\n\n")}\n`;
+}
+
+export function addExamples(cmd: Command, list: readonly (readonly [string, string])[]): Command {
+  return cmd.addHelpText("after", examples(list));
 }

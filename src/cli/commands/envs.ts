@@ -2,12 +2,13 @@ import type { Command } from "commander";
 import { readSettings } from "../../app/repository.js";
 import { exitCodeForFindings } from "../../core/findings.js";
 import type { EnvironmentInfo } from "../../core/model.js";
-import { addFormatOption, addRepoOption, openRepository, printJson, reportFormat } from "../common.js";
+import { addFormatOption, addRepoOption, examples, openRepository, printJson, reportFormat } from "../common.js";
 import { renderFindingsGithub, renderFindingsText } from "../render/findings.js";
 import { color, print } from "../output.js";
 
 export function register(program: Command): void {
-  const cmd = program.command("envs").description("the environment tree, with production and abstract flags");
+  const cmd = program.command("envs").description("the environment tree, with production and abstract flags")
+    .addHelpText("after", examples([["strata envs", "the inheritance tree"], ["strata envs --format json", "names, parents, chains and flags, for scripts"]]));
   addRepoOption(cmd);
   addFormatOption(cmd, ["text", "json", "github"], "text");
   cmd.action(async (opts: { repo?: string; format?: string }) => {

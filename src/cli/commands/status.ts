@@ -1,6 +1,6 @@
 import { Option, type Command } from "commander";
 import { createEndpointClient, readStatus, resolveEndpointUrl } from "../../app/distribution/index.js";
-import { printJson } from "../common.js";
+import { examples, printJson } from "../common.js";
 import { print } from "../output.js";
 
 function age(seconds: number): string {
@@ -14,6 +14,7 @@ export function register(program: Command): void {
   program
     .command("status")
     .description("what each environment runs: current version, age, and which clients run which version")
+    .addHelpText("after", examples([["strata status", "every environment at distribution.endpoint"], ["strata status --env production --format json", "one environment, for scripts"]]))
     .option("--env <name>", "only this environment")
     .option("--endpoint <url>", "the endpoint (default: STRATA_ENDPOINT, then distribution.endpoint)")
     .option("--repo <dir>", "the configuration repository, for distribution.endpoint")

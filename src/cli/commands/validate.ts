@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { exitCodeForFindings } from "../../core/findings.js";
 import { validateRepository } from "../../app/validate.js";
-import { addFormatOption, addRepoOption, collectList, openRepository, openSecrets, printJson, reportFormat } from "../common.js";
+import { addFormatOption, addRepoOption, collectList, examples, openRepository, openSecrets, printJson, reportFormat } from "../common.js";
 import { appendStepSummary, findingsSummaryMarkdown, renderFindingsGithub, renderFindingsText } from "../render/findings.js";
 import { print } from "../output.js";
 
@@ -9,6 +9,7 @@ export function register(program: Command): void {
   const cmd = program
     .command("validate")
     .description("parse, resolve and validate every environment (or those named)")
+    .addHelpText("after", examples([["strata validate", "every concrete environment"], ["strata validate --env production,production-eu", "only these"], ["strata validate --skip-secrets --format json", "no key needed (a fork's pull request); machine-readable"]]))
     .option("--env <names>", "only these environments (repeatable, or comma-separated)", collectList)
     .option("--skip-secrets", "check everything that needs no key (for untrusted pull requests); never exits 3")
     .option("--ignore-mac", "decrypt SOPS files that have no MAC");
