@@ -78,6 +78,10 @@ class EtcdStore implements SnapshotStore {
     return (await this.readHead(environment)).head;
   }
 
+  locate(environment: string, version: number): string {
+    return `key ${this.key("v", environment, padVersion(version))} of ${this.description}`;
+  }
+
   async read(environment: string, version: number): Promise<string | null> {
     if (!Number.isSafeInteger(version) || version < 1) return null;
     return this.call("reading a version", () => this.client.get(this.key("v", environment, padVersion(version))).string());
