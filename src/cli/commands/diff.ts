@@ -6,7 +6,7 @@ import { hasChanges } from "../../core/diff/model.js";
 import { EXIT } from "../../core/findings.js";
 import { findRepositoryRoot } from "../../io/repo/worktree.js";
 import { addRepoOption, collectList, examples, openSecrets, printJson } from "../common.js";
-import { log, print } from "../output.js";
+import { log, print, withSpinner } from "../output.js";
 import { renderDiffGithub, writeDiffStepSummary } from "../render/diff-github.js";
 import { renderDiffMarkdown } from "../render/diff-markdown.js";
 import { renderDiffText } from "../render/diff-text.js";
@@ -39,14 +39,14 @@ export function register(program: Command): void {
   cmd.action(async (opts: DiffFlags) => {
     const dir = findConfigRoot(opts.repo ?? process.cwd());
     const secrets = (await openSecrets(Boolean(opts.skipSecrets))) ?? null;
-    const outcome = await diffConfig({
+    const outcome = await withSpinner("comparing the effective configuration", () => diffConfig({
       dir,
       ...(opts.base !== undefined ? { base: opts.base } : {}),
       ...(opts.head !== undefined ? { head: opts.head } : {}),
       ...(opts.env !== undefined ? { environments: opts.env } : {}),
       incremental: opts.incremental,
       secrets,
-    });
+    }));
     for (const note of outcome.notes) log(`note: ${note}`);
     const { result } = outcome;
     const format = opts.format ?? (process.env.GITHUB_ACTIONS === "true" ? "github" : "text");

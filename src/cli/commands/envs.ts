@@ -24,7 +24,8 @@ export function register(program: Command): void {
         findings,
       }));
     } else if (format === "github") {
-      print(renderFindingsGithub(findings, root));
+      // The tree too: it is what a person reading the job's log wants to see.
+      print(renderTree(envs) + renderFindingsGithub(findings, root));
     } else {
       print(renderTree(envs));
       if (findings.length) print(renderFindingsText(findings, ""));

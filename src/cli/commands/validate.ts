@@ -3,7 +3,7 @@ import { exitCodeForFindings } from "../../core/findings.js";
 import { validateRepository } from "../../app/validate.js";
 import { addFormatOption, addRepoOption, collectList, examples, openRepository, openSecrets, printJson, reportFormat } from "../common.js";
 import { appendStepSummary, findingsSummaryMarkdown, renderFindingsGithub, renderFindingsText } from "../render/findings.js";
-import { print } from "../output.js";
+import { print, startProgress } from "../output.js";
 
 export function register(program: Command): void {
   const cmd = program
@@ -17,20 +17,23 @@ export function register(program: Command): void {
   addFormatOption(cmd, ["text", "json", "github"], "text");
   cmd.action(async (opts: { env?: string[]; skipSecrets?: boolean; ignoreMac?: boolean; repo?: string; format?: string }) => {
     const { root, files } = openRepository(opts);
-    const result = await validateRepository({ files, environments: opts.env, secrets: await openSecrets(Boolean(opts.skipSecrets), Boolean(opts.ignoreMac)) });
+    const progress = await startProgress("loading the repository");
+    const result = await validateRepository({
+      files, environments: opts.env, secrets: await openSecrets(Boolean(opts.skipSecrets), Boolean(opts.ignoreMac)),
+      onProgress: (done, total, env) => progress.update(`validating ${done + 1}/${total}: ${env}`),
+    }).finally(() => progress.stop());
     const format = reportFormat(opts.format);
     const errors = result.findings.filter((f) => f.severity === "error").length;
     const warnings = result.findings.length - errors;
+    const summary = result.ok
+      ? `✓ ${result.environments.length} environment(s) valid${warnings ? ` (${warnings} warning${warnings === 1 ? "" : "s"})` : ""}: ${result.environments.join(", ")}`
+      : `✗ ${errors} error(s), ${warnings} warning(s) in ${result.environments.length} environment(s)`;
     if (format === "json") print(printJson({ schemaVersion: 1, ok: result.ok, environments: result.environments, findings: result.findings }));
     else if (format === "github") {
-      print(renderFindingsGithub(result.findings, root));
-      appendStepSummary(findingsSummaryMarkdown(`strata validate: ${result.environments.length} environment(s)`, result.findings));
-    } else {
-      const summary = result.ok
-        ? `✓ ${result.environments.length} environment(s) valid${warnings ? ` (${warnings} warning${warnings === 1 ? "" : "s"})` : ""}: ${result.environments.join(", ")}`
-        : `✗ ${errors} error(s), ${warnings} warning(s) in ${result.environments.length} environment(s)`;
-      print(renderFindingsText(result.findings, summary));
-    }
+      // A green job's log says what passed (on failure, the annotations are the whole story).
+      print(renderFindingsGithub(result.findings, root) + (result.ok ? summary : ""));
+      appendStepSummary(findingsSummaryMarkdown(`strata validate: ${result.environments.length} environment(s) (${result.environments.join(", ")})`, result.findings));
+    } else print(renderFindingsText(result.findings, summary));
     process.exitCode = exitCodeForFindings(result.findings);
   });
 }
