@@ -8,6 +8,7 @@ import { cliPath, projectRoot, strata } from "../support/cli.js";
 afterAll(cleanupTempdirs);
 
 /** ora hides the cursor first and draws braille frames. */
+// eslint-disable-next-line no-control-regex -- the escape sequence is what is looked for
 const SPINNER = /\x1b\[\?25l|[\u2800-\u28ff]/;
 
 const hasScript = execaSync("sh", ["-c", "command -v script"], { reject: false }).exitCode === 0;
