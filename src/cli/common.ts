@@ -11,7 +11,7 @@ export function addRepoOption(cmd: Command): Command {
   return cmd.option("--repo <dir>", "the configuration repository (default: the current directory)");
 }
 
-/** `--format`; report commands default to github under GitHub Actions (SPEC §6). */
+/** `--format`; report commands default to github under GitHub Actions (docs/reference.md). */
 export function addFormatOption(cmd: Command, formats: readonly string[], fallback: string): Command {
   return cmd.addOption(new Option("--format <format>", `output format (${formats.join(", ")}; default: ${fallback}, or github in GitHub Actions)`).choices([...formats]));
 }

@@ -1,5 +1,5 @@
 /**
- * Every byte the CLI prints goes through here, so that it passes the redactor (SPEC §5) and honours
+ * Every byte the CLI prints goes through here, so that it passes the redactor (docs/secrets.md) and honours
  * NO_COLOR (chalk 5 ignores it). Data on stdout, logs and progress on stderr.
  */
 import { Chalk, type ChalkInstance } from "chalk";
@@ -27,7 +27,7 @@ export function log(text: string): void {
 
 /**
  * Print plaintext on purpose (`--show-secrets`, `secrets decrypt`). Under GitHub Actions the values are
- * first registered as masks (SPEC §5), so the runner hides them in its logs.
+ * first registered as masks (docs/secrets.md), so the runner hides them in its logs.
  */
 export function printPlaintext(text: string | Uint8Array, values: readonly string[] = registeredSecrets()): void {
   if (process.env.GITHUB_ACTIONS === "true") {

@@ -39,7 +39,7 @@ export function redact(text: string): string {
   return text.replace(pattern, REDACTED);
 }
 
-/** The plaintext secrets registered so far, for GitHub Actions' `::add-mask::` (SPEC §5). */
+/** The plaintext secrets registered so far, for GitHub Actions' `::add-mask::` (docs/secrets.md). */
 export function registeredSecrets(): string[] {
   return [...secrets];
 }

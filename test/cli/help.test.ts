@@ -46,3 +46,12 @@ describe("--help", () => {
     expect(r.stdout).toContain("docs/reference.md");
   });
 });
+
+describe("self-contained documentation", () => {
+  it("nothing users read, nor any source comment, cites the original specification", async () => {
+    const { execaSync } = await import("execa");
+    const { projectRoot } = await import("../support/cli.js");
+    const r = execaSync("grep", ["-rn", "SPEC", "src", "docs", "README.md", "ARCHITECTURE.md", "templates"], { cwd: projectRoot, reject: false });
+    expect(String(r.stdout)).toBe("");
+  });
+});

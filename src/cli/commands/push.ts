@@ -22,7 +22,7 @@ export function renderPushResult(r: PushResult, verb = "published"): string {
   }
 }
 
-/** SPEC §8: only a commit that an approved, merged pull request brought to the default branch. */
+/** docs/github.md: only a commit that an approved, merged pull request brought to the default branch. */
 async function requireApproval(root: string): Promise<{ pullRequest: number; approvedBy: string[]; emergency: boolean }> {
   const git = await readGitSource(root);
   if (!git.commit) throw new StrataError("approval-required", "--require-approval needs a git commit to check, and this repository has none");
