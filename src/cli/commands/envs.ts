@@ -4,7 +4,7 @@ import { exitCodeForFindings } from "../../core/findings.js";
 import type { EnvironmentInfo } from "../../core/model.js";
 import { addFormatOption, addRepoOption, examples, openRepository, printJson, reportFormat } from "../common.js";
 import { renderFindingsGithub, renderFindingsText } from "../render/findings.js";
-import { color, print } from "../output.js";
+import { color, print, printData } from "../output.js";
 
 export function register(program: Command): void {
   const cmd = program.command("envs").description("the environment tree, with production and abstract flags")
@@ -18,14 +18,15 @@ export function register(program: Command): void {
     const envs = [...parsed.environments.values()];
     const format = reportFormat(opts.format);
     if (format === "json") {
-      print(printJson({
+      printData(printJson({
         schemaVersion: 1,
         environments: envs.map((e) => ({ name: e.name, parent: e.parent, abstract: e.abstract, production: e.production, approvalRequired: e.approvalRequired, description: e.description, chain: e.chain })),
         findings,
       }));
     } else if (format === "github") {
       // The tree too: it is what a person reading the job's log wants to see.
-      print(renderTree(envs) + renderFindingsGithub(findings, root));
+      print(renderTree(envs));
+      printData(renderFindingsGithub(findings, root));
     } else {
       print(renderTree(envs));
       if (findings.length) print(renderFindingsText(findings, ""));
@@ -36,7 +37,11 @@ export function register(program: Command): void {
 
 function renderTree(envs: EnvironmentInfo[]): string {
   const children = new Map<string | null, EnvironmentInfo[]>();
-  for (const e of envs) children.set(e.parent, [...(children.get(e.parent) ?? []), e]);
+  for (const e of envs) {
+    const list = children.get(e.parent);
+    if (list) list.push(e);
+    else children.set(e.parent, [e]);
+  }
   const lines: string[] = [];
   const walk = (parent: string | null, prefix: string): void => {
     const list = (children.get(parent) ?? []).sort((a, b) => a.name.localeCompare(b.name));

@@ -3,7 +3,7 @@ import { exitCodeForFindings } from "../../core/findings.js";
 import { validateRepository } from "../../app/validate.js";
 import { addFormatOption, addRepoOption, collectList, examples, openRepository, openSecrets, printJson, reportFormat } from "../common.js";
 import { appendStepSummary, findingsSummaryMarkdown, renderFindingsGithub, renderFindingsText } from "../render/findings.js";
-import { print, startProgress } from "../output.js";
+import { print, printData, startProgress } from "../output.js";
 
 export function register(program: Command): void {
   const cmd = program
@@ -28,10 +28,11 @@ export function register(program: Command): void {
     const summary = result.ok
       ? `✓ ${result.environments.length} environment(s) valid${warnings ? ` (${warnings} warning${warnings === 1 ? "" : "s"})` : ""}: ${result.environments.join(", ")}`
       : `✗ ${errors} error(s), ${warnings} warning(s) in ${result.environments.length} environment(s)`;
-    if (format === "json") print(printJson({ schemaVersion: 1, ok: result.ok, environments: result.environments, findings: result.findings }));
+    if (format === "json") printData(printJson({ schemaVersion: 1, ok: result.ok, environments: result.environments, findings: result.findings }));
     else if (format === "github") {
+      printData(renderFindingsGithub(result.findings, root));
       // A green job's log says what passed (on failure, the annotations are the whole story).
-      print(renderFindingsGithub(result.findings, root) + (result.ok ? summary : ""));
+      if (result.ok) print(summary);
       appendStepSummary(findingsSummaryMarkdown(`strata validate: ${result.environments.length} environment(s) (${result.environments.join(", ")})`, result.findings));
     } else print(renderFindingsText(result.findings, summary));
     process.exitCode = exitCodeForFindings(result.findings);
