@@ -43,7 +43,7 @@ export class Grant {
     this.admin = scopes.includes("admin");
     for (const s of scopes) {
       const m = /^(read|push):(.+)$/.exec(s);
-      // The SPEC §2 globs (environment names have no dots: `*` matches any part of a name).
+      // The docs/reference.md, strata.yaml globs (environment names have no dots: `*` matches any part of a name).
       if (m) this.rules.push({ permission: m[1] as "read" | "push", pattern: compileGlob(m[2]!) });
     }
   }

@@ -1,5 +1,5 @@
 /**
- * SPEC §2 globs: `*` matches one key segment or part of a name, `**` any number of segments (zero
+ * docs/reference.md, strata.yaml globs: `*` matches one key segment or part of a name, `**` any number of segments (zero
  * included, so `database.**` is the whole namespace). Environment names have no dots, so the same
  * matcher serves both.
  */

@@ -5,7 +5,7 @@ import { isEqualJson } from "./values.js";
 import type { JsonValue } from "../json.js";
 
 /**
- * A key glob of SPEC §2: `*` matches one segment or part of one, `**` any number of segments.
+ * A key glob of docs/reference.md, strata.yaml: `*` matches one segment or part of one, `**` any number of segments.
  * `database.**` is the whole namespace.
  */
 export function createKeyMatcher(pattern: string): (key: string) => boolean {

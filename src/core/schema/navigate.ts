@@ -1,6 +1,6 @@
 /**
  * Walking a schema along a value's path: which subschemas apply at `pool.max` or `routes[2]`, their
- * `x-` metadata, and the defaults that form the lowest layer (SPEC §3).
+ * `x-` metadata, and the defaults that form the lowest layer (docs/reference.md, schemas).
  */
 import { isJsonObject, type JsonObject, type JsonValue } from "../json.js";
 import type { KeyMetadata } from "../model.js";
@@ -17,7 +17,7 @@ function deref(root: JsonObject, schema: JsonObject, seen = new Set<JsonObject>(
     const target = resolvePointer(root, ref.slice(1));
     if (isJsonObject(target)) out.push(...deref(root, target, seen));
   }
-  // allOf parts apply too; oneOf/anyOf/if are conditional and deliberately not followed (SPEC §3).
+  // allOf parts apply too; oneOf/anyOf/if are conditional and deliberately not followed (docs/reference.md, schemas).
   if (Array.isArray(schema.allOf)) for (const part of schema.allOf) if (isJsonObject(part)) out.push(...deref(root, part, seen));
   return out;
 }
@@ -110,7 +110,7 @@ export interface SchemaDefault {
 }
 
 /**
- * Defaults (SPEC §3): walk `properties` from the root, following `$ref` and `allOf`, never `oneOf`,
+ * Defaults (docs/reference.md, schemas): walk `properties` from the root, following `$ref` and `allOf`, never `oneOf`,
  * `anyOf` or `if`; each `default` goes at its path. Deeper defaults are listed after the ones above
  * them, so applying them in order fills objects that a parent default created.
  */
