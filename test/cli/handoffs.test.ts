@@ -8,7 +8,7 @@ import { Secret } from "kubernetes-models/v1/Secret";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { dotenvProblem } from "../../src/core/render/handoff.js";
-import { exampleKeyEnv, strata, type CliResult } from "../support/cli.js";
+import { cliPath, exampleKeyEnv, projectRoot, strata, type CliResult } from "../support/cli.js";
 import { cleanupTempdirs, tempdir } from "../support/gitdir.js";
 import { fixtureRepo } from "../support/repo-fixture.js";
 
@@ -234,6 +234,15 @@ describe("strata exec", () => {
     expect(echo.exitCode).toBe(7);
     const killed = await strata(["exec", "--env", "staging", "--", process.execPath, "-e", "process.kill(process.pid, 'SIGTERM')"], withKey);
     expect(killed.exitCode).toBe(128 + 15);
+  });
+
+  it("SIGTERM sent to strata reaches the command, whose exit code comes back", async () => {
+    const { execa } = await import("execa");
+    const script = "process.on('SIGTERM', () => process.exit(42)); process.stdout.write('ready\\n'); setInterval(() => {}, 1000)";
+    const child = execa(process.execPath, [cliPath, "exec", "--env", "staging", "--", process.execPath, "-e", script], { env: { ...exampleKeyEnv, NO_COLOR: "1", GITHUB_ACTIONS: "" }, cwd: projectRoot, reject: false, timeout: 60_000 });
+    child.stdout!.on("data", (d: Buffer) => { if (String(d).includes("ready")) child.kill("SIGTERM"); });
+    const r = await child;
+    expect(r.exitCode).toBe(42);
   });
 
   it("arguments reach the command exactly, with no shell", async () => {

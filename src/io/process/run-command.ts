@@ -7,8 +7,14 @@ export type CommandOutcome =
   | { kind: "signaled"; signal: NodeJS.Signals; number: number }
   | { kind: "failed"; errno: string; message: string };
 
-/** The signals a terminal or a supervisor sends to the foreground process; the child gets them too. */
-const FORWARDED: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"];
+/** Signals a supervisor sends to one process id (systemd, kubelet, `kill`): passed on to the child. */
+const FORWARDED: NodeJS.Signals[] = ["SIGTERM", "SIGHUP", "SIGUSR1", "SIGUSR2"];
+/**
+ * Ctrl-C and Ctrl-\ reach the whole foreground process group, the child included: strata only outlives
+ * them (to report the child's exit), since forwarding would deliver them twice.
+ */
+const IGNORED: NodeJS.Signals[] = ["SIGINT", "SIGQUIT"];
+const ignore = (): void => {};
 
 export function runCommand(command: string, args: readonly string[], env: Record<string, string>): Promise<CommandOutcome> {
   return new Promise((resolvePromise) => {
@@ -16,8 +22,10 @@ export function runCommand(command: string, args: readonly string[], env: Record
     const child = spawn(command, [...args], { stdio: "inherit", env });
     const forward = (signal: NodeJS.Signals): void => { child.kill(signal); };
     for (const s of FORWARDED) process.on(s, forward);
+    for (const s of IGNORED) process.on(s, ignore);
     const done = (outcome: CommandOutcome): void => {
       for (const s of FORWARDED) process.off(s, forward);
+      for (const s of IGNORED) process.off(s, ignore);
       resolvePromise(outcome);
     };
     child.once("error", (e: NodeJS.ErrnoException) => done({ kind: "failed", errno: e.code ?? "EUNKNOWN", message: e.message }));
