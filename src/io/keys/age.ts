@@ -6,7 +6,6 @@ import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { armor, Decrypter, Encrypter } from "age-encryption";
-import { execa } from "execa";
 
 export interface AgeIdentitySource {
   /** Where it came from, for messages (never the key). */
@@ -49,6 +48,8 @@ export async function readAgeIdentities(env: NodeJS.ProcessEnv): Promise<AgeIden
     out.push({ origin: `SOPS_AGE_KEY_FILE (${env.SOPS_AGE_KEY_FILE})`, identities: parseIdentities(text) });
   }
   if (env.SOPS_AGE_KEY_CMD) {
+    // execa loads only for a key command: opening a file with a key from the environment never needs it.
+    const { execa } = await import("execa");
     const r = await execa(env.SOPS_AGE_KEY_CMD, { shell: true, env, extendEnv: false, reject: false, stdin: "ignore" });
     if (r.exitCode !== 0) throw new Error(`SOPS_AGE_KEY_CMD failed with exit code ${r.exitCode}`);
     out.push({ origin: "SOPS_AGE_KEY_CMD", identities: parseIdentities(String(r.stdout)) });
