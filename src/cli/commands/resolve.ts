@@ -1,10 +1,10 @@
 import type { Command } from "commander";
 import { Option } from "commander";
-import { stringify } from "yaml";
-import { resolveConfig } from "../../app/resolve.js";
+import { resolveWithCache } from "../../app/resolve-cache.js";
 import { createFinding, exitCodeForFindings, StrataError, type Finding } from "../../core/findings.js";
 import type { JsonValue } from "../../core/json.js";
-import { redactConfig, renderEnvLines, valueAt } from "../../core/render-config.js";
+import { renderEnvLines, valueAt } from "../../core/render-config.js";
+import { createResultCache } from "../../io/cache/resolved.js";
 import { addRepoOption, openRepository, openSecrets } from "../common.js";
 import { renderFindingsText } from "../render/findings.js";
 import { log, print, printPlaintext } from "../output.js";
@@ -23,7 +23,9 @@ export function register(program: Command): void {
   cmd.action(async (opts: { env: string; key?: string; format: "yaml" | "json" | "env"; showSecrets?: boolean; skipSecrets?: boolean; ignoreMac?: boolean; repo?: string }) => {
     if (opts.showSecrets && opts.skipSecrets) throw new StrataError("invalid-argument", "--show-secrets and --skip-secrets exclude each other");
     const { files } = openRepository(opts);
-    const { resolved, findings } = await resolveConfig({ files, environment: opts.env, secrets: await openSecrets(Boolean(opts.skipSecrets), Boolean(opts.ignoreMac)) });
+    // The env form needs provenance (leaf names, sensitivity), which the result cache does not keep.
+    const cache = opts.format === "env" ? null : createResultCache();
+    const { resolved, config: plain, redacted, findings } = await resolveWithCache({ files, environment: opts.env, cache, secrets: () => openSecrets(Boolean(opts.skipSecrets), Boolean(opts.ignoreMac)) });
     const errors = findings.filter((f) => f.severity === "error");
     // Findings go to stderr: stdout carries the data only, and never data that failed validation.
     if (findings.length) log(renderFindingsText(findings, errors.length ? `✗ ${opts.env} does not resolve: ${errors.length} error(s)` : "").trimEnd());
@@ -32,7 +34,7 @@ export function register(program: Command): void {
       return;
     }
     const show = Boolean(opts.showSecrets);
-    const config = show ? resolved.config : redactConfig(resolved);
+    const config = show ? plain : redacted();
     let value: JsonValue | undefined = config as unknown as JsonValue;
     if (opts.key) {
       value = valueAt(config as unknown as Record<string, JsonValue>, opts.key);
@@ -40,9 +42,9 @@ export function register(program: Command): void {
     }
     const out = (text: string): void => (show ? printPlaintext(text) : print(text));
     if (opts.format === "json") out(JSON.stringify(value, null, 2) + "\n");
-    else if (opts.format === "yaml") out(stringify(value, { lineWidth: 0 }));
+    else if (opts.format === "yaml") out((await import("yaml")).stringify(value, { lineWidth: 0 }));
     else {
-      const env = renderEnvLines(resolved.leaves.values(), { showSecrets: show, prefix: opts.key ?? null });
+      const env = renderEnvLines(resolved!.leaves.values(), { showSecrets: show, prefix: opts.key ?? null });
       if (env.collisions.length) {
         const fs: Finding[] = env.collisions.map(([name, a, b]) => createFinding({ code: "invalid-key", message: `${a} and ${b} both become the variable ${name}`, key: b, hint: "rename one of the keys, or use --format json" }));
         log(renderFindingsText(fs, "✗ env output would be ambiguous").trimEnd());
