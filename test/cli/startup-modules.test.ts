@@ -1,7 +1,7 @@
 // What a command loads is part of its start-up cost (docs/performance.md): `--version` loads nothing but
 // the entry, and decrypting an age file never loads the schema engine, the AWS SDK, octokit or the
 // subprocess library. Functional assertions on the module set, not timings.
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,7 +15,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 let n = 0;
 /** Runs the CLI with the module tracer; returns its output and the packages and project modules it loaded. */
-async function traced(args: string[], env: Record<string, string | undefined> = {}): Promise<{ exitCode: number; stdout: string; packages: Set<string>; project: Set<string> }> {
+async function traced(args: string[], env: Record<string, string | undefined> = {}): Promise<{ exitCode: number; stdout: string; packages: Set<string>; project: Set<string>; files: string[] }> {
   const file = join(work, `trace-${n++}.txt`);
   const r = await execa(process.execPath, ["--import", register, cliPath, ...args], {
     cwd: projectRoot, env: { NO_COLOR: "1", GITHUB_ACTIONS: "", CI: "", ...env, STRATA_TRACE_MODULES: file }, reject: false,
@@ -28,7 +28,7 @@ async function traced(args: string[], env: Record<string, string | undefined> = 
     if (m) packages.add(m[1]!);
     else if (l.includes("/dist/")) project.add(l.slice(l.lastIndexOf("/dist/") + 1));
   }
-  return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), packages, project };
+  return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), packages, project, files: lines };
 }
 
 const heavy = ["ajv", "ajv-formats", "@aws-sdk/client-kms", "@octokit/rest", "@octokit/plugin-retry", "@octokit/plugin-throttling", "etcd3", "execa", "ora"];
@@ -51,5 +51,16 @@ describe("modules loaded at start-up", () => {
     expect(r.packages).toContain("yaml");
     for (const p of heavy) expect(r.packages, p).not.toContain(p);
     expect([...r.project].filter((m) => m.startsWith("dist/core/schema/") || m.startsWith("dist/app/distribution/") || m.startsWith("dist/io/github/"))).toEqual([]);
+  });
+
+  it("a validate whose validators are all cached never loads ajv's compiler; the cache keeps V8's compiled form", async () => {
+    const cache = join(work, "cache");
+    const env = { STRATA_CACHE_DIR: cache };
+    for (let i = 0; i < 2; i++) expect((await traced(["validate", "--skip-secrets"], env)).exitCode).toBe(0);
+    expect(readdirSync(join(cache, "validators")).some((f) => f.endsWith(".v8"))).toBe(true);
+    const warm = await traced(["validate", "--skip-secrets"], env);
+    expect(warm.exitCode).toBe(0);
+    // The cached validators need ajv's small runtime helpers only.
+    expect(warm.files.filter((f) => /\/node_modules\/ajv\/dist\/(compile|core|2020)/.test(f))).toEqual([]);
   });
 });
