@@ -2,6 +2,7 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 import { importX } from "eslint-plugin-import-x";
+import { createTypeScriptImportResolver } from "eslint-import-resolver-typescript";
 
 // The dependency rule of ARCHITECTURE.md: cli -> app -> {core, io}; io -> core; server -> {app, core, io};
 // client -> core; core imports nothing outside itself.
@@ -14,19 +15,42 @@ const layers = [
 ];
 
 export default tseslint.config(
-  { ignores: ["scratch/**", "dist/**", "node_modules/**", "coverage/**", "schemas/**", "environments/**"] },
+  { ignores: ["scratch/**", "dist/**", "action/*.mjs", "node_modules/**", "coverage/**", "schemas/**", "environments/**", "test/lint/fixtures/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
     files: ["**/*.ts"],
     plugins: { "import-x": importX },
+    // The code imports TypeScript sources through `.js` specifiers (nodenext); without a resolver that maps
+    // them back to `.ts`, no-restricted-paths cannot see where an import goes and silently passes it.
+    settings: {
+      "import-x/resolver-next": [createTypeScriptImportResolver({ project: "./tsconfig.json" })],
+      // no-cycle follows imports by parsing the target files: it must know they are TypeScript.
+      "import-x/extensions": [".ts", ".js", ".mjs"],
+      "import-x/parsers": { "@typescript-eslint/parser": [".ts"] },
+    },
     rules: {
       "import-x/no-restricted-paths": ["error", { zones: layers }],
+      "import-x/no-cycle": ["error", { ignoreExternal: true }],
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
       "no-restricted-syntax": [
         "error",
         { selector: "CallExpression[callee.object.name='process'][callee.property.name='exit']", message: "set process.exitCode; only the CLI entry decides how to exit" },
       ],
+    },
+  },
+  {
+    // core is pure: no file system, processes, network or process state (ARCHITECTURE.md). The layer rule
+    // above covers the project's own modules; this covers Node's.
+    files: ["src/core/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", {
+        patterns: [{
+          regex: "^(node:)?(fs|fs/promises|child_process|http|https|http2|net|tls|dgram|dns|worker_threads|cluster|readline|os)$",
+          message: "core is pure: do I/O in src/io (or src/app) and pass the data in",
+        }],
+      }],
+      "no-restricted-globals": ["error", { name: "process", message: "core is pure: take what you need from process as a parameter" }],
     },
   },
   {

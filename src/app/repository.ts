@@ -27,6 +27,11 @@ export interface LoadOptions {
   environments?: ReadonlySet<string>;
   /** One compiler per process; pass one in to share compiled schemas between loads. */
   compiler?: SchemaCompiler;
+  /**
+   * false: check schemas against the meta-schema only, without compiling validators (nearly all of the
+   * load's cost); for readers of the schemas themselves (typegen) that never resolve values.
+   */
+  compile?: boolean;
 }
 
 export interface Repository {
@@ -57,6 +62,8 @@ export async function readSettings(files: RepoFiles, compiler: SchemaCompiler = 
   }
   const parseFindings: Finding[] = [];
   const settingsNode = parseFile(settingsBytes, SETTINGS_FILE, { keys: "any", allowUnset: false }, parseFindings);
+  // Text that does not parse is reported as such, not also as an empty file.
+  if (settingsNode === null && parseFindings.some((f) => f.severity === "error")) return { settings: null, environments: new Map(), findings: [], parseFindings };
   return { ...parseSettings(settingsNode, compiler), parseFindings };
 }
 
@@ -97,7 +104,7 @@ export async function loadRepository(files: RepoFiles, options: LoadOptions = {}
     if (bytes === null) return;
     const node = parseFile(bytes, path, { keys: "any", allowUnset: false, cache: true }, findings);
     if (!node) return;
-    const s = loadSchema(ns, path, node, compiler, findings);
+    const s = loadSchema(ns, path, node, compiler, findings, options.compile ?? true);
     if (s) schemas.set(ns, s);
   }));
 
@@ -106,7 +113,8 @@ export async function loadRepository(files: RepoFiles, options: LoadOptions = {}
   const skipped: string[] = [];
   await Promise.all(valueFiles.map(async (vf) => {
     if (!environments.has(vf.environment)) {
-      if (parsedSettings.settings && !parsedSettings.findings.some((f) => f.environment === vf.environment)) {
+      // Declared but without a chain (a cycle, an unknown parent, too deep): strata.yaml's finding says why.
+      if (parsedSettings.settings && !Object.hasOwn(parsedSettings.settings.environments, vf.environment)) {
         findings.push(createFinding({ code: "unknown-environment", message: `${vf.path}:1:1: environment "${vf.environment}" is not declared in ${SETTINGS_FILE}`, file: vf.path, line: 1, column: 1, environment: vf.environment, hint: `add it under environments: in ${SETTINGS_FILE}, or move the file` }));
       }
       return;
@@ -144,7 +152,7 @@ export async function loadRepository(files: RepoFiles, options: LoadOptions = {}
 }
 
 let parseCache: TextCache | null | undefined;
-const PARSE_VERSION = "strata-parse-1";
+const PARSE_VERSION = "strata-parse-2";
 
 /** Parses with positions; plain files go through the parse cache (keyed by path, options and bytes). */
 function parseFile(bytes: Uint8Array, path: string, opts: { keys: "any" | "segments"; allowUnset: boolean; cache?: boolean }, findings: Finding[]): LNode | null {
@@ -162,7 +170,7 @@ function parseFile(bytes: Uint8Array, path: string, opts: { keys: "any" | "segme
   return parsed.documents[0] ?? null;
 }
 
-function loadSchema(ns: string, path: string, node: LNode, compiler: SchemaCompiler, findings: Finding[]): NamespaceSchema | null {
+function loadSchema(ns: string, path: string, node: LNode, compiler: SchemaCompiler, findings: Finding[], compile: boolean): NamespaceSchema | null {
   const schema = toPlain(node);
   const at = (segs: (string | number)[]): { line: number; column: number } => locate(node, segs).pos;
   if (!isJsonObject(schema)) {
@@ -178,6 +186,7 @@ function loadSchema(ns: string, path: string, node: LNode, compiler: SchemaCompi
     }
     return { name: ns, file: path, schema, node, validator: null, defaults: safeDefaults(schema) };
   }
+  if (!compile) return { name: ns, file: path, schema, node, validator: null, defaults: safeDefaults(schema) };
   try {
     const validator = compiler.compile(schema);
     return { name: ns, file: path, schema, node, validator, defaults: collectDefaults(schema) };

@@ -4,9 +4,11 @@
  * what each path loads), so its start-up is bare Node's.
  */
 import { readFileSync } from "node:fs";
+import { bundled } from "./bundled.js";
 import type { Loader } from "./commands/index.js";
 
 function packageVersion(): string {
+  if (bundled) return bundled.version;
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
   return pkg.version;
 }

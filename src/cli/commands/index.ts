@@ -28,6 +28,7 @@ export const commands = {
   rollback: () => import("./rollback.js"),
   history: () => import("./history.js"),
   status: () => import("./status.js"),
+  typegen: () => import("./typegen.js"),
 } satisfies Record<string, Loader>;
 
 export type CommandName = keyof typeof commands;

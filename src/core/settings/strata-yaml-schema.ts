@@ -3,7 +3,7 @@
  * strata.yaml so editors validate it through `# yaml-language-server: $schema=`.
  */
 const glob = { type: "string", minLength: 1 } as const;
-const name = { type: "string", pattern: "^[a-z0-9][a-z0-9-]*$" } as const;
+const name = { type: "string", pattern: "^[a-z0-9][a-z0-9-]*$", maxLength: 64 } as const;
 
 export const strataYamlSchema = {
   $schema: "https://json-schema.org/draft/2020-12/schema",
@@ -24,7 +24,7 @@ export const strataYamlSchema = {
         type: "object",
         additionalProperties: false,
         properties: {
-          parent: { ...name, description: "The environment this one inherits from" },
+          parent: { ...name, description: "The environment this one inherits from (at most 64 levels of inheritance, itself included; no cycles)" },
           description: { type: "string" },
           abstract: { type: "boolean", description: "A layer only, never a push target" },
           production: { type: "boolean", description: "Inherited by children unless they set false" },

@@ -1,0 +1,94 @@
+/**
+ * `strata typegen`: the TypeScript declaration of the repository's effective config (docs/typegen.md).
+ * Reads strata.yaml and the schemas only: values, environments and secrets play no part in the types.
+ */
+import { readFile } from "node:fs/promises";
+import { basename, dirname, isAbsolute, relative, resolve, sep } from "node:path";
+import { StrataError, type Finding } from "../core/findings.js";
+import { generateTypes } from "../core/schema/typegen.js";
+import type { RepoFiles } from "../core/source.js";
+import { writeFileAtomic } from "../io/fs/write-atomic.js";
+import { loadRepository } from "./repository.js";
+
+export interface TypegenOptions {
+  files: RepoFiles;
+  /** The repository root on disk, to name `out` relative to it in the header. */
+  root: string;
+  /** Where the file goes (relative to `cwd`); undefined: the caller prints `text`. */
+  out?: string;
+  cwd?: string;
+  /** Compare with `out` instead of writing it (CI: are the checked-in types current?). */
+  check?: boolean;
+}
+
+export interface TypegenResult {
+  /** The declaration, or null when the schemas have errors (then nothing was written). */
+  text: string | null;
+  /** Problems in the schema files (all of them). */
+  findings: Finding[];
+  namespaces: string[];
+  /** The file written, as given. */
+  written: string | null;
+  /** With `check`: whether `out` already holds exactly `text`. */
+  upToDate: boolean | null;
+  /** The command that regenerates `out`, as the file's header names it. */
+  command: string;
+  /** How many leaf key paths the declaration has. */
+  keyPaths: number;
+}
+
+/**
+ * The command that regenerates the file, for its header, the same whatever the working directory: run
+ * from the repository root when the file is inside the repository, else from the file's directory.
+ */
+export function typegenCommand(root: string, out: string | undefined, cwd: string = process.cwd()): string {
+  if (out === undefined) return "strata typegen";
+  const file = resolve(cwd, out);
+  const rel = relative(root, file);
+  if (rel !== "" && !rel.startsWith("..") && !isAbsolute(rel)) return `strata typegen --out ${shellWord(toPosix(rel))}`;
+  return `strata typegen --repo ${shellWord(toPosix(relative(dirname(file), root)) || ".")} --out ${shellWord(basename(file))}`;
+}
+
+function toPosix(p: string): string {
+  return p.split(sep).join("/");
+}
+
+/** Quoted for a POSIX shell only when it needs to be. */
+function shellWord(s: string): string {
+  return /^[A-Za-z0-9_./@%+=:,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+export async function runTypegen(options: TypegenOptions): Promise<TypegenResult> {
+  const cwd = options.cwd ?? process.cwd();
+  const command = typegenCommand(options.root, options.out, cwd);
+  // No environment's layers are needed (with an empty set, values files are not even read), nor
+  // compiled validators: the schemas are checked against the meta-schema, which locates what typegen
+  // cannot read; strict-mode checks of keywords are `strata validate`'s.
+  const repo = await loadRepository(options.files, { environments: new Set(), secrets: null, compile: false });
+  const findings = repo.findings.filter((f) => f.file !== null && f.file.startsWith("schemas/"));
+  const base = { findings, namespaces: repo.namespaces, written: null, upToDate: null, command, keyPaths: 0 };
+  if (findings.some((f) => f.severity === "error")) return { ...base, text: null };
+  if (repo.namespaces.length === 0) {
+    throw new StrataError("invalid-argument", `no schemas in ${options.files.label}: nothing to generate types from`, { hint: "add schemas/<namespace>.schema.yaml, or pass --repo DIR with the configuration repository" });
+  }
+  const { text, keyPaths } = generateTypes(
+    repo.namespaces.map((ns) => { const s = repo.schemas.get(ns)!; return { name: ns, file: s.file, schema: s.schema }; }),
+    { command },
+  );
+  if (options.out === undefined) {
+    if (options.check) throw new StrataError("invalid-argument", "--check needs --out FILE: the file to compare with");
+    return { ...base, text, keyPaths };
+  }
+  const file = resolve(cwd, options.out);
+  if (options.check) {
+    let current: string | null = null;
+    try {
+      current = await readFile(file, "utf8");
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code !== "ENOENT") throw new StrataError("unreadable-file", `cannot read ${options.out}: ${(cause as NodeJS.ErrnoException).code ?? "error"}`, { cause });
+    }
+    return { ...base, text, keyPaths, upToDate: current === text };
+  }
+  await writeFileAtomic(file, text, { label: options.out });
+  return { ...base, text, keyPaths, written: options.out };
+}
