@@ -4,7 +4,7 @@
  */
 import type { Command } from "commander";
 import { StrataError } from "../../core/findings.js";
-import { log, print, printPlaintext } from "../output.js";
+import { log, print, printData, printPlaintext } from "../output.js";
 
 const collect = (value: string, previous: string[]): string[] => [...previous, ...value.split(",").map((s) => s.trim()).filter(Boolean)];
 
@@ -33,7 +33,7 @@ export function register(program: Command): void {
       const { encryptSecrets } = await import("../../app/secrets/encrypt.js");
       const r = await encryptSecrets({ file, cwd, env, age: o.age, pgp: o.pgp, kms: o.kms, ...(o.config ? { configPath: o.config } : {}), ...(o.inPlace ? { inPlace: true } : {}), ...(o.inputType ? { inputType: o.inputType } : {}) });
       if (r.written) log(`encrypted ${file}`);
-      else print(r.text);
+      else printData(r.text);
     });
 
   secrets.command("decrypt <file>")
@@ -47,7 +47,7 @@ export function register(program: Command): void {
       // Each subcommand loads only its own use case: decrypting an age file never loads what editing,
       // gpg or KMS need (test/cli/startup-modules.test.ts).
       const { decryptSecrets } = await import("../../app/secrets/decrypt.js");
-      const text = await decryptSecrets({ file, cwd, env, ...(o.ignoreMac ? { ignoreMac: true } : {}), ...(o.format ? { outputFormat: "json" as const } : {}), ...(o.extract !== undefined ? { extract: o.extract } : {}), ...(o.inputType ? { inputType: o.inputType } : {}) });
+      const text = await decryptSecrets({ file, cwd, env, ...(o.ignoreMac ? { ignoreMac: true } : {}), ...(o.format ? { outputFormat: "json" as const } : {}), ...(o.extract !== undefined ? { extract: o.extract } : {}), ...(o.inputType ? { inputType: o.inputType } : {}), onWarning: log });
       printPlaintext(text);
     });
 
@@ -62,7 +62,7 @@ export function register(program: Command): void {
     });
 
   secrets.command("set <file> <path> [value]")
-    .description("set one value (JSON, falling back to a string) at a dotted or [\"a\"][\"b\"] path")
+    .description("set one value (JSON, falling back to a string) at a dotted or [\"a\"][\"b\"] path; a missing file is created for its .sops.yaml creation rule")
     .option("--value-stdin", "read the value from standard input")
     .option("--ignore-mac", "open even when the MAC is missing or does not match")
     .option("--input-type <format>", "yaml, json, dotenv, ini or binary (default: from the extension)")
@@ -71,7 +71,8 @@ export function register(program: Command): void {
       const v = o.valueStdin ? await readStdin() : value;
       if (v === undefined) throw new StrataError("invalid-argument", "missing VALUE (or --value-stdin)");
       const { setSecret } = await import("../../app/secrets/set.js");
-      await setSecret({ file, cwd, env, path, value: v, ...(o.ignoreMac ? { ignoreMac: true } : {}), ...(o.inputType ? { inputType: o.inputType } : {}) });
+      const created = await setSecret({ file, cwd, env, path, value: v, onWarning: log, ...(o.ignoreMac ? { ignoreMac: true } : {}), ...(o.inputType ? { inputType: o.inputType } : {}) });
+      if (created) log(`created ${file}, encrypted by ${created.rule} for ${created.recipients.join(", ")}`);
       log(`set ${path} in ${file}`);
     });
 
@@ -86,7 +87,7 @@ export function register(program: Command): void {
       const { rotateSecrets } = await import("../../app/secrets/rotate.js");
       const r = await rotateSecrets({ file, cwd, env, addAge: o.addAge, addPgp: o.addPgp, ...(o.inPlace ? { inPlace: true } : {}), ...(o.ignoreMac ? { ignoreMac: true } : {}), ...(o.inputType ? { inputType: o.inputType } : {}) });
       if (r.written) log(`rotated the data key of ${file}`);
-      else print(r.text);
+      else printData(r.text);
     });
 
   secrets.command("updatekeys <file>")
