@@ -1,12 +1,13 @@
 import type { Command } from "commander";
 import { Option } from "commander";
-import { stringify } from "yaml";
-import { collisionFindings, resolveConfig } from "../../app/resolve.js";
+import { collisionFindings } from "../../app/resolve.js";
+import { resolveWithCache } from "../../app/resolve-cache.js";
 import { createFinding, exitCodeForFindings, StrataError, type Finding } from "../../core/findings.js";
 import type { JsonValue } from "../../core/json.js";
 import { envVariables, isUnderPrefix, redactConfig, renderEnvLines, sensitiveValues, valueAt } from "../../core/render-config.js";
 import { isDns1123Label, isDns1123Subdomain, renderDotenv, renderManifest } from "../../core/render/handoff.js";
 import { registeredSecrets } from "../../core/redact.js";
+import { createResultCache } from "../../io/cache/resolved.js";
 import { addRepoOption, examples, openRepository, openSecrets } from "../common.js";
 import { renderFindingsText } from "../render/findings.js";
 import { log, printData, printPlaintext } from "../output.js";
@@ -45,7 +46,11 @@ export function register(program: Command): void {
   cmd.action(async (opts: ResolveOpts) => {
     checkOptions(opts);
     const { files } = openRepository(opts);
-    const { resolved, findings } = await resolveConfig({ files, environment: opts.env, secrets: await openSecrets(Boolean(opts.skipSecrets), Boolean(opts.ignoreMac)) });
+    // Only yaml and json can be answered from the result cache: the other forms need provenance (leaf
+    // names, sensitivity) that it does not keep. A hit means no sensitive value (those are never cached).
+    const cache = opts.format === "yaml" || opts.format === "json" ? createResultCache() : null;
+    const outcome = await resolveWithCache({ files, environment: opts.env, cache, secrets: () => openSecrets(Boolean(opts.skipSecrets), Boolean(opts.ignoreMac)) });
+    const { resolved, findings } = outcome;
     const errors = findings.filter((f) => f.severity === "error");
     // Findings go to stderr: stdout carries the data only, and never data that failed validation.
     if (findings.length) log(renderFindingsText(findings, errors.length ? `✗ ${opts.env} does not resolve: ${errors.length} error(s)` : "").trimEnd());
@@ -55,6 +60,12 @@ export function register(program: Command): void {
     }
     const show = Boolean(opts.showSecrets);
     const prefix = opts.key ?? null;
+    if (resolved === null) {
+      const value = opts.key ? valueAt(outcome.config as unknown as Record<string, JsonValue>, opts.key) : (outcome.config as unknown as JsonValue);
+      if (value === undefined) throw keyNotFound(opts.key!, opts.env);
+      printData(opts.format === "json" ? JSON.stringify(value, null, 2) + "\n" : await toYaml(value));
+      return;
+    }
     if (opts.key && valueAt(resolved.config as unknown as Record<string, JsonValue>, opts.key) === undefined) throw keyNotFound(opts.key, opts.env);
     // Redaction is structural (redactConfig): the text redactor never touches data. Shown secrets are
     // masked, interpolated ones (a URL carrying a password) as well as the decrypted values themselves.
@@ -85,7 +96,7 @@ export function register(program: Command): void {
       if (left.length) log(secret ? `note: the ${left.length} non-sensitive value(s) go in the ConfigMap (--format configmap)` : `note: ${left.length} sensitive value(s) go in the Secret (--format secret --show-secrets): ${left.join(", ")}`);
       const data = (manifest.data ?? {}) as Record<string, string>;
       // The base64 forms are what a log would show: mask them too.
-      out(stringify(manifest, { lineWidth: 0 }), secret ? Object.values(data) : []);
+      out(await toYaml(manifest), secret ? Object.values(data) : []);
       return;
     }
 
@@ -107,8 +118,13 @@ export function register(program: Command): void {
     const config = show ? resolved.config : redactConfig(resolved);
     const value: JsonValue | undefined = opts.key ? valueAt(config as unknown as Record<string, JsonValue>, opts.key) : (config as unknown as JsonValue);
     if (opts.format === "json") out(JSON.stringify(value, null, 2) + "\n");
-    else out(stringify(value, { lineWidth: 0 }));
+    else out(await toYaml(value));
   });
+}
+
+/** The YAML printer loads only for YAML output: json, the common scripted form, does not pay for it. */
+async function toYaml(value: unknown): Promise<string> {
+  return (await import("yaml")).stringify(value, { lineWidth: 0 });
 }
 
 function checkOptions(opts: ResolveOpts): void {
