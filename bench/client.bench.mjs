@@ -127,7 +127,10 @@ try {
     const CLIENTS = 1000;
     const PUSHES = quick ? 5 : 20;
     const port = await freePort();
-    const s = await serve(port, `file:${join(work, "store-fleet")}`);
+    // 1,000 clients from one address: above the server's default per-address cap (128), as a fleet behind
+    // one NAT would be; the operator raises it with these flags.
+    const caps = ["--max-connections", "4096", "--max-connections-per-client", "4096"];
+    const s = await serve(port, `file:${join(work, "store-fleet")}`, caps);
     const url = `http://127.0.0.1:${port}`;
     const publish = publisher(url);
     await publish(config(0));
@@ -175,7 +178,7 @@ try {
     await s.stop();
     const restartedAt = Date.now();
     // The log records every request with its time and Strata-Client header.
-    const s2 = await serve(port, `file:${join(work, "store-fleet")}`, ["--log-level", "debug"]);
+    const s2 = await serve(port, `file:${join(work, "store-fleet")}`, ["--log-level", "debug", ...caps]);
     const upAt = Date.now();
     await sleep(Math.max(0, 35_000 - (Date.now() - restartedAt)));
     const first = new Map();
