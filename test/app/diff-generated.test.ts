@@ -1,3 +1,4 @@
+// @module-tag e2e
 // The diff of a generated repository against the generator's own, independent resolution of both commits.
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";

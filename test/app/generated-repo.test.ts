@@ -1,3 +1,4 @@
+// @module-tag e2e
 // Resolution checked against the generator's independent computation of every environment
 // (shared/bench/gen-config-repo.mjs --expected), with and without the resolution features.
 import { execFileSync } from "node:child_process";

@@ -1,3 +1,4 @@
+// @module-tag e2e
 // End to end: the built CLI, real age and gpg, temporary directories.
 import { readFileSync, writeFileSync, copyFileSync, chmodSync } from "node:fs";
 import { join } from "node:path";

@@ -1,3 +1,4 @@
+// @module-tag e2e
 // A snapshot's `secrets`, exactly as served and as `snapshot --out` writes it, is a standard SOPS JSON
 // document whose MAC verifies (docs/distribution.md); a snapshot whose secrets fail their MAC is reported.
 import { execFileSync } from "node:child_process";

@@ -1,3 +1,4 @@
+// @module-tag e2e
 // Files strata writes open with the real `age` and `gpg` CLIs at the data-key level, and (age YAML/JSON/
 // dotenv) with the independent sops-age package.
 import { execFileSync } from "node:child_process";
