@@ -15,7 +15,7 @@ const layers = [
 ];
 
 export default tseslint.config(
-  { ignores: ["scratch/**", "dist/**", "node_modules/**", "coverage/**", "schemas/**", "environments/**", "test/lint/fixtures/**"] },
+  { ignores: ["scratch/**", "dist/**", "action/*.mjs", "node_modules/**", "coverage/**", "schemas/**", "environments/**", "test/lint/fixtures/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

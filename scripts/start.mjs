@@ -2,12 +2,16 @@
 // `npm start`: strata's main job on the example repository at the project root, end to end with the
 // built CLI and no setup: validate every environment, show production-eu's effective config and where a
 // few values come from, then start the embedded endpoint on a file store in a temporary directory, push
-// every environment as signed snapshots, and print what the endpoint serves.
+// every environment as signed snapshots, and print what the endpoint serves. Builds dist/ first when it
+// is missing or stale (scripts/ensure-built.mjs).
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ensureBuilt } from "./ensure-built.mjs";
+
+ensureBuilt();
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const cli = fileURLToPath(new URL("../bin/strata.mjs", import.meta.url));

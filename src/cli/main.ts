@@ -4,10 +4,12 @@
  */
 import { readFileSync } from "node:fs";
 import { EXIT, isStrataError } from "../core/findings.js";
+import { bundled } from "./bundled.js";
 import { commands, type Loader } from "./commands/index.js";
 import { errColor, log } from "./output.js";
 
 function packageVersion(): string {
+  if (bundled) return bundled.version;
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
   return pkg.version;
 }

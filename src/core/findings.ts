@@ -11,7 +11,7 @@ export const ERROR_CODES = [
   "duplicate-definition", "invalid-merge", "circular-reference", "unresolved-reference",
   "decryption-failed", "mac-mismatch", "mac-missing", "unknown-ref", "shallow-clone", "unauthenticated",
   "access-denied", "version-conflict", "invalid-signature", "digest-mismatch", "invalid-snapshot",
-  "payload-too-large", "approval-required", "insufficient-approvals", "push-failed",
+  "payload-too-large", "approval-required", "insufficient-approvals", "push-failed", "store-corrupt",
   // Not in SPEC's list but needed to classify failures of the invocation itself.
   "invalid-argument", "unreadable-file", "unreachable", "invalid-config", "internal",
 ] as const;
@@ -70,7 +70,7 @@ export function exitCodeFor(code: Code): ExitCode {
       return EXIT.secrets;
     case "unauthenticated": case "access-denied": case "version-conflict": case "unreachable":
     case "invalid-signature": case "digest-mismatch": case "invalid-snapshot": case "payload-too-large":
-    case "push-failed":
+    case "push-failed": case "store-corrupt":
       return EXIT.distribution;
     case "internal":
       return EXIT.internal;

@@ -1,6 +1,11 @@
 /** Names and key segments (SPEC §1). Checked before any value reaches an object. */
 export const KEY_SEGMENT = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 export const NAME = /^[a-z0-9][a-z0-9-]*$/;
+/**
+ * Environment and namespace names become file names (in the repository and the endpoint's store) and URL
+ * segments: 64 characters is far more than a real name needs and far below any file-system limit.
+ */
+export const MAX_NAME_LENGTH = 64;
 
 /** Segments that would reach an object prototype if they ever became property names. */
 const PROTOTYPE_KEYS = new Set(["__proto__", "constructor", "prototype", "__defineGetter__", "__defineSetter__", "__lookupGetter__", "__lookupSetter__", "hasOwnProperty", "isPrototypeOf", "propertyIsEnumerable", "toLocaleString", "toString", "valueOf"]);
@@ -10,7 +15,7 @@ export function isValidKeySegment(key: string): boolean {
 }
 
 export function isValidName(name: string): boolean {
-  return NAME.test(name) && name.length <= 253;
+  return NAME.test(name) && name.length <= MAX_NAME_LENGTH;
 }
 
 export function describeKeyProblem(key: string): string {

@@ -66,10 +66,16 @@ export interface ServerMetrics {
   latency: Histogram;
   published: Counter;
   pushToNotify: Histogram;
+  /** Connections closed at accept: over the total or the per-address cap. */
+  refusedConnections: Counter;
   render(): string;
 }
 
-export function createMetrics(watchers: () => { longpoll: number; sse: number }, versions: () => [string, number][]): ServerMetrics {
+export function createMetrics(
+  watchers: () => { longpoll: number; sse: number },
+  versions: () => [string, number][],
+  load: () => { connections: number; environments: number } = () => ({ connections: 0, environments: 0 }),
+): ServerMetrics {
   const requests = new Counter("strata_http_requests_total", "HTTP requests by method, route and status.");
   const latency = new Histogram("strata_http_request_duration_seconds", "HTTP request latency by route (long-polls and event streams excluded).");
   const published = new Counter("strata_versions_published_total", "Versions published through this server, by environment and action.");
@@ -79,8 +85,11 @@ export function createMetrics(watchers: () => { longpoll: number; sse: number },
     return [[{ kind: "longpoll" }, w.longpoll], [{ kind: "sse" }, w.sse]];
   });
   const versionGauge = new Gauge("strata_current_version", "The current version of each environment.", () => versions().map(([e, v]) => [{ environment: e }, v]));
+  const refusedConnections = new Counter("strata_connections_refused_total", "Connections closed at accept, by reason (total or per-address cap).");
+  const connectionGauge = new Gauge("strata_open_connections", "Open TCP connections.", () => [[{}, load().connections]]);
+  const environmentGauge = new Gauge("strata_tracked_environments", "Environments this server holds state for (published ones, and unpublished ones with a waiting client).", () => [[{}, load().environments]]);
   return {
-    requests, latency, published, pushToNotify,
-    render: () => [requests, latency, published, pushToNotify, watcherGauge, versionGauge].map((m) => m.render()).join("\n") + "\n",
+    requests, latency, published, pushToNotify, refusedConnections,
+    render: () => [requests, latency, published, pushToNotify, refusedConnections, watcherGauge, versionGauge, connectionGauge, environmentGauge].map((m) => m.render()).join("\n") + "\n",
   };
 }

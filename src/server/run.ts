@@ -1,8 +1,9 @@
+import { readFile } from "node:fs/promises";
 import { loadTrustedKeys } from "../app/distribution/index.js";
 import { openStore } from "../io/stores/index.js";
 import { parseListenAddress } from "./listen.js";
 import { createJsonLogger } from "./log.js";
-import { startServer, type LogFn, type RunningServer } from "./server.js";
+import { DEFAULT_LIMITS, startServer, type LogFn, type RunningServer, type ServerLimits } from "./server.js";
 import { readTokens } from "./tokens.js";
 
 export interface ServeOptions {
@@ -12,8 +13,22 @@ export interface ServeOptions {
   trustedKeys?: string | undefined;
   repo?: string | undefined;
   maxBodyBytes?: number | undefined;
+  limits?: Partial<ServerLimits>;
   logLevel?: "debug" | "info" | "warn" | "error";
   log?: LogFn;
+}
+
+/** File descriptors kept free of connections: the store's files, etcd's channel, logs. */
+const FD_RESERVE = 64;
+
+/**
+ * The soft limit on open files (Linux: /proc/self/limits), or null where it cannot be read. Connections are
+ * capped below it so that a flood of connections never leaves the store unable to open a file.
+ */
+export async function readOpenFileLimit(): Promise<number | null> {
+  const text = await readFile("/proc/self/limits", "utf8").catch(() => null);
+  const m = text === null ? null : /^Max open files\s+(\d+|unlimited)/m.exec(text);
+  return m === null || m[1] === "unlimited" ? null : Number(m[1]);
 }
 
 /**
@@ -27,7 +42,10 @@ export async function runServe(options: ServeOptions): Promise<RunningServer> {
   const log = options.log ?? createJsonLogger({ level: options.logLevel ?? "info" });
   const store = await openStore(options.store);
   try {
-    return await startServer({ store, trustedKeys, tokens, log, logRequests: options.logLevel === "debug", ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}) }, listen);
+    const fds = await readOpenFileLimit();
+    const maxConnections = options.limits?.maxConnections ?? (fds === null ? DEFAULT_LIMITS.maxConnections : Math.max(16, Math.min(DEFAULT_LIMITS.maxConnections, fds - FD_RESERVE)));
+    const limits = { ...options.limits, maxConnections };
+    return await startServer({ store, trustedKeys, tokens, log, logRequests: options.logLevel === "debug", ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}), limits }, listen);
   } catch (e) {
     await store.close();
     throw e;

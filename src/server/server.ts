@@ -8,9 +8,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from "node:net";
 import { isStrataError, StrataError, type Code } from "../core/findings.js";
 import { redact } from "../core/redact.js";
-import { encodeSnapshot, ENVIRONMENT_NAME, parseSnapshot, validateSuccessor, verifySnapshot, type PublicKey } from "../core/snapshot/index.js";
+import { encodeSnapshot, ENVIRONMENT_NAME, parseSnapshot, validateSuccessor, verifySnapshot, type PublicKey, type Snapshot } from "../core/snapshot/index.js";
 import type { Head, PublishAction, SnapshotStore, StoreEvent } from "../io/stores/index.js";
-import { ClientTracker, type ClientRecord } from "./clients.js";
+import { ClientTracker, type TrackedClient } from "./clients.js";
 import { isLoopback, type ListenAddress } from "./listen.js";
 import { createMetrics, type ServerMetrics } from "./metrics.js";
 import { hashToken, type Grant, type Permission } from "./tokens.js";
@@ -19,6 +19,28 @@ export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
 const MAX_WAIT_SECONDS = 60;
 const SSE_HEARTBEAT_MS = 15_000;
 const RECONCILE_MS = 5_000;
+
+/**
+ * What a slow or hostile client may hold (docs/distribution.md, "Timeouts and caps"). Header and body
+ * timeouts apply until a request is complete; a long-poll or event stream, once its request is in, is kept
+ * open by its own timer and heartbeat, not by these.
+ */
+export interface ServerLimits {
+  /** Time to receive a request's headers, from the connection or the previous request. */
+  headersTimeoutMs: number;
+  /** Time to receive a whole request (headers and body). */
+  requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** An open connection that neither sends nor receives for this long is closed (above the longest long-poll). */
+  idleTimeoutMs: number;
+  maxConnections: number;
+  maxConnectionsPerAddress: number;
+}
+
+export const DEFAULT_LIMITS: ServerLimits = {
+  headersTimeoutMs: 10_000, requestTimeoutMs: 60_000, keepAliveTimeoutMs: 5_000, idleTimeoutMs: 120_000, maxConnections: 1024, maxConnectionsPerAddress: 128,
+};
 
 export type LogFn = (level: "info" | "warn" | "error" | "debug", msg: string, fields?: Record<string, unknown>) => void;
 
@@ -31,6 +53,7 @@ export interface ServerOptions {
   log?: LogFn;
   /** Log every request, reads included (debug); otherwise writes, errors and slow requests only. */
   logRequests?: boolean;
+  limits?: Partial<ServerLimits>;
 }
 
 export interface RunningServer {
@@ -46,6 +69,7 @@ export interface RunningServer {
 const STATUS: Partial<Record<Code, number>> = {
   unauthenticated: 401, "access-denied": 403, "version-conflict": 409, "invalid-signature": 400, "digest-mismatch": 400,
   "invalid-snapshot": 400, "payload-too-large": 413, "unknown-environment": 404, unreachable: 503, "push-failed": 503, "invalid-argument": 400,
+  "store-corrupt": 500,
 };
 
 class HttpError extends Error {
@@ -113,6 +137,10 @@ class Endpoint {
   /** Texts this server is publishing, so its own new version is not read back from the store. */
   private readonly localTexts = new Map<string, LocalText>();
   private readonly sockets = new Set<Socket>();
+  private readonly perAddress = new Map<string, number>();
+  private readonly limits: ServerLimits;
+  /** Without tokens (loopback only): the Host values a request may carry, against DNS rebinding. */
+  private allowedHosts: Set<string> | null = null;
   private longpolls = 0;
   private sseCount = 0;
   private closing = false;
@@ -125,9 +153,11 @@ class Endpoint {
     this.store = options.store;
     this.maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.log = options.log ?? (() => undefined);
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.metrics = createMetrics(
       () => ({ longpoll: this.longpolls, sse: this.sseCount }),
       () => [...this.envs].filter(([, s]) => s.current !== null).map(([e, s]) => [e, s.current!.head.version]),
+      () => ({ connections: this.sockets.size, environments: this.envs.size }),
     );
   }
 
@@ -137,11 +167,20 @@ class Endpoint {
     // Belt and braces: a version whose event was lost, or whose load failed, is picked up here.
     this.reconcileTimer = setInterval(() => void this.reconcile(), RECONCILE_MS);
     this.reconcileTimer.unref();
-    const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => void this.handle(req, res));
-    server.on("connection", (s) => {
-      this.sockets.add(s);
-      s.once("close", () => this.sockets.delete(s));
+    const limits = this.limits;
+    const server = createServer({
+      headersTimeout: limits.headersTimeoutMs, requestTimeout: limits.requestTimeoutMs, keepAliveTimeout: limits.keepAliveTimeoutMs,
+      // How often the header and request timeouts are checked (Node's default, 30 s, lets slow clients pile up).
+      connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs),
+    }, (req, res) => void this.handle(req, res));
+    server.setTimeout(limits.idleTimeoutMs, (socket) => socket.destroy());
+    // Without a handler Node answers 408 and leaves the socket to the client, which a slow client never closes.
+    server.on("clientError", (e: NodeJS.ErrnoException, socket: Socket) => {
+      if (e.code === "ERR_HTTP_REQUEST_TIMEOUT" || e.code === "ECONNRESET" || !socket.writable) return void socket.destroy();
+      socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+      socket.destroySoon();
     });
+    server.on("connection", (s: Socket) => this.accept(s));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once("error", (e: NodeJS.ErrnoException) => reject(new StrataError("invalid-argument", `cannot listen on ${listen.host}:${listen.port}: ${e.code ?? e.message}`, { cause: e })));
@@ -150,7 +189,11 @@ class Endpoint {
     const address = server.address() as AddressInfo;
     const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
     const url = `http://${host}:${address.port}`;
-    this.log("info", "listening", { url, store: this.store.description, auth: this.options.tokens !== null, trustedKeys: this.options.trustedKeys.map((k) => k.keyid) });
+    if (this.options.tokens === null) {
+      const port = address.port;
+      this.allowedHosts = new Set([`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`, `${host}:${port}`]);
+    }
+    this.log("info", "listening", { url, store: this.store.description, auth: this.options.tokens !== null, trustedKeys: this.options.trustedKeys.map((k) => k.keyid), limits: this.limits });
     return {
       url, address, metrics: this.metrics, close: () => this.close(),
       replaceTokens: (tokens) => {
@@ -160,6 +203,35 @@ class Endpoint {
         for (const [k, v] of tokens) current.set(k, v);
       },
     };
+  }
+
+  /** Caps connections in total and per client address: over either, the connection is closed at once. */
+  private accept(socket: Socket): void {
+    const address = socket.remoteAddress ?? "?";
+    const mine = this.perAddress.get(address) ?? 0;
+    const reason = this.sockets.size >= this.limits.maxConnections ? "total" : mine >= this.limits.maxConnectionsPerAddress ? "per-address" : null;
+    if (reason !== null) {
+      this.metrics.refusedConnections.inc({ reason });
+      socket.destroy();
+      return;
+    }
+    this.sockets.add(socket);
+    this.perAddress.set(address, mine + 1);
+    socket.once("close", () => {
+      this.sockets.delete(socket);
+      const n = (this.perAddress.get(address) ?? 1) - 1;
+      if (n <= 0) this.perAddress.delete(address);
+      else this.perAddress.set(address, n);
+    });
+  }
+
+  /**
+   * Drops the state of an environment that has nothing published and nobody waiting, so requests for names
+   * that were never published leave nothing behind (no memory, no reconcile polling).
+   */
+  private forgetIfUnused(environment: string, state: EnvState): void {
+    // Only this very state: a newer one for the same name may be loading a version published meanwhile.
+    if (this.envs.get(environment) === state && state.current === null && state.waiters.size === 0 && state.streams.size === 0) this.envs.delete(environment);
   }
 
   private state(environment: string): EnvState {
@@ -177,16 +249,47 @@ class Endpoint {
       s.loaded = null;
       throw e;
     });
-    await s.loaded;
+    try {
+      await s.loaded;
+    } finally {
+      if (s.current === null) this.forgetIfUnused(environment, s);
+    }
     return s.current;
   }
 
   private async load(environment: string, head: Head, local: LocalText | null = null): Promise<Current> {
     if (local !== null) return { head, body: Buffer.from(local.text, "utf8"), etag: `"${head.version}"`, createdAt: local.createdAt, expiresAt: local.expiresAt };
     const text = await this.store.read(environment, head.version);
-    if (text === null) throw new StrataError("unreachable", `the store lost ${environment}@${head.version}`);
-    const { createdAt, expiresAt } = JSON.parse(text) as { createdAt: string; expiresAt: string };
-    return { head, body: Buffer.from(text, "utf8"), etag: `"${head.version}"`, createdAt, expiresAt };
+    if (text === null) throw this.corrupt(environment, head.version, `the current version ${head.version} is missing`);
+    const snapshot = this.verifyStored(environment, head.version, text);
+    if (snapshot.digest !== head.digest) throw this.corrupt(environment, head.version, `the head names digest ${head.digest}, the version file has ${snapshot.digest}`);
+    return { head, body: Buffer.from(text, "utf8"), etag: `"${head.version}"`, createdAt: snapshot.createdAt, expiresAt: snapshot.expiresAt };
+  }
+
+  /**
+   * Every version read from the store is checked before it is served: well-formed, the environment and
+   * version it is stored under, its digest, and a signature by a trusted key. Bytes that do not verify are
+   * never served (`store-corrupt`, with a log line naming the file or key).
+   */
+  private verifyStored(environment: string, version: number, text: string): Snapshot {
+    let snapshot: Snapshot;
+    try {
+      snapshot = parseSnapshot(text);
+      if (snapshot.environment !== environment || snapshot.version !== version) throw new StrataError("invalid-snapshot", `it holds ${snapshot.environment} v${snapshot.version}`);
+      verifySnapshot(snapshot, this.options.trustedKeys, encodeSnapshot(snapshot).actualDigest);
+    } catch (e) {
+      if (!isStrataError(e)) throw e;
+      throw this.corrupt(environment, version, e.message);
+    }
+    return snapshot;
+  }
+
+  private corrupt(environment: string, version: number, reason: string): StrataError {
+    const location = this.store.locate(environment, version);
+    this.log("error", "store-corrupt", { environment, version, file: location, reason });
+    return new StrataError("store-corrupt", `the store's copy of ${environment} v${version} does not verify (${reason}); it is not served`, {
+      hint: `restore ${location} from a backup, or publish a new version`,
+    });
   }
 
   private enqueue(environment: string, fn: () => Promise<void>): Promise<void> {
@@ -232,14 +335,16 @@ class Endpoint {
     let grant: Grant | null = null;
     let streaming = false;
     try {
+      this.checkHost(req, path);
       const parts = path.split("/");
       if (parts[1] === "v1" && parts[2] === "environments" && parts.length >= 5) {
         environment = parts[3]!;
         if (!ENVIRONMENT_NAME.test(environment)) throw new HttpError(404, "unknown-environment", `invalid environment name ${JSON.stringify(environment.slice(0, 100))}`);
         const rest = parts.slice(4).join("/");
         const env = environment;
-        // Only authenticated requests are tracked, so strangers cannot fill the client table.
-        const client = (): ClientRecord | null => this.clients.touch(req.headers["strata-client"] as string | undefined, env);
+        // Called only after authorization, and only for reads of this environment's snapshot or events, so a
+        // caller can neither fill the table without a token nor move a record to another environment.
+        const client = (): TrackedClient | null => this.clients.touch(req.headers["strata-client"] as string | undefined, env);
         if (rest === "snapshot") {
           route = "snapshot";
           if (req.method === "PUT") {
@@ -255,6 +360,7 @@ class Endpoint {
           route = "version";
           this.allowMethods(req, "GET", "HEAD");
           grant = this.authorize(req, "read", environment);
+          client();
           return await this.getVersion(res, environment, parts[5]!);
         }
         if (rest === "history") {
@@ -274,7 +380,6 @@ class Endpoint {
         route = "status";
         this.allowMethods(req, "GET");
         grant = this.authorize(req, "status");
-        this.clients.touch(req.headers["strata-client"] as string | undefined, null);
         return json(res, 200, await this.status(grant));
       } else if (path === "/v1/audit") {
         route = "audit";
@@ -312,6 +417,19 @@ class Endpoint {
     if (!methods.includes(req.method ?? "GET")) throw new HttpError(405, "invalid-argument", `${req.method ?? ""} is not allowed here (use ${methods.join(", ")})`, { allow: methods.join(", ") });
   }
 
+  /**
+   * DNS rebinding: without tokens the server trusts whoever reaches it, and a web page can reach a loopback
+   * listener through the operator's browser under its own host name. Only loopback host names are accepted
+   * then; `/healthz` stays open for probes.
+   */
+  private checkHost(req: IncomingMessage, path: string): void {
+    if (this.allowedHosts === null || path === "/healthz") return;
+    const host = (req.headers.host ?? "").toLowerCase();
+    if (!this.allowedHosts.has(host)) {
+      throw new HttpError(421, "access-denied", `Host ${JSON.stringify(host.slice(0, 100))} is not this server: without --tokens only localhost, 127.0.0.1 and [::1] (with the port) are answered`);
+    }
+  }
+
   /** "status": any valid token; the answer is filtered to what it may read. */
   private authorize(req: IncomingMessage, permission: Permission | "status", environment?: string): Grant | null {
     const tokens = this.options.tokens;
@@ -347,7 +465,7 @@ class Endpoint {
     json(res, status, { error: { code, message: redact(message), ...body } }, headers);
   }
 
-  private async getCurrent(req: IncomingMessage, res: ServerResponse, environment: string, query: URLSearchParams | null, client: ClientRecord | null): Promise<void> {
+  private async getCurrent(req: IncomingMessage, res: ServerResponse, environment: string, query: URLSearchParams | null, client: TrackedClient | null): Promise<void> {
     const state = this.envs.get(environment);
     // The hot path (loaded, no long-poll) stays synchronous.
     let current = state?.loaded !== null && state?.current != null ? state.current : await this.current(environment);
@@ -372,7 +490,7 @@ class Endpoint {
   }
 
   /** Resolves with the environment's current snapshot once it is newer than `seen`, or at the timeout. */
-  private waitForNewer(res: ServerResponse, environment: string, seen: Current | null, seconds: number, client: ClientRecord | null): Promise<Current | null> {
+  private waitForNewer(res: ServerResponse, environment: string, seen: Current | null, seconds: number, client: TrackedClient | null): Promise<Current | null> {
     const s = this.state(environment);
     if (this.closing || seconds === 0) return Promise.resolve(seen);
     return new Promise((resolve) => {
@@ -387,6 +505,7 @@ class Endpoint {
         res.off("close", done);
         this.longpolls--;
         if (client) client.connections--;
+        if (s.current === null) this.forgetIfUnused(environment, s);
         resolve(s.current);
       };
       const wake = (): void => {
@@ -403,14 +522,15 @@ class Endpoint {
     const version = /^\d{1,15}$/.test(versionText) ? Number(versionText) : NaN;
     const text = Number.isSafeInteger(version) ? await this.store.read(environment, version) : null;
     if (text === null) throw new HttpError(404, "unknown-environment", `${environment} has no version ${versionText}`);
+    this.verifyStored(environment, version, text);
     const body = Buffer.from(text, "utf8");
     res.writeHead(200, { "content-type": "application/json", "content-length": body.length, etag: `"${version}"`, "cache-control": "public, max-age=31536000, immutable" });
     res.end(body);
   }
 
-  private async events(req: IncomingMessage, res: ServerResponse, environment: string, client: ClientRecord | null): Promise<void> {
-    const s = this.state(environment);
+  private async events(req: IncomingMessage, res: ServerResponse, environment: string, client: TrackedClient | null): Promise<void> {
     const current = await this.current(environment);
+    const s = this.state(environment);
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" });
     res.write("retry: 2000\n\n");
     const lastId = Number(req.headers["last-event-id"] ?? "NaN");
@@ -435,6 +555,7 @@ class Endpoint {
       s.streams.delete(res);
       this.sseCount--;
       if (client) client.connections--;
+      if (s.current === null) this.forgetIfUnused(environment, s);
     });
   }
 
@@ -499,10 +620,18 @@ class Endpoint {
     const clients = this.clients.list();
     for (const env of await this.store.environments()) {
       if (grant !== null && !grant.allows("read", env)) continue;
-      const c = await this.current(env);
+      let c: Current | null;
+      try {
+        c = await this.current(env);
+      } catch (e) {
+        // One corrupted (or unreadable) environment is reported as such; every other one is still answered.
+        if (!isStrataError(e)) throw e;
+        environments.push({ environment: env, error: { code: e.code, message: redact(e.message) } });
+        continue;
+      }
       if (c === null) continue;
       const running: Record<string, number> = {};
-      for (const cl of clients) if (cl.environment === env && cl.version !== null) running[cl.version] = (running[cl.version] ?? 0) + 1;
+      for (const cl of clients) if (cl.environment === env) running[cl.version] = (running[cl.version] ?? 0) + 1;
       environments.push({
         environment: env, version: c.head.version, digest: c.head.digest, publishedAt: c.head.publishedAt, createdAt: c.createdAt, expiresAt: c.expiresAt,
         ageSeconds: Math.round((now - Date.parse(c.head.publishedAt)) / 1000), expired: Date.parse(c.expiresAt) < now, clients: running,
@@ -510,7 +639,7 @@ class Endpoint {
     }
     return {
       schemaVersion: 1, store: this.store.description, environments,
-      clients: clients.filter((c) => grant === null || (c.environment !== null && grant.allows("read", c.environment))),
+      clients: clients.filter((c) => grant === null || grant.allows("read", c.environment)),
     };
   }
 

@@ -32,11 +32,17 @@ describe("endpoint commands", () => {
   });
 
   it("status shows versions and clients", async () => {
-    await fetch(`${server.url}/v1/environments/staging/snapshot`, { headers: { "strata-client": "service=api; instance=a1; version=2" } });
+    await fetch(`${server.url}/v1/environments/staging/snapshot`, { headers: { "strata-client": "service=api; instance=a1; version=2; kind=sdk; rejected=3; reason=digest-mismatch" } });
     const r = await strata(["status", "--format", "json"], { env: { STRATA_ENDPOINT: server.url } });
     expect(r.exitCode).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ schemaVersion: 1, environments: [{ environment: "staging", version: 2, clients: { 2: 1 } }], clients: [{ service: "api", instance: "a1", version: 2 }] });
-    expect((await strata(["status"], { env: { STRATA_ENDPOINT: server.url } })).stdout).toContain("staging: v2");
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      schemaVersion: 1, environments: [{ environment: "staging", version: 2, clients: { 2: 1 } }],
+      clients: [{ environment: "staging", service: "api", instance: "a1", kind: "sdk", version: 2, connected: false, rejected: { version: 3, reason: "digest-mismatch" } }],
+    });
+    const text = (await strata(["status"], { env: { STRATA_ENDPOINT: server.url } })).stdout;
+    expect(text).toContain("staging: v2");
+    // Each client under its environment: service/instance, kind, version, last seen, and its rejection.
+    expect(text).toMatch(/^ {2}api\/a1 \[sdk\]: v2, last seen \d+s ago; REJECTED v3 \(digest-mismatch\) \d+s ago$/m);
   });
 
   it("rollback publishes the old content as a new version", async () => {
@@ -84,6 +90,7 @@ describe("strata push", () => {
       expect(JSON.parse((await push("--refresh")).stdout)).toMatchObject({ results: [{ status: "published", version: 3, action: "refresh" }] });
       // Concurrent CLI pushes of new content: one wins, the others exit 4 with version-conflict.
       writeFileSync(join(dir, "environments/staging/app.yaml"), "replicas: 4\n");
+      commitAll(dir, "four replicas");
       // (A pusher that reads after the winner finished finds its content current: unchanged, exit 0.)
       const results = await Promise.all([push(), push(), push()]);
       const statuses = results.map((r) => (JSON.parse(r.stdout) as { results: { status: string }[] }).results[0]!.status);
@@ -96,6 +103,7 @@ describe("strata push", () => {
       }
       // Invalid configuration is refused before anything is sent.
       writeFileSync(join(dir, "environments/staging/app.yaml"), "replicas: lots\n");
+      commitAll(dir, "invalid");
       const refused = await push();
       expect(refused.exitCode).toBe(1);
       expect(JSON.parse(refused.stdout)).toMatchObject({ results: [{ status: "refused" }] });

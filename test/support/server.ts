@@ -2,18 +2,18 @@
 import type { PublicKey, Snapshot } from "../../src/core/snapshot/index.js";
 import { serializeSnapshot } from "../../src/core/snapshot/index.js";
 import { openStore } from "../../src/io/stores/index.js";
-import { createJsonLogger, startServer, type Grant, type RunningServer } from "../../src/server/index.js";
+import { createJsonLogger, startServer, type Grant, type RunningServer, type ServerLimits } from "../../src/server/index.js";
 import { vi } from "vitest";
 import { tempdir } from "./gitdir.js";
 
 export interface TestServer { server: RunningServer; url: string; dir: string; logs: string[] }
 
-export async function startTestServer(options: { trustedKeys: PublicKey[]; tokens?: Map<string, Grant> | null; maxBodyBytes?: number; store?: string }): Promise<TestServer> {
-  const dir = tempdir("strata-serve-");
+export async function startTestServer(options: { trustedKeys: PublicKey[]; tokens?: Map<string, Grant> | null; maxBodyBytes?: number; store?: string; dir?: string; limits?: Partial<ServerLimits> }): Promise<TestServer> {
+  const dir = options.dir ?? tempdir("strata-serve-");
   const logs: string[] = [];
   const store = await openStore(options.store ?? `file:${dir}`);
   const server = await startServer(
-    { store, trustedKeys: options.trustedKeys, tokens: options.tokens ?? null, ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}), log: createJsonLogger({ level: "debug", write: (l) => logs.push(l) }), logRequests: true },
+    { store, trustedKeys: options.trustedKeys, tokens: options.tokens ?? null, ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}), ...(options.limits ? { limits: options.limits } : {}), log: createJsonLogger({ level: "debug", write: (l) => logs.push(l) }), logRequests: true },
     { host: "127.0.0.1", port: 0 },
   );
   return { server, url: server.url, dir, logs };

@@ -1,14 +1,16 @@
 import { createFinding, StrataError, type Finding } from "../../core/findings.js";
-import { computeContentDigest, createSnapshot, type SigningKey, type Snapshot, type SnapshotSource } from "../../core/snapshot/index.js";
+import { computeContentDigest, createSnapshot, MAX_VERSION, verifyCurrentSnapshot, type PublicKey, type SigningKey, type Snapshot, type SnapshotSource } from "../../core/snapshot/index.js";
 import type { ContentBuilder, SnapshotContent } from "./content.js";
 
 /** What the caller adds to a snapshot's `source` (git fills repository and commit). */
-export type CallerSource = Partial<Pick<SnapshotSource, "pullRequest" | "approvedBy" | "pushedBy" | "emergency">>;
+export type CallerSource = Partial<Pick<SnapshotSource, "pullRequest" | "approvedBy" | "pushedBy" | "emergency" | "dirty" | "dirtyDigest">>;
 
 export interface BuildOptions {
   environment: string;
   buildContent: ContentBuilder;
   signingKey: SigningKey;
+  /** The keys the endpoint's current version must be signed by before a successor is built on it. */
+  trustedKeys: readonly PublicKey[];
   source?: CallerSource;
   /** Validity from creation; default 7 days (`distribution.expires_after`). */
   ttlMs?: number | null;
@@ -40,6 +42,10 @@ export async function buildNextSnapshot(options: BuildOptions, readCurrent: () =
   const contentDigest = computeContentDigest(content.config, content.secretSources);
   if (findings.some((f) => f.severity === "error")) return { content, contentDigest, findings, current: null, snapshot: null };
   const current = await readCurrent();
+  if (current !== null) {
+    verifyCurrentSnapshot(current, options.environment, options.trustedKeys);
+    if (current.version >= MAX_VERSION) throw new StrataError("invalid-snapshot", `${options.environment} is at version ${current.version}: versions stop at ${MAX_VERSION}`);
+  }
   const createdAt = (options.now ?? (() => new Date()))();
   const snapshot = createSnapshot(
     {

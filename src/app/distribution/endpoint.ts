@@ -19,11 +19,43 @@ export interface EndpointClient {
   status(): Promise<StatusDocument>;
 }
 
+export interface EnvironmentStatus {
+  environment: string;
+  version: number;
+  digest: string;
+  publishedAt: string;
+  createdAt: string;
+  expiresAt: string;
+  ageSeconds: number;
+  expired: boolean;
+  /** Version -> how many clients run it. */
+  clients: Record<string, number>;
+}
+
+/** An environment the endpoint cannot serve, e.g. `store-corrupt`: the others are still answered. */
+export interface EnvironmentFailure {
+  environment: string;
+  error: { code: string; message: string };
+}
+
+/** One client of the fleet, from its `Strata-Client` header (docs/distribution.md). */
+export interface ClientStatus {
+  environment: string;
+  service: string;
+  instance: string;
+  kind: "sdk" | "agent" | null;
+  version: number;
+  since: string;
+  lastSeen: string;
+  connected: boolean;
+  rejected: { version: number; reason: string; at: string } | null;
+}
+
 export interface StatusDocument {
   schemaVersion: 1;
   store: string;
-  environments: { environment: string; version: number; digest: string; publishedAt: string; createdAt: string; expiresAt: string; ageSeconds: number; expired: boolean; clients: Record<string, number> }[];
-  clients: { service: string; instance: string; environment: string | null; version: number | null; lastSeen: string; connections: number }[];
+  environments: (EnvironmentStatus | EnvironmentFailure)[];
+  clients: ClientStatus[];
 }
 
 function endpointHint(url: string): string {
@@ -73,7 +105,14 @@ export function createEndpointClient(options: { url: string; token?: string | un
       return null;
     }
     if (!res.ok) throw await failure(res, what);
-    return parseSnapshot(await res.text());
+    const text = await res.text();
+    try {
+      return parseSnapshot(text);
+    } catch (e) {
+      // Say whose answer was malformed: the endpoint's, not the user's repository.
+      if (e instanceof StrataError) throw new StrataError(e.code, `${what}: the endpoint answered a bad snapshot: ${e.message}`, { cause: e });
+      throw e;
+    }
   }
 
   const env = (e: string): string => `/v1/environments/${encodeURIComponent(e)}`;

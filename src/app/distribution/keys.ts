@@ -1,6 +1,7 @@
 import { promises as fs } from "node:fs";
 import { StrataError } from "../../core/findings.js";
-import { generateSigningKey, parseSigningKey, type SigningKey } from "../../core/snapshot/index.js";
+import { generateSigningKey, parseSigningKey, type PublicKey, type SigningKey } from "../../core/snapshot/index.js";
+import { loadTrustedKeys, readDistributionSettings } from "./settings.js";
 
 /** `strata keys generate`: writes the PKCS#8 PEM private key (0600, never over an existing file). */
 export async function generateKeys(options: { out: string }): Promise<{ out: string; publicKey: string; keyid: string }> {
@@ -30,4 +31,18 @@ export async function loadSigningKey(options: { file?: string | undefined; env?:
     throw new StrataError("invalid-argument", "no signing key", { hint: "pass --signing-key FILE or set STRATA_SIGNING_KEY to the PEM text (create one with `strata keys generate`)" });
   }
   return parseSigningKey(pem);
+}
+
+/**
+ * The keys `push`, `rollback` and `snapshot` require of the endpoint's current version before building on
+ * it: `--trusted-keys` or `signing.trusted_keys`, and always the signing key's own public key (a version it
+ * signed is one this signer made; anyone holding the key could sign anything anyway). A repository without
+ * `signing.trusted_keys` therefore trusts only its own signer.
+ */
+export async function loadBuildTrustedKeys(options: { file?: string | undefined; repoDir: string; signingKey: SigningKey }): Promise<PublicKey[]> {
+  const configured = options.file !== undefined || (await readDistributionSettings(options.repoDir)).trustedKeys.length > 0
+    ? await loadTrustedKeys({ file: options.file, repoDir: options.repoDir })
+    : [];
+  const own = options.signingKey.publicKey;
+  return configured.some((k) => k.keyid === own.keyid) ? configured : [...configured, own];
 }

@@ -1,5 +1,5 @@
 import { EXIT, combineExitCodes, createFinding, exitCodeFor, exitCodeForFindings, type ExitCode, type Finding } from "../../core/findings.js";
-import type { VersionRef } from "../../core/snapshot/index.js";
+import { verifyCurrentSnapshot, type Snapshot, type VersionRef } from "../../core/snapshot/index.js";
 import { buildNextSnapshot, findingFromError, type BuildOptions } from "./build.js";
 import type { EndpointClient } from "./endpoint.js";
 
@@ -22,6 +22,25 @@ export interface PushOptions extends BuildOptions {
   endpoint: EndpointClient;
   /** Publish even when the content is unchanged: a new version with a new `expiresAt`. */
   refresh?: boolean;
+  /** Publish even the content a rollback just replaced (the rollback guard). */
+  force?: boolean;
+}
+
+/**
+ * The rollback guard: when the current version is a rollback and the content to publish is the content of
+ * the version it replaced, a plain push would silently undo the rollback. Returns the refusal, or null.
+ */
+async function checkRollbackGuard(options: PushOptions, current: Snapshot, contentDigest: string): Promise<Finding | null> {
+  if (current.rollbackOf === null || options.force === true || current.contentDigest === contentDigest) return null;
+  const replaced = await options.endpoint.version(options.environment, current.version - 1);
+  if (replaced === null) return null;
+  verifyCurrentSnapshot(replaced, options.environment, options.trustedKeys, `version ${current.version - 1}`);
+  if (replaced.version !== current.version - 1 || replaced.contentDigest !== contentDigest) return null;
+  return createFinding({
+    code: "push-failed", environment: options.environment,
+    message: `${options.environment}: version ${current.version} rolled back to the content of version ${current.rollbackOf}, replacing version ${replaced.version}; this push would republish version ${replaced.version}'s content and undo that rollback`,
+    hint: "fix forward in git (commit the change that repairs it), or pass --force to publish this content anyway",
+  });
 }
 
 /**
@@ -40,6 +59,8 @@ export async function pushEnvironment(options: PushOptions): Promise<PushResult>
     if (current !== null && current.contentDigest === built.contentDigest && options.refresh !== true) {
       return { ...common, status: "unchanged", version: current.version, digest: current.digest, exitCode: EXIT.ok };
     }
+    const guard = current === null ? null : await checkRollbackGuard(options, current, built.contentDigest);
+    if (guard !== null) return { ...common, status: "refused", version: current!.version, digest: current!.digest, findings: [...built.findings, guard], exitCode: EXIT.distribution };
     const reply = await options.endpoint.publish(built.snapshot, current?.version ?? 0);
     if (!reply.ok) {
       const now: VersionRef | null = reply.current ?? (await options.endpoint.current(environment).catch(() => null));

@@ -1,5 +1,5 @@
 import { createFinding, EXIT, exitCodeFor, StrataError } from "../../core/findings.js";
-import { createSnapshot, verifySnapshot, type PublicKey, type SigningKey } from "../../core/snapshot/index.js";
+import { createSnapshot, MAX_VERSION, verifyCurrentSnapshot, verifySnapshot, type PublicKey, type SigningKey } from "../../core/snapshot/index.js";
 import { findingFromError, type CallerSource } from "./build.js";
 import type { EndpointClient } from "./endpoint.js";
 import type { PushResult } from "./push.js";
@@ -26,6 +26,9 @@ export async function rollbackEnvironment(options: RollbackOptions): Promise<Pus
   try {
     const current = await endpoint.current(environment);
     if (current === null) throw new StrataError("unknown-environment", `nothing is published for ${environment}`);
+    // The chain the rollback extends must be one the trusted keys signed (see verifyCurrentSnapshot).
+    verifyCurrentSnapshot(current, environment, options.trustedKeys);
+    if (current.version >= MAX_VERSION) throw new StrataError("invalid-snapshot", `${environment} is at version ${current.version}: versions stop at ${MAX_VERSION}`);
     if (!Number.isSafeInteger(options.to) || options.to < 1 || options.to >= current.version) {
       throw new StrataError("invalid-argument", `--to must be an earlier version of ${environment} (1..${current.version - 1})`);
     }

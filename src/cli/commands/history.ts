@@ -18,7 +18,8 @@ export function register(program: Command): void {
       if (versions.length === 0) return print(`${opts.env}: nothing published`);
       print(versions.map((v) => {
         const what = v.action === "rollback" ? `rollback to v${v.rollbackOf}` : v.action;
-        const from = [v.source.commit?.slice(0, 12), v.source.pullRequest !== null ? `#${v.source.pullRequest}` : null, v.source.pushedBy ?? v.actor].filter(Boolean).join(" ");
+        // A version pushed with --allow-dirty is not the commit it names: say so next to it.
+        const from = [v.source.commit?.slice(0, 12), v.source.dirty === true ? "(dirty)" : null, v.source.pullRequest !== null ? `#${v.source.pullRequest}` : null, v.source.pushedBy ?? v.actor].filter(Boolean).join(" ");
         return `v${v.version}  ${v.publishedAt}  ${what}${v.emergency ? " EMERGENCY" : ""}  ${v.digest.slice(0, 19)}…  ${from}`;
       }).join("\n"));
     });

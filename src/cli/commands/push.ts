@@ -1,6 +1,6 @@
 import { Option, type Command } from "commander";
 import { userInfo } from "node:os";
-import { createEndpointClient, loadContentBuilder, loadSigningKey, pushEnvironments, readDistributionSettings, resolveEndpointUrl, type PushResult } from "../../app/distribution/index.js";
+import { checkWorkingTree, createEndpointClient, loadContentBuilder, loadBuildTrustedKeys, loadSigningKey, pushEnvironments, readDistributionSettings, resolveEndpointUrl, type PushResult } from "../../app/distribution/index.js";
 import { StrataError } from "../../core/findings.js";
 import { addRepoOption, collectList, openRepository, printJson } from "../common.js";
 import { renderFindingsText } from "../render/findings.js";
@@ -16,7 +16,7 @@ export function renderPushResult(r: PushResult, verb = "published"): string {
   switch (r.status) {
     case "published": return `✓ ${r.environment}: ${verb} version ${r.version}${short(r.digest)}${r.action === "refresh" ? " (refresh: same content, new expiry)" : ""}`;
     case "unchanged": return `= ${r.environment}: unchanged, still version ${r.version}`;
-    case "refused": return renderFindingsText(r.findings, `✗ ${r.environment}: refused, the configuration has errors`).trimEnd();
+    case "refused": return renderFindingsText(r.findings, `✗ ${r.environment}: refused${r.findings.some((f) => f.code === "push-failed") ? "" : ", the configuration has errors"}`).trimEnd();
     case "conflict": return renderFindingsText(r.findings.filter((f) => f.code === "version-conflict"), `✗ ${r.environment}: conflict, now at version ${r.version ?? 0}`).trimEnd();
     case "failed": return renderFindingsText(r.findings, `✗ ${r.environment}: failed`).trimEnd();
   }
@@ -41,25 +41,32 @@ export function register(program: Command): void {
     .option("--all", "every concrete environment")
     .option("--endpoint <url>", "the endpoint (default: STRATA_ENDPOINT, then distribution.endpoint)")
     .option("--signing-key <file>", "PKCS#8 PEM ed25519 key (default: STRATA_SIGNING_KEY)")
+    .option("--trusted-keys <file>", "keys the endpoint's current version must be signed by (default: signing.trusted_keys)")
     .option("--refresh", "publish unchanged content as a new version with a new expiry")
+    .option("--allow-dirty", "publish uncommitted changes, marked source.dirty (with their digest) in the signed snapshot")
+    .option("--force", "publish even the content the last rollback replaced")
     .option("--require-approval", "publish only a commit on the default branch that a pull request merged with its approvals satisfied (GitHub)");
   addRepoOption(cmd);
   cmd.addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"));
-  cmd.action(async (opts: { env?: string[]; all?: boolean; endpoint?: string; signingKey?: string; refresh?: boolean; requireApproval?: boolean; repo?: string; format?: string }) => {
+  cmd.action(async (opts: { env?: string[]; all?: boolean; endpoint?: string; signingKey?: string; trustedKeys?: string; refresh?: boolean; allowDirty?: boolean; force?: boolean; requireApproval?: boolean; repo?: string; format?: string }) => {
     const { root } = openRepository(opts);
     const settings = await readDistributionSettings(root);
     if ((opts.env === undefined) === (opts.all !== true)) throw new StrataError("invalid-argument", "pass --env E (one or more) or --all");
     const environments = opts.all === true ? settings.environments : opts.env!;
     const url = await resolveEndpointUrl({ flag: opts.endpoint, repoDir: root });
     const signingKey = await loadSigningKey({ file: opts.signingKey });
-    // The gate runs before anything is built or sent: an unapproved commit publishes nothing.
+    const trustedKeys = await loadBuildTrustedKeys({ file: opts.trustedKeys, repoDir: root, signingKey });
+    // The gates run before anything is built or sent: an unapproved commit or a dirty tree publishes nothing.
     const approval = opts.requireApproval === true ? await requireApproval(root) : {};
+    const worktree = await checkWorkingTree(root, { allowDirty: opts.allowDirty === true });
     const { results, exitCode } = await withSpinner(`pushing ${environments.join(", ")} to ${url}`, () => pushEnvironments(environments, {
       endpoint: createEndpointClient({ url: url!, token: process.env.STRATA_TOKEN }),
       buildContent: loadContentBuilder({ repoDir: root }),
       signingKey,
+      trustedKeys,
       refresh: opts.refresh === true,
-      source: { pushedBy: pusher(), ...approval },
+      force: opts.force === true,
+      source: { pushedBy: pusher(), ...approval, ...worktree },
       ttlMs: settings.expiresAfterMs,
     }));
     if (opts.format === "json") print(printJson({ schemaVersion: 1, ok: exitCode === 0, endpoint: url, results: results.map(({ exitCode: _e, ...r }) => r) }));

@@ -1,5 +1,5 @@
 import { Option, type Command } from "commander";
-import { createEndpointClient, loadSigningKey, loadTrustedKeys, readDistributionSettings, resolveEndpointUrl, rollbackEnvironment } from "../../app/distribution/index.js";
+import { createEndpointClient, loadBuildTrustedKeys, loadSigningKey, readDistributionSettings, resolveEndpointUrl, rollbackEnvironment } from "../../app/distribution/index.js";
 import { StrataError } from "../../core/findings.js";
 import { addRepoOption, openRepository, printJson } from "../common.js";
 import { print } from "../output.js";
@@ -13,7 +13,7 @@ export function register(program: Command): void {
     .requiredOption("--to <version>", "the version whose content to republish")
     .option("--endpoint <url>", "the endpoint (default: STRATA_ENDPOINT, then distribution.endpoint)")
     .option("--signing-key <file>", "PKCS#8 PEM ed25519 key (default: STRATA_SIGNING_KEY)")
-    .option("--trusted-keys <file>", "keys to verify the old version with (default: signing.trusted_keys)");
+    .option("--trusted-keys <file>", "keys the current and the old version must be signed by (default: signing.trusted_keys, and the signing key)");
   addRepoOption(cmd);
   cmd.addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"));
   cmd.action(async (opts: { env: string; to: string; endpoint?: string; signingKey?: string; trustedKeys?: string; repo?: string; format?: string }) => {
@@ -22,11 +22,12 @@ export function register(program: Command): void {
     const { root } = openRepository(opts);
     const settings = await readDistributionSettings(root);
     const url = await resolveEndpointUrl({ flag: opts.endpoint, repoDir: root });
+    const signingKey = await loadSigningKey({ file: opts.signingKey });
     const result = await rollbackEnvironment({
       environment: opts.env, to,
       endpoint: createEndpointClient({ url: url!, token: process.env.STRATA_TOKEN }),
-      signingKey: await loadSigningKey({ file: opts.signingKey }),
-      trustedKeys: await loadTrustedKeys({ file: opts.trustedKeys, repoDir: root }),
+      signingKey,
+      trustedKeys: await loadBuildTrustedKeys({ file: opts.trustedKeys, repoDir: root, signingKey }),
       source: { pushedBy: pusher() },
       ttlMs: settings.expiresAfterMs,
     });

@@ -11,6 +11,12 @@ function parseBytes(value: string): number {
   return Number(m[1]) * (unit === "m" ? 1024 * 1024 : unit === "k" ? 1024 : 1);
 }
 
+function parseCount(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < 1) throw new StrataError("invalid-argument", `expected a positive count, not ${JSON.stringify(value)}`);
+  return n;
+}
+
 export function register(program: Command): void {
   const serve = program
     .command("serve")
@@ -21,13 +27,19 @@ export function register(program: Command): void {
     .option("--trusted-keys <file>", "public keys whose signatures are accepted, one ed25519:<base64> a line")
     .option("--repo <dir>", "take the trusted keys from this repository's signing.trusted_keys")
     .option("--max-body <bytes>", "the largest snapshot accepted (e.g. 8M)", parseBytes)
+    .option("--max-connections <n>", "open connections in total (more are closed at once)", parseCount)
+    .option("--max-connections-per-client <n>", "open connections per client address", parseCount)
     .option("--log-level <level>", "debug (every request), info, warn or error", "info")
-    .action(async (opts: { store: string; listen: string; tokens?: string; trustedKeys?: string; repo?: string; maxBody?: number; logLevel: string }) => {
+    .action(async (opts: { store: string; listen: string; tokens?: string; trustedKeys?: string; repo?: string; maxBody?: number; maxConnections?: number; maxConnectionsPerClient?: number; logLevel: string }) => {
       if (!["debug", "info", "warn", "error"].includes(opts.logLevel)) throw new StrataError("invalid-argument", `invalid --log-level ${opts.logLevel}`);
       const { runServe, readTokens, createJsonLogger } = await import("../../server/index.js");
       // One structured log stream on stderr for the server and for what happens around it.
       const jsonLog = createJsonLogger({ level: opts.logLevel as "info" });
-      const server = await runServe({ ...opts, logLevel: opts.logLevel as "info", log: jsonLog });
+      const limits = {
+        ...(opts.maxConnections !== undefined ? { maxConnections: opts.maxConnections } : {}),
+        ...(opts.maxConnectionsPerClient !== undefined ? { maxConnectionsPerAddress: opts.maxConnectionsPerClient } : {}),
+      };
+      const server = await runServe({ ...opts, limits, logLevel: opts.logLevel as "info", log: jsonLog });
       // Until a signal: then stop accepting, end long-polls and streams, close the store.
       await new Promise<void>((resolve) => {
         const stop = (): void => {

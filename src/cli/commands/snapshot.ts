@@ -1,6 +1,6 @@
 import { Option, type Command } from "commander";
 import { promises as fs } from "node:fs";
-import { buildSnapshot, createEndpointClient, loadContentBuilder, loadSigningKey, loadTrustedKeys, readDistributionSettings, resolveEndpointUrl, verifySnapshotFile } from "../../app/distribution/index.js";
+import { buildSnapshot, createEndpointClient, loadBuildTrustedKeys, loadContentBuilder, loadSigningKey, loadTrustedKeys, readDistributionSettings, resolveEndpointUrl, verifySnapshotFile } from "../../app/distribution/index.js";
 import { exitCodeForFindings, StrataError } from "../../core/findings.js";
 import { serializeSnapshot } from "../../core/snapshot/index.js";
 import { addRepoOption, openRepository, printJson } from "../common.js";
@@ -15,18 +15,22 @@ export function register(program: Command): void {
     .option("--env <name>", "the environment")
     .option("--out <file>", "write it here instead of stdout")
     .option("--endpoint <url>", "follow this endpoint's current version (default: STRATA_ENDPOINT, then distribution.endpoint; none: version 1)")
-    .option("--signing-key <file>", "PKCS#8 PEM ed25519 key (default: STRATA_SIGNING_KEY)");
+    .option("--signing-key <file>", "PKCS#8 PEM ed25519 key (default: STRATA_SIGNING_KEY)")
+    .option("--trusted-keys <file>", "keys the endpoint's current version must be signed by (default: signing.trusted_keys)");
   addRepoOption(cmd);
-  cmd.action(async (opts: { env?: string; out?: string; endpoint?: string; signingKey?: string; repo?: string }) => {
+  cmd.action(async (opts: { env?: string; out?: string; endpoint?: string; signingKey?: string; trustedKeys?: string; repo?: string }) => {
     if (opts.env === undefined) throw new StrataError("invalid-argument", "missing --env");
     const { root } = openRepository(opts);
     const settings = await readDistributionSettings(root);
     const url = await resolveEndpointUrl({ flag: opts.endpoint, repoDir: root, required: false });
+    const signingKey = await loadSigningKey({ file: opts.signingKey });
     const { snapshot, findings } = await buildSnapshot({
       environment: opts.env,
       endpoint: url === null ? null : createEndpointClient({ url, token: process.env.STRATA_TOKEN }),
       buildContent: loadContentBuilder({ repoDir: root }),
-      signingKey: await loadSigningKey({ file: opts.signingKey }),
+      signingKey,
+      // Without an endpoint there is no current version to verify.
+      trustedKeys: url === null ? [] : await loadBuildTrustedKeys({ file: opts.trustedKeys, repoDir: root, signingKey }),
       source: { pushedBy: pusher() },
       ttlMs: settings.expiresAfterMs,
     });

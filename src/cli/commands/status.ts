@@ -1,5 +1,6 @@
 import { Option, type Command } from "commander";
-import { createEndpointClient, readStatus, resolveEndpointUrl } from "../../app/distribution/index.js";
+import { createEndpointClient, readStatus, resolveEndpointUrl, type ClientStatus, type StatusDocument } from "../../app/distribution/index.js";
+import { EXIT } from "../../core/findings.js";
 import { printJson } from "../common.js";
 import { print } from "../output.js";
 
@@ -8,6 +9,37 @@ function age(seconds: number): string {
   if (seconds < 7200) return `${Math.round(seconds / 60)}m`;
   if (seconds < 172_800) return `${Math.round(seconds / 3600)}h`;
   return `${Math.round(seconds / 86_400)}d`;
+}
+
+/** Whatever a hostile client put in its header, nothing reaches the terminal as a control sequence. */
+function clean(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, "?");
+}
+
+function renderClient(c: ClientStatus, now: number): string {
+  const seen = age(Math.max(0, Math.round((now - Date.parse(c.lastSeen)) / 1000)));
+  const rejected = c.rejected === null ? "" : `; REJECTED v${c.rejected.version} (${clean(c.rejected.reason)}) ${age(Math.max(0, Math.round((now - Date.parse(c.rejected.at)) / 1000)))} ago`;
+  return `  ${clean(c.service)}/${clean(c.instance)} [${c.kind ?? "?"}]: v${c.version}${c.connected ? ", connected" : ""}, last seen ${seen} ago${rejected}`;
+}
+
+export function renderStatus(url: string, status: StatusDocument, now = Date.now()): string {
+  const lines = [`endpoint ${url} (${status.store})`];
+  if (status.environments.length === 0) lines.push("nothing published");
+  for (const e of status.environments) {
+    if ("error" in e) {
+      lines.push(`${e.environment}: ${e.error.code === "store-corrupt" ? "STORE CORRUPT" : "FAILING"} (${e.error.code}): ${clean(e.error.message)}`);
+      continue;
+    }
+    const clients = Object.entries(e.clients).map(([v, n]) => `${n} on v${v}`).join(", ") || "no clients seen";
+    lines.push(`${e.environment}: v${e.version}, published ${age(e.ageSeconds)} ago${e.expired ? ", EXPIRED (push --refresh)" : ""}; ${clients}`);
+    for (const c of status.clients) if (c.environment === e.environment) lines.push(renderClient(c, now));
+  }
+  const listed = new Set(status.environments.filter((e) => !("error" in e)).map((e) => e.environment));
+  const others = status.clients.filter((c) => !listed.has(c.environment));
+  if (others.length > 0) lines.push("clients of environments without a current version:");
+  for (const c of others) lines.push(`  ${c.environment}:${renderClient(c, now).slice(1)}`);
+  return lines.join("\n");
 }
 
 export function register(program: Command): void {
@@ -21,14 +53,8 @@ export function register(program: Command): void {
     .action(async (opts: { env?: string; endpoint?: string; repo?: string; format: string }) => {
       const url = await resolveEndpointUrl({ flag: opts.endpoint, repoDir: opts.repo ?? process.cwd() });
       const status = await readStatus({ endpoint: createEndpointClient({ url: url!, token: process.env.STRATA_TOKEN }), environment: opts.env });
-      if (opts.format === "json") return print(printJson(status));
-      const lines = [`endpoint ${url} (${status.store})`];
-      if (status.environments.length === 0) lines.push("nothing published");
-      for (const e of status.environments) {
-        const clients = Object.entries(e.clients).map(([v, n]) => `${n} on v${v}`).join(", ") || "no clients seen";
-        lines.push(`${e.environment}: v${e.version}, published ${age(e.ageSeconds)} ago${e.expired ? ", EXPIRED (push --refresh)" : ""}; ${clients}`);
-      }
-      for (const c of status.clients) lines.push(`  ${c.service}/${c.instance}: ${c.environment ?? "?"} v${c.version ?? "?"}${c.connections > 0 ? " (connected)" : ""}, seen ${c.lastSeen}`);
-      print(lines.join("\n"));
+      print(opts.format === "json" ? printJson(status) : renderStatus(url!, status));
+      // A corrupted environment is a distribution failure: scripts checking `strata status` see it.
+      if (status.environments.some((e) => "error" in e)) process.exitCode = EXIT.distribution;
     });
 }

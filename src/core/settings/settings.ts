@@ -58,7 +58,7 @@ export function parseSettings(root: LNode | null, compiler: SchemaCompiler): Par
       let message = `${file}:${pos.line}:${pos.column}: ${where} ${err.message ?? "is invalid"}`;
       if (err.keyword === "additionalProperties") { code = "unknown-key"; message = `${file}:${pos.line}:${pos.column}: unknown setting "${[...segs, extra].join(".")}"`; }
       else if (err.keyword === "required") { code = "missing-required"; message = `${file}:${pos.line}:${pos.column}: ${where} must have "${(err.params as { missingProperty: string }).missingProperty}"`; }
-      else if (err.keyword === "pattern" && segs[0] === "environments" && segs.length <= 3) code = "invalid-name";
+      else if ((err.keyword === "pattern" || err.keyword === "maxLength") && segs[0] === "environments" && segs.length <= 3) code = "invalid-name";
       else if (err.keyword === "propertyNames") continue; // reported with the name below
       else if (err.keyword !== "type") code = "constraint-violation";
       findings.push(createFinding({ code, message, file, line: pos.line, column: pos.column, key: segs.join(".") || null }));
@@ -72,7 +72,7 @@ export function parseSettings(root: LNode | null, compiler: SchemaCompiler): Par
     if (!isValidName(name)) {
       const e = envNode.kind === "map" ? envNode.entries.get(name) : undefined;
       const pos = e?.keyPos ?? envNode.pos;
-      findings.push(createFinding({ code: "invalid-name", message: `${file}:${pos.line}:${pos.column}: invalid environment name "${name}"`, file, line: pos.line, column: pos.column, hint: "environment names match ^[a-z0-9][a-z0-9-]*$" }));
+      findings.push(createFinding({ code: "invalid-name", message: `${file}:${pos.line}:${pos.column}: invalid environment name "${name}"`, file, line: pos.line, column: pos.column, hint: "environment names match ^[a-z0-9][a-z0-9-]*$, at most 64 characters" }));
     }
   }
 

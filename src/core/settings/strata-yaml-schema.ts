@@ -3,7 +3,7 @@
  * strata.yaml so editors validate it through `# yaml-language-server: $schema=`.
  */
 const glob = { type: "string", minLength: 1 } as const;
-const name = { type: "string", pattern: "^[a-z0-9][a-z0-9-]*$" } as const;
+const name = { type: "string", pattern: "^[a-z0-9][a-z0-9-]*$", maxLength: 64 } as const;
 
 export const strataYamlSchema = {
   $schema: "https://json-schema.org/draft/2020-12/schema",

@@ -12,6 +12,12 @@ export interface SnapshotSource {
   approvedBy: string[];
   pushedBy: string | null;
   emergency: boolean;
+  /**
+   * Present (true) only when `push --allow-dirty` published a working tree that differs from `commit`; then
+   * `dirtyDigest` identifies the uncommitted content (see docs/distribution.md).
+   */
+  dirty?: true;
+  dirtyDigest?: string;
 }
 
 export interface SnapshotSignature {
@@ -51,7 +57,13 @@ export interface VersionRef {
   digest: string;
 }
 
-export const ENVIRONMENT_NAME = /^[a-z0-9][a-z0-9-]*$/;
+/** At most 64 characters, like every environment name (core/names.ts): the name becomes a path and a URL segment. */
+export const ENVIRONMENT_NAME = /^[a-z0-9][a-z0-9-]{0,63}$/;
+/**
+ * The highest version strata builds on or accepts. Clients never go back to a lower version, so a version
+ * near 2^53 would freeze them; 2^31 versions is more than any environment publishes.
+ */
+export const MAX_VERSION = 2 ** 31;
 /** Default validity of a snapshot: `push --refresh` renews it before clients call it stale. */
 export const DEFAULT_TTL_MS = 7 * 24 * 3600 * 1000;
 
@@ -107,6 +119,7 @@ export function createSnapshot(init: SnapshotInit, keys: readonly SigningKey[]):
       approvedBy: init.source.approvedBy ?? [],
       pushedBy: init.source.pushedBy ?? null,
       emergency: init.source.emergency ?? false,
+      ...(init.source.dirty === true ? { dirty: true as const, dirtyDigest: init.source.dirtyDigest ?? "" } : {}),
     },
     contentDigest: init.contentDigest,
     config: init.config,
@@ -175,8 +188,9 @@ export function validateSnapshotShape(value: unknown): string[] {
   for (const k of Object.keys(s)) if (!known.has(k)) p.push(`unknown field "${k}"`);
   if (s.kind !== "strata.snapshot") p.push(`kind must be "strata.snapshot"`);
   if (s.apiVersion !== 1) p.push("apiVersion must be 1");
-  if (typeof s.environment !== "string" || !ENVIRONMENT_NAME.test(s.environment)) p.push("environment must be a name matching ^[a-z0-9][a-z0-9-]*$");
+  if (typeof s.environment !== "string" || !ENVIRONMENT_NAME.test(s.environment)) p.push("environment must be a name matching ^[a-z0-9][a-z0-9-]*$ (at most 64 characters)");
   if (typeof s.version !== "number" || !Number.isSafeInteger(s.version) || s.version < 1) p.push("version must be an integer >= 1");
+  else if (s.version > MAX_VERSION) p.push(`version must be at most ${MAX_VERSION}`);
   if (!(s.previous === null || (typeof s.previous === "string" && DIGEST_PATTERN.test(s.previous)))) p.push("previous must be null or a sha256: digest");
   if (s.version === 1 && s.previous !== null) p.push("version 1 has no previous");
   if (typeof s.version === "number" && s.version > 1 && s.previous === null) p.push(`version ${s.version} needs previous`);
@@ -190,7 +204,10 @@ export function validateSnapshotShape(value: unknown): string[] {
   const src = s.source;
   if (!isJsonObject(src)) p.push("source must be an object");
   else {
-    for (const k of Object.keys(src)) if (!["repository", "commit", "pullRequest", "approvedBy", "pushedBy", "emergency"].includes(k)) p.push(`unknown field "source.${k}"`);
+    for (const k of Object.keys(src)) if (!["repository", "commit", "pullRequest", "approvedBy", "pushedBy", "emergency", "dirty", "dirtyDigest"].includes(k)) p.push(`unknown field "source.${k}"`);
+    if (src.dirty !== undefined && src.dirty !== true) p.push("source.dirty must be true when present");
+    if ((src.dirty === true) !== (src.dirtyDigest !== undefined)) p.push("source.dirty and source.dirtyDigest go together");
+    if (src.dirtyDigest !== undefined && (typeof src.dirtyDigest !== "string" || !DIGEST_PATTERN.test(src.dirtyDigest))) p.push("source.dirtyDigest must be a sha256: digest");
     if (!isNullableString(src.repository)) p.push("source.repository must be a string or null");
     if (!isNullableString(src.commit)) p.push("source.commit must be a string or null");
     if (!(src.pullRequest === null || (typeof src.pullRequest === "number" && Number.isSafeInteger(src.pullRequest)))) p.push("source.pullRequest must be a number or null");
@@ -263,5 +280,25 @@ export function validateSuccessor(snapshot: Snapshot, environment: string, curre
   const previous = current?.digest ?? null;
   if (snapshot.previous !== previous) {
     throw new StrataError("invalid-snapshot", `previous ${snapshot.previous ?? "null"} is not the digest of version ${current?.version ?? 0} (${previous ?? "null"})`);
+  }
+}
+
+/**
+ * Checks a snapshot an endpoint calls the current version of `environment` before anything is built on it:
+ * well-formed (apiVersion 1, version at most {@link MAX_VERSION}), for this environment, its digest, and a
+ * signature by a trusted key. A hostile endpoint could otherwise choose the chain a push extends (a version
+ * near 2^53 freezes every client) or make a push a silent no-op (a forged current with the same
+ * `contentDigest`). Throws `invalid-snapshot`, `digest-mismatch` or `invalid-signature`, saying what failed.
+ */
+export function verifyCurrentSnapshot(snapshot: Snapshot, environment: string, trusted: readonly PublicKey[], what = "current"): void {
+  const prefix = `the endpoint's ${what} snapshot of ${environment} cannot be built on`;
+  const problems = validateSnapshotShape(snapshot);
+  if (problems.length > 0) throw new StrataError("invalid-snapshot", `${prefix}: ${problems.join("; ")}`);
+  if (snapshot.environment !== environment) throw new StrataError("invalid-snapshot", `${prefix}: it is a snapshot of "${snapshot.environment}"`);
+  try {
+    verifySnapshot(snapshot, trusted);
+  } catch (e) {
+    if (e instanceof StrataError) throw new StrataError(e.code, `${prefix}: ${e.message}`, e.hint === null ? {} : { hint: e.hint });
+    throw e;
   }
 }

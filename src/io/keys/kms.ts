@@ -1,8 +1,12 @@
 /**
- * AWS KMS key source. The SDK is loaded only when a file has KMS keys. STRATA_KMS_ENDPOINT (or the SDK's
+ * AWS KMS key source. The SDK (an optional package) is loaded only when a file has KMS keys. STRATA_KMS_ENDPOINT (or the SDK's
  * AWS_ENDPOINT_URL_KMS) points it at another endpoint, e.g. a local stand-in in tests.
  */
 import type { KmsKey } from "../../core/sops/metadata.js";
+import { importOptional } from "../optional-package.js";
+
+/** The SDK, an optional package: a clear error naming it when it is not installed. */
+const loadKms = () => importOptional("@aws-sdk/client-kms", "AWS KMS", () => import("@aws-sdk/client-kms"));
 
 function regionOf(arn: string, env: NodeJS.ProcessEnv): string {
   const m = /^arn:aws[\w-]*:kms:([^:]+):/.exec(arn);
@@ -10,7 +14,7 @@ function regionOf(arn: string, env: NodeJS.ProcessEnv): string {
 }
 
 async function createClient(arn: string, profile: string, env: NodeJS.ProcessEnv) {
-  const { KMSClient } = await import("@aws-sdk/client-kms");
+  const { KMSClient } = await loadKms();
   const endpoint = env.STRATA_KMS_ENDPOINT || env.AWS_ENDPOINT_URL_KMS || undefined;
   // Credentials given in the environment we were handed win; otherwise the SDK's default chain.
   const credentials = env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
@@ -21,7 +25,7 @@ async function createClient(arn: string, profile: string, env: NodeJS.ProcessEnv
 
 export async function decryptKmsDataKey(key: KmsKey, env: NodeJS.ProcessEnv): Promise<Uint8Array> {
   if (key.role !== "") throw new Error(`assuming the role ${key.role} is not supported; use credentials for it directly`);
-  const { DecryptCommand } = await import("@aws-sdk/client-kms");
+  const { DecryptCommand } = await loadKms();
   const client = await createClient(key.arn, key.awsProfile, env);
   try {
     const out = await client.send(new DecryptCommand({
@@ -39,7 +43,7 @@ export async function decryptKmsDataKey(key: KmsKey, env: NodeJS.ProcessEnv): Pr
 }
 
 export async function encryptKmsDataKey(dataKey: Uint8Array, arn: string, context: Record<string, string>, env: NodeJS.ProcessEnv): Promise<string> {
-  const { EncryptCommand } = await import("@aws-sdk/client-kms");
+  const { EncryptCommand } = await loadKms();
   const client = await createClient(arn, "", env);
   try {
     const out = await client.send(new EncryptCommand({ KeyId: arn, Plaintext: dataKey, ...(Object.keys(context).length > 0 ? { EncryptionContext: context } : {}) }));

@@ -10,8 +10,9 @@
  * its own watchers; after a reconnect, or when etcd cancels the watch because the revision it would resume
  * from was compacted, it re-reads every head, so no version is missed (at least once; duplicates dropped).
  */
-import { Etcd3, type Watcher } from "etcd3";
+import type { Etcd3, Watcher } from "etcd3";
 import { StrataError } from "../../core/findings.js";
+import { importOptional } from "../optional-package.js";
 import { ENVIRONMENT_NAME } from "../../core/snapshot/index.js";
 import { createHistoryEntry, headOf, padVersion, type Head, type HistoryEntry, type PublishOutcome, type PublishRequest, type SnapshotStore, type StoreEvent } from "./store.js";
 
@@ -30,6 +31,7 @@ export function parseEtcdLocation(location: string): { hosts: string[]; prefix: 
 
 export async function openEtcdStore(location: string): Promise<SnapshotStore> {
   const { hosts, prefix } = parseEtcdLocation(location);
+  const { Etcd3 } = await importOptional("etcd3", "The etcd store", () => import("etcd3"));
   const client = new Etcd3({ hosts, dialTimeout: 3_000, grpcOptions: { "grpc.max_receive_message_length": 64 * 1024 * 1024, "grpc.max_send_message_length": 64 * 1024 * 1024 } });
   const store = new EtcdStore(client, prefix, `etcd://${hosts.map((h) => h.slice(7)).join(",")}/${prefix}`);
   // Fail at start, with a clear message, rather than at the first request.
@@ -74,6 +76,10 @@ class EtcdStore implements SnapshotStore {
 
   async head(environment: string): Promise<Head | null> {
     return (await this.readHead(environment)).head;
+  }
+
+  locate(environment: string, version: number): string {
+    return `key ${this.key("v", environment, padVersion(version))} of ${this.description}`;
   }
 
   async read(environment: string, version: number): Promise<string | null> {

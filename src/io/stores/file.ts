@@ -1,8 +1,9 @@
 /**
  * `file:DIR`, the embedded store. Layout:
  *
- *   DIR/lock                                 held while one process publishes (pid, host)
- *   DIR/.tmp-*                               a lock being taken (or one a crash left: removed at open)
+ *   DIR/lock                                 held while one process publishes (pid, host, token)
+ *   DIR/.tmp-<pid>-*                         a lock being taken (or one a crash left: removed at open)
+ *   DIR/envs/<env>/[v/].tmp-<pid>-*          a file being written under the lock (a crash's: removed at open)
  *   DIR/envs/<env>/v/<000000000007>.json     version 7, written once, never changed
  *   DIR/envs/<env>/history.jsonl             append-only: one history/audit line per version
  *   DIR/envs/<env>/head.json                 the current pointer, replaced by rename
@@ -12,6 +13,11 @@
  * replace head.json (temp, rename). A crash at any instant leaves either the old state or a
  * version file ahead of head.json; the next lock holder (and every open) rolls the pointer and history
  * forward from the version files, so what a client saw acknowledged is always there.
+ *
+ * Fencing: a lock holder that stalls past STALE_LOCK_MS can have its lock broken by another server. Before it
+ * replaces head.json it checks that the lock file is still its own and that head.json is not already at a
+ * later version; otherwise it leaves head.json alone (its version file is durable and the new holder rolled
+ * the pointer forward past it), so the head never moves backwards.
  */
 import { randomBytes } from "node:crypto";
 import { constants, promises as fs, watch as watchFs, type FSWatcher } from "node:fs";
@@ -86,8 +92,14 @@ function actionOf(snapshot: Snapshot, previous: HistoryEntry | undefined): Histo
   return previous !== undefined && previous.contentDigest === snapshot.contentDigest ? "refresh" : "publish";
 }
 
-export async function openFileStore(location: string): Promise<SnapshotStore> {
-  const store = new FileStore(resolve(location));
+/** Test seams: a pause before head.json is replaced (to play a stalled writer) and the stale-lock age. */
+export interface FileStoreOptions {
+  beforeHeadRename?: (environment: string, version: number) => Promise<void>;
+  staleLockMs?: number;
+}
+
+export async function openFileStore(location: string, options: FileStoreOptions = {}): Promise<SnapshotStore> {
+  const store = new FileStore(resolve(location), options);
   await fs.mkdir(join(store.root, "envs"), { recursive: true });
   await store.recoverAll();
   return store;
@@ -103,8 +115,10 @@ class FileStore implements SnapshotStore {
   private rootWatcher: FSWatcher | null = null;
   private poll: NodeJS.Timeout | null = null;
   private closed = false;
+  /** The content of the lock file while this process holds it; null otherwise. */
+  private lockText: string | null = null;
 
-  constructor(readonly root: string) {
+  constructor(readonly root: string, private readonly options: FileStoreOptions = {}) {
     this.description = `file:${root}`;
   }
 
@@ -133,6 +147,10 @@ class FileStore implements SnapshotStore {
       // Torn by a power loss (it is not fsynced): recovery rebuilds it from the version files.
       return null;
     }
+  }
+
+  locate(environment: string, version: number): string {
+    return this.versionPath(environment, version);
   }
 
   async read(environment: string, version: number): Promise<string | null> {
@@ -208,7 +226,20 @@ class FileStore implements SnapshotStore {
     const envDir = this.envDir(environment);
     const tmp = join(envDir, tmpName());
     await fs.writeFile(tmp, JSON.stringify(head), { flag: "wx" });
-    await fs.rename(tmp, join(envDir, "head.json"));
+    try {
+      await this.options.beforeHeadRename?.(environment, head.version);
+      // The fence: only the lock holder moves the pointer, and only forwards.
+      if (!(await this.holdsLock())) return;
+      const onDisk = await this.head(environment);
+      if (onDisk !== null && onDisk.version >= head.version) return;
+      await fs.rename(tmp, join(envDir, "head.json"));
+    } finally {
+      await fs.unlink(tmp).catch(() => undefined);
+    }
+  }
+
+  private async holdsLock(): Promise<boolean> {
+    return this.lockText !== null && (await readText(join(this.root, "lock"))) === this.lockText;
   }
 
   /** Under the lock: roll head.json and history forward to the newest version file. Returns the head. */
@@ -245,15 +276,26 @@ class FileStore implements SnapshotStore {
 
   async recoverAll(): Promise<void> {
     for (const n of await fs.readdir(this.root)) {
-      // Lock candidates of crashed processes (live ones link theirs within a millisecond).
+      // Lock candidates of crashed processes: named after their pid, and a live process links its candidate
+      // within a millisecond, so one of a dead pid on this host, or an old one, is left over.
       const path = join(this.root, n);
-      if (n.startsWith(".tmp-") && Date.now() - (await fs.stat(path).catch(() => ({ mtimeMs: Date.now() }))).mtimeMs > 60_000) await fs.unlink(path).catch(() => undefined);
+      if (!n.startsWith(".tmp-")) continue;
+      const pid = Number(/^\.tmp-(\d+)-/.exec(n)?.[1] ?? NaN);
+      const old = Date.now() - (await fs.stat(path).catch(() => ({ mtimeMs: Date.now() }))).mtimeMs > 60_000;
+      if (old || (Number.isSafeInteger(pid) && pid !== process.pid && !isAlive(pid))) await fs.unlink(path).catch(() => undefined);
     }
     const names = await fs.readdir(join(this.root, "envs"));
     const envs = names.filter((n) => ENVIRONMENT_NAME.test(n));
     if (envs.length === 0) return;
     await this.withLock(async () => {
-      for (const env of envs) await this.recover(env);
+      for (const env of envs) {
+        // Under the lock every temp file in an environment is a crashed writer's (head and version temps).
+        for (const dir of [this.envDir(env), join(this.envDir(env), "v")]) {
+          const entries = await fs.readdir(dir).catch(() => [] as string[]);
+          for (const n of entries) if (n.startsWith(".tmp-")) await fs.unlink(join(dir, n)).catch(() => undefined);
+        }
+        await this.recover(env);
+      }
     });
   }
 
@@ -283,7 +325,9 @@ class FileStore implements SnapshotStore {
       try {
         await fs.link(tmp, path);
         await fs.unlink(tmp);
+        this.lockText = mine;
         return async () => {
+          this.lockText = null;
           // Only remove the lock if it is still ours (never someone else's after a stale-lock break).
           if ((await readText(path)) === mine) await fs.unlink(path).catch(() => undefined);
         };
@@ -310,7 +354,7 @@ class FileStore implements SnapshotStore {
     } catch {
       // Empty or partial: a writer between create and write, or one that crashed there.
     }
-    const old = Date.now() - stat.mtimeMs > STALE_LOCK_MS;
+    const old = Date.now() - stat.mtimeMs > (this.options.staleLockMs ?? STALE_LOCK_MS);
     const dead = holder.host === hostname() && typeof holder.pid === "number" && holder.pid !== process.pid && !isAlive(holder.pid);
     if (!old && !dead) return false;
     const aside = `${path}.stale-${randomBytes(6).toString("hex")}`;

@@ -69,6 +69,8 @@ export interface SnapshotStore {
   head(environment: string): Promise<Head | null>;
   /** The stored text of one version, or null. */
   read(environment: string, version: number): Promise<string | null>;
+  /** Where one version is stored (its file or key), for the log line that reports it corrupted. */
+  locate(environment: string, version: number): string;
   /** Oldest first. */
   history(environment: string): Promise<HistoryEntry[]>;
   /** Every environment's entries, oldest first. */

@@ -30,7 +30,7 @@ describe("push", () => {
   it("publishes, is a no-op when the content is unchanged, publishes a secret-only change, and --refresh", async () => {
     const ep = await endpoint();
     let c = content();
-    const opts = { environment: "staging", endpoint: ep, signingKey: key, buildContent: async () => c, source: { pushedBy: "alice" } };
+    const opts = { environment: "staging", endpoint: ep, signingKey: key, trustedKeys: [key.publicKey], buildContent: async () => c, source: { pushedBy: "alice" } };
     const first = await pushEnvironment(opts);
     expect(first).toMatchObject({ status: "published", version: 1, action: "publish", exitCode: 0 });
     expect(await pushEnvironment(opts)).toMatchObject({ status: "unchanged", version: 1, exitCode: 0 });
@@ -49,46 +49,46 @@ describe("push", () => {
   it("refuses invalid configuration without contacting the publish route (exit 1)", async () => {
     const ep = await endpoint();
     const bad = content({ findings: [createFinding({ code: "invalid-type", message: "app.replicas: expected integer", file: "environments/staging/app.yaml", line: 1, column: 10 })] });
-    const r = await pushEnvironment({ environment: "staging", endpoint: ep, signingKey: key, buildContent: async () => bad });
+    const r = await pushEnvironment({ environment: "staging", endpoint: ep, signingKey: key, trustedKeys: [key.publicKey], buildContent: async () => bad });
     expect(r).toMatchObject({ status: "refused", exitCode: 1, version: null });
     expect(await ep.current("staging")).toBeNull();
     // Refused before the endpoint is even asked: exit 1 with the endpoint down too.
-    const down = await pushEnvironment({ environment: "staging", endpoint: createEndpointClient({ url: "http://127.0.0.1:9" }), signingKey: key, buildContent: async () => bad });
+    const down = await pushEnvironment({ environment: "staging", endpoint: createEndpointClient({ url: "http://127.0.0.1:9" }), signingKey: key, trustedKeys: [key.publicKey], buildContent: async () => bad });
     expect(down).toMatchObject({ status: "refused", exitCode: 1 });
     // A validate hook's errors refuse too (approvals, policy).
-    const hooked = await pushEnvironment({ environment: "staging", endpoint: ep, signingKey: key, buildContent: async () => content(), validate: async () => [createFinding({ code: "insufficient-approvals", message: "needs 2" })] });
+    const hooked = await pushEnvironment({ environment: "staging", endpoint: ep, signingKey: key, trustedKeys: [key.publicKey], buildContent: async () => content(), validate: async () => [createFinding({ code: "insufficient-approvals", message: "needs 2" })] });
     expect(hooked).toMatchObject({ status: "refused", exitCode: 1 });
   });
 
   it("on a conflict re-reads and reports the current version (exit 4)", async () => {
     const ep = await endpoint();
-    await pushEnvironment({ environment: "staging", endpoint: ep, signingKey: key, buildContent: async () => content() });
+    await pushEnvironment({ environment: "staging", endpoint: ep, signingKey: key, trustedKeys: [key.publicKey], buildContent: async () => content() });
     // Someone publishes between our read and our publish.
     const racing: EndpointClient = {
       ...ep,
       async publish(snapshot, expected) {
-        await pushEnvironment({ environment: "staging", endpoint: ep, signingKey: key, buildContent: async () => content({ config: { app: { replicas: 9 } } }) });
+        await pushEnvironment({ environment: "staging", endpoint: ep, signingKey: key, trustedKeys: [key.publicKey], buildContent: async () => content({ config: { app: { replicas: 9 } } }) });
         return ep.publish(snapshot, expected);
       },
     };
-    const r = await pushEnvironment({ environment: "staging", endpoint: racing, signingKey: key, buildContent: async () => content({ config: { app: { replicas: 3 } } }) });
+    const r = await pushEnvironment({ environment: "staging", endpoint: racing, signingKey: key, trustedKeys: [key.publicKey], buildContent: async () => content({ config: { app: { replicas: 3 } } }) });
     expect(r).toMatchObject({ status: "conflict", version: 2, exitCode: 4 });
     expect(r.findings.map((f) => f.code)).toEqual(["version-conflict"]);
   });
 
   it("--all reports every environment; the exit code is the first that applies", async () => {
     const ep = await endpoint();
-    const { results, exitCode } = await pushEnvironments(["staging", "production", "Bad_Name"], { endpoint: ep, signingKey: key, buildContent: async () => content() });
+    const { results, exitCode } = await pushEnvironments(["staging", "production", "Bad_Name"], { endpoint: ep, signingKey: key, trustedKeys: [key.publicKey], buildContent: async () => content() });
     expect(results.map((r) => r.status)).toEqual(["published", "published", "failed"]);
     expect(exitCode).toBe(4);
   });
 
   it("reports an unreachable endpoint and a refused token as distribution errors", async () => {
     const dead = createEndpointClient({ url: "http://127.0.0.1:9" });
-    expect(await pushEnvironment({ environment: "staging", endpoint: dead, signingKey: key, buildContent: async () => content() })).toMatchObject({ status: "failed", exitCode: 4, findings: [{ code: "unreachable" }] });
+    expect(await pushEnvironment({ environment: "staging", endpoint: dead, signingKey: key, trustedKeys: [key.publicKey], buildContent: async () => content() })).toMatchObject({ status: "failed", exitCode: 4, findings: [{ code: "unreachable" }] });
     const other = newKey().key;
     const ep = await endpoint();
-    const r = await pushEnvironment({ environment: "staging", endpoint: ep, signingKey: other, buildContent: async () => content() });
+    const r = await pushEnvironment({ environment: "staging", endpoint: ep, signingKey: other, trustedKeys: [other.publicKey], buildContent: async () => content() });
     expect(r).toMatchObject({ status: "failed", exitCode: 4, findings: [{ code: "invalid-signature" }] });
   });
 });
@@ -97,7 +97,7 @@ describe("rollback", () => {
   it("publishes a new version with the old content and rollbackOf", async () => {
     const ep = await endpoint();
     let c = content();
-    const opts = { environment: "staging", endpoint: ep, signingKey: key, buildContent: async () => c };
+    const opts = { environment: "staging", endpoint: ep, signingKey: key, trustedKeys: [key.publicKey], buildContent: async () => c };
     await pushEnvironment(opts);
     c = content({ config: { app: { replicas: 5 } } });
     await pushEnvironment(opts);
@@ -119,7 +119,7 @@ describe("rollback", () => {
 describe("snapshot build and verify, keys, settings", () => {
   it("builds version 1 without an endpoint and verifies the file", async () => {
     const dir = tempdir();
-    const { snapshot } = await buildSnapshot({ environment: "staging", endpoint: null, signingKey: key, buildContent: async () => content(), ttlMs: parseDuration("1d") });
+    const { snapshot } = await buildSnapshot({ environment: "staging", endpoint: null, signingKey: key, trustedKeys: [key.publicKey], buildContent: async () => content(), ttlMs: parseDuration("1d") });
     expect(snapshot).toMatchObject({ version: 1, previous: null });
     expect(Date.parse(snapshot!.expiresAt) - Date.parse(snapshot!.createdAt)).toBe(86_400_000);
     const file = join(dir, "s.json");

