@@ -1,27 +1,8 @@
-/** Config blame (`strata log`): the pure parts — key patterns, pull request numbers, value changes. */
+/** Config blame (`strata log`): the pure parts — pull request numbers, value changes (key patterns: ../glob.ts). */
 import type { LeafInfo } from "../model.js";
 import type { ChangeKind } from "./model.js";
 import { isEqualJson } from "./values.js";
 import type { JsonValue } from "../json.js";
-
-/**
- * A key glob of SPEC §2: `*` matches one segment or part of one, `**` any number of segments.
- * `database.**` is the whole namespace.
- */
-export function createKeyMatcher(pattern: string): (key: string) => boolean {
-  if (!/[*]/.test(pattern)) return (key) => key === pattern;
-  let re = "";
-  for (let i = 0; i < pattern.length; i++) {
-    const ch = pattern.charAt(i);
-    if (ch === "*" && pattern.charAt(i + 1) === "*") {
-      re += ".*";
-      i++;
-    } else if (ch === "*") re += "[^.]*";
-    else re += ch.replace(/[.+?^${}()|[\]\\]/g, "\\$&");
-  }
-  const compiled = new RegExp(`^${re}$`);
-  return (key) => compiled.test(key);
-}
 
 /** The pull request number a commit message carries: GitHub's "Merge pull request #12 …" or a squash "… (#12)". */
 export function findPullRequestNumber(subject: string): number | null {
