@@ -62,6 +62,8 @@ export async function readSettings(files: RepoFiles, compiler: SchemaCompiler = 
   }
   const parseFindings: Finding[] = [];
   const settingsNode = parseFile(settingsBytes, SETTINGS_FILE, { keys: "any", allowUnset: false }, parseFindings);
+  // Text that does not parse is reported as such, not also as an empty file.
+  if (settingsNode === null && parseFindings.some((f) => f.severity === "error")) return { settings: null, environments: new Map(), findings: [], parseFindings };
   return { ...parseSettings(settingsNode, compiler), parseFindings };
 }
 
@@ -111,7 +113,8 @@ export async function loadRepository(files: RepoFiles, options: LoadOptions = {}
   const skipped: string[] = [];
   await Promise.all(valueFiles.map(async (vf) => {
     if (!environments.has(vf.environment)) {
-      if (parsedSettings.settings && !parsedSettings.findings.some((f) => f.environment === vf.environment)) {
+      // Declared but without a chain (a cycle, an unknown parent, too deep): strata.yaml's finding says why.
+      if (parsedSettings.settings && !Object.hasOwn(parsedSettings.settings.environments, vf.environment)) {
         findings.push(createFinding({ code: "unknown-environment", message: `${vf.path}:1:1: environment "${vf.environment}" is not declared in ${SETTINGS_FILE}`, file: vf.path, line: 1, column: 1, environment: vf.environment, hint: `add it under environments: in ${SETTINGS_FILE}, or move the file` }));
       }
       return;
@@ -149,7 +152,7 @@ export async function loadRepository(files: RepoFiles, options: LoadOptions = {}
 }
 
 let parseCache: TextCache | null | undefined;
-const PARSE_VERSION = "strata-parse-1";
+const PARSE_VERSION = "strata-parse-2";
 
 /** Parses with positions; plain files go through the parse cache (keyed by path, options and bytes). */
 function parseFile(bytes: Uint8Array, path: string, opts: { keys: "any" | "segments"; allowUnset: boolean; cache?: boolean }, findings: Finding[]): LNode | null {

@@ -1,5 +1,7 @@
 /** `strata validate`: parse, resolve and validate every concrete environment (or those named). */
-import { compareFindings, createFinding, type Finding } from "../core/findings.js";
+import { compareFindings, createFinding, mergeFindings, type Finding } from "../core/findings.js";
+import { SETTINGS_FILE } from "../core/settings/settings.js";
+import type { EnvironmentInfo } from "../core/model.js";
 import type { RepoFiles, SecretsOpener } from "../core/source.js";
 import { loadRepository, unknownEnvironment } from "./repository.js";
 
@@ -20,34 +22,29 @@ export async function validateRepository(options: ValidateOptions): Promise<Vali
   const wanted = options.environments?.length ? new Set(options.environments) : undefined;
   const repo = await loadRepository(options.files, { secrets: options.secrets, environments: wanted });
   const findings = [...repo.findings];
+  // A strata.yaml with errors explains itself: an environment it fails to declare is not "unknown".
+  const settingsBroken = findings.some((f) => f.file === SETTINGS_FILE && f.severity === "error");
   let targets: string[];
   if (wanted) {
     for (const name of wanted) {
       const env = repo.environments.get(name);
-      if (!env) throw unknownEnvironment(repo, name);
+      if (!env && !settingsBroken) throw unknownEnvironment(repo, name);
     }
-    targets = [...wanted];
+    targets = [...wanted].filter((name) => repo.environments.has(name));
   } else {
     targets = [...repo.environments.values()].filter((e) => !e.abstract).map((e) => e.name).sort();
-    const abstract = [...repo.environments.values()].filter((e) => e.abstract);
-    for (const a of abstract) {
-      if (![...repo.environments.values()].some((e) => e.chain.includes(a.name) && !e.abstract)) {
-        findings.push(createFinding({ code: "unset-nothing", severity: "warning", message: `abstract environment ${a.name} has no concrete descendant; its values are never validated`, environment: a.name }));
-      }
-    }
+    // With a broken graph (a cycle, an unknown parent) descendants are unknown: no guess about them.
+    if (!settingsBroken) findings.push(...abstractWithoutDescendants(repo.environments));
   }
   for (const name of targets) findings.push(...repo.resolver.resolve(name).findings);
-  const unique = dedupe(findings).sort(compareFindings);
+  const unique = mergeFindings(findings).sort(compareFindings);
   return { ok: !unique.some((f) => f.severity === "error"), environments: targets, findings: unique };
 }
 
-function dedupe(findings: Finding[]): Finding[] {
-  const seen = new Set<string>();
-  return findings.filter((f) => {
-    // The same problem in a shared ancestor surfaces once, whichever environment found it.
-    const id = `${f.code}|${f.file}|${f.line}|${f.column}|${f.key}|${f.message}`;
-    if (seen.has(id)) return false;
-    seen.add(id);
-    return true;
-  });
+/** Abstract environments no concrete one inherits: their values are never validated. */
+function abstractWithoutDescendants(environments: ReadonlyMap<string, EnvironmentInfo>): Finding[] {
+  const inherited = new Set<string>();
+  for (const e of environments.values()) if (!e.abstract) for (const c of e.chain) inherited.add(c);
+  return [...environments.values()].filter((a) => a.abstract && !inherited.has(a.name)).map((a) =>
+    createFinding({ code: "unset-nothing", severity: "warning", message: `abstract environment ${a.name} has no concrete descendant; its values are never validated`, environment: a.name }));
 }

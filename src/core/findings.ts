@@ -35,6 +35,11 @@ export interface Finding {
   /** 1-based. */
   column: number | null;
   environment: string | null;
+  /**
+   * Every environment the problem affects, sorted (a mistake in a shared layer fails all that inherit
+   * it); `environment` is the one it was found in first. Empty when `environment` is null.
+   */
+  environments: string[];
   key: string | null;
   hint: string | null;
 }
@@ -51,6 +56,7 @@ export function createFinding(init: FindingInit): Finding {
     line: init.line ?? null,
     column: init.column ?? null,
     environment: init.environment ?? null,
+    environments: init.environments ?? (init.environment ? [init.environment] : []),
     key: init.key ?? null,
     hint: init.hint ?? null,
   };
@@ -116,6 +122,28 @@ export class StrataError extends Error {
 
 export function isStrataError(e: unknown): e is StrataError {
   return e instanceof StrataError;
+}
+
+/** Names in the order people count them: e2 before e10. */
+const environmentCollator = new Intl.Collator("en", { numeric: true });
+export function compareEnvironmentNames(a: string, b: string): number {
+  return environmentCollator.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+/**
+ * The same problem found while checking several environments (a shared layer), once, with every
+ * environment it affects; order of first appearance is kept.
+ */
+export function mergeFindings(findings: readonly Finding[]): Finding[] {
+  const byId = new Map<string, Finding>();
+  for (const f of findings) {
+    const id = `${f.code}|${f.severity}|${f.file}|${f.line}|${f.column}|${f.key}|${f.message}`;
+    const seen = byId.get(id);
+    if (!seen) { byId.set(id, { ...f, environments: [...f.environments] }); continue; }
+    for (const env of f.environments) if (!seen.environments.includes(env)) seen.environments.push(env);
+  }
+  for (const f of byId.values()) f.environments.sort(compareEnvironmentNames);
+  return [...byId.values()];
 }
 
 export function compareFindings(a: Finding, b: Finding): number {

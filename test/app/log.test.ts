@@ -36,15 +36,17 @@ describe("logConfig", () => {
     expect(result.commits[0]).toMatchObject({ author: "Test Author", email: "author@example.com", date: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
   });
 
-  it("counts changes to any inherited layer (a base change reaches staging through the merge commit)", async () => {
+  it("counts changes to any inherited layer (a base change reaches staging through the merge, credited to the branch commit)", async () => {
     const dir = historyRepo();
     const result = await logConfig({ dir, environment: "staging", key: "db.**" });
     expect(result.commits.map((c) => [c.subject, c.changes.map((x) => `${x.key} ${JSON.stringify(x.before)}→${JSON.stringify(x.after)}`)])).toEqual([
       ["staging pool", ["db.pool.max 20→25", "db.host \"db.staging\"→\"db2.staging\""]],
-      ["Merge pull request #12 from acme/feature", ["db.pool.max 10→20"]],
+      ["raise the pool", ["db.pool.max 10→20"]],
       ["initial", ["db.pool.max undefined→10", "db.host undefined→\"db.staging\"", "db.legacy_timeout undefined→30"]],
     ]);
-    expect(result.commits[1]?.pullRequest).toBe(12);
+    expect(result.commits[1]).toMatchObject({ pullRequest: 12, merge: { subject: "Merge pull request #12 from acme/feature", pullRequest: 12 } });
+    const mainLine = await logConfig({ dir, environment: "staging", key: "db.**", firstParent: true });
+    expect(mainLine.commits[1]).toMatchObject({ subject: "Merge pull request #12 from acme/feature", pullRequest: 12, merge: null });
     // `*` is one segment: db.pool.max is not under db.*
     const shallow = await logConfig({ dir, environment: "staging", key: "db.*" });
     expect(shallow.commits.map((c) => c.subject)).toEqual(["staging pool", "initial"]);

@@ -34,7 +34,11 @@ export function register(program: Command): void {
 
 function renderTree(envs: EnvironmentInfo[]): string {
   const children = new Map<string | null, EnvironmentInfo[]>();
-  for (const e of envs) children.set(e.parent, [...(children.get(e.parent) ?? []), e]);
+  for (const e of envs) {
+    const list = children.get(e.parent);
+    if (list) list.push(e);
+    else children.set(e.parent, [e]);
+  }
   const lines: string[] = [];
   const walk = (parent: string | null, prefix: string): void => {
     const list = (children.get(parent) ?? []).sort((a, b) => a.name.localeCompare(b.name));

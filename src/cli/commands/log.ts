@@ -15,6 +15,7 @@ interface LogFlags {
   maxCount?: string;
   format?: "text" | "json";
   skipSecrets?: boolean;
+  firstParent?: boolean;
   repo?: string;
 }
 
@@ -27,7 +28,8 @@ export function register(program: Command): void {
     .option("--head <ref>", "start from this commit (default: HEAD)")
     .option("--max-count <n>", "look at most this many config commits back")
     .addOption(new Option("--format <format>", "output format").choices(["text", "json"]))
-    .option("--skip-secrets", "do not decrypt: compare ciphertext of sensitive values");
+    .option("--skip-secrets", "do not decrypt: compare ciphertext of sensitive values")
+    .option("--first-parent", "credit merges as the main line sees them, not the branch commits they brought");
   addRepoOption(cmd);
   cmd.action(async (key: string, opts: LogFlags) => {
     const dir = opts.repo ?? process.cwd();
@@ -40,6 +42,7 @@ export function register(program: Command): void {
       ...(opts.head !== undefined ? { head: opts.head } : {}),
       ...(maxCount !== undefined ? { maxCount } : {}),
       secrets: (await openSecrets(Boolean(opts.skipSecrets))) ?? null,
+      firstParent: Boolean(opts.firstParent),
     });
     print(opts.format === "json" ? printJson(result) : renderLogText(result));
   });

@@ -10,6 +10,7 @@ export function renderLogText(result: LogResult): string {
   for (const c of result.commits) {
     const pr = c.pullRequest === null ? "" : color.cyan(` #${c.pullRequest}`);
     lines.push(`${color.yellow(c.commit.slice(0, 12))} ${c.date.slice(0, 10)} ${color.bold(c.author)}${pr}  ${c.subject}`);
+    if (c.merge) lines.push(`    ${color.dim(`merged in ${c.merge.commit.slice(0, 12)} ${c.merge.date.slice(0, 10)} by ${c.merge.author}:`)} ${c.merge.subject}`);
     for (const ch of c.changes) {
       let body: string;
       if (ch.sensitive) body = color.cyan(ch.change === "changed" ? (ch.certain === false ? "sensitive value may have changed" : "sensitive value changed") : `sensitive value ${ch.change}`);

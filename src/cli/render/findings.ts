@@ -13,11 +13,21 @@ export function renderFindingsText(findings: readonly Finding[], summary: string
     const where = f.file ? `${f.file}${f.line ? `:${f.line}${f.column ? `:${f.column}` : ""}` : ""}` : "";
     // Messages already start with the location when they have one; keep output scannable.
     const msg = where && f.message.startsWith(where) ? f.message.slice(where.length).replace(/^:\s*/, "") : f.message;
-    lines.push(`${where ? color.bold(where) + ": " : ""}${sev} ${color.dim(`[${f.code}]`)} ${msg}${f.environment ? color.dim(` (${f.environment})`) : ""}`);
+    const envs = affectedEnvironments(f);
+    lines.push(`${where ? color.bold(where) + ": " : ""}${sev} ${color.dim(`[${f.code}]`)} ${msg}${envs ? color.dim(` (${envs})`) : ""}`);
     if (f.hint) lines.push(`  ${color.dim("hint:")} ${f.hint}`);
   }
   lines.push(summary);
   return lines.join("\n") + "\n";
+}
+
+const LISTED_ENVIRONMENTS = 8;
+
+/** The environments a finding affects, comma-separated (a shared layer's mistake fails all its heirs). */
+function affectedEnvironments(f: Finding): string {
+  const envs = f.environments?.length ? f.environments : f.environment ? [f.environment] : [];
+  if (envs.length <= LISTED_ENVIRONMENTS) return envs.join(", ");
+  return `${envs.slice(0, LISTED_ENVIRONMENTS).join(", ")} and ${envs.length - LISTED_ENVIRONMENTS} more`;
 }
 
 /** Escaping per GitHub's workflow-command rules: data escapes %, CR, LF; properties also : and ,. */
@@ -43,7 +53,8 @@ export function renderFindingsGithub(findings: readonly Finding[], repoRoot: str
     if (f.column) props.push(`col=${f.column}`);
     props.push(`title=${escapeProperty(f.code)}`);
     const cmd = f.severity === "error" ? "error" : "warning";
-    return `::${cmd} ${props.join(",")}::${escapeData(f.message + (f.hint ? `\n${f.hint}` : ""))}\n`;
+    const envs = affectedEnvironments(f);
+    return `::${cmd} ${props.join(",")}::${escapeData(f.message + (envs ? ` (${envs})` : "") + (f.hint ? `\n${f.hint}` : ""))}\n`;
   }).join("");
 }
 

@@ -1,8 +1,9 @@
 /** Maps ajv's errors on an effective value back to the layer that set the offending value (SPEC §4 step 6). */
 import { createFinding, type Finding } from "../findings.js";
 import type { ErrorObject } from "../schema/compile.js";
-import { requiredKeywordPath } from "../schema/navigate.js";
-import type { JsonObject } from "../json.js";
+import { requiredKeywordPath, schemasAt } from "../schema/navigate.js";
+import { isJsonObject, type JsonObject } from "../json.js";
+import { suggestClosest } from "../suggest.js";
 import { locate, parsePointer } from "../yaml/locate.js";
 import type { LNode, Pos } from "../yaml/nodes.js";
 import { formatPath, type ENode } from "./enode.js";
@@ -59,7 +60,9 @@ export function mapValidationErrors(errors: readonly ErrorObject[], root: ENode,
       const child = node.kind === "map" ? node.entries.get(extra) : undefined;
       const pos = child?.keyPos ?? child?.origin ?? node.origin;
       const key = `${dotted}.${extra}`;
-      f = createFinding({ code: "unknown-key", message: `${pos.file}:${pos.line}:${pos.column}: unknown key ${key}: the schema of ${ctx.namespace} does not allow it`, file: pos.file, line: pos.line, column: pos.column, environment: ctx.environment, key, hint: `check the spelling against ${ctx.schema.file}` });
+      const near = suggestClosest(extra, knownKeys(ctx.schema.schema, path));
+      const hint = near === null ? `check the spelling against ${ctx.schema.file}` : `did you mean ${near}? (${ctx.schema.file})`;
+      f = createFinding({ code: "unknown-key", message: `${pos.file}:${pos.line}:${pos.column}: unknown key ${key}: the schema of ${ctx.namespace} does not allow it`, file: pos.file, line: pos.line, column: pos.column, environment: ctx.environment, key, hint });
     } else {
       const o = node.origin;
       const code = err.keyword === "type" ? "invalid-type" : "constraint-violation";
@@ -71,6 +74,13 @@ export function mapValidationErrors(errors: readonly ErrorObject[], root: ENode,
     if (!seen.has(id)) { seen.add(id); findings.push(f); }
   }
   return findings;
+}
+
+/** The keys the schema declares for the map at `path` (all alternatives merged). */
+function knownKeys(schema: JsonObject, path: readonly (string | number)[]): string[] {
+  const keys = new Set<string>();
+  for (const s of schemasAt(schema, path)) if (isJsonObject(s.properties)) for (const k of Object.keys(s.properties)) keys.add(k);
+  return [...keys];
 }
 
 function describeConstraint(err: ErrorObject): string | null {

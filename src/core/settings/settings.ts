@@ -1,11 +1,13 @@
 /** strata.yaml: validated against the shipped schema, then the environment graph (SPEC §2). */
-import { createFinding, type Finding } from "../findings.js";
+import { compareEnvironmentNames, createFinding, type Finding } from "../findings.js";
 import { isJsonObject, type JsonObject } from "../json.js";
 import type { EnvironmentInfo } from "../model.js";
 import { isValidName } from "../names.js";
 import { locate } from "../yaml/locate.js";
 import { toPlain, type LNode } from "../yaml/nodes.js";
 import type { SchemaCompiler } from "../schema/compile.js";
+import { schemasAt } from "../schema/navigate.js";
+import { suggestClosest } from "../suggest.js";
 import { strataYamlSchema } from "./strata-yaml-schema.js";
 
 export const SETTINGS_FILE = "strata.yaml";
@@ -56,12 +58,18 @@ export function parseSettings(root: LNode | null, compiler: SchemaCompiler): Par
       const where = segs.length ? segs.join(".") : "(top level)";
       let code: Finding["code"] = "invalid-type";
       let message = `${file}:${pos.line}:${pos.column}: ${where} ${err.message ?? "is invalid"}`;
-      if (err.keyword === "additionalProperties") { code = "unknown-key"; message = `${file}:${pos.line}:${pos.column}: unknown setting "${[...segs, extra].join(".")}"`; }
+      let hint: string | null = null;
+      if (err.keyword === "additionalProperties") {
+        code = "unknown-key";
+        message = `${file}:${pos.line}:${pos.column}: unknown setting "${[...segs, extra].join(".")}"`;
+        const near = suggestClosest(extra ?? "", knownSettings(segs));
+        if (near !== null) hint = `did you mean ${near}?`;
+      }
       else if (err.keyword === "required") { code = "missing-required"; message = `${file}:${pos.line}:${pos.column}: ${where} must have "${(err.params as { missingProperty: string }).missingProperty}"`; }
       else if ((err.keyword === "pattern" || err.keyword === "maxLength") && segs[0] === "environments" && segs.length <= 3) code = "invalid-name";
       else if (err.keyword === "propertyNames") continue; // reported with the name below
       else if (err.keyword !== "type") code = "constraint-violation";
-      findings.push(createFinding({ code, message, file, line: pos.line, column: pos.column, key: segs.join(".") || null }));
+      findings.push(createFinding({ code, message, file, line: pos.line, column: pos.column, key: segs.join(".") || null, hint }));
     }
   }
   if (!isJsonObject(plain) || !isJsonObject(plain.environments)) return { settings: null, environments, findings };
@@ -76,42 +84,7 @@ export function parseSettings(root: LNode | null, compiler: SchemaCompiler): Par
     }
   }
 
-  // Parents and cycles, each reported once at the `parent:` that closes it.
-  const chains = new Map<string, string[]>();
-  const reported = new Set<string>();
-  for (const name of Object.keys(decls)) {
-    if (!isValidName(name)) continue;
-    const chain: string[] = [];
-    let current: string | undefined = name;
-    let ok = true;
-    while (current !== undefined) {
-      if (chain.includes(current)) {
-        const cycle = [...chain.slice(chain.indexOf(current)), current];
-        const key = [...cycle].sort().join(",");
-        if (!reported.has(key)) {
-          reported.add(key);
-          const at = locate(root, ["environments", current, "parent"]).pos;
-          findings.push(createFinding({ code: "circular-inheritance", message: `${file}:${at.line}:${at.column}: environments inherit in a circle: ${cycle.join(" -> ")}`, file, line: at.line, column: at.column, environment: current }));
-        }
-        ok = false;
-        break;
-      }
-      chain.push(current);
-      const decl: EnvironmentDeclaration | undefined = decls[current];
-      const parent: string | undefined = decl && typeof decl.parent === "string" ? decl.parent : undefined;
-      if (parent !== undefined && !Object.hasOwn(decls, parent)) {
-        if (current === name) {
-          const at = locate(root, ["environments", current, "parent"]).pos;
-          findings.push(createFinding({ code: "unknown-environment", message: `${file}:${at.line}:${at.column}: environment "${current}" has unknown parent "${parent}"`, file, line: at.line, column: at.column, environment: current, hint: `declare "${parent}" under environments, or fix the name` }));
-        }
-        ok = false;
-        break;
-      }
-      current = parent;
-    }
-    if (ok) chains.set(name, chain.reverse());
-  }
-
+  const chains = buildChains(decls, root, findings);
   // Recipients of an environment strata.yaml does not declare would never be used: say so.
   const recipients = isJsonObject(plain.runtime) && isJsonObject(plain.runtime.recipients) ? plain.runtime.recipients : {};
   for (const name of Object.keys(recipients)) {
@@ -140,6 +113,112 @@ export function parseSettings(root: LNode | null, compiler: SchemaCompiler): Par
     });
   }
   return { settings: plain as unknown as Settings, environments, findings };
+}
+
+/** The settings strata.yaml's schema declares for the map at `path`. */
+function knownSettings(path: readonly string[]): string[] {
+  const keys = new Set<string>();
+  for (const s of schemasAt(strataYamlSchema as unknown as JsonObject, path)) if (isJsonObject(s.properties)) for (const k of Object.keys(s.properties)) keys.add(k);
+  return [...keys];
+}
+
+/** Levels of inheritance an environment may have, itself included: deeper graphs are a mistake, not a design. */
+export const MAX_INHERITANCE_DEPTH = 64;
+
+/**
+ * Each environment's chain (root first), in time linear in the number of environments and without
+ * recursion, so a hostile strata.yaml cannot exhaust time or the stack. An unknown parent, a cycle and a
+ * chain deeper than {@link MAX_INHERITANCE_DEPTH} are each reported once, at the `parent:` to fix, and
+ * listing every environment they leave without a chain; those environments get none.
+ */
+function buildChains(decls: Record<string, EnvironmentDeclaration>, root: LNode, findings: Finding[]): Map<string, string[]> {
+  const file = SETTINGS_FILE;
+  const names = Object.keys(decls).filter(isValidName);
+  const parentOf = (name: string): string | undefined => {
+    const decl = decls[name];
+    return decl && typeof decl.parent === "string" ? decl.parent : undefined;
+  };
+  // null: no chain (broken below or above); a finding explains which.
+  const chains = new Map<string, string[] | null>();
+  // The finding that broke each environment's chain, so descendants are listed on it.
+  const brokenBy = new Map<string, Finding>();
+
+  for (const name of names) {
+    if (chains.has(name)) continue;
+    // Walk up until an environment with a known answer, a root, an unknown parent or a cycle.
+    const path: string[] = [];
+    const onPath = new Map<string, number>();
+    let current: string | undefined = name;
+    let base: string[] | null = [];
+    let broken: Finding | undefined;
+    while (current !== undefined) {
+      if (chains.has(current)) { base = chains.get(current)!; broken = brokenBy.get(current); break; }
+      const seenAt = onPath.get(current);
+      if (seenAt !== undefined) {
+        const cycle = [...path.slice(seenAt), current];
+        const at = locate(root, ["environments", current, "parent"]).pos;
+        broken = createFinding({
+          code: "circular-inheritance",
+          message: `${file}:${at.line}:${at.column}: environments inherit in a circle: ${cycle.join(" -> ")}`,
+          file, line: at.line, column: at.column, environment: current,
+          hint: `remove the parent: of one of ${cycle.slice(0, -1).join(", ")} (that one becomes a root), or point it at an environment outside the circle`,
+        });
+        findings.push(broken);
+        base = null;
+        break;
+      }
+      onPath.set(current, path.length);
+      path.push(current);
+      const parent = parentOf(current);
+      if (parent !== undefined && (!Object.hasOwn(decls, parent) || !isValidName(parent))) {
+        if (Object.hasOwn(decls, parent)) { base = null; break; } // an invalid name, reported as such
+        const at = locate(root, ["environments", current, "parent"]).pos;
+        broken = createFinding({ code: "unknown-environment", message: `${file}:${at.line}:${at.column}: environment "${current}" has unknown parent "${parent}"`, file, line: at.line, column: at.column, environment: current, hint: `declare "${parent}" under environments, or fix the name` });
+        findings.push(broken);
+        chains.set(current, null);
+        brokenBy.set(current, broken);
+        path.pop();
+        base = null;
+        break;
+      }
+      current = parent;
+    }
+    // Unwind from the top of the walk down to `name`.
+    for (let i = path.length - 1; i >= 0; i--) {
+      const env = path[i]!;
+      if (chains.has(env)) { base = chains.get(env)!; continue; }
+      if (base !== null && base.length >= MAX_INHERITANCE_DEPTH) {
+        const at = locate(root, ["environments", env, "parent"]).pos;
+        broken = createFinding({
+          code: "constraint-violation",
+          message: `${file}:${at.line}:${at.column}: environment "${env}" would inherit ${base.length + 1} levels deep (${base[0]} -> … -> ${base[base.length - 1]} -> ${env}); at most ${MAX_INHERITANCE_DEPTH} levels are allowed`,
+          file, line: at.line, column: at.column, environment: env,
+          hint: "give it a parent nearer the root: long chains are hard to reason about, and each level is a layer to resolve",
+        });
+        findings.push(broken);
+        base = null;
+      }
+      const chain: string[] | null = base === null ? null : [...base, env];
+      chains.set(env, chain);
+      if (chain === null && broken) brokenBy.set(env, broken);
+      base = chain;
+    }
+  }
+
+  // Each finding lists every environment it leaves without a chain (so none is reported as undeclared).
+  const affected = new Map<Finding, Set<string>>();
+  for (const [env, f] of brokenBy) {
+    let set = affected.get(f);
+    if (!set) affected.set(f, (set = new Set(f.environment === null ? [] : [f.environment])));
+    set.add(env);
+  }
+  for (const [f, envs] of affected) f.environments = [...envs].sort(compareEnvironmentNames);
+  const result = new Map<string, string[]>();
+  for (const name of names) {
+    const chain = chains.get(name);
+    if (chain) result.set(name, chain);
+  }
+  return result;
 }
 
 /** age recipients for an environment's snapshots: its own, else the nearest ancestor's (SPEC §2). */

@@ -24,7 +24,7 @@ export const strataYamlSchema = {
         type: "object",
         additionalProperties: false,
         properties: {
-          parent: { ...name, description: "The environment this one inherits from" },
+          parent: { ...name, description: "The environment this one inherits from (at most 64 levels of inheritance, itself included; no cycles)" },
           description: { type: "string" },
           abstract: { type: "boolean", description: "A layer only, never a push target" },
           production: { type: "boolean", description: "Inherited by children unless they set false" },

@@ -4,7 +4,7 @@
  * expand (SPEC §1: at most 100 per file); nesting is capped at 128; `<<` merge keys work; plain scalars
  * that YAML 1.1 tools read differently get a warning.
  */
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node, Scalar } from "yaml";
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node, Scalar, type YAMLError } from "yaml";
 import { createFinding, type Finding } from "../findings.js";
 import { describeKeyProblem, isValidKeySegment, printable } from "../names.js";
 import type { LEntry, LMap, LNode, Pos } from "./nodes.js";
@@ -113,19 +113,8 @@ export function parseYaml(text: string, file: string, options: ParseYamlOptions)
 
   const documents: LNode[] = [];
   for (const doc of docs) {
-    let hard = false;
-    for (const err of doc.errors) {
-      hard = true;
-      const pos = posAt(err.pos[0]);
-      const firstLine = err.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
-      if (err.code === "DUPLICATE_KEY") {
-        findings.push(createFinding({ code: "duplicate-key", message: `${file}:${pos.line}:${pos.column}: duplicate key (${firstLine})`, file, line: pos.line, column: pos.column, hint: "each key may appear once in a map" }));
-      } else if (/call stack|too deep|nest/i.test(err.message)) {
-        findings.push(createFinding({ code: "yaml-limit", message: `${file}:${pos.line}:${pos.column}: nesting deeper than ${MAX_DEPTH} levels`, file, line: pos.line, column: pos.column }));
-      } else {
-        findings.push(createFinding({ code: "yaml-syntax", message: `${file}:${pos.line}:${pos.column}: ${firstLine}`, file, line: pos.line, column: pos.column }));
-      }
-    }
+    const hard = doc.errors.length > 0;
+    for (const finding of describeErrors(doc.errors, text, file, posAt)) findings.push(finding);
     if (hard) continue;
     if (doc.contents === null) continue;
     const walker = new Walker(doc, file, options, posAt, findings);
@@ -138,6 +127,80 @@ export function parseYaml(text: string, file: string, options: ParseYamlOptions)
   }
   return { documents, findings };
 }
+
+/**
+ * The yaml library's errors as findings. An over-indented line under `key: value` comes out as two
+ * errors at the end of the line above (BLOCK_AS_IMPLICIT_KEY, then MULTILINE_IMPLICIT_KEY); it is the
+ * most common YAML mistake, so it becomes one finding at the line that is indented too far.
+ */
+function describeErrors(errors: readonly YAMLError[], text: string, file: string, posAt: (offset: number | undefined) => Pos): Finding[] {
+  const out: Finding[] = [];
+  const overIndentedAt = new Set<number>();
+  for (const err of errors) if (err.code === "MULTILINE_IMPLICIT_KEY") overIndentedAt.add(err.pos[0]);
+  const reportedOverIndent = new Set<number>();
+  for (const err of errors) {
+    const pos = posAt(err.pos[0]);
+    const firstLine = err.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+    if (err.code === "DUPLICATE_KEY") {
+      out.push(createFinding({ code: "duplicate-key", message: `${file}:${pos.line}:${pos.column}: duplicate key (${firstLine})`, file, line: pos.line, column: pos.column, hint: "each key may appear once in a map" }));
+    } else if ((err.code === "MULTILINE_IMPLICIT_KEY" || err.code === "BLOCK_AS_IMPLICIT_KEY") && overIndentedAt.has(err.pos[0])) {
+      if (reportedOverIndent.has(err.pos[0])) continue;
+      reportedOverIndent.add(err.pos[0]);
+      out.push(overIndentedLine(text, file, err.pos[0], posAt));
+    } else if (/maximum call stack/i.test(err.message)) {
+      out.push(createFinding({ code: "yaml-limit", message: `${file}:${pos.line}:${pos.column}: nesting too deep for the YAML parser`, file, line: pos.line, column: pos.column }));
+    } else {
+      out.push(createFinding({ code: "yaml-syntax", message: `${file}:${pos.line}:${pos.column}: ${firstLine}`, file, line: pos.line, column: pos.column }));
+    }
+  }
+  return out;
+}
+
+/** The line after the one holding `offset`, at its first non-blank character: the line indented too far. */
+function overIndentedLine(text: string, file: string, offset: number, posAt: (offset: number | undefined) => Pos): Finding {
+  const above = posAt(offset);
+  let next = text.indexOf("\n", offset);
+  // Skip blank and comment-only lines: the offending line is the next one with content.
+  while (next >= 0) {
+    const start = next + 1;
+    const end = text.indexOf("\n", start);
+    const line = text.slice(start, end < 0 ? text.length : end);
+    if (line.trim() !== "" && !line.trimStart().startsWith("#")) break;
+    next = end;
+  }
+  if (next < 0) {
+    return createFinding({ code: "yaml-syntax", message: `${file}:${above.line}:${above.column}: a value cannot continue on a more indented line with a nested key`, file, line: above.line, column: above.column });
+  }
+  const lineStart = next + 1;
+  let first = lineStart;
+  while (text[first] === " " || text[first] === "\t") first++;
+  const at = posAt(first);
+  return createFinding({
+    code: "yaml-syntax",
+    message: `${file}:${at.line}:${at.column}: this line is indented more than the key on line ${above.line}, but that key already has a value`,
+    file, line: at.line, column: at.column,
+    hint: `indent it like the key on line ${above.line} if it belongs beside it, or remove the value on line ${above.line} if it belongs under it`,
+  });
+}
+
+/** Integers JSON readers keep exactly: ±(2^53−1). */
+export const SAFE_INTEGER_RANGE = `-${Number.MAX_SAFE_INTEGER} to ${Number.MAX_SAFE_INTEGER}`;
+const INTEGER_LITERAL = /^[-+]?(?:[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$/;
+
+/**
+ * Why a number written as `source` cannot be read exactly, or null when it can. An integer literal
+ * outside ±(2^53−1) would silently become a neighbouring number in every JSON reader (and in strata's
+ * snapshots), so it is refused rather than rounded. Floats (with `.` or an exponent) are approximate by
+ * nature and are not checked. Readers of decrypted SOPS values use it too.
+ */
+export function checkIntegerLiteral(source: string, value: number | bigint): string | null {
+  if (typeof value === "bigint") {
+    if (value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= -BigInt(Number.MAX_SAFE_INTEGER)) return null;
+  } else if (!Number.isInteger(value) || Number.isSafeInteger(value) || !INTEGER_LITERAL.test(source.trim())) return null;
+  return `${printable(source.trim().slice(0, 40))} is outside the range of exact integers (${SAFE_INTEGER_RANGE}, ±(2^53−1)); it would be read as a different number`;
+}
+
+const SAFE_INTEGER_HINT = "quote it to keep it as a string, or use a number within the range";
 
 class Walker {
   private aliases = 0;
@@ -215,6 +278,13 @@ class Walker {
     if (typeof v === "number" && !Number.isFinite(v)) {
       this.findings.push(createFinding({ code: "invalid-type", message: `${this.file}:${pos.line}:${pos.column}: ${String(v)} is not a JSON number`, file: this.file, line: pos.line, column: pos.column }));
       return null;
+    }
+    if (typeof v === "number" || typeof v === "bigint") {
+      const problem = checkIntegerLiteral(typeof node.source === "string" ? node.source : String(v), v);
+      if (problem) {
+        this.findings.push(createFinding({ code: "invalid-type", message: `${this.file}:${pos.line}:${pos.column}: ${problem}`, file: this.file, line: pos.line, column: pos.column, hint: SAFE_INTEGER_HINT }));
+        return null;
+      }
     }
     if (typeof v === "bigint") return { kind: "scalar", pos, value: Number(v) };
     if (v !== null && typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean") {

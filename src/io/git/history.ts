@@ -7,6 +7,8 @@ export interface CommitInfo {
   sha: string;
   /** The first parent, or null for a root commit. */
   parent: string | null;
+  /** All parents: more than one for a merge. */
+  parents: string[];
   author: string;
   email: string;
   /** ISO 8601 author date. */
@@ -19,17 +21,18 @@ export interface CommitInfo {
 
 /**
  * The commits reachable from `head` along first parents that change any of `paths` (pathspecs relative to
- * the config root), oldest first. First parents only: on a main branch, a merged pull request is one change,
+ * the config root), oldest first (without those `exclude` reaches). First parents only: on a main branch, a merged pull request is one change,
  * and its merge commit carries the pull request number.
  */
-export async function readHistory(repo: GitRepo, head: string, paths: readonly string[], options: { maxCount?: number } = {}): Promise<CommitInfo[]> {
+export async function readHistory(repo: GitRepo, head: string, paths: readonly string[], options: { maxCount?: number; exclude?: string } = {}): Promise<CommitInfo[]> {
   const args = [
     "log", "--first-parent", "--diff-merges=first-parent", "--reverse",
     "--format=%x1e%H%x1f%P%x1f%an%x1f%ae%x1f%aI%x1f%s%x1f%b%x1f",
     "--raw", "-z", "--no-abbrev", "-M", "--relative",
   ];
   if (options.maxCount !== undefined) args.push(`--max-count=${options.maxCount}`);
-  args.push(head, "--", ...(paths.length > 0 ? paths : ["."]));
+  // `exclude`: stop at commits it reaches (the commits a merge brought: `^first-parent second-parent`).
+  args.push(head, ...(options.exclude === undefined ? [] : [`^${options.exclude}`]), "--", ...(paths.length > 0 ? paths : ["."]));
   const out = await runGit(repo.dir, args);
   const commits: CommitInfo[] = [];
   for (const record of out.split("\x1e")) {
@@ -37,7 +40,8 @@ export async function readHistory(repo: GitRepo, head: string, paths: readonly s
     const end = record.lastIndexOf("\x1f");
     const [sha = "", parents = "", author = "", email = "", date = "", subject = "", body = ""] = record.slice(0, end).split("\x1f");
     const raw = record.slice(end + 1).replace(/^[\0\n]+/, "");
-    commits.push({ sha, parent: parents.split(" ").find((p) => p !== "") ?? null, author, email, date, subject, body: body.trim(), changes: parseRawDiff(raw) });
+    const all = parents.split(" ").filter((p) => p !== "");
+    commits.push({ sha, parent: all[0] ?? null, parents: all, author, email, date, subject, body: body.trim(), changes: parseRawDiff(raw) });
   }
   return commits;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { toPlain } from "../../../src/core/yaml/nodes.js";
-import { decodeText, parseYaml } from "../../../src/core/yaml/parse.js";
+import { checkIntegerLiteral, decodeText, parseYaml } from "../../../src/core/yaml/parse.js";
 
 const values = { keys: "segments", allowUnset: true } as const;
 const parse = (text: string, opts: Parameters<typeof parseYaml>[2] = values) => parseYaml(text, "f.yaml", opts);
@@ -110,5 +110,38 @@ describe("parseYaml", () => {
   it("rejects unsupported tags and a second document", () => {
     expect(codes("a: !!binary aGk=\n")).toEqual(["yaml-syntax"]);
     expect(codes("a: 1\n---\nb: 2\n")).toEqual(["yaml-syntax"]);
+  });
+
+  it.each([
+    ["under a map value", "name: x\ndb:\n  host: a\n    port: 5\n", 4, 5],
+    ["at the top level", "name: x\n  other: y\n", 2, 3],
+    ["in a sequence item", "a:\n  - b: 1\n     c: 2\n", 3, 6],
+    ["after a blank line", "a: 1\n\n   b: 2\n", 3, 4],
+  ])("reports an over-indented line %s once, at that line", (_name, text, line, column) => {
+    const { findings } = parse(text);
+    expect(findings).toHaveLength(1);
+    expect(findings[0]).toMatchObject({ code: "yaml-syntax", line, column });
+    expect(findings[0]!.message).toMatch(/indented more than the key on line/);
+    expect(findings[0]!.message).not.toMatch(/nesting|128/);
+  });
+
+  it.each(["9007199254740992", "9007199254740993", "-9007199254740993", "18446744073709551615", "0x20000000000001"])("refuses the integer %s outside ±(2^53-1) with the range", (n) => {
+    const { documents, findings } = parse(`a: 1\nb: ${n}\n`);
+    expect(findings).toMatchObject([{ code: "invalid-type", line: 2, column: 4 }]);
+    expect(findings[0]!.message).toContain("-9007199254740991 to 9007199254740991");
+    expect(toPlain(documents[0]!)).toEqual({ a: 1 });
+  });
+
+  it.each([["9007199254740991", 9007199254740991], ["-9007199254740991", -9007199254740991], ["1e300", 1e300], ["9007199254740993.0", 9007199254740992], ["\"9007199254740993\"", "9007199254740993"]])("keeps %s (safe integers, floats and strings)", (src, value) => {
+    const { documents, findings } = parse(`b: ${src}\n`);
+    expect(findings).toEqual([]);
+    expect(toPlain(documents[0]!)).toEqual({ b: value });
+  });
+
+  it("checkIntegerLiteral is the reusable check", () => {
+    expect(checkIntegerLiteral("9007199254740993", 9007199254740992)).toMatch(/outside/);
+    expect(checkIntegerLiteral("12", 12)).toBeNull();
+    expect(checkIntegerLiteral("1e20", 1e20)).toBeNull();
+    expect(checkIntegerLiteral("9007199254740993", 9007199254740993n)).toMatch(/outside/);
   });
 });
