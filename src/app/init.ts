@@ -57,7 +57,8 @@ properties:
   api_token:
     type: string
     x-sensitive: true
-    description: Token for the upstream API (set it with strata secrets set)
+    description: "Token for the upstream API. A secret: after adding your age key to .sops.yaml, set it with
+      strata secrets set environments/production/app.sops.yaml api_token VALUE"
 `,
     "environments/base/app.yaml": `name: app
 base_url: https://app.internal.example.com
@@ -69,7 +70,10 @@ base_url: https://staging.app.example.com
 base_url: https://app.example.com
 `,
     ".sops.yaml": `# SOPS creation rules: which keys encrypt which files (used by strata secrets and by sops).
-# Generate a key with age-keygen and put its public key here.
+# Before the first secret: create an age key (age-keygen -o ~/.config/sops/age/keys.txt prints its public
+# key) and list the public key under age: (several: comma-separated). Then
+#   strata secrets set environments/production/app.sops.yaml api_token VALUE
+# creates the file encrypted for it.
 creation_rules:
   - path_regex: environments/.*\\.sops\\.yaml$
     age: []

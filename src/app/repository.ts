@@ -5,7 +5,7 @@
 import { createFinding, findingAt, StrataError, type Finding } from "../core/findings.js";
 import { isJsonObject, type JsonObject } from "../core/json.js";
 import type { EnvironmentInfo, KeyMetadata, ResolvedEnvironment } from "../core/model.js";
-import { classifyPath, overlayPlaintext, stripSopsMetadata } from "../core/resolve/layers.js";
+import { checkSopsMetadata, classifyPath, overlayPlaintext, stripSopsMetadata } from "../core/resolve/layers.js";
 import { Resolver, type EnvironmentLayers, type Layer, type NamespaceSchema } from "../core/resolve/resolve.js";
 import { SchemaCompiler } from "../core/schema/compile.js";
 import { collectDefaults, DEFAULTS_EXPANSION_LIMIT } from "../core/schema/navigate.js";
@@ -240,10 +240,16 @@ async function loadLayer(vf: { environment: string; namespace: string; path: str
   const node = parseFile(bytes, vf.path, { keys: "segments", allowUnset: false }, findings);
   if (!node) return null;
   const stripped = stripSopsMetadata(node);
-  if (!stripped || !stripped.hadMetadata) {
-    findings.push(createFinding({ code: "decryption-failed", message: `${vf.path}:1:1: not a SOPS file (no sops metadata)`, file: vf.path, line: 1, column: 1, environment: vf.environment, hint: `encrypt it: strata secrets encrypt --in-place ${vf.path}` }));
+  if (!stripped || !stripped.metadata) {
+    // Content, not a missing key: exit 1 whether or not secrets are skipped.
+    findings.push(createFinding({ code: "invalid-sops-file", message: `${vf.path}:1:1: not a SOPS file (no sops metadata)`, file: vf.path, line: 1, column: 1, environment: vf.environment, hint: `encrypt it: strata secrets encrypt --in-place ${vf.path}` }));
     return null;
   }
+  // Without a key only presence can be checked: a file with no MAC is a finding then (with a key, the
+  // opener verifies the MAC itself).
+  const metadataFindings = checkSopsMetadata(stripped.metadata, vf.path, vf.environment, secrets === null);
+  findings.push(...metadataFindings);
+  if (metadataFindings.some((f) => f.severity === "error")) return null;
   if (secrets === null) {
     skipped.push(vf.path);
     return { ...base, node: stripped.data, ciphertextOnly: true };

@@ -1,6 +1,7 @@
 /** Options and plumbing shared by the command modules. */
 import { Option, type Command } from "commander";
 import { StrataError } from "../core/findings.js";
+import { redactJson } from "../core/redact.js";
 import type { RepoFiles, SecretsOpener } from "../core/source.js";
 import { createWorktreeFiles, findRepositoryRoot } from "../io/repo/worktree.js";
 import type { ReportFormat } from "./render/findings.js";
@@ -38,8 +39,9 @@ export async function openSecrets(skip: boolean, ignoreMac = false): Promise<Sec
   return createSecretsOpener({ ignoreMac });
 }
 
+/** A JSON report with every string scrubbed of registered secrets (it stays valid JSON); print it with printData. */
 export function printJson(doc: unknown): string {
-  return JSON.stringify(doc, null, 2) + "\n";
+  return JSON.stringify(redactJson(doc), null, 2) + "\n";
 }
 
 export function requireValue<T>(value: T | undefined, flag: string): T {

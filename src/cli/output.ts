@@ -1,9 +1,12 @@
 /**
- * Every byte the CLI prints goes through here, so that it passes the redactor (SPEC §5) and honours
- * NO_COLOR (chalk 5 ignores it). Data on stdout, logs and progress on stderr.
+ * Every byte the CLI prints goes through here, and honours NO_COLOR (chalk 5 ignores it). Data on
+ * stdout, logs and progress on stderr. Human text and logs pass the text redactor; data (and JSON or
+ * workflow-command reports, already scrubbed field by field) is written as rendered, since a substring
+ * scrub could make valid output invalid (docs/secrets.md, "Redaction").
  */
 import { Chalk, type ChalkInstance } from "chalk";
 import { redact, registeredSecrets } from "../core/redact.js";
+import { escapeData } from "./render/escape.js";
 
 function colorLevel(stream: NodeJS.WriteStream): 0 | 1 | 2 | 3 {
   if ("NO_COLOR" in process.env && process.env.NO_COLOR !== "") return 0;
@@ -15,9 +18,17 @@ function colorLevel(stream: NodeJS.WriteStream): 0 | 1 | 2 | 3 {
 export const color: ChalkInstance = new Chalk({ level: colorLevel(process.stdout) });
 export const errColor: ChalkInstance = new Chalk({ level: colorLevel(process.stderr) });
 
-/** Print to stdout, scrubbed of every registered secret. */
+/** Print human-readable text to stdout, scrubbed of every registered secret. */
 export function print(text: string): void {
   process.stdout.write(redact(text.endsWith("\n") || text === "" ? text : text + "\n"));
+}
+
+/**
+ * Print data to stdout as rendered: its sensitive leaves were replaced where it was rendered
+ * (redactConfig, redactJson, the workflow-command renderers), never by scrubbing the text.
+ */
+export function printData(text: string): void {
+  process.stdout.write(text.endsWith("\n") || text === "" ? text : text + "\n");
 }
 
 /** Print to stderr, scrubbed. */
@@ -25,14 +36,25 @@ export function log(text: string): void {
   process.stderr.write(redact(text.endsWith("\n") ? text : text + "\n"));
 }
 
-/**
- * Print plaintext on purpose (`--show-secrets`, `secrets decrypt`). Under GitHub Actions the values are
- * first registered as masks (SPEC §5), so the runner hides them in its logs.
- */
-export function printPlaintext(text: string | Uint8Array, values: readonly string[] = registeredSecrets()): void {
-  if (process.env.GITHUB_ACTIONS === "true") {
-    for (const v of values) for (const line of v.split(/\r?\n/)) if (line.trim() !== "") process.stdout.write(`::add-mask::${line}\n`);
+/** The `::add-mask::` commands for values: each whole value and each of its lines, however short. */
+export function maskCommands(values: Iterable<string>): string[] {
+  const masks = new Set<string>();
+  for (const v of values) {
+    if (v === "") continue;
+    masks.add(v);
+    // The runner masks a multi-line value line by line only if each line is registered too.
+    for (const line of v.split(/\r\n|\r|\n/)) if (line !== "") masks.add(line);
   }
+  return [...masks].map((m) => `::add-mask::${escapeData(m)}\n`);
+}
+
+/**
+ * Print plaintext on purpose (`--show-secrets`, `secrets decrypt`). Under GitHub Actions every value is
+ * first registered as a mask, on stderr (the runner reads workflow commands from both streams), so
+ * stdout stays exactly the data: `> file` gets valid JSON or YAML.
+ */
+export function printPlaintext(text: string | Uint8Array, values: Iterable<string> = registeredSecrets()): void {
+  if (process.env.GITHUB_ACTIONS === "true") process.stderr.write(maskCommands(values).join(""));
   process.stdout.write(text);
 }
 

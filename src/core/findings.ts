@@ -14,8 +14,11 @@ export const ERROR_CODES = [
   "payload-too-large", "approval-required", "insufficient-approvals", "push-failed", "store-corrupt",
   // Not in SPEC's list but needed to classify failures of the invocation itself.
   "invalid-argument", "unreadable-file", "unreachable", "invalid-config", "internal",
+  // A `.sops.yaml` file that is not a SOPS document sops would write (no metadata, no version, no MAC):
+  // content, so exit 1 even when no key is at hand (`validate --skip-secrets`).
+  "invalid-sops-file",
 ] as const;
-export const WARNING_CODES = ["yaml-1.1-ambiguity", "secrets-skipped", "unset-nothing", "deprecated-key"] as const;
+export const WARNING_CODES = ["yaml-1.1-ambiguity", "secrets-skipped", "unset-nothing", "deprecated-key", "sops-version"] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 export type WarningCode = (typeof WARNING_CODES)[number];

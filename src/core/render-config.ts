@@ -11,6 +11,18 @@ export function redactConfig(resolved: ResolvedEnvironment): Record<string, Json
   return out;
 }
 
+/** The text of every sensitive leaf (each scalar inside a sensitive array or object too), for masks. */
+export function sensitiveValues(leaves: Iterable<LeafInfo>): string[] {
+  const out: string[] = [];
+  const add = (v: JsonValue): void => {
+    if (Array.isArray(v)) v.forEach(add);
+    else if (v !== null && typeof v === "object") Object.values(v).forEach(add);
+    else if (v !== null) out.push(String(v));
+  };
+  for (const leaf of leaves) if (leaf.sensitive) add(leaf.value);
+  return out;
+}
+
 export function splitPath(path: string): (string | number)[] {
   return (path.match(/[^.[\]]+|\[\d+\]/g) ?? []).map((p) => (p.startsWith("[") ? Number(p.slice(1, -1)) : p));
 }

@@ -17,13 +17,14 @@ export interface DecryptOptions {
   outputFormat?: "json";
   extract?: string;
   inputType?: string;
+  onWarning?: (message: string) => void;
 }
 
 /** The plaintext; bytes for binary files printed in their own format. */
 export async function decryptSecrets(options: DecryptOptions): Promise<string | Uint8Array> {
   const format = storeFormat(options.file, options.inputType);
   const text = await readSecretsFile(options.file, options.cwd);
-  const opened = await openSopsText(text, format, { file: options.file, env: options.env, ignoreMac: options.ignoreMac ?? false });
+  const opened = await openSopsText(text, format, { file: options.file, env: options.env, ignoreMac: options.ignoreMac ?? false, ...(options.onWarning ? { onWarning: options.onWarning } : {}) });
   if (options.extract !== undefined) {
     const path = parseKeyPath(options.extract);
     if (path === null) throw new StrataError("invalid-argument", `cannot parse the key path ${JSON.stringify(options.extract)} (use a.b[0] or ["a"]["b"][0])`);

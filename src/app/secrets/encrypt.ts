@@ -2,12 +2,13 @@
 import { randomBytes } from "node:crypto";
 import { StrataError } from "../../core/findings.js";
 import { SOPS_VERSION, type Metadata } from "../../core/sops/metadata.js";
-import { SopsFormatError } from "../../core/sops/stores/errors.js";
+import { SopsFormatError, SopsLimitError } from "../../core/sops/stores/errors.js";
 import { parseBinaryPlain, stores, type SopsFormat } from "../../core/sops/stores/index.js";
 import type { Branch } from "../../core/sops/tree.js";
 import { encryptDataKey } from "../../io/keys/index.js";
 import { readSecretsBytes, readSecretsFile, storeFormat, writeSecretsFile } from "./files.js";
 import { resolveRecipients, type RecipientFlags, type Recipients } from "./recipients.js";
+import { yamlLimitError } from "./open.js";
 import { sealSopsText } from "./seal.js";
 
 export interface EncryptOptions extends RecipientFlags {
@@ -32,6 +33,7 @@ export function parsePlainText(text: string, format: SopsFormat, file: string): 
   try {
     return stores[format].parsePlain(text);
   } catch (e) {
+    if (e instanceof SopsLimitError) throw yamlLimitError(e, file);
     if (e instanceof SopsFormatError) throw new StrataError("invalid-argument", `${file}: ${e.message}`, { cause: e });
     throw e;
   }

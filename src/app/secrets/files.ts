@@ -12,6 +12,16 @@ export async function readSecretsFile(file: string, cwd: string): Promise<string
   }
 }
 
+/** Whether the file exists (anything else unreadable is left to the read that follows, with its error). */
+export async function secretsFileExists(file: string, cwd: string): Promise<boolean> {
+  try {
+    await stat(resolve(cwd, file));
+    return true;
+  } catch (cause) {
+    return (cause as NodeJS.ErrnoException).code !== "ENOENT";
+  }
+}
+
 export async function readSecretsBytes(file: string, cwd: string): Promise<Uint8Array> {
   try {
     return new Uint8Array(await readFile(resolve(cwd, file)));

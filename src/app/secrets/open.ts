@@ -7,8 +7,8 @@ import { StrataError } from "../../core/findings.js";
 import { redact, registerSecret } from "../../core/redact.js";
 import type { IvCache } from "../../core/sops/cipher.js";
 import { decryptBranches, TreeDecryptError, verifyMac } from "../../core/sops/engine.js";
-import type { Metadata } from "../../core/sops/metadata.js";
-import { MetadataNotFoundError, SopsFormatError } from "../../core/sops/stores/errors.js";
+import { checkSopsVersion, type Metadata } from "../../core/sops/metadata.js";
+import { MetadataNotFoundError, SopsFormatError, SopsLimitError } from "../../core/sops/stores/errors.js";
 import { stores, type EncryptedDocument, type SopsFormat } from "../../core/sops/stores/index.js";
 import { Comment, RawStr, SopsTime, type Branch, type Leaf } from "../../core/sops/tree.js";
 import { DataKeyError, decryptDataKey } from "../../io/keys/index.js";
@@ -19,6 +19,8 @@ export interface OpenOptions {
   ignoreMac?: boolean;
   env: NodeJS.ProcessEnv;
   ageIdentities?: () => Promise<string[]>;
+  /** Told about problems that do not stop the file from opening (a sops version other than 3.x). */
+  onWarning?: (message: string) => void;
 }
 
 export interface OpenedFile {
@@ -30,6 +32,11 @@ export interface OpenedFile {
   ivCache: IvCache;
 }
 
+/** A YAML limit hit while reading a SOPS file: a located `yaml-limit` (exit 1), as the values reader reports it. */
+export function yamlLimitError(e: SopsLimitError, file: string): StrataError {
+  return new StrataError("yaml-limit", `${file}:${e.line}:${e.column}: ${e.message}`, { hint: "anchors and aliases are limited to stop alias bombs; write the values out", cause: e });
+}
+
 /** Parses an encrypted file, with format problems as `decryption-failed` (a SOPS file that does not parse cannot be opened). */
 export function parseEncryptedFile(text: string, format: SopsFormat, file: string): EncryptedDocument {
   try {
@@ -38,9 +45,20 @@ export function parseEncryptedFile(text: string, format: SopsFormat, file: strin
     if (e instanceof MetadataNotFoundError) {
       throw new StrataError("decryption-failed", `${file}: not a SOPS file (no sops metadata)`, { hint: "encrypt it with `strata secrets encrypt`", cause: e });
     }
+    if (e instanceof SopsLimitError) throw yamlLimitError(e, file);
     if (e instanceof SopsFormatError) throw new StrataError("decryption-failed", `${file}: cannot read the SOPS ${format} file: ${redact(e.message)}`, { cause: e });
     throw e;
   }
+}
+
+/** `:line:column` of the sops metadata in a file's text, when it can be found (for messages). */
+function metadataLocation(text: string, format: SopsFormat): string {
+  const re = format === "yaml" ? /^sops:/m : format === "json" ? /"sops"\s*:/ : /^sops_version=|^\[sops\]/m;
+  const m = re.exec(text);
+  if (!m) return "";
+  const before = text.slice(0, m.index);
+  const line = before.split("\n").length;
+  return `:${line}:${m.index - before.lastIndexOf("\n")}`;
 }
 
 function registerLeaf(v: Leaf): void {
@@ -69,6 +87,11 @@ export async function recoverDataKey(md: Metadata, options: OpenOptions): Promis
 export async function openSopsText(text: string, format: SopsFormat, options: OpenOptions): Promise<OpenedFile> {
   const encrypted = parseEncryptedFile(text, format, options.file);
   const md = encrypted.metadata;
+  const version = checkSopsVersion(md.version);
+  if (version?.severity === "error") {
+    throw new StrataError("invalid-sops-file", `${options.file}${metadataLocation(text, format)}: ${version.message}`, { hint: "restore the file from git, or re-create it with `strata secrets encrypt` or sops" });
+  }
+  if (version) options.onWarning?.(`${options.file}${metadataLocation(text, format)}: warning [sops-version] ${version.message}`);
   const dataKey = await recoverDataKey(md, options);
   let decrypted;
   try {

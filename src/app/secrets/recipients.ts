@@ -25,6 +25,15 @@ export interface Recipients {
   rules: EncryptionRules;
   /** Where they came from, for messages. */
   source: string;
+  /** The creation rule that gave them (1-based position and path_regex), when one did. */
+  rule?: { index: number; pathRegex: string | null; configPath: string };
+}
+
+/** What to add to `.sops.yaml` so that a file gets recipients (shown when none do). */
+export function creationRuleHint(file: string): string {
+  const dir = file.includes("/") ? file.slice(0, file.lastIndexOf("/") + 1) : "";
+  const example = dir.startsWith("environments/") ? "environments/.*\\.sops\\.yaml$" : `${dir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}.*`;
+  return `create an age key (age-keygen -o ~/.config/sops/age/keys.txt prints its public key) and add a rule to .sops.yaml at the repository root:\n  creation_rules:\n    - path_regex: ${example}\n      age: age1...   # your public key (comma-separated for several)`;
 }
 
 export const DEFAULT_RULES: EncryptionRules = {
@@ -52,7 +61,7 @@ export async function findSopsConfig(cwd: string): Promise<string | null> {
   }
 }
 
-export async function readCreationRule(file: string, flags: RecipientFlags): Promise<{ rule: CreationRule; configPath: string } | null> {
+export async function readCreationRule(file: string, flags: RecipientFlags): Promise<{ rule: CreationRule; index: number; configPath: string } | null> {
   const configPath = flags.configPath ?? (await findSopsConfig(flags.cwd));
   if (configPath === null) return null;
   let rules: CreationRule[];
@@ -70,7 +79,7 @@ export async function readCreationRule(file: string, flags: RecipientFlags): Pro
     if (e instanceof SopsFormatError) throw new StrataError("invalid-config", `${configPath}: ${e.message}`, { cause: e });
     throw e;
   }
-  return rule === null ? null : { rule, configPath };
+  return rule === null ? null : { rule, index: rules.indexOf(rule) + 1, configPath };
 }
 
 export async function resolveRecipients(file: string, flags: RecipientFlags): Promise<Recipients> {
@@ -79,11 +88,14 @@ export async function resolveRecipients(file: string, flags: RecipientFlags): Pr
   if (!isEmptyGroup(fromFlags)) {
     return { groups: [fromFlags], shamirThreshold: 0, rules: withDefaultSuffix(found?.rule.rules ?? DEFAULT_RULES), source: "the command line" };
   }
-  if (found === null || found.rule.groups.every(isEmptyGroup)) {
-    throw new StrataError("invalid-argument", `no recipients for ${file}: give --age or --pgp, or a .sops.yaml creation rule that matches it`, {
-      hint: "add `creation_rules: [{ path_regex: ..., age: age1... }]` to .sops.yaml",
+  if (found === null) {
+    throw new StrataError("invalid-argument", `no recipients for ${file}: no .sops.yaml creation rule matches it (and no --age or --pgp was given)`, { hint: creationRuleHint(file) });
+  }
+  if (found.rule.groups.every(isEmptyGroup)) {
+    throw new StrataError("invalid-argument", `no recipients for ${file}: creation rule ${found.index} of ${found.configPath} (path_regex ${found.rule.pathRegex ?? "(any)"}) matches it but lists no keys`, {
+      hint: "create an age key (age-keygen -o ~/.config/sops/age/keys.txt prints its public key) and put the public key under that rule's age:",
     });
   }
   const groups = found.rule.groups.filter((g) => !isEmptyGroup(g));
-  return { groups, shamirThreshold: found.rule.shamirThreshold, rules: withDefaultSuffix(found.rule.rules), source: found.configPath };
+  return { groups, shamirThreshold: found.rule.shamirThreshold, rules: withDefaultSuffix(found.rule.rules), source: found.configPath, rule: { index: found.index, pathRegex: found.rule.pathRegex, configPath: found.configPath } };
 }

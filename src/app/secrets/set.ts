@@ -1,11 +1,20 @@
-/** `secrets set FILE PATH VALUE`: VALUE is JSON, falling back to a string; other ciphertexts stay as they were. */
+/**
+ * `secrets set FILE PATH VALUE`: VALUE is JSON, falling back to a string; other ciphertexts stay as they
+ * were. A file that does not exist yet is created, encrypted for the `.sops.yaml` creation rule that
+ * matches it (the first secret of an environment starts here).
+ */
 import { StrataError } from "../../core/findings.js";
 import type { JsonValue } from "../../core/json.js";
 import { jsonToTree, parseKeyPath, setAtPath } from "../../core/sops/document.js";
 import { registerSecret } from "../../core/redact.js";
-import { Branch } from "../../core/sops/tree.js";
-import { readSecretsFile, storeFormat, writeSecretsFile } from "./files.js";
+import type { SopsFormat } from "../../core/sops/stores/index.js";
+import { Branch, type TreeValue } from "../../core/sops/tree.js";
+import { mkdir } from "node:fs/promises";
+import { dirname, relative, resolve } from "node:path";
+import { encryptBranchesFor } from "./encrypt.js";
+import { readSecretsFile, secretsFileExists, storeFormat, writeSecretsFile } from "./files.js";
 import { openSopsText } from "./open.js";
+import { resolveRecipients } from "./recipients.js";
 import { sealSopsText } from "./seal.js";
 
 export interface SetOptions {
@@ -16,6 +25,13 @@ export interface SetOptions {
   value: string;
   ignoreMac?: boolean;
   inputType?: string;
+  onWarning?: (message: string) => void;
+}
+
+/** A file `set` created: the creation rule and the recipients it was encrypted for. */
+export interface CreatedFile {
+  rule: string;
+  recipients: string[];
 }
 
 export function parseSetValue(text: string): JsonValue {
@@ -26,16 +42,17 @@ export function parseSetValue(text: string): JsonValue {
   }
 }
 
-export async function setSecret(options: SetOptions): Promise<void> {
+/** Sets the value; returns what it created when the file did not exist, else null. */
+export async function setSecret(options: SetOptions): Promise<CreatedFile | null> {
   const format = storeFormat(options.file, options.inputType);
   const path = parseKeyPath(options.path);
   if (path === null) throw new StrataError("invalid-argument", `cannot parse the key path ${JSON.stringify(options.path)} (use a.b[0] or ["a"]["b"][0])`);
   const value = parseSetValue(options.value);
   registerSecret(value);
+  if (!(await secretsFileExists(options.file, options.cwd))) return createWithValue(options, format, path, value);
   const text = await readSecretsFile(options.file, options.cwd);
-  const opened = await openSopsText(text, format, { file: options.file, env: options.env, ignoreMac: options.ignoreMac ?? false });
-  let tree = jsonToTree(value);
-  if ((format === "dotenv" || format === "ini") && typeof value !== "string" && !(tree instanceof Branch)) tree = JSON.stringify(value);
+  const opened = await openSopsText(text, format, { file: options.file, env: options.env, ignoreMac: options.ignoreMac ?? false, ...(options.onWarning ? { onWarning: options.onWarning } : {}) });
+  const tree = valueTree(value, format);
   const [first, ...rest] = opened.plain;
   let updated: Branch;
   try {
@@ -45,4 +62,35 @@ export async function setSecret(options: SetOptions): Promise<void> {
   }
   const out = sealSopsText([updated, ...rest], format, opened.metadata, opened.dataKey, { file: options.file, ivCache: opened.ivCache });
   await writeSecretsFile(options.file, options.cwd, out);
+  return null;
+}
+
+function valueTree(value: JsonValue, format: SopsFormat): TreeValue {
+  const tree = jsonToTree(value);
+  // dotenv and INI hold strings only.
+  if ((format === "dotenv" || format === "ini") && typeof value !== "string" && !(tree instanceof Branch)) return JSON.stringify(value);
+  return tree;
+}
+
+async function createWithValue(options: SetOptions, format: SopsFormat, path: NonNullable<ReturnType<typeof parseKeyPath>>, value: JsonValue): Promise<CreatedFile> {
+  if (format === "binary") throw new StrataError("invalid-argument", `${options.file} does not exist, and set creates only YAML, JSON, dotenv and INI files`, { hint: "create it with `strata secrets encrypt`" });
+  const recipients = await resolveRecipients(options.file, {
+    cwd: options.cwd,
+    // As `encrypt` does without flags: sops' environment variables stand in for them.
+    age: (options.env.SOPS_AGE_RECIPIENTS ?? "").split(",").map((s) => s.trim()).filter(Boolean),
+    pgp: (options.env.SOPS_PGP_FP ?? "").split(",").map((s) => s.trim()).filter(Boolean),
+  });
+  let doc: Branch;
+  try {
+    doc = setAtPath(new Branch(), path, valueTree(value, format));
+  } catch (e) {
+    throw new StrataError("invalid-argument", `${options.file}: ${(e as Error).message}`, { cause: e });
+  }
+  const out = await encryptBranchesFor([doc], format, recipients, options.env, options.file);
+  await mkdir(dirname(resolve(options.cwd, options.file)), { recursive: true });
+  await writeSecretsFile(options.file, options.cwd, out);
+  const rule = recipients.rule
+    ? `creation rule ${recipients.rule.index} of ${relative(options.cwd, recipients.rule.configPath) || recipients.rule.configPath} (path_regex ${recipients.rule.pathRegex ?? "(any)"})`
+    : "SOPS_AGE_RECIPIENTS / SOPS_PGP_FP";
+  return { rule, recipients: recipients.groups.flatMap((g) => [...g.age, ...g.pgp, ...g.kms.map((k) => k.arn)]) };
 }

@@ -8,7 +8,8 @@ import { renderApprovalsMarkdown } from "../../core/approvals/markdown.js";
 import { EXIT, combineExitCodes, exitCodeForFindings } from "../../core/findings.js";
 import { writeStepSummary } from "../../io/github/env.js";
 import { addFormatOption, addRepoOption, printJson, reportFormat } from "../common.js";
-import { color, log, print } from "../output.js";
+import { color, log, print, printData } from "../output.js";
+import { redact } from "../../core/redact.js";
 import { escapeData, renderFindingsGithub } from "../render/findings.js";
 
 interface CheckOptions {
@@ -43,8 +44,8 @@ export function register(program: Command): void {
     const seam = resolveDiffSeam({ ...(opts.diff ? { diff: opts.diff } : {}) }, createCommandDiffSeam());
     const report = await checkApprovals({ github: api, pullRequest, repoDir: opts.repo ?? process.cwd(), computeChanges: seam.computeChanges, setStatus: opts.status, targetUrl: runUrl });
     const format = reportFormat(opts.format);
-    if (format === "json") print(printJson(toJson(report)));
-    else if (format === "github") print(renderGithub(report, opts.repo ?? process.cwd()));
+    if (format === "json") printData(printJson(toJson(report)));
+    else if (format === "github") printData(renderGithub(report, opts.repo ?? process.cwd()));
     else print(renderText(report));
     await writeStepSummary(renderSummary(report), env.stepSummary);
     process.exitCode = combineExitCodes([exitCodeForFindings(report.findings), report.decision.met ? EXIT.ok : EXIT.findings]);
@@ -111,8 +112,9 @@ function renderGithub(r: ApprovalsReport, repoRoot: string): string {
   const d = r.decision;
   let out = renderFindingsGithub(r.findings, repoRoot);
   const level = d.met ? "notice" : "error";
-  out += `::${level} title=strata/approvals::${escapeData(`#${r.pullRequest.number}: ${d.description}`)}\n`;
-  return out + renderText(r);
+  // Scrubbed before escaping, so the workflow commands stay well-formed whatever a secret contains.
+  out += `::${level} title=strata/approvals::${escapeData(redact(`#${r.pullRequest.number}: ${d.description}`))}\n`;
+  return out + redact(renderText(r));
 }
 
 function renderSummary(r: ApprovalsReport): string {

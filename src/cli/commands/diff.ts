@@ -6,7 +6,7 @@ import { hasChanges } from "../../core/diff/model.js";
 import { EXIT } from "../../core/findings.js";
 import { findRepositoryRoot } from "../../io/repo/worktree.js";
 import { addRepoOption, collectList, openSecrets, printJson } from "../common.js";
-import { log, print } from "../output.js";
+import { log, print, printData } from "../output.js";
 import { renderDiffGithub, writeDiffStepSummary } from "../render/diff-github.js";
 import { renderDiffMarkdown } from "../render/diff-markdown.js";
 import { renderDiffText } from "../render/diff-text.js";
@@ -49,10 +49,10 @@ export function register(program: Command): void {
     for (const note of outcome.notes) log(`note: ${note}`);
     const { result } = outcome;
     const format = opts.format ?? (process.env.GITHUB_ACTIONS === "true" ? "github" : "text");
-    if (format === "json") print(printJson(result));
+    if (format === "json") printData(printJson(result));
     else if (format === "markdown") print(renderDiffMarkdown(result));
     else if (format === "github") {
-      print(renderDiffGithub(result, dir));
+      printData(renderDiffGithub(result, dir));
       writeDiffStepSummary(result);
     } else print(renderDiffText(result, { base: outcome.baseLabel, head: outcome.headLabel }));
 

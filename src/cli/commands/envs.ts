@@ -4,7 +4,7 @@ import { exitCodeForFindings } from "../../core/findings.js";
 import type { EnvironmentInfo } from "../../core/model.js";
 import { addFormatOption, addRepoOption, openRepository, printJson, reportFormat } from "../common.js";
 import { renderFindingsGithub, renderFindingsText } from "../render/findings.js";
-import { color, print } from "../output.js";
+import { color, print, printData } from "../output.js";
 
 export function register(program: Command): void {
   const cmd = program.command("envs").description("the environment tree, with production and abstract flags");
@@ -17,13 +17,13 @@ export function register(program: Command): void {
     const envs = [...parsed.environments.values()];
     const format = reportFormat(opts.format);
     if (format === "json") {
-      print(printJson({
+      printData(printJson({
         schemaVersion: 1,
         environments: envs.map((e) => ({ name: e.name, parent: e.parent, abstract: e.abstract, production: e.production, approvalRequired: e.approvalRequired, description: e.description, chain: e.chain })),
         findings,
       }));
     } else if (format === "github") {
-      print(renderFindingsGithub(findings, root));
+      printData(renderFindingsGithub(findings, root));
     } else {
       print(renderTree(envs));
       if (findings.length) print(renderFindingsText(findings, ""));

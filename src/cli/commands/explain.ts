@@ -5,7 +5,7 @@ import type { Origin } from "../../core/model.js";
 import { SENSITIVE_PLACEHOLDER } from "../../core/render-config.js";
 import { addFormatOption, addRepoOption, openRepository, openSecrets, printJson, reportFormat } from "../common.js";
 import { renderFindingsText } from "../render/findings.js";
-import { color, log, print } from "../output.js";
+import { color, log, print, printData } from "../output.js";
 
 export function register(program: Command): void {
   const cmd = program
@@ -22,7 +22,7 @@ export function register(program: Command): void {
     // explain never shows a sensitive value: it shows where it comes from.
     const shown = (k: ExplainedKey): unknown => (k.sensitive ? SENSITIVE_PLACEHOLDER : k.value);
     if (reportFormat(opts.format, false) === "json") {
-      print(printJson({ schemaVersion: 1, environment: result.environment, key: result.key, keys: result.keys.map((k) => ({ ...k, value: shown(k) })), findings: result.findings }));
+      printData(printJson({ schemaVersion: 1, environment: result.environment, key: result.key, keys: result.keys.map((k) => ({ ...k, value: shown(k) })), findings: result.findings }));
     } else {
       const errors = result.findings.filter((f) => f.severity === "error");
       if (errors.length) log(renderFindingsText(errors, "").trimEnd());

@@ -1,7 +1,7 @@
 import { Option, type Command } from "commander";
 import { createEndpointClient, readHistory, resolveEndpointUrl } from "../../app/distribution/index.js";
 import { printJson } from "../common.js";
-import { print } from "../output.js";
+import { print, printData } from "../output.js";
 
 export function register(program: Command): void {
   program
@@ -14,7 +14,7 @@ export function register(program: Command): void {
     .action(async (opts: { env: string; endpoint?: string; repo?: string; format: string }) => {
       const url = await resolveEndpointUrl({ flag: opts.endpoint, repoDir: opts.repo ?? process.cwd() });
       const versions = await readHistory({ endpoint: createEndpointClient({ url: url!, token: process.env.STRATA_TOKEN }), environment: opts.env });
-      if (opts.format === "json") return print(printJson({ schemaVersion: 1, environment: opts.env, versions }));
+      if (opts.format === "json") return printData(printJson({ schemaVersion: 1, environment: opts.env, versions }));
       if (versions.length === 0) return print(`${opts.env}: nothing published`);
       print(versions.map((v) => {
         const what = v.action === "rollback" ? `rollback to v${v.rollbackOf}` : v.action;

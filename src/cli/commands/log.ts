@@ -6,7 +6,7 @@ import { logConfig } from "../../app/log.js";
 import { StrataError } from "../../core/findings.js";
 import { findRepositoryRoot } from "../../io/repo/worktree.js";
 import { addRepoOption, openSecrets, printJson } from "../common.js";
-import { print } from "../output.js";
+import { print, printData } from "../output.js";
 import { renderLogText } from "../render/diff-log.js";
 
 interface LogFlags {
@@ -44,7 +44,8 @@ export function register(program: Command): void {
       secrets: (await openSecrets(Boolean(opts.skipSecrets))) ?? null,
       firstParent: Boolean(opts.firstParent),
     });
-    print(opts.format === "json" ? printJson(result) : renderLogText(result));
+    if (opts.format === "json") printData(printJson(result));
+    else print(renderLogText(result));
   });
 }
 

@@ -4,7 +4,7 @@ import { checkWorkingTree, createEndpointClient, loadContentBuilder, loadBuildTr
 import { StrataError } from "../../core/findings.js";
 import { addRepoOption, collectList, openRepository, printJson } from "../common.js";
 import { renderFindingsText } from "../render/findings.js";
-import { log, print, withSpinner } from "../output.js";
+import { log, print, printData, withSpinner } from "../output.js";
 import { readGitSource } from "../../io/repo/git-head.js";
 
 export function pusher(): string | null {
@@ -69,7 +69,7 @@ export function register(program: Command): void {
       source: { pushedBy: pusher(), ...approval, ...worktree },
       ttlMs: settings.expiresAfterMs,
     }));
-    if (opts.format === "json") print(printJson({ schemaVersion: 1, ok: exitCode === 0, endpoint: url, results: results.map(({ exitCode: _e, ...r }) => r) }));
+    if (opts.format === "json") printData(printJson({ schemaVersion: 1, ok: exitCode === 0, endpoint: url, results: results.map(({ exitCode: _e, ...r }) => r) }));
     else print(results.map((r) => renderPushResult(r)).join("\n"));
     process.exitCode = exitCode;
   });

@@ -4,10 +4,11 @@ import { stringify } from "yaml";
 import { resolveConfig } from "../../app/resolve.js";
 import { createFinding, exitCodeForFindings, StrataError, type Finding } from "../../core/findings.js";
 import type { JsonValue } from "../../core/json.js";
-import { redactConfig, renderEnvLines, valueAt } from "../../core/render-config.js";
+import { redactConfig, renderEnvLines, sensitiveValues, valueAt } from "../../core/render-config.js";
+import { registeredSecrets } from "../../core/redact.js";
 import { addRepoOption, openRepository, openSecrets } from "../common.js";
 import { renderFindingsText } from "../render/findings.js";
-import { log, print, printPlaintext } from "../output.js";
+import { log, printData, printPlaintext } from "../output.js";
 
 export function register(program: Command): void {
   const cmd = program
@@ -38,7 +39,9 @@ export function register(program: Command): void {
       value = valueAt(config as unknown as Record<string, JsonValue>, opts.key);
       if (value === undefined) throw keyNotFound(opts.key, opts.env);
     }
-    const out = (text: string): void => (show ? printPlaintext(text) : print(text));
+    // Redaction is structural (redactConfig): the text redactor never touches data. Shown secrets are
+    // masked, interpolated ones (a URL carrying a password) as well as the decrypted values themselves.
+    const out = (text: string): void => (show ? printPlaintext(text, [...registeredSecrets(), ...sensitiveValues(resolved.leaves.values())]) : printData(text));
     if (opts.format === "json") out(JSON.stringify(value, null, 2) + "\n");
     else if (opts.format === "yaml") out(stringify(value, { lineWidth: 0 }));
     else {

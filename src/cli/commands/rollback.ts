@@ -2,7 +2,7 @@ import { Option, type Command } from "commander";
 import { createEndpointClient, loadBuildTrustedKeys, loadSigningKey, readDistributionSettings, resolveEndpointUrl, rollbackEnvironment } from "../../app/distribution/index.js";
 import { StrataError } from "../../core/findings.js";
 import { addRepoOption, openRepository, printJson } from "../common.js";
-import { print } from "../output.js";
+import { print, printData } from "../output.js";
 import { pusher, renderPushResult } from "./push.js";
 
 export function register(program: Command): void {
@@ -32,7 +32,7 @@ export function register(program: Command): void {
       ttlMs: settings.expiresAfterMs,
     });
     const { exitCode, ...rest } = result;
-    if (opts.format === "json") print(printJson({ schemaVersion: 1, ok: exitCode === 0, endpoint: url, rollbackOf: to, result: rest }));
+    if (opts.format === "json") printData(printJson({ schemaVersion: 1, ok: exitCode === 0, endpoint: url, rollbackOf: to, result: rest }));
     else print(renderPushResult(result, `rolled back to the content of version ${to} as`));
     process.exitCode = exitCode;
   });

@@ -10,7 +10,7 @@ import { rotateSecrets, updateKeys } from "../../app/secrets/rotate.js";
 import { setSecret } from "../../app/secrets/set.js";
 import { readSecretsStatus } from "../../app/secrets/status.js";
 import { StrataError } from "../../core/findings.js";
-import { log, print, printPlaintext } from "../output.js";
+import { log, print, printData, printPlaintext } from "../output.js";
 
 const collect = (value: string, previous: string[]): string[] => [...previous, ...value.split(",").map((s) => s.trim()).filter(Boolean)];
 
@@ -38,7 +38,7 @@ export function register(program: Command): void {
     .action(async (file: string, o: { age: string[]; pgp: string[]; kms: string[]; inPlace?: boolean; config?: string; inputType?: string }) => {
       const r = await encryptSecrets({ file, cwd, env, age: o.age, pgp: o.pgp, kms: o.kms, ...(o.config ? { configPath: o.config } : {}), ...(o.inPlace ? { inPlace: true } : {}), ...(o.inputType ? { inputType: o.inputType } : {}) });
       if (r.written) log(`encrypted ${file}`);
-      else print(r.text);
+      else printData(r.text);
     });
 
   secrets.command("decrypt <file>")
@@ -49,7 +49,7 @@ export function register(program: Command): void {
     .option("--input-type <format>", "yaml, json, dotenv, ini or binary (default: from the extension)")
     .action(async (file: string, o: Common & { format?: string; extract?: string }) => {
       if (o.format !== undefined && o.format !== "json") throw new StrataError("invalid-argument", `--format accepts only json (without it the file's own format is printed), not ${JSON.stringify(o.format)}`);
-      const text = await decryptSecrets({ file, cwd, env, ...(o.ignoreMac ? { ignoreMac: true } : {}), ...(o.format ? { outputFormat: "json" as const } : {}), ...(o.extract !== undefined ? { extract: o.extract } : {}), ...(o.inputType ? { inputType: o.inputType } : {}) });
+      const text = await decryptSecrets({ file, cwd, env, ...(o.ignoreMac ? { ignoreMac: true } : {}), ...(o.format ? { outputFormat: "json" as const } : {}), ...(o.extract !== undefined ? { extract: o.extract } : {}), ...(o.inputType ? { inputType: o.inputType } : {}), onWarning: log });
       printPlaintext(text);
     });
 
@@ -63,7 +63,7 @@ export function register(program: Command): void {
     });
 
   secrets.command("set <file> <path> [value]")
-    .description("set one value (JSON, falling back to a string) at a dotted or [\"a\"][\"b\"] path")
+    .description("set one value (JSON, falling back to a string) at a dotted or [\"a\"][\"b\"] path; a missing file is created for its .sops.yaml creation rule")
     .option("--value-stdin", "read the value from standard input")
     .option("--ignore-mac", "open even when the MAC is missing or does not match")
     .option("--input-type <format>", "yaml, json, dotenv, ini or binary (default: from the extension)")
@@ -71,7 +71,8 @@ export function register(program: Command): void {
       if (o.valueStdin && value !== undefined) throw new StrataError("invalid-argument", "give the value either as an argument or with --value-stdin, not both");
       const v = o.valueStdin ? await readStdin() : value;
       if (v === undefined) throw new StrataError("invalid-argument", "missing VALUE (or --value-stdin)");
-      await setSecret({ file, cwd, env, path, value: v, ...(o.ignoreMac ? { ignoreMac: true } : {}), ...(o.inputType ? { inputType: o.inputType } : {}) });
+      const created = await setSecret({ file, cwd, env, path, value: v, onWarning: log, ...(o.ignoreMac ? { ignoreMac: true } : {}), ...(o.inputType ? { inputType: o.inputType } : {}) });
+      if (created) log(`created ${file}, encrypted by ${created.rule} for ${created.recipients.join(", ")}`);
       log(`set ${path} in ${file}`);
     });
 
@@ -85,7 +86,7 @@ export function register(program: Command): void {
     .action(async (file: string, o: Common & { inPlace?: boolean; addAge: string[]; addPgp: string[] }) => {
       const r = await rotateSecrets({ file, cwd, env, addAge: o.addAge, addPgp: o.addPgp, ...(o.inPlace ? { inPlace: true } : {}), ...(o.ignoreMac ? { ignoreMac: true } : {}), ...(o.inputType ? { inputType: o.inputType } : {}) });
       if (r.written) log(`rotated the data key of ${file}`);
-      else print(r.text);
+      else printData(r.text);
     });
 
   secrets.command("updatekeys <file>")

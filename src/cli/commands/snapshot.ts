@@ -5,7 +5,7 @@ import { exitCodeForFindings, StrataError } from "../../core/findings.js";
 import { serializeSnapshot } from "../../core/snapshot/index.js";
 import { addRepoOption, openRepository, printJson } from "../common.js";
 import { renderFindingsText } from "../render/findings.js";
-import { log, print } from "../output.js";
+import { log, print, printData } from "../output.js";
 import { pusher } from "./push.js";
 
 export function register(program: Command): void {
@@ -40,7 +40,7 @@ export function register(program: Command): void {
       return;
     }
     const text = serializeSnapshot(snapshot) + "\n";
-    if (opts.out === undefined) print(text);
+    if (opts.out === undefined) printData(text);
     else {
       await fs.writeFile(opts.out, text);
       log(`wrote ${opts.env} v${snapshot.version} (${snapshot.digest}) to ${opts.out}`);
@@ -60,7 +60,7 @@ export function register(program: Command): void {
       const opts = command.optsWithGlobals<{ env?: string; trustedKeys?: string; repo?: string; format: string }>();
       const trustedKeys = await loadTrustedKeys({ file: opts.trustedKeys, repoDir: opts.trustedKeys === undefined ? (opts.repo ?? process.cwd()) : undefined });
       const report = await verifySnapshotFile({ file, trustedKeys, environment: opts.env });
-      if (opts.format === "json") print(printJson({ schemaVersion: 1, ...report }));
+      if (opts.format === "json") printData(printJson({ schemaVersion: 1, ...report }));
       else {
         const secrets = report.secrets.status === "verified" ? "SOPS MAC verified" : report.secrets.status === "absent" ? "none" : `SOPS MAC not checked: ${report.secrets.reason}`;
         print(`✓ ${file}: ${report.environment} v${report.version}, signed by ${report.keyid.slice(0, 16)}…, ${report.expired ? "EXPIRED" : "expires"} ${report.expiresAt}\n  secrets: ${secrets}`);

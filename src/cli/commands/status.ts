@@ -2,7 +2,7 @@ import { Option, type Command } from "commander";
 import { createEndpointClient, readStatus, resolveEndpointUrl, type ClientStatus, type StatusDocument } from "../../app/distribution/index.js";
 import { EXIT } from "../../core/findings.js";
 import { printJson } from "../common.js";
-import { print } from "../output.js";
+import { print, printData } from "../output.js";
 
 function age(seconds: number): string {
   if (seconds < 120) return `${seconds}s`;
@@ -53,7 +53,8 @@ export function register(program: Command): void {
     .action(async (opts: { env?: string; endpoint?: string; repo?: string; format: string }) => {
       const url = await resolveEndpointUrl({ flag: opts.endpoint, repoDir: opts.repo ?? process.cwd() });
       const status = await readStatus({ endpoint: createEndpointClient({ url: url!, token: process.env.STRATA_TOKEN }), environment: opts.env });
-      print(opts.format === "json" ? printJson(status) : renderStatus(url!, status));
+      if (opts.format === "json") printData(printJson(status));
+      else print(renderStatus(url!, status));
       // A corrupted environment is a distribution failure: scripts checking `strata status` see it.
       if (status.environments.some((e) => "error" in e)) process.exitCode = EXIT.distribution;
     });

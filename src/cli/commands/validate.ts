@@ -3,7 +3,7 @@ import { exitCodeForFindings } from "../../core/findings.js";
 import { validateRepository } from "../../app/validate.js";
 import { addFormatOption, addRepoOption, collectList, openRepository, openSecrets, printJson, reportFormat } from "../common.js";
 import { appendStepSummary, findingsSummaryMarkdown, renderFindingsGithub, renderFindingsText } from "../render/findings.js";
-import { print } from "../output.js";
+import { print, printData } from "../output.js";
 
 export function register(program: Command): void {
   const cmd = program
@@ -20,9 +20,9 @@ export function register(program: Command): void {
     const format = reportFormat(opts.format);
     const errors = result.findings.filter((f) => f.severity === "error").length;
     const warnings = result.findings.length - errors;
-    if (format === "json") print(printJson({ schemaVersion: 1, ok: result.ok, environments: result.environments, findings: result.findings }));
+    if (format === "json") printData(printJson({ schemaVersion: 1, ok: result.ok, environments: result.environments, findings: result.findings }));
     else if (format === "github") {
-      print(renderFindingsGithub(result.findings, root));
+      printData(renderFindingsGithub(result.findings, root));
       appendStepSummary(findingsSummaryMarkdown(`strata validate: ${result.environments.length} environment(s)`, result.findings));
     } else {
       const summary = result.ok

@@ -3,6 +3,7 @@
  * per changed environment) for the log, and the markdown diff appended to the job summary.
  */
 import type { DiffResult } from "../../core/diff/model.js";
+import { redact } from "../../core/redact.js";
 import { countByKind } from "./diff-common.js";
 import { renderDiffMarkdown } from "./diff-markdown.js";
 import { appendStepSummary, escapeData, escapeProperty, renderFindingsGithub } from "./findings.js";
@@ -15,7 +16,7 @@ export function renderDiffGithub(result: DiffResult, repoRoot: string): string {
   let out = renderFindingsGithub(findings, repoRoot);
   for (const [name, env] of Object.entries(result.environments)) {
     const n = countByKind(env);
-    out += `::notice title=${escapeProperty(`strata diff: ${name}`)}::${escapeData(`${name}${env.production ? " (production)" : ""}: ${n.added} added, ${n.removed} removed, ${n.changed} changed`)}\n`;
+    out += `::notice title=${escapeProperty(redact(`strata diff: ${name}`))}::${escapeData(redact(`${name}${env.production ? " (production)" : ""}: ${n.added} added, ${n.removed} removed, ${n.changed} changed`))}\n`;
   }
   return out;
 }

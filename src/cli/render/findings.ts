@@ -2,7 +2,9 @@
 import { appendFileSync } from "node:fs";
 import { relative, resolve } from "node:path";
 import type { Finding } from "../../core/findings.js";
+import { redact } from "../../core/redact.js";
 import { color } from "../output.js";
+import { escapeData, escapeProperty } from "./escape.js";
 
 export type ReportFormat = "text" | "json" | "github";
 
@@ -30,13 +32,7 @@ function affectedEnvironments(f: Finding): string {
   return `${envs.slice(0, LISTED_ENVIRONMENTS).join(", ")} and ${envs.length - LISTED_ENVIRONMENTS} more`;
 }
 
-/** Escaping per GitHub's workflow-command rules: data escapes %, CR, LF; properties also : and ,. */
-export function escapeData(s: string): string {
-  return s.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
-}
-export function escapeProperty(s: string): string {
-  return escapeData(s).replace(/:/g, "%3A").replace(/,/g, "%2C");
-}
+export { escapeData, escapeProperty } from "./escape.js";
 
 /** File paths relative to $GITHUB_WORKSPACE in github format (SPEC §6). */
 function workspacePath(file: string, repoRoot: string): string {
@@ -45,23 +41,27 @@ function workspacePath(file: string, repoRoot: string): string {
   return relative(resolve(ws), resolve(repoRoot, file)).split("\\").join("/");
 }
 
+/**
+ * Workflow commands for findings. Secrets are scrubbed before escaping: once `%`, CR or LF are escaped a
+ * secret containing them no longer matches, and scrubbing the escaped text could break the command.
+ */
 export function renderFindingsGithub(findings: readonly Finding[], repoRoot: string): string {
   return findings.map((f) => {
     const props: string[] = [];
-    if (f.file) props.push(`file=${escapeProperty(workspacePath(f.file, repoRoot))}`);
+    if (f.file) props.push(`file=${escapeProperty(redact(workspacePath(f.file, repoRoot)))}`);
     if (f.line) props.push(`line=${f.line}`);
     if (f.column) props.push(`col=${f.column}`);
     props.push(`title=${escapeProperty(f.code)}`);
     const cmd = f.severity === "error" ? "error" : "warning";
     const envs = affectedEnvironments(f);
-    return `::${cmd} ${props.join(",")}::${escapeData(f.message + (envs ? ` (${envs})` : "") + (f.hint ? `\n${f.hint}` : ""))}\n`;
+    return `::${cmd} ${props.join(",")}::${escapeData(redact(f.message + (envs ? ` (${envs})` : "") + (f.hint ? `\n${f.hint}` : "")))}\n`;
   }).join("");
 }
 
 /** Appends a markdown summary to $GITHUB_STEP_SUMMARY when it is set. */
 export function appendStepSummary(markdown: string): void {
   const file = process.env.GITHUB_STEP_SUMMARY;
-  if (file) appendFileSync(file, markdown.endsWith("\n") ? markdown : markdown + "\n");
+  if (file) appendFileSync(file, redact(markdown.endsWith("\n") ? markdown : markdown + "\n"));
 }
 
 export function findingsSummaryMarkdown(title: string, findings: readonly Finding[]): string {

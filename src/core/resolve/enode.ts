@@ -14,6 +14,8 @@ interface EBase {
   overridden: Origin[];
   sensitive: boolean;
   ciphertextOnly?: boolean;
+  /** From a SOPS file: the value is exactly what was encrypted, never interpolated or unescaped. */
+  literal?: boolean;
 }
 export interface EMap extends EBase { kind: "map"; entries: Map<string, ENode> }
 export interface ESeq extends EBase { kind: "seq"; items: ENode[] }
@@ -27,11 +29,12 @@ export interface LayerContext {
   environment: string | null;
   sensitive: boolean;
   ciphertextOnly?: boolean;
+  literal?: boolean;
 }
 
 /** A fresh effective node for a layer value (no inheritance). `!unset` inside is dropped by the caller. */
 export function fromLayer(node: LNode, ctx: LayerContext, keyPos: Pos | null): ENode | undefined {
-  const base = { origin: originOf(node.pos, ctx.environment), keyPos, overridden: [] as Origin[], sensitive: ctx.sensitive, ...(ctx.ciphertextOnly ? { ciphertextOnly: true } : {}) };
+  const base = { origin: originOf(node.pos, ctx.environment), keyPos, overridden: [] as Origin[], sensitive: ctx.sensitive, ...(ctx.ciphertextOnly ? { ciphertextOnly: true } : {}), ...(ctx.literal ? { literal: true } : {}) };
   switch (node.kind) {
     case "unset":
       return undefined;

@@ -3,7 +3,8 @@
  * environment. A string that is exactly one reference takes the referenced value and type; inside a
  * longer string, scalars are spliced in and objects/arrays are `invalid-type`; `$${` escapes. Cycles are
  * `circular-reference` naming the cycle; unknown keys are `unresolved-reference`. Interpolating a
- * sensitive value makes the result sensitive.
+ * sensitive value makes the result sensitive. Values from SOPS files are literal: a secret is exactly what
+ * was encrypted, so `${` and `$${` inside one mean nothing (and no finding ever quotes a secret's text).
  */
 import { createFinding, type Finding } from "../findings.js";
 import type { EMap, ENode } from "./enode.js";
@@ -14,7 +15,7 @@ const REF_PATH = /^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*|\[\d+\])*$/
 const refCache = new WeakMap<ENode, boolean>();
 /** Whether a subtree holds any string with `$` (memoized: subtrees are shared between environments). */
 function mayReference(node: ENode): boolean {
-  if (node.kind === "scalar") return typeof node.value === "string" && node.value.includes("$") && !node.ciphertextOnly;
+  if (node.kind === "scalar") return typeof node.value === "string" && node.value.includes("$") && !node.ciphertextOnly && !node.literal;
   let r = refCache.get(node);
   if (r === undefined) {
     r = false;
@@ -75,7 +76,7 @@ export function interpolate(namespaces: Map<string, ENode>, environment: string,
       });
       return changed ? { ...node, items } : node;
     }
-    if (typeof node.value !== "string" || !node.value.includes("$") || node.ciphertextOnly) return node;
+    if (typeof node.value !== "string" || !node.value.includes("$") || node.ciphertextOnly || node.literal) return node;
     return resolveString(node, path);
   };
 

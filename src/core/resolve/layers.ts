@@ -1,7 +1,8 @@
 /** Config file paths (SPEC §1) and turning parsed files into layers. */
 import { createFinding, type Finding } from "../findings.js";
 import { isValidName } from "../names.js";
-import type { LMap, LNode } from "../yaml/nodes.js";
+import { checkSopsVersion } from "../sops/metadata.js";
+import type { LEntry, LMap, LNode } from "../yaml/nodes.js";
 
 export type ConfigFile =
   | { kind: "schema"; namespace: string; path: string }
@@ -30,11 +31,42 @@ export function classifyPath(path: string): ConfigFile | Finding | null {
 }
 
 /** A SOPS YAML file parsed as YAML: its data without the `sops` metadata. */
-export function stripSopsMetadata(node: LNode): { data: LMap; hadMetadata: boolean } | null {
+export function stripSopsMetadata(node: LNode): { data: LMap; hadMetadata: boolean; metadata: LEntry | null } | null {
   if (node.kind !== "map") return null;
   const entries = new Map(node.entries);
+  const metadata = entries.get("sops") ?? null;
   const hadMetadata = entries.delete("sops");
-  return { data: { ...node, entries }, hadMetadata };
+  return { data: { ...node, entries }, hadMetadata, metadata };
+}
+
+/**
+ * What can be checked in a SOPS file's metadata without a key, located: the `version` (refused when
+ * missing, a warning for another major version) and, when `requireMac`, that there is a MAC at all. (With
+ * a key, the opener checks the MAC itself: `mac-missing`/`mac-mismatch`.)
+ */
+export function checkSopsMetadata(entry: LEntry, file: string, environment: string, requireMac: boolean): Finding[] {
+  const out: Finding[] = [];
+  const md = entry.value;
+  const at = entry.keyPos;
+  if (md.kind !== "map") {
+    return [createFinding({ code: "invalid-sops-file", message: `${file}:${at.line}:${at.column}: the sops metadata is not a map`, file, line: at.line, column: at.column, environment })];
+  }
+  const version = md.entries.get("version");
+  const text = version?.value.kind === "scalar" && version.value.value !== null ? String(version.value.value) : "";
+  const v = checkSopsVersion(text);
+  if (v) {
+    const pos = version ? version.value.pos : at;
+    out.push(createFinding({
+      code: v.severity === "error" ? "invalid-sops-file" : "sops-version", message: `${file}:${pos.line}:${pos.column}: ${v.message}`, file, line: pos.line, column: pos.column, environment,
+      hint: v.severity === "error" ? "restore the file from git, or re-create it with `strata secrets encrypt` or sops" : "upgrade strata, or re-encrypt the file with sops 3",
+    }));
+  }
+  const mac = md.entries.get("mac");
+  if (requireMac && (mac?.value.kind !== "scalar" || mac.value.value === null || String(mac.value.value) === "")) {
+    const pos = mac ? mac.value.pos : at;
+    out.push(createFinding({ code: "invalid-sops-file", message: `${file}:${pos.line}:${pos.column}: the file has no MAC, so its integrity cannot be checked`, file, line: pos.line, column: pos.column, environment, hint: "re-encrypt it (strata secrets rotate --in-place), or restore it from git" }));
+  }
+  return out;
 }
 
 /**

@@ -120,8 +120,10 @@ function mergeByField(baseItems: ENode[], layer: LNode & { kind: "seq" }, ctx: M
       return;
     }
     const id = JSON.stringify(keyValue.value);
+    // Findings never quote a secret: items of an encrypted file are named by position only.
+    const shown = ctx.sensitive ? `item ${i}` : `${field} = ${id}`;
     if (seen.has(id)) {
-      ctx.findings.push(createFinding({ code: "invalid-merge", message: `${p.file}:${p.line}:${p.column}: two items of ${dotted} have ${field} = ${id} in one file`, file: p.file, line: p.line, column: p.column, environment: ctx.environment, key: dotted }));
+      ctx.findings.push(createFinding({ code: "invalid-merge", message: `${p.file}:${p.line}:${p.column}: two items of ${dotted} have the same ${field} in one file (${shown})`, file: p.file, line: p.line, column: p.column, environment: ctx.environment, key: dotted }));
       return;
     }
     seen.add(id);
@@ -133,7 +135,7 @@ function mergeByField(baseItems: ENode[], layer: LNode & { kind: "seq" }, ctx: M
         return;
       }
       if (at >= 0) result.splice(at, 1);
-      else ctx.findings.push(createFinding({ code: "unset-nothing", message: `${p.file}:${p.line}:${p.column}: ${UNSET_ITEM_KEY} of ${dotted} item ${field} = ${id}, which no parent layer has`, file: p.file, line: p.line, column: p.column, environment: ctx.environment, key: dotted }));
+      else ctx.findings.push(createFinding({ code: "unset-nothing", message: `${p.file}:${p.line}:${p.column}: ${UNSET_ITEM_KEY} of ${dotted} ${shown}, which no parent layer has`, file: p.file, line: p.line, column: p.column, environment: ctx.environment, key: dotted }));
       return;
     }
     if (at >= 0) {

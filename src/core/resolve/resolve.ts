@@ -134,7 +134,7 @@ export class Resolver {
     for (const layer of [files?.plain, files?.secret]) {
       if (!layer) continue;
       const ctx: MergeContext = {
-        environment: envName, namespace: ns, sensitive: layer.encrypted, ciphertextOnly: layer.ciphertextOnly,
+        environment: envName, namespace: ns, sensitive: layer.encrypted, ciphertextOnly: layer.ciphertextOnly, literal: layer.encrypted,
         plain: !layer.encrypted && this.sensitiveNamespaces.has(ns), metadata: (p) => this.metadata(ns, p), findings: step, unsets,
       };
       if (layer.node.kind !== "map") {

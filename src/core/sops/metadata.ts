@@ -234,3 +234,13 @@ export function unflattenBranch(pairs: readonly [string, string][]): Branch {
   };
   return toTree(root) as Branch;
 }
+
+/**
+ * The `version` sops wrote into a file: every 3.x is read; another major version may mean a format strata
+ * does not know (a warning); none at all means the file was not written by sops (refused).
+ */
+export function checkSopsVersion(version: string): { severity: "error" | "warning"; message: string } | null {
+  if (version.trim() === "") return { severity: "error", message: "the sops metadata has no version (sops always writes one)" };
+  if (/^3(\.|$)/.test(version.trim())) return null;
+  return { severity: "warning", message: `the file was written by sops ${version.trim()}; strata reads the sops 3.x format and may misread it` };
+}

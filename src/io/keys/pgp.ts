@@ -11,7 +11,9 @@ function firstLine(s: string): string {
 
 export async function decryptPgpDataKey(enc: string, env: NodeJS.ProcessEnv): Promise<Uint8Array> {
   const r = await execa(gpgBinary(env), ["--batch", "--quiet", "--no-tty", "--decrypt"], {
-    input: enc, env, extendEnv: false, encoding: "buffer", reject: false, timeout: 60_000,
+    // The data key is binary: execa strips a final newline even from buffers unless told not to, and a
+    // key ending in 0x0a (1 in 256) would lose a byte.
+    input: enc, env, extendEnv: false, encoding: "buffer", stripFinalNewline: false, reject: false, timeout: 60_000,
   });
   if (r.exitCode !== 0 || r.stdout === undefined) {
     const err = Buffer.from(r.stderr ?? new Uint8Array()).toString("utf8");

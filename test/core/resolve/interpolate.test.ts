@@ -58,3 +58,37 @@ describe("interpolation (SPEC §4 step 5)", () => {
     expect(findings).toMatchObject([{ code: "invalid-type", key: "app.n", line: 2 }]);
   });
 });
+
+describe("values from SOPS files are literal (no interpolation, no escapes)", () => {
+  it.each([
+    ["a reference-shaped fragment", "password: Zq8v${Xk!9Lp}Wm4", "Zq8v${Xk!9Lp}Wm4"],
+    ["an escape", "password: Ab$${cd}Ef", "Ab$${cd}Ef"],
+    ["a valid reference", "password: pw-${app.port}", "pw-${app.port}"],
+    ["a whole reference", "password: ${app.port}", "${app.port}"],
+  ])("%s stays as written, with no finding", (_name, secret, expected) => {
+    const { app, findings, resolved } = resolveInline(OPEN, { base: "port: 5432" }, { leaf: secret });
+    expect(findings).toEqual([]);
+    expect(app?.password).toBe(expected);
+    expect(resolved.leaves.get("app.password")?.sensitive).toBe(true);
+  });
+
+  it("inside maps and arrays of a SOPS file too", () => {
+    const { app, findings } = resolveInline(OPEN, { base: "port: 1" }, { leaf: "creds: { a: \"x${app.port}\", list: [\"$${y}\"] }" });
+    expect(findings).toEqual([]);
+    expect(app?.creds).toEqual({ a: "x${app.port}", list: ["$${y}"] });
+  });
+
+  it("a plain value may still reference a secret, and the result is sensitive", () => {
+    const { app, resolved, findings } = resolveInline(OPEN, { base: "url: pg://u:${app.password}@db" }, { base: "password: s3cr${et}" });
+    expect(findings).toEqual([]);
+    expect(app?.url).toBe("pg://u:s3cr${et}@db");
+    expect(resolved.leaves.get("app.url")?.sensitive).toBe(true);
+  });
+
+  it("findings about an array of secrets never quote their values", () => {
+    const schema = "type: object\nproperties:\n  users: { type: array, x-merge: { by: name } }\n";
+    const { findings } = resolveInline(schema, {}, { base: "users:\n  - { name: hunter-secret-name }\n  - { name: hunter-secret-name }\n" });
+    expect(findings.map((f) => f.code)).toContain("invalid-merge");
+    expect(JSON.stringify(findings)).not.toContain("hunter-secret-name");
+  });
+});

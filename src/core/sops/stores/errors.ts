@@ -7,3 +7,13 @@ export class MetadataNotFoundError extends SopsFormatError {
     super("sops metadata not found");
   }
 }
+
+/**
+ * The YAML exceeds the limits every strata YAML reader enforces (alias expansions, nesting depth): an alias
+ * bomb would otherwise take minutes and gigabytes. Located, 1-based.
+ */
+export class SopsLimitError extends SopsFormatError {
+  constructor(message: string, readonly line: number, readonly column: number) {
+    super(message);
+  }
+}

@@ -1,11 +1,13 @@
 /**
  * Reads YAML into the sops tree the way sops does with go-yaml v3: documents in order, comments as
- * comment items where sops puts them, plain scalars typed by go-yaml's rules, aliases expanded.
+ * comment items where sops puts them, plain scalars typed by go-yaml's rules, aliases expanded (within
+ * the same limits as the values reader: alias expansions per file and nesting depth).
  */
-import { isAlias, isMap, isPair, isScalar, isSeq, parseAllDocuments, type Document, type Node as YNode } from "yaml";
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node as YNode } from "yaml";
+import { MAX_ALIASES, MAX_DEPTH } from "../../yaml/parse.js";
 import { Branch, Comment, SopsFloat, SopsInt, type Leaf, type TreeItem, type TreeValue } from "../tree.js";
 import { parseGoTime, resolvePlainScalar } from "../yaml-scalars.js";
-import { SopsFormatError } from "./errors.js";
+import { SopsFormatError, SopsLimitError } from "./errors.js";
 
 function commentLines(text: string | null | undefined): Comment[] {
   if (!text) return [];
@@ -44,13 +46,24 @@ function taggedScalar(tag: string, text: string): Leaf {
   }
 }
 
+/** Alias expansions so far, shared by the documents of one file (the limit is per file). */
+interface Limits { aliases: number; lines: LineCounter }
+
 class Reader {
-  constructor(private readonly doc: Document) {}
+  constructor(private readonly doc: Document, private readonly limits: Limits) {}
+
+  private limitError(node: YNode, message: string): SopsLimitError {
+    const at = this.limits.lines.linePos(node.range?.[0] ?? 0);
+    return new SopsLimitError(message, at.line, at.col);
+  }
 
   value(node: YNode | null | undefined, depth: number): TreeValue {
-    if (depth > 256) throw new SopsFormatError("YAML nesting is too deep");
     if (node === null || node === undefined) return null;
-    if (isAlias(node)) return this.value(node.resolve(this.doc) as YNode | undefined, depth + 1);
+    if (depth > MAX_DEPTH) throw this.limitError(node, `nesting deeper than ${MAX_DEPTH} levels`);
+    if (isAlias(node)) {
+      if (++this.limits.aliases > MAX_ALIASES) throw this.limitError(node, `more than ${MAX_ALIASES} alias expansions`);
+      return this.value(node.resolve(this.doc) as YNode | undefined, depth + 1);
+    }
     if (isMap(node)) return this.mapping(node, depth);
     if (isSeq(node)) {
       const out: TreeValue[] = [];
@@ -100,13 +113,15 @@ class Reader {
 
 /** Every document of a YAML stream as a branch. Keys are strings; `sops` is left in (metadata reads it). */
 export function parseYamlBranches(text: string): Branch[] {
-  const docs = parseAllDocuments(text, { schema: "failsafe", uniqueKeys: true, prettyErrors: false });
+  const lines = new LineCounter();
+  const limits: Limits = { aliases: 0, lines };
+  const docs = parseAllDocuments(text, { schema: "failsafe", uniqueKeys: true, prettyErrors: false, lineCounter: lines });
   if (!Array.isArray(docs)) throw new SopsFormatError("cannot read the YAML stream");
   const branches: Branch[] = [];
   for (const doc of docs) {
     const err = doc.errors[0];
     if (err) throw new SopsFormatError(`YAML syntax error: ${err.message.split("\n")[0] ?? ""}`, { cause: err });
-    const r = new Reader(doc);
+    const r = new Reader(doc, limits);
     const head = commentLines(doc.commentBefore);
     const contents = doc.contents as YNode | null;
     let branch: Branch;
