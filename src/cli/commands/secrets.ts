@@ -9,10 +9,9 @@ import { encryptSecrets } from "../../app/secrets/encrypt.js";
 import { rotateSecrets, updateKeys } from "../../app/secrets/rotate.js";
 import { setSecret } from "../../app/secrets/set.js";
 import { readSecretsStatus } from "../../app/secrets/status.js";
-import { StrataError } from "../../core/findings.js";
+import { EXIT, StrataError } from "../../core/findings.js";
+import { collectList } from "../common.js";
 import { log, print, printData, printPlaintext } from "../output.js";
-
-const collect = (value: string, previous: string[]): string[] => [...previous, ...value.split(",").map((s) => s.trim()).filter(Boolean)];
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -29,9 +28,9 @@ export function register(program: Command): void {
 
   secrets.command("encrypt <file>")
     .description("encrypt a plaintext file for --age/--pgp recipients or the matching .sops.yaml creation rule")
-    .option("--age <recipient>", "age recipient (repeatable, or comma-separated)", collect, [])
-    .option("--pgp <fingerprint>", "PGP fingerprint (repeatable, or comma-separated)", collect, [])
-    .option("--kms <arn>", "AWS KMS key ARN (repeatable, or comma-separated)", collect, [])
+    .option("--age <recipient>", "age recipient (repeatable, or comma-separated)", collectList, [])
+    .option("--pgp <fingerprint>", "PGP fingerprint (repeatable, or comma-separated)", collectList, [])
+    .option("--kms <arn>", "AWS KMS key ARN (repeatable, or comma-separated)", collectList, [])
     .option("-i, --in-place", "write the encrypted file over the plaintext")
     .option("--config <path>", "the .sops.yaml to use (default: found upwards from the working directory)")
     .option("--input-type <format>", "yaml, json, dotenv, ini or binary (default: from the extension)")
@@ -79,8 +78,8 @@ export function register(program: Command): void {
   secrets.command("rotate <file>")
     .description("re-encrypt everything under a new data key (for the file's recipients, plus any --add-age/--add-pgp)")
     .option("-i, --in-place", "write the result over the file (default: print it)")
-    .option("--add-age <recipient>", "also encrypt for this age recipient", collect, [])
-    .option("--add-pgp <fingerprint>", "also encrypt for this PGP key", collect, [])
+    .option("--add-age <recipient>", "also encrypt for this age recipient", collectList, [])
+    .option("--add-pgp <fingerprint>", "also encrypt for this PGP key", collectList, [])
     .option("--ignore-mac", "rotate even when the MAC is missing or does not match")
     .option("--input-type <format>", "yaml, json, dotenv, ini or binary (default: from the extension)")
     .action(async (file: string, o: Common & { inPlace?: boolean; addAge: string[]; addPgp: string[] }) => {
@@ -107,10 +106,10 @@ export function register(program: Command): void {
       if (s.state === "encrypted") print(`${file}: encrypted`);
       else if (s.state === "plaintext") {
         print(`${file}: not encrypted`);
-        process.exitCode = 1;
+        process.exitCode = EXIT.findings;
       } else {
         log(`${file}: unreadable: ${s.reason}`);
-        process.exitCode = 2;
+        process.exitCode = EXIT.usage;
       }
     });
 }

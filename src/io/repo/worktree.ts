@@ -3,9 +3,9 @@ import { existsSync, realpathSync, statSync } from "node:fs";
 import { readdir, readFile, realpath } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
 import { StrataError } from "../../core/findings.js";
+import { SETTINGS_FILE } from "../../core/settings/settings.js";
 import type { RepoFiles } from "../../core/source.js";
 
-export const SETTINGS_FILE = "strata.yaml";
 
 /**
  * The repository root for `--repo DIR`: DIR itself or the nearest ancestor with a strata.yaml
@@ -21,6 +21,19 @@ export function findRepositoryRoot(dir: string): string {
     if (dirname(d) === d) break;
   }
   throw new StrataError("missing-repository", `not a strata repository: no ${SETTINGS_FILE} in ${start} or any parent directory`, { hint: "run `strata init` to create one, or pass --repo DIR" });
+}
+
+/**
+ * For the commands that read commits (`diff`, `log`): the repository root as above, or DIR itself when no
+ * strata.yaml is found (the configuration may be deleted in the worktree yet present in the commits).
+ */
+export function findConfigRoot(dir: string): string {
+  try {
+    return findRepositoryRoot(dir);
+  } catch (error) {
+    if (!existsSync(dir)) throw error;
+    return resolve(dir);
+  }
 }
 
 export function createWorktreeFiles(root: string): RepoFiles {
