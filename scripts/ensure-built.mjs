@@ -17,13 +17,14 @@ function newestMtime(dir) {
   return newest;
 }
 
-/** True when dist/ needs a build: missing, or older than src/ or a tsconfig. */
+/** True when dist/ needs a build: missing (the CLI or the dashboard), or older than src/, ui/ or a tsconfig. */
 export function isDistStale() {
-  const stamp = join(root, "dist", "cli", "main.js");
-  if (!existsSync(stamp)) return true;
-  const built = statSync(stamp).mtimeMs;
+  const stamps = [join(root, "dist", "cli", "main.js"), join(root, "dist", "ui", "index.html")];
+  if (!stamps.every((f) => existsSync(f))) return true;
+  const built = Math.min(...stamps.map((f) => statSync(f).mtimeMs));
   const configs = readdirSync(root).filter((f) => /^tsconfig.*\.json$/.test(f)).map((f) => statSync(join(root, f)).mtimeMs);
-  return Math.max(newestMtime(join(root, "src")), ...configs) > built;
+  const sources = ["src", "ui"].filter((d) => existsSync(join(root, d))).map((d) => newestMtime(join(root, d)));
+  return Math.max(...sources, ...configs) > built;
 }
 
 export function ensureBuilt() {

@@ -2,8 +2,9 @@
 // `npm start`: strata's main job on the example repository at the project root, end to end with the
 // built CLI and no setup: validate every environment, show production-eu's effective config and where a
 // few values come from, then start the embedded endpoint on a file store in a temporary directory, push
-// every environment as signed snapshots, and print what the endpoint serves. Builds dist/ first when it
-// is missing or stale (scripts/ensure-built.mjs).
+// every environment as signed snapshots, print what the endpoint serves and the dashboard's URL (kept up
+// until Ctrl-C when run on a terminal). Builds dist/ first when it is missing or stale
+// (scripts/ensure-built.mjs).
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -71,13 +72,23 @@ if (ok) {
       step("pushing again publishes nothing: the content is unchanged", ["push", "--all", ...remote, "--signing-key", signingKey]) &&
       step("what the endpoint serves", ["status", ...remote]) &&
       step("the versions of production-eu", ["history", "--env", "production-eu", ...remote]);
+    if (ok) {
+      process.stdout.write(`\n${bold("Dashboard:")} ${endpoint.url}/ui/  (read-only: environments, history and diffs, fleet, audit; docs/dashboard.md)\n`);
+      // On a terminal, keep the endpoint up so the dashboard can be opened; in CI and pipes, stop here.
+      if (process.stdout.isTTY && !process.env.CI) {
+        process.stdout.write("Press Ctrl-C to stop the endpoint.\n");
+        await new Promise((resolve) => process.once("SIGINT", resolve));
+      }
+    }
   } catch (e) {
     process.stderr.write(`${e.message}\n`);
     process.exitCode = 1;
     ok = false;
   } finally {
-    endpoint?.child.kill("SIGTERM");
-    await new Promise((r) => (endpoint ? endpoint.child.once("exit", r) : r()));
+    // Ctrl-C on a terminal reaches the endpoint too: it may have stopped already.
+    const running = endpoint && endpoint.child.exitCode === null && endpoint.child.signalCode === null;
+    if (running) endpoint.child.kill("SIGTERM");
+    await new Promise((r) => (running ? endpoint.child.once("exit", r) : r()));
     rmSync(storeDir, { recursive: true, force: true });
   }
 }

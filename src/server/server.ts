@@ -14,6 +14,7 @@ import { ClientTracker, type TrackedClient } from "./clients.js";
 import { isLoopback, type ListenAddress } from "./listen.js";
 import { createMetrics, type ServerMetrics } from "./metrics.js";
 import { hashToken, type Grant, type Permission } from "./tokens.js";
+import { createUiHandler, requestAuthorization, type UiHandler } from "./ui/index.js";
 
 export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
 const MAX_WAIT_SECONDS = 60;
@@ -54,6 +55,8 @@ export interface ServerOptions {
   /** Log every request, reads included (debug); otherwise writes, errors and slow requests only. */
   logRequests?: boolean;
   limits?: Partial<ServerLimits>;
+  /** The repository (`--repo`): the dashboard shows its environment tree and schema flags. */
+  repoDir?: string | null;
 }
 
 export interface RunningServer {
@@ -148,6 +151,7 @@ class Endpoint {
   private reconcileTimer: NodeJS.Timeout | null = null;
   readonly metrics: ServerMetrics;
   private server: Server | null = null;
+  private readonly ui: UiHandler;
 
   constructor(private readonly options: ServerOptions) {
     this.store = options.store;
@@ -159,6 +163,10 @@ class Endpoint {
       () => [...this.envs].filter(([, s]) => s.current !== null).map(([e, s]) => [e, s.current!.head.version]),
       () => ({ connections: this.sockets.size, environments: this.envs.size }),
     );
+    this.ui = createUiHandler({
+      store: this.store, trustedKeys: options.trustedKeys, tokens: () => this.options.tokens, repoDir: options.repoDir ?? null,
+      authorize: (req, permission, environment) => this.authorize(req, permission, environment),
+    });
   }
 
   async listen(listen: ListenAddress): Promise<RunningServer> {
@@ -386,6 +394,9 @@ class Endpoint {
         this.allowMethods(req, "GET");
         grant = this.authorize(req, "admin");
         return json(res, 200, { schemaVersion: 1, entries: await this.store.audit() });
+      } else if (path === "/ui" || path.startsWith("/ui/")) {
+        route = "ui";
+        return await this.ui.handle(req, res, path, query);
       } else if (path === "/healthz") {
         route = "healthz";
         return json(res, this.closing ? 503 : 200, { status: this.closing ? "shutting-down" : "ok" });
@@ -434,7 +445,8 @@ class Endpoint {
   private authorize(req: IncomingMessage, permission: Permission | "status", environment?: string): Grant | null {
     const tokens = this.options.tokens;
     if (tokens === null) return null;
-    const header = req.headers.authorization;
+    // The dashboard's session cookie counts for reads (GET/HEAD) only.
+    const header = requestAuthorization(req);
     const m = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
     const grant = m ? tokens.get(hashToken(m[1]!)) : undefined;
     if (grant === undefined) throw new HttpError(401, "unauthenticated", header === undefined ? "a token is required (Authorization: Bearer <token>)" : "the token is not valid");

@@ -28,6 +28,7 @@ export const commands = {
   rollback: () => import("./rollback.js"),
   history: () => import("./history.js"),
   status: () => import("./status.js"),
+  agent: () => import("./agent.js"),
   typegen: () => import("./typegen.js"),
 } satisfies Record<string, Loader>;
 

@@ -1,0 +1,102 @@
+/**
+ * The effective configuration a client serves: the snapshot's `config` with its decrypted `secrets` put
+ * back in place, deeply frozen, and an index from every dotted path (`database`, `database.pool`,
+ * `database.pool.max`) to its frozen value so that `get` is one Map lookup.
+ */
+import type { JsonObject, JsonValue } from "../core/json.js";
+
+export interface ConfigTree {
+  root: Readonly<Record<string, unknown>>;
+  /** Every path, branches included, to its frozen value. */
+  index: ReadonlyMap<string, unknown>;
+  /** Leaves only (scalars, arrays, empty maps), for change detection and `watch`. */
+  leaves: ReadonlyMap<string, unknown>;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function setOwn(o: Record<string, unknown> | unknown[], key: string, value: unknown): void {
+  // defineProperty: a key named __proto__ stays data, never the prototype.
+  Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/**
+ * Puts the sensitive leaves back. Snapshots take a secret out of an array by index and keep the index as
+ * a map key in `secrets`, so a map of digit keys merged into an array is spliced back at those indices.
+ */
+export function mergeSecrets(config: JsonObject, secrets: JsonObject | null): Record<string, unknown> {
+  const out = structuredClone(config) as Record<string, unknown>;
+  if (secrets !== null) mergeInto(out, secrets);
+  return out;
+}
+
+function mergeInto(target: Record<string, unknown> | unknown[], source: JsonObject): void {
+  if (Array.isArray(target)) {
+    const keys = Object.keys(source).filter((k) => /^\d+$/.test(k)).sort((a, b) => Number(a) - Number(b));
+    for (const k of keys) target.splice(Number(k), 0, source[k]);
+    return;
+  }
+  for (const [k, v] of Object.entries(source)) {
+    const cur = Object.prototype.hasOwnProperty.call(target, k) ? target[k] : undefined;
+    if (isObject(v) && (isObject(cur) || Array.isArray(cur))) mergeInto(cur, v);
+    else setOwn(target, k, v);
+  }
+}
+
+function freeze(value: unknown): unknown {
+  if (typeof value === "object" && value !== null) {
+    for (const v of Object.values(value)) freeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** Freezes `root` in place and indexes it. */
+export function buildTree(root: Record<string, unknown>): ConfigTree {
+  freeze(root);
+  const index = new Map<string, unknown>();
+  const leaves = new Map<string, unknown>();
+  const walk = (node: unknown, path: string): void => {
+    if (path !== "") index.set(path, node);
+    if (isObject(node) && (Object.keys(node).length > 0 || path === "")) {
+      for (const [k, v] of Object.entries(node)) walk(v, path === "" ? k : `${path}.${k}`);
+    } else if (path !== "") leaves.set(path, node);
+  };
+  walk(root, "");
+  return { root, index, leaves };
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  for (const k of ka) if (!Object.prototype.hasOwnProperty.call(b, k) || !sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  return true;
+}
+
+export interface LeafChange {
+  key: string;
+  /** undefined when the key is new. */
+  before: unknown;
+  /** undefined when the key is gone. */
+  after: unknown;
+}
+
+/** The leaves that differ between two trees, sorted by key. */
+export function diffTrees(before: ConfigTree | null, after: ConfigTree): LeafChange[] {
+  const out: LeafChange[] = [];
+  const old = before?.leaves ?? new Map<string, unknown>();
+  for (const [key, value] of after.leaves) {
+    if (!old.has(key)) out.push({ key, before: undefined, after: value });
+    else if (!sameValue(old.get(key), value)) out.push({ key, before: old.get(key), after: value });
+  }
+  for (const [key, value] of old) if (!after.leaves.has(key)) out.push({ key, before: value, after: undefined });
+  return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+export type { JsonValue };

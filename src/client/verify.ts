@@ -1,0 +1,48 @@
+/**
+ * The checks every snapshot passes before a client uses it (docs/runtime.md): well-formed with
+ * `apiVersion` 1, the digest matches the content, a trusted key signed it, and it is for this environment.
+ * The version and the secrets are checked by the client, which knows what it has seen.
+ */
+import { StrataError } from "../core/findings.js";
+// Not the snapshot index: it would load the SOPS engine, which only snapshots with secrets need.
+import { parsePublicKey, type PublicKey } from "../core/snapshot/keys.js";
+import { parseSnapshot, verifySnapshot, type Snapshot } from "../core/snapshot/snapshot.js";
+import { StrataClientError } from "./errors.js";
+
+export function parseTrustedKeyList(keys: readonly string[]): PublicKey[] {
+  if (keys.length === 0) throw new StrataClientError("invalid-argument", "trustedKeys is empty: a client must know which keys sign its snapshots");
+  return keys.map((k) => {
+    try {
+      return parsePublicKey(k);
+    } catch (cause) {
+      throw new StrataClientError("invalid-argument", (cause as Error).message, { cause });
+    }
+  });
+}
+
+function versionOf(text: string): number | null {
+  const m = /"version":(\d{1,15})[,}]/.exec(text);
+  return m ? Number(m[1]) : null;
+}
+
+/** Parses and verifies a snapshot as received; throws a {@link StrataClientError} with the rejection code. */
+export function verifySnapshotText(text: string, environment: string, trusted: readonly PublicKey[]): Snapshot {
+  let snapshot: Snapshot;
+  try {
+    snapshot = parseSnapshot(text);
+  } catch (cause) {
+    throw new StrataClientError("invalid-snapshot", (cause as Error).message, { cause, version: versionOf(text) });
+  }
+  try {
+    verifySnapshot(snapshot, trusted);
+  } catch (cause) {
+    if (cause instanceof StrataError && (cause.code === "digest-mismatch" || cause.code === "invalid-signature")) {
+      throw new StrataClientError(cause.code, cause.message, { version: snapshot.version });
+    }
+    throw cause;
+  }
+  if (snapshot.environment !== environment) {
+    throw new StrataClientError("wrong-environment", `snapshot v${snapshot.version} is for environment "${snapshot.environment}", not "${environment}"`, { version: snapshot.version });
+  }
+  return snapshot;
+}

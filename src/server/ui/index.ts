@@ -1,0 +1,2 @@
+export { createUiHandler, type UiContext, type UiHandler } from "./handler.js";
+export { requestAuthorization } from "./session.js";

@@ -1,0 +1,31 @@
+// Live updates: the distribution API's event stream of each environment (`/v1/environments/{env}/events`),
+// which sends one `snapshot` event per new version. EventSource sends the session cookie (same origin).
+// A browser opens at most six HTTP/1.1 connections to one server, and the pages need some for their own
+// requests: beyond MAX_STREAMS environments the rest are polled instead.
+
+const MAX_STREAMS = 4;
+const POLL_MS = 15_000;
+
+export interface SnapshotEvent { environment: string; version: number; digest: string }
+
+/** Calls `onEvent` for each new version of `environments`; returns the unsubscribe. */
+export function watchEnvironments(environments: readonly string[], onEvent: (e: SnapshotEvent) => void, onPoll: () => void): () => void {
+  const sources: EventSource[] = [];
+  const seen = new Map<string, number>();
+  for (const env of environments.slice(0, MAX_STREAMS)) {
+    const source = new EventSource(`/v1/environments/${encodeURIComponent(env)}/events`);
+    source.addEventListener("snapshot", (m: MessageEvent<string>) => {
+      const data = JSON.parse(m.data) as SnapshotEvent;
+      // The stream starts with the current version: only a newer one is news.
+      const before = seen.get(env);
+      seen.set(env, data.version);
+      if (before !== undefined && data.version > before) onEvent(data);
+    });
+    sources.push(source);
+  }
+  const timer = environments.length > MAX_STREAMS ? setInterval(onPoll, POLL_MS) : null;
+  return () => {
+    for (const s of sources) s.close();
+    if (timer !== null) clearInterval(timer);
+  };
+}
