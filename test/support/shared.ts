@@ -29,8 +29,9 @@ export function conformance(path: string): string {
 
 const toolCache = new Map<string, string | null>();
 
-/** The tool's path on PATH, or null. */
+/** The tool's path on PATH (or the path itself, when given one), or null. */
 export function findTool(name: string): string | null {
+  if (name.includes("/")) return existsSync(name) ? name : null;
   if (!toolCache.has(name)) {
     const r = spawnSync("sh", ["-c", 'command -v "$1"', "sh", name], { encoding: "utf8" });
     toolCache.set(name, r.status === 0 ? r.stdout.trim() || null : null);
@@ -57,7 +58,8 @@ export function lacking(suite: string, ...requirements: Requirement[]): string |
     if ("shared" in r) {
       if (!existsSync(sharedPath(r.shared))) missing.push(`${sharedPath(r.shared)} (the shared corpus: set STRATA_SHARED_DIR or put shared/ beside the checkout)`);
     } else if (findTool(r.tool) === null) {
-      missing.push(`${r.tool} on PATH (apt-get install ${TOOL_PACKAGES[r.tool] ?? r.tool})`);
+      const name = r.tool.includes("/") ? r.tool.slice(r.tool.lastIndexOf("/") + 1) : r.tool;
+      missing.push(`${r.tool}${r.tool.includes("/") ? "" : " on PATH"} (apt-get install ${TOOL_PACKAGES[name] ?? name})`);
     }
   }
   if (missing.length === 0) return null;
