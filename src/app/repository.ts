@@ -182,7 +182,7 @@ function loadSchema(ns: string, path: string, node: LNode, compiler: SchemaCompi
     for (const err of metaErrors.slice(0, 20)) {
       const segs = err.instancePath === "" ? [] : err.instancePath.slice(1).split("/").map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
       const p = at(segs);
-      findings.push(createFinding({ code: "invalid-schema", message: `${path}:${p.line}:${p.column}: ${segs.join(".") || "(root)"} ${err.message ?? "is invalid"}`, file: path, line: p.line, column: p.column, key: ns }));
+      findings.push(findingAt("invalid-schema", { file: path, line: p.line, column: p.column }, `${segs.join(".") || "(root)"} ${err.message ?? "is invalid"}`, { key: ns }));
     }
     return { name: ns, file: path, schema, node, validator: null, defaults: loadDefaults(ns, path, node, schema, findings) };
   }
@@ -195,7 +195,7 @@ function loadSchema(ns: string, path: string, node: LNode, compiler: SchemaCompi
     // strict mode names the offending keyword; point at its first use.
     const keyword = /keyword[: ]+"?([^"\s]+)"?/.exec(message)?.[1] ?? /"([^"]+)"/.exec(message)?.[1];
     const pos = keyword ? findKey(node, keyword) ?? node.pos : node.pos;
-    findings.push(createFinding({ code: "invalid-schema", message: `${path}:${pos.line}:${pos.column}: ${message}`, file: path, line: pos.line, column: pos.column, key: ns, hint: message.includes("strict mode") ? "strict mode rejects unknown keywords; strata's own are x-sensitive, x-merge, x-approvers, x-restart-required, x-deprecated, x-owner" : null }));
+    findings.push(findingAt("invalid-schema", { file: path, line: pos.line, column: pos.column }, `${message}`, { key: ns, hint: message.includes("strict mode") ? "strict mode rejects unknown keywords; strata's own are x-sensitive, x-merge, x-approvers, x-restart-required, x-deprecated, x-owner" : null }));
     return { name: ns, file: path, schema, node, validator: null, defaults: loadDefaults(ns, path, node, schema, findings) };
   }
 }
