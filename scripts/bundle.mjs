@@ -64,6 +64,8 @@ await build({
   },
   outfile: join(outDir, "strata.mjs"),
   external: ["etcd3"],
+  // jsonc-parser's `main` is a UMD build whose require() calls esbuild cannot follow; its ES build is whole.
+  alias: { "jsonc-parser": "jsonc-parser/lib/esm/main.js" },
   define: { STRATA_BUNDLE: JSON.stringify({ version: pkg.version, workflowTemplate }) },
 });
 

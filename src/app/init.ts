@@ -1,13 +1,35 @@
-/** `strata init`: scaffold a configuration repository (SPEC §1) that validates as written. */
+/**
+ * `strata init`: scaffold a configuration repository (docs/reference.md) that validates as written, or
+ * (`--existing`) add what an existing one lacks: the editor schemas, the workflow, `.sops.yaml` and the
+ * `.gitignore` lines, leaving every file that is there alone.
+ */
 import { existsSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { appendFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { StrataError } from "../core/findings.js";
-import { strataYamlSchema } from "../core/settings/strata-yaml-schema.js";
+import { parse as parseYamlText } from "yaml";
+import { mergeEditorSettings } from "../core/editor-settings.js";
+import { isStrataError, StrataError } from "../core/findings.js";
+import type { JsonObject } from "../core/json.js";
+import { createWorktreeFiles } from "../io/repo/worktree.js";
+import { editorSchemaFiles, editorSettingsEntries, exportSchemas, SETTINGS_SCHEMA_PATH, VSCODE_SETTINGS_PATH } from "./schema-export.js";
 
-export const SETTINGS_SCHEMA_PATH = ".strata/strata.schema.json";
+export { SETTINGS_SCHEMA_PATH };
 
-export function scaffoldFiles(workflow: string): Record<string, string> {
+/** What `.gitignore` must keep out of git: decrypted files, signing keys, token files, the local store. */
+export const GITIGNORE_LINES = [
+  "*.dec.yaml",
+  "*.pem",
+  "strata-tokens.json",
+  ".strata/store/",
+  ".strata-cache/",
+];
+const GITIGNORE = `# strata: decrypted files, signing keys (strata keys generate), endpoint token files (strata serve token
+# create) and the local snapshot store (strata serve's default file:.strata/store) never belong in git.
+${GITIGNORE_LINES.join("\n")}
+`;
+
+/** The sample files of a new repository, without the files derived from them (see scaffoldFiles). */
+function sampleFiles(workflow: string): Record<string, string> {
   return {
     "strata.yaml": `# yaml-language-server: $schema=${SETTINGS_SCHEMA_PATH}
 version: 1
@@ -29,7 +51,6 @@ approvals:
       require: 1
       from: ["@your-org/sre"]
 `,
-    [SETTINGS_SCHEMA_PATH]: JSON.stringify(strataYamlSchema, null, 2) + "\n",
     "schemas/app.schema.yaml": `$schema: https://json-schema.org/draft/2020-12/schema
 title: app
 description: Settings of the app service
@@ -79,7 +100,20 @@ creation_rules:
     age: []
 `,
     ".github/workflows/strata.yml": workflow,
-    ".gitignore": "*.dec.yaml\n.strata-cache/\n",
+    ".gitignore": GITIGNORE,
+  };
+}
+
+/** Every file `strata init` writes into a new repository: the samples and their editor schemas. */
+export function scaffoldFiles(workflow: string): Record<string, string> {
+  const files = sampleFiles(workflow);
+  const schemas = Object.entries(files)
+    .filter(([path]) => /^schemas\/[^/]+\.schema\.yaml$/.test(path))
+    .map(([path, text]) => ({ namespace: path.slice("schemas/".length, -".schema.yaml".length), file: path, schema: parseYamlText(text) as JsonObject }));
+  return {
+    ...files,
+    ...editorSchemaFiles(schemas),
+    [VSCODE_SETTINGS_PATH]: mergeEditorSettings(null, editorSettingsEntries(schemas.map((s) => s.namespace)), VSCODE_SETTINGS_PATH),
   };
 }
 
@@ -88,7 +122,7 @@ export async function initRepository(dir: string, workflow: string): Promise<str
   // Check everything first, so init never half-writes over an existing repository.
   const existing = Object.keys(files).filter((p) => existsSync(join(dir, p)));
   if (existsSync(join(dir, "strata.yaml")) || existing.length) {
-    throw new StrataError("invalid-argument", `${dir} already has ${existing.join(", ") || "strata.yaml"}; init writes only into a new repository`, { hint: "run it in an empty directory, or remove those files" });
+    throw new StrataError("invalid-argument", `${dir} already has ${existing.join(", ") || "strata.yaml"}; init writes only into a new repository`, { hint: "adopt an existing repository with `strata init --existing`: it writes only what is missing" });
   }
   for (const [path, content] of Object.entries(files)) {
     const full = join(dir, path);
@@ -96,4 +130,69 @@ export async function initRepository(dir: string, workflow: string): Promise<str
     await writeFile(full, content, { flag: "wx" });
   }
   return Object.keys(files);
+}
+
+export interface AdoptResult {
+  /** Files created or (editor schemas, .vscode/settings.json, .gitignore) brought up to date. */
+  written: string[];
+  /** Files that were there and were left as they are, each with why it matters (or null). */
+  leftAlone: { path: string; note: string | null }[];
+}
+
+/**
+ * `strata init --existing`: adopt a directory that already has files. Without a strata.yaml it gets
+ * the whole scaffold except the files it has; with one, only the repository-wide files (the samples
+ * would add a namespace and environments nobody asked for) and the editor schemas of its own
+ * namespaces. `.gitignore` gets the missing lines appended; nothing else that exists is changed.
+ */
+export async function adoptRepository(dir: string, workflow: string): Promise<AdoptResult> {
+  const result: AdoptResult = { written: [], leftAlone: [] };
+  const hasSettings = existsSync(join(dir, "strata.yaml"));
+  const all = scaffoldFiles(workflow);
+  const wanted = hasSettings
+    ? Object.fromEntries(Object.entries(all).filter(([path]) => [".sops.yaml", ".github/workflows/strata.yml", ".gitignore"].includes(path)))
+    : Object.fromEntries(Object.entries(all).filter(([path]) => !path.startsWith(".strata/") && path !== VSCODE_SETTINGS_PATH));
+  for (const [path, content] of Object.entries(wanted)) {
+    const full = join(dir, path);
+    if (path === ".gitignore" && existsSync(full)) {
+      const have = (await readFile(full, "utf8")).split(/\r?\n/).map((l) => l.trim());
+      const missing = GITIGNORE_LINES.filter((l) => !have.includes(l));
+      if (missing.length === 0) result.leftAlone.push({ path, note: null });
+      else {
+        const text = await readFile(full, "utf8");
+        await appendFile(full, `${text === "" || text.endsWith("\n") ? "" : "\n"}# strata\n${missing.join("\n")}\n`);
+        result.written.push(`${path} (appended ${missing.join(" ")})`);
+      }
+      continue;
+    }
+    if (existsSync(full)) {
+      result.leftAlone.push({ path, note: null });
+      continue;
+    }
+    await mkdir(dirname(full), { recursive: true });
+    await writeFile(full, content, { flag: "wx" });
+    result.written.push(path);
+  }
+  if (hasSettings) {
+    const settings = await readFile(join(dir, "strata.yaml"), "utf8");
+    const modeline = `# yaml-language-server: $schema=${SETTINGS_SCHEMA_PATH}`;
+    result.leftAlone.push({ path: "strata.yaml", note: settings.includes(modeline) ? null : `add \`${modeline}\` as its first line for editor support` });
+  }
+  // The editor schemas of the namespaces the repository has (which may be none yet).
+  let exported;
+  try {
+    exported = await exportSchemas({ files: createWorktreeFiles(dir), root: dir });
+  } catch (error) {
+    // An unreadable .vscode/settings.json is the user's to fix; the rest of the adoption stands.
+    if (!isStrataError(error) || error.code !== "invalid-argument") throw error;
+    result.leftAlone.push({ path: VSCODE_SETTINGS_PATH, note: `${error.message}; fix it, then run strata schema export` });
+    return result;
+  }
+  if (exported.findings.some((f) => f.severity === "error")) {
+    result.leftAlone.push({ path: ".strata/schemas/", note: "not exported: the schemas have errors (strata validate shows them; then run strata schema export)" });
+  } else {
+    result.written.push(...exported.changed, ...exported.removed.map((p) => `${p} (removed)`));
+    result.leftAlone.push(...exported.unchanged.map((path) => ({ path, note: "already up to date" })));
+  }
+  return result;
 }

@@ -1,5 +1,5 @@
 /**
- * What a snapshot of one environment carries (SPEC §9), built from the repository: the non-sensitive
+ * What a snapshot of one environment carries (docs/distribution.md), built from the repository: the non-sensitive
  * effective config, the sensitive leaves encrypted to the environment's runtime recipients, the
  * encrypted files that fed it, and where it came from.
  */

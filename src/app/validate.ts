@@ -10,6 +10,11 @@ export interface ValidateOptions {
   environments?: string[];
   /** null: skip secrets (structure only, `secrets-skipped`). */
   secrets: SecretsOpener | null | undefined;
+  /**
+   * Called before each environment is resolved (for a progress display). When given, validation also
+   * yields to the event loop between environments so that a spinner can redraw.
+   */
+  onProgress?: (done: number, total: number, environment: string) => void;
 }
 
 export interface ValidateResult {
@@ -36,7 +41,13 @@ export async function validateRepository(options: ValidateOptions): Promise<Vali
     // With a broken graph (a cycle, an unknown parent) descendants are unknown: no guess about them.
     if (!settingsBroken) findings.push(...abstractWithoutDescendants(repo.environments));
   }
-  for (const name of targets) findings.push(...repo.resolver.resolve(name).findings);
+  for (const [i, name] of targets.entries()) {
+    if (options.onProgress) {
+      options.onProgress(i, targets.length, name);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    findings.push(...repo.resolver.resolve(name).findings);
+  }
   const unique = mergeFindings(findings).sort(compareFindings);
   return { ok: !unique.some((f) => f.severity === "error"), environments: targets, findings: unique };
 }

@@ -12,7 +12,7 @@ export function addRepoOption(cmd: Command): Command {
   return cmd.option("--repo <dir>", "the configuration repository (default: the current directory)");
 }
 
-/** `--format`; report commands default to github under GitHub Actions (SPEC §6). */
+/** `--format`; report commands default to github under GitHub Actions (docs/reference.md). */
 export function addFormatOption(cmd: Command, formats: readonly string[], fallback: string): Command {
   return cmd.addOption(new Option("--format <format>", `output format (${formats.join(", ")}; default: ${fallback}, or github in GitHub Actions)`).choices([...formats]));
 }
@@ -47,4 +47,16 @@ export function printJson(doc: unknown): string {
 export function requireValue<T>(value: T | undefined, flag: string): T {
   if (value === undefined) throw new StrataError("invalid-argument", `missing ${flag}`);
   return value;
+}
+
+/**
+ * The examples at the end of a command's `--help`, as `[command line, what it does]` pairs: every command
+ * module declares its own next to its definition (`.addHelpText("after", examples([...]))`).
+ */
+export function examples(list: readonly (readonly [string, string])[]): string {
+  return `\nExamples:\n${list.map(([line, what]) => `  # ${what}\n  $ ${line}`).join("\n\n")}\n`;
+}
+
+export function addExamples(cmd: Command, list: readonly (readonly [string, string])[]): Command {
+  return cmd.addHelpText("after", examples(list));
 }

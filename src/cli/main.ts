@@ -38,13 +38,19 @@ async function run(argv: string[]): Promise<void> {
     .description("GitOps configuration: validate, resolve, diff, secrets and signed snapshots of config in git")
     .version(packageVersion(), "-V, --version")
     .showHelpAfterError("(run with --help for usage)")
+    .addHelpText("after", (await import("./common.js")).examples([
+      ["strata init config && cd config", "start a configuration repository"],
+      ["strata validate", "check every environment"],
+      ["strata resolve --env production", "the effective config of one environment"],
+    ]) + "\nEach command has its own --help. Reference: https://github.com/strata-config/strata/blob/main/docs/reference.md; shell completion: strata completion --help\n")
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
 
   const name = argv.find((a) => !a.startsWith("-"));
   const table: Record<string, Loader> = commands;
   const known = name !== undefined && Object.hasOwn(table, name);
-  const toLoad = known ? [name] : Object.keys(table);
+  // `completion` describes the whole command tree, so it needs every module, like the top-level help.
+  const toLoad = known && name !== "completion" ? [name] : Object.keys(table);
   for (const n of toLoad) await table[n]?.().then((m) => m.register(program));
 
   try {

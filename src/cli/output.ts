@@ -63,11 +63,19 @@ export function isInteractive(): boolean {
 }
 
 /**
+ * Whether a spinner may draw on stderr: an interactive terminal that reports its width (a pseudo-terminal
+ * of width 0 sends ora into an endless erase loop).
+ */
+function canSpin(): boolean {
+  return isInteractive() && (process.stderr.columns ?? 0) > 0;
+}
+
+/**
  * A spinner on stderr while `work` runs, only on an interactive terminal (never in CI or pipes, where it
  * would only add noise to logs). ora is loaded only then.
  */
 export async function withSpinner<T>(text: string, work: () => Promise<T>): Promise<T> {
-  if (!isInteractive()) return work();
+  if (!canSpin()) return work();
   const { default: ora } = await import("ora");
   const spinner = ora({ text, stream: process.stderr, color: "cyan", isEnabled: true }).start();
   try {
@@ -75,4 +83,20 @@ export async function withSpinner<T>(text: string, work: () => Promise<T>): Prom
   } finally {
     spinner.stop();
   }
+}
+
+export interface Progress {
+  update(text: string): void;
+  stop(): void;
+}
+
+/**
+ * A spinner on stderr whose text can change (`validating 3/29: production`), only on an interactive
+ * terminal; elsewhere (pipes, CI logs, GitHub Actions) both methods do nothing and ora is never loaded.
+ */
+export async function startProgress(text: string): Promise<Progress> {
+  if (!canSpin()) return { update: () => {}, stop: () => {} };
+  const { default: ora } = await import("ora");
+  const spinner = ora({ text, stream: process.stderr, color: "cyan", isEnabled: true, discardStdin: false }).start();
+  return { update: (t) => { spinner.text = t; }, stop: () => { spinner.stop(); } };
 }

@@ -19,7 +19,14 @@ type IsBranch<V> = V extends readonly unknown[]
 
 type PathsOf<T, D extends number> = [D] extends [never]
   ? never
-  : { [K in keyof T & string]-?: IsBranch<NonNullable<T[K]>> extends true ? `${K}.${PathsOf<NonNullable<T[K]>, Depth[D]>}` : K }[keyof T & string];
+    : {
+      // `unknown` first: NonNullable<unknown> is `{}`, which would read as a branch with no keys and drop K.
+      [K in keyof T & string]-?: unknown extends T[K]
+        ? K
+        : IsBranch<NonNullable<T[K]>> extends true
+          ? `${K}.${PathsOf<NonNullable<T[K]>, Depth[D]>}`
+          : K;
+    }[keyof T & string];
 
 /**
  * The union of the dotted leaf paths of `T` (`"database.pool.max" | "database.host" | …`). With the default

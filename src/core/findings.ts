@@ -1,9 +1,9 @@
 /**
  * Findings are problems in user content, reported as data (all of them, never just the first).
- * Operational failures are {@link StrataError}s. Both carry a stable code from SPEC §6.
+ * Operational failures are {@link StrataError}s. Both carry a stable code (docs/reference.md, "Error codes and exit codes").
  */
 
-/** Error codes of SPEC §6 (stable; in messages and JSON). */
+/** The error codes (stable; in messages and JSON; listed in docs/reference.md). */
 export const ERROR_CODES = [
   "yaml-syntax", "yaml-limit", "duplicate-key", "invalid-key", "invalid-name", "missing-repository",
   "invalid-schema", "unknown-environment", "circular-inheritance", "unknown-namespace", "unknown-key",
@@ -12,7 +12,7 @@ export const ERROR_CODES = [
   "decryption-failed", "mac-mismatch", "mac-missing", "unknown-ref", "shallow-clone", "unauthenticated",
   "access-denied", "version-conflict", "invalid-signature", "digest-mismatch", "invalid-snapshot",
   "payload-too-large", "approval-required", "insufficient-approvals", "push-failed", "store-corrupt",
-  // Not in SPEC's list but needed to classify failures of the invocation itself.
+  // Beyond the content codes: needed to classify failures of the invocation itself.
   "invalid-argument", "unreadable-file", "unreachable", "invalid-config", "internal",
   // A `.sops.yaml` file that is not a SOPS document sops would write (no metadata, no version, no MAC):
   // content, so exit 1 even when no key is at hand (`validate --skip-secrets`).
@@ -73,7 +73,7 @@ export function createFinding(init: FindingInit): Finding {
   };
 }
 
-/** Exit codes of SPEC §6. */
+/** The exit codes (docs/reference.md). */
 export const EXIT = { ok: 0, findings: 1, usage: 2, secrets: 3, distribution: 4, internal: 70 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
@@ -96,7 +96,7 @@ export function exitCodeFor(code: Code): ExitCode {
   }
 }
 
-/** SPEC §6: all findings are reported; the exit code is the first that applies in the order 70, 2, 3, 4, 1. */
+/** All findings are reported; the exit code is the first that applies in the order 70, 2, 3, 4, 1. */
 const PRECEDENCE: readonly ExitCode[] = [EXIT.internal, EXIT.usage, EXIT.secrets, EXIT.distribution, EXIT.findings];
 export function combineExitCodes(codes: Iterable<ExitCode>): ExitCode {
   const seen = new Set(codes);

@@ -28,7 +28,7 @@ export interface LeafInfo {
   ciphertextOnly?: boolean;
 }
 
-/** Schema metadata of one key (SPEC §3 vocabulary), for diffs, explain and approvals. */
+/** Schema metadata of one key (docs/reference.md, schemas vocabulary), for diffs, explain and approvals. */
 export interface KeyMetadata {
   sensitive: boolean;
   restartRequired: boolean;

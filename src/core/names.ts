@@ -1,4 +1,4 @@
-/** Names and key segments (SPEC §1). Checked before any value reaches an object. */
+/** Names and key segments (docs/reference.md, the repository). Checked before any value reaches an object. */
 export const KEY_SEGMENT = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 export const NAME = /^[a-z0-9][a-z0-9-]*$/;
 /**

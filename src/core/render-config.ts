@@ -1,4 +1,4 @@
-/** Presenting an effective config: redaction of sensitive leaves and the env-file form (SPEC §6). */
+/** Presenting an effective config: redaction of sensitive leaves and the env-file form (docs/reference.md). */
 import type { JsonObject, JsonValue } from "./json.js";
 import type { LeafInfo, ResolvedEnvironment } from "./model.js";
 

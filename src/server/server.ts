@@ -1,5 +1,5 @@
 /**
- * `strata serve`: the distribution endpoint of SPEC §9 over a {@link SnapshotStore}. The current snapshot of
+ * `strata serve`: the distribution endpoint of docs/distribution.md over a {@link SnapshotStore}. The current snapshot of
  * each environment is kept in memory as the exact bytes to send, updated from the store's watch, so a read
  * is a hash lookup and a write of a prepared buffer; watchers (long-polls, event streams) are woken by the
  * same event, whichever server published the version.

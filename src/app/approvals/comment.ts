@@ -4,7 +4,7 @@ import type { GitHubApi } from "../../io/github/api.js";
 import { upsertStickyComment, type StickyCommentResult } from "../../io/github/sticky.js";
 import { evaluatePullRequest, type ChangesRequest, type ComputeApprovalChanges, type PullRequestEvaluation } from "./evaluate-pull-request.js";
 
-/** The diff's markdown renderer (SPEC §7), injected: it must never put a secret value in its output. */
+/** The diff's markdown renderer (docs/diff.md), injected: it must never put a secret value in its output. */
 export type RenderDiffMarkdown = (request: ChangesRequest) => Promise<string>;
 
 export interface CommentOnPullRequestOptions {

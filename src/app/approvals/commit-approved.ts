@@ -11,7 +11,7 @@ import { evaluatePullRequest, type ComputeApprovalChanges } from "./evaluate-pul
 export interface CommitApproved {
   approved: true;
   commit: string;
-  /** For the snapshot's `source` (SPEC §9). */
+  /** For the snapshot's `source` (docs/distribution.md). */
   pullRequest: number;
   approvedBy: string[];
   emergency: boolean;

@@ -1,5 +1,5 @@
 /**
- * Where approvals get the diff from: the diff use case (SPEC §7), or files written by
+ * Where approvals get the diff from: the diff use case (docs/diff.md), or files written by
  * `strata diff --format json|markdown` (`--diff FILE`, `--diff-markdown FILE`), e.g. to gate on a diff
  * made elsewhere.
  */
@@ -27,7 +27,7 @@ export interface LinkedDiff {
 }
 
 /**
- * The diff engine (SPEC §7) behind approvals. The base is first moved to the merge-base with the head
+ * The diff engine (docs/diff.md) behind approvals. The base is first moved to the merge-base with the head
  * (what `strata diff` does by default): a pull request's recorded base commit may be ahead of where
  * its branch started, and comparing with it would show the base's own later changes reversed.
  */
@@ -118,7 +118,7 @@ export function changesFromDiffFile(path: string): ComputeApprovalChanges {
     } catch (error) {
       throw new StrataError("invalid-argument", `${path} is not JSON (expected \`strata diff --format json\` output)`, { cause: error });
     }
-    if (!isDiffForApprovals(doc)) throw new StrataError("invalid-argument", `${path} is not a strata diff (SPEC §7: { environments: { <env>: { changes: [...] } } })`);
+    if (!isDiffForApprovals(doc)) throw new StrataError("invalid-argument", `${path} is not a strata diff (docs/diff.md: { environments: { <env>: { changes: [...] } } })`);
     return approvalChangesFromDiff(doc);
   };
 }

@@ -12,13 +12,13 @@ import type { GitHubApi, PullRequestInfo } from "../../io/github/api.js";
 /** What the diff must answer for approvals: the changes between two commits. */
 export interface ChangesRequest {
   repoDir: string;
-  /** Compare from here (a sha or rev, e.g. `<sha>^1`); the diff takes the merge-base with `head` (SPEC §7). */
+  /** Compare from here (a sha or rev, e.g. `<sha>^1`); the diff takes the merge-base with `head` (docs/diff.md). */
   base: string;
   head: string;
 }
 
 /**
- * The diff use case, injected (SPEC §7 -> `approvalChangesFromDiff`). Each change's `approvers` should
+ * The diff use case, injected (docs/diff.md -> `approvalChangesFromDiff`). Each change's `approvers` should
  * be the union of the base's and the head's `x-approvers`, so a pull request cannot drop an owner from
  * the schema to avoid that owner's review.
  */

@@ -1,5 +1,5 @@
 /**
- * The CLI's side of the SPEC §9 HTTP API: read current/versions/history/status and publish with If-Match.
+ * The CLI's side of the docs/distribution.md HTTP API: read current/versions/history/status and publish with If-Match.
  * Errors come back as StrataErrors with the endpoint's code (exit 4 for distribution codes).
  */
 import { StrataError, ERROR_CODES, type Code } from "../../core/findings.js";

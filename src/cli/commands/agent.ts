@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { Option, type Command } from "commander";
 import { StrataError, type Code } from "../../core/findings.js";
 import { redact } from "../../core/redact.js";
-import { collectList } from "../common.js";
+import { collectList, examples } from "../common.js";
 
 interface AgentFlags {
   endpoint?: string;
@@ -47,6 +47,7 @@ export function register(program: Command): void {
   program
     .command("agent")
     .description("keep files equal to the verified configuration of an environment (a sidecar for services in any language)")
+    .addHelpText("after", examples([["strata agent --env production --out /etc/app/config.json --signal SIGHUP --pid-file /run/app.pid --trusted-keys keys.txt", "keep a file current and tell the service to reload"], ["strata agent --env production --out '/config/{namespace}.json' --once --cache-file /var/cache/strata.json", "an init container: one file per namespace, then exit"]]))
     .option("--endpoint <url>", "the endpoint (default: STRATA_ENDPOINT)")
     .option("--env <name>", "the environment")
     .option("--out <file>", "a file to keep up to date (repeatable); {namespace} in the name writes one file per namespace", collectList)

@@ -7,7 +7,7 @@ import { describeMissing, formatOwners } from "../../core/approvals/evaluate.js"
 import { renderApprovalsMarkdown } from "../../core/approvals/markdown.js";
 import { EXIT, combineExitCodes, exitCodeForFindings } from "../../core/findings.js";
 import { writeStepSummary } from "../../io/github/env.js";
-import { addFormatOption, addRepoOption, printJson, reportFormat } from "../common.js";
+import { addFormatOption, addRepoOption, examples, printJson, reportFormat } from "../common.js";
 import { color, log, print, printData } from "../output.js";
 import { redact } from "../../core/redact.js";
 import { escapeData, renderFindingsGithub } from "../render/findings.js";
@@ -28,10 +28,12 @@ export function parsePullRequestNumber(value: string): number {
 }
 
 export function register(program: Command): void {
-  const approvals = program.command("approvals").description("approval rules for pull requests (SPEC §8)");
+  const approvals = program.command("approvals").description("approval rules for pull requests: see docs/github.md")
+    .addHelpText("after", examples([["strata approvals check", "in GitHub Actions: evaluate the rules for the event's pull request"], ["strata approvals check --pr 42 --no-status", "from a terminal (GITHUB_TOKEN and GITHUB_REPOSITORY set)"]]));
   const check = approvals
     .command("check")
     .description("evaluate the approval rules for a pull request, set the strata/approvals commit status; exit 1 while insufficient")
+    .addHelpText("after", examples([["strata approvals check", "in GitHub Actions: the event's pull request"], ["strata approvals check --pr 42 --no-status --github-repository acme/config", "from a terminal, without setting the status (GITHUB_TOKEN set)"]]))
     .option("--pr <number>", "the pull request (default: the GitHub Actions event's)", parsePullRequestNumber)
     .option("--diff <file>", "the changes as `strata diff --format json` wrote them (instead of computing the diff)")
     .option("--no-status", "do not set the commit status")

@@ -3,8 +3,8 @@ import { diffConfig } from "../../app/diff.js";
 import { hasChanges } from "../../core/diff/model.js";
 import { EXIT } from "../../core/findings.js";
 import { findConfigRoot } from "../../io/repo/worktree.js";
-import { addRepoOption, collectList, openSecrets, printJson } from "../common.js";
-import { log, print, printData } from "../output.js";
+import { addRepoOption, collectList, examples, openSecrets, printJson } from "../common.js";
+import { log, print, printData, withSpinner } from "../output.js";
 import { renderDiffGithub, writeDiffStepSummary } from "../render/diff-github.js";
 import { renderDiffMarkdown } from "../render/diff-markdown.js";
 import { renderDiffText } from "../render/diff-text.js";
@@ -25,6 +25,7 @@ export function register(program: Command): void {
   const cmd = program
     .command("diff")
     .description("effective-config diff per environment between two commits (default: merge-base with the default branch vs the working tree)")
+    .addHelpText("after", examples([["strata diff", "your working tree against the merge-base with the default branch"], ["strata diff --base main --head HEAD --env production", "two commits, one environment"], ["strata diff --format json --exit-code", "for scripts: exit 1 when anything changes"]]))
     .option("--base <ref>", "base commit (default: merge-base of head with origin/HEAD, main or master)")
     .option("--head <ref>", "head commit (default: the working tree, uncommitted and untracked files included)")
     .option("--env <name>", "only this environment (repeatable, or comma-separated)", collectList)
@@ -36,14 +37,14 @@ export function register(program: Command): void {
   cmd.action(async (opts: DiffFlags) => {
     const dir = findConfigRoot(opts.repo ?? process.cwd());
     const secrets = (await openSecrets(Boolean(opts.skipSecrets))) ?? null;
-    const outcome = await diffConfig({
+    const outcome = await withSpinner("comparing the effective configuration", () => diffConfig({
       dir,
       ...(opts.base !== undefined ? { base: opts.base } : {}),
       ...(opts.head !== undefined ? { head: opts.head } : {}),
       ...(opts.env !== undefined ? { environments: opts.env } : {}),
       incremental: opts.incremental,
       secrets,
-    });
+    }));
     for (const note of outcome.notes) log(`note: ${note}`);
     const { result } = outcome;
     const format = opts.format ?? (process.env.GITHUB_ACTIONS === "true" ? "github" : "text");

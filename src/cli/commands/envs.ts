@@ -2,12 +2,13 @@ import type { Command } from "commander";
 import { readSettings } from "../../app/repository.js";
 import { exitCodeForFindings } from "../../core/findings.js";
 import type { EnvironmentInfo } from "../../core/model.js";
-import { addFormatOption, addRepoOption, openRepository, printJson, reportFormat } from "../common.js";
+import { addFormatOption, addRepoOption, examples, openRepository, printJson, reportFormat } from "../common.js";
 import { renderFindingsGithub, renderFindingsText } from "../render/findings.js";
 import { color, print, printData } from "../output.js";
 
 export function register(program: Command): void {
-  const cmd = program.command("envs").description("the environment tree, with production and abstract flags");
+  const cmd = program.command("envs").description("the environment tree, with production and abstract flags")
+    .addHelpText("after", examples([["strata envs", "the inheritance tree"], ["strata envs --format json", "names, parents, chains and flags, for scripts"]]));
   addRepoOption(cmd);
   addFormatOption(cmd, ["text", "json", "github"], "text");
   cmd.action(async (opts: { repo?: string; format?: string }) => {
@@ -23,6 +24,8 @@ export function register(program: Command): void {
         findings,
       }));
     } else if (format === "github") {
+      // The tree too: it is what a person reading the job's log wants to see.
+      print(renderTree(envs));
       printData(renderFindingsGithub(findings, root));
     } else {
       print(renderTree(envs));

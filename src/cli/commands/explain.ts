@@ -3,7 +3,7 @@ import { explainKey, type ExplainedKey } from "../../app/explain.js";
 import { exitCodeForFindings } from "../../core/findings.js";
 import type { Origin } from "../../core/model.js";
 import { SENSITIVE_PLACEHOLDER } from "../../core/render-config.js";
-import { addFormatOption, addRepoOption, openRepository, openSecrets, printJson, reportFormat } from "../common.js";
+import { addFormatOption, addRepoOption, examples, openRepository, openSecrets, printJson, reportFormat } from "../common.js";
 import { renderFindingsText } from "../render/findings.js";
 import { color, log, print, printData } from "../output.js";
 
@@ -11,6 +11,7 @@ export function register(program: Command): void {
   const cmd = program
     .command("explain")
     .description("a key's effective value, every layer that set it, and its schema")
+    .addHelpText("after", examples([["strata explain --env production-eu database.pool.max", "the value and each file:line:column that set it"], ["strata explain --env production database", "every key under database"]]))
     .argument("<key>", "dotted key, e.g. database.pool.max (a prefix explains every key under it)")
     .requiredOption("--env <name>", "the environment")
     .option("--skip-secrets", "do not decrypt SOPS files");

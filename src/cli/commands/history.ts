@@ -1,12 +1,13 @@
 import { Option, type Command } from "commander";
 import { createEndpointClient, readHistory, resolveEndpointUrl } from "../../app/distribution/index.js";
-import { printJson } from "../common.js";
+import { examples, printJson } from "../common.js";
 import { print, printData } from "../output.js";
 
 export function register(program: Command): void {
   program
     .command("history")
     .description("the versions published for an environment, newest first")
+    .addHelpText("after", examples([["strata history --env production", "versions, digests, who published them and when"], ["strata history --env production --format json --endpoint https://config.example.com", "for scripts (STRATA_TOKEN set)"]]))
     .requiredOption("--env <name>", "the environment")
     .option("--endpoint <url>", "the endpoint (default: STRATA_ENDPOINT, then distribution.endpoint)")
     .option("--repo <dir>", "the configuration repository, for distribution.endpoint")

@@ -30,6 +30,8 @@ export const commands = {
   status: () => import("./status.js"),
   agent: () => import("./agent.js"),
   typegen: () => import("./typegen.js"),
+  schema: () => import("./schema.js"),
+  completion: () => import("./completion.js"),
 } satisfies Record<string, Loader>;
 
 export type CommandName = keyof typeof commands;

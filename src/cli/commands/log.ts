@@ -3,7 +3,7 @@ import { Option } from "commander";
 import { logConfig } from "../../app/log.js";
 import { StrataError } from "../../core/findings.js";
 import { findConfigRoot } from "../../io/repo/worktree.js";
-import { addRepoOption, openSecrets, printJson } from "../common.js";
+import { addRepoOption, examples, openSecrets, printJson } from "../common.js";
 import { print, printData } from "../output.js";
 import { renderLogText } from "../render/diff-log.js";
 
@@ -21,6 +21,7 @@ export function register(program: Command): void {
   const cmd = program
     .command("log")
     .description("config blame: the commits that changed the effective value of KEY in an environment")
+    .addHelpText("after", examples([["strata log --env production database.pool.max", "who changed it, when, from what to what"], ["strata log --env production 'database.**' --max-count 50", "every key under database, recent history only"]]))
     .argument("<key>", "a key or a glob: database.pool.max, database.*, database.**")
     .requiredOption("--env <name>", "the environment")
     .option("--head <ref>", "start from this commit (default: HEAD)")

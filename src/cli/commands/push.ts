@@ -2,7 +2,7 @@ import { Option, type Command } from "commander";
 import { userInfo } from "node:os";
 import { checkWorkingTree, createEndpointClient, loadContentBuilder, loadBuildTrustedKeys, loadSigningKey, pushEnvironments, readDistributionSettings, resolveEndpointUrl, type PushResult } from "../../app/distribution/index.js";
 import { StrataError } from "../../core/findings.js";
-import { addRepoOption, collectList, openRepository, printJson } from "../common.js";
+import { addRepoOption, collectList, examples, openRepository, printJson } from "../common.js";
 import { renderFindingsText } from "../render/findings.js";
 import { log, print, printData, withSpinner } from "../output.js";
 import { readGitSource } from "../../io/repo/git-head.js";
@@ -22,7 +22,7 @@ export function renderPushResult(r: PushResult, verb = "published"): string {
   }
 }
 
-/** SPEC §8: only a commit that an approved, merged pull request brought to the default branch. */
+/** docs/github.md: only a commit that an approved, merged pull request brought to the default branch. */
 async function requireApproval(root: string): Promise<{ pullRequest: number; approvedBy: string[]; emergency: boolean }> {
   const git = await readGitSource(root);
   if (!git.commit) throw new StrataError("approval-required", "--require-approval needs a git commit to check, and this repository has none");
@@ -37,6 +37,7 @@ export function register(program: Command): void {
   const cmd = program
     .command("push")
     .description("validate, build, sign and publish snapshots to the endpoint")
+    .addHelpText("after", examples([["strata push --env production --endpoint http://127.0.0.1:7070 --signing-key ../signing.pem", "one environment"], ["STRATA_SIGNING_KEY=../signing.pem strata push --all", "every environment, to distribution.endpoint"], ["strata push --all --require-approval", "CI on the default branch: only an approved, merged pull request's commit"]]))
     .option("--env <names>", "environments to push (repeatable, or comma-separated)", collectList)
     .option("--all", "every concrete environment")
     .option("--endpoint <url>", "the endpoint (default: STRATA_ENDPOINT, then distribution.endpoint)")

@@ -6,7 +6,7 @@ import { createFinding, exitCodeForFindings, StrataError, type Finding } from ".
 import type { JsonValue } from "../../core/json.js";
 import { redactConfig, renderEnvLines, sensitiveValues, valueAt } from "../../core/render-config.js";
 import { registeredSecrets } from "../../core/redact.js";
-import { addRepoOption, openRepository, openSecrets } from "../common.js";
+import { addRepoOption, examples, openRepository, openSecrets } from "../common.js";
 import { renderFindingsText } from "../render/findings.js";
 import { log, printData, printPlaintext } from "../output.js";
 
@@ -14,6 +14,7 @@ export function register(program: Command): void {
   const cmd = program
     .command("resolve")
     .description("print the effective config of one environment")
+    .addHelpText("after", examples([["strata resolve --env production", "the whole effective config, sensitive values as <sensitive>"], ["strata resolve --env production --key database.pool --format json", "one key, as JSON"], ["strata resolve --env staging --format env --show-secrets", "NAMESPACE_KEY='value' lines, secrets included"]]))
     .requiredOption("--env <name>", "the environment")
     .option("--key <key>", "print only this key's value (e.g. database.pool)")
     .addOption(new Option("--format <format>", "output format").choices(["yaml", "json", "env"]).default("yaml"))

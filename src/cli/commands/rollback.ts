@@ -1,7 +1,7 @@
 import { Option, type Command } from "commander";
 import { createEndpointClient, loadBuildTrustedKeys, loadSigningKey, readDistributionSettings, resolveEndpointUrl, rollbackEnvironment } from "../../app/distribution/index.js";
 import { StrataError } from "../../core/findings.js";
-import { addRepoOption, openRepository, printJson } from "../common.js";
+import { addRepoOption, examples, openRepository, printJson } from "../common.js";
 import { print, printData } from "../output.js";
 import { pusher, renderPushResult } from "./push.js";
 
@@ -9,6 +9,7 @@ export function register(program: Command): void {
   const cmd = program
     .command("rollback")
     .description("publish a new version whose content is an older one's (rollbackOf)")
+    .addHelpText("after", examples([["strata history --env production", "find the version to go back to"], ["strata rollback --env production --to 41 --signing-key ../signing.pem", "republish version 41's content as a new version"]]))
     .requiredOption("--env <name>", "the environment")
     .requiredOption("--to <version>", "the version whose content to republish")
     .option("--endpoint <url>", "the endpoint (default: STRATA_ENDPOINT, then distribution.endpoint)")

@@ -12,6 +12,7 @@ import { readSecretsStatus } from "../../app/secrets/status.js";
 import { EXIT, StrataError } from "../../core/findings.js";
 import { collectList } from "../common.js";
 import { log, print, printData, printPlaintext } from "../output.js";
+import { examples } from "../common.js";
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -22,12 +23,14 @@ async function readStdin(): Promise<string> {
 interface Common { ignoreMac?: boolean; inputType?: string }
 
 export function register(program: Command): void {
-  const secrets = program.command("secrets").description("SOPS files: encrypt, decrypt, edit, set, rotate, updatekeys, status (compatible with sops 3.13)");
+  const secrets = program.command("secrets").description("SOPS files: encrypt, decrypt, edit, set, rotate, updatekeys, status (compatible with sops 3.13): see docs/secrets.md")
+    .addHelpText("after", examples([["strata secrets set environments/production/database.sops.yaml password --value-stdin", "set a secret"], ["strata secrets decrypt environments/production/database.sops.yaml", "print a file's plaintext"]]));
   const cwd = process.cwd();
   const env = process.env;
 
   secrets.command("encrypt <file>")
     .description("encrypt a plaintext file for --age/--pgp recipients or the matching .sops.yaml creation rule")
+    .addHelpText("after", examples([["strata secrets encrypt -i environments/production/database.sops.yaml", "in place, for the .sops.yaml rule's keys"], ["strata secrets encrypt --age age1... plain.yaml > secret.sops.yaml", "for an explicit recipient"]]))
     .option("--age <recipient>", "age recipient (repeatable, or comma-separated)", collectList, [])
     .option("--pgp <fingerprint>", "PGP fingerprint (repeatable, or comma-separated)", collectList, [])
     .option("--kms <arn>", "AWS KMS key ARN (repeatable, or comma-separated)", collectList, [])
@@ -42,6 +45,7 @@ export function register(program: Command): void {
 
   secrets.command("decrypt <file>")
     .description("print the plaintext (the file's own format, or --format json); --extract prints one value")
+    .addHelpText("after", examples([["strata secrets decrypt environments/production/database.sops.yaml", "the whole file"], ["strata secrets decrypt --extract password environments/production/database.sops.yaml", "one value"]]))
     .option("--format <format>", "json")
     .option("--extract <path>", "a dotted path (a.b[0]) or sops' [\"a\"][\"b\"][0]")
     .option("--ignore-mac", "decrypt even when the MAC is missing or does not match")
@@ -54,6 +58,7 @@ export function register(program: Command): void {
 
   secrets.command("edit <file>")
     .description("decrypt into $SOPS_EDITOR/$EDITOR and re-encrypt; unchanged values keep their ciphertext")
+    .addHelpText("after", examples([["strata secrets edit environments/production/database.sops.yaml", "in $SOPS_EDITOR, else $EDITOR"], ["EDITOR=nano strata secrets edit environments/staging/http.sops.yaml", "with a given editor"]]))
     .option("--ignore-mac", "open even when the MAC is missing or does not match")
     .option("--input-type <format>", "yaml, json, dotenv, ini or binary (default: from the extension)")
     .action(async (file: string, o: Common) => {
@@ -63,6 +68,7 @@ export function register(program: Command): void {
 
   secrets.command("set <file> <path> [value]")
     .description("set one value (JSON, falling back to a string) at a dotted or [\"a\"][\"b\"] path; a missing file is created for its .sops.yaml creation rule")
+    .addHelpText("after", examples([["strata secrets set environments/production/database.sops.yaml password --value-stdin < pw.txt", "the value never appears in your shell history"], ["strata secrets set environments/production/http.sops.yaml 'tls.key_id' '\"k-2024\"'", "a JSON string at a nested path"]]))
     .option("--value-stdin", "read the value from standard input")
     .option("--ignore-mac", "open even when the MAC is missing or does not match")
     .option("--input-type <format>", "yaml, json, dotenv, ini or binary (default: from the extension)")
@@ -77,6 +83,7 @@ export function register(program: Command): void {
 
   secrets.command("rotate <file>")
     .description("re-encrypt everything under a new data key (for the file's recipients, plus any --add-age/--add-pgp)")
+    .addHelpText("after", examples([["strata secrets rotate -i environments/production/database.sops.yaml", "a new data key, same recipients"], ["strata secrets rotate -i --add-age age1... environments/production/database.sops.yaml", "and one more recipient"]]))
     .option("-i, --in-place", "write the result over the file (default: print it)")
     .option("--add-age <recipient>", "also encrypt for this age recipient", collectList, [])
     .option("--add-pgp <fingerprint>", "also encrypt for this PGP key", collectList, [])
@@ -90,6 +97,7 @@ export function register(program: Command): void {
 
   secrets.command("updatekeys <file>")
     .description("re-wrap the data key for the recipients the .sops.yaml creation rules give now")
+    .addHelpText("after", examples([["strata secrets updatekeys environments/production/database.sops.yaml", "after editing .sops.yaml"], ["for f in environments/*/*.sops.yaml; do strata secrets updatekeys -y \"$f\"; done", "every file"]]))
     .option("--config <path>", "the .sops.yaml to use")
     .option("-y, --yes", "accepted for sops compatibility (strata never prompts)")
     .option("--input-type <format>", "yaml, json, dotenv, ini or binary (default: from the extension)")
@@ -100,6 +108,7 @@ export function register(program: Command): void {
 
   secrets.command("status <file>")
     .description("exit 0 when the file is encrypted, 1 when it is not, 2 when it cannot be read")
+    .addHelpText("after", examples([["strata secrets status environments/production/database.sops.yaml", "exit 0: encrypted"], ["git ls-files '*.sops.yaml' | xargs -n1 strata secrets status", "a pre-commit check: no plaintext committed"]]))
     .option("--input-type <format>", "yaml, json, dotenv, ini or binary (default: from the extension)")
     .action(async (file: string, o: { inputType?: string }) => {
       const s = await readSecretsStatus(file, cwd, o.inputType);

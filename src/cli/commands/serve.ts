@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { StrataError } from "../../core/findings.js";
 import { log, print } from "../output.js";
+import { examples } from "../common.js";
 
 const DEFAULT_TOKENS = "strata-tokens.json";
 
@@ -20,7 +21,8 @@ function parseCount(value: string): number {
 export function register(program: Command): void {
   const serve = program
     .command("serve")
-    .description("run the distribution endpoint (SPEC §9)")
+    .description("run the distribution endpoint: see docs/distribution.md")
+    .addHelpText("after", examples([["strata serve --store file:../store --repo .", "on loopback, trusting the repository's signing.trusted_keys"], ["strata serve --store etcd://10.0.0.5:2379/strata --listen 0.0.0.0:7070 --tokens tokens.json --trusted-keys keys.txt", "in production: etcd, tokens required"], ["strata serve token create --scope 'read:production*' --name checkout", "a token for a service"]]))
     .option("--store <store>", "file:DIR or etcd://HOST:PORT[,HOST:PORT]/PREFIX", "file:.strata/store")
     .option("--listen <addr>", "HOST:PORT to listen on (without --tokens: loopback only)", "127.0.0.1:7070")
     .option("--tokens <file>", "the tokens file (`strata serve token create`); without it everything is allowed, on loopback only")
@@ -68,8 +70,10 @@ export function register(program: Command): void {
   serve
     .command("token")
     .description("manage the endpoint's tokens")
+    .addHelpText("after", examples([["strata serve token create --scope 'read:production*' --name checkout", "a read token for one service"], ["strata serve token create --scope admin --tokens /etc/strata/tokens.json", "an admin token, in a given tokens file"]]))
     .command("create")
     .description("add a token to the tokens file and print it (once: only its hash is stored)")
+    .addHelpText("after", examples([["strata serve token create --scope 'read:production*' --name checkout", "a service that reads production environments"], ["strata serve token create --scope push:staging --scope read:staging --name ci", "CI publishing staging"]]))
     .requiredOption("--scope <scope...>", "read:<env-glob>, push:<env-glob> or admin (repeatable)")
     .option("--name <name>", "a name for logs and the audit log")
     .option("--tokens <file>", `the tokens file (default: ${DEFAULT_TOKENS})`)

@@ -3,7 +3,7 @@ import { promises as fs } from "node:fs";
 import { buildSnapshot, createEndpointClient, loadBuildTrustedKeys, loadContentBuilder, loadSigningKey, loadTrustedKeys, readDistributionSettings, resolveEndpointUrl, verifySnapshotFile } from "../../app/distribution/index.js";
 import { exitCodeForFindings, StrataError } from "../../core/findings.js";
 import { serializeSnapshot } from "../../core/snapshot/index.js";
-import { addRepoOption, openRepository, printJson } from "../common.js";
+import { addRepoOption, examples, openRepository, printJson } from "../common.js";
 import { renderFindingsText } from "../render/findings.js";
 import { log, print, printData } from "../output.js";
 import { pusher } from "./push.js";
@@ -12,6 +12,7 @@ export function register(program: Command): void {
   const cmd = program
     .command("snapshot")
     .description("build the signed snapshot push would send (or `snapshot verify FILE`)")
+    .addHelpText("after", examples([["strata snapshot --env production --out production.json --signing-key ../signing.pem", "build it without publishing"], ["strata snapshot verify production.json", "check its digest and signature against signing.trusted_keys"]]))
     .option("--env <name>", "the environment")
     .option("--out <file>", "write it here instead of stdout")
     .option("--endpoint <url>", "follow this endpoint's current version (default: STRATA_ENDPOINT, then distribution.endpoint; none: version 1)")
@@ -50,6 +51,7 @@ export function register(program: Command): void {
   cmd
     .command("verify")
     .description("check a snapshot file: shape, digest, a trusted signature, and the secrets' SOPS MAC when SOPS_AGE_KEY_FILE (…) holds a runtime identity")
+    .addHelpText("after", examples([["strata snapshot verify production.json", "against signing.trusted_keys of the repository"], ["strata snapshot verify production.json --trusted-keys keys.txt --env production", "explicit keys; must be production's"]]))
     .argument("<file>")
     .option("--env <name>", "also require this environment")
     .option("--trusted-keys <file>", "trusted public keys, one a line (default: signing.trusted_keys of --repo)")

@@ -1,7 +1,7 @@
 import { Option, type Command } from "commander";
 import { createEndpointClient, readStatus, resolveEndpointUrl, type ClientStatus, type StatusDocument } from "../../app/distribution/index.js";
 import { EXIT } from "../../core/findings.js";
-import { printJson } from "../common.js";
+import { examples, printJson } from "../common.js";
 import { print, printData } from "../output.js";
 
 function age(seconds: number): string {
@@ -46,6 +46,7 @@ export function register(program: Command): void {
   program
     .command("status")
     .description("what each environment runs: current version, age, and which clients run which version")
+    .addHelpText("after", examples([["strata status", "every environment at distribution.endpoint"], ["strata status --env production --format json", "one environment, for scripts"]]))
     .option("--env <name>", "only this environment")
     .option("--endpoint <url>", "the endpoint (default: STRATA_ENDPOINT, then distribution.endpoint)")
     .option("--repo <dir>", "the configuration repository, for distribution.endpoint")

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { runTypegen } from "../../app/typegen.js";
 import { EXIT, exitCodeForFindings } from "../../core/findings.js";
-import { addRepoOption, openRepository } from "../common.js";
+import { addRepoOption, examples, openRepository } from "../common.js";
 import { renderFindingsText } from "../render/findings.js";
 import { errColor, log, print } from "../output.js";
 
@@ -9,6 +9,7 @@ export function register(program: Command): void {
   const cmd = program
     .command("typegen")
     .description("write a TypeScript declaration of the effective config (StrataConfig, KeyPath, ValueAt): see docs/typegen.md")
+    .addHelpText("after", examples([["strata typegen --out src/strata-config.ts", "write the declaration"], ["strata typegen --out src/strata-config.ts --check", "CI: exit 1 when it is out of date"]]))
     .option("--out <file>", "write it to FILE, atomically (default, or -: print it to stdout)")
     .option("--check", "write nothing; exit 1 when --out FILE is not what typegen would write (for CI)");
   addRepoOption(cmd);

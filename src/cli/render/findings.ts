@@ -1,4 +1,4 @@
-/** Findings as text, JSON or GitHub workflow commands (SPEC §6). */
+/** Findings as text, JSON or GitHub workflow commands (docs/reference.md). */
 import { appendFileSync } from "node:fs";
 import { relative, resolve } from "node:path";
 import type { Finding } from "../../core/findings.js";
@@ -34,7 +34,7 @@ function affectedEnvironments(f: Finding): string {
 
 export { escapeData, escapeProperty } from "./escape.js";
 
-/** File paths relative to $GITHUB_WORKSPACE in github format (SPEC §6). */
+/** File paths relative to $GITHUB_WORKSPACE in github format (docs/reference.md). */
 function workspacePath(file: string, repoRoot: string): string {
   const ws = process.env.GITHUB_WORKSPACE;
   if (!ws) return file;

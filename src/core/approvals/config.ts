@@ -1,5 +1,5 @@
 /**
- * The `approvals` section of strata.yaml (SPEC §2): validated into rules, all problems reported as
+ * The `approvals` section of strata.yaml (docs/reference.md, strata.yaml): validated into rules, all problems reported as
  * located findings. Pure: the text comes from the caller (for a pull request, the base branch's copy).
  */
 import { isMap, isSeq, LineCounter, parseDocument, type Node } from "yaml";
@@ -41,7 +41,7 @@ export interface ApprovalConfig {
 
 export const EMPTY_APPROVAL_CONFIG: ApprovalConfig = { rules: [], emergency: null, dismissStale: true };
 
-/** An environment's flags that approvals care about (SPEC §2). */
+/** An environment's flags that approvals care about (docs/reference.md, strata.yaml). */
 export interface EnvironmentFlags {
   production: boolean;
   approvalRequired: boolean;

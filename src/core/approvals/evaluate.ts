@@ -1,5 +1,5 @@
 /**
- * Rules x reviews -> decision (SPEC §8). Pure: reviews, labels and team members are looked up by the
+ * Rules x reviews -> decision (docs/github.md). Pure: reviews, labels and team members are looked up by the
  * caller beforehand (`requiredTeams` says which teams).
  */
 import { isTeamOwner, normalizeOwner, type ApprovalConfig, type Owner } from "./config.js";

@@ -1,12 +1,12 @@
 /**
- * The seam with the diff (SPEC §7): its JSON document, reduced to the changes approvals judge. The
+ * The seam with the diff (docs/diff.md): its JSON document, reduced to the changes approvals judge. The
  * diff may carry each key's `approvers` (`x-approvers`) itself; otherwise the caller looks them up in
  * the schema metadata.
  */
 import type { EnvironmentFlags } from "./config.js";
 import type { ApprovalChange } from "./match.js";
 
-/** The parts of SPEC §7's diff JSON that approvals read. Extra fields are ignored. */
+/** The parts of the diff JSON (docs/reference.md) that approvals read. Extra fields are ignored. */
 export interface DiffForApprovals {
   environments: Record<string, {
     /** The environment's production flag, when the diff carries it. */
@@ -18,7 +18,7 @@ export interface DiffForApprovals {
 export function approvalChangesFromDiff(
   diff: DiffForApprovals,
   options: {
-    /** Environment flags from strata.yaml (SPEC §2), when known. */
+    /** Environment flags from strata.yaml (docs/reference.md, strata.yaml), when known. */
     environments?: Readonly<Record<string, EnvironmentFlags>>;
     /** `x-approvers` of a key, when the diff does not carry them. */
     approversOf?: (key: string, environment: string) => readonly string[];
@@ -54,7 +54,7 @@ export function withEnvironmentFlags(changes: readonly ApprovalChange[], environ
   });
 }
 
-/** Whether a parsed JSON document looks like SPEC §7's diff (from `strata diff --format json`). */
+/** Whether a parsed JSON document looks like the diff JSON (docs/reference.md) (from `strata diff --format json`). */
 export function isDiffForApprovals(doc: unknown): doc is DiffForApprovals {
   if (typeof doc !== "object" || doc === null) return false;
   const envs = (doc as { environments?: unknown }).environments;

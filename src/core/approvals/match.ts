@@ -6,7 +6,7 @@ import { normalizeOwner, type ApprovalConfig, type ApprovalRule, type Owner } fr
 import { matchAnyGlob } from "../glob.js";
 
 /**
- * One changed key in one environment, as approvals see it. Built from the diff (SPEC §7) and the
+ * One changed key in one environment, as approvals see it. Built from the diff (docs/diff.md) and the
  * schema metadata (`x-approvers`) by the caller; see `approvalChangesFromDiff`.
  */
 export interface ApprovalChange {
@@ -18,7 +18,7 @@ export interface ApprovalChange {
   approvers: Owner[];
   /** The environment's `production` flag, when known. */
   production?: boolean;
-  /** The environment's `approval_required` (SPEC §2: default true when production), when known. */
+  /** The environment's `approval_required` (docs/reference.md, strata.yaml: default true when production), when known. */
   approvalRequired?: boolean;
 }
 

@@ -1,5 +1,5 @@
 /**
- * Compares the resolved environments of two sides into the SPEC §7 model. Pure: the sides are resolved by
+ * Compares the resolved environments of two sides into the docs/diff.md model. Pure: the sides are resolved by
  * the diff use case (only what the planner says a change can reach) and handed in.
  */
 import type { Finding } from "../findings.js";
@@ -157,7 +157,7 @@ function describeChange(
 ): KeyChange {
   const change = b === undefined ? "added" : a === undefined ? "removed" : "changed";
   const sensitive = Boolean(a?.sensitive || b?.sensitive || meta?.sensitive);
-  // Built in the order of SPEC §7's example, so the JSON reads the same.
+  // Built in the order of the diff JSON example in docs/reference.md, so the JSON reads the same.
   const entry: Partial<KeyChange> = { key, change };
   if (!sensitive) {
     if (b !== undefined) entry.before = b.value;

@@ -1,4 +1,4 @@
-/** Array changes item by item (SPEC §7), matched the way `x-merge` matches them when it can. */
+/** Array changes item by item (docs/diff.md), matched the way `x-merge` matches them when it can. */
 import { isJsonObject, type JsonValue } from "../json.js";
 import type { ItemChange } from "./model.js";
 import { isEqualJson } from "./values.js";

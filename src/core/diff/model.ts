@@ -1,5 +1,5 @@
 /**
- * The effective-config diff of SPEC §7: what changes in each running environment between two commits.
+ * The effective-config diff of docs/diff.md: what changes in each running environment between two commits.
  * The JSON output is this model as is (renderers add nothing to it).
  */
 import type { Finding } from "../findings.js";

@@ -1,4 +1,4 @@
-/** What a repository path is to resolution (SPEC §1 layout), for the planner and the blast radius. */
+/** What a repository path is to resolution (docs/reference.md, the repository layout), for the planner and the blast radius. */
 export type ConfigPath =
   | { kind: "settings" }
   | { kind: "schema"; namespace: string }

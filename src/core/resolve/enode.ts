@@ -1,4 +1,4 @@
-/** The effective tree: values with the provenance of every node (SPEC §4). */
+/** The effective tree: values with the provenance of every node (docs/reference.md, resolution). */
 import type { JsonPrimitive, JsonValue } from "../json.js";
 import type { Origin } from "../model.js";
 import type { LNode, Pos } from "../yaml/nodes.js";

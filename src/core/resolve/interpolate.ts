@@ -1,5 +1,5 @@
 /**
- * `${namespace.path}` interpolation (SPEC §4 step 5): after the merge, before validation, within one
+ * `${namespace.path}` interpolation (docs/reference.md, resolution step 5): after the merge, before validation, within one
  * environment. A string that is exactly one reference takes the referenced value and type; inside a
  * longer string, scalars are spliced in and objects/arrays are `invalid-type`; `$${` escapes. Cycles are
  * `circular-reference` naming the cycle; unknown keys are `unresolved-reference`. Interpolating a

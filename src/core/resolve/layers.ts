@@ -1,4 +1,4 @@
-/** Config file paths (SPEC §1) and turning parsed files into layers. */
+/** Config file paths (docs/reference.md, the repository) and turning parsed files into layers. */
 import { createFinding, findingAt, type Finding } from "../findings.js";
 import { isValidName } from "../names.js";
 import { checkSopsVersion } from "../sops/metadata.js";

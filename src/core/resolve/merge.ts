@@ -1,5 +1,5 @@
 /**
- * Applying one layer to the inherited effective tree (SPEC §4 steps 2–4, §3 x-merge). Pure and
+ * Applying one layer to the inherited effective tree (docs/reference.md: resolution steps 2–4, x-merge). Pure and
  * persistent: unchanged subtrees are shared, nothing is mutated, so environments can share the result
  * of their common ancestors.
  */

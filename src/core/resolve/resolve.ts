@@ -1,5 +1,5 @@
 /**
- * Resolution of concrete environments (SPEC §4): schema defaults, then each layer of the chain root
+ * Resolution of concrete environments (docs/reference.md, resolution): schema defaults, then each layer of the chain root
  * first (`<ns>.yaml`, then `<ns>.sops.yaml`), interpolation, validation, provenance. The merged tree of
  * each (environment, namespace) is memoized, so siblings share the work of their common ancestors.
  */
@@ -235,7 +235,7 @@ function setAt(root: EMap, path: readonly string[], value: ENode): void {
   } else node.entries.set(last, value);
 }
 
-/** SPEC §4 step 2: a leaf set in both files of one environment. */
+/** Resolution step 2 (docs/reference.md): a leaf set in both files of one environment. */
 function duplicateDefinitions(plain: Layer, secret: Layer, ns: string): Finding[] {
   const leaves = (node: LNode, path: string[], out: Map<string, Pos>): Map<string, Pos> => {
     if (node.kind === "map" && node.entries.size > 0) for (const [k, e] of node.entries) leaves(e.value, [...path, k], out);

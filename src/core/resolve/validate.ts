@@ -1,4 +1,4 @@
-/** Maps ajv's errors on an effective value back to the layer that set the offending value (SPEC §4 step 6). */
+/** Maps ajv's errors on an effective value back to the layer that set the offending value (docs/reference.md, resolution step 6). */
 import { findingAt, type Finding } from "../findings.js";
 import type { ErrorObject } from "../schema/compile.js";
 import { requiredKeywordPath, schemasAt } from "../schema/navigate.js";

@@ -1,6 +1,6 @@
 /**
  * The schema engine: JSON Schema 2020-12 with ajv (strict, all errors, ajv-formats) and the `x-`
- * vocabulary of SPEC §3 declared, so strict mode accepts it. One compiler per process; each schema is
+ * vocabulary of docs/reference.md, schemas declared, so strict mode accepts it. One compiler per process; each schema is
  * compiled once.
  */
 import { createHash } from "node:crypto";

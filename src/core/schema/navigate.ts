@@ -1,6 +1,6 @@
 /**
  * Walking a schema along a value's path: which subschemas apply at `pool.max` or `routes[2]`, their
- * `x-` metadata, and the defaults that form the lowest layer (SPEC §3).
+ * `x-` metadata, and the defaults that form the lowest layer (docs/reference.md, schemas).
  */
 import { isJsonObject, type JsonObject, type JsonValue } from "../json.js";
 import type { KeyMetadata } from "../model.js";
@@ -17,7 +17,7 @@ function deref(root: JsonObject, schema: JsonObject, seen = new Set<JsonObject>(
     const target = resolvePointer(root, ref.slice(1));
     if (isJsonObject(target)) out.push(...deref(root, target, seen));
   }
-  // allOf parts apply too; oneOf/anyOf/if are conditional and deliberately not followed (SPEC §3).
+  // allOf parts apply too; oneOf/anyOf/if are conditional and deliberately not followed (docs/reference.md, schemas).
   if (Array.isArray(schema.allOf)) for (const part of schema.allOf) if (isJsonObject(part)) out.push(...deref(root, part, seen));
   return out;
 }

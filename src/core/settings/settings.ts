@@ -1,4 +1,4 @@
-/** strata.yaml: validated against the shipped schema, then the environment graph (SPEC §2). */
+/** strata.yaml: validated against the shipped schema, then the environment graph (docs/reference.md, strata.yaml). */
 import { compareEnvironmentNames, createFinding, findingAt, type Finding } from "../findings.js";
 import { isJsonObject, type JsonObject } from "../json.js";
 import type { EnvironmentInfo } from "../model.js";
@@ -12,7 +12,7 @@ import { strataYamlSchema } from "./strata-yaml-schema.js";
 
 export const SETTINGS_FILE = "strata.yaml";
 
-/** strata.yaml as written (snake_case, as SPEC §2 shows it). */
+/** strata.yaml as written (snake_case, as docs/reference.md shows it). */
 export interface Settings {
   version: 1;
   environments: Record<string, EnvironmentDeclaration>;
@@ -221,7 +221,7 @@ function buildChains(decls: Record<string, EnvironmentDeclaration>, root: LNode,
   return result;
 }
 
-/** age recipients for an environment's snapshots: its own, else the nearest ancestor's (SPEC §2). */
+/** age recipients for an environment's snapshots: its own, else the nearest ancestor's (docs/reference.md, strata.yaml). */
 export function runtimeRecipients(settings: Settings, env: EnvironmentInfo): string[] {
   const table = settings.runtime?.recipients ?? {};
   for (let i = env.chain.length - 1; i >= 0; i--) {

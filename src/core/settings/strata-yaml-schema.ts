@@ -17,7 +17,7 @@ export const strataYamlSchema = {
     version: { const: 1, description: "Format version of this file" },
     environments: {
       type: "object",
-      description: "Environments and their inheritance (SPEC §2)",
+      description: "Environments and their inheritance",
       minProperties: 1,
       propertyNames: name,
       additionalProperties: {

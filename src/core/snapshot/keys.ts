@@ -2,7 +2,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject 
 import { StrataError } from "../findings.js";
 import { sha256Hex } from "./canonical.js";
 
-/** SPEC §9: a public key is written `ed25519:<standard base64 of the 32 raw bytes>`. */
+/** docs/distribution.md: a public key is written `ed25519:<standard base64 of the 32 raw bytes>`. */
 export const PUBLIC_KEY_PREFIX = "ed25519:";
 
 // The DER SubjectPublicKeyInfo of an Ed25519 key is this fixed 12-byte header followed by the raw key.

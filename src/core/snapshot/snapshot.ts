@@ -4,7 +4,7 @@ import { isJsonObject, type JsonObject, type JsonValue } from "../json.js";
 import { canonicalJson, DIGEST_PATTERN, digestOf, sha256Hex } from "./canonical.js";
 import type { PublicKey, SigningKey } from "./keys.js";
 
-/** Who and what produced a snapshot (SPEC §9). Filled from git and from the caller. */
+/** Who and what produced a snapshot (docs/distribution.md). Filled from git and from the caller. */
 export interface SnapshotSource {
   repository: string | null;
   commit: string | null;
@@ -27,7 +27,7 @@ export interface SnapshotSignature {
   sig: string;
 }
 
-/** One immutable, signed document per environment and version (SPEC §9). */
+/** One immutable, signed document per environment and version (docs/distribution.md). */
 export interface Snapshot {
   kind: "strata.snapshot";
   apiVersion: 1;
@@ -67,14 +67,14 @@ export const MAX_VERSION = 2 ** 31;
 /** Default validity of a snapshot: `push --refresh` renews it before clients call it stale. */
 export const DEFAULT_TTL_MS = 7 * 24 * 3600 * 1000;
 
-/** SPEC §9: sha256 over the canonical document without `digest` and `signatures`. */
+/** docs/distribution.md: sha256 over the canonical document without `digest` and `signatures`. */
 export function computeDigest(snapshot: UnsignedSnapshot | Snapshot): string {
   const { digest: _d, signatures: _s, ...rest } = snapshot as Snapshot;
   return digestOf(rest);
 }
 
 /**
- * SPEC §9: sha256 over the canonical `{config, secretSources}`; `secretSources` is sorted here so that
+ * docs/distribution.md: sha256 over the canonical `{config, secretSources}`; `secretSources` is sorted here so that
  * callers cannot make equal content look different.
  */
 export function computeContentDigest(config: Record<string, JsonObject>, secretSources: readonly (readonly [string, string])[]): string {

@@ -7,7 +7,7 @@ import { SopsFloat, SopsInt, SopsTime, type Leaf } from "./tree.js";
 const NULLS = new Set(["", "~", "null", "Null", "NULL"]);
 const TRUES = new Set(["true", "True", "TRUE"]);
 const FALSES = new Set(["false", "False", "FALSE"]);
-const FLOAT_SPECIAL: Record<string, number> = {
+const FLOAT_NAMED: Record<string, number> = {
   ".inf": Infinity, ".Inf": Infinity, ".INF": Infinity,
   "+.inf": Infinity, "+.Inf": Infinity, "+.INF": Infinity,
   "-.inf": -Infinity, "-.Inf": -Infinity, "-.INF": -Infinity,
@@ -82,7 +82,7 @@ export function resolvePlainScalar(s: string): Leaf {
   if (NULLS.has(s)) return null;
   if (TRUES.has(s)) return true;
   if (FALSES.has(s)) return false;
-  const special = FLOAT_SPECIAL[s];
+  const special = FLOAT_NAMED[s];
   if (special !== undefined) return new SopsFloat(special);
   const c = s[0];
   if (c === ".") {

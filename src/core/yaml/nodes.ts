@@ -32,7 +32,7 @@ export interface LScalar {
   pos: Pos;
   value: JsonPrimitive;
 }
-/** `!unset`: removes the inherited key and its subtree (SPEC §4). */
+/** `!unset`: removes the inherited key and its subtree (docs/reference.md, resolution). */
 export interface LUnset {
   kind: "unset";
   pos: Pos;

@@ -1,7 +1,7 @@
 /**
  * YAML text -> position-annotated nodes (LNode), with every problem as a located finding.
  * YAML 1.2 core schema (the `yaml` package); duplicate keys are errors; aliases are counted as they
- * expand (SPEC §1: at most 100 per file); nesting is capped at 128; `<<` merge keys work; plain scalars
+ * expand (docs/reference.md, the repository: at most 100 per file); nesting is capped at 128; `<<` merge keys work; plain scalars
  * that YAML 1.1 tools read differently get a warning.
  */
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node, Scalar, type YAMLError } from "yaml";
@@ -13,7 +13,7 @@ export const MAX_ALIASES = 100;
 export const MAX_DEPTH = 128;
 
 export interface ParseYamlOptions {
-  /** `segments`: keys must be SPEC §1 key segments (values files). `any`: any string key (schemas, strata.yaml). */
+  /** `segments`: keys must be valid key segments, docs/reference.md (values files). `any`: any string key (schemas, strata.yaml). */
   keys: "segments" | "any";
   /** Allow `!unset` (values files, not SOPS files). */
   allowUnset: boolean;
