@@ -38,7 +38,9 @@ const common = {
 // node_modules, so every cached validator would be a miss. In the bundle, that require answers from the
 // bundled copies instead: the modules ajv's standalone code can name for JSON Schema (not JTD's parse, nor
 // re2, which strata does not enable).
-const VALIDATOR_RUNTIME = ["equal", "quote", "timestamp", "ucs2length", "uri", "validation_error"].map((m) => `ajv/dist/runtime/${m}`).concat("ajv-formats/dist/formats");
+// ajv itself is loaded through the same require, on first use only (a run whose validators all come from
+// the cache never builds it): its three entry points are answered from the bundle as well.
+const VALIDATOR_RUNTIME = ["equal", "quote", "timestamp", "ucs2length", "uri", "validation_error"].map((m) => `ajv/dist/runtime/${m}`).concat("ajv-formats/dist/formats", "ajv/dist/2020.js", "ajv-formats", "ajv/dist/standalone/index.js");
 const bundledValidatorRuntime = {
   name: "bundled-validator-runtime",
   setup(b) {

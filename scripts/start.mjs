@@ -54,7 +54,7 @@ function startEndpoint(storeDir) {
 let ok =
   step("the environment tree", ["envs"]) &&
   step("validate every environment", ["validate"]) &&
-  step("the effective config of production-eu (secrets decrypted, shown as <sensitive>)", ["resolve", "--env", "production-eu"]) &&
+  step("the effective config of production-eu (secrets decrypted, shown as <sensitive>)", ["resolve", "--env", "production-eu", "--redact"]) &&
   step("where the EU database host comes from", ["explain", "--env", "production-eu", "database.host"]) &&
   step("an array merged by name across three layers", ["explain", "--env", "production-eu", "database.replicas"]) &&
   step("an interpolated value", ["explain", "--env", "production-eu", "database.url"]);

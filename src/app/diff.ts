@@ -7,7 +7,7 @@ import { compareSides, type DiffSide } from "../core/diff/compare.js";
 import type { DiffResult } from "../core/diff/model.js";
 import { createGlobMatcher } from "../core/glob.js";
 import { namespaceOf, parseConfigPath } from "../core/diff/paths.js";
-import { addDependents, planDiff, type DiffPlan, type PlannedEnvironment, type SideLayout } from "../core/diff/plan.js";
+import { addDependents, chooseIncremental, planDiff, type DiffPlan, type PlannedEnvironment, type SideLayout } from "../core/diff/plan.js";
 import { addFileReferences, closeOverReferences, mergeGraphs, type ReferenceGraph } from "../core/diff/references.js";
 import { StrataError, type Finding } from "../core/findings.js";
 import type { LeafInfo, ResolvedEnvironment } from "../core/model.js";
@@ -85,15 +85,22 @@ async function diffWithGit(git: GitRepo, options: DiffOptions): Promise<DiffOutc
   const baseFiles = createCommitFiles(git, baseSha, baseLabel);
   const headFiles = headSha === null ? createGitWorktreeFiles(git) : createCommitFiles(git, headSha, headLabel);
   const changedFiles = await readChangedFiles(git, baseSha, headSha);
-  const incremental = options.incremental ?? true;
+  let incremental = options.incremental ?? true;
 
   // strata.yaml and the schema list first (cheap): the planner needs both sides' environment trees.
   const [baseLayout, headLayout] = await loadLayouts(baseFiles, headFiles);
   const plan = planDiff({ changedFiles, base: layoutOf(baseLayout), head: layoutOf(headLayout), incremental });
   filterEnvironments(plan, options.environments, baseLayout.repo, headLayout.repo);
 
+  // Chosen per run: when the changed files already reach most of the repository (dependents only add to
+  // that), the full diff is cheaper than the reference graph and the grouped loads.
+  const namespaceCount = new Set([...headLayout.namespaces, ...baseLayout.namespaces.map((ns) => plan.namespaceRenames.get(ns) ?? ns)]).size;
+  if (incremental) incremental = chooseIncremental(plan, namespaceCount);
   const graph = incremental ? await readReferenceGraph(git, [[baseSha, baseFiles], [headSha, headFiles]]) : new Map();
-  if (incremental) addDependents(plan, graph);
+  if (incremental) {
+    addDependents(plan, graph);
+    chooseIncremental(plan, namespaceCount);
+  }
   const work = plan.environments.filter((e) => e.namespaces === null || e.namespaces.size > 0);
 
   // Namespaces that the same environments need are loaded together, each group with only the layers of

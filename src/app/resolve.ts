@@ -1,5 +1,7 @@
 /** `strata resolve` and `strata explain`: one environment's effective config and its provenance. */
-import { compareFindings, type Finding } from "../core/findings.js";
+import { compareFindings, createFinding, type Finding } from "../core/findings.js";
+import { environmentProblem, unrepresentableFinding } from "../core/render/handoff.js";
+import { envVariables } from "../core/render-config.js";
 import type { ResolvedEnvironment } from "../core/model.js";
 import type { RepoFiles, SecretsOpener } from "../core/source.js";
 import { loadRepository, resolveEnvironment, unknownEnvironment, type Repository } from "./repository.js";
@@ -28,4 +30,42 @@ export async function resolveConfig(options: ResolveOptions): Promise<ResolveRes
   }
   const resolved = await resolveEnvironment(repo, options.environment);
   return { repo, resolved, findings: [...repo.findings, ...resolved.findings].sort(compareFindings) };
+}
+
+export interface ExecEnvironmentOptions extends ResolveOptions {
+  /** Put sensitive values in the environment (`--show-secrets`); otherwise they are left out. */
+  includeSecrets: boolean;
+}
+
+export interface ExecEnvironment {
+  /** Variable name -> value, named as in the env format. */
+  variables: Record<string, string>;
+  /** Paths of the sensitive leaves left out. */
+  omitted: string[];
+  /** Sensitive values put in the environment, for masks. */
+  secretValues: string[];
+  /** Resolution findings, name collisions and values no environment can hold; errors mean: do not run. */
+  findings: Finding[];
+}
+
+/** The effective config of an environment as process environment variables (`strata exec`). */
+export async function resolveExecEnvironment(options: ExecEnvironmentOptions): Promise<ExecEnvironment> {
+  const { resolved, findings } = await resolveConfig(options);
+  const out: ExecEnvironment = { variables: {}, omitted: [], secretValues: [], findings: [...findings] };
+  if (findings.some((f) => f.severity === "error")) return out;
+  const { variables, collisions } = envVariables(resolved.leaves.values(), null);
+  out.findings.push(...collisionFindings(collisions));
+  for (const v of variables) {
+    if (v.leaf.sensitive && !options.includeSecrets) { out.omitted.push(v.leaf.path); continue; }
+    const why = environmentProblem(v.text);
+    if (why) { out.findings.push(unrepresentableFinding(v, why, "an environment variable", "change the value")); continue; }
+    out.variables[v.name] = v.text;
+    if (v.leaf.sensitive) out.secretValues.push(v.text);
+  }
+  return out;
+}
+
+/** Two keys that become one variable name: an error, since either value would silently win. */
+export function collisionFindings(collisions: readonly [string, string, string][]): Finding[] {
+  return collisions.map(([name, a, b]) => createFinding({ code: "invalid-key", message: `${a} and ${b} both become the variable ${name}`, key: b, hint: "rename one of the keys, or use --format json" }));
 }

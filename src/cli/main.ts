@@ -1,12 +1,11 @@
 /**
  * The CLI entry: the one catch and the one exit-code table (ARCHITECTURE.md). Command modules are loaded
- * lazily; `--version` answers before commander is even imported.
+ * lazily; `--version` answers before anything else is imported (test/cli/startup-modules.test.ts checks
+ * what each path loads), so its start-up is bare Node's.
  */
 import { readFileSync } from "node:fs";
-import { EXIT, isStrataError } from "../core/findings.js";
 import { bundled } from "./bundled.js";
-import { commands, type Loader } from "./commands/index.js";
-import { errColor, log } from "./output.js";
+import type { Loader } from "./commands/index.js";
 
 function packageVersion(): string {
   if (bundled) return bundled.version;
@@ -16,24 +15,25 @@ function packageVersion(): string {
 
 export async function main(argv: string[]): Promise<void> {
   // `strata diff | head`: the reader leaving early is not an error of ours.
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on("error", (e: NodeJS.ErrnoException) => {
-      if (e.code !== "EPIPE") throw e;
-    });
-  }
+  const ignoreEpipe = (e: NodeJS.ErrnoException): void => {
+    if (e.code !== "EPIPE") throw e;
+  };
+  process.stdout.on("error", ignoreEpipe);
   if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
     process.stdout.write(`${packageVersion()}\n`);
     return;
   }
+  process.stderr.on("error", ignoreEpipe);
+  const [{ EXIT, isStrataError }, { errColor, log }] = await Promise.all([import("../core/findings.js"), import("./output.js")]);
   try {
-    await run(argv);
+    await run(argv, EXIT.ok, EXIT.usage);
   } catch (error) {
-    process.exitCode = reportError(error);
+    process.exitCode = reportError(error, { EXIT, isStrataError, errColor, log });
   }
 }
 
-async function run(argv: string[]): Promise<void> {
-  const { Command, CommanderError } = await import("commander");
+async function run(argv: string[], ok: number, usage: number): Promise<void> {
+  const [{ Command, CommanderError }, { commands }] = await Promise.all([import("commander"), import("./commands/index.js")]);
   const program = new Command("strata")
     .description("GitOps configuration: validate, resolve, diff, secrets and signed snapshots of config in git")
     .version(packageVersion(), "-V, --version")
@@ -58,7 +58,7 @@ async function run(argv: string[]): Promise<void> {
   } catch (error) {
     if (error instanceof CommanderError) {
       // Help and version are successes; everything else commander rejects is an invocation problem.
-      process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      process.exitCode = error.exitCode === 0 ? ok : usage;
       return;
     }
     throw error;
@@ -66,7 +66,7 @@ async function run(argv: string[]): Promise<void> {
 }
 
 /** Maps any failure to its exit code and prints it once, without a stack trace unless it is a bug. */
-export function reportError(error: unknown): number {
+function reportError(error: unknown, { EXIT, isStrataError, errColor, log }: Pick<typeof import("../core/findings.js"), "EXIT" | "isStrataError"> & Pick<typeof import("./output.js"), "errColor" | "log">): number {
   if (isStrataError(error)) {
     log(`${errColor.red("error")} ${errColor.bold(`[${error.code}]`)} ${error.message}`);
     if (error.hint) log(`${errColor.dim("hint:")} ${error.hint}`);

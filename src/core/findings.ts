@@ -17,6 +17,9 @@ export const ERROR_CODES = [
   // A `.sops.yaml` file that is not a SOPS document sops would write (no metadata, no version, no MAC):
   // content, so exit 1 even when no key is at hand (`validate --skip-secrets`).
   "invalid-sops-file",
+  // Hand-offs to deployment tools (docs/deploy.md): a value the chosen output format cannot carry
+  // unchanged, and a `<sensitive>` placeholder that would reach a tool instead of the value.
+  "unrepresentable-value", "sensitive-placeholder",
 ] as const;
 export const WARNING_CODES = ["yaml-1.1-ambiguity", "secrets-skipped", "unset-nothing", "deprecated-key", "sops-version"] as const;
 

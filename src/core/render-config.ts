@@ -57,6 +57,50 @@ export function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
+/** A leaf's text as an environment variable's value: strings as they are, the rest as compact JSON. */
+export function leafText(value: JsonValue): string {
+  if (value !== null && typeof value === "object") return JSON.stringify(value);
+  return value === null ? "null" : String(value);
+}
+
+/** One leaf as an environment variable. */
+export interface EnvVariable {
+  name: string;
+  text: string;
+  leaf: LeafInfo;
+}
+
+export interface EnvVariables {
+  variables: EnvVariable[];
+  /** [name, first path, second path]: two keys that would become the same variable. */
+  collisions: [string, string, string][];
+}
+
+/** Whether a leaf path is `prefix` or under it (every leaf when prefix is null). */
+export function isUnderPrefix(path: string, prefix: string | null): boolean {
+  return !prefix || path === prefix || path.startsWith(`${prefix}.`) || path.startsWith(`${prefix}[`);
+}
+
+/**
+ * Every leaf under `prefix` as a variable named as in the env format (`database.pool.max` ->
+ * `DATABASE_POOL_MAX`), sensitive ones included: callers decide what to leave out. The env, dotenv,
+ * configmap/secret formats and `strata exec` all name variables here, so they agree.
+ */
+export function envVariables(leaves: Iterable<LeafInfo>, prefix: string | null): EnvVariables {
+  const variables: EnvVariable[] = [];
+  const collisions: [string, string, string][] = [];
+  const byName = new Map<string, string>();
+  for (const leaf of leaves) {
+    if (!isUnderPrefix(leaf.path, prefix)) continue;
+    const name = envName(leaf.path);
+    const other = byName.get(name);
+    if (other !== undefined) { collisions.push([name, other, leaf.path]); continue; }
+    byName.set(name, leaf.path);
+    variables.push({ name, text: leafText(leaf.value), leaf });
+  }
+  return { variables, collisions };
+}
+
 export interface EnvLines {
   lines: string[];
   omitted: string[];
@@ -65,20 +109,12 @@ export interface EnvLines {
 
 /** `NAME='value'` lines for the leaves under `prefix` (all when null). */
 export function renderEnvLines(leaves: Iterable<LeafInfo>, options: { showSecrets: boolean; prefix: string | null }): EnvLines {
+  const { variables, collisions } = envVariables(leaves, options.prefix);
   const lines: string[] = [];
   const omitted: string[] = [];
-  const collisions: [string, string, string][] = [];
-  const byName = new Map<string, string>();
-  for (const leaf of leaves) {
-    if (options.prefix && leaf.path !== options.prefix && !leaf.path.startsWith(`${options.prefix}.`) && !leaf.path.startsWith(`${options.prefix}[`)) continue;
-    const name = envName(leaf.path);
-    const other = byName.get(name);
-    if (other !== undefined) { collisions.push([name, other, leaf.path]); continue; }
-    byName.set(name, leaf.path);
-    if (leaf.sensitive && !options.showSecrets) { omitted.push(leaf.path); continue; }
-    const v = leaf.value;
-    const text = v !== null && typeof v === "object" ? JSON.stringify(v) : v === null ? "null" : String(v);
-    lines.push(`${name}=${shellQuote(text)}`);
+  for (const v of variables) {
+    if (v.leaf.sensitive && !options.showSecrets) { omitted.push(v.leaf.path); continue; }
+    lines.push(`${v.name}=${shellQuote(v.text)}`);
   }
   return { lines, omitted, collisions };
 }

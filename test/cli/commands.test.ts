@@ -38,7 +38,7 @@ describe("strata on the example repository at the project root", () => {
   });
 
   it("resolve --format json prints the effective config object and nothing else", async () => {
-    const r = await strata(["resolve", "--env", "production-eu", "--format", "json"]);
+    const r = await strata(["resolve", "--env", "production-eu", "--format", "json", "--redact"]);
     expect(r.exitCode).toBe(0);
     const doc = JSON.parse(r.stdout);
     expect(Object.keys(doc).sort()).toEqual(["cache", "database", "features", "http", "observability"]);

@@ -138,7 +138,7 @@ describe("strata push --all on the example repository", () => {
       const plaintexts = new Set<string>();
       for (const e of ["development", "staging", "production", "production-eu"]) {
         const shown = JSON.parse((await strata(["resolve", "--env", e, "--format", "json", "--show-secrets"], { cwd: dir, env })).stdout) as unknown;
-        const hidden = JSON.parse((await strata(["resolve", "--env", e, "--format", "json"], { cwd: dir, env })).stdout) as unknown;
+        const hidden = JSON.parse((await strata(["resolve", "--env", e, "--format", "json", "--redact"], { cwd: dir, env })).stdout) as unknown;
         const walk = (a: unknown, b: unknown): void => {
           if (b === "<sensitive>" && typeof a === "string") plaintexts.add(a);
           else if (a && b && typeof a === "object" && typeof b === "object") for (const k of Object.keys(a)) walk((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]);

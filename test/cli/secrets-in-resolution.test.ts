@@ -24,7 +24,7 @@ const withKey = { env: exampleKeyEnv };
 
 describe("secrets in resolution", () => {
   it("decrypts the example's secrets and shows them as <sensitive>", async () => {
-    const r = await strata(["resolve", "--env", "production", "--format", "json"], withKey);
+    const r = await strata(["resolve", "--env", "production", "--format", "json", "--redact"], withKey);
     expect(r.exitCode).toBe(0);
     const doc = JSON.parse(r.stdout);
     expect(doc.database.password).toBe("<sensitive>");
@@ -92,8 +92,8 @@ describe("secrets in resolution", () => {
   it("no command prints a secret's plaintext unless asked to (ignoring only ::add-mask:: lines)", async () => {
     const runs: string[][] = [
       ["validate"], ["validate", "--format", "json"], ["validate", "--format", "github"], ["envs"],
-      ["resolve", "--env", "production"], ["resolve", "--env", "production", "--format", "json"], ["resolve", "--env", "production", "--format", "env"],
-      ["resolve", "--env", "staging", "--format", "json"], ["resolve", "--env", "production", "--key", "http.api_tokens"],
+      ["resolve", "--env", "production", "--redact"], ["resolve", "--env", "production", "--format", "json", "--redact"], ["resolve", "--env", "production", "--format", "env"],
+      ["resolve", "--env", "staging", "--format", "json", "--redact"], ["resolve", "--env", "production", "--key", "http.api_tokens", "--redact"],
       ["explain", "--env", "production", "database.password"], ["explain", "--env", "production", "cache"], ["explain", "--env", "production", "http", "--format", "json"],
       ["explain", "--env", "staging", "database", "--format", "json"],
       ["secrets", "status", "environments/production/database.sops.yaml"],

@@ -73,21 +73,21 @@ describe("values from SOPS files are literal", () => {
     const doc = JSON.parse(r.stdout);
     for (const [k, v] of Object.entries(SECRETS)) expect(doc.app[k]).toBe(v);
     expect(doc.app.url).toBe(`pg://u:${SECRETS.fragment}@db`);
-    const hidden = JSON.parse((await strata(["resolve", "--repo", repo, "--env", "staging", "--format", "json"], { env })).stdout);
+    const hidden = JSON.parse((await strata(["resolve", "--repo", repo, "--env", "staging", "--format", "json", "--redact"], { env })).stdout);
     expect(hidden.app.url).toBe("<sensitive>");
   });
 });
 
 describe("data output is redacted structurally", () => {
   it("a secret `true` leaves `\"enabled\": true` alone: resolve json, yaml and env stay valid", async () => {
-    const json = await strata(["resolve", "--repo", repo, "--env", "staging", "--format", "json"], { env });
+    const json = await strata(["resolve", "--repo", repo, "--env", "staging", "--format", "json", "--redact"], { env });
     expect(json.exitCode, json.stderr).toBe(0);
     const doc = JSON.parse(json.stdout);
     expect(doc.app.enabled).toBe(true);
     expect(doc.app.flag).toBe("<sensitive>");
     expect(json.stdout).not.toContain("<redacted>");
     expectNoSecret(json, "resolve --format json");
-    const yaml = await strata(["resolve", "--repo", repo, "--env", "staging"], { env });
+    const yaml = await strata(["resolve", "--repo", repo, "--env", "staging", "--redact"], { env });
     expect(parseYaml(yaml.stdout).app.enabled).toBe(true);
     expectNoSecret(yaml, "resolve");
     const envOut = await strata(["resolve", "--repo", repo, "--env", "staging", "--format", "env"], { env });

@@ -13,6 +13,7 @@ export type Loader = () => Promise<CommandModule>;
 export const commands = {
   validate: () => import("./validate.js"),
   resolve: () => import("./resolve.js"),
+  exec: () => import("./exec.js"),
   envs: () => import("./envs.js"),
   explain: () => import("./explain.js"),
   init: () => import("./init.js"),

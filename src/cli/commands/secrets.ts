@@ -3,16 +3,9 @@
  * sops 3.13. Wiring only; the use cases live in src/app/secrets.
  */
 import type { Command } from "commander";
-import { decryptSecrets } from "../../app/secrets/decrypt.js";
-import { editSecrets } from "../../app/secrets/edit.js";
-import { encryptSecrets } from "../../app/secrets/encrypt.js";
-import { rotateSecrets, updateKeys } from "../../app/secrets/rotate.js";
-import { setSecret } from "../../app/secrets/set.js";
-import { readSecretsStatus } from "../../app/secrets/status.js";
 import { EXIT, StrataError } from "../../core/findings.js";
-import { collectList } from "../common.js";
 import { log, print, printData, printPlaintext } from "../output.js";
-import { examples } from "../common.js";
+import { collectList, examples } from "../common.js";
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -38,6 +31,7 @@ export function register(program: Command): void {
     .option("--config <path>", "the .sops.yaml to use (default: found upwards from the working directory)")
     .option("--input-type <format>", "yaml, json, dotenv, ini or binary (default: from the extension)")
     .action(async (file: string, o: { age: string[]; pgp: string[]; kms: string[]; inPlace?: boolean; config?: string; inputType?: string }) => {
+      const { encryptSecrets } = await import("../../app/secrets/encrypt.js");
       const r = await encryptSecrets({ file, cwd, env, age: o.age, pgp: o.pgp, kms: o.kms, ...(o.config ? { configPath: o.config } : {}), ...(o.inPlace ? { inPlace: true } : {}), ...(o.inputType ? { inputType: o.inputType } : {}) });
       if (r.written) log(`encrypted ${file}`);
       else printData(r.text);
@@ -52,6 +46,9 @@ export function register(program: Command): void {
     .option("--input-type <format>", "yaml, json, dotenv, ini or binary (default: from the extension)")
     .action(async (file: string, o: Common & { format?: string; extract?: string }) => {
       if (o.format !== undefined && o.format !== "json") throw new StrataError("invalid-argument", `--format accepts only json (without it the file's own format is printed), not ${JSON.stringify(o.format)}`);
+      // Each subcommand loads only its own use case: decrypting an age file never loads what editing,
+      // gpg or KMS need (test/cli/startup-modules.test.ts).
+      const { decryptSecrets } = await import("../../app/secrets/decrypt.js");
       const text = await decryptSecrets({ file, cwd, env, ...(o.ignoreMac ? { ignoreMac: true } : {}), ...(o.format ? { outputFormat: "json" as const } : {}), ...(o.extract !== undefined ? { extract: o.extract } : {}), ...(o.inputType ? { inputType: o.inputType } : {}), onWarning: log });
       printPlaintext(text);
     });
@@ -62,6 +59,7 @@ export function register(program: Command): void {
     .option("--ignore-mac", "open even when the MAC is missing or does not match")
     .option("--input-type <format>", "yaml, json, dotenv, ini or binary (default: from the extension)")
     .action(async (file: string, o: Common) => {
+      const { editSecrets } = await import("../../app/secrets/edit.js");
       const r = await editSecrets({ file, cwd, env, ...(o.ignoreMac ? { ignoreMac: true } : {}), ...(o.inputType ? { inputType: o.inputType } : {}) });
       log(r.changed ? `updated ${file}` : `${file} has not changed`);
     });
@@ -76,6 +74,7 @@ export function register(program: Command): void {
       if (o.valueStdin && value !== undefined) throw new StrataError("invalid-argument", "give the value either as an argument or with --value-stdin, not both");
       const v = o.valueStdin ? await readStdin() : value;
       if (v === undefined) throw new StrataError("invalid-argument", "missing VALUE (or --value-stdin)");
+      const { setSecret } = await import("../../app/secrets/set.js");
       const created = await setSecret({ file, cwd, env, path, value: v, onWarning: log, ...(o.ignoreMac ? { ignoreMac: true } : {}), ...(o.inputType ? { inputType: o.inputType } : {}) });
       if (created) log(`created ${file}, encrypted by ${created.rule} for ${created.recipients.join(", ")}`);
       log(`set ${path} in ${file}`);
@@ -90,6 +89,7 @@ export function register(program: Command): void {
     .option("--ignore-mac", "rotate even when the MAC is missing or does not match")
     .option("--input-type <format>", "yaml, json, dotenv, ini or binary (default: from the extension)")
     .action(async (file: string, o: Common & { inPlace?: boolean; addAge: string[]; addPgp: string[] }) => {
+      const { rotateSecrets } = await import("../../app/secrets/rotate.js");
       const r = await rotateSecrets({ file, cwd, env, addAge: o.addAge, addPgp: o.addPgp, ...(o.inPlace ? { inPlace: true } : {}), ...(o.ignoreMac ? { ignoreMac: true } : {}), ...(o.inputType ? { inputType: o.inputType } : {}) });
       if (r.written) log(`rotated the data key of ${file}`);
       else printData(r.text);
@@ -102,6 +102,7 @@ export function register(program: Command): void {
     .option("-y, --yes", "accepted for sops compatibility (strata never prompts)")
     .option("--input-type <format>", "yaml, json, dotenv, ini or binary (default: from the extension)")
     .action(async (file: string, o: { config?: string; inputType?: string }) => {
+      const { updateKeys } = await import("../../app/secrets/rotate.js");
       const r = await updateKeys({ file, cwd, env, ...(o.config ? { configPath: o.config } : {}), ...(o.inputType ? { inputType: o.inputType } : {}) });
       log(r.changed ? `updated the recipients of ${file}` : `${file}: recipients already up to date`);
     });
@@ -111,6 +112,7 @@ export function register(program: Command): void {
     .addHelpText("after", examples([["strata secrets status environments/production/database.sops.yaml", "exit 0: encrypted"], ["git ls-files '*.sops.yaml' | xargs -n1 strata secrets status", "a pre-commit check: no plaintext committed"]]))
     .option("--input-type <format>", "yaml, json, dotenv, ini or binary (default: from the extension)")
     .action(async (file: string, o: { inputType?: string }) => {
+      const { readSecretsStatus } = await import("../../app/secrets/status.js");
       const s = await readSecretsStatus(file, cwd, o.inputType);
       if (s.state === "encrypted") print(`${file}: encrypted`);
       else if (s.state === "plaintext") {

@@ -102,6 +102,34 @@ export function addDependents(plan: DiffPlan, graph: ReferenceGraph): void {
   }
 }
 
+/**
+ * Above this share of the full diff's (environment, namespace) pairs, incremental planning costs more than
+ * it saves: the reference graph, and one load per group of namespaces that the same environments need,
+ * against one load of everything (measured with bench/diff.bench.mjs and bench/compare.bench.mjs).
+ */
+export const INCREMENTAL_MAX_COVERAGE = 0.5;
+
+/** The share of all (environment, namespace) pairs the plan resolves; 1 when some environment needs all. */
+export function planCoverage(plan: DiffPlan, namespaceCount: number): number {
+  if (plan.environments.length === 0 || namespaceCount === 0) return 0;
+  let planned = 0;
+  for (const env of plan.environments) {
+    if (env.namespaces === null) return 1;
+    planned += Math.min(env.namespaces.size, namespaceCount);
+  }
+  return planned / (plan.environments.length * namespaceCount);
+}
+
+/**
+ * Per run: keeps the incremental plan when it leaves enough out, else turns it into the full one (every
+ * namespace of every environment). Returns whether the plan stays incremental.
+ */
+export function chooseIncremental(plan: DiffPlan, namespaceCount: number): boolean {
+  if (planCoverage(plan, namespaceCount) <= INCREMENTAL_MAX_COVERAGE) return true;
+  for (const env of plan.environments) env.namespaces = null;
+  return false;
+}
+
 /** Every namespace some planned environment resolves (null: all). */
 export function plannedNamespaces(plan: DiffPlan): Set<string> | null {
   const all = new Set<string>();

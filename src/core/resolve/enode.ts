@@ -91,10 +91,11 @@ const jsonCache = new WeakMap<ENode, JsonValue>();
  * their JSON forms. The results are shared: callers must not mutate them.
  */
 export function toJsonShared(node: ENode): JsonValue {
+  // Scalars are most nodes and are never memoized: answer them before the WeakMap lookup.
+  if (node.kind === "scalar") return node.value;
   const cached = jsonCache.get(node);
   if (cached !== undefined) return cached;
   let out: JsonValue;
-  if (node.kind === "scalar") return node.value;
   if (node.kind === "seq") out = node.items.map(toJsonShared);
   else {
     const obj: Record<string, JsonValue> = {};

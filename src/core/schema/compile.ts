@@ -5,14 +5,25 @@
  */
 import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
-import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
-import standaloneCodeModule from "ajv/dist/standalone/index.js";
-import addFormatsModule from "ajv-formats";
+import { Script } from "node:vm";
+import type { Ajv2020, ErrorObject, ValidateFunction } from "ajv/dist/2020.js";
 import type { JsonObject } from "../json.js";
 
-const standaloneCode = ((standaloneCodeModule as unknown as { default?: unknown }).default ?? standaloneCodeModule) as (ajv: Ajv2020, fn: ValidateFunction) => string;
-/** Resolves the ajv runtime modules that standalone validator code requires. */
+/** Resolves the ajv runtime modules that standalone validator code requires, and ajv itself. */
 const requireForValidators = createRequire(import.meta.url);
+
+/**
+ * ajv, loaded on first use (it is CommonJS, so a synchronous require): a run whose validators and schema
+ * checks all come from the cache never loads or builds it.
+ */
+function loadAjv(): { Ajv: typeof Ajv2020; addFormats: (ajv: Ajv2020) => Ajv2020; standaloneCode: (ajv: Ajv2020, fn: ValidateFunction) => string } {
+  const pick = <T>(m: unknown): T => ((m as { default?: unknown }).default ?? m) as T;
+  return {
+    Ajv: (requireForValidators("ajv/dist/2020.js") as { Ajv2020: typeof Ajv2020 }).Ajv2020,
+    addFormats: pick(requireForValidators("ajv-formats")),
+    standaloneCode: pick(requireForValidators("ajv/dist/standalone/index.js")),
+  };
+}
 
 /**
  * Where compiled validators are kept between runs (ajv standalone code keyed by a hash of the schema
@@ -21,13 +32,23 @@ const requireForValidators = createRequire(import.meta.url);
 export interface ValidatorCodeCache {
   get(key: string): string | null;
   set(key: string, code: string): void;
+  /**
+   * V8's compiled form of a cached validator's code (its code cache), when the storage keeps one: loading
+   * it skips parsing and compiling the validator again, which costs more than validating.
+   */
+  getCompiled?(key: string): Uint8Array | null;
+  /**
+   * Offers the compiled form; the storage calls `produce` late (at exit), after the validator has run, so
+   * the data holds the functions V8 compiled lazily on the first validation too.
+   */
+  setCompiled?(key: string, produce: () => Uint8Array): void;
 }
 
 /** Bump when the ajv options or the x- vocabulary change: old cached code must not be reused. */
 const CODE_VERSION = "strata-validators-1";
+/** The cache entry that records a schema passed the meta-schema check. */
+const VALID = "// valid\n";
 
-// ajv-formats is CommonJS; under nodenext its default export arrives as the module object.
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv2020) => Ajv2020;
 
 export type Validator = ValidateFunction & { errors?: ErrorObject[] | null };
 export type { ErrorObject };
@@ -50,7 +71,6 @@ const X_KEYWORDS: { keyword: string; metaSchema: JsonObject }[] = [
 ];
 
 export class SchemaCompiler {
-  private readonly ajv: Ajv2020;
   private readonly internal = new Map<string, Validator>();
   private readonly byContent = new Map<string, Validator>();
   private readonly schemaChecks = new Map<string, ErrorObject[]>();
@@ -60,10 +80,21 @@ export class SchemaCompiler {
 
   constructor(options: { cache?: ValidatorCodeCache | null } = {}) {
     this.cache = options.cache ?? null;
-    // `code.source` keeps the generated code so it can be cached as standalone modules.
-    this.ajv = new Ajv2020({ strict: true, allErrors: true, allowUnionTypes: true, verbose: false, code: { source: this.cache !== null } });
-    addFormats(this.ajv);
-    for (const k of X_KEYWORDS) this.ajv.addKeyword({ keyword: k.keyword, metaSchema: k.metaSchema });
+  }
+
+  private ajvInstance: Ajv2020 | undefined;
+  private standaloneCode: ((ajv: Ajv2020, fn: ValidateFunction) => string) | undefined;
+  private get ajv(): Ajv2020 {
+    if (!this.ajvInstance) {
+      const { Ajv, addFormats, standaloneCode } = loadAjv();
+      // `code.source` keeps the generated code so it can be cached as standalone modules.
+      const ajv = new Ajv({ strict: true, allErrors: true, allowUnionTypes: true, verbose: false, code: { source: this.cache !== null } });
+      addFormats(ajv);
+      for (const k of X_KEYWORDS) ajv.addKeyword({ keyword: k.keyword, metaSchema: k.metaSchema });
+      this.ajvInstance = ajv;
+      this.standaloneCode = standaloneCode;
+    }
+    return this.ajvInstance;
   }
 
   /** Checks a user schema against the 2020-12 meta-schema and the x- vocabulary; ajv's own errors. */
@@ -71,8 +102,14 @@ export class SchemaCompiler {
     const key = JSON.stringify(schema);
     let errors = this.schemaChecks.get(key);
     if (!errors) {
-      const ok = this.ajv.validateSchema(schema as JsonObject);
-      errors = ok ? [] : [...(this.ajv.errors ?? [])];
+      // A schema that passed once passes again: the cache remembers it (failures are checked afresh).
+      const cacheKey = this.cache ? createHash("sha256").update(CODE_VERSION).update("\0schema-check\0").update(key).digest("hex") : "";
+      if (this.cache?.get(cacheKey) === VALID) errors = [];
+      else {
+        const ok = this.ajv.validateSchema(schema as JsonObject);
+        errors = ok ? [] : [...(this.ajv.errors ?? [])];
+        if (ok) this.cache?.set(cacheKey, VALID);
+      }
       this.schemaChecks.set(key, errors);
     }
     return errors;
@@ -96,12 +133,12 @@ export class SchemaCompiler {
     if (!this.cache) return this.ajv.compile(schema) as Validator;
     const code = this.cache.get(key);
     if (code !== null) {
-      const loaded = loadStandalone(code);
+      const loaded = loadStandalone(code, key, this.cache);
       if (loaded) { this.cacheHits++; return loaded; }
     }
     const validate = this.ajv.compile(schema) as Validator;
     // Schemas that fail validateSchema never get here; the code is ajv's own output for this schema.
-    this.cache.set(key, standaloneCode(this.ajv, validate));
+    this.cache.set(key, this.standaloneCode!(this.ajv, validate));
     return validate;
   }
 
@@ -110,17 +147,23 @@ export class SchemaCompiler {
     let v = this.internal.get(name);
     if (!v) {
       const { $id: _id, ...rest } = schema;
-      v = this.ajv.compile(rest) as Validator;
+      const key = createHash("sha256").update(CODE_VERSION).update("\0internal\0").update(name).update("\0").update(JSON.stringify(rest)).digest("hex");
+      v = this.compileUncached(key, rest);
       this.internal.set(name, v);
     }
     return v;
   }
 }
 
-function loadStandalone(code: string): Validator | null {
+function loadStandalone(code: string, key: string, cache: ValidatorCodeCache): Validator | null {
   try {
     const module = { exports: {} as unknown };
-    new Function("require", "module", "exports", code)(requireForValidators, module, module.exports);
+    // A vm.Script rather than new Function: its compiled form can be cached (V8 checks it against the
+    // source and its own version, and rejects a mismatch).
+    const cachedData = cache.getCompiled?.(key) ?? undefined;
+    const script = new Script(`(function (require, module, exports) {${code}\n})`, { filename: `strata-validator-${key}.cjs`, ...(cachedData ? { cachedData } : {}) });
+    if (cache.setCompiled && (!cachedData || script.cachedDataRejected === true)) cache.setCompiled(key, () => script.createCachedData());
+    (script.runInThisContext() as (r: NodeJS.Require, m: { exports: unknown }, e: unknown) => void)(requireForValidators, module, module.exports);
     const fn = (module.exports as { default?: unknown }).default ?? module.exports;
     return typeof fn === "function" ? (fn as Validator) : null;
   } catch {

@@ -64,7 +64,38 @@ export function createTextCache(dir: string, extension: string): TextCache | nul
 }
 
 export function createValidatorCache(dir: string = validatorCacheDir()): ValidatorCodeCache | null {
-  return createTextCache(dir, ".cjs");
+  const text = createTextCache(dir, ".cjs");
+  if (!text) return null;
+  const pending = new Map<string, () => Uint8Array>();
+  return {
+    get: (key) => text.get(key),
+    set: (key, code) => text.set(key, code),
+    getCompiled(key) {
+      try {
+        return readFileSync(join(dir, `${key}.v8`));
+      } catch {
+        return null;
+      }
+    },
+    setCompiled(key, produce) {
+      // Written at exit: by then each validator has run, and its code cache holds what V8 compiled lazily.
+      if (pending.size === 0) process.once("exit", () => writeCompiled(dir, pending));
+      pending.set(key, produce);
+    },
+  };
+}
+
+function writeCompiled(dir: string, pending: Map<string, () => Uint8Array>): void {
+  for (const [key, produce] of pending) {
+    const file = join(dir, `${key}.v8`);
+    const tmp = `${file}.${process.pid}.tmp`;
+    try {
+      writeFileSync(tmp, produce(), { mode: 0o600 });
+      renameSync(tmp, file);
+    } catch {
+      return; // read-only or full disk: the next run compiles again
+    }
+  }
 }
 
 export function createParseCache(env: NodeJS.ProcessEnv = process.env): TextCache | null {

@@ -6,7 +6,6 @@ import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { armor, Decrypter, Encrypter } from "age-encryption";
-import { execa } from "execa";
 
 export interface AgeIdentitySource {
   /** Where it came from, for messages (never the key). */
@@ -49,6 +48,8 @@ export async function readAgeIdentities(env: NodeJS.ProcessEnv): Promise<AgeIden
     out.push({ origin: `SOPS_AGE_KEY_FILE (${env.SOPS_AGE_KEY_FILE})`, identities: parseIdentities(text) });
   }
   if (env.SOPS_AGE_KEY_CMD) {
+    // execa loads only for a key command: opening a file with a key from the environment never needs it.
+    const { execa } = await import("execa");
     const r = await execa(env.SOPS_AGE_KEY_CMD, { shell: true, env, extendEnv: false, reject: false, stdin: "ignore" });
     if (r.exitCode !== 0) throw new Error(`SOPS_AGE_KEY_CMD failed with exit code ${r.exitCode}`);
     out.push({ origin: "SOPS_AGE_KEY_CMD", identities: parseIdentities(String(r.stdout)) });
@@ -65,10 +66,23 @@ export async function decryptAgeDataKey(enc: string, identities: readonly string
   const d = new Decrypter();
   for (const id of identities) d.addIdentity(id);
   try {
-    return await d.decrypt(armor.decode(enc));
+    // Given bytes, age-encryption reads its output through `new Response(stream)`, which loads Node's
+    // fetch implementation (undici: a tenth of a second of start-up); given a stream it returns one.
+    return await readAllBytes(await d.decrypt(streamOf(armor.decode(enc))));
   } catch (cause) {
     throw new Error("no age identity matches this recipient", { cause });
   }
+}
+
+function streamOf(bytes: Uint8Array): ReadableStream<Uint8Array> {
+  return new ReadableStream({ start(c) { c.enqueue(bytes); c.close(); } });
+}
+
+async function readAllBytes(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  const reader = stream.getReader();
+  for (let r = await reader.read(); !r.done; r = await reader.read()) chunks.push(r.value);
+  return chunks.length === 1 ? chunks[0]! : new Uint8Array(Buffer.concat(chunks));
 }
 
 /** Wraps a data key for one age recipient (`age1…` or `age1pq1…`), armored like sops. */

@@ -1,5 +1,6 @@
 /** PGP key source through the `gpg` binary and GNUPGHOME, as sops does (SOPS_GPG_EXEC overrides the binary). */
-import { execa } from "execa";
+// execa loads on first use: an age or KMS file never needs it.
+const loadExeca = async (): Promise<typeof import("execa").execa> => (await import("execa")).execa;
 
 function gpgBinary(env: NodeJS.ProcessEnv): string {
   return env.SOPS_GPG_EXEC || "gpg";
@@ -10,6 +11,7 @@ function firstLine(s: string): string {
 }
 
 export async function decryptPgpDataKey(enc: string, env: NodeJS.ProcessEnv): Promise<Uint8Array> {
+  const execa = await loadExeca();
   const r = await execa(gpgBinary(env), ["--batch", "--quiet", "--no-tty", "--decrypt"], {
     // The data key is binary: execa strips a final newline even from buffers unless told not to, and a
     // key ending in 0x0a (1 in 256) would lose a byte.
@@ -23,6 +25,7 @@ export async function decryptPgpDataKey(enc: string, env: NodeJS.ProcessEnv): Pr
 }
 
 export async function encryptPgpDataKey(dataKey: Uint8Array, fingerprint: string, env: NodeJS.ProcessEnv): Promise<string> {
+  const execa = await loadExeca();
   const r = await execa(gpgBinary(env), ["--batch", "--quiet", "--no-tty", "--yes", "--armor", "--trust-model", "always", "--no-encrypt-to", "--encrypt", "--recipient", fingerprint], {
     input: Buffer.from(dataKey), env, extendEnv: false, encoding: "utf8", reject: false, timeout: 60_000,
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ChangedFile } from "../../../src/core/diff/changes.js";
-import { addDependents, planDiff, plannedNamespaces, type SideLayout } from "../../../src/core/diff/plan.js";
+import { addDependents, chooseIncremental, planCoverage, planDiff, plannedNamespaces, type SideLayout } from "../../../src/core/diff/plan.js";
 import { parseConfigPath } from "../../../src/core/diff/paths.js";
 import { addFileReferences, closeOverDependents, closeOverReferences } from "../../../src/core/diff/references.js";
 import { envInfo } from "./helpers.js";
@@ -95,6 +95,28 @@ describe("planDiff", () => {
     const p = planDiff({ changedFiles: [mod("environments/staging/db.yaml")], base: layout(), head: layout(), incremental: true });
     addDependents(p, new Map([["http", new Set(["db"])], ["cache", new Set(["http"])]]));
     expect(p.environments.map((e) => [e.head, [...(e.namespaces ?? [])].sort()])).toEqual([["staging", ["cache", "db", "http"]], ["production", []], ["production-eu", []]]);
+  });
+});
+
+describe("chooseIncremental (per run)", () => {
+  it("keeps the plan when it leaves most pairs out", () => {
+    const p = planDiff({ changedFiles: [mod("environments/staging/db.yaml")], base: layout(), head: layout(), incremental: true });
+    expect(planCoverage(p, 3)).toBeCloseTo(1 / 9);
+    expect(chooseIncremental(p, 3)).toBe(true);
+    expect(p.environments.map((e) => [...(e.namespaces ?? [])])).toEqual([["db"], [], []]);
+  });
+
+  it("turns the plan into the full diff when the changes reach most pairs", () => {
+    const p = planDiff({ changedFiles: [mod("environments/base/db.yaml"), mod("schemas/http.schema.yaml")], base: layout(), head: layout(), incremental: true });
+    expect(planCoverage(p, 3)).toBeCloseTo(6 / 9);
+    expect(chooseIncremental(p, 3)).toBe(false);
+    expect(plannedNamespaces(p)).toBeNull();
+  });
+
+  it("an environment that needs everything makes the coverage whole", () => {
+    const p = planDiff({ changedFiles: [], base: layout(), head: layout(), incremental: false });
+    expect(planCoverage(p, 3)).toBe(1);
+    expect(chooseIncremental(p, 3)).toBe(false);
   });
 });
 

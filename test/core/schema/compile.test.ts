@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { SchemaCompiler } from "../../../src/core/schema/compile.js";
+import { SchemaCompiler, type ValidatorCodeCache } from "../../../src/core/schema/compile.js";
 import { createValidatorCache } from "../../../src/io/cache/validators.js";
 import { cleanupTempdirs, tempdir } from "../../support/gitdir.js";
 
@@ -37,6 +37,49 @@ describe("SchemaCompiler", () => {
       expect(v2.errors?.map((e) => e.keyword)).toEqual(v1.errors?.map((e) => e.keyword));
     }
     expect(v2({ url: "not a uri" })).toBe(false);
+  });
+
+  it("offers V8's compiled form of a loaded validator, reuses a good one and survives a damaged one", () => {
+    const code = new Map<string, string>();
+    const offered: Array<[string, () => Uint8Array]> = [];
+    const store = (compiled: Uint8Array | null): ValidatorCodeCache => ({
+      get: (k) => code.get(k) ?? null,
+      set: (k, c) => void code.set(k, c),
+      getCompiled: () => compiled,
+      setCompiled: (k, produce) => void offered.push([k, produce]),
+    });
+    const check = (v: (x: unknown) => boolean): void => {
+      expect(v({ url: "https://x.example/a", n: 2 })).toBe(true);
+      expect(v({ url: "not a uri" })).toBe(false);
+    };
+    check(new SchemaCompiler({ cache: store(null) }).compile(schema)); // compiled by ajv: nothing to offer yet
+    expect(offered).toEqual([]);
+    const loaded = new SchemaCompiler({ cache: store(null) });
+    check(loaded.compile(schema));
+    expect(loaded.cacheHits).toBe(1);
+    expect(offered).toHaveLength(1);
+    const compiled = offered[0]![1]();
+    expect(compiled.byteLength).toBeGreaterThan(0);
+    offered.length = 0;
+    check(new SchemaCompiler({ cache: store(compiled) }).compile(schema));
+    expect(offered).toEqual([]); // accepted: nothing new to write
+    // Damaged data for a validator this process has not compiled yet (V8 keeps what it compiled in memory).
+    const other = { ...schema, title: "another" };
+    code.clear();
+    new SchemaCompiler({ cache: store(null) }).compile(other);
+    check(new SchemaCompiler({ cache: store(new Uint8Array([1, 2, 3, 4])) }).compile(other));
+    expect(offered).toHaveLength(1); // rejected by V8: compiled from the code, and offered afresh
+  });
+
+  it("remembers that a schema passed the meta-schema check; a failing one is checked every time", () => {
+    const dir = tempdir();
+    const bad = { type: "object", properties: { n: { type: "integr" } } };
+    const first = new SchemaCompiler({ cache: createValidatorCache(dir) });
+    expect(first.validateSchema(schema)).toEqual([]);
+    expect(first.validateSchema(bad)).not.toEqual([]);
+    const second = new SchemaCompiler({ cache: createValidatorCache(dir) });
+    expect(second.validateSchema(schema)).toEqual([]);
+    expect(second.validateSchema(bad)).not.toEqual([]);
   });
 
   it("ignores a damaged cache entry", () => {
