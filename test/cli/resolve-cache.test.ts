@@ -100,7 +100,7 @@ describe("resolve result cache", () => {
     expect(secretsOut.exitCode).toBe(0);
     const secretValues = Object.values(JSON.parse(secretsOut.stdout) as Record<string, unknown>).flatMap((v) => (typeof v === "string" ? [v] : typeof v === "object" && v ? Object.values(v).filter((x): x is string => typeof x === "string") : []));
     expect(secretValues.length).toBeGreaterThan(0);
-    for (const extra of [[], ["--show-secrets"], ["--skip-secrets"]]) {
+    for (const extra of [["--redact"], ["--show-secrets"], ["--skip-secrets", "--redact"]]) {
       const r = await resolveJson(projectRoot, "production", cache, extra, exampleKeyEnv);
       expect(r.exitCode).toBe(0);
     }

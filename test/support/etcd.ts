@@ -1,6 +1,7 @@
 // A real etcd for tests (Debian's etcd-server): free ports, a temp data dir, killed after the file.
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
+import { killOnExit } from "./daemons.js";
 import { tempdir } from "./gitdir.js";
 import { findTool, lacking } from "./shared.js";
 
@@ -44,8 +45,7 @@ export async function startEtcd(): Promise<EtcdHandle> {
   const start = async (): Promise<void> => {
     const c = spawn(etcdBinary, args, { stdio: ["ignore", "ignore", "pipe"] });
     child = c;
-    // However the test file ends (a failed hook, a crash of the worker), the daemon goes with it.
-    process.once("exit", () => { if (c.exitCode === null) c.kill("SIGKILL"); });
+    killOnExit(c);
     let err = "";
     c.stderr?.on("data", (d: Buffer) => { err = (err + d.toString()).slice(-4000); });
     // Generous: on a loaded machine etcd takes seconds to open its WAL; this is readiness, not a timing claim.

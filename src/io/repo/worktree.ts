@@ -3,8 +3,11 @@ import { existsSync, realpathSync, statSync } from "node:fs";
 import { readdir, readFile, realpath } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
 import { StrataError } from "../../core/findings.js";
-import { SETTINGS_FILE } from "../../core/settings/settings.js";
 import type { RepoFiles } from "../../core/source.js";
+
+// Not imported from core/settings: that module pulls the schema engine into every command that only
+// needs the repository root (secrets, exec), which start-up time forbids (test/cli/startup-modules).
+const SETTINGS_FILE = "strata.yaml";
 
 
 /**
