@@ -3,13 +3,14 @@
 //
 //   node bench/diff.bench.mjs [--runs 3] [--keep DIR]
 //
-// Needs the built CLI (npm run build) and shared/bench/gen-config-repo.mjs beside the clone (or above it).
+// Needs the built CLI (npm run build) and shared/bench/gen-config-repo.mjs (STRATA_SHARED_DIR, else beside the clone).
 // Each timing is the best of --runs runs of the real CLI process, start-up included.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { generator } from "./lib.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const cli = join(root, "bin", "strata.mjs");
@@ -17,14 +18,7 @@ const args = process.argv.slice(2);
 const runs = Number(args[args.indexOf("--runs") + 1] ?? 3) || 3;
 const keep = args.includes("--keep") ? args[args.indexOf("--keep") + 1] : null;
 
-function findGenerator() {
-  for (let d = root; ; d = dirname(d)) {
-    const c = join(d, "..", "shared", "bench", "gen-config-repo.mjs");
-    if (existsSync(c)) return c;
-    if (dirname(d) === d) throw new Error("shared/bench/gen-config-repo.mjs not found beside or above the project");
-  }
-}
-const generator = findGenerator();
+if (!existsSync(generator)) throw new Error(`${generator} not found: set STRATA_SHARED_DIR or put shared/ beside the checkout`);
 if (!existsSync(join(root, "dist", "cli", "main.js"))) throw new Error("build first: npm run build");
 
 const work = keep ?? mkdtempSync(join(tmpdir(), "strata-bench-diff-"));

@@ -2,12 +2,14 @@
 import { spawnSync, execFileSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir, cpus, totalmem } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const root = fileURLToPath(new URL("..", import.meta.url));
 export const cli = join(root, "bin", "strata.mjs");
-export const generator = fileURLToPath(new URL("../../shared/bench/gen-config-repo.mjs", import.meta.url));
+// The shared corpus, as the tests find it (test/support/shared.ts): STRATA_SHARED_DIR, else shared/ beside the checkout.
+export const sharedDir = process.env.STRATA_SHARED_DIR ? resolve(process.env.STRATA_SHARED_DIR) : join(root, "..", "shared");
+export const generator = join(sharedDir, "bench", "gen-config-repo.mjs");
 
 export function tmp(prefix = "strata-bench-") {
   return mkdtempSync(join(tmpdir(), prefix));

@@ -5,7 +5,7 @@
  */
 import { compareSides, type DiffSide } from "../core/diff/compare.js";
 import type { DiffResult } from "../core/diff/model.js";
-import { createKeyMatcher } from "../core/diff/log.js";
+import { createGlobMatcher } from "../core/glob.js";
 import { namespaceOf, parseConfigPath } from "../core/diff/paths.js";
 import { addDependents, chooseIncremental, planDiff, type DiffPlan, type PlannedEnvironment, type SideLayout } from "../core/diff/plan.js";
 import { addFileReferences, closeOverReferences, mergeGraphs, type ReferenceGraph } from "../core/diff/references.js";
@@ -254,7 +254,7 @@ function mergeResolved(environment: string, parts: readonly ResolvedEnvironment[
 function filterEnvironments(plan: DiffPlan, names: readonly string[] | undefined, base: Repository | null, head: Repository | null): void {
   if (names === undefined || names.length === 0) return;
   const declared = [...new Set([...(head?.environments.keys() ?? []), ...(base?.environments.keys() ?? [])])].sort();
-  const matchers = names.map((name) => ({ name, matches: createKeyMatcher(name) }));
+  const matchers = names.map((name) => ({ name, matches: createGlobMatcher(name) }));
   for (const { name, matches } of matchers) {
     if (!declared.some(matches)) {
       throw new StrataError("unknown-environment", `unknown environment "${name}" (at either side of the diff)`, { hint: `known: ${declared.join(", ")}` });

@@ -6,8 +6,9 @@
  * affect the key are resolved, and only the key's namespaces (plus what they interpolate).
  */
 import type { ChangedFile } from "../core/diff/changes.js";
-import { compareMatchingLeaves, createKeyMatcher, findPullRequestNumber, type ValueChange } from "../core/diff/log.js";
+import { compareMatchingLeaves, findPullRequestNumber, type ValueChange } from "../core/diff/log.js";
 import { isEqualJson } from "../core/diff/values.js";
+import { createGlobMatcher } from "../core/glob.js";
 import { parseConfigPath } from "../core/diff/paths.js";
 import { addFileReferences, closeOverReferences, type ReferenceGraph } from "../core/diff/references.js";
 import { EXIT, StrataError } from "../core/findings.js";
@@ -87,11 +88,11 @@ export async function logConfig(options: LogOptions): Promise<LogResult> {
 
 async function logWithGit(git: GitRepo, options: LogOptions): Promise<LogResult> {
   const head = await resolveCommit(git, options.head ?? "HEAD", "head");
-  const matches = createKeyMatcher(options.key);
+  const matches = createGlobMatcher(options.key);
   const headFiles = createCommitFiles(git, head);
   const headRepo = await loadRepository(headFiles, { secrets: null, namespaces: new Set(), environments: new Set() });
   // `--env` is a name or a glob (`production*`) over the head's concrete environments.
-  const envMatches = createKeyMatcher(options.environment);
+  const envMatches = createGlobMatcher(options.environment);
   const environments = [...headRepo.environments.values()].filter((e) => !e.abstract && envMatches(e.name)).map((e) => e.name);
   if (environments.length === 0) {
     // A strata.yaml that does not parse or declares no usable graph explains itself.
@@ -108,7 +109,7 @@ async function logWithGit(git: GitRepo, options: LogOptions): Promise<LogResult>
     return parsed?.kind === "schema" ? [parsed.namespace] : [];
   }));
   const nsPattern = options.key.split(/[.[]/)[0] ?? "";
-  const nsMatches = createKeyMatcher(nsPattern.replace(/\*\*/g, "*"));
+  const nsMatches = createGlobMatcher(nsPattern.replace(/\*\*/g, "*"));
   const keyNamespaces = [...allNamespaces].filter((ns) => nsMatches(ns) || nsPattern.includes("**"));
   const graph: ReferenceGraph = new Map();
   for (const path of await findInterpolatingFiles(git, head)) {

@@ -2,13 +2,13 @@
  * Loading a configuration repository from any RepoFiles (working tree or a commit) and resolving its
  * environments. Everything that can go wrong in the content comes back as findings.
  */
-import { createFinding, StrataError, type Finding } from "../core/findings.js";
+import { createFinding, findingAt, StrataError, type Finding } from "../core/findings.js";
 import { isJsonObject, type JsonObject } from "../core/json.js";
 import type { EnvironmentInfo, KeyMetadata, ResolvedEnvironment } from "../core/model.js";
 import { checkSopsMetadata, classifyPath, overlayPlaintext, stripSopsMetadata } from "../core/resolve/layers.js";
 import { Resolver, type EnvironmentLayers, type Layer, type NamespaceSchema } from "../core/resolve/resolve.js";
 import { SchemaCompiler } from "../core/schema/compile.js";
-import { collectDefaults } from "../core/schema/navigate.js";
+import { collectDefaults, DEFAULTS_EXPANSION_LIMIT } from "../core/schema/navigate.js";
 import { parseSettings, SETTINGS_FILE, type Settings } from "../core/settings/settings.js";
 import type { RepoFiles, SecretsOpener } from "../core/source.js";
 import { locate } from "../core/yaml/locate.js";
@@ -182,26 +182,36 @@ function loadSchema(ns: string, path: string, node: LNode, compiler: SchemaCompi
     for (const err of metaErrors.slice(0, 20)) {
       const segs = err.instancePath === "" ? [] : err.instancePath.slice(1).split("/").map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
       const p = at(segs);
-      findings.push(createFinding({ code: "invalid-schema", message: `${path}:${p.line}:${p.column}: ${segs.join(".") || "(root)"} ${err.message ?? "is invalid"}`, file: path, line: p.line, column: p.column, key: ns }));
+      findings.push(findingAt("invalid-schema", { file: path, line: p.line, column: p.column }, `${segs.join(".") || "(root)"} ${err.message ?? "is invalid"}`, { key: ns }));
     }
-    return { name: ns, file: path, schema, node, validator: null, defaults: safeDefaults(schema) };
+    return { name: ns, file: path, schema, node, validator: null, defaults: loadDefaults(ns, path, node, schema, findings) };
   }
-  if (!compile) return { name: ns, file: path, schema, node, validator: null, defaults: safeDefaults(schema) };
+  if (!compile) return { name: ns, file: path, schema, node, validator: null, defaults: loadDefaults(ns, path, node, schema, findings) };
   try {
     const validator = compiler.compile(schema);
-    return { name: ns, file: path, schema, node, validator, defaults: collectDefaults(schema) };
+    return { name: ns, file: path, schema, node, validator, defaults: loadDefaults(ns, path, node, schema, findings) };
   } catch (e) {
     const message = (e as Error).message;
     // strict mode names the offending keyword; point at its first use.
     const keyword = /keyword[: ]+"?([^"\s]+)"?/.exec(message)?.[1] ?? /"([^"]+)"/.exec(message)?.[1];
     const pos = keyword ? findKey(node, keyword) ?? node.pos : node.pos;
-    findings.push(createFinding({ code: "invalid-schema", message: `${path}:${pos.line}:${pos.column}: ${message}`, file: path, line: pos.line, column: pos.column, key: ns, hint: message.includes("strict mode") ? "strict mode rejects unknown keywords; strata's own are x-sensitive, x-merge, x-approvers, x-restart-required, x-deprecated, x-owner" : null }));
-    return { name: ns, file: path, schema, node, validator: null, defaults: safeDefaults(schema) };
+    findings.push(findingAt("invalid-schema", { file: path, line: pos.line, column: pos.column }, `${message}`, { key: ns, hint: message.includes("strict mode") ? "strict mode rejects unknown keywords; strata's own are x-sensitive, x-merge, x-approvers, x-restart-required, x-deprecated, x-owner" : null }));
+    return { name: ns, file: path, schema, node, validator: null, defaults: loadDefaults(ns, path, node, schema, findings) };
   }
 }
 
-function safeDefaults(schema: JsonObject): NamespaceSchema["defaults"] {
-  try { return collectDefaults(schema); } catch { return []; }
+/** The schema's defaults; a schema whose `$ref`s expand past the limit gets a finding at the `$ref` where it stopped. */
+function loadDefaults(ns: string, path: string, node: LNode, schema: JsonObject, findings: Finding[]): NamespaceSchema["defaults"] {
+  const { defaults, overflow } = collectDefaults(schema);
+  if (overflow !== null) {
+    const at = locate(node, overflow).pos;
+    findings.push(findingAt("invalid-schema", at, `the schema's defaults expand past ${DEFAULTS_EXPANSION_LIMIT.toLocaleString("en-US")} subschemas ($ref fan-out at ${overflow.join("/") || "(root)"})`, {
+      key: ns, hint: "each $ref level that refers to the next more than once doubles the described value; share the default-carrying parts or drop defaults below the fan-out",
+    }));
+    // A truncated default layer would be wrong and still huge: the namespace resolves without defaults.
+    return [];
+  }
+  return defaults;
 }
 
 function findKey(node: LNode, key: string): { line: number; column: number } | null {

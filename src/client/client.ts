@@ -5,7 +5,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
-import { createKeyMatcher } from "../core/diff/log.js";
+import { createGlobMatcher } from "../core/glob.js";
 import type { PublicKey } from "../core/snapshot/keys.js";
 import type { Snapshot } from "../core/snapshot/snapshot.js";
 import { readCacheFile, writeFileAtomic } from "./cache.js";
@@ -228,7 +228,7 @@ export class StrataClient<T extends object = Record<string, unknown>> {
    * `strata log`). Returns the unsubscribe function.
    */
   watch(pattern: string, cb: (event: WatchEvent) => void): () => void {
-    const w = { match: createKeyMatcher(pattern), cb };
+    const w = { match: createGlobMatcher(pattern), cb };
     this.watchers.add(w);
     return () => void this.watchers.delete(w);
   }

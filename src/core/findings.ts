@@ -52,6 +52,14 @@ export interface Finding {
 
 export type FindingInit = Pick<Finding, "code" | "message"> & Partial<Omit<Finding, "code" | "message">>;
 
+/** Where in a file: 1-based line and column. */
+export interface SourcePosition { file: string; line: number; column: number }
+
+/** A finding at a position: the message gets its `file:line:column: ` prefix here, so a location is written once. */
+export function findingAt(code: Code, at: SourcePosition, message: string, extra: Omit<FindingInit, "code" | "message" | "file" | "line" | "column"> = {}): Finding {
+  return createFinding({ ...extra, code, message: `${at.file}:${at.line}:${at.column}: ${message}`, file: at.file, line: at.line, column: at.column });
+}
+
 export function createFinding(init: FindingInit): Finding {
   const severity = init.severity ?? ((WARNING_CODES as readonly string[]).includes(init.code) ? "warning" : "error");
   return {

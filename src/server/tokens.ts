@@ -10,7 +10,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
 import { StrataError } from "../core/findings.js";
-import { compileGlob } from "../core/approvals/glob.js";
+import { createGlobMatcher, type GlobMatcher } from "../core/glob.js";
 import { isJsonObject } from "../core/json.js";
 
 export interface TokenEntry {
@@ -37,21 +37,21 @@ export function validateScope(scope: string): void {
 
 /** A compiled token: what it may do. */
 export class Grant {
-  private readonly rules: { permission: "read" | "push"; pattern: RegExp }[] = [];
+  private readonly rules: { permission: "read" | "push"; pattern: GlobMatcher }[] = [];
   readonly admin: boolean;
   constructor(readonly name: string, scopes: readonly string[]) {
     this.admin = scopes.includes("admin");
     for (const s of scopes) {
       const m = /^(read|push):(.+)$/.exec(s);
-      // The docs/reference.md, strata.yaml globs (environment names have no dots: `*` matches any part of a name).
-      if (m) this.rules.push({ permission: m[1] as "read" | "push", pattern: compileGlob(m[2]!) });
+      // The one glob matcher (environment names have no dots: `*` matches any part of a name).
+      if (m) this.rules.push({ permission: m[1] as "read" | "push", pattern: createGlobMatcher(m[2]!) });
     }
   }
 
   allows(permission: Permission, environment?: string): boolean {
     if (this.admin) return true;
     if (permission === "admin") return false;
-    return this.rules.some((r) => (r.permission === permission || (permission === "read" && r.permission === "push")) && environment !== undefined && r.pattern.test(environment));
+    return this.rules.some((r) => (r.permission === permission || (permission === "read" && r.permission === "push")) && environment !== undefined && r.pattern(environment));
   }
 }
 

@@ -1,23 +1,15 @@
+// @module-tag e2e
 // The diff of a generated repository against the generator's own, independent resolution of both commits.
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { diffConfig } from "../../src/app/diff.js";
 import type { JsonValue } from "../../src/core/json.js";
-import { projectRoot } from "../support/cli.js";
 import { cleanupTempdirs, tempdir } from "../support/gitdir.js";
+import { generatorPath, lacking, needsGenerator } from "../support/shared.js";
 
 afterAll(cleanupTempdirs);
-
-/** shared/ sits beside the clone in CI; in a worktree it may be further up. */
-function findGenerator(): string | null {
-  for (let d = projectRoot; ; d = dirname(d)) {
-    const candidate = join(d, "..", "shared", "bench", "gen-config-repo.mjs");
-    if (existsSync(candidate)) return candidate;
-    if (dirname(d) === d) return null;
-  }
-}
 
 type Expected = { change: string; before?: JsonValue; after?: JsonValue };
 
@@ -45,12 +37,12 @@ function expectedDiff(dir: string): Record<string, Record<string, Expected>> {
   return result;
 }
 
-const generator = findGenerator();
+const missing = lacking("diff of a generated repository", needsGenerator);
 
-describe.skipIf(generator === null)("diff of a generated repository (gen-config-repo.mjs --features --git --changes 200 --expected)", () => {
+describe.skipIf(missing)("diff of a generated repository (gen-config-repo.mjs --features --git --changes 200 --expected)", () => {
   it("matches the difference of .expected-base/ and .expected/, incremental or not", async () => {
     const dir = join(tempdir(), "repo");
-    execFileSync(process.execPath, [generator!, dir, "--features", "--git", "--changes", "200", "--expected"], { stdio: "pipe" });
+    execFileSync(process.execPath, [generatorPath, dir, "--features", "--git", "--changes", "200", "--expected"], { stdio: "pipe" });
     const expected = expectedDiff(dir);
     expect(Object.keys(expected).length).toBeGreaterThan(5);
     for (const incremental of [true, false]) {

@@ -1,5 +1,6 @@
+// @module-tag e2e
 // Resolution checked against the generator's independent computation of every environment
-// (../shared/bench/gen-config-repo.mjs --expected), with and without the resolution features.
+// (shared/bench/gen-config-repo.mjs --expected), with and without the resolution features.
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -9,7 +10,7 @@ import { validateRepository } from "../../src/app/validate.js";
 import { createWorktreeFiles } from "../../src/io/repo/worktree.js";
 import { strata } from "../support/cli.js";
 import { cleanupTempdirs, tempdir } from "../support/gitdir.js";
-import { generatorPath, hasShared } from "../support/shared.js";
+import { generatorPath, lacking, needsGenerator } from "../support/shared.js";
 
 afterAll(cleanupTempdirs);
 
@@ -19,7 +20,7 @@ function generate(args: string[]): string {
   return dir;
 }
 
-describe.skipIf(!hasShared)("generated repositories", () => {
+describe.skipIf(lacking("generated repositories", needsGenerator))("generated repositories", () => {
   it.each([
     ["default size", []],
     ["with resolution features", ["--features"]],

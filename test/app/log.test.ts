@@ -1,3 +1,4 @@
+// @module-tag slow
 import { afterAll, describe, expect, it } from "vitest";
 import { logConfig } from "../../src/app/log.js";
 import { cleanupTempdirs, commitAll, git, gitdir, writeTree } from "../support/gitdir.js";

@@ -1,3 +1,4 @@
+// @module-tag e2e
 // `strata agent` end to end: the built CLI against the real `strata serve`.
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";

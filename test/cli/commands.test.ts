@@ -1,3 +1,4 @@
+// @module-tag e2e
 // The foundation's commands end to end on the example repository and on small fixtures.
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";

@@ -1,3 +1,4 @@
+// @module-tag e2e
 // `strata completion bash|zsh|fish`: each script parses in its shell, and (bash, fish, which can be driven
 // from a script) completes commands, subcommands, option choices and the repository's environments.
 // .ci/run installs zsh and fish from Debian; elsewhere a missing shell skips its test with the reason.

@@ -1,3 +1,4 @@
+// @module-tag e2e
 // The editor schemas (`strata schema export`, docs/editors.md): the layer schemas, run with ajv over every
 // plain values file the way an editor runs them, find the errors `strata validate` finds, at the same keys
 // (none on the example repository; the deliberate ones on a fixture). Errors only the merged result can

@@ -1,3 +1,4 @@
+// @module-tag e2e
 // Every error code of SPEC §6 that validation produces, end to end through the built CLI: the code, the
 // location (file:line:column in the message and in JSON), the exit code, and no stack trace.
 import { afterAll, describe, expect, it } from "vitest";

@@ -1,3 +1,4 @@
+// @module-tag e2e
 // Under GitHub Actions (GITHUB_ACTIONS=true), a green `validate` still says what passed, in the log and in the
 // job summary, and `envs` prints its tree as well as any annotations.
 import { readFileSync } from "node:fs";

@@ -1,3 +1,4 @@
+// @module-tag e2e
 // Hand-offs to the deployment tools (docs/deploy.md): dotenv for docker/kubectl/systemd, Kubernetes
 // ConfigMap/Secret manifests, `strata exec`, and no `<sensitive>` placeholder reaching a tool unnoticed.
 import { execFileSync } from "node:child_process";

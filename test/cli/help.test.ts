@@ -1,3 +1,4 @@
+// @module-tag e2e
 // Every command's --help has a description and examples (a person meets the CLI through --help), and the
 // help text never cites a document users do not have.
 import { Command } from "commander";

@@ -1,3 +1,4 @@
+// @module-tag e2e
 import { afterAll, describe, expect, it } from "vitest";
 import type { LogResult } from "../../src/app/log.js";
 import { strata } from "../support/cli.js";

@@ -1,3 +1,4 @@
+// @module-tag e2e
 // Environment and namespace names are at most 64 characters (they become file names and URL segments).
 import { afterAll, describe, expect, it } from "vitest";
 import { strataYamlSchema } from "../../src/core/settings/strata-yaml-schema.js";

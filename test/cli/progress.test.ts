@@ -1,3 +1,4 @@
+// @module-tag e2e
 // Progress (a spinner on stderr) shows on an interactive terminal only: never in piped output, CI logs or
 // GitHub Actions. The terminal cases run the CLI under script(1), which gives it a pseudo-terminal.
 import { execaSync } from "execa";

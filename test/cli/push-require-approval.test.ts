@@ -1,3 +1,4 @@
+// @module-tag e2e
 // `strata push --require-approval` end to end (SPEC §8): the built CLI, a real git repository, the real
 // endpoint, and GitHub's API served locally. An unapproved merge publishes nothing; an approved one
 // publishes with the pull request and approvers in the snapshot's source.

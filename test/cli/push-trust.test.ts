@@ -1,3 +1,4 @@
+// @module-tag e2e
 // `strata push` end to end: a dirty working tree, the rollback guard and --force, and a hostile current.
 import { createHash } from "node:crypto";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";

@@ -1,3 +1,4 @@
+// @module-tag e2e
 // The endpoint commands against a real server: push, history, status, rollback.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";

@@ -1,3 +1,4 @@
+// @module-tag e2e
 // The result cache of `strata resolve` (docs/performance.md): a repeated resolve answers from the cache,
 // any change to a file of the chain, a schema, the file list or strata.yaml gives a fresh answer, and no
 // secret is ever written to it.

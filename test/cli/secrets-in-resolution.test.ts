@@ -1,3 +1,4 @@
+// @module-tag e2e
 // SOPS files in resolution (SPEC §4-5): decrypted and merged after the plain file, sensitive everywhere,
 // redacted in every output, exit 3 without keys, --skip-secrets for untrusted pull requests.
 import { readFileSync, writeFileSync } from "node:fs";

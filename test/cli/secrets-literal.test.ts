@@ -1,3 +1,4 @@
+// @module-tag e2e
 // Secrets stay literal and never leak in part (issue 10, items 1-4): values from SOPS files are never
 // interpolated or unescaped, data output is redacted structurally (never by scrubbing its text),
 // workflow commands are scrubbed before escaping, and masks go to stderr for every shown secret.

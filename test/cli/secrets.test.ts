@@ -1,11 +1,14 @@
+// @module-tag e2e
 // End to end: the built CLI, real age and gpg, temporary directories.
 import { readFileSync, writeFileSync, copyFileSync, chmodSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { strata, type CliResult } from "../support/cli.js";
 import { cleanupTempdirs, tempdir } from "../support/gitdir.js";
-import { conformance } from "../core/sops/support.js";
+import { conformance, lacking, needsCorpus } from "../support/shared.js";
 import { keyEnv, PGP_FP1, SOPS_AGE_KEY, SOPS_AGE_RECIPIENT, testGnupgHome } from "../app/secrets/keys.js";
+
+const missing = lacking("strata secrets (end to end)", needsCorpus, { tool: "gpg" });
 
 const PLAIN = "db:\n    password: hunter22-secret\n    port: 5432\n# rotate quarterly\napi_token: tok-abcdef-123456\nlist:\n    - first-item-secret\n    - second-item-secret\n";
 const SECRETS = ["hunter22-secret", "tok-abcdef-123456", "first-item-secret", "second-item-secret", "rotate quarterly"];
@@ -35,7 +38,7 @@ beforeAll(() => {
 });
 afterAll(() => cleanupTempdirs());
 
-describe("strata secrets (end to end)", () => {
+describe.skipIf(missing)("strata secrets (end to end)", () => {
   it("encrypts, decrypts, prints JSON and extracts values", async () => {
     const enc = await encryptSample();
     expect(enc).toContain("sops:");
@@ -124,7 +127,7 @@ describe("strata secrets (end to end)", () => {
   });
 });
 
-describe("refusals (exit 3, no plaintext anywhere)", () => {
+describe.skipIf(missing)("refusals (exit 3, no plaintext anywhere)", () => {
   async function tampered(name: string, edit: (t: string) => string): Promise<CliResult> {
     const text = await encryptSample(`${name}.yaml`);
     const changed = edit(text);
@@ -186,7 +189,7 @@ describe("refusals (exit 3, no plaintext anywhere)", () => {
   });
 });
 
-describe("invocation problems (exit 2)", () => {
+describe.skipIf(missing)("invocation problems (exit 2)", () => {
   it.each([
     [["secrets", "decrypt", "nope.yaml"], "[unreadable-file] cannot read nope.yaml: ENOENT"],
     [["secrets", "decrypt", "x.yaml", "--format", "toml"], "[invalid-argument] --format accepts only json"],

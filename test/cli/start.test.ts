@@ -1,3 +1,4 @@
+// @module-tag e2e
 // The README's quick start stays true: `npm start` runs the main job end to end on the example repository.
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";

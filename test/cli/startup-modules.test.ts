@@ -1,3 +1,4 @@
+// @module-tag e2e
 // What a command loads is part of its start-up cost (docs/performance.md): `--version` loads nothing but
 // the entry, and decrypting an age file never loads the schema engine, the AWS SDK, octokit or the
 // subprocess library. Functional assertions on the module set, not timings.

@@ -1,3 +1,4 @@
+// @module-tag e2e
 // The example repository's generated types (examples/types/strata-config.ts) are checked in: this test
 // fails when the schemas changed and they were not regenerated. Its type assertions are checked by
 // `npm run typecheck`, which compiles the test files.

@@ -1,3 +1,4 @@
+// @module-tag e2e
 // `strata typegen` end to end: the built CLI on a fixture schema set, the generated declaration
 // compiled by the real tsc against type tests, and every error path with its exit code.
 import { execa } from "execa";

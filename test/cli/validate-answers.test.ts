@@ -1,3 +1,4 @@
+// @module-tag e2e
 // Parsing and validation give one true, located answer for each problem (the built CLI, end to end).
 import { afterAll, describe, expect, it } from "vitest";
 import type { Finding } from "../../src/core/findings.js";

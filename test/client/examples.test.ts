@@ -1,3 +1,4 @@
+// @module-tag e2e
 // The README's "Use it in a service" examples, run as a user would: the Node service on the SDK, the shell
 // service beside `strata agent`, and the Kubernetes and systemd files checked against the CLI.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";

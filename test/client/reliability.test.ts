@@ -1,3 +1,4 @@
+// @module-tag e2e
 // Reliability of the SDK against the real endpoint and store: hostile or broken snapshots are refused
 // with the right code while the current one stays; crashes and restarts are ridden out.
 import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";

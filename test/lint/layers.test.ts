@@ -1,3 +1,4 @@
+// @module-tag e2e
 // The layer rule of ARCHITECTURE.md is only worth something if lint fails on a wrong-way import: these
 // lint virtual files placed inside src/ and expect the failures (and a clean pass for allowed imports).
 import { ESLint } from "eslint";
@@ -20,24 +21,24 @@ describe("the layer rule", () => {
     ["src/app/lint-fixture.ts", `import { main } from "../cli/main.js";\nexport const x = main;\n`],
   ])("%s: a wrong-way import fails lint", async (file, text) => {
     expect(await ruleIds(file, text)).toContain("import-x/no-restricted-paths");
-  }, 60_000);
+  });
 
   it("allows the right way: app -> core and io", async () => {
     const text = `import { StrataError } from "../core/findings.js";\nimport { stores } from "../io/stores/index.js";\nexport const x = [StrataError, stores];\n`;
     expect(await ruleIds("src/app/lint-fixture.ts", text)).toEqual([]);
-  }, 60_000);
+  });
 
   it.each(["node:fs", "fs/promises", "node:child_process", "node:http", "node:net"])("core may not import %s", async (mod) => {
     expect(await ruleIds("src/core/lint-fixture.ts", `import * as m from "${mod}";\nexport const x = m;\n`)).toContain("no-restricted-imports");
-  }, 60_000);
+  });
 
   it("an import cycle fails lint", async () => {
     const cycleLinter = new ESLint({ cwd: root, ignore: false });
     const results = await cycleLinter.lintFiles([`${root}/test/lint/fixtures/cycle-a.ts`]);
     expect(results.flatMap((r) => r.messages.map((m) => m.ruleId))).toContain("import-x/no-cycle");
-  }, 60_000);
+  });
 
   it("core may not touch process", async () => {
     expect(await ruleIds("src/core/lint-fixture.ts", `export const out = () => process.stdout.write("x");\n`)).toContain("no-restricted-globals");
-  }, 60_000);
+  });
 });

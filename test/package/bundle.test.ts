@@ -1,3 +1,4 @@
+// @module-tag e2e
 /**
  * The action's committed single-file builds (action/strata.mjs, action/main.mjs) must be what
  * `npm run bundle` makes of the current sources: a stale bundle would ship old code to every workflow.

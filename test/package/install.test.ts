@@ -1,3 +1,4 @@
+// @module-tag e2e
 /**
  * The npm package as a user gets it: the project's files copied as a fresh clone has them (tracked and
  * new files, nothing ignored, so no dist/) with the project's node_modules (what `npm ci` installs),

@@ -1,3 +1,4 @@
+// @module-tag e2e
 // A store whose files were truncated or tampered with: the endpoint verifies every version it reads, refuses
 // to serve bytes that do not verify (500 store-corrupt, a log line naming the file), and keeps every other
 // environment and /v1/status working; `strata status` shows the corrupted environment and exits 4.

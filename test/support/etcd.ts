@@ -1,10 +1,13 @@
 // A real etcd for tests (Debian's etcd-server): free ports, a temp data dir, killed after the file.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
+import { killOnExit } from "./daemons.js";
 import { tempdir } from "./gitdir.js";
+import { findTool, lacking } from "./shared.js";
 
-export const etcdBinary = spawnSync("sh", ["-c", "command -v etcd"], { encoding: "utf8" }).stdout.trim() || null;
-if (etcdBinary === null) console.warn("etcd tests skipped: no etcd binary on PATH (apt-get install etcd-server; CI's .ci/run installs it)");
+export const etcdBinary = findTool("etcd");
+// Says what is missing (and fails the file in CI) once per importing test file.
+lacking("the etcd store tests", { tool: "etcd" });
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -40,10 +43,13 @@ export async function startEtcd(): Promise<EtcdHandle> {
     "--log-level", "error", "--unsafe-no-fsync",
   ];
   const start = async (): Promise<void> => {
-    child = spawn(etcdBinary, args, { stdio: ["ignore", "ignore", "pipe"] });
+    const c = spawn(etcdBinary, args, { stdio: ["ignore", "ignore", "pipe"] });
+    child = c;
+    killOnExit(c);
     let err = "";
-    child.stderr?.on("data", (d: Buffer) => { err = (err + d.toString()).slice(-4000); });
-    const deadline = Date.now() + 20_000;
+    c.stderr?.on("data", (d: Buffer) => { err = (err + d.toString()).slice(-4000); });
+    // Generous: on a loaded machine etcd takes seconds to open its WAL; this is readiness, not a timing claim.
+    const deadline = Date.now() + 60_000;
     for (;;) {
       try {
         const r = await fetch(`${url}/health`);
@@ -51,7 +57,7 @@ export async function startEtcd(): Promise<EtcdHandle> {
       } catch {
         // not up yet
       }
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`etcd did not start: ${err}`);
+      if (c.exitCode !== null || Date.now() > deadline) throw new Error(`etcd did not start: ${err}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   };

@@ -1,9 +1,12 @@
-// Builds dist/ once per test run so the end-to-end tests spawn the CLI as users run it.
+// Builds dist/ once per test run so the end-to-end tests spawn the CLI as users run it. Only the files
+// tagged `e2e` use dist/, so a run that leaves them out (`npm run test:fast`) skips the build.
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import type { TestProject } from "vitest/node";
 
-export default function setup(): void {
+export default function setup(project: TestProject): void {
   const root = fileURLToPath(new URL("../..", import.meta.url));
   if (process.env.STRATA_TEST_SKIP_BUILD === "1") return;
+  if ((project.config.tagsFilter ?? []).some((f) => /!\s*e2e\b/.test(f))) return;
   execFileSync(process.execPath, [fileURLToPath(new URL("../../node_modules/typescript/bin/tsc", import.meta.url)), "-p", "tsconfig.build.json"], { cwd: root, stdio: "inherit" });
 }

@@ -3,6 +3,7 @@ import type { PublicKey, Snapshot } from "../../src/core/snapshot/index.js";
 import { serializeSnapshot } from "../../src/core/snapshot/index.js";
 import { openStore } from "../../src/io/stores/index.js";
 import { createJsonLogger, startServer, type Grant, type RunningServer, type ServerLimits } from "../../src/server/index.js";
+import { vi } from "vitest";
 import { tempdir } from "./gitdir.js";
 
 export interface TestServer { server: RunningServer; url: string; dir: string; logs: string[] }
@@ -54,4 +55,12 @@ export async function readEvents(res: Response, until: (events: { event: string;
     clearTimeout(timer);
   }
   return events;
+}
+
+/** Readiness, not a sleep: resolves once the server's metrics count `n` open watchers of the kind. */
+export async function watchersReach(url: string, kind: "longpoll" | "sse", n: number): Promise<void> {
+  await vi.waitFor(async () => {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    if (!text.includes(`strata_watchers{kind="${kind}"} ${n}`)) throw new Error(`waiting for ${n} ${kind} watcher(s)`);
+  }, { timeout: 30_000, interval: 20 });
 }

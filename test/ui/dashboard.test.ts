@@ -1,3 +1,4 @@
+// @module-tag e2e
 // The dashboard in a real browser (Debian's chromium driven by playwright-core) against a real `strata
 // serve` (the built CLI) on a file store with the example repository pushed: login with a scoped read token,
 // the pages, a diff, a live push, a tampered store file, keyboard navigation, axe-core on every page, and
@@ -12,8 +13,10 @@ import { createToken } from "../../src/server/tokens.js";
 import { exampleKeyEnv, projectRoot, strata } from "../support/cli.js";
 import { cleanupTempdirs, commitAll, gitdir, tempdir } from "../support/gitdir.js";
 import { spawnServe, type ServeProcess } from "../support/serve.js";
+import { lacking } from "../support/shared.js";
 
 const CHROMIUM = process.env.STRATA_CHROMIUM ?? "/usr/bin/chromium";
+const noBrowser = lacking("the dashboard in a browser (STRATA_CHROMIUM overrides the path)", { tool: CHROMIUM });
 const SIGNING_KEY = join(projectRoot, "examples", "keys", "EXAMPLE-ONLY-NOT-A-REAL-SIGNING-KEY.pem");
 /** Where the screenshots go (ignored by git); `STRATA_UPDATE_SCREENSHOTS=1` also copies them to docs/screenshots. */
 const SHOTS = join(projectRoot, "tmp", "ui-screenshots");
@@ -109,7 +112,7 @@ afterAll(async () => {
   cleanupTempdirs();
 });
 
-describe("the dashboard in a browser", { timeout: 90_000 }, () => {
+describe.skipIf(noBrowser)("the dashboard in a browser", { timeout: 90_000 }, () => {
   it("asks for a token, refuses a wrong one, and shows only the environments the token may read", async () => {
     const started = Date.now();
     await page.goto(`${serve.url}/ui/`);
@@ -296,7 +299,7 @@ describe("the dashboard in a browser", { timeout: 90_000 }, () => {
   });
 });
 
-describe("the dashboard's auth", () => {
+describe.skipIf(noBrowser)("the dashboard's auth", () => {
   it("accepts the session cookie for reads only, and only a same-origin login", async () => {
     const cookie = `strata_token=${pushToken}`;
     expect((await fetch(`${serve.url}/v1/environments/staging/history`, { headers: { cookie } })).status).toBe(200);

@@ -1,14 +1,15 @@
 /**
  * The few strata.yaml settings distribution needs (`signing.trusted_keys`, `distribution.endpoint`,
- * `distribution.expires_after`), read minimally so that `strata serve --repo` works without resolving
- * the repository.
+ * `distribution.expires_after`), read with strata.yaml alone (no schemas, no values), so that
+ * `strata serve --repo` works without resolving the repository.
  */
 import { promises as fs } from "node:fs";
 import { join } from "node:path";
-import { parse } from "yaml";
 import { StrataError } from "../../core/findings.js";
-import { isJsonObject } from "../../core/json.js";
+import { SETTINGS_FILE } from "../../core/settings/settings.js";
 import { parsePublicKey, parseTrustedKeys, type PublicKey } from "../../core/snapshot/index.js";
+import { createWorktreeFiles, findRepositoryRoot } from "../../io/repo/worktree.js";
+import { readSettings } from "../repository.js";
 
 export interface DistributionSettings {
   /** Concrete (non-abstract) environments, for `push --all`. */
@@ -30,33 +31,24 @@ export function parseDuration(text: string): number {
   return ms;
 }
 
+/**
+ * strata.yaml through the one reader every command uses (`readSettings`: located YAML parsing, the shipped
+ * schema, the environment graph), so a mistake here is the same located error `strata validate` reports.
+ */
 export async function readDistributionSettings(repoDir: string): Promise<DistributionSettings> {
-  const file = join(repoDir, "strata.yaml");
-  let text: string;
-  try {
-    text = await fs.readFile(file, "utf8");
-  } catch (cause) {
-    throw new StrataError("missing-repository", `not a strata repository: ${repoDir} has no strata.yaml`, { cause, hint: "pass --repo DIR" });
+  const { settings, environments, findings, parseFindings } = await readSettings(createWorktreeFiles(findRepositoryRoot(repoDir)));
+  const errors = [...parseFindings, ...findings].filter((f) => f.severity === "error");
+  if (errors.length > 0 || settings === null) {
+    const first = errors[0];
+    throw new StrataError("invalid-config", first ? `${first.message}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ""}` : `${SETTINGS_FILE} is empty`, {
+      hint: first?.hint ?? "run `strata validate` for every problem",
+    });
   }
-  let doc: unknown;
-  try {
-    doc = parse(text, { maxAliasCount: 100 });
-  } catch (cause) {
-    throw new StrataError("yaml-syntax", `strata.yaml: ${(cause as Error).message}`, { cause });
-  }
-  const root = isJsonObject(doc) ? doc : {};
-  const signing = isJsonObject(root.signing) ? root.signing : {};
-  const distribution = isJsonObject(root.distribution) ? root.distribution : {};
-  const keys = signing.trusted_keys;
-  if (keys !== undefined && !(Array.isArray(keys) && keys.every((k) => typeof k === "string"))) {
-    throw new StrataError("invalid-config", "strata.yaml: signing.trusted_keys must be a list of ed25519:<base64> keys");
-  }
-  const envs = isJsonObject(root.environments) ? root.environments : {};
   return {
-    environments: Object.entries(envs).filter(([, e]) => !(isJsonObject(e) && e.abstract === true)).map(([name]) => name),
-    trustedKeys: (keys ?? []) as string[],
-    endpoint: typeof distribution.endpoint === "string" ? distribution.endpoint : null,
-    expiresAfterMs: typeof distribution.expires_after === "string" ? parseDuration(distribution.expires_after) : null,
+    environments: [...environments.values()].filter((e) => !e.abstract).map((e) => e.name),
+    trustedKeys: settings.signing?.trusted_keys ?? [],
+    endpoint: settings.distribution?.endpoint ?? null,
+    expiresAfterMs: settings.distribution?.expires_after !== undefined ? parseDuration(settings.distribution.expires_after) : null,
   };
 }
 
@@ -89,7 +81,11 @@ export async function resolveEndpointUrl(options: { flag?: string | undefined; e
   if (options.flag !== undefined && options.flag !== "") return options.flag;
   if (fromEnv !== undefined && fromEnv !== "") return fromEnv;
   if (options.repoDir !== undefined) {
-    const settings = await readDistributionSettings(options.repoDir).catch(() => null);
+    // A repository without strata.yaml has no setting; a broken one is an error, not "no endpoint".
+    const settings = await readDistributionSettings(options.repoDir).catch((e: unknown) => {
+      if (e instanceof StrataError && e.code === "missing-repository") return null;
+      throw e;
+    });
     if (settings?.endpoint) return settings.endpoint;
   }
   if (options.required === false) return null;

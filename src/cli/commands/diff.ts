@@ -1,10 +1,8 @@
 import type { Command } from "commander";
-import { existsSync } from "node:fs";
-import { resolve } from "node:path";
 import { diffConfig } from "../../app/diff.js";
 import { hasChanges } from "../../core/diff/model.js";
 import { EXIT } from "../../core/findings.js";
-import { findRepositoryRoot } from "../../io/repo/worktree.js";
+import { findConfigRoot } from "../../io/repo/worktree.js";
 import { addRepoOption, collectList, examples, openSecrets, printJson } from "../common.js";
 import { log, print, printData, withSpinner } from "../output.js";
 import { renderDiffGithub, writeDiffStepSummary } from "../render/diff-github.js";
@@ -62,12 +60,3 @@ export function register(program: Command): void {
   });
 }
 
-/** The nearest directory with a strata.yaml; a directory without one (config deleted in the worktree) as is. */
-function findConfigRoot(dir: string): string {
-  try {
-    return findRepositoryRoot(dir);
-  } catch (error) {
-    if (!existsSync(dir)) throw error;
-    return resolve(dir);
-  }
-}

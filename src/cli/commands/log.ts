@@ -1,10 +1,8 @@
 import type { Command } from "commander";
 import { Option } from "commander";
-import { existsSync } from "node:fs";
-import { resolve } from "node:path";
 import { logConfig } from "../../app/log.js";
 import { StrataError } from "../../core/findings.js";
-import { findRepositoryRoot } from "../../io/repo/worktree.js";
+import { findConfigRoot } from "../../io/repo/worktree.js";
 import { addRepoOption, examples, openSecrets, printJson } from "../common.js";
 import { print, printData } from "../output.js";
 import { renderLogText } from "../render/diff-log.js";
@@ -37,7 +35,7 @@ export function register(program: Command): void {
     const maxCount = opts.maxCount === undefined ? undefined : Number(opts.maxCount);
     if (maxCount !== undefined && !(Number.isInteger(maxCount) && maxCount > 0)) throw new StrataError("invalid-argument", `--max-count must be a positive integer, not ${opts.maxCount}`);
     const result = await logConfig({
-      dir: configRoot(dir),
+      dir: findConfigRoot(dir),
       environment: opts.env,
       key,
       ...(opts.head !== undefined ? { head: opts.head } : {}),
@@ -50,11 +48,3 @@ export function register(program: Command): void {
   });
 }
 
-function configRoot(dir: string): string {
-  try {
-    return findRepositoryRoot(dir);
-  } catch (error) {
-    if (!existsSync(dir)) throw error;
-    return resolve(dir);
-  }
-}

@@ -3,11 +3,9 @@
  * sops 3.13. Wiring only; the use cases live in src/app/secrets.
  */
 import type { Command } from "commander";
-import { StrataError } from "../../core/findings.js";
+import { EXIT, StrataError } from "../../core/findings.js";
 import { log, print, printData, printPlaintext } from "../output.js";
-import { examples } from "../common.js";
-
-const collect = (value: string, previous: string[]): string[] => [...previous, ...value.split(",").map((s) => s.trim()).filter(Boolean)];
+import { collectList, examples } from "../common.js";
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -26,9 +24,9 @@ export function register(program: Command): void {
   secrets.command("encrypt <file>")
     .description("encrypt a plaintext file for --age/--pgp recipients or the matching .sops.yaml creation rule")
     .addHelpText("after", examples([["strata secrets encrypt -i environments/production/database.sops.yaml", "in place, for the .sops.yaml rule's keys"], ["strata secrets encrypt --age age1... plain.yaml > secret.sops.yaml", "for an explicit recipient"]]))
-    .option("--age <recipient>", "age recipient (repeatable, or comma-separated)", collect, [])
-    .option("--pgp <fingerprint>", "PGP fingerprint (repeatable, or comma-separated)", collect, [])
-    .option("--kms <arn>", "AWS KMS key ARN (repeatable, or comma-separated)", collect, [])
+    .option("--age <recipient>", "age recipient (repeatable, or comma-separated)", collectList, [])
+    .option("--pgp <fingerprint>", "PGP fingerprint (repeatable, or comma-separated)", collectList, [])
+    .option("--kms <arn>", "AWS KMS key ARN (repeatable, or comma-separated)", collectList, [])
     .option("-i, --in-place", "write the encrypted file over the plaintext")
     .option("--config <path>", "the .sops.yaml to use (default: found upwards from the working directory)")
     .option("--input-type <format>", "yaml, json, dotenv, ini or binary (default: from the extension)")
@@ -86,8 +84,8 @@ export function register(program: Command): void {
     .description("re-encrypt everything under a new data key (for the file's recipients, plus any --add-age/--add-pgp)")
     .addHelpText("after", examples([["strata secrets rotate -i environments/production/database.sops.yaml", "a new data key, same recipients"], ["strata secrets rotate -i --add-age age1... environments/production/database.sops.yaml", "and one more recipient"]]))
     .option("-i, --in-place", "write the result over the file (default: print it)")
-    .option("--add-age <recipient>", "also encrypt for this age recipient", collect, [])
-    .option("--add-pgp <fingerprint>", "also encrypt for this PGP key", collect, [])
+    .option("--add-age <recipient>", "also encrypt for this age recipient", collectList, [])
+    .option("--add-pgp <fingerprint>", "also encrypt for this PGP key", collectList, [])
     .option("--ignore-mac", "rotate even when the MAC is missing or does not match")
     .option("--input-type <format>", "yaml, json, dotenv, ini or binary (default: from the extension)")
     .action(async (file: string, o: Common & { inPlace?: boolean; addAge: string[]; addPgp: string[] }) => {
@@ -119,10 +117,10 @@ export function register(program: Command): void {
       if (s.state === "encrypted") print(`${file}: encrypted`);
       else if (s.state === "plaintext") {
         print(`${file}: not encrypted`);
-        process.exitCode = 1;
+        process.exitCode = EXIT.findings;
       } else {
         log(`${file}: unreadable: ${s.reason}`);
-        process.exitCode = 2;
+        process.exitCode = EXIT.usage;
       }
     });
 }

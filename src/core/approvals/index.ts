@@ -1,5 +1,4 @@
 export * from "./config.js";
-export * from "./glob.js";
 export * from "./match.js";
 export * from "./evaluate.js";
 export * from "./from-diff.js";

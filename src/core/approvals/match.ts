@@ -3,7 +3,7 @@
  * come from the schema (`x-approvers`) and from environments that require approval but match no rule.
  */
 import { normalizeOwner, type ApprovalConfig, type ApprovalRule, type Owner } from "./config.js";
-import { matchAnyGlob } from "./glob.js";
+import { matchAnyGlob } from "../glob.js";
 
 /**
  * One changed key in one environment, as approvals see it. Built from the diff (docs/diff.md) and the

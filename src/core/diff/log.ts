@@ -1,27 +1,7 @@
-/** Config blame (`strata log`): the pure parts — key patterns, pull request numbers, value changes. */
+/** Config blame (`strata log`): the pure parts — pull request numbers, value changes (key patterns: ../glob.ts). */
 import type { LeafInfo } from "../model.js";
-import type { ChangeKind } from "./model.js";
+import type { ChangeKind, ValueChange } from "./model.js";
 import { isEqualJson } from "./values.js";
-import type { JsonValue } from "../json.js";
-
-/**
- * A key glob of docs/reference.md, strata.yaml: `*` matches one segment or part of one, `**` any number of segments.
- * `database.**` is the whole namespace.
- */
-export function createKeyMatcher(pattern: string): (key: string) => boolean {
-  if (!/[*]/.test(pattern)) return (key) => key === pattern;
-  let re = "";
-  for (let i = 0; i < pattern.length; i++) {
-    const ch = pattern.charAt(i);
-    if (ch === "*" && pattern.charAt(i + 1) === "*") {
-      re += ".*";
-      i++;
-    } else if (ch === "*") re += "[^.]*";
-    else re += ch.replace(/[.+?^${}()|[\]\\]/g, "\\$&");
-  }
-  const compiled = new RegExp(`^${re}$`);
-  return (key) => compiled.test(key);
-}
 
 /** The pull request number a commit message carries: GitHub's "Merge pull request #12 …" or a squash "… (#12)". */
 export function findPullRequestNumber(subject: string): number | null {
@@ -29,15 +9,7 @@ export function findPullRequestNumber(subject: string): number | null {
   return m?.[1] !== undefined ? Number(m[1]) : null;
 }
 
-export interface ValueChange {
-  key: string;
-  change: ChangeKind;
-  before?: JsonValue;
-  after?: JsonValue;
-  sensitive: boolean;
-  /** Sensitive only: false when only ciphertext was compared. */
-  certain?: boolean;
-}
+export type { ValueChange };
 
 /** The leaves matching `matches` whose effective value differs between two resolutions. */
 export function compareMatchingLeaves(

@@ -26,7 +26,8 @@ export interface ItemChange {
   after?: JsonValue;
 }
 
-export interface KeyChange {
+/** One leaf's change of effective value (what `log` reports; `diff` adds the rest of {@link KeyChange}). */
+export interface ValueChange {
   /** Dotted path of the leaf (head's name when its namespace was renamed). */
   key: string;
   change: ChangeKind;
@@ -37,6 +38,9 @@ export interface KeyChange {
   sensitive: boolean;
   /** Sensitive entries only: false when only ciphertext could be compared ("may have changed"). */
   certain?: boolean;
+}
+
+export interface KeyChange extends ValueChange {
   /** The layer whose change made this one. */
   layer: LayerRef | null;
   flags: ChangeFlag[];

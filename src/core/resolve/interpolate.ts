@@ -6,7 +6,7 @@
  * sensitive value makes the result sensitive. Values from SOPS files are literal: a secret is exactly what
  * was encrypted, so `${` and `$${` inside one mean nothing (and no finding ever quotes a secret's text).
  */
-import { createFinding, type Finding } from "../findings.js";
+import { findingAt, type Finding } from "../findings.js";
 import type { EMap, ENode } from "./enode.js";
 
 const REFERENCE = /\$\$\{|\$\{([^}]*)\}/g;
@@ -83,19 +83,19 @@ export function interpolate(namespaces: Map<string, ENode>, environment: string,
   const resolveRef = (ref: string, from: ENode & { kind: "scalar" }, fromPath: string): ENode | null => {
     const loc = from.origin;
     if (!REF_PATH.test(ref)) {
-      findings.push(createFinding({ code: "unresolved-reference", message: `${loc.file}:${loc.line}:${loc.column}: \${${ref}} is not a key path (${fromPath})`, file: loc.file, line: loc.line, column: loc.column, environment, key: fromPath, hint: "write ${namespace.key.path}" }));
+      findings.push(findingAt("unresolved-reference", loc, `\${${ref}} is not a key path (${fromPath})`, { environment, key: fromPath, hint: "write ${namespace.key.path}" }));
       return null;
     }
     const state = memo.get(ref);
     if (state?.status === "done") return state.node;
     if (state?.status === "resolving") {
       const cycle = [...stack.slice(stack.indexOf(ref)), ref];
-      findings.push(createFinding({ code: "circular-reference", message: `${loc.file}:${loc.line}:${loc.column}: circular reference: ${cycle.join(" -> ")}`, file: loc.file, line: loc.line, column: loc.column, environment, key: fromPath }));
+      findings.push(findingAt("circular-reference", loc, `circular reference: ${cycle.join(" -> ")}`, { environment, key: fromPath }));
       return null;
     }
     const target = lookup(ref);
     if (!target) {
-      findings.push(createFinding({ code: "unresolved-reference", message: `${loc.file}:${loc.line}:${loc.column}: \${${ref}} does not exist in ${environment} (${fromPath})`, file: loc.file, line: loc.line, column: loc.column, environment, key: fromPath }));
+      findings.push(findingAt("unresolved-reference", loc, `\${${ref}} does not exist in ${environment} (${fromPath})`, { environment, key: fromPath }));
       return null;
     }
     return resolveNode(target.node, ref);
@@ -118,7 +118,7 @@ export function interpolate(namespaces: Map<string, ENode>, environment: string,
       if (!target) { failed = true; return match; }
       if (target.kind !== "scalar") {
         const loc = node.origin;
-        findings.push(createFinding({ code: "invalid-type", message: `${loc.file}:${loc.line}:${loc.column}: \${${ref}} is ${target.kind === "map" ? "an object" : "an array"} and cannot be part of a longer string (${path})`, file: loc.file, line: loc.line, column: loc.column, environment, key: path, hint: "reference it as the whole value to keep its type" }));
+        findings.push(findingAt("invalid-type", loc, `\${${ref}} is ${target.kind === "map" ? "an object" : "an array"} and cannot be part of a longer string (${path})`, { environment, key: path, hint: "reference it as the whole value to keep its type" }));
         failed = true;
         return match;
       }

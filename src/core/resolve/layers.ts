@@ -1,5 +1,5 @@
 /** Config file paths (docs/reference.md, the repository) and turning parsed files into layers. */
-import { createFinding, type Finding } from "../findings.js";
+import { createFinding, findingAt, type Finding } from "../findings.js";
 import { isValidName } from "../names.js";
 import { checkSopsVersion } from "../sops/metadata.js";
 import type { LEntry, LMap, LNode } from "../yaml/nodes.js";
@@ -49,7 +49,7 @@ export function checkSopsMetadata(entry: LEntry, file: string, environment: stri
   const md = entry.value;
   const at = entry.keyPos;
   if (md.kind !== "map") {
-    return [createFinding({ code: "invalid-sops-file", message: `${file}:${at.line}:${at.column}: the sops metadata is not a map`, file, line: at.line, column: at.column, environment })];
+    return [findingAt("invalid-sops-file", { file, line: at.line, column: at.column }, `the sops metadata is not a map`, { environment })];
   }
   const version = md.entries.get("version");
   const text = version?.value.kind === "scalar" && version.value.value !== null ? String(version.value.value) : "";
@@ -64,7 +64,7 @@ export function checkSopsMetadata(entry: LEntry, file: string, environment: stri
   const mac = md.entries.get("mac");
   if (requireMac && (mac?.value.kind !== "scalar" || mac.value.value === null || String(mac.value.value) === "")) {
     const pos = mac ? mac.value.pos : at;
-    out.push(createFinding({ code: "invalid-sops-file", message: `${file}:${pos.line}:${pos.column}: the file has no MAC, so its integrity cannot be checked`, file, line: pos.line, column: pos.column, environment, hint: "re-encrypt it (strata secrets rotate --in-place), or restore it from git" }));
+    out.push(findingAt("invalid-sops-file", { file, line: pos.line, column: pos.column }, `the file has no MAC, so its integrity cannot be checked`, { environment, hint: "re-encrypt it (strata secrets rotate --in-place), or restore it from git" }));
   }
   return out;
 }

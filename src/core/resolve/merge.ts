@@ -3,7 +3,7 @@
  * persistent: unchanged subtrees are shared, nothing is mutated, so environments can share the result
  * of their common ancestors.
  */
-import { createFinding, type Finding } from "../findings.js";
+import { createFinding, findingAt, type Finding } from "../findings.js";
 import type { KeyMetadata } from "../model.js";
 import type { LMap, LNode, Pos } from "../yaml/nodes.js";
 import { formatPath, fromLayer, originOf, originsIn, type EMap, type ENode, type ESeq, type LayerContext } from "./enode.js";
@@ -27,7 +27,7 @@ export function applyLayer(base: ENode | undefined, layer: LNode, ctx: MergeCont
     // The key is where the user wrote `!unset`; the empty scalar after the tag has no useful column.
     const at = keyPos ?? layer.pos;
     if (base === undefined) {
-      ctx.findings.push(createFinding({ code: "unset-nothing", message: `${at.file}:${at.line}:${at.column}: !unset of ${dotted}, which nothing sets here`, file: at.file, line: at.line, column: at.column, environment: ctx.environment, key: dotted }));
+      ctx.findings.push(findingAt("unset-nothing", at, `!unset of ${dotted}, which nothing sets here`, { environment: ctx.environment, key: dotted }));
     }
     ctx.unsets.set(dotted, at);
     return undefined;
@@ -59,7 +59,7 @@ function applyMap(base: ENode | undefined, layer: LMap, ctx: MergeContext, path:
   for (const [key, entry] of layer.entries) {
     if (key === UNSET_ITEM_KEY) {
       const p = entry.keyPos;
-      ctx.findings.push(createFinding({ code: "invalid-key", message: `${p.file}:${p.line}:${p.column}: ${UNSET_ITEM_KEY} is only allowed in an item of an array merged with x-merge: { by: … }`, file: p.file, line: p.line, column: p.column, environment: ctx.environment, key: `${ctx.namespace}.${formatPath(path)}` }));
+      ctx.findings.push(findingAt("invalid-key", p, `${UNSET_ITEM_KEY} is only allowed in an item of an array merged with x-merge: { by: … }`, { environment: ctx.environment, key: `${ctx.namespace}.${formatPath(path)}` }));
       continue;
     }
     const next = applyLayer(entries.get(key), entry.value, ctx, [...path, key], entry.keyPos);
@@ -101,7 +101,7 @@ function containsUnset(node: LNode): boolean {
 
 function reportUnsetInArray(item: LNode, ctx: MergeContext, path: (string | number)[]): void {
   const p = item.pos;
-  ctx.findings.push(createFinding({ code: "invalid-merge", message: `${p.file}:${p.line}:${p.column}: !unset inside an array item (${ctx.namespace}.${formatPath(path)}); remove items with x-merge: { by: … } and $unset: true`, file: p.file, line: p.line, column: p.column, environment: ctx.environment, key: `${ctx.namespace}.${formatPath(path)}` }));
+  ctx.findings.push(findingAt("invalid-merge", p, `!unset inside an array item (${ctx.namespace}.${formatPath(path)}); remove items with x-merge: { by: … } and $unset: true`, { environment: ctx.environment, key: `${ctx.namespace}.${formatPath(path)}` }));
 }
 
 /**
@@ -116,14 +116,14 @@ function mergeByField(baseItems: ENode[], layer: LNode & { kind: "seq" }, ctx: M
     const p = item.pos;
     const keyValue = item.kind === "map" ? item.entries.get(field)?.value : undefined;
     if (item.kind !== "map" || keyValue?.kind !== "scalar" || keyValue.value === null || typeof keyValue.value === "object") {
-      ctx.findings.push(createFinding({ code: "invalid-merge", message: `${p.file}:${p.line}:${p.column}: item ${i} of ${dotted} has no "${field}" (the array merges by ${field})`, file: p.file, line: p.line, column: p.column, environment: ctx.environment, key: dotted, hint: `every item needs a scalar "${field}"` }));
+      ctx.findings.push(findingAt("invalid-merge", p, `item ${i} of ${dotted} has no "${field}" (the array merges by ${field})`, { environment: ctx.environment, key: dotted, hint: `every item needs a scalar "${field}"` }));
       return;
     }
     const id = JSON.stringify(keyValue.value);
     // Findings never quote a secret: items of an encrypted file are named by position only.
     const shown = ctx.sensitive ? `item ${i}` : `${field} = ${id}`;
     if (seen.has(id)) {
-      ctx.findings.push(createFinding({ code: "invalid-merge", message: `${p.file}:${p.line}:${p.column}: two items of ${dotted} have the same ${field} in one file (${shown})`, file: p.file, line: p.line, column: p.column, environment: ctx.environment, key: dotted }));
+      ctx.findings.push(findingAt("invalid-merge", p, `two items of ${dotted} have the same ${field} in one file (${shown})`, { environment: ctx.environment, key: dotted }));
       return;
     }
     seen.add(id);
@@ -131,11 +131,11 @@ function mergeByField(baseItems: ENode[], layer: LNode & { kind: "seq" }, ctx: M
     const unsetEntry = item.entries.get(UNSET_ITEM_KEY);
     if (unsetEntry) {
       if (unsetEntry.value.kind !== "scalar" || unsetEntry.value.value !== true) {
-        ctx.findings.push(createFinding({ code: "invalid-merge", message: `${p.file}:${p.line}:${p.column}: ${UNSET_ITEM_KEY} must be true`, file: p.file, line: p.line, column: p.column, environment: ctx.environment, key: dotted }));
+        ctx.findings.push(findingAt("invalid-merge", p, `${UNSET_ITEM_KEY} must be true`, { environment: ctx.environment, key: dotted }));
         return;
       }
       if (at >= 0) result.splice(at, 1);
-      else ctx.findings.push(createFinding({ code: "unset-nothing", message: `${p.file}:${p.line}:${p.column}: ${UNSET_ITEM_KEY} of ${dotted} ${shown}, which no parent layer has`, file: p.file, line: p.line, column: p.column, environment: ctx.environment, key: dotted }));
+      else ctx.findings.push(findingAt("unset-nothing", p, `${UNSET_ITEM_KEY} of ${dotted} ${shown}, which no parent layer has`, { environment: ctx.environment, key: dotted }));
       return;
     }
     if (at >= 0) {

@@ -3,7 +3,7 @@
  * first (`<ns>.yaml`, then `<ns>.sops.yaml`), interpolation, validation, provenance. The merged tree of
  * each (environment, namespace) is memoized, so siblings share the work of their common ancestors.
  */
-import { createFinding, type Finding } from "../findings.js";
+import { findingAt, type Finding } from "../findings.js";
 import type { JsonObject } from "../json.js";
 import type { EnvironmentInfo, KeyMetadata, LeafInfo, ResolvedEnvironment } from "../model.js";
 import type { Validator } from "../schema/compile.js";
@@ -139,7 +139,7 @@ export class Resolver {
       };
       if (layer.node.kind !== "map") {
         const p = layer.node.pos;
-        step.push(createFinding({ code: "invalid-type", message: `${p.file}:${p.line}:${p.column}: a values file must be a map of keys (namespace ${ns})`, file: p.file, line: p.line, column: p.column, environment: envName }));
+        step.push(findingAt("invalid-type", p, `a values file must be a map of keys (namespace ${ns})`, { environment: envName }));
         continue;
       }
       node = applyLayer(node, layer.node, ctx, [], null);
@@ -162,7 +162,7 @@ export class Resolver {
     for (const d of schema.defaults) {
       const pos = locate(schema.node, d.schemaPath).pos;
       if (this.metadata(ns, d.path).sensitive) {
-        findings.push(createFinding({ code: "sensitive-in-plaintext", message: `${pos.file}:${pos.line}:${pos.column}: ${ns}.${d.path.join(".")} is x-sensitive and must not have a default`, file: pos.file, line: pos.line, column: pos.column, key: `${ns}.${d.path.join(".")}` }));
+        findings.push(findingAt("sensitive-in-plaintext", pos, `${ns}.${d.path.join(".")} is x-sensitive and must not have a default`, { key: `${ns}.${d.path.join(".")}` }));
         continue;
       }
       setAt(root, d.path, fromJson(d.value, originOf(pos, null), false));
@@ -180,7 +180,7 @@ export class Resolver {
         const meta = this.metadata(ns, p);
         if (meta.deprecated) {
           const at = e.keyPos;
-          out.push(createFinding({ code: "deprecated-key", message: `${at.file}:${at.line}:${at.column}: ${ns}.${p.join(".")} is deprecated: ${meta.deprecated}`, file: at.file, line: at.line, column: at.column, environment: layer.environment, key: `${ns}.${p.join(".")}`, hint: meta.deprecated }));
+          out.push(findingAt("deprecated-key", at, `${ns}.${p.join(".")} is deprecated: ${meta.deprecated}`, { environment: layer.environment, key: `${ns}.${p.join(".")}`, hint: meta.deprecated }));
         }
         walk(e.value, p);
       }
@@ -248,7 +248,7 @@ function duplicateDefinitions(plain: Layer, secret: Layer, ns: string): Finding[
   for (const [path, pos] of b) {
     const other = a.get(path);
     if (!other) continue;
-    out.push(createFinding({ code: "duplicate-definition", message: `${pos.file}:${pos.line}:${pos.column}: ${ns}.${path} is set in both ${other.file}:${other.line} and ${pos.file}`, file: pos.file, line: pos.line, column: pos.column, environment: secret.environment, key: `${ns}.${path}`, hint: "set each key in one file of an environment" }));
+    out.push(findingAt("duplicate-definition", pos, `${ns}.${path} is set in both ${other.file}:${other.line} and ${pos.file}`, { environment: secret.environment, key: `${ns}.${path}`, hint: "set each key in one file of an environment" }));
   }
   return out;
 }

@@ -1,5 +1,5 @@
 /** Maps ajv's errors on an effective value back to the layer that set the offending value (docs/reference.md, resolution step 6). */
-import { createFinding, type Finding } from "../findings.js";
+import { findingAt, type Finding } from "../findings.js";
 import type { ErrorObject } from "../schema/compile.js";
 import { requiredKeywordPath, schemasAt } from "../schema/navigate.js";
 import { isJsonObject, type JsonObject } from "../json.js";
@@ -51,9 +51,9 @@ export function mapValidationErrors(errors: readonly ErrorObject[], root: ENode,
       const schemaPath = requiredKeywordPath(ctx.schema.schema, path, missing);
       const sPos = schemaPath ? locate(ctx.schema.node, schemaPath).pos : ctx.schema.node.pos;
       if (unsetAt) {
-        f = createFinding({ code: "missing-required", message: `${unsetAt.file}:${unsetAt.line}:${unsetAt.column}: ${key} is required (${sPos.file}:${sPos.line}) but !unset removes it in ${ctx.environment}`, file: unsetAt.file, line: unsetAt.line, column: unsetAt.column, environment: ctx.environment, key, hint: "drop the !unset, or set a value in a later layer" });
+        f = findingAt("missing-required", unsetAt, `${key} is required (${sPos.file}:${sPos.line}) but !unset removes it in ${ctx.environment}`, { environment: ctx.environment, key, hint: "drop the !unset, or set a value in a later layer" });
       } else {
-        f = createFinding({ code: "missing-required", message: `${sPos.file}:${sPos.line}:${sPos.column}: ${key} is required, but no layer of ${ctx.environment} (${ctx.chain.join(" -> ")}) sets it`, file: sPos.file, line: sPos.line, column: sPos.column, environment: ctx.environment, key, hint: `set it in environments/${ctx.chain[0] ?? ctx.environment}/${ctx.namespace}.yaml or in environments/${ctx.environment}/${ctx.namespace}.yaml` });
+        f = findingAt("missing-required", sPos, `${key} is required, but no layer of ${ctx.environment} (${ctx.chain.join(" -> ")}) sets it`, { environment: ctx.environment, key, hint: `set it in environments/${ctx.chain[0] ?? ctx.environment}/${ctx.namespace}.yaml or in environments/${ctx.environment}/${ctx.namespace}.yaml` });
       }
     } else if (err.keyword === "additionalProperties" || err.keyword === "unevaluatedProperties") {
       const extra = String((err.params as { additionalProperty?: string; unevaluatedProperty?: string }).additionalProperty ?? (err.params as { unevaluatedProperty?: string }).unevaluatedProperty);
@@ -62,13 +62,13 @@ export function mapValidationErrors(errors: readonly ErrorObject[], root: ENode,
       const key = `${dotted}.${extra}`;
       const near = suggestClosest(extra, knownKeys(ctx.schema.schema, path));
       const hint = near === null ? `check the spelling against ${ctx.schema.file}` : `did you mean ${near}? (${ctx.schema.file})`;
-      f = createFinding({ code: "unknown-key", message: `${pos.file}:${pos.line}:${pos.column}: unknown key ${key}: the schema of ${ctx.namespace} does not allow it`, file: pos.file, line: pos.line, column: pos.column, environment: ctx.environment, key, hint });
+      f = findingAt("unknown-key", pos, `unknown key ${key}: the schema of ${ctx.namespace} does not allow it`, { environment: ctx.environment, key, hint });
     } else {
       const o = node.origin;
       const code = err.keyword === "type" ? "invalid-type" : "constraint-violation";
       const shown = node.sensitive || node.kind !== "scalar" ? "" : ` (got ${JSON.stringify(node.value)})`;
       const fromDefault = o.environment === null ? " (the schema default)" : "";
-      f = createFinding({ code, message: `${o.file}:${o.line}:${o.column}: ${dotted} ${err.message ?? "is invalid"}${shown}${fromDefault}`, file: o.file, line: o.line, column: o.column, environment: ctx.environment, key: dotted, hint: describeConstraint(err) });
+      f = findingAt(code, o, `${dotted} ${err.message ?? "is invalid"}${shown}${fromDefault}`, { environment: ctx.environment, key: dotted, hint: describeConstraint(err) });
     }
     const id = `${f.code}|${f.file}|${f.line}|${f.column}|${f.key}|${f.message}`;
     if (!seen.has(id)) { seen.add(id); findings.push(f); }

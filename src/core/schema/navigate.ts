@@ -109,15 +109,35 @@ export interface SchemaDefault {
   schemaPath: (string | number)[];
 }
 
+/** What `collectDefaults` found, and where it stopped if the schema expands past the limit. */
+export interface CollectedDefaults {
+  defaults: SchemaDefault[];
+  /** The schema path where the expansion ran out of budget (a `$ref` fan-out); null when it finished. */
+  overflow: (string | number)[] | null;
+}
+
 /**
- * Defaults (docs/reference.md, schemas): walk `properties` from the root, following `$ref` and `allOf`, never `oneOf`,
- * `anyOf` or `if`; each `default` goes at its path. Deeper defaults are listed after the ones above
- * them, so applying them in order fills objects that a parent default created.
+ * How many subschemas one namespace's defaults may walk. `$ref`s that fan out (each level referring to
+ * the next twice) describe a value exponentially larger than the schema: the walk stops here and the
+ * schema gets a located finding instead of hanging `validate`.
  */
-export function collectDefaults(root: JsonObject): SchemaDefault[] {
+export const DEFAULTS_EXPANSION_LIMIT = 100_000;
+
+/**
+ * Defaults (docs: "Schemas"): walk `properties` from the root, following `$ref` and `allOf`, never `oneOf`,
+ * `anyOf` or `if`; each `default` goes at its path. Deeper defaults are listed after the ones above
+ * them, so applying them in order fills objects that a parent default created. Subschemas with no
+ * `default` anywhere below are not walked (decided once per subschema, so a default-free fan-out costs
+ * time linear in the schema); the rest is bounded by `limit`.
+ */
+export function collectDefaults(root: JsonObject, limit = DEFAULTS_EXPANSION_LIMIT): CollectedDefaults {
   const out: SchemaDefault[] = [];
+  const yields = findDefaultBearing(root);
+  let budget = limit;
+  let overflow: (string | number)[] | null = null;
   const visit = (schema: JsonObject, schemaPath: (string | number)[], path: string[], stack: JsonObject[]): void => {
-    if (stack.includes(schema) || path.length > 64) return;
+    if (overflow !== null || stack.includes(schema) || path.length > 64) return;
+    if (--budget < 0) { overflow = schemaPath; return; }
     const parts = derefWithPaths(root, schema, schemaPath);
     for (const { s, p } of parts) {
       if (path.length > 0 && Object.hasOwn(s, "default")) out.push({ path, value: s.default as JsonValue, schemaPath: [...p, "default"] });
@@ -125,12 +145,44 @@ export function collectDefaults(root: JsonObject): SchemaDefault[] {
     for (const { s, p } of parts) {
       if (!isJsonObject(s.properties)) continue;
       for (const [key, sub] of Object.entries(s.properties)) {
-        if (isJsonObject(sub)) visit(sub, [...p, "properties", key], [...path, key], [...stack, schema]);
+        if (isJsonObject(sub) && yields.has(sub)) visit(sub, [...p, "properties", key], [...path, key], [...stack, schema]);
       }
     }
   };
   visit(root, [], [], []);
-  return out;
+  return { defaults: out, overflow };
+}
+
+/**
+ * The subschemas from which the walk can reach a `default` (through `$ref`, `allOf` and `properties`):
+ * every subschema once, then a reverse walk from the ones that carry a default. Linear in the schema.
+ */
+function findDefaultBearing(root: JsonObject): Set<JsonObject> {
+  const parents = new Map<JsonObject, JsonObject[]>();
+  const carriers: JsonObject[] = [];
+  const seen = new Set<JsonObject>([root]);
+  const queue: JsonObject[] = [root];
+  while (queue.length > 0) {
+    const schema = queue.pop()!;
+    const parts = deref(root, schema);
+    if (parts.some((s) => Object.hasOwn(s, "default"))) carriers.push(schema);
+    for (const s of parts) {
+      if (!isJsonObject(s.properties)) continue;
+      for (const sub of Object.values(s.properties)) {
+        if (!isJsonObject(sub)) continue;
+        const list = parents.get(sub);
+        if (list === undefined) parents.set(sub, [schema]);
+        else list.push(schema);
+        if (!seen.has(sub)) { seen.add(sub); queue.push(sub); }
+      }
+    }
+  }
+  const bearing = new Set<JsonObject>(carriers);
+  const work = [...carriers];
+  while (work.length > 0) {
+    for (const parent of parents.get(work.pop()!) ?? []) if (!bearing.has(parent)) { bearing.add(parent); work.push(parent); }
+  }
+  return bearing;
 }
 
 function derefWithPaths(root: JsonObject, schema: JsonObject, path: (string | number)[], seen = new Set<JsonObject>()): { s: JsonObject; p: (string | number)[] }[] {

@@ -1,5 +1,5 @@
 /** strata.yaml: validated against the shipped schema, then the environment graph (docs/reference.md, strata.yaml). */
-import { compareEnvironmentNames, createFinding, type Finding } from "../findings.js";
+import { compareEnvironmentNames, createFinding, findingAt, type Finding } from "../findings.js";
 import { isJsonObject, type JsonObject } from "../json.js";
 import type { EnvironmentInfo } from "../model.js";
 import { isValidName } from "../names.js";
@@ -80,7 +80,7 @@ export function parseSettings(root: LNode | null, compiler: SchemaCompiler): Par
     if (!isValidName(name)) {
       const e = envNode.kind === "map" ? envNode.entries.get(name) : undefined;
       const pos = e?.keyPos ?? envNode.pos;
-      findings.push(createFinding({ code: "invalid-name", message: `${file}:${pos.line}:${pos.column}: invalid environment name "${name}"`, file, line: pos.line, column: pos.column, hint: "environment names match ^[a-z0-9][a-z0-9-]*$, at most 64 characters" }));
+      findings.push(findingAt("invalid-name", { file, line: pos.line, column: pos.column }, `invalid environment name "${name}"`, { hint: "environment names match ^[a-z0-9][a-z0-9-]*$, at most 64 characters" }));
     }
   }
 
@@ -91,7 +91,7 @@ export function parseSettings(root: LNode | null, compiler: SchemaCompiler): Par
     if (Object.hasOwn(decls, name)) continue;
     const node = locate(root, ["runtime", "recipients"]).node;
     const pos = (node.kind === "map" ? node.entries.get(name)?.keyPos : undefined) ?? node.pos;
-    findings.push(createFinding({ code: "unknown-environment", message: `${file}:${pos.line}:${pos.column}: runtime.recipients names "${name}", which is not a declared environment`, file, line: pos.line, column: pos.column, environment: name, hint: "fix the name, or declare the environment under environments:" }));
+    findings.push(findingAt("unknown-environment", { file, line: pos.line, column: pos.column }, `runtime.recipients names "${name}", which is not a declared environment`, { environment: name, hint: "fix the name, or declare the environment under environments:" }));
   }
 
   for (const [name, chain] of chains) {
@@ -173,7 +173,7 @@ function buildChains(decls: Record<string, EnvironmentDeclaration>, root: LNode,
       if (parent !== undefined && (!Object.hasOwn(decls, parent) || !isValidName(parent))) {
         if (Object.hasOwn(decls, parent)) { base = null; break; } // an invalid name, reported as such
         const at = locate(root, ["environments", current, "parent"]).pos;
-        broken = createFinding({ code: "unknown-environment", message: `${file}:${at.line}:${at.column}: environment "${current}" has unknown parent "${parent}"`, file, line: at.line, column: at.column, environment: current, hint: `declare "${parent}" under environments, or fix the name` });
+        broken = findingAt("unknown-environment", { file, line: at.line, column: at.column }, `environment "${current}" has unknown parent "${parent}"`, { environment: current, hint: `declare "${parent}" under environments, or fix the name` });
         findings.push(broken);
         chains.set(current, null);
         brokenBy.set(current, broken);

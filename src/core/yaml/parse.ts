@@ -5,7 +5,7 @@
  * that YAML 1.1 tools read differently get a warning.
  */
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node, Scalar, type YAMLError } from "yaml";
-import { createFinding, type Finding } from "../findings.js";
+import { createFinding, findingAt, type Finding } from "../findings.js";
 import { describeKeyProblem, isValidKeySegment, printable } from "../names.js";
 import type { LEntry, LMap, LNode, Pos } from "./nodes.js";
 
@@ -43,7 +43,7 @@ export function decodeText(bytes: Uint8Array, file: string): { text: string } | 
   } catch {
     const at = firstInvalidUtf8(bytes);
     const { line, column } = lineColumnOfByte(bytes, at);
-    return { finding: createFinding({ code: "yaml-syntax", message: `${file}:${line}:${column}: not UTF-8 text (invalid byte at offset ${at})`, file, line, column, hint: "values files are YAML text; keep binary data out of the repository or base64-encode it" }) };
+    return { finding: findingAt("yaml-syntax", { file, line: line, column: column }, `not UTF-8 text (invalid byte at offset ${at})`, { hint: "values files are YAML text; keep binary data out of the repository or base64-encode it" }) };
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const nul = text.indexOf("\u0000");
@@ -51,7 +51,7 @@ export function decodeText(bytes: Uint8Array, file: string): { text: string } | 
     const before = text.slice(0, nul);
     const line = before.split("\n").length;
     const column = nul - before.lastIndexOf("\n");
-    return { finding: createFinding({ code: "yaml-syntax", message: `${file}:${line}:${column}: a NUL character: not a YAML text file`, file, line, column }) };
+    return { finding: findingAt("yaml-syntax", { file, line: line, column: column }, `a NUL character: not a YAML text file`) };
   }
   return { text };
 }
@@ -123,7 +123,7 @@ export function parseYaml(text: string, file: string, options: ParseYamlOptions)
   }
   if (!options.multiDocument && documents.length > 1) {
     const pos = posAt(docs[1]?.range?.[0]);
-    findings.push(createFinding({ code: "yaml-syntax", message: `${file}:${pos.line}:${pos.column}: more than one YAML document; a values file holds one`, file, line: pos.line, column: pos.column }));
+    findings.push(findingAt("yaml-syntax", { file, line: pos.line, column: pos.column }, `more than one YAML document; a values file holds one`));
   }
   return { documents, findings };
 }
@@ -142,15 +142,15 @@ function describeErrors(errors: readonly YAMLError[], text: string, file: string
     const pos = posAt(err.pos[0]);
     const firstLine = err.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
     if (err.code === "DUPLICATE_KEY") {
-      out.push(createFinding({ code: "duplicate-key", message: `${file}:${pos.line}:${pos.column}: duplicate key (${firstLine})`, file, line: pos.line, column: pos.column, hint: "each key may appear once in a map" }));
+      out.push(findingAt("duplicate-key", { file, line: pos.line, column: pos.column }, `duplicate key (${firstLine})`, { hint: "each key may appear once in a map" }));
     } else if ((err.code === "MULTILINE_IMPLICIT_KEY" || err.code === "BLOCK_AS_IMPLICIT_KEY") && overIndentedAt.has(err.pos[0])) {
       if (reportedOverIndent.has(err.pos[0])) continue;
       reportedOverIndent.add(err.pos[0]);
       out.push(overIndentedLine(text, file, err.pos[0], posAt));
     } else if (/maximum call stack/i.test(err.message)) {
-      out.push(createFinding({ code: "yaml-limit", message: `${file}:${pos.line}:${pos.column}: nesting too deep for the YAML parser`, file, line: pos.line, column: pos.column }));
+      out.push(findingAt("yaml-limit", { file, line: pos.line, column: pos.column }, `nesting too deep for the YAML parser`));
     } else {
-      out.push(createFinding({ code: "yaml-syntax", message: `${file}:${pos.line}:${pos.column}: ${firstLine}`, file, line: pos.line, column: pos.column }));
+      out.push(findingAt("yaml-syntax", { file, line: pos.line, column: pos.column }, `${firstLine}`));
     }
   }
   return out;
@@ -169,7 +169,7 @@ function overIndentedLine(text: string, file: string, offset: number, posAt: (of
     next = end;
   }
   if (next < 0) {
-    return createFinding({ code: "yaml-syntax", message: `${file}:${above.line}:${above.column}: a value cannot continue on a more indented line with a nested key`, file, line: above.line, column: above.column });
+    return findingAt("yaml-syntax", { file, line: above.line, column: above.column }, `a value cannot continue on a more indented line with a nested key`);
   }
   const lineStart = next + 1;
   let first = lineStart;
@@ -221,7 +221,7 @@ class Walker {
       if (!this.depthLimitReported) {
         this.depthLimitReported = true;
         const pos = this.posAt(node.range?.[0]);
-        this.findings.push(createFinding({ code: "yaml-limit", message: `${this.file}:${pos.line}:${pos.column}: nesting deeper than ${MAX_DEPTH} levels`, file: this.file, line: pos.line, column: pos.column }));
+        this.findings.push(findingAt("yaml-limit", { file: this.file, line: pos.line, column: pos.column }, `nesting deeper than ${MAX_DEPTH} levels`));
       }
       return null;
     }
@@ -230,14 +230,14 @@ class Walker {
         if (!this.aliasLimitReported) {
           this.aliasLimitReported = true;
           const pos = this.posAt(node.range?.[0]);
-          this.findings.push(createFinding({ code: "yaml-limit", message: `${this.file}:${pos.line}:${pos.column}: more than ${MAX_ALIASES} alias expansions`, file: this.file, line: pos.line, column: pos.column, hint: "anchors and aliases are limited to stop alias bombs; write the values out" }));
+          this.findings.push(findingAt("yaml-limit", { file: this.file, line: pos.line, column: pos.column }, `more than ${MAX_ALIASES} alias expansions`, { hint: "anchors and aliases are limited to stop alias bombs; write the values out" }));
         }
         return null;
       }
       const target = node.resolve(this.doc);
       if (!target) {
         const pos = this.posAt(node.range?.[0]);
-        this.findings.push(createFinding({ code: "yaml-syntax", message: `${this.file}:${pos.line}:${pos.column}: unknown alias *${node.source}`, file: this.file, line: pos.line, column: pos.column }));
+        this.findings.push(findingAt("yaml-syntax", { file: this.file, line: pos.line, column: pos.column }, `unknown alias *${node.source}`));
         return null;
       }
       return this.walk(target as Node, depth + 1);
@@ -245,16 +245,16 @@ class Walker {
     const pos = this.posAt(node.range?.[0]);
     const tag = node.tag;
     if (tag && !CORE_TAGS.has(tag)) {
-      this.findings.push(createFinding({ code: "yaml-syntax", message: `${this.file}:${pos.line}:${pos.column}: unsupported tag ${tag}`, file: this.file, line: pos.line, column: pos.column, hint: "only the YAML core schema and !unset are supported" }));
+      this.findings.push(findingAt("yaml-syntax", { file: this.file, line: pos.line, column: pos.column }, `unsupported tag ${tag}`, { hint: "only the YAML core schema and !unset are supported" }));
       return null;
     }
     if (tag === UNSET_TAG) {
       if (!this.options.allowUnset) {
-        this.findings.push(createFinding({ code: "yaml-syntax", message: `${this.file}:${pos.line}:${pos.column}: !unset is not allowed here`, file: this.file, line: pos.line, column: pos.column, hint: "!unset belongs in plain values files, not in encrypted ones" }));
+        this.findings.push(findingAt("yaml-syntax", { file: this.file, line: pos.line, column: pos.column }, `!unset is not allowed here`, { hint: "!unset belongs in plain values files, not in encrypted ones" }));
         return null;
       }
       if (!isScalar(node) || (node.source !== undefined && node.source !== "" && node.source !== null)) {
-        this.findings.push(createFinding({ code: "yaml-syntax", message: `${this.file}:${pos.line}:${pos.column}: !unset takes no value`, file: this.file, line: pos.line, column: pos.column }));
+        this.findings.push(findingAt("yaml-syntax", { file: this.file, line: pos.line, column: pos.column }, `!unset takes no value`));
         return null;
       }
       return { kind: "unset", pos };
@@ -269,26 +269,26 @@ class Walker {
       return { kind: "seq", pos, items };
     }
     if (isMap(node)) return this.map(node.items, pos, depth);
-    this.findings.push(createFinding({ code: "yaml-syntax", message: `${this.file}:${pos.line}:${pos.column}: unsupported YAML node`, file: this.file, line: pos.line, column: pos.column }));
+    this.findings.push(findingAt("yaml-syntax", { file: this.file, line: pos.line, column: pos.column }, `unsupported YAML node`));
     return null;
   }
 
   private scalar(node: Scalar, pos: Pos): LNode | null {
     const v = node.value;
     if (typeof v === "number" && !Number.isFinite(v)) {
-      this.findings.push(createFinding({ code: "invalid-type", message: `${this.file}:${pos.line}:${pos.column}: ${String(v)} is not a JSON number`, file: this.file, line: pos.line, column: pos.column }));
+      this.findings.push(findingAt("invalid-type", { file: this.file, line: pos.line, column: pos.column }, `${String(v)} is not a JSON number`));
       return null;
     }
     if (typeof v === "number" || typeof v === "bigint") {
       const problem = checkIntegerLiteral(typeof node.source === "string" ? node.source : String(v), v);
       if (problem) {
-        this.findings.push(createFinding({ code: "invalid-type", message: `${this.file}:${pos.line}:${pos.column}: ${problem}`, file: this.file, line: pos.line, column: pos.column, hint: SAFE_INTEGER_HINT }));
+        this.findings.push(findingAt("invalid-type", { file: this.file, line: pos.line, column: pos.column }, `${problem}`, { hint: SAFE_INTEGER_HINT }));
         return null;
       }
     }
     if (typeof v === "bigint") return { kind: "scalar", pos, value: Number(v) };
     if (v !== null && typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean") {
-      this.findings.push(createFinding({ code: "yaml-syntax", message: `${this.file}:${pos.line}:${pos.column}: unsupported scalar`, file: this.file, line: pos.line, column: pos.column }));
+      this.findings.push(findingAt("yaml-syntax", { file: this.file, line: pos.line, column: pos.column }, `unsupported scalar`));
       return null;
     }
     if (node.type === Scalar.PLAIN && typeof node.source === "string") this.checkYaml11(node.source, v, pos);
@@ -301,7 +301,7 @@ class Walker {
     else if (YAML11_OCTAL.test(source)) hint = `YAML 1.1 tools read ${source} as an octal number; strata (YAML 1.2) reads ${String(value)}. Quote it if it is a string, or drop the leading zero`;
     else if (YAML11_SEXAGESIMAL.test(source)) hint = `YAML 1.1 tools read ${source} as a base-60 number; strata reads the string "${source}". Quote it`;
     else if (YAML11_UNDERSCORE_NUMBER.test(source)) hint = `YAML 1.1 tools read ${source} as a number; strata reads the string "${source}". Quote it, or write the digits without _`;
-    if (hint) this.findings.push(createFinding({ code: "yaml-1.1-ambiguity", message: `${this.file}:${pos.line}:${pos.column}: ${source} means different things in YAML 1.1 and 1.2`, file: this.file, line: pos.line, column: pos.column, hint }));
+    if (hint) this.findings.push(findingAt("yaml-1.1-ambiguity", { file: this.file, line: pos.line, column: pos.column }, `${source} means different things in YAML 1.1 and 1.2`, { hint }));
   }
 
   private map(pairs: unknown[], pos: Pos, depth: number): LMap {
@@ -317,14 +317,14 @@ class Walker {
         for (const src of sources) {
           const m = this.walk(src, depth + 1);
           if (m?.kind === "map") merged.push(m);
-          else if (m) this.findings.push(createFinding({ code: "yaml-syntax", message: `${this.file}:${keyPos.line}:${keyPos.column}: a << merge needs a map`, file: this.file, line: keyPos.line, column: keyPos.column }));
+          else if (m) this.findings.push(findingAt("yaml-syntax", { file: this.file, line: keyPos.line, column: keyPos.column }, `a << merge needs a map`));
         }
         continue;
       }
       const key = isScalar(keyNode) ? keyNode.value : undefined;
       if (typeof key !== "string" || !this.keyAllowed(key)) {
         const shown = typeof key === "string" ? describeKeyProblem(key) : key === null || key === undefined ? "a key must not be empty" : `"${printable(String(isScalar(keyNode) ? keyNode.source ?? key : "?"))}" is not a string key`;
-        this.findings.push(createFinding({ code: "invalid-key", message: `${this.file}:${keyPos.line}:${keyPos.column}: invalid key: ${shown}`, file: this.file, line: keyPos.line, column: keyPos.column, hint: "key segments start with a letter or _, then letters, digits, _ or -" }));
+        this.findings.push(findingAt("invalid-key", { file: this.file, line: keyPos.line, column: keyPos.column }, `invalid key: ${shown}`, { hint: "key segments start with a letter or _, then letters, digits, _ or -" }));
         continue;
       }
       const value = this.walk(pair.value as Node | null, depth + 1) ?? (pair.value === null ? { kind: "scalar" as const, pos: keyPos, value: null } : null);

@@ -1,19 +1,13 @@
 /** What a snapshot's `source` needs from git: the repository and the commit of the working tree. */
-import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { promisify } from "node:util";
+import { runGitRaw } from "../git/run.js";
 
-const run = promisify(execFile);
-
+/** Git's trimmed output, or null when git fails or is missing: a snapshot's source is best effort. */
 async function git(dir: string, ...args: string[]): Promise<string | null> {
-  try {
-    const { stdout } = await run("git", ["-C", dir, ...args], { encoding: "utf8" });
-    return stdout.trim();
-  } catch {
-    return null;
-  }
+  const r = await runGitRaw(dir, args).catch(() => null);
+  return r !== null && r.exitCode === 0 ? r.stdout.toString("utf8").trim() : null;
 }
 
 /** `owner/name` from GITHUB_REPOSITORY, else the origin URL, else the directory name; the HEAD commit or null. */
@@ -34,12 +28,9 @@ const SNAPSHOT_INPUTS = ["strata.yaml", "schemas", "environments"];
  * with the SHA-256 of its working-tree bytes, or null when it was deleted. Sorted by path; empty when clean.
  */
 export async function readUncommittedChanges(dir: string): Promise<[string, string | null][]> {
-  let stdout: string;
-  try {
-    ({ stdout } = await run("git", ["-C", dir, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--", ...SNAPSHOT_INPUTS], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 }));
-  } catch {
-    return [];
-  }
+  const r = await runGitRaw(dir, ["status", "--porcelain=v1", "-z", "--untracked-files=all", "--", ...SNAPSHOT_INPUTS]).catch(() => null);
+  if (r === null || r.exitCode !== 0) return [];
+  const stdout = r.stdout.toString("utf8");
   const entries = stdout.split("\0");
   const paths = new Set<string>();
   for (let i = 0; i < entries.length; i++) {

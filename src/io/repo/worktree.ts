@@ -5,7 +5,10 @@ import { dirname, join, resolve, sep } from "node:path";
 import { StrataError } from "../../core/findings.js";
 import type { RepoFiles } from "../../core/source.js";
 
-export const SETTINGS_FILE = "strata.yaml";
+// Not imported from core/settings: that module pulls the schema engine into every command that only
+// needs the repository root (secrets, exec), which start-up time forbids (test/cli/startup-modules).
+const SETTINGS_FILE = "strata.yaml";
+
 
 /**
  * The repository root for `--repo DIR`: DIR itself or the nearest ancestor with a strata.yaml
@@ -21,6 +24,19 @@ export function findRepositoryRoot(dir: string): string {
     if (dirname(d) === d) break;
   }
   throw new StrataError("missing-repository", `not a strata repository: no ${SETTINGS_FILE} in ${start} or any parent directory`, { hint: "run `strata init` to create one, or pass --repo DIR" });
+}
+
+/**
+ * For the commands that read commits (`diff`, `log`): the repository root as above, or DIR itself when no
+ * strata.yaml is found (the configuration may be deleted in the worktree yet present in the commits).
+ */
+export function findConfigRoot(dir: string): string {
+  try {
+    return findRepositoryRoot(dir);
+  } catch (error) {
+    if (!existsSync(dir)) throw error;
+    return resolve(dir);
+  }
 }
 
 export function createWorktreeFiles(root: string): RepoFiles {

@@ -153,4 +153,13 @@ describe("snapshot build and verify, keys, settings", () => {
     await expect(loadTrustedKeys({})).rejects.toMatchObject({ code: "invalid-argument" });
     expect(() => parseDuration("7 days")).toThrow(/invalid duration/);
   });
+
+  it("reads strata.yaml through the one schema-checked reader: every problem located, none swallowed", async () => {
+    const write = (text: string): string => { const repo = tempdir(); writeFileSync(join(repo, "strata.yaml"), text); return repo; };
+    // Broken YAML, a list at the top, a misspelt distribution key and a non-string endpoint were read as "no settings".
+    await expect(readDistributionSettings(write("version: 1\nenvironments:\n  staging: {\n"))).rejects.toMatchObject({ code: "invalid-config", message: expect.stringMatching(/^strata\.yaml:\d+:\d+: /) });
+    await expect(readDistributionSettings(write("- a\n- b\n"))).rejects.toMatchObject({ code: "invalid-config", message: expect.stringMatching(/^strata\.yaml:1:1: /) });
+    await expect(readDistributionSettings(write("version: 1\nenvironments:\n  staging: {}\ndistribution:\n  endpoitn: http://x\n"))).rejects.toMatchObject({ code: "invalid-config", message: expect.stringMatching(/^strata\.yaml:5:3: .*endpoitn/) });
+    await expect(resolveEndpointUrl({ repoDir: write("version: 1\nenvironments:\n  staging: {}\ndistribution:\n  endpoint: 7\n"), env: {} })).rejects.toMatchObject({ code: "invalid-config", message: expect.stringMatching(/^strata\.yaml:5:13: /) });
+  });
 });

@@ -5,10 +5,12 @@ import { encryptDocument } from "../../../src/app/secrets/encrypt-document.js";
 import { createSecretsOpener } from "../../../src/app/secrets/opener.js";
 import { redact, REDACTED } from "../../../src/core/redact.js";
 import { createSnapshotSecretsTree } from "../../../src/core/snapshot/secrets.js";
-import { conformance } from "../../core/sops/support.js";
+import { conformance, lacking, needsCorpus } from "../../support/shared.js";
 import { keyEnv, SOPS_AGE_KEY, testGnupgHome } from "./keys.js";
 
-describe("createSecretsOpener (resolution's SecretsOpener)", () => {
+const missing = lacking("createSecretsOpener", needsCorpus, { tool: "gpg" });
+
+describe.skipIf(missing)("createSecretsOpener (resolution's SecretsOpener)", () => {
   it("returns the plaintext document without sops and registers every value with the redactor", async () => {
     const opener = createSecretsOpener({ env: keyEnv({ SOPS_AGE_KEY }) });
     const f = "sops-age/tests/data/secret.enc.yaml";

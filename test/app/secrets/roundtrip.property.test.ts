@@ -1,3 +1,4 @@
+// @module-tag slow
 // fast-check: random documents survive encrypt -> decrypt in every store, and each store's plaintext
 // writer reads back what it wrote.
 import fc from "fast-check";

@@ -18,7 +18,7 @@ export function resolveInline(schemaYaml: string, layers: Partial<Record<"base" 
     if (parsed.findings.length) throw new Error(JSON.stringify(parsed.findings));
     const node = parsed.documents[0]!;
     const schema = toPlain(node) as JsonObject;
-    schemas.set(name, { name, file, schema, node, validator: compiler.compile(schema), defaults: collectDefaults(schema) });
+    schemas.set(name, { name, file, schema, node, validator: compiler.compile(schema), defaults: collectDefaults(schema).defaults });
   }
   const environments = new Map<string, EnvironmentInfo>();
   CHAIN.forEach((name, i) => environments.set(name, { name, parent: i ? CHAIN[i - 1]! : null, abstract: i === 0, production: false, approvalRequired: false, description: null, metadata: {}, chain: CHAIN.slice(0, i + 1) }));

