@@ -10,6 +10,15 @@ const layers = [
   { target: "./src/core", from: ["./src/io", "./src/app", "./src/cli", "./src/server", "./src/client"], message: "core is pure: it imports nothing outside src/core" },
   { target: "./src/io", from: ["./src/app", "./src/cli", "./src/server", "./src/client"], message: "io may import only core" },
   { target: "./src/app", from: ["./src/cli", "./src/server", "./src/client"], message: "app may import only core and io" },
+  // cli reaches io through app use cases; the exceptions (ARCHITECTURE.md) are where cli only hands an io
+  // object to a use case or writes the command's own output: the result cache, exec's child process, the
+  // GitHub Actions step summary.
+  {
+    target: "./src/cli",
+    from: "./src/io",
+    except: ["./cache/resolved.ts", "./process/run-command.ts", "./github/env.ts"],
+    message: "cli reaches io through src/app (or add a documented exception here and in ARCHITECTURE.md)",
+  },
   { target: "./src/server", from: ["./src/cli", "./src/client"], message: "server may import app, core and io" },
   { target: "./src/client", from: ["./src/io", "./src/app", "./src/cli", "./src/server"], message: "the SDK imports core only" },
 ];
@@ -51,6 +60,19 @@ export default tseslint.config(
         }],
       }],
       "no-restricted-globals": ["error", { name: "process", message: "core is pure: take what you need from process as a parameter" }],
+    },
+  },
+  {
+    // app decides, io does: a use case reads and writes files through src/io helpers (io/fs/files.ts and
+    // the others), never through Node's file or process modules itself (ARCHITECTURE.md).
+    files: ["src/app/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", {
+        patterns: [{
+          regex: "^(node:)?(fs|fs/promises|child_process)$",
+          message: "app does its I/O through src/io (io/fs/files.ts, io/git, io/process): add a named helper there",
+        }],
+      }],
     },
   },
   {

@@ -3,13 +3,12 @@
  * (`--existing`) add what an existing one lacks: the editor schemas, the workflow, `.sops.yaml` and the
  * `.gitignore` lines, leaving every file that is there alone.
  */
-import { existsSync } from "node:fs";
-import { appendFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { parse as parseYamlText } from "yaml";
 import { mergeEditorSettings } from "../core/editor-settings.js";
 import { isStrataError, StrataError } from "../core/findings.js";
 import type { JsonObject } from "../core/json.js";
+import { appendTextFile, ensureDirectory, pathExists, readTextFile, writeNewFile } from "../io/fs/files.js";
 import { createWorktreeFiles } from "../io/repo/worktree.js";
 import { editorSchemaFiles, editorSettingsEntries, exportSchemas, SETTINGS_SCHEMA_PATH, VSCODE_SETTINGS_PATH } from "./schema-export.js";
 
@@ -120,14 +119,14 @@ export function scaffoldFiles(workflow: string): Record<string, string> {
 export async function initRepository(dir: string, workflow: string): Promise<string[]> {
   const files = scaffoldFiles(workflow);
   // Check everything first, so init never half-writes over an existing repository.
-  const existing = Object.keys(files).filter((p) => existsSync(join(dir, p)));
-  if (existsSync(join(dir, "strata.yaml")) || existing.length) {
+  const existing = Object.keys(files).filter((p) => pathExists(join(dir, p)));
+  if (pathExists(join(dir, "strata.yaml")) || existing.length) {
     throw new StrataError("invalid-argument", `${dir} already has ${existing.join(", ") || "strata.yaml"}; init writes only into a new repository`, { hint: "adopt an existing repository with `strata init --existing`: it writes only what is missing" });
   }
   for (const [path, content] of Object.entries(files)) {
     const full = join(dir, path);
-    await mkdir(dirname(full), { recursive: true });
-    await writeFile(full, content, { flag: "wx" });
+    await ensureDirectory(dirname(full));
+    await writeNewFile(full, content);
   }
   return Object.keys(files);
 }
@@ -147,34 +146,34 @@ export interface AdoptResult {
  */
 export async function adoptRepository(dir: string, workflow: string): Promise<AdoptResult> {
   const result: AdoptResult = { written: [], leftAlone: [] };
-  const hasSettings = existsSync(join(dir, "strata.yaml"));
+  const hasSettings = pathExists(join(dir, "strata.yaml"));
   const all = scaffoldFiles(workflow);
   const wanted = hasSettings
     ? Object.fromEntries(Object.entries(all).filter(([path]) => [".sops.yaml", ".github/workflows/strata.yml", ".gitignore"].includes(path)))
     : Object.fromEntries(Object.entries(all).filter(([path]) => !path.startsWith(".strata/") && path !== VSCODE_SETTINGS_PATH));
   for (const [path, content] of Object.entries(wanted)) {
     const full = join(dir, path);
-    if (path === ".gitignore" && existsSync(full)) {
-      const have = (await readFile(full, "utf8")).split(/\r?\n/).map((l) => l.trim());
+    if (path === ".gitignore" && pathExists(full)) {
+      const have = (await readTextFile(full)).split(/\r?\n/).map((l) => l.trim());
       const missing = GITIGNORE_LINES.filter((l) => !have.includes(l));
       if (missing.length === 0) result.leftAlone.push({ path, note: null });
       else {
-        const text = await readFile(full, "utf8");
-        await appendFile(full, `${text === "" || text.endsWith("\n") ? "" : "\n"}# strata\n${missing.join("\n")}\n`);
+        const text = await readTextFile(full);
+        await appendTextFile(full, `${text === "" || text.endsWith("\n") ? "" : "\n"}# strata\n${missing.join("\n")}\n`);
         result.written.push(`${path} (appended ${missing.join(" ")})`);
       }
       continue;
     }
-    if (existsSync(full)) {
+    if (pathExists(full)) {
       result.leftAlone.push({ path, note: null });
       continue;
     }
-    await mkdir(dirname(full), { recursive: true });
-    await writeFile(full, content, { flag: "wx" });
+    await ensureDirectory(dirname(full));
+    await writeNewFile(full, content);
     result.written.push(path);
   }
   if (hasSettings) {
-    const settings = await readFile(join(dir, "strata.yaml"), "utf8");
+    const settings = await readTextFile(join(dir, "strata.yaml"));
     const modeline = `# yaml-language-server: $schema=${SETTINGS_SCHEMA_PATH}`;
     result.leftAlone.push({ path: "strata.yaml", note: settings.includes(modeline) ? null : `add \`${modeline}\` as its first line for editor support` });
   }

@@ -3,8 +3,6 @@
  * JSON Schema of strata.yaml, one layer schema per namespace for `environments/<env>/<ns>.yaml`, and the
  * `.vscode/settings.json` entries that bind them (merged into an existing file).
  */
-import { existsSync } from "node:fs";
-import { mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { mergeEditorSettings } from "../core/editor-settings.js";
 import type { Finding } from "../core/findings.js";
@@ -12,6 +10,7 @@ import type { JsonObject } from "../core/json.js";
 import { createLayerSchema, editorSettings } from "../core/schema/layer-schema.js";
 import { strataYamlSchema } from "../core/settings/strata-yaml-schema.js";
 import type { RepoFiles } from "../core/source.js";
+import { ensureDirectory, listDirectory, pathExists, readTextFile, removeFile } from "../io/fs/files.js";
 import { writeFileAtomic } from "../io/fs/write-atomic.js";
 import { loadRepository } from "./repository.js";
 
@@ -78,8 +77,8 @@ export async function exportSchemas(options: SchemaExportOptions): Promise<Schem
     else result.changed.push(path);
   }
   const dir = join(options.root, LAYER_SCHEMA_DIR);
-  if (existsSync(dir)) {
-    for (const name of (await readdir(dir)).sort()) {
+  if (pathExists(dir)) {
+    for (const name of (await listDirectory(dir)).sort()) {
       const path = `${LAYER_SCHEMA_DIR}/${name}`;
       if (name.endsWith(LAYER_SUFFIX) && !Object.hasOwn(wanted, path)) result.removed.push(path);
     }
@@ -87,16 +86,16 @@ export async function exportSchemas(options: SchemaExportOptions): Promise<Schem
   if (options.check) return result;
   for (const path of result.changed) {
     const full = join(options.root, path);
-    await mkdir(dirname(full), { recursive: true });
+    await ensureDirectory(dirname(full));
     await writeFileAtomic(full, wanted[path]!);
   }
-  for (const path of result.removed) await rm(join(options.root, path), { force: true });
+  for (const path of result.removed) await removeFile(join(options.root, path));
   return result;
 }
 
 async function readText(path: string): Promise<string | null> {
   try {
-    return await readFile(path, "utf8");
+    return await readTextFile(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
     throw error;

@@ -2,11 +2,11 @@
  * `strata typegen`: the TypeScript declaration of the repository's effective config (docs/typegen.md).
  * Reads strata.yaml and the schemas only: values, environments and secrets play no part in the types.
  */
-import { readFile } from "node:fs/promises";
 import { basename, dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { StrataError, type Finding } from "../core/findings.js";
 import { generateTypes } from "../core/schema/typegen.js";
 import type { RepoFiles } from "../core/source.js";
+import { readTextFile } from "../io/fs/files.js";
 import { writeFileAtomic } from "../io/fs/write-atomic.js";
 import { loadRepository } from "./repository.js";
 
@@ -83,7 +83,7 @@ export async function runTypegen(options: TypegenOptions): Promise<TypegenResult
   if (options.check) {
     let current: string | null = null;
     try {
-      current = await readFile(file, "utf8");
+      current = await readTextFile(file);
     } catch (cause) {
       if ((cause as NodeJS.ErrnoException).code !== "ENOENT") throw new StrataError("unreadable-file", `cannot read ${options.out}: ${(cause as NodeJS.ErrnoException).code ?? "error"}`, { cause });
     }

@@ -3,7 +3,7 @@ import { Option, type Command } from "commander";
 import { StrataError } from "../core/findings.js";
 import { redactJson } from "../core/redact.js";
 import type { RepoFiles, SecretsOpener } from "../core/source.js";
-import { createWorktreeFiles, findRepositoryRoot } from "../io/repo/worktree.js";
+import { openWorktree } from "../app/worktree.js";
 import type { ReportFormat } from "./render/findings.js";
 
 export interface RepoOptions { repo?: string }
@@ -28,8 +28,7 @@ export function collectList(value: string, previous: string[] = []): string[] {
 }
 
 export function openRepository(options: RepoOptions): { root: string; files: RepoFiles } {
-  const root = findRepositoryRoot(options.repo ?? process.cwd());
-  return { root, files: createWorktreeFiles(root) };
+  return openWorktree(options.repo ?? process.cwd());
 }
 
 /** The SOPS opener for resolution, loaded only when a command may decrypt; null when secrets are skipped. */

@@ -6,6 +6,7 @@
 import { StrataError } from "../../core/findings.js";
 import type { ApprovalDecision } from "../../core/approvals/evaluate.js";
 import type { GitHubApi, PullRequestInfo } from "../../io/github/api.js";
+import { readGitSource } from "../../io/repo/git-head.js";
 import { evaluatePullRequest, type ComputeApprovalChanges } from "./evaluate-pull-request.js";
 
 export interface CommitApproved {
@@ -76,6 +77,19 @@ export async function requireCommitApproved(options: CheckCommitApprovedOptions)
       ? "push only what an approved pull request merged; see `strata approvals check --pr N`"
       : "push --require-approval publishes only commits that a merged, approved pull request put on the default branch",
   });
+}
+
+/**
+ * `push --require-approval` from a working tree (docs/github.md): only its HEAD commit, clean, approved as
+ * approvePush decides; uncommitted changes would publish something no pull request approved.
+ */
+export async function approveWorktreePush(options: { repoDir: string; warn?: (message: string) => void }): Promise<{ pullRequest: number; approvedBy: string[]; emergency: boolean }> {
+  const git = await readGitSource(options.repoDir);
+  if (!git.commit) throw new StrataError("approval-required", "--require-approval needs a git commit to check, and this repository has none");
+  if (git.dirty) {
+    throw new StrataError("approval-required", `the working tree has uncommitted configuration changes; --require-approval publishes only the approved commit ${git.commit.slice(0, 12)}`, { hint: "push from a clean checkout of the merged commit" });
+  }
+  return approvePush({ commit: git.commit, repoDir: options.repoDir, ...(options.warn ? { warn: options.warn } : {}) });
 }
 
 /**

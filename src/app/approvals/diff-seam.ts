@@ -3,10 +3,10 @@
  * `strata diff --format json|markdown` (`--diff FILE`, `--diff-markdown FILE`), e.g. to gate on a diff
  * made elsewhere.
  */
-import { readFile } from "node:fs/promises";
 import { approvalChangesFromDiff, isDiffForApprovals } from "../../core/approvals/from-diff.js";
 import type { DiffResult } from "../../core/diff/model.js";
 import { StrataError } from "../../core/findings.js";
+import { readTextFile } from "../../io/fs/files.js";
 import { createCommitFiles } from "../../io/git/files.js";
 import { openGitRepo } from "../../io/git/repo.js";
 import { runGitRaw } from "../../io/git/run.js";
@@ -102,7 +102,7 @@ export function createDiffSeam(renderMarkdown: (result: DiffResult, request: Cha
 
 async function readText(path: string, what: string): Promise<string> {
   try {
-    return await readFile(path, "utf8");
+    return await readTextFile(path);
   } catch (error) {
     throw new StrataError("unreadable-file", `cannot read ${what} ${path}`, { cause: error });
   }

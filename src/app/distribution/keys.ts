@@ -1,5 +1,5 @@
-import { promises as fs } from "node:fs";
 import { StrataError } from "../../core/findings.js";
+import { readTextFile, writeNewFile } from "../../io/fs/files.js";
 import { generateSigningKey, parseSigningKey, type PublicKey, type SigningKey } from "../../core/snapshot/index.js";
 import { loadTrustedKeys, readDistributionSettings } from "./settings.js";
 
@@ -7,7 +7,7 @@ import { loadTrustedKeys, readDistributionSettings } from "./settings.js";
 export async function generateKeys(options: { out: string }): Promise<{ out: string; publicKey: string; keyid: string }> {
   const { pem, publicKey } = generateSigningKey();
   try {
-    await fs.writeFile(options.out, pem, { mode: 0o600, flag: "wx" });
+    await writeNewFile(options.out, pem, { mode: 0o600 });
   } catch (cause) {
     const exists = (cause as NodeJS.ErrnoException).code === "EEXIST";
     throw new StrataError(exists ? "invalid-argument" : "unreadable-file", exists ? `${options.out} exists: refusing to overwrite a key` : `cannot write ${options.out}`, { cause });
@@ -20,7 +20,7 @@ export async function loadSigningKey(options: { file?: string | undefined; env?:
   if (options.file !== undefined) {
     let pem: string;
     try {
-      pem = await fs.readFile(options.file, "utf8");
+      pem = await readTextFile(options.file);
     } catch (cause) {
       throw new StrataError("unreadable-file", `cannot read the signing key ${options.file}`, { cause });
     }

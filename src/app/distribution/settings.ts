@@ -3,11 +3,11 @@
  * `distribution.expires_after`), read with strata.yaml alone (no schemas, no values), so that
  * `strata serve --repo` works without resolving the repository.
  */
-import { promises as fs } from "node:fs";
 import { join } from "node:path";
 import { StrataError } from "../../core/findings.js";
 import { SETTINGS_FILE } from "../../core/settings/settings.js";
 import { parsePublicKey, parseTrustedKeys, type PublicKey } from "../../core/snapshot/index.js";
+import { readTextFile } from "../../io/fs/files.js";
 import { createWorktreeFiles, findRepositoryRoot } from "../../io/repo/worktree.js";
 import { readSettings } from "../repository.js";
 
@@ -57,7 +57,7 @@ export async function loadTrustedKeys(options: { file?: string | undefined; repo
   if (options.file !== undefined) {
     let text: string;
     try {
-      text = await fs.readFile(options.file, "utf8");
+      text = await readTextFile(options.file);
     } catch (cause) {
       throw new StrataError("unreadable-file", `cannot read the trusted keys file ${options.file}`, { cause });
     }

@@ -1,7 +1,7 @@
-import { promises as fs } from "node:fs";
 import { StrataError, type Finding } from "../../core/findings.js";
 import { registerSecret } from "../../core/redact.js";
 import { decryptSnapshotSecrets, parseSnapshot, parseSnapshotSecrets, recoverSnapshotDataKey, verifySnapshot, type PublicKey, type Snapshot } from "../../core/snapshot/index.js";
+import { readTextFile } from "../../io/fs/files.js";
 import { createAgeIdentityLoader } from "../../io/keys/index.js";
 import { decryptAgeDataKey } from "../../io/keys/age.js";
 import { buildNextSnapshot, type BuildOptions } from "./build.js";
@@ -42,7 +42,7 @@ export interface VerifyReport {
 export async function verifySnapshotFile(options: { file: string; trustedKeys: readonly PublicKey[]; environment?: string | undefined; now?: () => Date; env?: NodeJS.ProcessEnv }): Promise<VerifyReport> {
   let text: string;
   try {
-    text = await fs.readFile(options.file, "utf8");
+    text = await readTextFile(options.file);
   } catch (cause) {
     throw new StrataError("unreadable-file", `cannot read ${options.file}`, { cause });
   }

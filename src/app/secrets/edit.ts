@@ -2,12 +2,10 @@
  * `secrets edit`: decrypt to a private temporary file (0600 in a 0700 directory, always removed), run the
  * editor, re-encrypt with the same data key. Unchanged values keep their IVs, so their ciphertexts do too.
  */
-import { rmSync } from "node:fs";
-import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { execa } from "execa";
 import { StrataError } from "../../core/findings.js";
+import { createPrivateTempDirectory, readBinaryFile, removePath, removePathSync, writeTextFile } from "../../io/fs/files.js";
 import { emitBinaryPlain, parseBinaryPlain, stores } from "../../core/sops/stores/index.js";
 import { parsePlainText } from "./encrypt.js";
 import { readSecretsFile, storeFormat, writeSecretsFile } from "./files.js";
@@ -30,7 +28,7 @@ const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
  */
 function guardPlaintextDir(dir: string): () => void {
   const onSignal = (signal: NodeJS.Signals): void => {
-    rmSync(dir, { recursive: true, force: true });
+    removePathSync(dir);
     for (const s of SIGNALS) process.removeListener(s, onSignal);
     process.kill(process.pid, signal);
   };
@@ -49,16 +47,15 @@ export async function editSecrets(options: EditOptions): Promise<{ changed: bool
   const text = await readSecretsFile(options.file, options.cwd);
   const opened = await openSopsText(text, format, { file: options.file, env: options.env, ignoreMac: options.ignoreMac ?? false });
   const before = format === "binary" ? Buffer.from(emitBinaryPlain(opened.plain)) : Buffer.from(stores[format].emitPlain(opened.plain), "utf8");
-  const dir = await mkdtemp(join(tmpdir(), "strata-edit-"));
+  const dir = await createPrivateTempDirectory("strata-edit-");
   const unguard = guardPlaintextDir(dir);
   try {
-    await chmod(dir, 0o700);
     const tmp = join(dir, basename(options.file));
-    await writeFile(tmp, before, { mode: 0o600 });
+    await writeTextFile(tmp, before, { mode: 0o600 });
     const editor = options.env.SOPS_EDITOR || options.env.EDITOR || "vi";
     const r = await execa(`${editor} ${shellQuote(tmp)}`, { shell: true, stdio: "inherit", env: options.env, extendEnv: false, reject: false, cwd: options.cwd });
     if (r.exitCode !== 0) throw new StrataError("invalid-argument", `the editor exited with code ${r.exitCode ?? "unknown"}; ${options.file} is unchanged`);
-    const after = await readFile(tmp);
+    const after = await readBinaryFile(tmp);
     if (after.equals(before)) return { changed: false };
     const plain = format === "binary" ? parseBinaryPlain(after) : parsePlainText(after.toString("utf8"), format, options.file);
     const out = sealSopsText(plain, format, opened.metadata, opened.dataKey, { file: options.file, ivCache: opened.ivCache });
@@ -66,6 +63,6 @@ export async function editSecrets(options: EditOptions): Promise<{ changed: bool
     return { changed: true };
   } finally {
     unguard();
-    await rm(dir, { recursive: true, force: true });
+    await removePath(dir);
   }
 }

@@ -1,12 +1,12 @@
 /** File I/O of the secrets use cases: reading with `unreadable-file`, atomic writes keeping the mode. */
-import { readFile, rename, stat, writeFile } from "node:fs/promises";
 import { dirname, join, basename, resolve } from "node:path";
 import { StrataError } from "../../core/findings.js";
+import { readBinaryFile, readFileMode, readTextFile, renamePath, writeTextFile } from "../../io/fs/files.js";
 import { formatForPath, parseFormat, type SopsFormat } from "../../core/sops/stores/index.js";
 
 export async function readSecretsFile(file: string, cwd: string): Promise<string> {
   try {
-    return await readFile(resolve(cwd, file), "utf8");
+    return await readTextFile(resolve(cwd, file));
   } catch (cause) {
     throw new StrataError("unreadable-file", `cannot read ${file}: ${(cause as NodeJS.ErrnoException).code ?? "error"}`, { cause });
   }
@@ -15,7 +15,7 @@ export async function readSecretsFile(file: string, cwd: string): Promise<string
 /** Whether the file exists (anything else unreadable is left to the read that follows, with its error). */
 export async function secretsFileExists(file: string, cwd: string): Promise<boolean> {
   try {
-    await stat(resolve(cwd, file));
+    await readFileMode(resolve(cwd, file));
     return true;
   } catch (cause) {
     return (cause as NodeJS.ErrnoException).code !== "ENOENT";
@@ -24,7 +24,7 @@ export async function secretsFileExists(file: string, cwd: string): Promise<bool
 
 export async function readSecretsBytes(file: string, cwd: string): Promise<Uint8Array> {
   try {
-    return new Uint8Array(await readFile(resolve(cwd, file)));
+    return new Uint8Array(await readBinaryFile(resolve(cwd, file)));
   } catch (cause) {
     throw new StrataError("unreadable-file", `cannot read ${file}: ${(cause as NodeJS.ErrnoException).code ?? "error"}`, { cause });
   }
@@ -34,13 +34,13 @@ export async function writeSecretsFile(file: string, cwd: string, text: string):
   const full = resolve(cwd, file);
   let mode = 0o644;
   try {
-    mode = (await stat(full)).mode & 0o777;
+    mode = await readFileMode(full);
   } catch {
     // A new file gets the default mode.
   }
   const tmp = join(dirname(full), `.${basename(full)}.strata-${process.pid}.tmp`);
-  await writeFile(tmp, text, { mode });
-  await rename(tmp, full);
+  await writeTextFile(tmp, text, { mode });
+  await renamePath(tmp, full);
 }
 
 /** The store of a file: `--input-type` when given, else sops' choice from the extension. */

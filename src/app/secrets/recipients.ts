@@ -2,12 +2,12 @@
  * Who a file is encrypted for: the `--age`/`--pgp` flags, else the first `.sops.yaml` creation rule whose
  * path_regex matches (the config is found by walking up from the working directory, as sops does).
  */
-import { readFile } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { StrataError } from "../../core/findings.js";
 import { matchCreationRule, parseSopsConfig, type CreationRule } from "../../core/sops/config.js";
 import { DEFAULT_UNENCRYPTED_SUFFIX, type EncryptionRules } from "../../core/sops/metadata.js";
 import { SopsFormatError } from "../../core/sops/stores/errors.js";
+import { readBinaryFile, readTextFile } from "../../io/fs/files.js";
 import { isEmptyGroup, type RecipientGroup } from "../../io/keys/index.js";
 
 export interface RecipientFlags {
@@ -51,7 +51,7 @@ export async function findSopsConfig(cwd: string): Promise<string | null> {
   for (;;) {
     const p = join(dir, ".sops.yaml");
     try {
-      await readFile(p);
+      await readBinaryFile(p);
       return p;
     } catch {
       const parent = dirname(dir);
@@ -66,7 +66,7 @@ export async function readCreationRule(file: string, flags: RecipientFlags): Pro
   if (configPath === null) return null;
   let rules: CreationRule[];
   try {
-    rules = parseSopsConfig(await readFile(configPath, "utf8"));
+    rules = parseSopsConfig(await readTextFile(configPath));
   } catch (e) {
     if (e instanceof SopsFormatError) throw new StrataError("invalid-config", `${configPath}: ${e.message}`, { cause: e });
     throw new StrataError("unreadable-file", `cannot read ${configPath}`, { cause: e });

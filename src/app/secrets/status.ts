@@ -1,8 +1,8 @@
 /** `secrets status`: is the file encrypted (0), not (1), or unreadable (2)? For pre-commit hooks. */
-import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { MetadataNotFoundError } from "../../core/sops/stores/errors.js";
 import { stores } from "../../core/sops/stores/index.js";
+import { readTextFile } from "../../io/fs/files.js";
 import { storeFormat } from "./files.js";
 
 export type SecretsStatus = { state: "encrypted" } | { state: "plaintext" } | { state: "unreadable"; reason: string };
@@ -10,7 +10,7 @@ export type SecretsStatus = { state: "encrypted" } | { state: "plaintext" } | { 
 export async function readSecretsStatus(file: string, cwd: string, inputType?: string): Promise<SecretsStatus> {
   let text: string;
   try {
-    text = await readFile(resolve(cwd, file), "utf8");
+    text = await readTextFile(resolve(cwd, file));
   } catch (e) {
     return { state: "unreadable", reason: `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? "error"}` };
   }

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { diffConfig } from "../../app/diff.js";
 import { hasChanges } from "../../core/diff/model.js";
 import { EXIT } from "../../core/findings.js";
-import { findConfigRoot } from "../../io/repo/worktree.js";
+import { locateCommitsRoot } from "../../app/worktree.js";
 import { addRepoOption, collectList, examples, openSecrets, printJson } from "../common.js";
 import { log, print, printData, withSpinner } from "../output.js";
 import { renderDiffGithub, writeDiffStepSummary } from "../render/diff-github.js";
@@ -35,7 +35,7 @@ export function register(program: Command): void {
     .option("--skip-secrets", "do not decrypt: compare ciphertext (sensitive changes are then uncertain)");
   addRepoOption(cmd);
   cmd.action(async (opts: DiffFlags) => {
-    const dir = findConfigRoot(opts.repo ?? process.cwd());
+    const dir = locateCommitsRoot(opts.repo ?? process.cwd());
     const secrets = (await openSecrets(Boolean(opts.skipSecrets))) ?? null;
     const outcome = await withSpinner("comparing the effective configuration", () => diffConfig({
       dir,

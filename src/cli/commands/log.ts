@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { Option } from "commander";
 import { logConfig } from "../../app/log.js";
 import { StrataError } from "../../core/findings.js";
-import { findConfigRoot } from "../../io/repo/worktree.js";
+import { locateCommitsRoot } from "../../app/worktree.js";
 import { addRepoOption, examples, openSecrets, printJson } from "../common.js";
 import { print, printData } from "../output.js";
 import { renderLogText } from "../render/diff-log.js";
@@ -35,7 +35,7 @@ export function register(program: Command): void {
     const maxCount = opts.maxCount === undefined ? undefined : Number(opts.maxCount);
     if (maxCount !== undefined && !(Number.isInteger(maxCount) && maxCount > 0)) throw new StrataError("invalid-argument", `--max-count must be a positive integer, not ${opts.maxCount}`);
     const result = await logConfig({
-      dir: findConfigRoot(dir),
+      dir: locateCommitsRoot(dir),
       environment: opts.env,
       key,
       ...(opts.head !== undefined ? { head: opts.head } : {}),

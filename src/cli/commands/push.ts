@@ -5,7 +5,6 @@ import { StrataError } from "../../core/findings.js";
 import { addRepoOption, collectList, examples, openRepository, printJson } from "../common.js";
 import { renderFindingsText } from "../render/findings.js";
 import { log, print, printData, withSpinner } from "../output.js";
-import { readGitSource } from "../../io/repo/git-head.js";
 
 export function pusher(): string | null {
   return process.env.GITHUB_ACTOR || process.env.USER || (() => { try { return userInfo().username; } catch { return null; } })();
@@ -24,13 +23,8 @@ export function renderPushResult(r: PushResult, verb = "published"): string {
 
 /** docs/github.md: only a commit that an approved, merged pull request brought to the default branch. */
 async function requireApproval(root: string): Promise<{ pullRequest: number; approvedBy: string[]; emergency: boolean }> {
-  const git = await readGitSource(root);
-  if (!git.commit) throw new StrataError("approval-required", "--require-approval needs a git commit to check, and this repository has none");
-  if (git.dirty) {
-    throw new StrataError("approval-required", `the working tree has uncommitted configuration changes; --require-approval publishes only the approved commit ${git.commit.slice(0, 12)}`, { hint: "push from a clean checkout of the merged commit" });
-  }
-  const { approvePush } = await import("../../app/approvals/commit-approved.js");
-  return approvePush({ commit: git.commit, repoDir: root, warn: (m) => log(m) });
+  const { approveWorktreePush } = await import("../../app/approvals/commit-approved.js");
+  return approveWorktreePush({ repoDir: root, warn: (m) => log(m) });
 }
 
 export function register(program: Command): void {
