@@ -47,10 +47,12 @@ const HEADER_MAX = 1024;
 const FORGET_MS = 15 * 60 * 1000;
 export const MAX_CLIENTS = 10_000;
 
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
+
 /** Removes C0 and C1 control characters (and DEL), then truncates: safe to store, log and print. */
 export function sanitizeClientField(value: string): string {
-  // eslint-disable-next-line no-control-regex
-  return value.replace(/[\u0000-\u001f\u007f-\u009f]/g, "").trim().slice(0, FIELD_MAX);
+  return value.replace(CONTROL_CHARACTERS, "").trim().slice(0, FIELD_MAX);
 }
 
 function parseVersion(text: string | undefined): number | null {

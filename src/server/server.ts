@@ -8,11 +8,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from "node:net";
 import { isStrataError, StrataError, type Code } from "../core/findings.js";
 import { redact } from "../core/redact.js";
-import { encodeSnapshot, ENVIRONMENT_NAME, parseSnapshot, validateSuccessor, verifySnapshot, type PublicKey, type Snapshot } from "../core/snapshot/index.js";
+import { encodeSnapshot, parseSnapshot, validateSuccessor, verifySnapshot, type PublicKey, type Snapshot } from "../core/snapshot/index.js";
 import type { Head, PublishAction, SnapshotStore, StoreEvent } from "../io/stores/index.js";
 import { ClientTracker, type TrackedClient } from "./clients.js";
 import { isLoopback, type ListenAddress } from "./listen.js";
 import { createMetrics, type ServerMetrics } from "./metrics.js";
+import { createRouter, InvalidParam, type RouteMatch, type Scope } from "./routes.js";
 import { hashToken, type Grant, type Permission } from "./tokens.js";
 import { createUiHandler, requestAuthorization, type UiHandler } from "./ui/index.js";
 
@@ -131,7 +132,20 @@ export function startServer(options: ServerOptions, listen: ListenAddress): Prom
   return app.listen(listen);
 }
 
+/** One request on its way through a route's handler. */
+interface RequestContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  path: string;
+  query: URLSearchParams | null;
+  params: Record<string, string>;
+  grant: Grant | null;
+  /** A long-poll or event stream: left out of the latency histogram and the slow-request log. */
+  streaming: boolean;
+}
+
 class Endpoint {
+  private readonly router = createRouter();
   private readonly store: SnapshotStore;
   private readonly maxBody: number;
   private readonly log: LogFn;
@@ -338,81 +352,37 @@ class Endpoint {
     const q = url.indexOf("?");
     const path = q < 0 ? url : url.slice(0, q);
     const query = q < 0 ? null : new URLSearchParams(url.slice(q + 1));
+    const method = req.method ?? "GET";
     let route = "unknown";
     let environment: string | null = null;
     let grant: Grant | null = null;
-    let streaming = false;
+    const ctx: RequestContext = { req, res, path, query, params: {}, grant: null, streaming: false };
     try {
       this.checkHost(req, path);
-      const parts = path.split("/");
-      if (parts[1] === "v1" && parts[2] === "environments" && parts.length >= 5) {
-        environment = parts[3]!;
-        if (!ENVIRONMENT_NAME.test(environment)) throw new HttpError(404, "unknown-environment", `invalid environment name ${JSON.stringify(environment.slice(0, 100))}`);
-        const rest = parts.slice(4).join("/");
-        const env = environment;
-        // Called only after authorization, and only for reads of this environment's snapshot or events, so a
-        // caller can neither fill the table without a token nor move a record to another environment.
-        const client = (): TrackedClient | null => this.clients.touch(req.headers["strata-client"] as string | undefined, env);
-        if (rest === "snapshot") {
-          route = "snapshot";
-          if (req.method === "PUT") {
-            grant = this.authorize(req, "push", environment);
-            return await this.publish(req, res, environment, grant);
-          }
-          this.allowMethods(req, "GET", "HEAD");
-          grant = this.authorize(req, "read", environment);
-          streaming = query?.has("wait") ?? false;
-          return await this.getCurrent(req, res, environment, query, client());
-        }
-        if (parts.length === 6 && parts[4] === "snapshots") {
-          route = "version";
-          this.allowMethods(req, "GET", "HEAD");
-          grant = this.authorize(req, "read", environment);
-          client();
-          return await this.getVersion(res, environment, parts[5]!);
-        }
-        if (rest === "history") {
-          route = "history";
-          this.allowMethods(req, "GET");
-          grant = this.authorize(req, "read", environment);
-          return json(res, 200, { schemaVersion: 1, environment, versions: await this.store.history(environment) });
-        }
-        if (rest === "events") {
-          route = "events";
-          this.allowMethods(req, "GET");
-          grant = this.authorize(req, "read", environment);
-          streaming = true;
-          return await this.events(req, res, environment, client());
-        }
-      } else if (path === "/v1/status") {
-        route = "status";
-        this.allowMethods(req, "GET");
-        grant = this.authorize(req, "status");
-        return json(res, 200, await this.status(grant));
-      } else if (path === "/v1/audit") {
-        route = "audit";
-        this.allowMethods(req, "GET");
-        grant = this.authorize(req, "admin");
-        return json(res, 200, { schemaVersion: 1, entries: await this.store.audit() });
-      } else if (path === "/ui" || path.startsWith("/ui/")) {
-        route = "ui";
-        return await this.ui.handle(req, res, path, query);
-      } else if (path === "/healthz") {
-        route = "healthz";
-        return json(res, this.closing ? 503 : 200, { status: this.closing ? "shutting-down" : "ok" });
-      } else if (path === "/metrics") {
-        route = "metrics";
-        const text = this.metrics.render();
-        res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8", "content-length": Buffer.byteLength(text) });
-        return void res.end(text);
+      let match: RouteMatch;
+      try {
+        match = this.router.match(method, path);
+      } catch (e) {
+        if (e instanceof InvalidParam) throw new HttpError(404, "unknown-environment", e.message);
+        throw e;
       }
-      throw new HttpError(404, "invalid-argument", `no such resource: ${req.method ?? "GET"} ${path}`);
+      if (match.kind === "none") throw new HttpError(404, "invalid-argument", `no such resource: ${method} ${path}`);
+      if (match.kind === "method") {
+        route = match.name;
+        throw new HttpError(405, "invalid-argument", `${method} is not allowed here (use ${match.allow.join(", ")})`, { allow: match.allow.join(", ") });
+      }
+      route = match.route.name;
+      ctx.params = match.params;
+      environment = match.params.env ?? null;
+      grant = ctx.grant = this.authorizeScope(req, match.route.scope, environment ?? undefined);
+      return await this.handlers[`${match.route.method} ${match.route.name}`]!(ctx);
     } catch (e) {
       this.fail(req, res, e);
     } finally {
       const status = res.statusCode;
-      this.metrics.requests.inc({ method: req.method ?? "GET", route, status: String(status) });
+      this.metrics.requests.inc({ method, route, status: String(status) });
       const ms = performance.now() - started;
+      const streaming = ctx.streaming;
       if (!streaming) this.metrics.latency.observe(ms / 1000, { route });
       const write = req.method === "PUT" || status >= 400;
       if (write || this.options.logRequests === true || (!streaming && ms > 1000)) {
@@ -424,8 +394,57 @@ class Endpoint {
     }
   }
 
-  private allowMethods(req: IncomingMessage, ...methods: string[]): void {
-    if (!methods.includes(req.method ?? "GET")) throw new HttpError(405, "invalid-argument", `${req.method ?? ""} is not allowed here (use ${methods.join(", ")})`, { allow: methods.join(", ") });
+  /**
+   * The route table's handlers, keyed by method and route name. Each runs after the route's scope is
+   * checked, with its path parameters decoded and validated.
+   */
+  private readonly handlers: Record<string, (ctx: RequestContext) => Promise<void> | void> = {
+    "PUT snapshot": ({ req, res, params, grant }) => this.publish(req, res, params.env!, grant),
+    "GET snapshot": (ctx) => {
+      ctx.streaming = ctx.query?.has("wait") ?? false;
+      return this.getCurrent(ctx.req, ctx.res, ctx.params.env!, ctx.query, this.touchClient(ctx));
+    },
+    "GET version": (ctx) => {
+      this.touchClient(ctx);
+      return this.getVersion(ctx.res, ctx.params.env!, ctx.params.version!);
+    },
+    "GET history": async ({ res, params }) => json(res, 200, { schemaVersion: 1, environment: params.env, versions: await this.store.history(params.env!) }),
+    "GET events": (ctx) => {
+      ctx.streaming = true;
+      return this.events(ctx.req, ctx.res, ctx.params.env!, this.touchClient(ctx));
+    },
+    "GET status": async ({ res, grant }) => json(res, 200, await this.status(grant)),
+    "GET audit": async ({ res }) => json(res, 200, { schemaVersion: 1, entries: await this.store.audit() }),
+    "* ui": ({ req, res, path, query }) => this.ui.handle(req, res, path, query),
+    "GET healthz": ({ res }) => json(res, this.closing ? 503 : 200, { status: this.closing ? "shutting-down" : "ok" }),
+    "GET metrics": ({ res }) => {
+      const text = this.metrics.render();
+      res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8", "content-length": Buffer.byteLength(text) });
+      res.end(text);
+    },
+  };
+
+  /**
+   * Called only by handlers of reads of an environment's snapshot or events, after authorization, so a
+   * caller can neither fill the table without a token nor move a record to another environment.
+   */
+  private touchClient(ctx: RequestContext): TrackedClient | null {
+    return this.clients.touch(ctx.req.headers["strata-client"] as string | undefined, ctx.params.env!);
+  }
+
+  /** The auth check of a route's scope; the dashboard checks its own requests. */
+  private authorizeScope(req: IncomingMessage, scope: Scope, environment: string | undefined): Grant | null {
+    switch (scope) {
+      case "public":
+      case "dashboard":
+        return null;
+      case "token":
+        return this.authorize(req, "status");
+      case "admin":
+        return this.authorize(req, "admin");
+      default:
+        return this.authorize(req, scope, environment);
+    }
   }
 
   /**

@@ -116,6 +116,17 @@ describe("refusals, each with its code", () => {
     const { url } = await serve();
     expect(await errorOf(await fetch(`${url}/v2/nothing`))).toMatchObject({ status: 404 });
     expect(await errorOf(await fetch(`${url}/v1/environments/staging/history`, { method: "DELETE" }))).toMatchObject({ status: 405 });
+    const post = await fetch(`${url}/v1/environments/staging/snapshot`, { method: "POST" });
+    expect(post.headers.get("allow")).toBe("GET, HEAD, PUT");
+    expect(await errorOf(post)).toMatchObject({ status: 405, code: "invalid-argument" });
+    const postHealth = await fetch(`${url}/healthz`, { method: "POST" });
+    expect(postHealth.headers.get("allow")).toBe("GET, HEAD");
+    expect(postHealth.status).toBe(405);
+    expect((await fetch(`${url}/healthz`, { method: "HEAD" })).status).toBe(200);
+    expect(await errorOf(await fetch(`${url}/v1/environments/BAD/nothing`))).toMatchObject({ status: 404, code: "invalid-argument" });
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toContain('strata_http_requests_total{method="POST",route="snapshot",status="405"} 1');
+    expect(metrics).toContain('strata_http_requests_total{method="GET",route="unknown",status="404"}');
     expect(await errorOf(await fetch(`${url}/v1/environments/..%2Fx/snapshot`))).toMatchObject({ status: 404, code: "unknown-environment" });
   });
 });
