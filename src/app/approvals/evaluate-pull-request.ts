@@ -2,12 +2,13 @@
  * The shared core of every approvals use case: one pull request, its rules as they stand on its base,
  * the changes it makes, the reviews, the teams -> a decision.
  */
-import { parseApprovalConfigYaml, type ApprovalConfig, type EnvironmentFlags } from "../../core/approvals/config.js";
+import type { ApprovalConfig, EnvironmentFlags } from "../../core/approvals/config.js";
 import { decideApprovals, type ApprovalDecision } from "../../core/approvals/evaluate.js";
 import { withEnvironmentFlags } from "../../core/approvals/from-diff.js";
 import { matchApprovalRules, requiredTeams, type ApprovalChange } from "../../core/approvals/match.js";
 import { isStrataError, type Finding } from "../../core/findings.js";
 import type { GitHubApi, PullRequestInfo } from "../../io/github/api.js";
+import { readApprovalPolicy } from "./read-policy.js";
 
 /** What the diff must answer for approvals: the changes between two commits. */
 export interface ChangesRequest {
@@ -58,7 +59,7 @@ export async function evaluatePullRequest(pullRequest: PullRequestInfo, options:
   const { github } = options;
   const rulesRef = pullRequest.base.sha;
   const [rulesText, reviews] = await Promise.all([github.readFile(RULES_FILE, rulesRef), github.listReviews(pullRequest.number)]);
-  const policy = rulesText === null ? { config: { rules: [], emergency: null, dismissStale: true }, environments: {}, findings: [] } : parseApprovalConfigYaml(rulesText, RULES_FILE);
+  const policy = await readApprovalPolicy(rulesText, `${RULES_FILE} on ${pullRequest.base.ref}`);
   const range = options.range ?? { base: pullRequest.base.sha, head: pullRequest.head.sha };
   const changes = withEnvironmentFlags(await options.computeChanges({ repoDir: options.repoDir, ...range }), policy.environments);
   const matched = matchApprovalRules(policy.config, changes);

@@ -1,10 +1,12 @@
 /**
- * The `approvals` section of strata.yaml (docs/reference.md, strata.yaml): validated into rules, all problems reported as
- * located findings. Pure: the text comes from the caller (for a pull request, the base branch's copy).
+ * The `approvals` section of strata.yaml (docs/reference.md, strata.yaml): read by the one strata.yaml reader
+ * (schema-checked, located), then turned into rules; all problems reported as located findings. Pure: the
+ * document comes from the caller (for a pull request, the base branch's copy).
  */
-import { isMap, isSeq, LineCounter, parseDocument, type Node } from "yaml";
 import { createFinding, type Finding } from "../findings.js";
 import { isJsonObject } from "../json.js";
+import { locate } from "../yaml/locate.js";
+import { toPlain, type LNode } from "../yaml/nodes.js";
 
 /** Who may satisfy a rule: a login (`alice`, `@alice`) or a team (`@org/team`). */
 export type Owner = string;
@@ -95,37 +97,34 @@ export interface ApprovalPolicy {
   findings: Finding[];
 }
 
-/** Parses strata.yaml text and validates its `approvals` section; also reads the environment flags. */
-export function parseApprovalConfigYaml(text: string, file = "strata.yaml"): ApprovalPolicy {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: false });
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0]!;
-    const pos = e.linePos?.[0];
-    return {
-      config: EMPTY_APPROVAL_CONFIG,
-      environments: {},
-      findings: [createFinding({ code: "yaml-syntax", message: e.message.split("\n")[0] ?? e.message, file, line: pos?.line ?? null, column: pos?.col ?? null })],
-    };
-  }
-  const locate: Locate = (path) => {
-    let node: unknown = doc.contents;
-    let found: Node | null = null;
-    for (const segment of path) {
-      if (isMap(node) || isSeq(node)) {
-        const next: unknown = node.get(segment as never, true);
-        if (next === undefined) break;
-        node = next;
-        found = next as Node;
-      } else break;
-    }
-    const offset = found?.range?.[0] ?? (doc.contents as Node | null)?.range?.[0];
-    if (offset === undefined) return null;
-    const p = lineCounter.linePos(offset);
-    return { line: p.line, column: p.col };
+/** What the one strata.yaml reader (`parseSettings`, with the YAML parse's own findings) hands approvals. */
+export interface ReadStrataYaml {
+  root?: LNode | null;
+  findings: Finding[];
+  parseFindings?: Finding[];
+}
+
+/**
+ * The approval policy from strata.yaml as the one schema-checked reader left it: its syntax errors and its
+ * schema findings under `approvals` (located), then the rules' own checks (duplicate names, owner
+ * names) located in the same document. Problems elsewhere in strata.yaml are the other commands' concern:
+ * they do not make the rules unreadable.
+ */
+export function parseApprovalPolicy(read: ReadStrataYaml, file = "strata.yaml"): ApprovalPolicy {
+  const syntax = (read.parseFindings ?? []).filter((f) => f.severity === "error");
+  const root = read.root ?? null;
+  if (syntax.length > 0 || root === null) return { config: EMPTY_APPROVAL_CONFIG, environments: {}, findings: syntax };
+  const value = toPlain(root);
+  const schemaFindings = read.findings.filter((f) => f.key === "approvals" || (f.key?.startsWith("approvals.") ?? false));
+  const environments = readEnvironmentFlags(value);
+  // The schema already said what is wrong with the section's shape; the rules cannot be read.
+  if (schemaFindings.some((f) => f.severity === "error")) return { config: EMPTY_APPROVAL_CONFIG, environments, findings: schemaFindings };
+  const locateIn: Locate = (path) => {
+    const at = locate(root, path);
+    return { line: at.pos.line, column: at.pos.column };
   };
-  const value = doc.toJS() as unknown;
-  return { ...parseApprovalConfig(value, { file, locate }), environments: readEnvironmentFlags(value) };
+  const parsed = parseApprovalConfig(value, { file, locate: locateIn });
+  return { ...parsed, findings: [...schemaFindings, ...parsed.findings], environments };
 }
 
 /** Validates the `approvals` section of an already parsed strata.yaml document. */

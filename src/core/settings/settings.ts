@@ -32,6 +32,8 @@ export interface EnvironmentDeclaration {
 }
 
 export interface ParsedSettings {
+  /** The located document the settings came from, for readers of one section (approvals) to locate their own findings. */
+  root?: LNode | null;
   settings: Settings | null;
   environments: Map<string, EnvironmentInfo>;
   findings: Finding[];
@@ -44,7 +46,7 @@ export function parseSettings(root: LNode | null, compiler: SchemaCompiler): Par
   const environments = new Map<string, EnvironmentInfo>();
   if (!root) {
     findings.push(createFinding({ code: "invalid-type", message: `${file} is empty`, file, line: 1, column: 1, hint: "it needs at least `version: 1` and `environments:`" }));
-    return { settings: null, environments, findings };
+    return { root, settings: null, environments, findings };
   }
   const plain = toPlain(root);
   const validate = compiler.compileInternal("strata.yaml", strataYamlSchema as unknown as JsonObject);
@@ -72,7 +74,7 @@ export function parseSettings(root: LNode | null, compiler: SchemaCompiler): Par
       findings.push(createFinding({ code, message, file, line: pos.line, column: pos.column, key: segs.join(".") || null, hint }));
     }
   }
-  if (!isJsonObject(plain) || !isJsonObject(plain.environments)) return { settings: null, environments, findings };
+  if (!isJsonObject(plain) || !isJsonObject(plain.environments)) return { root, settings: null, environments, findings };
   const envNode = locate(root, ["environments"]).node;
   const decls = plain.environments as Record<string, EnvironmentDeclaration>;
 
@@ -112,7 +114,7 @@ export function parseSettings(root: LNode | null, compiler: SchemaCompiler): Par
       chain,
     });
   }
-  return { settings: plain as unknown as Settings, environments, findings };
+  return { root, settings: plain as unknown as Settings, environments, findings };
 }
 
 /** The settings strata.yaml's schema declares for the map at `path`. */

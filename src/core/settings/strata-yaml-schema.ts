@@ -60,35 +60,37 @@ export const strataYamlSchema = {
         expires_after: { type: "string", pattern: "^[0-9]+(s|m|h|d)$", description: "How long a snapshot stays fresh (default 7d)" },
       },
     },
+    // Nulls and single strings are accepted where the approvals rules accept them (an empty `approvals:`,
+    // `keys: "db.**"`, `from: "@acme/sre"`); `require` defaults to 1 and `from` to any reviewer.
     approvals: {
-      type: "object",
+      type: ["object", "null"],
       additionalProperties: false,
       properties: {
         dismiss_stale: { type: "boolean", description: "Approvals of an older head commit do not count (default true)" },
         rules: {
-          type: "array",
+          type: ["array", "null"],
           items: {
             type: "object",
             additionalProperties: false,
-            required: ["name", "require", "from"],
+            required: ["name"],
             properties: {
               name: { type: "string", minLength: 1 },
               when: {
-                type: "object",
+                type: ["object", "null"],
                 additionalProperties: false,
                 properties: {
-                  environments: { type: "array", items: glob },
-                  keys: { type: "array", items: glob },
-                  sensitive: { type: "boolean" },
+                  environments: { type: ["array", "string", "null"], items: glob, minLength: 1 },
+                  keys: { type: ["array", "string", "null"], items: glob, minLength: 1 },
+                  sensitive: { type: ["boolean", "null"] },
                 },
               },
-              require: { type: "integer", minimum: 1 },
-              from: { type: "array", minItems: 1, items: { type: "string", minLength: 1 } },
+              require: { type: "integer", minimum: 0 },
+              from: { type: ["array", "string"], items: { type: "string", minLength: 1 } },
             },
           },
         },
         emergency: {
-          type: "object",
+          type: ["object", "null"],
           additionalProperties: false,
           required: ["label"],
           properties: { label: { type: "string", minLength: 1 }, require: { type: "integer", minimum: 0 } },

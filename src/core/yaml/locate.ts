@@ -13,8 +13,9 @@ export function locate(root: LNode, path: readonly (string | number)[]): { node:
       if (!e) return { node, pos: node.pos, keyPos, exact: false };
       keyPos = e.keyPos;
       node = e.value;
-    } else if (node.kind === "seq" && typeof seg === "number") {
-      const item = node.items[seg];
+    } else if (node.kind === "seq" && (typeof seg === "number" || /^\d+$/.test(seg))) {
+      // JSON Pointer paths (a schema validator's) carry indices as strings.
+      const item = node.items[Number(seg)];
       if (!item) return { node, pos: node.pos, keyPos, exact: false };
       keyPos = null;
       node = item;

@@ -15,6 +15,7 @@ import { StrataError } from "../../core/findings.js";
 import { importOptional } from "../optional-package.js";
 import { ENVIRONMENT_NAME } from "../../core/snapshot/index.js";
 import { createHistoryEntry, headOf, padVersion, type Head, type HistoryEntry, type PublishOutcome, type PublishRequest, type SnapshotStore, type StoreEvent } from "./store.js";
+import { StoreWatchers } from "./watchers.js";
 
 const RESYNC_MS = 5_000;
 
@@ -41,8 +42,7 @@ export async function openEtcdStore(location: string): Promise<SnapshotStore> {
 
 class EtcdStore implements SnapshotStore {
   readonly kind = "etcd" as const;
-  private readonly listeners = new Set<(e: StoreEvent) => void>();
-  private readonly seen = new Map<string, number>();
+  private readonly watchers = new StoreWatchers({ start: () => this.startWatching(), stop: () => this.stopWatching() });
   private watcher: Watcher | null = null;
   private resyncTimer: NodeJS.Timeout | null = null;
   private closed = false;
@@ -116,7 +116,7 @@ class EtcdStore implements SnapshotStore {
       );
     const res = await this.call("publishing", () => txn.commit());
     if (res.succeeded) {
-      this.emit({ environment, head: next });
+      this.watchers.emit({ environment, head: next });
       return { ok: true, head: next };
     }
     const current = await this.head(environment);
@@ -125,31 +125,25 @@ class EtcdStore implements SnapshotStore {
     return { ok: false, current };
   }
 
-  private emit(event: StoreEvent): void {
-    if ((this.seen.get(event.environment) ?? 0) >= event.head.version) return;
-    this.seen.set(event.environment, event.head.version);
-    for (const l of this.listeners) l(event);
-  }
-
   /** Re-read every head: after a reconnect or a compaction nothing published in the gap is missed. */
   private async resync(): Promise<void> {
     if (this.closed) return;
     try {
       const values = await this.client.getAll().prefix(this.key("head", "")).strings();
-      for (const [k, v] of Object.entries(values)) this.emit({ environment: k.slice(this.key("head", "").length), head: JSON.parse(v) as Head });
+      for (const [k, v] of Object.entries(values)) this.watchers.emit({ environment: k.slice(this.key("head", "").length), head: JSON.parse(v) as Head });
     } catch {
       // etcd is down: the watcher reconnects and we resync then.
     }
   }
 
   private async startWatcher(): Promise<void> {
-    if (this.closed || this.listeners.size === 0) return;
+    if (this.closed || !this.watchers.active) return;
     const headPrefix = this.key("head", "");
     const w = this.client.watch().prefix(headPrefix).watcher();
     this.watcher = w;
     w.on("put", (kv) => {
       try {
-        this.emit({ environment: kv.key.toString("utf8").slice(headPrefix.length), head: JSON.parse(kv.value.toString("utf8")) as Head });
+        this.watchers.emit({ environment: kv.key.toString("utf8").slice(headPrefix.length), head: JSON.parse(kv.value.toString("utf8")) as Head });
       } catch {
         // A value that is not ours: ignore it.
       }
@@ -165,16 +159,14 @@ class EtcdStore implements SnapshotStore {
   }
 
   watch(listener: (e: StoreEvent) => void): () => void {
-    this.listeners.add(listener);
-    if (this.watcher === null && this.resyncTimer === null) {
-      void this.seedSeen().then(() => this.startWatcher());
-      this.resyncTimer = setInterval(() => void this.resync(), RESYNC_MS);
-      this.resyncTimer.unref();
-    }
-    return () => {
-      this.listeners.delete(listener);
-      if (this.listeners.size === 0) this.stopWatching();
-    };
+    return this.watchers.add(listener);
+  }
+
+  private startWatching(): void {
+    if (this.closed) return;
+    void this.seedSeen().then(() => this.startWatcher());
+    this.resyncTimer = setInterval(() => void this.resync(), RESYNC_MS);
+    this.resyncTimer.unref();
   }
 
   private async seedSeen(): Promise<void> {
@@ -182,8 +174,7 @@ class EtcdStore implements SnapshotStore {
       const values = await this.client.getAll().prefix(this.key("head", "")).strings();
       for (const [k, v] of Object.entries(values)) {
         const env = k.slice(this.key("head", "").length);
-        const version = (JSON.parse(v) as Head).version;
-        if ((this.seen.get(env) ?? 0) < version) this.seen.set(env, version);
+        this.watchers.markSeen(env, (JSON.parse(v) as Head).version);
       }
     } catch {
       // Resync fills it in once etcd answers.
@@ -200,8 +191,7 @@ class EtcdStore implements SnapshotStore {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.listeners.clear();
-    this.stopWatching();
+    this.watchers.clear();
     this.client.close();
   }
 }

@@ -26,6 +26,7 @@ import { join, resolve } from "node:path";
 import { StrataError } from "../../core/findings.js";
 import { ENVIRONMENT_NAME, type Snapshot } from "../../core/snapshot/index.js";
 import { createHistoryEntry, headOf, padVersion, type Head, type HistoryEntry, type PublishOutcome, type PublishRequest, type SnapshotStore, type StoreEvent } from "./store.js";
+import { StoreWatchers } from "./watchers.js";
 
 const LOCK_TIMEOUT_MS = 20_000;
 /**
@@ -109,8 +110,7 @@ class FileStore implements SnapshotStore {
   readonly kind = "file" as const;
   readonly description: string;
   private queue: Promise<unknown> = Promise.resolve();
-  private readonly listeners = new Set<(e: StoreEvent) => void>();
-  private readonly seen = new Map<string, number>();
+  private readonly watchers = new StoreWatchers({ start: () => this.startWatching(), stop: () => this.stopWatching() });
   private readonly dirWatchers = new Map<string, FSWatcher>();
   private rootWatcher: FSWatcher | null = null;
   private poll: NodeJS.Timeout | null = null;
@@ -213,7 +213,7 @@ class FileStore implements SnapshotStore {
       await this.writeHead(environment, head);
       return { ok: true as const, head };
     });
-    if (outcome.ok) this.emit({ environment, head: outcome.head });
+    if (outcome.ok) this.watchers.emit({ environment, head: outcome.head });
     return outcome;
   }
 
@@ -370,16 +370,10 @@ class FileStore implements SnapshotStore {
     return true;
   }
 
-  private emit(event: StoreEvent): void {
-    if ((this.seen.get(event.environment) ?? 0) >= event.head.version) return;
-    this.seen.set(event.environment, event.head.version);
-    for (const l of this.listeners) l(event);
-  }
-
   private async check(environment: string): Promise<void> {
     if (this.closed || !ENVIRONMENT_NAME.test(environment)) return;
     const head = await this.head(environment).catch(() => null);
-    if (head !== null) this.emit({ environment, head });
+    if (head !== null) this.watchers.emit({ environment, head });
     this.watchEnvironment(environment);
   }
 
@@ -389,7 +383,7 @@ class FileStore implements SnapshotStore {
   }
 
   private watchEnvironment(environment: string): void {
-    if (this.closed || this.dirWatchers.has(environment) || this.listeners.size === 0) return;
+    if (this.closed || this.dirWatchers.has(environment) || !this.watchers.active) return;
     try {
       const w = watchFs(this.envDir(environment), (_type, name) => {
         if (name === "head.json") void this.check(environment);
@@ -406,30 +400,28 @@ class FileStore implements SnapshotStore {
    * (watch events can be dropped under load).
    */
   watch(listener: (e: StoreEvent) => void): () => void {
-    this.listeners.add(listener);
-    if (this.poll === null) {
-      void this.seedSeen().then(() => this.scan());
-      try {
-        this.rootWatcher = watchFs(join(this.root, "envs"), (_t, name) => {
-          if (name !== null) void this.check(name);
-        });
-        this.rootWatcher.on("error", () => undefined);
-      } catch {
-        this.rootWatcher = null;
-      }
-      this.poll = setInterval(() => void this.scan(), POLL_MS);
-      this.poll.unref();
+    return this.watchers.add(listener);
+  }
+
+  private startWatching(): void {
+    if (this.closed) return;
+    void this.seedSeen().then(() => this.scan());
+    try {
+      this.rootWatcher = watchFs(join(this.root, "envs"), (_t, name) => {
+        if (name !== null) void this.check(name);
+      });
+      this.rootWatcher.on("error", () => undefined);
+    } catch {
+      this.rootWatcher = null;
     }
-    return () => {
-      this.listeners.delete(listener);
-      if (this.listeners.size === 0) this.stopWatching();
-    };
+    this.poll = setInterval(() => void this.scan(), POLL_MS);
+    this.poll.unref();
   }
 
   private async seedSeen(): Promise<void> {
     for (const env of await this.environments()) {
       const head = await this.head(env);
-      if (head !== null && (this.seen.get(env) ?? 0) < head.version) this.seen.set(env, head.version);
+      if (head !== null) this.watchers.markSeen(env, head.version);
     }
   }
 
@@ -444,8 +436,7 @@ class FileStore implements SnapshotStore {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.listeners.clear();
-    this.stopWatching();
+    this.watchers.clear();
     await this.queue;
   }
 }

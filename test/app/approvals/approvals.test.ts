@@ -140,7 +140,11 @@ describe("checkApprovals", () => {
   it("fails closed on invalid rules in the base's strata.yaml", async () => {
     gh.state.files.set(BASE, { "strata.yaml": "approvals:\n  rules:\n    - require: two\n" });
     const report = await checkApprovals({ github, pullRequest: 7, repoDir: "/r", computeChanges });
-    expect(report.findings.map((f) => f.code)).toContain("invalid-config");
+    // Found by the one strata.yaml reader (its schema), located in the base's file.
+    expect(report.findings.map((f) => [f.code, f.key, f.line, f.column])).toEqual([
+      ["missing-required", "approvals.rules.0", 3, 7],
+      ["invalid-type", "approvals.rules.0.require", 3, 16],
+    ]);
     expect(status()).toMatchObject({ state: "failure", description: "invalid approvals in strata.yaml on main" });
   });
 

@@ -1,5 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { parseApprovalConfig, parseApprovalConfigYaml } from "../../../src/core/approvals/config.js";
+import { readApprovalPolicy } from "../../../src/app/approvals/read-policy.js";
+import { parseApprovalConfig } from "../../../src/core/approvals/config.js";
+
+// strata.yaml is read one way: the schema-checked settings reader, whose findings approvals keep.
+const parseApprovalConfigYaml = readApprovalPolicy;
 
 const SPEC_EXAMPLE = `version: 1
 environments:
@@ -21,9 +25,9 @@ approvals:
   emergency: { label: config-emergency, require: 1 }
 `;
 
-describe("parseApprovalConfigYaml", () => {
-  it("reads SPEC §2's example", () => {
-    const { config, findings } = parseApprovalConfigYaml(SPEC_EXAMPLE);
+describe("readApprovalPolicy", () => {
+  it("reads the documented example", async () => {
+    const { config, findings } = await parseApprovalConfigYaml(SPEC_EXAMPLE);
     expect(findings).toEqual([]);
     expect(config.dismissStale).toBe(true);
     expect(config.emergency).toEqual({ label: "config-emergency", require: 1 });
@@ -33,45 +37,72 @@ describe("parseApprovalConfigYaml", () => {
     expect(config.rules[2]?.from).toEqual(["@acme/dba", "alice"]);
   });
 
-  it("has no rules without an approvals section", () => {
-    const { config, findings } = parseApprovalConfigYaml("version: 1\nenvironments: {}\n");
+  it("has no rules without an approvals section", async () => {
+    const { config, findings } = await parseApprovalConfigYaml("version: 1\nenvironments: {}\n");
     expect(findings).toEqual([]);
     expect(config).toEqual({ rules: [], emergency: null, dismissStale: true });
   });
 
-  it("honours dismiss_stale: false", () => {
-    expect(parseApprovalConfigYaml("approvals:\n  dismiss_stale: false\n").config.dismissStale).toBe(false);
+  it("honours dismiss_stale: false", async () => {
+    expect((await parseApprovalConfigYaml("approvals:\n  dismiss_stale: false\n")).config.dismissStale).toBe(false);
   });
 
-  it("reports every problem, located", () => {
-    const text = `approvals:
+  it("reports a malformed approvals section as the one reader's located findings", async () => {
+    const text = `version: 1
+environments: {}
+approvals:
   rules:
     - name: a
       when: { environments: production }
       require: -1
     - when: { colour: blue }
-      from: ["not a login"]
-    - name: a
+      from: ["@acme/sre"]
   emergency: { require: 1 }
   dismis_stale: true
 `;
-    const { config, findings } = parseApprovalConfigYaml(text);
-    expect(findings.map((f) => [f.code, f.message.split(":")[0], f.line])).toEqual([
-      ["invalid-config", "approvals.dismis_stale", 10],
-      ["invalid-config", "approvals.rules[0].require", 5],
-      ["invalid-config", "approvals.rules[1].name", 6],
-      ["invalid-config", "approvals.rules[1].when.colour", 6],
-      ["invalid-config", "approvals.rules[1].from[0]", 7],
-      ["invalid-config", "approvals.emergency.label", 9],
+    const { config, findings } = await parseApprovalConfigYaml(text);
+    expect(findings.map((f) => [f.code, f.key, f.line, f.column]).sort()).toEqual([
+      ["constraint-violation", "approvals.rules.0.require", 7, 16],
+      ["missing-required", "approvals.emergency", 10, 14],
+      ["missing-required", "approvals.rules.1", 8, 7],
+      ["unknown-key", "approvals", 11, 3],
+      ["unknown-key", "approvals.rules.1.when", 8, 15],
     ]);
-    expect(findings.every((f) => f.file === "strata.yaml")).toBe(true);
-    // A single string glob is accepted as a one-item list; the one valid rule survives.
-    expect(config.rules.map((r) => r.name)).toEqual(["a"]);
+    expect(findings.every((f) => f.file === "strata.yaml" && f.severity === "error")).toBe(true);
+    // Located as file:line:column, with the settings reader's suggestion.
+    expect(findings.find((f) => f.code === "unknown-key" && f.key === "approvals")).toMatchObject({ message: 'strata.yaml:11:3: unknown setting "approvals.dismis_stale"', hint: "did you mean dismiss_stale?" });
+    // Rules whose shape is wrong cannot approve anything.
+    expect(config.rules).toEqual([]);
   });
 
-  it("reports YAML syntax errors", () => {
-    const { findings } = parseApprovalConfigYaml("approvals: [\n");
+  it("reports the rules' own problems, located, once the shape is right", async () => {
+    const text = `approvals:
+  rules:
+    - name: a
+      when: { environments: production }
+    - name: b
+      from: ["not a login"]
+    - name: a
+`;
+    const { config, findings } = await parseApprovalConfigYaml(text);
+    expect(findings.map((f) => [f.code, f.message.split(":")[0], f.line, f.column])).toEqual([
+      ["invalid-config", "approvals.rules[1].from[0]", 6, 14],
+      ["invalid-config", "approvals.rules[2].name", 7, 13],
+    ]);
+    // A single string glob is accepted as a one-item list.
+    expect(config.rules[0]?.when.environments).toEqual(["production"]);
+  });
+
+  it("problems elsewhere in strata.yaml do not make the rules unreadable", async () => {
+    const { config, findings } = await parseApprovalConfigYaml("version: 1\nenvironments: { a: { parent: nope } }\nsigning: 3\napprovals: { rules: [{ name: r }] }\n");
+    expect(findings).toEqual([]);
+    expect(config.rules.map((r) => r.name)).toEqual(["r"]);
+  });
+
+  it("reports YAML syntax errors", async () => {
+    const { findings } = await parseApprovalConfigYaml("approvals: [\n");
     expect(findings[0]?.code).toBe("yaml-syntax");
+    expect(findings[0]?.line).toBe(2);
   });
 
   it("accepts already parsed documents", () => {
@@ -81,8 +112,8 @@ describe("parseApprovalConfigYaml", () => {
 });
 
 describe("environment flags", () => {
-  it("inherits production and defaults approval_required to it", () => {
-    const { environments } = parseApprovalConfigYaml(`environments:
+  it("inherits production and defaults approval_required to it", async () => {
+    const { environments } = await parseApprovalConfigYaml(`environments:
   base: { abstract: true }
   staging: { parent: base }
   production: { parent: base, production: true }

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { parseApprovalConfigYaml } from "../../../src/core/approvals/config.js";
+import { readApprovalPolicy } from "../../../src/app/approvals/read-policy.js";
 import { evaluateApprovals, type ApprovalContext, type PullRequestReview } from "../../../src/core/approvals/evaluate.js";
 import { approvalChangesFromDiff } from "../../../src/core/approvals/from-diff.js";
 import { matchApprovalRules, requiredTeams, type ApprovalChange } from "../../../src/core/approvals/match.js";
 import { renderApprovalsMarkdown } from "../../../src/core/approvals/markdown.js";
 
-const { config } = parseApprovalConfigYaml(`approvals:
+const { config } = await readApprovalPolicy(`approvals:
   rules:
     - name: production
       when: { environments: ["production*"] }
