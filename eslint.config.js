@@ -7,9 +7,21 @@ import { createTypeScriptImportResolver } from "eslint-import-resolver-typescrip
 // The dependency rule of ARCHITECTURE.md: cli -> app -> {core, io}; io -> core; server -> {app, core, io};
 // client -> core (cli may load client: the agent command); core imports nothing outside itself.
 const layers = [
-  { target: "./src/core", from: ["./src/io", "./src/app", "./src/cli", "./src/server", "./src/client"], message: "core is pure: it imports nothing outside src/core" },
-  { target: "./src/io", from: ["./src/app", "./src/cli", "./src/server", "./src/client"], message: "io may import only core" },
-  { target: "./src/app", from: ["./src/cli", "./src/server", "./src/client"], message: "app may import only core and io" },
+  {
+    target: "./src/core",
+    from: ["./src/io", "./src/app", "./src/cli", "./src/server", "./src/client"],
+    message: "core is pure: it imports nothing outside src/core",
+  },
+  {
+    target: "./src/io",
+    from: ["./src/app", "./src/cli", "./src/server", "./src/client"],
+    message: "io may import only core",
+  },
+  {
+    target: "./src/app",
+    from: ["./src/cli", "./src/server", "./src/client"],
+    message: "app may import only core and io",
+  },
   // cli reaches io through app use cases; the exceptions (ARCHITECTURE.md) are where cli only hands an io
   // object to a use case or writes the command's own output: the result cache, exec's child process, the
   // GitHub Actions step summary.
@@ -20,11 +32,26 @@ const layers = [
     message: "cli reaches io through src/app (or add a documented exception here and in ARCHITECTURE.md)",
   },
   { target: "./src/server", from: ["./src/cli", "./src/client"], message: "server may import app, core and io" },
-  { target: "./src/client", from: ["./src/io", "./src/app", "./src/cli", "./src/server"], message: "the SDK imports core only" },
+  {
+    target: "./src/client",
+    from: ["./src/io", "./src/app", "./src/cli", "./src/server"],
+    message: "the SDK imports core only",
+  },
 ];
 
 export default tseslint.config(
-  { ignores: ["scratch/**", "dist/**", "action/*.mjs", "node_modules/**", "coverage/**", "schemas/**", "environments/**", "test/lint/fixtures/**"] },
+  {
+    ignores: [
+      "scratch/**",
+      "dist/**",
+      "action/*.mjs",
+      "node_modules/**",
+      "coverage/**",
+      "schemas/**",
+      "environments/**",
+      "test/lint/fixtures/**",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -44,7 +71,10 @@ export default tseslint.config(
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
       "no-restricted-syntax": [
         "error",
-        { selector: "CallExpression[callee.object.name='process'][callee.property.name='exit']", message: "set process.exitCode; only the CLI entry decides how to exit" },
+        {
+          selector: "CallExpression[callee.object.name='process'][callee.property.name='exit']",
+          message: "set process.exitCode; only the CLI entry decides how to exit",
+        },
       ],
     },
   },
@@ -53,13 +83,22 @@ export default tseslint.config(
     // above covers the project's own modules; this covers Node's.
     files: ["src/core/**/*.ts"],
     rules: {
-      "no-restricted-imports": ["error", {
-        patterns: [{
-          regex: "^(node:)?(fs|fs/promises|child_process|http|https|http2|net|tls|dgram|dns|worker_threads|cluster|readline|os)$",
-          message: "core is pure: do I/O in src/io (or src/app) and pass the data in",
-        }],
-      }],
-      "no-restricted-globals": ["error", { name: "process", message: "core is pure: take what you need from process as a parameter" }],
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              regex:
+                "^(node:)?(fs|fs/promises|child_process|http|https|http2|net|tls|dgram|dns|worker_threads|cluster|readline|os)$",
+              message: "core is pure: do I/O in src/io (or src/app) and pass the data in",
+            },
+          ],
+        },
+      ],
+      "no-restricted-globals": [
+        "error",
+        { name: "process", message: "core is pure: take what you need from process as a parameter" },
+      ],
     },
   },
   {
@@ -67,16 +106,35 @@ export default tseslint.config(
     // the others), never through Node's file or process modules itself (ARCHITECTURE.md).
     files: ["src/app/**/*.ts"],
     rules: {
-      "no-restricted-imports": ["error", {
-        patterns: [{
-          regex: "^(node:)?(fs|fs/promises|child_process)$",
-          message: "app does its I/O through src/io (io/fs/files.ts, io/git, io/process): add a named helper there",
-        }],
-      }],
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              regex: "^(node:)?(fs|fs/promises|child_process)$",
+              message: "app does its I/O through src/io (io/fs/files.ts, io/git, io/process): add a named helper there",
+            },
+          ],
+        },
+      ],
     },
   },
   {
     files: ["**/*.mjs", "**/*.js"],
-    languageOptions: { globals: { process: "readonly", console: "readonly", URL: "readonly", setTimeout: "readonly", clearTimeout: "readonly", setInterval: "readonly", clearInterval: "readonly", performance: "readonly", Buffer: "readonly", fetch: "readonly", AbortController: "readonly" } },
+    languageOptions: {
+      globals: {
+        process: "readonly",
+        console: "readonly",
+        URL: "readonly",
+        setTimeout: "readonly",
+        clearTimeout: "readonly",
+        setInterval: "readonly",
+        clearInterval: "readonly",
+        performance: "readonly",
+        Buffer: "readonly",
+        fetch: "readonly",
+        AbortController: "readonly",
+      },
+    },
   },
 );

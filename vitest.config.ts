@@ -10,12 +10,26 @@ export default defineConfig({
     hookTimeout: 120_000,
     // A file's tags (`// @module-tag e2e` at its top) say why it is slow; `npm run test:fast` leaves both out.
     tags: [
-      { name: "e2e", description: "spawns the built CLI, a daemon (etcd, strata serve) or an external tool (eslint, the repository generator)", timeout: 180_000 },
-      { name: "slow", description: "in-process, but builds many real git repositories or runs property tests", timeout: 120_000 },
+      {
+        name: "e2e",
+        description:
+          "spawns the built CLI, a daemon (etcd, strata serve) or an external tool (eslint, the repository generator)",
+        timeout: 180_000,
+      },
+      {
+        name: "slow",
+        description: "in-process, but builds many real git repositories or runs property tests",
+        timeout: 120_000,
+      },
     ],
     // Tests spawn the built CLI, git, age, gpg, etcd: two cores, so keep parallelism modest.
     pool: "forks",
     maxWorkers: 2,
-    env: { STRATA_CACHE_DIR: `${process.env.TMPDIR ?? "/tmp"}/strata-test-cache-${process.pid}`, GIT_CONFIG_GLOBAL: "/dev/null", GIT_CONFIG_NOSYSTEM: "1", NO_COLOR: "1" },
+    env: {
+      STRATA_CACHE_DIR: `${process.env.TMPDIR ?? "/tmp"}/strata-test-cache-${process.pid}`,
+      GIT_CONFIG_GLOBAL: "/dev/null",
+      GIT_CONFIG_NOSYSTEM: "1",
+      NO_COLOR: "1",
+    },
   },
 });

@@ -23,18 +23,26 @@ const quick = process.argv.includes("--quick");
 // A gc() to measure heap growth from a clean start, without asking run.mjs for --expose-gc.
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc");
-const { computeContentDigest, createSnapshot, generateSigningKey, parseSigningKey, serializeSnapshot } = await import(join(root, "dist/core/snapshot/index.js"));
+const { computeContentDigest, createSnapshot, generateSigningKey, parseSigningKey, serializeSnapshot } = await import(
+  join(root, "dist/core/snapshot/index.js")
+);
 const { StrataClient } = await import(join(root, "dist/client/index.js"));
 
 const work = mkdtempSync(join(tmpdir(), "strata-bench-client-"));
 const children = new Set();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]; };
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
 
 function freePort() {
   return new Promise((resolve) => {
     const s = createServer();
-    s.listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => resolve(p)); });
+    s.listen(0, "127.0.0.1", () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
   });
 }
 
@@ -45,7 +53,11 @@ writeFileSync(keysFile, key.publicKey.text + "\n");
 
 /** `strata serve` on a fixed port over a file store (restartable), its stderr kept. */
 async function serve(port, store, extra = []) {
-  const child = spawn(process.execPath, [cli, "serve", "--listen", `127.0.0.1:${port}`, "--store", store, "--trusted-keys", keysFile, ...extra], { stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(
+    process.execPath,
+    [cli, "serve", "--listen", `127.0.0.1:${port}`, "--store", store, "--trusted-keys", keysFile, ...extra],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
   children.add(child);
   let err = "";
   child.stderr.on("data", (d) => (err += d.toString()));
@@ -54,21 +66,49 @@ async function serve(port, store, extra = []) {
     if (child.exitCode !== null) throw new Error(`serve exited: ${err}`);
     await sleep(20);
   }
-  return { child, log: () => err, stop: () => new Promise((r) => { child.once("exit", r); child.kill("SIGKILL"); }).then(() => children.delete(child)) };
+  return {
+    child,
+    log: () => err,
+    stop: () =>
+      new Promise((r) => {
+        child.once("exit", r);
+        child.kill("SIGKILL");
+      }).then(() => children.delete(child)),
+  };
 }
 
 function publisher(url, environment = "staging") {
   let prev = null;
   return async (config) => {
-    const snapshot = createSnapshot({ environment, version: (prev?.version ?? 0) + 1, previous: prev?.digest ?? null, createdAt: new Date(), source: {}, contentDigest: computeContentDigest(config, [["n", String((prev?.version ?? 0) + 1)]]), config, secrets: null }, [key]);
-    const res = await fetch(`${url}/v1/environments/${environment}/snapshot`, { method: "PUT", headers: { "content-type": "application/json", "if-match": `"${prev?.version ?? 0}"` }, body: serializeSnapshot(snapshot) });
+    const snapshot = createSnapshot(
+      {
+        environment,
+        version: (prev?.version ?? 0) + 1,
+        previous: prev?.digest ?? null,
+        createdAt: new Date(),
+        source: {},
+        contentDigest: computeContentDigest(config, [["n", String((prev?.version ?? 0) + 1)]]),
+        config,
+        secrets: null,
+      },
+      [key],
+    );
+    const res = await fetch(`${url}/v1/environments/${environment}/snapshot`, {
+      method: "PUT",
+      headers: { "content-type": "application/json", "if-match": `"${prev?.version ?? 0}"` },
+      body: serializeSnapshot(snapshot),
+    });
     if (res.status !== 201) throw new Error(`publish: ${res.status} ${await res.text()}`);
     prev = snapshot;
     return snapshot;
   };
 }
 
-const config = (n) => ({ app: { name: "demo", counter: n }, database: { host: "db.internal", pool: { max: 10, min: 1, idle_timeout_ms: 30000 } }, http: { port: 8080, timeout_ms: 2500 } });
+const config = (n) => ({
+  app: { name: "demo", counter: n },
+  database: { host: "db.internal", pool: { max: 10, min: 1, idle_timeout_ms: 30000 } },
+  http: { port: 8080, timeout_ms: 2500 },
+});
 
 try {
   console.log(`\nmachine: ${machine()}${quick ? " (--quick)" : ""}`);
@@ -81,23 +121,43 @@ try {
     await publisher(url)(config(0));
     // Two clients and two frozen trees, used alternately: a loop reading one constant object would have the
     // read hoisted out of it by the compiler, which no request handler gets.
-    const cs = [0, 1].map(() => new StrataClient({ endpoint: url, environment: "staging", service: "bench", trustedKeys: [key.publicKey.text] }));
+    const cs = [0, 1].map(
+      () =>
+        new StrataClient({
+          endpoint: url,
+          environment: "staging",
+          service: "bench",
+          trustedKeys: [key.publicKey.text],
+        }),
+    );
     await Promise.all(cs.map((c) => c.ready()));
     const plains = cs.map((c) => c.getAll());
     const N = quick ? 2_000_000 : 5_000_000;
     let sink = 0;
-    const runGet = () => { for (let i = 0; i < N; i++) sink += cs[i & 1].get("database.pool.max"); };
-    const runPlain = () => { for (let i = 0; i < N; i++) sink += plains[i & 1].database.pool.max; };
-    const runFallback = () => { for (let i = 0; i < N; i++) sink += cs[i & 1].get("database.pool.maxx", 1); };
+    const runGet = () => {
+      for (let i = 0; i < N; i++) sink += cs[i & 1].get("database.pool.max");
+    };
+    const runPlain = () => {
+      for (let i = 0; i < N; i++) sink += plains[i & 1].database.pool.max;
+    };
+    const runFallback = () => {
+      for (let i = 0; i < N; i++) sink += cs[i & 1].get("database.pool.maxx", 1);
+    };
     const measure = (fn) => {
       fn(); // warm-up (optimised)
       const samples = [];
-      for (let r = 0; r < 5; r++) { const t = process.hrtime.bigint(); fn(); samples.push(Number(process.hrtime.bigint() - t) / N); }
+      for (let r = 0; r < 5; r++) {
+        const t = process.hrtime.bigint();
+        fn();
+        samples.push(Number(process.hrtime.bigint() - t) / N);
+      }
       return median(samples);
     };
     const alloc = (fn) => {
       let gcs = 0;
-      const obs = new PerformanceObserver((list) => { gcs += list.getEntries().length; });
+      const obs = new PerformanceObserver((list) => {
+        gcs += list.getEntries().length;
+      });
       obs.observe({ entryTypes: ["gc"] });
       gc();
       const before = process.memoryUsage().heapUsed;
@@ -112,11 +172,27 @@ try {
     const aGet = alloc(runGet);
     const aFallback = alloc(runFallback);
     await sleep(50); // let the gc observer deliver
-    table("get() against a plain property read (ns per call, median of 5 × " + N.toLocaleString("en") + ")", ["read", "ns/call", "vs plain", "heap bytes/call", "GCs during the run"], [
-      ["frozen object: `o.database.pool.max`", nsPlain.toFixed(2), "1.00×", "-", "-"],
-      ["`client.get(\"database.pool.max\")`", nsGet.toFixed(2), `${(nsGet / nsPlain).toFixed(2)}×`, aGet.bytesPerCall.toFixed(4), String(aGet.gcs)],
-      ["`client.get(\"database.pool.maxx\", 1)` (fallback)", nsFallback.toFixed(2), `${(nsFallback / nsPlain).toFixed(2)}×`, aFallback.bytesPerCall.toFixed(4), String(aFallback.gcs)],
-    ]);
+    table(
+      "get() against a plain property read (ns per call, median of 5 × " + N.toLocaleString("en") + ")",
+      ["read", "ns/call", "vs plain", "heap bytes/call", "GCs during the run"],
+      [
+        ["frozen object: `o.database.pool.max`", nsPlain.toFixed(2), "1.00×", "-", "-"],
+        [
+          '`client.get("database.pool.max")`',
+          nsGet.toFixed(2),
+          `${(nsGet / nsPlain).toFixed(2)}×`,
+          aGet.bytesPerCall.toFixed(4),
+          String(aGet.gcs),
+        ],
+        [
+          '`client.get("database.pool.maxx", 1)` (fallback)',
+          nsFallback.toFixed(2),
+          `${(nsFallback / nsPlain).toFixed(2)}×`,
+          aFallback.bytesPerCall.toFixed(4),
+          String(aFallback.gcs),
+        ],
+      ],
+    );
     if (sink === 42) console.log("");
     for (const c of cs) await c.close();
     await s.stop();
@@ -139,7 +215,18 @@ try {
     const rss0 = process.memoryUsage().rss;
     const clients = [];
     for (let i = 0; i < CLIENTS; i += 50) {
-      const batch = Array.from({ length: Math.min(50, CLIENTS - i) }, (_, j) => new StrataClient({ endpoint: url, environment: "staging", service: "fleet", instance: `i-${i + j}`, trustedKeys: [key.publicKey.text], timeoutMs: 30_000 }));
+      const batch = Array.from(
+        { length: Math.min(50, CLIENTS - i) },
+        (_, j) =>
+          new StrataClient({
+            endpoint: url,
+            environment: "staging",
+            service: "fleet",
+            instance: `i-${i + j}`,
+            trustedKeys: [key.publicKey.text],
+            timeoutMs: 30_000,
+          }),
+      );
       await Promise.all(batch.map((c) => c.ready()));
       clients.push(...batch);
     }
@@ -153,7 +240,11 @@ try {
       const arrivals = [];
       const done = new Promise((resolve) => {
         for (const c of clients) {
-          const off = c.on("change", () => { arrivals.push(performance.now()); off(); if (arrivals.length === CLIENTS) resolve(); });
+          const off = c.on("change", () => {
+            arrivals.push(performance.now());
+            off();
+            if (arrivals.length === CLIENTS) resolve();
+          });
         }
       });
       const t0 = performance.now();
@@ -164,13 +255,17 @@ try {
       p50s.push(median(lat));
       await sleep(200);
     }
-    table(`${CLIENTS} SDK clients in one process, one \`strata serve\` (file store), ${PUSHES} pushes`, ["measure", "value"], [
-      ["JS heap per client", `${heapPer.toFixed(1)} KiB`],
-      ["RSS per client", `${rssPer.toFixed(1)} KiB`],
-      ["push → median client (p50 over pushes)", `${median(p50s).toFixed(0)} ms`],
-      ["push → last client p50", `${pct(last, 50).toFixed(0)} ms`],
-      ["push → last client p99", `${pct(last, 99).toFixed(0)} ms`],
-    ]);
+    table(
+      `${CLIENTS} SDK clients in one process, one \`strata serve\` (file store), ${PUSHES} pushes`,
+      ["measure", "value"],
+      [
+        ["JS heap per client", `${heapPer.toFixed(1)} KiB`],
+        ["RSS per client", `${rssPer.toFixed(1)} KiB`],
+        ["push → median client (p50 over pushes)", `${median(p50s).toFixed(0)} ms`],
+        ["push → last client p50", `${pct(last, 50).toFixed(0)} ms`],
+        ["push → last client p99", `${pct(last, 99).toFixed(0)} ms`],
+      ],
+    );
 
     // ---- reconnect spread: a subset of the fleet, after a server restart ----------------------------------
     for (const c of clients.slice(200)) await c.close();
@@ -187,14 +282,21 @@ try {
       if (m && !first.has(m[2])) first.set(m[2], Date.parse(m[1]));
     }
     const arrivals = [...first.values()].map((t) => t - upAt).sort((a, b) => a - b);
-    table("200 clients reconnecting after a server restart (backoff 500 ms base, 30 s cap, full jitter)", ["measure", "value"], [
-      ["clients back within 35 s", `${first.size} / ${fleet.length}`],
-      ["first arrival after the server was up", `${arrivals[0] ?? NaN} ms`],
-      ["median arrival", `${pct(arrivals, 50) ?? NaN} ms`],
-      ["p90 arrival", `${pct(arrivals, 90) ?? NaN} ms`],
-      ["last arrival", `${arrivals.at(-1) ?? NaN} ms`],
-      ["largest number arriving in one 100 ms window", String(Math.max(0, ...arrivals.map((a) => arrivals.filter((b) => b >= a && b < a + 100).length)))],
-    ]);
+    table(
+      "200 clients reconnecting after a server restart (backoff 500 ms base, 30 s cap, full jitter)",
+      ["measure", "value"],
+      [
+        ["clients back within 35 s", `${first.size} / ${fleet.length}`],
+        ["first arrival after the server was up", `${arrivals[0] ?? NaN} ms`],
+        ["median arrival", `${pct(arrivals, 50) ?? NaN} ms`],
+        ["p90 arrival", `${pct(arrivals, 90) ?? NaN} ms`],
+        ["last arrival", `${arrivals.at(-1) ?? NaN} ms`],
+        [
+          "largest number arriving in one 100 ms window",
+          String(Math.max(0, ...arrivals.map((a) => arrivals.filter((b) => b >= a && b < a + 100).length))),
+        ],
+      ],
+    );
     for (const c of fleet) await c.close();
     await s2.stop();
   }
@@ -210,7 +312,24 @@ try {
     const out = join(work, "agent.json");
     const execLog = join(work, "exec.log");
     writeFileSync(execLog, "");
-    const agent = spawn(process.execPath, [cli, "agent", "--endpoint", url, "--env", "staging", "--trusted-keys", keysFile, "--out", out, "--exec", `date +%s%N >> ${execLog}`], { stdio: ["ignore", "ignore", "pipe"] });
+    const agent = spawn(
+      process.execPath,
+      [
+        cli,
+        "agent",
+        "--endpoint",
+        url,
+        "--env",
+        "staging",
+        "--trusted-keys",
+        keysFile,
+        "--out",
+        out,
+        "--exec",
+        `date +%s%N >> ${execLog}`,
+      ],
+      { stdio: ["ignore", "ignore", "pipe"] },
+    );
     children.add(agent);
     let log = "";
     agent.stderr.on("data", (d) => (log += d.toString()));
@@ -224,17 +343,23 @@ try {
       await publish(config(p));
       while (lines().length === before) await sleep(2);
       const execAt = Number(lines().at(-1)) / 1e6;
-      const m = [...log.matchAll(/"time":"([^"]+)","level":"info","msg":"wrote the configuration","version":(\d+)/g)].find((x) => Number(x[2]) === p + 1);
+      const m = [
+        ...log.matchAll(/"time":"([^"]+)","level":"info","msg":"wrote the configuration","version":(\d+)/g),
+      ].find((x) => Number(x[2]) === p + 1);
       if (m) toFile.push(Date.parse(m[1]) - t0);
       toExec.push(execAt - t0);
     }
     agent.kill("SIGTERM");
     await new Promise((r) => agent.once("exit", r));
     children.delete(agent);
-    table(`push → \`strata agent\`: file replaced, then --exec run (${PUSHES} pushes, one at a time)`, ["measure", "p50", "p99"], [
-      ["push → file replaced", `${pct(toFile, 50)} ms`, `${pct(toFile, 99)} ms`],
-      ["push → --exec command running", `${pct(toExec, 50).toFixed(0)} ms`, `${pct(toExec, 99).toFixed(0)} ms`],
-    ]);
+    table(
+      `push → \`strata agent\`: file replaced, then --exec run (${PUSHES} pushes, one at a time)`,
+      ["measure", "p50", "p99"],
+      [
+        ["push → file replaced", `${pct(toFile, 50)} ms`, `${pct(toFile, 99)} ms`],
+        ["push → --exec command running", `${pct(toExec, 50).toFixed(0)} ms`, `${pct(toExec, 99).toFixed(0)} ms`],
+      ],
+    );
     await s.stop();
   }
 
@@ -243,12 +368,26 @@ try {
     const runs = quick ? 5 : 15;
     const bare = time(process.execPath, ["--input-type=module", "-e", ""], { runs });
     const sdk = time(process.execPath, ["--input-type=module", "-e", 'await import("strata-config/client")'], { runs });
-    const sdkUsed = time(process.execPath, ["--input-type=module", "-e", 'const { StrataClient } = await import("strata-config/client"); new StrataClient({ endpoint: "http://127.0.0.1:9", environment: "e", service: "s", trustedKeys: ["ed25519:' + key.publicKey.text.slice(8) + '"] });'], { runs });
-    table(`cold import (whole process, median of ${runs}, from the package root by its name)`, ["command", "wall", "import cost (− bare node)"], [
-      ["`node -e ''`", `${bare.toFixed(0)} ms`, "-"],
-      ["`await import(\"strata-config/client\")`", `${sdk.toFixed(0)} ms`, `${(sdk - bare).toFixed(0)} ms`],
-      ["… and construct a client (keys parsed)", `${sdkUsed.toFixed(0)} ms`, `${(sdkUsed - bare).toFixed(0)} ms`],
-    ]);
+    const sdkUsed = time(
+      process.execPath,
+      [
+        "--input-type=module",
+        "-e",
+        'const { StrataClient } = await import("strata-config/client"); new StrataClient({ endpoint: "http://127.0.0.1:9", environment: "e", service: "s", trustedKeys: ["ed25519:' +
+          key.publicKey.text.slice(8) +
+          '"] });',
+      ],
+      { runs },
+    );
+    table(
+      `cold import (whole process, median of ${runs}, from the package root by its name)`,
+      ["command", "wall", "import cost (− bare node)"],
+      [
+        ["`node -e ''`", `${bare.toFixed(0)} ms`, "-"],
+        ['`await import("strata-config/client")`', `${sdk.toFixed(0)} ms`, `${(sdk - bare).toFixed(0)} ms`],
+        ["… and construct a client (keys parsed)", `${sdkUsed.toFixed(0)} ms`, `${(sdkUsed - bare).toFixed(0)} ms`],
+      ],
+    );
   }
   console.log(`\nload average at the end: ${spawnSync("uptime", { encoding: "utf8" }).stdout.trim()}`);
 } finally {

@@ -30,12 +30,24 @@ const work = keep ?? tmp("strata-bench-compare-");
 mkdirSync(work, { recursive: true });
 const gnuTime = existsSync("/usr/bin/time") ? "/usr/bin/time" : null;
 const node = process.execPath;
-const baseEnv = { ...process.env, NO_COLOR: "1", CI: "", GITHUB_ACTIONS: "", GIT_CONFIG_GLOBAL: "/dev/null", GIT_CONFIG_NOSYSTEM: "1" };
+const baseEnv = {
+  ...process.env,
+  NO_COLOR: "1",
+  CI: "",
+  GITHUB_ACTIONS: "",
+  GIT_CONFIG_GLOBAL: "/dev/null",
+  GIT_CONFIG_NOSYSTEM: "1",
+};
 delete baseEnv.STRATA_NO_CACHE;
 delete baseEnv.STRATA_CACHE_DIR;
-const load = () => loadavg().map((l) => l.toFixed(2)).join(", ");
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(", ");
 
-console.log(`# strata compared with its peers (whole processes)\n\nmachine: ${machine()}\nload average at start: ${load()}\nruns: ${runs} counted of each command, alternated, after one warm-up each`);
+console.log(
+  `# strata compared with its peers (whole processes)\n\nmachine: ${machine()}\nload average at start: ${load()}\nruns: ${runs} counted of each command, alternated, after one warm-up each`,
+);
 
 /** One run of a command: wall and CPU milliseconds, stdout. */
 function once({ cmd, args, env = {}, cwd = root }) {
@@ -52,13 +64,17 @@ function once({ cmd, args, env = {}, cwd = root }) {
 /** A and B in turn: one warm-up each, then `runs` counted runs of each. */
 function alternate(a, b) {
   const prepare = (x) => (x.before ? x.before() : undefined);
-  prepare(a); once(a);
-  prepare(b); once(b);
+  prepare(a);
+  once(a);
+  prepare(b);
+  once(b);
   const sa = [];
   const sb = [];
   for (let i = 0; i < runs; i++) {
-    prepare(a); sa.push(once(a));
-    prepare(b); sb.push(once(b));
+    prepare(a);
+    sa.push(once(a));
+    prepare(b);
+    sb.push(once(b));
   }
   const pairs = sa.map((x, i) => ({ wall: x.wall / sb[i].wall, cpu: x.cpu / sb[i].cpu }));
   return {
@@ -74,11 +90,14 @@ const fmt = (ms) => (!Number.isFinite(ms) ? "n/a" : ms >= 1000 ? `${(ms / 1000).
 
 // --- repositories and files (generated once into the work directory)
 const large = join(work, "large");
-if (want("validate") && !existsSync(large)) generate(large, ["--namespaces", "500", "--keys", "40", "--envs", "30", "--expected"]);
+if (want("validate") && !existsSync(large))
+  generate(large, ["--namespaces", "500", "--keys", "40", "--envs", "30", "--expected"]);
 const medium = join(work, "medium");
-if (want("resolve") && !existsSync(medium)) generate(medium, ["--namespaces", "200", "--keys", "40", "--envs", "12", "--expected"]);
+if (want("resolve") && !existsSync(medium))
+  generate(medium, ["--namespaces", "200", "--keys", "40", "--envs", "12", "--expected"]);
 const diffRepo = join(work, "diff50");
-if (want("diff") && !existsSync(diffRepo)) generate(diffRepo, ["--namespaces", "50", "--features", "--git", "--changes", "200"]);
+if (want("diff") && !existsSync(diffRepo))
+  generate(diffRepo, ["--namespaces", "50", "--features", "--git", "--changes", "200"]);
 
 // --- resolve of one environment vs node-config loading the same layers
 if (want("resolve")) {
@@ -95,7 +114,9 @@ if (want("resolve")) {
     const obj = {};
     for (const [k, s] of Object.entries(schema.properties ?? {})) {
       if (s.default !== undefined) obj[k] = s.default;
-      if (s.properties) for (const [k2, s2] of Object.entries(s.properties)) if (s2.default !== undefined) (obj[k] ??= {})[k2] = s2.default;
+      if (s.properties)
+        for (const [k2, s2] of Object.entries(s.properties))
+          if (s2.default !== undefined) (obj[k] ??= {})[k2] = s2.default;
     }
     defaultsDoc[f.replace(/\.schema\.yaml$/, "")] = obj;
   }
@@ -103,20 +124,48 @@ if (want("resolve")) {
   for (const e of chain) {
     const doc = {};
     const dir = join(medium, "environments", e);
-    for (const f of existsSync(dir) ? readdirSync(dir) : []) doc[f.replace(/\.yaml$/, "")] = parse(readFileSync(join(dir, f), "utf8"));
+    for (const f of existsSync(dir) ? readdirSync(dir) : [])
+      doc[f.replace(/\.yaml$/, "")] = parse(readFileSync(join(dir, f), "utf8"));
     writeFileSync(join(configDir, `${e}.yaml`), stringify(doc));
   }
   const script = join(work, "node-config-load.cjs");
-  writeFileSync(script, `const c = require(${JSON.stringify(join(root, "node_modules", "config"))});\nprocess.stdout.write(JSON.stringify(c.util.toObject(), null, 2) + "\\n");\n`);
-  const peer = { cmd: node, args: [script], env: { NODE_CONFIG_DIR: configDir, NODE_CONFIG_ENV: chain.join(","), SUPPRESS_NO_CONFIG_WARNING: "1", NODE_CONFIG_STRICT_MODE: "0" } };
+  writeFileSync(
+    script,
+    `const c = require(${JSON.stringify(join(root, "node_modules", "config"))});\nprocess.stdout.write(JSON.stringify(c.util.toObject(), null, 2) + "\\n");\n`,
+  );
+  const peer = {
+    cmd: node,
+    args: [script],
+    env: {
+      NODE_CONFIG_DIR: configDir,
+      NODE_CONFIG_ENV: chain.join(","),
+      SUPPRESS_NO_CONFIG_WARNING: "1",
+      NODE_CONFIG_STRICT_MODE: "0",
+    },
+  };
   const args = [cli, "resolve", "--repo", medium, "--env", env, "--format", "json"];
   const warm = { cmd: node, args, env: { STRATA_CACHE_DIR: join(work, "cache-resolve") } };
   const noCache = { cmd: node, args, env: { STRATA_NO_CACHE: "1" } };
   // The same answer from all three, and the generator's own.
   const expected = JSON.parse(readFileSync(join(medium, ".expected", `${env}.json`), "utf8"));
   const same = [peer, warm, noCache].every((x) => isDeepStrictEqual(JSON.parse(once(x).stdout), expected));
-  rows.push({ id: "resolve", name: `resolve --env ${env} --format json (200 ns × 40 keys × 12 envs), warm cache`, peer: "node-config, same layers", goal: 1.0, strict: true, same, ...alternate(warm, peer) });
-  rows.push({ id: "resolve", name: "resolve, same, no cache (STRATA_NO_CACHE=1)", peer: "node-config, same layers", goal: null, same, ...alternate(noCache, peer) });
+  rows.push({
+    id: "resolve",
+    name: `resolve --env ${env} --format json (200 ns × 40 keys × 12 envs), warm cache`,
+    peer: "node-config, same layers",
+    goal: 1.0,
+    strict: true,
+    same,
+    ...alternate(warm, peer),
+  });
+  rows.push({
+    id: "resolve",
+    name: "resolve, same, no cache (STRATA_NO_CACHE=1)",
+    peer: "node-config, same layers",
+    goal: null,
+    same,
+    ...alternate(noCache, peer),
+  });
 }
 
 // --- secrets decrypt of a 2,000-value age SOPS YAML vs sops-age in a node process
@@ -134,37 +183,82 @@ if (want("decrypt")) {
       for (let k = 0; k < 20; k++) plain += `    key_${k}: value-${s}-${k}-${"x".repeat(k)}\n`;
     }
     const identity = await generateIdentity();
-    const recipients = { groups: [{ age: [await identityToRecipient(identity)], pgp: [], kms: [] }], shamirThreshold: 0, rules: DEFAULT_RULES, source: "bench" };
-    writeFileSync(file, await encryptBranchesFor(stores.yaml.parsePlain(plain), "yaml", recipients, { SOPS_AGE_KEY: identity, HOME: "/nonexistent" }, "bench.yaml"));
+    const recipients = {
+      groups: [{ age: [await identityToRecipient(identity)], pgp: [], kms: [] }],
+      shamirThreshold: 0,
+      rules: DEFAULT_RULES,
+      source: "bench",
+    };
+    writeFileSync(
+      file,
+      await encryptBranchesFor(
+        stores.yaml.parsePlain(plain),
+        "yaml",
+        recipients,
+        { SOPS_AGE_KEY: identity, HOME: "/nonexistent" },
+        "bench.yaml",
+      ),
+    );
     writeFileSync(keyFile, `${identity}\n`, { mode: 0o600 });
   }
   const sopsAge = pathToFileURL(createRequire(join(root, "package.json")).resolve("sops-age")).href;
   const script = join(work, "sops-age-decrypt.mjs");
-  writeFileSync(script, [
-    `import { readFileSync } from "node:fs";`,
-    `import { decryptSops } from ${JSON.stringify(sopsAge)};`,
-    `const key = readFileSync(process.env.SOPS_AGE_KEY_FILE, "utf8").split("\\n").find((l) => l.startsWith("AGE-SECRET-KEY-"));`,
-    `const out = await decryptSops(readFileSync(process.argv[2], "utf8"), { secretKey: key, fileType: "yaml" });`,
-    `process.stdout.write(JSON.stringify(out, null, 2) + "\\n");`,
-  ].join("\n"));
+  writeFileSync(
+    script,
+    [
+      `import { readFileSync } from "node:fs";`,
+      `import { decryptSops } from ${JSON.stringify(sopsAge)};`,
+      `const key = readFileSync(process.env.SOPS_AGE_KEY_FILE, "utf8").split("\\n").find((l) => l.startsWith("AGE-SECRET-KEY-"));`,
+      `const out = await decryptSops(readFileSync(process.argv[2], "utf8"), { secretKey: key, fileType: "yaml" });`,
+      `process.stdout.write(JSON.stringify(out, null, 2) + "\\n");`,
+    ].join("\n"),
+  );
   const env = { SOPS_AGE_KEY_FILE: keyFile, HOME: work };
   const a = { cmd: node, args: [cli, "secrets", "decrypt", "--format", "json", file], env };
   const b = { cmd: node, args: [script, file], env };
   const same = isDeepStrictEqual(JSON.parse(once(a).stdout), JSON.parse(once(b).stdout));
-  rows.push({ id: "decrypt", name: "secrets decrypt --format json, 2,000-value age SOPS YAML", peer: "sops-age in a node process", goal: 0.8, same, ...alternate(a, b) });
+  rows.push({
+    id: "decrypt",
+    name: "secrets decrypt --format json, 2,000-value age SOPS YAML",
+    peer: "sops-age in a node process",
+    goal: 0.8,
+    same,
+    ...alternate(a, b),
+  });
 }
 
 // --- validate 20,000 parameters × 30 environments vs the floor, no cache and warm cache
 if (want("validate")) {
   const floor = { cmd: node, args: [join(root, "bench", "floor-validate.mjs"), large] };
   const args = [cli, "validate", "--repo", large];
-  rows.push({ id: "validate", name: "validate 500 ns × 40 keys × 30 envs (20,000 parameters), no cache", peer: "floor (parse + compile + validate)", goal: 1.0, same: null, ...alternate({ cmd: node, args, env: { STRATA_NO_CACHE: "1" } }, floor) });
-  rows.push({ id: "validate", name: "validate, same, warm cache", peer: "floor", goal: 0.6, same: null, ...alternate({ cmd: node, args, env: { STRATA_CACHE_DIR: join(work, "cache-validate") } }, floor) });
+  rows.push({
+    id: "validate",
+    name: "validate 500 ns × 40 keys × 30 envs (20,000 parameters), no cache",
+    peer: "floor (parse + compile + validate)",
+    goal: 1.0,
+    same: null,
+    ...alternate({ cmd: node, args, env: { STRATA_NO_CACHE: "1" } }, floor),
+  });
+  rows.push({
+    id: "validate",
+    name: "validate, same, warm cache",
+    peer: "floor",
+    goal: 0.6,
+    same: null,
+    ...alternate({ cmd: node, args, env: { STRATA_CACHE_DIR: join(work, "cache-validate") } }, floor),
+  });
 }
 
 // --- start-up
 if (want("version")) {
-  rows.push({ id: "version", name: "strata --version", peer: "node -e 0", goal: 1.15, same: null, ...alternate({ cmd: node, args: [cli, "--version"] }, { cmd: node, args: ["-e", "0"] }) });
+  rows.push({
+    id: "version",
+    name: "strata --version",
+    peer: "node -e 0",
+    goal: 1.15,
+    same: null,
+    ...alternate({ cmd: node, args: [cli, "--version"] }, { cmd: node, args: ["-e", "0"] }),
+  });
 }
 
 // --- diff: the planner's choice vs --no-incremental
@@ -174,14 +268,34 @@ if (want("diff")) {
   const a = { cmd: node, args, env, cwd: diffRepo };
   const b = { cmd: node, args: [...args, "--no-incremental"], env, cwd: diffRepo };
   const same = once(a).stdout === once(b).stdout;
-  rows.push({ id: "diff", name: "diff HEAD~1..HEAD, 200 changes, 50 ns (default: the planner chooses)", peer: "--no-incremental", goal: 0.5, same, ...alternate(a, b) });
+  rows.push({
+    id: "diff",
+    name: "diff HEAD~1..HEAD, 200 changes, 50 ns (default: the planner chooses)",
+    peer: "--no-incremental",
+    goal: 0.5,
+    same,
+    ...alternate(a, b),
+  });
 }
 
 // --- the table
-const header = ["row", "strata wall (cpu)", "peer", "peer wall (cpu)", "ratio wall", "ratio cpu", "goal", "same output"];
+const header = [
+  "row",
+  "strata wall (cpu)",
+  "peer",
+  "peer wall (cpu)",
+  "ratio wall",
+  "ratio cpu",
+  "goal",
+  "same output",
+];
 const body = rows.map((r) => [
-  r.name, `${fmt(r.a.wall)} (${fmt(r.a.cpu)})`, r.peer, `${fmt(r.b.wall)} (${fmt(r.b.cpu)})`,
-  `${r.ratio.wall.toFixed(2)}×`, Number.isFinite(r.ratio.cpu) ? `${r.ratio.cpu.toFixed(2)}×` : "n/a",
+  r.name,
+  `${fmt(r.a.wall)} (${fmt(r.a.cpu)})`,
+  r.peer,
+  `${fmt(r.b.wall)} (${fmt(r.b.cpu)})`,
+  `${r.ratio.wall.toFixed(2)}×`,
+  Number.isFinite(r.ratio.cpu) ? `${r.ratio.cpu.toFixed(2)}×` : "n/a",
   r.goal === null ? "(info)" : `${r.strict ? "<" : "≤"} ${r.goal.toFixed(2)}×`,
   r.same === null ? "-" : r.same ? "yes" : "NO",
 ]);
@@ -189,6 +303,8 @@ const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].l
 const line = (cells) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
 console.log(`\n${line(header)}\n|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
 for (const r of body) console.log(line(r));
-console.log(`\nratios: median of the per-pair ratios (A/B of runs made one after the other); wall and CPU medians per command\nload average at end: ${load()}`);
+console.log(
+  `\nratios: median of the per-pair ratios (A/B of runs made one after the other); wall and CPU medians per command\nload average at end: ${load()}`,
+);
 if (rows.some((r) => r.same === false)) process.exitCode = 1;
 if (!keep) rmSync(work, { recursive: true, force: true });

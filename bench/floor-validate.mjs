@@ -12,10 +12,14 @@ const addFormats = addFormatsModule.default ?? addFormatsModule;
 const dir = process.argv[2];
 const t0 = performance.now();
 const schemas = new Map();
-for (const f of readdirSync(join(dir, "schemas"))) schemas.set(f.replace(/\.schema\.yaml$/, ""), parse(readFileSync(join(dir, "schemas", f), "utf8")));
+for (const f of readdirSync(join(dir, "schemas")))
+  schemas.set(f.replace(/\.schema\.yaml$/, ""), parse(readFileSync(join(dir, "schemas", f), "utf8")));
 let files = 0;
 for (const env of readdirSync(join(dir, "environments"))) {
-  for (const f of readdirSync(join(dir, "environments", env))) { parse(readFileSync(join(dir, "environments", env, f), "utf8")); files++; }
+  for (const f of readdirSync(join(dir, "environments", env))) {
+    parse(readFileSync(join(dir, "environments", env, f), "utf8"));
+    files++;
+  }
 }
 const t1 = performance.now();
 const ajv = new Ajv2020({ strict: true, allErrors: true });
@@ -29,4 +33,12 @@ for (const f of readdirSync(join(dir, ".expected"))) {
   for (const [ns, v] of validators) if (!v(config[ns] ?? {})) errors++;
 }
 const t3 = performance.now();
-console.error(JSON.stringify({ files, parseMs: Math.round(t1 - t0), compileMs: Math.round(t2 - t1), validateMs: Math.round(t3 - t2), errors }));
+console.error(
+  JSON.stringify({
+    files,
+    parseMs: Math.round(t1 - t0),
+    compileMs: Math.round(t2 - t1),
+    validateMs: Math.round(t3 - t2),
+    errors,
+  }),
+);

@@ -14,7 +14,9 @@ const work = tmp();
 console.log(`# strata environment-graph benchmarks\n\nmachine: ${machine()}`);
 
 const floor = join(work, "floor.mjs");
-writeFileSync(floor, `import { readFileSync } from "node:fs";
+writeFileSync(
+  floor,
+  `import { readFileSync } from "node:fs";
 import { parse } from ${JSON.stringify(new URL("../node_modules/yaml/dist/index.js", import.meta.url).href)};
 const envs = parse(readFileSync(process.argv[2], "utf8")).environments;
 const depth = new Map();
@@ -25,7 +27,8 @@ for (const name of Object.keys(envs)) {
   let d = e === undefined ? 0 : depth.get(e);
   for (let i = path.length - 1; i >= 0; i--) depth.set(path[i], ++d);
 }
-`);
+`,
+);
 
 function repo(label, lines) {
   const dir = join(work, label);
@@ -41,13 +44,27 @@ const cases = [
   ["chain of 64 (the limit)", repo("c64", chain(64))],
   ["chain of 1,000", repo("c1000", chain(1000))],
   ["chain of 4,000", repo("c4000", chain(4000))],
-  ["4,000 children of one root", repo("wide", Array.from({ length: 3999 }, (_, i) => `  e${i + 1}: { parent: e0 }`))],
+  [
+    "4,000 children of one root",
+    repo(
+      "wide",
+      Array.from({ length: 3999 }, (_, i) => `  e${i + 1}: { parent: e0 }`),
+    ),
+  ],
 ];
 const rows = [];
 for (const [label, dir] of cases) {
   const floorMs = time(process.execPath, [floor, join(dir, "strata.yaml")], { runs });
   // Exit 1 past the limit is the answer: a located constraint-violation.
-  const strataMs = time(process.execPath, [cli, "validate", "--repo", dir], { runs, check: false, env: { STRATA_NO_CACHE: "1" } });
+  const strataMs = time(process.execPath, [cli, "validate", "--repo", dir], {
+    runs,
+    check: false,
+    env: { STRATA_NO_CACHE: "1" },
+  });
   rows.push([label, fmt(floorMs), fmt(strataMs), ratio(strataMs, floorMs)]);
 }
-table("strata validate vs the floor (parse strata.yaml and walk every chain)", ["strata.yaml", "floor", "strata validate", "strata / floor"], rows);
+table(
+  "strata validate vs the floor (parse strata.yaml and walk every chain)",
+  ["strata.yaml", "floor", "strata validate", "strata / floor"],
+  rows,
+);

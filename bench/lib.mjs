@@ -8,7 +8,9 @@ import { fileURLToPath } from "node:url";
 export const root = fileURLToPath(new URL("..", import.meta.url));
 export const cli = join(root, "bin", "strata.mjs");
 // The shared corpus, as the tests find it (test/support/shared.ts): STRATA_SHARED_DIR, else shared/ beside the checkout.
-export const sharedDir = process.env.STRATA_SHARED_DIR ? resolve(process.env.STRATA_SHARED_DIR) : join(root, "..", "shared");
+export const sharedDir = process.env.STRATA_SHARED_DIR
+  ? resolve(process.env.STRATA_SHARED_DIR)
+  : join(root, "..", "shared");
 export const generator = join(sharedDir, "bench", "gen-config-repo.mjs");
 
 export function tmp(prefix = "strata-bench-") {
@@ -29,7 +31,8 @@ export function time(cmd, args, { runs = 5, env = {}, warmup = true, cwd = root,
     const t = process.hrtime.bigint();
     const r = spawnSync(cmd, args, { cwd, env: e, stdio: ["ignore", "ignore", "pipe"], maxBuffer: 1 << 28 });
     const ms = Number(process.hrtime.bigint() - t) / 1e6;
-    if (check && r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${r.status}: ${String(r.stderr).slice(0, 500)}`);
+    if (check && r.status !== 0)
+      throw new Error(`${cmd} ${args.join(" ")} exited ${r.status}: ${String(r.stderr).slice(0, 500)}`);
     samples.push(ms);
   }
   return median(samples);
@@ -37,7 +40,11 @@ export function time(cmd, args, { runs = 5, env = {}, warmup = true, cwd = root,
 
 /** Peak resident memory in MB of one run, from GNU time. */
 export function peakRssMb(cmd, args, { env = {} } = {}) {
-  const r = spawnSync("/usr/bin/time", ["-f", "%M", cmd, ...args], { env: { ...process.env, ...env }, encoding: "utf8", stdio: ["ignore", "ignore", "pipe"] });
+  const r = spawnSync("/usr/bin/time", ["-f", "%M", cmd, ...args], {
+    env: { ...process.env, ...env },
+    encoding: "utf8",
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   const kb = Number(r.stderr.trim().split("\n").pop());
   return Number.isFinite(kb) ? kb / 1024 : NaN;
 }

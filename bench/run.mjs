@@ -12,7 +12,10 @@ const args = process.argv.slice(2);
 const firstFlag = args.findIndex((a) => a.startsWith("-"));
 const wanted = firstFlag === -1 ? args : args.slice(0, firstFlag);
 const flags = firstFlag === -1 ? [] : args.slice(firstFlag);
-const benches = readdirSync(dir).filter((f) => f.endsWith(".bench.mjs")).filter((f) => !wanted.length || wanted.some((w) => f.startsWith(w))).sort();
+const benches = readdirSync(dir)
+  .filter((f) => f.endsWith(".bench.mjs"))
+  .filter((f) => !wanted.length || wanted.some((w) => f.startsWith(w)))
+  .sort();
 for (const b of benches) {
   const r = spawnSync(process.execPath, [`${dir}/${b}`, ...flags], { stdio: "inherit" });
   if (r.status !== 0) process.exitCode = r.status ?? 1;

@@ -18,7 +18,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const { computeContentDigest, createSnapshot, generateSigningKey, parseSigningKey, serializeSnapshot } = await import(join(root, "dist/core/snapshot/index.js"));
+const { computeContentDigest, createSnapshot, generateSigningKey, parseSigningKey, serializeSnapshot } = await import(
+  join(root, "dist/core/snapshot/index.js")
+);
 
 const quick = process.argv.includes("--quick");
 const DURATION = quick ? "3s" : "10s";
@@ -37,7 +39,10 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 function freePort() {
   return new Promise((resolve) => {
     const s = createServer();
-    s.listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => resolve(p)); });
+    s.listen(0, "127.0.0.1", () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
   });
 }
 
@@ -49,7 +54,18 @@ function start(cpu, cmd, args, env = {}) {
 }
 
 async function startServe(store, cpu = 0) {
-  const child = start(cpu, process.execPath, [join(root, "bin/strata.mjs"), "serve", "--store", store, "--listen", "127.0.0.1:0", "--trusted-keys", join(work, "trusted.txt"), "--max-body", "16M"]);
+  const child = start(cpu, process.execPath, [
+    join(root, "bin/strata.mjs"),
+    "serve",
+    "--store",
+    store,
+    "--listen",
+    "127.0.0.1:0",
+    "--trusted-keys",
+    join(work, "trusted.txt"),
+    "--max-body",
+    "16M",
+  ]);
   let err = "";
   return new Promise((resolve, reject) => {
     child.stderr.on("data", (d) => {
@@ -64,11 +80,32 @@ async function startServe(store, cpu = 0) {
 async function startEtcd() {
   const [client, peer] = [await freePort(), await freePort()];
   const url = `http://127.0.0.1:${client}`;
-  start(0, "etcd", ["--name", "b", "--data-dir", join(work, "etcd"), "--listen-client-urls", url, "--advertise-client-urls", url,
-    "--listen-peer-urls", `http://127.0.0.1:${peer}`, "--initial-advertise-peer-urls", `http://127.0.0.1:${peer}`,
-    "--initial-cluster", `b=http://127.0.0.1:${peer}`, "--max-request-bytes", String(16 << 20), "--log-level", "error"]);
+  start(0, "etcd", [
+    "--name",
+    "b",
+    "--data-dir",
+    join(work, "etcd"),
+    "--listen-client-urls",
+    url,
+    "--advertise-client-urls",
+    url,
+    "--listen-peer-urls",
+    `http://127.0.0.1:${peer}`,
+    "--initial-advertise-peer-urls",
+    `http://127.0.0.1:${peer}`,
+    "--initial-cluster",
+    `b=http://127.0.0.1:${peer}`,
+    "--max-request-bytes",
+    String(16 << 20),
+    "--log-level",
+    "error",
+  ]);
   for (let i = 0; i < 200; i++) {
-    try { if ((await fetch(`${url}/health`)).ok) return `127.0.0.1:${client}`; } catch { /* starting */ }
+    try {
+      if ((await fetch(`${url}/health`)).ok) return `127.0.0.1:${client}`;
+    } catch {
+      /* starting */
+    }
     await sleep(100);
   }
   throw new Error("etcd did not start");
@@ -84,7 +121,9 @@ function makeConfig(bytes, seed) {
   let size = 0;
   for (let n = 0; size < bytes; n++) {
     const ns = {};
-    for (let k = 0; k < 20; k++) ns[`key_${k}`] = k % 3 === 0 ? `value-${seed}-${n}-${k}-${"x".repeat(24)}` : k % 3 === 1 ? n * k + seed : k % 2 === 0;
+    for (let k = 0; k < 20; k++)
+      ns[`key_${k}`] =
+        k % 3 === 0 ? `value-${seed}-${n}-${k}-${"x".repeat(24)}` : k % 3 === 1 ? n * k + seed : k % 2 === 0;
     config[`ns${n}`] = ns;
     size += JSON.stringify(ns).length + 8;
   }
@@ -92,11 +131,27 @@ function makeConfig(bytes, seed) {
 }
 
 function snapshot(environment, version, previous, config) {
-  return createSnapshot({ environment, version, previous, createdAt: new Date(), source: { repository: "bench", commit: null, pushedBy: "bench" }, contentDigest: computeContentDigest(config, []), config, secrets: null }, [key]);
+  return createSnapshot(
+    {
+      environment,
+      version,
+      previous,
+      createdAt: new Date(),
+      source: { repository: "bench", commit: null, pushedBy: "bench" },
+      contentDigest: computeContentDigest(config, []),
+      config,
+      secrets: null,
+    },
+    [key],
+  );
 }
 
 async function publish(url, s, body = serializeSnapshot(s)) {
-  const res = await fetch(`${url}/v1/environments/${s.environment}/snapshot`, { method: "PUT", headers: { "if-match": `"${s.version - 1}"`, "content-type": "application/json" }, body });
+  const res = await fetch(`${url}/v1/environments/${s.environment}/snapshot`, {
+    method: "PUT",
+    headers: { "if-match": `"${s.version - 1}"`, "content-type": "application/json" },
+    body,
+  });
   if (res.status !== 201) throw new Error(`publish ${s.version}: ${res.status} ${await res.text()}`);
 }
 
@@ -121,25 +176,29 @@ async function sseWatchers(url, environment, n) {
   let connected = 0;
   await new Promise((resolve, reject) => {
     for (let i = 0; i < n; i++) {
-      const req = http.get(`${url}/v1/environments/${environment}/events`, { agent, headers: { "last-event-id": "999999999" } }, (res) => {
-        if (++connected === n) resolve();
-        let buf = "";
-        res.setEncoding("utf8");
-        res.on("data", (d) => {
-          buf += d;
-          let i;
-          while ((i = buf.indexOf("\n\n")) >= 0) {
-            const block = buf.slice(0, i);
-            buf = buf.slice(i + 2);
-            const m = /^id: (\d+)$/m.exec(block);
-            if (m) {
-              const v = Number(m[1]);
-              if (!arrivals.has(v)) arrivals.set(v, []);
-              arrivals.get(v).push(performance.now());
+      const req = http.get(
+        `${url}/v1/environments/${environment}/events`,
+        { agent, headers: { "last-event-id": "999999999" } },
+        (res) => {
+          if (++connected === n) resolve();
+          let buf = "";
+          res.setEncoding("utf8");
+          res.on("data", (d) => {
+            buf += d;
+            let i;
+            while ((i = buf.indexOf("\n\n")) >= 0) {
+              const block = buf.slice(0, i);
+              buf = buf.slice(i + 2);
+              const m = /^id: (\d+)$/m.exec(block);
+              if (m) {
+                const v = Number(m[1]);
+                if (!arrivals.has(v)) arrivals.set(v, []);
+                arrivals.get(v).push(performance.now());
+              }
             }
-          }
-        });
-      });
+          });
+        },
+      );
       req.on("error", reject);
     }
   });
@@ -153,22 +212,32 @@ async function longPollWatchers(url, environment, n, startVersion) {
   let stopped = false;
   const poll = (seen) => {
     if (stopped) return;
-    const req = http.get(`${url}/v1/environments/${environment}/snapshot?wait=60`, { agent, headers: { "if-none-match": `"${seen}"` } }, (res) => {
-      const v = Number(String(res.headers.etag ?? `"${seen}"`).replace(/"/g, ""));
-      res.resume();
-      res.on("end", () => {
-        if (res.statusCode === 200 && v > seen) {
-          if (!arrivals.has(v)) arrivals.set(v, []);
-          arrivals.get(v).push(performance.now());
-        }
-        poll(Math.max(v, seen));
-      });
-    });
+    const req = http.get(
+      `${url}/v1/environments/${environment}/snapshot?wait=60`,
+      { agent, headers: { "if-none-match": `"${seen}"` } },
+      (res) => {
+        const v = Number(String(res.headers.etag ?? `"${seen}"`).replace(/"/g, ""));
+        res.resume();
+        res.on("end", () => {
+          if (res.statusCode === 200 && v > seen) {
+            if (!arrivals.has(v)) arrivals.set(v, []);
+            arrivals.get(v).push(performance.now());
+          }
+          poll(Math.max(v, seen));
+        });
+      },
+    );
     req.on("error", () => undefined);
   };
   for (let i = 0; i < n; i++) poll(startVersion);
   await sleep(1500);
-  return { arrivals, close: () => { stopped = true; agent.destroy(); } };
+  return {
+    arrivals,
+    close: () => {
+      stopped = true;
+      agent.destroy();
+    },
+  };
 }
 
 async function pushToWatcher(label, pushUrl, watchUrl, kind) {
@@ -176,7 +245,10 @@ async function pushToWatcher(label, pushUrl, watchUrl, kind) {
   let prev = snapshot(environment, 1, null, makeConfig(2000, 0));
   await publish(pushUrl, prev);
   await sleep(300);
-  const watchers = kind === "sse" ? await sseWatchers(watchUrl, environment, WATCHERS) : await longPollWatchers(watchUrl, environment, WATCHERS, 1);
+  const watchers =
+    kind === "sse"
+      ? await sseWatchers(watchUrl, environment, WATCHERS)
+      : await longPollWatchers(watchUrl, environment, WATCHERS, 1);
   await sleep(500);
   const latencies = [];
   const acks = [];
@@ -197,12 +269,19 @@ async function pushToWatcher(label, pushUrl, watchUrl, kind) {
   watchers.close();
   latencies.sort((a, b) => a - b);
   acks.sort((a, b) => a - b);
-  rows.push([`${label} (${kind})`, `p50 ${quantile(latencies, 0.5).toFixed(1)} ms, p99 ${quantile(latencies, 0.99).toFixed(1)} ms`, `${WATCHERS} watchers x ${PUSHES} pushes, from PUT sent to event read by the client${missing ? `, ${missing} missed` : ""}; the PUT itself p50 ${quantile(acks, 0.5).toFixed(1)} ms`]);
+  rows.push([
+    `${label} (${kind})`,
+    `p50 ${quantile(latencies, 0.5).toFixed(1)} ms, p99 ${quantile(latencies, 0.99).toFixed(1)} ms`,
+    `${WATCHERS} watchers x ${PUSHES} pushes, from PUT sent to event read by the client${missing ? `, ${missing} missed` : ""}; the PUT itself p50 ${quantile(acks, 0.5).toFixed(1)} ms`,
+  ]);
 }
 
 async function serverNotify(url) {
   const text = await (await fetch(`${url}/metrics`)).text();
-  const buckets = [...text.matchAll(/^strata_push_to_notify_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)].map((m) => [m[1], Number(m[2])]);
+  const buckets = [...text.matchAll(/^strata_push_to_notify_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)].map((m) => [
+    m[1],
+    Number(m[2]),
+  ]);
   const total = buckets.at(-1)?.[1] ?? 0;
   const q = (p) => buckets.find(([, c]) => c >= p * total)?.[0] ?? "?";
   return `p50 <= ${q(0.5) * 1000} ms, p99 <= ${q(0.99) * 1000} ms`;
@@ -210,7 +289,13 @@ async function serverNotify(url) {
 
 function du(dir) {
   let total = 0;
-  const walk = (d) => { for (const e of readdirSync(d, { withFileTypes: true })) { const p = join(d, e.name); if (e.isDirectory()) walk(p); else total += statSync(p).size; } };
+  const walk = (d) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else total += statSync(p).size;
+    }
+  };
   walk(dir);
   return total;
 }
@@ -228,9 +313,12 @@ try {
     mkdirSync(www, { recursive: true });
     writeFileSync(join(www, "snapshot"), body);
     const port = await freePort();
-    writeFileSync(join(work, "nginx.conf"), `worker_processes 1; daemon off; user root; pid ${work}/nginx.pid; error_log ${work}/nginx-error.log;
+    writeFileSync(
+      join(work, "nginx.conf"),
+      `worker_processes 1; daemon off; user root; pid ${work}/nginx.pid; error_log ${work}/nginx-error.log;
 events { worker_connections 4096; }
-http { access_log off; keepalive_requests 1000000; server { listen 127.0.0.1:${port}; root ${work}/www; default_type application/json; } }\n`);
+http { access_log off; keepalive_requests 1000000; server { listen 127.0.0.1:${port}; root ${work}/www; default_type application/json; } }\n`,
+    );
     start(0, "nginx", ["-c", join(work, "nginx.conf"), "-p", work]);
     await sleep(500);
     const nginxUrl = `http://127.0.0.1:${port}/v1/environments/staging/snapshot`;
@@ -242,16 +330,32 @@ http { access_log off; keepalive_requests 1000000; server { listen 127.0.0.1:${p
     const s304 = wrk(strataUrl, ['If-None-Match: "1"']);
     const n304 = wrk(nginxUrl, [`If-None-Match: ${etag}`]);
     const size = `${(body.length / 1024).toFixed(1)} KiB body`;
-    rows.push(["GET current 200, strata serve", `${Math.round(s200.rps)} req/s (p99 ${s200.p99})`, `${(s200.rps / n200.rps * 100).toFixed(0)}% of nginx; ${size}`]);
-    rows.push(["GET current 200, nginx", `${Math.round(n200.rps)} req/s (p99 ${n200.p99})`, "worker_processes 1, same file"]);
-    rows.push(["GET current 304, strata serve", `${Math.round(s304.rps)} req/s (p99 ${s304.p99})`, `${(s304.rps / n304.rps * 100).toFixed(0)}% of nginx`]);
+    rows.push([
+      "GET current 200, strata serve",
+      `${Math.round(s200.rps)} req/s (p99 ${s200.p99})`,
+      `${((s200.rps / n200.rps) * 100).toFixed(0)}% of nginx; ${size}`,
+    ]);
+    rows.push([
+      "GET current 200, nginx",
+      `${Math.round(n200.rps)} req/s (p99 ${n200.p99})`,
+      "worker_processes 1, same file",
+    ]);
+    rows.push([
+      "GET current 304, strata serve",
+      `${Math.round(s304.rps)} req/s (p99 ${s304.p99})`,
+      `${((s304.rps / n304.rps) * 100).toFixed(0)}% of nginx`,
+    ]);
     rows.push(["GET current 304, nginx", `${Math.round(n304.rps)} req/s (p99 ${n304.p99})`, ""]);
   } else rows.push(["GET current vs nginx", "skipped", "needs nginx and wrk"]);
 
   // --- push-to-watcher latency ---
   await pushToWatcher("push-to-watcher, file store", url, url, "sse");
   await pushToWatcher("push-to-watcher, file store", url, url, "longpoll");
-  rows.push(["push-to-notify inside the server, file store", await serverNotify(url), "strata_push_to_notify_seconds: store publish to watchers written"]);
+  rows.push([
+    "push-to-notify inside the server, file store",
+    await serverNotify(url),
+    "strata_push_to_notify_seconds: store publish to watchers written",
+  ]);
   if (have("etcd")) {
     const hostPort = await startEtcd();
     const [a, b] = [await startServe(`etcd://${hostPort}/bench`, 0), await startServe(`etcd://${hostPort}/bench`, 0)];
@@ -261,7 +365,10 @@ http { access_log off; keepalive_requests 1000000; server { listen 127.0.0.1:${p
   } else rows.push(["push-to-watcher, etcd", "skipped", "needs etcd"]);
 
   // --- 1 MB push ---
-  for (const [label, target] of [["file", url], ...(globalThis.etcdServers ? [["etcd", globalThis.etcdServers[0]]] : [])]) {
+  for (const [label, target] of [
+    ["file", url],
+    ...(globalThis.etcdServers ? [["etcd", globalThis.etcdServers[0]]] : []),
+  ]) {
     const env = `big-${label}`;
     let prev = null;
     const times = [];
@@ -277,7 +384,11 @@ http { access_log off; keepalive_requests 1000000; server { listen 127.0.0.1:${p
       prev = s;
     }
     times.sort((x, y) => x - y);
-    rows.push([`push 1 MB snapshot, ${label} store`, `p50 ${quantile(times, 0.5).toFixed(0)} ms, max ${times.at(-1).toFixed(0)} ms`, `${(Buffer.byteLength(serializeSnapshot(prev)) / 1048576).toFixed(2)} MiB body; HTTP PUT to 201 (parse, verify, store); building and signing it took ${(signMs / times.length).toFixed(0)} ms more`]);
+    rows.push([
+      `push 1 MB snapshot, ${label} store`,
+      `p50 ${quantile(times, 0.5).toFixed(0)} ms, max ${times.at(-1).toFixed(0)} ms`,
+      `${(Buffer.byteLength(serializeSnapshot(prev)) / 1048576).toFixed(2)} MiB body; HTTP PUT to 201 (parse, verify, store); building and signing it took ${(signMs / times.length).toFixed(0)} ms more`,
+    ]);
   }
 
   // --- store size after 1,000 versions ---
@@ -285,7 +396,14 @@ http { access_log off; keepalive_requests 1000000; server { listen 127.0.0.1:${p
   const targets = [["file", await startServe(`file:${sizeDir}`, 0), () => du(sizeDir)]];
   if (globalThis.etcdServers) {
     // etcd's own figure (the data dir holds preallocated 64 MB WAL segments, so du would mislead).
-    const dbSize = async () => Number((await (await fetch(`http://${globalThis.etcdHostPort}/v3/maintenance/status`, { method: "POST", body: "{}" })).json()).dbSizeInUse ?? NaN);
+    const dbSize = async () =>
+      Number(
+        (
+          await (
+            await fetch(`http://${globalThis.etcdHostPort}/v3/maintenance/status`, { method: "POST", body: "{}" })
+          ).json()
+        ).dbSizeInUse ?? NaN,
+      );
     const before = await dbSize();
     targets.push(["etcd", globalThis.etcdServers[0], async () => (await dbSize()) - before]);
   }
@@ -303,7 +421,11 @@ http { access_log off; keepalive_requests 1000000; server { listen 127.0.0.1:${p
     }
     const elapsed = performance.now() - t0;
     const total = await measure();
-    rows.push([`store size after 1,000 versions (${label})`, `${(total / 1024 / 1024).toFixed(2)} MiB`, `${(total / 1000 / 1024).toFixed(1)} KiB/version for a ${(bytes / 1024).toFixed(1)} KiB snapshot; 1,000 sequential pushes in ${(elapsed / 1000).toFixed(1)} s${label === "etcd" ? " (growth of etcd's dbSizeInUse, before compaction)" : ""}`]);
+    rows.push([
+      `store size after 1,000 versions (${label})`,
+      `${(total / 1024 / 1024).toFixed(2)} MiB`,
+      `${(total / 1000 / 1024).toFixed(1)} KiB/version for a ${(bytes / 1024).toFixed(1)} KiB snapshot; 1,000 sequential pushes in ${(elapsed / 1000).toFixed(1)} s${label === "etcd" ? " (growth of etcd's dbSizeInUse, before compaction)" : ""}`,
+    ]);
   }
 } finally {
   // SIGTERM first: nginx's master takes its worker down with it (SIGKILL would orphan the worker).
@@ -315,7 +437,9 @@ http { access_log off; keepalive_requests 1000000; server { listen 127.0.0.1:${p
 }
 
 const w = [Math.max(...rows.map((r) => r[0].length)), Math.max(...rows.map((r) => r[1].length))];
-console.log(`\nstrata serve benchmarks (${new Date().toISOString()}, node ${process.version}, ${cpus().length} CPUs${multiCore ? ", server on CPU 0, load on CPU 1" : ""})\n`);
+console.log(
+  `\nstrata serve benchmarks (${new Date().toISOString()}, node ${process.version}, ${cpus().length} CPUs${multiCore ? ", server on CPU 0, load on CPU 1" : ""})\n`,
+);
 console.log(`| ${"measure".padEnd(w[0])} | ${"result".padEnd(w[1])} | notes |`);
 console.log(`|${"-".repeat(w[0] + 2)}|${"-".repeat(w[1] + 2)}|-------|`);
 for (const r of rows) console.log(`| ${r[0].padEnd(w[0])} | ${r[1].padEnd(w[1])} | ${r[2]} |`);

@@ -36,7 +36,12 @@ async function time(fn) {
 const identity = await generateIdentity();
 const recipient = await identityToRecipient(identity);
 const env = { SOPS_AGE_KEY: identity, HOME: "/nonexistent" };
-const recipients = { groups: [{ age: [recipient], pgp: [], kms: [] }], shamirThreshold: 0, rules: DEFAULT_RULES, source: "bench" };
+const recipients = {
+  groups: [{ age: [recipient], pgp: [], kms: [] }],
+  shamirThreshold: 0,
+  rules: DEFAULT_RULES,
+  source: "bench",
+};
 const plain = plainYaml();
 const encrypted = await encryptBranchesFor(stores.yaml.parsePlain(plain), "yaml", recipients, env, "bench.yaml");
 
@@ -45,11 +50,18 @@ const strataDecrypt = await time(() => openSopsText(encrypted, "yaml", { file: "
 rows.push(["decrypt 2,000-value YAML (age)", "strata", strataDecrypt]);
 const sopsAgeDecrypt = await time(() => decryptSops(encrypted, { secretKey: identity, fileType: "yaml" }));
 rows.push(["decrypt 2,000-value YAML (age)", "sops-age 4.0.2", sopsAgeDecrypt]);
-const encrypt = await time(() => encryptBranchesFor(stores.yaml.parsePlain(plain), "yaml", recipients, env, "bench.yaml"));
+const encrypt = await time(() =>
+  encryptBranchesFor(stores.yaml.parsePlain(plain), "yaml", recipients, env, "bench.yaml"),
+);
 rows.push(["encrypt 2,000-value YAML (age)", "strata", encrypt]);
 
-console.log(`machine: ${cpus()[0]?.model ?? "?"} x${cpus().length}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}; ${ROUNDS} rounds after a warm-up`);
+console.log(
+  `machine: ${cpus()[0]?.model ?? "?"} x${cpus().length}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}; ${ROUNDS} rounds after a warm-up`,
+);
 console.log("| case | implementation | median ms | min ms | values/s (median) |");
 console.log("|---|---|---:|---:|---:|");
-for (const [name, impl, r] of rows) console.log(`| ${name} | ${impl} | ${r.median.toFixed(1)} | ${r.min.toFixed(1)} | ${Math.round(VALUES / (r.median / 1000)).toLocaleString("en-US")} |`);
+for (const [name, impl, r] of rows)
+  console.log(
+    `| ${name} | ${impl} | ${r.median.toFixed(1)} | ${r.min.toFixed(1)} | ${Math.round(VALUES / (r.median / 1000)).toLocaleString("en-US")} |`,
+  );
 console.log(`strata / sops-age decrypt time: ${(strataDecrypt.median / sopsAgeDecrypt.median).toFixed(2)}x`);

@@ -11,14 +11,21 @@ import { fmt, machine, ratio, root, table, time } from "./lib.mjs";
 const runs = Number(process.env.BENCH_RUNS ?? 15);
 const bundle = join(root, "action", "strata.mjs");
 const dist = join(root, "bin", "strata.mjs");
-for (const f of [bundle, join(root, "dist", "cli", "main.js")]) if (!existsSync(f)) throw new Error(`${f} is missing: npm run build && npm run bundle`);
+for (const f of [bundle, join(root, "dist", "cli", "main.js")])
+  if (!existsSync(f)) throw new Error(`${f} is missing: npm run build && npm run bundle`);
 
-const env = { SOPS_AGE_KEY_FILE: join(root, "examples", "keys", "EXAMPLE-ONLY-NOT-A-REAL-KEY.age.txt"), STRATA_NO_CACHE: "1" };
+const env = {
+  SOPS_AGE_KEY_FILE: join(root, "examples", "keys", "EXAMPLE-ONLY-NOT-A-REAL-KEY.age.txt"),
+  STRATA_NO_CACHE: "1",
+};
 const secretFile = join(root, "environments", "production", "database.sops.yaml");
 const floor = time(process.execPath, ["-e", "0"], { runs });
 
 const rows = [];
-for (const [label, args] of [["--version", ["--version"]], ["secrets decrypt (1 KiB age file)", ["secrets", "decrypt", secretFile]]]) {
+for (const [label, args] of [
+  ["--version", ["--version"]],
+  ["secrets decrypt (1 KiB age file)", ["secrets", "decrypt", secretFile]],
+]) {
   // Interleave so that drift in the machine's load hits both sides alike.
   const a = [];
   const b = [];
@@ -29,4 +36,8 @@ for (const [label, args] of [["--version", ["--version"]], ["secrets decrypt (1 
   const med = (xs) => [...xs].sort((x, y) => x - y)[1];
   rows.push([label, fmt(med(a)), fmt(med(b)), ratio(med(a), med(b)), fmt(floor)]);
 }
-table(`Start-up, bundle (action/strata.mjs) vs dist/ (bin/strata.mjs); ${machine()}`, ["command", "bundle", "dist/", "bundle/dist", "node -e 0"], rows);
+table(
+  `Start-up, bundle (action/strata.mjs) vs dist/ (bin/strata.mjs); ${machine()}`,
+  ["command", "bundle", "dist/", "bundle/dist", "node -e 0"],
+  rows,
+);

@@ -30,7 +30,9 @@ const common = {
   legalComments: "eof",
   logLevel: "warning",
   // CommonJS dependencies call require() for Node built-ins; an ES module has none of its own.
-  banner: { js: 'import { createRequire as __strataRequire } from "node:module"; const require = __strataRequire(import.meta.url);' },
+  banner: {
+    js: 'import { createRequire as __strataRequire } from "node:module"; const require = __strataRequire(import.meta.url);',
+  },
 };
 
 // Cached validators (ajv standalone code, src/core/schema/compile.ts) require() ajv's runtime helpers by
@@ -40,7 +42,9 @@ const common = {
 // re2, which strata does not enable).
 // ajv itself is loaded through the same require, on first use only (a run whose validators all come from
 // the cache never builds it): its three entry points are answered from the bundle as well.
-const VALIDATOR_RUNTIME = ["equal", "quote", "timestamp", "ucs2length", "uri", "validation_error"].map((m) => `ajv/dist/runtime/${m}`).concat("ajv-formats/dist/formats", "ajv/dist/2020.js", "ajv-formats", "ajv/dist/standalone/index.js");
+const VALIDATOR_RUNTIME = ["equal", "quote", "timestamp", "ucs2length", "uri", "validation_error"]
+  .map((m) => `ajv/dist/runtime/${m}`)
+  .concat("ajv-formats/dist/formats", "ajv/dist/2020.js", "ajv-formats", "ajv/dist/standalone/index.js");
 const bundledValidatorRuntime = {
   name: "bundled-validator-runtime",
   setup(b) {
@@ -48,7 +52,9 @@ const bundledValidatorRuntime = {
       const source = await readFile(args.path, "utf8");
       const line = "const requireForValidators = createRequire(import.meta.url);";
       if (!source.includes(line)) throw new Error(`${args.path} no longer has "${line}": update scripts/bundle.mjs`);
-      const cases = VALIDATOR_RUNTIME.map((m) => `    case ${JSON.stringify(m)}: return require(${JSON.stringify(m)});`).join("\n");
+      const cases = VALIDATOR_RUNTIME.map(
+        (m) => `    case ${JSON.stringify(m)}: return require(${JSON.stringify(m)});`,
+      ).join("\n");
       const replacement = `const requireForValidators = (id: string): unknown => {\n  switch (id) {\n${cases}\n    default: throw new Error(\`\${id} is not bundled\`);\n  }\n};\nvoid createRequire;`;
       return { contents: source.replace(line, replacement), loader: "ts" };
     });
@@ -71,4 +77,9 @@ await build({
   define: { STRATA_BUNDLE: JSON.stringify({ version: pkg.version, workflowTemplate }) },
 });
 
-await build({ ...common, entryPoints: [join(root, "action/src/main.ts")], outfile: join(outDir, "main.mjs"), define: { STRATA_VERSION: JSON.stringify(pkg.version) } });
+await build({
+  ...common,
+  entryPoints: [join(root, "action/src/main.ts")],
+  outfile: join(outDir, "main.mjs"),
+  define: { STRATA_VERSION: JSON.stringify(pkg.version) },
+});

@@ -22,7 +22,9 @@ export function isDistStale() {
   const stamps = [join(root, "dist", "cli", "main.js"), join(root, "dist", "ui", "index.html")];
   if (!stamps.every((f) => existsSync(f))) return true;
   const built = Math.min(...stamps.map((f) => statSync(f).mtimeMs));
-  const configs = readdirSync(root).filter((f) => /^tsconfig.*\.json$/.test(f)).map((f) => statSync(join(root, f)).mtimeMs);
+  const configs = readdirSync(root)
+    .filter((f) => /^tsconfig.*\.json$/.test(f))
+    .map((f) => statSync(join(root, f)).mtimeMs);
   const sources = ["src", "ui"].filter((d) => existsSync(join(root, d))).map((d) => newestMtime(join(root, d)));
   return Math.max(...sources, ...configs) > built;
 }

@@ -20,7 +20,8 @@ const keys = fileURLToPath(new URL("../examples/keys/", import.meta.url));
 // The example's secrets and snapshots use keys committed for the example only (README: "The example
 // repository"). Use them unless the caller brought their own.
 const env = { ...process.env };
-if (!env.SOPS_AGE_KEY && !env.SOPS_AGE_KEY_FILE && !env.SOPS_AGE_KEY_CMD) env.SOPS_AGE_KEY_FILE = join(keys, "EXAMPLE-ONLY-NOT-A-REAL-KEY.age.txt");
+if (!env.SOPS_AGE_KEY && !env.SOPS_AGE_KEY_FILE && !env.SOPS_AGE_KEY_CMD)
+  env.SOPS_AGE_KEY_FILE = join(keys, "EXAMPLE-ONLY-NOT-A-REAL-KEY.age.txt");
 const signingKey = join(keys, "EXAMPLE-ONLY-NOT-A-REAL-SIGNING-KEY.pem");
 
 const bold = process.env.NO_COLOR || !process.stdout.isTTY ? (s) => s : (s) => `\u001b[1m${s}\u001b[0m`;
@@ -38,23 +39,38 @@ function step(title, args) {
 
 /** `strata serve` on loopback, port 0, a file store in a temp dir; resolves with its URL. */
 function startEndpoint(storeDir) {
-  const child = spawn(process.execPath, [cli, "serve", "--store", `file:${storeDir}`, "--listen", "127.0.0.1:0", "--repo", root], { cwd: root, env, stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(
+    process.execPath,
+    [cli, "serve", "--store", `file:${storeDir}`, "--listen", "127.0.0.1:0", "--repo", root],
+    { cwd: root, env, stdio: ["ignore", "ignore", "pipe"] },
+  );
   let log = "";
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`strata serve did not start:\n${log}`)), 20_000);
     child.stderr.on("data", (d) => {
       log += d.toString();
       const m = /"msg":"listening","url":"([^"]+)"/.exec(log);
-      if (m) { clearTimeout(timer); resolve({ url: m[1], child }); }
+      if (m) {
+        clearTimeout(timer);
+        resolve({ url: m[1], child });
+      }
     });
-    child.once("exit", (code) => { clearTimeout(timer); reject(new Error(`strata serve exited ${code}:\n${log}`)); });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`strata serve exited ${code}:\n${log}`));
+    });
   });
 }
 
 let ok =
   step("the environment tree", ["envs"]) &&
   step("validate every environment", ["validate"]) &&
-  step("the effective config of production-eu (secrets decrypted, shown as <sensitive>)", ["resolve", "--env", "production-eu", "--redact"]) &&
+  step("the effective config of production-eu (secrets decrypted, shown as <sensitive>)", [
+    "resolve",
+    "--env",
+    "production-eu",
+    "--redact",
+  ]) &&
   step("where the EU database host comes from", ["explain", "--env", "production-eu", "database.host"]) &&
   step("an array merged by name across three layers", ["explain", "--env", "production-eu", "database.replicas"]) &&
   step("an interpolated value", ["explain", "--env", "production-eu", "database.url"]);
@@ -63,17 +79,33 @@ if (ok) {
   const storeDir = mkdtempSync(join(tmpdir(), "strata-start-store-"));
   let endpoint;
   try {
-    process.stdout.write(`\n${bold("$ strata serve --store file:" + storeDir + " --listen 127.0.0.1:0")}  # the embedded endpoint (loopback, no tokens)\n`);
+    process.stdout.write(
+      `\n${bold("$ strata serve --store file:" + storeDir + " --listen 127.0.0.1:0")}  # the embedded endpoint (loopback, no tokens)\n`,
+    );
     endpoint = await startEndpoint(storeDir);
     process.stdout.write(`listening on ${endpoint.url}\n`);
     const remote = ["--endpoint", endpoint.url];
     ok =
-      step("sign and publish every environment (secrets encrypted to the services' age recipients)", ["push", "--all", ...remote, "--signing-key", signingKey]) &&
-      step("pushing again publishes nothing: the content is unchanged", ["push", "--all", ...remote, "--signing-key", signingKey]) &&
+      step("sign and publish every environment (secrets encrypted to the services' age recipients)", [
+        "push",
+        "--all",
+        ...remote,
+        "--signing-key",
+        signingKey,
+      ]) &&
+      step("pushing again publishes nothing: the content is unchanged", [
+        "push",
+        "--all",
+        ...remote,
+        "--signing-key",
+        signingKey,
+      ]) &&
       step("what the endpoint serves", ["status", ...remote]) &&
       step("the versions of production-eu", ["history", "--env", "production-eu", ...remote]);
     if (ok) {
-      process.stdout.write(`\n${bold("Dashboard:")} ${endpoint.url}/ui/  (read-only: environments, history and diffs, fleet, audit; docs/dashboard.md)\n`);
+      process.stdout.write(
+        `\n${bold("Dashboard:")} ${endpoint.url}/ui/  (read-only: environments, history and diffs, fleet, audit; docs/dashboard.md)\n`,
+      );
       // On a terminal, keep the endpoint up so the dashboard can be opened; in CI and pipes, stop here.
       if (process.stdout.isTTY && !process.env.CI) {
         process.stdout.write("Press Ctrl-C to stop the endpoint.\n");

@@ -86,7 +86,9 @@ function addToPath(env: NodeJS.ProcessEnv, cli: string): void {
 export async function runAction(env: NodeJS.ProcessEnv, cli: string): Promise<number> {
   const fail = (message: string): number => {
     // A workflow command: the runner shows it as an error annotation on the step.
-    process.stdout.write(`::error title=strata action::${message.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A")}\n`);
+    process.stdout.write(
+      `::error title=strata action::${message.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A")}\n`,
+    );
     return 2;
   };
   let args: string[];
@@ -96,11 +98,17 @@ export async function runAction(env: NodeJS.ProcessEnv, cli: string): Promise<nu
     return fail((e as Error).message);
   }
   const workingDirectory = resolve(readInput(env, "working-directory") || ".");
-  if (!existsSync(workingDirectory) || !statSync(workingDirectory).isDirectory()) return fail(`working-directory ${JSON.stringify(workingDirectory)} is not a directory`);
+  if (!existsSync(workingDirectory) || !statSync(workingDirectory).isDirectory())
+    return fail(`working-directory ${JSON.stringify(workingDirectory)} is not a directory`);
   addToPath(env, cli);
   writeOutputs(env);
   if (args.length === 0) return 0;
-  const child = spawn(process.execPath, [cli, ...args], { cwd: workingDirectory, env: createCliEnvironment(env), stdio: "inherit", shell: false });
+  const child = spawn(process.execPath, [cli, ...args], {
+    cwd: workingDirectory,
+    env: createCliEnvironment(env),
+    stdio: "inherit",
+    shell: false,
+  });
   return new Promise((done) => {
     child.once("error", (e) => done(fail(`could not start strata: ${e.message}`)));
     child.once("exit", (code, signal) => done(code ?? (signal ? 1 : 0)));

@@ -19,9 +19,13 @@ const config = await createClient({
 
 // A refused snapshot (bad signature, replay, wrong environment, …) never reaches get(): we keep serving.
 config.on("error", (e) => console.error(`strata: kept v${config.version}: ${e.code}: ${e.message}`));
-config.on("stale", ({ version }) => console.error(`strata: v${version} is past its expiry; is the pipeline refreshing it?`));
+config.on("stale", ({ version }) =>
+  console.error(`strata: v${version} is past its expiry; is the pipeline refreshing it?`),
+);
 // One callback per changed leaf; sensitive values come as values, so never log `before`/`after` blindly.
-config.watch("database.pool.*", ({ key, before, after, version }) => console.log(`v${version}: ${key} ${before} -> ${after}`));
+config.watch("database.pool.*", ({ key, before, after, version }) =>
+  console.log(`v${version}: ${key} ${before} -> ${after}`),
+);
 
 const server = createServer((req, res) => {
   // get() is an in-memory lookup: call it per request, never cache the value yourself.
@@ -34,7 +38,9 @@ const server = createServer((req, res) => {
   };
   res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body) + "\n");
 });
-server.listen(Number(env.PORT ?? 8080), "127.0.0.1", () => console.log(`listening on http://127.0.0.1:${server.address().port} with v${config.version}`));
+server.listen(Number(env.PORT ?? 8080), "127.0.0.1", () =>
+  console.log(`listening on http://127.0.0.1:${server.address().port} with v${config.version}`),
+);
 
 const stop = () => {
   server.close();

@@ -7,7 +7,14 @@ import { compareSides, type DiffSide } from "../core/diff/compare.js";
 import type { DiffResult } from "../core/diff/model.js";
 import { createGlobMatcher } from "../core/glob.js";
 import { namespaceOf, parseConfigPath } from "../core/diff/paths.js";
-import { addDependents, chooseIncremental, planDiff, type DiffPlan, type PlannedEnvironment, type SideLayout } from "../core/diff/plan.js";
+import {
+  addDependents,
+  chooseIncremental,
+  planDiff,
+  type DiffPlan,
+  type PlannedEnvironment,
+  type SideLayout,
+} from "../core/diff/plan.js";
 import { addFileReferences, closeOverReferences, mergeGraphs, type ReferenceGraph } from "../core/diff/references.js";
 import { StrataError, type Finding } from "../core/findings.js";
 import type { LeafInfo, ResolvedEnvironment } from "../core/model.js";
@@ -78,7 +85,9 @@ async function diffWithGit(git: GitRepo, options: DiffOptions): Promise<DiffOutc
     baseLabel = `${options.base} (${baseSha.slice(0, 12)})`;
     const headForAncestry = headSha ?? (await resolveCommit(git, "HEAD", "head").catch(() => null));
     if (headForAncestry !== null && !(await isAncestor(git, baseSha, headForAncestry))) {
-      notes.push(`${options.base} is not an ancestor of ${options.head ?? "HEAD"}: the diff compares the two commits as they are, so changes made only on the base's side show reversed`);
+      notes.push(
+        `${options.base} is not an ancestor of ${options.head ?? "HEAD"}: the diff compares the two commits as they are, so changes made only on the base's side show reversed`,
+      );
     }
   }
   const headLabel = options.head === undefined ? "working tree" : `${options.head} (${headSha!.slice(0, 12)})`;
@@ -94,9 +103,17 @@ async function diffWithGit(git: GitRepo, options: DiffOptions): Promise<DiffOutc
 
   // Chosen per run: when the changed files already reach most of the repository (dependents only add to
   // that), the full diff is cheaper than the reference graph and the grouped loads.
-  const namespaceCount = new Set([...headLayout.namespaces, ...baseLayout.namespaces.map((ns) => plan.namespaceRenames.get(ns) ?? ns)]).size;
+  const namespaceCount = new Set([
+    ...headLayout.namespaces,
+    ...baseLayout.namespaces.map((ns) => plan.namespaceRenames.get(ns) ?? ns),
+  ]).size;
   if (incremental) incremental = chooseIncremental(plan, namespaceCount);
-  const graph = incremental ? await readReferenceGraph(git, [[baseSha, baseFiles], [headSha, headFiles]]) : new Map();
+  const graph = incremental
+    ? await readReferenceGraph(git, [
+        [baseSha, baseFiles],
+        [headSha, headFiles],
+      ])
+    : new Map();
   if (incremental) {
     addDependents(plan, graph);
     chooseIncremental(plan, namespaceCount);
@@ -108,13 +125,21 @@ async function diffWithGit(git: GitRepo, options: DiffOptions): Promise<DiffOutc
   const toBase = new Map([...plan.namespaceRenames].map(([from, to]) => [to, from]));
   const groups = groupWork(work, allNamespaces(plan, baseLayout, headLayout), graph);
   let secrets = options.secrets ?? null;
-  let [base, head] = await Promise.all([resolveSide(baseLayout, "base", groups, toBase, secrets), resolveSide(headLayout, "head", groups, toBase, secrets)]);
+  let [base, head] = await Promise.all([
+    resolveSide(baseLayout, "base", groups, toBase, secrets),
+    resolveSide(headLayout, "head", groups, toBase, secrets),
+  ]);
   if (secrets !== null && (base.secretFailures.length > 0 || head.secretFailures.length > 0)) {
     // Without a key for some file, compare ciphertext on both sides rather than show its keys as removed.
     const failures = [...new Set([...base.secretFailures, ...head.secretFailures])].sort();
-    notes.push(`not decrypted: ${failures.join(", ")}; sensitive values are compared as ciphertext (their changes are uncertain)`);
+    notes.push(
+      `not decrypted: ${failures.join(", ")}; sensitive values are compared as ciphertext (their changes are uncertain)`,
+    );
     secrets = null;
-    [base, head] = await Promise.all([resolveSide(baseLayout, "base", groups, toBase, secrets), resolveSide(headLayout, "head", groups, toBase, secrets)]);
+    [base, head] = await Promise.all([
+      resolveSide(baseLayout, "base", groups, toBase, secrets),
+      resolveSide(headLayout, "head", groups, toBase, secrets),
+    ]);
   }
 
   const result = compareSides({
@@ -126,20 +151,29 @@ async function diffWithGit(git: GitRepo, options: DiffOptions): Promise<DiffOutc
     changedFiles,
     namespaceRenames: plan.namespaceRenames,
   });
-  for (const p of [...baseLayout.problems.map((f) => ({ side: "base" as const, finding: f })), ...headLayout.problems.map((f) => ({ side: "head" as const, finding: f }))]) {
-    if (!result.problems.some((q) => q.side === p.side && q.finding.message === p.finding.message)) result.problems.push(p);
+  for (const p of [
+    ...baseLayout.problems.map((f) => ({ side: "base" as const, finding: f })),
+    ...headLayout.problems.map((f) => ({ side: "head" as const, finding: f })),
+  ]) {
+    if (!result.problems.some((q) => q.side === p.side && q.finding.message === p.finding.message))
+      result.problems.push(p);
   }
   return {
     result,
     notes,
     baseLabel,
     headLabel,
-    resolved: work.map((e) => ({ environment: e.head ?? e.base ?? "", namespaces: e.namespaces === null ? null : e.namespaces.size })),
+    resolved: work.map((e) => ({
+      environment: e.head ?? e.base ?? "",
+      namespaces: e.namespaces === null ? null : e.namespaces.size,
+    })),
   };
 }
 
 function layoutOf(side: LoadedSide): SideLayout {
-  return side.repo === null ? { environments: new Map(), namespaces: [] } : { environments: side.repo.environments, namespaces: side.namespaces };
+  return side.repo === null
+    ? { environments: new Map(), namespaces: [] }
+    : { environments: side.repo.environments, namespaces: side.namespaces };
 }
 
 interface Group {
@@ -172,7 +206,10 @@ function groupWork(work: readonly PlannedEnvironment[], all: ReadonlySet<string>
     group.namespaces.add(ns);
     bySignature.set(key, group);
   }
-  return [...bySignature.values()].map((g) => ({ namespaces: closeOverReferences(g.namespaces, graph), pairs: g.indexes.map((i) => work[i]!) }));
+  return [...bySignature.values()].map((g) => ({
+    namespaces: closeOverReferences(g.namespaces, graph),
+    pairs: g.indexes.map((i) => work[i]!),
+  }));
 }
 
 interface ResolvedSide {
@@ -184,7 +221,13 @@ interface ResolvedSide {
 const SECRET_FAILURES = new Set(["decryption-failed", "mac-mismatch", "mac-missing"]);
 
 /** Loads and resolves one side group by group, and merges the groups back into whole environments. */
-async function resolveSide(layout: LoadedSide, side: "base" | "head", groups: readonly Group[], toBase: ReadonlyMap<string, string>, secrets: SecretsOpener | null): Promise<ResolvedSide> {
+async function resolveSide(
+  layout: LoadedSide,
+  side: "base" | "head",
+  groups: readonly Group[],
+  toBase: ReadonlyMap<string, string>,
+  secrets: SecretsOpener | null,
+): Promise<ResolvedSide> {
   const layoutRepo = layout.repo;
   const findings = new Map<string, Finding>();
   const addFindings = (fs: readonly Finding[]): void => {
@@ -201,9 +244,16 @@ async function resolveSide(layout: LoadedSide, side: "base" | "head", groups: re
         return name !== null && layoutRepo.environments.has(name) ? [name] : [];
       });
       if (envs.length === 0) continue;
-      const namespaces = side === "base" ? new Set([...group.namespaces].map((ns) => toBase.get(ns) ?? ns)) : group.namespaces;
-      const repo = await loadRepository(layout.source, { secrets, namespaces, environments: new Set(envs), compiler: defaultCompiler() });
-      for (const f of repo.findings) if (SECRET_FAILURES.has(f.code)) secretFailures.push(`${f.file ?? "?"} (${f.code})`);
+      const namespaces =
+        side === "base" ? new Set([...group.namespaces].map((ns) => toBase.get(ns) ?? ns)) : group.namespaces;
+      const repo = await loadRepository(layout.source, {
+        secrets,
+        namespaces,
+        environments: new Set(envs),
+        compiler: defaultCompiler(),
+      });
+      for (const f of repo.findings)
+        if (SECRET_FAILURES.has(f.code)) secretFailures.push(`${f.file ?? "?"} (${f.code})`);
       addFindings(repo.findings);
       for (const ns of repo.namespaces) if (!metadataRepos.has(ns)) metadataRepos.set(ns, repo);
       for (const env of envs) {
@@ -246,18 +296,26 @@ function mergeResolved(environment: string, parts: readonly ResolvedEnvironment[
     for (const f of part.findings) findings.set(JSON.stringify(f), f);
   }
   const leaves = new Map<string, LeafInfo>();
-  for (const ns of [...byNamespace.keys()].sort()) for (const [key, leaf] of byNamespace.get(ns)!) if (!leaves.has(key)) leaves.set(key, leaf);
+  for (const ns of [...byNamespace.keys()].sort())
+    for (const [key, leaf] of byNamespace.get(ns)!) if (!leaves.has(key)) leaves.set(key, leaf);
   return { environment, config, leaves, findings: [...findings.values()] };
 }
 
 /** `--env`: keep the named environments (names or globs); one that matches nothing at either side is an invocation error. */
-function filterEnvironments(plan: DiffPlan, names: readonly string[] | undefined, base: Repository | null, head: Repository | null): void {
+function filterEnvironments(
+  plan: DiffPlan,
+  names: readonly string[] | undefined,
+  base: Repository | null,
+  head: Repository | null,
+): void {
   if (names === undefined || names.length === 0) return;
   const declared = [...new Set([...(head?.environments.keys() ?? []), ...(base?.environments.keys() ?? [])])].sort();
   const matchers = names.map((name) => ({ name, matches: createGlobMatcher(name) }));
   for (const { name, matches } of matchers) {
     if (!declared.some(matches)) {
-      throw new StrataError("unknown-environment", `unknown environment "${name}" (at either side of the diff)`, { hint: `known: ${declared.join(", ")}` });
+      throw new StrataError("unknown-environment", `unknown environment "${name}" (at either side of the diff)`, {
+        hint: `known: ${declared.join(", ")}`,
+      });
     }
   }
   const wanted = (env: string | null): boolean => env !== null && matchers.some((m) => m.matches(env));
@@ -266,18 +324,18 @@ function filterEnvironments(plan: DiffPlan, names: readonly string[] | undefined
 
 /** Which files interpolate, read at both sides, and the namespaces they reference. */
 async function readReferenceGraph(git: GitRepo, sides: Array<[string | null, RepoFiles]>): Promise<ReferenceGraph> {
-  const graphs = await Promise.all(sides.map(async ([commit, files]) => {
-    const graph: ReferenceGraph = new Map();
-    for (const path of await findInterpolatingFiles(git, commit)) {
-      const bytes = await files.read(path);
-      if (bytes !== null) addFileReferences(graph, path, Buffer.from(bytes).toString("utf8"));
-    }
-    return graph;
-  }));
+  const graphs = await Promise.all(
+    sides.map(async ([commit, files]) => {
+      const graph: ReferenceGraph = new Map();
+      for (const path of await findInterpolatingFiles(git, commit)) {
+        const bytes = await files.read(path);
+        if (bytes !== null) addFileReferences(graph, path, Buffer.from(bytes).toString("utf8"));
+      }
+      return graph;
+    }),
+  );
   return mergeGraphs(...graphs);
 }
-
-
 
 /**
  * Loads both sides' layout: strata.yaml and the list of namespaces, no values. A side whose strata.yaml is
@@ -287,7 +345,11 @@ async function readReferenceGraph(git: GitRepo, sides: Array<[string | null, Rep
 async function loadLayouts(baseFiles: RepoFiles, headFiles: RepoFiles): Promise<[LoadedSide, LoadedSide]> {
   const [base, head] = await Promise.all([loadLayout(baseFiles), loadLayout(headFiles)]);
   if (base.repo === null && head.repo === null) {
-    throw new StrataError("missing-repository", `not a strata repository at either side: ${baseFiles.label} and ${headFiles.label} have no strata.yaml`, { hint: "pass --repo DIR with the configuration repository" });
+    throw new StrataError(
+      "missing-repository",
+      `not a strata repository at either side: ${baseFiles.label} and ${headFiles.label} have no strata.yaml`,
+      { hint: "pass --repo DIR with the configuration repository" },
+    );
   }
   const brokenBase = hasBrokenSettings(base);
   const brokenHead = hasBrokenSettings(head);
@@ -297,11 +359,14 @@ async function loadLayouts(baseFiles: RepoFiles, headFiles: RepoFiles): Promise<
 }
 
 async function loadLayout(files: RepoFiles, settingsFrom?: RepoFiles, broken?: LoadedSide): Promise<LoadedSide> {
-  const source: RepoFiles = settingsFrom === undefined ? files : {
-    label: files.label,
-    list: (prefixes) => files.list(prefixes),
-    read: (path) => (path === "strata.yaml" ? settingsFrom.read(path) : files.read(path)),
-  };
+  const source: RepoFiles =
+    settingsFrom === undefined
+      ? files
+      : {
+          label: files.label,
+          list: (prefixes) => files.list(prefixes),
+          read: (path) => (path === "strata.yaml" ? settingsFrom.read(path) : files.read(path)),
+        };
   const problems = (broken?.repo?.findings ?? []).filter((f) => f.severity === "error" && f.file === "strata.yaml");
   const namespaces = new Set<string>();
   for (const path of await files.list(["schemas"])) {
@@ -309,14 +374,24 @@ async function loadLayout(files: RepoFiles, settingsFrom?: RepoFiles, broken?: L
     if (parsed?.kind === "schema") namespaces.add(parsed.namespace);
   }
   try {
-    const repo = await loadRepository(source, { secrets: null, namespaces: new Set(), environments: new Set(), compiler: defaultCompiler() });
+    const repo = await loadRepository(source, {
+      secrets: null,
+      namespaces: new Set(),
+      environments: new Set(),
+      compiler: defaultCompiler(),
+    });
     return { files, source, namespaces: [...namespaces].sort(), repo, problems };
   } catch (error) {
-    if (error instanceof StrataError && error.code === "missing-repository") return { files, source, namespaces: [], repo: null, problems };
+    if (error instanceof StrataError && error.code === "missing-repository")
+      return { files, source, namespaces: [], repo: null, problems };
     throw error;
   }
 }
 
 function hasBrokenSettings(side: LoadedSide): boolean {
-  return side.repo !== null && side.repo.findings.some((f) => f.severity === "error" && f.file === "strata.yaml") && side.repo.environments.size === 0;
+  return (
+    side.repo !== null &&
+    side.repo.findings.some((f) => f.severity === "error" && f.file === "strata.yaml") &&
+    side.repo.environments.size === 0
+  );
 }

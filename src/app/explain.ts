@@ -8,7 +8,24 @@ import type { RepoFiles, SecretsOpener } from "../core/source.js";
 import { resolveConfig } from "./resolve.js";
 import type { Finding } from "../core/findings.js";
 
-const CONSTRAINT_KEYWORDS = ["type", "enum", "const", "format", "pattern", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "minLength", "maxLength", "minItems", "maxItems", "uniqueItems", "default"] as const;
+const CONSTRAINT_KEYWORDS = [
+  "type",
+  "enum",
+  "const",
+  "format",
+  "pattern",
+  "minimum",
+  "maximum",
+  "exclusiveMinimum",
+  "exclusiveMaximum",
+  "multipleOf",
+  "minLength",
+  "maxLength",
+  "minItems",
+  "maxItems",
+  "uniqueItems",
+  "default",
+] as const;
 
 export interface ExplainedKey {
   key: string;
@@ -26,7 +43,12 @@ export interface ExplainResult {
   findings: Finding[];
 }
 
-export async function explainKey(options: { files: RepoFiles; environment: string; key: string; secrets: SecretsOpener | null | undefined }): Promise<ExplainResult> {
+export async function explainKey(options: {
+  files: RepoFiles;
+  environment: string;
+  key: string;
+  secrets: SecretsOpener | null | undefined;
+}): Promise<ExplainResult> {
   const { repo, resolved, findings } = await resolveConfig(options);
   const key = options.key;
   const leaves: LeafInfo[] = [];
@@ -35,7 +57,9 @@ export async function explainKey(options: { files: RepoFiles; environment: strin
   }
   if (leaves.length === 0) {
     const [ns] = splitPath(key);
-    const hint = repo.schemas.has(String(ns)) ? `no layer or default of ${options.environment} sets it` : `namespaces: ${repo.namespaces.join(", ")}`;
+    const hint = repo.schemas.has(String(ns))
+      ? `no layer or default of ${options.environment} sets it`
+      : `namespaces: ${repo.namespaces.join(", ")}`;
     throw new StrataError("unknown-key", `${key} has no value in ${options.environment}`, { hint });
   }
   const keys = leaves.map((leaf): ExplainedKey => {

@@ -10,18 +10,18 @@ import { isStrataError, StrataError } from "../core/findings.js";
 import type { JsonObject } from "../core/json.js";
 import { appendTextFile, ensureDirectory, pathExists, readTextFile, writeNewFile } from "../io/fs/files.js";
 import { createWorktreeFiles } from "../io/repo/worktree.js";
-import { editorSchemaFiles, editorSettingsEntries, exportSchemas, SETTINGS_SCHEMA_PATH, VSCODE_SETTINGS_PATH } from "./schema-export.js";
+import {
+  editorSchemaFiles,
+  editorSettingsEntries,
+  exportSchemas,
+  SETTINGS_SCHEMA_PATH,
+  VSCODE_SETTINGS_PATH,
+} from "./schema-export.js";
 
 export { SETTINGS_SCHEMA_PATH };
 
 /** What `.gitignore` must keep out of git: decrypted files, signing keys, token files, the local store. */
-export const GITIGNORE_LINES = [
-  "*.dec.yaml",
-  "*.pem",
-  "strata-tokens.json",
-  ".strata/store/",
-  ".strata-cache/",
-];
+export const GITIGNORE_LINES = ["*.dec.yaml", "*.pem", "strata-tokens.json", ".strata/store/", ".strata-cache/"];
 const GITIGNORE = `# strata: decrypted files, signing keys (strata keys generate), endpoint token files (strata serve token
 # create) and the local snapshot store (strata serve's default file:.strata/store) never belong in git.
 ${GITIGNORE_LINES.join("\n")}
@@ -108,11 +108,19 @@ export function scaffoldFiles(workflow: string): Record<string, string> {
   const files = sampleFiles(workflow);
   const schemas = Object.entries(files)
     .filter(([path]) => /^schemas\/[^/]+\.schema\.yaml$/.test(path))
-    .map(([path, text]) => ({ namespace: path.slice("schemas/".length, -".schema.yaml".length), file: path, schema: parseYamlText(text) as JsonObject }));
+    .map(([path, text]) => ({
+      namespace: path.slice("schemas/".length, -".schema.yaml".length),
+      file: path,
+      schema: parseYamlText(text) as JsonObject,
+    }));
   return {
     ...files,
     ...editorSchemaFiles(schemas),
-    [VSCODE_SETTINGS_PATH]: mergeEditorSettings(null, editorSettingsEntries(schemas.map((s) => s.namespace)), VSCODE_SETTINGS_PATH),
+    [VSCODE_SETTINGS_PATH]: mergeEditorSettings(
+      null,
+      editorSettingsEntries(schemas.map((s) => s.namespace)),
+      VSCODE_SETTINGS_PATH,
+    ),
   };
 }
 
@@ -121,7 +129,11 @@ export async function initRepository(dir: string, workflow: string): Promise<str
   // Check everything first, so init never half-writes over an existing repository.
   const existing = Object.keys(files).filter((p) => pathExists(join(dir, p)));
   if (pathExists(join(dir, "strata.yaml")) || existing.length) {
-    throw new StrataError("invalid-argument", `${dir} already has ${existing.join(", ") || "strata.yaml"}; init writes only into a new repository`, { hint: "adopt an existing repository with `strata init --existing`: it writes only what is missing" });
+    throw new StrataError(
+      "invalid-argument",
+      `${dir} already has ${existing.join(", ") || "strata.yaml"}; init writes only into a new repository`,
+      { hint: "adopt an existing repository with `strata init --existing`: it writes only what is missing" },
+    );
   }
   for (const [path, content] of Object.entries(files)) {
     const full = join(dir, path);
@@ -149,8 +161,14 @@ export async function adoptRepository(dir: string, workflow: string): Promise<Ad
   const hasSettings = pathExists(join(dir, "strata.yaml"));
   const all = scaffoldFiles(workflow);
   const wanted = hasSettings
-    ? Object.fromEntries(Object.entries(all).filter(([path]) => [".sops.yaml", ".github/workflows/strata.yml", ".gitignore"].includes(path)))
-    : Object.fromEntries(Object.entries(all).filter(([path]) => !path.startsWith(".strata/") && path !== VSCODE_SETTINGS_PATH));
+    ? Object.fromEntries(
+        Object.entries(all).filter(([path]) =>
+          [".sops.yaml", ".github/workflows/strata.yml", ".gitignore"].includes(path),
+        ),
+      )
+    : Object.fromEntries(
+        Object.entries(all).filter(([path]) => !path.startsWith(".strata/") && path !== VSCODE_SETTINGS_PATH),
+      );
   for (const [path, content] of Object.entries(wanted)) {
     const full = join(dir, path);
     if (path === ".gitignore" && pathExists(full)) {
@@ -159,7 +177,10 @@ export async function adoptRepository(dir: string, workflow: string): Promise<Ad
       if (missing.length === 0) result.leftAlone.push({ path, note: null });
       else {
         const text = await readTextFile(full);
-        await appendTextFile(full, `${text === "" || text.endsWith("\n") ? "" : "\n"}# strata\n${missing.join("\n")}\n`);
+        await appendTextFile(
+          full,
+          `${text === "" || text.endsWith("\n") ? "" : "\n"}# strata\n${missing.join("\n")}\n`,
+        );
         result.written.push(`${path} (appended ${missing.join(" ")})`);
       }
       continue;
@@ -175,7 +196,10 @@ export async function adoptRepository(dir: string, workflow: string): Promise<Ad
   if (hasSettings) {
     const settings = await readTextFile(join(dir, "strata.yaml"));
     const modeline = `# yaml-language-server: $schema=${SETTINGS_SCHEMA_PATH}`;
-    result.leftAlone.push({ path: "strata.yaml", note: settings.includes(modeline) ? null : `add \`${modeline}\` as its first line for editor support` });
+    result.leftAlone.push({
+      path: "strata.yaml",
+      note: settings.includes(modeline) ? null : `add \`${modeline}\` as its first line for editor support`,
+    });
   }
   // The editor schemas of the namespaces the repository has (which may be none yet).
   let exported;
@@ -184,11 +208,17 @@ export async function adoptRepository(dir: string, workflow: string): Promise<Ad
   } catch (error) {
     // An unreadable .vscode/settings.json is the user's to fix; the rest of the adoption stands.
     if (!isStrataError(error) || error.code !== "invalid-argument") throw error;
-    result.leftAlone.push({ path: VSCODE_SETTINGS_PATH, note: `${error.message}; fix it, then run strata schema export` });
+    result.leftAlone.push({
+      path: VSCODE_SETTINGS_PATH,
+      note: `${error.message}; fix it, then run strata schema export`,
+    });
     return result;
   }
   if (exported.findings.some((f) => f.severity === "error")) {
-    result.leftAlone.push({ path: ".strata/schemas/", note: "not exported: the schemas have errors (strata validate shows them; then run strata schema export)" });
+    result.leftAlone.push({
+      path: ".strata/schemas/",
+      note: "not exported: the schemas have errors (strata validate shows them; then run strata schema export)",
+    });
   } else {
     result.written.push(...exported.changed, ...exported.removed.map((p) => `${p} (removed)`));
     result.leftAlone.push(...exported.unchanged.map((path) => ({ path, note: "already up to date" })));

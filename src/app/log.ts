@@ -93,21 +93,32 @@ async function logWithGit(git: GitRepo, options: LogOptions): Promise<LogResult>
   const headRepo = await loadRepository(headFiles, { secrets: null, namespaces: new Set(), environments: new Set() });
   // `--env` is a name or a glob (`production*`) over the head's concrete environments.
   const envMatches = createGlobMatcher(options.environment);
-  const environments = [...headRepo.environments.values()].filter((e) => !e.abstract && envMatches(e.name)).map((e) => e.name);
+  const environments = [...headRepo.environments.values()]
+    .filter((e) => !e.abstract && envMatches(e.name))
+    .map((e) => e.name);
   if (environments.length === 0) {
     // A strata.yaml that does not parse or declares no usable graph explains itself.
     const broken = headRepo.findings.filter((f) => f.file === SETTINGS_FILE && f.severity === "error");
     if (broken.length > 0) {
-      throw new StrataError("invalid-config", `${SETTINGS_FILE} at ${head.slice(0, 12)} has ${broken.length} error(s): ${broken.slice(0, 3).map((f) => f.message).join("; ")}${broken.length > 3 ? "; …" : ""}`, { hint: "run `strata validate` for all of them", exitCode: EXIT.findings });
+      throw new StrataError(
+        "invalid-config",
+        `${SETTINGS_FILE} at ${head.slice(0, 12)} has ${broken.length} error(s): ${broken
+          .slice(0, 3)
+          .map((f) => f.message)
+          .join("; ")}${broken.length > 3 ? "; …" : ""}`,
+        { hint: "run `strata validate` for all of them", exitCode: EXIT.findings },
+      );
     }
     throw unknownEnvironment(headRepo, options.environment);
   }
 
   // The namespaces the pattern can name, plus what they interpolate (read at head).
-  const allNamespaces = new Set((await headFiles.list(["schemas"])).flatMap((p) => {
-    const parsed = parseConfigPath(p);
-    return parsed?.kind === "schema" ? [parsed.namespace] : [];
-  }));
+  const allNamespaces = new Set(
+    (await headFiles.list(["schemas"])).flatMap((p) => {
+      const parsed = parseConfigPath(p);
+      return parsed?.kind === "schema" ? [parsed.namespace] : [];
+    }),
+  );
   const nsPattern = options.key.split(/[.[]/)[0] ?? "";
   const nsMatches = createGlobMatcher(nsPattern.replace(/\*\*/g, "*"));
   const keyNamespaces = [...allNamespaces].filter((ns) => nsMatches(ns) || nsPattern.includes("**"));
@@ -118,7 +129,12 @@ async function logWithGit(git: GitRepo, options: LogOptions): Promise<LogResult>
   }
   const namespaces = closeOverReferences(keyNamespaces, graph);
 
-  const history = await readHistory(git, head, ["strata.yaml", "schemas", "environments"], options.maxCount === undefined ? {} : { maxCount: options.maxCount });
+  const history = await readHistory(
+    git,
+    head,
+    ["strata.yaml", "schemas", "environments"],
+    options.maxCount === undefined ? {} : { maxCount: options.maxCount },
+  );
   const entries: LogEntry[] = [];
   let previous: Map<string, ReadonlyMap<string, LeafInfo>> | null = null;
   let chain = new Set(environments.flatMap((e) => headRepo.environments.get(e)?.chain ?? []));
@@ -127,17 +143,25 @@ async function logWithGit(git: GitRepo, options: LogOptions): Promise<LogResult>
   for (const commit of history) {
     if (previous === null) {
       tree = commit.parent === null ? new Map() : await readTree(git, commit.parent);
-      previous = commit.parent === null ? new Map() : (await resolveAt(createTreeFiles(git, tree, commit.parent.slice(0, 12)), options, environments, namespaces)).leaves;
+      previous =
+        commit.parent === null
+          ? new Map()
+          : (await resolveAt(createTreeFiles(git, tree, commit.parent.slice(0, 12)), options, environments, namespaces))
+              .leaves;
     }
     tree = applyRawChanges(tree, commit.changes);
     if (!affects(commit.changes, namespaces, chain)) continue;
     const now = await resolveAt(createTreeFiles(git, tree, commit.sha.slice(0, 12)), options, environments, namespaces);
     const changes: LogChange[] = [];
     for (const env of environments) {
-      for (const c of compareMatchingLeaves(previous.get(env) ?? new Map(), now.leaves.get(env) ?? new Map(), matches)) changes.push({ environment: env, ...c });
+      for (const c of compareMatchingLeaves(previous.get(env) ?? new Map(), now.leaves.get(env) ?? new Map(), matches))
+        changes.push({ environment: env, ...c });
     }
     if (changes.length > 0) {
-      const credited = options.firstParent || commit.parents.length < 2 ? null : await creditBranchCommits(git, commit, changes, now.leaves, options, environments, namespaces, matches);
+      const credited =
+        options.firstParent || commit.parents.length < 2
+          ? null
+          : await creditBranchCommits(git, commit, changes, now.leaves, options, environments, namespaces, matches);
       if (credited) entries.push(...credited);
       else entries.push({ ...describeCommit(commit), merge: null, changes });
     }
@@ -145,11 +169,25 @@ async function logWithGit(git: GitRepo, options: LogOptions): Promise<LogResult>
     // The chain can change with strata.yaml: a file of a newly inherited layer counts from then on.
     chain = new Set([...chain, ...now.chain]);
   }
-  return { schemaVersion: 1, environment: options.environment, environments, key: options.key, head, commits: entries.reverse() };
+  return {
+    schemaVersion: 1,
+    environment: options.environment,
+    environments,
+    key: options.key,
+    head,
+    commits: entries.reverse(),
+  };
 }
 
 function describeCommit(commit: CommitInfo): MergeInfo {
-  return { commit: commit.sha, author: commit.author, email: commit.email, date: commit.date, subject: commit.subject, pullRequest: findPullRequestNumber(commit.subject) };
+  return {
+    commit: commit.sha,
+    author: commit.author,
+    email: commit.email,
+    date: commit.date,
+    subject: commit.subject,
+    pullRequest: findPullRequestNumber(commit.subject),
+  };
 }
 
 type Leaves = Map<string, ReadonlyMap<string, LeafInfo>>;
@@ -162,8 +200,14 @@ type Leaves = Map<string, ReadonlyMap<string, LeafInfo>>;
  * Null when the branch cannot be read (a shallow clone): the merge is credited as a whole.
  */
 async function creditBranchCommits(
-  git: GitRepo, merge: CommitInfo, changes: LogChange[], mergeLeaves: Leaves,
-  options: LogOptions, environments: readonly string[], namespaces: ReadonlySet<string>, matches: (key: string) => boolean,
+  git: GitRepo,
+  merge: CommitInfo,
+  changes: LogChange[],
+  mergeLeaves: Leaves,
+  options: LogOptions,
+  environments: readonly string[],
+  namespaces: ReadonlySet<string>,
+  matches: (key: string) => boolean,
 ): Promise<LogEntry[] | null> {
   const [mainParent, branchHead] = merge.parents as [string, string];
   let branch: CommitInfo[];
@@ -174,7 +218,10 @@ async function creditBranchCommits(
     if (branch.length === 0) return null;
     const start = branch[0]!.parent;
     tree = start === null ? new Map() : await readTree(git, start);
-    previous = start === null ? new Map() : (await resolveAt(createTreeFiles(git, tree, start.slice(0, 12)), options, environments, namespaces)).leaves;
+    previous =
+      start === null
+        ? new Map()
+        : (await resolveAt(createTreeFiles(git, tree, start.slice(0, 12)), options, environments, namespaces)).leaves;
   } catch (error) {
     if (error instanceof StrataError) return null;
     throw error;
@@ -183,9 +230,12 @@ async function creditBranchCommits(
   const lastChange = new Map<string, CommitInfo>();
   for (const commit of branch) {
     tree = applyRawChanges(tree, commit.changes);
-    const now = (await resolveAt(createTreeFiles(git, tree, commit.sha.slice(0, 12)), options, environments, namespaces)).leaves;
+    const now = (
+      await resolveAt(createTreeFiles(git, tree, commit.sha.slice(0, 12)), options, environments, namespaces)
+    ).leaves;
     for (const env of environments) {
-      for (const c of compareMatchingLeaves(previous.get(env) ?? new Map(), now.get(env) ?? new Map(), matches)) lastChange.set(`${env}\u0000${c.key}`, commit);
+      for (const c of compareMatchingLeaves(previous.get(env) ?? new Map(), now.get(env) ?? new Map(), matches))
+        lastChange.set(`${env}\u0000${c.key}`, commit);
     }
     previous = now;
   }
@@ -197,7 +247,10 @@ async function creditBranchCommits(
     const commit = lastChange.get(id);
     const atBranch = previous.get(change.environment)?.get(change.key);
     const atMerge = mergeLeaves.get(change.environment)?.get(change.key);
-    const same = atBranch === undefined ? atMerge === undefined : atMerge !== undefined && isEqualJson(atBranch.value, atMerge.value);
+    const same =
+      atBranch === undefined
+        ? atMerge === undefined
+        : atMerge !== undefined && isEqualJson(atBranch.value, atMerge.value);
     if (commit && same) byCommit.set(commit, [...(byCommit.get(commit) ?? []), change]);
     else leftover.push(change);
   }
@@ -206,21 +259,32 @@ async function creditBranchCommits(
     const credited = byCommit.get(commit);
     if (!credited) continue;
     const own = describeCommit(commit);
-    entries.push({ ...own, pullRequest: own.pullRequest ?? mergeInfo.pullRequest, merge: mergeInfo, changes: credited });
+    entries.push({
+      ...own,
+      pullRequest: own.pullRequest ?? mergeInfo.pullRequest,
+      merge: mergeInfo,
+      changes: credited,
+    });
   }
   if (leftover.length > 0) entries.push({ ...mergeInfo, merge: null, changes: leftover });
   return entries;
 }
 
 /** Whether a commit's changed files can change the key: strata.yaml, the namespaces' schemas or layers. */
-function affects(changes: readonly ChangedFile[], namespaces: ReadonlySet<string>, chain: ReadonlySet<string>): boolean {
-  return changes.some((c) => [c.path, c.oldPath].some((p) => {
-    const parsed = p === null ? null : parseConfigPath(p);
-    if (parsed === null) return false;
-    if (parsed.kind === "settings") return true;
-    if (!namespaces.has(parsed.namespace)) return false;
-    return parsed.kind === "schema" || chain.has(parsed.environment);
-  }));
+function affects(
+  changes: readonly ChangedFile[],
+  namespaces: ReadonlySet<string>,
+  chain: ReadonlySet<string>,
+): boolean {
+  return changes.some((c) =>
+    [c.path, c.oldPath].some((p) => {
+      const parsed = p === null ? null : parseConfigPath(p);
+      if (parsed === null) return false;
+      if (parsed.kind === "settings") return true;
+      if (!namespaces.has(parsed.namespace)) return false;
+      return parsed.kind === "schema" || chain.has(parsed.environment);
+    }),
+  );
 }
 
 const SECRET_FAILURES = new Set(["decryption-failed", "mac-mismatch", "mac-missing"]);
@@ -234,7 +298,8 @@ async function resolveAt(
 ): Promise<{ leaves: Map<string, ReadonlyMap<string, LeafInfo>>; chain: string[] }> {
   let repo;
   try {
-    const load = (secrets: SecretsOpener | null) => loadRepository(files, { secrets, namespaces, environments: new Set(environments), compiler: defaultCompiler() });
+    const load = (secrets: SecretsOpener | null) =>
+      loadRepository(files, { secrets, namespaces, environments: new Set(environments), compiler: defaultCompiler() });
     repo = await load(options.secrets ?? null);
     if (options.secrets && repo.findings.some((f) => SECRET_FAILURES.has(f.code))) {
       // No key for this file (now or any more): compare ciphertext from here on, never report it removed.

@@ -55,15 +55,21 @@ export function defaultCompiler(): SchemaCompiler {
 }
 
 /** strata.yaml alone: settings, the environment graph and their findings (for `envs`, `serve`). */
-export async function readSettings(files: RepoFiles, compiler: SchemaCompiler = defaultCompiler()): Promise<ReturnType<typeof parseSettings> & { parseFindings: Finding[] }> {
+export async function readSettings(
+  files: RepoFiles,
+  compiler: SchemaCompiler = defaultCompiler(),
+): Promise<ReturnType<typeof parseSettings> & { parseFindings: Finding[] }> {
   const settingsBytes = await files.read(SETTINGS_FILE);
   if (settingsBytes === null) {
-    throw new StrataError("missing-repository", `not a strata repository: ${files.label} has no ${SETTINGS_FILE}`, { hint: "run `strata init` to create one, or pass --repo DIR" });
+    throw new StrataError("missing-repository", `not a strata repository: ${files.label} has no ${SETTINGS_FILE}`, {
+      hint: "run `strata init` to create one, or pass --repo DIR",
+    });
   }
   const parseFindings: Finding[] = [];
   const settingsNode = parseFile(settingsBytes, SETTINGS_FILE, { keys: "any", allowUnset: false }, parseFindings);
   // Text that does not parse is reported as such, not also as an empty file.
-  if (settingsNode === null && parseFindings.some((f) => f.severity === "error")) return { settings: null, environments: new Map(), findings: [], parseFindings };
+  if (settingsNode === null && parseFindings.some((f) => f.severity === "error"))
+    return { settings: null, environments: new Map(), findings: [], parseFindings };
   return { ...parseSettings(settingsNode, compiler), parseFindings };
 }
 
@@ -82,10 +88,23 @@ export async function loadRepository(files: RepoFiles, options: LoadOptions = {}
   for (const path of paths) {
     const c = classifyPath(path);
     if (c === null) continue;
-    if ("code" in c) { findings.push(c); continue; }
+    if ("code" in c) {
+      findings.push(c);
+      continue;
+    }
     if (c.kind === "schema") {
       const other = schemaFiles.get(c.namespace);
-      if (other) findings.push(createFinding({ code: "invalid-schema", message: `${path}:1:1: namespace ${c.namespace} has two schemas (${other} too)`, file: path, line: 1, column: 1, hint: "keep one of .schema.yaml and .schema.json" }));
+      if (other)
+        findings.push(
+          createFinding({
+            code: "invalid-schema",
+            message: `${path}:1:1: namespace ${c.namespace} has two schemas (${other} too)`,
+            file: path,
+            line: 1,
+            column: 1,
+            hint: "keep one of .schema.yaml and .schema.json",
+          }),
+        );
       else schemaFiles.set(c.namespace, path);
     } else valueFiles.push(c);
   }
@@ -99,52 +118,88 @@ export async function loadRepository(files: RepoFiles, options: LoadOptions = {}
   const wantNs = (ns: string): boolean => !options.namespaces || options.namespaces.has(ns);
 
   const schemas = new Map<string, NamespaceSchema>();
-  await Promise.all([...schemaFiles].filter(([ns]) => wantNs(ns)).map(async ([ns, path]) => {
-    const bytes = await files.read(path);
-    if (bytes === null) return;
-    const node = parseFile(bytes, path, { keys: "any", allowUnset: false, cache: true }, findings);
-    if (!node) return;
-    const s = loadSchema(ns, path, node, compiler, findings, options.compile ?? true);
-    if (s) schemas.set(ns, s);
-  }));
+  await Promise.all(
+    [...schemaFiles]
+      .filter(([ns]) => wantNs(ns))
+      .map(async ([ns, path]) => {
+        const bytes = await files.read(path);
+        if (bytes === null) return;
+        const node = parseFile(bytes, path, { keys: "any", allowUnset: false, cache: true }, findings);
+        if (!node) return;
+        const s = loadSchema(ns, path, node, compiler, findings, options.compile ?? true);
+        if (s) schemas.set(ns, s);
+      }),
+  );
 
   const layers = new Map<string, Map<string, EnvironmentLayers>>();
   const encryptedFiles: string[] = [];
   const skipped: string[] = [];
-  await Promise.all(valueFiles.map(async (vf) => {
-    if (!environments.has(vf.environment)) {
-      // Declared but without a chain (a cycle, an unknown parent, too deep): strata.yaml's finding says why.
-      if (parsedSettings.settings && !Object.hasOwn(parsedSettings.settings.environments, vf.environment)) {
-        findings.push(createFinding({ code: "unknown-environment", message: `${vf.path}:1:1: environment "${vf.environment}" is not declared in ${SETTINGS_FILE}`, file: vf.path, line: 1, column: 1, environment: vf.environment, hint: `add it under environments: in ${SETTINGS_FILE}, or move the file` }));
+  await Promise.all(
+    valueFiles.map(async (vf) => {
+      if (!environments.has(vf.environment)) {
+        // Declared but without a chain (a cycle, an unknown parent, too deep): strata.yaml's finding says why.
+        if (parsedSettings.settings && !Object.hasOwn(parsedSettings.settings.environments, vf.environment)) {
+          findings.push(
+            createFinding({
+              code: "unknown-environment",
+              message: `${vf.path}:1:1: environment "${vf.environment}" is not declared in ${SETTINGS_FILE}`,
+              file: vf.path,
+              line: 1,
+              column: 1,
+              environment: vf.environment,
+              hint: `add it under environments: in ${SETTINGS_FILE}, or move the file`,
+            }),
+          );
+        }
+        return;
       }
-      return;
-    }
-    if (neededEnvs && !neededEnvs.has(vf.environment)) return;
-    if (!wantNs(vf.namespace)) return;
-    if (!schemaFiles.has(vf.namespace)) {
-      findings.push(createFinding({ code: "unknown-namespace", message: `${vf.path}:1:1: namespace "${vf.namespace}" has no schema (schemas/${vf.namespace}.schema.yaml)`, file: vf.path, line: 1, column: 1, environment: vf.environment, hint: "add the schema, or fix the file name" }));
-      return;
-    }
-    const bytes = await files.read(vf.path);
-    if (bytes === null) return;
-    const layer = await loadLayer(vf, bytes, options.secrets, findings, skipped);
-    if (!layer) return;
-    if (vf.encrypted) encryptedFiles.push(vf.path);
-    let byNs = layers.get(vf.environment);
-    if (!byNs) layers.set(vf.environment, (byNs = new Map()));
-    const entry = byNs.get(vf.namespace) ?? {};
-    if (vf.encrypted) entry.secret = layer;
-    else entry.plain = layer;
-    byNs.set(vf.namespace, entry);
-  }));
+      if (neededEnvs && !neededEnvs.has(vf.environment)) return;
+      if (!wantNs(vf.namespace)) return;
+      if (!schemaFiles.has(vf.namespace)) {
+        findings.push(
+          createFinding({
+            code: "unknown-namespace",
+            message: `${vf.path}:1:1: namespace "${vf.namespace}" has no schema (schemas/${vf.namespace}.schema.yaml)`,
+            file: vf.path,
+            line: 1,
+            column: 1,
+            environment: vf.environment,
+            hint: "add the schema, or fix the file name",
+          }),
+        );
+        return;
+      }
+      const bytes = await files.read(vf.path);
+      if (bytes === null) return;
+      const layer = await loadLayer(vf, bytes, options.secrets, findings, skipped);
+      if (!layer) return;
+      if (vf.encrypted) encryptedFiles.push(vf.path);
+      let byNs = layers.get(vf.environment);
+      if (!byNs) layers.set(vf.environment, (byNs = new Map()));
+      const entry = byNs.get(vf.namespace) ?? {};
+      if (vf.encrypted) entry.secret = layer;
+      else entry.plain = layer;
+      byNs.set(vf.namespace, entry);
+    }),
+  );
   if (skipped.length > 0) {
     skipped.sort();
-    findings.push(createFinding({ code: "secrets-skipped", message: `secrets not decrypted (${skipped.length} encrypted file${skipped.length === 1 ? "" : "s"}: ${skipped.join(", ")}); their values were checked for structure only`, hint: "run with a SOPS key (SOPS_AGE_KEY_FILE, SOPS_AGE_KEY, gpg) to check them fully" }));
+    findings.push(
+      createFinding({
+        code: "secrets-skipped",
+        message: `secrets not decrypted (${skipped.length} encrypted file${skipped.length === 1 ? "" : "s"}: ${skipped.join(", ")}); their values were checked for structure only`,
+        hint: "run with a SOPS key (SOPS_AGE_KEY_FILE, SOPS_AGE_KEY, gpg) to check them fully",
+      }),
+    );
   }
 
   const resolver = new Resolver({ environments, schemas, layers });
   return {
-    files, settings, environments, schemas, resolver,
+    files,
+    settings,
+    environments,
+    schemas,
+    resolver,
     namespaces: [...schemas.keys()].sort(),
     findings,
     encryptedFiles: encryptedFiles.sort(),
@@ -155,38 +210,105 @@ let parseCache: TextCache | null | undefined;
 const PARSE_VERSION = "strata-parse-2";
 
 /** Parses with positions; plain files go through the parse cache (keyed by path, options and bytes). */
-function parseFile(bytes: Uint8Array, path: string, opts: { keys: "any" | "segments"; allowUnset: boolean; cache?: boolean }, findings: Finding[]): LNode | null {
+function parseFile(
+  bytes: Uint8Array,
+  path: string,
+  opts: { keys: "any" | "segments"; allowUnset: boolean; cache?: boolean },
+  findings: Finding[],
+): LNode | null {
   const cache = opts.cache ? (parseCache === undefined ? (parseCache = createParseCache()) : parseCache) : null;
-  const key = cache ? createHash("sha256").update(`${PARSE_VERSION}\0${path}\0${opts.keys}\0${opts.allowUnset}\0`).update(bytes).digest("hex") : "";
-  let parsed = cache ? (() => { const hit = cache.get(key); return hit === null ? null : deserializeParsed(hit, path); })() : null;
+  const key = cache
+    ? createHash("sha256")
+        .update(`${PARSE_VERSION}\0${path}\0${opts.keys}\0${opts.allowUnset}\0`)
+        .update(bytes)
+        .digest("hex")
+    : "";
+  let parsed = cache
+    ? (() => {
+        const hit = cache.get(key);
+        return hit === null ? null : deserializeParsed(hit, path);
+      })()
+    : null;
   if (!parsed) {
     const decoded = decodeText(bytes, path);
-    if ("finding" in decoded) { findings.push(decoded.finding); return null; }
+    if ("finding" in decoded) {
+      findings.push(decoded.finding);
+      return null;
+    }
     parsed = parseYaml(decoded.text, path, opts);
     if (cache) cache.set(key, serializeParsed(parsed));
   }
   findings.push(...parsed.findings);
-  if (parsed.findings.some((f) => f.severity === "error" && (f.code === "yaml-syntax" || f.code === "yaml-limit" || f.code === "duplicate-key"))) return null;
+  if (
+    parsed.findings.some(
+      (f) =>
+        f.severity === "error" && (f.code === "yaml-syntax" || f.code === "yaml-limit" || f.code === "duplicate-key"),
+    )
+  )
+    return null;
   return parsed.documents[0] ?? null;
 }
 
-function loadSchema(ns: string, path: string, node: LNode, compiler: SchemaCompiler, findings: Finding[], compile: boolean): NamespaceSchema | null {
+function loadSchema(
+  ns: string,
+  path: string,
+  node: LNode,
+  compiler: SchemaCompiler,
+  findings: Finding[],
+  compile: boolean,
+): NamespaceSchema | null {
   const schema = toPlain(node);
   const at = (segs: (string | number)[]): { line: number; column: number } => locate(node, segs).pos;
   if (!isJsonObject(schema)) {
-    findings.push(createFinding({ code: "invalid-schema", message: `${path}:1:1: a schema must be an object`, file: path, line: 1, column: 1 }));
+    findings.push(
+      createFinding({
+        code: "invalid-schema",
+        message: `${path}:1:1: a schema must be an object`,
+        file: path,
+        line: 1,
+        column: 1,
+      }),
+    );
     return null;
   }
   const metaErrors = compiler.validateSchema(schema);
   if (metaErrors.length > 0) {
     for (const err of metaErrors.slice(0, 20)) {
-      const segs = err.instancePath === "" ? [] : err.instancePath.slice(1).split("/").map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
+      const segs =
+        err.instancePath === ""
+          ? []
+          : err.instancePath
+              .slice(1)
+              .split("/")
+              .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
       const p = at(segs);
-      findings.push(findingAt("invalid-schema", { file: path, line: p.line, column: p.column }, `${segs.join(".") || "(root)"} ${err.message ?? "is invalid"}`, { key: ns }));
+      findings.push(
+        findingAt(
+          "invalid-schema",
+          { file: path, line: p.line, column: p.column },
+          `${segs.join(".") || "(root)"} ${err.message ?? "is invalid"}`,
+          { key: ns },
+        ),
+      );
     }
-    return { name: ns, file: path, schema, node, validator: null, defaults: loadDefaults(ns, path, node, schema, findings) };
+    return {
+      name: ns,
+      file: path,
+      schema,
+      node,
+      validator: null,
+      defaults: loadDefaults(ns, path, node, schema, findings),
+    };
   }
-  if (!compile) return { name: ns, file: path, schema, node, validator: null, defaults: loadDefaults(ns, path, node, schema, findings) };
+  if (!compile)
+    return {
+      name: ns,
+      file: path,
+      schema,
+      node,
+      validator: null,
+      defaults: loadDefaults(ns, path, node, schema, findings),
+    };
   try {
     const validator = compiler.compile(schema);
     return { name: ns, file: path, schema, node, validator, defaults: loadDefaults(ns, path, node, schema, findings) };
@@ -194,20 +316,48 @@ function loadSchema(ns: string, path: string, node: LNode, compiler: SchemaCompi
     const message = (e as Error).message;
     // strict mode names the offending keyword; point at its first use.
     const keyword = /keyword[: ]+"?([^"\s]+)"?/.exec(message)?.[1] ?? /"([^"]+)"/.exec(message)?.[1];
-    const pos = keyword ? findKey(node, keyword) ?? node.pos : node.pos;
-    findings.push(findingAt("invalid-schema", { file: path, line: pos.line, column: pos.column }, `${message}`, { key: ns, hint: message.includes("strict mode") ? "strict mode rejects unknown keywords; strata's own are x-sensitive, x-merge, x-approvers, x-restart-required, x-deprecated, x-owner" : null }));
-    return { name: ns, file: path, schema, node, validator: null, defaults: loadDefaults(ns, path, node, schema, findings) };
+    const pos = keyword ? (findKey(node, keyword) ?? node.pos) : node.pos;
+    findings.push(
+      findingAt("invalid-schema", { file: path, line: pos.line, column: pos.column }, `${message}`, {
+        key: ns,
+        hint: message.includes("strict mode")
+          ? "strict mode rejects unknown keywords; strata's own are x-sensitive, x-merge, x-approvers, x-restart-required, x-deprecated, x-owner"
+          : null,
+      }),
+    );
+    return {
+      name: ns,
+      file: path,
+      schema,
+      node,
+      validator: null,
+      defaults: loadDefaults(ns, path, node, schema, findings),
+    };
   }
 }
 
 /** The schema's defaults; a schema whose `$ref`s expand past the limit gets a finding at the `$ref` where it stopped. */
-function loadDefaults(ns: string, path: string, node: LNode, schema: JsonObject, findings: Finding[]): NamespaceSchema["defaults"] {
+function loadDefaults(
+  ns: string,
+  path: string,
+  node: LNode,
+  schema: JsonObject,
+  findings: Finding[],
+): NamespaceSchema["defaults"] {
   const { defaults, overflow } = collectDefaults(schema);
   if (overflow !== null) {
     const at = locate(node, overflow).pos;
-    findings.push(findingAt("invalid-schema", at, `the schema's defaults expand past ${DEFAULTS_EXPANSION_LIMIT.toLocaleString("en-US")} subschemas ($ref fan-out at ${overflow.join("/") || "(root)"})`, {
-      key: ns, hint: "each $ref level that refers to the next more than once doubles the described value; share the default-carrying parts or drop defaults below the fan-out",
-    }));
+    findings.push(
+      findingAt(
+        "invalid-schema",
+        at,
+        `the schema's defaults expand past ${DEFAULTS_EXPANSION_LIMIT.toLocaleString("en-US")} subschemas ($ref fan-out at ${overflow.join("/") || "(root)"})`,
+        {
+          key: ns,
+          hint: "each $ref level that refers to the next more than once doubles the described value; share the default-carrying parts or drop defaults below the fan-out",
+        },
+      ),
+    );
     // A truncated default layer would be wrong and still huge: the namespace resolves without defaults.
     return [];
   }
@@ -230,7 +380,13 @@ function findKey(node: LNode, key: string): { line: number; column: number } | n
   return null;
 }
 
-async function loadLayer(vf: { environment: string; namespace: string; path: string; encrypted: boolean }, bytes: Uint8Array, secrets: SecretsOpener | null | undefined, findings: Finding[], skipped: string[]): Promise<Layer | null> {
+async function loadLayer(
+  vf: { environment: string; namespace: string; path: string; encrypted: boolean },
+  bytes: Uint8Array,
+  secrets: SecretsOpener | null | undefined,
+  findings: Finding[],
+  skipped: string[],
+): Promise<Layer | null> {
   const base = { environment: vf.environment, namespace: vf.namespace, file: vf.path, encrypted: vf.encrypted };
   if (!vf.encrypted) {
     const node = parseFile(bytes, vf.path, { keys: "segments", allowUnset: true, cache: true }, findings);
@@ -242,7 +398,17 @@ async function loadLayer(vf: { environment: string; namespace: string; path: str
   const stripped = stripSopsMetadata(node);
   if (!stripped || !stripped.metadata) {
     // Content, not a missing key: exit 1 whether or not secrets are skipped.
-    findings.push(createFinding({ code: "invalid-sops-file", message: `${vf.path}:1:1: not a SOPS file (no sops metadata)`, file: vf.path, line: 1, column: 1, environment: vf.environment, hint: `encrypt it: strata secrets encrypt --in-place ${vf.path}` }));
+    findings.push(
+      createFinding({
+        code: "invalid-sops-file",
+        message: `${vf.path}:1:1: not a SOPS file (no sops metadata)`,
+        file: vf.path,
+        line: 1,
+        column: 1,
+        environment: vf.environment,
+        hint: `encrypt it: strata secrets encrypt --in-place ${vf.path}`,
+      }),
+    );
     return null;
   }
   // Without a key only presence can be checked: a file with no MAC is a finding then (with a key, the
@@ -255,7 +421,17 @@ async function loadLayer(vf: { environment: string; namespace: string; path: str
     return { ...base, node: stripped.data, ciphertextOnly: true };
   }
   if (secrets === undefined) {
-    findings.push(createFinding({ code: "decryption-failed", message: `${vf.path}:1:1: no SOPS engine is available to open it`, file: vf.path, line: 1, column: 1, environment: vf.environment, hint: "use --skip-secrets to check everything else" }));
+    findings.push(
+      createFinding({
+        code: "decryption-failed",
+        message: `${vf.path}:1:1: no SOPS engine is available to open it`,
+        file: vf.path,
+        line: 1,
+        column: 1,
+        environment: vf.environment,
+        hint: "use --skip-secrets to check everything else",
+      }),
+    );
     return null;
   }
   let plain: unknown;
@@ -264,18 +440,46 @@ async function loadLayer(vf: { environment: string; namespace: string; path: str
   } catch (e) {
     if (e instanceof StrataError) {
       const reason = e.message.startsWith(`${vf.path}: `) ? e.message.slice(vf.path.length + 2) : e.message;
-      findings.push(createFinding({ code: e.code, message: `${vf.path}:1:1: ${reason}`, file: vf.path, line: 1, column: 1, environment: vf.environment, hint: e.hint }));
+      findings.push(
+        createFinding({
+          code: e.code,
+          message: `${vf.path}:1:1: ${reason}`,
+          file: vf.path,
+          line: 1,
+          column: 1,
+          environment: vf.environment,
+          hint: e.hint,
+        }),
+      );
       return null;
     }
     throw e;
   }
   if (Array.isArray(plain)) {
-    findings.push(createFinding({ code: "yaml-syntax", message: `${vf.path}:1:1: more than one YAML document; a values file holds one`, file: vf.path, line: 1, column: 1, environment: vf.environment }));
+    findings.push(
+      createFinding({
+        code: "yaml-syntax",
+        message: `${vf.path}:1:1: more than one YAML document; a values file holds one`,
+        file: vf.path,
+        line: 1,
+        column: 1,
+        environment: vf.environment,
+      }),
+    );
     return null;
   }
   const overlaid = overlayPlaintext(stripped.data, plain);
   if (!overlaid) {
-    findings.push(createFinding({ code: "decryption-failed", message: `${vf.path}:1:1: the decrypted document does not match the file's structure`, file: vf.path, line: 1, column: 1, environment: vf.environment }));
+    findings.push(
+      createFinding({
+        code: "decryption-failed",
+        message: `${vf.path}:1:1: the decrypted document does not match the file's structure`,
+        file: vf.path,
+        line: 1,
+        column: 1,
+        environment: vf.environment,
+      }),
+    );
     return null;
   }
   return { ...base, node: overlaid, ciphertextOnly: false };
@@ -291,11 +495,16 @@ export async function resolveEnvironment(repo: Repository, environment: string):
 export function unknownEnvironment(repo: Repository, name: string): StrataError {
   const known = [...repo.environments.keys()].sort();
   const near = known.find((k) => k.startsWith(name) || name.startsWith(k));
-  return new StrataError("unknown-environment", `unknown environment "${name}"`, { hint: `known: ${known.join(", ")}${near ? ` (did you mean ${near}?)` : ""}` });
+  return new StrataError("unknown-environment", `unknown environment "${name}"`, {
+    hint: `known: ${known.join(", ")}${near ? ` (did you mean ${near}?)` : ""}`,
+  });
 }
 
 export function keyMetadata(repo: Repository, leafPath: string): KeyMetadata {
   const parts = leafPath.match(/[^.[\]]+|\[\d+\]/g) ?? [];
   const [ns, ...rest] = parts;
-  return repo.resolver.metadata(ns ?? "", rest.map((p) => (p.startsWith("[") ? Number(p.slice(1, -1)) : p)));
+  return repo.resolver.metadata(
+    ns ?? "",
+    rest.map((p) => (p.startsWith("[") ? Number(p.slice(1, -1)) : p)),
+  );
 }

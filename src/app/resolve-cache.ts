@@ -49,13 +49,19 @@ export interface ResolveOutcome {
 /** One environment's effective config and findings, from the result cache when it has them. */
 export async function resolveWithCache(options: CachedResolveOptions): Promise<ResolveOutcome> {
   const files = options.cache ? createMemoFiles(options.files) : options.files;
-  const lookup: ResultLookup = options.cache ? await lookupResolution(files, options.environment, options.cache) : { kind: "bypass" };
+  const lookup: ResultLookup = options.cache
+    ? await lookupResolution(files, options.environment, options.cache)
+    : { kind: "bypass" };
   if (lookup.kind === "hit") {
     const { config, findings } = lookup.result;
     return { findings, config, redacted: () => config, resolved: null };
   }
   const { resolveConfig } = await import("./resolve.js");
-  const { repo, resolved, findings } = await resolveConfig({ files, environment: options.environment, secrets: await options.secrets() });
+  const { repo, resolved, findings } = await resolveConfig({
+    files,
+    environment: options.environment,
+    secrets: await options.secrets(),
+  });
   const chain = repo.environments.get(options.environment)?.chain;
   if (lookup.kind === "miss" && chain && ![...resolved.leaves.values()].some((l) => l.sensitive)) {
     await lookup.store({ environment: options.environment, config: resolved.config, findings }, chain);
@@ -74,7 +80,11 @@ export type ResultLookup =
  * Looks the environment up. `files` should be memoized (createMemoFiles) and shared with the full
  * resolution on a miss, so the key describes exactly the bytes that were resolved.
  */
-export async function lookupResolution(files: RepoFiles, environment: string, cache: ResultCache): Promise<ResultLookup> {
+export async function lookupResolution(
+  files: RepoFiles,
+  environment: string,
+  cache: ResultCache,
+): Promise<ResultLookup> {
   const settings = await files.read(SETTINGS_FILE);
   if (settings === null) return { kind: "bypass" };
   const chainKey = hash([FORMAT, cache.build, environment], [settings]);

@@ -20,11 +20,18 @@ export interface ResolveResult {
 }
 
 export async function resolveConfig(options: ResolveOptions): Promise<ResolveResult> {
-  const repo = await loadRepository(options.files, { secrets: options.secrets, environments: new Set([options.environment]) });
+  const repo = await loadRepository(options.files, {
+    secrets: options.secrets,
+    environments: new Set([options.environment]),
+  });
   if (!repo.environments.has(options.environment)) {
     // A broken strata.yaml explains the unknown name better than "unknown environment".
     if (repo.findings.some((f) => f.severity === "error" && f.file === "strata.yaml")) {
-      return { repo, resolved: { environment: options.environment, config: {}, leaves: new Map(), findings: [] }, findings: [...repo.findings].sort(compareFindings) };
+      return {
+        repo,
+        resolved: { environment: options.environment, config: {}, leaves: new Map(), findings: [] },
+        findings: [...repo.findings].sort(compareFindings),
+      };
     }
     throw unknownEnvironment(repo, options.environment);
   }
@@ -56,9 +63,15 @@ export async function resolveExecEnvironment(options: ExecEnvironmentOptions): P
   const { variables, collisions } = envVariables(resolved.leaves.values(), null);
   out.findings.push(...collisionFindings(collisions));
   for (const v of variables) {
-    if (v.leaf.sensitive && !options.includeSecrets) { out.omitted.push(v.leaf.path); continue; }
+    if (v.leaf.sensitive && !options.includeSecrets) {
+      out.omitted.push(v.leaf.path);
+      continue;
+    }
     const why = environmentProblem(v.text);
-    if (why) { out.findings.push(unrepresentableFinding(v, why, "an environment variable", "change the value")); continue; }
+    if (why) {
+      out.findings.push(unrepresentableFinding(v, why, "an environment variable", "change the value"));
+      continue;
+    }
     out.variables[v.name] = v.text;
     if (v.leaf.sensitive) out.secretValues.push(v.text);
   }
@@ -67,5 +80,12 @@ export async function resolveExecEnvironment(options: ExecEnvironmentOptions): P
 
 /** Two keys that become one variable name: an error, since either value would silently win. */
 export function collisionFindings(collisions: readonly [string, string, string][]): Finding[] {
-  return collisions.map(([name, a, b]) => createFinding({ code: "invalid-key", message: `${a} and ${b} both become the variable ${name}`, key: b, hint: "rename one of the keys, or use --format json" }));
+  return collisions.map(([name, a, b]) =>
+    createFinding({
+      code: "invalid-key",
+      message: `${a} and ${b} both become the variable ${name}`,
+      key: b,
+      hint: "rename one of the keys, or use --format json",
+    }),
+  );
 }

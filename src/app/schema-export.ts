@@ -27,10 +27,13 @@ export function layerSchemaPath(namespace: string): string {
  * Every editor file of a repository with these namespace schemas, as repository-relative path -> text,
  * except `.vscode/settings.json` (which is merged with what is there: see exportSchemas).
  */
-export function editorSchemaFiles(schemas: { namespace: string; file: string; schema: JsonObject }[]): Record<string, string> {
+export function editorSchemaFiles(
+  schemas: { namespace: string; file: string; schema: JsonObject }[],
+): Record<string, string> {
   const files: Record<string, string> = { [SETTINGS_SCHEMA_PATH]: JSON.stringify(strataYamlSchema, null, 2) + "\n" };
   for (const s of [...schemas].sort((a, b) => a.namespace.localeCompare(b.namespace))) {
-    files[layerSchemaPath(s.namespace)] = JSON.stringify(createLayerSchema(s.schema, { namespace: s.namespace, source: s.file }), null, 2) + "\n";
+    files[layerSchemaPath(s.namespace)] =
+      JSON.stringify(createLayerSchema(s.schema, { namespace: s.namespace, source: s.file }), null, 2) + "\n";
   }
   return files;
 }
@@ -64,13 +67,24 @@ export interface SchemaExportResult {
 export async function exportSchemas(options: SchemaExportOptions): Promise<SchemaExportResult> {
   // The schemas alone: no values, no secrets, no compiled validators (like typegen).
   const repo = await loadRepository(options.files, { environments: new Set(), secrets: null, compile: false });
-  const findings = repo.findings.filter((f) => f.file !== null && (f.file.startsWith("schemas/") || f.file === "strata.yaml"));
+  const findings = repo.findings.filter(
+    (f) => f.file !== null && (f.file.startsWith("schemas/") || f.file === "strata.yaml"),
+  );
   const result: SchemaExportResult = { findings, changed: [], unchanged: [], removed: [], namespaces: repo.namespaces };
   if (findings.some((f) => f.severity === "error")) return result;
 
-  const wanted = editorSchemaFiles(repo.namespaces.map((ns) => { const s = repo.schemas.get(ns)!; return { namespace: ns, file: s.file, schema: s.schema }; }));
+  const wanted = editorSchemaFiles(
+    repo.namespaces.map((ns) => {
+      const s = repo.schemas.get(ns)!;
+      return { namespace: ns, file: s.file, schema: s.schema };
+    }),
+  );
   if (options.vscode !== false) {
-    wanted[VSCODE_SETTINGS_PATH] = mergeEditorSettings(await readText(join(options.root, VSCODE_SETTINGS_PATH)), editorSettingsEntries(repo.namespaces), VSCODE_SETTINGS_PATH);
+    wanted[VSCODE_SETTINGS_PATH] = mergeEditorSettings(
+      await readText(join(options.root, VSCODE_SETTINGS_PATH)),
+      editorSettingsEntries(repo.namespaces),
+      VSCODE_SETTINGS_PATH,
+    );
   }
   for (const [path, text] of Object.entries(wanted)) {
     if ((await readText(join(options.root, path))) === text) result.unchanged.push(path);

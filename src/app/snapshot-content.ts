@@ -16,17 +16,30 @@ import { loadRepository, unknownEnvironment } from "./repository.js";
 import { createSecretsOpener } from "./secrets/opener.js";
 import { encryptDocument } from "./secrets/encrypt-document.js";
 
-export async function buildSnapshotContent(options: { repoDir: string; environment: string; env?: NodeJS.ProcessEnv }): Promise<SnapshotContent> {
+export async function buildSnapshotContent(options: {
+  repoDir: string;
+  environment: string;
+  env?: NodeJS.ProcessEnv;
+}): Promise<SnapshotContent> {
   const env = options.env ?? process.env;
   const root = findRepositoryRoot(options.repoDir);
   const files = createWorktreeFiles(root);
-  const repo = await loadRepository(files, { secrets: createSecretsOpener({ env }), environments: new Set([options.environment]) });
+  const repo = await loadRepository(files, {
+    secrets: createSecretsOpener({ env }),
+    environments: new Set([options.environment]),
+  });
   const info = repo.environments.get(options.environment);
   if (!info) throw unknownEnvironment(repo, options.environment);
   const resolved = repo.resolver.resolve(options.environment);
   const findings: Finding[] = [...repo.findings, ...resolved.findings];
   if (info.abstract) {
-    findings.push(createFinding({ code: "invalid-argument", message: `${options.environment} is abstract: a layer only, never a push target`, environment: options.environment }));
+    findings.push(
+      createFinding({
+        code: "invalid-argument",
+        message: `${options.environment} is abstract: a layer only, never a push target`,
+        environment: options.environment,
+      }),
+    );
   }
 
   const config = structuredClone(resolved.config);
@@ -44,15 +57,22 @@ export async function buildSnapshotContent(options: { repoDir: string; environme
   if (anySensitive) {
     const recipients = repo.settings ? runtimeRecipients(repo.settings, info) : [];
     if (recipients.length === 0) {
-      findings.push(createFinding({
-        code: "missing-required",
-        message: `strata.yaml: ${options.environment} has sensitive values but no runtime.recipients to encrypt them to`,
-        file: "strata.yaml", line: 1, column: 1, environment: options.environment,
-        hint: `add runtime.recipients.${options.environment} (the age recipients of the services that read it) to strata.yaml`,
-      }));
+      findings.push(
+        createFinding({
+          code: "missing-required",
+          message: `strata.yaml: ${options.environment} has sensitive values but no runtime.recipients to encrypt them to`,
+          file: "strata.yaml",
+          line: 1,
+          column: 1,
+          environment: options.environment,
+          hint: `add runtime.recipients.${options.environment} (the age recipients of the services that read it) to strata.yaml`,
+        }),
+      );
     } else if (!findings.some((f) => f.severity === "error")) {
       // Encrypted in canonical key order, the order the snapshot is served in, so the SOPS MAC verifies there.
-      secrets = JSON.parse(await encryptDocument(createSnapshotSecretsTree(sensitive), { format: "json", age: recipients, env })) as JsonObject;
+      secrets = JSON.parse(
+        await encryptDocument(createSnapshotSecretsTree(sensitive), { format: "json", age: recipients, env }),
+      ) as JsonObject;
     }
   }
 
@@ -98,7 +118,8 @@ function removeAt(root: JsonObject, path: (string | number)[]): void {
   for (let i = parents.length - 1; i >= 1; i--) {
     const [parent, key] = parents[i]!;
     const child = (parent as Record<string | number, JsonValue>)[key as string];
-    if (child && typeof child === "object" && !Array.isArray(child) && Object.keys(child).length === 0) delete (parent as JsonObject)[String(key)];
+    if (child && typeof child === "object" && !Array.isArray(child) && Object.keys(child).length === 0)
+      delete (parent as JsonObject)[String(key)];
     else break;
   }
 }

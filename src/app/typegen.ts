@@ -69,10 +69,15 @@ export async function runTypegen(options: TypegenOptions): Promise<TypegenResult
   const base = { findings, namespaces: repo.namespaces, written: null, upToDate: null, command, keyPaths: 0 };
   if (findings.some((f) => f.severity === "error")) return { ...base, text: null };
   if (repo.namespaces.length === 0) {
-    throw new StrataError("invalid-argument", `no schemas in ${options.files.label}: nothing to generate types from`, { hint: "add schemas/<namespace>.schema.yaml, or pass --repo DIR with the configuration repository" });
+    throw new StrataError("invalid-argument", `no schemas in ${options.files.label}: nothing to generate types from`, {
+      hint: "add schemas/<namespace>.schema.yaml, or pass --repo DIR with the configuration repository",
+    });
   }
   const { text, keyPaths } = generateTypes(
-    repo.namespaces.map((ns) => { const s = repo.schemas.get(ns)!; return { name: ns, file: s.file, schema: s.schema }; }),
+    repo.namespaces.map((ns) => {
+      const s = repo.schemas.get(ns)!;
+      return { name: ns, file: s.file, schema: s.schema };
+    }),
     { command },
   );
   if (options.out === undefined) {
@@ -85,7 +90,12 @@ export async function runTypegen(options: TypegenOptions): Promise<TypegenResult
     try {
       current = await readTextFile(file);
     } catch (cause) {
-      if ((cause as NodeJS.ErrnoException).code !== "ENOENT") throw new StrataError("unreadable-file", `cannot read ${options.out}: ${(cause as NodeJS.ErrnoException).code ?? "error"}`, { cause });
+      if ((cause as NodeJS.ErrnoException).code !== "ENOENT")
+        throw new StrataError(
+          "unreadable-file",
+          `cannot read ${options.out}: ${(cause as NodeJS.ErrnoException).code ?? "error"}`,
+          { cause },
+        );
     }
     return { ...base, text, keyPaths, upToDate: current === text };
   }

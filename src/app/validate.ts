@@ -37,7 +37,10 @@ export async function validateRepository(options: ValidateOptions): Promise<Vali
     }
     targets = [...wanted].filter((name) => repo.environments.has(name));
   } else {
-    targets = [...repo.environments.values()].filter((e) => !e.abstract).map((e) => e.name).sort();
+    targets = [...repo.environments.values()]
+      .filter((e) => !e.abstract)
+      .map((e) => e.name)
+      .sort();
     // With a broken graph (a cycle, an unknown parent) descendants are unknown: no guess about them.
     if (!settingsBroken) findings.push(...abstractWithoutDescendants(repo.environments));
   }
@@ -56,6 +59,14 @@ export async function validateRepository(options: ValidateOptions): Promise<Vali
 function abstractWithoutDescendants(environments: ReadonlyMap<string, EnvironmentInfo>): Finding[] {
   const inherited = new Set<string>();
   for (const e of environments.values()) if (!e.abstract) for (const c of e.chain) inherited.add(c);
-  return [...environments.values()].filter((a) => a.abstract && !inherited.has(a.name)).map((a) =>
-    createFinding({ code: "unset-nothing", severity: "warning", message: `abstract environment ${a.name} has no concrete descendant; its values are never validated`, environment: a.name }));
+  return [...environments.values()]
+    .filter((a) => a.abstract && !inherited.has(a.name))
+    .map((a) =>
+      createFinding({
+        code: "unset-nothing",
+        severity: "warning",
+        message: `abstract environment ${a.name} has no concrete descendant; its values are never validated`,
+        environment: a.name,
+      }),
+    );
 }

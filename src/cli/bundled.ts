@@ -6,4 +6,5 @@
  */
 declare const STRATA_BUNDLE: { version: string; workflowTemplate: string } | undefined;
 
-export const bundled: { version: string; workflowTemplate: string } | null = typeof STRATA_BUNDLE === "undefined" ? null : STRATA_BUNDLE;
+export const bundled: { version: string; workflowTemplate: string } | null =
+  typeof STRATA_BUNDLE === "undefined" ? null : STRATA_BUNDLE;

@@ -6,7 +6,9 @@ import type { RepoFiles, SecretsOpener } from "../core/source.js";
 import { openWorktree } from "../app/worktree.js";
 import type { ReportFormat } from "./render/findings.js";
 
-export interface RepoOptions { repo?: string }
+export interface RepoOptions {
+  repo?: string;
+}
 
 export function addRepoOption(cmd: Command): Command {
   return cmd.option("--repo <dir>", "the configuration repository (default: the current directory)");
@@ -14,7 +16,12 @@ export function addRepoOption(cmd: Command): Command {
 
 /** `--format`; report commands default to github under GitHub Actions (docs/reference.md). */
 export function addFormatOption(cmd: Command, formats: readonly string[], fallback: string): Command {
-  return cmd.addOption(new Option("--format <format>", `output format (${formats.join(", ")}; default: ${fallback}, or github in GitHub Actions)`).choices([...formats]));
+  return cmd.addOption(
+    new Option(
+      "--format <format>",
+      `output format (${formats.join(", ")}; default: ${fallback}, or github in GitHub Actions)`,
+    ).choices([...formats]),
+  );
 }
 
 export function reportFormat(format: string | undefined, supportsGithub = true): ReportFormat {
@@ -24,7 +31,13 @@ export function reportFormat(format: string | undefined, supportsGithub = true):
 
 /** Collects `--env a --env b` and `--env a,b`. */
 export function collectList(value: string, previous: string[] = []): string[] {
-  return [...previous, ...value.split(",").map((s) => s.trim()).filter(Boolean)];
+  return [
+    ...previous,
+    ...value
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+  ];
 }
 
 export function openRepository(options: RepoOptions): { root: string; files: RepoFiles } {

@@ -24,7 +24,10 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
   process.stderr.on("error", ignoreEpipe);
-  const [{ EXIT, isStrataError }, { errColor, log }] = await Promise.all([import("../core/findings.js"), import("./output.js")]);
+  const [{ EXIT, isStrataError }, { errColor, log }] = await Promise.all([
+    import("../core/findings.js"),
+    import("./output.js"),
+  ]);
   try {
     await run(argv, EXIT.ok, EXIT.usage);
   } catch (error) {
@@ -33,16 +36,23 @@ export async function main(argv: string[]): Promise<void> {
 }
 
 async function run(argv: string[], ok: number, usage: number): Promise<void> {
-  const [{ Command, CommanderError }, { commands }] = await Promise.all([import("commander"), import("./commands/index.js")]);
+  const [{ Command, CommanderError }, { commands }] = await Promise.all([
+    import("commander"),
+    import("./commands/index.js"),
+  ]);
   const program = new Command("strata")
     .description("GitOps configuration: validate, resolve, diff, secrets and signed snapshots of config in git")
     .version(packageVersion(), "-V, --version")
     .showHelpAfterError("(run with --help for usage)")
-    .addHelpText("after", (await import("./common.js")).examples([
-      ["strata init config && cd config", "start a configuration repository"],
-      ["strata validate", "check every environment"],
-      ["strata resolve --env production", "the effective config of one environment"],
-    ]) + "\nEach command has its own --help. Reference: https://github.com/strata-config/strata/blob/main/docs/reference.md; shell completion: strata completion --help\n")
+    .addHelpText(
+      "after",
+      (await import("./common.js")).examples([
+        ["strata init config && cd config", "start a configuration repository"],
+        ["strata validate", "check every environment"],
+        ["strata resolve --env production", "the effective config of one environment"],
+      ]) +
+        "\nEach command has its own --help. Reference: https://github.com/strata-config/strata/blob/main/docs/reference.md; shell completion: strata completion --help\n",
+    )
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
 
@@ -66,7 +76,16 @@ async function run(argv: string[], ok: number, usage: number): Promise<void> {
 }
 
 /** Maps any failure to its exit code and prints it once, without a stack trace unless it is a bug. */
-function reportError(error: unknown, { EXIT, isStrataError, errColor, log }: Pick<typeof import("../core/findings.js"), "EXIT" | "isStrataError"> & Pick<typeof import("./output.js"), "errColor" | "log">): number {
+function reportError(
+  error: unknown,
+  {
+    EXIT,
+    isStrataError,
+    errColor,
+    log,
+  }: Pick<typeof import("../core/findings.js"), "EXIT" | "isStrataError"> &
+    Pick<typeof import("./output.js"), "errColor" | "log">,
+): number {
   if (isStrataError(error)) {
     log(`${errColor.red("error")} ${errColor.bold(`[${error.code}]`)} ${error.message}`);
     if (error.hint) log(`${errColor.dim("hint:")} ${error.hint}`);

@@ -98,5 +98,12 @@ export async function startProgress(text: string): Promise<Progress> {
   if (!canSpin()) return { update: () => {}, stop: () => {} };
   const { default: ora } = await import("ora");
   const spinner = ora({ text, stream: process.stderr, color: "cyan", isEnabled: true, discardStdin: false }).start();
-  return { update: (t) => { spinner.text = t; }, stop: () => { spinner.stop(); } };
+  return {
+    update: (t) => {
+      spinner.text = t;
+    },
+    stop: () => {
+      spinner.stop();
+    },
+  };
 }

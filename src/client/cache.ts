@@ -38,5 +38,9 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
   }
   // The rename is durable only once the directory entry is: best effort (not every platform allows it).
   const d = await fs.open(dir, "r").catch(() => null);
-  if (d !== null) await d.sync().catch(() => undefined).finally(() => d.close());
+  if (d !== null)
+    await d
+      .sync()
+      .catch(() => undefined)
+      .finally(() => d.close());
 }

@@ -145,7 +145,11 @@ export class StrataClient<T extends object = Record<string, unknown>> {
   constructor(options: ClientOptions) {
     if (!options.endpoint) throw new StrataClientError("invalid-argument", "endpoint is required");
     if (!options.environment) throw new StrataClientError("invalid-argument", "environment is required");
-    if (!options.service) throw new StrataClientError("invalid-argument", "service is required (it names this service in the endpoint's fleet status)");
+    if (!options.service)
+      throw new StrataClientError(
+        "invalid-argument",
+        "service is required (it names this service in the endpoint's fleet status)",
+      );
     this.endpoint = options.endpoint.replace(/\/+$/, "");
     this.environment = options.environment;
     this.trusted = parseTrustedKeyList(options.trustedKeys ?? []);
@@ -180,8 +184,12 @@ export class StrataClient<T extends object = Record<string, unknown>> {
   }
 
   private unknownKey(key: string): never {
-    if (this.current === null) throw new StrataClientError("unknown-key", `no configuration loaded yet: await ready() before get("${key}")`);
-    throw new StrataClientError("unknown-key", `unknown key "${key}" in ${this.environment} v${this.current.snapshot.version}`);
+    if (this.current === null)
+      throw new StrataClientError("unknown-key", `no configuration loaded yet: await ready() before get("${key}")`);
+    throw new StrataClientError(
+      "unknown-key",
+      `unknown key "${key}" in ${this.environment} v${this.current.snapshot.version}`,
+    );
   }
 
   /** The whole effective configuration, deeply frozen. */
@@ -278,8 +286,14 @@ export class StrataClient<T extends object = Record<string, unknown>> {
     } else if (cached !== null) {
       this.install(cached, false);
     } else {
-      const cacheNote = this.cacheFile === null ? "no cacheFile is configured" : `the cache file ${this.cacheFile} ${this.cacheProblem ?? "does not exist"}`;
-      throw new StrataClientError("unreachable", `cannot load ${this.environment}: ${this.endpoint} did not answer within ${this.timeoutMs} ms (${initial.tried}) and ${cacheNote}`);
+      const cacheNote =
+        this.cacheFile === null
+          ? "no cacheFile is configured"
+          : `the cache file ${this.cacheFile} ${this.cacheProblem ?? "does not exist"}`;
+      throw new StrataClientError(
+        "unreachable",
+        `cannot load ${this.environment}: ${this.endpoint} did not answer within ${this.timeoutMs} ms (${initial.tried}) and ${cacheNote}`,
+      );
     }
     this.loop = this.run(initial.text === null);
   }
@@ -293,7 +307,11 @@ export class StrataClient<T extends object = Record<string, unknown>> {
       try {
         return parseAgeIdentities(await readFile(this.env.SOPS_AGE_KEY_FILE, "utf8"));
       } catch (cause) {
-        throw new StrataClientError("invalid-argument", `cannot read SOPS_AGE_KEY_FILE ${this.env.SOPS_AGE_KEY_FILE}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`, { cause });
+        throw new StrataClientError(
+          "invalid-argument",
+          `cannot read SOPS_AGE_KEY_FILE ${this.env.SOPS_AGE_KEY_FILE}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`,
+          { cause },
+        );
       }
     }
     return [];
@@ -331,7 +349,11 @@ export class StrataClient<T extends object = Record<string, unknown>> {
         const res = await this.request(this.url("snapshot"), {}, remaining);
         if (res.status === 200) return { text: await res.text(), tried: "" };
         last = await this.describeResponse(res);
-        if (res.status === 401 || res.status === 403) throw new StrataClientError(res.status === 401 ? "unauthenticated" : "access-denied", `GET ${this.url("snapshot")}: ${last}`);
+        if (res.status === 401 || res.status === 403)
+          throw new StrataClientError(
+            res.status === 401 ? "unauthenticated" : "access-denied",
+            `GET ${this.url("snapshot")}: ${last}`,
+          );
       } catch (e) {
         if (e instanceof StrataClientError) throw e;
         last = describeFailure(e);
@@ -352,9 +374,14 @@ export class StrataClient<T extends object = Record<string, unknown>> {
     const snapshot = verifySnapshotText(text, this.environment, this.trusted);
     const best = Math.max(this.floor, this.current?.snapshot.version ?? 0, against?.snapshot.version ?? 0);
     const sameAs = this.current ?? against;
-    if (sameAs !== null && snapshot.version === sameAs.snapshot.version && snapshot.digest === sameAs.snapshot.digest) return "same";
+    if (sameAs !== null && snapshot.version === sameAs.snapshot.version && snapshot.digest === sameAs.snapshot.digest)
+      return "same";
     if (snapshot.version <= best && best > 0) {
-      throw new StrataClientError("version-regression", `snapshot v${snapshot.version} from ${origin} is not newer than v${best}, the newest already seen: a replay or a frozen endpoint`, { version: snapshot.version });
+      throw new StrataClientError(
+        "version-regression",
+        `snapshot v${snapshot.version} from ${origin} is not newer than v${best}, the newest already seen: a replay or a frozen endpoint`,
+        { version: snapshot.version },
+      );
     }
     let secrets = null;
     if (snapshot.secrets !== null) {
@@ -375,9 +402,18 @@ export class StrataClient<T extends object = Record<string, unknown>> {
     this.armStaleness();
     if (persist && this.cacheFile !== null) {
       const file = this.cacheFile;
-      this.cacheWrite = this.cacheWrite.then(() => writeFileAtomic(file, next.text)).catch((cause: unknown) => {
-        this.emit("error", new StrataClientError("invalid-argument", `cannot write the cache file ${file}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`, { cause }));
-      });
+      this.cacheWrite = this.cacheWrite
+        .then(() => writeFileAtomic(file, next.text))
+        .catch((cause: unknown) => {
+          this.emit(
+            "error",
+            new StrataClientError(
+              "invalid-argument",
+              `cannot write the cache file ${file}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`,
+              { cause },
+            ),
+          );
+        });
     }
     if (previous === null) return;
     const changes = diffTrees(previous.tree, next.tree);
@@ -500,7 +536,11 @@ export class StrataClient<T extends object = Record<string, unknown>> {
   private async catchUp(): Promise<void> {
     const res = await this.request(this.url("snapshot"), { "if-none-match": `"${this.version}"` }, this.timeoutMs);
     if (res.status === 304) return;
-    if (res.status !== 200) throw new StrataClientError(this.statusCode(res.status), `GET ${this.url("snapshot")}: ${await this.describeResponse(res)}`);
+    if (res.status !== 200)
+      throw new StrataClientError(
+        this.statusCode(res.status),
+        `GET ${this.url("snapshot")}: ${await this.describeResponse(res)}`,
+      );
     await this.consider(await res.text());
   }
 
@@ -508,7 +548,8 @@ export class StrataClient<T extends object = Record<string, unknown>> {
     const url = `${this.url("snapshot")}?wait=${this.waitSeconds}`;
     const res = await this.request(url, { "if-none-match": `"${this.version}"` }, (this.waitSeconds + 15) * 1000);
     if (res.status === 304) return;
-    if (res.status !== 200) throw new StrataClientError(this.statusCode(res.status), `GET ${url}: ${await this.describeResponse(res)}`);
+    if (res.status !== 200)
+      throw new StrataClientError(this.statusCode(res.status), `GET ${url}: ${await this.describeResponse(res)}`);
     await this.consider(await res.text());
   }
 
@@ -534,8 +575,16 @@ export class StrataClient<T extends object = Record<string, unknown>> {
         headers: { ...this.headers(), accept: "text/event-stream", "last-event-id": String(this.lastEventId) },
         signal: controller.signal,
       });
-      if (res.status === 401 || res.status === 403) throw new StrataClientError(this.statusCode(res.status), `GET ${this.url("events")}: ${await this.describeResponse(res)}`);
-      if (res.status !== 200 || !(res.headers.get("content-type") ?? "").startsWith("text/event-stream") || res.body === null) {
+      if (res.status === 401 || res.status === 403)
+        throw new StrataClientError(
+          this.statusCode(res.status),
+          `GET ${this.url("events")}: ${await this.describeResponse(res)}`,
+        );
+      if (
+        res.status !== 200 ||
+        !(res.headers.get("content-type") ?? "").startsWith("text/event-stream") ||
+        res.body === null
+      ) {
         await res.body?.cancel().catch(() => undefined);
         return res.status >= 500 ? "silent" : "unsupported";
       }
@@ -598,7 +647,8 @@ export class StrataClient<T extends object = Record<string, unknown>> {
   private async fetchVersion(version: number): Promise<void> {
     const url = this.url(`snapshots/${version}`);
     const res = await this.request(url, {}, this.timeoutMs);
-    if (res.status !== 200) throw new StrataClientError(this.statusCode(res.status), `GET ${url}: ${await this.describeResponse(res)}`);
+    if (res.status !== 200)
+      throw new StrataClientError(this.statusCode(res.status), `GET ${url}: ${await this.describeResponse(res)}`);
     const text = await res.text();
     this.lastEventId = Math.max(this.lastEventId, version);
     await this.consider(text);
@@ -612,7 +662,8 @@ export class StrataClient<T extends object = Record<string, unknown>> {
 
   private updateHeader(): void {
     let h = `service=${this.service}; instance=${this.instance}; version=${this.version}; kind=${this.kind}`;
-    if (this.lastRejection !== null) h += `; rejected=${this.lastRejection.version}; reason=${this.lastRejection.reason}`;
+    if (this.lastRejection !== null)
+      h += `; rejected=${this.lastRejection.version}; reason=${this.lastRejection.reason}`;
     this.header = h;
   }
 
@@ -700,7 +751,9 @@ export class StrataClient<T extends object = Record<string, unknown>> {
  * Creates a client and waits until it serves a verified snapshot (see {@link StrataClient.ready}).
  * `T` types `get` and `getAll`: pass the `StrataConfig` that `strata typegen` writes.
  */
-export async function createClient<T extends object = Record<string, unknown>>(options: ClientOptions): Promise<StrataClient<T>> {
+export async function createClient<T extends object = Record<string, unknown>>(
+  options: ClientOptions,
+): Promise<StrataClient<T>> {
   const client = new StrataClient<T>(options);
   await client.ready();
   return client;

@@ -8,10 +8,17 @@ export type RejectionCode =
   | "mac-mismatch"
   | "invalid-snapshot";
 
-export type ClientErrorCode = RejectionCode | "unknown-key" | "unreachable" | "unauthenticated" | "access-denied" | "invalid-argument" | "closed";
+export type ClientErrorCode =
+  RejectionCode | "unknown-key" | "unreachable" | "unauthenticated" | "access-denied" | "invalid-argument" | "closed";
 
 export const REJECTION_CODES: readonly RejectionCode[] = [
-  "invalid-signature", "digest-mismatch", "wrong-environment", "version-regression", "decrypt-failed", "mac-mismatch", "invalid-snapshot",
+  "invalid-signature",
+  "digest-mismatch",
+  "wrong-environment",
+  "version-regression",
+  "decrypt-failed",
+  "mac-mismatch",
+  "invalid-snapshot",
 ];
 
 /** Every failure the SDK reports: a stable code, a message that never carries a secret value. */

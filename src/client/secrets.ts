@@ -23,12 +23,21 @@ const CODES: Partial<Record<string, RejectionCode>> = {
 };
 
 /** Decrypts a snapshot's `secrets` and checks their MAC; throws the rejection (`decrypt-failed`, `mac-mismatch`, `invalid-snapshot`). */
-export async function openSnapshotSecrets(secrets: JsonObject, identities: readonly string[], version: number): Promise<JsonObject> {
+export async function openSnapshotSecrets(
+  secrets: JsonObject,
+  identities: readonly string[],
+  version: number,
+): Promise<JsonObject> {
   if (identities.length === 0) {
-    throw new StrataClientError("decrypt-failed", `snapshot v${version} has secrets but this service has no age identity (identity, SOPS_AGE_KEY or SOPS_AGE_KEY_FILE)`, { version });
+    throw new StrataClientError(
+      "decrypt-failed",
+      `snapshot v${version} has secrets but this service has no age identity (identity, SOPS_AGE_KEY or SOPS_AGE_KEY_FILE)`,
+      { version },
+    );
   }
   try {
-    return (await openWithCore(secrets, ({ enc }) => unwrapAge(enc, identities), `the secrets of snapshot v${version}`)).values;
+    return (await openWithCore(secrets, ({ enc }) => unwrapAge(enc, identities), `the secrets of snapshot v${version}`))
+      .values;
   } catch (cause) {
     const code = cause instanceof StrataError ? CODES[cause.code] : undefined;
     if (code === undefined) throw cause;

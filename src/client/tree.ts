@@ -34,7 +34,9 @@ export function mergeSecrets(config: JsonObject, secrets: JsonObject | null): Re
 
 function mergeInto(target: Record<string, unknown> | unknown[], source: JsonObject): void {
   if (Array.isArray(target)) {
-    const keys = Object.keys(source).filter((k) => /^\d+$/.test(k)).sort((a, b) => Number(a) - Number(b));
+    const keys = Object.keys(source)
+      .filter((k) => /^\d+$/.test(k))
+      .sort((a, b) => Number(a) - Number(b));
     for (const k of keys) target.splice(Number(k), 0, source[k]);
     return;
   }
@@ -75,7 +77,12 @@ function sameValue(a: unknown, b: unknown): boolean {
   const ka = Object.keys(a);
   const kb = Object.keys(b);
   if (ka.length !== kb.length) return false;
-  for (const k of ka) if (!Object.prototype.hasOwnProperty.call(b, k) || !sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  for (const k of ka)
+    if (
+      !Object.prototype.hasOwnProperty.call(b, k) ||
+      !sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])
+    )
+      return false;
   return true;
 }
 

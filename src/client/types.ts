@@ -19,7 +19,7 @@ type IsBranch<V> = V extends readonly unknown[]
 
 type PathsOf<T, D extends number> = [D] extends [never]
   ? never
-    : {
+  : {
       // `unknown` first: NonNullable<unknown> is `{}`, which would read as a branch with no keys and drop K.
       [K in keyof T & string]-?: unknown extends T[K]
         ? K

@@ -10,7 +10,11 @@ import { parseSnapshot, verifySnapshot, type Snapshot } from "../core/snapshot/s
 import { StrataClientError } from "./errors.js";
 
 export function parseTrustedKeyList(keys: readonly string[]): PublicKey[] {
-  if (keys.length === 0) throw new StrataClientError("invalid-argument", "trustedKeys is empty: a client must know which keys sign its snapshots");
+  if (keys.length === 0)
+    throw new StrataClientError(
+      "invalid-argument",
+      "trustedKeys is empty: a client must know which keys sign its snapshots",
+    );
   return keys.map((k) => {
     try {
       return parsePublicKey(k);
@@ -42,7 +46,11 @@ export function verifySnapshotText(text: string, environment: string, trusted: r
     throw cause;
   }
   if (snapshot.environment !== environment) {
-    throw new StrataClientError("wrong-environment", `snapshot v${snapshot.version} is for environment "${snapshot.environment}", not "${environment}"`, { version: snapshot.version });
+    throw new StrataClientError(
+      "wrong-environment",
+      `snapshot v${snapshot.version} is for environment "${snapshot.environment}", not "${environment}"`,
+      { version: snapshot.version },
+    );
   }
   return snapshot;
 }

@@ -28,10 +28,17 @@ export function mergeEditorSettings(existing: string | null, entries: EditorEntr
   if (errors.length > 0) {
     const e = errors[0]!;
     const { line, column } = lineColumn(existing, e.offset);
-    throw new StrataError("invalid-argument", `${file}:${line}:${column}: not a JSON settings file (${printParseErrorCode(e.error)}); nothing was written to it`, { hint: "fix the file, or add yaml.schemas and yaml.customTags by hand (docs/editors.md)" });
+    throw new StrataError(
+      "invalid-argument",
+      `${file}:${line}:${column}: not a JSON settings file (${printParseErrorCode(e.error)}); nothing was written to it`,
+      { hint: "fix the file, or add yaml.schemas and yaml.customTags by hand (docs/editors.md)" },
+    );
   }
   if (current === null || typeof current !== "object" || Array.isArray(current)) {
-    throw new StrataError("invalid-argument", `${file}:1:1: the settings are not a JSON object; nothing was written to it`);
+    throw new StrataError(
+      "invalid-argument",
+      `${file}:1:1: the settings are not a JSON object; nothing was written to it`,
+    );
   }
   const settings = current as Record<string, unknown>;
   let text = existing;
@@ -41,13 +48,16 @@ export function mergeEditorSettings(existing: string | null, entries: EditorEntr
 
   const schemas = settings["yaml.schemas"];
   if (schemas !== undefined && (schemas === null || typeof schemas !== "object" || Array.isArray(schemas))) {
-    throw new StrataError("invalid-argument", `${file}: "yaml.schemas" is not an object; nothing was written to it`, { hint: "make it an object of schema file -> globs (docs/editors.md)" });
+    throw new StrataError("invalid-argument", `${file}: "yaml.schemas" is not an object; nothing was written to it`, {
+      hint: "make it an object of schema file -> globs (docs/editors.md)",
+    });
   }
   if (schemas === undefined) edit(["yaml.schemas"], entries["yaml.schemas"]);
   else {
     const have = schemas as Record<string, unknown>;
     for (const key of Object.keys(have)) {
-      if (key.startsWith(MANAGED_SCHEMA_PREFIX) && !Object.hasOwn(entries["yaml.schemas"], key)) edit(["yaml.schemas", key], undefined);
+      if (key.startsWith(MANAGED_SCHEMA_PREFIX) && !Object.hasOwn(entries["yaml.schemas"], key))
+        edit(["yaml.schemas", key], undefined);
     }
     for (const [key, globs] of Object.entries(entries["yaml.schemas"])) {
       if (JSON.stringify(have[key]) !== JSON.stringify(globs)) edit(["yaml.schemas", key], globs);

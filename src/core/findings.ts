@@ -5,23 +5,62 @@
 
 /** The error codes (stable; in messages and JSON; listed in docs/reference.md). */
 export const ERROR_CODES = [
-  "yaml-syntax", "yaml-limit", "duplicate-key", "invalid-key", "invalid-name", "missing-repository",
-  "invalid-schema", "unknown-environment", "circular-inheritance", "unknown-namespace", "unknown-key",
-  "invalid-type", "constraint-violation", "missing-required", "sensitive-in-plaintext",
-  "duplicate-definition", "invalid-merge", "circular-reference", "unresolved-reference",
-  "decryption-failed", "mac-mismatch", "mac-missing", "unknown-ref", "shallow-clone", "unauthenticated",
-  "access-denied", "version-conflict", "invalid-signature", "digest-mismatch", "invalid-snapshot",
-  "payload-too-large", "approval-required", "insufficient-approvals", "push-failed", "store-corrupt",
+  "yaml-syntax",
+  "yaml-limit",
+  "duplicate-key",
+  "invalid-key",
+  "invalid-name",
+  "missing-repository",
+  "invalid-schema",
+  "unknown-environment",
+  "circular-inheritance",
+  "unknown-namespace",
+  "unknown-key",
+  "invalid-type",
+  "constraint-violation",
+  "missing-required",
+  "sensitive-in-plaintext",
+  "duplicate-definition",
+  "invalid-merge",
+  "circular-reference",
+  "unresolved-reference",
+  "decryption-failed",
+  "mac-mismatch",
+  "mac-missing",
+  "unknown-ref",
+  "shallow-clone",
+  "unauthenticated",
+  "access-denied",
+  "version-conflict",
+  "invalid-signature",
+  "digest-mismatch",
+  "invalid-snapshot",
+  "payload-too-large",
+  "approval-required",
+  "insufficient-approvals",
+  "push-failed",
+  "store-corrupt",
   // Beyond the content codes: needed to classify failures of the invocation itself.
-  "invalid-argument", "unreadable-file", "unreachable", "invalid-config", "internal",
+  "invalid-argument",
+  "unreadable-file",
+  "unreachable",
+  "invalid-config",
+  "internal",
   // A `.sops.yaml` file that is not a SOPS document sops would write (no metadata, no version, no MAC):
   // content, so exit 1 even when no key is at hand (`validate --skip-secrets`).
   "invalid-sops-file",
   // Hand-offs to deployment tools (docs/deploy.md): a value the chosen output format cannot carry
   // unchanged, and a `<sensitive>` placeholder that would reach a tool instead of the value.
-  "unrepresentable-value", "sensitive-placeholder",
+  "unrepresentable-value",
+  "sensitive-placeholder",
 ] as const;
-export const WARNING_CODES = ["yaml-1.1-ambiguity", "secrets-skipped", "unset-nothing", "deprecated-key", "sops-version"] as const;
+export const WARNING_CODES = [
+  "yaml-1.1-ambiguity",
+  "secrets-skipped",
+  "unset-nothing",
+  "deprecated-key",
+  "sops-version",
+] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 export type WarningCode = (typeof WARNING_CODES)[number];
@@ -53,11 +92,27 @@ export interface Finding {
 export type FindingInit = Pick<Finding, "code" | "message"> & Partial<Omit<Finding, "code" | "message">>;
 
 /** Where in a file: 1-based line and column. */
-export interface SourcePosition { file: string; line: number; column: number }
+export interface SourcePosition {
+  file: string;
+  line: number;
+  column: number;
+}
 
 /** A finding at a position: the message gets its `file:line:column: ` prefix here, so a location is written once. */
-export function findingAt(code: Code, at: SourcePosition, message: string, extra: Omit<FindingInit, "code" | "message" | "file" | "line" | "column"> = {}): Finding {
-  return createFinding({ ...extra, code, message: `${at.file}:${at.line}:${at.column}: ${message}`, file: at.file, line: at.line, column: at.column });
+export function findingAt(
+  code: Code,
+  at: SourcePosition,
+  message: string,
+  extra: Omit<FindingInit, "code" | "message" | "file" | "line" | "column"> = {},
+): Finding {
+  return createFinding({
+    ...extra,
+    code,
+    message: `${at.file}:${at.line}:${at.column}: ${message}`,
+    file: at.file,
+    line: at.line,
+    column: at.column,
+  });
 }
 
 export function createFinding(init: FindingInit): Finding {
@@ -83,14 +138,27 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 /** Which exit code each code maps to when it is an error. */
 export function exitCodeFor(code: Code): ExitCode {
   switch (code) {
-    case "missing-repository": case "unknown-environment": case "unknown-ref": case "shallow-clone":
-    case "invalid-argument": case "unreadable-file":
+    case "missing-repository":
+    case "unknown-environment":
+    case "unknown-ref":
+    case "shallow-clone":
+    case "invalid-argument":
+    case "unreadable-file":
       return EXIT.usage;
-    case "decryption-failed": case "mac-mismatch": case "mac-missing":
+    case "decryption-failed":
+    case "mac-mismatch":
+    case "mac-missing":
       return EXIT.secrets;
-    case "unauthenticated": case "access-denied": case "version-conflict": case "unreachable":
-    case "invalid-signature": case "digest-mismatch": case "invalid-snapshot": case "payload-too-large":
-    case "push-failed": case "store-corrupt":
+    case "unauthenticated":
+    case "access-denied":
+    case "version-conflict":
+    case "unreachable":
+    case "invalid-signature":
+    case "digest-mismatch":
+    case "invalid-snapshot":
+    case "payload-too-large":
+    case "push-failed":
+    case "store-corrupt":
       return EXIT.distribution;
     case "internal":
       return EXIT.internal;
@@ -112,10 +180,14 @@ export function combineExitCodes(codes: Iterable<ExitCode>): ExitCode {
  * is exit 3. (An unknown parent in strata.yaml is content; an unknown `--env` is thrown, exit 2.)
  */
 export function exitCodeForFindings(findings: readonly Finding[]): ExitCode {
-  return combineExitCodes(findings.filter((f) => f.severity === "error").map((f) => {
-    const exit = exitCodeFor(f.code);
-    return exit === EXIT.secrets || exit === EXIT.internal ? exit : EXIT.findings;
-  }));
+  return combineExitCodes(
+    findings
+      .filter((f) => f.severity === "error")
+      .map((f) => {
+        const exit = exitCodeFor(f.code);
+        return exit === EXIT.secrets || exit === EXIT.internal ? exit : EXIT.findings;
+      }),
+  );
 }
 
 /** An operational failure with a stable code and an actionable hint; never carries secret plaintext. */
@@ -124,7 +196,11 @@ export class StrataError extends Error {
   readonly hint: string | null;
   readonly exitCode: ExitCode;
   readonly finding: Partial<Finding> | undefined;
-  constructor(code: Code, message: string, options: { hint?: string; cause?: unknown; exitCode?: ExitCode; finding?: Partial<Finding> } = {}) {
+  constructor(
+    code: Code,
+    message: string,
+    options: { hint?: string; cause?: unknown; exitCode?: ExitCode; finding?: Partial<Finding> } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "StrataError";
     this.code = code;
@@ -153,7 +229,10 @@ export function mergeFindings(findings: readonly Finding[]): Finding[] {
   for (const f of findings) {
     const id = `${f.code}|${f.severity}|${f.file}|${f.line}|${f.column}|${f.key}|${f.message}`;
     const seen = byId.get(id);
-    if (!seen) { byId.set(id, { ...f, environments: [...f.environments] }); continue; }
+    if (!seen) {
+      byId.set(id, { ...f, environments: [...f.environments] });
+      continue;
+    }
     for (const env of f.environments) if (!seen.environments.includes(env)) seen.environments.push(env);
   }
   for (const f of byId.values()) f.environments.sort(compareEnvironmentNames);

@@ -8,7 +8,21 @@ export const NAME = /^[a-z0-9][a-z0-9-]*$/;
 export const MAX_NAME_LENGTH = 64;
 
 /** Segments that would reach an object prototype if they ever became property names. */
-const PROTOTYPE_KEYS = new Set(["__proto__", "constructor", "prototype", "__defineGetter__", "__defineSetter__", "__lookupGetter__", "__lookupSetter__", "hasOwnProperty", "isPrototypeOf", "propertyIsEnumerable", "toLocaleString", "toString", "valueOf"]);
+const PROTOTYPE_KEYS = new Set([
+  "__proto__",
+  "constructor",
+  "prototype",
+  "__defineGetter__",
+  "__defineSetter__",
+  "__lookupGetter__",
+  "__lookupSetter__",
+  "hasOwnProperty",
+  "isPrototypeOf",
+  "propertyIsEnumerable",
+  "toLocaleString",
+  "toString",
+  "valueOf",
+]);
 
 export function isValidKeySegment(key: string): boolean {
   return KEY_SEGMENT.test(key) && !PROTOTYPE_KEYS.has(key);

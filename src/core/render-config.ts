@@ -49,7 +49,11 @@ export function valueAt(config: Record<string, JsonValue>, key: string): JsonVal
 }
 
 export function envName(path: string): string {
-  return splitPath(path).map((p) => String(p)).join("_").toUpperCase().replace(/-/g, "_");
+  return splitPath(path)
+    .map((p) => String(p))
+    .join("_")
+    .toUpperCase()
+    .replace(/-/g, "_");
 }
 
 /** Single-quoted POSIX shell word. */
@@ -94,7 +98,10 @@ export function envVariables(leaves: Iterable<LeafInfo>, prefix: string | null):
     if (!isUnderPrefix(leaf.path, prefix)) continue;
     const name = envName(leaf.path);
     const other = byName.get(name);
-    if (other !== undefined) { collisions.push([name, other, leaf.path]); continue; }
+    if (other !== undefined) {
+      collisions.push([name, other, leaf.path]);
+      continue;
+    }
     byName.set(name, leaf.path);
     variables.push({ name, text: leafText(leaf.value), leaf });
   }
@@ -108,12 +115,18 @@ export interface EnvLines {
 }
 
 /** `NAME='value'` lines for the leaves under `prefix` (all when null). */
-export function renderEnvLines(leaves: Iterable<LeafInfo>, options: { showSecrets: boolean; prefix: string | null }): EnvLines {
+export function renderEnvLines(
+  leaves: Iterable<LeafInfo>,
+  options: { showSecrets: boolean; prefix: string | null },
+): EnvLines {
   const { variables, collisions } = envVariables(leaves, options.prefix);
   const lines: string[] = [];
   const omitted: string[] = [];
   for (const v of variables) {
-    if (v.leaf.sensitive && !options.showSecrets) { omitted.push(v.leaf.path); continue; }
+    if (v.leaf.sensitive && !options.showSecrets) {
+      omitted.push(v.leaf.path);
+      continue;
+    }
     lines.push(`${v.name}=${shellQuote(v.text)}`);
   }
   return { lines, omitted, collisions };

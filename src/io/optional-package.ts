@@ -11,11 +11,19 @@ import { StrataError } from "../core/findings.js";
  * the package and the command that installs it.
  */
 export class MissingPackageError extends StrataError {
-  constructor(readonly packageName: string, readonly feature: string, cause: unknown) {
-    super("invalid-argument", `${feature} needs the optional package ${packageName}, which is not installed: run \`npm install -g ${packageName}\``, {
-      hint: `install it where strata-config is installed: \`npm install -g ${packageName}\` for a global strata, \`npm install ${packageName}\` in a project that depends on strata-config`,
-      cause,
-    });
+  constructor(
+    readonly packageName: string,
+    readonly feature: string,
+    cause: unknown,
+  ) {
+    super(
+      "invalid-argument",
+      `${feature} needs the optional package ${packageName}, which is not installed: run \`npm install -g ${packageName}\``,
+      {
+        hint: `install it where strata-config is installed: \`npm install -g ${packageName}\` for a global strata, \`npm install ${packageName}\` in a project that depends on strata-config`,
+        cause,
+      },
+    );
     this.name = "MissingPackageError";
   }
 }

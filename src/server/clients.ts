@@ -11,7 +11,15 @@
  * terminal that prints them.
  */
 
-export const REJECTION_REASONS = ["invalid-signature", "digest-mismatch", "wrong-environment", "version-regression", "decrypt-failed", "mac-mismatch", "invalid-snapshot"] as const;
+export const REJECTION_REASONS = [
+  "invalid-signature",
+  "digest-mismatch",
+  "wrong-environment",
+  "version-regression",
+  "decrypt-failed",
+  "mac-mismatch",
+  "invalid-snapshot",
+] as const;
 export type RejectionReason = (typeof REJECTION_REASONS)[number];
 
 /** One client as `/v1/status` shows it. */
@@ -66,7 +74,14 @@ export function parseClientHeader(value: string | undefined): ClientHeader | nul
   const fields = new Map<string, string>();
   for (const part of value.split(";")) {
     const eq = part.indexOf("=");
-    if (eq > 0) fields.set(part.slice(0, eq).trim().toLowerCase(), part.slice(eq + 1).trim().replace(/^"|"$/g, ""));
+    if (eq > 0)
+      fields.set(
+        part.slice(0, eq).trim().toLowerCase(),
+        part
+          .slice(eq + 1)
+          .trim()
+          .replace(/^"|"$/g, ""),
+      );
   }
   const service = sanitizeClientField(fields.get("service") ?? "");
   const instance = sanitizeClientField(fields.get("instance") ?? "");
@@ -75,7 +90,10 @@ export function parseClientHeader(value: string | undefined): ClientHeader | nul
   const kind = kindText === "sdk" || kindText === "agent" ? kindText : null;
   const rejectedVersion = parseVersion(fields.get("rejected"));
   const reason = fields.get("reason");
-  const rejected = rejectedVersion !== null && (REJECTION_REASONS as readonly string[]).includes(reason ?? "") ? { version: rejectedVersion, reason: reason as RejectionReason } : null;
+  const rejected =
+    rejectedVersion !== null && (REJECTION_REASONS as readonly string[]).includes(reason ?? "")
+      ? { version: rejectedVersion, reason: reason as RejectionReason }
+      : null;
   return { service, instance, version: parseVersion(fields.get("version")) ?? 0, kind, rejected };
 }
 
@@ -97,7 +115,17 @@ export class ClientTracker {
     let rec = this.clients.get(key);
     if (rec === undefined) {
       this.evict();
-      rec = { environment, service: parsed.service, instance: parsed.instance, kind: parsed.kind, version: parsed.version, since: at, lastSeen: at, rejected: null, connections: 0 };
+      rec = {
+        environment,
+        service: parsed.service,
+        instance: parsed.instance,
+        kind: parsed.kind,
+        version: parsed.version,
+        since: at,
+        lastSeen: at,
+        rejected: null,
+        connections: 0,
+      };
     } else {
       this.clients.delete(key);
       if (rec.version !== parsed.version) rec.since = at;
@@ -105,7 +133,12 @@ export class ClientTracker {
       rec.kind = parsed.kind ?? rec.kind;
       rec.lastSeen = at;
     }
-    if (parsed.rejected !== null && (rec.rejected === null || rec.rejected.version !== parsed.rejected.version || rec.rejected.reason !== parsed.rejected.reason)) {
+    if (
+      parsed.rejected !== null &&
+      (rec.rejected === null ||
+        rec.rejected.version !== parsed.rejected.version ||
+        rec.rejected.reason !== parsed.rejected.reason)
+    ) {
       rec.rejected = { ...parsed.rejected, at };
     }
     this.clients.set(key, rec);
@@ -129,9 +162,19 @@ export class ClientTracker {
 
   list(now = Date.now()): ClientRecord[] {
     const cutoff = now - FORGET_MS;
-    for (const [k, r] of this.clients) if (r.connections === 0 && Date.parse(r.lastSeen) < cutoff) this.clients.delete(k);
+    for (const [k, r] of this.clients)
+      if (r.connections === 0 && Date.parse(r.lastSeen) < cutoff) this.clients.delete(k);
     return [...this.clients.values()]
-      .sort((a, b) => a.environment.localeCompare(b.environment) || a.service.localeCompare(b.service) || a.instance.localeCompare(b.instance))
-      .map(({ connections, ...r }) => ({ ...r, connected: connections > 0, rejected: r.rejected === null ? null : { ...r.rejected } }));
+      .sort(
+        (a, b) =>
+          a.environment.localeCompare(b.environment) ||
+          a.service.localeCompare(b.service) ||
+          a.instance.localeCompare(b.instance),
+      )
+      .map(({ connections, ...r }) => ({
+        ...r,
+        connected: connections > 0,
+        rejected: r.rejected === null ? null : { ...r.rejected },
+      }));
   }
 }

@@ -3,7 +3,9 @@
 const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
 function labelText(labels: Record<string, string>): string {
-  const parts = Object.entries(labels).map(([k, v]) => `${k}="${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`);
+  const parts = Object.entries(labels).map(
+    ([k, v]) => `${k}="${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`,
+  );
   return parts.length === 0 ? "" : `{${parts.join(",")}}`;
 }
 
@@ -16,7 +18,10 @@ function seriesKey(labels: Record<string, string>): string {
 
 class Counter {
   private readonly values = new Map<string, { labels: Record<string, string>; value: number }>();
-  constructor(readonly name: string, readonly help: string) {}
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
   inc(labels: Record<string, string> = {}, by = 1): void {
     const k = seriesKey(labels);
     const s = this.values.get(k);
@@ -24,20 +29,38 @@ class Counter {
     else s.value += by;
   }
   render(): string {
-    return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`, ...[...this.values.values()].map((s) => `${this.name}${labelText(s.labels)} ${s.value}`)].join("\n");
+    return [
+      `# HELP ${this.name} ${this.help}`,
+      `# TYPE ${this.name} counter`,
+      ...[...this.values.values()].map((s) => `${this.name}${labelText(s.labels)} ${s.value}`),
+    ].join("\n");
   }
 }
 
 class Gauge {
-  constructor(readonly name: string, readonly help: string, private readonly read: () => [Record<string, string>, number][]) {}
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly read: () => [Record<string, string>, number][],
+  ) {}
   render(): string {
-    return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`, ...this.read().map(([l, v]) => `${this.name}${labelText(l)} ${v}`)].join("\n");
+    return [
+      `# HELP ${this.name} ${this.help}`,
+      `# TYPE ${this.name} gauge`,
+      ...this.read().map(([l, v]) => `${this.name}${labelText(l)} ${v}`),
+    ].join("\n");
   }
 }
 
 class Histogram {
-  private readonly series = new Map<string, { labels: Record<string, string>; counts: number[]; sum: number; count: number }>();
-  constructor(readonly name: string, readonly help: string) {}
+  private readonly series = new Map<
+    string,
+    { labels: Record<string, string>; counts: number[]; sum: number; count: number }
+  >();
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
   observe(seconds: number, labels: Record<string, string> = {}): void {
     const k = seriesKey(labels);
     let s = this.series.get(k);
@@ -53,9 +76,14 @@ class Histogram {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
     for (const s of this.series.values()) {
       let cumulative = 0;
-      BUCKETS.forEach((b, i) => lines.push(`${this.name}_bucket${labelText({ ...s.labels, le: String(b) })} ${(cumulative += s.counts[i]!)}`));
+      BUCKETS.forEach((b, i) =>
+        lines.push(`${this.name}_bucket${labelText({ ...s.labels, le: String(b) })} ${(cumulative += s.counts[i]!)}`),
+      );
       lines.push(`${this.name}_bucket${labelText({ ...s.labels, le: "+Inf" })} ${s.count}`);
-      lines.push(`${this.name}_sum${labelText(s.labels)} ${s.sum}`, `${this.name}_count${labelText(s.labels)} ${s.count}`);
+      lines.push(
+        `${this.name}_sum${labelText(s.labels)} ${s.sum}`,
+        `${this.name}_count${labelText(s.labels)} ${s.count}`,
+      );
     }
     return lines.join("\n");
   }
@@ -77,19 +105,59 @@ export function createMetrics(
   load: () => { connections: number; environments: number } = () => ({ connections: 0, environments: 0 }),
 ): ServerMetrics {
   const requests = new Counter("strata_http_requests_total", "HTTP requests by method, route and status.");
-  const latency = new Histogram("strata_http_request_duration_seconds", "HTTP request latency by route (long-polls and event streams excluded).");
-  const published = new Counter("strata_versions_published_total", "Versions published through this server, by environment and action.");
-  const pushToNotify = new Histogram("strata_push_to_notify_seconds", "From a version's publish in the store to its notification of this server's watchers.");
+  const latency = new Histogram(
+    "strata_http_request_duration_seconds",
+    "HTTP request latency by route (long-polls and event streams excluded).",
+  );
+  const published = new Counter(
+    "strata_versions_published_total",
+    "Versions published through this server, by environment and action.",
+  );
+  const pushToNotify = new Histogram(
+    "strata_push_to_notify_seconds",
+    "From a version's publish in the store to its notification of this server's watchers.",
+  );
   const watcherGauge = new Gauge("strata_watchers", "Open long-polls and event streams.", () => {
     const w = watchers();
-    return [[{ kind: "longpoll" }, w.longpoll], [{ kind: "sse" }, w.sse]];
+    return [
+      [{ kind: "longpoll" }, w.longpoll],
+      [{ kind: "sse" }, w.sse],
+    ];
   });
-  const versionGauge = new Gauge("strata_current_version", "The current version of each environment.", () => versions().map(([e, v]) => [{ environment: e }, v]));
-  const refusedConnections = new Counter("strata_connections_refused_total", "Connections closed at accept, by reason (total or per-address cap).");
-  const connectionGauge = new Gauge("strata_open_connections", "Open TCP connections.", () => [[{}, load().connections]]);
-  const environmentGauge = new Gauge("strata_tracked_environments", "Environments this server holds state for (published ones, and unpublished ones with a waiting client).", () => [[{}, load().environments]]);
+  const versionGauge = new Gauge("strata_current_version", "The current version of each environment.", () =>
+    versions().map(([e, v]) => [{ environment: e }, v]),
+  );
+  const refusedConnections = new Counter(
+    "strata_connections_refused_total",
+    "Connections closed at accept, by reason (total or per-address cap).",
+  );
+  const connectionGauge = new Gauge("strata_open_connections", "Open TCP connections.", () => [
+    [{}, load().connections],
+  ]);
+  const environmentGauge = new Gauge(
+    "strata_tracked_environments",
+    "Environments this server holds state for (published ones, and unpublished ones with a waiting client).",
+    () => [[{}, load().environments]],
+  );
   return {
-    requests, latency, published, pushToNotify, refusedConnections,
-    render: () => [requests, latency, published, pushToNotify, refusedConnections, watcherGauge, versionGauge, connectionGauge, environmentGauge].map((m) => m.render()).join("\n") + "\n",
+    requests,
+    latency,
+    published,
+    pushToNotify,
+    refusedConnections,
+    render: () =>
+      [
+        requests,
+        latency,
+        published,
+        pushToNotify,
+        refusedConnections,
+        watcherGauge,
+        versionGauge,
+        connectionGauge,
+        environmentGauge,
+      ]
+        .map((m) => m.render())
+        .join("\n") + "\n",
   };
 }

@@ -13,7 +13,8 @@ import { ENVIRONMENT_NAME } from "../core/snapshot/index.js";
 export type Scope = "public" | "token" | "read" | "push" | "admin" | "dashboard";
 
 /** The route names, also the `route` label of the request metrics. */
-export type RouteName = "snapshot" | "version" | "history" | "events" | "status" | "audit" | "healthz" | "metrics" | "ui";
+export type RouteName =
+  "snapshot" | "version" | "history" | "events" | "status" | "audit" | "healthz" | "metrics" | "ui";
 
 export interface Route {
   /** `*`: the handler checks the method itself (the dashboard). */
@@ -43,7 +44,10 @@ export const ROUTES: readonly Route[] = [
 
 /** A path parameter that fails its name rule: the resource cannot exist (404 with the route's error code). */
 export class InvalidParam extends Error {
-  constructor(readonly param: string, readonly value: string) {
+  constructor(
+    readonly param: string,
+    readonly value: string,
+  ) {
     super(`invalid ${param === "env" ? "environment name" : param} ${JSON.stringify(value.slice(0, 100))}`);
   }
 }
@@ -89,7 +93,8 @@ export function createRouter(routes: readonly Route[] = ROUTES): Router {
       for (const [name, raw] of Object.entries(params)) params[name] = decodeParam(name, raw);
       for (const c of candidates) {
         const r = c.route;
-        if (r.method === "*" || r.method === method || (r.head === true && method === "HEAD")) return { kind: "found", route: r, params };
+        if (r.method === "*" || r.method === method || (r.head === true && method === "HEAD"))
+          return { kind: "found", route: r, params };
       }
       const allow = candidates.flatMap((c) => (c.route.head === true ? [c.route.method, "HEAD"] : [c.route.method]));
       return { kind: "method", name: candidates[0]!.route.name, allow: [...new Set(allow)].sort() };

@@ -43,9 +43,25 @@ export async function runServe(options: ServeOptions): Promise<RunningServer> {
   const store = await openStore(options.store);
   try {
     const fds = await readOpenFileLimit();
-    const maxConnections = options.limits?.maxConnections ?? (fds === null ? DEFAULT_LIMITS.maxConnections : Math.max(16, Math.min(DEFAULT_LIMITS.maxConnections, fds - FD_RESERVE)));
+    const maxConnections =
+      options.limits?.maxConnections ??
+      (fds === null
+        ? DEFAULT_LIMITS.maxConnections
+        : Math.max(16, Math.min(DEFAULT_LIMITS.maxConnections, fds - FD_RESERVE)));
     const limits = { ...options.limits, maxConnections };
-    return await startServer({ store, trustedKeys, tokens, log, logRequests: options.logLevel === "debug", repoDir: options.repo ?? null, ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}), limits }, listen);
+    return await startServer(
+      {
+        store,
+        trustedKeys,
+        tokens,
+        log,
+        logRequests: options.logLevel === "debug",
+        repoDir: options.repo ?? null,
+        ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}),
+        limits,
+      },
+      listen,
+    );
   } catch (e) {
     await store.close();
     throw e;

@@ -8,7 +8,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from "node:net";
 import { isStrataError, StrataError, type Code } from "../core/findings.js";
 import { redact } from "../core/redact.js";
-import { encodeSnapshot, parseSnapshot, validateSuccessor, verifySnapshot, type PublicKey, type Snapshot } from "../core/snapshot/index.js";
+import {
+  encodeSnapshot,
+  parseSnapshot,
+  validateSuccessor,
+  verifySnapshot,
+  type PublicKey,
+  type Snapshot,
+} from "../core/snapshot/index.js";
 import type { Head, PublishAction, SnapshotStore, StoreEvent } from "../io/stores/index.js";
 import { ClientTracker, type TrackedClient } from "./clients.js";
 import { isLoopback, type ListenAddress } from "./listen.js";
@@ -41,7 +48,12 @@ export interface ServerLimits {
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
-  headersTimeoutMs: 10_000, requestTimeoutMs: 60_000, keepAliveTimeoutMs: 5_000, idleTimeoutMs: 120_000, maxConnections: 1024, maxConnectionsPerAddress: 128,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 60_000,
+  keepAliveTimeoutMs: 5_000,
+  idleTimeoutMs: 120_000,
+  maxConnections: 1024,
+  maxConnectionsPerAddress: 128,
 };
 
 export type LogFn = (level: "info" | "warn" | "error" | "debug", msg: string, fields?: Record<string, unknown>) => void;
@@ -71,13 +83,27 @@ export interface RunningServer {
 }
 
 const STATUS: Partial<Record<Code, number>> = {
-  unauthenticated: 401, "access-denied": 403, "version-conflict": 409, "invalid-signature": 400, "digest-mismatch": 400,
-  "invalid-snapshot": 400, "payload-too-large": 413, "unknown-environment": 404, unreachable: 503, "push-failed": 503, "invalid-argument": 400,
+  unauthenticated: 401,
+  "access-denied": 403,
+  "version-conflict": 409,
+  "invalid-signature": 400,
+  "digest-mismatch": 400,
+  "invalid-snapshot": 400,
+  "payload-too-large": 413,
+  "unknown-environment": 404,
+  unreachable: 503,
+  "push-failed": 503,
+  "invalid-argument": 400,
   "store-corrupt": 500,
 };
 
 class HttpError extends Error {
-  constructor(readonly status: number, readonly code: Code, message: string, readonly extra: Record<string, unknown> = {}) {
+  constructor(
+    readonly status: number,
+    readonly code: Code,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
     super(message);
   }
 }
@@ -124,9 +150,15 @@ function parseEtags(value: string | undefined): number[] | null {
 
 export function startServer(options: ServerOptions, listen: ListenAddress): Promise<RunningServer> {
   if (options.tokens === null && !isLoopback(listen.host)) {
-    return Promise.reject(new StrataError("invalid-argument", `refusing to listen on ${listen.host} without a tokens file: anyone could publish`, {
-      hint: "pass --tokens FILE (create tokens with `strata serve token create`), or listen on 127.0.0.1",
-    }));
+    return Promise.reject(
+      new StrataError(
+        "invalid-argument",
+        `refusing to listen on ${listen.host} without a tokens file: anyone could publish`,
+        {
+          hint: "pass --tokens FILE (create tokens with `strata serve token create`), or listen on 127.0.0.1",
+        },
+      ),
+    );
   }
   const app = new Endpoint(options);
   return app.listen(listen);
@@ -178,7 +210,10 @@ class Endpoint {
       () => ({ connections: this.sockets.size, environments: this.envs.size }),
     );
     this.ui = createUiHandler({
-      store: this.store, trustedKeys: options.trustedKeys, tokens: () => this.options.tokens, repoDir: options.repoDir ?? null,
+      store: this.store,
+      trustedKeys: options.trustedKeys,
+      tokens: () => this.options.tokens,
+      repoDir: options.repoDir ?? null,
       authorize: (req, permission, environment) => this.authorize(req, permission, environment),
     });
   }
@@ -190,22 +225,36 @@ class Endpoint {
     this.reconcileTimer = setInterval(() => void this.reconcile(), RECONCILE_MS);
     this.reconcileTimer.unref();
     const limits = this.limits;
-    const server = createServer({
-      headersTimeout: limits.headersTimeoutMs, requestTimeout: limits.requestTimeoutMs, keepAliveTimeout: limits.keepAliveTimeoutMs,
-      // How often the header and request timeouts are checked (Node's default, 30 s, lets slow clients pile up).
-      connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs),
-    }, (req, res) => void this.handle(req, res));
+    const server = createServer(
+      {
+        headersTimeout: limits.headersTimeoutMs,
+        requestTimeout: limits.requestTimeoutMs,
+        keepAliveTimeout: limits.keepAliveTimeoutMs,
+        // How often the header and request timeouts are checked (Node's default, 30 s, lets slow clients pile up).
+        connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs),
+      },
+      (req, res) => void this.handle(req, res),
+    );
     server.setTimeout(limits.idleTimeoutMs, (socket) => socket.destroy());
     // Without a handler Node answers 408 and leaves the socket to the client, which a slow client never closes.
     server.on("clientError", (e: NodeJS.ErrnoException, socket: Socket) => {
-      if (e.code === "ERR_HTTP_REQUEST_TIMEOUT" || e.code === "ECONNRESET" || !socket.writable) return void socket.destroy();
+      if (e.code === "ERR_HTTP_REQUEST_TIMEOUT" || e.code === "ECONNRESET" || !socket.writable)
+        return void socket.destroy();
       socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
       socket.destroySoon();
     });
     server.on("connection", (s: Socket) => this.accept(s));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
-      server.once("error", (e: NodeJS.ErrnoException) => reject(new StrataError("invalid-argument", `cannot listen on ${listen.host}:${listen.port}: ${e.code ?? e.message}`, { cause: e })));
+      server.once("error", (e: NodeJS.ErrnoException) =>
+        reject(
+          new StrataError(
+            "invalid-argument",
+            `cannot listen on ${listen.host}:${listen.port}: ${e.code ?? e.message}`,
+            { cause: e },
+          ),
+        ),
+      );
       server.listen(listen.port, listen.host, () => resolve());
     });
     const address = server.address() as AddressInfo;
@@ -215,9 +264,18 @@ class Endpoint {
       const port = address.port;
       this.allowedHosts = new Set([`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`, `${host}:${port}`]);
     }
-    this.log("info", "listening", { url, store: this.store.description, auth: this.options.tokens !== null, trustedKeys: this.options.trustedKeys.map((k) => k.keyid), limits: this.limits });
+    this.log("info", "listening", {
+      url,
+      store: this.store.description,
+      auth: this.options.tokens !== null,
+      trustedKeys: this.options.trustedKeys.map((k) => k.keyid),
+      limits: this.limits,
+    });
     return {
-      url, address, metrics: this.metrics, close: () => this.close(),
+      url,
+      address,
+      metrics: this.metrics,
+      close: () => this.close(),
       replaceTokens: (tokens) => {
         const current = this.options.tokens;
         if (current === null) throw new StrataError("invalid-argument", "this server was started without --tokens");
@@ -231,7 +289,12 @@ class Endpoint {
   private accept(socket: Socket): void {
     const address = socket.remoteAddress ?? "?";
     const mine = this.perAddress.get(address) ?? 0;
-    const reason = this.sockets.size >= this.limits.maxConnections ? "total" : mine >= this.limits.maxConnectionsPerAddress ? "per-address" : null;
+    const reason =
+      this.sockets.size >= this.limits.maxConnections
+        ? "total"
+        : mine >= this.limits.maxConnectionsPerAddress
+          ? "per-address"
+          : null;
     if (reason !== null) {
       this.metrics.refusedConnections.inc({ reason });
       socket.destroy();
@@ -253,12 +316,22 @@ class Endpoint {
    */
   private forgetIfUnused(environment: string, state: EnvState): void {
     // Only this very state: a newer one for the same name may be loading a version published meanwhile.
-    if (this.envs.get(environment) === state && state.current === null && state.waiters.size === 0 && state.streams.size === 0) this.envs.delete(environment);
+    if (
+      this.envs.get(environment) === state &&
+      state.current === null &&
+      state.waiters.size === 0 &&
+      state.streams.size === 0
+    )
+      this.envs.delete(environment);
   }
 
   private state(environment: string): EnvState {
     let s = this.envs.get(environment);
-    if (s === undefined) this.envs.set(environment, (s = { current: null, loaded: null, chain: Promise.resolve(), waiters: new Set(), streams: new Set() }));
+    if (s === undefined)
+      this.envs.set(
+        environment,
+        (s = { current: null, loaded: null, chain: Promise.resolve(), waiters: new Set(), streams: new Set() }),
+      );
     return s;
   }
 
@@ -266,7 +339,8 @@ class Endpoint {
     const s = this.state(environment);
     s.loaded ??= this.enqueue(environment, async () => {
       const head = await this.store.head(environment);
-      if (head !== null && (s.current === null || s.current.head.version < head.version)) s.current = await this.load(environment, head);
+      if (head !== null && (s.current === null || s.current.head.version < head.version))
+        s.current = await this.load(environment, head);
     }).catch((e: unknown) => {
       s.loaded = null;
       throw e;
@@ -280,12 +354,30 @@ class Endpoint {
   }
 
   private async load(environment: string, head: Head, local: LocalText | null = null): Promise<Current> {
-    if (local !== null) return { head, body: Buffer.from(local.text, "utf8"), etag: `"${head.version}"`, createdAt: local.createdAt, expiresAt: local.expiresAt };
+    if (local !== null)
+      return {
+        head,
+        body: Buffer.from(local.text, "utf8"),
+        etag: `"${head.version}"`,
+        createdAt: local.createdAt,
+        expiresAt: local.expiresAt,
+      };
     const text = await this.store.read(environment, head.version);
     if (text === null) throw this.corrupt(environment, head.version, `the current version ${head.version} is missing`);
     const snapshot = this.verifyStored(environment, head.version, text);
-    if (snapshot.digest !== head.digest) throw this.corrupt(environment, head.version, `the head names digest ${head.digest}, the version file has ${snapshot.digest}`);
-    return { head, body: Buffer.from(text, "utf8"), etag: `"${head.version}"`, createdAt: snapshot.createdAt, expiresAt: snapshot.expiresAt };
+    if (snapshot.digest !== head.digest)
+      throw this.corrupt(
+        environment,
+        head.version,
+        `the head names digest ${head.digest}, the version file has ${snapshot.digest}`,
+      );
+    return {
+      head,
+      body: Buffer.from(text, "utf8"),
+      etag: `"${head.version}"`,
+      createdAt: snapshot.createdAt,
+      expiresAt: snapshot.expiresAt,
+    };
   }
 
   /**
@@ -297,7 +389,8 @@ class Endpoint {
     let snapshot: Snapshot;
     try {
       snapshot = parseSnapshot(text);
-      if (snapshot.environment !== environment || snapshot.version !== version) throw new StrataError("invalid-snapshot", `it holds ${snapshot.environment} v${snapshot.version}`);
+      if (snapshot.environment !== environment || snapshot.version !== version)
+        throw new StrataError("invalid-snapshot", `it holds ${snapshot.environment} v${snapshot.version}`);
       verifySnapshot(snapshot, this.options.trustedKeys, encodeSnapshot(snapshot).actualDigest);
     } catch (e) {
       if (!isStrataError(e)) throw e;
@@ -309,9 +402,13 @@ class Endpoint {
   private corrupt(environment: string, version: number, reason: string): StrataError {
     const location = this.store.locate(environment, version);
     this.log("error", "store-corrupt", { environment, version, file: location, reason });
-    return new StrataError("store-corrupt", `the store's copy of ${environment} v${version} does not verify (${reason}); it is not served`, {
-      hint: `restore ${location} from a backup, or publish a new version`,
-    });
+    return new StrataError(
+      "store-corrupt",
+      `the store's copy of ${environment} v${version} does not verify (${reason}); it is not served`,
+      {
+        hint: `restore ${location} from a backup, or publish a new version`,
+      },
+    );
   }
 
   private enqueue(environment: string, fn: () => Promise<void>): Promise<void> {
@@ -335,7 +432,13 @@ class Endpoint {
       for (const wake of [...s.waiters]) wake();
       const frame = `event: snapshot\nid: ${head.version}\ndata: ${JSON.stringify({ environment, version: head.version, digest: head.digest })}\n\n`;
       for (const res of s.streams) if (!res.writableEnded) res.write(frame);
-    }).catch((e: unknown) => this.log("error", "cannot load a new version", { environment, version: head.version, error: (e as Error).message }));
+    }).catch((e: unknown) =>
+      this.log("error", "cannot load a new version", {
+        environment,
+        version: head.version,
+        error: (e as Error).message,
+      }),
+    );
   }
 
   private async reconcile(): Promise<void> {
@@ -369,7 +472,9 @@ class Endpoint {
       if (match.kind === "none") throw new HttpError(404, "invalid-argument", `no such resource: ${method} ${path}`);
       if (match.kind === "method") {
         route = match.name;
-        throw new HttpError(405, "invalid-argument", `${method} is not allowed here (use ${match.allow.join(", ")})`, { allow: match.allow.join(", ") });
+        throw new HttpError(405, "invalid-argument", `${method} is not allowed here (use ${match.allow.join(", ")})`, {
+          allow: match.allow.join(", "),
+        });
       }
       route = match.route.name;
       ctx.params = match.params;
@@ -387,8 +492,15 @@ class Endpoint {
       const write = req.method === "PUT" || status >= 400;
       if (write || this.options.logRequests === true || (!streaming && ms > 1000)) {
         this.log(status >= 500 ? "error" : status >= 400 ? "warn" : write ? "info" : "debug", "request", {
-          method: req.method, path, status, ms: Math.round(ms * 10) / 10, route, environment, token: grant?.name ?? null,
-          client: req.headers["strata-client"] ?? null, remote: (req.socket as typeof req.socket | null)?.remoteAddress ?? null,
+          method: req.method,
+          path,
+          status,
+          ms: Math.round(ms * 10) / 10,
+          route,
+          environment,
+          token: grant?.name ?? null,
+          client: req.headers["strata-client"] ?? null,
+          remote: (req.socket as typeof req.socket | null)?.remoteAddress ?? null,
         });
       }
     }
@@ -408,7 +520,8 @@ class Endpoint {
       this.touchClient(ctx);
       return this.getVersion(ctx.res, ctx.params.env!, ctx.params.version!);
     },
-    "GET history": async ({ res, params }) => json(res, 200, { schemaVersion: 1, environment: params.env, versions: await this.store.history(params.env!) }),
+    "GET history": async ({ res, params }) =>
+      json(res, 200, { schemaVersion: 1, environment: params.env, versions: await this.store.history(params.env!) }),
     "GET events": (ctx) => {
       ctx.streaming = true;
       return this.events(ctx.req, ctx.res, ctx.params.env!, this.touchClient(ctx));
@@ -419,7 +532,10 @@ class Endpoint {
     "GET healthz": ({ res }) => json(res, this.closing ? 503 : 200, { status: this.closing ? "shutting-down" : "ok" }),
     "GET metrics": ({ res }) => {
       const text = this.metrics.render();
-      res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8", "content-length": Buffer.byteLength(text) });
+      res.writeHead(200, {
+        "content-type": "text/plain; version=0.0.4; charset=utf-8",
+        "content-length": Buffer.byteLength(text),
+      });
       res.end(text);
     },
   };
@@ -456,7 +572,11 @@ class Endpoint {
     if (this.allowedHosts === null || path === "/healthz") return;
     const host = (req.headers.host ?? "").toLowerCase();
     if (!this.allowedHosts.has(host)) {
-      throw new HttpError(421, "access-denied", `Host ${JSON.stringify(host.slice(0, 100))} is not this server: without --tokens only localhost, 127.0.0.1 and [::1] (with the port) are answered`);
+      throw new HttpError(
+        421,
+        "access-denied",
+        `Host ${JSON.stringify(host.slice(0, 100))} is not this server: without --tokens only localhost, 127.0.0.1 and [::1] (with the port) are answered`,
+      );
     }
   }
 
@@ -468,9 +588,18 @@ class Endpoint {
     const header = requestAuthorization(req);
     const m = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
     const grant = m ? tokens.get(hashToken(m[1]!)) : undefined;
-    if (grant === undefined) throw new HttpError(401, "unauthenticated", header === undefined ? "a token is required (Authorization: Bearer <token>)" : "the token is not valid");
+    if (grant === undefined)
+      throw new HttpError(
+        401,
+        "unauthenticated",
+        header === undefined ? "a token is required (Authorization: Bearer <token>)" : "the token is not valid",
+      );
     if (permission !== "status" && !grant.allows(permission, environment)) {
-      throw new HttpError(403, "access-denied", `token "${grant.name}" may not ${permission}${environment === undefined ? "" : ` ${environment}`}`);
+      throw new HttpError(
+        403,
+        "access-denied",
+        `token "${grant.name}" may not ${permission}${environment === undefined ? "" : ` ${environment}`}`,
+      );
     }
     return grant;
   }
@@ -481,12 +610,16 @@ class Endpoint {
     let message: string;
     let extra: Record<string, unknown> = {};
     if (e instanceof HttpError) ({ status, code, message, extra } = e);
-    else if (isStrataError(e)) ({ status, code, message } = { status: STATUS[e.code] ?? 500, code: e.code, message: e.message });
+    else if (isStrataError(e))
+      ({ status, code, message } = { status: STATUS[e.code] ?? 500, code: e.code, message: e.message });
     else {
       status = 500;
       code = "internal";
       message = "internal error";
-      this.log("error", "internal error", { path: req.url, error: redact(e instanceof Error ? (e.stack ?? e.message) : String(e)) });
+      this.log("error", "internal error", {
+        path: req.url,
+        error: redact(e instanceof Error ? (e.stack ?? e.message) : String(e)),
+      });
     }
     if (res.headersSent) return void res.destroy();
     const headers: Record<string, string> = {};
@@ -496,18 +629,28 @@ class Endpoint {
     json(res, status, { error: { code, message: redact(message), ...body } }, headers);
   }
 
-  private async getCurrent(req: IncomingMessage, res: ServerResponse, environment: string, query: URLSearchParams | null, client: TrackedClient | null): Promise<void> {
+  private async getCurrent(
+    req: IncomingMessage,
+    res: ServerResponse,
+    environment: string,
+    query: URLSearchParams | null,
+    client: TrackedClient | null,
+  ): Promise<void> {
     const state = this.envs.get(environment);
     // The hot path (loaded, no long-poll) stays synchronous.
     let current = state?.loaded !== null && state?.current != null ? state.current : await this.current(environment);
     const header = req.headers["if-none-match"];
     const known = header === undefined || header === current?.etag ? null : parseEtags(header);
     const matches = (c: Current | null): boolean =>
-      header !== undefined && (c !== null && header === c.etag ? true : known !== null && (c === null ? known.includes(0) : known.includes(c.head.version) || known.includes(-1)));
+      header !== undefined &&
+      (c !== null && header === c.etag
+        ? true
+        : known !== null && (c === null ? known.includes(0) : known.includes(c.head.version) || known.includes(-1)));
     const waitParam = query?.get("wait") ?? null;
     if (waitParam !== null && (current === null || matches(current))) {
       const seconds = Number(waitParam);
-      if (!Number.isFinite(seconds) || seconds < 0) throw new HttpError(400, "invalid-argument", "wait must be a number of seconds (at most 60)");
+      if (!Number.isFinite(seconds) || seconds < 0)
+        throw new HttpError(400, "invalid-argument", "wait must be a number of seconds (at most 60)");
       current = await this.waitForNewer(res, environment, current, Math.min(seconds, MAX_WAIT_SECONDS), client);
       if (res.destroyed) return;
     }
@@ -516,12 +659,23 @@ class Endpoint {
       res.writeHead(304, { etag: current.etag, "cache-control": "no-cache" });
       return void res.end();
     }
-    res.writeHead(200, { "content-type": "application/json", "content-length": current.body.length, etag: current.etag, "cache-control": "no-cache" });
+    res.writeHead(200, {
+      "content-type": "application/json",
+      "content-length": current.body.length,
+      etag: current.etag,
+      "cache-control": "no-cache",
+    });
     res.end(req.method === "HEAD" ? undefined : current.body);
   }
 
   /** Resolves with the environment's current snapshot once it is newer than `seen`, or at the timeout. */
-  private waitForNewer(res: ServerResponse, environment: string, seen: Current | null, seconds: number, client: TrackedClient | null): Promise<Current | null> {
+  private waitForNewer(
+    res: ServerResponse,
+    environment: string,
+    seen: Current | null,
+    seconds: number,
+    client: TrackedClient | null,
+  ): Promise<Current | null> {
     const s = this.state(environment);
     if (this.closing || seconds === 0) return Promise.resolve(seen);
     return new Promise((resolve) => {
@@ -555,23 +709,41 @@ class Endpoint {
     if (text === null) throw new HttpError(404, "unknown-environment", `${environment} has no version ${versionText}`);
     this.verifyStored(environment, version, text);
     const body = Buffer.from(text, "utf8");
-    res.writeHead(200, { "content-type": "application/json", "content-length": body.length, etag: `"${version}"`, "cache-control": "public, max-age=31536000, immutable" });
+    res.writeHead(200, {
+      "content-type": "application/json",
+      "content-length": body.length,
+      etag: `"${version}"`,
+      "cache-control": "public, max-age=31536000, immutable",
+    });
     res.end(body);
   }
 
-  private async events(req: IncomingMessage, res: ServerResponse, environment: string, client: TrackedClient | null): Promise<void> {
+  private async events(
+    req: IncomingMessage,
+    res: ServerResponse,
+    environment: string,
+    client: TrackedClient | null,
+  ): Promise<void> {
     const current = await this.current(environment);
     const s = this.state(environment);
-    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" });
+    res.writeHead(200, {
+      "content-type": "text/event-stream",
+      "cache-control": "no-cache",
+      connection: "keep-alive",
+      "x-accel-buffering": "no",
+    });
     res.write("retry: 2000\n\n");
     const lastId = Number(req.headers["last-event-id"] ?? "NaN");
-    const frame = (version: number, digest: string): string => `event: snapshot\nid: ${version}\ndata: ${JSON.stringify({ environment, version, digest })}\n\n`;
+    const frame = (version: number, digest: string): string =>
+      `event: snapshot\nid: ${version}\ndata: ${JSON.stringify({ environment, version, digest })}\n\n`;
     if (current !== null) {
       if (Number.isSafeInteger(lastId) && lastId >= 0 && lastId < current.head.version - 1) {
         // Replay what the client missed, from the history, up to what it will get live.
-        for (const h of await this.store.history(environment)) if (h.version > lastId && h.version < current.head.version) res.write(frame(h.version, h.digest));
+        for (const h of await this.store.history(environment))
+          if (h.version > lastId && h.version < current.head.version) res.write(frame(h.version, h.digest));
       }
-      if (!(Number.isSafeInteger(lastId) && lastId >= current.head.version)) res.write(frame(current.head.version, current.head.digest));
+      if (!(Number.isSafeInteger(lastId) && lastId >= current.head.version))
+        res.write(frame(current.head.version, current.head.digest));
     }
     if (this.closing) return void res.end();
     s.streams.add(res);
@@ -592,43 +764,86 @@ class Endpoint {
 
   private async readBody(req: IncomingMessage): Promise<string> {
     const declared = Number(req.headers["content-length"] ?? "NaN");
-    if (declared > this.maxBody) throw new HttpError(413, "payload-too-large", `the snapshot is ${declared} bytes; the limit is ${this.maxBody}`);
+    if (declared > this.maxBody)
+      throw new HttpError(413, "payload-too-large", `the snapshot is ${declared} bytes; the limit is ${this.maxBody}`);
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of req as AsyncIterable<Buffer>) {
       size += chunk.length;
-      if (size > this.maxBody) throw new HttpError(413, "payload-too-large", `the snapshot exceeds the limit of ${this.maxBody} bytes`);
+      if (size > this.maxBody)
+        throw new HttpError(413, "payload-too-large", `the snapshot exceeds the limit of ${this.maxBody} bytes`);
       chunks.push(chunk);
     }
     return Buffer.concat(chunks).toString("utf8");
   }
 
-  private async publish(req: IncomingMessage, res: ServerResponse, environment: string, grant: Grant | null): Promise<void> {
+  private async publish(
+    req: IncomingMessage,
+    res: ServerResponse,
+    environment: string,
+    grant: Grant | null,
+  ): Promise<void> {
     try {
       const ifMatch = req.headers["if-match"];
-      if (ifMatch === undefined) throw new HttpError(428, "version-conflict", 'If-Match is required: the version the snapshot was built on ("0" for the first)');
+      if (ifMatch === undefined)
+        throw new HttpError(
+          428,
+          "version-conflict",
+          'If-Match is required: the version the snapshot was built on ("0" for the first)',
+        );
       const expectedList = parseEtags(ifMatch);
-      if (expectedList === null || expectedList.length !== 1 || expectedList[0]! < 0) throw new HttpError(400, "invalid-snapshot", `If-Match must be one version, e.g. "7"`);
+      if (expectedList === null || expectedList.length !== 1 || expectedList[0]! < 0)
+        throw new HttpError(400, "invalid-snapshot", `If-Match must be one version, e.g. "7"`);
       const expected = expectedList[0]!;
       const snapshot = parseSnapshot(await this.readBody(req));
-      if (snapshot.environment !== environment) throw new StrataError("invalid-snapshot", `the snapshot is for environment "${snapshot.environment}", not "${environment}"`);
+      if (snapshot.environment !== environment)
+        throw new StrataError(
+          "invalid-snapshot",
+          `the snapshot is for environment "${snapshot.environment}", not "${environment}"`,
+        );
       const { actualDigest, text } = encodeSnapshot(snapshot);
       verifySnapshot(snapshot, this.options.trustedKeys, actualDigest);
       const current = await this.current(environment);
       if ((current?.head.version ?? 0) !== expected) throw this.conflict(environment, expected, current?.head ?? null);
       validateSuccessor(snapshot, environment, current?.head ?? null);
-      const action: PublishAction = snapshot.rollbackOf !== null ? "rollback" : current !== null && current.head.contentDigest === snapshot.contentDigest ? "refresh" : "publish";
+      const action: PublishAction =
+        snapshot.rollbackOf !== null
+          ? "rollback"
+          : current !== null && current.head.contentDigest === snapshot.contentDigest
+            ? "refresh"
+            : "publish";
       const localKey = `${environment}@${snapshot.version}`;
-      const local: LocalText = { digest: snapshot.digest, text, createdAt: snapshot.createdAt, expiresAt: snapshot.expiresAt };
+      const local: LocalText = {
+        digest: snapshot.digest,
+        text,
+        createdAt: snapshot.createdAt,
+        expiresAt: snapshot.expiresAt,
+      };
       this.localTexts.set(localKey, local);
-      const outcome = await this.store.publish({ snapshot, text, expected, action, actor: grant?.name ?? null }).finally(() => {
-        // The store emitted its event (and we captured the text) before publish returned.
-        if (this.localTexts.get(localKey) === local) this.localTexts.delete(localKey);
-      });
+      const outcome = await this.store
+        .publish({ snapshot, text, expected, action, actor: grant?.name ?? null })
+        .finally(() => {
+          // The store emitted its event (and we captured the text) before publish returned.
+          if (this.localTexts.get(localKey) === local) this.localTexts.delete(localKey);
+        });
       if (!outcome.ok) throw this.conflict(environment, expected, outcome.current);
       this.metrics.published.inc({ environment, action });
-      this.log("info", "published", { environment, version: snapshot.version, digest: snapshot.digest, action, token: grant?.name ?? null, commit: snapshot.source.commit, pullRequest: snapshot.source.pullRequest, emergency: snapshot.source.emergency });
-      json(res, 201, { environment, version: snapshot.version, digest: snapshot.digest, action }, { etag: `"${snapshot.version}"` });
+      this.log("info", "published", {
+        environment,
+        version: snapshot.version,
+        digest: snapshot.digest,
+        action,
+        token: grant?.name ?? null,
+        commit: snapshot.source.commit,
+        pullRequest: snapshot.source.pullRequest,
+        emergency: snapshot.source.emergency,
+      });
+      json(
+        res,
+        201,
+        { environment, version: snapshot.version, digest: snapshot.digest, action },
+        { etag: `"${snapshot.version}"` },
+      );
     } catch (e) {
       // Do not leave the client writing into a closed connection: read (and drop) the rest of the body.
       if (!req.complete) {
@@ -640,9 +855,14 @@ class Endpoint {
   }
 
   private conflict(environment: string, expected: number, current: Head | null): HttpError {
-    return new HttpError(409, "version-conflict", `${environment} is at version ${current?.version ?? 0}, not ${expected}: re-read and rebuild`, {
-      current: current === null ? null : { version: current.version, digest: current.digest },
-    });
+    return new HttpError(
+      409,
+      "version-conflict",
+      `${environment} is at version ${current?.version ?? 0}, not ${expected}: re-read and rebuild`,
+      {
+        current: current === null ? null : { version: current.version, digest: current.digest },
+      },
+    );
   }
 
   private async status(grant: Grant | null): Promise<unknown> {
@@ -664,12 +884,21 @@ class Endpoint {
       const running: Record<string, number> = {};
       for (const cl of clients) if (cl.environment === env) running[cl.version] = (running[cl.version] ?? 0) + 1;
       environments.push({
-        environment: env, version: c.head.version, digest: c.head.digest, publishedAt: c.head.publishedAt, createdAt: c.createdAt, expiresAt: c.expiresAt,
-        ageSeconds: Math.round((now - Date.parse(c.head.publishedAt)) / 1000), expired: Date.parse(c.expiresAt) < now, clients: running,
+        environment: env,
+        version: c.head.version,
+        digest: c.head.digest,
+        publishedAt: c.head.publishedAt,
+        createdAt: c.createdAt,
+        expiresAt: c.expiresAt,
+        ageSeconds: Math.round((now - Date.parse(c.head.publishedAt)) / 1000),
+        expired: Date.parse(c.expiresAt) < now,
+        clients: running,
       });
     }
     return {
-      schemaVersion: 1, store: this.store.description, environments,
+      schemaVersion: 1,
+      store: this.store.description,
+      environments,
       clients: clients.filter((c) => grant === null || grant.allows("read", c.environment)),
     };
   }
@@ -686,7 +915,9 @@ class Endpoint {
     }
     server?.closeIdleConnections();
     // In-flight publishes finish; anything still open after the grace period is cut.
-    const grace = setTimeout(() => { for (const s of this.sockets) s.destroy(); }, 5_000);
+    const grace = setTimeout(() => {
+      for (const s of this.sockets) s.destroy();
+    }, 5_000);
     grace.unref();
     const poll = setInterval(() => server?.closeIdleConnections(), 100);
     await closed;

@@ -28,10 +28,11 @@ export function hashToken(token: string): string {
   return createHash("sha256").update(token, "utf8").digest("hex");
 }
 
-
 export function validateScope(scope: string): void {
   if (!SCOPE.test(scope)) {
-    throw new StrataError("invalid-argument", `invalid scope ${JSON.stringify(scope)}`, { hint: "scopes are read:<env-glob>, push:<env-glob> or admin, e.g. read:* push:staging" });
+    throw new StrataError("invalid-argument", `invalid scope ${JSON.stringify(scope)}`, {
+      hint: "scopes are read:<env-glob>, push:<env-glob> or admin, e.g. read:* push:staging",
+    });
   }
 }
 
@@ -39,7 +40,10 @@ export function validateScope(scope: string): void {
 export class Grant {
   private readonly rules: { permission: "read" | "push"; pattern: GlobMatcher }[] = [];
   readonly admin: boolean;
-  constructor(readonly name: string, scopes: readonly string[]) {
+  constructor(
+    readonly name: string,
+    scopes: readonly string[],
+  ) {
     this.admin = scopes.includes("admin");
     for (const s of scopes) {
       const m = /^(read|push):(.+)$/.exec(s);
@@ -51,7 +55,12 @@ export class Grant {
   allows(permission: Permission, environment?: string): boolean {
     if (this.admin) return true;
     if (permission === "admin") return false;
-    return this.rules.some((r) => (r.permission === permission || (permission === "read" && r.permission === "push")) && environment !== undefined && r.pattern(environment));
+    return this.rules.some(
+      (r) =>
+        (r.permission === permission || (permission === "read" && r.permission === "push")) &&
+        environment !== undefined &&
+        r.pattern(environment),
+    );
   }
 }
 
@@ -60,13 +69,21 @@ export function parseTokens(text: string, file: string): Map<string, Grant> {
   try {
     doc = JSON.parse(text);
   } catch (cause) {
-    throw new StrataError("invalid-argument", `${file} is not a JSON tokens file`, { cause, hint: "create it with `strata serve token create --scope … --tokens FILE`" });
+    throw new StrataError("invalid-argument", `${file} is not a JSON tokens file`, {
+      cause,
+      hint: "create it with `strata serve token create --scope … --tokens FILE`",
+    });
   }
   const tokens = isJsonObject(doc) && Array.isArray(doc.tokens) ? doc.tokens : null;
   if (tokens === null) throw new StrataError("invalid-argument", `${file}: expected {"tokens": [...]}`);
   const out = new Map<string, Grant>();
   tokens.forEach((t, i) => {
-    if (!isJsonObject(t) || typeof t.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(t.sha256) || !Array.isArray(t.scopes)) {
+    if (
+      !isJsonObject(t) ||
+      typeof t.sha256 !== "string" ||
+      !/^[0-9a-f]{64}$/.test(t.sha256) ||
+      !Array.isArray(t.scopes)
+    ) {
       throw new StrataError("invalid-argument", `${file}: token ${i + 1} needs a sha256 hex hash and a scopes list`);
     }
     const scopes = t.scopes.map(String);
@@ -87,17 +104,27 @@ export async function readTokens(file: string): Promise<Map<string, Grant>> {
 }
 
 /** Adds a token to the file (created 0600 if absent) and returns the token text, to print once. */
-export async function createToken(file: string, options: { scopes: string[]; name?: string }): Promise<{ token: string; entry: TokenEntry }> {
+export async function createToken(
+  file: string,
+  options: { scopes: string[]; name?: string },
+): Promise<{ token: string; entry: TokenEntry }> {
   if (options.scopes.length === 0) throw new StrataError("invalid-argument", "a token needs at least one --scope");
   options.scopes.forEach(validateScope);
   let doc: { version: number; tokens: TokenEntry[] } = { version: 1, tokens: [] };
-  const existing = await fs.readFile(file, "utf8").catch((e: NodeJS.ErrnoException) => (e.code === "ENOENT" ? null : Promise.reject(e)));
+  const existing = await fs
+    .readFile(file, "utf8")
+    .catch((e: NodeJS.ErrnoException) => (e.code === "ENOENT" ? null : Promise.reject(e)));
   if (existing !== null) {
     parseTokens(existing, file);
     doc = JSON.parse(existing) as typeof doc;
   }
   const token = `strata_${randomBytes(32).toString("base64url")}`;
-  const entry: TokenEntry = { name: options.name ?? `token-${doc.tokens.length + 1}`, sha256: hashToken(token), scopes: options.scopes, createdAt: new Date().toISOString() };
+  const entry: TokenEntry = {
+    name: options.name ?? `token-${doc.tokens.length + 1}`,
+    sha256: hashToken(token),
+    scopes: options.scopes,
+    createdAt: new Date().toISOString(),
+  };
   doc.tokens.push(entry);
   const tmp = `${file}.tmp-${process.pid}`;
   await fs.writeFile(tmp, JSON.stringify(doc, null, 2) + "\n", { mode: 0o600 });

@@ -5,7 +5,16 @@
  * and the test checks that nothing ran and that the words reached strata literally.
  */
 import { execa } from "execa";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -25,7 +34,10 @@ function temp(prefix: string): string {
   return d;
 }
 
-const action = parse(readFileSync(join(projectRoot, "action.yml"), "utf8")) as { inputs: Record<string, { default?: string }>; runs: Record<string, unknown> };
+const action = parse(readFileSync(join(projectRoot, "action.yml"), "utf8")) as {
+  inputs: Record<string, { default?: string }>;
+  runs: Record<string, unknown>;
+};
 const INPUTS = Object.keys(action.inputs);
 
 /** The runner's environment for a JavaScript action step, with the given inputs. */
@@ -42,7 +54,9 @@ function runnerEnv(dir: string, inputs: Record<string, string>): Record<string, 
   mkdirSync(env.RUNNER_TEMP!, { recursive: true });
   writeFileSync(env.GITHUB_PATH!, "");
   // As the runner does: every declared input is set, to its default when the workflow gave none.
-  for (const name of INPUTS) env[`INPUT_${name.toUpperCase()}`] = inputs[name] ?? (action.inputs[name]?.default?.includes("${{") ? "" : (action.inputs[name]?.default ?? ""));
+  for (const name of INPUTS)
+    env[`INPUT_${name.toUpperCase()}`] =
+      inputs[name] ?? (action.inputs[name]?.default?.includes("${{") ? "" : (action.inputs[name]?.default ?? ""));
   return env;
 }
 
@@ -60,7 +74,9 @@ describe("action.yml", () => {
 
   it("reads every input it declares, and declares every input it reads", () => {
     const source = readFileSync(join(projectRoot, "action", "src", "main.ts"), "utf8");
-    const read = new Set([...source.matchAll(/readInput\(env, "([a-z-]+)"\)|\["([a-z-]+)", "[A-Z_]+"\]/g)].map((m) => m[1] ?? m[2]));
+    const read = new Set(
+      [...source.matchAll(/readInput\(env, "([a-z-]+)"\)|\["([a-z-]+)", "[A-Z_]+"\]/g)].map((m) => m[1] ?? m[2]),
+    );
     expect([...read].sort()).toEqual([...INPUTS].sort());
   });
 });
@@ -68,8 +84,24 @@ describe("action.yml", () => {
 describe("the command input", () => {
   it("splits like shell quoting and expands nothing", () => {
     expect(parseCommand(`validate --skip-secrets`)).toEqual(["validate", "--skip-secrets"]);
-    expect(parseCommand(`diff --base 'origin/main' --env "prod eu"  x\\ y`)).toEqual(["diff", "--base", "origin/main", "--env", "prod eu", "x y"]);
-    expect(parseCommand("resolve --env $(touch /tmp/pwned) `id` $HOME ~ *")).toEqual(["resolve", "--env", "$(touch", "/tmp/pwned)", "`id`", "$HOME", "~", "*"]);
+    expect(parseCommand(`diff --base 'origin/main' --env "prod eu"  x\\ y`)).toEqual([
+      "diff",
+      "--base",
+      "origin/main",
+      "--env",
+      "prod eu",
+      "x y",
+    ]);
+    expect(parseCommand("resolve --env $(touch /tmp/pwned) `id` $HOME ~ *")).toEqual([
+      "resolve",
+      "--env",
+      "$(touch",
+      "/tmp/pwned)",
+      "`id`",
+      "$HOME",
+      "~",
+      "*",
+    ]);
     expect(parseCommand("  ")).toEqual([]);
   });
 
@@ -78,7 +110,12 @@ describe("the command input", () => {
   });
 
   it("passes secrets once, under the names strata reads, and drops empty inputs", () => {
-    const env = createCliEnvironment({ PATH: "/bin", "INPUT_AGE-KEY": "AGE-SECRET-KEY-1X", "INPUT_ENDPOINT": "", "INPUT_GITHUB-TOKEN": " t " });
+    const env = createCliEnvironment({
+      PATH: "/bin",
+      "INPUT_AGE-KEY": "AGE-SECRET-KEY-1X",
+      INPUT_ENDPOINT: "",
+      "INPUT_GITHUB-TOKEN": " t ",
+    });
     expect(env).toEqual({ PATH: "/bin", SOPS_AGE_KEY: "AGE-SECRET-KEY-1X", GITHUB_TOKEN: "t" });
     expect(readInput({ "INPUT_WORKING-DIRECTORY": "cfg" }, "working-directory")).toBe("cfg");
   });
@@ -101,7 +138,11 @@ describe("the action, run as the runner runs it", () => {
     expect(existsSync("/tmp/pwned")).toBe(false);
 
     // A hostile working-directory is a path that does not exist, not a command.
-    const bad = await runAction(entry, runnerEnv(dir, { ...inputs, "working-directory": hostile("working-directory"), command: "--version" }), dir);
+    const bad = await runAction(
+      entry,
+      runnerEnv(dir, { ...inputs, "working-directory": hostile("working-directory"), command: "--version" }),
+      dir,
+    );
     expect(bad.exitCode).toBe(2);
     expect(bad.stdout).toMatch(/^::error title=strata action::working-directory .* is not a directory/m);
     expect(readdirSync(dir).filter((f) => f.startsWith("pwned"))).toEqual([]);
@@ -127,12 +168,22 @@ describe("the action, run as the runner runs it", () => {
     try {
       const base = "a".repeat(40);
       const head = "b".repeat(40);
-      gh.state.files.set(base, { "strata.yaml": "approvals:\n  rules:\n    - { name: prod, when: { environments: [prod] }, require: 1, from: [alice] }\n" });
+      gh.state.files.set(base, {
+        "strata.yaml":
+          "approvals:\n  rules:\n    - { name: prod, when: { environments: [prod] }, require: 1, from: [alice] }\n",
+      });
       gh.state.pulls.set(3, { number: 3, author: "dev", head: { sha: head }, base: { sha: base } });
       addReviews(gh.state, 3, [{ login: "alice", state: "APPROVED", commitId: head }]);
-      writeFileSync(join(dir, "diff.json"), JSON.stringify({ environments: { prod: { changes: [{ key: "a.b", sensitive: false }] } } }));
+      writeFileSync(
+        join(dir, "diff.json"),
+        JSON.stringify({ environments: { prod: { changes: [{ key: "a.b", sensitive: false }] } } }),
+      );
       const env = {
-        ...runnerEnv(dir, { command: `approvals check --pr 3 --format json --diff '${join(dir, "diff.json")}'`, "github-token": "test-token", "working-directory": dir }),
+        ...runnerEnv(dir, {
+          command: `approvals check --pr 3 --format json --diff '${join(dir, "diff.json")}'`,
+          "github-token": "test-token",
+          "working-directory": dir,
+        }),
         GITHUB_REPOSITORY: "acme/config",
         GITHUB_API_URL: gh.url,
       };

@@ -43,7 +43,9 @@ properties:
 
 /** A file shaped like SOPS output: values are ENC[...] strings, plus the sops metadata block. */
 export function sopsFile(values: Record<string, string>): string {
-  const lines = Object.entries(values).map(([k, v]) => `${k}: ENC[AES256_GCM,data:${Buffer.from(v).toString("base64")},iv:aaaa,tag:bbbb,type:str]`);
+  const lines = Object.entries(values).map(
+    ([k, v]) => `${k}: ENC[AES256_GCM,data:${Buffer.from(v).toString("base64")},iv:aaaa,tag:bbbb,type:str]`,
+  );
   return `${lines.join("\n")}
 sops:
   age:
@@ -65,7 +67,8 @@ export function baseTree(): FileTree {
     "schemas/db.schema.yaml": DB_SCHEMA,
     "schemas/http.schema.yaml": HTTP_SCHEMA,
     "environments/base/db.yaml": "host: db.internal\nlegacy_timeout: 30\n",
-    "environments/base/http.yaml": "url: https://${db.host}/api\nallow: [a]\nroutes:\n  - { name: r1, weight: 1 }\n  - { name: r2, weight: 2 }\n",
+    "environments/base/http.yaml":
+      "url: https://${db.host}/api\nallow: [a]\nroutes:\n  - { name: r1, weight: 1 }\n  - { name: r2, weight: 2 }\n",
     "environments/staging/db.yaml": "host: db.staging\n",
     "environments/production/db.yaml": "pool: { max: 50 }\n",
     "environments/production/db.sops.yaml": sopsFile({ password: "prod-password-1" }),

@@ -14,7 +14,8 @@ async function diff(dir: string, options: Omit<DiffOptions, "dir"> = {}) {
   return diffConfig({ dir, ...options });
 }
 
-const keys = (changes: readonly KeyChange[] | undefined): string[] => (changes ?? []).map((c) => `${c.change} ${c.key}`);
+const keys = (changes: readonly KeyChange[] | undefined): string[] =>
+  (changes ?? []).map((c) => `${c.change} ${c.key}`);
 
 describe("diffConfig between commits", () => {
   it("shows a base change in every environment it reaches, with the layer and the blast radius", async () => {
@@ -24,13 +25,36 @@ describe("diffConfig between commits", () => {
     const { result } = await diff(dir, { base: "HEAD~1", head: "HEAD" });
     expect(result.base).toMatch(/^[0-9a-f]{40}$/);
     expect(result.head).toMatch(/^[0-9a-f]{40}$/);
-    expect(result.changedLayers).toEqual([{ environment: "base", file: "environments/base/db.yaml", reaches: ["production", "production-eu", "staging"] }]);
+    expect(result.changedLayers).toEqual([
+      { environment: "base", file: "environments/base/db.yaml", reaches: ["production", "production-eu", "staging"] },
+    ]);
     // production first; production-eu inherits production: true.
     expect(Object.keys(result.environments)).toEqual(["production", "production-eu", "staging"]);
     const staging = result.environments.staging!.changes;
     expect(staging).toEqual([
-      { key: "db.pool.max", change: "changed", before: 10, after: 20, sensitive: false, layer: { environment: "base", file: "environments/base/db.yaml" }, flags: ["restart-required"], owner: "@acme/dba", approvers: [] },
-      { key: "db.legacy_timeout", change: "changed", before: 30, after: 60, sensitive: false, layer: { environment: "base", file: "environments/base/db.yaml" }, flags: ["deprecated"], deprecated: "use pool settings", owner: null, approvers: [] },
+      {
+        key: "db.pool.max",
+        change: "changed",
+        before: 10,
+        after: 20,
+        sensitive: false,
+        layer: { environment: "base", file: "environments/base/db.yaml" },
+        flags: ["restart-required"],
+        owner: "@acme/dba",
+        approvers: [],
+      },
+      {
+        key: "db.legacy_timeout",
+        change: "changed",
+        before: 30,
+        after: 60,
+        sensitive: false,
+        layer: { environment: "base", file: "environments/base/db.yaml" },
+        flags: ["deprecated"],
+        deprecated: "use pool settings",
+        owner: null,
+        approvers: [],
+      },
     ]);
     // production overrides pool.max: only the deprecated key changes there.
     expect(keys(result.environments.production!.changes)).toEqual(["changed db.legacy_timeout"]);
@@ -55,7 +79,10 @@ describe("diffConfig between commits", () => {
     writeTree(dir, { "environments/production/http.yaml": "allow: [p]\n" });
     commitAll(dir, "production http");
     const inc = await diff(dir, { base: "HEAD~1", head: "HEAD" });
-    expect(inc.resolved).toEqual([{ environment: "production", namespaces: 1 }, { environment: "production-eu", namespaces: 1 }]);
+    expect(inc.resolved).toEqual([
+      { environment: "production", namespaces: 1 },
+      { environment: "production-eu", namespaces: 1 },
+    ]);
     const full = await diff(dir, { base: "HEAD~1", head: "HEAD", incremental: false });
     expect(full.resolved.map((r) => r.namespaces)).toEqual([null, null, null]);
     expect(full.result).toEqual(inc.result);
@@ -63,12 +90,25 @@ describe("diffConfig between commits", () => {
 
   it("shows array changes by item, matched by the x-merge field", async () => {
     const dir = gitdir(baseTree());
-    writeTree(dir, { "environments/base/http.yaml": "url: https://${db.host}/api\nallow: [a, b]\nroutes:\n  - { name: r2, weight: 5 }\n  - { name: r1, weight: 1 }\n" });
+    writeTree(dir, {
+      "environments/base/http.yaml":
+        "url: https://${db.host}/api\nallow: [a, b]\nroutes:\n  - { name: r2, weight: 5 }\n  - { name: r1, weight: 1 }\n",
+    });
     commitAll(dir, "routes");
     const { result } = await diff(dir, { base: "HEAD~1", head: "HEAD", environments: ["staging"] });
     const [allow, routes] = result.environments.staging!.changes;
-    expect(allow).toMatchObject({ key: "http.allow", before: ["a"], after: ["a", "b"], items: [{ index: 1, change: "added", after: "b" }] });
-    expect(routes).toMatchObject({ key: "http.routes", items: [{ index: 0, change: "changed", id: "r2", before: { name: "r2", weight: 2 }, after: { name: "r2", weight: 5 } }] });
+    expect(allow).toMatchObject({
+      key: "http.allow",
+      before: ["a"],
+      after: ["a", "b"],
+      items: [{ index: 1, change: "added", after: "b" }],
+    });
+    expect(routes).toMatchObject({
+      key: "http.routes",
+      items: [
+        { index: 0, change: "changed", id: "r2", before: { name: "r2", weight: 2 }, after: { name: "r2", weight: 5 } },
+      ],
+    });
   });
 
   it("compares sensitive values without printing them; ciphertext only means 'may have changed'", async () => {
@@ -77,7 +117,16 @@ describe("diffConfig between commits", () => {
     commitAll(dir, "rotate");
     const { result } = await diff(dir, { base: "HEAD~1", head: "HEAD" });
     expect(result.environments.production!.changes).toEqual([
-      { key: "db.password", change: "changed", sensitive: true, certain: false, layer: { environment: "production", file: "environments/production/db.sops.yaml" }, flags: [], owner: null, approvers: ["@acme/security"] },
+      {
+        key: "db.password",
+        change: "changed",
+        sensitive: true,
+        certain: false,
+        layer: { environment: "production", file: "environments/production/db.sops.yaml" },
+        flags: [],
+        owner: null,
+        approvers: ["@acme/security"],
+      },
     ]);
     expect(Object.keys(result.environments)).toEqual(["production", "production-eu"]);
     const json = JSON.stringify(result);
@@ -97,7 +146,10 @@ describe("diffConfig between commits", () => {
   it("shows a renamed environment as a rename, not a delete and an add", async () => {
     const dir = gitdir(baseTree());
     git(dir, "mv", "environments/staging", "environments/stage");
-    writeTree(dir, { "strata.yaml": STRATA_YAML.replace("staging:", "stage:"), "environments/stage/db.yaml": "host: db.staging\npool: { max: 12 }\n" });
+    writeTree(dir, {
+      "strata.yaml": STRATA_YAML.replace("staging:", "stage:"),
+      "environments/stage/db.yaml": "host: db.staging\npool: { max: 12 }\n",
+    });
     commitAll(dir, "rename staging");
     const { result } = await diff(dir, { base: "HEAD~1", head: "HEAD" });
     expect(Object.keys(result.environments)).toEqual(["stage"]);
@@ -110,7 +162,9 @@ describe("diffConfig between commits", () => {
     writeTree(dir, { "strata.yaml": STRATA_YAML + "  test: { parent: base }\n" });
     commitAll(dir, "rename qa");
     const { result } = await diff(dir, { base: "HEAD~1", head: "HEAD" });
-    expect(result.environments).toEqual({ test: expect.objectContaining({ renamedFrom: "qa", status: "renamed", changes: [] }) });
+    expect(result.environments).toEqual({
+      test: expect.objectContaining({ renamedFrom: "qa", status: "renamed", changes: [] }),
+    });
   });
 
   it("shows a renamed namespace as such", async () => {
@@ -125,10 +179,16 @@ describe("diffConfig between commits", () => {
 
   it("a broken strata.yaml at head: the error for that side, and the values diff still shown", async () => {
     const dir = gitdir(baseTree());
-    writeTree(dir, { "strata.yaml": "version: 1\nenvironments: [oops\n", "environments/staging/db.yaml": "host: db.new\n" });
+    writeTree(dir, {
+      "strata.yaml": "version: 1\nenvironments: [oops\n",
+      "environments/staging/db.yaml": "host: db.new\n",
+    });
     commitAll(dir, "break settings");
     const { result } = await diff(dir, { base: "HEAD~1", head: "HEAD" });
-    expect(result.problems[0]).toMatchObject({ side: "head", finding: { code: "yaml-syntax", file: "strata.yaml", line: 3 } });
+    expect(result.problems[0]).toMatchObject({
+      side: "head",
+      finding: { code: "yaml-syntax", file: "strata.yaml", line: 3 },
+    });
     expect(result.problems.every((p) => p.side === "head" && p.finding.file === "strata.yaml")).toBe(true);
     expect(result.environments.staging!.changes.map((c) => c.key)).toEqual(["db.host", "http.url"]);
   });
@@ -153,10 +213,16 @@ describe("diffConfig between commits", () => {
 
   it("binary and huge files: a binary values file is that side's finding, files outside the layout are never read", async () => {
     const dir = gitdir(baseTree());
-    writeTree(dir, { "environments/staging/db.yaml": Buffer.from([0xff, 0xfe, 0, 1, 2]), "assets/big.bin": Buffer.alloc(20 * 1024 * 1024, 1) });
+    writeTree(dir, {
+      "environments/staging/db.yaml": Buffer.from([0xff, 0xfe, 0, 1, 2]),
+      "assets/big.bin": Buffer.alloc(20 * 1024 * 1024, 1),
+    });
     commitAll(dir, "binary");
     const { result } = await diff(dir, { base: "HEAD~1", head: "HEAD" });
-    const codes = [...result.problems.map((p) => p.finding.code), ...Object.values(result.environments).flatMap((e) => e.invalid.map((f) => f.code))];
+    const codes = [
+      ...result.problems.map((p) => p.finding.code),
+      ...Object.values(result.environments).flatMap((e) => e.invalid.map((f) => f.code)),
+    ];
     expect(codes.length).toBeGreaterThan(0);
     expect(result.changedLayers.map((l) => l.file)).toEqual(["environments/staging/db.yaml"]);
   });
@@ -165,7 +231,10 @@ describe("diffConfig between commits", () => {
     const dir = gitdir(baseTree());
     writeTree(dir, { "environments/staging/db.yaml": "host: x\n# " + "x".repeat(17 * 1024 * 1024) + "\n" });
     commitAll(dir, "huge");
-    await expect(diff(dir, { base: "HEAD~1", head: "HEAD" })).rejects.toMatchObject({ code: "unreadable-file", message: expect.stringContaining("environments/staging/db.yaml") });
+    await expect(diff(dir, { base: "HEAD~1", head: "HEAD" })).rejects.toMatchObject({
+      code: "unreadable-file",
+      message: expect.stringContaining("environments/staging/db.yaml"),
+    });
   });
 
   it("--env limits the diff; an environment neither side declares is unknown-environment", async () => {
@@ -176,7 +245,9 @@ describe("diffConfig between commits", () => {
     expect(Object.keys(result.environments)).toEqual(["production-eu"]);
     const globbed = await diff(dir, { base: "HEAD~1", head: "HEAD", environments: ["prod*"] });
     expect(Object.keys(globbed.result.environments)).toEqual(["production", "production-eu"]);
-    await expect(diff(dir, { base: "HEAD~1", head: "HEAD", environments: ["nope"] })).rejects.toMatchObject({ code: "unknown-environment" });
+    await expect(diff(dir, { base: "HEAD~1", head: "HEAD", environments: ["nope"] })).rejects.toMatchObject({
+      code: "unknown-environment",
+    });
   });
 
   it("bad refs: unknown-ref", async () => {
@@ -211,21 +282,37 @@ describe("diffConfig against the working tree", () => {
     expect(outcome.result.head).toBe("worktree");
     expect(outcome.result.base).toBe(git(dir, "rev-parse", "main").trim());
     expect(outcome.baseLabel).toMatch(/merge-base with main/);
-    expect(outcome.result.environments.staging!.changes[0]).toMatchObject({ key: "db.host", before: "db.staging", after: "db.uncommitted" });
-    expect(outcome.result.environments.production!.changes[0]).toMatchObject({ key: "http.allow", before: ["a"], after: ["z"] });
+    expect(outcome.result.environments.staging!.changes[0]).toMatchObject({
+      key: "db.host",
+      before: "db.staging",
+      after: "db.uncommitted",
+    });
+    expect(outcome.result.environments.production!.changes[0]).toMatchObject({
+      key: "http.allow",
+      before: ["a"],
+      after: ["z"],
+    });
   });
 
   it("a deleted values file is a removal", async () => {
     const dir = gitdir(baseTree());
     rmSync(join(dir, "environments/production/db.yaml"));
     const { result } = await diff(dir);
-    expect(result.environments.production!.changes[0]).toMatchObject({ key: "db.pool.max", before: 50, after: 10, layer: { file: "environments/production/db.yaml" } });
+    expect(result.environments.production!.changes[0]).toMatchObject({
+      key: "db.pool.max",
+      before: 50,
+      after: 10,
+      layer: { file: "environments/production/db.yaml" },
+    });
   });
 
   it("a repository with no commits: unknown-ref", async () => {
     const dir = gitdir(baseTree(), {});
     git(dir, "init", "-q", "-b", "main");
-    await expect(diff(dir)).rejects.toMatchObject({ code: "unknown-ref", message: expect.stringMatching(/no commits/) });
+    await expect(diff(dir)).rejects.toMatchObject({
+      code: "unknown-ref",
+      message: expect.stringMatching(/no commits/),
+    });
   });
 
   it("no changes: an empty diff", async () => {
@@ -250,14 +337,18 @@ describe("diffConfig with a secrets opener", () => {
   it("with keys, compares plaintext: a re-encryption with the same value is no change", async () => {
     const dir = gitdir(baseTree());
     // Same plaintext, different ciphertext (as sops re-encrypting with fresh IVs).
-    writeTree(dir, { "environments/production/db.sops.yaml": sopsFile({ password: "prod-password-1" }).replace(/iv:aaaa/, "iv:cccc") });
+    writeTree(dir, {
+      "environments/production/db.sops.yaml": sopsFile({ password: "prod-password-1" }).replace(/iv:aaaa/, "iv:cccc"),
+    });
     commitAll(dir, "re-encrypt");
     const same = await diff(dir, { base: "HEAD~1", head: "HEAD", secrets: opener(decode) });
     expect(same.result.environments).toEqual({});
     writeTree(dir, { "environments/production/db.sops.yaml": sopsFile({ password: "prod-password-2" }) });
     commitAll(dir, "rotate");
     const changed = await diff(dir, { base: "HEAD~1", head: "HEAD", secrets: opener(decode) });
-    expect(changed.result.environments.production!.changes).toEqual([expect.objectContaining({ key: "db.password", change: "changed", sensitive: true, certain: true })]);
+    expect(changed.result.environments.production!.changes).toEqual([
+      expect.objectContaining({ key: "db.password", change: "changed", sensitive: true, certain: true }),
+    ]);
     expect(JSON.stringify(changed.result)).not.toContain("prod-password");
   });
 
@@ -266,7 +357,11 @@ describe("diffConfig with a secrets opener", () => {
     writeTree(dir, { "environments/production/db.sops.yaml": sopsFile({ password: "prod-password-2" }) });
     commitAll(dir, "rotate");
     const outcome = await diff(dir, { base: "HEAD~1", head: "HEAD", secrets: opener(() => null) });
-    expect(outcome.notes.join(" ")).toMatch(/not decrypted: environments\/production\/db\.sops\.yaml \(decryption-failed\).*compared as ciphertext/);
-    expect(outcome.result.environments.production!.changes).toEqual([expect.objectContaining({ key: "db.password", change: "changed", certain: false })]);
+    expect(outcome.notes.join(" ")).toMatch(
+      /not decrypted: environments\/production\/db\.sops\.yaml \(decryption-failed\).*compared as ciphertext/,
+    );
+    expect(outcome.result.environments.production!.changes).toEqual([
+      expect.objectContaining({ key: "db.password", change: "changed", certain: false }),
+    ]);
   });
 });

@@ -24,7 +24,10 @@ describe.skipIf(lacking("generated repositories", needsGenerator))("generated re
   it.each([
     ["default size", []],
     ["with resolution features", ["--features"]],
-    ["features, another seed, more overrides", ["--features", "--seed", "7", "--override", "0.4", "--namespaces", "20", "--envs", "16"]],
+    [
+      "features, another seed, more overrides",
+      ["--features", "--seed", "7", "--override", "0.4", "--namespaces", "20", "--envs", "16"],
+    ],
   ])("resolve deep-equals .expected/<env>.json for every environment (%s)", async (_name, args) => {
     const dir = generate(args);
     const repo = await loadRepository(createWorktreeFiles(dir), { secrets: null });
@@ -34,7 +37,10 @@ describe.skipIf(lacking("generated repositories", needsGenerator))("generated re
     for (const file of expectedFiles) {
       const env = file.replace(/\.json$/, "");
       const resolved = repo.resolver.resolve(env);
-      expect(resolved.findings.filter((f) => f.severity === "error"), env).toEqual([]);
+      expect(
+        resolved.findings.filter((f) => f.severity === "error"),
+        env,
+      ).toEqual([]);
       expect(resolved.config, env).toEqual(JSON.parse(readFileSync(join(dir, ".expected", file), "utf8")));
     }
     const validation = await validateRepository({ files: createWorktreeFiles(dir), secrets: null });

@@ -30,23 +30,56 @@ describe("logConfig", () => {
     const result = await logConfig({ dir, environment: "production-eu", key: "db.pool.max" });
     expect(result).toMatchObject({ schemaVersion: 1, environment: "production-eu", key: "db.pool.max" });
     expect(result.commits.map((c) => [c.subject, c.pullRequest, c.changes])).toEqual([
-      ["production pool (#13)", 13, [{ environment: "production-eu", key: "db.pool.max", change: "changed", before: 50, after: 80, sensitive: false }]],
-      ["initial", null, [{ environment: "production-eu", key: "db.pool.max", change: "added", after: 50, sensitive: false }]],
+      [
+        "production pool (#13)",
+        13,
+        [
+          {
+            environment: "production-eu",
+            key: "db.pool.max",
+            change: "changed",
+            before: 50,
+            after: 80,
+            sensitive: false,
+          },
+        ],
+      ],
+      [
+        "initial",
+        null,
+        [{ environment: "production-eu", key: "db.pool.max", change: "added", after: 50, sensitive: false }],
+      ],
     ]);
-    expect(result.commits[0]).toMatchObject({ author: "Test Author", email: "author@example.com", date: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+    expect(result.commits[0]).toMatchObject({
+      author: "Test Author",
+      email: "author@example.com",
+      date: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+    });
   });
 
   it("counts changes to any inherited layer (a base change reaches staging through the merge, credited to the branch commit)", async () => {
     const dir = historyRepo();
     const result = await logConfig({ dir, environment: "staging", key: "db.**" });
-    expect(result.commits.map((c) => [c.subject, c.changes.map((x) => `${x.key} ${JSON.stringify(x.before)}→${JSON.stringify(x.after)}`)])).toEqual([
-      ["staging pool", ["db.pool.max 20→25", "db.host \"db.staging\"→\"db2.staging\""]],
+    expect(
+      result.commits.map((c) => [
+        c.subject,
+        c.changes.map((x) => `${x.key} ${JSON.stringify(x.before)}→${JSON.stringify(x.after)}`),
+      ]),
+    ).toEqual([
+      ["staging pool", ["db.pool.max 20→25", 'db.host "db.staging"→"db2.staging"']],
       ["raise the pool", ["db.pool.max 10→20"]],
-      ["initial", ["db.pool.max undefined→10", "db.host undefined→\"db.staging\"", "db.legacy_timeout undefined→30"]],
+      ["initial", ["db.pool.max undefined→10", 'db.host undefined→"db.staging"', "db.legacy_timeout undefined→30"]],
     ]);
-    expect(result.commits[1]).toMatchObject({ pullRequest: 12, merge: { subject: "Merge pull request #12 from acme/feature", pullRequest: 12 } });
+    expect(result.commits[1]).toMatchObject({
+      pullRequest: 12,
+      merge: { subject: "Merge pull request #12 from acme/feature", pullRequest: 12 },
+    });
     const mainLine = await logConfig({ dir, environment: "staging", key: "db.**", firstParent: true });
-    expect(mainLine.commits[1]).toMatchObject({ subject: "Merge pull request #12 from acme/feature", pullRequest: 12, merge: null });
+    expect(mainLine.commits[1]).toMatchObject({
+      subject: "Merge pull request #12 from acme/feature",
+      pullRequest: 12,
+      merge: null,
+    });
     // `*` is one segment: db.pool.max is not under db.*
     const shallow = await logConfig({ dir, environment: "staging", key: "db.*" });
     expect(shallow.commits.map((c) => c.subject)).toEqual(["staging pool", "initial"]);
@@ -81,13 +114,20 @@ describe("logConfig", () => {
     const dir = historyRepo();
     const result = await logConfig({ dir, environment: "production*", key: "db.pool.max" });
     expect(result.environments).toEqual(["production", "production-eu"]);
-    expect(result.commits[0]?.changes.map((c) => [c.environment, c.before, c.after])).toEqual([["production", 50, 80], ["production-eu", 50, 80]]);
+    expect(result.commits[0]?.changes.map((c) => [c.environment, c.before, c.after])).toEqual([
+      ["production", 50, 80],
+      ["production-eu", 50, 80],
+    ]);
   });
 
   it("an environment the head does not declare is unknown-environment; a bad ref unknown-ref", async () => {
     const dir = historyRepo();
-    await expect(logConfig({ dir, environment: "nope", key: "db.*" })).rejects.toMatchObject({ code: "unknown-environment" });
-    await expect(logConfig({ dir, environment: "staging", key: "db.*", head: "nope" })).rejects.toMatchObject({ code: "unknown-ref" });
+    await expect(logConfig({ dir, environment: "nope", key: "db.*" })).rejects.toMatchObject({
+      code: "unknown-environment",
+    });
+    await expect(logConfig({ dir, environment: "staging", key: "db.*", head: "nope" })).rejects.toMatchObject({
+      code: "unknown-ref",
+    });
   });
 
   it("an environment added later starts with its first appearance", async () => {
@@ -95,6 +135,8 @@ describe("logConfig", () => {
     writeTree(dir, { "strata.yaml": STRATA_YAML + "  qa: { parent: staging }\n" });
     commitAll(dir, "add qa");
     const result = await logConfig({ dir, environment: "qa", key: "db.host" });
-    expect(result.commits.map((c) => [c.subject, c.changes[0]?.change, c.changes[0]?.after])).toEqual([["add qa", "added", "db2.staging"]]);
+    expect(result.commits.map((c) => [c.subject, c.changes[0]?.change, c.changes[0]?.after])).toEqual([
+      ["add qa", "added", "db2.staging"],
+    ]);
   });
 });

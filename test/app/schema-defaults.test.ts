@@ -9,23 +9,35 @@ afterAll(cleanupTempdirs);
 
 function fanOutSchema(depth: number): string {
   const lines = ["type: object", "properties:", "  top: { $ref: '#/$defs/l0' }", "$defs:"];
-  for (let i = 0; i < depth; i++) lines.push(`  l${i}:`, "    type: object", "    properties:", `      a: { $ref: '#/$defs/l${i + 1}' }`, `      b: { $ref: '#/$defs/l${i + 1}' }`);
+  for (let i = 0; i < depth; i++)
+    lines.push(
+      `  l${i}:`,
+      "    type: object",
+      "    properties:",
+      `      a: { $ref: '#/$defs/l${i + 1}' }`,
+      `      b: { $ref: '#/$defs/l${i + 1}' }`,
+    );
   lines.push(`  l${depth}: { type: integer, default: 1 }`);
   return `${lines.join("\n")}\n`;
 }
 
 describe("a $ref fan-out in a schema", () => {
   it("is an invalid-schema finding at the $ref where the expansion stopped", async () => {
-    const dir = gitdir({
-      "strata.yaml": "version: 1\nenvironments:\n  dev: {}\n",
-      "schemas/deep.schema.yaml": fanOutSchema(30),
-      "environments/dev/deep.yaml": "{}\n",
-    }, {});
+    const dir = gitdir(
+      {
+        "strata.yaml": "version: 1\nenvironments:\n  dev: {}\n",
+        "schemas/deep.schema.yaml": fanOutSchema(30),
+        "environments/dev/deep.yaml": "{}\n",
+      },
+      {},
+    );
     const result = await validateRepository({ files: createWorktreeFiles(dir), secrets: null });
     expect(result.ok).toBe(false);
     const f = result.findings.find((x) => x.code === "invalid-schema");
     expect(f).toMatchObject({ file: "schemas/deep.schema.yaml", key: "deep" });
     expect(f!.line).toBeGreaterThan(1);
-    expect(f!.message).toMatch(/^schemas\/deep\.schema\.yaml:\d+:\d+: the schema's defaults expand past 100,000 subschemas \(\$ref fan-out at \$defs\/l\d+\/properties\/[ab]\)/);
+    expect(f!.message).toMatch(
+      /^schemas\/deep\.schema\.yaml:\d+:\d+: the schema's defaults expand past 100,000 subschemas \(\$ref fan-out at \$defs\/l\d+\/properties\/[ab]\)/,
+    );
   });
 });

@@ -20,10 +20,31 @@ approvals:
   emergency: { label: config-emergency, require: 1 }
 `;
 const DIFF = {
-  schemaVersion: 1, base: BASE, head: HEAD, changedLayers: [],
-  environments: { production: { renamedFrom: null, status: "changed", production: true, changes: [
-    { key: "http.timeout", change: "changed", before: 10, after: 20, sensitive: false, layer: null, flags: [], owner: null, approvers: [] },
-  ], invalid: [] } },
+  schemaVersion: 1,
+  base: BASE,
+  head: HEAD,
+  changedLayers: [],
+  environments: {
+    production: {
+      renamedFrom: null,
+      status: "changed",
+      production: true,
+      changes: [
+        {
+          key: "http.timeout",
+          change: "changed",
+          before: 10,
+          after: 20,
+          sensitive: false,
+          layer: null,
+          flags: [],
+          owner: null,
+          approvers: [],
+        },
+      ],
+      invalid: [],
+    },
+  },
 };
 
 let gh: FakeGitHub;
@@ -34,35 +55,67 @@ beforeEach(async () => {
   gh = await startFakeGitHub();
   gh.state.files.set(BASE, { "strata.yaml": RULES });
   gh.state.teams.set("acme/sre", ["sre1", "sre2"]);
-  gh.state.pulls.set(7, { number: 7, author: "dev", title: "Raise the timeout", head: { sha: HEAD }, base: { sha: BASE } });
+  gh.state.pulls.set(7, {
+    number: 7,
+    author: "dev",
+    title: "Raise the timeout",
+    head: { sha: HEAD },
+    base: { sha: BASE },
+  });
   dir = tempdir();
   writeFileSync(join(dir, "diff.json"), JSON.stringify(DIFF));
   writeFileSync(join(dir, "summary.md"), "");
-  env = { GITHUB_TOKEN: "test-token", GITHUB_REPOSITORY: "acme/config", GITHUB_API_URL: gh.url, GITHUB_STEP_SUMMARY: join(dir, "summary.md"), GITHUB_EVENT_PATH: "", GITHUB_RUN_ID: "" };
+  env = {
+    GITHUB_TOKEN: "test-token",
+    GITHUB_REPOSITORY: "acme/config",
+    GITHUB_API_URL: gh.url,
+    GITHUB_STEP_SUMMARY: join(dir, "summary.md"),
+    GITHUB_EVENT_PATH: "",
+    GITHUB_RUN_ID: "",
+  };
 });
 afterEach(() => gh.close());
 afterAll(() => cleanupTempdirs());
 
-const run = (args: string[], extra: Record<string, string> = {}) => strata(["approvals", "check", "--diff", join(dir, "diff.json"), ...args], { cwd: dir, env: { ...env, ...extra } });
+const run = (args: string[], extra: Record<string, string> = {}) =>
+  strata(["approvals", "check", "--diff", join(dir, "diff.json"), ...args], { cwd: dir, env: { ...env, ...extra } });
 
 describe("strata approvals check", () => {
   it("exits 1 while insufficient, says who is still needed, writes the summary and the status", async () => {
     addReviews(gh.state, 7, [{ login: "sre1", state: "APPROVED", commitId: HEAD }]);
     const r = await run(["--pr", "7"]);
     expect(r.exitCode).toBe(1);
-    expect(r.stdout).toContain("✗ production: needs 2 from @acme/sre; approved by @sre1; still needed: 1 more from @acme/sre");
+    expect(r.stdout).toContain(
+      "✗ production: needs 2 from @acme/sre; approved by @sre1; still needed: 1 more from @acme/sre",
+    );
     expect(r.stdout).toContain("because of production: http.timeout");
     expect(r.stdout).toContain("waiting: needs 1 more from @acme/sre");
-    expect(gh.state.statuses.get(HEAD)?.at(-1)).toMatchObject({ state: "pending", context: "strata/approvals", description: "needs 1 more from @acme/sre" });
-    expect(readFileSync(join(dir, "summary.md"), "utf8")).toContain("| production | 2 from @acme/sre | @sre1 | needs 1 more from @acme/sre |");
+    expect(gh.state.statuses.get(HEAD)?.at(-1)).toMatchObject({
+      state: "pending",
+      context: "strata/approvals",
+      description: "needs 1 more from @acme/sre",
+    });
+    expect(readFileSync(join(dir, "summary.md"), "utf8")).toContain(
+      "| production | 2 from @acme/sre | @sre1 | needs 1 more from @acme/sre |",
+    );
   });
 
   it("exits 0 once approved, in JSON", async () => {
-    addReviews(gh.state, 7, [{ login: "sre1", state: "APPROVED", commitId: HEAD }, { login: "sre2", state: "APPROVED", commitId: HEAD }]);
+    addReviews(gh.state, 7, [
+      { login: "sre1", state: "APPROVED", commitId: HEAD },
+      { login: "sre2", state: "APPROVED", commitId: HEAD },
+    ]);
     const r = await run(["--pr", "7", "--format", "json"]);
     expect(r.exitCode).toBe(0);
     const doc = JSON.parse(r.stdout) as Record<string, unknown>;
-    expect(doc).toMatchObject({ schemaVersion: 1, met: true, state: "success", approvedBy: ["sre1", "sre2"], rulesRef: BASE, pullRequest: { number: 7, head: HEAD } });
+    expect(doc).toMatchObject({
+      schemaVersion: 1,
+      met: true,
+      state: "success",
+      approvedBy: ["sre1", "sre2"],
+      rulesRef: BASE,
+      pullRequest: { number: 7, head: HEAD },
+    });
   });
 
   it("takes the pull request from the Actions event and prints workflow commands", async () => {
@@ -101,7 +154,9 @@ describe("with the diff engine, on a real repository", () => {
     const head = commitAll(repo, "more replicas");
     git(repo, "checkout", "-q", "main");
     // main moves on after the branch started: its change must not be in the pull request's diff.
-    writeTree(repo, { "environments/staging/app.yaml": "log_level: warn\nbase_url: https://staging.app.example.com\n" });
+    writeTree(repo, {
+      "environments/staging/app.yaml": "log_level: warn\nbase_url: https://staging.app.example.com\n",
+    });
     const base = commitAll(repo, "quieter staging");
 
     gh.state.files.set(base, { "strata.yaml": readFileSync(join(repo, "strata.yaml"), "utf8") });

@@ -18,7 +18,11 @@ describe("strata on the example repository at the project root", () => {
     const r = await strata(["validate", "--format", "json"], { cwd: projectRoot });
     expect(r.exitCode).toBe(0);
     const doc = JSON.parse(r.stdout);
-    expect(doc).toMatchObject({ schemaVersion: 1, ok: true, environments: ["development", "production", "production-eu", "staging"] });
+    expect(doc).toMatchObject({
+      schemaVersion: 1,
+      ok: true,
+      environments: ["development", "production", "production-eu", "staging"],
+    });
     expect(doc.findings.filter((f: { severity: string }) => f.severity === "error")).toEqual([]);
   });
 
@@ -27,7 +31,15 @@ describe("strata on the example repository at the project root", () => {
     expect(r.exitCode).toBe(0);
     const doc = JSON.parse(r.stdout);
     expect(doc.schemaVersion).toBe(1);
-    expect(doc.environments).toContainEqual({ name: "production-eu", parent: "production", abstract: false, production: true, approvalRequired: true, description: "EU region (eu-west-1), GDPR data residency", chain: ["base", "production", "production-eu"] });
+    expect(doc.environments).toContainEqual({
+      name: "production-eu",
+      parent: "production",
+      abstract: false,
+      production: true,
+      approvalRequired: true,
+      description: "EU region (eu-west-1), GDPR data residency",
+      chain: ["base", "production", "production-eu"],
+    });
     expect(doc.environments).toContainEqual(expect.objectContaining({ name: "base", abstract: true, parent: null }));
   });
 
@@ -43,9 +55,18 @@ describe("strata on the example repository at the project root", () => {
     const doc = JSON.parse(r.stdout);
     expect(Object.keys(doc).sort()).toEqual(["cache", "database", "features", "http", "observability"]);
     expect(doc.database.host).toBe("db.prod.eu-west-1.internal.acme.example");
-    expect(doc.database.url).toBe("postgres://app@db.prod.eu-west-1.internal.acme.example:5432/checkout?sslmode=verify-full");
-    expect(doc.database.replicas).toEqual([{ name: "replica-a", host: "db-replica-a.prod.eu-west-1.internal.acme.example", weight: 40 }]);
-    expect(doc.http.cors_origins).toEqual(["https://acme.example", "https://www.acme.example", "https://checkout.acme.example", "https://eu.acme.example"]);
+    expect(doc.database.url).toBe(
+      "postgres://app@db.prod.eu-west-1.internal.acme.example:5432/checkout?sslmode=verify-full",
+    );
+    expect(doc.database.replicas).toEqual([
+      { name: "replica-a", host: "db-replica-a.prod.eu-west-1.internal.acme.example", weight: 40 },
+    ]);
+    expect(doc.http.cors_origins).toEqual([
+      "https://acme.example",
+      "https://www.acme.example",
+      "https://checkout.acme.example",
+      "https://eu.acme.example",
+    ]);
   });
 
   it("resolve yaml (the default) and --key", async () => {
@@ -85,9 +106,15 @@ describe("strata on the example repository at the project root", () => {
     expect(r.stdout).toMatch(/schema default\s+schemas\/database\.schema\.yaml:\d+:\d+/);
     expect(r.stdout).toMatch(/restart required/);
     expect(r.stdout).toMatch(/approvers: @acme\/dba/);
-    const json = JSON.parse((await strata(["explain", "--env", "production-eu", "database.pool.max", "--format", "json"])).stdout);
+    const json = JSON.parse(
+      (await strata(["explain", "--env", "production-eu", "database.pool.max", "--format", "json"])).stdout,
+    );
     expect(json).toMatchObject({ schemaVersion: 1, environment: "production-eu", key: "database.pool.max" });
-    expect(json.keys[0].layers.map((l: { environment: string | null }) => l.environment)).toEqual(["production", "base", null]);
+    expect(json.keys[0].layers.map((l: { environment: string | null }) => l.environment)).toEqual([
+      "production",
+      "base",
+      null,
+    ]);
     expect(json.keys[0].schema.constraints).toMatchObject({ type: "integer", minimum: 1, maximum: 500 });
   });
 });
@@ -96,11 +123,15 @@ describe("report formats", () => {
   it("--format github prints escaped workflow commands and appends a step summary", async () => {
     const summary = join(tempdir(), "summary.md");
     writeFileSync(summary, "");
-    const dir = fixtureRepo({ "environments/staging/app.yaml": "replicas: 50\nmode: \"a,b:c\"\n" });
-    const r = await strata(["validate", "--repo", dir], { env: { GITHUB_ACTIONS: "true", GITHUB_STEP_SUMMARY: summary, GITHUB_WORKSPACE: join(dir, "..") } });
+    const dir = fixtureRepo({ "environments/staging/app.yaml": 'replicas: 50\nmode: "a,b:c"\n' });
+    const r = await strata(["validate", "--repo", dir], {
+      env: { GITHUB_ACTIONS: "true", GITHUB_STEP_SUMMARY: summary, GITHUB_WORKSPACE: join(dir, "..") },
+    });
     expect(r.exitCode).toBe(1);
     const lines = r.stdout.trim().split("\n");
-    expect(lines[0]).toMatch(/^::error file=[^,]+\/environments\/staging\/app\.yaml,line=1,col=11,title=constraint-violation::/);
+    expect(lines[0]).toMatch(
+      /^::error file=[^,]+\/environments\/staging\/app\.yaml,line=1,col=11,title=constraint-violation::/,
+    );
     for (const line of lines) expect(line.split("::").length).toBeGreaterThanOrEqual(3);
     expect(readFileSync(summary, "utf8")).toMatch(/### strata validate/);
   });

@@ -20,7 +20,10 @@ const SYNTAX_CHECK: Record<string, string[]> = { bash: ["-n"], zsh: ["-n"], fish
 /** A directory with a `strata` on it that runs the built CLI: the scripts call `strata envs`. */
 function strataOnPath(): string {
   const bin = tempdir();
-  writeFileSync(join(bin, "strata"), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(cliPath)} "$@"\n`);
+  writeFileSync(
+    join(bin, "strata"),
+    `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(cliPath)} "$@"\n`,
+  );
   chmodSync(join(bin, "strata"), 0o755);
   return `${bin}${delimiter}${process.env.PATH ?? ""}`;
 }
@@ -33,17 +36,29 @@ async function script(shell: string): Promise<string> {
 
 describe("strata completion", () => {
   for (const shell of ["bash", "zsh", "fish"]) {
-    it.skipIf(!has(shell))(`the ${shell} script parses in ${shell}${has(shell) ? "" : ` (skipped: ${shell} is not installed; .ci/run installs it)`}`, async () => {
-      const file = join(tempdir(), `strata.${shell}`);
-      writeFileSync(file, await script(shell));
-      const r = execaSync(shell, [...SYNTAX_CHECK[shell]!, file], { reject: false });
-      expect(r.exitCode, String(r.stderr)).toBe(0);
-    });
+    it.skipIf(!has(shell))(
+      `the ${shell} script parses in ${shell}${has(shell) ? "" : ` (skipped: ${shell} is not installed; .ci/run installs it)`}`,
+      async () => {
+        const file = join(tempdir(), `strata.${shell}`);
+        writeFileSync(file, await script(shell));
+        const r = execaSync(shell, [...SYNTAX_CHECK[shell]!, file], { reject: false });
+        expect(r.exitCode, String(r.stderr)).toBe(0);
+      },
+    );
   }
 
   it("is generated from the command tree: every command and subcommand is in it", async () => {
     const text = await script("bash");
-    for (const c of ["validate", "resolve", "schema export", "secrets set", "serve token create", "completion", "typegen"]) expect(text).toContain(`'strata ${c}'`);
+    for (const c of [
+      "validate",
+      "resolve",
+      "schema export",
+      "secrets set",
+      "serve token create",
+      "completion",
+      "typegen",
+    ])
+      expect(text).toContain(`'strata ${c}'`);
     expect(text).toContain("--skip-secrets");
   });
 
@@ -53,27 +68,41 @@ describe("strata completion", () => {
     expect(r.stderr).toMatch(/bash, zsh, fish/);
   });
 
-  it.skipIf(!has("bash"))("bash completes commands, subcommands, choices and the repository's environments", async () => {
-    const file = join(tempdir(), "strata.bash");
-    writeFileSync(file, await script("bash"));
-    const complete = (words: string[]): string[] => {
-      const line = `source ${JSON.stringify(file)}; COMP_WORDS=(${words.map((w) => JSON.stringify(w)).join(" ")}); COMP_CWORD=${words.length - 1}; _strata; printf '%s\\n' "\${COMPREPLY[@]}"`;
-      const r = execaSync("bash", ["-c", line], { cwd: projectRoot, env: { PATH: strataOnPath(), NO_COLOR: "1" }, reject: false });
-      return String(r.stdout).split("\n").filter(Boolean);
-    };
-    expect(complete(["strata", "val"])).toEqual(["validate"]);
-    expect(complete(["strata", "secrets", "s"])).toEqual(["set", "status"]);
-    expect(complete(["strata", "validate", "--format", ""])).toEqual(["text", "json", "github"]);
-    expect(complete(["strata", "validate", "--env", "prod"])).toEqual(["production", "production-eu"]);
-    expect(complete(["strata", "validate", "--sk"])).toEqual(["--skip-secrets"]);
-  });
+  it.skipIf(!has("bash"))(
+    "bash completes commands, subcommands, choices and the repository's environments",
+    async () => {
+      const file = join(tempdir(), "strata.bash");
+      writeFileSync(file, await script("bash"));
+      const complete = (words: string[]): string[] => {
+        const line = `source ${JSON.stringify(file)}; COMP_WORDS=(${words.map((w) => JSON.stringify(w)).join(" ")}); COMP_CWORD=${words.length - 1}; _strata; printf '%s\\n' "\${COMPREPLY[@]}"`;
+        const r = execaSync("bash", ["-c", line], {
+          cwd: projectRoot,
+          env: { PATH: strataOnPath(), NO_COLOR: "1" },
+          reject: false,
+        });
+        return String(r.stdout).split("\n").filter(Boolean);
+      };
+      expect(complete(["strata", "val"])).toEqual(["validate"]);
+      expect(complete(["strata", "secrets", "s"])).toEqual(["set", "status"]);
+      expect(complete(["strata", "validate", "--format", ""])).toEqual(["text", "json", "github"]);
+      expect(complete(["strata", "validate", "--env", "prod"])).toEqual(["production", "production-eu"]);
+      expect(complete(["strata", "validate", "--sk"])).toEqual(["--skip-secrets"]);
+    },
+  );
 
   it.skipIf(!has("fish"))("fish completes commands and the repository's environments", async () => {
     const file = join(tempdir(), "strata.fish");
     writeFileSync(file, await script("fish"));
     const complete = (line: string): string[] => {
-      const r = execaSync("fish", ["--no-config", "-c", `source ${JSON.stringify(file)}; complete -C ${JSON.stringify(line)}`], { cwd: projectRoot, env: { PATH: strataOnPath(), NO_COLOR: "1" }, reject: false });
-      return String(r.stdout).split("\n").filter(Boolean).map((l) => l.split("\t")[0]!);
+      const r = execaSync(
+        "fish",
+        ["--no-config", "-c", `source ${JSON.stringify(file)}; complete -C ${JSON.stringify(line)}`],
+        { cwd: projectRoot, env: { PATH: strataOnPath(), NO_COLOR: "1" }, reject: false },
+      );
+      return String(r.stdout)
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => l.split("\t")[0]!);
     };
     expect(complete("strata val")).toEqual(["validate"]);
     expect(complete("strata validate --env prod")).toEqual(["production", "production-eu"]);

@@ -14,14 +14,18 @@ import { exampleKeyEnv, projectRoot, strata } from "../support/cli.js";
 
 afterAll(cleanupTempdirs);
 
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv2020) => Ajv2020;
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (
+  ajv: Ajv2020,
+) => Ajv2020;
 
 /** `!unset` as the editor is told to read it (`yaml.customTags: ["!unset scalar"]`): an empty scalar. */
 const unsetTag: ScalarTag = { tag: "!unset", resolve: () => null };
 
 /** `file::namespace.dotted.key` of every error the layer schemas find in the repository's plain files. */
 function layerSchemaErrors(root: string): Set<string> {
-  const settings = JSON.parse(readFileSync(join(root, ".vscode/settings.json"), "utf8")) as { "yaml.schemas": Record<string, string[]> };
+  const settings = JSON.parse(readFileSync(join(root, ".vscode/settings.json"), "utf8")) as {
+    "yaml.schemas": Record<string, string[]>;
+  };
   const out = new Set<string>();
   for (const [schemaFile, globs] of Object.entries(settings["yaml.schemas"])) {
     const ajv = new Ajv2020({ strict: false, allErrors: true });
@@ -38,7 +42,8 @@ function layerSchemaErrors(root: string): Set<string> {
         if (validate(doc ?? {})) continue;
         const paths = (validate.errors ?? []).map((e) => {
           const segments = e.instancePath.split("/").slice(1);
-          if (e.keyword === "additionalProperties") segments.push(String((e.params as { additionalProperty: string }).additionalProperty));
+          if (e.keyword === "additionalProperties")
+            segments.push(String((e.params as { additionalProperty: string }).additionalProperty));
           return segments;
         });
         // anyOf reports every branch and its parents: the deepest paths are the keys at fault.
@@ -52,7 +57,9 @@ function layerSchemaErrors(root: string): Set<string> {
 
 async function validateErrors(root: string, env: Record<string, string | undefined> = {}): Promise<Set<string>> {
   const r = await strata(["validate", "--format", "json", "--repo", root], { env });
-  const doc = JSON.parse(r.stdout) as { findings: { severity: string; file: string | null; key: string | null; code: string }[] };
+  const doc = JSON.parse(r.stdout) as {
+    findings: { severity: string; file: string | null; key: string | null; code: string }[];
+  };
   return new Set(doc.findings.filter((f) => f.severity === "error").map((f) => `${f.file}::${f.key}`));
 }
 
@@ -83,7 +90,10 @@ describe("layer schemas agree with strata validate", () => {
 describe("strata schema export", () => {
   it("the example's committed .strata/ and .vscode/settings.json are what export writes today", async () => {
     const r = await strata(["schema", "export", "--check"]);
-    expect(r.exitCode, `regenerate them with \`npm run build && node bin/strata.mjs schema export\` and commit them\n${r.stderr}`).toBe(0);
+    expect(
+      r.exitCode,
+      `regenerate them with \`npm run build && node bin/strata.mjs schema export\` and commit them\n${r.stderr}`,
+    ).toBe(0);
     expect(r.stdout).toContain("up to date (5 namespaces)");
   });
 
@@ -157,10 +167,13 @@ describe("strata init and the editor files", () => {
     expect((await strata(["init", dir])).exitCode).toBe(0);
     const settings = JSON.parse(readFileSync(join(dir, ".vscode/settings.json"), "utf8"));
     expect(settings["yaml.customTags"]).toEqual(["!unset scalar"]);
-    expect(settings["yaml.schemas"]).toEqual({ "./.strata/schemas/app.layer.schema.json": ["environments/*/app.yaml"] });
+    expect(settings["yaml.schemas"]).toEqual({
+      "./.strata/schemas/app.layer.schema.json": ["environments/*/app.yaml"],
+    });
     expect(existsSync(join(dir, ".strata/schemas/app.layer.schema.json"))).toBe(true);
     const gitignore = readFileSync(join(dir, ".gitignore"), "utf8").split("\n");
-    for (const line of ["*.pem", "strata-tokens.json", ".strata/store/", "*.dec.yaml"]) expect(gitignore).toContain(line);
+    for (const line of ["*.pem", "strata-tokens.json", ".strata/store/", "*.dec.yaml"])
+      expect(gitignore).toContain(line);
     // What init wrote is what export writes.
     expect((await strata(["schema", "export", "--check", "--repo", dir])).exitCode).toBe(0);
   });

@@ -12,7 +12,9 @@ afterAll(cleanupTempdirs);
 describe("GitHub Actions output", () => {
   it("validate prints a success line and appends a job summary naming the environments", async () => {
     const summary = join(tempdir(), "summary.md");
-    const r = await strata(["validate"], { env: { ...exampleKeyEnv, GITHUB_ACTIONS: "true", GITHUB_STEP_SUMMARY: summary } });
+    const r = await strata(["validate"], {
+      env: { ...exampleKeyEnv, GITHUB_ACTIONS: "true", GITHUB_STEP_SUMMARY: summary },
+    });
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^✓ 4 environment\(s\) valid: development, production, production-eu, staging$/m);
     const md = readFileSync(summary, "utf8");

@@ -18,7 +18,14 @@ function all(cmd: Command): Command[] {
 
 function helpOf(cmd: Command): string {
   let out = "";
-  cmd.configureOutput({ writeOut: (s) => { out += s; }, writeErr: (s) => { out += s; } });
+  cmd.configureOutput({
+    writeOut: (s) => {
+      out += s;
+    },
+    writeErr: (s) => {
+      out += s;
+    },
+  });
   cmd.outputHelp();
   return out;
 }
@@ -52,7 +59,10 @@ describe("self-contained documentation", () => {
   it("nothing users read, nor any source comment, cites the original specification", async () => {
     const { execaSync } = await import("execa");
     const { projectRoot } = await import("../support/cli.js");
-    const r = execaSync("grep", ["-rn", "SPEC", "src", "docs", "README.md", "ARCHITECTURE.md", "templates"], { cwd: projectRoot, reject: false });
+    const r = execaSync("grep", ["-rn", "SPEC", "src", "docs", "README.md", "ARCHITECTURE.md", "templates"], {
+      cwd: projectRoot,
+      reject: false,
+    });
     expect(String(r.stdout)).toBe("");
   });
 });

@@ -29,13 +29,30 @@ describe("strata keys generate", () => {
 describe("strata serve token create", () => {
   it("prints the token once and stores only its hash with the scopes", async () => {
     const dir = tempdir();
-    const r = await strata(["serve", "token", "create", "--scope", "read:*", "--scope", "push:staging", "--name", "ci", "--tokens", "t.json"], { cwd: dir });
+    const r = await strata(
+      [
+        "serve",
+        "token",
+        "create",
+        "--scope",
+        "read:*",
+        "--scope",
+        "push:staging",
+        "--name",
+        "ci",
+        "--tokens",
+        "t.json",
+      ],
+      { cwd: dir },
+    );
     expect(r.exitCode).toBe(0);
     const token = r.stdout.trim();
     expect(token).toMatch(/^strata_[A-Za-z0-9_-]{43}$/);
     const text = readFileSync(join(dir, "t.json"), "utf8");
     expect(text).not.toContain(token);
-    expect(JSON.parse(text)).toMatchObject({ tokens: [{ name: "ci", sha256: hashToken(token), scopes: ["read:*", "push:staging"] }] });
+    expect(JSON.parse(text)).toMatchObject({
+      tokens: [{ name: "ci", sha256: hashToken(token), scopes: ["read:*", "push:staging"] }],
+    });
     expect(statSync(join(dir, "t.json")).mode & 0o777).toBe(0o600);
     const bad = await strata(["serve", "token", "create", "--scope", "write:*", "--tokens", "t.json"], { cwd: dir });
     expect(bad.exitCode).toBe(2);

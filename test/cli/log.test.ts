@@ -26,14 +26,19 @@ describe("strata log (CLI)", () => {
     expect(r.exitCode).toBe(0);
     const doc = JSON.parse(r.stdout) as LogResult;
     expect(doc).toMatchObject({ schemaVersion: 1, environment: "staging", key: "db.pool.max" });
-    expect(doc.commits.map((c) => [c.pullRequest, c.changes[0]?.before, c.changes[0]?.after])).toEqual([[12, 10, 20], [null, undefined, 10]]);
+    expect(doc.commits.map((c) => [c.pullRequest, c.changes[0]?.before, c.changes[0]?.after])).toEqual([
+      [12, 10, 20],
+      [null, undefined, 10],
+    ]);
   });
 
   it("text: one block per commit, globs, sensitive values redacted", async () => {
     const dir = historyRepo();
     const r = await strata(["log", "--env", "production", "db.**"], { cwd: dir });
     expect(r.exitCode).toBe(0);
-    expect(r.stdout).toMatch(/^[0-9a-f]{12} \d{4}-\d\d-\d\d Test Author #14 {2}rotate \(#14\)\n {4}~ db\.password: sensitive value may have changed$/m);
+    expect(r.stdout).toMatch(
+      /^[0-9a-f]{12} \d{4}-\d\d-\d\d Test Author #14 {2}rotate \(#14\)\n {4}~ db\.password: sensitive value may have changed$/m,
+    );
     // production overrides pool.max: the base change of #12 does not reach it.
     expect(r.stdout).not.toMatch(/Merge pull request #12/);
     expect(r.stdout).not.toMatch(/ENC\[|rotated|cm90YXRl/);
@@ -72,14 +77,29 @@ describe("strata log credits the branch commit that made a change", () => {
     const r = await strata(["log", "--env", "staging", "db.**", "--format", "json"], { cwd: dir });
     expect(r.exitCode).toBe(0);
     const doc = JSON.parse(r.stdout) as LogResult;
-    const rows = doc.commits.slice(0, 2).map((c) => ({ commit: c.commit, subject: c.subject, pr: c.pullRequest, merge: c.merge?.commit, keys: c.changes.map((x) => `${x.key}:${String(x.before)}->${String(x.after)}`) }));
+    const rows = doc.commits.slice(0, 2).map((c) => ({
+      commit: c.commit,
+      subject: c.subject,
+      pr: c.pullRequest,
+      merge: c.merge?.commit,
+      keys: c.changes.map((x) => `${x.key}:${String(x.before)}->${String(x.after)}`),
+    }));
     expect(rows).toEqual([
       { commit: second, subject: "pool to 20", pr: 12, merge, keys: ["db.pool.max:10->20"] },
       { commit: first, subject: "pool to 15, timeout to 40", pr: 12, merge, keys: ["db.legacy_timeout:30->40"] },
     ]);
-    expect(doc.commits[0]!.merge).toMatchObject({ commit: merge, subject: "Merge pull request #12 from acme/feature", pullRequest: 12 });
+    expect(doc.commits[0]!.merge).toMatchObject({
+      commit: merge,
+      subject: "Merge pull request #12 from acme/feature",
+      pullRequest: 12,
+    });
     const text = await strata(["log", "--env", "staging", "db.pool.max"], { cwd: dir });
-    expect(text.stdout).toMatch(new RegExp(`^${second.slice(0, 12)} .* pool to 20\\n {4}merged in ${merge.slice(0, 12)} .*Merge pull request #12`, "m"));
+    expect(text.stdout).toMatch(
+      new RegExp(
+        `^${second.slice(0, 12)} .* pool to 20\\n {4}merged in ${merge.slice(0, 12)} .*Merge pull request #12`,
+        "m",
+      ),
+    );
   });
 
   it("--first-parent credits the merge, as the main line sees it", async () => {
@@ -109,7 +129,10 @@ describe("strata log credits the branch commit that made a change", () => {
 
 describe("strata log on a broken strata.yaml", () => {
   it("reports strata.yaml's own located errors (exit 1), not an unknown environment", async () => {
-    const dir = gitdir({ ...baseTree(), "strata.yaml": "version: 1\nenvironments:\n  base: { abstract: true\n  staging: { parent: base }\n" });
+    const dir = gitdir({
+      ...baseTree(),
+      "strata.yaml": "version: 1\nenvironments:\n  base: { abstract: true\n  staging: { parent: base }\n",
+    });
     const r = await strata(["log", "--env", "staging", "db.**"], { cwd: dir });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/strata\.yaml:\d+:\d+: /);

@@ -26,8 +26,14 @@ describe("name length", () => {
     });
     const r = await strata(["validate", "--format", "json"], { cwd: dir });
     expect(r.exitCode).toBe(1);
-    const findings = (JSON.parse(r.stdout) as { findings: { code: string; file: string; line: number; column: number; message: string }[] }).findings;
-    expect(findings).toContainEqual(expect.objectContaining({ code: "invalid-name", file: "strata.yaml", line: 4, column: 3 }));
+    const findings = (
+      JSON.parse(r.stdout) as {
+        findings: { code: string; file: string; line: number; column: number; message: string }[];
+      }
+    ).findings;
+    expect(findings).toContainEqual(
+      expect.objectContaining({ code: "invalid-name", file: "strata.yaml", line: 4, column: 3 }),
+    );
     expect(findings.some((f) => f.message.includes(max) && f.code === "invalid-name")).toBe(false);
 
     const ns = gitdir({
@@ -37,6 +43,8 @@ describe("name length", () => {
     });
     const n = await strata(["validate", "--format", "json"], { cwd: ns });
     expect(n.exitCode).toBe(1);
-    expect((JSON.parse(n.stdout) as { findings: { code: string }[] }).findings.map((f) => f.code)).toContain("invalid-name");
+    expect((JSON.parse(n.stdout) as { findings: { code: string }[] }).findings.map((f) => f.code)).toContain(
+      "invalid-name",
+    );
   }, 60_000);
 });

@@ -16,7 +16,13 @@ const hasScript = execaSync("sh", ["-c", "command -v script"], { reject: false }
 
 function onTerminal(args: string[], env: Record<string, string> = {}): string {
   const command = `stty cols 100 rows 30; ${[process.execPath, cliPath, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(" ")}`;
-  const r = execaSync("script", ["-qec", command, "/dev/null"], { cwd: projectRoot, env: { NO_COLOR: "1", CI: "", GITHUB_ACTIONS: "", ...env }, input: "", reject: false, timeout: 60_000 });
+  const r = execaSync("script", ["-qec", command, "/dev/null"], {
+    cwd: projectRoot,
+    env: { NO_COLOR: "1", CI: "", GITHUB_ACTIONS: "", ...env },
+    input: "",
+    reject: false,
+    timeout: 60_000,
+  });
   return String(r.stdout);
 }
 
@@ -35,15 +41,20 @@ describe("progress", () => {
     expect(d.stdout + d.stderr).not.toMatch(SPINNER);
   });
 
-  it.skipIf(!hasScript)(`on a terminal, validate shows a spinner on stderr${hasScript ? "" : " (skipped: script(1) is not installed)"}`, () => {
-    const out = onTerminal(["validate", "--skip-secrets"]);
-    expect(out).toMatch(SPINNER);
-    expect(out).toContain("loading the repository");
-    expect(out).toContain("environment(s) valid");
-  });
+  it.skipIf(!hasScript)(
+    `on a terminal, validate shows a spinner on stderr${hasScript ? "" : " (skipped: script(1) is not installed)"}`,
+    () => {
+      const out = onTerminal(["validate", "--skip-secrets"]);
+      expect(out).toMatch(SPINNER);
+      expect(out).toContain("loading the repository");
+      expect(out).toContain("environment(s) valid");
+    },
+  );
 
   it.skipIf(!hasScript)("on a terminal under CI=true or GITHUB_ACTIONS=true, no spinner", () => {
     expect(onTerminal(["validate", "--skip-secrets", "--format", "text"], { CI: "true" })).not.toMatch(SPINNER);
-    expect(onTerminal(["validate", "--skip-secrets", "--format", "text"], { GITHUB_ACTIONS: "true" })).not.toMatch(SPINNER);
+    expect(onTerminal(["validate", "--skip-secrets", "--format", "text"], { GITHUB_ACTIONS: "true" })).not.toMatch(
+      SPINNER,
+    );
   });
 });

@@ -19,12 +19,19 @@ beforeAll(async () => {
   gh = await startFakeGitHub();
   server = await startTestServer({ trustedKeys: [key.publicKey] });
 });
-afterAll(async () => { await server.server.close(); await gh.close(); cleanupTempdirs(); });
+afterAll(async () => {
+  await server.server.close();
+  await gh.close();
+  cleanupTempdirs();
+});
 
 describe("push --require-approval", () => {
   it("refuses a merge whose pull request lacks approvals, then publishes it once approved", async () => {
     const files = scaffoldFiles("# workflow\n");
-    files["strata.yaml"] = files["strata.yaml"]!.replace("# signing:", `signing:\n  trusted_keys: ["${key.publicKey.text}"]\n# was signing:`);
+    files["strata.yaml"] = files["strata.yaml"]!.replace(
+      "# signing:",
+      `signing:\n  trusted_keys: ["${key.publicKey.text}"]\n# was signing:`,
+    );
     const repo = gitdir(files);
     writeFileSync(join(repo, "..", "signing.pem"), pem, { mode: 0o600 });
     const base = git(repo, "rev-parse", "HEAD").trim();
@@ -37,9 +44,23 @@ describe("push --require-approval", () => {
     gh.state.files.set(base, { "strata.yaml": readFileSync(join(repo, "strata.yaml"), "utf8") });
     gh.state.teams.set("your-org/sre", ["sre1"]);
     gh.state.branches.set("main", [base, merge]);
-    gh.state.pulls.set(10, { number: 10, author: "dev", state: "closed", merged: true, mergeCommitSha: merge, head: { sha: head }, base: { sha: base } });
+    gh.state.pulls.set(10, {
+      number: 10,
+      author: "dev",
+      state: "closed",
+      merged: true,
+      mergeCommitSha: merge,
+      head: { sha: head },
+      base: { sha: base },
+    });
     gh.state.commitPulls.set(merge, [10]);
-    const env = { GITHUB_TOKEN: "test-token", GITHUB_REPOSITORY: "acme/config", GITHUB_API_URL: gh.url, STRATA_ENDPOINT: server.url, STRATA_SIGNING_KEY: pem };
+    const env = {
+      GITHUB_TOKEN: "test-token",
+      GITHUB_REPOSITORY: "acme/config",
+      GITHUB_API_URL: gh.url,
+      STRATA_ENDPOINT: server.url,
+      STRATA_SIGNING_KEY: pem,
+    };
     const args = ["push", "--env", "production", "--require-approval", "--repo", repo, "--format", "json"];
 
     const refused = await strata(args, { env });
@@ -51,7 +72,10 @@ describe("push --require-approval", () => {
     addReviews(gh.state, 10, [{ login: "sre1", state: "APPROVED", commitId: head }]);
     const ok = await strata(args, { env });
     expect(ok.exitCode, ok.stderr).toBe(0);
-    const snapshot = (await (await fetch(`${server.url}/v1/environments/production/snapshot`)).json()) as { source: Record<string, unknown>; config: { app: { replicas: number } } };
+    const snapshot = (await (await fetch(`${server.url}/v1/environments/production/snapshot`)).json()) as {
+      source: Record<string, unknown>;
+      config: { app: { replicas: number } };
+    };
     expect(snapshot.source).toMatchObject({ commit: merge, pullRequest: 10, approvedBy: ["sre1"], emergency: false });
     expect(snapshot.config.app.replicas).toBe(5);
 

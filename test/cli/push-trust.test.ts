@@ -12,23 +12,32 @@ import { makeChain, newKey } from "../support/snapshots.js";
 
 const { key, pem } = newKey();
 const servers: TestServer[] = [];
-afterEach(async () => { await Promise.all(servers.splice(0).map((s) => s.server.close())); });
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.server.close()));
+});
 afterAll(() => cleanupTempdirs());
 
-async function setup(): Promise<{ dir: string; s: TestServer; push: (...extra: string[]) => ReturnType<typeof strata> }> {
+async function setup(): Promise<{
+  dir: string;
+  s: TestServer;
+  push: (...extra: string[]) => ReturnType<typeof strata>;
+}> {
   const s = await startTestServer({ trustedKeys: [key.publicKey] });
   servers.push(s);
   const dir = gitdir({
     "strata.yaml": `version: 1\nenvironments:\n  staging: {}\nsigning:\n  trusted_keys: ["${key.publicKey.text}"]\ndistribution:\n  endpoint: ${s.url}\n`,
-    "schemas/app.schema.yaml": "type: object\nadditionalProperties: false\nproperties:\n  replicas: { type: integer }\n",
+    "schemas/app.schema.yaml":
+      "type: object\nadditionalProperties: false\nproperties:\n  replicas: { type: integer }\n",
     "environments/staging/app.yaml": "replicas: 2\n",
   });
   writeFileSync(join(dir, "key.pem"), pem, { mode: 0o600 });
-  const push = (...extra: string[]) => strata(["push", "--env", "staging", "--signing-key", "key.pem", "--format", "json", ...extra], { cwd: dir });
+  const push = (...extra: string[]) =>
+    strata(["push", "--env", "staging", "--signing-key", "key.pem", "--format", "json", ...extra], { cwd: dir });
   return { dir, s, push };
 }
 
-const current = async (url: string) => parseSnapshot(await (await fetch(`${url}/v1/environments/staging/snapshot`)).text());
+const current = async (url: string) =>
+  parseSnapshot(await (await fetch(`${url}/v1/environments/staging/snapshot`)).text());
 
 describe("a dirty working tree", () => {
   it("is refused unless --allow-dirty, which records source.dirty and the digest of the uncommitted content", async () => {
@@ -40,7 +49,10 @@ describe("a dirty working tree", () => {
     writeFileSync(join(dir, "schemas/db.schema.yaml"), "type: object\nproperties:\n  pool: { type: integer }\n");
     writeFileSync(join(dir, "environments/staging/db.yaml"), "pool: 4\n");
     rmSync(join(dir, "schemas/app.schema.yaml"));
-    writeFileSync(join(dir, "schemas/app.schema.yaml"), "type: object\nadditionalProperties: false\nproperties:\n  replicas: { type: integer, minimum: 1 }\n");
+    writeFileSync(
+      join(dir, "schemas/app.schema.yaml"),
+      "type: object\nadditionalProperties: false\nproperties:\n  replicas: { type: integer, minimum: 1 }\n",
+    );
     const refused = await push();
     expect(refused.exitCode).toBe(2);
     expect(refused.stderr).toMatch(/uncommitted changes to the configuration \(environments\/staging\/app\.yaml/);
@@ -53,7 +65,10 @@ describe("a dirty working tree", () => {
     const v2 = await current(s.url);
     expect(v2.version).toBe(2);
     expect(v2.config).toEqual({ app: { replicas: 5 }, db: { pool: 4 } });
-    const sha = (p: string) => createHash("sha256").update(readFileSync(join(dir, p))).digest("hex");
+    const sha = (p: string) =>
+      createHash("sha256")
+        .update(readFileSync(join(dir, p)))
+        .digest("hex");
     const expected = digestOf([
       ["environments/staging/app.yaml", sha("environments/staging/app.yaml")],
       ["environments/staging/db.yaml", sha("environments/staging/db.yaml")],
@@ -63,8 +78,12 @@ describe("a dirty working tree", () => {
     expect(v2.source).toMatchObject({ commit: head, dirty: true, dirtyDigest: expected });
     // The marker is signed: it is part of the digest.
     expect(() => verifySnapshot(v2, [key.publicKey])).not.toThrow();
-    expect(() => verifySnapshot({ ...v2, source: { ...v2.source, dirtyDigest: digestOf([]) } }, [key.publicKey])).toThrow(/digest/);
-    expect((await strata(["history", "--env", "staging"], { cwd: dir })).stdout.split("\n")[0]).toContain(`${head.slice(0, 12)} (dirty)`);
+    expect(() =>
+      verifySnapshot({ ...v2, source: { ...v2.source, dirtyDigest: digestOf([]) } }, [key.publicKey]),
+    ).toThrow(/digest/);
+    expect((await strata(["history", "--env", "staging"], { cwd: dir })).stdout.split("\n")[0]).toContain(
+      `${head.slice(0, 12)} (dirty)`,
+    );
     // Files outside the configuration (the key, notes) do not make the tree dirty.
     commitAll(dir, "commit it");
     writeFileSync(join(dir, "NOTES.md"), "x\n");
@@ -83,7 +102,10 @@ describe("the rollback guard", () => {
     expect(rb.exitCode, rb.stderr).toBe(0);
     const again = await push();
     expect(again.exitCode).toBe(4);
-    expect(JSON.parse(again.stdout)).toMatchObject({ ok: false, results: [{ status: "refused", version: 3, findings: [{ code: "push-failed" }] }] });
+    expect(JSON.parse(again.stdout)).toMatchObject({
+      ok: false,
+      results: [{ status: "refused", version: 3, findings: [{ code: "push-failed" }] }],
+    });
     const text = await strata(["push", "--env", "staging", "--signing-key", "key.pem"], { cwd: dir });
     expect(text.exitCode).toBe(4);
     expect(text.stdout).toContain("✗ staging: refused");
@@ -107,7 +129,14 @@ describe("a hostile current", () => {
     expect((await put(s2.url, forged!, '"0"')).status).toBe(201);
     const r = await push("--endpoint", s2.url);
     expect(r.exitCode).toBe(4);
-    expect(JSON.parse(r.stdout)).toMatchObject({ results: [{ status: "failed", findings: [{ code: "invalid-signature", message: expect.stringContaining("current snapshot of staging") }] }] });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      results: [
+        {
+          status: "failed",
+          findings: [{ code: "invalid-signature", message: expect.stringContaining("current snapshot of staging") }],
+        },
+      ],
+    });
     expect((await fetch(`${s2.url}/v1/environments/staging/snapshot`)).headers.get("etag")).toBe('"1"');
     expect(serializeSnapshot(forged!)).toBe(await (await fetch(`${s2.url}/v1/environments/staging/snapshot`)).text());
     expect((await fetch(`${s.url}/v1/environments/staging/snapshot`)).status).toBe(404);

@@ -11,7 +11,14 @@ describe("redaction and workflow commands", () => {
   registerSecret(secret);
 
   it("a secret with %, CR and LF never reaches a workflow command, escaped or not", () => {
-    const f = createFinding({ code: "constraint-violation", message: `bad value ${secret} here`, hint: `was ${secret}`, file: "environments/a/b.yaml", line: 1, column: 1 });
+    const f = createFinding({
+      code: "constraint-violation",
+      message: `bad value ${secret} here`,
+      hint: `was ${secret}`,
+      file: "environments/a/b.yaml",
+      line: 1,
+      column: 1,
+    });
     const out = renderFindingsGithub([f], process.cwd());
     expect(out).not.toContain("rate=100%25%0D%0Aline-two-secret");
     expect(out).not.toContain("line-two-secret");
@@ -34,7 +41,14 @@ describe("redaction and workflow commands", () => {
     registerSecret("ab");
     expect(registeredSecrets()).toContain("ab");
     const masks = maskCommands(["ab", secret]);
-    expect(masks).toEqual(expect.arrayContaining(["::add-mask::ab\n", "::add-mask::rate=100%25\n", "::add-mask::line-two-secret\n", "::add-mask::rate=100%25%0D%0Aline-two-secret\n"]));
+    expect(masks).toEqual(
+      expect.arrayContaining([
+        "::add-mask::ab\n",
+        "::add-mask::rate=100%25\n",
+        "::add-mask::line-two-secret\n",
+        "::add-mask::rate=100%25%0D%0Aline-two-secret\n",
+      ]),
+    );
   });
 });
 

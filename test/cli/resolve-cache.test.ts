@@ -13,12 +13,29 @@ afterAll(cleanupTempdirs);
 
 function results(cache: string): string[] {
   const dir = join(cache, "resolved", "results");
-  return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".json")).map((f) => join(dir, f)) : [];
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith(".json"))
+        .map((f) => join(dir, f))
+    : [];
 }
 
-async function resolveJson(repo: string, env: string, cache: string, extra: string[] = [], envVars: Record<string, string | undefined> = {}): Promise<{ exitCode: number; config: unknown; stderr: string; stdout: string }> {
-  const r = await strata(["resolve", "--repo", repo, "--env", env, "--format", "json", ...extra], { env: { STRATA_CACHE_DIR: cache, ...envVars } });
-  return { exitCode: r.exitCode, config: r.exitCode === 0 ? JSON.parse(r.stdout) : null, stderr: r.stderr, stdout: r.stdout };
+async function resolveJson(
+  repo: string,
+  env: string,
+  cache: string,
+  extra: string[] = [],
+  envVars: Record<string, string | undefined> = {},
+): Promise<{ exitCode: number; config: unknown; stderr: string; stdout: string }> {
+  const r = await strata(["resolve", "--repo", repo, "--env", env, "--format", "json", ...extra], {
+    env: { STRATA_CACHE_DIR: cache, ...envVars },
+  });
+  return {
+    exitCode: r.exitCode,
+    config: r.exitCode === 0 ? JSON.parse(r.stdout) : null,
+    stderr: r.stderr,
+    stdout: r.stdout,
+  };
 }
 
 describe("resolve result cache", () => {
@@ -54,17 +71,26 @@ describe("resolve result cache", () => {
     writeFileSync(join(repo, "environments/base/app.yaml"), "name: payments\n");
     expect(await run()).toMatchObject({ app: { name: "payments", replicas: 4 } });
 
-    writeFileSync(join(repo, "schemas/app.schema.yaml"), readFileSync(join(repo, "schemas/app.schema.yaml"), "utf8").replace("default: safe", "default: fast"));
+    writeFileSync(
+      join(repo, "schemas/app.schema.yaml"),
+      readFileSync(join(repo, "schemas/app.schema.yaml"), "utf8").replace("default: safe", "default: fast"),
+    );
     expect(await run()).toMatchObject({ app: { mode: "fast" } });
 
     // A new namespace's schema and values.
-    writeFileSync(join(repo, "schemas/web.schema.yaml"), "type: object\nproperties:\n  port: { type: integer, default: 80 }\n");
+    writeFileSync(
+      join(repo, "schemas/web.schema.yaml"),
+      "type: object\nproperties:\n  port: { type: integer, default: 80 }\n",
+    );
     expect(await run()).toMatchObject({ web: { port: 80 } });
     writeFileSync(join(repo, "environments/production/web.yaml"), "port: 8080\n");
     expect(await run()).toMatchObject({ web: { port: 8080 } });
 
     // A new parent in strata.yaml changes the chain.
-    writeFileSync(join(repo, "strata.yaml"), "version: 1\nenvironments:\n  base: { abstract: true }\n  staging: { parent: base }\n  production: { parent: staging, production: true }\n");
+    writeFileSync(
+      join(repo, "strata.yaml"),
+      "version: 1\nenvironments:\n  base: { abstract: true }\n  staging: { parent: base }\n  production: { parent: staging, production: true }\n",
+    );
     mkdirSync(join(repo, "environments/staging"), { recursive: true });
     writeFileSync(join(repo, "environments/staging/web.yaml"), "port: 9090\n");
     writeFileSync(join(repo, "environments/staging/app.yaml"), "mode: safe\n");
@@ -74,7 +100,10 @@ describe("resolve result cache", () => {
 
     // A file of an environment outside the chain does not change production's answer or its key.
     const before = results(cache).length;
-    writeFileSync(join(repo, "strata.yaml"), "version: 1\nenvironments:\n  base: { abstract: true }\n  staging: { parent: base }\n  production: { parent: base, production: true }\n");
+    writeFileSync(
+      join(repo, "strata.yaml"),
+      "version: 1\nenvironments:\n  base: { abstract: true }\n  staging: { parent: base }\n  production: { parent: base, production: true }\n",
+    );
     await run();
     const entries = results(cache).length;
     expect(entries).toBe(before + 1);
@@ -96,9 +125,18 @@ describe("resolve result cache", () => {
 
   it("never stores a secret: no entry for a chain with an encrypted file or a config with a sensitive value", async () => {
     const cache = tempdir();
-    const secretsOut = await strata(["secrets", "decrypt", "--format", "json", "environments/production/database.sops.yaml"], { env: exampleKeyEnv });
+    const secretsOut = await strata(
+      ["secrets", "decrypt", "--format", "json", "environments/production/database.sops.yaml"],
+      { env: exampleKeyEnv },
+    );
     expect(secretsOut.exitCode).toBe(0);
-    const secretValues = Object.values(JSON.parse(secretsOut.stdout) as Record<string, unknown>).flatMap((v) => (typeof v === "string" ? [v] : typeof v === "object" && v ? Object.values(v).filter((x): x is string => typeof x === "string") : []));
+    const secretValues = Object.values(JSON.parse(secretsOut.stdout) as Record<string, unknown>).flatMap((v) =>
+      typeof v === "string"
+        ? [v]
+        : typeof v === "object" && v
+          ? Object.values(v).filter((x): x is string => typeof x === "string")
+          : [],
+    );
     expect(secretValues.length).toBeGreaterThan(0);
     for (const extra of [["--redact"], ["--show-secrets"], ["--skip-secrets", "--redact"]]) {
       const r = await resolveJson(projectRoot, "production", cache, extra, exampleKeyEnv);
@@ -111,7 +149,10 @@ describe("resolve result cache", () => {
     await resolveJson(repo, "production", cache);
     await resolveJson(repo, "production", cache);
     for (const f of results(cache)) expect(readFileSync(f, "utf8")).not.toContain("hunter2-in-plain-text");
-    const walk = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : [join(d, e.name)]));
+    const walk = (d: string): string[] =>
+      readdirSync(d, { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() ? walk(join(d, e.name)) : [join(d, e.name)],
+      );
     // Nothing anywhere in the cache holds a value of an encrypted file.
     for (const f of walk(cache)) {
       const text = readFileSync(f, "utf8");

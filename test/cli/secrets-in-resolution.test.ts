@@ -35,9 +35,15 @@ describe("secrets in resolution", () => {
   });
 
   it("--show-secrets prints plaintext, with ::add-mask:: lines on stderr under GitHub Actions", async () => {
-    const plain = await strata(["resolve", "--env", "production", "--key", "database.password", "--show-secrets"], withKey);
+    const plain = await strata(
+      ["resolve", "--env", "production", "--key", "database.password", "--show-secrets"],
+      withKey,
+    );
     expect(plain.stdout.trim()).toBe("example-production-db-password-c91e");
-    const gh = await strata(["resolve", "--env", "production", "--key", "cache.url", "--show-secrets", "--format", "json"], { env: { ...exampleKeyEnv, GITHUB_ACTIONS: "true" } });
+    const gh = await strata(
+      ["resolve", "--env", "production", "--key", "cache.url", "--show-secrets", "--format", "json"],
+      { env: { ...exampleKeyEnv, GITHUB_ACTIONS: "true" } },
+    );
     expect(gh.stderr.split("\n")).toContain("::add-mask::example-production-redis-token-0b6d");
     expect(gh.stdout).toBe('"rediss://:example-production-redis-token-0b6d@cache.prod.internal.acme.example:6380"\n');
   });
@@ -60,8 +66,12 @@ describe("secrets in resolution", () => {
     const r = await strata(["validate", "--format", "json"], { env: noKeyEnv });
     expect(r.exitCode).toBe(3);
     const doc = JSON.parse(r.stdout);
-    const failed = doc.findings.filter((f: { code: string }) => f.code === "decryption-failed").map((f: { file: string }) => f.file);
-    expect(failed).toEqual(expect.arrayContaining(["environments/production/database.sops.yaml", "environments/staging/http.sops.yaml"]));
+    const failed = doc.findings
+      .filter((f: { code: string }) => f.code === "decryption-failed")
+      .map((f: { file: string }) => f.file);
+    expect(failed).toEqual(
+      expect.arrayContaining(["environments/production/database.sops.yaml", "environments/staging/http.sops.yaml"]),
+    );
     expect(JSON.stringify(doc)).toMatch(/age1[a-z0-9]+/);
   });
 
@@ -79,9 +89,17 @@ describe("secrets in resolution", () => {
   it("a value set in both the plain and the encrypted file is duplicate-definition", async () => {
     const dir = tempdir();
     for (const f of ["strata.yaml", ".sops.yaml"]) writeFileSync(join(dir, f), readFileSync(join(projectRoot, f)));
-    await import("node:fs").then((fs) => fs.cpSync(join(projectRoot, "schemas"), join(dir, "schemas"), { recursive: true }));
-    await import("node:fs").then((fs) => fs.cpSync(join(projectRoot, "environments"), join(dir, "environments"), { recursive: true }));
-    writeFileSync(join(dir, "environments/staging/database.yaml"), readFileSync(join(projectRoot, "environments/staging/database.yaml"), "utf8") + "password: also-in-plaintext-0000\n");
+    await import("node:fs").then((fs) =>
+      fs.cpSync(join(projectRoot, "schemas"), join(dir, "schemas"), { recursive: true }),
+    );
+    await import("node:fs").then((fs) =>
+      fs.cpSync(join(projectRoot, "environments"), join(dir, "environments"), { recursive: true }),
+    );
+    writeFileSync(
+      join(dir, "environments/staging/database.yaml"),
+      readFileSync(join(projectRoot, "environments/staging/database.yaml"), "utf8") +
+        "password: also-in-plaintext-0000\n",
+    );
     const r = await strata(["validate", "--repo", dir, "--format", "json"], withKey);
     expect(r.exitCode).toBe(1);
     const doc = JSON.parse(r.stdout);
@@ -91,21 +109,34 @@ describe("secrets in resolution", () => {
 
   it("no command prints a secret's plaintext unless asked to (ignoring only ::add-mask:: lines)", async () => {
     const runs: string[][] = [
-      ["validate"], ["validate", "--format", "json"], ["validate", "--format", "github"], ["envs"],
-      ["resolve", "--env", "production", "--redact"], ["resolve", "--env", "production", "--format", "json", "--redact"], ["resolve", "--env", "production", "--format", "env"],
-      ["resolve", "--env", "staging", "--format", "json", "--redact"], ["resolve", "--env", "production", "--key", "http.api_tokens", "--redact"],
-      ["explain", "--env", "production", "database.password"], ["explain", "--env", "production", "cache"], ["explain", "--env", "production", "http", "--format", "json"],
+      ["validate"],
+      ["validate", "--format", "json"],
+      ["validate", "--format", "github"],
+      ["envs"],
+      ["resolve", "--env", "production", "--redact"],
+      ["resolve", "--env", "production", "--format", "json", "--redact"],
+      ["resolve", "--env", "production", "--format", "env"],
+      ["resolve", "--env", "staging", "--format", "json", "--redact"],
+      ["resolve", "--env", "production", "--key", "http.api_tokens", "--redact"],
+      ["explain", "--env", "production", "database.password"],
+      ["explain", "--env", "production", "cache"],
+      ["explain", "--env", "production", "http", "--format", "json"],
       ["explain", "--env", "staging", "database", "--format", "json"],
       ["secrets", "status", "environments/production/database.sops.yaml"],
     ];
     const jobs = runs.flatMap((args) => ["", "true"].map((github) => ({ args, github })));
     for (let i = 0; i < jobs.length; i += 4) {
-      await Promise.all(jobs.slice(i, i + 4).map(async ({ args, github }) => {
-        const r = await strata(args, { env: { ...exampleKeyEnv, GITHUB_ACTIONS: github } });
-        expect(r.exitCode, `${args.join(" ")}: ${r.stderr}`).toBe(0);
-        const out = (r.stdout + r.stderr).split("\n").filter((l) => !l.startsWith("::add-mask::")).join("\n");
-        for (const s of EXAMPLE_SECRETS) expect(out, `${args.join(" ")} printed ${s}`).not.toContain(s);
-      }));
+      await Promise.all(
+        jobs.slice(i, i + 4).map(async ({ args, github }) => {
+          const r = await strata(args, { env: { ...exampleKeyEnv, GITHUB_ACTIONS: github } });
+          expect(r.exitCode, `${args.join(" ")}: ${r.stderr}`).toBe(0);
+          const out = (r.stdout + r.stderr)
+            .split("\n")
+            .filter((l) => !l.startsWith("::add-mask::"))
+            .join("\n");
+          for (const s of EXAMPLE_SECRETS) expect(out, `${args.join(" ")} printed ${s}`).not.toContain(s);
+        }),
+      );
     }
   }, 180_000);
 });

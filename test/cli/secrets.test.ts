@@ -10,7 +10,8 @@ import { keyEnv, PGP_FP1, SOPS_AGE_KEY, SOPS_AGE_RECIPIENT, testGnupgHome } from
 
 const missing = lacking("strata secrets (end to end)", needsCorpus, { tool: "gpg" });
 
-const PLAIN = "db:\n    password: hunter22-secret\n    port: 5432\n# rotate quarterly\napi_token: tok-abcdef-123456\nlist:\n    - first-item-secret\n    - second-item-secret\n";
+const PLAIN =
+  "db:\n    password: hunter22-secret\n    port: 5432\n# rotate quarterly\napi_token: tok-abcdef-123456\nlist:\n    - first-item-secret\n    - second-item-secret\n";
 const SECRETS = ["hunter22-secret", "tok-abcdef-123456", "first-item-secret", "second-item-secret", "rotate quarterly"];
 
 let dir: string;
@@ -48,9 +49,17 @@ describe.skipIf(missing)("strata secrets (end to end)", () => {
     expect(d.stdout).toBe(PLAIN);
     noSecrets(d, "stderr");
     const j = await strata(["secrets", "decrypt", "s.yaml", "--format", "json"], { cwd: dir, env });
-    expect(JSON.parse(j.stdout)).toEqual({ db: { password: "hunter22-secret", port: 5432 }, api_token: "tok-abcdef-123456", list: ["first-item-secret", "second-item-secret"] });
-    expect((await strata(["secrets", "decrypt", "s.yaml", "--extract", '["db"]["password"]'], { cwd: dir, env })).stdout).toBe("hunter22-secret");
-    expect((await strata(["secrets", "decrypt", "s.yaml", "--extract", "list[1]"], { cwd: dir, env })).stdout).toBe("second-item-secret");
+    expect(JSON.parse(j.stdout)).toEqual({
+      db: { password: "hunter22-secret", port: 5432 },
+      api_token: "tok-abcdef-123456",
+      list: ["first-item-secret", "second-item-secret"],
+    });
+    expect(
+      (await strata(["secrets", "decrypt", "s.yaml", "--extract", '["db"]["password"]'], { cwd: dir, env })).stdout,
+    ).toBe("hunter22-secret");
+    expect((await strata(["secrets", "decrypt", "s.yaml", "--extract", "list[1]"], { cwd: dir, env })).stdout).toBe(
+      "second-item-secret",
+    );
   });
 
   it("masks plaintext for GitHub Actions on stderr, leaving stdout exactly the file", async () => {
@@ -65,30 +74,43 @@ describe.skipIf(missing)("strata secrets (end to end)", () => {
     const r = await strata(["secrets", "set", "set.yaml", "db.port", "6543"], { cwd: dir, env });
     expect(r.exitCode).toBe(0);
     const after = readFileSync(join(dir, "set.yaml"), "utf8");
-    const encLines = (t: string): string[] => t.split("\n").filter((l) => l.includes("ENC[") && !l.includes("mac:") && !l.includes("port:"));
+    const encLines = (t: string): string[] =>
+      t.split("\n").filter((l) => l.includes("ENC[") && !l.includes("mac:") && !l.includes("port:"));
     expect(encLines(after)).toEqual(encLines(before));
-    const s = await strata(["secrets", "set", "set.yaml", '["db"]["user"]', "--value-stdin"], { cwd: dir, env, input: "admin-user\n" });
+    const s = await strata(["secrets", "set", "set.yaml", '["db"]["user"]', "--value-stdin"], {
+      cwd: dir,
+      env,
+      input: "admin-user\n",
+    });
     expect(s.exitCode).toBe(0);
-    const j = JSON.parse((await strata(["secrets", "decrypt", "set.yaml", "--format", "json"], { cwd: dir, env })).stdout) as { db: unknown };
+    const j = JSON.parse(
+      (await strata(["secrets", "decrypt", "set.yaml", "--format", "json"], { cwd: dir, env })).stdout,
+    ) as { db: unknown };
     expect(j.db).toEqual({ password: "hunter22-secret", port: 6543, user: "admin-user" });
   });
 
   it("edit with a scripted editor leaves every other ciphertext byte-identical", async () => {
     const before = await encryptSample("edit.yaml");
     const editor = join(dir, "editor.sh");
-    writeFileSync(editor, `#!/bin/sh\nls -ld "$(dirname "$1")" | cut -c1-10 > "${join(dir, "mode.txt")}"\nls -l "$1" | cut -c1-10 >> "${join(dir, "mode.txt")}"\nsed -i 's/tok-abcdef-123456/tok-rotated-999999/' "$1"\necho "$1" > "${join(dir, "path.txt")}"\n`);
+    writeFileSync(
+      editor,
+      `#!/bin/sh\nls -ld "$(dirname "$1")" | cut -c1-10 > "${join(dir, "mode.txt")}"\nls -l "$1" | cut -c1-10 >> "${join(dir, "mode.txt")}"\nsed -i 's/tok-abcdef-123456/tok-rotated-999999/' "$1"\necho "$1" > "${join(dir, "path.txt")}"\n`,
+    );
     chmodSync(editor, 0o755);
     const r = await strata(["secrets", "edit", "edit.yaml"], { cwd: dir, env: { ...env, EDITOR: editor } });
     expect(r.exitCode).toBe(0);
     noSecrets(r);
     const after = readFileSync(join(dir, "edit.yaml"), "utf8");
-    const lines = (t: string): string[] => t.split("\n").filter((l) => l.includes("ENC[") && !l.includes("api_token") && !l.includes("mac:"));
+    const lines = (t: string): string[] =>
+      t.split("\n").filter((l) => l.includes("ENC[") && !l.includes("api_token") && !l.includes("mac:"));
     expect(lines(after)).toEqual(lines(before));
     expect(after).not.toEqual(before);
     expect(readFileSync(join(dir, "mode.txt"), "utf8")).toBe("drwx------\n-rw-------\n");
     const tmp = readFileSync(join(dir, "path.txt"), "utf8").trim();
     expect(() => readFileSync(tmp)).toThrow();
-    expect((await strata(["secrets", "decrypt", "edit.yaml", "--extract", "api_token"], { cwd: dir, env })).stdout).toBe("tok-rotated-999999");
+    expect(
+      (await strata(["secrets", "decrypt", "edit.yaml", "--extract", "api_token"], { cwd: dir, env })).stdout,
+    ).toBe("tok-rotated-999999");
   });
 
   it("rotate makes a new data key; the plaintext is unchanged", async () => {
@@ -103,18 +125,30 @@ describe.skipIf(missing)("strata secrets (end to end)", () => {
   it("updatekeys re-wraps the data key for the recipients .sops.yaml gives now", async () => {
     const sub = join(dir, "uk");
     await import("node:fs").then((fs) => fs.mkdirSync(sub, { recursive: true }));
-    writeFileSync(join(sub, ".sops.yaml"), `creation_rules:\n  - path_regex: \\.yaml$\n    age: ${SOPS_AGE_RECIPIENT}\n`);
+    writeFileSync(
+      join(sub, ".sops.yaml"),
+      `creation_rules:\n  - path_regex: \\.yaml$\n    age: ${SOPS_AGE_RECIPIENT}\n`,
+    );
     writeFileSync(join(sub, "u.yaml"), PLAIN);
     expect((await strata(["secrets", "encrypt", "-i", "u.yaml"], { cwd: sub, env })).exitCode).toBe(0);
     const before = readFileSync(join(sub, "u.yaml"), "utf8");
-    writeFileSync(join(sub, ".sops.yaml"), `creation_rules:\n  - path_regex: \\.yaml$\n    age: ${SOPS_AGE_RECIPIENT}\n    pgp: ${PGP_FP1}\n`);
-    const r = await strata(["secrets", "updatekeys", "-y", "u.yaml"], { cwd: sub, env: { ...env, GNUPGHOME: testGnupgHome() } });
+    writeFileSync(
+      join(sub, ".sops.yaml"),
+      `creation_rules:\n  - path_regex: \\.yaml$\n    age: ${SOPS_AGE_RECIPIENT}\n    pgp: ${PGP_FP1}\n`,
+    );
+    const r = await strata(["secrets", "updatekeys", "-y", "u.yaml"], {
+      cwd: sub,
+      env: { ...env, GNUPGHOME: testGnupgHome() },
+    });
     expect(r.exitCode).toBe(0);
     const after = readFileSync(join(sub, "u.yaml"), "utf8");
     expect(after).toContain(`fp: ${PGP_FP1}`);
     const vals = (t: string): string[] => t.split("\n").filter((l) => l.includes("ENC["));
     expect(vals(after)).toEqual(vals(before));
-    const viaPgp = await strata(["secrets", "decrypt", "u.yaml"], { cwd: sub, env: { ...keyEnv(), GNUPGHOME: testGnupgHome() } });
+    const viaPgp = await strata(["secrets", "decrypt", "u.yaml"], {
+      cwd: sub,
+      env: { ...keyEnv(), GNUPGHOME: testGnupgHome() },
+    });
     expect(viaPgp.stdout).toBe(PLAIN);
   });
 
@@ -141,7 +175,9 @@ describe.skipIf(missing)("refusals (exit 3, no plaintext anywhere)", () => {
   }
 
   it("a flipped ciphertext byte", async () => {
-    const r = await tampered("flip", (t) => t.replace(/(password: ENC\[AES256_GCM,data:)(.)/, (_m, p: string, c: string) => p + (c === "A" ? "B" : "A")));
+    const r = await tampered("flip", (t) =>
+      t.replace(/(password: ENC\[AES256_GCM,data:)(.)/, (_m, p: string, c: string) => p + (c === "A" ? "B" : "A")),
+    );
     expect(r.stderr).toMatch(/\[decryption-failed\] flip\.yaml: could not decrypt the value at db:password:/);
   });
 
@@ -155,12 +191,19 @@ describe.skipIf(missing)("refusals (exit 3, no plaintext anywhere)", () => {
   });
 
   it("a deleted line", async () => {
-    const r = await tampered("del", (t) => t.split("\n").filter((l) => !l.includes("port:")).join("\n"));
+    const r = await tampered("del", (t) =>
+      t
+        .split("\n")
+        .filter((l) => !l.includes("port:"))
+        .join("\n"),
+    );
     expect(r.stderr).toMatch(/\[mac-mismatch\] del\.yaml: the MAC does not match/);
   });
 
   it("an edited lastmodified", async () => {
-    const r = await tampered("lm", (t) => t.replace(/lastmodified: "(\d{4})/, (_m, y: string) => `lastmodified: "${Number(y) - 1}`));
+    const r = await tampered("lm", (t) =>
+      t.replace(/lastmodified: "(\d{4})/, (_m, y: string) => `lastmodified: "${Number(y) - 1}`),
+    );
     expect(r.stderr).toMatch(/\[mac-mismatch\] lm\.yaml/);
   });
 
@@ -168,10 +211,15 @@ describe.skipIf(missing)("refusals (exit 3, no plaintext anywhere)", () => {
     await encryptSample("wrong.yaml");
     const other = join(dir, "other-key.txt");
     writeFileSync(other, "AGE-SECRET-KEY-1GFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPQ4EGAEX\n");
-    const r = await strata(["secrets", "decrypt", "wrong.yaml"], { cwd: dir, env: { ...keyEnv(), SOPS_AGE_KEY_FILE: other } });
+    const r = await strata(["secrets", "decrypt", "wrong.yaml"], {
+      cwd: dir,
+      env: { ...keyEnv(), SOPS_AGE_KEY_FILE: other },
+    });
     expect(r.exitCode).toBe(3);
     expect(r.stdout).toBe("");
-    expect(r.stderr).toContain(`[decryption-failed] wrong.yaml: no key could open the data key; tried: age ${SOPS_AGE_RECIPIENT}`);
+    expect(r.stderr).toContain(
+      `[decryption-failed] wrong.yaml: no key could open the data key; tried: age ${SOPS_AGE_RECIPIENT}`,
+    );
     noSecrets(r);
   });
 
@@ -216,17 +264,20 @@ describe.skipIf(missing)("invocation problems (exit 2)", () => {
     const before = await encryptSample("int-edit.yaml");
     const editor = join(dir, "kill-editor.sh");
     // Find the strata process among the editor's ancestors through /proc (no ps needed) and stop it.
-    writeFileSync(editor, [
-      "#!/bin/sh",
-      `echo "$1" > "${join(dir, "int-path.txt")}"`,
-      "p=$PPID",
-      'while [ "$p" -gt 1 ]; do',
-      '  if grep -q strata.mjs "/proc/$p/cmdline" 2>/dev/null; then kill -TERM "$p"; break; fi',
-      '  p=$(cut -d" " -f4 "/proc/$p/stat")',
-      "done",
-      "sleep 1",
-      "",
-    ].join("\n"));
+    writeFileSync(
+      editor,
+      [
+        "#!/bin/sh",
+        `echo "$1" > "${join(dir, "int-path.txt")}"`,
+        "p=$PPID",
+        'while [ "$p" -gt 1 ]; do',
+        '  if grep -q strata.mjs "/proc/$p/cmdline" 2>/dev/null; then kill -TERM "$p"; break; fi',
+        '  p=$(cut -d" " -f4 "/proc/$p/stat")',
+        "done",
+        "sleep 1",
+        "",
+      ].join("\n"),
+    );
     chmodSync(editor, 0o755);
     const r = await strata(["secrets", "edit", "int-edit.yaml"], { cwd: dir, env: { ...env, EDITOR: editor } });
     expect(r.exitCode).not.toBe(0);

@@ -23,7 +23,9 @@ const missing = lacking("a published snapshot's secrets (the age CLI)", { tool: 
 
 const keys = join(projectRoot, "examples/keys");
 const runtimeKeyFile = join(keys, "EXAMPLE-ONLY-NOT-A-REAL-KEY.runtime.age.txt");
-const runtimeIdentity = readFileSync(runtimeKeyFile, "utf8").split("\n").find((l) => l.startsWith("AGE-SECRET-KEY-"))!;
+const runtimeIdentity = readFileSync(runtimeKeyFile, "utf8")
+  .split("\n")
+  .find((l) => l.startsWith("AGE-SECRET-KEY-"))!;
 const signingKeyFile = join(keys, "EXAMPLE-ONLY-NOT-A-REAL-SIGNING-KEY.pem");
 const runtimeEnv = { ...noKeyEnv, SOPS_AGE_KEY_FILE: runtimeKeyFile };
 const PASSWORD = "example-production-db-password-c91e";
@@ -34,12 +36,18 @@ let served: string;
 beforeAll(async () => {
   server = await startTestServer({ trustedKeys: [parseSigningKey(readFileSync(signingKeyFile, "utf8")).publicKey] });
   dir = tempdir();
-  const push = await strata(["push", "--env", "production", "--signing-key", signingKeyFile, "--endpoint", server.url, "--format", "json"], { env: { ...noKeyEnv, ...exampleKeyEnv } });
+  const push = await strata(
+    ["push", "--env", "production", "--signing-key", signingKeyFile, "--endpoint", server.url, "--format", "json"],
+    { env: { ...noKeyEnv, ...exampleKeyEnv } },
+  );
   expect(push.exitCode, push.stderr).toBe(0);
   served = await (await fetch(`${server.url}/v1/environments/production/snapshot`)).text();
   writeFileSync(join(dir, "served.json"), served);
 }, 120_000);
-afterAll(async () => { await server?.server.close(); cleanupTempdirs(); });
+afterAll(async () => {
+  await server?.server.close();
+  cleanupTempdirs();
+});
 
 /** `jq .secrets`: the member as the served bytes order it (the by-hand recipe of docs/distribution.md). */
 function extractSecrets(snapshotFile: string, out: string): string {
@@ -75,7 +83,9 @@ function independentMacCheck(sopsText: string, values: unknown): boolean {
 describe.skipIf(missing)("a published snapshot's secrets", () => {
   it("open with `strata secrets decrypt` (MAC checked) and with sops-age, and the MAC verifies independently", async () => {
     const text = extractSecrets(join(dir, "served.json"), join(dir, "s.sops.json"));
-    const decrypted = await strata(["secrets", "decrypt", join(dir, "s.sops.json"), "--format", "json"], { env: runtimeEnv });
+    const decrypted = await strata(["secrets", "decrypt", join(dir, "s.sops.json"), "--format", "json"], {
+      env: runtimeEnv,
+    });
     expect(decrypted.exitCode, decrypted.stderr).toBe(0);
     const values = JSON.parse(decrypted.stdout) as JsonObject;
     expect(values).toMatchObject({ database: { password: PASSWORD } });
@@ -99,26 +109,45 @@ describe.skipIf(missing)("a published snapshot's secrets", () => {
 
   it("`strata snapshot --out` writes secrets that open with the MAC checked, and `snapshot verify` checks it", async () => {
     const out = join(dir, "built.json");
-    const built = await strata(["snapshot", "--env", "production", "--out", out, "--signing-key", signingKeyFile, "--endpoint", server.url], { env: { ...noKeyEnv, ...exampleKeyEnv } });
+    const built = await strata(
+      ["snapshot", "--env", "production", "--out", out, "--signing-key", signingKeyFile, "--endpoint", server.url],
+      { env: { ...noKeyEnv, ...exampleKeyEnv } },
+    );
     expect(built.exitCode, built.stderr).toBe(0);
     extractSecrets(out, join(dir, "built.sops.json"));
     const decrypted = await strata(["secrets", "decrypt", join(dir, "built.sops.json")], { env: runtimeEnv });
     expect(decrypted.exitCode, decrypted.stderr).toBe(0);
     expect(decrypted.stdout).toContain(PASSWORD);
 
-    const verified = await strata(["snapshot", "verify", out, "--repo", projectRoot, "--format", "json"], { env: runtimeEnv });
+    const verified = await strata(["snapshot", "verify", out, "--repo", projectRoot, "--format", "json"], {
+      env: runtimeEnv,
+    });
     expect(verified.exitCode, verified.stderr).toBe(0);
-    expect(JSON.parse(verified.stdout)).toMatchObject({ valid: true, environment: "production", secrets: { status: "verified", reason: null } });
+    expect(JSON.parse(verified.stdout)).toMatchObject({
+      valid: true,
+      environment: "production",
+      secrets: { status: "verified", reason: null },
+    });
     const text = await strata(["snapshot", "verify", out, "--repo", projectRoot], { env: runtimeEnv });
     expect(text.stdout).toContain("secrets: SOPS MAC verified");
     // Without a runtime identity verify says plainly that it did not check the secrets.
-    const noId = await strata(["snapshot", "verify", out, "--repo", projectRoot, "--format", "json"], { env: noKeyEnv });
+    const noId = await strata(["snapshot", "verify", out, "--repo", projectRoot, "--format", "json"], {
+      env: noKeyEnv,
+    });
     expect(noId.exitCode, noId.stderr).toBe(0);
-    expect(JSON.parse(noId.stdout)).toMatchObject({ secrets: { status: "unchecked", reason: expect.stringContaining("no age identity") } });
-    expect((await strata(["snapshot", "verify", out, "--repo", projectRoot], { env: noKeyEnv })).stdout).toContain("secrets: SOPS MAC not checked");
+    expect(JSON.parse(noId.stdout)).toMatchObject({
+      secrets: { status: "unchecked", reason: expect.stringContaining("no age identity") },
+    });
+    expect((await strata(["snapshot", "verify", out, "--repo", projectRoot], { env: noKeyEnv })).stdout).toContain(
+      "secrets: SOPS MAC not checked",
+    );
     // The repository's identity is not a runtime recipient: still not checked, and said so.
-    const wrongId = await strata(["snapshot", "verify", out, "--repo", projectRoot, "--format", "json"], { env: { ...noKeyEnv, ...exampleKeyEnv } });
-    expect(JSON.parse(wrongId.stdout)).toMatchObject({ secrets: { status: "unchecked", reason: expect.stringContaining("not a recipient") } });
+    const wrongId = await strata(["snapshot", "verify", out, "--repo", projectRoot, "--format", "json"], {
+      env: { ...noKeyEnv, ...exampleKeyEnv },
+    });
+    expect(JSON.parse(wrongId.stdout)).toMatchObject({
+      secrets: { status: "unchecked", reason: expect.stringContaining("not a recipient") },
+    });
     for (const r of [verified, text, noId, wrongId]) expect(r.stdout + r.stderr).not.toContain(PASSWORD);
   });
 });
@@ -133,8 +162,13 @@ describe("a snapshot built before the fix (secrets encrypted in another key orde
     identity = await generateIdentity();
     writeFileSync(join(dir, "runtime.txt"), identity + "\n");
     // The old build: a tree in leaf order (not canonical order), encrypted, then published as canonical JSON.
-    const tree = jsonToTree({ zeta: { token: "old-zeta-token-81f2" }, alpha: { token: "old-alpha-token-3c9d" } }) as Branch;
-    secrets = JSON.parse(await encryptDocument(tree, { format: "json", age: [await identityToRecipient(identity)], env: noKeyEnv })) as JsonObject;
+    const tree = jsonToTree({
+      zeta: { token: "old-zeta-token-81f2" },
+      alpha: { token: "old-alpha-token-3c9d" },
+    }) as Branch;
+    secrets = JSON.parse(
+      await encryptDocument(tree, { format: "json", age: [await identityToRecipient(identity)], env: noKeyEnv }),
+    ) as JsonObject;
     file = join(dir, "old.json");
     writeFileSync(file, serializeSnapshot(makeSnapshot(key, { environment: "production", secrets })));
     trusted = join(dir, "trusted.txt");
@@ -142,12 +176,16 @@ describe("a snapshot built before the fix (secrets encrypted in another key orde
   });
 
   it("`snapshot verify` reports mac-mismatch naming the snapshot's secrets, exit 3", async () => {
-    const r = await strata(["snapshot", "verify", file, "--trusted-keys", trusted], { env: { ...noKeyEnv, SOPS_AGE_KEY_FILE: join(dir, "runtime.txt") } });
+    const r = await strata(["snapshot", "verify", file, "--trusted-keys", trusted], {
+      env: { ...noKeyEnv, SOPS_AGE_KEY_FILE: join(dir, "runtime.txt") },
+    });
     expect(r.exitCode).toBe(3);
     expect(r.stderr).toMatch(/mac-mismatch.*old\.json: the secrets of production v1 fail their SOPS MAC/);
     expect(r.stdout + r.stderr).not.toMatch(/old-(zeta|alpha)-token/);
     // Without an identity: signature fine, MAC not checked, and said so (never reported as verified).
-    const noId = await strata(["snapshot", "verify", file, "--trusted-keys", trusted, "--format", "json"], { env: noKeyEnv });
+    const noId = await strata(["snapshot", "verify", file, "--trusted-keys", trusted, "--format", "json"], {
+      env: noKeyEnv,
+    });
     expect(noId.exitCode).toBe(0);
     expect(JSON.parse(noId.stdout)).toMatchObject({ secrets: { status: "unchecked" } });
   });
@@ -156,10 +194,12 @@ describe("a snapshot built before the fix (secrets encrypted in another key orde
     const { openSnapshotSecrets } = await import("../../src/core/snapshot/index.js");
     const { Decrypter, armor } = await import("age-encryption");
     const published = parseSnapshot(readFileSync(file, "utf8")).secrets!;
-    await expect(openSnapshotSecrets(published, async ({ enc }) => {
-      const d = new Decrypter();
-      d.addIdentity(identity);
-      return d.decrypt(armor.decode(enc));
-    })).rejects.toMatchObject({ code: "mac-mismatch" });
+    await expect(
+      openSnapshotSecrets(published, async ({ enc }) => {
+        const d = new Decrypter();
+        d.addIdentity(identity);
+        return d.decrypt(armor.decode(enc));
+      }),
+    ).rejects.toMatchObject({ code: "mac-mismatch" });
   });
 });

@@ -28,7 +28,14 @@ describe("strata snapshot verify", () => {
     ["garbage.json", [], 4, "invalid-snapshot"],
     ["missing.json", [], 2, "unreadable-file"],
   ])("%s %j -> exit %i", async (file, extra, exit, text) => {
-    const r = await strata(["snapshot", "verify", join(dir, file), "--trusted-keys", join(dir, "trusted.txt"), ...extra]);
+    const r = await strata([
+      "snapshot",
+      "verify",
+      join(dir, file),
+      "--trusted-keys",
+      join(dir, "trusted.txt"),
+      ...extra,
+    ]);
     expect(r.exitCode).toBe(exit);
     expect(r.stdout + r.stderr).toContain(text);
   });
@@ -36,10 +43,20 @@ describe("strata snapshot verify", () => {
   it("prints a JSON report and takes the keys from the repository", async () => {
     const { mkdirSync } = await import("node:fs");
     mkdirSync(repo, { recursive: true });
-    writeFileSync(join(repo, "strata.yaml"), `version: 1\nenvironments: { production: {} }\nsigning: { trusted_keys: ["${key.publicKey.text}"] }\n`);
+    writeFileSync(
+      join(repo, "strata.yaml"),
+      `version: 1\nenvironments: { production: {} }\nsigning: { trusted_keys: ["${key.publicKey.text}"] }\n`,
+    );
     const r = await strata(["snapshot", "verify", join(dir, "good.json"), "--repo", repo, "--format", "json"]);
     expect(r.exitCode).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ schemaVersion: 1, valid: true, environment: "production", version: 1, digest: s.digest, keyid: key.publicKey.keyid });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      schemaVersion: 1,
+      valid: true,
+      environment: "production",
+      version: 1,
+      digest: s.digest,
+      keyid: key.publicKey.keyid,
+    });
   });
 });
 
@@ -53,12 +70,27 @@ describe("strata snapshot --env", () => {
     });
     const signing = join(repo, "k.pem");
     writeFileSync(signing, signingPem, { mode: 0o600 });
-    const built = await strata(["snapshot", "--env", "staging", "--out", "s.json", "--signing-key", signing], { cwd: repo, env: { STRATA_ENDPOINT: "" } });
+    const built = await strata(["snapshot", "--env", "staging", "--out", "s.json", "--signing-key", signing], {
+      cwd: repo,
+      env: { STRATA_ENDPOINT: "" },
+    });
     expect(built.exitCode, built.stderr).toBe(0);
-    const verified = await strata(["snapshot", "verify", "s.json", "--env", "staging", "--format", "json"], { cwd: repo });
+    const verified = await strata(["snapshot", "verify", "s.json", "--env", "staging", "--format", "json"], {
+      cwd: repo,
+    });
     expect(verified.exitCode, verified.stderr).toBe(0);
     expect(JSON.parse(verified.stdout)).toMatchObject({ valid: true, environment: "staging", version: 1 });
-    const printed = await strata(["snapshot", "--env", "staging", "--signing-key", signing], { cwd: repo, env: { STRATA_ENDPOINT: "" } });
-    expect(JSON.parse(printed.stdout)).toMatchObject({ kind: "strata.snapshot", environment: "staging", version: 1, previous: null, config: { app: { replicas: 2 } }, secrets: null });
+    const printed = await strata(["snapshot", "--env", "staging", "--signing-key", signing], {
+      cwd: repo,
+      env: { STRATA_ENDPOINT: "" },
+    });
+    expect(JSON.parse(printed.stdout)).toMatchObject({
+      kind: "strata.snapshot",
+      environment: "staging",
+      version: 1,
+      previous: null,
+      config: { app: { replicas: 2 } },
+      secrets: null,
+    });
   });
 });

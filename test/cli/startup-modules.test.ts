@@ -16,12 +16,21 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 let n = 0;
 /** Runs the CLI with the module tracer; returns its output and the packages and project modules it loaded. */
-async function traced(args: string[], env: Record<string, string | undefined> = {}): Promise<{ exitCode: number; stdout: string; packages: Set<string>; project: Set<string>; files: string[] }> {
+async function traced(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+): Promise<{ exitCode: number; stdout: string; packages: Set<string>; project: Set<string>; files: string[] }> {
   const file = join(work, `trace-${n++}.txt`);
   const r = await execa(process.execPath, ["--import", register, cliPath, ...args], {
-    cwd: projectRoot, env: { NO_COLOR: "1", GITHUB_ACTIONS: "", CI: "", ...env, STRATA_TRACE_MODULES: file }, reject: false,
+    cwd: projectRoot,
+    env: { NO_COLOR: "1", GITHUB_ACTIONS: "", CI: "", ...env, STRATA_TRACE_MODULES: file },
+    reject: false,
   });
-  const lines = readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => (l.startsWith("file:") ? fileURLToPath(l) : l)).map((l) => l.replaceAll("\\", "/"));
+  const lines = readFileSync(file, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => (l.startsWith("file:") ? fileURLToPath(l) : l))
+    .map((l) => l.replaceAll("\\", "/"));
   const packages = new Set<string>();
   const project = new Set<string>();
   for (const l of lines) {
@@ -32,7 +41,17 @@ async function traced(args: string[], env: Record<string, string | undefined> = 
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), packages, project, files: lines };
 }
 
-const heavy = ["ajv", "ajv-formats", "@aws-sdk/client-kms", "@octokit/rest", "@octokit/plugin-retry", "@octokit/plugin-throttling", "etcd3", "execa", "ora"];
+const heavy = [
+  "ajv",
+  "ajv-formats",
+  "@aws-sdk/client-kms",
+  "@octokit/rest",
+  "@octokit/plugin-retry",
+  "@octokit/plugin-throttling",
+  "etcd3",
+  "execa",
+  "ora",
+];
 
 describe("modules loaded at start-up", () => {
   it("--version loads only the CLI entry, no package", async () => {
@@ -44,14 +63,24 @@ describe("modules loaded at start-up", () => {
   });
 
   it("secrets decrypt of an age file loads no schema engine, AWS SDK, octokit or subprocess library", async () => {
-    const r = await traced(["secrets", "decrypt", "--format", "json", "environments/production/database.sops.yaml"], exampleKeyEnv);
+    const r = await traced(
+      ["secrets", "decrypt", "--format", "json", "environments/production/database.sops.yaml"],
+      exampleKeyEnv,
+    );
     expect(r.exitCode).toBe(0);
     expect(Object.keys(JSON.parse(r.stdout) as object).length).toBeGreaterThan(0);
     // The tracer sees what it should: the age library and the YAML parser are there.
     expect(r.packages).toContain("age-encryption");
     expect(r.packages).toContain("yaml");
     for (const p of heavy) expect(r.packages, p).not.toContain(p);
-    expect([...r.project].filter((m) => m.startsWith("dist/core/schema/") || m.startsWith("dist/app/distribution/") || m.startsWith("dist/io/github/"))).toEqual([]);
+    expect(
+      [...r.project].filter(
+        (m) =>
+          m.startsWith("dist/core/schema/") ||
+          m.startsWith("dist/app/distribution/") ||
+          m.startsWith("dist/io/github/"),
+      ),
+    ).toEqual([]);
   });
 
   it("a validate whose validators are all cached never loads ajv's compiler; the cache keeps V8's compiled form", async () => {

@@ -11,14 +11,19 @@ const FILE = "examples/types/strata-config.ts";
 describe("the example repository's generated types", () => {
   it(`${FILE} is what strata typegen writes today`, async () => {
     const r = await strata(["typegen", "--out", FILE, "--check"]);
-    expect(r.exitCode, `${FILE} is out of date with schemas/: regenerate it with \`npm run build && node bin/strata.mjs typegen --out ${FILE}\` and commit it\n${r.stderr}`).toBe(0);
+    expect(
+      r.exitCode,
+      `${FILE} is out of date with schemas/: regenerate it with \`npm run build && node bin/strata.mjs typegen --out ${FILE}\` and commit it\n${r.stderr}`,
+    ).toBe(0);
     expect(r.stderr).toContain(`${FILE} is up to date`);
   });
 
   it("types the example's keys", () => {
     // Compile-time assertions (npm run typecheck); at run time they only need to not throw.
     expectTypeOf<ValueAt<"database.pool.max">>().toEqualTypeOf<number>();
-    expectTypeOf<ValueAt<"cache.eviction_policy">>().toEqualTypeOf<"noeviction" | "allkeys-lru" | "volatile-lru" | "allkeys-lfu" | "volatile-ttl">();
+    expectTypeOf<ValueAt<"cache.eviction_policy">>().toEqualTypeOf<
+      "noeviction" | "allkeys-lru" | "volatile-lru" | "allkeys-lfu" | "volatile-ttl"
+    >();
     expectTypeOf<ValueAt<"features.maintenance_banner">>().toEqualTypeOf<string | null>();
     expectTypeOf<ValueAt<"database.password">>().toEqualTypeOf<string | undefined>();
     expectTypeOf<StrataConfig["database"]>().toEqualTypeOf<DatabaseConfig>();

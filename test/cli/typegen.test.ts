@@ -21,13 +21,37 @@ function fixtureRepo(): string {
 /** `tsc --noEmit` on the check files beside the generated declaration; returns tsc's error lines. */
 async function compile(dir: string, files: string[]): Promise<{ exitCode: number; errors: string[] }> {
   // The check files import vitest's expectTypeOf: resolve it from this project's node_modules.
-  if (!existsSync(join(dir, "node_modules"))) symlinkSync(join(projectRoot, "node_modules"), join(dir, "node_modules"), "dir");
-  writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({
-    compilerOptions: { strict: true, noEmit: true, target: "ES2022", lib: ["ES2023"], module: "NodeNext", moduleResolution: "NodeNext", types: [], skipLibCheck: true, noUncheckedIndexedAccess: true, exactOptionalPropertyTypes: true },
-    files,
-  }));
-  const r = await execa(process.execPath, [join(projectRoot, "node_modules/typescript/bin/tsc"), "-p", join(dir, "tsconfig.json"), "--pretty", "false"], { cwd: dir, reject: false });
-  return { exitCode: r.exitCode ?? -1, errors: String(r.stdout).split("\n").filter((l) => l.includes("error TS")) };
+  if (!existsSync(join(dir, "node_modules")))
+    symlinkSync(join(projectRoot, "node_modules"), join(dir, "node_modules"), "dir");
+  writeFileSync(
+    join(dir, "tsconfig.json"),
+    JSON.stringify({
+      compilerOptions: {
+        strict: true,
+        noEmit: true,
+        target: "ES2022",
+        lib: ["ES2023"],
+        module: "NodeNext",
+        moduleResolution: "NodeNext",
+        types: [],
+        skipLibCheck: true,
+        noUncheckedIndexedAccess: true,
+        exactOptionalPropertyTypes: true,
+      },
+      files,
+    }),
+  );
+  const r = await execa(
+    process.execPath,
+    [join(projectRoot, "node_modules/typescript/bin/tsc"), "-p", join(dir, "tsconfig.json"), "--pretty", "false"],
+    { cwd: dir, reject: false },
+  );
+  return {
+    exitCode: r.exitCode ?? -1,
+    errors: String(r.stdout)
+      .split("\n")
+      .filter((l) => l.includes("error TS")),
+  };
 }
 
 describe("strata typegen", () => {
@@ -54,7 +78,9 @@ describe("strata typegen", () => {
     const typo = await compile(dir, ["types/typo.check.ts"]);
     expect(typo.exitCode).not.toBe(0);
     expect(typo.errors, typo.errors.join("\n")).toHaveLength(1);
-    expect(typo.errors[0]).toMatch(/typo\.check\.ts\(9,\d+\): error TS2345: Argument of type '"database\.pool\.mx"' is not assignable to parameter of type 'KeyPath'/);
+    expect(typo.errors[0]).toMatch(
+      /typo\.check\.ts\(9,\d+\): error TS2345: Argument of type '"database\.pool\.mx"' is not assignable to parameter of type 'KeyPath'/,
+    );
   });
 
   it("prints to stdout without --out or with --out -, the same text every time", async () => {
@@ -128,40 +154,49 @@ async function compileAgainstSdk(lines: string[]): Promise<{ exitCode: number; e
   const dir = fixtureRepo();
   mkdirSync(join(dir, "types"));
   expect((await strata(["typegen", "--out", "types/strata-config.ts"], { cwd: dir })).exitCode).toBe(0);
-  writeFileSync(join(dir, "types/sdk.check.ts"), [
-    `import { expectTypeOf } from "vitest";`,
-    `import type { KeyPath as SdkKeyPath, ValueAt as SdkValueAt } from ${JSON.stringify(sdkTypes.replace(/\.ts$/, ".js"))};`,
-    `import type * as Fixture from "./strata-config.js";`,
-    `import type * as Example from ${JSON.stringify(join(projectRoot, "examples/types/strata-config.js"))};`,
-    // Both namespaces are used by some assertion; keep the compiler quiet about the other one.
-    `export type _Used = [SdkValueAt<Fixture.StrataConfig, "database.host">, Example.KeyPath];`,
-    ...lines,
-    "",
-  ].join("\n"));
+  writeFileSync(
+    join(dir, "types/sdk.check.ts"),
+    [
+      `import { expectTypeOf } from "vitest";`,
+      `import type { KeyPath as SdkKeyPath, ValueAt as SdkValueAt } from ${JSON.stringify(sdkTypes.replace(/\.ts$/, ".js"))};`,
+      `import type * as Fixture from "./strata-config.js";`,
+      `import type * as Example from ${JSON.stringify(join(projectRoot, "examples/types/strata-config.js"))};`,
+      // Both namespaces are used by some assertion; keep the compiler quiet about the other one.
+      `export type _Used = [SdkValueAt<Fixture.StrataConfig, "database.host">, Example.KeyPath];`,
+      ...lines,
+      "",
+    ].join("\n"),
+  );
   return compile(dir, ["types/sdk.check.ts"]);
 }
 
 describe("the generated types and the SDK's generic key paths", () => {
-  it.skipIf(!existsSync(sdkTypes))("agree on the example repository: KeyPath is KeyPath<StrataConfig>, ValueAt is ValueAt<StrataConfig, K>", async () => {
-    const r = await compileAgainstSdk([
-      `expectTypeOf<SdkKeyPath<Example.StrataConfig>>().toEqualTypeOf<Example.KeyPath>();`,
-      `expectTypeOf<SdkValueAt<Example.StrataConfig, "database.pool.max">>().toEqualTypeOf<Example.ValueAt<"database.pool.max">>();`,
-      `expectTypeOf<SdkValueAt<Example.StrataConfig, "cache.eviction_policy">>().toEqualTypeOf<Example.ValueAt<"cache.eviction_policy">>();`,
-    ]);
-    expect(r.errors).toEqual([]);
-    expect(r.exitCode).toBe(0);
-  });
+  it.skipIf(!existsSync(sdkTypes))(
+    "agree on the example repository: KeyPath is KeyPath<StrataConfig>, ValueAt is ValueAt<StrataConfig, K>",
+    async () => {
+      const r = await compileAgainstSdk([
+        `expectTypeOf<SdkKeyPath<Example.StrataConfig>>().toEqualTypeOf<Example.KeyPath>();`,
+        `expectTypeOf<SdkValueAt<Example.StrataConfig, "database.pool.max">>().toEqualTypeOf<Example.ValueAt<"database.pool.max">>();`,
+        `expectTypeOf<SdkValueAt<Example.StrataConfig, "cache.eviction_policy">>().toEqualTypeOf<Example.ValueAt<"cache.eviction_policy">>();`,
+      ]);
+      expect(r.errors).toEqual([]);
+      expect(r.exitCode).toBe(0);
+    },
+  );
 
-  it.skipIf(!existsSync(sdkTypes))("agree on the fixture's unusual keys (unions, maps, tuples, recursion, a key typed unknown)", async () => {
-    const r = await compileAgainstSdk([
-      `type Missing = Exclude<Fixture.KeyPath, SdkKeyPath<Fixture.StrataConfig>>;`,
-      `type Extra = Exclude<SdkKeyPath<Fixture.StrataConfig>, Fixture.KeyPath>;`,
-      `expectTypeOf<Missing>().toEqualTypeOf<never>();`,
-      `expectTypeOf<Extra>().toEqualTypeOf<never>();`,
-    ]);
-    expect(r.errors).toEqual([]);
-    expect(r.exitCode).toBe(0);
-  });
+  it.skipIf(!existsSync(sdkTypes))(
+    "agree on the fixture's unusual keys (unions, maps, tuples, recursion, a key typed unknown)",
+    async () => {
+      const r = await compileAgainstSdk([
+        `type Missing = Exclude<Fixture.KeyPath, SdkKeyPath<Fixture.StrataConfig>>;`,
+        `type Extra = Exclude<SdkKeyPath<Fixture.StrataConfig>, Fixture.KeyPath>;`,
+        `expectTypeOf<Missing>().toEqualTypeOf<never>();`,
+        `expectTypeOf<Extra>().toEqualTypeOf<never>();`,
+      ]);
+      expect(r.errors).toEqual([]);
+      expect(r.exitCode).toBe(0);
+    },
+  );
 });
 
 describe("strata typegen --check", () => {
@@ -176,7 +211,9 @@ describe("strata typegen --check", () => {
     const before = readFileSync(join(dir, "types.ts"), "utf8");
     const stale = await strata(["typegen", "--out", "types.ts", "--check"], { cwd: dir });
     expect(stale.exitCode).toBe(1);
-    expect(stale.stderr).toContain("types.ts is out of date with the schemas: regenerate it with `strata typegen --out types.ts`");
+    expect(stale.stderr).toContain(
+      "types.ts is out of date with the schemas: regenerate it with `strata typegen --out types.ts`",
+    );
     expect(readFileSync(join(dir, "types.ts"), "utf8")).toBe(before);
 
     const missing = await strata(["typegen", "--out", "nope.ts", "--check"], { cwd: dir });
@@ -207,7 +244,9 @@ describe("strata typegen --check", () => {
     expect(readFileSync(join(dir, "sub/types.ts"), "utf8")).toContain("//   strata typegen --out sub/types.ts\n");
     // Outside the repository: run from the file's directory, with --repo.
     const service = tempdir("strata-typegen-service-");
-    const outside = await strata(["typegen", "--repo", dir, "--out", join(service, "my types.ts")], { cwd: projectRoot });
+    const outside = await strata(["typegen", "--repo", dir, "--out", join(service, "my types.ts")], {
+      cwd: projectRoot,
+    });
     expect(outside.exitCode).toBe(0);
     const header = readFileSync(join(service, "my types.ts"), "utf8").split("\n")[1];
     expect(header).toMatch(/^\/\/ {3}strata typegen --repo \.\.\/strata-typegen-[^ ]+ --out 'my types\.ts'$/);

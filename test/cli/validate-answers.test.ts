@@ -8,7 +8,10 @@ import { fixtureRepo } from "../support/repo-fixture.js";
 
 afterAll(cleanupTempdirs);
 
-async function validateJson(dir: string, ...args: string[]): Promise<{ exitCode: number; findings: (Finding & { environments: string[] })[]; stderr: string }> {
+async function validateJson(
+  dir: string,
+  ...args: string[]
+): Promise<{ exitCode: number; findings: (Finding & { environments: string[] })[]; stderr: string }> {
   const r = await strata(["validate", "--format", "json", ...args], { cwd: dir });
   const doc = JSON.parse(r.stdout) as { findings: (Finding & { environments: string[] })[] };
   return { exitCode: r.exitCode, findings: doc.findings, stderr: r.stderr };
@@ -72,14 +75,21 @@ describe("integers beyond the safe range", () => {
   });
 
   it("a schema default below -(2^53-1) is refused in the schema", async () => {
-    const dir = fixtureRepo({ "schemas/big.schema.yaml": "type: object\nproperties:\n  n: { type: integer, default: -9007199254740993 }\n" });
+    const dir = fixtureRepo({
+      "schemas/big.schema.yaml": "type: object\nproperties:\n  n: { type: integer, default: -9007199254740993 }\n",
+    });
     const { exitCode, findings } = await validateJson(dir);
     expect(exitCode).toBe(1);
-    expect(findings).toContainEqual(expect.objectContaining({ code: "invalid-type", file: "schemas/big.schema.yaml", line: 3, column: 32 }));
+    expect(findings).toContainEqual(
+      expect.objectContaining({ code: "invalid-type", file: "schemas/big.schema.yaml", line: 3, column: 32 }),
+    );
   });
 
   it("the largest safe integer is kept exactly", async () => {
-    const dir = fixtureRepo({ "schemas/big.schema.yaml": "type: object\nproperties:\n  n: { type: integer }\n", "environments/base/big.yaml": "n: -9007199254740991\n" });
+    const dir = fixtureRepo({
+      "schemas/big.schema.yaml": "type: object\nproperties:\n  n: { type: integer }\n",
+      "environments/base/big.yaml": "n: -9007199254740991\n",
+    });
     const r = await strata(["resolve", "--env", "staging", "--format", "json"], { cwd: dir });
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toMatch(/"n": -9007199254740991/);
@@ -88,7 +98,9 @@ describe("integers beyond the safe range", () => {
 
 describe("a broken strata.yaml", () => {
   it("with --env, reports its own located findings, not an unknown environment", async () => {
-    const dir = fixtureRepo({ "strata.yaml": "version: 1\nenvironments:\n  base: { abstract: true\n  staging: { parent: base }\n" });
+    const dir = fixtureRepo({
+      "strata.yaml": "version: 1\nenvironments:\n  base: { abstract: true\n  staging: { parent: base }\n",
+    });
     const r = await strata(["validate", "--env", "staging"], { cwd: dir });
     expect(r.exitCode).toBe(1);
     expect(r.stdout + r.stderr).not.toMatch(/unknown environment/);
@@ -96,7 +108,10 @@ describe("a broken strata.yaml", () => {
   });
 
   it("with --env naming an environment whose parent is misspelt, reports the parent at its line", async () => {
-    const dir = fixtureRepo({ "strata.yaml": "version: 1\nenvironments:\n  base: { abstract: true }\n  staging: { parent: bsae, prodution: true }\n  production: { parent: base }\n" });
+    const dir = fixtureRepo({
+      "strata.yaml":
+        "version: 1\nenvironments:\n  base: { abstract: true }\n  staging: { parent: bsae, prodution: true }\n  production: { parent: base }\n",
+    });
     const r = await strata(["validate", "--env", "staging", "--format", "json"], { cwd: dir });
     expect(r.exitCode).toBe(1);
     const doc = JSON.parse(r.stdout) as { findings: Finding[] };
@@ -114,23 +129,37 @@ describe("a problem in a parent layer", () => {
     expect(exitCode).toBe(1);
     const mode = findings.filter((f) => f.key === "app.mode");
     expect(mode).toHaveLength(1);
-    expect(mode[0]).toMatchObject({ environment: "production", environments: ["production", "staging"], file: "environments/base/app.yaml", line: 2, column: 7 });
+    expect(mode[0]).toMatchObject({
+      environment: "production",
+      environments: ["production", "staging"],
+      file: "environments/base/app.yaml",
+      line: 2,
+      column: 7,
+    });
     const text = await strata(["validate"], { cwd: dir });
     expect(text.stdout).toMatch(/app\.mode .*\(production, staging\)/);
     const gh = await strata(["validate", "--format", "github"], { cwd: dir });
-    expect(gh.stdout).toMatch(/::error file=environments\/base\/app\.yaml,line=2,col=7,title=constraint-violation::.*\(production, staging\)/);
+    expect(gh.stdout).toMatch(
+      /::error file=environments\/base\/app\.yaml,line=2,col=7,title=constraint-violation::.*\(production, staging\)/,
+    );
   });
 
   it("a finding of one environment keeps environments: [it]", async () => {
     const dir = fixtureRepo({ "environments/production/app.yaml": "replicas: 30\n" });
     const { findings } = await validateJson(dir);
-    expect(findings.find((f) => f.key === "app.replicas")).toMatchObject({ environment: "production", environments: ["production"] });
+    expect(findings.find((f) => f.key === "app.replicas")).toMatchObject({
+      environment: "production",
+      environments: ["production"],
+    });
   });
 });
 
 describe("an inheritance cycle", () => {
   it("reports only the cycle, with a hint on how to break it", async () => {
-    const dir = fixtureRepo({ "strata.yaml": "version: 1\nenvironments:\n  base: { abstract: true }\n  staging: { parent: production }\n  production: { parent: staging }\n" });
+    const dir = fixtureRepo({
+      "strata.yaml":
+        "version: 1\nenvironments:\n  base: { abstract: true }\n  staging: { parent: production }\n  production: { parent: staging }\n",
+    });
     const { exitCode, findings } = await validateJson(dir);
     expect(exitCode).toBe(1);
     expect(findings.map((f) => f.code)).toEqual(["circular-inheritance"]);

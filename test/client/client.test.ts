@@ -26,7 +26,10 @@ function track<C extends StrataClient<Record<string, unknown>>>(c: C): C {
   return c;
 }
 
-const base = { database: { host: "db.internal", pool: { max: 10, min: 1 } }, features: { beta: false, regions: ["eu", "us"] } };
+const base = {
+  database: { host: "db.internal", pool: { max: 10, min: 1 } },
+  features: { beta: false, regions: ["eu", "us"] },
+};
 const SECRET = "s3cr3t-pa55w0rd-7f2a";
 
 describe("createClient", () => {
@@ -35,7 +38,17 @@ describe("createClient", () => {
     const age = await newAgeIdentity();
     await ep.publish(base, { secrets: await encryptSecrets({ database: { password: SECRET } }, age.recipient) });
     const cacheFile = join(tempdir(), "strata.json");
-    const c = track(await createClient({ endpoint: ep.url, environment: "staging", service: "checkout", instance: "i-1", trustedKeys: [ep.publicKey], identity: age.identity, cacheFile }));
+    const c = track(
+      await createClient({
+        endpoint: ep.url,
+        environment: "staging",
+        service: "checkout",
+        instance: "i-1",
+        trustedKeys: [ep.publicKey],
+        identity: age.identity,
+        cacheFile,
+      }),
+    );
     expect(c.version).toBe(1);
     expect(c.get("database.pool.max")).toBe(10);
     expect(c.get("database.password")).toBe(SECRET);
@@ -53,7 +66,13 @@ describe("createClient", () => {
     expect(c.isStale()).toBe(false);
 
     // The cache file: exactly as received, mode 0600, no plaintext.
-    await waitFor(() => { try { return statSync(cacheFile).size > 0; } catch { return false; } }, "the cache file");
+    await waitFor(() => {
+      try {
+        return statSync(cacheFile).size > 0;
+      } catch {
+        return false;
+      }
+    }, "the cache file");
     const served = await (await fetch(`${ep.url}/v1/environments/staging/snapshot`)).text();
     expect(readFileSync(cacheFile, "utf8")).toBe(served);
     expect(statSync(cacheFile).mode & 0o777).toBe(0o600);
@@ -62,15 +81,27 @@ describe("createClient", () => {
 
     // Fleet status: the endpoint saw the header.
     expect(c.clientHeader).toBe("service=checkout; instance=i-1; version=1; kind=sdk");
-    const status = (await (await fetch(`${ep.url}/v1/status`)).json()) as { clients: { service: string; instance: string; version: number }[] };
-    expect(status.clients).toEqual(expect.arrayContaining([expect.objectContaining({ service: "checkout", instance: "i-1", version: 1 })]));
+    const status = (await (await fetch(`${ep.url}/v1/status`)).json()) as {
+      clients: { service: string; instance: string; version: number }[];
+    };
+    expect(status.clients).toEqual(
+      expect.arrayContaining([expect.objectContaining({ service: "checkout", instance: "i-1", version: 1 })]),
+    );
     expect(ep.process!.stderr()).not.toContain(SECRET);
   });
 
   it("follows pushes over the event stream: change events, watch callbacks per changed leaf, atomic swap", async () => {
     const ep = await endpoint();
     await ep.publish(base);
-    const c = track(await createClient({ endpoint: ep.url, environment: "staging", service: "svc", trustedKeys: [ep.publicKey], backoff: testBackoff }));
+    const c = track(
+      await createClient({
+        endpoint: ep.url,
+        environment: "staging",
+        service: "svc",
+        trustedKeys: [ep.publicKey],
+        backoff: testBackoff,
+      }),
+    );
     const seen: WatchEvent[] = [];
     const all: WatchEvent[] = [];
     const stop = c.watch("database.**", (e) => seen.push(e));
@@ -79,7 +110,11 @@ describe("createClient", () => {
     const changes: number[] = [];
     c.on("change", (e) => changes.push(e.version));
     const before = c.getAll();
-    await ep.publish({ ...base, database: { host: "db2.internal", pool: { max: 20, min: 1 } }, features: { beta: true, regions: ["eu"] } });
+    await ep.publish({
+      ...base,
+      database: { host: "db2.internal", pool: { max: 20, min: 1 } },
+      features: { beta: true, regions: ["eu"] },
+    });
     await waitFor(() => c.version === 2, "v2");
     expect(changes).toEqual([2]);
     expect(seen).toEqual([
@@ -99,7 +134,17 @@ describe("createClient", () => {
   it("follows pushes by long-polling", async () => {
     const ep = await endpoint();
     await ep.publish(base);
-    const c = track(await createClient({ endpoint: ep.url, environment: "staging", service: "svc", trustedKeys: [ep.publicKey], transport: "long-poll", waitSeconds: 5, backoff: testBackoff }));
+    const c = track(
+      await createClient({
+        endpoint: ep.url,
+        environment: "staging",
+        service: "svc",
+        trustedKeys: [ep.publicKey],
+        transport: "long-poll",
+        waitSeconds: 5,
+        backoff: testBackoff,
+      }),
+    );
     await ep.publish({ ...base, features: { beta: true, regions: [] } });
     await waitFor(() => c.version === 2, "v2 by long-poll");
     expect(c.get("features.beta")).toBe(true);
@@ -109,7 +154,9 @@ describe("createClient", () => {
     const ep = await endpoint();
     const createdAt = new Date(Date.now() - 60_000);
     await ep.publish(base, { createdAt, expiresAt: new Date(Date.now() + 400) });
-    const c = track(new StrataClient({ endpoint: ep.url, environment: "staging", service: "svc", trustedKeys: [ep.publicKey] }));
+    const c = track(
+      new StrataClient({ endpoint: ep.url, environment: "staging", service: "svc", trustedKeys: [ep.publicKey] }),
+    );
     const stale: number[] = [];
     c.on("stale", (e) => stale.push(e.version));
     await c.ready();
@@ -120,12 +167,22 @@ describe("createClient", () => {
   });
 
   it("refuses bad options with invalid-argument", () => {
-    expect(() => new StrataClient({ endpoint: "http://x", environment: "staging", service: "s", trustedKeys: [] })).toThrow(expect.objectContaining({ code: "invalid-argument" }));
-    expect(() => new StrataClient({ endpoint: "http://x", environment: "staging", service: "s", trustedKeys: ["ed25519:nope"] })).toThrow(StrataClientError);
+    expect(
+      () => new StrataClient({ endpoint: "http://x", environment: "staging", service: "s", trustedKeys: [] }),
+    ).toThrow(expect.objectContaining({ code: "invalid-argument" }));
+    expect(
+      () =>
+        new StrataClient({ endpoint: "http://x", environment: "staging", service: "s", trustedKeys: ["ed25519:nope"] }),
+    ).toThrow(StrataClientError);
   });
 
   it("an unknown key before ready() says to await ready()", () => {
-    const c = new StrataClient({ endpoint: "http://127.0.0.1:9", environment: "staging", service: "s", trustedKeys: ["ed25519:" + Buffer.alloc(32).toString("base64")] });
+    const c = new StrataClient({
+      endpoint: "http://127.0.0.1:9",
+      environment: "staging",
+      service: "s",
+      trustedKeys: ["ed25519:" + Buffer.alloc(32).toString("base64")],
+    });
     expect(() => c.get("a")).toThrow(/await ready\(\)/);
   });
 });
@@ -137,7 +194,17 @@ describe("start without the endpoint", () => {
     const cacheFile = join(tempdir(), "strata.json");
     writeFileSync(cacheFile, serializeSnapshot(ep.published.get("staging")![0]!), { mode: 0o600 });
     await ep.stop();
-    const c = track(await createClient({ endpoint: ep.url, environment: "staging", service: "svc", trustedKeys: [ep.publicKey], cacheFile, timeoutMs: 500, backoff: testBackoff }));
+    const c = track(
+      await createClient({
+        endpoint: ep.url,
+        environment: "staging",
+        service: "svc",
+        trustedKeys: [ep.publicKey],
+        cacheFile,
+        timeoutMs: 500,
+        backoff: testBackoff,
+      }),
+    );
     expect(c.version).toBe(1);
     expect(c.get("database.host")).toBe("db.internal");
     await ep.start();
@@ -150,7 +217,15 @@ describe("start without the endpoint", () => {
     const ep = await endpoint();
     await ep.stop();
     const missing = join(tempdir(), "none.json");
-    const err = await createClient({ endpoint: ep.url, environment: "staging", service: "svc", trustedKeys: [ep.publicKey], cacheFile: missing, timeoutMs: 300, backoff: testBackoff }).catch((e: unknown) => e);
+    const err = await createClient({
+      endpoint: ep.url,
+      environment: "staging",
+      service: "svc",
+      trustedKeys: [ep.publicKey],
+      cacheFile: missing,
+      timeoutMs: 300,
+      backoff: testBackoff,
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StrataClientError);
     expect((err as StrataClientError).code).toBe("unreachable");
     expect((err as Error).message).toContain(ep.url);

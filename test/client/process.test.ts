@@ -13,9 +13,17 @@ afterEach(async () => {
   for (const e of endpoints.splice(0)) await e.stop();
 });
 
-function run(args: string[], env: Record<string, string> = {}, killAfterMs = 20_000): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
+function run(
+  args: string[],
+  env: Record<string, string> = {},
+  killAfterMs = 20_000,
+): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { cwd: projectRoot, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, args, {
+      cwd: projectRoot,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -36,19 +44,28 @@ describe("the strata-config/client package entry", () => {
   it("imports only src/core and its own modules, and loads with the CLI/server/GitHub packages unresolvable", async () => {
     const dir = tempdir("strata-sdk-graph-");
     const hooks = join(dir, "hooks.mjs");
-    writeFileSync(hooks, `
+    writeFileSync(
+      hooks,
+      `
 const forbidden = ${JSON.stringify(FORBIDDEN)};
 export async function resolve(specifier, context, next) {
   if (forbidden.some((f) => specifier === f || specifier.startsWith(f.endsWith("/") ? f : f + "/"))) throw new Error("forbidden import: " + specifier);
   const r = await next(specifier, context);
   process.stdout.write("RESOLVED " + r.url + "\\n");
   return r;
-}`);
+}`,
+    );
     const register = join(dir, "register.mjs");
-    writeFileSync(register, `import { register } from "node:module"; import { pathToFileURL } from "node:url"; register(pathToFileURL(${JSON.stringify(hooks)}));`);
+    writeFileSync(
+      register,
+      `import { register } from "node:module"; import { pathToFileURL } from "node:url"; register(pathToFileURL(${JSON.stringify(hooks)}));`,
+    );
     // In the project root, so that the package resolves itself by name through package.json exports.
     const selfRef = join(projectRoot, `.sdk-graph-${process.pid}.mjs`);
-    writeFileSync(selfRef, `const m = await import("strata-config/client"); console.log("EXPORTS " + Object.keys(m).sort().join(","));`);
+    writeFileSync(
+      selfRef,
+      `const m = await import("strata-config/client"); console.log("EXPORTS " + Object.keys(m).sort().join(","));`,
+    );
     try {
       const r = await run(["--import", register, selfRef]);
       expect(r.stderr).toBe("");
@@ -58,7 +75,9 @@ export async function resolve(specifier, context, next) {
       const dist = urls.filter((u) => u.includes("/dist/")).map((u) => u.slice(u.indexOf("/dist/") + 1));
       expect(dist.length).toBeGreaterThan(3);
       for (const f of dist) expect(f).toMatch(/^dist\/(client|core)\//);
-      const packages = urls.filter((u) => u.includes("/node_modules/")).map((u) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(u)![1]);
+      const packages = urls
+        .filter((u) => u.includes("/node_modules/"))
+        .map((u) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(u)![1]);
       expect(new Set(packages)).toEqual(new Set(["canonicalize"]));
     } finally {
       (await import("node:fs")).rmSync(selfRef, { force: true });
@@ -71,14 +90,17 @@ export async function resolve(specifier, context, next) {
     await ep.publish({ app: { name: "demo" } });
     const dir = tempdir("strata-sdk-close-");
     const script = join(projectRoot, `.sdk-close-${process.pid}.mjs`);
-    writeFileSync(script, `
+    writeFileSync(
+      script,
+      `
 import { createClient } from "strata-config/client";
 const c = await createClient({ endpoint: process.argv[2], environment: "staging", service: "closer", trustedKeys: [process.argv[3]], cacheFile: process.argv[4] });
 await new Promise((resolve) => { c.on("change", resolve); fetch(process.argv[5], { method: "POST" }).catch(() => undefined); setTimeout(resolve, 300); });
 console.log("version " + c.version);
 await c.close();
 console.log("closed");
-`);
+`,
+    );
     try {
       const r = await run([script, ep.url, ep.publicKey, join(dir, "cache.json"), `${ep.url}/nothing`]);
       expect(r.stderr).toBe("");

@@ -11,7 +11,16 @@ import { etcdBinary, startEtcd, type EtcdHandle } from "../support/etcd.js";
 import { tempdir } from "../support/gitdir.js";
 import { spawnServe, type ServeProcess } from "../support/serve.js";
 import { newKey } from "../support/snapshots.js";
-import { encryptSecrets, newAgeIdentity, plantVersion, signSnapshot, startEndpoint, testBackoff, waitFor, type Endpoint } from "./support.js";
+import {
+  encryptSecrets,
+  newAgeIdentity,
+  plantVersion,
+  signSnapshot,
+  startEndpoint,
+  testBackoff,
+  waitFor,
+  type Endpoint,
+} from "./support.js";
 
 const endpoints: Endpoint[] = [];
 const clients: StrataClient[] = [];
@@ -34,8 +43,20 @@ async function endpoint(store?: string): Promise<Endpoint> {
   return ep;
 }
 
-async function client(ep: Endpoint, extraOptions: Partial<Parameters<typeof createClient>[0]> = {}): Promise<{ c: StrataClient; errors: StrataClientError[] }> {
-  const c = new StrataClient({ endpoint: ep.url, environment: "staging", service: "svc", instance: "t", trustedKeys: [ep.publicKey], backoff: testBackoff, timeoutMs: 2000, ...extraOptions });
+async function client(
+  ep: Endpoint,
+  extraOptions: Partial<Parameters<typeof createClient>[0]> = {},
+): Promise<{ c: StrataClient; errors: StrataClientError[] }> {
+  const c = new StrataClient({
+    endpoint: ep.url,
+    environment: "staging",
+    service: "svc",
+    instance: "t",
+    trustedKeys: [ep.publicKey],
+    backoff: testBackoff,
+    timeoutMs: 2000,
+    ...extraOptions,
+  });
   clients.push(c);
   const errors: StrataClientError[] = [];
   c.on("error", (e) => errors.push(e));
@@ -47,7 +68,14 @@ describe("refused snapshots: the current one stays and an error names the code",
   it("one byte altered: the endpoint refuses its corrupt store copy, and the same bytes in a cache file are refused (digest-mismatch)", async () => {
     const ep = await endpoint();
     const v1 = await ep.publish(base);
-    const good = serializeSnapshot(signSnapshot(ep.key, { environment: "staging", version: 2, previous: v1.digest, config: { app: { name: "demo", replicas: 3 } } }));
+    const good = serializeSnapshot(
+      signSnapshot(ep.key, {
+        environment: "staging",
+        version: 2,
+        previous: v1.digest,
+        config: { app: { name: "demo", replicas: 3 } },
+      }),
+    );
     const i = good.indexOf('"replicas":3') + '"replicas":'.length;
     const altered = good.slice(0, i) + "4" + good.slice(i + 1);
     const { c, errors } = await client(ep);
@@ -65,7 +93,14 @@ describe("refused snapshots: the current one stays and an error names the code",
     const cacheFile = join(tempdir(), "cache.json");
     writeFileSync(cacheFile, altered);
     await ep.stop();
-    const err = await createClient({ endpoint: ep.url, environment: "staging", service: "svc", trustedKeys: [ep.publicKey], cacheFile, timeoutMs: 200 }).catch((e: unknown) => e);
+    const err = await createClient({
+      endpoint: ep.url,
+      environment: "staging",
+      service: "svc",
+      trustedKeys: [ep.publicKey],
+      cacheFile,
+      timeoutMs: 200,
+    }).catch((e: unknown) => e);
     expect((err as Error).message).toContain("was rejected (digest-mismatch)");
     // While the endpoint refused to serve its corrupt copy, the client only saw it as unavailable.
     expect(errors.map((e) => e.code).filter((code) => code !== "unreachable")).toEqual([]);
@@ -86,7 +121,9 @@ describe("refused snapshots: the current one stays and an error names the code",
     // The endpoint records the refusal from the header (fleet status).
     await ep.publish({ app: { name: "demo", replicas: 8 } }, { key: other });
     await waitFor(() => errors.filter((e) => e.code === "invalid-signature").length === 2, "the second refusal");
-    const status = (await (await fetch(`${ep.url}/v1/status`)).json()) as { clients: { instance: string; rejected: { version: number; reason: string } | null }[] };
+    const status = (await (await fetch(`${ep.url}/v1/status`)).json()) as {
+      clients: { instance: string; rejected: { version: number; reason: string } | null }[];
+    };
     expect(status.clients.find((r) => r.instance === "t")?.rejected).toMatchObject({ reason: "invalid-signature" });
   });
 
@@ -95,7 +132,14 @@ describe("refused snapshots: the current one stays and an error names the code",
     const v1 = await ep.publish(base);
     const { c } = await client(ep);
     await ep.stop();
-    plantVersion(ep, "staging", 2, serializeSnapshot(signSnapshot(ep.key, { environment: "production", version: 2, previous: v1.digest, config: base })));
+    plantVersion(
+      ep,
+      "staging",
+      2,
+      serializeSnapshot(
+        signSnapshot(ep.key, { environment: "production", version: 2, previous: v1.digest, config: base }),
+      ),
+    );
     await ep.start();
     await waitFor(() => ep.process!.stderr().includes("store-corrupt"), "the endpoint's store-corrupt log line");
     expect(c.version).toBe(1);
@@ -117,7 +161,7 @@ describe("refused snapshots: the current one stays and an error names the code",
 
     // A leaf dropped from the document: every remaining value decrypts, but the MAC covered the dropped one.
     const doc = await encryptSecrets({ app: { password: SECRET, user: "app-user" } }, mine.recipient);
-    delete ((doc.app as JsonObject).user);
+    delete (doc.app as JsonObject).user;
     await ep.publish(base, { secrets: doc });
     await waitFor(() => errors.find((e) => e.code === "mac-mismatch"), "mac-mismatch");
     expect(c.version).toBe(1);
@@ -151,7 +195,12 @@ describe("the cache file", () => {
     const ep = await endpoint();
     const v1 = await ep.publish(base);
     const cacheFile = join(tempdir(), "cache.json");
-    const v2 = signSnapshot(ep.key, { environment: "staging", version: 2, previous: v1.digest, config: { app: { name: "cached", replicas: 9 } } });
+    const v2 = signSnapshot(ep.key, {
+      environment: "staging",
+      version: 2,
+      previous: v1.digest,
+      config: { app: { name: "cached", replicas: 9 } },
+    });
     writeFileSync(cacheFile, serializeSnapshot(v2));
     const { c, errors } = await client(ep, { cacheFile });
     expect(c.version).toBe(2);
@@ -163,16 +212,46 @@ describe("the cache file", () => {
     const ep = await endpoint();
     await ep.publish(base);
     const cacheFile = join(tempdir(), "cache.json");
-    writeFileSync(cacheFile, serializeSnapshot(signSnapshot(ep.key, { environment: "production", version: 7, previous: "sha256:" + "1".repeat(64), config: base })));
+    writeFileSync(
+      cacheFile,
+      serializeSnapshot(
+        signSnapshot(ep.key, {
+          environment: "production",
+          version: 7,
+          previous: "sha256:" + "1".repeat(64),
+          config: base,
+        }),
+      ),
+    );
     const { c, errors } = await client(ep, { cacheFile });
     expect(c.version).toBe(1);
     expect(errors.map((e) => e.code)).toEqual(["wrong-environment"]);
-    await waitFor(() => readFileSync(cacheFile, "utf8").includes('"environment":"staging"'), "the cache replaced by the verified snapshot");
+    await waitFor(
+      () => readFileSync(cacheFile, "utf8").includes('"environment":"staging"'),
+      "the cache replaced by the verified snapshot",
+    );
     await c.close();
 
-    writeFileSync(cacheFile, serializeSnapshot(signSnapshot(ep.key, { environment: "production", version: 7, previous: "sha256:" + "1".repeat(64), config: base })));
+    writeFileSync(
+      cacheFile,
+      serializeSnapshot(
+        signSnapshot(ep.key, {
+          environment: "production",
+          version: 7,
+          previous: "sha256:" + "1".repeat(64),
+          config: base,
+        }),
+      ),
+    );
     await ep.stop();
-    const err = await createClient({ endpoint: ep.url, environment: "staging", service: "svc", trustedKeys: [ep.publicKey], cacheFile, timeoutMs: 200 }).catch((e: unknown) => e);
+    const err = await createClient({
+      endpoint: ep.url,
+      environment: "staging",
+      service: "svc",
+      trustedKeys: [ep.publicKey],
+      cacheFile,
+      timeoutMs: 200,
+    }).catch((e: unknown) => e);
     expect((err as StrataClientError).code).toBe("unreachable");
     expect((err as Error).message).toContain("was rejected (wrong-environment)");
   });
@@ -204,7 +283,15 @@ describe("the cache file", () => {
     expect(ep.process!.stderr()).not.toContain(SECRET);
     // The cache opens again (the MAC of the document as served verifies).
     await ep.stop();
-    const again = await createClient({ endpoint: ep.url, environment: "staging", service: "svc", trustedKeys: [ep.publicKey], cacheFile, identity: age.identity, timeoutMs: 200 });
+    const again = await createClient({
+      endpoint: ep.url,
+      environment: "staging",
+      service: "svc",
+      trustedKeys: [ep.publicKey],
+      cacheFile,
+      identity: age.identity,
+      timeoutMs: 200,
+    });
     clients.push(again);
     expect(again.get("app.password")).toBe(SECRET + "-2");
   });
@@ -231,30 +318,38 @@ describe("crashes and restarts", () => {
     expect(reconnects.length).toBeGreaterThan(0);
   });
 
-  it.skipIf(etcdBinary === null)("two servers on etcd: when the client's server dies, what the other published arrives after it returns", async () => {
-    etcd = await startEtcd();
-    const store = `etcd://${etcd.hostPort}/strata-sdk-${Date.now()}`;
-    const ep = await endpoint(store);
-    const other = await spawnServe(["--store", store, "--trusted-keys", ep.keysFile]);
-    extra.push(other);
-    await ep.publish(base);
-    const { c } = await client(ep);
-    await ep.publish({ app: { name: "demo", replicas: 3 } }, { via: other.url });
-    await waitFor(() => c.version === 2, "v2 pushed to the other server");
-    await ep.stop("SIGKILL");
-    await ep.publish({ app: { name: "demo", replicas: 4 } }, { via: other.url });
-    expect(c.version).toBe(2);
-    await ep.start();
-    await waitFor(() => c.version === 3, "v3 after the server returned");
-    expect(c.get("app.replicas")).toBe(4);
-  });
+  it.skipIf(etcdBinary === null)(
+    "two servers on etcd: when the client's server dies, what the other published arrives after it returns",
+    async () => {
+      etcd = await startEtcd();
+      const store = `etcd://${etcd.hostPort}/strata-sdk-${Date.now()}`;
+      const ep = await endpoint(store);
+      const other = await spawnServe(["--store", store, "--trusted-keys", ep.keysFile]);
+      extra.push(other);
+      await ep.publish(base);
+      const { c } = await client(ep);
+      await ep.publish({ app: { name: "demo", replicas: 3 } }, { via: other.url });
+      await waitFor(() => c.version === 2, "v2 pushed to the other server");
+      await ep.stop("SIGKILL");
+      await ep.publish({ app: { name: "demo", replicas: 4 } }, { via: other.url });
+      expect(c.version).toBe(2);
+      await ep.start();
+      await waitFor(() => c.version === 3, "v3 after the server returned");
+      expect(c.get("app.replicas")).toBe(4);
+    },
+  );
 
   it("clients reconnecting after a restart spread over the backoff window (full jitter)", async () => {
     const ep = await endpoint();
     await ep.publish(base);
-    const fleet = await Promise.all(Array.from({ length: 20 }, (_, i) => client(ep, { instance: `i-${i}`, backoff: { baseMs: 200, capMs: 1000 } })));
+    const fleet = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => client(ep, { instance: `i-${i}`, backoff: { baseMs: 200, capMs: 1000 } })),
+    );
     const delays: number[] = [];
-    for (const { c } of fleet) c.on("reconnect", (e) => { if (e.attempt === 1) delays.push(e.delayMs); });
+    for (const { c } of fleet)
+      c.on("reconnect", (e) => {
+        if (e.attempt === 1) delays.push(e.delayMs);
+      });
     await ep.stop("SIGKILL");
     await ep.start();
     await ep.publish({ app: { name: "demo", replicas: 3 } });

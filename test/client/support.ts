@@ -7,7 +7,14 @@ import { generateIdentity, identityToRecipient } from "age-encryption";
 import { afterEach } from "vitest";
 import { encryptDocument } from "../../src/app/secrets/encrypt-document.js";
 import type { JsonObject } from "../../src/core/json.js";
-import { computeContentDigest, createSnapshot, createSnapshotSecretsTree, serializeSnapshot, type SigningKey, type Snapshot } from "../../src/core/snapshot/index.js";
+import {
+  computeContentDigest,
+  createSnapshot,
+  createSnapshotSecretsTree,
+  serializeSnapshot,
+  type SigningKey,
+  type Snapshot,
+} from "../../src/core/snapshot/index.js";
 import { freePort } from "../support/etcd.js";
 import { tempdir } from "../support/gitdir.js";
 import { spawnServe, type ServeProcess } from "../support/serve.js";
@@ -27,7 +34,17 @@ export interface Endpoint {
   /** SIGKILL (a crash) by default. */
   stop(signal?: NodeJS.Signals): Promise<void>;
   /** Publishes the next version of `environment` (signed by the trusted key unless `key` is given). */
-  publish(config: Record<string, JsonObject>, options?: { environment?: string; secrets?: JsonObject | null; expiresAt?: Date; createdAt?: Date; via?: string; key?: SigningKey }): Promise<Snapshot>;
+  publish(
+    config: Record<string, JsonObject>,
+    options?: {
+      environment?: string;
+      secrets?: JsonObject | null;
+      expiresAt?: Date;
+      createdAt?: Date;
+      via?: string;
+      key?: SigningKey;
+    },
+  ): Promise<Snapshot>;
   /** Every snapshot published through `publish`, by environment. */
   published: Map<string, Snapshot[]>;
 }
@@ -100,7 +117,17 @@ export function plantVersion(ep: Endpoint, environment: string, version: number,
 }
 
 /** A signed snapshot that the endpoint never saw (to plant, or to put in a cache file). */
-export function signSnapshot(key: SigningKey, init: { environment: string; version: number; previous: string | null; config: Record<string, JsonObject>; secrets?: JsonObject | null; expiresAt?: Date }): Snapshot {
+export function signSnapshot(
+  key: SigningKey,
+  init: {
+    environment: string;
+    version: number;
+    previous: string | null;
+    config: Record<string, JsonObject>;
+    secrets?: JsonObject | null;
+    expiresAt?: Date;
+  },
+): Snapshot {
   return createSnapshot(
     {
       environment: init.environment,
@@ -124,10 +151,16 @@ export async function newAgeIdentity(): Promise<{ identity: string; recipient: s
 
 /** A real SOPS JSON document of `doc` for `recipient`, as a snapshot's `secrets` member. */
 export async function encryptSecrets(doc: JsonObject, recipient: string): Promise<JsonObject> {
-  return JSON.parse(await encryptDocument(createSnapshotSecretsTree(doc), { format: "json", age: [recipient], env: {} })) as JsonObject;
+  return JSON.parse(
+    await encryptDocument(createSnapshotSecretsTree(doc), { format: "json", age: [recipient], env: {} }),
+  ) as JsonObject;
 }
 
-export async function waitFor<T>(probe: () => T | undefined | null | false, what: string, timeoutMs = 20_000): Promise<T> {
+export async function waitFor<T>(
+  probe: () => T | undefined | null | false,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = probe();

@@ -2,7 +2,11 @@
 // types `get` by path, and a misspelled key is a compile error.
 import { describe, expectTypeOf, it } from "vitest";
 import type { KeyPath, StrataClient, ValueAt } from "../../src/client/index.js";
-import type { KeyPath as GeneratedKeyPath, StrataConfig, ValueAt as GeneratedValueAt } from "../../examples/types/strata-config.js";
+import type {
+  KeyPath as GeneratedKeyPath,
+  StrataConfig,
+  ValueAt as GeneratedValueAt,
+} from "../../examples/types/strata-config.js";
 
 interface AppConfig {
   readonly database: {
@@ -16,7 +20,14 @@ interface AppConfig {
 
 describe("KeyPath and ValueAt", () => {
   it("are the dotted leaf paths and their value types; arrays and free-form maps are leaves", () => {
-    expectTypeOf<KeyPath<AppConfig>>().toEqualTypeOf<"database.host" | "database.pool.max" | "database.pool.min" | "database.replicas" | "database.labels" | "features.mode">();
+    expectTypeOf<KeyPath<AppConfig>>().toEqualTypeOf<
+      | "database.host"
+      | "database.pool.max"
+      | "database.pool.min"
+      | "database.replicas"
+      | "database.labels"
+      | "features.mode"
+    >();
     expectTypeOf<ValueAt<AppConfig, "database.pool.max">>().toEqualTypeOf<number>();
     expectTypeOf<ValueAt<AppConfig, "database.pool.min">>().toEqualTypeOf<number | undefined>();
     expectTypeOf<ValueAt<AppConfig, "features.mode">>().toEqualTypeOf<"a" | "b">();
@@ -40,7 +51,9 @@ describe("KeyPath and ValueAt", () => {
   it("agree with what `strata typegen` writes for the example repository", () => {
     expectTypeOf<KeyPath<StrataConfig>>().toEqualTypeOf<GeneratedKeyPath>();
     expectTypeOf<ValueAt<StrataConfig, "database.pool.max">>().toEqualTypeOf<GeneratedValueAt<"database.pool.max">>();
-    expectTypeOf<ValueAt<StrataConfig, "cache.eviction_policy">>().toEqualTypeOf<GeneratedValueAt<"cache.eviction_policy">>();
+    expectTypeOf<ValueAt<StrataConfig, "cache.eviction_policy">>().toEqualTypeOf<
+      GeneratedValueAt<"cache.eviction_policy">
+    >();
     const typed = null as unknown as StrataClient<StrataConfig>;
     const check = (): void => {
       expectTypeOf(typed.get("database.pool.max")).toEqualTypeOf<number>();

@@ -64,16 +64,29 @@ describe("matchGlob", () => {
     const reference = (p: string[], n: string[]): boolean => {
       if (p.length === 0) return n.length === 0;
       const [head, ...rest] = p;
-      if (head === "**") return Array.from({ length: n.length + 1 }, (_, k) => k).some((k) => reference(rest, n.slice(k)));
+      if (head === "**")
+        return Array.from({ length: n.length + 1 }, (_, k) => k).some((k) => reference(rest, n.slice(k)));
       if (n.length === 0) return false;
-      const re = new RegExp(`^${head!.split("*").map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
+      const re = new RegExp(
+        `^${head!
+          .split("*")
+          .map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
+          .join(".*")}$`,
+      );
       return re.test(n[0]!) && reference(rest, n.slice(1));
     };
     const segment = fc.constantFrom("a", "b", "ab", "*", "a*", "*b", "**");
     const nameSegment = fc.constantFrom("a", "b", "ab", "ba", "aab");
-    fc.assert(fc.property(fc.array(segment, { minLength: 1, maxLength: 5 }), fc.array(nameSegment, { minLength: 1, maxLength: 5 }), (p, n) => {
-      expect(matchGlob(p.join("."), n.join("."))).toBe(reference(p, n));
-    }), { numRuns: 2000 });
+    fc.assert(
+      fc.property(
+        fc.array(segment, { minLength: 1, maxLength: 5 }),
+        fc.array(nameSegment, { minLength: 1, maxLength: 5 }),
+        (p, n) => {
+          expect(matchGlob(p.join("."), n.join("."))).toBe(reference(p, n));
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 
   it("stays fast on a hostile pattern and a long name (no regular-expression backtracking)", () => {

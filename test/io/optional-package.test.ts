@@ -10,7 +10,9 @@ describe("importOptional", () => {
     const e = await importOptional(name, "The frobnicator", () => import(name)).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(MissingPackageError);
     expect((e as MissingPackageError).exitCode).toBe(EXIT.usage);
-    expect((e as Error).message).toBe(`The frobnicator needs the optional package ${name}, which is not installed: run \`npm install -g ${name}\``);
+    expect((e as Error).message).toBe(
+      `The frobnicator needs the optional package ${name}, which is not installed: run \`npm install -g ${name}\``,
+    );
   });
 
   it("returns the module when it is installed", async () => {
@@ -19,7 +21,10 @@ describe("importOptional", () => {
   });
 
   it("lets every other failure through unchanged", async () => {
-    const transitive = Object.assign(new Error("Cannot find package 'long' imported from /x/node_modules/etcd3/lib/index.js"), { code: "ERR_MODULE_NOT_FOUND" });
+    const transitive = Object.assign(
+      new Error("Cannot find package 'long' imported from /x/node_modules/etcd3/lib/index.js"),
+      { code: "ERR_MODULE_NOT_FOUND" },
+    );
     expect(isMissingPackage(transitive, "etcd3")).toBe(false);
     await expect(importOptional("etcd3", "The etcd store", () => Promise.reject(transitive))).rejects.toBe(transitive);
     const other = new Error("boom");

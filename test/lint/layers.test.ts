@@ -16,10 +16,19 @@ async function ruleIds(file: string, text: string): Promise<string[]> {
 describe("the layer rule", () => {
   it.each([
     ["src/core/lint-fixture.ts", `import { stores } from "../io/stores/index.js";\nexport const x = stores;\n`],
-    ["src/core/lint-fixture.ts", `import { loadRepository } from "../app/repository.js";\nexport const x = loadRepository;\n`],
-    ["src/io/lint-fixture.ts", `import { loadRepository } from "../app/repository.js";\nexport const x = loadRepository;\n`],
+    [
+      "src/core/lint-fixture.ts",
+      `import { loadRepository } from "../app/repository.js";\nexport const x = loadRepository;\n`,
+    ],
+    [
+      "src/io/lint-fixture.ts",
+      `import { loadRepository } from "../app/repository.js";\nexport const x = loadRepository;\n`,
+    ],
     ["src/app/lint-fixture.ts", `import { main } from "../cli/main.js";\nexport const x = main;\n`],
-    ["src/cli/lint-fixture.ts", `import { findRepositoryRoot } from "../io/repo/worktree.js";\nexport const x = findRepositoryRoot;\n`],
+    [
+      "src/cli/lint-fixture.ts",
+      `import { findRepositoryRoot } from "../io/repo/worktree.js";\nexport const x = findRepositoryRoot;\n`,
+    ],
   ])("%s: a wrong-way import fails lint", async (file, text) => {
     expect(await ruleIds(file, text)).toContain("import-x/no-restricted-paths");
   });
@@ -29,18 +38,28 @@ describe("the layer rule", () => {
     expect(await ruleIds("src/app/lint-fixture.ts", text)).toEqual([]);
   });
 
-  it.each(["node:fs", "fs/promises", "node:child_process", "node:http", "node:net"])("core may not import %s", async (mod) => {
-    expect(await ruleIds("src/core/lint-fixture.ts", `import * as m from "${mod}";\nexport const x = m;\n`)).toContain("no-restricted-imports");
-  });
+  it.each(["node:fs", "fs/promises", "node:child_process", "node:http", "node:net"])(
+    "core may not import %s",
+    async (mod) => {
+      expect(
+        await ruleIds("src/core/lint-fixture.ts", `import * as m from "${mod}";\nexport const x = m;\n`),
+      ).toContain("no-restricted-imports");
+    },
+  );
 
   it("allows cli the documented io exceptions (the result cache, exec's child, the step summary)", async () => {
     const text = `import { createResultCache } from "../io/cache/resolved.js";\nimport { runCommand } from "../io/process/run-command.js";\nimport { writeStepSummary } from "../io/github/env.js";\nexport const x = [createResultCache, runCommand, writeStepSummary];\n`;
     expect(await ruleIds("src/cli/lint-fixture.ts", text)).toEqual([]);
   });
 
-  it.each(["node:fs", "fs", "node:fs/promises", "node:child_process", "child_process"])("app may not import %s", async (mod) => {
-    expect(await ruleIds("src/app/lint-fixture.ts", `import * as m from "${mod}";\nexport const x = m;\n`)).toContain("no-restricted-imports");
-  });
+  it.each(["node:fs", "fs", "node:fs/promises", "node:child_process", "child_process"])(
+    "app may not import %s",
+    async (mod) => {
+      expect(await ruleIds("src/app/lint-fixture.ts", `import * as m from "${mod}";\nexport const x = m;\n`)).toContain(
+        "no-restricted-imports",
+      );
+    },
+  );
 
   it("allows app its file I/O through io/fs/files.ts", async () => {
     const text = `import { readTextFile } from "../io/fs/files.js";\nexport const x = readTextFile;\n`;
@@ -54,6 +73,8 @@ describe("the layer rule", () => {
   });
 
   it("core may not touch process", async () => {
-    expect(await ruleIds("src/core/lint-fixture.ts", `export const out = () => process.stdout.write("x");\n`)).toContain("no-restricted-globals");
+    expect(
+      await ruleIds("src/core/lint-fixture.ts", `export const out = () => process.stdout.write("x");\n`),
+    ).toContain("no-restricted-globals");
   });
 });

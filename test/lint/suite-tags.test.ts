@@ -20,7 +20,10 @@ describe("suite tags", () => {
   it("every test file that spawns the CLI, a daemon or the generator is tagged e2e", () => {
     const untagged = testFiles(join(projectRoot, "test"))
       .filter((f) => !f.endsWith("suite-tags.test.ts"))
-      .filter((f) => { const text = readFileSync(f, "utf8"); return SPAWNS.test(text) && TAG.exec(text)?.[1] !== "e2e"; })
+      .filter((f) => {
+        const text = readFileSync(f, "utf8");
+        return SPAWNS.test(text) && TAG.exec(text)?.[1] !== "e2e";
+      })
       .map((f) => relative(projectRoot, f));
     expect(untagged).toEqual([]);
   });

@@ -15,19 +15,29 @@ const out = mkdtempSync(join(tmpdir(), "strata-bundle-"));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 describe("the committed action bundle", () => {
-  it.each(["strata.mjs", "main.mjs"])("action/%s is up to date (run `npm run bundle` and commit it)", async (file) => {
-    if (file === "strata.mjs") await execa(process.execPath, [join(projectRoot, "scripts", "bundle.mjs"), "--out", out], { cwd: projectRoot });
-    const fresh = readFileSync(join(out, file));
-    const committed = readFileSync(join(projectRoot, "action", file));
-    expect(committed.equals(fresh), `action/${file} is stale: run npm run bundle`).toBe(true);
-  }, 120_000);
+  it.each(["strata.mjs", "main.mjs"])(
+    "action/%s is up to date (run `npm run bundle` and commit it)",
+    async (file) => {
+      if (file === "strata.mjs")
+        await execa(process.execPath, [join(projectRoot, "scripts", "bundle.mjs"), "--out", out], { cwd: projectRoot });
+      const fresh = readFileSync(join(out, file));
+      const committed = readFileSync(join(projectRoot, "action", file));
+      expect(committed.equals(fresh), `action/${file} is stale: run npm run bundle`).toBe(true);
+    },
+    120_000,
+  );
 
   it("runs on its own: --version without package.json, the workflow template without templates/", async () => {
     const v = await execa(process.execPath, [join(projectRoot, "action", "strata.mjs"), "--version"], { cwd: out });
     expect(v.stdout).toBe(JSON.parse(readFileSync(join(projectRoot, "package.json"), "utf8")).version);
-    const init = await execa(process.execPath, [join(projectRoot, "action", "strata.mjs"), "init", "repo"], { cwd: out, env: { NO_COLOR: "1" } });
+    const init = await execa(process.execPath, [join(projectRoot, "action", "strata.mjs"), "init", "repo"], {
+      cwd: out,
+      env: { NO_COLOR: "1" },
+    });
     expect(init.exitCode).toBe(0);
-    expect(readFileSync(join(out, "repo", ".github", "workflows", "strata.yml"), "utf8")).toBe(readFileSync(join(projectRoot, "templates", "strata-workflow.yml"), "utf8"));
+    expect(readFileSync(join(out, "repo", ".github", "workflows", "strata.yml"), "utf8")).toBe(
+      readFileSync(join(projectRoot, "templates", "strata-workflow.yml"), "utf8"),
+    );
   });
 
   it("reuses cached validators with no node_modules beside it (their require() of ajv's runtime is answered from the bundle)", async () => {
@@ -36,7 +46,8 @@ describe("the committed action bundle", () => {
     copyFileSync(join(projectRoot, "action", "strata.mjs"), join(alone, "strata.mjs"));
     const cache = join(out, "cache");
     const env = { ...exampleKeyEnv, STRATA_CACHE_DIR: cache, CI: "", NO_COLOR: "1" };
-    const validate = () => execa(process.execPath, [join(alone, "strata.mjs"), "validate", "--repo", projectRoot], { cwd: alone, env });
+    const validate = () =>
+      execa(process.execPath, [join(alone, "strata.mjs"), "validate", "--repo", projectRoot], { cwd: alone, env });
     expect((await validate()).exitCode).toBe(0);
     const dir = join(cache, "validators");
     const files = readdirSync(dir);

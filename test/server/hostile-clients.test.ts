@@ -28,7 +28,10 @@ function rawGet(url: string, path: string, host: string): Promise<{ status: numb
   return new Promise((resolve, reject) => {
     const req = request({ host: u.hostname, port: u.port, path, headers: { host } }, (res) => {
       let body = "";
-      res.setEncoding("utf8").on("data", (c: string) => (body += c)).on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      res
+        .setEncoding("utf8")
+        .on("data", (c: string) => (body += c))
+        .on("end", () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.on("error", reject).end();
   });
@@ -39,11 +42,20 @@ function rawRequest(url: string, path: string, client: string): Promise<string> 
   const u = new URL(url);
   return new Promise((resolve, reject) => {
     const sock = connect({ host: u.hostname, port: Number(u.port) }, () => {
-      sock.end(Buffer.from(`GET ${path} HTTP/1.1\r\nHost: ${u.host}\r\nStrata-Client: ${client}\r\nConnection: close\r\n\r\n`, "latin1"));
+      sock.end(
+        Buffer.from(
+          `GET ${path} HTTP/1.1\r\nHost: ${u.host}\r\nStrata-Client: ${client}\r\nConnection: close\r\n\r\n`,
+          "latin1",
+        ),
+      );
     });
     sockets.push(sock);
     let out = "";
-    sock.setEncoding("latin1").on("data", (d: string) => (out += d)).on("end", () => resolve(out)).on("error", reject);
+    sock
+      .setEncoding("latin1")
+      .on("data", (d: string) => (out += d))
+      .on("end", () => resolve(out))
+      .on("error", reject);
   });
 }
 
@@ -62,20 +74,28 @@ describe("slow clients", () => {
     const N = 120;
     let closed = 0;
     // From another loopback address than the valid requests: half send a partial request line, half nothing.
-    await Promise.all(Array.from({ length: N }, (_, i) => new Promise<void>((resolve) => {
-      const sock = connect({ host: "127.0.0.1", port, localAddress: "127.0.0.2" }, () => {
-        if (i % 2 === 0) sock.write("GET /v1/environments/staging/snapshot HTTP/1.1\r\nHost: 127.0.0.1\r\n");
-        resolve();
-      });
-      sock.on("error", () => resolve());
-      sock.on("close", () => closed++);
-      sockets.push(sock);
-    })));
+    await Promise.all(
+      Array.from(
+        { length: N },
+        (_, i) =>
+          new Promise<void>((resolve) => {
+            const sock = connect({ host: "127.0.0.1", port, localAddress: "127.0.0.2" }, () => {
+              if (i % 2 === 0) sock.write("GET /v1/environments/staging/snapshot HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+              resolve();
+            });
+            sock.on("error", () => resolve());
+            sock.on("close", () => closed++);
+            sockets.push(sock);
+          }),
+      ),
+    );
     // While they are open, a valid request (from 127.0.0.1) is answered.
     const deadline = Date.now() + 60_000;
     let answered: Response | null = null;
     while (answered === null && Date.now() < deadline) {
-      answered = await fetch(`${s.url}/v1/environments/staging/snapshot`, { signal: AbortSignal.timeout(20_000) }).catch(() => null);
+      answered = await fetch(`${s.url}/v1/environments/staging/snapshot`, {
+        signal: AbortSignal.timeout(20_000),
+      }).catch(() => null);
     }
     expect(answered?.status).toBe(200);
     expect((await fetch(`${s.url}/healthz`)).status).toBe(200);
@@ -83,7 +103,9 @@ describe("slow clients", () => {
     const until = Date.now() + 60_000;
     while (closed < N && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
     expect(closed).toBe(N);
-    expect(await metric(s.url, 'strata_connections_refused_total{reason="per-address"}')).toBeGreaterThanOrEqual(N - 20);
+    expect(await metric(s.url, 'strata_connections_refused_total{reason="per-address"}')).toBeGreaterThanOrEqual(
+      N - 20,
+    );
   }, 120_000);
 });
 
@@ -92,7 +114,8 @@ describe("unknown environment names", () => {
     const s = await serve();
     const [v1] = makeChain(key, 1);
     await put(s.url, v1!, '"0"');
-    for (let i = 0; i < 300; i++) expect((await fetch(`${s.url}/v1/environments/never-${i}/snapshot`)).status).toBe(404);
+    for (let i = 0; i < 300; i++)
+      expect((await fetch(`${s.url}/v1/environments/never-${i}/snapshot`)).status).toBe(404);
     expect((await fetch(`${s.url}/v1/environments/never-x/snapshot?wait=0.2`)).status).toBe(404);
     const ac = new AbortController();
     const stream = await fetch(`${s.url}/v1/environments/never-y/events`, { signal: ac.signal });
@@ -101,7 +124,8 @@ describe("unknown environment names", () => {
     await stream.body?.cancel().catch(() => undefined);
     // Only the published environment is tracked (the stream's entry goes when it closes).
     const until = Date.now() + 10_000;
-    while ((await metric(s.url, "strata_tracked_environments")) !== 1 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    while ((await metric(s.url, "strata_tracked_environments")) !== 1 && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 50));
     expect(await metric(s.url, "strata_tracked_environments")).toBe(1);
     // A long-poll on a name published meanwhile is still woken.
     const waiting = fetch(`${s.url}/v1/environments/later/snapshot?wait=30`);
@@ -115,7 +139,8 @@ describe("unknown environment names", () => {
 describe("fleet status", () => {
   it("records clients only from snapshot and events reads, per environment, service and instance", async () => {
     const s = await serve();
-    for (const env of ["staging", "production"]) for (const v of makeChain(key, 2, env)) await put(s.url, v, `"${v.version - 1}"`);
+    for (const env of ["staging", "production"])
+      for (const v of makeChain(key, 2, env)) await put(s.url, v, `"${v.version - 1}"`);
     const get = (path: string, header: string) => fetch(`${s.url}${path}`, { headers: { "strata-client": header } });
     await get("/v1/environments/staging/snapshot", "service=api; instance=i-1; version=2; kind=sdk");
     // The same header on /v1/status does not rewrite the version; on another environment it is another record.
@@ -125,20 +150,58 @@ describe("fleet status", () => {
     await get("/v1/environments/staging/history", "service=history-reader; instance=h; version=9");
     // Control characters (C0 and C1) are stripped; a rejection is recorded with its reason.
     // C0 controls are refused by the HTTP parser itself; C1 controls (bytes 0x80-0x9f) get through and are stripped.
-    expect(await rawRequest(s.url, "/v1/environments/staging/snapshots/1", "service=evil\u001b[2J; instance=x; version=1")).toMatch(/^HTTP\/1.1 400/);
-    await rawRequest(s.url, "/v1/environments/staging/snapshots/1", "service=evil\u009b2J\u009b31m; instance=x\u0085y; version=1; rejected=2; reason=invalid-signature");
-    const status = (await (await fetch(`${s.url}/v1/status`)).json()) as { environments: { environment: string; clients: Record<string, number> }[]; clients: Record<string, unknown>[] };
+    expect(
+      await rawRequest(s.url, "/v1/environments/staging/snapshots/1", "service=evil\u001b[2J; instance=x; version=1"),
+    ).toMatch(/^HTTP\/1.1 400/);
+    await rawRequest(
+      s.url,
+      "/v1/environments/staging/snapshots/1",
+      "service=evil\u009b2J\u009b31m; instance=x\u0085y; version=1; rejected=2; reason=invalid-signature",
+    );
+    const status = (await (await fetch(`${s.url}/v1/status`)).json()) as {
+      environments: { environment: string; clients: Record<string, number> }[];
+      clients: Record<string, unknown>[];
+    };
     expect(status.clients).toMatchObject([
-      { environment: "production", service: "api", instance: "i-1", kind: "agent", version: 1, connected: false, rejected: null },
-      { environment: "staging", service: "api", instance: "i-1", kind: "sdk", version: 2, connected: false, rejected: null },
-      { environment: "staging", service: "evil2J31m", instance: "xy", kind: null, version: 1, rejected: { version: 2, reason: "invalid-signature" } },
+      {
+        environment: "production",
+        service: "api",
+        instance: "i-1",
+        kind: "agent",
+        version: 1,
+        connected: false,
+        rejected: null,
+      },
+      {
+        environment: "staging",
+        service: "api",
+        instance: "i-1",
+        kind: "sdk",
+        version: 2,
+        connected: false,
+        rejected: null,
+      },
+      {
+        environment: "staging",
+        service: "evil2J31m",
+        instance: "xy",
+        kind: null,
+        version: 1,
+        rejected: { version: 2, reason: "invalid-signature" },
+      },
     ]);
-    for (const c of status.clients) for (const f of ["since", "lastSeen"]) expect(Date.parse(c[f] as string)).not.toBeNaN();
+    for (const c of status.clients)
+      for (const f of ["since", "lastSeen"]) expect(Date.parse(c[f] as string)).not.toBeNaN();
     expect(status.environments.find((e) => e.environment === "staging")!.clients).toEqual({ 1: 1, 2: 1 });
     // An open event stream shows as connected.
     const ac = new AbortController();
-    const stream = await fetch(`${s.url}/v1/environments/staging/events`, { headers: { "strata-client": "service=api; instance=i-1; version=2" }, signal: ac.signal });
-    const connected = (await (await fetch(`${s.url}/v1/status`)).json()) as { clients: { environment: string; service: string; connected: boolean }[] };
+    const stream = await fetch(`${s.url}/v1/environments/staging/events`, {
+      headers: { "strata-client": "service=api; instance=i-1; version=2" },
+      signal: ac.signal,
+    });
+    const connected = (await (await fetch(`${s.url}/v1/status`)).json()) as {
+      clients: { environment: string; service: string; connected: boolean }[];
+    };
     expect(connected.clients.find((c) => c.environment === "staging" && c.service === "api")!.connected).toBe(true);
     ac.abort();
     await stream.body?.cancel().catch(() => undefined);
@@ -151,9 +214,13 @@ describe("fleet status", () => {
     const { token: readProd } = await createToken(file, { scopes: ["read:production", "push:never"] });
     const s = await serve({ tokens: await readTokens(file) });
     for (const v of makeChain(key, 1)) await put(s.url, v, '"0"', pushAll);
-    const r = await fetch(`${s.url}/v1/environments/staging/snapshot`, { headers: { authorization: `Bearer ${readProd}`, "strata-client": "service=spy; instance=1; version=1" } });
+    const r = await fetch(`${s.url}/v1/environments/staging/snapshot`, {
+      headers: { authorization: `Bearer ${readProd}`, "strata-client": "service=spy; instance=1; version=1" },
+    });
     expect(r.status).toBe(403);
-    const status = (await (await fetch(`${s.url}/v1/status`, { headers: { authorization: `Bearer ${pushAll}` } })).json()) as { clients: unknown[] };
+    const status = (await (
+      await fetch(`${s.url}/v1/status`, { headers: { authorization: `Bearer ${pushAll}` } })
+    ).json()) as { clients: unknown[] };
     expect(status.clients).toEqual([]);
   });
 
@@ -162,7 +229,9 @@ describe("fleet status", () => {
     for (let i = 0; i < 10; i++) t.touch(`service=s${i}; instance=i; version=1`, "staging");
     expect(t.size).toBe(3);
     expect(t.list().map((c) => c.service)).toEqual(["s7", "s8", "s9"]);
-    expect(sanitizeClientField("a\u0000b\u001fc\u007fd\u0085e\u009ff" + "x".repeat(300))).toBe("abcdef" + "x".repeat(122));
+    expect(sanitizeClientField("a\u0000b\u001fc\u007fd\u0085e\u009ff" + "x".repeat(300))).toBe(
+      "abcdef" + "x".repeat(122),
+    );
     // `since` moves only when the version changes.
     const u = new ClientTracker();
     u.touch("service=a; instance=1; version=1", "staging", new Date("2026-01-01T00:00:00Z"));
@@ -192,14 +261,25 @@ describe("DNS rebinding", () => {
   it("without tokens answers only loopback Host names", async () => {
     const s = await serve();
     const port = new URL(s.url).port;
-    for (const host of [`evil.example:${port}`, "evil.example", `localhost.evil.example:${port}`, `127.0.0.1:${Number(port) + 1}`]) {
-      for (const path of ["/v1/status", "/v1/audit", "/v1/environments/staging/snapshot", "/v1/environments/staging/history"]) {
+    for (const host of [
+      `evil.example:${port}`,
+      "evil.example",
+      `localhost.evil.example:${port}`,
+      `127.0.0.1:${Number(port) + 1}`,
+    ]) {
+      for (const path of [
+        "/v1/status",
+        "/v1/audit",
+        "/v1/environments/staging/snapshot",
+        "/v1/environments/staging/history",
+      ]) {
         const r = await rawGet(s.url, path, host);
         expect(r.status, `${host} ${path}`).toBe(421);
         expect(JSON.parse(r.body)).toMatchObject({ error: { code: "access-denied" } });
       }
     }
-    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `LOCALHOST:${port}`]) expect((await rawGet(s.url, "/v1/status", host)).status).toBe(200);
+    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `LOCALHOST:${port}`])
+      expect((await rawGet(s.url, "/v1/status", host)).status).toBe(200);
     expect((await rawGet(s.url, "/healthz", "evil.example")).status).toBe(200);
   });
 
@@ -209,10 +289,20 @@ describe("DNS rebinding", () => {
     const s = await serve({ tokens: await readTokens(file) });
     const u = new URL(s.url);
     const r = await new Promise<number>((resolve, reject) => {
-      request({ host: u.hostname, port: u.port, path: "/v1/status", headers: { host: "config.example.com", authorization: `Bearer ${token}` } }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      }).on("error", reject).end();
+      request(
+        {
+          host: u.hostname,
+          port: u.port,
+          path: "/v1/status",
+          headers: { host: "config.example.com", authorization: `Bearer ${token}` },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      )
+        .on("error", reject)
+        .end();
     });
     expect(r).toBe(200);
   });

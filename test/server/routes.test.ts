@@ -18,7 +18,9 @@ function documentedRoutes(file: string): string[] {
   return out.sort();
 }
 
-const tableRoutes = ROUTES.filter((r) => r.undocumented !== true).map((r) => `${r.method} ${r.pattern.replace(/:(\w+)/g, "{$1}")}`).sort();
+const tableRoutes = ROUTES.filter((r) => r.undocumented !== true)
+  .map((r) => `${r.method} ${r.pattern.replace(/:(\w+)/g, "{$1}")}`)
+  .sort();
 
 describe("the route table", () => {
   it.each(["distribution.md", "reference.md"])("is exactly the HTTP API table of docs/%s", (file) => {
@@ -27,11 +29,30 @@ describe("the route table", () => {
 
   it("matches paths, decodes and validates parameters, and tells a wrong method from an unknown path", () => {
     const router = createRouter();
-    expect(router.match("GET", "/v1/environments/staging/snapshot")).toMatchObject({ kind: "found", route: { name: "snapshot", scope: "read" }, params: { env: "staging" } });
-    expect(router.match("PUT", "/v1/environments/staging/snapshot")).toMatchObject({ kind: "found", route: { name: "snapshot", scope: "push" } });
-    expect(router.match("HEAD", "/v1/environments/st%61ging/snapshots/7")).toMatchObject({ kind: "found", route: { name: "version" }, params: { env: "staging", version: "7" } });
-    expect(router.match("POST", "/v1/environments/staging/snapshot")).toEqual({ kind: "method", name: "snapshot", allow: ["GET", "HEAD", "PUT"] });
-    expect(router.match("HEAD", "/v1/environments/staging/history")).toEqual({ kind: "method", name: "history", allow: ["GET"] });
+    expect(router.match("GET", "/v1/environments/staging/snapshot")).toMatchObject({
+      kind: "found",
+      route: { name: "snapshot", scope: "read" },
+      params: { env: "staging" },
+    });
+    expect(router.match("PUT", "/v1/environments/staging/snapshot")).toMatchObject({
+      kind: "found",
+      route: { name: "snapshot", scope: "push" },
+    });
+    expect(router.match("HEAD", "/v1/environments/st%61ging/snapshots/7")).toMatchObject({
+      kind: "found",
+      route: { name: "version" },
+      params: { env: "staging", version: "7" },
+    });
+    expect(router.match("POST", "/v1/environments/staging/snapshot")).toEqual({
+      kind: "method",
+      name: "snapshot",
+      allow: ["GET", "HEAD", "PUT"],
+    });
+    expect(router.match("HEAD", "/v1/environments/staging/history")).toEqual({
+      kind: "method",
+      name: "history",
+      allow: ["GET"],
+    });
     expect(router.match("GET", "/v1/environments/staging/snapshot/")).toEqual({ kind: "none" });
     expect(router.match("GET", "/v2/nothing")).toEqual({ kind: "none" });
     expect(router.match("POST", "/ui")).toMatchObject({ kind: "found", route: { name: "ui", scope: "dashboard" } });

@@ -15,7 +15,9 @@ async function serve(options: Partial<Parameters<typeof startTestServer>[0]> = {
   servers.push(s);
   return s;
 }
-afterEach(async () => { await Promise.all(servers.splice(0).map((s) => s.server.close())); });
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.server.close()));
+});
 afterAll(() => cleanupTempdirs());
 
 async function errorOf(res: Response): Promise<{ status: number; code: string; body: Record<string, unknown> }> {
@@ -24,7 +26,9 @@ async function errorOf(res: Response): Promise<{ status: number; code: string; b
 }
 
 function allFiles(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, encoding: "utf8" }).map((p) => join(dir, p)).filter((p) => statSync(p).isFile());
+  return readdirSync(dir, { recursive: true, encoding: "utf8" })
+    .map((p) => join(dir, p))
+    .filter((p) => statSync(p).isFile());
 }
 
 describe("publish and read", () => {
@@ -37,28 +41,57 @@ describe("publish and read", () => {
     expect(await r1.json()).toEqual({ environment: "staging", version: 1, digest: v1!.digest, action: "publish" });
     expect((await put(url, v2!, '"1"')).status).toBe(201);
 
-    const cur = await fetch(`${url}/v1/environments/staging/snapshot`, { headers: { "strata-client": "service=checkout; instance=i-1; version=1" } });
+    const cur = await fetch(`${url}/v1/environments/staging/snapshot`, {
+      headers: { "strata-client": "service=checkout; instance=i-1; version=1" },
+    });
     expect(cur.status).toBe(200);
     expect(cur.headers.get("etag")).toBe('"2"');
     expect(await cur.text()).toBe(serializeSnapshot(v2!));
-    expect((await fetch(`${url}/v1/environments/staging/snapshot`, { headers: { "if-none-match": '"2"' } })).status).toBe(304);
-    expect((await fetch(`${url}/v1/environments/staging/snapshot`, { headers: { "if-none-match": '"1"' } })).status).toBe(200);
+    expect(
+      (await fetch(`${url}/v1/environments/staging/snapshot`, { headers: { "if-none-match": '"2"' } })).status,
+    ).toBe(304);
+    expect(
+      (await fetch(`${url}/v1/environments/staging/snapshot`, { headers: { "if-none-match": '"1"' } })).status,
+    ).toBe(200);
     expect(JSON.parse(await (await fetch(`${url}/v1/environments/staging/snapshots/1`)).text())).toEqual(v1);
     expect((await fetch(`${url}/v1/environments/staging/snapshots/7`)).status).toBe(404);
 
-    const history = (await (await fetch(`${url}/v1/environments/staging/history`)).json()) as { versions: { version: number; digest: string; rollbackOf: number | null; source: unknown; createdAt: string }[] };
-    expect(history.versions.map((v) => [v.version, v.digest, v.rollbackOf])).toEqual([[1, v1!.digest, null], [2, v2!.digest, null]]);
+    const history = (await (await fetch(`${url}/v1/environments/staging/history`)).json()) as {
+      versions: { version: number; digest: string; rollbackOf: number | null; source: unknown; createdAt: string }[];
+    };
+    expect(history.versions.map((v) => [v.version, v.digest, v.rollbackOf])).toEqual([
+      [1, v1!.digest, null],
+      [2, v2!.digest, null],
+    ]);
     expect(history.versions[0]!.source).toEqual(v1!.source);
-    const audit = (await (await fetch(`${url}/v1/audit`)).json()) as { entries: { environment: string; version: number; action: string }[] };
-    expect(audit.entries.map((e) => [e.environment, e.version, e.action])).toEqual([["staging", 1, "publish"], ["staging", 2, "publish"]]);
+    const audit = (await (await fetch(`${url}/v1/audit`)).json()) as {
+      entries: { environment: string; version: number; action: string }[];
+    };
+    expect(audit.entries.map((e) => [e.environment, e.version, e.action])).toEqual([
+      ["staging", 1, "publish"],
+      ["staging", 2, "publish"],
+    ]);
 
-    const status = (await (await fetch(`${url}/v1/status`)).json()) as { schemaVersion: number; environments: { environment: string; version: number; clients: Record<string, number> }[]; clients: { service: string; instance: string; version: number }[] };
+    const status = (await (await fetch(`${url}/v1/status`)).json()) as {
+      schemaVersion: number;
+      environments: { environment: string; version: number; clients: Record<string, number> }[];
+      clients: { service: string; instance: string; version: number }[];
+    };
     expect(status.schemaVersion).toBe(1);
     expect(status.environments).toMatchObject([{ environment: "staging", version: 2, clients: { 1: 1 } }]);
-    expect(status.clients).toMatchObject([{ service: "checkout", instance: "i-1", version: 1, environment: "staging" }]);
+    expect(status.clients).toMatchObject([
+      { service: "checkout", instance: "i-1", version: 1, environment: "staging" },
+    ]);
 
     const metrics = await (await fetch(`${url}/metrics`)).text();
-    for (const name of ["strata_http_requests_total", "strata_http_request_duration_seconds_bucket", "strata_versions_published_total", "strata_watchers", "strata_push_to_notify_seconds"]) expect(metrics).toContain(name);
+    for (const name of [
+      "strata_http_requests_total",
+      "strata_http_request_duration_seconds_bucket",
+      "strata_versions_published_total",
+      "strata_watchers",
+      "strata_push_to_notify_seconds",
+    ])
+      expect(metrics).toContain(name);
     expect(metrics).toContain('strata_versions_published_total{environment="staging",action="publish"} 2');
     expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: "ok" });
   });
@@ -75,12 +108,40 @@ describe("publish and read", () => {
 });
 
 describe("refusals, each with its code", () => {
-  it.each<[string, (ctx: { v1: Snapshot; v2: Snapshot; other: Snapshot }) => [Snapshot | string, string | null], number, string]>([
+  it.each<
+    [
+      string,
+      (ctx: { v1: Snapshot; v2: Snapshot; other: Snapshot }) => [Snapshot | string, string | null],
+      number,
+      string,
+    ]
+  >([
     ["missing If-Match", ({ v2 }) => [v2, null], 428, "version-conflict"],
     ["stale If-Match", ({ v2 }) => [v2, '"0"'], 409, "version-conflict"],
-    ["skipped version", ({ v1 }) => [makeSnapshot(key, { version: 3, previous: v1.digest }), '"1"'], 400, "invalid-snapshot"],
-    ["wrong previous", () => [makeSnapshot(key, { version: 2, previous: "sha256:" + "1".repeat(64) }), '"1"'], 400, "invalid-snapshot"],
-    ["wrong environment", ({ v1 }) => [JSON.stringify(makeSnapshot(key, { environment: "production", version: 2, previous: v1.digest })).replace(/^/, ""), '"1"'], 400, "invalid-snapshot"],
+    [
+      "skipped version",
+      ({ v1 }) => [makeSnapshot(key, { version: 3, previous: v1.digest }), '"1"'],
+      400,
+      "invalid-snapshot",
+    ],
+    [
+      "wrong previous",
+      () => [makeSnapshot(key, { version: 2, previous: "sha256:" + "1".repeat(64) }), '"1"'],
+      400,
+      "invalid-snapshot",
+    ],
+    [
+      "wrong environment",
+      ({ v1 }) => [
+        JSON.stringify(makeSnapshot(key, { environment: "production", version: 2, previous: v1.digest })).replace(
+          /^/,
+          "",
+        ),
+        '"1"',
+      ],
+      400,
+      "invalid-snapshot",
+    ],
     ["malformed JSON", () => ["{not json", '"1"'], 400, "invalid-snapshot"],
     ["not a snapshot", () => ['{"kind":"x"}', '"1"'], 400, "invalid-snapshot"],
     ["bad signature", ({ other }) => [other, '"1"'], 400, "invalid-signature"],
@@ -93,9 +154,14 @@ describe("refusals, each with its code", () => {
     const other = makeSnapshot(newKey().key, { version: 2, previous: v1!.digest });
     const [body, ifMatch] = make({ v1: v1!, v2: v2!, other });
     // A snapshot for another environment is sent to staging's URL.
-    const res = typeof body === "string" && body.includes('"environment":"production"')
-      ? await fetch(`${url}/v1/environments/staging/snapshot`, { method: "PUT", headers: { "if-match": ifMatch! }, body })
-      : await put(url, body, ifMatch);
+    const res =
+      typeof body === "string" && body.includes('"environment":"production"')
+        ? await fetch(`${url}/v1/environments/staging/snapshot`, {
+            method: "PUT",
+            headers: { "if-match": ifMatch! },
+            body,
+          })
+        : await put(url, body, ifMatch);
     const err = await errorOf(res);
     expect([err.status, err.code]).toEqual([status, code]);
     if (status === 409) expect(err.body.current).toEqual({ version: 1, digest: v1!.digest });
@@ -107,15 +173,27 @@ describe("refusals, each with its code", () => {
     const { url } = await serve({ maxBodyBytes: 4096 });
     const big = "x".repeat(10_000);
     expect(await errorOf(await put(url, big, '"0"'))).toMatchObject({ status: 413, code: "payload-too-large" });
-    const stream = new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode(big)); c.close(); } });
-    const res = await fetch(`${url}/v1/environments/staging/snapshot`, { method: "PUT", headers: { "if-match": '"0"' }, body: stream, duplex: "half" } as RequestInit);
+    const stream = new ReadableStream({
+      start(c) {
+        c.enqueue(new TextEncoder().encode(big));
+        c.close();
+      },
+    });
+    const res = await fetch(`${url}/v1/environments/staging/snapshot`, {
+      method: "PUT",
+      headers: { "if-match": '"0"' },
+      body: stream,
+      duplex: "half",
+    } as RequestInit);
     expect(await errorOf(res)).toMatchObject({ status: 413, code: "payload-too-large" });
   });
 
   it("answers unknown routes and methods with JSON errors", async () => {
     const { url } = await serve();
     expect(await errorOf(await fetch(`${url}/v2/nothing`))).toMatchObject({ status: 404 });
-    expect(await errorOf(await fetch(`${url}/v1/environments/staging/history`, { method: "DELETE" }))).toMatchObject({ status: 405 });
+    expect(await errorOf(await fetch(`${url}/v1/environments/staging/history`, { method: "DELETE" }))).toMatchObject({
+      status: 405,
+    });
     const post = await fetch(`${url}/v1/environments/staging/snapshot`, { method: "POST" });
     expect(post.headers.get("allow")).toBe("GET, HEAD, PUT");
     expect(await errorOf(post)).toMatchObject({ status: 405, code: "invalid-argument" });
@@ -123,18 +201,27 @@ describe("refusals, each with its code", () => {
     expect(postHealth.headers.get("allow")).toBe("GET, HEAD");
     expect(postHealth.status).toBe(405);
     expect((await fetch(`${url}/healthz`, { method: "HEAD" })).status).toBe(200);
-    expect(await errorOf(await fetch(`${url}/v1/environments/BAD/nothing`))).toMatchObject({ status: 404, code: "invalid-argument" });
+    expect(await errorOf(await fetch(`${url}/v1/environments/BAD/nothing`))).toMatchObject({
+      status: 404,
+      code: "invalid-argument",
+    });
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toContain('strata_http_requests_total{method="POST",route="snapshot",status="405"} 1');
     expect(metrics).toContain('strata_http_requests_total{method="GET",route="unknown",status="404"}');
-    expect(await errorOf(await fetch(`${url}/v1/environments/..%2Fx/snapshot`))).toMatchObject({ status: 404, code: "unknown-environment" });
+    expect(await errorOf(await fetch(`${url}/v1/environments/..%2Fx/snapshot`))).toMatchObject({
+      status: 404,
+      code: "unknown-environment",
+    });
   });
 });
 
 function makeSnapshotUnchecked(v1: Snapshot): string {
   // A would-be snapshot with a plaintext secret, correctly digested and signed: the shape check refuses it.
   const s = makeSnapshot(key, { version: 2, previous: v1.digest, secrets: fakeSops({ password: "x" }) });
-  return JSON.stringify({ ...s, secrets: { password: "plaintext-hunter2", sops: (s.secrets as { sops: unknown }).sops } });
+  return JSON.stringify({
+    ...s,
+    secrets: { password: "plaintext-hunter2", sops: (s.secrets as { sops: unknown }).sops },
+  });
 }
 
 describe("auth", () => {
@@ -148,7 +235,8 @@ describe("auth", () => {
     expect(readFileSync(file, "utf8")).not.toContain(reader);
     const { url, logs } = await serve({ tokens: await readTokens(file) });
     const [v1, v2] = makeChain(key, 2);
-    const get = (path: string, token?: string) => fetch(url + path, token ? { headers: { authorization: `Bearer ${token}` } } : {});
+    const get = (path: string, token?: string) =>
+      fetch(url + path, token ? { headers: { authorization: `Bearer ${token}` } } : {});
 
     expect((await put(url, v1!, '"0"')).status).toBe(401);
     expect((await put(url, v1!, '"0"', "strata_wrong")).status).toBe(401);
@@ -176,12 +264,16 @@ describe("auth", () => {
 
   it("refuses a non-loopback listen address without a tokens file", async () => {
     const store = await openStore(`file:${tempdir()}`);
-    await expect(startServer({ store, trustedKeys: [key.publicKey], tokens: null }, { host: "0.0.0.0", port: 0 })).rejects.toMatchObject({ code: "invalid-argument" });
+    await expect(
+      startServer({ store, trustedKeys: [key.publicKey], tokens: null }, { host: "0.0.0.0", port: 0 }),
+    ).rejects.toMatchObject({ code: "invalid-argument" });
     await store.close();
   });
 
   it("refuses bad scopes when creating a token", async () => {
-    await expect(createToken(join(tempdir(), "t.json"), { scopes: ["write:*"] })).rejects.toMatchObject({ code: "invalid-argument" });
+    await expect(createToken(join(tempdir(), "t.json"), { scopes: ["write:*"] })).rejects.toMatchObject({
+      code: "invalid-argument",
+    });
   });
 });
 
@@ -191,7 +283,9 @@ describe("watching", () => {
     const [v1, v2] = makeChain(key, 2);
     await put(url, v1!, '"0"');
     const t0 = Date.now();
-    const timeout = await fetch(`${url}/v1/environments/staging/snapshot?wait=1`, { headers: { "if-none-match": '"1"' } });
+    const timeout = await fetch(`${url}/v1/environments/staging/snapshot?wait=1`, {
+      headers: { "if-none-match": '"1"' },
+    });
     expect(timeout.status).toBe(304);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
     // The longest wait the server allows (60 s, the test's own limit): a 200 can only come from the publish.
@@ -202,7 +296,9 @@ describe("watching", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("etag")).toBe('"2"');
     // A stale If-None-Match answers at once.
-    expect((await fetch(`${url}/v1/environments/staging/snapshot?wait=30`, { headers: { "if-none-match": '"1"' } })).status).toBe(200);
+    expect(
+      (await fetch(`${url}/v1/environments/staging/snapshot?wait=30`, { headers: { "if-none-match": '"1"' } })).status,
+    ).toBe(200);
     expect(server.metrics.render()).toMatch(/strata_push_to_notify_seconds_count 2/);
   });
 
@@ -251,9 +347,14 @@ describe("secrets", () => {
     const { url, dir, logs } = await serve();
     const v1 = makeSnapshot(key, { secrets: fakeSops({ password: plaintext }) });
     expect((await put(url, v1, '"0"')).status).toBe(201);
-    const leaked = JSON.stringify({ ...makeSnapshot(key, { version: 2, previous: v1.digest }), secrets: { password: plaintext, sops: {} } });
+    const leaked = JSON.stringify({
+      ...makeSnapshot(key, { version: 2, previous: v1.digest }),
+      secrets: { password: plaintext, sops: {} },
+    });
     expect((await put(url, leaked, '"1"')).status).toBe(400);
-    const stored = allFiles(dir).map((f) => readFileSync(f, "utf8")).join("\n");
+    const stored = allFiles(dir)
+      .map((f) => readFileSync(f, "utf8"))
+      .join("\n");
     expect(stored).toContain("ENC[AES256_GCM");
     expect(stored).not.toContain(plaintext);
     expect(logs.length).toBeGreaterThan(0);

@@ -12,7 +12,9 @@ import { makeChain, newKey } from "../support/snapshots.js";
 
 const { key } = newKey();
 const servers: TestServer[] = [];
-afterEach(async () => { await Promise.all(servers.splice(0).map((s) => s.server.close())); });
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.server.close()));
+});
 afterAll(() => cleanupTempdirs());
 
 async function serve(dir: string): Promise<TestServer> {
@@ -40,7 +42,9 @@ async function expectCorrupt(s: TestServer, file: string): Promise<void> {
     const body = (await r.json()) as { error: { code: string; message: string } };
     expect(body.error.code).toBe("store-corrupt");
   }
-  const line = s.logs.map((l) => JSON.parse(l) as { msg: string; file?: string; environment?: string }).find((l) => l.msg === "store-corrupt");
+  const line = s.logs
+    .map((l) => JSON.parse(l) as { msg: string; file?: string; environment?: string })
+    .find((l) => l.msg === "store-corrupt");
   expect(line).toMatchObject({ file, environment: "staging" });
   // Every other version and environment is still served, and /v1/status answers, naming the broken one.
   expect((await fetch(`${s.url}/v1/environments/staging/snapshots/1`)).status).toBe(200);
@@ -48,7 +52,17 @@ async function expectCorrupt(s: TestServer, file: string): Promise<void> {
   const status = await fetch(`${s.url}/v1/status`);
   expect(status.status).toBe(200);
   expect(((await status.json()) as { environments: unknown[] }).environments).toEqual([
-    { environment: "production", version: 1, digest: expect.any(String), publishedAt: expect.any(String), createdAt: expect.any(String), expiresAt: expect.any(String), ageSeconds: expect.any(Number), expired: false, clients: {} },
+    {
+      environment: "production",
+      version: 1,
+      digest: expect.any(String),
+      publishedAt: expect.any(String),
+      createdAt: expect.any(String),
+      expiresAt: expect.any(String),
+      ageSeconds: expect.any(Number),
+      expired: false,
+      clients: {},
+    },
     { environment: "staging", error: { code: "store-corrupt", message: expect.stringContaining("staging v2") } },
   ]);
 }
@@ -81,9 +95,17 @@ describe("corrupted store files", () => {
       const forged = makeChain(other, 2)[1]!;
       writeFileSync(file, JSON.stringify(forged));
     });
-    expect(((await (await fetch(`${s.url}/v1/environments/staging/snapshot`)).json()) as { error: { code: string } }).error.code).toBe("store-corrupt");
-    const t = await corruptedStore((file) => writeFileSync(file, readFileSync(file.replace("000000000002", "000000000001"))));
-    expect(((await (await fetch(`${t.url}/v1/environments/staging/snapshots/2`)).json()) as { error: { code: string } }).error.code).toBe("store-corrupt");
+    expect(
+      ((await (await fetch(`${s.url}/v1/environments/staging/snapshot`)).json()) as { error: { code: string } }).error
+        .code,
+    ).toBe("store-corrupt");
+    const t = await corruptedStore((file) =>
+      writeFileSync(file, readFileSync(file.replace("000000000002", "000000000001"))),
+    );
+    expect(
+      ((await (await fetch(`${t.url}/v1/environments/staging/snapshots/2`)).json()) as { error: { code: string } })
+        .error.code,
+    ).toBe("store-corrupt");
   });
 
   it("strata status shows the corrupted environment and exits 4", async () => {
@@ -94,6 +116,8 @@ describe("corrupted store files", () => {
     expect(text.stdout).toMatch(/^production: v1, published/m);
     const json = await strata(["status", "--endpoint", s.url, "--format", "json"]);
     expect(json.exitCode).toBe(4);
-    expect(JSON.parse(json.stdout)).toMatchObject({ environments: [{ environment: "production" }, { environment: "staging", error: { code: "store-corrupt" } }] });
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      environments: [{ environment: "production" }, { environment: "staging", error: { code: "store-corrupt" } }],
+    });
   });
 });

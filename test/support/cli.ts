@@ -5,9 +5,16 @@ import { fileURLToPath } from "node:url";
 export const projectRoot = fileURLToPath(new URL("../..", import.meta.url));
 export const cliPath = fileURLToPath(new URL("../../bin/strata.mjs", import.meta.url));
 
-export interface CliResult { stdout: string; stderr: string; exitCode: number }
+export interface CliResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
 
-export async function strata(args: string[], options: { cwd?: string; env?: Record<string, string | undefined>; input?: string; timeout?: number } = {}): Promise<CliResult> {
+export async function strata(
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string | undefined>; input?: string; timeout?: number } = {},
+): Promise<CliResult> {
   const r = await execa(process.execPath, [cliPath, ...args], {
     cwd: options.cwd ?? projectRoot,
     env: { NO_COLOR: "1", GITHUB_ACTIONS: "", CI: "", ...options.env },
@@ -20,6 +27,15 @@ export async function strata(args: string[], options: { cwd?: string; env?: Reco
 }
 
 /** The example repository's committed, example-only age key (README: "The example repository"). */
-export const exampleKeyEnv = { SOPS_AGE_KEY_FILE: fileURLToPath(new URL("../../examples/keys/EXAMPLE-ONLY-NOT-A-REAL-KEY.age.txt", import.meta.url)) };
+export const exampleKeyEnv = {
+  SOPS_AGE_KEY_FILE: fileURLToPath(new URL("../../examples/keys/EXAMPLE-ONLY-NOT-A-REAL-KEY.age.txt", import.meta.url)),
+};
 /** No key anywhere: HOME and XDG_CONFIG_HOME point at nothing. */
-export const noKeyEnv = { SOPS_AGE_KEY_FILE: undefined, SOPS_AGE_KEY: undefined, SOPS_AGE_KEY_CMD: undefined, HOME: "/nonexistent", XDG_CONFIG_HOME: "/nonexistent", GNUPGHOME: "/nonexistent" };
+export const noKeyEnv = {
+  SOPS_AGE_KEY_FILE: undefined,
+  SOPS_AGE_KEY: undefined,
+  SOPS_AGE_KEY_CMD: undefined,
+  HOME: "/nonexistent",
+  XDG_CONFIG_HOME: "/nonexistent",
+  GNUPGHOME: "/nonexistent",
+};

@@ -36,18 +36,34 @@ export async function startEtcd(): Promise<EtcdHandle> {
   const url = `http://127.0.0.1:${client}`;
   let child: ChildProcess | null = null;
   const args = [
-    "--name", "t", "--data-dir", dataDir,
-    "--listen-client-urls", url, "--advertise-client-urls", url,
-    "--listen-peer-urls", `http://127.0.0.1:${peer}`, "--initial-advertise-peer-urls", `http://127.0.0.1:${peer}`,
-    "--initial-cluster", `t=http://127.0.0.1:${peer}`, "--max-request-bytes", String(16 * 1024 * 1024),
-    "--log-level", "error", "--unsafe-no-fsync",
+    "--name",
+    "t",
+    "--data-dir",
+    dataDir,
+    "--listen-client-urls",
+    url,
+    "--advertise-client-urls",
+    url,
+    "--listen-peer-urls",
+    `http://127.0.0.1:${peer}`,
+    "--initial-advertise-peer-urls",
+    `http://127.0.0.1:${peer}`,
+    "--initial-cluster",
+    `t=http://127.0.0.1:${peer}`,
+    "--max-request-bytes",
+    String(16 * 1024 * 1024),
+    "--log-level",
+    "error",
+    "--unsafe-no-fsync",
   ];
   const start = async (): Promise<void> => {
     const c = spawn(etcdBinary, args, { stdio: ["ignore", "ignore", "pipe"] });
     child = c;
     killOnExit(c);
     let err = "";
-    c.stderr?.on("data", (d: Buffer) => { err = (err + d.toString()).slice(-4000); });
+    c.stderr?.on("data", (d: Buffer) => {
+      err = (err + d.toString()).slice(-4000);
+    });
     // Generous: on a loaded machine etcd takes seconds to open its WAL; this is readiness, not a timing claim.
     const deadline = Date.now() + 60_000;
     for (;;) {

@@ -8,7 +8,8 @@ import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
-const fixture = <T>(name: string): T => JSON.parse(readFileSync(new URL(`../fixtures/github/${name}.json`, import.meta.url), "utf8")) as T;
+const fixture = <T>(name: string): T =>
+  JSON.parse(readFileSync(new URL(`../fixtures/github/${name}.json`, import.meta.url), "utf8")) as T;
 type Json = Record<string, unknown>;
 
 export interface FakePull {
@@ -24,13 +25,36 @@ export interface FakePull {
   files?: string[];
 }
 
-export interface FakeReview { login: string; state: string; commitId: string; submittedAt?: string; association?: string }
+export interface FakeReview {
+  login: string;
+  state: string;
+  commitId: string;
+  submittedAt?: string;
+  association?: string;
+}
 
-export interface FakeComment { id: number; login: string; body: string }
+export interface FakeComment {
+  id: number;
+  login: string;
+  body: string;
+}
 
-export interface RecordedRequest { method: string; path: string; query: URLSearchParams; body: unknown; token: string | null }
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  body: unknown;
+  token: string | null;
+}
 
-export interface InjectedFailure { method: string; path: RegExp; status: number; body: unknown; headers?: Record<string, string>; times: number }
+export interface InjectedFailure {
+  method: string;
+  path: RegExp;
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+  times: number;
+}
 
 /** Everything the fake knows; tests mutate it directly. */
 export interface FakeGitHubState {
@@ -68,7 +92,13 @@ export interface FakeGitHub {
 const errors = fixture<Record<string, Json>>("errors");
 
 function user(login: string): Json {
-  return { ...fixture<Json>("user"), login, id: hashId(login), node_id: Buffer.from(`04:User${login}`).toString("base64"), type: login.endsWith("[bot]") ? "Bot" : "User" };
+  return {
+    ...fixture<Json>("user"),
+    login,
+    id: hashId(login),
+    node_id: Buffer.from(`04:User${login}`).toString("base64"),
+    type: login.endsWith("[bot]") ? "Bot" : "User",
+  };
 }
 
 function hashId(s: string): number {
@@ -79,10 +109,20 @@ function hashId(s: string): number {
 
 export async function startFakeGitHub(init: Partial<FakeGitHubState> = {}): Promise<FakeGitHub> {
   const state: FakeGitHubState = {
-    owner: "acme", repo: "config", defaultBranch: "main",
+    owner: "acme",
+    repo: "config",
+    defaultBranch: "main",
     tokens: { "test-token": "strata-bot" },
-    pulls: new Map(), reviews: new Map(), comments: new Map(), files: new Map(), teams: new Map(),
-    statuses: new Map(), branches: new Map(), commitPulls: new Map(), failures: [], requests: [],
+    pulls: new Map(),
+    reviews: new Map(),
+    comments: new Map(),
+    files: new Map(),
+    teams: new Map(),
+    statuses: new Map(),
+    branches: new Map(),
+    commitPulls: new Map(),
+    failures: [],
+    requests: [],
     ...init,
   };
   let nextCommentId = 1000;
@@ -95,25 +135,62 @@ export async function startFakeGitHub(init: Partial<FakeGitHubState> = {}): Prom
       ...t,
       url: `${base}/repos/${state.owner}/${state.repo}/pulls/${p.number}`,
       html_url: `https://github.com/${state.owner}/${state.repo}/pull/${p.number}`,
-      id: 100000 + p.number, number: p.number, title: p.title ?? `Change ${p.number}`,
-      state: p.state ?? "open", user: user(p.author),
-      labels: (p.labels ?? []).map((name, i) => ({ id: i + 1, node_id: `L${i}`, url: "", name, description: null, color: "ededed", default: false })),
-      merged: p.merged ?? false, merged_at: p.merged ? "2026-01-02T00:00:00Z" : null, closed_at: p.state === "closed" ? "2026-01-02T00:00:00Z" : null,
+      id: 100000 + p.number,
+      number: p.number,
+      title: p.title ?? `Change ${p.number}`,
+      state: p.state ?? "open",
+      user: user(p.author),
+      labels: (p.labels ?? []).map((name, i) => ({
+        id: i + 1,
+        node_id: `L${i}`,
+        url: "",
+        name,
+        description: null,
+        color: "ededed",
+        default: false,
+      })),
+      merged: p.merged ?? false,
+      merged_at: p.merged ? "2026-01-02T00:00:00Z" : null,
+      closed_at: p.state === "closed" ? "2026-01-02T00:00:00Z" : null,
       merge_commit_sha: p.mergeCommitSha ?? null,
-      head: { label: `${state.owner}:${p.head.ref ?? "topic"}`, ref: p.head.ref ?? "topic", sha: p.head.sha, user: user(state.owner), repo: repoJson },
-      base: { label: `${state.owner}:${p.base.ref ?? state.defaultBranch}`, ref: p.base.ref ?? state.defaultBranch, sha: p.base.sha, user: user(state.owner), repo: repoJson },
+      head: {
+        label: `${state.owner}:${p.head.ref ?? "topic"}`,
+        ref: p.head.ref ?? "topic",
+        sha: p.head.sha,
+        user: user(state.owner),
+        repo: repoJson,
+      },
+      base: {
+        label: `${state.owner}:${p.base.ref ?? state.defaultBranch}`,
+        ref: p.base.ref ?? state.defaultBranch,
+        sha: p.base.sha,
+        user: user(state.owner),
+        repo: repoJson,
+      },
     };
   };
 
   const reviewJson = (r: FakeReview & { id: number }, number: number): Json => ({
-    ...fixture<Json>("review"), id: r.id, node_id: `PRR_${r.id}`, user: user(r.login), state: r.state, commit_id: r.commitId,
+    ...fixture<Json>("review"),
+    id: r.id,
+    node_id: `PRR_${r.id}`,
+    user: user(r.login),
+    state: r.state,
+    commit_id: r.commitId,
     author_association: r.association ?? "MEMBER",
-    submitted_at: r.state === "PENDING" ? undefined : r.submittedAt ?? new Date(Date.UTC(2026, 0, 1, 0, 0, r.id % 50000)).toISOString().replace(".000", ""),
+    submitted_at:
+      r.state === "PENDING"
+        ? undefined
+        : (r.submittedAt ?? new Date(Date.UTC(2026, 0, 1, 0, 0, r.id % 50000)).toISOString().replace(".000", "")),
     html_url: `https://github.com/${state.owner}/${state.repo}/pull/${number}#pullrequestreview-${r.id}`,
   });
 
   const commentJson = (c: FakeComment, number: number): Json => ({
-    ...fixture<Json>("issue-comment"), id: c.id, node_id: `IC_${c.id}`, body: c.body, user: user(c.login),
+    ...fixture<Json>("issue-comment"),
+    id: c.id,
+    node_id: `IC_${c.id}`,
+    body: c.body,
+    user: user(c.login),
     url: `${base}/repos/${state.owner}/${state.repo}/issues/comments/${c.id}`,
     html_url: `https://github.com/${state.owner}/${state.repo}/issues/${number}#issuecomment-${c.id}`,
   });
@@ -123,7 +200,10 @@ export async function startFakeGitHub(init: Partial<FakeGitHubState> = {}): Prom
     res.writeHead(status, {
       "content-type": "application/json; charset=utf-8",
       "x-github-api-version-selected": "2022-11-28",
-      "x-ratelimit-limit": "5000", "x-ratelimit-remaining": "4999", "x-ratelimit-used": "1", "x-ratelimit-resource": "core",
+      "x-ratelimit-limit": "5000",
+      "x-ratelimit-remaining": "4999",
+      "x-ratelimit-used": "1",
+      "x-ratelimit-resource": "core",
       "x-ratelimit-reset": String(Math.floor(Date.now() / 1000) + 3600),
       ...headers,
     });
@@ -143,7 +223,12 @@ export async function startFakeGitHub(init: Partial<FakeGitHubState> = {}): Prom
     const links: string[] = [];
     if (page < last) links.push(`<${link(page + 1)}>; rel="next"`, `<${link(last)}>; rel="last"`);
     if (page > 1) links.push(`<${link(1)}>; rel="first"`, `<${link(page - 1)}>; rel="prev"`);
-    send(res, 200, items.slice((page - 1) * perPage, page * perPage), links.length > 0 ? { link: links.join(", ") } : {});
+    send(
+      res,
+      200,
+      items.slice((page - 1) * perPage, page * perPage),
+      links.length > 0 ? { link: links.join(", ") } : {},
+    );
   };
 
   const readBody = async (req: IncomingMessage): Promise<unknown> => {
@@ -195,7 +280,13 @@ export async function startFakeGitHub(init: Partial<FakeGitHubState> = {}): Prom
     const rest = path.slice(prefix.length);
 
     if (method === "GET" && rest === "") {
-      return send(res, 200, { ...fixture<Json>("repository"), name: state.repo, full_name: `${state.owner}/${state.repo}`, owner: user(state.owner), default_branch: state.defaultBranch });
+      return send(res, 200, {
+        ...fixture<Json>("repository"),
+        name: state.repo,
+        full_name: `${state.owner}/${state.repo}`,
+        owner: user(state.owner),
+        default_branch: state.defaultBranch,
+      });
     }
     if ((m = /^\/pulls\/(\d+)$/.exec(rest)) && method === "GET") {
       const p = state.pulls.get(Number(m[1]));
@@ -204,13 +295,20 @@ export async function startFakeGitHub(init: Partial<FakeGitHubState> = {}): Prom
     if ((m = /^\/pulls\/(\d+)\/reviews$/.exec(rest)) && method === "GET") {
       const n = Number(m[1]);
       if (!state.pulls.has(n)) return notFound();
-      const reviews = (state.reviews.get(n) ?? []).map((r, i) => reviewJson({ ...r, id: (r as { id?: number }).id ?? i + 1 }, n));
+      const reviews = (state.reviews.get(n) ?? []).map((r, i) =>
+        reviewJson({ ...r, id: (r as { id?: number }).id ?? i + 1 }, n),
+      );
       return paginate(req, res, url, reviews);
     }
     if ((m = /^\/pulls\/(\d+)\/files$/.exec(rest)) && method === "GET") {
       const p = state.pulls.get(Number(m[1]));
       if (!p) return notFound();
-      return paginate(req, res, url, (p.files ?? []).map((filename) => ({ ...fixture<Json>("pull-request-file"), filename })));
+      return paginate(
+        req,
+        res,
+        url,
+        (p.files ?? []).map((filename) => ({ ...fixture<Json>("pull-request-file"), filename })),
+      );
     }
     if ((m = /^\/contents\/(.+)$/.exec(rest)) && method === "GET") {
       const ref = url.searchParams.get("ref") ?? state.branches.get(state.defaultBranch)?.at(-1) ?? "";
@@ -220,12 +318,27 @@ export async function startFakeGitHub(init: Partial<FakeGitHubState> = {}): Prom
         res.writeHead(200, { "content-type": "application/vnd.github.raw+json" });
         return void res.end(text);
       }
-      const content = Buffer.from(text).toString("base64").replace(/(.{60})/g, "$1\n");
-      return send(res, 200, { ...fixture<Json>("content-file"), path: m[1], name: m[1]!.split("/").at(-1), size: Buffer.byteLength(text), content });
+      const content = Buffer.from(text)
+        .toString("base64")
+        .replace(/(.{60})/g, "$1\n");
+      return send(res, 200, {
+        ...fixture<Json>("content-file"),
+        path: m[1],
+        name: m[1]!.split("/").at(-1),
+        size: Buffer.byteLength(text),
+        content,
+      });
     }
     if ((m = /^\/statuses\/([0-9a-f]+)$/.exec(rest)) && method === "POST") {
       const b = body as Json;
-      const status = { ...fixture<Json>("status"), state: b.state, description: b.description ?? null, context: b.context ?? "default", target_url: b.target_url ?? null, creator: user(actor) };
+      const status = {
+        ...fixture<Json>("status"),
+        state: b.state,
+        description: b.description ?? null,
+        context: b.context ?? "default",
+        target_url: b.target_url ?? null,
+        creator: user(actor),
+      };
       state.statuses.set(m[1]!, [...(state.statuses.get(m[1]!) ?? []), status]);
       return send(res, 201, status);
     }
@@ -233,7 +346,13 @@ export async function startFakeGitHub(init: Partial<FakeGitHubState> = {}): Prom
       const n = Number(m[1]);
       if (!state.pulls.has(n)) return notFound();
       const list = state.comments.get(n) ?? [];
-      if (method === "GET") return paginate(req, res, url, list.map((c) => commentJson(c, n)));
+      if (method === "GET")
+        return paginate(
+          req,
+          res,
+          url,
+          list.map((c) => commentJson(c, n)),
+        );
       if (method === "POST") {
         const c = { id: nextCommentId++, login: actor, body: String((body as Json).body) };
         state.comments.set(n, [...list, c]);
@@ -253,7 +372,15 @@ export async function startFakeGitHub(init: Partial<FakeGitHubState> = {}): Prom
     }
     if ((m = /^\/commits\/([0-9a-f]+)\/pulls$/.exec(rest)) && method === "GET") {
       const numbers = state.commitPulls.get(m[1]!) ?? [];
-      return paginate(req, res, url, numbers.map((n) => state.pulls.get(n)).filter((p) => p !== undefined).map(pullJson));
+      return paginate(
+        req,
+        res,
+        url,
+        numbers
+          .map((n) => state.pulls.get(n))
+          .filter((p) => p !== undefined)
+          .map(pullJson),
+      );
     }
     if ((m = /^\/compare\/([^.]+)\.\.\.([0-9a-f]+)$/.exec(rest)) && method === "GET") {
       const commits = state.branches.get(m[1]!);
@@ -262,7 +389,12 @@ export async function startFakeGitHub(init: Partial<FakeGitHubState> = {}): Prom
       const known = i >= 0 || [...state.branches.values()].some((c) => c.includes(m![2]!));
       if (!known) return notFound();
       const status = i === commits.length - 1 ? "identical" : i >= 0 ? "behind" : "diverged";
-      return send(res, 200, { ...fixture<Json>("compare"), status, behind_by: i >= 0 ? commits.length - 1 - i : 1, ahead_by: i >= 0 ? 0 : 1 });
+      return send(res, 200, {
+        ...fixture<Json>("compare"),
+        status,
+        behind_by: i >= 0 ? commits.length - 1 - i : 1,
+        ahead_by: i >= 0 ? 0 : 1,
+      });
     }
     notFound();
   }
@@ -273,10 +405,21 @@ export async function startFakeGitHub(init: Partial<FakeGitHubState> = {}): Prom
   return {
     url: base,
     state,
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
     calls: () => state.requests.map((r) => `${r.method} ${r.path}`),
     failWithSecondaryRateLimit: (method, path, retryAfterSeconds, times = 1) => {
-      state.failures.push({ method, path, status: 403, body: errors.secondaryRateLimit, headers: { "retry-after": String(retryAfterSeconds), "x-ratelimit-remaining": "4990" }, times });
+      state.failures.push({
+        method,
+        path,
+        status: 403,
+        body: errors.secondaryRateLimit,
+        headers: { "retry-after": String(retryAfterSeconds), "x-ratelimit-remaining": "4990" },
+        times,
+      });
     },
   };
 }

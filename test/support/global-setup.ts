@@ -8,5 +8,9 @@ export default function setup(project: TestProject): void {
   const root = fileURLToPath(new URL("../..", import.meta.url));
   if (process.env.STRATA_TEST_SKIP_BUILD === "1") return;
   if ((project.config.tagsFilter ?? []).some((f) => /!\s*e2e\b/.test(f))) return;
-  execFileSync(process.execPath, [fileURLToPath(new URL("../../node_modules/typescript/bin/tsc", import.meta.url)), "-p", "tsconfig.build.json"], { cwd: root, stdio: "inherit" });
+  execFileSync(
+    process.execPath,
+    [fileURLToPath(new URL("../../node_modules/typescript/bin/tsc", import.meta.url)), "-p", "tsconfig.build.json"],
+    { cwd: root, stdio: "inherit" },
+  );
 }

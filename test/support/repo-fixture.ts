@@ -24,7 +24,10 @@ properties:
   "environments/production/app.yaml": "replicas: 3\n",
 };
 
-export function fixtureRepo(overrides: Record<string, string | Uint8Array | null> = {}, options: { git?: boolean } = {}): string {
+export function fixtureRepo(
+  overrides: Record<string, string | Uint8Array | null> = {},
+  options: { git?: boolean } = {},
+): string {
   const files: FileTree = { ...BASE_REPO };
   for (const [k, v] of Object.entries(overrides)) {
     if (v === null) delete files[k];

@@ -12,7 +12,9 @@ import { fileURLToPath } from "node:url";
 
 const projectRoot = fileURLToPath(new URL("../..", import.meta.url));
 
-export const sharedDir = process.env.STRATA_SHARED_DIR ? resolve(process.env.STRATA_SHARED_DIR) : join(projectRoot, "..", "shared");
+export const sharedDir = process.env.STRATA_SHARED_DIR
+  ? resolve(process.env.STRATA_SHARED_DIR)
+  : join(projectRoot, "..", "shared");
 
 /** A path inside the shared corpus. */
 export function sharedPath(relative: string): string {
@@ -39,7 +41,13 @@ export function findTool(name: string): string | null {
   return toolCache.get(name)!;
 }
 
-const TOOL_PACKAGES: Record<string, string> = { age: "age", gpg: "gnupg", gpgconf: "gnupg", etcd: "etcd-server", chromium: "chromium" };
+const TOOL_PACKAGES: Record<string, string> = {
+  age: "age",
+  gpg: "gnupg",
+  gpgconf: "gnupg",
+  etcd: "etcd-server",
+  chromium: "chromium",
+};
 
 export type Requirement = { shared: string } | { tool: string };
 
@@ -56,10 +64,15 @@ export function lacking(suite: string, ...requirements: Requirement[]): string |
   const missing: string[] = [];
   for (const r of requirements) {
     if ("shared" in r) {
-      if (!existsSync(sharedPath(r.shared))) missing.push(`${sharedPath(r.shared)} (the shared corpus: set STRATA_SHARED_DIR or put shared/ beside the checkout)`);
+      if (!existsSync(sharedPath(r.shared)))
+        missing.push(
+          `${sharedPath(r.shared)} (the shared corpus: set STRATA_SHARED_DIR or put shared/ beside the checkout)`,
+        );
     } else if (findTool(r.tool) === null) {
       const name = r.tool.includes("/") ? r.tool.slice(r.tool.lastIndexOf("/") + 1) : r.tool;
-      missing.push(`${r.tool}${r.tool.includes("/") ? "" : " on PATH"} (apt-get install ${TOOL_PACKAGES[name] ?? name})`);
+      missing.push(
+        `${r.tool}${r.tool.includes("/") ? "" : " on PATH"} (apt-get install ${TOOL_PACKAGES[name] ?? name})`,
+      );
     }
   }
   if (missing.length === 0) return null;

@@ -22,8 +22,12 @@ const SIGNING_KEY = join(projectRoot, "examples", "keys", "EXAMPLE-ONLY-NOT-A-RE
 const SHOTS = join(projectRoot, "tmp", "ui-screenshots");
 /** Every plaintext secret of the example repository, and the one this test sets. */
 const SECRETS = [
-  "example-staging-db-password-7f3a", "example-production-db-password-c91e", "example-prod-partner-token-5d2b8e1a",
-  "example-prod-shipping-token-aa41c07f", "example-production-redis-token-0b6d", "example-staging-partner-token-1c9e77",
+  "example-staging-db-password-7f3a",
+  "example-production-db-password-c91e",
+  "example-prod-partner-token-5d2b8e1a",
+  "example-prod-shipping-token-aa41c07f",
+  "example-production-redis-token-0b6d",
+  "example-staging-partner-token-1c9e77",
   "rotated-partner-token-dashboard-0001",
 ];
 const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
@@ -40,7 +44,10 @@ let pushToken: string;
 const crawled: { url: string; status: number; headers: Record<string, string>; body: string }[] = [];
 
 async function push(...args: string[]): Promise<void> {
-  const r = await strata(["push", "--endpoint", serve.url, "--signing-key", SIGNING_KEY, ...args], { cwd: repo, env: { ...exampleKeyEnv, STRATA_TOKEN: pushToken } });
+  const r = await strata(["push", "--endpoint", serve.url, "--signing-key", SIGNING_KEY, ...args], {
+    cwd: repo,
+    env: { ...exampleKeyEnv, STRATA_TOKEN: pushToken },
+  });
   expect(r.exitCode, r.stderr).toBe(0);
 }
 
@@ -55,16 +62,24 @@ async function checkAccessibility(name: string): Promise<void> {
     await page.evaluate(axeSource);
   });
   // Strings, not functions: the tests compile without the DOM's types.
-  const result = (await page.evaluate(`axe.run(document, { resultTypes: ["violations"] })`)) as { violations: { id: string; impact: string | null; help: string; nodes: { target: unknown }[] }[] };
+  const result = (await page.evaluate(`axe.run(document, { resultTypes: ["violations"] })`)) as {
+    violations: { id: string; impact: string | null; help: string; nodes: { target: unknown }[] }[];
+  };
   const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  expect(bad.map((v) => `${name}: ${v.id} (${v.impact}) ${v.help} at ${JSON.stringify(v.nodes.map((n) => n.target))}`)).toEqual([]);
+  expect(
+    bad.map((v) => `${name}: ${v.id} (${v.impact}) ${v.help} at ${JSON.stringify(v.nodes.map((n) => n.target))}`),
+  ).toEqual([]);
 }
 
 /** Presses Tab until the focused element's text matches, at most `limit` times; fails when it never does. */
 async function tabTo(text: RegExp, limit = 40): Promise<void> {
   for (let i = 0; i < limit; i++) {
     await page.keyboard.press("Tab");
-    const focused = String(await page.evaluate(`(() => { const el = document.activeElement; return el === null ? "" : [el.textContent, el.getAttribute("aria-label"), el.id].join(" "); })()`));
+    const focused = String(
+      await page.evaluate(
+        `(() => { const el = document.activeElement; return el === null ? "" : [el.textContent, el.getAttribute("aria-label"), el.id].join(" "); })()`,
+      ),
+    );
     if (text.test(focused)) return;
   }
   throw new Error(`Tab never reached ${text}`);
@@ -72,10 +87,14 @@ async function tabTo(text: RegExp, limit = 40): Promise<void> {
 
 beforeAll(async () => {
   // The global setup builds dist/ with tsc; the dashboard's bundle is built by scripts/build-ui.mjs.
-  execFileSync(process.execPath, [join(projectRoot, "scripts", "build-ui.mjs"), "--no-typecheck", "--quiet"], { cwd: projectRoot, stdio: "inherit" });
+  execFileSync(process.execPath, [join(projectRoot, "scripts", "build-ui.mjs"), "--no-typecheck", "--quiet"], {
+    cwd: projectRoot,
+    stdio: "inherit",
+  });
   mkdirSync(SHOTS, { recursive: true });
   repo = gitdir({});
-  for (const p of ["strata.yaml", ".sops.yaml", "schemas", "environments"]) cpSync(join(projectRoot, p), join(repo, p), { recursive: true });
+  for (const p of ["strata.yaml", ".sops.yaml", "schemas", "environments"])
+    cpSync(join(projectRoot, p), join(repo, p), { recursive: true });
   commitAll(repo, "the example repository");
   storeDir = tempdir("strata-ui-store-");
   const tokens = join(tempdir("strata-ui-tokens-"), "tokens.json");
@@ -84,13 +103,29 @@ beforeAll(async () => {
   serve = await spawnServe(["--store", `file:${storeDir}`, "--tokens", tokens, "--repo", repo], exampleKeyEnv);
   await push("--all");
   // A second staging version: a restart-required key, a plain value and a secret change.
-  writeFileSync(join(repo, "environments/staging/http.yaml"), readFileSync(join(repo, "environments/staging/http.yaml"), "utf8") + "listen:\n  port: 9090\n");
-  const set = await strata(["secrets", "set", "environments/staging/http.sops.yaml", "api_tokens.payments_partner", '"rotated-partner-token-dashboard-0001"'], { cwd: repo, env: exampleKeyEnv });
+  writeFileSync(
+    join(repo, "environments/staging/http.yaml"),
+    readFileSync(join(repo, "environments/staging/http.yaml"), "utf8") + "listen:\n  port: 9090\n",
+  );
+  const set = await strata(
+    [
+      "secrets",
+      "set",
+      "environments/staging/http.sops.yaml",
+      "api_tokens.payments_partner",
+      '"rotated-partner-token-dashboard-0001"',
+    ],
+    { cwd: repo, env: exampleKeyEnv },
+  );
   expect(set.exitCode, set.stderr).toBe(0);
   commitAll(repo, "staging listens on 9090; rotate the partner token");
   await push("--env", "staging");
 
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+  });
   context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
   page = await context.newPage();
   // Fail with Playwright's own message (what it waited for) before the test's timeout.
@@ -99,7 +134,10 @@ beforeAll(async () => {
     const url = r.url();
     // Event streams never end: their frames carry versions and digests only (checked in the server's tests).
     if (url.endsWith("/events")) return;
-    void r.body().then((b) => crawled.push({ url, status: r.status(), headers: r.headers(), body: b.toString("utf8") }), () => undefined);
+    void r.body().then(
+      (b) => crawled.push({ url, status: r.status(), headers: r.headers(), body: b.toString("utf8") }),
+      () => undefined,
+    );
   });
 }, 180_000);
 
@@ -141,7 +179,9 @@ describe.skipIf(noBrowser)("the dashboard in a browser", { timeout: 90_000 }, ()
     await page.reload();
     await page.getByRole("table").waitFor();
     const firstRender = await page.evaluate(() => performance.now());
-    console.log(`dashboard: first render ${Math.round(firstRender)} ms after navigation start (reload to table ${Date.now() - t0} ms; login flow ${Date.now() - started} ms)`);
+    console.log(
+      `dashboard: first render ${Math.round(firstRender)} ms after navigation start (reload to table ${Date.now() - t0} ms; login flow ${Date.now() - started} ms)`,
+    );
   });
 
   it("opens the diff between two versions, in the model of strata diff, with the secret's value hidden", async () => {
@@ -163,7 +203,10 @@ describe.skipIf(noBrowser)("the dashboard in a browser", { timeout: 90_000 }, ()
 
   it("shows a push without a reload", async () => {
     await page.evaluate("window.marker = 42");
-    writeFileSync(join(repo, "environments/staging/database.yaml"), readFileSync(join(repo, "environments/staging/database.yaml"), "utf8").replace("max: 25", "max: 30"));
+    writeFileSync(
+      join(repo, "environments/staging/database.yaml"),
+      readFileSync(join(repo, "environments/staging/database.yaml"), "utf8").replace("max: 25", "max: 30"),
+    );
     commitAll(repo, "a bigger staging pool");
     await push("--env", "staging");
     await page.locator(".timeline li").filter({ hasText: "v3" }).first().waitFor({ timeout: 20_000 });
@@ -172,8 +215,16 @@ describe.skipIf(noBrowser)("the dashboard in a browser", { timeout: 90_000 }, ()
   });
 
   it("shows the fleet from the clients' Strata-Client header", async () => {
-    for (const [instance, version] of [["pod-a", 3], ["pod-b", 2]] as const) {
-      const r = await fetch(`${serve.url}/v1/environments/staging/snapshot`, { headers: { authorization: `Bearer ${readToken}`, "strata-client": `service=checkout; instance=${instance}; version=${version}; kind=sdk` } });
+    for (const [instance, version] of [
+      ["pod-a", 3],
+      ["pod-b", 2],
+    ] as const) {
+      const r = await fetch(`${serve.url}/v1/environments/staging/snapshot`, {
+        headers: {
+          authorization: `Bearer ${readToken}`,
+          "strata-client": `service=checkout; instance=${instance}; version=${version}; kind=sdk`,
+        },
+      });
       expect(r.status).toBe(200);
     }
     await page.getByRole("link", { name: "Fleet" }).click();
@@ -274,7 +325,13 @@ describe.skipIf(noBrowser)("the dashboard in a browser", { timeout: 90_000 }, ()
       await p.getByRole("button", { name: "Sign in" }).click();
       await p.getByRole("table").waitFor();
       // Parents first: the abstract base, then its children, production-eu under production.
-      expect(await p.locator("tbody th[scope=row] > :first-child").allTextContents()).toEqual(["base", "development", "staging", "production", "production-eu"]);
+      expect(await p.locator("tbody th[scope=row] > :first-child").allTextContents()).toEqual([
+        "base",
+        "development",
+        "staging",
+        "production",
+        "production-eu",
+      ]);
       await p.screenshot({ path: join(SHOTS, "environments-tree.png"), fullPage: true });
     } finally {
       await other.close();
@@ -284,12 +341,21 @@ describe.skipIf(noBrowser)("the dashboard in a browser", { timeout: 90_000 }, ()
   it("never sends a secret value, and sends the security headers with every dashboard response", async () => {
     // Every API answer the pages use, fetched directly too (with the cookie's token).
     const auth = { authorization: `Bearer ${readToken}` };
-    for (const path of ["/ui/api/environments", "/ui/api/audit", "/ui/api/session", "/v1/status", "/v1/environments/staging/history", "/ui/api/environments/staging/diff?from=1&to=2", "/ui/api/environments/production-eu/diff?from=1&to=1"]) {
+    for (const path of [
+      "/ui/api/environments",
+      "/ui/api/audit",
+      "/ui/api/session",
+      "/v1/status",
+      "/v1/environments/staging/history",
+      "/ui/api/environments/staging/diff?from=1&to=2",
+      "/ui/api/environments/production-eu/diff?from=1&to=1",
+    ]) {
       const r = await fetch(`${serve.url}${path}`, { headers: auth });
       crawled.push({ url: path, status: r.status, headers: Object.fromEntries(r.headers), body: await r.text() });
     }
     expect(crawled.length).toBeGreaterThan(15);
-    for (const { url, body } of crawled) for (const s of SECRETS) expect(body.includes(s), `${url} sent ${s}`).toBe(false);
+    for (const { url, body } of crawled)
+      for (const s of SECRETS) expect(body.includes(s), `${url} sent ${s}`).toBe(false);
     for (const { url, headers } of crawled.filter((c) => new URL(c.url, serve.url).pathname.startsWith("/ui/"))) {
       expect(headers["content-security-policy"], url).toMatch(/script-src 'self'.*frame-ancestors 'none'/);
       expect(headers["content-security-policy"], url).not.toMatch(/unsafe-inline/);
@@ -305,14 +371,34 @@ describe.skipIf(noBrowser)("the dashboard's auth", () => {
     expect((await fetch(`${serve.url}/v1/environments/staging/history`, { headers: { cookie } })).status).toBe(200);
     expect((await fetch(`${serve.url}/ui/api/environments`)).status).toBe(401);
     // A write with only the cookie is not authenticated: the cookie cannot publish.
-    const put = await fetch(`${serve.url}/v1/environments/staging/snapshot`, { method: "PUT", headers: { cookie, "if-match": '"3"' }, body: "{}" });
+    const put = await fetch(`${serve.url}/v1/environments/staging/snapshot`, {
+      method: "PUT",
+      headers: { cookie, "if-match": '"3"' },
+      body: "{}",
+    });
     expect(put.status).toBe(401);
-    const forged = await fetch(`${serve.url}/ui/login`, { method: "POST", redirect: "manual", headers: { origin: "https://evil.example", "content-type": "application/x-www-form-urlencoded" }, body: `token=${readToken}` });
+    const forged = await fetch(`${serve.url}/ui/login`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { origin: "https://evil.example", "content-type": "application/x-www-form-urlencoded" },
+      body: `token=${readToken}`,
+    });
     expect(forged.status).toBe(403);
-    const ok = await fetch(`${serve.url}/ui/login`, { method: "POST", redirect: "manual", headers: { origin: serve.url, "content-type": "application/x-www-form-urlencoded" }, body: `token=${encodeURIComponent(readToken)}` });
+    const ok = await fetch(`${serve.url}/ui/login`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { origin: serve.url, "content-type": "application/x-www-form-urlencoded" },
+      body: `token=${encodeURIComponent(readToken)}`,
+    });
     expect(ok.status).toBe(303);
     expect(ok.headers.get("set-cookie")).toBe(`strata_token=${readToken}; Path=/; HttpOnly; SameSite=Strict`);
     // Another environment than the token's, through the dashboard's own API.
-    expect((await fetch(`${serve.url}/ui/api/environments/production/diff?from=1&to=1`, { headers: { cookie: `strata_token=${readToken}` } })).status).toBe(403);
+    expect(
+      (
+        await fetch(`${serve.url}/ui/api/environments/production/diff?from=1&to=1`, {
+          headers: { cookie: `strata_token=${readToken}` },
+        })
+      ).status,
+    ).toBe(403);
   });
 });

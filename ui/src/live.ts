@@ -6,10 +6,18 @@
 const MAX_STREAMS = 4;
 const POLL_MS = 15_000;
 
-export interface SnapshotEvent { environment: string; version: number; digest: string }
+export interface SnapshotEvent {
+  environment: string;
+  version: number;
+  digest: string;
+}
 
 /** Calls `onEvent` for each new version of `environments`; returns the unsubscribe. */
-export function watchEnvironments(environments: readonly string[], onEvent: (e: SnapshotEvent) => void, onPoll: () => void): () => void {
+export function watchEnvironments(
+  environments: readonly string[],
+  onEvent: (e: SnapshotEvent) => void,
+  onPoll: () => void,
+): () => void {
   const sources: EventSource[] = [];
   const seen = new Map<string, number>();
   for (const env of environments.slice(0, MAX_STREAMS)) {

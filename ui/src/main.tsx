@@ -16,13 +16,18 @@ type Route =
   | { page: "missing" };
 
 function parseRoute(hash: string): Route {
-  const parts = hash.replace(/^#\/?/, "").split("/").filter((p) => p !== "").map(decodeURIComponent);
+  const parts = hash
+    .replace(/^#\/?/, "")
+    .split("/")
+    .filter((p) => p !== "")
+    .map(decodeURIComponent);
   if (parts.length === 0) return { page: "environments" };
   if (parts[0] === "fleet" && parts.length === 1) return { page: "fleet" };
   if (parts[0] === "audit" && parts.length === 1) return { page: "audit" };
   if (parts[0] === "env" && parts[1] !== undefined) {
     if (parts.length === 2) return { page: "environment", env: parts[1], from: null, to: null };
-    if (parts.length === 5 && parts[2] === "diff") return { page: "environment", env: parts[1], from: Number(parts[3]), to: Number(parts[4]) };
+    if (parts.length === 5 && parts[2] === "diff")
+      return { page: "environment", env: parts[1], from: Number(parts[3]), to: Number(parts[4]) };
   }
   return { page: "missing" };
 }
@@ -41,8 +46,15 @@ function Login({ failed }: { failed: boolean }) {
   return (
     <main id="main" class="login">
       <h1>Sign in to the strata dashboard</h1>
-      <p>Paste a token created with <code>strata serve token create</code>. The dashboard only reads: a <code>read:</code> scope is enough, and you see the environments your token may read.</p>
-      {failed && <p role="alert" class="error">That token is not valid on this server.</p>}
+      <p>
+        Paste a token created with <code>strata serve token create</code>. The dashboard only reads: a{" "}
+        <code>read:</code> scope is enough, and you see the environments your token may read.
+      </p>
+      {failed && (
+        <p role="alert" class="error">
+          That token is not valid on this server.
+        </p>
+      )}
       <form method="post" action="/ui/login">
         <label for="token">Token</label>
         <input id="token" name="token" type="password" autocomplete="off" required spellcheck={false} />
@@ -69,26 +81,47 @@ function Layout({ session, route, children }: { session: Session; route: Route; 
   const current = route.page === "environment" ? "environments" : route.page;
   return (
     <>
-      <a class="skip" href="#main" onClick={(e) => { e.preventDefault(); main.current?.focus(); }}>Skip to content</a>
+      <a
+        class="skip"
+        href="#main"
+        onClick={(e) => {
+          e.preventDefault();
+          main.current?.focus();
+        }}
+      >
+        Skip to content
+      </a>
       <header class="top">
         <span class="brand">strata</span>
         <nav aria-label="Main">
           <ul>
             {PAGES.map((p) => (
-              <li key={p.page}><a href={p.href} aria-current={current === p.page ? "page" : undefined}>{p.label}</a></li>
+              <li key={p.page}>
+                <a href={p.href} aria-current={current === p.page ? "page" : undefined}>
+                  {p.label}
+                </a>
+              </li>
             ))}
           </ul>
         </nav>
         <div class="who">
           {session.auth ? (
             <form method="post" action="/ui/logout">
-              <span>Token <strong>{session.token}</strong></span>
-              <button type="submit" class="link">Sign out</button>
+              <span>
+                Token <strong>{session.token}</strong>
+              </span>
+              <button type="submit" class="link">
+                Sign out
+              </button>
             </form>
-          ) : <span>Open (loopback, no tokens)</span>}
+          ) : (
+            <span>Open (loopback, no tokens)</span>
+          )}
         </div>
       </header>
-      <main id="main" ref={main} tabIndex={-1}>{children}</main>
+      <main id="main" ref={main} tabIndex={-1}>
+        {children}
+      </main>
     </>
   );
 }
@@ -103,16 +136,33 @@ function App() {
       else setError((e as Error).message);
     });
   }, []);
-  if (error !== null) return <main id="main"><h1>strata dashboard</h1><p role="alert" class="error">{error}</p></main>;
+  if (error !== null)
+    return (
+      <main id="main">
+        <h1>strata dashboard</h1>
+        <p role="alert" class="error">
+          {error}
+        </p>
+      </main>
+    );
   if (session === null) return <p class="loading">Loading…</p>;
   if (session === "login") return <Login failed={new URLSearchParams(location.search).get("login") === "failed"} />;
   return (
     <Layout session={session} route={route}>
       {route.page === "environments" && <EnvironmentsPage />}
-      {route.page === "environment" && <EnvironmentPage key={route.env} env={route.env} from={route.from} to={route.to} />}
+      {route.page === "environment" && (
+        <EnvironmentPage key={route.env} env={route.env} from={route.from} to={route.to} />
+      )}
       {route.page === "fleet" && <FleetPage />}
       {route.page === "audit" && <AuditPage />}
-      {route.page === "missing" && <><h1>Not found</h1><p><a href="#/">Back to the environments</a></p></>}
+      {route.page === "missing" && (
+        <>
+          <h1>Not found</h1>
+          <p>
+            <a href="#/">Back to the environments</a>
+          </p>
+        </>
+      )}
     </Layout>
   );
 }

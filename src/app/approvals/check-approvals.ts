@@ -1,7 +1,12 @@
 /** `strata approvals check`: evaluate a pull request's approvals and say so on its head commit. */
 import { StrataError } from "../../core/findings.js";
 import type { CommitStatus, GitHubApi } from "../../io/github/api.js";
-import { evaluatePullRequest, STATUS_CONTEXT, type ComputeApprovalChanges, type PullRequestEvaluation } from "./evaluate-pull-request.js";
+import {
+  evaluatePullRequest,
+  STATUS_CONTEXT,
+  type ComputeApprovalChanges,
+  type PullRequestEvaluation,
+} from "./evaluate-pull-request.js";
 
 export interface CheckApprovalsOptions {
   github: GitHubApi;
@@ -28,7 +33,12 @@ export async function checkApprovals(options: CheckApprovalsOptions): Promise<Ap
   const { github } = options;
   const pr = await github.getPullRequest(options.pullRequest);
   const setStatus = options.setStatus ?? true;
-  const status = (state: CommitStatus["state"], description: string): CommitStatus => ({ state, context: STATUS_CONTEXT, description, targetUrl: options.targetUrl ?? null });
+  const status = (state: CommitStatus["state"], description: string): CommitStatus => ({
+    state,
+    context: STATUS_CONTEXT,
+    description,
+    targetUrl: options.targetUrl ?? null,
+  });
 
   let evaluation: PullRequestEvaluation;
   try {
@@ -37,7 +47,12 @@ export async function checkApprovals(options: CheckApprovalsOptions): Promise<Ap
     // A gate that could not decide says so on the commit rather than leaving an old green status.
     if (setStatus) {
       const description = error instanceof StrataError ? error.message : "strata could not evaluate approvals";
-      await github.setCommitStatus(pr.head.sha, status("error", description.length > 140 ? `${description.slice(0, 139)}…` : description)).catch(() => undefined);
+      await github
+        .setCommitStatus(
+          pr.head.sha,
+          status("error", description.length > 140 ? `${description.slice(0, 139)}…` : description),
+        )
+        .catch(() => undefined);
     }
     throw error;
   }
@@ -46,6 +61,10 @@ export async function checkApprovals(options: CheckApprovalsOptions): Promise<Ap
   const { decision } = evaluation;
   const commitStatus = setStatus ? status(decision.state, decision.description) : null;
   if (commitStatus) await github.setCommitStatus(pr.head.sha, commitStatus);
-  return { ...evaluation, repository: `${github.repository.owner}/${github.repository.repo}`, status: commitStatus, gateFilesChanged };
+  return {
+    ...evaluation,
+    repository: `${github.repository.owner}/${github.repository.repo}`,
+    status: commitStatus,
+    gateFilesChanged,
+  };
 }
-

@@ -2,7 +2,12 @@
 import { renderApprovalsMarkdown } from "../../core/approvals/markdown.js";
 import type { GitHubApi } from "../../io/github/api.js";
 import { upsertStickyComment, type StickyCommentResult } from "../../io/github/sticky.js";
-import { evaluatePullRequest, type ChangesRequest, type ComputeApprovalChanges, type PullRequestEvaluation } from "./evaluate-pull-request.js";
+import {
+  evaluatePullRequest,
+  type ChangesRequest,
+  type ComputeApprovalChanges,
+  type PullRequestEvaluation,
+} from "./evaluate-pull-request.js";
 
 /** The diff's markdown renderer (docs/diff.md), injected: it must never put a secret value in its output. */
 export type RenderDiffMarkdown = (request: ChangesRequest) => Promise<string>;
@@ -27,7 +32,12 @@ export async function commentOnPullRequest(options: CommentOnPullRequestOptions)
   const [diff, evaluation] = await Promise.all([
     options.renderDiffMarkdown(request),
     options.computeChanges
-      ? evaluatePullRequest(pr, { github, repoDir: options.repoDir, computeChanges: options.computeChanges, lenientTeams: true })
+      ? evaluatePullRequest(pr, {
+          github,
+          repoDir: options.repoDir,
+          computeChanges: options.computeChanges,
+          lenientTeams: true,
+        })
       : Promise.resolve(null),
   ]);
   // Approvals first: they are short, and the diff is what a cut may shorten.
@@ -43,6 +53,7 @@ function renderCommentApprovals(e: PullRequestEvaluation): string {
   if (e.unreadableTeams.length > 0) {
     md += `\n_Team membership of ${e.unreadableTeams.map((t) => t.team).join(", ")} is not readable with this job's token, so approvals from them are not shown here; the \`strata/approvals\` status is authoritative._\n`;
   }
-  if (e.findings.some((f) => f.severity === "error")) md += `\n_The approval rules in strata.yaml on the base branch are invalid: nothing can be approved until they are fixed._\n`;
+  if (e.findings.some((f) => f.severity === "error"))
+    md += `\n_The approval rules in strata.yaml on the base branch are invalid: nothing can be approved until they are fixed._\n`;
   return md;
 }

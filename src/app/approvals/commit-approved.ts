@@ -39,15 +39,25 @@ export interface CheckCommitApprovedOptions {
 }
 
 /** The merged pull request that produced `commit` on `branch`: its merge/squash commit, or its head on a fast-forward. */
-export function findProducingPullRequest(pulls: readonly PullRequestInfo[], commit: string, branch: string): PullRequestInfo | null {
+export function findProducingPullRequest(
+  pulls: readonly PullRequestInfo[],
+  commit: string,
+  branch: string,
+): PullRequestInfo | null {
   const merged = pulls.filter((p) => p.merged && p.base.ref === branch);
   return merged.find((p) => p.mergeCommitSha === commit) ?? merged.find((p) => p.head.sha === commit) ?? null;
 }
 
-export async function checkCommitApproved(options: CheckCommitApprovedOptions): Promise<CommitApproved | CommitRefused> {
+export async function checkCommitApproved(
+  options: CheckCommitApprovedOptions,
+): Promise<CommitApproved | CommitRefused> {
   const { github, commit } = options;
-  const refuse = (reason: RefusalReason, message: string, pullRequest: number | null = null, decision: ApprovalDecision | null = null): CommitRefused =>
-    ({ approved: false, commit, reason, message, pullRequest, decision });
+  const refuse = (
+    reason: RefusalReason,
+    message: string,
+    pullRequest: number | null = null,
+    decision: ApprovalDecision | null = null,
+  ): CommitRefused => ({ approved: false, commit, reason, message, pullRequest, decision });
 
   const branch = await github.getDefaultBranch();
   if (!(await github.isCommitOnBranch(commit, branch))) {
@@ -55,17 +65,38 @@ export async function checkCommitApproved(options: CheckCommitApprovedOptions): 
   }
   const pr = findProducingPullRequest(await github.listPullRequestsForCommit(commit), commit, branch);
   if (pr === null) {
-    return refuse("no-merged-pull-request", `commit ${commit.slice(0, 12)} did not come from a merged pull request into ${branch}`);
+    return refuse(
+      "no-merged-pull-request",
+      `commit ${commit.slice(0, 12)} did not come from a merged pull request into ${branch}`,
+    );
   }
   // What landed: the merge or squash commit against its first parent; on a fast-forward, the pull
   // request's own range. Either way the rules are those of the pull request's base.
-  const range = pr.mergeCommitSha === commit ? { base: `${commit}^1`, head: commit } : { base: pr.base.sha, head: commit };
-  const evaluation = await evaluatePullRequest(pr, { github, repoDir: options.repoDir, computeChanges: options.computeChanges, range });
+  const range =
+    pr.mergeCommitSha === commit ? { base: `${commit}^1`, head: commit } : { base: pr.base.sha, head: commit };
+  const evaluation = await evaluatePullRequest(pr, {
+    github,
+    repoDir: options.repoDir,
+    computeChanges: options.computeChanges,
+    range,
+  });
   const { decision } = evaluation;
   if (!decision.met) {
-    return refuse("insufficient-approvals", `pull request #${pr.number} was merged without the approvals its changes need: ${decision.description}`, pr.number, decision);
+    return refuse(
+      "insufficient-approvals",
+      `pull request #${pr.number} was merged without the approvals its changes need: ${decision.description}`,
+      pr.number,
+      decision,
+    );
   }
-  return { approved: true, commit, pullRequest: pr.number, approvedBy: decision.approvedBy, emergency: decision.emergency?.active ?? false, decision };
+  return {
+    approved: true,
+    commit,
+    pullRequest: pr.number,
+    approvedBy: decision.approvedBy,
+    emergency: decision.emergency?.active ?? false,
+    decision,
+  };
 }
 
 /** As `checkCommitApproved`, throwing `approval-required` (exit 1) on a refusal: what push calls. */
@@ -73,9 +104,10 @@ export async function requireCommitApproved(options: CheckCommitApprovedOptions)
   const result = await checkCommitApproved(options);
   if (result.approved) return result;
   throw new StrataError("approval-required", result.message, {
-    hint: result.reason === "insufficient-approvals"
-      ? "push only what an approved pull request merged; see `strata approvals check --pr N`"
-      : "push --require-approval publishes only commits that a merged, approved pull request put on the default branch",
+    hint:
+      result.reason === "insufficient-approvals"
+        ? "push only what an approved pull request merged; see `strata approvals check --pr N`"
+        : "push --require-approval publishes only commits that a merged, approved pull request put on the default branch",
   });
 }
 
@@ -83,11 +115,22 @@ export async function requireCommitApproved(options: CheckCommitApprovedOptions)
  * `push --require-approval` from a working tree (docs/github.md): only its HEAD commit, clean, approved as
  * approvePush decides; uncommitted changes would publish something no pull request approved.
  */
-export async function approveWorktreePush(options: { repoDir: string; warn?: (message: string) => void }): Promise<{ pullRequest: number; approvedBy: string[]; emergency: boolean }> {
+export async function approveWorktreePush(options: {
+  repoDir: string;
+  warn?: (message: string) => void;
+}): Promise<{ pullRequest: number; approvedBy: string[]; emergency: boolean }> {
   const git = await readGitSource(options.repoDir);
-  if (!git.commit) throw new StrataError("approval-required", "--require-approval needs a git commit to check, and this repository has none");
+  if (!git.commit)
+    throw new StrataError(
+      "approval-required",
+      "--require-approval needs a git commit to check, and this repository has none",
+    );
   if (git.dirty) {
-    throw new StrataError("approval-required", `the working tree has uncommitted configuration changes; --require-approval publishes only the approved commit ${git.commit.slice(0, 12)}`, { hint: "push from a clean checkout of the merged commit" });
+    throw new StrataError(
+      "approval-required",
+      `the working tree has uncommitted configuration changes; --require-approval publishes only the approved commit ${git.commit.slice(0, 12)}`,
+      { hint: "push from a clean checkout of the merged commit" },
+    );
   }
   return approvePush({ commit: git.commit, repoDir: options.repoDir, ...(options.warn ? { warn: options.warn } : {}) });
 }
@@ -104,8 +147,19 @@ export async function approvePush(options: {
   /** Defaults to the diff engine (`createLinkedDiff`). */
   computeChanges?: ComputeApprovalChanges;
 }): Promise<{ pullRequest: number; approvedBy: string[]; emergency: boolean }> {
-  const [{ connectGitHub }, { createLinkedDiff }] = await Promise.all([import("./connect.js"), import("./diff-seam.js")]);
-  const { api } = await connectGitHub({ ...(options.env ? { env: options.env } : {}), ...(options.warn ? { warn: options.warn } : {}) });
-  const approved = await requireCommitApproved({ github: api, commit: options.commit, repoDir: options.repoDir, computeChanges: options.computeChanges ?? createLinkedDiff().computeChanges });
+  const [{ connectGitHub }, { createLinkedDiff }] = await Promise.all([
+    import("./connect.js"),
+    import("./diff-seam.js"),
+  ]);
+  const { api } = await connectGitHub({
+    ...(options.env ? { env: options.env } : {}),
+    ...(options.warn ? { warn: options.warn } : {}),
+  });
+  const approved = await requireCommitApproved({
+    github: api,
+    commit: options.commit,
+    repoDir: options.repoDir,
+    computeChanges: options.computeChanges ?? createLinkedDiff().computeChanges,
+  });
   return { pullRequest: approved.pullRequest, approvedBy: approved.approvedBy, emergency: approved.emergency };
 }

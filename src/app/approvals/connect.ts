@@ -1,7 +1,14 @@
 /** A GitHub client from the environment Actions provides (or the user exported). */
 import { createGitHubApi, type GitHubApi } from "../../io/github/api.js";
 import { createOctokit } from "../../io/github/client.js";
-import { parseRepository, readEventPullRequest, readGitHubEnvironment, requireRepository, requireToken, type GitHubEnvironment } from "../../io/github/env.js";
+import {
+  parseRepository,
+  readEventPullRequest,
+  readGitHubEnvironment,
+  requireRepository,
+  requireToken,
+  type GitHubEnvironment,
+} from "../../io/github/env.js";
 import { StrataError } from "../../core/findings.js";
 
 export interface ConnectOptions {
@@ -22,7 +29,11 @@ export async function connectGitHub(options: ConnectOptions = {}): Promise<GitHu
   const env = readGitHubEnvironment(options.env ?? process.env);
   const repository = options.repository !== undefined ? parseRepository(options.repository) : requireRepository(env);
   if (repository === null) throw new StrataError("invalid-argument", `"${options.repository}" is not owner/name`);
-  const octokit = await createOctokit({ token: requireToken(env), apiUrl: env.apiUrl, ...(options.warn ? { warn: options.warn } : {}) });
+  const octokit = await createOctokit({
+    token: requireToken(env),
+    apiUrl: env.apiUrl,
+    ...(options.warn ? { warn: options.warn } : {}),
+  });
   const login = (options.env ?? process.env).STRATA_GITHUB_LOGIN?.trim() || null;
   const api = createGitHubApi(octokit, repository, { login });
   const runUrl = env.runId ? `${env.serverUrl}/${repository.owner}/${repository.repo}/actions/runs/${env.runId}` : null;
@@ -34,7 +45,9 @@ export async function resolvePullRequestNumber(given: number | undefined, env: G
   if (given !== undefined) return given;
   const fromEvent = await readEventPullRequest(env.eventPath);
   if (fromEvent === null) {
-    throw new StrataError("invalid-argument", "which pull request? pass --pr N", { hint: "in a pull_request or pull_request_review workflow it defaults to the event's pull request" });
+    throw new StrataError("invalid-argument", "which pull request? pass --pr N", {
+      hint: "in a pull_request or pull_request_review workflow it defaults to the event's pull request",
+    });
   }
   return fromEvent;
 }

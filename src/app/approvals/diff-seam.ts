@@ -52,7 +52,10 @@ export function createLinkedDiff(): LinkedDiff {
       const baseApprovers = await readBaseApprovers(request.repoDir, result);
       // A pull request must not escape an owner by deleting its `x-approvers` and changing the value
       // in one go: the base's owners count too.
-      return approvalChangesFromDiff(result).map((c) => ({ ...c, approvers: [...new Set([...c.approvers, ...(baseApprovers.get(c.key) ?? [])])] }));
+      return approvalChangesFromDiff(result).map((c) => ({
+        ...c,
+        approvers: [...new Set([...c.approvers, ...(baseApprovers.get(c.key) ?? [])])],
+      }));
     },
   };
 }
@@ -93,7 +96,10 @@ async function findMergeBase(dir: string, base: string, head: string): Promise<s
 }
 
 /** The seam over the linked diff; the markdown renderer lives with the CLI's other renderers. */
-export function createDiffSeam(renderMarkdown: (result: DiffResult, request: ChangesRequest) => string | Promise<string>, linked: LinkedDiff = createLinkedDiff()): DiffSeam {
+export function createDiffSeam(
+  renderMarkdown: (result: DiffResult, request: ChangesRequest) => string | Promise<string>,
+  linked: LinkedDiff = createLinkedDiff(),
+): DiffSeam {
   return {
     computeChanges: linked.computeChanges,
     renderDiffMarkdown: async (request) => renderMarkdown(await linked.diff(request), request),
@@ -116,9 +122,15 @@ export function changesFromDiffFile(path: string): ComputeApprovalChanges {
     try {
       doc = JSON.parse(text);
     } catch (error) {
-      throw new StrataError("invalid-argument", `${path} is not JSON (expected \`strata diff --format json\` output)`, { cause: error });
+      throw new StrataError("invalid-argument", `${path} is not JSON (expected \`strata diff --format json\` output)`, {
+        cause: error,
+      });
     }
-    if (!isDiffForApprovals(doc)) throw new StrataError("invalid-argument", `${path} is not a strata diff (docs/diff.md: { environments: { <env>: { changes: [...] } } })`);
+    if (!isDiffForApprovals(doc))
+      throw new StrataError(
+        "invalid-argument",
+        `${path} is not a strata diff (docs/diff.md: { environments: { <env>: { changes: [...] } } })`,
+      );
     return approvalChangesFromDiff(doc);
   };
 }

@@ -55,26 +55,37 @@ export interface EvaluateOptions {
   lenientTeams?: boolean;
 }
 
-export async function evaluatePullRequest(pullRequest: PullRequestInfo, options: EvaluateOptions): Promise<PullRequestEvaluation> {
+export async function evaluatePullRequest(
+  pullRequest: PullRequestInfo,
+  options: EvaluateOptions,
+): Promise<PullRequestEvaluation> {
   const { github } = options;
   const rulesRef = pullRequest.base.sha;
-  const [rulesText, reviews] = await Promise.all([github.readFile(RULES_FILE, rulesRef), github.listReviews(pullRequest.number)]);
+  const [rulesText, reviews] = await Promise.all([
+    github.readFile(RULES_FILE, rulesRef),
+    github.listReviews(pullRequest.number),
+  ]);
   const policy = await readApprovalPolicy(rulesText, `${RULES_FILE} on ${pullRequest.base.ref}`);
   const range = options.range ?? { base: pullRequest.base.sha, head: pullRequest.head.sha };
-  const changes = withEnvironmentFlags(await options.computeChanges({ repoDir: options.repoDir, ...range }), policy.environments);
+  const changes = withEnvironmentFlags(
+    await options.computeChanges({ repoDir: options.repoDir, ...range }),
+    policy.environments,
+  );
   const matched = matchApprovalRules(policy.config, changes);
 
   const teams: Record<string, string[]> = {};
   const unreadableTeams: PullRequestEvaluation["unreadableTeams"] = [];
-  await Promise.all(requiredTeams(matched).map(async (team) => {
-    try {
-      teams[team] = await github.listTeamMembers(team);
-    } catch (error) {
-      if (!options.lenientTeams || !isStrataError(error) || error.code !== "access-denied") throw error;
-      unreadableTeams.push({ team, message: error.message, hint: error.hint });
-      teams[team] = [];
-    }
-  }));
+  await Promise.all(
+    requiredTeams(matched).map(async (team) => {
+      try {
+        teams[team] = await github.listTeamMembers(team);
+      } catch (error) {
+        if (!options.lenientTeams || !isStrataError(error) || error.code !== "access-denied") throw error;
+        unreadableTeams.push({ team, message: error.message, hint: error.hint });
+        teams[team] = [];
+      }
+    }),
+  );
 
   const decision = decideApprovals(policy.config, matched, reviews, {
     author: pullRequest.author,
@@ -89,5 +100,14 @@ export async function evaluatePullRequest(pullRequest: PullRequestInfo, options:
     decision.state = "failure";
     decision.description = `invalid approvals in ${RULES_FILE} on ${pullRequest.base.ref}`;
   }
-  return { pullRequest, rulesRef, config: policy.config, environments: policy.environments, findings: policy.findings, changes, decision, unreadableTeams };
+  return {
+    pullRequest,
+    rulesRef,
+    config: policy.config,
+    environments: policy.environments,
+    findings: policy.findings,
+    changes,
+    decision,
+    unreadableTeams,
+  };
 }

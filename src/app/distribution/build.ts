@@ -1,9 +1,20 @@
 import { createFinding, StrataError, type Finding } from "../../core/findings.js";
-import { computeContentDigest, createSnapshot, MAX_VERSION, verifyCurrentSnapshot, type PublicKey, type SigningKey, type Snapshot, type SnapshotSource } from "../../core/snapshot/index.js";
+import {
+  computeContentDigest,
+  createSnapshot,
+  MAX_VERSION,
+  verifyCurrentSnapshot,
+  type PublicKey,
+  type SigningKey,
+  type Snapshot,
+  type SnapshotSource,
+} from "../../core/snapshot/index.js";
 import type { ContentBuilder, SnapshotContent } from "./content.js";
 
 /** What the caller adds to a snapshot's `source` (git fills repository and commit). */
-export type CallerSource = Partial<Pick<SnapshotSource, "pullRequest" | "approvedBy" | "pushedBy" | "emergency" | "dirty" | "dirtyDigest">>;
+export type CallerSource = Partial<
+  Pick<SnapshotSource, "pullRequest" | "approvedBy" | "pushedBy" | "emergency" | "dirty" | "dirtyDigest">
+>;
 
 export interface BuildOptions {
   environment: string;
@@ -36,15 +47,26 @@ export interface BuiltSnapshot {
  * Validate first (no network: invalid configuration is refused even with the endpoint down), then read the
  * current version and build and sign version `current + 1` chained to it.
  */
-export async function buildNextSnapshot(options: BuildOptions, readCurrent: () => Promise<Snapshot | null>): Promise<BuiltSnapshot> {
+export async function buildNextSnapshot(
+  options: BuildOptions,
+  readCurrent: () => Promise<Snapshot | null>,
+): Promise<BuiltSnapshot> {
   const content = await options.buildContent(options.environment);
-  const findings = [...content.findings, ...(options.validate ? await options.validate(options.environment, content) : [])];
+  const findings = [
+    ...content.findings,
+    ...(options.validate ? await options.validate(options.environment, content) : []),
+  ];
   const contentDigest = computeContentDigest(content.config, content.secretSources);
-  if (findings.some((f) => f.severity === "error")) return { content, contentDigest, findings, current: null, snapshot: null };
+  if (findings.some((f) => f.severity === "error"))
+    return { content, contentDigest, findings, current: null, snapshot: null };
   const current = await readCurrent();
   if (current !== null) {
     verifyCurrentSnapshot(current, options.environment, options.trustedKeys);
-    if (current.version >= MAX_VERSION) throw new StrataError("invalid-snapshot", `${options.environment} is at version ${current.version}: versions stop at ${MAX_VERSION}`);
+    if (current.version >= MAX_VERSION)
+      throw new StrataError(
+        "invalid-snapshot",
+        `${options.environment} is at version ${current.version}: versions stop at ${MAX_VERSION}`,
+      );
   }
   const createdAt = (options.now ?? (() => new Date()))();
   const snapshot = createSnapshot(
@@ -66,6 +88,7 @@ export async function buildNextSnapshot(options: BuildOptions, readCurrent: () =
 
 /** A finding for an operational failure of one environment, so `--all` reports every environment. */
 export function findingFromError(environment: string, error: unknown): Finding {
-  if (error instanceof StrataError) return createFinding({ code: error.code, message: error.message, environment, hint: error.hint });
+  if (error instanceof StrataError)
+    return createFinding({ code: error.code, message: error.message, environment, hint: error.hint });
   throw error;
 }

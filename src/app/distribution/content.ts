@@ -27,6 +27,10 @@ export type ContentBuilder = (environment: string) => Promise<SnapshotContent>;
 export function loadContentBuilder(options: { repoDir: string; env?: NodeJS.ProcessEnv }): ContentBuilder {
   return async (environment) => {
     const { buildSnapshotContent } = await import("../snapshot-content.js");
-    return buildSnapshotContent({ repoDir: options.repoDir, environment, ...(options.env ? { env: options.env } : {}) });
+    return buildSnapshotContent({
+      repoDir: options.repoDir,
+      environment,
+      ...(options.env ? { env: options.env } : {}),
+    });
   };
 }

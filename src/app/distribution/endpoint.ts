@@ -7,7 +7,8 @@ import { isJsonObject } from "../../core/json.js";
 import { parseSnapshot, serializeSnapshot, type Snapshot, type VersionRef } from "../../core/snapshot/index.js";
 import type { HistoryEntry } from "../../io/stores/index.js";
 
-export type PublishReply = { ok: true; version: number; digest: string } | { ok: false; current: VersionRef | null; message: string };
+export type PublishReply =
+  { ok: true; version: number; digest: string } | { ok: false; current: VersionRef | null; message: string };
 
 export interface EndpointClient {
   readonly url: string;
@@ -62,17 +63,36 @@ function endpointHint(url: string): string {
   return `is strata serve running at ${url}? (--endpoint / STRATA_ENDPOINT / distribution.endpoint)`;
 }
 
-export function createEndpointClient(options: { url: string; token?: string | undefined; userAgent?: string }): EndpointClient {
+export function createEndpointClient(options: {
+  url: string;
+  token?: string | undefined;
+  userAgent?: string;
+}): EndpointClient {
   const base = options.url.replace(/\/+$/, "");
-  if (!/^https?:\/\/[^/]+/.test(base)) throw new StrataError("invalid-argument", `invalid endpoint ${JSON.stringify(options.url)}`, { hint: "e.g. http://127.0.0.1:7070" });
+  if (!/^https?:\/\/[^/]+/.test(base))
+    throw new StrataError("invalid-argument", `invalid endpoint ${JSON.stringify(options.url)}`, {
+      hint: "e.g. http://127.0.0.1:7070",
+    });
   const headers: Record<string, string> = { "user-agent": options.userAgent ?? "strata-cli" };
   if (options.token !== undefined && options.token !== "") headers.authorization = `Bearer ${options.token}`;
 
-  async function request(method: string, path: string, init: { body?: string; headers?: Record<string, string> } = {}): Promise<Response> {
+  async function request(
+    method: string,
+    path: string,
+    init: { body?: string; headers?: Record<string, string> } = {},
+  ): Promise<Response> {
     try {
-      return await fetch(base + path, { method, headers: { ...headers, ...init.headers }, body: init.body ?? null, signal: AbortSignal.timeout(60_000) });
+      return await fetch(base + path, {
+        method,
+        headers: { ...headers, ...init.headers },
+        body: init.body ?? null,
+        signal: AbortSignal.timeout(60_000),
+      });
     } catch (cause) {
-      throw new StrataError("unreachable", `cannot reach the endpoint ${base}: ${(cause as Error).message}`, { cause, hint: endpointHint(base) });
+      throw new StrataError("unreachable", `cannot reach the endpoint ${base}: ${(cause as Error).message}`, {
+        cause,
+        hint: endpointHint(base),
+      });
     }
   }
 
@@ -83,12 +103,18 @@ export function createEndpointClient(options: { url: string; token?: string | un
     try {
       const body = JSON.parse(text) as unknown;
       const err = isJsonObject(body) && isJsonObject(body.error) ? body.error : null;
-      if (err && typeof err.code === "string" && (ERROR_CODES as readonly string[]).includes(err.code)) code = err.code as Code;
+      if (err && typeof err.code === "string" && (ERROR_CODES as readonly string[]).includes(err.code))
+        code = err.code as Code;
       if (err && typeof err.message === "string") message = `${what}: ${err.message}`;
     } catch {
       // Not our JSON (a proxy's page): keep the status.
     }
-    const hint = code === "unauthenticated" ? "set STRATA_TOKEN to a token of the endpoint" : code === "access-denied" ? "the token needs a scope for this environment (read:<env> / push:<env>)" : undefined;
+    const hint =
+      code === "unauthenticated"
+        ? "set STRATA_TOKEN to a token of the endpoint"
+        : code === "access-denied"
+          ? "the token needs a scope for this environment (read:<env> / push:<env>)"
+          : undefined;
     return new StrataError(code, message, hint === undefined ? {} : { hint });
   }
 
@@ -110,7 +136,8 @@ export function createEndpointClient(options: { url: string; token?: string | un
       return parseSnapshot(text);
     } catch (e) {
       // Say whose answer was malformed: the endpoint's, not the user's repository.
-      if (e instanceof StrataError) throw new StrataError(e.code, `${what}: the endpoint answered a bad snapshot: ${e.message}`, { cause: e });
+      if (e instanceof StrataError)
+        throw new StrataError(e.code, `${what}: the endpoint answered a bad snapshot: ${e.message}`, { cause: e });
       throw e;
     }
   }
@@ -126,7 +153,9 @@ export function createEndpointClient(options: { url: string; token?: string | un
         headers: { "content-type": "application/json", "if-match": `"${expected}"` },
       });
       if (res.status === 409) {
-        const body = (await res.json().catch(() => ({}))) as { error?: { message?: string; current?: VersionRef | null } };
+        const body = (await res.json().catch(() => ({}))) as {
+          error?: { message?: string; current?: VersionRef | null };
+        };
         return { ok: false, current: body.error?.current ?? null, message: body.error?.message ?? "version conflict" };
       }
       if (!res.ok) throw await failure(res, `publishing ${snapshot.environment} v${snapshot.version}`);
@@ -134,7 +163,8 @@ export function createEndpointClient(options: { url: string; token?: string | un
       return { ok: true, version: body.version, digest: body.digest };
     },
     async history(e) {
-      return ((await getJson(`${env(e)}/history`, `reading the history of ${e}`)) as { versions: HistoryEntry[] }).versions;
+      return ((await getJson(`${env(e)}/history`, `reading the history of ${e}`)) as { versions: HistoryEntry[] })
+        .versions;
     },
     async status() {
       return (await getJson("/v1/status", "reading the status")) as StatusDocument;

@@ -4,19 +4,28 @@ import { generateSigningKey, parseSigningKey, type PublicKey, type SigningKey } 
 import { loadTrustedKeys, readDistributionSettings } from "./settings.js";
 
 /** `strata keys generate`: writes the PKCS#8 PEM private key (0600, never over an existing file). */
-export async function generateKeys(options: { out: string }): Promise<{ out: string; publicKey: string; keyid: string }> {
+export async function generateKeys(options: {
+  out: string;
+}): Promise<{ out: string; publicKey: string; keyid: string }> {
   const { pem, publicKey } = generateSigningKey();
   try {
     await writeNewFile(options.out, pem, { mode: 0o600 });
   } catch (cause) {
     const exists = (cause as NodeJS.ErrnoException).code === "EEXIST";
-    throw new StrataError(exists ? "invalid-argument" : "unreadable-file", exists ? `${options.out} exists: refusing to overwrite a key` : `cannot write ${options.out}`, { cause });
+    throw new StrataError(
+      exists ? "invalid-argument" : "unreadable-file",
+      exists ? `${options.out} exists: refusing to overwrite a key` : `cannot write ${options.out}`,
+      { cause },
+    );
   }
   return { out: options.out, publicKey: publicKey.text, keyid: publicKey.keyid };
 }
 
 /** `--signing-key FILE`, else `STRATA_SIGNING_KEY` (the PEM text). */
-export async function loadSigningKey(options: { file?: string | undefined; env?: NodeJS.ProcessEnv }): Promise<SigningKey> {
+export async function loadSigningKey(options: {
+  file?: string | undefined;
+  env?: NodeJS.ProcessEnv;
+}): Promise<SigningKey> {
   if (options.file !== undefined) {
     let pem: string;
     try {
@@ -28,7 +37,9 @@ export async function loadSigningKey(options: { file?: string | undefined; env?:
   }
   const pem = (options.env ?? process.env).STRATA_SIGNING_KEY;
   if (pem === undefined || pem.trim() === "") {
-    throw new StrataError("invalid-argument", "no signing key", { hint: "pass --signing-key FILE or set STRATA_SIGNING_KEY to the PEM text (create one with `strata keys generate`)" });
+    throw new StrataError("invalid-argument", "no signing key", {
+      hint: "pass --signing-key FILE or set STRATA_SIGNING_KEY to the PEM text (create one with `strata keys generate`)",
+    });
   }
   return parseSigningKey(pem);
 }
@@ -39,10 +50,15 @@ export async function loadSigningKey(options: { file?: string | undefined; env?:
  * signed is one this signer made; anyone holding the key could sign anything anyway). A repository without
  * `signing.trusted_keys` therefore trusts only its own signer.
  */
-export async function loadBuildTrustedKeys(options: { file?: string | undefined; repoDir: string; signingKey: SigningKey }): Promise<PublicKey[]> {
-  const configured = options.file !== undefined || (await readDistributionSettings(options.repoDir)).trustedKeys.length > 0
-    ? await loadTrustedKeys({ file: options.file, repoDir: options.repoDir })
-    : [];
+export async function loadBuildTrustedKeys(options: {
+  file?: string | undefined;
+  repoDir: string;
+  signingKey: SigningKey;
+}): Promise<PublicKey[]> {
+  const configured =
+    options.file !== undefined || (await readDistributionSettings(options.repoDir)).trustedKeys.length > 0
+      ? await loadTrustedKeys({ file: options.file, repoDir: options.repoDir })
+      : [];
   const own = options.signingKey.publicKey;
   return configured.some((k) => k.keyid === own.keyid) ? configured : [...configured, own];
 }

@@ -1,4 +1,12 @@
-import { EXIT, combineExitCodes, createFinding, exitCodeFor, exitCodeForFindings, type ExitCode, type Finding } from "../../core/findings.js";
+import {
+  EXIT,
+  combineExitCodes,
+  createFinding,
+  exitCodeFor,
+  exitCodeForFindings,
+  type ExitCode,
+  type Finding,
+} from "../../core/findings.js";
 import { verifyCurrentSnapshot, type Snapshot, type VersionRef } from "../../core/snapshot/index.js";
 import { buildNextSnapshot, findingFromError, type BuildOptions } from "./build.js";
 import type { EndpointClient } from "./endpoint.js";
@@ -30,14 +38,19 @@ export interface PushOptions extends BuildOptions {
  * The rollback guard: when the current version is a rollback and the content to publish is the content of
  * the version it replaced, a plain push would silently undo the rollback. Returns the refusal, or null.
  */
-async function checkRollbackGuard(options: PushOptions, current: Snapshot, contentDigest: string): Promise<Finding | null> {
+async function checkRollbackGuard(
+  options: PushOptions,
+  current: Snapshot,
+  contentDigest: string,
+): Promise<Finding | null> {
   if (current.rollbackOf === null || options.force === true || current.contentDigest === contentDigest) return null;
   const replaced = await options.endpoint.version(options.environment, current.version - 1);
   if (replaced === null) return null;
   verifyCurrentSnapshot(replaced, options.environment, options.trustedKeys, `version ${current.version - 1}`);
   if (replaced.version !== current.version - 1 || replaced.contentDigest !== contentDigest) return null;
   return createFinding({
-    code: "push-failed", environment: options.environment,
+    code: "push-failed",
+    environment: options.environment,
     message: `${options.environment}: version ${current.version} rolled back to the content of version ${current.rollbackOf}, replacing version ${replaced.version}; this push would republish version ${replaced.version}'s content and undo that rollback`,
     hint: "fix forward in git (commit the change that repairs it), or pass --force to publish this content anyway",
   });
@@ -50,29 +63,64 @@ async function checkRollbackGuard(options: PushOptions, current: Snapshot, conte
  */
 export async function pushEnvironment(options: PushOptions): Promise<PushResult> {
   const environment = options.environment;
-  const base = { environment, version: null, digest: null, contentDigest: null, previousVersion: null, action: null } as const;
+  const base = {
+    environment,
+    version: null,
+    digest: null,
+    contentDigest: null,
+    previousVersion: null,
+    action: null,
+  } as const;
   try {
     const built = await buildNextSnapshot(options, () => options.endpoint.current(environment));
     const current = built.current;
-    const common = { ...base, contentDigest: built.contentDigest, previousVersion: current?.version ?? null, findings: built.findings };
+    const common = {
+      ...base,
+      contentDigest: built.contentDigest,
+      previousVersion: current?.version ?? null,
+      findings: built.findings,
+    };
     if (built.snapshot === null) return { ...common, status: "refused", exitCode: exitCodeForFindings(built.findings) };
     if (current !== null && current.contentDigest === built.contentDigest && options.refresh !== true) {
       return { ...common, status: "unchanged", version: current.version, digest: current.digest, exitCode: EXIT.ok };
     }
     const guard = current === null ? null : await checkRollbackGuard(options, current, built.contentDigest);
-    if (guard !== null) return { ...common, status: "refused", version: current!.version, digest: current!.digest, findings: [...built.findings, guard], exitCode: EXIT.distribution };
+    if (guard !== null)
+      return {
+        ...common,
+        status: "refused",
+        version: current!.version,
+        digest: current!.digest,
+        findings: [...built.findings, guard],
+        exitCode: EXIT.distribution,
+      };
     const reply = await options.endpoint.publish(built.snapshot, current?.version ?? 0);
     if (!reply.ok) {
       const now: VersionRef | null = reply.current ?? (await options.endpoint.current(environment).catch(() => null));
       const finding = createFinding({
-        code: "version-conflict", environment,
+        code: "version-conflict",
+        environment,
         message: `${environment}: ${reply.message}; the current version is now ${now?.version ?? 0}`,
         hint: "someone published meanwhile: check `strata history`, then push again",
       });
-      return { ...common, status: "conflict", version: now?.version ?? null, digest: now?.digest ?? null, findings: [...built.findings, finding], exitCode: EXIT.distribution };
+      return {
+        ...common,
+        status: "conflict",
+        version: now?.version ?? null,
+        digest: now?.digest ?? null,
+        findings: [...built.findings, finding],
+        exitCode: EXIT.distribution,
+      };
     }
     const action = current !== null && current.contentDigest === built.contentDigest ? "refresh" : "publish";
-    return { ...common, status: "published", version: reply.version, digest: reply.digest, action, exitCode: exitCodeForFindings(built.findings) };
+    return {
+      ...common,
+      status: "published",
+      version: reply.version,
+      digest: reply.digest,
+      action,
+      exitCode: exitCodeForFindings(built.findings),
+    };
   } catch (error) {
     const finding = findingFromError(environment, error);
     return { ...base, status: "failed", findings: [finding], exitCode: exitCodeFor(finding.code) };
@@ -80,7 +128,10 @@ export async function pushEnvironment(options: PushOptions): Promise<PushResult>
 }
 
 /** `strata push --all`: every environment, each reported; the exit code is the first that applies. */
-export async function pushEnvironments(environments: readonly string[], options: Omit<PushOptions, "environment">): Promise<{ results: PushResult[]; exitCode: ExitCode }> {
+export async function pushEnvironments(
+  environments: readonly string[],
+  options: Omit<PushOptions, "environment">,
+): Promise<{ results: PushResult[]; exitCode: ExitCode }> {
   const results: PushResult[] = [];
   for (const environment of environments) results.push(await pushEnvironment({ ...options, environment }));
   return { results, exitCode: combineExitCodes(results.map((r) => r.exitCode)) };

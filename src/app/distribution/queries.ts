@@ -7,7 +7,10 @@ export async function readHistory(options: { endpoint: EndpointClient; environme
 }
 
 /** `strata status [--env E]`: current versions, their age, and which clients run which version. */
-export async function readStatus(options: { endpoint: EndpointClient; environment?: string | undefined }): Promise<StatusDocument> {
+export async function readStatus(options: {
+  endpoint: EndpointClient;
+  environment?: string | undefined;
+}): Promise<StatusDocument> {
   const status = await options.endpoint.status();
   if (options.environment === undefined) return status;
   return {

@@ -25,7 +25,10 @@ const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86
 /** `90s`, `15m`, `12h`, `7d`: the strata.yaml schema's `distribution.expires_after`. */
 export function parseDuration(text: string): number {
   const m = /^(\d+)([smhd])$/.exec(text.trim());
-  if (!m) throw new StrataError("invalid-argument", `invalid duration ${JSON.stringify(text)}`, { hint: "use a number and a unit: 7d, 12h, 30m or 90s" });
+  if (!m)
+    throw new StrataError("invalid-argument", `invalid duration ${JSON.stringify(text)}`, {
+      hint: "use a number and a unit: 7d, 12h, 30m or 90s",
+    });
   const ms = Number(m[1]) * UNITS[m[2]!]!;
   if (ms <= 0) throw new StrataError("invalid-argument", `the duration ${JSON.stringify(text)} must be positive`);
   return ms;
@@ -36,24 +39,36 @@ export function parseDuration(text: string): number {
  * schema, the environment graph), so a mistake here is the same located error `strata validate` reports.
  */
 export async function readDistributionSettings(repoDir: string): Promise<DistributionSettings> {
-  const { settings, environments, findings, parseFindings } = await readSettings(createWorktreeFiles(findRepositoryRoot(repoDir)));
+  const { settings, environments, findings, parseFindings } = await readSettings(
+    createWorktreeFiles(findRepositoryRoot(repoDir)),
+  );
   const errors = [...parseFindings, ...findings].filter((f) => f.severity === "error");
   if (errors.length > 0 || settings === null) {
     const first = errors[0];
-    throw new StrataError("invalid-config", first ? `${first.message}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ""}` : `${SETTINGS_FILE} is empty`, {
-      hint: first?.hint ?? "run `strata validate` for every problem",
-    });
+    throw new StrataError(
+      "invalid-config",
+      first
+        ? `${first.message}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ""}`
+        : `${SETTINGS_FILE} is empty`,
+      {
+        hint: first?.hint ?? "run `strata validate` for every problem",
+      },
+    );
   }
   return {
     environments: [...environments.values()].filter((e) => !e.abstract).map((e) => e.name),
     trustedKeys: settings.signing?.trusted_keys ?? [],
     endpoint: settings.distribution?.endpoint ?? null,
-    expiresAfterMs: settings.distribution?.expires_after !== undefined ? parseDuration(settings.distribution.expires_after) : null,
+    expiresAfterMs:
+      settings.distribution?.expires_after !== undefined ? parseDuration(settings.distribution.expires_after) : null,
   };
 }
 
 /** From `--trusted-keys FILE` (one key a line) or `signing.trusted_keys` of the repository; never neither. */
-export async function loadTrustedKeys(options: { file?: string | undefined; repoDir?: string | undefined }): Promise<PublicKey[]> {
+export async function loadTrustedKeys(options: {
+  file?: string | undefined;
+  repoDir?: string | undefined;
+}): Promise<PublicKey[]> {
   if (options.file !== undefined) {
     let text: string;
     try {
@@ -62,21 +77,33 @@ export async function loadTrustedKeys(options: { file?: string | undefined; repo
       throw new StrataError("unreadable-file", `cannot read the trusted keys file ${options.file}`, { cause });
     }
     const keys = parseTrustedKeys(text);
-    if (keys.length === 0) throw new StrataError("invalid-argument", `${options.file} lists no trusted key`, { hint: "one ed25519:<base64> public key a line" });
+    if (keys.length === 0)
+      throw new StrataError("invalid-argument", `${options.file} lists no trusted key`, {
+        hint: "one ed25519:<base64> public key a line",
+      });
     return keys;
   }
   if (options.repoDir !== undefined) {
     const settings = await readDistributionSettings(options.repoDir);
     if (settings.trustedKeys.length === 0) {
-      throw new StrataError("invalid-argument", `${join(options.repoDir, "strata.yaml")} has no signing.trusted_keys`, { hint: "add the public key `strata keys generate` printed, or pass --trusted-keys FILE" });
+      throw new StrataError("invalid-argument", `${join(options.repoDir, "strata.yaml")} has no signing.trusted_keys`, {
+        hint: "add the public key `strata keys generate` printed, or pass --trusted-keys FILE",
+      });
     }
     return settings.trustedKeys.map(parsePublicKey);
   }
-  throw new StrataError("invalid-argument", "no trusted keys: snapshots could not be verified", { hint: "pass --trusted-keys FILE or --repo DIR (its signing.trusted_keys)" });
+  throw new StrataError("invalid-argument", "no trusted keys: snapshots could not be verified", {
+    hint: "pass --trusted-keys FILE or --repo DIR (its signing.trusted_keys)",
+  });
 }
 
 /** `--endpoint`, else `STRATA_ENDPOINT`, else `distribution.endpoint` of the repository. */
-export async function resolveEndpointUrl(options: { flag?: string | undefined; env?: NodeJS.ProcessEnv; repoDir?: string | undefined; required?: boolean }): Promise<string | null> {
+export async function resolveEndpointUrl(options: {
+  flag?: string | undefined;
+  env?: NodeJS.ProcessEnv;
+  repoDir?: string | undefined;
+  required?: boolean;
+}): Promise<string | null> {
   const fromEnv = (options.env ?? process.env).STRATA_ENDPOINT;
   if (options.flag !== undefined && options.flag !== "") return options.flag;
   if (fromEnv !== undefined && fromEnv !== "") return fromEnv;
@@ -89,5 +116,7 @@ export async function resolveEndpointUrl(options: { flag?: string | undefined; e
     if (settings?.endpoint) return settings.endpoint;
   }
   if (options.required === false) return null;
-  throw new StrataError("invalid-argument", "no endpoint", { hint: "pass --endpoint URL, set STRATA_ENDPOINT, or set distribution.endpoint in strata.yaml" });
+  throw new StrataError("invalid-argument", "no endpoint", {
+    hint: "pass --endpoint URL, set STRATA_ENDPOINT, or set distribution.endpoint in strata.yaml",
+  });
 }

@@ -1,6 +1,14 @@
 import { StrataError, type Finding } from "../../core/findings.js";
 import { registerSecret } from "../../core/redact.js";
-import { decryptSnapshotSecrets, parseSnapshot, parseSnapshotSecrets, recoverSnapshotDataKey, verifySnapshot, type PublicKey, type Snapshot } from "../../core/snapshot/index.js";
+import {
+  decryptSnapshotSecrets,
+  parseSnapshot,
+  parseSnapshotSecrets,
+  recoverSnapshotDataKey,
+  verifySnapshot,
+  type PublicKey,
+  type Snapshot,
+} from "../../core/snapshot/index.js";
 import { readTextFile } from "../../io/fs/files.js";
 import { createAgeIdentityLoader } from "../../io/keys/index.js";
 import { decryptAgeDataKey } from "../../io/keys/age.js";
@@ -11,9 +19,13 @@ import type { EndpointClient } from "./endpoint.js";
  * `strata snapshot --env E`: the signed snapshot push would send. With an endpoint it follows the current
  * version; without one it is version 1.
  */
-export async function buildSnapshot(options: BuildOptions & { endpoint: EndpointClient | null }): Promise<{ snapshot: Snapshot | null; findings: Finding[] }> {
+export async function buildSnapshot(
+  options: BuildOptions & { endpoint: EndpointClient | null },
+): Promise<{ snapshot: Snapshot | null; findings: Finding[] }> {
   const endpoint = options.endpoint;
-  const built = await buildNextSnapshot(options, async () => (endpoint === null ? null : endpoint.current(options.environment)));
+  const built = await buildNextSnapshot(options, async () =>
+    endpoint === null ? null : endpoint.current(options.environment),
+  );
   return { snapshot: built.snapshot, findings: built.findings };
 }
 
@@ -39,7 +51,13 @@ export interface VerifyReport {
  * `strata snapshot verify FILE`: shape, digest, a trusted signature (and the environment, if given), then the
  * secrets' SOPS MAC when an age identity in `env` (SOPS_AGE_KEY_FILE, …) is a runtime recipient.
  */
-export async function verifySnapshotFile(options: { file: string; trustedKeys: readonly PublicKey[]; environment?: string | undefined; now?: () => Date; env?: NodeJS.ProcessEnv }): Promise<VerifyReport> {
+export async function verifySnapshotFile(options: {
+  file: string;
+  trustedKeys: readonly PublicKey[];
+  environment?: string | undefined;
+  now?: () => Date;
+  env?: NodeJS.ProcessEnv;
+}): Promise<VerifyReport> {
   let text: string;
   try {
     text = await readTextFile(options.file);
@@ -49,13 +67,29 @@ export async function verifySnapshotFile(options: { file: string; trustedKeys: r
   const s = parseSnapshot(text);
   const keyid = verifySnapshot(s, options.trustedKeys);
   if (options.environment !== undefined && s.environment !== options.environment) {
-    throw new StrataError("invalid-snapshot", `${options.file} is a snapshot of ${s.environment}, not ${options.environment}`);
+    throw new StrataError(
+      "invalid-snapshot",
+      `${options.file} is a snapshot of ${s.environment}, not ${options.environment}`,
+    );
   }
-  const secrets = await checkSecretsMac(s, `${options.file}: the secrets of ${s.environment} v${s.version}`, options.env ?? process.env);
+  const secrets = await checkSecretsMac(
+    s,
+    `${options.file}: the secrets of ${s.environment} v${s.version}`,
+    options.env ?? process.env,
+  );
   const now = (options.now ?? (() => new Date()))();
   return {
-    valid: true, environment: s.environment, version: s.version, digest: s.digest, contentDigest: s.contentDigest, keyid,
-    createdAt: s.createdAt, expiresAt: s.expiresAt, expired: Date.parse(s.expiresAt) < now.getTime(), rollbackOf: s.rollbackOf, secrets,
+    valid: true,
+    environment: s.environment,
+    version: s.version,
+    digest: s.digest,
+    contentDigest: s.contentDigest,
+    keyid,
+    createdAt: s.createdAt,
+    expiresAt: s.expiresAt,
+    expired: Date.parse(s.expiresAt) < now.getTime(),
+    rollbackOf: s.rollbackOf,
+    secrets,
   };
 }
 
@@ -67,13 +101,22 @@ async function checkSecretsMac(s: Snapshot, name: string, env: NodeJS.ProcessEnv
   } catch (e) {
     return { status: "unchecked", reason: `cannot read the age identities: ${(e as Error).message}` };
   }
-  if (identities.length === 0) return { status: "unchecked", reason: "no age identity (set SOPS_AGE_KEY_FILE to a runtime identity to check it)" };
+  if (identities.length === 0)
+    return { status: "unchecked", reason: "no age identity (set SOPS_AGE_KEY_FILE to a runtime identity to check it)" };
   let dataKey: Uint8Array;
   try {
-    dataKey = await recoverSnapshotDataKey(parseSnapshotSecrets(s.secrets, name).metadata, ({ enc }) => decryptAgeDataKey(enc, identities), name);
+    dataKey = await recoverSnapshotDataKey(
+      parseSnapshotSecrets(s.secrets, name).metadata,
+      ({ enc }) => decryptAgeDataKey(enc, identities),
+      name,
+    );
   } catch (e) {
     // None of these identities is a recipient: the MAC stays unchecked, and the report says so.
-    if (e instanceof StrataError && e.code === "decryption-failed") return { status: "unchecked", reason: "the available age identities are not a recipient of the secrets (runtime.recipients)" };
+    if (e instanceof StrataError && e.code === "decryption-failed")
+      return {
+        status: "unchecked",
+        reason: "the available age identities are not a recipient of the secrets (runtime.recipients)",
+      };
     throw e;
   }
   // A value that does not open or a MAC that fails is an error (exit 3), never a status.

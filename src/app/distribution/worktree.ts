@@ -15,10 +15,17 @@ export async function checkWorkingTree(repoDir: string, options: { allowDirty: b
   if (!git.dirty) return {};
   const changes = await readUncommittedChanges(repoDir);
   if (!options.allowDirty) {
-    const shown = changes.slice(0, 5).map(([p]) => p).join(", ");
-    throw new StrataError("invalid-argument", `the working tree has uncommitted changes to the configuration (${shown}${changes.length > 5 ? `, and ${changes.length - 5} more` : ""}); push publishes under commit ${(git.commit ?? "").slice(0, 12)}, which does not contain them`, {
-      hint: "commit the changes first, or pass --allow-dirty to publish them marked source.dirty in the signed snapshot",
-    });
+    const shown = changes
+      .slice(0, 5)
+      .map(([p]) => p)
+      .join(", ");
+    throw new StrataError(
+      "invalid-argument",
+      `the working tree has uncommitted changes to the configuration (${shown}${changes.length > 5 ? `, and ${changes.length - 5} more` : ""}); push publishes under commit ${(git.commit ?? "").slice(0, 12)}, which does not contain them`,
+      {
+        hint: "commit the changes first, or pass --allow-dirty to publish them marked source.dirty in the signed snapshot",
+      },
+    );
   }
   return { dirty: true, dirtyDigest: digestOf(changes) };
 }

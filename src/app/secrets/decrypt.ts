@@ -24,12 +24,22 @@ export interface DecryptOptions {
 export async function decryptSecrets(options: DecryptOptions): Promise<string | Uint8Array> {
   const format = storeFormat(options.file, options.inputType);
   const text = await readSecretsFile(options.file, options.cwd);
-  const opened = await openSopsText(text, format, { file: options.file, env: options.env, ignoreMac: options.ignoreMac ?? false, ...(options.onWarning ? { onWarning: options.onWarning } : {}) });
+  const opened = await openSopsText(text, format, {
+    file: options.file,
+    env: options.env,
+    ignoreMac: options.ignoreMac ?? false,
+    ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+  });
   if (options.extract !== undefined) {
     const path = parseKeyPath(options.extract);
-    if (path === null) throw new StrataError("invalid-argument", `cannot parse the key path ${JSON.stringify(options.extract)} (use a.b[0] or ["a"]["b"][0])`);
+    if (path === null)
+      throw new StrataError(
+        "invalid-argument",
+        `cannot parse the key path ${JSON.stringify(options.extract)} (use a.b[0] or ["a"]["b"][0])`,
+      );
     const value = getAtPath(opened.plain[0] ?? new Branch(), path);
-    if (value === undefined) throw new StrataError("invalid-argument", `${options.file}: no value at ${formatKeyPath(path)}`);
+    if (value === undefined)
+      throw new StrataError("invalid-argument", `${options.file}: no value at ${formatKeyPath(path)}`);
     return renderValue(value, options.outputFormat === "json" ? "json" : format === "json" ? "json" : "yaml");
   }
   if (options.outputFormat === "json") {

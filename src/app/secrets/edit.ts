@@ -5,7 +5,13 @@
 import { basename, join } from "node:path";
 import { execa } from "execa";
 import { StrataError } from "../../core/findings.js";
-import { createPrivateTempDirectory, readBinaryFile, removePath, removePathSync, writeTextFile } from "../../io/fs/files.js";
+import {
+  createPrivateTempDirectory,
+  readBinaryFile,
+  removePath,
+  removePathSync,
+  writeTextFile,
+} from "../../io/fs/files.js";
 import { emitBinaryPlain, parseBinaryPlain, stores } from "../../core/sops/stores/index.js";
 import { parsePlainText } from "./encrypt.js";
 import { readSecretsFile, storeFormat, writeSecretsFile } from "./files.js";
@@ -45,20 +51,42 @@ function shellQuote(s: string): string {
 export async function editSecrets(options: EditOptions): Promise<{ changed: boolean }> {
   const format = storeFormat(options.file, options.inputType);
   const text = await readSecretsFile(options.file, options.cwd);
-  const opened = await openSopsText(text, format, { file: options.file, env: options.env, ignoreMac: options.ignoreMac ?? false });
-  const before = format === "binary" ? Buffer.from(emitBinaryPlain(opened.plain)) : Buffer.from(stores[format].emitPlain(opened.plain), "utf8");
+  const opened = await openSopsText(text, format, {
+    file: options.file,
+    env: options.env,
+    ignoreMac: options.ignoreMac ?? false,
+  });
+  const before =
+    format === "binary"
+      ? Buffer.from(emitBinaryPlain(opened.plain))
+      : Buffer.from(stores[format].emitPlain(opened.plain), "utf8");
   const dir = await createPrivateTempDirectory("strata-edit-");
   const unguard = guardPlaintextDir(dir);
   try {
     const tmp = join(dir, basename(options.file));
     await writeTextFile(tmp, before, { mode: 0o600 });
     const editor = options.env.SOPS_EDITOR || options.env.EDITOR || "vi";
-    const r = await execa(`${editor} ${shellQuote(tmp)}`, { shell: true, stdio: "inherit", env: options.env, extendEnv: false, reject: false, cwd: options.cwd });
-    if (r.exitCode !== 0) throw new StrataError("invalid-argument", `the editor exited with code ${r.exitCode ?? "unknown"}; ${options.file} is unchanged`);
+    const r = await execa(`${editor} ${shellQuote(tmp)}`, {
+      shell: true,
+      stdio: "inherit",
+      env: options.env,
+      extendEnv: false,
+      reject: false,
+      cwd: options.cwd,
+    });
+    if (r.exitCode !== 0)
+      throw new StrataError(
+        "invalid-argument",
+        `the editor exited with code ${r.exitCode ?? "unknown"}; ${options.file} is unchanged`,
+      );
     const after = await readBinaryFile(tmp);
     if (after.equals(before)) return { changed: false };
-    const plain = format === "binary" ? parseBinaryPlain(after) : parsePlainText(after.toString("utf8"), format, options.file);
-    const out = sealSopsText(plain, format, opened.metadata, opened.dataKey, { file: options.file, ivCache: opened.ivCache });
+    const plain =
+      format === "binary" ? parseBinaryPlain(after) : parsePlainText(after.toString("utf8"), format, options.file);
+    const out = sealSopsText(plain, format, opened.metadata, opened.dataKey, {
+      file: options.file,
+      ivCache: opened.ivCache,
+    });
     await writeSecretsFile(options.file, options.cwd, out);
     return { changed: true };
   } finally {

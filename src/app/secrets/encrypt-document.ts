@@ -14,7 +14,13 @@ export interface EncryptDocumentOptions {
 }
 
 export async function encryptDocument(branch: Branch, options: EncryptDocumentOptions): Promise<string> {
-  if (options.age.length === 0) throw new StrataError("invalid-argument", "encryptDocument needs at least one age recipient");
-  const recipients = { groups: [{ age: options.age, pgp: [], kms: [] }], shamirThreshold: 0, rules: DEFAULT_RULES, source: "runtime recipients" };
+  if (options.age.length === 0)
+    throw new StrataError("invalid-argument", "encryptDocument needs at least one age recipient");
+  const recipients = {
+    groups: [{ age: options.age, pgp: [], kms: [] }],
+    shamirThreshold: 0,
+    rules: DEFAULT_RULES,
+    source: "runtime recipients",
+  };
   return encryptBranchesFor([branch], options.format, recipients, options.env ?? process.env, "document");
 }

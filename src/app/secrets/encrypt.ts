@@ -40,17 +40,29 @@ export function parsePlainText(text: string, format: SopsFormat, file: string): 
 }
 
 /** Encrypts plaintext branches for recipients: a new data key, wrapped for every key group. */
-export async function encryptBranchesFor(plain: Branch[], format: SopsFormat, recipients: Recipients, env: NodeJS.ProcessEnv, file: string): Promise<string> {
+export async function encryptBranchesFor(
+  plain: Branch[],
+  format: SopsFormat,
+  recipients: Recipients,
+  env: NodeJS.ProcessEnv,
+  file: string,
+): Promise<string> {
   const dataKey = randomBytes(32);
   let keyGroups;
   try {
     keyGroups = await encryptDataKey(dataKey, recipients.groups, recipients.shamirThreshold, env);
   } catch (e) {
-    throw new StrataError("invalid-argument", `${file}: cannot wrap the data key: ${(e as Error).message}`, { cause: e });
+    throw new StrataError("invalid-argument", `${file}: cannot wrap the data key: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
   const metadata: Metadata = {
-    ...recipients.rules, keyGroups, shamirThreshold: recipients.groups.length > 1 ? recipients.shamirThreshold : 0,
-    lastModified: "", mac: "", version: SOPS_VERSION,
+    ...recipients.rules,
+    keyGroups,
+    shamirThreshold: recipients.groups.length > 1 ? recipients.shamirThreshold : 0,
+    lastModified: "",
+    mac: "",
+    version: SOPS_VERSION,
   };
   return sealSopsText(plain, format, metadata, dataKey, { file });
 }
@@ -62,15 +74,25 @@ export async function encryptSecrets(options: EncryptOptions): Promise<{ text: s
   else {
     const text = await readSecretsFile(options.file, options.cwd);
     if (isAlreadyEncrypted(text, format)) {
-      throw new StrataError("invalid-argument", `${options.file} is already encrypted`, { hint: "use `strata secrets edit`, `set` or `rotate`" });
+      throw new StrataError("invalid-argument", `${options.file} is already encrypted`, {
+        hint: "use `strata secrets edit`, `set` or `rotate`",
+      });
     }
     plain = parsePlainText(text, format, options.file);
   }
   // As sops: without flags, SOPS_AGE_RECIPIENTS / SOPS_PGP_FP / SOPS_KMS_ARN stand in for them.
   const fromEnv = (flag: string[] | undefined, name: string): string[] =>
-    flag && flag.length > 0 ? flag : (options.env[name] ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+    flag && flag.length > 0
+      ? flag
+      : (options.env[name] ?? "")
+          .split(",")
+          .map((s) => s.trim())
+          .filter(Boolean);
   const recipients = await resolveRecipients(options.file, {
-    ...options, age: fromEnv(options.age, "SOPS_AGE_RECIPIENTS"), pgp: fromEnv(options.pgp, "SOPS_PGP_FP"), kms: fromEnv(options.kms, "SOPS_KMS_ARN"),
+    ...options,
+    age: fromEnv(options.age, "SOPS_AGE_RECIPIENTS"),
+    pgp: fromEnv(options.pgp, "SOPS_PGP_FP"),
+    kms: fromEnv(options.kms, "SOPS_KMS_ARN"),
   });
   const out = await encryptBranchesFor(plain, format, recipients, options.env, options.file);
   if (options.inPlace) {

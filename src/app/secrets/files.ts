@@ -8,7 +8,11 @@ export async function readSecretsFile(file: string, cwd: string): Promise<string
   try {
     return await readTextFile(resolve(cwd, file));
   } catch (cause) {
-    throw new StrataError("unreadable-file", `cannot read ${file}: ${(cause as NodeJS.ErrnoException).code ?? "error"}`, { cause });
+    throw new StrataError(
+      "unreadable-file",
+      `cannot read ${file}: ${(cause as NodeJS.ErrnoException).code ?? "error"}`,
+      { cause },
+    );
   }
 }
 
@@ -26,7 +30,11 @@ export async function readSecretsBytes(file: string, cwd: string): Promise<Uint8
   try {
     return new Uint8Array(await readBinaryFile(resolve(cwd, file)));
   } catch (cause) {
-    throw new StrataError("unreadable-file", `cannot read ${file}: ${(cause as NodeJS.ErrnoException).code ?? "error"}`, { cause });
+    throw new StrataError(
+      "unreadable-file",
+      `cannot read ${file}: ${(cause as NodeJS.ErrnoException).code ?? "error"}`,
+      { cause },
+    );
   }
 }
 
@@ -47,6 +55,10 @@ export async function writeSecretsFile(file: string, cwd: string, text: string):
 export function storeFormat(file: string, override?: string): SopsFormat {
   if (override === undefined) return formatForPath(file);
   const f = parseFormat(override);
-  if (f === null) throw new StrataError("invalid-argument", `unknown file format ${JSON.stringify(override)} (yaml, json, dotenv, ini, binary)`);
+  if (f === null)
+    throw new StrataError(
+      "invalid-argument",
+      `unknown file format ${JSON.stringify(override)} (yaml, json, dotenv, ini, binary)`,
+    );
   return f;
 }

@@ -34,7 +34,10 @@ export interface OpenedFile {
 
 /** A YAML limit hit while reading a SOPS file: a located `yaml-limit` (exit 1), as the values reader reports it. */
 export function yamlLimitError(e: SopsLimitError, file: string): StrataError {
-  return new StrataError("yaml-limit", `${file}:${e.line}:${e.column}: ${e.message}`, { hint: "anchors and aliases are limited to stop alias bombs; write the values out", cause: e });
+  return new StrataError("yaml-limit", `${file}:${e.line}:${e.column}: ${e.message}`, {
+    hint: "anchors and aliases are limited to stop alias bombs; write the values out",
+    cause: e,
+  });
 }
 
 /** Parses an encrypted file, with format problems as `decryption-failed` (a SOPS file that does not parse cannot be opened). */
@@ -43,10 +46,16 @@ export function parseEncryptedFile(text: string, format: SopsFormat, file: strin
     return stores[format].parseEncrypted(text);
   } catch (e) {
     if (e instanceof MetadataNotFoundError) {
-      throw new StrataError("decryption-failed", `${file}: not a SOPS file (no sops metadata)`, { hint: "encrypt it with `strata secrets encrypt`", cause: e });
+      throw new StrataError("decryption-failed", `${file}: not a SOPS file (no sops metadata)`, {
+        hint: "encrypt it with `strata secrets encrypt`",
+        cause: e,
+      });
     }
     if (e instanceof SopsLimitError) throw yamlLimitError(e, file);
-    if (e instanceof SopsFormatError) throw new StrataError("decryption-failed", `${file}: cannot read the SOPS ${format} file: ${redact(e.message)}`, { cause: e });
+    if (e instanceof SopsFormatError)
+      throw new StrataError("decryption-failed", `${file}: cannot read the SOPS ${format} file: ${redact(e.message)}`, {
+        cause: e,
+      });
     throw e;
   }
 }
@@ -72,7 +81,10 @@ function registerLeaf(v: Leaf): void {
 
 export async function recoverDataKey(md: Metadata, options: OpenOptions): Promise<Uint8Array> {
   try {
-    return await decryptDataKey(md, { env: options.env, ...(options.ageIdentities ? { ageIdentities: options.ageIdentities } : {}) });
+    return await decryptDataKey(md, {
+      env: options.env,
+      ...(options.ageIdentities ? { ageIdentities: options.ageIdentities } : {}),
+    });
   } catch (e) {
     if (e instanceof DataKeyError) {
       throw new StrataError("decryption-failed", `${options.file}: ${e.message}`, {
@@ -89,26 +101,36 @@ export async function openSopsText(text: string, format: SopsFormat, options: Op
   const md = encrypted.metadata;
   const version = checkSopsVersion(md.version);
   if (version?.severity === "error") {
-    throw new StrataError("invalid-sops-file", `${options.file}${metadataLocation(text, format)}: ${version.message}`, { hint: "restore the file from git, or re-create it with `strata secrets encrypt` or sops" });
+    throw new StrataError("invalid-sops-file", `${options.file}${metadataLocation(text, format)}: ${version.message}`, {
+      hint: "restore the file from git, or re-create it with `strata secrets encrypt` or sops",
+    });
   }
-  if (version) options.onWarning?.(`${options.file}${metadataLocation(text, format)}: warning [sops-version] ${version.message}`);
+  if (version)
+    options.onWarning?.(`${options.file}${metadataLocation(text, format)}: warning [sops-version] ${version.message}`);
   const dataKey = await recoverDataKey(md, options);
   let decrypted;
   try {
     decrypted = decryptBranches(encrypted.branches, md, dataKey);
   } catch (e) {
-    if (e instanceof TreeDecryptError || e instanceof SopsFormatError) throw new StrataError("decryption-failed", `${options.file}: ${e.message}`, { cause: e });
+    if (e instanceof TreeDecryptError || e instanceof SopsFormatError)
+      throw new StrataError("decryption-failed", `${options.file}: ${e.message}`, { cause: e });
     throw e;
   }
   for (const v of decrypted.plaintexts) registerLeaf(v);
   const mac = verifyMac(md, dataKey, decrypted.mac, decrypted.ivCache);
   if (!mac.ok && !options.ignoreMac) {
     if (mac.reason === "missing") {
-      throw new StrataError("mac-missing", `${options.file}: the file has no MAC, so its integrity cannot be checked`, { hint: "re-encrypt it, or pass --ignore-mac if you trust it" });
+      throw new StrataError("mac-missing", `${options.file}: the file has no MAC, so its integrity cannot be checked`, {
+        hint: "re-encrypt it, or pass --ignore-mac if you trust it",
+      });
     }
-    throw new StrataError("mac-mismatch", `${options.file}: the MAC does not match the content (${mac.reason === "mismatch" ? "the file was modified outside sops" : "the stored MAC does not open"})`, {
-      hint: "the file may have been tampered with; restore it from git, or pass --ignore-mac if you trust it",
-    });
+    throw new StrataError(
+      "mac-mismatch",
+      `${options.file}: the MAC does not match the content (${mac.reason === "mismatch" ? "the file was modified outside sops" : "the stored MAC does not open"})`,
+      {
+        hint: "the file may have been tampered with; restore it from git, or pass --ignore-mac if you trust it",
+      },
+    );
   }
   return { format, encrypted, metadata: md, plain: decrypted.branches, dataKey, ivCache: decrypted.ivCache };
 }

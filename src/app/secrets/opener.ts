@@ -20,7 +20,12 @@ export function createSecretsOpener(options: SecretsOpenerOptions = {}): Secrets
   return {
     async open(path: string, bytes: Uint8Array): Promise<unknown> {
       const text = Buffer.from(bytes).toString("utf8");
-      const opened = await openSopsText(text, formatForPath(path), { file: path, env, ignoreMac: options.ignoreMac ?? false, ageIdentities });
+      const opened = await openSopsText(text, formatForPath(path), {
+        file: path,
+        env,
+        ignoreMac: options.ignoreMac ?? false,
+        ageIdentities,
+      });
       const docs = opened.plain.map((b) => treeToJson(b));
       return docs.length === 1 ? docs[0] : docs;
     },

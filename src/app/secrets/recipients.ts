@@ -32,17 +32,31 @@ export interface Recipients {
 /** What to add to `.sops.yaml` so that a file gets recipients (shown when none do). */
 export function creationRuleHint(file: string): string {
   const dir = file.includes("/") ? file.slice(0, file.lastIndexOf("/") + 1) : "";
-  const example = dir.startsWith("environments/") ? "environments/.*\\.sops\\.yaml$" : `${dir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}.*`;
+  const example = dir.startsWith("environments/")
+    ? "environments/.*\\.sops\\.yaml$"
+    : `${dir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}.*`;
   return `create an age key (age-keygen -o ~/.config/sops/age/keys.txt prints its public key) and add a rule to .sops.yaml at the repository root:\n  creation_rules:\n    - path_regex: ${example}\n      age: age1...   # your public key (comma-separated for several)`;
 }
 
 export const DEFAULT_RULES: EncryptionRules = {
-  unencryptedSuffix: DEFAULT_UNENCRYPTED_SUFFIX, encryptedSuffix: "", unencryptedRegex: "", encryptedRegex: "",
-  unencryptedCommentRegex: "", encryptedCommentRegex: "", macOnlyEncrypted: false,
+  unencryptedSuffix: DEFAULT_UNENCRYPTED_SUFFIX,
+  encryptedSuffix: "",
+  unencryptedRegex: "",
+  encryptedRegex: "",
+  unencryptedCommentRegex: "",
+  encryptedCommentRegex: "",
+  macOnlyEncrypted: false,
 };
 
 function withDefaultSuffix(r: EncryptionRules): EncryptionRules {
-  const none = [r.unencryptedSuffix, r.encryptedSuffix, r.unencryptedRegex, r.encryptedRegex, r.unencryptedCommentRegex, r.encryptedCommentRegex].every((x) => x === "");
+  const none = [
+    r.unencryptedSuffix,
+    r.encryptedSuffix,
+    r.unencryptedRegex,
+    r.encryptedRegex,
+    r.unencryptedCommentRegex,
+    r.encryptedCommentRegex,
+  ].every((x) => x === "");
   return none ? { ...r, unencryptedSuffix: DEFAULT_UNENCRYPTED_SUFFIX } : r;
 }
 
@@ -61,41 +75,71 @@ export async function findSopsConfig(cwd: string): Promise<string | null> {
   }
 }
 
-export async function readCreationRule(file: string, flags: RecipientFlags): Promise<{ rule: CreationRule; index: number; configPath: string } | null> {
+export async function readCreationRule(
+  file: string,
+  flags: RecipientFlags,
+): Promise<{ rule: CreationRule; index: number; configPath: string } | null> {
   const configPath = flags.configPath ?? (await findSopsConfig(flags.cwd));
   if (configPath === null) return null;
   let rules: CreationRule[];
   try {
     rules = parseSopsConfig(await readTextFile(configPath));
   } catch (e) {
-    if (e instanceof SopsFormatError) throw new StrataError("invalid-config", `${configPath}: ${e.message}`, { cause: e });
+    if (e instanceof SopsFormatError)
+      throw new StrataError("invalid-config", `${configPath}: ${e.message}`, { cause: e });
     throw new StrataError("unreadable-file", `cannot read ${configPath}`, { cause: e });
   }
-  const rel = relative(dirname(resolve(configPath)), resolve(flags.cwd, file)).split(sep).join("/");
+  const rel = relative(dirname(resolve(configPath)), resolve(flags.cwd, file))
+    .split(sep)
+    .join("/");
   let rule: CreationRule | null;
   try {
     rule = matchCreationRule(rules, rel);
   } catch (e) {
-    if (e instanceof SopsFormatError) throw new StrataError("invalid-config", `${configPath}: ${e.message}`, { cause: e });
+    if (e instanceof SopsFormatError)
+      throw new StrataError("invalid-config", `${configPath}: ${e.message}`, { cause: e });
     throw e;
   }
   return rule === null ? null : { rule, index: rules.indexOf(rule) + 1, configPath };
 }
 
 export async function resolveRecipients(file: string, flags: RecipientFlags): Promise<Recipients> {
-  const fromFlags: RecipientGroup = { age: flags.age ?? [], pgp: flags.pgp ?? [], kms: (flags.kms ?? []).map((arn) => ({ arn, context: {}, role: "", awsProfile: "" })) };
+  const fromFlags: RecipientGroup = {
+    age: flags.age ?? [],
+    pgp: flags.pgp ?? [],
+    kms: (flags.kms ?? []).map((arn) => ({ arn, context: {}, role: "", awsProfile: "" })),
+  };
   const found = await readCreationRule(file, flags);
   if (!isEmptyGroup(fromFlags)) {
-    return { groups: [fromFlags], shamirThreshold: 0, rules: withDefaultSuffix(found?.rule.rules ?? DEFAULT_RULES), source: "the command line" };
+    return {
+      groups: [fromFlags],
+      shamirThreshold: 0,
+      rules: withDefaultSuffix(found?.rule.rules ?? DEFAULT_RULES),
+      source: "the command line",
+    };
   }
   if (found === null) {
-    throw new StrataError("invalid-argument", `no recipients for ${file}: no .sops.yaml creation rule matches it (and no --age or --pgp was given)`, { hint: creationRuleHint(file) });
+    throw new StrataError(
+      "invalid-argument",
+      `no recipients for ${file}: no .sops.yaml creation rule matches it (and no --age or --pgp was given)`,
+      { hint: creationRuleHint(file) },
+    );
   }
   if (found.rule.groups.every(isEmptyGroup)) {
-    throw new StrataError("invalid-argument", `no recipients for ${file}: creation rule ${found.index} of ${found.configPath} (path_regex ${found.rule.pathRegex ?? "(any)"}) matches it but lists no keys`, {
-      hint: "create an age key (age-keygen -o ~/.config/sops/age/keys.txt prints its public key) and put the public key under that rule's age:",
-    });
+    throw new StrataError(
+      "invalid-argument",
+      `no recipients for ${file}: creation rule ${found.index} of ${found.configPath} (path_regex ${found.rule.pathRegex ?? "(any)"}) matches it but lists no keys`,
+      {
+        hint: "create an age key (age-keygen -o ~/.config/sops/age/keys.txt prints its public key) and put the public key under that rule's age:",
+      },
+    );
   }
   const groups = found.rule.groups.filter((g) => !isEmptyGroup(g));
-  return { groups, shamirThreshold: found.rule.shamirThreshold, rules: withDefaultSuffix(found.rule.rules), source: found.configPath, rule: { index: found.index, pathRegex: found.rule.pathRegex, configPath: found.configPath } };
+  return {
+    groups,
+    shamirThreshold: found.rule.shamirThreshold,
+    rules: withDefaultSuffix(found.rule.rules),
+    source: found.configPath,
+    rule: { index: found.index, pathRegex: found.rule.pathRegex, configPath: found.configPath },
+  };
 }

@@ -23,18 +23,30 @@ export interface RotateOptions {
   inputType?: string;
 }
 
-async function wrap(dataKey: Uint8Array, groups: RecipientGroup[], threshold: number, env: NodeJS.ProcessEnv, file: string): Promise<Metadata["keyGroups"]> {
+async function wrap(
+  dataKey: Uint8Array,
+  groups: RecipientGroup[],
+  threshold: number,
+  env: NodeJS.ProcessEnv,
+  file: string,
+): Promise<Metadata["keyGroups"]> {
   try {
     return await encryptDataKey(dataKey, groups, threshold, env);
   } catch (e) {
-    throw new StrataError("invalid-argument", `${file}: cannot wrap the data key: ${(e as Error).message}`, { cause: e });
+    throw new StrataError("invalid-argument", `${file}: cannot wrap the data key: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
 }
 
 export async function rotateSecrets(options: RotateOptions): Promise<{ text: string; written: boolean }> {
   const format = storeFormat(options.file, options.inputType);
   const text = await readSecretsFile(options.file, options.cwd);
-  const opened = await openSopsText(text, format, { file: options.file, env: options.env, ignoreMac: options.ignoreMac ?? false });
+  const opened = await openSopsText(text, format, {
+    file: options.file,
+    env: options.env,
+    ignoreMac: options.ignoreMac ?? false,
+  });
   const groups = recipientsOf(opened.metadata);
   const first = groups[0];
   if (first) {
@@ -61,17 +73,28 @@ export async function updateKeys(options: UpdateKeysOptions): Promise<{ changed:
   const format = storeFormat(options.file, options.inputType);
   const text = await readSecretsFile(options.file, options.cwd);
   const doc = parseEncryptedFile(text, format, options.file);
-  const found = await readCreationRule(options.file, { cwd: options.cwd, ...(options.configPath ? { configPath: options.configPath } : {}) });
+  const found = await readCreationRule(options.file, {
+    cwd: options.cwd,
+    ...(options.configPath ? { configPath: options.configPath } : {}),
+  });
   if (found === null) throw new StrataError("invalid-argument", `no .sops.yaml creation rule matches ${options.file}`);
   const groups = found.rule.groups.filter((g) => g.age.length + g.pgp.length + g.kms.length > 0);
-  const describe = (gs: RecipientGroup[]): string[] => gs.flatMap((g, i) => [...g.age, ...g.pgp, ...g.kms.map((k) => k.arn)].map((r) => `${i}:${r}`));
+  const describe = (gs: RecipientGroup[]): string[] =>
+    gs.flatMap((g, i) => [...g.age, ...g.pgp, ...g.kms.map((k) => k.arn)].map((r) => `${i}:${r}`));
   const current = describe(recipientsOf(doc.metadata));
   const wanted = describe(groups);
-  const same = current.length === wanted.length && [...current].sort().every((r, i) => r === [...wanted].sort()[i]) && doc.metadata.shamirThreshold === (groups.length > 1 ? found.rule.shamirThreshold : 0);
+  const same =
+    current.length === wanted.length &&
+    [...current].sort().every((r, i) => r === [...wanted].sort()[i]) &&
+    doc.metadata.shamirThreshold === (groups.length > 1 ? found.rule.shamirThreshold : 0);
   if (same) return { changed: false, recipients: wanted };
   const dataKey = await recoverDataKey(doc.metadata, { file: options.file, env: options.env });
   const keyGroups = await wrap(dataKey, groups, found.rule.shamirThreshold, options.env, options.file);
-  const metadata: Metadata = { ...doc.metadata, keyGroups, shamirThreshold: groups.length > 1 ? found.rule.shamirThreshold : 0 };
+  const metadata: Metadata = {
+    ...doc.metadata,
+    keyGroups,
+    shamirThreshold: groups.length > 1 ? found.rule.shamirThreshold : 0,
+  };
   await writeSecretsFile(options.file, options.cwd, stores[format].emitEncrypted({ branches: doc.branches, metadata }));
   return { changed: true, recipients: wanted };
 }

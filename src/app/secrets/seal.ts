@@ -16,15 +16,24 @@ export interface SealOptions {
   file: string;
 }
 
-export function sealSopsText(plain: readonly Branch[], format: SopsFormat, metadata: Metadata, dataKey: Uint8Array, options: SealOptions): string {
-  const md: Metadata = options.keepLastModified ? { ...metadata } : { ...metadata, lastModified: formatRfc3339(options.now ?? new Date()), version: SOPS_VERSION };
+export function sealSopsText(
+  plain: readonly Branch[],
+  format: SopsFormat,
+  metadata: Metadata,
+  dataKey: Uint8Array,
+  options: SealOptions,
+): string {
+  const md: Metadata = options.keepLastModified
+    ? { ...metadata }
+    : { ...metadata, lastModified: formatRfc3339(options.now ?? new Date()), version: SOPS_VERSION };
   const enc = { random: randomBytes, ...(options.ivCache ? { ivCache: options.ivCache } : {}) };
   try {
     const { branches, mac } = encryptBranches(plain, md, dataKey, enc);
     md.mac = sealMac(mac, md, dataKey, enc);
     return stores[format].emitEncrypted({ branches, metadata: md });
   } catch (e) {
-    if (e instanceof SopsFormatError || e instanceof TreeDecryptError) throw new StrataError("invalid-argument", `${options.file}: ${e.message}`, { cause: e });
+    if (e instanceof SopsFormatError || e instanceof TreeDecryptError)
+      throw new StrataError("invalid-argument", `${options.file}: ${e.message}`, { cause: e });
     throw e;
   }
 }

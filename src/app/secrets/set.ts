@@ -46,12 +46,21 @@ export function parseSetValue(text: string): JsonValue {
 export async function setSecret(options: SetOptions): Promise<CreatedFile | null> {
   const format = storeFormat(options.file, options.inputType);
   const path = parseKeyPath(options.path);
-  if (path === null) throw new StrataError("invalid-argument", `cannot parse the key path ${JSON.stringify(options.path)} (use a.b[0] or ["a"]["b"][0])`);
+  if (path === null)
+    throw new StrataError(
+      "invalid-argument",
+      `cannot parse the key path ${JSON.stringify(options.path)} (use a.b[0] or ["a"]["b"][0])`,
+    );
   const value = parseSetValue(options.value);
   registerSecret(value);
   if (!(await secretsFileExists(options.file, options.cwd))) return createWithValue(options, format, path, value);
   const text = await readSecretsFile(options.file, options.cwd);
-  const opened = await openSopsText(text, format, { file: options.file, env: options.env, ignoreMac: options.ignoreMac ?? false, ...(options.onWarning ? { onWarning: options.onWarning } : {}) });
+  const opened = await openSopsText(text, format, {
+    file: options.file,
+    env: options.env,
+    ignoreMac: options.ignoreMac ?? false,
+    ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+  });
   const tree = valueTree(value, format);
   const [first, ...rest] = opened.plain;
   let updated: Branch;
@@ -60,7 +69,10 @@ export async function setSecret(options: SetOptions): Promise<CreatedFile | null
   } catch (e) {
     throw new StrataError("invalid-argument", `${options.file}: ${(e as Error).message}`, { cause: e });
   }
-  const out = sealSopsText([updated, ...rest], format, opened.metadata, opened.dataKey, { file: options.file, ivCache: opened.ivCache });
+  const out = sealSopsText([updated, ...rest], format, opened.metadata, opened.dataKey, {
+    file: options.file,
+    ivCache: opened.ivCache,
+  });
   await writeSecretsFile(options.file, options.cwd, out);
   return null;
 }
@@ -68,17 +80,34 @@ export async function setSecret(options: SetOptions): Promise<CreatedFile | null
 function valueTree(value: JsonValue, format: SopsFormat): TreeValue {
   const tree = jsonToTree(value);
   // dotenv and INI hold strings only.
-  if ((format === "dotenv" || format === "ini") && typeof value !== "string" && !(tree instanceof Branch)) return JSON.stringify(value);
+  if ((format === "dotenv" || format === "ini") && typeof value !== "string" && !(tree instanceof Branch))
+    return JSON.stringify(value);
   return tree;
 }
 
-async function createWithValue(options: SetOptions, format: SopsFormat, path: NonNullable<ReturnType<typeof parseKeyPath>>, value: JsonValue): Promise<CreatedFile> {
-  if (format === "binary") throw new StrataError("invalid-argument", `${options.file} does not exist, and set creates only YAML, JSON, dotenv and INI files`, { hint: "create it with `strata secrets encrypt`" });
+async function createWithValue(
+  options: SetOptions,
+  format: SopsFormat,
+  path: NonNullable<ReturnType<typeof parseKeyPath>>,
+  value: JsonValue,
+): Promise<CreatedFile> {
+  if (format === "binary")
+    throw new StrataError(
+      "invalid-argument",
+      `${options.file} does not exist, and set creates only YAML, JSON, dotenv and INI files`,
+      { hint: "create it with `strata secrets encrypt`" },
+    );
   const recipients = await resolveRecipients(options.file, {
     cwd: options.cwd,
     // As `encrypt` does without flags: sops' environment variables stand in for them.
-    age: (options.env.SOPS_AGE_RECIPIENTS ?? "").split(",").map((s) => s.trim()).filter(Boolean),
-    pgp: (options.env.SOPS_PGP_FP ?? "").split(",").map((s) => s.trim()).filter(Boolean),
+    age: (options.env.SOPS_AGE_RECIPIENTS ?? "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+    pgp: (options.env.SOPS_PGP_FP ?? "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
   });
   let doc: Branch;
   try {

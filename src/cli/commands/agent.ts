@@ -26,16 +26,26 @@ interface AgentFlags {
 
 /** The SDK's codes as the CLI's (exit 3 for secrets, 4 for distribution). */
 const CODES: Record<string, Code> = {
-  "invalid-signature": "invalid-signature", "digest-mismatch": "digest-mismatch", "wrong-environment": "invalid-snapshot",
-  "version-regression": "invalid-snapshot", "invalid-snapshot": "invalid-snapshot", "decrypt-failed": "decryption-failed",
-  "mac-mismatch": "mac-mismatch", unreachable: "unreachable", unauthenticated: "unauthenticated", "access-denied": "access-denied",
+  "invalid-signature": "invalid-signature",
+  "digest-mismatch": "digest-mismatch",
+  "wrong-environment": "invalid-snapshot",
+  "version-regression": "invalid-snapshot",
+  "invalid-snapshot": "invalid-snapshot",
+  "decrypt-failed": "decryption-failed",
+  "mac-mismatch": "mac-mismatch",
+  unreachable: "unreachable",
+  unauthenticated: "unauthenticated",
+  "access-denied": "access-denied",
   "invalid-argument": "invalid-argument",
 };
 
 function parseHealth(addr: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(addr);
   const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) throw new StrataError("invalid-argument", `invalid --health ${JSON.stringify(addr)}`, { hint: "HOST:PORT, e.g. 127.0.0.1:9464 or :9464" });
+  if (!m || port > 65535)
+    throw new StrataError("invalid-argument", `invalid --health ${JSON.stringify(addr)}`, {
+      hint: "HOST:PORT, e.g. 127.0.0.1:9464 or :9464",
+    });
   return { host: m[1] ?? (m[2] || "127.0.0.1"), port };
 }
 
@@ -46,39 +56,93 @@ function jsonLog(level: string, msg: string, fields: Record<string, unknown> = {
 export function register(program: Command): void {
   program
     .command("agent")
-    .description("keep files equal to the verified configuration of an environment (a sidecar for services in any language)")
-    .addHelpText("after", examples([["strata agent --env production --out /etc/app/config.json --signal SIGHUP --pid-file /run/app.pid --trusted-keys keys.txt", "keep a file current and tell the service to reload"], ["strata agent --env production --out '/config/{namespace}.json' --once --cache-file /var/cache/strata.json", "an init container: one file per namespace, then exit"]]))
+    .description(
+      "keep files equal to the verified configuration of an environment (a sidecar for services in any language)",
+    )
+    .addHelpText(
+      "after",
+      examples([
+        [
+          "strata agent --env production --out /etc/app/config.json --signal SIGHUP --pid-file /run/app.pid --trusted-keys keys.txt",
+          "keep a file current and tell the service to reload",
+        ],
+        [
+          "strata agent --env production --out '/config/{namespace}.json' --once --cache-file /var/cache/strata.json",
+          "an init container: one file per namespace, then exit",
+        ],
+      ]),
+    )
     .option("--endpoint <url>", "the endpoint (default: STRATA_ENDPOINT)")
     .option("--env <name>", "the environment")
-    .option("--out <file>", "a file to keep up to date (repeatable); {namespace} in the name writes one file per namespace", collectList)
-    .addOption(new Option("--format <format>", "json, yaml or dotenv (default: from the file name, else json)").choices(["json", "yaml", "dotenv"]))
+    .option(
+      "--out <file>",
+      "a file to keep up to date (repeatable); {namespace} in the name writes one file per namespace",
+      collectList,
+    )
+    .addOption(
+      new Option("--format <format>", "json, yaml or dotenv (default: from the file name, else json)").choices([
+        "json",
+        "yaml",
+        "dotenv",
+      ]),
+    )
     .option("--exec <command>", "a shell command to run after each change (STRATA_VERSION is set)")
     .option("--signal <signal>", "a signal to send after each change to the process in --pid-file (e.g. SIGHUP)")
     .option("--pid-file <file>", "the file holding the pid to signal")
     .option("--once", "write the files once and exit (an init container)")
     .option("--health <addr>", "HOST:PORT to serve /healthz and Prometheus /metrics on")
     .option("--trusted-keys <file>", "public keys whose signatures are accepted, one ed25519:<base64> a line")
-    .option("--repo <dir>", "take the trusted keys from this repository's signing.trusted_keys (default: the current directory)")
+    .option(
+      "--repo <dir>",
+      "take the trusted keys from this repository's signing.trusted_keys (default: the current directory)",
+    )
     .option("--identity <file>", "age identity file (default: SOPS_AGE_KEY, then SOPS_AGE_KEY_FILE)")
-    .option("--cache-file <file>", "last-known-good copy of the snapshot (secrets stay encrypted), used when the endpoint is down at start")
+    .option(
+      "--cache-file <file>",
+      "last-known-good copy of the snapshot (secrets stay encrypted), used when the endpoint is down at start",
+    )
     .option("--service <name>", "this service's name in the endpoint's fleet status", "strata-agent")
-    .option("--instance <id>", "this instance's id in the fleet status (default: STRATA_INSTANCE, else <hostname>-<pid>)")
+    .option(
+      "--instance <id>",
+      "this instance's id in the fleet status (default: STRATA_INSTANCE, else <hostname>-<pid>)",
+    )
     .option("--timeout <ms>", "how long to try the endpoint at start before using the cache file", "10000")
     .action(async (opts: AgentFlags) => {
       const endpoint = opts.endpoint ?? process.env.STRATA_ENDPOINT;
-      if (!endpoint) throw new StrataError("invalid-argument", "no endpoint", { hint: "pass --endpoint URL or set STRATA_ENDPOINT" });
+      if (!endpoint)
+        throw new StrataError("invalid-argument", "no endpoint", {
+          hint: "pass --endpoint URL or set STRATA_ENDPOINT",
+        });
       if (!opts.env) throw new StrataError("invalid-argument", "no environment", { hint: "pass --env NAME" });
-      if (!opts.out || opts.out.length === 0) throw new StrataError("invalid-argument", "no output file", { hint: "pass --out FILE (repeatable)" });
-      if (opts.exec !== undefined && opts.signal !== undefined) throw new StrataError("invalid-argument", "--exec and --signal are exclusive: choose one way to tell the service");
-      if (opts.signal !== undefined && opts.pidFile === undefined) throw new StrataError("invalid-argument", "--signal needs --pid-file");
-      const signal = opts.signal === undefined ? undefined : (opts.signal.toUpperCase().startsWith("SIG") ? opts.signal.toUpperCase() : `SIG${opts.signal.toUpperCase()}`);
-      if (signal !== undefined && !(signal in constants.signals)) throw new StrataError("invalid-argument", `unknown signal ${opts.signal}`, { hint: "e.g. SIGHUP, SIGUSR1" });
+      if (!opts.out || opts.out.length === 0)
+        throw new StrataError("invalid-argument", "no output file", { hint: "pass --out FILE (repeatable)" });
+      if (opts.exec !== undefined && opts.signal !== undefined)
+        throw new StrataError(
+          "invalid-argument",
+          "--exec and --signal are exclusive: choose one way to tell the service",
+        );
+      if (opts.signal !== undefined && opts.pidFile === undefined)
+        throw new StrataError("invalid-argument", "--signal needs --pid-file");
+      const signal =
+        opts.signal === undefined
+          ? undefined
+          : opts.signal.toUpperCase().startsWith("SIG")
+            ? opts.signal.toUpperCase()
+            : `SIG${opts.signal.toUpperCase()}`;
+      if (signal !== undefined && !(signal in constants.signals))
+        throw new StrataError("invalid-argument", `unknown signal ${opts.signal}`, { hint: "e.g. SIGHUP, SIGUSR1" });
       const timeoutMs = Number(opts.timeout);
-      if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new StrataError("invalid-argument", `invalid --timeout ${opts.timeout}`, { hint: "milliseconds, e.g. 10000" });
+      if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
+        throw new StrataError("invalid-argument", `invalid --timeout ${opts.timeout}`, {
+          hint: "milliseconds, e.g. 10000",
+        });
       const health = opts.health === undefined ? undefined : parseHealth(opts.health);
 
       const { loadTrustedKeys } = await import("../../app/distribution/settings.js");
-      const trusted = await loadTrustedKeys({ file: opts.trustedKeys, repoDir: opts.trustedKeys === undefined ? (opts.repo ?? process.cwd()) : undefined });
+      const trusted = await loadTrustedKeys({
+        file: opts.trustedKeys,
+        repoDir: opts.trustedKeys === undefined ? (opts.repo ?? process.cwd()) : undefined,
+      });
       let identity: string | undefined;
       if (opts.identity !== undefined) {
         try {
@@ -93,12 +157,21 @@ export function register(program: Command): void {
       try {
         agent = await startAgent({
           client: {
-            endpoint, environment: opts.env, service: opts.service, trustedKeys: trusted.map((k) => k.text), timeoutMs,
-            ...((opts.instance ?? process.env.STRATA_INSTANCE) ? { instance: opts.instance ?? process.env.STRATA_INSTANCE! } : {}),
+            endpoint,
+            environment: opts.env,
+            service: opts.service,
+            trustedKeys: trusted.map((k) => k.text),
+            timeoutMs,
+            ...((opts.instance ?? process.env.STRATA_INSTANCE)
+              ? { instance: opts.instance ?? process.env.STRATA_INSTANCE! }
+              : {}),
             ...(identity !== undefined ? { identity } : {}),
             ...(opts.cacheFile !== undefined ? { cacheFile: opts.cacheFile } : {}),
           },
-          outputs: opts.out.map((path) => ({ path, format: opts.format ?? formatForPath(path.replaceAll("{namespace}", "x")) })),
+          outputs: opts.out.map((path) => ({
+            path,
+            format: opts.format ?? formatForPath(path.replaceAll("{namespace}", "x")),
+          })),
           ...(opts.exec !== undefined ? { exec: opts.exec } : {}),
           ...(signal !== undefined ? { signal: signal as NodeJS.Signals, pidFile: opts.pidFile! } : {}),
           ...(health !== undefined ? { health } : {}),
@@ -107,7 +180,10 @@ export function register(program: Command): void {
         });
       } catch (e) {
         if (e instanceof StrataClientError) {
-          throw new StrataError(CODES[e.code] ?? "internal", `${opts.env}: ${e.message}`, { cause: e, hint: "nothing was written; see docs/runtime.md for what each check means" });
+          throw new StrataError(CODES[e.code] ?? "internal", `${opts.env}: ${e.message}`, {
+            cause: e,
+            hint: "nothing was written; see docs/runtime.md for what each check means",
+          });
         }
         throw e;
       }

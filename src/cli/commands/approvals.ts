@@ -28,12 +28,31 @@ export function parsePullRequestNumber(value: string): number {
 }
 
 export function register(program: Command): void {
-  const approvals = program.command("approvals").description("approval rules for pull requests: see docs/github.md")
-    .addHelpText("after", examples([["strata approvals check", "in GitHub Actions: evaluate the rules for the event's pull request"], ["strata approvals check --pr 42 --no-status", "from a terminal (GITHUB_TOKEN and GITHUB_REPOSITORY set)"]]));
+  const approvals = program
+    .command("approvals")
+    .description("approval rules for pull requests: see docs/github.md")
+    .addHelpText(
+      "after",
+      examples([
+        ["strata approvals check", "in GitHub Actions: evaluate the rules for the event's pull request"],
+        ["strata approvals check --pr 42 --no-status", "from a terminal (GITHUB_TOKEN and GITHUB_REPOSITORY set)"],
+      ]),
+    );
   const check = approvals
     .command("check")
-    .description("evaluate the approval rules for a pull request, set the strata/approvals commit status; exit 1 while insufficient")
-    .addHelpText("after", examples([["strata approvals check", "in GitHub Actions: the event's pull request"], ["strata approvals check --pr 42 --no-status --github-repository acme/config", "from a terminal, without setting the status (GITHUB_TOKEN set)"]]))
+    .description(
+      "evaluate the approval rules for a pull request, set the strata/approvals commit status; exit 1 while insufficient",
+    )
+    .addHelpText(
+      "after",
+      examples([
+        ["strata approvals check", "in GitHub Actions: the event's pull request"],
+        [
+          "strata approvals check --pr 42 --no-status --github-repository acme/config",
+          "from a terminal, without setting the status (GITHUB_TOKEN set)",
+        ],
+      ]),
+    )
     .option("--pr <number>", "the pull request (default: the GitHub Actions event's)", parsePullRequestNumber)
     .option("--diff <file>", "the changes as `strata diff --format json` wrote them (instead of computing the diff)")
     .option("--no-status", "do not set the commit status")
@@ -41,16 +60,29 @@ export function register(program: Command): void {
   addRepoOption(check);
   addFormatOption(check, ["text", "json", "github"], "text");
   check.action(async (opts: CheckOptions) => {
-    const { api, env, runUrl } = await connectGitHub({ warn: log, ...(opts.githubRepository ? { repository: opts.githubRepository } : {}) });
+    const { api, env, runUrl } = await connectGitHub({
+      warn: log,
+      ...(opts.githubRepository ? { repository: opts.githubRepository } : {}),
+    });
     const pullRequest = await resolvePullRequestNumber(opts.pr, env);
     const seam = resolveDiffSeam({ ...(opts.diff ? { diff: opts.diff } : {}) }, createCommandDiffSeam());
-    const report = await checkApprovals({ github: api, pullRequest, repoDir: opts.repo ?? process.cwd(), computeChanges: seam.computeChanges, setStatus: opts.status, targetUrl: runUrl });
+    const report = await checkApprovals({
+      github: api,
+      pullRequest,
+      repoDir: opts.repo ?? process.cwd(),
+      computeChanges: seam.computeChanges,
+      setStatus: opts.status,
+      targetUrl: runUrl,
+    });
     const format = reportFormat(opts.format);
     if (format === "json") printData(printJson(toJson(report)));
     else if (format === "github") printData(renderGithub(report, opts.repo ?? process.cwd()));
     else print(renderText(report));
     await writeStepSummary(renderSummary(report), env.stepSummary);
-    process.exitCode = combineExitCodes([exitCodeForFindings(report.findings), report.decision.met ? EXIT.ok : EXIT.findings]);
+    process.exitCode = combineExitCodes([
+      exitCodeForFindings(report.findings),
+      report.decision.met ? EXIT.ok : EXIT.findings,
+    ]);
   });
 }
 
@@ -70,9 +102,20 @@ function toJson(r: ApprovalsReport): unknown {
   return {
     schemaVersion: 1,
     repository: r.repository,
-    pullRequest: { number: r.pullRequest.number, title: r.pullRequest.title, author: r.pullRequest.author, url: r.pullRequest.htmlUrl, head: r.pullRequest.head.sha, base: r.pullRequest.base.sha, baseRef: r.pullRequest.base.ref, labels: r.pullRequest.labels },
+    pullRequest: {
+      number: r.pullRequest.number,
+      title: r.pullRequest.title,
+      author: r.pullRequest.author,
+      url: r.pullRequest.htmlUrl,
+      head: r.pullRequest.head.sha,
+      base: r.pullRequest.base.sha,
+      baseRef: r.pullRequest.base.ref,
+      labels: r.pullRequest.labels,
+    },
     rulesRef: r.rulesRef,
-    met: d.met, state: d.state, description: d.description,
+    met: d.met,
+    state: d.state,
+    description: d.description,
     emergency: d.emergency,
     rules: d.rules,
     reviewers: d.reviewers,
@@ -88,25 +131,55 @@ function toJson(r: ApprovalsReport): unknown {
 function renderText(r: ApprovalsReport): string {
   const d = r.decision;
   const pr = r.pullRequest;
-  const lines = [`${color.bold(`#${pr.number}`)} ${pr.title} ${color.dim(`by @${pr.author}; rules from strata.yaml at ${pr.base.ref} (${r.rulesRef.slice(0, 12)})`)}`];
+  const lines = [
+    `${color.bold(`#${pr.number}`)} ${pr.title} ${color.dim(`by @${pr.author}; rules from strata.yaml at ${pr.base.ref} (${r.rulesRef.slice(0, 12)})`)}`,
+  ];
   if (d.rules.length === 0) lines.push(color.dim("no approval rule matches these changes"));
   for (const rule of d.rules) {
     const mark = rule.met ? color.green("✓") : color.red("✗");
     const needs = `${rule.required} from ${formatOwners(rule.from)}${rule.required !== rule.require ? ` (normally ${rule.require})` : ""}`;
-    const by = rule.approvedBy.length ? `approved by ${rule.approvedBy.map((l) => `@${l}`).join(", ")}` : "no approvals yet";
-    lines.push(`${mark} ${color.bold(rule.name)}: needs ${needs}; ${by}${rule.met ? "" : color.yellow(`; still needed: ${describeMissing(rule)}`)}`);
+    const by = rule.approvedBy.length
+      ? `approved by ${rule.approvedBy.map((l) => `@${l}`).join(", ")}`
+      : "no approvals yet";
+    lines.push(
+      `${mark} ${color.bold(rule.name)}: needs ${needs}; ${by}${rule.met ? "" : color.yellow(`; still needed: ${describeMissing(rule)}`)}`,
+    );
     const keys = rule.changes.map((c) => `${c.environment}: ${c.key}`);
-    lines.push(color.dim(`    because of ${keys.slice(0, 5).join(", ")}${keys.length > 5 ? ` and ${keys.length - 5} more` : ""}`));
+    lines.push(
+      color.dim(
+        `    because of ${keys.slice(0, 5).join(", ")}${keys.length > 5 ? ` and ${keys.length - 5} more` : ""}`,
+      ),
+    );
   }
   for (const v of d.reviewers) {
-    const what = v.state === "changes-requested" ? color.red("requested changes") : v.counts ? color.green("approved") : color.yellow(`approved an older commit (${(v.commitId ?? "").slice(0, 12)}), which does not count`);
+    const what =
+      v.state === "changes-requested"
+        ? color.red("requested changes")
+        : v.counts
+          ? color.green("approved")
+          : color.yellow(`approved an older commit (${(v.commitId ?? "").slice(0, 12)}), which does not count`);
     lines.push(`  @${v.login} ${what}`);
   }
-  if (d.emergency?.active) lines.push(color.yellow(`emergency label ${d.emergency.label} is set: every requirement lowered to ${d.emergency.require} (recorded)`));
-  for (const f of r.findings) lines.push(`${color.red(f.severity)} [${f.code}] ${f.file ?? ""}${f.line ? `:${f.line}` : ""} ${f.message}`);
-  if (r.gateFilesChanged.length) lines.push(color.dim(`this pull request changes ${r.gateFilesChanged.join(", ")}; the rules above are the base branch's`));
-  const result = d.met ? color.green("approved") : d.state === "failure" ? color.red("blocked") : color.yellow("waiting");
-  lines.push(`${result}: ${d.description}${r.status ? color.dim(` (status ${r.status.context} set to ${r.status.state})`) : ""}`);
+  if (d.emergency?.active)
+    lines.push(
+      color.yellow(
+        `emergency label ${d.emergency.label} is set: every requirement lowered to ${d.emergency.require} (recorded)`,
+      ),
+    );
+  for (const f of r.findings)
+    lines.push(`${color.red(f.severity)} [${f.code}] ${f.file ?? ""}${f.line ? `:${f.line}` : ""} ${f.message}`);
+  if (r.gateFilesChanged.length)
+    lines.push(
+      color.dim(`this pull request changes ${r.gateFilesChanged.join(", ")}; the rules above are the base branch's`),
+    );
+  const result = d.met
+    ? color.green("approved")
+    : d.state === "failure"
+      ? color.red("blocked")
+      : color.yellow("waiting");
+  lines.push(
+    `${result}: ${d.description}${r.status ? color.dim(` (status ${r.status.context} set to ${r.status.state})`) : ""}`,
+  );
   return lines.join("\n") + "\n";
 }
 

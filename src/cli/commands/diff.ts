@@ -24,12 +24,28 @@ interface DiffFlags {
 export function register(program: Command): void {
   const cmd = program
     .command("diff")
-    .description("effective-config diff per environment between two commits (default: merge-base with the default branch vs the working tree)")
-    .addHelpText("after", examples([["strata diff", "your working tree against the merge-base with the default branch"], ["strata diff --base main --head HEAD --env production", "two commits, one environment"], ["strata diff --format json --exit-code", "for scripts: exit 1 when anything changes"]]))
+    .description(
+      "effective-config diff per environment between two commits (default: merge-base with the default branch vs the working tree)",
+    )
+    .addHelpText(
+      "after",
+      examples([
+        ["strata diff", "your working tree against the merge-base with the default branch"],
+        ["strata diff --base main --head HEAD --env production", "two commits, one environment"],
+        ["strata diff --format json --exit-code", "for scripts: exit 1 when anything changes"],
+      ]),
+    )
     .option("--base <ref>", "base commit (default: merge-base of head with origin/HEAD, main or master)")
     .option("--head <ref>", "head commit (default: the working tree, uncommitted and untracked files included)")
     .option("--env <name>", "only this environment (repeatable, or comma-separated)", collectList)
-    .addOption(new Option("--format <format>", "output format (default: text, or github in GitHub Actions)").choices(["text", "markdown", "json", "github"]))
+    .addOption(
+      new Option("--format <format>", "output format (default: text, or github in GitHub Actions)").choices([
+        "text",
+        "markdown",
+        "json",
+        "github",
+      ]),
+    )
     .option("--exit-code", "exit 1 when the effective configuration changes")
     .option("--no-incremental", "resolve every environment and namespace, not only what the change can reach")
     .option("--skip-secrets", "do not decrypt: compare ciphertext (sensitive changes are then uncertain)");
@@ -37,14 +53,16 @@ export function register(program: Command): void {
   cmd.action(async (opts: DiffFlags) => {
     const dir = locateCommitsRoot(opts.repo ?? process.cwd());
     const secrets = (await openSecrets(Boolean(opts.skipSecrets))) ?? null;
-    const outcome = await withSpinner("comparing the effective configuration", () => diffConfig({
-      dir,
-      ...(opts.base !== undefined ? { base: opts.base } : {}),
-      ...(opts.head !== undefined ? { head: opts.head } : {}),
-      ...(opts.env !== undefined ? { environments: opts.env } : {}),
-      incremental: opts.incremental,
-      secrets,
-    }));
+    const outcome = await withSpinner("comparing the effective configuration", () =>
+      diffConfig({
+        dir,
+        ...(opts.base !== undefined ? { base: opts.base } : {}),
+        ...(opts.head !== undefined ? { head: opts.head } : {}),
+        ...(opts.env !== undefined ? { environments: opts.env } : {}),
+        incremental: opts.incremental,
+        secrets,
+      }),
+    );
     for (const note of outcome.notes) log(`note: ${note}`);
     const { result } = outcome;
     const format = opts.format ?? (process.env.GITHUB_ACTIONS === "true" ? "github" : "text");
@@ -55,8 +73,9 @@ export function register(program: Command): void {
       writeDiffStepSummary(result);
     } else print(renderDiffText(result, { base: outcome.baseLabel, head: outcome.headLabel }));
 
-    const headBroken = result.problems.some((p) => p.side === "head") || Object.values(result.environments).some((e) => e.invalid.length > 0);
+    const headBroken =
+      result.problems.some((p) => p.side === "head") ||
+      Object.values(result.environments).some((e) => e.invalid.length > 0);
     if (headBroken || (opts.exitCode && hasChanges(result))) process.exitCode = EXIT.findings;
   });
 }
-

@@ -7,8 +7,16 @@ import { renderFindingsGithub, renderFindingsText } from "../render/findings.js"
 import { color, print, printData } from "../output.js";
 
 export function register(program: Command): void {
-  const cmd = program.command("envs").description("the environment tree, with production and abstract flags")
-    .addHelpText("after", examples([["strata envs", "the inheritance tree"], ["strata envs --format json", "names, parents, chains and flags, for scripts"]]));
+  const cmd = program
+    .command("envs")
+    .description("the environment tree, with production and abstract flags")
+    .addHelpText(
+      "after",
+      examples([
+        ["strata envs", "the inheritance tree"],
+        ["strata envs --format json", "names, parents, chains and flags, for scripts"],
+      ]),
+    );
   addRepoOption(cmd);
   addFormatOption(cmd, ["text", "json", "github"], "text");
   cmd.action(async (opts: { repo?: string; format?: string }) => {
@@ -18,11 +26,21 @@ export function register(program: Command): void {
     const envs = [...parsed.environments.values()];
     const format = reportFormat(opts.format);
     if (format === "json") {
-      printData(printJson({
-        schemaVersion: 1,
-        environments: envs.map((e) => ({ name: e.name, parent: e.parent, abstract: e.abstract, production: e.production, approvalRequired: e.approvalRequired, description: e.description, chain: e.chain })),
-        findings,
-      }));
+      printData(
+        printJson({
+          schemaVersion: 1,
+          environments: envs.map((e) => ({
+            name: e.name,
+            parent: e.parent,
+            abstract: e.abstract,
+            production: e.production,
+            approvalRequired: e.approvalRequired,
+            description: e.description,
+            chain: e.chain,
+          })),
+          findings,
+        }),
+      );
     } else if (format === "github") {
       // The tree too: it is what a person reading the job's log wants to see.
       print(renderTree(envs));
@@ -47,9 +65,15 @@ function renderTree(envs: EnvironmentInfo[]): string {
     const list = (children.get(parent) ?? []).sort((a, b) => a.name.localeCompare(b.name));
     list.forEach((e, i) => {
       const last = i === list.length - 1;
-      const flags = [e.abstract ? color.dim("abstract") : null, e.production ? color.red("production") : null, e.approvalRequired && !e.production ? color.yellow("approval required") : null].filter(Boolean);
+      const flags = [
+        e.abstract ? color.dim("abstract") : null,
+        e.production ? color.red("production") : null,
+        e.approvalRequired && !e.production ? color.yellow("approval required") : null,
+      ].filter(Boolean);
       const branch = parent === null ? "" : last ? "└─ " : "├─ ";
-      lines.push(`${prefix}${branch}${color.bold(e.name)}${flags.length ? ` [${flags.join(", ")}]` : ""}${e.description ? color.dim(`  ${e.description}`) : ""}`);
+      lines.push(
+        `${prefix}${branch}${color.bold(e.name)}${flags.length ? ` [${flags.join(", ")}]` : ""}${e.description ? color.dim(`  ${e.description}`) : ""}`,
+      );
       walk(e.name, parent === null ? prefix : prefix + (last ? "   " : "│  "));
     });
   };

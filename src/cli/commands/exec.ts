@@ -7,13 +7,34 @@ import { addRepoOption, examples, openRepository, openSecrets } from "../common.
 import { renderFindingsText } from "../render/findings.js";
 import { log, maskCommands } from "../output.js";
 
-interface ExecOpts { env: string; showSecrets?: boolean; skipSecrets?: boolean; ignoreMac?: boolean; repo?: string }
+interface ExecOpts {
+  env: string;
+  showSecrets?: boolean;
+  skipSecrets?: boolean;
+  ignoreMac?: boolean;
+  repo?: string;
+}
 
 export function register(program: Command): void {
   const cmd = program
     .command("exec")
-    .description("run a command with the effective config of an environment as environment variables (nothing is written to disk)")
-    .addHelpText("after", examples([["strata exec --env staging -- node server.js", "the service with DATABASE_HOST, HTTP_PORT, … set; secrets left out"], ["strata exec --env production --show-secrets -- ./migrate.sh", "secrets included, only in the child's environment"], ["strata exec --env staging -- sh -c 'echo $HTTP_PORT'", "the command's exit code is strata's"]]))
+    .description(
+      "run a command with the effective config of an environment as environment variables (nothing is written to disk)",
+    )
+    .addHelpText(
+      "after",
+      examples([
+        [
+          "strata exec --env staging -- node server.js",
+          "the service with DATABASE_HOST, HTTP_PORT, … set; secrets left out",
+        ],
+        [
+          "strata exec --env production --show-secrets -- ./migrate.sh",
+          "secrets included, only in the child's environment",
+        ],
+        ["strata exec --env staging -- sh -c 'echo $HTTP_PORT'", "the command's exit code is strata's"],
+      ]),
+    )
     .requiredOption("--env <name>", "the environment")
     .option("--show-secrets", "put sensitive values in the environment too (left out otherwise)")
     .option("--skip-secrets", "do not decrypt; sensitive values are left out")
@@ -21,25 +42,38 @@ export function register(program: Command): void {
     .argument("[command...]", "-- then the command and its arguments");
   addRepoOption(cmd);
   cmd.action(async (_command: string[], opts: ExecOpts) => {
-    if (opts.showSecrets && opts.skipSecrets) throw new StrataError("invalid-argument", "--show-secrets and --skip-secrets exclude each other");
+    if (opts.showSecrets && opts.skipSecrets)
+      throw new StrataError("invalid-argument", "--show-secrets and --skip-secrets exclude each other");
     // `--` is required, so an option meant for the command is never taken as one of strata's.
     const raw = (program as unknown as { rawArgs: string[] }).rawArgs;
     const dash = raw.indexOf("--");
     const argv = dash < 0 ? [] : raw.slice(dash + 1);
     if (dash < 0 || argv.length === 0 || argv[0] === "") {
-      throw new StrataError("invalid-argument", "strata exec needs -- and then the command to run", { hint: "strata exec --env staging -- node server.js" });
+      throw new StrataError("invalid-argument", "strata exec needs -- and then the command to run", {
+        hint: "strata exec --env staging -- node server.js",
+      });
     }
     const { files } = openRepository(opts);
-    const result = await resolveExecEnvironment({ files, environment: opts.env, secrets: await openSecrets(Boolean(opts.skipSecrets), Boolean(opts.ignoreMac)), includeSecrets: Boolean(opts.showSecrets) });
+    const result = await resolveExecEnvironment({
+      files,
+      environment: opts.env,
+      secrets: await openSecrets(Boolean(opts.skipSecrets), Boolean(opts.ignoreMac)),
+      includeSecrets: Boolean(opts.showSecrets),
+    });
     const errors = result.findings.filter((f) => f.severity === "error");
-    if (result.findings.length) log(renderFindingsText(result.findings, errors.length ? `✗ ${opts.env}: not running ${argv[0]}` : "").trimEnd());
+    if (result.findings.length)
+      log(renderFindingsText(result.findings, errors.length ? `✗ ${opts.env}: not running ${argv[0]}` : "").trimEnd());
     if (errors.length) {
       process.exitCode = exitCodeForFindings(result.findings);
       return;
     }
-    if (result.omitted.length) log(`warning: ${result.omitted.length} sensitive value(s) left out of the environment (${result.omitted.join(", ")}); pass --show-secrets to include them`);
+    if (result.omitted.length)
+      log(
+        `warning: ${result.omitted.length} sensitive value(s) left out of the environment (${result.omitted.join(", ")}); pass --show-secrets to include them`,
+      );
     // Whatever the command prints under GitHub Actions, the runner hides the secrets it was given.
-    if (process.env.GITHUB_ACTIONS === "true" && result.secretValues.length) process.stderr.write(maskCommands([...result.secretValues, ...registeredSecrets()]).join(""));
+    if (process.env.GITHUB_ACTIONS === "true" && result.secretValues.length)
+      process.stderr.write(maskCommands([...result.secretValues, ...registeredSecrets()]).join(""));
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
     Object.assign(env, result.variables);

@@ -3,7 +3,15 @@ import { explainKey, type ExplainedKey } from "../../app/explain.js";
 import { exitCodeForFindings } from "../../core/findings.js";
 import type { Origin } from "../../core/model.js";
 import { SENSITIVE_PLACEHOLDER } from "../../core/render-config.js";
-import { addFormatOption, addRepoOption, examples, openRepository, openSecrets, printJson, reportFormat } from "../common.js";
+import {
+  addFormatOption,
+  addRepoOption,
+  examples,
+  openRepository,
+  openSecrets,
+  printJson,
+  reportFormat,
+} from "../common.js";
 import { renderFindingsText } from "../render/findings.js";
 import { color, log, print, printData } from "../output.js";
 
@@ -11,7 +19,13 @@ export function register(program: Command): void {
   const cmd = program
     .command("explain")
     .description("a key's effective value, every layer that set it, and its schema")
-    .addHelpText("after", examples([["strata explain --env production-eu database.pool.max", "the value and each file:line:column that set it"], ["strata explain --env production database", "every key under database"]]))
+    .addHelpText(
+      "after",
+      examples([
+        ["strata explain --env production-eu database.pool.max", "the value and each file:line:column that set it"],
+        ["strata explain --env production database", "every key under database"],
+      ]),
+    )
     .argument("<key>", "dotted key, e.g. database.pool.max (a prefix explains every key under it)")
     .requiredOption("--env <name>", "the environment")
     .option("--skip-secrets", "do not decrypt SOPS files");
@@ -19,11 +33,24 @@ export function register(program: Command): void {
   addFormatOption(cmd, ["text", "json"], "text");
   cmd.action(async (key: string, opts: { env: string; skipSecrets?: boolean; repo?: string; format?: string }) => {
     const { files } = openRepository(opts);
-    const result = await explainKey({ files, environment: opts.env, key, secrets: await openSecrets(Boolean(opts.skipSecrets)) });
+    const result = await explainKey({
+      files,
+      environment: opts.env,
+      key,
+      secrets: await openSecrets(Boolean(opts.skipSecrets)),
+    });
     // explain never shows a sensitive value: it shows where it comes from.
     const shown = (k: ExplainedKey): unknown => (k.sensitive ? SENSITIVE_PLACEHOLDER : k.value);
     if (reportFormat(opts.format, false) === "json") {
-      printData(printJson({ schemaVersion: 1, environment: result.environment, key: result.key, keys: result.keys.map((k) => ({ ...k, value: shown(k) })), findings: result.findings }));
+      printData(
+        printJson({
+          schemaVersion: 1,
+          environment: result.environment,
+          key: result.key,
+          keys: result.keys.map((k) => ({ ...k, value: shown(k) })),
+          findings: result.findings,
+        }),
+      );
     } else {
       const errors = result.findings.filter((f) => f.severity === "error");
       if (errors.length) log(renderFindingsText(errors, "").trimEnd());
@@ -39,7 +66,9 @@ function at(o: Origin): string {
 
 function renderKey(k: ExplainedKey, value: unknown, env: string): string {
   const m = k.schema.metadata;
-  const lines = [`${color.bold(k.key)} = ${typeof value === "string" ? value : JSON.stringify(value)}${k.sensitive ? color.yellow("  (sensitive)") : ""}  ${color.dim(`in ${env}`)}`];
+  const lines = [
+    `${color.bold(k.key)} = ${typeof value === "string" ? value : JSON.stringify(value)}${k.sensitive ? color.yellow("  (sensitive)") : ""}  ${color.dim(`in ${env}`)}`,
+  ];
   if (k.schema.description) lines.push(`  ${k.schema.description}`);
   lines.push(`  ${color.dim("set by")}`);
   k.layers.forEach((o, i) => {
@@ -48,7 +77,13 @@ function renderKey(k: ExplainedKey, value: unknown, env: string): string {
   });
   const c = Object.entries(k.schema.constraints).map(([kw, v]) => `${kw}: ${JSON.stringify(v)}`);
   lines.push(`  ${color.dim("schema")}  ${k.schema.file}${c.length ? `  ${c.join(", ")}` : ""}`);
-  const flags = [m.restartRequired ? "restart required" : null, m.deprecated ? `deprecated: ${m.deprecated}` : null, m.owner ? `owner: ${m.owner}` : null, m.approvers.length ? `approvers: ${m.approvers.join(", ")}` : null, m.merge && m.merge !== "replace" ? `x-merge: ${typeof m.merge === "string" ? m.merge : `by ${m.merge.by}`}` : null].filter(Boolean);
+  const flags = [
+    m.restartRequired ? "restart required" : null,
+    m.deprecated ? `deprecated: ${m.deprecated}` : null,
+    m.owner ? `owner: ${m.owner}` : null,
+    m.approvers.length ? `approvers: ${m.approvers.join(", ")}` : null,
+    m.merge && m.merge !== "replace" ? `x-merge: ${typeof m.merge === "string" ? m.merge : `by ${m.merge.by}`}` : null,
+  ].filter(Boolean);
   if (flags.length) lines.push(`  ${color.dim("flags")}   ${flags.join("; ")}`);
   return lines.join("\n") + "\n";
 }

@@ -21,7 +21,13 @@ export function register(program: Command): void {
   const cmd = program
     .command("log")
     .description("config blame: the commits that changed the effective value of KEY in an environment")
-    .addHelpText("after", examples([["strata log --env production database.pool.max", "who changed it, when, from what to what"], ["strata log --env production 'database.**' --max-count 50", "every key under database, recent history only"]]))
+    .addHelpText(
+      "after",
+      examples([
+        ["strata log --env production database.pool.max", "who changed it, when, from what to what"],
+        ["strata log --env production 'database.**' --max-count 50", "every key under database, recent history only"],
+      ]),
+    )
     .argument("<key>", "a key or a glob: database.pool.max, database.*, database.**")
     .requiredOption("--env <name>", "the environment")
     .option("--head <ref>", "start from this commit (default: HEAD)")
@@ -33,7 +39,8 @@ export function register(program: Command): void {
   cmd.action(async (key: string, opts: LogFlags) => {
     const dir = opts.repo ?? process.cwd();
     const maxCount = opts.maxCount === undefined ? undefined : Number(opts.maxCount);
-    if (maxCount !== undefined && !(Number.isInteger(maxCount) && maxCount > 0)) throw new StrataError("invalid-argument", `--max-count must be a positive integer, not ${opts.maxCount}`);
+    if (maxCount !== undefined && !(Number.isInteger(maxCount) && maxCount > 0))
+      throw new StrataError("invalid-argument", `--max-count must be a positive integer, not ${opts.maxCount}`);
     const result = await logConfig({
       dir: locateCommitsRoot(dir),
       environment: opts.env,
@@ -47,4 +54,3 @@ export function register(program: Command): void {
     else print(renderLogText(result));
   });
 }
-

@@ -16,12 +16,32 @@ interface CommentOptions {
 }
 
 export function register(program: Command): void {
-  const pr = program.command("pr").description("pull request integration: see docs/github.md")
-    .addHelpText("after", examples([["strata pr comment", "in GitHub Actions: the sticky diff comment on the event's pull request"], ["strata pr comment --pr 42 --no-approvals", "from a terminal, the diff only (GITHUB_TOKEN and GITHUB_REPOSITORY set)"]]));
+  const pr = program
+    .command("pr")
+    .description("pull request integration: see docs/github.md")
+    .addHelpText(
+      "after",
+      examples([
+        ["strata pr comment", "in GitHub Actions: the sticky diff comment on the event's pull request"],
+        [
+          "strata pr comment --pr 42 --no-approvals",
+          "from a terminal, the diff only (GITHUB_TOKEN and GITHUB_REPOSITORY set)",
+        ],
+      ]),
+    );
   const comment = pr
     .command("comment")
     .description("create or update the pull request's sticky comment: the config diff and the approvals it needs")
-    .addHelpText("after", examples([["strata pr comment", "in GitHub Actions: the event's pull request"], ["strata pr comment --pr 42 --github-repository acme/config --no-approvals", "from a terminal, diff only (GITHUB_TOKEN set)"]]))
+    .addHelpText(
+      "after",
+      examples([
+        ["strata pr comment", "in GitHub Actions: the event's pull request"],
+        [
+          "strata pr comment --pr 42 --github-repository acme/config --no-approvals",
+          "from a terminal, diff only (GITHUB_TOKEN set)",
+        ],
+      ]),
+    )
     .option("--pr <number>", "the pull request (default: the GitHub Actions event's)", parsePullRequestNumber)
     .option("--diff <file>", "the changes as `strata diff --format json` wrote them (instead of computing the diff)")
     .option("--diff-markdown <file>", "the diff as `strata diff --format markdown` wrote it (instead of rendering it)")
@@ -29,11 +49,19 @@ export function register(program: Command): void {
     .option("--github-repository <owner/name>", "the GitHub repository (default: GITHUB_REPOSITORY)");
   addRepoOption(comment);
   comment.action(async (opts: CommentOptions) => {
-    const { api, env } = await connectGitHub({ warn: log, ...(opts.githubRepository ? { repository: opts.githubRepository } : {}) });
+    const { api, env } = await connectGitHub({
+      warn: log,
+      ...(opts.githubRepository ? { repository: opts.githubRepository } : {}),
+    });
     const number = await resolvePullRequestNumber(opts.pr, env);
-    const seam = resolveDiffSeam({ ...(opts.diff ? { diff: opts.diff } : {}), ...(opts.diffMarkdown ? { diffMarkdown: opts.diffMarkdown } : {}) }, createCommandDiffSeam());
+    const seam = resolveDiffSeam(
+      { ...(opts.diff ? { diff: opts.diff } : {}), ...(opts.diffMarkdown ? { diffMarkdown: opts.diffMarkdown } : {}) },
+      createCommandDiffSeam(),
+    );
     const result = await commentOnPullRequest({
-      github: api, pullRequest: number, repoDir: opts.repo ?? process.cwd(),
+      github: api,
+      pullRequest: number,
+      repoDir: opts.repo ?? process.cwd(),
       renderDiffMarkdown: seam.renderDiffMarkdown,
       ...(opts.approvals ? { computeChanges: seam.computeChanges } : {}),
     });

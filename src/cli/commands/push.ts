@@ -1,28 +1,61 @@
 import { Option, type Command } from "commander";
 import { userInfo } from "node:os";
-import { checkWorkingTree, createEndpointClient, loadContentBuilder, loadBuildTrustedKeys, loadSigningKey, pushEnvironments, readDistributionSettings, resolveEndpointUrl, type PushResult } from "../../app/distribution/index.js";
+import {
+  checkWorkingTree,
+  createEndpointClient,
+  loadContentBuilder,
+  loadBuildTrustedKeys,
+  loadSigningKey,
+  pushEnvironments,
+  readDistributionSettings,
+  resolveEndpointUrl,
+  type PushResult,
+} from "../../app/distribution/index.js";
 import { StrataError } from "../../core/findings.js";
 import { addRepoOption, collectList, examples, openRepository, printJson } from "../common.js";
 import { renderFindingsText } from "../render/findings.js";
 import { log, print, printData, withSpinner } from "../output.js";
 
 export function pusher(): string | null {
-  return process.env.GITHUB_ACTOR || process.env.USER || (() => { try { return userInfo().username; } catch { return null; } })();
+  return (
+    process.env.GITHUB_ACTOR ||
+    process.env.USER ||
+    (() => {
+      try {
+        return userInfo().username;
+      } catch {
+        return null;
+      }
+    })()
+  );
 }
 
 export function renderPushResult(r: PushResult, verb = "published"): string {
   const short = (d: string | null): string => (d === null ? "" : ` (${d.slice(0, 19)}…)`);
   switch (r.status) {
-    case "published": return `✓ ${r.environment}: ${verb} version ${r.version}${short(r.digest)}${r.action === "refresh" ? " (refresh: same content, new expiry)" : ""}`;
-    case "unchanged": return `= ${r.environment}: unchanged, still version ${r.version}`;
-    case "refused": return renderFindingsText(r.findings, `✗ ${r.environment}: refused${r.findings.some((f) => f.code === "push-failed") ? "" : ", the configuration has errors"}`).trimEnd();
-    case "conflict": return renderFindingsText(r.findings.filter((f) => f.code === "version-conflict"), `✗ ${r.environment}: conflict, now at version ${r.version ?? 0}`).trimEnd();
-    case "failed": return renderFindingsText(r.findings, `✗ ${r.environment}: failed`).trimEnd();
+    case "published":
+      return `✓ ${r.environment}: ${verb} version ${r.version}${short(r.digest)}${r.action === "refresh" ? " (refresh: same content, new expiry)" : ""}`;
+    case "unchanged":
+      return `= ${r.environment}: unchanged, still version ${r.version}`;
+    case "refused":
+      return renderFindingsText(
+        r.findings,
+        `✗ ${r.environment}: refused${r.findings.some((f) => f.code === "push-failed") ? "" : ", the configuration has errors"}`,
+      ).trimEnd();
+    case "conflict":
+      return renderFindingsText(
+        r.findings.filter((f) => f.code === "version-conflict"),
+        `✗ ${r.environment}: conflict, now at version ${r.version ?? 0}`,
+      ).trimEnd();
+    case "failed":
+      return renderFindingsText(r.findings, `✗ ${r.environment}: failed`).trimEnd();
   }
 }
 
 /** docs/github.md: only a commit that an approved, merged pull request brought to the default branch. */
-async function requireApproval(root: string): Promise<{ pullRequest: number; approvedBy: string[]; emergency: boolean }> {
+async function requireApproval(
+  root: string,
+): Promise<{ pullRequest: number; approvedBy: string[]; emergency: boolean }> {
   const { approveWorktreePush } = await import("../../app/approvals/commit-approved.js");
   return approveWorktreePush({ repoDir: root, warn: (m) => log(m) });
 }
@@ -31,41 +64,88 @@ export function register(program: Command): void {
   const cmd = program
     .command("push")
     .description("validate, build, sign and publish snapshots to the endpoint")
-    .addHelpText("after", examples([["strata push --env production --endpoint http://127.0.0.1:7070 --signing-key ../signing.pem", "one environment"], ["STRATA_SIGNING_KEY=../signing.pem strata push --all", "every environment, to distribution.endpoint"], ["strata push --all --require-approval", "CI on the default branch: only an approved, merged pull request's commit"]]))
+    .addHelpText(
+      "after",
+      examples([
+        [
+          "strata push --env production --endpoint http://127.0.0.1:7070 --signing-key ../signing.pem",
+          "one environment",
+        ],
+        ["STRATA_SIGNING_KEY=../signing.pem strata push --all", "every environment, to distribution.endpoint"],
+        [
+          "strata push --all --require-approval",
+          "CI on the default branch: only an approved, merged pull request's commit",
+        ],
+      ]),
+    )
     .option("--env <names>", "environments to push (repeatable, or comma-separated)", collectList)
     .option("--all", "every concrete environment")
     .option("--endpoint <url>", "the endpoint (default: STRATA_ENDPOINT, then distribution.endpoint)")
     .option("--signing-key <file>", "PKCS#8 PEM ed25519 key (default: STRATA_SIGNING_KEY)")
-    .option("--trusted-keys <file>", "keys the endpoint's current version must be signed by (default: signing.trusted_keys)")
+    .option(
+      "--trusted-keys <file>",
+      "keys the endpoint's current version must be signed by (default: signing.trusted_keys)",
+    )
     .option("--refresh", "publish unchanged content as a new version with a new expiry")
-    .option("--allow-dirty", "publish uncommitted changes, marked source.dirty (with their digest) in the signed snapshot")
+    .option(
+      "--allow-dirty",
+      "publish uncommitted changes, marked source.dirty (with their digest) in the signed snapshot",
+    )
     .option("--force", "publish even the content the last rollback replaced")
-    .option("--require-approval", "publish only a commit on the default branch that a pull request merged with its approvals satisfied (GitHub)");
+    .option(
+      "--require-approval",
+      "publish only a commit on the default branch that a pull request merged with its approvals satisfied (GitHub)",
+    );
   addRepoOption(cmd);
   cmd.addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"));
-  cmd.action(async (opts: { env?: string[]; all?: boolean; endpoint?: string; signingKey?: string; trustedKeys?: string; refresh?: boolean; allowDirty?: boolean; force?: boolean; requireApproval?: boolean; repo?: string; format?: string }) => {
-    const { root } = openRepository(opts);
-    const settings = await readDistributionSettings(root);
-    if ((opts.env === undefined) === (opts.all !== true)) throw new StrataError("invalid-argument", "pass --env E (one or more) or --all");
-    const environments = opts.all === true ? settings.environments : opts.env!;
-    const url = await resolveEndpointUrl({ flag: opts.endpoint, repoDir: root });
-    const signingKey = await loadSigningKey({ file: opts.signingKey });
-    const trustedKeys = await loadBuildTrustedKeys({ file: opts.trustedKeys, repoDir: root, signingKey });
-    // The gates run before anything is built or sent: an unapproved commit or a dirty tree publishes nothing.
-    const approval = opts.requireApproval === true ? await requireApproval(root) : {};
-    const worktree = await checkWorkingTree(root, { allowDirty: opts.allowDirty === true });
-    const { results, exitCode } = await withSpinner(`pushing ${environments.join(", ")} to ${url}`, () => pushEnvironments(environments, {
-      endpoint: createEndpointClient({ url: url!, token: process.env.STRATA_TOKEN }),
-      buildContent: loadContentBuilder({ repoDir: root }),
-      signingKey,
-      trustedKeys,
-      refresh: opts.refresh === true,
-      force: opts.force === true,
-      source: { pushedBy: pusher(), ...approval, ...worktree },
-      ttlMs: settings.expiresAfterMs,
-    }));
-    if (opts.format === "json") printData(printJson({ schemaVersion: 1, ok: exitCode === 0, endpoint: url, results: results.map(({ exitCode: _e, ...r }) => r) }));
-    else print(results.map((r) => renderPushResult(r)).join("\n"));
-    process.exitCode = exitCode;
-  });
+  cmd.action(
+    async (opts: {
+      env?: string[];
+      all?: boolean;
+      endpoint?: string;
+      signingKey?: string;
+      trustedKeys?: string;
+      refresh?: boolean;
+      allowDirty?: boolean;
+      force?: boolean;
+      requireApproval?: boolean;
+      repo?: string;
+      format?: string;
+    }) => {
+      const { root } = openRepository(opts);
+      const settings = await readDistributionSettings(root);
+      if ((opts.env === undefined) === (opts.all !== true))
+        throw new StrataError("invalid-argument", "pass --env E (one or more) or --all");
+      const environments = opts.all === true ? settings.environments : opts.env!;
+      const url = await resolveEndpointUrl({ flag: opts.endpoint, repoDir: root });
+      const signingKey = await loadSigningKey({ file: opts.signingKey });
+      const trustedKeys = await loadBuildTrustedKeys({ file: opts.trustedKeys, repoDir: root, signingKey });
+      // The gates run before anything is built or sent: an unapproved commit or a dirty tree publishes nothing.
+      const approval = opts.requireApproval === true ? await requireApproval(root) : {};
+      const worktree = await checkWorkingTree(root, { allowDirty: opts.allowDirty === true });
+      const { results, exitCode } = await withSpinner(`pushing ${environments.join(", ")} to ${url}`, () =>
+        pushEnvironments(environments, {
+          endpoint: createEndpointClient({ url: url!, token: process.env.STRATA_TOKEN }),
+          buildContent: loadContentBuilder({ repoDir: root }),
+          signingKey,
+          trustedKeys,
+          refresh: opts.refresh === true,
+          force: opts.force === true,
+          source: { pushedBy: pusher(), ...approval, ...worktree },
+          ttlMs: settings.expiresAfterMs,
+        }),
+      );
+      if (opts.format === "json")
+        printData(
+          printJson({
+            schemaVersion: 1,
+            ok: exitCode === 0,
+            endpoint: url,
+            results: results.map(({ exitCode: _e, ...r }) => r),
+          }),
+        );
+      else print(results.map((r) => renderPushResult(r)).join("\n"));
+      process.exitCode = exitCode;
+    },
+  );
 }

@@ -4,7 +4,14 @@ import { collisionFindings } from "../../app/resolve.js";
 import { resolveWithCache } from "../../app/resolve-cache.js";
 import { createFinding, exitCodeForFindings, StrataError, type Finding } from "../../core/findings.js";
 import type { JsonValue } from "../../core/json.js";
-import { envVariables, isUnderPrefix, redactConfig, renderEnvLines, sensitiveValues, valueAt } from "../../core/render-config.js";
+import {
+  envVariables,
+  isUnderPrefix,
+  redactConfig,
+  renderEnvLines,
+  sensitiveValues,
+  valueAt,
+} from "../../core/render-config.js";
 import { isDns1123Label, isDns1123Subdomain, renderDotenv, renderManifest } from "../../core/render/handoff.js";
 import { registeredSecrets } from "../../core/redact.js";
 import { createResultCache } from "../../io/cache/resolved.js";
@@ -32,10 +39,24 @@ export function register(program: Command): void {
   const cmd = program
     .command("resolve")
     .description("print the effective config of one environment")
-    .addHelpText("after", examples([["strata resolve --env production", "the whole effective config, sensitive values as <sensitive>"], ["strata resolve --env production --key database.pool --format json", "one key, as JSON"], ["strata resolve --env staging --format env --show-secrets", "NAMESPACE_KEY='value' lines, secrets included"]]))
+    .addHelpText(
+      "after",
+      examples([
+        ["strata resolve --env production", "the whole effective config, sensitive values as <sensitive>"],
+        ["strata resolve --env production --key database.pool --format json", "one key, as JSON"],
+        ["strata resolve --env staging --format env --show-secrets", "NAMESPACE_KEY='value' lines, secrets included"],
+      ]),
+    )
     .requiredOption("--env <name>", "the environment")
     .option("--key <key>", "print only this key's value (e.g. database.pool)")
-    .addOption(new Option("--format <format>", "output format (dotenv, configmap, secret: for docker, kubectl, systemd; see docs/deploy.md)").choices([...FORMATS]).default("yaml"))
+    .addOption(
+      new Option(
+        "--format <format>",
+        "output format (dotenv, configmap, secret: for docker, kubectl, systemd; see docs/deploy.md)",
+      )
+        .choices([...FORMATS])
+        .default("yaml"),
+    )
     .option("--show-secrets", "print sensitive values in plaintext (masked in GitHub Actions logs)")
     .option("--redact", "print sensitive values as <sensitive> even into a pipe or a file (refused otherwise)")
     .option("--skip-secrets", "do not decrypt; sensitive values print as <sensitive>")
@@ -49,11 +70,22 @@ export function register(program: Command): void {
     // Only yaml and json can be answered from the result cache: the other forms need provenance (leaf
     // names, sensitivity) that it does not keep. A hit means no sensitive value (those are never cached).
     const cache = opts.format === "yaml" || opts.format === "json" ? createResultCache() : null;
-    const outcome = await resolveWithCache({ files, environment: opts.env, cache, secrets: () => openSecrets(Boolean(opts.skipSecrets), Boolean(opts.ignoreMac)) });
+    const outcome = await resolveWithCache({
+      files,
+      environment: opts.env,
+      cache,
+      secrets: () => openSecrets(Boolean(opts.skipSecrets), Boolean(opts.ignoreMac)),
+    });
     const { resolved, findings } = outcome;
     const errors = findings.filter((f) => f.severity === "error");
     // Findings go to stderr: stdout carries the data only, and never data that failed validation.
-    if (findings.length) log(renderFindingsText(findings, errors.length ? `✗ ${opts.env} does not resolve: ${errors.length} error(s)` : "").trimEnd());
+    if (findings.length)
+      log(
+        renderFindingsText(
+          findings,
+          errors.length ? `✗ ${opts.env} does not resolve: ${errors.length} error(s)` : "",
+        ).trimEnd(),
+      );
     if (errors.length) {
       process.exitCode = exitCodeForFindings(findings);
       return;
@@ -61,16 +93,20 @@ export function register(program: Command): void {
     const show = Boolean(opts.showSecrets);
     const prefix = opts.key ?? null;
     if (resolved === null) {
-      const value = opts.key ? valueAt(outcome.config as unknown as Record<string, JsonValue>, opts.key) : (outcome.config as unknown as JsonValue);
+      const value = opts.key
+        ? valueAt(outcome.config as unknown as Record<string, JsonValue>, opts.key)
+        : (outcome.config as unknown as JsonValue);
       if (value === undefined) throw keyNotFound(opts.key!, opts.env);
       printData(opts.format === "json" ? JSON.stringify(value, null, 2) + "\n" : await toYaml(value));
       return;
     }
-    if (opts.key && valueAt(resolved.config as unknown as Record<string, JsonValue>, opts.key) === undefined) throw keyNotFound(opts.key, opts.env);
+    if (opts.key && valueAt(resolved.config as unknown as Record<string, JsonValue>, opts.key) === undefined)
+      throw keyNotFound(opts.key, opts.env);
     // Redaction is structural (redactConfig): the text redactor never touches data. Shown secrets are
     // masked, interpolated ones (a URL carrying a password) as well as the decrypted values themselves.
     const masks = (): string[] => [...registeredSecrets(), ...sensitiveValues(resolved.leaves.values())];
-    const out = (text: string, extraMasks: string[] = []): void => (show ? printPlaintext(text, [...masks(), ...extraMasks]) : printData(text));
+    const out = (text: string, extraMasks: string[] = []): void =>
+      show ? printPlaintext(text, [...masks(), ...extraMasks]) : printData(text);
     const fail = (fs: Finding[], title: string): void => {
       log(renderFindingsText(fs, title).trimEnd());
       process.exitCode = exitCodeForFindings(fs);
@@ -79,7 +115,10 @@ export function register(program: Command): void {
     if (opts.format === "env") {
       const env = renderEnvLines(resolved.leaves.values(), { showSecrets: show, prefix });
       if (env.collisions.length) return fail(collisionFindings(env.collisions), "✗ env output would be ambiguous");
-      if (env.omitted.length) log(`warning: ${env.omitted.length} sensitive value(s) left out (${env.omitted.join(", ")}); pass --show-secrets to include them`);
+      if (env.omitted.length)
+        log(
+          `warning: ${env.omitted.length} sensitive value(s) left out (${env.omitted.join(", ")}); pass --show-secrets to include them`,
+        );
       out(env.lines.join("\n") + (env.lines.length ? "\n" : ""));
       return;
     }
@@ -91,9 +130,18 @@ export function register(program: Command): void {
       const secret = opts.format === "secret";
       const chosen = variables.filter((v) => v.leaf.sensitive === secret);
       const left = variables.filter((v) => v.leaf.sensitive !== secret).map((v) => v.leaf.path);
-      const { manifest, findings: fs } = renderManifest(chosen, { kind: secret ? "Secret" : "ConfigMap", name: opts.name!, namespace: opts.namespace ?? null });
+      const { manifest, findings: fs } = renderManifest(chosen, {
+        kind: secret ? "Secret" : "ConfigMap",
+        name: opts.name!,
+        namespace: opts.namespace ?? null,
+      });
       if (fs.length) return fail(fs, `✗ ${opts.format} output cannot carry ${fs.length} value(s)`);
-      if (left.length) log(secret ? `note: the ${left.length} non-sensitive value(s) go in the ConfigMap (--format configmap)` : `note: ${left.length} sensitive value(s) go in the Secret (--format secret --show-secrets): ${left.join(", ")}`);
+      if (left.length)
+        log(
+          secret
+            ? `note: the ${left.length} non-sensitive value(s) go in the ConfigMap (--format configmap)`
+            : `note: ${left.length} sensitive value(s) go in the Secret (--format secret --show-secrets): ${left.join(", ")}`,
+        );
       const data = (manifest.data ?? {}) as Record<string, string>;
       // The base64 forms are what a log would show: mask them too.
       out(await toYaml(manifest), secret ? Object.values(data) : []);
@@ -103,7 +151,10 @@ export function register(program: Command): void {
     // yaml, json, dotenv: a `<sensitive>` placeholder must not reach a tool unnoticed (docs/deploy.md).
     const placeholders = show ? [] : leaves.filter((l) => l.sensitive).map((l) => l.path);
     if (placeholders.length && !opts.redact && !process.stdout.isTTY) {
-      return fail([placeholderFinding(placeholders, opts)], `✗ ${opts.env}: sensitive values would print as <sensitive>`);
+      return fail(
+        [placeholderFinding(placeholders, opts)],
+        `✗ ${opts.env}: sensitive values would print as <sensitive>`,
+      );
     }
     if (opts.format === "dotenv") {
       const config = show ? null : redactConfig(resolved);
@@ -116,7 +167,9 @@ export function register(program: Command): void {
       return;
     }
     const config = show ? resolved.config : redactConfig(resolved);
-    const value: JsonValue | undefined = opts.key ? valueAt(config as unknown as Record<string, JsonValue>, opts.key) : (config as unknown as JsonValue);
+    const value: JsonValue | undefined = opts.key
+      ? valueAt(config as unknown as Record<string, JsonValue>, opts.key)
+      : (config as unknown as JsonValue);
     if (opts.format === "json") out(JSON.stringify(value, null, 2) + "\n");
     else out(await toYaml(value));
   });
@@ -128,22 +181,43 @@ async function toYaml(value: unknown): Promise<string> {
 }
 
 function checkOptions(opts: ResolveOpts): void {
-  if (opts.showSecrets && opts.skipSecrets) throw new StrataError("invalid-argument", "--show-secrets and --skip-secrets exclude each other");
-  if (opts.showSecrets && opts.redact) throw new StrataError("invalid-argument", "--show-secrets and --redact exclude each other");
+  if (opts.showSecrets && opts.skipSecrets)
+    throw new StrataError("invalid-argument", "--show-secrets and --skip-secrets exclude each other");
+  if (opts.showSecrets && opts.redact)
+    throw new StrataError("invalid-argument", "--show-secrets and --redact exclude each other");
   const manifest = opts.format === "configmap" || opts.format === "secret";
-  if (!manifest && (opts.name !== undefined || opts.namespace !== undefined)) throw new StrataError("invalid-argument", "--name and --namespace go with --format configmap or secret");
+  if (!manifest && (opts.name !== undefined || opts.namespace !== undefined))
+    throw new StrataError("invalid-argument", "--name and --namespace go with --format configmap or secret");
   if (!manifest) return;
-  if (opts.name === undefined) throw new StrataError("invalid-argument", `--format ${opts.format} needs --name`, { hint: "the manifest's metadata.name, e.g. --name checkout-config" });
-  if (!isDns1123Subdomain(opts.name)) throw new StrataError("invalid-argument", `--name ${JSON.stringify(opts.name)} is not a Kubernetes name`, { hint: "lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253 characters" });
-  if (opts.namespace !== undefined && !isDns1123Label(opts.namespace)) throw new StrataError("invalid-argument", `--namespace ${JSON.stringify(opts.namespace)} is not a Kubernetes namespace`, { hint: "lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters" });
+  if (opts.name === undefined)
+    throw new StrataError("invalid-argument", `--format ${opts.format} needs --name`, {
+      hint: "the manifest's metadata.name, e.g. --name checkout-config",
+    });
+  if (!isDns1123Subdomain(opts.name))
+    throw new StrataError("invalid-argument", `--name ${JSON.stringify(opts.name)} is not a Kubernetes name`, {
+      hint: "lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253 characters",
+    });
+  if (opts.namespace !== undefined && !isDns1123Label(opts.namespace))
+    throw new StrataError(
+      "invalid-argument",
+      `--namespace ${JSON.stringify(opts.namespace)} is not a Kubernetes namespace`,
+      { hint: "lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters" },
+    );
   if (opts.format === "secret" && !opts.showSecrets) {
-    throw new StrataError("invalid-argument", "--format secret writes the sensitive values: it needs --show-secrets", { hint: "a Secret of placeholders would deploy placeholders; pass --show-secrets" });
+    throw new StrataError("invalid-argument", "--format secret writes the sensitive values: it needs --show-secrets", {
+      hint: "a Secret of placeholders would deploy placeholders; pass --show-secrets",
+    });
   }
-  if (opts.redact) throw new StrataError("invalid-argument", `--redact does not apply to --format ${opts.format}`, { hint: "a ConfigMap never holds sensitive values; a Secret always holds them" });
+  if (opts.redact)
+    throw new StrataError("invalid-argument", `--redact does not apply to --format ${opts.format}`, {
+      hint: "a ConfigMap never holds sensitive values; a Secret always holds them",
+    });
 }
 
 function placeholderFinding(paths: string[], opts: ResolveOpts): Finding {
-  const fix = opts.skipSecrets ? "pass --redact if the placeholder is what you want (secrets are skipped, so there is no value to show)" : "pass --show-secrets to print the values, or --redact if the placeholder is what you want";
+  const fix = opts.skipSecrets
+    ? "pass --redact if the placeholder is what you want (secrets are skipped, so there is no value to show)"
+    : "pass --show-secrets to print the values, or --redact if the placeholder is what you want";
   return createFinding({
     code: "sensitive-placeholder",
     message: `${paths.length} sensitive value(s) would reach a pipe or file as the text <sensitive>: ${paths.join(", ")}`,
@@ -153,5 +227,7 @@ function placeholderFinding(paths: string[], opts: ResolveOpts): Finding {
 }
 
 function keyNotFound(key: string, env: string): StrataError {
-  return new StrataError("unknown-key", `${key} has no value in ${env}`, { hint: `list the keys with: strata resolve --env ${env}` });
+  return new StrataError("unknown-key", `${key} has no value in ${env}`, {
+    hint: `list the keys with: strata resolve --env ${env}`,
+  });
 }

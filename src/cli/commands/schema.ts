@@ -13,7 +13,9 @@ export function register(program: Command): void {
   ]);
   const cmd = schema
     .command("export")
-    .description("write the editor schemas: .strata/strata.schema.json (strata.yaml), .strata/schemas/<ns>.layer.schema.json (environments/*/<ns>.yaml), and the yaml.schemas and yaml.customTags entries of .vscode/settings.json (merged into the existing file)")
+    .description(
+      "write the editor schemas: .strata/strata.schema.json (strata.yaml), .strata/schemas/<ns>.layer.schema.json (environments/*/<ns>.yaml), and the yaml.schemas and yaml.customTags entries of .vscode/settings.json (merged into the existing file)",
+    )
     .option("--check", "write nothing; exit 1 when a file differs from what export would write (for CI)")
     .option("--no-vscode", "leave .vscode/settings.json alone");
   addRepoOption(cmd);
@@ -25,22 +27,36 @@ export function register(program: Command): void {
   cmd.action(async (opts: { check?: boolean; vscode: boolean; repo?: string }) => {
     const { root, files } = openRepository(opts);
     const result = await exportSchemas({ files, root, check: Boolean(opts.check), vscode: opts.vscode });
-    if (result.findings.length > 0) log(renderFindingsText(result.findings, result.findings.some((f) => f.severity === "error") ? "✗ the schemas have errors; nothing exported" : "").trimEnd());
+    if (result.findings.length > 0)
+      log(
+        renderFindingsText(
+          result.findings,
+          result.findings.some((f) => f.severity === "error") ? "✗ the schemas have errors; nothing exported" : "",
+        ).trimEnd(),
+      );
     if (result.findings.some((f) => f.severity === "error")) {
       process.exitCode = exitCodeForFindings(result.findings);
       return;
     }
     const stale = [...result.changed, ...result.removed];
     if (opts.check) {
-      if (stale.length === 0) print(`✓ the editor schemas are up to date (${result.namespaces.length} namespace${result.namespaces.length === 1 ? "" : "s"})`);
+      if (stale.length === 0)
+        print(
+          `✓ the editor schemas are up to date (${result.namespaces.length} namespace${result.namespaces.length === 1 ? "" : "s"})`,
+        );
       else {
-        log(`${errColor.red("✗")} out of date: ${stale.join(", ")}\n  regenerate them with \`strata schema export\` and commit them`);
+        log(
+          `${errColor.red("✗")} out of date: ${stale.join(", ")}\n  regenerate them with \`strata schema export\` and commit them`,
+        );
         process.exitCode = EXIT.findings;
       }
       return;
     }
     for (const f of result.changed) print(`wrote ${f}`);
     for (const f of result.removed) print(`removed ${f} (its namespace has no schema any more)`);
-    if (stale.length === 0) print(`✓ the editor schemas are up to date (${result.namespaces.length} namespace${result.namespaces.length === 1 ? "" : "s"})`);
+    if (stale.length === 0)
+      print(
+        `✓ the editor schemas are up to date (${result.namespaces.length} namespace${result.namespaces.length === 1 ? "" : "s"})`,
+      );
   });
 }

@@ -1,5 +1,11 @@
 import { Option, type Command } from "commander";
-import { createEndpointClient, readStatus, resolveEndpointUrl, type ClientStatus, type StatusDocument } from "../../app/distribution/index.js";
+import {
+  createEndpointClient,
+  readStatus,
+  resolveEndpointUrl,
+  type ClientStatus,
+  type StatusDocument,
+} from "../../app/distribution/index.js";
 import { EXIT } from "../../core/findings.js";
 import { examples, printJson } from "../common.js";
 import { print, printData } from "../output.js";
@@ -19,7 +25,10 @@ function clean(text: string): string {
 
 function renderClient(c: ClientStatus, now: number): string {
   const seen = age(Math.max(0, Math.round((now - Date.parse(c.lastSeen)) / 1000)));
-  const rejected = c.rejected === null ? "" : `; REJECTED v${c.rejected.version} (${clean(c.rejected.reason)}) ${age(Math.max(0, Math.round((now - Date.parse(c.rejected.at)) / 1000)))} ago`;
+  const rejected =
+    c.rejected === null
+      ? ""
+      : `; REJECTED v${c.rejected.version} (${clean(c.rejected.reason)}) ${age(Math.max(0, Math.round((now - Date.parse(c.rejected.at)) / 1000)))} ago`;
   return `  ${clean(c.service)}/${clean(c.instance)} [${c.kind ?? "?"}]: v${c.version}${c.connected ? ", connected" : ""}, last seen ${seen} ago${rejected}`;
 }
 
@@ -28,11 +37,18 @@ export function renderStatus(url: string, status: StatusDocument, now = Date.now
   if (status.environments.length === 0) lines.push("nothing published");
   for (const e of status.environments) {
     if ("error" in e) {
-      lines.push(`${e.environment}: ${e.error.code === "store-corrupt" ? "STORE CORRUPT" : "FAILING"} (${e.error.code}): ${clean(e.error.message)}`);
+      lines.push(
+        `${e.environment}: ${e.error.code === "store-corrupt" ? "STORE CORRUPT" : "FAILING"} (${e.error.code}): ${clean(e.error.message)}`,
+      );
       continue;
     }
-    const clients = Object.entries(e.clients).map(([v, n]) => `${n} on v${v}`).join(", ") || "no clients seen";
-    lines.push(`${e.environment}: v${e.version}, published ${age(e.ageSeconds)} ago${e.expired ? ", EXPIRED (push --refresh)" : ""}; ${clients}`);
+    const clients =
+      Object.entries(e.clients)
+        .map(([v, n]) => `${n} on v${v}`)
+        .join(", ") || "no clients seen";
+    lines.push(
+      `${e.environment}: v${e.version}, published ${age(e.ageSeconds)} ago${e.expired ? ", EXPIRED (push --refresh)" : ""}; ${clients}`,
+    );
     for (const c of status.clients) if (c.environment === e.environment) lines.push(renderClient(c, now));
   }
   const listed = new Set(status.environments.filter((e) => !("error" in e)).map((e) => e.environment));
@@ -46,14 +62,23 @@ export function register(program: Command): void {
   program
     .command("status")
     .description("what each environment runs: current version, age, and which clients run which version")
-    .addHelpText("after", examples([["strata status", "every environment at distribution.endpoint"], ["strata status --env production --format json", "one environment, for scripts"]]))
+    .addHelpText(
+      "after",
+      examples([
+        ["strata status", "every environment at distribution.endpoint"],
+        ["strata status --env production --format json", "one environment, for scripts"],
+      ]),
+    )
     .option("--env <name>", "only this environment")
     .option("--endpoint <url>", "the endpoint (default: STRATA_ENDPOINT, then distribution.endpoint)")
     .option("--repo <dir>", "the configuration repository, for distribution.endpoint")
     .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
     .action(async (opts: { env?: string; endpoint?: string; repo?: string; format: string }) => {
       const url = await resolveEndpointUrl({ flag: opts.endpoint, repoDir: opts.repo ?? process.cwd() });
-      const status = await readStatus({ endpoint: createEndpointClient({ url: url!, token: process.env.STRATA_TOKEN }), environment: opts.env });
+      const status = await readStatus({
+        endpoint: createEndpointClient({ url: url!, token: process.env.STRATA_TOKEN }),
+        environment: opts.env,
+      });
       if (opts.format === "json") printData(printJson(status));
       else print(renderStatus(url!, status));
       // A corrupted environment is a distribution failure: scripts checking `strata status` see it.

@@ -8,8 +8,16 @@ import { errColor, log, print } from "../output.js";
 export function register(program: Command): void {
   const cmd = program
     .command("typegen")
-    .description("write a TypeScript declaration of the effective config (StrataConfig, KeyPath, ValueAt): see docs/typegen.md")
-    .addHelpText("after", examples([["strata typegen --out src/strata-config.ts", "write the declaration"], ["strata typegen --out src/strata-config.ts --check", "CI: exit 1 when it is out of date"]]))
+    .description(
+      "write a TypeScript declaration of the effective config (StrataConfig, KeyPath, ValueAt): see docs/typegen.md",
+    )
+    .addHelpText(
+      "after",
+      examples([
+        ["strata typegen --out src/strata-config.ts", "write the declaration"],
+        ["strata typegen --out src/strata-config.ts --check", "CI: exit 1 when it is out of date"],
+      ]),
+    )
     .option("--out <file>", "write it to FILE, atomically (default, or -: print it to stdout)")
     .option("--check", "write nothing; exit 1 when --out FILE is not what typegen would write (for CI)");
   addRepoOption(cmd);
@@ -29,6 +37,9 @@ export function register(program: Command): void {
       process.exitCode = EXIT.findings;
     } else if (result.upToDate === true) log(`✓ ${opts.out} is up to date`);
     else if (result.written === null) print(result.text);
-    else log(`wrote ${result.written}: ${result.namespaces.length} namespace${result.namespaces.length === 1 ? "" : "s"}, ${result.keyPaths} key paths`);
+    else
+      log(
+        `wrote ${result.written}: ${result.namespaces.length} namespace${result.namespaces.length === 1 ? "" : "s"}, ${result.keyPaths} key paths`,
+      );
   });
 }

@@ -13,7 +13,9 @@ export function formatValue(value: JsonValue | undefined, max = 80): string {
 export function describeSensitive(c: KeyChange): string {
   if (c.change === "added") return "sensitive value added";
   if (c.change === "removed") return "sensitive value removed";
-  return c.certain === false ? "sensitive value may have changed (ciphertext differs; no key to compare plaintext)" : "sensitive value changed";
+  return c.certain === false
+    ? "sensitive value may have changed (ciphertext differs; no key to compare plaintext)"
+    : "sensitive value changed";
 }
 
 export function describeItem(i: ItemChange): string {
@@ -25,10 +27,14 @@ export function describeItem(i: ItemChange): string {
 
 export function describeEnvironmentStatus(name: string, env: EnvironmentDiff): string {
   switch (env.status) {
-    case "added": return `${name} (new environment)`;
-    case "removed": return `${name} (environment removed)`;
-    case "renamed": return `${name} (renamed from ${env.renamedFrom ?? "?"})`;
-    default: return name;
+    case "added":
+      return `${name} (new environment)`;
+    case "removed":
+      return `${name} (environment removed)`;
+    case "renamed":
+      return `${name} (renamed from ${env.renamedFrom ?? "?"})`;
+    default:
+      return name;
   }
 }
 

@@ -4,7 +4,15 @@
  * a note. Exported for the PR-comment command.
  */
 import type { DiffResult, EnvironmentDiff, KeyChange } from "../../core/diff/model.js";
-import { countByKind, describeEnvironmentStatus, describeItem, describeSensitive, formatValue, shortSha, totalChanges } from "./diff-common.js";
+import {
+  countByKind,
+  describeEnvironmentStatus,
+  describeItem,
+  describeSensitive,
+  formatValue,
+  shortSha,
+  totalChanges,
+} from "./diff-common.js";
 
 /** GitHub rejects comments longer than this. */
 export const GITHUB_COMMENT_LIMIT = 65_536;
@@ -17,7 +25,12 @@ export interface MarkdownOptions {
 }
 
 function escapeHtml(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/\|/g, "&#124;").replace(/\r?\n/g, " ");
+  return s
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/\|/g, "&#124;")
+    .replace(/\r?\n/g, " ");
 }
 
 function code(s: string): string {
@@ -25,7 +38,15 @@ function code(s: string): string {
 }
 
 function changeRow(c: KeyChange): string {
-  const flags = [...c.flags.map((f) => (f === "deprecated" && c.deprecated ? `⚠️ deprecated: ${escapeHtml(c.deprecated)}` : f === "restart-required" ? "🔄 restart required" : f))];
+  const flags = [
+    ...c.flags.map((f) =>
+      f === "deprecated" && c.deprecated
+        ? `⚠️ deprecated: ${escapeHtml(c.deprecated)}`
+        : f === "restart-required"
+          ? "🔄 restart required"
+          : f,
+    ),
+  ];
   if (c.owner) flags.push(`owner ${escapeHtml(c.owner)}`);
   if (c.approvers.length) flags.push(`approvers ${escapeHtml(c.approvers.join(", "))}`);
   const kind = c.change === "added" ? "➕ added" : c.change === "removed" ? "➖ removed" : "✏️ changed";
@@ -36,7 +57,11 @@ function changeRow(c: KeyChange): string {
   } else {
     before = code(formatValue(c.before));
     after = code(formatValue(c.after));
-    if (c.items?.length) after += `<br>${c.items.slice(0, 10).map((i) => escapeHtml(describeItem(i))).join("<br>")}${c.items.length > 10 ? `<br>…${c.items.length - 10} more` : ""}`;
+    if (c.items?.length)
+      after += `<br>${c.items
+        .slice(0, 10)
+        .map((i) => escapeHtml(describeItem(i)))
+        .join("<br>")}${c.items.length > 10 ? `<br>…${c.items.length - 10} more` : ""}`;
   }
   const layer = c.layer ? code(c.layer.file) : "";
   return `| ${code(c.key)} | ${kind} | ${before} | ${after} | ${layer} | ${flags.join("<br>")} |`;
@@ -50,13 +75,18 @@ function summaryRows(result: DiffResult): string[] {
     const n = countByKind(env);
     const sensitive = env.changes.filter((c) => c.sensitive).length;
     const title = escapeHtml(describeEnvironmentStatus(name, env));
-    rows.push(`| ${env.production ? `**${title}** 🏭` : title} | ${n.added} | ${n.removed} | ${n.changed} | ${sensitive} | ${env.invalid.length ? `❌ ${env.invalid.length}` : 0} |`);
+    rows.push(
+      `| ${env.production ? `**${title}** 🏭` : title} | ${n.added} | ${n.removed} | ${n.changed} | ${sensitive} | ${env.invalid.length ? `❌ ${env.invalid.length}` : 0} |`,
+    );
   }
   return rows;
 }
 
 function detailsBlock(name: string, env: EnvironmentDiff, rows: string[], hidden: number): string {
-  const lines = [`<details${env.production ? " open" : ""}><summary><b>${escapeHtml(describeEnvironmentStatus(name, env))}</b> — ${env.changes.length} change(s)${env.invalid.length ? `, ${env.invalid.length} new problem(s)` : ""}</summary>`, ""];
+  const lines = [
+    `<details${env.production ? " open" : ""}><summary><b>${escapeHtml(describeEnvironmentStatus(name, env))}</b> — ${env.changes.length} change(s)${env.invalid.length ? `, ${env.invalid.length} new problem(s)` : ""}</summary>`,
+    "",
+  ];
   if (env.invalid.length) {
     for (const f of env.invalid) lines.push(`- ❌ \`${f.code}\` ${escapeHtml(f.message)}`);
     lines.push("");
@@ -70,19 +100,27 @@ function detailsBlock(name: string, env: EnvironmentDiff, rows: string[], hidden
 export function renderDiffMarkdown(result: DiffResult, options: MarkdownOptions = {}): string {
   const max = options.maxLength ?? GITHUB_COMMENT_LIMIT;
   const envs = Object.entries(result.environments);
-  const head: string[] = [`### ${options.title ?? "strata diff"}`, "", `Effective configuration \`${shortSha(result.base)}\` → \`${shortSha(result.head)}\`: ${envs.length === 0 ? "**no changes**." : `**${totalChanges(result)} change(s)** in ${envs.length} environment(s).`}`, ""];
-  for (const p of result.problems) head.push(`> ❌ **${p.side}**: \`${p.finding.code}\` ${escapeHtml(p.finding.message)}`, "");
+  const head: string[] = [
+    `### ${options.title ?? "strata diff"}`,
+    "",
+    `Effective configuration \`${shortSha(result.base)}\` → \`${shortSha(result.head)}\`: ${envs.length === 0 ? "**no changes**." : `**${totalChanges(result)} change(s)** in ${envs.length} environment(s).`}`,
+    "",
+  ];
+  for (const p of result.problems)
+    head.push(`> ❌ **${p.side}**: \`${p.finding.code}\` ${escapeHtml(p.finding.message)}`, "");
   for (const r of result.renamedNamespaces) head.push(`- namespace \`${r.from}\` renamed to \`${r.to}\``);
   if (result.renamedNamespaces.length) head.push("");
   const layers = result.changedLayers.filter((l) => l.reaches.length > 0);
   if (layers.length) {
     head.push("**Blast radius**", "");
-    for (const l of layers.slice(0, 50)) head.push(`- ${code(l.file)} → ${l.reaches.map((r) => escapeHtml(r)).join(", ")}`);
+    for (const l of layers.slice(0, 50))
+      head.push(`- ${code(l.file)} → ${l.reaches.map((r) => escapeHtml(r)).join(", ")}`);
     if (layers.length > 50) head.push(`- …${layers.length - 50} more changed layer(s)`);
   }
   if (envs.length) head.push(...(layers.length ? [""] : []), ...summaryRows(result), "");
 
-  const note = (hidden: number): string => `\n> ⚠️ Truncated to fit a GitHub comment: ${hidden} change(s) not shown. Run \`strata diff\` locally or use \`--format json\` for the full diff.\n`;
+  const note = (hidden: number): string =>
+    `\n> ⚠️ Truncated to fit a GitHub comment: ${hidden} change(s) not shown. Run \`strata diff\` locally or use \`--format json\` for the full diff.\n`;
   let out = head.join("\n") + "\n";
   const reserve = note(999_999_999).length;
   if (out.length + reserve > max) {
@@ -106,7 +144,8 @@ export function renderDiffMarkdown(result: DiffResult, options: MarkdownOptions 
       let hi = rows.length;
       while (lo < hi) {
         const mid = Math.ceil((lo + hi) / 2);
-        if (out.length + detailsBlock(name, env, rows.slice(0, mid), rows.length - mid).length + reserve <= max) lo = mid;
+        if (out.length + detailsBlock(name, env, rows.slice(0, mid), rows.length - mid).length + reserve <= max)
+          lo = mid;
         else hi = mid - 1;
       }
       shown = lo;

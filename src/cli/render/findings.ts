@@ -16,7 +16,9 @@ export function renderFindingsText(findings: readonly Finding[], summary: string
     // Messages already start with the location when they have one; keep output scannable.
     const msg = where && f.message.startsWith(where) ? f.message.slice(where.length).replace(/^:\s*/, "") : f.message;
     const envs = affectedEnvironments(f);
-    lines.push(`${where ? color.bold(where) + ": " : ""}${sev} ${color.dim(`[${f.code}]`)} ${msg}${envs ? color.dim(` (${envs})`) : ""}`);
+    lines.push(
+      `${where ? color.bold(where) + ": " : ""}${sev} ${color.dim(`[${f.code}]`)} ${msg}${envs ? color.dim(` (${envs})`) : ""}`,
+    );
     if (f.hint) lines.push(`  ${color.dim("hint:")} ${f.hint}`);
   }
   lines.push(summary);
@@ -46,16 +48,18 @@ function workspacePath(file: string, repoRoot: string): string {
  * secret containing them no longer matches, and scrubbing the escaped text could break the command.
  */
 export function renderFindingsGithub(findings: readonly Finding[], repoRoot: string): string {
-  return findings.map((f) => {
-    const props: string[] = [];
-    if (f.file) props.push(`file=${escapeProperty(redact(workspacePath(f.file, repoRoot)))}`);
-    if (f.line) props.push(`line=${f.line}`);
-    if (f.column) props.push(`col=${f.column}`);
-    props.push(`title=${escapeProperty(f.code)}`);
-    const cmd = f.severity === "error" ? "error" : "warning";
-    const envs = affectedEnvironments(f);
-    return `::${cmd} ${props.join(",")}::${escapeData(redact(f.message + (envs ? ` (${envs})` : "") + (f.hint ? `\n${f.hint}` : "")))}\n`;
-  }).join("");
+  return findings
+    .map((f) => {
+      const props: string[] = [];
+      if (f.file) props.push(`file=${escapeProperty(redact(workspacePath(f.file, repoRoot)))}`);
+      if (f.line) props.push(`line=${f.line}`);
+      if (f.column) props.push(`col=${f.column}`);
+      props.push(`title=${escapeProperty(f.code)}`);
+      const cmd = f.severity === "error" ? "error" : "warning";
+      const envs = affectedEnvironments(f);
+      return `::${cmd} ${props.join(",")}::${escapeData(redact(f.message + (envs ? ` (${envs})` : "") + (f.hint ? `\n${f.hint}` : "")))}\n`;
+    })
+    .join("");
 }
 
 /** Appends a markdown summary to $GITHUB_STEP_SUMMARY when it is set. */
@@ -67,7 +71,14 @@ export function appendStepSummary(markdown: string): void {
 export function findingsSummaryMarkdown(title: string, findings: readonly Finding[]): string {
   const errors = findings.filter((f) => f.severity === "error").length;
   const warnings = findings.length - errors;
-  const lines = [`### ${title}`, "", errors === 0 ? `:white_check_mark: no errors${warnings ? `, ${warnings} warning(s)` : ""}` : `:x: ${errors} error(s), ${warnings} warning(s)`, ""];
+  const lines = [
+    `### ${title}`,
+    "",
+    errors === 0
+      ? `:white_check_mark: no errors${warnings ? `, ${warnings} warning(s)` : ""}`
+      : `:x: ${errors} error(s), ${warnings} warning(s)`,
+    "",
+  ];
   if (findings.length) {
     lines.push("| severity | code | location | message |", "|---|---|---|---|");
     for (const f of findings.slice(0, 200)) {

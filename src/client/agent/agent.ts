@@ -49,11 +49,15 @@ interface Counters {
   execFailures: number;
 }
 
-async function renderFiles(root: Readonly<Record<string, unknown>>, outputs: readonly AgentOutput[]): Promise<Map<string, string>> {
+async function renderFiles(
+  root: Readonly<Record<string, unknown>>,
+  outputs: readonly AgentOutput[],
+): Promise<Map<string, string>> {
   const files = new Map<string, string>();
   for (const o of outputs) {
     if (o.path.includes("{namespace}")) {
-      for (const [ns, tree] of Object.entries(root)) files.set(o.path.replaceAll("{namespace}", ns), await renderOutput(tree, o.format));
+      for (const [ns, tree] of Object.entries(root))
+        files.set(o.path.replaceAll("{namespace}", ns), await renderOutput(tree, o.format));
     } else files.set(o.path, await renderOutput(root, o.format));
   }
   return files;
@@ -65,16 +69,34 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const counters: Counters = { rejections: new Map(), reconnects: 0, writes: 0, execs: 0, execFailures: 0 };
   const log = options.log;
   client.on("error", (e) => {
-    if (e.code === "invalid-snapshot" || e.code === "invalid-signature" || e.code === "digest-mismatch" || e.code === "wrong-environment" || e.code === "version-regression" || e.code === "decrypt-failed" || e.code === "mac-mismatch") {
+    if (
+      e.code === "invalid-snapshot" ||
+      e.code === "invalid-signature" ||
+      e.code === "digest-mismatch" ||
+      e.code === "wrong-environment" ||
+      e.code === "version-regression" ||
+      e.code === "decrypt-failed" ||
+      e.code === "mac-mismatch"
+    ) {
       counters.rejections.set(e.code, (counters.rejections.get(e.code) ?? 0) + 1);
-      log("error", "snapshot rejected; keeping the current configuration", { code: e.code, version: e.version, error: e.message, current: client.version });
+      log("error", "snapshot rejected; keeping the current configuration", {
+        code: e.code,
+        version: e.version,
+        error: e.message,
+        current: client.version,
+      });
     } else log("warn", e.message, { code: e.code });
   });
   client.on("reconnect", (e) => {
     counters.reconnects++;
     log("info", "reconnecting", { attempt: e.attempt, delayMs: e.delayMs, transport: e.transport, reason: e.reason });
   });
-  client.on("stale", (e) => log("warn", "the configuration is past its expiry: the endpoint has not refreshed it", { version: e.version, expiresAt: e.expiresAt }));
+  client.on("stale", (e) =>
+    log("warn", "the configuration is past its expiry: the endpoint has not refreshed it", {
+      version: e.version,
+      expiresAt: e.expiresAt,
+    }),
+  );
 
   const written = new Map<string, string>();
   /** Output files that existed before this process first wrote them. */
@@ -109,7 +131,10 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     if (options.exec !== undefined) {
       counters.execs++;
       const code = await new Promise<number | null>((resolve) => {
-        const child = spawn("/bin/sh", ["-c", options.exec!], { stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, STRATA_VERSION: String(version) } });
+        const child = spawn("/bin/sh", ["-c", options.exec!], {
+          stdio: ["ignore", "inherit", "inherit"],
+          env: { ...process.env, STRATA_VERSION: String(version) },
+        });
         child.once("error", () => resolve(null));
         child.once("exit", (c) => resolve(c));
       });
@@ -145,12 +170,19 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 
   // Changes are handled one at a time, in order: each write and its command finish before the next.
   // A first write that replaced an older file (the init container's, or a previous run's) is a change too.
-  let queue: Promise<void> = first !== null && initialFiles > 0 ? react(first).catch((e: unknown) => log("error", "could not run the change action", { error: (e as Error).message })) : Promise.resolve();
+  let queue: Promise<void> =
+    first !== null && initialFiles > 0
+      ? react(first).catch((e: unknown) =>
+          log("error", "could not run the change action", { error: (e as Error).message }),
+        )
+      : Promise.resolve();
   client.on("change", () => {
-    queue = queue.then(async () => {
-      const version = await write();
-      if (version !== null) await react(version);
-    }).catch((e: unknown) => log("error", "could not write the configuration", { error: (e as Error).message }));
+    queue = queue
+      .then(async () => {
+        const version = await write();
+        if (version !== null) await react(version);
+      })
+      .catch((e: unknown) => log("error", "could not write the configuration", { error: (e as Error).message }));
   });
 
   let server: Server | null = null;
@@ -159,7 +191,13 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     server = createServer((req, res) => {
       const path = (req.url ?? "/").split("?")[0];
       if (path === "/healthz") {
-        const body = JSON.stringify({ status: client.isStale() ? "stale" : "ok", environment: options.client.environment, version: client.version, stale: client.isStale(), rejected: client.lastRejected });
+        const body = JSON.stringify({
+          status: client.isStale() ? "stale" : "ok",
+          environment: options.client.environment,
+          version: client.version,
+          stale: client.isStale(),
+          rejected: client.lastRejected,
+        });
         res.writeHead(200, { "content-type": "application/json" }).end(body + "\n");
       } else if (path === "/metrics") {
         res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(renderMetrics(client, counters));

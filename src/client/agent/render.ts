@@ -15,7 +15,10 @@ export function renderDotenv(tree: unknown): string {
   const all: [string, unknown][] = [];
   leaves(tree, "", all);
   return all
-    .map(([path, v]) => `${envName(path)}=${shellQuote(v !== null && typeof v === "object" ? JSON.stringify(v) : v === null ? "" : String(v))}\n`)
+    .map(
+      ([path, v]) =>
+        `${envName(path)}=${shellQuote(v !== null && typeof v === "object" ? JSON.stringify(v) : v === null ? "" : String(v))}\n`,
+    )
     .join("");
 }
 

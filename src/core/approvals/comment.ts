@@ -6,7 +6,8 @@
 export const STICKY_MARKER = "<!-- strata:pr-comment -->";
 export const COMMENT_LIMIT = 65_536;
 
-const TRUNCATION_NOTE = "\n\n> [!NOTE]\n> Truncated to fit GitHub's comment limit: run `strata diff` locally or see the job summary for the rest.\n";
+const TRUNCATION_NOTE =
+  "\n\n> [!NOTE]\n> Truncated to fit GitHub's comment limit: run `strata diff` locally or see the job summary for the rest.\n";
 
 /** Closes what a cut left open: a code fence, `<details>` blocks. */
 function closeOpenBlocks(text: string): string {

@@ -115,10 +115,13 @@ export function parseApprovalPolicy(read: ReadStrataYaml, file = "strata.yaml"):
   const root = read.root ?? null;
   if (syntax.length > 0 || root === null) return { config: EMPTY_APPROVAL_CONFIG, environments: {}, findings: syntax };
   const value = toPlain(root);
-  const schemaFindings = read.findings.filter((f) => f.key === "approvals" || (f.key?.startsWith("approvals.") ?? false));
+  const schemaFindings = read.findings.filter(
+    (f) => f.key === "approvals" || (f.key?.startsWith("approvals.") ?? false),
+  );
   const environments = readEnvironmentFlags(value);
   // The schema already said what is wrong with the section's shape; the rules cannot be read.
-  if (schemaFindings.some((f) => f.severity === "error")) return { config: EMPTY_APPROVAL_CONFIG, environments, findings: schemaFindings };
+  if (schemaFindings.some((f) => f.severity === "error"))
+    return { config: EMPTY_APPROVAL_CONFIG, environments, findings: schemaFindings };
   const locateIn: Locate = (path) => {
     const at = locate(root, path);
     return { line: at.pos.line, column: at.pos.column };
@@ -128,12 +131,24 @@ export function parseApprovalPolicy(read: ReadStrataYaml, file = "strata.yaml"):
 }
 
 /** Validates the `approvals` section of an already parsed strata.yaml document. */
-export function parseApprovalConfig(strataYaml: unknown, options: { file?: string; locate?: Locate } = {}): { config: ApprovalConfig; findings: Finding[] } {
+export function parseApprovalConfig(
+  strataYaml: unknown,
+  options: { file?: string; locate?: Locate } = {},
+): { config: ApprovalConfig; findings: Finding[] } {
   const file = options.file ?? "strata.yaml";
   const findings: Finding[] = [];
   const report = (path: (string | number)[], message: string, hint?: string): void => {
     const at = options.locate?.(["approvals", ...path]) ?? null;
-    findings.push(createFinding({ code: "invalid-config", message: `approvals${path.map((p) => (typeof p === "number" ? `[${p}]` : `.${p}`)).join("")}: ${message}`, file, line: at?.line ?? null, column: at?.column ?? null, hint: hint ?? null }));
+    findings.push(
+      createFinding({
+        code: "invalid-config",
+        message: `approvals${path.map((p) => (typeof p === "number" ? `[${p}]` : `.${p}`)).join("")}: ${message}`,
+        file,
+        line: at?.line ?? null,
+        column: at?.column ?? null,
+        hint: hint ?? null,
+      }),
+    );
   };
   if (!isJsonObject(strataYaml) || strataYaml.approvals === undefined || strataYaml.approvals === null) {
     return { config: EMPTY_APPROVAL_CONFIG, findings };
@@ -143,7 +158,9 @@ export function parseApprovalConfig(strataYaml: unknown, options: { file?: strin
     report([], "must be a map with `rules`, `emergency` and `dismiss_stale`");
     return { config: EMPTY_APPROVAL_CONFIG, findings };
   }
-  for (const k of Object.keys(section)) if (!["rules", "emergency", "dismiss_stale"].includes(k)) report([k], "unknown field", "allowed: rules, emergency, dismiss_stale");
+  for (const k of Object.keys(section))
+    if (!["rules", "emergency", "dismiss_stale"].includes(k))
+      report([k], "unknown field", "allowed: rules, emergency, dismiss_stale");
 
   let dismissStale = true;
   if (section.dismiss_stale !== undefined) {
@@ -155,13 +172,14 @@ export function parseApprovalConfig(strataYaml: unknown, options: { file?: strin
   const names = new Set<string>();
   const rawRules = section.rules ?? [];
   if (!Array.isArray(rawRules)) report(["rules"], "must be a list of rules");
-  else rawRules.forEach((raw, i) => {
-    const rule = parseRule(raw, (path, message, hint) => report(["rules", i, ...path], message, hint));
-    if (!rule) return;
-    if (names.has(rule.name)) report(["rules", i, "name"], `duplicate rule name "${rule.name}"`);
-    names.add(rule.name);
-    rules.push(rule);
-  });
+  else
+    rawRules.forEach((raw, i) => {
+      const rule = parseRule(raw, (path, message, hint) => report(["rules", i, ...path], message, hint));
+      if (!rule) return;
+      if (names.has(rule.name)) report(["rules", i, "name"], `duplicate rule name "${rule.name}"`);
+      names.add(rule.name);
+      rules.push(rule);
+    });
 
   let emergency: EmergencyPolicy | null = null;
   if (section.emergency !== undefined && section.emergency !== null) {
@@ -172,7 +190,8 @@ export function parseApprovalConfig(strataYaml: unknown, options: { file?: strin
       if (label === null) report(["emergency", "label"], "must be a non-empty label name");
       const require = e.require ?? 1;
       if (!isCount(require)) report(["emergency", "require"], "must be a whole number >= 0");
-      for (const k of Object.keys(e)) if (k !== "label" && k !== "require") report(["emergency", k], "unknown field", "allowed: label, require");
+      for (const k of Object.keys(e))
+        if (k !== "label" && k !== "require") report(["emergency", k], "unknown field", "allowed: label, require");
       if (label !== null && isCount(require)) emergency = { label, require };
     }
   }
@@ -183,7 +202,11 @@ function isCount(v: unknown): v is number {
   return typeof v === "number" && Number.isInteger(v) && v >= 0;
 }
 
-function parseGlobs(v: unknown, path: string, report: (path: (string | number)[], message: string) => void): string[] | null {
+function parseGlobs(
+  v: unknown,
+  path: string,
+  report: (path: (string | number)[], message: string) => void,
+): string[] | null {
   if (v === undefined || v === null) return null;
   const list = typeof v === "string" ? [v] : v;
   if (!Array.isArray(list) || list.some((g) => typeof g !== "string" || g === "")) {
@@ -193,7 +216,10 @@ function parseGlobs(v: unknown, path: string, report: (path: (string | number)[]
   return list as string[];
 }
 
-function parseRule(raw: unknown, report: (path: (string | number)[], message: string, hint?: string) => void): ApprovalRule | null {
+function parseRule(
+  raw: unknown,
+  report: (path: (string | number)[], message: string, hint?: string) => void,
+): ApprovalRule | null {
   if (!isJsonObject(raw)) {
     report([], "must be a map { name, when, require, from }");
     return null;
@@ -203,7 +229,9 @@ function parseRule(raw: unknown, report: (path: (string | number)[], message: st
     before.ok = false;
     report(path, message, hint);
   };
-  for (const k of Object.keys(raw)) if (!["name", "when", "require", "from"].includes(k)) fail([k], "unknown field", "allowed: name, when, require, from");
+  for (const k of Object.keys(raw))
+    if (!["name", "when", "require", "from"].includes(k))
+      fail([k], "unknown field", "allowed: name, when, require, from");
   const name = typeof raw.name === "string" && raw.name.trim() !== "" ? raw.name : null;
   if (name === null) fail(["name"], "every rule needs a name");
   const when = raw.when ?? {};
@@ -212,7 +240,9 @@ function parseRule(raw: unknown, report: (path: (string | number)[], message: st
   let sensitive: boolean | null = null;
   if (!isJsonObject(when)) fail(["when"], "must be a map { environments, keys, sensitive }");
   else {
-    for (const k of Object.keys(when)) if (!["environments", "keys", "sensitive"].includes(k)) fail(["when", k], "unknown condition", "allowed: environments, keys, sensitive");
+    for (const k of Object.keys(when))
+      if (!["environments", "keys", "sensitive"].includes(k))
+        fail(["when", k], "unknown condition", "allowed: environments, keys, sensitive");
     environments = parseGlobs(when.environments, "environments", fail);
     keys = parseGlobs(when.keys, "keys", fail);
     if (when.sensitive !== undefined && when.sensitive !== null) {
@@ -224,10 +254,12 @@ function parseRule(raw: unknown, report: (path: (string | number)[], message: st
   if (!isCount(require)) fail(["require"], "must be a whole number >= 0");
   const fromRaw = raw.from ?? [];
   const from = typeof fromRaw === "string" ? [fromRaw] : fromRaw;
-  if (!Array.isArray(from) || from.some((o) => typeof o !== "string")) fail(["from"], "must be a list of logins and @org/team names");
-  else from.forEach((o, j) => {
-    if (!OWNER.test(o as string)) fail(["from", j], `"${String(o)}" is not a GitHub login or @org/team`);
-  });
+  if (!Array.isArray(from) || from.some((o) => typeof o !== "string"))
+    fail(["from"], "must be a list of logins and @org/team names");
+  else
+    from.forEach((o, j) => {
+      if (!OWNER.test(o as string)) fail(["from", j], `"${String(o)}" is not a GitHub login or @org/team`);
+    });
   if (!before.ok || name === null || !isCount(require) || !Array.isArray(from)) return null;
   return { name, when: { environments, keys, sensitive }, require, from: (from as string[]).map(normalizeOwner) };
 }

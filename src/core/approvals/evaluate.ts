@@ -86,7 +86,11 @@ const DECISIVE = new Set<ReviewState>(["APPROVED", "CHANGES_REQUESTED"]);
  * The latest decisive review of every reviewer but the author. COMMENTED reviews do not replace an
  * approval (as on GitHub); DISMISSED ones are gone, so an earlier review of the same reviewer stands.
  */
-export function summarizeReviews(reviews: readonly PullRequestReview[], context: Pick<ApprovalContext, "author" | "headSha">, dismissStale: boolean): ReviewerVerdict[] {
+export function summarizeReviews(
+  reviews: readonly PullRequestReview[],
+  context: Pick<ApprovalContext, "author" | "headSha">,
+  dismissStale: boolean,
+): ReviewerVerdict[] {
   const author = normalizeOwner(context.author);
   const ordered = reviews
     .map((r, i) => ({ r, i }))
@@ -98,12 +102,15 @@ export function summarizeReviews(reviews: readonly PullRequestReview[], context:
     if (login === author || !DECISIVE.has(r.state)) continue;
     latest.set(login, r);
   }
-  return [...latest].sort(([a], [b]) => a.localeCompare(b)).map(([login, r]): ReviewerVerdict => {
-    const member = r.association === undefined || TRUSTED_ASSOCIATIONS.has(r.association);
-    if (r.state === "CHANGES_REQUESTED") return { login, state: "changes-requested", commitId: r.commitId, counts: false, reason: null, member };
-    const stale = dismissStale && r.commitId !== null && r.commitId !== context.headSha;
-    return { login, state: "approved", commitId: r.commitId, counts: !stale, reason: stale ? "stale" : null, member };
-  });
+  return [...latest]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([login, r]): ReviewerVerdict => {
+      const member = r.association === undefined || TRUSTED_ASSOCIATIONS.has(r.association);
+      if (r.state === "CHANGES_REQUESTED")
+        return { login, state: "changes-requested", commitId: r.commitId, counts: false, reason: null, member };
+      const stale = dismissStale && r.commitId !== null && r.commitId !== context.headSha;
+      return { login, state: "approved", commitId: r.commitId, counts: !stale, reason: stale ? "stale" : null, member };
+    });
 }
 
 function isOwnedBy(reviewer: ReviewerVerdict, owners: readonly Owner[], teams: ApprovalContext["teams"]): boolean {
@@ -113,12 +120,22 @@ function isOwnedBy(reviewer: ReviewerVerdict, owners: readonly Owner[], teams: A
 }
 
 /** Evaluates every rule the changes trigger against the pull request's reviews. */
-export function evaluateApprovals(config: ApprovalConfig, changes: readonly ApprovalChange[], reviews: readonly PullRequestReview[], context: ApprovalContext): ApprovalDecision {
+export function evaluateApprovals(
+  config: ApprovalConfig,
+  changes: readonly ApprovalChange[],
+  reviews: readonly PullRequestReview[],
+  context: ApprovalContext,
+): ApprovalDecision {
   return decideApprovals(config, matchApprovalRules(config, changes), reviews, context);
 }
 
 /** As `evaluateApprovals`, for rules already matched. */
-export function decideApprovals(config: ApprovalConfig, matched: readonly MatchedRule[], reviews: readonly PullRequestReview[], context: ApprovalContext): ApprovalDecision {
+export function decideApprovals(
+  config: ApprovalConfig,
+  matched: readonly MatchedRule[],
+  reviews: readonly PullRequestReview[],
+  context: ApprovalContext,
+): ApprovalDecision {
   const teams: Record<string, readonly string[]> = {};
   for (const [team, members] of Object.entries(context.teams)) teams[normalizeOwner(team)] = members;
   const reviewers = summarizeReviews(reviews, context, config.dismissStale);
@@ -126,22 +143,43 @@ export function decideApprovals(config: ApprovalConfig, matched: readonly Matche
   const approvers = counted.map((r) => r.login);
   const changesRequestedBy = reviewers.filter((r) => r.state === "changes-requested").map((r) => r.login);
   const labels = new Set(context.labels.map((l) => l.toLowerCase()));
-  const emergency = config.emergency === null ? null : { ...config.emergency, active: labels.has(config.emergency.label.toLowerCase()) };
+  const emergency =
+    config.emergency === null
+      ? null
+      : { ...config.emergency, active: labels.has(config.emergency.label.toLowerCase()) };
 
   const rules = matched.map((rule): RuleResult => {
     const required = emergency?.active ? Math.min(rule.require, emergency.require) : rule.require;
     const approvedBy = counted.filter((r) => isOwnedBy(r, rule.from, teams)).map((r) => r.login);
     const missing = Math.max(0, required - approvedBy.length);
     return {
-      name: rule.name, origin: rule.origin, require: rule.require, required, from: rule.from,
+      name: rule.name,
+      origin: rule.origin,
+      require: rule.require,
+      required,
+      from: rule.from,
       changes: rule.changes.map((c) => ({ environment: c.environment, key: c.key })),
-      approvedBy, missing, met: missing === 0,
+      approvedBy,
+      missing,
+      met: missing === 0,
     };
   });
-  const unresolvedTeams = [...new Set(matched.flatMap((r) => r.from.filter((o) => isTeamOwner(o) && teams[o] === undefined)))].sort();
+  const unresolvedTeams = [
+    ...new Set(matched.flatMap((r) => r.from.filter((o) => isTeamOwner(o) && teams[o] === undefined))),
+  ].sort();
   const met = rules.every((r) => r.met) && changesRequestedBy.length === 0;
   const state = met ? "success" : changesRequestedBy.length > 0 ? "failure" : "pending";
-  const decision: ApprovalDecision = { met, state, rules, reviewers, approvedBy: approvers, changesRequestedBy, emergency, unresolvedTeams, description: "" };
+  const decision: ApprovalDecision = {
+    met,
+    state,
+    rules,
+    reviewers,
+    approvedBy: approvers,
+    changesRequestedBy,
+    emergency,
+    unresolvedTeams,
+    description: "",
+  };
   decision.description = describeDecision(decision);
   return decision;
 }
@@ -154,7 +192,9 @@ export function formatOwners(owners: readonly Owner[]): string {
 
 /** What a rule still needs: "1 more from @acme/sre". */
 export function describeMissing(rule: Pick<RuleResult, "missing" | "from">): string {
-  return rule.from.length === 0 ? `${rule.missing} more approval${rule.missing === 1 ? "" : "s"}` : `${rule.missing} more from ${formatOwners(rule.from)}`;
+  return rule.from.length === 0
+    ? `${rule.missing} more approval${rule.missing === 1 ? "" : "s"}`
+    : `${rule.missing} more from ${formatOwners(rule.from)}`;
 }
 
 const STATUS_DESCRIPTION_LIMIT = 140;
@@ -163,13 +203,21 @@ const STATUS_DESCRIPTION_LIMIT = 140;
 export function describeDecision(d: Omit<ApprovalDecision, "description">): string {
   const prefix = d.emergency?.active ? `emergency (${d.emergency.label}): ` : "";
   let text: string;
-  if (d.changesRequestedBy.length > 0) text = `changes requested by ${d.changesRequestedBy.map((l) => `@${l}`).join(", ")}`;
+  if (d.changesRequestedBy.length > 0)
+    text = `changes requested by ${d.changesRequestedBy.map((l) => `@${l}`).join(", ")}`;
   else if (!d.met) {
     // Several rules may wait on the same owners: say each distinct need once.
     const needs = [...new Set(d.rules.filter((r) => !r.met).map(describeMissing))];
     text = `needs ${needs.join("; ")}`;
   } else if (d.rules.length === 0) text = "no approval required";
-  else text = `approved by ${d.rules.flatMap((r) => r.approvedBy).filter((l, i, a) => a.indexOf(l) === i).map((l) => `@${l}`).join(", ") || "nobody needed"}`;
+  else
+    text = `approved by ${
+      d.rules
+        .flatMap((r) => r.approvedBy)
+        .filter((l, i, a) => a.indexOf(l) === i)
+        .map((l) => `@${l}`)
+        .join(", ") || "nobody needed"
+    }`;
   const full = prefix + text;
   return full.length <= STATUS_DESCRIPTION_LIMIT ? full : `${full.slice(0, STATUS_DESCRIPTION_LIMIT - 1)}…`;
 }

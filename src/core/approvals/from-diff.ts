@@ -8,11 +8,14 @@ import type { ApprovalChange } from "./match.js";
 
 /** The parts of the diff JSON (docs/reference.md) that approvals read. Extra fields are ignored. */
 export interface DiffForApprovals {
-  environments: Record<string, {
-    /** The environment's production flag, when the diff carries it. */
-    production?: boolean;
-    changes: { key: string; sensitive?: boolean; approvers?: string[] }[];
-  }>;
+  environments: Record<
+    string,
+    {
+      /** The environment's production flag, when the diff carries it. */
+      production?: boolean;
+      changes: { key: string; sensitive?: boolean; approvers?: string[] }[];
+    }
+  >;
 }
 
 export function approvalChangesFromDiff(
@@ -27,7 +30,11 @@ export function approvalChangesFromDiff(
   const out: ApprovalChange[] = [];
   for (const [environment, env] of Object.entries(diff.environments)) {
     const known = options.environments?.[environment];
-    const flags = known ?? (typeof env.production === "boolean" ? { production: env.production, approvalRequired: env.production } : undefined);
+    const flags =
+      known ??
+      (typeof env.production === "boolean"
+        ? { production: env.production, approvalRequired: env.production }
+        : undefined);
     for (const c of env.changes) {
       out.push({
         environment,
@@ -46,11 +53,18 @@ export function approvalChangesFromDiff(
  * saying "production" or "approval required" makes it so: a pull request can make an environment
  * stricter on its own, never laxer.
  */
-export function withEnvironmentFlags(changes: readonly ApprovalChange[], environments: Readonly<Record<string, EnvironmentFlags>>): ApprovalChange[] {
+export function withEnvironmentFlags(
+  changes: readonly ApprovalChange[],
+  environments: Readonly<Record<string, EnvironmentFlags>>,
+): ApprovalChange[] {
   return changes.map((c) => {
     const flags = environments[c.environment];
     if (!flags) return c;
-    return { ...c, production: (c.production ?? false) || flags.production, approvalRequired: (c.approvalRequired ?? false) || flags.approvalRequired };
+    return {
+      ...c,
+      production: (c.production ?? false) || flags.production,
+      approvalRequired: (c.approvalRequired ?? false) || flags.approvalRequired,
+    };
   });
 }
 
@@ -59,6 +73,13 @@ export function isDiffForApprovals(doc: unknown): doc is DiffForApprovals {
   if (typeof doc !== "object" || doc === null) return false;
   const envs = (doc as { environments?: unknown }).environments;
   if (typeof envs !== "object" || envs === null || Array.isArray(envs)) return false;
-  return Object.values(envs).every((e: unknown) => typeof e === "object" && e !== null && Array.isArray((e as { changes?: unknown }).changes)
-    && ((e as { changes: unknown[] }).changes).every((c) => typeof c === "object" && c !== null && typeof (c as { key?: unknown }).key === "string"));
+  return Object.values(envs).every(
+    (e: unknown) =>
+      typeof e === "object" &&
+      e !== null &&
+      Array.isArray((e as { changes?: unknown }).changes) &&
+      (e as { changes: unknown[] }).changes.every(
+        (c) => typeof c === "object" && c !== null && typeof (c as { key?: unknown }).key === "string",
+      ),
+  );
 }

@@ -65,7 +65,13 @@ export function matchApprovalRules(config: ApprovalConfig, changes: readonly App
   for (const [id, hits] of byOwners) {
     const keys = [...new Set(hits.map((c) => c.key))];
     const named = keys.length <= 3 ? keys.join(", ") : `${keys.slice(0, 3).join(", ")} and ${keys.length - 3} more`;
-    matched.push({ name: `x-approvers of ${named}`, origin: "x-approvers", require: 1, from: id.split(","), changes: hits });
+    matched.push({
+      name: `x-approvers of ${named}`,
+      origin: "x-approvers",
+      require: 1,
+      from: id.split(","),
+      changes: hits,
+    });
   }
 
   // An environment that requires approval must not be changed on zero approvals just because no rule
@@ -73,7 +79,13 @@ export function matchApprovalRules(config: ApprovalConfig, changes: readonly App
   const uncovered = changes.filter((c) => c.approvalRequired === true && !covered.has(c.environment));
   if (uncovered.length > 0) {
     const envs = [...new Set(uncovered.map((c) => c.environment))];
-    matched.push({ name: `approval required in ${envs.join(", ")}`, origin: "approval-required", require: 1, from: [], changes: uncovered });
+    matched.push({
+      name: `approval required in ${envs.join(", ")}`,
+      origin: "approval-required",
+      require: 1,
+      from: [],
+      changes: uncovered,
+    });
   }
   return matched;
 }

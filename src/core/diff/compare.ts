@@ -53,14 +53,17 @@ export function compareSides(input: CompareInput): DiffResult {
   }
   const order = environmentOrder(input);
   const environments: Record<string, EnvironmentDiff> = {};
-  for (const name of [...diffs.keys()].sort((a, b) => compareEnvironmentNames(order, diffs, a, b))) environments[name] = diffs.get(name)!;
+  for (const name of [...diffs.keys()].sort((a, b) => compareEnvironmentNames(order, diffs, a, b)))
+    environments[name] = diffs.get(name)!;
   return {
     schemaVersion: 1,
     base: input.baseRef,
     head: input.headRef,
     changedLayers: findChangedLayers(input.changedFiles, environments),
     environments,
-    renamedNamespaces: [...input.namespaceRenames].map(([from, to]) => ({ from, to })).sort((a, b) => a.to.localeCompare(b.to)),
+    renamedNamespaces: [...input.namespaceRenames]
+      .map(([from, to]) => ({ from, to }))
+      .sort((a, b) => a.to.localeCompare(b.to)),
     problems: findSideProblems(input.base.findings, input.head.findings),
   };
 }
@@ -73,7 +76,12 @@ function environmentOrder(input: CompareInput): Map<string, number> {
 }
 
 /** Production environments first, then declaration order. */
-function compareEnvironmentNames(order: Map<string, number>, diffs: Map<string, EnvironmentDiff>, a: string, b: string): number {
+function compareEnvironmentNames(
+  order: Map<string, number>,
+  diffs: Map<string, EnvironmentDiff>,
+  a: string,
+  b: string,
+): number {
   const pa = diffs.get(a)?.production ? 0 : 1;
   const pb = diffs.get(b)?.production ? 0 : 1;
   return pa - pb || (order.get(a) ?? 0) - (order.get(b) ?? 0) || a.localeCompare(b);
@@ -114,7 +122,11 @@ function mapLeaves(leaves: ReadonlyMap<string, LeafInfo>, renames: ReadonlyMap<s
   return out;
 }
 
-function compareEnvironment(input: CompareInput, pair: EnvironmentPair, changedPaths: ReadonlySet<string>): EnvironmentDiff {
+function compareEnvironment(
+  input: CompareInput,
+  pair: EnvironmentPair,
+  changedPaths: ReadonlySet<string>,
+): EnvironmentDiff {
   const before = pair.base === null ? undefined : input.base.resolved.get(pair.base);
   const after = pair.head === null ? undefined : input.head.resolved.get(pair.head);
   const beforeLeaves = before ? mapLeaves(before.leaves, input.namespaceRenames) : new Map<string, LeafInfo>();
@@ -132,8 +144,11 @@ function compareEnvironment(input: CompareInput, pair: EnvironmentPair, changedP
     changes.push(describeChange(key, b, a, meta, changedPaths, settingsChanged));
   }
 
-  const info = (pair.head === null ? undefined : input.head.environments.get(pair.head)) ?? (pair.base === null ? undefined : input.base.environments.get(pair.base));
-  const status = pair.base === null ? "added" : pair.head === null ? "removed" : pair.base !== pair.head ? "renamed" : "changed";
+  const info =
+    (pair.head === null ? undefined : input.head.environments.get(pair.head)) ??
+    (pair.base === null ? undefined : input.base.environments.get(pair.base));
+  const status =
+    pair.base === null ? "added" : pair.head === null ? "removed" : pair.base !== pair.head ? "renamed" : "changed";
   return {
     renamedFrom: status === "renamed" ? pair.base : null,
     status,
@@ -186,8 +201,18 @@ function describeChange(
  * appended to), else strata.yaml when the environment tree changed, else the layer now setting it (the value
  * moved through interpolation).
  */
-function findLayer(b: LeafInfo | undefined, a: LeafInfo | undefined, changedPaths: ReadonlySet<string>, settingsChanged: boolean): LayerRef | null {
-  const candidates = [a?.origin, b?.origin, ...(a?.overridden ?? []).slice().reverse(), ...(b?.overridden ?? []).slice().reverse()];
+function findLayer(
+  b: LeafInfo | undefined,
+  a: LeafInfo | undefined,
+  changedPaths: ReadonlySet<string>,
+  settingsChanged: boolean,
+): LayerRef | null {
+  const candidates = [
+    a?.origin,
+    b?.origin,
+    ...(a?.overridden ?? []).slice().reverse(),
+    ...(b?.overridden ?? []).slice().reverse(),
+  ];
   for (const o of candidates) if (o && changedPaths.has(o.file)) return { environment: o.environment, file: o.file };
   if (settingsChanged) return { environment: null, file: "strata.yaml" };
   const o = a?.origin ?? b?.origin;
@@ -211,12 +236,19 @@ function findSideProblems(base: readonly Finding[], head: readonly Finding[]): S
   const baseKnown = new Set(errors(base).map(findingSignature));
   const headKnown = new Set(errors(head).map(findingSignature));
   return [
-    ...errors(base).filter((f) => !headKnown.has(findingSignature(f))).map((finding) => ({ side: "base" as const, finding })),
-    ...errors(head).filter((f) => !baseKnown.has(findingSignature(f))).map((finding) => ({ side: "head" as const, finding })),
+    ...errors(base)
+      .filter((f) => !headKnown.has(findingSignature(f)))
+      .map((finding) => ({ side: "base" as const, finding })),
+    ...errors(head)
+      .filter((f) => !baseKnown.has(findingSignature(f)))
+      .map((finding) => ({ side: "head" as const, finding })),
   ];
 }
 
-function findChangedLayers(changedFiles: readonly ChangedFile[], environments: Record<string, EnvironmentDiff>): ChangedLayer[] {
+function findChangedLayers(
+  changedFiles: readonly ChangedFile[],
+  environments: Record<string, EnvironmentDiff>,
+): ChangedLayer[] {
   const layers: ChangedLayer[] = [];
   for (const c of changedFiles) {
     const parsed = parseConfigPath(c.path) ?? (c.oldPath === null ? null : parseConfigPath(c.oldPath));
@@ -225,7 +257,11 @@ function findChangedLayers(changedFiles: readonly ChangedFile[], environments: R
     const reaches = Object.entries(environments)
       .filter(([, d]) => d.changes.some((k) => k.layer !== null && files.has(k.layer.file)))
       .map(([name]) => name);
-    const layer: ChangedLayer = { environment: parsed.kind === "values" ? parsed.environment : null, file: c.path, reaches };
+    const layer: ChangedLayer = {
+      environment: parsed.kind === "values" ? parsed.environment : null,
+      file: c.path,
+      reaches,
+    };
     if (c.oldPath !== null && c.oldPath !== c.path) layer.renamedFrom = c.oldPath;
     layers.push(layer);
   }

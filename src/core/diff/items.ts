@@ -11,14 +11,19 @@ function itemId(item: JsonValue | undefined, by: string): JsonValue | undefined 
  * Items matched on the `by` field when every item of both sides has a distinct one; otherwise (or without
  * `by`) by index. Matched items that differ are "changed"; order-only moves are not reported.
  */
-export function compareItems(before: readonly JsonValue[], after: readonly JsonValue[], by: string | null): ItemChange[] {
+export function compareItems(
+  before: readonly JsonValue[],
+  after: readonly JsonValue[],
+  by: string | null,
+): ItemChange[] {
   if (by !== null && hasDistinctIds(before, by) && hasDistinctIds(after, by)) return compareById(before, after, by);
   const changes: ItemChange[] = [];
   const n = Math.max(before.length, after.length);
   for (let i = 0; i < n; i++) {
     if (i >= before.length) changes.push({ index: i, change: "added", after: after[i] as JsonValue });
     else if (i >= after.length) changes.push({ index: i, change: "removed", before: before[i] as JsonValue });
-    else if (!isEqualJson(before[i], after[i])) changes.push({ index: i, change: "changed", before: before[i] as JsonValue, after: after[i] as JsonValue });
+    else if (!isEqualJson(before[i], after[i]))
+      changes.push({ index: i, change: "changed", before: before[i] as JsonValue, after: after[i] as JsonValue });
   }
   return changes;
 }
@@ -45,7 +50,8 @@ function compareById(before: readonly JsonValue[], after: readonly JsonValue[], 
     const id = itemId(item, by) as JsonValue;
     const old = beforeById.get(key);
     if (!old) changes.push({ index, change: "added", id, after: item });
-    else if (!isEqualJson(old.item, item)) changes.push({ index, change: "changed", id, before: old.item, after: item });
+    else if (!isEqualJson(old.item, item))
+      changes.push({ index, change: "changed", id, before: old.item, after: item });
   });
   before.forEach((item, index) => {
     const key = JSON.stringify(itemId(item, by));

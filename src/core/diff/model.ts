@@ -95,7 +95,9 @@ export interface DiffResult {
 
 /** True when the diff has anything to show (for `--exit-code`). */
 export function hasChanges(result: DiffResult): boolean {
-  return Object.values(result.environments).some((e) => e.changes.length > 0 || e.invalid.length > 0 || e.status !== "changed");
+  return Object.values(result.environments).some(
+    (e) => e.changes.length > 0 || e.invalid.length > 0 || e.status !== "changed",
+  );
 }
 
 export function countChanges(result: DiffResult): number {

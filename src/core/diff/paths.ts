@@ -13,7 +13,8 @@ export function parseConfigPath(path: string): ConfigPath | null {
   const s = SCHEMA.exec(path);
   if (s?.[1] !== undefined) return { kind: "schema", namespace: s[1] };
   const v = VALUES.exec(path);
-  if (v?.[1] !== undefined && v[2] !== undefined) return { kind: "values", environment: v[1], namespace: v[2], encrypted: v[3] !== undefined };
+  if (v?.[1] !== undefined && v[2] !== undefined)
+    return { kind: "values", environment: v[1], namespace: v[2], encrypted: v[3] !== undefined };
   return null;
 }
 

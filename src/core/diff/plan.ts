@@ -47,7 +47,8 @@ export function planDiff(input: PlanInput): DiffPlan {
 
 /** Concrete environments: head's (with the base name they had), then base's that are gone. */
 function pairEnvironments(input: PlanInput, renames: ReadonlyMap<string, string>): EnvironmentPair[] {
-  const concrete = (side: SideLayout, name: string | undefined): boolean => name !== undefined && side.environments.get(name)?.abstract === false;
+  const concrete = (side: SideLayout, name: string | undefined): boolean =>
+    name !== undefined && side.environments.get(name)?.abstract === false;
   const renamedFrom = new Map([...renames].map(([from, to]) => [to, from]));
   const pairs: EnvironmentPair[] = [];
   const seenBase = new Set<string>();
@@ -58,7 +59,8 @@ function pairEnvironments(input: PlanInput, renames: ReadonlyMap<string, string>
     if (base !== null) seenBase.add(base);
     pairs.push({ base, head: name });
   }
-  for (const [name, info] of input.base.environments) if (!info.abstract && !seenBase.has(name)) pairs.push({ base: name, head: null });
+  for (const [name, info] of input.base.environments)
+    if (!info.abstract && !seenBase.has(name)) pairs.push({ base: name, head: null });
   return pairs;
 }
 
@@ -144,7 +146,11 @@ export function plannedNamespaces(plan: DiffPlan): Set<string> | null {
  * Votes for "A became B": files git saw renamed, and files deleted under A with a file of the same name added
  * under B (git misses renames of small files edited in the same commit).
  */
-function countRenames(changedFiles: readonly ChangedFile[], key: (path: string) => string | null, rest: (path: string) => string): Map<string, Map<string, number>> {
+function countRenames(
+  changedFiles: readonly ChangedFile[],
+  key: (path: string) => string | null,
+  rest: (path: string) => string,
+): Map<string, Map<string, number>> {
   const votes = new Map<string, Map<string, number>>();
   const vote = (from: string | null, to: string | null): void => {
     if (from === null || to === null || from === to) return;
@@ -164,12 +170,18 @@ function countRenames(changedFiles: readonly ChangedFile[], key: (path: string) 
   return votes;
 }
 
-function pickRenames(votes: Map<string, Map<string, number>>, gone: (n: string) => boolean, fresh: (n: string) => boolean): Map<string, string> {
+function pickRenames(
+  votes: Map<string, Map<string, number>>,
+  gone: (n: string) => boolean,
+  fresh: (n: string) => boolean,
+): Map<string, string> {
   const renames = new Map<string, string>();
   const taken = new Set<string>();
   for (const [from, targets] of [...votes].sort(([a], [b]) => a.localeCompare(b))) {
     if (!gone(from)) continue;
-    const best = [...targets].filter(([to]) => fresh(to) && !taken.has(to)).sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0]))[0];
+    const best = [...targets]
+      .filter(([to]) => fresh(to) && !taken.has(to))
+      .sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0]))[0];
     if (best) {
       renames.set(from, best[0]);
       taken.add(best[0]);
@@ -180,25 +192,43 @@ function pickRenames(votes: Map<string, Map<string, number>>, gone: (n: string) 
 
 /** An environment directory renamed (git saw its files move) between two names only one side declares. */
 function detectEnvironmentRenames(input: PlanInput): Map<string, string> {
-  const votes = countRenames(input.changedFiles, (p) => {
-    const parsed = parseConfigPath(p);
-    return parsed?.kind === "values" ? parsed.environment : null;
-  }, (p) => p.slice(p.lastIndexOf("/") + 1));
-  return pickRenames(votes, (n) => input.base.environments.has(n) && !input.head.environments.has(n), (n) => input.head.environments.has(n) && !input.base.environments.has(n));
+  const votes = countRenames(
+    input.changedFiles,
+    (p) => {
+      const parsed = parseConfigPath(p);
+      return parsed?.kind === "values" ? parsed.environment : null;
+    },
+    (p) => p.slice(p.lastIndexOf("/") + 1),
+  );
+  return pickRenames(
+    votes,
+    (n) => input.base.environments.has(n) && !input.head.environments.has(n),
+    (n) => input.head.environments.has(n) && !input.base.environments.has(n),
+  );
 }
 
 /** A schema (or a namespace's value files) renamed between two namespaces only one side has. */
 function detectNamespaceRenames(input: PlanInput): Map<string, string> {
-  const votes = countRenames(input.changedFiles, (p) => {
-    const parsed = parseConfigPath(p);
-    return parsed === null || parsed.kind === "settings" ? null : parsed.namespace;
-  }, (p) => {
-    // The same layer of another namespace: environments/<env>/ or schemas/, plus the suffix.
-    const parsed = parseConfigPath(p);
-    if (parsed === null || parsed.kind === "settings") return p;
-    return parsed.kind === "schema" ? `schema${p.slice(p.indexOf(".schema."))}` : `${parsed.environment}${parsed.encrypted ? ".sops" : ""}`;
-  });
+  const votes = countRenames(
+    input.changedFiles,
+    (p) => {
+      const parsed = parseConfigPath(p);
+      return parsed === null || parsed.kind === "settings" ? null : parsed.namespace;
+    },
+    (p) => {
+      // The same layer of another namespace: environments/<env>/ or schemas/, plus the suffix.
+      const parsed = parseConfigPath(p);
+      if (parsed === null || parsed.kind === "settings") return p;
+      return parsed.kind === "schema"
+        ? `schema${p.slice(p.indexOf(".schema."))}`
+        : `${parsed.environment}${parsed.encrypted ? ".sops" : ""}`;
+    },
+  );
   const base = new Set(input.base.namespaces);
   const head = new Set(input.head.namespaces);
-  return pickRenames(votes, (n) => base.has(n) && !head.has(n), (n) => head.has(n) && !base.has(n));
+  return pickRenames(
+    votes,
+    (n) => base.has(n) && !head.has(n),
+    (n) => head.has(n) && !base.has(n),
+  );
 }

@@ -24,11 +24,13 @@ export function addFileReferences(graph: ReferenceGraph, path: string, text: str
 
 export function mergeGraphs(...graphs: ReferenceGraph[]): ReferenceGraph {
   const out: ReferenceGraph = new Map();
-  for (const g of graphs) for (const [from, tos] of g) for (const to of tos) {
-    let set = out.get(from);
-    if (!set) out.set(from, (set = new Set()));
-    set.add(to);
-  }
+  for (const g of graphs)
+    for (const [from, tos] of g)
+      for (const to of tos) {
+        let set = out.get(from);
+        if (!set) out.set(from, (set = new Set()));
+        set.add(to);
+      }
   return out;
 }
 
@@ -37,7 +39,11 @@ export function closeOverReferences(namespaces: Iterable<string>, graph: Referen
   const out = new Set(namespaces);
   const todo = [...out];
   for (let ns = todo.pop(); ns !== undefined; ns = todo.pop()) {
-    for (const to of graph.get(ns) ?? []) if (!out.has(to)) { out.add(to); todo.push(to); }
+    for (const to of graph.get(ns) ?? [])
+      if (!out.has(to)) {
+        out.add(to);
+        todo.push(to);
+      }
   }
   return out;
 }
@@ -45,10 +51,11 @@ export function closeOverReferences(namespaces: Iterable<string>, graph: Referen
 /** The namespaces and everything that references them, transitively (what a change to them can reach). */
 export function closeOverDependents(namespaces: Iterable<string>, graph: ReferenceGraph): Set<string> {
   const reverse: ReferenceGraph = new Map();
-  for (const [from, tos] of graph) for (const to of tos) {
-    let set = reverse.get(to);
-    if (!set) reverse.set(to, (set = new Set()));
-    set.add(from);
-  }
+  for (const [from, tos] of graph)
+    for (const to of tos) {
+      let set = reverse.get(to);
+      if (!set) reverse.set(to, (set = new Set()));
+      set.add(from);
+    }
   return closeOverReferences(namespaces, reverse);
 }

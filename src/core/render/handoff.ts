@@ -24,7 +24,8 @@ function hasLoneSurrogate(s: string): boolean {
 function controlCharacter(s: string, allowTab: boolean): string | null {
   for (const ch of s) {
     const c = ch.codePointAt(0)!;
-    if ((c < 0x20 && !(allowTab && c === 0x09)) || c === 0x7f) return `U+${c.toString(16).toUpperCase().padStart(4, "0")}`;
+    if ((c < 0x20 && !(allowTab && c === 0x09)) || c === 0x7f)
+      return `U+${c.toString(16).toUpperCase().padStart(4, "0")}`;
   }
   return null;
 }
@@ -41,10 +42,14 @@ export function dotenvProblem(name: string, text: string): string | null {
   if (/[\n\r]/.test(text)) return "a line break (env files hold one line per variable)";
   const cc = controlCharacter(text, true);
   if (cc) return `a control character (${cc})`;
-  if (/^[ \t]|[ \t]$/.test(text)) return "leading or trailing whitespace (systemd strips it, docker and kubectl keep it)";
-  if (/^['"]/.test(text)) return "a leading quote (systemd reads it as quoting and removes it, docker and kubectl keep it)";
-  if (text.includes("\\")) return "a backslash (systemd reads it as an escape and removes it, docker and kubectl keep it)";
-  if (encoder.encode(`${name}=${text}`).length > MAX_DOTENV_LINE_BYTES) return `a line longer than ${MAX_DOTENV_LINE_BYTES} bytes (docker and kubectl stop reading the file there)`;
+  if (/^[ \t]|[ \t]$/.test(text))
+    return "leading or trailing whitespace (systemd strips it, docker and kubectl keep it)";
+  if (/^['"]/.test(text))
+    return "a leading quote (systemd reads it as quoting and removes it, docker and kubectl keep it)";
+  if (text.includes("\\"))
+    return "a backslash (systemd reads it as an escape and removes it, docker and kubectl keep it)";
+  if (encoder.encode(`${name}=${text}`).length > MAX_DOTENV_LINE_BYTES)
+    return `a line longer than ${MAX_DOTENV_LINE_BYTES} bytes (docker and kubectl stop reading the file there)`;
   return null;
 }
 
@@ -61,7 +66,12 @@ export function unrepresentableFinding(v: EnvVariable, why: string, target: stri
   return createFinding({
     code: "unrepresentable-value",
     message: `${v.leaf.path} (${v.name}) has ${why}: ${target} cannot carry it unchanged`,
-    file: o.file, line: o.line, column: o.column, environment: o.environment, key: v.leaf.path, hint,
+    file: o.file,
+    line: o.line,
+    column: o.column,
+    environment: o.environment,
+    key: v.leaf.path,
+    hint,
   });
 }
 
@@ -73,7 +83,15 @@ export function renderDotenv(variables: readonly EnvVariable[]): { text: string;
   const lines: string[] = [];
   for (const v of variables) {
     const why = dotenvProblem(v.name, v.text);
-    if (why) findings.push(unrepresentableFinding(v, why, "docker --env-file, kubectl --from-env-file and systemd EnvironmentFile=", DOTENV_HINT));
+    if (why)
+      findings.push(
+        unrepresentableFinding(
+          v,
+          why,
+          "docker --env-file, kubectl --from-env-file and systemd EnvironmentFile=",
+          DOTENV_HINT,
+        ),
+      );
     else lines.push(`${v.name}=${v.text}\n`);
   }
   return { text: findings.length ? "" : lines.join(""), findings };
@@ -104,20 +122,44 @@ export interface ManifestOptions {
  * A ConfigMap (values as strings in `data`) or an Opaque Secret (values base64 in `data`, as the API
  * takes them) of the given variables; the caller chooses which (non-sensitive / sensitive).
  */
-export function renderManifest(variables: readonly EnvVariable[], options: ManifestOptions): { manifest: Record<string, unknown>; findings: Finding[] } {
+export function renderManifest(
+  variables: readonly EnvVariable[],
+  options: ManifestOptions,
+): { manifest: Record<string, unknown>; findings: Finding[] } {
   const findings: Finding[] = [];
   const data: Record<string, string> = {};
   let size = 0;
   const hint = "rename the key, or use --format json or yaml";
   for (const v of variables) {
-    if (!isConfigMapKey(v.name)) { findings.push(unrepresentableFinding(v, "a name Kubernetes refuses as a data key (allowed: [-._a-zA-Z0-9]+)", `a ${options.kind}`, hint)); continue; }
-    if (hasLoneSurrogate(v.text)) { findings.push(unrepresentableFinding(v, "text that is not valid Unicode", `a ${options.kind}`, "change the value")); continue; }
+    if (!isConfigMapKey(v.name)) {
+      findings.push(
+        unrepresentableFinding(
+          v,
+          "a name Kubernetes refuses as a data key (allowed: [-._a-zA-Z0-9]+)",
+          `a ${options.kind}`,
+          hint,
+        ),
+      );
+      continue;
+    }
+    if (hasLoneSurrogate(v.text)) {
+      findings.push(
+        unrepresentableFinding(v, "text that is not valid Unicode", `a ${options.kind}`, "change the value"),
+      );
+      continue;
+    }
     const bytes = encoder.encode(v.text);
     size += bytes.length;
     data[v.name] = options.kind === "Secret" ? Buffer.from(bytes).toString("base64") : v.text;
   }
   if (size > MAX_KUBERNETES_DATA_BYTES) {
-    findings.push(createFinding({ code: "unrepresentable-value", message: `the ${options.kind}'s values add up to ${size} bytes; Kubernetes takes at most ${MAX_KUBERNETES_DATA_BYTES}`, hint: "split the config with --key, or mount it from a file" }));
+    findings.push(
+      createFinding({
+        code: "unrepresentable-value",
+        message: `the ${options.kind}'s values add up to ${size} bytes; Kubernetes takes at most ${MAX_KUBERNETES_DATA_BYTES}`,
+        hint: "split the config with --key, or mount it from a file",
+      }),
+    );
   }
   const metadata: Record<string, string> = { name: options.name };
   if (options.namespace) metadata.namespace = options.namespace;

@@ -17,9 +17,18 @@ interface EBase {
   /** From a SOPS file: the value is exactly what was encrypted, never interpolated or unescaped. */
   literal?: boolean;
 }
-export interface EMap extends EBase { kind: "map"; entries: Map<string, ENode> }
-export interface ESeq extends EBase { kind: "seq"; items: ENode[] }
-export interface EScalar extends EBase { kind: "scalar"; value: JsonPrimitive }
+export interface EMap extends EBase {
+  kind: "map";
+  entries: Map<string, ENode>;
+}
+export interface ESeq extends EBase {
+  kind: "seq";
+  items: ENode[];
+}
+export interface EScalar extends EBase {
+  kind: "scalar";
+  value: JsonPrimitive;
+}
 
 export function originOf(pos: Pos, environment: string | null): Origin {
   return { environment, file: pos.file, line: pos.line, column: pos.column };
@@ -34,7 +43,14 @@ export interface LayerContext {
 
 /** A fresh effective node for a layer value (no inheritance). `!unset` inside is dropped by the caller. */
 export function fromLayer(node: LNode, ctx: LayerContext, keyPos: Pos | null): ENode | undefined {
-  const base = { origin: originOf(node.pos, ctx.environment), keyPos, overridden: [] as Origin[], sensitive: ctx.sensitive, ...(ctx.ciphertextOnly ? { ciphertextOnly: true } : {}), ...(ctx.literal ? { literal: true } : {}) };
+  const base = {
+    origin: originOf(node.pos, ctx.environment),
+    keyPos,
+    overridden: [] as Origin[],
+    sensitive: ctx.sensitive,
+    ...(ctx.ciphertextOnly ? { ciphertextOnly: true } : {}),
+    ...(ctx.literal ? { literal: true } : {}),
+  };
   switch (node.kind) {
     case "unset":
       return undefined;

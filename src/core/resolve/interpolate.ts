@@ -15,12 +15,17 @@ const REF_PATH = /^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*|\[\d+\])*$/
 const refCache = new WeakMap<ENode, boolean>();
 /** Whether a subtree holds any string with `$` (memoized: subtrees are shared between environments). */
 function mayReference(node: ENode): boolean {
-  if (node.kind === "scalar") return typeof node.value === "string" && node.value.includes("$") && !node.ciphertextOnly && !node.literal;
+  if (node.kind === "scalar")
+    return typeof node.value === "string" && node.value.includes("$") && !node.ciphertextOnly && !node.literal;
   let r = refCache.get(node);
   if (r === undefined) {
     r = false;
     const children = node.kind === "seq" ? node.items : node.entries.values();
-    for (const child of children) if (mayReference(child)) { r = true; break; }
+    for (const child of children)
+      if (mayReference(child)) {
+        r = true;
+        break;
+      }
     refCache.set(node, r);
   }
   return r;
@@ -28,7 +33,11 @@ function mayReference(node: ENode): boolean {
 
 type State = { status: "resolving" } | { status: "done"; node: ENode };
 
-export function interpolate(namespaces: Map<string, ENode>, environment: string, findings: Finding[]): Map<string, ENode> {
+export function interpolate(
+  namespaces: Map<string, ENode>,
+  environment: string,
+  findings: Finding[],
+): Map<string, ENode> {
   const memo = new Map<string, State>();
   const stack: string[] = [];
 
@@ -83,19 +92,35 @@ export function interpolate(namespaces: Map<string, ENode>, environment: string,
   const resolveRef = (ref: string, from: ENode & { kind: "scalar" }, fromPath: string): ENode | null => {
     const loc = from.origin;
     if (!REF_PATH.test(ref)) {
-      findings.push(findingAt("unresolved-reference", loc, `\${${ref}} is not a key path (${fromPath})`, { environment, key: fromPath, hint: "write ${namespace.key.path}" }));
+      findings.push(
+        findingAt("unresolved-reference", loc, `\${${ref}} is not a key path (${fromPath})`, {
+          environment,
+          key: fromPath,
+          hint: "write ${namespace.key.path}",
+        }),
+      );
       return null;
     }
     const state = memo.get(ref);
     if (state?.status === "done") return state.node;
     if (state?.status === "resolving") {
       const cycle = [...stack.slice(stack.indexOf(ref)), ref];
-      findings.push(findingAt("circular-reference", loc, `circular reference: ${cycle.join(" -> ")}`, { environment, key: fromPath }));
+      findings.push(
+        findingAt("circular-reference", loc, `circular reference: ${cycle.join(" -> ")}`, {
+          environment,
+          key: fromPath,
+        }),
+      );
       return null;
     }
     const target = lookup(ref);
     if (!target) {
-      findings.push(findingAt("unresolved-reference", loc, `\${${ref}} does not exist in ${environment} (${fromPath})`, { environment, key: fromPath }));
+      findings.push(
+        findingAt("unresolved-reference", loc, `\${${ref}} does not exist in ${environment} (${fromPath})`, {
+          environment,
+          key: fromPath,
+        }),
+      );
       return null;
     }
     return resolveNode(target.node, ref);
@@ -108,17 +133,33 @@ export function interpolate(namespaces: Map<string, ENode>, environment: string,
       const target = resolveRef(whole[1]!, node, path);
       if (!target) return node;
       // Keep the referencing key's provenance; take the referenced value, type and sensitivity.
-      return { ...target, origin: node.origin, keyPos: node.keyPos, overridden: node.overridden, sensitive: node.sensitive || anySensitive(target) } as ENode;
+      return {
+        ...target,
+        origin: node.origin,
+        keyPos: node.keyPos,
+        overridden: node.overridden,
+        sensitive: node.sensitive || anySensitive(target),
+      } as ENode;
     }
     let sensitive = node.sensitive;
     let failed = false;
     const out = text.replace(REFERENCE, (match, ref: string | undefined) => {
       if (match === "$${") return "${";
       const target = resolveRef(ref!, node, path);
-      if (!target) { failed = true; return match; }
+      if (!target) {
+        failed = true;
+        return match;
+      }
       if (target.kind !== "scalar") {
         const loc = node.origin;
-        findings.push(findingAt("invalid-type", loc, `\${${ref}} is ${target.kind === "map" ? "an object" : "an array"} and cannot be part of a longer string (${path})`, { environment, key: path, hint: "reference it as the whole value to keep its type" }));
+        findings.push(
+          findingAt(
+            "invalid-type",
+            loc,
+            `\${${ref}} is ${target.kind === "map" ? "an object" : "an array"} and cannot be part of a longer string (${path})`,
+            { environment, key: path, hint: "reference it as the whole value to keep its type" },
+          ),
+        );
         failed = true;
         return match;
       }

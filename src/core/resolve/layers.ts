@@ -13,19 +13,59 @@ export function classifyPath(path: string): ConfigFile | Finding | null {
   let m = /^schemas\/([^/]+)\.schema\.(yaml|json)$/.exec(path);
   if (m) {
     const ns = m[1]!;
-    if (!isValidName(ns)) return createFinding({ code: "invalid-name", message: `${path}:1:1: invalid namespace name "${ns}"`, file: path, line: 1, column: 1, hint: "namespace names match ^[a-z0-9][a-z0-9-]*$" });
+    if (!isValidName(ns))
+      return createFinding({
+        code: "invalid-name",
+        message: `${path}:1:1: invalid namespace name "${ns}"`,
+        file: path,
+        line: 1,
+        column: 1,
+        hint: "namespace names match ^[a-z0-9][a-z0-9-]*$",
+      });
     return { kind: "schema", namespace: ns, path };
   }
   m = /^environments\/([^/]+)\/([^/]+?)(\.sops)?\.(yaml|yml)$/.exec(path);
   if (m) {
     const [, env, ns, sops, ext] = m as unknown as [string, string, string, string | undefined, string];
-    if (ext === "yml") return createFinding({ code: "invalid-name", message: `${path}:1:1: values files end in .yaml`, file: path, line: 1, column: 1, hint: `rename it to ${path.replace(/\.yml$/, ".yaml")}` });
-    if (!isValidName(env)) return createFinding({ code: "invalid-name", message: `${path}:1:1: invalid environment name "${env}"`, file: path, line: 1, column: 1, environment: env, hint: "environment names match ^[a-z0-9][a-z0-9-]*$" });
-    if (!isValidName(ns)) return createFinding({ code: "invalid-name", message: `${path}:1:1: invalid namespace name "${ns}"`, file: path, line: 1, column: 1, environment: env, hint: "namespace names match ^[a-z0-9][a-z0-9-]*$" });
+    if (ext === "yml")
+      return createFinding({
+        code: "invalid-name",
+        message: `${path}:1:1: values files end in .yaml`,
+        file: path,
+        line: 1,
+        column: 1,
+        hint: `rename it to ${path.replace(/\.yml$/, ".yaml")}`,
+      });
+    if (!isValidName(env))
+      return createFinding({
+        code: "invalid-name",
+        message: `${path}:1:1: invalid environment name "${env}"`,
+        file: path,
+        line: 1,
+        column: 1,
+        environment: env,
+        hint: "environment names match ^[a-z0-9][a-z0-9-]*$",
+      });
+    if (!isValidName(ns))
+      return createFinding({
+        code: "invalid-name",
+        message: `${path}:1:1: invalid namespace name "${ns}"`,
+        file: path,
+        line: 1,
+        column: 1,
+        environment: env,
+        hint: "namespace names match ^[a-z0-9][a-z0-9-]*$",
+      });
     return { kind: "values", environment: env, namespace: ns, path, encrypted: sops !== undefined };
   }
   if (/^environments\/[^/]+\/[^/]+\.(json|toml)$/.test(path)) {
-    return createFinding({ code: "invalid-name", message: `${path}:1:1: values files are YAML (<namespace>.yaml or <namespace>.sops.yaml)`, file: path, line: 1, column: 1 });
+    return createFinding({
+      code: "invalid-name",
+      message: `${path}:1:1: values files are YAML (<namespace>.yaml or <namespace>.sops.yaml)`,
+      file: path,
+      line: 1,
+      column: 1,
+    });
   }
   return null;
 }
@@ -49,22 +89,43 @@ export function checkSopsMetadata(entry: LEntry, file: string, environment: stri
   const md = entry.value;
   const at = entry.keyPos;
   if (md.kind !== "map") {
-    return [findingAt("invalid-sops-file", { file, line: at.line, column: at.column }, `the sops metadata is not a map`, { environment })];
+    return [
+      findingAt("invalid-sops-file", { file, line: at.line, column: at.column }, `the sops metadata is not a map`, {
+        environment,
+      }),
+    ];
   }
   const version = md.entries.get("version");
   const text = version?.value.kind === "scalar" && version.value.value !== null ? String(version.value.value) : "";
   const v = checkSopsVersion(text);
   if (v) {
     const pos = version ? version.value.pos : at;
-    out.push(createFinding({
-      code: v.severity === "error" ? "invalid-sops-file" : "sops-version", message: `${file}:${pos.line}:${pos.column}: ${v.message}`, file, line: pos.line, column: pos.column, environment,
-      hint: v.severity === "error" ? "restore the file from git, or re-create it with `strata secrets encrypt` or sops" : "upgrade strata, or re-encrypt the file with sops 3",
-    }));
+    out.push(
+      createFinding({
+        code: v.severity === "error" ? "invalid-sops-file" : "sops-version",
+        message: `${file}:${pos.line}:${pos.column}: ${v.message}`,
+        file,
+        line: pos.line,
+        column: pos.column,
+        environment,
+        hint:
+          v.severity === "error"
+            ? "restore the file from git, or re-create it with `strata secrets encrypt` or sops"
+            : "upgrade strata, or re-encrypt the file with sops 3",
+      }),
+    );
   }
   const mac = md.entries.get("mac");
   if (requireMac && (mac?.value.kind !== "scalar" || mac.value.value === null || String(mac.value.value) === "")) {
     const pos = mac ? mac.value.pos : at;
-    out.push(findingAt("invalid-sops-file", { file, line: pos.line, column: pos.column }, `the file has no MAC, so its integrity cannot be checked`, { environment, hint: "re-encrypt it (strata secrets rotate --in-place), or restore it from git" }));
+    out.push(
+      findingAt(
+        "invalid-sops-file",
+        { file, line: pos.line, column: pos.column },
+        `the file has no MAC, so its integrity cannot be checked`,
+        { environment, hint: "re-encrypt it (strata secrets rotate --in-place), or restore it from git" },
+      ),
+    );
   }
   return out;
 }
@@ -78,7 +139,8 @@ export function overlayPlaintext(node: LNode, plain: unknown): LNode | null {
     case "unset":
       return node;
     case "scalar":
-      if (plain === null || typeof plain === "string" || typeof plain === "number" || typeof plain === "boolean") return { ...node, value: plain };
+      if (plain === null || typeof plain === "string" || typeof plain === "number" || typeof plain === "boolean")
+        return { ...node, value: plain };
       return null;
     case "seq": {
       if (!Array.isArray(plain) || plain.length !== node.items.length) return null;

@@ -6,7 +6,16 @@
 import { createFinding, findingAt, type Finding } from "../findings.js";
 import type { KeyMetadata } from "../model.js";
 import type { LMap, LNode, Pos } from "../yaml/nodes.js";
-import { formatPath, fromLayer, originOf, originsIn, type EMap, type ENode, type ESeq, type LayerContext } from "./enode.js";
+import {
+  formatPath,
+  fromLayer,
+  originOf,
+  originsIn,
+  type EMap,
+  type ENode,
+  type ESeq,
+  type LayerContext,
+} from "./enode.js";
 
 export interface MergeContext extends LayerContext {
   namespace: string;
@@ -21,13 +30,24 @@ export interface MergeContext extends LayerContext {
 
 export const UNSET_ITEM_KEY = "$unset";
 
-export function applyLayer(base: ENode | undefined, layer: LNode, ctx: MergeContext, path: (string | number)[], keyPos: Pos | null): ENode | undefined {
+export function applyLayer(
+  base: ENode | undefined,
+  layer: LNode,
+  ctx: MergeContext,
+  path: (string | number)[],
+  keyPos: Pos | null,
+): ENode | undefined {
   if (layer.kind === "unset") {
     const dotted = `${ctx.namespace}.${formatPath(path)}`;
     // The key is where the user wrote `!unset`; the empty scalar after the tag has no useful column.
     const at = keyPos ?? layer.pos;
     if (base === undefined) {
-      ctx.findings.push(findingAt("unset-nothing", at, `!unset of ${dotted}, which nothing sets here`, { environment: ctx.environment, key: dotted }));
+      ctx.findings.push(
+        findingAt("unset-nothing", at, `!unset of ${dotted}, which nothing sets here`, {
+          environment: ctx.environment,
+          key: dotted,
+        }),
+      );
     }
     ctx.unsets.set(dotted, at);
     return undefined;
@@ -46,20 +66,39 @@ export function applyLayer(base: ENode | undefined, layer: LNode, ctx: MergeCont
 
 function reportSensitiveInPlaintext(layer: LNode, ctx: MergeContext, path: (string | number)[]): void {
   const dotted = `${ctx.namespace}.${formatPath(path)}`;
-  ctx.findings.push(createFinding({
-    code: "sensitive-in-plaintext",
-    message: `${layer.pos.file}:${layer.pos.line}:${layer.pos.column}: ${dotted} is x-sensitive and may only be set in an encrypted file`,
-    file: layer.pos.file, line: layer.pos.line, column: layer.pos.column, environment: ctx.environment, key: dotted,
-    hint: `move it to the environment's .sops.yaml file (strata secrets set ${layer.pos.file.replace(/\.yaml$/, ".sops.yaml")} ${formatPath(path)} VALUE)`,
-  }));
+  ctx.findings.push(
+    createFinding({
+      code: "sensitive-in-plaintext",
+      message: `${layer.pos.file}:${layer.pos.line}:${layer.pos.column}: ${dotted} is x-sensitive and may only be set in an encrypted file`,
+      file: layer.pos.file,
+      line: layer.pos.line,
+      column: layer.pos.column,
+      environment: ctx.environment,
+      key: dotted,
+      hint: `move it to the environment's .sops.yaml file (strata secrets set ${layer.pos.file.replace(/\.yaml$/, ".sops.yaml")} ${formatPath(path)} VALUE)`,
+    }),
+  );
 }
 
-function applyMap(base: ENode | undefined, layer: LMap, ctx: MergeContext, path: (string | number)[], keyPos: Pos | null): ENode {
+function applyMap(
+  base: ENode | undefined,
+  layer: LMap,
+  ctx: MergeContext,
+  path: (string | number)[],
+  keyPos: Pos | null,
+): ENode {
   const entries = base?.kind === "map" ? new Map(base.entries) : new Map<string, ENode>();
   for (const [key, entry] of layer.entries) {
     if (key === UNSET_ITEM_KEY) {
       const p = entry.keyPos;
-      ctx.findings.push(findingAt("invalid-key", p, `${UNSET_ITEM_KEY} is only allowed in an item of an array merged with x-merge: { by: … }`, { environment: ctx.environment, key: `${ctx.namespace}.${formatPath(path)}` }));
+      ctx.findings.push(
+        findingAt(
+          "invalid-key",
+          p,
+          `${UNSET_ITEM_KEY} is only allowed in an item of an array merged with x-merge: { by: … }`,
+          { environment: ctx.environment, key: `${ctx.namespace}.${formatPath(path)}` },
+        ),
+      );
       continue;
     }
     const next = applyLayer(entries.get(key), entry.value, ctx, [...path, key], entry.keyPos);
@@ -67,18 +106,35 @@ function applyMap(base: ENode | undefined, layer: LMap, ctx: MergeContext, path:
     else entries.set(key, next);
   }
   if (base?.kind === "map") return { ...base, entries, sensitive: base.sensitive || ctx.sensitive };
-  const node: EMap = { kind: "map", entries, origin: originOf(layer.pos, ctx.environment), keyPos, overridden: base ? originsIn(base) : [], sensitive: ctx.sensitive };
+  const node: EMap = {
+    kind: "map",
+    entries,
+    origin: originOf(layer.pos, ctx.environment),
+    keyPos,
+    overridden: base ? originsIn(base) : [],
+    sensitive: ctx.sensitive,
+  };
   return node;
 }
 
-function applySeq(base: ENode | undefined, layer: LNode & { kind: "seq" }, ctx: MergeContext, path: (string | number)[], keyPos: Pos | null, how: KeyMetadata["merge"]): ENode {
+function applySeq(
+  base: ENode | undefined,
+  layer: LNode & { kind: "seq" },
+  ctx: MergeContext,
+  path: (string | number)[],
+  keyPos: Pos | null,
+  how: KeyMetadata["merge"],
+): ENode {
   const origin = originOf(layer.pos, ctx.environment);
   const overridden = base ? originsIn(base) : [];
   const baseItems = base?.kind === "seq" ? base.items : [];
   const childItems = (): ENode[] => {
     const out: ENode[] = [];
     layer.items.forEach((item, i) => {
-      if (containsUnset(item)) { reportUnsetInArray(item, ctx, [...path, i]); return; }
+      if (containsUnset(item)) {
+        reportUnsetInArray(item, ctx, [...path, i]);
+        return;
+      }
       const e = fromLayer(item, ctx, null);
       if (e) out.push(e);
     });
@@ -88,7 +144,14 @@ function applySeq(base: ENode | undefined, layer: LNode & { kind: "seq" }, ctx: 
   if (how === "append") items = [...baseItems, ...childItems()];
   else if (how !== null && typeof how === "object") items = mergeByField(baseItems, layer, ctx, path, how.by);
   else items = childItems();
-  const node: ESeq = { kind: "seq", items, origin, keyPos, overridden, sensitive: ctx.sensitive || (base?.sensitive ?? false) };
+  const node: ESeq = {
+    kind: "seq",
+    items,
+    origin,
+    keyPos,
+    overridden,
+    sensitive: ctx.sensitive || (base?.sensitive ?? false),
+  };
   return node;
 }
 
@@ -101,48 +164,96 @@ function containsUnset(node: LNode): boolean {
 
 function reportUnsetInArray(item: LNode, ctx: MergeContext, path: (string | number)[]): void {
   const p = item.pos;
-  ctx.findings.push(findingAt("invalid-merge", p, `!unset inside an array item (${ctx.namespace}.${formatPath(path)}); remove items with x-merge: { by: … } and $unset: true`, { environment: ctx.environment, key: `${ctx.namespace}.${formatPath(path)}` }));
+  ctx.findings.push(
+    findingAt(
+      "invalid-merge",
+      p,
+      `!unset inside an array item (${ctx.namespace}.${formatPath(path)}); remove items with x-merge: { by: … } and $unset: true`,
+      { environment: ctx.environment, key: `${ctx.namespace}.${formatPath(path)}` },
+    ),
+  );
 }
 
 /**
  * `x-merge: { by: f }`: parent order kept; a child item whose `f` matches a parent item is deep-merged
  * into it; unmatched child items are appended in child order; `{ f: v, $unset: true }` removes one.
  */
-function mergeByField(baseItems: ENode[], layer: LNode & { kind: "seq" }, ctx: MergeContext, path: (string | number)[], field: string): ENode[] {
+function mergeByField(
+  baseItems: ENode[],
+  layer: LNode & { kind: "seq" },
+  ctx: MergeContext,
+  path: (string | number)[],
+  field: string,
+): ENode[] {
   const result = [...baseItems];
   const seen = new Set<string>();
   const dotted = `${ctx.namespace}.${formatPath(path)}`;
   layer.items.forEach((item, i) => {
     const p = item.pos;
     const keyValue = item.kind === "map" ? item.entries.get(field)?.value : undefined;
-    if (item.kind !== "map" || keyValue?.kind !== "scalar" || keyValue.value === null || typeof keyValue.value === "object") {
-      ctx.findings.push(findingAt("invalid-merge", p, `item ${i} of ${dotted} has no "${field}" (the array merges by ${field})`, { environment: ctx.environment, key: dotted, hint: `every item needs a scalar "${field}"` }));
+    if (
+      item.kind !== "map" ||
+      keyValue?.kind !== "scalar" ||
+      keyValue.value === null ||
+      typeof keyValue.value === "object"
+    ) {
+      ctx.findings.push(
+        findingAt("invalid-merge", p, `item ${i} of ${dotted} has no "${field}" (the array merges by ${field})`, {
+          environment: ctx.environment,
+          key: dotted,
+          hint: `every item needs a scalar "${field}"`,
+        }),
+      );
       return;
     }
     const id = JSON.stringify(keyValue.value);
     // Findings never quote a secret: items of an encrypted file are named by position only.
     const shown = ctx.sensitive ? `item ${i}` : `${field} = ${id}`;
     if (seen.has(id)) {
-      ctx.findings.push(findingAt("invalid-merge", p, `two items of ${dotted} have the same ${field} in one file (${shown})`, { environment: ctx.environment, key: dotted }));
+      ctx.findings.push(
+        findingAt("invalid-merge", p, `two items of ${dotted} have the same ${field} in one file (${shown})`, {
+          environment: ctx.environment,
+          key: dotted,
+        }),
+      );
       return;
     }
     seen.add(id);
-    const at = result.findIndex((x) => x.kind === "map" && x.entries.get(field)?.kind === "scalar" && JSON.stringify((x.entries.get(field) as { value: unknown }).value) === id);
+    const at = result.findIndex(
+      (x) =>
+        x.kind === "map" &&
+        x.entries.get(field)?.kind === "scalar" &&
+        JSON.stringify((x.entries.get(field) as { value: unknown }).value) === id,
+    );
     const unsetEntry = item.entries.get(UNSET_ITEM_KEY);
     if (unsetEntry) {
       if (unsetEntry.value.kind !== "scalar" || unsetEntry.value.value !== true) {
-        ctx.findings.push(findingAt("invalid-merge", p, `${UNSET_ITEM_KEY} must be true`, { environment: ctx.environment, key: dotted }));
+        ctx.findings.push(
+          findingAt("invalid-merge", p, `${UNSET_ITEM_KEY} must be true`, {
+            environment: ctx.environment,
+            key: dotted,
+          }),
+        );
         return;
       }
       if (at >= 0) result.splice(at, 1);
-      else ctx.findings.push(findingAt("unset-nothing", p, `${UNSET_ITEM_KEY} of ${dotted} ${shown}, which no parent layer has`, { environment: ctx.environment, key: dotted }));
+      else
+        ctx.findings.push(
+          findingAt("unset-nothing", p, `${UNSET_ITEM_KEY} of ${dotted} ${shown}, which no parent layer has`, {
+            environment: ctx.environment,
+            key: dotted,
+          }),
+        );
       return;
     }
     if (at >= 0) {
       const merged = applyLayer(result[at], item, ctx, [...path, at], null);
       if (merged) result[at] = merged;
     } else {
-      if (containsUnset(item)) { reportUnsetInArray(item, ctx, [...path, i]); return; }
+      if (containsUnset(item)) {
+        reportUnsetInArray(item, ctx, [...path, i]);
+        return;
+      }
       const e = fromLayer(item, ctx, null);
       if (e) result.push(e);
     }

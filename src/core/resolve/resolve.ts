@@ -63,7 +63,8 @@ export class Resolver {
   private readonly stepFindings = new Map<string, Finding[]>();
 
   constructor(private readonly input: ResolverInput) {
-    for (const [ns, schema] of input.schemas) if (JSON.stringify(schema.schema).includes('"x-sensitive":true')) this.sensitiveNamespaces.add(ns);
+    for (const [ns, schema] of input.schemas)
+      if (JSON.stringify(schema.schema).includes('"x-sensitive":true')) this.sensitiveNamespaces.add(ns);
   }
 
   metadata(namespace: string, path: readonly (string | number)[]): KeyMetadata {
@@ -71,7 +72,17 @@ export class Resolver {
     let m = this.metaCache.get(key);
     if (!m) {
       const schema = this.input.schemas.get(namespace);
-      m = schema ? metadataAt(schema.schema, path) : { sensitive: false, restartRequired: false, deprecated: null, owner: null, approvers: [], merge: null, description: null };
+      m = schema
+        ? metadataAt(schema.schema, path)
+        : {
+            sensitive: false,
+            restartRequired: false,
+            deprecated: null,
+            owner: null,
+            approvers: [],
+            merge: null,
+            description: null,
+          };
       this.metaCache.set(key, m);
     }
     return m;
@@ -99,7 +110,15 @@ export class Resolver {
       config[ns] = value;
       const schema = this.input.schemas.get(ns)!;
       if (schema.validator && !schema.validator(value)) {
-        findings.push(...mapValidationErrors(schema.validator.errors ?? [], node, { environment, namespace: ns, chain: env.chain, schema, unsets: unsetsByNs.get(ns)! }));
+        findings.push(
+          ...mapValidationErrors(schema.validator.errors ?? [], node, {
+            environment,
+            namespace: ns,
+            chain: env.chain,
+            schema,
+            unsets: unsetsByNs.get(ns)!,
+          }),
+        );
       }
     }
     // Provenance per leaf is built on first use: validate never needs it, explain and diff do.
@@ -112,8 +131,12 @@ export class Resolver {
       return leaves;
     };
     return {
-      environment, config, findings: dedupe(findings),
-      get leaves() { return collect(); },
+      environment,
+      config,
+      findings: dedupe(findings),
+      get leaves() {
+        return collect();
+      },
     };
   }
 
@@ -134,12 +157,23 @@ export class Resolver {
     for (const layer of [files?.plain, files?.secret]) {
       if (!layer) continue;
       const ctx: MergeContext = {
-        environment: envName, namespace: ns, sensitive: layer.encrypted, ciphertextOnly: layer.ciphertextOnly, literal: layer.encrypted,
-        plain: !layer.encrypted && this.sensitiveNamespaces.has(ns), metadata: (p) => this.metadata(ns, p), findings: step, unsets,
+        environment: envName,
+        namespace: ns,
+        sensitive: layer.encrypted,
+        ciphertextOnly: layer.ciphertextOnly,
+        literal: layer.encrypted,
+        plain: !layer.encrypted && this.sensitiveNamespaces.has(ns),
+        metadata: (p) => this.metadata(ns, p),
+        findings: step,
+        unsets,
       };
       if (layer.node.kind !== "map") {
         const p = layer.node.pos;
-        step.push(findingAt("invalid-type", p, `a values file must be a map of keys (namespace ${ns})`, { environment: envName }));
+        step.push(
+          findingAt("invalid-type", p, `a values file must be a map of keys (namespace ${ns})`, {
+            environment: envName,
+          }),
+        );
         continue;
       }
       node = applyLayer(node, layer.node, ctx, [], null);
@@ -158,11 +192,25 @@ export class Resolver {
     const cached = this.merged.get(key);
     if (cached) return cached;
     const schema = this.input.schemas.get(ns)!;
-    const root: EMap = { kind: "map", entries: new Map(), origin: originOf(schema.node.pos, null), keyPos: null, overridden: [], sensitive: false };
+    const root: EMap = {
+      kind: "map",
+      entries: new Map(),
+      origin: originOf(schema.node.pos, null),
+      keyPos: null,
+      overridden: [],
+      sensitive: false,
+    };
     for (const d of schema.defaults) {
       const pos = locate(schema.node, d.schemaPath).pos;
       if (this.metadata(ns, d.path).sensitive) {
-        findings.push(findingAt("sensitive-in-plaintext", pos, `${ns}.${d.path.join(".")} is x-sensitive and must not have a default`, { key: `${ns}.${d.path.join(".")}` }));
+        findings.push(
+          findingAt(
+            "sensitive-in-plaintext",
+            pos,
+            `${ns}.${d.path.join(".")} is x-sensitive and must not have a default`,
+            { key: `${ns}.${d.path.join(".")}` },
+          ),
+        );
         continue;
       }
       setAt(root, d.path, fromJson(d.value, originOf(pos, null), false));
@@ -180,7 +228,13 @@ export class Resolver {
         const meta = this.metadata(ns, p);
         if (meta.deprecated) {
           const at = e.keyPos;
-          out.push(findingAt("deprecated-key", at, `${ns}.${p.join(".")} is deprecated: ${meta.deprecated}`, { environment: layer.environment, key: `${ns}.${p.join(".")}`, hint: meta.deprecated }));
+          out.push(
+            findingAt("deprecated-key", at, `${ns}.${p.join(".")} is deprecated: ${meta.deprecated}`, {
+              environment: layer.environment,
+              key: `${ns}.${p.join(".")}`,
+              hint: meta.deprecated,
+            }),
+          );
         }
         walk(e.value, p);
       }
@@ -195,14 +249,17 @@ export class Resolver {
     }
     if (path.length === 0) return; // an empty namespace has no leaves
     const key = `${ns}.${formatPath(path)}`;
-    const sensitive = containsSensitive(node) || (this.sensitiveNamespaces.has(ns) && this.metadata(ns, path).sensitive);
+    const sensitive =
+      containsSensitive(node) || (this.sensitiveNamespaces.has(ns) && this.metadata(ns, path).sensitive);
     out.set(key, {
       path: key,
       value: toJson(node),
       origin: node.origin,
       overridden: node.overridden,
       sensitive,
-      ...(node.ciphertextOnly || (node.kind === "seq" && node.items.some((i) => i.ciphertextOnly)) ? { ciphertextOnly: true } : {}),
+      ...(node.ciphertextOnly || (node.kind === "seq" && node.items.some((i) => i.ciphertextOnly))
+        ? { ciphertextOnly: true }
+        : {}),
     });
   }
 }
@@ -215,7 +272,14 @@ function containsSensitive(node: ENode): boolean {
 }
 
 function emptyMap(ns: string, env: string): EMap {
-  return { kind: "map", entries: new Map(), origin: { environment: env, file: `schemas/${ns}`, line: 1, column: 1 }, keyPos: null, overridden: [], sensitive: false };
+  return {
+    kind: "map",
+    entries: new Map(),
+    origin: { environment: env, file: `schemas/${ns}`, line: 1, column: 1 },
+    keyPos: null,
+    overridden: [],
+    sensitive: false,
+  };
 }
 
 function setAt(root: EMap, path: readonly string[], value: ENode): void {
@@ -238,7 +302,8 @@ function setAt(root: EMap, path: readonly string[], value: ENode): void {
 /** Resolution step 2 (docs/reference.md): a leaf set in both files of one environment. */
 function duplicateDefinitions(plain: Layer, secret: Layer, ns: string): Finding[] {
   const leaves = (node: LNode, path: string[], out: Map<string, Pos>): Map<string, Pos> => {
-    if (node.kind === "map" && node.entries.size > 0) for (const [k, e] of node.entries) leaves(e.value, [...path, k], out);
+    if (node.kind === "map" && node.entries.size > 0)
+      for (const [k, e] of node.entries) leaves(e.value, [...path, k], out);
     else if (path.length) out.set(path.join("."), node.pos);
     return out;
   };
@@ -248,7 +313,14 @@ function duplicateDefinitions(plain: Layer, secret: Layer, ns: string): Finding[
   for (const [path, pos] of b) {
     const other = a.get(path);
     if (!other) continue;
-    out.push(findingAt("duplicate-definition", pos, `${ns}.${path} is set in both ${other.file}:${other.line} and ${pos.file}`, { environment: secret.environment, key: `${ns}.${path}`, hint: "set each key in one file of an environment" }));
+    out.push(
+      findingAt(
+        "duplicate-definition",
+        pos,
+        `${ns}.${path} is set in both ${other.file}:${other.line} and ${pos.file}`,
+        { environment: secret.environment, key: `${ns}.${path}`, hint: "set each key in one file of an environment" },
+      ),
+    );
   }
   return out;
 }

@@ -26,9 +26,13 @@ function nodeAt(root: ENode, segs: readonly string[]): { node: ENode; path: (str
   let node = root;
   const path: (string | number)[] = [];
   for (const seg of segs) {
-    if (node.kind === "map" && node.entries.has(seg)) { node = node.entries.get(seg)!; path.push(seg); }
-    else if (node.kind === "seq" && /^\d+$/.test(seg) && node.items[Number(seg)]) { node = node.items[Number(seg)]!; path.push(Number(seg)); }
-    else return { node, path, exact: false };
+    if (node.kind === "map" && node.entries.has(seg)) {
+      node = node.entries.get(seg)!;
+      path.push(seg);
+    } else if (node.kind === "seq" && /^\d+$/.test(seg) && node.items[Number(seg)]) {
+      node = node.items[Number(seg)]!;
+      path.push(Number(seg));
+    } else return { node, path, exact: false };
   }
   return { node, path, exact: true };
 }
@@ -51,27 +55,56 @@ export function mapValidationErrors(errors: readonly ErrorObject[], root: ENode,
       const schemaPath = requiredKeywordPath(ctx.schema.schema, path, missing);
       const sPos = schemaPath ? locate(ctx.schema.node, schemaPath).pos : ctx.schema.node.pos;
       if (unsetAt) {
-        f = findingAt("missing-required", unsetAt, `${key} is required (${sPos.file}:${sPos.line}) but !unset removes it in ${ctx.environment}`, { environment: ctx.environment, key, hint: "drop the !unset, or set a value in a later layer" });
+        f = findingAt(
+          "missing-required",
+          unsetAt,
+          `${key} is required (${sPos.file}:${sPos.line}) but !unset removes it in ${ctx.environment}`,
+          { environment: ctx.environment, key, hint: "drop the !unset, or set a value in a later layer" },
+        );
       } else {
-        f = findingAt("missing-required", sPos, `${key} is required, but no layer of ${ctx.environment} (${ctx.chain.join(" -> ")}) sets it`, { environment: ctx.environment, key, hint: `set it in environments/${ctx.chain[0] ?? ctx.environment}/${ctx.namespace}.yaml or in environments/${ctx.environment}/${ctx.namespace}.yaml` });
+        f = findingAt(
+          "missing-required",
+          sPos,
+          `${key} is required, but no layer of ${ctx.environment} (${ctx.chain.join(" -> ")}) sets it`,
+          {
+            environment: ctx.environment,
+            key,
+            hint: `set it in environments/${ctx.chain[0] ?? ctx.environment}/${ctx.namespace}.yaml or in environments/${ctx.environment}/${ctx.namespace}.yaml`,
+          },
+        );
       }
     } else if (err.keyword === "additionalProperties" || err.keyword === "unevaluatedProperties") {
-      const extra = String((err.params as { additionalProperty?: string; unevaluatedProperty?: string }).additionalProperty ?? (err.params as { unevaluatedProperty?: string }).unevaluatedProperty);
+      const extra = String(
+        (err.params as { additionalProperty?: string; unevaluatedProperty?: string }).additionalProperty ??
+          (err.params as { unevaluatedProperty?: string }).unevaluatedProperty,
+      );
       const child = node.kind === "map" ? node.entries.get(extra) : undefined;
       const pos = child?.keyPos ?? child?.origin ?? node.origin;
       const key = `${dotted}.${extra}`;
       const near = suggestClosest(extra, knownKeys(ctx.schema.schema, path));
-      const hint = near === null ? `check the spelling against ${ctx.schema.file}` : `did you mean ${near}? (${ctx.schema.file})`;
-      f = findingAt("unknown-key", pos, `unknown key ${key}: the schema of ${ctx.namespace} does not allow it`, { environment: ctx.environment, key, hint });
+      const hint =
+        near === null ? `check the spelling against ${ctx.schema.file}` : `did you mean ${near}? (${ctx.schema.file})`;
+      f = findingAt("unknown-key", pos, `unknown key ${key}: the schema of ${ctx.namespace} does not allow it`, {
+        environment: ctx.environment,
+        key,
+        hint,
+      });
     } else {
       const o = node.origin;
       const code = err.keyword === "type" ? "invalid-type" : "constraint-violation";
       const shown = node.sensitive || node.kind !== "scalar" ? "" : ` (got ${JSON.stringify(node.value)})`;
       const fromDefault = o.environment === null ? " (the schema default)" : "";
-      f = findingAt(code, o, `${dotted} ${err.message ?? "is invalid"}${shown}${fromDefault}`, { environment: ctx.environment, key: dotted, hint: describeConstraint(err) });
+      f = findingAt(code, o, `${dotted} ${err.message ?? "is invalid"}${shown}${fromDefault}`, {
+        environment: ctx.environment,
+        key: dotted,
+        hint: describeConstraint(err),
+      });
     }
     const id = `${f.code}|${f.file}|${f.line}|${f.column}|${f.key}|${f.message}`;
-    if (!seen.has(id)) { seen.add(id); findings.push(f); }
+    if (!seen.has(id)) {
+      seen.add(id);
+      findings.push(f);
+    }
   }
   return findings;
 }
@@ -79,17 +112,23 @@ export function mapValidationErrors(errors: readonly ErrorObject[], root: ENode,
 /** The keys the schema declares for the map at `path` (all alternatives merged). */
 function knownKeys(schema: JsonObject, path: readonly (string | number)[]): string[] {
   const keys = new Set<string>();
-  for (const s of schemasAt(schema, path)) if (isJsonObject(s.properties)) for (const k of Object.keys(s.properties)) keys.add(k);
+  for (const s of schemasAt(schema, path))
+    if (isJsonObject(s.properties)) for (const k of Object.keys(s.properties)) keys.add(k);
   return [...keys];
 }
 
 function describeConstraint(err: ErrorObject): string | null {
   const p = err.params as Record<string, unknown>;
   switch (err.keyword) {
-    case "enum": return `allowed: ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}`;
-    case "type": return `expected ${String(p.type)}`;
-    case "format": return `expected the ${String(p.format)} format`;
-    case "pattern": return `must match ${String(p.pattern)}`;
-    default: return null;
+    case "enum":
+      return `allowed: ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}`;
+    case "type":
+      return `expected ${String(p.type)}`;
+    case "format":
+      return `expected the ${String(p.format)} format`;
+    case "pattern":
+      return `must match ${String(p.pattern)}`;
+    default:
+      return null;
   }
 }

@@ -16,7 +16,11 @@ const requireForValidators = createRequire(import.meta.url);
  * ajv, loaded on first use (it is CommonJS, so a synchronous require): a run whose validators and schema
  * checks all come from the cache never loads or builds it.
  */
-function loadAjv(): { Ajv: typeof Ajv2020; addFormats: (ajv: Ajv2020) => Ajv2020; standaloneCode: (ajv: Ajv2020, fn: ValidateFunction) => string } {
+function loadAjv(): {
+  Ajv: typeof Ajv2020;
+  addFormats: (ajv: Ajv2020) => Ajv2020;
+  standaloneCode: (ajv: Ajv2020, fn: ValidateFunction) => string;
+} {
   const pick = <T>(m: unknown): T => ((m as { default?: unknown }).default ?? m) as T;
   return {
     Ajv: (requireForValidators("ajv/dist/2020.js") as { Ajv2020: typeof Ajv2020 }).Ajv2020,
@@ -49,7 +53,6 @@ const CODE_VERSION = "strata-validators-1";
 /** The cache entry that records a schema passed the meta-schema check. */
 const VALID = "// valid\n";
 
-
 export type Validator = ValidateFunction & { errors?: ErrorObject[] | null };
 export type { ErrorObject };
 
@@ -64,7 +67,12 @@ const X_KEYWORDS: { keyword: string; metaSchema: JsonObject }[] = [
     metaSchema: {
       anyOf: [
         { enum: ["replace", "append"] },
-        { type: "object", required: ["by"], additionalProperties: false, properties: { by: { type: "string", pattern: "^[A-Za-z_][A-Za-z0-9_-]*$" } } },
+        {
+          type: "object",
+          required: ["by"],
+          additionalProperties: false,
+          properties: { by: { type: "string", pattern: "^[A-Za-z_][A-Za-z0-9_-]*$" } },
+        },
       ],
     },
   },
@@ -88,7 +96,13 @@ export class SchemaCompiler {
     if (!this.ajvInstance) {
       const { Ajv, addFormats, standaloneCode } = loadAjv();
       // `code.source` keeps the generated code so it can be cached as standalone modules.
-      const ajv = new Ajv({ strict: true, allErrors: true, allowUnionTypes: true, verbose: false, code: { source: this.cache !== null } });
+      const ajv = new Ajv({
+        strict: true,
+        allErrors: true,
+        allowUnionTypes: true,
+        verbose: false,
+        code: { source: this.cache !== null },
+      });
       addFormats(ajv);
       for (const k of X_KEYWORDS) ajv.addKeyword({ keyword: k.keyword, metaSchema: k.metaSchema });
       this.ajvInstance = ajv;
@@ -103,7 +117,9 @@ export class SchemaCompiler {
     let errors = this.schemaChecks.get(key);
     if (!errors) {
       // A schema that passed once passes again: the cache remembers it (failures are checked afresh).
-      const cacheKey = this.cache ? createHash("sha256").update(CODE_VERSION).update("\0schema-check\0").update(key).digest("hex") : "";
+      const cacheKey = this.cache
+        ? createHash("sha256").update(CODE_VERSION).update("\0schema-check\0").update(key).digest("hex")
+        : "";
       if (this.cache?.get(cacheKey) === VALID) errors = [];
       else {
         const ok = this.ajv.validateSchema(schema as JsonObject);
@@ -134,7 +150,10 @@ export class SchemaCompiler {
     const code = this.cache.get(key);
     if (code !== null) {
       const loaded = loadStandalone(code, key, this.cache);
-      if (loaded) { this.cacheHits++; return loaded; }
+      if (loaded) {
+        this.cacheHits++;
+        return loaded;
+      }
     }
     const validate = this.ajv.compile(schema) as Validator;
     // Schemas that fail validateSchema never get here; the code is ajv's own output for this schema.
@@ -147,7 +166,13 @@ export class SchemaCompiler {
     let v = this.internal.get(name);
     if (!v) {
       const { $id: _id, ...rest } = schema;
-      const key = createHash("sha256").update(CODE_VERSION).update("\0internal\0").update(name).update("\0").update(JSON.stringify(rest)).digest("hex");
+      const key = createHash("sha256")
+        .update(CODE_VERSION)
+        .update("\0internal\0")
+        .update(name)
+        .update("\0")
+        .update(JSON.stringify(rest))
+        .digest("hex");
       v = this.compileUncached(key, rest);
       this.internal.set(name, v);
     }
@@ -161,9 +186,17 @@ function loadStandalone(code: string, key: string, cache: ValidatorCodeCache): V
     // A vm.Script rather than new Function: its compiled form can be cached (V8 checks it against the
     // source and its own version, and rejects a mismatch).
     const cachedData = cache.getCompiled?.(key) ?? undefined;
-    const script = new Script(`(function (require, module, exports) {${code}\n})`, { filename: `strata-validator-${key}.cjs`, ...(cachedData ? { cachedData } : {}) });
-    if (cache.setCompiled && (!cachedData || script.cachedDataRejected === true)) cache.setCompiled(key, () => script.createCachedData());
-    (script.runInThisContext() as (r: NodeJS.Require, m: { exports: unknown }, e: unknown) => void)(requireForValidators, module, module.exports);
+    const script = new Script(`(function (require, module, exports) {${code}\n})`, {
+      filename: `strata-validator-${key}.cjs`,
+      ...(cachedData ? { cachedData } : {}),
+    });
+    if (cache.setCompiled && (!cachedData || script.cachedDataRejected === true))
+      cache.setCompiled(key, () => script.createCachedData());
+    (script.runInThisContext() as (r: NodeJS.Require, m: { exports: unknown }, e: unknown) => void)(
+      requireForValidators,
+      module,
+      module.exports,
+    );
     const fn = (module.exports as { default?: unknown }).default ?? module.exports;
     return typeof fn === "function" ? (fn as Validator) : null;
   } catch {

@@ -19,19 +19,45 @@ const REFERENCE_DEF = "strata-reference";
  * a key may be removed; the price is that an editor does not flag `key: ""` or `key: ~` where the
  * schema forbids them (`strata validate` does).
  */
-const unsetDef: JsonObject = { enum: ["", null], description: "!unset: removes the key (and its defaults) in this environment and those below it" };
-const referenceDef: JsonObject = { type: "string", pattern: "\\$\\{", description: "a ${namespace.path} reference, checked after interpolation by strata validate" };
+const unsetDef: JsonObject = {
+  enum: ["", null],
+  description: "!unset: removes the key (and its defaults) in this environment and those below it",
+};
+const referenceDef: JsonObject = {
+  type: "string",
+  pattern: "\\$\\{",
+  description: "a ${namespace.path} reference, checked after interpolation by strata validate",
+};
 
 /** Keywords a partial file cannot satisfy on its own: the merged result has to. */
 const DROPPED = ["required", "dependentRequired", "minProperties", "maxProperties"];
 /** Length limits of arrays that merge with the parent's (append, by field): they apply to the result. */
 const MERGED_ARRAY_DROPPED = ["minItems", "maxItems", "contains", "minContains", "maxContains", "uniqueItems"];
 /** Schema-valued keywords, walked without the layer-value alternatives. */
-const SUBSCHEMA = ["not", "if", "then", "else", "contains", "propertyNames", "unevaluatedItems", "unevaluatedProperties"];
+const SUBSCHEMA = [
+  "not",
+  "if",
+  "then",
+  "else",
+  "contains",
+  "propertyNames",
+  "unevaluatedItems",
+  "unevaluatedProperties",
+];
 const SUBSCHEMA_LISTS = ["allOf", "anyOf", "oneOf"];
 const SUBSCHEMA_MAPS = ["$defs", "definitions", "dependentSchemas"];
 /** Annotations an editor shows on hover and completion, kept on the outside of the wrapper. */
-const ANNOTATIONS = ["title", "description", "markdownDescription", "default", "examples", "deprecated", "x-deprecated", "x-owner", "x-restart-required"];
+const ANNOTATIONS = [
+  "title",
+  "description",
+  "markdownDescription",
+  "default",
+  "examples",
+  "deprecated",
+  "x-deprecated",
+  "x-owner",
+  "x-restart-required",
+];
 
 export interface LayerSchemaOptions {
   /** The namespace, for titles. */
@@ -74,11 +100,22 @@ function loosen(schema: JsonObject): JsonObject {
   if (isJsonObject(out.items)) {
     const items = referenceOr(loosen(out.items));
     const by = isJsonObject(merge) && typeof merge.by === "string" ? merge.by : null;
-    out.items = by === null ? items : {
-      anyOf: [items, { type: "object", required: [by, "$unset"], properties: { $unset: { const: true, description: `removes the parent's item with this ${by}` } } }],
-    };
+    out.items =
+      by === null
+        ? items
+        : {
+            anyOf: [
+              items,
+              {
+                type: "object",
+                required: [by, "$unset"],
+                properties: { $unset: { const: true, description: `removes the parent's item with this ${by}` } },
+              },
+            ],
+          };
   }
-  if (Array.isArray(out.prefixItems)) out.prefixItems = out.prefixItems.map((s) => (isJsonObject(s) ? referenceOr(loosen(s)) : s));
+  if (Array.isArray(out.prefixItems))
+    out.prefixItems = out.prefixItems.map((s) => (isJsonObject(s) ? referenceOr(loosen(s)) : s));
 
   for (const k of SUBSCHEMA) if (isJsonObject(out[k])) out[k] = loosen(out[k]);
   for (const k of SUBSCHEMA_LISTS) {
@@ -87,7 +124,8 @@ function loosen(schema: JsonObject): JsonObject {
   }
   for (const k of SUBSCHEMA_MAPS) {
     const map = out[k];
-    if (isJsonObject(map)) out[k] = Object.fromEntries(Object.entries(map).map(([n, s]) => [n, isJsonObject(s) ? loosen(s) : s]));
+    if (isJsonObject(map))
+      out[k] = Object.fromEntries(Object.entries(map).map(([n, s]) => [n, isJsonObject(s) ? loosen(s) : s]));
   }
   return out;
 }
@@ -96,9 +134,17 @@ function loosen(schema: JsonObject): JsonObject {
 function layerValue(schema: JsonObject): JsonValue {
   const annotations = pickAnnotations(schema);
   if (schema["x-sensitive"] === true) {
-    return { ...annotations, $ref: `#/$defs/${UNSET_DEF}`, "x-sensitive": true, description: `${typeof schema.description === "string" ? `${schema.description}. ` : ""}x-sensitive: set it in the encrypted <namespace>.sops.yaml (strata secrets set), never in a plain file` };
+    return {
+      ...annotations,
+      $ref: `#/$defs/${UNSET_DEF}`,
+      "x-sensitive": true,
+      description: `${typeof schema.description === "string" ? `${schema.description}. ` : ""}x-sensitive: set it in the encrypted <namespace>.sops.yaml (strata secrets set), never in a plain file`,
+    };
   }
-  return { ...annotations, anyOf: [loosen(schema), { $ref: `#/$defs/${UNSET_DEF}` }, { $ref: `#/$defs/${REFERENCE_DEF}` }] };
+  return {
+    ...annotations,
+    anyOf: [loosen(schema), { $ref: `#/$defs/${UNSET_DEF}` }, { $ref: `#/$defs/${REFERENCE_DEF}` }],
+  };
 }
 
 function referenceOr(schema: JsonObject): JsonObject {
@@ -112,7 +158,10 @@ function pickAnnotations(schema: JsonObject): JsonObject {
 }
 
 /** `.vscode/settings.json` entries for the layer schemas: one glob per namespace, and the `!unset` tag. */
-export function editorSettings(schemaFiles: { namespace: string; file: string }[]): { "yaml.schemas": Record<string, string[]>; "yaml.customTags": string[] } {
+export function editorSettings(schemaFiles: { namespace: string; file: string }[]): {
+  "yaml.schemas": Record<string, string[]>;
+  "yaml.customTags": string[];
+} {
   const schemas: Record<string, string[]> = {};
   for (const { namespace, file } of schemaFiles) schemas[`./${file}`] = [`environments/*/${namespace}.yaml`];
   return { "yaml.schemas": schemas, "yaml.customTags": ["!unset scalar"] };

@@ -18,7 +18,8 @@ function deref(root: JsonObject, schema: JsonObject, seen = new Set<JsonObject>(
     if (isJsonObject(target)) out.push(...deref(root, target, seen));
   }
   // allOf parts apply too; oneOf/anyOf/if are conditional and deliberately not followed (docs/reference.md, schemas).
-  if (Array.isArray(schema.allOf)) for (const part of schema.allOf) if (isJsonObject(part)) out.push(...deref(root, part, seen));
+  if (Array.isArray(schema.allOf))
+    for (const part of schema.allOf) if (isJsonObject(part)) out.push(...deref(root, part, seen));
   return out;
 }
 
@@ -42,12 +43,16 @@ export function schemasAt(root: JsonObject, path: readonly PathSegment[]): JsonO
     for (const s of current) {
       if (typeof seg === "string") {
         const props = s.properties;
-        if (isJsonObject(props) && Object.hasOwn(props, seg) && isJsonObject(props[seg])) next.push(...deref(root, props[seg]));
+        if (isJsonObject(props) && Object.hasOwn(props, seg) && isJsonObject(props[seg]))
+          next.push(...deref(root, props[seg]));
         else {
           let matched = false;
           if (isJsonObject(s.patternProperties)) {
             for (const [pattern, sub] of Object.entries(s.patternProperties)) {
-              if (isJsonObject(sub) && safeRegExp(pattern)?.test(seg)) { next.push(...deref(root, sub)); matched = true; }
+              if (isJsonObject(sub) && safeRegExp(pattern)?.test(seg)) {
+                next.push(...deref(root, sub));
+                matched = true;
+              }
             }
           }
           if (!matched && isJsonObject(s.additionalProperties)) next.push(...deref(root, s.additionalProperties));
@@ -69,7 +74,11 @@ const regexCache = new Map<string, RegExp | null>();
 function safeRegExp(pattern: string): RegExp | null {
   let r = regexCache.get(pattern);
   if (r === undefined) {
-    try { r = new RegExp(pattern, "u"); } catch { r = null; }
+    try {
+      r = new RegExp(pattern, "u");
+    } catch {
+      r = null;
+    }
     regexCache.set(pattern, r);
   }
   return r;
@@ -77,7 +86,15 @@ function safeRegExp(pattern: string): RegExp | null {
 
 /** `x-` metadata at a path; `x-sensitive` also applies to everything below a sensitive key. */
 export function metadataAt(root: JsonObject, path: readonly PathSegment[]): KeyMetadata {
-  const meta: KeyMetadata = { sensitive: false, restartRequired: false, deprecated: null, owner: null, approvers: [], merge: null, description: null };
+  const meta: KeyMetadata = {
+    sensitive: false,
+    restartRequired: false,
+    deprecated: null,
+    owner: null,
+    approvers: [],
+    merge: null,
+    description: null,
+  };
   for (let i = 0; i <= path.length; i++) {
     for (const s of schemasAt(root, path.slice(0, i))) {
       if (s["x-sensitive"] === true) meta.sensitive = true;
@@ -85,7 +102,9 @@ export function metadataAt(root: JsonObject, path: readonly PathSegment[]): KeyM
       if (s["x-restart-required"] === true) meta.restartRequired = true;
       if (typeof s["x-deprecated"] === "string") meta.deprecated = s["x-deprecated"];
       if (typeof s["x-owner"] === "string") meta.owner = s["x-owner"];
-      if (Array.isArray(s["x-approvers"])) for (const a of s["x-approvers"]) if (typeof a === "string" && !meta.approvers.includes(a)) meta.approvers.push(a);
+      if (Array.isArray(s["x-approvers"]))
+        for (const a of s["x-approvers"])
+          if (typeof a === "string" && !meta.approvers.includes(a)) meta.approvers.push(a);
       const m = s["x-merge"];
       if (m === "append" || m === "replace") meta.merge = m;
       else if (isJsonObject(m) && typeof m.by === "string") meta.merge = { by: m.by };
@@ -95,7 +114,11 @@ export function metadataAt(root: JsonObject, path: readonly PathSegment[]): KeyM
   // Owners inherited from an enclosing key when the leaf names none.
   if (meta.owner === null) {
     for (let i = path.length - 1; i >= 0 && meta.owner === null; i--) {
-      for (const s of schemasAt(root, path.slice(0, i))) if (typeof s["x-owner"] === "string") { meta.owner = s["x-owner"]; break; }
+      for (const s of schemasAt(root, path.slice(0, i)))
+        if (typeof s["x-owner"] === "string") {
+          meta.owner = s["x-owner"];
+          break;
+        }
     }
   }
   return meta;
@@ -137,15 +160,20 @@ export function collectDefaults(root: JsonObject, limit = DEFAULTS_EXPANSION_LIM
   let overflow: (string | number)[] | null = null;
   const visit = (schema: JsonObject, schemaPath: (string | number)[], path: string[], stack: JsonObject[]): void => {
     if (overflow !== null || stack.includes(schema) || path.length > 64) return;
-    if (--budget < 0) { overflow = schemaPath; return; }
+    if (--budget < 0) {
+      overflow = schemaPath;
+      return;
+    }
     const parts = derefWithPaths(root, schema, schemaPath);
     for (const { s, p } of parts) {
-      if (path.length > 0 && Object.hasOwn(s, "default")) out.push({ path, value: s.default as JsonValue, schemaPath: [...p, "default"] });
+      if (path.length > 0 && Object.hasOwn(s, "default"))
+        out.push({ path, value: s.default as JsonValue, schemaPath: [...p, "default"] });
     }
     for (const { s, p } of parts) {
       if (!isJsonObject(s.properties)) continue;
       for (const [key, sub] of Object.entries(s.properties)) {
-        if (isJsonObject(sub) && yields.has(sub)) visit(sub, [...p, "properties", key], [...path, key], [...stack, schema]);
+        if (isJsonObject(sub) && yields.has(sub))
+          visit(sub, [...p, "properties", key], [...path, key], [...stack, schema]);
       }
     }
   };
@@ -173,26 +201,44 @@ function findDefaultBearing(root: JsonObject): Set<JsonObject> {
         const list = parents.get(sub);
         if (list === undefined) parents.set(sub, [schema]);
         else list.push(schema);
-        if (!seen.has(sub)) { seen.add(sub); queue.push(sub); }
+        if (!seen.has(sub)) {
+          seen.add(sub);
+          queue.push(sub);
+        }
       }
     }
   }
   const bearing = new Set<JsonObject>(carriers);
   const work = [...carriers];
   while (work.length > 0) {
-    for (const parent of parents.get(work.pop()!) ?? []) if (!bearing.has(parent)) { bearing.add(parent); work.push(parent); }
+    for (const parent of parents.get(work.pop()!) ?? [])
+      if (!bearing.has(parent)) {
+        bearing.add(parent);
+        work.push(parent);
+      }
   }
   return bearing;
 }
 
-function derefWithPaths(root: JsonObject, schema: JsonObject, path: (string | number)[], seen = new Set<JsonObject>()): { s: JsonObject; p: (string | number)[] }[] {
+function derefWithPaths(
+  root: JsonObject,
+  schema: JsonObject,
+  path: (string | number)[],
+  seen = new Set<JsonObject>(),
+): { s: JsonObject; p: (string | number)[] }[] {
   const out = [{ s: schema, p: path }];
   if (seen.has(schema)) return out;
   seen.add(schema);
   const ref = schema.$ref;
   if (typeof ref === "string" && ref.startsWith("#")) {
     const target = resolvePointer(root, ref.slice(1));
-    const targetPath = ref.slice(1) === "" ? [] : ref.slice(2).split("/").map((x) => decodeURIComponent(x).replace(/~1/g, "/").replace(/~0/g, "~"));
+    const targetPath =
+      ref.slice(1) === ""
+        ? []
+        : ref
+            .slice(2)
+            .split("/")
+            .map((x) => decodeURIComponent(x).replace(/~1/g, "/").replace(/~0/g, "~"));
     if (isJsonObject(target)) out.push(...derefWithPaths(root, target, targetPath, seen));
   }
   if (Array.isArray(schema.allOf)) {
@@ -204,9 +250,17 @@ function derefWithPaths(root: JsonObject, schema: JsonObject, path: (string | nu
 }
 
 /** Where the `required` keyword that names `key` sits, for locating missing-required. */
-export function requiredKeywordPath(root: JsonObject, parentPath: readonly PathSegment[], key: string): (string | number)[] | null {
+export function requiredKeywordPath(
+  root: JsonObject,
+  parentPath: readonly PathSegment[],
+  key: string,
+): (string | number)[] | null {
   // Re-walk with paths: the parent's subschemas, find one whose `required` lists the key.
-  const walk = (schema: JsonObject, schemaPath: (string | number)[], rest: readonly PathSegment[]): (string | number)[] | null => {
+  const walk = (
+    schema: JsonObject,
+    schemaPath: (string | number)[],
+    rest: readonly PathSegment[],
+  ): (string | number)[] | null => {
     for (const { s, p } of derefWithPaths(root, schema, schemaPath)) {
       if (rest.length === 0) {
         if (Array.isArray(s.required) && s.required.includes(key)) return [...p, "required", s.required.indexOf(key)];

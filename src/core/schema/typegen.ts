@@ -67,7 +67,11 @@ function resolvePointer(root: JsonObject, pointer: string): JsonValue | undefine
   let cur: JsonValue | undefined = root;
   for (const raw of pointer.slice(1).split("/")) {
     let seg: string;
-    try { seg = decodeURIComponent(raw).replace(/~1/g, "/").replace(/~0/g, "~"); } catch { return undefined; }
+    try {
+      seg = decodeURIComponent(raw).replace(/~1/g, "/").replace(/~0/g, "~");
+    } catch {
+      return undefined;
+    }
     if (isJsonObject(cur) && Object.hasOwn(cur, seg)) cur = cur[seg];
     else if (Array.isArray(cur) && /^\d+$/.test(seg)) cur = cur[Number(seg)];
     else return undefined;
@@ -141,7 +145,8 @@ function typeOf(walk: Walk, schema: JsonValue | undefined, stack: Stack): TypeNo
     }
   }
   if (alternatives.length === 0) return base;
-  if (base.kind === "unknown") return alternatives.length === 1 ? alternatives[0]! : { kind: "intersection", members: alternatives };
+  if (base.kind === "unknown")
+    return alternatives.length === 1 ? alternatives[0]! : { kind: "intersection", members: alternatives };
   return { kind: "intersection", members: [base, ...alternatives] };
 }
 
@@ -151,13 +156,30 @@ function baseType(walk: Walk, ps: readonly JsonObject[], stack: Stack): TypeNode
 
   let types: string[] | null = null;
   for (const p of ps) {
-    const t = typeof p.type === "string" ? [p.type] : Array.isArray(p.type) ? p.type.filter((x): x is string => typeof x === "string") : null;
+    const t =
+      typeof p.type === "string"
+        ? [p.type]
+        : Array.isArray(p.type)
+          ? p.type.filter((x): x is string => typeof x === "string")
+          : null;
     if (t === null) continue;
     // allOf parts that each name types: only the types all of them allow.
-    types = types === null ? t : types.filter((x) => t.includes(x) || (x === "integer" && t.includes("number")) || (x === "number" && t.includes("integer")));
+    types =
+      types === null
+        ? t
+        : types.filter(
+            (x) =>
+              t.includes(x) || (x === "integer" && t.includes("number")) || (x === "number" && t.includes("integer")),
+          );
   }
   if (types === null) {
-    const objectish = ps.some((p) => isJsonObject(p.properties) || isJsonObject(p.patternProperties) || Object.hasOwn(p, "additionalProperties") || Array.isArray(p.required));
+    const objectish = ps.some(
+      (p) =>
+        isJsonObject(p.properties) ||
+        isJsonObject(p.patternProperties) ||
+        Object.hasOwn(p, "additionalProperties") ||
+        Array.isArray(p.required),
+    );
     const arrayish = ps.some((p) => Object.hasOwn(p, "items") || Array.isArray(p.prefixItems));
     if (objectish) types = ["object"];
     else if (arrayish) types = ["array"];
@@ -180,7 +202,11 @@ function arrayType(walk: Walk, ps: readonly JsonObject[], stack: Stack): TypeNod
   const itemsPart = ps.find((p) => Object.hasOwn(p, "items"));
   const items = itemsPart?.items;
   if (prefix && prefix.length > 0) {
-    return { kind: "tuple", items: prefix.map((s) => typeOf(walk, s, stack)), rest: items === false ? null : typeOf(walk, items, stack) };
+    return {
+      kind: "tuple",
+      items: prefix.map((s) => typeOf(walk, s, stack)),
+      rest: items === false ? null : typeOf(walk, items, stack),
+    };
   }
   return { kind: "array", items: items === false ? { kind: "never" } : typeOf(walk, items, stack) };
 }
@@ -188,7 +214,8 @@ function arrayType(walk: Walk, ps: readonly JsonObject[], stack: Stack): TypeNod
 function objectType(walk: Walk, ps: readonly JsonObject[], stack: Stack): TypeNode {
   const root = walk.root;
   const required = new Set<string>();
-  for (const p of ps) if (Array.isArray(p.required)) for (const r of p.required) if (typeof r === "string") required.add(r);
+  for (const p of ps)
+    if (Array.isArray(p.required)) for (const r of p.required) if (typeof r === "string") required.add(r);
   const byName = new Map<string, JsonObject[]>();
   for (const p of ps) {
     if (!isJsonObject(p.properties)) continue;
@@ -206,12 +233,24 @@ function objectType(walk: Walk, ps: readonly JsonObject[], stack: Stack): TypeNo
     // Several allOf parts may declare the same property: their schemas all apply.
     const merged: JsonObject = subs.length === 1 ? subs[0]! : { allOf: subs };
     const subParts = parts(root, merged);
-    const type = subs.some((s) => isJsonObject(s.not) && Object.keys(s.not).length === 0) ? ({ kind: "never" } as TypeNode) : typeOf(walk, merged, stack);
+    const type = subs.some((s) => isJsonObject(s.not) && Object.keys(s.not).length === 0)
+      ? ({ kind: "never" } as TypeNode)
+      : typeOf(walk, merged, stack);
     const defaultValue = subParts.find((s) => Object.hasOwn(s, "default"))?.default as JsonValue | undefined;
-    const deprecated = subParts.map((s) => s["x-deprecated"]).find((d) => typeof d === "string" || d === true) as string | true | undefined;
+    const deprecated = subParts.map((s) => s["x-deprecated"]).find((d) => typeof d === "string" || d === true) as
+      string | true | undefined;
     const description = subParts.map((s) => s.description).find((d): d is string => typeof d === "string") ?? null;
-    const present = required.has(name) || defaultValue !== undefined || (isObjectNode(type) && hasDefaultBelow(walk, merged, 0));
-    props.push({ name, type, optional: !present, description, deprecated: deprecated ?? null, defaultValue, sensitive: subParts.some((s) => s["x-sensitive"] === true) });
+    const present =
+      required.has(name) || defaultValue !== undefined || (isObjectNode(type) && hasDefaultBelow(walk, merged, 0));
+    props.push({
+      name,
+      type,
+      optional: !present,
+      description,
+      deprecated: deprecated ?? null,
+      defaultValue,
+      sensitive: subParts.some((s) => s["x-sensitive"] === true),
+    });
   }
 
   // Keys the schema does not name: `additionalProperties` (absent or true: anything) and
@@ -221,7 +260,8 @@ function objectType(walk: Walk, ps: readonly JsonObject[], stack: Stack): TypeNo
   for (const p of ps) {
     if (p.additionalProperties === false) closed = true;
     else if (isJsonObject(p.additionalProperties)) extra.push(typeOf(walk, p.additionalProperties, stack));
-    if (isJsonObject(p.patternProperties)) for (const sub of Object.values(p.patternProperties)) extra.push(typeOf(walk, sub, stack));
+    if (isJsonObject(p.patternProperties))
+      for (const sub of Object.values(p.patternProperties)) extra.push(typeOf(walk, sub, stack));
     if (p.unevaluatedProperties === false) closed = true;
   }
   let index: TypeNode | null = null;
@@ -257,9 +297,26 @@ function hasDefaultBelow(walk: Walk, schema: JsonObject, depth: number): boolean
 function literalType(v: JsonValue): TypeNode {
   if (v === null) return { kind: "primitive", name: "null" };
   if (typeof v === "string" || typeof v === "boolean") return { kind: "literal", text: JSON.stringify(v) };
-  if (typeof v === "number") return Number.isFinite(v) ? { kind: "literal", text: v < 0 ? `-${-v}` : String(v) } : { kind: "primitive", name: "number" };
+  if (typeof v === "number")
+    return Number.isFinite(v)
+      ? { kind: "literal", text: v < 0 ? `-${-v}` : String(v) }
+      : { kind: "primitive", name: "number" };
   if (Array.isArray(v)) return { kind: "tuple", items: v.map(literalType), rest: null };
-  return { kind: "object", props: Object.keys(v).sort(compareText).map((k) => ({ name: k, type: literalType(v[k]!), optional: false, description: null, deprecated: null, defaultValue: undefined, sensitive: false })), index: null };
+  return {
+    kind: "object",
+    props: Object.keys(v)
+      .sort(compareText)
+      .map((k) => ({
+        name: k,
+        type: literalType(v[k]!),
+        optional: false,
+        description: null,
+        deprecated: null,
+        defaultValue: undefined,
+        sensitive: false,
+      })),
+    index: null,
+  };
 }
 
 /** Flattens, drops duplicates; `unknown` absorbs everything, `never` disappears. */
@@ -271,7 +328,10 @@ function union(types: readonly TypeNode[]): TypeNode {
       if (m.kind === "unknown") return UNKNOWN;
       if (m.kind === "never") continue;
       const key = printType(m, 0);
-      if (!seen.has(key)) { seen.add(key); flat.push(m); }
+      if (!seen.has(key)) {
+        seen.add(key);
+        flat.push(m);
+      }
     }
   }
   if (flat.length === 0) return { kind: "never" };
@@ -294,22 +354,30 @@ function indent(depth: number): string {
 
 function printType(t: TypeNode, depth: number): string {
   switch (t.kind) {
-    case "unknown": return "unknown";
-    case "never": return "never";
-    case "primitive": return t.name;
-    case "ref": return t.name;
-    case "literal": return t.text;
+    case "unknown":
+      return "unknown";
+    case "never":
+      return "never";
+    case "primitive":
+      return t.name;
+    case "ref":
+      return t.name;
+    case "literal":
+      return t.text;
     case "array": {
       const inner = printType(t.items, depth);
       return `readonly ${needsParens(t.items) ? `(${inner})` : inner}[]`;
     }
     case "tuple": {
       const items = t.items.map((i) => printType(i, depth));
-      if (t.rest) items.push(`...${needsParens(t.rest) ? `(${printType(t.rest, depth)})` : printType(t.rest, depth)}[]`);
+      if (t.rest)
+        items.push(`...${needsParens(t.rest) ? `(${printType(t.rest, depth)})` : printType(t.rest, depth)}[]`);
       return `readonly [${items.join(", ")}]`;
     }
-    case "union": return t.members.map((m) => printType(m, depth)).join(" | ");
-    case "intersection": return t.members.map((m) => (m.kind === "union" ? `(${printType(m, depth)})` : printType(m, depth))).join(" & ");
+    case "union":
+      return t.members.map((m) => printType(m, depth)).join(" | ");
+    case "intersection":
+      return t.members.map((m) => (m.kind === "union" ? `(${printType(m, depth)})` : printType(m, depth))).join(" & ");
     case "object": {
       if (t.props.length === 0 && t.index === null) return "{ readonly [key: string]: never }";
       const lines = printMembers(t, depth + 1);
@@ -326,7 +394,9 @@ function printMembers(t: Extract<TypeNode, { kind: "object" }>, depth: number): 
   const lines: string[] = [];
   for (const p of t.props) {
     lines.push(...jsDoc(p, depth));
-    lines.push(`${indent(depth)}readonly ${propertyName(p.name)}${p.optional ? "?" : ""}: ${printType(p.type, depth)};`);
+    lines.push(
+      `${indent(depth)}readonly ${propertyName(p.name)}${p.optional ? "?" : ""}: ${printType(p.type, depth)};`,
+    );
   }
   if (t.index !== null) lines.push(`${indent(depth)}readonly [key: string]: ${printType(t.index, depth)};`);
   return lines;
@@ -334,16 +404,21 @@ function printMembers(t: Extract<TypeNode, { kind: "object" }>, depth: number): 
 
 /** JSDoc text must not close the comment early. */
 function docText(s: string): string[] {
-  return s.replace(/\*\//g, "*\\/").split(/\r?\n/).map((l) => l.trimEnd());
+  return s
+    .replace(/\*\//g, "*\\/")
+    .split(/\r?\n/)
+    .map((l) => l.trimEnd());
 }
 
 function jsDoc(p: Pick<Prop, "description" | "deprecated" | "defaultValue" | "sensitive">, depth: number): string[] {
   const body: string[] = [];
   if (p.description) body.push(...docText(p.description));
   // A sensitive key's default is an error elsewhere; never copy a secret into source code.
-  if (p.defaultValue !== undefined && !p.sensitive) body.push(...docText(`@defaultValue \`${JSON.stringify(p.defaultValue)}\``));
+  if (p.defaultValue !== undefined && !p.sensitive)
+    body.push(...docText(`@defaultValue \`${JSON.stringify(p.defaultValue)}\``));
   if (p.sensitive) body.push("Sensitive: never log it.");
-  if (p.deprecated !== null) body.push(...docText(p.deprecated === true ? "@deprecated" : `@deprecated ${p.deprecated}`));
+  if (p.deprecated !== null)
+    body.push(...docText(p.deprecated === true ? "@deprecated" : `@deprecated ${p.deprecated}`));
   if (body.length === 0) return [];
   const pad = indent(depth);
   if (body.length === 1) return [`${pad}/** ${body[0]} */`];
@@ -365,7 +440,12 @@ function uniqueName(base: string, taken: Set<string>): string {
 }
 
 /** Dotted leaf paths: named properties of plain objects are followed; everything else is a leaf. */
-function collectLeaves(t: TypeNode, owner: string, path: readonly { name: string; optional: boolean }[], out: Map<string, string>): void {
+function collectLeaves(
+  t: TypeNode,
+  owner: string,
+  path: readonly { name: string; optional: boolean }[],
+  out: Map<string, string>,
+): void {
   if (t.kind === "object" && t.props.length > 0 && t.index === null && path.length < MAX_DEPTH) {
     for (const p of t.props) collectLeaves(p.type, owner, [...path, { name: p.name, optional: p.optional }], out);
     return;
@@ -389,7 +469,10 @@ function collectLeaves(t: TypeNode, owner: string, path: readonly { name: string
 }
 
 /** The declaration file's text. Deterministic: namespaces, properties and paths in code-unit order. */
-export function generateTypes(namespaces: readonly TypegenNamespace[], options: TypegenOptions): { text: string; keyPaths: number } {
+export function generateTypes(
+  namespaces: readonly TypegenNamespace[],
+  options: TypegenOptions,
+): { text: string; keyPaths: number } {
   const sorted = [...namespaces].sort((a, b) => compareText(a.name, b.name));
   const taken = new Set<string>();
   const out: string[] = [
@@ -407,34 +490,88 @@ export function generateTypes(namespaces: readonly TypegenNamespace[], options: 
     const walk: Walk = { root: ns.schema, rootName: name, taken, named: new Map(), budget: EXPANSION_BUDGET };
     const type = typeOf(walk, ns.schema, [ns.schema]);
     const description = typeof ns.schema.description === "string" ? ns.schema.description : null;
-    out.push(...jsDoc({ description: [description, `Namespace \`${ns.name}\` (${ns.file}).`].filter(Boolean).join("\n\n"), deprecated: deprecatedOf(ns.schema), defaultValue: undefined, sensitive: false }, 0));
+    out.push(
+      ...jsDoc(
+        {
+          description: [description, `Namespace \`${ns.name}\` (${ns.file}).`].filter(Boolean).join("\n\n"),
+          deprecated: deprecatedOf(ns.schema),
+          defaultValue: undefined,
+          sensitive: false,
+        },
+        0,
+      ),
+    );
     out.push(...declaration(name, type));
     // Recursive definitions, each once, in the order they were met (deterministic: the walk is).
     for (const [target, { name: defName, pointer }] of walk.named) {
       const defType = typeOf(walk, target, [target]);
-      out.push(...jsDoc({ description: [typeof target.description === "string" ? target.description : null, `\`${pointer}\` of ${ns.file}, which refers to itself.`].filter(Boolean).join("\n\n"), deprecated: null, defaultValue: undefined, sensitive: false }, 0));
+      out.push(
+        ...jsDoc(
+          {
+            description: [
+              typeof target.description === "string" ? target.description : null,
+              `\`${pointer}\` of ${ns.file}, which refers to itself.`,
+            ]
+              .filter(Boolean)
+              .join("\n\n"),
+            deprecated: null,
+            defaultValue: undefined,
+            sensitive: false,
+          },
+          0,
+        ),
+      );
       out.push(...declaration(defName, defType));
     }
     if (walk.budget < 0) {
-      throw new StrataError("invalid-schema", `${ns.file}:1:1: the schema expands to more than ${EXPANSION_BUDGET} subschemas through $ref; typegen stops`, { hint: "a $ref that is used many times at many levels multiplies; share fewer definitions", finding: { file: ns.file, line: 1, column: 1, key: ns.name } });
+      throw new StrataError(
+        "invalid-schema",
+        `${ns.file}:1:1: the schema expands to more than ${EXPANSION_BUDGET} subschemas through $ref; typegen stops`,
+        {
+          hint: "a $ref that is used many times at many levels multiplies; share fewer definitions",
+          finding: { file: ns.file, line: 1, column: 1, key: ns.name },
+        },
+      );
     }
-    root.push(...jsDoc({ description, deprecated: deprecatedOf(ns.schema), defaultValue: undefined, sensitive: false }, 1), `  readonly ${propertyName(ns.name)}: ${name};`);
+    root.push(
+      ...jsDoc({ description, deprecated: deprecatedOf(ns.schema), defaultValue: undefined, sensitive: false }, 1),
+      `  readonly ${propertyName(ns.name)}: ${name};`,
+    );
     collectLeaves(type, "StrataConfig", [{ name: ns.name, optional: false }], leaves);
   }
-  out.push("/** The whole effective configuration, one member per namespace. */", "export interface StrataConfig {", ...root, "}", "");
+  out.push(
+    "/** The whole effective configuration, one member per namespace. */",
+    "export interface StrataConfig {",
+    ...root,
+    "}",
+    "",
+  );
   const paths = [...leaves.keys()].sort(compareText);
-  out.push("/** Every dotted leaf path and its value's type; arrays and free-form maps are leaves. */", "export interface StrataKeys {");
+  out.push(
+    "/** Every dotted leaf path and its value's type; arrays and free-form maps are leaves. */",
+    "export interface StrataKeys {",
+  );
   for (const p of paths) out.push(`  readonly ${JSON.stringify(p)}: ${leaves.get(p)!};`);
   out.push("}", "");
-  out.push("/** The union of dotted leaf paths, e.g. `get(\"database.pool.max\")`. */");
+  out.push('/** The union of dotted leaf paths, e.g. `get("database.pool.max")`. */');
   if (paths.length === 0) out.push("export type KeyPath = never;");
-  else out.push("export type KeyPath =", ...paths.map((p, i) => `  | ${JSON.stringify(p)}${i === paths.length - 1 ? ";" : ""}`));
-  out.push("", "/** The type of the value at a key path. */", "export type ValueAt<K extends KeyPath> = StrataKeys[K];", "");
+  else
+    out.push(
+      "export type KeyPath =",
+      ...paths.map((p, i) => `  | ${JSON.stringify(p)}${i === paths.length - 1 ? ";" : ""}`),
+    );
+  out.push(
+    "",
+    "/** The type of the value at a key path. */",
+    "export type ValueAt<K extends KeyPath> = StrataKeys[K];",
+    "",
+  );
   return { text: out.join("\n"), keyPaths: paths.length };
 }
 
 function declaration(name: string, type: TypeNode): string[] {
-  if (type.kind === "object" && (type.props.length > 0 || type.index !== null)) return [`export interface ${name} {`, ...printMembers(type, 1), "}", ""];
+  if (type.kind === "object" && (type.props.length > 0 || type.index !== null))
+    return [`export interface ${name} {`, ...printMembers(type, 1), "}", ""];
   return [`export type ${name} = ${printType(type, 0)};`, ""];
 }
 

@@ -45,7 +45,16 @@ export function parseSettings(root: LNode | null, compiler: SchemaCompiler): Par
   const findings: Finding[] = [];
   const environments = new Map<string, EnvironmentInfo>();
   if (!root) {
-    findings.push(createFinding({ code: "invalid-type", message: `${file} is empty`, file, line: 1, column: 1, hint: "it needs at least `version: 1` and `environments:`" }));
+    findings.push(
+      createFinding({
+        code: "invalid-type",
+        message: `${file} is empty`,
+        file,
+        line: 1,
+        column: 1,
+        hint: "it needs at least `version: 1` and `environments:`",
+      }),
+    );
     return { root, settings: null, environments, findings };
   }
   const plain = toPlain(root);
@@ -53,8 +62,17 @@ export function parseSettings(root: LNode | null, compiler: SchemaCompiler): Par
   if (!validate(plain)) {
     for (const err of validate.errors ?? []) {
       if (err.propertyName !== undefined) continue; // names are checked below, with a clearer message
-      const segs = err.instancePath === "" ? [] : err.instancePath.slice(1).split("/").map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
-      const extra = err.keyword === "additionalProperties" ? String((err.params as { additionalProperty: string }).additionalProperty) : null;
+      const segs =
+        err.instancePath === ""
+          ? []
+          : err.instancePath
+              .slice(1)
+              .split("/")
+              .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
+      const extra =
+        err.keyword === "additionalProperties"
+          ? String((err.params as { additionalProperty: string }).additionalProperty)
+          : null;
       const loc = locate(root, extra ? [...segs, extra] : segs);
       const pos = (extra ? loc.keyPos : null) ?? loc.pos;
       const where = segs.length ? segs.join(".") : "(top level)";
@@ -66,15 +84,25 @@ export function parseSettings(root: LNode | null, compiler: SchemaCompiler): Par
         message = `${file}:${pos.line}:${pos.column}: unknown setting "${[...segs, extra].join(".")}"`;
         const near = suggestClosest(extra ?? "", knownSettings(segs));
         if (near !== null) hint = `did you mean ${near}?`;
-      }
-      else if (err.keyword === "required") { code = "missing-required"; message = `${file}:${pos.line}:${pos.column}: ${where} must have "${(err.params as { missingProperty: string }).missingProperty}"`; }
-      else if ((err.keyword === "pattern" || err.keyword === "maxLength") && segs[0] === "environments" && segs.length <= 3) code = "invalid-name";
-      else if (err.keyword === "propertyNames") continue; // reported with the name below
+      } else if (err.keyword === "required") {
+        code = "missing-required";
+        message = `${file}:${pos.line}:${pos.column}: ${where} must have "${(err.params as { missingProperty: string }).missingProperty}"`;
+      } else if (
+        (err.keyword === "pattern" || err.keyword === "maxLength") &&
+        segs[0] === "environments" &&
+        segs.length <= 3
+      )
+        code = "invalid-name";
+      else if (err.keyword === "propertyNames")
+        continue; // reported with the name below
       else if (err.keyword !== "type") code = "constraint-violation";
-      findings.push(createFinding({ code, message, file, line: pos.line, column: pos.column, key: segs.join(".") || null, hint }));
+      findings.push(
+        createFinding({ code, message, file, line: pos.line, column: pos.column, key: segs.join(".") || null, hint }),
+      );
     }
   }
-  if (!isJsonObject(plain) || !isJsonObject(plain.environments)) return { root, settings: null, environments, findings };
+  if (!isJsonObject(plain) || !isJsonObject(plain.environments))
+    return { root, settings: null, environments, findings };
   const envNode = locate(root, ["environments"]).node;
   const decls = plain.environments as Record<string, EnvironmentDeclaration>;
 
@@ -82,18 +110,30 @@ export function parseSettings(root: LNode | null, compiler: SchemaCompiler): Par
     if (!isValidName(name)) {
       const e = envNode.kind === "map" ? envNode.entries.get(name) : undefined;
       const pos = e?.keyPos ?? envNode.pos;
-      findings.push(findingAt("invalid-name", { file, line: pos.line, column: pos.column }, `invalid environment name "${name}"`, { hint: "environment names match ^[a-z0-9][a-z0-9-]*$, at most 64 characters" }));
+      findings.push(
+        findingAt("invalid-name", { file, line: pos.line, column: pos.column }, `invalid environment name "${name}"`, {
+          hint: "environment names match ^[a-z0-9][a-z0-9-]*$, at most 64 characters",
+        }),
+      );
     }
   }
 
   const chains = buildChains(decls, root, findings);
   // Recipients of an environment strata.yaml does not declare would never be used: say so.
-  const recipients = isJsonObject(plain.runtime) && isJsonObject(plain.runtime.recipients) ? plain.runtime.recipients : {};
+  const recipients =
+    isJsonObject(plain.runtime) && isJsonObject(plain.runtime.recipients) ? plain.runtime.recipients : {};
   for (const name of Object.keys(recipients)) {
     if (Object.hasOwn(decls, name)) continue;
     const node = locate(root, ["runtime", "recipients"]).node;
     const pos = (node.kind === "map" ? node.entries.get(name)?.keyPos : undefined) ?? node.pos;
-    findings.push(findingAt("unknown-environment", { file, line: pos.line, column: pos.column }, `runtime.recipients names "${name}", which is not a declared environment`, { environment: name, hint: "fix the name, or declare the environment under environments:" }));
+    findings.push(
+      findingAt(
+        "unknown-environment",
+        { file, line: pos.line, column: pos.column },
+        `runtime.recipients names "${name}", which is not a declared environment`,
+        { environment: name, hint: "fix the name, or declare the environment under environments:" },
+      ),
+    );
   }
 
   for (const [name, chain] of chains) {
@@ -120,7 +160,8 @@ export function parseSettings(root: LNode | null, compiler: SchemaCompiler): Par
 /** The settings strata.yaml's schema declares for the map at `path`. */
 function knownSettings(path: readonly string[]): string[] {
   const keys = new Set<string>();
-  for (const s of schemasAt(strataYamlSchema as unknown as JsonObject, path)) if (isJsonObject(s.properties)) for (const k of Object.keys(s.properties)) keys.add(k);
+  for (const s of schemasAt(strataYamlSchema as unknown as JsonObject, path))
+    if (isJsonObject(s.properties)) for (const k of Object.keys(s.properties)) keys.add(k);
   return [...keys];
 }
 
@@ -133,7 +174,11 @@ export const MAX_INHERITANCE_DEPTH = 64;
  * chain deeper than {@link MAX_INHERITANCE_DEPTH} are each reported once, at the `parent:` to fix, and
  * listing every environment they leave without a chain; those environments get none.
  */
-function buildChains(decls: Record<string, EnvironmentDeclaration>, root: LNode, findings: Finding[]): Map<string, string[]> {
+function buildChains(
+  decls: Record<string, EnvironmentDeclaration>,
+  root: LNode,
+  findings: Finding[],
+): Map<string, string[]> {
   const file = SETTINGS_FILE;
   const names = Object.keys(decls).filter(isValidName);
   const parentOf = (name: string): string | undefined => {
@@ -154,7 +199,11 @@ function buildChains(decls: Record<string, EnvironmentDeclaration>, root: LNode,
     let base: string[] | null = [];
     let broken: Finding | undefined;
     while (current !== undefined) {
-      if (chains.has(current)) { base = chains.get(current)!; broken = brokenBy.get(current); break; }
+      if (chains.has(current)) {
+        base = chains.get(current)!;
+        broken = brokenBy.get(current);
+        break;
+      }
       const seenAt = onPath.get(current);
       if (seenAt !== undefined) {
         const cycle = [...path.slice(seenAt), current];
@@ -162,7 +211,10 @@ function buildChains(decls: Record<string, EnvironmentDeclaration>, root: LNode,
         broken = createFinding({
           code: "circular-inheritance",
           message: `${file}:${at.line}:${at.column}: environments inherit in a circle: ${cycle.join(" -> ")}`,
-          file, line: at.line, column: at.column, environment: current,
+          file,
+          line: at.line,
+          column: at.column,
+          environment: current,
           hint: `remove the parent: of one of ${cycle.slice(0, -1).join(", ")} (that one becomes a root), or point it at an environment outside the circle`,
         });
         findings.push(broken);
@@ -173,9 +225,17 @@ function buildChains(decls: Record<string, EnvironmentDeclaration>, root: LNode,
       path.push(current);
       const parent = parentOf(current);
       if (parent !== undefined && (!Object.hasOwn(decls, parent) || !isValidName(parent))) {
-        if (Object.hasOwn(decls, parent)) { base = null; break; } // an invalid name, reported as such
+        if (Object.hasOwn(decls, parent)) {
+          base = null;
+          break;
+        } // an invalid name, reported as such
         const at = locate(root, ["environments", current, "parent"]).pos;
-        broken = findingAt("unknown-environment", { file, line: at.line, column: at.column }, `environment "${current}" has unknown parent "${parent}"`, { environment: current, hint: `declare "${parent}" under environments, or fix the name` });
+        broken = findingAt(
+          "unknown-environment",
+          { file, line: at.line, column: at.column },
+          `environment "${current}" has unknown parent "${parent}"`,
+          { environment: current, hint: `declare "${parent}" under environments, or fix the name` },
+        );
         findings.push(broken);
         chains.set(current, null);
         brokenBy.set(current, broken);
@@ -188,13 +248,19 @@ function buildChains(decls: Record<string, EnvironmentDeclaration>, root: LNode,
     // Unwind from the top of the walk down to `name`.
     for (let i = path.length - 1; i >= 0; i--) {
       const env = path[i]!;
-      if (chains.has(env)) { base = chains.get(env)!; continue; }
+      if (chains.has(env)) {
+        base = chains.get(env)!;
+        continue;
+      }
       if (base !== null && base.length >= MAX_INHERITANCE_DEPTH) {
         const at = locate(root, ["environments", env, "parent"]).pos;
         broken = createFinding({
           code: "constraint-violation",
           message: `${file}:${at.line}:${at.column}: environment "${env}" would inherit ${base.length + 1} levels deep (${base[0]} -> … -> ${base[base.length - 1]} -> ${env}); at most ${MAX_INHERITANCE_DEPTH} levels are allowed`,
-          file, line: at.line, column: at.column, environment: env,
+          file,
+          line: at.line,
+          column: at.column,
+          environment: env,
           hint: "give it a parent nearer the root: long chains are hard to reason about, and each level is a layer to resolve",
         });
         findings.push(broken);

@@ -24,7 +24,11 @@ export const strataYamlSchema = {
         type: "object",
         additionalProperties: false,
         properties: {
-          parent: { ...name, description: "The environment this one inherits from (at most 64 levels of inheritance, itself included; no cycles)" },
+          parent: {
+            ...name,
+            description:
+              "The environment this one inherits from (at most 64 levels of inheritance, itself included; no cycles)",
+          },
           description: { type: "string" },
           abstract: { type: "boolean", description: "A layer only, never a push target" },
           production: { type: "boolean", description: "Inherited by children unless they set false" },
@@ -57,7 +61,11 @@ export const strataYamlSchema = {
       additionalProperties: false,
       properties: {
         endpoint: { type: "string", pattern: "^https?://" },
-        expires_after: { type: "string", pattern: "^[0-9]+(s|m|h|d)$", description: "How long a snapshot stays fresh (default 7d)" },
+        expires_after: {
+          type: "string",
+          pattern: "^[0-9]+(s|m|h|d)$",
+          description: "How long a snapshot stays fresh (default 7d)",
+        },
       },
     },
     // Nulls and single strings are accepted where the approvals rules accept them (an empty `approvals:`,
@@ -66,7 +74,10 @@ export const strataYamlSchema = {
       type: ["object", "null"],
       additionalProperties: false,
       properties: {
-        dismiss_stale: { type: "boolean", description: "Approvals of an older head commit do not count (default true)" },
+        dismiss_stale: {
+          type: "boolean",
+          description: "Approvals of an older head commit do not count (default true)",
+        },
         rules: {
           type: ["array", "null"],
           items: {

@@ -6,7 +6,9 @@ import { StrataError } from "../findings.js";
 // module.exports at run time but typed as the namespace, so take whichever is the function.
 type Canonicalize = (input: unknown) => string | undefined;
 const canonicalize: Canonicalize =
-  typeof canonicalizeModule === "function" ? (canonicalizeModule as Canonicalize) : (canonicalizeModule as unknown as { default: Canonicalize }).default;
+  typeof canonicalizeModule === "function"
+    ? (canonicalizeModule as Canonicalize)
+    : (canonicalizeModule as unknown as { default: Canonicalize }).default;
 
 /**
  * RFC 8785 (JCS) canonical JSON: sorted keys, ECMAScript number formatting, no whitespace. Digests and
@@ -17,7 +19,9 @@ export function canonicalJson(value: unknown): string {
   try {
     text = canonicalize(value);
   } catch (cause) {
-    throw new StrataError("invalid-snapshot", "the document cannot be written as canonical JSON (NaN or Infinity)", { cause });
+    throw new StrataError("invalid-snapshot", "the document cannot be written as canonical JSON (NaN or Infinity)", {
+      cause,
+    });
   }
   if (text === undefined) throw new StrataError("invalid-snapshot", "the document cannot be written as canonical JSON");
   return text;

@@ -71,9 +71,13 @@ export function parseSigningKey(pem: string): SigningKey {
     });
   }
   if (privateKey.asymmetricKeyType !== "ed25519") {
-    throw new StrataError("invalid-argument", `the signing key is ${privateKey.asymmetricKeyType ?? "unknown"}, not ed25519`, {
-      hint: "create one with `strata keys generate --out FILE`",
-    });
+    throw new StrataError(
+      "invalid-argument",
+      `the signing key is ${privateKey.asymmetricKeyType ?? "unknown"}, not ed25519`,
+      {
+        hint: "create one with `strata keys generate --out FILE`",
+      },
+    );
   }
   const raw = rawPublicKey(createPublicKey(privateKey));
   return { privateKey, publicKey: publicKeyFromRaw(raw, PUBLIC_KEY_PREFIX + raw.toString("base64")) };

@@ -26,11 +26,16 @@ function compareKeys(a: string, b: string): number {
 }
 
 function canonicalTree(v: JsonValue, depth: number): TreeValue {
-  if (depth > MAX_DEPTH) throw new StrataError("invalid-snapshot", `the snapshot's secrets nest deeper than ${MAX_DEPTH} levels`);
+  if (depth > MAX_DEPTH)
+    throw new StrataError("invalid-snapshot", `the snapshot's secrets nest deeper than ${MAX_DEPTH} levels`);
   if (Array.isArray(v)) return v.map((x) => canonicalTree(x, depth + 1));
   if (v !== null && typeof v === "object") {
     // Object.keys puts integer-like keys first; the served bytes (and sops reading them) do not.
-    return new Branch(Object.keys(v).sort(compareKeys).map((key) => ({ key, value: canonicalTree(v[key] as JsonValue, depth + 1) })));
+    return new Branch(
+      Object.keys(v)
+        .sort(compareKeys)
+        .map((key) => ({ key, value: canonicalTree(v[key] as JsonValue, depth + 1) })),
+    );
   }
   return jsonToTree(v);
 }
@@ -50,12 +55,14 @@ export interface SnapshotSecretsDocument {
 export function parseSnapshotSecrets(secrets: JsonObject, name = "the snapshot's secrets"): SnapshotSecretsDocument {
   const tree = createSnapshotSecretsTree(secrets);
   const entry = tree.items.find((i) => i.key === "sops");
-  if (entry === undefined || !(entry.value instanceof Branch)) throw new StrataError("invalid-snapshot", `${name} has no sops metadata`);
+  if (entry === undefined || !(entry.value instanceof Branch))
+    throw new StrataError("invalid-snapshot", `${name} has no sops metadata`);
   try {
     const metadata = readMetadata(entry.value);
     return { branch: new Branch(tree.items.filter((i) => i !== entry)), metadata };
   } catch (cause) {
-    if (cause instanceof SopsFormatError) throw new StrataError("invalid-snapshot", `${name}: bad sops metadata: ${cause.message}`, { cause });
+    if (cause instanceof SopsFormatError)
+      throw new StrataError("invalid-snapshot", `${name}: bad sops metadata: ${cause.message}`, { cause });
     throw cause;
   }
 }
@@ -82,24 +89,38 @@ function leafText(v: Leaf): string {
  * (a value does not open: wrong key or altered ciphertext), `mac-missing` or `mac-mismatch`; messages
  * name `name` and never a value.
  */
-export function decryptSnapshotSecrets(secrets: JsonObject, dataKey: Uint8Array, name = "the snapshot's secrets"): OpenedSnapshotSecrets {
+export function decryptSnapshotSecrets(
+  secrets: JsonObject,
+  dataKey: Uint8Array,
+  name = "the snapshot's secrets",
+): OpenedSnapshotSecrets {
   return decryptDocument(parseSnapshotSecrets(secrets, name), dataKey, name);
 }
 
-function decryptDocument({ branch, metadata }: SnapshotSecretsDocument, dataKey: Uint8Array, name: string): OpenedSnapshotSecrets {
+function decryptDocument(
+  { branch, metadata }: SnapshotSecretsDocument,
+  dataKey: Uint8Array,
+  name: string,
+): OpenedSnapshotSecrets {
   let decrypted;
   try {
     decrypted = decryptBranches([branch], metadata, dataKey);
   } catch (cause) {
-    if (cause instanceof TreeDecryptError || cause instanceof SopsFormatError) throw new StrataError("decryption-failed", `${name}: ${cause.message}`, { cause });
+    if (cause instanceof TreeDecryptError || cause instanceof SopsFormatError)
+      throw new StrataError("decryption-failed", `${name}: ${cause.message}`, { cause });
     throw cause;
   }
   const mac = verifyMac(metadata, dataKey, decrypted.mac);
   if (!mac.ok) {
-    if (mac.reason === "missing") throw new StrataError("mac-missing", `${name} carry no SOPS MAC, so their integrity cannot be checked`);
-    throw new StrataError("mac-mismatch", `${name} fail their SOPS MAC (${mac.reason === "mismatch" ? "the values are not the ones the MAC was computed over" : "the stored MAC does not open"})`, {
-      hint: "a snapshot built by a strata that encrypted its secrets in another key order than it published them, or an altered one: push the environment again to publish a fresh version",
-    });
+    if (mac.reason === "missing")
+      throw new StrataError("mac-missing", `${name} carry no SOPS MAC, so their integrity cannot be checked`);
+    throw new StrataError(
+      "mac-mismatch",
+      `${name} fail their SOPS MAC (${mac.reason === "mismatch" ? "the values are not the ones the MAC was computed over" : "the stored MAC does not open"})`,
+      {
+        hint: "a snapshot built by a strata that encrypted its secrets in another key order than it published them, or an altered one: push the environment again to publish a fresh version",
+      },
+    );
   }
   return { values: treeToJson(decrypted.branches[0]!) as JsonObject, plaintexts: decrypted.plaintexts.map(leafText) };
 }
@@ -111,7 +132,11 @@ function decryptDocument({ branch, metadata }: SnapshotSecretsDocument, dataKey:
 export type AgeDataKeyUnwrapper = (stanza: { recipient: string; enc: string }) => Promise<Uint8Array | null>;
 
 /** Recovers the data key through age stanzas only (the runtime recipients are age), Shamir across key groups. */
-export async function recoverSnapshotDataKey(metadata: Metadata, unwrapAge: AgeDataKeyUnwrapper, name = "the snapshot's secrets"): Promise<Uint8Array> {
+export async function recoverSnapshotDataKey(
+  metadata: Metadata,
+  unwrapAge: AgeDataKeyUnwrapper,
+  name = "the snapshot's secrets",
+): Promise<Uint8Array> {
   const groups = metadata.keyGroups;
   const threshold = groups.length > 1 ? (metadata.shamirThreshold > 0 ? metadata.shamirThreshold : groups.length) : 1;
   const parts: Uint8Array[] = [];
@@ -127,16 +152,27 @@ export async function recoverSnapshotDataKey(metadata: Metadata, unwrapAge: AgeD
     if (parts.length >= threshold) break;
   }
   if (parts.length < threshold) {
-    const recipients = groups.flat().map((k) => (k.type === "age" ? k.recipient : k.type)).join(", ");
-    throw new StrataError("decryption-failed", `${name}: this age identity is not a recipient (recipients: ${recipients || "none"})`, {
-      hint: "use a runtime identity: its recipient is listed under runtime.recipients in strata.yaml",
-    });
+    const recipients = groups
+      .flat()
+      .map((k) => (k.type === "age" ? k.recipient : k.type))
+      .join(", ");
+    throw new StrataError(
+      "decryption-failed",
+      `${name}: this age identity is not a recipient (recipients: ${recipients || "none"})`,
+      {
+        hint: "use a runtime identity: its recipient is listed under runtime.recipients in strata.yaml",
+      },
+    );
   }
   return groups.length > 1 ? combineShares(parts) : parts[0]!;
 }
 
 /** Opens a snapshot's `secrets` with an age identity (through `unwrapAge`), MAC checked. */
-export async function openSnapshotSecrets(secrets: JsonObject, unwrapAge: AgeDataKeyUnwrapper, name = "the snapshot's secrets"): Promise<OpenedSnapshotSecrets> {
+export async function openSnapshotSecrets(
+  secrets: JsonObject,
+  unwrapAge: AgeDataKeyUnwrapper,
+  name = "the snapshot's secrets",
+): Promise<OpenedSnapshotSecrets> {
   const doc = parseSnapshotSecrets(secrets, name);
   return decryptDocument(doc, await recoverSnapshotDataKey(doc.metadata, unwrapAge, name), name);
 }

@@ -77,13 +77,21 @@ export function computeDigest(snapshot: UnsignedSnapshot | Snapshot): string {
  * docs/distribution.md: sha256 over the canonical `{config, secretSources}`; `secretSources` is sorted here so that
  * callers cannot make equal content look different.
  */
-export function computeContentDigest(config: Record<string, JsonObject>, secretSources: readonly (readonly [string, string])[]): string {
-  const sorted = [...secretSources].map(([p, h]) => [p, h]).sort((a, b) => (a[0]! < b[0]! ? -1 : a[0]! > b[0]! ? 1 : 0));
+export function computeContentDigest(
+  config: Record<string, JsonObject>,
+  secretSources: readonly (readonly [string, string])[],
+): string {
+  const sorted = [...secretSources]
+    .map(([p, h]) => [p, h])
+    .sort((a, b) => (a[0]! < b[0]! ? -1 : a[0]! > b[0]! ? 1 : 0));
   return digestOf({ config, secretSources: sorted });
 }
 
 export function signDigest(digest: string, key: SigningKey): SnapshotSignature {
-  return { keyid: key.publicKey.keyid, sig: sign(null, Buffer.from(digest, "utf8"), key.privateKey).toString("base64") };
+  return {
+    keyid: key.publicKey.keyid,
+    sig: sign(null, Buffer.from(digest, "utf8"), key.privateKey).toString("base64"),
+  };
 }
 
 export interface SnapshotInit {
@@ -102,7 +110,10 @@ export interface SnapshotInit {
 
 /** Builds and signs a snapshot. Pure apart from the clock the caller passes in. */
 export function createSnapshot(init: SnapshotInit, keys: readonly SigningKey[]): Snapshot {
-  if (keys.length === 0) throw new StrataError("invalid-argument", "a snapshot needs a signing key", { hint: "pass --signing-key FILE or set STRATA_SIGNING_KEY" });
+  if (keys.length === 0)
+    throw new StrataError("invalid-argument", "a snapshot needs a signing key", {
+      hint: "pass --signing-key FILE or set STRATA_SIGNING_KEY",
+    });
   const unsigned: UnsignedSnapshot = {
     kind: "strata.snapshot",
     apiVersion: 1,
@@ -126,7 +137,8 @@ export function createSnapshot(init: SnapshotInit, keys: readonly SigningKey[]):
     secrets: init.secrets,
   };
   const problems = validateSnapshotShape({ ...unsigned, digest: "sha256:" + "0".repeat(64), signatures: [] });
-  if (problems.length > 0) throw new StrataError("invalid-snapshot", `cannot build the snapshot: ${problems.join("; ")}`);
+  if (problems.length > 0)
+    throw new StrataError("invalid-snapshot", `cannot build the snapshot: ${problems.join("; ")}`);
   const digest = computeDigest(unsigned);
   return { ...unsigned, digest, signatures: keys.map((k) => signDigest(digest, k)) };
 }
@@ -146,7 +158,10 @@ export function encodeSnapshot(snapshot: Snapshot): { actualDigest: string; text
   for (const [k, v] of Object.entries(snapshot)) if (v !== undefined) parts.set(k, canonicalJson(v));
   const keys = [...parts.keys()].sort();
   const assemble = (ks: string[]): string => `{${ks.map((k) => `${JSON.stringify(k)}:${parts.get(k)!}`).join(",")}}`;
-  return { actualDigest: `sha256:${sha256Hex(assemble(keys.filter((k) => k !== "digest" && k !== "signatures")))}`, text: assemble(keys) };
+  return {
+    actualDigest: `sha256:${sha256Hex(assemble(keys.filter((k) => k !== "digest" && k !== "signatures")))}`,
+    text: assemble(keys),
+  };
 }
 
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
@@ -184,41 +199,91 @@ export function validateSnapshotShape(value: unknown): string[] {
   const p: string[] = [];
   if (!isJsonObject(value)) return ["the document is not a JSON object"];
   const s = value;
-  const known = new Set(["kind", "apiVersion", "environment", "version", "previous", "rollbackOf", "createdAt", "expiresAt", "source", "contentDigest", "config", "secrets", "digest", "signatures"]);
+  const known = new Set([
+    "kind",
+    "apiVersion",
+    "environment",
+    "version",
+    "previous",
+    "rollbackOf",
+    "createdAt",
+    "expiresAt",
+    "source",
+    "contentDigest",
+    "config",
+    "secrets",
+    "digest",
+    "signatures",
+  ]);
   for (const k of Object.keys(s)) if (!known.has(k)) p.push(`unknown field "${k}"`);
   if (s.kind !== "strata.snapshot") p.push(`kind must be "strata.snapshot"`);
   if (s.apiVersion !== 1) p.push("apiVersion must be 1");
-  if (typeof s.environment !== "string" || !ENVIRONMENT_NAME.test(s.environment)) p.push("environment must be a name matching ^[a-z0-9][a-z0-9-]*$ (at most 64 characters)");
-  if (typeof s.version !== "number" || !Number.isSafeInteger(s.version) || s.version < 1) p.push("version must be an integer >= 1");
+  if (typeof s.environment !== "string" || !ENVIRONMENT_NAME.test(s.environment))
+    p.push("environment must be a name matching ^[a-z0-9][a-z0-9-]*$ (at most 64 characters)");
+  if (typeof s.version !== "number" || !Number.isSafeInteger(s.version) || s.version < 1)
+    p.push("version must be an integer >= 1");
   else if (s.version > MAX_VERSION) p.push(`version must be at most ${MAX_VERSION}`);
-  if (!(s.previous === null || (typeof s.previous === "string" && DIGEST_PATTERN.test(s.previous)))) p.push("previous must be null or a sha256: digest");
+  if (!(s.previous === null || (typeof s.previous === "string" && DIGEST_PATTERN.test(s.previous))))
+    p.push("previous must be null or a sha256: digest");
   if (s.version === 1 && s.previous !== null) p.push("version 1 has no previous");
-  if (typeof s.version === "number" && s.version > 1 && s.previous === null) p.push(`version ${s.version} needs previous`);
-  if (!(s.rollbackOf === null || (typeof s.rollbackOf === "number" && Number.isSafeInteger(s.rollbackOf) && s.rollbackOf >= 1))) p.push("rollbackOf must be null or a version");
-  if (typeof s.rollbackOf === "number" && typeof s.version === "number" && s.rollbackOf >= s.version) p.push("rollbackOf must name an earlier version");
+  if (typeof s.version === "number" && s.version > 1 && s.previous === null)
+    p.push(`version ${s.version} needs previous`);
+  if (!(
+    s.rollbackOf === null ||
+    (typeof s.rollbackOf === "number" && Number.isSafeInteger(s.rollbackOf) && s.rollbackOf >= 1)
+  ))
+    p.push("rollbackOf must be null or a version");
+  if (typeof s.rollbackOf === "number" && typeof s.version === "number" && s.rollbackOf >= s.version)
+    p.push("rollbackOf must name an earlier version");
   for (const f of ["createdAt", "expiresAt"] as const) {
     const t = s[f];
-    if (typeof t !== "string" || !ISO_TIME.test(t) || Number.isNaN(Date.parse(t))) p.push(`${f} must be an RFC 3339 time`);
+    if (typeof t !== "string" || !ISO_TIME.test(t) || Number.isNaN(Date.parse(t)))
+      p.push(`${f} must be an RFC 3339 time`);
   }
-  if (typeof s.createdAt === "string" && typeof s.expiresAt === "string" && Date.parse(s.expiresAt) <= Date.parse(s.createdAt)) p.push("expiresAt must be after createdAt");
+  if (
+    typeof s.createdAt === "string" &&
+    typeof s.expiresAt === "string" &&
+    Date.parse(s.expiresAt) <= Date.parse(s.createdAt)
+  )
+    p.push("expiresAt must be after createdAt");
   const src = s.source;
   if (!isJsonObject(src)) p.push("source must be an object");
   else {
-    for (const k of Object.keys(src)) if (!["repository", "commit", "pullRequest", "approvedBy", "pushedBy", "emergency", "dirty", "dirtyDigest"].includes(k)) p.push(`unknown field "source.${k}"`);
+    for (const k of Object.keys(src))
+      if (
+        ![
+          "repository",
+          "commit",
+          "pullRequest",
+          "approvedBy",
+          "pushedBy",
+          "emergency",
+          "dirty",
+          "dirtyDigest",
+        ].includes(k)
+      )
+        p.push(`unknown field "source.${k}"`);
     if (src.dirty !== undefined && src.dirty !== true) p.push("source.dirty must be true when present");
-    if ((src.dirty === true) !== (src.dirtyDigest !== undefined)) p.push("source.dirty and source.dirtyDigest go together");
-    if (src.dirtyDigest !== undefined && (typeof src.dirtyDigest !== "string" || !DIGEST_PATTERN.test(src.dirtyDigest))) p.push("source.dirtyDigest must be a sha256: digest");
+    if ((src.dirty === true) !== (src.dirtyDigest !== undefined))
+      p.push("source.dirty and source.dirtyDigest go together");
+    if (src.dirtyDigest !== undefined && (typeof src.dirtyDigest !== "string" || !DIGEST_PATTERN.test(src.dirtyDigest)))
+      p.push("source.dirtyDigest must be a sha256: digest");
     if (!isNullableString(src.repository)) p.push("source.repository must be a string or null");
     if (!isNullableString(src.commit)) p.push("source.commit must be a string or null");
-    if (!(src.pullRequest === null || (typeof src.pullRequest === "number" && Number.isSafeInteger(src.pullRequest)))) p.push("source.pullRequest must be a number or null");
-    if (!Array.isArray(src.approvedBy) || !src.approvedBy.every((a) => typeof a === "string")) p.push("source.approvedBy must be a list of names");
+    if (!(src.pullRequest === null || (typeof src.pullRequest === "number" && Number.isSafeInteger(src.pullRequest))))
+      p.push("source.pullRequest must be a number or null");
+    if (!Array.isArray(src.approvedBy) || !src.approvedBy.every((a) => typeof a === "string"))
+      p.push("source.approvedBy must be a list of names");
     if (!isNullableString(src.pushedBy)) p.push("source.pushedBy must be a string or null");
     if (typeof src.emergency !== "boolean") p.push("source.emergency must be a boolean");
   }
-  if (typeof s.contentDigest !== "string" || !DIGEST_PATTERN.test(s.contentDigest)) p.push("contentDigest must be a sha256: digest");
-  if (!isJsonObject(s.config) || !Object.values(s.config).every(isJsonObject)) p.push("config must map namespaces to objects");
+  if (typeof s.contentDigest !== "string" || !DIGEST_PATTERN.test(s.contentDigest))
+    p.push("contentDigest must be a sha256: digest");
+  if (!isJsonObject(s.config) || !Object.values(s.config).every(isJsonObject))
+    p.push("config must map namespaces to objects");
   if (s.secrets !== null) {
-    if (!isJsonObject(s.secrets) || !isJsonObject(s.secrets.sops)) p.push("secrets must be null or a SOPS document (with sops metadata)");
+    if (!isJsonObject(s.secrets) || !isJsonObject(s.secrets.sops))
+      p.push("secrets must be null or a SOPS document (with sops metadata)");
     else {
       const { sops: _m, ...data } = s.secrets;
       const leaf = findPlaintextLeaf(data, "");
@@ -226,7 +291,11 @@ export function validateSnapshotShape(value: unknown): string[] {
     }
   }
   if (typeof s.digest !== "string" || !DIGEST_PATTERN.test(s.digest)) p.push("digest must be a sha256: digest");
-  if (!Array.isArray(s.signatures) || !s.signatures.every((g) => isJsonObject(g) && typeof g.keyid === "string" && typeof g.sig === "string")) p.push("signatures must be a list of {keyid, sig}");
+  if (
+    !Array.isArray(s.signatures) ||
+    !s.signatures.every((g) => isJsonObject(g) && typeof g.keyid === "string" && typeof g.sig === "string")
+  )
+    p.push("signatures must be a list of {keyid, sig}");
   return p;
 }
 
@@ -251,7 +320,10 @@ export function parseSnapshot(text: string): Snapshot {
 export function verifySnapshot(snapshot: Snapshot, trusted: readonly PublicKey[], actualDigest?: string): string {
   const actual = actualDigest ?? computeDigest(snapshot);
   if (actual !== snapshot.digest) {
-    throw new StrataError("digest-mismatch", `snapshot ${snapshot.environment} v${snapshot.version}: digest ${snapshot.digest} does not match the content (${actual})`);
+    throw new StrataError(
+      "digest-mismatch",
+      `snapshot ${snapshot.environment} v${snapshot.version}: digest ${snapshot.digest} does not match the content (${actual})`,
+    );
   }
   const data = Buffer.from(snapshot.digest, "utf8");
   for (const s of snapshot.signatures) {
@@ -260,9 +332,13 @@ export function verifySnapshot(snapshot: Snapshot, trusted: readonly PublicKey[]
     if (verify(null, data, key.key, Buffer.from(s.sig, "base64"))) return key.keyid;
   }
   const ids = snapshot.signatures.map((s) => s.keyid.slice(0, 12)).join(", ") || "none";
-  throw new StrataError("invalid-signature", `snapshot ${snapshot.environment} v${snapshot.version} has no valid signature by a trusted key (signatures: ${ids})`, {
-    hint: "sign with a key listed in signing.trusted_keys / --trusted-keys",
-  });
+  throw new StrataError(
+    "invalid-signature",
+    `snapshot ${snapshot.environment} v${snapshot.version} has no valid signature by a trusted key (signatures: ${ids})`,
+    {
+      hint: "sign with a key listed in signing.trusted_keys / --trusted-keys",
+    },
+  );
 }
 
 /**
@@ -271,15 +347,24 @@ export function verifySnapshot(snapshot: Snapshot, trusted: readonly PublicKey[]
  */
 export function validateSuccessor(snapshot: Snapshot, environment: string, current: VersionRef | null): void {
   if (snapshot.environment !== environment) {
-    throw new StrataError("invalid-snapshot", `the snapshot is for environment "${snapshot.environment}", not "${environment}"`);
+    throw new StrataError(
+      "invalid-snapshot",
+      `the snapshot is for environment "${snapshot.environment}", not "${environment}"`,
+    );
   }
   const expected = (current?.version ?? 0) + 1;
   if (snapshot.version !== expected) {
-    throw new StrataError("invalid-snapshot", `version ${snapshot.version} does not follow ${current?.version ?? 0} (expected ${expected})`);
+    throw new StrataError(
+      "invalid-snapshot",
+      `version ${snapshot.version} does not follow ${current?.version ?? 0} (expected ${expected})`,
+    );
   }
   const previous = current?.digest ?? null;
   if (snapshot.previous !== previous) {
-    throw new StrataError("invalid-snapshot", `previous ${snapshot.previous ?? "null"} is not the digest of version ${current?.version ?? 0} (${previous ?? "null"})`);
+    throw new StrataError(
+      "invalid-snapshot",
+      `previous ${snapshot.previous ?? "null"} is not the digest of version ${current?.version ?? 0} (${previous ?? "null"})`,
+    );
   }
 }
 
@@ -290,15 +375,22 @@ export function validateSuccessor(snapshot: Snapshot, environment: string, curre
  * near 2^53 freezes every client) or make a push a silent no-op (a forged current with the same
  * `contentDigest`). Throws `invalid-snapshot`, `digest-mismatch` or `invalid-signature`, saying what failed.
  */
-export function verifyCurrentSnapshot(snapshot: Snapshot, environment: string, trusted: readonly PublicKey[], what = "current"): void {
+export function verifyCurrentSnapshot(
+  snapshot: Snapshot,
+  environment: string,
+  trusted: readonly PublicKey[],
+  what = "current",
+): void {
   const prefix = `the endpoint's ${what} snapshot of ${environment} cannot be built on`;
   const problems = validateSnapshotShape(snapshot);
   if (problems.length > 0) throw new StrataError("invalid-snapshot", `${prefix}: ${problems.join("; ")}`);
-  if (snapshot.environment !== environment) throw new StrataError("invalid-snapshot", `${prefix}: it is a snapshot of "${snapshot.environment}"`);
+  if (snapshot.environment !== environment)
+    throw new StrataError("invalid-snapshot", `${prefix}: it is a snapshot of "${snapshot.environment}"`);
   try {
     verifySnapshot(snapshot, trusted);
   } catch (e) {
-    if (e instanceof StrataError) throw new StrataError(e.code, `${prefix}: ${e.message}`, e.hint === null ? {} : { hint: e.hint });
+    if (e instanceof StrataError)
+      throw new StrataError(e.code, `${prefix}: ${e.message}`, e.hint === null ? {} : { hint: e.hint });
     throw e;
   }
 }

@@ -51,16 +51,20 @@ export function bytesToText(bytes: Uint8Array): string | RawStr {
 function bytesToLeaf(bytes: Buffer, type: string): Leaf {
   const s = bytes.toString("utf8");
   switch (type) {
-    case "str": return bytesToText(bytes);
-    case "comment": return new Comment(s);
-    case "bytes": return new Uint8Array(bytes);
+    case "str":
+      return bytesToText(bytes);
+    case "comment":
+      return new Comment(s);
+    case "bytes":
+      return new Uint8Array(bytes);
     case "int": {
       if (!/^[+-]?\d+$/.test(s)) throw new ValueCipherError("an int value does not parse");
       return new SopsInt(BigInt(s));
     }
     case "float": {
       const f = Number(s);
-      if (s.trim() === "" || Number.isNaN(f) && s !== "NaN") throw new ValueCipherError("a float value does not parse");
+      if (s.trim() === "" || (Number.isNaN(f) && s !== "NaN"))
+        throw new ValueCipherError("a float value does not parse");
       return new SopsFloat(f);
     }
     case "bool": {

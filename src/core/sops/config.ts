@@ -7,8 +7,17 @@ import { checkRules, type EncryptionRules } from "./metadata.js";
 import { compileGoRegex } from "./regex.js";
 import { SopsFormatError } from "./stores/errors.js";
 
-export interface KmsRecipient { arn: string; context: Record<string, string>; role: string; awsProfile: string }
-export interface CreationGroup { age: string[]; pgp: string[]; kms: KmsRecipient[] }
+export interface KmsRecipient {
+  arn: string;
+  context: Record<string, string>;
+  role: string;
+  awsProfile: string;
+}
+export interface CreationGroup {
+  age: string[];
+  pgp: string[];
+  kms: KmsRecipient[];
+}
 
 export interface CreationRule {
   pathRegex: string | null;
@@ -21,7 +30,11 @@ type Raw = Record<string, unknown>;
 
 function list(v: unknown): string[] {
   if (v === undefined || v === null) return [];
-  if (typeof v === "string") return v.split(",").map((s) => s.trim()).filter(Boolean);
+  if (typeof v === "string")
+    return v
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
   if (Array.isArray(v)) return v.flatMap((x) => list(x));
   throw new SopsFormatError("a recipient list must be a string or a list of strings");
 }
@@ -40,7 +53,14 @@ function kmsList(v: unknown, awsProfile: string): KmsRecipient[] {
       const o = x as Raw;
       const context: Record<string, string> = {};
       for (const [k, val] of Object.entries((o.context as Raw | undefined) ?? {})) context[k] = String(val);
-      return [{ arn: String(o.arn ?? ""), role: String(o.role ?? ""), context, awsProfile: String(o.aws_profile ?? awsProfile) }];
+      return [
+        {
+          arn: String(o.arn ?? ""),
+          role: String(o.role ?? ""),
+          context,
+          awsProfile: String(o.aws_profile ?? awsProfile),
+        },
+      ];
     });
   }
   throw new SopsFormatError("kms must be a string or a list");
@@ -50,7 +70,11 @@ function readRule(raw: Raw): CreationRule {
   const awsProfile = String(raw.aws_profile ?? "");
   let groups: CreationGroup[];
   if (Array.isArray(raw.key_groups) && raw.key_groups.length > 0) {
-    groups = (raw.key_groups as Raw[]).map((g) => ({ age: list(g?.age), pgp: list(g?.pgp), kms: kmsList(g?.kms, awsProfile) }));
+    groups = (raw.key_groups as Raw[]).map((g) => ({
+      age: list(g?.age),
+      pgp: list(g?.pgp),
+      kms: kmsList(g?.kms, awsProfile),
+    }));
   } else {
     groups = [{ age: list(raw.age), pgp: list(raw.pgp), kms: kmsList(raw.kms, awsProfile) }];
   }
@@ -65,7 +89,12 @@ function readRule(raw: Raw): CreationRule {
     macOnlyEncrypted: raw.mac_only_encrypted === true,
   };
   checkRules(rules);
-  return { pathRegex: raw.path_regex === undefined ? null : String(raw.path_regex), groups, shamirThreshold: Number(raw.shamir_threshold ?? 0), rules };
+  return {
+    pathRegex: raw.path_regex === undefined ? null : String(raw.path_regex),
+    groups,
+    shamirThreshold: Number(raw.shamir_threshold ?? 0),
+    rules,
+  };
 }
 
 export function parseSopsConfig(text: string): CreationRule[] {
@@ -73,7 +102,9 @@ export function parseSopsConfig(text: string): CreationRule[] {
   try {
     doc = parse(text);
   } catch (cause) {
-    throw new SopsFormatError(`.sops.yaml is not valid YAML: ${(cause as Error).message.split("\n")[0] ?? ""}`, { cause });
+    throw new SopsFormatError(`.sops.yaml is not valid YAML: ${(cause as Error).message.split("\n")[0] ?? ""}`, {
+      cause,
+    });
   }
   const rules = (doc as Raw | null)?.creation_rules;
   if (rules === undefined || rules === null) return [];

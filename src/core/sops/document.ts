@@ -12,7 +12,14 @@ export type KeyPath = (string | number)[];
 export function treeToJson(v: TreeValue): JsonValue {
   if (v instanceof Branch) {
     const o: { [k: string]: JsonValue } = {};
-    for (const it of v.items) if (!(it.key instanceof Comment)) Object.defineProperty(o, it.key, { value: treeToJson(it.value), enumerable: true, writable: true, configurable: true });
+    for (const it of v.items)
+      if (!(it.key instanceof Comment))
+        Object.defineProperty(o, it.key, {
+          value: treeToJson(it.value),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
     return o;
   }
   if (Array.isArray(v)) return v.filter((x) => !(x instanceof Comment)).map(treeToJson);
@@ -28,7 +35,8 @@ export function treeToJson(v: TreeValue): JsonValue {
 /** A JSON value as a tree value; integral numbers become ints as sops' JSON store reads them. */
 export function jsonToTree(v: JsonValue): TreeValue {
   if (v === null || typeof v === "string" || typeof v === "boolean") return v;
-  if (typeof v === "number") return Number.isInteger(v) && Math.abs(v) <= Number.MAX_SAFE_INTEGER ? new SopsInt(BigInt(v)) : new SopsFloat(v);
+  if (typeof v === "number")
+    return Number.isInteger(v) && Math.abs(v) <= Number.MAX_SAFE_INTEGER ? new SopsInt(BigInt(v)) : new SopsFloat(v);
   if (Array.isArray(v)) return v.map(jsonToTree);
   return new Branch(Object.entries(v).map(([key, value]) => ({ key, value: jsonToTree(value) })));
 }

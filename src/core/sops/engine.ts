@@ -16,7 +16,11 @@ export type RandomBytes = (n: number) => Uint8Array;
 
 /** A value that would not open: the path says where, never the value. */
 export class TreeDecryptError extends Error {
-  constructor(readonly path: string, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly path: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }
@@ -61,7 +65,8 @@ export function decryptBranches(branches: readonly Branch[], md: Metadata, dataK
             // Like sops: a comment that does not open was never encrypted (older sops versions).
           }
         } else {
-          if (typeof leaf !== "string") throw new TreeDecryptError(aad, `the value at ${aad} should be encrypted but is not`);
+          if (typeof leaf !== "string")
+            throw new TreeDecryptError(aad, `the value at ${aad} should be encrypted but is not`);
           try {
             const d = decryptValue(leaf, dataKey, aad);
             if (d !== null) {
@@ -87,12 +92,18 @@ export interface EncryptOptions {
   random?: RandomBytes;
 }
 
-export function encryptBranches(branches: readonly Branch[], md: Metadata, dataKey: Uint8Array, options: EncryptOptions = {}): { branches: Branch[]; mac: string } {
+export function encryptBranches(
+  branches: readonly Branch[],
+  md: Metadata,
+  dataKey: Uint8Array,
+  options: EncryptOptions = {},
+): { branches: Branch[]; mac: string } {
   const random = options.random ?? randomBytes;
   const hash = createHash("sha512");
   if (md.macOnlyEncrypted) hash.update(MAC_ONLY_ENCRYPTED_INIT);
   const shouldEncrypt = createRuleMatcher(md);
-  const unencCommentRe = md.unencryptedCommentRegex === "" ? null : compileGoRegex(md.unencryptedCommentRegex, "unencrypted_comment_regex");
+  const unencCommentRe =
+    md.unencryptedCommentRegex === "" ? null : compileGoRegex(md.unencryptedCommentRegex, "unencrypted_comment_regex");
   const out = branches.map((b) =>
     walkBranch(b, [], [], (leaf, path, comments) => {
       const isComment = leaf instanceof Comment;
@@ -104,7 +115,10 @@ export function encryptBranches(branches: readonly Branch[], md: Metadata, dataK
       const iv = options.ivCache?.lookup(aad, leaf) ?? random(32);
       const sealed = encryptValue(leaf, dataKey, aad, iv);
       if (isComment && unencCommentRe?.test(sealed)) {
-        throw new TreeDecryptError(aad, "an encrypted comment matches unencrypted_comment_regex; choose a regex that cannot match ENC[…]");
+        throw new TreeDecryptError(
+          aad,
+          "an encrypted comment matches unencrypted_comment_regex; choose a regex that cannot match ENC[…]",
+        );
       }
       return isComment ? new Comment(sealed) : sealed;
     }),

@@ -7,13 +7,32 @@ import { Branch, SopsInt, type TreeItem, type TreeValue } from "./tree.js";
 import { SopsFormatError } from "./stores/errors.js";
 import { treeToJson } from "./document.js";
 
-export interface AgeKey { type: "age"; recipient: string; enc: string }
-export interface PgpKey { type: "pgp"; fp: string; createdAt: string; enc: string }
+export interface AgeKey {
+  type: "age";
+  recipient: string;
+  enc: string;
+}
+export interface PgpKey {
+  type: "pgp";
+  fp: string;
+  createdAt: string;
+  enc: string;
+}
 export interface KmsKey {
-  type: "kms"; arn: string; role: string; context: Record<string, string>; createdAt: string; enc: string; awsProfile: string;
+  type: "kms";
+  arn: string;
+  role: string;
+  context: Record<string, string>;
+  createdAt: string;
+  enc: string;
+  awsProfile: string;
 }
 /** gcp_kms, azure_kv, hc_vault, hckms: kept as read so that rewriting a file does not drop them. */
-export interface OpaqueKey { type: "opaque"; provider: string; fields: Record<string, string> }
+export interface OpaqueKey {
+  type: "opaque";
+  provider: string;
+  fields: Record<string, string>;
+}
 export type MasterKey = AgeKey | PgpKey | KmsKey | OpaqueKey;
 
 export interface EncryptionRules {
@@ -69,12 +88,22 @@ function isObj(v: Plain | undefined): v is { [k: string]: Plain } {
 function readKey(provider: string, raw: Plain): MasterKey {
   if (!isObj(raw)) throw new SopsFormatError(`a ${provider} key entry is not a mapping`);
   switch (provider) {
-    case "age": return { type: "age", recipient: str(raw.recipient), enc: str(raw.enc) };
-    case "pgp": return { type: "pgp", fp: str(raw.fp), createdAt: str(raw.created_at), enc: str(raw.enc) };
+    case "age":
+      return { type: "age", recipient: str(raw.recipient), enc: str(raw.enc) };
+    case "pgp":
+      return { type: "pgp", fp: str(raw.fp), createdAt: str(raw.created_at), enc: str(raw.enc) };
     case "kms": {
       const context: Record<string, string> = {};
       if (isObj(raw.context)) for (const [k, v] of Object.entries(raw.context)) context[k] = str(v);
-      return { type: "kms", arn: str(raw.arn), role: str(raw.role), context, createdAt: str(raw.created_at), enc: str(raw.enc), awsProfile: str(raw.aws_profile) };
+      return {
+        type: "kms",
+        arn: str(raw.arn),
+        role: str(raw.role),
+        context,
+        createdAt: str(raw.created_at),
+        enc: str(raw.enc),
+        awsProfile: str(raw.aws_profile),
+      };
     }
     default: {
       const fields: Record<string, string> = {};
@@ -86,7 +115,12 @@ function readKey(provider: string, raw: Plain): MasterKey {
 
 function readGroup(source: { [k: string]: Plain }): MasterKey[] {
   const group: MasterKey[] = [];
-  const providers = [...PROVIDER_ORDER, ...Object.keys(source).filter((k) => !PROVIDER_ORDER.includes(k)).sort()];
+  const providers = [
+    ...PROVIDER_ORDER,
+    ...Object.keys(source)
+      .filter((k) => !PROVIDER_ORDER.includes(k))
+      .sort(),
+  ];
   for (const p of providers) {
     const list = source[p];
     if (!Array.isArray(list)) continue;
@@ -104,11 +138,13 @@ function readBool(v: Plain | undefined): boolean {
 export function readMetadata(branch: Branch): Metadata {
   const raw = treeToJson(branch) as { [k: string]: Plain };
   const lastModified = normalizeRfc3339(str(raw.lastmodified));
-  if (lastModified === null) throw new SopsFormatError(`the metadata has no valid lastmodified (${JSON.stringify(str(raw.lastmodified))})`);
+  if (lastModified === null)
+    throw new SopsFormatError(`the metadata has no valid lastmodified (${JSON.stringify(str(raw.lastmodified))})`);
   let keyGroups: MasterKey[][];
   const flat = readGroup(raw);
   if (flat.length > 0) keyGroups = [flat];
-  else if (Array.isArray(raw.key_groups) && raw.key_groups.length > 0) keyGroups = raw.key_groups.map((g) => (isObj(g) ? readGroup(g) : []));
+  else if (Array.isArray(raw.key_groups) && raw.key_groups.length > 0)
+    keyGroups = raw.key_groups.map((g) => (isObj(g) ? readGroup(g) : []));
   else throw new SopsFormatError("No keys found in file");
   const rules: EncryptionRules = {
     unencryptedSuffix: str(raw.unencrypted_suffix),
@@ -121,18 +157,35 @@ export function readMetadata(branch: Branch): Metadata {
   };
   checkRules(rules);
   if (countRules(rules) === 0) rules.unencryptedSuffix = DEFAULT_UNENCRYPTED_SUFFIX;
-  const threshold = raw.shamir_threshold === undefined || raw.shamir_threshold === null ? 0 : Number(raw.shamir_threshold);
+  const threshold =
+    raw.shamir_threshold === undefined || raw.shamir_threshold === null ? 0 : Number(raw.shamir_threshold);
   if (!Number.isInteger(threshold)) throw new SopsFormatError("shamir_threshold is not an integer");
-  return { ...rules, keyGroups, shamirThreshold: threshold, lastModified, mac: str(raw.mac), version: str(raw.version) };
+  return {
+    ...rules,
+    keyGroups,
+    shamirThreshold: threshold,
+    lastModified,
+    mac: str(raw.mac),
+    version: str(raw.version),
+  };
 }
 
 function countRules(r: EncryptionRules): number {
-  return [r.unencryptedSuffix, r.encryptedSuffix, r.unencryptedRegex, r.encryptedRegex, r.unencryptedCommentRegex, r.encryptedCommentRegex].filter((x) => x !== "").length;
+  return [
+    r.unencryptedSuffix,
+    r.encryptedSuffix,
+    r.unencryptedRegex,
+    r.encryptedRegex,
+    r.unencryptedCommentRegex,
+    r.encryptedCommentRegex,
+  ].filter((x) => x !== "").length;
 }
 
 export function checkRules(r: EncryptionRules): void {
   if (countRules(r) > 1) {
-    throw new SopsFormatError("Cannot use more than one of encrypted_suffix, unencrypted_suffix, encrypted_regex, unencrypted_regex, encrypted_comment_regex, or unencrypted_comment_regex in the same file");
+    throw new SopsFormatError(
+      "Cannot use more than one of encrypted_suffix, unencrypted_suffix, encrypted_regex, unencrypted_regex, encrypted_comment_regex, or unencrypted_comment_regex in the same file",
+    );
   }
 }
 
@@ -144,16 +197,31 @@ function sortedBranch(entries: [string, TreeValue][]): Branch {
 
 function keyBranch(k: MasterKey): Branch {
   switch (k.type) {
-    case "age": return sortedBranch([["recipient", k.recipient], ["enc", k.enc]]);
-    case "pgp": return sortedBranch([["created_at", k.createdAt], ["enc", k.enc], ["fp", k.fp]]);
+    case "age":
+      return sortedBranch([
+        ["recipient", k.recipient],
+        ["enc", k.enc],
+      ]);
+    case "pgp":
+      return sortedBranch([
+        ["created_at", k.createdAt],
+        ["enc", k.enc],
+        ["fp", k.fp],
+      ]);
     case "kms": {
-      const e: [string, TreeValue][] = [["arn", k.arn], ["created_at", k.createdAt], ["enc", k.enc], ["aws_profile", k.awsProfile]];
+      const e: [string, TreeValue][] = [
+        ["arn", k.arn],
+        ["created_at", k.createdAt],
+        ["enc", k.enc],
+        ["aws_profile", k.awsProfile],
+      ];
       if (k.role !== "") e.push(["role", k.role]);
       const ctx = Object.entries(k.context);
       if (ctx.length > 0) e.push(["context", sortedBranch(ctx)]);
       return sortedBranch(e);
     }
-    case "opaque": return sortedBranch(Object.entries(k.fields));
+    case "opaque":
+      return sortedBranch(Object.entries(k.fields));
   }
 }
 
@@ -172,11 +240,18 @@ function groupEntries(group: readonly MasterKey[]): [string, TreeValue][] {
 
 /** The metadata as sops 3.13 serializes it: a branch with sorted keys. */
 export function metadataToBranch(md: Metadata): Branch {
-  const e: [string, TreeValue][] = [["lastmodified", md.lastModified], ["mac", md.mac], ["version", md.version]];
+  const e: [string, TreeValue][] = [
+    ["lastmodified", md.lastModified],
+    ["mac", md.mac],
+    ["version", md.version],
+  ];
   const opt: [string, string][] = [
-    ["unencrypted_suffix", md.unencryptedSuffix], ["encrypted_suffix", md.encryptedSuffix],
-    ["unencrypted_regex", md.unencryptedRegex], ["encrypted_regex", md.encryptedRegex],
-    ["unencrypted_comment_regex", md.unencryptedCommentRegex], ["encrypted_comment_regex", md.encryptedCommentRegex],
+    ["unencrypted_suffix", md.unencryptedSuffix],
+    ["encrypted_suffix", md.encryptedSuffix],
+    ["unencrypted_regex", md.unencryptedRegex],
+    ["encrypted_regex", md.encryptedRegex],
+    ["unencrypted_comment_regex", md.unencryptedCommentRegex],
+    ["encrypted_comment_regex", md.encryptedCommentRegex],
   ];
   for (const [k, v] of opt) if (v !== "") e.push([k, v]);
   if (md.macOnlyEncrypted) e.push(["mac_only_encrypted", true]);
@@ -221,9 +296,13 @@ export function unflattenBranch(pairs: readonly [string, string][]): Branch {
       const nextIsList = tokens[i + 1]?.startsWith("__list_") ?? false;
       const container = node as { [k: string]: Plain } & Plain[];
       const slot = isList ? Number(name) : name;
-      if (last) { (container as Record<string | number, Plain>)[slot] = value; return; }
+      if (last) {
+        (container as Record<string | number, Plain>)[slot] = value;
+        return;
+      }
       const existing = (container as Record<string | number, Plain>)[slot];
-      if (existing === undefined || existing === null) (container as Record<string | number, Plain>)[slot] = nextIsList ? [] : {};
+      if (existing === undefined || existing === null)
+        (container as Record<string | number, Plain>)[slot] = nextIsList ? [] : {};
       node = (container as Record<string | number, Plain>)[slot] as Plain;
     });
   }
@@ -240,7 +319,11 @@ export function unflattenBranch(pairs: readonly [string, string][]): Branch {
  * does not know (a warning); none at all means the file was not written by sops (refused).
  */
 export function checkSopsVersion(version: string): { severity: "error" | "warning"; message: string } | null {
-  if (version.trim() === "") return { severity: "error", message: "the sops metadata has no version (sops always writes one)" };
+  if (version.trim() === "")
+    return { severity: "error", message: "the sops metadata has no version (sops always writes one)" };
   if (/^3(\.|$)/.test(version.trim())) return null;
-  return { severity: "warning", message: `the file was written by sops ${version.trim()}; strata reads the sops 3.x format and may misread it` };
+  return {
+    severity: "warning",
+    message: `the file was written by sops ${version.trim()}; strata reads the sops 3.x format and may misread it`,
+  };
 }

@@ -15,6 +15,8 @@ export function compileGoRegex(source: string, what: string): RegExp {
   try {
     return new RegExp(body, flags);
   } catch (cause) {
-    throw new SopsFormatError(`${what} ${JSON.stringify(source)} is not a regular expression strata can read`, { cause });
+    throw new SopsFormatError(`${what} ${JSON.stringify(source)} is not a regular expression strata can read`, {
+      cause,
+    });
   }
 }

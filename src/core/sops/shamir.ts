@@ -66,7 +66,8 @@ export function splitSecret(secret: Uint8Array, parts: number, threshold: number
 export function combineShares(shares: readonly Uint8Array[]): Uint8Array {
   if (shares.length < 2) throw new Error("less than two parts cannot be used to reconstruct the secret");
   const len = shares[0]?.length ?? 0;
-  if (len < 2 || shares.some((s) => s.length !== len)) throw new Error("all parts must be the same length and at least two bytes");
+  if (len < 2 || shares.some((s) => s.length !== len))
+    throw new Error("all parts must be the same length and at least two bytes");
   const xs = shares.map((s) => s[len - 1] as number);
   if (new Set(xs).size !== xs.length) throw new Error("duplicate part detected");
   const out = new Uint8Array(len - 1);

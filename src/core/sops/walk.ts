@@ -44,7 +44,9 @@ export function walkBranch(branch: Branch, path: string[], outer: string[][], vi
 }
 
 /** Compiled encryption rules (Go RE2 patterns, see regex.ts). */
-export function createRuleMatcher(rules: EncryptionRules): (path: readonly string[], comments: readonly (readonly string[])[], isComment: boolean) => boolean {
+export function createRuleMatcher(
+  rules: EncryptionRules,
+): (path: readonly string[], comments: readonly (readonly string[])[], isComment: boolean) => boolean {
   const re = (s: string, what: string): RegExp | null => (s === "" ? null : compileGoRegex(s, what));
   const unencRe = re(rules.unencryptedRegex, "unencrypted_regex");
   const encRe = re(rules.encryptedRegex, "encrypted_regex");
@@ -60,11 +62,13 @@ export function createRuleMatcher(rules: EncryptionRules): (path: readonly strin
     if (encCommentRe !== null) {
       const lastStack = comments.length - 1;
       const lastLine = (comments[lastStack]?.length ?? 0) - 1;
-      encrypted = comments.some((cs, i) => cs.some((c, j) => {
-        // sops does not encrypt the comment line that itself matches: skip the current comment.
-        if (isComment && i === lastStack && j === lastLine) return false;
-        return encCommentRe.test(c);
-      }));
+      encrypted = comments.some((cs, i) =>
+        cs.some((c, j) => {
+          // sops does not encrypt the comment line that itself matches: skip the current comment.
+          if (isComment && i === lastStack && j === lastLine) return false;
+          return encCommentRe.test(c);
+        }),
+      );
     }
     return encrypted;
   };

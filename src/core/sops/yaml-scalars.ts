@@ -8,12 +8,37 @@ const NULLS = new Set(["", "~", "null", "Null", "NULL"]);
 const TRUES = new Set(["true", "True", "TRUE"]);
 const FALSES = new Set(["false", "False", "FALSE"]);
 const FLOAT_NAMED: Record<string, number> = {
-  ".inf": Infinity, ".Inf": Infinity, ".INF": Infinity,
-  "+.inf": Infinity, "+.Inf": Infinity, "+.INF": Infinity,
-  "-.inf": -Infinity, "-.Inf": -Infinity, "-.INF": -Infinity,
-  ".nan": NaN, ".NaN": NaN, ".NAN": NaN,
+  ".inf": Infinity,
+  ".Inf": Infinity,
+  ".INF": Infinity,
+  "+.inf": Infinity,
+  "+.Inf": Infinity,
+  "+.INF": Infinity,
+  "-.inf": -Infinity,
+  "-.Inf": -Infinity,
+  "-.INF": -Infinity,
+  ".nan": NaN,
+  ".NaN": NaN,
+  ".NAN": NaN,
 };
-const OLD_BOOLS = new Set(["y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "n", "N", "no", "No", "NO", "off", "Off", "OFF"]);
+const OLD_BOOLS = new Set([
+  "y",
+  "Y",
+  "yes",
+  "Yes",
+  "YES",
+  "on",
+  "On",
+  "ON",
+  "n",
+  "N",
+  "no",
+  "No",
+  "NO",
+  "off",
+  "Off",
+  "OFF",
+]);
 const YAML_STYLE_FLOAT = /^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/;
 const BASE60_FLOAT = /^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$/;
 const INT64_MIN = -(2n ** 63n);
@@ -41,7 +66,7 @@ export function parseGoTime(s: string, strictRfc3339 = false): SopsTime | null {
     m = RFC3339.exec(s);
     if (m === null) return null;
     parts = m.slice(1, 8);
-    zone = m[8] === "z" ? "Z" : m[8] ?? "Z";
+    zone = m[8] === "z" ? "Z" : (m[8] ?? "Z");
   } else if ((m = TS_ZONED.exec(s)) !== null) {
     parts = m.slice(1, 8);
     zone = m[8] ?? "Z";
@@ -54,7 +79,9 @@ export function parseGoTime(s: string, strictRfc3339 = false): SopsTime | null {
   if (!validDate(y ?? 0, mo ?? 0, d ?? 0, h ?? 0, mi ?? 0, sec ?? 0)) return null;
   const frac = (parts[6] ?? "").slice(1, 10).replace(/0+$/, "");
   if (zone === "+00:00" || zone === "-00:00") zone = "Z";
-  return new SopsTime(`${pad(y ?? 0, 4)}-${pad(mo ?? 0)}-${pad(d ?? 0)}T${pad(h ?? 0)}:${pad(mi ?? 0)}:${pad(sec ?? 0)}${frac ? "." + frac : ""}${zone}`);
+  return new SopsTime(
+    `${pad(y ?? 0, 4)}-${pad(mo ?? 0)}-${pad(d ?? 0)}T${pad(h ?? 0)}:${pad(mi ?? 0)}:${pad(sec ?? 0)}${frac ? "." + frac : ""}${zone}`,
+  );
 }
 
 function parseGoInt(text: string): bigint | null {
@@ -66,11 +93,23 @@ function parseGoInt(text: string): bigint | null {
   }
   let digits: RegExp;
   let prefix = "";
-  if (/^0[xX]/.test(s)) { prefix = "0x"; s = s.slice(2); digits = /^[0-9a-fA-F]+$/; }
-  else if (/^0[oO]/.test(s)) { prefix = "0o"; s = s.slice(2); digits = /^[0-7]+$/; }
-  else if (/^0[bB]/.test(s)) { prefix = "0b"; s = s.slice(2); digits = /^[01]+$/; }
-  else if (/^0[0-9]/.test(s)) { prefix = "0o"; s = s.slice(1); digits = /^[0-7]+$/; }
-  else digits = /^[0-9]+$/;
+  if (/^0[xX]/.test(s)) {
+    prefix = "0x";
+    s = s.slice(2);
+    digits = /^[0-9a-fA-F]+$/;
+  } else if (/^0[oO]/.test(s)) {
+    prefix = "0o";
+    s = s.slice(2);
+    digits = /^[0-7]+$/;
+  } else if (/^0[bB]/.test(s)) {
+    prefix = "0b";
+    s = s.slice(2);
+    digits = /^[01]+$/;
+  } else if (/^0[0-9]/.test(s)) {
+    prefix = "0o";
+    s = s.slice(1);
+    digits = /^[0-7]+$/;
+  } else digits = /^[0-9]+$/;
   if (!digits.test(s)) return null;
   const v = BigInt(prefix + s) * (neg ? -1n : 1n);
   if (v < INT64_MIN || v > UINT64_MAX) return null;

@@ -4,7 +4,10 @@ import type { LNode, Pos } from "./nodes.js";
  * The deepest node along a path of keys/indices, and whether the path was found whole. Used to point
  * an error at the exact value (or, when the value is missing, at its nearest parent).
  */
-export function locate(root: LNode, path: readonly (string | number)[]): { node: LNode; pos: Pos; keyPos: Pos | null; exact: boolean } {
+export function locate(
+  root: LNode,
+  path: readonly (string | number)[],
+): { node: LNode; pos: Pos; keyPos: Pos | null; exact: boolean } {
   let node = root;
   let keyPos: Pos | null = null;
   for (const seg of path) {
@@ -29,5 +32,8 @@ export function locate(root: LNode, path: readonly (string | number)[]): { node:
 /** JSON Pointer (RFC 6901) -> segments; numeric segments stay strings (callers know the shape). */
 export function parsePointer(pointer: string): string[] {
   if (pointer === "") return [];
-  return pointer.slice(1).split("/").map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
+  return pointer
+    .slice(1)
+    .split("/")
+    .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
 }

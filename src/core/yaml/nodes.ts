@@ -51,7 +51,8 @@ export function toPlain(node: LNode): unknown {
       for (const [k, e] of node.entries) {
         const v = toPlain(e.value);
         // defineProperty: even a "__proto__" key stays an own data property, never the prototype.
-        if (v !== undefined) Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+        if (v !== undefined)
+          Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
       }
       return out;
     }

@@ -4,7 +4,19 @@
  * expand (docs/reference.md, the repository: at most 100 per file); nesting is capped at 128; `<<` merge keys work; plain scalars
  * that YAML 1.1 tools read differently get a warning.
  */
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node, Scalar, type YAMLError } from "yaml";
+import {
+  isAlias,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseAllDocuments,
+  type Document,
+  type Node,
+  Scalar,
+  type YAMLError,
+} from "yaml";
 import { createFinding, findingAt, type Finding } from "../findings.js";
 import { describeKeyProblem, isValidKeySegment, printable } from "../names.js";
 import type { LEntry, LMap, LNode, Pos } from "./nodes.js";
@@ -28,7 +40,16 @@ export interface ParsedYaml {
 }
 
 const UNSET_TAG = "!unset";
-const CORE_TAGS = new Set(["tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq", UNSET_TAG]);
+const CORE_TAGS = new Set([
+  "tag:yaml.org,2002:str",
+  "tag:yaml.org,2002:int",
+  "tag:yaml.org,2002:float",
+  "tag:yaml.org,2002:bool",
+  "tag:yaml.org,2002:null",
+  "tag:yaml.org,2002:map",
+  "tag:yaml.org,2002:seq",
+  UNSET_TAG,
+]);
 
 const YAML11_BOOL = /^(y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$/;
 const YAML11_OCTAL = /^[-+]?0[0-9_]+$/;
@@ -43,7 +64,14 @@ export function decodeText(bytes: Uint8Array, file: string): { text: string } | 
   } catch {
     const at = firstInvalidUtf8(bytes);
     const { line, column } = lineColumnOfByte(bytes, at);
-    return { finding: findingAt("yaml-syntax", { file, line: line, column: column }, `not UTF-8 text (invalid byte at offset ${at})`, { hint: "values files are YAML text; keep binary data out of the repository or base64-encode it" }) };
+    return {
+      finding: findingAt(
+        "yaml-syntax",
+        { file, line: line, column: column },
+        `not UTF-8 text (invalid byte at offset ${at})`,
+        { hint: "values files are YAML text; keep binary data out of the repository or base64-encode it" },
+      ),
+    };
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const nul = text.indexOf("\u0000");
@@ -51,7 +79,9 @@ export function decodeText(bytes: Uint8Array, file: string): { text: string } | 
     const before = text.slice(0, nul);
     const line = before.split("\n").length;
     const column = nul - before.lastIndexOf("\n");
-    return { finding: findingAt("yaml-syntax", { file, line: line, column: column }, `a NUL character: not a YAML text file`) };
+    return {
+      finding: findingAt("yaml-syntax", { file, line: line, column: column }, `a NUL character: not a YAML text file`),
+    };
   }
   return { text };
 }
@@ -61,12 +91,22 @@ function firstInvalidUtf8(bytes: Uint8Array): number {
   let i = 0;
   while (i < bytes.length) {
     const b = bytes[i]!;
-    let need = 0, min = 0;
-    if (b < 0x80) { i++; continue; }
-    if (b >= 0xc2 && b <= 0xdf) { need = 1; min = 0x80; }
-    else if (b >= 0xe0 && b <= 0xef) { need = 2; min = 0x800; }
-    else if (b >= 0xf0 && b <= 0xf4) { need = 3; min = 0x10000; }
-    else return i;
+    let need = 0,
+      min = 0;
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    if (b >= 0xc2 && b <= 0xdf) {
+      need = 1;
+      min = 0x80;
+    } else if (b >= 0xe0 && b <= 0xef) {
+      need = 2;
+      min = 0x800;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      need = 3;
+      min = 0x10000;
+    } else return i;
     let cp = b & (0x3f >> need);
     for (let k = 1; k <= need; k++) {
       const c = bytes[i + k];
@@ -80,9 +120,13 @@ function firstInvalidUtf8(bytes: Uint8Array): number {
 }
 
 function lineColumnOfByte(bytes: Uint8Array, offset: number): { line: number; column: number } {
-  let line = 1, column = 1;
+  let line = 1,
+    column = 1;
   for (let i = 0; i < offset && i < bytes.length; i++) {
-    if (bytes[i] === 0x0a) { line++; column = 1; } else column++;
+    if (bytes[i] === 0x0a) {
+      line++;
+      column = 1;
+    } else column++;
   }
   return { line, column };
 }
@@ -106,7 +150,15 @@ export function parseYaml(text: string, file: string, options: ParseYamlOptions)
       customTags: [{ tag: UNSET_TAG, identify: () => false, resolve: () => null }],
     }) as Document.Parsed[];
   } catch (e) {
-    findings.push(createFinding({ code: "yaml-limit", message: `${file}: the YAML parser gave up (${(e as Error).message})`, file, line: 1, column: 1 }));
+    findings.push(
+      createFinding({
+        code: "yaml-limit",
+        message: `${file}: the YAML parser gave up (${(e as Error).message})`,
+        file,
+        line: 1,
+        column: 1,
+      }),
+    );
     return { documents: [], findings };
   }
   if (!Array.isArray(docs)) docs = [docs];
@@ -123,7 +175,13 @@ export function parseYaml(text: string, file: string, options: ParseYamlOptions)
   }
   if (!options.multiDocument && documents.length > 1) {
     const pos = posAt(docs[1]?.range?.[0]);
-    findings.push(findingAt("yaml-syntax", { file, line: pos.line, column: pos.column }, `more than one YAML document; a values file holds one`));
+    findings.push(
+      findingAt(
+        "yaml-syntax",
+        { file, line: pos.line, column: pos.column },
+        `more than one YAML document; a values file holds one`,
+      ),
+    );
   }
   return { documents, findings };
 }
@@ -133,7 +191,12 @@ export function parseYaml(text: string, file: string, options: ParseYamlOptions)
  * errors at the end of the line above (BLOCK_AS_IMPLICIT_KEY, then MULTILINE_IMPLICIT_KEY); it is the
  * most common YAML mistake, so it becomes one finding at the line that is indented too far.
  */
-function describeErrors(errors: readonly YAMLError[], text: string, file: string, posAt: (offset: number | undefined) => Pos): Finding[] {
+function describeErrors(
+  errors: readonly YAMLError[],
+  text: string,
+  file: string,
+  posAt: (offset: number | undefined) => Pos,
+): Finding[] {
   const out: Finding[] = [];
   const overIndentedAt = new Set<number>();
   for (const err of errors) if (err.code === "MULTILINE_IMPLICIT_KEY") overIndentedAt.add(err.pos[0]);
@@ -142,13 +205,22 @@ function describeErrors(errors: readonly YAMLError[], text: string, file: string
     const pos = posAt(err.pos[0]);
     const firstLine = err.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
     if (err.code === "DUPLICATE_KEY") {
-      out.push(findingAt("duplicate-key", { file, line: pos.line, column: pos.column }, `duplicate key (${firstLine})`, { hint: "each key may appear once in a map" }));
-    } else if ((err.code === "MULTILINE_IMPLICIT_KEY" || err.code === "BLOCK_AS_IMPLICIT_KEY") && overIndentedAt.has(err.pos[0])) {
+      out.push(
+        findingAt("duplicate-key", { file, line: pos.line, column: pos.column }, `duplicate key (${firstLine})`, {
+          hint: "each key may appear once in a map",
+        }),
+      );
+    } else if (
+      (err.code === "MULTILINE_IMPLICIT_KEY" || err.code === "BLOCK_AS_IMPLICIT_KEY") &&
+      overIndentedAt.has(err.pos[0])
+    ) {
       if (reportedOverIndent.has(err.pos[0])) continue;
       reportedOverIndent.add(err.pos[0]);
       out.push(overIndentedLine(text, file, err.pos[0], posAt));
     } else if (/maximum call stack/i.test(err.message)) {
-      out.push(findingAt("yaml-limit", { file, line: pos.line, column: pos.column }, `nesting too deep for the YAML parser`));
+      out.push(
+        findingAt("yaml-limit", { file, line: pos.line, column: pos.column }, `nesting too deep for the YAML parser`),
+      );
     } else {
       out.push(findingAt("yaml-syntax", { file, line: pos.line, column: pos.column }, `${firstLine}`));
     }
@@ -157,7 +229,12 @@ function describeErrors(errors: readonly YAMLError[], text: string, file: string
 }
 
 /** The line after the one holding `offset`, at its first non-blank character: the line indented too far. */
-function overIndentedLine(text: string, file: string, offset: number, posAt: (offset: number | undefined) => Pos): Finding {
+function overIndentedLine(
+  text: string,
+  file: string,
+  offset: number,
+  posAt: (offset: number | undefined) => Pos,
+): Finding {
   const above = posAt(offset);
   let next = text.indexOf("\n", offset);
   // Skip blank and comment-only lines: the offending line is the next one with content.
@@ -169,7 +246,11 @@ function overIndentedLine(text: string, file: string, offset: number, posAt: (of
     next = end;
   }
   if (next < 0) {
-    return findingAt("yaml-syntax", { file, line: above.line, column: above.column }, `a value cannot continue on a more indented line with a nested key`);
+    return findingAt(
+      "yaml-syntax",
+      { file, line: above.line, column: above.column },
+      `a value cannot continue on a more indented line with a nested key`,
+    );
   }
   const lineStart = next + 1;
   let first = lineStart;
@@ -178,7 +259,9 @@ function overIndentedLine(text: string, file: string, offset: number, posAt: (of
   return createFinding({
     code: "yaml-syntax",
     message: `${file}:${at.line}:${at.column}: this line is indented more than the key on line ${above.line}, but that key already has a value`,
-    file, line: at.line, column: at.column,
+    file,
+    line: at.line,
+    column: at.column,
     hint: `indent it like the key on line ${above.line} if it belongs beside it, or remove the value on line ${above.line} if it belongs under it`,
   });
 }
@@ -196,7 +279,8 @@ const INTEGER_LITERAL = /^[-+]?(?:[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$/;
 export function checkIntegerLiteral(source: string, value: number | bigint): string | null {
   if (typeof value === "bigint") {
     if (value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= -BigInt(Number.MAX_SAFE_INTEGER)) return null;
-  } else if (!Number.isInteger(value) || Number.isSafeInteger(value) || !INTEGER_LITERAL.test(source.trim())) return null;
+  } else if (!Number.isInteger(value) || Number.isSafeInteger(value) || !INTEGER_LITERAL.test(source.trim()))
+    return null;
   return `${printable(source.trim().slice(0, 40))} is outside the range of exact integers (${SAFE_INTEGER_RANGE}, ±(2^53−1)); it would be read as a different number`;
 }
 
@@ -221,7 +305,13 @@ class Walker {
       if (!this.depthLimitReported) {
         this.depthLimitReported = true;
         const pos = this.posAt(node.range?.[0]);
-        this.findings.push(findingAt("yaml-limit", { file: this.file, line: pos.line, column: pos.column }, `nesting deeper than ${MAX_DEPTH} levels`));
+        this.findings.push(
+          findingAt(
+            "yaml-limit",
+            { file: this.file, line: pos.line, column: pos.column },
+            `nesting deeper than ${MAX_DEPTH} levels`,
+          ),
+        );
       }
       return null;
     }
@@ -230,14 +320,27 @@ class Walker {
         if (!this.aliasLimitReported) {
           this.aliasLimitReported = true;
           const pos = this.posAt(node.range?.[0]);
-          this.findings.push(findingAt("yaml-limit", { file: this.file, line: pos.line, column: pos.column }, `more than ${MAX_ALIASES} alias expansions`, { hint: "anchors and aliases are limited to stop alias bombs; write the values out" }));
+          this.findings.push(
+            findingAt(
+              "yaml-limit",
+              { file: this.file, line: pos.line, column: pos.column },
+              `more than ${MAX_ALIASES} alias expansions`,
+              { hint: "anchors and aliases are limited to stop alias bombs; write the values out" },
+            ),
+          );
         }
         return null;
       }
       const target = node.resolve(this.doc);
       if (!target) {
         const pos = this.posAt(node.range?.[0]);
-        this.findings.push(findingAt("yaml-syntax", { file: this.file, line: pos.line, column: pos.column }, `unknown alias *${node.source}`));
+        this.findings.push(
+          findingAt(
+            "yaml-syntax",
+            { file: this.file, line: pos.line, column: pos.column },
+            `unknown alias *${node.source}`,
+          ),
+        );
         return null;
       }
       return this.walk(target as Node, depth + 1);
@@ -245,16 +348,29 @@ class Walker {
     const pos = this.posAt(node.range?.[0]);
     const tag = node.tag;
     if (tag && !CORE_TAGS.has(tag)) {
-      this.findings.push(findingAt("yaml-syntax", { file: this.file, line: pos.line, column: pos.column }, `unsupported tag ${tag}`, { hint: "only the YAML core schema and !unset are supported" }));
+      this.findings.push(
+        findingAt("yaml-syntax", { file: this.file, line: pos.line, column: pos.column }, `unsupported tag ${tag}`, {
+          hint: "only the YAML core schema and !unset are supported",
+        }),
+      );
       return null;
     }
     if (tag === UNSET_TAG) {
       if (!this.options.allowUnset) {
-        this.findings.push(findingAt("yaml-syntax", { file: this.file, line: pos.line, column: pos.column }, `!unset is not allowed here`, { hint: "!unset belongs in plain values files, not in encrypted ones" }));
+        this.findings.push(
+          findingAt(
+            "yaml-syntax",
+            { file: this.file, line: pos.line, column: pos.column },
+            `!unset is not allowed here`,
+            { hint: "!unset belongs in plain values files, not in encrypted ones" },
+          ),
+        );
         return null;
       }
       if (!isScalar(node) || (node.source !== undefined && node.source !== "" && node.source !== null)) {
-        this.findings.push(findingAt("yaml-syntax", { file: this.file, line: pos.line, column: pos.column }, `!unset takes no value`));
+        this.findings.push(
+          findingAt("yaml-syntax", { file: this.file, line: pos.line, column: pos.column }, `!unset takes no value`),
+        );
         return null;
       }
       return { kind: "unset", pos };
@@ -269,26 +385,40 @@ class Walker {
       return { kind: "seq", pos, items };
     }
     if (isMap(node)) return this.map(node.items, pos, depth);
-    this.findings.push(findingAt("yaml-syntax", { file: this.file, line: pos.line, column: pos.column }, `unsupported YAML node`));
+    this.findings.push(
+      findingAt("yaml-syntax", { file: this.file, line: pos.line, column: pos.column }, `unsupported YAML node`),
+    );
     return null;
   }
 
   private scalar(node: Scalar, pos: Pos): LNode | null {
     const v = node.value;
     if (typeof v === "number" && !Number.isFinite(v)) {
-      this.findings.push(findingAt("invalid-type", { file: this.file, line: pos.line, column: pos.column }, `${String(v)} is not a JSON number`));
+      this.findings.push(
+        findingAt(
+          "invalid-type",
+          { file: this.file, line: pos.line, column: pos.column },
+          `${String(v)} is not a JSON number`,
+        ),
+      );
       return null;
     }
     if (typeof v === "number" || typeof v === "bigint") {
       const problem = checkIntegerLiteral(typeof node.source === "string" ? node.source : String(v), v);
       if (problem) {
-        this.findings.push(findingAt("invalid-type", { file: this.file, line: pos.line, column: pos.column }, `${problem}`, { hint: SAFE_INTEGER_HINT }));
+        this.findings.push(
+          findingAt("invalid-type", { file: this.file, line: pos.line, column: pos.column }, `${problem}`, {
+            hint: SAFE_INTEGER_HINT,
+          }),
+        );
         return null;
       }
     }
     if (typeof v === "bigint") return { kind: "scalar", pos, value: Number(v) };
     if (v !== null && typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean") {
-      this.findings.push(findingAt("yaml-syntax", { file: this.file, line: pos.line, column: pos.column }, `unsupported scalar`));
+      this.findings.push(
+        findingAt("yaml-syntax", { file: this.file, line: pos.line, column: pos.column }, `unsupported scalar`),
+      );
       return null;
     }
     if (node.type === Scalar.PLAIN && typeof node.source === "string") this.checkYaml11(node.source, v, pos);
@@ -297,11 +427,23 @@ class Walker {
 
   private checkYaml11(source: string, value: unknown, pos: Pos): void {
     let hint: string | null = null;
-    if (YAML11_BOOL.test(source)) hint = `YAML 1.1 tools read ${source} as a boolean; strata (YAML 1.2) reads the string "${source}". Quote it, or write true/false`;
-    else if (YAML11_OCTAL.test(source)) hint = `YAML 1.1 tools read ${source} as an octal number; strata (YAML 1.2) reads ${String(value)}. Quote it if it is a string, or drop the leading zero`;
-    else if (YAML11_SEXAGESIMAL.test(source)) hint = `YAML 1.1 tools read ${source} as a base-60 number; strata reads the string "${source}". Quote it`;
-    else if (YAML11_UNDERSCORE_NUMBER.test(source)) hint = `YAML 1.1 tools read ${source} as a number; strata reads the string "${source}". Quote it, or write the digits without _`;
-    if (hint) this.findings.push(findingAt("yaml-1.1-ambiguity", { file: this.file, line: pos.line, column: pos.column }, `${source} means different things in YAML 1.1 and 1.2`, { hint }));
+    if (YAML11_BOOL.test(source))
+      hint = `YAML 1.1 tools read ${source} as a boolean; strata (YAML 1.2) reads the string "${source}". Quote it, or write true/false`;
+    else if (YAML11_OCTAL.test(source))
+      hint = `YAML 1.1 tools read ${source} as an octal number; strata (YAML 1.2) reads ${String(value)}. Quote it if it is a string, or drop the leading zero`;
+    else if (YAML11_SEXAGESIMAL.test(source))
+      hint = `YAML 1.1 tools read ${source} as a base-60 number; strata reads the string "${source}". Quote it`;
+    else if (YAML11_UNDERSCORE_NUMBER.test(source))
+      hint = `YAML 1.1 tools read ${source} as a number; strata reads the string "${source}". Quote it, or write the digits without _`;
+    if (hint)
+      this.findings.push(
+        findingAt(
+          "yaml-1.1-ambiguity",
+          { file: this.file, line: pos.line, column: pos.column },
+          `${source} means different things in YAML 1.1 and 1.2`,
+          { hint },
+        ),
+      );
   }
 
   private map(pairs: unknown[], pos: Pos, depth: number): LMap {
@@ -312,22 +454,48 @@ class Walker {
       const keyNode = pair.key as Node | null;
       const keyPos = this.posAt(keyNode?.range?.[0] ?? (pair.value as Node | null)?.range?.[0]);
       // Merge keys (`<<: *base` or `<<: [*a, *b]`): explicit keys win, earlier sources win over later.
-      if (isScalar(keyNode) && keyNode.source === "<<" && keyNode.type === Scalar.PLAIN && typeof keyNode.value === "symbol") {
+      if (
+        isScalar(keyNode) &&
+        keyNode.source === "<<" &&
+        keyNode.type === Scalar.PLAIN &&
+        typeof keyNode.value === "symbol"
+      ) {
         const sources = isSeq(pair.value) ? (pair.value.items as Node[]) : [pair.value as Node];
         for (const src of sources) {
           const m = this.walk(src, depth + 1);
           if (m?.kind === "map") merged.push(m);
-          else if (m) this.findings.push(findingAt("yaml-syntax", { file: this.file, line: keyPos.line, column: keyPos.column }, `a << merge needs a map`));
+          else if (m)
+            this.findings.push(
+              findingAt(
+                "yaml-syntax",
+                { file: this.file, line: keyPos.line, column: keyPos.column },
+                `a << merge needs a map`,
+              ),
+            );
         }
         continue;
       }
       const key = isScalar(keyNode) ? keyNode.value : undefined;
       if (typeof key !== "string" || !this.keyAllowed(key)) {
-        const shown = typeof key === "string" ? describeKeyProblem(key) : key === null || key === undefined ? "a key must not be empty" : `"${printable(String(isScalar(keyNode) ? keyNode.source ?? key : "?"))}" is not a string key`;
-        this.findings.push(findingAt("invalid-key", { file: this.file, line: keyPos.line, column: keyPos.column }, `invalid key: ${shown}`, { hint: "key segments start with a letter or _, then letters, digits, _ or -" }));
+        const shown =
+          typeof key === "string"
+            ? describeKeyProblem(key)
+            : key === null || key === undefined
+              ? "a key must not be empty"
+              : `"${printable(String(isScalar(keyNode) ? (keyNode.source ?? key) : "?"))}" is not a string key`;
+        this.findings.push(
+          findingAt(
+            "invalid-key",
+            { file: this.file, line: keyPos.line, column: keyPos.column },
+            `invalid key: ${shown}`,
+            { hint: "key segments start with a letter or _, then letters, digits, _ or -" },
+          ),
+        );
         continue;
       }
-      const value = this.walk(pair.value as Node | null, depth + 1) ?? (pair.value === null ? { kind: "scalar" as const, pos: keyPos, value: null } : null);
+      const value =
+        this.walk(pair.value as Node | null, depth + 1) ??
+        (pair.value === null ? { kind: "scalar" as const, pos: keyPos, value: null } : null);
       if (value) entries.set(key, { keyPos, value });
     }
     for (const m of merged) for (const [k, e] of m.entries) if (!entries.has(k)) entries.set(k, e);

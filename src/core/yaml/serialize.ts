@@ -16,10 +16,14 @@ type Packed =
 function pack(node: LNode): Packed {
   const { line, column } = node.pos;
   switch (node.kind) {
-    case "map": return ["m", line, column, [...node.entries].map(([k, e]) => [k, e.keyPos.line, e.keyPos.column, pack(e.value)])];
-    case "seq": return ["s", line, column, node.items.map(pack)];
-    case "scalar": return ["v", line, column, node.value];
-    case "unset": return ["u", line, column];
+    case "map":
+      return ["m", line, column, [...node.entries].map(([k, e]) => [k, e.keyPos.line, e.keyPos.column, pack(e.value)])];
+    case "seq":
+      return ["s", line, column, node.items.map(pack)];
+    case "scalar":
+      return ["v", line, column, node.value];
+    case "unset":
+      return ["u", line, column];
   }
 }
 
@@ -31,9 +35,12 @@ function unpack(p: Packed, file: string): LNode {
       for (const [k, l, c, v] of p[3]) entries.set(k, { keyPos: { file, line: l, column: c }, value: unpack(v, file) });
       return { kind: "map", pos, entries };
     }
-    case "s": return { kind: "seq", pos, items: p[3].map((x) => unpack(x, file)) };
-    case "v": return { kind: "scalar", pos, value: p[3] };
-    case "u": return { kind: "unset", pos };
+    case "s":
+      return { kind: "seq", pos, items: p[3].map((x) => unpack(x, file)) };
+    case "v":
+      return { kind: "scalar", pos, value: p[3] };
+    case "u":
+      return { kind: "unset", pos };
   }
 }
 

@@ -34,7 +34,9 @@ let build: string | undefined;
 export function strataBuild(): string {
   if (build === undefined) {
     const here = fileURLToPath(import.meta.url);
-    const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string };
+    const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as {
+      version: string;
+    };
     build = `${pkg.version}+${statSync(here).mtimeMs}`;
   }
   return build;

@@ -28,12 +28,20 @@ export async function readFileMode(path: string): Promise<number> {
 }
 
 /** Writes `data`, replacing any file there (mode applies to a new file only, as for writeFile). */
-export async function writeTextFile(path: string, data: string | Uint8Array, options: { mode?: number } = {}): Promise<void> {
+export async function writeTextFile(
+  path: string,
+  data: string | Uint8Array,
+  options: { mode?: number } = {},
+): Promise<void> {
   await writeFile(path, data, options.mode === undefined ? {} : { mode: options.mode });
 }
 
 /** Creates a file that must not exist yet: rejects with EEXIST rather than overwrite. */
-export async function writeNewFile(path: string, data: string | Uint8Array, options: { mode?: number } = {}): Promise<void> {
+export async function writeNewFile(
+  path: string,
+  data: string | Uint8Array,
+  options: { mode?: number } = {},
+): Promise<void> {
   await writeFile(path, data, options.mode === undefined ? { flag: "wx" } : { flag: "wx", mode: options.mode });
 }
 

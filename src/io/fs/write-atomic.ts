@@ -20,7 +20,8 @@ export async function writeFileAtomic(path: string, text: string, options: { lab
   let mode = 0o644;
   try {
     const st = await stat(file);
-    if (st.isDirectory()) throw new StrataError("invalid-argument", `cannot write ${label}: it is a directory`, { hint: "name a file" });
+    if (st.isDirectory())
+      throw new StrataError("invalid-argument", `cannot write ${label}: it is a directory`, { hint: "name a file" });
     mode = st.mode & 0o777;
   } catch (e) {
     if (e instanceof StrataError) throw e;
@@ -47,6 +48,11 @@ export async function writeFileAtomic(path: string, text: string, options: { lab
 
 function unwritable(label: string, cause: unknown): StrataError {
   const code = (cause as NodeJS.ErrnoException).code ?? "error";
-  const hint = code === "ENOENT" ? "its directory does not exist: create it first" : code === "EACCES" || code === "EPERM" || code === "EROFS" ? "the directory is not writable" : undefined;
+  const hint =
+    code === "ENOENT"
+      ? "its directory does not exist: create it first"
+      : code === "EACCES" || code === "EPERM" || code === "EROFS"
+        ? "the directory is not writable"
+        : undefined;
   return new StrataError("invalid-argument", `cannot write ${label}: ${code}`, { hint, cause });
 }

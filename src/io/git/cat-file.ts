@@ -55,7 +55,9 @@ export function createBlobReader(cwd: string): BlobReader {
       if (expecting === null) {
         const nl = indexOfNewline();
         if (nl < 0) return;
-        const header = take(nl + 1).toString("utf8").trimEnd();
+        const header = take(nl + 1)
+          .toString("utf8")
+          .trimEnd();
         if (header.endsWith(" missing") || header.endsWith(" ambiguous")) {
           queue.shift()?.resolve(null);
           continue;
@@ -88,9 +90,14 @@ export function createBlobReader(cwd: string): BlobReader {
       drain();
     });
     c.stderr.on("data", (b: Buffer) => (stderr += b.toString("utf8")));
-    c.on("error", (cause) => fail(new StrataError("internal", `could not run git cat-file: ${cause.message}`, { cause })));
+    c.on("error", (cause) =>
+      fail(new StrataError("internal", `could not run git cat-file: ${cause.message}`, { cause })),
+    );
     c.on("close", (code) => {
-      if (queue.length > 0) fail(new StrataError("internal", `git cat-file --batch ended (exit ${code}) with reads pending: ${stderr.trim()}`));
+      if (queue.length > 0)
+        fail(
+          new StrataError("internal", `git cat-file --batch ended (exit ${code}) with reads pending: ${stderr.trim()}`),
+        );
     });
     // An EPIPE after git died is reported through "close" above.
     c.stdin.on("error", () => undefined);
@@ -100,7 +107,8 @@ export function createBlobReader(cwd: string): BlobReader {
   return {
     read(oid: string): Promise<Uint8Array | null> {
       // A request line with a space or newline would desynchronise the protocol.
-      if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(oid)) return Promise.reject(new StrataError("internal", `not an object id: ${oid}`));
+      if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(oid))
+        return Promise.reject(new StrataError("internal", `not an object id: ${oid}`));
       const cached = cache.get(oid);
       if (cached) return cached;
       if (closed) return Promise.reject(new StrataError("internal", "blob reader used after close"));

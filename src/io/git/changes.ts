@@ -3,7 +3,14 @@ import type { ChangedFile, FileChangeStatus } from "../../core/diff/changes.js";
 import type { GitRepo } from "./repo.js";
 import { runGit, splitNul } from "./run.js";
 
-const STATUS: Record<string, FileChangeStatus> = { A: "added", D: "deleted", M: "modified", R: "renamed", C: "added", T: "type-changed" };
+const STATUS: Record<string, FileChangeStatus> = {
+  A: "added",
+  D: "deleted",
+  M: "modified",
+  R: "renamed",
+  C: "added",
+  T: "type-changed",
+};
 
 /** A changed file with the blob it has at the new side (null when deleted, a submodule or a symlink). */
 export interface RawChange extends ChangedFile {
@@ -16,7 +23,7 @@ const NULL_OID = /^0+$/;
 export function parseRawDiff(out: string): RawChange[] {
   const parts = splitNul(out);
   const changes: RawChange[] = [];
-  for (let i = 0; i < parts.length; ) {
+  for (let i = 0; i < parts.length;) {
     // ":<old mode> <new mode> <old oid> <new oid> <status>"
     const meta = (parts[i++] ?? "").split(" ");
     const letter = meta.at(-1)?.charAt(0) ?? "M";
@@ -36,7 +43,10 @@ export function parseRawDiff(out: string): RawChange[] {
 }
 
 /** The tree after a change: `tree` (the parent's) with the raw diff applied, as a new map. */
-export function applyRawChanges(tree: ReadonlyMap<string, { oid: string; size: number }>, changes: readonly RawChange[]): Map<string, { oid: string; size: number }> {
+export function applyRawChanges(
+  tree: ReadonlyMap<string, { oid: string; size: number }>,
+  changes: readonly RawChange[],
+): Map<string, { oid: string; size: number }> {
   const next = new Map(tree);
   for (const c of changes) {
     if (c.oldPath !== null) next.delete(c.oldPath);
@@ -56,7 +66,18 @@ export async function readChangedFiles(repo: GitRepo, base: string, head: string
 
 async function readRawChanges(repo: GitRepo, base: string, head: string | null): Promise<RawChange[]> {
   // `--relative` keeps only the config root's subtree and makes paths relative to it.
-  const args = ["-c", "diff.renameLimit=10000", "diff", "--raw", "-z", "--no-abbrev", "-M", "--relative", "--no-ext-diff", "--ignore-submodules"];
+  const args = [
+    "-c",
+    "diff.renameLimit=10000",
+    "diff",
+    "--raw",
+    "-z",
+    "--no-abbrev",
+    "-M",
+    "--relative",
+    "--no-ext-diff",
+    "--ignore-submodules",
+  ];
   const out = await runGit(repo.dir, head === null ? [...args, base, "--"] : [...args, base, head, "--"]);
   const changes = parseRawDiff(out);
   if (head === null) {

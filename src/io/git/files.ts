@@ -21,10 +21,14 @@ function matchesPrefix(path: string, prefixes: readonly string[]): boolean {
 
 function checkSize(path: string, size: number, label: string): void {
   if (size > MAX_FILE_BYTES) {
-    throw new StrataError("unreadable-file", `${path} at ${label} is ${size} bytes; config files over ${MAX_FILE_BYTES} bytes are not read`, {
-      hint: "keep large or binary files out of schemas/ and environments/",
-      finding: { file: path },
-    });
+    throw new StrataError(
+      "unreadable-file",
+      `${path} at ${label} is ${size} bytes; config files over ${MAX_FILE_BYTES} bytes are not read`,
+      {
+        hint: "keep large or binary files out of schemas/ and environments/",
+        finding: { file: path },
+      },
+    );
   }
 }
 
@@ -56,7 +60,11 @@ export async function readTree(repo: GitRepo, commit: string): Promise<Tree> {
 }
 
 /** The files of one commit. `label` names it in messages (`HEAD~1 (abc1234)`). */
-export function createCommitFiles(repo: GitRepo, commit: string, label = commit.slice(0, 12)): RepoFiles & { readonly commit: string } {
+export function createCommitFiles(
+  repo: GitRepo,
+  commit: string,
+  label = commit.slice(0, 12),
+): RepoFiles & { readonly commit: string } {
   let tree: Promise<Tree> | null = null;
   return { ...createTreeFiles(repo, () => (tree ??= readTree(repo, commit)), label), commit };
 }
@@ -90,7 +98,14 @@ export function createTreeFiles(repo: GitRepo, tree: Tree | (() => Promise<Tree>
 export function createGitWorktreeFiles(repo: GitRepo, label = "working tree"): RepoFiles {
   let listing: Promise<string[]> | null = null;
   const load = async (): Promise<string[]> => {
-    const out = await runGit(repo.dir, ["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--deduplicate"]);
+    const out = await runGit(repo.dir, [
+      "ls-files",
+      "-z",
+      "--cached",
+      "--others",
+      "--exclude-standard",
+      "--deduplicate",
+    ]);
     return [...new Set(splitNul(out))].sort();
   };
   return {

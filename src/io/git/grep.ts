@@ -8,7 +8,21 @@ import { runGitRaw, splitNul } from "./run.js";
  * files that interpolate are read to build the reference graph.
  */
 export async function findInterpolatingFiles(repo: GitRepo, commit: string | null): Promise<string[]> {
-  const args = ["grep", "-z", "-l", "-F", "-I", "--no-color", ...(commit === null ? ["--untracked"] : []), "-e", "${", ...(commit === null ? [] : [commit]), "--", "schemas", "environments"];
+  const args = [
+    "grep",
+    "-z",
+    "-l",
+    "-F",
+    "-I",
+    "--no-color",
+    ...(commit === null ? ["--untracked"] : []),
+    "-e",
+    "${",
+    ...(commit === null ? [] : [commit]),
+    "--",
+    "schemas",
+    "environments",
+  ];
   const r = await runGitRaw(repo.dir, args);
   // 1: no match. Anything else (no such directory at that commit) also means none.
   if (r.exitCode !== 0) return [];

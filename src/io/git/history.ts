@@ -24,24 +24,53 @@ export interface CommitInfo {
  * the config root), oldest first (without those `exclude` reaches). First parents only: on a main branch, a merged pull request is one change,
  * and its merge commit carries the pull request number.
  */
-export async function readHistory(repo: GitRepo, head: string, paths: readonly string[], options: { maxCount?: number; exclude?: string } = {}): Promise<CommitInfo[]> {
+export async function readHistory(
+  repo: GitRepo,
+  head: string,
+  paths: readonly string[],
+  options: { maxCount?: number; exclude?: string } = {},
+): Promise<CommitInfo[]> {
   const args = [
-    "log", "--first-parent", "--diff-merges=first-parent", "--reverse",
+    "log",
+    "--first-parent",
+    "--diff-merges=first-parent",
+    "--reverse",
     "--format=%x1e%H%x1f%P%x1f%an%x1f%ae%x1f%aI%x1f%s%x1f%b%x1f",
-    "--raw", "-z", "--no-abbrev", "-M", "--relative",
+    "--raw",
+    "-z",
+    "--no-abbrev",
+    "-M",
+    "--relative",
   ];
   if (options.maxCount !== undefined) args.push(`--max-count=${options.maxCount}`);
   // `exclude`: stop at commits it reaches (the commits a merge brought: `^first-parent second-parent`).
-  args.push(head, ...(options.exclude === undefined ? [] : [`^${options.exclude}`]), "--", ...(paths.length > 0 ? paths : ["."]));
+  args.push(
+    head,
+    ...(options.exclude === undefined ? [] : [`^${options.exclude}`]),
+    "--",
+    ...(paths.length > 0 ? paths : ["."]),
+  );
   const out = await runGit(repo.dir, args);
   const commits: CommitInfo[] = [];
   for (const record of out.split("\x1e")) {
     if (record === "") continue;
     const end = record.lastIndexOf("\x1f");
-    const [sha = "", parents = "", author = "", email = "", date = "", subject = "", body = ""] = record.slice(0, end).split("\x1f");
+    const [sha = "", parents = "", author = "", email = "", date = "", subject = "", body = ""] = record
+      .slice(0, end)
+      .split("\x1f");
     const raw = record.slice(end + 1).replace(/^[\0\n]+/, "");
     const all = parents.split(" ").filter((p) => p !== "");
-    commits.push({ sha, parent: all[0] ?? null, parents: all, author, email, date, subject, body: body.trim(), changes: parseRawDiff(raw) });
+    commits.push({
+      sha,
+      parent: all[0] ?? null,
+      parents: all,
+      author,
+      email,
+      date,
+      subject,
+      body: body.trim(),
+      changes: parseRawDiff(raw),
+    });
   }
   return commits;
 }

@@ -54,10 +54,14 @@ export async function resolveCommit(repo: GitRepo, ref: string, role: string): P
   const sha = await tryResolveCommit(repo, ref);
   if (sha !== null) return sha;
   if (!(await hasCommits(repo)) && /^HEAD([~^]|$)/.test(ref)) {
-    throw new StrataError("unknown-ref", `${role} ${JSON.stringify(ref)}: the repository has no commits yet`, { hint: "commit the configuration first" });
+    throw new StrataError("unknown-ref", `${role} ${JSON.stringify(ref)}: the repository has no commits yet`, {
+      hint: "commit the configuration first",
+    });
   }
   if (repo.shallow) {
-    throw new StrataError("shallow-clone", `${role} ${JSON.stringify(ref)} is not in this shallow clone`, { hint: SHALLOW_HINT });
+    throw new StrataError("shallow-clone", `${role} ${JSON.stringify(ref)} is not in this shallow clone`, {
+      hint: SHALLOW_HINT,
+    });
   }
   throw new StrataError("unknown-ref", `${role} ${JSON.stringify(ref)} does not name a commit`, {
     hint: "use a branch, tag or commit that exists locally (`git fetch` first for remote branches)",
@@ -103,9 +107,13 @@ export interface BaseChoice {
 export async function findDefaultBase(repo: GitRepo, head: string | null): Promise<BaseChoice> {
   const headRef = head ?? "HEAD";
   if (!(await hasCommits(repo)) && head === null) {
-    throw new StrataError("unknown-ref", "the repository has no commits yet: there is no base to compare the working tree with", {
-      hint: "commit the configuration first, or pass --base REF",
-    });
+    throw new StrataError(
+      "unknown-ref",
+      "the repository has no commits yet: there is no base to compare the working tree with",
+      {
+        hint: "commit the configuration first, or pass --base REF",
+      },
+    );
   }
   const headSha = head ?? (await resolveCommit(repo, "HEAD", "head"));
   const branch = await findDefaultBranch(repo);
@@ -115,23 +123,43 @@ export async function findDefaultBase(repo: GitRepo, head: string | null): Promi
       const sha = mb.stdout.toString("utf8").trim();
       // In a shallow clone a merge-base on the grafted boundary may not be the real fork point (history
       // behind it is cut); it is trusted only when it is the head itself or the default branch's tip.
-      if (!repo.shallow || !(await readShallowBoundary(repo)).has(sha) || sha === headSha || sha === (await tryResolveCommit(repo, branch))) {
+      if (
+        !repo.shallow ||
+        !(await readShallowBoundary(repo)).has(sha) ||
+        sha === headSha ||
+        sha === (await tryResolveCommit(repo, branch))
+      ) {
         return { sha, description: `merge-base with ${shortRef(branch)}` };
       }
     }
   }
   const parents = await readParents(repo, headSha);
   if (parents.length >= 2 && parents[0] !== undefined) {
-    if (await hasObject(repo, parents[0])) return { sha: parents[0], description: "HEAD^1 (first parent of the merge commit)" };
-    throw new StrataError("shallow-clone", "head is a merge commit whose parents are not in this shallow clone: the base cannot be read", { hint: SHALLOW_HINT });
+    if (await hasObject(repo, parents[0]))
+      return { sha: parents[0], description: "HEAD^1 (first parent of the merge commit)" };
+    throw new StrataError(
+      "shallow-clone",
+      "head is a merge commit whose parents are not in this shallow clone: the base cannot be read",
+      { hint: SHALLOW_HINT },
+    );
   }
   if (repo.shallow) {
-    throw new StrataError("shallow-clone", "this is a shallow clone and the merge-base with the default branch is not in it", { hint: SHALLOW_HINT });
+    throw new StrataError(
+      "shallow-clone",
+      "this is a shallow clone and the merge-base with the default branch is not in it",
+      { hint: SHALLOW_HINT },
+    );
   }
   if (branch === null) {
-    throw new StrataError("unknown-ref", "no default branch found (origin/HEAD, main or master) to take the base from", { hint: "pass --base REF" });
+    throw new StrataError(
+      "unknown-ref",
+      "no default branch found (origin/HEAD, main or master) to take the base from",
+      { hint: "pass --base REF" },
+    );
   }
-  throw new StrataError("unknown-ref", `head and ${shortRef(branch)} have no common ancestor`, { hint: "pass --base REF" });
+  throw new StrataError("unknown-ref", `head and ${shortRef(branch)} have no common ancestor`, {
+    hint: "pass --base REF",
+  });
 }
 
 export async function isAncestor(repo: GitRepo, ancestor: string, descendant: string): Promise<boolean> {

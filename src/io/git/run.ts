@@ -18,13 +18,22 @@ export function gitEnvironment(): NodeJS.ProcessEnv {
 /** Runs `git args` in `cwd` and returns its output whatever the exit code. */
 export function runGitRaw(cwd: string, args: readonly string[], input?: string): Promise<GitResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn("git", args, { cwd, env: gitEnvironment(), stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
+    const child = spawn("git", args, {
+      cwd,
+      env: gitEnvironment(),
+      stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout?.on("data", (b: Buffer) => out.push(b));
     child.stderr?.on("data", (b: Buffer) => err.push(b));
     child.on("error", (cause) => {
-      reject(new StrataError("internal", `could not run git: ${cause.message}`, { cause, hint: "install git and make sure it is on PATH" }));
+      reject(
+        new StrataError("internal", `could not run git: ${cause.message}`, {
+          cause,
+          hint: "install git and make sure it is on PATH",
+        }),
+      );
     });
     child.on("close", (code) => {
       resolve({ stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString("utf8"), exitCode: code ?? -1 });

@@ -31,11 +31,15 @@ export async function createOctokit(options: GitHubClientOptions): Promise<Octok
   ]);
   const warn = options.warn ?? (() => {});
   const Client = Octokit.plugin(retry, throttling);
-  const onLimit = (kind: string) => (retryAfter: number, request: { method: string; url: string }, _octokit: unknown, retryCount: number): boolean => {
-    const retrying = retryCount < MAX_RATE_LIMIT_RETRIES && retryAfter <= MAX_WAIT_SECONDS;
-    warn(`GitHub ${kind} rate limit on ${request.method} ${request.url}; ${retrying ? `retrying after ${retryAfter}s` : "giving up"}`);
-    return retrying;
-  };
+  const onLimit =
+    (kind: string) =>
+    (retryAfter: number, request: { method: string; url: string }, _octokit: unknown, retryCount: number): boolean => {
+      const retrying = retryCount < MAX_RATE_LIMIT_RETRIES && retryAfter <= MAX_WAIT_SECONDS;
+      warn(
+        `GitHub ${kind} rate limit on ${request.method} ${request.url}; ${retrying ? `retrying after ${retryAfter}s` : "giving up"}`,
+      );
+      return retrying;
+    };
   return new Client({
     ...(options.token ? { auth: options.token } : {}),
     baseUrl: (options.apiUrl ?? "https://api.github.com").replace(/\/+$/, ""),
@@ -47,7 +51,11 @@ export async function createOctokit(options: GitHubClientOptions): Promise<Octok
   }) as unknown as Octokit;
 }
 
-interface RequestErrorLike { status: number; message: string; response?: { headers?: Record<string, string | undefined> } }
+interface RequestErrorLike {
+  status: number;
+  message: string;
+  response?: { headers?: Record<string, string | undefined> };
+}
 
 function isRequestError(e: unknown): e is RequestErrorLike {
   return typeof e === "object" && e !== null && typeof (e as { status?: unknown }).status === "number";
@@ -64,13 +72,22 @@ export function toStrataError(error: unknown, doing: string): StrataError {
   const status = statusOf(error);
   const detail = error instanceof Error ? error.message : String(error);
   if (status === null) {
-    return new StrataError("unreachable", `cannot reach GitHub while ${doing}: ${detail}`, { cause: error, hint: "check GITHUB_API_URL and the network" });
+    return new StrataError("unreachable", `cannot reach GitHub while ${doing}: ${detail}`, {
+      cause: error,
+      hint: "check GITHUB_API_URL and the network",
+    });
   }
   if (status === 401) {
-    return new StrataError("unauthenticated", `GitHub rejected the token while ${doing}`, { cause: error, hint: "set GITHUB_TOKEN to a valid token (in Actions: `env: GITHUB_TOKEN: ${{ github.token }}`)" });
+    return new StrataError("unauthenticated", `GitHub rejected the token while ${doing}`, {
+      cause: error,
+      hint: "set GITHUB_TOKEN to a valid token (in Actions: `env: GITHUB_TOKEN: ${{ github.token }}`)",
+    });
   }
   if ((status === 403 || status === 429) && /rate limit/i.test(detail)) {
-    return new StrataError("unreachable", `GitHub's rate limit stopped strata while ${doing}: ${detail}`, { cause: error, hint: "retry later; an App token has a higher limit than the Actions token" });
+    return new StrataError("unreachable", `GitHub's rate limit stopped strata while ${doing}: ${detail}`, {
+      cause: error,
+      hint: "retry later; an App token has a higher limit than the Actions token",
+    });
   }
   if (status === 403 || status === 404) {
     return new StrataError("access-denied", `GitHub answered ${status} while ${doing}: ${detail}`, {

@@ -81,14 +81,18 @@ export async function writeStepSummary(markdown: string, path: string | null): P
 /** The repository, or an invocation error that says how to give it. */
 export function requireRepository(env: GitHubEnvironment): RepositoryRef {
   if (env.repository === null) {
-    throw new StrataError("invalid-argument", "which GitHub repository? GITHUB_REPOSITORY is not set (owner/name)", { hint: "GitHub Actions sets it; elsewhere export GITHUB_REPOSITORY=owner/name" });
+    throw new StrataError("invalid-argument", "which GitHub repository? GITHUB_REPOSITORY is not set (owner/name)", {
+      hint: "GitHub Actions sets it; elsewhere export GITHUB_REPOSITORY=owner/name",
+    });
   }
   return env.repository;
 }
 
 export function requireToken(env: GitHubEnvironment): string {
   if (env.token === null) {
-    throw new StrataError("unauthenticated", "GITHUB_TOKEN is not set", { hint: "in Actions pass `env: GITHUB_TOKEN: ${{ github.token }}` (or an App token for team lookups)" });
+    throw new StrataError("unauthenticated", "GITHUB_TOKEN is not set", {
+      hint: "in Actions pass `env: GITHUB_TOKEN: ${{ github.token }}` (or an App token for team lookups)",
+    });
   }
   return env.token;
 }

@@ -12,7 +12,11 @@ export interface StickyCommentResult {
   comment: IssueComment;
 }
 
-export function findStickyComment(comments: readonly IssueComment[], login: string, marker = STICKY_MARKER): IssueComment | null {
+export function findStickyComment(
+  comments: readonly IssueComment[],
+  login: string,
+  marker = STICKY_MARKER,
+): IssueComment | null {
   const me = login.toLowerCase();
   return comments.find((c) => c.login?.toLowerCase() === me && c.body.includes(marker)) ?? null;
 }
@@ -22,7 +26,11 @@ export function findStickyComment(comments: readonly IssueComment[], login: stri
  * added and the whole fitted under GitHub's limit here. Unchanged bodies are not re-posted, so
  * re-runs make no notification noise.
  */
-export async function upsertStickyComment(api: GitHubApi, pullRequest: number, body: string | readonly string[]): Promise<StickyCommentResult> {
+export async function upsertStickyComment(
+  api: GitHubApi,
+  pullRequest: number,
+  body: string | readonly string[],
+): Promise<StickyCommentResult> {
   // The renderers never put a value of a sensitive key in markdown; the redactor is the second line,
   // for any decrypted value that reached a string by another path.
   const text = composeStickyComment((typeof body === "string" ? [body] : body).map(redact));

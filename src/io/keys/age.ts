@@ -62,7 +62,8 @@ export async function readAgeIdentities(env: NodeJS.ProcessEnv): Promise<AgeIden
 
 /** Opens an age-wrapped data key (armored, as sops stores it). */
 export async function decryptAgeDataKey(enc: string, identities: readonly string[]): Promise<Uint8Array> {
-  if (identities.length === 0) throw new Error("no age identity found (SOPS_AGE_KEY, SOPS_AGE_KEY_FILE, SOPS_AGE_KEY_CMD or sops/age/keys.txt)");
+  if (identities.length === 0)
+    throw new Error("no age identity found (SOPS_AGE_KEY, SOPS_AGE_KEY_FILE, SOPS_AGE_KEY_CMD or sops/age/keys.txt)");
   const d = new Decrypter();
   for (const id of identities) d.addIdentity(id);
   try {
@@ -75,7 +76,12 @@ export async function decryptAgeDataKey(enc: string, identities: readonly string
 }
 
 function streamOf(bytes: Uint8Array): ReadableStream<Uint8Array> {
-  return new ReadableStream({ start(c) { c.enqueue(bytes); c.close(); } });
+  return new ReadableStream({
+    start(c) {
+      c.enqueue(bytes);
+      c.close();
+    },
+  });
 }
 
 async function readAllBytes(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {

@@ -19,17 +19,24 @@ export interface KeyAttempt {
 
 /** No group could give its share: names the keys tried, never any secret. */
 export class DataKeyError extends Error {
-  constructor(readonly attempts: KeyAttempt[], message: string) {
+  constructor(
+    readonly attempts: KeyAttempt[],
+    message: string,
+  ) {
     super(message);
   }
 }
 
 export function describeKey(k: MasterKey): string {
   switch (k.type) {
-    case "age": return `age ${k.recipient}`;
-    case "pgp": return `pgp ${k.fp}`;
-    case "kms": return `kms ${k.arn}`;
-    case "opaque": return `${k.provider} ${Object.values(k.fields)[0] ?? ""}`.trim();
+    case "age":
+      return `age ${k.recipient}`;
+    case "pgp":
+      return `pgp ${k.fp}`;
+    case "kms":
+      return `kms ${k.arn}`;
+    case "opaque":
+      return `${k.provider} ${Object.values(k.fields)[0] ?? ""}`.trim();
   }
 }
 
@@ -47,7 +54,12 @@ export function createAgeIdentityLoader(env: NodeJS.ProcessEnv): () => Promise<s
 
 function decryptionOrder(env: NodeJS.ProcessEnv): string[] {
   const v = env.SOPS_DECRYPTION_ORDER;
-  return v ? v.split(",").map((s) => s.trim()).filter(Boolean) : ["age", "pgp"];
+  return v
+    ? v
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : ["age", "pgp"];
 }
 
 function ordered(group: readonly MasterKey[], order: readonly string[]): MasterKey[] {
@@ -58,10 +70,14 @@ function ordered(group: readonly MasterKey[], order: readonly string[]): MasterK
 
 async function decryptOne(k: MasterKey, options: KeySourceOptions): Promise<Uint8Array> {
   switch (k.type) {
-    case "age": return decryptAgeDataKey(k.enc, await (options.ageIdentities ?? createAgeIdentityLoader(options.env))());
-    case "pgp": return decryptPgpDataKey(k.enc, options.env);
-    case "kms": return decryptKmsDataKey(k, options.env);
-    case "opaque": throw new Error(`${k.provider} keys are not supported by strata`);
+    case "age":
+      return decryptAgeDataKey(k.enc, await (options.ageIdentities ?? createAgeIdentityLoader(options.env))());
+    case "pgp":
+      return decryptPgpDataKey(k.enc, options.env);
+    case "kms":
+      return decryptKmsDataKey(k, options.env);
+    case "opaque":
+      throw new Error(`${k.provider} keys are not supported by strata`);
   }
 }
 
@@ -102,17 +118,37 @@ export function isEmptyGroup(g: RecipientGroup): boolean {
 }
 
 /** Wraps the data key (or its Shamir shares, one per group) for every recipient. */
-export async function encryptDataKey(dataKey: Uint8Array, groups: readonly RecipientGroup[], threshold: number, env: NodeJS.ProcessEnv, now: Date = new Date()): Promise<MasterKey[][]> {
-  const secrets = groups.length > 1 ? splitSecret(dataKey, groups.length, threshold > 0 ? threshold : groups.length, randomBytes) : [dataKey];
+export async function encryptDataKey(
+  dataKey: Uint8Array,
+  groups: readonly RecipientGroup[],
+  threshold: number,
+  env: NodeJS.ProcessEnv,
+  now: Date = new Date(),
+): Promise<MasterKey[][]> {
+  const secrets =
+    groups.length > 1
+      ? splitSecret(dataKey, groups.length, threshold > 0 ? threshold : groups.length, randomBytes)
+      : [dataKey];
   const createdAt = formatRfc3339(now);
-  return Promise.all(groups.map(async (g, i) => {
-    const secret = secrets[i] as Uint8Array;
-    const keys: MasterKey[] = [];
-    for (const arn of g.kms) keys.push({ type: "kms", arn: arn.arn, context: arn.context, role: arn.role, awsProfile: arn.awsProfile, createdAt, enc: await encryptKmsDataKey(secret, arn.arn, arn.context, env) });
-    for (const fp of g.pgp) keys.push({ type: "pgp", fp, createdAt, enc: await encryptPgpDataKey(secret, fp, env) });
-    for (const r of g.age) keys.push({ type: "age", recipient: r, enc: await encryptAgeDataKey(secret, r) });
-    return keys;
-  }));
+  return Promise.all(
+    groups.map(async (g, i) => {
+      const secret = secrets[i] as Uint8Array;
+      const keys: MasterKey[] = [];
+      for (const arn of g.kms)
+        keys.push({
+          type: "kms",
+          arn: arn.arn,
+          context: arn.context,
+          role: arn.role,
+          awsProfile: arn.awsProfile,
+          createdAt,
+          enc: await encryptKmsDataKey(secret, arn.arn, arn.context, env),
+        });
+      for (const fp of g.pgp) keys.push({ type: "pgp", fp, createdAt, enc: await encryptPgpDataKey(secret, fp, env) });
+      for (const r of g.age) keys.push({ type: "age", recipient: r, enc: await encryptAgeDataKey(secret, r) });
+      return keys;
+    }),
+  );
 }
 
 /** The recipients a file already has (updatekeys/rotate keep them when nothing else is given). */
@@ -120,6 +156,8 @@ export function recipientsOf(md: Metadata): RecipientGroup[] {
   return md.keyGroups.map((g) => ({
     age: g.flatMap((k) => (k.type === "age" ? [k.recipient] : [])),
     pgp: g.flatMap((k) => (k.type === "pgp" ? [k.fp] : [])),
-    kms: g.flatMap((k) => (k.type === "kms" ? [{ arn: k.arn, context: k.context, role: k.role, awsProfile: k.awsProfile }] : [])),
+    kms: g.flatMap((k) =>
+      k.type === "kms" ? [{ arn: k.arn, context: k.context, role: k.role, awsProfile: k.awsProfile }] : [],
+    ),
   }));
 }

@@ -17,22 +17,38 @@ async function createClient(arn: string, profile: string, env: NodeJS.ProcessEnv
   const { KMSClient } = await loadKms();
   const endpoint = env.STRATA_KMS_ENDPOINT || env.AWS_ENDPOINT_URL_KMS || undefined;
   // Credentials given in the environment we were handed win; otherwise the SDK's default chain.
-  const credentials = env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
-    ? { credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) } }
-    : {};
-  return new KMSClient({ region: regionOf(arn, env), ...(endpoint ? { endpoint } : {}), ...(profile ? { profile } : {}), ...credentials, maxAttempts: 2 });
+  const credentials =
+    env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+      ? {
+          credentials: {
+            accessKeyId: env.AWS_ACCESS_KEY_ID,
+            secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+            ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
+          },
+        }
+      : {};
+  return new KMSClient({
+    region: regionOf(arn, env),
+    ...(endpoint ? { endpoint } : {}),
+    ...(profile ? { profile } : {}),
+    ...credentials,
+    maxAttempts: 2,
+  });
 }
 
 export async function decryptKmsDataKey(key: KmsKey, env: NodeJS.ProcessEnv): Promise<Uint8Array> {
-  if (key.role !== "") throw new Error(`assuming the role ${key.role} is not supported; use credentials for it directly`);
+  if (key.role !== "")
+    throw new Error(`assuming the role ${key.role} is not supported; use credentials for it directly`);
   const { DecryptCommand } = await loadKms();
   const client = await createClient(key.arn, key.awsProfile, env);
   try {
-    const out = await client.send(new DecryptCommand({
-      CiphertextBlob: Buffer.from(key.enc, "base64"),
-      KeyId: key.arn,
-      ...(Object.keys(key.context).length > 0 ? { EncryptionContext: key.context } : {}),
-    }));
+    const out = await client.send(
+      new DecryptCommand({
+        CiphertextBlob: Buffer.from(key.enc, "base64"),
+        KeyId: key.arn,
+        ...(Object.keys(key.context).length > 0 ? { EncryptionContext: key.context } : {}),
+      }),
+    );
     if (!out.Plaintext) throw new Error("KMS returned no plaintext");
     return new Uint8Array(out.Plaintext);
   } catch (e) {
@@ -42,11 +58,22 @@ export async function decryptKmsDataKey(key: KmsKey, env: NodeJS.ProcessEnv): Pr
   }
 }
 
-export async function encryptKmsDataKey(dataKey: Uint8Array, arn: string, context: Record<string, string>, env: NodeJS.ProcessEnv): Promise<string> {
+export async function encryptKmsDataKey(
+  dataKey: Uint8Array,
+  arn: string,
+  context: Record<string, string>,
+  env: NodeJS.ProcessEnv,
+): Promise<string> {
   const { EncryptCommand } = await loadKms();
   const client = await createClient(arn, "", env);
   try {
-    const out = await client.send(new EncryptCommand({ KeyId: arn, Plaintext: dataKey, ...(Object.keys(context).length > 0 ? { EncryptionContext: context } : {}) }));
+    const out = await client.send(
+      new EncryptCommand({
+        KeyId: arn,
+        Plaintext: dataKey,
+        ...(Object.keys(context).length > 0 ? { EncryptionContext: context } : {}),
+      }),
+    );
     if (!out.CiphertextBlob) throw new Error("KMS returned no ciphertext");
     return Buffer.from(out.CiphertextBlob).toString("base64");
   } catch (e) {

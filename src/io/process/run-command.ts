@@ -16,11 +16,17 @@ const FORWARDED: NodeJS.Signals[] = ["SIGTERM", "SIGHUP", "SIGUSR1", "SIGUSR2"];
 const IGNORED: NodeJS.Signals[] = ["SIGINT", "SIGQUIT"];
 const ignore = (): void => {};
 
-export function runCommand(command: string, args: readonly string[], env: Record<string, string>): Promise<CommandOutcome> {
+export function runCommand(
+  command: string,
+  args: readonly string[],
+  env: Record<string, string>,
+): Promise<CommandOutcome> {
   return new Promise((resolvePromise) => {
     // No shell: the arguments reach the program exactly as given.
     const child = spawn(command, [...args], { stdio: "inherit", env });
-    const forward = (signal: NodeJS.Signals): void => { child.kill(signal); };
+    const forward = (signal: NodeJS.Signals): void => {
+      child.kill(signal);
+    };
     for (const s of FORWARDED) process.on(s, forward);
     for (const s of IGNORED) process.on(s, ignore);
     const done = (outcome: CommandOutcome): void => {
@@ -28,7 +34,9 @@ export function runCommand(command: string, args: readonly string[], env: Record
       for (const s of IGNORED) process.off(s, ignore);
       resolvePromise(outcome);
     };
-    child.once("error", (e: NodeJS.ErrnoException) => done({ kind: "failed", errno: e.code ?? "EUNKNOWN", message: e.message }));
+    child.once("error", (e: NodeJS.ErrnoException) =>
+      done({ kind: "failed", errno: e.code ?? "EUNKNOWN", message: e.message }),
+    );
     child.once("exit", (code, signal) => {
       if (signal) done({ kind: "signaled", signal, number: constants.signals[signal] ?? 0 });
       else done({ kind: "exited", code: code ?? 0 });

@@ -11,12 +11,18 @@ async function git(dir: string, ...args: string[]): Promise<string | null> {
 }
 
 /** `owner/name` from GITHUB_REPOSITORY, else the origin URL, else the directory name; the HEAD commit or null. */
-export async function readGitSource(dir: string, env: NodeJS.ProcessEnv = process.env): Promise<{ repository: string | null; commit: string | null; dirty: boolean }> {
+export async function readGitSource(
+  dir: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ repository: string | null; commit: string | null; dirty: boolean }> {
   const commit = await git(dir, "rev-parse", "--verify", "-q", "HEAD");
   const origin = await git(dir, "config", "--get", "remote.origin.url");
   // Never record credentials embedded in a remote URL.
-  const repository = env.GITHUB_REPOSITORY || (origin ? origin.replace(/\/\/[^@/]+@/, "//") : null) || (commit ? basename(dir) : null);
-  const status = commit ? await git(dir, "status", "--porcelain", "--", "strata.yaml", "schemas", "environments") : null;
+  const repository =
+    env.GITHUB_REPOSITORY || (origin ? origin.replace(/\/\/[^@/]+@/, "//") : null) || (commit ? basename(dir) : null);
+  const status = commit
+    ? await git(dir, "status", "--porcelain", "--", "strata.yaml", "schemas", "environments")
+    : null;
   return { repository, commit: commit || null, dirty: Boolean(status) };
 }
 
@@ -28,7 +34,14 @@ const SNAPSHOT_INPUTS = ["strata.yaml", "schemas", "environments"];
  * with the SHA-256 of its working-tree bytes, or null when it was deleted. Sorted by path; empty when clean.
  */
 export async function readUncommittedChanges(dir: string): Promise<[string, string | null][]> {
-  const r = await runGitRaw(dir, ["status", "--porcelain=v1", "-z", "--untracked-files=all", "--", ...SNAPSHOT_INPUTS]).catch(() => null);
+  const r = await runGitRaw(dir, [
+    "status",
+    "--porcelain=v1",
+    "-z",
+    "--untracked-files=all",
+    "--",
+    ...SNAPSHOT_INPUTS,
+  ]).catch(() => null);
   if (r === null || r.exitCode !== 0) return [];
   const stdout = r.stdout.toString("utf8");
   const entries = stdout.split("\0");

@@ -9,7 +9,6 @@ import type { RepoFiles } from "../../core/source.js";
 // needs the repository root (secrets, exec), which start-up time forbids (test/cli/startup-modules).
 const SETTINGS_FILE = "strata.yaml";
 
-
 /**
  * The repository root for `--repo DIR`: DIR itself or the nearest ancestor with a strata.yaml
  * (as git finds .git), so commands work from a subdirectory.
@@ -17,13 +16,19 @@ const SETTINGS_FILE = "strata.yaml";
 export function findRepositoryRoot(dir: string): string {
   const start = resolve(dir);
   if (!existsSync(start) || !statSync(start).isDirectory()) {
-    throw new StrataError("missing-repository", `${dir} is not a directory`, { hint: "pass --repo DIR with the configuration repository" });
+    throw new StrataError("missing-repository", `${dir} is not a directory`, {
+      hint: "pass --repo DIR with the configuration repository",
+    });
   }
   for (let d = start; ; d = dirname(d)) {
     if (existsSync(join(d, SETTINGS_FILE))) return d;
     if (dirname(d) === d) break;
   }
-  throw new StrataError("missing-repository", `not a strata repository: no ${SETTINGS_FILE} in ${start} or any parent directory`, { hint: "run `strata init` to create one, or pass --repo DIR" });
+  throw new StrataError(
+    "missing-repository",
+    `not a strata repository: no ${SETTINGS_FILE} in ${start} or any parent directory`,
+    { hint: "run `strata init` to create one, or pass --repo DIR" },
+  );
 }
 
 /**
@@ -63,7 +68,9 @@ export function createWorktreeFiles(root: string): RepoFiles {
             try {
               const target = await realpath(join(root, childRel));
               if (inside(target) && statSync(target).isFile()) out.push(childRel);
-            } catch { /* dangling: ignore */ }
+            } catch {
+              /* dangling: ignore */
+            }
           }
         }
       };

@@ -14,7 +14,17 @@ import type { Etcd3, Watcher } from "etcd3";
 import { StrataError } from "../../core/findings.js";
 import { importOptional } from "../optional-package.js";
 import { ENVIRONMENT_NAME } from "../../core/snapshot/index.js";
-import { createHistoryEntry, headOf, padVersion, type Head, type HistoryEntry, type PublishOutcome, type PublishRequest, type SnapshotStore, type StoreEvent } from "./store.js";
+import {
+  createHistoryEntry,
+  headOf,
+  padVersion,
+  type Head,
+  type HistoryEntry,
+  type PublishOutcome,
+  type PublishRequest,
+  type SnapshotStore,
+  type StoreEvent,
+} from "./store.js";
 import { StoreWatchers } from "./watchers.js";
 
 const RESYNC_MS = 5_000;
@@ -23,9 +33,14 @@ export function parseEtcdLocation(location: string): { hosts: string[]; prefix: 
   const slash = location.indexOf("/");
   const hostPart = slash < 0 ? location : location.slice(0, slash);
   const prefix = (slash < 0 ? "" : location.slice(slash + 1)).replace(/^\/+|\/+$/g, "") || "strata";
-  const hosts = hostPart.split(",").map((h) => h.trim()).filter((h) => h !== "");
+  const hosts = hostPart
+    .split(",")
+    .map((h) => h.trim())
+    .filter((h) => h !== "");
   if (hosts.length === 0 || !hosts.every((h) => /^[A-Za-z0-9.\-[\]:]+:\d+$/.test(h))) {
-    throw new StrataError("invalid-argument", `invalid etcd store etcd://${location}`, { hint: "use etcd://HOST:PORT[,HOST:PORT]/PREFIX" });
+    throw new StrataError("invalid-argument", `invalid etcd store etcd://${location}`, {
+      hint: "use etcd://HOST:PORT[,HOST:PORT]/PREFIX",
+    });
   }
   return { hosts: hosts.map((h) => `http://${h}`), prefix };
 }
@@ -33,7 +48,14 @@ export function parseEtcdLocation(location: string): { hosts: string[]; prefix: 
 export async function openEtcdStore(location: string): Promise<SnapshotStore> {
   const { hosts, prefix } = parseEtcdLocation(location);
   const { Etcd3 } = await importOptional("etcd3", "The etcd store", () => import("etcd3"));
-  const client = new Etcd3({ hosts, dialTimeout: 3_000, grpcOptions: { "grpc.max_receive_message_length": 64 * 1024 * 1024, "grpc.max_send_message_length": 64 * 1024 * 1024 } });
+  const client = new Etcd3({
+    hosts,
+    dialTimeout: 3_000,
+    grpcOptions: {
+      "grpc.max_receive_message_length": 64 * 1024 * 1024,
+      "grpc.max_send_message_length": 64 * 1024 * 1024,
+    },
+  });
   const store = new EtcdStore(client, prefix, `etcd://${hosts.map((h) => h.slice(7)).join(",")}/${prefix}`);
   // Fail at start, with a clear message, rather than at the first request.
   await store.environments();
@@ -47,7 +69,11 @@ class EtcdStore implements SnapshotStore {
   private resyncTimer: NodeJS.Timeout | null = null;
   private closed = false;
 
-  constructor(private readonly client: Etcd3, private readonly prefix: string, readonly description: string) {}
+  constructor(
+    private readonly client: Etcd3,
+    private readonly prefix: string,
+    readonly description: string,
+  ) {}
 
   private key(...parts: string[]): string {
     return [this.prefix, ...parts].join("/");
@@ -58,17 +84,27 @@ class EtcdStore implements SnapshotStore {
       return await fn();
     } catch (cause) {
       if (cause instanceof StrataError) throw cause;
-      throw new StrataError("unreachable", `etcd ${this.description}: ${what} failed: ${(cause as Error).message}`, { cause, hint: "check that etcd is running and reachable" });
+      throw new StrataError("unreachable", `etcd ${this.description}: ${what} failed: ${(cause as Error).message}`, {
+        cause,
+        hint: "check that etcd is running and reachable",
+      });
     }
   }
 
   async environments(): Promise<string[]> {
-    const keys = await this.call("listing environments", () => this.client.getAll().prefix(this.key("head", "")).keys());
-    return keys.map((k) => k.slice(this.key("head", "").length)).filter((n) => ENVIRONMENT_NAME.test(n)).sort();
+    const keys = await this.call("listing environments", () =>
+      this.client.getAll().prefix(this.key("head", "")).keys(),
+    );
+    return keys
+      .map((k) => k.slice(this.key("head", "").length))
+      .filter((n) => ENVIRONMENT_NAME.test(n))
+      .sort();
   }
 
   private async readHead(environment: string): Promise<{ head: Head | null; mod: string | null }> {
-    const res = await this.call("reading the current version", () => this.client.get(this.key("head", environment)).exec());
+    const res = await this.call("reading the current version", () =>
+      this.client.get(this.key("head", environment)).exec(),
+    );
     const kv = res.kvs[0];
     if (kv === undefined) return { head: null, mod: null };
     return { head: JSON.parse(kv.value.toString("utf8")) as Head, mod: String(kv.mod_revision) };
@@ -84,25 +120,43 @@ class EtcdStore implements SnapshotStore {
 
   async read(environment: string, version: number): Promise<string | null> {
     if (!Number.isSafeInteger(version) || version < 1) return null;
-    return this.call("reading a version", () => this.client.get(this.key("v", environment, padVersion(version))).string());
+    return this.call("reading a version", () =>
+      this.client.get(this.key("v", environment, padVersion(version))).string(),
+    );
   }
 
   async history(environment: string): Promise<HistoryEntry[]> {
-    const values = await this.call("reading history", () => this.client.getAll().prefix(this.key("h", environment, "")).sort("Key", "Ascend").strings());
-    return Object.values(values).map((v) => JSON.parse(v) as HistoryEntry).sort((a, b) => a.version - b.version);
+    const values = await this.call("reading history", () =>
+      this.client
+        .getAll()
+        .prefix(this.key("h", environment, ""))
+        .sort("Key", "Ascend")
+        .strings(),
+    );
+    return Object.values(values)
+      .map((v) => JSON.parse(v) as HistoryEntry)
+      .sort((a, b) => a.version - b.version);
   }
 
   async audit(): Promise<HistoryEntry[]> {
-    const values = await this.call("reading the audit log", () => this.client.getAll().prefix(this.key("h", "")).strings());
+    const values = await this.call("reading the audit log", () =>
+      this.client.getAll().prefix(this.key("h", "")).strings(),
+    );
     return Object.values(values)
       .map((v) => JSON.parse(v) as HistoryEntry)
-      .sort((a, b) => a.publishedAt.localeCompare(b.publishedAt) || a.environment.localeCompare(b.environment) || a.version - b.version);
+      .sort(
+        (a, b) =>
+          a.publishedAt.localeCompare(b.publishedAt) ||
+          a.environment.localeCompare(b.environment) ||
+          a.version - b.version,
+      );
   }
 
   async publish(request: PublishRequest): Promise<PublishOutcome> {
     const environment = request.snapshot.environment;
     const { head, mod } = await this.readHead(environment);
-    if ((head?.version ?? 0) !== request.expected || request.snapshot.version !== request.expected + 1) return { ok: false, current: head };
+    if ((head?.version ?? 0) !== request.expected || request.snapshot.version !== request.expected + 1)
+      return { ok: false, current: head };
     const entry = createHistoryEntry(request, new Date().toISOString());
     const next = headOf(entry);
     const headKey = this.key("head", environment);
@@ -121,7 +175,8 @@ class EtcdStore implements SnapshotStore {
     }
     const current = await this.head(environment);
     // A transaction retried after a lost reply fails its own compare: it is ours if the digest matches.
-    if (current !== null && current.version === request.snapshot.version && current.digest === request.snapshot.digest) return { ok: true, head: current };
+    if (current !== null && current.version === request.snapshot.version && current.digest === request.snapshot.digest)
+      return { ok: true, head: current };
     return { ok: false, current };
   }
 
@@ -130,7 +185,8 @@ class EtcdStore implements SnapshotStore {
     if (this.closed) return;
     try {
       const values = await this.client.getAll().prefix(this.key("head", "")).strings();
-      for (const [k, v] of Object.entries(values)) this.watchers.emit({ environment: k.slice(this.key("head", "").length), head: JSON.parse(v) as Head });
+      for (const [k, v] of Object.entries(values))
+        this.watchers.emit({ environment: k.slice(this.key("head", "").length), head: JSON.parse(v) as Head });
     } catch {
       // etcd is down: the watcher reconnects and we resync then.
     }
@@ -143,7 +199,10 @@ class EtcdStore implements SnapshotStore {
     this.watcher = w;
     w.on("put", (kv) => {
       try {
-        this.watchers.emit({ environment: kv.key.toString("utf8").slice(headPrefix.length), head: JSON.parse(kv.value.toString("utf8")) as Head });
+        this.watchers.emit({
+          environment: kv.key.toString("utf8").slice(headPrefix.length),
+          head: JSON.parse(kv.value.toString("utf8")) as Head,
+        });
       } catch {
         // A value that is not ours: ignore it.
       }

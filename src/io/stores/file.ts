@@ -25,7 +25,17 @@ import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { StrataError } from "../../core/findings.js";
 import { ENVIRONMENT_NAME, type Snapshot } from "../../core/snapshot/index.js";
-import { createHistoryEntry, headOf, padVersion, type Head, type HistoryEntry, type PublishOutcome, type PublishRequest, type SnapshotStore, type StoreEvent } from "./store.js";
+import {
+  createHistoryEntry,
+  headOf,
+  padVersion,
+  type Head,
+  type HistoryEntry,
+  type PublishOutcome,
+  type PublishRequest,
+  type SnapshotStore,
+  type StoreEvent,
+} from "./store.js";
 import { StoreWatchers } from "./watchers.js";
 
 const LOCK_TIMEOUT_MS = 20_000;
@@ -85,7 +95,8 @@ function tmpName(): string {
 
 function checkEnvironment(environment: string): void {
   // The name becomes a path: never let `..` or a slash through, whatever the caller checked.
-  if (!ENVIRONMENT_NAME.test(environment)) throw new StrataError("invalid-argument", `invalid environment name ${JSON.stringify(environment)}`);
+  if (!ENVIRONMENT_NAME.test(environment))
+    throw new StrataError("invalid-argument", `invalid environment name ${JSON.stringify(environment)}`);
 }
 
 function actionOf(snapshot: Snapshot, previous: HistoryEntry | undefined): HistoryEntry["action"] {
@@ -118,7 +129,10 @@ class FileStore implements SnapshotStore {
   /** The content of the lock file while this process holds it; null otherwise. */
   private lockText: string | null = null;
 
-  constructor(readonly root: string, private readonly options: FileStoreOptions = {}) {
+  constructor(
+    readonly root: string,
+    private readonly options: FileStoreOptions = {},
+  ) {
     this.description = `file:${root}`;
   }
 
@@ -133,7 +147,8 @@ class FileStore implements SnapshotStore {
   async environments(): Promise<string[]> {
     const names = await fs.readdir(join(this.root, "envs")).catch(() => [] as string[]);
     const out: string[] = [];
-    for (const n of names.filter((n) => ENVIRONMENT_NAME.test(n)).sort()) if ((await this.head(n)) !== null) out.push(n);
+    for (const n of names.filter((n) => ENVIRONMENT_NAME.test(n)).sort())
+      if ((await this.head(n)) !== null) out.push(n);
     return out;
   }
 
@@ -180,7 +195,12 @@ class FileStore implements SnapshotStore {
   async audit(): Promise<HistoryEntry[]> {
     const all: HistoryEntry[] = [];
     for (const env of await this.environments()) all.push(...(await this.history(env)));
-    return all.sort((a, b) => a.publishedAt.localeCompare(b.publishedAt) || a.environment.localeCompare(b.environment) || a.version - b.version);
+    return all.sort(
+      (a, b) =>
+        a.publishedAt.localeCompare(b.publishedAt) ||
+        a.environment.localeCompare(b.environment) ||
+        a.version - b.version,
+    );
   }
 
   async publish(request: PublishRequest): Promise<PublishOutcome> {
@@ -188,7 +208,8 @@ class FileStore implements SnapshotStore {
     checkEnvironment(environment);
     const outcome = await this.withLock(async () => {
       const current = await this.recover(environment);
-      if ((current?.version ?? 0) !== request.expected || request.snapshot.version !== request.expected + 1) return { ok: false as const, current };
+      if ((current?.version ?? 0) !== request.expected || request.snapshot.version !== request.expected + 1)
+        return { ok: false as const, current };
       const envDir = this.envDir(environment);
       const vDir = join(envDir, "v");
       if (current === null) {
@@ -246,14 +267,21 @@ class FileStore implements SnapshotStore {
   private async recover(environment: string): Promise<Head | null> {
     const head = await this.head(environment);
     const next = (head?.version ?? 0) + 1;
-    const lagging = await fs.stat(this.versionPath(environment, next)).then(() => true, () => false);
+    const lagging = await fs.stat(this.versionPath(environment, next)).then(
+      () => true,
+      () => false,
+    );
     if (!lagging) return head;
     const envDir = this.envDir(environment);
     const vDir = join(envDir, "v");
     const names = await fs.readdir(vDir);
     // Temp files exist only while a lock holder writes: under the lock, any left over is a crashed writer's.
     for (const n of names) if (n.startsWith(".tmp-")) await fs.unlink(join(vDir, n)).catch(() => undefined);
-    const versions = names.map((n) => VERSION_FILE.exec(n)?.[1]).filter((v) => v !== undefined).map(Number).sort((a, b) => a - b);
+    const versions = names
+      .map((n) => VERSION_FILE.exec(n)?.[1])
+      .filter((v) => v !== undefined)
+      .map(Number)
+      .sort((a, b) => a - b);
     const history = await this.history(environment);
     const historyPath = join(envDir, "history.jsonl");
     const raw = (await readText(historyPath)) ?? "";
@@ -262,7 +290,7 @@ class FileStore implements SnapshotStore {
     for (const v of versions) {
       if (v <= (last?.version ?? 0)) continue;
       const path = this.versionPath(environment, v);
-      const snapshot = JSON.parse((await fs.readFile(path, "utf8"))) as Snapshot;
+      const snapshot = JSON.parse(await fs.readFile(path, "utf8")) as Snapshot;
       const mtime = (await fs.stat(path)).mtime.toISOString();
       const entry = createHistoryEntry({ snapshot, action: actionOf(snapshot, last), actor: null }, mtime, true);
       await writeDurable(historyPath, JSON.stringify(entry) + "\n", "a");
@@ -282,7 +310,8 @@ class FileStore implements SnapshotStore {
       if (!n.startsWith(".tmp-")) continue;
       const pid = Number(/^\.tmp-(\d+)-/.exec(n)?.[1] ?? NaN);
       const old = Date.now() - (await fs.stat(path).catch(() => ({ mtimeMs: Date.now() }))).mtimeMs > 60_000;
-      if (old || (Number.isSafeInteger(pid) && pid !== process.pid && !isAlive(pid))) await fs.unlink(path).catch(() => undefined);
+      if (old || (Number.isSafeInteger(pid) && pid !== process.pid && !isAlive(pid)))
+        await fs.unlink(path).catch(() => undefined);
     }
     const names = await fs.readdir(join(this.root, "envs"));
     const envs = names.filter((n) => ENVIRONMENT_NAME.test(n));
@@ -315,7 +344,12 @@ class FileStore implements SnapshotStore {
 
   private async acquireLock(): Promise<() => Promise<void>> {
     const path = join(this.root, "lock");
-    const mine = JSON.stringify({ pid: process.pid, host: hostname(), token: randomBytes(8).toString("hex"), at: new Date().toISOString() });
+    const mine = JSON.stringify({
+      pid: process.pid,
+      host: hostname(),
+      token: randomBytes(8).toString("hex"),
+      at: new Date().toISOString(),
+    });
     const deadline = Date.now() + LOCK_TIMEOUT_MS;
     for (;;) {
       // Written aside and linked into place, so the lock file is never seen empty (a writer killed between
@@ -355,7 +389,11 @@ class FileStore implements SnapshotStore {
       // Empty or partial: a writer between create and write, or one that crashed there.
     }
     const old = Date.now() - stat.mtimeMs > (this.options.staleLockMs ?? STALE_LOCK_MS);
-    const dead = holder.host === hostname() && typeof holder.pid === "number" && holder.pid !== process.pid && !isAlive(holder.pid);
+    const dead =
+      holder.host === hostname() &&
+      typeof holder.pid === "number" &&
+      holder.pid !== process.pid &&
+      !isAlive(holder.pid);
     if (!old && !dead) return false;
     const aside = `${path}.stale-${randomBytes(6).toString("hex")}`;
     try {

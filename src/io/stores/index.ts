@@ -19,7 +19,9 @@ export function parseStoreSpec(spec: string): { kind: StoreKind; location: strin
     if (location !== "") return { kind: "file", location };
   }
   if (spec.startsWith("etcd://")) return { kind: "etcd", location: spec.slice("etcd://".length) };
-  throw new StrataError("invalid-argument", `unknown store ${JSON.stringify(spec)}`, { hint: "use --store file:DIR or --store etcd://HOST:PORT[,HOST:PORT]/PREFIX" });
+  throw new StrataError("invalid-argument", `unknown store ${JSON.stringify(spec)}`, {
+    hint: "use --store file:DIR or --store etcd://HOST:PORT[,HOST:PORT]/PREFIX",
+  });
 }
 
 export async function openStore(spec: string): Promise<SnapshotStore> {

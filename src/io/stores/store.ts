@@ -84,19 +84,38 @@ export interface SnapshotStore {
 export type StoreFactory = (location: string) => Promise<SnapshotStore>;
 
 /** The history entry a publish appends. */
-export function createHistoryEntry(request: Omit<PublishRequest, "text" | "expected">, publishedAt: string, recovered = false): HistoryEntry {
+export function createHistoryEntry(
+  request: Omit<PublishRequest, "text" | "expected">,
+  publishedAt: string,
+  recovered = false,
+): HistoryEntry {
   const s = request.snapshot;
   const entry: HistoryEntry = {
-    environment: s.environment, version: s.version, digest: s.digest, previous: s.previous, rollbackOf: s.rollbackOf,
-    contentDigest: s.contentDigest, createdAt: s.createdAt, expiresAt: s.expiresAt, publishedAt,
-    action: request.action, emergency: s.source.emergency, actor: request.actor, source: s.source,
+    environment: s.environment,
+    version: s.version,
+    digest: s.digest,
+    previous: s.previous,
+    rollbackOf: s.rollbackOf,
+    contentDigest: s.contentDigest,
+    createdAt: s.createdAt,
+    expiresAt: s.expiresAt,
+    publishedAt,
+    action: request.action,
+    emergency: s.source.emergency,
+    actor: request.actor,
+    source: s.source,
   };
   if (recovered) entry.recovered = true;
   return entry;
 }
 
 export function headOf(entry: HistoryEntry): Head {
-  return { version: entry.version, digest: entry.digest, contentDigest: entry.contentDigest, publishedAt: entry.publishedAt };
+  return {
+    version: entry.version,
+    digest: entry.digest,
+    contentDigest: entry.contentDigest,
+    publishedAt: entry.publishedAt,
+  };
 }
 
 /** Zero-padded so that lexical order (directory listings, etcd ranges) is version order. */

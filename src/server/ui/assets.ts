@@ -8,7 +8,10 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** Compiled to dist/server/ui/, next to dist/ui/; run from src/ (tests), the build is in dist/ui/ too. */
-const ASSETS_DIRS = [fileURLToPath(new URL("../../ui/", import.meta.url)), fileURLToPath(new URL("../../../dist/ui/", import.meta.url))];
+const ASSETS_DIRS = [
+  fileURLToPath(new URL("../../ui/", import.meta.url)),
+  fileURLToPath(new URL("../../../dist/ui/", import.meta.url)),
+];
 
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -24,8 +27,15 @@ const TYPES: Record<string, string> = {
  * plugins, and forms post to this server only.
  */
 export const CONTENT_SECURITY_POLICY = [
-  "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "connect-src 'self'", "font-src 'self'",
-  "base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'",
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "font-src 'self'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
 ].join("; ");
 
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
@@ -73,7 +83,9 @@ export async function findAsset(name: string): Promise<Asset | null> {
 
 export function sendAsset(res: ServerResponse, asset: Asset, head: boolean): void {
   res.writeHead(200, {
-    ...SECURITY_HEADERS, "content-type": asset.type, "content-length": asset.body.length,
+    ...SECURITY_HEADERS,
+    "content-type": asset.type,
+    "content-length": asset.body.length,
     // The file names are not content-hashed: revalidate, so an upgraded server is picked up at once.
     "cache-control": "no-cache",
   });

@@ -31,21 +31,57 @@ export interface AuditedEnvironment {
   firstBad: { version: number; code: string; message: string } | null;
 }
 
-function checkVersion(entry: HistoryEntry, text: string | null, before: HistoryEntry | null, expectedVersion: number, trusted: readonly PublicKey[]): { signedBy: string | null; problem: AuditedVersion["problem"] } {
-  if (entry.version !== expectedVersion) return { signedBy: null, problem: { code: "chain-broken", message: `version ${entry.version} follows ${expectedVersion - 1}: a version is missing from the history` } };
-  if (text === null) return { signedBy: null, problem: { code: "missing-version", message: `the store has no snapshot for version ${entry.version}` } };
+function checkVersion(
+  entry: HistoryEntry,
+  text: string | null,
+  before: HistoryEntry | null,
+  expectedVersion: number,
+  trusted: readonly PublicKey[],
+): { signedBy: string | null; problem: AuditedVersion["problem"] } {
+  if (entry.version !== expectedVersion)
+    return {
+      signedBy: null,
+      problem: {
+        code: "chain-broken",
+        message: `version ${entry.version} follows ${expectedVersion - 1}: a version is missing from the history`,
+      },
+    };
+  if (text === null)
+    return {
+      signedBy: null,
+      problem: { code: "missing-version", message: `the store has no snapshot for version ${entry.version}` },
+    };
   let signedBy: string | null = null;
   try {
     const snapshot = parseSnapshot(text);
     if (snapshot.environment !== entry.environment || snapshot.version !== entry.version) {
-      return { signedBy, problem: { code: "invalid-snapshot", message: `the stored file holds ${snapshot.environment}@${snapshot.version}` } };
+      return {
+        signedBy,
+        problem: {
+          code: "invalid-snapshot",
+          message: `the stored file holds ${snapshot.environment}@${snapshot.version}`,
+        },
+      };
     }
     const actual = computeDigest(snapshot);
-    if (actual !== entry.digest) return { signedBy, problem: { code: "digest-mismatch", message: `the stored content hashes to ${actual}, the history says ${entry.digest}` } };
+    if (actual !== entry.digest)
+      return {
+        signedBy,
+        problem: {
+          code: "digest-mismatch",
+          message: `the stored content hashes to ${actual}, the history says ${entry.digest}`,
+        },
+      };
     signedBy = verifySnapshot(snapshot, trusted, actual);
     const expectedPrevious = before?.digest ?? null;
     if (snapshot.previous !== expectedPrevious) {
-      return { signedBy, problem: { code: "chain-broken", message: `previous is ${snapshot.previous ?? "null"}, the digest of version ${entry.version - 1} is ${expectedPrevious ?? "null"}` } };
+      return {
+        signedBy,
+        problem: {
+          code: "chain-broken",
+          message: `previous is ${snapshot.previous ?? "null"}, the digest of version ${entry.version - 1} is ${expectedPrevious ?? "null"}`,
+        },
+      };
     }
   } catch (e) {
     if (!isStrataError(e)) throw e;
@@ -54,7 +90,11 @@ function checkVersion(entry: HistoryEntry, text: string | null, before: HistoryE
   return { signedBy, problem: null };
 }
 
-export async function auditEnvironment(store: SnapshotStore, environment: string, trusted: readonly PublicKey[]): Promise<AuditedEnvironment> {
+export async function auditEnvironment(
+  store: SnapshotStore,
+  environment: string,
+  trusted: readonly PublicKey[],
+): Promise<AuditedEnvironment> {
   const versions: AuditedVersion[] = [];
   let firstBad: AuditedEnvironment["firstBad"] = null;
   let history: HistoryEntry[];
@@ -75,10 +115,21 @@ export async function auditEnvironment(store: SnapshotStore, environment: string
       if (!isStrataError(e)) throw e;
       readProblem = { code: e.code, message: e.message };
     }
-    const { signedBy, problem } = readProblem !== null ? { signedBy: null, problem: readProblem } : checkVersion(entry, text, before, i + 1, trusted);
+    const { signedBy, problem } =
+      readProblem !== null
+        ? { signedBy: null, problem: readProblem }
+        : checkVersion(entry, text, before, i + 1, trusted);
     versions.push({
-      version: entry.version, digest: entry.digest, previous: entry.previous, action: entry.action, publishedAt: entry.publishedAt,
-      actor: entry.actor, emergency: entry.emergency, signedBy, ok: problem === null && firstBad === null, problem,
+      version: entry.version,
+      digest: entry.digest,
+      previous: entry.previous,
+      action: entry.action,
+      publishedAt: entry.publishedAt,
+      actor: entry.actor,
+      emergency: entry.emergency,
+      signedBy,
+      ok: problem === null && firstBad === null,
+      problem,
     });
     if (problem !== null && firstBad === null) firstBad = { version: entry.version, ...problem };
     before = entry;

@@ -13,20 +13,33 @@ import type { EnvironmentInfo, KeyMetadata, LeafInfo, ResolvedEnvironment } from
 import type { Snapshot } from "../../core/snapshot/index.js";
 
 /** Leaves as the resolver names them: arrays and empty maps are leaves, array items are `[i]`. */
-function collectLeaves(value: JsonValue, path: string, sensitive: boolean, environment: string, out: Map<string, LeafInfo>): void {
+function collectLeaves(
+  value: JsonValue,
+  path: string,
+  sensitive: boolean,
+  environment: string,
+  out: Map<string, LeafInfo>,
+): void {
   if (isJsonObject(value) && Object.keys(value).length > 0) {
     for (const [k, v] of Object.entries(value)) collectLeaves(v, `${path}.${k}`, sensitive, environment, out);
     return;
   }
   // Snapshots do not say which layer set a value: the entry's layer is left out (null) below.
-  const leaf: LeafInfo = { path, value, origin: { environment, file: "", line: 0, column: 0 }, overridden: [], sensitive };
+  const leaf: LeafInfo = {
+    path,
+    value,
+    origin: { environment, file: "", line: 0, column: 0 },
+    overridden: [],
+    sensitive,
+  };
   if (sensitive) leaf.ciphertextOnly = true;
   out.set(path, leaf);
 }
 
 export function snapshotLeaves(snapshot: Snapshot): Map<string, LeafInfo> {
   const leaves = new Map<string, LeafInfo>();
-  for (const [ns, value] of Object.entries(snapshot.config)) collectLeaves(value, ns, false, snapshot.environment, leaves);
+  for (const [ns, value] of Object.entries(snapshot.config))
+    collectLeaves(value, ns, false, snapshot.environment, leaves);
   if (snapshot.secrets !== null) {
     const { sops: _metadata, ...data } = snapshot.secrets;
     for (const [ns, value] of Object.entries(data)) collectLeaves(value, ns, true, snapshot.environment, leaves);
@@ -45,16 +58,40 @@ export interface VersionDiffInput {
 
 export function diffVersions(input: VersionDiffInput): DiffResult {
   const { environment, base, head } = input;
-  const info: EnvironmentInfo = input.info ?? { name: environment, parent: null, abstract: false, production: false, approvalRequired: false, description: null, metadata: {}, chain: [environment] };
+  const info: EnvironmentInfo = input.info ?? {
+    name: environment,
+    parent: null,
+    abstract: false,
+    production: false,
+    approvalRequired: false,
+    description: null,
+    metadata: {},
+    chain: [environment],
+  };
   const side = (snapshot: Snapshot): DiffSide => {
-    const resolved: ResolvedEnvironment = { environment, config: snapshot.config as Record<string, JsonObject>, leaves: snapshotLeaves(snapshot), findings: [] };
+    const resolved: ResolvedEnvironment = {
+      environment,
+      config: snapshot.config as Record<string, JsonObject>,
+      leaves: snapshotLeaves(snapshot),
+      findings: [],
+    };
     // Same content digest: the same configuration and secret sources, whatever the ciphertext says.
     if (snapshot === head && base.contentDigest === head.contentDigest) resolved.leaves = snapshotLeaves(base);
-    return { environments: new Map([[environment, info]]), resolved: new Map([[environment, resolved]]), findings: [], metadata: input.metadata };
+    return {
+      environments: new Map([[environment, info]]),
+      resolved: new Map([[environment, resolved]]),
+      findings: [],
+      metadata: input.metadata,
+    };
   };
   const result = compareSides({
-    base: side(base), head: side(head), baseRef: `${environment}@${base.version}`, headRef: `${environment}@${head.version}`,
-    pairs: [{ base: environment, head: environment }], changedFiles: [], namespaceRenames: new Map(),
+    base: side(base),
+    head: side(head),
+    baseRef: `${environment}@${base.version}`,
+    headRef: `${environment}@${head.version}`,
+    pairs: [{ base: environment, head: environment }],
+    changedFiles: [],
+    namespaceRenames: new Map(),
   });
   for (const env of Object.values(result.environments)) for (const change of env.changes) change.layer = null;
   return result;

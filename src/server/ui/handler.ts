@@ -32,17 +32,30 @@ const APP_PAGES = new Set(["/ui", "/ui/", "/ui/index.html"]);
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), "cache-control": "no-store" });
+  res.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(text),
+    "cache-control": "no-store",
+  });
   res.end(text);
 }
 
 function redirect(res: ServerResponse, location: string, cookie?: string): void {
-  res.writeHead(303, { location, "content-length": 0, "cache-control": "no-store", ...(cookie === undefined ? {} : { "set-cookie": cookie }) });
+  res.writeHead(303, {
+    location,
+    "content-length": 0,
+    "cache-control": "no-store",
+    ...(cookie === undefined ? {} : { "set-cookie": cookie }),
+  });
   res.end();
 }
 
 function allow(req: IncomingMessage, ...methods: string[]): void {
-  if (!methods.includes(req.method ?? "GET")) throw new StrataError("invalid-argument", `${req.method ?? ""} is not allowed on ${req.url ?? ""} (use ${methods.join(", ")})`);
+  if (!methods.includes(req.method ?? "GET"))
+    throw new StrataError(
+      "invalid-argument",
+      `${req.method ?? ""} is not allowed on ${req.url ?? ""} (use ${methods.join(", ")})`,
+    );
 }
 
 async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
@@ -50,7 +63,8 @@ async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_LOGIN_BYTES) throw new StrataError("payload-too-large", `the login form is over ${MAX_LOGIN_BYTES} bytes`);
+    if (size > MAX_LOGIN_BYTES)
+      throw new StrataError("payload-too-large", `the login form is over ${MAX_LOGIN_BYTES} bytes`);
     chunks.push(chunk);
   }
   return new URLSearchParams(Buffer.concat(chunks).toString("utf8"));
@@ -62,8 +76,10 @@ export interface UiHandler {
 
 export function createUiHandler(ctx: UiContext): UiHandler {
   let repository: Promise<RepositoryView | null> | null = null;
-  const repo = (): Promise<RepositoryView | null> => (repository ??= ctx.repoDir === null ? Promise.resolve(null) : loadRepositoryView(ctx.repoDir));
-  const readable = (grant: Grant | null, environment: string): boolean => grant === null || grant.allows("read", environment);
+  const repo = (): Promise<RepositoryView | null> =>
+    (repository ??= ctx.repoDir === null ? Promise.resolve(null) : loadRepositoryView(ctx.repoDir));
+  const readable = (grant: Grant | null, environment: string): boolean =>
+    grant === null || grant.allows("read", environment);
 
   async function environments(req: IncomingMessage): Promise<unknown> {
     const grant = ctx.authorize(req, "status");
@@ -77,13 +93,29 @@ export function createUiHandler(ctx: UiContext): UiHandler {
       const history = await ctx.store.history(name);
       const last = history.at(-1) ?? null;
       out.push({
-        name, declared: info !== null, parent: info?.parent ?? null, abstract: info?.abstract ?? false, production: info?.production ?? false,
-        approvalRequired: info?.approvalRequired ?? false, description: info?.description ?? null,
-        current: last === null ? null : {
-          version: last.version, digest: last.digest, action: last.action, publishedAt: last.publishedAt, createdAt: last.createdAt, expiresAt: last.expiresAt,
-          ageSeconds: Math.round((now - Date.parse(last.publishedAt)) / 1000), expired: Date.parse(last.expiresAt) < now,
-          emergency: last.emergency, actor: last.actor, source: last.source,
-        },
+        name,
+        declared: info !== null,
+        parent: info?.parent ?? null,
+        abstract: info?.abstract ?? false,
+        production: info?.production ?? false,
+        approvalRequired: info?.approvalRequired ?? false,
+        description: info?.description ?? null,
+        current:
+          last === null
+            ? null
+            : {
+                version: last.version,
+                digest: last.digest,
+                action: last.action,
+                publishedAt: last.publishedAt,
+                createdAt: last.createdAt,
+                expiresAt: last.expiresAt,
+                ageSeconds: Math.round((now - Date.parse(last.publishedAt)) / 1000),
+                expired: Date.parse(last.expiresAt) < now,
+                emergency: last.emergency,
+                actor: last.actor,
+                source: last.source,
+              },
       });
     }
     return { schemaVersion: 1, repository: view !== null, environments: out };
@@ -91,7 +123,11 @@ export function createUiHandler(ctx: UiContext): UiHandler {
 
   async function readVersion(environment: string, text: string | null): Promise<ReturnType<typeof parseSnapshot>> {
     const version = text !== null && /^\d{1,15}$/.test(text) ? Number(text) : NaN;
-    if (!Number.isSafeInteger(version) || version < 1) throw new StrataError("invalid-argument", `from and to must be versions (got ${JSON.stringify((text ?? "").slice(0, 20))})`);
+    if (!Number.isSafeInteger(version) || version < 1)
+      throw new StrataError(
+        "invalid-argument",
+        `from and to must be versions (got ${JSON.stringify((text ?? "").slice(0, 20))})`,
+      );
     const stored = await ctx.store.read(environment, version);
     if (stored === null) throw new StrataError("unknown-environment", `${environment} has no version ${version}`);
     return parseSnapshot(stored);
@@ -99,7 +135,10 @@ export function createUiHandler(ctx: UiContext): UiHandler {
 
   async function diff(req: IncomingMessage, environment: string, query: URLSearchParams | null): Promise<unknown> {
     ctx.authorize(req, "read", environment);
-    const [base, head] = [await readVersion(environment, query?.get("from") ?? null), await readVersion(environment, query?.get("to") ?? null)];
+    const [base, head] = [
+      await readVersion(environment, query?.get("from") ?? null),
+      await readVersion(environment, query?.get("to") ?? null),
+    ];
     const view = await repo();
     const info: EnvironmentInfo | null = view?.environments.get(environment) ?? null;
     const metadata = (key: string): KeyMetadata | null => view?.metadata(key) ?? null;
@@ -109,13 +148,15 @@ export function createUiHandler(ctx: UiContext): UiHandler {
   async function audit(req: IncomingMessage): Promise<unknown> {
     const grant = ctx.authorize(req, "status");
     const out = [];
-    for (const name of await ctx.store.environments()) if (readable(grant, name)) out.push(await auditEnvironment(ctx.store, name, ctx.trustedKeys));
+    for (const name of await ctx.store.environments())
+      if (readable(grant, name)) out.push(await auditEnvironment(ctx.store, name, ctx.trustedKeys));
     return { schemaVersion: 1, trustedKeys: ctx.trustedKeys.map((k) => k.keyid), environments: out };
   }
 
   async function login(req: IncomingMessage, res: ServerResponse): Promise<void> {
     allow(req, "POST");
-    if (!isSameOrigin(req)) throw new StrataError("access-denied", "the login form must be posted from this server's own page");
+    if (!isSameOrigin(req))
+      throw new StrataError("access-denied", "the login form must be posted from this server's own page");
     const tokens = ctx.tokens();
     if (tokens === null) return redirect(res, "/ui/");
     const token = (await readForm(req)).get("token")?.trim() ?? "";
@@ -138,12 +179,20 @@ export function createUiHandler(ctx: UiContext): UiHandler {
         const parts = path.slice("/ui/api/".length).split("/");
         if (parts.length === 1 && parts[0] === "session") {
           const grant = ctx.authorize(req, "status");
-          return sendJson(res, 200, { auth: ctx.tokens() !== null, token: grant?.name ?? null, admin: grant === null || grant.admin });
+          return sendJson(res, 200, {
+            auth: ctx.tokens() !== null,
+            token: grant?.name ?? null,
+            admin: grant === null || grant.admin,
+          });
         }
         if (parts.length === 1 && parts[0] === "environments") return sendJson(res, 200, await environments(req));
         if (parts.length === 1 && parts[0] === "audit") return sendJson(res, 200, await audit(req));
         if (parts.length === 3 && parts[0] === "environments" && parts[2] === "diff") {
-          if (!ENVIRONMENT_NAME.test(parts[1]!)) throw new StrataError("unknown-environment", `invalid environment name ${JSON.stringify(parts[1]!.slice(0, 100))}`);
+          if (!ENVIRONMENT_NAME.test(parts[1]!))
+            throw new StrataError(
+              "unknown-environment",
+              `invalid environment name ${JSON.stringify(parts[1]!.slice(0, 100))}`,
+            );
           return sendJson(res, 200, await diff(req, parts[1]!, query));
         }
         throw new StrataError("unknown-environment", `no such dashboard resource: ${path}`);
@@ -151,7 +200,8 @@ export function createUiHandler(ctx: UiContext): UiHandler {
       allow(req, "GET", "HEAD");
       const asset = await findAsset(APP_PAGES.has(path) ? "index.html" : path.slice("/ui/".length));
       if (asset === null) {
-        if (APP_PAGES.has(path)) throw new StrataError("unreachable", "the dashboard is not built: run `npm run build`");
+        if (APP_PAGES.has(path))
+          throw new StrataError("unreachable", "the dashboard is not built: run `npm run build`");
         throw new StrataError("unknown-environment", `no such dashboard file: ${path}`);
       }
       sendAsset(res, asset, req.method === "HEAD");

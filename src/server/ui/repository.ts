@@ -15,7 +15,10 @@ export interface RepositoryView {
 /** Null when the repository cannot be read: the dashboard then shows what the store alone knows. */
 export async function loadRepositoryView(dir: string): Promise<RepositoryView | null> {
   try {
-    const repo = await loadRepository(createWorktreeFiles(findRepositoryRoot(dir)), { secrets: null, environments: new Set() });
+    const repo = await loadRepository(createWorktreeFiles(findRepositoryRoot(dir)), {
+      secrets: null,
+      environments: new Set(),
+    });
     return {
       environments: repo.environments,
       metadata: (key) => (repo.schemas.has(key.split(".")[0] ?? "") ? keyMetadata(repo, key) : null),

@@ -13,7 +13,12 @@ describe.skipIf(lacking("binary store", needsCorpus))("binary store", () => {
     const cwd = mkdtempSync(join(tmpdir(), "strata-bin-"));
     const bytes = Buffer.concat([Buffer.from([0xff, 0xfe, 0x00, 0x80]), randomBytes(200)]);
     writeFileSync(join(cwd, "blob.bin"), bytes);
-    const r = await encryptSecrets({ file: "blob.bin", cwd, env: keyEnv({ SOPS_AGE_RECIPIENTS: SOPS_AGE_RECIPIENT }), inPlace: true });
+    const r = await encryptSecrets({
+      file: "blob.bin",
+      cwd,
+      env: keyEnv({ SOPS_AGE_RECIPIENTS: SOPS_AGE_RECIPIENT }),
+      inPlace: true,
+    });
     expect(r.written).toBe(true);
     const enc = readFileSync(join(cwd, "blob.bin"), "utf8");
     expect(enc).toMatch(/^\{\n\t"data": "ENC\[AES256_GCM,[^\]]+type:str\]",\n\t"sops": \{/);

@@ -20,15 +20,23 @@ describe.skipIf(lacking("--format json", needsCorpus))("--format json and the pl
     const { cwd, enc } = await roundTrip("multi.yaml", "a: one-secret\n---\nb: two-secret\n");
     expect(enc.match(/^sops:$/gm)).toHaveLength(2);
     const env = keyEnv({ SOPS_AGE_KEY });
-    expect(JSON.parse((await decryptSecrets({ file: "multi.yaml", cwd, env, outputFormat: "json" })) as string)).toEqual([{ a: "one-secret" }, { b: "two-secret" }]);
+    expect(
+      JSON.parse((await decryptSecrets({ file: "multi.yaml", cwd, env, outputFormat: "json" })) as string),
+    ).toEqual([{ a: "one-secret" }, { b: "two-secret" }]);
     expect(await decryptSecrets({ file: "multi.yaml", cwd, env })).toBe("a: one-secret\n---\nb: two-secret\n");
-    expect(await createSecretsOpener({ env }).open("multi.yaml", Buffer.from(enc))).toEqual([{ a: "one-secret" }, { b: "two-secret" }]);
+    expect(await createSecretsOpener({ env }).open("multi.yaml", Buffer.from(enc))).toEqual([
+      { a: "one-secret" },
+      { b: "two-secret" },
+    ]);
   });
 
   it("dotenv: an object of strings", async () => {
     const { cwd } = await roundTrip("app.env", "PORT=8080\nTOKEN=abc=def\n#note\n");
     const env = keyEnv({ SOPS_AGE_KEY });
-    expect(JSON.parse((await decryptSecrets({ file: "app.env", cwd, env, outputFormat: "json" })) as string)).toEqual({ PORT: "8080", TOKEN: "abc=def" });
+    expect(JSON.parse((await decryptSecrets({ file: "app.env", cwd, env, outputFormat: "json" })) as string)).toEqual({
+      PORT: "8080",
+      TOKEN: "abc=def",
+    });
     expect(await decryptSecrets({ file: "app.env", cwd, env })).toBe("PORT=8080\nTOKEN=abc=def\n#note\n");
   });
 
@@ -36,8 +44,13 @@ describe.skipIf(lacking("--format json", needsCorpus))("--format json and the pl
     const { cwd, enc } = await roundTrip("app.ini", "[db]\nuser = admin\npassword = hunter2\n\n[api]\ntoken = t0k\n");
     expect(enc).toMatch(/^\[sops\]$/m);
     const env = keyEnv({ SOPS_AGE_KEY });
-    expect(JSON.parse((await decryptSecrets({ file: "app.ini", cwd, env, outputFormat: "json" })) as string)).toEqual({ db: { user: "admin", password: "hunter2" }, api: { token: "t0k" } });
-    expect(await decryptSecrets({ file: "app.ini", cwd, env })).toBe("[db]\nuser     = admin\npassword = hunter2\n\n[api]\ntoken = t0k\n");
+    expect(JSON.parse((await decryptSecrets({ file: "app.ini", cwd, env, outputFormat: "json" })) as string)).toEqual({
+      db: { user: "admin", password: "hunter2" },
+      api: { token: "t0k" },
+    });
+    expect(await decryptSecrets({ file: "app.ini", cwd, env })).toBe(
+      "[db]\nuser     = admin\npassword = hunter2\n\n[api]\ntoken = t0k\n",
+    );
   });
 
   it("JSON: key order is kept, integer-like keys included", async () => {

@@ -24,11 +24,36 @@ import { lacking, needsCorpus } from "../../support/shared.js";
 const missing = lacking("interop with the age and gpg CLIs", needsCorpus, { tool: "age" }, { tool: "gpg" });
 
 const SAMPLES: Record<SopsFormat, { text: string; json: unknown; valuePath: string[]; value: string }> = {
-  yaml: { text: "db:\n    password: s3cr3t-yaml\n    port: 5432\n", json: { db: { password: "s3cr3t-yaml", port: 5432 } }, valuePath: ["db", "password"], value: "s3cr3t-yaml" },
-  json: { text: '{\n\t"token": "s3cr3t-json",\n\t"n": 1.5\n}\n', json: { token: "s3cr3t-json", n: 1.5 }, valuePath: ["token"], value: "s3cr3t-json" },
-  dotenv: { text: "API_KEY=s3cr3t-env\nOTHER=x\n", json: { API_KEY: "s3cr3t-env", OTHER: "x" }, valuePath: ["API_KEY"], value: "s3cr3t-env" },
-  ini: { text: "[db]\npassword = s3cr3t-ini\n", json: { db: { password: "s3cr3t-ini" } }, valuePath: ["db", "password"], value: "s3cr3t-ini" },
-  binary: { text: "raw s3cr3t-binary\nline two\n", json: { data: "raw s3cr3t-binary\nline two\n" }, valuePath: ["data"], value: "raw s3cr3t-binary\nline two\n" },
+  yaml: {
+    text: "db:\n    password: s3cr3t-yaml\n    port: 5432\n",
+    json: { db: { password: "s3cr3t-yaml", port: 5432 } },
+    valuePath: ["db", "password"],
+    value: "s3cr3t-yaml",
+  },
+  json: {
+    text: '{\n\t"token": "s3cr3t-json",\n\t"n": 1.5\n}\n',
+    json: { token: "s3cr3t-json", n: 1.5 },
+    valuePath: ["token"],
+    value: "s3cr3t-json",
+  },
+  dotenv: {
+    text: "API_KEY=s3cr3t-env\nOTHER=x\n",
+    json: { API_KEY: "s3cr3t-env", OTHER: "x" },
+    valuePath: ["API_KEY"],
+    value: "s3cr3t-env",
+  },
+  ini: {
+    text: "[db]\npassword = s3cr3t-ini\n",
+    json: { db: { password: "s3cr3t-ini" } },
+    valuePath: ["db", "password"],
+    value: "s3cr3t-ini",
+  },
+  binary: {
+    text: "raw s3cr3t-binary\nline two\n",
+    json: { data: "raw s3cr3t-binary\nline two\n" },
+    valuePath: ["data"],
+    value: "raw s3cr3t-binary\nline two\n",
+  },
 };
 
 let keyDir: string;
@@ -51,7 +76,11 @@ function unwrapWithCli(k: MasterKey): Buffer | null {
     const file = k.recipient === SOPS_AGE_RECIPIENT ? join(keyDir, "sops-age.txt") : join(keyDir, `k${idx}.txt`);
     return execFileSync("age", ["--decrypt", "-i", file], { input: k.enc });
   }
-  if (k.type === "pgp") return execFileSync("gpg", ["--batch", "--quiet", "--decrypt"], { input: k.enc, env: { ...process.env, GNUPGHOME: gnupg } });
+  if (k.type === "pgp")
+    return execFileSync("gpg", ["--batch", "--quiet", "--decrypt"], {
+      input: k.enc,
+      env: { ...process.env, GNUPGHOME: gnupg },
+    });
   return null;
 }
 
@@ -72,9 +101,22 @@ function valueAt(b: Branch, path: string[]): string {
 }
 
 const layouts: [string, () => { groups: RecipientGroup[]; threshold: number }][] = [
-  ["age, one group", () => ({ groups: [{ age: [recips[0] as string, SOPS_AGE_RECIPIENT], pgp: [], kms: [] }], threshold: 0 })],
+  [
+    "age, one group",
+    () => ({ groups: [{ age: [recips[0] as string, SOPS_AGE_RECIPIENT], pgp: [], kms: [] }], threshold: 0 }),
+  ],
   ["pgp, one group", () => ({ groups: [{ age: [], pgp: [PGP_FP1, PGP_FP2], kms: [] }], threshold: 0 })],
-  ["2-of-3 key groups (pgp, pgp, age)", () => ({ groups: [{ age: [], pgp: [PGP_FP1], kms: [] }, { age: [], pgp: [PGP_FP2], kms: [] }, { age: [recips[1] as string], pgp: [], kms: [] }], threshold: 2 })],
+  [
+    "2-of-3 key groups (pgp, pgp, age)",
+    () => ({
+      groups: [
+        { age: [], pgp: [PGP_FP1], kms: [] },
+        { age: [], pgp: [PGP_FP2], kms: [] },
+        { age: [recips[1] as string], pgp: [], kms: [] },
+      ],
+      threshold: 2,
+    }),
+  ],
 ];
 
 describe.skipIf(missing).each(Object.keys(SAMPLES) as SopsFormat[])("%s files strata writes", (format) => {
@@ -82,13 +124,21 @@ describe.skipIf(missing).each(Object.keys(SAMPLES) as SopsFormat[])("%s files st
   it.each(layouts)("open with the age/gpg CLIs (%s)", async (_name, layout) => {
     const { groups, threshold } = layout();
     const plain = stores[format].parsePlain(s.text);
-    const text = await encryptBranchesFor(plain, format, { groups, shamirThreshold: threshold, rules: DEFAULT_RULES, source: "test" }, keyEnv({ GNUPGHOME: gnupg }), "t");
+    const text = await encryptBranchesFor(
+      plain,
+      format,
+      { groups, shamirThreshold: threshold, rules: DEFAULT_RULES, source: "test" },
+      keyEnv({ GNUPGHOME: gnupg }),
+      "t",
+    );
     expect(text).not.toContain(s.value.split("\n")[0]);
     const doc = stores[format].parseEncrypted(text);
     const parts = doc.metadata.keyGroups.map((g) => unwrapWithCli(g[0] as MasterKey) as Buffer);
     const dataKey = parts.length > 1 ? Buffer.from(combineShares(parts.slice(0, threshold))) : (parts[0] as Buffer);
     expect(dataKey).toHaveLength(32);
-    expect(openValue(valueAt(doc.branches[0] as Branch, s.valuePath), dataKey, s.valuePath.join(":") + ":")).toBe(s.value);
+    expect(openValue(valueAt(doc.branches[0] as Branch, s.valuePath), dataKey, s.valuePath.join(":") + ":")).toBe(
+      s.value,
+    );
     // And strata reads back what it wrote.
     const env = keyEnv({ GNUPGHOME: gnupg, SOPS_AGE_KEY: ids.join("\n") });
     const opened = await openSopsText(text, format, { file: "t", env });
@@ -99,7 +149,18 @@ describe.skipIf(missing).each(Object.keys(SAMPLES) as SopsFormat[])("%s files st
 describe.skipIf(missing)("sops-age (independent) reads strata's age files", () => {
   it.each(["yaml", "json", "dotenv"] as const)("%s", async (format) => {
     const s = SAMPLES[format];
-    const text = await encryptBranchesFor(stores[format].parsePlain(s.text), format, { groups: [{ age: [SOPS_AGE_RECIPIENT], pgp: [], kms: [] }], shamirThreshold: 0, rules: DEFAULT_RULES, source: "test" }, keyEnv(), "t");
+    const text = await encryptBranchesFor(
+      stores[format].parsePlain(s.text),
+      format,
+      {
+        groups: [{ age: [SOPS_AGE_RECIPIENT], pgp: [], kms: [] }],
+        shamirThreshold: 0,
+        rules: DEFAULT_RULES,
+        source: "test",
+      },
+      keyEnv(),
+      "t",
+    );
     const secretKey = SOPS_AGE_KEY.split("\n").find((l) => l.startsWith("AGE-SECRET-KEY")) as string;
     const out: unknown = await decryptSops(text, { secretKey, fileType: format === "dotenv" ? "env" : format });
     expect(out).toEqual(s.json);
@@ -111,7 +172,13 @@ describe("post-quantum age recipients (age1pq1…, checked against age-encryptio
     const id = await generateHybridIdentity();
     const recipient = await identityToRecipient(id);
     expect(recipient.startsWith("age1pq1")).toBe(true);
-    const text = await encryptBranchesFor([jsonToTree({ k: "pq-secret" }) as Branch], "yaml", { groups: [{ age: [recipient], pgp: [], kms: [] }], shamirThreshold: 0, rules: DEFAULT_RULES, source: "test" }, keyEnv(), "t");
+    const text = await encryptBranchesFor(
+      [jsonToTree({ k: "pq-secret" }) as Branch],
+      "yaml",
+      { groups: [{ age: [recipient], pgp: [], kms: [] }], shamirThreshold: 0, rules: DEFAULT_RULES, source: "test" },
+      keyEnv(),
+      "t",
+    );
     const opened = await openSopsText(text, "yaml", { file: "t", env: keyEnv({ SOPS_AGE_KEY: id }) });
     expect(treeToJson(opened.plain[0] as Branch)).toEqual({ k: "pq-secret" });
   });

@@ -5,15 +5,23 @@ import { lacking, needsCorpus } from "../../support/shared.js";
 import { killGpgAgents, testGnupgHome } from "./keys.js";
 
 const agentsFor = (home: string): string[] =>
-  spawnSync("pgrep", ["-f", `gpg-agent --homedir ${home}`], { encoding: "utf8" }).stdout.split("\n").filter(Boolean);
+  spawnSync("pgrep", ["-f", `gpg-agent --homedir ${home}`], { encoding: "utf8" })
+    .stdout.split("\n")
+    .filter(Boolean);
 
-describe.skipIf(lacking("gpg-agent cleanup", needsCorpus, { tool: "gpg" }, { tool: "gpgconf" }, { tool: "pgrep" }))("test GNUPGHOMEs", () => {
-  it("killGpgAgents stops the agent gpg started for the home (the file's afterAll calls it)", () => {
-    const home = testGnupgHome();
-    // Listing secret keys goes through the agent, which gpg starts on demand.
-    execFileSync("gpg", ["--batch", "--list-secret-keys"], { env: { ...process.env, GNUPGHOME: home }, stdio: "ignore" });
-    expect(agentsFor(home)).not.toEqual([]);
-    killGpgAgents();
-    expect(agentsFor(home)).toEqual([]);
-  });
-});
+describe.skipIf(lacking("gpg-agent cleanup", needsCorpus, { tool: "gpg" }, { tool: "gpgconf" }, { tool: "pgrep" }))(
+  "test GNUPGHOMEs",
+  () => {
+    it("killGpgAgents stops the agent gpg started for the home (the file's afterAll calls it)", () => {
+      const home = testGnupgHome();
+      // Listing secret keys goes through the agent, which gpg starts on demand.
+      execFileSync("gpg", ["--batch", "--list-secret-keys"], {
+        env: { ...process.env, GNUPGHOME: home },
+        stdio: "ignore",
+      });
+      expect(agentsFor(home)).not.toEqual([]);
+      killGpgAgents();
+      expect(agentsFor(home)).toEqual([]);
+    });
+  },
+);

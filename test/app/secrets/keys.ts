@@ -21,7 +21,8 @@ const homes = new Set<string>();
 /** Stops the gpg-agent (and any other gpg daemon) of every GNUPGHOME this module handed out. */
 export function killGpgAgents(): void {
   for (const home of homes) {
-    if (existsSync(home)) spawnSync("gpgconf", ["--kill", "all"], { env: { ...process.env, GNUPGHOME: home }, stdio: "ignore" });
+    if (existsSync(home))
+      spawnSync("gpgconf", ["--kill", "all"], { env: { ...process.env, GNUPGHOME: home }, stdio: "ignore" });
   }
   homes.clear();
   gnupgHome = null;
@@ -37,7 +38,8 @@ export function testGnupgHome(): string {
   chmodSync(dir, 0o700);
   homes.add(dir);
   execFileSync("gpg", ["--batch", "--quiet", "--import", conformance("sops/pgp/sops_functional_tests_key.asc")], {
-    env: { ...process.env, GNUPGHOME: dir }, stdio: ["ignore", "ignore", "ignore"],
+    env: { ...process.env, GNUPGHOME: dir },
+    stdio: ["ignore", "ignore", "ignore"],
   });
   gnupgHome = dir;
   return dir;

@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { COMMENT_LIMIT, composeStickyComment, sameCommentBody, STICKY_MARKER } from "../../../src/core/approvals/comment.js";
+import {
+  COMMENT_LIMIT,
+  composeStickyComment,
+  sameCommentBody,
+  STICKY_MARKER,
+} from "../../../src/core/approvals/comment.js";
 
 describe("composeStickyComment", () => {
   it("puts the marker first and joins the sections", () => {
@@ -13,7 +18,8 @@ describe("composeStickyComment", () => {
 
   it("cuts the overflowing section at a line, keeping the first whole, closing what was open", () => {
     const approvals = "### Approvals\n| rule |\n";
-    const diff = "<details><summary>production</summary>\n\n```yaml\n" + "key: value\n".repeat(10_000) + "```\n</details>\n";
+    const diff =
+      "<details><summary>production</summary>\n\n```yaml\n" + "key: value\n".repeat(10_000) + "```\n</details>\n";
     const out = composeStickyComment([approvals, diff], 20_000);
     expect(out.length).toBeLessThanOrEqual(20_000);
     expect(out.startsWith(`${STICKY_MARKER}\n### Approvals`)).toBe(true);

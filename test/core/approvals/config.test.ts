@@ -32,7 +32,12 @@ describe("readApprovalPolicy", () => {
     expect(config.dismissStale).toBe(true);
     expect(config.emergency).toEqual({ label: "config-emergency", require: 1 });
     expect(config.rules.map((r) => r.name)).toEqual(["production", "secrets", "database-owners"]);
-    expect(config.rules[0]).toEqual({ name: "production", when: { environments: ["production*"], keys: null, sensitive: null }, require: 2, from: ["@acme/sre"] });
+    expect(config.rules[0]).toEqual({
+      name: "production",
+      when: { environments: ["production*"], keys: null, sensitive: null },
+      require: 2,
+      from: ["@acme/sre"],
+    });
     // Logins are case-insensitive on GitHub.
     expect(config.rules[2]?.from).toEqual(["@acme/dba", "alice"]);
   });
@@ -70,7 +75,10 @@ approvals:
     ]);
     expect(findings.every((f) => f.file === "strata.yaml" && f.severity === "error")).toBe(true);
     // Located as file:line:column, with the settings reader's suggestion.
-    expect(findings.find((f) => f.code === "unknown-key" && f.key === "approvals")).toMatchObject({ message: 'strata.yaml:11:3: unknown setting "approvals.dismis_stale"', hint: "did you mean dismiss_stale?" });
+    expect(findings.find((f) => f.code === "unknown-key" && f.key === "approvals")).toMatchObject({
+      message: 'strata.yaml:11:3: unknown setting "approvals.dismis_stale"',
+      hint: "did you mean dismiss_stale?",
+    });
     // Rules whose shape is wrong cannot approve anything.
     expect(config.rules).toEqual([]);
   });
@@ -94,7 +102,9 @@ approvals:
   });
 
   it("problems elsewhere in strata.yaml do not make the rules unreadable", async () => {
-    const { config, findings } = await parseApprovalConfigYaml("version: 1\nenvironments: { a: { parent: nope } }\nsigning: 3\napprovals: { rules: [{ name: r }] }\n");
+    const { config, findings } = await parseApprovalConfigYaml(
+      "version: 1\nenvironments: { a: { parent: nope } }\nsigning: 3\napprovals: { rules: [{ name: r }] }\n",
+    );
     expect(findings).toEqual([]);
     expect(config.rules.map((r) => r.name)).toEqual(["r"]);
   });
@@ -107,7 +117,12 @@ approvals:
 
   it("accepts already parsed documents", () => {
     const { config } = parseApprovalConfig({ approvals: { rules: [{ name: "any", require: 1 }] } });
-    expect(config.rules[0]).toEqual({ name: "any", when: { environments: null, keys: null, sensitive: null }, require: 1, from: [] });
+    expect(config.rules[0]).toEqual({
+      name: "any",
+      when: { environments: null, keys: null, sensitive: null },
+      require: 1,
+      from: [],
+    });
   });
 });
 

@@ -8,7 +8,12 @@ import { ENVS, envInfo, resolved, side, type LeafSpec } from "./helpers.js";
 
 type Leaves = Record<string, JsonValue | LeafSpec>;
 
-function diffOne(before: Leaves, after: Leaves, meta: Record<string, Partial<KeyMetadata>> = {}, changed: string[] = ["environments/staging/db.yaml"]) {
+function diffOne(
+  before: Leaves,
+  after: Leaves,
+  meta: Record<string, Partial<KeyMetadata>> = {},
+  changed: string[] = ["environments/staging/db.yaml"],
+) {
   const input: CompareInput = {
     base: side(ENVS, [resolved("staging", before)], meta),
     head: side(ENVS, [resolved("staging", after)], meta),
@@ -24,13 +29,26 @@ function diffOne(before: Leaves, after: Leaves, meta: Record<string, Partial<Key
 describe("compareSides: per key", () => {
   it.each<[string, Leaves, Leaves, Record<string, unknown>[]]>([
     ["unchanged", { "db.port": 1 }, { "db.port": 1 }, []],
-    ["changed scalar", { "db.port": 1 }, { "db.port": 2 }, [{ key: "db.port", change: "changed", before: 1, after: 2 }]],
+    [
+      "changed scalar",
+      { "db.port": 1 },
+      { "db.port": 2 },
+      [{ key: "db.port", change: "changed", before: 1, after: 2 }],
+    ],
     ["added", {}, { "db.host": "h" }, [{ key: "db.host", change: "added", after: "h" }]],
     ["removed", { "db.host": "h" }, {}, [{ key: "db.host", change: "removed", before: "h" }]],
     ["null is a value", { "db.x": null }, { "db.x": 0 }, [{ key: "db.x", change: "changed", before: null, after: 0 }]],
     ["type change", { "db.x": "1" }, { "db.x": 1 }, [{ key: "db.x", change: "changed", before: "1", after: 1 }]],
     ["object key order is not a change", { "db.m": { a: 1, b: 2 } }, { "db.m": { b: 2, a: 1 } }, []],
-    ["leaf becomes a subtree", { "db.a": 1 }, { "db.a.b": 1 }, [{ key: "db.a.b", change: "added" }, { key: "db.a", change: "removed" }]],
+    [
+      "leaf becomes a subtree",
+      { "db.a": 1 },
+      { "db.a.b": 1 },
+      [
+        { key: "db.a.b", change: "added" },
+        { key: "db.a", change: "removed" },
+      ],
+    ],
   ])("%s", (_name, before, after, expected) => {
     const changes = diffOne(before, after);
     expect(changes).toHaveLength(expected.length);
@@ -47,12 +65,42 @@ describe("compareSides: per key", () => {
 
 describe("compareSides: sensitive values", () => {
   it.each<[string, Leaves, Leaves, Record<string, unknown> | null]>([
-    ["plaintext changed", { "db.pw": { value: "old-secret", sensitive: true } }, { "db.pw": { value: "new-secret", sensitive: true } }, { change: "changed", sensitive: true, certain: true }],
-    ["plaintext equal", { "db.pw": { value: "same", sensitive: true } }, { "db.pw": { value: "same", sensitive: true } }, null],
-    ["ciphertext differs", { "db.pw": { value: "ENC[a]", sensitive: true, ciphertextOnly: true } }, { "db.pw": { value: "ENC[b]", sensitive: true, ciphertextOnly: true } }, { change: "changed", sensitive: true, certain: false }],
-    ["ciphertext equal", { "db.pw": { value: "ENC[a]", sensitive: true, ciphertextOnly: true } }, { "db.pw": { value: "ENC[a]", sensitive: true, ciphertextOnly: true } }, null],
-    ["added secret", {}, { "db.pw": { value: "ENC[a]", sensitive: true, ciphertextOnly: true } }, { change: "added", sensitive: true, certain: true }],
-    ["removed secret", { "db.pw": { value: "s3cret-value", sensitive: true } }, {}, { change: "removed", sensitive: true }],
+    [
+      "plaintext changed",
+      { "db.pw": { value: "old-secret", sensitive: true } },
+      { "db.pw": { value: "new-secret", sensitive: true } },
+      { change: "changed", sensitive: true, certain: true },
+    ],
+    [
+      "plaintext equal",
+      { "db.pw": { value: "same", sensitive: true } },
+      { "db.pw": { value: "same", sensitive: true } },
+      null,
+    ],
+    [
+      "ciphertext differs",
+      { "db.pw": { value: "ENC[a]", sensitive: true, ciphertextOnly: true } },
+      { "db.pw": { value: "ENC[b]", sensitive: true, ciphertextOnly: true } },
+      { change: "changed", sensitive: true, certain: false },
+    ],
+    [
+      "ciphertext equal",
+      { "db.pw": { value: "ENC[a]", sensitive: true, ciphertextOnly: true } },
+      { "db.pw": { value: "ENC[a]", sensitive: true, ciphertextOnly: true } },
+      null,
+    ],
+    [
+      "added secret",
+      {},
+      { "db.pw": { value: "ENC[a]", sensitive: true, ciphertextOnly: true } },
+      { change: "added", sensitive: true, certain: true },
+    ],
+    [
+      "removed secret",
+      { "db.pw": { value: "s3cret-value", sensitive: true } },
+      {},
+      { change: "removed", sensitive: true },
+    ],
   ])("%s", (_name, before, after, expected) => {
     const changes = diffOne(before, after);
     if (expected === null) return expect(changes).toEqual([]);
@@ -74,7 +122,11 @@ describe("compareSides: schema flags", () => {
   it.each<[string, Partial<KeyMetadata>, Record<string, unknown>]>([
     ["restart-required", { restartRequired: true }, { flags: ["restart-required"] }],
     ["deprecated", { deprecated: "use db.pool" }, { flags: ["deprecated"], deprecated: "use db.pool" }],
-    ["owner and approvers", { owner: "@acme/dba", approvers: ["alice"] }, { flags: [], owner: "@acme/dba", approvers: ["alice"] }],
+    [
+      "owner and approvers",
+      { owner: "@acme/dba", approvers: ["alice"] },
+      { flags: [], owner: "@acme/dba", approvers: ["alice"] },
+    ],
   ])("%s", (_name, meta, expected) => {
     const [c] = diffOne({ "db.port": 1 }, { "db.port": 2 }, { "db.port": meta });
     expect(c).toMatchObject(expected);
@@ -88,8 +140,14 @@ describe("compareSides: arrays by item", () => {
     ["changed by index", ["a", "b"], ["a", "c"], {}, [{ index: 1, change: "changed", before: "b", after: "c" }]],
     [
       "matched by x-merge by field",
-      [{ name: "r1", w: 1 }, { name: "r2", w: 2 }],
-      [{ name: "r2", w: 5 }, { name: "r3", w: 1 }],
+      [
+        { name: "r1", w: 1 },
+        { name: "r2", w: 2 },
+      ],
+      [
+        { name: "r2", w: 5 },
+        { name: "r3", w: 1 },
+      ],
       { merge: { by: "name" } },
       [
         { index: 0, change: "changed", id: "r2", before: { name: "r2", w: 2 }, after: { name: "r2", w: 5 } },
@@ -97,8 +155,20 @@ describe("compareSides: arrays by item", () => {
         { index: 0, change: "removed", id: "r1" },
       ],
     ],
-    ["reordered items matched by field are not changes", [{ name: "a" }, { name: "b" }], [{ name: "b" }, { name: "a" }], { merge: { by: "name" } }, []],
-    ["items without the field fall back to index", [{ x: 1 }], [{ x: 2 }], { merge: { by: "name" } }, [{ index: 0, change: "changed" }]],
+    [
+      "reordered items matched by field are not changes",
+      [{ name: "a" }, { name: "b" }],
+      [{ name: "b" }, { name: "a" }],
+      { merge: { by: "name" } },
+      [],
+    ],
+    [
+      "items without the field fall back to index",
+      [{ x: 1 }],
+      [{ x: 2 }],
+      { merge: { by: "name" } },
+      [{ index: 0, change: "changed" }],
+    ],
   ])("%s", (_name, before, after, meta, expected) => {
     const [c] = diffOne({ "http.allow": before }, { "http.allow": after }, { "http.allow": meta });
     expect(c).toMatchObject({ key: "http.allow", change: "changed", before, after });
@@ -115,21 +185,62 @@ describe("compareSides: layers and blast radius", () => {
       head: side(ENVS, [after("staging"), after("production")]),
       baseRef: "b",
       headRef: "h",
-      pairs: [{ base: "staging", head: "staging" }, { base: "production", head: "production" }],
-      changedFiles: [{ status: "modified", path: "environments/base/db.yaml", oldPath: null }, { status: "modified", path: "README.md", oldPath: null }],
+      pairs: [
+        { base: "staging", head: "staging" },
+        { base: "production", head: "production" },
+      ],
+      changedFiles: [
+        { status: "modified", path: "environments/base/db.yaml", oldPath: null },
+        { status: "modified", path: "README.md", oldPath: null },
+      ],
       namespaceRenames: new Map(),
     });
-    expect(result.changedLayers).toEqual([{ environment: "base", file: "environments/base/db.yaml", reaches: ["production", "staging"] }]);
+    expect(result.changedLayers).toEqual([
+      { environment: "base", file: "environments/base/db.yaml", reaches: ["production", "staging"] },
+    ]);
     expect(Object.keys(result.environments)).toEqual(["production", "staging"]);
-    expect(result.environments.production?.changes[0]?.layer).toEqual({ environment: "base", file: "environments/base/db.yaml" });
+    expect(result.environments.production?.changes[0]?.layer).toEqual({
+      environment: "base",
+      file: "environments/base/db.yaml",
+    });
   });
 
   it.each<[string, LeafSpec, LeafSpec, string[], { environment: string | null; file: string }]>([
-    ["override changed", { value: 1, from: "staging" }, { value: 2, from: "staging" }, ["environments/staging/db.yaml"], { environment: "staging", file: "environments/staging/db.yaml" }],
-    ["override removed", { value: 1, from: "staging", overridden: ["base"] }, { value: 0, from: "base" }, ["environments/staging/db.yaml"], { environment: "staging", file: "environments/staging/db.yaml" }],
-    ["schema default", { value: 1, from: "default" }, { value: 2, from: "default" }, ["schemas/db.schema.yaml"], { environment: null, file: "schemas/db.schema.yaml" }],
-    ["appended in parent", { value: 1, from: "staging", overridden: ["base"] }, { value: 2, from: "staging", overridden: ["base"] }, ["environments/base/db.yaml"], { environment: "base", file: "environments/base/db.yaml" }],
-    ["environment tree", { value: 1, from: "base" }, { value: 2, from: "other" }, ["strata.yaml"], { environment: null, file: "strata.yaml" }],
+    [
+      "override changed",
+      { value: 1, from: "staging" },
+      { value: 2, from: "staging" },
+      ["environments/staging/db.yaml"],
+      { environment: "staging", file: "environments/staging/db.yaml" },
+    ],
+    [
+      "override removed",
+      { value: 1, from: "staging", overridden: ["base"] },
+      { value: 0, from: "base" },
+      ["environments/staging/db.yaml"],
+      { environment: "staging", file: "environments/staging/db.yaml" },
+    ],
+    [
+      "schema default",
+      { value: 1, from: "default" },
+      { value: 2, from: "default" },
+      ["schemas/db.schema.yaml"],
+      { environment: null, file: "schemas/db.schema.yaml" },
+    ],
+    [
+      "appended in parent",
+      { value: 1, from: "staging", overridden: ["base"] },
+      { value: 2, from: "staging", overridden: ["base"] },
+      ["environments/base/db.yaml"],
+      { environment: "base", file: "environments/base/db.yaml" },
+    ],
+    [
+      "environment tree",
+      { value: 1, from: "base" },
+      { value: 2, from: "other" },
+      ["strata.yaml"],
+      { environment: null, file: "strata.yaml" },
+    ],
   ])("%s", (_name, before, after, changed, layer) => {
     const [c] = diffOne({ "db.port": before }, { "db.port": after }, {}, changed);
     expect(c?.layer).toEqual(layer);
@@ -138,12 +249,24 @@ describe("compareSides: layers and blast radius", () => {
 
 describe("compareSides: environments", () => {
   const finding = (code: "invalid-type" | "missing-required", key: string, line = 3) =>
-    createFinding({ code, message: `${key} is wrong`, key, environment: "staging", file: "environments/staging/db.yaml", line });
+    createFinding({
+      code,
+      message: `${key} is wrong`,
+      key,
+      environment: "staging",
+      file: "environments/staging/db.yaml",
+      line,
+    });
 
   it("reports findings the head has and the base had not, ignoring moved lines", () => {
     const result = compareSides({
       base: side(ENVS, [resolved("staging", { "db.port": 1 }, [finding("invalid-type", "db.a", 3)])]),
-      head: side(ENVS, [resolved("staging", { "db.port": 1 }, [finding("invalid-type", "db.a", 9), finding("missing-required", "db.host")])]),
+      head: side(ENVS, [
+        resolved("staging", { "db.port": 1 }, [
+          finding("invalid-type", "db.a", 9),
+          finding("missing-required", "db.host"),
+        ]),
+      ]),
       baseRef: "b",
       headRef: "h",
       pairs: [{ base: "staging", head: "staging" }],
@@ -154,7 +277,13 @@ describe("compareSides: environments", () => {
   });
 
   it("a keyless finding whose message moved lines is not new", () => {
-    const at = (line: number) => createFinding({ code: "yaml-syntax", message: `environments/staging/db.yaml:${line}:1: bad indentation`, file: "environments/staging/db.yaml", line });
+    const at = (line: number) =>
+      createFinding({
+        code: "yaml-syntax",
+        message: `environments/staging/db.yaml:${line}:1: bad indentation`,
+        file: "environments/staging/db.yaml",
+        line,
+      });
     const result = compareSides({
       base: side(ENVS, [resolved("staging", { "db.port": 1 }, [at(3)])]),
       head: side(ENVS, [resolved("staging", { "db.port": 2 }, [at(7)])]),
@@ -178,7 +307,11 @@ describe("compareSides: environments", () => {
       changedFiles: [],
       namespaceRenames: new Map(),
     });
-    expect(result.environments.stage).toMatchObject({ renamedFrom: "staging", status: "renamed", changes: [{ key: "db.host", before: "a", after: "b" }] });
+    expect(result.environments.stage).toMatchObject({
+      renamedFrom: "staging",
+      status: "renamed",
+      changes: [{ key: "db.host", before: "a", after: "b" }],
+    });
   });
 
   it("pairs an environment that vanished with one that appeared with the same config", () => {
@@ -188,7 +321,10 @@ describe("compareSides: environments", () => {
       head: side(headEnvs, [resolved("stage", { "db.port": { value: 1, from: "base" } })]),
       baseRef: "b",
       headRef: "h",
-      pairs: [{ base: null, head: "stage" }, { base: "staging", head: null }],
+      pairs: [
+        { base: null, head: "stage" },
+        { base: "staging", head: null },
+      ],
       changedFiles: [{ status: "modified", path: "strata.yaml", oldPath: null }],
       namespaceRenames: new Map(),
     });
@@ -207,8 +343,12 @@ describe("compareSides: environments", () => {
       namespaceRenames: new Map([["db", "database"]]),
     });
     expect(result.renamedNamespaces).toEqual([{ from: "db", to: "database" }]);
-    expect(result.environments.staging?.changes).toEqual([expect.objectContaining({ key: "database.host", change: "changed", before: "a", after: "b" })]);
-    expect(result.changedLayers).toEqual([{ environment: null, file: "schemas/database.schema.yaml", renamedFrom: "schemas/db.schema.yaml", reaches: [] }]);
+    expect(result.environments.staging?.changes).toEqual([
+      expect.objectContaining({ key: "database.host", change: "changed", before: "a", after: "b" }),
+    ]);
+    expect(result.changedLayers).toEqual([
+      { environment: null, file: "schemas/database.schema.yaml", renamedFrom: "schemas/db.schema.yaml", reaches: [] },
+    ]);
   });
 
   it("lists added and removed environments with all their keys", () => {
@@ -217,12 +357,22 @@ describe("compareSides: environments", () => {
       head: side([ENVS[0]!, ENVS[2]!], [resolved("production", { "db.port": 2 })]),
       baseRef: "b",
       headRef: "h",
-      pairs: [{ base: null, head: "production" }, { base: "staging", head: null }],
+      pairs: [
+        { base: null, head: "production" },
+        { base: "staging", head: null },
+      ],
       changedFiles: [],
       namespaceRenames: new Map(),
     });
-    expect(result.environments.production).toMatchObject({ status: "added", production: true, changes: [{ key: "db.port", change: "added", after: 2 }] });
-    expect(result.environments.staging).toMatchObject({ status: "removed", changes: [{ key: "db.port", change: "removed", before: 1 }] });
+    expect(result.environments.production).toMatchObject({
+      status: "added",
+      production: true,
+      changes: [{ key: "db.port", change: "added", after: 2 }],
+    });
+    expect(result.environments.staging).toMatchObject({
+      status: "removed",
+      changes: [{ key: "db.port", change: "removed", before: 1 }],
+    });
   });
 
   it("reports repository-level problems per side", () => {

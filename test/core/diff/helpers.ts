@@ -14,15 +14,23 @@ export interface LeafSpec {
 
 function origin(spec: string | undefined, key: string): Origin {
   const ns = key.split(".")[0] ?? "";
-  if (spec === undefined || spec === "default") return { environment: null, file: `schemas/${ns}.schema.yaml`, line: 1, column: 1 };
+  if (spec === undefined || spec === "default")
+    return { environment: null, file: `schemas/${ns}.schema.yaml`, line: 1, column: 1 };
   const [env = "", file] = spec.split(":");
   return { environment: env, file: file ?? `environments/${env}/${ns}.yaml`, line: 1, column: 1 };
 }
 
-export function resolved(environment: string, leaves: Record<string, JsonValue | LeafSpec>, findings: Finding[] = []): ResolvedEnvironment {
+export function resolved(
+  environment: string,
+  leaves: Record<string, JsonValue | LeafSpec>,
+  findings: Finding[] = [],
+): ResolvedEnvironment {
   const map = new Map<string, LeafInfo>();
   for (const [path, v] of Object.entries(leaves)) {
-    const spec: LeafSpec = v !== null && typeof v === "object" && !Array.isArray(v) && "value" in v ? (v as unknown as LeafSpec) : { value: v as JsonValue, from: environment };
+    const spec: LeafSpec =
+      v !== null && typeof v === "object" && !Array.isArray(v) && "value" in v
+        ? (v as unknown as LeafSpec)
+        : { value: v as JsonValue, from: environment };
     const info: LeafInfo = {
       path,
       value: spec.value,
@@ -51,10 +59,24 @@ export function envInfo(name: string, chain: string[], extra: Partial<Environmen
 }
 
 export function metadata(over: Partial<KeyMetadata> = {}): KeyMetadata {
-  return { sensitive: false, restartRequired: false, deprecated: null, owner: null, approvers: [], merge: null, description: null, ...over };
+  return {
+    sensitive: false,
+    restartRequired: false,
+    deprecated: null,
+    owner: null,
+    approvers: [],
+    merge: null,
+    description: null,
+    ...over,
+  };
 }
 
-export function side(envs: EnvironmentInfo[], res: ResolvedEnvironment[], meta: Record<string, Partial<KeyMetadata>> = {}, findings: Finding[] = []): DiffSide {
+export function side(
+  envs: EnvironmentInfo[],
+  res: ResolvedEnvironment[],
+  meta: Record<string, Partial<KeyMetadata>> = {},
+  findings: Finding[] = [],
+): DiffSide {
   return {
     environments: new Map(envs.map((e) => [e.name, e])),
     resolved: new Map(res.map((r) => [r.environment, r])),

@@ -14,8 +14,16 @@ describe("findPullRequestNumber", () => {
 
 describe("compareMatchingLeaves", () => {
   it("reports only matching keys, redacting sensitive ones", () => {
-    const before = resolved("p", { "db.port": 1, "db.pw": { value: "old-pass", sensitive: true }, "http.port": 1 }).leaves;
-    const after = resolved("p", { "db.port": 2, "db.pw": { value: "new-pass", sensitive: true }, "http.port": 2 }).leaves;
+    const before = resolved("p", {
+      "db.port": 1,
+      "db.pw": { value: "old-pass", sensitive: true },
+      "http.port": 1,
+    }).leaves;
+    const after = resolved("p", {
+      "db.port": 2,
+      "db.pw": { value: "new-pass", sensitive: true },
+      "http.port": 2,
+    }).leaves;
     const changes = compareMatchingLeaves(before, after, createGlobMatcher("db.*"));
     expect(changes).toEqual([
       { key: "db.port", change: "changed", before: 1, after: 2, sensitive: false },

@@ -32,7 +32,10 @@ describe("SchemaCompiler", () => {
     const second = new SchemaCompiler({ cache: createValidatorCache(dir) });
     const v2 = second.compile(schema);
     expect(second.cacheHits).toBe(1);
-    for (const value of [{ url: "https://x.example/a", n: 2 }, { url: "not a uri", n: 9, extra: 1 }]) {
+    for (const value of [
+      { url: "https://x.example/a", n: 2 },
+      { url: "not a uri", n: 9, extra: 1 },
+    ]) {
       expect(v2(value)).toBe(v1(value));
       expect(v2.errors?.map((e) => e.keyword)).toEqual(v1.errors?.map((e) => e.keyword));
     }
@@ -85,7 +88,9 @@ describe("SchemaCompiler", () => {
   it("ignores a damaged cache entry", () => {
     const dir = tempdir();
     const cache = createValidatorCache(dir)!;
-    const c1 = new SchemaCompiler({ cache: { get: () => "this is not javascript {", set: (k, code) => cache.set(k, code) } });
+    const c1 = new SchemaCompiler({
+      cache: { get: () => "this is not javascript {", set: (k, code) => cache.set(k, code) },
+    });
     expect(c1.compile(schema)({ n: 1 })).toBe(true);
     expect(c1.cacheHits).toBe(0);
   });

@@ -16,12 +16,22 @@ const schema: JsonObject = {
     hosts: { type: "array", "x-merge": { by: "name" }, minItems: 2, items: { $ref: "#/$defs/host" } },
     tags: { type: "array", minItems: 1, items: { type: "string" } },
   },
-  $defs: { host: { type: "object", additionalProperties: false, required: ["name", "port"], properties: { name: { type: "string" }, port: { type: "integer" } } } },
+  $defs: {
+    host: {
+      type: "object",
+      additionalProperties: false,
+      required: ["name", "port"],
+      properties: { name: { type: "string" }, port: { type: "integer" } },
+    },
+  },
 };
 
 function check(doc: unknown): boolean {
   const ajv = new Ajv2020({ strict: false });
-  return ajv.validate(createLayerSchema(schema, { namespace: "app", source: "schemas/app.schema.yaml" }), doc) as boolean;
+  return ajv.validate(
+    createLayerSchema(schema, { namespace: "app", source: "schemas/app.schema.yaml" }),
+    doc,
+  ) as boolean;
 }
 
 describe("createLayerSchema", () => {
@@ -50,7 +60,10 @@ describe("createLayerSchema", () => {
 });
 
 describe("mergeEditorSettings", () => {
-  const entries = { "yaml.schemas": { "./.strata/schemas/app.layer.schema.json": ["environments/*/app.yaml"] }, "yaml.customTags": ["!unset scalar"] };
+  const entries = {
+    "yaml.schemas": { "./.strata/schemas/app.layer.schema.json": ["environments/*/app.yaml"] },
+    "yaml.customTags": ["!unset scalar"],
+  };
   it("writes a new file as plain JSON", () => {
     expect(JSON.parse(mergeEditorSettings(null, entries, "s.json"))).toEqual(entries);
   });
@@ -60,8 +73,12 @@ describe("mergeEditorSettings", () => {
     expect(mergeEditorSettings(once, entries, "s.json")).toBe(once);
   });
   it("refuses what it cannot merge, with a location", () => {
-    expect(() => mergeEditorSettings(`{ "a": 1 "b": 2 }`, entries, "s.json")).toThrow(/s\.json:1:10: not a JSON settings file/);
+    expect(() => mergeEditorSettings(`{ "a": 1 "b": 2 }`, entries, "s.json")).toThrow(
+      /s\.json:1:10: not a JSON settings file/,
+    );
     expect(() => mergeEditorSettings(`[]`, entries, "s.json")).toThrow(/not a JSON object/);
-    expect(() => mergeEditorSettings(`{ "yaml.schemas": [] }`, entries, "s.json")).toThrow(/"yaml\.schemas" is not an object/);
+    expect(() => mergeEditorSettings(`{ "yaml.schemas": [] }`, entries, "s.json")).toThrow(
+      /"yaml\.schemas" is not an object/,
+    );
   });
 });

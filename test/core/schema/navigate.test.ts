@@ -7,7 +7,11 @@ import { collectDefaults } from "../../../src/core/schema/navigate.js";
 /** `depth` levels, each object referring to the next level twice (2^depth paths to the bottom). */
 function fanOut(depth: number, bottom: JsonObject): JsonObject {
   const defs: Record<string, JsonObject> = {};
-  for (let i = 0; i < depth; i++) defs[`l${i}`] = { type: "object", properties: { a: { $ref: `#/$defs/l${i + 1}` }, b: { $ref: `#/$defs/l${i + 1}` } } };
+  for (let i = 0; i < depth; i++)
+    defs[`l${i}`] = {
+      type: "object",
+      properties: { a: { $ref: `#/$defs/l${i + 1}` }, b: { $ref: `#/$defs/l${i + 1}` } },
+    };
   defs[`l${depth}`] = bottom;
   return { type: "object", properties: { top: { $ref: "#/$defs/l0" } }, $defs: defs };
 }
@@ -20,7 +24,9 @@ describe("collectDefaults on a $ref fan-out", () => {
   it("still finds the defaults beside a default-free fan-out", () => {
     const schema = fanOut(40, { type: "integer" });
     (schema.properties as JsonObject).port = { type: "integer", default: 8080 };
-    expect(collectDefaults(schema).defaults).toEqual([{ path: ["port"], value: 8080, schemaPath: ["properties", "port", "default"] }]);
+    expect(collectDefaults(schema).defaults).toEqual([
+      { path: ["port"], value: 8080, schemaPath: ["properties", "port", "default"] },
+    ]);
   });
 
   it("collects every default of a small fan-out", () => {
@@ -38,7 +44,11 @@ describe("collectDefaults on a $ref fan-out", () => {
   });
 
   it("follows a $ref cycle to a bounded depth", () => {
-    const schema: JsonObject = { type: "object", properties: { node: { $ref: "#/$defs/n" } }, $defs: { n: { type: "object", properties: { next: { $ref: "#/$defs/n" }, v: { type: "integer", default: 2 } } } } };
+    const schema: JsonObject = {
+      type: "object",
+      properties: { node: { $ref: "#/$defs/n" } },
+      $defs: { n: { type: "object", properties: { next: { $ref: "#/$defs/n" }, v: { type: "integer", default: 2 } } } },
+    };
     const { defaults, overflow } = collectDefaults(schema);
     expect(overflow).toBeNull();
     expect(defaults.map((d) => d.path.join(".")).sort()).toEqual(["node.next.v", "node.v"]);

@@ -5,7 +5,11 @@ import { parseYaml } from "../../../src/core/yaml/parse.js";
 
 const compiler = new SchemaCompiler({ cache: null });
 function settings(lines: string[]) {
-  const { documents, findings } = parseYaml(["version: 1", "environments:", ...lines].join("\n") + "\n", "strata.yaml", { keys: "any", allowUnset: false });
+  const { documents, findings } = parseYaml(
+    ["version: 1", "environments:", ...lines].join("\n") + "\n",
+    "strata.yaml",
+    { keys: "any", allowUnset: false },
+  );
   expect(findings).toEqual([]);
   return parseSettings(documents[0] ?? null, compiler);
 }
@@ -27,7 +31,13 @@ describe("the environment graph", () => {
   });
 
   it("reports a cycle once, at a parent in it, listing the environments it cuts off, with a hint", () => {
-    const parsed = settings(["  a: { parent: c }", "  b: { parent: a }", "  c: { parent: b }", "  d: { parent: c }", "  ok: {}"]);
+    const parsed = settings([
+      "  a: { parent: c }",
+      "  b: { parent: a }",
+      "  c: { parent: b }",
+      "  d: { parent: c }",
+      "  ok: {}",
+    ]);
     expect(parsed.findings).toHaveLength(1);
     expect(parsed.findings[0]).toMatchObject({ code: "circular-inheritance", environments: ["a", "b", "c", "d"] });
     expect(parsed.findings[0]!.hint).toMatch(/remove the parent: of one of/);
@@ -35,8 +45,15 @@ describe("the environment graph", () => {
   });
 
   it("reports an unknown parent once and keeps the rest of the graph", () => {
-    const parsed = settings(["  base: {}", "  staging: { parent: bsae }", "  canary: { parent: staging }", "  production: { parent: base }"]);
-    expect(parsed.findings.map((f) => [f.code, f.environment, f.environments])).toEqual([["unknown-environment", "staging", ["canary", "staging"]]]);
+    const parsed = settings([
+      "  base: {}",
+      "  staging: { parent: bsae }",
+      "  canary: { parent: staging }",
+      "  production: { parent: base }",
+    ]);
+    expect(parsed.findings.map((f) => [f.code, f.environment, f.environments])).toEqual([
+      ["unknown-environment", "staging", ["canary", "staging"]],
+    ]);
     expect(parsed.environments.get("production")!.chain).toEqual(["base", "production"]);
   });
 });
@@ -44,9 +61,11 @@ describe("the environment graph", () => {
 describe("strata.yaml settings", () => {
   it("an unknown setting suggests the closest one", () => {
     const parsed = settings(["  staging: { prodution: true }", "distribuion: {}"]);
-    expect(parsed.findings.map((f) => [f.code, f.hint])).toEqual(expect.arrayContaining([
-      ["unknown-key", "did you mean production?"],
-      ["unknown-key", "did you mean distribution?"],
-    ]));
+    expect(parsed.findings.map((f) => [f.code, f.hint])).toEqual(
+      expect.arrayContaining([
+        ["unknown-key", "did you mean production?"],
+        ["unknown-key", "did you mean distribution?"],
+      ]),
+    );
   });
 });

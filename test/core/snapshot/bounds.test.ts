@@ -1,6 +1,15 @@
 // The version bound, the dirty-source fields and the check of a current snapshot before building on it.
 import { describe, expect, it } from "vitest";
-import { computeDigest, createSnapshot, ENVIRONMENT_NAME, MAX_VERSION, signDigest, validateSnapshotShape, verifyCurrentSnapshot, type Snapshot } from "../../../src/core/snapshot/index.js";
+import {
+  computeDigest,
+  createSnapshot,
+  ENVIRONMENT_NAME,
+  MAX_VERSION,
+  signDigest,
+  validateSnapshotShape,
+  verifyCurrentSnapshot,
+  type Snapshot,
+} from "../../../src/core/snapshot/index.js";
 import { StrataError } from "../../../src/core/findings.js";
 import { makeSnapshot, newKey } from "../../support/snapshots.js";
 
@@ -13,9 +22,15 @@ function resign(s: Omit<Snapshot, "digest" | "signatures">): Snapshot {
 
 describe("snapshot bounds", () => {
   it("refuses versions above 2^31 and environment names above 64 characters", () => {
-    const { digest: _d, signatures: _s, ...base } = makeSnapshot(key, { version: 2, previous: `sha256:${"a".repeat(64)}` });
+    const {
+      digest: _d,
+      signatures: _s,
+      ...base
+    } = makeSnapshot(key, { version: 2, previous: `sha256:${"a".repeat(64)}` });
     expect(validateSnapshotShape(resign({ ...base, version: MAX_VERSION }))).toEqual([]);
-    expect(validateSnapshotShape(resign({ ...base, version: MAX_VERSION + 1 }))).toContain(`version must be at most ${MAX_VERSION}`);
+    expect(validateSnapshotShape(resign({ ...base, version: MAX_VERSION + 1 }))).toContain(
+      `version must be at most ${MAX_VERSION}`,
+    );
     expect(ENVIRONMENT_NAME.test("a".repeat(64))).toBe(true);
     expect(ENVIRONMENT_NAME.test("a".repeat(65))).toBe(false);
   });
@@ -23,12 +38,28 @@ describe("snapshot bounds", () => {
   it("source.dirty and source.dirtyDigest go together, and are absent from clean snapshots", () => {
     const clean = makeSnapshot(key, {});
     expect(clean.source).not.toHaveProperty("dirty");
-    const dirty = createSnapshot({ environment: "staging", version: 1, previous: null, createdAt: new Date(), source: { dirty: true, dirtyDigest: `sha256:${"b".repeat(64)}` }, contentDigest: clean.contentDigest, config: clean.config, secrets: null }, [key]);
+    const dirty = createSnapshot(
+      {
+        environment: "staging",
+        version: 1,
+        previous: null,
+        createdAt: new Date(),
+        source: { dirty: true, dirtyDigest: `sha256:${"b".repeat(64)}` },
+        contentDigest: clean.contentDigest,
+        config: clean.config,
+        secrets: null,
+      },
+      [key],
+    );
     expect(dirty.source).toMatchObject({ dirty: true, dirtyDigest: `sha256:${"b".repeat(64)}` });
     expect(validateSnapshotShape(dirty)).toEqual([]);
     const { dirtyDigest: _x, ...half } = dirty.source;
-    expect(validateSnapshotShape({ ...dirty, source: half })).toContain("source.dirty and source.dirtyDigest go together");
-    expect(validateSnapshotShape({ ...dirty, source: { ...dirty.source, dirty: false } })).toContain("source.dirty must be true when present");
+    expect(validateSnapshotShape({ ...dirty, source: half })).toContain(
+      "source.dirty and source.dirtyDigest go together",
+    );
+    expect(validateSnapshotShape({ ...dirty, source: { ...dirty.source, dirty: false } })).toContain(
+      "source.dirty must be true when present",
+    );
   });
 
   it("verifyCurrentSnapshot names the environment and what failed", () => {
@@ -42,9 +73,18 @@ describe("snapshot bounds", () => {
       throw new Error("accepted");
     };
     expect(() => verifyCurrentSnapshot(makeSnapshot(key, {}), "staging", [key.publicKey])).not.toThrow();
-    expect(fail(makeSnapshot(other, {}))).toMatchObject({ code: "invalid-signature", message: expect.stringMatching(/^the endpoint's current snapshot of staging cannot be built on: /) });
-    expect(fail(makeSnapshot(key, { environment: "production" }))).toMatchObject({ code: "invalid-snapshot", message: expect.stringContaining(`"production"`) });
+    expect(fail(makeSnapshot(other, {}))).toMatchObject({
+      code: "invalid-signature",
+      message: expect.stringMatching(/^the endpoint's current snapshot of staging cannot be built on: /),
+    });
+    expect(fail(makeSnapshot(key, { environment: "production" }))).toMatchObject({
+      code: "invalid-snapshot",
+      message: expect.stringContaining(`"production"`),
+    });
     expect(fail({ ...makeSnapshot(key, {}), config: { app: { x: 1 } } })).toMatchObject({ code: "digest-mismatch" });
-    expect(fail({ ...makeSnapshot(key, {}), apiVersion: 2 } as unknown as Snapshot)).toMatchObject({ code: "invalid-snapshot", message: expect.stringContaining("apiVersion") });
+    expect(fail({ ...makeSnapshot(key, {}), apiVersion: 2 } as unknown as Snapshot)).toMatchObject({
+      code: "invalid-snapshot",
+      message: expect.stringContaining("apiVersion"),
+    });
   });
 });

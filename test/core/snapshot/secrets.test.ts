@@ -4,7 +4,13 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { encryptDocument } from "../../../src/app/secrets/encrypt-document.js";
 import { openSopsText } from "../../../src/app/secrets/open.js";
 import type { JsonObject } from "../../../src/core/json.js";
-import { canonicalJson, createSnapshotSecretsTree, openSnapshotSecrets, validateSnapshotShape, type AgeDataKeyUnwrapper } from "../../../src/core/snapshot/index.js";
+import {
+  canonicalJson,
+  createSnapshotSecretsTree,
+  openSnapshotSecrets,
+  validateSnapshotShape,
+  type AgeDataKeyUnwrapper,
+} from "../../../src/core/snapshot/index.js";
 import { jsonToTree, treeToJson } from "../../../src/core/sops/document.js";
 import type { Branch } from "../../../src/core/sops/tree.js";
 
@@ -47,15 +53,23 @@ describe("snapshot secrets", () => {
     expect(opened.values).toEqual(DOC);
     expect(opened.plaintexts).toEqual(expect.arrayContaining(["zeta-secret-1", "two-secret", "5432", "1.5", "true"]));
     // A standard, order-preserving SOPS reader over the same bytes.
-    const viaStore = await openSopsText(bytes, "json", { file: "secrets.json", env: { ...env, SOPS_AGE_KEY: identity } });
+    const viaStore = await openSopsText(bytes, "json", {
+      file: "secrets.json",
+      env: { ...env, SOPS_AGE_KEY: identity },
+    });
     expect(treeToJson(viaStore.plain[0]!)).toEqual(DOC);
     expect(bytes).not.toContain("zeta-secret-1");
   });
 
   it("a tree in another order (the build before the fix) fails its MAC once published", async () => {
     const { parsed, bytes } = await publish(jsonToTree(DOC) as Branch);
-    await expect(openSnapshotSecrets(parsed, unwrap, "production v3's secrets")).rejects.toMatchObject({ code: "mac-mismatch", message: expect.stringContaining("production v3's secrets fail their SOPS MAC") });
-    await expect(openSopsText(bytes, "json", { file: "s.json", env: { ...env, SOPS_AGE_KEY: identity } })).rejects.toMatchObject({ code: "mac-mismatch" });
+    await expect(openSnapshotSecrets(parsed, unwrap, "production v3's secrets")).rejects.toMatchObject({
+      code: "mac-mismatch",
+      message: expect.stringContaining("production v3's secrets fail their SOPS MAC"),
+    });
+    await expect(
+      openSopsText(bytes, "json", { file: "s.json", env: { ...env, SOPS_AGE_KEY: identity } }),
+    ).rejects.toMatchObject({ code: "mac-mismatch" });
   });
 
   it("publishes sensitive empty strings and nulls, which SOPS leaves unencrypted (they hold no secret)", async () => {
@@ -66,17 +80,31 @@ describe("snapshot secrets", () => {
     expect(shape(parsed)).toEqual([]);
     expect((await openSnapshotSecrets(parsed, unwrap)).values).toEqual(doc);
     // Anything else in clear is still refused.
-    expect(shape({ ...parsed, app: { ...(parsed.app as JsonObject), token: "t-secret" } })).toEqual(["secrets.app.token is not SOPS ciphertext: plaintext secrets are never published"]);
-    expect(shape({ ...parsed, app: { n: 5 } })).toEqual(["secrets.app.n is not SOPS ciphertext: plaintext secrets are never published"]);
+    expect(shape({ ...parsed, app: { ...(parsed.app as JsonObject), token: "t-secret" } })).toEqual([
+      "secrets.app.token is not SOPS ciphertext: plaintext secrets are never published",
+    ]);
+    expect(shape({ ...parsed, app: { n: 5 } })).toEqual([
+      "secrets.app.n is not SOPS ciphertext: plaintext secrets are never published",
+    ]);
   });
 
   it("reports a missing MAC, a foreign identity, altered ciphertext and a document without metadata", async () => {
     const { parsed } = await publish(createSnapshotSecretsTree({ a: "a-secret", b: "b-secret" }));
     const sops = parsed.sops as JsonObject;
-    await expect(openSnapshotSecrets({ ...parsed, sops: { ...sops, mac: "" } }, unwrap)).rejects.toMatchObject({ code: "mac-missing" });
-    await expect(openSnapshotSecrets(parsed, async () => null)).rejects.toMatchObject({ code: "decryption-failed", message: expect.stringContaining(`not a recipient (recipients: ${recipient})`) });
-    await expect(openSnapshotSecrets(parsed, () => Promise.reject(new Error("no identity matched")))).rejects.toMatchObject({ code: "decryption-failed" });
-    await expect(openSnapshotSecrets({ ...parsed, a: parsed.b! }, unwrap)).rejects.toMatchObject({ code: "decryption-failed", message: expect.stringContaining("a:") });
+    await expect(openSnapshotSecrets({ ...parsed, sops: { ...sops, mac: "" } }, unwrap)).rejects.toMatchObject({
+      code: "mac-missing",
+    });
+    await expect(openSnapshotSecrets(parsed, async () => null)).rejects.toMatchObject({
+      code: "decryption-failed",
+      message: expect.stringContaining(`not a recipient (recipients: ${recipient})`),
+    });
+    await expect(
+      openSnapshotSecrets(parsed, () => Promise.reject(new Error("no identity matched"))),
+    ).rejects.toMatchObject({ code: "decryption-failed" });
+    await expect(openSnapshotSecrets({ ...parsed, a: parsed.b! }, unwrap)).rejects.toMatchObject({
+      code: "decryption-failed",
+      message: expect.stringContaining("a:"),
+    });
     await expect(openSnapshotSecrets({ a: "x" }, unwrap)).rejects.toMatchObject({ code: "invalid-snapshot" });
     let deep: JsonObject = { v: "x" };
     for (let i = 0; i < 600; i++) deep = { d: deep };

@@ -1,7 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { matchCreationRule, parseSopsConfig } from "../../../src/core/sops/config.js";
 import { getAtPath, jsonToTree, parseKeyPath, setAtPath, treeToJson } from "../../../src/core/sops/document.js";
-import { flattenBranch, metadataToBranch, readMetadata, unflattenBranch, type Metadata } from "../../../src/core/sops/metadata.js";
+import {
+  flattenBranch,
+  metadataToBranch,
+  readMetadata,
+  unflattenBranch,
+  type Metadata,
+} from "../../../src/core/sops/metadata.js";
 import { Branch } from "../../../src/core/sops/tree.js";
 
 describe("key paths", () => {
@@ -46,31 +52,62 @@ describe(".sops.yaml creation rules", () => {
     expect(matchCreationRule(rules, "environments/prod/db.sops.yaml")?.shamirThreshold).toBe(2);
     expect(matchCreationRule(rules, "environments/prod/db.sops.yaml")?.groups).toHaveLength(3);
     expect(matchCreationRule(rules, "environments/prod/db.sops.yaml")?.rules.encryptedRegex).toBe("^(password|token)$");
-    expect(matchCreationRule(rules, "x.yaml")?.groups).toEqual([{ age: ["age1ccc", "age1ddd"], pgp: ["FP2"], kms: [] }]);
+    expect(matchCreationRule(rules, "x.yaml")?.groups).toEqual([
+      { age: ["age1ccc", "age1ddd"], pgp: ["FP2"], kms: [] },
+    ]);
     expect(matchCreationRule(rules, "x.json")?.groups[0]?.age).toEqual(["age1eee"]);
-    expect(matchCreationRule(rules, "environments/prod/db.sops.yaml")?.groups[2]?.kms).toEqual([{ arn: "arn:aws:kms:us-east-1:1:key/k", context: { app: "x" }, role: "", awsProfile: "" }]);
+    expect(matchCreationRule(rules, "environments/prod/db.sops.yaml")?.groups[2]?.kms).toEqual([
+      { arn: "arn:aws:kms:us-east-1:1:key/k", context: { app: "x" }, role: "", awsProfile: "" },
+    ]);
   });
 
   it("reads Go's inline flags and refuses what is not a regex", () => {
-    expect(matchCreationRule(parseSopsConfig("creation_rules:\n  - path_regex: (?i)SECRET\n    age: a\n"), "x.secret.yaml")?.groups[0]?.age).toEqual(["a"]);
-    expect(() => matchCreationRule(parseSopsConfig("creation_rules:\n  - path_regex: '(unclosed'\n    age: a\n"), "x")).toThrow(/path_regex "\(unclosed" is not a regular expression/);
+    expect(
+      matchCreationRule(parseSopsConfig("creation_rules:\n  - path_regex: (?i)SECRET\n    age: a\n"), "x.secret.yaml")
+        ?.groups[0]?.age,
+    ).toEqual(["a"]);
+    expect(() =>
+      matchCreationRule(parseSopsConfig("creation_rules:\n  - path_regex: '(unclosed'\n    age: a\n"), "x"),
+    ).toThrow(/path_regex "\(unclosed" is not a regular expression/);
   });
 
   it("refuses two encryption rules in one creation rule", () => {
-    expect(() => parseSopsConfig("creation_rules:\n  - encrypted_regex: a\n    unencrypted_suffix: b\n")).toThrow(/Cannot use more than one/);
+    expect(() => parseSopsConfig("creation_rules:\n  - encrypted_regex: a\n    unencrypted_suffix: b\n")).toThrow(
+      /Cannot use more than one/,
+    );
   });
 });
 
 describe("metadata", () => {
   const md: Metadata = {
-    keyGroups: [[{ type: "age", recipient: "age1x", enc: "E1\nE2\n" }], [{ type: "pgp", fp: "FP", createdAt: "2026-01-01T00:00:00Z", enc: "P" }]],
-    shamirThreshold: 2, lastModified: "2026-01-01T00:00:00Z", mac: "ENC[m]", version: "3.13.2",
-    unencryptedSuffix: "", encryptedSuffix: "", unencryptedRegex: "", encryptedRegex: "^x$", unencryptedCommentRegex: "", encryptedCommentRegex: "", macOnlyEncrypted: true,
+    keyGroups: [
+      [{ type: "age", recipient: "age1x", enc: "E1\nE2\n" }],
+      [{ type: "pgp", fp: "FP", createdAt: "2026-01-01T00:00:00Z", enc: "P" }],
+    ],
+    shamirThreshold: 2,
+    lastModified: "2026-01-01T00:00:00Z",
+    mac: "ENC[m]",
+    version: "3.13.2",
+    unencryptedSuffix: "",
+    encryptedSuffix: "",
+    unencryptedRegex: "",
+    encryptedRegex: "^x$",
+    unencryptedCommentRegex: "",
+    encryptedCommentRegex: "",
+    macOnlyEncrypted: true,
   };
 
   it("writes sorted keys and key_groups, and reads them back", () => {
     const b = metadataToBranch(md);
-    expect(b.items.map((i) => i.key)).toEqual(["encrypted_regex", "key_groups", "lastmodified", "mac", "mac_only_encrypted", "shamir_threshold", "version"]);
+    expect(b.items.map((i) => i.key)).toEqual([
+      "encrypted_regex",
+      "key_groups",
+      "lastmodified",
+      "mac",
+      "mac_only_encrypted",
+      "shamir_threshold",
+      "version",
+    ]);
     expect(readMetadata(b)).toEqual(md);
   });
 
@@ -84,7 +121,9 @@ describe("metadata", () => {
 
   it("normalizes lastmodified as Go's RFC 3339 format does", () => {
     const b = metadataToBranch({ ...md, lastModified: "2026-01-01T00:00:00Z" });
-    const raw = new Branch(b.items.map((i) => (i.key === "lastmodified" ? { key: i.key, value: "2026-01-01T00:00:00.123+00:00" } : i)));
+    const raw = new Branch(
+      b.items.map((i) => (i.key === "lastmodified" ? { key: i.key, value: "2026-01-01T00:00:00.123+00:00" } : i)),
+    );
     expect(readMetadata(raw).lastModified).toBe("2026-01-01T00:00:00Z");
   });
 });

@@ -5,13 +5,21 @@ import { combineShares, splitSecret } from "../../../src/core/sops/shamir.js";
 
 describe("Shamir over GF(2^8)", () => {
   it("recombines any threshold-sized subset", () => {
-    fc.assert(fc.property(fc.uint8Array({ minLength: 1, maxLength: 40 }), fc.integer({ min: 2, max: 5 }), fc.integer({ min: 0, max: 3 }), (secret, threshold, extra) => {
-      const parts = threshold + extra;
-      const shares = splitSecret(secret, parts, threshold, randomBytes);
-      expect(shares.every((s) => s.length === secret.length + 1)).toBe(true);
-      expect(combineShares(shares.slice(extra))).toEqual(secret);
-      expect(combineShares(shares.slice(0, threshold))).toEqual(secret);
-    }), { numRuns: 60 });
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 1, maxLength: 40 }),
+        fc.integer({ min: 2, max: 5 }),
+        fc.integer({ min: 0, max: 3 }),
+        (secret, threshold, extra) => {
+          const parts = threshold + extra;
+          const shares = splitSecret(secret, parts, threshold, randomBytes);
+          expect(shares.every((s) => s.length === secret.length + 1)).toBe(true);
+          expect(combineShares(shares.slice(extra))).toEqual(secret);
+          expect(combineShares(shares.slice(0, threshold))).toEqual(secret);
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 
   it("needs the threshold: fewer shares give something else", () => {
@@ -28,7 +36,16 @@ describe("Shamir over GF(2^8)", () => {
 
   it("matches a share layout sops/vault would produce (known vector)", () => {
     // f(x) = 0x42 + 0x07·x over GF(2^8): shares at x=1 and x=2.
-    const mul = (a: number, b: number): number => { let r = 0; while (b) { if (b & 1) r ^= a; a <<= 1; if (a & 0x100) a ^= 0x11b; b >>= 1; } return r; };
+    const mul = (a: number, b: number): number => {
+      let r = 0;
+      while (b) {
+        if (b & 1) r ^= a;
+        a <<= 1;
+        if (a & 0x100) a ^= 0x11b;
+        b >>= 1;
+      }
+      return r;
+    };
     const s1 = new Uint8Array([0x42 ^ mul(7, 1), 1]);
     const s2 = new Uint8Array([0x42 ^ mul(7, 2), 2]);
     expect(combineShares([s1, s2])).toEqual(new Uint8Array([0x42]));

@@ -13,21 +13,29 @@ const roundTrip = (t: string): string => emitYaml(parseYamlBranches(t));
 
 describe("YAML as go-yaml v3 writes it for sops", () => {
   it.each([
-    ["4-space indent, sequences indented under keys", "a:\n    b: 1\n    c:\n        - x\n        - \"y\"\n        - z\n"],
+    [
+      "4-space indent, sequences indented under keys",
+      'a:\n    b: 1\n    c:\n        - x\n        - "y"\n        - z\n',
+    ],
     ["mappings in sequences", "l:\n    - a: 1\n      b: 2\n    - c: 3\n"],
     ["literal blocks", "k: |\n    line one\n    line two\nz: |-\n    two\n    lines\nw: |+\n    kept\n\nend: 1\n"],
-    ["quoting", "a: \"123\"\nb: \"true\"\nc: 'x: y'\nd: \"\"\ne: \"2026-01-01T00:00:00Z\"\nf: ' lead'\ng: \"tab\\there\"\n"],
+    ["quoting", 'a: "123"\nb: "true"\nc: \'x: y\'\nd: ""\ne: "2026-01-01T00:00:00Z"\nf: \' lead\'\ng: "tab\\there"\n'],
     ["empty collections", "a: {}\nb: []\n"],
-    ["comments: head, nested head, foot", "# top\na: 1\n# before b\nb:\n    # first in b\n    c: x\n    d: w\n    # foot of b\ne: 2\n"],
+    [
+      "comments: head, nested head, foot",
+      "# top\na: 1\n# before b\nb:\n    # first in b\n    c: x\n    d: w\n    # foot of b\ne: 2\n",
+    ],
     ["comments in sequences", "l:\n    - a\n    # between\n    - b\n"],
     ["multi-document streams", "a: 1\n---\nb: 2\n"],
     ["nested sequences", "l:\n    - - a\n      - b\n"],
     ["long and multi-line keys as complex keys", `? ${"k".repeat(129)}\n: v\n? |-\n    two\n    lines\n: w\n`],
-    ["unicode: printable kept, emoji escaped", "a: héllo\nb: \"\\U0001F600\"\n"],
+    ["unicode: printable kept, emoji escaped", 'a: héllo\nb: "\\U0001F600"\n'],
   ])("%s", (_name, text) => expect(roundTrip(text)).toBe(text));
 
   it("normalizes to go-yaml's output (2-space input, quoted styles, floats)", () => {
-    expect(roundTrip("a:\n  b: 'x'\n  num: 1.0\n  old: y\n  big: 1234568000.0\n  list:\n  - 1\n")).toBe("a:\n    b: x\n    num: 1\n    old: \"y\"\n    big: 1.234568e+09\n    list:\n        - 1\n");
+    expect(roundTrip("a:\n  b: 'x'\n  num: 1.0\n  old: y\n  big: 1234568000.0\n  list:\n  - 1\n")).toBe(
+      'a:\n    b: x\n    num: 1\n    old: "y"\n    big: 1.234568e+09\n    list:\n        - 1\n',
+    );
   });
 
   it("types plain scalars like go-yaml", () => {

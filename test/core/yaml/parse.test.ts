@@ -25,15 +25,18 @@ describe("parseYaml", () => {
     expect(findings).toMatchObject([{ code: "duplicate-key", line: 3, column: 1 }]);
   });
 
-  it.each(["__proto__", "constructor", "prototype", "toString", "1abc", "a.b", "../x", "has space", "é"])("rejects the key %j and never sets it", (key) => {
-    const text = `${JSON.stringify(key)}: { polluted: true }\nok: 1\n`;
-    const { documents, findings } = parse(text);
-    expect(findings).toMatchObject([{ code: "invalid-key", line: 1, column: 1 }]);
-    const plain = toPlain(documents[0]!) as Record<string, unknown>;
-    expect(Object.keys(plain)).toEqual(["ok"]);
-    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    expect(Object.getPrototypeOf(plain)).toBe(Object.prototype);
-  });
+  it.each(["__proto__", "constructor", "prototype", "toString", "1abc", "a.b", "../x", "has space", "é"])(
+    "rejects the key %j and never sets it",
+    (key) => {
+      const text = `${JSON.stringify(key)}: { polluted: true }\nok: 1\n`;
+      const { documents, findings } = parse(text);
+      expect(findings).toMatchObject([{ code: "invalid-key", line: 1, column: 1 }]);
+      const plain = toPlain(documents[0]!) as Record<string, unknown>;
+      expect(Object.keys(plain)).toEqual(["ok"]);
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      expect(Object.getPrototypeOf(plain)).toBe(Object.prototype);
+    },
+  );
 
   it("keeps a __proto__ key of a schema file as an own property, never the prototype", () => {
     const { documents } = parse('a: { "constructor": { type: string } }\n', { keys: "any", allowUnset: false });
@@ -44,7 +47,12 @@ describe("parseYaml", () => {
 
   it("stops an alias bomb at the alias limit", () => {
     const lines = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]'];
-    for (let i = 1; i < 10; i++) lines.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill(`*${String.fromCharCode(96 + i)}`).join(",")}]`);
+    for (let i = 1; i < 10; i++)
+      lines.push(
+        `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10)
+          .fill(`*${String.fromCharCode(96 + i)}`)
+          .join(",")}]`,
+      );
     const started = Date.now();
     const { findings } = parse(lines.join("\n") + "\n");
     expect(findings.map((f) => f.code)).toContain("yaml-limit");
@@ -75,14 +83,19 @@ describe("parseYaml", () => {
   it("rejects binary garbage as not UTF-8 text, with the offset", () => {
     const decoded = decodeText(new Uint8Array([0x61, 0x3a, 0x20, 0xff, 0xfe, 0x00, 0x01]), "bin.yaml");
     expect(decoded).toMatchObject({ finding: { code: "yaml-syntax", file: "bin.yaml", line: 1, column: 4 } });
-    expect(decodeText(new TextEncoder().encode("a: 1\nb: \u0000\n"), "nul.yaml")).toMatchObject({ finding: { code: "yaml-syntax", line: 2 } });
+    expect(decodeText(new TextEncoder().encode("a: 1\nb: \u0000\n"), "nul.yaml")).toMatchObject({
+      finding: { code: "yaml-syntax", line: 2 },
+    });
   });
 
-  it.each([["yes"], ["No"], ["on"], ["OFF"], ["y"], ["010"], ["1:30"], ["1_000"]])("warns about %s, which YAML 1.1 reads differently", (v) => {
-    const { findings } = parse(`k: ${v}\n`);
-    expect(findings).toMatchObject([{ code: "yaml-1.1-ambiguity", severity: "warning", line: 1, column: 4 }]);
-    expect(findings[0]!.hint).toBeTruthy();
-  });
+  it.each([["yes"], ["No"], ["on"], ["OFF"], ["y"], ["010"], ["1:30"], ["1_000"]])(
+    "warns about %s, which YAML 1.1 reads differently",
+    (v) => {
+      const { findings } = parse(`k: ${v}\n`);
+      expect(findings).toMatchObject([{ code: "yaml-1.1-ambiguity", severity: "warning", line: 1, column: 4 }]);
+      expect(findings[0]!.hint).toBeTruthy();
+    },
+  );
 
   it("does not warn about quoted strings or ordinary values", () => {
     expect(codes('a: "yes"\nb: true\nc: 10\nd: 0.5\ne: "010"\n')).toEqual([]);
@@ -125,14 +138,23 @@ describe("parseYaml", () => {
     expect(findings[0]!.message).not.toMatch(/nesting|128/);
   });
 
-  it.each(["9007199254740992", "9007199254740993", "-9007199254740993", "18446744073709551615", "0x20000000000001"])("refuses the integer %s outside ±(2^53-1) with the range", (n) => {
-    const { documents, findings } = parse(`a: 1\nb: ${n}\n`);
-    expect(findings).toMatchObject([{ code: "invalid-type", line: 2, column: 4 }]);
-    expect(findings[0]!.message).toContain("-9007199254740991 to 9007199254740991");
-    expect(toPlain(documents[0]!)).toEqual({ a: 1 });
-  });
+  it.each(["9007199254740992", "9007199254740993", "-9007199254740993", "18446744073709551615", "0x20000000000001"])(
+    "refuses the integer %s outside ±(2^53-1) with the range",
+    (n) => {
+      const { documents, findings } = parse(`a: 1\nb: ${n}\n`);
+      expect(findings).toMatchObject([{ code: "invalid-type", line: 2, column: 4 }]);
+      expect(findings[0]!.message).toContain("-9007199254740991 to 9007199254740991");
+      expect(toPlain(documents[0]!)).toEqual({ a: 1 });
+    },
+  );
 
-  it.each([["9007199254740991", 9007199254740991], ["-9007199254740991", -9007199254740991], ["1e300", 1e300], ["9007199254740993.0", 9007199254740992], ["\"9007199254740993\"", "9007199254740993"]])("keeps %s (safe integers, floats and strings)", (src, value) => {
+  it.each([
+    ["9007199254740991", 9007199254740991],
+    ["-9007199254740991", -9007199254740991],
+    ["1e300", 1e300],
+    ["9007199254740993.0", 9007199254740992],
+    ['"9007199254740993"', "9007199254740993"],
+  ])("keeps %s (safe integers, floats and strings)", (src, value) => {
     const { documents, findings } = parse(`b: ${src}\n`);
     expect(findings).toEqual([]);
     expect(toPlain(documents[0]!)).toEqual({ b: value });

@@ -15,12 +15,23 @@ describe("parse cache form", () => {
   it("round-trips arbitrary documents", () => {
     const key = fc.stringMatching(/^[a-z_][a-z0-9_-]{0,8}$/);
     const value = fc.letrec((tie) => ({
-      v: fc.oneof({ depthSize: "small" }, fc.string(), fc.integer(), fc.boolean(), fc.constant(null), fc.array(tie("v"), { maxLength: 3 }), fc.dictionary(key, tie("v"), { maxKeys: 3 })),
+      v: fc.oneof(
+        { depthSize: "small" },
+        fc.string(),
+        fc.integer(),
+        fc.boolean(),
+        fc.constant(null),
+        fc.array(tie("v"), { maxLength: 3 }),
+        fc.dictionary(key, tie("v"), { maxKeys: 3 }),
+      ),
     })).v;
-    fc.assert(fc.property(fc.dictionary(key, value, { maxKeys: 5 }), (doc) => {
-      const parsed = parseYaml(stringify(doc), "g.yaml", { keys: "segments", allowUnset: true });
-      expect(deserializeParsed(serializeParsed(parsed), "g.yaml")).toEqual(parsed);
-    }), { numRuns: 100 });
+    fc.assert(
+      fc.property(fc.dictionary(key, value, { maxKeys: 5 }), (doc) => {
+        const parsed = parseYaml(stringify(doc), "g.yaml", { keys: "segments", allowUnset: true });
+        expect(deserializeParsed(serializeParsed(parsed), "g.yaml")).toEqual(parsed);
+      }),
+      { numRuns: 100 },
+    );
   });
 
   it("refuses a damaged entry", () => {

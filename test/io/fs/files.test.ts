@@ -4,7 +4,22 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { appendTextFile, createPrivateTempDirectory, ensureDirectory, listDirectory, pathExists, readBinaryFile, readFileMode, readTextFile, removeFile, removePath, removePathSync, renamePath, writeNewFile, writeTextFile } from "../../../src/io/fs/files.js";
+import {
+  appendTextFile,
+  createPrivateTempDirectory,
+  ensureDirectory,
+  listDirectory,
+  pathExists,
+  readBinaryFile,
+  readFileMode,
+  readTextFile,
+  removeFile,
+  removePath,
+  removePathSync,
+  renamePath,
+  writeNewFile,
+  writeTextFile,
+} from "../../../src/io/fs/files.js";
 
 const dirs: string[] = [];
 afterEach(() => {

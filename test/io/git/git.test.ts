@@ -25,7 +25,10 @@ async function withRepo<T>(dir: string, f: (repo: GitRepo) => Promise<T>): Promi
 }
 
 async function expectCode(p: Promise<unknown>, code: string, message?: RegExp): Promise<void> {
-  const error = await p.then(() => null, (e: unknown) => e as { code: string; message: string; hint: string | null });
+  const error = await p.then(
+    () => null,
+    (e: unknown) => e as { code: string; message: string; hint: string | null },
+  );
   expect(error?.code).toBe(code);
   if (message) expect(`${error?.message} ${error?.hint}`).toMatch(message);
 }
@@ -35,7 +38,10 @@ describe("blob reader (one git cat-file --batch)", () => {
     const big = Buffer.alloc(3 * 1024 * 1024, "x");
     const binary = Buffer.from([0, 1, 2, 255, 10, 0, 13, 10]);
     const dir = gitdir({ "a.txt": "alpha\n", "b.bin": binary, "big.txt": big });
-    const ids = git(dir, "ls-tree", "HEAD").trim().split("\n").map((l) => l.split(/\s+/)[2]!);
+    const ids = git(dir, "ls-tree", "HEAD")
+      .trim()
+      .split("\n")
+      .map((l) => l.split(/\s+/)[2]!);
     const reader = createBlobReader(dir);
     try {
       const reads = await Promise.all([...ids, "0".repeat(40), ...ids].map((id) => reader.read(id)));
@@ -53,14 +59,22 @@ describe("blob reader (one git cat-file --batch)", () => {
 
 describe("RepoFiles over git", () => {
   it("lists and reads one commit's files without touching the working tree", async () => {
-    const dir = gitdir({ "strata.yaml": "version: 1\n", "schemas/db.schema.yaml": "type: object\n", "environments/base/db.yaml": "a: 1\n", "docs/x.md": "x" });
+    const dir = gitdir({
+      "strata.yaml": "version: 1\n",
+      "schemas/db.schema.yaml": "type: object\n",
+      "environments/base/db.yaml": "a: 1\n",
+      "docs/x.md": "x",
+    });
     const first = git(dir, "rev-parse", "HEAD").trim();
     writeTree(dir, { "environments/base/db.yaml": "a: 2\n" });
     commitAll(dir, "two");
     writeTree(dir, { "environments/base/db.yaml": "a: 3 # uncommitted\n" });
     await withRepo(dir, async (repo) => {
       const files = createCommitFiles(repo, first);
-      expect(await files.list(["schemas", "environments"])).toEqual(["environments/base/db.yaml", "schemas/db.schema.yaml"]);
+      expect(await files.list(["schemas", "environments"])).toEqual([
+        "environments/base/db.yaml",
+        "schemas/db.schema.yaml",
+      ]);
       expect(await files.list(["strata.yaml"])).toEqual(["strata.yaml"]);
       expect(text(await files.read("environments/base/db.yaml"))).toBe("a: 1\n");
       expect(await files.read("environments/base/nope.yaml")).toBeNull();
@@ -68,19 +82,34 @@ describe("RepoFiles over git", () => {
   });
 
   it("reads a config repository that lives in a subdirectory of the git repository", async () => {
-    const top = gitdir({ "config/strata.yaml": "version: 1\n", "config/environments/base/db.yaml": "a: 1\n", "app/main.ts": "" });
+    const top = gitdir({
+      "config/strata.yaml": "version: 1\n",
+      "config/environments/base/db.yaml": "a: 1\n",
+      "app/main.ts": "",
+    });
     await withRepo(join(top, "config"), async (repo) => {
       expect(repo.prefix).toBe("config/");
       const files = createCommitFiles(repo, await resolveCommit(repo, "HEAD", "head"));
       expect(await files.list(["environments"])).toEqual(["environments/base/db.yaml"]);
       writeTree(top, { "config/environments/base/db.yaml": "a: 2\n", "app/main.ts": "changed" });
-      expect(await readChangedFiles(repo, await resolveCommit(repo, "HEAD", "base"), null)).toEqual([{ status: "modified", path: "environments/base/db.yaml", oldPath: null }]);
+      expect(await readChangedFiles(repo, await resolveCommit(repo, "HEAD", "base"), null)).toEqual([
+        { status: "modified", path: "environments/base/db.yaml", oldPath: null },
+      ]);
     });
   });
 
   it("the working tree includes uncommitted and untracked files, not ignored or deleted ones", async () => {
-    const dir = gitdir({ ".gitignore": "*.local.yaml\n", "strata.yaml": "version: 1\n", "environments/base/db.yaml": "a: 1\n", "environments/base/gone.yaml": "x: 1\n" });
-    writeTree(dir, { "environments/base/db.yaml": "a: 2\n", "environments/base/new.yaml": "b: 1\n", "environments/base/me.local.yaml": "c: 1\n" });
+    const dir = gitdir({
+      ".gitignore": "*.local.yaml\n",
+      "strata.yaml": "version: 1\n",
+      "environments/base/db.yaml": "a: 1\n",
+      "environments/base/gone.yaml": "x: 1\n",
+    });
+    writeTree(dir, {
+      "environments/base/db.yaml": "a: 2\n",
+      "environments/base/new.yaml": "b: 1\n",
+      "environments/base/me.local.yaml": "c: 1\n",
+    });
     rmSync(join(dir, "environments/base/gone.yaml"));
     await withRepo(dir, async (repo) => {
       const files = createGitWorktreeFiles(repo);
@@ -88,11 +117,13 @@ describe("RepoFiles over git", () => {
       expect(text(await files.read("environments/base/db.yaml"))).toBe("a: 2\n");
       const base = await resolveCommit(repo, "HEAD", "base");
       const changes = await readChangedFiles(repo, base, null);
-      expect(changes).toEqual(expect.arrayContaining([
-        { status: "modified", path: "environments/base/db.yaml", oldPath: null },
-        { status: "deleted", path: "environments/base/gone.yaml", oldPath: null },
-        { status: "added", path: "environments/base/new.yaml", oldPath: null },
-      ]));
+      expect(changes).toEqual(
+        expect.arrayContaining([
+          { status: "modified", path: "environments/base/db.yaml", oldPath: null },
+          { status: "deleted", path: "environments/base/gone.yaml", oldPath: null },
+          { status: "added", path: "environments/base/new.yaml", oldPath: null },
+        ]),
+      );
       expect(changes).toHaveLength(3);
     });
   });
@@ -103,17 +134,26 @@ describe("RepoFiles over git", () => {
     git(dir, "mv", "environments/staging", "environments/stage");
     const head = commitAll(dir, "rename");
     await withRepo(dir, async (repo) => {
-      expect(await readChangedFiles(repo, base, head)).toEqual([{ status: "renamed", path: "environments/stage/db.yaml", oldPath: "environments/staging/db.yaml" }]);
+      expect(await readChangedFiles(repo, base, head)).toEqual([
+        { status: "renamed", path: "environments/stage/db.yaml", oldPath: "environments/staging/db.yaml" },
+      ]);
     });
   });
 
   it("finds the files that interpolate, at a commit and in the working tree", async () => {
-    const dir = gitdir({ "environments/base/http.yaml": "url: https://${db.host}/\n", "environments/base/db.yaml": "host: x\n", "README.md": "${db.host}" });
+    const dir = gitdir({
+      "environments/base/http.yaml": "url: https://${db.host}/\n",
+      "environments/base/db.yaml": "host: x\n",
+      "README.md": "${db.host}",
+    });
     const head = git(dir, "rev-parse", "HEAD").trim();
     writeTree(dir, { "environments/base/cache.yaml": "h: ${db.host}\n" });
     await withRepo(dir, async (repo) => {
       expect(await findInterpolatingFiles(repo, head)).toEqual(["environments/base/http.yaml"]);
-      expect((await findInterpolatingFiles(repo, null)).sort()).toEqual(["environments/base/cache.yaml", "environments/base/http.yaml"]);
+      expect((await findInterpolatingFiles(repo, null)).sort()).toEqual([
+        "environments/base/cache.yaml",
+        "environments/base/http.yaml",
+      ]);
     });
   });
 });
@@ -161,7 +201,10 @@ describe("refs", () => {
     git(clone, "clone", "-q", "--no-local", dir, "c");
     await withRepo(join(clone, "c"), async (repo) => {
       git(join(clone, "c"), "checkout", "-q", "-b", "topic", "origin/feature");
-      expect(await findDefaultBase(repo, null)).toMatchObject({ sha: fork, description: "merge-base with origin/main" });
+      expect(await findDefaultBase(repo, null)).toMatchObject({
+        sha: fork,
+        description: "merge-base with origin/main",
+      });
     });
   });
 
@@ -244,7 +287,14 @@ describe("history", () => {
     await withRepo(dir, async (repo) => {
       const commits = await readHistory(repo, head, ["environments"]);
       expect(commits.map((c) => c.subject)).toEqual(["initial", "Merge pull request #12 from acme/feature"]);
-      expect(commits[1]?.changes).toEqual([{ status: "modified", path: "environments/base/db.yaml", oldPath: null, oid: git(dir, "rev-parse", "HEAD:environments/base/db.yaml").trim() }]);
+      expect(commits[1]?.changes).toEqual([
+        {
+          status: "modified",
+          path: "environments/base/db.yaml",
+          oldPath: null,
+          oid: git(dir, "rev-parse", "HEAD:environments/base/db.yaml").trim(),
+        },
+      ]);
       expect(commits[1]).toMatchObject({ author: "Test Author", email: "author@example.com" });
       expect(commits[0]?.parent).toBeNull();
     });
@@ -257,7 +307,11 @@ it("git is what the tests use", () => {
 
 describe("trees derived from raw diffs", () => {
   it("a commit's tree is its parent's with the raw diff applied (renames, deletions, additions)", async () => {
-    const dir = gitdir({ "environments/a/db.yaml": "host: a-long-enough-value-to-rename\nport: 1\n", "environments/a/x.yaml": "x: 1\n", "schemas/db.schema.yaml": "type: object\n" });
+    const dir = gitdir({
+      "environments/a/db.yaml": "host: a-long-enough-value-to-rename\nport: 1\n",
+      "environments/a/x.yaml": "x: 1\n",
+      "schemas/db.schema.yaml": "type: object\n",
+    });
     const first = git(dir, "rev-parse", "HEAD").trim();
     mkdirSync(join(dir, "environments/b"));
     git(dir, "mv", "environments/a/db.yaml", "environments/b/db.yaml");

@@ -21,19 +21,45 @@ async function api(token = "test-token"): Promise<GitHubApi> {
 beforeEach(async () => {
   warnings.length = 0;
   gh = await startFakeGitHub();
-  gh.state.pulls.set(7, { number: 7, author: "dev", head: { sha: "b".repeat(40) }, base: { sha: "a".repeat(40) }, labels: ["config-emergency"], files: ["environments/production/http.yaml"] });
+  gh.state.pulls.set(7, {
+    number: 7,
+    author: "dev",
+    head: { sha: "b".repeat(40) },
+    base: { sha: "a".repeat(40) },
+    labels: ["config-emergency"],
+    files: ["environments/production/http.yaml"],
+  });
 });
 afterEach(() => gh.close());
 
 describe("GitHub adapter against the local API server", () => {
   it("reads a pull request", async () => {
     const pr = await (await api()).getPullRequest(7);
-    expect(pr).toMatchObject({ number: 7, author: "dev", state: "open", merged: false, head: { sha: "b".repeat(40), ref: "topic" }, base: { sha: "a".repeat(40), ref: "main" }, labels: ["config-emergency"] });
+    expect(pr).toMatchObject({
+      number: 7,
+      author: "dev",
+      state: "open",
+      merged: false,
+      head: { sha: "b".repeat(40), ref: "topic" },
+      base: { sha: "a".repeat(40), ref: "main" },
+      labels: ["config-emergency"],
+    });
   });
 
   it("paginates more than 100 reviews and comments", async () => {
-    addReviews(gh.state, 7, Array.from({ length: 230 }, (_, i) => ({ login: `r${i}`, state: i % 2 ? "APPROVED" : "COMMENTED", commitId: "b".repeat(40) })));
-    gh.state.comments.set(7, Array.from({ length: 150 }, (_, i) => ({ id: i + 1, login: "someone", body: `comment ${i}` })));
+    addReviews(
+      gh.state,
+      7,
+      Array.from({ length: 230 }, (_, i) => ({
+        login: `r${i}`,
+        state: i % 2 ? "APPROVED" : "COMMENTED",
+        commitId: "b".repeat(40),
+      })),
+    );
+    gh.state.comments.set(
+      7,
+      Array.from({ length: 150 }, (_, i) => ({ id: i + 1, login: "someone", body: `comment ${i}` })),
+    );
     const a = await api();
     const reviews = await a.listReviews(7);
     expect(reviews).toHaveLength(230);
@@ -74,7 +100,10 @@ describe("GitHub adapter against the local API server", () => {
   });
 
   it("paginates team members", async () => {
-    gh.state.teams.set("acme/big", Array.from({ length: 250 }, (_, i) => `m${i}`));
+    gh.state.teams.set(
+      "acme/big",
+      Array.from({ length: 250 }, (_, i) => `m${i}`),
+    );
     expect(await (await api()).listTeamMembers("@acme/big")).toHaveLength(250);
   });
 
@@ -87,8 +116,18 @@ describe("GitHub adapter against the local API server", () => {
   });
 
   it("sets a commit status", async () => {
-    await (await api()).setCommitStatus("b".repeat(40), { state: "pending", context: "strata/approvals", description: "needs 1 more from @acme/sre" });
-    expect(gh.state.statuses.get("b".repeat(40))?.[0]).toMatchObject({ state: "pending", context: "strata/approvals", description: "needs 1 more from @acme/sre" });
+    await (
+      await api()
+    ).setCommitStatus("b".repeat(40), {
+      state: "pending",
+      context: "strata/approvals",
+      description: "needs 1 more from @acme/sre",
+    });
+    expect(gh.state.statuses.get("b".repeat(40))?.[0]).toMatchObject({
+      state: "pending",
+      context: "strata/approvals",
+      description: "needs 1 more from @acme/sre",
+    });
   });
 
   it("knows its own login, and the Actions token's", async () => {
@@ -103,7 +142,15 @@ describe("GitHub adapter against the local API server", () => {
   });
 
   it("lists a commit's pull requests and whether it is on a branch", async () => {
-    gh.state.pulls.set(8, { number: 8, author: "dev", state: "closed", merged: true, mergeCommitSha: "c".repeat(40), head: { sha: "d".repeat(40) }, base: { sha: "a".repeat(40) } });
+    gh.state.pulls.set(8, {
+      number: 8,
+      author: "dev",
+      state: "closed",
+      merged: true,
+      mergeCommitSha: "c".repeat(40),
+      head: { sha: "d".repeat(40) },
+      base: { sha: "a".repeat(40) },
+    });
     gh.state.commitPulls.set("c".repeat(40), [8]);
     gh.state.branches.set("main", ["a".repeat(40), "c".repeat(40), "e".repeat(40)]);
     gh.state.branches.set("topic", ["f".repeat(40)]);
@@ -135,7 +182,9 @@ describe("sticky comment", () => {
     expect(gh.state.requests.filter((r) => r.method !== "GET").length).toBe(writesBefore);
     const comments = gh.state.comments.get(7)!;
     expect(comments).toHaveLength(3);
-    expect(comments.filter((c) => c.login === "strata-bot").map((c) => c.body)).toEqual([`${STICKY_MARKER}\n## diff v2\n\napprovals\n`]);
+    expect(comments.filter((c) => c.login === "strata-bot").map((c) => c.body)).toEqual([
+      `${STICKY_MARKER}\n## diff v2\n\napprovals\n`,
+    ]);
     expect(comments[1]?.body).toBe(`${STICKY_MARKER}\nnot ours`);
   });
 
@@ -166,8 +215,21 @@ describe("sticky comment", () => {
 
 describe("Actions environment", () => {
   it("reads the variables", () => {
-    const env = readGitHubEnvironment({ GITHUB_TOKEN: "t", GITHUB_REPOSITORY: "acme/config", GITHUB_API_URL: "http://x/api/v3", GITHUB_STEP_SUMMARY: "/tmp/s", GITHUB_ACTIONS: "true" });
-    expect(env).toMatchObject({ token: "t", repository: { owner: "acme", repo: "config" }, apiUrl: "http://x/api/v3", stepSummary: "/tmp/s", actions: true, eventPath: null });
+    const env = readGitHubEnvironment({
+      GITHUB_TOKEN: "t",
+      GITHUB_REPOSITORY: "acme/config",
+      GITHUB_API_URL: "http://x/api/v3",
+      GITHUB_STEP_SUMMARY: "/tmp/s",
+      GITHUB_ACTIONS: "true",
+    });
+    expect(env).toMatchObject({
+      token: "t",
+      repository: { owner: "acme", repo: "config" },
+      apiUrl: "http://x/api/v3",
+      stepSummary: "/tmp/s",
+      actions: true,
+      eventPath: null,
+    });
     expect(readGitHubEnvironment({}).apiUrl).toBe("https://api.github.com");
   });
 
@@ -195,7 +257,9 @@ describe("no secret value reaches GitHub", () => {
   it("scrubs registered secrets from the comment, even inside a collapsed block", async () => {
     const { registerSecret } = await import("../../../src/core/redact.js");
     registerSecret("hunter2-db-password");
-    const r = await upsertStickyComment(await api(), 7, ["<details><summary>values</summary>\n\nhunter2-db-password\n</details>"]);
+    const r = await upsertStickyComment(await api(), 7, [
+      "<details><summary>values</summary>\n\nhunter2-db-password\n</details>",
+    ]);
     expect(r.comment.body).not.toContain("hunter2-db-password");
     expect(r.comment.body).toContain("<redacted>");
   });

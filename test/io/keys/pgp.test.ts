@@ -20,7 +20,13 @@ function dataKeyEndingIn(tail: number[]): Uint8Array {
   return key;
 }
 
-const TAILS: [string, number[]][] = [["0a", [0x0a]], ["0d0a", [0x0d, 0x0a]], ["0a0a", [0x0a, 0x0a]], ["00", [0x00]], ["20", [0x20]]];
+const TAILS: [string, number[]][] = [
+  ["0a", [0x0a]],
+  ["0d0a", [0x0d, 0x0a]],
+  ["0a0a", [0x0a, 0x0a]],
+  ["00", [0x00]],
+  ["20", [0x20]],
+];
 
 describe.skipIf(lacking("PGP data keys", needsCorpus, { tool: "gpg" }))("PGP data keys", () => {
   const env = keyEnv({ GNUPGHOME: testGnupgHome() });
@@ -34,8 +40,17 @@ describe.skipIf(lacking("PGP data keys", needsCorpus, { tool: "gpg" }))("PGP dat
   it.each(TAILS)("a SOPS file whose PGP data key ends in %s opens", async (_name, tail) => {
     const key = dataKeyEndingIn(tail);
     const keyGroups = await encryptDataKey(key, [{ age: [], pgp: [PGP_FP1], kms: [] }], 0, env);
-    const metadata: Metadata = { ...DEFAULT_RULES, keyGroups, shamirThreshold: 0, lastModified: "", mac: "", version: SOPS_VERSION };
-    const text = sealSopsText([jsonToTree({ password: "pgp-tail-secret" }) as Branch], "yaml", metadata, key, { file: "t.sops.yaml" });
+    const metadata: Metadata = {
+      ...DEFAULT_RULES,
+      keyGroups,
+      shamirThreshold: 0,
+      lastModified: "",
+      mac: "",
+      version: SOPS_VERSION,
+    };
+    const text = sealSopsText([jsonToTree({ password: "pgp-tail-secret" }) as Branch], "yaml", metadata, key, {
+      file: "t.sops.yaml",
+    });
     const opened = await openSopsText(text, "yaml", { file: "t.sops.yaml", env });
     expect(Buffer.from(opened.dataKey).toString("hex")).toBe(Buffer.from(key).toString("hex"));
   });

@@ -65,7 +65,11 @@ describe("leftover temp files", () => {
     for (const s of makeChain(key, 1)) await publish(store, s);
     await store.close();
     // What a crashed writer leaves: a lock candidate in the root, a head temp, a version temp (pid 999999999: dead).
-    const leftovers = [join(dir, ".tmp-999999999-aaaaaa"), join(dir, "envs", "staging", ".tmp-999999999-bbbbbb"), join(dir, "envs", "staging", "v", ".tmp-999999999-cccccc")];
+    const leftovers = [
+      join(dir, ".tmp-999999999-aaaaaa"),
+      join(dir, "envs", "staging", ".tmp-999999999-bbbbbb"),
+      join(dir, "envs", "staging", "v", ".tmp-999999999-cccccc"),
+    ];
     mkdirSync(join(dir, "envs", "staging", "v"), { recursive: true });
     for (const f of leftovers) writeFileSync(f, "partial");
     const reopened = await openFileStore(dir);

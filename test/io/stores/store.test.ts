@@ -18,7 +18,10 @@ function publish(store: SnapshotStore, s: Snapshot, expected = s.version - 1) {
 
 function nextEvent(store: SnapshotStore, pred: (e: StoreEvent) => boolean, timeoutMs = 60_000): Promise<StoreEvent> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { stop(); reject(new Error("no event")); }, timeoutMs);
+    const timer = setTimeout(() => {
+      stop();
+      reject(new Error("no event"));
+    }, timeoutMs);
     const stop = store.watch((e) => {
       if (!pred(e)) return;
       clearTimeout(timer);
@@ -30,8 +33,13 @@ function nextEvent(store: SnapshotStore, pred: (e: StoreEvent) => boolean, timeo
 
 let etcd: EtcdHandle | null = null;
 let prefixCount = 0;
-beforeAll(async () => { if (etcdBinary !== null) etcd = await startEtcd(); });
-afterAll(async () => { await etcd?.stop(); cleanupTempdirs(); });
+beforeAll(async () => {
+  if (etcdBinary !== null) etcd = await startEtcd();
+});
+afterAll(async () => {
+  await etcd?.stop();
+  cleanupTempdirs();
+});
 
 const engines: [string, () => string][] = [
   ["file", () => `file:${tempdir("strata-store-")}`],
@@ -53,40 +61,56 @@ describe.each(engines)("%s store contract", (kind, location) => {
       expect((await publish(store, v2!)).ok).toBe(true);
       expect((await publish(store, v2!)).ok).toBe(false);
       expect((await publish(store, v3!)).ok).toBe(true);
-      expect(await store.head("staging")).toMatchObject({ version: 3, digest: v3!.digest, contentDigest: v3!.contentDigest });
+      expect(await store.head("staging")).toMatchObject({
+        version: 3,
+        digest: v3!.digest,
+        contentDigest: v3!.contentDigest,
+      });
       expect(await store.read("staging", 2)).toBe(serializeSnapshot(v2!));
       expect(await store.read("staging", 9)).toBeNull();
       const history = await store.history("staging");
-      expect(history.map((h) => [h.version, h.previous])).toEqual([[1, null], [2, v1!.digest], [3, v2!.digest]]);
+      expect(history.map((h) => [h.version, h.previous])).toEqual([
+        [1, null],
+        [2, v1!.digest],
+        [3, v2!.digest],
+      ]);
       expect(history[0]).toMatchObject({ action: "publish", actor: "t", source: { commit: v1!.source.commit } });
       expect(await store.environments()).toEqual(["staging"]);
       const [p1] = makeChain(key, 1, "production");
       expect((await publish(store, p1!)).ok).toBe(true);
-      expect((await store.audit()).map((a) => `${a.environment}@${a.version}`)).toEqual(["staging@1", "staging@2", "staging@3", "production@1"]);
+      expect((await store.audit()).map((a) => `${a.environment}@${a.version}`)).toEqual([
+        "staging@1",
+        "staging@2",
+        "staging@3",
+        "production@1",
+      ]);
     } finally {
       await store.close();
     }
   });
 
-  it.skipIf(skip)("two instances on one location: one winner per version, and each sees the other's publishes", async () => {
-    const loc = location();
-    const [a, b] = [await openStore(loc), await openStore(loc)];
-    try {
-      const seenByB = nextEvent(b, (e) => e.head.version === 8);
-      let previous: string | null = null;
-      for (let version = 1; version <= 8; version++) {
-        // Both race for the same version with different content; exactly one wins.
-        const [x, y] = ["a", "b"].map((who) => makeSnapshot(key, { version, previous, config: { app: { who } } }));
-        const results = await Promise.all([publish(a, x!), publish(b, y!)]);
-        expect(results.filter((r) => r.ok)).toHaveLength(1);
-        previous = (await a.head("staging"))!.digest;
+  it.skipIf(skip)(
+    "two instances on one location: one winner per version, and each sees the other's publishes",
+    async () => {
+      const loc = location();
+      const [a, b] = [await openStore(loc), await openStore(loc)];
+      try {
+        const seenByB = nextEvent(b, (e) => e.head.version === 8);
+        let previous: string | null = null;
+        for (let version = 1; version <= 8; version++) {
+          // Both race for the same version with different content; exactly one wins.
+          const [x, y] = ["a", "b"].map((who) => makeSnapshot(key, { version, previous, config: { app: { who } } }));
+          const results = await Promise.all([publish(a, x!), publish(b, y!)]);
+          expect(results.filter((r) => r.ok)).toHaveLength(1);
+          previous = (await a.head("staging"))!.digest;
+        }
+        expect((await seenByB).head.digest).toBe(previous);
+        expect((await a.history("staging")).map((h) => h.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+      } finally {
+        await Promise.all([a.close(), b.close()]);
       }
-      expect((await seenByB).head.digest).toBe(previous);
-      expect((await a.history("staging")).map((h) => h.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
-    } finally {
-      await Promise.all([a.close(), b.close()]);
-    }
-  });
+    },
+  );
 });
 
 describe("store specs", () => {
@@ -113,7 +137,10 @@ describe("file store crash consistency", () => {
     try {
       expect(await reopened.head("staging")).toMatchObject({ version: 2, digest: v2!.digest });
       const h = await reopened.history("staging");
-      expect(h.map((e) => [e.version, e.recovered ?? false])).toEqual([[1, false], [2, true]]);
+      expect(h.map((e) => [e.version, e.recovered ?? false])).toEqual([
+        [1, false],
+        [2, true],
+      ]);
       expect(readdirSync(join(dir, "envs/staging/v"))).toEqual(["000000000001.json", "000000000002.json"]);
       await expect(fs.stat(join(dir, "lock"))).rejects.toThrow();
     } finally {
@@ -145,7 +172,10 @@ describe("file store crash consistency", () => {
       writeFileSync(join(dir, "lock"), JSON.stringify({ pid: holder.pid, host: (await import("node:os")).hostname() }));
       const [v1] = makeChain(key, 1);
       let done = false;
-      const p = publish(store, v1!).then((r) => { done = true; return r; });
+      const p = publish(store, v1!).then((r) => {
+        done = true;
+        return r;
+      });
       await new Promise((r) => setTimeout(r, 300));
       expect(done).toBe(false);
       holder.kill("SIGKILL");
@@ -173,7 +203,10 @@ describe.skipIf(etcdBinary === null)("etcd store reconnects", () => {
       const rev = (await admin.get("compaction/head/staging").exec()).header.revision;
       await admin.kv.compact({ revision: rev, physical: true });
       // What the watch manager does when etcd answers "required revision has been compacted".
-      (b as unknown as { watcher: { emit(e: string, err: Error): void } }).watcher.emit("error", new Error("Watcher canceled: etcdserver: mvcc: required revision has been compacted"));
+      (b as unknown as { watcher: { emit(e: string, err: Error): void } }).watcher.emit(
+        "error",
+        new Error("Watcher canceled: etcdserver: mvcc: required revision has been compacted"),
+      );
       await publish(a, chain[3]!);
       await vi.waitFor(() => expect(seen).toContain(4), { timeout: 60_000, interval: 20 });
       expect([...seen].sort((x, y) => x - y)).toEqual([...new Set(seen)].sort((x, y) => x - y));
@@ -196,7 +229,13 @@ describe.skipIf(etcdBinary === null)("etcd store reconnects", () => {
       const second = nextEvent(b, (e) => e.head.version === 2, 60_000);
       // The client's own retry policy may need a moment after the restart.
       for (let i = 0; ; i++) {
-        try { expect((await publish(a, chain[1]!)).ok).toBe(true); break; } catch (e) { if (i > 20) throw e; await new Promise((r) => setTimeout(r, 250)); }
+        try {
+          expect((await publish(a, chain[1]!)).ok).toBe(true);
+          break;
+        } catch (e) {
+          if (i > 20) throw e;
+          await new Promise((r) => setTimeout(r, 250));
+        }
       }
       expect((await second).head.digest).toBe(chain[1]!.digest);
     } finally {

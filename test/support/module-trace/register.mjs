@@ -9,5 +9,12 @@ const out = process.env.STRATA_TRACE_MODULES;
 if (out) {
   register("./hooks.mjs", import.meta.url);
   const cache = createRequire(import.meta.url).cache;
-  process.on("exit", () => appendFileSync(out, Object.keys(cache).map((k) => `${k}\n`).join("")));
+  process.on("exit", () =>
+    appendFileSync(
+      out,
+      Object.keys(cache)
+        .map((k) => `${k}\n`)
+        .join(""),
+    ),
+  );
 }

@@ -8,22 +8,63 @@ function ChainView({ chain }: { chain: Chain }) {
   return (
     <section aria-labelledby={`audit-${chain.environment}`} class={chain.ok ? "chain" : "chain chain-broken"}>
       <h2 id={`audit-${chain.environment}`}>
-        {chain.environment} {chain.ok ? <Badge kind="ok">chain intact</Badge> : <Badge kind="danger">chain broken at v{chain.firstBad!.version}</Badge>}
+        {chain.environment}{" "}
+        {chain.ok ? (
+          <Badge kind="ok">chain intact</Badge>
+        ) : (
+          <Badge kind="danger">chain broken at v{chain.firstBad!.version}</Badge>
+        )}
       </h2>
-      {chain.firstBad !== null && <p class="error" role="alert"><strong>v{chain.firstBad.version}: {chain.firstBad.code}</strong> — {chain.firstBad.message}. Versions from here on cannot be trusted.</p>}
+      {chain.firstBad !== null && (
+        <p class="error" role="alert">
+          <strong>
+            v{chain.firstBad.version}: {chain.firstBad.code}
+          </strong>{" "}
+          — {chain.firstBad.message}. Versions from here on cannot be trusted.
+        </p>
+      )}
       <div class="scroll">
         <table>
-          <thead><tr><th scope="col">Version</th><th scope="col">Check</th><th scope="col">Digest</th><th scope="col">Previous</th><th scope="col">Signed by</th><th scope="col">Published</th><th scope="col">By</th></tr></thead>
+          <thead>
+            <tr>
+              <th scope="col">Version</th>
+              <th scope="col">Check</th>
+              <th scope="col">Digest</th>
+              <th scope="col">Previous</th>
+              <th scope="col">Signed by</th>
+              <th scope="col">Published</th>
+              <th scope="col">By</th>
+            </tr>
+          </thead>
           <tbody>
             {chain.versions.map((v) => (
               <tr key={v.version} class={v.problem !== null ? "bad-row" : v.ok ? "" : "after-break"}>
                 <th scope="row">v{v.version}</th>
-                <td>{v.problem !== null ? <Badge kind="danger">{v.problem.code}</Badge> : v.ok ? <Badge kind="ok">ok</Badge> : <Badge kind="warn">after the break</Badge>}</td>
-                <td><code>{shortDigest(v.digest)}</code></td>
-                <td><code>{shortDigest(v.previous)}</code></td>
-                <td><code>{v.signedBy === null ? "—" : v.signedBy.slice(0, 12)}</code></td>
-                <td><time dateTime={v.publishedAt}>{formatTime(v.publishedAt)}</time></td>
-                <td>{v.actor ?? "—"}{v.emergency ? " (emergency)" : ""}</td>
+                <td>
+                  {v.problem !== null ? (
+                    <Badge kind="danger">{v.problem.code}</Badge>
+                  ) : v.ok ? (
+                    <Badge kind="ok">ok</Badge>
+                  ) : (
+                    <Badge kind="warn">after the break</Badge>
+                  )}
+                </td>
+                <td>
+                  <code>{shortDigest(v.digest)}</code>
+                </td>
+                <td>
+                  <code>{shortDigest(v.previous)}</code>
+                </td>
+                <td>
+                  <code>{v.signedBy === null ? "—" : v.signedBy.slice(0, 12)}</code>
+                </td>
+                <td>
+                  <time dateTime={v.publishedAt}>{formatTime(v.publishedAt)}</time>
+                </td>
+                <td>
+                  {v.actor ?? "—"}
+                  {v.emergency ? " (emergency)" : ""}
+                </td>
               </tr>
             ))}
           </tbody>
@@ -44,12 +85,21 @@ export function AuditPage() {
       <Problem error={error} />
       {data !== null && (
         <p>
-          The server checked every stored version: its digest against its content, its signature against the {data.trustedKeys.length} trusted
-          key{data.trustedKeys.length === 1 ? "" : "s"}, and its <code>previous</code> against the digest of the version before.{" "}
-          {broken.length === 0 ? <strong class="good">Every chain is intact.</strong> : <strong class="bad">{broken.length} chain{broken.length === 1 ? " is" : "s are"} broken.</strong>}
+          The server checked every stored version: its digest against its content, its signature against the{" "}
+          {data.trustedKeys.length} trusted key{data.trustedKeys.length === 1 ? "" : "s"}, and its <code>previous</code>{" "}
+          against the digest of the version before.{" "}
+          {broken.length === 0 ? (
+            <strong class="good">Every chain is intact.</strong>
+          ) : (
+            <strong class="bad">
+              {broken.length} chain{broken.length === 1 ? " is" : "s are"} broken.
+            </strong>
+          )}
         </p>
       )}
-      {data?.environments.map((c) => <ChainView key={c.environment} chain={c} />)}
+      {data?.environments.map((c) => (
+        <ChainView key={c.environment} chain={c} />
+      ))}
     </>
   );
 }

@@ -39,13 +39,46 @@ function Row({ row, depth }: { row: EnvironmentRow; depth: number }) {
           {c?.emergency === true && <Badge kind="danger">emergency</Badge>}
         </div>
       </th>
-      <td>{c === null ? (row.abstract ? "— (a layer only)" : "not published") : <>v{c.version} <span class="muted">({c.action})</span></>}</td>
-      <td>{c === null ? "—" : <time dateTime={c.publishedAt} title={formatTime(c.publishedAt)}>{formatAge(c.ageSeconds)}</time>}</td>
       <td>
-        {c === null ? "—" : c.expired ? <Badge kind="danger">expired {formatTime(c.expiresAt)}</Badge> : <time dateTime={c.expiresAt}>{formatTime(c.expiresAt)}</time>}
-        {c !== null && !c.expired && Date.parse(c.expiresAt) - Date.now() < EXPIRES_SOON_MS && <> <Badge kind="warn">expires soon: push --refresh</Badge></>}
+        {c === null ? (
+          row.abstract ? (
+            "— (a layer only)"
+          ) : (
+            "not published"
+          )
+        ) : (
+          <>
+            v{c.version} <span class="muted">({c.action})</span>
+          </>
+        )}
       </td>
-      <td><code>{shortCommit(c?.source.commit ?? null)}</code></td>
+      <td>
+        {c === null ? (
+          "—"
+        ) : (
+          <time dateTime={c.publishedAt} title={formatTime(c.publishedAt)}>
+            {formatAge(c.ageSeconds)}
+          </time>
+        )}
+      </td>
+      <td>
+        {c === null ? (
+          "—"
+        ) : c.expired ? (
+          <Badge kind="danger">expired {formatTime(c.expiresAt)}</Badge>
+        ) : (
+          <time dateTime={c.expiresAt}>{formatTime(c.expiresAt)}</time>
+        )}
+        {c !== null && !c.expired && Date.parse(c.expiresAt) - Date.now() < EXPIRES_SOON_MS && (
+          <>
+            {" "}
+            <Badge kind="warn">expires soon: push --refresh</Badge>
+          </>
+        )}
+      </td>
+      <td>
+        <code>{shortCommit(c?.source.commit ?? null)}</code>
+      </td>
       <td>{pr === null ? "—" : `#${pr}`}</td>
       <td>{c === null || c.source.approvedBy.length === 0 ? "—" : c.source.approvedBy.join(", ")}</td>
     </tr>
@@ -61,19 +94,38 @@ export function EnvironmentsPage() {
       <h1>Environments</h1>
       <LiveNote news={news} />
       <Problem error={error} />
-      {data !== null && data.environments.length === 0 && <p>No environment your token may read has been published yet.</p>}
+      {data !== null && data.environments.length === 0 && (
+        <p>No environment your token may read has been published yet.</p>
+      )}
       {data !== null && data.environments.length > 0 && (
         <div class="scroll">
           <table class="envs">
             <caption class="sr-only">Environments, parents first, with the version each serves</caption>
             <thead>
-              <tr><th scope="col">Environment</th><th scope="col">Version</th><th scope="col">Published</th><th scope="col">Expires</th><th scope="col">Commit</th><th scope="col">Pull request</th><th scope="col">Approved by</th></tr>
+              <tr>
+                <th scope="col">Environment</th>
+                <th scope="col">Version</th>
+                <th scope="col">Published</th>
+                <th scope="col">Expires</th>
+                <th scope="col">Commit</th>
+                <th scope="col">Pull request</th>
+                <th scope="col">Approved by</th>
+              </tr>
             </thead>
-            <tbody>{orderTree(data.environments).map(({ row, depth }) => <Row key={row.name} row={row} depth={depth} />)}</tbody>
+            <tbody>
+              {orderTree(data.environments).map(({ row, depth }) => (
+                <Row key={row.name} row={row} depth={depth} />
+              ))}
+            </tbody>
           </table>
         </div>
       )}
-      {data !== null && !data.repository && <p class="muted">The server was started without <code>--repo</code>: the tree and the abstract, production and approval flags are not known.</p>}
+      {data !== null && !data.repository && (
+        <p class="muted">
+          The server was started without <code>--repo</code>: the tree and the abstract, production and approval flags
+          are not known.
+        </p>
+      )}
     </>
   );
 }

@@ -5,11 +5,18 @@ import { Badge, LiveNote, Problem, useLive, useLoad } from "./common.js";
 /** A client not heard from for this long is stale (SDKs long-poll or stream: they are heard every minute). */
 const STALE_MS = 5 * 60 * 1000;
 const BUCKETS = [
-  { label: "< 1 s", max: 1 }, { label: "1–5 s", max: 5 }, { label: "5–30 s", max: 30 }, { label: "30 s–2 min", max: 120 },
-  { label: "2–10 min", max: 600 }, { label: "≥ 10 min", max: Infinity },
+  { label: "< 1 s", max: 1 },
+  { label: "1–5 s", max: 5 },
+  { label: "5–30 s", max: 30 },
+  { label: "30 s–2 min", max: 120 },
+  { label: "2–10 min", max: 600 },
+  { label: "≥ 10 min", max: Infinity },
 ];
 
-interface FleetData { status: StatusDoc; history: Map<string, HistoryEntry[]> }
+interface FleetData {
+  status: StatusDoc;
+  history: Map<string, HistoryEntry[]>;
+}
 
 async function loadFleet(): Promise<FleetData> {
   const status = await api.status();
@@ -40,15 +47,25 @@ function Histogram({ values }: { values: number[] }) {
   const TOP = 16;
   return (
     <figure class="histogram">
-      <figcaption>Propagation latency: publish to each client's first request for the new version ({values.length} clients)</figcaption>
-      <svg viewBox={`0 0 ${BUCKETS.length * w} ${h + TOP + 30}`} role="img" aria-label={BUCKETS.map((b, i) => `${b.label}: ${counts[i]}`).join(", ")}>
+      <figcaption>
+        Propagation latency: publish to each client's first request for the new version ({values.length} clients)
+      </figcaption>
+      <svg
+        viewBox={`0 0 ${BUCKETS.length * w} ${h + TOP + 30}`}
+        role="img"
+        aria-label={BUCKETS.map((b, i) => `${b.label}: ${counts[i]}`).join(", ")}
+      >
         {BUCKETS.map((b, i) => {
           const bar = Math.round((counts[i]! / top) * h);
           return (
             <g key={b.label}>
               <rect class="bar" x={i * w + 8} y={TOP + h - bar} width={w - 16} height={bar} />
-              <text x={i * w + w / 2} y={TOP + h + 14} class="axis">{b.label}</text>
-              <text x={i * w + w / 2} y={TOP + h - bar - 4} class="count">{counts[i]}</text>
+              <text x={i * w + w / 2} y={TOP + h + 14} class="axis">
+                {b.label}
+              </text>
+              <text x={i * w + w / 2} y={TOP + h - bar - 4} class="count">
+                {counts[i]}
+              </text>
             </g>
           );
         })}
@@ -64,12 +81,29 @@ function ClientRow({ c, current }: { c: ClientRecord; current: number | null }) 
   return (
     <tr>
       <th scope="row">{c.service}</th>
-      <td><code>{c.instance}</code></td>
+      <td>
+        <code>{c.instance}</code>
+      </td>
       <td>{c.kind ?? "—"}</td>
-      <td>{c.version === null ? "—" : `v${c.version}`} {behind && <Badge kind="warn">behind v{current}</Badge>}</td>
-      <td><time dateTime={c.lastSeen} title={formatTime(c.lastSeen)}>{ageOf(c.lastSeen)}</time> {stale && <Badge kind="warn">stale</Badge>}</td>
+      <td>
+        {c.version === null ? "—" : `v${c.version}`} {behind && <Badge kind="warn">behind v{current}</Badge>}
+      </td>
+      <td>
+        <time dateTime={c.lastSeen} title={formatTime(c.lastSeen)}>
+          {ageOf(c.lastSeen)}
+        </time>{" "}
+        {stale && <Badge kind="warn">stale</Badge>}
+      </td>
       <td>{connected ? "yes" : "no"}</td>
-      <td>{c.rejected ? <Badge kind="danger">v{c.rejected.version}: {c.rejected.reason}</Badge> : "—"}</td>
+      <td>
+        {c.rejected ? (
+          <Badge kind="danger">
+            v{c.rejected.version}: {c.rejected.reason}
+          </Badge>
+        ) : (
+          "—"
+        )}
+      </td>
     </tr>
   );
 }
@@ -88,28 +122,67 @@ export function FleetPage() {
   const clients = data?.status.clients ?? [];
   const byEnv = new Map<string, ClientRecord[]>();
   for (const c of clients) byEnv.set(c.environment ?? "(none)", [...(byEnv.get(c.environment ?? "(none)") ?? []), c]);
-  const currentOf = (env: string): number | null => data?.status.environments.find((e) => e.environment === env)?.version ?? null;
+  const currentOf = (env: string): number | null =>
+    data?.status.environments.find((e) => e.environment === env)?.version ?? null;
   const rejected = clients.filter((c) => c.rejected);
   return (
     <>
       <h1>Fleet</h1>
       <LiveNote news={news} />
       <Problem error={error} />
-      {data !== null && clients.length === 0 && <p>No client has read an environment your token may read in the last 15 minutes. Clients identify themselves with the <code>Strata-Client</code> header.</p>}
+      {data !== null && clients.length === 0 && (
+        <p>
+          No client has read an environment your token may read in the last 15 minutes. Clients identify themselves with
+          the <code>Strata-Client</code> header.
+        </p>
+      )}
       {data !== null && clients.length > 0 && (
         <>
-          <p>{clients.length} clients; {rejected.length === 0 ? "none rejected a snapshot." : <strong class="bad">{rejected.length} rejected a snapshot.</strong>}</p>
-          {latencies(data).length > 0
-            ? <Histogram values={latencies(data)} />
-            : <p class="muted">Propagation latency: no client has reported when it first ran a version yet (the server records it from the <code>Strata-Client</code> header).</p>}
+          <p>
+            {clients.length} clients;{" "}
+            {rejected.length === 0 ? (
+              "none rejected a snapshot."
+            ) : (
+              <strong class="bad">{rejected.length} rejected a snapshot.</strong>
+            )}
+          </p>
+          {latencies(data).length > 0 ? (
+            <Histogram values={latencies(data)} />
+          ) : (
+            <p class="muted">
+              Propagation latency: no client has reported when it first ran a version yet (the server records it from
+              the <code>Strata-Client</code> header).
+            </p>
+          )}
           {[...byEnv].map(([env, list]) => (
             <section key={env} aria-labelledby={`fleet-${env}`}>
-              <h2 id={`fleet-${env}`}>{env} <span class="muted">(serving v{currentOf(env) ?? "—"})</span></h2>
-              <p>Runs: {versionCounts(list).map(([v, n]) => `${v === null ? "no version yet" : `v${v}`}: ${n} client${n === 1 ? "" : "s"}`).join(" · ")}</p>
+              <h2 id={`fleet-${env}`}>
+                {env} <span class="muted">(serving v{currentOf(env) ?? "—"})</span>
+              </h2>
+              <p>
+                Runs:{" "}
+                {versionCounts(list)
+                  .map(([v, n]) => `${v === null ? "no version yet" : `v${v}`}: ${n} client${n === 1 ? "" : "s"}`)
+                  .join(" · ")}
+              </p>
               <div class="scroll">
                 <table>
-                  <thead><tr><th scope="col">Service</th><th scope="col">Instance</th><th scope="col">Kind</th><th scope="col">Runs</th><th scope="col">Last seen</th><th scope="col">Connected</th><th scope="col">Rejected</th></tr></thead>
-                  <tbody>{list.map((c) => <ClientRow key={`${c.service}/${c.instance}`} c={c} current={currentOf(env)} />)}</tbody>
+                  <thead>
+                    <tr>
+                      <th scope="col">Service</th>
+                      <th scope="col">Instance</th>
+                      <th scope="col">Kind</th>
+                      <th scope="col">Runs</th>
+                      <th scope="col">Last seen</th>
+                      <th scope="col">Connected</th>
+                      <th scope="col">Rejected</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {list.map((c) => (
+                      <ClientRow key={`${c.service}/${c.instance}`} c={c} current={currentOf(env)} />
+                    ))}
+                  </tbody>
                 </table>
               </div>
             </section>

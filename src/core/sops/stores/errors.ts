@@ -13,7 +13,11 @@ export class MetadataNotFoundError extends SopsFormatError {
  * bomb would otherwise take minutes and gigabytes. Located, 1-based.
  */
 export class SopsLimitError extends SopsFormatError {
-  constructor(message: string, readonly line: number, readonly column: number) {
+  constructor(
+    message: string,
+    readonly line: number,
+    readonly column: number,
+  ) {
     super(message);
   }
 }

@@ -44,13 +44,15 @@ function takeNestedMetadata(branches: Branch[]): EncryptedDocument {
 function withNestedMetadata(doc: EncryptedDocument): Branch[] {
   const md = metadataToBranch(doc.metadata);
   return doc.branches.map((b) => {
-    if (b.items.some((i) => i.key === SOPS_KEY)) throw new SopsFormatError(`Found key "sops" in encrypted data, which is a reserved key used for SOPS metadata`);
+    if (b.items.some((i) => i.key === SOPS_KEY))
+      throw new SopsFormatError(`Found key "sops" in encrypted data, which is a reserved key used for SOPS metadata`);
     return new Branch([...b.items, { key: SOPS_KEY, value: md }]);
   });
 }
 
 function only(branches: readonly Branch[]): Branch {
-  if (branches.length !== 1 || branches[0] === undefined) throw new SopsFormatError("this format holds exactly one document");
+  if (branches.length !== 1 || branches[0] === undefined)
+    throw new SopsFormatError("this format holds exactly one document");
   return branches[0];
 }
 
@@ -98,7 +100,10 @@ const dotenvStore: Store = {
   emitEncrypted: (doc) => {
     const branch = only(doc.branches);
     for (const i of branch.items) {
-      if (typeof i.key === "string" && i.key.startsWith(SOPS_PREFIX)) throw new SopsFormatError(`Found key "${i.key}" in encrypted data, which starts with the reserved key prefix "sops_" for SOPS metadata`);
+      if (typeof i.key === "string" && i.key.startsWith(SOPS_PREFIX))
+        throw new SopsFormatError(
+          `Found key "${i.key}" in encrypted data, which starts with the reserved key prefix "sops_" for SOPS metadata`,
+        );
     }
     const md = flattenBranch(metadataToBranch(doc.metadata), SOPS_PREFIX).map(([key, value]) => ({ key, value }));
     return emitDotenv(new Branch([...branch.items, ...md]));
@@ -120,8 +125,12 @@ const iniStore: Store = {
   },
   emitEncrypted: (doc) => {
     const branch = only(doc.branches);
-    if (branch.items.some((i) => i.key === SOPS_KEY)) throw new SopsFormatError(`Found section "sops" in encrypted data, which is reserved for SOPS metadata`);
-    const md = flattenBranch(metadataToBranch(doc.metadata), "").map(([key, value]) => ({ key, value: value.replaceAll("\n", "\\n") }));
+    if (branch.items.some((i) => i.key === SOPS_KEY))
+      throw new SopsFormatError(`Found section "sops" in encrypted data, which is reserved for SOPS metadata`);
+    const md = flattenBranch(metadataToBranch(doc.metadata), "").map(([key, value]) => ({
+      key,
+      value: value.replaceAll("\n", "\\n"),
+    }));
     return emitIni(new Branch([...branch.items, { key: SOPS_KEY, value: new Branch(md) }]));
   },
 };

@@ -5,7 +5,11 @@
 import { Branch, Comment, type TreeItem, type TreeValue } from "../tree.js";
 import { SopsFormatError } from "./errors.js";
 
-interface Section { name: string; comment: string; keys: { name: string; value: string; comment: string }[] }
+interface Section {
+  name: string;
+  comment: string;
+  keys: { name: string; value: string; comment: string }[];
+}
 
 function stripCommentChar(c: string): string {
   if (c.startsWith(";")) return c.replace(/^[; ]+/, "");
@@ -21,7 +25,10 @@ function parseSections(text: string): Section[] {
   for (let n = 0; n < lines.length; n++) {
     const line = (lines[n] ?? "").trimStart();
     if (line === "") continue;
-    if (line.startsWith("#") || line.startsWith(";")) { pending.push(line); continue; }
+    if (line.startsWith("#") || line.startsWith(";")) {
+      pending.push(line);
+      continue;
+    }
     if (line.startsWith("[")) {
       const end = line.indexOf("]");
       if (end === -1) throw new SopsFormatError(`unclosed section at line ${n + 1}`);
@@ -36,12 +43,13 @@ function parseSections(text: string): Section[] {
     let key: string;
     let rest: string;
     if (line.startsWith('"') || line.startsWith("`")) {
-      const q = line.startsWith('"""') ? '"""' : line[0] as string;
+      const q = line.startsWith('"""') ? '"""' : (line[0] as string);
       const end = line.indexOf(q, q.length);
       if (end === -1) throw new SopsFormatError(`unclosed quoted key at line ${n + 1}`);
       key = line.slice(q.length, end);
       rest = line.slice(end + q.length).trimStart();
-      if (!rest.startsWith("=") && !rest.startsWith(":")) throw new SopsFormatError(`no '=' after the key at line ${n + 1}`);
+      if (!rest.startsWith("=") && !rest.startsWith(":"))
+        throw new SopsFormatError(`no '=' after the key at line ${n + 1}`);
       rest = rest.slice(1);
     } else {
       const pos = line.search(/[=:]/);
@@ -57,7 +65,7 @@ function parseSections(text: string): Section[] {
       while (!body.includes('"""')) {
         parts.push(body);
         n++;
-        if (n >= lines.length) throw new SopsFormatError("unclosed \"\"\" value");
+        if (n >= lines.length) throw new SopsFormatError('unclosed """ value');
         body = lines[n] ?? "";
       }
       parts.push(body.slice(0, body.indexOf('"""')));
@@ -71,8 +79,10 @@ function parseSections(text: string): Section[] {
       value = (cut === -1 ? rest : rest.slice(0, cut)).trim();
     }
     const existing = current.keys.find((k) => k.name === key);
-    if (existing) { existing.value = value; existing.comment = pending.join("\n"); }
-    else current.keys.push({ name: key, value, comment: pending.join("\n") });
+    if (existing) {
+      existing.value = value;
+      existing.comment = pending.join("\n");
+    } else current.keys.push({ name: key, value, comment: pending.join("\n") });
     pending = [];
   }
   return sections;
@@ -95,11 +105,17 @@ export function parseIniBranch(text: string): Branch {
 }
 
 function commentLines(comment: string): string {
-  return comment.split("\n").map((l) => (l.startsWith("#") || l.startsWith(";") ? `${l[0]} ${l.slice(1).trim()}` : `; ${l.trim()}`)).join("\n") + "\n";
+  return (
+    comment
+      .split("\n")
+      .map((l) => (l.startsWith("#") || l.startsWith(";") ? `${l[0]} ${l.slice(1).trim()}` : `; ${l.trim()}`))
+      .join("\n") + "\n"
+  );
 }
 
 function iniValue(v: TreeValue): string {
-  if (v instanceof Branch || Array.isArray(v)) throw new SopsFormatError("INI sections can only hold values, not nested structures");
+  if (v instanceof Branch || Array.isArray(v))
+    throw new SopsFormatError("INI sections can only hold values, not nested structures");
   if (v === null) return "";
   if (typeof v === "string") return v;
   if (typeof v === "boolean") return v ? "true" : "false";
@@ -115,15 +131,25 @@ export function emitIni(branch: Branch): string {
     if (it.key instanceof Comment) continue;
     if (!(it.value instanceof Branch)) throw new SopsFormatError("INI section values should always be mappings");
     let s = sections.find((x) => x.name === it.key);
-    if (!s) { s = { name: it.key, comment: "", keys: [] }; sections.push(s); }
+    if (!s) {
+      s = { name: it.key, comment: "", keys: [] };
+      sections.push(s);
+    }
     const entries = it.value.items;
     let first = 0;
     const head = entries[0];
-    if (head && head.key instanceof Comment) { s.comment = head.key.value; first = 1; }
+    if (head && head.key instanceof Comment) {
+      s.comment = head.key.value;
+      first = 1;
+    }
     let last: Section["keys"][number] | null = null;
     for (const e of entries.slice(first)) {
-      if (e.key instanceof Comment) { if (last) last.comment = e.key.value; }
-      else { last = { name: e.key, value: iniValue(e.value), comment: "" }; s.keys.push(last); }
+      if (e.key instanceof Comment) {
+        if (last) last.comment = e.key.value;
+      } else {
+        last = { name: e.key, value: iniValue(e.value), comment: "" };
+        s.keys.push(last);
+      }
     }
   }
   let out = "";
@@ -131,7 +157,8 @@ export function emitIni(branch: Branch): string {
     if (s.comment !== "") out += commentLines(s.comment);
     if (i === 0 && s.keys.length === 0) return;
     if (i > 0) out += `[${s.name}]\n`;
-    const keyText = (k: string): string => (k.includes('"') || k.includes("=:") ? "`" + k + "`" : k.includes("`") ? `"""${k}"""` : k);
+    const keyText = (k: string): string =>
+      k.includes('"') || k.includes("=:") ? "`" + k + "`" : k.includes("`") ? `"""${k}"""` : k;
     const align = Math.max(0, ...s.keys.map((k) => keyText(k.name).length));
     for (const k of s.keys) {
       if (k.comment !== "") out += commentLines(k.comment);

@@ -29,9 +29,18 @@ class JsonReader {
     if (c === "{") return this.object(depth);
     if (c === "[") return this.array(depth);
     if (c === '"') return this.string();
-    if (c === "t" && this.s.startsWith("true", this.i)) { this.i += 4; return true; }
-    if (c === "f" && this.s.startsWith("false", this.i)) { this.i += 5; return false; }
-    if (c === "n" && this.s.startsWith("null", this.i)) { this.i += 4; return null; }
+    if (c === "t" && this.s.startsWith("true", this.i)) {
+      this.i += 4;
+      return true;
+    }
+    if (c === "f" && this.s.startsWith("false", this.i)) {
+      this.i += 5;
+      return false;
+    }
+    if (c === "n" && this.s.startsWith("null", this.i)) {
+      this.i += 4;
+      return null;
+    }
     const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(this.s.slice(this.i, this.i + 400));
     if (m === null) this.fail("unexpected character");
     this.i += m[0].length;
@@ -61,7 +70,10 @@ class JsonReader {
     this.i++;
     const b = new Branch();
     this.ws();
-    if (this.s[this.i] === "}") { this.i++; return b; }
+    if (this.s[this.i] === "}") {
+      this.i++;
+      return b;
+    }
     for (;;) {
       this.ws();
       if (this.s[this.i] !== '"') this.fail("expected a key");
@@ -71,8 +83,14 @@ class JsonReader {
       this.i++;
       b.items.push({ key, value: this.value(depth + 1) });
       this.ws();
-      if (this.s[this.i] === ",") { this.i++; continue; }
-      if (this.s[this.i] === "}") { this.i++; return b; }
+      if (this.s[this.i] === ",") {
+        this.i++;
+        continue;
+      }
+      if (this.s[this.i] === "}") {
+        this.i++;
+        return b;
+      }
       this.fail("expected ',' or '}'");
     }
   }
@@ -81,12 +99,21 @@ class JsonReader {
     this.i++;
     const out: TreeValue[] = [];
     this.ws();
-    if (this.s[this.i] === "]") { this.i++; return out; }
+    if (this.s[this.i] === "]") {
+      this.i++;
+      return out;
+    }
     for (;;) {
       out.push(this.value(depth + 1));
       this.ws();
-      if (this.s[this.i] === ",") { this.i++; continue; }
-      if (this.s[this.i] === "]") { this.i++; return out; }
+      if (this.s[this.i] === ",") {
+        this.i++;
+        continue;
+      }
+      if (this.s[this.i] === "]") {
+        this.i++;
+        return out;
+      }
       this.fail("expected ',' or ']'");
     }
   }
@@ -117,7 +144,8 @@ export function quoteJsonString(s: string): string {
     else if (ch === "\t") out += "\\t";
     else if (ch === "\b") out += "\\b";
     else if (ch === "\f") out += "\\f";
-    else if (cp < 0x20 || ch === "<" || ch === ">" || ch === "&" || cp === 0x2028 || cp === 0x2029) out += "\\u" + cp.toString(16).padStart(4, "0");
+    else if (cp < 0x20 || ch === "<" || ch === ">" || ch === "&" || cp === 0x2028 || cp === 0x2029)
+      out += "\\u" + cp.toString(16).padStart(4, "0");
     else out += ch;
   }
   return out + '"';
@@ -129,7 +157,13 @@ function emitValue(v: TreeValue, depth: number, indent: string): string {
   if (v instanceof Branch) {
     const items = v.items.filter((i) => !(i.key instanceof Comment));
     if (items.length === 0) return "{}";
-    return "{\n" + items.map((i) => `${pad}${quoteJsonString(i.key as string)}: ${emitValue(i.value, depth + 1, indent)}`).join(",\n") + `\n${close}}`;
+    return (
+      "{\n" +
+      items
+        .map((i) => `${pad}${quoteJsonString(i.key as string)}: ${emitValue(i.value, depth + 1, indent)}`)
+        .join(",\n") +
+      `\n${close}}`
+    );
   }
   if (Array.isArray(v)) {
     const items = v.filter((i) => !(i instanceof Comment));

@@ -4,7 +4,15 @@
  */
 import { formatYamlFloat } from "../go-format.js";
 import { Branch, Comment, RawStr, SopsFloat, SopsInt, SopsTime, type TreeValue } from "../tree.js";
-import { isBreakChar, literalHeader, selectStringStyle, selectStyle, writeDoubleQuoted, writeSingleQuoted, type ScalarStyle } from "./yaml-style.js";
+import {
+  isBreakChar,
+  literalHeader,
+  selectStringStyle,
+  selectStyle,
+  writeDoubleQuoted,
+  writeSingleQuoted,
+  type ScalarStyle,
+} from "./yaml-style.js";
 
 const BEST_INDENT = 4;
 
@@ -66,7 +74,11 @@ function scalarText(v: TreeValue, simpleKey: boolean): ScalarText {
   else if (v instanceof SopsInt) text = v.value.toString();
   else if (v instanceof SopsFloat) text = formatYamlFloat(v.value);
   else if (v instanceof SopsTime) text = v.text;
-  else if (v instanceof Uint8Array) return { text: Buffer.from(v).toString("utf8"), style: selectStringStyle(Buffer.from(v).toString("utf8"), simpleKey) };
+  else if (v instanceof Uint8Array)
+    return {
+      text: Buffer.from(v).toString("utf8"),
+      style: selectStringStyle(Buffer.from(v).toString("utf8"), simpleKey),
+    };
   else throw new Error("not a scalar");
   return { text, style: selectStyle(text, "plain", simpleKey) };
 }
@@ -95,7 +107,11 @@ function writeScalar(w: Writer, v: TreeValue, indent: number, simpleKey: boolean
       for (const ch of text) {
         if (isBreakChar(ch)) {
           if (ch === "\n") w.breakLine();
-          else { w.out += ch; w.column = 0; w.indention = true; }
+          else {
+            w.out += ch;
+            w.column = 0;
+            w.indention = true;
+          }
           breaks = true;
         } else {
           if (breaks) w.writeIndent(indent);
@@ -123,7 +139,10 @@ function groupComments<T>(items: readonly T[], commentOf: (i: T) => string | nul
     const c = commentOf(it);
     if (c !== null) pending.push(c);
     else {
-      if (g.entries.length === 0) { g.head = pending; pending = []; }
+      if (g.entries.length === 0) {
+        g.head = pending;
+        pending = [];
+      }
       g.entries.push({ head: pending, item: it });
       pending = [];
     }

@@ -3,7 +3,17 @@
  * comment items where sops puts them, plain scalars typed by go-yaml's rules, aliases expanded (within
  * the same limits as the values reader: alias expansions per file and nesting depth).
  */
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node as YNode } from "yaml";
+import {
+  isAlias,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseAllDocuments,
+  type Document,
+  type Node as YNode,
+} from "yaml";
 import { MAX_ALIASES, MAX_DEPTH } from "../../yaml/parse.js";
 import { Branch, Comment, SopsFloat, SopsInt, type Leaf, type TreeItem, type TreeValue } from "../tree.js";
 import { parseGoTime, resolvePlainScalar } from "../yaml-scalars.js";
@@ -11,15 +21,20 @@ import { SopsFormatError, SopsLimitError } from "./errors.js";
 
 function commentLines(text: string | null | undefined): Comment[] {
   if (!text) return [];
-  return text.split("\n").filter((l) => l !== "").map((l) => new Comment(l));
+  return text
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => new Comment(l));
 }
 
 const TAG = "tag:yaml.org,2002:";
 
 function taggedScalar(tag: string, text: string): Leaf {
   switch (tag) {
-    case TAG + "str": return text;
-    case TAG + "null": return null;
+    case TAG + "str":
+      return text;
+    case TAG + "null":
+      return null;
     case TAG + "bool": {
       const v = resolvePlainScalar(text);
       if (typeof v !== "boolean") throw new SopsFormatError(`cannot read ${JSON.stringify(text)} as a !!bool`);
@@ -41,16 +56,24 @@ function taggedScalar(tag: string, text: string): Leaf {
       if (t === null) throw new SopsFormatError(`cannot read ${JSON.stringify(text)} as a !!timestamp`);
       return t;
     }
-    case TAG + "binary": return Buffer.from(text.replace(/\s+/g, ""), "base64").toString("utf8");
-    default: return text;
+    case TAG + "binary":
+      return Buffer.from(text.replace(/\s+/g, ""), "base64").toString("utf8");
+    default:
+      return text;
   }
 }
 
 /** Alias expansions so far, shared by the documents of one file (the limit is per file). */
-interface Limits { aliases: number; lines: LineCounter }
+interface Limits {
+  aliases: number;
+  lines: LineCounter;
+}
 
 class Reader {
-  constructor(private readonly doc: Document, private readonly limits: Limits) {}
+  constructor(
+    private readonly doc: Document,
+    private readonly limits: Limits,
+  ) {}
 
   private limitError(node: YNode, message: string): SopsLimitError {
     const at = this.limits.lines.linePos(node.range?.[0] ?? 0);
@@ -115,7 +138,12 @@ class Reader {
 export function parseYamlBranches(text: string): Branch[] {
   const lines = new LineCounter();
   const limits: Limits = { aliases: 0, lines };
-  const docs = parseAllDocuments(text, { schema: "failsafe", uniqueKeys: true, prettyErrors: false, lineCounter: lines });
+  const docs = parseAllDocuments(text, {
+    schema: "failsafe",
+    uniqueKeys: true,
+    prettyErrors: false,
+    lineCounter: lines,
+  });
   if (!Array.isArray(docs)) throw new SopsFormatError("cannot read the YAML stream");
   const branches: Branch[] = [];
   for (const doc of docs) {
@@ -125,7 +153,10 @@ export function parseYamlBranches(text: string): Branch[] {
     const head = commentLines(doc.commentBefore);
     const contents = doc.contents as YNode | null;
     let branch: Branch;
-    if (contents === null || (isScalar(contents) && (contents.value === null || contents.value === "") && !contents.tag)) {
+    if (
+      contents === null ||
+      (isScalar(contents) && (contents.value === null || contents.value === "") && !contents.tag)
+    ) {
       branch = new Branch(head.map((c) => ({ key: c, value: null })));
     } else if (isMap(contents)) {
       branch = r.mapping(contents, 0, head);

@@ -15,14 +15,26 @@ interface Analysis {
 
 const isBreakCp = (cp: number): boolean => cp === 0x0a || cp === 0x0d || cp === 0x85 || cp === 0x2028 || cp === 0x2029;
 const isPrintableCp = (cp: number): boolean =>
-  cp === 0x0a || (cp >= 0x20 && cp <= 0x7e) || (cp >= 0xa0 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd && cp !== 0xfeff);
+  cp === 0x0a ||
+  (cp >= 0x20 && cp <= 0x7e) ||
+  (cp >= 0xa0 && cp <= 0xd7ff) ||
+  (cp >= 0xe000 && cp <= 0xfffd && cp !== 0xfeff);
 
 function analyze(value: string): Analysis {
-  if (value.length === 0) return { multiline: false, blockPlainAllowed: true, singleQuotedAllowed: true, blockAllowed: false };
+  if (value.length === 0)
+    return { multiline: false, blockPlainAllowed: true, singleQuotedAllowed: true, blockAllowed: false };
   let blockIndicators = value.startsWith("---") || value.startsWith("...");
-  let lineBreaks = false, special = false, tabs = false;
-  let leadingSpace = false, leadingBreak = false, trailingSpace = false, trailingBreak = false;
-  let breakSpace = false, spaceBreak = false, previousSpace = false, previousBreak = false;
+  let lineBreaks = false,
+    special = false,
+    tabs = false;
+  let leadingSpace = false,
+    leadingBreak = false,
+    trailingSpace = false,
+    trailingBreak = false;
+  let breakSpace = false,
+    spaceBreak = false,
+    previousSpace = false,
+    previousBreak = false;
   let precededByWhitespace = true;
   const cps = Array.from(value, (c) => c.codePointAt(0) ?? 0);
   for (let i = 0; i < cps.length; i++) {
@@ -59,11 +71,19 @@ function analyze(value: string): Analysis {
     }
     precededByWhitespace = cp === 0x20 || cp === 0x09 || isBreakCp(cp);
   }
-  let blockPlainAllowed = true, singleQuotedAllowed = true, blockAllowed = true;
+  let blockPlainAllowed = true,
+    singleQuotedAllowed = true,
+    blockAllowed = true;
   if (leadingSpace || leadingBreak || trailingSpace || trailingBreak) blockPlainAllowed = false;
   if (trailingSpace) blockAllowed = false;
-  if (breakSpace) { blockPlainAllowed = false; singleQuotedAllowed = false; }
-  if (spaceBreak || tabs || special) { blockPlainAllowed = false; singleQuotedAllowed = false; }
+  if (breakSpace) {
+    blockPlainAllowed = false;
+    singleQuotedAllowed = false;
+  }
+  if (spaceBreak || tabs || special) {
+    blockPlainAllowed = false;
+    singleQuotedAllowed = false;
+  }
   if (spaceBreak || special) blockAllowed = false;
   if (lineBreaks) blockPlainAllowed = false;
   if (blockIndicators) blockPlainAllowed = false;
@@ -94,8 +114,21 @@ export function selectStyle(value: string, requested: ScalarStyle, simpleKey: bo
 }
 
 const ESCAPES: Record<number, string> = {
-  0x00: "0", 0x07: "a", 0x08: "b", 0x09: "t", 0x0a: "n", 0x0b: "v", 0x0c: "f", 0x0d: "r", 0x1b: "e",
-  0x22: '"', 0x5c: "\\", 0x85: "N", 0xa0: "_", 0x2028: "L", 0x2029: "P",
+  0x00: "0",
+  0x07: "a",
+  0x08: "b",
+  0x09: "t",
+  0x0a: "n",
+  0x0b: "v",
+  0x0c: "f",
+  0x0d: "r",
+  0x1b: "e",
+  0x22: '"',
+  0x5c: "\\",
+  0x85: "N",
+  0xa0: "_",
+  0x2028: "L",
+  0x2029: "P",
 };
 
 export function writeDoubleQuoted(value: string): string {
