@@ -260,17 +260,18 @@ function loadSchema(
   const schema = toPlain(node);
   const at = (segs: (string | number)[]): { line: number; column: number } => locate(node, segs).pos;
   if (!isJsonObject(schema)) {
-    findings.push(
-      createFinding({
-        code: "invalid-schema",
-        message: `${path}:1:1: a schema must be an object`,
-        file: path,
-        line: 1,
-        column: 1,
-      }),
-    );
+    findings.push(findingAt("invalid-schema", { file: path, line: 1, column: 1 }, "a schema must be an object"));
     return null;
   }
+  // Defaults are read whether or not the schema compiles: an invalid schema still gets its other findings.
+  const loaded = (validator: NamespaceSchema["validator"]): NamespaceSchema => ({
+    name: ns,
+    file: path,
+    schema,
+    node,
+    validator,
+    defaults: loadDefaults(ns, path, node, schema, findings),
+  });
   const metaErrors = compiler.validateSchema(schema);
   if (metaErrors.length > 0) {
     for (const err of metaErrors.slice(0, 20)) {
@@ -291,27 +292,11 @@ function loadSchema(
         ),
       );
     }
-    return {
-      name: ns,
-      file: path,
-      schema,
-      node,
-      validator: null,
-      defaults: loadDefaults(ns, path, node, schema, findings),
-    };
+    return loaded(null);
   }
-  if (!compile)
-    return {
-      name: ns,
-      file: path,
-      schema,
-      node,
-      validator: null,
-      defaults: loadDefaults(ns, path, node, schema, findings),
-    };
+  if (!compile) return loaded(null);
   try {
-    const validator = compiler.compile(schema);
-    return { name: ns, file: path, schema, node, validator, defaults: loadDefaults(ns, path, node, schema, findings) };
+    return loaded(compiler.compile(schema));
   } catch (e) {
     const message = (e as Error).message;
     // strict mode names the offending keyword; point at its first use.
@@ -325,14 +310,7 @@ function loadSchema(
           : null,
       }),
     );
-    return {
-      name: ns,
-      file: path,
-      schema,
-      node,
-      validator: null,
-      defaults: loadDefaults(ns, path, node, schema, findings),
-    };
+    return loaded(null);
   }
 }
 

@@ -1,6 +1,6 @@
 /** Config file paths (docs/reference.md, the repository) and turning parsed files into layers. */
 import { createFinding, findingAt, type Finding } from "../findings.js";
-import { isValidName } from "../names.js";
+import { isValidName, MAX_NAME_LENGTH } from "../names.js";
 import { checkSopsVersion } from "../sops/metadata.js";
 import type { LEntry, LMap, LNode } from "../yaml/nodes.js";
 
@@ -10,65 +10,34 @@ export type ConfigFile =
 
 /** Classifies a repository path; null for files strata does not read; a finding for misnamed ones. */
 export function classifyPath(path: string): ConfigFile | Finding | null {
+  // A misnamed file has no useful position inside it: the finding points at its first line.
+  const misnamed = (message: string, extra: { hint?: string; environment?: string } = {}): Finding =>
+    findingAt("invalid-name", { file: path, line: 1, column: 1 }, message, extra);
   let m = /^schemas\/([^/]+)\.schema\.(yaml|json)$/.exec(path);
   if (m) {
     const ns = m[1]!;
-    if (!isValidName(ns))
-      return createFinding({
-        code: "invalid-name",
-        message: `${path}:1:1: invalid namespace name "${ns}"`,
-        file: path,
-        line: 1,
-        column: 1,
-        hint: "namespace names match ^[a-z0-9][a-z0-9-]*$",
-      });
+    if (!isValidName(ns)) return misnamed(`invalid namespace name "${ns}"`, { hint: NAME_HINT("namespace") });
     return { kind: "schema", namespace: ns, path };
   }
   m = /^environments\/([^/]+)\/([^/]+?)(\.sops)?\.(yaml|yml)$/.exec(path);
   if (m) {
     const [, env, ns, sops, ext] = m as unknown as [string, string, string, string | undefined, string];
     if (ext === "yml")
-      return createFinding({
-        code: "invalid-name",
-        message: `${path}:1:1: values files end in .yaml`,
-        file: path,
-        line: 1,
-        column: 1,
-        hint: `rename it to ${path.replace(/\.yml$/, ".yaml")}`,
-      });
+      return misnamed("values files end in .yaml", { hint: `rename it to ${path.replace(/\.yml$/, ".yaml")}` });
     if (!isValidName(env))
-      return createFinding({
-        code: "invalid-name",
-        message: `${path}:1:1: invalid environment name "${env}"`,
-        file: path,
-        line: 1,
-        column: 1,
-        environment: env,
-        hint: "environment names match ^[a-z0-9][a-z0-9-]*$",
-      });
+      return misnamed(`invalid environment name "${env}"`, { environment: env, hint: NAME_HINT("environment") });
     if (!isValidName(ns))
-      return createFinding({
-        code: "invalid-name",
-        message: `${path}:1:1: invalid namespace name "${ns}"`,
-        file: path,
-        line: 1,
-        column: 1,
-        environment: env,
-        hint: "namespace names match ^[a-z0-9][a-z0-9-]*$",
-      });
+      return misnamed(`invalid namespace name "${ns}"`, { environment: env, hint: NAME_HINT("namespace") });
     return { kind: "values", environment: env, namespace: ns, path, encrypted: sops !== undefined };
   }
   if (/^environments\/[^/]+\/[^/]+\.(json|toml)$/.test(path)) {
-    return createFinding({
-      code: "invalid-name",
-      message: `${path}:1:1: values files are YAML (<namespace>.yaml or <namespace>.sops.yaml)`,
-      file: path,
-      line: 1,
-      column: 1,
-    });
+    return misnamed("values files are YAML (<namespace>.yaml or <namespace>.sops.yaml)");
   }
   return null;
 }
+
+const NAME_HINT = (what: string): string =>
+  `${what} names match ^[a-z0-9][a-z0-9-]*$, at most ${MAX_NAME_LENGTH} characters`;
 
 /** A SOPS YAML file parsed as YAML: its data without the `sops` metadata. */
 export function stripSopsMetadata(node: LNode): { data: LMap; hadMetadata: boolean; metadata: LEntry | null } | null {
