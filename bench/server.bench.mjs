@@ -9,14 +9,16 @@
 // - Push-to-watcher latency with 1,000 watchers (SSE; long-poll too): file store, one server; etcd, watchers
 //   on one server and pushes through another.
 // - Push latency of a 1 MB snapshot; store size after 1,000 versions.
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFile, execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import { createServer } from "node:net";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 
+const execFileAsync = promisify(execFile);
 const root = fileURLToPath(new URL("..", import.meta.url));
 const { computeContentDigest, createSnapshot, generateSigningKey, parseSigningKey, serializeSnapshot } = await import(
   join(root, "dist/core/snapshot/index.js")
@@ -65,6 +67,11 @@ async function startServe(store, cpu = 0) {
     join(work, "trusted.txt"),
     "--max-body",
     "16M",
+    // 1,000 watchers from one address: above the default per-address cap (128), as a fleet behind one NAT.
+    "--max-connections",
+    "4096",
+    "--max-connections-per-client",
+    "4096",
   ]);
   let err = "";
   return new Promise((resolve, reject) => {
@@ -155,10 +162,14 @@ async function publish(url, s, body = serializeSnapshot(s)) {
   if (res.status !== 201) throw new Error(`publish ${s.version}: ${res.status} ${await res.text()}`);
 }
 
-function wrk(url, headers = []) {
+/**
+ * Runs wrk without blocking this process's event loop: a synchronous run would leave the idle keep-alive
+ * sockets of fetch's pool unread while the server closes them, and the next fetch would be sent on one.
+ */
+async function wrk(url, headers = []) {
   const args = ["-t1", "-c50", `-d${DURATION}`, "--latency", ...headers.flatMap((h) => ["-H", h]), url];
   const [c, a] = pin(1, "wrk", args);
-  const out = execFileSync(c, a, { encoding: "utf8" });
+  const { stdout: out } = await execFileAsync(c, a, { encoding: "utf8" });
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
   const p99 = /99%\s+([\d.]+\w+)/.exec(out)?.[1] ?? "?";
   const codes = /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1];
@@ -324,11 +335,11 @@ http { access_log off; keepalive_requests 1000000; server { listen 127.0.0.1:${p
     const nginxUrl = `http://127.0.0.1:${port}/v1/environments/staging/snapshot`;
     const etag = (await fetch(nginxUrl)).headers.get("etag");
     const strataUrl = `${url}/v1/environments/staging/snapshot`;
-    wrk(strataUrl); // warm up
-    const s200 = wrk(strataUrl);
-    const n200 = wrk(nginxUrl);
-    const s304 = wrk(strataUrl, ['If-None-Match: "1"']);
-    const n304 = wrk(nginxUrl, [`If-None-Match: ${etag}`]);
+    await wrk(strataUrl); // warm up
+    const s200 = await wrk(strataUrl);
+    const n200 = await wrk(nginxUrl);
+    const s304 = await wrk(strataUrl, ['If-None-Match: "1"']);
+    const n304 = await wrk(nginxUrl, [`If-None-Match: ${etag}`]);
     const size = `${(body.length / 1024).toFixed(1)} KiB body`;
     rows.push([
       "GET current 200, strata serve",
