@@ -40,6 +40,8 @@ export const ERROR_CODES = [
   "insufficient-approvals",
   "push-failed",
   "store-corrupt",
+  // The endpoint has no such resource: a path no route serves, a version the environment does not have.
+  "not-found",
   // Beyond the content codes: needed to classify failures of the invocation itself.
   "invalid-argument",
   "unreadable-file",
@@ -159,6 +161,7 @@ export function exitCodeFor(code: Code): ExitCode {
     case "payload-too-large":
     case "push-failed":
     case "store-corrupt":
+    case "not-found":
       return EXIT.distribution;
     case "internal":
       return EXIT.internal;

@@ -2,60 +2,27 @@ import { sign, verify } from "node:crypto";
 import { StrataError } from "../findings.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "../json.js";
 import { canonicalJson, DIGEST_PATTERN, digestOf, sha256Hex } from "./canonical.js";
+import {
+  SNAPSHOT_API_VERSION,
+  SNAPSHOT_FIELDS,
+  SNAPSHOT_KIND,
+  SNAPSHOT_SOURCE_FIELDS,
+  type Snapshot,
+  type SnapshotSignature,
+  type SnapshotSource,
+  type UnsignedSnapshot,
+  type VersionRef,
+} from "../protocol/snapshot.js";
 import type { PublicKey, SigningKey } from "./keys.js";
 
-/** Who and what produced a snapshot (docs/distribution.md). Filled from git and from the caller. */
-export interface SnapshotSource {
-  repository: string | null;
-  commit: string | null;
-  pullRequest: number | null;
-  approvedBy: string[];
-  pushedBy: string | null;
-  emergency: boolean;
-  /**
-   * Present (true) only when `push --allow-dirty` published a working tree that differs from `commit`; then
-   * `dirtyDigest` identifies the uncommitted content (see docs/distribution.md).
-   */
-  dirty?: true;
-  dirtyDigest?: string;
-}
-
-export interface SnapshotSignature {
-  /** Lowercase hex SHA-256 of the signer's 32-byte raw public key. */
-  keyid: string;
-  /** Standard padded base64 of the Ed25519 signature over the UTF-8 bytes of `digest`. */
-  sig: string;
-}
-
-/** One immutable, signed document per environment and version (docs/distribution.md). */
-export interface Snapshot {
-  kind: "strata.snapshot";
-  apiVersion: 1;
-  environment: string;
-  version: number;
-  /** Digest of version N-1; null for version 1. */
-  previous: string | null;
-  /** The version whose content a rollback republishes. */
-  rollbackOf: number | null;
-  createdAt: string;
-  expiresAt: string;
-  source: SnapshotSource;
-  contentDigest: string;
-  config: Record<string, JsonObject>;
-  /** A SOPS JSON document of the sensitive leaves (ciphertext only), or null when none is sensitive. */
-  secrets: JsonObject | null;
-  digest: string;
-  signatures: SnapshotSignature[];
-}
-
-/** The fields of a snapshot that the digest covers. */
-export type UnsignedSnapshot = Omit<Snapshot, "digest" | "signatures">;
-
-/** What a version is: enough to chain the next one and to answer conditional requests. */
-export interface VersionRef {
-  version: number;
-  digest: string;
-}
+// The document itself is declared in the protocol module; its rules are here.
+export type {
+  Snapshot,
+  SnapshotSignature,
+  SnapshotSource,
+  UnsignedSnapshot,
+  VersionRef,
+} from "../protocol/snapshot.js";
 
 /** At most 64 characters, like every environment name (core/names.ts): the name becomes a path and a URL segment. */
 export const ENVIRONMENT_NAME = /^[a-z0-9][a-z0-9-]{0,63}$/;
@@ -115,8 +82,8 @@ export function createSnapshot(init: SnapshotInit, keys: readonly SigningKey[]):
       hint: "pass --signing-key FILE or set STRATA_SIGNING_KEY",
     });
   const unsigned: UnsignedSnapshot = {
-    kind: "strata.snapshot",
-    apiVersion: 1,
+    kind: SNAPSHOT_KIND,
+    apiVersion: SNAPSHOT_API_VERSION,
     environment: init.environment,
     version: init.version,
     previous: init.previous,
@@ -199,25 +166,10 @@ export function validateSnapshotShape(value: unknown): string[] {
   const p: string[] = [];
   if (!isJsonObject(value)) return ["the document is not a JSON object"];
   const s = value;
-  const known = new Set([
-    "kind",
-    "apiVersion",
-    "environment",
-    "version",
-    "previous",
-    "rollbackOf",
-    "createdAt",
-    "expiresAt",
-    "source",
-    "contentDigest",
-    "config",
-    "secrets",
-    "digest",
-    "signatures",
-  ]);
-  for (const k of Object.keys(s)) if (!known.has(k)) p.push(`unknown field "${k}"`);
-  if (s.kind !== "strata.snapshot") p.push(`kind must be "strata.snapshot"`);
-  if (s.apiVersion !== 1) p.push("apiVersion must be 1");
+  for (const k of Object.keys(s))
+    if (!(SNAPSHOT_FIELDS as readonly string[]).includes(k)) p.push(`unknown field "${k}"`);
+  if (s.kind !== SNAPSHOT_KIND) p.push(`kind must be "${SNAPSHOT_KIND}"`);
+  if (s.apiVersion !== SNAPSHOT_API_VERSION) p.push(`apiVersion must be ${SNAPSHOT_API_VERSION}`);
   if (typeof s.environment !== "string" || !ENVIRONMENT_NAME.test(s.environment))
     p.push("environment must be a name matching ^[a-z0-9][a-z0-9-]*$ (at most 64 characters)");
   if (typeof s.version !== "number" || !Number.isSafeInteger(s.version) || s.version < 1)
@@ -250,19 +202,7 @@ export function validateSnapshotShape(value: unknown): string[] {
   if (!isJsonObject(src)) p.push("source must be an object");
   else {
     for (const k of Object.keys(src))
-      if (
-        ![
-          "repository",
-          "commit",
-          "pullRequest",
-          "approvedBy",
-          "pushedBy",
-          "emergency",
-          "dirty",
-          "dirtyDigest",
-        ].includes(k)
-      )
-        p.push(`unknown field "source.${k}"`);
+      if (!(SNAPSHOT_SOURCE_FIELDS as readonly string[]).includes(k)) p.push(`unknown field "source.${k}"`);
     if (src.dirty !== undefined && src.dirty !== true) p.push("source.dirty must be true when present");
     if ((src.dirty === true) !== (src.dirtyDigest !== undefined))
       p.push("source.dirty and source.dirtyDigest go together");

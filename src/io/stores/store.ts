@@ -1,4 +1,5 @@
-import type { Snapshot, SnapshotSource } from "../../core/snapshot/index.js";
+import type { HistoryEntry, PublishAction } from "../../core/protocol/history.js";
+import type { Snapshot } from "../../core/protocol/snapshot.js";
 
 /** The store engines; adding one is a compile error until this union, the interface and the table agree. */
 export type StoreKind = "file" | "etcd";
@@ -12,30 +13,8 @@ export interface Head {
   publishedAt: string;
 }
 
-export type PublishAction = "publish" | "rollback" | "refresh";
-
-/**
- * One published version: its history line and its audit record (who, when, what, from which commit and pull
- * request). Appended once, never rewritten.
- */
-export interface HistoryEntry {
-  environment: string;
-  version: number;
-  digest: string;
-  previous: string | null;
-  rollbackOf: number | null;
-  contentDigest: string;
-  createdAt: string;
-  expiresAt: string;
-  publishedAt: string;
-  action: PublishAction;
-  emergency: boolean;
-  /** The token that published it (its name in the tokens file), or null without auth. */
-  actor: string | null;
-  source: SnapshotSource;
-  /** True when the entry was rebuilt from the stored snapshot after a crash lost the original line. */
-  recovered?: boolean;
-}
+// The history line is a protocol document (`GET …/history`, `GET /v1/audit`): declared there.
+export type { HistoryEntry, PublishAction } from "../../core/protocol/history.js";
 
 export type PublishOutcome = { ok: true; head: Head } | { ok: false; current: Head | null };
 

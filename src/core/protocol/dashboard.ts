@@ -1,0 +1,91 @@
+/**
+ * The answers of the dashboard's own API (`/ui/api/…`, docs/dashboard.md): what the pages need that the
+ * /v1 API does not give. The pages read these types (type-only imports: nothing of the server reaches the
+ * browser bundle).
+ */
+import type { DiffResult } from "../diff/model.js";
+import type { PublishAction } from "./history.js";
+import type { SnapshotSource } from "./snapshot.js";
+
+/** `GET /ui/api/session`: who the page is signed in as. */
+export interface SessionDocument {
+  /** The server has a tokens file (without one, everything is open on loopback). */
+  auth: boolean;
+  /** The token's name, null without auth. */
+  token: string | null;
+  admin: boolean;
+}
+
+/** The version an environment serves, as its history's last line says. */
+export interface CurrentVersion {
+  version: number;
+  digest: string;
+  action: PublishAction;
+  publishedAt: string;
+  createdAt: string;
+  expiresAt: string;
+  ageSeconds: number;
+  expired: boolean;
+  emergency: boolean;
+  actor: string | null;
+  source: SnapshotSource;
+}
+
+/** One environment of the tree: declared in strata.yaml (with `--repo`), published, or both. */
+export interface EnvironmentRow {
+  name: string;
+  declared: boolean;
+  parent: string | null;
+  abstract: boolean;
+  production: boolean;
+  approvalRequired: boolean;
+  description: string | null;
+  current: CurrentVersion | null;
+}
+
+/** `GET /ui/api/environments`. */
+export interface EnvironmentsDocument {
+  schemaVersion: 1;
+  /** The server was started with `--repo` and could read it: the tree and the flags are known. */
+  repository: boolean;
+  environments: EnvironmentRow[];
+}
+
+/** `GET /ui/api/environments/{env}/diff?from=A&to=B`: the model of `strata diff` between two versions. */
+export type VersionDiffDocument = DiffResult;
+
+/** Why a version breaks the chain (`digest-mismatch`, `invalid-signature`, `chain-broken`, `missing-version`, …). */
+export interface ChainProblem {
+  code: string;
+  message: string;
+}
+
+export interface AuditedVersion {
+  version: number;
+  digest: string;
+  previous: string | null;
+  action: string;
+  publishedAt: string;
+  actor: string | null;
+  emergency: boolean;
+  /** The trusted key that signed it (its keyid), when the signature verified. */
+  signedBy: string | null;
+  ok: boolean;
+  problem: ChainProblem | null;
+}
+
+export interface AuditedEnvironment {
+  environment: string;
+  ok: boolean;
+  versions: AuditedVersion[];
+  /** The first version that failed, or null when the chain is intact. */
+  firstBad: ({ version: number } & ChainProblem) | null;
+}
+
+/** `GET /ui/api/audit`: every readable environment's hash chain, checked by the server. */
+export interface ChainAuditDocument {
+  schemaVersion: 1;
+  /** The keyids of the server's trusted keys. */
+  trustedKeys: string[];
+  environments: AuditedEnvironment[];
+}

@@ -1,0 +1,12 @@
+/** The body of every error answer of the endpoint: `{ "error": { "code", "message", … } }`. */
+import type { HttpErrorCode } from "./codes.js";
+import type { VersionRef } from "./snapshot.js";
+
+export interface ErrorDocument {
+  error: {
+    code: HttpErrorCode;
+    message: string;
+    /** `409 version-conflict`: what the environment is at now (null: nothing published). */
+    current?: VersionRef | null;
+  };
+}

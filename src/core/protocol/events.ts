@@ -1,0 +1,122 @@
+/**
+ * The event stream of `GET /v1/environments/{env}/events` (server-sent events, docs/distribution.md): the
+ * frames the endpoint writes and the parser the SDK reads them with.
+ *
+ *   retry: 2000                                         once, when the stream opens
+ *
+ *   event: snapshot                                     per version: on connect (the current one, or every
+ *   id: 7                                               version after Last-Event-ID) and on each publish
+ *   data: {"environment":"staging","version":7,"digest":"sha256:…"}
+ *
+ *   : keep-alive                                        a comment every 15 s
+ */
+import type { Agree, FieldsOf } from "./fields.js";
+
+/** The event type of a version announcement. */
+export const SNAPSHOT_EVENT = "snapshot";
+
+/** The `data` of a `snapshot` event. */
+export interface SnapshotEventData {
+  environment: string;
+  version: number;
+  digest: string;
+}
+
+export const SNAPSHOT_EVENT_DATA_FIELDS = ["environment", "version", "digest"] as const;
+
+/** The reconnect delay the stream asks browsers for (the SDK keeps its own backoff). */
+export const RETRY_FRAME = "retry: 2000\n\n";
+/** Sent every {@link KEEP_ALIVE_MS} so proxies keep the stream open and the client knows it is alive. */
+export const KEEP_ALIVE_FRAME = ": keep-alive\n\n";
+export const KEEP_ALIVE_MS = 15_000;
+
+/** One frame announcing a version. Its bytes are fixed: deployed clients parse them (a test pins them). */
+export function formatSnapshotEvent(data: SnapshotEventData): string {
+  const body: SnapshotEventData = { environment: data.environment, version: data.version, digest: data.digest };
+  return `event: ${SNAPSHOT_EVENT}\nid: ${data.version}\ndata: ${JSON.stringify(body)}\n\n`;
+}
+
+/** One dispatched event. */
+export interface StreamEvent {
+  /** The `event` field, `message` when absent. */
+  event: string;
+  /** This event's own `id` field, or null when it has none (an id is not carried over to later events). */
+  id: string | null;
+  /** The `data` lines joined with `\n`. */
+  data: string;
+}
+
+/**
+ * The version a `snapshot` event announces, or 0 (another event, or an id that is not a version). Only the
+ * id is read: the client fetches and verifies the version itself, so nothing in `data` is trusted.
+ */
+export function announcedVersion(event: StreamEvent): number {
+  if (event.event !== SNAPSHOT_EVENT || event.id === null || !/^\d{1,15}$/.test(event.id)) return 0;
+  return Number(event.id);
+}
+
+/**
+ * An incremental parser of the text/event-stream format (the WHATWG HTML standard's "event stream
+ * interpretation"): lines end with CRLF, LF or CR; a blank line ends an event; `:` starts a comment; an
+ * event is dispatched when it has data. Feed it the decoded text as it arrives, in chunks split anywhere:
+ * only the new text is scanned, and only the unfinished line is held.
+ */
+export class EventStreamParser {
+  /** The unfinished last line (it has no line end yet). */
+  private pending = "";
+  /** The previous chunk ended with CR: a LF opening the next one belongs to it. */
+  private afterCR = false;
+  private type = "";
+  private id: string | null = null;
+  private data: string[] = [];
+  private fields = 0;
+  /** Blank-line-terminated blocks seen: events, comments, `retry` (a stream that carried anything at all). */
+  blocks = 0;
+
+  /** Parses the next piece of the stream; returns the events it completed. */
+  push(chunk: string): StreamEvent[] {
+    const out: StreamEvent[] = [];
+    let start = 0;
+    if (this.afterCR && chunk.startsWith("\n")) start = 1;
+    this.afterCR = false;
+    for (let i = start; i < chunk.length; i++) {
+      const c = chunk.charCodeAt(i);
+      if (c !== 10 && c !== 13) continue;
+      const line = this.pending + chunk.slice(start, i);
+      this.pending = "";
+      if (c === 13) {
+        if (i + 1 === chunk.length) this.afterCR = true;
+        else if (chunk.charCodeAt(i + 1) === 10) i++;
+      }
+      start = i + 1;
+      this.line(line, out);
+    }
+    if (start < chunk.length) this.pending += chunk.slice(start);
+    return out;
+  }
+
+  private line(line: string, out: StreamEvent[]): void {
+    if (line === "") {
+      if (this.fields > 0) this.blocks++;
+      if (this.data.length > 0)
+        out.push({ event: this.type === "" ? "message" : this.type, id: this.id, data: this.data.join("\n") });
+      this.type = "";
+      this.id = null;
+      this.data = [];
+      this.fields = 0;
+      return;
+    }
+    this.fields++;
+    if (line.startsWith(":")) return;
+    const colon = line.indexOf(":");
+    const name = colon < 0 ? line : line.slice(0, colon);
+    let value = colon < 0 ? "" : line.slice(colon + 1);
+    if (value.startsWith(" ")) value = value.slice(1);
+    if (name === "event") this.type = value;
+    else if (name === "data") this.data.push(value);
+    else if (name === "id" && !value.includes("\0")) this.id = value;
+    // `retry` and unknown fields: nothing for the SDK to do (it keeps its own backoff).
+  }
+}
+
+type _EventDataFields = Agree<FieldsOf<SnapshotEventData, typeof SNAPSHOT_EVENT_DATA_FIELDS>>;

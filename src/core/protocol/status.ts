@@ -1,0 +1,89 @@
+/**
+ * `GET /v1/status`: what each environment serves and the fleet, each client as the endpoint recorded it
+ * from its `Strata-Client` header (docs/distribution.md). `strata status` and the dashboard's fleet page
+ * read it.
+ */
+import type { RejectionCode } from "./codes.js";
+import type { Agree, FieldsOf } from "./fields.js";
+
+export const CLIENT_KINDS = ["sdk", "agent"] as const;
+export type ClientKind = (typeof CLIENT_KINDS)[number];
+
+/** The fleet record: one client (SDK or agent) of one environment, keyed by service and instance. */
+export interface ClientRecord {
+  environment: string;
+  service: string;
+  instance: string;
+  kind: ClientKind | null;
+  /** The version it runs (0 before its first). */
+  version: number;
+  /** When this server first saw the client report `version` (propagation latency: since − publishedAt). */
+  since: string;
+  lastSeen: string;
+  /** An open long-poll or event stream of this client on this server. */
+  connected: boolean;
+  /** The last version it refused and why, and when the server first heard of it. */
+  rejected: { version: number; reason: RejectionCode; at: string } | null;
+}
+
+export const CLIENT_RECORD_FIELDS = [
+  "environment",
+  "service",
+  "instance",
+  "kind",
+  "version",
+  "since",
+  "lastSeen",
+  "connected",
+  "rejected",
+] as const;
+
+/** An environment the endpoint serves. */
+export interface EnvironmentStatus {
+  environment: string;
+  version: number;
+  digest: string;
+  publishedAt: string;
+  createdAt: string;
+  expiresAt: string;
+  ageSeconds: number;
+  expired: boolean;
+  /** Version -> how many clients run it. */
+  clients: Record<string, number>;
+}
+
+export const ENVIRONMENT_STATUS_FIELDS = [
+  "environment",
+  "version",
+  "digest",
+  "publishedAt",
+  "createdAt",
+  "expiresAt",
+  "ageSeconds",
+  "expired",
+  "clients",
+] as const;
+
+/** An environment the endpoint cannot serve, e.g. `store-corrupt`: the others are still answered. */
+export interface EnvironmentFailure {
+  environment: string;
+  error: { code: string; message: string };
+}
+
+export interface StatusDocument {
+  schemaVersion: 1;
+  /** The store's description (its directory, or etcd's endpoints and prefix). */
+  store: string;
+  environments: (EnvironmentStatus | EnvironmentFailure)[];
+  clients: ClientRecord[];
+}
+
+export const STATUS_DOCUMENT_FIELDS = ["schemaVersion", "store", "environments", "clients"] as const;
+
+export function isEnvironmentFailure(e: EnvironmentStatus | EnvironmentFailure): e is EnvironmentFailure {
+  return "error" in e;
+}
+
+type _ClientFields = Agree<FieldsOf<ClientRecord, typeof CLIENT_RECORD_FIELDS>>;
+type _EnvironmentFields = Agree<FieldsOf<EnvironmentStatus, typeof ENVIRONMENT_STATUS_FIELDS>>;
+type _StatusFields = Agree<FieldsOf<StatusDocument, typeof STATUS_DOCUMENT_FIELDS>>;

@@ -1,0 +1,102 @@
+// The Strata-Client header codec: what the SDK and the agent write, how the endpoint reads what any client
+// on the network may send. Header values are written out literally (they cross processes and versions).
+import { describe, expect, it } from "vitest";
+import {
+  formatClientHeader,
+  parseClientHeader,
+  parseRejectionCode,
+  REJECTION_CODES,
+  sanitizeClientField,
+  type ClientHeader,
+} from "../../../src/core/protocol/index.js";
+
+describe("formatClientHeader", () => {
+  it("writes these bytes", () => {
+    expect(formatClientHeader({ service: "checkout", instance: "i-1", version: 1, kind: "sdk", rejected: null })).toBe(
+      "service=checkout; instance=i-1; version=1; kind=sdk",
+    );
+    expect(
+      formatClientHeader({
+        service: "svc",
+        instance: "t",
+        version: 1,
+        kind: "agent",
+        rejected: { version: 2, reason: "invalid-signature" },
+      }),
+    ).toBe("service=svc; instance=t; version=1; kind=agent; rejected=2; reason=invalid-signature");
+  });
+
+  it("cannot be made to carry another field or a line break through a name", () => {
+    const h = formatClientHeader({
+      service: "a; version=99",
+      instance: "x\r\nSet-Cookie: y=1",
+      version: 3,
+      kind: "sdk",
+      rejected: null,
+    });
+    expect(h).toBe("service=a_ version_99; instance=x__Set-Cookie: y_1; version=3; kind=sdk");
+    expect(parseClientHeader(h)).toMatchObject({ service: "a_ version_99", version: 3 });
+    expect(formatClientHeader({ service: "", instance: "x".repeat(300), version: 0, kind: null, rejected: null })).toBe(
+      `service=-; instance=${"x".repeat(128)}; version=0`,
+    );
+  });
+
+  it("round-trips through parseClientHeader", () => {
+    const cases: ClientHeader[] = [
+      { service: "s", instance: "i", version: 0, kind: null, rejected: null },
+      ...REJECTION_CODES.map((reason, i) => ({
+        service: "s",
+        instance: `i-${i}`,
+        version: i + 1,
+        kind: "sdk" as const,
+        rejected: { version: i + 2, reason },
+      })),
+    ];
+    for (const c of cases) expect(parseClientHeader(formatClientHeader(c))).toEqual(c);
+  });
+});
+
+describe("parseClientHeader", () => {
+  it("reads fields in any order and case, quoted, with the old spelling of a code", () => {
+    expect(
+      parseClientHeader('Kind=agent;VERSION=4; instance="i 2" ;service=api; reason=decrypt-failed; rejected=5'),
+    ).toEqual({
+      service: "api",
+      instance: "i 2",
+      version: 4,
+      kind: "agent",
+      rejected: { version: 5, reason: "decryption-failed" },
+    });
+  });
+
+  it("drops what it cannot trust: no service or instance, an unknown kind or reason, a bad version, over 1 KiB", () => {
+    expect(parseClientHeader(undefined)).toBeNull();
+    expect(parseClientHeader("service=a")).toBeNull();
+    expect(parseClientHeader("service=\u0007; instance=i")).toBeNull();
+    expect(parseClientHeader(`service=a; instance=i; x=${"y".repeat(1024)}`)).toBeNull();
+    expect(parseClientHeader("service=a; instance=i; version=-1; kind=robot; rejected=2; reason=bored")).toEqual({
+      service: "a",
+      instance: "i",
+      version: 0,
+      kind: null,
+      rejected: null,
+    });
+    expect(parseClientHeader("service=a; instance=i; version=12345678901")?.version).toBe(0);
+  });
+
+  it("strips C0 and C1 control characters and cuts names to 128 characters", () => {
+    expect(sanitizeClientField(" a\u0000b\u001b[31mc\u009bd\u007f ")).toBe("ab[31mcd");
+    expect(sanitizeClientField("x".repeat(500))).toHaveLength(128);
+  });
+});
+
+describe("rejection codes", () => {
+  it("have one spelling; the old SDK spelling reads as it", () => {
+    expect(REJECTION_CODES).toContain("decryption-failed");
+    expect(REJECTION_CODES).not.toContain("decrypt-failed");
+    expect(parseRejectionCode("decrypt-failed")).toBe("decryption-failed");
+    for (const code of REJECTION_CODES) expect(parseRejectionCode(code)).toBe(code);
+    expect(parseRejectionCode("nope")).toBeNull();
+    expect(parseRejectionCode("constructor")).toBeNull();
+  });
+});
