@@ -1,8 +1,6 @@
 /**
- * Which clients run which version, from their `Strata-Client` header, for `GET /v1/status` (the fleet view of
- * docs/distribution.md):
- *
- *   Strata-Client: service=<name>; instance=<id>; version=<n>[; kind=sdk|agent][; rejected=<v>; reason=<code>]
+ * Which clients run which version, from their `Strata-Client` header (core/protocol/client-header.ts), for
+ * `GET /v1/status` (the fleet view of docs/distribution.md).
  *
  * The endpoint records a client only from its reads of an environment's snapshot or events, by a caller allowed
  * to read that environment, keyed by (environment, service, instance): a header on another route, or on another
@@ -10,91 +8,15 @@
  * the table is bounded (least recently seen evicted first), so hostile headers cannot grow memory or corrupt a
  * terminal that prints them.
  */
+import type { IncomingMessage } from "node:http";
+import { CLIENT_HEADER, parseClientHeader, type ClientRecord } from "../core/protocol/index.js";
 
-export const REJECTION_REASONS = [
-  "invalid-signature",
-  "digest-mismatch",
-  "wrong-environment",
-  "version-regression",
-  "decrypt-failed",
-  "mac-mismatch",
-  "invalid-snapshot",
-] as const;
-export type RejectionReason = (typeof REJECTION_REASONS)[number];
-
-/** One client as `/v1/status` shows it. */
-export interface ClientRecord {
-  environment: string;
-  service: string;
-  instance: string;
-  kind: "sdk" | "agent" | null;
-  version: number;
-  /** When this server first saw the client report `version` (propagation latency: since − publishedAt). */
-  since: string;
-  lastSeen: string;
-  /** An open long-poll or event stream of this client on this server. */
-  connected: boolean;
-  rejected: { version: number; reason: RejectionReason; at: string } | null;
-}
+export const MAX_CLIENTS = 10_000;
+const FORGET_MS = 15 * 60 * 1000;
 
 /** The live record: the open connection count behind `connected`. */
 export interface TrackedClient extends Omit<ClientRecord, "connected"> {
   connections: number;
-}
-
-export interface ClientHeader {
-  service: string;
-  instance: string;
-  version: number;
-  kind: "sdk" | "agent" | null;
-  rejected: { version: number; reason: RejectionReason } | null;
-}
-
-const FIELD_MAX = 128;
-const HEADER_MAX = 1024;
-const FORGET_MS = 15 * 60 * 1000;
-export const MAX_CLIENTS = 10_000;
-
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
-
-/** Removes C0 and C1 control characters (and DEL), then truncates: safe to store, log and print. */
-export function sanitizeClientField(value: string): string {
-  return value.replace(CONTROL_CHARACTERS, "").trim().slice(0, FIELD_MAX);
-}
-
-function parseVersion(text: string | undefined): number | null {
-  if (text === undefined || !/^\d{1,10}$/.test(text)) return null;
-  return Number(text);
-}
-
-/** The header's fields; null when absent or without a service and instance. */
-export function parseClientHeader(value: string | undefined): ClientHeader | null {
-  if (value === undefined || value.length > HEADER_MAX) return null;
-  const fields = new Map<string, string>();
-  for (const part of value.split(";")) {
-    const eq = part.indexOf("=");
-    if (eq > 0)
-      fields.set(
-        part.slice(0, eq).trim().toLowerCase(),
-        part
-          .slice(eq + 1)
-          .trim()
-          .replace(/^"|"$/g, ""),
-      );
-  }
-  const service = sanitizeClientField(fields.get("service") ?? "");
-  const instance = sanitizeClientField(fields.get("instance") ?? "");
-  if (service === "" || instance === "") return null;
-  const kindText = fields.get("kind");
-  const kind = kindText === "sdk" || kindText === "agent" ? kindText : null;
-  const rejectedVersion = parseVersion(fields.get("rejected"));
-  const reason = fields.get("reason");
-  const rejected =
-    rejectedVersion !== null && (REJECTION_REASONS as readonly string[]).includes(reason ?? "")
-      ? { version: rejectedVersion, reason: reason as RejectionReason }
-      : null;
-  return { service, instance, version: parseVersion(fields.get("version")) ?? 0, kind, rejected };
 }
 
 export class ClientTracker {
@@ -102,6 +24,12 @@ export class ClientTracker {
   private readonly clients = new Map<string, TrackedClient>();
 
   constructor(private readonly maxClients = MAX_CLIENTS) {}
+
+  /** {@link touch} with the request's header: only handlers of an environment's reads call it, after auth. */
+  touchFrom(req: IncomingMessage, environment: string): TrackedClient | null {
+    const header = req.headers[CLIENT_HEADER];
+    return this.touch(typeof header === "string" ? header : undefined, environment);
+  }
 
   /**
    * Records a read of `environment`'s snapshot or events by an authorized caller; returns the record so a

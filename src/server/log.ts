@@ -1,5 +1,6 @@
 import { redactJson } from "../core/redact.js";
-import type { LogFn } from "./server.js";
+
+export type LogFn = (level: "info" | "warn" | "error" | "debug", msg: string, fields?: Record<string, unknown>) => void;
 
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40 } as const;
 

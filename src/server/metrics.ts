@@ -1,4 +1,5 @@
-/** A few Prometheus metrics, written in the text exposition format (version 0.0.4). */
+/** A few Prometheus metrics, written in the text exposition format (version 0.0.4), and their route. */
+import type { ServerResponse } from "node:http";
 
 const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
@@ -160,4 +161,14 @@ export function createMetrics(
         .map((m) => m.render())
         .join("\n") + "\n",
   };
+}
+
+/** `GET /metrics`. */
+export function sendMetrics(res: ServerResponse, metrics: ServerMetrics): void {
+  const text = metrics.render();
+  res.writeHead(200, {
+    "content-type": "text/plain; version=0.0.4; charset=utf-8",
+    "content-length": Buffer.byteLength(text),
+  });
+  res.end(text);
 }

@@ -1,52 +1,101 @@
 /**
- * The distribution endpoint's routes as data: the request dispatch, the auth check and the metrics labels
- * all read this one table, and a test holds the HTTP API tables of docs/distribution.md and
- * docs/reference.md to it, so neither the code nor the docs can grow a route the other lacks.
+ * The endpoint's routes as data: the request dispatch, the auth check, the metrics labels and the handler
+ * map all read this one table, and a test holds the HTTP API tables of docs/distribution.md,
+ * docs/reference.md and docs/dashboard.md to it, so neither the code nor the docs can grow a route the
+ * other lacks. `Handlers` is typed from the table: a route without a handler does not compile.
  */
 import { ENVIRONMENT_NAME } from "../core/snapshot/index.js";
 
 /**
  * Who may call a route: `public` anyone; `token` any valid token (the answer is filtered to what it may
- * read); `read`/`push` a token allowed that on the route's `{env}`; `admin` an admin token; `dashboard`
- * the dashboard, which checks its own requests (session cookie or token).
+ * read); `read`/`push` a token allowed that on the route's `{env}`; `admin` an admin token. The dashboard's
+ * session cookie counts as the token for GET and HEAD.
  */
-export type Scope = "public" | "token" | "read" | "push" | "admin" | "dashboard";
+export type Scope = "public" | "token" | "read" | "push" | "admin";
 
-/** The route names, also the `route` label of the request metrics. */
-export type RouteName =
-  "snapshot" | "version" | "history" | "events" | "status" | "audit" | "healthz" | "metrics" | "ui";
+/**
+ * Which part of the server a route belongs to: the distribution API (and the probes), documented in
+ * docs/distribution.md and docs/reference.md; or the dashboard, documented in docs/dashboard.md, whose
+ * every answer carries its security headers.
+ */
+export type Part = "api" | "dashboard";
 
 export interface Route {
-  /** `*`: the handler checks the method itself (the dashboard). */
-  method: "GET" | "PUT" | "*";
+  method: "GET" | "PUT" | "POST";
   /** Also answers HEAD (a GET whose body is dropped). */
   head?: boolean;
   /** Literal segments, `:param` segments, and a trailing `/*` for a whole subtree (including its root). */
   pattern: string;
   scope: Scope;
-  name: RouteName;
-  /** Not in the HTTP API tables of the docs (the dashboard is described in docs/dashboard.md). */
-  undocumented?: boolean;
+  /** The `route` label of the request metrics; with the method, the key of its handler. */
+  name: string;
+  part: Part;
 }
 
-export const ROUTES: readonly Route[] = [
-  { method: "PUT", pattern: "/v1/environments/:env/snapshot", scope: "push", name: "snapshot" },
-  { method: "GET", head: true, pattern: "/v1/environments/:env/snapshot", scope: "read", name: "snapshot" },
-  { method: "GET", head: true, pattern: "/v1/environments/:env/snapshots/:version", scope: "read", name: "version" },
-  { method: "GET", pattern: "/v1/environments/:env/history", scope: "read", name: "history" },
-  { method: "GET", pattern: "/v1/environments/:env/events", scope: "read", name: "events" },
-  { method: "GET", pattern: "/v1/status", scope: "token", name: "status" },
-  { method: "GET", pattern: "/v1/audit", scope: "admin", name: "audit" },
-  { method: "GET", head: true, pattern: "/healthz", scope: "public", name: "healthz" },
-  { method: "GET", head: true, pattern: "/metrics", scope: "public", name: "metrics" },
-  { method: "*", pattern: "/ui/*", scope: "dashboard", name: "ui", undocumented: true },
-];
+/** In match order: a subtree route comes after the routes inside it. */
+export const ROUTES = [
+  { method: "PUT", pattern: "/v1/environments/:env/snapshot", scope: "push", name: "snapshot", part: "api" },
+  {
+    method: "GET",
+    head: true,
+    pattern: "/v1/environments/:env/snapshot",
+    scope: "read",
+    name: "snapshot",
+    part: "api",
+  },
+  {
+    method: "GET",
+    head: true,
+    pattern: "/v1/environments/:env/snapshots/:version",
+    scope: "read",
+    name: "version",
+    part: "api",
+  },
+  { method: "GET", pattern: "/v1/environments/:env/history", scope: "read", name: "history", part: "api" },
+  { method: "GET", pattern: "/v1/environments/:env/events", scope: "read", name: "events", part: "api" },
+  { method: "GET", pattern: "/v1/status", scope: "token", name: "status", part: "api" },
+  { method: "GET", pattern: "/v1/audit", scope: "admin", name: "audit", part: "api" },
+  { method: "GET", head: true, pattern: "/healthz", scope: "public", name: "healthz", part: "api" },
+  { method: "GET", head: true, pattern: "/metrics", scope: "public", name: "metrics", part: "api" },
+  { method: "GET", pattern: "/ui/api/session", scope: "token", name: "ui-session", part: "dashboard" },
+  { method: "GET", pattern: "/ui/api/environments", scope: "token", name: "ui-environments", part: "dashboard" },
+  { method: "GET", pattern: "/ui/api/environments/:env/diff", scope: "read", name: "ui-diff", part: "dashboard" },
+  { method: "GET", pattern: "/ui/api/audit", scope: "token", name: "ui-audit", part: "dashboard" },
+  { method: "POST", pattern: "/ui/login", scope: "public", name: "ui-login", part: "dashboard" },
+  { method: "POST", pattern: "/ui/logout", scope: "public", name: "ui-logout", part: "dashboard" },
+  { method: "GET", head: true, pattern: "/ui/*", scope: "public", name: "ui", part: "dashboard" },
+] as const satisfies readonly Route[];
+
+export type AnyRoute = (typeof ROUTES)[number];
+type KeyOf<R> = R extends AnyRoute ? `${R["method"]} ${R["name"]}` : never;
+/** `METHOD name`: one per route, the key of its handler. */
+export type RouteKey = KeyOf<AnyRoute>;
+/** The route names, also the `route` label of the request metrics (`unknown` for no route). */
+export type RouteName = AnyRoute["name"];
+
+type ParamNames<P extends string> = P extends `${string}:${infer N}/${infer Rest}`
+  ? N | ParamNames<Rest>
+  : P extends `${string}:${infer N}`
+    ? N
+    : never;
+type PatternOf<K extends RouteKey> = Extract<
+  AnyRoute,
+  { method: K extends `${infer M} ${string}` ? M : never; name: K extends `${string} ${infer N}` ? N : never }
+>["pattern"];
+/** The decoded, validated path parameters of a route. */
+export type RouteParams<K extends RouteKey> = Readonly<Record<ParamNames<PatternOf<K>>, string>>;
+
+export function routeKey(route: AnyRoute): RouteKey {
+  return `${route.method} ${route.name}` as RouteKey;
+}
 
 /** A path parameter that fails its name rule: the resource cannot exist (404 with the route's error code). */
 export class InvalidParam extends Error {
   constructor(
     readonly param: string,
     readonly value: string,
+    /** The route whose path it is (its part decides the answer's headers). */
+    readonly route: AnyRoute,
   ) {
     super(`invalid ${param === "env" ? "environment name" : param} ${JSON.stringify(value.slice(0, 100))}`);
   }
@@ -56,13 +105,14 @@ export class InvalidParam extends Error {
 const PARAM_RULES: Record<string, RegExp> = { env: ENVIRONMENT_NAME };
 
 export type RouteMatch =
-  | { kind: "found"; route: Route; params: Record<string, string> }
+  | { kind: "found"; route: AnyRoute; key: RouteKey; params: Record<string, string> }
   /** The path is known but not for this method: 405 with `Allow`. */
-  | { kind: "method"; name: RouteName; allow: string[] }
+  | { kind: "method"; route: AnyRoute; allow: string[] }
   | { kind: "none" };
 
 interface Compiled {
-  route: Route;
+  route: AnyRoute;
+  key: RouteKey;
   segments: string[];
   subtree: boolean;
 }
@@ -72,32 +122,43 @@ export interface Router {
   match(method: string, path: string): RouteMatch;
 }
 
-export function createRouter(routes: readonly Route[] = ROUTES): Router {
+export function createRouter(routes: readonly AnyRoute[] = ROUTES): Router {
   const compiled: Compiled[] = routes.map((route) => {
     const subtree = route.pattern.endsWith("/*");
-    return { route, subtree, segments: (subtree ? route.pattern.slice(0, -2) : route.pattern).split("/").slice(1) };
+    return {
+      route,
+      key: routeKey(route),
+      subtree,
+      segments: (subtree ? route.pattern.slice(0, -2) : route.pattern).split("/").slice(1),
+    };
   });
   return {
     match(method, path) {
       const parts = path.split("/").slice(1);
       let params: Record<string, string> | null = null;
-      const candidates: Compiled[] = [];
+      let candidates: Compiled[] = [];
       for (const c of compiled) {
         const p = matchSegments(c, parts);
         if (p === null) continue;
+        // A route of this very path wins over a subtree holding it, whatever the method.
+        if (!c.subtree && candidates.some((k) => k.subtree)) [params, candidates] = [null, []];
+        else if (c.subtree && candidates.some((k) => !k.subtree)) continue;
         params ??= p;
         candidates.push(c);
       }
       if (params === null) return { kind: "none" };
       // The path names a resource: a bad name is a 404 whatever the method.
-      for (const [name, raw] of Object.entries(params)) params[name] = decodeParam(name, raw);
+      for (const [name, raw] of Object.entries(params)) params[name] = decodeParam(name, raw, candidates[0]!.route);
       for (const c of candidates) {
-        const r = c.route;
-        if (r.method === "*" || r.method === method || (r.head === true && method === "HEAD"))
-          return { kind: "found", route: r, params };
+        const r: Route = c.route;
+        if (r.method === method || (r.head === true && method === "HEAD"))
+          return { kind: "found", route: c.route, key: c.key, params };
       }
-      const allow = candidates.flatMap((c) => (c.route.head === true ? [c.route.method, "HEAD"] : [c.route.method]));
-      return { kind: "method", name: candidates[0]!.route.name, allow: [...new Set(allow)].sort() };
+      const allow = candidates.flatMap((c) => {
+        const r: Route = c.route;
+        return r.head === true ? [r.method, "HEAD"] : [r.method];
+      });
+      return { kind: "method", route: candidates[0]!.route, allow: [...new Set(allow)].sort() };
     },
   };
 }
@@ -113,14 +174,14 @@ function matchSegments(c: Compiled, parts: string[]): Record<string, string> | n
   return params;
 }
 
-function decodeParam(name: string, raw: string): string {
+function decodeParam(name: string, raw: string, route: AnyRoute): string {
   let value: string;
   try {
     value = decodeURIComponent(raw);
   } catch {
-    throw new InvalidParam(name, raw);
+    throw new InvalidParam(name, raw, route);
   }
   const rule = PARAM_RULES[name];
-  if (rule !== undefined && !rule.test(value)) throw new InvalidParam(name, value);
+  if (rule !== undefined && !rule.test(value)) throw new InvalidParam(name, value, route);
   return value;
 }

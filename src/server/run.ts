@@ -3,7 +3,9 @@ import { loadTrustedKeys } from "../app/distribution/index.js";
 import { openStore } from "../io/stores/index.js";
 import { parseListenAddress } from "./listen.js";
 import { createJsonLogger } from "./log.js";
-import { DEFAULT_LIMITS, startServer, type LogFn, type RunningServer, type ServerLimits } from "./server.js";
+import { DEFAULT_LIMITS, type ServerLimits } from "./connections.js";
+import type { LogFn } from "./log.js";
+import { startServer, type RunningServer } from "./server.js";
 import { readTokens } from "./tokens.js";
 
 export interface ServeOptions {

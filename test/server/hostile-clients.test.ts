@@ -3,7 +3,8 @@
 import { request } from "node:http";
 import { connect, type Socket } from "node:net";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { ClientTracker, createToken, readTokens, sanitizeClientField } from "../../src/server/index.js";
+import { sanitizeClientField } from "../../src/core/protocol/index.js";
+import { ClientTracker, createToken, readTokens } from "../../src/server/index.js";
 import { cleanupTempdirs, tempdir } from "../support/gitdir.js";
 import { put, startTestServer, type TestServer } from "../support/server.js";
 import { makeChain, newKey } from "../support/snapshots.js";

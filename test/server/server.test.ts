@@ -201,10 +201,14 @@ describe("refusals, each with its code", () => {
     expect(postHealth.headers.get("allow")).toBe("GET, HEAD");
     expect(postHealth.status).toBe(405);
     expect((await fetch(`${url}/healthz`, { method: "HEAD" })).status).toBe(200);
-    expect(await errorOf(await fetch(`${url}/v1/environments/BAD/nothing`))).toMatchObject({
-      status: 404,
-      code: "invalid-argument",
-    });
+    // One code for "no such resource", under /v1 and under the dashboard's API alike.
+    for (const path of [
+      "/v1/environments/BAD/nothing",
+      "/v2/nothing",
+      "/ui/api/nope",
+      "/v1/environments/staging/snapshots/x",
+    ])
+      expect(await errorOf(await fetch(`${url}${path}`)), path).toMatchObject({ status: 404, code: "not-found" });
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toContain('strata_http_requests_total{method="POST",route="snapshot",status="405"} 1');
     expect(metrics).toContain('strata_http_requests_total{method="GET",route="unknown",status="404"}');

@@ -176,7 +176,10 @@ describe("/ui/ on the endpoint", () => {
     );
     expect((await fetch(`${s.url}/ui/api/environments/staging/diff?from=1&to=9`)).status).toBe(404);
     expect((await fetch(`${s.url}/ui/api/environments/Bad!/diff?from=1&to=2`)).status).toBe(404);
-    expect((await fetch(`${s.url}/ui/api/audit`, { method: "POST" })).status).toBe(400);
+    // Through the route table like every other route: a wrong method is 405 with Allow.
+    const post = await fetch(`${s.url}/ui/api/audit`, { method: "POST" });
+    expect([post.status, post.headers.get("allow")]).toEqual([405, "GET"]);
+    expect(post.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
     const audit = (await (await fetch(`${s.url}/ui/api/audit`)).json()) as {
       environments: { environment: string; ok: boolean }[];
     };

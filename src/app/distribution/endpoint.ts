@@ -4,8 +4,16 @@
  */
 import { StrataError, ERROR_CODES, type Code } from "../../core/findings.js";
 import { isJsonObject } from "../../core/json.js";
-import { parseSnapshot, serializeSnapshot, type Snapshot, type VersionRef } from "../../core/snapshot/index.js";
-import type { HistoryEntry } from "../../io/stores/index.js";
+import type {
+  ErrorDocument,
+  HistoryDocument,
+  HistoryEntry,
+  PublishedDocument,
+  Snapshot,
+  StatusDocument,
+  VersionRef,
+} from "../../core/protocol/index.js";
+import { parseSnapshot, serializeSnapshot } from "../../core/snapshot/index.js";
 
 export type PublishReply =
   { ok: true; version: number; digest: string } | { ok: false; current: VersionRef | null; message: string };
@@ -18,45 +26,6 @@ export interface EndpointClient {
   publish(snapshot: Snapshot, expected: number): Promise<PublishReply>;
   history(environment: string): Promise<HistoryEntry[]>;
   status(): Promise<StatusDocument>;
-}
-
-export interface EnvironmentStatus {
-  environment: string;
-  version: number;
-  digest: string;
-  publishedAt: string;
-  createdAt: string;
-  expiresAt: string;
-  ageSeconds: number;
-  expired: boolean;
-  /** Version -> how many clients run it. */
-  clients: Record<string, number>;
-}
-
-/** An environment the endpoint cannot serve, e.g. `store-corrupt`: the others are still answered. */
-export interface EnvironmentFailure {
-  environment: string;
-  error: { code: string; message: string };
-}
-
-/** One client of the fleet, from its `Strata-Client` header (docs/distribution.md). */
-export interface ClientStatus {
-  environment: string;
-  service: string;
-  instance: string;
-  kind: "sdk" | "agent" | null;
-  version: number;
-  since: string;
-  lastSeen: string;
-  connected: boolean;
-  rejected: { version: number; reason: string; at: string } | null;
-}
-
-export interface StatusDocument {
-  schemaVersion: 1;
-  store: string;
-  environments: (EnvironmentStatus | EnvironmentFailure)[];
-  clients: ClientStatus[];
 }
 
 function endpointHint(url: string): string {
@@ -153,18 +122,15 @@ export function createEndpointClient(options: {
         headers: { "content-type": "application/json", "if-match": `"${expected}"` },
       });
       if (res.status === 409) {
-        const body = (await res.json().catch(() => ({}))) as {
-          error?: { message?: string; current?: VersionRef | null };
-        };
+        const body = (await res.json().catch(() => ({}))) as Partial<ErrorDocument>;
         return { ok: false, current: body.error?.current ?? null, message: body.error?.message ?? "version conflict" };
       }
       if (!res.ok) throw await failure(res, `publishing ${snapshot.environment} v${snapshot.version}`);
-      const body = (await res.json()) as { version: number; digest: string };
+      const body = (await res.json()) as PublishedDocument;
       return { ok: true, version: body.version, digest: body.digest };
     },
     async history(e) {
-      return ((await getJson(`${env(e)}/history`, `reading the history of ${e}`)) as { versions: HistoryEntry[] })
-        .versions;
+      return ((await getJson(`${env(e)}/history`, `reading the history of ${e}`)) as HistoryDocument).versions;
     },
     async status() {
       return (await getJson("/v1/status", "reading the status")) as StatusDocument;

@@ -1,14 +1,6 @@
 export { loadContentBuilder, type ContentBuilder, type SnapshotContent } from "./content.js";
 export { buildNextSnapshot, type BuildOptions, type CallerSource } from "./build.js";
-export {
-  createEndpointClient,
-  type ClientStatus,
-  type EndpointClient,
-  type EnvironmentFailure,
-  type EnvironmentStatus,
-  type PublishReply,
-  type StatusDocument,
-} from "./endpoint.js";
+export { createEndpointClient, type EndpointClient, type PublishReply } from "./endpoint.js";
 export { generateKeys, loadBuildTrustedKeys, loadSigningKey } from "./keys.js";
 export { pushEnvironment, pushEnvironments, type PushOptions, type PushResult, type PushStatus } from "./push.js";
 export { rollbackEnvironment, type RollbackOptions } from "./rollback.js";

@@ -1,5 +1,5 @@
-import type { HistoryEntry } from "../../io/stores/index.js";
-import type { EndpointClient, StatusDocument } from "./endpoint.js";
+import type { HistoryEntry, StatusDocument } from "../../core/protocol/index.js";
+import type { EndpointClient } from "./endpoint.js";
 
 /** `strata history --env E`: newest first, as people read it. */
 export async function readHistory(options: { endpoint: EndpointClient; environment: string }): Promise<HistoryEntry[]> {

@@ -1,12 +1,7 @@
 import { Option, type Command } from "commander";
-import {
-  createEndpointClient,
-  readStatus,
-  resolveEndpointUrl,
-  type ClientStatus,
-  type StatusDocument,
-} from "../../app/distribution/index.js";
+import { createEndpointClient, readStatus, resolveEndpointUrl } from "../../app/distribution/index.js";
 import { EXIT } from "../../core/findings.js";
+import { isEnvironmentFailure, type ClientRecord, type StatusDocument } from "../../core/protocol/index.js";
 import { examples, printJson } from "../common.js";
 import { print, printData } from "../output.js";
 
@@ -23,7 +18,7 @@ function clean(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, "?");
 }
 
-function renderClient(c: ClientStatus, now: number): string {
+function renderClient(c: ClientRecord, now: number): string {
   const seen = age(Math.max(0, Math.round((now - Date.parse(c.lastSeen)) / 1000)));
   const rejected =
     c.rejected === null
@@ -36,7 +31,7 @@ export function renderStatus(url: string, status: StatusDocument, now = Date.now
   const lines = [`endpoint ${url} (${status.store})`];
   if (status.environments.length === 0) lines.push("nothing published");
   for (const e of status.environments) {
-    if ("error" in e) {
+    if (isEnvironmentFailure(e)) {
       lines.push(
         `${e.environment}: ${e.error.code === "store-corrupt" ? "STORE CORRUPT" : "FAILING"} (${e.error.code}): ${clean(e.error.message)}`,
       );
@@ -51,7 +46,7 @@ export function renderStatus(url: string, status: StatusDocument, now = Date.now
     );
     for (const c of status.clients) if (c.environment === e.environment) lines.push(renderClient(c, now));
   }
-  const listed = new Set(status.environments.filter((e) => !("error" in e)).map((e) => e.environment));
+  const listed = new Set(status.environments.filter((e) => !isEnvironmentFailure(e)).map((e) => e.environment));
   const others = status.clients.filter((c) => !listed.has(c.environment));
   if (others.length > 0) lines.push("clients of environments without a current version:");
   for (const c of others) lines.push(`  ${c.environment}:${renderClient(c, now).slice(1)}`);
@@ -82,6 +77,6 @@ export function register(program: Command): void {
       if (opts.format === "json") printData(printJson(status));
       else print(renderStatus(url!, status));
       // A corrupted environment is a distribution failure: scripts checking `strata status` see it.
-      if (status.environments.some((e) => "error" in e)) process.exitCode = EXIT.distribution;
+      if (status.environments.some(isEnvironmentFailure)) process.exitCode = EXIT.distribution;
     });
 }

@@ -1,35 +1,14 @@
 /**
- * The hash chain of an environment, checked from what the store holds: every stored version parses, its
- * digest matches its content and its history line, a trusted key signed it, and its `previous` is the
- * digest of the version before. The first version that fails breaks the chain; what follows it cannot be
- * trusted either way.
+ * The hash chain of an environment, checked from what the store holds: every stored version passes the
+ * store reader's checks (well-formed, the version it is stored under, its digest against its content and its
+ * history line, a trusted signature), and its `previous` is the digest of the version before. The first
+ * version that fails breaks the chain; what follows it cannot be trusted either way.
  */
 import { isStrataError } from "../../core/findings.js";
-import { computeDigest, parseSnapshot, verifySnapshot, type PublicKey } from "../../core/snapshot/index.js";
-import type { HistoryEntry, SnapshotStore } from "../../io/stores/index.js";
-
-export interface AuditedVersion {
-  version: number;
-  digest: string;
-  previous: string | null;
-  action: string;
-  publishedAt: string;
-  actor: string | null;
-  emergency: boolean;
-  /** The trusted key that signed it (its keyid), when the signature verified. */
-  signedBy: string | null;
-  ok: boolean;
-  /** Why not: a code (`digest-mismatch`, `invalid-signature`, `chain-broken`, `missing-version`, `store-corrupt`, …). */
-  problem: { code: string; message: string } | null;
-}
-
-export interface AuditedEnvironment {
-  environment: string;
-  ok: boolean;
-  versions: AuditedVersion[];
-  /** The first version that failed, or null when the chain is intact. */
-  firstBad: { version: number; code: string; message: string } | null;
-}
+import type { AuditedEnvironment, AuditedVersion, ChainProblem, HistoryEntry } from "../../core/protocol/index.js";
+import type { PublicKey } from "../../core/snapshot/index.js";
+import type { SnapshotStore } from "../../io/stores/index.js";
+import { verifyStoredText } from "../store-reader.js";
 
 function checkVersion(
   entry: HistoryEntry,
@@ -37,7 +16,7 @@ function checkVersion(
   before: HistoryEntry | null,
   expectedVersion: number,
   trusted: readonly PublicKey[],
-): { signedBy: string | null; problem: AuditedVersion["problem"] } {
+): { signedBy: string | null; problem: ChainProblem | null } {
   if (entry.version !== expectedVersion)
     return {
       signedBy: null,
@@ -51,43 +30,27 @@ function checkVersion(
       signedBy: null,
       problem: { code: "missing-version", message: `the store has no snapshot for version ${entry.version}` },
     };
-  let signedBy: string | null = null;
+  let verified;
   try {
-    const snapshot = parseSnapshot(text);
-    if (snapshot.environment !== entry.environment || snapshot.version !== entry.version) {
-      return {
-        signedBy,
-        problem: {
-          code: "invalid-snapshot",
-          message: `the stored file holds ${snapshot.environment}@${snapshot.version}`,
-        },
-      };
-    }
-    const actual = computeDigest(snapshot);
-    if (actual !== entry.digest)
-      return {
-        signedBy,
-        problem: {
-          code: "digest-mismatch",
-          message: `the stored content hashes to ${actual}, the history says ${entry.digest}`,
-        },
-      };
-    signedBy = verifySnapshot(snapshot, trusted, actual);
-    const expectedPrevious = before?.digest ?? null;
-    if (snapshot.previous !== expectedPrevious) {
-      return {
-        signedBy,
-        problem: {
-          code: "chain-broken",
-          message: `previous is ${snapshot.previous ?? "null"}, the digest of version ${entry.version - 1} is ${expectedPrevious ?? "null"}`,
-        },
-      };
-    }
+    verified = verifyStoredText(entry.environment, entry.version, text, trusted, {
+      digest: entry.digest,
+      by: "the history",
+    });
   } catch (e) {
     if (!isStrataError(e)) throw e;
-    return { signedBy, problem: { code: e.code, message: e.message } };
+    return { signedBy: null, problem: { code: e.code, message: e.message } };
   }
-  return { signedBy, problem: null };
+  const expectedPrevious = before?.digest ?? null;
+  if (verified.snapshot.previous !== expectedPrevious) {
+    return {
+      signedBy: verified.signedBy,
+      problem: {
+        code: "chain-broken",
+        message: `previous is ${verified.snapshot.previous ?? "null"}, the digest of version ${entry.version - 1} is ${expectedPrevious ?? "null"}`,
+      },
+    };
+  }
+  return { signedBy: verified.signedBy, problem: null };
 }
 
 export async function auditEnvironment(
@@ -107,7 +70,7 @@ export async function auditEnvironment(
   let before: HistoryEntry | null = null;
   for (const [i, entry] of history.entries()) {
     let text: string | null = null;
-    let readProblem: AuditedVersion["problem"] = null;
+    let readProblem: ChainProblem | null = null;
     try {
       text = await store.read(environment, entry.version);
     } catch (e) {

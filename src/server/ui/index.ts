@@ -1,2 +1,1 @@
-export { createUiHandler, type UiContext, type UiHandler } from "./handler.js";
-export { requestAuthorization } from "./session.js";
+export { dashboardHandlers } from "./handler.js";

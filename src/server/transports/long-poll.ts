@@ -1,0 +1,92 @@
+/**
+ * `GET /v1/environments/{env}/snapshot`: the current snapshot from memory, conditional on `If-None-Match`,
+ * and with `?wait=N` a long-poll that answers as soon as a newer version exists (200) or at the timeout
+ * (304).
+ */
+import type { ServerResponse } from "node:http";
+import type { TrackedClient } from "../clients.js";
+import { cacheControl, type Handlers } from "../dispatch.js";
+import type { Current } from "../environments.js";
+import { HttpError, parseEtags } from "../http.js";
+import type { EndpointParts } from "../parts.js";
+
+/** The longest a long-poll waits. */
+export const MAX_WAIT_SECONDS = 60;
+
+export function longPollHandlers(parts: EndpointParts): Pick<Handlers, "GET snapshot"> {
+  const { cache, watchers } = parts;
+
+  /** Resolves with the environment's current snapshot once it is newer than `seen`, or at the timeout. */
+  function waitForNewer(
+    res: ServerResponse,
+    environment: string,
+    seen: Current | null,
+    seconds: number,
+    client: TrackedClient | null,
+  ): Promise<Current | null> {
+    if (parts.closing() || seconds === 0) return Promise.resolve(seen);
+    const seenVersion = seen?.head.version ?? 0;
+    return new Promise((resolve) => {
+      watchers.longpoll++;
+      if (client) client.connections++;
+      let finished = false;
+      const done = (): void => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(timer);
+        unsubscribe();
+        res.off("close", done);
+        watchers.longpoll--;
+        if (client) client.connections--;
+        resolve(cache.latest(environment));
+      };
+      const unsubscribe = cache.subscribe(environment, {
+        onVersion: (current) => {
+          if (current.head.version > seenVersion) done();
+        },
+        onClose: done,
+      });
+      const timer = setTimeout(done, seconds * 1000);
+      // The client went away: stop waiting for it.
+      res.once("close", done);
+    });
+  }
+
+  return {
+    "GET snapshot": async (ctx) => {
+      const { req, res, query } = ctx;
+      const environment = ctx.params.env;
+      const client = parts.clients.touchFrom(req, environment);
+      ctx.streaming = query?.has("wait") ?? false;
+      // The hot path (loaded, no long-poll) stays synchronous.
+      let current = cache.peek(environment) ?? (await cache.current(environment));
+      const header = req.headers["if-none-match"];
+      const known = header === undefined || header === current?.etag ? null : parseEtags(header);
+      const matches = (c: Current | null): boolean =>
+        header !== undefined &&
+        (c !== null && header === c.etag
+          ? true
+          : known !== null && (c === null ? known.includes(0) : known.includes(c.head.version) || known.includes(-1)));
+      const waitParam = query?.get("wait") ?? null;
+      if (waitParam !== null && (current === null || matches(current))) {
+        const seconds = Number(waitParam);
+        if (!Number.isFinite(seconds) || seconds < 0)
+          throw new HttpError(400, "invalid-argument", "wait must be a number of seconds (at most 60)");
+        current = await waitForNewer(res, environment, current, Math.min(seconds, MAX_WAIT_SECONDS), client);
+        if (res.destroyed) return;
+      }
+      if (current === null) throw new HttpError(404, "unknown-environment", `nothing is published for ${environment}`);
+      if (matches(current)) {
+        res.writeHead(304, { etag: current.etag, "cache-control": cacheControl(ctx, "no-cache") });
+        return void res.end();
+      }
+      res.writeHead(200, {
+        "content-type": "application/json",
+        "content-length": current.body.length,
+        etag: current.etag,
+        "cache-control": cacheControl(ctx, "no-cache"),
+      });
+      res.end(req.method === "HEAD" ? undefined : current.body);
+    },
+  };
+}
