@@ -1,25 +1,8 @@
-/** Why a snapshot was refused; also the `reason` of the `Strata-Client` header (docs/runtime.md). */
-export type RejectionCode =
-  | "invalid-signature"
-  | "digest-mismatch"
-  | "wrong-environment"
-  | "version-regression"
-  | "decrypt-failed"
-  | "mac-mismatch"
-  | "invalid-snapshot";
+/** The SDK's errors: a stable code, a message that never carries a secret value. */
+import { isRejectionCode, type RejectionCode } from "../core/protocol/index.js";
 
 export type ClientErrorCode =
   RejectionCode | "unknown-key" | "unreachable" | "unauthenticated" | "access-denied" | "invalid-argument" | "closed";
-
-export const REJECTION_CODES: readonly RejectionCode[] = [
-  "invalid-signature",
-  "digest-mismatch",
-  "wrong-environment",
-  "version-regression",
-  "decrypt-failed",
-  "mac-mismatch",
-  "invalid-snapshot",
-];
 
 /** Every failure the SDK reports: a stable code, a message that never carries a secret value. */
 export class StrataClientError extends Error {
@@ -34,6 +17,7 @@ export class StrataClientError extends Error {
   }
 }
 
+/** A snapshot was refused (its code is one of `REJECTION_CODES`): the client keeps the one it has. */
 export function isRejection(e: unknown): e is StrataClientError & { code: RejectionCode } {
-  return e instanceof StrataClientError && (REJECTION_CODES as readonly string[]).includes(e.code);
+  return e instanceof StrataClientError && isRejectionCode(e.code);
 }

@@ -6,7 +6,8 @@
 import { StrataError } from "../core/findings.js";
 import type { JsonObject } from "../core/json.js";
 import { openSnapshotSecrets as openWithCore } from "../core/snapshot/secrets.js";
-import { StrataClientError, type RejectionCode } from "./errors.js";
+import type { RejectionCode } from "../core/protocol/codes.js";
+import { StrataClientError } from "./errors.js";
 
 async function unwrapAge(enc: string, identities: readonly string[]): Promise<Uint8Array> {
   const { armor, Decrypter } = await import("age-encryption");
@@ -16,13 +17,13 @@ async function unwrapAge(enc: string, identities: readonly string[]): Promise<Ui
 }
 
 const CODES: Partial<Record<string, RejectionCode>> = {
-  "decryption-failed": "decrypt-failed",
+  "decryption-failed": "decryption-failed",
   "mac-mismatch": "mac-mismatch",
   "mac-missing": "mac-mismatch",
   "invalid-snapshot": "invalid-snapshot",
 };
 
-/** Decrypts a snapshot's `secrets` and checks their MAC; throws the rejection (`decrypt-failed`, `mac-mismatch`, `invalid-snapshot`). */
+/** Decrypts a snapshot's `secrets` and checks their MAC; throws the rejection (`decryption-failed`, `mac-mismatch`, `invalid-snapshot`). */
 export async function openSnapshotSecrets(
   secrets: JsonObject,
   identities: readonly string[],
@@ -30,7 +31,7 @@ export async function openSnapshotSecrets(
 ): Promise<JsonObject> {
   if (identities.length === 0) {
     throw new StrataClientError(
-      "decrypt-failed",
+      "decryption-failed",
       `snapshot v${version} has secrets but this service has no age identity (identity, SOPS_AGE_KEY or SOPS_AGE_KEY_FILE)`,
       { version },
     );

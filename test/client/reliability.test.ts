@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { createClient, StrataClient, StrataClientError } from "../../src/client/index.js";
 import type { JsonObject } from "../../src/core/json.js";
+import type { StatusDocument } from "../../src/core/protocol/index.js";
 import { serializeSnapshot } from "../../src/core/snapshot/index.js";
 import { etcdBinary, startEtcd, type EtcdHandle } from "../support/etcd.js";
 import { tempdir } from "../support/gitdir.js";
@@ -117,14 +118,16 @@ describe("refused snapshots: the current one stays and an error names the code",
     expect(c.version).toBe(1);
     expect(c.get("app.replicas")).toBe(2);
     expect(c.lastRejected).toEqual({ version: 2, reason: "invalid-signature" });
-    expect(c.clientHeader).toBe("service=svc; instance=t; version=1; kind=sdk; rejected=2; reason=invalid-signature");
     // The endpoint records the refusal from the header (fleet status).
     await ep.publish({ app: { name: "demo", replicas: 8 } }, { key: other });
     await waitFor(() => errors.filter((e) => e.code === "invalid-signature").length === 2, "the second refusal");
-    const status = (await (await fetch(`${ep.url}/v1/status`)).json()) as {
-      clients: { instance: string; rejected: { version: number; reason: string } | null }[];
-    };
-    expect(status.clients.find((r) => r.instance === "t")?.rejected).toMatchObject({ reason: "invalid-signature" });
+    const status = (await (await fetch(`${ep.url}/v1/status`)).json()) as StatusDocument;
+    expect(status.clients.find((r) => r.instance === "t")).toMatchObject({
+      service: "svc",
+      kind: "sdk",
+      version: 1,
+      rejected: { reason: "invalid-signature" },
+    });
   });
 
   it("another environment's snapshot stored under this one: the endpoint refuses it; the client keeps the current one", async () => {
@@ -146,7 +149,7 @@ describe("refused snapshots: the current one stays and an error names the code",
     // (A cache file from another environment is refused by the client with wrong-environment: see "the cache file".)
   });
 
-  it("secrets the service cannot open: decrypt-failed; secrets altered after encryption: mac-mismatch", async () => {
+  it("secrets the service cannot open: decryption-failed; secrets altered after encryption: mac-mismatch", async () => {
     const ep = await endpoint();
     const mine = await newAgeIdentity();
     const theirs = await newAgeIdentity();
@@ -156,7 +159,7 @@ describe("refused snapshots: the current one stays and an error names the code",
     expect(c.get("app.password")).toBe(SECRET);
 
     await ep.publish(base, { secrets: notMine });
-    await waitFor(() => errors.find((e) => e.code === "decrypt-failed"), "decrypt-failed");
+    await waitFor(() => errors.find((e) => e.code === "decryption-failed"), "decryption-failed");
     expect(c.version).toBe(1);
 
     // A leaf dropped from the document: every remaining value decrypts, but the MAC covered the dropped one.

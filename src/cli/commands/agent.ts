@@ -31,7 +31,7 @@ const CODES: Record<string, Code> = {
   "wrong-environment": "invalid-snapshot",
   "version-regression": "invalid-snapshot",
   "invalid-snapshot": "invalid-snapshot",
-  "decrypt-failed": "decryption-failed",
+  "decryption-failed": "decryption-failed",
   "mac-mismatch": "mac-mismatch",
   unreachable: "unreachable",
   unauthenticated: "unauthenticated",

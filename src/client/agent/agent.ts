@@ -8,7 +8,8 @@ import { readFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { writeFileAtomic } from "../cache.js";
 import { StrataClient, type ClientOptions } from "../client.js";
-import type { RejectionCode } from "../errors.js";
+import type { RejectionCode } from "../../core/protocol/codes.js";
+import { isRejection } from "../errors.js";
 import { renderOutput, type OutputFormat } from "./render.js";
 
 export interface AgentOutput {
@@ -69,15 +70,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const counters: Counters = { rejections: new Map(), reconnects: 0, writes: 0, execs: 0, execFailures: 0 };
   const log = options.log;
   client.on("error", (e) => {
-    if (
-      e.code === "invalid-snapshot" ||
-      e.code === "invalid-signature" ||
-      e.code === "digest-mismatch" ||
-      e.code === "wrong-environment" ||
-      e.code === "version-regression" ||
-      e.code === "decrypt-failed" ||
-      e.code === "mac-mismatch"
-    ) {
+    if (isRejection(e)) {
       counters.rejections.set(e.code, (counters.rejections.get(e.code) ?? 0) + 1);
       log("error", "snapshot rejected; keeping the current configuration", {
         code: e.code,

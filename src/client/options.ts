@@ -1,0 +1,91 @@
+/** The SDK's options (docs/runtime.md) and the settings a client runs with once they are checked. */
+import { hostname } from "node:os";
+import type { PublicKey } from "../core/snapshot/keys.js";
+import type { ClientKind } from "../core/protocol/index.js";
+import { StrataClientError } from "./errors.js";
+import { parseTrustedKeyList } from "./verify.js";
+
+export interface ClientOptions {
+  /** The endpoint's base URL (`https://config.example.com`). */
+  endpoint: string;
+  environment: string;
+  /** Bearer token with `read:<environment>`; default `STRATA_TOKEN`. */
+  token?: string;
+  /** Names this service in the endpoint's fleet status. */
+  service: string;
+  /** Default: `<hostname>-<pid>`. */
+  instance?: string;
+  /** `ed25519:<base64>` public keys; a snapshot needs a signature by one of them. */
+  trustedKeys: readonly string[];
+  /** age identity text (`AGE-SECRET-KEY-…` lines); default `SOPS_AGE_KEY`, then the file `SOPS_AGE_KEY_FILE`. */
+  identity?: string;
+  /** Last-known-good copy of the accepted snapshot (written atomically, mode 0600, secrets encrypted). */
+  cacheFile?: string;
+  /** How long `ready()` tries the endpoint before falling back to the cache (default 10 000 ms). */
+  timeoutMs?: number;
+  fetch?: typeof globalThis.fetch;
+  /** Reconnect delays: full jitter, uniformly in [0, min(capMs, baseMs·2^attempt)). Default 500 ms / 30 s. */
+  backoff?: { baseMs?: number; capMs?: number };
+  /** `auto` (default): events, falling back to long-polling when they are refused or cut. */
+  transport?: "auto" | "events" | "long-poll";
+  /** Seconds a long-poll waits at the endpoint (default 30, at most 60). */
+  waitSeconds?: number;
+  /** Reported in the `Strata-Client` header: `sdk` (default) or `agent`. */
+  kind?: ClientKind;
+  /** Where the identity and token defaults are read (default `process.env`). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** The options, checked and with their defaults. */
+export interface Settings {
+  endpoint: string;
+  environment: string;
+  trusted: PublicKey[];
+  fetch: typeof globalThis.fetch;
+  token: string | undefined;
+  service: string;
+  instance: string;
+  kind: ClientKind;
+  timeoutMs: number;
+  baseMs: number;
+  capMs: number;
+  waitSeconds: number;
+  env: NodeJS.ProcessEnv;
+  cacheFile: string | null;
+  identity: string | undefined;
+  /** Where following starts: events unless long-polling was asked for. */
+  transport: "events" | "long-poll";
+  /** `events` or `long-poll` was asked for: never switch. */
+  fixedTransport: boolean;
+}
+
+export function resolveSettings(options: ClientOptions): Settings {
+  if (!options.endpoint) throw new StrataClientError("invalid-argument", "endpoint is required");
+  if (!options.environment) throw new StrataClientError("invalid-argument", "environment is required");
+  if (!options.service)
+    throw new StrataClientError(
+      "invalid-argument",
+      "service is required (it names this service in the endpoint's fleet status)",
+    );
+  const env = options.env ?? process.env;
+  const baseMs = Math.max(1, options.backoff?.baseMs ?? 500);
+  return {
+    endpoint: options.endpoint.replace(/\/+$/, ""),
+    environment: options.environment,
+    trusted: parseTrustedKeyList(options.trustedKeys ?? []),
+    fetch: options.fetch ?? globalThis.fetch,
+    token: options.token ?? env.STRATA_TOKEN,
+    service: options.service,
+    instance: options.instance ?? `${hostname()}-${process.pid}`,
+    kind: options.kind ?? "sdk",
+    timeoutMs: options.timeoutMs ?? 10_000,
+    baseMs,
+    capMs: Math.max(baseMs, options.backoff?.capMs ?? 30_000),
+    waitSeconds: Math.min(60, Math.max(1, options.waitSeconds ?? 30)),
+    env,
+    cacheFile: options.cacheFile ?? null,
+    identity: options.identity,
+    transport: options.transport === "long-poll" ? "long-poll" : "events",
+    fixedTransport: options.transport !== undefined && options.transport !== "auto",
+  };
+}
