@@ -228,6 +228,84 @@ function makeSnapshotUnchecked(v1: Snapshot): string {
   });
 }
 
+describe("reads of the current version", () => {
+  it("GET …/snapshots/{current} is served from the verified copy in memory: no store read per request", async () => {
+    const dir = tempdir("strata-serve-");
+    const store = await openStore(`file:${dir}`);
+    // The real file store, with its reads counted.
+    const reads: string[] = [];
+    const counted = new Proxy(store, {
+      get(target, name) {
+        const value = Reflect.get(target, name) as unknown;
+        if (name === "read")
+          return (environment: string, version: number) => {
+            reads.push(`${environment}@${version}`);
+            return target.read(environment, version);
+          };
+        return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const server = await startServer(
+      { store: counted, trustedKeys: [key.publicKey], tokens: null },
+      { host: "127.0.0.1", port: 0 },
+    );
+    try {
+      const [v1, v2] = makeChain(key, 2);
+      expect((await put(server.url, v1!, '"0"')).status).toBe(201);
+      expect((await put(server.url, v2!, '"1"')).status).toBe(201);
+      for (let i = 0; i < 20; i++) {
+        const r = await fetch(`${server.url}/v1/environments/staging/snapshots/2`);
+        expect(r.status).toBe(200);
+        expect(r.headers.get("etag")).toBe('"2"');
+        expect(await r.text()).toBe(serializeSnapshot(v2!));
+      }
+      expect(reads).toEqual([]);
+      // Any other version is read (and verified) from the store.
+      expect(await (await fetch(`${server.url}/v1/environments/staging/snapshots/1`)).text()).toBe(
+        serializeSnapshot(v1!),
+      );
+      expect(reads).toEqual(["staging@1"]);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe("shared caches", () => {
+  it("without tokens a version is public and immutable; with tokens every answer that needs one is private", async () => {
+    const open = await serve();
+    const [v1] = makeChain(key, 1);
+    expect((await put(open.url, v1!, '"0"')).status).toBe(201);
+    const publicVersion = await fetch(`${open.url}/v1/environments/staging/snapshots/1`);
+    expect(publicVersion.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
+    expect(publicVersion.headers.get("vary")).toBeNull();
+
+    const file = join(tempdir(), "tokens.json");
+    const reader = (await createToken(file, { scopes: ["read:*", "push:*"], name: "reader" })).token;
+    const { url } = await serve({ tokens: await readTokens(file) });
+    expect((await put(url, v1!, '"0"', reader)).status).toBe(201);
+    const get = (path: string, headers: Record<string, string> = {}) =>
+      fetch(url + path, { headers: { authorization: `Bearer ${reader}`, ...headers } });
+    const version = await get("/v1/environments/staging/snapshots/1");
+    expect(version.status).toBe(200);
+    expect(version.headers.get("cache-control")).toBe("private, max-age=31536000, immutable");
+    expect(version.headers.get("vary")).toBe("Authorization, Cookie");
+    for (const [path, headers, cacheControl] of [
+      ["/v1/environments/staging/snapshot", {}, "private, no-cache"],
+      ["/v1/environments/staging/snapshot", { "if-none-match": '"1"' }, "private, no-cache"],
+      ["/v1/environments/staging/history", {}, "private"],
+      ["/v1/status", {}, "private"],
+      ["/ui/api/session", {}, "no-store"],
+    ] as const) {
+      const r = await get(path, headers);
+      expect(r.headers.get("cache-control"), path).toBe(cacheControl);
+      expect(r.headers.get("vary"), path).toBe("Authorization, Cookie");
+    }
+    // Answers anyone may have are not marked: the probes.
+    expect((await fetch(`${url}/healthz`)).headers.get("vary")).toBeNull();
+  });
+});
+
 describe("auth", () => {
   it("checks tokens and scopes: 401 without or with a wrong token, 403 out of scope", async () => {
     const file = join(tempdir(), "tokens.json");

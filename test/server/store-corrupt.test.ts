@@ -42,6 +42,14 @@ async function expectCorrupt(s: TestServer, file: string): Promise<void> {
     const body = (await r.json()) as { error: { code: string; message: string } };
     expect(body.error.code).toBe("store-corrupt");
   }
+  // The dashboard's diff reads its two versions through the same verifying reader: never diffed.
+  for (const query of ["from=1&to=2", "from=2&to=1"]) {
+    const r = await fetch(`${s.url}/ui/api/environments/staging/diff?${query}`);
+    expect(r.status, query).toBe(500);
+    const text = await r.text();
+    expect(JSON.parse(text)).toMatchObject({ error: { code: "store-corrupt" } });
+    expect(text).not.toContain('"after":99');
+  }
   const line = s.logs
     .map((l) => JSON.parse(l) as { msg: string; file?: string; environment?: string })
     .find((l) => l.msg === "store-corrupt");
