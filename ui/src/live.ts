@@ -3,14 +3,13 @@
 // A browser opens at most six HTTP/1.1 connections to one server, and the pages need some for their own
 // requests: beyond MAX_STREAMS environments the rest are polled instead.
 
+import type { SnapshotEventData } from "./api.js";
+
 const MAX_STREAMS = 4;
 const POLL_MS = 15_000;
 
-export interface SnapshotEvent {
-  environment: string;
-  version: number;
-  digest: string;
-}
+/** The `data` of a `snapshot` event (core/protocol/events.ts). */
+export type SnapshotEvent = SnapshotEventData;
 
 /** Calls `onEvent` for each new version of `environments`; returns the unsubscribe. */
 export function watchEnvironments(

@@ -2,7 +2,7 @@
 // so the server serves one page and every link is a plain link that works with the keyboard.
 import { render } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
-import { api, ApiError, type Session } from "./api.js";
+import { api, ApiError, type SessionDocument as Session } from "./api.js";
 import { AuditPage } from "./pages/audit.js";
 import { EnvironmentPage } from "./pages/environment.js";
 import { EnvironmentsPage } from "./pages/environments.js";

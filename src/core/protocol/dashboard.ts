@@ -4,6 +4,8 @@
  * browser bundle).
  */
 import type { DiffResult } from "../diff/model.js";
+
+export type { KeyChange } from "../diff/model.js";
 import type { PublishAction } from "./history.js";
 import type { SnapshotSource } from "./snapshot.js";
 

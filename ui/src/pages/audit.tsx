@@ -1,8 +1,8 @@
-import { api, type AuditDoc } from "../api.js";
+import { api, type ChainAuditDocument } from "../api.js";
 import { formatTime, shortDigest } from "../format.js";
 import { Badge, LiveNote, Problem, useLive, useLoad } from "./common.js";
 
-type Chain = AuditDoc["environments"][number];
+type Chain = ChainAuditDocument["environments"][number];
 
 function ChainView({ chain }: { chain: Chain }) {
   return (

@@ -1,4 +1,4 @@
-import { api, type ClientRecord, type HistoryEntry, type StatusDoc } from "../api.js";
+import { api, type ClientRecord, type HistoryEntry, type StatusDocument } from "../api.js";
 import { ageOf, formatTime } from "../format.js";
 import { Badge, LiveNote, Problem, useLive, useLoad } from "./common.js";
 
@@ -14,13 +14,13 @@ const BUCKETS = [
 ];
 
 interface FleetData {
-  status: StatusDoc;
+  status: StatusDocument;
   history: Map<string, HistoryEntry[]>;
 }
 
 async function loadFleet(): Promise<FleetData> {
   const status = await api.status();
-  const envs = [...new Set(status.clients.map((c) => c.environment).filter((e): e is string => e !== null))];
+  const envs = [...new Set(status.clients.map((c) => c.environment))];
   const history = new Map<string, HistoryEntry[]>();
   for (const env of envs) history.set(env, (await api.history(env)).versions);
   return { status, history };
@@ -30,7 +30,7 @@ async function loadFleet(): Promise<FleetData> {
 function latencies(data: FleetData): number[] {
   const out: number[] = [];
   for (const c of data.status.clients) {
-    if (c.environment === null || c.version === null || !c.since) continue;
+    if (c.version === 0) continue;
     const published = data.history.get(c.environment)?.find((h) => h.version === c.version)?.publishedAt;
     if (published !== undefined) out.push(Math.max(0, (Date.parse(c.since) - Date.parse(published)) / 1000));
   }
@@ -75,9 +75,8 @@ function Histogram({ values }: { values: number[] }) {
 }
 
 function ClientRow({ c, current }: { c: ClientRecord; current: number | null }) {
-  const connected = c.connected ?? (c.connections ?? 0) > 0;
   const stale = Date.now() - Date.parse(c.lastSeen) > STALE_MS;
-  const behind = current !== null && c.version !== null && c.version < current;
+  const behind = current !== null && c.version < current;
   return (
     <tr>
       <th scope="row">{c.service}</th>
@@ -86,7 +85,7 @@ function ClientRow({ c, current }: { c: ClientRecord; current: number | null }) 
       </td>
       <td>{c.kind ?? "—"}</td>
       <td>
-        {c.version === null ? "—" : `v${c.version}`} {behind && <Badge kind="warn">behind v{current}</Badge>}
+        {c.version === 0 ? "—" : `v${c.version}`} {behind && <Badge kind="warn">behind v{current}</Badge>}
       </td>
       <td>
         <time dateTime={c.lastSeen} title={formatTime(c.lastSeen)}>
@@ -94,7 +93,7 @@ function ClientRow({ c, current }: { c: ClientRecord; current: number | null }) 
         </time>{" "}
         {stale && <Badge kind="warn">stale</Badge>}
       </td>
-      <td>{connected ? "yes" : "no"}</td>
+      <td>{c.connected ? "yes" : "no"}</td>
       <td>
         {c.rejected ? (
           <Badge kind="danger">
@@ -109,10 +108,10 @@ function ClientRow({ c, current }: { c: ClientRecord; current: number | null }) 
 }
 
 /** How many clients run each version, newest first. */
-function versionCounts(list: ClientRecord[]): [number | null, number][] {
-  const counts = new Map<number | null, number>();
+function versionCounts(list: ClientRecord[]): [number, number][] {
+  const counts = new Map<number, number>();
   for (const c of list) counts.set(c.version, (counts.get(c.version) ?? 0) + 1);
-  return [...counts].sort((a, b) => (b[0] ?? -1) - (a[0] ?? -1));
+  return [...counts].sort((a, b) => b[0] - a[0]);
 }
 
 export function FleetPage() {
@@ -121,9 +120,12 @@ export function FleetPage() {
   const news = useLive(envs, reload);
   const clients = data?.status.clients ?? [];
   const byEnv = new Map<string, ClientRecord[]>();
-  for (const c of clients) byEnv.set(c.environment ?? "(none)", [...(byEnv.get(c.environment ?? "(none)") ?? []), c]);
-  const currentOf = (env: string): number | null =>
-    data?.status.environments.find((e) => e.environment === env)?.version ?? null;
+  for (const c of clients) byEnv.set(c.environment, [...(byEnv.get(c.environment) ?? []), c]);
+  const currentOf = (env: string): number | null => {
+    const e = data?.status.environments.find((x) => x.environment === env);
+    // An environment the endpoint cannot serve (`error`) has no current version.
+    return e !== undefined && "version" in e ? e.version : null;
+  };
   const rejected = clients.filter((c) => c.rejected);
   return (
     <>
