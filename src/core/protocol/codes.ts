@@ -19,7 +19,7 @@ export const REJECTION_CODES = [
 export type RejectionCode = (typeof REJECTION_CODES)[number];
 
 /**
- * Spellings that deployed readers may still send: SDKs before 0.2 reported secrets they could not open as
+ * Spellings that deployed clients may still send: the 0.1 SDKs reported secrets they could not open as
  * `decrypt-failed` (the CLI always said `decryption-failed`). The endpoint reads both from a client's
  * header and records the one spelling; nothing writes the old one.
  */

@@ -6,6 +6,7 @@
 import type { DiffResult } from "../diff/model.js";
 
 export type { KeyChange } from "../diff/model.js";
+import type { Agree, FieldsOf } from "./fields.js";
 import type { PublishAction } from "./history.js";
 import type { SnapshotSource } from "./snapshot.js";
 
@@ -17,6 +18,8 @@ export interface SessionDocument {
   token: string | null;
   admin: boolean;
 }
+
+export const SESSION_DOCUMENT_FIELDS = ["auth", "token", "admin"] as const;
 
 /** The version an environment serves, as its history's last line says. */
 export interface CurrentVersion {
@@ -45,6 +48,17 @@ export interface EnvironmentRow {
   current: CurrentVersion | null;
 }
 
+export const ENVIRONMENT_ROW_FIELDS = [
+  "name",
+  "declared",
+  "parent",
+  "abstract",
+  "production",
+  "approvalRequired",
+  "description",
+  "current",
+] as const;
+
 /** `GET /ui/api/environments`. */
 export interface EnvironmentsDocument {
   schemaVersion: 1;
@@ -52,6 +66,8 @@ export interface EnvironmentsDocument {
   repository: boolean;
   environments: EnvironmentRow[];
 }
+
+export const ENVIRONMENTS_DOCUMENT_FIELDS = ["schemaVersion", "repository", "environments"] as const;
 
 /** `GET /ui/api/environments/{env}/diff?from=A&to=B`: the model of `strata diff` between two versions. */
 export type VersionDiffDocument = DiffResult;
@@ -84,6 +100,8 @@ export interface AuditedEnvironment {
   firstBad: ({ version: number } & ChainProblem) | null;
 }
 
+export const AUDITED_ENVIRONMENT_FIELDS = ["environment", "ok", "versions", "firstBad"] as const;
+
 /** `GET /ui/api/audit`: every readable environment's hash chain, checked by the server. */
 export interface ChainAuditDocument {
   schemaVersion: 1;
@@ -91,3 +109,11 @@ export interface ChainAuditDocument {
   trustedKeys: string[];
   environments: AuditedEnvironment[];
 }
+
+export const CHAIN_AUDIT_DOCUMENT_FIELDS = ["schemaVersion", "trustedKeys", "environments"] as const;
+
+type _SessionFields = Agree<FieldsOf<SessionDocument, typeof SESSION_DOCUMENT_FIELDS>>;
+type _RowFields = Agree<FieldsOf<EnvironmentRow, typeof ENVIRONMENT_ROW_FIELDS>>;
+type _EnvironmentsFields = Agree<FieldsOf<EnvironmentsDocument, typeof ENVIRONMENTS_DOCUMENT_FIELDS>>;
+type _AuditedFields = Agree<FieldsOf<AuditedEnvironment, typeof AUDITED_ENVIRONMENT_FIELDS>>;
+type _ChainFields = Agree<FieldsOf<ChainAuditDocument, typeof CHAIN_AUDIT_DOCUMENT_FIELDS>>;

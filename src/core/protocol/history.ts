@@ -56,11 +56,15 @@ export interface HistoryDocument {
   versions: HistoryEntry[];
 }
 
+export const HISTORY_DOCUMENT_FIELDS = ["schemaVersion", "environment", "versions"] as const;
+
 /** `GET /v1/audit`: every environment's entries, oldest first (admin only). */
 export interface AuditDocument {
   schemaVersion: 1;
   entries: HistoryEntry[];
 }
+
+export const AUDIT_DOCUMENT_FIELDS = ["schemaVersion", "entries"] as const;
 
 /** `201` to `PUT …/snapshot`. */
 export interface PublishedDocument {
@@ -70,4 +74,9 @@ export interface PublishedDocument {
   action: PublishAction;
 }
 
+export const PUBLISHED_DOCUMENT_FIELDS = ["environment", "version", "digest", "action"] as const;
+
 type _HistoryFields = Agree<FieldsOf<HistoryEntry, typeof HISTORY_ENTRY_FIELDS>>;
+type _HistoryDocumentFields = Agree<FieldsOf<HistoryDocument, typeof HISTORY_DOCUMENT_FIELDS>>;
+type _AuditFields = Agree<FieldsOf<AuditDocument, typeof AUDIT_DOCUMENT_FIELDS>>;
+type _PublishedFields = Agree<FieldsOf<PublishedDocument, typeof PUBLISHED_DOCUMENT_FIELDS>>;

@@ -6,7 +6,7 @@
  */
 export * from "./client-header.js";
 export * from "./codes.js";
-export type * from "./dashboard.js";
+export * from "./dashboard.js";
 export type * from "./errors.js";
 export * from "./events.js";
 export * from "./history.js";

@@ -70,6 +70,8 @@ export interface EnvironmentFailure {
   error: { code: string; message: string };
 }
 
+export const ENVIRONMENT_FAILURE_FIELDS = ["environment", "error"] as const;
+
 export interface StatusDocument {
   schemaVersion: 1;
   /** The store's description (its directory, or etcd's endpoints and prefix). */
@@ -86,4 +88,5 @@ export function isEnvironmentFailure(e: EnvironmentStatus | EnvironmentFailure):
 
 type _ClientFields = Agree<FieldsOf<ClientRecord, typeof CLIENT_RECORD_FIELDS>>;
 type _EnvironmentFields = Agree<FieldsOf<EnvironmentStatus, typeof ENVIRONMENT_STATUS_FIELDS>>;
+type _FailureFields = Agree<FieldsOf<EnvironmentFailure, typeof ENVIRONMENT_FAILURE_FIELDS>>;
 type _StatusFields = Agree<FieldsOf<StatusDocument, typeof STATUS_DOCUMENT_FIELDS>>;
