@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Benchmarks of the runtime side (the SDK and `strata agent`, issue 11). Prints tables.
 //
-//   npm run build && node bench/client.bench.mjs [--quick]
+//   npm run build && node bench/client.bench.mjs [--quick] [--only get,fleet,agent,import]
 //
 // - get() against a plain property read of a frozen object (goal within 3×), and allocations per call
 //   (goal zero: heap growth and garbage collections over 5 M calls).
@@ -20,6 +20,10 @@ import { runInNewContext } from "node:vm";
 import { cli, machine, median, root, table, time } from "./lib.mjs";
 
 const quick = process.argv.includes("--quick");
+// --only SECTIONS: some of get, fleet (1,000 clients, then the reconnect spread), agent, import.
+const onlyAt = process.argv.indexOf("--only");
+const only = onlyAt < 0 ? null : new Set(process.argv[onlyAt + 1]?.split(","));
+const section = (name) => only === null || only.has(name);
 // A gc() to measure heap growth from a clean start, without asking run.mjs for --expose-gc.
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc");
@@ -114,7 +118,7 @@ try {
   console.log(`\nmachine: ${machine()}${quick ? " (--quick)" : ""}`);
 
   // ---- get() -------------------------------------------------------------------------------------------
-  {
+  if (section("get")) {
     const port = await freePort();
     const s = await serve(port, `file:${join(work, "store-get")}`);
     const url = `http://127.0.0.1:${port}`;
@@ -199,7 +203,7 @@ try {
   }
 
   // ---- 1,000 clients -------------------------------------------------------------------------------------
-  {
+  if (section("fleet")) {
     const CLIENTS = 1000;
     const PUSHES = quick ? 5 : 20;
     const port = await freePort();
@@ -302,7 +306,7 @@ try {
   }
 
   // ---- agent ----------------------------------------------------------------------------------------------
-  {
+  if (section("agent")) {
     const PUSHES = quick ? 20 : 100;
     const port = await freePort();
     const s = await serve(port, `file:${join(work, "store-agent")}`);
@@ -364,7 +368,7 @@ try {
   }
 
   // ---- cold import --------------------------------------------------------------------------------------------
-  {
+  if (section("import")) {
     const runs = quick ? 5 : 15;
     const bare = time(process.execPath, ["--input-type=module", "-e", ""], { runs });
     const sdk = time(process.execPath, ["--input-type=module", "-e", 'await import("strata-config/client")'], { runs });

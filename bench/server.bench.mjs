@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Benchmarks of the distribution endpoint on loopback (issue 5). Prints a table.
 //
-//   npm run build && node bench/server.bench.mjs [--quick]
+//   npm run build && node bench/server.bench.mjs [--quick] [--only get,watchers,push,size]
 //
 // Needs (Debian): apt-get install -y nginx wrk etcd-server   (taskset is in util-linux)
 // - GET current (200 and 304): `strata serve` (file store) vs nginx (worker_processes 1) serving the same
@@ -25,6 +25,10 @@ const { computeContentDigest, createSnapshot, generateSigningKey, parseSigningKe
 );
 
 const quick = process.argv.includes("--quick");
+// --only SECTIONS: some of get (against nginx), watchers (push-to-watcher), push (1 MB), size (1,000 versions).
+const onlyAt = process.argv.indexOf("--only");
+const only = onlyAt < 0 ? null : new Set(process.argv[onlyAt + 1]?.split(","));
+const section = (name) => only === null || only.has(name);
 const DURATION = quick ? "3s" : "10s";
 const WATCHERS = 1000;
 const PUSHES = quick ? 10 : 30;
@@ -298,6 +302,18 @@ async function serverNotify(url) {
   return `p50 <= ${q(0.5) * 1000} ms, p99 <= ${q(0.99) * 1000} ms`;
 }
 
+/** Two servers on one etcd (started on first use), or null without etcd. */
+let etcd = null;
+async function etcdPair() {
+  if (!have("etcd")) return null;
+  if (etcd === null) {
+    const hostPort = await startEtcd();
+    const [a, b] = [await startServe(`etcd://${hostPort}/bench`, 0), await startServe(`etcd://${hostPort}/bench`, 0)];
+    etcd = { hostPort, a, b };
+  }
+  return etcd;
+}
+
 function du(dir) {
   let total = 0;
   const walk = (d) => {
@@ -319,7 +335,9 @@ try {
   const s1 = snapshot("staging", 1, null, makeConfig(4096, 1));
   await publish(url, s1);
   const body = serializeSnapshot(s1);
-  if (have("nginx") && have("wrk")) {
+  if (!section("get")) {
+    // left out (--only)
+  } else if (have("nginx") && have("wrk")) {
     const www = join(work, "www/v1/environments/staging");
     mkdirSync(www, { recursive: true });
     writeFileSync(join(www, "snapshot"), body);
@@ -360,26 +378,23 @@ http { access_log off; keepalive_requests 1000000; server { listen 127.0.0.1:${p
   } else rows.push(["GET current vs nginx", "skipped", "needs nginx and wrk"]);
 
   // --- push-to-watcher latency ---
-  await pushToWatcher("push-to-watcher, file store", url, url, "sse");
-  await pushToWatcher("push-to-watcher, file store", url, url, "longpoll");
-  rows.push([
-    "push-to-notify inside the server, file store",
-    await serverNotify(url),
-    "strata_push_to_notify_seconds: store publish to watchers written",
-  ]);
-  if (have("etcd")) {
-    const hostPort = await startEtcd();
-    const [a, b] = [await startServe(`etcd://${hostPort}/bench`, 0), await startServe(`etcd://${hostPort}/bench`, 0)];
-    await pushToWatcher("push-to-watcher, etcd, across 2 servers", a, b, "sse");
-    globalThis.etcdServers = [a, b];
-    globalThis.etcdHostPort = hostPort;
-  } else rows.push(["push-to-watcher, etcd", "skipped", "needs etcd"]);
+  if (section("watchers")) {
+    await pushToWatcher("push-to-watcher, file store", url, url, "sse");
+    await pushToWatcher("push-to-watcher, file store", url, url, "longpoll");
+    rows.push([
+      "push-to-notify inside the server, file store",
+      await serverNotify(url),
+      "strata_push_to_notify_seconds: store publish to watchers written",
+    ]);
+    const pair = await etcdPair();
+    if (pair !== null) await pushToWatcher("push-to-watcher, etcd, across 2 servers", pair.a, pair.b, "sse");
+    else rows.push(["push-to-watcher, etcd", "skipped", "needs etcd"]);
+  }
 
   // --- 1 MB push ---
-  for (const [label, target] of [
-    ["file", url],
-    ...(globalThis.etcdServers ? [["etcd", globalThis.etcdServers[0]]] : []),
-  ]) {
+  const pushTargets = section("push") ? [["file", url]] : [];
+  if (section("push") && (await etcdPair()) !== null) pushTargets.push(["etcd", (await etcdPair()).a]);
+  for (const [label, target] of pushTargets) {
     const env = `big-${label}`;
     let prev = null;
     const times = [];
@@ -404,19 +419,20 @@ http { access_log off; keepalive_requests 1000000; server { listen 127.0.0.1:${p
 
   // --- store size after 1,000 versions ---
   const sizeDir = join(work, "size-store");
-  const targets = [["file", await startServe(`file:${sizeDir}`, 0), () => du(sizeDir)]];
-  if (globalThis.etcdServers) {
+  const targets = section("size") ? [["file", await startServe(`file:${sizeDir}`, 0), () => du(sizeDir)]] : [];
+  const sizePair = section("size") ? await etcdPair() : null;
+  if (sizePair !== null) {
     // etcd's own figure (the data dir holds preallocated 64 MB WAL segments, so du would mislead).
     const dbSize = async () =>
       Number(
         (
           await (
-            await fetch(`http://${globalThis.etcdHostPort}/v3/maintenance/status`, { method: "POST", body: "{}" })
+            await fetch(`http://${sizePair.hostPort}/v3/maintenance/status`, { method: "POST", body: "{}" })
           ).json()
         ).dbSizeInUse ?? NaN,
       );
     const before = await dbSize();
-    targets.push(["etcd", globalThis.etcdServers[0], async () => (await dbSize()) - before]);
+    targets.push(["etcd", sizePair.a, async () => (await dbSize()) - before]);
   }
   for (const [label, sizeUrl, measure] of targets) {
     let prev = null;

@@ -26,7 +26,7 @@ export interface Current {
 }
 
 /** A snapshot this server is publishing, with the fields it would otherwise parse the text again for. */
-export interface LocalText {
+interface LocalText {
   digest: string;
   text: string;
   createdAt: string;
@@ -34,7 +34,7 @@ export interface LocalText {
 }
 
 /** Someone waiting on an environment: a long-poll or an event stream. */
-export interface Subscriber {
+interface Subscriber {
   /** A newer version is current. */
   onVersion(current: Current): void;
   /** The server is shutting down. */

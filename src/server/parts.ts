@@ -9,7 +9,7 @@ import type { ServerMetrics } from "./metrics.js";
 import type { StoreReader } from "./store-reader.js";
 
 /** Open long-polls and event streams (the `strata_watchers` gauge). */
-export interface WatcherCounts {
+interface WatcherCounts {
   longpoll: number;
   sse: number;
 }

@@ -66,12 +66,10 @@ export const ROUTES = [
   { method: "GET", head: true, pattern: "/ui/*", scope: "public", name: "ui", part: "dashboard" },
 ] as const satisfies readonly Route[];
 
-export type AnyRoute = (typeof ROUTES)[number];
+type AnyRoute = (typeof ROUTES)[number];
 type KeyOf<R> = R extends AnyRoute ? `${R["method"]} ${R["name"]}` : never;
 /** `METHOD name`: one per route, the key of its handler. */
 export type RouteKey = KeyOf<AnyRoute>;
-/** The route names, also the `route` label of the request metrics (`unknown` for no route). */
-export type RouteName = AnyRoute["name"];
 
 type ParamNames<P extends string> = P extends `${string}:${infer N}/${infer Rest}`
   ? N | ParamNames<Rest>
@@ -85,7 +83,7 @@ type PatternOf<K extends RouteKey> = Extract<
 /** The decoded, validated path parameters of a route. */
 export type RouteParams<K extends RouteKey> = Readonly<Record<ParamNames<PatternOf<K>>, string>>;
 
-export function routeKey(route: AnyRoute): RouteKey {
+function routeKey(route: AnyRoute): RouteKey {
   return `${route.method} ${route.name}` as RouteKey;
 }
 

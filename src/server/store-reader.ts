@@ -10,7 +10,7 @@ import { encodeSnapshot, parseSnapshot, verifySnapshot, type PublicKey } from ".
 import type { SnapshotStore } from "../io/stores/index.js";
 import type { LogFn } from "./log.js";
 
-export interface VerifiedSnapshot {
+interface VerifiedSnapshot {
   snapshot: Snapshot;
   /** The stored bytes, exactly: what is served. */
   text: string;
@@ -19,7 +19,7 @@ export interface VerifiedSnapshot {
 }
 
 /** The digest another record names for a version: the head pointer, or the version's history line. */
-export interface ExpectedDigest {
+interface ExpectedDigest {
   digest: string;
   by: "the head" | "the history";
 }

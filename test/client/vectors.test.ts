@@ -29,18 +29,25 @@ afterEach(async () => {
 });
 afterAll(() => cleanupTempdirs());
 
+/** A client whose endpoint is a port nobody listens on, starting from a cache file holding `text`. */
+async function startOffline(text: string): Promise<{ client: Promise<StrataClient>; cacheFile: string }> {
+  const cacheFile = join(tempdir(), "cache.json");
+  writeFileSync(cacheFile, text);
+  const client = createClient({
+    endpoint: `http://127.0.0.1:${await freePort()}`,
+    environment: "staging",
+    service: "svc",
+    trustedKeys: [PUBLIC_KEY],
+    cacheFile,
+    timeoutMs: 200,
+  });
+  return { client, cacheFile };
+}
+
 describe("the cache file", () => {
   it("these bytes start a client when the endpoint cannot be reached", async () => {
-    const cacheFile = join(tempdir(), "cache.json");
-    writeFileSync(cacheFile, CACHE_FILE);
-    const c = await createClient({
-      endpoint: `http://127.0.0.1:${await freePort()}`,
-      environment: "staging",
-      service: "svc",
-      trustedKeys: [PUBLIC_KEY],
-      cacheFile,
-      timeoutMs: 200,
-    });
+    const started = await startOffline(CACHE_FILE);
+    const c = await started.client;
     clients.push(c);
     expect(c.version).toBe(1);
     expect(c.snapshot).toMatchObject({
@@ -53,20 +60,13 @@ describe("the cache file", () => {
       database: { host: "db.internal", pool: { max: 10 } },
     });
     // The file is read, not rewritten.
-    expect(readFileSync(cacheFile, "utf8")).toBe(CACHE_FILE);
+    expect(readFileSync(started.cacheFile, "utf8")).toBe(CACHE_FILE);
   });
 
   it("one changed byte is refused (digest-mismatch), and without it the client does not start", async () => {
-    const cacheFile = join(tempdir(), "cache.json");
-    writeFileSync(cacheFile, CACHE_FILE.replace('"replicas":3', '"replicas":4'));
-    const err = await createClient({
-      endpoint: `http://127.0.0.1:${await freePort()}`,
-      environment: "staging",
-      service: "svc",
-      trustedKeys: [PUBLIC_KEY],
-      cacheFile,
-      timeoutMs: 200,
-    }).catch((e: unknown) => e);
+    const err = await (
+      await startOffline(CACHE_FILE.replace('"replicas":3', '"replicas":4'))
+    ).client.catch((e: unknown) => e);
     expect(err).toMatchObject({ code: "unreachable" });
     expect((err as Error).message).toContain("was rejected (digest-mismatch)");
   });

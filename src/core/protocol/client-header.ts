@@ -34,7 +34,7 @@ const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
 const UNWRITABLE = /[\u0000-\u001f\u007f-\u009f;=,]/g;
 
 /** A service or instance name as a client writes it: no control characters or separators, never empty. */
-export function encodeClientField(value: string): string {
+function encodeClientField(value: string): string {
   return value.replace(UNWRITABLE, "_").slice(0, FIELD_MAX) || "-";
 }
 

@@ -22,7 +22,7 @@ export interface SessionDocument {
 export const SESSION_DOCUMENT_FIELDS = ["auth", "token", "admin"] as const;
 
 /** The version an environment serves, as its history's last line says. */
-export interface CurrentVersion {
+interface CurrentVersion {
   version: number;
   digest: string;
   action: PublishAction;

@@ -18,7 +18,7 @@ import type {
 } from "../../core/protocol/index.js";
 import { mayRead } from "../auth.js";
 import type { Handlers } from "../dispatch.js";
-import { HttpError, readBody } from "../http.js";
+import { HttpError, readBody, sendJson as sendJsonWith } from "../http.js";
 import type { EndpointParts } from "../parts.js";
 import type { Grant } from "../tokens.js";
 import { findAsset, sendAsset } from "./assets.js";
@@ -41,13 +41,7 @@ type DashboardKey =
 
 /** The dashboard's answers are about this very moment: never stored. */
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    "content-type": "application/json",
-    "content-length": Buffer.byteLength(text),
-    "cache-control": "no-store",
-  });
-  res.end(text);
+  sendJsonWith(res, status, body, { "cache-control": "no-store" });
 }
 
 function redirect(res: ServerResponse, location: string, cookie?: string): void {
