@@ -30,6 +30,8 @@ export class StrataClient<T extends object = Record<string, unknown>> {
   private readonly emitter = new Emitter();
   private readonly state: AcceptedState;
   private readonly follower: Follower;
+  /** Every dotted path of the configuration in use to its frozen value: `get` is one lookup, on this object. */
+  private index: ReadonlyMap<string, unknown> = new Map();
   private readyPromise: Promise<void> | null = null;
   private loop: Promise<void> | null = null;
 
@@ -38,6 +40,7 @@ export class StrataClient<T extends object = Record<string, unknown>> {
     let follower: Follower | null = null;
     this.state = new AcceptedState(this.settings, this.lifetime, this.emitter, {
       seen: (version) => follower?.raiseLastEventId(version),
+      installed: (next) => (this.index = next.tree.index),
     });
     const connection = new Connection(this.settings, this.lifetime, () => this.state.clientHeader);
     follower = this.follower = new Follower(this.settings, this.lifetime, connection, this.state, this.emitter);
@@ -50,7 +53,7 @@ export class StrataClient<T extends object = Record<string, unknown>> {
   /** The value at a dotted path, or `fallback` when the configuration has no such path. */
   get<K extends KeyPath<T>, F>(key: K, fallback: F): ValueAt<T, K> | F;
   get(key: string, fallback: unknown = NO_FALLBACK): unknown {
-    const v = this.state.index.get(key);
+    const v = this.index.get(key);
     if (v !== undefined) return v;
     if (fallback !== NO_FALLBACK) return fallback;
     return this.unknownKey(key);

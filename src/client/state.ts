@@ -17,7 +17,7 @@ import { buildTree, mergeSecrets, type ConfigTree } from "./tree.js";
 import { verifySnapshotText } from "./verify.js";
 
 /** A verified snapshot with its secrets opened: ready to be swapped in. */
-export interface Accepted {
+interface Accepted {
   snapshot: Snapshot;
   /** Exactly as received: what the cache file holds. */
   text: string;
@@ -30,15 +30,15 @@ export interface InitialAnswer {
   tried: string;
 }
 
-export interface StateHooks {
+interface StateHooks {
   /** A version was installed or refused: the follower need not fetch it again. */
   seen(version: number): void;
+  /** A snapshot was swapped in: the facade's lookup index is its tree's. */
+  installed(next: Accepted): void;
 }
 
 export class AcceptedState {
   current: Accepted | null = null;
-  /** Every dotted path of the current configuration to its frozen value: `get` is one lookup. */
-  index: ReadonlyMap<string, unknown> = new Map();
   /** The highest accepted version this process or its cache file has seen: nothing at or below it is taken. */
   private floor = 0;
   private lastRejection: { version: number; reason: RejectionCode } | null = null;
@@ -203,7 +203,7 @@ export class AcceptedState {
   private install(next: Accepted, persist: boolean): void {
     const previous = this.current;
     this.current = next;
-    this.index = next.tree.index;
+    this.hooks.installed(next);
     this.floor = Math.max(this.floor, next.snapshot.version);
     this.hooks.seen(next.snapshot.version);
     this.updateHeader();
