@@ -99,7 +99,9 @@ function publisher(url, environment = "staging") {
     );
     const res = await fetch(`${url}/v1/environments/${environment}/snapshot`, {
       method: "PUT",
-      headers: { "content-type": "application/json", "if-match": `"${prev?.version ?? 0}"` },
+      // A new connection each time: 1,000 clients can hold this process's event loop for seconds, long enough
+      // for the server to close an idle pooled socket that fetch would then send on.
+      headers: { "content-type": "application/json", "if-match": `"${prev?.version ?? 0}"`, connection: "close" },
       body: serializeSnapshot(snapshot),
     });
     if (res.status !== 201) throw new Error(`publish: ${res.status} ${await res.text()}`);

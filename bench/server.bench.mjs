@@ -348,10 +348,18 @@ try {
 events { worker_connections 4096; }
 http { access_log off; keepalive_requests 1000000; server { listen 127.0.0.1:${port}; root ${work}/www; default_type application/json; } }\n`,
     );
-    start(0, "nginx", ["-c", join(work, "nginx.conf"), "-p", work]);
-    await sleep(500);
+    const proxy = start(0, "nginx", ["-c", join(work, "nginx.conf"), "-p", work]);
     const nginxUrl = `http://127.0.0.1:${port}/v1/environments/staging/snapshot`;
-    const etag = (await fetch(nginxUrl)).headers.get("etag");
+    // Ready when it answers (a loaded machine can take seconds to start it).
+    let etag = null;
+    while (etag === null) {
+      if (proxy.exitCode !== null) throw new Error("nginx exited");
+      etag = await fetch(nginxUrl).then(
+        (r) => r.headers.get("etag"),
+        () => null,
+      );
+      if (etag === null) await sleep(50);
+    }
     const strataUrl = `${url}/v1/environments/staging/snapshot`;
     await wrk(strataUrl); // warm up
     const s200 = await wrk(strataUrl);
