@@ -40,9 +40,9 @@ export class StrataClient<T extends object = Record<string, unknown>> {
     let follower: Follower | null = null;
     this.state = new AcceptedState(this.settings, this.lifetime, this.emitter, {
       seen: (version) => follower?.raiseLastEventId(version),
-      installed: (next) => (this.index = next.tree.index),
+      installed: (tree) => (this.index = tree.index),
     });
-    const connection = new Connection(this.settings, this.lifetime, () => this.state.clientHeader);
+    const connection = new Connection(this.settings, this.lifetime, this.state);
     follower = this.follower = new Follower(this.settings, this.lifetime, connection, this.state, this.emitter);
   }
 
@@ -81,9 +81,7 @@ export class StrataClient<T extends object = Record<string, unknown>> {
   /** The accepted snapshot's metadata (never its secrets). */
   get snapshot(): Readonly<SnapshotMetadata> | null {
     const current = this.state.current;
-    if (current === null) return null;
-    const { config: _c, secrets: _s, ...meta } = current.snapshot;
-    return meta;
+    return current === null ? null : { ...current.snapshot };
   }
 
   /** True once the snapshot in use is past its `expiresAt` (the endpoint stopped refreshing it). */

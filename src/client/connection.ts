@@ -21,8 +21,8 @@ export class Connection {
   constructor(
     private readonly settings: Settings,
     private readonly lifetime: Lifetime,
-    /** The `Strata-Client` header as it is now (the version in use changes it). */
-    private readonly clientHeader: () => string,
+    /** Says the `Strata-Client` header as it is now (the version in use changes it): the accepted state. */
+    private readonly identity: { readonly clientHeader: string },
   ) {}
 
   /** `…/v1/environments/{env}/{path}`. */
@@ -31,7 +31,7 @@ export class Connection {
   }
 
   headers(): Record<string, string> {
-    const h: Record<string, string> = { [CLIENT_HEADER]: this.clientHeader() };
+    const h: Record<string, string> = { [CLIENT_HEADER]: this.identity.clientHeader };
     if (this.settings.token) h.authorization = `Bearer ${this.settings.token}`;
     return h;
   }

@@ -6,7 +6,12 @@
  * the cache file exactly as received. Freshness (`expiresAt`) is watched here too.
  */
 import { readFile } from "node:fs/promises";
-import { formatClientHeader, type RejectionCode, type Snapshot } from "../core/protocol/index.js";
+import {
+  formatClientHeader,
+  type RejectionCode,
+  type Snapshot,
+  type SnapshotMetadata,
+} from "../core/protocol/index.js";
 import { readCacheFile, writeFileAtomic } from "./cache.js";
 import { isRejection, StrataClientError } from "./errors.js";
 import type { Emitter } from "./events.js";
@@ -24,6 +29,15 @@ interface Accepted {
   tree: ConfigTree;
 }
 
+/**
+ * The snapshot in use: its metadata and its tree. Its text (written to the cache file when it was accepted) and
+ * its `config` and `secrets` (merged into the tree) are not kept: a client holds its configuration once.
+ */
+interface InUse {
+  snapshot: SnapshotMetadata;
+  tree: ConfigTree;
+}
+
 /** What the first request to the endpoint brought: its snapshot text, or null and what was tried. */
 export interface InitialAnswer {
   text: string | null;
@@ -34,11 +48,11 @@ interface StateHooks {
   /** A version was installed or refused: the follower need not fetch it again. */
   seen(version: number): void;
   /** A snapshot was swapped in: the facade's lookup index is its tree's. */
-  installed(next: Accepted): void;
+  installed(tree: ConfigTree): void;
 }
 
 export class AcceptedState {
-  current: Accepted | null = null;
+  current: InUse | null = null;
   /** The highest accepted version this process or its cache file has seen: nothing at or below it is taken. */
   private floor = 0;
   private lastRejection: { version: number; reason: RejectionCode } | null = null;
@@ -202,8 +216,9 @@ export class AcceptedState {
 
   private install(next: Accepted, persist: boolean): void {
     const previous = this.current;
-    this.current = next;
-    this.hooks.installed(next);
+    const { config: _c, secrets: _s, ...meta } = next.snapshot;
+    this.current = { snapshot: meta, tree: next.tree };
+    this.hooks.installed(next.tree);
     this.floor = Math.max(this.floor, next.snapshot.version);
     this.hooks.seen(next.snapshot.version);
     this.updateHeader();

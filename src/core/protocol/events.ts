@@ -68,7 +68,8 @@ export class EventStreamParser {
   private afterCR = false;
   private type = "";
   private id: string | null = null;
-  private data: string[] = [];
+  /** The event's data lines so far; null before its first (most blocks are comments and have none). */
+  private data: string[] | null = null;
   private fields = 0;
   /** Blank-line-terminated blocks seen: events, comments, `retry` (a stream that carried anything at all). */
   blocks = 0;
@@ -98,11 +99,11 @@ export class EventStreamParser {
   private line(line: string, out: StreamEvent[]): void {
     if (line === "") {
       if (this.fields > 0) this.blocks++;
-      if (this.data.length > 0)
+      if (this.data !== null)
         out.push({ event: this.type === "" ? "message" : this.type, id: this.id, data: this.data.join("\n") });
       this.type = "";
       this.id = null;
-      this.data = [];
+      this.data = null;
       this.fields = 0;
       return;
     }
@@ -113,7 +114,7 @@ export class EventStreamParser {
     let value = colon < 0 ? "" : line.slice(colon + 1);
     if (value.startsWith(" ")) value = value.slice(1);
     if (name === "event") this.type = value;
-    else if (name === "data") this.data.push(value);
+    else if (name === "data") (this.data ??= []).push(value);
     else if (name === "id" && !value.includes("\0")) this.id = value;
     // `retry` and unknown fields: nothing for the SDK to do (it keeps its own backoff).
   }
