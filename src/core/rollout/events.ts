@@ -5,6 +5,8 @@
  * sample counts) and never a configuration value: the type has no field that could hold one, and
  * {@link createChangeEvent} checks the key paths it is given.
  */
+import { isEqualJson } from "../diff/values.js";
+import { isJsonObject, type JsonObject, type JsonValue } from "../json.js";
 import { DIGEST_PATTERN } from "../snapshot/canonical.js";
 import type { VersionRef } from "../snapshot/snapshot.js";
 import type { RolloutState } from "./decide.js";
@@ -46,7 +48,7 @@ export interface ChangeEvent {
 }
 
 export const MAX_EVENT_KEYS = 100;
-const KEY_PATH = /^[A-Za-z0-9_$][A-Za-z0-9_$.\-[\]]{0,511}$/;
+const KEY_PATH = /^[A-Za-z0-9_$][A-Za-z0-9_$.\-[\]]{0,1023}$/;
 
 export interface ChangeEventInit {
   kind: ChangeEventKind;
@@ -117,4 +119,34 @@ export function rolloutEvent(
     reason: state.reason,
     source: extra.source ?? null,
   });
+}
+
+/**
+ * The dotted key paths (`namespace.key.sub`) whose values differ between two configs: leaves that changed,
+ * appeared or went away; an array is one value. Only paths leave this function, never values. (A snapshot's
+ * secrets are ciphertext that is re-encrypted on every change; their paths come from the diff of the
+ * source, not from here.)
+ */
+export function changedKeyPaths(before: Readonly<Record<string, JsonObject>> | null, after: Readonly<Record<string, JsonObject>>): string[] {
+  const out: string[] = [];
+  const walk = (a: JsonValue | undefined, b: JsonValue | undefined, path: string): void => {
+    if (isJsonObject(a) && isJsonObject(b)) {
+      for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) walk(a[k], b[k], `${path}.${k}`);
+      return;
+    }
+    if (isEqualJson(a, b)) return;
+    // A map replaced by a scalar (or the reverse), or one side missing: every leaf under it changed.
+    if (isJsonObject(a) || isJsonObject(b)) {
+      const tree = (isJsonObject(a) ? a : b) as JsonObject;
+      if (Object.keys(tree).length === 0) out.push(path);
+      for (const k of Object.keys(tree)) walk(isJsonObject(a) ? a[k] : undefined, isJsonObject(b) ? b[k] : undefined, `${path}.${k}`);
+      if (!isJsonObject(a) && a !== undefined) out.push(path);
+      if (!isJsonObject(b) && b !== undefined) out.push(path);
+      return;
+    }
+    out.push(path);
+  };
+  const namespaces = new Set([...Object.keys(before ?? {}), ...Object.keys(after)]);
+  for (const ns of namespaces) walk(before?.[ns], after[ns], ns);
+  return [...new Set(out)].sort();
 }
