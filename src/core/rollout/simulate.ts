@@ -22,13 +22,21 @@ export interface SimulationInput {
   requestsPerSecond: number;
   /** How often each instance reports (milliseconds). */
   reportEveryMs: number;
-  /** Error rate of the stable and of the candidate version (fractions). */
-  errorRate: { stable: number; candidate: number };
+  /**
+   * Error rate of the stable and of the candidate version (fractions); or a function of the simulated time
+   * since the start, for traffic that changes under the rollout (an incident that hits every cohort).
+   */
+  errorRate: ErrorRates | ((elapsedMs: number) => ErrorRates);
   seed: number;
   /** Stop (outcome `held`) after this much simulated time; default: the policy's steps twice over plus an hour. */
   maxMs?: number;
   /** The decision function (default: the engine's); a benchmark passes a naive one to compare. */
   decide?: (input: DecideInput) => Decision;
+}
+
+export interface ErrorRates {
+  stable: number;
+  candidate: number;
 }
 
 export interface SimulationResult {
@@ -75,8 +83,9 @@ export function simulateRollout(input: SimulationInput): SimulationResult {
     // Instances of one cohort share a version and so an error rate: their reports of one round add up to
     // one binomial draw (the same distribution as drawing each report and summing).
     const inCohort = positions.filter((p) => inRange(p, [0, boundary])).length;
-    add(totals.candidate, inCohort * perReport, input.errorRate.candidate, random);
-    add(totals.control, (input.instances - inCohort) * perReport, input.errorRate.stable, random);
+    const rates = typeof input.errorRate === "function" ? input.errorRate(t - t0) : input.errorRate;
+    add(totals.candidate, inCohort * perReport, rates.candidate, random);
+    add(totals.control, (input.instances - inCohort) * perReport, rates.stable, random);
     reports += input.instances;
     const signals: Record<string, GateSignal> = {};
     for (const g of input.policy.gates)
