@@ -127,7 +127,10 @@ export function rolloutEvent(
  * secrets are ciphertext that is re-encrypted on every change; their paths come from the diff of the
  * source, not from here.)
  */
-export function changedKeyPaths(before: Readonly<Record<string, JsonObject>> | null, after: Readonly<Record<string, JsonObject>>): string[] {
+export function changedKeyPaths(
+  before: Readonly<Record<string, JsonObject>> | null,
+  after: Readonly<Record<string, JsonObject>>,
+): string[] {
   const out: string[] = [];
   const walk = (a: JsonValue | undefined, b: JsonValue | undefined, path: string): void => {
     if (isJsonObject(a) && isJsonObject(b)) {
@@ -139,7 +142,8 @@ export function changedKeyPaths(before: Readonly<Record<string, JsonObject>> | n
     if (isJsonObject(a) || isJsonObject(b)) {
       const tree = (isJsonObject(a) ? a : b) as JsonObject;
       if (Object.keys(tree).length === 0) out.push(path);
-      for (const k of Object.keys(tree)) walk(isJsonObject(a) ? a[k] : undefined, isJsonObject(b) ? b[k] : undefined, `${path}.${k}`);
+      for (const k of Object.keys(tree))
+        walk(isJsonObject(a) ? a[k] : undefined, isJsonObject(b) ? b[k] : undefined, `${path}.${k}`);
       if (!isJsonObject(a) && a !== undefined) out.push(path);
       if (!isJsonObject(b) && b !== undefined) out.push(path);
       return;
