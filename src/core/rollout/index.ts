@@ -9,3 +9,4 @@ export * from "./decide.js";
 export * from "./plan.js";
 export * from "./simulate.js";
 export * from "./events.js";
+export * from "./reports.js";
