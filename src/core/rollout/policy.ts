@@ -35,7 +35,15 @@ import {
   type Weekday,
 } from "./freeze.js";
 import { checkQueryTemplate, type QueryTemplate } from "./promql.js";
-import { BASIS_POINTS, describe, formatShare, parseDuration, parseLatency, parseShare } from "./units.js";
+import {
+  BASIS_POINTS,
+  describe,
+  formatDuration,
+  formatShare,
+  parseDuration,
+  parseLatency,
+  parseShare,
+} from "./units.js";
 
 export type Strategy =
   | { kind: "all-at-once" }
@@ -130,6 +138,8 @@ const FILE = "strata.yaml";
 const PUBLIC_KEY = /^ed25519:[A-Za-z0-9+/]{43}=$/;
 
 const POLICY_KEYS = [...STRATEGY_KINDS, "gates", "freeze", "confidence"];
+// `days` and `timezone` make a window weekly; a one-off window with a timezone is reported on its own.
+const FREEZE_KEYS = ["from", "until", "days", "timezone", "reason"];
 const GATE_KEYS = ["name", "metric", "max_increase", "min_samples", "bad", "total"];
 
 /** Reads the `rollouts:` section of strata.yaml's located root; every problem as a located finding. */
@@ -533,11 +543,7 @@ function readFreezeWindow(r: SectionReader, node: LNode, where: string): FreezeW
   if (!map) return null;
   const before = r.findings.length;
   const weekly = map.entries.has("days");
-  r.unknownKeys(
-    map,
-    where,
-    weekly ? ["days", "from", "until", "timezone", "reason"] : ["from", "until", "reason", "days", "timezone"],
-  );
+  r.unknownKeys(map, where, FREEZE_KEYS);
   const reasonNode = map.entries.get("reason")?.value;
   let reason: string | null = null;
   if (reasonNode) {
@@ -682,7 +688,11 @@ class SectionReader {
       return null;
     }
     if (v.value < min || v.value > max) {
-      this.error("constraint-violation", node.pos, `${where} must be between 1s and 30d`);
+      this.error(
+        "constraint-violation",
+        node.pos,
+        `${where} must be between ${formatDuration(min)} and ${formatDuration(max)}`,
+      );
       return null;
     }
     return v.value;
