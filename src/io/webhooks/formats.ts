@@ -15,7 +15,7 @@ export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
 export type WireMessage = { body: unknown; headers: Record<string, string> } | null;
 
 /** The CDEvents specification version these events follow (context.specversion). */
-export const CDEVENTS_SPEC_VERSION = "0.5.1";
+export const CDEVENTS_VERSION = "0.5.1";
 const CDEVENTS_TYPES = {
   deployed: "dev.cdevents.service.deployed.0.3.0",
   upgraded: "dev.cdevents.service.upgraded.0.3.0",
@@ -73,7 +73,7 @@ export function cdevent(event: ChangeEvent, source: string): WireMessage {
   if (predicate === null) return null;
   const type = CDEVENTS_TYPES[predicate];
   const body = {
-    context: { specversion: CDEVENTS_SPEC_VERSION, id: event.id, source, type, timestamp: event.time },
+    context: { specversion: CDEVENTS_VERSION, id: event.id, source, type, timestamp: event.time },
     subject: {
       id: subjectId(event),
       source,
