@@ -4,6 +4,7 @@
  */
 import { createFinding, findingAt, StrataError, type Finding } from "../core/findings.js";
 import { isJsonObject, type JsonObject } from "../core/json.js";
+import { parseJsonPointer } from "../core/json-pointer.js";
 import type { EnvironmentInfo, KeyMetadata, ResolvedEnvironment } from "../core/model.js";
 import { checkSopsMetadata, classifyPath, overlayPlaintext, stripSopsMetadata } from "../core/resolve/layers.js";
 import { Resolver, type EnvironmentLayers, type Layer, type NamespaceSchema } from "../core/resolve/resolve.js";
@@ -275,13 +276,7 @@ function loadSchema(
   const metaErrors = compiler.validateSchema(schema);
   if (metaErrors.length > 0) {
     for (const err of metaErrors.slice(0, 20)) {
-      const segs =
-        err.instancePath === ""
-          ? []
-          : err.instancePath
-              .slice(1)
-              .split("/")
-              .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
+      const segs = parseJsonPointer(err.instancePath);
       const p = at(segs);
       findings.push(
         findingAt(

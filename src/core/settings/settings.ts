@@ -1,6 +1,7 @@
 /** strata.yaml: validated against the shipped schema, then the environment graph (docs/reference.md, strata.yaml). */
 import { compareEnvironmentNames, createFinding, findingAt, type Finding } from "../findings.js";
 import { isJsonObject, type JsonObject } from "../json.js";
+import { parseJsonPointer } from "../json-pointer.js";
 import type { EnvironmentInfo } from "../model.js";
 import { isValidName } from "../names.js";
 import { locate } from "../yaml/locate.js";
@@ -62,13 +63,7 @@ export function parseSettings(root: LNode | null, compiler: SchemaCompiler): Par
   if (!validate(plain)) {
     for (const err of validate.errors ?? []) {
       if (err.propertyName !== undefined) continue; // names are checked below, with a clearer message
-      const segs =
-        err.instancePath === ""
-          ? []
-          : err.instancePath
-              .slice(1)
-              .split("/")
-              .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
+      const segs = parseJsonPointer(err.instancePath);
       const extra =
         err.keyword === "additionalProperties"
           ? String((err.params as { additionalProperty: string }).additionalProperty)
