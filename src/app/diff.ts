@@ -6,7 +6,8 @@
 import { compareSides, type DiffSide } from "../core/diff/compare.js";
 import type { DiffResult } from "../core/diff/model.js";
 import { createGlobMatcher } from "../core/glob.js";
-import { namespaceOf, parseConfigPath } from "../core/diff/paths.js";
+import { namespaceOf } from "../core/diff/paths.js";
+import { configPathOf } from "../core/layout.js";
 import {
   addDependents,
   chooseIncremental,
@@ -370,7 +371,7 @@ async function loadLayout(files: RepoFiles, settingsFrom?: RepoFiles, broken?: L
   const problems = (broken?.repo?.findings ?? []).filter((f) => f.severity === "error" && f.file === "strata.yaml");
   const namespaces = new Set<string>();
   for (const path of await files.list(["schemas"])) {
-    const parsed = parseConfigPath(path);
+    const parsed = configPathOf(path);
     if (parsed?.kind === "schema") namespaces.add(parsed.namespace);
   }
   try {

@@ -9,7 +9,7 @@ import type { ChangedFile } from "../core/diff/changes.js";
 import { compareMatchingLeaves, findPullRequestNumber, type ValueChange } from "../core/diff/log.js";
 import { isEqualJson } from "../core/diff/values.js";
 import { createGlobMatcher } from "../core/glob.js";
-import { parseConfigPath } from "../core/diff/paths.js";
+import { configPathOf } from "../core/layout.js";
 import { addFileReferences, closeOverReferences, type ReferenceGraph } from "../core/diff/references.js";
 import { EXIT, StrataError } from "../core/findings.js";
 import { SETTINGS_FILE } from "../core/settings/settings.js";
@@ -115,7 +115,7 @@ async function logWithGit(git: GitRepo, options: LogOptions): Promise<LogResult>
   // The namespaces the pattern can name, plus what they interpolate (read at head).
   const allNamespaces = new Set(
     (await headFiles.list(["schemas"])).flatMap((p) => {
-      const parsed = parseConfigPath(p);
+      const parsed = configPathOf(p);
       return parsed?.kind === "schema" ? [parsed.namespace] : [];
     }),
   );
@@ -278,7 +278,7 @@ function affects(
 ): boolean {
   return changes.some((c) =>
     [c.path, c.oldPath].some((p) => {
-      const parsed = p === null ? null : parseConfigPath(p);
+      const parsed = p === null ? null : configPathOf(p);
       if (parsed === null) return false;
       if (parsed.kind === "settings") return true;
       if (!namespaces.has(parsed.namespace)) return false;

@@ -6,7 +6,8 @@ import { createFinding, findingAt, StrataError, type Finding } from "../core/fin
 import { isJsonObject, type JsonObject } from "../core/json.js";
 import { parseJsonPointer } from "../core/json-pointer.js";
 import type { EnvironmentInfo, KeyMetadata, ResolvedEnvironment } from "../core/model.js";
-import { checkSopsMetadata, classifyPath, overlayPlaintext, stripSopsMetadata } from "../core/resolve/layers.js";
+import { classifyPath } from "../core/layout.js";
+import { checkSopsMetadata, overlayPlaintext, stripSopsMetadata } from "../core/resolve/layers.js";
 import { Resolver, type EnvironmentLayers, type Layer, type NamespaceSchema } from "../core/resolve/resolve.js";
 import { SchemaCompiler } from "../core/schema/compile.js";
 import { collectDefaults, DEFAULTS_EXPANSION_LIMIT } from "../core/schema/navigate.js";
@@ -107,7 +108,7 @@ export async function loadRepository(files: RepoFiles, options: LoadOptions = {}
           }),
         );
       else schemaFiles.set(c.namespace, path);
-    } else valueFiles.push(c);
+    } else if (c.kind === "values") valueFiles.push(c);
   }
 
   // Which environments' layers are needed: the chains of those asked for.

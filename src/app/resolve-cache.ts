@@ -12,7 +12,7 @@ import type { Finding } from "../core/findings.js";
 import type { JsonObject } from "../core/json.js";
 import type { ResolvedEnvironment } from "../core/model.js";
 import { redactConfig } from "../core/render-config.js";
-import { classifyPath } from "../core/resolve/layers.js";
+import { configPathOf } from "../core/layout.js";
 import type { RepoFiles, SecretsOpener } from "../core/source.js";
 import type { ResultCache } from "../io/cache/resolved.js";
 
@@ -113,8 +113,8 @@ async function contentKey(files: RepoFiles, chainKey: string, chain: readonly st
   const listing = await files.list(["schemas", "environments"]);
   const inputs: string[] = [];
   for (const path of listing) {
-    const c = classifyPath(path);
-    if (c === null || "code" in c) continue;
+    const c = configPathOf(path);
+    if (c === null || c.kind === "settings") continue;
     if (c.kind === "values") {
       if (!inChain.has(c.environment)) continue;
       if (c.encrypted) return null;

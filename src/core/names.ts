@@ -6,6 +6,8 @@ export const NAME = /^[a-z0-9][a-z0-9-]*$/;
  * segments: 64 characters is far more than a real name needs and far below any file-system limit.
  */
 export const MAX_NAME_LENGTH = 64;
+/** The name rule in words, for hints: `environment names match …`. */
+export const NAME_RULE = `names match ${NAME.source}, at most ${MAX_NAME_LENGTH} characters`;
 
 /** Segments that would reach an object prototype if they ever became property names. */
 const PROTOTYPE_KEYS = new Set([
