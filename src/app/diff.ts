@@ -8,6 +8,7 @@ import type { DiffResult } from "../core/diff/model.js";
 import { createGlobMatcher } from "../core/glob.js";
 import { namespaceOf } from "../core/diff/paths.js";
 import { configPathOf } from "../core/layout.js";
+import { SETTINGS_FILE } from "../core/settings/settings.js";
 import {
   addDependents,
   chooseIncremental,
@@ -366,9 +367,9 @@ async function loadLayout(files: RepoFiles, settingsFrom?: RepoFiles, broken?: L
       : {
           label: files.label,
           list: (prefixes) => files.list(prefixes),
-          read: (path) => (path === "strata.yaml" ? settingsFrom.read(path) : files.read(path)),
+          read: (path) => (path === SETTINGS_FILE ? settingsFrom.read(path) : files.read(path)),
         };
-  const problems = (broken?.repo?.findings ?? []).filter((f) => f.severity === "error" && f.file === "strata.yaml");
+  const problems = (broken?.repo?.findings ?? []).filter((f) => f.severity === "error" && f.file === SETTINGS_FILE);
   const namespaces = new Set<string>();
   for (const path of await files.list(["schemas"])) {
     const parsed = configPathOf(path);
@@ -392,7 +393,7 @@ async function loadLayout(files: RepoFiles, settingsFrom?: RepoFiles, broken?: L
 function hasBrokenSettings(side: LoadedSide): boolean {
   return (
     side.repo !== null &&
-    side.repo.findings.some((f) => f.severity === "error" && f.file === "strata.yaml") &&
+    side.repo.findings.some((f) => f.severity === "error" && f.file === SETTINGS_FILE) &&
     side.repo.environments.size === 0
   );
 }

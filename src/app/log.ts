@@ -132,7 +132,7 @@ async function logWithGit(git: GitRepo, options: LogOptions): Promise<LogResult>
   const history = await readHistory(
     git,
     head,
-    ["strata.yaml", "schemas", "environments"],
+    [SETTINGS_FILE, "schemas", "environments"],
     options.maxCount === undefined ? {} : { maxCount: options.maxCount },
   );
   const entries: LogEntry[] = [];
@@ -214,7 +214,7 @@ async function creditBranchCommits(
   let tree: Tree;
   let previous: Leaves;
   try {
-    branch = await readHistory(git, branchHead, ["strata.yaml", "schemas", "environments"], { exclude: mainParent });
+    branch = await readHistory(git, branchHead, [SETTINGS_FILE, "schemas", "environments"], { exclude: mainParent });
     if (branch.length === 0) return null;
     const start = branch[0]!.parent;
     tree = start === null ? new Map() : await readTree(git, start);

@@ -13,12 +13,12 @@ import type { JsonObject } from "../core/json.js";
 import type { ResolvedEnvironment } from "../core/model.js";
 import { redactConfig } from "../core/render-config.js";
 import { configPathOf } from "../core/layout.js";
+import { SETTINGS_FILE } from "../core/settings/settings.js";
 import type { RepoFiles, SecretsOpener } from "../core/source.js";
 import type { ResultCache } from "../io/cache/resolved.js";
 
 /** Bump when what a result holds, or how the key is made, changes. */
 const FORMAT = "strata-resolved-1";
-const SETTINGS_FILE = "strata.yaml";
 
 export interface CachedResolution {
   environment: string;

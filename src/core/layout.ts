@@ -5,8 +5,7 @@
  */
 import { findingAt, type Finding } from "./findings.js";
 import { isValidName, NAME_RULE } from "./names.js";
-
-export const SETTINGS_PATH = "strata.yaml";
+import { SETTINGS_FILE } from "./settings/settings.js";
 
 export type ConfigPath =
   | { kind: "settings"; path: string }
@@ -18,7 +17,7 @@ export type ConfigPath =
  * configuration but is misnamed (strata does not read it), or null for everything else.
  */
 export function classifyPath(path: string): ConfigPath | Finding | null {
-  if (path === SETTINGS_PATH) return { kind: "settings", path };
+  if (path === SETTINGS_FILE) return { kind: "settings", path };
   // A misnamed file has no useful position inside it: the finding points at its first line.
   const misnamed = (message: string, extra: { hint?: string; environment?: string } = {}): Finding =>
     findingAt("invalid-name", { file: path, line: 1, column: 1 }, message, extra);
