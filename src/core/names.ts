@@ -1,12 +1,18 @@
 /** Names and key segments (docs/reference.md, the repository). Checked before any value reaches an object. */
 export const KEY_SEGMENT = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+/**
+ * Environment and namespace names: the one home of the rule. The strata.yaml schema, the repository
+ * layout, the snapshot format, the stores and the endpoint's routes all take it from here.
+ */
 export const NAME = /^[a-z0-9][a-z0-9-]*$/;
 /**
  * Environment and namespace names become file names (in the repository and the endpoint's store) and URL
  * segments: 64 characters is far more than a real name needs and far below any file-system limit.
  */
 export const MAX_NAME_LENGTH = 64;
-/** The name rule in words, for hints: `environment names match …`. */
+/** The whole rule, length included, as one expression (for route parameters and store listings). */
+export const VALID_NAME = new RegExp(`^[a-z0-9][a-z0-9-]{0,${MAX_NAME_LENGTH - 1}}$`);
+/** The rule in words, for hints and messages: `environment names match …`. */
 export const NAME_RULE = `names match ${NAME.source}, at most ${MAX_NAME_LENGTH} characters`;
 
 /** Segments that would reach an object prototype if they ever became property names. */
@@ -31,7 +37,7 @@ export function isValidKeySegment(key: string): boolean {
 }
 
 export function isValidName(name: string): boolean {
-  return NAME.test(name) && name.length <= MAX_NAME_LENGTH;
+  return VALID_NAME.test(name);
 }
 
 export function describeKeyProblem(key: string): string {

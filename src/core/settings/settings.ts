@@ -3,7 +3,7 @@ import { compareEnvironmentNames, createFinding, findingAt, type Finding } from 
 import { isJsonObject, type JsonObject } from "../json.js";
 import { parseJsonPointer } from "../json-pointer.js";
 import type { EnvironmentInfo } from "../model.js";
-import { isValidName } from "../names.js";
+import { isValidName, NAME_RULE } from "../names.js";
 import { locate } from "../yaml/locate.js";
 import { toPlain, type LNode } from "../yaml/nodes.js";
 import type { SchemaCompiler } from "../schema/compile.js";
@@ -86,9 +86,13 @@ export function parseSettings(root: LNode | null, compiler: SchemaCompiler): Par
         (err.keyword === "pattern" || err.keyword === "maxLength") &&
         segs[0] === "environments" &&
         segs.length <= 3
-      )
+      ) {
+        // A parent that names no valid environment: the same words as a declaration's invalid name.
         code = "invalid-name";
-      else if (err.keyword === "propertyNames")
+        const value = loc.node.kind === "scalar" ? String(loc.node.value) : "";
+        message = `${file}:${pos.line}:${pos.column}: ${where}: invalid environment name "${value}"`;
+        hint = `environment ${NAME_RULE}`;
+      } else if (err.keyword === "propertyNames")
         continue; // reported with the name below
       else if (err.keyword !== "type") code = "constraint-violation";
       findings.push(
@@ -107,7 +111,7 @@ export function parseSettings(root: LNode | null, compiler: SchemaCompiler): Par
       const pos = e?.keyPos ?? envNode.pos;
       findings.push(
         findingAt("invalid-name", { file, line: pos.line, column: pos.column }, `invalid environment name "${name}"`, {
-          hint: "environment names match ^[a-z0-9][a-z0-9-]*$, at most 64 characters",
+          hint: `environment ${NAME_RULE}`,
         }),
       );
     }

@@ -13,7 +13,7 @@
 import type { Etcd3, Watcher } from "etcd3";
 import { StrataError } from "../../core/findings.js";
 import { importOptional } from "../optional-package.js";
-import { ENVIRONMENT_NAME } from "../../core/snapshot/index.js";
+import { isValidName } from "../../core/names.js";
 import {
   createHistoryEntry,
   headOf,
@@ -97,7 +97,7 @@ class EtcdStore implements SnapshotStore {
     );
     return keys
       .map((k) => k.slice(this.key("head", "").length))
-      .filter((n) => ENVIRONMENT_NAME.test(n))
+      .filter(isValidName)
       .sort();
   }
 

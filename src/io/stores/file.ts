@@ -24,7 +24,8 @@ import { constants, promises as fs, watch as watchFs, type FSWatcher } from "nod
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { StrataError } from "../../core/findings.js";
-import { ENVIRONMENT_NAME, type Snapshot } from "../../core/snapshot/index.js";
+import { isValidName } from "../../core/names.js";
+import type { Snapshot } from "../../core/snapshot/index.js";
 import {
   createHistoryEntry,
   headOf,
@@ -95,7 +96,7 @@ function tmpName(): string {
 
 function checkEnvironment(environment: string): void {
   // The name becomes a path: never let `..` or a slash through, whatever the caller checked.
-  if (!ENVIRONMENT_NAME.test(environment))
+  if (!isValidName(environment))
     throw new StrataError("invalid-argument", `invalid environment name ${JSON.stringify(environment)}`);
 }
 
@@ -147,8 +148,7 @@ class FileStore implements SnapshotStore {
   async environments(): Promise<string[]> {
     const names = await fs.readdir(join(this.root, "envs")).catch(() => [] as string[]);
     const out: string[] = [];
-    for (const n of names.filter((n) => ENVIRONMENT_NAME.test(n)).sort())
-      if ((await this.head(n)) !== null) out.push(n);
+    for (const n of names.filter(isValidName).sort()) if ((await this.head(n)) !== null) out.push(n);
     return out;
   }
 
@@ -314,7 +314,7 @@ class FileStore implements SnapshotStore {
         await fs.unlink(path).catch(() => undefined);
     }
     const names = await fs.readdir(join(this.root, "envs"));
-    const envs = names.filter((n) => ENVIRONMENT_NAME.test(n));
+    const envs = names.filter(isValidName);
     if (envs.length === 0) return;
     await this.withLock(async () => {
       for (const env of envs) {
@@ -409,7 +409,7 @@ class FileStore implements SnapshotStore {
   }
 
   private async check(environment: string): Promise<void> {
-    if (this.closed || !ENVIRONMENT_NAME.test(environment)) return;
+    if (this.closed || !isValidName(environment)) return;
     const head = await this.head(environment).catch(() => null);
     if (head !== null) this.watchers.emit({ environment, head });
     this.watchEnvironment(environment);
