@@ -6,7 +6,7 @@
 import { compareSides, type DiffSide } from "../core/diff/compare.js";
 import type { DiffResult } from "../core/diff/model.js";
 import { createGlobMatcher } from "../core/glob.js";
-import { namespaceOf } from "../core/diff/paths.js";
+import { namespaceOf } from "../core/names.js";
 import { configPathOf } from "../core/layout.js";
 import { SETTINGS_FILE } from "../core/settings/settings.js";
 import {
@@ -18,7 +18,7 @@ import {
   type SideLayout,
 } from "../core/diff/plan.js";
 import { addFileReferences, closeOverReferences, mergeGraphs, type ReferenceGraph } from "../core/diff/references.js";
-import { StrataError, type Finding } from "../core/findings.js";
+import { isSecretFailure, StrataError, type Finding } from "../core/findings.js";
 import type { LeafInfo, ResolvedEnvironment } from "../core/model.js";
 import type { RepoFiles, SecretsOpener } from "../core/source.js";
 import { readChangedFiles } from "../io/git/changes.js";
@@ -220,8 +220,6 @@ interface ResolvedSide {
   secretFailures: string[];
 }
 
-const SECRET_FAILURES = new Set(["decryption-failed", "mac-mismatch", "mac-missing"]);
-
 /** Loads and resolves one side group by group, and merges the groups back into whole environments. */
 async function resolveSide(
   layout: LoadedSide,
@@ -254,8 +252,7 @@ async function resolveSide(
         environments: new Set(envs),
         compiler: defaultCompiler(),
       });
-      for (const f of repo.findings)
-        if (SECRET_FAILURES.has(f.code)) secretFailures.push(`${f.file ?? "?"} (${f.code})`);
+      for (const f of repo.findings) if (isSecretFailure(f.code)) secretFailures.push(`${f.file ?? "?"} (${f.code})`);
       addFindings(repo.findings);
       for (const ns of repo.namespaces) if (!metadataRepos.has(ns)) metadataRepos.set(ns, repo);
       for (const env of envs) {

@@ -11,7 +11,8 @@ import { isEqualJson } from "../core/diff/values.js";
 import { createGlobMatcher } from "../core/glob.js";
 import { configPathOf } from "../core/layout.js";
 import { addFileReferences, closeOverReferences, type ReferenceGraph } from "../core/diff/references.js";
-import { EXIT, StrataError } from "../core/findings.js";
+import { EXIT, isSecretFailure, StrataError } from "../core/findings.js";
+import { namespaceOf } from "../core/names.js";
 import { SETTINGS_FILE } from "../core/settings/settings.js";
 import type { LeafInfo } from "../core/model.js";
 import type { RepoFiles, SecretsOpener } from "../core/source.js";
@@ -119,7 +120,7 @@ async function logWithGit(git: GitRepo, options: LogOptions): Promise<LogResult>
       return parsed?.kind === "schema" ? [parsed.namespace] : [];
     }),
   );
-  const nsPattern = options.key.split(/[.[]/)[0] ?? "";
+  const nsPattern = namespaceOf(options.key);
   const nsMatches = createGlobMatcher(nsPattern.replace(/\*\*/g, "*"));
   const keyNamespaces = [...allNamespaces].filter((ns) => nsMatches(ns) || nsPattern.includes("**"));
   const graph: ReferenceGraph = new Map();
@@ -287,8 +288,6 @@ function affects(
   );
 }
 
-const SECRET_FAILURES = new Set(["decryption-failed", "mac-mismatch", "mac-missing"]);
-
 /** The matching leaves of each environment at one commit's tree. */
 async function resolveAt(
   files: RepoFiles,
@@ -301,7 +300,7 @@ async function resolveAt(
     const load = (secrets: SecretsOpener | null) =>
       loadRepository(files, { secrets, namespaces, environments: new Set(environments), compiler: defaultCompiler() });
     repo = await load(options.secrets ?? null);
-    if (options.secrets && repo.findings.some((f) => SECRET_FAILURES.has(f.code))) {
+    if (options.secrets && repo.findings.some((f) => isSecretFailure(f.code))) {
       // No key for this file (now or any more): compare ciphertext from here on, never report it removed.
       options.secrets = null;
       repo = await load(null);

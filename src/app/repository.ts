@@ -5,6 +5,7 @@
 import { createFinding, findingAt, StrataError, type Finding } from "../core/findings.js";
 import { isJsonObject, type JsonObject } from "../core/json.js";
 import { parseJsonPointer } from "../core/json-pointer.js";
+import { splitKey } from "../core/names.js";
 import type { EnvironmentInfo, KeyMetadata, ResolvedEnvironment } from "../core/model.js";
 import { classifyPath } from "../core/layout.js";
 import { checkSopsMetadata, overlayPlaintext, stripSopsMetadata } from "../core/resolve/layers.js";
@@ -475,10 +476,6 @@ export function unknownEnvironment(repo: Repository, name: string): StrataError 
 }
 
 export function keyMetadata(repo: Repository, leafPath: string): KeyMetadata {
-  const parts = leafPath.match(/[^.[\]]+|\[\d+\]/g) ?? [];
-  const [ns, ...rest] = parts;
-  return repo.resolver.metadata(
-    ns ?? "",
-    rest.map((p) => (p.startsWith("[") ? Number(p.slice(1, -1)) : p)),
-  );
+  const [ns, ...rest] = splitKey(leafPath);
+  return repo.resolver.metadata(String(ns ?? ""), rest);
 }

@@ -46,6 +46,26 @@ export function describeKeyProblem(key: string): string {
   return `"${printable(key)}" must match ${KEY_SEGMENT.source}`;
 }
 
+/**
+ * A key path as users write it and strata prints it: dotted segments, array items in brackets
+ * (`http.routes[2].path` -> `["http", "routes", 2, "path"]`). The first segment is the namespace.
+ */
+export function splitKey(key: string): (string | number)[] {
+  return (key.match(/[^.[\]]+|\[\d+\]/g) ?? []).map((p) => (p.startsWith("[") ? Number(p.slice(1, -1)) : p));
+}
+
+/** The inverse of {@link splitKey}. */
+export function joinKey(path: readonly (string | number)[]): string {
+  let s = "";
+  for (const seg of path) s += typeof seg === "number" ? `[${seg}]` : s === "" ? seg : `.${seg}`;
+  return s;
+}
+
+/** The namespace a key belongs to: `database.pool.max` -> `database`. */
+export function namespaceOf(key: string): string {
+  return String(splitKey(key)[0] ?? "");
+}
+
 /** Keeps messages printable when a key is binary junk. */
 export function printable(s: string, max = 60): string {
   const clean = JSON.stringify(s).slice(1, -1);

@@ -2,7 +2,7 @@
 // repository layout, strata.yaml (its shipped schema and the reader), the snapshot format and the stores.
 import { describe, expect, it } from "vitest";
 import { classifyPath } from "../../src/core/layout.js";
-import { isValidName, NAME_RULE } from "../../src/core/names.js";
+import { isValidName, joinKey, NAME_RULE, namespaceOf, splitKey } from "../../src/core/names.js";
 import { SchemaCompiler } from "../../src/core/schema/compile.js";
 import { parseSettings } from "../../src/core/settings/settings.js";
 import { ENVIRONMENT_NAME, validateSnapshotShape } from "../../src/core/snapshot/index.js";
@@ -53,5 +53,20 @@ describe("the name rule", () => {
 
   it("is stated once, in words that match the expression", () => {
     expect(NAME_RULE).toBe("names match ^[a-z0-9][a-z0-9-]*$, at most 64 characters");
+  });
+});
+
+describe("key paths", () => {
+  it.each<[string, (string | number)[]]>([
+    ["database", ["database"]],
+    ["database.pool.max", ["database", "pool", "max"]],
+    ["http.routes[2].path", ["http", "routes", 2, "path"]],
+    ["a.b[0][1]", ["a", "b", 0, 1]],
+    ["a.0", ["a", "0"]],
+    ["my-ns.snake_case", ["my-ns", "snake_case"]],
+  ])("%s", (key, segments) => {
+    expect(splitKey(key)).toEqual(segments);
+    expect(joinKey(segments)).toBe(key);
+    expect(namespaceOf(key)).toBe(segments[0]);
   });
 });

@@ -9,7 +9,7 @@ import { touchedPaths, type ChangedFile } from "./changes.js";
 import { compareItems } from "./items.js";
 import type { ChangedLayer, DiffResult, EnvironmentDiff, KeyChange, LayerRef, SideProblem } from "./model.js";
 import { configPathOf } from "../layout.js";
-import { renameKeyNamespace } from "./paths.js";
+import { namespaceOf } from "../names.js";
 import { isEqualJson } from "./values.js";
 
 export interface DiffSide {
@@ -267,4 +267,11 @@ function findChangedLayers(
     layers.push(layer);
   }
   return layers.sort((x, y) => x.file.localeCompare(y.file));
+}
+
+/** `A.x.y` -> `B.x.y` when namespace A is called B at the other side. */
+function renameKeyNamespace(key: string, renames: ReadonlyMap<string, string>): string {
+  const ns = namespaceOf(key);
+  const to = renames.get(ns);
+  return to === undefined ? key : to + key.slice(ns.length);
 }

@@ -145,9 +145,3 @@ export function originsIn(node: ENode): Origin[] {
   for (const v of node.entries.values()) out.push(...originsIn(v));
   return out;
 }
-
-export function formatPath(path: readonly (string | number)[]): string {
-  let s = "";
-  for (const seg of path) s += typeof seg === "number" ? `[${seg}]` : s === "" ? seg : `.${seg}`;
-  return s;
-}

@@ -7,7 +7,8 @@ import { suggestClosest } from "../suggest.js";
 import { parseJsonPointer } from "../json-pointer.js";
 import { locate } from "../yaml/locate.js";
 import type { LNode, Pos } from "../yaml/nodes.js";
-import { formatPath, type ENode } from "./enode.js";
+import { joinKey } from "../names.js";
+import type { ENode } from "./enode.js";
 
 export interface SchemaLocation {
   file: string;
@@ -46,7 +47,7 @@ export function mapValidationErrors(errors: readonly ErrorObject[], root: ENode,
     if (err.keyword === "if" || err.keyword === "then" || err.keyword === "else") continue;
     const segs = parseJsonPointer(err.instancePath);
     const { node, path } = nodeAt(root, segs);
-    const dotted = path.length ? `${ctx.namespace}.${formatPath(path)}` : ctx.namespace;
+    const dotted = path.length ? `${ctx.namespace}.${joinKey(path)}` : ctx.namespace;
     if (node.ciphertextOnly) continue; // only ciphertext known: the value cannot be checked without keys
     let f;
     if (err.keyword === "required") {
