@@ -14,17 +14,11 @@ import {
 } from "../../io/fs/files.js";
 import { emitBinaryPlain, parseBinaryPlain, stores } from "../../core/sops/stores/index.js";
 import { parsePlainText } from "./encrypt.js";
-import { readSecretsFile, storeFormat, writeSecretsFile } from "./files.js";
-import { openSopsText } from "./open.js";
+import { writeSecretsFile } from "./files.js";
+import { openSecretsFile, type SecretsFileOptions } from "./open.js";
 import { sealSopsText } from "./seal.js";
 
-export interface EditOptions {
-  file: string;
-  cwd: string;
-  env: NodeJS.ProcessEnv;
-  ignoreMac?: boolean;
-  inputType?: string;
-}
+export type EditOptions = SecretsFileOptions;
 
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
@@ -49,13 +43,8 @@ function shellQuote(s: string): string {
 }
 
 export async function editSecrets(options: EditOptions): Promise<{ changed: boolean }> {
-  const format = storeFormat(options.file, options.inputType);
-  const text = await readSecretsFile(options.file, options.cwd);
-  const opened = await openSopsText(text, format, {
-    file: options.file,
-    env: options.env,
-    ignoreMac: options.ignoreMac ?? false,
-  });
+  const opened = await openSecretsFile(options);
+  const format = opened.format;
   const before =
     format === "binary"
       ? Buffer.from(emitBinaryPlain(opened.plain))

@@ -8,19 +8,14 @@ import type { Metadata } from "../../core/sops/metadata.js";
 import { stores } from "../../core/sops/stores/index.js";
 import { encryptDataKey, recipientsOf, type RecipientGroup } from "../../io/keys/index.js";
 import { readSecretsFile, storeFormat, writeSecretsFile } from "./files.js";
-import { openSopsText, parseEncryptedFile, recoverDataKey } from "./open.js";
+import { openSecretsFile, parseEncryptedFile, recoverDataKey, type SecretsFileOptions } from "./open.js";
 import { readCreationRule } from "./recipients.js";
 import { sealSopsText } from "./seal.js";
 
-export interface RotateOptions {
-  file: string;
-  cwd: string;
-  env: NodeJS.ProcessEnv;
-  ignoreMac?: boolean;
+export interface RotateOptions extends SecretsFileOptions {
   addAge?: string[];
   addPgp?: string[];
   inPlace?: boolean;
-  inputType?: string;
 }
 
 async function wrap(
@@ -40,13 +35,8 @@ async function wrap(
 }
 
 export async function rotateSecrets(options: RotateOptions): Promise<{ text: string; written: boolean }> {
-  const format = storeFormat(options.file, options.inputType);
-  const text = await readSecretsFile(options.file, options.cwd);
-  const opened = await openSopsText(text, format, {
-    file: options.file,
-    env: options.env,
-    ignoreMac: options.ignoreMac ?? false,
-  });
+  const opened = await openSecretsFile(options);
+  const format = opened.format;
   const groups = recipientsOf(opened.metadata);
   const first = groups[0];
   if (first) {

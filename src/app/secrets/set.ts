@@ -5,27 +5,21 @@
  */
 import { StrataError } from "../../core/findings.js";
 import type { JsonValue } from "../../core/json.js";
-import { jsonToTree, parseKeyPath, setAtPath } from "../../core/sops/document.js";
+import { jsonToTree, setAtPath, type KeyPath } from "../../core/sops/document.js";
 import { registerSecret } from "../../core/redact.js";
 import type { SopsFormat } from "../../core/sops/stores/index.js";
 import { Branch, type TreeValue } from "../../core/sops/tree.js";
 import { dirname, relative, resolve } from "node:path";
 import { ensureDirectory } from "../../io/fs/files.js";
 import { encryptBranchesFor } from "./encrypt.js";
-import { readSecretsFile, secretsFileExists, storeFormat, writeSecretsFile } from "./files.js";
-import { openSopsText } from "./open.js";
+import { secretsFileExists, storeFormat, writeSecretsFile } from "./files.js";
+import { openSecretsFile, parseKeyPathArgument, type SecretsFileOptions } from "./open.js";
 import { resolveRecipients } from "./recipients.js";
 import { sealSopsText } from "./seal.js";
 
-export interface SetOptions {
-  file: string;
-  cwd: string;
-  env: NodeJS.ProcessEnv;
+export interface SetOptions extends SecretsFileOptions {
   path: string;
   value: string;
-  ignoreMac?: boolean;
-  inputType?: string;
-  onWarning?: (message: string) => void;
 }
 
 /** A file `set` created: the creation rule and the recipients it was encrypted for. */
@@ -45,22 +39,11 @@ export function parseSetValue(text: string): JsonValue {
 /** Sets the value; returns what it created when the file did not exist, else null. */
 export async function setSecret(options: SetOptions): Promise<CreatedFile | null> {
   const format = storeFormat(options.file, options.inputType);
-  const path = parseKeyPath(options.path);
-  if (path === null)
-    throw new StrataError(
-      "invalid-argument",
-      `cannot parse the key path ${JSON.stringify(options.path)} (use a.b[0] or ["a"]["b"][0])`,
-    );
+  const path = parseKeyPathArgument(options.path);
   const value = parseSetValue(options.value);
   registerSecret(value);
   if (!(await secretsFileExists(options.file, options.cwd))) return createWithValue(options, format, path, value);
-  const text = await readSecretsFile(options.file, options.cwd);
-  const opened = await openSopsText(text, format, {
-    file: options.file,
-    env: options.env,
-    ignoreMac: options.ignoreMac ?? false,
-    ...(options.onWarning ? { onWarning: options.onWarning } : {}),
-  });
+  const opened = await openSecretsFile(options);
   const tree = valueTree(value, format);
   const [first, ...rest] = opened.plain;
   let updated: Branch;
@@ -88,7 +71,7 @@ function valueTree(value: JsonValue, format: SopsFormat): TreeValue {
 async function createWithValue(
   options: SetOptions,
   format: SopsFormat,
-  path: NonNullable<ReturnType<typeof parseKeyPath>>,
+  path: KeyPath,
   value: JsonValue,
 ): Promise<CreatedFile> {
   if (format === "binary")
