@@ -8,7 +8,7 @@ import { matchCreationRule, parseSopsConfig, type CreationRule } from "../../cor
 import { DEFAULT_UNENCRYPTED_SUFFIX, type EncryptionRules } from "../../core/sops/metadata.js";
 import { SopsFormatError } from "../../core/sops/stores/errors.js";
 import { readBinaryFile, readTextFile } from "../../io/fs/files.js";
-import { isEmptyGroup, type RecipientGroup } from "../../io/keys/index.js";
+import { groupFromFlags, isEmptyGroup, type RecipientGroup } from "../../io/keys/index.js";
 
 export interface RecipientFlags {
   age?: string[];
@@ -17,6 +17,8 @@ export interface RecipientFlags {
   /** An explicit `.sops.yaml`. */
   configPath?: string;
   cwd: string;
+  /** Where sops' recipient variables are read when a flag is not given. */
+  env: NodeJS.ProcessEnv;
 }
 
 export interface Recipients {
@@ -77,7 +79,7 @@ export async function findSopsConfig(cwd: string): Promise<string | null> {
 
 export async function readCreationRule(
   file: string,
-  flags: RecipientFlags,
+  flags: Pick<RecipientFlags, "cwd" | "configPath">,
 ): Promise<{ rule: CreationRule; index: number; configPath: string } | null> {
   const configPath = flags.configPath ?? (await findSopsConfig(flags.cwd));
   if (configPath === null) return null;
@@ -103,12 +105,12 @@ export async function readCreationRule(
   return rule === null ? null : { rule, index: rules.indexOf(rule) + 1, configPath };
 }
 
+/**
+ * The flags' recipients, else (per key type, as sops) its environment variable's (SOPS_AGE_RECIPIENTS,
+ * SOPS_PGP_FP, SOPS_KMS_ARN), else the matching creation rule's.
+ */
 export async function resolveRecipients(file: string, flags: RecipientFlags): Promise<Recipients> {
-  const fromFlags: RecipientGroup = {
-    age: flags.age ?? [],
-    pgp: flags.pgp ?? [],
-    kms: (flags.kms ?? []).map((arn) => ({ arn, context: {}, role: "", awsProfile: "" })),
-  };
+  const fromFlags = groupFromFlags(flags, flags.env);
   const found = await readCreationRule(file, flags);
   if (!isEmptyGroup(fromFlags)) {
     return {

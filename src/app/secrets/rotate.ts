@@ -6,7 +6,13 @@ import { randomBytes } from "node:crypto";
 import { StrataError } from "../../core/findings.js";
 import type { Metadata } from "../../core/sops/metadata.js";
 import { stores } from "../../core/sops/stores/index.js";
-import { encryptDataKey, recipientsOf, type RecipientGroup } from "../../io/keys/index.js";
+import {
+  encryptDataKey,
+  isEmptyGroup,
+  recipientNames,
+  recipientsOf,
+  type RecipientGroup,
+} from "../../io/keys/index.js";
 import { readSecretsFile, storeFormat, writeSecretsFile } from "./files.js";
 import { openSecretsFile, parseEncryptedFile, recoverDataKey, type SecretsFileOptions } from "./open.js";
 import { readCreationRule } from "./recipients.js";
@@ -68,9 +74,8 @@ export async function updateKeys(options: UpdateKeysOptions): Promise<{ changed:
     ...(options.configPath ? { configPath: options.configPath } : {}),
   });
   if (found === null) throw new StrataError("invalid-argument", `no .sops.yaml creation rule matches ${options.file}`);
-  const groups = found.rule.groups.filter((g) => g.age.length + g.pgp.length + g.kms.length > 0);
-  const describe = (gs: RecipientGroup[]): string[] =>
-    gs.flatMap((g, i) => [...g.age, ...g.pgp, ...g.kms.map((k) => k.arn)].map((r) => `${i}:${r}`));
+  const groups = found.rule.groups.filter((g) => !isEmptyGroup(g));
+  const describe = (gs: RecipientGroup[]): string[] => gs.flatMap((g, i) => recipientNames(g).map((r) => `${i}:${r}`));
   const current = describe(recipientsOf(doc.metadata));
   const wanted = describe(groups);
   const same =

@@ -11,6 +11,7 @@ import type { SopsFormat } from "../../core/sops/stores/index.js";
 import { Branch, type TreeValue } from "../../core/sops/tree.js";
 import { dirname, relative, resolve } from "node:path";
 import { ensureDirectory } from "../../io/fs/files.js";
+import { recipientNames } from "../../io/keys/index.js";
 import { encryptBranchesFor } from "./encrypt.js";
 import { secretsFileExists, storeFormat, writeSecretsFile } from "./files.js";
 import { openSecretsFile, parseKeyPathArgument, type SecretsFileOptions } from "./open.js";
@@ -80,18 +81,8 @@ async function createWithValue(
       `${options.file} does not exist, and set creates only YAML, JSON, dotenv and INI files`,
       { hint: "create it with `strata secrets encrypt`" },
     );
-  const recipients = await resolveRecipients(options.file, {
-    cwd: options.cwd,
-    // As `encrypt` does without flags: sops' environment variables stand in for them.
-    age: (options.env.SOPS_AGE_RECIPIENTS ?? "")
-      .split(",")
-      .map((s) => s.trim())
-      .filter(Boolean),
-    pgp: (options.env.SOPS_PGP_FP ?? "")
-      .split(",")
-      .map((s) => s.trim())
-      .filter(Boolean),
-  });
+  // As `encrypt` does without flags: sops' environment variables stand in for them.
+  const recipients = await resolveRecipients(options.file, { cwd: options.cwd, env: options.env });
   let doc: Branch;
   try {
     doc = setAtPath(new Branch(), path, valueTree(value, format));
@@ -104,5 +95,5 @@ async function createWithValue(
   const rule = recipients.rule
     ? `creation rule ${recipients.rule.index} of ${relative(options.cwd, recipients.rule.configPath) || recipients.rule.configPath} (path_regex ${recipients.rule.pathRegex ?? "(any)"})`
     : "SOPS_AGE_RECIPIENTS / SOPS_PGP_FP";
-  return { rule, recipients: recipients.groups.flatMap((g) => [...g.age, ...g.pgp, ...g.kms.map((k) => k.arn)]) };
+  return { rule, recipients: recipients.groups.flatMap(recipientNames) };
 }
