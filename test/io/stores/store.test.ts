@@ -4,7 +4,15 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { serializeSnapshot, type Snapshot } from "../../../src/core/snapshot/index.js";
-import { openStore, parseStoreSpec, type SnapshotStore, type StoreEvent } from "../../../src/io/stores/index.js";
+import type { StrataError } from "../../../src/core/findings.js";
+import {
+  openStore,
+  parseStoreSpec,
+  stores,
+  type SnapshotStore,
+  type StoreEvent,
+  type StoreKind,
+} from "../../../src/io/stores/index.js";
 import { parseEtcdLocation } from "../../../src/io/stores/etcd.js";
 import { etcdBinary, startEtcd, type EtcdHandle } from "../../support/etcd.js";
 import { cleanupTempdirs, tempdir } from "../../support/gitdir.js";
@@ -41,13 +49,15 @@ afterAll(async () => {
   cleanupTempdirs();
 });
 
-const engines: [string, () => string][] = [
-  ["file", () => `file:${tempdir("strata-store-")}`],
-  ["etcd", () => `etcd://${etcd!.hostPort}/t${++prefixCount}`],
-];
+/** Where each engine of the `stores` table gets a fresh store: an engine missing here is a compile error. */
+const engines = {
+  file: { available: true, spec: () => `file:${tempdir("strata-store-")}` },
+  etcd: { available: etcdBinary !== null, spec: () => `etcd://${etcd!.hostPort}/t${++prefixCount}` },
+} satisfies Record<StoreKind, { available: boolean; spec: () => string }>;
 
-describe.each(engines)("%s store contract", (kind, location) => {
-  const skip = kind === "etcd" && etcdBinary === null;
+describe.each(Object.keys(stores) as StoreKind[])("%s store contract", (kind) => {
+  const skip = !engines[kind].available;
+  const location = engines[kind].spec;
 
   it.skipIf(skip)("publishes with compare-and-swap and reads back versions, history and audit", async () => {
     const store = await openStore(location());
@@ -114,10 +124,25 @@ describe.each(engines)("%s store contract", (kind, location) => {
 });
 
 describe("store specs", () => {
-  it("parses file: and etcd:// and refuses anything else", () => {
-    expect(parseStoreSpec("file:/x")).toEqual({ kind: "file", location: "/x" });
+  it.each([
+    ["file:/x", { kind: "file", location: "/x" }],
+    ["file:relative/dir", { kind: "file", location: "relative/dir" }],
+    ["etcd://a:1,b:2/p/q/", { kind: "etcd", location: "a:1,b:2/p/q/" }],
+  ])("%s", (spec, parsed) => {
+    expect(parseStoreSpec(spec)).toEqual(parsed);
+  });
+
+  it.each(["s3://x", "file:", "etcd://", "/x", ""])("%j is refused, naming every engine's form", (spec) => {
+    expect(() => parseStoreSpec(spec)).toThrow(/unknown store/);
+    try {
+      parseStoreSpec(spec);
+    } catch (e) {
+      for (const engine of Object.values(stores)) expect((e as StrataError).hint).toContain(engine.usage);
+    }
+  });
+
+  it("reads an etcd location", () => {
     expect(parseEtcdLocation("a:1,b:2/p/q/")).toEqual({ hosts: ["http://a:1", "http://b:2"], prefix: "p/q" });
-    expect(() => parseStoreSpec("s3://x")).toThrow(/unknown store/);
     expect(() => parseEtcdLocation("/x")).toThrow(/invalid etcd store/);
   });
 });
