@@ -105,10 +105,14 @@ function actionOf(snapshot: Snapshot, previous: HistoryEntry | undefined): Histo
   return previous !== undefined && previous.contentDigest === snapshot.contentDigest ? "refresh" : "publish";
 }
 
-/** Test seams: a pause before head.json is replaced (to play a stalled writer) and the stale-lock age. */
+/**
+ * Test seams: a pause before head.json is replaced (to play a stalled writer), the stale-lock age, and a
+ * call each time a publish finds the lock held by a live writer and waits (the signal a test waits on).
+ */
 export interface FileStoreOptions {
   beforeHeadRename?: (environment: string, version: number) => Promise<void>;
   staleLockMs?: number;
+  onLockBusy?: () => void;
 }
 
 export async function openFileStore(location: string, options: FileStoreOptions = {}): Promise<SnapshotStore> {
@@ -370,6 +374,7 @@ class FileStore implements SnapshotStore {
         if (errno(e) !== "EEXIST") throw e;
       }
       if (await this.breakStaleLock(path)) continue;
+      this.options.onLockBusy?.();
       if (Date.now() > deadline) {
         throw new StrataError("push-failed", `the store ${this.root} stayed locked for ${LOCK_TIMEOUT_MS / 1000}s`, {
           hint: `another strata serve is publishing, or a crashed one on another host left ${path}; remove it if no server is running`,
