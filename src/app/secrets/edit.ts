@@ -3,15 +3,9 @@
  * editor, re-encrypt with the same data key. Unchanged values keep their IVs, so their ciphertexts do too.
  */
 import { basename, join } from "node:path";
-import { execa } from "execa";
 import { StrataError } from "../../core/findings.js";
-import {
-  createPrivateTempDirectory,
-  readBinaryFile,
-  removePath,
-  removePathSync,
-  writeTextFile,
-} from "../../io/fs/files.js";
+import { createPrivateTempDirectory, readBinaryFile, removePath, writeTextFile } from "../../io/fs/files.js";
+import { removeOnSignal, runEditor } from "../../io/process/editor.js";
 import { emitBinaryPlain, parseBinaryPlain, stores } from "../../core/sops/stores/index.js";
 import { parsePlainText } from "./encrypt.js";
 import { writeSecretsFile } from "./files.js";
@@ -19,28 +13,6 @@ import { openSecretsFile, type SecretsFileOptions } from "./open.js";
 import { sealSopsText } from "./seal.js";
 
 export type EditOptions = SecretsFileOptions;
-
-const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
-
-/**
- * Removes the plaintext directory even when strata is interrupted while the editor runs: the handler
- * cleans up, then re-raises the signal so the process still ends the way it was asked to.
- */
-function guardPlaintextDir(dir: string): () => void {
-  const onSignal = (signal: NodeJS.Signals): void => {
-    removePathSync(dir);
-    for (const s of SIGNALS) process.removeListener(s, onSignal);
-    process.kill(process.pid, signal);
-  };
-  for (const s of SIGNALS) process.on(s, onSignal);
-  return () => {
-    for (const s of SIGNALS) process.removeListener(s, onSignal);
-  };
-}
-
-function shellQuote(s: string): string {
-  return `'${s.replaceAll("'", `'\\''`)}'`;
-}
 
 export async function editSecrets(options: EditOptions): Promise<{ changed: boolean }> {
   const opened = await openSecretsFile(options);
@@ -50,23 +22,15 @@ export async function editSecrets(options: EditOptions): Promise<{ changed: bool
       ? Buffer.from(emitBinaryPlain(opened.plain))
       : Buffer.from(stores[format].emitPlain(opened.plain), "utf8");
   const dir = await createPrivateTempDirectory("strata-edit-");
-  const unguard = guardPlaintextDir(dir);
+  const unguard = removeOnSignal(dir);
   try {
     const tmp = join(dir, basename(options.file));
     await writeTextFile(tmp, before, { mode: 0o600 });
-    const editor = options.env.SOPS_EDITOR || options.env.EDITOR || "vi";
-    const r = await execa(`${editor} ${shellQuote(tmp)}`, {
-      shell: true,
-      stdio: "inherit",
-      env: options.env,
-      extendEnv: false,
-      reject: false,
-      cwd: options.cwd,
-    });
-    if (r.exitCode !== 0)
+    const exitCode = await runEditor(tmp, { env: options.env, cwd: options.cwd });
+    if (exitCode !== 0)
       throw new StrataError(
         "invalid-argument",
-        `the editor exited with code ${r.exitCode ?? "unknown"}; ${options.file} is unchanged`,
+        `the editor exited with code ${exitCode ?? "unknown"}; ${options.file} is unchanged`,
       );
     const after = await readBinaryFile(tmp);
     if (after.equals(before)) return { changed: false };
