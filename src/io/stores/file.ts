@@ -36,6 +36,7 @@ import {
   type PublishRequest,
   type SnapshotStore,
   type StoreEvent,
+  type StoreProblem,
 } from "./store.js";
 import { StoreWatchers } from "./watchers.js";
 
@@ -150,7 +151,7 @@ class FileStore implements SnapshotStore {
   }
 
   async environments(): Promise<string[]> {
-    const names = await fs.readdir(join(this.root, "envs")).catch(() => [] as string[]);
+    const names = await this.listEnvironmentDirs();
     const out: string[] = [];
     for (const n of names.filter(isValidName).sort()) if ((await this.head(n)) !== null) out.push(n);
     return out;
@@ -413,16 +414,47 @@ class FileStore implements SnapshotStore {
     return true;
   }
 
-  private async check(environment: string): Promise<void> {
-    if (this.closed || !isValidName(environment)) return;
-    const head = await this.head(environment).catch(() => null);
-    if (head !== null) this.watchers.emit({ environment, head });
+  /**
+   * The directories under envs/: none when envs/ is missing; any other failure (EACCES, ENOTDIR, EIO) is
+   * an error naming the directory, never "no environments".
+   */
+  private async listEnvironmentDirs(): Promise<string[]> {
+    const dir = join(this.root, "envs");
+    try {
+      return await fs.readdir(dir);
+    } catch (e) {
+      if (errno(e) === "ENOENT") return [];
+      throw new StrataError("unreadable-file", `cannot read the store directory ${dir}: ${errno(e) ?? String(e)}`, {
+        hint: "check that the directory is the store's and is readable by the user strata serve runs as",
+        cause: e,
+      });
+    }
+  }
+
+  /** Reports a new head of one environment; a failure goes to the watchers' problem listeners. */
+  private async check(environment: string): Promise<boolean> {
+    if (this.closed || !isValidName(environment)) return true;
+    try {
+      const head = await this.head(environment);
+      if (head !== null) this.watchers.emit({ environment, head });
+    } catch (e) {
+      this.watchers.readFailed(e);
+      return false;
+    }
     this.watchEnvironment(environment);
+    return true;
   }
 
   private async scan(): Promise<void> {
-    const names = await fs.readdir(join(this.root, "envs")).catch(() => [] as string[]);
-    await Promise.all(names.map((n) => this.check(n)));
+    let names: string[];
+    try {
+      names = await this.listEnvironmentDirs();
+    } catch (e) {
+      this.watchers.readFailed(e);
+      return;
+    }
+    const results = await Promise.all(names.map((n) => this.check(n)));
+    if (results.every(Boolean)) this.watchers.readOk();
   }
 
   private watchEnvironment(environment: string): void {
@@ -442,13 +474,15 @@ class FileStore implements SnapshotStore {
    * Other processes on the same directory publish too: inotify tells us quickly, a slow poll makes sure
    * (watch events can be dropped under load).
    */
-  watch(listener: (e: StoreEvent) => void): () => void {
-    return this.watchers.add(listener);
+  watch(listener: (e: StoreEvent) => void, onProblem?: (problem: StoreProblem) => void): () => void {
+    return this.watchers.add(listener, onProblem);
   }
 
   private startWatching(): void {
     if (this.closed) return;
-    void this.seedSeen().then(() => this.scan());
+    void this.seedSeen()
+      .catch((e: unknown) => this.watchers.readFailed(e))
+      .then(() => this.scan());
     try {
       this.rootWatcher = watchFs(join(this.root, "envs"), (_t, name) => {
         if (name !== null) void this.check(name);
