@@ -69,7 +69,12 @@ export async function findSopsConfig(cwd: string): Promise<string | null> {
     try {
       await readBinaryFile(p);
       return p;
-    } catch {
+    } catch (cause) {
+      // Only a missing file sends the search upwards: one that exists but cannot be read would otherwise
+      // hand the file to a parent directory's creation rules (other recipients) without a word.
+      const code = (cause as NodeJS.ErrnoException).code;
+      if (code !== "ENOENT" && code !== "ENOTDIR")
+        throw new StrataError("unreadable-file", `cannot read ${p}: ${code ?? "error"}`, { cause });
       const parent = dirname(dir);
       if (parent === dir) return null;
       dir = parent;

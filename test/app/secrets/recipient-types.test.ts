@@ -1,13 +1,15 @@
 // Recipients per key type come from one table (io/keys): every command that takes recipients reads the
 // same flags and, without flags, the same sops variables. `secrets set` creating a file used to ignore
 // SOPS_KMS_ARN (it read only the age and PGP variables) while `secrets encrypt` honoured it.
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { findSopsConfig } from "../../../src/app/secrets/recipients.js";
 import { setSecret } from "../../../src/app/secrets/set.js";
+import type { StrataError } from "../../../src/core/findings.js";
 import { emptyGroup, groupFromFlags, KEY_TYPES, recipientNames } from "../../../src/io/keys/index.js";
 
 const ARN = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
@@ -74,6 +76,26 @@ describe("secrets set creating a file", () => {
       expect(text).not.toContain("hunter2");
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("finding .sops.yaml", () => {
+  it("a .sops.yaml that exists but cannot be read is an error, not a reason to use the parent directory's", async () => {
+    const parent = mkdtempSync(join(tmpdir(), "strata-sops-config-"));
+    try {
+      writeFileSync(join(parent, ".sops.yaml"), "creation_rules:\n  - age: age1parent\n");
+      mkdirSync(join(parent, "repo", ".sops.yaml"), { recursive: true });
+      const error = await findSopsConfig(join(parent, "repo")).then(
+        () => null,
+        (e: unknown) => e as StrataError,
+      );
+      expect(error).toMatchObject({ code: "unreadable-file" });
+      expect(error!.message).toContain(`cannot read ${join(parent, "repo", ".sops.yaml")}: EISDIR`);
+      rmSync(join(parent, "repo", ".sops.yaml"), { recursive: true });
+      expect(await findSopsConfig(join(parent, "repo"))).toBe(join(parent, ".sops.yaml"));
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
     }
   });
 });
