@@ -80,11 +80,7 @@ export type ResultLookup =
  * Looks the environment up. `files` should be memoized (createMemoFiles) and shared with the full
  * resolution on a miss, so the key describes exactly the bytes that were resolved.
  */
-export async function lookupResolution(
-  files: RepoFiles,
-  environment: string,
-  cache: ResultCache,
-): Promise<ResultLookup> {
+async function lookupResolution(files: RepoFiles, environment: string, cache: ResultCache): Promise<ResultLookup> {
   const settings = await files.read(SETTINGS_FILE);
   if (settings === null) return { kind: "bypass" };
   const chainKey = hash([FORMAT, cache.build, environment], [settings]);
@@ -157,7 +153,7 @@ function parseResult(text: string, environment: string): CachedResolution | null
 }
 
 /** RepoFiles that read each file and list each prefix set once: the key and the resolution see the same bytes. */
-export function createMemoFiles(files: RepoFiles): RepoFiles {
+function createMemoFiles(files: RepoFiles): RepoFiles {
   const reads = new Map<string, Promise<Uint8Array | null>>();
   const lists = new Map<string, Promise<string[]>>();
   return {

@@ -75,7 +75,7 @@ export function printPlaintext(text: string | Uint8Array, values: Iterable<strin
   process.stdout.write(text);
 }
 
-export function isInteractive(): boolean {
+function isInteractive(): boolean {
   return Boolean(process.stderr.isTTY) && process.env.CI !== "true" && process.env.GITHUB_ACTIONS !== "true";
 }
 

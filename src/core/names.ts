@@ -1,5 +1,5 @@
 /** Names and key segments (docs/reference.md, the repository). Checked before any value reaches an object. */
-export const KEY_SEGMENT = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+const KEY_SEGMENT = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 /**
  * Environment and namespace names: the one home of the rule. The strata.yaml schema, the repository
  * layout, the snapshot format, the stores and the endpoint's routes all take it from here.

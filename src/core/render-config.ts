@@ -59,7 +59,7 @@ export function shellQuote(s: string): string {
 }
 
 /** A leaf's text as an environment variable's value: strings as they are, the rest as compact JSON. */
-export function leafText(value: JsonValue): string {
+function leafText(value: JsonValue): string {
   if (value !== null && typeof value === "object") return JSON.stringify(value);
   return value === null ? "null" : String(value);
 }

@@ -32,7 +32,7 @@ export interface Recipients {
 }
 
 /** What to add to `.sops.yaml` so that a file gets recipients (shown when none do). */
-export function creationRuleHint(file: string): string {
+function creationRuleHint(file: string): string {
   const dir = file.includes("/") ? file.slice(0, file.lastIndexOf("/") + 1) : "";
   const example = dir.startsWith("environments/")
     ? "environments/.*\\.sops\\.yaml$"

@@ -29,7 +29,7 @@ export interface CreatedFile {
   recipients: string[];
 }
 
-export function parseSetValue(text: string): JsonValue {
+function parseSetValue(text: string): JsonValue {
   try {
     return JSON.parse(text) as JsonValue;
   } catch {

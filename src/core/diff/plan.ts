@@ -109,7 +109,7 @@ export function addDependents(plan: DiffPlan, graph: ReferenceGraph): void {
  * it saves: the reference graph, and one load per group of namespaces that the same environments need,
  * against one load of everything (measured with bench/diff.bench.mjs and bench/compare.bench.mjs).
  */
-export const INCREMENTAL_MAX_COVERAGE = 0.5;
+const INCREMENTAL_MAX_COVERAGE = 0.5;
 
 /** The share of all (environment, namespace) pairs the plan resolves; 1 when some environment needs all. */
 export function planCoverage(plan: DiffPlan, namespaceCount: number): number {

@@ -20,7 +20,7 @@ export interface MergeContext extends LayerContext {
   plain: boolean;
 }
 
-export const UNSET_ITEM_KEY = "$unset";
+const UNSET_ITEM_KEY = "$unset";
 
 export function applyLayer(
   base: ENode | undefined,

@@ -66,7 +66,7 @@ export const ENVIRONMENT_NAME = VALID_NAME;
  */
 export const MAX_VERSION = 2 ** 31;
 /** Default validity of a snapshot: `push --refresh` renews it before clients call it stale. */
-export const DEFAULT_TTL_MS = 7 * 24 * 3600 * 1000;
+const DEFAULT_TTL_MS = 7 * 24 * 3600 * 1000;
 
 /** docs/distribution.md: sha256 over the canonical document without `digest` and `signatures`. */
 export function computeDigest(snapshot: UnsignedSnapshot | Snapshot): string {

@@ -10,8 +10,6 @@ import { decryptAgeDataKey, encryptAgeDataKey, readAgeIdentities } from "./age.j
 import { decryptKmsDataKey, encryptKmsDataKey } from "./kms.js";
 import { decryptPgpDataKey, encryptPgpDataKey } from "./pgp.js";
 
-export { ageKeysFilePath, readAgeIdentities } from "./age.js";
-
 /** One key that was tried and why it did not open. */
 export interface KeyAttempt {
   key: string;
@@ -28,7 +26,7 @@ export class DataKeyError extends Error {
   }
 }
 
-export function describeKey(k: MasterKey): string {
+function describeKey(k: MasterKey): string {
   switch (k.type) {
     case "age":
       return `age ${k.recipient}`;
