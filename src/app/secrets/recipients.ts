@@ -5,7 +5,7 @@
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { StrataError } from "../../core/findings.js";
 import { matchCreationRule, parseSopsConfig, type CreationRule } from "../../core/sops/config.js";
-import { DEFAULT_UNENCRYPTED_SUFFIX, type EncryptionRules } from "../../core/sops/metadata.js";
+import { countRules, DEFAULT_UNENCRYPTED_SUFFIX, type EncryptionRules } from "../../core/sops/metadata.js";
 import { SopsFormatError } from "../../core/sops/stores/errors.js";
 import { readBinaryFile, readTextFile } from "../../io/fs/files.js";
 import { groupFromFlags, isEmptyGroup, type RecipientGroup } from "../../io/keys/index.js";
@@ -51,15 +51,7 @@ export const DEFAULT_RULES: EncryptionRules = {
 };
 
 function withDefaultSuffix(r: EncryptionRules): EncryptionRules {
-  const none = [
-    r.unencryptedSuffix,
-    r.encryptedSuffix,
-    r.unencryptedRegex,
-    r.encryptedRegex,
-    r.unencryptedCommentRegex,
-    r.encryptedCommentRegex,
-  ].every((x) => x === "");
-  return none ? { ...r, unencryptedSuffix: DEFAULT_UNENCRYPTED_SUFFIX } : r;
+  return countRules(r) === 0 ? { ...r, unencryptedSuffix: DEFAULT_UNENCRYPTED_SUFFIX } : r;
 }
 
 export async function findSopsConfig(cwd: string): Promise<string | null> {

@@ -8,7 +8,7 @@ import type { JsonObject } from "../json.js";
 import { joinKey } from "../names.js";
 import type { EnvironmentInfo, KeyMetadata, LeafInfo, ResolvedEnvironment } from "../model.js";
 import type { Validator } from "../schema/compile.js";
-import { metadataAt, type SchemaDefault } from "../schema/navigate.js";
+import { metadataAt, noMetadata, type SchemaDefault } from "../schema/navigate.js";
 import { locate } from "../yaml/locate.js";
 import type { LNode, Pos } from "../yaml/nodes.js";
 import { fromJson, originOf, toJson, toJsonShared, type EMap, type ENode } from "./enode.js";
@@ -73,17 +73,7 @@ export class Resolver {
     let m = this.metaCache.get(key);
     if (!m) {
       const schema = this.input.schemas.get(namespace);
-      m = schema
-        ? metadataAt(schema.schema, path)
-        : {
-            sensitive: false,
-            restartRequired: false,
-            deprecated: null,
-            owner: null,
-            approvers: [],
-            merge: null,
-            description: null,
-          };
+      m = schema ? metadataAt(schema.schema, path) : noMetadata();
       this.metaCache.set(key, m);
     }
     return m;

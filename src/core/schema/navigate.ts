@@ -62,9 +62,9 @@ function safeRegExp(pattern: string): RegExp | null {
   return r;
 }
 
-/** `x-` metadata at a path; `x-sensitive` also applies to everything below a sensitive key. */
-export function metadataAt(root: JsonObject, path: readonly PathSegment[]): KeyMetadata {
-  const meta: KeyMetadata = {
+/** What a key without a schema (or without `x-` keywords) has. */
+export function noMetadata(): KeyMetadata {
+  return {
     sensitive: false,
     restartRequired: false,
     deprecated: null,
@@ -73,6 +73,11 @@ export function metadataAt(root: JsonObject, path: readonly PathSegment[]): KeyM
     merge: null,
     description: null,
   };
+}
+
+/** `x-` metadata at a path; `x-sensitive` also applies to everything below a sensitive key. */
+export function metadataAt(root: JsonObject, path: readonly PathSegment[]): KeyMetadata {
+  const meta = noMetadata();
   for (let i = 0; i <= path.length; i++) {
     for (const s of schemasAt(root, path.slice(0, i))) {
       if (s["x-sensitive"] === true) meta.sensitive = true;

@@ -170,7 +170,8 @@ export function readMetadata(branch: Branch): Metadata {
   };
 }
 
-function countRules(r: EncryptionRules): number {
+/** How many of the six encryption rules (suffixes and regexes) are set; sops allows at most one. */
+export function countRules(r: EncryptionRules): number {
   return [
     r.unencryptedSuffix,
     r.encryptedSuffix,
