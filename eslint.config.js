@@ -39,6 +39,11 @@ const layers = [
   },
 ];
 
+const processExit = {
+  selector: "CallExpression[callee.object.name='process'][callee.property.name='exit']",
+  message: "set process.exitCode; only the CLI entry decides how to exit",
+};
+
 export default tseslint.config(
   {
     ignores: [
@@ -69,13 +74,7 @@ export default tseslint.config(
       "import-x/no-restricted-paths": ["error", { zones: layers }],
       "import-x/no-cycle": ["error", { ignoreExternal: true }],
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
-      "no-restricted-syntax": [
-        "error",
-        {
-          selector: "CallExpression[callee.object.name='process'][callee.property.name='exit']",
-          message: "set process.exitCode; only the CLI entry decides how to exit",
-        },
-      ],
+      "no-restricted-syntax": ["error", processExit],
     },
   },
   {
@@ -103,7 +102,8 @@ export default tseslint.config(
   },
   {
     // app decides, io does: a use case reads and writes files through src/io helpers (io/fs/files.ts and
-    // the others), never through Node's file or process modules itself (ARCHITECTURE.md).
+    // the others), never through Node's file or process modules itself, and starts no process and handles no
+    // signal of its own (io/process does: exec's child, the secrets editor) (ARCHITECTURE.md).
     files: ["src/app/**/*.ts"],
     rules: {
       "no-restricted-imports": [
@@ -111,8 +111,47 @@ export default tseslint.config(
         {
           patterns: [
             {
-              regex: "^(node:)?(fs|fs/promises|child_process)$",
+              regex: "^((node:)?(fs|fs/promises|child_process)|execa)$",
               message: "app does its I/O through src/io (io/fs/files.ts, io/git, io/process): add a named helper there",
+            },
+          ],
+        },
+      ],
+      "no-restricted-syntax": [
+        "error",
+        processExit,
+        {
+          selector:
+            "CallExpression[callee.object.name='process'][callee.property.name=/^(on|once|addListener|prependListener|kill)$/]",
+          message: "app handles and sends no signals: do it in src/io/process (e.g. removeOnSignal)",
+        },
+      ],
+    },
+  },
+  {
+    // cli wires commands and prints: files and processes go through src/app (and the io exceptions above).
+    // These files are named exceptions, each with its reason.
+    files: ["src/cli/**/*.ts"],
+    ignores: [
+      // The command's own output channel: stdout, stderr and the file an `--out` flag names.
+      "src/cli/output.ts",
+      // The package's own files beside the code (package.json for --version, templates/), not user data.
+      "src/cli/main.ts",
+      "src/cli/templates.ts",
+      // $GITHUB_STEP_SUMMARY: goes once the two step-summary writers are folded into io/github/env.ts.
+      "src/cli/render/findings.ts",
+      // The agent's --identity file: moves into the agent's startup with the runtime restructure.
+      "src/cli/commands/agent.ts",
+    ],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              regex: "^((node:)?(fs|fs/promises|child_process)|execa)$",
+              message:
+                "cli reaches files and processes through src/app (output.ts writes --out files); or name the file as an exception in eslint.config.js with its reason",
             },
           ],
         },

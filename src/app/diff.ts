@@ -6,7 +6,9 @@
 import { compareSides, type DiffSide } from "../core/diff/compare.js";
 import type { DiffResult } from "../core/diff/model.js";
 import { createGlobMatcher } from "../core/glob.js";
-import { namespaceOf, parseConfigPath } from "../core/diff/paths.js";
+import { namespaceOf } from "../core/names.js";
+import { configPathOf } from "../core/layout.js";
+import { SETTINGS_FILE } from "../core/settings/settings.js";
 import {
   addDependents,
   chooseIncremental,
@@ -16,7 +18,7 @@ import {
   type SideLayout,
 } from "../core/diff/plan.js";
 import { addFileReferences, closeOverReferences, mergeGraphs, type ReferenceGraph } from "../core/diff/references.js";
-import { StrataError, type Finding } from "../core/findings.js";
+import { isSecretFailure, StrataError, type Finding } from "../core/findings.js";
 import type { LeafInfo, ResolvedEnvironment } from "../core/model.js";
 import type { RepoFiles, SecretsOpener } from "../core/source.js";
 import { readChangedFiles } from "../io/git/changes.js";
@@ -218,8 +220,6 @@ interface ResolvedSide {
   secretFailures: string[];
 }
 
-const SECRET_FAILURES = new Set(["decryption-failed", "mac-mismatch", "mac-missing"]);
-
 /** Loads and resolves one side group by group, and merges the groups back into whole environments. */
 async function resolveSide(
   layout: LoadedSide,
@@ -252,8 +252,7 @@ async function resolveSide(
         environments: new Set(envs),
         compiler: defaultCompiler(),
       });
-      for (const f of repo.findings)
-        if (SECRET_FAILURES.has(f.code)) secretFailures.push(`${f.file ?? "?"} (${f.code})`);
+      for (const f of repo.findings) if (isSecretFailure(f.code)) secretFailures.push(`${f.file ?? "?"} (${f.code})`);
       addFindings(repo.findings);
       for (const ns of repo.namespaces) if (!metadataRepos.has(ns)) metadataRepos.set(ns, repo);
       for (const env of envs) {
@@ -365,12 +364,12 @@ async function loadLayout(files: RepoFiles, settingsFrom?: RepoFiles, broken?: L
       : {
           label: files.label,
           list: (prefixes) => files.list(prefixes),
-          read: (path) => (path === "strata.yaml" ? settingsFrom.read(path) : files.read(path)),
+          read: (path) => (path === SETTINGS_FILE ? settingsFrom.read(path) : files.read(path)),
         };
-  const problems = (broken?.repo?.findings ?? []).filter((f) => f.severity === "error" && f.file === "strata.yaml");
+  const problems = (broken?.repo?.findings ?? []).filter((f) => f.severity === "error" && f.file === SETTINGS_FILE);
   const namespaces = new Set<string>();
   for (const path of await files.list(["schemas"])) {
-    const parsed = parseConfigPath(path);
+    const parsed = configPathOf(path);
     if (parsed?.kind === "schema") namespaces.add(parsed.namespace);
   }
   try {
@@ -391,7 +390,7 @@ async function loadLayout(files: RepoFiles, settingsFrom?: RepoFiles, broken?: L
 function hasBrokenSettings(side: LoadedSide): boolean {
   return (
     side.repo !== null &&
-    side.repo.findings.some((f) => f.severity === "error" && f.file === "strata.yaml") &&
+    side.repo.findings.some((f) => f.severity === "error" && f.file === SETTINGS_FILE) &&
     side.repo.environments.size === 0
   );
 }

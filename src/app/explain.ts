@@ -2,7 +2,7 @@
 import { StrataError } from "../core/findings.js";
 import type { JsonObject, JsonValue } from "../core/json.js";
 import type { KeyMetadata, LeafInfo, Origin } from "../core/model.js";
-import { splitPath } from "../core/render-config.js";
+import { splitKey } from "../core/names.js";
 import { schemasAt } from "../core/schema/navigate.js";
 import type { RepoFiles, SecretsOpener } from "../core/source.js";
 import { resolveConfig } from "./resolve.js";
@@ -56,14 +56,14 @@ export async function explainKey(options: {
     if (leaf.path === key || leaf.path.startsWith(`${key}.`) || leaf.path.startsWith(`${key}[`)) leaves.push(leaf);
   }
   if (leaves.length === 0) {
-    const [ns] = splitPath(key);
+    const [ns] = splitKey(key);
     const hint = repo.schemas.has(String(ns))
       ? `no layer or default of ${options.environment} sets it`
       : `namespaces: ${repo.namespaces.join(", ")}`;
     throw new StrataError("unknown-key", `${key} has no value in ${options.environment}`, { hint });
   }
   const keys = leaves.map((leaf): ExplainedKey => {
-    const [ns, ...rest] = splitPath(leaf.path);
+    const [ns, ...rest] = splitKey(leaf.path);
     const schema = repo.schemas.get(String(ns))!;
     const constraints: JsonObject = {};
     for (const s of schemasAt(schema.schema, rest)) {

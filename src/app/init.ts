@@ -18,10 +18,8 @@ import {
   VSCODE_SETTINGS_PATH,
 } from "./schema-export.js";
 
-export { SETTINGS_SCHEMA_PATH };
-
 /** What `.gitignore` must keep out of git: decrypted files, signing keys, token files, the local store. */
-export const GITIGNORE_LINES = ["*.dec.yaml", "*.pem", "strata-tokens.json", ".strata/store/", ".strata-cache/"];
+const GITIGNORE_LINES = ["*.dec.yaml", "*.pem", "strata-tokens.json", ".strata/store/", ".strata-cache/"];
 const GITIGNORE = `# strata: decrypted files, signing keys (strata keys generate), endpoint token files (strata serve token
 # create) and the local snapshot store (strata serve's default file:.strata/store) never belong in git.
 ${GITIGNORE_LINES.join("\n")}

@@ -9,9 +9,10 @@ import type { ChangedFile } from "../core/diff/changes.js";
 import { compareMatchingLeaves, findPullRequestNumber, type ValueChange } from "../core/diff/log.js";
 import { isEqualJson } from "../core/diff/values.js";
 import { createGlobMatcher } from "../core/glob.js";
-import { parseConfigPath } from "../core/diff/paths.js";
+import { configPathOf } from "../core/layout.js";
 import { addFileReferences, closeOverReferences, type ReferenceGraph } from "../core/diff/references.js";
-import { EXIT, StrataError } from "../core/findings.js";
+import { EXIT, isSecretFailure, StrataError } from "../core/findings.js";
+import { namespaceOf } from "../core/names.js";
 import { SETTINGS_FILE } from "../core/settings/settings.js";
 import type { LeafInfo } from "../core/model.js";
 import type { RepoFiles, SecretsOpener } from "../core/source.js";
@@ -115,11 +116,11 @@ async function logWithGit(git: GitRepo, options: LogOptions): Promise<LogResult>
   // The namespaces the pattern can name, plus what they interpolate (read at head).
   const allNamespaces = new Set(
     (await headFiles.list(["schemas"])).flatMap((p) => {
-      const parsed = parseConfigPath(p);
+      const parsed = configPathOf(p);
       return parsed?.kind === "schema" ? [parsed.namespace] : [];
     }),
   );
-  const nsPattern = options.key.split(/[.[]/)[0] ?? "";
+  const nsPattern = namespaceOf(options.key);
   const nsMatches = createGlobMatcher(nsPattern.replace(/\*\*/g, "*"));
   const keyNamespaces = [...allNamespaces].filter((ns) => nsMatches(ns) || nsPattern.includes("**"));
   const graph: ReferenceGraph = new Map();
@@ -132,7 +133,7 @@ async function logWithGit(git: GitRepo, options: LogOptions): Promise<LogResult>
   const history = await readHistory(
     git,
     head,
-    ["strata.yaml", "schemas", "environments"],
+    [SETTINGS_FILE, "schemas", "environments"],
     options.maxCount === undefined ? {} : { maxCount: options.maxCount },
   );
   const entries: LogEntry[] = [];
@@ -214,7 +215,7 @@ async function creditBranchCommits(
   let tree: Tree;
   let previous: Leaves;
   try {
-    branch = await readHistory(git, branchHead, ["strata.yaml", "schemas", "environments"], { exclude: mainParent });
+    branch = await readHistory(git, branchHead, [SETTINGS_FILE, "schemas", "environments"], { exclude: mainParent });
     if (branch.length === 0) return null;
     const start = branch[0]!.parent;
     tree = start === null ? new Map() : await readTree(git, start);
@@ -278,7 +279,7 @@ function affects(
 ): boolean {
   return changes.some((c) =>
     [c.path, c.oldPath].some((p) => {
-      const parsed = p === null ? null : parseConfigPath(p);
+      const parsed = p === null ? null : configPathOf(p);
       if (parsed === null) return false;
       if (parsed.kind === "settings") return true;
       if (!namespaces.has(parsed.namespace)) return false;
@@ -286,8 +287,6 @@ function affects(
     }),
   );
 }
-
-const SECRET_FAILURES = new Set(["decryption-failed", "mac-mismatch", "mac-missing"]);
 
 /** The matching leaves of each environment at one commit's tree. */
 async function resolveAt(
@@ -301,7 +300,7 @@ async function resolveAt(
     const load = (secrets: SecretsOpener | null) =>
       loadRepository(files, { secrets, namespaces, environments: new Set(environments), compiler: defaultCompiler() });
     repo = await load(options.secrets ?? null);
-    if (options.secrets && repo.findings.some((f) => SECRET_FAILURES.has(f.code))) {
+    if (options.secrets && repo.findings.some((f) => isSecretFailure(f.code))) {
       // No key for this file (now or any more): compare ciphertext from here on, never report it removed.
       options.secrets = null;
       repo = await load(null);

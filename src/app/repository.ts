@@ -4,8 +4,11 @@
  */
 import { createFinding, findingAt, StrataError, type Finding } from "../core/findings.js";
 import { isJsonObject, type JsonObject } from "../core/json.js";
+import { parseJsonPointer } from "../core/json-pointer.js";
+import { splitKey } from "../core/names.js";
 import type { EnvironmentInfo, KeyMetadata, ResolvedEnvironment } from "../core/model.js";
-import { checkSopsMetadata, classifyPath, overlayPlaintext, stripSopsMetadata } from "../core/resolve/layers.js";
+import { classifyPath } from "../core/layout.js";
+import { checkSopsMetadata, overlayPlaintext, stripSopsMetadata } from "../core/resolve/layers.js";
 import { Resolver, type EnvironmentLayers, type Layer, type NamespaceSchema } from "../core/resolve/resolve.js";
 import { SchemaCompiler } from "../core/schema/compile.js";
 import { collectDefaults, DEFAULTS_EXPANSION_LIMIT } from "../core/schema/navigate.js";
@@ -106,7 +109,7 @@ export async function loadRepository(files: RepoFiles, options: LoadOptions = {}
           }),
         );
       else schemaFiles.set(c.namespace, path);
-    } else valueFiles.push(c);
+    } else if (c.kind === "values") valueFiles.push(c);
   }
 
   // Which environments' layers are needed: the chains of those asked for.
@@ -275,13 +278,7 @@ function loadSchema(
   const metaErrors = compiler.validateSchema(schema);
   if (metaErrors.length > 0) {
     for (const err of metaErrors.slice(0, 20)) {
-      const segs =
-        err.instancePath === ""
-          ? []
-          : err.instancePath
-              .slice(1)
-              .split("/")
-              .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
+      const segs = parseJsonPointer(err.instancePath);
       const p = at(segs);
       findings.push(
         findingAt(
@@ -479,10 +476,6 @@ export function unknownEnvironment(repo: Repository, name: string): StrataError 
 }
 
 export function keyMetadata(repo: Repository, leafPath: string): KeyMetadata {
-  const parts = leafPath.match(/[^.[\]]+|\[\d+\]/g) ?? [];
-  const [ns, ...rest] = parts;
-  return repo.resolver.metadata(
-    ns ?? "",
-    rest.map((p) => (p.startsWith("[") ? Number(p.slice(1, -1)) : p)),
-  );
+  const [ns, ...rest] = splitKey(leafPath);
+  return repo.resolver.metadata(String(ns ?? ""), rest);
 }

@@ -12,13 +12,13 @@ import type { Finding } from "../core/findings.js";
 import type { JsonObject } from "../core/json.js";
 import type { ResolvedEnvironment } from "../core/model.js";
 import { redactConfig } from "../core/render-config.js";
-import { classifyPath } from "../core/resolve/layers.js";
+import { configPathOf } from "../core/layout.js";
+import { SETTINGS_FILE } from "../core/settings/settings.js";
 import type { RepoFiles, SecretsOpener } from "../core/source.js";
 import type { ResultCache } from "../io/cache/resolved.js";
 
 /** Bump when what a result holds, or how the key is made, changes. */
 const FORMAT = "strata-resolved-1";
-const SETTINGS_FILE = "strata.yaml";
 
 export interface CachedResolution {
   environment: string;
@@ -80,11 +80,7 @@ export type ResultLookup =
  * Looks the environment up. `files` should be memoized (createMemoFiles) and shared with the full
  * resolution on a miss, so the key describes exactly the bytes that were resolved.
  */
-export async function lookupResolution(
-  files: RepoFiles,
-  environment: string,
-  cache: ResultCache,
-): Promise<ResultLookup> {
+async function lookupResolution(files: RepoFiles, environment: string, cache: ResultCache): Promise<ResultLookup> {
   const settings = await files.read(SETTINGS_FILE);
   if (settings === null) return { kind: "bypass" };
   const chainKey = hash([FORMAT, cache.build, environment], [settings]);
@@ -113,8 +109,8 @@ async function contentKey(files: RepoFiles, chainKey: string, chain: readonly st
   const listing = await files.list(["schemas", "environments"]);
   const inputs: string[] = [];
   for (const path of listing) {
-    const c = classifyPath(path);
-    if (c === null || "code" in c) continue;
+    const c = configPathOf(path);
+    if (c === null || c.kind === "settings") continue;
     if (c.kind === "values") {
       if (!inChain.has(c.environment)) continue;
       if (c.encrypted) return null;
@@ -157,7 +153,7 @@ function parseResult(text: string, environment: string): CachedResolution | null
 }
 
 /** RepoFiles that read each file and list each prefix set once: the key and the resolution see the same bytes. */
-export function createMemoFiles(files: RepoFiles): RepoFiles {
+function createMemoFiles(files: RepoFiles): RepoFiles {
   const reads = new Map<string, Promise<Uint8Array | null>>();
   const lists = new Map<string, Promise<string[]>>();
   return {

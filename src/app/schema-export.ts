@@ -15,11 +15,11 @@ import { writeFileAtomic } from "../io/fs/write-atomic.js";
 import { loadRepository } from "./repository.js";
 
 export const SETTINGS_SCHEMA_PATH = ".strata/strata.schema.json";
-export const LAYER_SCHEMA_DIR = ".strata/schemas";
+const LAYER_SCHEMA_DIR = ".strata/schemas";
 export const VSCODE_SETTINGS_PATH = ".vscode/settings.json";
 const LAYER_SUFFIX = ".layer.schema.json";
 
-export function layerSchemaPath(namespace: string): string {
+function layerSchemaPath(namespace: string): string {
   return `${LAYER_SCHEMA_DIR}/${namespace}${LAYER_SUFFIX}`;
 }
 

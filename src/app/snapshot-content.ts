@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { createFinding, type Finding } from "../core/findings.js";
 import type { JsonObject, JsonValue } from "../core/json.js";
-import { splitPath } from "../core/render-config.js";
+import { splitKey } from "../core/names.js";
 import { runtimeRecipients } from "../core/settings/settings.js";
 import { createSnapshotSecretsTree } from "../core/snapshot/secrets.js";
 import type { SnapshotContent } from "./distribution/content.js";
@@ -48,7 +48,7 @@ export async function buildSnapshotContent(options: {
   for (const leaf of resolved.leaves.values()) {
     if (!leaf.sensitive) continue;
     anySensitive = true;
-    const path = splitPath(leaf.path);
+    const path = splitKey(leaf.path);
     removeAt(config as unknown as JsonObject, path);
     setAt(sensitive, path, leaf.value);
   }

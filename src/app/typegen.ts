@@ -41,7 +41,7 @@ export interface TypegenResult {
  * The command that regenerates the file, for its header, the same whatever the working directory: run
  * from the repository root when the file is inside the repository, else from the file's directory.
  */
-export function typegenCommand(root: string, out: string | undefined, cwd: string = process.cwd()): string {
+function typegenCommand(root: string, out: string | undefined, cwd: string = process.cwd()): string {
   if (out === undefined) return "strata typegen";
   const file = resolve(cwd, out);
   const rel = relative(root, file);

@@ -13,7 +13,7 @@ export interface EditorEntries {
 }
 
 /** Schema files strata manages in `yaml.schemas`: entries under this prefix that are no longer exported go. */
-export const MANAGED_SCHEMA_PREFIX = "./.strata/schemas/";
+const MANAGED_SCHEMA_PREFIX = "./.strata/schemas/";
 
 const FORMAT: FormattingOptions = { insertSpaces: true, tabSize: 2, eol: "\n" };
 

@@ -170,6 +170,11 @@ export function exitCodeFor(code: Code): ExitCode {
   }
 }
 
+/** A key that could not open an encrypted file (exit 3): the findings `validate --skip-secrets` would not have. */
+export function isSecretFailure(code: Code): boolean {
+  return exitCodeFor(code) === EXIT.secrets;
+}
+
 /** All findings are reported; the exit code is the first that applies in the order 70, 2, 3, 4, 1. */
 const PRECEDENCE: readonly ExitCode[] = [EXIT.internal, EXIT.usage, EXIT.secrets, EXIT.distribution, EXIT.findings];
 export function combineExitCodes(codes: Iterable<ExitCode>): ExitCode {

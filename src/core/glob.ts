@@ -42,7 +42,7 @@ export function matchAnyGlob(patterns: readonly string[], name: string): boolean
 }
 
 /** True when the pattern has a wildcard (a plain name matches only itself). */
-export function isGlob(pattern: string): boolean {
+function isGlob(pattern: string): boolean {
   return pattern.includes("*");
 }
 

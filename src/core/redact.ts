@@ -30,10 +30,6 @@ export function registerSecret(value: unknown): void {
   pattern = null;
 }
 
-export function registeredSecretCount(): number {
-  return secrets.size;
-}
-
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }

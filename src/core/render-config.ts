@@ -1,5 +1,6 @@
 /** Presenting an effective config: redaction of sensitive leaves and the env-file form (docs/reference.md). */
 import type { JsonObject, JsonValue } from "./json.js";
+import { splitKey } from "./names.js";
 import type { LeafInfo, ResolvedEnvironment } from "./model.js";
 
 export const SENSITIVE_PLACEHOLDER = "<sensitive>";
@@ -23,12 +24,8 @@ export function sensitiveValues(leaves: Iterable<LeafInfo>): string[] {
   return out;
 }
 
-export function splitPath(path: string): (string | number)[] {
-  return (path.match(/[^.[\]]+|\[\d+\]/g) ?? []).map((p) => (p.startsWith("[") ? Number(p.slice(1, -1)) : p));
-}
-
 function setLeaf(root: Record<string, JsonValue>, path: string, value: JsonValue): void {
-  const parts = splitPath(path);
+  const parts = splitKey(path);
   let node: JsonValue = root;
   for (const p of parts.slice(0, -1)) {
     node = (node as Record<string | number, JsonValue>)[p as string] ?? null;
@@ -40,7 +37,7 @@ function setLeaf(root: Record<string, JsonValue>, path: string, value: JsonValue
 /** The value at a dotted key (`database.pool`), or undefined. */
 export function valueAt(config: Record<string, JsonValue>, key: string): JsonValue | undefined {
   let node: JsonValue | undefined = config;
-  for (const p of splitPath(key)) {
+  for (const p of splitKey(key)) {
     if (node === null || typeof node !== "object") return undefined;
     if (Array.isArray(node)) node = typeof p === "number" ? node[p] : undefined;
     else node = Object.hasOwn(node, p) ? (node as JsonObject)[p] : undefined;
@@ -49,7 +46,7 @@ export function valueAt(config: Record<string, JsonValue>, key: string): JsonVal
 }
 
 export function envName(path: string): string {
-  return splitPath(path)
+  return splitKey(path)
     .map((p) => String(p))
     .join("_")
     .toUpperCase()
@@ -62,7 +59,7 @@ export function shellQuote(s: string): string {
 }
 
 /** A leaf's text as an environment variable's value: strings as they are, the rest as compact JSON. */
-export function leafText(value: JsonValue): string {
+function leafText(value: JsonValue): string {
   if (value !== null && typeof value === "object") return JSON.stringify(value);
   return value === null ? "null" : String(value);
 }

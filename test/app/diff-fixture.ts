@@ -10,7 +10,7 @@ environments:
   production-eu: { parent: production }
 `;
 
-export const DB_SCHEMA = `type: object
+const DB_SCHEMA = `type: object
 additionalProperties: false
 required: [host]
 properties:
@@ -24,7 +24,7 @@ properties:
   password: { type: string, x-sensitive: true, x-approvers: ["@acme/security"] }
 `;
 
-export const HTTP_SCHEMA = `type: object
+const HTTP_SCHEMA = `type: object
 additionalProperties: false
 properties:
   url: { type: string }

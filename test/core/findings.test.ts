@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { combineExitCodes, createFinding, EXIT, exitCodeFor, exitCodeForFindings } from "../../src/core/findings.js";
+import {
+  combineExitCodes,
+  createFinding,
+  ERROR_CODES,
+  EXIT,
+  exitCodeFor,
+  exitCodeForFindings,
+  isSecretFailure,
+} from "../../src/core/findings.js";
 
 describe("exit codes", () => {
   it.each([
@@ -8,6 +16,10 @@ describe("exit codes", () => {
     ["version-conflict", EXIT.distribution],
     ["invalid-type", EXIT.findings],
   ] as const)("%s -> %i", (code, exit) => expect(exitCodeFor(code)).toBe(exit));
+
+  it("the secret failures are the exit-3 codes: a key could not open a file", () => {
+    expect(ERROR_CODES.filter(isSecretFailure)).toEqual(["decryption-failed", "mac-mismatch", "mac-missing"]);
+  });
 
   it("applies the SPEC order 70, 2, 3, 4, 1", () => {
     expect(combineExitCodes([EXIT.findings, EXIT.secrets, EXIT.usage])).toBe(EXIT.usage);

@@ -27,7 +27,7 @@ export function writeTree(root: string, files: FileTree): void {
   }
 }
 
-export const gitEnv = {
+const gitEnv = {
   GIT_CONFIG_GLOBAL: "/dev/null",
   GIT_CONFIG_NOSYSTEM: "1",
   GIT_AUTHOR_NAME: "Test Author",

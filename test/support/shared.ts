@@ -17,12 +17,12 @@ export const sharedDir = process.env.STRATA_SHARED_DIR
   : join(projectRoot, "..", "shared");
 
 /** A path inside the shared corpus. */
-export function sharedPath(relative: string): string {
+function sharedPath(relative: string): string {
   return join(sharedDir, relative);
 }
 
 export const generatorPath = sharedPath("bench/gen-config-repo.mjs");
-export const conformanceRoot = sharedPath("conformance/sops");
+const conformanceRoot = sharedPath("conformance/sops");
 
 /** A file of the SOPS conformance corpus. */
 export function conformance(path: string): string {
@@ -52,7 +52,7 @@ const TOOL_PACKAGES: Record<string, string> = {
 export type Requirement = { shared: string } | { tool: string };
 
 /** CI=true (GitHub Actions and most CI services set it). */
-export function inCI(): boolean {
+function inCI(): boolean {
   return process.env.CI === "true" || process.env.CI === "1";
 }
 

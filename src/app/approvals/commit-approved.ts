@@ -39,7 +39,7 @@ export interface CheckCommitApprovedOptions {
 }
 
 /** The merged pull request that produced `commit` on `branch`: its merge/squash commit, or its head on a fast-forward. */
-export function findProducingPullRequest(
+function findProducingPullRequest(
   pulls: readonly PullRequestInfo[],
   commit: string,
   branch: string,

@@ -115,7 +115,7 @@ async function readText(path: string, what: string): Promise<string> {
 }
 
 /** Changes from a saved `strata diff --format json` document. */
-export function changesFromDiffFile(path: string): ComputeApprovalChanges {
+function changesFromDiffFile(path: string): ComputeApprovalChanges {
   return async () => {
     const text = await readText(path, "the diff");
     let doc: unknown;
@@ -136,7 +136,7 @@ export function changesFromDiffFile(path: string): ComputeApprovalChanges {
 }
 
 /** Markdown from a saved `strata diff --format markdown` document. */
-export function markdownFromFile(path: string): RenderDiffMarkdown {
+function markdownFromFile(path: string): RenderDiffMarkdown {
   return () => readText(path, "the diff markdown");
 }
 

@@ -7,6 +7,7 @@ import { decideApprovals, type ApprovalDecision } from "../../core/approvals/eva
 import { withEnvironmentFlags } from "../../core/approvals/from-diff.js";
 import { matchApprovalRules, requiredTeams, type ApprovalChange } from "../../core/approvals/match.js";
 import { isStrataError, type Finding } from "../../core/findings.js";
+import { SETTINGS_FILE } from "../../core/settings/settings.js";
 import type { GitHubApi, PullRequestInfo } from "../../io/github/api.js";
 import { readApprovalPolicy } from "./read-policy.js";
 
@@ -25,7 +26,6 @@ export interface ChangesRequest {
  */
 export type ComputeApprovalChanges = (request: ChangesRequest) => Promise<ApprovalChange[]>;
 
-export const RULES_FILE = "strata.yaml";
 export const STATUS_CONTEXT = "strata/approvals";
 
 export interface PullRequestEvaluation {
@@ -62,10 +62,10 @@ export async function evaluatePullRequest(
   const { github } = options;
   const rulesRef = pullRequest.base.sha;
   const [rulesText, reviews] = await Promise.all([
-    github.readFile(RULES_FILE, rulesRef),
+    github.readFile(SETTINGS_FILE, rulesRef),
     github.listReviews(pullRequest.number),
   ]);
-  const policy = await readApprovalPolicy(rulesText, `${RULES_FILE} on ${pullRequest.base.ref}`);
+  const policy = await readApprovalPolicy(rulesText, `${SETTINGS_FILE} on ${pullRequest.base.ref}`);
   const range = options.range ?? { base: pullRequest.base.sha, head: pullRequest.head.sha };
   const changes = withEnvironmentFlags(
     await options.computeChanges({ repoDir: options.repoDir, ...range }),
@@ -98,7 +98,7 @@ export async function evaluatePullRequest(
     // Rules that do not parse cannot approve anything.
     decision.met = false;
     decision.state = "failure";
-    decision.description = `invalid approvals in ${RULES_FILE} on ${pullRequest.base.ref}`;
+    decision.description = `invalid approvals in ${SETTINGS_FILE} on ${pullRequest.base.ref}`;
   }
   return {
     pullRequest,

@@ -1,16 +1,9 @@
-export { loadContentBuilder, type ContentBuilder, type SnapshotContent } from "./content.js";
-export { buildNextSnapshot, type BuildOptions, type CallerSource } from "./build.js";
-export { createEndpointClient, type EndpointClient, type PublishReply } from "./endpoint.js";
+export { loadContentBuilder, type SnapshotContent } from "./content.js";
+export { createEndpointClient, type EndpointClient } from "./endpoint.js";
 export { generateKeys, loadBuildTrustedKeys, loadSigningKey } from "./keys.js";
-export { pushEnvironment, pushEnvironments, type PushOptions, type PushResult, type PushStatus } from "./push.js";
-export { rollbackEnvironment, type RollbackOptions } from "./rollback.js";
-export {
-  loadTrustedKeys,
-  parseDuration,
-  readDistributionSettings,
-  resolveEndpointUrl,
-  type DistributionSettings,
-} from "./settings.js";
-export { buildSnapshot, verifySnapshotFile, type VerifyReport } from "./snapshot.js";
+export { pushEnvironment, pushEnvironments, type PushResult } from "./push.js";
+export { rollbackEnvironment } from "./rollback.js";
+export { loadTrustedKeys, parseDuration, readDistributionSettings, resolveEndpointUrl } from "./settings.js";
+export { buildSnapshot, verifySnapshotFile } from "./snapshot.js";
 export { readHistory, readStatus } from "./queries.js";
 export { checkWorkingTree } from "./worktree.js";

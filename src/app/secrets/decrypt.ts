@@ -1,42 +1,24 @@
 /** `secrets decrypt`: the plaintext in the file's own format, as JSON, or one extracted value. */
 import { StrataError } from "../../core/findings.js";
-import { formatKeyPath, getAtPath, parseKeyPath, scalarToText, treeToJson } from "../../core/sops/document.js";
+import { formatKeyPath, getAtPath, scalarToText, treeToJson } from "../../core/sops/document.js";
 import { emitBinaryPlain, stores } from "../../core/sops/stores/index.js";
 import { emitYaml } from "../../core/sops/stores/yaml-emit.js";
 import { emitJson } from "../../core/sops/stores/json.js";
 import { Branch, type TreeValue } from "../../core/sops/tree.js";
-import { readSecretsFile, storeFormat } from "./files.js";
-import { openSopsText } from "./open.js";
+import { openSecretsFile, parseKeyPathArgument, type SecretsFileOptions } from "./open.js";
 
-export interface DecryptOptions {
-  file: string;
-  cwd: string;
-  env: NodeJS.ProcessEnv;
-  ignoreMac?: boolean;
+export interface DecryptOptions extends SecretsFileOptions {
   /** `json` for JSON output; otherwise the file's own format. */
   outputFormat?: "json";
   extract?: string;
-  inputType?: string;
-  onWarning?: (message: string) => void;
 }
 
 /** The plaintext; bytes for binary files printed in their own format. */
 export async function decryptSecrets(options: DecryptOptions): Promise<string | Uint8Array> {
-  const format = storeFormat(options.file, options.inputType);
-  const text = await readSecretsFile(options.file, options.cwd);
-  const opened = await openSopsText(text, format, {
-    file: options.file,
-    env: options.env,
-    ignoreMac: options.ignoreMac ?? false,
-    ...(options.onWarning ? { onWarning: options.onWarning } : {}),
-  });
+  const opened = await openSecretsFile(options);
+  const format = opened.format;
   if (options.extract !== undefined) {
-    const path = parseKeyPath(options.extract);
-    if (path === null)
-      throw new StrataError(
-        "invalid-argument",
-        `cannot parse the key path ${JSON.stringify(options.extract)} (use a.b[0] or ["a"]["b"][0])`,
-      );
+    const path = parseKeyPathArgument(options.extract);
     const value = getAtPath(opened.plain[0] ?? new Branch(), path);
     if (value === undefined)
       throw new StrataError("invalid-argument", `${options.file}: no value at ${formatKeyPath(path)}`);

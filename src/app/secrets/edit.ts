@@ -3,81 +3,34 @@
  * editor, re-encrypt with the same data key. Unchanged values keep their IVs, so their ciphertexts do too.
  */
 import { basename, join } from "node:path";
-import { execa } from "execa";
 import { StrataError } from "../../core/findings.js";
-import {
-  createPrivateTempDirectory,
-  readBinaryFile,
-  removePath,
-  removePathSync,
-  writeTextFile,
-} from "../../io/fs/files.js";
+import { createPrivateTempDirectory, readBinaryFile, removePath, writeTextFile } from "../../io/fs/files.js";
+import { removeOnSignal, runEditor } from "../../io/process/editor.js";
 import { emitBinaryPlain, parseBinaryPlain, stores } from "../../core/sops/stores/index.js";
 import { parsePlainText } from "./encrypt.js";
-import { readSecretsFile, storeFormat, writeSecretsFile } from "./files.js";
-import { openSopsText } from "./open.js";
+import { writeSecretsFile } from "./files.js";
+import { openSecretsFile, type SecretsFileOptions } from "./open.js";
 import { sealSopsText } from "./seal.js";
 
-export interface EditOptions {
-  file: string;
-  cwd: string;
-  env: NodeJS.ProcessEnv;
-  ignoreMac?: boolean;
-  inputType?: string;
-}
-
-const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
-
-/**
- * Removes the plaintext directory even when strata is interrupted while the editor runs: the handler
- * cleans up, then re-raises the signal so the process still ends the way it was asked to.
- */
-function guardPlaintextDir(dir: string): () => void {
-  const onSignal = (signal: NodeJS.Signals): void => {
-    removePathSync(dir);
-    for (const s of SIGNALS) process.removeListener(s, onSignal);
-    process.kill(process.pid, signal);
-  };
-  for (const s of SIGNALS) process.on(s, onSignal);
-  return () => {
-    for (const s of SIGNALS) process.removeListener(s, onSignal);
-  };
-}
-
-function shellQuote(s: string): string {
-  return `'${s.replaceAll("'", `'\\''`)}'`;
-}
+export type EditOptions = SecretsFileOptions;
 
 export async function editSecrets(options: EditOptions): Promise<{ changed: boolean }> {
-  const format = storeFormat(options.file, options.inputType);
-  const text = await readSecretsFile(options.file, options.cwd);
-  const opened = await openSopsText(text, format, {
-    file: options.file,
-    env: options.env,
-    ignoreMac: options.ignoreMac ?? false,
-  });
+  const opened = await openSecretsFile(options);
+  const format = opened.format;
   const before =
     format === "binary"
       ? Buffer.from(emitBinaryPlain(opened.plain))
       : Buffer.from(stores[format].emitPlain(opened.plain), "utf8");
   const dir = await createPrivateTempDirectory("strata-edit-");
-  const unguard = guardPlaintextDir(dir);
+  const unguard = removeOnSignal(dir);
   try {
     const tmp = join(dir, basename(options.file));
     await writeTextFile(tmp, before, { mode: 0o600 });
-    const editor = options.env.SOPS_EDITOR || options.env.EDITOR || "vi";
-    const r = await execa(`${editor} ${shellQuote(tmp)}`, {
-      shell: true,
-      stdio: "inherit",
-      env: options.env,
-      extendEnv: false,
-      reject: false,
-      cwd: options.cwd,
-    });
-    if (r.exitCode !== 0)
+    const exitCode = await runEditor(tmp, { env: options.env, cwd: options.cwd });
+    if (exitCode !== 0)
       throw new StrataError(
         "invalid-argument",
-        `the editor exited with code ${r.exitCode ?? "unknown"}; ${options.file} is unchanged`,
+        `the editor exited with code ${exitCode ?? "unknown"}; ${options.file} is unchanged`,
       );
     const after = await readBinaryFile(tmp);
     if (after.equals(before)) return { changed: false };

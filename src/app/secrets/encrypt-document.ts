@@ -4,6 +4,7 @@
  */
 import { StrataError } from "../../core/findings.js";
 import type { Branch } from "../../core/sops/tree.js";
+import { emptyGroup } from "../../io/keys/index.js";
 import { encryptBranchesFor } from "./encrypt.js";
 import { DEFAULT_RULES } from "./recipients.js";
 
@@ -17,7 +18,7 @@ export async function encryptDocument(branch: Branch, options: EncryptDocumentOp
   if (options.age.length === 0)
     throw new StrataError("invalid-argument", "encryptDocument needs at least one age recipient");
   const recipients = {
-    groups: [{ age: options.age, pgp: [], kms: [] }],
+    groups: [{ ...emptyGroup(), age: options.age }],
     shamirThreshold: 0,
     rules: DEFAULT_RULES,
     source: "runtime recipients",

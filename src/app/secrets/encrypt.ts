@@ -80,20 +80,7 @@ export async function encryptSecrets(options: EncryptOptions): Promise<{ text: s
     }
     plain = parsePlainText(text, format, options.file);
   }
-  // As sops: without flags, SOPS_AGE_RECIPIENTS / SOPS_PGP_FP / SOPS_KMS_ARN stand in for them.
-  const fromEnv = (flag: string[] | undefined, name: string): string[] =>
-    flag && flag.length > 0
-      ? flag
-      : (options.env[name] ?? "")
-          .split(",")
-          .map((s) => s.trim())
-          .filter(Boolean);
-  const recipients = await resolveRecipients(options.file, {
-    ...options,
-    age: fromEnv(options.age, "SOPS_AGE_RECIPIENTS"),
-    pgp: fromEnv(options.pgp, "SOPS_PGP_FP"),
-    kms: fromEnv(options.kms, "SOPS_KMS_ARN"),
-  });
+  const recipients = await resolveRecipients(options.file, options);
   const out = await encryptBranchesFor(plain, format, recipients, options.env, options.file);
   if (options.inPlace) {
     await writeSecretsFile(options.file, options.cwd, out);

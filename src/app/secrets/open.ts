@@ -12,6 +12,8 @@ import { MetadataNotFoundError, SopsFormatError, SopsLimitError } from "../../co
 import { stores, type EncryptedDocument, type SopsFormat } from "../../core/sops/stores/index.js";
 import { Comment, RawStr, SopsTime, type Branch, type Leaf } from "../../core/sops/tree.js";
 import { DataKeyError, decryptDataKey } from "../../io/keys/index.js";
+import { parseKeyPath, type KeyPath } from "../../core/sops/document.js";
+import { readSecretsFile, storeFormat } from "./files.js";
 
 export interface OpenOptions {
   /** For messages: the file as the user named it. */
@@ -94,6 +96,41 @@ export async function recoverDataKey(md: Metadata, options: OpenOptions): Promis
     }
     throw e;
   }
+}
+
+/** What the secrets commands that change or print a file (decrypt, edit, rotate, set) are told about it. */
+export interface SecretsFileOptions {
+  /** As the user named it, relative to `cwd`. */
+  file: string;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  ignoreMac?: boolean;
+  /** `--input-type`; otherwise the format follows the file name. */
+  inputType?: string;
+  onWarning?: (message: string) => void;
+}
+
+/** Reads a SOPS file and opens it: the one prologue of decrypt, edit, rotate and set. */
+export async function openSecretsFile(options: SecretsFileOptions): Promise<OpenedFile> {
+  const format = storeFormat(options.file, options.inputType);
+  const text = await readSecretsFile(options.file, options.cwd);
+  return openSopsText(text, format, {
+    file: options.file,
+    env: options.env,
+    ignoreMac: options.ignoreMac ?? false,
+    ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+  });
+}
+
+/** A key path argument (`a.b[0]` or `["a"]["b"][0]`), or `invalid-argument`. */
+export function parseKeyPathArgument(text: string): KeyPath {
+  const path = parseKeyPath(text);
+  if (path === null)
+    throw new StrataError(
+      "invalid-argument",
+      `cannot parse the key path ${JSON.stringify(text)} (use a.b[0] or ["a"]["b"][0])`,
+    );
+  return path;
 }
 
 export async function openSopsText(text: string, format: SopsFormat, options: OpenOptions): Promise<OpenedFile> {

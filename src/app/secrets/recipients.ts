@@ -5,10 +5,10 @@
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { StrataError } from "../../core/findings.js";
 import { matchCreationRule, parseSopsConfig, type CreationRule } from "../../core/sops/config.js";
-import { DEFAULT_UNENCRYPTED_SUFFIX, type EncryptionRules } from "../../core/sops/metadata.js";
+import { countRules, DEFAULT_UNENCRYPTED_SUFFIX, type EncryptionRules } from "../../core/sops/metadata.js";
 import { SopsFormatError } from "../../core/sops/stores/errors.js";
 import { readBinaryFile, readTextFile } from "../../io/fs/files.js";
-import { isEmptyGroup, type RecipientGroup } from "../../io/keys/index.js";
+import { groupFromFlags, isEmptyGroup, type RecipientGroup } from "../../io/keys/index.js";
 
 export interface RecipientFlags {
   age?: string[];
@@ -17,6 +17,8 @@ export interface RecipientFlags {
   /** An explicit `.sops.yaml`. */
   configPath?: string;
   cwd: string;
+  /** Where sops' recipient variables are read when a flag is not given. */
+  env: NodeJS.ProcessEnv;
 }
 
 export interface Recipients {
@@ -30,7 +32,7 @@ export interface Recipients {
 }
 
 /** What to add to `.sops.yaml` so that a file gets recipients (shown when none do). */
-export function creationRuleHint(file: string): string {
+function creationRuleHint(file: string): string {
   const dir = file.includes("/") ? file.slice(0, file.lastIndexOf("/") + 1) : "";
   const example = dir.startsWith("environments/")
     ? "environments/.*\\.sops\\.yaml$"
@@ -49,15 +51,7 @@ export const DEFAULT_RULES: EncryptionRules = {
 };
 
 function withDefaultSuffix(r: EncryptionRules): EncryptionRules {
-  const none = [
-    r.unencryptedSuffix,
-    r.encryptedSuffix,
-    r.unencryptedRegex,
-    r.encryptedRegex,
-    r.unencryptedCommentRegex,
-    r.encryptedCommentRegex,
-  ].every((x) => x === "");
-  return none ? { ...r, unencryptedSuffix: DEFAULT_UNENCRYPTED_SUFFIX } : r;
+  return countRules(r) === 0 ? { ...r, unencryptedSuffix: DEFAULT_UNENCRYPTED_SUFFIX } : r;
 }
 
 export async function findSopsConfig(cwd: string): Promise<string | null> {
@@ -67,7 +61,12 @@ export async function findSopsConfig(cwd: string): Promise<string | null> {
     try {
       await readBinaryFile(p);
       return p;
-    } catch {
+    } catch (cause) {
+      // Only a missing file sends the search upwards: one that exists but cannot be read would otherwise
+      // hand the file to a parent directory's creation rules (other recipients) without a word.
+      const code = (cause as NodeJS.ErrnoException).code;
+      if (code !== "ENOENT" && code !== "ENOTDIR")
+        throw new StrataError("unreadable-file", `cannot read ${p}: ${code ?? "error"}`, { cause });
       const parent = dirname(dir);
       if (parent === dir) return null;
       dir = parent;
@@ -77,7 +76,7 @@ export async function findSopsConfig(cwd: string): Promise<string | null> {
 
 export async function readCreationRule(
   file: string,
-  flags: RecipientFlags,
+  flags: Pick<RecipientFlags, "cwd" | "configPath">,
 ): Promise<{ rule: CreationRule; index: number; configPath: string } | null> {
   const configPath = flags.configPath ?? (await findSopsConfig(flags.cwd));
   if (configPath === null) return null;
@@ -103,12 +102,12 @@ export async function readCreationRule(
   return rule === null ? null : { rule, index: rules.indexOf(rule) + 1, configPath };
 }
 
+/**
+ * The flags' recipients, else (per key type, as sops) its environment variable's (SOPS_AGE_RECIPIENTS,
+ * SOPS_PGP_FP, SOPS_KMS_ARN), else the matching creation rule's.
+ */
 export async function resolveRecipients(file: string, flags: RecipientFlags): Promise<Recipients> {
-  const fromFlags: RecipientGroup = {
-    age: flags.age ?? [],
-    pgp: flags.pgp ?? [],
-    kms: (flags.kms ?? []).map((arn) => ({ arn, context: {}, role: "", awsProfile: "" })),
-  };
+  const fromFlags = groupFromFlags(flags, flags.env);
   const found = await readCreationRule(file, flags);
   if (!isEmptyGroup(fromFlags)) {
     return {

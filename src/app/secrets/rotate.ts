@@ -6,21 +6,22 @@ import { randomBytes } from "node:crypto";
 import { StrataError } from "../../core/findings.js";
 import type { Metadata } from "../../core/sops/metadata.js";
 import { stores } from "../../core/sops/stores/index.js";
-import { encryptDataKey, recipientsOf, type RecipientGroup } from "../../io/keys/index.js";
+import {
+  encryptDataKey,
+  isEmptyGroup,
+  recipientNames,
+  recipientsOf,
+  type RecipientGroup,
+} from "../../io/keys/index.js";
 import { readSecretsFile, storeFormat, writeSecretsFile } from "./files.js";
-import { openSopsText, parseEncryptedFile, recoverDataKey } from "./open.js";
+import { openSecretsFile, parseEncryptedFile, recoverDataKey, type SecretsFileOptions } from "./open.js";
 import { readCreationRule } from "./recipients.js";
 import { sealSopsText } from "./seal.js";
 
-export interface RotateOptions {
-  file: string;
-  cwd: string;
-  env: NodeJS.ProcessEnv;
-  ignoreMac?: boolean;
+export interface RotateOptions extends SecretsFileOptions {
   addAge?: string[];
   addPgp?: string[];
   inPlace?: boolean;
-  inputType?: string;
 }
 
 async function wrap(
@@ -40,13 +41,8 @@ async function wrap(
 }
 
 export async function rotateSecrets(options: RotateOptions): Promise<{ text: string; written: boolean }> {
-  const format = storeFormat(options.file, options.inputType);
-  const text = await readSecretsFile(options.file, options.cwd);
-  const opened = await openSopsText(text, format, {
-    file: options.file,
-    env: options.env,
-    ignoreMac: options.ignoreMac ?? false,
-  });
+  const opened = await openSecretsFile(options);
+  const format = opened.format;
   const groups = recipientsOf(opened.metadata);
   const first = groups[0];
   if (first) {
@@ -78,9 +74,8 @@ export async function updateKeys(options: UpdateKeysOptions): Promise<{ changed:
     ...(options.configPath ? { configPath: options.configPath } : {}),
   });
   if (found === null) throw new StrataError("invalid-argument", `no .sops.yaml creation rule matches ${options.file}`);
-  const groups = found.rule.groups.filter((g) => g.age.length + g.pgp.length + g.kms.length > 0);
-  const describe = (gs: RecipientGroup[]): string[] =>
-    gs.flatMap((g, i) => [...g.age, ...g.pgp, ...g.kms.map((k) => k.arn)].map((r) => `${i}:${r}`));
+  const groups = found.rule.groups.filter((g) => !isEmptyGroup(g));
+  const describe = (gs: RecipientGroup[]): string[] => gs.flatMap((g, i) => recipientNames(g).map((r) => `${i}:${r}`));
   const current = describe(recipientsOf(doc.metadata));
   const wanted = describe(groups);
   const same =

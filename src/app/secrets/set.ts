@@ -5,27 +5,22 @@
  */
 import { StrataError } from "../../core/findings.js";
 import type { JsonValue } from "../../core/json.js";
-import { jsonToTree, parseKeyPath, setAtPath } from "../../core/sops/document.js";
+import { jsonToTree, setAtPath, type KeyPath } from "../../core/sops/document.js";
 import { registerSecret } from "../../core/redact.js";
 import type { SopsFormat } from "../../core/sops/stores/index.js";
 import { Branch, type TreeValue } from "../../core/sops/tree.js";
 import { dirname, relative, resolve } from "node:path";
 import { ensureDirectory } from "../../io/fs/files.js";
+import { recipientNames } from "../../io/keys/index.js";
 import { encryptBranchesFor } from "./encrypt.js";
-import { readSecretsFile, secretsFileExists, storeFormat, writeSecretsFile } from "./files.js";
-import { openSopsText } from "./open.js";
+import { secretsFileExists, storeFormat, writeSecretsFile } from "./files.js";
+import { openSecretsFile, parseKeyPathArgument, type SecretsFileOptions } from "./open.js";
 import { resolveRecipients } from "./recipients.js";
 import { sealSopsText } from "./seal.js";
 
-export interface SetOptions {
-  file: string;
-  cwd: string;
-  env: NodeJS.ProcessEnv;
+export interface SetOptions extends SecretsFileOptions {
   path: string;
   value: string;
-  ignoreMac?: boolean;
-  inputType?: string;
-  onWarning?: (message: string) => void;
 }
 
 /** A file `set` created: the creation rule and the recipients it was encrypted for. */
@@ -34,7 +29,7 @@ export interface CreatedFile {
   recipients: string[];
 }
 
-export function parseSetValue(text: string): JsonValue {
+function parseSetValue(text: string): JsonValue {
   try {
     return JSON.parse(text) as JsonValue;
   } catch {
@@ -45,22 +40,11 @@ export function parseSetValue(text: string): JsonValue {
 /** Sets the value; returns what it created when the file did not exist, else null. */
 export async function setSecret(options: SetOptions): Promise<CreatedFile | null> {
   const format = storeFormat(options.file, options.inputType);
-  const path = parseKeyPath(options.path);
-  if (path === null)
-    throw new StrataError(
-      "invalid-argument",
-      `cannot parse the key path ${JSON.stringify(options.path)} (use a.b[0] or ["a"]["b"][0])`,
-    );
+  const path = parseKeyPathArgument(options.path);
   const value = parseSetValue(options.value);
   registerSecret(value);
   if (!(await secretsFileExists(options.file, options.cwd))) return createWithValue(options, format, path, value);
-  const text = await readSecretsFile(options.file, options.cwd);
-  const opened = await openSopsText(text, format, {
-    file: options.file,
-    env: options.env,
-    ignoreMac: options.ignoreMac ?? false,
-    ...(options.onWarning ? { onWarning: options.onWarning } : {}),
-  });
+  const opened = await openSecretsFile(options);
   const tree = valueTree(value, format);
   const [first, ...rest] = opened.plain;
   let updated: Branch;
@@ -88,7 +72,7 @@ function valueTree(value: JsonValue, format: SopsFormat): TreeValue {
 async function createWithValue(
   options: SetOptions,
   format: SopsFormat,
-  path: NonNullable<ReturnType<typeof parseKeyPath>>,
+  path: KeyPath,
   value: JsonValue,
 ): Promise<CreatedFile> {
   if (format === "binary")
@@ -97,18 +81,8 @@ async function createWithValue(
       `${options.file} does not exist, and set creates only YAML, JSON, dotenv and INI files`,
       { hint: "create it with `strata secrets encrypt`" },
     );
-  const recipients = await resolveRecipients(options.file, {
-    cwd: options.cwd,
-    // As `encrypt` does without flags: sops' environment variables stand in for them.
-    age: (options.env.SOPS_AGE_RECIPIENTS ?? "")
-      .split(",")
-      .map((s) => s.trim())
-      .filter(Boolean),
-    pgp: (options.env.SOPS_PGP_FP ?? "")
-      .split(",")
-      .map((s) => s.trim())
-      .filter(Boolean),
-  });
+  // As `encrypt` does without flags: sops' environment variables stand in for them.
+  const recipients = await resolveRecipients(options.file, { cwd: options.cwd, env: options.env });
   let doc: Branch;
   try {
     doc = setAtPath(new Branch(), path, valueTree(value, format));
@@ -121,5 +95,5 @@ async function createWithValue(
   const rule = recipients.rule
     ? `creation rule ${recipients.rule.index} of ${relative(options.cwd, recipients.rule.configPath) || recipients.rule.configPath} (path_regex ${recipients.rule.pathRegex ?? "(any)"})`
     : "SOPS_AGE_RECIPIENTS / SOPS_PGP_FP";
-  return { rule, recipients: recipients.groups.flatMap((g) => [...g.age, ...g.pgp, ...g.kms.map((k) => k.arn)]) };
+  return { rule, recipients: recipients.groups.flatMap(recipientNames) };
 }

@@ -34,5 +34,3 @@ export const commands = {
   schema: () => import("./schema.js"),
   completion: () => import("./completion.js"),
 } satisfies Record<string, Loader>;
-
-export type CommandName = keyof typeof commands;

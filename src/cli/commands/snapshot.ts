@@ -1,5 +1,4 @@
 import { Option, type Command } from "commander";
-import { promises as fs } from "node:fs";
 import {
   buildSnapshot,
   createEndpointClient,
@@ -15,7 +14,7 @@ import { exitCodeForFindings, StrataError } from "../../core/findings.js";
 import { serializeSnapshot } from "../../core/snapshot/index.js";
 import { addRepoOption, examples, openRepository, printJson } from "../common.js";
 import { renderFindingsText } from "../render/findings.js";
-import { log, print, printData } from "../output.js";
+import { log, print, printData, writeDataFile } from "../output.js";
 import { pusher } from "./push.js";
 
 export function register(program: Command): void {
@@ -77,7 +76,7 @@ export function register(program: Command): void {
       const text = serializeSnapshot(snapshot) + "\n";
       if (opts.out === undefined) printData(text);
       else {
-        await fs.writeFile(opts.out, text);
+        await writeDataFile(opts.out, text);
         log(`wrote ${opts.env} v${snapshot.version} (${snapshot.digest}) to ${opts.out}`);
       }
     },

@@ -28,7 +28,7 @@ interface CommandSpec {
 }
 
 /** The tree of the program, as the scripts need it. */
-export function describeCommands(cmd: Command, parentPath: string | null = null): CommandSpec {
+function describeCommands(cmd: Command, parentPath: string | null = null): CommandSpec {
   const path = parentPath === null ? cmd.name() : `${parentPath} ${cmd.name()}`;
   const options: OptionSpec[] = cmd.options
     .filter((o) => !o.hidden)

@@ -15,7 +15,7 @@ import {
 } from "./diff-common.js";
 
 /** GitHub rejects comments longer than this. */
-export const GITHUB_COMMENT_LIMIT = 65_536;
+const GITHUB_COMMENT_LIMIT = 65_536;
 
 export interface MarkdownOptions {
   /** Maximum length of the output in characters (default: GitHub's comment limit). */

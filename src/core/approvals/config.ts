@@ -54,7 +54,7 @@ export interface EnvironmentFlags {
  * environment's production flag) of every environment in strata.yaml. Approvals read them from the
  * base branch like the rules, so a pull request cannot switch its own gate off.
  */
-export function readEnvironmentFlags(strataYaml: unknown): Record<string, EnvironmentFlags> {
+function readEnvironmentFlags(strataYaml: unknown): Record<string, EnvironmentFlags> {
   const out: Record<string, EnvironmentFlags> = {};
   if (!isJsonObject(strataYaml) || !isJsonObject(strataYaml.environments)) return out;
   const envs = strataYaml.environments;

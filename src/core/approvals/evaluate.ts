@@ -86,7 +86,7 @@ const DECISIVE = new Set<ReviewState>(["APPROVED", "CHANGES_REQUESTED"]);
  * The latest decisive review of every reviewer but the author. COMMENTED reviews do not replace an
  * approval (as on GitHub); DISMISSED ones are gone, so an earlier review of the same reviewer stands.
  */
-export function summarizeReviews(
+function summarizeReviews(
   reviews: readonly PullRequestReview[],
   context: Pick<ApprovalContext, "author" | "headSha">,
   dismissStale: boolean,
@@ -200,7 +200,7 @@ export function describeMissing(rule: Pick<RuleResult, "missing" | "from">): str
 const STATUS_DESCRIPTION_LIMIT = 140;
 
 /** The short commit-status description: "needs 1 more from @acme/sre". */
-export function describeDecision(d: Omit<ApprovalDecision, "description">): string {
+function describeDecision(d: Omit<ApprovalDecision, "description">): string {
   const prefix = d.emergency?.active ? `emergency (${d.emergency.label}): ` : "";
   let text: string;
   if (d.changesRequestedBy.length > 0)

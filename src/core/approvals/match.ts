@@ -34,7 +34,7 @@ export interface MatchedRule {
   changes: ApprovalChange[];
 }
 
-export function ruleMatches(rule: ApprovalRule, change: ApprovalChange): boolean {
+function ruleMatches(rule: ApprovalRule, change: ApprovalChange): boolean {
   const { environments, keys, sensitive } = rule.when;
   if (environments !== null && !matchAnyGlob(environments, change.environment)) return false;
   if (keys !== null && !matchAnyGlob(keys, change.key)) return false;

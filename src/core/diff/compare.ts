@@ -8,7 +8,8 @@ import type { EnvironmentInfo, KeyMetadata, LeafInfo, ResolvedEnvironment } from
 import { touchedPaths, type ChangedFile } from "./changes.js";
 import { compareItems } from "./items.js";
 import type { ChangedLayer, DiffResult, EnvironmentDiff, KeyChange, LayerRef, SideProblem } from "./model.js";
-import { parseConfigPath, renameKeyNamespace } from "./paths.js";
+import { configPathOf } from "../layout.js";
+import { namespaceOf } from "../names.js";
 import { isEqualJson } from "./values.js";
 
 export interface DiffSide {
@@ -251,7 +252,7 @@ function findChangedLayers(
 ): ChangedLayer[] {
   const layers: ChangedLayer[] = [];
   for (const c of changedFiles) {
-    const parsed = parseConfigPath(c.path) ?? (c.oldPath === null ? null : parseConfigPath(c.oldPath));
+    const parsed = configPathOf(c.path) ?? (c.oldPath === null ? null : configPathOf(c.oldPath));
     if (parsed === null) continue;
     const files = new Set(touchedPaths(c));
     const reaches = Object.entries(environments)
@@ -266,4 +267,11 @@ function findChangedLayers(
     layers.push(layer);
   }
   return layers.sort((x, y) => x.file.localeCompare(y.file));
+}
+
+/** `A.x.y` -> `B.x.y` when namespace A is called B at the other side. */
+function renameKeyNamespace(key: string, renames: ReadonlyMap<string, string>): string {
+  const ns = namespaceOf(key);
+  const to = renames.get(ns);
+  return to === undefined ? key : to + key.slice(ns.length);
 }

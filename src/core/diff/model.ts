@@ -99,7 +99,3 @@ export function hasChanges(result: DiffResult): boolean {
     (e) => e.changes.length > 0 || e.invalid.length > 0 || e.status !== "changed",
   );
 }
-
-export function countChanges(result: DiffResult): number {
-  return Object.values(result.environments).reduce((n, e) => n + e.changes.length, 0);
-}

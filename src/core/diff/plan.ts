@@ -5,7 +5,7 @@
 import type { EnvironmentInfo } from "../model.js";
 import type { ChangedFile } from "./changes.js";
 import type { EnvironmentPair } from "./compare.js";
-import { parseConfigPath } from "./paths.js";
+import { configPathOf } from "../layout.js";
 import { closeOverDependents, type ReferenceGraph } from "./references.js";
 
 export interface SideLayout {
@@ -83,7 +83,7 @@ function affectedNamespaces(
     const sides: Array<[string | null, "base" | "head"]> = [[c.path, c.status === "deleted" ? "base" : "head"]];
     if (c.oldPath !== null) sides.push([c.oldPath, "base"]);
     for (const [path, side] of sides) {
-      const parsed = path === null ? null : parseConfigPath(path);
+      const parsed = path === null ? null : configPathOf(path);
       if (parsed === null || parsed.kind === "settings") continue;
       const ns = side === "base" ? (nsRenames.get(parsed.namespace) ?? parsed.namespace) : parsed.namespace;
       if (parsed.kind === "schema") namespaces.add(ns);
@@ -109,7 +109,7 @@ export function addDependents(plan: DiffPlan, graph: ReferenceGraph): void {
  * it saves: the reference graph, and one load per group of namespaces that the same environments need,
  * against one load of everything (measured with bench/diff.bench.mjs and bench/compare.bench.mjs).
  */
-export const INCREMENTAL_MAX_COVERAGE = 0.5;
+const INCREMENTAL_MAX_COVERAGE = 0.5;
 
 /** The share of all (environment, namespace) pairs the plan resolves; 1 when some environment needs all. */
 export function planCoverage(plan: DiffPlan, namespaceCount: number): number {
@@ -195,7 +195,7 @@ function detectEnvironmentRenames(input: PlanInput): Map<string, string> {
   const votes = countRenames(
     input.changedFiles,
     (p) => {
-      const parsed = parseConfigPath(p);
+      const parsed = configPathOf(p);
       return parsed?.kind === "values" ? parsed.environment : null;
     },
     (p) => p.slice(p.lastIndexOf("/") + 1),
@@ -212,12 +212,12 @@ function detectNamespaceRenames(input: PlanInput): Map<string, string> {
   const votes = countRenames(
     input.changedFiles,
     (p) => {
-      const parsed = parseConfigPath(p);
+      const parsed = configPathOf(p);
       return parsed === null || parsed.kind === "settings" ? null : parsed.namespace;
     },
     (p) => {
       // The same layer of another namespace: environments/<env>/ or schemas/, plus the suffix.
-      const parsed = parseConfigPath(p);
+      const parsed = configPathOf(p);
       if (parsed === null || parsed.kind === "settings") return p;
       return parsed.kind === "schema"
         ? `schema${p.slice(p.indexOf(".schema."))}`

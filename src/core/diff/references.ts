@@ -2,7 +2,7 @@
  * The namespace reference graph (`${other.key}` interpolation crosses namespaces): a change to one namespace
  * can change another's effective values, and resolving a namespace needs the ones it references.
  */
-import { parseConfigPath } from "./paths.js";
+import { configPathOf } from "../layout.js";
 
 /** namespace -> the namespaces its files reference (itself excluded). */
 export type ReferenceGraph = Map<string, Set<string>>;
@@ -11,7 +11,7 @@ const REFERENCE = /(?<!\$)\$\{\s*([A-Za-z0-9_][A-Za-z0-9_-]*)[.[}]/g;
 
 /** Adds the references in one file's text to the graph. */
 export function addFileReferences(graph: ReferenceGraph, path: string, text: string): void {
-  const parsed = parseConfigPath(path);
+  const parsed = configPathOf(path);
   if (parsed === null || parsed.kind === "settings") return;
   for (const m of text.matchAll(REFERENCE)) {
     const target = m[1];

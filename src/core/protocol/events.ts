@@ -13,7 +13,7 @@
 import type { Agree, FieldsOf } from "./fields.js";
 
 /** The event type of a version announcement. */
-export const SNAPSHOT_EVENT = "snapshot";
+const SNAPSHOT_EVENT = "snapshot";
 
 /** The `data` of a `snapshot` event. */
 export interface SnapshotEventData {
@@ -22,7 +22,7 @@ export interface SnapshotEventData {
   digest: string;
 }
 
-export const SNAPSHOT_EVENT_DATA_FIELDS = ["environment", "version", "digest"] as const;
+const SNAPSHOT_EVENT_DATA_FIELDS = ["environment", "version", "digest"] as const;
 
 /** The reconnect delay the stream asks browsers for (the SDK keeps its own backoff). */
 export const RETRY_FRAME = "retry: 2000\n\n";

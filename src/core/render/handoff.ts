@@ -11,7 +11,7 @@ import type { EnvVariable } from "../render-config.js";
  * docker and kubectl read env files with Go's bufio.Scanner, whose longest line is 64 KiB: a longer one
  * fails the whole file ("token too long").
  */
-export const MAX_DOTENV_LINE_BYTES = 65_535;
+const MAX_DOTENV_LINE_BYTES = 65_535;
 /** The API server refuses a ConfigMap or Secret whose values add up to more than 1 MiB. */
 export const MAX_KUBERNETES_DATA_BYTES = 1_048_576;
 

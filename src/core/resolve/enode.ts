@@ -122,21 +122,6 @@ export function toJsonShared(node: ENode): JsonValue {
   return out;
 }
 
-/** Deep copy, so a layer applied to one environment never mutates a tree another environment shares. */
-export function cloneNode(node: ENode): ENode {
-  switch (node.kind) {
-    case "scalar":
-      return { ...node, overridden: [...node.overridden] };
-    case "seq":
-      return { ...node, overridden: [...node.overridden], items: node.items.map(cloneNode) };
-    case "map": {
-      const entries = new Map<string, ENode>();
-      for (const [k, v] of node.entries) entries.set(k, cloneNode(v));
-      return { ...node, overridden: [...node.overridden], entries };
-    }
-  }
-}
-
 /** Every origin that contributed to a subtree: what a replacement overrides. */
 export function originsIn(node: ENode): Origin[] {
   if (node.kind === "scalar" || node.kind === "seq") return [...node.overridden, node.origin];
@@ -144,10 +129,4 @@ export function originsIn(node: ENode): Origin[] {
   const out: Origin[] = [];
   for (const v of node.entries.values()) out.push(...originsIn(v));
   return out;
-}
-
-export function formatPath(path: readonly (string | number)[]): string {
-  let s = "";
-  for (const seg of path) s += typeof seg === "number" ? `[${seg}]` : s === "" ? seg : `.${seg}`;
-  return s;
 }

@@ -7,6 +7,7 @@
  * was encrypted, so `${` and `$${` inside one mean nothing (and no finding ever quotes a secret's text).
  */
 import { findingAt, type Finding } from "../findings.js";
+import { splitKey } from "../names.js";
 import type { EMap, ENode } from "./enode.js";
 
 const REFERENCE = /\$\$\{|\$\{([^}]*)\}/g;
@@ -42,11 +43,11 @@ export function interpolate(
   const stack: string[] = [];
 
   const lookup = (ref: string): { node: ENode; path: string } | null => {
-    const parts = ref.match(/[^.[\]]+|\[\d+\]/g) ?? [];
-    let node: ENode | undefined = namespaces.get(parts[0] ?? "");
-    for (const part of parts.slice(1)) {
+    const [ns, ...rest] = splitKey(ref);
+    let node: ENode | undefined = namespaces.get(String(ns ?? ""));
+    for (const part of rest) {
       if (!node) return null;
-      if (part.startsWith("[")) node = node.kind === "seq" ? node.items[Number(part.slice(1, -1))] : undefined;
+      if (typeof part === "number") node = node.kind === "seq" ? node.items[part] : undefined;
       else node = node.kind === "map" ? node.entries.get(part) : undefined;
     }
     return node ? { node, path: ref } : null;

@@ -1,43 +1,7 @@
-/** Config file paths (docs/reference.md, the repository) and turning parsed files into layers. */
+/** Turning parsed files into layers: SOPS metadata checks, decrypted values over their positions. */
 import { createFinding, findingAt, type Finding } from "../findings.js";
-import { isValidName, MAX_NAME_LENGTH } from "../names.js";
 import { checkSopsVersion } from "../sops/metadata.js";
 import type { LEntry, LMap, LNode } from "../yaml/nodes.js";
-
-export type ConfigFile =
-  | { kind: "schema"; namespace: string; path: string }
-  | { kind: "values"; environment: string; namespace: string; path: string; encrypted: boolean };
-
-/** Classifies a repository path; null for files strata does not read; a finding for misnamed ones. */
-export function classifyPath(path: string): ConfigFile | Finding | null {
-  // A misnamed file has no useful position inside it: the finding points at its first line.
-  const misnamed = (message: string, extra: { hint?: string; environment?: string } = {}): Finding =>
-    findingAt("invalid-name", { file: path, line: 1, column: 1 }, message, extra);
-  let m = /^schemas\/([^/]+)\.schema\.(yaml|json)$/.exec(path);
-  if (m) {
-    const ns = m[1]!;
-    if (!isValidName(ns)) return misnamed(`invalid namespace name "${ns}"`, { hint: NAME_HINT("namespace") });
-    return { kind: "schema", namespace: ns, path };
-  }
-  m = /^environments\/([^/]+)\/([^/]+?)(\.sops)?\.(yaml|yml)$/.exec(path);
-  if (m) {
-    const [, env, ns, sops, ext] = m as unknown as [string, string, string, string | undefined, string];
-    if (ext === "yml")
-      return misnamed("values files end in .yaml", { hint: `rename it to ${path.replace(/\.yml$/, ".yaml")}` });
-    if (!isValidName(env))
-      return misnamed(`invalid environment name "${env}"`, { environment: env, hint: NAME_HINT("environment") });
-    if (!isValidName(ns))
-      return misnamed(`invalid namespace name "${ns}"`, { environment: env, hint: NAME_HINT("namespace") });
-    return { kind: "values", environment: env, namespace: ns, path, encrypted: sops !== undefined };
-  }
-  if (/^environments\/[^/]+\/[^/]+\.(json|toml)$/.test(path)) {
-    return misnamed("values files are YAML (<namespace>.yaml or <namespace>.sops.yaml)");
-  }
-  return null;
-}
-
-const NAME_HINT = (what: string): string =>
-  `${what} names match ^[a-z0-9][a-z0-9-]*$, at most ${MAX_NAME_LENGTH} characters`;
 
 /** A SOPS YAML file parsed as YAML: its data without the `sops` metadata. */
 export function stripSopsMetadata(node: LNode): { data: LMap; hadMetadata: boolean; metadata: LEntry | null } | null {

@@ -5,17 +5,9 @@
  */
 import { createFinding, findingAt, type Finding } from "../findings.js";
 import type { KeyMetadata } from "../model.js";
+import { joinKey } from "../names.js";
 import type { LMap, LNode, Pos } from "../yaml/nodes.js";
-import {
-  formatPath,
-  fromLayer,
-  originOf,
-  originsIn,
-  type EMap,
-  type ENode,
-  type ESeq,
-  type LayerContext,
-} from "./enode.js";
+import { fromLayer, originOf, originsIn, type EMap, type ENode, type ESeq, type LayerContext } from "./enode.js";
 
 export interface MergeContext extends LayerContext {
   namespace: string;
@@ -28,7 +20,7 @@ export interface MergeContext extends LayerContext {
   plain: boolean;
 }
 
-export const UNSET_ITEM_KEY = "$unset";
+const UNSET_ITEM_KEY = "$unset";
 
 export function applyLayer(
   base: ENode | undefined,
@@ -38,7 +30,7 @@ export function applyLayer(
   keyPos: Pos | null,
 ): ENode | undefined {
   if (layer.kind === "unset") {
-    const dotted = `${ctx.namespace}.${formatPath(path)}`;
+    const dotted = `${ctx.namespace}.${joinKey(path)}`;
     // The key is where the user wrote `!unset`; the empty scalar after the tag has no useful column.
     const at = keyPos ?? layer.pos;
     if (base === undefined) {
@@ -65,7 +57,7 @@ export function applyLayer(
 }
 
 function reportSensitiveInPlaintext(layer: LNode, ctx: MergeContext, path: (string | number)[]): void {
-  const dotted = `${ctx.namespace}.${formatPath(path)}`;
+  const dotted = `${ctx.namespace}.${joinKey(path)}`;
   ctx.findings.push(
     createFinding({
       code: "sensitive-in-plaintext",
@@ -75,7 +67,7 @@ function reportSensitiveInPlaintext(layer: LNode, ctx: MergeContext, path: (stri
       column: layer.pos.column,
       environment: ctx.environment,
       key: dotted,
-      hint: `move it to the environment's .sops.yaml file (strata secrets set ${layer.pos.file.replace(/\.yaml$/, ".sops.yaml")} ${formatPath(path)} VALUE)`,
+      hint: `move it to the environment's .sops.yaml file (strata secrets set ${layer.pos.file.replace(/\.yaml$/, ".sops.yaml")} ${joinKey(path)} VALUE)`,
     }),
   );
 }
@@ -96,7 +88,7 @@ function applyMap(
           "invalid-key",
           p,
           `${UNSET_ITEM_KEY} is only allowed in an item of an array merged with x-merge: { by: … }`,
-          { environment: ctx.environment, key: `${ctx.namespace}.${formatPath(path)}` },
+          { environment: ctx.environment, key: `${ctx.namespace}.${joinKey(path)}` },
         ),
       );
       continue;
@@ -168,8 +160,8 @@ function reportUnsetInArray(item: LNode, ctx: MergeContext, path: (string | numb
     findingAt(
       "invalid-merge",
       p,
-      `!unset inside an array item (${ctx.namespace}.${formatPath(path)}); remove items with x-merge: { by: … } and $unset: true`,
-      { environment: ctx.environment, key: `${ctx.namespace}.${formatPath(path)}` },
+      `!unset inside an array item (${ctx.namespace}.${joinKey(path)}); remove items with x-merge: { by: … } and $unset: true`,
+      { environment: ctx.environment, key: `${ctx.namespace}.${joinKey(path)}` },
     ),
   );
 }
@@ -187,7 +179,7 @@ function mergeByField(
 ): ENode[] {
   const result = [...baseItems];
   const seen = new Set<string>();
-  const dotted = `${ctx.namespace}.${formatPath(path)}`;
+  const dotted = `${ctx.namespace}.${joinKey(path)}`;
   layer.items.forEach((item, i) => {
     const p = item.pos;
     const keyValue = item.kind === "map" ? item.entries.get(field)?.value : undefined;

@@ -5,12 +5,13 @@
  */
 import { findingAt, type Finding } from "../findings.js";
 import type { JsonObject } from "../json.js";
+import { joinKey } from "../names.js";
 import type { EnvironmentInfo, KeyMetadata, LeafInfo, ResolvedEnvironment } from "../model.js";
 import type { Validator } from "../schema/compile.js";
-import { metadataAt, type SchemaDefault } from "../schema/navigate.js";
+import { metadataAt, noMetadata, type SchemaDefault } from "../schema/navigate.js";
 import { locate } from "../yaml/locate.js";
 import type { LNode, Pos } from "../yaml/nodes.js";
-import { formatPath, fromJson, originOf, toJson, toJsonShared, type EMap, type ENode } from "./enode.js";
+import { fromJson, originOf, toJson, toJsonShared, type EMap, type ENode } from "./enode.js";
 import { interpolate } from "./interpolate.js";
 import { applyLayer, type MergeContext } from "./merge.js";
 import { mapValidationErrors } from "./validate.js";
@@ -72,17 +73,7 @@ export class Resolver {
     let m = this.metaCache.get(key);
     if (!m) {
       const schema = this.input.schemas.get(namespace);
-      m = schema
-        ? metadataAt(schema.schema, path)
-        : {
-            sensitive: false,
-            restartRequired: false,
-            deprecated: null,
-            owner: null,
-            approvers: [],
-            merge: null,
-            description: null,
-          };
+      m = schema ? metadataAt(schema.schema, path) : noMetadata();
       this.metaCache.set(key, m);
     }
     return m;
@@ -248,7 +239,7 @@ export class Resolver {
       return;
     }
     if (path.length === 0) return; // an empty namespace has no leaves
-    const key = `${ns}.${formatPath(path)}`;
+    const key = `${ns}.${joinKey(path)}`;
     const sensitive =
       containsSensitive(node) || (this.sensitiveNamespaces.has(ns) && this.metadata(ns, path).sensitive);
     out.set(key, {

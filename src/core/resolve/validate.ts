@@ -4,9 +4,11 @@ import type { ErrorObject } from "../schema/compile.js";
 import { requiredKeywordPath, schemasAt } from "../schema/navigate.js";
 import { isJsonObject, type JsonObject } from "../json.js";
 import { suggestClosest } from "../suggest.js";
-import { locate, parsePointer } from "../yaml/locate.js";
+import { parseJsonPointer } from "../json-pointer.js";
+import { locate } from "../yaml/locate.js";
 import type { LNode, Pos } from "../yaml/nodes.js";
-import { formatPath, type ENode } from "./enode.js";
+import { joinKey } from "../names.js";
+import type { ENode } from "./enode.js";
 
 export interface SchemaLocation {
   file: string;
@@ -43,9 +45,9 @@ export function mapValidationErrors(errors: readonly ErrorObject[], root: ENode,
   for (const err of errors) {
     // Alternatives of oneOf/anyOf report each branch; the summary error is enough to locate the problem.
     if (err.keyword === "if" || err.keyword === "then" || err.keyword === "else") continue;
-    const segs = parsePointer(err.instancePath);
+    const segs = parseJsonPointer(err.instancePath);
     const { node, path } = nodeAt(root, segs);
-    const dotted = path.length ? `${ctx.namespace}.${formatPath(path)}` : ctx.namespace;
+    const dotted = path.length ? `${ctx.namespace}.${joinKey(path)}` : ctx.namespace;
     if (node.ciphertextOnly) continue; // only ciphertext known: the value cannot be checked without keys
     let f;
     if (err.keyword === "required") {

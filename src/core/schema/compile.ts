@@ -7,7 +7,9 @@ import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
 import { Script } from "node:vm";
 import type { Ajv2020, ErrorObject, ValidateFunction } from "ajv/dist/2020.js";
-import type { JsonObject } from "../json.js";
+import { isJsonObject, type JsonObject } from "../json.js";
+import { formatJsonPointer } from "../json-pointer.js";
+import { checkLocalRefs } from "./refs.js";
 
 /** Resolves the ajv runtime modules that standalone validator code requires, and ajv itself. */
 const requireForValidators = createRequire(import.meta.url);
@@ -49,7 +51,7 @@ export interface ValidatorCodeCache {
 }
 
 /** Bump when the ajv options or the x- vocabulary change: old cached code must not be reused. */
-const CODE_VERSION = "strata-validators-1";
+const CODE_VERSION = "strata-validators-2";
 /** The cache entry that records a schema passed the meta-schema check. */
 const VALID = "// valid\n";
 
@@ -111,7 +113,10 @@ export class SchemaCompiler {
     return this.ajvInstance;
   }
 
-  /** Checks a user schema against the 2020-12 meta-schema and the x- vocabulary; ajv's own errors. */
+  /**
+   * Checks a user schema against the 2020-12 meta-schema and the x- vocabulary (ajv's own errors), then its
+   * local `$ref`s (refs.ts): one strata cannot follow is an error at the `$ref`, not a crash later.
+   */
   validateSchema(schema: unknown): ErrorObject[] {
     const key = JSON.stringify(schema);
     let errors = this.schemaChecks.get(key);
@@ -123,8 +128,8 @@ export class SchemaCompiler {
       if (this.cache?.get(cacheKey) === VALID) errors = [];
       else {
         const ok = this.ajv.validateSchema(schema as JsonObject);
-        errors = ok ? [] : [...(this.ajv.errors ?? [])];
-        if (ok) this.cache?.set(cacheKey, VALID);
+        errors = ok ? refErrors(schema) : [...(this.ajv.errors ?? [])];
+        if (errors.length === 0) this.cache?.set(cacheKey, VALID);
       }
       this.schemaChecks.set(key, errors);
     }
@@ -178,6 +183,18 @@ export class SchemaCompiler {
     }
     return v;
   }
+}
+
+/** The local `$ref`s strata cannot follow, as ajv-shaped errors at the `$ref` keyword. */
+function refErrors(schema: unknown): ErrorObject[] {
+  if (!isJsonObject(schema)) return [];
+  return checkLocalRefs(schema).map((p) => ({
+    keyword: "$ref",
+    instancePath: formatJsonPointer(p.path),
+    schemaPath: "#/$ref",
+    params: { $ref: p.ref },
+    message: p.message,
+  }));
 }
 
 function loadStandalone(code: string, key: string, cache: ValidatorCodeCache): Validator | null {

@@ -4,35 +4,13 @@
  */
 import { isJsonObject, type JsonObject, type JsonValue } from "../json.js";
 import type { KeyMetadata } from "../model.js";
+import { schemaParts } from "./refs.js";
 
 export type PathSegment = string | number;
 
-/** Resolves a local `$ref` (`#`, `#/$defs/x`); remote refs are not followed. */
-function deref(root: JsonObject, schema: JsonObject, seen = new Set<JsonObject>()): JsonObject[] {
-  const out: JsonObject[] = [schema];
-  if (seen.has(schema)) return out;
-  seen.add(schema);
-  const ref = schema.$ref;
-  if (typeof ref === "string" && ref.startsWith("#")) {
-    const target = resolvePointer(root, ref.slice(1));
-    if (isJsonObject(target)) out.push(...deref(root, target, seen));
-  }
-  // allOf parts apply too; oneOf/anyOf/if are conditional and deliberately not followed (docs/reference.md, schemas).
-  if (Array.isArray(schema.allOf))
-    for (const part of schema.allOf) if (isJsonObject(part)) out.push(...deref(root, part, seen));
-  return out;
-}
-
-function resolvePointer(root: JsonObject, pointer: string): JsonValue | undefined {
-  if (pointer === "" || pointer === "/") return root;
-  let cur: JsonValue | undefined = root;
-  for (const raw of pointer.slice(1).split("/")) {
-    const seg = decodeURIComponent(raw).replace(/~1/g, "/").replace(/~0/g, "~");
-    if (isJsonObject(cur) && Object.hasOwn(cur, seg)) cur = cur[seg];
-    else if (Array.isArray(cur) && /^\d+$/.test(seg)) cur = cur[Number(seg)];
-    else return undefined;
-  }
-  return cur;
+/** The subschemas that apply where `schema` applies (its `$ref` target and `allOf` parts: refs.ts). */
+function deref(root: JsonObject, schema: JsonObject): JsonObject[] {
+  return schemaParts(root, schema).map((p) => p.schema);
 }
 
 /** The subschemas (after $ref/allOf) that apply at `path` under the namespace root. */
@@ -84,9 +62,9 @@ function safeRegExp(pattern: string): RegExp | null {
   return r;
 }
 
-/** `x-` metadata at a path; `x-sensitive` also applies to everything below a sensitive key. */
-export function metadataAt(root: JsonObject, path: readonly PathSegment[]): KeyMetadata {
-  const meta: KeyMetadata = {
+/** What a key without a schema (or without `x-` keywords) has. */
+export function noMetadata(): KeyMetadata {
+  return {
     sensitive: false,
     restartRequired: false,
     deprecated: null,
@@ -95,6 +73,11 @@ export function metadataAt(root: JsonObject, path: readonly PathSegment[]): KeyM
     merge: null,
     description: null,
   };
+}
+
+/** `x-` metadata at a path; `x-sensitive` also applies to everything below a sensitive key. */
+export function metadataAt(root: JsonObject, path: readonly PathSegment[]): KeyMetadata {
+  const meta = noMetadata();
   for (let i = 0; i <= path.length; i++) {
     for (const s of schemasAt(root, path.slice(0, i))) {
       if (s["x-sensitive"] === true) meta.sensitive = true;
@@ -164,12 +147,12 @@ export function collectDefaults(root: JsonObject, limit = DEFAULTS_EXPANSION_LIM
       overflow = schemaPath;
       return;
     }
-    const parts = derefWithPaths(root, schema, schemaPath);
-    for (const { s, p } of parts) {
+    const parts = schemaParts(root, schema, schemaPath);
+    for (const { schema: s, path: p } of parts) {
       if (path.length > 0 && Object.hasOwn(s, "default"))
         out.push({ path, value: s.default as JsonValue, schemaPath: [...p, "default"] });
     }
-    for (const { s, p } of parts) {
+    for (const { schema: s, path: p } of parts) {
       if (!isJsonObject(s.properties)) continue;
       for (const [key, sub] of Object.entries(s.properties)) {
         if (isJsonObject(sub) && yields.has(sub))
@@ -220,35 +203,6 @@ function findDefaultBearing(root: JsonObject): Set<JsonObject> {
   return bearing;
 }
 
-function derefWithPaths(
-  root: JsonObject,
-  schema: JsonObject,
-  path: (string | number)[],
-  seen = new Set<JsonObject>(),
-): { s: JsonObject; p: (string | number)[] }[] {
-  const out = [{ s: schema, p: path }];
-  if (seen.has(schema)) return out;
-  seen.add(schema);
-  const ref = schema.$ref;
-  if (typeof ref === "string" && ref.startsWith("#")) {
-    const target = resolvePointer(root, ref.slice(1));
-    const targetPath =
-      ref.slice(1) === ""
-        ? []
-        : ref
-            .slice(2)
-            .split("/")
-            .map((x) => decodeURIComponent(x).replace(/~1/g, "/").replace(/~0/g, "~"));
-    if (isJsonObject(target)) out.push(...derefWithPaths(root, target, targetPath, seen));
-  }
-  if (Array.isArray(schema.allOf)) {
-    schema.allOf.forEach((part, i) => {
-      if (isJsonObject(part)) out.push(...derefWithPaths(root, part, [...path, "allOf", i], seen));
-    });
-  }
-  return out;
-}
-
 /** Where the `required` keyword that names `key` sits, for locating missing-required. */
 export function requiredKeywordPath(
   root: JsonObject,
@@ -261,7 +215,7 @@ export function requiredKeywordPath(
     schemaPath: (string | number)[],
     rest: readonly PathSegment[],
   ): (string | number)[] | null => {
-    for (const { s, p } of derefWithPaths(root, schema, schemaPath)) {
+    for (const { schema: s, path: p } of schemaParts(root, schema, schemaPath)) {
       if (rest.length === 0) {
         if (Array.isArray(s.required) && s.required.includes(key)) return [...p, "required", s.required.indexOf(key)];
         continue;

@@ -7,6 +7,8 @@
  */
 import { StrataError } from "../findings.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "../json.js";
+import { formatJsonPointer } from "../json-pointer.js";
+import { refTarget, schemaParts } from "./refs.js";
 
 export interface TypegenNamespace {
   name: string;
@@ -48,35 +50,9 @@ const UNKNOWN: TypeNode = { kind: "unknown" };
 /** Deeper than any real configuration; stops a hostile schema from recursing without end. */
 const MAX_DEPTH = 32;
 
-/** Local `$ref` and `allOf` parts, flattened (as navigate.ts's deref); `seen` breaks cycles. */
-function parts(root: JsonObject, schema: JsonObject, seen: Set<JsonObject> = new Set()): JsonObject[] {
-  if (seen.has(schema)) return [];
-  seen.add(schema);
-  const out: JsonObject[] = [schema];
-  const ref = schema.$ref;
-  if (typeof ref === "string" && ref.startsWith("#")) {
-    const target = resolvePointer(root, ref.slice(1));
-    if (isJsonObject(target)) out.push(...parts(root, target, seen));
-  }
-  if (Array.isArray(schema.allOf)) for (const p of schema.allOf) if (isJsonObject(p)) out.push(...parts(root, p, seen));
-  return out;
-}
-
-function resolvePointer(root: JsonObject, pointer: string): JsonValue | undefined {
-  if (pointer === "" || pointer === "/") return root;
-  let cur: JsonValue | undefined = root;
-  for (const raw of pointer.slice(1).split("/")) {
-    let seg: string;
-    try {
-      seg = decodeURIComponent(raw).replace(/~1/g, "/").replace(/~0/g, "~");
-    } catch {
-      return undefined;
-    }
-    if (isJsonObject(cur) && Object.hasOwn(cur, seg)) cur = cur[seg];
-    else if (Array.isArray(cur) && /^\d+$/.test(seg)) cur = cur[Number(seg)];
-    else return undefined;
-  }
-  return cur;
+/** Local `$ref` and `allOf` parts, flattened (the walker of refs.ts, as navigation and defaults use). */
+function parts(root: JsonObject, schema: JsonObject): JsonObject[] {
+  return schemaParts(root, schema).map((p) => p.schema);
 }
 
 /** The `$ref` targets being expanded, to find a schema that refers to itself. */
@@ -96,26 +72,19 @@ interface Walk {
 /** Far above any real namespace (the example's largest expands a few dozen). */
 const EXPANSION_BUDGET = 20_000;
 
-function nameFor(walk: Walk, target: JsonObject, pointer: string): string {
+function nameFor(walk: Walk, target: JsonObject, path: readonly string[]): string {
   if (target === walk.root) return walk.rootName;
   const known = walk.named.get(target);
   if (known) return known.name;
-  const last = pointer.split("/").pop() ?? "";
+  const last = path.at(-1) ?? "";
   const base = walk.rootName.replace(/Config$/, "") + pascalCase(last === "" ? "Node" : last);
   const name = uniqueName(base, walk.taken);
-  walk.named.set(target, { name, pointer });
+  walk.named.set(target, { name, pointer: `#${formatJsonPointer(path)}` });
   return name;
 }
 
-function refTargets(root: JsonObject, ps: readonly JsonObject[]): { target: JsonObject; pointer: string }[] {
-  const out: { target: JsonObject; pointer: string }[] = [];
-  for (const p of ps) {
-    if (typeof p.$ref === "string" && p.$ref.startsWith("#")) {
-      const t = resolvePointer(root, p.$ref.slice(1));
-      if (isJsonObject(t)) out.push({ target: t, pointer: p.$ref });
-    }
-  }
-  return out;
+function refTargets(root: JsonObject, ps: readonly JsonObject[]): { target: JsonObject; path: string[] }[] {
+  return ps.flatMap((p) => refTarget(root, p) ?? []);
 }
 
 function typeOf(walk: Walk, schema: JsonValue | undefined, stack: Stack): TypeNode {
@@ -128,7 +97,7 @@ function typeOf(walk: Walk, schema: JsonValue | undefined, stack: Stack): TypeNo
   const targets = refTargets(root, ps);
   // A schema met again inside its own expansion is a recursive type: refer to it by name.
   const again = targets.find((t) => stack.includes(t.target));
-  if (again) return { kind: "ref", name: nameFor(walk, again.target, again.pointer) };
+  if (again) return { kind: "ref", name: nameFor(walk, again.target, again.path) };
   if (stack.length > MAX_DEPTH) return UNKNOWN;
   const inner = [...stack, ...targets.map((t) => t.target)];
 

@@ -1,8 +1,9 @@
 /** strata.yaml: validated against the shipped schema, then the environment graph (docs/reference.md, strata.yaml). */
 import { compareEnvironmentNames, createFinding, findingAt, type Finding } from "../findings.js";
 import { isJsonObject, type JsonObject } from "../json.js";
+import { parseJsonPointer } from "../json-pointer.js";
 import type { EnvironmentInfo } from "../model.js";
-import { isValidName } from "../names.js";
+import { isValidName, NAME_RULE } from "../names.js";
 import { locate } from "../yaml/locate.js";
 import { toPlain, type LNode } from "../yaml/nodes.js";
 import type { SchemaCompiler } from "../schema/compile.js";
@@ -68,13 +69,7 @@ export function parseSettings(root: LNode | null, compiler: SchemaCompiler): Par
       if (err.propertyName !== undefined) continue; // names are checked below, with a clearer message
       // The rollouts section reports its own problems, each located at the value to fix (core/rollout/policy.ts).
       if (err.instancePath === "/rollouts" || err.instancePath.startsWith("/rollouts/")) continue;
-      const segs =
-        err.instancePath === ""
-          ? []
-          : err.instancePath
-              .slice(1)
-              .split("/")
-              .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
+      const segs = parseJsonPointer(err.instancePath);
       const extra =
         err.keyword === "additionalProperties"
           ? String((err.params as { additionalProperty: string }).additionalProperty)
@@ -97,9 +92,13 @@ export function parseSettings(root: LNode | null, compiler: SchemaCompiler): Par
         (err.keyword === "pattern" || err.keyword === "maxLength") &&
         segs[0] === "environments" &&
         segs.length <= 3
-      )
+      ) {
+        // A parent that names no valid environment: the same words as a declaration's invalid name.
         code = "invalid-name";
-      else if (err.keyword === "propertyNames")
+        const value = loc.node.kind === "scalar" ? String(loc.node.value) : "";
+        message = `${file}:${pos.line}:${pos.column}: ${where}: invalid environment name "${value}"`;
+        hint = `environment ${NAME_RULE}`;
+      } else if (err.keyword === "propertyNames")
         continue; // reported with the name below
       else if (err.keyword !== "type") code = "constraint-violation";
       findings.push(
@@ -118,7 +117,7 @@ export function parseSettings(root: LNode | null, compiler: SchemaCompiler): Par
       const pos = e?.keyPos ?? envNode.pos;
       findings.push(
         findingAt("invalid-name", { file, line: pos.line, column: pos.column }, `invalid environment name "${name}"`, {
-          hint: "environment names match ^[a-z0-9][a-z0-9-]*$, at most 64 characters",
+          hint: `environment ${NAME_RULE}`,
         }),
       );
     }

@@ -2,8 +2,10 @@
  * The JSON Schema of strata.yaml, shipped with strata. `strata init` writes it beside the repository's
  * strata.yaml so editors validate it through `# yaml-language-server: $schema=`.
  */
+import { MAX_NAME_LENGTH, NAME } from "../names.js";
+
 const glob = { type: "string", minLength: 1 } as const;
-const name = { type: "string", pattern: "^[a-z0-9][a-z0-9-]*$", maxLength: 64 } as const;
+const name = { type: "string", pattern: NAME.source, maxLength: MAX_NAME_LENGTH } as const;
 
 // The rollouts section (docs/rollouts.md). core/rollout/policy.ts reads it and reports every problem
 // with its own located messages (so parseSettings leaves this section's schema errors to it); this schema

@@ -3,7 +3,7 @@ import { StrataError } from "../findings.js";
 import { sha256Hex } from "./canonical.js";
 
 /** docs/distribution.md: a public key is written `ed25519:<standard base64 of the 32 raw bytes>`. */
-export const PUBLIC_KEY_PREFIX = "ed25519:";
+const PUBLIC_KEY_PREFIX = "ed25519:";
 
 // The DER SubjectPublicKeyInfo of an Ed25519 key is this fixed 12-byte header followed by the raw key.
 const SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");

@@ -1,6 +1,7 @@
 import { sign, verify } from "node:crypto";
 import { StrataError } from "../findings.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "../json.js";
+import { NAME_RULE, VALID_NAME } from "../names.js";
 import { canonicalJson, DIGEST_PATTERN, digestOf, sha256Hex } from "./canonical.js";
 import {
   SNAPSHOT_API_VERSION,
@@ -24,15 +25,15 @@ export type {
   VersionRef,
 } from "../protocol/snapshot.js";
 
-/** At most 64 characters, like every environment name (core/names.ts): the name becomes a path and a URL segment. */
-export const ENVIRONMENT_NAME = /^[a-z0-9][a-z0-9-]{0,63}$/;
+/** The name rule of core/names.ts: the name becomes a path and a URL segment. */
+export const ENVIRONMENT_NAME = VALID_NAME;
 /**
  * The highest version strata builds on or accepts. Clients never go back to a lower version, so a version
  * near 2^53 would freeze them; 2^31 versions is more than any environment publishes.
  */
 export const MAX_VERSION = 2 ** 31;
 /** Default validity of a snapshot: `push --refresh` renews it before clients call it stale. */
-export const DEFAULT_TTL_MS = 7 * 24 * 3600 * 1000;
+const DEFAULT_TTL_MS = 7 * 24 * 3600 * 1000;
 
 /** docs/distribution.md: sha256 over the canonical document without `digest` and `signatures`. */
 export function computeDigest(snapshot: UnsignedSnapshot | Snapshot): string {
@@ -171,7 +172,7 @@ export function validateSnapshotShape(value: unknown): string[] {
   if (s.kind !== SNAPSHOT_KIND) p.push(`kind must be "${SNAPSHOT_KIND}"`);
   if (s.apiVersion !== SNAPSHOT_API_VERSION) p.push(`apiVersion must be ${SNAPSHOT_API_VERSION}`);
   if (typeof s.environment !== "string" || !ENVIRONMENT_NAME.test(s.environment))
-    p.push("environment must be a name matching ^[a-z0-9][a-z0-9-]*$ (at most 64 characters)");
+    p.push(`environment must be a name: environment ${NAME_RULE}`);
   if (typeof s.version !== "number" || !Number.isSafeInteger(s.version) || s.version < 1)
     p.push("version must be an integer >= 1");
   else if (s.version > MAX_VERSION) p.push(`version must be at most ${MAX_VERSION}`);

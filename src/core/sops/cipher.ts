@@ -14,10 +14,6 @@ export type ValueType = "str" | "int" | "float" | "bool" | "time" | "comment" | 
 /** Thrown for values that do not open: the caller turns it into `decryption-failed` with the path. */
 export class ValueCipherError extends Error {}
 
-export function isEncryptedValue(v: unknown): v is string {
-  return typeof v === "string" && ENC_RE.test(v);
-}
-
 /** The bytes sops encrypts (and MACs) for a leaf, and its type tag. */
 export function leafToBytes(v: Leaf): { bytes: Buffer; type: ValueType } {
   if (typeof v === "string") return { bytes: Buffer.from(v, "utf8"), type: "str" };

@@ -13,11 +13,18 @@ export interface KmsRecipient {
   role: string;
   awsProfile: string;
 }
-export interface CreationGroup {
-  age: string[];
-  pgp: string[];
-  kms: KmsRecipient[];
+/**
+ * The key types strata wraps data keys for, and what names a recipient of each. A key group lists its
+ * recipients per type; adding a type is a compile error until the `.sops.yaml` reader below and the key
+ * table of io/keys agree.
+ */
+export interface RecipientTypes {
+  age: string;
+  pgp: string;
+  kms: KmsRecipient;
 }
+export type KeyType = keyof RecipientTypes;
+export type CreationGroup = { [T in KeyType]: RecipientTypes[T][] };
 
 export interface CreationRule {
   pathRegex: string | null;
@@ -66,18 +73,27 @@ function kmsList(v: unknown, awsProfile: string): KmsRecipient[] {
   throw new SopsFormatError("kms must be a string or a list");
 }
 
+/** How `.sops.yaml` lists each key type's recipients (the key of the same name in a rule or key group). */
+const recipientReaders: { [T in KeyType]: (v: unknown, awsProfile: string) => RecipientTypes[T][] } = {
+  age: list,
+  pgp: list,
+  kms: kmsList,
+};
+
+function readGroup(raw: Raw | undefined, awsProfile: string): CreationGroup {
+  return {
+    age: recipientReaders.age(raw?.age, awsProfile),
+    pgp: recipientReaders.pgp(raw?.pgp, awsProfile),
+    kms: recipientReaders.kms(raw?.kms, awsProfile),
+  };
+}
+
 function readRule(raw: Raw): CreationRule {
   const awsProfile = String(raw.aws_profile ?? "");
-  let groups: CreationGroup[];
-  if (Array.isArray(raw.key_groups) && raw.key_groups.length > 0) {
-    groups = (raw.key_groups as Raw[]).map((g) => ({
-      age: list(g?.age),
-      pgp: list(g?.pgp),
-      kms: kmsList(g?.kms, awsProfile),
-    }));
-  } else {
-    groups = [{ age: list(raw.age), pgp: list(raw.pgp), kms: kmsList(raw.kms, awsProfile) }];
-  }
+  const groups =
+    Array.isArray(raw.key_groups) && raw.key_groups.length > 0
+      ? (raw.key_groups as Raw[]).map((g) => readGroup(g, awsProfile))
+      : [readGroup(raw, awsProfile)];
   const s = (k: string): string => (raw[k] === undefined || raw[k] === null ? "" : String(raw[k]));
   const rules: EncryptionRules = {
     unencryptedSuffix: s("unencrypted_suffix"),

@@ -60,7 +60,7 @@ export const SOPS_VERSION = "3.13.2";
 const PROVIDER_ORDER = ["kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "pgp", "age"];
 
 /** Go's `time.Parse(time.RFC3339, s).Format(time.RFC3339)`. */
-export function normalizeRfc3339(s: string): string | null {
+function normalizeRfc3339(s: string): string | null {
   const m = /^(\d{4}-\d{2}-\d{2})[Tt](\d{2}:\d{2}:\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/.exec(s);
   if (m === null) return null;
   const zone = m[4] === "z" || m[4] === "Z" || m[4] === "+00:00" || m[4] === "-00:00" ? "Z" : m[4];
@@ -170,7 +170,8 @@ export function readMetadata(branch: Branch): Metadata {
   };
 }
 
-function countRules(r: EncryptionRules): number {
+/** How many of the six encryption rules (suffixes and regexes) are set; sops allows at most one. */
+export function countRules(r: EncryptionRules): number {
   return [
     r.unencryptedSuffix,
     r.encryptedSuffix,

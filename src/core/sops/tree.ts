@@ -3,7 +3,6 @@
  * leaves. Types matter for byte compatibility: an int and a float of the same value encrypt, MAC and print
  * differently in Go, so they are kept apart here.
  */
-import type { Metadata } from "./metadata.js";
 
 /** A comment line, without its `#` (YAML) or `;` (INI). Encrypted comments carry `ENC[…]` as their value. */
 export class Comment {
@@ -41,21 +40,4 @@ export type TreeValue = Leaf | Branch | TreeValue[];
 export interface TreeItem {
   key: string | Comment;
   value: TreeValue;
-}
-
-/** A whole SOPS document: one branch per YAML document (every other store has exactly one). */
-export interface Tree {
-  branches: Branch[];
-  metadata: Metadata;
-}
-
-export function isBranch(v: unknown): v is Branch {
-  return v instanceof Branch;
-}
-
-/** Deep copy, so use cases can edit a tree without touching the one they read. */
-export function cloneValue<T extends TreeValue>(v: T): T {
-  if (v instanceof Branch) return new Branch(v.items.map((i) => ({ key: i.key, value: cloneValue(i.value) }))) as T;
-  if (Array.isArray(v)) return v.map((x) => cloneValue(x)) as T;
-  return v;
 }

@@ -28,12 +28,3 @@ export function locate(
   }
   return { node, pos: node.pos, keyPos, exact: true };
 }
-
-/** JSON Pointer (RFC 6901) -> segments; numeric segments stay strings (callers know the shape). */
-export function parsePointer(pointer: string): string[] {
-  if (pointer === "") return [];
-  return pointer
-    .slice(1)
-    .split("/")
-    .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
-}

@@ -267,7 +267,7 @@ function overIndentedLine(
 }
 
 /** Integers JSON readers keep exactly: ±(2^53−1). */
-export const SAFE_INTEGER_RANGE = `-${Number.MAX_SAFE_INTEGER} to ${Number.MAX_SAFE_INTEGER}`;
+const SAFE_INTEGER_RANGE = `-${Number.MAX_SAFE_INTEGER} to ${Number.MAX_SAFE_INTEGER}`;
 const INTEGER_LITERAL = /^[-+]?(?:[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$/;
 
 /**

@@ -31,7 +31,7 @@ let build: string | undefined;
  * The package version, and the time this module was built: every build rewrites it, so a development
  * build never reads results an older build wrote; an installed package keeps one identity per version.
  */
-export function strataBuild(): string {
+function strataBuild(): string {
   if (build === undefined) {
     const here = fileURLToPath(import.meta.url);
     const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as {

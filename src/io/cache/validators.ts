@@ -14,7 +14,7 @@ export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
   return join(env.XDG_CACHE_HOME || join(homedir(), ".cache"), "strata");
 }
 
-export function validatorCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+function validatorCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(cacheRoot(env), "validators");
 }
 

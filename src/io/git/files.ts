@@ -13,7 +13,7 @@ import { runGit, runGitRaw, splitNul } from "./run.js";
  * Files larger than this are not read: a config file of that size is a mistake (a committed dump or binary),
  * and reading it would make every diff slow.
  */
-export const MAX_FILE_BYTES = 16 * 1024 * 1024;
+const MAX_FILE_BYTES = 16 * 1024 * 1024;
 
 function matchesPrefix(path: string, prefixes: readonly string[]): boolean {
   return prefixes.some((p) => p === "" || path === p || path.startsWith(p.endsWith("/") ? p : `${p}/`));

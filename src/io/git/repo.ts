@@ -21,7 +21,7 @@ export interface GitRepo {
   close(): void;
 }
 
-export const SHALLOW_HINT =
+const SHALLOW_HINT =
   "fetch more history: in GitHub Actions set `fetch-depth: 2` (pull request merge commits) or `fetch-depth: 0` on actions/checkout, or run `git fetch --deepen=50` / `git fetch --unshallow`";
 
 export async function openGitRepo(dir: string): Promise<GitRepo> {
@@ -38,12 +38,12 @@ export async function openGitRepo(dir: string): Promise<GitRepo> {
 }
 
 /** True when the repository has at least one commit on HEAD. */
-export async function hasCommits(repo: GitRepo): Promise<boolean> {
+async function hasCommits(repo: GitRepo): Promise<boolean> {
   return (await runGitRaw(repo.dir, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"])).exitCode === 0;
 }
 
 /** The commit a ref names, or null. */
-export async function tryResolveCommit(repo: GitRepo, ref: string): Promise<string | null> {
+async function tryResolveCommit(repo: GitRepo, ref: string): Promise<string | null> {
   const r = await runGitRaw(repo.dir, ["rev-parse", "--verify", "--quiet", "--end-of-options", `${ref}^{commit}`]);
   if (r.exitCode !== 0) return null;
   return r.stdout.toString("utf8").trim();
@@ -69,7 +69,7 @@ export async function resolveCommit(repo: GitRepo, ref: string, role: string): P
 }
 
 /** The commit's parents as recorded in the commit object (a shallow clone may not have their objects). */
-export async function readParents(repo: GitRepo, sha: string): Promise<string[]> {
+async function readParents(repo: GitRepo, sha: string): Promise<string[]> {
   const text = await runGit(repo.dir, ["cat-file", "commit", sha]);
   const parents: string[] = [];
   for (const line of text.split("\n")) {
@@ -84,7 +84,7 @@ async function hasObject(repo: GitRepo, sha: string): Promise<boolean> {
 }
 
 /** The default branch: origin/HEAD, else main, else master (local, then origin's). */
-export async function findDefaultBranch(repo: GitRepo): Promise<string | null> {
+async function findDefaultBranch(repo: GitRepo): Promise<string | null> {
   const sym = await runGitRaw(repo.dir, ["symbolic-ref", "-q", "refs/remotes/origin/HEAD"]);
   const candidates: string[] = [];
   if (sym.exitCode === 0) candidates.push(sym.stdout.toString("utf8").trim());

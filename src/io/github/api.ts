@@ -120,7 +120,7 @@ function toComment(c: RawComment): IssueComment {
 }
 
 /** Splits `@org/slug`. */
-export function parseTeam(team: string): { org: string; slug: string } {
+function parseTeam(team: string): { org: string; slug: string } {
   const m = /^@?([^/\s]+)\/([^/\s]+)$/.exec(team);
   if (!m) throw new StrataError("invalid-config", `"${team}" is not a team (@org/team)`);
   return { org: m[1]!, slug: m[2]! };

@@ -12,7 +12,7 @@ export interface StickyCommentResult {
   comment: IssueComment;
 }
 
-export function findStickyComment(
+function findStickyComment(
   comments: readonly IssueComment[],
   login: string,
   marker = STICKY_MARKER,

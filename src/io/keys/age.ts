@@ -97,6 +97,3 @@ export async function encryptAgeDataKey(dataKey: Uint8Array, recipient: string):
   e.addRecipient(recipient);
   return armor.encode(await e.encrypt(dataKey));
 }
-
-/** The public recipient of an identity (for tests and `keys` tooling). */
-export { identityToRecipient, generateIdentity, generateHybridIdentity } from "age-encryption";

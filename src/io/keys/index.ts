@@ -3,13 +3,12 @@
  * share per group, Shamir above one group), and wrapped for the recipients when writing.
  */
 import { randomBytes } from "node:crypto";
+import type { CreationGroup, KeyType, RecipientTypes } from "../../core/sops/config.js";
 import { formatRfc3339, type MasterKey, type Metadata } from "../../core/sops/metadata.js";
 import { combineShares, splitSecret } from "../../core/sops/shamir.js";
 import { decryptAgeDataKey, encryptAgeDataKey, readAgeIdentities } from "./age.js";
 import { decryptKmsDataKey, encryptKmsDataKey } from "./kms.js";
 import { decryptPgpDataKey, encryptPgpDataKey } from "./pgp.js";
-
-export { ageKeysFilePath, readAgeIdentities } from "./age.js";
 
 /** One key that was tried and why it did not open. */
 export interface KeyAttempt {
@@ -27,7 +26,7 @@ export class DataKeyError extends Error {
   }
 }
 
-export function describeKey(k: MasterKey): string {
+function describeKey(k: MasterKey): string {
   switch (k.type) {
     case "age":
       return `age ${k.recipient}`;
@@ -106,15 +105,95 @@ export async function decryptDataKey(md: Metadata, options: KeySourceOptions): P
   return md.keyGroups.length > 1 ? combineShares(parts) : (parts[0] as Uint8Array);
 }
 
-/** The recipients of one key group, as `.sops.yaml` or flags give them. */
-export interface RecipientGroup {
-  age: string[];
-  pgp: string[];
-  kms: { arn: string; context: Record<string, string>; role: string; awsProfile: string }[];
+/** The recipients of one key group, per key type, as `.sops.yaml`, flags or the environment give them. */
+export type RecipientGroup = CreationGroup;
+
+/** What strata does with each key type: the checked table (a type missing here is a compile error). */
+interface KeyTypeSupport<T extends KeyType> {
+  /** sops' environment variable that lists recipients of this type (comma-separated) when no flag does. */
+  recipientsVariable: string;
+  /** A recipient as a flag or that variable writes it. */
+  parseRecipient(text: string): RecipientTypes[T];
+  /** How a recipient is named in messages and comparisons. */
+  name(recipient: RecipientTypes[T]): string;
+  /** The recipient a key in a file's metadata was wrapped for, when the key is of this type. */
+  recipientOf(key: MasterKey): RecipientTypes[T] | null;
+  wrap(secret: Uint8Array, recipient: RecipientTypes[T], env: NodeJS.ProcessEnv, createdAt: string): Promise<MasterKey>;
+}
+
+const keyTypes: { [T in KeyType]: KeyTypeSupport<T> } = {
+  age: {
+    recipientsVariable: "SOPS_AGE_RECIPIENTS",
+    parseRecipient: (text) => text,
+    name: (r) => r,
+    recipientOf: (k) => (k.type === "age" ? k.recipient : null),
+    wrap: async (secret, r) => ({ type: "age", recipient: r, enc: await encryptAgeDataKey(secret, r) }),
+  },
+  pgp: {
+    recipientsVariable: "SOPS_PGP_FP",
+    parseRecipient: (text) => text,
+    name: (fp) => fp,
+    recipientOf: (k) => (k.type === "pgp" ? k.fp : null),
+    wrap: async (secret, fp, env, createdAt) => ({
+      type: "pgp",
+      fp,
+      createdAt,
+      enc: await encryptPgpDataKey(secret, fp, env),
+    }),
+  },
+  kms: {
+    recipientsVariable: "SOPS_KMS_ARN",
+    // sops' `arn+role` form.
+    parseRecipient: (text) => {
+      const [arn = "", role = ""] = text.split("+");
+      return { arn, role, context: {}, awsProfile: "" };
+    },
+    name: (k) => k.arn,
+    recipientOf: (k) =>
+      k.type === "kms" ? { arn: k.arn, context: k.context, role: k.role, awsProfile: k.awsProfile } : null,
+    wrap: async (secret, k, env, createdAt) => ({
+      type: "kms",
+      ...k,
+      createdAt,
+      enc: await encryptKmsDataKey(secret, k.arn, k.context, env),
+    }),
+  },
+};
+
+/** The key types, in the order messages list them. */
+export const KEY_TYPES = Object.keys(keyTypes) as KeyType[];
+
+export function emptyGroup(): RecipientGroup {
+  return { age: [], pgp: [], kms: [] };
 }
 
 export function isEmptyGroup(g: RecipientGroup): boolean {
-  return g.age.length + g.pgp.length + g.kms.length === 0;
+  return KEY_TYPES.every((t) => g[t].length === 0);
+}
+
+/** Every recipient of a group by name, in KEY_TYPES order. */
+export function recipientNames(g: RecipientGroup): string[] {
+  return KEY_TYPES.flatMap(<T extends KeyType>(t: T) => g[t].map((r) => keyTypes[t].name(r)));
+}
+
+/**
+ * A group from per-type recipient texts (the `--age`, `--pgp`, `--kms` flags); a type with no texts
+ * falls back to sops' environment variable for it, as sops does.
+ */
+export function groupFromFlags(
+  flags: Partial<Record<KeyType, readonly string[]>>,
+  env: NodeJS.ProcessEnv,
+): RecipientGroup {
+  const texts = (t: KeyType): string[] => {
+    const given = flags[t] ?? [];
+    if (given.length > 0) return [...given];
+    return (env[keyTypes[t].recipientsVariable] ?? "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
+  };
+  const parse = <T extends KeyType>(t: T): RecipientTypes[T][] => texts(t).map((s) => keyTypes[t].parseRecipient(s));
+  return { age: parse("age"), pgp: parse("pgp"), kms: parse("kms") };
 }
 
 /** Wraps the data key (or its Shamir shares, one per group) for every recipient. */
@@ -134,18 +213,10 @@ export async function encryptDataKey(
     groups.map(async (g, i) => {
       const secret = secrets[i] as Uint8Array;
       const keys: MasterKey[] = [];
-      for (const arn of g.kms)
-        keys.push({
-          type: "kms",
-          arn: arn.arn,
-          context: arn.context,
-          role: arn.role,
-          awsProfile: arn.awsProfile,
-          createdAt,
-          enc: await encryptKmsDataKey(secret, arn.arn, arn.context, env),
-        });
-      for (const fp of g.pgp) keys.push({ type: "pgp", fp, createdAt, enc: await encryptPgpDataKey(secret, fp, env) });
-      for (const r of g.age) keys.push({ type: "age", recipient: r, enc: await encryptAgeDataKey(secret, r) });
+      const wrapAll = async <T extends KeyType>(t: T): Promise<void> => {
+        for (const r of g[t]) keys.push(await keyTypes[t].wrap(secret, r, env, createdAt));
+      };
+      for (const t of KEY_TYPES) await wrapAll(t);
       return keys;
     }),
   );
@@ -153,11 +224,7 @@ export async function encryptDataKey(
 
 /** The recipients a file already has (updatekeys/rotate keep them when nothing else is given). */
 export function recipientsOf(md: Metadata): RecipientGroup[] {
-  return md.keyGroups.map((g) => ({
-    age: g.flatMap((k) => (k.type === "age" ? [k.recipient] : [])),
-    pgp: g.flatMap((k) => (k.type === "pgp" ? [k.fp] : [])),
-    kms: g.flatMap((k) =>
-      k.type === "kms" ? [{ arn: k.arn, context: k.context, role: k.role, awsProfile: k.awsProfile }] : [],
-    ),
-  }));
+  const of = <T extends KeyType>(t: T, g: readonly MasterKey[]): RecipientTypes[T][] =>
+    g.flatMap((k) => keyTypes[t].recipientOf(k) ?? []);
+  return md.keyGroups.map((g) => ({ age: of("age", g), pgp: of("pgp", g), kms: of("kms", g) }));
 }

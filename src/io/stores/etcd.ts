@@ -13,7 +13,7 @@
 import type { Etcd3, Watcher } from "etcd3";
 import { StrataError } from "../../core/findings.js";
 import { importOptional } from "../optional-package.js";
-import { ENVIRONMENT_NAME } from "../../core/snapshot/index.js";
+import { isValidName } from "../../core/names.js";
 import {
   createHistoryEntry,
   headOf,
@@ -24,6 +24,7 @@ import {
   type PublishRequest,
   type SnapshotStore,
   type StoreEvent,
+  type StoreProblem,
 } from "./store.js";
 import { StoreWatchers } from "./watchers.js";
 
@@ -97,7 +98,7 @@ class EtcdStore implements SnapshotStore {
     );
     return keys
       .map((k) => k.slice(this.key("head", "").length))
-      .filter((n) => ENVIRONMENT_NAME.test(n))
+      .filter(isValidName)
       .sort();
   }
 
@@ -187,8 +188,10 @@ class EtcdStore implements SnapshotStore {
       const values = await this.client.getAll().prefix(this.key("head", "")).strings();
       for (const [k, v] of Object.entries(values))
         this.watchers.emit({ environment: k.slice(this.key("head", "").length), head: JSON.parse(v) as Head });
-    } catch {
-      // etcd is down: the watcher reconnects and we resync then.
+      this.watchers.readOk();
+    } catch (e) {
+      // etcd is down (the watcher reconnects and we resync then), or a head is not ours: said once.
+      this.watchers.readFailed(e);
     }
   }
 
@@ -217,8 +220,8 @@ class EtcdStore implements SnapshotStore {
     });
   }
 
-  watch(listener: (e: StoreEvent) => void): () => void {
-    return this.watchers.add(listener);
+  watch(listener: (e: StoreEvent) => void, onProblem?: (problem: StoreProblem) => void): () => void {
+    return this.watchers.add(listener, onProblem);
   }
 
   private startWatching(): void {

@@ -24,7 +24,8 @@ import { constants, promises as fs, watch as watchFs, type FSWatcher } from "nod
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { StrataError } from "../../core/findings.js";
-import { ENVIRONMENT_NAME, type Snapshot } from "../../core/snapshot/index.js";
+import { isValidName } from "../../core/names.js";
+import type { Snapshot } from "../../core/snapshot/index.js";
 import {
   createHistoryEntry,
   headOf,
@@ -35,6 +36,7 @@ import {
   type PublishRequest,
   type SnapshotStore,
   type StoreEvent,
+  type StoreProblem,
 } from "./store.js";
 import { StoreWatchers } from "./watchers.js";
 
@@ -95,7 +97,7 @@ function tmpName(): string {
 
 function checkEnvironment(environment: string): void {
   // The name becomes a path: never let `..` or a slash through, whatever the caller checked.
-  if (!ENVIRONMENT_NAME.test(environment))
+  if (!isValidName(environment))
     throw new StrataError("invalid-argument", `invalid environment name ${JSON.stringify(environment)}`);
 }
 
@@ -104,10 +106,14 @@ function actionOf(snapshot: Snapshot, previous: HistoryEntry | undefined): Histo
   return previous !== undefined && previous.contentDigest === snapshot.contentDigest ? "refresh" : "publish";
 }
 
-/** Test seams: a pause before head.json is replaced (to play a stalled writer) and the stale-lock age. */
+/**
+ * Test seams: a pause before head.json is replaced (to play a stalled writer), the stale-lock age, and a
+ * call each time a publish finds the lock held by a live writer and waits (the signal a test waits on).
+ */
 export interface FileStoreOptions {
   beforeHeadRename?: (environment: string, version: number) => Promise<void>;
   staleLockMs?: number;
+  onLockBusy?: () => void;
 }
 
 export async function openFileStore(location: string, options: FileStoreOptions = {}): Promise<SnapshotStore> {
@@ -145,10 +151,9 @@ class FileStore implements SnapshotStore {
   }
 
   async environments(): Promise<string[]> {
-    const names = await fs.readdir(join(this.root, "envs")).catch(() => [] as string[]);
+    const names = await this.listEnvironmentDirs();
     const out: string[] = [];
-    for (const n of names.filter((n) => ENVIRONMENT_NAME.test(n)).sort())
-      if ((await this.head(n)) !== null) out.push(n);
+    for (const n of names.filter(isValidName).sort()) if ((await this.head(n)) !== null) out.push(n);
     return out;
   }
 
@@ -314,7 +319,7 @@ class FileStore implements SnapshotStore {
         await fs.unlink(path).catch(() => undefined);
     }
     const names = await fs.readdir(join(this.root, "envs"));
-    const envs = names.filter((n) => ENVIRONMENT_NAME.test(n));
+    const envs = names.filter(isValidName);
     if (envs.length === 0) return;
     await this.withLock(async () => {
       for (const env of envs) {
@@ -370,6 +375,7 @@ class FileStore implements SnapshotStore {
         if (errno(e) !== "EEXIST") throw e;
       }
       if (await this.breakStaleLock(path)) continue;
+      this.options.onLockBusy?.();
       if (Date.now() > deadline) {
         throw new StrataError("push-failed", `the store ${this.root} stayed locked for ${LOCK_TIMEOUT_MS / 1000}s`, {
           hint: `another strata serve is publishing, or a crashed one on another host left ${path}; remove it if no server is running`,
@@ -408,16 +414,47 @@ class FileStore implements SnapshotStore {
     return true;
   }
 
-  private async check(environment: string): Promise<void> {
-    if (this.closed || !ENVIRONMENT_NAME.test(environment)) return;
-    const head = await this.head(environment).catch(() => null);
-    if (head !== null) this.watchers.emit({ environment, head });
+  /**
+   * The directories under envs/: none when envs/ is missing; any other failure (EACCES, ENOTDIR, EIO) is
+   * an error naming the directory, never "no environments".
+   */
+  private async listEnvironmentDirs(): Promise<string[]> {
+    const dir = join(this.root, "envs");
+    try {
+      return await fs.readdir(dir);
+    } catch (e) {
+      if (errno(e) === "ENOENT") return [];
+      throw new StrataError("unreadable-file", `cannot read the store directory ${dir}: ${errno(e) ?? String(e)}`, {
+        hint: "check that the directory is the store's and is readable by the user strata serve runs as",
+        cause: e,
+      });
+    }
+  }
+
+  /** Reports a new head of one environment; a failure goes to the watchers' problem listeners. */
+  private async check(environment: string): Promise<boolean> {
+    if (this.closed || !isValidName(environment)) return true;
+    try {
+      const head = await this.head(environment);
+      if (head !== null) this.watchers.emit({ environment, head });
+    } catch (e) {
+      this.watchers.readFailed(e);
+      return false;
+    }
     this.watchEnvironment(environment);
+    return true;
   }
 
   private async scan(): Promise<void> {
-    const names = await fs.readdir(join(this.root, "envs")).catch(() => [] as string[]);
-    await Promise.all(names.map((n) => this.check(n)));
+    let names: string[];
+    try {
+      names = await this.listEnvironmentDirs();
+    } catch (e) {
+      this.watchers.readFailed(e);
+      return;
+    }
+    const results = await Promise.all(names.map((n) => this.check(n)));
+    if (results.every(Boolean)) this.watchers.readOk();
   }
 
   private watchEnvironment(environment: string): void {
@@ -437,13 +474,15 @@ class FileStore implements SnapshotStore {
    * Other processes on the same directory publish too: inotify tells us quickly, a slow poll makes sure
    * (watch events can be dropped under load).
    */
-  watch(listener: (e: StoreEvent) => void): () => void {
-    return this.watchers.add(listener);
+  watch(listener: (e: StoreEvent) => void, onProblem?: (problem: StoreProblem) => void): () => void {
+    return this.watchers.add(listener, onProblem);
   }
 
   private startWatching(): void {
     if (this.closed) return;
-    void this.seedSeen().then(() => this.scan());
+    void this.seedSeen()
+      .catch((e: unknown) => this.watchers.readFailed(e))
+      .then(() => this.scan());
     try {
       this.rootWatcher = watchFs(join(this.root, "envs"), (_t, name) => {
         if (name !== null) void this.check(name);

@@ -35,6 +35,12 @@ export interface StoreEvent {
 }
 
 /**
+ * The change source behind `watch` cannot read the store (a directory that became unreadable, etcd down):
+ * reported once when it starts failing and once when it reads again, never silently and never every poll.
+ */
+export type StoreProblem = { kind: "failing"; error: Error } | { kind: "recovered" };
+
+/**
  * Where snapshots live. Versions are immutable once written; `publish` is the only mutation and is a
  * compare-and-swap on the environment's current version, so concurrent publishers never lose or duplicate
  * one. Implementations must be crash-consistent: an acknowledged publish survives, an unacknowledged one is
@@ -55,8 +61,11 @@ export interface SnapshotStore {
   /** Every environment's entries, oldest first. */
   audit(): Promise<HistoryEntry[]>;
   publish(request: PublishRequest): Promise<PublishOutcome>;
-  /** Calls `listener` for every new current version, at least once each; returns the unsubscribe. */
-  watch(listener: (event: StoreEvent) => void): () => void;
+  /**
+   * Calls `listener` for every new current version, at least once each, and `onProblem` when the change
+   * source starts failing and when it recovers; returns the unsubscribe.
+   */
+  watch(listener: (event: StoreEvent) => void, onProblem?: (problem: StoreProblem) => void): () => void;
   close(): Promise<void>;
 }
 

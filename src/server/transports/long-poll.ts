@@ -11,7 +11,7 @@ import { HttpError, parseEtags } from "../http.js";
 import type { EndpointParts } from "../parts.js";
 
 /** The longest a long-poll waits. */
-export const MAX_WAIT_SECONDS = 60;
+const MAX_WAIT_SECONDS = 60;
 
 export function longPollHandlers(parts: EndpointParts): Pick<Handlers, "GET snapshot"> {
   const { cache, watchers } = parts;

@@ -58,7 +58,7 @@ export function envInfo(name: string, chain: string[], extra: Partial<Environmen
   };
 }
 
-export function metadata(over: Partial<KeyMetadata> = {}): KeyMetadata {
+function metadata(over: Partial<KeyMetadata> = {}): KeyMetadata {
   return {
     sensitive: false,
     restartRequired: false,

@@ -8,7 +8,6 @@ import {
   plannedNamespaces,
   type SideLayout,
 } from "../../../src/core/diff/plan.js";
-import { parseConfigPath } from "../../../src/core/diff/paths.js";
 import { addFileReferences, closeOverDependents, closeOverReferences } from "../../../src/core/diff/references.js";
 import { envInfo } from "./helpers.js";
 
@@ -60,6 +59,12 @@ describe("planDiff", () => {
       { staging: [], production: [], "production-eu": [] },
     ],
     ["strata.yaml without a tree change", [mod("strata.yaml")], { staging: [], production: [], "production-eu": [] }],
+    [
+      // The loader reads neither: the planner must not count them (it used to re-resolve http everywhere).
+      "misnamed files strata does not read",
+      [mod("strata.yml"), mod("schemas/http.schema.yml"), mod("environments/staging/cache.yml")],
+      { staging: [], production: [], "production-eu": [] },
+    ],
   ])("%s", (_name, changes, expected) => {
     expect(plan(changes)).toEqual(expected);
   });
@@ -199,18 +204,6 @@ describe("chooseIncremental (per run)", () => {
     expect(planCoverage(p, 3)).toBe(1);
     expect(chooseIncremental(p, 3)).toBe(false);
   });
-});
-
-describe("parseConfigPath", () => {
-  it.each([
-    ["strata.yaml", { kind: "settings" }],
-    ["schemas/db.schema.yaml", { kind: "schema", namespace: "db" }],
-    ["schemas/db.schema.json", { kind: "schema", namespace: "db" }],
-    ["environments/prod/db.yaml", { kind: "values", environment: "prod", namespace: "db", encrypted: false }],
-    ["environments/prod/db.sops.yaml", { kind: "values", environment: "prod", namespace: "db", encrypted: true }],
-    ["environments/prod/sub/db.yaml", null],
-    ["docs/x.yaml", null],
-  ])("%s", (path, expected) => expect(parseConfigPath(path)).toEqual(expected));
 });
 
 describe("reference graph", () => {

@@ -10,7 +10,7 @@ import { killOnExit } from "../../support/daemons.js";
 import { tempdir } from "../../support/gitdir.js";
 import { findTool } from "../../support/shared.js";
 
-export const prometheusBinary = findTool("prometheus");
+const prometheusBinary = findTool("prometheus");
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

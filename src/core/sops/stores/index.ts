@@ -13,7 +13,7 @@ import { emitYaml } from "./yaml-emit.js";
 import { parseYamlBranches } from "./yaml-parse.js";
 
 export type SopsFormat = "yaml" | "json" | "dotenv" | "ini" | "binary";
-export const SOPS_FORMATS: readonly SopsFormat[] = ["yaml", "json", "dotenv", "ini", "binary"];
+const SOPS_FORMATS: readonly SopsFormat[] = ["yaml", "json", "dotenv", "ini", "binary"];
 
 export interface EncryptedDocument {
   branches: Branch[];

@@ -133,7 +133,7 @@ export function parseJsonBranch(text: string): Branch {
 }
 
 /** Go's `json.Marshal` of a string (HTML-safe escaping, `\u2028`/`\u2029`). */
-export function quoteJsonString(s: string): string {
+function quoteJsonString(s: string): string {
   let out = '"';
   for (const ch of s) {
     const cp = ch.codePointAt(0) ?? 0;
