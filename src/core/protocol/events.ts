@@ -22,7 +22,7 @@ export interface SnapshotEventData {
   digest: string;
 }
 
-const SNAPSHOT_EVENT_DATA_FIELDS = ["environment", "version", "digest"] as const;
+export const SNAPSHOT_EVENT_DATA_FIELDS = ["environment", "version", "digest"] as const;
 
 /** The reconnect delay the stream asks browsers for (the SDK keeps its own backoff). */
 export const RETRY_FRAME = "retry: 2000\n\n";
