@@ -4,14 +4,31 @@ import { isJsonObject, type JsonObject, type JsonValue } from "../json.js";
 import { canonicalJson, DIGEST_PATTERN, digestOf, sha256Hex } from "./canonical.js";
 import type { PublicKey, SigningKey } from "./keys.js";
 
+/** One pull request whose changes a snapshot publishes, as `push --require-approval` found it approved. */
+export interface PublishedPullRequest {
+  number: number;
+  /** The approvals that counted for it (docs/github.md). */
+  approvedBy: string[];
+  /** Merged under the emergency label. */
+  emergency: boolean;
+}
+
 /** Who and what produced a snapshot (docs/distribution.md). Filled from git and from the caller. */
 export interface SnapshotSource {
   repository: string | null;
   commit: string | null;
+  /** The pull request that produced `commit` (with `pullRequests`: the newest of them). */
   pullRequest: number | null;
+  /** Every approval the publish relied on (with `pullRequests`: all of theirs). */
   approvedBy: string[];
   pushedBy: string | null;
+  /** With `pullRequests`: any of them was an emergency. */
   emergency: boolean;
+  /**
+   * Present only when `push --require-approval` published it: every pull request merged since the commit
+   * of the version it follows that changed this environment, oldest first, each with its approvers.
+   */
+  pullRequests?: PublishedPullRequest[];
   /**
    * Present (true) only when `push --allow-dirty` published a working tree that differs from `commit`; then
    * `dirtyDigest` identifies the uncommitted content (see docs/distribution.md).
@@ -131,6 +148,15 @@ export function createSnapshot(init: SnapshotInit, keys: readonly SigningKey[]):
       pushedBy: init.source.pushedBy ?? null,
       emergency: init.source.emergency ?? false,
       ...(init.source.dirty === true ? { dirty: true as const, dirtyDigest: init.source.dirtyDigest ?? "" } : {}),
+      ...(init.source.pullRequests
+        ? {
+            pullRequests: init.source.pullRequests.map((p) => ({
+              number: p.number,
+              approvedBy: [...p.approvedBy],
+              emergency: p.emergency,
+            })),
+          }
+        : {}),
     },
     contentDigest: init.contentDigest,
     config: init.config,
@@ -192,6 +218,26 @@ function findPlaintextLeaf(value: JsonValue, path: string): string | null {
   }
   // Numbers and booleans are not encrypted by SOPS only when a rule leaves them plain: refuse.
   return path;
+}
+
+function validatePublishedPullRequests(value: unknown): string[] {
+  if (!Array.isArray(value)) return ["source.pullRequests must be a list"];
+  const p: string[] = [];
+  for (const [i, pr] of value.entries()) {
+    const at = `source.pullRequests[${i}]`;
+    if (!isJsonObject(pr)) {
+      p.push(`${at} must be an object`);
+      continue;
+    }
+    for (const k of Object.keys(pr))
+      if (!["number", "approvedBy", "emergency"].includes(k)) p.push(`unknown field "${at}.${k}"`);
+    if (typeof pr.number !== "number" || !Number.isSafeInteger(pr.number) || pr.number < 1)
+      p.push(`${at}.number must be a pull request number`);
+    if (!Array.isArray(pr.approvedBy) || !pr.approvedBy.every((a) => typeof a === "string"))
+      p.push(`${at}.approvedBy must be a list of names`);
+    if (typeof pr.emergency !== "boolean") p.push(`${at}.emergency must be a boolean`);
+  }
+  return p;
 }
 
 /** Structural problems of a would-be snapshot, as messages (empty when well-formed). */
@@ -260,6 +306,7 @@ export function validateSnapshotShape(value: unknown): string[] {
           "emergency",
           "dirty",
           "dirtyDigest",
+          "pullRequests",
         ].includes(k)
       )
         p.push(`unknown field "source.${k}"`);
@@ -276,6 +323,7 @@ export function validateSnapshotShape(value: unknown): string[] {
       p.push("source.approvedBy must be a list of names");
     if (!isNullableString(src.pushedBy)) p.push("source.pushedBy must be a string or null");
     if (typeof src.emergency !== "boolean") p.push("source.emergency must be a boolean");
+    if (src.pullRequests !== undefined) p.push(...validatePublishedPullRequests(src.pullRequests));
   }
   if (typeof s.contentDigest !== "string" || !DIGEST_PATTERN.test(s.contentDigest))
     p.push("contentDigest must be a sha256: digest");

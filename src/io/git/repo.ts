@@ -178,3 +178,18 @@ async function readShallowBoundary(repo: GitRepo): Promise<Set<string>> {
 function shortRef(ref: string): string {
   return ref.replace(/^refs\/(heads|remotes)\//, "");
 }
+
+/**
+ * A file's text at a commit, by its path from the top of the git tree (as GitHub's contents API names it):
+ * null when the commit has no such file, undefined when the commit is not in this repository.
+ */
+export async function readFileAtCommit(
+  repo: GitRepo,
+  commit: string,
+  path: string,
+): Promise<string | null | undefined> {
+  if (!/^[0-9a-f]{40,64}$/.test(commit)) return undefined;
+  const r = await runGitRaw(repo.dir, ["cat-file", "blob", `${commit}:${path}`]);
+  if (r.exitCode === 0) return r.stdout.toString("utf8");
+  return (await hasObject(repo, commit)) ? null : undefined;
+}
