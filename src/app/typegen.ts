@@ -4,6 +4,7 @@
  */
 import { basename, dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { StrataError, type Finding } from "../core/findings.js";
+import { shellWord } from "../core/render/shell.js";
 import { generateTypes } from "../core/schema/typegen.js";
 import type { RepoFiles } from "../core/source.js";
 import { readTextFile } from "../io/fs/files.js";
@@ -51,11 +52,6 @@ export function typegenCommand(root: string, out: string | undefined, cwd: strin
 
 function toPosix(p: string): string {
   return p.split(sep).join("/");
-}
-
-/** Quoted for a POSIX shell only when it needs to be. */
-function shellWord(s: string): string {
-  return /^[A-Za-z0-9_./@%+=:,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 export async function runTypegen(options: TypegenOptions): Promise<TypegenResult> {

@@ -12,6 +12,7 @@ import {
   removePathSync,
   writeTextFile,
 } from "../../io/fs/files.js";
+import { shellQuote } from "../../core/render/shell.js";
 import { emitBinaryPlain, parseBinaryPlain, stores } from "../../core/sops/stores/index.js";
 import { parsePlainText } from "./encrypt.js";
 import { readSecretsFile, storeFormat, writeSecretsFile } from "./files.js";
@@ -42,10 +43,6 @@ function guardPlaintextDir(dir: string): () => void {
   return () => {
     for (const s of SIGNALS) process.removeListener(s, onSignal);
   };
-}
-
-function shellQuote(s: string): string {
-  return `'${s.replaceAll("'", `'\\''`)}'`;
 }
 
 export async function editSecrets(options: EditOptions): Promise<{ changed: boolean }> {
