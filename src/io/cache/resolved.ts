@@ -21,8 +21,8 @@ export interface ResultCache {
 export function createResultCache(env: NodeJS.ProcessEnv = process.env): ResultCache | null {
   if (cacheDisabled(env)) return null;
   const dir = join(cacheRoot(env), "resolved");
-  const chains = createTextCache(join(dir, "chains"), ".json");
-  const results = createTextCache(join(dir, "results"), ".json");
+  const chains = createTextCache(join(dir, "chains"), ".json", cacheRoot(env));
+  const results = createTextCache(join(dir, "results"), ".json", cacheRoot(env));
   return chains && results ? { chains, results, build: strataBuild() } : null;
 }
 
