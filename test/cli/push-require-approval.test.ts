@@ -153,7 +153,9 @@ class Scenario {
     );
   }
 
-  async current(environment: string): Promise<{ version: number; source: SnapshotSourceJson; config: { app: { replicas: number } } } | null> {
+  async current(
+    environment: string,
+  ): Promise<{ version: number; source: SnapshotSourceJson; config: { app: { replicas: number } } } | null> {
     const r = await fetch(`${this.server.url}/v1/environments/${environment}/snapshot`);
     return r.status === 404 ? null : ((await r.json()) as never);
   }
