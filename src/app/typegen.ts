@@ -7,8 +7,7 @@ import { StrataError, type Finding } from "../core/findings.js";
 import { shellWord } from "../core/render/shell.js";
 import { generateTypes } from "../core/schema/typegen.js";
 import type { RepoFiles } from "../core/source.js";
-import { readTextFile } from "../io/fs/files.js";
-import { writeFileAtomic } from "../io/fs/write-atomic.js";
+import { outputDirectory, readTextFile, writeFileInside } from "../io/fs/files.js";
 import { loadRepository } from "./repository.js";
 
 export interface TypegenOptions {
@@ -95,6 +94,7 @@ export async function runTypegen(options: TypegenOptions): Promise<TypegenResult
     }
     return { ...base, text, keyPaths, upToDate: current === text };
   }
-  await writeFileAtomic(file, text, { label: options.out });
+  // Inside the repository when it is there, else in the directory named: never through a link out of it.
+  await writeFileInside(file, text, { within: outputDirectory(file, options.root), label: options.out });
   return { ...base, text, keyPaths, written: options.out };
 }

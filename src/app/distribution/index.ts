@@ -19,6 +19,6 @@ export {
   resolveEndpointUrl,
   type DistributionSettings,
 } from "./settings.js";
-export { buildSnapshot, verifySnapshotFile, type VerifyReport } from "./snapshot.js";
+export { buildSnapshot, verifySnapshotFile, writeSnapshotFile, type VerifyReport } from "./snapshot.js";
 export { readHistory, readStatus } from "./queries.js";
 export { checkWorkingTree } from "./worktree.js";

@@ -10,7 +10,7 @@ import {
   readBinaryFile,
   removePath,
   removePathSync,
-  writeTextFile,
+  writePrivateFile,
 } from "../../io/fs/files.js";
 import { shellQuote } from "../../core/render/shell.js";
 import { emitBinaryPlain, parseBinaryPlain, stores } from "../../core/sops/stores/index.js";
@@ -61,7 +61,7 @@ export async function editSecrets(options: EditOptions): Promise<{ changed: bool
   const unguard = guardPlaintextDir(dir);
   try {
     const tmp = join(dir, basename(options.file));
-    await writeTextFile(tmp, before, { mode: 0o600 });
+    await writePrivateFile(tmp, before);
     const editor = options.env.SOPS_EDITOR || options.env.EDITOR || "vi";
     const r = await execa(`${editor} ${shellQuote(tmp)}`, {
       shell: true,

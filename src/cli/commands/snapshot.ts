@@ -1,5 +1,4 @@
 import { Option, type Command } from "commander";
-import { promises as fs } from "node:fs";
 import {
   buildSnapshot,
   createEndpointClient,
@@ -10,6 +9,7 @@ import {
   readDistributionSettings,
   resolveEndpointUrl,
   verifySnapshotFile,
+  writeSnapshotFile,
 } from "../../app/distribution/index.js";
 import { exitCodeForFindings, StrataError } from "../../core/findings.js";
 import { serializeSnapshot } from "../../core/snapshot/index.js";
@@ -77,7 +77,7 @@ export function register(program: Command): void {
       const text = serializeSnapshot(snapshot) + "\n";
       if (opts.out === undefined) printData(text);
       else {
-        await fs.writeFile(opts.out, text);
+        await writeSnapshotFile(opts.out, text);
         log(`wrote ${opts.env} v${snapshot.version} (${snapshot.digest}) to ${opts.out}`);
       }
     },
