@@ -3,12 +3,19 @@
  * (`--existing`) add what an existing one lacks: the editor schemas, the workflow, `.sops.yaml` and the
  * `.gitignore` lines, leaving every file that is there alone.
  */
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { parse as parseYamlText } from "yaml";
 import { mergeEditorSettings } from "../core/editor-settings.js";
 import { isStrataError, StrataError } from "../core/findings.js";
 import type { JsonObject } from "../core/json.js";
-import { appendTextFile, ensureDirectory, pathExists, readTextFile, writeNewFile } from "../io/fs/files.js";
+import {
+  ensureDirectory,
+  entryExists,
+  pathExists,
+  readFileToMerge,
+  readTextFile,
+  writeFileInside,
+} from "../io/fs/files.js";
 import { createWorktreeFiles } from "../io/repo/worktree.js";
 import {
   editorSchemaFiles,
@@ -125,18 +132,23 @@ export function scaffoldFiles(workflow: string): Record<string, string> {
 export async function initRepository(dir: string, workflow: string): Promise<string[]> {
   const files = scaffoldFiles(workflow);
   // Check everything first, so init never half-writes over an existing repository.
-  const existing = Object.keys(files).filter((p) => pathExists(join(dir, p)));
-  if (pathExists(join(dir, "strata.yaml")) || existing.length) {
+  const existing = Object.keys(files).filter((p) => entryExists(join(dir, p)));
+  if (entryExists(join(dir, "strata.yaml")) || existing.length) {
     throw new StrataError(
       "invalid-argument",
       `${dir} already has ${existing.join(", ") || "strata.yaml"}; init writes only into a new repository`,
       { hint: "adopt an existing repository with `strata init --existing`: it writes only what is missing" },
     );
   }
+  await ensureDirectory(dir); // the directory named (and its parents) is the user's to create
   for (const [path, content] of Object.entries(files)) {
-    const full = join(dir, path);
-    await ensureDirectory(dirname(full));
-    await writeNewFile(full, content);
+    // Inside `dir` only: a directory on the way that is a link out of it is refused (io/fs/write-atomic.ts).
+    await writeFileInside(join(dir, path), content, {
+      within: dir,
+      exclusive: true,
+      createDirectories: true,
+      label: path,
+    });
   }
   return Object.keys(files);
 }
@@ -156,6 +168,7 @@ export interface AdoptResult {
  */
 export async function adoptRepository(dir: string, workflow: string): Promise<AdoptResult> {
   const result: AdoptResult = { written: [], leftAlone: [] };
+  await ensureDirectory(dir);
   const hasSettings = pathExists(join(dir, "strata.yaml"));
   const all = scaffoldFiles(workflow);
   const wanted = hasSettings
@@ -169,26 +182,27 @@ export async function adoptRepository(dir: string, workflow: string): Promise<Ad
       );
   for (const [path, content] of Object.entries(wanted)) {
     const full = join(dir, path);
-    if (path === ".gitignore" && pathExists(full)) {
-      const have = (await readTextFile(full)).split(/\r?\n/).map((l) => l.trim());
+    if (path === ".gitignore" && entryExists(full)) {
+      // Merged into: read and rewritten inside `dir`, never through a link out of it.
+      const text = (await readFileToMerge(full, dir, path)) ?? "";
+      const have = text.split(/\r?\n/).map((l) => l.trim());
       const missing = GITIGNORE_LINES.filter((l) => !have.includes(l));
       if (missing.length === 0) result.leftAlone.push({ path, note: null });
       else {
-        const text = await readTextFile(full);
-        await appendTextFile(
+        await writeFileInside(
           full,
-          `${text === "" || text.endsWith("\n") ? "" : "\n"}# strata\n${missing.join("\n")}\n`,
+          `${text}${text === "" || text.endsWith("\n") ? "" : "\n"}# strata\n${missing.join("\n")}\n`,
+          { within: dir, label: path },
         );
         result.written.push(`${path} (appended ${missing.join(" ")})`);
       }
       continue;
     }
-    if (pathExists(full)) {
+    if (entryExists(full)) {
       result.leftAlone.push({ path, note: null });
       continue;
     }
-    await ensureDirectory(dirname(full));
-    await writeNewFile(full, content);
+    await writeFileInside(full, content, { within: dir, exclusive: true, createDirectories: true, label: path });
     result.written.push(path);
   }
   if (hasSettings) {

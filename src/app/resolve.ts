@@ -1,7 +1,7 @@
 /** `strata resolve` and `strata explain`: one environment's effective config and its provenance. */
-import { compareFindings, createFinding, type Finding } from "../core/findings.js";
+import { compareFindings, type Finding } from "../core/findings.js";
+import { toVariables } from "../core/render/formats.js";
 import { environmentProblem, unrepresentableFinding } from "../core/render/handoff.js";
-import { envVariables } from "../core/render-config.js";
 import type { ResolvedEnvironment } from "../core/model.js";
 import type { RepoFiles, SecretsOpener } from "../core/source.js";
 import { loadRepository, resolveEnvironment, unknownEnvironment, type Repository } from "./repository.js";
@@ -60,8 +60,8 @@ export async function resolveExecEnvironment(options: ExecEnvironmentOptions): P
   const { resolved, findings } = await resolveConfig(options);
   const out: ExecEnvironment = { variables: {}, omitted: [], secretValues: [], findings: [...findings] };
   if (findings.some((f) => f.severity === "error")) return out;
-  const { variables, collisions } = envVariables(resolved.leaves.values(), null);
-  out.findings.push(...collisionFindings(collisions));
+  const { variables, findings: collisions } = toVariables(resolved.leaves.values());
+  out.findings.push(...collisions);
   for (const v of variables) {
     if (v.leaf.sensitive && !options.includeSecrets) {
       out.omitted.push(v.leaf.path);
@@ -76,16 +76,4 @@ export async function resolveExecEnvironment(options: ExecEnvironmentOptions): P
     if (v.leaf.sensitive) out.secretValues.push(v.text);
   }
   return out;
-}
-
-/** Two keys that become one variable name: an error, since either value would silently win. */
-export function collisionFindings(collisions: readonly [string, string, string][]): Finding[] {
-  return collisions.map(([name, a, b]) =>
-    createFinding({
-      code: "invalid-key",
-      message: `${a} and ${b} both become the variable ${name}`,
-      key: b,
-      hint: "rename one of the keys, or use --format json",
-    }),
-  );
 }

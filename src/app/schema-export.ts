@@ -3,15 +3,21 @@
  * JSON Schema of strata.yaml, one layer schema per namespace for `environments/<env>/<ns>.yaml`, and the
  * `.vscode/settings.json` entries that bind them (merged into an existing file).
  */
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { mergeEditorSettings } from "../core/editor-settings.js";
 import type { Finding } from "../core/findings.js";
 import type { JsonObject } from "../core/json.js";
 import { createLayerSchema, editorSettings } from "../core/schema/layer-schema.js";
 import { strataYamlSchema } from "../core/settings/strata-yaml-schema.js";
 import type { RepoFiles } from "../core/source.js";
-import { ensureDirectory, listDirectory, pathExists, readTextFile, removeFile } from "../io/fs/files.js";
-import { writeFileAtomic } from "../io/fs/write-atomic.js";
+import {
+  checkInside,
+  listDirectory,
+  pathExists,
+  readFileToMerge,
+  removeFile,
+  writeFileInside,
+} from "../io/fs/files.js";
 import { loadRepository } from "./repository.js";
 
 export const SETTINGS_SCHEMA_PATH = ".strata/strata.schema.json";
@@ -79,39 +85,36 @@ export async function exportSchemas(options: SchemaExportOptions): Promise<Schem
       return { namespace: ns, file: s.file, schema: s.schema };
     }),
   );
+  // Every file is read (merged into, compared) and written inside the repository only: a committed link
+  // out of it (`.vscode/settings.json -> ~/.bashrc`) is refused, one inside it replaced by the file.
+  const read = (path: string): Promise<string | null> => readFileToMerge(join(options.root, path), options.root, path);
   if (options.vscode !== false) {
     wanted[VSCODE_SETTINGS_PATH] = mergeEditorSettings(
-      await readText(join(options.root, VSCODE_SETTINGS_PATH)),
+      await read(VSCODE_SETTINGS_PATH),
       editorSettingsEntries(repo.namespaces),
       VSCODE_SETTINGS_PATH,
     );
   }
   for (const [path, text] of Object.entries(wanted)) {
-    if ((await readText(join(options.root, path))) === text) result.unchanged.push(path);
+    if ((await read(path)) === text) result.unchanged.push(path);
     else result.changed.push(path);
   }
   const dir = join(options.root, LAYER_SCHEMA_DIR);
   if (pathExists(dir)) {
+    // Listed (and pruned) only when the directory itself is inside the repository.
+    await checkInside(dir, options.root, LAYER_SCHEMA_DIR);
     for (const name of (await listDirectory(dir)).sort()) {
       const path = `${LAYER_SCHEMA_DIR}/${name}`;
       if (name.endsWith(LAYER_SUFFIX) && !Object.hasOwn(wanted, path)) result.removed.push(path);
     }
   }
   if (options.check) return result;
-  for (const path of result.changed) {
-    const full = join(options.root, path);
-    await ensureDirectory(dirname(full));
-    await writeFileAtomic(full, wanted[path]!);
-  }
+  for (const path of result.changed)
+    await writeFileInside(join(options.root, path), wanted[path]!, {
+      within: options.root,
+      createDirectories: true,
+      label: path,
+    });
   for (const path of result.removed) await removeFile(join(options.root, path));
   return result;
-}
-
-async function readText(path: string): Promise<string | null> {
-  try {
-    return await readTextFile(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw error;
-  }
 }

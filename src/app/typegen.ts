@@ -4,10 +4,10 @@
  */
 import { basename, dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { StrataError, type Finding } from "../core/findings.js";
+import { shellWord } from "../core/render/shell.js";
 import { generateTypes } from "../core/schema/typegen.js";
 import type { RepoFiles } from "../core/source.js";
-import { readTextFile } from "../io/fs/files.js";
-import { writeFileAtomic } from "../io/fs/write-atomic.js";
+import { outputDirectory, readTextFile, writeFileInside } from "../io/fs/files.js";
 import { loadRepository } from "./repository.js";
 
 export interface TypegenOptions {
@@ -53,11 +53,6 @@ function toPosix(p: string): string {
   return p.split(sep).join("/");
 }
 
-/** Quoted for a POSIX shell only when it needs to be. */
-function shellWord(s: string): string {
-  return /^[A-Za-z0-9_./@%+=:,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
 export async function runTypegen(options: TypegenOptions): Promise<TypegenResult> {
   const cwd = options.cwd ?? process.cwd();
   const command = typegenCommand(options.root, options.out, cwd);
@@ -99,6 +94,7 @@ export async function runTypegen(options: TypegenOptions): Promise<TypegenResult
     }
     return { ...base, text, keyPaths, upToDate: current === text };
   }
-  await writeFileAtomic(file, text, { label: options.out });
+  // Inside the repository when it is there, else in the directory named: never through a link out of it.
+  await writeFileInside(file, text, { within: outputDirectory(file, options.root), label: options.out });
   return { ...base, text, keyPaths, written: options.out };
 }

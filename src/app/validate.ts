@@ -1,5 +1,6 @@
 /** `strata validate`: parse, resolve and validate every concrete environment (or those named). */
 import { compareFindings, createFinding, mergeFindings, type Finding } from "../core/findings.js";
+import { variableCollisionWarnings } from "../core/render/variables.js";
 import { SETTINGS_FILE } from "../core/settings/settings.js";
 import type { EnvironmentInfo } from "../core/model.js";
 import type { RepoFiles, SecretsOpener } from "../core/source.js";
@@ -49,7 +50,8 @@ export async function validateRepository(options: ValidateOptions): Promise<Vali
       options.onProgress(i, targets.length, name);
       await new Promise((resolve) => setImmediate(resolve));
     }
-    findings.push(...repo.resolver.resolve(name).findings);
+    const resolved = repo.resolver.resolve(name);
+    findings.push(...resolved.findings, ...variableCollisionWarnings(resolved));
   }
   const unique = mergeFindings(findings).sort(compareFindings);
   return { ok: !unique.some((f) => f.severity === "error"), environments: targets, findings: unique };

@@ -4,9 +4,7 @@
  * workflow-command reports, already scrubbed field by field) is written as rendered, since a substring
  * scrub could make valid output invalid (docs/secrets.md, "Redaction").
  */
-import { writeFile } from "node:fs/promises";
 import { Chalk, type ChalkInstance } from "chalk";
-import { StrataError } from "../core/findings.js";
 import { redact, registeredSecrets } from "../core/redact.js";
 import { escapeData } from "./render/escape.js";
 
@@ -31,21 +29,6 @@ export function print(text: string): void {
  */
 export function printData(text: string): void {
   process.stdout.write(text.endsWith("\n") || text === "" ? text : text + "\n");
-}
-
-/** Data to the file an `--out` flag names, as printData would print it; an unwritable path is exit 2. */
-export async function writeDataFile(path: string, text: string): Promise<void> {
-  try {
-    await writeFile(path, text);
-  } catch (cause) {
-    throw new StrataError(
-      "invalid-argument",
-      `cannot write ${path}: ${(cause as NodeJS.ErrnoException).code ?? "error"}`,
-      {
-        cause,
-      },
-    );
-  }
 }
 
 /** Print to stderr, scrubbed. */

@@ -62,6 +62,8 @@ export const WARNING_CODES = [
   "unset-nothing",
   "deprecated-key",
   "sops-version",
+  // Two keys that become one variable name (docs/deploy.md): env, dotenv and exec refuse such a config.
+  "variable-name-collision",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

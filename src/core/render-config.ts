@@ -1,4 +1,7 @@
-/** Presenting an effective config: redaction of sensitive leaves and the env-file form (docs/reference.md). */
+/**
+ * Presenting an effective config: redaction of sensitive leaves, key lookup, and the name and text of a leaf
+ * as a variable (render/variables.ts builds the variables; render/formats.ts is the table of formats).
+ */
 import type { JsonObject, JsonValue } from "./json.js";
 import { splitKey } from "./names.js";
 import type { LeafInfo, ResolvedEnvironment } from "./model.js";
@@ -53,78 +56,14 @@ export function envName(path: string): string {
     .replace(/-/g, "_");
 }
 
-/** Single-quoted POSIX shell word. */
-export function shellQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
-/** A leaf's text as an environment variable's value: strings as they are, the rest as compact JSON. */
-function leafText(value: JsonValue): string {
-  if (value !== null && typeof value === "object") return JSON.stringify(value);
-  return value === null ? "null" : String(value);
-}
-
-/** One leaf as an environment variable. */
-export interface EnvVariable {
-  name: string;
-  text: string;
-  leaf: LeafInfo;
-}
-
-export interface EnvVariables {
-  variables: EnvVariable[];
-  /** [name, first path, second path]: two keys that would become the same variable. */
-  collisions: [string, string, string][];
-}
-
-/** Whether a leaf path is `prefix` or under it (every leaf when prefix is null). */
-export function isUnderPrefix(path: string, prefix: string | null): boolean {
-  return !prefix || path === prefix || path.startsWith(`${prefix}.`) || path.startsWith(`${prefix}[`);
-}
+/** The one shell quoting rule lives in render/shell.ts; exported here for `strata agent`'s renderer. */
+export { shellQuote } from "./render/shell.js";
 
 /**
- * Every leaf under `prefix` as a variable named as in the env format (`database.pool.max` ->
- * `DATABASE_POOL_MAX`), sensitive ones included: callers decide what to leave out. The env, dotenv,
- * configmap/secret formats and `strata exec` all name variables here, so they agree.
+ * A leaf's text as a variable's value: strings as they are, the rest as compact JSON, so `null` is the
+ * text `null` (distinct from the empty string) in every variable format.
  */
-export function envVariables(leaves: Iterable<LeafInfo>, prefix: string | null): EnvVariables {
-  const variables: EnvVariable[] = [];
-  const collisions: [string, string, string][] = [];
-  const byName = new Map<string, string>();
-  for (const leaf of leaves) {
-    if (!isUnderPrefix(leaf.path, prefix)) continue;
-    const name = envName(leaf.path);
-    const other = byName.get(name);
-    if (other !== undefined) {
-      collisions.push([name, other, leaf.path]);
-      continue;
-    }
-    byName.set(name, leaf.path);
-    variables.push({ name, text: leafText(leaf.value), leaf });
-  }
-  return { variables, collisions };
-}
-
-export interface EnvLines {
-  lines: string[];
-  omitted: string[];
-  collisions: [string, string, string][];
-}
-
-/** `NAME='value'` lines for the leaves under `prefix` (all when null). */
-export function renderEnvLines(
-  leaves: Iterable<LeafInfo>,
-  options: { showSecrets: boolean; prefix: string | null },
-): EnvLines {
-  const { variables, collisions } = envVariables(leaves, options.prefix);
-  const lines: string[] = [];
-  const omitted: string[] = [];
-  for (const v of variables) {
-    if (v.leaf.sensitive && !options.showSecrets) {
-      omitted.push(v.leaf.path);
-      continue;
-    }
-    lines.push(`${v.name}=${shellQuote(v.text)}`);
-  }
-  return { lines, omitted, collisions };
+export function leafText(value: JsonValue): string {
+  if (value !== null && typeof value === "object") return JSON.stringify(value);
+  return value === null ? "null" : String(value);
 }

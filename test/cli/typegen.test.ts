@@ -225,15 +225,24 @@ describe("strata typegen --check", () => {
     expect(noOut.stderr).toContain("--check needs --out FILE");
   });
 
-  it("follows a symbolic link: the target is replaced and the link stays", async () => {
+  it("replaces a symbolic link inside the repository with the file, and never writes through one out of it", async () => {
     const dir = fixtureRepo();
     writeFileSync(join(dir, "real.ts"), "old\n");
     symlinkSync("real.ts", join(dir, "link.ts"));
     const r = await strata(["typegen", "--out", "link.ts"], { cwd: dir });
-    expect(r.exitCode).toBe(0);
+    expect(r.exitCode, r.stderr).toBe(0);
     const { lstatSync } = await import("node:fs");
-    expect(lstatSync(join(dir, "link.ts")).isSymbolicLink()).toBe(true);
-    expect(readFileSync(join(dir, "real.ts"), "utf8")).toContain("export type KeyPath =");
+    expect(lstatSync(join(dir, "link.ts")).isFile()).toBe(true);
+    expect(readFileSync(join(dir, "link.ts"), "utf8")).toContain("export type KeyPath =");
+    expect(readFileSync(join(dir, "real.ts"), "utf8")).toBe("old\n");
+
+    const outside = join(tempdir(), "victim.ts");
+    writeFileSync(outside, "victim\n");
+    symlinkSync(outside, join(dir, "out.ts"));
+    const refused = await strata(["typegen", "--out", "out.ts"], { cwd: dir });
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toContain("refusing to write out.ts");
+    expect(readFileSync(outside, "utf8")).toBe("victim\n");
   });
 
   it("names the file relative to the repository root whatever the working directory", async () => {

@@ -63,4 +63,33 @@ describe("the committed action bundle", () => {
     expect((await validate()).exitCode).toBe(0);
     expect(files.map(identity)).toEqual(before);
   });
+
+  it("answers resolve from its result cache with no package.json beside it", async () => {
+    const alone = join(out, "alone-resolve");
+    mkdirSync(alone);
+    copyFileSync(join(projectRoot, "action", "strata.mjs"), join(alone, "strata.mjs"));
+    const env = { STRATA_CACHE_DIR: join(out, "cache-resolve"), CI: "", NO_COLOR: "1" };
+    const resolve = () =>
+      execa(
+        process.execPath,
+        [
+          join(alone, "strata.mjs"),
+          "resolve",
+          "--repo",
+          projectRoot,
+          "--env",
+          "staging",
+          "--format",
+          "json",
+          "--skip-secrets",
+          "--redact",
+        ],
+        { cwd: alone, env, reject: false },
+      );
+    const first = await resolve();
+    expect(first.exitCode, first.stderr).toBe(0);
+    const second = await resolve();
+    expect(second.exitCode, second.stderr).toBe(0);
+    expect(second.stdout).toBe(first.stdout);
+  });
 });

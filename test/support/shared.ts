@@ -52,7 +52,7 @@ const TOOL_PACKAGES: Record<string, string> = {
 export type Requirement = { shared: string } | { tool: string };
 
 /** CI=true (GitHub Actions and most CI services set it). */
-function inCI(): boolean {
+export function inCI(): boolean {
   return process.env.CI === "true" || process.env.CI === "1";
 }
 

@@ -1,4 +1,4 @@
-import { createFinding, StrataError, type Finding } from "../../core/findings.js";
+import { createFinding, isStrataError, StrataError, type Finding } from "../../core/findings.js";
 import {
   computeContentDigest,
   createSnapshot,
@@ -13,8 +13,17 @@ import type { ContentBuilder, SnapshotContent } from "./content.js";
 
 /** What the caller adds to a snapshot's `source` (git fills repository and commit). */
 export type CallerSource = Partial<
-  Pick<SnapshotSource, "pullRequest" | "approvedBy" | "pushedBy" | "emergency" | "dirty" | "dirtyDigest">
+  Pick<
+    SnapshotSource,
+    "pullRequest" | "approvedBy" | "pushedBy" | "emergency" | "dirty" | "dirtyDigest" | "pullRequests"
+  >
 >;
+
+/**
+ * The approval gate (`push --require-approval`): given the verified current version, the source fields of
+ * the next; an `approval-required` error refuses the push like a validation error does.
+ */
+export type ApproveSnapshot = (environment: string, current: Snapshot | null) => Promise<CallerSource>;
 
 export interface BuildOptions {
   environment: string;
@@ -31,6 +40,8 @@ export interface BuildOptions {
    * push like validation findings do.
    */
   validate?: (environment: string, content: SnapshotContent) => Promise<Finding[]>;
+  /** Runs after the current version is read and verified, before anything is signed. */
+  approve?: ApproveSnapshot;
 }
 
 export interface BuiltSnapshot {
@@ -68,6 +79,21 @@ export async function buildNextSnapshot(
         `${options.environment} is at version ${current.version}: versions stop at ${MAX_VERSION}`,
       );
   }
+  let approved: CallerSource = {};
+  if (options.approve) {
+    try {
+      approved = await options.approve(options.environment, current);
+    } catch (error) {
+      if (!isStrataError(error) || error.code !== "approval-required") throw error;
+      const refusal = createFinding({
+        code: "approval-required",
+        message: error.message,
+        environment: options.environment,
+        hint: error.hint,
+      });
+      return { content, contentDigest, findings: [...findings, refusal], current, snapshot: null };
+    }
+  }
   const createdAt = (options.now ?? (() => new Date()))();
   const snapshot = createSnapshot(
     {
@@ -76,7 +102,7 @@ export async function buildNextSnapshot(
       previous: current?.digest ?? null,
       createdAt,
       ...(options.ttlMs ? { expiresAt: new Date(createdAt.getTime() + options.ttlMs) } : {}),
-      source: { ...content.source, ...options.source },
+      source: { ...content.source, ...options.source, ...approved },
       contentDigest,
       config: content.config,
       secrets: content.secrets,

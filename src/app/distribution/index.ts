@@ -4,6 +4,6 @@ export { generateKeys, loadBuildTrustedKeys, loadSigningKey } from "./keys.js";
 export { pushEnvironment, pushEnvironments, type PushResult } from "./push.js";
 export { rollbackEnvironment } from "./rollback.js";
 export { loadTrustedKeys, parseDuration, readDistributionSettings, resolveEndpointUrl } from "./settings.js";
-export { buildSnapshot, verifySnapshotFile } from "./snapshot.js";
+export { buildSnapshot, verifySnapshotFile, writeSnapshotFile } from "./snapshot.js";
 export { readHistory, readStatus } from "./queries.js";
 export { checkWorkingTree } from "./worktree.js";

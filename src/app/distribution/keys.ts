@@ -1,5 +1,6 @@
 import { StrataError } from "../../core/findings.js";
-import { readTextFile, writeNewFile } from "../../io/fs/files.js";
+import { dirname, resolve } from "node:path";
+import { readTextFile, writeFileInside } from "../../io/fs/files.js";
 import { generateSigningKey, parseSigningKey, type PublicKey, type SigningKey } from "../../core/snapshot/index.js";
 import { loadTrustedKeys, readDistributionSettings } from "./settings.js";
 
@@ -9,14 +10,18 @@ export async function generateKeys(options: {
 }): Promise<{ out: string; publicKey: string; keyid: string }> {
   const { pem, publicKey } = generateSigningKey();
   try {
-    await writeNewFile(options.out, pem, { mode: 0o600 });
-  } catch (cause) {
-    const exists = (cause as NodeJS.ErrnoException).code === "EEXIST";
-    throw new StrataError(
-      exists ? "invalid-argument" : "unreadable-file",
-      exists ? `${options.out} exists: refusing to overwrite a key` : `cannot write ${options.out}`,
-      { cause },
-    );
+    // Never over anything that is there, a link included: the key goes nowhere but where it was named.
+    await writeFileInside(options.out, pem, {
+      within: dirname(resolve(options.out)),
+      exclusive: true,
+      mode: 0o600,
+      label: options.out,
+    });
+  } catch (error) {
+    const cause = (error as { cause?: NodeJS.ErrnoException }).cause;
+    if (cause?.code === "EEXIST")
+      throw new StrataError("invalid-argument", `${options.out} exists: refusing to overwrite a key`, { cause });
+    throw error;
   }
   return { out: options.out, publicKey: publicKey.text, keyid: publicKey.keyid };
 }

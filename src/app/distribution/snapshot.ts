@@ -9,7 +9,8 @@ import {
   type PublicKey,
   type Snapshot,
 } from "../../core/snapshot/index.js";
-import { readTextFile } from "../../io/fs/files.js";
+import { dirname, resolve } from "node:path";
+import { readTextFile, writeFileInside } from "../../io/fs/files.js";
 import { createAgeIdentityLoader } from "../../io/keys/index.js";
 import { decryptAgeDataKey } from "../../io/keys/age.js";
 import { buildNextSnapshot, type BuildOptions } from "./build.js";
@@ -27,6 +28,11 @@ export async function buildSnapshot(
     endpoint === null ? null : endpoint.current(options.environment),
   );
   return { snapshot: built.snapshot, findings: built.findings };
+}
+
+/** `strata snapshot --out FILE`: in the directory named, atomically, never through a link out of it. */
+export async function writeSnapshotFile(out: string, text: string): Promise<void> {
+  await writeFileInside(out, text, { within: dirname(resolve(out)), label: out });
 }
 
 export interface VerifyReport {

@@ -4,7 +4,7 @@
  */
 import { basename, join } from "node:path";
 import { StrataError } from "../../core/findings.js";
-import { createPrivateTempDirectory, readBinaryFile, removePath, writeTextFile } from "../../io/fs/files.js";
+import { createPrivateTempDirectory, readBinaryFile, removePath, writePrivateFile } from "../../io/fs/files.js";
 import { removeOnSignal, runEditor } from "../../io/process/editor.js";
 import { emitBinaryPlain, parseBinaryPlain, stores } from "../../core/sops/stores/index.js";
 import { parsePlainText } from "./encrypt.js";
@@ -25,7 +25,7 @@ export async function editSecrets(options: EditOptions): Promise<{ changed: bool
   const unguard = removeOnSignal(dir);
   try {
     const tmp = join(dir, basename(options.file));
-    await writeTextFile(tmp, before, { mode: 0o600 });
+    await writePrivateFile(tmp, before);
     const exitCode = await runEditor(tmp, { env: options.env, cwd: options.cwd });
     if (exitCode !== 0)
       throw new StrataError(

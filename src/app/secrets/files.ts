@@ -1,7 +1,8 @@
 /** File I/O of the secrets use cases: reading with `unreadable-file`, atomic writes keeping the mode. */
-import { dirname, join, basename, resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { StrataError } from "../../core/findings.js";
-import { readBinaryFile, readFileMode, readTextFile, renamePath, writeTextFile } from "../../io/fs/files.js";
+import { pathExists, readBinaryFile, readFileMode, readTextFile, writeFileInside } from "../../io/fs/files.js";
+import { findRepositoryRoot } from "../../io/repo/worktree.js";
 import { formatForPath, parseFormat, type SopsFormat } from "../../core/sops/stores/index.js";
 
 export async function readSecretsFile(file: string, cwd: string): Promise<string> {
@@ -38,17 +39,31 @@ export async function readSecretsBytes(file: string, cwd: string): Promise<Uint8
   }
 }
 
-export async function writeSecretsFile(file: string, cwd: string, text: string): Promise<void> {
+/**
+ * Replaces the file atomically, keeping its mode, inside its repository (or, outside one, the directory it
+ * was named in): a file or directory on the way that is a link out of there is refused, never written
+ * through (io/fs/write-atomic.ts). `createDirectories`: missing directories are created, inside it too.
+ */
+export async function writeSecretsFile(
+  file: string,
+  cwd: string,
+  text: string,
+  options: { createDirectories?: boolean } = {},
+): Promise<void> {
   const full = resolve(cwd, file);
-  let mode = 0o644;
+  let existing = dirname(full);
+  while (!pathExists(existing) && dirname(existing) !== existing) existing = dirname(existing);
+  let within = existing;
   try {
-    mode = await readFileMode(full);
+    within = findRepositoryRoot(existing);
   } catch {
-    // A new file gets the default mode.
+    // Not in a strata repository: the directory the file was named in.
   }
-  const tmp = join(dirname(full), `.${basename(full)}.strata-${process.pid}.tmp`);
-  await writeTextFile(tmp, text, { mode });
-  await renamePath(tmp, full);
+  await writeFileInside(full, text, {
+    within,
+    label: file,
+    ...(options.createDirectories ? { createDirectories: true } : {}),
+  });
 }
 
 /** The store of a file: `--input-type` when given, else sops' choice from the extension. */

@@ -9,8 +9,7 @@ import { jsonToTree, setAtPath, type KeyPath } from "../../core/sops/document.js
 import { registerSecret } from "../../core/redact.js";
 import type { SopsFormat } from "../../core/sops/stores/index.js";
 import { Branch, type TreeValue } from "../../core/sops/tree.js";
-import { dirname, relative, resolve } from "node:path";
-import { ensureDirectory } from "../../io/fs/files.js";
+import { relative } from "node:path";
 import { recipientNames } from "../../io/keys/index.js";
 import { encryptBranchesFor } from "./encrypt.js";
 import { secretsFileExists, storeFormat, writeSecretsFile } from "./files.js";
@@ -90,8 +89,7 @@ async function createWithValue(
     throw new StrataError("invalid-argument", `${options.file}: ${(e as Error).message}`, { cause: e });
   }
   const out = await encryptBranchesFor([doc], format, recipients, options.env, options.file);
-  await ensureDirectory(dirname(resolve(options.cwd, options.file)));
-  await writeSecretsFile(options.file, options.cwd, out);
+  await writeSecretsFile(options.file, options.cwd, out, { createDirectories: true });
   const rule = recipients.rule
     ? `creation rule ${recipients.rule.index} of ${relative(options.cwd, recipients.rule.configPath) || recipients.rule.configPath} (path_regex ${recipients.rule.pathRegex ?? "(any)"})`
     : "SOPS_AGE_RECIPIENTS / SOPS_PGP_FP";

@@ -11,6 +11,7 @@ import {
   resolveEndpointUrl,
   type PushResult,
 } from "../../app/distribution/index.js";
+import type { PublishGate } from "../../app/approvals/publish-gate.js";
 import { StrataError } from "../../core/findings.js";
 import { addRepoOption, collectList, examples, openRepository, printJson } from "../common.js";
 import { renderFindingsText } from "../render/findings.js";
@@ -37,11 +38,15 @@ export function renderPushResult(r: PushResult, verb = "published"): string {
       return `✓ ${r.environment}: ${verb} version ${r.version}${short(r.digest)}${r.action === "refresh" ? " (refresh: same content, new expiry)" : ""}`;
     case "unchanged":
       return `= ${r.environment}: unchanged, still version ${r.version}`;
-    case "refused":
+    case "refused": {
+      const invalid = r.findings.some(
+        (f) => f.severity === "error" && f.code !== "push-failed" && f.code !== "approval-required",
+      );
       return renderFindingsText(
         r.findings,
-        `✗ ${r.environment}: refused${r.findings.some((f) => f.code === "push-failed") ? "" : ", the configuration has errors"}`,
+        `✗ ${r.environment}: refused${invalid ? ", the configuration has errors" : ""}`,
       ).trimEnd();
+    }
     case "conflict":
       return renderFindingsText(
         r.findings.filter((f) => f.code === "version-conflict"),
@@ -52,12 +57,13 @@ export function renderPushResult(r: PushResult, verb = "published"): string {
   }
 }
 
-/** docs/github.md: only a commit that an approved, merged pull request brought to the default branch. */
-async function requireApproval(
-  root: string,
-): Promise<{ pullRequest: number; approvedBy: string[]; emergency: boolean }> {
-  const { approveWorktreePush } = await import("../../app/approvals/commit-approved.js");
-  return approveWorktreePush({ repoDir: root, warn: (m) => log(m) });
+/**
+ * docs/github.md: every change since each environment's published version came from a merged pull request
+ * with its approvals.
+ */
+async function openGate(root: string): Promise<PublishGate> {
+  const { openPublishGate } = await import("../../app/approvals/publish-gate.js");
+  return openPublishGate({ repoDir: root, warn: (m) => log(m) });
 }
 
 export function register(program: Command): void {
@@ -74,7 +80,7 @@ export function register(program: Command): void {
         ["STRATA_SIGNING_KEY=../signing.pem strata push --all", "every environment, to distribution.endpoint"],
         [
           "strata push --all --require-approval",
-          "CI on the default branch: only an approved, merged pull request's commit",
+          "CI on the default branch: only changes that merged pull requests brought with their approvals",
         ],
       ]),
     )
@@ -94,7 +100,7 @@ export function register(program: Command): void {
     .option("--force", "publish even the content the last rollback replaced")
     .option(
       "--require-approval",
-      "publish only a commit on the default branch that a pull request merged with its approvals satisfied (GitHub)",
+      "publish only if every change since each environment's published version came from a merged pull request with its approvals (GitHub)",
     );
   addRepoOption(cmd);
   cmd.addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"));
@@ -120,8 +126,9 @@ export function register(program: Command): void {
       const url = await resolveEndpointUrl({ flag: opts.endpoint, repoDir: root });
       const signingKey = await loadSigningKey({ file: opts.signingKey });
       const trustedKeys = await loadBuildTrustedKeys({ file: opts.trustedKeys, repoDir: root, signingKey });
-      // The gates run before anything is built or sent: an unapproved commit or a dirty tree publishes nothing.
-      const approval = opts.requireApproval === true ? await requireApproval(root) : {};
+      // A dirty tree publishes nothing under the gate; the gate itself judges each environment's range once
+      // the endpoint's current version is read and verified, before anything is signed or sent.
+      const gate = opts.requireApproval === true ? await openGate(root) : null;
       const worktree = await checkWorkingTree(root, { allowDirty: opts.allowDirty === true });
       const { results, exitCode } = await withSpinner(`pushing ${environments.join(", ")} to ${url}`, () =>
         pushEnvironments(environments, {
@@ -131,10 +138,11 @@ export function register(program: Command): void {
           trustedKeys,
           refresh: opts.refresh === true,
           force: opts.force === true,
-          source: { pushedBy: pusher(), ...approval, ...worktree },
+          source: { pushedBy: pusher(), ...worktree },
           ttlMs: settings.expiresAfterMs,
+          ...(gate ? { approve: (environment, current) => gate.approve(environment, current) } : {}),
         }),
-      );
+      ).finally(() => gate?.close());
       if (opts.format === "json")
         printData(
           printJson({

@@ -1,31 +1,22 @@
 import type { Command } from "commander";
 import { Option } from "commander";
-import { collisionFindings } from "../../app/resolve.js";
 import { resolveWithCache } from "../../app/resolve-cache.js";
 import { createFinding, exitCodeForFindings, StrataError, type Finding } from "../../core/findings.js";
 import type { JsonValue } from "../../core/json.js";
-import {
-  envVariables,
-  isUnderPrefix,
-  redactConfig,
-  renderEnvLines,
-  sensitiveValues,
-  valueAt,
-} from "../../core/render-config.js";
-import { isDns1123Label, isDns1123Subdomain, renderDotenv, renderManifest } from "../../core/render/handoff.js";
+import { OUTPUT_FORMAT_NAMES, OUTPUT_FORMATS, toVariables, type OutputFormat } from "../../core/render/formats.js";
+import { isDns1123Label, isDns1123Subdomain } from "../../core/render/handoff.js";
+import { isUnderPrefix } from "../../core/render/variables.js";
+import { redactConfig, SENSITIVE_PLACEHOLDER, sensitiveValues, valueAt } from "../../core/render-config.js";
 import { registeredSecrets } from "../../core/redact.js";
 import { createResultCache } from "../../io/cache/resolved.js";
 import { addRepoOption, examples, openRepository, openSecrets } from "../common.js";
 import { renderFindingsText } from "../render/findings.js";
 import { log, printData, printPlaintext } from "../output.js";
 
-const FORMATS = ["yaml", "json", "env", "dotenv", "configmap", "secret"] as const;
-type Format = (typeof FORMATS)[number];
-
 interface ResolveOpts {
   env: string;
   key?: string;
-  format: Format;
+  format: OutputFormat;
   showSecrets?: boolean;
   skipSecrets?: boolean;
   redact?: boolean;
@@ -54,7 +45,7 @@ export function register(program: Command): void {
         "--format <format>",
         "output format (dotenv, configmap, secret: for docker, kubectl, systemd; see docs/deploy.md)",
       )
-        .choices([...FORMATS])
+        .choices(OUTPUT_FORMAT_NAMES)
         .default("yaml"),
     )
     .option("--show-secrets", "print sensitive values in plaintext (masked in GitHub Actions logs)")
@@ -97,7 +88,7 @@ export function register(program: Command): void {
         ? valueAt(outcome.config as unknown as Record<string, JsonValue>, opts.key)
         : (outcome.config as unknown as JsonValue);
       if (value === undefined) throw keyNotFound(opts.key!, opts.env);
-      printData(opts.format === "json" ? JSON.stringify(value, null, 2) + "\n" : await toYaml(value));
+      printData(await OUTPUT_FORMATS[opts.format === "json" ? "json" : "yaml"].render(value));
       return;
     }
     if (opts.key && valueAt(resolved.config as unknown as Record<string, JsonValue>, opts.key) === undefined)
@@ -112,29 +103,35 @@ export function register(program: Command): void {
       process.exitCode = exitCodeForFindings(fs);
     };
 
-    if (opts.format === "env") {
-      const env = renderEnvLines(resolved.leaves.values(), { showSecrets: show, prefix });
-      if (env.collisions.length) return fail(collisionFindings(env.collisions), "✗ env output would be ambiguous");
-      if (env.omitted.length)
-        log(
-          `warning: ${env.omitted.length} sensitive value(s) left out (${env.omitted.join(", ")}); pass --show-secrets to include them`,
+    const spec = OUTPUT_FORMATS[opts.format];
+    const leaves = [...resolved.leaves.values()].filter((l) => isUnderPrefix(l.path, prefix));
+    // yaml, json, dotenv: a `<sensitive>` placeholder must not reach a tool unnoticed (docs/deploy.md).
+    if (opts.format === "yaml" || opts.format === "json" || opts.format === "dotenv") {
+      const placeholders = show ? [] : leaves.filter((l) => l.sensitive).map((l) => l.path);
+      if (placeholders.length && !opts.redact && !process.stdout.isTTY) {
+        return fail(
+          [placeholderFinding(placeholders, opts)],
+          `✗ ${opts.env}: sensitive values would print as <sensitive>`,
         );
-      out(env.lines.join("\n") + (env.lines.length ? "\n" : ""));
+      }
+    }
+    if (spec.input === "tree") {
+      const config = show ? resolved.config : redactConfig(resolved);
+      const value: JsonValue | undefined = opts.key
+        ? valueAt(config as unknown as Record<string, JsonValue>, opts.key)
+        : (config as unknown as JsonValue);
+      out(await spec.render(value!));
       return;
     }
 
-    const leaves = [...resolved.leaves.values()].filter((l) => isUnderPrefix(l.path, prefix));
-    if (opts.format === "configmap" || opts.format === "secret") {
-      const { variables, collisions } = envVariables(leaves, null);
-      if (collisions.length) return fail(collisionFindings(collisions), `✗ ${opts.format} output would be ambiguous`);
-      const secret = opts.format === "secret";
+    // Every variable format names variables alike and refuses two keys of one name.
+    const { variables, findings: collisions } = toVariables(leaves);
+    if (collisions.length) return fail(collisions, `✗ ${opts.format} output would be ambiguous`);
+    if (spec.input === "manifest") {
+      const secret = spec.kind === "Secret";
       const chosen = variables.filter((v) => v.leaf.sensitive === secret);
       const left = variables.filter((v) => v.leaf.sensitive !== secret).map((v) => v.leaf.path);
-      const { manifest, findings: fs } = renderManifest(chosen, {
-        kind: secret ? "Secret" : "ConfigMap",
-        name: opts.name!,
-        namespace: opts.namespace ?? null,
-      });
+      const { text, findings: fs } = await spec.render(chosen, { name: opts.name!, namespace: opts.namespace ?? null });
       if (fs.length) return fail(fs, `✗ ${opts.format} output cannot carry ${fs.length} value(s)`);
       if (left.length)
         log(
@@ -142,42 +139,24 @@ export function register(program: Command): void {
             ? `note: the ${left.length} non-sensitive value(s) go in the ConfigMap (--format configmap)`
             : `note: ${left.length} sensitive value(s) go in the Secret (--format secret --show-secrets): ${left.join(", ")}`,
         );
-      const data = (manifest.data ?? {}) as Record<string, string>;
       // The base64 forms are what a log would show: mask them too.
-      out(await toYaml(manifest), secret ? Object.values(data) : []);
+      out(text, secret ? chosen.map((v) => Buffer.from(v.text, "utf8").toString("base64")) : []);
       return;
     }
-
-    // yaml, json, dotenv: a `<sensitive>` placeholder must not reach a tool unnoticed (docs/deploy.md).
-    const placeholders = show ? [] : leaves.filter((l) => l.sensitive).map((l) => l.path);
-    if (placeholders.length && !opts.redact && !process.stdout.isTTY) {
-      return fail(
-        [placeholderFinding(placeholders, opts)],
-        `✗ ${opts.env}: sensitive values would print as <sensitive>`,
-      );
-    }
-    if (opts.format === "dotenv") {
-      const config = show ? null : redactConfig(resolved);
-      const { variables, collisions } = envVariables(leaves, null);
-      if (collisions.length) return fail(collisionFindings(collisions), "✗ dotenv output would be ambiguous");
-      const shown = config ? variables.map((v) => (v.leaf.sensitive ? { ...v, text: "<sensitive>" } : v)) : variables;
-      const { text, findings: fs } = renderDotenv(shown);
-      if (fs.length) return fail(fs, `✗ dotenv output cannot carry ${fs.length} value(s)`);
-      out(text);
-      return;
-    }
-    const config = show ? resolved.config : redactConfig(resolved);
-    const value: JsonValue | undefined = opts.key
-      ? valueAt(config as unknown as Record<string, JsonValue>, opts.key)
-      : (config as unknown as JsonValue);
-    if (opts.format === "json") out(JSON.stringify(value, null, 2) + "\n");
-    else out(await toYaml(value));
+    let shown = variables;
+    if (!show && opts.format === "env") {
+      // The shell form leaves secrets out (with a warning) rather than writing placeholders.
+      const omitted = variables.filter((v) => v.leaf.sensitive).map((v) => v.leaf.path);
+      if (omitted.length)
+        log(
+          `warning: ${omitted.length} sensitive value(s) left out (${omitted.join(", ")}); pass --show-secrets to include them`,
+        );
+      shown = variables.filter((v) => !v.leaf.sensitive);
+    } else if (!show) shown = variables.map((v) => (v.leaf.sensitive ? { ...v, text: SENSITIVE_PLACEHOLDER } : v));
+    const { text, findings: fs } = spec.render(shown);
+    if (fs.length) return fail(fs, `✗ ${opts.format} output cannot carry ${fs.length} value(s)`);
+    out(text);
   });
-}
-
-/** The YAML printer loads only for YAML output: json, the common scripted form, does not pay for it. */
-async function toYaml(value: unknown): Promise<string> {
-  return (await import("yaml")).stringify(value, { lineWidth: 0 });
 }
 
 function checkOptions(opts: ResolveOpts): void {

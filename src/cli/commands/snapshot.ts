@@ -9,12 +9,13 @@ import {
   readDistributionSettings,
   resolveEndpointUrl,
   verifySnapshotFile,
+  writeSnapshotFile,
 } from "../../app/distribution/index.js";
 import { exitCodeForFindings, StrataError } from "../../core/findings.js";
 import { serializeSnapshot } from "../../core/snapshot/index.js";
 import { addRepoOption, examples, openRepository, printJson } from "../common.js";
 import { renderFindingsText } from "../render/findings.js";
-import { log, print, printData, writeDataFile } from "../output.js";
+import { log, print, printData } from "../output.js";
 import { pusher } from "./push.js";
 
 export function register(program: Command): void {
@@ -76,7 +77,7 @@ export function register(program: Command): void {
       const text = serializeSnapshot(snapshot) + "\n";
       if (opts.out === undefined) printData(text);
       else {
-        await writeDataFile(opts.out, text);
+        await writeSnapshotFile(opts.out, text);
         log(`wrote ${opts.env} v${snapshot.version} (${snapshot.digest}) to ${opts.out}`);
       }
     },

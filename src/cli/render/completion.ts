@@ -5,6 +5,7 @@
  * environments of the repository it runs in (`strata envs --format json`; nothing outside one).
  */
 import type { Command } from "commander";
+import { shellQuote } from "../../core/render/shell.js";
 
 export type Shell = "bash" | "zsh" | "fish";
 export const SHELLS: readonly Shell[] = ["bash", "zsh", "fish"];
@@ -65,9 +66,7 @@ function optionWords(o: OptionSpec): string[] {
 }
 
 /** A word for a POSIX shell (bash, zsh), single-quoted. */
-function sq(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
+const sq = shellQuote;
 
 /** Shell code that prints the environment names of the repository the shell is in (one a line). */
 const ENVS_PIPELINE = `strata envs --format json 2>/dev/null | sed -n 's/^ *"name": "\\([^"]*\\)",\\{0,1\\}$/\\1/p'`;

@@ -10,13 +10,31 @@ export const SNAPSHOT_KIND = "strata.snapshot";
 export const SNAPSHOT_API_VERSION = 1;
 
 /** Who and what produced a snapshot (docs/distribution.md). Filled from git and from the caller. */
+/** One pull request whose changes a snapshot publishes, as `push --require-approval` found it approved. */
+export interface PublishedPullRequest {
+  number: number;
+  /** The approvals that counted for it (docs/github.md). */
+  approvedBy: string[];
+  /** Merged under the emergency label. */
+  emergency: boolean;
+}
+
+/** Who and what produced a snapshot (docs/distribution.md). Filled from git and from the caller. */
 export interface SnapshotSource {
   repository: string | null;
   commit: string | null;
+  /** The pull request that produced `commit` (with `pullRequests`: the newest of them). */
   pullRequest: number | null;
+  /** Every approval the publish relied on (with `pullRequests`: all of theirs). */
   approvedBy: string[];
   pushedBy: string | null;
+  /** With `pullRequests`: any of them was an emergency. */
   emergency: boolean;
+  /**
+   * Present only when `push --require-approval` published it: every pull request merged since the commit
+   * of the version it follows that changed this environment, oldest first, each with its approvers.
+   */
+  pullRequests?: PublishedPullRequest[];
   /**
    * Present (true) only when `push --allow-dirty` published a working tree that differs from `commit`; then
    * `dirtyDigest` identifies the uncommitted content (see docs/distribution.md).
@@ -26,8 +44,7 @@ export interface SnapshotSource {
 }
 
 /**
- * The members `source` may have. New members (the pull requests a snapshot publishes, say) are added here
- * and to {@link SnapshotSource} together; the shape check refuses any member not listed.
+ * The members `source` may have. New members are added here and to {@link SnapshotSource} together; the shape check refuses any member not listed.
  */
 export const SNAPSHOT_SOURCE_FIELDS = [
   "repository",
@@ -38,6 +55,7 @@ export const SNAPSHOT_SOURCE_FIELDS = [
   "emergency",
   "dirty",
   "dirtyDigest",
+  "pullRequests",
 ] as const;
 
 export interface SnapshotSignature {

@@ -5,7 +5,8 @@
  * change; no message ever carries a value (it may be a secret).
  */
 import { createFinding, type Finding } from "../findings.js";
-import type { EnvVariable } from "../render-config.js";
+import { shellQuote } from "./shell.js";
+import type { EnvVariable } from "./variables.js";
 
 /**
  * docker and kubectl read env files with Go's bufio.Scanner, whose longest line is 64 KiB: a longer one
@@ -60,16 +61,16 @@ export function environmentProblem(text: string): string | null {
   return null;
 }
 
-/** A finding located at the layer that set the value; the message names the key and the variable, never the value. */
+/**
+ * A finding located at the layer that set the value (when known); the message names the key and the
+ * variable, never the value.
+ */
 export function unrepresentableFinding(v: EnvVariable, why: string, target: string, hint: string): Finding {
   const o = v.leaf.origin;
   return createFinding({
     code: "unrepresentable-value",
     message: `${v.leaf.path} (${v.name}) has ${why}: ${target} cannot carry it unchanged`,
-    file: o.file,
-    line: o.line,
-    column: o.column,
-    environment: o.environment,
+    ...(o ? { file: o.file, line: o.line, column: o.column, environment: o.environment } : {}),
     key: v.leaf.path,
     hint,
   });
@@ -93,6 +94,21 @@ export function renderDotenv(variables: readonly EnvVariable[]): { text: string;
         ),
       );
     else lines.push(`${v.name}=${v.text}\n`);
+  }
+  return { text: findings.length ? "" : lines.join(""), findings };
+}
+
+/**
+ * `NAME='value'` lines for a POSIX shell (`. ./app.env`, `eval`): single-quoted words carry any text; a
+ * value no environment can hold (NUL, text that is not Unicode) is refused as for `strata exec`.
+ */
+export function renderShellLines(variables: readonly EnvVariable[]): { text: string; findings: Finding[] } {
+  const findings: Finding[] = [];
+  const lines: string[] = [];
+  for (const v of variables) {
+    const why = environmentProblem(v.text);
+    if (why) findings.push(unrepresentableFinding(v, why, "an environment variable", "change the value"));
+    else lines.push(`${v.name}=${shellQuote(v.text)}\n`);
   }
   return { text: findings.length ? "" : lines.join(""), findings };
 }

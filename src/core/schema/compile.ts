@@ -200,8 +200,8 @@ function refErrors(schema: unknown): ErrorObject[] {
 function loadStandalone(code: string, key: string, cache: ValidatorCodeCache): Validator | null {
   try {
     const module = { exports: {} as unknown };
-    // A vm.Script rather than new Function: its compiled form can be cached (V8 checks it against the
-    // source and its own version, and rejects a mismatch).
+    // A vm.Script rather than new Function: its compiled form can be cached. V8 checks only its own
+    // version and flags and the source's length; the storage checks that the data is for this code.
     const cachedData = cache.getCompiled?.(key) ?? undefined;
     const script = new Script(`(function (require, module, exports) {${code}\n})`, {
       filename: `strata-validator-${key}.cjs`,

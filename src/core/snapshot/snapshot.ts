@@ -18,6 +18,7 @@ import type { PublicKey, SigningKey } from "./keys.js";
 
 // The document itself is declared in the protocol module; its rules are here.
 export type {
+  PublishedPullRequest,
   Snapshot,
   SnapshotSignature,
   SnapshotSource,
@@ -99,6 +100,15 @@ export function createSnapshot(init: SnapshotInit, keys: readonly SigningKey[]):
       pushedBy: init.source.pushedBy ?? null,
       emergency: init.source.emergency ?? false,
       ...(init.source.dirty === true ? { dirty: true as const, dirtyDigest: init.source.dirtyDigest ?? "" } : {}),
+      ...(init.source.pullRequests
+        ? {
+            pullRequests: init.source.pullRequests.map((p) => ({
+              number: p.number,
+              approvedBy: [...p.approvedBy],
+              emergency: p.emergency,
+            })),
+          }
+        : {}),
     },
     contentDigest: init.contentDigest,
     config: init.config,
@@ -162,6 +172,26 @@ function findPlaintextLeaf(value: JsonValue, path: string): string | null {
   return path;
 }
 
+function validatePublishedPullRequests(value: unknown): string[] {
+  if (!Array.isArray(value)) return ["source.pullRequests must be a list"];
+  const p: string[] = [];
+  for (const [i, pr] of value.entries()) {
+    const at = `source.pullRequests[${i}]`;
+    if (!isJsonObject(pr)) {
+      p.push(`${at} must be an object`);
+      continue;
+    }
+    for (const k of Object.keys(pr))
+      if (!["number", "approvedBy", "emergency"].includes(k)) p.push(`unknown field "${at}.${k}"`);
+    if (typeof pr.number !== "number" || !Number.isSafeInteger(pr.number) || pr.number < 1)
+      p.push(`${at}.number must be a pull request number`);
+    if (!Array.isArray(pr.approvedBy) || !pr.approvedBy.every((a) => typeof a === "string"))
+      p.push(`${at}.approvedBy must be a list of names`);
+    if (typeof pr.emergency !== "boolean") p.push(`${at}.emergency must be a boolean`);
+  }
+  return p;
+}
+
 /** Structural problems of a would-be snapshot, as messages (empty when well-formed). */
 export function validateSnapshotShape(value: unknown): string[] {
   const p: string[] = [];
@@ -217,6 +247,7 @@ export function validateSnapshotShape(value: unknown): string[] {
       p.push("source.approvedBy must be a list of names");
     if (!isNullableString(src.pushedBy)) p.push("source.pushedBy must be a string or null");
     if (typeof src.emergency !== "boolean") p.push("source.emergency must be a boolean");
+    if (src.pullRequests !== undefined) p.push(...validatePublishedPullRequests(src.pullRequests));
   }
   if (typeof s.contentDigest !== "string" || !DIGEST_PATTERN.test(s.contentDigest))
     p.push("contentDigest must be a sha256: digest");

@@ -21,23 +21,28 @@ export interface ResultCache {
 export function createResultCache(env: NodeJS.ProcessEnv = process.env): ResultCache | null {
   if (cacheDisabled(env)) return null;
   const dir = join(cacheRoot(env), "resolved");
-  const chains = createTextCache(join(dir, "chains"), ".json");
-  const results = createTextCache(join(dir, "results"), ".json");
+  const chains = createTextCache(join(dir, "chains"), ".json", cacheRoot(env));
+  const results = createTextCache(join(dir, "results"), ".json", cacheRoot(env));
   return chains && results ? { chains, results, build: strataBuild() } : null;
 }
+
+declare const STRATA_BUNDLE: { version: string } | undefined;
 
 let build: string | undefined;
 /**
  * The package version, and the time this module was built: every build rewrites it, so a development
  * build never reads results an older build wrote; an installed package keeps one identity per version.
+ * The action's single-file build has no package.json beside it: it carries its version.
  */
 function strataBuild(): string {
   if (build === undefined) {
     const here = fileURLToPath(import.meta.url);
-    const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as {
-      version: string;
-    };
-    build = `${pkg.version}+${statSync(here).mtimeMs}`;
+    const version =
+      typeof STRATA_BUNDLE !== "undefined"
+        ? STRATA_BUNDLE.version
+        : (JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string })
+            .version;
+    build = `${version}+${statSync(here).mtimeMs}`;
   }
   return build;
 }

@@ -3,10 +3,16 @@
  * per content hash, under $STRATA_CACHE_DIR, else $XDG_CACHE_HOME/strata, else ~/.cache/strata.
  * STRATA_NO_CACHE=1 turns it off. Writes are atomic; a cache that cannot be written is not used.
  * Encrypted files are never cached.
+ *
+ * Cached validators are code that strata runs (with the signing key in its environment), and parsed files
+ * are data it trusts: a cache directory that anyone but the current user can write to is not used at all
+ * (one warning, then everything is compiled and parsed afresh).
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import type { ValidatorCodeCache } from "../../core/schema/compile.js";
 
 export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
@@ -30,18 +36,83 @@ export function cacheDisabled(env: NodeJS.ProcessEnv = process.env): boolean {
   return ci && !env.STRATA_CACHE_DIR;
 }
 
+/**
+ * Why `dir` cannot hold a cache strata trusts, or null: it must be a directory owned by the current user
+ * that neither group nor others may write to. (Where the platform has no POSIX owners, null.)
+ */
+function cacheTrustProblem(dir: string): string | null {
+  const uid = process.getuid?.();
+  if (uid === undefined) return null;
+  let st;
+  try {
+    st = statSync(dir);
+  } catch (e) {
+    return `${dir} cannot be read (${(e as NodeJS.ErrnoException).code ?? "error"})`;
+  }
+  if (!st.isDirectory()) return `${dir} is not a directory`;
+  if (st.uid !== uid) return `${dir} is owned by user ${st.uid}, not by the current user (${uid})`;
+  const writable = [st.mode & 0o020 ? "its group" : "", st.mode & 0o002 ? "others" : ""].filter((w) => w !== "");
+  if (writable.length > 0)
+    return `${dir} is writable by ${writable.join(" and ")} (mode ${(st.mode & 0o777).toString(8).padStart(4, "0")})`;
+  return null;
+}
+
+const warned = new Set<string>();
+/** Says once per process and directory why a cache is not used. */
+function warnUntrusted(root: string, problem: string): void {
+  if (warned.has(root)) return;
+  warned.add(root);
+  process.stderr.write(
+    `warning: not using the cache in ${root}: ${problem}; another user could put code in it that strata would run (chmod 700 it, or set STRATA_CACHE_DIR to a directory of your own)\n`,
+  );
+}
+
+/**
+ * Creates `dir` (0700), checking `root` and every directory down to `dir` before creating the next one:
+ * false, after one warning, when any of them could be written by someone else.
+ */
+function openCacheDirectory(dir: string, root: string): boolean {
+  const chain = directoriesBetween(resolve(root), resolve(dir)).reverse();
+  for (const [i, d] of chain.entries()) {
+    try {
+      // The root's own parents (~/.cache) may not exist yet.
+      mkdirSync(d, { recursive: i === 0, mode: 0o700 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") return false;
+    }
+    const problem = cacheTrustProblem(d);
+    if (problem !== null) {
+      warnUntrusted(root, problem);
+      return false;
+    }
+  }
+  return true;
+}
+
+/** `dir` and its ancestors up to `root` (just `dir` when it is not inside `root`). */
+function directoriesBetween(root: string, dir: string): string[] {
+  const out = [dir];
+  for (let d = dir; d !== root;) {
+    const up = dirname(d);
+    if (up === d || relative(root, up).startsWith("..")) return [dir];
+    out.push(up);
+    d = up;
+  }
+  return out;
+}
+
 /** A directory of text entries keyed by a hash. */
 export interface TextCache {
   get(key: string): string | null;
   set(key: string, text: string): void;
 }
 
-export function createTextCache(dir: string, extension: string): TextCache | null {
-  try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-  } catch {
-    return null;
-  }
+/**
+ * Entries of `dir` (in the cache root `root`, checked from there down), or null when the directory cannot be
+ * created or is not trusted.
+ */
+export function createTextCache(dir: string, extension: string, root: string = dir): TextCache | null {
+  if (!openCacheDirectory(dir, root)) return null;
   return {
     get(key) {
       try {
@@ -51,53 +122,114 @@ export function createTextCache(dir: string, extension: string): TextCache | nul
       }
     },
     set(key, text) {
-      const file = join(dir, `${key}${extension}`);
-      const tmp = `${file}.${process.pid}.tmp`;
-      try {
-        writeFileSync(tmp, text, { mode: 0o600 });
-        renameSync(tmp, file);
-      } catch {
-        /* read-only or full disk: run without the cache */
-      }
+      writeEntry(join(dir, `${key}${extension}`), text);
     },
   };
 }
 
-export function createValidatorCache(dir: string = validatorCacheDir()): ValidatorCodeCache | null {
-  const text = createTextCache(dir, ".cjs");
+function writeEntry(file: string, data: string | Uint8Array): boolean {
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, data, { mode: 0o600 });
+    renameSync(tmp, file);
+    return true;
+  } catch {
+    return false; // read-only or full disk: run without the cache
+  }
+}
+
+declare const STRATA_BUNDLE: { version: string } | undefined;
+
+let codeIdentity: string | undefined;
+/**
+ * What shapes a cached validator besides its schema: strata's version (its ajv options and vocabulary),
+ * ajv's, and Node's. Part of every validator key, so no other build's code is ever loaded.
+ */
+function validatorCodeIdentity(): string {
+  if (codeIdentity === undefined) {
+    const load = createRequire(import.meta.url);
+    const version = (read: () => string): string => {
+      try {
+        return read();
+      } catch {
+        return "bundled"; // the action's single-file build: strata's version names the ajv inside it
+      }
+    };
+    const strata =
+      typeof STRATA_BUNDLE !== "undefined"
+        ? STRATA_BUNDLE.version
+        : version(() => (load("../../../package.json") as { version: string }).version);
+    const ajv = version(() => (load("ajv/package.json") as { version: string }).version);
+    codeIdentity = `strata ${strata}; ajv ${ajv}; node ${process.version}`;
+  }
+  return codeIdentity;
+}
+
+const sha256 = (data: string | Uint8Array): string => createHash("sha256").update(data).digest("hex");
+
+/** The header of a `.v8` file: what it was produced from and what it holds, checked before V8 sees it. */
+const V8_MAGIC = "strata-v8-1";
+
+/** The validators of the cache root, or of `dir` (a directory of its own) when given. */
+export function createValidatorCache(dir?: string): ValidatorCodeCache | null {
+  const root = dir ?? cacheRoot();
+  dir ??= validatorCacheDir();
+  const text = createTextCache(dir, ".cjs", root);
   if (!text) return null;
+  const identity = validatorCodeIdentity();
+  const fileKey = (key: string): string => sha256(`${identity}\0${key}`);
+  // The code each key was loaded with: its compiled form is stored and found under the code's own hash.
+  const codeHashes = new Map<string, string>();
   const pending = new Map<string, () => Uint8Array>();
   return {
-    get: (key) => text.get(key),
-    set: (key, code) => text.set(key, code),
+    get(key) {
+      const code = text.get(fileKey(key));
+      if (code !== null) codeHashes.set(key, sha256(code));
+      return code;
+    },
+    set(key, code) {
+      codeHashes.set(key, sha256(code));
+      text.set(fileKey(key), code);
+    },
     getCompiled(key) {
+      const codeHash = codeHashes.get(key);
+      if (codeHash === undefined) return null;
       try {
-        return readFileSync(join(dir, `${key}.v8`));
+        return readCompiled(readFileSync(join(dir, `${codeHash}.v8`)), codeHash);
       } catch {
         return null;
       }
     },
     setCompiled(key, produce) {
+      const codeHash = codeHashes.get(key);
+      if (codeHash === undefined) return;
       // Written at exit: by then each validator has run, and its code cache holds what V8 compiled lazily.
       if (pending.size === 0) process.once("exit", () => writeCompiled(dir, pending));
-      pending.set(key, produce);
+      pending.set(codeHash, produce);
     },
   };
 }
 
+/**
+ * V8 accepts compiled data for any source of the same length, so strata checks first that the file was
+ * produced from exactly this code (its hash in the header) and is whole (the hash of the data).
+ */
+function readCompiled(file: Buffer, codeHash: string): Uint8Array | null {
+  const header = `${V8_MAGIC} ${codeHash} `;
+  if (file.length < header.length + 65 || file.toString("latin1", 0, header.length) !== header) return null;
+  const dataHash = file.toString("latin1", header.length, header.length + 64);
+  const data = file.subarray(header.length + 65);
+  return sha256(data) === dataHash ? data : null;
+}
+
 function writeCompiled(dir: string, pending: Map<string, () => Uint8Array>): void {
-  for (const [key, produce] of pending) {
-    const file = join(dir, `${key}.v8`);
-    const tmp = `${file}.${process.pid}.tmp`;
-    try {
-      writeFileSync(tmp, produce(), { mode: 0o600 });
-      renameSync(tmp, file);
-    } catch {
-      return; // read-only or full disk: the next run compiles again
-    }
+  for (const [codeHash, produce] of pending) {
+    const data = produce();
+    const file = Buffer.concat([Buffer.from(`${V8_MAGIC} ${codeHash} ${sha256(data)}\n`, "latin1"), data]);
+    if (!writeEntry(join(dir, `${codeHash}.v8`), file)) return; // read-only or full disk: compile next time
   }
 }
 
 export function createParseCache(env: NodeJS.ProcessEnv = process.env): TextCache | null {
-  return cacheDisabled(env) ? null : createTextCache(join(cacheRoot(env), "parsed"), ".json");
+  return cacheDisabled(env) ? null : createTextCache(join(cacheRoot(env), "parsed"), ".json", cacheRoot(env));
 }

@@ -74,3 +74,9 @@ export async function readHistory(
   }
   return commits;
 }
+
+/** The commits on `head`'s first-parent chain that `exclude` does not reach, newest first. */
+export async function readFirstParentChain(repo: GitRepo, head: string, exclude: string): Promise<string[]> {
+  const out = await runGit(repo.dir, ["rev-list", "--first-parent", head, `^${exclude}`, "--"]);
+  return out.split("\n").filter((l) => l !== "");
+}

@@ -21,7 +21,7 @@ export interface GitRepo {
   close(): void;
 }
 
-const SHALLOW_HINT =
+export const SHALLOW_HINT =
   "fetch more history: in GitHub Actions set `fetch-depth: 2` (pull request merge commits) or `fetch-depth: 0` on actions/checkout, or run `git fetch --deepen=50` / `git fetch --unshallow`";
 
 export async function openGitRepo(dir: string): Promise<GitRepo> {
@@ -43,7 +43,7 @@ async function hasCommits(repo: GitRepo): Promise<boolean> {
 }
 
 /** The commit a ref names, or null. */
-async function tryResolveCommit(repo: GitRepo, ref: string): Promise<string | null> {
+export async function tryResolveCommit(repo: GitRepo, ref: string): Promise<string | null> {
   const r = await runGitRaw(repo.dir, ["rev-parse", "--verify", "--quiet", "--end-of-options", `${ref}^{commit}`]);
   if (r.exitCode !== 0) return null;
   return r.stdout.toString("utf8").trim();
@@ -177,4 +177,19 @@ async function readShallowBoundary(repo: GitRepo): Promise<Set<string>> {
 
 function shortRef(ref: string): string {
   return ref.replace(/^refs\/(heads|remotes)\//, "");
+}
+
+/**
+ * A file's text at a commit, by its path from the top of the git tree (as GitHub's contents API names it):
+ * null when the commit has no such file, undefined when the commit is not in this repository.
+ */
+export async function readFileAtCommit(
+  repo: GitRepo,
+  commit: string,
+  path: string,
+): Promise<string | null | undefined> {
+  if (!/^[0-9a-f]{40,64}$/.test(commit)) return undefined;
+  const r = await runGitRaw(repo.dir, ["cat-file", "blob", `${commit}:${path}`]);
+  if (r.exitCode === 0) return r.stdout.toString("utf8");
+  return (await hasObject(repo, commit)) ? null : undefined;
 }

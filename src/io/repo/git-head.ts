@@ -27,7 +27,7 @@ export async function readGitSource(
 }
 
 /** The paths whose content feeds a snapshot (the same as `readGitSource` checks for a dirty tree). */
-const SNAPSHOT_INPUTS = ["strata.yaml", "schemas", "environments"];
+export const SNAPSHOT_INPUTS = ["strata.yaml", "schemas", "environments"];
 
 /**
  * The uncommitted changes to the files that feed a snapshot: each changed path (untracked ones included)

@@ -38,6 +38,7 @@ import {
   type StoreEvent,
   type StoreProblem,
 } from "./store.js";
+import { writeFileAtomic } from "../fs/write-atomic.js";
 import { StoreWatchers } from "./watchers.js";
 
 const LOCK_TIMEOUT_MS = 20_000;
@@ -222,17 +223,18 @@ class FileStore implements SnapshotStore {
         await syncDir(join(this.root, "envs"));
         await syncDir(envDir);
       }
-      const tmp = join(vDir, tmpName());
-      await writeDurable(tmp, request.text, "wx");
       try {
-        await fs.link(tmp, this.versionPath(environment, request.snapshot.version));
+        // Written aside, fsynced, linked to its final name (which fails if that version exists), the
+        // directory fsynced: the one atomic writer (io/fs/write-atomic.ts), never through a link.
+        await writeFileAtomic(this.versionPath(environment, request.snapshot.version), request.text, {
+          within: this.root,
+          exclusive: true,
+          mode: 0o644,
+        });
       } catch (e) {
         if (errno(e) === "EEXIST") return { ok: false as const, current: await this.recover(environment) };
         throw e;
-      } finally {
-        await fs.unlink(tmp).catch(() => undefined);
       }
-      await syncDir(vDir);
       const entry = createHistoryEntry(request, new Date().toISOString());
       await writeDurable(join(envDir, "history.jsonl"), JSON.stringify(entry) + "\n", "a");
       const head = headOf(entry);
@@ -249,19 +251,18 @@ class FileStore implements SnapshotStore {
    * version files; two fsyncs fewer per publish.
    */
   private async writeHead(environment: string, head: Head): Promise<void> {
-    const envDir = this.envDir(environment);
-    const tmp = join(envDir, tmpName());
-    await fs.writeFile(tmp, JSON.stringify(head), { flag: "wx" });
-    try {
-      await this.options.beforeHeadRename?.(environment, head.version);
-      // The fence: only the lock holder moves the pointer, and only forwards.
-      if (!(await this.holdsLock())) return;
-      const onDisk = await this.head(environment);
-      if (onDisk !== null && onDisk.version >= head.version) return;
-      await fs.rename(tmp, join(envDir, "head.json"));
-    } finally {
-      await fs.unlink(tmp).catch(() => undefined);
-    }
+    await writeFileAtomic(join(this.envDir(environment), "head.json"), JSON.stringify(head), {
+      within: this.root,
+      mode: 0o644,
+      durable: false,
+      beforeReplace: async () => {
+        await this.options.beforeHeadRename?.(environment, head.version);
+        // The fence: only the lock holder moves the pointer, and only forwards.
+        if (!(await this.holdsLock())) return false;
+        const onDisk = await this.head(environment);
+        return onDisk === null || onDisk.version < head.version;
+      },
+    });
   }
 
   private async holdsLock(): Promise<boolean> {

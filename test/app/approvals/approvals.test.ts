@@ -1,15 +1,19 @@
 // @module-tag slow
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { checkApprovals } from "../../../src/app/approvals/check-approvals.js";
 import { commentOnPullRequest } from "../../../src/app/approvals/comment.js";
-import { checkCommitApproved, requireCommitApproved } from "../../../src/app/approvals/commit-approved.js";
+import {
+  createPublishGate,
+  findLandingPullRequest,
+  groupLandedChanges,
+} from "../../../src/app/approvals/publish-gate.js";
 import type { ChangesRequest, ComputeApprovalChanges } from "../../../src/app/approvals/evaluate-pull-request.js";
 import type { ApprovalChange } from "../../../src/core/approvals/match.js";
 import { STICKY_MARKER } from "../../../src/core/approvals/comment.js";
 import { StrataError } from "../../../src/core/findings.js";
-import { createGitHubApi, type GitHubApi } from "../../../src/io/github/api.js";
+import type { Snapshot } from "../../../src/core/snapshot/index.js";
+import { createGitHubApi, type GitHubApi, type PullRequestInfo } from "../../../src/io/github/api.js";
+import type { CommitInfo } from "../../../src/io/git/history.js";
 import { createOctokit } from "../../../src/io/github/client.js";
 import { addReviews, startFakeGitHub, type FakeGitHub } from "../../support/github-server.js";
 
@@ -258,141 +262,92 @@ describe("commentOnPullRequest", () => {
   });
 });
 
-describe("checkCommitApproved (push --require-approval)", () => {
-  beforeEach(() => {
-    gh.state.branches.set("main", [BASE, MERGE]);
-    gh.state.pulls.set(9, {
-      number: 9,
-      author: "dev",
-      state: "closed",
-      merged: true,
-      mergeCommitSha: MERGE,
-      head: { sha: HEAD },
-      base: { sha: BASE },
-      labels: [],
+describe("the publish gate's attribution of commits to pull requests", () => {
+  const pr = (number: number, over: Partial<PullRequestInfo> = {}): PullRequestInfo => ({
+    number,
+    title: "",
+    author: "dev",
+    state: "closed",
+    draft: false,
+    merged: true,
+    mergedAt: "2026-01-02T00:00:00Z",
+    mergeCommitSha: null,
+    head: { sha: HEAD, ref: "topic" },
+    base: { sha: BASE, ref: "main" },
+    labels: [],
+    htmlUrl: "",
+    ...over,
+  });
+  const chain = new Set([MERGE, "e".repeat(40)]);
+
+  it.each([
+    ["its merge or squash commit", [pr(1, { mergeCommitSha: MERGE })], MERGE, 1],
+    ["its head, on a fast-forward", [pr(2, { head: { sha: MERGE, ref: "t" } })], MERGE, 2],
+    [
+      "a commit in the middle of a rebase whose last commit is on the chain",
+      [pr(3, { mergeCommitSha: "e".repeat(40) })],
+      "f".repeat(40),
+      3,
+    ],
+    ["not a pull request that was closed unmerged", [pr(4, { merged: false, mergeCommitSha: MERGE })], MERGE, null],
+    [
+      "not one merged into another branch",
+      [pr(5, { mergeCommitSha: MERGE, base: { sha: BASE, ref: "dev" } })],
+      MERGE,
+      null,
+    ],
+    ["not one that landed elsewhere", [pr(6, { mergeCommitSha: "9".repeat(40) })], "f".repeat(40), null],
+    [
+      "the exact landing first",
+      [pr(7, { mergeCommitSha: "e".repeat(40) }), pr(8, { mergeCommitSha: MERGE })],
+      MERGE,
+      8,
+    ],
+  ])("%s", (_name, pulls, commit, expected) => {
+    expect(findLandingPullRequest(pulls, commit, "main", chain)?.number ?? null).toBe(expected);
+  });
+
+  it("groups consecutive commits of one pull request into one landed range", () => {
+    const c = (sha: string, parent: string): CommitInfo => ({
+      sha,
+      parent,
+      parents: [parent],
+      author: "",
+      email: "",
+      date: "",
+      subject: "",
+      body: "",
+      changes: [],
     });
-    gh.state.commitPulls.set(MERGE, [9]);
-  });
-
-  it("accepts a merge commit of an approved pull request, with what the snapshot's source needs", async () => {
-    addReviews(gh.state, 9, [
-      { login: "sre1", state: "APPROVED", commitId: HEAD },
-      { login: "sre2", state: "APPROVED", commitId: HEAD },
-    ]);
-    const r = await requireCommitApproved({ github, commit: MERGE, repoDir: "/r", computeChanges });
-    expect(r).toMatchObject({ approved: true, pullRequest: 9, approvedBy: ["sre1", "sre2"], emergency: false });
-    // What landed: the merge commit against its first parent.
-    expect(requests).toEqual([{ repoDir: "/r", base: `${MERGE}^1`, head: MERGE }]);
-  });
-
-  it("refuses a push of a commit from an unapproved pull request", async () => {
-    addReviews(gh.state, 9, [{ login: "sre1", state: "APPROVED", commitId: HEAD }]);
-    const r = await checkCommitApproved({ github, commit: MERGE, repoDir: "/r", computeChanges });
-    expect(r).toMatchObject({ approved: false, reason: "insufficient-approvals", pullRequest: 9 });
-    const error = await requireCommitApproved({ github, commit: MERGE, repoDir: "/r", computeChanges }).catch(
-      (e: unknown) => e,
+    const [p1, p2] = [pr(1), pr(2)];
+    const commits = [c("1", "0"), c("2", "1"), c("3", "2"), c("4", "3")];
+    const landed = groupLandedChanges(
+      commits,
+      new Map([
+        ["1", p1],
+        ["2", p1],
+        ["3", null],
+        ["4", p2],
+      ]),
     );
-    expect(error).toMatchObject({ code: "approval-required", exitCode: 1 });
-    expect((error as Error).message).toContain("#9");
-  });
-
-  it("records an emergency merge", async () => {
-    gh.state.pulls.get(9)!.labels = ["config-emergency"];
-    addReviews(gh.state, 9, [{ login: "sre1", state: "APPROVED", commitId: HEAD }]);
-    expect(await checkCommitApproved({ github, commit: MERGE, repoDir: "/r", computeChanges })).toMatchObject({
-      approved: true,
-      emergency: true,
-      approvedBy: ["sre1"],
-    });
-  });
-
-  it("refuses a commit that is not on the default branch", async () => {
-    expect(await checkCommitApproved({ github, commit: HEAD, repoDir: "/r", computeChanges })).toMatchObject({
-      approved: false,
-      reason: "not-on-default-branch",
-    });
-  });
-
-  it("refuses a commit pushed straight to the default branch", async () => {
-    const direct = "d".repeat(40);
-    gh.state.branches.set("main", [BASE, MERGE, direct]);
-    expect(await checkCommitApproved({ github, commit: direct, repoDir: "/r", computeChanges })).toMatchObject({
-      approved: false,
-      reason: "no-merged-pull-request",
-    });
-  });
-
-  it("refuses a commit whose pull request was closed without merging", async () => {
-    gh.state.pulls.get(9)!.merged = false;
-    expect(await checkCommitApproved({ github, commit: MERGE, repoDir: "/r", computeChanges })).toMatchObject({
-      approved: false,
-      reason: "no-merged-pull-request",
-    });
-  });
-});
-
-describe("approvePush", () => {
-  it("diffs what the merge brought in, with the real diff engine", async () => {
-    const { approvePush } = await import("../../../src/app/approvals/commit-approved.js");
-    const { scaffoldFiles } = await import("../../../src/app/init.js");
-    const { commitAll, git, gitdir, writeTree } = await import("../../support/gitdir.js");
-    const repo = gitdir(scaffoldFiles("# workflow\n"));
-    const base = git(repo, "rev-parse", "HEAD").trim();
-    git(repo, "checkout", "-q", "-b", "topic");
-    writeTree(repo, { "environments/production/app.yaml": "replicas: 5\nbase_url: https://app.example.com\n" });
-    const head = commitAll(repo, "more replicas");
-    git(repo, "checkout", "-q", "main");
-    git(repo, "merge", "-q", "--no-ff", "-m", "Merge #10", "topic");
-    const merge = git(repo, "rev-parse", "HEAD").trim();
-    gh.state.files.set(base, { "strata.yaml": readFileSync(join(repo, "strata.yaml"), "utf8") });
-    gh.state.teams.set("your-org/sre", ["sre1"]);
-    gh.state.branches.set("main", [base, merge]);
-    gh.state.pulls.set(10, {
-      number: 10,
-      author: "dev",
-      state: "closed",
-      merged: true,
-      mergeCommitSha: merge,
-      head: { sha: head },
-      base: { sha: base },
-    });
-    gh.state.commitPulls.set(merge, [10]);
-    const env = { GITHUB_TOKEN: "test-token", GITHUB_REPOSITORY: "acme/config", GITHUB_API_URL: gh.url };
-    const refused = await approvePush({ commit: merge, repoDir: repo, env }).catch((e: unknown) => e);
-    expect(refused).toMatchObject({ code: "approval-required" });
-    expect((refused as Error).message).toContain("needs 1 more from @your-org/sre");
-    addReviews(gh.state, 10, [{ login: "sre1", state: "APPROVED", commitId: head }]);
-    expect(await approvePush({ commit: merge, repoDir: repo, env })).toEqual({
-      pullRequest: 10,
-      approvedBy: ["sre1"],
-      emergency: false,
-    });
-  });
-
-  it("connects from the environment and returns the snapshot source fields", async () => {
-    const { approvePush } = await import("../../../src/app/approvals/commit-approved.js");
-    gh.state.branches.set("main", [BASE, MERGE]);
-    gh.state.pulls.set(9, {
-      number: 9,
-      author: "dev",
-      state: "closed",
-      merged: true,
-      mergeCommitSha: MERGE,
-      head: { sha: HEAD },
-      base: { sha: BASE },
-      labels: [],
-    });
-    gh.state.commitPulls.set(MERGE, [9]);
-    addReviews(gh.state, 9, [
-      { login: "sre1", state: "APPROVED", commitId: HEAD },
-      { login: "sre2", state: "APPROVED", commitId: HEAD },
+    expect(landed.map((l) => [l.pullRequest?.number ?? null, l.range])).toEqual([
+      [1, { base: "0", head: "2" }],
+      [null, { base: "2", head: "3" }],
+      [2, { base: "3", head: "4" }],
     ]);
-    const env = { GITHUB_TOKEN: "test-token", GITHUB_REPOSITORY: "acme/config", GITHUB_API_URL: gh.url };
-    expect(await approvePush({ commit: MERGE, repoDir: "/r", env, computeChanges })).toEqual({
-      pullRequest: 9,
-      approvedBy: ["sre1", "sre2"],
-      emergency: false,
-    });
+  });
+
+  it("refuses a HEAD that is not on the default branch", async () => {
+    const { git, gitdir } = await import("../../support/gitdir.js");
+    const repo = gitdir({ "strata.yaml": RULES });
+    const head = git(repo, "rev-parse", "HEAD").trim();
+    gh.state.branches.set("main", [BASE]);
+    const gate = createPublishGate({ github, repoDir: repo, head, computeChanges });
+    const current = { version: 1, source: { commit: head, pullRequest: null, approvedBy: [] } } as unknown as Snapshot;
+    const error = await gate.approve("production", current).catch((e: unknown) => e);
+    gate.close();
+    expect(error).toMatchObject({ code: "approval-required" });
+    expect((error as Error).message).toContain("is not on the default branch main");
   });
 });
 

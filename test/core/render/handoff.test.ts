@@ -1,7 +1,7 @@
 // The hand-off renderers (docs/deploy.md): what an env file, a manifest or an environment can carry.
 import { describe, expect, it } from "vitest";
 import type { LeafInfo } from "../../../src/core/model.js";
-import type { EnvVariable } from "../../../src/core/render-config.js";
+import type { EnvVariable } from "../../../src/core/render/variables.js";
 import {
   dotenvProblem,
   environmentProblem,

@@ -62,6 +62,44 @@ describe("snapshot bounds", () => {
     );
   });
 
+  it("source.pullRequests lists the published pull requests, only when the approval gate wrote it", () => {
+    const clean = makeSnapshot(key, {});
+    expect(clean.source).not.toHaveProperty("pullRequests");
+    const gated = createSnapshot(
+      {
+        environment: "staging",
+        version: 1,
+        previous: null,
+        createdAt: new Date(),
+        source: {
+          pullRequest: 12,
+          approvedBy: ["sre1", "sre2"],
+          emergency: true,
+          pullRequests: [
+            { number: 11, approvedBy: ["sre1"], emergency: false },
+            { number: 12, approvedBy: ["sre2"], emergency: true },
+          ],
+        },
+        contentDigest: clean.contentDigest,
+        config: clean.config,
+        secrets: null,
+      },
+      [key],
+    );
+    expect(validateSnapshotShape(gated)).toEqual([]);
+    const bad = (pullRequests: unknown): string[] =>
+      validateSnapshotShape({ ...gated, source: { ...gated.source, pullRequests } });
+    expect(bad({})).toContain("source.pullRequests must be a list");
+    expect(bad([{ number: 0, approvedBy: [], emergency: false }])).toContain(
+      "source.pullRequests[0].number must be a pull request number",
+    );
+    expect(bad([{ number: 1, approvedBy: [1], emergency: false, extra: 1 }])).toEqual([
+      'unknown field "source.pullRequests[0].extra"',
+      "source.pullRequests[0].approvedBy must be a list of names",
+    ]);
+    expect(bad([{ number: 1, approvedBy: [] }])).toContain("source.pullRequests[0].emergency must be a boolean");
+  });
+
   it("verifyCurrentSnapshot names the environment and what failed", () => {
     const other = newKey().key;
     const fail = (s: Snapshot): StrataError => {

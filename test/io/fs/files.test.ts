@@ -1,24 +1,25 @@
-// The named file helpers src/app uses instead of node:fs: Node's errors pass through (callers tell them
-// apart by code), a new file is never written over, the edit directory is private.
+// The named file helpers src/app uses instead of node:fs: reads pass Node's errors through (callers tell
+// them apart by code); writes go through the one atomic writer and fail as located StrataErrors; the edit
+// directory is private.
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
-  appendTextFile,
   createPrivateTempDirectory,
   ensureDirectory,
   listDirectory,
+  outputDirectory,
   pathExists,
   readBinaryFile,
   readFileMode,
+  readFileToMerge,
   readTextFile,
   removeFile,
   removePath,
   removePathSync,
-  renamePath,
-  writeNewFile,
-  writeTextFile,
+  writeFileInside,
+  writePrivateFile,
 } from "../../../src/io/fs/files.js";
 
 const dirs: string[] = [];
@@ -32,25 +33,45 @@ function scratch(): string {
 }
 
 describe("io/fs/files", () => {
-  it("writes, appends, reads text and bytes, renames and lists", async () => {
+  it("writes, merges, reads text and bytes, and lists", async () => {
     const dir = scratch();
-    await ensureDirectory(join(dir, "a/b"));
-    await writeTextFile(join(dir, "a/b/x.txt"), "one\n", { mode: 0o600 });
-    await appendTextFile(join(dir, "a/b/x.txt"), "two\n");
+    await writeFileInside(join(dir, "a/b/x.txt"), "one\n", { within: dir, mode: 0o600, createDirectories: true });
+    const merged = `${await readFileToMerge(join(dir, "a/b/x.txt"), dir)}two\n`;
+    await writeFileInside(join(dir, "a/b/x.txt"), merged, { within: dir });
     expect(await readTextFile(join(dir, "a/b/x.txt"))).toBe("one\ntwo\n");
     expect((await readBinaryFile(join(dir, "a/b/x.txt"))).toString("utf8")).toBe("one\ntwo\n");
     expect(await readFileMode(join(dir, "a/b/x.txt"))).toBe(0o600);
-    await renamePath(join(dir, "a/b/x.txt"), join(dir, "a/b/y.txt"));
-    expect(await listDirectory(join(dir, "a/b"))).toEqual(["y.txt"]);
-    expect(pathExists(join(dir, "a/b/x.txt"))).toBe(false);
+    expect(await readFileToMerge(join(dir, "a/b/none"), dir)).toBeNull();
+    expect(await listDirectory(join(dir, "a/b"))).toEqual(["x.txt"]);
+    expect(pathExists(join(dir, "a/b/y.txt"))).toBe(false);
   });
 
-  it("writeNewFile refuses an existing file with EEXIST and leaves it as it was", async () => {
+  it("an exclusive write refuses an existing file, leaves it as it was, and says so as a StrataError", async () => {
     const dir = scratch();
-    await writeNewFile(join(dir, "k.pem"), "first", { mode: 0o600 });
+    await writeFileInside(join(dir, "k.pem"), "first", { within: dir, exclusive: true, mode: 0o600 });
     expect(statSync(join(dir, "k.pem")).mode & 0o777).toBe(0o600);
-    await expect(writeNewFile(join(dir, "k.pem"), "second")).rejects.toMatchObject({ code: "EEXIST" });
+    await expect(
+      writeFileInside(join(dir, "k.pem"), "second", { within: dir, exclusive: true, label: "k.pem" }),
+    ).rejects.toMatchObject({ code: "invalid-argument", message: "cannot write k.pem: it exists" });
     expect(await readTextFile(join(dir, "k.pem"))).toBe("first");
+    await expect(writeFileInside(join(dir, "no/such/dir/f"), "x", { within: dir })).rejects.toMatchObject({
+      code: "invalid-argument",
+      hint: "its directory does not exist: create it first",
+    });
+  });
+
+  it("an output goes inside the repository when it is there, else in the directory named", () => {
+    expect(outputDirectory("/repo/types/config.d.ts", "/repo")).toBe("/repo");
+    expect(outputDirectory("/elsewhere/config.d.ts", "/repo")).toBe("/elsewhere");
+    expect(outputDirectory("/repo/../x.d.ts", "/repo")).toBe("/");
+  });
+
+  it("a private scratch file is 0600 and never replaces anything", async () => {
+    const dir = await createPrivateTempDirectory("strata-files-private-");
+    dirs.push(dir);
+    await writePrivateFile(join(dir, "plain"), "x");
+    expect(statSync(join(dir, "plain")).mode & 0o777).toBe(0o600);
+    await expect(writePrivateFile(join(dir, "plain"), "y")).rejects.toMatchObject({ code: "EEXIST" });
   });
 
   it("passes Node's ENOENT through for a missing file", async () => {
@@ -62,8 +83,8 @@ describe("io/fs/files", () => {
   it("removes files and trees, and nothing that is already gone", async () => {
     const dir = scratch();
     await ensureDirectory(join(dir, "t/u"));
-    await writeTextFile(join(dir, "t/u/f"), "x");
-    await writeTextFile(join(dir, "g"), "x");
+    await writeFileInside(join(dir, "t/u/f"), "x", { within: dir });
+    await writeFileInside(join(dir, "g"), "x", { within: dir });
     await removeFile(join(dir, "g"));
     await removeFile(join(dir, "g"));
     await removePath(join(dir, "t"));

@@ -1,0 +1,125 @@
+/**
+ * The effective config as variables (docs/deploy.md): one name per leaf (`database.pool.max` ->
+ * `DATABASE_POOL_MAX`), one text per value, for every hand-off that names variables: the `env` and
+ * `dotenv` files, the ConfigMap and Secret keys, `strata exec` and the agent. Two keys that become one
+ * name are refused by all of them: either value would win silently, and a key could borrow another's
+ * name to escape the approval rules written for it.
+ */
+import { createFinding, findingAt, type Finding } from "../findings.js";
+import { isJsonObject, type JsonObject, type JsonValue } from "../json.js";
+import type { Origin } from "../model.js";
+import { envName, leafText } from "../render-config.js";
+
+/** One leaf of an effective config: a scalar, an array as a whole, or an empty map. */
+export interface ConfigLeaf {
+  /** Dotted path including the namespace. */
+  path: string;
+  value: JsonValue;
+  sensitive: boolean;
+  /** The layer that set it, when known (resolution knows; a snapshot's tree does not). */
+  origin: Origin | null;
+}
+
+/** One leaf as an environment variable. */
+export interface EnvVariable {
+  name: string;
+  text: string;
+  leaf: ConfigLeaf;
+}
+
+/** Two keys that would become the same variable: [name, first path, second path]. */
+export type VariableCollision = [string, string, string];
+
+export interface EnvVariables {
+  variables: EnvVariable[];
+  collisions: VariableCollision[];
+}
+
+/** Whether a leaf path is `prefix` or under it (every leaf when prefix is null). */
+export function isUnderPrefix(path: string, prefix: string | null): boolean {
+  return !prefix || path === prefix || path.startsWith(`${prefix}.`) || path.startsWith(`${prefix}[`);
+}
+
+/**
+ * Every leaf under `prefix` as a variable, sensitive ones included (callers decide what to leave out).
+ * `null` is the text `null`, arrays and maps are compact JSON, strings are themselves.
+ */
+export function envVariables(leaves: Iterable<ConfigLeaf>, prefix: string | null = null): EnvVariables {
+  const variables: EnvVariable[] = [];
+  const collisions: VariableCollision[] = [];
+  const byName = new Map<string, string>();
+  for (const leaf of leaves) {
+    if (!isUnderPrefix(leaf.path, prefix)) continue;
+    const name = envName(leaf.path);
+    const other = byName.get(name);
+    if (other !== undefined) {
+      collisions.push([name, other, leaf.path]);
+      continue;
+    }
+    byName.set(name, leaf.path);
+    variables.push({ name, text: leafText(leaf.value), leaf });
+  }
+  return { variables, collisions };
+}
+
+/** The leaves of a config tree without provenance (a snapshot's, as the agent holds it), in document order. */
+export function leavesOfTree(tree: Readonly<Record<string, JsonValue>>): ConfigLeaf[] {
+  const out: ConfigLeaf[] = [];
+  const walk = (node: JsonValue, path: string): void => {
+    if (isJsonObject(node) && Object.keys(node).length > 0) {
+      for (const [k, v] of Object.entries(node)) walk(v, `${path}.${k}`);
+    } else out.push({ path, value: node, sensitive: false, origin: null });
+  };
+  for (const [ns, value] of Object.entries(tree)) {
+    // An empty namespace has no leaves.
+    if (isJsonObject(value) && Object.keys(value).length === 0) continue;
+    walk(value, ns);
+  }
+  return out;
+}
+
+/** The collisions of an effective config (namespace -> value), found without building provenance. */
+function findVariableCollisions(config: Readonly<Record<string, JsonObject>>): VariableCollision[] {
+  return envVariables(leavesOfTree(config)).collisions;
+}
+
+/**
+ * `strata validate`'s warnings for one resolved environment: each pair of keys that become one variable,
+ * located at the layer that set the second (provenance is built only when there is such a pair).
+ */
+export function variableCollisionWarnings(resolved: {
+  environment: string;
+  config: Readonly<Record<string, JsonObject>>;
+  readonly leaves: ReadonlyMap<string, { origin: Origin }>;
+}): Finding[] {
+  const collisions = findVariableCollisions(resolved.config);
+  if (collisions.length === 0) return [];
+  return collisionFindings(collisions, {
+    warning: true,
+    environment: resolved.environment,
+    originOf: (path) => resolved.leaves.get(path)?.origin ?? null,
+  });
+}
+
+/**
+ * Two keys that become one variable name. An error where variables are written; for `validate`
+ * (`warning: true`) a warning at the layer that set the second key, so the pull request shows it.
+ */
+export function collisionFindings(
+  collisions: readonly VariableCollision[],
+  options: { warning?: boolean; environment?: string; originOf?: (path: string) => Origin | null } = {},
+): Finding[] {
+  return collisions.map(([name, a, b]) => {
+    const at = options.originOf?.(b) ?? null;
+    const code = options.warning ? "variable-name-collision" : "invalid-key";
+    const message = `${a} and ${b} both become the variable ${name}`;
+    const extra = {
+      key: b,
+      ...(options.environment ? { environment: options.environment } : {}),
+      hint: options.warning
+        ? "env, dotenv, configmap, secret and exec refuse it, and an approval rule written for one key does not cover the other: rename one of the keys"
+        : "rename one of the keys, or use --format json",
+    };
+    return at ? findingAt(code, at, message, extra) : createFinding({ code, message, ...extra });
+  });
+}
