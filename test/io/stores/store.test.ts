@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { serializeSnapshot, type Snapshot } from "../../../src/core/snapshot/index.js";
 import { openStore, parseStoreSpec, type SnapshotStore, type StoreEvent } from "../../../src/io/stores/index.js";
 import { parseEtcdLocation } from "../../../src/io/stores/etcd.js";
-import { etcdBinary, startEtcd, type EtcdHandle } from "../../support/etcd.js";
+import { etcdMissing, startEtcd, type EtcdHandle } from "../../support/etcd.js";
 import { cleanupTempdirs, tempdir } from "../../support/gitdir.js";
 import { makeChain, makeSnapshot, newKey } from "../../support/snapshots.js";
 
@@ -34,7 +34,7 @@ function nextEvent(store: SnapshotStore, pred: (e: StoreEvent) => boolean, timeo
 let etcd: EtcdHandle | null = null;
 let prefixCount = 0;
 beforeAll(async () => {
-  if (etcdBinary !== null) etcd = await startEtcd();
+  if (!etcdMissing) etcd = await startEtcd();
 });
 afterAll(async () => {
   await etcd?.stop();
@@ -47,7 +47,7 @@ const engines: [string, () => string][] = [
 ];
 
 describe.each(engines)("%s store contract", (kind, location) => {
-  const skip = kind === "etcd" && etcdBinary === null;
+  const skip = kind === "etcd" && etcdMissing;
 
   it.skipIf(skip)("publishes with compare-and-swap and reads back versions, history and audit", async () => {
     const store = await openStore(location());
@@ -188,7 +188,7 @@ describe("file store crash consistency", () => {
   });
 });
 
-describe.skipIf(etcdBinary === null)("etcd store reconnects", () => {
+describe.skipIf(etcdMissing)("etcd store reconnects", () => {
   it("a watch canceled by etcd (compacted revision) is recreated and catches up", async () => {
     const loc = `etcd://${etcd!.hostPort}/compaction`;
     const [a, b] = [await openStore(loc), await openStore(loc)];
