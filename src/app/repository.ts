@@ -207,7 +207,7 @@ export async function loadRepository(files: RepoFiles, options: LoadOptions = {}
 }
 
 let parseCache: TextCache | null | undefined;
-const PARSE_VERSION = "strata-parse-2";
+const PARSE_VERSION = "strata-parse-3";
 
 /** Parses with positions; plain files go through the parse cache (keyed by path, options and bytes). */
 function parseFile(
