@@ -7,7 +7,8 @@ import { isJsonObject, type JsonObject } from "../core/json.js";
 import type { EnvironmentInfo, KeyMetadata, ResolvedEnvironment } from "../core/model.js";
 import { checkSopsMetadata, classifyPath, overlayPlaintext, stripSopsMetadata } from "../core/resolve/layers.js";
 import { Resolver, type EnvironmentLayers, type Layer, type NamespaceSchema } from "../core/resolve/resolve.js";
-import { SchemaCompiler } from "../core/schema/compile.js";
+import { SchemaCompiler, type ErrorObject } from "../core/schema/compile.js";
+import { suggestClosest } from "../core/suggest.js";
 import { collectDefaults, DEFAULTS_EXPANSION_LIMIT } from "../core/schema/navigate.js";
 import { parseSettings, SETTINGS_FILE, type Settings } from "../core/settings/settings.js";
 import type { RepoFiles, SecretsOpener } from "../core/source.js";
@@ -118,6 +119,8 @@ export async function loadRepository(files: RepoFiles, options: LoadOptions = {}
   const wantNs = (ns: string): boolean => !options.namespaces || options.namespaces.has(ns);
 
   const schemas = new Map<string, NamespaceSchema>();
+  // What exists but could not be read: reported once here, and nothing that depends on it is reported again.
+  const unreadable = { layers: new Map<string, Set<string>>(), schemas: new Set<string>() };
   await Promise.all(
     [...schemaFiles]
       .filter(([ns]) => wantNs(ns))
@@ -125,9 +128,9 @@ export async function loadRepository(files: RepoFiles, options: LoadOptions = {}
         const bytes = await files.read(path);
         if (bytes === null) return;
         const node = parseFile(bytes, path, { keys: "any", allowUnset: false, cache: true }, findings);
-        if (!node) return;
-        const s = loadSchema(ns, path, node, compiler, findings, options.compile ?? true);
+        const s = node && loadSchema(ns, path, node, compiler, findings, options.compile ?? true);
         if (s) schemas.set(ns, s);
+        else unreadable.schemas.add(ns);
       }),
   );
 
@@ -171,8 +174,18 @@ export async function loadRepository(files: RepoFiles, options: LoadOptions = {}
       }
       const bytes = await files.read(vf.path);
       if (bytes === null) return;
-      const layer = await loadLayer(vf, bytes, options.secrets, findings, skipped);
-      if (!layer) return;
+      const own: Finding[] = [];
+      const layer = await loadLayer(vf, bytes, options.secrets, own, skipped);
+      findings.push(...own);
+      if (!layer) {
+        // An empty file sets nothing; one that says why it could not be read may have set anything.
+        if (own.some((f) => f.severity === "error")) {
+          let byEnv = unreadable.layers.get(vf.environment);
+          if (!byEnv) unreadable.layers.set(vf.environment, (byEnv = new Set()));
+          byEnv.add(vf.namespace);
+        }
+        return;
+      }
       if (vf.encrypted) encryptedFiles.push(vf.path);
       let byNs = layers.get(vf.environment);
       if (!byNs) layers.set(vf.environment, (byNs = new Map()));
@@ -193,7 +206,7 @@ export async function loadRepository(files: RepoFiles, options: LoadOptions = {}
     );
   }
 
-  const resolver = new Resolver({ environments, schemas, layers });
+  const resolver = new Resolver({ environments, schemas, layers, unreadable });
   return {
     files,
     settings,
@@ -274,7 +287,7 @@ function loadSchema(
   });
   const metaErrors = compiler.validateSchema(schema);
   if (metaErrors.length > 0) {
-    for (const err of metaErrors.slice(0, 20)) {
+    for (const err of oneErrorPerPlace(metaErrors).slice(0, 20)) {
       const segs =
         err.instancePath === ""
           ? []
@@ -283,12 +296,21 @@ function loadSchema(
               .split("/")
               .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
       const p = at(segs);
+      const allowed = err.keyword === "enum" ? (err.params as { allowedValues?: unknown[] }).allowedValues : undefined;
+      const value = segs.reduce<unknown>(
+        (v, s) => (v !== null && typeof v === "object" ? (v as Record<string, unknown>)[s] : undefined),
+        schema,
+      );
+      const near =
+        allowed && typeof value === "string"
+          ? suggestClosest(value, allowed.filter((a): a is string => typeof a === "string"))
+          : null;
       findings.push(
         findingAt(
           "invalid-schema",
           { file: path, line: p.line, column: p.column },
-          `${segs.join(".") || "(root)"} ${err.message ?? "is invalid"}`,
-          { key: ns },
+          `${segs.join(".") || "(root)"} ${allowed ? `must be one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}` : (err.message ?? "is invalid")}`,
+          { key: ns, hint: near === null ? null : `did you mean ${JSON.stringify(near)}?` },
         ),
       );
     }
@@ -312,6 +334,22 @@ function loadSchema(
     );
     return loaded(null);
   }
+}
+
+/**
+ * One meta-schema error per place in the schema: a keyword the meta-schema allows in several forms
+ * (`type: strin` fails the enum of type names, the list form and the anyOf over both) is one mistake. The
+ * enum's error is the one that says what is allowed; otherwise the first that is not a summary.
+ */
+function oneErrorPerPlace(errors: readonly ErrorObject[]): ErrorObject[] {
+  const byPlace = new Map<string, ErrorObject[]>();
+  for (const e of errors) byPlace.set(e.instancePath, [...(byPlace.get(e.instancePath) ?? []), e]);
+  return [...byPlace.values()].map(
+    (group) =>
+      group.find((e) => e.keyword === "enum") ??
+      group.find((e) => e.keyword !== "anyOf" && e.keyword !== "oneOf") ??
+      group[0]!,
+  );
 }
 
 /** The schema's defaults; a schema whose `$ref`s expand past the limit gets a finding at the `$ref` where it stopped. */
@@ -472,7 +510,7 @@ export async function resolveEnvironment(repo: Repository, environment: string):
 
 export function unknownEnvironment(repo: Repository, name: string): StrataError {
   const known = [...repo.environments.keys()].sort();
-  const near = known.find((k) => k.startsWith(name) || name.startsWith(k));
+  const near = suggestClosest(name, known) ?? known.find((k) => k.startsWith(name) || name.startsWith(k));
   return new StrataError("unknown-environment", `unknown environment "${name}"`, {
     hint: `known: ${known.join(", ")}${near ? ` (did you mean ${near}?)` : ""}`,
   });
