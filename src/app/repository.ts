@@ -97,14 +97,12 @@ export async function loadRepository(files: RepoFiles, options: LoadOptions = {}
       const other = schemaFiles.get(c.namespace);
       if (other)
         findings.push(
-          createFinding({
-            code: "invalid-schema",
-            message: `${path}:1:1: namespace ${c.namespace} has two schemas (${other} too)`,
-            file: path,
-            line: 1,
-            column: 1,
-            hint: "keep one of .schema.yaml and .schema.json",
-          }),
+          findingAt(
+            "invalid-schema",
+            { file: path, line: 1, column: 1 },
+            `namespace ${c.namespace} has two schemas (${other} too)`,
+            { hint: "keep one of .schema.yaml and .schema.json" },
+          ),
         );
       else schemaFiles.set(c.namespace, path);
     } else valueFiles.push(c);
@@ -143,15 +141,12 @@ export async function loadRepository(files: RepoFiles, options: LoadOptions = {}
         // Declared but without a chain (a cycle, an unknown parent, too deep): strata.yaml's finding says why.
         if (parsedSettings.settings && !Object.hasOwn(parsedSettings.settings.environments, vf.environment)) {
           findings.push(
-            createFinding({
-              code: "unknown-environment",
-              message: `${vf.path}:1:1: environment "${vf.environment}" is not declared in ${SETTINGS_FILE}`,
-              file: vf.path,
-              line: 1,
-              column: 1,
-              environment: vf.environment,
-              hint: `add it under environments: in ${SETTINGS_FILE}, or move the file`,
-            }),
+            findingAt(
+              "unknown-environment",
+              { file: vf.path, line: 1, column: 1 },
+              `environment "${vf.environment}" is not declared in ${SETTINGS_FILE}`,
+              { environment: vf.environment, hint: `add it under environments: in ${SETTINGS_FILE}, or move the file` },
+            ),
           );
         }
         return;
@@ -160,15 +155,12 @@ export async function loadRepository(files: RepoFiles, options: LoadOptions = {}
       if (!wantNs(vf.namespace)) return;
       if (!schemaFiles.has(vf.namespace)) {
         findings.push(
-          createFinding({
-            code: "unknown-namespace",
-            message: `${vf.path}:1:1: namespace "${vf.namespace}" has no schema (schemas/${vf.namespace}.schema.yaml)`,
-            file: vf.path,
-            line: 1,
-            column: 1,
-            environment: vf.environment,
-            hint: "add the schema, or fix the file name",
-          }),
+          findingAt(
+            "unknown-namespace",
+            { file: vf.path, line: 1, column: 1 },
+            `namespace "${vf.namespace}" has no schema (schemas/${vf.namespace}.schema.yaml)`,
+            { environment: vf.environment, hint: "add the schema, or fix the file name" },
+          ),
         );
         return;
       }
@@ -303,7 +295,10 @@ function loadSchema(
       );
       const near =
         allowed && typeof value === "string"
-          ? suggestClosest(value, allowed.filter((a): a is string => typeof a === "string"))
+          ? suggestClosest(
+              value,
+              allowed.filter((a): a is string => typeof a === "string"),
+            )
           : null;
       findings.push(
         findingAt(
@@ -415,12 +410,7 @@ async function loadLayer(
   if (!stripped || !stripped.metadata) {
     // Content, not a missing key: exit 1 whether or not secrets are skipped.
     findings.push(
-      createFinding({
-        code: "invalid-sops-file",
-        message: `${vf.path}:1:1: not a SOPS file (no sops metadata)`,
-        file: vf.path,
-        line: 1,
-        column: 1,
+      findingAt("invalid-sops-file", { file: vf.path, line: 1, column: 1 }, `not a SOPS file (no sops metadata)`, {
         environment: vf.environment,
         hint: `encrypt it: strata secrets encrypt --in-place ${vf.path}`,
       }),
@@ -438,12 +428,7 @@ async function loadLayer(
   }
   if (secrets === undefined) {
     findings.push(
-      createFinding({
-        code: "decryption-failed",
-        message: `${vf.path}:1:1: no SOPS engine is available to open it`,
-        file: vf.path,
-        line: 1,
-        column: 1,
+      findingAt("decryption-failed", { file: vf.path, line: 1, column: 1 }, `no SOPS engine is available to open it`, {
         environment: vf.environment,
         hint: "use --skip-secrets to check everything else",
       }),
@@ -457,12 +442,7 @@ async function loadLayer(
     if (e instanceof StrataError) {
       const reason = e.message.startsWith(`${vf.path}: `) ? e.message.slice(vf.path.length + 2) : e.message;
       findings.push(
-        createFinding({
-          code: e.code,
-          message: `${vf.path}:1:1: ${reason}`,
-          file: vf.path,
-          line: 1,
-          column: 1,
+        findingAt(e.code, { file: vf.path, line: 1, column: 1 }, `${reason}`, {
           environment: vf.environment,
           hint: e.hint,
         }),
@@ -473,28 +453,24 @@ async function loadLayer(
   }
   if (Array.isArray(plain)) {
     findings.push(
-      createFinding({
-        code: "yaml-syntax",
-        message: `${vf.path}:1:1: more than one YAML document; a values file holds one`,
-        file: vf.path,
-        line: 1,
-        column: 1,
-        environment: vf.environment,
-      }),
+      findingAt(
+        "yaml-syntax",
+        { file: vf.path, line: 1, column: 1 },
+        `more than one YAML document; a values file holds one`,
+        { environment: vf.environment },
+      ),
     );
     return null;
   }
   const overlaid = overlayPlaintext(stripped.data, plain);
   if (!overlaid) {
     findings.push(
-      createFinding({
-        code: "decryption-failed",
-        message: `${vf.path}:1:1: the decrypted document does not match the file's structure`,
-        file: vf.path,
-        line: 1,
-        column: 1,
-        environment: vf.environment,
-      }),
+      findingAt(
+        "decryption-failed",
+        { file: vf.path, line: 1, column: 1 },
+        `the decrypted document does not match the file's structure`,
+        { environment: vf.environment },
+      ),
     );
     return null;
   }

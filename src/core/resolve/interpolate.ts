@@ -132,7 +132,14 @@ export function interpolate(
         node = namespaces.get(String(path[0]));
         for (const p of path.slice(1)) {
           if (!node) return null;
-          node = typeof p === "number" ? (node.kind === "seq" ? node.items[p] : undefined) : node.kind === "map" ? node.entries.get(p) : undefined;
+          node =
+            typeof p === "number"
+              ? node.kind === "seq"
+                ? node.items[p]
+                : undefined
+              : node.kind === "map"
+                ? node.entries.get(p)
+                : undefined;
         }
         if (!node || node.kind === "scalar") return null;
         return node.kind === "seq" ? node.items.length : node.entries.keys();

@@ -16,7 +16,10 @@ const validate = async (overrides: Record<string, string | null>) =>
 describe("did you mean", () => {
   it("an unknown parent names the closest declared environment", async () => {
     const findings = await validate({
-      "strata.yaml": BASE_REPO["strata.yaml"]!.toString().replace("staging: { parent: base }", "staging: { parent: bsae }"),
+      "strata.yaml": BASE_REPO["strata.yaml"]!.toString().replace(
+        "staging: { parent: base }",
+        "staging: { parent: bsae }",
+      ),
     });
     const f = findings.find((x) => x.code === "unknown-environment");
     expect(f).toMatchObject({ file: "strata.yaml", line: 4 });
@@ -25,7 +28,10 @@ describe("did you mean", () => {
 
   it("an unknown parent far from every name has no guess, only the list", async () => {
     const findings = await validate({
-      "strata.yaml": BASE_REPO["strata.yaml"]!.toString().replace("staging: { parent: base }", "staging: { parent: qqqqqqq }"),
+      "strata.yaml": BASE_REPO["strata.yaml"]!.toString().replace(
+        "staging: { parent: base }",
+        "staging: { parent: qqqqqqq }",
+      ),
     });
     const f = findings.find((x) => x.code === "unknown-environment");
     expect(f!.hint).not.toMatch(/did you mean/);
