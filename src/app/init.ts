@@ -39,8 +39,8 @@ environments:
 # runtime:
 #   recipients:            # age recipients of the services that read snapshots
 #     production: [age1...]
-# signing:
-#   trusted_keys: []       # strata keys generate prints one
+signing:
+  trusted_keys: []       # keys whose snapshots are trusted: strata keys generate adds its public key here
 # distribution:
 #   endpoint: http://127.0.0.1:7070
 approvals:

@@ -29,9 +29,10 @@ describe("push --require-approval", () => {
   it("refuses a merge whose pull request lacks approvals, then publishes it once approved", async () => {
     const files = scaffoldFiles("# workflow\n");
     files["strata.yaml"] = files["strata.yaml"]!.replace(
-      "# signing:",
-      `signing:\n  trusted_keys: ["${key.publicKey.text}"]\n# was signing:`,
+      "  trusted_keys: []",
+      `  trusted_keys: ["${key.publicKey.text}"]`,
     );
+    expect(files["strata.yaml"]).toContain(key.publicKey.text);
     const repo = gitdir(files);
     writeFileSync(join(repo, "..", "signing.pem"), pem, { mode: 0o600 });
     const base = git(repo, "rev-parse", "HEAD").trim();

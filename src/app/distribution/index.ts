@@ -9,7 +9,7 @@ export {
   type PublishReply,
   type StatusDocument,
 } from "./endpoint.js";
-export { generateKeys, loadBuildTrustedKeys, loadSigningKey } from "./keys.js";
+export { generateKeys, loadBuildTrustedKeys, loadSigningKey, signingRepository } from "./keys.js";
 export { pushEnvironment, pushEnvironments, type PushOptions, type PushResult, type PushStatus } from "./push.js";
 export { rollbackEnvironment, type RollbackOptions } from "./rollback.js";
 export {
