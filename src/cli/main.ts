@@ -3,15 +3,8 @@
  * lazily; `--version` answers before anything else is imported (test/cli/startup-modules.test.ts checks
  * what each path loads), so its start-up is bare Node's.
  */
-import { readFileSync } from "node:fs";
-import { bundled } from "./bundled.js";
+import { packageVersion } from "./bundled.js";
 import type { Loader } from "./commands/index.js";
-
-function packageVersion(): string {
-  if (bundled) return bundled.version;
-  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
-  return pkg.version;
-}
 
 export async function main(argv: string[]): Promise<void> {
   // `strata diff | head`: the reader leaving early is not an error of ours.

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Command } from "commander";
 import { checkApprovals, type ApprovalsReport } from "../../app/approvals/check-approvals.js";
-import { connectGitHub, resolvePullRequestNumber } from "../../app/approvals/connect.js";
+import { connectGitHub, mergeGroupHead, resolvePullRequestNumber } from "../../app/approvals/connect.js";
 import { createDiffSeam, resolveDiffSeam, type DiffSeam } from "../../app/approvals/diff-seam.js";
 import { COMMENT_LIMIT } from "../../core/approvals/comment.js";
 import { describeMissing, formatOwners } from "../../core/approvals/evaluate.js";
@@ -73,6 +73,7 @@ export function register(program: Command): void {
       computeChanges: seam.computeChanges,
       setStatus: opts.status,
       targetUrl: runUrl,
+      alsoStatusOn: await mergeGroupHead(env),
     });
     const format = reportFormat(opts.format);
     if (format === "json") printData(printJson(toJson(report)));
