@@ -1,8 +1,7 @@
 /** What GitHub Actions tells a step through its environment (and what a user sets by hand elsewhere). */
-import { appendFile, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { StrataError } from "../../core/findings.js";
 import { isJsonObject, type JsonObject } from "../../core/json.js";
-import { redact } from "../../core/redact.js";
 
 export interface RepositoryRef {
   owner: string;
@@ -18,8 +17,6 @@ export interface GitHubEnvironment {
   apiUrl: string;
   /** `GITHUB_EVENT_PATH`: the webhook payload of the run. */
   eventPath: string | null;
-  /** `GITHUB_STEP_SUMMARY`: where the job summary goes. */
-  stepSummary: string | null;
   /** `GITHUB_SERVER_URL`, for links. */
   serverUrl: string;
   /** `GITHUB_RUN_ID`, for the status' link to the run. */
@@ -43,7 +40,6 @@ export function readGitHubEnvironment(env: NodeJS.ProcessEnv = process.env): Git
     repository: repo === null ? null : parseRepository(repo),
     apiUrl: nonEmpty(env.GITHUB_API_URL) ?? "https://api.github.com",
     eventPath: nonEmpty(env.GITHUB_EVENT_PATH),
-    stepSummary: nonEmpty(env.GITHUB_STEP_SUMMARY),
     serverUrl: nonEmpty(env.GITHUB_SERVER_URL) ?? "https://github.com",
     runId: nonEmpty(env.GITHUB_RUN_ID),
     actions: env.GITHUB_ACTIONS === "true",
@@ -90,14 +86,6 @@ export async function readMergeGroupHead(eventPath: string | null): Promise<stri
   return isJsonObject(group) && typeof group.head_sha === "string" && /^[0-9a-f]{40}$/.test(group.head_sha)
     ? group.head_sha
     : null;
-}
-
-/** Appends to the job summary (`GITHUB_STEP_SUMMARY`); a no-op outside Actions. */
-export async function writeStepSummary(markdown: string, path: string | null): Promise<boolean> {
-  if (path === null) return false;
-  const text = redact(markdown);
-  await appendFile(path, text.endsWith("\n") ? text : `${text}\n`, "utf8");
-  return true;
 }
 
 /** The repository, or an invocation error that says how to give it. */
