@@ -8,6 +8,7 @@ import { toPlain, type LNode } from "../yaml/nodes.js";
 import type { SchemaCompiler } from "../schema/compile.js";
 import { schemasAt } from "../schema/navigate.js";
 import { suggestClosest } from "../suggest.js";
+import { parseRolloutSettings, type RolloutSettings } from "../rollout/policy.js";
 import { strataYamlSchema } from "./strata-yaml-schema.js";
 
 export const SETTINGS_FILE = "strata.yaml";
@@ -20,6 +21,7 @@ export interface Settings {
   signing?: { trusted_keys?: string[] };
   distribution?: { endpoint?: string; expires_after?: string };
   approvals?: JsonObject;
+  rollouts?: JsonObject;
 }
 
 export interface EnvironmentDeclaration {
@@ -36,6 +38,8 @@ export interface ParsedSettings {
   root?: LNode | null;
   settings: Settings | null;
   environments: Map<string, EnvironmentInfo>;
+  /** The rollouts section as a typed model (core/rollout/policy.ts); absent when strata.yaml could not be read. */
+  rollouts?: RolloutSettings;
   findings: Finding[];
 }
 
@@ -62,6 +66,8 @@ export function parseSettings(root: LNode | null, compiler: SchemaCompiler): Par
   if (!validate(plain)) {
     for (const err of validate.errors ?? []) {
       if (err.propertyName !== undefined) continue; // names are checked below, with a clearer message
+      // The rollouts section reports its own problems, each located at the value to fix (core/rollout/policy.ts).
+      if (err.instancePath === "/rollouts" || err.instancePath.startsWith("/rollouts/")) continue;
       const segs =
         err.instancePath === ""
           ? []
@@ -154,7 +160,9 @@ export function parseSettings(root: LNode | null, compiler: SchemaCompiler): Par
       chain,
     });
   }
-  return { root, settings: plain as unknown as Settings, environments, findings };
+  const rollouts = parseRolloutSettings(root);
+  findings.push(...rollouts.findings);
+  return { root, settings: plain as unknown as Settings, environments, rollouts: rollouts.settings, findings };
 }
 
 /** The settings strata.yaml's schema declares for the map at `path`. */

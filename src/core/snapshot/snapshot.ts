@@ -313,6 +313,24 @@ export function parseSnapshot(text: string): Snapshot {
 }
 
 /**
+ * The keyid of the first signature over `digest` (its UTF-8 bytes) by a trusted key, or null. The one
+ * signature check of every signed document (snapshots, rollout plans).
+ */
+export function findValidSignature(
+  digest: string,
+  signatures: readonly SnapshotSignature[],
+  trusted: readonly PublicKey[],
+): string | null {
+  const data = Buffer.from(digest, "utf8");
+  for (const s of signatures) {
+    const key = trusted.find((k) => k.keyid === s.keyid);
+    if (key === undefined || !/^[A-Za-z0-9+/]{86}==$/.test(s.sig)) continue;
+    if (verify(null, data, key.key, Buffer.from(s.sig, "base64"))) return key.keyid;
+  }
+  return null;
+}
+
+/**
  * Checks the digest against the content (`actualDigest` when the caller already computed it, see
  * {@link encodeSnapshot}) and that at least one signature is by a trusted key. Returns the keyid that
  * verified; throws `digest-mismatch` or `invalid-signature`.
@@ -325,12 +343,8 @@ export function verifySnapshot(snapshot: Snapshot, trusted: readonly PublicKey[]
       `snapshot ${snapshot.environment} v${snapshot.version}: digest ${snapshot.digest} does not match the content (${actual})`,
     );
   }
-  const data = Buffer.from(snapshot.digest, "utf8");
-  for (const s of snapshot.signatures) {
-    const key = trusted.find((k) => k.keyid === s.keyid);
-    if (key === undefined || !/^[A-Za-z0-9+/]{86}==$/.test(s.sig)) continue;
-    if (verify(null, data, key.key, Buffer.from(s.sig, "base64"))) return key.keyid;
-  }
+  const keyid = findValidSignature(snapshot.digest, snapshot.signatures, trusted);
+  if (keyid !== null) return keyid;
   const ids = snapshot.signatures.map((s) => s.keyid.slice(0, 12)).join(", ") || "none";
   throw new StrataError(
     "invalid-signature",
