@@ -1,5 +1,6 @@
 /** `strata explain`: one key's effective value, the layers that set it, and what its schema says. */
-import { StrataError } from "../core/findings.js";
+import { EXIT, StrataError } from "../core/findings.js";
+import { jsonChildren, suggestKeyPath } from "../core/suggest.js";
 import type { JsonObject, JsonValue } from "../core/json.js";
 import type { KeyMetadata, LeafInfo, Origin } from "../core/model.js";
 import { splitKey } from "../core/names.js";
@@ -43,6 +44,26 @@ export interface ExplainResult {
   findings: Finding[];
 }
 
+/**
+ * A key that names no value (`explain`, `resolve --key`): an invocation problem (exit 2), like an unknown
+ * `--env`, with the closest key that has one.
+ */
+export function keyWithoutValue(
+  key: string,
+  environment: string,
+  config: JsonObject | Record<string, JsonObject>,
+  namespaces: readonly string[],
+): StrataError {
+  const near = suggestKeyPath(key, jsonChildren(config));
+  const [ns] = splitKey(key);
+  const hint = near
+    ? `did you mean ${near}?`
+    : namespaces.includes(String(ns))
+      ? `no layer or default of ${environment} sets it (list the keys with: strata resolve --env ${environment})`
+      : `namespaces: ${namespaces.join(", ")}`;
+  return new StrataError("unknown-key", `${key} has no value in ${environment}`, { hint, exitCode: EXIT.usage });
+}
+
 export async function explainKey(options: {
   files: RepoFiles;
   environment: string;
@@ -55,13 +76,7 @@ export async function explainKey(options: {
   for (const leaf of resolved.leaves.values()) {
     if (leaf.path === key || leaf.path.startsWith(`${key}.`) || leaf.path.startsWith(`${key}[`)) leaves.push(leaf);
   }
-  if (leaves.length === 0) {
-    const [ns] = splitKey(key);
-    const hint = repo.schemas.has(String(ns))
-      ? `no layer or default of ${options.environment} sets it`
-      : `namespaces: ${repo.namespaces.join(", ")}`;
-    throw new StrataError("unknown-key", `${key} has no value in ${options.environment}`, { hint });
-  }
+  if (leaves.length === 0) throw keyWithoutValue(key, options.environment, resolved.config, repo.namespaces);
   const keys = leaves.map((leaf): ExplainedKey => {
     const [ns, ...rest] = splitKey(leaf.path);
     const schema = repo.schemas.get(String(ns))!;

@@ -16,6 +16,7 @@ import {
   readTextFile,
   writeFileInside,
 } from "../io/fs/files.js";
+import { readDefaultBranchName } from "../io/git/default-branch.js";
 import { createWorktreeFiles } from "../io/repo/worktree.js";
 import {
   editorSchemaFiles,
@@ -24,6 +25,61 @@ import {
   SETTINGS_SCHEMA_PATH,
   VSCODE_SETTINGS_PATH,
 } from "./schema-export.js";
+
+/** The placeholder pin of strata's own action in the workflow template (every job fails until it is filled). */
+const ACTION_PLACEHOLDER = "strata-config/strata@0000000000000000000000000000000000000000";
+const ACTION_PIN = /^(\s*(?:- )?uses: strata-config\/strata@)0{40}( # v)[^\s]+$/gm;
+
+export interface WorkflowChoices {
+  /** The commit of strata's release to pin (40 hex digits), or null to leave the placeholder. */
+  actionRef?: string | null;
+  /** The repository's default branch (the `push:` trigger); default: found by git, else main. */
+  defaultBranch?: string | null;
+  /** The strata version the pins name in their comment. */
+  version: string;
+}
+
+/** A full commit SHA: a tag or branch can be moved to other code, a commit cannot. */
+export function checkActionRef(ref: string): string {
+  if (!/^[0-9a-f]{40}$/.test(ref))
+    throw new StrataError("invalid-argument", `--action-ref ${JSON.stringify(ref)} is not a full commit SHA`, {
+      hint: "pin the 40-hex-digit commit of the strata release, e.g. from `git ls-remote https://github.com/strata-config/strata refs/tags/vX.Y.Z`",
+    });
+  return ref;
+}
+
+/**
+ * The workflow template for this repository: strata's action pinned to `actionRef` (the version in the
+ * comment), and the push trigger on its default branch.
+ */
+export function fillWorkflow(template: string, choices: WorkflowChoices): string {
+  let text = template;
+  const sha = choices.actionRef ? checkActionRef(choices.actionRef) : "0".repeat(40);
+  text = text.replace(ACTION_PIN, (_m, head: string, comment: string) => `${head}${sha}${comment}${choices.version}`);
+  const branch = choices.defaultBranch ?? "main";
+  if (branch !== "main") {
+    if (!/^[A-Za-z0-9_][A-Za-z0-9._/+@-]*$/.test(branch) || branch.includes(".."))
+      throw new StrataError(
+        "invalid-argument",
+        `the default branch ${JSON.stringify(branch)} cannot go into the workflow as written`,
+        {
+          hint: "name it with --default-branch, using letters, digits and . _ / + @ -",
+        },
+      );
+    text = text.replace(/^(\s+branches: )\[main\]$/m, `$1[${branch}]`);
+  }
+  return text;
+}
+
+/** The default branch for the workflow of a repository in `dir`: `--default-branch`, else git's, else main. */
+export async function workflowBranch(dir: string, given?: string | null): Promise<string> {
+  return given ?? (await readDefaultBranchName(dir)) ?? "main";
+}
+
+/** Whether a workflow still pins strata's action to the placeholder. */
+export function hasActionPlaceholder(workflow: string): boolean {
+  return workflow.includes(ACTION_PLACEHOLDER);
+}
 
 /** What `.gitignore` must keep out of git: decrypted files, signing keys, token files, the local store. */
 const GITIGNORE_LINES = ["*.dec.yaml", "*.pem", "strata-tokens.json", ".strata/store/", ".strata-cache/"];
@@ -44,8 +100,8 @@ environments:
 # runtime:
 #   recipients:            # age recipients of the services that read snapshots
 #     production: [age1...]
-# signing:
-#   trusted_keys: []       # strata keys generate prints one
+signing:
+  trusted_keys: []       # keys whose snapshots are trusted: strata keys generate adds its public key here
 # distribution:
 #   endpoint: http://127.0.0.1:7070
 approvals:
@@ -158,6 +214,8 @@ export interface AdoptResult {
   written: string[];
   /** Files that were there and were left as they are, each with why it matters (or null). */
   leftAlone: { path: string; note: string | null }[];
+  /** The text of .github/workflows/strata.yml after the adoption (null when there is none). */
+  workflow: string | null;
 }
 
 /**
@@ -166,8 +224,12 @@ export interface AdoptResult {
  * would add a namespace and environments nobody asked for) and the editor schemas of its own
  * namespaces. `.gitignore` gets the missing lines appended; nothing else that exists is changed.
  */
-export async function adoptRepository(dir: string, workflow: string): Promise<AdoptResult> {
-  const result: AdoptResult = { written: [], leftAlone: [] };
+export async function adoptRepository(
+  dir: string,
+  workflow: string,
+  options: { actionRef?: string | null } = {},
+): Promise<AdoptResult> {
+  const result: AdoptResult = { written: [], leftAlone: [], workflow: null };
   await ensureDirectory(dir);
   const hasSettings = pathExists(join(dir, "strata.yaml"));
   const all = scaffoldFiles(workflow);
@@ -199,6 +261,18 @@ export async function adoptRepository(dir: string, workflow: string): Promise<Ad
       continue;
     }
     if (entryExists(full)) {
+      // The one edit of an existing file: strata's own placeholder pin, when a commit to pin is given.
+      if (path === ".github/workflows/strata.yml" && options.actionRef) {
+        const text = await readTextFile(full);
+        if (hasActionPlaceholder(text)) {
+          const sha = checkActionRef(options.actionRef);
+          await writeFileInside(full, text.replace(/(uses: strata-config\/strata@)0{40}/g, `$1${sha}`), {
+            within: dir,
+          });
+          result.written.push(`${path} (strata's action pinned to ${sha})`);
+          continue;
+        }
+      }
       result.leftAlone.push({ path, note: null });
       continue;
     }
@@ -224,7 +298,7 @@ export async function adoptRepository(dir: string, workflow: string): Promise<Ad
       path: VSCODE_SETTINGS_PATH,
       note: `${error.message}; fix it, then run strata schema export`,
     });
-    return result;
+    return withWorkflow(dir, result);
   }
   if (exported.findings.some((f) => f.severity === "error")) {
     result.leftAlone.push({
@@ -235,5 +309,10 @@ export async function adoptRepository(dir: string, workflow: string): Promise<Ad
     result.written.push(...exported.changed, ...exported.removed.map((p) => `${p} (removed)`));
     result.leftAlone.push(...exported.unchanged.map((path) => ({ path, note: "already up to date" })));
   }
-  return result;
+  return withWorkflow(dir, result);
+}
+
+async function withWorkflow(dir: string, result: AdoptResult): Promise<AdoptResult> {
+  const path = join(dir, ".github/workflows/strata.yml");
+  return { ...result, workflow: pathExists(path) ? await readTextFile(path) : null };
 }

@@ -10,7 +10,8 @@ import type { EnvironmentInfo, KeyMetadata, ResolvedEnvironment } from "../core/
 import { classifyPath } from "../core/layout.js";
 import { checkSopsMetadata, overlayPlaintext, stripSopsMetadata } from "../core/resolve/layers.js";
 import { Resolver, type EnvironmentLayers, type Layer, type NamespaceSchema } from "../core/resolve/resolve.js";
-import { SchemaCompiler } from "../core/schema/compile.js";
+import { SchemaCompiler, type ErrorObject } from "../core/schema/compile.js";
+import { suggestClosest } from "../core/suggest.js";
 import { collectDefaults, DEFAULTS_EXPANSION_LIMIT } from "../core/schema/navigate.js";
 import { parseSettings, SETTINGS_FILE, type Settings } from "../core/settings/settings.js";
 import type { RepoFiles, SecretsOpener } from "../core/source.js";
@@ -99,14 +100,12 @@ export async function loadRepository(files: RepoFiles, options: LoadOptions = {}
       const other = schemaFiles.get(c.namespace);
       if (other)
         findings.push(
-          createFinding({
-            code: "invalid-schema",
-            message: `${path}:1:1: namespace ${c.namespace} has two schemas (${other} too)`,
-            file: path,
-            line: 1,
-            column: 1,
-            hint: "keep one of .schema.yaml and .schema.json",
-          }),
+          findingAt(
+            "invalid-schema",
+            { file: path, line: 1, column: 1 },
+            `namespace ${c.namespace} has two schemas (${other} too)`,
+            { hint: "keep one of .schema.yaml and .schema.json" },
+          ),
         );
       else schemaFiles.set(c.namespace, path);
     } else if (c.kind === "values") valueFiles.push(c);
@@ -121,6 +120,8 @@ export async function loadRepository(files: RepoFiles, options: LoadOptions = {}
   const wantNs = (ns: string): boolean => !options.namespaces || options.namespaces.has(ns);
 
   const schemas = new Map<string, NamespaceSchema>();
+  // What exists but could not be read: reported once here, and nothing that depends on it is reported again.
+  const unreadable = { layers: new Map<string, Set<string>>(), schemas: new Set<string>() };
   await Promise.all(
     [...schemaFiles]
       .filter(([ns]) => wantNs(ns))
@@ -128,9 +129,9 @@ export async function loadRepository(files: RepoFiles, options: LoadOptions = {}
         const bytes = await files.read(path);
         if (bytes === null) return;
         const node = parseFile(bytes, path, { keys: "any", allowUnset: false, cache: true }, findings);
-        if (!node) return;
-        const s = loadSchema(ns, path, node, compiler, findings, options.compile ?? true);
+        const s = node && loadSchema(ns, path, node, compiler, findings, options.compile ?? true);
         if (s) schemas.set(ns, s);
+        else unreadable.schemas.add(ns);
       }),
   );
 
@@ -143,15 +144,12 @@ export async function loadRepository(files: RepoFiles, options: LoadOptions = {}
         // Declared but without a chain (a cycle, an unknown parent, too deep): strata.yaml's finding says why.
         if (parsedSettings.settings && !Object.hasOwn(parsedSettings.settings.environments, vf.environment)) {
           findings.push(
-            createFinding({
-              code: "unknown-environment",
-              message: `${vf.path}:1:1: environment "${vf.environment}" is not declared in ${SETTINGS_FILE}`,
-              file: vf.path,
-              line: 1,
-              column: 1,
-              environment: vf.environment,
-              hint: `add it under environments: in ${SETTINGS_FILE}, or move the file`,
-            }),
+            findingAt(
+              "unknown-environment",
+              { file: vf.path, line: 1, column: 1 },
+              `environment "${vf.environment}" is not declared in ${SETTINGS_FILE}`,
+              { environment: vf.environment, hint: `add it under environments: in ${SETTINGS_FILE}, or move the file` },
+            ),
           );
         }
         return;
@@ -160,22 +158,29 @@ export async function loadRepository(files: RepoFiles, options: LoadOptions = {}
       if (!wantNs(vf.namespace)) return;
       if (!schemaFiles.has(vf.namespace)) {
         findings.push(
-          createFinding({
-            code: "unknown-namespace",
-            message: `${vf.path}:1:1: namespace "${vf.namespace}" has no schema (schemas/${vf.namespace}.schema.yaml)`,
-            file: vf.path,
-            line: 1,
-            column: 1,
-            environment: vf.environment,
-            hint: "add the schema, or fix the file name",
-          }),
+          findingAt(
+            "unknown-namespace",
+            { file: vf.path, line: 1, column: 1 },
+            `namespace "${vf.namespace}" has no schema (schemas/${vf.namespace}.schema.yaml)`,
+            { environment: vf.environment, hint: "add the schema, or fix the file name" },
+          ),
         );
         return;
       }
       const bytes = await files.read(vf.path);
       if (bytes === null) return;
-      const layer = await loadLayer(vf, bytes, options.secrets, findings, skipped);
-      if (!layer) return;
+      const own: Finding[] = [];
+      const layer = await loadLayer(vf, bytes, options.secrets, own, skipped);
+      findings.push(...own);
+      if (!layer) {
+        // An empty file sets nothing; one that says why it could not be read may have set anything.
+        if (own.some((f) => f.severity === "error")) {
+          let byEnv = unreadable.layers.get(vf.environment);
+          if (!byEnv) unreadable.layers.set(vf.environment, (byEnv = new Set()));
+          byEnv.add(vf.namespace);
+        }
+        return;
+      }
       if (vf.encrypted) encryptedFiles.push(vf.path);
       let byNs = layers.get(vf.environment);
       if (!byNs) layers.set(vf.environment, (byNs = new Map()));
@@ -196,7 +201,7 @@ export async function loadRepository(files: RepoFiles, options: LoadOptions = {}
     );
   }
 
-  const resolver = new Resolver({ environments, schemas, layers });
+  const resolver = new Resolver({ environments, schemas, layers, unreadable });
   return {
     files,
     settings,
@@ -210,7 +215,7 @@ export async function loadRepository(files: RepoFiles, options: LoadOptions = {}
 }
 
 let parseCache: TextCache | null | undefined;
-const PARSE_VERSION = "strata-parse-2";
+const PARSE_VERSION = "strata-parse-3";
 
 /** Parses with positions; plain files go through the parse cache (keyed by path, options and bytes). */
 function parseFile(
@@ -277,15 +282,27 @@ function loadSchema(
   });
   const metaErrors = compiler.validateSchema(schema);
   if (metaErrors.length > 0) {
-    for (const err of metaErrors.slice(0, 20)) {
+    for (const err of oneErrorPerPlace(metaErrors).slice(0, 20)) {
       const segs = parseJsonPointer(err.instancePath);
       const p = at(segs);
+      const allowed = err.keyword === "enum" ? (err.params as { allowedValues?: unknown[] }).allowedValues : undefined;
+      const value = segs.reduce<unknown>(
+        (v, s) => (v !== null && typeof v === "object" ? (v as Record<string, unknown>)[s] : undefined),
+        schema,
+      );
+      const near =
+        allowed && typeof value === "string"
+          ? suggestClosest(
+              value,
+              allowed.filter((a): a is string => typeof a === "string"),
+            )
+          : null;
       findings.push(
         findingAt(
           "invalid-schema",
           { file: path, line: p.line, column: p.column },
-          `${segs.join(".") || "(root)"} ${err.message ?? "is invalid"}`,
-          { key: ns },
+          `${segs.join(".") || "(root)"} ${allowed ? `must be one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}` : (err.message ?? "is invalid")}`,
+          { key: ns, hint: near === null ? null : `did you mean ${JSON.stringify(near)}?` },
         ),
       );
     }
@@ -309,6 +326,22 @@ function loadSchema(
     );
     return loaded(null);
   }
+}
+
+/**
+ * One meta-schema error per place in the schema: a keyword the meta-schema allows in several forms
+ * (`type: strin` fails the enum of type names, the list form and the anyOf over both) is one mistake. The
+ * enum's error is the one that says what is allowed; otherwise the first that is not a summary.
+ */
+function oneErrorPerPlace(errors: readonly ErrorObject[]): ErrorObject[] {
+  const byPlace = new Map<string, ErrorObject[]>();
+  for (const e of errors) byPlace.set(e.instancePath, [...(byPlace.get(e.instancePath) ?? []), e]);
+  return [...byPlace.values()].map(
+    (group) =>
+      group.find((e) => e.keyword === "enum") ??
+      group.find((e) => e.keyword !== "anyOf" && e.keyword !== "oneOf") ??
+      group[0]!,
+  );
 }
 
 /** The schema's defaults; a schema whose `$ref`s expand past the limit gets a finding at the `$ref` where it stopped. */
@@ -374,12 +407,7 @@ async function loadLayer(
   if (!stripped || !stripped.metadata) {
     // Content, not a missing key: exit 1 whether or not secrets are skipped.
     findings.push(
-      createFinding({
-        code: "invalid-sops-file",
-        message: `${vf.path}:1:1: not a SOPS file (no sops metadata)`,
-        file: vf.path,
-        line: 1,
-        column: 1,
+      findingAt("invalid-sops-file", { file: vf.path, line: 1, column: 1 }, `not a SOPS file (no sops metadata)`, {
         environment: vf.environment,
         hint: `encrypt it: strata secrets encrypt --in-place ${vf.path}`,
       }),
@@ -397,12 +425,7 @@ async function loadLayer(
   }
   if (secrets === undefined) {
     findings.push(
-      createFinding({
-        code: "decryption-failed",
-        message: `${vf.path}:1:1: no SOPS engine is available to open it`,
-        file: vf.path,
-        line: 1,
-        column: 1,
+      findingAt("decryption-failed", { file: vf.path, line: 1, column: 1 }, `no SOPS engine is available to open it`, {
         environment: vf.environment,
         hint: "use --skip-secrets to check everything else",
       }),
@@ -416,12 +439,7 @@ async function loadLayer(
     if (e instanceof StrataError) {
       const reason = e.message.startsWith(`${vf.path}: `) ? e.message.slice(vf.path.length + 2) : e.message;
       findings.push(
-        createFinding({
-          code: e.code,
-          message: `${vf.path}:1:1: ${reason}`,
-          file: vf.path,
-          line: 1,
-          column: 1,
+        findingAt(e.code, { file: vf.path, line: 1, column: 1 }, `${reason}`, {
           environment: vf.environment,
           hint: e.hint,
         }),
@@ -432,28 +450,24 @@ async function loadLayer(
   }
   if (Array.isArray(plain)) {
     findings.push(
-      createFinding({
-        code: "yaml-syntax",
-        message: `${vf.path}:1:1: more than one YAML document; a values file holds one`,
-        file: vf.path,
-        line: 1,
-        column: 1,
-        environment: vf.environment,
-      }),
+      findingAt(
+        "yaml-syntax",
+        { file: vf.path, line: 1, column: 1 },
+        `more than one YAML document; a values file holds one`,
+        { environment: vf.environment },
+      ),
     );
     return null;
   }
   const overlaid = overlayPlaintext(stripped.data, plain);
   if (!overlaid) {
     findings.push(
-      createFinding({
-        code: "decryption-failed",
-        message: `${vf.path}:1:1: the decrypted document does not match the file's structure`,
-        file: vf.path,
-        line: 1,
-        column: 1,
-        environment: vf.environment,
-      }),
+      findingAt(
+        "decryption-failed",
+        { file: vf.path, line: 1, column: 1 },
+        `the decrypted document does not match the file's structure`,
+        { environment: vf.environment },
+      ),
     );
     return null;
   }
@@ -469,7 +483,7 @@ export async function resolveEnvironment(repo: Repository, environment: string):
 
 export function unknownEnvironment(repo: Repository, name: string): StrataError {
   const known = [...repo.environments.keys()].sort();
-  const near = known.find((k) => k.startsWith(name) || name.startsWith(k));
+  const near = suggestClosest(name, known) ?? known.find((k) => k.startsWith(name) || name.startsWith(k));
   return new StrataError("unknown-environment", `unknown environment "${name}"`, {
     hint: `known: ${known.join(", ")}${near ? ` (did you mean ${near}?)` : ""}`,
   });

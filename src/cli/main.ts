@@ -3,15 +3,8 @@
  * lazily; `--version` answers before anything else is imported (test/cli/startup-modules.test.ts checks
  * what each path loads), so its start-up is bare Node's.
  */
-import { readFileSync } from "node:fs";
-import { bundled } from "./bundled.js";
+import { packageVersion } from "./bundled.js";
 import type { Loader } from "./commands/index.js";
-
-function packageVersion(): string {
-  if (bundled) return bundled.version;
-  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
-  return pkg.version;
-}
 
 export async function main(argv: string[]): Promise<void> {
   // `strata diff | head`: the reader leaving early is not an error of ours.
@@ -24,18 +17,48 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
   process.stderr.on("error", ignoreEpipe);
-  const [{ EXIT, isStrataError }, { errColor, log }] = await Promise.all([
-    import("../core/findings.js"),
-    import("./output.js"),
-  ]);
+  const [{ EXIT, isStrataError }, output] = await Promise.all([import("../core/findings.js"), import("./output.js")]);
   try {
-    await run(argv, EXIT.ok, EXIT.usage);
+    await run(argv, EXIT.ok, EXIT.usage, output);
   } catch (error) {
-    process.exitCode = reportError(error, { EXIT, isStrataError, errColor, log });
+    process.exitCode = reportError(error, argv, { EXIT, isStrataError, ...output });
   }
 }
 
-async function run(argv: string[], ok: number, usage: number): Promise<void> {
+type Output = typeof import("./output.js");
+
+/** The command a failure belongs to, for the job summary: `push`, `secrets decrypt`. */
+function commandName(argv: readonly string[]): string {
+  const words: string[] = [];
+  for (const a of argv) {
+    if (a.startsWith("-")) break;
+    words.push(a);
+    if (words.length === 2) break;
+  }
+  return words.join(" ");
+}
+
+/**
+ * Under GitHub Actions a failure is also an `::error` annotation titled with its code (located when it has
+ * a place) and a line of the job summary, so a red step says why where reviewers look.
+ */
+function reportToGithub(
+  output: Output,
+  argv: readonly string[],
+  code: string,
+  message: string,
+  hint: string | null,
+  at: { file?: string | null; line?: number | null; column?: number | null } = {},
+): void {
+  if (!output.githubMode()) return;
+  output.printAnnotations(output.errorAnnotation(code, message, hint, at));
+  const name = commandName(argv);
+  output.appendStepSummary(
+    `### strata${name ? ` ${name}` : ""}: failed\n\n:x: \`${code}\` ${message.replace(/\n/g, " ")}${hint ? `\n\nhint: ${hint.replace(/\n/g, " ")}` : ""}\n`,
+  );
+}
+
+async function run(argv: string[], ok: number, usage: number, output: Output): Promise<void> {
   const [{ Command, CommanderError }, { commands }] = await Promise.all([
     import("commander"),
     import("./commands/index.js"),
@@ -67,8 +90,17 @@ async function run(argv: string[], ok: number, usage: number): Promise<void> {
     await program.parseAsync(argv, { from: "user" });
   } catch (error) {
     if (error instanceof CommanderError) {
-      // Help and version are successes; everything else commander rejects is an invocation problem.
+      // Help and version are successes; everything else commander rejects is an invocation problem (its
+      // message is already on stderr).
       process.exitCode = error.exitCode === 0 ? ok : usage;
+      if (error.exitCode !== 0)
+        reportToGithub(
+          output,
+          argv,
+          "invalid-argument",
+          error.message.replace(/^error: /, ""),
+          "run with --help for usage",
+        );
       return;
     }
     throw error;
@@ -78,21 +110,25 @@ async function run(argv: string[], ok: number, usage: number): Promise<void> {
 /** Maps any failure to its exit code and prints it once, without a stack trace unless it is a bug. */
 function reportError(
   error: unknown,
-  {
-    EXIT,
-    isStrataError,
-    errColor,
-    log,
-  }: Pick<typeof import("../core/findings.js"), "EXIT" | "isStrataError"> &
-    Pick<typeof import("./output.js"), "errColor" | "log">,
+  argv: readonly string[],
+  context: Pick<typeof import("../core/findings.js"), "EXIT" | "isStrataError"> & Output,
 ): number {
+  const { EXIT, isStrataError, errColor, log } = context;
   if (isStrataError(error)) {
     log(`${errColor.red("error")} ${errColor.bold(`[${error.code}]`)} ${error.message}`);
     if (error.hint) log(`${errColor.dim("hint:")} ${error.hint}`);
+    reportToGithub(context, argv, error.code, error.message, error.hint, error.finding ?? {});
     return error.exitCode;
   }
   const e = error instanceof Error ? error : new Error(String(error));
   log(`${errColor.red("internal error")} (a bug in strata; please report it with the output below)`);
   log(e.stack ?? e.message);
+  reportToGithub(
+    context,
+    argv,
+    "internal",
+    `internal error (a bug in strata): ${e.message}`,
+    "the log has the stack trace",
+  );
   return EXIT.internal;
 }

@@ -6,7 +6,8 @@
  */
 import { Chalk, type ChalkInstance } from "chalk";
 import { redact, registeredSecrets } from "../core/redact.js";
-import { escapeData } from "./render/escape.js";
+import { appendFileSync } from "node:fs";
+import { escapeData, escapeProperty } from "./render/escape.js";
 
 function colorLevel(stream: NodeJS.WriteStream): 0 | 1 | 2 | 3 {
   if ("NO_COLOR" in process.env && process.env.NO_COLOR !== "") return 0;
@@ -106,4 +107,45 @@ export async function startProgress(text: string): Promise<Progress> {
       spinner.stop();
     },
   };
+}
+
+/** GitHub mode: the CLI runs as a step of GitHub Actions (`GITHUB_ACTIONS=true`). */
+export function githubMode(): boolean {
+  return process.env.GITHUB_ACTIONS === "true";
+}
+
+/**
+ * The one writer of the job summary: appends markdown to `$GITHUB_STEP_SUMMARY` when it is set (a no-op
+ * elsewhere), scrubbed of every registered secret. The summary is an output channel of the command, like
+ * stdout, so it lives here rather than in src/io.
+ */
+export function appendStepSummary(markdown: string): void {
+  const file = process.env.GITHUB_STEP_SUMMARY;
+  if (!file) return;
+  appendFileSync(file, redact(markdown.endsWith("\n") ? markdown : `${markdown}\n`));
+}
+
+export interface AnnotationPlace {
+  file?: string | null;
+  line?: number | null;
+  column?: number | null;
+}
+
+/**
+ * An `::error` workflow command titled with the code, located when it has a place, the hint on the next
+ * line. Secrets are scrubbed from each part before escaping (after escaping a secret with `%` or a newline
+ * would no longer match).
+ */
+export function errorAnnotation(code: string, message: string, hint: string | null, at: AnnotationPlace = {}): string {
+  const props: string[] = [];
+  if (at.file) props.push(`file=${escapeProperty(redact(at.file))}`);
+  if (at.file && at.line) props.push(`line=${at.line}`);
+  if (at.file && at.line && at.column) props.push(`col=${at.column}`);
+  props.push(`title=${escapeProperty(code)}`);
+  return `::error ${props.join(",")}::${escapeData(redact(hint ? `${message}\nhint: ${hint}` : message))}\n`;
+}
+
+/** Workflow commands (already escaped and scrubbed field by field) to stderr, where errors go. */
+export function printAnnotations(text: string): void {
+  if (text !== "") process.stderr.write(text);
 }

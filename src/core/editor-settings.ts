@@ -4,7 +4,7 @@
  * jsonc-parser instead of parsing and re-printing it: the user's comments, order and other keys survive.
  */
 import { applyEdits, modify, parse, printParseErrorCode, type FormattingOptions, type ParseError } from "jsonc-parser";
-import { StrataError } from "./findings.js";
+import { errorAt, StrataError } from "./findings.js";
 
 export interface EditorEntries {
   /** schema file (as VS Code names it, `./…`) -> globs of the files it applies to */
@@ -28,16 +28,18 @@ export function mergeEditorSettings(existing: string | null, entries: EditorEntr
   if (errors.length > 0) {
     const e = errors[0]!;
     const { line, column } = lineColumn(existing, e.offset);
-    throw new StrataError(
+    throw errorAt(
       "invalid-argument",
-      `${file}:${line}:${column}: not a JSON settings file (${printParseErrorCode(e.error)}); nothing was written to it`,
+      { file, line, column },
+      `not a JSON settings file (${printParseErrorCode(e.error)}); nothing was written to it`,
       { hint: "fix the file, or add yaml.schemas and yaml.customTags by hand (docs/editors.md)" },
     );
   }
   if (current === null || typeof current !== "object" || Array.isArray(current)) {
-    throw new StrataError(
+    throw errorAt(
       "invalid-argument",
-      `${file}:1:1: the settings are not a JSON object; nothing was written to it`,
+      { file, line: 1, column: 1 },
+      "the settings are not a JSON object; nothing was written to it",
     );
   }
   const settings = current as Record<string, unknown>;

@@ -220,6 +220,22 @@ export class StrataError extends Error {
   }
 }
 
+/**
+ * An operational failure at a position in a file: like {@link findingAt}, the message gets its
+ * `file:line:column: ` prefix here and the location goes into `finding`, so a location is written once.
+ */
+export function errorAt(
+  code: Code,
+  at: SourcePosition,
+  message: string,
+  options: { hint?: string; cause?: unknown; exitCode?: ExitCode; finding?: Partial<Finding> } = {},
+): StrataError {
+  return new StrataError(code, `${at.file}:${at.line}:${at.column}: ${message}`, {
+    ...options,
+    finding: { ...options.finding, file: at.file, line: at.line, column: at.column },
+  });
+}
+
 export function isStrataError(e: unknown): e is StrataError {
   return e instanceof StrataError;
 }

@@ -187,7 +187,8 @@ describe("diffConfig between commits", () => {
     const { result } = await diff(dir, { base: "HEAD~1", head: "HEAD" });
     expect(result.problems[0]).toMatchObject({
       side: "head",
-      finding: { code: "yaml-syntax", file: "strata.yaml", line: 3 },
+      // At the [ that is never closed, not where the parser gave up.
+      finding: { code: "yaml-syntax", file: "strata.yaml", line: 2, column: 15 },
     });
     expect(result.problems.every((p) => p.side === "head" && p.finding.file === "strata.yaml")).toBe(true);
     expect(result.environments.staging!.changes.map((c) => c.key)).toEqual(["db.host", "http.url"]);

@@ -77,8 +77,9 @@ describe("strata on the example repository at the project root", () => {
     expect(doc.database.replicas).toEqual([]); // the only replica removed with $unset
     const one = await strata(["resolve", "--env", "staging", "--key", "database.pool.max", "--format", "json"]);
     expect(one.stdout.trim()).toBe("25");
+    // A key with no value is an invocation problem, like an unknown --env (exit 2).
     const missing = await strata(["resolve", "--env", "staging", "--key", "database.nope"]);
-    expect(missing.exitCode).toBe(1);
+    expect(missing.exitCode).toBe(2);
     expect(missing.stderr).toMatch(/database\.nope/);
   });
 

@@ -8,12 +8,14 @@ import { delimiter, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { cleanupTempdirs, tempdir } from "../support/gitdir.js";
 import { cliPath, projectRoot, strata } from "../support/cli.js";
+import { lacking } from "../support/shared.js";
 
 afterAll(cleanupTempdirs);
 
-function has(shell: string): boolean {
-  return execaSync("sh", ["-c", `command -v ${shell}`], { reject: false }).exitCode === 0;
-}
+/** Why a shell's test cannot run (null: it can): .ci/run installs zsh and fish; in CI a missing one fails. */
+const lacks = Object.fromEntries(
+  ["bash", "zsh", "fish"].map((shell) => [shell, lacking(`strata completion ${shell}`, { tool: shell })]),
+);
 
 const SYNTAX_CHECK: Record<string, string[]> = { bash: ["-n"], zsh: ["-n"], fish: ["--no-execute"] };
 
@@ -36,15 +38,12 @@ async function script(shell: string): Promise<string> {
 
 describe("strata completion", () => {
   for (const shell of ["bash", "zsh", "fish"]) {
-    it.skipIf(!has(shell))(
-      `the ${shell} script parses in ${shell}${has(shell) ? "" : ` (skipped: ${shell} is not installed; .ci/run installs it)`}`,
-      async () => {
-        const file = join(tempdir(), `strata.${shell}`);
-        writeFileSync(file, await script(shell));
-        const r = execaSync(shell, [...SYNTAX_CHECK[shell]!, file], { reject: false });
-        expect(r.exitCode, String(r.stderr)).toBe(0);
-      },
-    );
+    it.skipIf(lacks[shell])(`the ${shell} script parses in ${shell}`, async () => {
+      const file = join(tempdir(), `strata.${shell}`);
+      writeFileSync(file, await script(shell));
+      const r = execaSync(shell, [...SYNTAX_CHECK[shell]!, file], { reject: false });
+      expect(r.exitCode, String(r.stderr)).toBe(0);
+    });
   }
 
   it("is generated from the command tree: every command and subcommand is in it", async () => {
@@ -68,29 +67,26 @@ describe("strata completion", () => {
     expect(r.stderr).toMatch(/bash, zsh, fish/);
   });
 
-  it.skipIf(!has("bash"))(
-    "bash completes commands, subcommands, choices and the repository's environments",
-    async () => {
-      const file = join(tempdir(), "strata.bash");
-      writeFileSync(file, await script("bash"));
-      const complete = (words: string[]): string[] => {
-        const line = `source ${JSON.stringify(file)}; COMP_WORDS=(${words.map((w) => JSON.stringify(w)).join(" ")}); COMP_CWORD=${words.length - 1}; _strata; printf '%s\\n' "\${COMPREPLY[@]}"`;
-        const r = execaSync("bash", ["-c", line], {
-          cwd: projectRoot,
-          env: { PATH: strataOnPath(), NO_COLOR: "1" },
-          reject: false,
-        });
-        return String(r.stdout).split("\n").filter(Boolean);
-      };
-      expect(complete(["strata", "val"])).toEqual(["validate"]);
-      expect(complete(["strata", "secrets", "s"])).toEqual(["set", "status"]);
-      expect(complete(["strata", "validate", "--format", ""])).toEqual(["text", "json", "github"]);
-      expect(complete(["strata", "validate", "--env", "prod"])).toEqual(["production", "production-eu"]);
-      expect(complete(["strata", "validate", "--sk"])).toEqual(["--skip-secrets"]);
-    },
-  );
+  it.skipIf(lacks.bash)("bash completes commands, subcommands, choices and the repository's environments", async () => {
+    const file = join(tempdir(), "strata.bash");
+    writeFileSync(file, await script("bash"));
+    const complete = (words: string[]): string[] => {
+      const line = `source ${JSON.stringify(file)}; COMP_WORDS=(${words.map((w) => JSON.stringify(w)).join(" ")}); COMP_CWORD=${words.length - 1}; _strata; printf '%s\\n' "\${COMPREPLY[@]}"`;
+      const r = execaSync("bash", ["-c", line], {
+        cwd: projectRoot,
+        env: { PATH: strataOnPath(), NO_COLOR: "1" },
+        reject: false,
+      });
+      return String(r.stdout).split("\n").filter(Boolean);
+    };
+    expect(complete(["strata", "val"])).toEqual(["validate"]);
+    expect(complete(["strata", "secrets", "s"])).toEqual(["set", "status"]);
+    expect(complete(["strata", "validate", "--format", ""])).toEqual(["text", "json", "github"]);
+    expect(complete(["strata", "validate", "--env", "prod"])).toEqual(["production", "production-eu"]);
+    expect(complete(["strata", "validate", "--sk"])).toEqual(["--skip-secrets"]);
+  });
 
-  it.skipIf(!has("fish"))("fish completes commands and the repository's environments", async () => {
+  it.skipIf(lacks.fish)("fish completes commands and the repository's environments", async () => {
     const file = join(tempdir(), "strata.fish");
     writeFileSync(file, await script("fish"));
     const complete = (line: string): string[] => {

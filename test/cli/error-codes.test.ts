@@ -37,7 +37,9 @@ const cases: [string, Case][] = [
       code: "yaml-syntax",
       files: { "environments/staging/app.yaml": "name: [unclosed\nreplicas: 2\n" },
       file: "environments/staging/app.yaml",
-      line: 2,
+      // At the [ that is never closed, not where the parser gave up.
+      line: 1,
+      column: 7,
       exit: 1,
     },
   ],

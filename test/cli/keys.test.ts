@@ -1,5 +1,5 @@
 // @module-tag e2e
-import { readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parsePublicKey, parseSigningKey } from "../../src/core/snapshot/index.js";
@@ -23,6 +23,47 @@ describe("strata keys generate", () => {
     const again = await strata(["keys", "generate", "--out", "k.pem"], { cwd: dir });
     expect(again.exitCode).toBe(2);
     expect(again.stderr).toContain("refusing to overwrite");
+  });
+});
+
+describe("strata keys generate in a repository", () => {
+  it("adds the public key to signing.trusted_keys, editing only that line, and the repository still validates", async () => {
+    const dir = tempdir();
+    expect((await strata(["init", "config"], { cwd: dir })).exitCode).toBe(0);
+    const repo = join(dir, "config");
+    const before = readFileSync(join(repo, "strata.yaml"), "utf8");
+    const r = await strata(["keys", "generate", "--out", "../signing.pem"], { cwd: join(repo, "environments") });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const pub = r.stdout.trim();
+    expect(r.stderr).toContain(`added the public key below to signing.trusted_keys in ${join(repo, "strata.yaml")}`);
+    const after = readFileSync(join(repo, "strata.yaml"), "utf8");
+    // Only the list changed: every other line of the file is as it was, comments included.
+    expect(after.replace(/ {2}trusted_keys:[^\n]*\n {4}- [^\n]+\n/, "")).toBe(
+      before.replace(/ {2}trusted_keys: \[\][^\n]*\n/, ""),
+    );
+    expect(after).toContain(`  trusted_keys:       # keys whose snapshots are trusted`);
+    expect(after).toContain(`    - ${pub}\n`);
+    const validate = await strata(["validate", "--skip-secrets"], { cwd: repo });
+    expect(validate.exitCode, validate.stdout + validate.stderr).toBe(0);
+    // A second key is added beside the first.
+    const second = await strata(["keys", "generate", "--out", join(dir, "second.pem"), "--repo", repo], { cwd: dir });
+    expect(second.exitCode, second.stderr).toBe(0);
+    expect(readFileSync(join(repo, "strata.yaml"), "utf8")).toContain(`    - ${pub}\n    - ${second.stdout.trim()}\n`);
+  });
+
+  it("--no-trust leaves strata.yaml alone; a strata.yaml that cannot take the key leaves no key behind", async () => {
+    const dir = tempdir();
+    expect((await strata(["init", "config"], { cwd: dir })).exitCode).toBe(0);
+    const repo = join(dir, "config");
+    const before = readFileSync(join(repo, "strata.yaml"), "utf8");
+    const r = await strata(["keys", "generate", "--out", join(dir, "k.pem"), "--no-trust"], { cwd: repo });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(readFileSync(join(repo, "strata.yaml"), "utf8")).toBe(before);
+    writeFileSync(join(repo, "strata.yaml"), before.replace("trusted_keys: []", "trusted_keys: one-key"));
+    const bad = await strata(["keys", "generate", "--out", join(dir, "k2.pem")], { cwd: repo });
+    expect(bad.exitCode).toBe(1);
+    expect(bad.stderr).toMatch(/\[invalid-config\] strata\.yaml:\d+:\d+: signing\.trusted_keys is not a list/);
+    expect(existsSync(join(dir, "k2.pem"))).toBe(false);
   });
 });
 

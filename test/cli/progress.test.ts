@@ -5,6 +5,7 @@ import { execaSync } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
 import { cleanupTempdirs, gitdir } from "../support/gitdir.js";
 import { cliPath, projectRoot, strata } from "../support/cli.js";
+import { lacking } from "../support/shared.js";
 
 afterAll(cleanupTempdirs);
 
@@ -12,7 +13,7 @@ afterAll(cleanupTempdirs);
 // eslint-disable-next-line no-control-regex -- the escape sequence is what is looked for
 const SPINNER = /\x1b\[\?25l|[\u2800-\u28ff]/;
 
-const hasScript = execaSync("sh", ["-c", "command -v script"], { reject: false }).exitCode === 0;
+const noScript = lacking("a spinner on a terminal (script(1) gives the CLI one)", { tool: "script" });
 
 function onTerminal(args: string[], env: Record<string, string> = {}): string {
   const command = `stty cols 100 rows 30; ${[process.execPath, cliPath, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(" ")}`;
@@ -41,17 +42,14 @@ describe("progress", () => {
     expect(d.stdout + d.stderr).not.toMatch(SPINNER);
   });
 
-  it.skipIf(!hasScript)(
-    `on a terminal, validate shows a spinner on stderr${hasScript ? "" : " (skipped: script(1) is not installed)"}`,
-    () => {
-      const out = onTerminal(["validate", "--skip-secrets"]);
-      expect(out).toMatch(SPINNER);
-      expect(out).toContain("loading the repository");
-      expect(out).toContain("environment(s) valid");
-    },
-  );
+  it.skipIf(noScript)("on a terminal, validate shows a spinner on stderr", () => {
+    const out = onTerminal(["validate", "--skip-secrets"]);
+    expect(out).toMatch(SPINNER);
+    expect(out).toContain("loading the repository");
+    expect(out).toContain("environment(s) valid");
+  });
 
-  it.skipIf(!hasScript)("on a terminal under CI=true or GITHUB_ACTIONS=true, no spinner", () => {
+  it.skipIf(noScript)("on a terminal under CI=true or GITHUB_ACTIONS=true, no spinner", () => {
     expect(onTerminal(["validate", "--skip-secrets", "--format", "text"], { CI: "true" })).not.toMatch(SPINNER);
     expect(onTerminal(["validate", "--skip-secrets", "--format", "text"], { GITHUB_ACTIONS: "true" })).not.toMatch(
       SPINNER,

@@ -47,8 +47,8 @@ class Scenario {
   ) {
     const files = scaffoldFiles("# workflow\n");
     files["strata.yaml"] = files["strata.yaml"]!.replace(
-      "# signing:",
-      `signing:\n  trusted_keys: ["${key.publicKey.text}"]\n# was signing:`,
+      "  trusted_keys: []",
+      `  trusted_keys: ["${key.publicKey.text}"]`,
     ).replace("approvals:\n", `approvals:\n${rules}`);
     this.repo = gitdir(files);
     writeFileSync(join(this.repo, "..", "signing.pem"), pem, { mode: 0o600 });

@@ -5,10 +5,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { strata, type CliResult } from "../support/cli.js";
 import { cleanupTempdirs, tempdir } from "../support/gitdir.js";
-import { conformance, lacking, needsCorpus } from "../support/shared.js";
+import { conformance, lacking } from "../support/shared.js";
 import { keyEnv, PGP_FP1, SOPS_AGE_KEY, SOPS_AGE_RECIPIENT, testGnupgHome } from "../app/secrets/keys.js";
 
-const missing = lacking("strata secrets (end to end)", needsCorpus, { tool: "gpg" });
+const missing = lacking("strata secrets (end to end)", { tool: "gpg" });
 
 const PLAIN =
   "db:\n    password: hunter22-secret\n    port: 5432\n# rotate quarterly\napi_token: tok-abcdef-123456\nlist:\n    - first-item-secret\n    - second-item-secret\n";

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { parseSnapshot, verifySnapshot, type Snapshot } from "../../src/core/snapshot/index.js";
 import { openStore } from "../../src/io/stores/index.js";
 import { cliPath, strata } from "../support/cli.js";
-import { etcdBinary, startEtcd, type EtcdHandle } from "../support/etcd.js";
+import { etcdMissing, startEtcd, type EtcdHandle } from "../support/etcd.js";
 import { cleanupTempdirs, gitdir, tempdir } from "../support/gitdir.js";
 import { spawnServe, type ServeProcess } from "../support/serve.js";
 import { put, readEvents, watchersReach } from "../support/server.js";
@@ -27,7 +27,7 @@ beforeAll(async () => {
   keyFile = join(keysDir, "signing.pem");
   writeFileSync(trustedFile, `# test key\n${key.publicKey.text}\n`);
   writeFileSync(keyFile, pem, { mode: 0o600 });
-  if (etcdBinary !== null) etcd = await startEtcd();
+  if (!etcdMissing) etcd = await startEtcd();
 });
 afterAll(async () => {
   await Promise.all(running.splice(0).map((s) => s.stop("SIGKILL")));
@@ -139,7 +139,7 @@ describe("two servers, 16 concurrent `strata push` processes", () => {
     await store.close();
   }, 300_000);
 
-  it.skipIf(etcdBinary === null)(
+  it.skipIf(etcdMissing)(
     "on one etcd: the same guarantees",
     async () => {
       const loc = `etcd://${etcd!.hostPort}/concurrent`;
@@ -162,26 +162,23 @@ describe("two servers, 16 concurrent `strata push` processes", () => {
     ]);
   });
 
-  it.skipIf(etcdBinary === null)(
-    "on one etcd: a push through one reaches an event-stream watcher of the other",
-    async () => {
-      const loc = `etcd://${etcd!.hostPort}/sse`;
-      const [a, b] = [await serve(loc), await serve(loc)];
-      const [v1] = makeChain(key, 1);
-      const events = readEvents(await fetch(`${b.url}/v1/environments/staging/events`), (e) => e.length >= 1, 50_000);
-      await watchersReach(b.url, "sse", 1);
-      expect((await put(a.url, v1!, '"0"')).status).toBe(201);
-      expect((await events).map((e) => JSON.parse(e.data))).toEqual([
-        { environment: "staging", version: 1, digest: v1!.digest },
-      ]);
-      // And a long-poll on b wakes for a push through a.
-      const v2 = makeSnapshot(key, { version: 2, previous: v1!.digest });
-      const poll = fetch(`${b.url}/v1/environments/staging/snapshot?wait=60`, { headers: { "if-none-match": '"1"' } });
-      await watchersReach(b.url, "longpoll", 1);
-      expect((await put(a.url, v2, '"1"')).status).toBe(201);
-      expect((await poll).headers.get("etag")).toBe('"2"');
-    },
-  );
+  it.skipIf(etcdMissing)("on one etcd: a push through one reaches an event-stream watcher of the other", async () => {
+    const loc = `etcd://${etcd!.hostPort}/sse`;
+    const [a, b] = [await serve(loc), await serve(loc)];
+    const [v1] = makeChain(key, 1);
+    const events = readEvents(await fetch(`${b.url}/v1/environments/staging/events`), (e) => e.length >= 1, 50_000);
+    await watchersReach(b.url, "sse", 1);
+    expect((await put(a.url, v1!, '"0"')).status).toBe(201);
+    expect((await events).map((e) => JSON.parse(e.data))).toEqual([
+      { environment: "staging", version: 1, digest: v1!.digest },
+    ]);
+    // And a long-poll on b wakes for a push through a.
+    const v2 = makeSnapshot(key, { version: 2, previous: v1!.digest });
+    const poll = fetch(`${b.url}/v1/environments/staging/snapshot?wait=60`, { headers: { "if-none-match": '"1"' } });
+    await watchersReach(b.url, "longpoll", 1);
+    expect((await put(a.url, v2, '"1"')).status).toBe(201);
+    expect((await poll).headers.get("etag")).toBe('"2"');
+  });
 });
 
 describe("kill -9 during pushes (file store)", () => {

@@ -1,3 +1,4 @@
+// @module-tag e2e
 // The SDK against the real `strata serve` (built CLI) and its file store: first load, verification,
 // live updates, the read API, the cache file and the Strata-Client header.
 import { readFileSync, statSync, writeFileSync } from "node:fs";

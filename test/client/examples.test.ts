@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { cliPath, projectRoot, strata } from "../support/cli.js";
 import { tempdir } from "../support/gitdir.js";
+import { lacking } from "../support/shared.js";
 import { cleanUpAfterEach, encryptSecrets, newAgeIdentity, startEndpoint, waitFor } from "./support.js";
 
 const { endpoints, children } = cleanUpAfterEach();
@@ -116,8 +117,8 @@ describe("examples/service-agent", () => {
     for (const arg of [...init!.args!, ...sidecar.args!]) expect(help).toContain(arg.split("=")[0]!);
   });
 
-  const systemd = spawnSync("sh", ["-c", "command -v systemd-analyze"], { encoding: "utf8" }).stdout.trim();
-  it.skipIf(systemd === "")(
+  const noSystemd = lacking("the systemd units", { tool: "systemd-analyze" });
+  it.skipIf(noSystemd)(
     "the systemd units pass systemd-analyze verify (with this checkout's paths for the binaries)",
     async () => {
       const dir = tempdir("strata-systemd-");
@@ -134,7 +135,7 @@ describe("examples/service-agent", () => {
             .replaceAll("/opt/checkout/service.sh", join(projectRoot, "examples/service-agent/service.sh")),
         );
       }
-      const r = spawnSync(systemd, ["verify", ...units.map((u) => join(dir, u))], { encoding: "utf8" });
+      const r = spawnSync("systemd-analyze", ["verify", ...units.map((u) => join(dir, u))], { encoding: "utf8" });
       expect(r.stderr).toBe("");
       expect(r.status).toBe(0);
     },

@@ -1,3 +1,4 @@
+// @module-tag e2e
 // The SDK as a service sees it: imported by package name from a separate process, it loads without the
 // CLI, server or GitHub code and their dependencies, and after close() the process exits by itself.
 import { spawn } from "node:child_process";

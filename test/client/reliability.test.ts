@@ -8,7 +8,7 @@ import { createClient, StrataClient, StrataClientError } from "../../src/client/
 import type { JsonObject } from "../../src/core/json.js";
 import type { StatusDocument } from "../../src/core/protocol/index.js";
 import { serializeSnapshot } from "../../src/core/snapshot/index.js";
-import { etcdBinary, startEtcd, type EtcdHandle } from "../support/etcd.js";
+import { etcdMissing, startEtcd, type EtcdHandle } from "../support/etcd.js";
 import { tempdir } from "../support/gitdir.js";
 import { spawnServe, type ServeProcess } from "../support/serve.js";
 import { newKey } from "../support/snapshots.js";
@@ -321,7 +321,7 @@ describe("crashes and restarts", () => {
     expect(reconnects.length).toBeGreaterThan(0);
   });
 
-  it.skipIf(etcdBinary === null)(
+  it.skipIf(etcdMissing)(
     "two servers on etcd: when the client's server dies, what the other published arrives after it returns",
     async () => {
       etcd = await startEtcd();

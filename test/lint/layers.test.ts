@@ -47,9 +47,14 @@ describe("the layer rule", () => {
     },
   );
 
-  it("allows cli the documented io exceptions (the result cache, exec's child, the step summary)", async () => {
-    const text = `import { createResultCache } from "../io/cache/resolved.js";\nimport { runCommand } from "../io/process/run-command.js";\nimport { writeStepSummary } from "../io/github/env.js";\nexport const x = [createResultCache, runCommand, writeStepSummary];\n`;
+  it("allows cli the documented io exceptions (the result cache, exec's child)", async () => {
+    const text = `import { createResultCache } from "../io/cache/resolved.js";\nimport { runCommand } from "../io/process/run-command.js";\nexport const x = [createResultCache, runCommand];\n`;
     expect(await ruleIds("src/cli/lint-fixture.ts", text)).toEqual([]);
+  });
+
+  it("no longer lets cli import the GitHub environment reader (the job summary is written by cli/output.ts)", async () => {
+    const text = `import { readGitHubEnvironment } from "../io/github/env.js";\nexport const x = readGitHubEnvironment;\n`;
+    expect(await ruleIds("src/cli/lint-fixture.ts", text)).toContain("import-x/no-restricted-paths");
   });
 
   it.each(["node:fs", "fs", "node:fs/promises", "node:child_process", "child_process"])(

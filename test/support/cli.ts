@@ -3,7 +3,8 @@ import { execa } from "execa";
 import { fileURLToPath } from "node:url";
 
 export const projectRoot = fileURLToPath(new URL("../..", import.meta.url));
-export const cliPath = fileURLToPath(new URL("../../bin/strata.mjs", import.meta.url));
+/** The built CLI; in the fast tier, a stub that fails (test/support/global-setup.ts). */
+export const cliPath = process.env.STRATA_TEST_CLI ?? fileURLToPath(new URL("../../bin/strata.mjs", import.meta.url));
 
 export interface CliResult {
   stdout: string;

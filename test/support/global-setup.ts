@@ -1,5 +1,7 @@
 // Builds dist/ once per test run so the end-to-end tests spawn the CLI as users run it. Only the files
-// tagged `e2e` use dist/, so a run that leaves them out (`npm run test:fast`) skips the build.
+// tagged `e2e` use dist/, so a run that leaves them out (`npm run test:fast`) skips the build, and runs the
+// CLI as a stub that fails (test/support/no-built-cli.mjs): an untagged file that spawns it fails there
+// instead of silently testing whatever dist/ a working copy has.
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { TestProject } from "vitest/node";
@@ -7,7 +9,10 @@ import type { TestProject } from "vitest/node";
 export default function setup(project: TestProject): void {
   const root = fileURLToPath(new URL("../..", import.meta.url));
   if (process.env.STRATA_TEST_SKIP_BUILD === "1") return;
-  if ((project.config.tagsFilter ?? []).some((f) => /!\s*e2e\b/.test(f))) return;
+  if ((project.config.tagsFilter ?? []).some((f) => /!\s*e2e\b/.test(f))) {
+    process.env.STRATA_TEST_CLI = fileURLToPath(new URL("./no-built-cli.mjs", import.meta.url));
+    return;
+  }
   execFileSync(
     process.execPath,
     [fileURLToPath(new URL("../../node_modules/typescript/bin/tsc", import.meta.url)), "-p", "tsconfig.build.json"],

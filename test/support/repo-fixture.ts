@@ -1,7 +1,7 @@
 // A small valid configuration repository for tests, with overrides per test.
 import { gitdir, type FileTree } from "./gitdir.js";
 
-const BASE_REPO: FileTree = {
+export const BASE_REPO: FileTree = {
   "strata.yaml": `version: 1
 environments:
   base: { abstract: true }

@@ -1,3 +1,4 @@
+// @module-tag e2e
 // The dashboard's server side without a browser: the diff between two stored versions, the audit chain, and
 // the /ui/ routes' errors and headers, against the real endpoint in-process over a file store.
 import { execFileSync } from "node:child_process";

@@ -17,6 +17,8 @@ export interface CheckApprovalsOptions {
   setStatus?: boolean;
   /** Link of the status, e.g. the Actions run. */
   targetUrl?: string | null;
+  /** Another commit that gets the same status: a merge queue's commit (its required checks must be there). */
+  alsoStatusOn?: string | null;
 }
 
 export interface ApprovalsReport extends PullRequestEvaluation {
@@ -33,6 +35,7 @@ export async function checkApprovals(options: CheckApprovalsOptions): Promise<Ap
   const { github } = options;
   const pr = await github.getPullRequest(options.pullRequest);
   const setStatus = options.setStatus ?? true;
+  const statusCommits = [pr.head.sha, ...(options.alsoStatusOn ? [options.alsoStatusOn] : [])];
   const status = (state: CommitStatus["state"], description: string): CommitStatus => ({
     state,
     context: STATUS_CONTEXT,
@@ -47,12 +50,13 @@ export async function checkApprovals(options: CheckApprovalsOptions): Promise<Ap
     // A gate that could not decide says so on the commit rather than leaving an old green status.
     if (setStatus) {
       const description = error instanceof StrataError ? error.message : "strata could not evaluate approvals";
-      await github
-        .setCommitStatus(
-          pr.head.sha,
-          status("error", description.length > 140 ? `${description.slice(0, 139)}…` : description),
-        )
-        .catch(() => undefined);
+      for (const sha of statusCommits)
+        await github
+          .setCommitStatus(
+            sha,
+            status("error", description.length > 140 ? `${description.slice(0, 139)}…` : description),
+          )
+          .catch(() => undefined);
     }
     throw error;
   }
@@ -60,7 +64,7 @@ export async function checkApprovals(options: CheckApprovalsOptions): Promise<Ap
   const gateFilesChanged = files.filter((f) => GATE_FILES.test(f));
   const { decision } = evaluation;
   const commitStatus = setStatus ? status(decision.state, decision.description) : null;
-  if (commitStatus) await github.setCommitStatus(pr.head.sha, commitStatus);
+  if (commitStatus) for (const sha of statusCommits) await github.setCommitStatus(sha, commitStatus);
   return {
     ...evaluation,
     repository: `${github.repository.owner}/${github.repository.repo}`,

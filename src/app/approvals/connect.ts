@@ -4,6 +4,7 @@ import { createOctokit } from "../../io/github/client.js";
 import {
   parseRepository,
   readEventPullRequest,
+  readMergeGroupHead,
   readGitHubEnvironment,
   requireRepository,
   requireToken,
@@ -46,8 +47,13 @@ export async function resolvePullRequestNumber(given: number | undefined, env: G
   const fromEvent = await readEventPullRequest(env.eventPath);
   if (fromEvent === null) {
     throw new StrataError("invalid-argument", "which pull request? pass --pr N", {
-      hint: "in a pull_request or pull_request_review workflow it defaults to the event's pull request",
+      hint: "in a pull_request, pull_request_review or merge_group workflow it defaults to the event's pull request",
     });
   }
   return fromEvent;
+}
+
+/** In a merge queue (`merge_group`), the queue's commit: it needs the status as well as the pull request's head. */
+export function mergeGroupHead(env: GitHubEnvironment): Promise<string | null> {
+  return readMergeGroupHead(env.eventPath);
 }

@@ -1,14 +1,40 @@
-import { StrataError } from "../../core/findings.js";
-import { dirname, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { isStrataError, StrataError } from "../../core/findings.js";
+import { addTrustedKey } from "../../core/settings/edit.js";
+import { SETTINGS_FILE } from "../../core/settings/settings.js";
 import { readTextFile, writeFileInside } from "../../io/fs/files.js";
+import { openWorktree } from "../worktree.js";
 import { generateSigningKey, parseSigningKey, type PublicKey, type SigningKey } from "../../core/snapshot/index.js";
 import { loadTrustedKeys, readDistributionSettings } from "./settings.js";
 
-/** `strata keys generate`: writes the PKCS#8 PEM private key (0600, never over an existing file). */
-export async function generateKeys(options: {
+export interface GeneratedKeys {
   out: string;
-}): Promise<{ out: string; publicKey: string; keyid: string }> {
+  publicKey: string;
+  keyid: string;
+  /** The strata.yaml whose signing.trusted_keys now lists the public key, or null (not asked to). */
+  trustedIn: string | null;
+}
+
+/**
+ * `strata keys generate`: writes the PKCS#8 PEM private key (0600, never over an existing file) and, given
+ * a repository root, adds the public key to its strata.yaml's `signing.trusted_keys` (an edit of the text:
+ * comments and layout stay). strata.yaml is checked before anything is written, so a file that cannot take
+ * the key leaves no key behind either.
+ */
+export async function generateKeys(options: { out: string; trustIn?: string | null }): Promise<GeneratedKeys> {
   const { pem, publicKey } = generateSigningKey();
+  let settings: { path: string; text: string } | null = null;
+  if (options.trustIn) {
+    const path = join(options.trustIn, SETTINGS_FILE);
+    let original: string;
+    try {
+      original = await readTextFile(path);
+    } catch (cause) {
+      throw new StrataError("unreadable-file", `cannot read ${path}`, { cause });
+    }
+    const { text, added } = addTrustedKey(original, publicKey.text);
+    if (added) settings = { path, text };
+  }
   try {
     // Never over anything that is there, a link included: the key goes nowhere but where it was named.
     await writeFileInside(options.out, pem, {
@@ -23,7 +49,24 @@ export async function generateKeys(options: {
       throw new StrataError("invalid-argument", `${options.out} exists: refusing to overwrite a key`, { cause });
     throw error;
   }
-  return { out: options.out, publicKey: publicKey.text, keyid: publicKey.keyid };
+  if (settings && options.trustIn) await writeFileInside(settings.path, settings.text, { within: options.trustIn });
+  return {
+    out: options.out,
+    publicKey: publicKey.text,
+    keyid: publicKey.keyid,
+    trustedIn: options.trustIn ? join(options.trustIn, SETTINGS_FILE) : null,
+  };
+}
+
+/** The repository `keys generate` trusts its key in: `--repo DIR`, else the one around the working directory (or none). */
+export function signingRepository(options: { repo?: string | undefined; cwd: string }): string | null {
+  if (options.repo !== undefined) return openWorktree(options.repo).root;
+  try {
+    return openWorktree(options.cwd).root;
+  } catch (error) {
+    if (isStrataError(error) && error.code === "missing-repository") return null;
+    throw error;
+  }
 }
 
 /** `--signing-key FILE`, else `STRATA_SIGNING_KEY` (the PEM text). */

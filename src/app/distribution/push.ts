@@ -7,7 +7,12 @@ import {
   type ExitCode,
   type Finding,
 } from "../../core/findings.js";
-import { verifyCurrentSnapshot, type Snapshot, type VersionRef } from "../../core/snapshot/index.js";
+import {
+  verifyCurrentSnapshot,
+  type PublishedPullRequest,
+  type Snapshot,
+  type VersionRef,
+} from "../../core/snapshot/index.js";
 import { buildNextSnapshot, findingFromError, type BuildOptions } from "./build.js";
 import type { EndpointClient } from "./endpoint.js";
 
@@ -24,6 +29,8 @@ export interface PushResult {
   action: "publish" | "refresh" | "rollback" | null;
   findings: Finding[];
   exitCode: ExitCode;
+  /** Published under the approval gate: the pull requests the version publishes, with their approvers. */
+  pullRequests?: PublishedPullRequest[];
 }
 
 export interface PushOptions extends BuildOptions {
@@ -120,6 +127,7 @@ export async function pushEnvironment(options: PushOptions): Promise<PushResult>
       digest: reply.digest,
       action,
       exitCode: exitCodeForFindings(built.findings),
+      ...(built.snapshot.source.pullRequests ? { pullRequests: built.snapshot.source.pullRequests } : {}),
     };
   } catch (error) {
     const finding = findingFromError(environment, error);

@@ -87,7 +87,7 @@ export async function loadTrustedKeys(options: {
     const settings = await readDistributionSettings(options.repoDir);
     if (settings.trustedKeys.length === 0) {
       throw new StrataError("invalid-argument", `${join(options.repoDir, "strata.yaml")} has no signing.trusted_keys`, {
-        hint: "add the public key `strata keys generate` printed, or pass --trusted-keys FILE",
+        hint: "run `strata keys generate` in the repository (it adds its public key there), or pass --trusted-keys FILE",
       });
     }
     return settings.trustedKeys.map(parsePublicKey);

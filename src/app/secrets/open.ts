@@ -3,7 +3,7 @@
  * StrataError (`decryption-failed`, `mac-mismatch`, `mac-missing`) that names the file, never a value;
  * every decrypted value is registered with the redactor before anything else sees it.
  */
-import { StrataError } from "../../core/findings.js";
+import { errorAt, StrataError } from "../../core/findings.js";
 import { redact, registerSecret } from "../../core/redact.js";
 import type { IvCache } from "../../core/sops/cipher.js";
 import { decryptBranches, TreeDecryptError, verifyMac } from "../../core/sops/engine.js";
@@ -36,7 +36,7 @@ export interface OpenedFile {
 
 /** A YAML limit hit while reading a SOPS file: a located `yaml-limit` (exit 1), as the values reader reports it. */
 export function yamlLimitError(e: SopsLimitError, file: string): StrataError {
-  return new StrataError("yaml-limit", `${file}:${e.line}:${e.column}: ${e.message}`, {
+  return errorAt("yaml-limit", { file, line: e.line, column: e.column }, e.message, {
     hint: "anchors and aliases are limited to stop alias bombs; write the values out",
     cause: e,
   });

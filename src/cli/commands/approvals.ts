@@ -1,14 +1,13 @@
 import { InvalidArgumentError, type Command } from "commander";
 import { checkApprovals, type ApprovalsReport } from "../../app/approvals/check-approvals.js";
-import { connectGitHub, resolvePullRequestNumber } from "../../app/approvals/connect.js";
+import { connectGitHub, mergeGroupHead, resolvePullRequestNumber } from "../../app/approvals/connect.js";
 import { createDiffSeam, resolveDiffSeam, type DiffSeam } from "../../app/approvals/diff-seam.js";
 import { COMMENT_LIMIT } from "../../core/approvals/comment.js";
 import { describeMissing, formatOwners } from "../../core/approvals/evaluate.js";
 import { renderApprovalsMarkdown } from "../../core/approvals/markdown.js";
 import { EXIT, combineExitCodes, exitCodeForFindings } from "../../core/findings.js";
-import { writeStepSummary } from "../../io/github/env.js";
 import { addFormatOption, addRepoOption, examples, printJson, reportFormat } from "../common.js";
-import { color, log, print, printData } from "../output.js";
+import { appendStepSummary, color, log, print, printData } from "../output.js";
 import { redact } from "../../core/redact.js";
 import { escapeData, renderFindingsGithub } from "../render/findings.js";
 
@@ -73,12 +72,13 @@ export function register(program: Command): void {
       computeChanges: seam.computeChanges,
       setStatus: opts.status,
       targetUrl: runUrl,
+      alsoStatusOn: await mergeGroupHead(env),
     });
     const format = reportFormat(opts.format);
     if (format === "json") printData(printJson(toJson(report)));
     else if (format === "github") printData(renderGithub(report, opts.repo ?? process.cwd()));
     else print(renderText(report));
-    await writeStepSummary(renderSummary(report), env.stepSummary);
+    appendStepSummary(renderSummary(report));
     process.exitCode = combineExitCodes([
       exitCodeForFindings(report.findings),
       report.decision.met ? EXIT.ok : EXIT.findings,

@@ -1,5 +1,13 @@
 import type { Command } from "commander";
-import { adoptRepository, initRepository } from "../../app/init.js";
+import {
+  adoptRepository,
+  checkActionRef,
+  fillWorkflow,
+  hasActionPlaceholder,
+  initRepository,
+  workflowBranch,
+} from "../../app/init.js";
+import { packageVersion } from "../bundled.js";
 import { loadWorkflowTemplate } from "../templates.js";
 import { addExamples } from "../common.js";
 import { color, print } from "../output.js";
@@ -14,21 +22,46 @@ export function register(program: Command): void {
     .option(
       "--existing",
       "adopt a repository that already has files: write only what is missing and list what was left alone",
-    );
+    )
+    .option(
+      "--action-ref <sha>",
+      "the commit of the strata release the workflow's `uses: strata-config/strata@…` lines pin (with --existing: fills the placeholder of an existing workflow)",
+    )
+    .option("--default-branch <name>", "the branch whose pushes publish (default: the repository's, else main)");
   addExamples(cmd, [
     ["strata init config && cd config", "a new repository in ./config"],
+    [
+      "strata init config --action-ref 0123456789abcdef0123456789abcdef01234567",
+      "the workflow pins that commit of strata's action",
+    ],
     ["strata init --existing", "adopt the current directory: add the workflow, editor schemas, .gitignore lines"],
   ]);
-  cmd.action(async (dir: string, opts: { existing?: boolean }) => {
-    const workflow = await loadWorkflowTemplate();
+  cmd.action(async (dir: string, opts: { existing?: boolean; actionRef?: string; defaultBranch?: string }) => {
+    const version = packageVersion();
+    if (opts.actionRef !== undefined) checkActionRef(opts.actionRef);
+    const workflow = fillWorkflow(await loadWorkflowTemplate(), {
+      actionRef: opts.actionRef ?? null,
+      defaultBranch: await workflowBranch(dir, opts.defaultBranch),
+      version,
+    });
+    const todo = (workflowText: string | null): string =>
+      workflowText !== null && hasActionPlaceholder(workflowText)
+        ? `\n${color.yellow("to do")}: pin strata's action in .github/workflows/strata.yml: its \`uses: strata-config/strata@000…\` lines are a placeholder that fails every job. Put the commit SHA of strata v${version} there (git ls-remote https://github.com/strata-config/strata refs/tags/v${version}), or run: strata init --existing --action-ref SHA`
+        : "";
     if (!opts.existing) {
       const written = await initRepository(dir, workflow);
       print(
-        `${color.green("✓")} created a strata repository in ${dir}:\n${written.map((f) => `  ${f}`).join("\n")}\n\nnext: strata validate --repo ${dir}`,
+        `${color.green("✓")} created a strata repository in ${dir}:\n${written.map((f) => `  ${f}`).join("\n")}\n\nnext: strata validate --repo ${dir}${todo(workflow)}`,
       );
       return;
     }
-    const { written, leftAlone } = await adoptRepository(dir, workflow);
+    const {
+      written,
+      leftAlone,
+      workflow: current,
+    } = await adoptRepository(dir, workflow, {
+      actionRef: opts.actionRef ?? null,
+    });
     print(
       written.length
         ? `${color.green("✓")} wrote into ${dir}:\n${written.map((f) => `  ${f}`).join("\n")}`
@@ -38,6 +71,6 @@ export function register(program: Command): void {
       print(
         `left alone (already there):\n${leftAlone.map((f) => `  ${f.path}${f.note ? color.dim(`  ${f.note}`) : ""}`).join("\n")}`,
       );
-    print(`\nnext: strata validate --repo ${dir}`);
+    print(`\nnext: strata validate --repo ${dir}${todo(current)}`);
   });
 }

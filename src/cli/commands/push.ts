@@ -14,8 +14,9 @@ import {
 import type { PublishGate } from "../../app/approvals/publish-gate.js";
 import { StrataError } from "../../core/findings.js";
 import { addRepoOption, collectList, examples, openRepository, printJson } from "../common.js";
-import { renderFindingsText } from "../render/findings.js";
-import { log, print, printData, withSpinner } from "../output.js";
+import { renderFindingsGithub, renderFindingsText } from "../render/findings.js";
+import { renderPublishSummary } from "../render/publish-summary.js";
+import { appendStepSummary, githubMode, log, print, printAnnotations, printData, withSpinner } from "../output.js";
 
 export function pusher(): string | null {
   return (
@@ -153,6 +154,15 @@ export function register(program: Command): void {
           }),
         );
       else print(results.map((r) => renderPushResult(r)).join("\n"));
+      if (githubMode()) {
+        printAnnotations(
+          renderFindingsGithub(
+            results.flatMap((r) => r.findings),
+            root,
+          ),
+        );
+        appendStepSummary(renderPublishSummary({ command: "push", endpoint: url!, results }));
+      }
       process.exitCode = exitCode;
     },
   );

@@ -2,7 +2,8 @@ import type { Command } from "commander";
 import { Option } from "commander";
 import { resolveWithCache } from "../../app/resolve-cache.js";
 import { createFinding, exitCodeForFindings, StrataError, type Finding } from "../../core/findings.js";
-import type { JsonValue } from "../../core/json.js";
+import type { JsonObject, JsonValue } from "../../core/json.js";
+import { keyWithoutValue } from "../../app/explain.js";
 import { OUTPUT_FORMAT_NAMES, OUTPUT_FORMATS, toVariables, type OutputFormat } from "../../core/render/formats.js";
 import { isDns1123Label, isDns1123Subdomain } from "../../core/render/handoff.js";
 import { isUnderPrefix } from "../../core/render/variables.js";
@@ -87,12 +88,12 @@ export function register(program: Command): void {
       const value = opts.key
         ? valueAt(outcome.config as unknown as Record<string, JsonValue>, opts.key)
         : (outcome.config as unknown as JsonValue);
-      if (value === undefined) throw keyNotFound(opts.key!, opts.env);
+      if (value === undefined) throw keyNotFound(opts.key!, opts.env, outcome.config);
       printData(await OUTPUT_FORMATS[opts.format === "json" ? "json" : "yaml"].render(value));
       return;
     }
     if (opts.key && valueAt(resolved.config as unknown as Record<string, JsonValue>, opts.key) === undefined)
-      throw keyNotFound(opts.key, opts.env);
+      throw keyNotFound(opts.key, opts.env, resolved.config);
     // Redaction is structural (redactConfig): the text redactor never touches data. Shown secrets are
     // masked, interpolated ones (a URL carrying a password) as well as the decrypted values themselves.
     const masks = (): string[] => [...registeredSecrets(), ...sensitiveValues(resolved.leaves.values())];
@@ -205,8 +206,7 @@ function placeholderFinding(paths: string[], opts: ResolveOpts): Finding {
   });
 }
 
-function keyNotFound(key: string, env: string): StrataError {
-  return new StrataError("unknown-key", `${key} has no value in ${env}`, {
-    hint: `list the keys with: strata resolve --env ${env}`,
-  });
+/** Exit 2 with the closest key (explain and resolve --key say the same). */
+function keyNotFound(key: string, env: string, config: Record<string, JsonObject>): StrataError {
+  return keyWithoutValue(key, env, config, Object.keys(config));
 }

@@ -9,7 +9,9 @@ import {
 } from "../../app/distribution/index.js";
 import { StrataError } from "../../core/findings.js";
 import { addRepoOption, examples, openRepository, printJson } from "../common.js";
-import { print, printData } from "../output.js";
+import { appendStepSummary, githubMode, print, printAnnotations, printData } from "../output.js";
+import { renderFindingsGithub } from "../render/findings.js";
+import { renderPublishSummary } from "../render/publish-summary.js";
 import { pusher, renderPushResult } from "./push.js";
 
 export function register(program: Command): void {
@@ -66,6 +68,17 @@ export function register(program: Command): void {
       if (opts.format === "json")
         printData(printJson({ schemaVersion: 1, ok: exitCode === 0, endpoint: url, rollbackOf: to, result: rest }));
       else print(renderPushResult(result, `rolled back to the content of version ${to} as`));
+      if (githubMode()) {
+        printAnnotations(renderFindingsGithub(result.findings, root));
+        appendStepSummary(
+          renderPublishSummary({
+            command: "rollback",
+            endpoint: url!,
+            results: [result],
+            publishedAs: `rolled back to the content of version ${to}`,
+          }),
+        );
+      }
       process.exitCode = exitCode;
     },
   );

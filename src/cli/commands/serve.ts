@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { StrataError } from "../../core/findings.js";
+import { isStrataError, StrataError } from "../../core/findings.js";
 import { log, print } from "../output.js";
 import { examples } from "../common.js";
 
@@ -22,6 +22,17 @@ function parseCount(value: string): number {
   return n;
 }
 
+/** `cannot listen on …` says what to do about it: another port, or any free one. */
+function listenHint(error: unknown): unknown {
+  if (!isStrataError(error) || !error.message.startsWith("cannot listen") || error.hint !== null) return error;
+  const hint = /EACCES/.test(error.message)
+    ? "ports below 1024 need privileges: choose another with --listen HOST:PORT, e.g. --listen 127.0.0.1:7070"
+    : /EADDRINUSE/.test(error.message)
+      ? "another process listens there: choose another port with --listen HOST:PORT, or --listen 127.0.0.1:0 for any free one (serve prints the URL it listens on)"
+      : "choose an address of this machine with --listen HOST:PORT, e.g. --listen 127.0.0.1:7070 (or port 0 for any free one)";
+  return new StrataError(error.code, error.message, { hint, cause: error, exitCode: error.exitCode });
+}
+
 export function register(program: Command): void {
   const serve = program
     .command("serve")
@@ -38,7 +49,11 @@ export function register(program: Command): void {
       ]),
     )
     .option("--store <store>", "file:DIR or etcd://HOST:PORT[,HOST:PORT]/PREFIX", "file:.strata/store")
-    .option("--listen <addr>", "HOST:PORT to listen on (without --tokens: loopback only)", "127.0.0.1:7070")
+    .option(
+      "--listen <addr>",
+      "HOST:PORT to listen on (without --tokens: loopback only; port 0: any free port); the URL is printed on stdout",
+      "127.0.0.1:7070",
+    )
     .option(
       "--tokens <file>",
       "the tokens file (`strata serve token create`); without it everything is allowed, on loopback only",
@@ -72,7 +87,13 @@ export function register(program: Command): void {
             ? { maxConnectionsPerAddress: opts.maxConnectionsPerClient }
             : {}),
         };
-        const server = await runServe({ ...opts, limits, logLevel: opts.logLevel as "info", log: jsonLog });
+        const server = await runServe({ ...opts, limits, logLevel: opts.logLevel as "info", log: jsonLog }).catch(
+          (e: unknown) => {
+            throw listenHint(e);
+          },
+        );
+        // The one line on stdout: scripts read the URL there (with --listen 127.0.0.1:0, the port it picked).
+        print(server.url);
         // Until a signal: then stop accepting, end long-polls and streams, close the store.
         await new Promise<void>((resolve) => {
           const stop = (): void => {

@@ -11,13 +11,8 @@ import {
   printJson,
   reportFormat,
 } from "../common.js";
-import {
-  appendStepSummary,
-  findingsSummaryMarkdown,
-  renderFindingsGithub,
-  renderFindingsText,
-} from "../render/findings.js";
-import { print, printData, startProgress } from "../output.js";
+import { findingsSummaryMarkdown, renderFindingsGithub, renderFindingsText } from "../render/findings.js";
+import { appendStepSummary, print, printData, startProgress } from "../output.js";
 
 export function register(program: Command): void {
   const cmd = program

@@ -6,7 +6,8 @@ import type { DiffResult } from "../../core/diff/model.js";
 import { redact } from "../../core/redact.js";
 import { countByKind } from "./diff-common.js";
 import { renderDiffMarkdown } from "./diff-markdown.js";
-import { appendStepSummary, escapeData, escapeProperty, renderFindingsGithub } from "./findings.js";
+import { appendStepSummary } from "../output.js";
+import { escapeData, escapeProperty, renderFindingsGithub } from "./findings.js";
 
 export function renderDiffGithub(result: DiffResult, repoRoot: string): string {
   const findings = [

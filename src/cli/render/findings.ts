@@ -1,5 +1,4 @@
 /** Findings as text, JSON or GitHub workflow commands (docs/reference.md). */
-import { appendFileSync } from "node:fs";
 import { relative, resolve } from "node:path";
 import type { Finding } from "../../core/findings.js";
 import { redact } from "../../core/redact.js";
@@ -60,12 +59,6 @@ export function renderFindingsGithub(findings: readonly Finding[], repoRoot: str
       return `::${cmd} ${props.join(",")}::${escapeData(redact(f.message + (envs ? ` (${envs})` : "") + (f.hint ? `\n${f.hint}` : "")))}\n`;
     })
     .join("");
-}
-
-/** Appends a markdown summary to $GITHUB_STEP_SUMMARY when it is set. */
-export function appendStepSummary(markdown: string): void {
-  const file = process.env.GITHUB_STEP_SUMMARY;
-  if (file) appendFileSync(file, redact(markdown.endsWith("\n") ? markdown : markdown + "\n"));
 }
 
 export function findingsSummaryMarkdown(title: string, findings: readonly Finding[]): string {

@@ -8,6 +8,7 @@
  */
 import { findingAt, type Finding } from "../findings.js";
 import { splitKey } from "../names.js";
+import { suggestKeyPath } from "../suggest.js";
 import type { EMap, ENode } from "./enode.js";
 
 const REFERENCE = /\$\$\{|\$\{([^}]*)\}/g;
@@ -34,10 +35,19 @@ function mayReference(node: ENode): boolean {
 
 type State = { status: "resolving" } | { status: "done"; node: ENode };
 
+export interface InterpolateOptions {
+  /**
+   * Namespaces whose values are not all known in this environment (one of its files, or its schema, could
+   * not be read): a reference into one that finds nothing says nothing, the unread file is the finding.
+   */
+  incomplete?: (namespace: string) => boolean;
+}
+
 export function interpolate(
   namespaces: Map<string, ENode>,
   environment: string,
   findings: Finding[],
+  options: InterpolateOptions = {},
 ): Map<string, ENode> {
   const memo = new Map<string, State>();
   const stack: string[] = [];
@@ -116,10 +126,32 @@ export function interpolate(
     }
     const target = lookup(ref);
     if (!target) {
+      if (options.incomplete?.(ref.split(/[.[]/, 1)[0]!)) return null;
+      const near = suggestKeyPath(ref, (path) => {
+        let node: ENode | undefined;
+        if (path.length === 0) return namespaces.keys();
+        node = namespaces.get(String(path[0]));
+        for (const p of path.slice(1)) {
+          if (!node) return null;
+          node =
+            typeof p === "number"
+              ? node.kind === "seq"
+                ? node.items[p]
+                : undefined
+              : node.kind === "map"
+                ? node.entries.get(p)
+                : undefined;
+        }
+        if (!node || node.kind === "scalar") return null;
+        return node.kind === "seq" ? node.items.length : node.entries.keys();
+      });
       findings.push(
-        findingAt("unresolved-reference", loc, `\${${ref}} does not exist in ${environment} (${fromPath})`, {
+        // No environment in the message: the same reference missing in several environments that share the
+        // layer is one finding listing them (mergeFindings).
+        findingAt("unresolved-reference", loc, `\${${ref}} does not exist (${fromPath})`, {
           environment,
           key: fromPath,
+          hint: near === null ? null : `did you mean \${${near}}?`,
         }),
       );
       return null;

@@ -1,5 +1,5 @@
 /** Turning parsed files into layers: SOPS metadata checks, decrypted values over their positions. */
-import { createFinding, findingAt, type Finding } from "../findings.js";
+import { findingAt, type Finding } from "../findings.js";
 import { checkSopsVersion } from "../sops/metadata.js";
 import type { LEntry, LMap, LNode } from "../yaml/nodes.js";
 
@@ -34,18 +34,18 @@ export function checkSopsMetadata(entry: LEntry, file: string, environment: stri
   if (v) {
     const pos = version ? version.value.pos : at;
     out.push(
-      createFinding({
-        code: v.severity === "error" ? "invalid-sops-file" : "sops-version",
-        message: `${file}:${pos.line}:${pos.column}: ${v.message}`,
-        file,
-        line: pos.line,
-        column: pos.column,
-        environment,
-        hint:
-          v.severity === "error"
-            ? "restore the file from git, or re-create it with `strata secrets encrypt` or sops"
-            : "upgrade strata, or re-encrypt the file with sops 3",
-      }),
+      findingAt(
+        v.severity === "error" ? "invalid-sops-file" : "sops-version",
+        { file, line: pos.line, column: pos.column },
+        v.message,
+        {
+          environment,
+          hint:
+            v.severity === "error"
+              ? "restore the file from git, or re-create it with `strata secrets encrypt` or sops"
+              : "upgrade strata, or re-encrypt the file with sops 3",
+        },
+      ),
     );
   }
   const mac = md.entries.get("mac");

@@ -3,7 +3,7 @@
  * persistent: unchanged subtrees are shared, nothing is mutated, so environments can share the result
  * of their common ancestors.
  */
-import { createFinding, findingAt, type Finding } from "../findings.js";
+import { findingAt, type Finding } from "../findings.js";
 import type { KeyMetadata } from "../model.js";
 import { joinKey } from "../names.js";
 import type { LMap, LNode, Pos } from "../yaml/nodes.js";
@@ -59,16 +59,16 @@ export function applyLayer(
 function reportSensitiveInPlaintext(layer: LNode, ctx: MergeContext, path: (string | number)[]): void {
   const dotted = `${ctx.namespace}.${joinKey(path)}`;
   ctx.findings.push(
-    createFinding({
-      code: "sensitive-in-plaintext",
-      message: `${layer.pos.file}:${layer.pos.line}:${layer.pos.column}: ${dotted} is x-sensitive and may only be set in an encrypted file`,
-      file: layer.pos.file,
-      line: layer.pos.line,
-      column: layer.pos.column,
-      environment: ctx.environment,
-      key: dotted,
-      hint: `move it to the environment's .sops.yaml file (strata secrets set ${layer.pos.file.replace(/\.yaml$/, ".sops.yaml")} ${joinKey(path)} VALUE)`,
-    }),
+    findingAt(
+      "sensitive-in-plaintext",
+      layer.pos,
+      `${dotted} is x-sensitive and may only be set in an encrypted file`,
+      {
+        environment: ctx.environment,
+        key: dotted,
+        hint: `move it to the environment's .sops.yaml file (strata secrets set ${layer.pos.file.replace(/\.yaml$/, ".sops.yaml")} ${joinKey(path)} VALUE)`,
+      },
+    ),
   );
 }
 

@@ -48,7 +48,20 @@ export interface ResolverInput {
   schemas: ReadonlyMap<string, NamespaceSchema>;
   /** environment -> namespace -> its files */
   layers: ReadonlyMap<string, ReadonlyMap<string, EnvironmentLayers>>;
+  /**
+   * What exists but could not be read (a syntax error, a file that does not decrypt), each reported once
+   * where it was read. Nothing that depends on it is reported again: see {@link Resolver.resolve}.
+   */
+  unreadable?: {
+    /** environment -> namespaces whose file(s) of that environment could not be read */
+    layers: ReadonlyMap<string, ReadonlySet<string>>;
+    /** namespaces whose schema could not be read */
+    schemas: ReadonlySet<string>;
+  };
 }
+
+/** `environments/<env>/…`: the environment a values file belongs to. */
+const LAYER_FILE = /^environments\/([^/]+)\//;
 
 interface Merged {
   node: ENode;
@@ -79,7 +92,13 @@ export class Resolver {
     return m;
   }
 
-  /** Resolves one concrete environment, all namespaces or only those named. */
+  /**
+   * Resolves one concrete environment, all namespaces or only those named. Errors never cascade from a file
+   * that could not be read (`unreadable`): a namespace with such a layer in the chain is validated only for
+   * values set by layers after the last unread one (an earlier value, or a missing one, is what the unread
+   * file may have changed), and a reference into it or into a namespace whose schema could not be read is
+   * not reported as unresolved.
+   */
   resolve(environment: string, only?: ReadonlySet<string>): ResolvedEnvironment {
     const env = this.input.environments.get(environment);
     if (!env) throw new Error(`unknown environment ${environment}`);
@@ -92,7 +111,18 @@ export class Resolver {
       trees.set(ns, m.node);
       unsetsByNs.set(ns, m.unsets);
     }
-    const interpolated = interpolate(trees, environment, findings);
+    const unreadable = this.input.unreadable;
+    /** Index in the chain of the last environment whose file of `ns` could not be read, or -1. */
+    const lastUnread = (ns: string): number => {
+      let last = -1;
+      env.chain.forEach((e, i) => {
+        if (unreadable?.layers.get(e)?.has(ns)) last = i;
+      });
+      return last;
+    };
+    const interpolated = interpolate(trees, environment, findings, {
+      incomplete: (ns) => Boolean(unreadable?.schemas.has(ns)) || lastUnread(ns) >= 0,
+    });
 
     const config: Record<string, JsonObject> = {};
     for (const ns of names) {
@@ -101,14 +131,18 @@ export class Resolver {
       config[ns] = value;
       const schema = this.input.schemas.get(ns)!;
       if (schema.validator && !schema.validator(value)) {
+        const mapped = mapValidationErrors(schema.validator.errors ?? [], node, {
+          environment,
+          namespace: ns,
+          chain: env.chain,
+          schema,
+          unsets: unsetsByNs.get(ns)!,
+        });
+        const last = lastUnread(ns);
         findings.push(
-          ...mapValidationErrors(schema.validator.errors ?? [], node, {
-            environment,
-            namespace: ns,
-            chain: env.chain,
-            schema,
-            unsets: unsetsByNs.get(ns)!,
-          }),
+          ...(last < 0
+            ? mapped
+            : mapped.filter((f) => env.chain.indexOf(LAYER_FILE.exec(f.file ?? "")?.[1] ?? "") > last)),
         );
       }
     }

@@ -5,7 +5,7 @@
  * shape a value's type (`type`, `enum`, `const`, `items`, `prefixItems`, `additionalProperties`,
  * `patternProperties`, `oneOf`/`anyOf`).
  */
-import { StrataError } from "../findings.js";
+import { errorAt } from "../findings.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "../json.js";
 import { formatJsonPointer } from "../json-pointer.js";
 import { refTarget, schemaParts } from "./refs.js";
@@ -493,12 +493,13 @@ export function generateTypes(
       out.push(...declaration(defName, defType));
     }
     if (walk.budget < 0) {
-      throw new StrataError(
+      throw errorAt(
         "invalid-schema",
-        `${ns.file}:1:1: the schema expands to more than ${EXPANSION_BUDGET} subschemas through $ref; typegen stops`,
+        { file: ns.file, line: 1, column: 1 },
+        `the schema expands to more than ${EXPANSION_BUDGET} subschemas through $ref; typegen stops`,
         {
           hint: "a $ref that is used many times at many levels multiplies; share fewer definitions",
-          finding: { file: ns.file, line: 1, column: 1, key: ns.name },
+          finding: { key: ns.name },
         },
       );
     }

@@ -78,16 +78,16 @@ export function parseSettings(root: LNode | null, compiler: SchemaCompiler): Par
       const pos = (extra ? loc.keyPos : null) ?? loc.pos;
       const where = segs.length ? segs.join(".") : "(top level)";
       let code: Finding["code"] = "invalid-type";
-      let message = `${file}:${pos.line}:${pos.column}: ${where} ${err.message ?? "is invalid"}`;
+      let message = `${where} ${err.message ?? "is invalid"}`;
       let hint: string | null = null;
       if (err.keyword === "additionalProperties") {
         code = "unknown-key";
-        message = `${file}:${pos.line}:${pos.column}: unknown setting "${[...segs, extra].join(".")}"`;
+        message = `unknown setting "${[...segs, extra].join(".")}"`;
         const near = suggestClosest(extra ?? "", knownSettings(segs));
         if (near !== null) hint = `did you mean ${near}?`;
       } else if (err.keyword === "required") {
         code = "missing-required";
-        message = `${file}:${pos.line}:${pos.column}: ${where} must have "${(err.params as { missingProperty: string }).missingProperty}"`;
+        message = `${where} must have "${(err.params as { missingProperty: string }).missingProperty}"`;
       } else if (
         (err.keyword === "pattern" || err.keyword === "maxLength") &&
         segs[0] === "environments" &&
@@ -102,7 +102,7 @@ export function parseSettings(root: LNode | null, compiler: SchemaCompiler): Par
         continue; // reported with the name below
       else if (err.keyword !== "type") code = "constraint-violation";
       findings.push(
-        createFinding({ code, message, file, line: pos.line, column: pos.column, key: segs.join(".") || null, hint }),
+        findingAt(code, { file, line: pos.line, column: pos.column }, message, { key: segs.join(".") || null, hint }),
       );
     }
   }
@@ -215,15 +215,15 @@ function buildChains(
       if (seenAt !== undefined) {
         const cycle = [...path.slice(seenAt), current];
         const at = locate(root, ["environments", current, "parent"]).pos;
-        broken = createFinding({
-          code: "circular-inheritance",
-          message: `${file}:${at.line}:${at.column}: environments inherit in a circle: ${cycle.join(" -> ")}`,
-          file,
-          line: at.line,
-          column: at.column,
-          environment: current,
-          hint: `remove the parent: of one of ${cycle.slice(0, -1).join(", ")} (that one becomes a root), or point it at an environment outside the circle`,
-        });
+        broken = findingAt(
+          "circular-inheritance",
+          { file, line: at.line, column: at.column },
+          `environments inherit in a circle: ${cycle.join(" -> ")}`,
+          {
+            environment: current,
+            hint: `remove the parent: of one of ${cycle.slice(0, -1).join(", ")} (that one becomes a root), or point it at an environment outside the circle`,
+          },
+        );
         findings.push(broken);
         base = null;
         break;
@@ -237,11 +237,18 @@ function buildChains(
           break;
         } // an invalid name, reported as such
         const at = locate(root, ["environments", current, "parent"]).pos;
+        const declared = names.filter((n) => n !== current).sort(compareEnvironmentNames);
+        const near = suggestClosest(parent, declared);
         broken = findingAt(
           "unknown-environment",
           { file, line: at.line, column: at.column },
           `environment "${current}" has unknown parent "${parent}"`,
-          { environment: current, hint: `declare "${parent}" under environments, or fix the name` },
+          {
+            environment: current,
+            hint: near
+              ? `did you mean "${near}"? (declared: ${declared.join(", ")})`
+              : `declared: ${declared.join(", ")}; declare "${parent}" under environments, or fix the name`,
+          },
         );
         findings.push(broken);
         chains.set(current, null);
@@ -261,15 +268,15 @@ function buildChains(
       }
       if (base !== null && base.length >= MAX_INHERITANCE_DEPTH) {
         const at = locate(root, ["environments", env, "parent"]).pos;
-        broken = createFinding({
-          code: "constraint-violation",
-          message: `${file}:${at.line}:${at.column}: environment "${env}" would inherit ${base.length + 1} levels deep (${base[0]} -> … -> ${base[base.length - 1]} -> ${env}); at most ${MAX_INHERITANCE_DEPTH} levels are allowed`,
-          file,
-          line: at.line,
-          column: at.column,
-          environment: env,
-          hint: "give it a parent nearer the root: long chains are hard to reason about, and each level is a layer to resolve",
-        });
+        broken = findingAt(
+          "constraint-violation",
+          { file, line: at.line, column: at.column },
+          `environment "${env}" would inherit ${base.length + 1} levels deep (${base[0]} -> … -> ${base[base.length - 1]} -> ${env}); at most ${MAX_INHERITANCE_DEPTH} levels are allowed`,
+          {
+            environment: env,
+            hint: "give it a parent nearer the root: long chains are hard to reason about, and each level is a layer to resolve",
+          },
+        );
         findings.push(broken);
         base = null;
       }

@@ -5,6 +5,7 @@
  * that YAML 1.1 tools read differently get a warning.
  */
 import {
+  CST,
   isAlias,
   isMap,
   isPair,
@@ -12,12 +13,13 @@ import {
   isSeq,
   LineCounter,
   parseAllDocuments,
+  Parser,
   type Document,
   type Node,
   Scalar,
   type YAMLError,
 } from "yaml";
-import { createFinding, findingAt, type Finding } from "../findings.js";
+import { findingAt, type Finding, type SourcePosition } from "../findings.js";
 import { describeKeyProblem, isValidKeySegment, printable } from "../names.js";
 import type { LEntry, LMap, LNode, Pos } from "./nodes.js";
 
@@ -151,13 +153,7 @@ export function parseYaml(text: string, file: string, options: ParseYamlOptions)
     }) as Document.Parsed[];
   } catch (e) {
     findings.push(
-      createFinding({
-        code: "yaml-limit",
-        message: `${file}: the YAML parser gave up (${(e as Error).message})`,
-        file,
-        line: 1,
-        column: 1,
-      }),
+      findingAt("yaml-limit", { file, line: 1, column: 1 }, `the YAML parser gave up (${(e as Error).message})`),
     );
     return { documents: [], findings };
   }
@@ -166,7 +162,7 @@ export function parseYaml(text: string, file: string, options: ParseYamlOptions)
   const documents: LNode[] = [];
   for (const doc of docs) {
     const hard = doc.errors.length > 0;
-    for (const finding of describeErrors(doc.errors, text, file, posAt)) findings.push(finding);
+    for (const finding of describeErrors(doc.errors, doc, text, file, posAt)) findings.push(finding);
     if (hard) continue;
     if (doc.contents === null) continue;
     const walker = new Walker(doc, file, options, posAt, findings);
@@ -187,45 +183,222 @@ export function parseYaml(text: string, file: string, options: ParseYamlOptions)
 }
 
 /**
- * The yaml library's errors as findings. An over-indented line under `key: value` comes out as two
- * errors at the end of the line above (BLOCK_AS_IMPLICIT_KEY, then MULTILINE_IMPLICIT_KEY); it is the
- * most common YAML mistake, so it becomes one finding at the line that is indented too far.
+ * The yaml library's errors as findings, one per mistake, where the user has to look. The parser reports
+ * where it gave up, which for the commonest mistakes is far from the cause and comes with follow-on errors:
+ * - an unclosed flow collection or quote is reported once, at the `{`, `[` or quote that opened it, and the
+ *   errors after it (the rest of the file read as its content) are dropped;
+ * - a key written without its colon before an indented map (`gateway` then `  host: x`) is one finding at
+ *   the key that suggests the colon;
+ * - an over-indented line under `key: value` (BLOCK_AS_IMPLICIT_KEY then MULTILINE_IMPLICIT_KEY at the end
+ *   of the line above) is one finding at the line that is indented too far;
+ * - a duplicate key names the key and both lines; a tab says it is a tab.
  */
 function describeErrors(
   errors: readonly YAMLError[],
+  doc: Document.Parsed,
   text: string,
   file: string,
   posAt: (offset: number | undefined) => Pos,
 ): Finding[] {
   const out: Finding[] = [];
+  const at = (offset: number): SourcePosition => {
+    const p = posAt(offset);
+    return { file, line: p.line, column: p.column };
+  };
+  // An unclosed construct swallows everything after it: report it and nothing the parser said past it.
+  const unclosed = errors.some(
+    (e) => e.code === "BAD_INDENT" || e.code === "MISSING_CHAR" || e.code === "UNEXPECTED_TOKEN",
+  )
+    ? findUnclosed(text)
+    : null;
+  // Offsets covered by a finding already made (a missing colon's indented block).
+  const covered: [number, number][] = [];
   const overIndentedAt = new Set<number>();
   for (const err of errors) if (err.code === "MULTILINE_IMPLICIT_KEY") overIndentedAt.add(err.pos[0]);
   const reportedOverIndent = new Set<number>();
   for (const err of errors) {
-    const pos = posAt(err.pos[0]);
+    const offset = err.pos[0];
+    if (unclosed && offset >= unclosed.offset) continue;
+    if (covered.some(([from, to]) => offset >= from && offset < to)) continue;
+    const pos = at(offset);
     const firstLine = err.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+    const missingColon =
+      err.code === "MULTILINE_IMPLICIT_KEY" ||
+      (err.code === "MISSING_CHAR" && /followed by map values/.test(err.message))
+        ? keyWithoutColon(text, offset)
+        : null;
     if (err.code === "DUPLICATE_KEY") {
+      out.push(duplicateKey(doc, offset, pos, firstLine, posAt));
+    } else if (missingColon) {
+      covered.push([missingColon.offset, missingColon.blockEnd]);
       out.push(
-        findingAt("duplicate-key", { file, line: pos.line, column: pos.column }, `duplicate key (${firstLine})`, {
-          hint: "each key may appear once in a map",
-        }),
+        findingAt(
+          "yaml-syntax",
+          at(missingColon.offset + missingColon.key.length),
+          `missing ':' after ${missingColon.key}`,
+          {
+            hint: missingColon.indentedBlock
+              ? `write \`${missingColon.key}:\`: a key whose value is the indented map below it needs a colon`
+              : `write \`${missingColon.key}: VALUE\`, or remove the line`,
+          },
+        ),
       );
     } else if (
       (err.code === "MULTILINE_IMPLICIT_KEY" || err.code === "BLOCK_AS_IMPLICIT_KEY") &&
-      overIndentedAt.has(err.pos[0])
+      overIndentedAt.has(offset)
     ) {
-      if (reportedOverIndent.has(err.pos[0])) continue;
-      reportedOverIndent.add(err.pos[0]);
-      out.push(overIndentedLine(text, file, err.pos[0], posAt));
-    } else if (/maximum call stack/i.test(err.message)) {
+      if (reportedOverIndent.has(offset)) continue;
+      reportedOverIndent.add(offset);
+      out.push(overIndentedLine(text, file, offset, posAt));
+    } else if (err.code === "TAB_AS_INDENT") {
       out.push(
-        findingAt("yaml-limit", { file, line: pos.line, column: pos.column }, `nesting too deep for the YAML parser`),
+        findingAt("yaml-syntax", pos, "a tab indents this line: YAML indents with spaces only", {
+          hint: "replace the tab with spaces (as many as the level needs, usually 2)",
+        }),
       );
+    } else if (/maximum call stack/i.test(err.message)) {
+      out.push(findingAt("yaml-limit", pos, `nesting too deep for the YAML parser`));
     } else {
-      out.push(findingAt("yaml-syntax", { file, line: pos.line, column: pos.column }, `${firstLine}`));
+      out.push(findingAt("yaml-syntax", pos, firstLine));
     }
   }
+  if (unclosed) out.push(findingAt("yaml-syntax", at(unclosed.offset), unclosed.message, { hint: unclosed.hint }));
   return out;
+}
+
+interface Unclosed {
+  offset: number;
+  message: string;
+  hint: string;
+}
+
+const CLOSER: Record<string, string> = { "{": "}", "[": "]" };
+const FLOW_NAME: Record<string, string> = { "{": "flow map", "[": "flow sequence" };
+const CLOSED_DOUBLE = /^"(?:[^"\\]|\\[\s\S])*"$/;
+const CLOSED_SINGLE = /^'(?:[^']|'')*'$/;
+
+/**
+ * The construct a syntax error comes from, from the parser's concrete syntax tree: a quoted scalar that
+ * never ends, else a flow collection closed by the wrong bracket (`[1, 2 }`: the `[` is the mistake), else
+ * the first flow collection that is never closed. Null when there is none.
+ */
+function findUnclosed(text: string): Unclosed | null {
+  const open: { offset: number; bracket: string; wrongCloser: boolean }[] = [];
+  let quote = null as Unclosed | null;
+  for (const token of new Parser().parse(text)) {
+    if (token.type !== "document") continue;
+    CST.visit(token, (item) => {
+      for (const node of [item.start, item.key, item.sep, item.value]) {
+        if (!node || Array.isArray(node)) continue;
+        const t = node as CST.Token;
+        if (t.type === "flow-collection") {
+          const bracket = t.start.source;
+          const closer = CLOSER[bracket];
+          const ends = t.end.map((e) => e.source);
+          if (closer !== undefined && !ends.includes(closer))
+            open.push({ offset: t.offset, bracket, wrongCloser: ends.some((e) => e === "}" || e === "]") });
+        } else if (quote === null && (t.type === "double-quoted-scalar" || t.type === "single-quoted-scalar")) {
+          const source = t.source.trimEnd();
+          const q = t.type === "double-quoted-scalar" ? '"' : "'";
+          if (!(q === '"' ? CLOSED_DOUBLE : CLOSED_SINGLE).test(source))
+            quote = {
+              offset: t.offset,
+              message: `this ${q} string is never closed: it runs to the end of the file`,
+              hint: `end the string with ${q} on the same line${q === "'" ? " (write '' for a quote inside it)" : ' (write \\" for a quote inside it)'}`,
+            };
+        }
+      }
+    });
+  }
+  const flow = open.find((o) => o.wrongCloser) ?? open.sort((a, b) => a.offset - b.offset)[0];
+  const flowFinding: Unclosed | null = flow
+    ? {
+        offset: flow.offset,
+        message: `this ${flow.bracket} is never closed: a ${FLOW_NAME[flow.bracket]} ends with ${CLOSER[flow.bracket]}`,
+        hint: `close it with ${CLOSER[flow.bracket]} where its items end (a flow collection may span lines, but everything up to the ${CLOSER[flow.bracket]} belongs to it)`,
+      }
+    : null;
+  if (quote && flowFinding) return quote.offset < flowFinding.offset ? quote : flowFinding;
+  return quote ?? flowFinding;
+}
+
+/**
+ * `gateway` alone on a line (a plain word, no colon), usually followed by a more indented block: the key
+ * of the map below it without its colon. The word's offset, the end of the indented block, or null.
+ */
+function keyWithoutColon(
+  text: string,
+  offset: number,
+): { key: string; offset: number; blockEnd: number; indentedBlock: boolean } | null {
+  const lineStart = text.lastIndexOf("\n", offset - 1) + 1;
+  const lineEnd = text.indexOf("\n", lineStart);
+  const line = text.slice(lineStart, lineEnd < 0 ? text.length : lineEnd);
+  const m = /^( *)([A-Za-z0-9_$.-]+)[ \t]*(#.*)?\r?$/.exec(line);
+  if (!m || lineStart + m[1]!.length !== offset) return null;
+  const indent = m[1]!.length;
+  // The indented block below it (blank and comment lines included) up to the next line as shallow as it.
+  let end = lineEnd < 0 ? text.length : lineEnd + 1;
+  let indentedBlock = false;
+  while (end < text.length) {
+    const next = text.indexOf("\n", end);
+    const l = text.slice(end, next < 0 ? text.length : next);
+    if (l.trim() !== "" && !l.trimStart().startsWith("#")) {
+      if (l.length - l.trimStart().length <= indent) break;
+      indentedBlock = true;
+    }
+    end = next < 0 ? text.length : next + 1;
+  }
+  return { key: m[2]!, offset, blockEnd: end, indentedBlock };
+}
+
+/** A duplicate key: its dotted path and the line of its first occurrence. */
+function duplicateKey(
+  doc: Document.Parsed,
+  offset: number,
+  pos: SourcePosition,
+  parserMessage: string,
+  posAt: (offset: number | undefined) => Pos,
+): Finding {
+  const found = findDuplicate(doc.contents as Node | null, offset, []);
+  if (!found)
+    return findingAt("duplicate-key", pos, `duplicate key (${parserMessage})`, {
+      hint: "each key may appear once in a map",
+    });
+  const first = posAt(found.firstOffset);
+  return findingAt(
+    "duplicate-key",
+    pos,
+    `duplicate key ${found.path}: first on line ${first.line}, again on line ${pos.line}`,
+    {
+      key: found.path,
+      hint: `each key may appear once in a map: keep one of them (line ${first.line} or line ${pos.line})`,
+    },
+  );
+}
+
+function findDuplicate(
+  node: Node | null | undefined,
+  offset: number,
+  path: string[],
+): { path: string; firstOffset: number } | null {
+  if (isMap(node)) {
+    const seen = new Map<unknown, number>();
+    for (const pair of node.items) {
+      const key = pair.key as Node | null;
+      const value = isScalar(key) ? key.value : undefined;
+      const name = path.length === 0 ? String(value) : `${path.join("")}.${String(value)}`;
+      if (key?.range?.[0] === offset && seen.has(value)) return { path: name, firstOffset: seen.get(value)! };
+      if (key?.range && !seen.has(value)) seen.set(value, key.range[0]);
+      const inner = findDuplicate(pair.value as Node | null, offset, [path.length === 0 ? String(value) : name]);
+      if (inner) return inner;
+    }
+  } else if (isSeq(node)) {
+    for (const [i, item] of node.items.entries()) {
+      const inner = findDuplicate(item as Node | null, offset, [...path, `[${i}]`]);
+      if (inner) return inner;
+    }
+  }
+  return null;
 }
 
 /** The line after the one holding `offset`, at its first non-blank character: the line indented too far. */
@@ -256,14 +429,14 @@ function overIndentedLine(
   let first = lineStart;
   while (text[first] === " " || text[first] === "\t") first++;
   const at = posAt(first);
-  return createFinding({
-    code: "yaml-syntax",
-    message: `${file}:${at.line}:${at.column}: this line is indented more than the key on line ${above.line}, but that key already has a value`,
-    file,
-    line: at.line,
-    column: at.column,
-    hint: `indent it like the key on line ${above.line} if it belongs beside it, or remove the value on line ${above.line} if it belongs under it`,
-  });
+  return findingAt(
+    "yaml-syntax",
+    at,
+    `this line is indented more than the key on line ${above.line}, but that key already has a value`,
+    {
+      hint: `indent it like the key on line ${above.line} if it belongs beside it, or remove the value on line ${above.line} if it belongs under it`,
+    },
+  );
 }
 
 /** Integers JSON readers keep exactly: ±(2^53−1). */

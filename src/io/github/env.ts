@@ -1,8 +1,7 @@
 /** What GitHub Actions tells a step through its environment (and what a user sets by hand elsewhere). */
-import { appendFile, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { StrataError } from "../../core/findings.js";
-import { isJsonObject } from "../../core/json.js";
-import { redact } from "../../core/redact.js";
+import { isJsonObject, type JsonObject } from "../../core/json.js";
 
 export interface RepositoryRef {
   owner: string;
@@ -18,8 +17,6 @@ export interface GitHubEnvironment {
   apiUrl: string;
   /** `GITHUB_EVENT_PATH`: the webhook payload of the run. */
   eventPath: string | null;
-  /** `GITHUB_STEP_SUMMARY`: where the job summary goes. */
-  stepSummary: string | null;
   /** `GITHUB_SERVER_URL`, for links. */
   serverUrl: string;
   /** `GITHUB_RUN_ID`, for the status' link to the run. */
@@ -43,18 +40,13 @@ export function readGitHubEnvironment(env: NodeJS.ProcessEnv = process.env): Git
     repository: repo === null ? null : parseRepository(repo),
     apiUrl: nonEmpty(env.GITHUB_API_URL) ?? "https://api.github.com",
     eventPath: nonEmpty(env.GITHUB_EVENT_PATH),
-    stepSummary: nonEmpty(env.GITHUB_STEP_SUMMARY),
     serverUrl: nonEmpty(env.GITHUB_SERVER_URL) ?? "https://github.com",
     runId: nonEmpty(env.GITHUB_RUN_ID),
     actions: env.GITHUB_ACTIONS === "true",
   };
 }
 
-/**
- * The pull request number of the run's event: `pull_request`, `pull_request_target` and
- * `pull_request_review` carry `pull_request`; `issue_comment` on a pull request carries `issue`.
- */
-export async function readEventPullRequest(eventPath: string | null): Promise<number | null> {
+async function readEvent(eventPath: string | null): Promise<JsonObject | null> {
   if (eventPath === null) return null;
   let payload: unknown;
   try {
@@ -62,20 +54,38 @@ export async function readEventPullRequest(eventPath: string | null): Promise<nu
   } catch (error) {
     throw new StrataError("unreadable-file", `cannot read the GitHub event payload ${eventPath}`, { cause: error });
   }
-  if (!isJsonObject(payload)) return null;
+  return isJsonObject(payload) ? payload : null;
+}
+
+/** A merge queue's branch: `refs/heads/gh-readonly-queue/<base branch>/pr-<number>-<head sha>`. */
+const QUEUE_REF = /^refs\/heads\/gh-readonly-queue\/.+\/pr-(\d+)-[0-9a-f]{40}$/;
+
+/**
+ * The pull request number of the run's event: `pull_request`, `pull_request_target` and
+ * `pull_request_review` carry `pull_request`; `issue_comment` on a pull request carries `issue`; a merge
+ * queue's `merge_group` names it in the queue branch (`…/pr-7-<sha>`).
+ */
+export async function readEventPullRequest(eventPath: string | null): Promise<number | null> {
+  const payload = await readEvent(eventPath);
+  if (payload === null) return null;
   const pr = payload.pull_request;
   if (isJsonObject(pr) && typeof pr.number === "number") return pr.number;
   const issue = payload.issue;
   if (isJsonObject(issue) && isJsonObject(issue.pull_request) && typeof issue.number === "number") return issue.number;
+  const group = payload.merge_group;
+  if (isJsonObject(group) && typeof group.head_ref === "string") {
+    const m = QUEUE_REF.exec(group.head_ref);
+    if (m) return Number(m[1]);
+  }
   return null;
 }
 
-/** Appends to the job summary (`GITHUB_STEP_SUMMARY`); a no-op outside Actions. */
-export async function writeStepSummary(markdown: string, path: string | null): Promise<boolean> {
-  if (path === null) return false;
-  const text = redact(markdown);
-  await appendFile(path, text.endsWith("\n") ? text : `${text}\n`, "utf8");
-  return true;
+/** The commit a merge queue tests (`merge_group.head_sha`), or null for any other event. */
+export async function readMergeGroupHead(eventPath: string | null): Promise<string | null> {
+  const group = (await readEvent(eventPath))?.merge_group;
+  return isJsonObject(group) && typeof group.head_sha === "string" && /^[0-9a-f]{40}$/.test(group.head_sha)
+    ? group.head_sha
+    : null;
 }
 
 /** The repository, or an invocation error that says how to give it. */

@@ -6,9 +6,8 @@ import { describe, expect, it } from "vitest";
 import { decryptSecrets } from "../../../src/app/secrets/decrypt.js";
 import { encryptSecrets } from "../../../src/app/secrets/encrypt.js";
 import { keyEnv, SOPS_AGE_KEY, SOPS_AGE_RECIPIENT } from "./keys.js";
-import { lacking, needsCorpus } from "../../support/shared.js";
 
-describe.skipIf(lacking("binary store", needsCorpus))("binary store", () => {
+describe("binary store", () => {
   it("keeps bytes that are not UTF-8 exactly, encrypted as type str like sops (recipients from SOPS_AGE_RECIPIENTS)", async () => {
     const cwd = mkdtempSync(join(tmpdir(), "strata-bin-"));
     const bytes = Buffer.concat([Buffer.from([0xff, 0xfe, 0x00, 0x80]), randomBytes(200)]);

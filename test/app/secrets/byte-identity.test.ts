@@ -3,10 +3,10 @@ import { describe, expect, it } from "vitest";
 import { openSopsText } from "../../../src/app/secrets/open.js";
 import { sealSopsText } from "../../../src/app/secrets/seal.js";
 import { formatForPath } from "../../../src/core/sops/stores/index.js";
-import { conformance, lacking, needsCorpus } from "../../support/shared.js";
+import { conformance, lacking } from "../../support/shared.js";
 import { keyEnv, testGnupgHome } from "./keys.js";
 
-const missing = lacking("byte identity with sops", needsCorpus, { tool: "gpg" });
+const missing = lacking("byte identity with sops", { tool: "gpg" });
 
 describe.skipIf(missing)(
   "byte identity with sops 3.13: decrypt, re-encrypt with the same key, IVs and metadata",

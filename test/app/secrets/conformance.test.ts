@@ -4,10 +4,10 @@ import { openSopsText } from "../../../src/app/secrets/open.js";
 import { treeToJson } from "../../../src/core/sops/document.js";
 import { formatForPath } from "../../../src/core/sops/stores/index.js";
 import { Branch, Comment, type TreeValue } from "../../../src/core/sops/tree.js";
-import { conformance, lacking, needsCorpus } from "../../support/shared.js";
+import { conformance, lacking } from "../../support/shared.js";
 import { keyEnv, SOPS_AGE_KEY, testGnupgHome } from "./keys.js";
 
-const missing = lacking("the conformance corpus", needsCorpus, { tool: "gpg" });
+const missing = lacking("the conformance corpus", { tool: "gpg" });
 
 interface Expected {
   fixture: string;

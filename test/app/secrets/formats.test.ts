@@ -6,7 +6,6 @@ import { decryptSecrets } from "../../../src/app/secrets/decrypt.js";
 import { encryptSecrets } from "../../../src/app/secrets/encrypt.js";
 import { createSecretsOpener } from "../../../src/app/secrets/opener.js";
 import { keyEnv, SOPS_AGE_KEY, SOPS_AGE_RECIPIENT } from "./keys.js";
-import { lacking, needsCorpus } from "../../support/shared.js";
 
 async function roundTrip(name: string, content: string): Promise<{ cwd: string; enc: string }> {
   const cwd = mkdtempSync(join(tmpdir(), "strata-fmt-"));
@@ -15,7 +14,7 @@ async function roundTrip(name: string, content: string): Promise<{ cwd: string; 
   return { cwd, enc: readFileSync(join(cwd, name), "utf8") };
 }
 
-describe.skipIf(lacking("--format json", needsCorpus))("--format json and the plaintext of every store", () => {
+describe("--format json and the plaintext of every store", () => {
   it("multi-document YAML: sops metadata in every document, JSON is an array", async () => {
     const { cwd, enc } = await roundTrip("multi.yaml", "a: one-secret\n---\nb: two-secret\n");
     expect(enc.match(/^sops:$/gm)).toHaveLength(2);

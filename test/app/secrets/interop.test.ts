@@ -19,9 +19,9 @@ import { stores, type SopsFormat } from "../../../src/core/sops/stores/index.js"
 import { Branch } from "../../../src/core/sops/tree.js";
 import type { RecipientGroup } from "../../../src/io/keys/index.js";
 import { keyEnv, PGP_FP1, PGP_FP2, SOPS_AGE_KEY, SOPS_AGE_RECIPIENT, testGnupgHome } from "./keys.js";
-import { lacking, needsCorpus } from "../../support/shared.js";
+import { lacking } from "../../support/shared.js";
 
-const missing = lacking("interop with the age and gpg CLIs", needsCorpus, { tool: "age" }, { tool: "gpg" });
+const missing = lacking("interop with the age and gpg CLIs", { tool: "age" }, { tool: "gpg" });
 
 const SAMPLES: Record<SopsFormat, { text: string; json: unknown; valuePath: string[]; value: string }> = {
   yaml: {

@@ -1,7 +1,7 @@
 // The gpg-agent a test's GNUPGHOME starts does not outlive the test file.
 import { execFileSync, spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { lacking, needsCorpus } from "../../support/shared.js";
+import { lacking } from "../../support/shared.js";
 import { killGpgAgents, testGnupgHome } from "./keys.js";
 
 const agentsFor = (home: string): string[] =>
@@ -9,7 +9,7 @@ const agentsFor = (home: string): string[] =>
     .stdout.split("\n")
     .filter(Boolean);
 
-describe.skipIf(lacking("gpg-agent cleanup", needsCorpus, { tool: "gpg" }, { tool: "gpgconf" }, { tool: "pgrep" }))(
+describe.skipIf(lacking("gpg-agent cleanup", { tool: "gpg" }, { tool: "gpgconf" }, { tool: "pgrep" }))(
   "test GNUPGHOMEs",
   () => {
     it("killGpgAgents stops the agent gpg started for the home (the file's afterAll calls it)", () => {

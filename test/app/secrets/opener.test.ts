@@ -5,10 +5,10 @@ import { encryptDocument } from "../../../src/app/secrets/encrypt-document.js";
 import { createSecretsOpener } from "../../../src/app/secrets/opener.js";
 import { redact, REDACTED } from "../../../src/core/redact.js";
 import { createSnapshotSecretsTree } from "../../../src/core/snapshot/secrets.js";
-import { conformance, lacking, needsCorpus } from "../../support/shared.js";
+import { conformance, lacking } from "../../support/shared.js";
 import { keyEnv, SOPS_AGE_KEY, testGnupgHome } from "./keys.js";
 
-const missing = lacking("createSecretsOpener", needsCorpus, { tool: "gpg" });
+const missing = lacking("createSecretsOpener", { tool: "gpg" });
 
 describe.skipIf(missing)("createSecretsOpener (resolution's SecretsOpener)", () => {
   it("returns the plaintext document without sops and registers every value with the redactor", async () => {

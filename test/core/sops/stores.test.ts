@@ -1,11 +1,9 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { formatForPath, stores } from "../../../src/core/sops/stores/index.js";
-import { conformance, lacking, needsCorpus } from "../../support/shared.js";
+import { conformance } from "../../support/shared.js";
 
-const missing = lacking("sops stores byte for byte", needsCorpus);
-
-describe.skipIf(missing)("stores re-emit sops 3.13 files byte for byte", () => {
+describe("stores re-emit sops 3.13 files byte for byte", () => {
   it.each([
     "sops/functional-tests/res/format.enc.yaml",
     "sops/functional-tests/res/format.enc.json",

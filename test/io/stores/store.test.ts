@@ -15,7 +15,7 @@ import {
 } from "../../../src/io/stores/index.js";
 import { parseEtcdLocation } from "../../../src/io/stores/etcd.js";
 import { openFileStore } from "../../../src/io/stores/file.js";
-import { etcdBinary, startEtcd, type EtcdHandle } from "../../support/etcd.js";
+import { etcdMissing, startEtcd, type EtcdHandle } from "../../support/etcd.js";
 import { cleanupTempdirs, tempdir } from "../../support/gitdir.js";
 import { makeChain, makeSnapshot, newKey } from "../../support/snapshots.js";
 
@@ -43,7 +43,7 @@ function nextEvent(store: SnapshotStore, pred: (e: StoreEvent) => boolean, timeo
 let etcd: EtcdHandle | null = null;
 let prefixCount = 0;
 beforeAll(async () => {
-  if (etcdBinary !== null) etcd = await startEtcd();
+  if (!etcdMissing) etcd = await startEtcd();
 });
 afterAll(async () => {
   await etcd?.stop();
@@ -53,7 +53,7 @@ afterAll(async () => {
 /** Where each engine of the `stores` table gets a fresh store: an engine missing here is a compile error. */
 const engines = {
   file: { available: true, spec: () => `file:${tempdir("strata-store-")}` },
-  etcd: { available: etcdBinary !== null, spec: () => `etcd://${etcd!.hostPort}/t${++prefixCount}` },
+  etcd: { available: etcdMissing === null, spec: () => `etcd://${etcd!.hostPort}/t${++prefixCount}` },
 } satisfies Record<StoreKind, { available: boolean; spec: () => string }>;
 
 describe.each(Object.keys(stores) as StoreKind[])("%s store contract", (kind) => {
@@ -218,7 +218,7 @@ describe("file store crash consistency", () => {
   });
 });
 
-describe.skipIf(etcdBinary === null)("etcd store reconnects", () => {
+describe.skipIf(etcdMissing)("etcd store reconnects", () => {
   it("a watch canceled by etcd (compacted revision) is recreated and catches up", async () => {
     const loc = `etcd://${etcd!.hostPort}/compaction`;
     const [a, b] = [await openStore(loc), await openStore(loc)];
