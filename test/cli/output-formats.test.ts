@@ -2,7 +2,7 @@
 // The output formats keep types across hand-offs (docs/deploy.md): YAML that YAML 1.1 readers (PyYAML,
 // kubectl's kustomize) read as the strings strata resolved, and keys that would become one variable name
 // reported by validate at the line that sets them.
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -10,14 +10,12 @@ import { parse as parseYaml } from "yaml";
 import { strata } from "../support/cli.js";
 import { cleanupTempdirs, tempdir } from "../support/gitdir.js";
 import { fixtureRepo } from "../support/repo-fixture.js";
-import { findTool, inCI } from "../support/shared.js";
+import { findTool, lacking, needsPyYaml } from "../support/shared.js";
 
 afterAll(cleanupTempdirs);
 
 const PYTHON = "/usr/bin/python3";
-const pyyaml = spawnSync(PYTHON, ["-c", "import yaml"], { stdio: "ignore" }).status === 0;
-if (!pyyaml && inCI())
-  throw new Error("PyYAML (/usr/bin/python3 -c 'import yaml') is missing: apt-get install python3-yaml");
+const noPyyaml = lacking("YAML 1.1 readers of resolve's output", needsPyYaml);
 const kubectl = findTool("kubectl") !== null;
 
 function readWithPyYaml(text: string): unknown {
@@ -70,13 +68,13 @@ describe("YAML output keeps the types YAML 1.1 readers would change", () => {
         .join("\n"),
     });
 
-  it.skipIf(!pyyaml)("resolve --format yaml: PyYAML reads every value as the string strata resolved", async () => {
+  it.skipIf(noPyyaml)("resolve --format yaml: PyYAML reads every value as the string strata resolved", async () => {
     const r = await strata(["resolve", "--repo", repo(), "--env", "staging", "--format", "yaml", "--key", "flags"]);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(readWithPyYaml(r.stdout)).toEqual(AMBIGUOUS);
   });
 
-  it.skipIf(!pyyaml)("resolve --format configmap: PyYAML and kubectl read string data", async () => {
+  it.skipIf(noPyyaml)("resolve --format configmap: PyYAML and kubectl read string data", async () => {
     const r = await strata([
       "resolve",
       "--repo",

@@ -78,10 +78,14 @@ export type Requirement =
   /** A program on PATH (or a path to one). */
   | { tool: string }
   /** An npm module (a devDependency `npm ci` installs, or one found through `paths`). */
-  | { module: string; paths?: readonly string[] };
+  | { module: string; paths?: readonly string[] }
+  /** A module of Debian's /usr/bin/python3 (PyYAML, the independent YAML 1.1 reader), and its package. */
+  | { python: string; apt: string }
+  /** Running as root (chown to another user); CI runs as root. */
+  | { root: true };
 
 /** CI=true (GitHub Actions and most CI services set it). */
-export function inCI(): boolean {
+function inCI(): boolean {
   return process.env.CI === "true" || process.env.CI === "1";
 }
 
@@ -105,6 +109,14 @@ export function lacking(suite: string, ...requirements: Requirement[]): string |
         `${r.what} at ${sharedPath(r.shared)} (an oracle outside this repository: set STRATA_SHARED_DIR or put shared/ beside the checkout)`,
       );
       if (corpusProvided()) failsInCI = true;
+    } else if ("python" in r) {
+      if (spawnSync("/usr/bin/python3", ["-c", `import ${r.python}`], { stdio: "ignore" }).status === 0) continue;
+      missing.push(`the Python module ${r.python} of /usr/bin/python3 (apt-get install ${r.apt})`);
+      failsInCI ||= inCI();
+    } else if ("root" in r) {
+      if (process.getuid?.() === 0) continue;
+      missing.push("root (it changes a directory's owner to another user)");
+      failsInCI ||= inCI();
     } else if ("module" in r) {
       if (resolveModule(r.module, r.paths) !== null) continue;
       missing.push(`the npm module ${r.module} (a devDependency: run npm ci)`);
@@ -130,3 +142,4 @@ export const needsGenerator: Requirement = {
   what: "the generated-repository oracle gen-config-repo.mjs",
 };
 export const needsEtcd: Requirement = { tool: "etcd" };
+export const needsPyYaml: Requirement = { python: "yaml", apt: "python3-yaml" };

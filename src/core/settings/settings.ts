@@ -96,7 +96,7 @@ export function parseSettings(root: LNode | null, compiler: SchemaCompiler): Par
         // A parent that names no valid environment: the same words as a declaration's invalid name.
         code = "invalid-name";
         const value = loc.node.kind === "scalar" ? String(loc.node.value) : "";
-        message = `${file}:${pos.line}:${pos.column}: ${where}: invalid environment name "${value}"`;
+        message = `${where}: invalid environment name "${value}"`;
         hint = `environment ${NAME_RULE}`;
       } else if (err.keyword === "propertyNames")
         continue; // reported with the name below

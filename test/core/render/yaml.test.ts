@@ -7,12 +7,10 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import type { JsonValue } from "../../../src/core/json.js";
 import { readsAsAnotherType, renderYaml, yamlNumber } from "../../../src/core/render/yaml.js";
-import { inCI } from "../../support/shared.js";
+import { lacking, needsPyYaml } from "../../support/shared.js";
 
 const PYTHON = "/usr/bin/python3";
-const pyyaml = spawnSync(PYTHON, ["-c", "import yaml"], { stdio: "ignore" }).status === 0;
-if (!pyyaml && inCI())
-  throw new Error("PyYAML (/usr/bin/python3 -c 'import yaml') is missing: apt-get install python3-yaml");
+const noPyyaml = lacking("YAML 1.1 reading of renderYaml", needsPyYaml);
 
 /** What PyYAML's safe_load makes of the text, as JSON. */
 function readWithPyYaml(text: string): unknown {
@@ -141,14 +139,14 @@ const TRICKY = [
 ];
 
 describe("YAML output that 1.1 and 1.2 readers read alike", () => {
-  it.skipIf(!pyyaml)("quotes the strings a 1.1 reader would read as booleans, numbers or dates", () => {
+  it.skipIf(noPyyaml)("quotes the strings a 1.1 reader would read as booleans, numbers or dates", () => {
     const values = { a: "yes", b: "NO", c: "on", d: "y", e: "1_000", f: "1:30", g: "2026-01-02" };
     const text = renderYaml(values);
     expect(readWithPyYaml(text)).toEqual(values);
     expect(text).toContain('a: "yes"');
   });
 
-  it.skipIf(!pyyaml)("reads back every tricky string as a value and as a key, and numbers as numbers", () => {
+  it.skipIf(noPyyaml)("reads back every tricky string as a value and as a key, and numbers as numbers", () => {
     expectReadBack({
       values: TRICKY,
       keys: Object.fromEntries(TRICKY.map((s, i) => [s, i])),
@@ -157,7 +155,7 @@ describe("YAML output that 1.1 and 1.2 readers read alike", () => {
     });
   });
 
-  it.skipIf(!pyyaml)("property: any string, as a value and as a key, any finite number", () => {
+  it.skipIf(noPyyaml)("property: any string, as a value and as a key, any finite number", () => {
     const string = fc.oneof(
       fc.string({ unit: "binary", maxLength: 12 }),
       fc.string({ unit: "grapheme", maxLength: 12 }),

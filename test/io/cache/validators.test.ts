@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { strata } from "../../support/cli.js";
 import { cleanupTempdirs, tempdir, writeTree } from "../../support/gitdir.js";
 import { fixtureRepo } from "../../support/repo-fixture.js";
+import { lacking } from "../../support/shared.js";
 
 afterAll(cleanupTempdirs);
 
@@ -87,7 +88,7 @@ describe("the validator cache", () => {
     expect(readdirSync(cache)).toEqual([]);
   }, 120_000);
 
-  it.skipIf(process.getuid?.() !== 0)(
+  it.skipIf(lacking("a cache directory owned by another user", { root: true }))(
     "a cache directory another user owns is not used",
     async () => {
       const cache = tempdir("strata-cache-");
