@@ -155,7 +155,8 @@ describe("createClient", () => {
   it("reports staleness past expiresAt and keeps serving", async () => {
     const ep = await endpoint();
     const createdAt = new Date(Date.now() - 60_000);
-    await ep.publish(base, { createdAt, expiresAt: new Date(Date.now() + 400) });
+    // Valid when it arrives (an expired one is refused), then it expires while in use.
+    await ep.publish(base, { createdAt, expiresAt: new Date(Date.now() + 3000) });
     const c = track(
       new StrataClient({ endpoint: ep.url, environment: "staging", service: "svc", trustedKeys: [ep.publicKey] }),
     );

@@ -322,15 +322,12 @@ describe("what the endpoint answers at once", () => {
     // Polls the endpoint's own record (the signal is what the endpoint says), with no request of the client's
     // own in between: its event stream stays open and nothing else was published.
     let seen: StatusDocument["clients"][number] | undefined;
-    await waitFor(
-      () => {
-        void status(ep)
-          .then((s) => (seen = s.clients.find((r) => r.instance === "refuser")))
-          .catch(() => undefined);
-        return seen?.rejected;
-      },
-      "the refusal in /v1/status",
-    );
+    await waitFor(() => {
+      void status(ep)
+        .then((s) => (seen = s.clients.find((r) => r.instance === "refuser")))
+        .catch(() => undefined);
+      return seen?.rejected;
+    }, "the refusal in /v1/status");
     expect(seen).toMatchObject({ version: 1, rejected: { version: 2, reason: "invalid-signature" } });
     expect(c.version).toBe(1);
   });

@@ -140,8 +140,7 @@ export class EventStreamParser {
     else if (name === "data") {
       (this.data ??= []).push(value);
       this.dataSize += value.length + 1;
-    }
-    else if (name === "id" && !value.includes("\0")) this.id = value;
+    } else if (name === "id" && !value.includes("\0")) this.id = value;
     // `retry` and unknown fields: nothing for the SDK to do (it keeps its own backoff).
   }
 }
