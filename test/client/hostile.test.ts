@@ -197,6 +197,35 @@ describe("what the client reads is bounded", () => {
     expect(c.version).toBe(1);
   });
 
+  it("a trickle of bytes that never completes an event or keep-alive does not keep a stream alive (45 s)", async () => {
+    const { key } = newKey();
+    const v1 = signSnapshot(key, { environment: "staging", version: 1, previous: null, config: base });
+    let streams = 0;
+    const ep = await startHostileEndpoint((req, res, path) => {
+      if (path.endsWith("/events")) {
+        openEventStream(res);
+        if (streams++ > 0) return;
+        // One byte a second of a comment line that never ends: bytes arrive, no block completes.
+        res.write(":");
+        const t = setInterval(() => res.write("."), 1000);
+        res.once("close", () => clearInterval(t));
+        return;
+      }
+      if (req.headers["if-none-match"] !== undefined) return void res.writeHead(304).end();
+      sendText(res, serializeSnapshot(v1));
+    });
+    const { c } = await client({
+      endpoint: ep.url,
+      environment: "staging",
+      service: "svc",
+      trustedKeys: [key.publicKey.text],
+      transport: "events",
+    });
+    await waitFor(() => ep.closedStreams >= 1, "the client dropping the trickling stream", 150_000);
+    await waitFor(() => streams >= 2, "the next stream");
+    expect(c.version).toBe(1);
+  });
+
   it("a body larger than maxBodyBytes is refused while it streams (invalid-snapshot) and the cache file is used", async () => {
     const { key } = newKey();
     const v1 = signSnapshot(key, { environment: "staging", version: 1, previous: null, config: base });
