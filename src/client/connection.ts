@@ -109,10 +109,16 @@ export async function answerError(res: Response, url: string): Promise<StrataCli
   return new StrataClientError(clientCode, `GET ${url}: ${text}`);
 }
 
+/** The most of an error answer read for its code and message (the endpoint's are a few hundred bytes). */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
 /** The endpoint's error (`404 unknown-environment: …`), or the status alone for anyone else's answer. */
 async function readEndpointError(res: Response): Promise<{ code: string | null; text: string }> {
   try {
-    const body = (await res.json()) as { error?: { code?: string; message?: string } };
+    const bytes = await readBounded(res, MAX_ERROR_BODY_BYTES, res.url);
+    const body = JSON.parse(Buffer.from(bytes ?? []).toString("utf8")) as {
+      error?: { code?: string; message?: string };
+    };
     if (typeof body.error?.code === "string")
       return {
         code: body.error.code,
