@@ -69,9 +69,7 @@ export class Follower {
   /** A request through the connection; an answer refused before it was a snapshot (too large) is reported. */
   private async request(url: string, extra: Record<string, string>, timeoutMs: number): Promise<Response> {
     try {
-      const res = await this.connection.request(url, extra, timeoutMs);
-      this.answered();
-      return res;
+      return await this.connection.request(url, extra, timeoutMs);
     } catch (e) {
       if (isRejection(e)) {
         this.state.refuse(e);
@@ -81,7 +79,7 @@ export class Follower {
     }
   }
 
-  /** The endpoint answered: after a `reconnect`, that is `reconnected`. */
+  /** The stream is back (an event stream opened, a long-poll answered): after a `reconnect`, `reconnected`. */
   private answered(): void {
     if (!this.reconnecting || this.lifetime.closed) return;
     this.reconnecting = false;
@@ -195,6 +193,7 @@ export class Follower {
       { "if-none-match": `"${Math.max(this.state.version, this.lastEventId)}"` },
       (this.settings.waitSeconds + 15) * 1000,
     );
+    if (res.status === 200 || res.status === 304) this.answered();
     if (res.status === 304) {
       if (this.lastEventId === this.state.version) this.state.confirmed();
       return;
