@@ -44,7 +44,7 @@ export interface ClientOptions {
 }
 
 /** The endpoint's own default `--max-body`: no snapshot it accepted is larger. */
-export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
+const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
 
 /** The options, checked and with their defaults. */
 export interface Settings {
