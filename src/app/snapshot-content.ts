@@ -54,6 +54,7 @@ export async function buildSnapshotContent(options: {
   }
 
   let secrets: JsonObject | null = null;
+  let encryptedTo: string[] = [];
   if (anySensitive) {
     const recipients = repo.settings ? runtimeRecipients(repo.settings, info) : [];
     if (recipients.length === 0) {
@@ -73,6 +74,7 @@ export async function buildSnapshotContent(options: {
       secrets = JSON.parse(
         await encryptDocument(createSnapshotSecretsTree(sensitive), { format: "json", age: recipients, env }),
       ) as JsonObject;
+      encryptedTo = recipients;
     }
   }
 
@@ -87,7 +89,14 @@ export async function buildSnapshotContent(options: {
   secretSources.sort((a, b) => a[0].localeCompare(b[0]));
 
   const git = await readGitSource(root, env);
-  return { config, secrets, secretSources, source: { repository: git.repository, commit: git.commit }, findings };
+  return {
+    config,
+    secrets,
+    recipients: encryptedTo,
+    secretSources,
+    source: { repository: git.repository, commit: git.commit },
+    findings,
+  };
 }
 
 function setAt(root: JsonObject, path: (string | number)[], value: JsonValue): void {

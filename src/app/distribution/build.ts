@@ -67,7 +67,7 @@ export async function buildNextSnapshot(
     ...content.findings,
     ...(options.validate ? await options.validate(options.environment, content) : []),
   ];
-  const contentDigest = computeContentDigest(content.config, content.secretSources);
+  const contentDigest = computeContentDigest(content.config, content.secretSources, content.recipients);
   if (findings.some((f) => f.severity === "error"))
     return { content, contentDigest, findings, current: null, snapshot: null };
   const current = await readCurrent();

@@ -11,6 +11,11 @@ export interface SnapshotContent {
   config: Record<string, JsonObject>;
   /** The sensitive leaves as a SOPS JSON document encrypted to `runtime.recipients`, or null when none. */
   secrets: JsonObject | null;
+  /**
+   * Who can decrypt `secrets`: the recipients it is encrypted to (empty when there are none). Part of the
+   * content digest, so a change of recipients is a change.
+   */
+  recipients: string[];
   /** `[path, sha256 of the file's bytes]` of every encrypted file that fed the environment. */
   secretSources: [string, string][];
   source: { repository: string | null; commit: string | null };

@@ -43,17 +43,20 @@ export function computeDigest(snapshot: UnsignedSnapshot | Snapshot): string {
 }
 
 /**
- * docs/distribution.md: sha256 over the canonical `{config, secretSources}`; `secretSources` is sorted here so that
- * callers cannot make equal content look different.
+ * docs/distribution.md: sha256 over the canonical `{config, secretSources}`, plus `recipients` when the snapshot
+ * carries secrets: who can decrypt is part of the content, so adding a runtime recipient publishes a version
+ * the new recipient can open. `secretSources` and `recipients` are sorted (and recipients deduplicated) here so
+ * that callers cannot make equal content look different; without recipients the digest is the one it always was.
  */
 export function computeContentDigest(
   config: Record<string, JsonObject>,
   secretSources: readonly (readonly [string, string])[],
+  recipients: readonly string[] = [],
 ): string {
-  const sorted = [...secretSources]
-    .map(([p, h]) => [p, h])
-    .sort((a, b) => (a[0]! < b[0]! ? -1 : a[0]! > b[0]! ? 1 : 0));
-  return digestOf({ config, secretSources: sorted });
+  const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+  const sorted = [...secretSources].map(([p, h]) => [p, h]).sort((a, b) => byText(a[0]!, b[0]!));
+  if (recipients.length === 0) return digestOf({ config, secretSources: sorted });
+  return digestOf({ config, secretSources: sorted, recipients: [...new Set(recipients)].sort(byText) });
 }
 
 export function signDigest(digest: string, key: SigningKey): SnapshotSignature {
