@@ -116,9 +116,7 @@ export async function loadRepository(files: RepoFiles, options: LoadOptions = {}
 
   // A service's namespaces must exist: every namespace with a schema file, whatever this load reads.
   if (parsedSettings.services && parsedSettings.services.size > 0)
-    findings.push(
-      ...checkServiceNamespaces(parsedSettings.services, parsedSettings.root, new Set(schemaFiles.keys())),
-    );
+    findings.push(...checkServiceNamespaces(parsedSettings.services, parsedSettings.root, new Set(schemaFiles.keys())));
 
   // Which environments' layers are needed: the chains of those asked for.
   let neededEnvs: Set<string> | null = null;

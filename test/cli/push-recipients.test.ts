@@ -30,8 +30,20 @@ afterAll(async () => {
 
 async function push(): Promise<{ status: string; version: number; contentDigest: string }> {
   const r = await strata(
-    ["push", "--env", "staging", "--repo", repo, "--signing-key", signingKeyFile, "--endpoint", server.url, "--format", "json"],
-    { env: { ...noKeyEnv, ...exampleKeyEnv, } },
+    [
+      "push",
+      "--env",
+      "staging",
+      "--repo",
+      repo,
+      "--signing-key",
+      signingKeyFile,
+      "--endpoint",
+      server.url,
+      "--format",
+      "json",
+    ],
+    { env: { ...noKeyEnv, ...exampleKeyEnv } },
   );
   expect(r.exitCode, r.stderr).toBe(0);
   const results = (JSON.parse(r.stdout) as { results: { status: string; version: number; contentDigest: string }[] })

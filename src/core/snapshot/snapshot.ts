@@ -68,6 +68,8 @@ export function signDigest(digest: string, key: SigningKey): SnapshotSignature {
 
 export interface SnapshotInit {
   environment: string;
+  /** A service's snapshot of the environment (strata.yaml `services:`); absent for the environment's own. */
+  service?: string;
   version: number;
   previous: string | null;
   rollbackOf?: number | null;
@@ -90,6 +92,7 @@ export function createSnapshot(init: SnapshotInit, keys: readonly SigningKey[]):
     kind: SNAPSHOT_KIND,
     apiVersion: SNAPSHOT_API_VERSION,
     environment: init.environment,
+    ...(init.service !== undefined ? { service: init.service } : {}),
     version: init.version,
     previous: init.previous,
     rollbackOf: init.rollbackOf ?? null,
@@ -206,6 +209,8 @@ export function validateSnapshotShape(value: unknown): string[] {
   if (s.apiVersion !== SNAPSHOT_API_VERSION) p.push(`apiVersion must be ${SNAPSHOT_API_VERSION}`);
   if (typeof s.environment !== "string" || !ENVIRONMENT_NAME.test(s.environment))
     p.push(`environment must be a name: environment ${NAME_RULE}`);
+  if (s.service !== undefined && (typeof s.service !== "string" || !VALID_NAME.test(s.service)))
+    p.push(`service must be a name: service ${NAME_RULE}`);
   if (typeof s.version !== "number" || !Number.isSafeInteger(s.version) || s.version < 1)
     p.push("version must be an integer >= 1");
   else if (s.version > MAX_VERSION) p.push(`version must be at most ${MAX_VERSION}`);
@@ -334,11 +339,25 @@ export function verifySnapshot(snapshot: Snapshot, trusted: readonly PublicKey[]
  * Checks that `snapshot` may follow `current` in `environment`: same environment, the next version, and
  * `previous` naming the current digest. Throws `invalid-snapshot`.
  */
-export function validateSuccessor(snapshot: Snapshot, environment: string, current: VersionRef | null): void {
+export function validateSuccessor(
+  snapshot: Snapshot,
+  environment: string,
+  current: VersionRef | null,
+  service: string | null = null,
+): void {
   if (snapshot.environment !== environment) {
     throw new StrataError(
       "invalid-snapshot",
       `the snapshot is for environment "${snapshot.environment}", not "${environment}"`,
+    );
+  }
+  // A service's snapshot holds part of the configuration: never an environment's version, nor another's.
+  if ((snapshot.service ?? null) !== service) {
+    throw new StrataError(
+      "invalid-snapshot",
+      snapshot.service === undefined
+        ? `the snapshot is the environment's, not service "${service}"'s`
+        : `the snapshot is service "${snapshot.service}"'s, not ${service === null ? `the environment's` : `service "${service}"'s`}`,
     );
   }
   const expected = (current?.version ?? 0) + 1;
@@ -369,12 +388,20 @@ export function verifyCurrentSnapshot(
   environment: string,
   trusted: readonly PublicKey[],
   what = "current",
+  service: string | null = null,
 ): void {
-  const prefix = `the endpoint's ${what} snapshot of ${environment} cannot be built on`;
+  const of = service === null ? environment : `${environment}/${service}`;
+  const prefix = `the endpoint's ${what} snapshot of ${of} cannot be built on`;
   const problems = validateSnapshotShape(snapshot);
   if (problems.length > 0) throw new StrataError("invalid-snapshot", `${prefix}: ${problems.join("; ")}`);
   if (snapshot.environment !== environment)
     throw new StrataError("invalid-snapshot", `${prefix}: it is a snapshot of "${snapshot.environment}"`);
+  // A service's chain is its own: another service's snapshot, or the environment's, is never built on.
+  if ((snapshot.service ?? null) !== service)
+    throw new StrataError(
+      "invalid-snapshot",
+      `${prefix}: it is ${snapshot.service === undefined ? "the environment's snapshot" : `the snapshot of service "${snapshot.service}"`}`,
+    );
   try {
     verifySnapshot(snapshot, trusted);
   } catch (e) {
