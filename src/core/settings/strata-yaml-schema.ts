@@ -283,6 +283,7 @@ export const strataYamlSchema = {
                   environments: { type: ["array", "string", "null"], items: glob, minLength: 1 },
                   keys: { type: ["array", "string", "null"], items: glob, minLength: 1 },
                   sensitive: { type: ["boolean", "null"] },
+                  services: { type: ["array", "string", "null"], items: glob, minLength: 1 },
                 },
               },
               require: { type: "integer", minimum: 0 },
