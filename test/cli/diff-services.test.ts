@@ -76,7 +76,9 @@ describe("diff with services", () => {
     expect(await diff("text")).toMatch(/^ {2}services: checkout, marketing \(declaration changed\)$/m);
     const markdown = await diff("markdown");
     expect(markdown).toContain("| environment | services | added | removed | changed | sensitive | invalid |");
-    expect(markdown).toMatch(/\| \*\*production\*\* 🏭 \| <code>checkout<\/code>, <code>marketing<\/code> \(declaration\) \| /);
+    expect(markdown).toMatch(
+      /\| \*\*production\*\* 🏭 \| <code>checkout<\/code>, <code>marketing<\/code> \(declaration\) \| /,
+    );
     expect(markdown).toMatch(/\| staging \| <code>checkout<\/code> \| /);
   });
 
