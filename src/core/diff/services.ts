@@ -15,7 +15,7 @@ export interface ServicesSide {
 }
 
 /** The services whose declaration differs between the two sides (added and removed ones too), sorted. */
-export function changedServiceDeclarations(base: Services, head: Services): string[] {
+function changedServiceDeclarations(base: Services, head: Services): string[] {
   const names = new Set([...base.keys(), ...head.keys()]);
   return [...names].filter((n) => !isDeepStrictEqual(base.get(n), head.get(n))).sort();
 }
