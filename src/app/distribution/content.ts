@@ -11,6 +11,11 @@ export interface SnapshotContent {
   config: Record<string, JsonObject>;
   /** The sensitive leaves as a SOPS JSON document encrypted to `runtime.recipients`, or null when none. */
   secrets: JsonObject | null;
+  /**
+   * Who can decrypt `secrets`: the recipients it is encrypted to (empty when there are none). Part of the
+   * content digest, so a change of recipients is a change.
+   */
+  recipients: string[];
   /** `[path, sha256 of the file's bytes]` of every encrypted file that fed the environment. */
   secretSources: [string, string][];
   source: { repository: string | null; commit: string | null };
@@ -18,18 +23,20 @@ export interface SnapshotContent {
   findings: Finding[];
 }
 
-export type ContentBuilder = (environment: string) => Promise<SnapshotContent>;
+/** The content of an environment's snapshot, or of one service's snapshot of it (strata.yaml `services:`). */
+export type ContentBuilder = (environment: string, service?: string | null) => Promise<SnapshotContent>;
 
 /**
  * The repository's content builder for `push` and `snapshot`, bound to one repository. Resolution (ajv, the
  * SOPS engine) is imported on first use, so `history`, `status` and the server never load it.
  */
 export function loadContentBuilder(options: { repoDir: string; env?: NodeJS.ProcessEnv }): ContentBuilder {
-  return async (environment) => {
+  return async (environment, service = null) => {
     const { buildSnapshotContent } = await import("../snapshot-content.js");
     return buildSnapshotContent({
       repoDir: options.repoDir,
       environment,
+      service,
       ...(options.env ? { env: options.env } : {}),
     });
   };

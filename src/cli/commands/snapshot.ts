@@ -33,6 +33,10 @@ export function register(program: Command): void {
       ]),
     )
     .option("--env <name>", "the environment")
+    .option(
+      "--service <name>",
+      "a service's snapshot (strata.yaml services:): only its namespaces, secrets to its recipients (version 1: the endpoint has no service chains yet)",
+    )
     .option("--out <file>", "write it here instead of stdout")
     .option(
       "--endpoint <url>",
@@ -47,6 +51,7 @@ export function register(program: Command): void {
   cmd.action(
     async (opts: {
       env?: string;
+      service?: string;
       out?: string;
       endpoint?: string;
       signingKey?: string;
@@ -56,10 +61,15 @@ export function register(program: Command): void {
       if (opts.env === undefined) throw new StrataError("invalid-argument", "missing --env");
       const { root } = openRepository(opts);
       const settings = await readDistributionSettings(root);
-      const url = await resolveEndpointUrl({ flag: opts.endpoint, repoDir: root, required: false });
+      // A service's chain is not served by the endpoint yet: its snapshot is built as version 1.
+      const url =
+        opts.service === undefined
+          ? await resolveEndpointUrl({ flag: opts.endpoint, repoDir: root, required: false })
+          : null;
       const signingKey = await loadSigningKey({ file: opts.signingKey });
       const { snapshot, findings } = await buildSnapshot({
         environment: opts.env,
+        service: opts.service ?? null,
         endpoint: url === null ? null : createEndpointClient({ url, token: process.env.STRATA_TOKEN }),
         buildContent: loadContentBuilder({ repoDir: root }),
         signingKey,
@@ -78,7 +88,8 @@ export function register(program: Command): void {
       if (opts.out === undefined) printData(text);
       else {
         await writeSnapshotFile(opts.out, text);
-        log(`wrote ${opts.env} v${snapshot.version} (${snapshot.digest}) to ${opts.out}`);
+        const of = opts.service === undefined ? opts.env : `${opts.env}/${opts.service}`;
+        log(`wrote ${of} v${snapshot.version} (${snapshot.digest}) to ${opts.out}`);
       }
     },
   );
@@ -120,7 +131,7 @@ export function register(program: Command): void {
               ? "none"
               : `SOPS MAC not checked: ${report.secrets.reason}`;
         print(
-          `✓ ${file}: ${report.environment} v${report.version}, signed by ${report.keyid.slice(0, 16)}…, ${report.expired ? "EXPIRED" : "expires"} ${report.expiresAt}\n  secrets: ${secrets}`,
+          `✓ ${file}: ${report.environment}${report.service === null ? "" : `/${report.service}`} v${report.version}, signed by ${report.keyid.slice(0, 16)}…, ${report.expired ? "EXPIRED" : "expires"} ${report.expiresAt}\n  secrets: ${secrets}`,
         );
       }
     });

@@ -16,15 +16,23 @@ export function register(program: Command): void {
       examples([
         ["strata typegen --out src/strata-config.ts", "write the declaration"],
         ["strata typegen --out src/strata-config.ts --check", "CI: exit 1 when it is out of date"],
+        ["strata typegen --service checkout --out src/strata-config.ts", "only the namespaces checkout reads"],
       ]),
     )
     .option("--out <file>", "write it to FILE, atomically (default, or -: print it to stdout)")
-    .option("--check", "write nothing; exit 1 when --out FILE is not what typegen would write (for CI)");
+    .option("--check", "write nothing; exit 1 when --out FILE is not what typegen would write (for CI)")
+    .option("--service <name>", "only the namespaces this service declares (strata.yaml services:)");
   addRepoOption(cmd);
-  cmd.action(async (opts: { out?: string; check?: boolean; repo?: string }) => {
+  cmd.action(async (opts: { out?: string; check?: boolean; repo?: string; service?: string }) => {
     const { root, files } = openRepository(opts);
     const out = opts.out === "-" ? undefined : opts.out;
-    const result = await runTypegen({ files, root, out, check: Boolean(opts.check) });
+    const result = await runTypegen({
+      files,
+      root,
+      out,
+      check: Boolean(opts.check),
+      ...(opts.service !== undefined ? { service: opts.service } : {}),
+    });
     if (result.text === null) {
       // stdout may be redirected into the declaration file: findings go to stderr, and nothing is written.
       log(renderFindingsText(result.findings, "✗ the schemas have errors; no types generated").trimEnd());

@@ -50,17 +50,20 @@ export function computeDigest(snapshot: UnsignedSnapshot | Snapshot): string {
 }
 
 /**
- * docs/distribution.md: sha256 over the canonical `{config, secretSources}`; `secretSources` is sorted here so that
- * callers cannot make equal content look different.
+ * docs/distribution.md: sha256 over the canonical `{config, secretSources}`, plus `recipients` when the snapshot
+ * carries secrets: who can decrypt is part of the content, so adding a runtime recipient publishes a version
+ * the new recipient can open. `secretSources` and `recipients` are sorted (and recipients deduplicated) here so
+ * that callers cannot make equal content look different; without recipients the digest is the one it always was.
  */
 export function computeContentDigest(
   config: Record<string, JsonObject>,
   secretSources: readonly (readonly [string, string])[],
+  recipients: readonly string[] = [],
 ): string {
-  const sorted = [...secretSources]
-    .map(([p, h]) => [p, h])
-    .sort((a, b) => (a[0]! < b[0]! ? -1 : a[0]! > b[0]! ? 1 : 0));
-  return digestOf({ config, secretSources: sorted });
+  const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+  const sorted = [...secretSources].map(([p, h]) => [p, h]).sort((a, b) => byText(a[0]!, b[0]!));
+  if (recipients.length === 0) return digestOf({ config, secretSources: sorted });
+  return digestOf({ config, secretSources: sorted, recipients: [...new Set(recipients)].sort(byText) });
 }
 
 export function signDigest(digest: string, key: SigningKey): SnapshotSignature {
@@ -72,6 +75,8 @@ export function signDigest(digest: string, key: SigningKey): SnapshotSignature {
 
 export interface SnapshotInit {
   environment: string;
+  /** A service's snapshot of the environment (strata.yaml `services:`); absent for the environment's own. */
+  service?: string;
   version: number;
   previous: string | null;
   rollbackOf?: number | null;
@@ -94,6 +99,7 @@ export function createSnapshot(init: SnapshotInit, keys: readonly SigningKey[]):
     kind: SNAPSHOT_KIND,
     apiVersion: SNAPSHOT_API_VERSION,
     environment: init.environment,
+    ...(init.service !== undefined ? { service: init.service } : {}),
     version: init.version,
     previous: init.previous,
     rollbackOf: init.rollbackOf ?? null,
@@ -227,6 +233,8 @@ export function validateSnapshotShape(value: unknown): string[] {
   if (s.apiVersion !== SNAPSHOT_API_VERSION) p.push(`apiVersion must be ${SNAPSHOT_API_VERSION}`);
   if (typeof s.environment !== "string" || !ENVIRONMENT_NAME.test(s.environment))
     p.push(`environment must be a name: environment ${NAME_RULE}`);
+  if (s.service !== undefined && (typeof s.service !== "string" || !VALID_NAME.test(s.service)))
+    p.push(`service must be a name: service ${NAME_RULE}`);
   if (typeof s.version !== "number" || !Number.isSafeInteger(s.version) || s.version < 1)
     p.push("version must be an integer >= 1");
   else if (s.version > MAX_VERSION) p.push(`version must be at most ${MAX_VERSION}`);
@@ -355,11 +363,25 @@ export function verifySnapshot(snapshot: Snapshot, trusted: readonly PublicKey[]
  * Checks that `snapshot` may follow `current` in `environment`: same environment, the next version, and
  * `previous` naming the current digest. Throws `invalid-snapshot`.
  */
-export function validateSuccessor(snapshot: Snapshot, environment: string, current: VersionRef | null): void {
+export function validateSuccessor(
+  snapshot: Snapshot,
+  environment: string,
+  current: VersionRef | null,
+  service: string | null = null,
+): void {
   if (snapshot.environment !== environment) {
     throw new StrataError(
       "invalid-snapshot",
       `the snapshot is for environment "${snapshot.environment}", not "${environment}"`,
+    );
+  }
+  // A service's snapshot holds part of the configuration: never an environment's version, nor another's.
+  if ((snapshot.service ?? null) !== service) {
+    throw new StrataError(
+      "invalid-snapshot",
+      snapshot.service === undefined
+        ? `the snapshot is the environment's, not service "${service}"'s`
+        : `the snapshot is service "${snapshot.service}"'s, not ${service === null ? `the environment's` : `service "${service}"'s`}`,
     );
   }
   const expected = (current?.version ?? 0) + 1;
@@ -390,12 +412,20 @@ export function verifyCurrentSnapshot(
   environment: string,
   trusted: readonly PublicKey[],
   what = "current",
+  service: string | null = null,
 ): void {
-  const prefix = `the endpoint's ${what} snapshot of ${environment} cannot be built on`;
+  const of = service === null ? environment : `${environment}/${service}`;
+  const prefix = `the endpoint's ${what} snapshot of ${of} cannot be built on`;
   const problems = validateSnapshotShape(snapshot);
   if (problems.length > 0) throw new StrataError("invalid-snapshot", `${prefix}: ${problems.join("; ")}`);
   if (snapshot.environment !== environment)
     throw new StrataError("invalid-snapshot", `${prefix}: it is a snapshot of "${snapshot.environment}"`);
+  // A service's chain is its own: another service's snapshot, or the environment's, is never built on.
+  if ((snapshot.service ?? null) !== service)
+    throw new StrataError(
+      "invalid-snapshot",
+      `${prefix}: it is ${snapshot.service === undefined ? "the environment's snapshot" : `the snapshot of service "${snapshot.service}"`}`,
+    );
   try {
     verifySnapshot(snapshot, trusted);
   } catch (e) {

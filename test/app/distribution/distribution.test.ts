@@ -42,6 +42,7 @@ function content(over: Partial<SnapshotContent> = {}): SnapshotContent {
   return {
     config: { app: { replicas: 2 } },
     secrets: null,
+    recipients: [],
     secretSources: [],
     source: { repository: "acme/config", commit: "abc123" },
     findings: [],
