@@ -500,3 +500,87 @@ describe("strata agent: output files", () => {
     expect(existsSync(fresh)).toBe(false);
   });
 });
+
+describe("strata status: clients refusing a snapshot", () => {
+  interface StatusClient {
+    service: string;
+    instance: string;
+    version: number;
+    state: string;
+    rejected: { version: number; reason: string; at: string } | null;
+  }
+  const statusOf = async (ep: Endpoint): Promise<{ json: { clients: StatusClient[] }; text: string }> => {
+    const json = await strata(["status", "--endpoint", ep.url, "--format", "json"]);
+    const text = await strata(["status", "--endpoint", ep.url]);
+    expect(json.exitCode, json.stderr).toBe(0);
+    expect(text.exitCode, text.stderr).toBe(0);
+    return { json: JSON.parse(json.stdout) as { clients: StatusClient[] }, text: text.stdout };
+  };
+
+  it("shows an agent that failed at start with its reason, not as v0 (the agent reports before it exits 4)", async () => {
+    const ep = await endpoint();
+    await ep.publish(config(1) as never);
+    const otherKeys = join(tempdir(), "keys.txt");
+    writeFileSync(otherKeys, newKey().key.publicKey.text + "\n");
+    const out = join(tempdir(), "config.json");
+    const r = await strata([
+      "agent",
+      "--endpoint",
+      ep.url,
+      "--env",
+      "staging",
+      "--trusted-keys",
+      otherKeys,
+      "--out",
+      out,
+      "--once",
+      "--service",
+      "checkout",
+      "--instance",
+      "pod-7",
+    ]);
+    expect(r.exitCode, r.stderr).toBe(4);
+    const { json, text } = await statusOf(ep);
+    expect(json.clients).toEqual([
+      expect.objectContaining({
+        service: "checkout",
+        instance: "pod-7",
+        version: 0,
+        state: "failed",
+        rejected: expect.objectContaining({ version: 1, reason: "invalid-signature" }) as unknown,
+      }),
+    ]);
+    const line = text.split("\n").find((l) => l.includes("checkout/pod-7"))!;
+    expect(line).toContain("FAILED AT START: refused v1 (invalid-signature)");
+    expect(line).not.toMatch(/: v0\b/);
+  });
+
+  it("shows a client refusing the current version now (version, code, since), and forgets it once a later one is accepted", async () => {
+    const ep = await endpoint();
+    await ep.publish(config(1) as never);
+    await ep.publish(config(2) as never);
+    // What an SDK on v1 that refused v2 sends with its next read (the header of the protocol module).
+    const read = (header: string): Promise<Response> =>
+      fetch(`${ep.url}/v1/environments/staging/snapshot`, { method: "HEAD", headers: { "strata-client": header } });
+    await read("service=api; instance=i-1; version=1; kind=sdk; rejected=2; reason=digest-mismatch");
+    await read("service=api; instance=i-2; version=2; kind=sdk");
+    let { json, text } = await statusOf(ep);
+    expect(json.clients.map((c) => [c.instance, c.state])).toEqual([
+      ["i-1", "refusing"],
+      ["i-2", "running"],
+    ]);
+    expect(text).toMatch(/api\/i-1 \[sdk\]: v1, REFUSING v2 \(digest-mismatch\) since \d+s/);
+    expect(text).toMatch(/staging: v2, .*1 refusing/);
+    // It accepted v3 later: it refused v2 once, it is not refusing now.
+    await ep.publish(config(3) as never);
+    await read("service=api; instance=i-1; version=3; kind=sdk; rejected=2; reason=digest-mismatch");
+    ({ json, text } = await statusOf(ep));
+    expect(json.clients.find((c) => c.instance === "i-1")).toMatchObject({ state: "running", version: 3 });
+    expect(text).not.toContain("REFUSING");
+    expect(text).toMatch(/api\/i-1 \[sdk\]: v3.*refused v2 \(digest-mismatch\)/);
+    // A new process under the same instance name that refused nothing: no rejection shown.
+    await read("service=api; instance=i-1; version=3; kind=sdk");
+    ({ json } = await statusOf(ep));
+    expect(json.clients.find((c) => c.instance === "i-1")!.rejected).toBeNull();
+  });
+});
