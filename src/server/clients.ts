@@ -11,7 +11,7 @@
 import type { IncomingMessage } from "node:http";
 import { CLIENT_HEADER, clientState, parseClientHeader, type ClientRecord } from "../core/protocol/index.js";
 
-export const MAX_CLIENTS = 10_000;
+const MAX_CLIENTS = 10_000;
 const FORGET_MS = 15 * 60 * 1000;
 
 /** The live record: the open connection count behind `connected`. */

@@ -30,7 +30,7 @@ export function hashToken(token: string): string {
   return createHash("sha256").update(token, "utf8").digest("hex");
 }
 
-export function validateScope(scope: string): void {
+function validateScope(scope: string): void {
   if (!SCOPE.test(scope)) {
     throw new StrataError("invalid-argument", `invalid scope ${JSON.stringify(scope)}`, {
       hint: "scopes are read:<env-glob>, push:<env-glob> or admin, e.g. read:* push:staging",
@@ -66,7 +66,7 @@ export class Grant {
   }
 }
 
-export function parseTokens(text: string, file: string): Map<string, Grant> {
+function parseTokens(text: string, file: string): Map<string, Grant> {
   let doc: unknown;
   try {
     doc = JSON.parse(text);

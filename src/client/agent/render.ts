@@ -8,7 +8,6 @@ import type { JsonValue } from "../../core/json.js";
 import { renderConfigFile, type FileFormat } from "../../core/render/formats.js";
 
 export type OutputFormat = FileFormat;
-export const OUTPUT_FORMATS: readonly OutputFormat[] = ["json", "yaml", "env", "dotenv"];
 
 /** The format a file name implies (`.yaml`/`.yml`, `.env` as dotenv), else JSON. */
 export function formatForPath(path: string): OutputFormat {
