@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { StrataError } from "../../core/findings.js";
 import { SETTINGS_FILE } from "../../core/settings/settings.js";
 import { parsePublicKey, parseTrustedKeys, type PublicKey } from "../../core/snapshot/index.js";
-import { readTextFile } from "../../io/fs/files.js";
+import { pathExists, readTextFile } from "../../io/fs/files.js";
 import { createWorktreeFiles, findRepositoryRoot } from "../../io/repo/worktree.js";
 import { readSettings } from "../repository.js";
 
@@ -68,6 +68,8 @@ export async function readDistributionSettings(repoDir: string): Promise<Distrib
 export async function loadTrustedKeys(options: {
   file?: string | undefined;
   repoDir?: string | undefined;
+  /** false: `repoDir` must hold strata.yaml itself (`strata agent`: trust is never found in a parent). */
+  searchParents?: boolean;
 }): Promise<PublicKey[]> {
   if (options.file !== undefined) {
     let text: string;
@@ -84,6 +86,10 @@ export async function loadTrustedKeys(options: {
     return keys;
   }
   if (options.repoDir !== undefined) {
+    if (options.searchParents === false && !pathExists(join(options.repoDir, SETTINGS_FILE)))
+      throw new StrataError("invalid-argument", `${join(options.repoDir, SETTINGS_FILE)} does not exist`, {
+        hint: "--repo names the repository's root (no parent directory is searched), or pass --trusted-keys FILE",
+      });
     const settings = await readDistributionSettings(options.repoDir);
     if (settings.trustedKeys.length === 0) {
       throw new StrataError("invalid-argument", `${join(options.repoDir, "strata.yaml")} has no signing.trusted_keys`, {
