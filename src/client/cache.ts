@@ -4,7 +4,7 @@
  */
 import { promises as fs } from "node:fs";
 import { dirname } from "node:path";
-import { writeFileAtomic as writeAtomic } from "../io/fs/write-atomic.js";
+import { writeFileAtomic } from "../io/fs/write-atomic.js";
 
 export async function readCacheFile(path: string): Promise<string | null> {
   try {
@@ -15,7 +15,7 @@ export async function readCacheFile(path: string): Promise<string | null> {
   }
 }
 
-/** Writes `data` to `path` through the one atomic writer, inside `path`'s own directory, private by default. */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
-  await writeAtomic(path, data, { within: dirname(path), mode });
+/** Writes the cache file through the one atomic writer, inside its own directory, private (0600). */
+export async function writeCacheFile(path: string, text: string): Promise<void> {
+  await writeFileAtomic(path, text, { within: dirname(path), mode: 0o600 });
 }

@@ -13,7 +13,7 @@ import {
   type Snapshot,
   type SnapshotMetadata,
 } from "../core/protocol/index.js";
-import { readCacheFile, writeFileAtomic } from "./cache.js";
+import { readCacheFile, writeCacheFile } from "./cache.js";
 import { isRejection, StrataClientError } from "./errors.js";
 import type { Emitter } from "./events.js";
 import { parseAgeIdentities } from "./identity.js";
@@ -292,7 +292,7 @@ export class AcceptedState {
     const file = this.settings.cacheFile;
     if (file === null) return;
     this.cacheWrite = this.cacheWrite
-      .then(() => writeFileAtomic(file, text))
+      .then(() => writeCacheFile(file, text))
       .catch((cause: unknown) => {
         this.emitter.emit(
           "error",
