@@ -14,12 +14,18 @@ export function addRepoOption(cmd: Command): Command {
   return cmd.option("--repo <dir>", "the configuration repository (default: the current directory)");
 }
 
-/** `--format`; report commands default to github under GitHub Actions (docs/reference.md). */
-export function addFormatOption(cmd: Command, formats: readonly string[], fallback: string): Command {
+/** `-o, --format`; report commands default to github under GitHub Actions (docs/reference.md). */
+export function addFormatOption(
+  cmd: Command,
+  formats: readonly string[],
+  fallback: string,
+  options: { github?: boolean } = {},
+): Command {
+  const github = options.github ?? formats.includes("github");
   return cmd.addOption(
     new Option(
-      "--format <format>",
-      `output format (${formats.join(", ")}; default: ${fallback}, or github in GitHub Actions)`,
+      "-o, --format <format>",
+      `output format (${formats.join(", ")}; default: ${fallback}${github ? ", or github in GitHub Actions" : ""})`,
     ).choices([...formats]),
   );
 }

@@ -27,7 +27,7 @@ export function register(program: Command): void {
       ]),
     )
     .argument("<key>", "dotted key, e.g. database.pool.max (a prefix explains every key under it)")
-    .requiredOption("--env <name>", "the environment")
+    .requiredOption("-e, --env <name>", "the environment")
     .option("--skip-secrets", "do not decrypt SOPS files");
   addRepoOption(cmd);
   addFormatOption(cmd, ["text", "json"], "text");

@@ -29,10 +29,10 @@ export function register(program: Command): void {
       ]),
     )
     .argument("<key>", "a key or a glob: database.pool.max, database.*, database.**")
-    .requiredOption("--env <name>", "the environment")
+    .requiredOption("-e, --env <name>", "the environment")
     .option("--head <ref>", "start from this commit (default: HEAD)")
     .option("--max-count <n>", "look at most this many config commits back")
-    .addOption(new Option("--format <format>", "output format").choices(["text", "json"]))
+    .addOption(new Option("-o, --format <format>", "output format").choices(["text", "json"]))
     .option("--skip-secrets", "do not decrypt: compare ciphertext of sensitive values")
     .option("--first-parent", "credit merges as the main line sees them, not the branch commits they brought");
   addRepoOption(cmd);

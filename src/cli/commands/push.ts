@@ -59,6 +59,19 @@ export function renderPushResult(r: PushResult, verb = "published"): string {
 }
 
 /**
+ * The text report of published and unchanged environments on stdout; what was not published (refused,
+ * conflict, failed) is an error, on stderr. `quiet`: only the errors.
+ */
+export function printPushResults(results: readonly PushResult[], options: { quiet: boolean; verb?: string }): void {
+  for (const r of results) {
+    const text = renderPushResult(r, options.verb);
+    if (r.status === "published" || r.status === "unchanged") {
+      if (!options.quiet) print(text);
+    } else log(text);
+  }
+}
+
+/**
  * docs/github.md: every change since each environment's published version came from a merged pull request
  * with its approvals.
  */
@@ -78,17 +91,20 @@ export function register(program: Command): void {
           "strata push --env production --endpoint http://127.0.0.1:7070 --signing-key ../signing.pem",
           "one environment",
         ],
-        ["STRATA_SIGNING_KEY=../signing.pem strata push --all", "every environment, to distribution.endpoint"],
+        [
+          'STRATA_SIGNING_KEY="$(cat ../signing.pem)" strata push --all',
+          "every environment, to distribution.endpoint (the variable holds the key itself)",
+        ],
         [
           "strata push --all --require-approval",
           "CI on the default branch: only changes that merged pull requests brought with their approvals",
         ],
       ]),
     )
-    .option("--env <names>", "environments to push (repeatable, or comma-separated)", collectList)
+    .option("-e, --env <names>", "environments to push (repeatable, or comma-separated)", collectList)
     .option("--all", "every concrete environment")
     .option("--endpoint <url>", "the endpoint (default: STRATA_ENDPOINT, then distribution.endpoint)")
-    .option("--signing-key <file>", "PKCS#8 PEM ed25519 key (default: STRATA_SIGNING_KEY)")
+    .option("--signing-key <file>", "PKCS#8 PEM ed25519 key file (default: STRATA_SIGNING_KEY, the key's PEM text)")
     .option(
       "--trusted-keys <file>",
       "keys the endpoint's current version must be signed by (default: signing.trusted_keys)",
@@ -99,12 +115,13 @@ export function register(program: Command): void {
       "publish uncommitted changes, marked source.dirty (with their digest) in the signed snapshot",
     )
     .option("--force", "publish even the content the last rollback replaced")
+    .option("-q, --quiet", "print only what was not published (refused, conflicts, failures); the exit code tells")
     .option(
       "--require-approval",
       "publish only if every change since each environment's published version came from a merged pull request with its approvals (GitHub)",
     );
   addRepoOption(cmd);
-  cmd.addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"));
+  cmd.addOption(new Option("-o, --format <format>", "output format").choices(["text", "json"]).default("text"));
   cmd.action(
     async (opts: {
       env?: string[];
@@ -115,6 +132,7 @@ export function register(program: Command): void {
       refresh?: boolean;
       allowDirty?: boolean;
       force?: boolean;
+      quiet?: boolean;
       requireApproval?: boolean;
       repo?: string;
       format?: string;
@@ -131,7 +149,7 @@ export function register(program: Command): void {
       // the endpoint's current version is read and verified, before anything is signed or sent.
       const gate = opts.requireApproval === true ? await openGate(root) : null;
       const worktree = await checkWorkingTree(root, { allowDirty: opts.allowDirty === true });
-      const { results, exitCode } = await withSpinner(`pushing ${environments.join(", ")} to ${url}`, () =>
+      const push = (): ReturnType<typeof pushEnvironments> =>
         pushEnvironments(environments, {
           endpoint: createEndpointClient({ url: url!, token: process.env.STRATA_TOKEN }),
           buildContent: loadContentBuilder({ repoDir: root }),
@@ -142,7 +160,9 @@ export function register(program: Command): void {
           source: { pushedBy: pusher(), ...worktree },
           ttlMs: settings.expiresAfterMs,
           ...(gate ? { approve: (environment, current) => gate.approve(environment, current) } : {}),
-        }),
+        });
+      const { results, exitCode } = await (
+        opts.quiet ? push() : withSpinner(`pushing ${environments.join(", ")} to ${url}`, push)
       ).finally(() => gate?.close());
       if (opts.format === "json")
         printData(
@@ -153,7 +173,7 @@ export function register(program: Command): void {
             results: results.map(({ exitCode: _e, ...r }) => r),
           }),
         );
-      else print(results.map((r) => renderPushResult(r)).join("\n"));
+      else printPushResults(results, { quiet: opts.quiet === true });
       if (githubMode()) {
         printAnnotations(
           renderFindingsGithub(

@@ -9,10 +9,10 @@ import {
 } from "../../app/distribution/index.js";
 import { StrataError } from "../../core/findings.js";
 import { addRepoOption, examples, openRepository, printJson } from "../common.js";
-import { appendStepSummary, githubMode, print, printAnnotations, printData } from "../output.js";
+import { appendStepSummary, githubMode, printAnnotations, printData } from "../output.js";
 import { renderFindingsGithub } from "../render/findings.js";
 import { renderPublishSummary } from "../render/publish-summary.js";
-import { pusher, renderPushResult } from "./push.js";
+import { printPushResults, pusher } from "./push.js";
 
 export function register(program: Command): void {
   const cmd = program
@@ -28,16 +28,16 @@ export function register(program: Command): void {
         ],
       ]),
     )
-    .requiredOption("--env <name>", "the environment")
+    .requiredOption("-e, --env <name>", "the environment")
     .requiredOption("--to <version>", "the version whose content to republish")
     .option("--endpoint <url>", "the endpoint (default: STRATA_ENDPOINT, then distribution.endpoint)")
-    .option("--signing-key <file>", "PKCS#8 PEM ed25519 key (default: STRATA_SIGNING_KEY)")
+    .option("--signing-key <file>", "PKCS#8 PEM ed25519 key file (default: STRATA_SIGNING_KEY, the key's PEM text)")
     .option(
       "--trusted-keys <file>",
       "keys the current and the old version must be signed by (default: signing.trusted_keys, and the signing key)",
     );
   addRepoOption(cmd);
-  cmd.addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"));
+  cmd.addOption(new Option("-o, --format <format>", "output format").choices(["text", "json"]).default("text"));
   cmd.action(
     async (opts: {
       env: string;
@@ -67,7 +67,7 @@ export function register(program: Command): void {
       const { exitCode, ...rest } = result;
       if (opts.format === "json")
         printData(printJson({ schemaVersion: 1, ok: exitCode === 0, endpoint: url, rollbackOf: to, result: rest }));
-      else print(renderPushResult(result, `rolled back to the content of version ${to} as`));
+      else printPushResults([result], { quiet: false, verb: `rolled back to the content of version ${to} as` });
       if (githubMode()) {
         printAnnotations(renderFindingsGithub(result.findings, root));
         appendStepSummary(

@@ -1,9 +1,9 @@
 import type { Command } from "commander";
 import { exportSchemas } from "../../app/schema-export.js";
 import { EXIT, exitCodeForFindings } from "../../core/findings.js";
-import { addExamples, addRepoOption, openRepository } from "../common.js";
+import { addExamples, addFormatOption, addRepoOption, openRepository, printJson } from "../common.js";
 import { renderFindingsText } from "../render/findings.js";
-import { errColor, log, print } from "../output.js";
+import { errColor, log, print, printData } from "../output.js";
 
 export function register(program: Command): void {
   const schema = program.command("schema").description("JSON Schemas for editors: see docs/editors.md");
@@ -19,14 +19,38 @@ export function register(program: Command): void {
     .option("--check", "write nothing; exit 1 when a file differs from what export would write (for CI)")
     .option("--no-vscode", "leave .vscode/settings.json alone");
   addRepoOption(cmd);
+  addFormatOption(cmd, ["text", "json"], "text");
   addExamples(cmd, [
     ["strata schema export", "after changing schemas/: regenerate the editor schemas"],
     ["strata schema export --check", "in CI: exit 1 when they are out of date"],
     ["strata schema export --no-vscode", "another editor: bind .strata/schemas/ yourself (docs/editors.md)"],
   ]);
-  cmd.action(async (opts: { check?: boolean; vscode: boolean; repo?: string }) => {
+  cmd.action(async (opts: { check?: boolean; vscode: boolean; repo?: string; format?: string }) => {
     const { root, files } = openRepository(opts);
     const result = await exportSchemas({ files, root, check: Boolean(opts.check), vscode: opts.vscode });
+    if (opts.format === "json") {
+      const invalid = result.findings.some((f) => f.severity === "error");
+      const stale = invalid ? [] : [...result.changed, ...result.removed];
+      process.exitCode = invalid
+        ? exitCodeForFindings(result.findings)
+        : opts.check && stale.length > 0
+          ? EXIT.findings
+          : EXIT.ok;
+      printData(
+        printJson({
+          schemaVersion: 1,
+          ok: process.exitCode === EXIT.ok,
+          check: Boolean(opts.check),
+          // With --check: the files export would change; else the files it changed.
+          changed: invalid ? [] : result.changed,
+          removed: invalid ? [] : result.removed,
+          upToDate: invalid ? null : stale.length === 0,
+          namespaces: result.namespaces,
+          findings: result.findings,
+        }),
+      );
+      return;
+    }
     if (result.findings.length > 0)
       log(
         renderFindingsText(

@@ -32,13 +32,13 @@ export function register(program: Command): void {
         ["strata snapshot verify production.json", "check its digest and signature against signing.trusted_keys"],
       ]),
     )
-    .option("--env <name>", "the environment")
+    .option("-e, --env <name>", "the environment")
     .option("--out <file>", "write it here instead of stdout")
     .option(
       "--endpoint <url>",
       "follow this endpoint's current version (default: STRATA_ENDPOINT, then distribution.endpoint; none: version 1)",
     )
-    .option("--signing-key <file>", "PKCS#8 PEM ed25519 key (default: STRATA_SIGNING_KEY)")
+    .option("--signing-key <file>", "PKCS#8 PEM ed25519 key file (default: STRATA_SIGNING_KEY, the key's PEM text)")
     .option(
       "--trusted-keys <file>",
       "keys the endpoint's current version must be signed by (default: signing.trusted_keys)",
@@ -99,10 +99,10 @@ export function register(program: Command): void {
       ]),
     )
     .argument("<file>")
-    .option("--env <name>", "also require this environment")
+    .option("-e, --env <name>", "also require this environment")
     .option("--trusted-keys <file>", "trusted public keys, one a line (default: signing.trusted_keys of --repo)")
     .option("--repo <dir>", "the configuration repository (default: the current directory)")
-    .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
+    .addOption(new Option("-o, --format <format>", "output format").choices(["text", "json"]).default("text"))
     .action(async (file: string, _opts: unknown, command: Command) => {
       // `snapshot` has --env and --repo too, and commander may hand those flags to it: read both levels.
       const opts = command.optsWithGlobals<{ env?: string; trustedKeys?: string; repo?: string; format: string }>();

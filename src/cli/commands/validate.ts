@@ -24,17 +24,28 @@ export function register(program: Command): void {
         ["strata validate", "every concrete environment"],
         ["strata validate --env production,production-eu", "only these"],
         ["strata validate --skip-secrets --format json", "no key needed (a fork's pull request); machine-readable"],
+        ["strata validate --quiet && echo valid", "in a script: only errors are printed"],
       ]),
     )
-    .option("--env <names>", "only these environments (repeatable, or comma-separated)", collectList)
+    .option("-e, --env <names>", "only these environments (repeatable, or comma-separated)", collectList)
     .option("--skip-secrets", "check everything that needs no key (for untrusted pull requests); never exits 3")
-    .option("--ignore-mac", "decrypt SOPS files that have no MAC");
+    .option("--ignore-mac", "decrypt SOPS files that have no MAC")
+    .option("-q, --quiet", "print only errors (nothing when the repository is valid); the exit code tells");
   addRepoOption(cmd);
   addFormatOption(cmd, ["text", "json", "github"], "text");
   cmd.action(
-    async (opts: { env?: string[]; skipSecrets?: boolean; ignoreMac?: boolean; repo?: string; format?: string }) => {
+    async (opts: {
+      env?: string[];
+      skipSecrets?: boolean;
+      ignoreMac?: boolean;
+      quiet?: boolean;
+      repo?: string;
+      format?: string;
+    }) => {
       const { root, files } = openRepository(opts);
-      const progress = await startProgress("loading the repository");
+      const progress = opts.quiet
+        ? { update: () => {}, stop: () => {} }
+        : await startProgress("loading the repository");
       const result = await validateRepository({
         files,
         environments: opts.env,
@@ -61,6 +72,9 @@ export function register(program: Command): void {
             result.findings,
           ),
         );
+      } else if (opts.quiet) {
+        const onlyErrors = result.findings.filter((f) => f.severity === "error");
+        if (onlyErrors.length > 0) print(renderFindingsText(onlyErrors, "").trimEnd());
       } else print(renderFindingsText(result.findings, summary));
       process.exitCode = exitCodeForFindings(result.findings);
     },
