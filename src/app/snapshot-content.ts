@@ -12,21 +12,26 @@ import { createSnapshotSecretsTree } from "../core/snapshot/secrets.js";
 import type { SnapshotContent } from "./distribution/content.js";
 import { readGitSource } from "../io/repo/git-head.js";
 import { createWorktreeFiles, findRepositoryRoot } from "../io/repo/worktree.js";
-import { loadRepository, unknownEnvironment } from "./repository.js";
+import type { RepoFiles } from "../core/source.js";
+import { loadRepository, unknownEnvironment, type RepositorySettings } from "./repository.js";
 import { createSecretsOpener } from "./secrets/opener.js";
 import { encryptDocument } from "./secrets/encrypt-document.js";
 
 export async function buildSnapshotContent(options: {
   repoDir: string;
   environment: string;
+  /** The repository's files (default: its working tree) and strata.yaml as already read (default: read here). */
+  files?: RepoFiles;
+  settings?: RepositorySettings;
   env?: NodeJS.ProcessEnv;
 }): Promise<SnapshotContent> {
   const env = options.env ?? process.env;
   const root = findRepositoryRoot(options.repoDir);
-  const files = createWorktreeFiles(root);
+  const files = options.files ?? createWorktreeFiles(root);
   const repo = await loadRepository(files, {
     secrets: createSecretsOpener({ env }),
     environments: new Set([options.environment]),
+    ...(options.settings ? { settings: options.settings } : {}),
   });
   const info = repo.environments.get(options.environment);
   if (!info) throw unknownEnvironment(repo, options.environment);

@@ -5,7 +5,7 @@ import { SETTINGS_FILE } from "../../core/settings/settings.js";
 import { readTextFile, writeFileInside } from "../../io/fs/files.js";
 import { openWorktree } from "../worktree.js";
 import { generateSigningKey, parseSigningKey, type PublicKey, type SigningKey } from "../../core/snapshot/index.js";
-import { loadTrustedKeys, readDistributionSettings } from "./settings.js";
+import { loadTrustedKeys, readDistributionSettings, type DistributionSettings } from "./settings.js";
 
 export interface GeneratedKeys {
   /** The file the private key was written to; null when it was returned instead (`--out -`). */
@@ -118,12 +118,16 @@ export async function loadSigningKey(options: {
  */
 export async function loadBuildTrustedKeys(options: {
   file?: string | undefined;
-  repoDir: string;
+  /** The repository's settings: read here from `repoDir` unless the caller already has them. */
+  settings?: DistributionSettings;
+  repoDir?: string;
   signingKey: SigningKey;
 }): Promise<PublicKey[]> {
+  const settings =
+    options.file !== undefined ? undefined : (options.settings ?? (await readDistributionSettings(options.repoDir!)));
   const configured =
-    options.file !== undefined || (await readDistributionSettings(options.repoDir)).trustedKeys.length > 0
-      ? await loadTrustedKeys({ file: options.file, repoDir: options.repoDir })
+    options.file !== undefined || settings!.trustedKeys.length > 0
+      ? await loadTrustedKeys({ file: options.file, settings })
       : [];
   const own = options.signingKey.publicKey;
   return configured.some((k) => k.keyid === own.keyid) ? configured : [...configured, own];

@@ -7,7 +7,6 @@ import { readStandardInput } from "../../io/process/stdin.js";
 import { STANDARD_STREAM } from "../../core/names.js";
 import { formatForPath, parseFormat, type SopsFormat } from "../../core/sops/stores/index.js";
 
-
 export async function readSecretsFile(file: string, cwd: string): Promise<string> {
   if (file === STANDARD_STREAM) return (await readStandardInput()).toString("utf8");
   try {

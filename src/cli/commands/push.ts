@@ -13,6 +13,7 @@ import {
 } from "../../app/distribution/index.js";
 import type { PublishGate } from "../../app/approvals/publish-gate.js";
 import { StrataError } from "../../core/findings.js";
+import type { RepoFiles } from "../../core/source.js";
 import { addRepoOption, collectList, examples, openRepository, printJson } from "../common.js";
 import { renderFindingsGithub, renderFindingsText } from "../render/findings.js";
 import { renderPublishSummary } from "../render/publish-summary.js";
@@ -122,68 +123,73 @@ export function register(program: Command): void {
     );
   addRepoOption(cmd);
   cmd.addOption(new Option("-o, --format <format>", "output format").choices(["text", "json"]).default("text"));
-  cmd.action(
-    async (opts: {
-      env?: string[];
-      all?: boolean;
-      endpoint?: string;
-      signingKey?: string;
-      trustedKeys?: string;
-      refresh?: boolean;
-      allowDirty?: boolean;
-      force?: boolean;
-      quiet?: boolean;
-      requireApproval?: boolean;
-      repo?: string;
-      format?: string;
-    }) => {
-      const { root } = openRepository(opts);
-      const settings = await readDistributionSettings(root);
-      if ((opts.env === undefined) === (opts.all !== true))
-        throw new StrataError("invalid-argument", "pass --env E (one or more) or --all");
-      const environments = opts.all === true ? settings.environments : opts.env!;
-      const url = await resolveEndpointUrl({ flag: opts.endpoint, repoDir: root });
-      const signingKey = await loadSigningKey({ file: opts.signingKey });
-      const trustedKeys = await loadBuildTrustedKeys({ file: opts.trustedKeys, repoDir: root, signingKey });
-      // A dirty tree publishes nothing under the gate; the gate itself judges each environment's range once
-      // the endpoint's current version is read and verified, before anything is signed or sent.
-      const gate = opts.requireApproval === true ? await openGate(root) : null;
-      const worktree = await checkWorkingTree(root, { allowDirty: opts.allowDirty === true });
-      const push = (): ReturnType<typeof pushEnvironments> =>
-        pushEnvironments(environments, {
-          endpoint: createEndpointClient({ url: url!, token: process.env.STRATA_TOKEN }),
-          buildContent: loadContentBuilder({ repoDir: root }),
-          signingKey,
-          trustedKeys,
-          refresh: opts.refresh === true,
-          force: opts.force === true,
-          source: { pushedBy: pusher(), ...worktree },
-          ttlMs: settings.expiresAfterMs,
-          ...(gate ? { approve: (environment, current) => gate.approve(environment, current) } : {}),
-        });
-      const { results, exitCode } = await (
-        opts.quiet ? push() : withSpinner(`pushing ${environments.join(", ")} to ${url}`, push)
-      ).finally(() => gate?.close());
-      if (opts.format === "json")
-        printData(
-          printJson({
-            schemaVersion: 1,
-            ok: exitCode === 0,
-            endpoint: url,
-            results: results.map(({ exitCode: _e, ...r }) => r),
-          }),
-        );
-      else printPushResults(results, { quiet: opts.quiet === true });
-      if (githubMode()) {
-        printAnnotations(
-          renderFindingsGithub(
-            results.flatMap((r) => r.findings),
-            root,
-          ),
-        );
-        appendStepSummary(renderPublishSummary({ command: "push", endpoint: url!, results }));
-      }
-      process.exitCode = exitCode;
-    },
-  );
+  cmd.action((opts: PushFlags) => runPush(opts, openRepository(opts)));
+}
+
+export interface PushFlags {
+  env?: string[];
+  all?: boolean;
+  endpoint?: string;
+  signingKey?: string;
+  trustedKeys?: string;
+  refresh?: boolean;
+  allowDirty?: boolean;
+  force?: boolean;
+  quiet?: boolean;
+  requireApproval?: boolean;
+  repo?: string;
+  format?: string;
+}
+
+/**
+ * `strata push` over an opened repository: strata.yaml is read once, through `files`, and what was read is
+ * passed to every step that needs it (the endpoint, the trusted keys, each environment's build).
+ */
+export async function runPush(opts: PushFlags, { root, files }: { root: string; files: RepoFiles }): Promise<void> {
+  const settings = await readDistributionSettings(files);
+  if ((opts.env === undefined) === (opts.all !== true))
+    throw new StrataError("invalid-argument", "pass --env E (one or more) or --all");
+  const environments = opts.all === true ? settings.environments : opts.env!;
+  const url = await resolveEndpointUrl({ flag: opts.endpoint, settings });
+  const signingKey = await loadSigningKey({ file: opts.signingKey });
+  const trustedKeys = await loadBuildTrustedKeys({ file: opts.trustedKeys, settings, signingKey });
+  // A dirty tree publishes nothing under the gate; the gate itself judges each environment's range once
+  // the endpoint's current version is read and verified, before anything is signed or sent.
+  const gate = opts.requireApproval === true ? await openGate(root) : null;
+  const worktree = await checkWorkingTree(root, { allowDirty: opts.allowDirty === true });
+  const push = (): ReturnType<typeof pushEnvironments> =>
+    pushEnvironments(environments, {
+      endpoint: createEndpointClient({ url: url!, token: process.env.STRATA_TOKEN }),
+      buildContent: loadContentBuilder({ repoDir: root, files, settings: settings.parsed }),
+      signingKey,
+      trustedKeys,
+      refresh: opts.refresh === true,
+      force: opts.force === true,
+      source: { pushedBy: pusher(), ...worktree },
+      ttlMs: settings.expiresAfterMs,
+      ...(gate ? { approve: (environment, current) => gate.approve(environment, current) } : {}),
+    });
+  const { results, exitCode } = await (
+    opts.quiet ? push() : withSpinner(`pushing ${environments.join(", ")} to ${url}`, push)
+  ).finally(() => gate?.close());
+  if (opts.format === "json")
+    printData(
+      printJson({
+        schemaVersion: 1,
+        ok: exitCode === 0,
+        endpoint: url,
+        results: results.map(({ exitCode: _e, ...r }) => r),
+      }),
+    );
+  else printPushResults(results, { quiet: opts.quiet === true });
+  if (githubMode()) {
+    printAnnotations(
+      renderFindingsGithub(
+        results.flatMap((r) => r.findings),
+        root,
+      ),
+    );
+    appendStepSummary(renderPublishSummary({ command: "push", endpoint: url!, results }));
+  }
+  process.exitCode = exitCode;
 }

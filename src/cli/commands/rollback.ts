@@ -51,16 +51,16 @@ export function register(program: Command): void {
       const to = Number(opts.to);
       if (!/^\d+$/.test(opts.to) || to < 1)
         throw new StrataError("invalid-argument", `--to must be a version number, not ${JSON.stringify(opts.to)}`);
-      const { root } = openRepository(opts);
-      const settings = await readDistributionSettings(root);
-      const url = await resolveEndpointUrl({ flag: opts.endpoint, repoDir: root });
+      const { root, files } = openRepository(opts);
+      const settings = await readDistributionSettings(files);
+      const url = await resolveEndpointUrl({ flag: opts.endpoint, settings });
       const signingKey = await loadSigningKey({ file: opts.signingKey });
       const result = await rollbackEnvironment({
         environment: opts.env,
         to,
         endpoint: createEndpointClient({ url: url!, token: process.env.STRATA_TOKEN }),
         signingKey,
-        trustedKeys: await loadBuildTrustedKeys({ file: opts.trustedKeys, repoDir: root, signingKey }),
+        trustedKeys: await loadBuildTrustedKeys({ file: opts.trustedKeys, settings, signingKey }),
         source: { pushedBy: pusher() },
         ttlMs: settings.expiresAfterMs,
       });

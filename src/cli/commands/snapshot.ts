@@ -54,18 +54,18 @@ export function register(program: Command): void {
       repo?: string;
     }) => {
       if (opts.env === undefined) throw new StrataError("invalid-argument", "missing --env");
-      const { root } = openRepository(opts);
-      const settings = await readDistributionSettings(root);
-      const url = await resolveEndpointUrl({ flag: opts.endpoint, repoDir: root, required: false });
+      const { root, files } = openRepository(opts);
+      const settings = await readDistributionSettings(files);
+      const url = await resolveEndpointUrl({ flag: opts.endpoint, settings, required: false });
       const signingKey = await loadSigningKey({ file: opts.signingKey });
       const { snapshot, findings } = await buildSnapshot({
         environment: opts.env,
         endpoint: url === null ? null : createEndpointClient({ url, token: process.env.STRATA_TOKEN }),
-        buildContent: loadContentBuilder({ repoDir: root }),
+        buildContent: loadContentBuilder({ repoDir: root, files, settings: settings.parsed }),
         signingKey,
         // Without an endpoint there is no current version to verify.
         trustedKeys:
-          url === null ? [] : await loadBuildTrustedKeys({ file: opts.trustedKeys, repoDir: root, signingKey }),
+          url === null ? [] : await loadBuildTrustedKeys({ file: opts.trustedKeys, settings, signingKey }),
         source: { pushedBy: pusher() },
         ttlMs: settings.expiresAfterMs,
       });
