@@ -7,6 +7,11 @@ import { readStandardInput } from "../../io/process/stdin.js";
 import { STANDARD_STREAM } from "../../core/names.js";
 import { formatForPath, parseFormat, type SopsFormat } from "../../core/sops/stores/index.js";
 
+/** Standard input as text, one final newline dropped (`secrets set --value-stdin`). */
+export async function readValueFromStandardInput(): Promise<string> {
+  return (await readStandardInput()).toString("utf8").replace(/\r?\n$/, "");
+}
+
 export async function readSecretsFile(file: string, cwd: string): Promise<string> {
   if (file === STANDARD_STREAM) return (await readStandardInput()).toString("utf8");
   try {

@@ -6,10 +6,10 @@ import type { Command } from "commander";
 import { EXIT, StrataError } from "../../core/findings.js";
 import { log, print, printData, printPlaintext } from "../output.js";
 import { addFormatOption, collectList, examples, printJson } from "../common.js";
-import { readStandardInput } from "../../io/process/stdin.js";
 
 async function readStdin(): Promise<string> {
-  return (await readStandardInput()).toString("utf8").replace(/\r?\n$/, "");
+  const { readValueFromStandardInput } = await import("../../app/secrets/files.js");
+  return readValueFromStandardInput();
 }
 
 interface Common {

@@ -11,6 +11,7 @@ import {
   verifySnapshotFile,
   writeSnapshotFile,
 } from "../../app/distribution/index.js";
+import { STANDARD_STREAM } from "../../core/names.js";
 import { exitCodeForFindings, StrataError } from "../../core/findings.js";
 import { serializeSnapshot } from "../../core/snapshot/index.js";
 import { addRepoOption, examples, openRepository, printJson } from "../common.js";
@@ -33,7 +34,7 @@ export function register(program: Command): void {
       ]),
     )
     .option("-e, --env <name>", "the environment")
-    .option("--out <file>", "write it here instead of stdout")
+    .option("--out <file>", "write it here instead of stdout (-: stdout)")
     .option(
       "--endpoint <url>",
       "follow this endpoint's current version (default: STRATA_ENDPOINT, then distribution.endpoint; none: version 1)",
@@ -64,8 +65,7 @@ export function register(program: Command): void {
         buildContent: loadContentBuilder({ repoDir: root, files, settings: settings.parsed }),
         signingKey,
         // Without an endpoint there is no current version to verify.
-        trustedKeys:
-          url === null ? [] : await loadBuildTrustedKeys({ file: opts.trustedKeys, settings, signingKey }),
+        trustedKeys: url === null ? [] : await loadBuildTrustedKeys({ file: opts.trustedKeys, settings, signingKey }),
         source: { pushedBy: pusher() },
         ttlMs: settings.expiresAfterMs,
       });
@@ -75,7 +75,7 @@ export function register(program: Command): void {
         return;
       }
       const text = serializeSnapshot(snapshot) + "\n";
-      if (opts.out === undefined) printData(text);
+      if (opts.out === undefined || opts.out === STANDARD_STREAM) printData(text);
       else {
         await writeSnapshotFile(opts.out, text);
         log(`wrote ${opts.env} v${snapshot.version} (${snapshot.digest}) to ${opts.out}`);
