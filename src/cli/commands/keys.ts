@@ -3,43 +3,13 @@ import { generateKeys, signingRepository } from "../../app/distribution/index.js
 import { StrataError } from "../../core/findings.js";
 import { STANDARD_STREAM } from "../../core/names.js";
 import { log, print, printData, printPlaintext } from "../output.js";
-import { addFormatOption, examples, printJson } from "../common.js";
+import { printJson } from "../common.js";
+import { attachAction, attachCommand } from "../spec.js";
+import { keysCommand, keysGenerateCommand } from "../table.js";
 
 export function register(program: Command): void {
-  const keys = program
-    .command("keys")
-    .description("snapshot signing keys: see docs/distribution.md")
-    .addHelpText(
-      "after",
-      examples([
-        [
-          "strata keys generate --out ../signing.pem",
-          "a key pair; in a repository its public key is added to signing.trusted_keys",
-        ],
-        ["strata keys generate --help", "where the key goes and how push finds it"],
-      ]),
-    );
-  const generate = keys
-    .command("generate")
-    .description(
-      "write an ed25519 signing key (PKCS#8 PEM, mode 0600), print its public key, and in a repository add it to strata.yaml's signing.trusted_keys",
-    )
-    .addHelpText(
-      "after",
-      examples([
-        ["strata keys generate --out ../signing.pem", "in a repository: keep the key outside it, trust its public key"],
-        ["strata keys generate --out ci.pem --no-trust", "only the key pair: strata.yaml is left alone"],
-        ["strata keys generate --out - --no-trust > ci.pem", "the private key on stdout, the public key on stderr"],
-      ]),
-    )
-    .option("--out <file>", "where to write the private key (-: print it on stdout)", "strata-signing-key.pem")
-    .option(
-      "--repo <dir>",
-      "the repository whose strata.yaml trusts the key (default: the one around the current directory)",
-    )
-    .option("--no-trust", "do not add the public key to strata.yaml");
-  addFormatOption(generate, ["text", "json"], "text", { github: false });
-  generate.action(async (opts: { out: string; repo?: string; trust: boolean; format?: string }) => {
+  attachCommand(program, keysCommand);
+  attachAction(program, keysGenerateCommand, async (opts) => {
     const toStdout = opts.out === STANDARD_STREAM;
     if (toStdout && opts.format === "json")
       throw new StrataError(

@@ -1,4 +1,4 @@
-import { Option, type Command } from "commander";
+import type { Command } from "commander";
 import { userInfo } from "node:os";
 import {
   checkWorkingTree,
@@ -14,7 +14,9 @@ import {
 import type { PublishGate } from "../../app/approvals/publish-gate.js";
 import { StrataError } from "../../core/findings.js";
 import type { RepoFiles } from "../../core/source.js";
-import { addRepoOption, collectList, examples, openRepository, printJson } from "../common.js";
+import { openRepository, printJson } from "../common.js";
+import { attachAction, type OptionValues } from "../spec.js";
+import { pushCommand } from "../table.js";
 import { renderFindingsGithub, renderFindingsText } from "../render/findings.js";
 import { renderPublishSummary } from "../render/publish-summary.js";
 import { appendStepSummary, githubMode, log, print, printAnnotations, printData, withSpinner } from "../output.js";
@@ -82,64 +84,10 @@ async function openGate(root: string): Promise<PublishGate> {
 }
 
 export function register(program: Command): void {
-  const cmd = program
-    .command("push")
-    .description("validate, build, sign and publish snapshots to the endpoint")
-    .addHelpText(
-      "after",
-      examples([
-        [
-          "strata push --env production --endpoint http://127.0.0.1:7070 --signing-key ../signing.pem",
-          "one environment",
-        ],
-        [
-          'STRATA_SIGNING_KEY="$(cat ../signing.pem)" strata push --all',
-          "every environment, to distribution.endpoint (the variable holds the key itself)",
-        ],
-        [
-          "strata push --all --require-approval",
-          "CI on the default branch: only changes that merged pull requests brought with their approvals",
-        ],
-      ]),
-    )
-    .option("-e, --env <names>", "environments to push (repeatable, or comma-separated)", collectList)
-    .option("--all", "every concrete environment")
-    .option("--endpoint <url>", "the endpoint (default: STRATA_ENDPOINT, then distribution.endpoint)")
-    .option("--signing-key <file>", "PKCS#8 PEM ed25519 key file (default: STRATA_SIGNING_KEY, the key's PEM text)")
-    .option(
-      "--trusted-keys <file>",
-      "keys the endpoint's current version must be signed by (default: signing.trusted_keys)",
-    )
-    .option("--refresh", "publish unchanged content as a new version with a new expiry")
-    .option(
-      "--allow-dirty",
-      "publish uncommitted changes, marked source.dirty (with their digest) in the signed snapshot",
-    )
-    .option("--force", "publish even the content the last rollback replaced")
-    .option("-q, --quiet", "print only what was not published (refused, conflicts, failures); the exit code tells")
-    .option(
-      "--require-approval",
-      "publish only if every change since each environment's published version came from a merged pull request with its approvals (GitHub)",
-    );
-  addRepoOption(cmd);
-  cmd.addOption(new Option("-o, --format <format>", "output format").choices(["text", "json"]).default("text"));
-  cmd.action((opts: PushFlags) => runPush(opts, openRepository(opts)));
+  attachAction(program, pushCommand, (opts) => runPush(opts, openRepository(opts)));
 }
 
-export interface PushFlags {
-  env?: string[];
-  all?: boolean;
-  endpoint?: string;
-  signingKey?: string;
-  trustedKeys?: string;
-  refresh?: boolean;
-  allowDirty?: boolean;
-  force?: boolean;
-  quiet?: boolean;
-  requireApproval?: boolean;
-  repo?: string;
-  format?: string;
-}
+export type PushFlags = OptionValues<typeof pushCommand.options>;
 
 /**
  * `strata push` over an opened repository: strata.yaml is read once, through `files`, and what was read is

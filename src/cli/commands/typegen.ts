@@ -2,28 +2,14 @@ import type { Command } from "commander";
 import { runTypegen } from "../../app/typegen.js";
 import { EXIT, exitCodeForFindings, StrataError } from "../../core/findings.js";
 import { STANDARD_STREAM } from "../../core/names.js";
-import { addFormatOption, addRepoOption, examples, openRepository, printJson } from "../common.js";
+import { openRepository, printJson } from "../common.js";
+import { attachAction } from "../spec.js";
+import { typegenCommand } from "../table.js";
 import { renderFindingsText } from "../render/findings.js";
 import { errColor, log, print, printData } from "../output.js";
 
 export function register(program: Command): void {
-  const cmd = program
-    .command("typegen")
-    .description(
-      "write a TypeScript declaration of the effective config (StrataConfig, KeyPath, ValueAt): see docs/typegen.md",
-    )
-    .addHelpText(
-      "after",
-      examples([
-        ["strata typegen --out src/strata-config.ts", "write the declaration"],
-        ["strata typegen --out src/strata-config.ts --check", "CI: exit 1 when it is out of date"],
-      ]),
-    )
-    .option("--out <file>", "write it to FILE, atomically (default, or -: print it to stdout)")
-    .option("--check", "write nothing; exit 1 when --out FILE is not what typegen would write (for CI)");
-  addRepoOption(cmd);
-  addFormatOption(cmd, ["text", "json"], "text");
-  cmd.action(async (opts: { out?: string; check?: boolean; repo?: string; format?: string }) => {
+  attachAction(program, typegenCommand, async (opts) => {
     const { root, files } = openRepository(opts);
     const out = opts.out === STANDARD_STREAM ? undefined : opts.out;
     if (opts.format === "json" && out === undefined)
