@@ -71,9 +71,8 @@ export const validateCommand = defineCommand({
   },
   examples: [
     ["strata validate", "every concrete environment"],
-    ["strata validate --env production,production-eu", "only these"],
     ["strata validate --skip-secrets --format json", "no key needed (a fork's pull request); machine-readable"],
-    ["strata validate --quiet && echo valid", "in a script: only errors are printed"],
+    ["strata validate -e production,production-eu --quiet && echo valid", "only these; only errors are printed"],
   ],
 });
 
@@ -120,8 +119,7 @@ export const diffCommand = defineCommand({
   examples: [
     ["strata diff", "your working tree against the merge-base with the default branch"],
     ["strata diff --base main --head HEAD --env production", "two commits, one environment"],
-    ["strata diff --format json --exit-code", "for scripts: exit 1 when anything changes"],
-    ["strata diff --quiet --env production || echo changed", "only the exit code"],
+    ["strata diff --quiet --env production || echo changed", "for scripts: only the exit code (1: it changed)"],
   ],
 });
 
