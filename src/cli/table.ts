@@ -269,6 +269,69 @@ export const typegenCommand = defineCommand({
   ],
 });
 
+export const historyCommand = defineCommand({
+  path: "history",
+  description: "the versions published for an environment, newest first",
+  options: {
+    env: environment,
+    endpoint,
+    repo: { ...repo, description: "the configuration repository, for distribution.endpoint" },
+    format: textOrJson,
+  },
+  examples: [
+    ["strata history --env production", "versions, digests, who published them and when"],
+    [
+      "strata history --env production --format json --endpoint https://config.example.com",
+      "for scripts (STRATA_TOKEN set)",
+    ],
+  ],
+});
+
+export const logCommand = defineCommand({
+  path: "log",
+  description: "config blame: the commits that changed the effective value of KEY in an environment",
+  arguments: [{ name: "<key>", description: "a key or a glob: database.pool.max, database.*, database.**" }],
+  options: {
+    env: environment,
+    head: { kind: "value", flags: "--head <ref>", description: "start from this commit (default: HEAD)" },
+    maxCount: { kind: "value", flags: "--max-count <n>", description: "look at most this many config commits back" },
+    format: { ...textOrJson, default: undefined, description: "output format (default: text)" },
+    skipSecrets: {
+      kind: "flag",
+      flags: "--skip-secrets",
+      description: "do not decrypt: compare ciphertext of sensitive values",
+    },
+    firstParent: {
+      kind: "flag",
+      flags: "--first-parent",
+      description: "credit merges as the main line sees them, not the branch commits they brought",
+    },
+    repo,
+  },
+  examples: [
+    ["strata log --env production database.pool.max", "who changed it, when, from what to what"],
+    ["strata log --env production 'database.**' --max-count 50", "every key under database, recent history only"],
+  ],
+});
+
+export const explainCommand = defineCommand({
+  path: "explain",
+  description: "a key's effective value, every layer that set it, and its schema",
+  arguments: [
+    { name: "<key>", description: "dotted key, e.g. database.pool.max (a prefix explains every key under it)" },
+  ],
+  options: {
+    env: environment,
+    skipSecrets: { kind: "flag", flags: "--skip-secrets", description: "do not decrypt SOPS files" },
+    repo,
+    format: { ...textOrJson, default: undefined, description: "output format (default: text)" },
+  },
+  examples: [
+    ["strata explain --env production-eu database.pool.max", "the value and each file:line:column that set it"],
+    ["strata explain --env production database", "every key under database"],
+  ],
+});
+
 export const versionCommand = defineCommand({
   path: "version",
   description: "print strata's version (the same as --version)",
@@ -285,11 +348,14 @@ export const versionCommand = defineCommand({
  */
 export const COMMAND_TABLE: readonly CommandDef[] = [
   validateCommand,
+  explainCommand,
   diffCommand,
+  logCommand,
   keysCommand,
   keysGenerateCommand,
   pushCommand,
   rollbackCommand,
+  historyCommand,
   typegenCommand,
   versionCommand,
 ];

@@ -31,6 +31,11 @@ describe("parseCli", () => {
       options: { all: true, signingKey: "k.pem", format: "text" },
     });
     expect(parseCli(["diff", "--no-incremental"])!.options).toEqual({ incremental: false });
+    expect(parseCli(["log", "-e", "production", "database.**", "--max-count", "5"])).toEqual({
+      command: "log",
+      args: ["database.**"],
+      options: { env: "production", maxCount: "5" },
+    });
     expect(parseCli(["keys", "generate", "--out", "-", "--no-trust"])).toEqual({
       command: "keys generate",
       args: [],
@@ -43,6 +48,7 @@ describe("parseCli", () => {
     expect(invalid(["push", "--bogus"])).toMatch(/unknown option '--bogus'/);
     expect(invalid(["rollback", "-e", "production"])).toMatch(/required option '--to <version>' not specified/);
     expect(invalid(["validate", "--env"])).toMatch(/argument missing/);
+    expect(invalid(["explain", "-e", "production"])).toMatch(/missing required argument 'key'/);
   });
 
   it("--help and --version are no command", () => {
