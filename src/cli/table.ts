@@ -332,6 +332,48 @@ export const explainCommand = defineCommand({
   ],
 });
 
+export const envsCommand = defineCommand({
+  path: "envs",
+  description: "the environment tree, with production and abstract flags",
+  options: { repo, format: report },
+  examples: [
+    ["strata envs", "the inheritance tree"],
+    ["strata envs --format json", "names, parents, chains and flags, for scripts"],
+  ],
+});
+
+export const schemaCommand = defineCommand({
+  path: "schema",
+  description: "JSON Schemas for editors: see docs/editors.md",
+  group: true,
+  options: {},
+  examples: [
+    ["strata schema export", "write .strata/ schemas and .vscode/settings.json"],
+    ["strata schema export --check", "CI: fail when the exported schemas are stale"],
+  ],
+});
+
+export const schemaExportCommand = defineCommand({
+  path: "schema export",
+  description:
+    "write the editor schemas: .strata/strata.schema.json (strata.yaml), .strata/schemas/<ns>.layer.schema.json (environments/*/<ns>.yaml), and the yaml.schemas and yaml.customTags entries of .vscode/settings.json (merged into the existing file)",
+  options: {
+    check: {
+      kind: "flag",
+      flags: "--check",
+      description: "write nothing; exit 1 when a file differs from what export would write (for CI)",
+    },
+    vscode: { kind: "negated", flags: "--no-vscode", description: "leave .vscode/settings.json alone" },
+    repo,
+    format: { ...textOrJson, default: undefined, description: "output format (default: text)" },
+  },
+  examples: [
+    ["strata schema export", "after changing schemas/: regenerate the editor schemas"],
+    ["strata schema export --check", "in CI: exit 1 when they are out of date"],
+    ["strata schema export --no-vscode", "another editor: bind .strata/schemas/ yourself (docs/editors.md)"],
+  ],
+});
+
 export const versionCommand = defineCommand({
   path: "version",
   description: "print strata's version (the same as --version)",
@@ -349,6 +391,7 @@ export const versionCommand = defineCommand({
 export const COMMAND_TABLE: readonly CommandDef[] = [
   validateCommand,
   explainCommand,
+  envsCommand,
   diffCommand,
   logCommand,
   keysCommand,
@@ -357,6 +400,8 @@ export const COMMAND_TABLE: readonly CommandDef[] = [
   rollbackCommand,
   historyCommand,
   typegenCommand,
+  schemaCommand,
+  schemaExportCommand,
   versionCommand,
 ];
 
