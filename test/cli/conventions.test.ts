@@ -23,7 +23,8 @@ describe("colour", () => {
 
 describe("docs/reference.md's code tables", () => {
   const text = readFileSync(new URL("../../docs/reference.md", import.meta.url), "utf8");
-  const section = text.slice(text.indexOf("\n## Error codes and exit codes\n"), text.indexOf("\n## Diff JSON\n"));
+  const start = text.indexOf("\n## Error codes and exit codes\n");
+  const section = text.slice(start, text.indexOf("\n## ", start + 1));
   const rows = section
     .split("\n")
     .filter((l) => l.startsWith("| `"))
