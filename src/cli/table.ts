@@ -374,6 +374,40 @@ export const schemaExportCommand = defineCommand({
   ],
 });
 
+export const initCommand = defineCommand({
+  path: "init",
+  description:
+    "scaffold a configuration repository: strata.yaml, a sample schema, environments, .sops.yaml, the GitHub workflow, .gitignore and the editor schemas (.strata/, .vscode/settings.json)",
+  arguments: [{ name: "[dir]", description: "where (default: the current directory)", default: "." }],
+  options: {
+    existing: {
+      kind: "flag",
+      flags: "--existing",
+      description: "adopt a repository that already has files: write only what is missing and list what was left alone",
+    },
+    actionRef: {
+      kind: "value",
+      flags: "--action-ref <sha>",
+      description:
+        "the commit of the strata release the workflow's `uses: strata-config/strata@…` lines pin (with --existing: fills the placeholder of an existing workflow)",
+    },
+    defaultBranch: {
+      kind: "value",
+      flags: "--default-branch <name>",
+      description: "the branch whose pushes publish (default: the repository's, else main)",
+    },
+    format: { ...textOrJson, default: undefined, description: "output format (default: text)" },
+  },
+  examples: [
+    ["strata init config && cd config", "a new repository in ./config"],
+    [
+      "strata init config --action-ref 0123456789abcdef0123456789abcdef01234567",
+      "the workflow pins that commit of strata's action",
+    ],
+    ["strata init --existing", "adopt the current directory: add the workflow, editor schemas, .gitignore lines"],
+  ],
+});
+
 export const versionCommand = defineCommand({
   path: "version",
   description: "print strata's version (the same as --version)",
@@ -389,6 +423,7 @@ export const versionCommand = defineCommand({
  * options with commander directly (docs/reference.md lists only these).
  */
 export const COMMAND_TABLE: readonly CommandDef[] = [
+  initCommand,
   validateCommand,
   explainCommand,
   envsCommand,

@@ -31,6 +31,7 @@ describe("parseCli", () => {
       options: { all: true, signingKey: "k.pem", format: "text" },
     });
     expect(parseCli(["diff", "--no-incremental"])!.options).toEqual({ incremental: false });
+    expect(parseCli(["init"])).toEqual({ command: "init", args: ["."], options: {} });
     expect(parseCli(["log", "-e", "production", "database.**", "--max-count", "5"])).toEqual({
       command: "log",
       args: ["database.**"],
