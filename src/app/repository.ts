@@ -37,7 +37,15 @@ export interface LoadOptions {
    * load's cost); for readers of the schemas themselves (typegen) that never resolve values.
    */
   compile?: boolean;
+  /**
+   * strata.yaml as the caller already read it (`readSettings` over the same files): a command that loads the
+   * repository several times (push, once per environment) parses it once.
+   */
+  settings?: RepositorySettings;
 }
+
+/** strata.yaml as `readSettings` reads it: the settings, the environment graph and their findings. */
+export type RepositorySettings = Awaited<ReturnType<typeof readSettings>>;
 
 export interface Repository {
   files: RepoFiles;
@@ -84,7 +92,7 @@ export async function loadRepository(files: RepoFiles, options: LoadOptions = {}
   const compiler = options.compiler ?? defaultCompiler();
   const findings: Finding[] = [];
 
-  const parsedSettings = await readSettings(files, compiler);
+  const parsedSettings = options.settings ?? (await readSettings(files, compiler));
   findings.push(...parsedSettings.parseFindings, ...parsedSettings.findings);
   const environments = parsedSettings.environments;
   const settings = parsedSettings.settings ?? ({ version: 1, environments: {} } as Settings);

@@ -16,7 +16,8 @@ import { createSnapshotSecretsTree } from "../core/snapshot/secrets.js";
 import type { SnapshotContent } from "./distribution/content.js";
 import { readGitSource } from "../io/repo/git-head.js";
 import { createWorktreeFiles, findRepositoryRoot } from "../io/repo/worktree.js";
-import { loadRepository, unknownEnvironment } from "./repository.js";
+import type { RepoFiles } from "../core/source.js";
+import { loadRepository, unknownEnvironment, type RepositorySettings } from "./repository.js";
 import { createSecretsOpener } from "./secrets/opener.js";
 import { encryptDocument } from "./secrets/encrypt-document.js";
 
@@ -25,6 +26,9 @@ export async function buildSnapshotContent(options: {
   environment: string;
   /** A service's snapshot (strata.yaml `services:`): only its namespaces, secrets to its recipients. */
   service?: string | null;
+  /** The repository's files (default: its working tree) and strata.yaml as already read (default: read here). */
+  files?: RepoFiles;
+  settings?: RepositorySettings;
   env?: NodeJS.ProcessEnv;
 }): Promise<SnapshotContent> {
   const service = options.service ?? null;
@@ -42,14 +46,17 @@ export async function buildSnapshotContents(options: {
   repoDir: string;
   environment: string;
   services: readonly (string | null)[];
+  files?: RepoFiles;
+  settings?: RepositorySettings;
   env?: NodeJS.ProcessEnv;
 }): Promise<Map<string | null, SnapshotContent>> {
   const env = options.env ?? process.env;
   const root = findRepositoryRoot(options.repoDir);
-  const files = createWorktreeFiles(root);
+  const files = options.files ?? createWorktreeFiles(root);
   const repo = await loadRepository(files, {
     secrets: createSecretsOpener({ env }),
     environments: new Set([options.environment]),
+    ...(options.settings ? { settings: options.settings } : {}),
   });
   const info = repo.environments.get(options.environment);
   if (!info) throw unknownEnvironment(repo, options.environment);

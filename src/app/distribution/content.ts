@@ -1,5 +1,7 @@
 import type { Finding } from "../../core/findings.js";
 import type { JsonObject } from "../../core/json.js";
+import type { RepoFiles } from "../../core/source.js";
+import type { RepositorySettings } from "../repository.js";
 
 /**
  * What a snapshot carries, from the repository's resolution of one concrete environment. The seam between
@@ -30,13 +32,21 @@ export type ContentBuilder = (environment: string, service?: string | null) => P
  * The repository's content builder for `push` and `snapshot`, bound to one repository. Resolution (ajv, the
  * SOPS engine) is imported on first use, so `history`, `status` and the server never load it.
  */
-export function loadContentBuilder(options: { repoDir: string; env?: NodeJS.ProcessEnv }): ContentBuilder {
+export function loadContentBuilder(options: {
+  repoDir: string;
+  /** The repository's files and strata.yaml as already read: each environment's build reuses them. */
+  files?: RepoFiles;
+  settings?: RepositorySettings;
+  env?: NodeJS.ProcessEnv;
+}): ContentBuilder {
   return async (environment, service = null) => {
     const { buildSnapshotContent } = await import("../snapshot-content.js");
     return buildSnapshotContent({
       repoDir: options.repoDir,
       environment,
       service,
+      ...(options.files ? { files: options.files } : {}),
+      ...(options.settings ? { settings: options.settings } : {}),
       ...(options.env ? { env: options.env } : {}),
     });
   };

@@ -72,7 +72,7 @@ export function register(program: Command): void {
       ]),
     )
     .option("--endpoint <url>", "the endpoint (default: STRATA_ENDPOINT)")
-    .option("--env <name>", "the environment")
+    .option("-e, --env <name>", "the environment")
     .option(
       "--out <file>",
       "a file to keep up to date (repeatable); {namespace} in the name writes one file per namespace",

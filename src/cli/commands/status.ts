@@ -86,10 +86,10 @@ export function register(program: Command): void {
         ["strata status --env production --format json", "one environment, for scripts"],
       ]),
     )
-    .option("--env <name>", "only this environment")
+    .option("-e, --env <name>", "only this environment")
     .option("--endpoint <url>", "the endpoint (default: STRATA_ENDPOINT, then distribution.endpoint)")
     .option("--repo <dir>", "the configuration repository, for distribution.endpoint")
-    .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
+    .addOption(new Option("-o, --format <format>", "output format").choices(["text", "json"]).default("text"))
     .action(async (opts: { env?: string; endpoint?: string; repo?: string; format: string }) => {
       const url = await resolveEndpointUrl({ flag: opts.endpoint, repoDir: opts.repo ?? process.cwd() });
       const status = await readStatus({
