@@ -5,6 +5,7 @@
  */
 import { packageVersion } from "./bundled.js";
 import type { Loader } from "./commands/index.js";
+import { docsUrl } from "../core/docs.js";
 
 export async function main(argv: string[]): Promise<void> {
   // `strata diff | head`: the reader leaving early is not an error of ours.
@@ -74,7 +75,7 @@ async function run(argv: string[], ok: number, usage: number, output: Output): P
         ["strata validate", "check every environment"],
         ["strata resolve --env production", "the effective config of one environment"],
       ]) +
-        "\nEach command has its own --help. Reference: https://github.com/strata-config/strata/blob/main/docs/reference.md; shell completion: strata completion --help\n",
+        `\nEach command has its own --help. Reference: ${docsUrl("reference")}; shell completion: strata completion --help\n`,
     )
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });

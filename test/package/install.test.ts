@@ -53,7 +53,10 @@ async function pack(cwd: string, args: string[] = []): Promise<{ file: string; f
     env: { npm_config_update_notifier: "false" },
   });
   // The JSON report follows whatever the prepack scripts printed.
-  const info = JSON.parse(packed.stdout.slice(packed.stdout.search(/^\[/m))) as { filename: string; files: { path: string }[] }[];
+  const info = JSON.parse(packed.stdout.slice(packed.stdout.search(/^\[/m))) as {
+    filename: string;
+    files: { path: string }[];
+  }[];
   return { file: join(work, info[0]!.filename), files: info[0]!.files.map((f) => f.path).sort() };
 }
 

@@ -2,11 +2,12 @@ import type { Command } from "commander";
 import { generateKeys, signingRepository } from "../../app/distribution/index.js";
 import { log, print } from "../output.js";
 import { examples } from "../common.js";
+import { docsUrl } from "../../core/docs.js";
 
 export function register(program: Command): void {
   const keys = program
     .command("keys")
-    .description("snapshot signing keys: see docs/distribution.md")
+    .description(`snapshot signing keys: see ${docsUrl("distribution")}`)
     .addHelpText(
       "after",
       examples([

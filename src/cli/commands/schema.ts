@@ -4,9 +4,10 @@ import { EXIT, exitCodeForFindings } from "../../core/findings.js";
 import { addExamples, addRepoOption, openRepository } from "../common.js";
 import { renderFindingsText } from "../render/findings.js";
 import { errColor, log, print } from "../output.js";
+import { docsUrl } from "../../core/docs.js";
 
 export function register(program: Command): void {
-  const schema = program.command("schema").description("JSON Schemas for editors: see docs/editors.md");
+  const schema = program.command("schema").description(`JSON Schemas for editors: see ${docsUrl("editors")}`);
   addExamples(schema, [
     ["strata schema export", "write .strata/ schemas and .vscode/settings.json"],
     ["strata schema export --check", "CI: fail when the exported schemas are stale"],
@@ -22,7 +23,7 @@ export function register(program: Command): void {
   addExamples(cmd, [
     ["strata schema export", "after changing schemas/: regenerate the editor schemas"],
     ["strata schema export --check", "in CI: exit 1 when they are out of date"],
-    ["strata schema export --no-vscode", "another editor: bind .strata/schemas/ yourself (docs/editors.md)"],
+    ["strata schema export --no-vscode", `another editor: bind .strata/schemas/ yourself (${docsUrl("editors")})`],
   ]);
   cmd.action(async (opts: { check?: boolean; vscode: boolean; repo?: string }) => {
     const { root, files } = openRepository(opts);

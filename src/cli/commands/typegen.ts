@@ -4,12 +4,13 @@ import { EXIT, exitCodeForFindings } from "../../core/findings.js";
 import { addRepoOption, examples, openRepository } from "../common.js";
 import { renderFindingsText } from "../render/findings.js";
 import { errColor, log, print } from "../output.js";
+import { docsUrl } from "../../core/docs.js";
 
 export function register(program: Command): void {
   const cmd = program
     .command("typegen")
     .description(
-      "write a TypeScript declaration of the effective config (StrataConfig, KeyPath, ValueAt): see docs/typegen.md",
+      `write a TypeScript declaration of the effective config (StrataConfig, KeyPath, ValueAt): see ${docsUrl("typegen")}`,
     )
     .addHelpText(
       "after",

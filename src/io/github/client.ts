@@ -8,6 +8,7 @@ import type { Octokit as Core } from "@octokit/core";
 import type { PaginateInterface } from "@octokit/plugin-paginate-rest";
 import { setTimeout as sleep } from "node:timers/promises";
 import { StrataError } from "../../core/findings.js";
+import { docsUrl } from "../../core/docs.js";
 
 /** The client strata's GitHub adapter uses: `request` and `paginate`. */
 export type Octokit = Core & { paginate: PaginateInterface };
@@ -138,7 +139,7 @@ export function toStrataError(error: unknown, doing: string): StrataError {
   if (status === 403 || status === 404) {
     return new StrataError("access-denied", `GitHub answered ${status} while ${doing}: ${detail}`, {
       cause: error,
-      hint: "the token lacks a permission this needs; see docs/github.md for the permissions of each job",
+      hint: `the token lacks a permission this needs; see ${docsUrl("github", "tokens")} for the permissions of each job`,
     });
   }
   return new StrataError("unreachable", `GitHub answered ${status} while ${doing}: ${detail}`, { cause: error });
