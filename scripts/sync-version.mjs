@@ -17,9 +17,11 @@ client.homepage = client.homepage.replace(/\/blob\/v[^/]+\//, `/blob/v${version}
 writeJson("packages/client/package.json", client);
 root.dependencies["@strata-config/client"] = version;
 writeJson("package.json", root);
+const readme = at("packages/client/README.md");
+writeFileSync(readme, readFileSync(readme, "utf8").replace(/\/blob\/v[^/]+\//g, `/blob/v${version}/`));
 const source = at("src/core/version.ts");
 writeFileSync(
   source,
   readFileSync(source, "utf8").replace(/VERSION = "[^"]*"/, `VERSION = ${JSON.stringify(version)}`),
 );
-process.stdout.write(`version ${version}: packages/client, the dependency on it and src/core/version.ts\n`);
+process.stdout.write(`version ${version}: packages/client (package.json, README links), the dependency on it, src/core/version.ts\n`);

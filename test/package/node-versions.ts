@@ -46,7 +46,7 @@ export async function nodeBinary(major: number): Promise<string> {
 }
 
 /** npm's own entry script, to run npm under another Node binary. */
-export function npmCli(): string {
+function npmCli(): string {
   const fromNpm = process.env.npm_execpath;
   if (fromNpm && /npm-cli\.[cm]?js$/.test(fromNpm)) return fromNpm;
   const beside = join(dirname(process.execPath), "..", "lib", "node_modules", "npm", "bin", "npm-cli.js");

@@ -1,5 +1,5 @@
 // One version everywhere it is written: package.json, the SDK package, the CLI's exact dependency on it,
-// the lockfile's workspace entry and src/core/version.ts (the tag the documentation links name).
+// the lockfile's workspace entry, the SDK's README links and src/core/version.ts (the tag the documentation links name).
 // `npm version` keeps them so (scripts/sync-version.mjs).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -19,6 +19,8 @@ describe("the version", () => {
     expect(lock.packages["packages/client"].version).toBe(root.version);
     expect(VERSION).toBe(root.version);
     expect(client.homepage).toContain(`/blob/v${root.version}/`);
+    const readme = readFileSync(join(projectRoot, "packages", "client", "README.md"), "utf8");
+    expect([...readme.matchAll(/\/blob\/v([^/]+)\//g)].map((m) => m[1])).toEqual([root.version]);
   });
 
   it("both packages declare the same Node.js versions", () => {
