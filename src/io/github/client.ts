@@ -76,7 +76,8 @@ export async function createOctokit(options: GitHubClientOptions): Promise<Octok
         return await request(requestOptions);
       } catch (error) {
         if (!isRequestError(error)) throw error;
-        const { method, url } = requestOptions as unknown as RequestOptionsLike;
+        // The request as sent (URL template expanded), as octokit's error carries it.
+        const { method, url } = error.request ?? (requestOptions as unknown as RequestOptionsLike);
         const limit = throttle ? rateLimitWait(error) : null;
         if (limit) {
           const retrying = limitRetries < MAX_RATE_LIMIT_RETRIES && limit.seconds <= MAX_WAIT_SECONDS;
@@ -101,6 +102,7 @@ export async function createOctokit(options: GitHubClientOptions): Promise<Octok
 interface RequestErrorLike {
   status: number;
   message: string;
+  request?: RequestOptionsLike;
   response?: { headers?: Record<string, string | undefined> };
 }
 
