@@ -5,7 +5,6 @@
  */
 import { packageVersion } from "./bundled.js";
 import type { Loader } from "./commands/index.js";
-import { docsUrl } from "../core/docs.js";
 
 export async function main(argv: string[]): Promise<void> {
   // `strata diff | head`: the reader leaving early is not an error of ours.
@@ -60,9 +59,10 @@ function reportToGithub(
 }
 
 async function run(argv: string[], ok: number, usage: number, output: Output): Promise<void> {
-  const [{ Command, CommanderError }, { commands }] = await Promise.all([
+  const [{ Command, CommanderError }, { commands }, { docsUrl }] = await Promise.all([
     import("commander"),
     import("./commands/index.js"),
+    import("../core/docs.js"),
   ]);
   const program = new Command("strata")
     .description("GitOps configuration: validate, resolve, diff, secrets and signed snapshots of config in git")
