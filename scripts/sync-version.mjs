@@ -24,4 +24,6 @@ writeFileSync(
   source,
   readFileSync(source, "utf8").replace(/VERSION = "[^"]*"/, `VERSION = ${JSON.stringify(version)}`),
 );
-process.stdout.write(`version ${version}: packages/client (package.json, README links), the dependency on it, src/core/version.ts\n`);
+process.stdout.write(
+  `version ${version}: packages/client (package.json, README links), the dependency on it, src/core/version.ts\n`,
+);
