@@ -33,6 +33,13 @@ export const ENVIRONMENT_NAME = VALID_NAME;
  * near 2^53 would freeze them; 2^31 versions is more than any environment publishes.
  */
 export const MAX_VERSION = 2 ** 31;
+/**
+ * The deepest nesting of arrays and objects a snapshot may have, the document itself being level 1: room for
+ * the YAML parser's 128 levels under `config.<namespace>` and `secrets.<namespace>`. Checked before anything
+ * walks the document recursively (the digest, the tree a client builds), so a deeper one is refused as
+ * malformed instead of overflowing the stack.
+ */
+export const MAX_SNAPSHOT_NESTING = 160;
 /** Default validity of a snapshot: `push --refresh` renews it before clients call it stale. */
 const DEFAULT_TTL_MS = 7 * 24 * 3600 * 1000;
 
@@ -192,10 +199,27 @@ function validatePublishedPullRequests(value: unknown): string[] {
   return p;
 }
 
+/** True when arrays and objects nest deeper than `max` levels in `value` (walked without recursion). */
+function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== "object") continue;
+    if (depth > max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      if (child !== null && typeof child === "object") stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
 /** Structural problems of a would-be snapshot, as messages (empty when well-formed). */
 export function validateSnapshotShape(value: unknown): string[] {
   const p: string[] = [];
   if (!isJsonObject(value)) return ["the document is not a JSON object"];
+  // First and alone: every other check below may walk the document recursively.
+  if (nestsDeeperThan(value, MAX_SNAPSHOT_NESTING))
+    return [`the document nests deeper than ${MAX_SNAPSHOT_NESTING} levels of arrays and objects`];
   const s = value;
   for (const k of Object.keys(s))
     if (!(SNAPSHOT_FIELDS as readonly string[]).includes(k)) p.push(`unknown field "${k}"`);
