@@ -153,9 +153,10 @@ describe("the packed tarballs", () => {
     expect(main).not.toContain("sourceMappingURL");
   });
 
-  it("the SDK ships the SDK and the core modules it imports, nothing of the CLI, server or GitHub code", () => {
+  it("the SDK ships the SDK and the core (and atomic-write) modules it imports, nothing of the CLI, server or GitHub code", () => {
     expect(clientFiles).toEqual(expect.arrayContaining(["LICENSE", "package.json", "dist/client/index.js"]));
-    expect(clientFiles.filter((f) => !/^dist\/(client|core)\//.test(f))).toEqual([
+    // The SDK writes its cache file through the one atomic writer (src/io/fs/write-atomic.ts).
+    expect(clientFiles.filter((f) => !/^dist\/(client|core|io\/fs)\//.test(f))).toEqual([
       "LICENSE",
       "README.md",
       "package.json",
