@@ -57,6 +57,7 @@ export default tseslint.config(
     ignores: [
       "scratch/**",
       "dist/**",
+      "packages/*/dist/**",
       "action/*.mjs",
       "node_modules/**",
       "coverage/**",

@@ -17,9 +17,14 @@ function newestMtime(dir) {
   return newest;
 }
 
-/** True when dist/ needs a build: missing (the CLI or the dashboard), or older than src/, ui/ or a tsconfig. */
+/** True when dist/ needs a build: missing (the CLI, the dashboard or the SDK package), or older than src/, ui/ or a tsconfig. */
 export function isDistStale() {
-  const stamps = [join(root, "dist", "cli", "main.js"), join(root, "dist", "ui", "index.html")];
+  const stamps = [
+    join(root, "dist", "cli", "main.js"),
+    join(root, "dist", "ui", "index.html"),
+    // The SDK package, which `strata-config/client` re-exports (the examples and benchmarks import it).
+    join(root, "packages", "client", "dist", "client", "index.js"),
+  ];
   if (!stamps.every((f) => existsSync(f))) return true;
   const built = Math.min(...stamps.map((f) => statSync(f).mtimeMs));
   const configs = readdirSync(root)

@@ -59,9 +59,10 @@ function reportToGithub(
 }
 
 async function run(argv: string[], ok: number, usage: number, output: Output): Promise<void> {
-  const [{ Command, CommanderError }, { commands }] = await Promise.all([
+  const [{ Command, CommanderError }, { commands }, { docsUrl }] = await Promise.all([
     import("commander"),
     import("./commands/index.js"),
+    import("../core/docs.js"),
   ]);
   const program = new Command("strata")
     .description("GitOps configuration: validate, resolve, diff, secrets and signed snapshots of config in git")
@@ -74,7 +75,7 @@ async function run(argv: string[], ok: number, usage: number, output: Output): P
         ["strata validate", "check every environment"],
         ["strata resolve --env production", "the effective config of one environment"],
       ]) +
-        "\nEach command has its own --help. Reference: https://github.com/strata-config/strata/blob/main/docs/reference.md; shell completion: strata completion --help\n",
+        `\nEach command has its own --help. Reference: ${docsUrl("reference")}; shell completion: strata completion --help\n`,
     )
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });

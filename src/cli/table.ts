@@ -3,6 +3,7 @@
  * the docs can read every command's options without loading what the command runs. A command module binds
  * its table to its action with `attachAction`.
  */
+import { docsUrl } from "../core/docs.js";
 import { defineCommand, parseWithTable, type CommandDef, type OptionDef, type ParsedCli } from "./spec.js";
 
 /** The options several commands share, declared once. */
@@ -207,7 +208,7 @@ export const rollbackCommand = defineCommand({
 
 export const keysCommand = defineCommand({
   path: "keys",
-  description: "snapshot signing keys: see docs/distribution.md",
+  description: `snapshot signing keys: see ${docsUrl("distribution")}`,
   group: true,
   options: {},
   examples: [
@@ -247,8 +248,7 @@ export const keysGenerateCommand = defineCommand({
 
 export const typegenCommand = defineCommand({
   path: "typegen",
-  description:
-    "write a TypeScript declaration of the effective config (StrataConfig, KeyPath, ValueAt): see docs/typegen.md",
+  description: `write a TypeScript declaration of the effective config (StrataConfig, KeyPath, ValueAt): see ${docsUrl("typegen")}`,
   options: {
     out: {
       kind: "value",
@@ -350,7 +350,7 @@ export const envsCommand = defineCommand({
 
 export const schemaCommand = defineCommand({
   path: "schema",
-  description: "JSON Schemas for editors: see docs/editors.md",
+  description: `JSON Schemas for editors: see ${docsUrl("editors")}`,
   group: true,
   options: {},
   examples: [
@@ -376,7 +376,7 @@ export const schemaExportCommand = defineCommand({
   examples: [
     ["strata schema export", "after changing schemas/: regenerate the editor schemas"],
     ["strata schema export --check", "in CI: exit 1 when they are out of date"],
-    ["strata schema export --no-vscode", "another editor: bind .strata/schemas/ yourself (docs/editors.md)"],
+    ["strata schema export --no-vscode", `another editor: bind .strata/schemas/ yourself (${docsUrl("editors")})`],
   ],
 });
 

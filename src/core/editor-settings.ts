@@ -5,6 +5,7 @@
  */
 import { applyEdits, modify, parse, printParseErrorCode, type FormattingOptions, type ParseError } from "jsonc-parser";
 import { errorAt, StrataError } from "./findings.js";
+import { docsUrl } from "./docs.js";
 
 export interface EditorEntries {
   /** schema file (as VS Code names it, `./…`) -> globs of the files it applies to */
@@ -32,7 +33,7 @@ export function mergeEditorSettings(existing: string | null, entries: EditorEntr
       "invalid-argument",
       { file, line, column },
       `not a JSON settings file (${printParseErrorCode(e.error)}); nothing was written to it`,
-      { hint: "fix the file, or add yaml.schemas and yaml.customTags by hand (docs/editors.md)" },
+      { hint: `fix the file, or add yaml.schemas and yaml.customTags by hand (${docsUrl("editors")})` },
     );
   }
   if (current === null || typeof current !== "object" || Array.isArray(current)) {
@@ -51,7 +52,7 @@ export function mergeEditorSettings(existing: string | null, entries: EditorEntr
   const schemas = settings["yaml.schemas"];
   if (schemas !== undefined && (schemas === null || typeof schemas !== "object" || Array.isArray(schemas))) {
     throw new StrataError("invalid-argument", `${file}: "yaml.schemas" is not an object; nothing was written to it`, {
-      hint: "make it an object of schema file -> globs (docs/editors.md)",
+      hint: `make it an object of schema file -> globs (${docsUrl("editors")})`,
     });
   }
   if (schemas === undefined) edit(["yaml.schemas"], entries["yaml.schemas"]);

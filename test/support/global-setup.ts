@@ -1,4 +1,4 @@
-// Builds dist/ once per test run so the end-to-end tests spawn the CLI as users run it. Only the files
+// Builds dist/ (and the SDK package's) once per test run so the end-to-end tests spawn the CLI as users run it. Only the files
 // tagged `e2e` use dist/, so a run that leaves them out (`npm run test:fast`) skips the build, and runs the
 // CLI as a stub that fails (test/support/no-built-cli.mjs): an untagged file that spawns it fails there
 // instead of silently testing whatever dist/ a working copy has.
@@ -18,4 +18,9 @@ export default function setup(project: TestProject): void {
     [fileURLToPath(new URL("../../node_modules/typescript/bin/tsc", import.meta.url)), "-p", "tsconfig.build.json"],
     { cwd: root, stdio: "inherit" },
   );
+  // The SDK package (packages/client), which `strata-config/client` re-exports.
+  execFileSync(process.execPath, [fileURLToPath(new URL("../../scripts/build-client.mjs", import.meta.url))], {
+    cwd: root,
+    stdio: "inherit",
+  });
 }

@@ -14,6 +14,7 @@ import { diffConfig } from "../diff.js";
 import { keyMetadata, loadRepository } from "../repository.js";
 import type { RenderDiffMarkdown } from "./comment.js";
 import type { ChangesRequest, ComputeApprovalChanges } from "./evaluate-pull-request.js";
+import { docsUrl } from "../../core/docs.js";
 
 export interface DiffSeam {
   computeChanges: ComputeApprovalChanges;
@@ -129,7 +130,7 @@ function changesFromDiffFile(path: string): ComputeApprovalChanges {
     if (!isDiffForApprovals(doc))
       throw new StrataError(
         "invalid-argument",
-        `${path} is not a strata diff (docs/diff.md: { environments: { <env>: { changes: [...] } } })`,
+        `${path} is not a strata diff (${docsUrl("diff")}: { environments: { <env>: { changes: [...] } } })`,
       );
     return approvalChangesFromDiff(doc);
   };

@@ -3,6 +3,7 @@ import { Option, type Command } from "commander";
 import { StrataError, type Code } from "../../core/findings.js";
 import { redact } from "../../core/redact.js";
 import { collectList, examples } from "../common.js";
+import { docsUrl } from "../../core/docs.js";
 
 interface AgentFlags {
   endpoint?: string;
@@ -175,7 +176,7 @@ export function register(program: Command): void {
         if (e instanceof StrataClientError) {
           throw new StrataError(CODES[e.code] ?? "internal", `${opts.env}: ${e.message}`, {
             cause: e,
-            hint: "nothing was written; see docs/runtime.md for what each check means",
+            hint: `nothing was written; see ${docsUrl("runtime")} for what each check means`,
           });
         }
         throw e;

@@ -10,6 +10,7 @@ import { addFormatOption, addRepoOption, examples, printJson, reportFormat } fro
 import { appendStepSummary, color, log, print, printData } from "../output.js";
 import { redact } from "../../core/redact.js";
 import { escapeData, renderFindingsGithub } from "../render/findings.js";
+import { docsUrl } from "../../core/docs.js";
 
 interface CheckOptions {
   pr?: number;
@@ -29,7 +30,7 @@ export function parsePullRequestNumber(value: string): number {
 export function register(program: Command): void {
   const approvals = program
     .command("approvals")
-    .description("approval rules for pull requests: see docs/github.md")
+    .description(`approval rules for pull requests: see ${docsUrl("github")}`)
     .addHelpText(
       "after",
       examples([

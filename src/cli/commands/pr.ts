@@ -5,6 +5,7 @@ import { resolveDiffSeam } from "../../app/approvals/diff-seam.js";
 import { addRepoOption, examples } from "../common.js";
 import { log, print } from "../output.js";
 import { createCommandDiffSeam, parsePullRequestNumber } from "./approvals.js";
+import { docsUrl } from "../../core/docs.js";
 
 interface CommentOptions {
   pr?: number;
@@ -18,7 +19,7 @@ interface CommentOptions {
 export function register(program: Command): void {
   const pr = program
     .command("pr")
-    .description("pull request integration: see docs/github.md")
+    .description(`pull request integration: see ${docsUrl("github")}`)
     .addHelpText(
       "after",
       examples([

@@ -13,6 +13,7 @@ import { createResultCache } from "../../io/cache/resolved.js";
 import { addRepoOption, examples, openRepository, openSecrets } from "../common.js";
 import { renderFindingsText } from "../render/findings.js";
 import { log, printData, printPlaintext } from "../output.js";
+import { docsUrl } from "../../core/docs.js";
 
 interface ResolveOpts {
   env: string;
@@ -44,7 +45,7 @@ export function register(program: Command): void {
     .addOption(
       new Option(
         "-o, --format <format>",
-        "output format (dotenv, configmap, secret: for docker, kubectl, systemd; see docs/deploy.md)",
+        `output format (dotenv, configmap, secret: for docker, kubectl, systemd; see ${docsUrl("deploy")})`,
       )
         .choices(OUTPUT_FORMAT_NAMES)
         .default("yaml"),

@@ -6,6 +6,7 @@ import type { Command } from "commander";
 import { EXIT, StrataError } from "../../core/findings.js";
 import { log, print, printData, printPlaintext } from "../output.js";
 import { addFormatOption, collectList, examples, printJson } from "../common.js";
+import { docsUrl } from "../../core/docs.js";
 
 async function readStdin(): Promise<string> {
   const { readValueFromStandardInput } = await import("../../app/secrets/files.js");
@@ -21,7 +22,7 @@ export function register(program: Command): void {
   const secrets = program
     .command("secrets")
     .description(
-      "SOPS files: encrypt, decrypt, edit, set, rotate, updatekeys, status (compatible with sops 3.13): see docs/secrets.md",
+      `SOPS files: encrypt, decrypt, edit, set, rotate, updatekeys, status (compatible with sops 3.13): see ${docsUrl("secrets")}`,
     )
     .addHelpText(
       "after",

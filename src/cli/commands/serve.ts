@@ -2,6 +2,7 @@ import { Option, type Command } from "commander";
 import { isStrataError, StrataError } from "../../core/findings.js";
 import { log, print, printData } from "../output.js";
 import { examples } from "../common.js";
+import { docsUrl } from "../../core/docs.js";
 
 const DEFAULT_TOKENS = "strata-tokens.json";
 
@@ -36,7 +37,7 @@ function listenHint(error: unknown): unknown {
 export function register(program: Command): void {
   const serve = program
     .command("serve")
-    .description("run the distribution endpoint: see docs/distribution.md")
+    .description(`run the distribution endpoint: see ${docsUrl("distribution")}`)
     .addHelpText(
       "after",
       examples([

@@ -81,6 +81,38 @@ describe("GitHub adapter against the local API server", () => {
     expect(warnings.join("\n")).toMatch(/secondary rate limit .* retrying after 1s/);
   });
 
+  it("retries a server error once it answers again", async () => {
+    gh.state.failures.push({
+      method: "GET",
+      path: /\/pulls\/7$/,
+      status: 502,
+      body: { message: "Server Error" },
+      times: 1,
+    });
+    expect((await (await api()).getPullRequest(7)).number).toBe(7);
+    expect(gh.calls().filter((c) => c.endsWith("/pulls/7"))).toHaveLength(2);
+  });
+
+  it("gives up at once on a primary rate limit that resets later than a job should wait, and says so", async () => {
+    gh.state.failures.push({
+      method: "GET",
+      path: /\/pulls\/7$/,
+      status: 403,
+      body: {
+        message: "API rate limit exceeded for installation ID 1.",
+        documentation_url: "https://docs.github.com/rest",
+      },
+      headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(Math.floor(Date.now() / 1000) + 3600) },
+      times: 1,
+    });
+    const error = await (await api()).getPullRequest(7).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StrataError);
+    expect((error as StrataError).code).toBe("unreachable");
+    expect((error as StrataError).message).toMatch(/rate limit stopped strata while reading pull request #7/);
+    expect(warnings.join("\n")).toMatch(/GitHub primary rate limit on GET .*\/pulls\/7; giving up/);
+    expect(gh.calls().filter((c) => c.endsWith("/pulls/7"))).toHaveLength(1);
+  });
+
   it("explains a 404 on team members instead of reading it as 'not a member'", async () => {
     gh.state.teams.set("acme/sre", ["sre1"]);
     const a = await api();
