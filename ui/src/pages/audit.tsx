@@ -1,6 +1,7 @@
 import { api, type ChainAuditDocument } from "../api.js";
 import { formatTime, shortDigest } from "../format.js";
-import { Badge, LiveNote, Problem, useLive, useLoad } from "./common.js";
+import { Safe } from "../text.js";
+import { Badge, LiveNote, Problem, useLive, useLoad, useTitle } from "./common.js";
 
 type Chain = ChainAuditDocument["environments"][number];
 
@@ -23,7 +24,7 @@ function ChainView({ chain }: { chain: Chain }) {
           — {chain.firstBad.message}. Versions from here on cannot be trusted.
         </p>
       )}
-      <div class="scroll">
+      <div class="scroll" tabIndex={0} role="region" aria-label={`Versions of ${chain.environment}`}>
         <table>
           <thead>
             <tr>
@@ -62,7 +63,7 @@ function ChainView({ chain }: { chain: Chain }) {
                   <time dateTime={v.publishedAt}>{formatTime(v.publishedAt)}</time>
                 </td>
                 <td>
-                  {v.actor ?? "—"}
+                  {v.actor === null ? "—" : <Safe text={v.actor} />}
                   {v.emergency ? " (emergency)" : ""}
                 </td>
               </tr>
@@ -75,6 +76,7 @@ function ChainView({ chain }: { chain: Chain }) {
 }
 
 export function AuditPage() {
+  useTitle("Audit");
   const { data, error, reload } = useLoad(() => api.audit(), []);
   const news = useLive(data?.environments.map((e) => e.environment) ?? [], reload);
   const broken = data?.environments.filter((e) => !e.ok) ?? [];

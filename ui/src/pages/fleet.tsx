@@ -1,6 +1,8 @@
 import { api, type ClientRecord, type HistoryEntry, type StatusDocument } from "../api.js";
+import { useNow } from "../clock.js";
 import { ageOf, formatTime } from "../format.js";
-import { Badge, LiveNote, Problem, useLive, useLoad } from "./common.js";
+import { Safe } from "../text.js";
+import { Badge, LiveNote, Problem, useLive, useLoad, useTitle } from "./common.js";
 
 /** A client not heard from for this long is stale (SDKs long-poll or stream: they are heard every minute). */
 const STALE_MS = 5 * 60 * 1000;
@@ -74,14 +76,18 @@ function Histogram({ values }: { values: number[] }) {
   );
 }
 
-function ClientRow({ c, current }: { c: ClientRecord; current: number | null }) {
-  const stale = Date.now() - Date.parse(c.lastSeen) > STALE_MS;
+function ClientRow({ c, current, now }: { c: ClientRecord; current: number | null; now: number }) {
+  const stale = now - Date.parse(c.lastSeen) > STALE_MS;
   const behind = current !== null && c.version < current;
   return (
     <tr>
-      <th scope="row">{c.service}</th>
-      <td>
-        <code>{c.instance}</code>
+      <th scope="row" class="name">
+        <Safe text={c.service} />
+      </th>
+      <td class="name">
+        <code>
+          <Safe text={c.instance} />
+        </code>
       </td>
       <td>{c.kind ?? "—"}</td>
       <td>
@@ -89,7 +95,7 @@ function ClientRow({ c, current }: { c: ClientRecord; current: number | null }) 
       </td>
       <td>
         <time dateTime={c.lastSeen} title={formatTime(c.lastSeen)}>
-          {ageOf(c.lastSeen)}
+          {ageOf(c.lastSeen, now)}
         </time>{" "}
         {stale && <Badge kind="warn">stale</Badge>}
       </td>
@@ -97,7 +103,7 @@ function ClientRow({ c, current }: { c: ClientRecord; current: number | null }) 
       <td>
         {c.rejected ? (
           <Badge kind="danger">
-            v{c.rejected.version}: {c.rejected.reason}
+            v{c.rejected.version}: <Safe text={c.rejected.reason} />
           </Badge>
         ) : (
           "—"
@@ -115,6 +121,8 @@ function versionCounts(list: ClientRecord[]): [number, number][] {
 }
 
 export function FleetPage() {
+  useTitle("Fleet");
+  const now = useNow();
   const { data, error, reload } = useLoad(loadFleet, []);
   const envs = data?.status.environments.map((e) => e.environment) ?? [];
   const news = useLive(envs, reload);
@@ -167,7 +175,7 @@ export function FleetPage() {
                   .map(([v, n]) => `${v === null ? "no version yet" : `v${v}`}: ${n} client${n === 1 ? "" : "s"}`)
                   .join(" · ")}
               </p>
-              <div class="scroll">
+              <div class="scroll" tabIndex={0} role="region" aria-label={`Clients of ${env}`}>
                 <table>
                   <thead>
                     <tr>
@@ -182,7 +190,7 @@ export function FleetPage() {
                   </thead>
                   <tbody>
                     {list.map((c) => (
-                      <ClientRow key={`${c.service}/${c.instance}`} c={c} current={currentOf(env)} />
+                      <ClientRow key={`${c.service}/${c.instance}`} c={c} current={currentOf(env)} now={now} />
                     ))}
                   </tbody>
                 </table>
