@@ -6,7 +6,7 @@
 // page's clock faked with playwright's clock API), and a connection indicator that says when the server is
 // gone and recovers by itself when it is back (the server really stopped and started again).
 import { execFileSync } from "node:child_process";
-import { cpSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
@@ -19,6 +19,8 @@ import { lacking } from "../support/shared.js";
 const CHROMIUM = process.env.STRATA_CHROMIUM ?? "/usr/bin/chromium";
 const noBrowser = lacking("the dashboard in a browser (STRATA_CHROMIUM overrides the path)", { tool: CHROMIUM });
 const SIGNING_KEY = join(projectRoot, "examples", "keys", "EXAMPLE-ONLY-NOT-A-REAL-SIGNING-KEY.pem");
+/** Where the screenshots go (ignored by git); `STRATA_UPDATE_SCREENSHOTS=1` also copies them to docs/screenshots. */
+const SHOTS = join(projectRoot, "tmp", "ui-screenshots-live");
 const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
 /** A right-to-left override: without escaping, "\u202Eevil" displays as "live". */
@@ -91,6 +93,7 @@ beforeAll(async () => {
     cwd: projectRoot,
     stdio: "inherit",
   });
+  mkdirSync(SHOTS, { recursive: true });
   repo = gitdir({});
   for (const p of ["strata.yaml", ".sops.yaml", "schemas", "environments"])
     cpSync(join(projectRoot, p), join(repo, p), { recursive: true });
@@ -126,6 +129,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await serve?.stop();
+  if (process.env.STRATA_UPDATE_SCREENSHOTS === "1" && existsSync(SHOTS)) {
+    for (const f of readdirSync(SHOTS)) cpSync(join(SHOTS, f), join(projectRoot, "docs", "screenshots", f));
+  }
   cleanupTempdirs();
 });
 
@@ -202,6 +208,11 @@ describe.skipIf(noBrowser)("on a phone", { timeout: 120_000 }, () => {
           );
           expect(pageOverflow, hash).toBeLessThanOrEqual(0);
           await checkAccessibility(page, `390px ${hash}`);
+          if (hash === "#/env/staging" || hash === "#/fleet")
+            await page.screenshot({
+              path: join(SHOTS, `phone-${hash.slice(2).replace("/", "-")}.png`),
+              fullPage: true,
+            });
         }
         expect(await page.evaluate("matchMedia('(max-width: 40rem)').matches")).toBe(true);
       },
@@ -276,6 +287,7 @@ describe.skipIf(noBrowser)("the connection", { timeout: 120_000 }, () => {
       expect(await status(page).textContent()).toMatch(/not answering \(since \d\d:\d\d:\d\dZ\).*last update/);
       // What was shown stays, marked as of the last update.
       expect(await page.locator(".timeline li").count()).toBe(2);
+      await page.screenshot({ path: join(SHOTS, "connection-lost.png") });
 
       // The same server again (same port, same store), and a version published while the page waited.
       serve = await startServe(Number(port));
