@@ -297,7 +297,7 @@ describe.skipIf(noBrowser)("the connection", { timeout: 120_000 }, () => {
       );
       commitAll(repo, "an even bigger staging pool");
       await push("--env", "staging");
-      await status(page).filter({ hasText: /^Live/ }).waitFor({ timeout: 40_000 });
+      await status(page).filter({ hasText: /^Live/ }).waitFor({ timeout: 60_000 });
       await page.locator(".timeline li").filter({ hasText: "v3" }).first().waitFor();
       await page.getByRole("heading", { name: "Changes from v2 to v3 (the latest version)" }).waitFor();
       expect(await page.evaluate("window.marker")).toBe(7);

@@ -192,4 +192,7 @@ function NotFound() {
   );
 }
 
-render(<App />, document.getElementById("app")!);
+// The static "Loading…" of index.html goes: preact renders into an empty element.
+const root = document.getElementById("app")!;
+root.replaceChildren();
+render(<App />, root);

@@ -54,22 +54,9 @@ const SPLIT = new RegExp(
 );
 
 /** `\uXXXX` (or `\u{XXXXX}`) for one code point. */
-export function escapeCodePoint(ch: string): string {
+function escapeCodePoint(ch: string): string {
   const cp = ch.codePointAt(0)!;
   return cp > 0xffff ? `\\u{${cp.toString(16).toUpperCase()}}` : `\\u${cp.toString(16).toUpperCase().padStart(4, "0")}`;
-}
-
-/** The text with every invisible or direction-changing character replaced by its escape (for attributes). */
-export function escapeInvisible(text: string): string {
-  return text
-    .split(SPLIT)
-    .map((part, i) => (i % 2 === 1 ? escapeCodePoint(part) : part))
-    .join("");
-}
-
-/** Whether the text has a character the page shows escaped. */
-export function hasInvisible(text: string): boolean {
-  return SPLIT.test(text);
 }
 
 /** Outside text, safe to show: invisible characters as marked escapes, the whole isolated. */

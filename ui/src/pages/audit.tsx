@@ -25,7 +25,7 @@ function ChainView({ chain }: { chain: Chain }) {
         </p>
       )}
       <div class="scroll" tabIndex={0} role="region" aria-label={`Versions of ${chain.environment}`}>
-        <table>
+        <table class="stack">
           <thead>
             <tr>
               <th scope="col">Version</th>
@@ -40,8 +40,10 @@ function ChainView({ chain }: { chain: Chain }) {
           <tbody>
             {chain.versions.map((v) => (
               <tr key={v.version} class={v.problem !== null ? "bad-row" : v.ok ? "" : "after-break"}>
-                <th scope="row">v{v.version}</th>
-                <td>
+                <th scope="row" data-label="Version">
+                  v{v.version}
+                </th>
+                <td data-label="Check">
                   {v.problem !== null ? (
                     <Badge kind="danger">{v.problem.code}</Badge>
                   ) : v.ok ? (
@@ -50,19 +52,19 @@ function ChainView({ chain }: { chain: Chain }) {
                     <Badge kind="warn">after the break</Badge>
                   )}
                 </td>
-                <td>
+                <td data-label="Digest">
                   <code>{shortDigest(v.digest)}</code>
                 </td>
-                <td>
+                <td data-label="Previous">
                   <code>{shortDigest(v.previous)}</code>
                 </td>
-                <td>
+                <td data-label="Signed by">
                   <code>{v.signedBy === null ? "—" : v.signedBy.slice(0, 12)}</code>
                 </td>
-                <td>
+                <td data-label="Published">
                   <time dateTime={v.publishedAt}>{formatTime(v.publishedAt)}</time>
                 </td>
-                <td>
+                <td data-label="By">
                   {v.actor === null ? "—" : <Safe text={v.actor} />}
                   {v.emergency ? " (emergency)" : ""}
                 </td>

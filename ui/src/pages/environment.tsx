@@ -93,13 +93,13 @@ function Items({ items }: { items: ItemChange[] }) {
 function ChangeRow({ c }: { c: KeyChange }) {
   return (
     <tr class={`change change-${c.change}`}>
-      <th scope="row" class="name">
+      <th scope="row" data-label="Key" class="name">
         <code>
           <Safe text={c.key} />
         </code>
       </th>
-      <td>{c.change}</td>
-      <td>
+      <td data-label="Change">{c.change}</td>
+      <td data-label="Before → after">
         {c.sensitive ? (
           <span class="muted">
             sensitive:{" "}
@@ -118,7 +118,7 @@ function ChangeRow({ c }: { c: KeyChange }) {
           </>
         )}
       </td>
-      <td>
+      <td data-label="Owner and approvers">
         {c.owner === null && c.approvers.length === 0 ? (
           "—"
         ) : (
@@ -142,7 +142,7 @@ function ChangeRow({ c }: { c: KeyChange }) {
           </dl>
         )}
       </td>
-      <td>
+      <td data-label="Flags">
         {c.flags.includes("restart-required") && <Badge kind="warn">restart required</Badge>}
         {c.flags.includes("deprecated") && (
           <Badge kind="muted">
@@ -168,7 +168,7 @@ function Diff({ env, from, to, latest }: { env: string; from: number; to: number
       {data !== null && changes.length === 0 && <p>No configuration change between these versions.</p>}
       {changes.length > 0 && (
         <div class="scroll" tabIndex={0} role="region" aria-label="Changed keys">
-          <table>
+          <table class="stack">
             <caption class="sr-only">Each changed key, before and after</caption>
             <thead>
               <tr>

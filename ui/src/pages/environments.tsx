@@ -35,7 +35,7 @@ function Row({ row, depth, now, at }: { row: EnvironmentRow; depth: number; now:
   const expired = c !== null && (c.expired || Date.parse(c.expiresAt) <= now);
   return (
     <tr>
-      <th scope="row" class={`tree depth-${Math.min(depth, 6)}`}>
+      <th scope="row" data-label="Environment" class={`tree depth-${Math.min(depth, 6)}`}>
         {c === null ? <span>{row.name}</span> : <a href={`#/env/${encodeURIComponent(row.name)}`}>{row.name}</a>}
         {row.parent !== null && <span class="sr-only">, inherits {row.parent}</span>}
         <div class="badges">
@@ -45,7 +45,7 @@ function Row({ row, depth, now, at }: { row: EnvironmentRow; depth: number; now:
           {c?.emergency === true && <Badge kind="danger">emergency</Badge>}
         </div>
       </th>
-      <td>
+      <td data-label="Version">
         {c === null ? (
           row.abstract ? (
             "— (a layer only)"
@@ -58,7 +58,7 @@ function Row({ row, depth, now, at }: { row: EnvironmentRow; depth: number; now:
           </>
         )}
       </td>
-      <td>
+      <td data-label="Published">
         {c === null ? (
           "—"
         ) : (
@@ -67,7 +67,7 @@ function Row({ row, depth, now, at }: { row: EnvironmentRow; depth: number; now:
           </time>
         )}
       </td>
-      <td>
+      <td data-label="Expires">
         {c === null ? (
           "—"
         ) : expired ? (
@@ -82,13 +82,13 @@ function Row({ row, depth, now, at }: { row: EnvironmentRow; depth: number; now:
           </>
         )}
       </td>
-      <td>
+      <td data-label="Commit">
         <CommitLink repository={c?.source.repository ?? null} commit={c?.source.commit ?? null} />
       </td>
-      <td>
+      <td data-label="Pull request">
         <PullRequestLink repository={c?.source.repository ?? null} number={c?.source.pullRequest ?? null} />
       </td>
-      <td>
+      <td data-label="Approved by">
         <Names names={c?.source.approvedBy ?? []} />
       </td>
     </tr>
@@ -111,7 +111,7 @@ export function EnvironmentsPage() {
       )}
       {data !== null && data.environments.length > 0 && (
         <div class="scroll" tabIndex={0} role="region" aria-label="Environments table">
-          <table class="envs">
+          <table class="envs stack">
             <caption class="sr-only">Environments, parents first, with the version each serves</caption>
             <thead>
               <tr>

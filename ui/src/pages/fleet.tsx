@@ -81,26 +81,26 @@ function ClientRow({ c, current, now }: { c: ClientRecord; current: number | nul
   const behind = current !== null && c.version < current;
   return (
     <tr>
-      <th scope="row" class="name">
+      <th scope="row" data-label="Service" class="name">
         <Safe text={c.service} />
       </th>
-      <td class="name">
+      <td data-label="Instance" class="name">
         <code>
           <Safe text={c.instance} />
         </code>
       </td>
-      <td>{c.kind ?? "—"}</td>
-      <td>
+      <td data-label="Kind">{c.kind ?? "—"}</td>
+      <td data-label="Runs">
         {c.version === 0 ? "—" : `v${c.version}`} {behind && <Badge kind="warn">behind v{current}</Badge>}
       </td>
-      <td>
+      <td data-label="Last seen">
         <time dateTime={c.lastSeen} title={formatTime(c.lastSeen)}>
           {ageOf(c.lastSeen, now)}
         </time>{" "}
         {stale && <Badge kind="warn">stale</Badge>}
       </td>
-      <td>{c.connected ? "yes" : "no"}</td>
-      <td>
+      <td data-label="Connected">{c.connected ? "yes" : "no"}</td>
+      <td data-label="Rejected">
         {c.rejected ? (
           <Badge kind="danger">
             v{c.rejected.version}: <Safe text={c.rejected.reason} />
@@ -176,7 +176,7 @@ export function FleetPage() {
                   .join(" · ")}
               </p>
               <div class="scroll" tabIndex={0} role="region" aria-label={`Clients of ${env}`}>
-                <table>
+                <table class="stack">
                   <thead>
                     <tr>
                       <th scope="col">Service</th>
