@@ -5,7 +5,8 @@ import { importX } from "eslint-plugin-import-x";
 import { createTypeScriptImportResolver } from "eslint-import-resolver-typescript";
 
 // The dependency rule of ARCHITECTURE.md: cli -> app -> {core, io}; io -> core; server -> {app, core, io};
-// client -> core (cli may load client: the agent command); core imports nothing outside itself.
+// client -> core (cli may load client: the agent command); core imports nothing outside itself. The SDK's one
+// exception is io/fs/write-atomic.ts, the one atomic writer (its cache file): it imports only node:*.
 const layers = [
   {
     target: "./src/core",
@@ -33,8 +34,16 @@ const layers = [
   { target: "./src/server", from: ["./src/cli", "./src/client"], message: "server may import app, core and io" },
   {
     target: "./src/client",
-    from: ["./src/io", "./src/app", "./src/cli", "./src/server"],
+    from: ["./src/app", "./src/cli", "./src/server"],
     message: "the SDK imports core only",
+  },
+  // The one atomic, link-safe writer (Node built-ins and core only) writes the SDK's cache file and the
+  // agent's output files.
+  {
+    target: "./src/client",
+    from: "./src/io",
+    except: ["./fs/write-atomic.ts", "./fs/files.ts"],
+    message: "the SDK imports core only (and the one atomic writer, io/fs/write-atomic.ts and files.ts)",
   },
 ];
 
@@ -140,8 +149,6 @@ export default tseslint.config(
       "src/cli/bundled.ts",
       // $GITHUB_STEP_SUMMARY: goes once the two step-summary writers are folded into io/github/env.ts.
       "src/cli/render/findings.ts",
-      // The agent's --identity file: moves into the agent's startup with the runtime restructure.
-      "src/cli/commands/agent.ts",
     ],
     rules: {
       "no-restricted-imports": [

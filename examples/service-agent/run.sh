@@ -9,10 +9,10 @@ STRATA_ENV=${STRATA_ENV:-staging}
 DIR=${CONFIG_DIR:-$(mktemp -d)}
 export CONFIG="$DIR/config.env" PID_FILE="$DIR/service.pid"
 
-$STRATA agent --env "$STRATA_ENV" --trusted-keys "$STRATA_TRUSTED_KEYS_FILE" --out "$CONFIG" --once
+$STRATA agent --env "$STRATA_ENV" --trusted-keys "$STRATA_TRUSTED_KEYS_FILE" --out "$CONFIG" --format env --once
 "$here/service.sh" &
 service=$!
-$STRATA agent --env "$STRATA_ENV" --trusted-keys "$STRATA_TRUSTED_KEYS_FILE" --out "$CONFIG" \
+$STRATA agent --env "$STRATA_ENV" --trusted-keys "$STRATA_TRUSTED_KEYS_FILE" --out "$CONFIG" --format env \
   --signal SIGHUP --pid-file "$PID_FILE" --cache-file "$DIR/last-known-good.json" &
 agent=$!
 trap 'kill $agent $service 2>/dev/null; wait; exit 0' TERM INT

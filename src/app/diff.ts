@@ -5,6 +5,7 @@
  */
 import { compareSides, type DiffSide } from "../core/diff/compare.js";
 import type { DiffResult } from "../core/diff/model.js";
+import { addServicesToDiff } from "../core/diff/services.js";
 import { createGlobMatcher } from "../core/glob.js";
 import { namespaceOf } from "../core/names.js";
 import { configPathOf } from "../core/layout.js";
@@ -153,6 +154,12 @@ async function diffWithGit(git: GitRepo, options: DiffOptions): Promise<DiffOutc
     changedFiles,
     namespaceRenames: plan.namespaceRenames,
   });
+  const servicesSide = (side: LoadedSide) =>
+    side.repo === null ? null : { services: side.repo.services, environments: side.repo.environments };
+  const asked = (options.environments ?? []).map((name) => createGlobMatcher(name));
+  addServicesToDiff(result, servicesSide(baseLayout), servicesSide(headLayout), (env) =>
+    asked.length === 0 ? true : asked.some((matches) => matches(env)),
+  );
   for (const p of [
     ...baseLayout.problems.map((f) => ({ side: "base" as const, finding: f })),
     ...headLayout.problems.map((f) => ({ side: "head" as const, finding: f })),

@@ -13,6 +13,7 @@ import { Resolver, type EnvironmentLayers, type Layer, type NamespaceSchema } fr
 import { SchemaCompiler, type ErrorObject } from "../core/schema/compile.js";
 import { suggestClosest } from "../core/suggest.js";
 import { collectDefaults, DEFAULTS_EXPANSION_LIMIT } from "../core/schema/navigate.js";
+import { checkServiceNamespaces, type Services } from "../core/services/services.js";
 import { parseSettings, SETTINGS_FILE, type Settings } from "../core/settings/settings.js";
 import type { RepoFiles, SecretsOpener } from "../core/source.js";
 import { locate } from "../core/yaml/locate.js";
@@ -36,12 +37,22 @@ export interface LoadOptions {
    * load's cost); for readers of the schemas themselves (typegen) that never resolve values.
    */
   compile?: boolean;
+  /**
+   * strata.yaml as the caller already read it (`readSettings` over the same files): a command that loads the
+   * repository several times (push, once per environment) parses it once.
+   */
+  settings?: RepositorySettings;
 }
+
+/** strata.yaml as `readSettings` reads it: the settings, the environment graph and their findings. */
+export type RepositorySettings = Awaited<ReturnType<typeof readSettings>>;
 
 export interface Repository {
   files: RepoFiles;
   settings: Settings;
   environments: Map<string, EnvironmentInfo>;
+  /** The services strata.yaml declares (empty: none, every environment has one snapshot). */
+  services: Services;
   /** Namespaces with a schema, sorted. */
   namespaces: string[];
   schemas: Map<string, NamespaceSchema>;
@@ -81,7 +92,7 @@ export async function loadRepository(files: RepoFiles, options: LoadOptions = {}
   const compiler = options.compiler ?? defaultCompiler();
   const findings: Finding[] = [];
 
-  const parsedSettings = await readSettings(files, compiler);
+  const parsedSettings = options.settings ?? (await readSettings(files, compiler));
   findings.push(...parsedSettings.parseFindings, ...parsedSettings.findings);
   const environments = parsedSettings.environments;
   const settings = parsedSettings.settings ?? ({ version: 1, environments: {} } as Settings);
@@ -110,6 +121,10 @@ export async function loadRepository(files: RepoFiles, options: LoadOptions = {}
       else schemaFiles.set(c.namespace, path);
     } else if (c.kind === "values") valueFiles.push(c);
   }
+
+  // A service's namespaces must exist: every namespace with a schema file, whatever this load reads.
+  if (parsedSettings.services && parsedSettings.services.size > 0)
+    findings.push(...checkServiceNamespaces(parsedSettings.services, parsedSettings.root, new Set(schemaFiles.keys())));
 
   // Which environments' layers are needed: the chains of those asked for.
   let neededEnvs: Set<string> | null = null;
@@ -206,6 +221,7 @@ export async function loadRepository(files: RepoFiles, options: LoadOptions = {}
     files,
     settings,
     environments,
+    services: parsedSettings.services ?? new Map(),
     schemas,
     resolver,
     namespaces: [...schemas.keys()].sort(),

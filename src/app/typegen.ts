@@ -5,6 +5,8 @@
 import { basename, dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { StrataError, type Finding } from "../core/findings.js";
 import { shellWord } from "../core/render/shell.js";
+import type { Services } from "../core/services/services.js";
+import { suggestClosest } from "../core/suggest.js";
 import { generateTypes } from "../core/schema/typegen.js";
 import type { RepoFiles } from "../core/source.js";
 import { outputDirectory, readTextFile, writeFileInside } from "../io/fs/files.js";
@@ -19,6 +21,8 @@ export interface TypegenOptions {
   cwd?: string;
   /** Compare with `out` instead of writing it (CI: are the checked-in types current?). */
   check?: boolean;
+  /** Only the namespaces this service declares (strata.yaml `services:`): what its snapshot holds. */
+  service?: string;
 }
 
 export interface TypegenResult {
@@ -41,12 +45,18 @@ export interface TypegenResult {
  * The command that regenerates the file, for its header, the same whatever the working directory: run
  * from the repository root when the file is inside the repository, else from the file's directory.
  */
-function typegenCommand(root: string, out: string | undefined, cwd: string = process.cwd()): string {
-  if (out === undefined) return "strata typegen";
+function typegenCommand(
+  root: string,
+  out: string | undefined,
+  cwd: string = process.cwd(),
+  service: string | undefined = undefined,
+): string {
+  const typegen = service === undefined ? "strata typegen" : `strata typegen --service ${shellWord(service)}`;
+  if (out === undefined) return typegen;
   const file = resolve(cwd, out);
   const rel = relative(root, file);
-  if (rel !== "" && !rel.startsWith("..") && !isAbsolute(rel)) return `strata typegen --out ${shellWord(toPosix(rel))}`;
-  return `strata typegen --repo ${shellWord(toPosix(relative(dirname(file), root)) || ".")} --out ${shellWord(basename(file))}`;
+  if (rel !== "" && !rel.startsWith("..") && !isAbsolute(rel)) return `${typegen} --out ${shellWord(toPosix(rel))}`;
+  return `${typegen} --repo ${shellWord(toPosix(relative(dirname(file), root)) || ".")} --out ${shellWord(basename(file))}`;
 }
 
 function toPosix(p: string): string {
@@ -55,13 +65,20 @@ function toPosix(p: string): string {
 
 export async function runTypegen(options: TypegenOptions): Promise<TypegenResult> {
   const cwd = options.cwd ?? process.cwd();
-  const command = typegenCommand(options.root, options.out, cwd);
+  const command = typegenCommand(options.root, options.out, cwd, options.service);
   // No environment's layers are needed (with an empty set, values files are not even read), nor
   // compiled validators: the schemas are checked against the meta-schema, which locates what typegen
   // cannot read; strict-mode checks of keywords are `strata validate`'s.
   const repo = await loadRepository(options.files, { environments: new Set(), secrets: null, compile: false });
-  const findings = repo.findings.filter((f) => f.file !== null && f.file.startsWith("schemas/"));
-  const base = { findings, namespaces: repo.namespaces, written: null, upToDate: null, command, keyPaths: 0 };
+  const service = options.service === undefined ? null : repo.services.get(options.service);
+  if (service === undefined) throw unknownService(repo.services, options.service!);
+  // A service's types: its namespaces only, and its declaration's problems (a namespace without a schema).
+  const ownFinding = (f: Finding): boolean =>
+    (f.file !== null && f.file.startsWith("schemas/")) ||
+    (service !== null && f.key !== null && f.key.startsWith(`services.${service.name}.`));
+  const findings = repo.findings.filter(ownFinding);
+  const namespaces = service === null ? repo.namespaces : repo.namespaces.filter((n) => service.namespaces.includes(n));
+  const base = { findings, namespaces, written: null, upToDate: null, command, keyPaths: 0 };
   if (findings.some((f) => f.severity === "error")) return { ...base, text: null };
   if (repo.namespaces.length === 0) {
     throw new StrataError("invalid-argument", `no schemas in ${options.files.label}: nothing to generate types from`, {
@@ -69,7 +86,7 @@ export async function runTypegen(options: TypegenOptions): Promise<TypegenResult
     });
   }
   const { text, keyPaths } = generateTypes(
-    repo.namespaces.map((ns) => {
+    namespaces.map((ns) => {
       const s = repo.schemas.get(ns)!;
       return { name: ns, file: s.file, schema: s.schema };
     }),
@@ -97,4 +114,15 @@ export async function runTypegen(options: TypegenOptions): Promise<TypegenResult
   // Inside the repository when it is there, else in the directory named: never through a link out of it.
   await writeFileInside(file, text, { within: outputDirectory(file, options.root), label: options.out });
   return { ...base, text, keyPaths, written: options.out };
+}
+
+function unknownService(services: Services, name: string): StrataError {
+  const known = [...services.keys()];
+  const near = suggestClosest(name, known);
+  return new StrataError("invalid-argument", `strata.yaml declares no service "${name}"`, {
+    hint:
+      known.length === 0
+        ? "declare it under services: in strata.yaml (docs/distribution.md, Services)"
+        : `${near !== null ? `did you mean "${near}"? ` : ""}services: ${known.join(", ")}`,
+  });
 }

@@ -5,6 +5,10 @@ import { redactJson } from "../core/redact.js";
 import type { RepoFiles, SecretsOpener } from "../core/source.js";
 import { openWorktree } from "../app/worktree.js";
 import type { ReportFormat } from "./render/findings.js";
+import { examples } from "./spec.js";
+
+// One home for both: the option tables (spec.ts) and the commands still declared with commander use them.
+export { collectList, examples } from "./spec.js";
 
 export interface RepoOptions {
   repo?: string;
@@ -14,12 +18,18 @@ export function addRepoOption(cmd: Command): Command {
   return cmd.option("--repo <dir>", "the configuration repository (default: the current directory)");
 }
 
-/** `--format`; report commands default to github under GitHub Actions (docs/reference.md). */
-export function addFormatOption(cmd: Command, formats: readonly string[], fallback: string): Command {
+/** `-o, --format`; report commands default to github under GitHub Actions (docs/reference.md). */
+export function addFormatOption(
+  cmd: Command,
+  formats: readonly string[],
+  fallback: string,
+  options: { github?: boolean } = {},
+): Command {
+  const github = options.github ?? formats.includes("github");
   return cmd.addOption(
     new Option(
-      "--format <format>",
-      `output format (${formats.join(", ")}; default: ${fallback}, or github in GitHub Actions)`,
+      "-o, --format <format>",
+      `output format (${formats.join(", ")}; default: ${fallback}${github ? ", or github in GitHub Actions" : ""})`,
     ).choices([...formats]),
   );
 }
@@ -27,17 +37,6 @@ export function addFormatOption(cmd: Command, formats: readonly string[], fallba
 export function reportFormat(format: string | undefined, supportsGithub = true): ReportFormat {
   if (format) return format as ReportFormat;
   return supportsGithub && process.env.GITHUB_ACTIONS === "true" ? "github" : "text";
-}
-
-/** Collects `--env a --env b` and `--env a,b`. */
-export function collectList(value: string, previous: string[] = []): string[] {
-  return [
-    ...previous,
-    ...value
-      .split(",")
-      .map((s) => s.trim())
-      .filter(Boolean),
-  ];
 }
 
 export function openRepository(options: RepoOptions): { root: string; files: RepoFiles } {
@@ -59,14 +58,6 @@ export function printJson(doc: unknown): string {
 export function requireValue<T>(value: T | undefined, flag: string): T {
   if (value === undefined) throw new StrataError("invalid-argument", `missing ${flag}`);
   return value;
-}
-
-/**
- * The examples at the end of a command's `--help`, as `[command line, what it does]` pairs: every command
- * module declares its own next to its definition (`.addHelpText("after", examples([...]))`).
- */
-export function examples(list: readonly (readonly [string, string])[]): string {
-  return `\nExamples:\n${list.map(([line, what]) => `  # ${what}\n  $ ${line}`).join("\n\n")}\n`;
 }
 
 export function addExamples(cmd: Command, list: readonly (readonly [string, string])[]): Command {

@@ -12,7 +12,7 @@ export async function main(argv: string[]): Promise<void> {
     if (e.code !== "EPIPE") throw e;
   };
   process.stdout.on("error", ignoreEpipe);
-  if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
+  if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V" || argv[0] === "version")) {
     process.stdout.write(`${packageVersion()}\n`);
     return;
   }

@@ -9,15 +9,21 @@ import { redact, registeredSecrets } from "../core/redact.js";
 import { appendFileSync } from "node:fs";
 import { escapeData, escapeProperty } from "./render/escape.js";
 
-function colorLevel(stream: NodeJS.WriteStream): 0 | 1 | 2 | 3 {
-  if ("NO_COLOR" in process.env && process.env.NO_COLOR !== "") return 0;
-  if (process.env.FORCE_COLOR !== undefined && process.env.FORCE_COLOR !== "0") return 1;
-  if (!stream.isTTY) return 0;
-  return process.env.COLORTERM === "truecolor" ? 3 : 1;
+/**
+ * The colour level of a stream: `NO_COLOR` (any non-empty value), `FORCE_COLOR=0` (or `false`) and
+ * `TERM=dumb` turn colour off; any other `FORCE_COLOR` turns it on; otherwise only a terminal gets it.
+ */
+export function colorLevel(env: NodeJS.ProcessEnv, isTTY: boolean): 0 | 1 | 2 | 3 {
+  if ("NO_COLOR" in env && env.NO_COLOR !== "") return 0;
+  const force = env.FORCE_COLOR;
+  if (force === "0" || force === "false") return 0;
+  if (force !== undefined) return 1;
+  if (env.TERM === "dumb" || !isTTY) return 0;
+  return env.COLORTERM === "truecolor" ? 3 : 1;
 }
 
-export const color: ChalkInstance = new Chalk({ level: colorLevel(process.stdout) });
-export const errColor: ChalkInstance = new Chalk({ level: colorLevel(process.stderr) });
+export const color: ChalkInstance = new Chalk({ level: colorLevel(process.env, Boolean(process.stdout.isTTY)) });
+export const errColor: ChalkInstance = new Chalk({ level: colorLevel(process.env, Boolean(process.stderr.isTTY)) });
 
 /** Print human-readable text to stdout, scrubbed of every registered secret. */
 export function print(text: string): void {

@@ -1,7 +1,10 @@
-/** The last-known-good file: the accepted snapshot exactly as received (secrets still encrypted). */
-import { randomBytes } from "node:crypto";
+/**
+ * The last-known-good file: the accepted snapshot exactly as received (secrets still encrypted), written by
+ * the one atomic writer (io/fs/write-atomic.ts: never through a link out of its directory, mode 0600).
+ */
 import { promises as fs } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { dirname } from "node:path";
+import { writeFileAtomic } from "../io/fs/write-atomic.js";
 
 export async function readCacheFile(path: string): Promise<string | null> {
   try {
@@ -12,35 +15,7 @@ export async function readCacheFile(path: string): Promise<string | null> {
   }
 }
 
-/**
- * Writes `data` so that a reader sees the old file or the new one, never a mix, and a crash leaves one of
- * the two: a temporary file beside it (mode 0600 from creation), fsync, rename, fsync of the directory.
- */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
-  const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
-  const handle = await fs.open(tmp, "wx", mode);
-  try {
-    await handle.writeFile(data);
-    await handle.chmod(mode);
-    await handle.sync();
-  } catch (e) {
-    await handle.close().catch(() => undefined);
-    await fs.unlink(tmp).catch(() => undefined);
-    throw e;
-  }
-  await handle.close();
-  try {
-    await fs.rename(tmp, path);
-  } catch (e) {
-    await fs.unlink(tmp).catch(() => undefined);
-    throw e;
-  }
-  // The rename is durable only once the directory entry is: best effort (not every platform allows it).
-  const d = await fs.open(dir, "r").catch(() => null);
-  if (d !== null)
-    await d
-      .sync()
-      .catch(() => undefined)
-      .finally(() => d.close());
+/** Writes the cache file through the one atomic writer, inside its own directory, private (0600). */
+export async function writeCacheFile(path: string, text: string): Promise<void> {
+  await writeFileAtomic(path, text, { within: dirname(path), mode: 0o600 });
 }

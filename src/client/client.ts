@@ -7,16 +7,17 @@
  */
 import type { RejectionCode, SnapshotMetadata } from "../core/protocol/index.js";
 import { Connection } from "./connection.js";
-import { StrataClientError } from "./errors.js";
+import { isRejection, StrataClientError } from "./errors.js";
 import { Emitter, type ClientEvents, type Listener, type WatchEvent } from "./events.js";
 import { Follower } from "./follower.js";
 import { Lifetime } from "./lifetime.js";
 import { resolveSettings, type ClientOptions, type Settings } from "./options.js";
-import { AcceptedState } from "./state.js";
+import { AcceptedState, type ConfigSource } from "./state.js";
 import type { DeepReadonly, KeyPath, ValueAt } from "./types.js";
 
 export type { ClientOptions } from "./options.js";
-export type { ChangeEvent, ClientEvents, ReconnectEvent, WatchEvent } from "./events.js";
+export type { ChangeEvent, ClientEvents, ReconnectedEvent, ReconnectEvent, WatchEvent } from "./events.js";
+export type { ConfigSource } from "./state.js";
 
 const NO_FALLBACK: unique symbol = Symbol("no fallback");
 
@@ -84,6 +85,14 @@ export class StrataClient<T extends object = Record<string, unknown>> {
     return current === null ? null : { ...current.snapshot };
   }
 
+  /**
+   * Where the configuration in use came from: `endpoint`, or `cache` when the client started from its cache
+   * file and the endpoint has not confirmed or replaced it since (null before the first).
+   */
+  get source(): ConfigSource | null {
+    return this.state.source;
+  }
+
   /** True once the snapshot in use is past its `expiresAt` (the endpoint stopped refreshing it). */
   isStale(): boolean {
     return this.state.isStale();
@@ -124,8 +133,14 @@ export class StrataClient<T extends object = Record<string, unknown>> {
     await this.state.open();
     const initial = await this.follower.fetchInitial(Date.now() + this.settings.timeoutMs);
     if (this.lifetime.closed) throw new StrataClientError("closed", "the client was closed before it was ready");
-    await this.state.adopt(initial);
-    this.loop = this.follower.run(initial.text === null);
+    try {
+      await this.state.adopt(initial);
+    } catch (e) {
+      // A first load refused: the endpoint hears it (its fleet status) before ready() rejects.
+      if (isRejection(e)) await this.follower.report();
+      throw e;
+    }
+    this.loop = this.follower.run(initial.text === null && initial.refused === undefined);
   }
 
   /** Ends every timer, request and stream; resolves once the cache file write in flight is done. */

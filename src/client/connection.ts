@@ -1,7 +1,8 @@
 /**
  * The client's requests to the endpoint: its URLs, the headers every request carries (the token and the
  * `Strata-Client` header), deadlines, and what an answer that is not the snapshot says. Response bodies are
- * read here, so limits on what the client reads from the network have one home.
+ * read here, so limits on what the client reads from the network have one home: a body is read as it streams
+ * and dropped once it passes `maxBodyBytes` (refused as `invalid-snapshot`).
  */
 import { CLIENT_HEADER } from "../core/protocol/index.js";
 import { StrataClientError } from "./errors.js";
@@ -36,7 +37,10 @@ export class Connection {
     return h;
   }
 
-  /** A request whose answer, body included, arrives within `timeoutMs` (the body is buffered before it). */
+  /**
+   * A request whose answer, body included, arrives within `timeoutMs` (the body is buffered before it, up to
+   * `maxBodyBytes`: a larger one throws `invalid-snapshot`).
+   */
   async request(url: string, extra: Record<string, string>, timeoutMs: number): Promise<Response> {
     const controller = new AbortController();
     const unlink = this.lifetime.link(controller);
@@ -47,8 +51,8 @@ export class Connection {
         signal: controller.signal,
       });
       // The body is read by the caller within the same deadline: buffer it before the timer goes.
-      const body = await res.arrayBuffer();
-      return new Response(res.status === 304 ? null : body, { status: res.status, headers: res.headers });
+      const body = res.status === 304 ? null : await readBounded(res, this.settings.maxBodyBytes, url);
+      return new Response(body, { status: res.status, headers: res.headers });
     } finally {
       this.lifetime.clear(timer);
       unlink();
@@ -57,24 +61,71 @@ export class Connection {
 
   /** A 200 with the snapshot's text, or the error the answer means. */
   async snapshotText(res: Response, url: string): Promise<string> {
-    if (res.status !== 200)
-      throw new StrataClientError(statusCode(res.status), `GET ${url}: ${await describeResponse(res)}`);
+    if (res.status !== 200) throw await answerError(res, url);
     return res.text();
   }
 }
 
-/** The client error an HTTP status means. */
-export function statusCode(status: number): "unauthenticated" | "access-denied" | "unreachable" {
-  return status === 401 ? "unauthenticated" : status === 403 ? "access-denied" : "unreachable";
+/** A body of at most `max` bytes, read as it arrives; throws `invalid-snapshot` at the first byte past it. */
+async function readBounded(res: Response, max: number, url: string): Promise<Uint8Array | null> {
+  if (res.body === null) return null;
+  const tooLarge = (): StrataClientError =>
+    new StrataClientError(
+      "invalid-snapshot",
+      `GET ${url}: the answer is larger than maxBodyBytes (${max} bytes); raise maxBodyBytes if the endpoint's --max-body is larger`,
+    );
+  const declared = Number(res.headers.get("content-length") ?? Number.NaN);
+  if (declared > max) {
+    await res.body.cancel().catch(() => undefined);
+    throw tooLarge();
+  }
+  const reader = res.body.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    parts.push(value);
+  }
+  return Buffer.concat(parts, size);
 }
 
+/** The error an answer other than the snapshot means: its status, and the endpoint's error code where it says one. */
+export async function answerError(res: Response, url: string): Promise<StrataClientError> {
+  const { code, text } = await readEndpointError(res);
+  const clientCode =
+    res.status === 401
+      ? "unauthenticated"
+      : res.status === 403
+        ? "access-denied"
+        : res.status === 404 && code === "unknown-environment"
+          ? "unknown-environment"
+          : "unreachable";
+  return new StrataClientError(clientCode, `GET ${url}: ${text}`);
+}
+
+/** The most of an error answer read for its code and message (the endpoint's are a few hundred bytes). */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
 /** The endpoint's error (`404 unknown-environment: …`), or the status alone for anyone else's answer. */
-export async function describeResponse(res: Response): Promise<string> {
+async function readEndpointError(res: Response): Promise<{ code: string | null; text: string }> {
   try {
-    const body = (await res.json()) as { error?: { code?: string; message?: string } };
-    if (body.error?.code) return `${res.status} ${body.error.code}: ${body.error.message ?? ""}`.trim();
+    const bytes = await readBounded(res, MAX_ERROR_BODY_BYTES, res.url);
+    const body = JSON.parse(Buffer.from(bytes ?? []).toString("utf8")) as {
+      error?: { code?: string; message?: string };
+    };
+    if (typeof body.error?.code === "string")
+      return {
+        code: body.error.code,
+        text: `${res.status} ${body.error.code}: ${String(body.error.message ?? "")}`.trim(),
+      };
   } catch {
     // Not the endpoint's JSON error: the status says enough.
   }
-  return `HTTP ${res.status}`;
+  return { code: null, text: `HTTP ${res.status}` };
 }

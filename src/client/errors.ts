@@ -2,7 +2,14 @@
 import { isRejectionCode, type RejectionCode } from "../core/protocol/index.js";
 
 export type ClientErrorCode =
-  RejectionCode | "unknown-key" | "unreachable" | "unauthenticated" | "access-denied" | "invalid-argument" | "closed";
+  | RejectionCode
+  | "unknown-key"
+  | "unknown-environment"
+  | "unreachable"
+  | "unauthenticated"
+  | "access-denied"
+  | "invalid-argument"
+  | "closed";
 
 /** Every failure the SDK reports: a stable code, a message that never carries a secret value. */
 export class StrataClientError extends Error {

@@ -1,5 +1,5 @@
 /**
- * What a client tells the service: `change`, `error`, `stale` and `reconnect` events, and `watch` callbacks
+ * What a client tells the service: `change`, `error`, `stale`, `reconnect` and `reconnected` events, and `watch` callbacks
  * per changed leaf. A listener's failure is the listener's: it never reaches the client.
  */
 import { createGlobMatcher } from "../core/glob.js";
@@ -26,11 +26,19 @@ export interface ReconnectEvent {
   reason: string;
 }
 
+/** The endpoint answers again after one or more `reconnect` events. */
+export interface ReconnectedEvent {
+  transport: "events" | "long-poll";
+  /** The version in use once back (the endpoint's current one, unless it was refused). */
+  version: number;
+}
+
 export interface ClientEvents {
   change: ChangeEvent;
   error: StrataClientError;
   stale: { version: number; expiresAt: string };
   reconnect: ReconnectEvent;
+  reconnected: ReconnectedEvent;
 }
 
 export type Listener<E extends keyof ClientEvents> = (event: ClientEvents[E]) => void;

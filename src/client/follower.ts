@@ -4,23 +4,31 @@
  * snapshot it fetches goes to the accepted state, which decides whether to use it.
  */
 import { announcedVersion, EventStreamParser } from "../core/protocol/index.js";
-import { describeFailure, describeResponse, statusCode, type Connection } from "./connection.js";
+import { MAX_VERSION } from "../core/snapshot/snapshot.js";
+import { answerError, describeFailure, type Connection } from "./connection.js";
 import { isRejection, StrataClientError } from "./errors.js";
 import type { Emitter } from "./events.js";
 import type { Lifetime } from "./lifetime.js";
 import type { Settings } from "./options.js";
 import type { AcceptedState, InitialAnswer } from "./state.js";
 
-/** The endpoint sends a keep-alive every 15 s: a stream silent for longer than this is dead. */
+/**
+ * The endpoint sends a keep-alive every 15 s: a stream that completes no event or keep-alive for longer than
+ * this is dead (bytes that never finish a block, a trickle, do not keep it alive).
+ */
 const STREAM_IDLE_MS = 45_000;
 
 export class Follower {
   private transport: "events" | "long-poll";
   /**
-   * The newest version announced or handled, sent as `Last-Event-ID` so the endpoint replays only what came
-   * after it (refused versions included: never fetched twice).
+   * The newest version handled, sent as `Last-Event-ID` so the endpoint replays only what came after it: a
+   * version installed, or refused after its signature verified (never fetched twice). Nothing unverified
+   * raises it (an event's id, the version an unsigned body claims): one forged answer would otherwise make
+   * the client ignore every real publish below it.
    */
   private lastEventId = 0;
+  /** A `reconnect` was reported and the endpoint has not answered since: the next answer is `reconnected`. */
+  private reconnecting = false;
 
   constructor(
     private readonly settings: Settings,
@@ -32,9 +40,50 @@ export class Follower {
     this.transport = settings.transport;
   }
 
-  /** The rule for `Last-Event-ID`: it only goes up. */
+  /** The rule for `Last-Event-ID`: it only goes up, from verified versions (the accepted state's `seen`). */
   raiseLastEventId(version: number): void {
-    if (version > this.lastEventId) this.lastEventId = version;
+    if (version > this.lastEventId && version <= MAX_VERSION) this.lastEventId = version;
+  }
+
+  /**
+   * Tells the endpoint at once what the client refused (its `Strata-Client` header on a conditional GET of
+   * the snapshot: 304 while the refused version is still the current one). Best effort: a failure is the
+   * next request's to repeat.
+   */
+  async report(): Promise<void> {
+    const rejected = this.state.rejected;
+    if (rejected === null || this.lifetime.closed) return;
+    const url = this.connection.url("snapshot");
+    await this.connection
+      .request(url, { "if-none-match": `"${rejected.version}"` }, this.settings.timeoutMs)
+      .catch(() => undefined);
+  }
+
+  /** Hands a snapshot text to the accepted state; a refusal is reported to the endpoint at once. */
+  private async consider(text: string): Promise<void> {
+    const before = this.state.rejected;
+    await this.state.consider(text);
+    if (this.state.rejected !== before) await this.report();
+  }
+
+  /** A request through the connection; an answer refused before it was a snapshot (too large) is reported. */
+  private async request(url: string, extra: Record<string, string>, timeoutMs: number): Promise<Response> {
+    try {
+      return await this.connection.request(url, extra, timeoutMs);
+    } catch (e) {
+      if (isRejection(e)) {
+        this.state.refuse(e);
+        await this.report();
+      }
+      throw e;
+    }
+  }
+
+  /** The stream is back (an event stream opened, a long-poll answered): after a `reconnect`, `reconnected`. */
+  private answered(): void {
+    if (!this.reconnecting || this.lifetime.closed) return;
+    this.reconnecting = false;
+    this.emitter.emit("reconnected", { transport: this.transport, version: this.state.version });
   }
 
   /** Tries GET …/snapshot until it answers or the deadline passes, with backoff between attempts. */
@@ -48,10 +97,12 @@ export class Follower {
       try {
         const res = await this.connection.request(url, {}, remaining);
         if (res.status === 200) return { text: await res.text(), tried: "" };
-        last = await describeResponse(res);
-        if (res.status === 401 || res.status === 403)
-          throw new StrataClientError(res.status === 401 ? "unauthenticated" : "access-denied", `GET ${url}: ${last}`);
+        const error = await answerError(res, url);
+        // Answers that waiting will not change: a token refused, an environment the endpoint does not have.
+        if (error.code !== "unreachable") throw error;
+        last = error.message.slice(`GET ${url}: `.length);
       } catch (e) {
+        if (isRejection(e)) return { text: null, tried: `GET ${url}: ${e.message}`, refused: e };
         if (e instanceof StrataClientError) throw e;
         last = describeFailure(e);
       }
@@ -67,7 +118,12 @@ export class Follower {
     let attempt = startedOffline ? 1 : 0;
     let quietCuts = 0;
     let reason = startedOffline ? "the endpoint was unreachable at start" : "";
-    if (startedOffline) await this.backoff(0, reason);
+    if (startedOffline) {
+      // After createClient() resolved: code that attaches its listeners then hears the first reconnect too.
+      await this.lifetime.sleep(0);
+      if (this.lifetime.closed) return;
+      await this.backoff(0, reason);
+    }
     while (!this.lifetime.closed) {
       let healthy = false;
       try {
@@ -105,6 +161,7 @@ export class Follower {
 
   private async backoff(attempt: number, reason: string): Promise<void> {
     const delayMs = this.jitter(attempt);
+    this.reconnecting = true;
     this.emitter.emit("reconnect", {
       attempt: attempt + 1,
       delayMs: Math.round(delayMs),
@@ -123,24 +180,25 @@ export class Follower {
   /** After a disconnect: the current snapshot, if it is not ours (also catches an endpoint that went back). */
   private async catchUp(): Promise<void> {
     const url = this.connection.url("snapshot");
-    const res = await this.connection.request(
-      url,
-      { "if-none-match": `"${this.state.version}"` },
-      this.settings.timeoutMs,
-    );
-    if (res.status === 304) return;
-    await this.state.consider(await this.connection.snapshotText(res, url));
+    const res = await this.request(url, { "if-none-match": `"${this.state.version}"` }, this.settings.timeoutMs);
+    if (res.status === 304) return this.state.confirmed();
+    await this.consider(await this.connection.snapshotText(res, url));
   }
 
   private async longPoll(): Promise<void> {
     const url = `${this.connection.url("snapshot")}?wait=${this.settings.waitSeconds}`;
-    const res = await this.connection.request(
+    // The newest version handled, not only the one in use: a refused current one is not sent again at once.
+    const res = await this.request(
       url,
-      { "if-none-match": `"${this.state.version}"` },
+      { "if-none-match": `"${Math.max(this.state.version, this.lastEventId)}"` },
       (this.settings.waitSeconds + 15) * 1000,
     );
-    if (res.status === 304) return;
-    await this.state.consider(await this.connection.snapshotText(res, url));
+    if (res.status === 200 || res.status === 304) this.answered();
+    if (res.status === 304) {
+      if (this.lastEventId === this.state.version) this.state.confirmed();
+      return;
+    }
+    await this.consider(await this.connection.snapshotText(res, url));
   }
 
   /**
@@ -166,8 +224,7 @@ export class Follower {
         },
         signal: controller.signal,
       });
-      if (res.status === 401 || res.status === 403)
-        throw new StrataClientError(statusCode(res.status), `GET ${url}: ${await describeResponse(res)}`);
+      if (res.status === 401 || res.status === 403) throw await answerError(res, url);
       if (
         res.status !== 200 ||
         !(res.headers.get("content-type") ?? "").startsWith("text/event-stream") ||
@@ -176,6 +233,7 @@ export class Follower {
         await res.body?.cancel().catch(() => undefined);
         return res.status >= 500 ? "silent" : "unsupported";
       }
+      this.answered();
       const parser = new EventStreamParser();
       const decoder = new TextDecoder();
       const reader = res.body.getReader();
@@ -183,11 +241,15 @@ export class Follower {
         for (;;) {
           const { value, done } = await reader.read();
           if (done || this.lifetime.closed) break;
-          resetIdle();
-          // Several events in one read (a replay after reconnecting): only the newest needs fetching.
+          const blocks = parser.blocks;
+          // Several events in one read (a replay after reconnecting): only the newest needs fetching. Ids
+          // above the version bound are no version strata publishes: not fetched.
           let newest = 0;
-          for (const event of parser.push(decoder.decode(value, { stream: true })))
-            newest = Math.max(newest, announcedVersion(event));
+          for (const event of parser.push(decoder.decode(value, { stream: true }))) {
+            const announced = announcedVersion(event);
+            if (announced <= MAX_VERSION) newest = Math.max(newest, announced);
+          }
+          if (parser.blocks !== blocks) resetIdle();
           if (newest > this.lastEventId) {
             let before = this.state.version;
             await this.fetchVersion(newest);
@@ -209,11 +271,10 @@ export class Follower {
     }
   }
 
+  /** Fetches an announced version; only the accepted state's verdict raises `Last-Event-ID` (its `seen` hook). */
   private async fetchVersion(version: number): Promise<void> {
     const url = this.connection.url(`snapshots/${version}`);
-    const res = await this.connection.request(url, {}, this.settings.timeoutMs);
-    const text = await this.connection.snapshotText(res, url);
-    this.raiseLastEventId(version);
-    await this.state.consider(text);
+    const res = await this.request(url, {}, this.settings.timeoutMs);
+    await this.consider(await this.connection.snapshotText(res, url));
   }
 }

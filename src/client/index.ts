@@ -4,7 +4,15 @@
  * its manual.
  */
 export { createClient, StrataClient } from "./client.js";
-export type { ChangeEvent, ClientEvents, ClientOptions, ReconnectEvent, WatchEvent } from "./client.js";
+export type {
+  ChangeEvent,
+  ClientEvents,
+  ClientOptions,
+  ConfigSource,
+  ReconnectedEvent,
+  ReconnectEvent,
+  WatchEvent,
+} from "./client.js";
 export { isRejection, StrataClientError } from "./errors.js";
 export type { ClientErrorCode } from "./errors.js";
 export { REJECTION_CODES, type RejectionCode } from "../core/protocol/codes.js";

@@ -34,7 +34,17 @@ export interface ClientOptions {
   kind?: ClientKind;
   /** Where the identity and token defaults are read (default `process.env`). */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Take snapshots past their `expiresAt`, from the endpoint or the cache file (default false: refused as
+   * `expired`). For sites that run disconnected from whoever refreshes them.
+   */
+  allowExpired?: boolean;
+  /** The largest answer body read from the endpoint, in bytes (default 8 MiB, the endpoint's `--max-body`). */
+  maxBodyBytes?: number;
 }
+
+/** The endpoint's own default `--max-body`: no snapshot it accepted is larger. */
+const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
 
 /** The options, checked and with their defaults. */
 export interface Settings {
@@ -57,6 +67,8 @@ export interface Settings {
   transport: "events" | "long-poll";
   /** `events` or `long-poll` was asked for: never switch. */
   fixedTransport: boolean;
+  allowExpired: boolean;
+  maxBodyBytes: number;
 }
 
 export function resolveSettings(options: ClientOptions): Settings {
@@ -69,6 +81,9 @@ export function resolveSettings(options: ClientOptions): Settings {
     );
   const env = options.env ?? process.env;
   const baseMs = Math.max(1, options.backoff?.baseMs ?? 500);
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1)
+    throw new StrataClientError("invalid-argument", `maxBodyBytes must be a positive integer, not ${maxBodyBytes}`);
   return {
     endpoint: options.endpoint.replace(/\/+$/, ""),
     environment: options.environment,
@@ -87,5 +102,7 @@ export function resolveSettings(options: ClientOptions): Settings {
     identity: options.identity,
     transport: options.transport === "long-poll" ? "long-poll" : "events",
     fixedTransport: options.transport !== undefined && options.transport !== "auto",
+    allowExpired: options.allowExpired === true,
+    maxBodyBytes,
   };
 }

@@ -3,7 +3,8 @@
  * the cache file, is verified (verify.ts), must be newer than anything this process or its cache file has
  * seen, and has its secrets opened before it is swapped in whole; a refused one leaves the current one in
  * place and is reported (an `error` event, the `Strata-Client` header). Each accepted snapshot is written to
- * the cache file exactly as received. Freshness (`expiresAt`) is watched here too.
+ * the cache file exactly as received. Freshness (`expiresAt`) is watched here too: a snapshot already past
+ * it is refused (`expired`) unless `allowExpired`; the one in use that expires stays, reported stale.
  */
 import { readFile } from "node:fs/promises";
 import {
@@ -12,7 +13,7 @@ import {
   type Snapshot,
   type SnapshotMetadata,
 } from "../core/protocol/index.js";
-import { readCacheFile, writeFileAtomic } from "./cache.js";
+import { readCacheFile, writeCacheFile } from "./cache.js";
 import { isRejection, StrataClientError } from "./errors.js";
 import type { Emitter } from "./events.js";
 import { parseAgeIdentities } from "./identity.js";
@@ -42,7 +43,25 @@ interface InUse {
 export interface InitialAnswer {
   text: string | null;
   tried: string;
+  /** The answer was refused before it was a snapshot text (larger than `maxBodyBytes`). */
+  refused?: StrataClientError & { code: RejectionCode };
 }
+
+/** Where the configuration in use came from: the endpoint, or the cache file (the endpoint not confirming it yet). */
+export type ConfigSource = "endpoint" | "cache";
+
+/**
+ * Refusals made after the signature verified: only their version is the publisher's word, so only they may
+ * mark a version as handled (the follower's `Last-Event-ID`). An unsigned or altered body's version is
+ * anyone's.
+ */
+const SIGNED_REJECTIONS: ReadonlySet<RejectionCode> = new Set([
+  "wrong-environment",
+  "expired",
+  "version-regression",
+  "decryption-failed",
+  "mac-mismatch",
+]);
 
 interface StateHooks {
   /** A version was installed or refused: the follower need not fetch it again. */
@@ -53,6 +72,7 @@ interface StateHooks {
 
 export class AcceptedState {
   current: InUse | null = null;
+  source: ConfigSource | null = null;
   /** The highest accepted version this process or its cache file has seen: nothing at or below it is taken. */
   private floor = 0;
   private lastRejection: { version: number; reason: RejectionCode } | null = null;
@@ -91,7 +111,7 @@ export class AcceptedState {
   async open(): Promise<void> {
     this.identities = await this.loadIdentities();
     this.cached = await this.loadCache();
-    if (this.cached !== null) this.floor = this.cached.snapshot.version;
+    if (this.cached !== null) this.floor = Math.max(this.floor, this.cached.snapshot.version);
   }
 
   /**
@@ -101,19 +121,23 @@ export class AcceptedState {
   async adopt(initial: InitialAnswer): Promise<void> {
     const cached = this.cached;
     this.cached = null;
-    if (initial.text !== null) {
+    if (initial.refused !== undefined) {
+      this.reject(initial.refused);
+      if (cached === null) throw initial.refused;
+      this.install(cached, "cache");
+    } else if (initial.text !== null) {
       try {
         const candidate = await this.prepare(initial.text, cached);
-        if (candidate === "same") this.install(cached!, false);
-        else this.install(candidate, true);
+        if (candidate === "same") this.install(cached!, "endpoint", false);
+        else this.install(candidate, "endpoint");
       } catch (e) {
         if (!isRejection(e)) throw e;
         this.reject(e);
         if (cached === null) throw e;
-        this.install(cached, false);
+        this.install(cached, "cache");
       }
     } else if (cached !== null) {
-      this.install(cached, false);
+      this.install(cached, "cache");
     } else {
       const { cacheFile, environment, endpoint, timeoutMs } = this.settings;
       const cacheNote =
@@ -131,11 +155,23 @@ export class AcceptedState {
   async consider(text: string): Promise<void> {
     try {
       const next = await this.prepare(text, null);
-      if (next !== "same" && !this.lifetime.closed) this.install(next, true);
+      if (this.lifetime.closed) return;
+      if (next !== "same") this.install(next, "endpoint");
+      else this.source = "endpoint";
     } catch (e) {
       if (!isRejection(e)) throw e;
       this.reject(e);
     }
+  }
+
+  /** A refusal of an answer that never became a snapshot text (too large): reported like any other. */
+  refuse(e: StrataClientError & { code: RejectionCode }): void {
+    this.reject(e);
+  }
+
+  /** The endpoint answered that the version in use is its current one (304). */
+  confirmed(): void {
+    if (this.current !== null) this.source = "endpoint";
   }
 
   /** True once the snapshot in use is past its `expiresAt` (the endpoint stopped refreshing it). */
@@ -183,6 +219,8 @@ export class AcceptedState {
     } catch (e) {
       if (!isRejection(e)) throw e;
       this.cacheProblem = `was rejected (${e.code})`;
+      // An expired cache is not used, but it was signed: nothing older than it is taken either.
+      if (e.code === "expired" && e.version !== null) this.floor = Math.max(this.floor, e.version);
       this.emitter.emit("error", e);
       return null;
     }
@@ -198,6 +236,13 @@ export class AcceptedState {
     const sameAs = this.current ?? against;
     if (sameAs !== null && snapshot.version === sameAs.snapshot.version && snapshot.digest === sameAs.snapshot.digest)
       return "same";
+    if (!this.settings.allowExpired && Date.now() >= Date.parse(snapshot.expiresAt)) {
+      throw new StrataClientError(
+        "expired",
+        `snapshot v${snapshot.version} from ${origin} expired at ${snapshot.expiresAt}: an old version replayed, or nobody refreshed it (strata push --refresh); allowExpired takes it anyway`,
+        { version: snapshot.version },
+      );
+    }
     if (snapshot.version <= best && best > 0) {
       throw new StrataClientError(
         "version-regression",
@@ -214,8 +259,10 @@ export class AcceptedState {
     return { snapshot, text, tree: buildTree(mergeSecrets(snapshot.config as never, secrets)) };
   }
 
-  private install(next: Accepted, persist: boolean): void {
+  /** Swaps `next` in; it is written to the cache file when it came from the endpoint (unless `persist` is false). */
+  private install(next: Accepted, source: ConfigSource, persist = source === "endpoint"): void {
     const previous = this.current;
+    this.source = source;
     const { config: _c, secrets: _s, ...meta } = next.snapshot;
     this.current = { snapshot: meta, tree: next.tree };
     this.hooks.installed(next.tree);
@@ -234,7 +281,7 @@ export class AcceptedState {
   private reject(e: StrataClientError & { code: RejectionCode }): void {
     if (e.version !== null) {
       this.lastRejection = { version: e.version, reason: e.code };
-      this.hooks.seen(e.version);
+      if (SIGNED_REJECTIONS.has(e.code)) this.hooks.seen(e.version);
     }
     this.updateHeader();
     this.emitter.emit("error", e);
@@ -245,7 +292,7 @@ export class AcceptedState {
     const file = this.settings.cacheFile;
     if (file === null) return;
     this.cacheWrite = this.cacheWrite
-      .then(() => writeFileAtomic(file, text))
+      .then(() => writeCacheFile(file, text))
       .catch((cause: unknown) => {
         this.emitter.emit(
           "error",

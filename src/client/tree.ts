@@ -3,7 +3,7 @@
  * back in place, deeply frozen, and an index from every dotted path (`database`, `database.pool`,
  * `database.pool.max`) to its frozen value so that `get` is one Map lookup.
  */
-import type { JsonObject, JsonValue } from "../core/json.js";
+import type { JsonObject } from "../core/json.js";
 
 export interface ConfigTree {
   root: Readonly<Record<string, unknown>>;
@@ -105,5 +105,3 @@ export function diffTrees(before: ConfigTree | null, after: ConfigTree): LeafCha
   for (const [key, value] of old) if (!after.leaves.has(key)) out.push({ key, before: value, after: undefined });
   return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
-
-export type { JsonValue };

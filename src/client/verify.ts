@@ -29,8 +29,24 @@ function versionOf(text: string): number | null {
   return m ? Number(m[1]) : null;
 }
 
-/** Parses and verifies a snapshot as received; throws a {@link StrataClientError} with the rejection code. */
+/**
+ * Parses and verifies a snapshot as received; throws a {@link StrataClientError} with the rejection code.
+ * Whatever else goes wrong while checking a document (one that defeats a check) is `invalid-snapshot` too:
+ * every failure here is a refusal, which the client survives by its fallback rules.
+ */
 export function verifySnapshotText(text: string, environment: string, trusted: readonly PublicKey[]): Snapshot {
+  try {
+    return checkSnapshotText(text, environment, trusted);
+  } catch (cause) {
+    if (cause instanceof StrataClientError) throw cause;
+    throw new StrataClientError("invalid-snapshot", `the snapshot cannot be checked: ${(cause as Error).message}`, {
+      cause,
+      version: versionOf(text),
+    });
+  }
+}
+
+function checkSnapshotText(text: string, environment: string, trusted: readonly PublicKey[]): Snapshot {
   let snapshot: Snapshot;
   try {
     snapshot = parseSnapshot(text);
@@ -43,7 +59,7 @@ export function verifySnapshotText(text: string, environment: string, trusted: r
     if (cause instanceof StrataError && (cause.code === "digest-mismatch" || cause.code === "invalid-signature")) {
       throw new StrataClientError(cause.code, cause.message, { version: snapshot.version });
     }
-    throw cause;
+    throw new StrataClientError("invalid-snapshot", (cause as Error).message, { cause, version: snapshot.version });
   }
   if (snapshot.environment !== environment) {
     throw new StrataClientError(

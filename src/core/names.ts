@@ -71,3 +71,6 @@ export function printable(s: string, max = 60): string {
   const clean = JSON.stringify(s).slice(1, -1);
   return clean.length > max ? `${clean.slice(0, max)}…` : clean;
 }
+
+/** `-` in place of a file name: standard input where a file is read, standard output where one is written. */
+export const STANDARD_STREAM = "-";

@@ -48,6 +48,7 @@ export function valueAt(config: Record<string, JsonValue>, key: string): JsonVal
   return node;
 }
 
+/** A dotted key as a variable name (`database.pool-max` -> `DATABASE_POOL_MAX`), for render/variables.ts. */
 export function envName(path: string): string {
   return splitKey(path)
     .map((p) => String(p))
@@ -55,9 +56,6 @@ export function envName(path: string): string {
     .toUpperCase()
     .replace(/-/g, "_");
 }
-
-/** The one shell quoting rule lives in render/shell.ts; exported here for `strata agent`'s renderer. */
-export { shellQuote } from "./render/shell.js";
 
 /**
  * A leaf's text as a variable's value: strings as they are, the rest as compact JSON, so `null` is the

@@ -9,13 +9,13 @@
  * terminal that prints them.
  */
 import type { IncomingMessage } from "node:http";
-import { CLIENT_HEADER, parseClientHeader, type ClientRecord } from "../core/protocol/index.js";
+import { CLIENT_HEADER, clientState, parseClientHeader, type ClientRecord } from "../core/protocol/index.js";
 
-export const MAX_CLIENTS = 10_000;
+const MAX_CLIENTS = 10_000;
 const FORGET_MS = 15 * 60 * 1000;
 
 /** The live record: the open connection count behind `connected`. */
-export interface TrackedClient extends Omit<ClientRecord, "connected"> {
+export interface TrackedClient extends Omit<ClientRecord, "connected" | "state"> {
   connections: number;
 }
 
@@ -61,11 +61,13 @@ export class ClientTracker {
       rec.kind = parsed.kind ?? rec.kind;
       rec.lastSeen = at;
     }
-    if (
-      parsed.rejected !== null &&
-      (rec.rejected === null ||
-        rec.rejected.version !== parsed.rejected.version ||
-        rec.rejected.reason !== parsed.rejected.reason)
+    // The header carries the last refusal of the process for as long as it runs: none means none (a new
+    // process under the same instance name), and the same one keeps the time it was first heard of.
+    if (parsed.rejected === null) rec.rejected = null;
+    else if (
+      rec.rejected === null ||
+      rec.rejected.version !== parsed.rejected.version ||
+      rec.rejected.reason !== parsed.rejected.reason
     ) {
       rec.rejected = { ...parsed.rejected, at };
     }
@@ -103,6 +105,7 @@ export class ClientTracker {
         ...r,
         connected: connections > 0,
         rejected: r.rejected === null ? null : { ...r.rejected },
+        state: clientState(r.version, r.rejected),
       }));
   }
 }

@@ -79,7 +79,14 @@ export class EnvironmentCache {
 
   /** Subscribes to the store before anything is read, so no version published meanwhile is missed. */
   start(): void {
-    this.unwatch = this.store.watch((e) => this.onStoreEvent(e));
+    // The change feed's own failures (the file store's poll, etcd's resync) are told once each way.
+    this.unwatch = this.store.watch(
+      (e) => this.onStoreEvent(e),
+      (p) =>
+        p.kind === "failing"
+          ? this.log("warn", "store watch failing", { error: p.error.message })
+          : this.log("info", "store watch recovered"),
+    );
     this.reconcileTimer = setInterval(() => void this.reconcile(), RECONCILE_MS);
     this.reconcileTimer.unref();
   }

@@ -27,7 +27,7 @@ const FD_RESERVE = 64;
  * The soft limit on open files (Linux: /proc/self/limits), or null where it cannot be read. Connections are
  * capped below it so that a flood of connections never leaves the store unable to open a file.
  */
-export async function readOpenFileLimit(): Promise<number | null> {
+async function readOpenFileLimit(): Promise<number | null> {
   const text = await readFile("/proc/self/limits", "utf8").catch(() => null);
   const m = text === null ? null : /^Max open files\s+(\d+|unlimited)/m.exec(text);
   return m === null || m[1] === "unlimited" ? null : Number(m[1]);

@@ -27,7 +27,7 @@ import { eventStreamHandlers } from "./transports/events.js";
 import { longPollHandlers } from "./transports/long-poll.js";
 import { dashboardHandlers } from "./ui/index.js";
 
-export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
+const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
 
 export interface ServerOptions {
   store: SnapshotStore;

@@ -9,9 +9,11 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { StrataError } from "../core/findings.js";
 import { createGlobMatcher, type GlobMatcher } from "../core/glob.js";
 import { isJsonObject } from "../core/json.js";
+import { readFileToMerge, writeFileInside } from "../io/fs/files.js";
 
 export interface TokenEntry {
   name: string;
@@ -28,7 +30,7 @@ export function hashToken(token: string): string {
   return createHash("sha256").update(token, "utf8").digest("hex");
 }
 
-export function validateScope(scope: string): void {
+function validateScope(scope: string): void {
   if (!SCOPE.test(scope)) {
     throw new StrataError("invalid-argument", `invalid scope ${JSON.stringify(scope)}`, {
       hint: "scopes are read:<env-glob>, push:<env-glob> or admin, e.g. read:* push:staging",
@@ -64,7 +66,7 @@ export class Grant {
   }
 }
 
-export function parseTokens(text: string, file: string): Map<string, Grant> {
+function parseTokens(text: string, file: string): Map<string, Grant> {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -111,9 +113,9 @@ export async function createToken(
   if (options.scopes.length === 0) throw new StrataError("invalid-argument", "a token needs at least one --scope");
   options.scopes.forEach(validateScope);
   let doc: { version: number; tokens: TokenEntry[] } = { version: 1, tokens: [] };
-  const existing = await fs
-    .readFile(file, "utf8")
-    .catch((e: NodeJS.ErrnoException) => (e.code === "ENOENT" ? null : Promise.reject(e)));
+  // Inside the directory named for it: a tokens file that is a link out of it is neither read nor written.
+  const within = dirname(resolve(file));
+  const existing = await readFileToMerge(file, within, `the tokens file ${file}`);
   if (existing !== null) {
     parseTokens(existing, file);
     doc = JSON.parse(existing) as typeof doc;
@@ -126,8 +128,10 @@ export async function createToken(
     createdAt: new Date().toISOString(),
   };
   doc.tokens.push(entry);
-  const tmp = `${file}.tmp-${process.pid}`;
-  await fs.writeFile(tmp, JSON.stringify(doc, null, 2) + "\n", { mode: 0o600 });
-  await fs.rename(tmp, file);
+  await writeFileInside(file, JSON.stringify(doc, null, 2) + "\n", {
+    within,
+    mode: 0o600,
+    label: `the tokens file ${file}`,
+  });
   return { token, entry };
 }

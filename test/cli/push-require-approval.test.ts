@@ -238,9 +238,9 @@ describe("push --require-approval", () => {
     const c = s.merge([prodApp(7, "https://c.example.com")], { approvedBy: ["sre2"] });
     const r = await s.push(["production"]);
     expect(r.exitCode).toBe(1);
-    expect(r.stdout).toContain(`#${a.number}`);
-    expect(r.stdout).not.toContain(`#${c.number} `);
-    expect(r.stdout).toContain("app.replicas");
+    expect(r.stderr).toContain(`#${a.number}`);
+    expect(r.stderr).not.toContain(`#${c.number} `);
+    expect(r.stderr).toContain("app.replicas");
   }, 120_000);
 
   it("a change a later approved pull request undid publishes nothing and needs nothing", async () => {
@@ -282,7 +282,7 @@ describe("push --require-approval", () => {
     const direct = s.pushDirectly(prodApp(6, "https://ok.example.com"));
     const r = await s.push(["production"]);
     expect(r.exitCode).toBe(1);
-    expect(r.stdout).toContain(`commit ${direct.slice(0, 12)} did not come from a merged pull request into main`);
+    expect(r.stderr).toContain(`commit ${direct.slice(0, 12)} did not come from a merged pull request into main`);
   }, 120_000);
 
   it("refuses an environment with no published version, and a version published off this history", async () => {
@@ -290,8 +290,8 @@ describe("push --require-approval", () => {
     s.merge([prodReplicas(4)], { approvedBy: ["sre1"] });
     const none = await s.push(["production"]);
     expect(none.exitCode).toBe(1);
-    expect(none.stdout).toContain("production has no published version");
-    expect(none.stdout).toContain("publish its first version once without --require-approval");
+    expect(none.stderr).toContain("production has no published version");
+    expect(none.stderr).toContain("publish its first version once without --require-approval");
     expect(await s.current("production")).toBeNull();
 
     // Published from a branch that main never merged (or history rewritten since).
@@ -303,7 +303,7 @@ describe("push --require-approval", () => {
     git(s.repo, "checkout", "-q", "main");
     const r = await s.push(["production"]);
     expect(r.exitCode).toBe(1);
-    expect(r.stdout).toContain(`was published from ${off.slice(0, 12)}, which is not an ancestor of`);
+    expect(r.stderr).toContain(`was published from ${off.slice(0, 12)}, which is not an ancestor of`);
   }, 120_000);
 
   it("checks 50 merges with a bounded number of GitHub requests, for every environment", async () => {

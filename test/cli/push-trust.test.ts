@@ -108,9 +108,9 @@ describe("the rollback guard", () => {
     });
     const text = await strata(["push", "--env", "staging", "--signing-key", "key.pem"], { cwd: dir });
     expect(text.exitCode).toBe(4);
-    expect(text.stdout).toContain("✗ staging: refused");
-    expect(text.stdout).toContain("rolled back to the content of version 1, replacing version 2");
-    expect(text.stdout).toContain("--force");
+    expect(text.stderr).toContain("✗ staging: refused");
+    expect(text.stderr).toContain("rolled back to the content of version 1, replacing version 2");
+    expect(text.stderr).toContain("--force");
     const forced = await push("--force");
     expect(forced.exitCode, forced.stderr).toBe(0);
     expect(JSON.parse(forced.stdout)).toMatchObject({ results: [{ status: "published", version: 4 }] });

@@ -64,8 +64,8 @@ describe("endpoint commands", () => {
     });
     const text = (await strata(["status"], { env: { STRATA_ENDPOINT: server.url } })).stdout;
     expect(text).toContain("staging: v2");
-    // Each client under its environment: service/instance, kind, version, last seen, and its rejection.
-    expect(text).toMatch(/^ {2}api\/a1 \[sdk\]: v2, last seen \d+s ago; REJECTED v3 \(digest-mismatch\) \d+s ago$/m);
+    // Each client under its environment: service/instance, kind, version, the refusal it holds now, last seen.
+    expect(text).toMatch(/^ {2}api\/a1 \[sdk\]: v2, REFUSING v3 \(digest-mismatch\) since \d+s; last seen \d+s ago$/m);
   });
 
   it("rollback publishes the old content as a new version", async () => {

@@ -1,7 +1,7 @@
 // @module-tag e2e
 // The SDK against the real `strata serve` (built CLI) and its file store: first load, verification,
 // live updates, the read API, the cache file and the Strata-Client header.
-import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { lstatSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { createClient, StrataClient, StrataClientError, type WatchEvent } from "../../src/client/index.js";
@@ -155,7 +155,8 @@ describe("createClient", () => {
   it("reports staleness past expiresAt and keeps serving", async () => {
     const ep = await endpoint();
     const createdAt = new Date(Date.now() - 60_000);
-    await ep.publish(base, { createdAt, expiresAt: new Date(Date.now() + 400) });
+    // Valid when it arrives (an expired one is refused), then it expires while in use.
+    await ep.publish(base, { createdAt, expiresAt: new Date(Date.now() + 3000) });
     const c = track(
       new StrataClient({ endpoint: ep.url, environment: "staging", service: "svc", trustedKeys: [ep.publicKey] }),
     );
@@ -213,6 +214,43 @@ describe("start without the endpoint", () => {
     await ep.publish({ ...base, features: { beta: true, regions: [] } });
     await waitFor(() => c.version === 2, "v2 after the endpoint returned");
     await waitFor(() => readFileSync(cacheFile, "utf8").includes('"version":2'), "the cache file updated");
+  });
+
+  it("the cache file is written by the one atomic writer: a link out of its directory is refused, one inside it replaced", async () => {
+    const ep = await endpoint();
+    const v1 = await ep.publish(base);
+    const load = async (cacheFile: string): Promise<StrataClientError[]> => {
+      const c = track(
+        new StrataClient({
+          endpoint: ep.url,
+          environment: "staging",
+          service: "svc",
+          trustedKeys: [ep.publicKey],
+          cacheFile,
+        }),
+      );
+      const errors: StrataClientError[] = [];
+      c.on("error", (e) => errors.push(e));
+      await c.ready();
+      await c.close();
+      return errors;
+    };
+    // A link to a file elsewhere: the victim keeps its bytes, the write is refused and reported.
+    const dir = tempdir("strata-sdk-link-");
+    const victim = join(tempdir("strata-sdk-elsewhere-"), "victim.txt");
+    writeFileSync(victim, "keep me\n", { mode: 0o644 });
+    symlinkSync(victim, join(dir, "out.json"));
+    const outErrors = await load(join(dir, "out.json"));
+    expect(readFileSync(victim, "utf8")).toBe("keep me\n");
+    expect(outErrors.at(-1)?.message).toMatch(/cannot write the cache file .*out\.json/);
+    // A link to a sibling: replaced by the cache file itself (mode 0600), the sibling untouched.
+    writeFileSync(join(dir, "sibling.txt"), "sibling\n");
+    symlinkSync(join(dir, "sibling.txt"), join(dir, "in.json"));
+    await load(join(dir, "in.json"));
+    expect(lstatSync(join(dir, "in.json")).isSymbolicLink()).toBe(false);
+    expect(statSync(join(dir, "in.json")).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(dir, "in.json"), "utf8")).toBe(serializeSnapshot(v1));
+    expect(readFileSync(join(dir, "sibling.txt"), "utf8")).toBe("sibling\n");
   });
 
   it("without a cache, ready() rejects after timeoutMs naming the endpoint and what was tried", async () => {

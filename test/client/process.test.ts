@@ -18,6 +18,7 @@ function run(
   args: string[],
   env: Record<string, string> = {},
   killAfterMs = 20_000,
+  onStdout: (stdout: string) => void = () => undefined,
 ): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, {
@@ -27,7 +28,7 @@ function run(
     });
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stdout.on("data", (d: Buffer) => onStdout((stdout += d.toString())));
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     // A safety net, not a timing assertion: a process kept alive by a leaked handle would hang the suite.
     const guard = setTimeout(() => child.kill("SIGKILL"), killAfterMs);
@@ -42,7 +43,7 @@ function run(
 const FORBIDDEN = ["commander", "@octokit/", "etcd3", "execa", "chalk", "ora", "@aws-sdk/", "ajv", "yaml"];
 
 describe("the strata-config/client package entry", () => {
-  it("imports only src/core and its own modules, and loads with the CLI/server/GitHub packages unresolvable", async () => {
+  it("imports only src/core, its own modules and the atomic writer, and loads with the CLI/server/GitHub packages unresolvable", async () => {
     const dir = tempdir("strata-sdk-graph-");
     const hooks = join(dir, "hooks.mjs");
     writeFileSync(
@@ -75,7 +76,8 @@ export async function resolve(specifier, context, next) {
       const urls = [...r.stdout.matchAll(/^RESOLVED (.+)$/gm)].map((m) => m[1]!);
       const dist = urls.filter((u) => u.includes("/dist/")).map((u) => u.slice(u.indexOf("/dist/") + 1));
       expect(dist.length).toBeGreaterThan(3);
-      for (const f of dist) expect(f).toMatch(/^dist\/(client|core)\//);
+      // client and core, and the one atomic writer (it imports only node:*) for the cache file.
+      for (const f of dist) expect(f).toMatch(/^dist\/(client\/|core\/|io\/fs\/write-atomic\.js$)/);
       const packages = urls
         .filter((u) => u.includes("/node_modules/"))
         .map((u) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(u)![1]);
@@ -96,16 +98,24 @@ export async function resolve(specifier, context, next) {
       `
 import { createClient } from "strata-config/client";
 const c = await createClient({ endpoint: process.argv[2], environment: "staging", service: "closer", trustedKeys: [process.argv[3]], cacheFile: process.argv[4] });
-await new Promise((resolve) => { c.on("change", resolve); fetch(process.argv[5], { method: "POST" }).catch(() => undefined); setTimeout(resolve, 300); });
+// The test publishes v2 once it reads this line: the change proves the event stream was open and in use.
+const changed = new Promise((resolve) => c.on("change", resolve));
+console.log("ready " + c.version);
+await changed;
 console.log("version " + c.version);
 await c.close();
 console.log("closed");
 `,
     );
     try {
-      const r = await run([script, ep.url, ep.publicKey, join(dir, "cache.json"), `${ep.url}/nothing`]);
+      let published = false;
+      const r = await run([script, ep.url, ep.publicKey, join(dir, "cache.json")], {}, 60_000, (stdout) => {
+        if (published || !stdout.includes("ready 1\n")) return;
+        published = true;
+        void ep.publish({ app: { name: "demo", replicas: 2 } });
+      });
       expect(r.stderr).toBe("");
-      expect(r.stdout).toBe("version 1\nclosed\n");
+      expect(r.stdout).toBe("ready 1\nversion 2\nclosed\n");
       expect(r.signal).toBeNull();
       expect(r.code).toBe(0);
     } finally {

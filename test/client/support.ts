@@ -125,6 +125,7 @@ export function signSnapshot(
     previous: string | null;
     config: Record<string, JsonObject>;
     secrets?: JsonObject | null;
+    createdAt?: Date;
     expiresAt?: Date;
   },
 ): Snapshot {
@@ -133,7 +134,7 @@ export function signSnapshot(
       environment: init.environment,
       version: init.version,
       previous: init.previous,
-      createdAt: new Date(),
+      createdAt: init.createdAt ?? new Date(),
       ...(init.expiresAt ? { expiresAt: init.expiresAt } : {}),
       source: { repository: "acme/config", pushedBy: "attacker" },
       contentDigest: computeContentDigest(init.config, []),

@@ -227,12 +227,24 @@ describe.skipIf(noBrowser)("the dashboard in a browser", { timeout: 90_000 }, ()
       });
       expect(r.status).toBe(200);
     }
+    // An instance that refused v3 at start and runs nothing: shown with its reason, not counted as "v0".
+    const failed = await fetch(`${serve.url}/v1/environments/staging/snapshot`, {
+      method: "HEAD",
+      headers: {
+        authorization: `Bearer ${readToken}`,
+        "strata-client":
+          "service=checkout; instance=pod-c; version=0; kind=agent; rejected=3; reason=invalid-signature",
+      },
+    });
+    expect(failed.status).toBe(200);
     await page.getByRole("link", { name: "Fleet" }).click();
     await page.getByRole("heading", { level: 1, name: "Fleet" }).waitFor();
     const podB = page.getByRole("row").filter({ hasText: "pod-b" });
     await podB.waitFor();
     expect(await podB.textContent()).toContain("behind v3");
-    await page.getByText("Runs: v3: 1 client · v2: 1 client").waitFor();
+    const podC = page.getByRole("row").filter({ hasText: "pod-c" });
+    expect(await podC.textContent()).toContain("failed at start: v3 invalid-signature");
+    await page.getByText("Runs: v3: 1 client · v2: 1 client · failed at start: 1 client").waitFor();
     await checkAccessibility("fleet");
     await shot("fleet");
   });

@@ -27,6 +27,8 @@ export type ApproveSnapshot = (environment: string, current: Snapshot | null) =>
 
 export interface BuildOptions {
   environment: string;
+  /** A service's snapshot of the environment (strata.yaml `services:`), on its own version chain. */
+  service?: string | null;
   buildContent: ContentBuilder;
   signingKey: SigningKey;
   /** The keys the endpoint's current version must be signed by before a successor is built on it. */
@@ -62,17 +64,18 @@ export async function buildNextSnapshot(
   options: BuildOptions,
   readCurrent: () => Promise<Snapshot | null>,
 ): Promise<BuiltSnapshot> {
-  const content = await options.buildContent(options.environment);
+  const service = options.service ?? null;
+  const content = await options.buildContent(options.environment, service);
   const findings = [
     ...content.findings,
     ...(options.validate ? await options.validate(options.environment, content) : []),
   ];
-  const contentDigest = computeContentDigest(content.config, content.secretSources);
+  const contentDigest = computeContentDigest(content.config, content.secretSources, content.recipients);
   if (findings.some((f) => f.severity === "error"))
     return { content, contentDigest, findings, current: null, snapshot: null };
   const current = await readCurrent();
   if (current !== null) {
-    verifyCurrentSnapshot(current, options.environment, options.trustedKeys);
+    verifyCurrentSnapshot(current, options.environment, options.trustedKeys, "current", service);
     if (current.version >= MAX_VERSION)
       throw new StrataError(
         "invalid-snapshot",
@@ -98,6 +101,7 @@ export async function buildNextSnapshot(
   const snapshot = createSnapshot(
     {
       environment: options.environment,
+      ...(service !== null ? { service } : {}),
       version: (current?.version ?? 0) + 1,
       previous: current?.digest ?? null,
       createdAt,

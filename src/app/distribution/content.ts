@@ -1,5 +1,7 @@
 import type { Finding } from "../../core/findings.js";
 import type { JsonObject } from "../../core/json.js";
+import type { RepoFiles } from "../../core/source.js";
+import type { RepositorySettings } from "../repository.js";
 
 /**
  * What a snapshot carries, from the repository's resolution of one concrete environment. The seam between
@@ -11,6 +13,11 @@ export interface SnapshotContent {
   config: Record<string, JsonObject>;
   /** The sensitive leaves as a SOPS JSON document encrypted to `runtime.recipients`, or null when none. */
   secrets: JsonObject | null;
+  /**
+   * Who can decrypt `secrets`: the recipients it is encrypted to (empty when there are none). Part of the
+   * content digest, so a change of recipients is a change.
+   */
+  recipients: string[];
   /** `[path, sha256 of the file's bytes]` of every encrypted file that fed the environment. */
   secretSources: [string, string][];
   source: { repository: string | null; commit: string | null };
@@ -18,18 +25,28 @@ export interface SnapshotContent {
   findings: Finding[];
 }
 
-export type ContentBuilder = (environment: string) => Promise<SnapshotContent>;
+/** The content of an environment's snapshot, or of one service's snapshot of it (strata.yaml `services:`). */
+export type ContentBuilder = (environment: string, service?: string | null) => Promise<SnapshotContent>;
 
 /**
  * The repository's content builder for `push` and `snapshot`, bound to one repository. Resolution (ajv, the
  * SOPS engine) is imported on first use, so `history`, `status` and the server never load it.
  */
-export function loadContentBuilder(options: { repoDir: string; env?: NodeJS.ProcessEnv }): ContentBuilder {
-  return async (environment) => {
+export function loadContentBuilder(options: {
+  repoDir: string;
+  /** The repository's files and strata.yaml as already read: each environment's build reuses them. */
+  files?: RepoFiles;
+  settings?: RepositorySettings;
+  env?: NodeJS.ProcessEnv;
+}): ContentBuilder {
+  return async (environment, service = null) => {
     const { buildSnapshotContent } = await import("../snapshot-content.js");
     return buildSnapshotContent({
       repoDir: options.repoDir,
       environment,
+      service,
+      ...(options.files ? { files: options.files } : {}),
+      ...(options.settings ? { settings: options.settings } : {}),
       ...(options.env ? { env: options.env } : {}),
     });
   };

@@ -5,10 +5,13 @@ import { SETTINGS_FILE } from "../../core/settings/settings.js";
 import { readTextFile, writeFileInside } from "../../io/fs/files.js";
 import { openWorktree } from "../worktree.js";
 import { generateSigningKey, parseSigningKey, type PublicKey, type SigningKey } from "../../core/snapshot/index.js";
-import { loadTrustedKeys, readDistributionSettings } from "./settings.js";
+import { loadTrustedKeys, readDistributionSettings, type DistributionSettings } from "./settings.js";
 
 export interface GeneratedKeys {
-  out: string;
+  /** The file the private key was written to; null when it was returned instead (`--out -`). */
+  out: string | null;
+  /** The private key's PEM text when it was not written to a file (the caller prints it), else null. */
+  pem: string | null;
   publicKey: string;
   keyid: string;
   /** The strata.yaml whose signing.trusted_keys now lists the public key, or null (not asked to). */
@@ -21,7 +24,11 @@ export interface GeneratedKeys {
  * comments and layout stay). strata.yaml is checked before anything is written, so a file that cannot take
  * the key leaves no key behind either.
  */
-export async function generateKeys(options: { out: string; trustIn?: string | null }): Promise<GeneratedKeys> {
+export async function generateKeys(options: {
+  /** Where to write the private key; null: return it instead. */
+  out: string | null;
+  trustIn?: string | null;
+}): Promise<GeneratedKeys> {
   const { pem, publicKey } = generateSigningKey();
   let settings: { path: string; text: string } | null = null;
   if (options.trustIn) {
@@ -35,23 +42,25 @@ export async function generateKeys(options: { out: string; trustIn?: string | nu
     const { text, added } = addTrustedKey(original, publicKey.text);
     if (added) settings = { path, text };
   }
-  try {
-    // Never over anything that is there, a link included: the key goes nowhere but where it was named.
-    await writeFileInside(options.out, pem, {
-      within: dirname(resolve(options.out)),
-      exclusive: true,
-      mode: 0o600,
-      label: options.out,
-    });
-  } catch (error) {
-    const cause = (error as { cause?: NodeJS.ErrnoException }).cause;
-    if (cause?.code === "EEXIST")
-      throw new StrataError("invalid-argument", `${options.out} exists: refusing to overwrite a key`, { cause });
-    throw error;
-  }
+  if (options.out !== null)
+    try {
+      // Never over anything that is there, a link included: the key goes nowhere but where it was named.
+      await writeFileInside(options.out, pem, {
+        within: dirname(resolve(options.out)),
+        exclusive: true,
+        mode: 0o600,
+        label: options.out,
+      });
+    } catch (error) {
+      const cause = (error as { cause?: NodeJS.ErrnoException }).cause;
+      if (cause?.code === "EEXIST")
+        throw new StrataError("invalid-argument", `${options.out} exists: refusing to overwrite a key`, { cause });
+      throw error;
+    }
   if (settings && options.trustIn) await writeFileInside(settings.path, settings.text, { within: options.trustIn });
   return {
     out: options.out,
+    pem: options.out === null ? pem : null,
     publicKey: publicKey.text,
     keyid: publicKey.keyid,
     trustedIn: options.trustIn ? join(options.trustIn, SETTINGS_FILE) : null,
@@ -89,6 +98,15 @@ export async function loadSigningKey(options: {
       hint: "pass --signing-key FILE or set STRATA_SIGNING_KEY to the PEM text (create one with `strata keys generate`)",
     });
   }
+  if (!pem.includes("-----BEGIN"))
+    // The commonest mistake: the variable set to the key's file name rather than its text.
+    throw new StrataError(
+      "invalid-argument",
+      "STRATA_SIGNING_KEY is not a PEM key (it holds the key's text, not a file name)",
+      {
+        hint: 'pass the file as --signing-key FILE, or set STRATA_SIGNING_KEY="$(cat FILE)"',
+      },
+    );
   return parseSigningKey(pem);
 }
 
@@ -100,12 +118,16 @@ export async function loadSigningKey(options: {
  */
 export async function loadBuildTrustedKeys(options: {
   file?: string | undefined;
-  repoDir: string;
+  /** The repository's settings: read here from `repoDir` unless the caller already has them. */
+  settings?: DistributionSettings;
+  repoDir?: string;
   signingKey: SigningKey;
 }): Promise<PublicKey[]> {
+  const settings =
+    options.file !== undefined ? undefined : (options.settings ?? (await readDistributionSettings(options.repoDir!)));
   const configured =
-    options.file !== undefined || (await readDistributionSettings(options.repoDir)).trustedKeys.length > 0
-      ? await loadTrustedKeys({ file: options.file, repoDir: options.repoDir })
+    options.file !== undefined || settings!.trustedKeys.length > 0
+      ? await loadTrustedKeys({ file: options.file, settings })
       : [];
   const own = options.signingKey.publicKey;
   return configured.some((k) => k.keyid === own.keyid) ? configured : [...configured, own];

@@ -7,9 +7,10 @@ import { join } from "node:path";
 import { StrataError } from "../../core/findings.js";
 import { SETTINGS_FILE } from "../../core/settings/settings.js";
 import { parsePublicKey, parseTrustedKeys, type PublicKey } from "../../core/snapshot/index.js";
-import { readTextFile } from "../../io/fs/files.js";
+import { pathExists, readTextFile } from "../../io/fs/files.js";
 import { createWorktreeFiles, findRepositoryRoot } from "../../io/repo/worktree.js";
-import { readSettings } from "../repository.js";
+import type { RepoFiles } from "../../core/source.js";
+import { readSettings, type RepositorySettings } from "../repository.js";
 
 export interface DistributionSettings {
   /** Concrete (non-abstract) environments, for `push --all`. */
@@ -18,6 +19,10 @@ export interface DistributionSettings {
   endpoint: string | null;
   /** `distribution.expires_after` in milliseconds, or null for the default (7 days). */
   expiresAfterMs: number | null;
+  /** strata.yaml as read, for the loads that follow (`loadRepository`'s `settings`): it is parsed once. */
+  parsed: RepositorySettings;
+  /** The repository's files the settings were read from, for messages. */
+  label: string;
 }
 
 const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -38,10 +43,10 @@ export function parseDuration(text: string): number {
  * strata.yaml through the one reader every command uses (`readSettings`: located YAML parsing, the shipped
  * schema, the environment graph), so a mistake here is the same located error `strata validate` reports.
  */
-export async function readDistributionSettings(repoDir: string): Promise<DistributionSettings> {
-  const { settings, environments, findings, parseFindings } = await readSettings(
-    createWorktreeFiles(findRepositoryRoot(repoDir)),
-  );
+export async function readDistributionSettings(repository: string | RepoFiles): Promise<DistributionSettings> {
+  const files = typeof repository === "string" ? createWorktreeFiles(findRepositoryRoot(repository)) : repository;
+  const parsed = await readSettings(files);
+  const { settings, environments, findings, parseFindings } = parsed;
   const errors = [...parseFindings, ...findings].filter((f) => f.severity === "error");
   if (errors.length > 0 || settings === null) {
     const first = errors[0];
@@ -61,6 +66,8 @@ export async function readDistributionSettings(repoDir: string): Promise<Distrib
     endpoint: settings.distribution?.endpoint ?? null,
     expiresAfterMs:
       settings.distribution?.expires_after !== undefined ? parseDuration(settings.distribution.expires_after) : null,
+    parsed,
+    label: files.label,
   };
 }
 
@@ -68,6 +75,10 @@ export async function readDistributionSettings(repoDir: string): Promise<Distrib
 export async function loadTrustedKeys(options: {
   file?: string | undefined;
   repoDir?: string | undefined;
+  /** false: `repoDir` must hold strata.yaml itself (`strata agent`: trust is never found in a parent). */
+  searchParents?: boolean;
+  /** The repository's settings, already read (in place of `repoDir`). */
+  settings?: DistributionSettings | undefined;
 }): Promise<PublicKey[]> {
   if (options.file !== undefined) {
     let text: string;
@@ -83,10 +94,18 @@ export async function loadTrustedKeys(options: {
       });
     return keys;
   }
-  if (options.repoDir !== undefined) {
-    const settings = await readDistributionSettings(options.repoDir);
+  if (options.settings !== undefined || options.repoDir !== undefined) {
+    if (
+      options.settings === undefined &&
+      options.searchParents === false &&
+      !pathExists(join(options.repoDir!, SETTINGS_FILE))
+    )
+      throw new StrataError("invalid-argument", `${join(options.repoDir!, SETTINGS_FILE)} does not exist`, {
+        hint: "--repo names the repository's root (no parent directory is searched), or pass --trusted-keys FILE",
+      });
+    const settings = options.settings ?? (await readDistributionSettings(options.repoDir!));
     if (settings.trustedKeys.length === 0) {
-      throw new StrataError("invalid-argument", `${join(options.repoDir, "strata.yaml")} has no signing.trusted_keys`, {
+      throw new StrataError("invalid-argument", `${join(settings.label, "strata.yaml")} has no signing.trusted_keys`, {
         hint: "run `strata keys generate` in the repository (it adds its public key there), or pass --trusted-keys FILE",
       });
     }
@@ -102,12 +121,15 @@ export async function resolveEndpointUrl(options: {
   flag?: string | undefined;
   env?: NodeJS.ProcessEnv;
   repoDir?: string | undefined;
+  /** The repository's settings, already read (in place of `repoDir`). */
+  settings?: DistributionSettings | undefined;
   required?: boolean;
 }): Promise<string | null> {
   const fromEnv = (options.env ?? process.env).STRATA_ENDPOINT;
   if (options.flag !== undefined && options.flag !== "") return options.flag;
   if (fromEnv !== undefined && fromEnv !== "") return fromEnv;
-  if (options.repoDir !== undefined) {
+  if (options.settings?.endpoint) return options.settings.endpoint;
+  if (options.settings === undefined && options.repoDir !== undefined) {
     // A repository without strata.yaml has no setting; a broken one is an error, not "no endpoint".
     const settings = await readDistributionSettings(options.repoDir).catch((e: unknown) => {
       if (e instanceof StrataError && e.code === "missing-repository") return null;

@@ -38,6 +38,8 @@ export async function writeSnapshotFile(out: string, text: string): Promise<void
 export interface VerifyReport {
   valid: true;
   environment: string;
+  /** The service whose snapshot it is (strata.yaml `services:`), or null for an environment's snapshot. */
+  service: string | null;
   version: number;
   digest: string;
   contentDigest: string;
@@ -87,6 +89,7 @@ export async function verifySnapshotFile(options: {
   return {
     valid: true,
     environment: s.environment,
+    service: s.service ?? null,
     version: s.version,
     digest: s.digest,
     contentDigest: s.contentDigest,

@@ -8,13 +8,14 @@ import { createPrivateTempDirectory, readBinaryFile, removePath, writePrivateFil
 import { removeOnSignal, runEditor } from "../../io/process/editor.js";
 import { emitBinaryPlain, parseBinaryPlain, stores } from "../../core/sops/stores/index.js";
 import { parsePlainText } from "./encrypt.js";
-import { writeSecretsFile } from "./files.js";
+import { refuseStandardStreamInPlace, writeSecretsFile } from "./files.js";
 import { openSecretsFile, type SecretsFileOptions } from "./open.js";
 import { sealSopsText } from "./seal.js";
 
 export type EditOptions = SecretsFileOptions;
 
 export async function editSecrets(options: EditOptions): Promise<{ changed: boolean }> {
+  refuseStandardStreamInPlace(options.file);
   const opened = await openSecretsFile(options);
   const format = opened.format;
   const before =

@@ -6,7 +6,13 @@ import { SopsFormatError, SopsLimitError } from "../../core/sops/stores/errors.j
 import { parseBinaryPlain, stores, type SopsFormat } from "../../core/sops/stores/index.js";
 import type { Branch } from "../../core/sops/tree.js";
 import { encryptDataKey } from "../../io/keys/index.js";
-import { readSecretsBytes, readSecretsFile, storeFormat, writeSecretsFile } from "./files.js";
+import {
+  readSecretsBytes,
+  readSecretsFile,
+  refuseStandardStreamInPlace,
+  storeFormat,
+  writeSecretsFile,
+} from "./files.js";
 import { resolveRecipients, type RecipientFlags, type Recipients } from "./recipients.js";
 import { yamlLimitError } from "./open.js";
 import { sealSopsText } from "./seal.js";
@@ -68,11 +74,13 @@ export async function encryptBranchesFor(
 }
 
 export async function encryptSecrets(options: EncryptOptions): Promise<{ text: string; written: boolean }> {
-  const format = storeFormat(options.file, options.inputType);
+  if (options.inPlace) refuseStandardStreamInPlace(options.file);
+  let format = storeFormat(options.file, options.inputType);
   let plain: Branch[];
   if (format === "binary") plain = parseBinaryPlain(await readSecretsBytes(options.file, options.cwd));
   else {
     const text = await readSecretsFile(options.file, options.cwd);
+    format = storeFormat(options.file, options.inputType, text);
     if (isAlreadyEncrypted(text, format)) {
       throw new StrataError("invalid-argument", `${options.file} is already encrypted`, {
         hint: "use `strata secrets edit`, `set` or `rotate`",

@@ -3,9 +3,17 @@ import { dirname, resolve } from "node:path";
 import { StrataError } from "../../core/findings.js";
 import { pathExists, readBinaryFile, readFileMode, readTextFile, writeFileInside } from "../../io/fs/files.js";
 import { findRepositoryRoot } from "../../io/repo/worktree.js";
+import { readStandardInput } from "../../io/process/stdin.js";
+import { STANDARD_STREAM } from "../../core/names.js";
 import { formatForPath, parseFormat, type SopsFormat } from "../../core/sops/stores/index.js";
 
+/** Standard input as text, one final newline dropped (`secrets set --value-stdin`). */
+export async function readValueFromStandardInput(): Promise<string> {
+  return (await readStandardInput()).toString("utf8").replace(/\r?\n$/, "");
+}
+
 export async function readSecretsFile(file: string, cwd: string): Promise<string> {
+  if (file === STANDARD_STREAM) return (await readStandardInput()).toString("utf8");
   try {
     return await readTextFile(resolve(cwd, file));
   } catch (cause) {
@@ -28,6 +36,7 @@ export async function secretsFileExists(file: string, cwd: string): Promise<bool
 }
 
 export async function readSecretsBytes(file: string, cwd: string): Promise<Uint8Array> {
+  if (file === STANDARD_STREAM) return new Uint8Array(await readStandardInput());
   try {
     return new Uint8Array(await readBinaryFile(resolve(cwd, file)));
   } catch (cause) {
@@ -50,6 +59,7 @@ export async function writeSecretsFile(
   text: string,
   options: { createDirectories?: boolean } = {},
 ): Promise<void> {
+  refuseStandardStreamInPlace(file);
   const full = resolve(cwd, file);
   let existing = dirname(full);
   while (!pathExists(existing) && dirname(existing) !== existing) existing = dirname(existing);
@@ -66,8 +76,21 @@ export async function writeSecretsFile(
   });
 }
 
-/** The store of a file: `--input-type` when given, else sops' choice from the extension. */
-export function storeFormat(file: string, override?: string): SopsFormat {
+/** A command that writes its file in place cannot take `-` (standard input has nowhere to be written back). */
+export function refuseStandardStreamInPlace(file: string): void {
+  if (file === STANDARD_STREAM)
+    throw new StrataError("invalid-argument", "`-` (standard input) cannot be changed in place", {
+      hint: "name the file; or, without --in-place, read standard input and print the result",
+    });
+}
+
+/**
+ * The store of a file: `--input-type` when given, else sops' choice from the extension; standard input
+ * (`-`) is JSON when its text starts with `{` or `[`, else YAML.
+ */
+export function storeFormat(file: string, override?: string, text?: string): SopsFormat {
+  if (override === undefined && file === STANDARD_STREAM)
+    return text !== undefined && /^\s*[[{]/.test(text) ? "json" : "yaml";
   if (override === undefined) return formatForPath(file);
   const f = parseFormat(override);
   if (f === null)

@@ -112,8 +112,8 @@ export interface SecretsFileOptions {
 
 /** Reads a SOPS file and opens it: the one prologue of decrypt, edit, rotate and set. */
 export async function openSecretsFile(options: SecretsFileOptions): Promise<OpenedFile> {
-  const format = storeFormat(options.file, options.inputType);
   const text = await readSecretsFile(options.file, options.cwd);
+  const format = storeFormat(options.file, options.inputType, text);
   return openSopsText(text, format, {
     file: options.file,
     env: options.env,

@@ -13,7 +13,7 @@ import {
   recipientsOf,
   type RecipientGroup,
 } from "../../io/keys/index.js";
-import { readSecretsFile, storeFormat, writeSecretsFile } from "./files.js";
+import { readSecretsFile, refuseStandardStreamInPlace, storeFormat, writeSecretsFile } from "./files.js";
 import { openSecretsFile, parseEncryptedFile, recoverDataKey, type SecretsFileOptions } from "./open.js";
 import { readCreationRule } from "./recipients.js";
 import { sealSopsText } from "./seal.js";
@@ -41,6 +41,7 @@ async function wrap(
 }
 
 export async function rotateSecrets(options: RotateOptions): Promise<{ text: string; written: boolean }> {
+  if (options.inPlace) refuseStandardStreamInPlace(options.file);
   const opened = await openSecretsFile(options);
   const format = opened.format;
   const groups = recipientsOf(opened.metadata);
@@ -66,6 +67,7 @@ export interface UpdateKeysOptions {
 
 /** Returns whether the recipients changed (the file is rewritten only then). */
 export async function updateKeys(options: UpdateKeysOptions): Promise<{ changed: boolean; recipients: string[] }> {
+  refuseStandardStreamInPlace(options.file);
   const format = storeFormat(options.file, options.inputType);
   const text = await readSecretsFile(options.file, options.cwd);
   const doc = parseEncryptedFile(text, format, options.file);

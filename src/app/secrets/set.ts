@@ -12,7 +12,7 @@ import { Branch, type TreeValue } from "../../core/sops/tree.js";
 import { relative } from "node:path";
 import { recipientNames } from "../../io/keys/index.js";
 import { encryptBranchesFor } from "./encrypt.js";
-import { secretsFileExists, storeFormat, writeSecretsFile } from "./files.js";
+import { refuseStandardStreamInPlace, secretsFileExists, storeFormat, writeSecretsFile } from "./files.js";
 import { openSecretsFile, parseKeyPathArgument, type SecretsFileOptions } from "./open.js";
 import { resolveRecipients } from "./recipients.js";
 import { sealSopsText } from "./seal.js";
@@ -38,6 +38,7 @@ function parseSetValue(text: string): JsonValue {
 
 /** Sets the value; returns what it created when the file did not exist, else null. */
 export async function setSecret(options: SetOptions): Promise<CreatedFile | null> {
+  refuseStandardStreamInPlace(options.file);
   const format = storeFormat(options.file, options.inputType);
   const path = parseKeyPathArgument(options.path);
   const value = parseSetValue(options.value);

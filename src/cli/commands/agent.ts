@@ -1,5 +1,4 @@
 import { constants } from "node:os";
-import { readFile } from "node:fs/promises";
 import { Option, type Command } from "commander";
 import { StrataError, type Code } from "../../core/findings.js";
 import { redact } from "../../core/redact.js";
@@ -9,7 +8,7 @@ interface AgentFlags {
   endpoint?: string;
   env?: string;
   out?: string[];
-  format?: "json" | "yaml" | "dotenv";
+  format?: "json" | "yaml" | "env" | "dotenv";
   exec?: string;
   signal?: string;
   pidFile?: string;
@@ -73,18 +72,17 @@ export function register(program: Command): void {
       ]),
     )
     .option("--endpoint <url>", "the endpoint (default: STRATA_ENDPOINT)")
-    .option("--env <name>", "the environment")
+    .option("-e, --env <name>", "the environment")
     .option(
       "--out <file>",
       "a file to keep up to date (repeatable); {namespace} in the name writes one file per namespace",
       collectList,
     )
     .addOption(
-      new Option("--format <format>", "json, yaml or dotenv (default: from the file name, else json)").choices([
-        "json",
-        "yaml",
-        "dotenv",
-      ]),
+      new Option(
+        "--format <format>",
+        "json, yaml, dotenv (NAME=value, as docker and kubectl read it) or env (NAME='value', for a shell) (default: from the file name: .yaml/.yml, .env as dotenv, else json)",
+      ).choices(["json", "yaml", "dotenv", "env"]),
     )
     .option("--exec <command>", "a shell command to run after each change (STRATA_VERSION is set)")
     .option("--signal <signal>", "a signal to send after each change to the process in --pid-file (e.g. SIGHUP)")
@@ -94,7 +92,7 @@ export function register(program: Command): void {
     .option("--trusted-keys <file>", "public keys whose signatures are accepted, one ed25519:<base64> a line")
     .option(
       "--repo <dir>",
-      "take the trusted keys from this repository's signing.trusted_keys (default: the current directory)",
+      "take the trusted keys from the strata.yaml in this directory (signing.trusted_keys); no parent directory is searched",
     )
     .option("--identity <file>", "age identity file (default: SOPS_AGE_KEY, then SOPS_AGE_KEY_FILE)")
     .option(
@@ -138,19 +136,14 @@ export function register(program: Command): void {
         });
       const health = opts.health === undefined ? undefined : parseHealth(opts.health);
 
+      // Trust is named, never found: a strata.yaml in the working directory or a parent (planted in /tmp by
+      // another user, say) must not decide which signatures the agent accepts.
+      if (opts.trustedKeys === undefined && opts.repo === undefined)
+        throw new StrataError("invalid-argument", "no trusted keys: snapshots could not be verified", {
+          hint: "pass --trusted-keys FILE, or --repo DIR (the repository whose strata.yaml lists signing.trusted_keys); the agent never looks for a strata.yaml in the working directory or its parents",
+        });
       const { loadTrustedKeys } = await import("../../app/distribution/settings.js");
-      const trusted = await loadTrustedKeys({
-        file: opts.trustedKeys,
-        repoDir: opts.trustedKeys === undefined ? (opts.repo ?? process.cwd()) : undefined,
-      });
-      let identity: string | undefined;
-      if (opts.identity !== undefined) {
-        try {
-          identity = await readFile(opts.identity, "utf8");
-        } catch (cause) {
-          throw new StrataError("unreadable-file", `cannot read the identity file ${opts.identity}`, { cause });
-        }
-      }
+      const trusted = await loadTrustedKeys({ file: opts.trustedKeys, repoDir: opts.repo, searchParents: false });
       const { startAgent, formatForPath } = await import("../../client/agent/index.js");
       const { StrataClientError } = await import("../../client/errors.js");
       let agent;
@@ -165,7 +158,6 @@ export function register(program: Command): void {
             ...((opts.instance ?? process.env.STRATA_INSTANCE)
               ? { instance: opts.instance ?? process.env.STRATA_INSTANCE! }
               : {}),
-            ...(identity !== undefined ? { identity } : {}),
             ...(opts.cacheFile !== undefined ? { cacheFile: opts.cacheFile } : {}),
           },
           outputs: opts.out.map((path) => ({
@@ -176,6 +168,7 @@ export function register(program: Command): void {
           ...(signal !== undefined ? { signal: signal as NodeJS.Signals, pidFile: opts.pidFile! } : {}),
           ...(health !== undefined ? { health } : {}),
           once: opts.once === true,
+          ...(opts.identity !== undefined ? { identityFile: opts.identity } : {}),
           log: jsonLog,
         });
       } catch (e) {

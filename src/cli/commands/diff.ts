@@ -3,57 +3,19 @@ import { diffConfig } from "../../app/diff.js";
 import { hasChanges } from "../../core/diff/model.js";
 import { EXIT } from "../../core/findings.js";
 import { locateCommitsRoot } from "../../app/worktree.js";
-import { addRepoOption, collectList, examples, openSecrets, printJson } from "../common.js";
+import { openSecrets, printJson } from "../common.js";
+import { attachAction } from "../spec.js";
+import { diffCommand } from "../table.js";
 import { log, print, printData, withSpinner } from "../output.js";
 import { renderDiffGithub, writeDiffStepSummary } from "../render/diff-github.js";
 import { renderDiffMarkdown } from "../render/diff-markdown.js";
 import { renderDiffText } from "../render/diff-text.js";
-import { Option } from "commander";
-
-interface DiffFlags {
-  base?: string;
-  head?: string;
-  env?: string[];
-  format?: "text" | "markdown" | "json" | "github";
-  exitCode?: boolean;
-  incremental: boolean;
-  skipSecrets?: boolean;
-  repo?: string;
-}
 
 export function register(program: Command): void {
-  const cmd = program
-    .command("diff")
-    .description(
-      "effective-config diff per environment between two commits (default: merge-base with the default branch vs the working tree)",
-    )
-    .addHelpText(
-      "after",
-      examples([
-        ["strata diff", "your working tree against the merge-base with the default branch"],
-        ["strata diff --base main --head HEAD --env production", "two commits, one environment"],
-        ["strata diff --format json --exit-code", "for scripts: exit 1 when anything changes"],
-      ]),
-    )
-    .option("--base <ref>", "base commit (default: merge-base of head with origin/HEAD, main or master)")
-    .option("--head <ref>", "head commit (default: the working tree, uncommitted and untracked files included)")
-    .option("--env <name>", "only this environment (repeatable, or comma-separated)", collectList)
-    .addOption(
-      new Option("--format <format>", "output format (default: text, or github in GitHub Actions)").choices([
-        "text",
-        "markdown",
-        "json",
-        "github",
-      ]),
-    )
-    .option("--exit-code", "exit 1 when the effective configuration changes")
-    .option("--no-incremental", "resolve every environment and namespace, not only what the change can reach")
-    .option("--skip-secrets", "do not decrypt: compare ciphertext (sensitive changes are then uncertain)");
-  addRepoOption(cmd);
-  cmd.action(async (opts: DiffFlags) => {
+  attachAction(program, diffCommand, async (opts) => {
     const dir = locateCommitsRoot(opts.repo ?? process.cwd());
     const secrets = (await openSecrets(Boolean(opts.skipSecrets))) ?? null;
-    const outcome = await withSpinner("comparing the effective configuration", () =>
+    const compare = (): ReturnType<typeof diffConfig> =>
       diffConfig({
         dir,
         ...(opts.base !== undefined ? { base: opts.base } : {}),
@@ -61,10 +23,15 @@ export function register(program: Command): void {
         ...(opts.env !== undefined ? { environments: opts.env } : {}),
         incremental: opts.incremental,
         secrets,
-      }),
-    );
-    for (const note of outcome.notes) log(`note: ${note}`);
+      });
+    const outcome = opts.quiet ? await compare() : await withSpinner("comparing the effective configuration", compare);
     const { result } = outcome;
+    const headBroken =
+      result.problems.some((p) => p.side === "head") ||
+      Object.values(result.environments).some((e) => e.invalid.length > 0);
+    if (headBroken || ((opts.exitCode || opts.quiet) && hasChanges(result))) process.exitCode = EXIT.findings;
+    if (opts.quiet) return;
+    for (const note of outcome.notes) log(`note: ${note}`);
     const format = opts.format ?? (process.env.GITHUB_ACTIONS === "true" ? "github" : "text");
     if (format === "json") printData(printJson(result));
     else if (format === "markdown") print(renderDiffMarkdown(result));
@@ -72,10 +39,5 @@ export function register(program: Command): void {
       printData(renderDiffGithub(result, dir));
       writeDiffStepSummary(result);
     } else print(renderDiffText(result, { base: outcome.baseLabel, head: outcome.headLabel }));
-
-    const headBroken =
-      result.problems.some((p) => p.side === "head") ||
-      Object.values(result.environments).some((e) => e.invalid.length > 0);
-    if (headBroken || (opts.exitCode && hasChanges(result))) process.exitCode = EXIT.findings;
   });
 }

@@ -2,24 +2,14 @@ import type { Command } from "commander";
 import { readSettings } from "../../app/repository.js";
 import { exitCodeForFindings } from "../../core/findings.js";
 import type { EnvironmentInfo } from "../../core/model.js";
-import { addFormatOption, addRepoOption, examples, openRepository, printJson, reportFormat } from "../common.js";
+import { openRepository, printJson, reportFormat } from "../common.js";
+import { attachAction } from "../spec.js";
+import { envsCommand } from "../table.js";
 import { renderFindingsGithub, renderFindingsText } from "../render/findings.js";
 import { color, print, printData } from "../output.js";
 
 export function register(program: Command): void {
-  const cmd = program
-    .command("envs")
-    .description("the environment tree, with production and abstract flags")
-    .addHelpText(
-      "after",
-      examples([
-        ["strata envs", "the inheritance tree"],
-        ["strata envs --format json", "names, parents, chains and flags, for scripts"],
-      ]),
-    );
-  addRepoOption(cmd);
-  addFormatOption(cmd, ["text", "json", "github"], "text");
-  cmd.action(async (opts: { repo?: string; format?: string }) => {
+  attachAction(program, envsCommand, async (opts) => {
     const { root, files } = openRepository(opts);
     const parsed = await readSettings(files);
     const findings = [...parsed.parseFindings, ...parsed.findings];

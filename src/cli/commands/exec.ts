@@ -35,7 +35,7 @@ export function register(program: Command): void {
         ["strata exec --env staging -- sh -c 'echo $HTTP_PORT'", "the command's exit code is strata's"],
       ]),
     )
-    .requiredOption("--env <name>", "the environment")
+    .requiredOption("-e, --env <name>", "the environment")
     .option("--show-secrets", "put sensitive values in the environment too (left out otherwise)")
     .option("--skip-secrets", "do not decrypt; sensitive values are left out")
     .option("--ignore-mac", "decrypt SOPS files that have no MAC")

@@ -1,42 +1,21 @@
 import type { Command } from "commander";
+import { attachAction } from "../spec.js";
+import { explainCommand } from "../table.js";
 import { explainKey, type ExplainedKey } from "../../app/explain.js";
 import { exitCodeForFindings } from "../../core/findings.js";
 import type { Origin } from "../../core/model.js";
 import { SENSITIVE_PLACEHOLDER } from "../../core/render-config.js";
-import {
-  addFormatOption,
-  addRepoOption,
-  examples,
-  openRepository,
-  openSecrets,
-  printJson,
-  reportFormat,
-} from "../common.js";
+import { openRepository, openSecrets, printJson, reportFormat } from "../common.js";
 import { renderFindingsText } from "../render/findings.js";
 import { color, log, print, printData } from "../output.js";
 
 export function register(program: Command): void {
-  const cmd = program
-    .command("explain")
-    .description("a key's effective value, every layer that set it, and its schema")
-    .addHelpText(
-      "after",
-      examples([
-        ["strata explain --env production-eu database.pool.max", "the value and each file:line:column that set it"],
-        ["strata explain --env production database", "every key under database"],
-      ]),
-    )
-    .argument("<key>", "dotted key, e.g. database.pool.max (a prefix explains every key under it)")
-    .requiredOption("--env <name>", "the environment")
-    .option("--skip-secrets", "do not decrypt SOPS files");
-  addRepoOption(cmd);
-  addFormatOption(cmd, ["text", "json"], "text");
-  cmd.action(async (key: string, opts: { env: string; skipSecrets?: boolean; repo?: string; format?: string }) => {
+  attachAction(program, explainCommand, async (opts, [key]) => {
     const { files } = openRepository(opts);
     const result = await explainKey({
       files,
       environment: opts.env,
-      key,
+      key: key!,
       secrets: await openSecrets(Boolean(opts.skipSecrets)),
     });
     // explain never shows a sensitive value: it shows where it comes from.

@@ -1,50 +1,35 @@
-import { Option, type Command } from "commander";
+import type { Command } from "commander";
+import { attachAction } from "../spec.js";
+import { historyCommand } from "../table.js";
 import { createEndpointClient, readHistory, resolveEndpointUrl } from "../../app/distribution/index.js";
-import { examples, printJson } from "../common.js";
+import { printJson } from "../common.js";
 import { print, printData } from "../output.js";
 
 export function register(program: Command): void {
-  program
-    .command("history")
-    .description("the versions published for an environment, newest first")
-    .addHelpText(
-      "after",
-      examples([
-        ["strata history --env production", "versions, digests, who published them and when"],
-        [
-          "strata history --env production --format json --endpoint https://config.example.com",
-          "for scripts (STRATA_TOKEN set)",
-        ],
-      ]),
-    )
-    .requiredOption("--env <name>", "the environment")
-    .option("--endpoint <url>", "the endpoint (default: STRATA_ENDPOINT, then distribution.endpoint)")
-    .option("--repo <dir>", "the configuration repository, for distribution.endpoint")
-    .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
-    .action(async (opts: { env: string; endpoint?: string; repo?: string; format: string }) => {
-      const url = await resolveEndpointUrl({ flag: opts.endpoint, repoDir: opts.repo ?? process.cwd() });
-      const versions = await readHistory({
-        endpoint: createEndpointClient({ url: url!, token: process.env.STRATA_TOKEN }),
-        environment: opts.env,
-      });
-      if (opts.format === "json") return printData(printJson({ schemaVersion: 1, environment: opts.env, versions }));
-      if (versions.length === 0) return print(`${opts.env}: nothing published`);
-      print(
-        versions
-          .map((v) => {
-            const what = v.action === "rollback" ? `rollback to v${v.rollbackOf}` : v.action;
-            // A version pushed with --allow-dirty is not the commit it names: say so next to it.
-            const from = [
-              v.source.commit?.slice(0, 12),
-              v.source.dirty === true ? "(dirty)" : null,
-              v.source.pullRequest !== null ? `#${v.source.pullRequest}` : null,
-              v.source.pushedBy ?? v.actor,
-            ]
-              .filter(Boolean)
-              .join(" ");
-            return `v${v.version}  ${v.publishedAt}  ${what}${v.emergency ? " EMERGENCY" : ""}  ${v.digest.slice(0, 19)}…  ${from}`;
-          })
-          .join("\n"),
-      );
+  attachAction(program, historyCommand, async (opts) => {
+    const url = await resolveEndpointUrl({ flag: opts.endpoint, repoDir: opts.repo ?? process.cwd() });
+    const versions = await readHistory({
+      endpoint: createEndpointClient({ url: url!, token: process.env.STRATA_TOKEN }),
+      environment: opts.env,
     });
+    if (opts.format === "json") return printData(printJson({ schemaVersion: 1, environment: opts.env, versions }));
+    if (versions.length === 0) return print(`${opts.env}: nothing published`);
+    print(
+      versions
+        .map((v) => {
+          const what = v.action === "rollback" ? `rollback to v${v.rollbackOf}` : v.action;
+          // A version pushed with --allow-dirty is not the commit it names: say so next to it.
+          const from = [
+            v.source.commit?.slice(0, 12),
+            v.source.dirty === true ? "(dirty)" : null,
+            v.source.pullRequest !== null ? `#${v.source.pullRequest}` : null,
+            v.source.pushedBy ?? v.actor,
+          ]
+            .filter(Boolean)
+            .join(" ");
+          return `v${v.version}  ${v.publishedAt}  ${what}${v.emergency ? " EMERGENCY" : ""}  ${v.digest.slice(0, 19)}…  ${from}`;
+        })
+        .join("\n"),
+    );
+  });
 }

@@ -33,4 +33,5 @@ export const commands = {
   typegen: () => import("./typegen.js"),
   schema: () => import("./schema.js"),
   completion: () => import("./completion.js"),
+  version: () => import("./version.js"),
 } satisfies Record<string, Loader>;

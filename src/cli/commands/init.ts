@@ -9,34 +9,13 @@ import {
 } from "../../app/init.js";
 import { packageVersion } from "../bundled.js";
 import { loadWorkflowTemplate } from "../templates.js";
-import { addExamples } from "../common.js";
-import { color, print } from "../output.js";
+import { printJson } from "../common.js";
+import { attachAction } from "../spec.js";
+import { initCommand } from "../table.js";
+import { color, print, printData } from "../output.js";
 
 export function register(program: Command): void {
-  const cmd = program
-    .command("init")
-    .description(
-      "scaffold a configuration repository: strata.yaml, a sample schema, environments, .sops.yaml, the GitHub workflow, .gitignore and the editor schemas (.strata/, .vscode/settings.json)",
-    )
-    .argument("[dir]", "where (default: the current directory)", ".")
-    .option(
-      "--existing",
-      "adopt a repository that already has files: write only what is missing and list what was left alone",
-    )
-    .option(
-      "--action-ref <sha>",
-      "the commit of the strata release the workflow's `uses: strata-config/strata@…` lines pin (with --existing: fills the placeholder of an existing workflow)",
-    )
-    .option("--default-branch <name>", "the branch whose pushes publish (default: the repository's, else main)");
-  addExamples(cmd, [
-    ["strata init config && cd config", "a new repository in ./config"],
-    [
-      "strata init config --action-ref 0123456789abcdef0123456789abcdef01234567",
-      "the workflow pins that commit of strata's action",
-    ],
-    ["strata init --existing", "adopt the current directory: add the workflow, editor schemas, .gitignore lines"],
-  ]);
-  cmd.action(async (dir: string, opts: { existing?: boolean; actionRef?: string; defaultBranch?: string }) => {
+  attachAction(program, initCommand, async (opts, [dir = "."]) => {
     const version = packageVersion();
     if (opts.actionRef !== undefined) checkActionRef(opts.actionRef);
     const workflow = fillWorkflow(await loadWorkflowTemplate(), {
@@ -48,8 +27,25 @@ export function register(program: Command): void {
       workflowText !== null && hasActionPlaceholder(workflowText)
         ? `\n${color.yellow("to do")}: pin strata's action in .github/workflows/strata.yml: its \`uses: strata-config/strata@000…\` lines are a placeholder that fails every job. Put the commit SHA of strata v${version} there (git ls-remote https://github.com/strata-config/strata refs/tags/v${version}), or run: strata init --existing --action-ref SHA`
         : "";
+    /** The JSON report: what was written, what was left alone, and whether the workflow still needs its pin. */
+    const report = (
+      written: string[],
+      leftAlone: { path: string; note: string | null }[],
+      current: string | null,
+    ): void =>
+      printData(
+        printJson({
+          schemaVersion: 1,
+          directory: dir,
+          existing: Boolean(opts.existing),
+          written,
+          leftAlone: leftAlone.map((f) => ({ path: f.path, note: f.note })),
+          actionPinned: !(current !== null && hasActionPlaceholder(current)),
+        }),
+      );
     if (!opts.existing) {
       const written = await initRepository(dir, workflow);
+      if (opts.format === "json") return report(written, [], workflow);
       print(
         `${color.green("✓")} created a strata repository in ${dir}:\n${written.map((f) => `  ${f}`).join("\n")}\n\nnext: strata validate --repo ${dir}${todo(workflow)}`,
       );
@@ -62,6 +58,7 @@ export function register(program: Command): void {
     } = await adoptRepository(dir, workflow, {
       actionRef: opts.actionRef ?? null,
     });
+    if (opts.format === "json") return report(written, leftAlone, current);
     print(
       written.length
         ? `${color.green("✓")} wrote into ${dir}:\n${written.map((f) => `  ${f}`).join("\n")}`

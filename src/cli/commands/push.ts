@@ -1,4 +1,4 @@
-import { Option, type Command } from "commander";
+import type { Command } from "commander";
 import { userInfo } from "node:os";
 import {
   checkWorkingTree,
@@ -13,7 +13,10 @@ import {
 } from "../../app/distribution/index.js";
 import type { PublishGate } from "../../app/approvals/publish-gate.js";
 import { StrataError } from "../../core/findings.js";
-import { addRepoOption, collectList, examples, openRepository, printJson } from "../common.js";
+import type { RepoFiles } from "../../core/source.js";
+import { openRepository, printJson } from "../common.js";
+import { attachAction, type OptionValues } from "../spec.js";
+import { pushCommand } from "../table.js";
 import { renderFindingsGithub, renderFindingsText } from "../render/findings.js";
 import { renderPublishSummary } from "../render/publish-summary.js";
 import { appendStepSummary, githubMode, log, print, printAnnotations, printData, withSpinner } from "../output.js";
@@ -59,6 +62,19 @@ export function renderPushResult(r: PushResult, verb = "published"): string {
 }
 
 /**
+ * The text report of published and unchanged environments on stdout; what was not published (refused,
+ * conflict, failed) is an error, on stderr. `quiet`: only the errors.
+ */
+export function printPushResults(results: readonly PushResult[], options: { quiet: boolean; verb?: string }): void {
+  for (const r of results) {
+    const text = renderPushResult(r, options.verb);
+    if (r.status === "published" || r.status === "unchanged") {
+      if (!options.quiet) print(text);
+    } else log(text);
+  }
+}
+
+/**
  * docs/github.md: every change since each environment's published version came from a merged pull request
  * with its approvals.
  */
@@ -68,102 +84,60 @@ async function openGate(root: string): Promise<PublishGate> {
 }
 
 export function register(program: Command): void {
-  const cmd = program
-    .command("push")
-    .description("validate, build, sign and publish snapshots to the endpoint")
-    .addHelpText(
-      "after",
-      examples([
-        [
-          "strata push --env production --endpoint http://127.0.0.1:7070 --signing-key ../signing.pem",
-          "one environment",
-        ],
-        ["STRATA_SIGNING_KEY=../signing.pem strata push --all", "every environment, to distribution.endpoint"],
-        [
-          "strata push --all --require-approval",
-          "CI on the default branch: only changes that merged pull requests brought with their approvals",
-        ],
-      ]),
-    )
-    .option("--env <names>", "environments to push (repeatable, or comma-separated)", collectList)
-    .option("--all", "every concrete environment")
-    .option("--endpoint <url>", "the endpoint (default: STRATA_ENDPOINT, then distribution.endpoint)")
-    .option("--signing-key <file>", "PKCS#8 PEM ed25519 key (default: STRATA_SIGNING_KEY)")
-    .option(
-      "--trusted-keys <file>",
-      "keys the endpoint's current version must be signed by (default: signing.trusted_keys)",
-    )
-    .option("--refresh", "publish unchanged content as a new version with a new expiry")
-    .option(
-      "--allow-dirty",
-      "publish uncommitted changes, marked source.dirty (with their digest) in the signed snapshot",
-    )
-    .option("--force", "publish even the content the last rollback replaced")
-    .option(
-      "--require-approval",
-      "publish only if every change since each environment's published version came from a merged pull request with its approvals (GitHub)",
+  attachAction(program, pushCommand, (opts) => runPush(opts, openRepository(opts)));
+}
+
+export type PushFlags = OptionValues<typeof pushCommand.options>;
+
+/**
+ * `strata push` over an opened repository: strata.yaml is read once, through `files`, and what was read is
+ * passed to every step that needs it (the endpoint, the trusted keys, each environment's build).
+ */
+export async function runPush(opts: PushFlags, { root, files }: { root: string; files: RepoFiles }): Promise<void> {
+  const settings = await readDistributionSettings(files);
+  if ((opts.env === undefined) === (opts.all !== true))
+    throw new StrataError("invalid-argument", "pass --env E (one or more) or --all");
+  const environments = opts.all === true ? settings.environments : opts.env!;
+  const url = await resolveEndpointUrl({ flag: opts.endpoint, settings });
+  const signingKey = await loadSigningKey({ file: opts.signingKey });
+  const trustedKeys = await loadBuildTrustedKeys({ file: opts.trustedKeys, settings, signingKey });
+  // A dirty tree publishes nothing under the gate; the gate itself judges each environment's range once
+  // the endpoint's current version is read and verified, before anything is signed or sent.
+  const gate = opts.requireApproval === true ? await openGate(root) : null;
+  const worktree = await checkWorkingTree(root, { allowDirty: opts.allowDirty === true });
+  const push = (): ReturnType<typeof pushEnvironments> =>
+    pushEnvironments(environments, {
+      endpoint: createEndpointClient({ url: url!, token: process.env.STRATA_TOKEN }),
+      buildContent: loadContentBuilder({ repoDir: root, files, settings: settings.parsed }),
+      signingKey,
+      trustedKeys,
+      refresh: opts.refresh === true,
+      force: opts.force === true,
+      source: { pushedBy: pusher(), ...worktree },
+      ttlMs: settings.expiresAfterMs,
+      ...(gate ? { approve: (environment, current) => gate.approve(environment, current) } : {}),
+    });
+  const { results, exitCode } = await (
+    opts.quiet ? push() : withSpinner(`pushing ${environments.join(", ")} to ${url}`, push)
+  ).finally(() => gate?.close());
+  if (opts.format === "json")
+    printData(
+      printJson({
+        schemaVersion: 1,
+        ok: exitCode === 0,
+        endpoint: url,
+        results: results.map(({ exitCode: _e, ...r }) => r),
+      }),
     );
-  addRepoOption(cmd);
-  cmd.addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"));
-  cmd.action(
-    async (opts: {
-      env?: string[];
-      all?: boolean;
-      endpoint?: string;
-      signingKey?: string;
-      trustedKeys?: string;
-      refresh?: boolean;
-      allowDirty?: boolean;
-      force?: boolean;
-      requireApproval?: boolean;
-      repo?: string;
-      format?: string;
-    }) => {
-      const { root } = openRepository(opts);
-      const settings = await readDistributionSettings(root);
-      if ((opts.env === undefined) === (opts.all !== true))
-        throw new StrataError("invalid-argument", "pass --env E (one or more) or --all");
-      const environments = opts.all === true ? settings.environments : opts.env!;
-      const url = await resolveEndpointUrl({ flag: opts.endpoint, repoDir: root });
-      const signingKey = await loadSigningKey({ file: opts.signingKey });
-      const trustedKeys = await loadBuildTrustedKeys({ file: opts.trustedKeys, repoDir: root, signingKey });
-      // A dirty tree publishes nothing under the gate; the gate itself judges each environment's range once
-      // the endpoint's current version is read and verified, before anything is signed or sent.
-      const gate = opts.requireApproval === true ? await openGate(root) : null;
-      const worktree = await checkWorkingTree(root, { allowDirty: opts.allowDirty === true });
-      const { results, exitCode } = await withSpinner(`pushing ${environments.join(", ")} to ${url}`, () =>
-        pushEnvironments(environments, {
-          endpoint: createEndpointClient({ url: url!, token: process.env.STRATA_TOKEN }),
-          buildContent: loadContentBuilder({ repoDir: root }),
-          signingKey,
-          trustedKeys,
-          refresh: opts.refresh === true,
-          force: opts.force === true,
-          source: { pushedBy: pusher(), ...worktree },
-          ttlMs: settings.expiresAfterMs,
-          ...(gate ? { approve: (environment, current) => gate.approve(environment, current) } : {}),
-        }),
-      ).finally(() => gate?.close());
-      if (opts.format === "json")
-        printData(
-          printJson({
-            schemaVersion: 1,
-            ok: exitCode === 0,
-            endpoint: url,
-            results: results.map(({ exitCode: _e, ...r }) => r),
-          }),
-        );
-      else print(results.map((r) => renderPushResult(r)).join("\n"));
-      if (githubMode()) {
-        printAnnotations(
-          renderFindingsGithub(
-            results.flatMap((r) => r.findings),
-            root,
-          ),
-        );
-        appendStepSummary(renderPublishSummary({ command: "push", endpoint: url!, results }));
-      }
-      process.exitCode = exitCode;
-    },
-  );
+  else printPushResults(results, { quiet: opts.quiet === true });
+  if (githubMode()) {
+    printAnnotations(
+      renderFindingsGithub(
+        results.flatMap((r) => r.findings),
+        root,
+      ),
+    );
+    appendStepSummary(renderPublishSummary({ command: "push", endpoint: url!, results }));
+  }
+  process.exitCode = exitCode;
 }

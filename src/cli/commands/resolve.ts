@@ -39,11 +39,11 @@ export function register(program: Command): void {
         ["strata resolve --env staging --format env --show-secrets", "NAMESPACE_KEY='value' lines, secrets included"],
       ]),
     )
-    .requiredOption("--env <name>", "the environment")
+    .requiredOption("-e, --env <name>", "the environment")
     .option("--key <key>", "print only this key's value (e.g. database.pool)")
     .addOption(
       new Option(
-        "--format <format>",
+        "-o, --format <format>",
         "output format (dotenv, configmap, secret: for docker, kubectl, systemd; see docs/deploy.md)",
       )
         .choices(OUTPUT_FORMAT_NAMES)

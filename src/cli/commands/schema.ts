@@ -1,32 +1,40 @@
 import type { Command } from "commander";
 import { exportSchemas } from "../../app/schema-export.js";
 import { EXIT, exitCodeForFindings } from "../../core/findings.js";
-import { addExamples, addRepoOption, openRepository } from "../common.js";
+import { openRepository, printJson } from "../common.js";
+import { attachAction, attachCommand } from "../spec.js";
+import { schemaCommand, schemaExportCommand } from "../table.js";
 import { renderFindingsText } from "../render/findings.js";
-import { errColor, log, print } from "../output.js";
+import { errColor, log, print, printData } from "../output.js";
 
 export function register(program: Command): void {
-  const schema = program.command("schema").description("JSON Schemas for editors: see docs/editors.md");
-  addExamples(schema, [
-    ["strata schema export", "write .strata/ schemas and .vscode/settings.json"],
-    ["strata schema export --check", "CI: fail when the exported schemas are stale"],
-  ]);
-  const cmd = schema
-    .command("export")
-    .description(
-      "write the editor schemas: .strata/strata.schema.json (strata.yaml), .strata/schemas/<ns>.layer.schema.json (environments/*/<ns>.yaml), and the yaml.schemas and yaml.customTags entries of .vscode/settings.json (merged into the existing file)",
-    )
-    .option("--check", "write nothing; exit 1 when a file differs from what export would write (for CI)")
-    .option("--no-vscode", "leave .vscode/settings.json alone");
-  addRepoOption(cmd);
-  addExamples(cmd, [
-    ["strata schema export", "after changing schemas/: regenerate the editor schemas"],
-    ["strata schema export --check", "in CI: exit 1 when they are out of date"],
-    ["strata schema export --no-vscode", "another editor: bind .strata/schemas/ yourself (docs/editors.md)"],
-  ]);
-  cmd.action(async (opts: { check?: boolean; vscode: boolean; repo?: string }) => {
+  attachCommand(program, schemaCommand);
+  attachAction(program, schemaExportCommand, async (opts) => {
     const { root, files } = openRepository(opts);
     const result = await exportSchemas({ files, root, check: Boolean(opts.check), vscode: opts.vscode });
+    if (opts.format === "json") {
+      const invalid = result.findings.some((f) => f.severity === "error");
+      const stale = invalid ? [] : [...result.changed, ...result.removed];
+      process.exitCode = invalid
+        ? exitCodeForFindings(result.findings)
+        : opts.check && stale.length > 0
+          ? EXIT.findings
+          : EXIT.ok;
+      printData(
+        printJson({
+          schemaVersion: 1,
+          ok: process.exitCode === EXIT.ok,
+          check: Boolean(opts.check),
+          // With --check: the files export would change; else the files it changed.
+          changed: invalid ? [] : result.changed,
+          removed: invalid ? [] : result.removed,
+          upToDate: invalid ? null : stale.length === 0,
+          namespaces: result.namespaces,
+          findings: result.findings,
+        }),
+      );
+      return;
+    }
     if (result.findings.length > 0)
       log(
         renderFindingsText(

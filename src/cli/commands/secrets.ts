@@ -5,14 +5,11 @@
 import type { Command } from "commander";
 import { EXIT, StrataError } from "../../core/findings.js";
 import { log, print, printData, printPlaintext } from "../output.js";
-import { collectList, examples } from "../common.js";
+import { addFormatOption, collectList, examples, printJson } from "../common.js";
 
 async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(Buffer.from(c as Uint8Array));
-  return Buffer.concat(chunks)
-    .toString("utf8")
-    .replace(/\r?\n$/, "");
+  const { readValueFromStandardInput } = await import("../../app/secrets/files.js");
+  return readValueFromStandardInput();
 }
 
 interface Common {
@@ -38,7 +35,9 @@ export function register(program: Command): void {
 
   secrets
     .command("encrypt <file>")
-    .description("encrypt a plaintext file for --age/--pgp recipients or the matching .sops.yaml creation rule")
+    .description(
+      "encrypt a plaintext file for --age/--pgp recipients or the matching .sops.yaml creation rule (FILE -: standard input)",
+    )
     .addHelpText(
       "after",
       examples([
@@ -79,15 +78,18 @@ export function register(program: Command): void {
 
   secrets
     .command("decrypt <file>")
-    .description("print the plaintext (the file's own format, or --format json); --extract prints one value")
+    .description(
+      "print the plaintext (the file's own format, or --format json); --extract prints one value; FILE - reads standard input",
+    )
     .addHelpText(
       "after",
       examples([
         ["strata secrets decrypt environments/production/database.sops.yaml", "the whole file"],
         ["strata secrets decrypt --extract password environments/production/database.sops.yaml", "one value"],
+        ["kubectl get secret app -o jsonpath='{.data.sops}' | base64 -d | strata secrets decrypt -", "standard input"],
       ]),
     )
-    .option("--format <format>", "json")
+    .option("-o, --format <format>", "json (default: the file's own format)")
     .option("--extract <path>", 'a dotted path (a.b[0]) or sops\' ["a"]["b"][0]')
     .option("--ignore-mac", "decrypt even when the MAC is missing or does not match")
     .option("--input-type <format>", "yaml, json, dotenv, ini or binary (default: from the extension)")
@@ -240,9 +242,11 @@ export function register(program: Command): void {
       log(r.changed ? `updated the recipients of ${file}` : `${file}: recipients already up to date`);
     });
 
-  secrets
+  const status = secrets
     .command("status <file>")
-    .description("exit 0 when the file is encrypted, 1 when it is not, 2 when it cannot be read")
+    .description(
+      "exit 0 when the file is encrypted, 1 when it is not, 2 when it cannot be read (FILE -: standard input)",
+    )
     .addHelpText(
       "after",
       examples([
@@ -250,17 +254,15 @@ export function register(program: Command): void {
         ["git ls-files '*.sops.yaml' | xargs -n1 strata secrets status", "a pre-commit check: no plaintext committed"],
       ]),
     )
-    .option("--input-type <format>", "yaml, json, dotenv, ini or binary (default: from the extension)")
-    .action(async (file: string, o: { inputType?: string }) => {
-      const { readSecretsStatus } = await import("../../app/secrets/status.js");
-      const s = await readSecretsStatus(file, cwd, o.inputType);
-      if (s.state === "encrypted") print(`${file}: encrypted`);
-      else if (s.state === "plaintext") {
-        print(`${file}: not encrypted`);
-        process.exitCode = EXIT.findings;
-      } else {
-        log(`${file}: unreadable: ${s.reason}`);
-        process.exitCode = EXIT.usage;
-      }
-    });
+    .option("--input-type <format>", "yaml, json, dotenv, ini or binary (default: from the extension)");
+  addFormatOption(status, ["text", "json"], "text");
+  status.action(async (file: string, o: { inputType?: string; format?: string }) => {
+    const { readSecretsStatus } = await import("../../app/secrets/status.js");
+    const s = await readSecretsStatus(file, cwd, o.inputType);
+    process.exitCode = s.state === "encrypted" ? EXIT.ok : s.state === "plaintext" ? EXIT.findings : EXIT.usage;
+    if (o.format === "json") printData(printJson({ schemaVersion: 1, file, ...s }));
+    else if (s.state === "encrypted") print(`${file}: encrypted`);
+    else if (s.state === "plaintext") print(`${file}: not encrypted`);
+    else log(`${file}: unreadable: ${s.reason}`);
+  });
 }

@@ -1,6 +1,6 @@
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { isStrataError, StrataError } from "../../core/findings.js";
-import { log, print } from "../output.js";
+import { log, print, printData } from "../output.js";
 import { examples } from "../common.js";
 
 const DEFAULT_TOKENS = "strata-tokens.json";
@@ -152,9 +152,12 @@ export function register(program: Command): void {
     .requiredOption("--scope <scope...>", "read:<env-glob>, push:<env-glob> or admin (repeatable)")
     .option("--name <name>", "a name for logs and the audit log")
     .option("--tokens <file>", `the tokens file (default: ${DEFAULT_TOKENS})`)
+    .addOption(
+      new Option("-o, --format <format>", "output format (text, json; default: text)").choices(["text", "json"]),
+    )
     .action(async (_opts: unknown, command: Command) => {
       // `serve` has a --tokens of its own, and commander may hand the flag to it: read both levels.
-      const opts = command.optsWithGlobals<{ scope: string[]; name?: string; tokens?: string }>();
+      const opts = command.optsWithGlobals<{ scope: string[]; name?: string; tokens?: string; format?: string }>();
       const file = opts.tokens ?? DEFAULT_TOKENS;
       const { createToken } = await import("../../server/index.js");
       const { token, entry } = await createToken(file, {
@@ -162,6 +165,9 @@ export function register(program: Command): void {
         ...(opts.name ? { name: opts.name } : {}),
       });
       log(`added token "${entry.name}" (${entry.scopes.join(" ")}) to ${file}; it is shown only this once`);
-      print(token);
+      // The token is the data: printed as is (never scrubbed), in JSON too.
+      if (opts.format === "json")
+        printData(JSON.stringify({ schemaVersion: 1, token, name: entry.name, scopes: entry.scopes, file }, null, 2));
+      else print(token);
     });
 }

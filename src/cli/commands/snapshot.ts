@@ -11,6 +11,7 @@ import {
   verifySnapshotFile,
   writeSnapshotFile,
 } from "../../app/distribution/index.js";
+import { STANDARD_STREAM } from "../../core/names.js";
 import { exitCodeForFindings, StrataError } from "../../core/findings.js";
 import { serializeSnapshot } from "../../core/snapshot/index.js";
 import { addRepoOption, examples, openRepository, printJson } from "../common.js";
@@ -32,13 +33,17 @@ export function register(program: Command): void {
         ["strata snapshot verify production.json", "check its digest and signature against signing.trusted_keys"],
       ]),
     )
-    .option("--env <name>", "the environment")
-    .option("--out <file>", "write it here instead of stdout")
+    .option("-e, --env <name>", "the environment")
+    .option(
+      "--service <name>",
+      "a service's snapshot (strata.yaml services:): only its namespaces, secrets to its recipients (version 1: the endpoint has no service chains yet)",
+    )
+    .option("--out <file>", "write it here instead of stdout (-: stdout)")
     .option(
       "--endpoint <url>",
       "follow this endpoint's current version (default: STRATA_ENDPOINT, then distribution.endpoint; none: version 1)",
     )
-    .option("--signing-key <file>", "PKCS#8 PEM ed25519 key (default: STRATA_SIGNING_KEY)")
+    .option("--signing-key <file>", "PKCS#8 PEM ed25519 key file (default: STRATA_SIGNING_KEY, the key's PEM text)")
     .option(
       "--trusted-keys <file>",
       "keys the endpoint's current version must be signed by (default: signing.trusted_keys)",
@@ -47,6 +52,7 @@ export function register(program: Command): void {
   cmd.action(
     async (opts: {
       env?: string;
+      service?: string;
       out?: string;
       endpoint?: string;
       signingKey?: string;
@@ -54,18 +60,22 @@ export function register(program: Command): void {
       repo?: string;
     }) => {
       if (opts.env === undefined) throw new StrataError("invalid-argument", "missing --env");
-      const { root } = openRepository(opts);
-      const settings = await readDistributionSettings(root);
-      const url = await resolveEndpointUrl({ flag: opts.endpoint, repoDir: root, required: false });
+      const { root, files } = openRepository(opts);
+      const settings = await readDistributionSettings(files);
+      // A service's chain is not served by the endpoint yet: its snapshot is built as version 1.
+      const url =
+        opts.service === undefined
+          ? await resolveEndpointUrl({ flag: opts.endpoint, settings, required: false })
+          : null;
       const signingKey = await loadSigningKey({ file: opts.signingKey });
       const { snapshot, findings } = await buildSnapshot({
         environment: opts.env,
+        service: opts.service ?? null,
         endpoint: url === null ? null : createEndpointClient({ url, token: process.env.STRATA_TOKEN }),
-        buildContent: loadContentBuilder({ repoDir: root }),
+        buildContent: loadContentBuilder({ repoDir: root, files, settings: settings.parsed }),
         signingKey,
         // Without an endpoint there is no current version to verify.
-        trustedKeys:
-          url === null ? [] : await loadBuildTrustedKeys({ file: opts.trustedKeys, repoDir: root, signingKey }),
+        trustedKeys: url === null ? [] : await loadBuildTrustedKeys({ file: opts.trustedKeys, settings, signingKey }),
         source: { pushedBy: pusher() },
         ttlMs: settings.expiresAfterMs,
       });
@@ -75,10 +85,11 @@ export function register(program: Command): void {
         return;
       }
       const text = serializeSnapshot(snapshot) + "\n";
-      if (opts.out === undefined) printData(text);
+      if (opts.out === undefined || opts.out === STANDARD_STREAM) printData(text);
       else {
         await writeSnapshotFile(opts.out, text);
-        log(`wrote ${opts.env} v${snapshot.version} (${snapshot.digest}) to ${opts.out}`);
+        const of = opts.service === undefined ? opts.env : `${opts.env}/${opts.service}`;
+        log(`wrote ${of} v${snapshot.version} (${snapshot.digest}) to ${opts.out}`);
       }
     },
   );
@@ -99,10 +110,10 @@ export function register(program: Command): void {
       ]),
     )
     .argument("<file>")
-    .option("--env <name>", "also require this environment")
+    .option("-e, --env <name>", "also require this environment")
     .option("--trusted-keys <file>", "trusted public keys, one a line (default: signing.trusted_keys of --repo)")
     .option("--repo <dir>", "the configuration repository (default: the current directory)")
-    .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
+    .addOption(new Option("-o, --format <format>", "output format").choices(["text", "json"]).default("text"))
     .action(async (file: string, _opts: unknown, command: Command) => {
       // `snapshot` has --env and --repo too, and commander may hand those flags to it: read both levels.
       const opts = command.optsWithGlobals<{ env?: string; trustedKeys?: string; repo?: string; format: string }>();
@@ -120,7 +131,7 @@ export function register(program: Command): void {
               ? "none"
               : `SOPS MAC not checked: ${report.secrets.reason}`;
         print(
-          `✓ ${file}: ${report.environment} v${report.version}, signed by ${report.keyid.slice(0, 16)}…, ${report.expired ? "EXPIRED" : "expires"} ${report.expiresAt}\n  secrets: ${secrets}`,
+          `✓ ${file}: ${report.environment}${report.service === null ? "" : `/${report.service}`} v${report.version}, signed by ${report.keyid.slice(0, 16)}…, ${report.expired ? "EXPIRED" : "expires"} ${report.expiresAt}\n  secrets: ${secrets}`,
         );
       }
     });

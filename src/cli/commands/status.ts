@@ -18,13 +18,27 @@ function clean(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, "?");
 }
 
+function ago(now: number, at: string): string {
+  return age(Math.max(0, Math.round((now - Date.parse(at)) / 1000)));
+}
+
+/**
+ * One client: what it runs, and what it refuses. A refusal of a version newer than the one it runs is now
+ * (REFUSING, since when the endpoint first heard of it); one at start is why the instance has no version.
+ */
 function renderClient(c: ClientRecord, now: number): string {
-  const seen = age(Math.max(0, Math.round((now - Date.parse(c.lastSeen)) / 1000)));
-  const rejected =
-    c.rejected === null
-      ? ""
-      : `; REJECTED v${c.rejected.version} (${clean(c.rejected.reason)}) ${age(Math.max(0, Math.round((now - Date.parse(c.rejected.at)) / 1000)))} ago`;
-  return `  ${clean(c.service)}/${clean(c.instance)} [${c.kind ?? "?"}]: v${c.version}${c.connected ? ", connected" : ""}, last seen ${seen} ago${rejected}`;
+  const who = `${clean(c.service)}/${clean(c.instance)} [${c.kind ?? "?"}]`;
+  const seen = `${c.connected ? "connected, " : ""}last seen ${ago(now, c.lastSeen)} ago`;
+  const r = c.rejected;
+  const refusal = r === null ? "" : `v${r.version} (${clean(r.reason)})`;
+  switch (c.state) {
+    case "failed":
+      return `  ${who}: FAILED AT START: refused ${refusal} ${ago(now, r!.at)} ago; ${seen}`;
+    case "refusing":
+      return `  ${who}: v${c.version}, REFUSING ${refusal} since ${ago(now, r!.at)}; ${seen}`;
+    default:
+      return `  ${who}: ${c.state === "starting" ? "starting (no version yet)" : `v${c.version}`}, ${seen}${r === null ? "" : `; refused ${refusal} ${ago(now, r.at)} ago`}`;
+  }
 }
 
 export function renderStatus(url: string, status: StatusDocument, now = Date.now()): string {
@@ -37,10 +51,18 @@ export function renderStatus(url: string, status: StatusDocument, now = Date.now
       );
       continue;
     }
+    const mine = status.clients.filter((c) => c.environment === e.environment);
+    const troubled = (["refusing", "failed", "starting"] as const)
+      .map((state) => [state, mine.filter((c) => c.state === state).length] as const)
+      .filter(([, n]) => n > 0)
+      .map(([state, n]) => `${n} ${state === "failed" ? "FAILED AT START" : state}`);
     const clients =
-      Object.entries(e.clients)
-        .map(([v, n]) => `${n} on v${v}`)
-        .join(", ") || "no clients seen";
+      [
+        ...Object.entries(e.clients)
+          .filter(([v]) => v !== "0")
+          .map(([v, n]) => `${n} on v${v}`),
+        ...troubled,
+      ].join(", ") || "no clients seen";
     lines.push(
       `${e.environment}: v${e.version}, published ${age(e.ageSeconds)} ago${e.expired ? ", EXPIRED (push --refresh)" : ""}; ${clients}`,
     );
@@ -64,10 +86,10 @@ export function register(program: Command): void {
         ["strata status --env production --format json", "one environment, for scripts"],
       ]),
     )
-    .option("--env <name>", "only this environment")
+    .option("-e, --env <name>", "only this environment")
     .option("--endpoint <url>", "the endpoint (default: STRATA_ENDPOINT, then distribution.endpoint)")
     .option("--repo <dir>", "the configuration repository, for distribution.endpoint")
-    .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
+    .addOption(new Option("-o, --format <format>", "output format").choices(["text", "json"]).default("text"))
     .action(async (opts: { env?: string; endpoint?: string; repo?: string; format: string }) => {
       const url = await resolveEndpointUrl({ flag: opts.endpoint, repoDir: opts.repo ?? process.cwd() });
       const status = await readStatus({

@@ -1,30 +1,51 @@
 import type { Command } from "commander";
 import { runTypegen } from "../../app/typegen.js";
-import { EXIT, exitCodeForFindings } from "../../core/findings.js";
-import { addRepoOption, examples, openRepository } from "../common.js";
+import { EXIT, exitCodeForFindings, StrataError } from "../../core/findings.js";
+import { STANDARD_STREAM } from "../../core/names.js";
+import { openRepository, printJson } from "../common.js";
+import { attachAction } from "../spec.js";
+import { typegenCommand } from "../table.js";
 import { renderFindingsText } from "../render/findings.js";
-import { errColor, log, print } from "../output.js";
+import { errColor, log, print, printData } from "../output.js";
 
 export function register(program: Command): void {
-  const cmd = program
-    .command("typegen")
-    .description(
-      "write a TypeScript declaration of the effective config (StrataConfig, KeyPath, ValueAt): see docs/typegen.md",
-    )
-    .addHelpText(
-      "after",
-      examples([
-        ["strata typegen --out src/strata-config.ts", "write the declaration"],
-        ["strata typegen --out src/strata-config.ts --check", "CI: exit 1 when it is out of date"],
-      ]),
-    )
-    .option("--out <file>", "write it to FILE, atomically (default, or -: print it to stdout)")
-    .option("--check", "write nothing; exit 1 when --out FILE is not what typegen would write (for CI)");
-  addRepoOption(cmd);
-  cmd.action(async (opts: { out?: string; check?: boolean; repo?: string }) => {
+  attachAction(program, typegenCommand, async (opts) => {
     const { root, files } = openRepository(opts);
-    const out = opts.out === "-" ? undefined : opts.out;
-    const result = await runTypegen({ files, root, out, check: Boolean(opts.check) });
+    const out = opts.out === STANDARD_STREAM ? undefined : opts.out;
+    if (opts.format === "json" && out === undefined)
+      throw new StrataError("invalid-argument", "--format json reports on a file: it needs --out FILE", {
+        hint: "without --out the declaration itself is printed",
+      });
+    const result = await runTypegen({
+      files,
+      root,
+      out,
+      check: Boolean(opts.check),
+      ...(opts.service !== undefined ? { service: opts.service } : {}),
+    });
+    if (opts.format === "json") {
+      process.exitCode =
+        result.text === null
+          ? exitCodeForFindings(result.findings)
+          : result.upToDate === false
+            ? EXIT.findings
+            : EXIT.ok;
+      printData(
+        printJson({
+          schemaVersion: 1,
+          ok: process.exitCode === EXIT.ok,
+          out,
+          check: Boolean(opts.check),
+          upToDate: result.upToDate,
+          written: result.written,
+          namespaces: result.namespaces,
+          keyPaths: result.keyPaths,
+          command: result.command,
+          findings: result.findings,
+        }),
+      );
+      return;
+    }
     if (result.text === null) {
       // stdout may be redirected into the declaration file: findings go to stderr, and nothing is written.
       log(renderFindingsText(result.findings, "✗ the schemas have errors; no types generated").trimEnd());

@@ -70,16 +70,31 @@ function changeRow(c: KeyChange): string {
 const TABLE_HEAD = ["| key | change | before | after | layer | flags |", "|---|---|---|---|---|---|"];
 
 function summaryRows(result: DiffResult): string[] {
-  const rows = ["| environment | added | removed | changed | sensitive | invalid |", "|---|---:|---:|---:|---:|---:|"];
+  // The services column only when strata.yaml declares services (the diff then says who receives each change).
+  const withServices = Object.values(result.environments).some((e) => e.services !== undefined);
+  const rows = withServices
+    ? [
+        "| environment | services | added | removed | changed | sensitive | invalid |",
+        "|---|---|---:|---:|---:|---:|---:|",
+      ]
+    : ["| environment | added | removed | changed | sensitive | invalid |", "|---|---:|---:|---:|---:|---:|"];
   for (const [name, env] of Object.entries(result.environments)) {
     const n = countByKind(env);
     const sensitive = env.changes.filter((c) => c.sensitive).length;
     const title = escapeHtml(describeEnvironmentStatus(name, env));
+    const services = withServices ? ` ${describeServices(env)} |` : "";
     rows.push(
-      `| ${env.production ? `**${title}** 🏭` : title} | ${n.added} | ${n.removed} | ${n.changed} | ${sensitive} | ${env.invalid.length ? `❌ ${env.invalid.length}` : 0} |`,
+      `| ${env.production ? `**${title}** 🏭` : title} |${services} ${n.added} | ${n.removed} | ${n.changed} | ${sensitive} | ${env.invalid.length ? `❌ ${env.invalid.length}` : 0} |`,
     );
   }
   return rows;
+}
+
+/** The services that receive an environment's changes; a changed declaration is marked. */
+function describeServices(env: EnvironmentDiff): string {
+  const declared = new Set(env.serviceDeclarations ?? []);
+  const names = (env.services ?? []).map((s) => `${code(s)}${declared.has(s) ? " (declaration)" : ""}`);
+  return names.length === 0 ? "—" : names.join(", ");
 }
 
 function detailsBlock(name: string, env: EnvironmentDiff, rows: string[], hidden: number): string {

@@ -44,6 +44,11 @@ export function renderDiffText(
       "",
       `${color.bold(env.production ? color.magenta(title) : title)}${env.production ? color.magenta(" [production]") : ""}  ${color.dim(`+${n.added} -${n.removed} ~${n.changed}`)}`,
     );
+    if (env.services !== undefined) {
+      const declared = new Set(env.serviceDeclarations ?? []);
+      const names = env.services.map((s) => (declared.has(s) ? `${s} (declaration changed)` : s));
+      lines.push(`  ${color.dim("services:")} ${names.length === 0 ? "none" : names.join(", ")}`);
+    }
     for (const c of env.changes) lines.push(...renderChange(c));
     for (const f of env.invalid) {
       const where = f.file ? `${f.file}${f.line ? `:${f.line}` : ""}: ` : "";

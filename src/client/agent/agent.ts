@@ -6,11 +6,15 @@
 import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
-import { writeFileAtomic } from "../cache.js";
+import { hostname } from "node:os";
 import { StrataClient, type ClientOptions } from "../client.js";
+import { StrataError } from "../../core/findings.js";
+import type { JsonValue } from "../../core/json.js";
 import type { RejectionCode } from "../../core/protocol/codes.js";
+import { CLIENT_HEADER, formatClientHeader } from "../../core/protocol/client-header.js";
 import { isRejection } from "../errors.js";
-import { renderOutput, type OutputFormat } from "./render.js";
+import { renderFiles, type OutputFile, type OutputFormat } from "./render.js";
+import { readOutputFile, writeOutputFile } from "./files.js";
 
 export interface AgentOutput {
   /** A file, or a template with `{namespace}`: one file per namespace. */
@@ -22,6 +26,8 @@ export type AgentLog = (level: "info" | "warn" | "error", msg: string, fields?: 
 
 export interface AgentOptions {
   client: ClientOptions;
+  /** An age identity file, read at start (instead of `client.identity`, `SOPS_AGE_KEY`, `SOPS_AGE_KEY_FILE`). */
+  identityFile?: string;
   outputs: readonly AgentOutput[];
   /** A shell command run after each change (with STRATA_VERSION set), one run at a time. */
   exec?: string;
@@ -48,26 +54,42 @@ interface Counters {
   writes: number;
   execs: number;
   execFailures: number;
+  renderRefusals: number;
 }
 
-async function renderFiles(
-  root: Readonly<Record<string, unknown>>,
-  outputs: readonly AgentOutput[],
-): Promise<Map<string, string>> {
-  const files = new Map<string, string>();
+/** The files the outputs name for a config tree: a `{namespace}` template gives one file per namespace. */
+function outputFiles(root: Readonly<Record<string, JsonValue>>, outputs: readonly AgentOutput[]): OutputFile[] {
+  const files: OutputFile[] = [];
   for (const o of outputs) {
     if (o.path.includes("{namespace}")) {
       for (const [ns, tree] of Object.entries(root))
-        files.set(o.path.replaceAll("{namespace}", ns), await renderOutput(tree, o.format));
-    } else files.set(o.path, await renderOutput(root, o.format));
+        files.push({
+          path: o.path.replaceAll("{namespace}", ns),
+          format: o.format,
+          tree: tree as Record<string, JsonValue>,
+        });
+    } else files.push({ path: o.path, format: o.format, tree: { ...root } });
   }
   return files;
 }
 
 /** Starts the agent: resolves once the first verified configuration is written (and, with `once`, closed). */
 export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
-  const client = new StrataClient({ ...options.client, kind: "agent" });
-  const counters: Counters = { rejections: new Map(), reconnects: 0, writes: 0, execs: 0, execFailures: 0 };
+  // The instance is fixed here, so that a refusal at start can be reported under the same name (reportRefusal).
+  const clientOptions: ClientOptions = {
+    ...options.client,
+    instance: options.client.instance ?? `${hostname()}-${process.pid}`,
+    ...(options.identityFile !== undefined ? { identity: await readIdentityFile(options.identityFile) } : {}),
+  };
+  const client = new StrataClient({ ...clientOptions, kind: "agent" });
+  const counters: Counters = {
+    rejections: new Map(),
+    reconnects: 0,
+    writes: 0,
+    execs: 0,
+    execFailures: 0,
+    renderRefusals: 0,
+  };
   const log = options.log;
   client.on("error", (e) => {
     if (isRejection(e)) {
@@ -94,29 +116,45 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const written = new Map<string, string>();
   /** Output files that existed before this process first wrote them. */
   let initialFiles = 0;
-  /** Writes what the client serves now; returns the version written, or null when no file changed. */
+  /**
+   * Writes what the client serves now; returns the version written, or null when no file changed. A file
+   * its format refuses (two keys of one variable name) refuses the whole change: every file keeps its last
+   * good content, so the files never disagree on the version.
+   */
   const write = async (): Promise<number | null> => {
     // The tree and its version are taken together: the client may move on while the files are written.
     const version = client.version;
-    const files = await renderFiles(client.getAll() as Readonly<Record<string, unknown>>, options.outputs);
+    const tree = client.getAll() as Readonly<Record<string, JsonValue>>;
+    const { texts, refused } = await renderFiles(outputFiles(tree, options.outputs));
+    if (refused.length > 0) {
+      counters.renderRefusals++;
+      const first = refused[0]!;
+      const more = refused.reduce((n, r) => n + r.findings.length, 0) - 1;
+      throw new StrataError(
+        first.findings[0]!.code,
+        `v${version}: refusing to write ${first.path}: ${first.findings[0]!.message}${more > 0 ? ` (and ${more} more)` : ""}`,
+        { hint: first.findings[0]!.hint ?? "rename one of the keys in the configuration repository" },
+      );
+    }
     let changed = false;
-    for (const [path, text] of files) {
+    for (const [path, text] of texts) {
       if (!written.has(path)) {
         // First write of this process: what an earlier run (the init container) left there counts.
-        const existing = await readFile(path, "utf8").catch(() => null);
+        const existing = await readOutputFile(path);
         if (existing !== null) {
           written.set(path, existing);
           initialFiles++;
         }
       }
       if (written.get(path) === text) continue;
-      await writeFileAtomic(path, text, 0o600);
+      const created = await writeOutputFile(path, text);
+      if (created.length > 0) log("info", "created the output directory", { directories: created });
       written.set(path, text);
       changed = true;
     }
     if (!changed) return null;
     counters.writes++;
-    log("info", "wrote the configuration", { version, files: [...files.keys()] });
+    log("info", "wrote the configuration", { version, files: [...texts.keys()] });
     return version;
   };
 
@@ -148,7 +186,14 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     }
   };
 
-  await client.ready();
+  try {
+    await client.ready();
+  } catch (e) {
+    // A refusal at start (an untrusted signer, secrets it cannot open): the fleet status says so before the
+    // process exits, rather than showing an instance at v0.
+    if (isRejection(e)) await reportRefusal(clientOptions, client.lastRejected, log);
+    throw e;
+  }
   let first: number | null;
   try {
     first = await write();
@@ -175,7 +220,12 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         const version = await write();
         if (version !== null) await react(version);
       })
-      .catch((e: unknown) => log("error", "could not write the configuration", { error: (e as Error).message }));
+      .catch((e: unknown) =>
+        log("error", "could not write the configuration; the files keep their last good content", {
+          ...(e instanceof StrataError ? { code: e.code, hint: e.hint } : {}),
+          error: (e as Error).message,
+        }),
+      );
   });
 
   let server: Server | null = null;
@@ -220,6 +270,59 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   };
 }
 
+async function readIdentityFile(file: string): Promise<string> {
+  try {
+    return await readFile(file, "utf8");
+  } catch (cause) {
+    throw new StrataError(
+      "unreadable-file",
+      `cannot read the identity file ${file}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`,
+      { cause, hint: "an age identity file (AGE-SECRET-KEY-… lines), readable by this user" },
+    );
+  }
+}
+
+/**
+ * Tells the endpoint which version this agent refused and why: one HEAD of the snapshot with the
+ * `Strata-Client` header (the endpoint records a client only from its reads). Best effort, short: the agent
+ * is about to exit, and an endpoint that does not answer changes nothing.
+ */
+async function reportRefusal(
+  options: ClientOptions,
+  rejected: { version: number; reason: RejectionCode } | null,
+  log: AgentLog,
+): Promise<void> {
+  if (rejected === null) return;
+  const headers: Record<string, string> = {
+    [CLIENT_HEADER]: formatClientHeader({
+      service: options.service,
+      instance: options.instance!,
+      version: 0,
+      kind: "agent",
+      rejected,
+    }),
+  };
+  const token = options.token ?? (options.env ?? process.env).STRATA_TOKEN;
+  if (token) headers.authorization = `Bearer ${token}`;
+  const url = `${options.endpoint.replace(/\/+$/, "")}/v1/environments/${encodeURIComponent(options.environment)}/snapshot`;
+  try {
+    const res = await (options.fetch ?? fetch)(url, {
+      method: "HEAD",
+      headers,
+      signal: AbortSignal.timeout(REPORT_TIMEOUT_MS),
+    });
+    log("info", "reported the refusal to the endpoint", {
+      version: rejected.version,
+      reason: rejected.reason,
+      status: res.status,
+    });
+  } catch (e) {
+    log("warn", "could not report the refusal to the endpoint", { error: (e as Error).message });
+  }
+}
+
+const REPORT_TIMEOUT_MS = 2000;
+
 function renderMetrics(client: StrataClient, c: Counters): string {
   const meta = client.snapshot;
   const age = meta === null ? 0 : Math.max(0, (Date.now() - Date.parse(meta.createdAt)) / 1000);
@@ -247,6 +350,9 @@ function renderMetrics(client: StrataClient, c: Counters): string {
     `strata_agent_exec_total ${c.execs}`,
     "# TYPE strata_agent_exec_failures_total counter",
     `strata_agent_exec_failures_total ${c.execFailures}`,
+    "# HELP strata_agent_render_refusals_total Versions not written because a file's format refused them (two keys of one variable name).",
+    "# TYPE strata_agent_render_refusals_total counter",
+    `strata_agent_render_refusals_total ${c.renderRefusals}`,
   ];
   return lines.join("\n") + "\n";
 }

@@ -1,44 +1,38 @@
-/** The agent's output formats: the effective configuration as JSON, YAML or dotenv lines. */
-import { envName, shellQuote } from "../../core/render-config.js";
+/**
+ * The agent's output files: each rendered by the one table of output formats (core/render/formats.ts) that
+ * `strata resolve` and `strata exec` share, so `dotenv` is the same verbatim `NAME=value` everywhere and two
+ * keys that become one variable name are refused, never written as two lines.
+ */
+import type { Finding } from "../../core/findings.js";
+import type { JsonValue } from "../../core/json.js";
+import { renderConfigFile, type FileFormat } from "../../core/render/formats.js";
 
-export type OutputFormat = "json" | "yaml" | "dotenv";
-export const OUTPUT_FORMATS: readonly OutputFormat[] = ["json", "yaml", "dotenv"];
+export type OutputFormat = FileFormat;
 
-function leaves(node: unknown, path: string, out: [string, unknown][]): void {
-  if (typeof node === "object" && node !== null && !Array.isArray(node) && Object.keys(node).length > 0) {
-    for (const [k, v] of Object.entries(node)) leaves(v, path === "" ? k : `${path}.${k}`, out);
-  } else if (path !== "") out.push([path, node]);
-}
-
-/** `NAME='value'` lines (dotted paths upper-cased, `.` and `-` as `_`; lists and maps as JSON). */
-export function renderDotenv(tree: unknown): string {
-  const all: [string, unknown][] = [];
-  leaves(tree, "", all);
-  return all
-    .map(
-      ([path, v]) =>
-        `${envName(path)}=${shellQuote(v !== null && typeof v === "object" ? JSON.stringify(v) : v === null ? "" : String(v))}\n`,
-    )
-    .join("");
-}
-
-export async function renderOutput(tree: unknown, format: OutputFormat): Promise<string> {
-  switch (format) {
-    case "json":
-      return JSON.stringify(tree, null, 2) + "\n";
-    case "yaml": {
-      // Loaded only by agents that write YAML.
-      const { stringify } = await import("yaml");
-      return stringify(tree);
-    }
-    case "dotenv":
-      return renderDotenv(tree);
-  }
-}
-
-/** The format a file name implies (`.yaml`/`.yml`, `.env`), else JSON. */
+/** The format a file name implies (`.yaml`/`.yml`, `.env` as dotenv), else JSON. */
 export function formatForPath(path: string): OutputFormat {
   if (/\.ya?ml$/i.test(path)) return "yaml";
   if (/(^|[./])env$/i.test(path)) return "dotenv";
   return "json";
+}
+
+export interface OutputFile {
+  path: string;
+  format: OutputFormat;
+  /** The namespace -> value tree the file holds (one namespace's value for a `{namespace}` template). */
+  tree: Record<string, JsonValue>;
+}
+
+/** The text of each file, or the findings that refuse one of them (their messages name keys, never values). */
+export async function renderFiles(
+  files: readonly OutputFile[],
+): Promise<{ texts: Map<string, string>; refused: { path: string; findings: Finding[] }[] }> {
+  const texts = new Map<string, string>();
+  const refused: { path: string; findings: Finding[] }[] = [];
+  for (const f of files) {
+    const { text, findings } = await renderConfigFile(f.format, f.tree);
+    if (findings.length > 0) refused.push({ path: f.path, findings });
+    else texts.set(f.path, text);
+  }
+  return { texts, refused };
 }

@@ -21,6 +21,8 @@ export interface ApprovalRule {
     keys: string[] | null;
     /** true: only sensitive changes; false: only non-sensitive ones; null: both. */
     sensitive: boolean | null;
+    /** Service globs (strata.yaml `services:`): changes some matching service receives; null: any change. */
+    services?: string[] | null;
   };
   require: number;
   /** Owners whose approvals count; empty means any reviewer other than the author. */
@@ -238,13 +240,15 @@ function parseRule(
   let environments: string[] | null = null;
   let keys: string[] | null = null;
   let sensitive: boolean | null = null;
-  if (!isJsonObject(when)) fail(["when"], "must be a map { environments, keys, sensitive }");
+  let services: string[] | null = null;
+  if (!isJsonObject(when)) fail(["when"], "must be a map { environments, keys, sensitive, services }");
   else {
     for (const k of Object.keys(when))
-      if (!["environments", "keys", "sensitive"].includes(k))
-        fail(["when", k], "unknown condition", "allowed: environments, keys, sensitive");
+      if (!["environments", "keys", "sensitive", "services"].includes(k))
+        fail(["when", k], "unknown condition", "allowed: environments, keys, sensitive, services");
     environments = parseGlobs(when.environments, "environments", fail);
     keys = parseGlobs(when.keys, "keys", fail);
+    services = parseGlobs(when.services, "services", fail);
     if (when.sensitive !== undefined && when.sensitive !== null) {
       if (typeof when.sensitive === "boolean") sensitive = when.sensitive;
       else fail(["when", "sensitive"], "must be true or false");
@@ -261,5 +265,10 @@ function parseRule(
       if (!OWNER.test(o as string)) fail(["from", j], `"${String(o)}" is not a GitHub login or @org/team`);
     });
   if (!before.ok || name === null || !isCount(require) || !Array.isArray(from)) return null;
-  return { name, when: { environments, keys, sensitive }, require, from: (from as string[]).map(normalizeOwner) };
+  return {
+    name,
+    when: { environments, keys, sensitive, ...(services !== null ? { services } : {}) },
+    require,
+    from: (from as string[]).map(normalizeOwner),
+  };
 }

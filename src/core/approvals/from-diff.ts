@@ -13,7 +13,9 @@ export interface DiffForApprovals {
     {
       /** The environment's production flag, when the diff carries it. */
       production?: boolean;
-      changes: { key: string; sensitive?: boolean; approvers?: string[] }[];
+      changes: { key: string; sensitive?: boolean; approvers?: string[]; services?: string[] }[];
+      /** Services whose strata.yaml declaration changed and that run in the environment. */
+      serviceDeclarations?: string[];
     }
   >;
 }
@@ -42,6 +44,18 @@ export function approvalChangesFromDiff(
         sensitive: c.sensitive === true,
         approvers: [...(c.approvers ?? options.approversOf?.(c.key, environment) ?? [])],
         ...(flags ? { production: flags.production, approvalRequired: flags.approvalRequired } : {}),
+        ...(c.services ? { services: [...c.services] } : {}),
+      });
+    }
+    // A change to what a service receives (its namespaces, recipients): a change to that service, with no key.
+    for (const service of env.serviceDeclarations ?? []) {
+      out.push({
+        environment,
+        key: `strata.yaml services.${service}`,
+        sensitive: false,
+        approvers: [],
+        ...(flags ? { production: flags.production, approvalRequired: flags.approvalRequired } : {}),
+        services: [service],
       });
     }
   }

@@ -20,6 +20,8 @@ export interface ApprovalChange {
   production?: boolean;
   /** The environment's `approval_required` (docs/reference.md, strata.yaml: default true when production), when known. */
   approvalRequired?: boolean;
+  /** The services that receive the change (strata.yaml `services:`); absent or empty: none. */
+  services?: string[];
 }
 
 /** Where a matched rule came from: strata.yaml, a key's `x-approvers`, or an environment's `approval_required`. */
@@ -35,8 +37,10 @@ export interface MatchedRule {
 }
 
 function ruleMatches(rule: ApprovalRule, change: ApprovalChange): boolean {
-  const { environments, keys, sensitive } = rule.when;
+  const { environments, keys, sensitive, services } = rule.when;
   if (environments !== null && !matchAnyGlob(environments, change.environment)) return false;
+  if (services !== null && services !== undefined && !(change.services ?? []).some((s) => matchAnyGlob(services, s)))
+    return false;
   if (keys !== null && !matchAnyGlob(keys, change.key)) return false;
   if (sensitive !== null && change.sensitive !== sensitive) return false;
   return true;

@@ -52,6 +52,8 @@ export interface KeyChange extends ValueChange {
   approvers: string[];
   /** Arrays (non-sensitive, changed) only. */
   items?: ItemChange[];
+  /** The services of the environment that receive this key (declare its namespace); only when strata.yaml declares services. */
+  services?: string[];
 }
 
 export type EnvironmentStatus = "changed" | "added" | "removed" | "renamed";
@@ -64,6 +66,10 @@ export interface EnvironmentDiff {
   changes: KeyChange[];
   /** Findings that the head side has and the base side had not. */
   invalid: Finding[];
+  /** The services of the environment that receive a change, sorted; only when strata.yaml declares services. */
+  services?: string[];
+  /** Services the environment runs whose strata.yaml declaration (namespaces, recipients, environments) changed. */
+  serviceDeclarations?: string[];
 }
 
 export interface ChangedLayer {
@@ -96,6 +102,10 @@ export interface DiffResult {
 /** True when the diff has anything to show (for `--exit-code`). */
 export function hasChanges(result: DiffResult): boolean {
   return Object.values(result.environments).some(
-    (e) => e.changes.length > 0 || e.invalid.length > 0 || e.status !== "changed",
+    (e) =>
+      e.changes.length > 0 ||
+      e.invalid.length > 0 ||
+      e.status !== "changed" ||
+      (e.serviceDeclarations ?? []).length > 0,
   );
 }

@@ -12,6 +12,7 @@ export const REJECTION_CODES = [
   "digest-mismatch",
   "invalid-signature",
   "wrong-environment",
+  "expired",
   "version-regression",
   "decryption-failed",
   "mac-mismatch",

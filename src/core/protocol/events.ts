@@ -36,6 +36,21 @@ export function formatSnapshotEvent(data: SnapshotEventData): string {
   return `event: ${SNAPSHOT_EVENT}\nid: ${data.version}\ndata: ${JSON.stringify(body)}\n\n`;
 }
 
+/**
+ * The most an event may hold before it is dispatched (its unfinished line and its data lines, in UTF-16 code
+ * units): an event that never ends cannot grow the reader's memory past it. The endpoint's events are about
+ * a hundred characters.
+ */
+export const MAX_PENDING_EVENT = 1024 * 1024;
+
+/** An event grew past {@link MAX_PENDING_EVENT}: the stream is not the endpoint's, drop it. */
+export class EventTooLargeError extends Error {
+  constructor() {
+    super(`an event of the stream grew past ${MAX_PENDING_EVENT / 1024 / 1024} MiB without ending`);
+    this.name = "EventTooLargeError";
+  }
+}
+
 /** One dispatched event. */
 export interface StreamEvent {
   /** The `event` field, `message` when absent. */
@@ -59,7 +74,8 @@ export function announcedVersion(event: StreamEvent): number {
  * An incremental parser of the text/event-stream format (the WHATWG HTML standard's "event stream
  * interpretation"): lines end with CRLF, LF or CR; a blank line ends an event; `:` starts a comment; an
  * event is dispatched when it has data. Feed it the decoded text as it arrives, in chunks split anywhere:
- * only the new text is scanned, and only the unfinished line is held.
+ * only the new text is scanned, and only the unfinished line is held. An event (its unfinished line and its
+ * data so far) longer than `maxPending` throws {@link EventTooLargeError}.
  */
 export class EventStreamParser {
   /** The unfinished last line (it has no line end yet). */
@@ -71,8 +87,12 @@ export class EventStreamParser {
   /** The event's data lines so far; null before its first (most blocks are comments and have none). */
   private data: string[] | null = null;
   private fields = 0;
+  /** The characters of the data lines of the event so far. */
+  private dataSize = 0;
   /** Blank-line-terminated blocks seen: events, comments, `retry` (a stream that carried anything at all). */
   blocks = 0;
+
+  constructor(private readonly maxPending = MAX_PENDING_EVENT) {}
 
   /** Parses the next piece of the stream; returns the events it completed. */
   push(chunk: string): StreamEvent[] {
@@ -91,8 +111,10 @@ export class EventStreamParser {
       }
       start = i + 1;
       this.line(line, out);
+      if (this.dataSize > this.maxPending) throw new EventTooLargeError();
     }
     if (start < chunk.length) this.pending += chunk.slice(start);
+    if (this.pending.length + this.dataSize > this.maxPending) throw new EventTooLargeError();
     return out;
   }
 
@@ -104,6 +126,7 @@ export class EventStreamParser {
       this.type = "";
       this.id = null;
       this.data = null;
+      this.dataSize = 0;
       this.fields = 0;
       return;
     }
@@ -114,8 +137,10 @@ export class EventStreamParser {
     let value = colon < 0 ? "" : line.slice(colon + 1);
     if (value.startsWith(" ")) value = value.slice(1);
     if (name === "event") this.type = value;
-    else if (name === "data") (this.data ??= []).push(value);
-    else if (name === "id" && !value.includes("\0")) this.id = value;
+    else if (name === "data") {
+      (this.data ??= []).push(value);
+      this.dataSize += value.length + 1;
+    } else if (name === "id" && !value.includes("\0")) this.id = value;
     // `retry` and unknown fields: nothing for the SDK to do (it keeps its own backoff).
   }
 }

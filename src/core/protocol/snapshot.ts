@@ -70,6 +70,11 @@ export interface Snapshot {
   kind: typeof SNAPSHOT_KIND;
   apiVersion: typeof SNAPSHOT_API_VERSION;
   environment: string;
+  /**
+   * The service whose snapshot of the environment this is (strata.yaml `services:`): only its namespaces, its
+   * secrets encrypted to its recipients, its own version chain. Absent on an environment's snapshot.
+   */
+  service?: string;
   version: number;
   /** Digest of version N-1; null for version 1. */
   previous: string | null;
@@ -91,6 +96,7 @@ export const SNAPSHOT_FIELDS = [
   "kind",
   "apiVersion",
   "environment",
+  "service",
   "version",
   "previous",
   "rollbackOf",

@@ -9,6 +9,20 @@ import type { Agree, FieldsOf } from "./fields.js";
 export const CLIENT_KINDS = ["sdk", "agent"] as const;
 export type ClientKind = (typeof CLIENT_KINDS)[number];
 
+/**
+ * What a client is doing, from its last header: `starting` (no version yet, nothing refused), `running`,
+ * `refusing` (the last version it refused is newer than the one it runs: it is refusing a snapshot now),
+ * `failed` (it refused at start and has no version: an instance that could not start).
+ */
+export const CLIENT_STATES = ["starting", "running", "refusing", "failed"] as const;
+export type ClientState = (typeof CLIENT_STATES)[number];
+
+/** The state a fleet record's version and last refusal mean. */
+export function clientState(version: number, rejected: { version: number } | null): ClientState {
+  if (rejected !== null && rejected.version > version) return version === 0 ? "failed" : "refusing";
+  return version === 0 ? "starting" : "running";
+}
+
 /** The fleet record: one client (SDK or agent) of one environment, keyed by service and instance. */
 export interface ClientRecord {
   environment: string;
@@ -22,8 +36,9 @@ export interface ClientRecord {
   lastSeen: string;
   /** An open long-poll or event stream of this client on this server. */
   connected: boolean;
-  /** The last version it refused and why, and when the server first heard of it. */
+  /** The last version it refused and why, and when the server first heard of it (since when it refuses). */
   rejected: { version: number; reason: RejectionCode; at: string } | null;
+  state: ClientState;
 }
 
 export const CLIENT_RECORD_FIELDS = [
@@ -36,6 +51,7 @@ export const CLIENT_RECORD_FIELDS = [
   "lastSeen",
   "connected",
   "rejected",
+  "state",
 ] as const;
 
 /** An environment the endpoint serves. */

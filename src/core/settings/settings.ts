@@ -10,6 +10,7 @@ import type { SchemaCompiler } from "../schema/compile.js";
 import { schemasAt } from "../schema/navigate.js";
 import { suggestClosest } from "../suggest.js";
 import { parseRolloutSettings, type RolloutSettings } from "../rollout/policy.js";
+import { parseServices, type Services } from "../services/services.js";
 import { strataYamlSchema } from "./strata-yaml-schema.js";
 
 export const SETTINGS_FILE = "strata.yaml";
@@ -19,6 +20,7 @@ export interface Settings {
   version: 1;
   environments: Record<string, EnvironmentDeclaration>;
   runtime?: { recipients?: Record<string, string[]> };
+  services?: Record<string, JsonObject>;
   signing?: { trusted_keys?: string[] };
   distribution?: { endpoint?: string; expires_after?: string };
   approvals?: JsonObject;
@@ -41,6 +43,8 @@ export interface ParsedSettings {
   environments: Map<string, EnvironmentInfo>;
   /** The rollouts section as a typed model (core/rollout/policy.ts); absent when strata.yaml could not be read. */
   rollouts?: RolloutSettings;
+  /** The services section as a model (core/services/services.ts); empty when strata.yaml declares none. */
+  services?: Services;
   findings: Finding[];
 }
 
@@ -98,6 +102,17 @@ export function parseSettings(root: LNode | null, compiler: SchemaCompiler): Par
         const value = loc.node.kind === "scalar" ? String(loc.node.value) : "";
         message = `${where}: invalid environment name "${value}"`;
         hint = `environment ${NAME_RULE}`;
+      } else if (
+        (err.keyword === "pattern" || err.keyword === "maxLength") &&
+        segs[0] === "services" &&
+        (segs[2] === "namespaces" || segs[2] === "environments") &&
+        segs.length === 4
+      ) {
+        const value = loc.node.kind === "scalar" ? String(loc.node.value) : "";
+        const what = segs[2] === "namespaces" ? "namespace" : "environment";
+        code = "invalid-name";
+        message = `services.${segs[1]}.${segs[2]}[${segs[3]}]: invalid ${what} name "${value}"`;
+        hint = `${what} ${NAME_RULE}`;
       } else if (err.keyword === "propertyNames")
         continue; // reported with the name below
       else if (err.keyword !== "type") code = "constraint-violation";
@@ -161,7 +176,16 @@ export function parseSettings(root: LNode | null, compiler: SchemaCompiler): Par
   }
   const rollouts = parseRolloutSettings(root);
   findings.push(...rollouts.findings);
-  return { root, settings: plain as unknown as Settings, environments, rollouts: rollouts.settings, findings };
+  const services = parseServices(root, plain, new Set(Object.keys(decls)));
+  findings.push(...services.findings);
+  return {
+    root,
+    settings: plain as unknown as Settings,
+    environments,
+    rollouts: rollouts.settings,
+    services: services.services,
+    findings,
+  };
 }
 
 /** The settings strata.yaml's schema declares for the map at `path`. */

@@ -6,6 +6,7 @@ import { MAX_NAME_LENGTH, NAME } from "../names.js";
 
 const glob = { type: "string", minLength: 1 } as const;
 const name = { type: "string", pattern: NAME.source, maxLength: MAX_NAME_LENGTH } as const;
+const ageRecipient = { type: "string", pattern: "^age1[0-9a-z]+$" } as const;
 
 // The rollouts section (docs/rollouts.md). core/rollout/policy.ts reads it and reports every problem
 // with its own located messages (so parseSettings leaves this section's schema errors to it); this schema
@@ -197,7 +198,43 @@ export const strataYamlSchema = {
           type: "object",
           description: "age recipients of the services that read snapshots, per environment (inherited)",
           propertyNames: name,
-          additionalProperties: { type: "array", items: { type: "string", pattern: "^age1[0-9a-z]+$" } },
+          additionalProperties: { type: "array", items: ageRecipient },
+        },
+      },
+    },
+    services: {
+      type: "object",
+      description:
+        "Services and the configuration each receives: a snapshot per environment and service holding only its namespaces, its secrets encrypted to its recipients (and runtime.recipients, the break-glass keys)",
+      propertyNames: name,
+      additionalProperties: {
+        type: "object",
+        additionalProperties: false,
+        required: ["namespaces"],
+        properties: {
+          namespaces: {
+            type: "array",
+            minItems: 1,
+            uniqueItems: true,
+            items: name,
+            description: "The namespaces the service reads (each must have a schema; a namespace may be shared)",
+          },
+          recipients: {
+            description:
+              "age recipients of the service's runtime identities: a list for every environment, or per environment (inherited)",
+            oneOf: [
+              { type: "array", items: ageRecipient },
+              { type: "object", propertyNames: name, additionalProperties: { type: "array", items: ageRecipient } },
+            ],
+          },
+          environments: {
+            type: "array",
+            minItems: 1,
+            uniqueItems: true,
+            items: name,
+            description: "The environments that run it, with their descendants (default: every environment)",
+          },
+          description: { type: "string" },
         },
       },
     },
@@ -246,6 +283,7 @@ export const strataYamlSchema = {
                   environments: { type: ["array", "string", "null"], items: glob, minLength: 1 },
                   keys: { type: ["array", "string", "null"], items: glob, minLength: 1 },
                   sensitive: { type: ["boolean", "null"] },
+                  services: { type: ["array", "string", "null"], items: glob, minLength: 1 },
                 },
               },
               require: { type: "integer", minimum: 0 },

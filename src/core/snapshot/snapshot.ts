@@ -33,6 +33,13 @@ export const ENVIRONMENT_NAME = VALID_NAME;
  * near 2^53 would freeze them; 2^31 versions is more than any environment publishes.
  */
 export const MAX_VERSION = 2 ** 31;
+/**
+ * The deepest nesting of arrays and objects a snapshot may have, the document itself being level 1: room for
+ * the YAML parser's 128 levels under `config.<namespace>` and `secrets.<namespace>`. Checked before anything
+ * walks the document recursively (the digest, the tree a client builds), so a deeper one is refused as
+ * malformed instead of overflowing the stack.
+ */
+export const MAX_SNAPSHOT_NESTING = 160;
 /** Default validity of a snapshot: `push --refresh` renews it before clients call it stale. */
 const DEFAULT_TTL_MS = 7 * 24 * 3600 * 1000;
 
@@ -43,17 +50,20 @@ export function computeDigest(snapshot: UnsignedSnapshot | Snapshot): string {
 }
 
 /**
- * docs/distribution.md: sha256 over the canonical `{config, secretSources}`; `secretSources` is sorted here so that
- * callers cannot make equal content look different.
+ * docs/distribution.md: sha256 over the canonical `{config, secretSources}`, plus `recipients` when the snapshot
+ * carries secrets: who can decrypt is part of the content, so adding a runtime recipient publishes a version
+ * the new recipient can open. `secretSources` and `recipients` are sorted (and recipients deduplicated) here so
+ * that callers cannot make equal content look different; without recipients the digest is the one it always was.
  */
 export function computeContentDigest(
   config: Record<string, JsonObject>,
   secretSources: readonly (readonly [string, string])[],
+  recipients: readonly string[] = [],
 ): string {
-  const sorted = [...secretSources]
-    .map(([p, h]) => [p, h])
-    .sort((a, b) => (a[0]! < b[0]! ? -1 : a[0]! > b[0]! ? 1 : 0));
-  return digestOf({ config, secretSources: sorted });
+  const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+  const sorted = [...secretSources].map(([p, h]) => [p, h]).sort((a, b) => byText(a[0]!, b[0]!));
+  if (recipients.length === 0) return digestOf({ config, secretSources: sorted });
+  return digestOf({ config, secretSources: sorted, recipients: [...new Set(recipients)].sort(byText) });
 }
 
 export function signDigest(digest: string, key: SigningKey): SnapshotSignature {
@@ -65,6 +75,8 @@ export function signDigest(digest: string, key: SigningKey): SnapshotSignature {
 
 export interface SnapshotInit {
   environment: string;
+  /** A service's snapshot of the environment (strata.yaml `services:`); absent for the environment's own. */
+  service?: string;
   version: number;
   previous: string | null;
   rollbackOf?: number | null;
@@ -87,6 +99,7 @@ export function createSnapshot(init: SnapshotInit, keys: readonly SigningKey[]):
     kind: SNAPSHOT_KIND,
     apiVersion: SNAPSHOT_API_VERSION,
     environment: init.environment,
+    ...(init.service !== undefined ? { service: init.service } : {}),
     version: init.version,
     previous: init.previous,
     rollbackOf: init.rollbackOf ?? null,
@@ -192,10 +205,27 @@ function validatePublishedPullRequests(value: unknown): string[] {
   return p;
 }
 
+/** True when arrays and objects nest deeper than `max` levels in `value` (walked without recursion). */
+function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== "object") continue;
+    if (depth > max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      if (child !== null && typeof child === "object") stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
 /** Structural problems of a would-be snapshot, as messages (empty when well-formed). */
 export function validateSnapshotShape(value: unknown): string[] {
   const p: string[] = [];
   if (!isJsonObject(value)) return ["the document is not a JSON object"];
+  // First and alone: every other check below may walk the document recursively.
+  if (nestsDeeperThan(value, MAX_SNAPSHOT_NESTING))
+    return [`the document nests deeper than ${MAX_SNAPSHOT_NESTING} levels of arrays and objects`];
   const s = value;
   for (const k of Object.keys(s))
     if (!(SNAPSHOT_FIELDS as readonly string[]).includes(k)) p.push(`unknown field "${k}"`);
@@ -203,6 +233,8 @@ export function validateSnapshotShape(value: unknown): string[] {
   if (s.apiVersion !== SNAPSHOT_API_VERSION) p.push(`apiVersion must be ${SNAPSHOT_API_VERSION}`);
   if (typeof s.environment !== "string" || !ENVIRONMENT_NAME.test(s.environment))
     p.push(`environment must be a name: environment ${NAME_RULE}`);
+  if (s.service !== undefined && (typeof s.service !== "string" || !VALID_NAME.test(s.service)))
+    p.push(`service must be a name: service ${NAME_RULE}`);
   if (typeof s.version !== "number" || !Number.isSafeInteger(s.version) || s.version < 1)
     p.push("version must be an integer >= 1");
   else if (s.version > MAX_VERSION) p.push(`version must be at most ${MAX_VERSION}`);
@@ -331,11 +363,25 @@ export function verifySnapshot(snapshot: Snapshot, trusted: readonly PublicKey[]
  * Checks that `snapshot` may follow `current` in `environment`: same environment, the next version, and
  * `previous` naming the current digest. Throws `invalid-snapshot`.
  */
-export function validateSuccessor(snapshot: Snapshot, environment: string, current: VersionRef | null): void {
+export function validateSuccessor(
+  snapshot: Snapshot,
+  environment: string,
+  current: VersionRef | null,
+  service: string | null = null,
+): void {
   if (snapshot.environment !== environment) {
     throw new StrataError(
       "invalid-snapshot",
       `the snapshot is for environment "${snapshot.environment}", not "${environment}"`,
+    );
+  }
+  // A service's snapshot holds part of the configuration: never an environment's version, nor another's.
+  if ((snapshot.service ?? null) !== service) {
+    throw new StrataError(
+      "invalid-snapshot",
+      snapshot.service === undefined
+        ? `the snapshot is the environment's, not service "${service}"'s`
+        : `the snapshot is service "${snapshot.service}"'s, not ${service === null ? `the environment's` : `service "${service}"'s`}`,
     );
   }
   const expected = (current?.version ?? 0) + 1;
@@ -366,12 +412,20 @@ export function verifyCurrentSnapshot(
   environment: string,
   trusted: readonly PublicKey[],
   what = "current",
+  service: string | null = null,
 ): void {
-  const prefix = `the endpoint's ${what} snapshot of ${environment} cannot be built on`;
+  const of = service === null ? environment : `${environment}/${service}`;
+  const prefix = `the endpoint's ${what} snapshot of ${of} cannot be built on`;
   const problems = validateSnapshotShape(snapshot);
   if (problems.length > 0) throw new StrataError("invalid-snapshot", `${prefix}: ${problems.join("; ")}`);
   if (snapshot.environment !== environment)
     throw new StrataError("invalid-snapshot", `${prefix}: it is a snapshot of "${snapshot.environment}"`);
+  // A service's chain is its own: another service's snapshot, or the environment's, is never built on.
+  if ((snapshot.service ?? null) !== service)
+    throw new StrataError(
+      "invalid-snapshot",
+      `${prefix}: it is ${snapshot.service === undefined ? "the environment's snapshot" : `the snapshot of service "${snapshot.service}"`}`,
+    );
   try {
     verifySnapshot(snapshot, trusted);
   } catch (e) {

@@ -26,7 +26,7 @@ const TYPES: Record<string, string> = {
  * No inline script or style anywhere (the bundle sets styles through the CSSOM only), no framing, no
  * plugins, and forms post to this server only.
  */
-export const CONTENT_SECURITY_POLICY = [
+const CONTENT_SECURITY_POLICY = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self'",

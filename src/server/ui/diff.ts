@@ -36,7 +36,7 @@ function collectLeaves(
   out.set(path, leaf);
 }
 
-export function snapshotLeaves(snapshot: Snapshot): Map<string, LeafInfo> {
+function snapshotLeaves(snapshot: Snapshot): Map<string, LeafInfo> {
   const leaves = new Map<string, LeafInfo>();
   for (const [ns, value] of Object.entries(snapshot.config))
     collectLeaves(value, ns, false, snapshot.environment, leaves);

@@ -7,7 +7,7 @@
 import type { IncomingMessage } from "node:http";
 import type { TLSSocket } from "node:tls";
 
-export const SESSION_COOKIE = "strata_token";
+const SESSION_COOKIE = "strata_token";
 /** A token is `strata_` + 43 base64url characters; anything much longer is not one. */
 const MAX_TOKEN_LENGTH = 256;
 

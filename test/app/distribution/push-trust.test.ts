@@ -35,6 +35,7 @@ function content(over: Partial<SnapshotContent> = {}): SnapshotContent {
   return {
     config,
     secrets: null,
+    recipients: [],
     secretSources: [],
     source: { repository: "acme/config", commit: "abc123" },
     findings: [],

@@ -5,7 +5,9 @@ import { describe, expect, it } from "vitest";
 import {
   announcedVersion,
   EventStreamParser,
+  EventTooLargeError,
   formatSnapshotEvent,
+  MAX_PENDING_EVENT,
   KEEP_ALIVE_FRAME,
   RETRY_FRAME,
   type StreamEvent,
@@ -101,5 +103,20 @@ describe("EventStreamParser", () => {
     expect(parser.push("shot\nid: 7\ndata: {}\n")).toEqual([]);
     expect(parser.push("\n")).toEqual([{ event: "snapshot", id: "7", data: "{}" }]);
     expect(parser.blocks).toBe(1);
+  });
+
+  it("refuses an event longer than 1 MiB: a line that never ends, or data lines that never end the event", () => {
+    expect(MAX_PENDING_EVENT).toBe(1024 * 1024);
+    const line = new EventStreamParser(100);
+    line.push("data: " + "x".repeat(90));
+    expect(() => line.push("x".repeat(10))).toThrow(EventTooLargeError);
+    const lines = new EventStreamParser(100);
+    expect(() => {
+      for (let i = 0; i < 20; i++) lines.push("data: 0123456789\n");
+    }).toThrow(/grew past/);
+    // Up to the cap, and a cap that counts per event: many small events in one chunk are fine.
+    const ok = new EventStreamParser(100);
+    expect(ok.push(`event: snapshot\nid: 7\ndata: ${"x".repeat(80)}\n\n`.repeat(50))).toHaveLength(50);
+    expect(() => new EventStreamParser().push("data: " + "x".repeat(MAX_PENDING_EVENT))).toThrow(EventTooLargeError);
   });
 });

@@ -4,6 +4,7 @@ import {
   computeDigest,
   createSnapshot,
   ENVIRONMENT_NAME,
+  MAX_SNAPSHOT_NESTING,
   MAX_VERSION,
   signDigest,
   validateSnapshotShape,
@@ -11,6 +12,7 @@ import {
   type Snapshot,
 } from "../../../src/core/snapshot/index.js";
 import { StrataError } from "../../../src/core/findings.js";
+import { MAX_DEPTH } from "../../../src/core/yaml/parse.js";
 import { makeSnapshot, newKey } from "../../support/snapshots.js";
 
 const { key } = newKey();
@@ -124,5 +126,22 @@ describe("snapshot bounds", () => {
       code: "invalid-snapshot",
       message: expect.stringContaining("apiVersion"),
     });
+  });
+
+  it("refuses a document nested deeper than 160 levels before anything walks it recursively", () => {
+    const nest = (depth: number): unknown => {
+      let v: unknown = 1;
+      for (let i = 0; i < depth; i++) v = { a: v };
+      return v;
+    };
+    const s = makeSnapshot(key, {});
+    // The document is level 1, config level 2, the namespace's object level 3 (the first of nest's).
+    expect(validateSnapshotShape({ ...s, config: { app: nest(158) } })).toEqual([]);
+    expect(validateSnapshotShape({ ...s, config: { app: nest(159) } })).toEqual([
+      `the document nests deeper than ${MAX_SNAPSHOT_NESTING} levels of arrays and objects`,
+    ]);
+    // Far deeper than any stack: refused by the shape check, not a RangeError.
+    expect(validateSnapshotShape({ ...s, secrets: nest(1_000_000) })[0]).toMatch(/nests deeper/);
+    expect(MAX_SNAPSHOT_NESTING).toBeGreaterThan(MAX_DEPTH);
   });
 });

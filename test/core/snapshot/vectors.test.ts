@@ -35,6 +35,13 @@ const SECRETS = {
 };
 
 const CONTENT_DIGEST = "sha256:6c99adec4f19349925a205ba76ab6d6ad2ba390ad0159f38e39048ba31c284bc";
+/** The same content encrypted to two recipients (given unsorted and with a duplicate: sorted, deduplicated). */
+const RECIPIENTS = [
+  "age1s4zuzuny3lurh72kxt05legh22esvmqm2ugkfa24n7kaetl5xqjqp5dk8l",
+  "age15jsrarl6gc65llmlssk23kf2dvcj9dalhrh6nz4293md38ja34psc74tel",
+  "age1s4zuzuny3lurh72kxt05legh22esvmqm2ugkfa24n7kaetl5xqjqp5dk8l",
+];
+const CONTENT_DIGEST_WITH_RECIPIENTS = "sha256:be53ea239182e50bf8b90c06539e5e5ac0cc6e73a68c3ba679b0daefc63c0414";
 const DIGEST = "sha256:107b1c01aa69268484eba63aef44687cdd8283d1e1b97625410915fc6c4efca1";
 const SIGNATURE = "8Zof9HaVkdmNaocNLd9rQP8LAgU81zyIIThECBbzIBOuy3q+UqggzK7QBp51Fg1FiTZmXBl1kD0J5sIu8S+lCw==";
 /** The stored and served bytes (UTF-8 of this text). */
@@ -52,6 +59,16 @@ describe("snapshot format test vectors", () => {
   it("content digest: canonical {config, secretSources}, sources sorted", () => {
     expect(computeContentDigest(CONFIG, SECRET_SOURCES)).toBe(CONTENT_DIGEST);
     expect(computeContentDigest(CONFIG, [...SECRET_SOURCES].reverse())).toBe(CONTENT_DIGEST);
+  });
+
+  it("content digest with secrets: canonical {config, secretSources, recipients}, recipients sorted and unique", () => {
+    expect(computeContentDigest(CONFIG, SECRET_SOURCES, RECIPIENTS)).toBe(CONTENT_DIGEST_WITH_RECIPIENTS);
+    expect(computeContentDigest(CONFIG, SECRET_SOURCES, [...RECIPIENTS].reverse())).toBe(
+      CONTENT_DIGEST_WITH_RECIPIENTS,
+    );
+    expect(computeContentDigest(CONFIG, SECRET_SOURCES, RECIPIENTS.slice(0, 1))).not.toBe(
+      CONTENT_DIGEST_WITH_RECIPIENTS,
+    );
   });
 
   it("build: the canonical bytes, the digest and the Ed25519 signature", () => {

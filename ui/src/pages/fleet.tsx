@@ -78,7 +78,8 @@ function Histogram({ values }: { values: number[] }) {
 
 function ClientRow({ c, current, now }: { c: ClientRecord; current: number | null; now: number }) {
   const stale = now - Date.parse(c.lastSeen) > STALE_MS;
-  const behind = current !== null && c.version < current;
+  const failed = c.state === "failed";
+  const behind = !failed && current !== null && c.version < current;
   return (
     <tr>
       <th scope="row" data-label="Service" class="name">
@@ -102,8 +103,11 @@ function ClientRow({ c, current, now }: { c: ClientRecord; current: number | nul
       <td data-label="Connected">{c.connected ? "yes" : "no"}</td>
       <td data-label="Rejected">
         {c.rejected ? (
-          <Badge kind="danger">
-            v{c.rejected.version}: <Safe text={c.rejected.reason} />
+          // Refusing now (a version newer than the one it runs) or unable to start: red; a past refusal: amber.
+          <Badge kind={c.state === "running" ? "warn" : "danger"}>
+            {failed ? "failed at start: " : c.state === "refusing" ? "refusing " : "refused "}v{c.rejected.version}{" "}
+            <Safe text={c.rejected.reason} />
+            {c.state === "refusing" && ` since ${ageOf(c.rejected.at, now)}`}
           </Badge>
         ) : (
           "—"
@@ -113,11 +117,21 @@ function ClientRow({ c, current, now }: { c: ClientRecord; current: number | nul
   );
 }
 
-/** How many clients run each version, newest first. */
-function versionCounts(list: ClientRecord[]): [number, number][] {
+/** How many clients run each version, newest first; instances that failed at start run none and are counted apart. */
+function versionCounts(list: ClientRecord[]): string[] {
   const counts = new Map<number, number>();
-  for (const c of list) counts.set(c.version, (counts.get(c.version) ?? 0) + 1);
-  return [...counts].sort((a, b) => b[0] - a[0]);
+  let failed = 0;
+  for (const c of list) {
+    if (c.state === "failed") failed++;
+    else counts.set(c.version, (counts.get(c.version) ?? 0) + 1);
+  }
+  const clients = (n: number): string => `${n} client${n === 1 ? "" : "s"}`;
+  return [
+    ...[...counts]
+      .sort((a, b) => b[0] - a[0])
+      .map(([v, n]) => `${v === 0 ? "no version yet" : `v${v}`}: ${clients(n)}`),
+    ...(failed > 0 ? [`failed at start: ${clients(failed)}`] : []),
+  ];
 }
 
 export function FleetPage() {
@@ -169,12 +183,7 @@ export function FleetPage() {
               <h2 id={`fleet-${env}`}>
                 {env} <span class="muted">(serving v{currentOf(env) ?? "—"})</span>
               </h2>
-              <p>
-                Runs:{" "}
-                {versionCounts(list)
-                  .map(([v, n]) => `${v === null ? "no version yet" : `v${v}`}: ${n} client${n === 1 ? "" : "s"}`)
-                  .join(" · ")}
-              </p>
+              <p>Runs: {versionCounts(list).join(" · ")}</p>
               <div class="scroll" tabIndex={0} role="region" aria-label={`Clients of ${env}`}>
                 <table class="stack">
                   <thead>

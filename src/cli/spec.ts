@@ -1,0 +1,210 @@
+/**
+ * Typed option tables (as vitest's cli-config.ts and citty's CommandDef): each command declares its
+ * arguments and options once, as data (src/cli/table.ts). The table feeds commander (`attachCommand`), the
+ * completion scripts (through the commander tree built from it), the options reference in docs/reference.md
+ * (`renderOptionsReference`, kept in step by test/cli/option-tables.test.ts) and `parseCli`, which parses a
+ * command line without running anything. The type of a command's parsed options is derived from its table
+ * (`OptionValues`), so an action never declares its own and never needs a non-null assertion.
+ */
+import { Argument, Command, CommanderError, Option } from "commander";
+import { StrataError } from "../core/findings.js";
+
+/** How an option takes its value. */
+export type OptionKind =
+  /** `--all`: true when given. */
+  | "flag"
+  /** `--no-trust`: true unless given. */
+  | "negated"
+  /** `--repo <dir>`: one value. */
+  | "value"
+  /** `--env a --env b`, `--env a,b`: every value, comma-separated ones split. */
+  | "list";
+
+export interface OptionDef {
+  readonly kind: OptionKind;
+  /** Commander's flags: `-e, --env <names>`, `--all`, `--no-trust`. */
+  readonly flags: string;
+  readonly description: string;
+  readonly choices?: readonly string[];
+  /** A value the option has when not given. */
+  readonly default?: string;
+  /** The command cannot run without it. */
+  readonly required?: boolean;
+}
+
+export interface ArgumentDef {
+  /** `<file>` (required), `[dir]` (optional). */
+  readonly name: string;
+  readonly description: string;
+  readonly choices?: readonly string[];
+  readonly default?: string;
+}
+
+export interface CommandDef<O extends Readonly<Record<string, OptionDef>> = Readonly<Record<string, OptionDef>>> {
+  /** The path below `strata`: `validate`, `keys generate`. */
+  readonly path: string;
+  readonly description: string;
+  readonly arguments?: readonly ArgumentDef[];
+  /** Keyed by the camel-case name commander gives the option (`--skip-secrets` → `skipSecrets`). */
+  readonly options: O;
+  readonly examples: readonly (readonly [string, string])[];
+  /** Only a parent of subcommands (`keys`): no action of its own. */
+  readonly group?: boolean;
+}
+
+/** Declares a command's table with its literal types kept (so `OptionValues` can read them). */
+export function defineCommand<const O extends Readonly<Record<string, OptionDef>>>(def: CommandDef<O>): CommandDef<O> {
+  return def;
+}
+
+type ValueOf<D extends OptionDef> = D extends { kind: "flag" }
+  ? boolean | undefined
+  : D extends { kind: "negated" }
+    ? boolean
+    : D extends { kind: "list" }
+      ? string[] | undefined
+      : D extends { choices: readonly (infer C)[] }
+        ? D extends { required: true } | { default: string }
+          ? C
+          : C | undefined
+        : D extends { required: true } | { default: string }
+          ? string
+          : string | undefined;
+
+/** The options that always have a value: negated flags, required options and options with a default. */
+type Present<O extends Readonly<Record<string, OptionDef>>> = {
+  [K in keyof O]: O[K] extends { kind: "negated" } | { required: true } | { default: string } ? K : never;
+}[keyof O];
+
+/** The parsed options of a command, typed from its table. */
+export type OptionValues<O extends Readonly<Record<string, OptionDef>>> = {
+  -readonly [K in Present<O>]: ValueOf<O[K]>;
+} & { -readonly [K in Exclude<keyof O, Present<O>>]?: ValueOf<O[K]> };
+
+/** Collects `--env a --env b` and `--env a,b`. */
+export function collectList(value: string, previous: string[] = []): string[] {
+  return [
+    ...previous,
+    ...value
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+  ];
+}
+
+/** The `Examples:` block at the end of a command's `--help`. */
+export function examples(list: readonly (readonly [string, string])[]): string {
+  return `\nExamples:\n${list.map(([line, what]) => `  # ${what}\n  $ ${line}`).join("\n\n")}\n`;
+}
+
+function toOption(def: OptionDef): Option {
+  const option = new Option(
+    def.flags,
+    def.kind === "list" ? `${def.description} (repeatable, or comma-separated)` : def.description,
+  );
+  if (def.choices) option.choices([...def.choices]);
+  if (def.default !== undefined) option.default(def.default);
+  if (def.required) option.makeOptionMandatory();
+  if (def.kind === "list") option.argParser(collectList);
+  return option;
+}
+
+/**
+ * Adds the command of a table under `parent` (its parent path, `keys` for `keys generate`, must exist
+ * already or is created bare): description, arguments, options and examples; the caller adds the action.
+ */
+export function attachCommand(root: Command, def: CommandDef): Command {
+  const words = def.path.split(" ");
+  let parent = root;
+  for (const word of words.slice(0, -1))
+    parent = parent.commands.find((c) => c.name() === word) ?? parent.command(word);
+  const cmd = parent.command(words.at(-1)!).description(def.description);
+  for (const a of def.arguments ?? []) {
+    const argument = new Argument(a.name, a.description);
+    if (a.choices) argument.choices([...a.choices]);
+    if (a.default !== undefined) argument.default(a.default);
+    cmd.addArgument(argument);
+  }
+  for (const o of Object.values(def.options)) cmd.addOption(toOption(o));
+  if (def.examples.length > 0) cmd.addHelpText("after", examples(def.examples));
+  return cmd;
+}
+
+/**
+ * Binds a table's command to its action: the arguments in order, then the options typed from the table.
+ * Options a parent command also declares (`--env` of `snapshot` and `snapshot verify`) are read at both levels.
+ */
+export function attachAction<O extends Readonly<Record<string, OptionDef>>>(
+  root: Command,
+  def: CommandDef<O>,
+  action: (options: OptionValues<O>, args: string[]) => Promise<void> | void,
+): Command {
+  const cmd = attachCommand(root, def);
+  return cmd.action(async (...received: unknown[]) => {
+    const self = received.at(-1) as Command;
+    await action(self.optsWithGlobals<OptionValues<O>>(), self.processedArgs as string[]);
+  });
+}
+
+export interface ParsedCli {
+  /** The command's path: `validate`, `keys generate`. */
+  command: string;
+  args: string[];
+  options: Record<string, unknown>;
+}
+
+/**
+ * Parses a command line against the tables, running nothing: the command, its arguments and its typed
+ * options, or an `invalid-argument` StrataError with commander's message (an unknown option, a missing
+ * value, a choice that is not one). `--help` and `--version` are not commands: they parse to null.
+ */
+export function parseWithTable(argv: readonly string[], table: readonly CommandDef[]): ParsedCli | null {
+  const program = new Command("strata").exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
+  program.version("", "-V, --version");
+  let parsed: ParsedCli | null = null;
+  for (const def of table) {
+    const cmd = attachCommand(program, def);
+    if (def.group) continue;
+    cmd.action((...received: unknown[]) => {
+      const self = received.at(-1) as Command;
+      parsed = { command: def.path, args: self.processedArgs as string[], options: self.optsWithGlobals() };
+    });
+  }
+  const silence = (c: Command): void => {
+    c.exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
+    c.commands.forEach(silence);
+  };
+  silence(program);
+  try {
+    program.parse([...argv], { from: "user" });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.exitCode === 0) return null;
+      throw new StrataError("invalid-argument", error.message.replace(/^error: /, ""), { cause: error });
+    }
+    throw error;
+  }
+  return parsed;
+}
+
+/** The options of every command of a table as markdown, for docs/reference.md ("Command-line options"). */
+export function renderOptionsReference(table: readonly CommandDef[]): string {
+  const cell = (text: string): string => text.replaceAll("|", "\\|");
+  const sections = [...table]
+    .sort((a, b) => a.path.localeCompare(b.path))
+    .map((def) => {
+      const args = (def.arguments ?? []).map((a) => ` ${a.name}`).join("");
+      const rows = Object.values(def.options).map((o) => {
+        const extra = [
+          o.required ? "required" : null,
+          o.kind === "list" ? "repeatable, or comma-separated" : null,
+          o.choices ? `one of ${o.choices.map((c) => `\`${c}\``).join(", ")}` : null,
+          o.default !== undefined ? `default \`${o.default}\`` : null,
+        ].filter((x): x is string => x !== null);
+        return `| \`${cell(o.flags)}\` | ${cell(o.description)}${extra.length ? ` (${extra.join("; ")})` : ""} |`;
+      });
+      const options = rows.length > 0 ? `\n| option | |\n|---|---|\n${rows.join("\n")}\n` : "";
+      return `### strata ${def.path}${args}\n\n${def.description}\n${options}`;
+    });
+  return sections.join("\n");
+}
