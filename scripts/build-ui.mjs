@@ -43,8 +43,18 @@ await build({
 copyFileSync(join(root, "ui", "index.html"), join(next, "index.html"));
 copyFileSync(join(root, "ui", "app.css"), join(next, "app.css"));
 const old = join(root, "dist", `ui.old-${process.pid}`);
-if (existsSync(out)) renameSync(out, old);
-renameSync(next, out);
+// Two builds at once (two browser test files starting together) may swap in between these two renames:
+// then this one moves the other's build aside and tries again (both builds are of the same sources).
+for (let attempt = 1; ; attempt++) {
+  try {
+    rmSync(old, { recursive: true, force: true });
+    if (existsSync(out)) renameSync(out, old);
+    renameSync(next, out);
+    break;
+  } catch (error) {
+    if (attempt === 10 || !["ENOTEMPTY", "EEXIST", "ENOENT"].includes(error.code)) throw error;
+  }
+}
 rmSync(old, { recursive: true, force: true });
 
 if (!quiet) {

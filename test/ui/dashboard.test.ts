@@ -187,8 +187,8 @@ describe.skipIf(noBrowser)("the dashboard in a browser", { timeout: 90_000 }, ()
   it("opens the diff between two versions, in the model of strata diff, with the secret's value hidden", async () => {
     await page.getByRole("link", { name: "staging" }).click();
     await page.getByRole("heading", { level: 1, name: "staging" }).waitFor();
-    await page.getByLabel("From").selectOption("1");
-    await page.getByLabel("To").selectOption("2");
+    await page.getByLabel("From", { exact: true }).selectOption("1");
+    await page.getByLabel("To", { exact: true }).selectOption("2");
     await page.getByRole("button", { name: "Compare" }).click();
     await page.getByRole("heading", { name: "Changes from v1 to v2" }).waitFor();
     expect(page.url()).toMatch(/#\/env\/staging\/diff\/1\/2$/);
@@ -303,13 +303,13 @@ describe.skipIf(noBrowser)("the dashboard in a browser", { timeout: 90_000 }, ()
       await focusedOnPage();
     });
     await step("pick v1 and v3 and compare", async () => {
-      await page.getByLabel("From").waitFor();
+      await page.getByLabel("From", { exact: true }).waitFor();
       await tabTo(/ from$/);
       await page.keyboard.press("Home");
-      await expect.poll(() => page.getByLabel("From").inputValue()).toBe("1");
+      await expect.poll(() => page.getByLabel("From", { exact: true }).inputValue()).toBe("1");
       await tabTo(/ to$/);
       await page.keyboard.press("End");
-      await expect.poll(() => page.getByLabel("To").inputValue()).toBe("3");
+      await expect.poll(() => page.getByLabel("To", { exact: true }).inputValue()).toBe("3");
       await tabTo(/Compare/);
       await page.keyboard.press("Enter");
       await page.getByRole("heading", { name: "Changes from v1 to v3" }).waitFor();

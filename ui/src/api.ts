@@ -16,6 +16,7 @@ import type {
   StatusDocument,
   VersionDiffDocument,
 } from "../../src/core/protocol/index.js";
+import { isUnreachableStatus, reportAnswer, reportUnreachable } from "./connection.js";
 
 export class ApiError extends Error {
   constructor(
@@ -27,8 +28,22 @@ export class ApiError extends Error {
   }
 }
 
+/** The `code` of an {@link ApiError} when the server did not answer (the connection store says so on the page). */
+export const UNREACHABLE = "unreachable";
+
 async function getJson<T>(path: string): Promise<T> {
-  const res = await fetch(path, { headers: { accept: "application/json" }, credentials: "same-origin" });
+  let res: Response;
+  try {
+    res = await fetch(path, { headers: { accept: "application/json" }, credentials: "same-origin" });
+  } catch (e) {
+    reportUnreachable((e as Error).message);
+    throw new ApiError(0, UNREACHABLE, "The strata server is not answering.");
+  }
+  if (isUnreachableStatus(res.status)) {
+    reportUnreachable(`${res.status} ${res.statusText}`);
+    throw new ApiError(res.status, UNREACHABLE, "The strata server is not answering.");
+  }
+  reportAnswer();
   const body = (await res.json().catch(() => null)) as { error?: { code: string; message: string } } | null;
   if (!res.ok)
     throw new ApiError(

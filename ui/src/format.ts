@@ -31,3 +31,8 @@ export function shortCommit(commit: string | null): string {
 export function formatValue(value: unknown): string {
   return value === undefined ? "" : JSON.stringify(value);
 }
+
+/** A moment as the time of day in UTC (`14:03:07Z`), for "last update" and "since". */
+export function formatClock(ms: number): string {
+  return new Date(ms).toISOString().slice(11, 19) + "Z";
+}

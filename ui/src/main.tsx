@@ -2,11 +2,13 @@
 // so the server serves one page and every link is a plain link that works with the keyboard.
 import { render } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
-import { api, ApiError, type SessionDocument as Session } from "./api.js";
+import { api, ApiError, UNREACHABLE, type SessionDocument as Session } from "./api.js";
+import { LiveNote, useConnection, useTitle } from "./pages/common.js";
 import { AuditPage } from "./pages/audit.js";
 import { EnvironmentPage } from "./pages/environment.js";
 import { EnvironmentsPage } from "./pages/environments.js";
 import { FleetPage } from "./pages/fleet.js";
+import { Safe } from "./text.js";
 
 type Route =
   | { page: "environments" }
@@ -43,6 +45,7 @@ function useRoute(): Route {
 }
 
 function Login({ failed }: { failed: boolean }) {
+  useTitle("Sign in");
   return (
     <main id="main" class="login">
       <h1>Sign in to the strata dashboard</h1>
@@ -108,7 +111,10 @@ function Layout({ session, route, children }: { session: Session; route: Route; 
           {session.auth ? (
             <form method="post" action="/ui/logout">
               <span>
-                Token <strong>{session.token}</strong>
+                Token{" "}
+                <strong>
+                  <Safe text={session.token ?? ""} />
+                </strong>
               </span>
               <button type="submit" class="link">
                 Sign out
@@ -130,12 +136,20 @@ function App() {
   const [session, setSession] = useState<Session | null | "login">(null);
   const [error, setError] = useState<string | null>(null);
   const route = useRoute();
+  // A first load that fails because the server is not there is retried when it is back (the generation).
+  const { generation } = useConnection();
   useEffect(() => {
-    api.session().then(setSession, (e: unknown) => {
-      if (e instanceof ApiError && e.status === 401) setSession("login");
-      else setError((e as Error).message);
-    });
-  }, []);
+    api.session().then(
+      (s) => {
+        setSession(s);
+        setError(null);
+      },
+      (e: unknown) => {
+        if (e instanceof ApiError && e.status === 401) setSession("login");
+        else if (!(e instanceof ApiError && e.code === UNREACHABLE)) setError((e as Error).message);
+      },
+    );
+  }, [generation]);
   if (error !== null)
     return (
       <main id="main">
@@ -145,7 +159,13 @@ function App() {
         </p>
       </main>
     );
-  if (session === null) return <p class="loading">Loading…</p>;
+  if (session === null)
+    return (
+      <main id="main" class="loading">
+        <h1>strata dashboard</h1>
+        <LiveNote news={null} />
+      </main>
+    );
   if (session === "login") return <Login failed={new URLSearchParams(location.search).get("login") === "failed"} />;
   return (
     <Layout session={session} route={route}>
@@ -155,16 +175,24 @@ function App() {
       )}
       {route.page === "fleet" && <FleetPage />}
       {route.page === "audit" && <AuditPage />}
-      {route.page === "missing" && (
-        <>
-          <h1>Not found</h1>
-          <p>
-            <a href="#/">Back to the environments</a>
-          </p>
-        </>
-      )}
+      {route.page === "missing" && <NotFound />}
     </Layout>
   );
 }
 
-render(<App />, document.getElementById("app")!);
+function NotFound() {
+  useTitle("Not found");
+  return (
+    <>
+      <h1>Not found</h1>
+      <p>
+        <a href="#/">Back to the environments</a>
+      </p>
+    </>
+  );
+}
+
+// The static "Loading…" of index.html goes: preact renders into an empty element.
+const root = document.getElementById("app")!;
+root.replaceChildren();
+render(<App />, root);

@@ -57,6 +57,18 @@ describe("formatClientHeader", () => {
 });
 
 describe("parseClientHeader", () => {
+  it("reads a name sent as UTF-8 bytes (Node hands header bytes over as Latin-1) without garbling it", () => {
+    // What Node's HTTP parser gives the server for the UTF-8 bytes of the header.
+    const onTheWire = (text: string): string => Buffer.from(text, "utf8").toString("latin1");
+    expect(parseClientHeader(onTheWire("service=zürich-api; instance=東京-1"))).toMatchObject({
+      service: "zürich-api",
+      instance: "東京-1",
+    });
+    // Bytes that are not UTF-8 keep their Latin-1 reading; a string already decoded is left alone.
+    expect(parseClientHeader("service=caf\u00e9; instance=i")?.service).toBe("café");
+    expect(parseClientHeader("service=東京; instance=i")?.service).toBe("東京");
+  });
+
   it("reads fields in any order and case, quoted, with the old spelling of a code", () => {
     expect(
       parseClientHeader('Kind=agent;VERSION=4; instance="i 2" ;service=api; reason=decrypt-failed; rejected=5'),

@@ -1,6 +1,7 @@
 import { api, type ChainAuditDocument } from "../api.js";
 import { formatTime, shortDigest } from "../format.js";
-import { Badge, LiveNote, Problem, useLive, useLoad } from "./common.js";
+import { Safe } from "../text.js";
+import { Badge, LiveNote, Problem, useLive, useLoad, useTitle } from "./common.js";
 
 type Chain = ChainAuditDocument["environments"][number];
 
@@ -23,8 +24,8 @@ function ChainView({ chain }: { chain: Chain }) {
           — {chain.firstBad.message}. Versions from here on cannot be trusted.
         </p>
       )}
-      <div class="scroll">
-        <table>
+      <div class="scroll" tabIndex={0} role="region" aria-label={`Versions of ${chain.environment}`}>
+        <table class="stack">
           <thead>
             <tr>
               <th scope="col">Version</th>
@@ -39,8 +40,10 @@ function ChainView({ chain }: { chain: Chain }) {
           <tbody>
             {chain.versions.map((v) => (
               <tr key={v.version} class={v.problem !== null ? "bad-row" : v.ok ? "" : "after-break"}>
-                <th scope="row">v{v.version}</th>
-                <td>
+                <th scope="row" data-label="Version">
+                  v{v.version}
+                </th>
+                <td data-label="Check">
                   {v.problem !== null ? (
                     <Badge kind="danger">{v.problem.code}</Badge>
                   ) : v.ok ? (
@@ -49,20 +52,20 @@ function ChainView({ chain }: { chain: Chain }) {
                     <Badge kind="warn">after the break</Badge>
                   )}
                 </td>
-                <td>
+                <td data-label="Digest">
                   <code>{shortDigest(v.digest)}</code>
                 </td>
-                <td>
+                <td data-label="Previous">
                   <code>{shortDigest(v.previous)}</code>
                 </td>
-                <td>
+                <td data-label="Signed by">
                   <code>{v.signedBy === null ? "—" : v.signedBy.slice(0, 12)}</code>
                 </td>
-                <td>
+                <td data-label="Published">
                   <time dateTime={v.publishedAt}>{formatTime(v.publishedAt)}</time>
                 </td>
-                <td>
-                  {v.actor ?? "—"}
+                <td data-label="By">
+                  {v.actor === null ? "—" : <Safe text={v.actor} />}
                   {v.emergency ? " (emergency)" : ""}
                 </td>
               </tr>
@@ -75,6 +78,7 @@ function ChainView({ chain }: { chain: Chain }) {
 }
 
 export function AuditPage() {
+  useTitle("Audit");
   const { data, error, reload } = useLoad(() => api.audit(), []);
   const news = useLive(data?.environments.map((e) => e.environment) ?? [], reload);
   const broken = data?.environments.filter((e) => !e.ok) ?? [];

@@ -1,7 +1,12 @@
 import { useState } from "preact/hooks";
 import { api, type HistoryEntry, type KeyChange } from "../api.js";
-import { ageOf, formatTime, formatValue, shortCommit, shortDigest } from "../format.js";
-import { Badge, LiveNote, Problem, useLive, useLoad } from "./common.js";
+import { useNow } from "../clock.js";
+import { ageOf, formatTime, formatValue, shortDigest } from "../format.js";
+import { CommitLink, Names, PullRequestLink } from "../links.js";
+import { Safe } from "../text.js";
+import { Badge, LiveNote, Problem, useLive, useLoad, useTitle } from "./common.js";
+
+type ItemChange = NonNullable<KeyChange["items"]>[number];
 
 function kindOf(e: HistoryEntry): { label: string; kind: string } {
   if (e.emergency) return { label: "emergency", kind: "danger" };
@@ -11,6 +16,7 @@ function kindOf(e: HistoryEntry): { label: string; kind: string } {
 }
 
 function Timeline({ env, versions }: { env: string; versions: HistoryEntry[] }) {
+  const now = useNow();
   return (
     <ol class="timeline" reversed>
       {[...versions].reverse().map((e) => {
@@ -20,20 +26,26 @@ function Timeline({ env, versions }: { env: string; versions: HistoryEntry[] }) 
             <div class="event-head">
               <strong>v{e.version}</strong> <Badge kind={k.kind}>{k.label}</Badge>{" "}
               <time dateTime={e.publishedAt} title={formatTime(e.publishedAt)}>
-                {formatTime(e.publishedAt)} ({ageOf(e.publishedAt)})
+                {formatTime(e.publishedAt)} ({ageOf(e.publishedAt, now)})
               </time>
             </div>
             <dl class="source">
               <dt>Commit</dt>
               <dd>
-                <code>{shortCommit(e.source.commit)}</code>
+                <CommitLink repository={e.source.repository} commit={e.source.commit} />
               </dd>
               <dt>Pull request</dt>
-              <dd>{e.source.pullRequest === null ? "—" : `#${e.source.pullRequest}`}</dd>
+              <dd>
+                <PullRequestLink repository={e.source.repository} number={e.source.pullRequest} />
+              </dd>
               <dt>Approved by</dt>
-              <dd>{e.source.approvedBy.length === 0 ? "—" : e.source.approvedBy.join(", ")}</dd>
+              <dd>
+                <Names names={e.source.approvedBy} />
+              </dd>
               <dt>Pushed by</dt>
-              <dd>{e.source.pushedBy ?? e.actor ?? "—"}</dd>
+              <dd>
+                <Names names={[e.source.pushedBy ?? e.actor ?? ""].filter((n) => n !== "")} />
+              </dd>
               <dt>Digest</dt>
               <dd>
                 <code>{shortDigest(e.digest)}</code>
@@ -52,14 +64,42 @@ function Timeline({ env, versions }: { env: string; versions: HistoryEntry[] }) 
   );
 }
 
+/** A value of the diff as compact JSON, invisible characters escaped. */
+function Value({ value, side }: { value: unknown; side: "before" | "after" }) {
+  return (
+    <code class={side}>
+      <Safe text={formatValue(value)} />
+    </code>
+  );
+}
+
+/** An array's item changes, matched by the schema's `x-merge` field or by index. */
+function Items({ items }: { items: ItemChange[] }) {
+  return (
+    <ul class="items">
+      {items.map((it, i) => (
+        <li key={i} class={`change-${it.change}`}>
+          {it.id === undefined ? `[${it.index}]` : <Safe text={`[${formatValue(it.id)}]`} />} {it.change}
+          {": "}
+          {it.change !== "added" && <Value value={it.before} side="before" />}
+          {it.change === "changed" && " → "}
+          {it.change !== "removed" && <Value value={it.after} side="after" />}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 function ChangeRow({ c }: { c: KeyChange }) {
   return (
     <tr class={`change change-${c.change}`}>
-      <th scope="row">
-        <code>{c.key}</code>
+      <th scope="row" data-label="Key" class="name">
+        <code>
+          <Safe text={c.key} />
+        </code>
       </th>
-      <td>{c.change}</td>
-      <td>
+      <td data-label="Change">{c.change}</td>
+      <td data-label="Before → after">
         {c.sensitive ? (
           <span class="muted">
             sensitive:{" "}
@@ -71,41 +111,71 @@ function ChangeRow({ c }: { c: KeyChange }) {
           </span>
         ) : (
           <>
-            <code class="before">{formatValue(c.before)}</code>
+            {c.change !== "added" && <Value value={c.before} side="before" />}
             {c.change === "changed" && " → "}
-            <code class="after">{formatValue(c.after)}</code>
+            {c.change !== "removed" && <Value value={c.after} side="after" />}
+            {c.items !== undefined && c.items.length > 0 && <Items items={c.items} />}
           </>
         )}
       </td>
-      <td>
+      <td data-label="Owner and approvers">
+        {c.owner === null && c.approvers.length === 0 ? (
+          "—"
+        ) : (
+          <dl class="owners">
+            {c.owner !== null && (
+              <>
+                <dt>Owner</dt>
+                <dd>
+                  <Safe text={c.owner} />
+                </dd>
+              </>
+            )}
+            {c.approvers.length > 0 && (
+              <>
+                <dt>Approvers</dt>
+                <dd>
+                  <Names names={c.approvers} />
+                </dd>
+              </>
+            )}
+          </dl>
+        )}
+      </td>
+      <td data-label="Flags">
         {c.flags.includes("restart-required") && <Badge kind="warn">restart required</Badge>}
         {c.flags.includes("deprecated") && (
-          <Badge kind="muted">deprecated{c.deprecated ? `: ${c.deprecated}` : ""}</Badge>
+          <Badge kind="muted">
+            deprecated{c.deprecated ? ": " : ""}
+            {c.deprecated ? <Safe text={c.deprecated} /> : null}
+          </Badge>
         )}
       </td>
     </tr>
   );
 }
 
-function Diff({ env, from, to }: { env: string; from: number; to: number }) {
+function Diff({ env, from, to, latest }: { env: string; from: number; to: number; latest: boolean }) {
   const { data, error } = useLoad(() => api.diff(env, from, to), [env, from, to]);
   const changes = data === null ? [] : Object.values(data.environments).flatMap((e) => e.changes);
   return (
     <section aria-labelledby="diff-title" class="diff">
       <h2 id="diff-title" tabIndex={-1}>
         Changes from v{from} to v{to}
+        {latest && <span class="muted"> (the latest version)</span>}
       </h2>
       <Problem error={error} />
       {data !== null && changes.length === 0 && <p>No configuration change between these versions.</p>}
       {changes.length > 0 && (
-        <div class="scroll">
-          <table>
+        <div class="scroll" tabIndex={0} role="region" aria-label="Changed keys">
+          <table class="stack">
             <caption class="sr-only">Each changed key, before and after</caption>
             <thead>
               <tr>
                 <th scope="col">Key</th>
                 <th scope="col">Change</th>
                 <th scope="col">Before → after</th>
+                <th scope="col">Owner and approvers</th>
                 <th scope="col">Flags</th>
               </tr>
             </thead>
@@ -161,22 +231,30 @@ function Picker({
 }
 
 export function EnvironmentPage({ env, from, to }: { env: string; from: number | null; to: number | null }) {
+  useTitle(from !== null && to !== null ? `${env}: v${from} to v${to}` : env);
   const { data, error, reload } = useLoad(() => api.history(env), [env]);
   const news = useLive([env], reload);
   const versions = data?.versions ?? [];
+  // Without a choice in the address, the latest change: the newest version against the one before it.
+  const newest = versions.at(-1)?.version ?? null;
+  const chosen = from !== null && to !== null && Number.isSafeInteger(from) && Number.isSafeInteger(to);
   return (
     <>
       <p class="crumbs">
         <a href="#/">Environments</a> / {env}
       </p>
-      <h1>{env}</h1>
+      <h1>
+        <Safe text={env} />
+      </h1>
       <LiveNote news={news} />
       <Problem error={error} />
       {versions.length > 1 && (
         <Picker key={`${from}-${to}-${versions.length}`} env={env} versions={versions} from={from} to={to} />
       )}
-      {from !== null && to !== null && Number.isSafeInteger(from) && Number.isSafeInteger(to) && (
-        <Diff env={env} from={from} to={to} />
+      {chosen ? (
+        <Diff env={env} from={from} to={to} latest={false} />
+      ) : (
+        newest !== null && newest > 1 && <Diff key={newest} env={env} from={newest - 1} to={newest} latest={true} />
       )}
       <h2>History</h2>
       {data !== null && versions.length === 0 && <p>Nothing published yet.</p>}

@@ -1,6 +1,8 @@
 import { api, type EnvironmentRow } from "../api.js";
-import { formatAge, formatTime, shortCommit } from "../format.js";
-import { Badge, LiveNote, Problem, useLive, useLoad } from "./common.js";
+import { useNow } from "../clock.js";
+import { formatAge, formatTime } from "../format.js";
+import { CommitLink, Names, PullRequestLink } from "../links.js";
+import { Badge, LiveNote, Problem, useLive, useLoad, useTitle } from "./common.js";
 
 /** Clients call a snapshot stale when it expires: warn a day ahead. */
 const EXPIRES_SOON_MS = 24 * 3600 * 1000;
@@ -24,12 +26,16 @@ function orderTree(rows: EnvironmentRow[]): { row: EnvironmentRow; depth: number
   return out;
 }
 
-function Row({ row, depth }: { row: EnvironmentRow; depth: number }) {
+/**
+ * One environment. `now` and `at` (when the row arrived) make the age and the expiry tick: the age is the
+ * server's `ageSeconds` plus the time since (so the browser's clock being off does not matter).
+ */
+function Row({ row, depth, now, at }: { row: EnvironmentRow; depth: number; now: number; at: number }) {
   const c = row.current;
-  const pr = c?.source.pullRequest ?? null;
+  const expired = c !== null && (c.expired || Date.parse(c.expiresAt) <= now);
   return (
     <tr>
-      <th scope="row" class={`tree depth-${Math.min(depth, 6)}`}>
+      <th scope="row" data-label="Environment" class={`tree depth-${Math.min(depth, 6)}`}>
         {c === null ? <span>{row.name}</span> : <a href={`#/env/${encodeURIComponent(row.name)}`}>{row.name}</a>}
         {row.parent !== null && <span class="sr-only">, inherits {row.parent}</span>}
         <div class="badges">
@@ -39,7 +45,7 @@ function Row({ row, depth }: { row: EnvironmentRow; depth: number }) {
           {c?.emergency === true && <Badge kind="danger">emergency</Badge>}
         </div>
       </th>
-      <td>
+      <td data-label="Version">
         {c === null ? (
           row.abstract ? (
             "— (a layer only)"
@@ -52,41 +58,47 @@ function Row({ row, depth }: { row: EnvironmentRow; depth: number }) {
           </>
         )}
       </td>
-      <td>
+      <td data-label="Published">
         {c === null ? (
           "—"
         ) : (
           <time dateTime={c.publishedAt} title={formatTime(c.publishedAt)}>
-            {formatAge(c.ageSeconds)}
+            {formatAge(c.ageSeconds + (now - at) / 1000)}
           </time>
         )}
       </td>
-      <td>
+      <td data-label="Expires">
         {c === null ? (
           "—"
-        ) : c.expired ? (
+        ) : expired ? (
           <Badge kind="danger">expired {formatTime(c.expiresAt)}</Badge>
         ) : (
           <time dateTime={c.expiresAt}>{formatTime(c.expiresAt)}</time>
         )}
-        {c !== null && !c.expired && Date.parse(c.expiresAt) - Date.now() < EXPIRES_SOON_MS && (
+        {c !== null && !expired && Date.parse(c.expiresAt) - now < EXPIRES_SOON_MS && (
           <>
             {" "}
             <Badge kind="warn">expires soon: push --refresh</Badge>
           </>
         )}
       </td>
-      <td>
-        <code>{shortCommit(c?.source.commit ?? null)}</code>
+      <td data-label="Commit">
+        <CommitLink repository={c?.source.repository ?? null} commit={c?.source.commit ?? null} />
       </td>
-      <td>{pr === null ? "—" : `#${pr}`}</td>
-      <td>{c === null || c.source.approvedBy.length === 0 ? "—" : c.source.approvedBy.join(", ")}</td>
+      <td data-label="Pull request">
+        <PullRequestLink repository={c?.source.repository ?? null} number={c?.source.pullRequest ?? null} />
+      </td>
+      <td data-label="Approved by">
+        <Names names={c?.source.approvedBy ?? []} />
+      </td>
     </tr>
   );
 }
 
 export function EnvironmentsPage() {
-  const { data, error, reload } = useLoad(() => api.environments(), []);
+  useTitle("Environments");
+  const { data, error, at, reload } = useLoad(() => api.environments(), []);
+  const now = useNow();
   const published = (data?.environments ?? []).filter((e) => e.current !== null).map((e) => e.name);
   const news = useLive(published, reload);
   return (
@@ -98,8 +110,8 @@ export function EnvironmentsPage() {
         <p>No environment your token may read has been published yet.</p>
       )}
       {data !== null && data.environments.length > 0 && (
-        <div class="scroll">
-          <table class="envs">
+        <div class="scroll" tabIndex={0} role="region" aria-label="Environments table">
+          <table class="envs stack">
             <caption class="sr-only">Environments, parents first, with the version each serves</caption>
             <thead>
               <tr>
@@ -114,7 +126,7 @@ export function EnvironmentsPage() {
             </thead>
             <tbody>
               {orderTree(data.environments).map(({ row, depth }) => (
-                <Row key={row.name} row={row} depth={depth} />
+                <Row key={row.name} row={row} depth={depth} now={now} at={at ?? now} />
               ))}
             </tbody>
           </table>

@@ -1,6 +1,8 @@
 import { api, type ClientRecord, type HistoryEntry, type StatusDocument } from "../api.js";
+import { useNow } from "../clock.js";
 import { ageOf, formatTime } from "../format.js";
-import { Badge, LiveNote, Problem, useLive, useLoad } from "./common.js";
+import { Safe } from "../text.js";
+import { Badge, LiveNote, Problem, useLive, useLoad, useTitle } from "./common.js";
 
 /** A client not heard from for this long is stale (SDKs long-poll or stream: they are heard every minute). */
 const STALE_MS = 5 * 60 * 1000;
@@ -74,34 +76,38 @@ function Histogram({ values }: { values: number[] }) {
   );
 }
 
-function ClientRow({ c, current }: { c: ClientRecord; current: number | null }) {
-  const stale = Date.now() - Date.parse(c.lastSeen) > STALE_MS;
+function ClientRow({ c, current, now }: { c: ClientRecord; current: number | null; now: number }) {
+  const stale = now - Date.parse(c.lastSeen) > STALE_MS;
   const failed = c.state === "failed";
   const behind = !failed && current !== null && c.version < current;
   return (
     <tr>
-      <th scope="row">{c.service}</th>
-      <td>
-        <code>{c.instance}</code>
+      <th scope="row" data-label="Service" class="name">
+        <Safe text={c.service} />
+      </th>
+      <td data-label="Instance" class="name">
+        <code>
+          <Safe text={c.instance} />
+        </code>
       </td>
-      <td>{c.kind ?? "—"}</td>
-      <td>
+      <td data-label="Kind">{c.kind ?? "—"}</td>
+      <td data-label="Runs">
         {c.version === 0 ? "—" : `v${c.version}`} {behind && <Badge kind="warn">behind v{current}</Badge>}
       </td>
-      <td>
+      <td data-label="Last seen">
         <time dateTime={c.lastSeen} title={formatTime(c.lastSeen)}>
-          {ageOf(c.lastSeen)}
+          {ageOf(c.lastSeen, now)}
         </time>{" "}
         {stale && <Badge kind="warn">stale</Badge>}
       </td>
-      <td>{c.connected ? "yes" : "no"}</td>
-      <td>
+      <td data-label="Connected">{c.connected ? "yes" : "no"}</td>
+      <td data-label="Rejected">
         {c.rejected ? (
           // Refusing now (a version newer than the one it runs) or unable to start: red; a past refusal: amber.
           <Badge kind={c.state === "running" ? "warn" : "danger"}>
             {failed ? "failed at start: " : c.state === "refusing" ? "refusing " : "refused "}v{c.rejected.version}{" "}
-            {c.rejected.reason}
-            {c.state === "refusing" && ` since ${ageOf(c.rejected.at)}`}
+            <Safe text={c.rejected.reason} />
+            {c.state === "refusing" && ` since ${ageOf(c.rejected.at, now)}`}
           </Badge>
         ) : (
           "—"
@@ -129,6 +135,8 @@ function versionCounts(list: ClientRecord[]): string[] {
 }
 
 export function FleetPage() {
+  useTitle("Fleet");
+  const now = useNow();
   const { data, error, reload } = useLoad(loadFleet, []);
   const envs = data?.status.environments.map((e) => e.environment) ?? [];
   const news = useLive(envs, reload);
@@ -176,8 +184,8 @@ export function FleetPage() {
                 {env} <span class="muted">(serving v{currentOf(env) ?? "—"})</span>
               </h2>
               <p>Runs: {versionCounts(list).join(" · ")}</p>
-              <div class="scroll">
-                <table>
+              <div class="scroll" tabIndex={0} role="region" aria-label={`Clients of ${env}`}>
+                <table class="stack">
                   <thead>
                     <tr>
                       <th scope="col">Service</th>
@@ -191,7 +199,7 @@ export function FleetPage() {
                   </thead>
                   <tbody>
                     {list.map((c) => (
-                      <ClientRow key={`${c.service}/${c.instance}`} c={c} current={currentOf(env)} />
+                      <ClientRow key={`${c.service}/${c.instance}`} c={c} current={currentOf(env)} now={now} />
                     ))}
                   </tbody>
                 </table>
