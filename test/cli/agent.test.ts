@@ -66,6 +66,25 @@ function startAgentProcess(args: string[], env: Record<string, string> = {}): Ag
 }
 
 describe("strata agent --once (an init container)", () => {
+  it("refuses a snapshot that expired (exit 4, nothing written); --allow-expired takes it", async () => {
+    const ep = await endpoint();
+    const day = 24 * 3600 * 1000;
+    await ep.publish(config(1) as never, {
+      createdAt: new Date(Date.now() - 372 * day),
+      expiresAt: new Date(Date.now() - 365 * day),
+    });
+    const out = join(tempdir(), "config.json");
+    const args = ["agent", "--endpoint", ep.url, "--env", "staging", "--trusted-keys", keysFile(ep), "--out", out];
+    const refused = await strata([...args, "--once"]);
+    expect(refused.exitCode, refused.stderr).toBe(4);
+    expect(refused.stderr).toMatch(/\[invalid-snapshot\].* expired at /);
+    expect(refused.stderr).not.toMatch(/\n\s+at /);
+    expect(existsSync(out)).toBe(false);
+    const taken = await strata([...args, "--once", "--allow-expired"]);
+    expect(taken.exitCode, taken.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(out, "utf8"))).toMatchObject({ app: { counter: 1 } });
+  });
+
   it("writes the verified config with secrets decrypted, mode 0600, and exits 0", async () => {
     const ep = await endpoint();
     const age = await newAgeIdentity();

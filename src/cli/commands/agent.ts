@@ -1,6 +1,7 @@
 import { constants } from "node:os";
 import { Option, type Command } from "commander";
 import { StrataError, type Code } from "../../core/findings.js";
+import type { ClientErrorCode } from "../../client/errors.js";
 import { redact } from "../../core/redact.js";
 import { collectList, examples } from "../common.js";
 import { docsUrl } from "../../core/docs.js";
@@ -22,14 +23,19 @@ interface AgentFlags {
   service: string;
   instance?: string;
   timeout: string;
+  allowExpired?: boolean;
 }
 
-/** The SDK's codes as the CLI's (exit 3 for secrets, 4 for distribution). */
-const CODES: Record<string, Code> = {
+/**
+ * The SDK's codes as the CLI's (exit 3 for secrets, 4 for distribution). Every code the SDK has is listed, so
+ * a new one cannot fall through to "internal" unnoticed: the table does not compile without it.
+ */
+const CODES = {
   "invalid-signature": "invalid-signature",
   "digest-mismatch": "digest-mismatch",
   "wrong-environment": "invalid-snapshot",
   "version-regression": "invalid-snapshot",
+  expired: "invalid-snapshot",
   "invalid-snapshot": "invalid-snapshot",
   "decryption-failed": "decryption-failed",
   "mac-mismatch": "mac-mismatch",
@@ -37,7 +43,10 @@ const CODES: Record<string, Code> = {
   unauthenticated: "unauthenticated",
   "access-denied": "access-denied",
   "invalid-argument": "invalid-argument",
-};
+  "unknown-environment": "unknown-environment",
+  "unknown-key": "unknown-key",
+  closed: "internal",
+} as const satisfies Record<ClientErrorCode, Code>;
 
 function parseHealth(addr: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(addr);
@@ -106,6 +115,10 @@ export function register(program: Command): void {
       "this instance's id in the fleet status (default: STRATA_INSTANCE, else <hostname>-<pid>)",
     )
     .option("--timeout <ms>", "how long to try the endpoint at start before using the cache file", "10000")
+    .option(
+      "--allow-expired",
+      "accept snapshots past their expiresAt (sites that stay disconnected longer than the expiry; refused by default)",
+    )
     .action(async (opts: AgentFlags) => {
       const endpoint = opts.endpoint ?? process.env.STRATA_ENDPOINT;
       if (!endpoint)
@@ -160,6 +173,7 @@ export function register(program: Command): void {
               ? { instance: opts.instance ?? process.env.STRATA_INSTANCE! }
               : {}),
             ...(opts.cacheFile !== undefined ? { cacheFile: opts.cacheFile } : {}),
+            ...(opts.allowExpired === true ? { allowExpired: true } : {}),
           },
           outputs: opts.out.map((path) => ({
             path,
@@ -174,7 +188,7 @@ export function register(program: Command): void {
         });
       } catch (e) {
         if (e instanceof StrataClientError) {
-          throw new StrataError(CODES[e.code] ?? "internal", `${opts.env}: ${e.message}`, {
+          throw new StrataError(CODES[e.code], `${opts.env}: ${e.message}`, {
             cause: e,
             hint: `nothing was written; see ${docsUrl("runtime")} for what each check means`,
           });
