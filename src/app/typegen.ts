@@ -7,6 +7,7 @@ import { StrataError, type Finding } from "../core/findings.js";
 import { shellWord } from "../core/render/shell.js";
 import type { Services } from "../core/services/services.js";
 import { suggestClosest } from "../core/suggest.js";
+import { docsUrl } from "../core/docs.js";
 import { generateTypes } from "../core/schema/typegen.js";
 import type { RepoFiles } from "../core/source.js";
 import { outputDirectory, readTextFile, writeFileInside } from "../io/fs/files.js";
@@ -122,7 +123,7 @@ function unknownService(services: Services, name: string): StrataError {
   return new StrataError("invalid-argument", `strata.yaml declares no service "${name}"`, {
     hint:
       known.length === 0
-        ? "declare it under services: in strata.yaml (docs/distribution.md, Services)"
+        ? `declare it under services: in strata.yaml (${docsUrl("distribution", "services")})`
         : `${near !== null ? `did you mean "${near}"? ` : ""}services: ${known.join(", ")}`,
   });
 }
