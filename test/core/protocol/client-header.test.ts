@@ -41,6 +41,20 @@ describe("formatClientHeader", () => {
     );
   });
 
+  it("writes a name beyond Latin-1 as its UTF-8 bytes, one Latin-1 character per byte (what HTTP can carry)", () => {
+    // fetch (undici) refuses a header character above U+00FF: the name goes out as UTF-8 bytes, which the
+    // endpoint reads back as UTF-8.
+    const h = formatClientHeader({ service: "東京", instance: "zürich-1", version: 2, kind: "sdk", rejected: null });
+    expect(h).toBe("service=\u00e6\u009d\u00b1\u00e4\u00ba\u00ac; instance=z\u00c3\u00bcrich-1; version=2; kind=sdk");
+    expect([...h].every((c) => c.charCodeAt(0) <= 0xff)).toBe(true);
+    expect(new Headers({ "strata-client": h }).get("strata-client")).toBe(h);
+    expect(parseClientHeader(h)).toMatchObject({ service: "東京", instance: "zürich-1", version: 2 });
+    // An emoji (a surrogate pair) is one four-byte sequence.
+    expect(formatClientHeader({ service: "😀", instance: "i", version: 0, kind: null, rejected: null })).toBe(
+      "service=\u00f0\u009f\u0098\u0080; instance=i; version=0",
+    );
+  });
+
   it("round-trips through parseClientHeader", () => {
     const cases: ClientHeader[] = [
       { service: "s", instance: "i", version: 0, kind: null, rejected: null },
