@@ -7,6 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { StrataError } from "../core/findings.js";
+import { KEEP_ALIVE_MS } from "../core/protocol/index.js";
 import type { ListenAddress } from "./listen.js";
 import type { ServerMetrics } from "./metrics.js";
 
@@ -21,6 +22,8 @@ export interface ServerLimits {
   idleTimeoutMs: number;
   maxConnections: number;
   maxConnectionsPerAddress: number;
+  /** How often event streams carry a heartbeat, and connected clients' `lastSeen` is refreshed. */
+  heartbeatMs: number;
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
@@ -30,6 +33,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   idleTimeoutMs: 120_000,
   maxConnections: 1024,
   maxConnectionsPerAddress: 128,
+  heartbeatMs: KEEP_ALIVE_MS,
 };
 
 /** In-flight requests finish within this after a shutdown starts; what is still open then is cut. */

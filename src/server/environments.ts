@@ -41,6 +41,12 @@ interface Subscriber {
   onClose(): void;
 }
 
+/** Someone following every environment: `GET /v1/events`. */
+interface AllSubscriber {
+  onVersion(environment: string, current: Current): void;
+  onClose(): void;
+}
+
 interface EnvState {
   current: Current | null;
   loaded: Promise<void> | null;
@@ -69,6 +75,7 @@ export class EnvironmentCache {
   private closing = false;
   /** Environments whose head the reconcile loop cannot read (logged once, until it can again). */
   private readonly unreadable = new Set<string>();
+  private readonly allSubscribers = new Set<AllSubscriber>();
 
   constructor(
     private readonly store: SnapshotStore,
@@ -144,6 +151,15 @@ export class EnvironmentCache {
     };
   }
 
+  /**
+   * Calls `listener` with every new current version of any environment (`GET /v1/events`) until the returned
+   * function is called.
+   */
+  subscribeAll(listener: AllSubscriber): () => void {
+    this.allSubscribers.add(listener);
+    return () => this.allSubscribers.delete(listener);
+  }
+
   /** Runs a publish of this server with its text at hand, so its store event needs no read back. */
   async publishing<T>(environment: string, version: number, local: LocalText, publish: () => Promise<T>): Promise<T> {
     const key = `${environment}@${version}`;
@@ -160,6 +176,7 @@ export class EnvironmentCache {
   close(): void {
     this.closing = true;
     for (const s of this.envs.values()) for (const sub of [...s.subscribers]) sub.onClose();
+    for (const sub of [...this.allSubscribers]) sub.onClose();
     if (this.reconcileTimer !== null) clearInterval(this.reconcileTimer);
     this.unwatch();
   }
@@ -212,6 +229,7 @@ export class EnvironmentCache {
       s.loaded ??= Promise.resolve();
       this.metrics.pushToNotify.observe(Math.max(0, Date.now() - Date.parse(head.publishedAt)) / 1000);
       for (const sub of [...s.subscribers]) sub.onVersion(current);
+      for (const sub of [...this.allSubscribers]) sub.onVersion(environment, current);
     }).catch((e: unknown) =>
       this.log("error", "cannot load a new version", {
         environment,

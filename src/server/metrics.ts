@@ -1,7 +1,15 @@
-/** A few Prometheus metrics, written in the text exposition format (version 0.0.4), and their route. */
+/**
+ * A few Prometheus metrics, written in the text exposition format (version 0.0.4), and their route: the
+ * server's requests and publishes, and the fleet (clients per environment and version, their refusals,
+ * propagation latency), so a Grafana board can show what the dashboard's fleet page shows.
+ */
 import type { ServerResponse } from "node:http";
+import type { ClientRecord } from "../core/protocol/index.js";
+import type { ClientEvents } from "./clients.js";
 
 const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+/** Propagation: from a version's publish to a client running it (seconds to tens of minutes). */
+export const PROPAGATION_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800];
 
 function labelText(labels: Record<string, string>): string {
   const parts = Object.entries(labels).map(
@@ -61,15 +69,16 @@ class Histogram {
   constructor(
     readonly name: string,
     readonly help: string,
+    private readonly buckets: readonly number[] = BUCKETS,
   ) {}
   observe(seconds: number, labels: Record<string, string> = {}): void {
     const k = seriesKey(labels);
     let s = this.series.get(k);
-    if (s === undefined) this.series.set(k, (s = { labels, counts: BUCKETS.map(() => 0), sum: 0, count: 0 }));
+    if (s === undefined) this.series.set(k, (s = { labels, counts: this.buckets.map(() => 0), sum: 0, count: 0 }));
     // One bucket per observation; render() makes them cumulative.
     let i = 0;
-    while (i < BUCKETS.length && seconds > BUCKETS[i]!) i++;
-    if (i < BUCKETS.length) s.counts[i]!++;
+    while (i < this.buckets.length && seconds > this.buckets[i]!) i++;
+    if (i < this.buckets.length) s.counts[i]!++;
     s.sum += seconds;
     s.count++;
   }
@@ -77,7 +86,7 @@ class Histogram {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
     for (const s of this.series.values()) {
       let cumulative = 0;
-      BUCKETS.forEach((b, i) =>
+      this.buckets.forEach((b, i) =>
         lines.push(`${this.name}_bucket${labelText({ ...s.labels, le: String(b) })} ${(cumulative += s.counts[i]!)}`),
       );
       lines.push(`${this.name}_bucket${labelText({ ...s.labels, le: "+Inf" })} ${s.count}`);
@@ -97,14 +106,26 @@ export interface ServerMetrics {
   pushToNotify: Histogram;
   /** Connections closed at accept: over the total or the per-address cap. */
   refusedConnections: Counter;
+  /** Refusals clients reported (a new one per client and version), by environment and code. */
+  clientRejections: Counter;
+  /** From a version's publish to a client's first request running it, by environment. */
+  propagation: Histogram;
   render(): string;
 }
 
-export function createMetrics(
-  watchers: () => { longpoll: number; sse: number },
-  versions: () => [string, number][],
-  load: () => { connections: number; environments: number } = () => ({ connections: 0, environments: 0 }),
-): ServerMetrics {
+/** Where the metrics read what they do not count themselves. */
+export interface MetricSources {
+  watchers: () => { longpoll: number; sse: number };
+  versions: () => [string, number][];
+  load: () => { connections: number; environments: number };
+  /** The fleet: every client record this server knows. */
+  clients: () => ClientRecord[];
+  /** When `version` of `environment` was published, if this server knows (its current version). */
+  publishedAt: (environment: string, version: number) => string | null;
+}
+
+export function createMetrics(sources: MetricSources): ServerMetrics {
+  const { watchers, versions, load } = sources;
   const requests = new Counter("strata_http_requests_total", "HTTP requests by method, route and status.");
   const latency = new Histogram(
     "strata_http_request_duration_seconds",
@@ -140,12 +161,37 @@ export function createMetrics(
     "Environments this server holds state for (published ones, and unpublished ones with a waiting client).",
     () => [[{}, load().environments]],
   );
+  const clientRejections = new Counter(
+    "strata_client_rejections_total",
+    "Snapshots clients refused (each client's refusal of a version counted once), by environment and code.",
+  );
+  const propagation = new Histogram(
+    "strata_client_propagation_seconds",
+    "From a version's publish to a client's first request running it (clients that moved to the current version), by environment.",
+    PROPAGATION_BUCKETS,
+  );
+  const clientGauge = new Gauge(
+    "strata_clients",
+    "Clients heard from in the last 15 minutes, by environment and the version they run (0: none yet).",
+    () => {
+      const counts = new Map<string, [Record<string, string>, number]>();
+      for (const c of sources.clients()) {
+        const k = `${c.environment}\u0000${c.version}`;
+        const e = counts.get(k);
+        if (e === undefined) counts.set(k, [{ environment: c.environment, version: String(c.version) }, 1]);
+        else e[1]++;
+      }
+      return [...counts.values()];
+    },
+  );
   return {
     requests,
     latency,
     published,
     pushToNotify,
     refusedConnections,
+    clientRejections,
+    propagation,
     render: () =>
       [
         requests,
@@ -157,9 +203,28 @@ export function createMetrics(
         versionGauge,
         connectionGauge,
         environmentGauge,
+        clientGauge,
+        clientRejections,
+        propagation,
       ]
         .map((m) => m.render())
         .join("\n") + "\n",
+  };
+}
+
+/** What the client tracker tells the metrics: refusals counted, moves to a published version timed. */
+export function clientMetrics(metrics: ServerMetrics, sources: Pick<MetricSources, "publishedAt">): ClientEvents {
+  return {
+    rejected: (r) => {
+      if (r.rejected !== null) metrics.clientRejections.inc({ environment: r.environment, reason: r.rejected.reason });
+    },
+    moved: (r) => {
+      const published = sources.publishedAt(r.environment, r.version);
+      if (published === null) return;
+      metrics.propagation.observe(Math.max(0, Date.parse(r.since) - Date.parse(published)) / 1000, {
+        environment: r.environment,
+      });
+    },
   };
 }
 

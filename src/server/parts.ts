@@ -26,6 +26,8 @@ export interface EndpointParts {
   watchers: WatcherCounts;
   trustedKeys: readonly PublicKey[];
   maxBodyBytes: number;
+  /** How often event streams carry a heartbeat. */
+  heartbeatMs: number;
   /** The repository (`--repo`): the dashboard shows its environment tree and schema flags. */
   repoDir: string | null;
   /** Shutting down: long-polls answer at once, no new event stream stays open. */

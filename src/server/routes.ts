@@ -53,6 +53,7 @@ export const ROUTES = [
   },
   { method: "GET", pattern: "/v1/environments/:env/history", scope: "read", name: "history", part: "api" },
   { method: "GET", pattern: "/v1/environments/:env/events", scope: "read", name: "events", part: "api" },
+  { method: "GET", pattern: "/v1/events", scope: "token", name: "all-events", part: "api" },
   { method: "GET", pattern: "/v1/status", scope: "token", name: "status", part: "api" },
   { method: "GET", pattern: "/v1/audit", scope: "admin", name: "audit", part: "api" },
   { method: "GET", head: true, pattern: "/healthz", scope: "public", name: "healthz", part: "api" },

@@ -16,7 +16,7 @@ import { createDispatcher, type Handlers } from "./dispatch.js";
 import { EnvironmentCache } from "./environments.js";
 import { isLoopback, type ListenAddress } from "./listen.js";
 import type { LogFn } from "./log.js";
-import { createMetrics, sendMetrics, type ServerMetrics } from "./metrics.js";
+import { clientMetrics, createMetrics, sendMetrics, type ServerMetrics } from "./metrics.js";
 import type { EndpointParts } from "./parts.js";
 import { publishHandlers } from "./publish.js";
 import { readHandlers } from "./reads.js";
@@ -74,27 +74,36 @@ class Endpoint {
   private readonly parts: EndpointParts;
   private readonly listener: Listener;
   private closing = false;
+  private heartbeat: NodeJS.Timeout | null = null;
 
   constructor(options: ServerOptions) {
     const log = options.log ?? (() => undefined);
     const watchers = { longpoll: 0, sse: 0 };
-    const metrics = createMetrics(
-      () => watchers,
-      () => this.parts.cache.versions(),
-      () => ({ connections: this.listener.connections, environments: this.parts.cache.size }),
-    );
+    const publishedAt = (environment: string, version: number): string | null => {
+      const head = this.parts.cache.latest(environment)?.head;
+      return head?.version === version ? head.publishedAt : null;
+    };
+    const metrics = createMetrics({
+      watchers: () => watchers,
+      versions: () => this.parts.cache.versions(),
+      load: () => ({ connections: this.listener.connections, environments: this.parts.cache.size }),
+      clients: () => this.parts.clients.list(),
+      publishedAt,
+    });
     const reader = new StoreReader(options.store, options.trustedKeys, log);
+    const limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.parts = {
       store: options.store,
       reader,
       cache: new EnvironmentCache(options.store, reader, metrics, log),
-      clients: new ClientTracker(),
+      clients: new ClientTracker(undefined, clientMetrics(metrics, { publishedAt })),
       auth: new Auth(options.tokens),
       metrics,
       log,
       watchers,
       trustedKeys: options.trustedKeys,
       maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+      heartbeatMs: limits.heartbeatMs,
       repoDir: options.repoDir ?? null,
       closing: () => this.closing,
     };
@@ -114,16 +123,15 @@ class Endpoint {
       log,
       logRequests: options.logRequests === true,
     });
-    this.listener = new Listener(
-      { ...DEFAULT_LIMITS, ...options.limits },
-      metrics,
-      (req, res) => void dispatch(req, res),
-    );
+    this.listener = new Listener(limits, metrics, (req, res) => void dispatch(req, res));
   }
 
   async listen(listen: ListenAddress): Promise<RunningServer> {
     const { cache, auth, store, log, metrics } = this.parts;
     cache.start();
+    // Clients holding a long-poll or stream open are seen on every heartbeat (their lastSeen moves).
+    this.heartbeat = setInterval(() => this.parts.clients.heartbeat(), this.parts.heartbeatMs);
+    this.heartbeat.unref();
     const { url, address, host } = await this.listener.listen(listen);
     auth.restrictHosts(host, address.port);
     log("info", "listening", {
@@ -146,7 +154,9 @@ class Endpoint {
   private async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    const { cache, watchers, log, store } = this.parts;
+    const { cache, watchers, log, store, clients } = this.parts;
+    if (this.heartbeat !== null) clearInterval(this.heartbeat);
+    clients.close();
     log("info", "shutting down", { longpolls: watchers.longpoll, streams: watchers.sse });
     await this.listener.close(() => cache.close());
     await store.close();

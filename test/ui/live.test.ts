@@ -231,9 +231,11 @@ describe.skipIf(noBrowser)("times that tick", { timeout: 90_000 }, () => {
       await row.waitFor();
       await expect.poll(() => row.textContent()).toMatch(/\ds ago/);
       expect(await row.textContent()).not.toContain("stale");
-      await page.clock.fastForward("02:30");
+      // Less than three heartbeats: the tab's stream is not yet taken for dead (that reopens it, an update).
+      await page.clock.fastForward("00:40");
+      await expect.poll(() => status(page).textContent()).toMatch(/last update .*\(4\ds ago\)/);
+      await page.clock.fastForward("01:50");
       await expect.poll(() => row.textContent()).toMatch(/\b3m ago/);
-      await expect.poll(() => status(page).textContent()).toMatch(/last update .*\(3m ago\)/);
       await page.clock.fastForward("04:00");
       await row.getByText("stale").waitFor();
 
@@ -249,6 +251,114 @@ describe.skipIf(noBrowser)("times that tick", { timeout: 90_000 }, () => {
       await page.clock.setSystemTime(expiresAt + 1000);
       await page.clock.runFor(1000);
       await staging.getByText(/^expired /).waitFor();
+    });
+  });
+});
+
+/** A client holding its event stream open, identified the way the SDK does it; `close` ends it. */
+async function holdStream(service: string, instance: string, version: number): Promise<{ close(): void }> {
+  const ctrl = new AbortController();
+  const res = await fetch(`${serve.url}/v1/environments/staging/events`, {
+    headers: { "strata-client": `service=${service}; instance=${instance}; version=${version}; kind=sdk` },
+    signal: ctrl.signal,
+  });
+  expect(res.status).toBe(200);
+  // Read (and drop) what it sends, so the connection is a live one.
+  void (async () => {
+    try {
+      for await (const _ of res.body!);
+    } catch {
+      // closed
+    }
+  })();
+  return { close: () => ctrl.abort() };
+}
+
+/** The server's count of open event streams (its `strata_watchers{kind="sse"}` gauge). */
+async function openStreams(): Promise<number> {
+  const text = await (await fetch(`${serve.url}/metrics`)).text();
+  return Number(/^strata_watchers\{kind="sse"\} (\d+)$/m.exec(text)![1]);
+}
+
+describe.skipIf(noBrowser)("live", { timeout: 150_000 }, () => {
+  it("keeps three tabs side by side live, each on one event stream", async () => {
+    // One browser profile: its tabs share the six connections HTTP/1.1 allows per server.
+    const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    try {
+      const pages: Page[] = [];
+      for (const hash of ["#/", "#/fleet", "#/env/development"]) {
+        const page = await context.newPage();
+        page.setDefaultTimeout(25_000);
+        await page.goto(`${serve.url}/ui/${hash}`);
+        await status(page).filter({ hasText: /^Live/ }).waitFor();
+        pages.push(page);
+      }
+      // One stream per tab, whatever the number of environments.
+      await expect.poll(openStreams, { timeout: 20_000 }).toBe(3);
+      writeFileSync(
+        join(repo, "environments/development/cache.yaml"),
+        readFileSync(join(repo, "environments/development/cache.yaml"), "utf8").replace(
+          "ttl_seconds: 5",
+          "ttl_seconds: 6",
+        ),
+      );
+      commitAll(repo, "development: a longer cache");
+      await push("--env", "development");
+      for (const page of pages) await status(page).filter({ hasText: "development is now at version 2" }).waitFor();
+      await pages[0]!.getByRole("row").filter({ hasText: "development" }).filter({ hasText: "v2" }).first().waitFor();
+      await pages[2]!.locator(".timeline li").filter({ hasText: "v2" }).first().waitFor();
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("follows clients on the fleet page as they connect, move, refuse and disconnect, with no publish", async () => {
+    await withPage(async (page) => {
+      await page.goto(`${serve.url}/ui/#/fleet`);
+      await page.getByRole("heading", { level: 1, name: "Fleet" }).waitFor();
+      await status(page).filter({ hasText: /^Live/ }).waitFor();
+      const row = (instance: string) => page.getByRole("row").filter({ hasText: instance });
+      // A client that appears after the page loaded, behind the current version (v2), then catching up.
+      await clientRead("mover", "m-1", 1);
+      await row("m-1").filter({ hasText: "behind v2" }).waitFor();
+      await clientRead("mover", "m-1", 2);
+      await expect.poll(() => row("m-1").textContent()).not.toContain("behind");
+      expect(await row("m-1").textContent()).toContain("v2");
+      // It refuses a version newer than the one it runs.
+      const refused = await fetch(`${serve.url}/v1/environments/staging/snapshot`, {
+        method: "HEAD",
+        headers: {
+          "strata-client": "service=mover; instance=m-1; version=2; kind=sdk; rejected=9; reason=digest-mismatch",
+        },
+      });
+      expect(refused.status).toBe(200);
+      await row("m-1").filter({ hasText: "refusing v9 digest-mismatch" }).waitFor();
+      // Another connects (its event stream), then goes away.
+      const held = await holdStream("mover", "m-2", 2);
+      await row("m-2").filter({ hasText: "now (connected)" }).waitFor();
+      held.close();
+      await expect.poll(() => row("m-2").textContent()).toMatch(/Connectedno|\bno\b/);
+      expect(await row("m-2").locator('td[data-label="Connected"]').textContent()).toBe("no");
+    });
+  });
+
+  it("never calls a connected client stale, however long its stream has been open", async () => {
+    await withPage(async (page) => {
+      await page.clock.install({ time: Date.now() });
+      const held = await holdStream("holder", "h-1", 2);
+      try {
+        await clientRead("asker", "a-1", 2);
+        await page.goto(`${serve.url}/ui/#/fleet`);
+        await page.getByRole("row").filter({ hasText: "h-1" }).waitFor();
+        await page.clock.fastForward("06:00");
+        // The one that only asked once is stale by now; the one holding its stream open is not.
+        await page.getByRole("row").filter({ hasText: "a-1" }).getByText("stale").waitFor();
+        const holder = page.getByRole("row").filter({ hasText: "h-1" });
+        expect(await holder.textContent()).not.toContain("stale");
+        expect(await holder.locator('td[data-label="Connected"]').textContent()).toBe("yes");
+      } finally {
+        held.close();
+      }
     });
   });
 });

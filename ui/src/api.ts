@@ -54,6 +54,60 @@ async function getJson<T>(path: string): Promise<T> {
   return body as T;
 }
 
+/** One environment's propagation histogram: cumulative counts per upper bound (seconds; Infinity last). */
+export interface PropagationHistogram {
+  environment: string;
+  buckets: { le: number; count: number }[];
+}
+
+const PROPAGATION_BUCKET = "strata_client_propagation_seconds_bucket";
+
+/** The labels of one exposition-format sample: `{a="x",b="y\"z"}`. */
+function parseLabels(text: string): Map<string, string> {
+  const labels = new Map<string, string>();
+  for (const m of text.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
+    labels.set(
+      m[1]!,
+      m[2]!.replace(/\\(.)/g, (_, c: string) => (c === "n" ? "\n" : c)),
+    );
+  return labels;
+}
+
+/** The propagation histograms in the server's Prometheus text (`GET /metrics`), per environment. */
+export function parsePropagation(text: string): PropagationHistogram[] {
+  const byEnv = new Map<string, { le: number; count: number }[]>();
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(PROPAGATION_BUCKET + "{")) continue;
+    const close = line.lastIndexOf("}");
+    const labels = parseLabels(line.slice(PROPAGATION_BUCKET.length + 1, close));
+    const environment = labels.get("environment");
+    const le = labels.get("le");
+    const count = Number(line.slice(close + 1).trim());
+    if (environment === undefined || le === undefined || !Number.isFinite(count)) continue;
+    const list = byEnv.get(environment) ?? [];
+    list.push({ le: le === "+Inf" ? Infinity : Number(le), count });
+    byEnv.set(environment, list);
+  }
+  return [...byEnv].map(([environment, buckets]) => ({ environment, buckets: buckets.sort((a, b) => a.le - b.le) }));
+}
+
+async function getText(path: string): Promise<string> {
+  let res: Response;
+  try {
+    res = await fetch(path, { credentials: "same-origin" });
+  } catch (e) {
+    reportUnreachable((e as Error).message);
+    throw new ApiError(0, UNREACHABLE, "The strata server is not answering.");
+  }
+  if (isUnreachableStatus(res.status)) {
+    reportUnreachable(`${res.status} ${res.statusText}`);
+    throw new ApiError(res.status, UNREACHABLE, "The strata server is not answering.");
+  }
+  reportAnswer();
+  if (!res.ok) throw new ApiError(res.status, "error", `${res.status} ${res.statusText}`);
+  return res.text();
+}
+
 export type {
   ChainAuditDocument,
   ClientRecord,
@@ -74,4 +128,6 @@ export const api = {
     getJson<VersionDiffDocument>(`/ui/api/environments/${encodeURIComponent(env)}/diff?from=${from}&to=${to}`),
   status: () => getJson<StatusDocument>("/v1/status"),
   audit: () => getJson<ChainAuditDocument>("/ui/api/audit"),
+  /** The server's propagation histograms (its Prometheus metrics), per environment. */
+  propagation: async () => parsePropagation(await getText("/metrics")),
 };

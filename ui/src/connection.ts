@@ -12,6 +12,8 @@ export type ConnectionState =
 const PROBE_FIRST_MS = 1000;
 const PROBE_MAX_MS = 15_000;
 const PROBE_PATH = "/ui/api/session";
+/** A server that accepts the connection but never answers (stopped, wedged) is gone too. */
+const PROBE_TIMEOUT_MS = 10_000;
 
 let current: ConnectionState = { state: "connecting", lastUpdate: null };
 let generation = 0;
@@ -71,7 +73,11 @@ function scheduleProbe(): void {
 /** One request to the server; the outcome is reported like any other. */
 export async function probe(): Promise<void> {
   try {
-    const res = await fetch(PROBE_PATH, { headers: { accept: "application/json" }, credentials: "same-origin" });
+    const res = await fetch(PROBE_PATH, {
+      headers: { accept: "application/json" },
+      credentials: "same-origin",
+      signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
+    });
     if (isUnreachableStatus(res.status)) reportUnreachable(`${res.status} ${res.statusText}`);
     else reportAnswer();
   } catch (e) {

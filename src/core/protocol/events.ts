@@ -15,6 +15,34 @@ import type { Agree, FieldsOf } from "./fields.js";
 /** The event type of a version announcement. */
 const SNAPSHOT_EVENT = "snapshot";
 
+/**
+ * `GET /v1/events`: one stream for every environment the caller may read (the dashboard holds one per tab).
+ * Its frames carry no `id` (there is no replay: a reconnecting reader reloads what it shows):
+ *
+ *   event: snapshot                                     on connect, the current version of each environment,
+ *   data: {"environment":"staging","version":7,...}     then one per publish (the same data as above)
+ *
+ *   event: client                                       a fleet record whose version, refusal, kind or
+ *   data: {"environment":"staging","service":…}         connection changed (the `ClientRecord` of /v1/status)
+ *
+ *   event: heartbeat                                    right after the current versions (what follows is
+ *   data: {"at":"2026-12-07T00:00:15.000Z"}             news), then every 15 s: a reader that hears nothing
+ *                                                       for longer knows the stream is dead (EventSource
+ *                                                       hides comments)
+ */
+export const STREAM_EVENTS = ["snapshot", "client", "heartbeat"] as const;
+export type StreamEventType = (typeof STREAM_EVENTS)[number];
+
+/** The `data` of a `heartbeat` event: the server's clock when it was sent. */
+export interface HeartbeatEventData {
+  at: string;
+}
+
+/** One frame of `GET /v1/events`: no `id`, one `data` line (JSON never holds a raw line break). */
+export function formatStreamEvent(type: StreamEventType, data: unknown): string {
+  return `event: ${type}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
 /** The `data` of a `snapshot` event. */
 export interface SnapshotEventData {
   environment: string;

@@ -1,29 +1,110 @@
 /**
- * `GET /v1/environments/{env}/events`: server-sent events. On connect the current version (or, with
- * `Last-Event-ID: n`, every version after n), then one frame per new version, and a comment every 15 s so
- * proxies keep the stream open. The frames are the protocol's (core/protocol/events.ts).
+ * Server-sent events. `GET /v1/environments/{env}/events` (the SDK's): on connect the current version (or,
+ * with `Last-Event-ID: n`, every version after n), then one frame per new version, and a comment every 15 s
+ * so proxies keep the stream open. `GET /v1/events` (the dashboard's, one per browser tab): every environment
+ * the caller may read, the fleet records as they change, and a heartbeat event. The frames are the
+ * protocol's (core/protocol/events.ts).
  */
-import { formatSnapshotEvent, KEEP_ALIVE_FRAME, KEEP_ALIVE_MS, RETRY_FRAME } from "../../core/protocol/index.js";
-import { cacheControl, type Handlers } from "../dispatch.js";
+import type { ServerResponse } from "node:http";
+import {
+  formatSnapshotEvent,
+  formatStreamEvent,
+  KEEP_ALIVE_FRAME,
+  RETRY_FRAME,
+  type HeartbeatEventData,
+  type SnapshotEventData,
+} from "../../core/protocol/index.js";
+import { isStrataError } from "../../core/findings.js";
+import { mayRead } from "../auth.js";
+import { cacheControl, type Handlers, type RequestContext } from "../dispatch.js";
 import type { Current } from "../environments.js";
 import type { EndpointParts } from "../parts.js";
 
-export function eventStreamHandlers(parts: EndpointParts): Pick<Handlers, "GET events"> {
+function openStream(ctx: RequestContext<unknown>, res: ServerResponse): void {
+  ctx.streaming = true;
+  res.writeHead(200, {
+    "content-type": "text/event-stream",
+    "cache-control": cacheControl(ctx, "no-cache"),
+    connection: "keep-alive",
+    "x-accel-buffering": "no",
+  });
+  res.write(RETRY_FRAME);
+}
+
+export function eventStreamHandlers(parts: EndpointParts): Pick<Handlers, "GET events" | "GET all-events"> {
   const { cache, watchers } = parts;
   return {
+    "GET all-events": async (ctx) => {
+      const { res, grant } = ctx;
+      openStream(ctx, res);
+      if (parts.closing()) return void res.end();
+      const write = (frame: string): void => {
+        if (!res.writableEnded) res.write(frame);
+      };
+      const snapshotData = (environment: string, c: Current): SnapshotEventData => ({
+        environment,
+        version: c.head.version,
+        digest: c.head.digest,
+      });
+      // Newer versions only, each once per environment: one published while the current ones are read is
+      // written after them.
+      const written = new Map<string, number>();
+      const writeVersion = (environment: string, c: Current): void => {
+        if ((written.get(environment) ?? 0) >= c.head.version) return;
+        written.set(environment, c.head.version);
+        write(formatStreamEvent("snapshot", snapshotData(environment, c)));
+      };
+      let replaying = true;
+      const arrived: [string, Current][] = [];
+      const unsubscribeVersions = cache.subscribeAll({
+        onVersion: (environment, c) => {
+          if (!mayRead(grant, environment)) return;
+          if (replaying) arrived.push([environment, c]);
+          else writeVersion(environment, c);
+        },
+        onClose: () => res.end(),
+      });
+      const unsubscribeClients = parts.clients.subscribe((record) => {
+        if (mayRead(grant, record.environment)) write(formatStreamEvent("client", record));
+      });
+      watchers.sse++;
+      const beat = (): void =>
+        write(formatStreamEvent("heartbeat", { at: new Date().toISOString() } satisfies HeartbeatEventData));
+      const heartbeat = setInterval(beat, parts.heartbeatMs);
+      heartbeat.unref();
+      res.once("close", () => {
+        clearInterval(heartbeat);
+        unsubscribeVersions();
+        unsubscribeClients();
+        watchers.sse--;
+      });
+      try {
+        for (const environment of await parts.store.environments()) {
+          if (res.writableEnded) break;
+          if (!mayRead(grant, environment)) continue;
+          try {
+            const c = await cache.current(environment);
+            if (c !== null) writeVersion(environment, c);
+          } catch (e) {
+            // A corrupted environment is the status answer's to report; the stream goes on with the others.
+            if (!isStrataError(e)) throw e;
+          }
+        }
+      } finally {
+        replaying = false;
+        for (const [environment, c] of arrived.splice(0)) writeVersion(environment, c);
+      }
+      // The first heartbeat ends the current versions: what comes after is news.
+      beat();
+    },
+
     "GET events": async (ctx) => {
       const { req, res } = ctx;
       const environment = ctx.params.env;
       const client = parts.clients.touchFrom(req, environment);
       ctx.streaming = true;
       const current = await cache.current(environment);
-      res.writeHead(200, {
-        "content-type": "text/event-stream",
-        "cache-control": cacheControl(ctx, "no-cache"),
-        connection: "keep-alive",
-        "x-accel-buffering": "no",
-      });
-      res.write(RETRY_FRAME);
+      openStream(ctx, res);
       if (parts.closing()) return void res.end();
       // Versions are written in order, each once: a version published while the replay is read from the
       // history is written after it.
@@ -43,16 +124,16 @@ export function eventStreamHandlers(parts: EndpointParts): Pick<Handlers, "GET e
         onClose: () => res.end(),
       });
       watchers.sse++;
-      if (client) client.connections++;
+      if (client) parts.clients.connect(client);
       const heartbeat = setInterval(() => {
         if (!res.writableEnded) res.write(KEEP_ALIVE_FRAME);
-      }, KEEP_ALIVE_MS);
+      }, parts.heartbeatMs);
       heartbeat.unref();
       res.once("close", () => {
         clearInterval(heartbeat);
         unsubscribe();
         watchers.sse--;
-        if (client) client.connections--;
+        if (client) parts.clients.disconnect(client);
       });
       const raw = req.headers["last-event-id"];
       const lastId = typeof raw !== "string" || !/^\d{1,15}$/.test(raw) ? null : Number(raw);

@@ -28,7 +28,7 @@ export function longPollHandlers(parts: EndpointParts): Pick<Handlers, "GET snap
     const seenVersion = seen?.head.version ?? 0;
     return new Promise((resolve) => {
       watchers.longpoll++;
-      if (client) client.connections++;
+      if (client) parts.clients.connect(client);
       let finished = false;
       const done = (): void => {
         if (finished) return;
@@ -37,7 +37,7 @@ export function longPollHandlers(parts: EndpointParts): Pick<Handlers, "GET snap
         unsubscribe();
         res.off("close", done);
         watchers.longpoll--;
-        if (client) client.connections--;
+        if (client) parts.clients.disconnect(client);
         resolve(cache.latest(environment));
       };
       const unsubscribe = cache.subscribe(environment, {

@@ -1,48 +1,67 @@
-import { api, type ClientRecord, type HistoryEntry, type StatusDocument } from "../api.js";
+import { useEffect, useRef, useState } from "preact/hooks";
+import { api, type ClientRecord, type PropagationHistogram, type StatusDocument } from "../api.js";
 import { useNow } from "../clock.js";
 import { ageOf, formatTime } from "../format.js";
+import { follow } from "../live.js";
 import { Safe } from "../text.js";
-import { Badge, LiveNote, Problem, useLive, useLoad, useTitle } from "./common.js";
+import { Badge, LiveNote, Problem, useLoad, useTitle } from "./common.js";
 
-/** A client not heard from for this long is stale (SDKs long-poll or stream: they are heard every minute). */
+/**
+ * A client that holds no connection and has not asked for this long is stale (SDKs long-poll or stream; one
+ * that polls asks at least every minute). A connected client is never stale: the server refreshes its
+ * `lastSeen` on every heartbeat, and says when its connection closes.
+ */
 const STALE_MS = 5 * 60 * 1000;
-const BUCKETS = [
-  { label: "< 1 s", max: 1 },
-  { label: "1–5 s", max: 5 },
-  { label: "5–30 s", max: 30 },
-  { label: "30 s–2 min", max: 120 },
-  { label: "2–10 min", max: 600 },
-  { label: "≥ 10 min", max: Infinity },
+/** Client rows shown per service and version before "N more" (the counts are always whole). */
+const ROWS_PER_GROUP = 50;
+/** After a client moves, the propagation histogram is read again this much later (moves come in bursts). */
+const HISTOGRAM_DELAY_MS = 2_000;
+
+/** The server's buckets (strata_client_propagation_seconds), labelled; counts are cumulative there. */
+const BUCKET_LABELS: [number, string][] = [
+  [0.1, "≤ 0.1 s"],
+  [0.25, "≤ 0.25 s"],
+  [0.5, "≤ 0.5 s"],
+  [1, "≤ 1 s"],
+  [2.5, "≤ 2.5 s"],
+  [5, "≤ 5 s"],
+  [10, "≤ 10 s"],
+  [30, "≤ 30 s"],
+  [60, "≤ 1 min"],
+  [120, "≤ 2 min"],
+  [300, "≤ 5 min"],
+  [600, "≤ 10 min"],
+  [1800, "≤ 30 min"],
+  [Infinity, "> 30 min"],
 ];
 
-interface FleetData {
-  status: StatusDocument;
-  history: Map<string, HistoryEntry[]>;
+interface Bar {
+  label: string;
+  count: number;
 }
 
-async function loadFleet(): Promise<FleetData> {
-  const status = await api.status();
-  const envs = [...new Set(status.clients.map((c) => c.environment))];
-  const history = new Map<string, HistoryEntry[]>();
-  for (const env of envs) history.set(env, (await api.history(env)).versions);
-  return { status, history };
-}
-
-/** Seconds from a version's publish to the client's first request for it (the server's `since`). */
-function latencies(data: FleetData): number[] {
-  const out: number[] = [];
-  for (const c of data.status.clients) {
-    if (c.version === 0) continue;
-    const published = data.history.get(c.environment)?.find((h) => h.version === c.version)?.publishedAt;
-    if (published !== undefined) out.push(Math.max(0, (Date.parse(c.since) - Date.parse(published)) / 1000));
+/** The histograms of the environments shown, summed, as per-bucket (not cumulative) counts. */
+function bars(histograms: PropagationHistogram[], environments: Set<string>): { bars: Bar[]; total: number } {
+  const cumulative = BUCKET_LABELS.map(() => 0);
+  for (const h of histograms) {
+    if (!environments.has(h.environment)) continue;
+    for (const b of h.buckets) {
+      const i = BUCKET_LABELS.findIndex(([le]) => le === b.le);
+      if (i >= 0) cumulative[i]! += b.count;
+    }
   }
-  return out;
+  const out = BUCKET_LABELS.map(([, label], i) => ({
+    label,
+    count: cumulative[i]! - (i === 0 ? 0 : cumulative[i - 1]!),
+  }));
+  // Only the range that holds something, so a fast fleet is not a row of empty bars.
+  const first = out.findIndex((b) => b.count > 0);
+  const last = out.length - 1 - [...out].reverse().findIndex((b) => b.count > 0);
+  return { bars: first < 0 ? [] : out.slice(first, last + 1), total: cumulative.at(-1)! };
 }
 
-function Histogram({ values }: { values: number[] }) {
-  const counts = BUCKETS.map(() => 0);
-  for (const v of values) counts[BUCKETS.findIndex((b) => v < b.max)]! += 1;
-  const top = Math.max(1, ...counts);
+function Histogram({ bars: list, total }: { bars: Bar[]; total: number }) {
+  const top = Math.max(1, ...list.map((b) => b.count));
   const w = 64;
   const h = 120;
   // Room above the tallest bar for its count.
@@ -50,15 +69,16 @@ function Histogram({ values }: { values: number[] }) {
   return (
     <figure class="histogram">
       <figcaption>
-        Propagation latency: publish to each client's first request for the new version ({values.length} clients)
+        Propagation latency: publish to each client's first request running the new version ({total} moves seen by this
+        server)
       </figcaption>
       <svg
-        viewBox={`0 0 ${BUCKETS.length * w} ${h + TOP + 30}`}
+        viewBox={`0 0 ${list.length * w} ${h + TOP + 30}`}
         role="img"
-        aria-label={BUCKETS.map((b, i) => `${b.label}: ${counts[i]}`).join(", ")}
+        aria-label={list.map((b) => `${b.label}: ${b.count}`).join(", ")}
       >
-        {BUCKETS.map((b, i) => {
-          const bar = Math.round((counts[i]! / top) * h);
+        {list.map((b, i) => {
+          const bar = Math.round((b.count / top) * h);
           return (
             <g key={b.label}>
               <rect class="bar" x={i * w + 8} y={TOP + h - bar} width={w - 16} height={bar} />
@@ -66,7 +86,7 @@ function Histogram({ values }: { values: number[] }) {
                 {b.label}
               </text>
               <text x={i * w + w / 2} y={TOP + h - bar - 4} class="count">
-                {counts[i]}
+                {b.count}
               </text>
             </g>
           );
@@ -76,10 +96,27 @@ function Histogram({ values }: { values: number[] }) {
   );
 }
 
-function ClientRow({ c, current, now }: { c: ClientRecord; current: number | null; now: number }) {
-  const stale = now - Date.parse(c.lastSeen) > STALE_MS;
+/** What is wrong with a client, if anything: the page's "problems only" filter keeps these. */
+interface Flags {
+  stale: boolean;
+  behind: boolean;
+  failed: boolean;
+  refusing: boolean;
+}
+
+function flagsOf(c: ClientRecord, current: number | null, now: number): Flags {
   const failed = c.state === "failed";
-  const behind = !failed && current !== null && c.version < current;
+  return {
+    stale: !c.connected && now - Date.parse(c.lastSeen) > STALE_MS,
+    behind: !failed && current !== null && c.version < current,
+    failed,
+    refusing: c.state === "refusing",
+  };
+}
+
+const hasProblem = (f: Flags): boolean => f.stale || f.behind || f.failed || f.refusing;
+
+function ClientRow({ c, current, flags, now }: { c: ClientRecord; current: number | null; flags: Flags; now: number }) {
   return (
     <tr>
       <th scope="row" data-label="Service" class="name">
@@ -92,22 +129,22 @@ function ClientRow({ c, current, now }: { c: ClientRecord; current: number | nul
       </td>
       <td data-label="Kind">{c.kind ?? "—"}</td>
       <td data-label="Runs">
-        {c.version === 0 ? "—" : `v${c.version}`} {behind && <Badge kind="warn">behind v{current}</Badge>}
+        {c.version === 0 ? "—" : `v${c.version}`} {flags.behind && <Badge kind="warn">behind v{current}</Badge>}
       </td>
       <td data-label="Last seen">
         <time dateTime={c.lastSeen} title={formatTime(c.lastSeen)}>
-          {ageOf(c.lastSeen, now)}
+          {c.connected ? "now (connected)" : ageOf(c.lastSeen, now)}
         </time>{" "}
-        {stale && <Badge kind="warn">stale</Badge>}
+        {flags.stale && <Badge kind="warn">stale</Badge>}
       </td>
       <td data-label="Connected">{c.connected ? "yes" : "no"}</td>
       <td data-label="Rejected">
         {c.rejected ? (
           // Refusing now (a version newer than the one it runs) or unable to start: red; a past refusal: amber.
           <Badge kind={c.state === "running" ? "warn" : "danger"}>
-            {failed ? "failed at start: " : c.state === "refusing" ? "refusing " : "refused "}v{c.rejected.version}{" "}
+            {flags.failed ? "failed at start: " : flags.refusing ? "refusing " : "refused "}v{c.rejected.version}{" "}
             <Safe text={c.rejected.reason} />
-            {c.state === "refusing" && ` since ${ageOf(c.rejected.at, now)}`}
+            {flags.refusing && ` since ${ageOf(c.rejected.at, now)}`}
           </Badge>
         ) : (
           "—"
@@ -134,78 +171,197 @@ function versionCounts(list: ClientRecord[]): string[] {
   ];
 }
 
+interface Group {
+  service: string;
+  version: number;
+  rows: { c: ClientRecord; flags: Flags }[];
+  problems: number;
+}
+
+/** One environment's clients by service, then version (newest first). */
+function groupsOf(list: ClientRecord[], current: number | null, now: number): Group[] {
+  const groups = new Map<string, Group>();
+  for (const c of list) {
+    const key = `${c.service}\u0000${c.version}`;
+    let g = groups.get(key);
+    if (g === undefined) groups.set(key, (g = { service: c.service, version: c.version, rows: [], problems: 0 }));
+    const flags = flagsOf(c, current, now);
+    g.rows.push({ c, flags });
+    if (hasProblem(flags)) g.problems++;
+  }
+  return [...groups.values()].sort((a, b) => a.service.localeCompare(b.service) || b.version - a.version);
+}
+
+const recordKey = (c: ClientRecord): string => `${c.environment}\u0000${c.service}\u0000${c.instance}`;
+
+/** Puts a changed record into the status document (a new client is added). */
+function merge(status: StatusDocument, record: ClientRecord): StatusDocument {
+  const key = recordKey(record);
+  const i = status.clients.findIndex((c) => recordKey(c) === key);
+  const clients =
+    i < 0
+      ? [...status.clients, record].sort(
+          (a, b) =>
+            a.environment.localeCompare(b.environment) ||
+            a.service.localeCompare(b.service) ||
+            a.instance.localeCompare(b.instance),
+        )
+      : status.clients.map((c, j) => (j === i ? record : c));
+  return { ...status, clients };
+}
+
 export function FleetPage() {
   useTitle("Fleet");
   const now = useNow();
-  const { data, error, reload } = useLoad(loadFleet, []);
-  const envs = data?.status.environments.map((e) => e.environment) ?? [];
-  const news = useLive(envs, reload);
-  const clients = data?.status.clients ?? [];
+  const { data: loaded, error, reload } = useLoad(() => api.status(), []);
+  const histograms = useLoad(() => api.propagation(), []);
+  const [status, setStatus] = useState<StatusDocument | null>(null);
+  const [news, setNews] = useState<string | null>(null);
+  const [problemsOnly, setProblemsOnly] = useState(false);
+  const histogramTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  useEffect(() => setStatus(loaded), [loaded]);
+  // The tab's one stream: a new version reloads the status; a changed client record is merged in as it is.
+  useEffect(
+    () =>
+      follow({
+        onSnapshot: (e) => {
+          setNews(`${e.environment} is now at version ${e.version}`);
+          reload();
+        },
+        onClient: (record) => {
+          setStatus((s) => (s === null ? s : merge(s, record)));
+          if (histogramTimer.current === null)
+            histogramTimer.current = setTimeout(() => {
+              histogramTimer.current = null;
+              histograms.reload();
+            }, HISTOGRAM_DELAY_MS);
+        },
+        onResync: () => {
+          reload();
+          histograms.reload();
+        },
+      }),
+    [],
+  );
+  useEffect(
+    () => () => {
+      if (histogramTimer.current !== null) clearTimeout(histogramTimer.current);
+    },
+    [],
+  );
+  const clients = status?.clients ?? [];
   const byEnv = new Map<string, ClientRecord[]>();
   for (const c of clients) byEnv.set(c.environment, [...(byEnv.get(c.environment) ?? []), c]);
   const currentOf = (env: string): number | null => {
-    const e = data?.status.environments.find((x) => x.environment === env);
+    const e = status?.environments.find((x) => x.environment === env);
     // An environment the endpoint cannot serve (`error`) has no current version.
     return e !== undefined && "version" in e ? e.version : null;
   };
   const rejected = clients.filter((c) => c.rejected);
+  const problems = clients.filter((c) => hasProblem(flagsOf(c, currentOf(c.environment), now))).length;
+  const shown = new Set(status?.environments.map((e) => e.environment) ?? []);
+  const propagation = bars(histograms.data ?? [], shown);
   return (
     <>
       <h1>Fleet</h1>
       <LiveNote news={news} />
       <Problem error={error} />
-      {data !== null && clients.length === 0 && (
+      {status !== null && clients.length === 0 && (
         <p>
           No client has read an environment your token may read in the last 15 minutes. Clients identify themselves with
           the <code>Strata-Client</code> header.
         </p>
       )}
-      {data !== null && clients.length > 0 && (
+      {status !== null && clients.length > 0 && (
         <>
           <p>
             {clients.length} clients;{" "}
             {rejected.length === 0 ? (
-              "none rejected a snapshot."
+              "none rejected a snapshot"
             ) : (
-              <strong class="bad">{rejected.length} rejected a snapshot.</strong>
+              <strong class="bad">{rejected.length} rejected a snapshot</strong>
             )}
+            ; {problems === 0 ? "no problems." : <strong class="bad">{problems} with a problem.</strong>}
           </p>
-          {latencies(data).length > 0 ? (
-            <Histogram values={latencies(data)} />
+          <p>
+            <label>
+              <input
+                type="checkbox"
+                checked={problemsOnly}
+                onChange={(e) => setProblemsOnly((e.currentTarget as HTMLInputElement).checked)}
+              />{" "}
+              Problems only (behind, refusing, failed at start, stale)
+            </label>
+          </p>
+          {propagation.total > 0 ? (
+            <Histogram {...propagation} />
           ) : (
             <p class="muted">
-              Propagation latency: no client has reported when it first ran a version yet (the server records it from
-              the <code>Strata-Client</code> header).
+              Propagation latency: this server has not yet seen a client move to a newly published version (it times
+              each move from the version's publish to the client's first request running it).
             </p>
           )}
-          {[...byEnv].map(([env, list]) => (
-            <section key={env} aria-labelledby={`fleet-${env}`}>
-              <h2 id={`fleet-${env}`}>
-                {env} <span class="muted">(serving v{currentOf(env) ?? "—"})</span>
-              </h2>
-              <p>Runs: {versionCounts(list).join(" · ")}</p>
-              <div class="scroll" tabIndex={0} role="region" aria-label={`Clients of ${env}`}>
-                <table class="stack">
-                  <thead>
-                    <tr>
-                      <th scope="col">Service</th>
-                      <th scope="col">Instance</th>
-                      <th scope="col">Kind</th>
-                      <th scope="col">Runs</th>
-                      <th scope="col">Last seen</th>
-                      <th scope="col">Connected</th>
-                      <th scope="col">Rejected</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {list.map((c) => (
-                      <ClientRow key={`${c.service}/${c.instance}`} c={c} current={currentOf(env)} now={now} />
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-            </section>
-          ))}
+          {[...byEnv].map(([env, list]) => {
+            const current = currentOf(env);
+            const groups = groupsOf(list, current, now).filter((g) => !problemsOnly || g.problems > 0);
+            return (
+              <section key={env} aria-labelledby={`fleet-${env}`}>
+                <h2 id={`fleet-${env}`}>
+                  {env} <span class="muted">(serving v{current ?? "—"})</span>
+                </h2>
+                <p>Runs: {versionCounts(list).join(" · ")}</p>
+                {groups.length === 0 ? (
+                  <p class="muted">No problems.</p>
+                ) : (
+                  <div class="scroll" tabIndex={0} role="region" aria-label={`Clients of ${env}`}>
+                    <table class="stack">
+                      <thead>
+                        <tr>
+                          <th scope="col">Service</th>
+                          <th scope="col">Instance</th>
+                          <th scope="col">Kind</th>
+                          <th scope="col">Runs</th>
+                          <th scope="col">Last seen</th>
+                          <th scope="col">Connected</th>
+                          <th scope="col">Rejected</th>
+                        </tr>
+                      </thead>
+                      {groups.map((g) => {
+                        const rows = problemsOnly ? g.rows.filter((r) => hasProblem(r.flags)) : g.rows;
+                        return (
+                          <tbody key={`${g.service}\u0000${g.version}`} class="group">
+                            <tr class="group-head">
+                              <th scope="rowgroup" colSpan={7}>
+                                <Safe text={g.service} /> · {g.version === 0 ? "no version" : `v${g.version}`}:{" "}
+                                {g.rows.length} client{g.rows.length === 1 ? "" : "s"}
+                                {g.problems > 0 && (
+                                  <>
+                                    {" "}
+                                    <Badge kind="warn">{g.problems} with a problem</Badge>
+                                  </>
+                                )}
+                              </th>
+                            </tr>
+                            {rows.slice(0, ROWS_PER_GROUP).map(({ c, flags }) => (
+                              <ClientRow key={recordKey(c)} c={c} current={current} flags={flags} now={now} />
+                            ))}
+                            {rows.length > ROWS_PER_GROUP && (
+                              <tr>
+                                <td colSpan={7} class="muted">
+                                  and {rows.length - ROWS_PER_GROUP} more
+                                  {problemsOnly ? " with a problem" : " (tick “Problems only” to see those first)"}
+                                </td>
+                              </tr>
+                            )}
+                          </tbody>
+                        );
+                      })}
+                    </table>
+                  </div>
+                )}
+              </section>
+            );
+          })}
         </>
       )}
     </>
