@@ -48,6 +48,12 @@ function toRecord({ connections, ...r }: TrackedClient): ClientRecord {
   };
 }
 
+/** Of two records of one client (two servers'), the one heard from last; connected if either is. */
+function newest(a: ClientRecord, b: ClientRecord): ClientRecord {
+  const pick = Date.parse(b.lastSeen) > Date.parse(a.lastSeen) ? b : a;
+  return { ...pick, connected: a.connected || b.connected };
+}
+
 /** What a change is: the fields a fleet view shows, without the times that move on every request. */
 function signature(r: ClientRecord): string {
   return JSON.stringify([r.version, r.kind, r.rejected?.version, r.rejected?.reason, r.connected]);
@@ -61,6 +67,10 @@ export class ClientTracker {
   private readonly changed = new Set<string>();
   private readonly told = new Map<string, string>();
   private flushTimer: NodeJS.Timeout | null = null;
+  /** The other servers' records (shared through the store), merged: key -> record. */
+  private remote = new Map<string, ClientRecord>();
+  /** Goes up with every change of a local record: the sharing writes again only when it moved. */
+  changes = 0;
 
   constructor(
     private readonly maxClients = MAX_CLIENTS,
@@ -158,7 +168,39 @@ export class ClientTracker {
     this.listeners.clear();
   }
 
-  private mark(key: string): void {
+  /**
+   * The records the other servers of the store share: each key's newest (by `lastSeen`), connected when any
+   * server holds a connection of it. Changes against the previous set are told like local ones.
+   */
+  setRemote(records: readonly ClientRecord[]): void {
+    const next = new Map<string, ClientRecord>();
+    for (const r of records) {
+      const key = keyOf(r);
+      const had = next.get(key);
+      if (had === undefined) next.set(key, r);
+      else next.set(key, newest(had, r));
+    }
+    const before = this.remote;
+    this.remote = next;
+    for (const key of new Set([...before.keys(), ...next.keys()]))
+      if (JSON.stringify(before.get(key)) !== JSON.stringify(next.get(key))) this.mark(key, false);
+  }
+
+  /** The records this server keeps from its own requests (what it shares). */
+  local(now = Date.now()): ClientRecord[] {
+    this.forget(now);
+    return [...this.clients.values()].map(toRecord);
+  }
+
+  private merged(key: string): ClientRecord | undefined {
+    const local = this.clients.get(key);
+    const remote = this.remote.get(key);
+    if (local === undefined) return remote;
+    return remote === undefined ? toRecord(local) : newest(toRecord(local), remote);
+  }
+
+  private mark(key: string, local = true): void {
+    if (local) this.changes++;
     this.changed.add(key);
     if (this.flushTimer === null) {
       this.flushTimer = setTimeout(() => this.flush(), COALESCE_MS);
@@ -171,9 +213,8 @@ export class ClientTracker {
     const keys = [...this.changed];
     this.changed.clear();
     for (const key of keys) {
-      const rec = this.clients.get(key);
-      if (rec === undefined) continue;
-      const record = toRecord(rec);
+      const record = this.merged(key);
+      if (record === undefined) continue;
       const sig = signature(record);
       if (this.told.get(key) === sig) continue;
       this.told.set(key, sig);
@@ -197,20 +238,29 @@ export class ClientTracker {
     return this.clients.size;
   }
 
-  list(now = Date.now()): ClientRecord[] {
+  private forget(now: number): void {
     const cutoff = now - FORGET_MS;
     for (const [k, r] of this.clients)
       if (r.connections === 0 && Date.parse(r.lastSeen) < cutoff) {
         this.clients.delete(k);
-        this.told.delete(k);
+        if (!this.remote.has(k)) this.told.delete(k);
       }
-    return [...this.clients.values()]
-      .sort(
-        (a, b) =>
-          a.environment.localeCompare(b.environment) ||
-          a.service.localeCompare(b.service) ||
-          a.instance.localeCompare(b.instance),
-      )
-      .map(toRecord);
+  }
+
+  /** Every client: this server's and (with a shared store) the other servers', one record per client. */
+  list(now = Date.now()): ClientRecord[] {
+    this.forget(now);
+    const cutoff = now - FORGET_MS;
+    const out: ClientRecord[] = [];
+    for (const key of new Set([...this.clients.keys(), ...this.remote.keys()])) {
+      const r = this.merged(key)!;
+      if (r.connected || Date.parse(r.lastSeen) >= cutoff) out.push(r);
+    }
+    return out.sort(
+      (a, b) =>
+        a.environment.localeCompare(b.environment) ||
+        a.service.localeCompare(b.service) ||
+        a.instance.localeCompare(b.instance),
+    );
   }
 }

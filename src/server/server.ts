@@ -10,6 +10,7 @@ import type { StatusDocument } from "../core/protocol/index.js";
 import type { PublicKey } from "../core/snapshot/index.js";
 import type { SnapshotStore } from "../io/stores/index.js";
 import { Auth } from "./auth.js";
+import { ClientSharing } from "./client-sharing.js";
 import { ClientTracker } from "./clients.js";
 import { DEFAULT_LIMITS, Listener, type ServerLimits } from "./connections.js";
 import { createDispatcher, type Handlers } from "./dispatch.js";
@@ -75,6 +76,7 @@ class Endpoint {
   private readonly listener: Listener;
   private closing = false;
   private heartbeat: NodeJS.Timeout | null = null;
+  private readonly sharing: ClientSharing;
 
   constructor(options: ServerOptions) {
     const log = options.log ?? (() => undefined);
@@ -107,6 +109,7 @@ class Endpoint {
       repoDir: options.repoDir ?? null,
       closing: () => this.closing,
     };
+    this.sharing = new ClientSharing(this.parts.store, this.parts.clients, log);
     const handlers: Handlers = {
       ...publishHandlers(this.parts),
       ...longPollHandlers(this.parts),
@@ -132,6 +135,7 @@ class Endpoint {
     // Clients holding a long-poll or stream open are seen on every heartbeat (their lastSeen moves).
     this.heartbeat = setInterval(() => this.parts.clients.heartbeat(), this.parts.heartbeatMs);
     this.heartbeat.unref();
+    this.sharing.start();
     const { url, address, host } = await this.listener.listen(listen);
     auth.restrictHosts(host, address.port);
     log("info", "listening", {
@@ -157,6 +161,7 @@ class Endpoint {
     const { cache, watchers, log, store, clients } = this.parts;
     if (this.heartbeat !== null) clearInterval(this.heartbeat);
     clients.close();
+    await this.sharing.close();
     log("info", "shutting down", { longpolls: watchers.longpoll, streams: watchers.sse });
     await this.listener.close(() => cache.close());
     await store.close();

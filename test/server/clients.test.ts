@@ -14,7 +14,9 @@ import {
 } from "../../src/core/protocol/index.js";
 import { createToken, readTokens } from "../../src/server/index.js";
 import { startEndpoint, type Endpoint } from "../client/support.js";
+import { etcdMissing, startEtcd, type EtcdHandle } from "../support/etcd.js";
 import { tempdir } from "../support/gitdir.js";
+import { spawnServe, type ServeProcess } from "../support/serve.js";
 import { put, startTestServer, type TestServer } from "../support/server.js";
 import { makeChain, newKey } from "../support/snapshots.js";
 
@@ -249,4 +251,79 @@ describe("lastSeen of a connected client", () => {
       await s.server.close();
     }
   });
+});
+
+describe("two servers on one store", () => {
+  const extra: ServeProcess[] = [];
+  let etcd: EtcdHandle | null = null;
+  afterEach(async () => {
+    for (const p of extra.splice(0)) await p.stop();
+    await etcd?.stop();
+    etcd = null;
+  });
+
+  /** Reads staging through `url` as a client named so. */
+  async function read(url: string, service: string, instance: string, version: number): Promise<void> {
+    const r = await fetch(`${url}/v1/environments/staging/snapshot`, {
+      headers: { "strata-client": `service=${service}; instance=${instance}; version=${version}; kind=sdk` },
+    });
+    expect(r.status).toBe(200);
+    await r.body?.cancel();
+  }
+
+  const names = (doc: StatusDocument) => doc.clients.map((c) => `${c.service}/${c.instance}@v${c.version}`).sort();
+
+  it.each([["file"], ["etcd"]] as const)(
+    "each one's /v1/status and event stream show every client, whichever server it asks (%s store)",
+    async (kind) => {
+      if (kind === "etcd" && etcdMissing) return;
+      let store: string | undefined;
+      if (kind === "etcd") {
+        etcd = await startEtcd();
+        store = `etcd://${etcd.hostPort}/strata-fleet-${Date.now()}`;
+      }
+      const a = await startEndpoint(store === undefined ? {} : { store });
+      endpoints.push(a);
+      const b = await spawnServe(["--store", a.store, "--trusted-keys", a.keysFile]);
+      extra.push(b);
+      await a.publish({ app: { name: "x" } });
+      const streamA = await openStream(`${a.url}/v1/events`);
+      await streamA.next((e) => e.event === "heartbeat", "the first heartbeat");
+      await read(a.url, "api", "on-a", 1);
+      await read(b.url, "api", "on-b", 1);
+      // Readiness by signal: each server's answer lists both (the records travel through the store).
+      for (const url of [a.url, b.url])
+        await vi.waitFor(async () => expect(names(await status(url))).toEqual(["api/on-a@v1", "api/on-b@v1"]), {
+          timeout: 30_000,
+          interval: 100,
+        });
+      // A's dashboard stream hears of a client that only B saw.
+      await streamA.next(
+        isClient("api", (r) => r.instance === "on-b"),
+        "B's client on A's stream",
+      );
+      // A client that moved is one record, its newest, on both.
+      await read(b.url, "api", "on-a", 1);
+      await read(a.url, "api", "on-b", 1);
+      await a.publish({ app: { name: "y" } });
+      await read(b.url, "api", "on-a", 2);
+      for (const url of [a.url, b.url])
+        await vi.waitFor(async () => expect(names(await status(url))).toEqual(["api/on-a@v2", "api/on-b@v1"]), {
+          timeout: 30_000,
+          interval: 100,
+        });
+      await streamA.next(
+        isClient("api", (r) => r.instance === "on-a" && r.version === 2),
+        "on-a at v2 on A's stream",
+      );
+      // B stops: its records go with it (it deletes them); A's own stay.
+      await read(a.url, "api", "on-a", 2);
+      await b.stop();
+      await vi.waitFor(async () => expect(names(await status(a.url))).toEqual(["api/on-a@v2", "api/on-b@v1"]), {
+        timeout: 30_000,
+        interval: 100,
+      });
+      streamA.close();
+    },
+  );
 });

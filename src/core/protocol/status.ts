@@ -3,7 +3,7 @@
  * from its `Strata-Client` header (docs/distribution.md). `strata status` and the dashboard's fleet page
  * read it.
  */
-import type { RejectionCode } from "./codes.js";
+import { isRejectionCode, type RejectionCode } from "./codes.js";
 import type { Agree, FieldsOf } from "./fields.js";
 
 export const CLIENT_KINDS = ["sdk", "agent"] as const;
@@ -102,6 +102,99 @@ export function isEnvironmentFailure(e: EnvironmentStatus | EnvironmentFailure):
   return "error" in e;
 }
 
+/**
+ * The fleet records one server shares with the others of its store (docs/distribution.md, "Several servers"):
+ * each server replaces its own document every few seconds; every server reads them all and shows the union.
+ * A document not replaced for {@link SHARED_CLIENTS_STALE_MS} belongs to a server that is gone. Progressive
+ * delivery's gates read the same records.
+ */
+export interface SharedClientsDocument {
+  schemaVersion: 1;
+  /** The writing server's id (random per process). */
+  server: string;
+  writtenAt: string;
+  /** The clients whose requests that server answered (`connected`: an open connection to it). */
+  clients: ClientRecord[];
+}
+
+export const SHARED_CLIENTS_FIELDS = ["schemaVersion", "server", "writtenAt", "clients"] as const;
+
+/** A server's document older than this is ignored (the server stopped or lost the store). */
+export const SHARED_CLIENTS_STALE_MS = 45_000;
+
+/** A server id: what names its document in the store. */
+export const SHARED_SERVER_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+const isString = (v: unknown): v is string => typeof v === "string";
+const isVersion = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+const isTime = (v: unknown): v is string => isString(v) && !Number.isNaN(Date.parse(v));
+
+/**
+ * A stored document read back, checked member by member: a record that is not one (another writer's bug, a
+ * hand-edited file) is dropped, never shown; null when the document itself is not one.
+ */
+export function parseSharedClients(text: string): SharedClientsDocument | null {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof doc !== "object" || doc === null) return null;
+  const d = doc as Record<string, unknown>;
+  if (d.schemaVersion !== 1 || !isString(d.server) || !SHARED_SERVER_ID.test(d.server) || !isTime(d.writtenAt))
+    return null;
+  if (!Array.isArray(d.clients)) return null;
+  const clients: ClientRecord[] = [];
+  for (const raw of d.clients as unknown[]) {
+    if (typeof raw !== "object" || raw === null) continue;
+    const r = raw as Record<string, unknown>;
+    const rejected = r.rejected as Record<string, unknown> | null | undefined;
+    const rejectedOk =
+      rejected === null ||
+      (typeof rejected === "object" &&
+        rejected !== undefined &&
+        isVersion(rejected.version) &&
+        isString(rejected.reason) &&
+        isRejectionCode(rejected.reason) &&
+        isTime(rejected.at));
+    if (
+      !isString(r.environment) ||
+      !isString(r.service) ||
+      !isString(r.instance) ||
+      !(r.kind === null || (CLIENT_KINDS as readonly unknown[]).includes(r.kind)) ||
+      !isVersion(r.version) ||
+      !isTime(r.since) ||
+      !isTime(r.lastSeen) ||
+      typeof r.connected !== "boolean" ||
+      !rejectedOk
+    )
+      continue;
+    const refusal =
+      rejected === null
+        ? null
+        : {
+            version: rejected!.version as number,
+            reason: rejected!.reason as RejectionCode,
+            at: rejected!.at as string,
+          };
+    clients.push({
+      environment: r.environment,
+      service: r.service,
+      instance: r.instance,
+      kind: r.kind as ClientKind | null,
+      version: r.version,
+      since: r.since,
+      lastSeen: r.lastSeen,
+      connected: r.connected,
+      rejected: refusal,
+      state: clientState(r.version, refusal),
+    });
+  }
+  return { schemaVersion: 1, server: d.server, writtenAt: d.writtenAt, clients };
+}
+
+type _SharedFields = Agree<FieldsOf<SharedClientsDocument, typeof SHARED_CLIENTS_FIELDS>>;
 type _ClientFields = Agree<FieldsOf<ClientRecord, typeof CLIENT_RECORD_FIELDS>>;
 type _EnvironmentFields = Agree<FieldsOf<EnvironmentStatus, typeof ENVIRONMENT_STATUS_FIELDS>>;
 type _FailureFields = Agree<FieldsOf<EnvironmentFailure, typeof ENVIRONMENT_FAILURE_FIELDS>>;

@@ -4,6 +4,7 @@
  *   PREFIX/head/<env>               the current pointer (Head JSON)
  *   PREFIX/v/<env>/<000000000007>   version 7's snapshot text
  *   PREFIX/h/<env>/<000000000007>   its history/audit entry
+ *   PREFIX/clients/<server>         each server's fleet records, replaced by a put
  *
  * A publish is one transaction: if head's mod revision is still the one read (or head is absent for the
  * first), put the version, its history entry and the new head. Every server watches PREFIX/head/ and tells
@@ -14,6 +15,7 @@ import type { Etcd3, Watcher } from "etcd3";
 import { StrataError } from "../../core/findings.js";
 import { importOptional } from "../optional-package.js";
 import { isValidName } from "../../core/names.js";
+import { SHARED_SERVER_ID } from "../../core/protocol/status.js";
 import {
   createHistoryEntry,
   headOf,
@@ -249,6 +251,27 @@ class EtcdStore implements SnapshotStore {
     const w = this.watcher;
     this.watcher = null;
     void w?.cancel().catch(() => undefined);
+  }
+
+  private clientsKey(server: string): string {
+    if (!SHARED_SERVER_ID.test(server))
+      throw new StrataError("invalid-argument", `invalid server id ${JSON.stringify(server)}`);
+    return this.key("clients", server);
+  }
+
+  async putClientRecords(server: string, text: string): Promise<void> {
+    await this.call("sharing the fleet records", () => this.client.put(this.clientsKey(server)).value(text).exec());
+  }
+
+  async listClientRecords(): Promise<string[]> {
+    const values = await this.call("reading the fleet records", () =>
+      this.client.getAll().prefix(this.key("clients", "")).strings(),
+    );
+    return Object.values(values);
+  }
+
+  async deleteClientRecords(server: string): Promise<void> {
+    await this.call("removing the fleet records", () => this.client.delete().key(this.clientsKey(server)).exec());
   }
 
   async close(): Promise<void> {

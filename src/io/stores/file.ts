@@ -7,6 +7,7 @@
  *   DIR/envs/<env>/v/<000000000007>.json     version 7, written once, never changed
  *   DIR/envs/<env>/history.jsonl             append-only: one history/audit line per version
  *   DIR/envs/<env>/head.json                 the current pointer, replaced by rename
+ *   DIR/clients/<server>.json                each server's fleet records, replaced by rename (no lock)
  *
  * A publish, under the lock: temp file, fsync, link to its version name (link fails if the name exists, so
  * even a wrongly broken lock cannot duplicate a version), fsync the directory; append the history line;
@@ -25,6 +26,7 @@ import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { StrataError } from "../../core/findings.js";
 import { isValidName } from "../../core/names.js";
+import { SHARED_SERVER_ID } from "../../core/protocol/status.js";
 import type { Snapshot } from "../../core/snapshot/index.js";
 import {
   createHistoryEntry,
@@ -510,6 +512,42 @@ class FileStore implements SnapshotStore {
     this.rootWatcher = null;
     for (const w of this.dirWatchers.values()) w.close();
     this.dirWatchers.clear();
+  }
+
+  private clientsPath(server: string): string {
+    if (!SHARED_SERVER_ID.test(server))
+      throw new StrataError("invalid-argument", `invalid server id ${JSON.stringify(server)}`);
+    return join(this.root, "clients", `${server}.json`);
+  }
+
+  async putClientRecords(server: string, text: string): Promise<void> {
+    // Rebuilt every few seconds by its server: no fsync, and no lock (each server writes only its own file).
+    await writeFileAtomic(this.clientsPath(server), text, {
+      within: this.root,
+      createDirectories: true,
+      durable: false,
+    });
+  }
+
+  async listClientRecords(): Promise<string[]> {
+    const dir = join(this.root, "clients");
+    let names: string[];
+    try {
+      names = await fs.readdir(dir);
+    } catch (e) {
+      if (errno(e) === "ENOENT") return [];
+      throw e;
+    }
+    const out: string[] = [];
+    for (const n of names.filter((f) => f.endsWith(".json") && SHARED_SERVER_ID.test(f.slice(0, -5)))) {
+      const text = await readText(join(dir, n));
+      if (text !== null) out.push(text);
+    }
+    return out;
+  }
+
+  async deleteClientRecords(server: string): Promise<void> {
+    await fs.rm(this.clientsPath(server), { force: true });
   }
 
   async close(): Promise<void> {

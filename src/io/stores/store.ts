@@ -66,6 +66,14 @@ export interface SnapshotStore {
    * source starts failing and when it recovers; returns the unsubscribe.
    */
   watch(listener: (event: StoreEvent) => void, onProblem?: (problem: StoreProblem) => void): () => void;
+  /**
+   * The fleet records the servers of this store share (the protocol's `SharedClientsDocument` text, opaque
+   * here): each server replaces its own document (`server` is its id, `[A-Za-z0-9._-]`), every server reads
+   * them all, and a server that stops deletes its own.
+   */
+  putClientRecords(server: string, text: string): Promise<void>;
+  listClientRecords(): Promise<string[]>;
+  deleteClientRecords(server: string): Promise<void>;
   close(): Promise<void>;
 }
 
