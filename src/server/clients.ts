@@ -182,8 +182,10 @@ export class ClientTracker {
     }
     const before = this.remote;
     this.remote = next;
-    for (const key of new Set([...before.keys(), ...next.keys()]))
+    for (const key of new Set([...before.keys(), ...next.keys()])) {
       if (JSON.stringify(before.get(key)) !== JSON.stringify(next.get(key))) this.mark(key, false);
+      if (!next.has(key) && !this.clients.has(key)) this.told.delete(key);
+    }
   }
 
   /** The records this server keeps from its own requests (what it shares). */

@@ -9,7 +9,7 @@ import type { ClientEvents } from "./clients.js";
 
 const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 /** Propagation: from a version's publish to a client running it (seconds to tens of minutes). */
-export const PROPAGATION_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800];
+const PROPAGATION_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800];
 
 function labelText(labels: Record<string, string>): string {
   const parts = Object.entries(labels).map(

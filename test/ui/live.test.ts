@@ -342,6 +342,30 @@ describe.skipIf(noBrowser)("live", { timeout: 150_000 }, () => {
     });
   });
 
+  it("groups the fleet by service and version, filters to problems, and draws the server's propagation histogram", async () => {
+    await clientRead("grouped", "g-1", 1);
+    await clientRead("grouped", "g-1", 2);
+    await clientRead("grouped", "g-2", 2);
+    await clientRead("grouped", "g-3", 1);
+    await withPage(async (page) => {
+      await page.goto(`${serve.url}/ui/#/fleet`);
+      const head = (text: string) => page.locator("tr.group-head").filter({ hasText: text });
+      await head("grouped · v2: 2 clients").waitFor();
+      expect(await head("grouped · v1: 1 client").textContent()).toContain("1 with a problem");
+      // g-1 moved to the current version: the server timed it, and the histogram is the server's.
+      const figure = page.locator("figure.histogram");
+      expect(await figure.locator("figcaption").textContent()).toMatch(/\(\d+ moves seen by this server\)/);
+      const label = (await figure.locator("svg").getAttribute("aria-label"))!;
+      expect(label.split(", ").reduce((n, part) => n + Number(part.split(": ")[1]), 0)).toBeGreaterThan(0);
+
+      await page.getByRole("checkbox", { name: /Problems only/ }).check();
+      await expect.poll(() => page.getByRole("row").filter({ hasText: "g-1" }).count()).toBe(0);
+      expect(await page.getByRole("row").filter({ hasText: "g-2" }).count()).toBe(0);
+      expect(await head("grouped · v2").count()).toBe(0);
+      expect(await page.getByRole("row").filter({ hasText: "g-3" }).textContent()).toContain("behind v2");
+    });
+  });
+
   it("never calls a connected client stale, however long its stream has been open", async () => {
     await withPage(async (page) => {
       await page.clock.install({ time: Date.now() });

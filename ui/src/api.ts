@@ -74,7 +74,7 @@ function parseLabels(text: string): Map<string, string> {
 }
 
 /** The propagation histograms in the server's Prometheus text (`GET /metrics`), per environment. */
-export function parsePropagation(text: string): PropagationHistogram[] {
+function parsePropagation(text: string): PropagationHistogram[] {
   const byEnv = new Map<string, { le: number; count: number }[]>();
   for (const line of text.split("\n")) {
     if (!line.startsWith(PROPAGATION_BUCKET + "{")) continue;

@@ -26,7 +26,9 @@ import {
   SNAPSHOT_EVENT_DATA_FIELDS,
   SNAPSHOT_FIELDS,
   SNAPSHOT_SOURCE_FIELDS,
+  SHARED_CLIENTS_FIELDS,
   STATUS_DOCUMENT_FIELDS,
+  STREAM_EVENTS,
 } from "../../../src/core/protocol/index.js";
 
 function doc(file: string): string {
@@ -164,6 +166,23 @@ describe("docs/distribution.md", () => {
     expect(environments.union.map(fieldsOf)).toEqual([[...ENVIRONMENT_STATUS_FIELDS], [...ENVIRONMENT_FAILURE_FIELDS]]);
     expect(fieldsOf(itemOf(member(status, "clients")))).toEqual([...CLIENT_RECORD_FIELDS]);
     expect(fieldsOf(shapeInCell(apiRow("GET /v1/audit")))).toEqual([...AUDIT_DOCUMENT_FIELDS]);
+  });
+});
+
+describe("docs/distribution.md, the fleet", () => {
+  it("shows the frames of GET /v1/events, one of each kind, without ids", () => {
+    const text = section("distribution.md", "### One stream for everything the token may read");
+    const frames = /\n\n((?: {4}.*\n|\n)+)/.exec(text)![1]!.replace(/^ {4}/gm, "");
+    const events = new EventStreamParser().push(frames.trimEnd() + "\n\n");
+    expect(events.map((e) => e.event)).toEqual([...STREAM_EVENTS]);
+    expect(events.every((e) => e.id === null)).toBe(true);
+    expect(Object.keys(JSON.parse(events[0]!.data) as object)).toEqual([...SNAPSHOT_EVENT_DATA_FIELDS]);
+  });
+
+  it("shows the fleet document the servers of a store share with the protocol's fields", () => {
+    const text = section("distribution.md", "### Several servers: one fleet");
+    const span = [...text.matchAll(/`(\{[^`]*\})`/g)][0]![1]!;
+    expect(fieldsOf(parseShape(span))).toEqual([...SHARED_CLIENTS_FIELDS]);
   });
 });
 

@@ -14,8 +14,12 @@ import { Badge, LiveNote, Problem, useLoad, useTitle } from "./common.js";
 const STALE_MS = 5 * 60 * 1000;
 /** Client rows shown per service and version before "N more" (the counts are always whole). */
 const ROWS_PER_GROUP = 50;
-/** After a client moves, the propagation histogram is read again this much later (moves come in bursts). */
+/**
+ * After a client moves, the propagation histogram is read again this much later (moves come in bursts), and
+ * at most once per HISTOGRAM_EVERY_MS: it is the server's whole `/metrics` text, tens of KiB at scale.
+ */
 const HISTOGRAM_DELAY_MS = 2_000;
+const HISTOGRAM_EVERY_MS = 15_000;
 
 /** The server's buckets (strata_client_propagation_seconds), labelled; counts are cumulative there. */
 const BUCKET_LABELS: [number, string][] = [
@@ -219,6 +223,7 @@ export function FleetPage() {
   const [news, setNews] = useState<string | null>(null);
   const [problemsOnly, setProblemsOnly] = useState(false);
   const histogramTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const histogramAt = useRef(Date.now());
   useEffect(() => setStatus(loaded), [loaded]);
   // The tab's one stream: a new version reloads the status; a changed client record is merged in as it is.
   useEffect(
@@ -231,10 +236,14 @@ export function FleetPage() {
         onClient: (record) => {
           setStatus((s) => (s === null ? s : merge(s, record)));
           if (histogramTimer.current === null)
-            histogramTimer.current = setTimeout(() => {
-              histogramTimer.current = null;
-              histograms.reload();
-            }, HISTOGRAM_DELAY_MS);
+            histogramTimer.current = setTimeout(
+              () => {
+                histogramTimer.current = null;
+                histogramAt.current = Date.now();
+                histograms.reload();
+              },
+              Math.max(HISTOGRAM_DELAY_MS, histogramAt.current + HISTOGRAM_EVERY_MS - Date.now()),
+            );
         },
         onResync: () => {
           reload();
