@@ -388,6 +388,40 @@ describe.skipIf(noBrowser)("live", { timeout: 150_000 }, () => {
 });
 
 describe.skipIf(noBrowser)("the connection", { timeout: 120_000 }, () => {
+  it("notices a stream that went silent (a server that stopped without closing it), and recovers", async () => {
+    await withPage(async (page) => {
+      await page.clock.install({ time: Date.now() });
+      await page.goto(`${serve.url}/ui/#/fleet`);
+      await page.getByRole("heading", { level: 1, name: "Fleet" }).waitFor();
+      await status(page).filter({ hasText: /^Live/ }).waitFor();
+      // Frozen, not gone: the kernel keeps the connections open and accepts new ones, nothing answers, and
+      // no error ever reaches the page. Only the missing heartbeats can tell.
+      serve.child.kill("SIGSTOP");
+      try {
+        await expect
+          .poll(
+            async () => {
+              await page.clock.fastForward("00:05");
+              return status(page).textContent();
+            },
+            { timeout: 60_000, intervals: [200] },
+          )
+          .toContain("Connection lost");
+      } finally {
+        serve.child.kill("SIGCONT");
+      }
+      await expect
+        .poll(
+          async () => {
+            await page.clock.fastForward("00:05");
+            return status(page).textContent();
+          },
+          { timeout: 60_000, intervals: [200] },
+        )
+        .toMatch(/^Live/);
+    });
+  });
+
   it("retries a first load that failed, without a reload", async () => {
     await withPage(async (page) => {
       let refused = 0;
