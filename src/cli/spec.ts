@@ -116,7 +116,7 @@ export type ArgumentValues<A extends readonly ArgumentDef[]> = {
 };
 
 /** Collects `--env a --env b` and `--env a,b`. */
-export function collectList(value: string, previous: string[] = []): string[] {
+function collectList(value: string, previous: string[] = []): string[] {
   return [
     ...previous,
     ...value
@@ -240,22 +240,34 @@ export function programOf(
 
 /** The options of every command of a table as markdown, for docs/reference.md ("Command-line options"). */
 export function renderOptionsReference(table: readonly CommandDef[]): string {
-  const cell = (text: string): string => text.replaceAll("|", "\\|");
+  // Markdown, not HTML: `<file>` in prose would be read as a tag and vanish.
+  const prose = (text: string): string => text.replaceAll("<", "\\<");
+  const code = (text: string): string => `\`${text.replaceAll("|", "\\|")}\``;
+  const cell = (text: string): string => prose(text).replaceAll("|", "\\|");
   const sections = [...table]
     .sort((a, b) => a.path.localeCompare(b.path))
     .map((def) => {
-      const args = (def.arguments ?? []).map((a) => ` ${a.name}`).join("");
+      const args = (def.arguments ?? []).map((a) => ` ${prose(a.name)}`).join("");
       const rows = Object.values(def.options).map((o) => {
         const extra = [
           o.required ? "required" : null,
           o.kind === "list" ? "repeatable, or comma-separated" : null,
+          o.kind === "variadic" ? "one or more values" : null,
           o.choices ? `one of ${o.choices.map((c) => `\`${c}\``).join(", ")}` : null,
           o.default !== undefined ? `default \`${o.default}\`` : null,
         ].filter((x): x is string => x !== null);
-        return `| \`${cell(o.flags)}\` | ${cell(o.description)}${extra.length ? ` (${extra.join("; ")})` : ""} |`;
+        return `| ${code(o.flags)} | ${cell(o.description)}${extra.length ? ` (${extra.join("; ")})` : ""} |`;
       });
       const options = rows.length > 0 ? `\n| option | |\n|---|---|\n${rows.join("\n")}\n` : "";
-      return `### strata ${def.path}${args}\n\n${def.description}\n${options}`;
+      const argumentRows = (def.arguments ?? []).map((a) => {
+        const extra = [
+          a.choices ? `one of ${a.choices.map((c) => `\`${c}\``).join(", ")}` : null,
+          a.default !== undefined ? `default \`${a.default}\`` : null,
+        ].filter((x): x is string => x !== null);
+        return `| ${code(a.name)} | ${cell(a.description)}${extra.length ? ` (${extra.join("; ")})` : ""} |`;
+      });
+      const argumentTable = argumentRows.length > 0 ? `\n| argument | |\n|---|---|\n${argumentRows.join("\n")}\n` : "";
+      return `### strata ${def.path}${args}\n\n${prose(def.description)}\n${argumentTable}${options}`;
     });
   return sections.join("\n");
 }

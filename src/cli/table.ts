@@ -66,17 +66,17 @@ export const RESOLVE_FORMATS = [
 ] as const satisfies readonly OutputFormat[];
 
 /** The shells `strata completion` writes a script for. */
-export const SHELLS = ["bash", "zsh", "fish"] as const satisfies readonly Shell[];
+const SHELLS = ["bash", "zsh", "fish"] as const satisfies readonly Shell[];
 
 /** `--pr 42` or `--pr '#42'`. */
-export function parsePullRequestNumber(value: string): number {
+function parsePullRequestNumber(value: string): number {
   const n = Number(value.replace(/^#/, ""));
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`"${value}" is not a pull request number`);
   return n;
 }
 
 /** `8388608`, `8M`, `512k`, `512KiB`. */
-export function parseBytes(value: string): number {
+function parseBytes(value: string): number {
   const m = /^(\d+)([kKmM]i?[bB]?)?$/.exec(value.trim());
   if (!m)
     throw new StrataError("invalid-argument", `invalid size ${JSON.stringify(value)}`, {
@@ -87,7 +87,7 @@ export function parseBytes(value: string): number {
 }
 
 /** A positive whole number. */
-export function parseCount(value: string): number {
+function parseCount(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || n < 1)
     throw new StrataError("invalid-argument", `expected a positive count, not ${JSON.stringify(value)}`);
