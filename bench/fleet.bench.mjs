@@ -2,7 +2,8 @@
 // The dashboard's fleet page at scale: bytes per minute one open fleet tab costs, against the real
 // `strata serve` (the built CLI) on a file store of 50 environments × 500 versions with 4 clients per
 // environment, in headless chromium (Debian's, driven by playwright-core), counted by the browser itself
-// (the DevTools protocol's bytes received per request, headers included, the open event stream included).
+// (the DevTools protocol's bytes received per request, headers included, the open event stream included),
+// and the server's CPU time over the same minute (/proc/PID/stat: user + system).
 //
 //   node bench/fleet.bench.mjs [--envs 50] [--versions 500] [--seconds 60] [--before DIR]
 //
@@ -11,7 +12,7 @@
 // scripts/build-ui.mjs`), the same store and the same clients are measured against its CLI too, side by
 // side. Needs dist/ (npm run build) and /usr/bin/chromium (STRATA_CHROMIUM overrides).
 import { spawn } from "node:child_process";
-import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -110,8 +111,17 @@ async function clientRead(url, environment, instance, version) {
   if (r.status !== 200) throw new Error(`client read: ${r.status}`);
 }
 
+/** CPU seconds (user + system) a process has used so far (Linux, 100 clock ticks per second). */
+function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8")
+    .replace(/^.*\) /, "")
+    .split(" ");
+  // After the command: utime and stime are the 12th and 13th fields.
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /** Bytes the tab receives while `during` runs (after its page is loaded and settled). */
-async function measure(browser, url, during) {
+async function measure(browser, url, pid, waitForHeartbeat, during) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
   const page = await context.newPage();
   const cdp = await context.newCDPSession(page);
@@ -131,6 +141,10 @@ async function measure(browser, url, during) {
   cdp.on("Network.loadingFinished", (e) => {
     if (counting) finished.set(e.requestId, e.encodedDataLength);
   });
+  // The first heartbeat of the tab's stream ends the versions it sends on connect (builds that have one).
+  let heartbeat = () => undefined;
+  const heard = new Promise((resolve) => (heartbeat = resolve));
+  cdp.on("Network.eventSourceMessageReceived", (e) => e.eventName === "heartbeat" && heartbeat());
   const loadStart = Date.now();
   await page.goto(`${url}/ui/#/fleet`);
   await page.getByRole("heading", { level: 1, name: "Fleet" }).waitFor({ timeout: 120_000 });
@@ -142,9 +156,12 @@ async function measure(browser, url, during) {
   // Settled: the first answers are in, and the event stream's first frames (each environment's current
   // version, sent once on connect) are part of the load, not of the minute measured.
   await page.waitForTimeout(10_000);
+  if (waitForHeartbeat) await heard;
   counting = true;
   const t0 = Date.now();
+  const cpu0 = cpuSeconds(pid);
   await during();
+  const cpu = cpuSeconds(pid) - cpu0;
   const seconds = (Date.now() - t0) / 1000;
   counting = false;
   let bytes = 0;
@@ -155,6 +172,7 @@ async function measure(browser, url, during) {
     loadMs,
     bytesPerMinute: Math.round((bytes * 60) / seconds),
     requestsPerMinute: Math.round((requests * 60) / seconds),
+    cpuMsPerMinute: Math.round((cpu * 1000 * 60) / seconds),
   };
 }
 
@@ -164,9 +182,15 @@ async function run(label, cli, store, browser) {
     for (let e = 0; e < ENVS; e++)
       for (let i = 0; i < CLIENTS_PER_ENV; i++)
         await clientRead(serve.url, `env-${String(e).padStart(2, "0")}`, i, VERSIONS - (i === 3 ? 1 : 0));
-    const idle = await measure(browser, serve.url, () => new Promise((r) => setTimeout(r, SECONDS * 1000)));
+    const idle = await measure(
+      browser,
+      serve.url,
+      serve.child.pid,
+      label !== "before",
+      () => new Promise((r) => setTimeout(r, SECONDS * 1000)),
+    );
     let moves = 0;
-    const busy = await measure(browser, serve.url, async () => {
+    const busy = await measure(browser, serve.url, serve.child.pid, label !== "before", async () => {
       const end = Date.now() + SECONDS * 1000;
       while (Date.now() < end) {
         await new Promise((r) => setTimeout(r, 5_000));
@@ -204,11 +228,11 @@ console.log(
     .join(" ")}`,
 );
 console.log(
-  "| build | page load | idle: bytes/min | idle: requests/min | a client moving every 5 s: bytes/min | requests/min |",
+  "| build | page load | idle: bytes/min | requests/min | server CPU/min | a client moving every 5 s: bytes/min | requests/min | server CPU/min |",
 );
-console.log("|---|---|---|---|---|---|");
+console.log("|---|---|---|---|---|---|---|---|");
 for (const r of results)
   console.log(
-    `| ${r.label} | ${(r.idle.loadMs / 1000).toFixed(1)} s | ${kib(r.idle.bytesPerMinute)} | ${r.idle.requestsPerMinute} | ${kib(r.busy.bytesPerMinute)} | ${r.busy.requestsPerMinute} |`,
+    `| ${r.label} | ${(r.idle.loadMs / 1000).toFixed(1)} s | ${kib(r.idle.bytesPerMinute)} | ${r.idle.requestsPerMinute} | ${r.idle.cpuMsPerMinute} ms | ${kib(r.busy.bytesPerMinute)} | ${r.busy.requestsPerMinute} | ${r.busy.cpuMsPerMinute} ms |`,
   );
 if (process.env.STRATA_BENCH_OUT) appendFileSync(process.env.STRATA_BENCH_OUT, JSON.stringify(results) + "\n");

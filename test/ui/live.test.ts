@@ -404,7 +404,7 @@ describe.skipIf(noBrowser)("the connection", { timeout: 120_000 }, () => {
               await page.clock.fastForward("00:05");
               return status(page).textContent();
             },
-            { timeout: 60_000, intervals: [200] },
+            { timeout: 60_000, interval: 200 },
           )
           .toContain("Connection lost");
       } finally {
@@ -416,7 +416,7 @@ describe.skipIf(noBrowser)("the connection", { timeout: 120_000 }, () => {
             await page.clock.fastForward("00:05");
             return status(page).textContent();
           },
-          { timeout: 60_000, intervals: [200] },
+          { timeout: 60_000, interval: 200 },
         )
         .toMatch(/^Live/);
     });

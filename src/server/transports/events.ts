@@ -79,17 +79,22 @@ export function eventStreamHandlers(parts: EndpointParts): Pick<Handlers, "GET e
         watchers.sse--;
       });
       try {
-        for (const environment of await parts.store.environments()) {
-          if (res.writableEnded) break;
-          if (!mayRead(grant, environment)) continue;
-          try {
-            const c = await cache.current(environment);
-            if (c !== null) writeVersion(environment, c);
-          } catch (e) {
-            // A corrupted environment is the status answer's to report; the stream goes on with the others.
-            if (!isStrataError(e)) throw e;
-          }
-        }
+        const readable = (await parts.store.environments()).filter((e) => mayRead(grant, e));
+        // Loaded side by side (an environment's first load reads its history to verify the head), written in
+        // the store's order.
+        const loaded = await Promise.all(
+          readable.map((environment) =>
+            cache.current(environment).catch((e: unknown) => {
+              // A corrupted environment is the status answer's to report; the stream goes on with the others.
+              if (!isStrataError(e)) throw e;
+              return null;
+            }),
+          ),
+        );
+        readable.forEach((environment, i) => {
+          const c = loaded[i];
+          if (c !== null && c !== undefined) writeVersion(environment, c);
+        });
       } finally {
         replaying = false;
         for (const [environment, c] of arrived.splice(0)) writeVersion(environment, c);
