@@ -110,7 +110,8 @@ export interface ServerMetrics {
   clientRejections: Counter;
   /** From a version's publish to a client's first request running it, by environment. */
   propagation: Histogram;
-  render(): string;
+  /** The exposition text: every family, or only those named. */
+  render(names?: ReadonlySet<string>): string;
 }
 
 /** Where the metrics read what they do not count themselves. */
@@ -192,7 +193,7 @@ export function createMetrics(sources: MetricSources): ServerMetrics {
     refusedConnections,
     clientRejections,
     propagation,
-    render: () =>
+    render: (names) =>
       [
         requests,
         latency,
@@ -207,6 +208,7 @@ export function createMetrics(sources: MetricSources): ServerMetrics {
         clientRejections,
         propagation,
       ]
+        .filter((m) => names === undefined || names.has(m.name))
         .map((m) => m.render())
         .join("\n") + "\n",
   };
@@ -228,9 +230,13 @@ export function clientMetrics(metrics: ServerMetrics, sources: Pick<MetricSource
   };
 }
 
-/** `GET /metrics`. */
-export function sendMetrics(res: ServerResponse, metrics: ServerMetrics): void {
-  const text = metrics.render();
+/**
+ * `GET /metrics`; `?name=FAMILY` (repeatable) answers only those families, so a reader that wants one (the
+ * dashboard's propagation histogram) does not download them all.
+ */
+export function sendMetrics(res: ServerResponse, metrics: ServerMetrics, query: URLSearchParams | null): void {
+  const names = query?.getAll("name") ?? [];
+  const text = metrics.render(names.length === 0 ? undefined : new Set(names));
   res.writeHead(200, {
     "content-type": "text/plain; version=0.0.4; charset=utf-8",
     "content-length": Buffer.byteLength(text),

@@ -116,7 +116,7 @@ class Endpoint {
       ...eventStreamHandlers(this.parts),
       ...readHandlers(this.parts),
       ...statusHandlers(this.parts),
-      "GET metrics": ({ res }) => sendMetrics(res, metrics),
+      "GET metrics": ({ res, query }) => sendMetrics(res, metrics, query),
       ...dashboardHandlers(this.parts),
     };
     const dispatch = createDispatcher({

@@ -62,6 +62,14 @@ describe.skipIf(missing)("/metrics (scraped by a real Prometheus)", { timeout: 1
     expect(text).toMatch(/^strata_client_propagation_seconds_bucket\{environment="staging",le="\+Inf"\} 2$/m);
     expect(text).toMatch(/^strata_client_propagation_seconds_count\{environment="staging"\} 2$/m);
 
+    // One family on its own (what the dashboard's fleet page reads).
+    const one = await (await fetch(`${ep.url}/metrics?name=strata_client_propagation_seconds`)).text();
+    expect(one.split("\n").filter((l) => l !== "" && !l.startsWith("strata_client_propagation_seconds"))).toEqual([
+      "# HELP strata_client_propagation_seconds From a version's publish to a client's first request running it (clients that moved to the current version), by environment.",
+      "# TYPE strata_client_propagation_seconds histogram",
+    ]);
+    expect(one).toContain('strata_client_propagation_seconds_count{environment="staging"} 2\n');
+
     const client = createPrometheusClient({ url: prometheus.url });
     const value = async (q: string): Promise<number> => {
       const a = await client.query(q, Date.now());

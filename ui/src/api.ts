@@ -129,5 +129,5 @@ export const api = {
   status: () => getJson<StatusDocument>("/v1/status"),
   audit: () => getJson<ChainAuditDocument>("/ui/api/audit"),
   /** The server's propagation histograms (its Prometheus metrics), per environment. */
-  propagation: async () => parsePropagation(await getText("/metrics")),
+  propagation: async () => parsePropagation(await getText("/metrics?name=strata_client_propagation_seconds")),
 };
