@@ -53,12 +53,19 @@ const heavy = [
 ];
 
 describe("modules loaded at start-up", () => {
-  it("--version loads only the CLI entry, no package", async () => {
+  it("--version loads only bin/strata.mjs: no package, no module of dist/", async () => {
     const r = await traced(["--version"]);
     expect(r.exitCode).toBe(0);
-    expect(r.stdout).toMatch(/^\d+\.\d+\.\d+/);
+    const pkg = JSON.parse(readFileSync(join(projectRoot, "package.json"), "utf8")) as { version: string };
+    expect(r.stdout).toBe(pkg.version);
     expect([...r.packages]).toEqual([]);
-    expect([...r.project].sort()).toEqual(["dist/cli/bundled.js", "dist/cli/main.js"]);
+    expect([...r.project]).toEqual([]);
+  });
+
+  it.each(["-V", "version"])("%s prints the same version as --version", async (flag) => {
+    const r = await traced([flag]);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toBe((await traced(["--version"])).stdout);
   });
 
   it("secrets decrypt of an age file loads no schema engine, AWS SDK, octokit or subprocess library", async () => {
