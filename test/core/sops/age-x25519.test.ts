@@ -31,7 +31,8 @@ async function encryptTo(plain: Uint8Array, recipients: string[]): Promise<strin
 /** The armored file with one byte of its binary form changed. */
 function flipByte(armored: string, at: (length: number) => number): string {
   const bin = armorDecode(armored)!;
-  bin[at(bin.length)] ^= 1;
+  const i = at(bin.length);
+  bin[i] = bin[i]! ^ 1;
   return armor.encode(bin);
 }
 
