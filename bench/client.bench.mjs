@@ -157,7 +157,7 @@ try {
       fn();
       return Number(process.hrtime.bigint() - t) / N;
     };
-    runGet(), runPlain(), runFallback(); // warm-up (optimised)
+    for (const warm of [runGet, runPlain, runFallback]) warm(); // warm-up (optimised)
     const samples = { get: [], plain: [], fallback: [] };
     for (let r = 0; r < rounds; r++) {
       samples.plain.push(once(runPlain));

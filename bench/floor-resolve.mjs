@@ -41,7 +41,8 @@ const config = {};
 const validators = new Map();
 for (const f of readdirSync(join(dir, "schemas")).sort()) {
   const ns = f.replace(/\.schema\.yaml$/, "");
-  const { $id: _id, ...schema } = parse(readFileSync(join(dir, "schemas", f), "utf8"));
+  const schema = parse(readFileSync(join(dir, "schemas", f), "utf8"));
+  delete schema.$id; // as strata does: a schema's own $id would register it globally
   validators.set(ns, ajv.compile(schema));
   config[ns] = defaults(schema) ?? {};
 }
