@@ -265,7 +265,7 @@ if (want("version")) {
     id: "version",
     name: "strata --version",
     peer: "node -e 0",
-    goal: 1.15,
+    goal: 1.1,
     same: null,
     ...alternate({ cmd: node, args: [cli, "--version"] }, { cmd: node, args: ["-e", "0"] }),
   });
