@@ -10,18 +10,18 @@
 const builtin = async (name) => process.getBuiltinModule?.(name) ?? (await import(name));
 const args = process.argv.slice(2);
 const { existsSync, readFileSync } = await builtin("node:fs");
+const entry = new URL("../dist/cli/main.js", import.meta.url);
+if (!existsSync(entry)) {
+  process.stderr.write(
+    "strata: this copy of strata has not been built (dist/ is missing).\n" +
+      "  installing from git is not supported: npm install -g strata-config\n" +
+      "  in a clone of the repository: npm ci && npm run build\n",
+  );
+  process.exit(1);
+}
 if (args.length === 1 && (args[0] === "--version" || args[0] === "-V" || args[0] === "version")) {
   process.stdout.write(`${JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version}\n`);
 } else {
-  const entry = new URL("../dist/cli/main.js", import.meta.url);
-  if (!existsSync(entry)) {
-    process.stderr.write(
-      "strata: this copy of strata has not been built (dist/ is missing).\n" +
-        "  installing from git is not supported: npm install -g strata-config\n" +
-        "  in a clone of the repository: npm ci && npm run build\n",
-    );
-    process.exit(1);
-  }
   (await builtin("node:module")).enableCompileCache?.();
   const { main } = await import(entry.href);
   await main(args);
