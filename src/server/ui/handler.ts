@@ -15,6 +15,7 @@ import type {
   SessionDocument,
   Snapshot,
   VersionDiffDocument,
+  VersionsDocument,
 } from "../../core/protocol/index.js";
 import { mayRead } from "../auth.js";
 import type { Handlers } from "../dispatch.js";
@@ -22,18 +23,38 @@ import { HttpError, readBody, sendJson as sendJsonWith } from "../http.js";
 import type { EndpointParts } from "../parts.js";
 import type { Grant } from "../tokens.js";
 import { findAsset, sendAsset } from "./assets.js";
-import { auditEnvironment } from "./audit.js";
+import { auditedEnvironment, ChainChecker, MAX_PAGE_SIZE, PAGE_SIZE } from "./audit.js";
 import { diffVersions } from "./diff.js";
 import { loadRepositoryView, type RepositoryView } from "./repository.js";
 import { clearSessionCookie, createSessionCookie, isSameOrigin } from "./session.js";
 
 const MAX_LOGIN_BYTES = 4096;
+
+/** `?before=N&limit=M` of a page of versions; a bad value is `400 invalid-argument`. */
+function pageQuery(query: URLSearchParams | null): { before: number | null; limit: number } {
+  const number = (name: string, min: number, max: number): number | null => {
+    const raw = query?.get(name) ?? null;
+    if (raw === null || raw === "") return null;
+    const n = /^\d{1,15}$/.test(raw) ? Number(raw) : NaN;
+    if (!(n >= min && n <= max))
+      throw new StrataError(
+        "invalid-argument",
+        `${name} must be a whole number from ${min} to ${max} (got ${JSON.stringify(raw.slice(0, 20))})`,
+      );
+    return n;
+  };
+  return {
+    before: number("before", 1, Number.MAX_SAFE_INTEGER),
+    limit: number("limit", 1, MAX_PAGE_SIZE) ?? PAGE_SIZE,
+  };
+}
 const APP_PAGES = new Set(["/ui/", "/ui/index.html"]);
 
 type DashboardKey =
   | "GET ui-session"
   | "GET ui-environments"
   | "GET ui-diff"
+  | "GET ui-versions"
   | "GET ui-audit"
   | "POST ui-login"
   | "POST ui-logout"
@@ -60,17 +81,34 @@ export function dashboardHandlers(parts: EndpointParts): Pick<Handlers, Dashboar
   const repo = (): Promise<RepositoryView | null> =>
     (repository ??= parts.repoDir === null ? Promise.resolve(null) : loadRepositoryView(parts.repoDir));
 
+  const checker = new ChainChecker(store, parts.trustedKeys);
+
+  /**
+   * Whether a version was published without what its environment's rules require: an approval-required
+   * environment's `publish` must carry the record `push --require-approval` signs into the snapshot (every
+   * pull request merged since the version before, with its approvers), and each of those pull requests an
+   * approval (or the emergency label). Which approvals count (owners, teams, key rules) is the gate's to
+   * decide at publish time; a snapshot without the record was not published through it.
+   */
+  function unapproved(info: EnvironmentInfo | null, action: string, source: Snapshot["source"]): string | null {
+    if (info === null || !info.approvalRequired || info.abstract || action !== "publish") return null;
+    if (source.pullRequests === undefined) return "published without the approval record of push --require-approval";
+    const bare = source.pullRequests.filter((p) => p.approvedBy.length === 0 && !p.emergency);
+    if (bare.length > 0) return `pull request ${bare.map((p) => `#${p.number}`).join(", ")} had no approval`;
+    return null;
+  }
+
   async function environments(grant: Grant | null): Promise<EnvironmentsDocument> {
     const view = await repo();
+    const head = view === null ? null : await view.head();
     const now = Date.now();
     const names = new Set([...(view?.environments.keys() ?? []), ...(await store.environments())]);
     const out: EnvironmentRow[] = [];
     for (const name of names) {
       if (!mayRead(grant, name)) continue;
       const info = view?.environments.get(name) ?? null;
-      const history = await store.history(name);
-      const last = history.at(-1) ?? null;
-      out.push({
+      const checked = await checker.latest(name);
+      const row: EnvironmentRow = {
         name,
         declared: info !== null,
         parent: info?.parent ?? null,
@@ -78,25 +116,41 @@ export function dashboardHandlers(parts: EndpointParts): Pick<Handlers, Dashboar
         production: info?.production ?? false,
         approvalRequired: info?.approvalRequired ?? false,
         description: info?.description ?? null,
-        current:
-          last === null
-            ? null
-            : {
-                version: last.version,
-                digest: last.digest,
-                action: last.action,
-                publishedAt: last.publishedAt,
-                createdAt: last.createdAt,
-                expiresAt: last.expiresAt,
-                ageSeconds: Math.round((now - Date.parse(last.publishedAt)) / 1000),
-                expired: Date.parse(last.expiresAt) < now,
-                emergency: last.emergency,
-                actor: last.actor,
-                source: last.source,
-              },
-      });
+        current: null,
+      };
+      if (checked !== null) {
+        const { entry, metadata, problem } = checked;
+        // Times, source and flags from the verified snapshot; the history line only says when and which.
+        const source = metadata?.source ?? {
+          repository: null,
+          commit: null,
+          pullRequest: null,
+          approvedBy: [],
+          pushedBy: null,
+          emergency: false,
+        };
+        const expiresAt = metadata?.expiresAt ?? entry.expiresAt;
+        row.current = {
+          version: entry.version,
+          digest: entry.digest,
+          action: entry.action,
+          publishedAt: entry.publishedAt,
+          createdAt: metadata?.createdAt ?? entry.createdAt,
+          expiresAt,
+          ageSeconds: Math.round((now - Date.parse(entry.publishedAt)) / 1000),
+          expired: Date.parse(expiresAt) < now,
+          emergency: source.emergency,
+          actor: entry.actor,
+          source,
+          problem,
+          unapproved: metadata === null ? null : unapproved(info, entry.action, source),
+          drift:
+            view === null || head === null || metadata === null ? null : await view.drift(name, source.commit, head),
+        };
+      }
+      out.push(row);
     }
-    return { schemaVersion: 1, repository: view !== null, environments: out };
+    return { schemaVersion: 1, repository: view !== null, repositoryUrl: view?.url ?? null, environments: out };
   }
 
   /** One side of the diff, verified like every version the server reads (store-reader.ts). */
@@ -142,10 +196,24 @@ export function dashboardHandlers(parts: EndpointParts): Pick<Handlers, Dashboar
     },
     "GET ui-environments": async ({ res, grant }) => sendJson(res, 200, await environments(grant)),
     "GET ui-diff": async ({ res, params, query }) => sendJson(res, 200, await diff(params.env, query)),
+    "GET ui-versions": async ({ res, params, query }) => {
+      const { before, limit } = pageQuery(query);
+      const chain = await checker.check(params.env);
+      if (chain.versions.length === 0 && chain.firstBad === null && !(await store.environments()).includes(params.env))
+        throw new HttpError(404, "unknown-environment", `nothing is published for ${params.env}`);
+      const body: VersionsDocument = {
+        schemaVersion: 1,
+        repositoryUrl: (await repo())?.url ?? null,
+        ...auditedEnvironment(chain, before, limit),
+      };
+      sendJson(res, 200, body);
+    },
     "GET ui-audit": async ({ res, grant }) => {
       const out = [];
       for (const name of await store.environments())
-        if (mayRead(grant, name)) out.push(await auditEnvironment(store, name, parts.trustedKeys));
+        if (mayRead(grant, name)) out.push(auditedEnvironment(await checker.check(name), null, 0));
+      // Broken chains first: what an auditor opens the page for.
+      out.sort((a, b) => Number(a.ok) - Number(b.ok));
       const body: ChainAuditDocument = {
         schemaVersion: 1,
         trustedKeys: parts.trustedKeys.map((k) => k.keyid),
@@ -166,7 +234,7 @@ export function dashboardHandlers(parts: EndpointParts): Pick<Handlers, Dashboar
           throw new StrataError("unreachable", "the dashboard is not built: run `npm run build`");
         throw new HttpError(404, "not-found", `no such dashboard file: ${path}`);
       }
-      sendAsset(res, asset, req.method === "HEAD");
+      sendAsset(req, res, asset, req.method === "HEAD");
     },
   };
 }
