@@ -5,7 +5,7 @@
 // (item 12), and the transport details: compressed assets with an ETag and a favicon, /v1 answers read with
 // the dashboard's cookie, and a revoked token's event stream (item 13).
 import { execFileSync } from "node:child_process";
-import { appendFileSync, cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, cpSync, existsSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
@@ -167,16 +167,24 @@ describe("the verification cache and the pages of versions", () => {
       const { ChainChecker } = await import("../../src/server/ui/audit.js");
       const checker = new ChainChecker(store, [key.publicKey]);
       expect((await checker.check("staging")).firstBad).toBeNull();
-      expect(checker.verifications).toBe(30);
+      expect([checker.verifications, checker.reads]).toEqual([30, 30]);
+      // Again: nothing verified again, and on a file store no file read again while it is untouched.
       expect((await checker.check("staging")).firstBad).toBeNull();
-      expect(checker.verifications).toBe(30);
-      // Edited behind the server's back after it was checked: new bytes, checked again, and failing.
+      expect([checker.verifications, checker.reads]).toEqual([30, 30]);
+      // Edited behind the server's back after it was checked, keeping its size and modification time: its
+      // change time moved, so it is read again, and the new bytes fail.
       const file = join(dir, "envs", "staging", "v", "000000000017.json");
-      writeFileSync(file, readFileSync(file, "utf8").replace('"replicas":17', '"replicas":170'));
+      const { mtime } = statSync(file);
+      writeFileSync(file, readFileSync(file, "utf8").replace('"replicas":17', '"replicas":71'));
+      utimesSync(file, mtime, mtime);
       const again = await checker.check("staging");
-      expect(checker.verifications).toBe(31);
+      expect([checker.verifications, checker.reads]).toEqual([31, 31]);
       expect(again.firstBad).toMatchObject({ version: 17, code: "digest-mismatch" });
       expect(again.versions.filter((v) => v.ok)).toHaveLength(16);
+      // Only touched (same bytes, new change time): read again, the same bytes, not verified again.
+      utimesSync(file, new Date(), new Date());
+      expect((await checker.check("staging")).firstBad).toMatchObject({ version: 17 });
+      expect([checker.verifications, checker.reads]).toEqual([31, 32]);
     } finally {
       await store.close();
     }

@@ -9,8 +9,13 @@
  *
  * Versions never change, so each one's verification (parse, canonical digest, signature) is done once and
  * kept, keyed by the stored bytes' SHA-256: an edit of the stored file behind the server's back is new bytes,
- * checked again (and failing). What is kept is the snapshot's metadata only, never its configuration.
+ * checked again (and failing). What is kept is the snapshot's metadata only, never its configuration. On a
+ * file store the bytes are not even read again while the file's identity is unchanged (device, inode, size,
+ * modification and change times: any write moves the change time, which only the system clock sets):
+ * reading 25,000 files costs seconds, looking at them a tenth of one.
  */
+import { statSync } from "node:fs";
+import { setImmediate as yieldToEvents } from "node:timers/promises";
 import { isStrataError } from "../../core/findings.js";
 import type {
   AuditedEnvironment,
@@ -25,7 +30,8 @@ import { verifyStoredText } from "../store-reader.js";
 
 /** What one stored version's bytes verified to (or why they did not). */
 type Verification =
-  { ok: true; metadata: SnapshotMetadata; signedBy: string; digest: string } | { ok: false; problem: ChainProblem };
+  | { ok: true; metadata: SnapshotMetadata; signedBy: string; digest: string; canonicalSource: string }
+  | { ok: false; problem: ChainProblem };
 
 /** One environment's chain, checked: every version oldest first, and the first that failed. */
 export interface CheckedChain {
@@ -39,7 +45,7 @@ export interface CheckedChain {
  * the store reader's check; `action`, `publishedAt` and `actor` are the server's own record (when it accepted
  * the publish, with which token) and have nothing signed to be compared with.
  */
-function historyMismatch(entry: HistoryEntry, s: SnapshotMetadata): string[] {
+function historyMismatch(entry: HistoryEntry, s: SnapshotMetadata, canonicalSource: string): string[] {
   const out: string[] = [];
   if (entry.previous !== s.previous) out.push("previous");
   if (entry.rollbackOf !== s.rollbackOf) out.push("rollbackOf");
@@ -47,7 +53,7 @@ function historyMismatch(entry: HistoryEntry, s: SnapshotMetadata): string[] {
   if (entry.createdAt !== s.createdAt) out.push("createdAt");
   if (entry.expiresAt !== s.expiresAt) out.push("expiresAt");
   if (entry.emergency !== s.source.emergency) out.push("emergency");
-  if (canonicalJson(entry.source) !== canonicalJson(s.source)) {
+  if (canonicalJson(entry.source) !== canonicalSource) {
     for (const k of new Set([...Object.keys(entry.source), ...Object.keys(s.source)]))
       if (
         canonicalJson((entry.source as unknown as Record<string, unknown>)[k] ?? null) !==
@@ -61,8 +67,11 @@ function historyMismatch(entry: HistoryEntry, s: SnapshotMetadata): string[] {
 
 /** Every version's verification, kept for the server's lifetime (see the module comment). */
 export class ChainChecker {
-  /** `environment NUL version` -> the SHA-256 of the bytes checked, and what they verified to. */
-  private readonly verified = new Map<string, { bytes: string; result: Verification }>();
+  /**
+   * `environment NUL version` -> the SHA-256 of the bytes checked, the file's identity when they were read
+   * (file store), and what they verified to.
+   */
+  private readonly verified = new Map<string, { bytes: string; stamp: string | null; result: Verification }>();
 
   constructor(
     private readonly store: SnapshotStore,
@@ -71,35 +80,31 @@ export class ChainChecker {
 
   /** How many times stored bytes were verified (parsed, hashed canonically, signature checked): the cache's measure. */
   verifications = 0;
+  /** How many times stored bytes were read. */
+  reads = 0;
 
   /** One stored version, verified against the digest its history line names; null when the store has none. */
   private async verify(entry: HistoryEntry): Promise<Verification | null> {
     const environment = entry.environment;
-    let text: string | null;
-    try {
-      text = await this.store.read(environment, entry.version);
-    } catch (e) {
-      // A store that checks what it reads reports a damaged file itself (`store-corrupt`).
-      if (!isStrataError(e)) throw e;
-      return { ok: false, problem: { code: e.code, message: e.message } };
-    }
-    if (text === null) return null;
     const key = `${environment}\u0000${entry.version}`;
-    const bytes = sha256Hex(text);
     const kept = this.verified.get(key);
+    const stamp = this.stampOf(environment, entry.version);
     let result: Verification;
-    if (kept !== undefined && kept.bytes === bytes) result = kept.result;
+    if (kept !== undefined && stamp !== null && kept.stamp === stamp) result = kept.result;
     else {
-      this.verifications++;
+      let text: string | null;
+      this.reads++;
       try {
-        const v = verifyStoredText(environment, entry.version, text, this.trusted);
-        const { config: _c, secrets: _s, ...metadata } = v.snapshot;
-        result = { ok: true, metadata, signedBy: v.signedBy, digest: v.snapshot.digest };
+        text = await this.store.read(environment, entry.version);
       } catch (e) {
+        // A store that checks what it reads reports a damaged file itself (`store-corrupt`).
         if (!isStrataError(e)) throw e;
-        result = { ok: false, problem: { code: e.code, message: e.message } };
+        return { ok: false, problem: { code: e.code, message: e.message } };
       }
-      this.verified.set(key, { bytes, result });
+      if (text === null) return null;
+      const bytes = sha256Hex(text);
+      result = kept !== undefined && kept.bytes === bytes ? kept.result : this.verifyText(entry, text);
+      this.verified.set(key, { bytes, stamp, result });
     }
     // The digest the history line names is compared on every check: the line may have been edited since.
     if (result.ok && result.digest !== entry.digest)
@@ -113,6 +118,35 @@ export class ChainChecker {
     return result;
   }
 
+  /** A file store's version file's identity (see the module comment); null on other stores, or no file. */
+  private stampOf(environment: string, version: number): string | null {
+    if (this.store.kind !== "file") return null;
+    try {
+      const s = statSync(this.store.locate(environment, version), { bigint: true });
+      return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+    } catch {
+      return null;
+    }
+  }
+
+  private verifyText(entry: HistoryEntry, text: string): Verification {
+    this.verifications++;
+    try {
+      const v = verifyStoredText(entry.environment, entry.version, text, this.trusted);
+      const { config: _c, secrets: _s, ...metadata } = v.snapshot;
+      return {
+        ok: true,
+        metadata,
+        signedBy: v.signedBy,
+        digest: v.snapshot.digest,
+        canonicalSource: canonicalJson(metadata.source),
+      };
+    } catch (e) {
+      if (!isStrataError(e)) throw e;
+      return { ok: false, problem: { code: e.code, message: e.message } };
+    }
+  }
+
   /**
    * The version an environment serves (its history's last line) and its stored snapshot's metadata, verified;
    * `problem` (`store-corrupt`) instead when the stored bytes do not verify. Null when nothing is published.
@@ -124,7 +158,7 @@ export class ChainChecker {
     if (entry === undefined) return null;
     const v = await this.verify(entry);
     if (v !== null && v.ok) {
-      const mismatch = historyMismatch(entry, v.metadata);
+      const mismatch = historyMismatch(entry, v.metadata, v.canonicalSource);
       return {
         entry,
         metadata: v.metadata,
@@ -159,6 +193,8 @@ export class ChainChecker {
       if (!isStrataError(e)) throw e;
       return { environment, versions, firstBad: { version: 1, code: e.code, message: e.message } };
     }
+    // The file identities are looked at synchronously (fast), an environment at a time: let other requests in.
+    await yieldToEvents();
     let before: HistoryEntry | null = null;
     for (const [i, entry] of history.entries()) {
       const expectedVersion = i + 1;
@@ -179,7 +215,7 @@ export class ChainChecker {
           metadata = v.metadata;
           signedBy = v.signedBy;
           const expectedPrevious = before?.digest ?? null;
-          const mismatch = historyMismatch(entry, v.metadata);
+          const mismatch = historyMismatch(entry, v.metadata, v.canonicalSource);
           if (v.metadata.previous !== expectedPrevious)
             problem = {
               code: "chain-broken",
