@@ -27,7 +27,7 @@ import { openStore, type SnapshotStore } from "../../src/io/stores/index.js";
 import { createJsonLogger, startServer, type RunningServer } from "../../src/server/index.js";
 import { createToken, readTokens } from "../../src/server/tokens.js";
 import { projectRoot } from "../support/cli.js";
-import { cleanupTempdirs, commitAll, gitdir, tempdir } from "../support/gitdir.js";
+import { cleanupTempdirs, commitAll, git, gitdir, tempdir } from "../support/gitdir.js";
 import { put } from "../support/server.js";
 import { newKey } from "../support/snapshots.js";
 
@@ -235,6 +235,7 @@ describe("the status row: approvals and drift against the repository's HEAD", ()
     for (const p of ["strata.yaml", ".sops.yaml", "schemas", "environments"])
       cpSync(join(projectRoot, p), join(repo, p), { recursive: true });
     const published = commitAll(repo, "the example repository");
+    git(repo, "remote", "add", "origin", "https://ci:hunter2@github.com/acme/config.git");
     const store = await openStore(`file:${tempdir("strata-ui-row-")}`);
     // production requires approval (production: true); it was published without the gate's record.
     await publish(store, snapshot("production", 1, null, { commit: published }));
@@ -272,7 +273,7 @@ describe("the status row: approvals and drift against the repository's HEAD", ()
       expect(row("development").unapproved).toBeNull();
       expect(row("staging").drift).toMatchObject({ state: "changed", files: ["environments/staging/http.yaml"] });
       expect(row("production").drift).toMatchObject({ state: "unchanged" });
-      expect(doc.repositoryUrl).toBeNull();
+      expect(doc.repositoryUrl).toBe("https://github.com/acme/config.git");
     } finally {
       await server.close();
     }

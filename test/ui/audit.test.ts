@@ -22,7 +22,7 @@ import {
 import { openStore } from "../../src/io/stores/index.js";
 import { createToken } from "../../src/server/tokens.js";
 import { exampleKeyEnv, projectRoot, strata } from "../support/cli.js";
-import { cleanupTempdirs, commitAll, gitdir, tempdir } from "../support/gitdir.js";
+import { cleanupTempdirs, commitAll, git, gitdir, tempdir } from "../support/gitdir.js";
 import { spawnServe, type ServeProcess } from "../support/serve.js";
 import { lacking } from "../support/shared.js";
 
@@ -139,6 +139,9 @@ beforeAll(async () => {
   commitAll(repo, "a bigger staging pool");
   await push("--env", "staging");
   await publishMany();
+  // The pushes above recorded only the directory's name as the repository; the server learns where it
+  // lives from the origin remote (credentials never shown), read at the dashboard's first request.
+  git(repo, "remote", "add", "origin", "https://user:secret@github.com/acme/config.git");
 
   browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -247,6 +250,9 @@ describe.skipIf(noBrowser)("the dashboard shows only what is signed, a page at a
       .poll(() => staging.textContent())
       .toContain("1 of 3 clients on it, 1 behind, 1 rejecting (invalid-signature)");
     expect(await staging.textContent()).toMatch(/drift: HEAD \(\w+\) changed 1 file, not published/);
+    const commit = staging.locator("td[data-label=Commit] a").first();
+    expect(await commit.getAttribute("href")).toMatch(/^https:\/\/github\.com\/acme\/config\/commit\/[0-9a-f]{40}$/);
+    expect(await page.content()).not.toContain("secret@");
     const production = row("production");
     expect(await production.textContent()).toContain("published without the approvals its rules require");
     expect(await production.getAttribute("class")).toContain("bad-row");
