@@ -208,6 +208,15 @@ describe("the verification cache and the pages of versions", () => {
         previous = snap.digest;
       }
       const base = `${s.url}/ui/api/environments/staging/versions`;
+      // Gzipped when the client accepts it (fetch does, and decodes it), as it is when it does not.
+      const zipped = await fetch(base, { headers: { "accept-encoding": "gzip" } });
+      expect([zipped.headers.get("content-encoding"), zipped.headers.get("cache-control")]).toEqual([
+        "gzip",
+        "no-store",
+      ]);
+      const plain = await fetch(base, { headers: { "accept-encoding": "identity" } });
+      expect(plain.headers.get("content-encoding")).toBeNull();
+      expect(await zipped.json()).toEqual(await plain.json());
       const first = await getJson<VersionsDocument>(`${base}?limit=3`);
       expect([first.count, first.versions.map((v) => v.version), first.next]).toEqual([7, [7, 6, 5], 5]);
       const second = await getJson<VersionsDocument>(`${base}?limit=3&before=5`);

@@ -70,7 +70,7 @@ function compressed(body: Buffer): Pick<Asset, "br" | "gzip"> {
 }
 
 /** The encodings `Accept-Encoding` accepts (q > 0), `*` standing for any not named. */
-function accepted(header: string | string[] | undefined): Set<string> {
+export function acceptedEncodings(header: string | string[] | undefined): Set<string> {
   const out = new Set<string>();
   const named = new Set<string>();
   let star = false;
@@ -143,7 +143,7 @@ export function sendAsset(req: IncomingMessage, res: ServerResponse, asset: Asse
     res.writeHead(304, common);
     return void res.end();
   }
-  const encodings = accepted(req.headers["accept-encoding"]);
+  const encodings = acceptedEncodings(req.headers["accept-encoding"]);
   const [encoding, body] =
     asset.br !== null && encodings.has("br")
       ? ["br", asset.br]
