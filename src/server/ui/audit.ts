@@ -260,7 +260,7 @@ export const MAX_PAGE_SIZE = 200;
  * A page of a checked chain, newest first: the versions below `before` (all, when null), at most `limit`.
  * `next` is the `before` of the following page, null on the last one.
  */
-export function pageOf(
+function pageOf(
   chain: CheckedChain,
   before: number | null,
   limit: number,
