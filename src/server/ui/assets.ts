@@ -130,11 +130,17 @@ export async function findAsset(name: string): Promise<Asset | null> {
   return assets.get(name) ?? null;
 }
 
+/** `Vary` with `Accept-Encoding` added to what the dispatch already set (`Authorization, Cookie` with tokens). */
+export function varyWithEncoding(res: ServerResponse): string {
+  const before = res.getHeader("vary");
+  return before === undefined ? "Accept-Encoding" : `${String(before)}, Accept-Encoding`;
+}
+
 export function sendAsset(req: IncomingMessage, res: ServerResponse, asset: Asset, head: boolean): void {
   const common = {
     ...SECURITY_HEADERS,
     etag: asset.etag,
-    vary: "Accept-Encoding",
+    vary: varyWithEncoding(res),
     // The file names are not content-hashed: revalidate (a 304 costs a few bytes), so an upgraded server is
     // picked up at once.
     "cache-control": "no-cache",

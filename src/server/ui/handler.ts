@@ -23,7 +23,7 @@ import type { Handlers } from "../dispatch.js";
 import { HttpError, readBody, sendJson as sendJsonWith } from "../http.js";
 import type { EndpointParts } from "../parts.js";
 import type { Grant } from "../tokens.js";
-import { acceptedEncodings, findAsset, sendAsset } from "./assets.js";
+import { acceptedEncodings, findAsset, sendAsset, varyWithEncoding } from "./assets.js";
 import { auditedEnvironment, ChainChecker, MAX_PAGE_SIZE, PAGE_SIZE } from "./audit.js";
 import { diffVersions } from "./diff.js";
 import { loadRepositoryView, type RepositoryView } from "./repository.js";
@@ -70,15 +70,17 @@ const COMPRESS_FROM_BYTES = 1024;
  */
 function sendJson(req: IncomingMessage, res: ServerResponse, status: number, body: unknown): void {
   const text = Buffer.from(JSON.stringify(body), "utf8");
-  if (text.length < COMPRESS_FROM_BYTES || !acceptedEncodings(req.headers["accept-encoding"]).has("gzip"))
-    return sendJsonWith(res, status, body, { "cache-control": "no-store", vary: "Accept-Encoding" });
+  // A small answer is the same whatever the request accepts; a larger one depends on Accept-Encoding.
+  if (text.length < COMPRESS_FROM_BYTES) return sendJsonWith(res, status, body, { "cache-control": "no-store" });
+  if (!acceptedEncodings(req.headers["accept-encoding"]).has("gzip"))
+    return sendJsonWith(res, status, body, { "cache-control": "no-store", vary: varyWithEncoding(res) });
   const gz = gzipSync(text, { level: 6 });
   res.writeHead(status, {
     "content-type": "application/json",
     "content-encoding": "gzip",
     "content-length": gz.length,
     "cache-control": "no-store",
-    vary: "Accept-Encoding",
+    vary: varyWithEncoding(res),
   });
   res.end(gz);
 }
