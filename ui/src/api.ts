@@ -4,6 +4,7 @@
 // The documents are the protocol's, declared once in src/core/protocol: type-only imports, so nothing of
 // the server's code reaches this bundle.
 import type {
+  AuditedVersion,
   ChainAuditDocument,
   ClientRecord,
   EnvironmentRow,
@@ -15,6 +16,7 @@ import type {
   SnapshotEventData,
   StatusDocument,
   VersionDiffDocument,
+  VersionsDocument,
 } from "../../src/core/protocol/index.js";
 import { isUnreachableStatus, reportAnswer, reportUnreachable } from "./connection.js";
 
@@ -109,6 +111,7 @@ async function getText(path: string): Promise<string> {
 }
 
 export type {
+  AuditedVersion,
   ChainAuditDocument,
   ClientRecord,
   EnvironmentRow,
@@ -118,6 +121,7 @@ export type {
   SessionDocument,
   SnapshotEventData,
   StatusDocument,
+  VersionsDocument,
 };
 
 export const api = {
@@ -130,4 +134,8 @@ export const api = {
   audit: () => getJson<ChainAuditDocument>("/ui/api/audit"),
   /** The server's propagation histograms (its Prometheus metrics), per environment. */
   propagation: async () => parsePropagation(await getText("/metrics?name=strata_client_propagation_seconds")),
+  versions: (env: string, before: number | null = null) =>
+    getJson<VersionsDocument>(
+      `/ui/api/environments/${encodeURIComponent(env)}/versions${before === null ? "" : `?before=${before}`}`,
+    ),
 };

@@ -79,6 +79,8 @@ export async function probe(): Promise<void> {
       signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
     });
     if (isUnreachableStatus(res.status)) reportUnreachable(`${res.status} ${res.statusText}`);
+    // The session ended (the token revoked: the server ended its event stream): back to the login form.
+    else if (res.status === 401) location.assign("/ui/");
     else reportAnswer();
   } catch (e) {
     reportUnreachable((e as Error).message);

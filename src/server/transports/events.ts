@@ -72,8 +72,11 @@ export function eventStreamHandlers(parts: EndpointParts): Pick<Handlers, "GET e
         write(formatStreamEvent("heartbeat", { at: new Date().toISOString() } satisfies HeartbeatEventData));
       const heartbeat = setInterval(beat, parts.heartbeatMs);
       heartbeat.unref();
+      // A token revoked while the stream is open (the tokens file re-read) ends it: the page goes back to the login.
+      const unrevoked = parts.auth.onRevoked(ctx.req, "token", undefined, () => res.end());
       res.once("close", () => {
         clearInterval(heartbeat);
+        unrevoked();
         unsubscribeVersions();
         unsubscribeClients();
         watchers.sse--;
@@ -134,8 +137,11 @@ export function eventStreamHandlers(parts: EndpointParts): Pick<Handlers, "GET e
         if (!res.writableEnded) res.write(KEEP_ALIVE_FRAME);
       }, parts.heartbeatMs);
       heartbeat.unref();
+      // A token revoked while the stream is open (the tokens file re-read) ends it.
+      const unrevoked = parts.auth.onRevoked(req, "read", environment, () => res.end());
       res.once("close", () => {
         clearInterval(heartbeat);
+        unrevoked();
         unsubscribe();
         watchers.sse--;
         if (client) parts.clients.disconnect(client);
