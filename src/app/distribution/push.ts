@@ -18,6 +18,18 @@ import type { EndpointClient } from "./endpoint.js";
 
 export type PushStatus = "published" | "unchanged" | "refused" | "conflict" | "failed";
 
+/** One service's chain in a push (strata.yaml `services:`): published only when its own content changed. */
+export interface ServicePushResult {
+  service: string;
+  status: PushStatus;
+  version: number | null;
+  digest: string | null;
+  previousVersion: number | null;
+  action: "publish" | "refresh" | null;
+  /** Why it was not published (a conflict, a failure); empty otherwise. */
+  findings: Finding[];
+}
+
 export interface PushResult {
   environment: string;
   status: PushStatus;
@@ -31,6 +43,8 @@ export interface PushResult {
   exitCode: ExitCode;
   /** Published under the approval gate: the pull requests the version publishes, with their approvers. */
   pullRequests?: PublishedPullRequest[];
+  /** The services the environment runs, each on its own chain (absent when it declares none). */
+  services?: ServicePushResult[];
 }
 
 export interface PushOptions extends BuildOptions {
@@ -89,7 +103,16 @@ export async function pushEnvironment(options: PushOptions): Promise<PushResult>
     };
     if (built.snapshot === null) return { ...common, status: "refused", exitCode: exitCodeForFindings(built.findings) };
     if (current !== null && current.contentDigest === built.contentDigest && options.refresh !== true) {
-      return { ...common, status: "unchanged", version: current.version, digest: current.digest, exitCode: EXIT.ok };
+      // The environment's content is the same; a service's may not be (its recipients, its declaration).
+      const services = await pushServices(options, built.content.services ?? [], built.snapshot);
+      return {
+        ...common,
+        status: "unchanged",
+        version: current.version,
+        digest: current.digest,
+        exitCode: combineExitCodes(services.exitCodes),
+        ...(services.results.length > 0 ? { services: services.results } : {}),
+      };
     }
     const guard = current === null ? null : await checkRollbackGuard(options, current, built.contentDigest);
     if (guard !== null)
@@ -120,19 +143,75 @@ export async function pushEnvironment(options: PushOptions): Promise<PushResult>
       };
     }
     const action = current !== null && current.contentDigest === built.contentDigest ? "refresh" : "publish";
+    const services = await pushServices(options, built.content.services ?? [], built.snapshot);
     return {
       ...common,
       status: "published",
       version: reply.version,
       digest: reply.digest,
       action,
-      exitCode: exitCodeForFindings(built.findings),
+      exitCode: combineExitCodes([exitCodeForFindings(built.findings), ...services.exitCodes]),
       ...(built.snapshot.source.pullRequests ? { pullRequests: built.snapshot.source.pullRequests } : {}),
+      ...(services.results.length > 0 ? { services: services.results } : {}),
     };
   } catch (error) {
     const finding = findingFromError(environment, error);
     return { ...base, status: "failed", findings: [finding], exitCode: exitCodeFor(finding.code) };
   }
+}
+
+/**
+ * The services' chains of an environment, after its own: each service's slice of the same build (the same
+ * commit, the same approval fields as `environment`'s snapshot), published only when its content digest
+ * changed (or with `refresh`), so a change to one namespace moves only the chains of services that declare it.
+ */
+async function pushServices(
+  options: PushOptions,
+  services: readonly string[],
+  environment: Snapshot,
+): Promise<{ results: ServicePushResult[]; exitCodes: ExitCode[] }> {
+  const results: ServicePushResult[] = [];
+  const exitCodes: ExitCode[] = [];
+  const { approve: _approve, validate: _validate, ...rest } = options;
+  const { repository: _r, commit: _c, ...approved } = environment.source;
+  for (const service of services) {
+    const base = { service, version: null, digest: null, previousVersion: null, action: null } as const;
+    try {
+      const built = await buildNextSnapshot({ ...rest, service, source: { ...options.source, ...approved } }, () =>
+        options.endpoint.current(options.environment, service),
+      );
+      const current = built.current;
+      const common = { ...base, previousVersion: current?.version ?? null, findings: built.findings };
+      if (built.snapshot === null) {
+        results.push({ ...common, status: "refused" });
+        exitCodes.push(exitCodeForFindings(built.findings));
+        continue;
+      }
+      if (current !== null && current.contentDigest === built.contentDigest && options.refresh !== true) {
+        results.push({ ...common, status: "unchanged", version: current.version, digest: current.digest });
+        continue;
+      }
+      const reply = await options.endpoint.publish(built.snapshot, current?.version ?? 0);
+      if (!reply.ok) {
+        const finding = createFinding({
+          code: "version-conflict",
+          environment: options.environment,
+          message: `${options.environment}/${service}: ${reply.message}`,
+          hint: "someone published meanwhile: check `strata history --service`, then push again",
+        });
+        results.push({ ...common, status: "conflict", findings: [...built.findings, finding] });
+        exitCodes.push(EXIT.distribution);
+        continue;
+      }
+      const action = current !== null && current.contentDigest === built.contentDigest ? "refresh" : "publish";
+      results.push({ ...common, status: "published", version: reply.version, digest: reply.digest, action });
+    } catch (error) {
+      const finding = findingFromError(options.environment, error);
+      results.push({ ...base, status: "failed", findings: [finding] });
+      exitCodes.push(exitCodeFor(finding.code));
+    }
+  }
+  return { results, exitCodes };
 }
 
 /** `strata push --all`: every environment, each reported; the exit code is the first that applies. */

@@ -1,0 +1,291 @@
+// @module-tag e2e
+// Services published (docs/distribution.md, "Services"): `strata push` publishes, in one step, the snapshot of
+// every service an environment runs on its own version chain, and only the services whose content changed; the
+// endpoint (the real `strata serve`, spawned) serves each chain under /v1/environments/{env}/services/{svc}/…,
+// and a token scoped to one service reads that service only (the whole matrix of tokens × routes).
+import { execFileSync } from "node:child_process";
+import { cpSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Snapshot } from "../../src/core/snapshot/index.js";
+import { exampleKeyEnv, noKeyEnv, projectRoot, strata } from "../support/cli.js";
+import { cleanupTempdirs, commitAll, git, tempdir } from "../support/gitdir.js";
+import { readEvents } from "../support/server.js";
+import { spawnServe, type ServeProcess } from "../support/serve.js";
+import { lacking } from "../support/shared.js";
+
+const missing = lacking("services published (the age CLI)", { tool: "age" });
+const signingKeyFile = join(projectRoot, "examples/keys/EXAMPLE-ONLY-NOT-A-REAL-SIGNING-KEY.pem");
+
+let repo: string;
+let serve: ServeProcess | undefined;
+const identity: Record<string, string> = {};
+const token: Record<string, string> = {};
+
+/** The scopes of the matrix's tokens. */
+const SCOPES = {
+  pusher: ["push:production"],
+  env: ["read:production"],
+  checkout: ["read:production/checkout"],
+  marketing: ["read:production/marketing"],
+  anyCheckout: ["read:*/checkout"],
+  prodServices: ["read:production/*"],
+  staging: ["read:staging"],
+} as const;
+type Who = keyof typeof SCOPES;
+
+beforeAll(async () => {
+  if (missing) return;
+  repo = tempdir();
+  for (const part of ["strata.yaml", ".sops.yaml", "schemas", "environments"])
+    cpSync(join(projectRoot, part), join(repo, part), { recursive: true });
+  const keys = tempdir();
+  const recipient: Record<string, string> = {};
+  for (const name of ["checkout", "marketing"]) {
+    identity[name] = join(keys, `${name}.age.txt`);
+    execFileSync("age-keygen", ["-o", identity[name]], { stdio: "ignore" });
+    recipient[name] = execFileSync("age-keygen", ["-y", identity[name]], { encoding: "utf8" }).trim();
+  }
+  // The worked example of docs/distribution.md, with these identities' recipients.
+  const docs = readFileSync(join(projectRoot, "docs/distribution.md"), "utf8");
+  const example = /<!-- services-example -->\n```yaml\n([\s\S]*?)```/
+    .exec(docs)![1]!
+    .replace("age1checkout…", recipient.checkout!)
+    .replace("age1marketing…", recipient.marketing!);
+  const settings = readFileSync(join(repo, "strata.yaml"), "utf8").replace("signing:\n", `${example}signing:\n`);
+  writeFileSync(join(repo, "strata.yaml"), settings);
+  git(repo, "init", "-q", "-b", "main");
+  commitAll(repo, "services");
+
+  const tokens = join(keys, "tokens.json");
+  for (const [who, scopes] of Object.entries(SCOPES)) {
+    const r = await strata([
+      "serve",
+      "token",
+      "create",
+      ...scopes.flatMap((s) => ["--scope", s]),
+      "--name",
+      who,
+      "--tokens",
+      tokens,
+    ]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    token[who] = r.stdout.trim();
+  }
+  serve = await spawnServe(["--store", `file:${join(tempdir(), "store")}`, "--tokens", tokens, "--repo", repo]);
+});
+afterAll(async () => {
+  await serve?.stop("SIGKILL");
+  cleanupTempdirs();
+});
+
+interface Pushed {
+  environment: string;
+  status: string;
+  version: number;
+  services?: { service: string; status: string; version: number }[];
+}
+
+async function push(): Promise<Pushed> {
+  const r = await strata(
+    [
+      "push",
+      "--env",
+      "production",
+      "--repo",
+      repo,
+      "--signing-key",
+      signingKeyFile,
+      "--endpoint",
+      serve!.url,
+      "--format",
+      "json",
+    ],
+    { env: { ...noKeyEnv, ...exampleKeyEnv, STRATA_TOKEN: token.pusher! } },
+  );
+  expect(r.exitCode, r.stderr).toBe(0);
+  return (JSON.parse(r.stdout) as { results: Pushed[] }).results[0]!;
+}
+
+function edit(file: string, from: string, to: string): void {
+  const path = join(repo, file);
+  const text = readFileSync(path, "utf8");
+  expect(text).toContain(from);
+  writeFileSync(path, text.replace(from, to));
+  commitAll(repo, `edit ${file}`);
+}
+
+function get(path: string, who: Who | null, init: RequestInit = {}): Promise<Response> {
+  return fetch(serve!.url + path, {
+    ...init,
+    headers: who === null ? {} : { authorization: `Bearer ${token[who]}` },
+  });
+}
+
+const versions = (p: Pushed): Record<string, [string, number]> =>
+  Object.fromEntries((p.services ?? []).map((s) => [s.service, [s.status, s.version]]));
+
+describe.skipIf(missing)("push publishes every service of an environment, each on its own chain", () => {
+  it("publishes the environment and each service; a change reaches only the services that declare it", async () => {
+    const first = await push();
+    expect(first).toMatchObject({ status: "published", version: 1 });
+    expect(versions(first)).toEqual({ checkout: ["published", 1], marketing: ["published", 1] });
+
+    // Nothing changed: no version anywhere.
+    const again = await push();
+    expect(again).toMatchObject({ status: "unchanged", version: 1 });
+    expect(versions(again)).toEqual({ checkout: ["unchanged", 1], marketing: ["unchanged", 1] });
+
+    // marketing's stream is open across the checkout-only change: the first event it receives after its
+    // current version is the one of marketing's own change below, never one for the database change.
+    const stream = await get("/v1/environments/production/services/marketing/events", "marketing");
+    expect(stream.status).toBe(200);
+    const checkoutStream = await get("/v1/environments/production/services/checkout/events", "checkout");
+
+    edit("environments/production/database.yaml", "  min: 10\n", "  min: 11\n");
+    const own = await push();
+    expect(own).toMatchObject({ status: "published", version: 2 });
+    expect(versions(own)).toEqual({ checkout: ["published", 2], marketing: ["unchanged", 1] });
+    const checkoutEvents = await readEvents(checkoutStream, (e) => e.some((x) => x.id === "2"));
+    expect(checkoutEvents.map((e) => e.id)).toEqual(["1", "2"]);
+    expect(JSON.parse(checkoutEvents[1]!.data)).toMatchObject({
+      environment: "production",
+      service: "checkout",
+      version: 2,
+    });
+
+    edit("environments/production/cache.yaml", "ttl_seconds: 900", "ttl_seconds: 901");
+    const marketingOwn = await push();
+    expect(versions(marketingOwn)).toEqual({ checkout: ["unchanged", 2], marketing: ["published", 2] });
+    const marketingEvents = await readEvents(stream, (e) => e.some((x) => x.id === "2"));
+    expect(marketingEvents.map((e) => e.id)).toEqual(["1", "2"]);
+    const served = (await (
+      await get("/v1/environments/production/services/marketing/snapshot", "marketing")
+    ).json()) as Snapshot;
+    expect(JSON.parse(marketingEvents[1]!.data)).toMatchObject({
+      service: "marketing",
+      version: 2,
+      digest: served.digest,
+    });
+
+    edit("environments/production/http.yaml", "requests_per_minute: 6000", "requests_per_minute: 6001");
+    const shared = await push();
+    expect(versions(shared)).toEqual({ checkout: ["published", 3], marketing: ["published", 3] });
+
+    const history = (await (
+      await get("/v1/environments/production/services/marketing/history", "marketing")
+    ).json()) as {
+      service: string;
+      versions: { version: number; service: string }[];
+    };
+    expect(history.service).toBe("marketing");
+    expect(history.versions.map((v) => [v.version, v.service])).toEqual([
+      [1, "marketing"],
+      [2, "marketing"],
+      [3, "marketing"],
+    ]);
+  });
+
+  it("serves each service only its namespaces, its secrets opened by its own identity only (real age)", async () => {
+    const checkout = (await (
+      await get("/v1/environments/production/services/checkout/snapshot", "checkout")
+    ).json()) as Snapshot;
+    expect(checkout).toMatchObject({ environment: "production", service: "checkout" });
+    expect(Object.keys(checkout.config).sort()).toEqual(["database", "http"]);
+    const stanzas = (checkout.secrets as unknown as { sops: { age: { enc: string }[] } }).sops.age;
+    const opens = (identityFile: string): boolean =>
+      stanzas.some(({ enc }) => {
+        try {
+          execFileSync("age", ["--decrypt", "-i", identityFile], { input: enc, stdio: ["pipe", "pipe", "ignore"] });
+          return true;
+        } catch {
+          return false;
+        }
+      });
+    expect(opens(identity.checkout!)).toBe(true);
+    expect(opens(identity.marketing!)).toBe(false);
+  });
+
+  it("answers every token on every route as its scopes say (200 / 403 / 404)", async () => {
+    const env = "/v1/environments/production";
+    const routes: Record<string, string> = {
+      "env snapshot": `${env}/snapshot`,
+      "env version": `${env}/snapshots/1`,
+      "env history": `${env}/history`,
+      "env events": `${env}/events`,
+      "checkout snapshot": `${env}/services/checkout/snapshot`,
+      "checkout version": `${env}/services/checkout/snapshots/1`,
+      "checkout history": `${env}/services/checkout/history`,
+      "checkout events": `${env}/services/checkout/events`,
+      "marketing snapshot": `${env}/services/marketing/snapshot`,
+      "marketing version": `${env}/services/marketing/snapshots/1`,
+      "marketing history": `${env}/services/marketing/history`,
+      "marketing events": `${env}/services/marketing/events`,
+      "billing snapshot": `${env}/services/billing/snapshot`,
+      "billing version": `${env}/services/billing/snapshots/1`,
+      "billing history": `${env}/services/billing/history`,
+      "billing events": `${env}/services/billing/events`,
+    };
+    // Who may read which chain: the environment's token and the pusher read everything of production
+    // (the environment's snapshot holds it all anyway); a service's token reads that service only.
+    const reads: Record<Who, (chain: string) => boolean> = {
+      pusher: () => true,
+      env: () => true,
+      checkout: (c) => c === "checkout",
+      marketing: (c) => c === "marketing",
+      anyCheckout: (c) => c === "checkout",
+      prodServices: (c) => c !== "env",
+      staging: () => false,
+    };
+    const expected = (who: Who | null, route: string): number => {
+      if (who === null) return 401;
+      const chain = route.split(" ")[0]!;
+      if (!reads[who](chain)) return 403;
+      return chain === "billing" ? 404 : 200;
+    };
+    const answers: string[] = [];
+    const wanted: string[] = [];
+    for (const who of [...(Object.keys(SCOPES) as Who[]), null]) {
+      for (const [route, path] of Object.entries(routes)) {
+        const res = await get(path, who);
+        await res.body?.cancel();
+        answers.push(`${who} ${route} ${res.status}`);
+        wanted.push(`${who} ${route} ${expected(who, route)}`);
+      }
+    }
+    expect(answers).toEqual(wanted);
+  });
+
+  it("a service the environment does not run is a 404 naming the ones it does", async () => {
+    const res = await get("/v1/environments/production/services/billing/snapshot", "env");
+    expect(res.status).toBe(404);
+    const body = (await res.json()) as { error: { code: string; message: string; services: string[] } };
+    expect(body.error.code).toBe("unknown-service");
+    expect(body.error.services).toEqual(["checkout", "marketing"]);
+    expect(body.error.message).toContain('production has no service "billing"');
+    expect(body.error.message).toContain("strata.yaml `services:`");
+    const invalid = await get("/v1/environments/production/services/Bad..name/snapshot", "env");
+    expect(invalid.status).toBe(404);
+    expect(((await invalid.json()) as { error: { code: string } }).error.code).toBe("unknown-service");
+  });
+
+  it("refuses a push scope naming a service: push publishes an environment's services together", async () => {
+    const r = await strata([
+      "serve",
+      "token",
+      "create",
+      "--scope",
+      "push:production/checkout",
+      "--tokens",
+      join(tempdir(), "t.json"),
+    ]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain("push scopes name environments");
+    const pushAsService = await fetch(`${serve!.url}/v1/environments/production/services/checkout/snapshot`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${token.checkout}`, "if-match": '"3"' },
+      body: "{}",
+    });
+    expect(pushAsService.status).toBe(403);
+  });
+});
