@@ -52,6 +52,12 @@ beforeAll(async () => {
     .exec(docs)![1]!
     .replace("age1checkout…", recipient.checkout!)
     .replace("age1marketing…", recipient.marketing!);
+  // Its tokens: the scopes the doc gives the pusher and each service's runtime are the matrix's.
+  const tokensExample = /<!-- services-tokens-example -->\n```sh\n([\s\S]*?)```/.exec(docs)![1]!;
+  const documented = Object.fromEntries(
+    [...tokensExample.matchAll(/--scope (\S+) --name (\S+)/g)].map((m) => [m[2], [m[1]]]),
+  );
+  expect(documented).toEqual({ ci: SCOPES.pusher, checkout: SCOPES.checkout, marketing: SCOPES.marketing });
   const settings = readFileSync(join(repo, "strata.yaml"), "utf8").replace("signing:\n", `${example}signing:\n`);
   writeFileSync(join(repo, "strata.yaml"), settings);
   git(repo, "init", "-q", "-b", "main");

@@ -94,7 +94,8 @@ function parseShape(text: string): Shape {
 
 function fieldsOf(shape: Shape): string[] {
   expect(shape !== null && "fields" in shape, JSON.stringify(shape)).toBe(true);
-  return [...(shape as { fields: Map<string, Shape> }).fields.keys()];
+  // `name?`: a member only some answers have (a service's chain's `service`); the name is the protocol's.
+  return [...(shape as { fields: Map<string, Shape> }).fields.keys()].map((f) => f.replace(/\?$/, ""));
 }
 function member(shape: Shape, name: string): Shape {
   return (shape as { fields: Map<string, Shape> }).fields.get(name.replace(/\?$/, "")) ?? null;
