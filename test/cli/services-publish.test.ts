@@ -4,9 +4,10 @@
 // endpoint (the real `strata serve`, spawned) serves each chain under /v1/environments/{env}/services/{svc}/…,
 // and a token scoped to one service reads that service only (the whole matrix of tokens × routes).
 import { execFileSync } from "node:child_process";
-import { cpSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createClient, type StrataClientError } from "../../src/client/index.js";
 import type { Snapshot } from "../../src/core/snapshot/index.js";
 import { exampleKeyEnv, noKeyEnv, projectRoot, strata } from "../support/cli.js";
 import { cleanupTempdirs, commitAll, git, tempdir } from "../support/gitdir.js";
@@ -293,5 +294,112 @@ describe.skipIf(missing)("push publishes every service of an environment, each o
       body: "{}",
     });
     expect(pushAsService.status).toBe(403);
+  });
+
+  it("the SDK of checkout reads checkout's snapshot: its namespaces, its secrets; another namespace is unknown-key naming strata.yaml", async () => {
+    const trustedKeys = [/trusted_keys: \["([^"]+)"\]/.exec(readFileSync(join(repo, "strata.yaml"), "utf8"))![1]!];
+    const cacheFile = join(tempdir(), "checkout.json");
+    const client = await createClient({
+      endpoint: serve!.url,
+      environment: "production",
+      service: "checkout",
+      token: token.checkout!,
+      trustedKeys,
+      identity: readFileSync(identity.checkout!, "utf8"),
+      cacheFile,
+      env: {},
+    });
+    try {
+      expect(client.snapshot).toMatchObject({ environment: "production", service: "checkout", version: 3 });
+      expect(Object.keys(client.getAll()).sort()).toEqual(["database", "http"]);
+      expect(typeof client.get("database.password")).toBe("string");
+      let error: StrataClientError | null = null;
+      try {
+        client.get("cache.ttl_seconds");
+      } catch (e) {
+        error = e as StrataClientError;
+      }
+      expect(error?.code).toBe("unknown-key");
+      expect(error?.message).toContain('namespace "cache" is not one of service checkout\'s (database, http)');
+      expect(error?.message).toContain("strata.yaml");
+    } finally {
+      await client.close();
+    }
+    // Its last-known-good copy is checkout's own snapshot.
+    expect(JSON.parse(readFileSync(cacheFile, "utf8"))).toMatchObject({ service: "checkout", version: 3 });
+
+    // checkout's token does not read marketing's snapshot; marketing's identity does not open checkout's secrets.
+    await expect(
+      createClient({
+        endpoint: serve!.url,
+        environment: "production",
+        service: "marketing",
+        token: token.checkout!,
+        trustedKeys,
+        timeoutMs: 5_000,
+        env: {},
+      }),
+    ).rejects.toMatchObject({ code: "access-denied" });
+    // A service the environment does not run: unknown-service, naming the ones it does and strata.yaml.
+    await expect(
+      createClient({
+        endpoint: serve!.url,
+        environment: "production",
+        service: "billing",
+        token: token.env!,
+        trustedKeys,
+        timeoutMs: 5_000,
+        env: {},
+      }),
+    ).rejects.toMatchObject({ code: "unknown-service", message: expect.stringContaining("checkout, marketing") });
+  });
+
+  it("strata agent --service writes its service's configuration only", async () => {
+    const dir = tempdir();
+    const out = join(dir, "config.json");
+    const keys = join(dir, "trusted.txt");
+    writeFileSync(
+      keys,
+      /trusted_keys: \["([^"]+)"\]/.exec(readFileSync(join(repo, "strata.yaml"), "utf8"))![1]! + "\n",
+    );
+    const args = [
+      "agent",
+      "--endpoint",
+      serve!.url,
+      "--env",
+      "production",
+      "--trusted-keys",
+      keys,
+      "--out",
+      out,
+      "--once",
+    ];
+    const r = await strata([...args, "--service", "marketing"], {
+      env: { ...noKeyEnv, STRATA_TOKEN: token.marketing!, SOPS_AGE_KEY_FILE: identity.marketing! },
+    });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(Object.keys(JSON.parse(readFileSync(out, "utf8")) as object).sort()).toEqual(["cache", "http"]);
+    // With checkout's identity, marketing's secrets do not open: refused, nothing written.
+    const other = join(dir, "other.json");
+    const refused = await strata(
+      [
+        "agent",
+        "--endpoint",
+        serve!.url,
+        "--env",
+        "production",
+        "--trusted-keys",
+        keys,
+        "--out",
+        other,
+        "--once",
+        "--service",
+        "marketing",
+      ],
+      { env: { ...noKeyEnv, STRATA_TOKEN: token.marketing!, SOPS_AGE_KEY_FILE: identity.checkout! } },
+    );
+    expect(refused.exitCode).toBe(3);
+    expect(refused.stderr).toContain("decryption-failed");
+    expect(existsSync(other)).toBe(false);
   });
 });

@@ -44,6 +44,7 @@ const CODES = {
   "access-denied": "access-denied",
   "invalid-argument": "invalid-argument",
   "unknown-environment": "unknown-environment",
+  "unknown-service": "unknown-service",
   "unknown-key": "unknown-key",
   closed: "internal",
 } as const satisfies Record<ClientErrorCode, Code>;
