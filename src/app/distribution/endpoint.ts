@@ -137,8 +137,9 @@ export function createEndpointClient(options: {
     },
     async history(e, s) {
       const of = chain(e, s);
-      return ((await getJson(`${chainPath(of)}/history`, `reading the history of ${chainLabel(of)}`)) as HistoryDocument)
-        .versions;
+      return (
+        (await getJson(`${chainPath(of)}/history`, `reading the history of ${chainLabel(of)}`)) as HistoryDocument
+      ).versions;
     },
     async status() {
       return (await getJson("/v1/status", "reading the status")) as StatusDocument;
