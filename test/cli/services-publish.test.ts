@@ -402,4 +402,50 @@ describe.skipIf(missing)("push publishes every service of an environment, each o
     expect(refused.stderr).toContain("decryption-failed");
     expect(existsSync(other)).toBe(false);
   });
+
+  it("strata history --service and strata status show each service's own versions", async () => {
+    const env = { ...noKeyEnv, STRATA_TOKEN: token.env! };
+    const history = await strata(
+      ["history", "--env", "production", "--service", "checkout", "--endpoint", serve!.url, "--format", "json"],
+      { env },
+    );
+    expect(history.exitCode, history.stderr).toBe(0);
+    const doc = JSON.parse(history.stdout) as { service: string; versions: { version: number; service: string }[] };
+    expect(doc.service).toBe("checkout");
+    expect(doc.versions.map((v) => `${v.service} v${v.version}`)).toEqual([
+      "checkout v3",
+      "checkout v2",
+      "checkout v1",
+    ]);
+    const text = await strata(["history", "--env", "production", "--service", "marketing", "--endpoint", serve!.url], {
+      env,
+    });
+    expect(text.exitCode, text.stderr).toBe(0);
+    expect(
+      text.stdout
+        .trim()
+        .split("\n")
+        .map((l) => l.split(" ")[0]),
+    ).toEqual(["v3", "v2", "v1"]);
+    const unknown = await strata(["history", "--env", "production", "--service", "billing", "--endpoint", serve!.url], {
+      env,
+    });
+    expect(unknown.exitCode).toBe(2);
+    expect(unknown.stderr).toContain('production has no service "billing"');
+
+    const status = await strata(["status", "--env", "production", "--endpoint", serve!.url, "--format", "json"], {
+      env,
+    });
+    expect(status.exitCode, status.stderr).toBe(0);
+    const production = (
+      JSON.parse(status.stdout) as { environments: { services: { service: string; version: number }[] }[] }
+    ).environments[0]!;
+    expect(production.services.map((s) => [s.service, s.version])).toEqual([
+      ["checkout", 3],
+      ["marketing", 3],
+    ]);
+    const shown = await strata(["status", "--env", "production", "--endpoint", serve!.url], { env });
+    expect(shown.stdout).toMatch(/^ {2}service checkout: v3, published .* ago; /m);
+    expect(shown.stdout).toMatch(/^ {2}service marketing: v3, published .* ago; /m);
+  });
 });
