@@ -59,3 +59,133 @@ table(
     [`with ${SERVICES} services: the environment's + each service's`, fmt(withServices), ratio(withServices, without)],
   ],
 );
+
+// ---- push end to end: build, sign and publish to an in-process `strata serve` (file store) ----------------
+const { startServer, createJsonLogger } = await import(join(root, "dist/server/index.js"));
+const { openStore } = await import(join(root, "dist/io/stores/index.js"));
+const { generateSigningKey, parseSigningKey } = await import(join(root, "dist/core/snapshot/index.js"));
+const { pushEnvironment, createEndpointClient, loadContentBuilder } = await import(
+  join(root, "dist/app/distribution/index.js")
+);
+const signingKey = parseSigningKey(generateSigningKey().pem);
+const quiet = createJsonLogger({ level: "error", write: () => undefined });
+
+async function serve() {
+  const store = await openStore(`file:${join(tmp(), "store")}`);
+  return startServer(
+    { store, trustedKeys: [signingKey.publicKey], tokens: null, log: quiet, logRequests: false },
+    { host: "127.0.0.1", port: 0 },
+  );
+}
+async function push(url) {
+  const t0 = performance.now();
+  const r = await pushEnvironment({
+    environment,
+    endpoint: createEndpointClient({ url }),
+    buildContent: loadContentBuilder({ repoDir: dir, env }),
+    signingKey,
+    trustedKeys: [signingKey.publicKey],
+  });
+  if (r.status !== "published") throw new Error(`push ${r.status}: ${JSON.stringify(r.findings.slice(0, 2))}`);
+  return { ms: performance.now() - t0, result: r };
+}
+/** The first push of the environment to a fresh endpoint: every chain is published. */
+async function measurePush() {
+  const xs = [];
+  for (let i = 0; i <= runs; i++) {
+    const server = await serve();
+    try {
+      const { ms } = await push(server.url);
+      if (i > 0) xs.push(ms); // the first is the warm-up
+    } finally {
+      await server.close();
+    }
+  }
+  return median(xs);
+}
+writeFileSync(settingsFile, plain);
+const pushWithout = await measurePush();
+writeFileSync(settingsFile, plain.replace(/^environments:/m, `${services}environments:`));
+const pushWith = await measurePush();
+table(
+  `strata push of ${environment} to a fresh endpoint: ${NAMESPACES} namespaces (median of ${runs}, in-process server, file store)`,
+  ["repository", "time", "ratio"],
+  [
+    ["without services: 1 chain published", fmt(pushWithout), "1.00×"],
+    [`with ${SERVICES} services: ${SERVICES + 1} chains published`, fmt(pushWith), ratio(pushWith, pushWithout)],
+  ],
+);
+
+// ---- notifications per change: a watcher per service (and one of the environment) ------------------------
+/** Opens an event stream and counts its `snapshot` frames after the first (the current version on connect). */
+async function watch(url) {
+  const res = await fetch(url);
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  const w = { frames: 0, cancel: () => reader.cancel().catch(() => undefined) };
+  let buffer = "";
+  let opened;
+  w.opened = new Promise((r) => (opened = r));
+  void (async () => {
+    for (;;) {
+      const { value, done } = await reader.read().catch(() => ({ done: true }));
+      if (done) return;
+      buffer += decoder.decode(value, { stream: true });
+      let i;
+      while ((i = buffer.indexOf("\n\n")) >= 0) {
+        const block = buffer.slice(0, i);
+        buffer = buffer.slice(i + 2);
+        if (!block.includes("event: snapshot")) continue;
+        if (w.seen === undefined) {
+          w.seen = true;
+          opened();
+        } else w.frames++;
+      }
+    }
+  })();
+  return w;
+}
+const server = await serve();
+try {
+  await push(server.url);
+  const base = `${server.url}/v1/environments/${environment}`;
+  const watchers = new Map([["(environment)", await watch(`${base}/events`)]]);
+  for (const name of names) watchers.set(name, await watch(`${base}/services/${name}/events`));
+  await Promise.all([...watchers.values()].map((w) => w.opened));
+  // A change to one namespace: which services declare it is strata.yaml's word.
+  const changed = namespaces[0];
+  const declaring = names.filter((n) =>
+    new RegExp(`^  ${n}:\\n    namespaces: \\[[^\\]]*\\b${changed}\\b`, "m").test(services),
+  );
+  const file = join(dir, "environments", environment, `${changed}.yaml`);
+  const text = readFileSync(file, "utf8");
+  const edited = text.replace(/: (true|false|\d+)$/m, (_m, v) =>
+    v === "true" ? ": false" : v === "false" ? ": true" : `: ${Number(v) + 1}`,
+  );
+  if (edited === text) throw new Error(`no number to change in ${file}`);
+  writeFileSync(file, edited);
+  const { result } = await push(server.url);
+  const published = (result.services ?? []).filter((s) => s.status === "published").map((s) => s.service);
+  // Every frame this change causes is written before its push's publish answers; the streams read them
+  // from the socket within a round trip: wait for the affected ones, then one more round trip for any other.
+  const expected = ["(environment)", ...published];
+  while (expected.some((n) => watchers.get(n).frames < 1)) await new Promise((r) => setTimeout(r, 5));
+  await fetch(`${server.url}/healthz`);
+  await new Promise((r) => setTimeout(r, 200));
+  const woken = [...watchers].filter(([, w]) => w.frames > 0).map(([n]) => n);
+  for (const w of watchers.values()) await w.cancel();
+  table(
+    `one change to namespace ${changed} (declared by ${declaring.join(", ") || "no service"}): notifications sent`,
+    ["readers", "watchers", "woken by the change"],
+    [
+      [`without services: every reader follows ${environment}`, String(SERVICES + 1), String(SERVICES + 1)],
+      [
+        `with ${SERVICES} services: each follows its own chain`,
+        String(watchers.size),
+        `${woken.length} (${woken.join(", ")})`,
+      ],
+    ],
+  );
+} finally {
+  await server.close();
+}

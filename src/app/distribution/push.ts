@@ -170,48 +170,51 @@ async function pushServices(
   services: readonly string[],
   environment: Snapshot,
 ): Promise<{ results: ServicePushResult[]; exitCodes: ExitCode[] }> {
-  const results: ServicePushResult[] = [];
-  const exitCodes: ExitCode[] = [];
   const { approve: _approve, validate: _validate, ...rest } = options;
   const { repository: _r, commit: _c, ...approved } = environment.source;
-  for (const service of services) {
-    const base = { service, version: null, digest: null, previousVersion: null, action: null } as const;
-    try {
-      const built = await buildNextSnapshot({ ...rest, service, source: { ...options.source, ...approved } }, () =>
-        options.endpoint.current(options.environment, service),
-      );
-      const current = built.current;
-      const common = { ...base, previousVersion: current?.version ?? null, findings: built.findings };
-      if (built.snapshot === null) {
-        results.push({ ...common, status: "refused" });
-        exitCodes.push(exitCodeForFindings(built.findings));
-        continue;
+  // Each chain is its own compare-and-swap: they are read, built and published side by side (the round
+  // trips overlap; the store orders the writes).
+  const outcomes = await Promise.all(
+    services.map(async (service): Promise<{ result: ServicePushResult; exitCode: ExitCode }> => {
+      const base = { service, version: null, digest: null, previousVersion: null, action: null } as const;
+      try {
+        const built = await buildNextSnapshot({ ...rest, service, source: { ...options.source, ...approved } }, () =>
+          options.endpoint.current(options.environment, service),
+        );
+        const current = built.current;
+        const common = { ...base, previousVersion: current?.version ?? null, findings: built.findings };
+        if (built.snapshot === null)
+          return { result: { ...common, status: "refused" }, exitCode: exitCodeForFindings(built.findings) };
+        if (current !== null && current.contentDigest === built.contentDigest && options.refresh !== true)
+          return {
+            result: { ...common, status: "unchanged", version: current.version, digest: current.digest },
+            exitCode: EXIT.ok,
+          };
+        const reply = await options.endpoint.publish(built.snapshot, current?.version ?? 0);
+        if (!reply.ok) {
+          const finding = createFinding({
+            code: "version-conflict",
+            environment: options.environment,
+            message: `${options.environment}/${service}: ${reply.message}`,
+            hint: "someone published meanwhile: check `strata history --service`, then push again",
+          });
+          return {
+            result: { ...common, status: "conflict", findings: [...built.findings, finding] },
+            exitCode: EXIT.distribution,
+          };
+        }
+        const action = current !== null && current.contentDigest === built.contentDigest ? "refresh" : "publish";
+        return {
+          result: { ...common, status: "published", version: reply.version, digest: reply.digest, action },
+          exitCode: EXIT.ok,
+        };
+      } catch (error) {
+        const finding = findingFromError(options.environment, error);
+        return { result: { ...base, status: "failed", findings: [finding] }, exitCode: exitCodeFor(finding.code) };
       }
-      if (current !== null && current.contentDigest === built.contentDigest && options.refresh !== true) {
-        results.push({ ...common, status: "unchanged", version: current.version, digest: current.digest });
-        continue;
-      }
-      const reply = await options.endpoint.publish(built.snapshot, current?.version ?? 0);
-      if (!reply.ok) {
-        const finding = createFinding({
-          code: "version-conflict",
-          environment: options.environment,
-          message: `${options.environment}/${service}: ${reply.message}`,
-          hint: "someone published meanwhile: check `strata history --service`, then push again",
-        });
-        results.push({ ...common, status: "conflict", findings: [...built.findings, finding] });
-        exitCodes.push(EXIT.distribution);
-        continue;
-      }
-      const action = current !== null && current.contentDigest === built.contentDigest ? "refresh" : "publish";
-      results.push({ ...common, status: "published", version: reply.version, digest: reply.digest, action });
-    } catch (error) {
-      const finding = findingFromError(options.environment, error);
-      results.push({ ...base, status: "failed", findings: [finding] });
-      exitCodes.push(exitCodeFor(finding.code));
-    }
-  }
-  return { results, exitCodes };
+    }),
+  );
+  return { results: outcomes.map((o) => o.result), exitCodes: outcomes.map((o) => o.exitCode) };
 }
 
 /** `strata push --all`: every environment, each reported; the exit code is the first that applies. */
