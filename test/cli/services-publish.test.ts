@@ -448,4 +448,29 @@ describe.skipIf(missing)("push publishes every service of an environment, each o
     expect(shown.stdout).toMatch(/^ {2}service checkout: v3, published .* ago; /m);
     expect(shown.stdout).toMatch(/^ {2}service marketing: v3, published .* ago; /m);
   });
+
+  it("runs docs/runtime.md's worked example as written", async () => {
+    const doc = readFileSync(join(projectRoot, "docs/runtime.md"), "utf8");
+    const block = /<!-- services-sdk-example -->\n```js\n([\s\S]*?)```/.exec(doc)![1]!;
+    // `EXPR; // → VALUE (a note)`: the value of EXPR, as JSON, must be VALUE.
+    const expected: string[] = [];
+    const body = block.replace(/^(.*?);\s*\/\/ → (\S+).*$/gm, (_line, expr: string, value: string) => {
+      expected.push(value);
+      return `seen.push(JSON.stringify(${expr}));`;
+    });
+    expect(expected.length).toBe(4);
+    const seen: string[] = [];
+    const run = new Function(
+      "createClient",
+      "endpoint",
+      "trustedKeys",
+      "process",
+      "seen",
+      `return (async () => {\n${body}\n})();`,
+    ) as (...args: unknown[]) => Promise<void>;
+    const trustedKeys = [/trusted_keys: \["([^"]+)"\]/.exec(readFileSync(join(repo, "strata.yaml"), "utf8"))![1]!];
+    const env = { STRATA_TOKEN: token.checkout!, CHECKOUT_AGE_IDENTITY: readFileSync(identity.checkout!, "utf8") };
+    await run(createClient, serve!.url, trustedKeys, { env }, seen);
+    expect(seen).toEqual(expected);
+  });
 });
