@@ -6,6 +6,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { TextDecoder } from "node:util";
 import { fmt, generate, machine, median, ratio, root, table, tmp } from "./lib.mjs";
 
 const quick = process.argv.includes("--quick");

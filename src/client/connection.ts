@@ -116,16 +116,19 @@ export async function answerError(res: Response, url: string): Promise<StrataCli
  * (`unknown-service` with an empty `services`), or the endpoint predates services (`not-found`: no such route).
  */
 export function declaresNoServices(res: Response, error: StrataClientError): boolean {
-  return res.status === 404 && (error.code === "unknown-service" ? error.services?.length === 0 : error.code === "unreachable" && /\b404 not-found\b/.test(error.message));
+  return (
+    res.status === 404 &&
+    (error.code === "unknown-service"
+      ? error.services?.length === 0
+      : error.code === "unreachable" && /\b404 not-found\b/.test(error.message))
+  );
 }
 
 /** The most of an error answer read for its code and message (the endpoint's are a few hundred bytes). */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
 /** The endpoint's error (`404 unknown-environment: …`), or the status alone for anyone else's answer. */
-async function readEndpointError(
-  res: Response,
-): Promise<{ code: string | null; text: string; services?: string[] }> {
+async function readEndpointError(res: Response): Promise<{ code: string | null; text: string; services?: string[] }> {
   try {
     const bytes = await readBounded(res, MAX_ERROR_BODY_BYTES, res.url);
     const body = JSON.parse(Buffer.from(bytes ?? []).toString("utf8")) as {
