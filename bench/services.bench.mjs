@@ -146,47 +146,67 @@ async function watch(url) {
   })();
   return w;
 }
-const server = await serve();
-try {
-  await push(server.url);
-  const base = `${server.url}/v1/environments/${environment}`;
-  const watchers = new Map([["(environment)", await watch(`${base}/events`)]]);
-  for (const name of names) watchers.set(name, await watch(`${base}/services/${name}/events`));
-  await Promise.all([...watchers.values()].map((w) => w.opened));
-  // A change to one namespace: which services declare it is strata.yaml's word.
-  const changed = namespaces[0];
-  const declaring = names.filter((n) =>
-    new RegExp(`^  ${n}:\\n    namespaces: \\[[^\\]]*\\b${changed}\\b`, "m").test(services),
-  );
-  const file = join(dir, "environments", environment, `${changed}.yaml`);
-  const text = readFileSync(file, "utf8");
+const changed = namespaces[0];
+const declaring = names.filter((n) =>
+  new RegExp(`^  ${n}:\\n    namespaces: \\[[^\\]]*\\b${changed}\\b`, "m").test(services),
+);
+const changedFile = join(dir, "environments", environment, `${changed}.yaml`);
+/** Flips one value of the changed namespace's file (a boolean, or a number up by one). */
+function changeOneValue() {
+  const text = readFileSync(changedFile, "utf8");
   const edited = text.replace(/: (true|false|\d+)$/m, (_m, v) =>
     v === "true" ? ": false" : v === "false" ? ": true" : `: ${Number(v) + 1}`,
   );
-  if (edited === text) throw new Error(`no number to change in ${file}`);
-  writeFileSync(file, edited);
-  const { result } = await push(server.url);
-  const published = (result.services ?? []).filter((s) => s.status === "published").map((s) => s.service);
-  // Every frame this change causes is written before its push's publish answers; the streams read them
-  // from the socket within a round trip: wait for the affected ones, then one more round trip for any other.
-  const expected = ["(environment)", ...published];
-  while (expected.some((n) => watchers.get(n).frames < 1)) await new Promise((r) => setTimeout(r, 5));
-  await fetch(`${server.url}/healthz`);
-  await new Promise((r) => setTimeout(r, 200));
-  const woken = [...watchers].filter(([, w]) => w.frames > 0).map(([n]) => n);
-  for (const w of watchers.values()) await w.cancel();
-  table(
-    `one change to namespace ${changed} (declared by ${declaring.join(", ") || "no service"}): notifications sent`,
-    ["readers", "watchers", "woken by the change"],
-    [
-      [`without services: every reader follows ${environment}`, String(SERVICES + 1), String(SERVICES + 1)],
-      [
-        `with ${SERVICES} services: each follows its own chain`,
-        String(watchers.size),
-        `${woken.length} (${woken.join(", ")})`,
-      ],
-    ],
-  );
-} finally {
-  await server.close();
+  if (edited === text) throw new Error(`no value to change in ${changedFile}`);
+  writeFileSync(changedFile, edited);
 }
+
+/**
+ * 21 readers (one per service and one more) each follow the stream they would follow: with services, their
+ * service's chain (the extra one the environment's); without, all the environment's. One change to one
+ * namespace is pushed; returns the readers it woke.
+ */
+async function wokenByOneChange(withServices) {
+  writeFileSync(settingsFile, withServices ? plain.replace(/^environments:/m, `${services}environments:`) : plain);
+  const server = await serve();
+  try {
+    await push(server.url);
+    const base = `${server.url}/v1/environments/${environment}`;
+    const watchers = new Map([["(environment)", await watch(`${base}/events`)]]);
+    for (const name of names)
+      watchers.set(name, await watch(withServices ? `${base}/services/${name}/events` : `${base}/events`));
+    await Promise.all([...watchers.values()].map((w) => w.opened));
+    changeOneValue();
+    const { result } = await push(server.url);
+    const published = (result.services ?? []).filter((s) => s.status === "published").map((s) => s.service);
+    // Every frame this change causes is written before its push's publish answers; the streams read them
+    // from the socket within a round trip: wait for the ones it must wake, then a while for any other.
+    const expected = withServices ? ["(environment)", ...published] : [...watchers.keys()];
+    while (expected.some((n) => watchers.get(n).frames < 1)) await new Promise((r) => setTimeout(r, 5));
+    await fetch(`${server.url}/healthz`);
+    await new Promise((r) => setTimeout(r, 200));
+    const woken = [...watchers].filter(([, w]) => w.frames > 0).map(([n]) => n);
+    for (const w of watchers.values()) await w.cancel();
+    return { watchers: watchers.size, woken };
+  } finally {
+    await server.close();
+  }
+}
+const plainWoken = await wokenByOneChange(false);
+const serviceWoken = await wokenByOneChange(true);
+table(
+  `one change to namespace ${changed} (declared by ${declaring.join(", ") || "no service"}): readers woken`,
+  ["readers", "watchers", "woken by the change"],
+  [
+    [
+      `without services: every reader follows ${environment}`,
+      String(plainWoken.watchers),
+      String(plainWoken.woken.length),
+    ],
+    [
+      `with ${SERVICES} services: each follows its own chain`,
+      String(serviceWoken.watchers),
+      `${serviceWoken.woken.length} (${serviceWoken.woken.join(", ")})`,
+    ],
+  ],
+);
