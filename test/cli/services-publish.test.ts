@@ -6,6 +6,7 @@
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createClient, type StrataClientError } from "../../src/client/index.js";
 import type { Snapshot } from "../../src/core/snapshot/index.js";
@@ -16,6 +17,8 @@ import { spawnServe, type ServeProcess } from "../support/serve.js";
 import { lacking } from "../support/shared.js";
 
 const missing = lacking("services published (the age CLI)", { tool: "age" });
+const CHROMIUM = process.env.STRATA_CHROMIUM ?? "/usr/bin/chromium";
+const noBrowser = lacking("the dashboard's services (STRATA_CHROMIUM overrides the path)", { tool: CHROMIUM });
 const signingKeyFile = join(projectRoot, "examples/keys/EXAMPLE-ONLY-NOT-A-REAL-SIGNING-KEY.pem");
 
 let repo: string;
@@ -444,6 +447,16 @@ describe.skipIf(missing)("push publishes every service of an environment, each o
       ["checkout", 3],
       ["marketing", 3],
     ]);
+    const text2 = await strata(
+      ["push", "--env", "production", "--repo", repo, "--signing-key", signingKeyFile, "--endpoint", serve!.url],
+      { env: { ...noKeyEnv, ...exampleKeyEnv, STRATA_TOKEN: token.pusher! } },
+    );
+    expect(text2.exitCode, text2.stderr).toBe(0);
+    expect(text2.stdout.trim().split("\n")).toEqual([
+      "= production: unchanged, still version 4",
+      "=  production/checkout: unchanged, still version 3",
+      "=  production/marketing: unchanged, still version 3",
+    ]);
     const shown = await strata(["status", "--env", "production", "--endpoint", serve!.url], { env });
     expect(shown.stdout).toMatch(/^ {2}service checkout: v3, published .* ago; /m);
     expect(shown.stdout).toMatch(/^ {2}service marketing: v3, published .* ago; /m);
@@ -472,5 +485,27 @@ describe.skipIf(missing)("push publishes every service of an environment, each o
     const env = { STRATA_TOKEN: token.checkout!, CHECKOUT_AGE_IDENTITY: readFileSync(identity.checkout!, "utf8") };
     await run(createClient, serve!.url, trustedKeys, { env }, seen);
     expect(seen).toEqual(expected);
+  });
+
+  it.skipIf(noBrowser)("the dashboard's environment page lists the services and their versions", async () => {
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+    });
+    try {
+      const page = await (await browser.newContext()).newPage();
+      page.setDefaultTimeout(25_000);
+      await page.goto(`${serve!.url}/ui/`);
+      await page.getByLabel("Token").fill(token.env!);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("table").waitFor();
+      await page.goto(`${serve!.url}/ui/#/env/production`);
+      await page.getByRole("heading", { name: "Services" }).waitFor();
+      const items = (await page.locator("ul.services li").allTextContents()).map((t) => t.replace(/\s+/g, " ").trim());
+      expect(items).toEqual(["checkout: v3", "marketing: v3"]);
+    } finally {
+      await browser.close();
+    }
   });
 });
