@@ -83,8 +83,8 @@ async function run(argv: string[], ok: number, usage: number, output: Output): P
   const name = argv.find((a) => !a.startsWith("-"));
   const table: Record<string, Loader> = commands;
   const known = name !== undefined && Object.hasOwn(table, name);
-  // `completion` describes the whole command tree, so it needs every module, like the top-level help.
-  const toLoad = known && name !== "completion" ? [name] : Object.keys(table);
+  // `completion` writes its scripts from the option tables: it needs only its own module.
+  const toLoad = known ? [name] : Object.keys(table);
   for (const n of toLoad) await table[n]?.().then((m) => m.register(program));
 
   try {

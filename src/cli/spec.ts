@@ -18,7 +18,9 @@ export type OptionKind =
   /** `--repo <dir>`: one value. */
   | "value"
   /** `--env a --env b`, `--env a,b`: every value, comma-separated ones split. */
-  | "list";
+  | "list"
+  /** `--scope a b`, `--scope a --scope b`: every value, each as given. */
+  | "variadic";
 
 export interface OptionDef {
   readonly kind: OptionKind;
@@ -30,21 +32,29 @@ export interface OptionDef {
   readonly default?: string;
   /** The command cannot run without it. */
   readonly required?: boolean;
+  /**
+   * Turns the text into the option's value (a `value` option): throws commander's InvalidArgumentError (its
+   * message then names the option) or a StrataError.
+   */
+  readonly parse?: (value: string) => unknown;
 }
 
 export interface ArgumentDef {
-  /** `<file>` (required), `[dir]` (optional). */
+  /** `<file>` (required), `[dir]` (optional), `[command...]` (every word left). */
   readonly name: string;
   readonly description: string;
   readonly choices?: readonly string[];
   readonly default?: string;
 }
 
-export interface CommandDef<O extends Readonly<Record<string, OptionDef>> = Readonly<Record<string, OptionDef>>> {
+export interface CommandDef<
+  O extends Readonly<Record<string, OptionDef>> = Readonly<Record<string, OptionDef>>,
+  A extends readonly ArgumentDef[] = readonly ArgumentDef[],
+> {
   /** The path below `strata`: `validate`, `keys generate`. */
   readonly path: string;
   readonly description: string;
-  readonly arguments?: readonly ArgumentDef[];
+  readonly arguments?: A;
   /** Keyed by the camel-case name commander gives the option (`--skip-secrets` → `skipSecrets`). */
   readonly options: O;
   readonly examples: readonly (readonly [string, string])[];
@@ -52,8 +62,11 @@ export interface CommandDef<O extends Readonly<Record<string, OptionDef>> = Read
   readonly group?: boolean;
 }
 
-/** Declares a command's table with its literal types kept (so `OptionValues` can read them). */
-export function defineCommand<const O extends Readonly<Record<string, OptionDef>>>(def: CommandDef<O>): CommandDef<O> {
+/** Declares a command's table with its literal types kept (so `OptionValues` and `ArgumentValues` can read them). */
+export function defineCommand<
+  const O extends Readonly<Record<string, OptionDef>>,
+  const A extends readonly ArgumentDef[] = readonly [],
+>(def: CommandDef<O, A>): CommandDef<O, A> {
   return def;
 }
 
@@ -61,15 +74,21 @@ type ValueOf<D extends OptionDef> = D extends { kind: "flag" }
   ? boolean | undefined
   : D extends { kind: "negated" }
     ? boolean
-    : D extends { kind: "list" }
-      ? string[] | undefined
-      : D extends { choices: readonly (infer C)[] }
-        ? D extends { required: true } | { default: string }
-          ? C
-          : C | undefined
-        : D extends { required: true } | { default: string }
-          ? string
-          : string | undefined;
+    : D extends { kind: "list" | "variadic" }
+      ? D extends { required: true }
+        ? string[]
+        : string[] | undefined
+      : D extends { parse: (value: string) => infer T }
+        ? D extends { required: true }
+          ? T
+          : T | undefined
+        : D extends { choices: readonly (infer C)[] }
+          ? D extends { required: true } | { default: string }
+            ? C
+            : C | undefined
+          : D extends { required: true } | { default: string }
+            ? string
+            : string | undefined;
 
 /** The options that always have a value: negated flags, required options and options with a default. */
 type Present<O extends Readonly<Record<string, OptionDef>>> = {
@@ -81,8 +100,23 @@ export type OptionValues<O extends Readonly<Record<string, OptionDef>>> = {
   -readonly [K in Present<O>]: ValueOf<O[K]>;
 } & { -readonly [K in Exclude<keyof O, Present<O>>]?: ValueOf<O[K]> };
 
+type ArgumentValue<D extends ArgumentDef> = D["name"] extends `${string}...${string}`
+  ? string[]
+  : D extends { choices: readonly (infer C)[] }
+    ? C
+    : D["name"] extends `<${string}`
+      ? string
+      : D extends { default: string }
+        ? string
+        : string | undefined;
+
+/** The positional arguments of a command, typed from its table: `<file>` a string, `[value]` maybe not, `[cmd...]` a list. */
+export type ArgumentValues<A extends readonly ArgumentDef[]> = {
+  -readonly [K in keyof A]: A[K] extends ArgumentDef ? ArgumentValue<A[K]> : never;
+};
+
 /** Collects `--env a --env b` and `--env a,b`. */
-export function collectList(value: string, previous: string[] = []): string[] {
+function collectList(value: string, previous: string[] = []): string[] {
   return [
     ...previous,
     ...value
@@ -106,6 +140,7 @@ function toOption(def: OptionDef): Option {
   if (def.default !== undefined) option.default(def.default);
   if (def.required) option.makeOptionMandatory();
   if (def.kind === "list") option.argParser(collectList);
+  if (def.parse) option.argParser(def.parse);
   return option;
 }
 
@@ -131,25 +166,27 @@ export function attachCommand(root: Command, def: CommandDef): Command {
 }
 
 /**
- * Binds a table's command to its action: the arguments in order, then the options typed from the table.
- * Options a parent command also declares (`--env` of `snapshot` and `snapshot verify`) are read at both levels.
+ * Binds a table's command to its action: the options and the arguments typed from the table, and the command
+ * itself (for what only commander knows: the root of the tree, the raw words). Options a parent command also
+ * declares (`--env` of `snapshot` and `snapshot verify`) are read at both levels.
  */
-export function attachAction<O extends Readonly<Record<string, OptionDef>>>(
+export function attachAction<O extends Readonly<Record<string, OptionDef>>, A extends readonly ArgumentDef[]>(
   root: Command,
-  def: CommandDef<O>,
-  action: (options: OptionValues<O>, args: string[]) => Promise<void> | void,
+  def: CommandDef<O, A>,
+  action: (options: OptionValues<O>, args: ArgumentValues<A>, command: Command) => Promise<void> | void,
 ): Command {
   const cmd = attachCommand(root, def);
   return cmd.action(async (...received: unknown[]) => {
     const self = received.at(-1) as Command;
-    await action(self.optsWithGlobals<OptionValues<O>>(), self.processedArgs as string[]);
+    await action(self.optsWithGlobals<OptionValues<O>>(), self.processedArgs as ArgumentValues<A>, self);
   });
 }
 
 export interface ParsedCli {
   /** The command's path: `validate`, `keys generate`. */
   command: string;
-  args: string[];
+  /** In order; an optional argument not given is undefined, a variadic one a list. */
+  args: (string | string[] | undefined)[];
   options: Record<string, unknown>;
 }
 
@@ -159,17 +196,14 @@ export interface ParsedCli {
  * value, a choice that is not one). `--help` and `--version` are not commands: they parse to null.
  */
 export function parseWithTable(argv: readonly string[], table: readonly CommandDef[]): ParsedCli | null {
-  const program = new Command("strata").exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
-  program.version("", "-V, --version");
   let parsed: ParsedCli | null = null;
-  for (const def of table) {
-    const cmd = attachCommand(program, def);
-    if (def.group) continue;
-    cmd.action((...received: unknown[]) => {
-      const self = received.at(-1) as Command;
-      parsed = { command: def.path, args: self.processedArgs as string[], options: self.optsWithGlobals() };
-    });
-  }
+  const program = programOf(table, (def, self) => {
+    parsed = {
+      command: def.path,
+      args: self.processedArgs as ParsedCli["args"],
+      options: self.optsWithGlobals(),
+    };
+  });
   const silence = (c: Command): void => {
     c.exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
     c.commands.forEach(silence);
@@ -187,24 +221,53 @@ export function parseWithTable(argv: readonly string[], table: readonly CommandD
   return parsed;
 }
 
+/**
+ * The command tree of a table, each command's action `onRun` (for what reads the tree: parseCli, the
+ * completion scripts).
+ */
+export function programOf(
+  table: readonly CommandDef[],
+  onRun: (def: CommandDef, command: Command) => void = () => {},
+): Command {
+  const program = new Command("strata");
+  program.version("", "-V, --version");
+  for (const def of table) {
+    const cmd = attachCommand(program, def);
+    if (!def.group) cmd.action((...received: unknown[]) => onRun(def, received.at(-1) as Command));
+  }
+  return program;
+}
+
 /** The options of every command of a table as markdown, for docs/reference.md ("Command-line options"). */
 export function renderOptionsReference(table: readonly CommandDef[]): string {
-  const cell = (text: string): string => text.replaceAll("|", "\\|");
+  // Markdown, not HTML: `<file>` in prose would be read as a tag and vanish.
+  const prose = (text: string): string => text.replaceAll("<", "\\<");
+  const code = (text: string): string => `\`${text.replaceAll("|", "\\|")}\``;
+  const cell = (text: string): string => prose(text).replaceAll("|", "\\|");
   const sections = [...table]
     .sort((a, b) => a.path.localeCompare(b.path))
     .map((def) => {
-      const args = (def.arguments ?? []).map((a) => ` ${a.name}`).join("");
+      const args = (def.arguments ?? []).map((a) => ` ${prose(a.name)}`).join("");
       const rows = Object.values(def.options).map((o) => {
         const extra = [
           o.required ? "required" : null,
           o.kind === "list" ? "repeatable, or comma-separated" : null,
+          o.kind === "variadic" ? "one or more values" : null,
           o.choices ? `one of ${o.choices.map((c) => `\`${c}\``).join(", ")}` : null,
           o.default !== undefined ? `default \`${o.default}\`` : null,
         ].filter((x): x is string => x !== null);
-        return `| \`${cell(o.flags)}\` | ${cell(o.description)}${extra.length ? ` (${extra.join("; ")})` : ""} |`;
+        return `| ${code(o.flags)} | ${cell(o.description)}${extra.length ? ` (${extra.join("; ")})` : ""} |`;
       });
       const options = rows.length > 0 ? `\n| option | |\n|---|---|\n${rows.join("\n")}\n` : "";
-      return `### strata ${def.path}${args}\n\n${def.description}\n${options}`;
+      const argumentRows = (def.arguments ?? []).map((a) => {
+        const extra = [
+          a.choices ? `one of ${a.choices.map((c) => `\`${c}\``).join(", ")}` : null,
+          a.default !== undefined ? `default \`${a.default}\`` : null,
+        ].filter((x): x is string => x !== null);
+        return `| ${code(a.name)} | ${cell(a.description)}${extra.length ? ` (${extra.join("; ")})` : ""} |`;
+      });
+      const argumentTable = argumentRows.length > 0 ? `\n| argument | |\n|---|---|\n${argumentRows.join("\n")}\n` : "";
+      return `### strata ${def.path}${args}\n\n${prose(def.description)}\n${argumentTable}${options}`;
     });
   return sections.join("\n");
 }

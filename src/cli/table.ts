@@ -3,7 +3,11 @@
  * the docs can read every command's options without loading what the command runs. A command module binds
  * its table to its action with `attachAction`.
  */
+import { InvalidArgumentError } from "commander";
 import { docsUrl } from "../core/docs.js";
+import { StrataError } from "../core/findings.js";
+import type { OutputFormat } from "../core/render/formats.js";
+import type { Shell } from "./render/completion.js";
 import { defineCommand, parseWithTable, type CommandDef, type OptionDef, type ParsedCli } from "./spec.js";
 
 /** The options several commands share, declared once. */
@@ -49,6 +53,81 @@ const report = {
   flags: "-o, --format <format>",
   description: "output format (default: text, or github in GitHub Actions)",
   choices: ["text", "json", "github"],
+} as const satisfies OptionDef;
+
+/** The effective config's output formats (core/render/formats.ts), in its order; a test keeps them equal. */
+export const RESOLVE_FORMATS = [
+  "yaml",
+  "json",
+  "env",
+  "dotenv",
+  "configmap",
+  "secret",
+] as const satisfies readonly OutputFormat[];
+
+/** The shells `strata completion` writes a script for. */
+const SHELLS = ["bash", "zsh", "fish"] as const satisfies readonly Shell[];
+
+/** `--pr 42` or `--pr '#42'`. */
+function parsePullRequestNumber(value: string): number {
+  const n = Number(value.replace(/^#/, ""));
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`"${value}" is not a pull request number`);
+  return n;
+}
+
+/** `8388608`, `8M`, `512k`, `512KiB`. */
+function parseBytes(value: string): number {
+  const m = /^(\d+)([kKmM]i?[bB]?)?$/.exec(value.trim());
+  if (!m)
+    throw new StrataError("invalid-argument", `invalid size ${JSON.stringify(value)}`, {
+      hint: "e.g. 8388608, 8M or 512k",
+    });
+  const unit = (m[2] ?? "").toLowerCase()[0];
+  return Number(m[1]) * (unit === "m" ? 1024 * 1024 : unit === "k" ? 1024 : 1);
+}
+
+/** A positive whole number. */
+function parseCount(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < 1)
+    throw new StrataError("invalid-argument", `expected a positive count, not ${JSON.stringify(value)}`);
+  return n;
+}
+
+const skipSecretsLeftOut = (description: string) =>
+  ({ kind: "flag", flags: "--skip-secrets", description }) as const satisfies OptionDef;
+
+const ignoreMac = (description: string) =>
+  ({ kind: "flag", flags: "--ignore-mac", description }) as const satisfies OptionDef;
+
+/** The file formats SOPS knows (secrets subcommands). */
+const inputType = {
+  kind: "value",
+  flags: "--input-type <format>",
+  description: "yaml, json, dotenv, ini or binary (default: from the extension)",
+} as const satisfies OptionDef;
+
+const secretsFile = { name: "<file>", description: "the SOPS file" } as const;
+const secretsFileOrStdin = { name: "<file>", description: "the file (-: standard input)" } as const;
+
+/** GitHub commands (approvals check, pr comment). */
+const pullRequest = {
+  kind: "value",
+  flags: "--pr <number>",
+  description: "the pull request (default: the GitHub Actions event's)",
+  parse: parsePullRequestNumber,
+} as const satisfies OptionDef;
+
+const diffJson = {
+  kind: "value",
+  flags: "--diff <file>",
+  description: "the changes as `strata diff --format json` wrote them (instead of computing the diff)",
+} as const satisfies OptionDef;
+
+const githubRepository = {
+  kind: "value",
+  flags: "--github-repository <owner/name>",
+  description: "the GitHub repository (default: GITHUB_REPOSITORY)",
 } as const satisfies OptionDef;
 
 export const validateCommand = defineCommand({
@@ -430,25 +509,623 @@ export const versionCommand = defineCommand({
   ],
 });
 
+export const resolveCommand = defineCommand({
+  path: "resolve",
+  description: "print the effective config of one environment",
+  options: {
+    env: environment,
+    key: { kind: "value", flags: "--key <key>", description: "print only this key's value (e.g. database.pool)" },
+    format: {
+      kind: "value",
+      flags: "-o, --format <format>",
+      description: `output format (dotenv, configmap, secret: for docker, kubectl, systemd; see ${docsUrl("deploy")})`,
+      choices: RESOLVE_FORMATS,
+      default: "yaml",
+    },
+    showSecrets: {
+      kind: "flag",
+      flags: "--show-secrets",
+      description: "print sensitive values in plaintext (masked in GitHub Actions logs)",
+    },
+    redact: {
+      kind: "flag",
+      flags: "--redact",
+      description: "print sensitive values as <sensitive> even into a pipe or a file (refused otherwise)",
+    },
+    skipSecrets: skipSecretsLeftOut("do not decrypt; sensitive values print as <sensitive>"),
+    ignoreMac: ignoreMac("decrypt SOPS files that have no MAC"),
+    name: { kind: "value", flags: "--name <name>", description: "metadata.name of the configmap or secret" },
+    namespace: {
+      kind: "value",
+      flags: "--namespace <namespace>",
+      description: "metadata.namespace of the configmap or secret",
+    },
+    repo,
+  },
+  examples: [
+    ["strata resolve --env production", "the whole effective config, sensitive values as <sensitive>"],
+    ["strata resolve --env production --key database.pool --format json", "one key, as JSON"],
+    ["strata resolve --env staging --format env --show-secrets", "NAMESPACE_KEY='value' lines, secrets included"],
+  ],
+});
+
+export const execCommand = defineCommand({
+  path: "exec",
+  description:
+    "run a command with the effective config of an environment as environment variables (nothing is written to disk)",
+  arguments: [{ name: "[command...]", description: "-- then the command and its arguments" }],
+  options: {
+    env: environment,
+    showSecrets: {
+      kind: "flag",
+      flags: "--show-secrets",
+      description: "put sensitive values in the environment too (left out otherwise)",
+    },
+    skipSecrets: skipSecretsLeftOut("do not decrypt; sensitive values are left out"),
+    ignoreMac: ignoreMac("decrypt SOPS files that have no MAC"),
+    repo,
+  },
+  examples: [
+    [
+      "strata exec --env staging -- node server.js",
+      "the service with DATABASE_HOST, HTTP_PORT, … set; secrets left out",
+    ],
+    [
+      "strata exec --env production --show-secrets -- ./migrate.sh",
+      "secrets included, only in the child's environment",
+    ],
+    ["strata exec --env staging -- sh -c 'echo $HTTP_PORT'", "the command's exit code is strata's"],
+  ],
+});
+
+export const secretsCommand = defineCommand({
+  path: "secrets",
+  description: `SOPS files: encrypt, decrypt, edit, set, rotate, updatekeys, status (compatible with sops 3.13): see ${docsUrl("secrets")}`,
+  group: true,
+  options: {},
+  examples: [
+    ["strata secrets set environments/production/database.sops.yaml password --value-stdin", "set a secret"],
+    ["strata secrets decrypt environments/production/database.sops.yaml", "print a file's plaintext"],
+  ],
+});
+
+export const secretsEncryptCommand = defineCommand({
+  path: "secrets encrypt",
+  description:
+    "encrypt a plaintext file for --age/--pgp recipients or the matching .sops.yaml creation rule (FILE -: standard input)",
+  arguments: [secretsFileOrStdin],
+  options: {
+    age: { kind: "list", flags: "--age <recipient>", description: "age recipient" },
+    pgp: { kind: "list", flags: "--pgp <fingerprint>", description: "PGP fingerprint" },
+    kms: { kind: "list", flags: "--kms <arn>", description: "AWS KMS key ARN" },
+    inPlace: { kind: "flag", flags: "-i, --in-place", description: "write the encrypted file over the plaintext" },
+    config: {
+      kind: "value",
+      flags: "--config <path>",
+      description: "the .sops.yaml to use (default: found upwards from the working directory)",
+    },
+    inputType,
+  },
+  examples: [
+    [
+      "strata secrets encrypt -i environments/production/database.sops.yaml",
+      "in place, for the .sops.yaml rule's keys",
+    ],
+    ["strata secrets encrypt --age age1... plain.yaml > secret.sops.yaml", "for an explicit recipient"],
+  ],
+});
+
+export const secretsDecryptCommand = defineCommand({
+  path: "secrets decrypt",
+  description:
+    "print the plaintext (the file's own format, or --format json); --extract prints one value; FILE - reads standard input",
+  arguments: [secretsFileOrStdin],
+  options: {
+    // Not a choice of one: the refusal says what printing without it does (commands/secrets.ts).
+    format: { kind: "value", flags: "-o, --format <format>", description: "json (default: the file's own format)" },
+    extract: {
+      kind: "value",
+      flags: "--extract <path>",
+      description: 'a dotted path (a.b[0]) or sops\' ["a"]["b"][0]',
+    },
+    ignoreMac: ignoreMac("decrypt even when the MAC is missing or does not match"),
+    inputType,
+  },
+  examples: [
+    ["strata secrets decrypt environments/production/database.sops.yaml", "the whole file"],
+    ["strata secrets decrypt --extract password environments/production/database.sops.yaml", "one value"],
+    ["kubectl get secret app -o jsonpath='{.data.sops}' | base64 -d | strata secrets decrypt -", "standard input"],
+  ],
+});
+
+export const secretsEditCommand = defineCommand({
+  path: "secrets edit",
+  description: "decrypt into $SOPS_EDITOR/$EDITOR and re-encrypt; unchanged values keep their ciphertext",
+  arguments: [secretsFile],
+  options: {
+    ignoreMac: ignoreMac("open even when the MAC is missing or does not match"),
+    inputType,
+  },
+  examples: [
+    ["strata secrets edit environments/production/database.sops.yaml", "in $SOPS_EDITOR, else $EDITOR"],
+    ["EDITOR=nano strata secrets edit environments/staging/http.sops.yaml", "with a given editor"],
+  ],
+});
+
+export const secretsSetCommand = defineCommand({
+  path: "secrets set",
+  description:
+    'set one value (JSON, falling back to a string) at a dotted or ["a"]["b"] path; a missing file is created for its .sops.yaml creation rule',
+  arguments: [
+    secretsFile,
+    { name: "<path>", description: 'a dotted path (a.b[0]) or sops\' ["a"]["b"][0]' },
+    { name: "[value]", description: "the value (or --value-stdin)" },
+  ],
+  options: {
+    valueStdin: { kind: "flag", flags: "--value-stdin", description: "read the value from standard input" },
+    ignoreMac: ignoreMac("open even when the MAC is missing or does not match"),
+    inputType,
+  },
+  examples: [
+    [
+      "strata secrets set environments/production/database.sops.yaml password --value-stdin < pw.txt",
+      "the value never appears in your shell history",
+    ],
+    [
+      "strata secrets set environments/production/http.sops.yaml 'tls.key_id' '\"k-2024\"'",
+      "a JSON string at a nested path",
+    ],
+  ],
+});
+
+export const secretsRotateCommand = defineCommand({
+  path: "secrets rotate",
+  description: "re-encrypt everything under a new data key (for the file's recipients, plus any --add-age/--add-pgp)",
+  arguments: [secretsFile],
+  options: {
+    inPlace: {
+      kind: "flag",
+      flags: "-i, --in-place",
+      description: "write the result over the file (default: print it)",
+    },
+    addAge: { kind: "list", flags: "--add-age <recipient>", description: "also encrypt for this age recipient" },
+    addPgp: { kind: "list", flags: "--add-pgp <fingerprint>", description: "also encrypt for this PGP key" },
+    ignoreMac: ignoreMac("rotate even when the MAC is missing or does not match"),
+    inputType,
+  },
+  examples: [
+    ["strata secrets rotate -i environments/production/database.sops.yaml", "a new data key, same recipients"],
+    ["strata secrets rotate -i --add-age age1... environments/production/database.sops.yaml", "and one more recipient"],
+  ],
+});
+
+export const secretsUpdatekeysCommand = defineCommand({
+  path: "secrets updatekeys",
+  description: "re-wrap the data key for the recipients the .sops.yaml creation rules give now",
+  arguments: [secretsFile],
+  options: {
+    config: { kind: "value", flags: "--config <path>", description: "the .sops.yaml to use" },
+    yes: { kind: "flag", flags: "-y, --yes", description: "accepted for sops compatibility (strata never prompts)" },
+    inputType,
+  },
+  examples: [
+    ["strata secrets updatekeys environments/production/database.sops.yaml", "after editing .sops.yaml"],
+    ['for f in environments/*/*.sops.yaml; do strata secrets updatekeys -y "$f"; done', "every file"],
+  ],
+});
+
+export const secretsStatusCommand = defineCommand({
+  path: "secrets status",
+  description: "exit 0 when the file is encrypted, 1 when it is not, 2 when it cannot be read (FILE -: standard input)",
+  arguments: [secretsFileOrStdin],
+  options: {
+    inputType,
+    format: { ...textOrJson, default: undefined, description: "output format (default: text)" },
+  },
+  examples: [
+    ["strata secrets status environments/production/database.sops.yaml", "exit 0: encrypted"],
+    ["git ls-files '*.sops.yaml' | xargs -n1 strata secrets status", "a pre-commit check: no plaintext committed"],
+  ],
+});
+
+export const approvalsCommand = defineCommand({
+  path: "approvals",
+  description: `approval rules for pull requests: see ${docsUrl("github")}`,
+  group: true,
+  options: {},
+  examples: [
+    ["strata approvals check", "in GitHub Actions: evaluate the rules for the event's pull request"],
+    ["strata approvals check --pr 42 --no-status", "from a terminal (GITHUB_TOKEN and GITHUB_REPOSITORY set)"],
+  ],
+});
+
+export const approvalsCheckCommand = defineCommand({
+  path: "approvals check",
+  description:
+    "evaluate the approval rules for a pull request, set the strata/approvals commit status; exit 1 while insufficient",
+  options: {
+    pr: pullRequest,
+    diff: diffJson,
+    status: { kind: "negated", flags: "--no-status", description: "do not set the commit status" },
+    githubRepository,
+    repo,
+    format: report,
+  },
+  examples: [
+    ["strata approvals check", "in GitHub Actions: the event's pull request"],
+    [
+      "strata approvals check --pr 42 --no-status --github-repository acme/config",
+      "from a terminal, without setting the status (GITHUB_TOKEN set)",
+    ],
+  ],
+});
+
+export const prCommand = defineCommand({
+  path: "pr",
+  description: `pull request integration: see ${docsUrl("github")}`,
+  group: true,
+  options: {},
+  examples: [
+    ["strata pr comment", "in GitHub Actions: the sticky diff comment on the event's pull request"],
+    [
+      "strata pr comment --pr 42 --no-approvals",
+      "from a terminal, the diff only (GITHUB_TOKEN and GITHUB_REPOSITORY set)",
+    ],
+  ],
+});
+
+export const prCommentCommand = defineCommand({
+  path: "pr comment",
+  description: "create or update the pull request's sticky comment: the config diff and the approvals it needs",
+  options: {
+    pr: pullRequest,
+    diff: diffJson,
+    diffMarkdown: {
+      kind: "value",
+      flags: "--diff-markdown <file>",
+      description: "the diff as `strata diff --format markdown` wrote it (instead of rendering it)",
+    },
+    approvals: { kind: "negated", flags: "--no-approvals", description: "leave the approvals section out" },
+    githubRepository,
+    repo,
+  },
+  examples: [
+    ["strata pr comment", "in GitHub Actions: the event's pull request"],
+    [
+      "strata pr comment --pr 42 --github-repository acme/config --no-approvals",
+      "from a terminal, diff only (GITHUB_TOKEN set)",
+    ],
+  ],
+});
+
+export const snapshotCommand = defineCommand({
+  path: "snapshot",
+  description: "build the signed snapshot push would send (or `snapshot verify FILE`)",
+  options: {
+    // Required, but not for commander: a mandatory option of `snapshot` would be one of `snapshot verify` too.
+    env: { kind: "value", flags: "-e, --env <name>", description: "the environment (required)" },
+    service: {
+      kind: "value",
+      flags: "--service <name>",
+      description:
+        "a service's snapshot (strata.yaml services:): only its namespaces, secrets to its recipients (version 1: the endpoint has no service chains yet)",
+    },
+    out: { kind: "value", flags: "--out <file>", description: "write it here instead of stdout (-: stdout)" },
+    endpoint: {
+      ...endpoint,
+      description:
+        "follow this endpoint's current version (default: STRATA_ENDPOINT, then distribution.endpoint; none: version 1)",
+    },
+    signingKey,
+    trustedKeys: {
+      kind: "value",
+      flags: "--trusted-keys <file>",
+      description: "keys the endpoint's current version must be signed by (default: signing.trusted_keys)",
+    },
+    repo,
+  },
+  examples: [
+    [
+      "strata snapshot --env production --out production.json --signing-key ../signing.pem",
+      "build it without publishing",
+    ],
+    ["strata snapshot verify production.json", "check its digest and signature against signing.trusted_keys"],
+  ],
+});
+
+export const snapshotVerifyCommand = defineCommand({
+  path: "snapshot verify",
+  description:
+    "check a snapshot file: shape, digest, a trusted signature, and the secrets' SOPS MAC when SOPS_AGE_KEY_FILE (…) holds a runtime identity",
+  arguments: [{ name: "<file>", description: "the snapshot file (`strata snapshot --out`)" }],
+  options: {
+    env: { kind: "value", flags: "-e, --env <name>", description: "also require this environment" },
+    trustedKeys: {
+      kind: "value",
+      flags: "--trusted-keys <file>",
+      description: "trusted public keys, one a line (default: signing.trusted_keys of --repo)",
+    },
+    repo,
+    format: textOrJson,
+  },
+  examples: [
+    ["strata snapshot verify production.json", "against signing.trusted_keys of the repository"],
+    [
+      "strata snapshot verify production.json --trusted-keys keys.txt --env production",
+      "explicit keys; must be production's",
+    ],
+  ],
+});
+
+export const completionCommand = defineCommand({
+  path: "completion",
+  description:
+    "print the shell completion script for bash, zsh or fish (commands, options, and --env names from the repository you are in)",
+  arguments: [{ name: "<shell>", description: "bash, zsh or fish", choices: SHELLS }],
+  options: {},
+  examples: [
+    ["source <(strata completion bash)", "bash, this shell only (add it to ~/.bashrc to keep it)"],
+    ['strata completion zsh > "${fpath[1]}/_strata"', "zsh, every new shell"],
+    ["strata completion fish > ~/.config/fish/completions/strata.fish", "fish, every new shell"],
+  ],
+});
+
+export const agentCommand = defineCommand({
+  path: "agent",
+  description:
+    "keep files equal to the verified configuration of an environment (a sidecar for services in any language)",
+  options: {
+    endpoint: { ...endpoint, description: "the endpoint (default: STRATA_ENDPOINT)" },
+    // Required, checked by the command (its refusal says how to give it).
+    env: { kind: "value", flags: "-e, --env <name>", description: "the environment" },
+    out: {
+      kind: "list",
+      flags: "--out <file>",
+      description: "a file to keep up to date; {namespace} in the name writes one file per namespace",
+    },
+    format: {
+      kind: "value",
+      flags: "--format <format>",
+      description:
+        "json, yaml, dotenv (NAME=value, as docker and kubectl read it) or env (NAME='value', for a shell) (default: from the file name: .yaml/.yml, .env as dotenv, else json)",
+      choices: ["json", "yaml", "dotenv", "env"],
+    },
+    exec: {
+      kind: "value",
+      flags: "--exec <command>",
+      description: "a shell command to run after each change (STRATA_VERSION is set)",
+    },
+    signal: {
+      kind: "value",
+      flags: "--signal <signal>",
+      description: "a signal to send after each change to the process in --pid-file (e.g. SIGHUP)",
+    },
+    pidFile: { kind: "value", flags: "--pid-file <file>", description: "the file holding the pid to signal" },
+    once: { kind: "flag", flags: "--once", description: "write the files once and exit (an init container)" },
+    health: {
+      kind: "value",
+      flags: "--health <addr>",
+      description: "HOST:PORT to serve /healthz and Prometheus /metrics on",
+    },
+    trustedKeys: {
+      kind: "value",
+      flags: "--trusted-keys <file>",
+      description: "public keys whose signatures are accepted, one ed25519:<base64> a line",
+    },
+    repo: {
+      kind: "value",
+      flags: "--repo <dir>",
+      description:
+        "take the trusted keys from the strata.yaml in this directory (signing.trusted_keys); no parent directory is searched",
+    },
+    identity: {
+      kind: "value",
+      flags: "--identity <file>",
+      description: "age identity file (default: SOPS_AGE_KEY, then SOPS_AGE_KEY_FILE)",
+    },
+    cacheFile: {
+      kind: "value",
+      flags: "--cache-file <file>",
+      description:
+        "last-known-good copy of the snapshot (secrets stay encrypted), used when the endpoint is down at start",
+    },
+    service: {
+      kind: "value",
+      flags: "--service <name>",
+      description: "this service's name in the endpoint's fleet status",
+      default: "strata-agent",
+    },
+    instance: {
+      kind: "value",
+      flags: "--instance <id>",
+      description: "this instance's id in the fleet status (default: STRATA_INSTANCE, else <hostname>-<pid>)",
+    },
+    timeout: {
+      kind: "value",
+      flags: "--timeout <ms>",
+      description: "how long to try the endpoint at start before using the cache file",
+      default: "10000",
+    },
+    allowExpired: {
+      kind: "flag",
+      flags: "--allow-expired",
+      description:
+        "accept snapshots past their expiresAt (sites that stay disconnected longer than the expiry; refused by default)",
+    },
+  },
+  examples: [
+    [
+      "strata agent --env production --out /etc/app/config.json --signal SIGHUP --pid-file /run/app.pid --trusted-keys keys.txt",
+      "keep a file current and tell the service to reload",
+    ],
+    [
+      "strata agent --env production --out '/config/{namespace}.json' --once --cache-file /var/cache/strata.json",
+      "an init container: one file per namespace, then exit",
+    ],
+  ],
+});
+
+export const serveCommand = defineCommand({
+  path: "serve",
+  description: `run the distribution endpoint: see ${docsUrl("distribution")}`,
+  options: {
+    store: {
+      kind: "value",
+      flags: "--store <store>",
+      description: "file:DIR or etcd://HOST:PORT[,HOST:PORT]/PREFIX",
+      default: "file:.strata/store",
+    },
+    listen: {
+      kind: "value",
+      flags: "--listen <addr>",
+      description:
+        "HOST:PORT to listen on (without --tokens: loopback only; port 0: any free port); the URL is printed on stdout",
+      default: "127.0.0.1:7070",
+    },
+    tokens: {
+      kind: "value",
+      flags: "--tokens <file>",
+      description: "the tokens file (`strata serve token create`); without it everything is allowed, on loopback only",
+    },
+    trustedKeys: {
+      kind: "value",
+      flags: "--trusted-keys <file>",
+      description: "public keys whose signatures are accepted, one ed25519:<base64> a line",
+    },
+    repo: {
+      kind: "value",
+      flags: "--repo <dir>",
+      description: "take the trusted keys from this repository's signing.trusted_keys",
+    },
+    maxBody: {
+      kind: "value",
+      flags: "--max-body <bytes>",
+      description: "the largest snapshot accepted (e.g. 8M)",
+      parse: parseBytes,
+    },
+    maxConnections: {
+      kind: "value",
+      flags: "--max-connections <n>",
+      description: "open connections in total (more are closed at once)",
+      parse: parseCount,
+    },
+    maxConnectionsPerClient: {
+      kind: "value",
+      flags: "--max-connections-per-client <n>",
+      description: "open connections per client address",
+      parse: parseCount,
+    },
+    logLevel: {
+      kind: "value",
+      flags: "--log-level <level>",
+      description: "debug (every request), info, warn or error",
+      choices: ["debug", "info", "warn", "error"],
+      default: "info",
+    },
+  },
+  examples: [
+    ["strata serve --store file:../store --repo .", "on loopback, trusting the repository's signing.trusted_keys"],
+    [
+      "strata serve --store etcd://10.0.0.5:2379/strata --listen 0.0.0.0:7070 --tokens tokens.json --trusted-keys keys.txt",
+      "in production: etcd, tokens required",
+    ],
+    ["strata serve token create --scope 'read:production*' --name checkout", "a token for a service"],
+  ],
+});
+
+export const serveTokenCommand = defineCommand({
+  path: "serve token",
+  description: "manage the endpoint's tokens",
+  group: true,
+  options: {},
+  examples: [
+    ["strata serve token create --scope 'read:production*' --name checkout", "a read token for one service"],
+    [
+      "strata serve token create --scope admin --tokens /etc/strata/tokens.json",
+      "an admin token, in a given tokens file",
+    ],
+  ],
+});
+
+export const serveTokenCreateCommand = defineCommand({
+  path: "serve token create",
+  description: "add a token to the tokens file and print it (once: only its hash is stored)",
+  options: {
+    scope: {
+      kind: "variadic",
+      flags: "--scope <scope...>",
+      description: "read:<env-glob>, push:<env-glob> or admin (repeatable)",
+      required: true,
+    },
+    name: { kind: "value", flags: "--name <name>", description: "a name for logs and the audit log" },
+    tokens: { kind: "value", flags: "--tokens <file>", description: "the tokens file", default: "strata-tokens.json" },
+    format: { ...textOrJson, default: undefined, description: "output format (default: text)" },
+  },
+  examples: [
+    [
+      "strata serve token create --scope 'read:production*' --name checkout",
+      "a service that reads production environments",
+    ],
+    ["strata serve token create --scope push:staging --scope read:staging --name ci", "CI publishing staging"],
+  ],
+});
+
+export const statusCommand = defineCommand({
+  path: "status",
+  description: "what each environment runs: current version, age, and which clients run which version",
+  options: {
+    env: { kind: "value", flags: "-e, --env <name>", description: "only this environment" },
+    endpoint,
+    repo: { ...repo, description: "the configuration repository, for distribution.endpoint" },
+    format: textOrJson,
+  },
+  examples: [
+    ["strata status", "every environment at distribution.endpoint"],
+    ["strata status --env production --format json", "one environment, for scripts"],
+  ],
+});
+
 /**
- * Every command declared as a table, in the order of `strata --help`. The commands not yet here declare their
- * options with commander directly (docs/reference.md lists only these).
+ * Every command, a parent before its subcommands. Nothing registers an option outside these tables
+ * (test/cli/option-tables.test.ts compares them with the tree the command modules build).
  */
 export const COMMAND_TABLE: readonly CommandDef[] = [
-  initCommand,
   validateCommand,
-  explainCommand,
+  resolveCommand,
+  execCommand,
   envsCommand,
+  explainCommand,
+  initCommand,
+  secretsCommand,
+  secretsEncryptCommand,
+  secretsDecryptCommand,
+  secretsEditCommand,
+  secretsSetCommand,
+  secretsRotateCommand,
+  secretsUpdatekeysCommand,
+  secretsStatusCommand,
   diffCommand,
   logCommand,
+  approvalsCommand,
+  approvalsCheckCommand,
+  prCommand,
+  prCommentCommand,
   keysCommand,
   keysGenerateCommand,
+  serveCommand,
+  serveTokenCommand,
+  serveTokenCreateCommand,
+  snapshotCommand,
+  snapshotVerifyCommand,
   pushCommand,
   rollbackCommand,
   historyCommand,
+  statusCommand,
+  agentCommand,
   typegenCommand,
   schemaCommand,
   schemaExportCommand,
+  completionCommand,
   versionCommand,
 ];
 

@@ -1,10 +1,11 @@
 // The typed option tables (src/cli/spec.ts, src/cli/table.ts): parsed without a process, the same tree
 // commander runs, and docs/reference.md's "Command-line options" rendered from them.
-import { readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { Command } from "commander";
 import { describe, expect, it } from "vitest";
 import { renderCompletion } from "../../src/cli/render/completion.js";
-import { attachCommand, renderOptionsReference } from "../../src/cli/spec.js";
+import { commands } from "../../src/cli/commands/index.js";
+import { attachCommand, programOf, renderOptionsReference } from "../../src/cli/spec.js";
 import { COMMAND_TABLE, parseCli } from "../../src/cli/table.js";
 import { isStrataError } from "../../src/core/findings.js";
 
@@ -92,5 +93,55 @@ describe("the tables", () => {
     if (process.env.STRATA_UPDATE_DOCS === "1")
       writeFileSync(file, text.slice(0, start + begin.length) + "\n" + want + "\n" + text.slice(stop));
     else expect(text.slice(start + begin.length, stop).trim()).toBe(want.trim());
+  });
+});
+
+/** Every command of a commander tree below the root, by path (`secrets set`). */
+function walk(cmd: Command, prefix = ""): Map<string, Command> {
+  const found = new Map<string, Command>();
+  for (const sub of cmd.commands) {
+    const path = prefix ? `${prefix} ${sub.name()}` : sub.name();
+    found.set(path, sub);
+    for (const [p, c] of walk(sub, path)) found.set(p, c);
+  }
+  return found;
+}
+
+/** What the tables decide about a command: its description, arguments and options. */
+function shape(cmd: Command): unknown {
+  return {
+    description: cmd.description(),
+    arguments: cmd.registeredArguments.map((a) => [a.name(), a.required, a.variadic, a.argChoices ?? null]),
+    options: cmd.options.map((o) => [o.flags, o.description, o.mandatory, o.argChoices ?? null, o.defaultValue]),
+  };
+}
+
+describe("no option outside the tables", () => {
+  it("the commands the modules register are the tables' commands, with exactly the tables' options and arguments", async () => {
+    const program = new Command("strata");
+    for (const load of Object.values(commands)) (await load()).register(program);
+    const registered = walk(program);
+    const declared = walk(programOf(COMMAND_TABLE));
+    expect([...registered.keys()].sort()).toEqual(COMMAND_TABLE.map((def) => def.path).sort());
+    for (const [path, cmd] of registered) expect(shape(cmd), path).toEqual(shape(declared.get(path)!));
+  });
+
+  it("no command module calls commander's option or command API itself", () => {
+    // The run-time comparison above catches what a module registers; this names the line that does it.
+    const dir = new URL("../../src/cli/", import.meta.url);
+    const registration =
+      /\.(option|requiredOption|addOption|argument|addArgument|command|arguments)\(|new (Option|Argument|Command)\(/;
+    const offenders: string[] = [];
+    const files = readdirSync(dir, { recursive: true, encoding: "utf8" }).filter(
+      (f) => f.endsWith(".ts") && f !== "spec.ts" && f !== "main.ts",
+    );
+    expect(files.length).toBeGreaterThan(20);
+    for (const file of files)
+      readFileSync(new URL(file, dir), "utf8")
+        .split("\n")
+        .forEach((line, i) => {
+          if (registration.test(line)) offenders.push(`src/cli/${file}:${i + 1}: ${line.trim()}`);
+        });
+    expect(offenders, "declare options and commands in src/cli/table.ts").toEqual([]);
   });
 });

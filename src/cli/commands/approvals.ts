@@ -1,4 +1,4 @@
-import { InvalidArgumentError, type Command } from "commander";
+import type { Command } from "commander";
 import { checkApprovals, type ApprovalsReport } from "../../app/approvals/check-approvals.js";
 import { connectGitHub, mergeGroupHead, resolvePullRequestNumber } from "../../app/approvals/connect.js";
 import { createDiffSeam, resolveDiffSeam, type DiffSeam } from "../../app/approvals/diff-seam.js";
@@ -6,60 +6,16 @@ import { COMMENT_LIMIT } from "../../core/approvals/comment.js";
 import { describeMissing, formatOwners } from "../../core/approvals/evaluate.js";
 import { renderApprovalsMarkdown } from "../../core/approvals/markdown.js";
 import { EXIT, combineExitCodes, exitCodeForFindings } from "../../core/findings.js";
-import { addFormatOption, addRepoOption, examples, printJson, reportFormat } from "../common.js";
+import { printJson, reportFormat } from "../common.js";
+import { attachAction, attachCommand } from "../spec.js";
+import { approvalsCheckCommand, approvalsCommand } from "../table.js";
 import { appendStepSummary, color, log, print, printData } from "../output.js";
 import { redact } from "../../core/redact.js";
 import { escapeData, renderFindingsGithub } from "../render/findings.js";
-import { docsUrl } from "../../core/docs.js";
-
-interface CheckOptions {
-  pr?: number;
-  repo?: string;
-  format?: string;
-  diff?: string;
-  status: boolean;
-  githubRepository?: string;
-}
-
-export function parsePullRequestNumber(value: string): number {
-  const n = Number(value.replace(/^#/, ""));
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`"${value}" is not a pull request number`);
-  return n;
-}
 
 export function register(program: Command): void {
-  const approvals = program
-    .command("approvals")
-    .description(`approval rules for pull requests: see ${docsUrl("github")}`)
-    .addHelpText(
-      "after",
-      examples([
-        ["strata approvals check", "in GitHub Actions: evaluate the rules for the event's pull request"],
-        ["strata approvals check --pr 42 --no-status", "from a terminal (GITHUB_TOKEN and GITHUB_REPOSITORY set)"],
-      ]),
-    );
-  const check = approvals
-    .command("check")
-    .description(
-      "evaluate the approval rules for a pull request, set the strata/approvals commit status; exit 1 while insufficient",
-    )
-    .addHelpText(
-      "after",
-      examples([
-        ["strata approvals check", "in GitHub Actions: the event's pull request"],
-        [
-          "strata approvals check --pr 42 --no-status --github-repository acme/config",
-          "from a terminal, without setting the status (GITHUB_TOKEN set)",
-        ],
-      ]),
-    )
-    .option("--pr <number>", "the pull request (default: the GitHub Actions event's)", parsePullRequestNumber)
-    .option("--diff <file>", "the changes as `strata diff --format json` wrote them (instead of computing the diff)")
-    .option("--no-status", "do not set the commit status")
-    .option("--github-repository <owner/name>", "the GitHub repository (default: GITHUB_REPOSITORY)");
-  addRepoOption(check);
-  addFormatOption(check, ["text", "json", "github"], "text");
-  check.action(async (opts: CheckOptions) => {
+  attachCommand(program, approvalsCommand);
+  attachAction(program, approvalsCheckCommand, async (opts) => {
     const { api, env, runUrl } = await connectGitHub({
       warn: log,
       ...(opts.githubRepository ? { repository: opts.githubRepository } : {}),

@@ -3,45 +3,14 @@ import { resolveExecEnvironment } from "../../app/resolve.js";
 import { exitCodeForFindings, StrataError } from "../../core/findings.js";
 import { registeredSecrets } from "../../core/redact.js";
 import { runCommand } from "../../io/process/run-command.js";
-import { addRepoOption, examples, openRepository, openSecrets } from "../common.js";
+import { openRepository, openSecrets } from "../common.js";
+import { attachAction } from "../spec.js";
+import { execCommand } from "../table.js";
 import { renderFindingsText } from "../render/findings.js";
 import { log, maskCommands } from "../output.js";
 
-interface ExecOpts {
-  env: string;
-  showSecrets?: boolean;
-  skipSecrets?: boolean;
-  ignoreMac?: boolean;
-  repo?: string;
-}
-
 export function register(program: Command): void {
-  const cmd = program
-    .command("exec")
-    .description(
-      "run a command with the effective config of an environment as environment variables (nothing is written to disk)",
-    )
-    .addHelpText(
-      "after",
-      examples([
-        [
-          "strata exec --env staging -- node server.js",
-          "the service with DATABASE_HOST, HTTP_PORT, … set; secrets left out",
-        ],
-        [
-          "strata exec --env production --show-secrets -- ./migrate.sh",
-          "secrets included, only in the child's environment",
-        ],
-        ["strata exec --env staging -- sh -c 'echo $HTTP_PORT'", "the command's exit code is strata's"],
-      ]),
-    )
-    .requiredOption("-e, --env <name>", "the environment")
-    .option("--show-secrets", "put sensitive values in the environment too (left out otherwise)")
-    .option("--skip-secrets", "do not decrypt; sensitive values are left out")
-    .option("--ignore-mac", "decrypt SOPS files that have no MAC")
-    .argument("[command...]", "-- then the command and its arguments");
-  addRepoOption(cmd);
-  cmd.action(async (_command: string[], opts: ExecOpts) => {
+  attachAction(program, execCommand, async (opts) => {
     if (opts.showSecrets && opts.skipSecrets)
       throw new StrataError("invalid-argument", "--show-secrets and --skip-secrets exclude each other");
     // `--` is required, so an option meant for the command is never taken as one of strata's.

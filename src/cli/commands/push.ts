@@ -115,9 +115,9 @@ export type PushFlags = OptionValues<typeof pushCommand.options>;
  */
 export async function runPush(opts: PushFlags, { root, files }: { root: string; files: RepoFiles }): Promise<void> {
   const settings = await readDistributionSettings(files);
-  if ((opts.env === undefined) === (opts.all !== true))
+  const environments = opts.all === true ? (opts.env === undefined ? settings.environments : null) : opts.env;
+  if (environments === undefined || environments === null)
     throw new StrataError("invalid-argument", "pass --env E (one or more) or --all");
-  const environments = opts.all === true ? settings.environments : opts.env!;
   const url = await resolveEndpointUrl({ flag: opts.endpoint, settings });
   const signingKey = await loadSigningKey({ file: opts.signingKey });
   const trustedKeys = await loadBuildTrustedKeys({ file: opts.trustedKeys, settings, signingKey });

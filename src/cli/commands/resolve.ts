@@ -1,63 +1,24 @@
 import type { Command } from "commander";
-import { Option } from "commander";
 import { resolveWithCache } from "../../app/resolve-cache.js";
 import { createFinding, exitCodeForFindings, StrataError, type Finding } from "../../core/findings.js";
 import type { JsonObject, JsonValue } from "../../core/json.js";
 import { keyWithoutValue } from "../../app/explain.js";
-import { OUTPUT_FORMAT_NAMES, OUTPUT_FORMATS, toVariables, type OutputFormat } from "../../core/render/formats.js";
+import { OUTPUT_FORMATS, toVariables } from "../../core/render/formats.js";
 import { isDns1123Label, isDns1123Subdomain } from "../../core/render/handoff.js";
 import { isUnderPrefix } from "../../core/render/variables.js";
 import { redactConfig, SENSITIVE_PLACEHOLDER, sensitiveValues, valueAt } from "../../core/render-config.js";
 import { registeredSecrets } from "../../core/redact.js";
 import { createResultCache } from "../../io/cache/resolved.js";
-import { addRepoOption, examples, openRepository, openSecrets } from "../common.js";
+import { openRepository, openSecrets, requireValue } from "../common.js";
+import { attachAction, type OptionValues } from "../spec.js";
+import { resolveCommand } from "../table.js";
 import { renderFindingsText } from "../render/findings.js";
 import { log, printData, printPlaintext } from "../output.js";
-import { docsUrl } from "../../core/docs.js";
 
-interface ResolveOpts {
-  env: string;
-  key?: string;
-  format: OutputFormat;
-  showSecrets?: boolean;
-  skipSecrets?: boolean;
-  redact?: boolean;
-  ignoreMac?: boolean;
-  name?: string;
-  namespace?: string;
-  repo?: string;
-}
+type ResolveOpts = OptionValues<typeof resolveCommand.options>;
 
 export function register(program: Command): void {
-  const cmd = program
-    .command("resolve")
-    .description("print the effective config of one environment")
-    .addHelpText(
-      "after",
-      examples([
-        ["strata resolve --env production", "the whole effective config, sensitive values as <sensitive>"],
-        ["strata resolve --env production --key database.pool --format json", "one key, as JSON"],
-        ["strata resolve --env staging --format env --show-secrets", "NAMESPACE_KEY='value' lines, secrets included"],
-      ]),
-    )
-    .requiredOption("-e, --env <name>", "the environment")
-    .option("--key <key>", "print only this key's value (e.g. database.pool)")
-    .addOption(
-      new Option(
-        "-o, --format <format>",
-        `output format (dotenv, configmap, secret: for docker, kubectl, systemd; see ${docsUrl("deploy")})`,
-      )
-        .choices(OUTPUT_FORMAT_NAMES)
-        .default("yaml"),
-    )
-    .option("--show-secrets", "print sensitive values in plaintext (masked in GitHub Actions logs)")
-    .option("--redact", "print sensitive values as <sensitive> even into a pipe or a file (refused otherwise)")
-    .option("--skip-secrets", "do not decrypt; sensitive values print as <sensitive>")
-    .option("--ignore-mac", "decrypt SOPS files that have no MAC")
-    .option("--name <name>", "metadata.name of the configmap or secret")
-    .option("--namespace <namespace>", "metadata.namespace of the configmap or secret");
-  addRepoOption(cmd);
-  cmd.action(async (opts: ResolveOpts) => {
+  attachAction(program, resolveCommand, async (opts) => {
     checkOptions(opts);
     const { files } = openRepository(opts);
     // Only yaml and json can be answered from the result cache: the other forms need provenance (leaf
@@ -89,7 +50,7 @@ export function register(program: Command): void {
       const value = opts.key
         ? valueAt(outcome.config as unknown as Record<string, JsonValue>, opts.key)
         : (outcome.config as unknown as JsonValue);
-      if (value === undefined) throw keyNotFound(opts.key!, opts.env, outcome.config);
+      if (value === undefined) throw keyNotFound(opts.key ?? "", opts.env, outcome.config);
       printData(await OUTPUT_FORMATS[opts.format === "json" ? "json" : "yaml"].render(value));
       return;
     }
@@ -133,7 +94,10 @@ export function register(program: Command): void {
       const secret = spec.kind === "Secret";
       const chosen = variables.filter((v) => v.leaf.sensitive === secret);
       const left = variables.filter((v) => v.leaf.sensitive !== secret).map((v) => v.leaf.path);
-      const { text, findings: fs } = await spec.render(chosen, { name: opts.name!, namespace: opts.namespace ?? null });
+      const { text, findings: fs } = await spec.render(chosen, {
+        name: requireValue(opts.name, "--name"),
+        namespace: opts.namespace ?? null,
+      });
       if (fs.length) return fail(fs, `✗ ${opts.format} output cannot carry ${fs.length} value(s)`);
       if (left.length)
         log(

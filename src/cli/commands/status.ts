@@ -1,8 +1,10 @@
-import { Option, type Command } from "commander";
+import type { Command } from "commander";
 import { createEndpointClient, readStatus, resolveEndpointUrl } from "../../app/distribution/index.js";
 import { EXIT } from "../../core/findings.js";
 import { isEnvironmentFailure, type ClientRecord, type StatusDocument } from "../../core/protocol/index.js";
-import { examples, printJson } from "../common.js";
+import { printJson } from "../common.js";
+import { attachAction } from "../spec.js";
+import { statusCommand } from "../table.js";
 import { print, printData } from "../output.js";
 
 function age(seconds: number): string {
@@ -86,30 +88,16 @@ export function renderStatus(url: string, status: StatusDocument, now = Date.now
 }
 
 export function register(program: Command): void {
-  program
-    .command("status")
-    .description("what each environment runs: current version, age, and which clients run which version")
-    .addHelpText(
-      "after",
-      examples([
-        ["strata status", "every environment at distribution.endpoint"],
-        ["strata status --env production --format json", "one environment, for scripts"],
-      ]),
-    )
-    .option("-e, --env <name>", "only this environment")
-    .option("--endpoint <url>", "the endpoint (default: STRATA_ENDPOINT, then distribution.endpoint)")
-    .option("--repo <dir>", "the configuration repository, for distribution.endpoint")
-    .addOption(new Option("-o, --format <format>", "output format").choices(["text", "json"]).default("text"))
-    .action(async (opts: { env?: string; endpoint?: string; repo?: string; format: string }) => {
-      const url = await resolveEndpointUrl({ flag: opts.endpoint, repoDir: opts.repo ?? process.cwd() });
-      const status = await readStatus({
-        endpoint: createEndpointClient({ url: url!, token: process.env.STRATA_TOKEN }),
-        environment: opts.env,
-      });
-      if (opts.format === "json") printData(printJson(status));
-      else print(renderStatus(url!, status));
-      // A corrupted environment is a distribution failure: scripts checking `strata status` see it.
-      if (status.environments.some((e) => isEnvironmentFailure(e) || (e.services ?? []).some((s) => "error" in s)))
-        process.exitCode = EXIT.distribution;
+  attachAction(program, statusCommand, async (opts) => {
+    const url = await resolveEndpointUrl({ flag: opts.endpoint, repoDir: opts.repo ?? process.cwd() });
+    const status = await readStatus({
+      endpoint: createEndpointClient({ url: url!, token: process.env.STRATA_TOKEN }),
+      environment: opts.env,
     });
+    if (opts.format === "json") printData(printJson(status));
+    else print(renderStatus(url!, status));
+    // A corrupted environment is a distribution failure: scripts checking `strata status` see it.
+    if (status.environments.some((e) => isEnvironmentFailure(e) || (e.services ?? []).some((s) => "error" in s)))
+      process.exitCode = EXIT.distribution;
+  });
 }

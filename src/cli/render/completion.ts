@@ -8,7 +8,6 @@ import type { Command } from "commander";
 import { shellQuote } from "../../core/render/shell.js";
 
 export type Shell = "bash" | "zsh" | "fish";
-export const SHELLS: readonly Shell[] = ["bash", "zsh", "fish"];
 
 interface OptionSpec {
   long: string | null;
