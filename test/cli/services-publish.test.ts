@@ -508,4 +508,62 @@ describe.skipIf(missing)("push publishes every service of an environment, each o
       await browser.close();
     }
   });
+
+  it("strata rollback takes each service back to the content it had at that version of the environment", async () => {
+    const r = await strata(
+      [
+        "rollback",
+        "--env",
+        "production",
+        "--to",
+        "2",
+        "--repo",
+        repo,
+        "--signing-key",
+        signingKeyFile,
+        "--endpoint",
+        serve!.url,
+        "--format",
+        "json",
+      ],
+      { env: { ...noKeyEnv, STRATA_TOKEN: token.pusher! } },
+    );
+    expect(r.exitCode, r.stderr).toBe(0);
+    const result = (
+      JSON.parse(r.stdout) as {
+        result: {
+          version: number;
+          services: { service: string; status: string; version: number; rollbackOf?: number }[];
+        };
+      }
+    ).result;
+    // production v2 was the database change: checkout had its v2 then, marketing its v1.
+    expect(result.version).toBe(5);
+    expect(result.services.map((s) => [s.service, s.status, s.version, s.rollbackOf])).toEqual([
+      ["checkout", "published", 4, 2],
+      ["marketing", "published", 4, 1],
+    ]);
+    const served = async (service: string): Promise<Snapshot> =>
+      (await (await get(`/v1/environments/production/services/${service}/snapshot`, "env")).json()) as Snapshot;
+    const version = async (service: string, v: number): Promise<Snapshot> =>
+      (await (await get(`/v1/environments/production/services/${service}/snapshots/${v}`, "env")).json()) as Snapshot;
+    expect((await served("checkout")).contentDigest).toBe((await version("checkout", 2)).contentDigest);
+    expect((await served("marketing")).contentDigest).toBe((await version("marketing", 1)).contentDigest);
+    expect((await served("marketing")).rollbackOf).toBe(1);
+
+    // The same rollback again: nothing left to do on any chain.
+    const again = await strata(
+      ["rollback", "--env", "production", "--to", "2", "--repo", repo, "--signing-key", signingKeyFile].concat([
+        "--endpoint",
+        serve!.url,
+      ]),
+      { env: { ...noKeyEnv, STRATA_TOKEN: token.pusher! } },
+    );
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(again.stdout.trim().split("\n")).toEqual([
+      "= production: unchanged, still version 5",
+      "=  production/checkout: unchanged, still version 4",
+      "=  production/marketing: unchanged, still version 4",
+    ]);
+  });
 });

@@ -25,7 +25,9 @@ export interface ServicePushResult {
   version: number | null;
   digest: string | null;
   previousVersion: number | null;
-  action: "publish" | "refresh" | null;
+  action: "publish" | "refresh" | "rollback" | null;
+  /** `strata rollback`: the service's version whose content it republished. */
+  rollbackOf?: number;
   /** Why it was not published (a conflict, a failure); empty otherwise. */
   findings: Finding[];
 }

@@ -86,7 +86,9 @@ function renderServicePushResult(environment: string, s: ServicePushResult): str
   const name = `  ${environment}/${s.service}`;
   switch (s.status) {
     case "published":
-      return `✓${name}: published version ${s.version}${s.action === "refresh" ? " (refresh)" : ""}`;
+      return s.action === "rollback"
+        ? `✓${name}: rolled back to the content of version ${s.rollbackOf} as version ${s.version}`
+        : `✓${name}: published version ${s.version}${s.action === "refresh" ? " (refresh)" : ""}`;
     case "unchanged":
       return `=${name}: unchanged, still version ${s.version}`;
     default:
