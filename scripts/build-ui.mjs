@@ -42,6 +42,7 @@ await build({
 });
 copyFileSync(join(root, "ui", "index.html"), join(next, "index.html"));
 copyFileSync(join(root, "ui", "app.css"), join(next, "app.css"));
+copyFileSync(join(root, "ui", "favicon.svg"), join(next, "favicon.svg"));
 const old = join(root, "dist", `ui.old-${process.pid}`);
 // Two builds at once (two browser test files starting together) may swap in between these two renames:
 // then this one moves the other's build aside and tries again (both builds are of the same sources).

@@ -55,18 +55,26 @@ function freeze(value: unknown): unknown {
   return value;
 }
 
-/** Freezes `root` in place and indexes it. */
+/**
+ * Freezes `root` in place and indexes it. The index's keys are internalized strings (V8's unique copy of a
+ * text, which the string literals of `get("a.b")` calls are too): a lookup then compares keys by identity.
+ * Paths built by concatenation are not, and comparing one with the caller's literal compares text on every
+ * call, which doubles the cost of `get`.
+ */
 export function buildTree(root: Record<string, unknown>): ConfigTree {
   freeze(root);
-  const index = new Map<string, unknown>();
+  // Property names of an object are internalized: the paths go through one on their way into the index.
+  const byPath = Object.create(null) as Record<string, unknown>;
   const leaves = new Map<string, unknown>();
   const walk = (node: unknown, path: string): void => {
-    if (path !== "") index.set(path, node);
+    if (path !== "") byPath[path] = node;
     if (isObject(node) && (Object.keys(node).length > 0 || path === "")) {
       for (const [k, v] of Object.entries(node)) walk(v, path === "" ? k : `${path}.${k}`);
     } else if (path !== "") leaves.set(path, node);
   };
   walk(root, "");
+  const index = new Map<string, unknown>();
+  for (const path of Object.keys(byPath)) index.set(path, byPath[path]);
   return { root, index, leaves };
 }
 

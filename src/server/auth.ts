@@ -38,6 +38,33 @@ export class Auth {
     if (current === null) throw new StrataError("invalid-argument", "this server was started without --tokens");
     current.clear();
     for (const [k, v] of tokens) current.set(k, v);
+    for (const listener of [...this.replaced]) listener();
+  }
+
+  private readonly replaced = new Set<() => void>();
+
+  /**
+   * Calls `revoked` when a re-read tokens file no longer lets `req` do what it was authorized for (its token
+   * deleted, or the scope taken away): a long-lived request (an event stream) ends then, instead of reading
+   * on with a revoked token. Returns the unsubscribe.
+   */
+  onRevoked(
+    req: IncomingMessage,
+    scope: Scope,
+    environment: string | undefined,
+    revoked: () => void,
+    /** A service's chain (`…/services/{svc}/events`). */
+    service?: string,
+  ): () => void {
+    const check = (): void => {
+      try {
+        this.forScope(req, scope, environment, service);
+      } catch {
+        revoked();
+      }
+    };
+    this.replaced.add(check);
+    return () => void this.replaced.delete(check);
   }
 
   /**

@@ -14,6 +14,7 @@ import type { ServerMetrics } from "./metrics.js";
 import { createRouter, InvalidParam, type Part, type RouteKey, type RouteMatch, type RouteParams } from "./routes.js";
 import type { Grant } from "./tokens.js";
 import { SECURITY_HEADERS } from "./ui/assets.js";
+import { asDashboardAnswer, readsWithSessionCookie } from "./ui/session.js";
 
 /** One request on its way through a route's handler. */
 export interface RequestContext<P = Readonly<Record<string, string>>> {
@@ -137,6 +138,7 @@ export function createDispatcher(
         res.setHeader("vary", "Authorization, Cookie");
       }
       ctx.grant = auth.forScope(req, match.route.scope, environment ?? undefined, match.params.svc);
+      if (match.route.part === "api" && readsWithSessionCookie(req)) asDashboardAnswer(res);
       return await (handlers[match.key] as Handler<RouteKey>)(ctx as RequestContext<never>);
     } catch (e) {
       fail(req, res, e);

@@ -100,6 +100,13 @@ export const ROUTES = [
   { method: "GET", pattern: "/ui/api/session", scope: "token", name: "ui-session", part: "dashboard" },
   { method: "GET", pattern: "/ui/api/environments", scope: "token", name: "ui-environments", part: "dashboard" },
   { method: "GET", pattern: "/ui/api/environments/:env/diff", scope: "read", name: "ui-diff", part: "dashboard" },
+  {
+    method: "GET",
+    pattern: "/ui/api/environments/:env/versions",
+    scope: "read",
+    name: "ui-versions",
+    part: "dashboard",
+  },
   { method: "GET", pattern: "/ui/api/audit", scope: "token", name: "ui-audit", part: "dashboard" },
   { method: "POST", pattern: "/ui/login", scope: "public", name: "ui-login", part: "dashboard" },
   { method: "POST", pattern: "/ui/logout", scope: "public", name: "ui-logout", part: "dashboard" },

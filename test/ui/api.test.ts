@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serializeSnapshot, type Snapshot } from "../../src/core/snapshot/index.js";
 import { openStore } from "../../src/io/stores/index.js";
-import { auditEnvironment } from "../../src/server/ui/audit.js";
+import { ChainChecker } from "../../src/server/ui/audit.js";
 import { diffVersions } from "../../src/server/ui/diff.js";
 import { createSessionCookie, readSessionToken } from "../../src/server/ui/session.js";
 import { projectRoot } from "../support/cli.js";
@@ -83,7 +83,7 @@ describe("diffVersions", () => {
   });
 });
 
-describe("auditEnvironment", () => {
+describe("ChainChecker", () => {
   it("finds the first version whose signature, digest or chain is wrong", async () => {
     const store = await openStore(`file:${tempdir("strata-ui-audit-")}`);
     try {
@@ -92,15 +92,15 @@ describe("auditEnvironment", () => {
       const s3 = makeSnapshot(key, { version: 3, previous: s2.digest });
       for (const [i, s] of [s1, s2, s3].entries())
         await store.publish({ snapshot: s, text: serializeSnapshot(s), expected: i, action: "publish", actor: null });
-      const audit = await auditEnvironment(store, "staging", [key.publicKey]);
-      expect(audit.ok).toBe(false);
+      const audit = await new ChainChecker(store, [key.publicKey]).check("staging");
+      expect(audit.firstBad).not.toBeNull();
       expect(audit.firstBad).toMatchObject({ version: 2, code: "invalid-signature" });
       expect(audit.versions.map((v) => [v.version, v.ok, v.problem?.code ?? null])).toEqual([
         [1, true, null],
         [2, false, "invalid-signature"],
         [3, false, null],
       ]);
-      expect((await auditEnvironment(store, "staging", [key.publicKey, other.publicKey])).ok).toBe(true);
+      expect((await new ChainChecker(store, [key.publicKey, other.publicKey]).check("staging")).firstBad).toBeNull();
     } finally {
       await store.close();
     }

@@ -197,7 +197,7 @@ describe.skipIf(noBrowser)("on a phone", { timeout: 120_000 }, () => {
           ["#/", "table.envs", "Environments · strata"],
           ["#/env/staging", ".diff table", "staging · strata"],
           ["#/fleet", "table", "Fleet · strata"],
-          ["#/audit", ".chain", "Audit · strata"],
+          ["#/audit", "main table", "Audit · strata"],
         ] as const) {
           await page.goto(`${serve.url}/ui/${hash}`);
           await page.locator(ready).first().waitFor();

@@ -4,6 +4,7 @@
 // The documents are the protocol's, declared once in src/core/protocol: type-only imports, so nothing of
 // the server's code reaches this bundle.
 import type {
+  AuditedVersion,
   ChainAuditDocument,
   ClientRecord,
   EnvironmentRow,
@@ -15,6 +16,7 @@ import type {
   SnapshotEventData,
   StatusDocument,
   VersionDiffDocument,
+  VersionsDocument,
 } from "../../src/core/protocol/index.js";
 import { isUnreachableStatus, reportAnswer, reportUnreachable } from "./connection.js";
 
@@ -55,6 +57,7 @@ async function getJson<T>(path: string): Promise<T> {
 }
 
 export type {
+  AuditedVersion,
   ChainAuditDocument,
   ClientRecord,
   EnvironmentRow,
@@ -64,6 +67,7 @@ export type {
   SessionDocument,
   SnapshotEventData,
   StatusDocument,
+  VersionsDocument,
 };
 
 export const api = {
@@ -74,4 +78,8 @@ export const api = {
     getJson<VersionDiffDocument>(`/ui/api/environments/${encodeURIComponent(env)}/diff?from=${from}&to=${to}`),
   status: () => getJson<StatusDocument>("/v1/status"),
   audit: () => getJson<ChainAuditDocument>("/ui/api/audit"),
+  versions: (env: string, before: number | null = null) =>
+    getJson<VersionsDocument>(
+      `/ui/api/environments/${encodeURIComponent(env)}/versions${before === null ? "" : `?before=${before}`}`,
+    ),
 };

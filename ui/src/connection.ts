@@ -73,6 +73,8 @@ export async function probe(): Promise<void> {
   try {
     const res = await fetch(PROBE_PATH, { headers: { accept: "application/json" }, credentials: "same-origin" });
     if (isUnreachableStatus(res.status)) reportUnreachable(`${res.status} ${res.statusText}`);
+    // The session ended (the token revoked: the server ended its event stream): back to the login form.
+    else if (res.status === 401) location.assign("/ui/");
     else reportAnswer();
   } catch (e) {
     reportUnreachable((e as Error).message);

@@ -4,7 +4,7 @@ import { render } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, ApiError, UNREACHABLE, type SessionDocument as Session } from "./api.js";
 import { LiveNote, useConnection, useTitle } from "./pages/common.js";
-import { AuditPage } from "./pages/audit.js";
+import { AuditEnvironmentPage, AuditPage } from "./pages/audit.js";
 import { EnvironmentPage } from "./pages/environment.js";
 import { EnvironmentsPage } from "./pages/environments.js";
 import { FleetPage } from "./pages/fleet.js";
@@ -15,6 +15,7 @@ type Route =
   | { page: "environment"; env: string; from: number | null; to: number | null }
   | { page: "fleet" }
   | { page: "audit" }
+  | { page: "audit-environment"; env: string }
   | { page: "missing" };
 
 function parseRoute(hash: string): Route {
@@ -26,6 +27,7 @@ function parseRoute(hash: string): Route {
   if (parts.length === 0) return { page: "environments" };
   if (parts[0] === "fleet" && parts.length === 1) return { page: "fleet" };
   if (parts[0] === "audit" && parts.length === 1) return { page: "audit" };
+  if (parts[0] === "audit" && parts.length === 2) return { page: "audit-environment", env: parts[1]! };
   if (parts[0] === "env" && parts[1] !== undefined) {
     if (parts.length === 2) return { page: "environment", env: parts[1], from: null, to: null };
     if (parts.length === 5 && parts[2] === "diff")
@@ -81,7 +83,8 @@ function Layout({ session, route, children }: { session: Session; route: Route; 
     if (first.current) first.current = false;
     else main.current?.focus();
   }, [location.hash]);
-  const current = route.page === "environment" ? "environments" : route.page;
+  const current =
+    route.page === "environment" ? "environments" : route.page === "audit-environment" ? "audit" : route.page;
   return (
     <>
       <a
@@ -175,6 +178,7 @@ function App() {
       )}
       {route.page === "fleet" && <FleetPage />}
       {route.page === "audit" && <AuditPage />}
+      {route.page === "audit-environment" && <AuditEnvironmentPage key={route.env} env={route.env} />}
       {route.page === "missing" && <NotFound />}
     </Layout>
   );

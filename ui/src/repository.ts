@@ -38,3 +38,12 @@ export function pullRequestUrl(repository: string | null, pullRequest: number | 
   if (base === null || pullRequest === null || !Number.isSafeInteger(pullRequest) || pullRequest < 1) return null;
   return /^https:\/\/gitlab\./.test(base) ? `${base}/-/merge_requests/${pullRequest}` : `${base}/pull/${pullRequest}`;
 }
+
+/**
+ * The repository to link a version's commit and pull request in: the one its snapshot recorded when that
+ * gives an address, else the server's repository (`--repo`'s origin remote), e.g. when push recorded only a
+ * directory name.
+ */
+export function linkRepository(recorded: string | null, server: string | null): string | null {
+  return repositoryWebUrl(recorded) !== null ? recorded : server;
+}

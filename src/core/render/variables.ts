@@ -78,9 +78,41 @@ export function leavesOfTree(tree: Readonly<Record<string, JsonValue>>): ConfigL
   return out;
 }
 
-/** The collisions of an effective config (namespace -> value), found without building provenance. */
+/** A key whose variable name is its own text upper-cased, `-` as `_` (what envName does to one segment). */
+const PLAIN_SEGMENT = /^[^.[\]]+$/;
+const segmentName = (key: string): string => key.toUpperCase().replace(/-/g, "_");
+
+/**
+ * The collisions of an effective config (namespace -> value), found without building provenance: what
+ * `envVariables(leavesOfTree(config)).collisions` finds, without the leaves and texts (`validate` runs this
+ * on every environment). Names are built a segment at a time; a key that envName would split is named
+ * from its whole path.
+ */
 function findVariableCollisions(config: Readonly<Record<string, JsonObject>>): VariableCollision[] {
-  return envVariables(leavesOfTree(config)).collisions;
+  const collisions: VariableCollision[] = [];
+  const byName = new Map<string, string>();
+  const walk = (node: JsonValue, path: string, name: string | null): void => {
+    const keys = isJsonObject(node) ? Object.keys(node) : [];
+    if (keys.length === 0) {
+      const n = name ?? envName(path);
+      const other = byName.get(n);
+      if (other !== undefined) collisions.push([n, other, path]);
+      else byName.set(n, path);
+      return;
+    }
+    for (const k of keys)
+      walk(
+        (node as JsonObject)[k]!,
+        `${path}.${k}`,
+        name !== null && PLAIN_SEGMENT.test(k) ? `${name}_${segmentName(k)}` : null,
+      );
+  };
+  for (const [ns, value] of Object.entries(config)) {
+    // An empty namespace has no leaves.
+    if (isJsonObject(value) && Object.keys(value).length === 0) continue;
+    walk(value, ns, PLAIN_SEGMENT.test(ns) ? segmentName(ns) : null);
+  }
+  return collisions;
 }
 
 /**

@@ -41,28 +41,35 @@ export interface LayerContext {
   literal?: boolean;
 }
 
+/** An empty `overridden`, shared: nodes that replaced nothing are most nodes, and nothing mutates the list. */
+const NOTHING_OVERRIDDEN: Origin[] = Object.freeze([]) as unknown as Origin[];
+
 /** A fresh effective node for a layer value (no inheritance). `!unset` inside is dropped by the caller. */
 export function fromLayer(node: LNode, ctx: LayerContext, keyPos: Pos | null): ENode | undefined {
-  const base = {
-    origin: originOf(node.pos, ctx.environment),
-    keyPos,
-    overridden: [] as Origin[],
-    sensitive: ctx.sensitive,
-    ...(ctx.ciphertextOnly ? { ciphertextOnly: true } : {}),
-    ...(ctx.literal ? { literal: true } : {}),
-  };
+  // Built field by field, one shape per kind (no spreads): every value of every layer goes through here.
+  let out: ENode;
+  const origin = originOf(node.pos, ctx.environment);
   switch (node.kind) {
     case "unset":
       return undefined;
     case "scalar":
-      return { ...base, kind: "scalar", value: node.value };
+      out = {
+        origin,
+        keyPos,
+        overridden: NOTHING_OVERRIDDEN,
+        sensitive: ctx.sensitive,
+        kind: "scalar",
+        value: node.value,
+      };
+      break;
     case "seq": {
       const items: ENode[] = [];
       for (const item of node.items) {
         const e = fromLayer(item, ctx, null);
         if (e) items.push(e);
       }
-      return { ...base, kind: "seq", items };
+      out = { origin, keyPos, overridden: NOTHING_OVERRIDDEN, sensitive: ctx.sensitive, kind: "seq", items };
+      break;
     }
     case "map": {
       const entries = new Map<string, ENode>();
@@ -70,13 +77,17 @@ export function fromLayer(node: LNode, ctx: LayerContext, keyPos: Pos | null): E
         const v = fromLayer(e.value, ctx, e.keyPos);
         if (v) entries.set(k, v);
       }
-      return { ...base, kind: "map", entries };
+      out = { origin, keyPos, overridden: NOTHING_OVERRIDDEN, sensitive: ctx.sensitive, kind: "map", entries };
+      break;
     }
   }
+  if (ctx.ciphertextOnly) out.ciphertextOnly = true;
+  if (ctx.literal) out.literal = true;
+  return out;
 }
 
 export function fromJson(value: JsonValue, origin: Origin, sensitive: boolean): ENode {
-  const base = { origin, keyPos: null, overridden: [] as Origin[], sensitive };
+  const base = { origin, keyPos: null, overridden: NOTHING_OVERRIDDEN, sensitive };
   if (Array.isArray(value)) return { ...base, kind: "seq", items: value.map((v) => fromJson(v, origin, sensitive)) };
   if (value !== null && typeof value === "object") {
     const entries = new Map<string, ENode>();

@@ -73,12 +73,17 @@ export class Resolver {
   private readonly metaCache = new Map<string, KeyMetadata>();
   /** Namespaces whose schema uses x-sensitive somewhere; the others never need a per-leaf lookup. */
   private readonly sensitiveNamespaces = new Set<string>();
+  /** Namespaces whose schema deprecates a key somewhere; the layers of the others are not walked for it. */
+  private readonly deprecatingNamespaces = new Set<string>();
   /** Findings of merge steps, each reported once however many environments share the step. */
   private readonly stepFindings = new Map<string, Finding[]>();
 
   constructor(private readonly input: ResolverInput) {
-    for (const [ns, schema] of input.schemas)
-      if (JSON.stringify(schema.schema).includes('"x-sensitive":true')) this.sensitiveNamespaces.add(ns);
+    for (const [ns, schema] of input.schemas) {
+      const text = JSON.stringify(schema.schema);
+      if (text.includes('"x-sensitive":true')) this.sensitiveNamespaces.add(ns);
+      if (text.includes('"x-deprecated":')) this.deprecatingNamespaces.add(ns);
+    }
   }
 
   metadata(namespace: string, path: readonly (string | number)[]): KeyMetadata {
@@ -202,7 +207,7 @@ export class Resolver {
         continue;
       }
       node = applyLayer(node, layer.node, ctx, [], null);
-      this.checkDeprecated(layer, ns, step);
+      if (this.deprecatingNamespaces.has(ns)) this.checkDeprecated(layer, ns, step);
     }
     if (files?.plain && files.secret) step.push(...duplicateDefinitions(files.plain, files.secret, ns));
     const merged = { node: node ?? emptyMap(ns, envName), unsets };

@@ -1,11 +1,12 @@
 /**
  * age key source, found as sops finds identities: SOPS_AGE_KEY, SOPS_AGE_KEY_FILE, SOPS_AGE_KEY_CMD, then
- * the user config `sops/age/keys.txt`. X25519 and hybrid post-quantum identities (age-encryption).
+ * the user config `sops/age/keys.txt`. X25519 and hybrid post-quantum identities (age-encryption, loaded
+ * only when Node's crypto cannot open the data key itself: core/sops/age-x25519.ts).
  */
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { armor, Decrypter, Encrypter } from "age-encryption";
+import { openAgeX25519 } from "../../core/sops/age-x25519.js";
 
 export interface AgeIdentitySource {
   /** Where it came from, for messages (never the key). */
@@ -64,6 +65,9 @@ export async function readAgeIdentities(env: NodeJS.ProcessEnv): Promise<AgeIden
 export async function decryptAgeDataKey(enc: string, identities: readonly string[]): Promise<Uint8Array> {
   if (identities.length === 0)
     throw new Error("no age identity found (SOPS_AGE_KEY, SOPS_AGE_KEY_FILE, SOPS_AGE_KEY_CMD or sops/age/keys.txt)");
+  const native = openAgeX25519(enc, identities);
+  if (native !== null) return native;
+  const { armor, Decrypter } = await import("age-encryption");
   const d = new Decrypter();
   for (const id of identities) d.addIdentity(id);
   try {
@@ -93,6 +97,7 @@ async function readAllBytes(stream: ReadableStream<Uint8Array>): Promise<Uint8Ar
 
 /** Wraps a data key for one age recipient (`age1…` or `age1pq1…`), armored like sops. */
 export async function encryptAgeDataKey(dataKey: Uint8Array, recipient: string): Promise<string> {
+  const { armor, Encrypter } = await import("age-encryption");
   const e = new Encrypter();
   e.addRecipient(recipient);
   return armor.encode(await e.encrypt(dataKey));

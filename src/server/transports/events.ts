@@ -52,8 +52,11 @@ export function eventStreamHandlers(parts: EndpointParts): Pick<Handlers, "GET e
       if (!res.writableEnded) res.write(KEEP_ALIVE_FRAME);
     }, KEEP_ALIVE_MS);
     heartbeat.unref();
+    // A token revoked while the stream is open (the tokens file re-read) ends it.
+    const unrevoked = parts.auth.onRevoked(req, "read", chain.environment, () => res.end(), chain.service ?? undefined);
     res.once("close", () => {
       clearInterval(heartbeat);
+      unrevoked();
       unsubscribe();
       watchers.sse--;
       if (client) client.connections--;

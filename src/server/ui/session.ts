@@ -4,8 +4,9 @@
  * accepted for GET and HEAD only: nothing that changes state can be reached with it, so a cross-site
  * request riding on it cannot do anything (docs/dashboard.md).
  */
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
+import { SECURITY_HEADERS } from "./assets.js";
 
 const SESSION_COOKIE = "strata_token";
 /** A token is `strata_` + 43 base64url characters; anything much longer is not one. */
@@ -58,4 +59,30 @@ export function isSameOrigin(req: IncomingMessage): boolean {
   const host = req.headers.host;
   if (origin === undefined || host === undefined) return false;
   return origin === `${isTls(req) ? "https" : "http"}://${host}`;
+}
+
+/** Whether a request reads with the session cookie (a browser tab of the dashboard), not a header token. */
+export function readsWithSessionCookie(req: IncomingMessage): boolean {
+  return req.headers.authorization === undefined && readSessionToken(req) !== null;
+}
+
+/**
+ * A `/v1` answer to a request read with the session cookie goes to a dashboard tab: it gets the dashboard's
+ * security headers, and `Cache-Control: no-store` whatever its route would say (a version's answer is
+ * otherwise cacheable for a year), so configuration read through the dashboard is not kept in the browser's
+ * disk cache after the person signs out.
+ */
+export function asDashboardAnswer(res: ServerResponse): void {
+  for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
+  res.setHeader("cache-control", "no-store");
+  const writeHead = res.writeHead.bind(res) as (status: number, ...rest: unknown[]) => ServerResponse;
+  res.writeHead = ((status: number, ...rest: unknown[]) => {
+    const headers = rest.at(-1);
+    if (headers !== null && typeof headers === "object" && !Array.isArray(headers)) {
+      const h = headers as Record<string, unknown>;
+      for (const k of Object.keys(h)) if (k.toLowerCase() === "cache-control") delete h[k];
+      h["cache-control"] = "no-store";
+    }
+    return writeHead(status, ...rest);
+  }) as ServerResponse["writeHead"];
 }

@@ -1,66 +1,148 @@
 import { useState } from "preact/hooks";
-import { api, type HistoryEntry, type KeyChange } from "../api.js";
+import { api, type AuditedVersion, type KeyChange, type VersionsDocument } from "../api.js";
 import { useNow } from "../clock.js";
 import { ageOf, formatTime, formatValue, shortDigest } from "../format.js";
 import { CommitLink, Names, PullRequestLink } from "../links.js";
+import { linkRepository } from "../repository.js";
 import { Safe } from "../text.js";
 import { Badge, LiveNote, Problem, useLive, useLoad, useTitle } from "./common.js";
 
 type ItemChange = NonNullable<KeyChange["items"]>[number];
 
-function kindOf(e: HistoryEntry): { label: string; kind: string } {
+function kindOf(e: AuditedVersion): { label: string; kind: string } {
   if (e.emergency) return { label: "emergency", kind: "danger" };
   if (e.action === "rollback") return { label: `rollback to v${e.rollbackOf ?? "?"}`, kind: "warn" };
   if (e.action === "refresh") return { label: "refresh", kind: "muted" };
   return { label: "publish", kind: "ok" };
 }
 
-function Timeline({ env, versions }: { env: string; versions: HistoryEntry[] }) {
+/**
+ * One version. Who pushed it, its pull requests, their approvers and the emergency flag are the signed
+ * snapshot's (the server verified it); the time and the token are the server's own record of the publish.
+ * A version that does not verify shows why, and nothing of what it claims.
+ */
+function Version({ env, e, server }: { env: string; e: AuditedVersion; server: string | null }) {
   const now = useNow();
+  const k = kindOf(e);
+  const s = e.source;
+  const repository = linkRepository(s?.repository ?? null, server);
+  const prs = s?.pullRequests;
   return (
-    <ol class="timeline" reversed>
-      {[...versions].reverse().map((e) => {
-        const k = kindOf(e);
-        return (
-          <li key={e.version} class={`event event-${k.kind}`}>
-            <div class="event-head">
-              <strong>v{e.version}</strong> <Badge kind={k.kind}>{k.label}</Badge>{" "}
-              <time dateTime={e.publishedAt} title={formatTime(e.publishedAt)}>
-                {formatTime(e.publishedAt)} ({ageOf(e.publishedAt, now)})
-              </time>
-            </div>
-            <dl class="source">
-              <dt>Commit</dt>
-              <dd>
-                <CommitLink repository={e.source.repository} commit={e.source.commit} />
-              </dd>
-              <dt>Pull request</dt>
-              <dd>
-                <PullRequestLink repository={e.source.repository} number={e.source.pullRequest} />
-              </dd>
-              <dt>Approved by</dt>
-              <dd>
-                <Names names={e.source.approvedBy} />
-              </dd>
-              <dt>Pushed by</dt>
-              <dd>
-                <Names names={[e.source.pushedBy ?? e.actor ?? ""].filter((n) => n !== "")} />
-              </dd>
-              <dt>Digest</dt>
-              <dd>
-                <code>{shortDigest(e.digest)}</code>
-              </dd>
-            </dl>
-            {e.version > 1 && (
-              <a href={`#/env/${encodeURIComponent(env)}/diff/${e.version - 1}/${e.version}`}>
-                Changes from v{e.version - 1}
-                <span class="sr-only"> to v{e.version}</span>
-              </a>
+    <li class={`event event-${e.problem !== null ? "bad" : k.kind}`}>
+      <div class="event-head">
+        <strong>v{e.version}</strong> {s !== null && <Badge kind={k.kind}>{k.label}</Badge>}{" "}
+        {e.problem !== null && <Badge kind="danger">{e.problem.code}</Badge>}{" "}
+        {e.problem === null && !e.ok && <Badge kind="warn">after a break in the chain</Badge>}{" "}
+        <time dateTime={e.publishedAt} title={formatTime(e.publishedAt)}>
+          {formatTime(e.publishedAt)} ({ageOf(e.publishedAt, now)})
+        </time>
+      </div>
+      {e.problem !== null && (
+        <p class="error">
+          <Safe text={e.problem.message} />
+        </p>
+      )}
+      {s === null ? (
+        <p class="muted">The stored snapshot does not verify: who pushed and approved it is not shown.</p>
+      ) : (
+        <dl class="source">
+          <dt>Commit</dt>
+          <dd>
+            <CommitLink repository={repository} commit={s.commit} />
+          </dd>
+          <dt>Pull request{prs !== undefined && prs.length > 1 ? "s" : ""}</dt>
+          <dd>
+            {prs !== undefined && prs.length > 0 ? (
+              prs.map((p, i) => (
+                <span key={p.number}>
+                  {i > 0 && "; "}
+                  <PullRequestLink repository={repository} number={p.number} />
+                  {p.emergency && " (emergency)"}
+                  {" approved by "}
+                  <Names names={p.approvedBy} />
+                </span>
+              ))
+            ) : (
+              <PullRequestLink repository={repository} number={s.pullRequest} />
             )}
-          </li>
-        );
-      })}
-    </ol>
+          </dd>
+          <dt>Approved by</dt>
+          <dd>
+            <Names names={s.approvedBy} />
+          </dd>
+          <dt>Pushed by</dt>
+          <dd>
+            <Names names={s.pushedBy === null ? [] : [s.pushedBy]} />
+            {e.actor !== null && (
+              <span class="muted">
+                {" "}
+                (token <Safe text={e.actor} />)
+              </span>
+            )}
+          </dd>
+          <dt>Digest</dt>
+          <dd>
+            <code>{shortDigest(e.digest)}</code>
+          </dd>
+        </dl>
+      )}
+      {e.version > 1 && (
+        <a href={`#/env/${encodeURIComponent(env)}/diff/${e.version - 1}/${e.version}`}>
+          Changes from v{e.version - 1}
+          <span class="sr-only"> to v{e.version}</span>
+        </a>
+      )}
+    </li>
+  );
+}
+
+/**
+ * The history, newest first, a page at a time: the first page comes with the page (and again on each new
+ * version); "Older versions" appends the next.
+ */
+function Timeline({ env, first }: { env: string; first: VersionsDocument }) {
+  const [older, setOlder] = useState<{ versions: AuditedVersion[]; next: number | null }>({ versions: [], next: null });
+  const [error, setError] = useState<string | null>(null);
+  const [loading, setLoading] = useState(false);
+  // A new version moves the first page up: the older versions loaded so far still follow it when they join
+  // it without a gap (else they are dropped, and "Older versions" loads from the first page on).
+  const firstOldest = first.versions.at(-1)?.version ?? 1;
+  const below = older.versions.filter((v) => v.version < firstOldest);
+  const joined = below.length > 0 && below[0]!.version === firstOldest - 1;
+  const shown = joined ? [...first.versions, ...below] : first.versions;
+  const next = joined ? older.next : first.next;
+  const more = (): void => {
+    if (next === null) return;
+    setLoading(true);
+    api.versions(env, next).then(
+      (d) => {
+        setOlder({ versions: [...(joined ? below : []), ...d.versions], next: d.next });
+        setError(null);
+        setLoading(false);
+      },
+      (e: unknown) => {
+        setError((e as Error).message);
+        setLoading(false);
+      },
+    );
+  };
+  return (
+    <>
+      <p class="muted">
+        {first.count} version{first.count === 1 ? "" : "s"}; the newest {shown.length} shown.
+      </p>
+      <ol class="timeline" reversed>
+        {shown.map((e) => (
+          <Version key={e.version} env={env} e={e} server={first.repositoryUrl} />
+        ))}
+      </ol>
+      <Problem error={error} />
+      {next !== null && (
+        <button type="button" class="more" onClick={more} disabled={loading}>
+          {loading ? "Loading…" : `Older versions (before v${next})`}
+        </button>
+      )}
+    </>
   );
 }
 
@@ -193,28 +275,35 @@ function Diff({ env, from, to, latest }: { env: string; from: number; to: number
 
 function Picker({
   env,
-  versions,
+  count,
+  known,
   from,
   to,
 }: {
   env: string;
-  versions: HistoryEntry[];
+  count: number;
+  known: readonly AuditedVersion[];
   from: number | null;
   to: number | null;
 }) {
-  const last = versions.at(-1)?.version ?? 1;
+  const last = count;
   const [a, setA] = useState(from ?? Math.max(1, last - 1));
   const [b, setB] = useState(to ?? last);
   const submit = (e: Event): void => {
     e.preventDefault();
     location.hash = `#/env/${encodeURIComponent(env)}/diff/${a}/${b}`;
   };
-  const options = versions.map((v) => (
-    <option key={v.version} value={v.version}>
-      v{v.version} ({v.action}
-      {v.emergency ? ", emergency" : ""})
-    </option>
-  ));
+  const byVersion = new Map(known.map((v) => [v.version, v]));
+  const options = Array.from({ length: count }, (_, i) => {
+    const n = i + 1;
+    const v = byVersion.get(n);
+    return (
+      <option key={n} value={n}>
+        v{n}
+        {v === undefined ? "" : ` (${v.action}${v.emergency ? ", emergency" : ""})`}
+      </option>
+    );
+  });
   return (
     <form class="picker" onSubmit={submit}>
       <label for="from">From</label>
@@ -256,11 +345,11 @@ function Services({ env, reloadKey }: { env: string; reloadKey: number }) {
 
 export function EnvironmentPage({ env, from, to }: { env: string; from: number | null; to: number | null }) {
   useTitle(from !== null && to !== null ? `${env}: v${from} to v${to}` : env);
-  const { data, error, reload } = useLoad(() => api.history(env), [env]);
+  const { data, error, reload } = useLoad(() => api.versions(env), [env]);
   const news = useLive([env], reload);
-  const versions = data?.versions ?? [];
+  const count = data?.count ?? 0;
   // Without a choice in the address, the latest change: the newest version against the one before it.
-  const newest = versions.at(-1)?.version ?? null;
+  const newest = count === 0 ? null : count;
   const chosen = from !== null && to !== null && Number.isSafeInteger(from) && Number.isSafeInteger(to);
   return (
     <>
@@ -272,8 +361,16 @@ export function EnvironmentPage({ env, from, to }: { env: string; from: number |
       </h1>
       <LiveNote news={news} />
       <Problem error={error} />
-      {versions.length > 1 && (
-        <Picker key={`${from}-${to}-${versions.length}`} env={env} versions={versions} from={from} to={to} />
+      {data !== null && !data.ok && data.firstBad !== null && (
+        <p class="error" role="alert">
+          <strong>
+            The chain is broken at v{data.firstBad.version}: {data.firstBad.code}
+          </strong>{" "}
+          — <Safe text={data.firstBad.message} />. <a href={`#/audit/${encodeURIComponent(env)}`}>See the audit</a>.
+        </p>
+      )}
+      {count > 1 && data !== null && (
+        <Picker key={`${from}-${to}-${count}`} env={env} count={count} known={data.versions} from={from} to={to} />
       )}
       {chosen ? (
         <Diff env={env} from={from} to={to} latest={false} />
@@ -282,8 +379,8 @@ export function EnvironmentPage({ env, from, to }: { env: string; from: number |
       )}
       <Services env={env} reloadKey={newest ?? 0} />
       <h2>History</h2>
-      {data !== null && versions.length === 0 && <p>Nothing published yet.</p>}
-      <Timeline env={env} versions={versions} />
+      {data !== null && count === 0 && <p>Nothing published yet.</p>}
+      {data !== null && count > 0 && <Timeline key={env} env={env} first={data} />}
     </>
   );
 }

@@ -1,0 +1,42 @@
+// validate's variable-name collision check walks each environment's config without building leaves or
+// texts (docs/performance.md); it must find exactly the collisions the variable renderers refuse.
+import { describe, expect, it } from "vitest";
+import type { JsonObject } from "../../../src/core/json.js";
+import { envVariables, leavesOfTree, variableCollisionWarnings } from "../../../src/core/render/variables.js";
+
+/** What the renderers see: every collision as [name, first path, second path]. */
+function rendererCollisions(config: Record<string, JsonObject>): [string, string, string][] {
+  return envVariables(leavesOfTree(config)).collisions;
+}
+
+function validateCollisions(config: Record<string, JsonObject>): [string, string, string][] {
+  const findings = variableCollisionWarnings({ environment: "e", config, leaves: new Map() });
+  return findings.map((f) => {
+    const m = /^(.+) and (.+) both become the variable (.+)$/.exec(f.message)!;
+    return [m[3]!, m[1]!, m[2]!];
+  });
+}
+
+const configs: Record<string, Record<string, JsonObject>> = {
+  "no collision": { db: { host: "h", pool: { max: 1, min: 0 } }, http: { port: 1 } },
+  "a dash and an underscore": { db: { "pool-max": 1, pool_max: 2 } },
+  "a nested key and a flat one": { db: { pool: { max: 1 }, pool_max: 2 } },
+  "across namespaces": { db_pool: { max: 1 }, db: { pool: { max: 2 }, "pool-max": 3 } },
+  "case only": { db: { Max: 1, max: 2, MAX: 3 } },
+  "empty maps and arrays are leaves": { db: { a: {}, a_b: [1], A: { b: {} } }, empty: {} },
+  "keys envName would split": { db: { "a.b": 1, a_b: 2, a: { b: 3 }, "c[0]": 4, c_0: 5, "x]": 6, x: 7 } },
+  "non-ASCII case mapping": { db: { straße: 1, STRASSE: 2, ǆ: 3, Ǆ: 4 } },
+};
+
+describe("validate's variable-name collisions", () => {
+  it.each(Object.entries(configs))("are the renderers' collisions: %s", (_name, config) => {
+    expect(validateCollisions(config)).toEqual(rendererCollisions(config));
+  });
+
+  it("finds the collisions it should (not only none on both sides)", () => {
+    expect(validateCollisions(configs["a nested key and a flat one"]!)).toEqual([
+      ["DB_POOL_MAX", "db.pool.max", "db.pool_max"],
+    ]);
+    expect(validateCollisions(configs["keys envName would split"]!).length).toBeGreaterThan(0);
+  });
+});
