@@ -45,7 +45,8 @@ export async function buildSnapshotContent(options: {
 export async function buildSnapshotContents(options: {
   repoDir: string;
   environment: string;
-  services: readonly (string | null)[];
+  /** `"all"`: the environment's and every service's it runs (strata push). */
+  services: readonly (string | null)[] | "all";
   files?: RepoFiles;
   settings?: RepositorySettings;
   env?: NodeJS.ProcessEnv;
@@ -85,8 +86,10 @@ export async function buildSnapshotContents(options: {
   sources.sort((a, b) => a[0].localeCompare(b[0]));
   const git = await readGitSource(root, env);
 
+  const runs = servicesOf(repo.services, info).map((s) => s.name);
+  const wanted = options.services === "all" ? [null, ...runs] : options.services;
   const contents = new Map<string | null, SnapshotContent>();
-  for (const name of options.services) {
+  for (const name of wanted) {
     const declared = name === null ? null : serviceOf(repo.services, info, name);
     if (name !== null && declared === null) throw unknownService(repo.services, info, name);
     const namespaces = declared === null ? null : new Set(declared.namespaces);
@@ -124,6 +127,7 @@ export async function buildSnapshotContents(options: {
       secretSources: sources.filter(([, , ns]) => inSlice(ns)).map(([p, h]) => [p, h]),
       source: { repository: git.repository, commit: git.commit },
       findings: own,
+      ...(name === null ? { services: runs } : {}),
     });
   }
   return contents;

@@ -359,12 +359,18 @@ export const historyCommand = defineCommand({
   description: "the versions published for an environment, newest first",
   options: {
     env: environment,
+    service: {
+      kind: "value",
+      flags: "--service <name>",
+      description: "a service's own versions (strata.yaml services:)",
+    },
     endpoint,
     repo: { ...repo, description: "the configuration repository, for distribution.endpoint" },
     format: textOrJson,
   },
   examples: [
     ["strata history --env production", "versions, digests, who published them and when"],
+    ["strata history --env production --service checkout", "the versions of checkout's own snapshot"],
     [
       "strata history --env production --format json --endpoint https://config.example.com",
       "for scripts (STRATA_TOKEN set)",

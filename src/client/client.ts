@@ -63,6 +63,14 @@ export class StrataClient<T extends object = Record<string, unknown>> {
   private unknownKey(key: string): never {
     if (this.state.current === null)
       throw new StrataClientError("unknown-key", `no configuration loaded yet: await ready() before get("${key}")`);
+    const service = this.state.current.snapshot.service;
+    const namespace = key.split(".")[0]!;
+    // A service receives only the namespaces it declares: say so, rather than "no such key".
+    if (service !== undefined && !Object.hasOwn(this.state.current.tree.root, namespace))
+      throw new StrataClientError(
+        "unknown-key",
+        `unknown key "${key}" in ${this.settings.environment}/${service} v${this.state.version}: namespace "${namespace}" is not one of service ${service}'s (${Object.keys(this.state.current.tree.root).sort().join(", ")}); a service receives only the namespaces strata.yaml declares for it (services.${service}.namespaces)`,
+      );
     throw new StrataClientError(
       "unknown-key",
       `unknown key "${key}" in ${this.settings.environment} v${this.state.version}`,

@@ -4,7 +4,7 @@
  * read here, so limits on what the client reads from the network have one home: a body is read as it streams
  * and dropped once it passes `maxBodyBytes` (refused as `invalid-snapshot`).
  */
-import { CLIENT_HEADER } from "../core/protocol/index.js";
+import { chainPath, CLIENT_HEADER } from "../core/protocol/index.js";
 import { StrataClientError } from "./errors.js";
 import type { Lifetime } from "./lifetime.js";
 import type { Settings } from "./options.js";
@@ -26,9 +26,9 @@ export class Connection {
     private readonly identity: { readonly clientHeader: string },
   ) {}
 
-  /** `…/v1/environments/{env}/{path}`. */
+  /** `…/v1/environments/{env}/{path}`, or `…/v1/environments/{env}/services/{svc}/{path}` for a service's chain. */
   url(path: string): string {
-    return `${this.settings.endpoint}/v1/environments/${encodeURIComponent(this.settings.environment)}/${path}`;
+    return `${this.settings.endpoint}${chainPath(this.settings.reads)}/${path}`;
   }
 
   headers(): Record<string, string> {
@@ -97,7 +97,9 @@ async function readBounded(res: Response, max: number, url: string): Promise<Uin
 
 /** The error an answer other than the snapshot means: its status, and the endpoint's error code where it says one. */
 export async function answerError(res: Response, url: string): Promise<StrataClientError> {
-  const { code, text } = await readEndpointError(res);
+  const { code, text, services } = await readEndpointError(res);
+  if (res.status === 404 && code === "unknown-service")
+    return new StrataClientError("unknown-service", `GET ${url}: ${text}`, { services: services ?? [] });
   const clientCode =
     res.status === 401
       ? "unauthenticated"
@@ -109,20 +111,34 @@ export async function answerError(res: Response, url: string): Promise<StrataCli
   return new StrataClientError(clientCode, `GET ${url}: ${text}`);
 }
 
+/**
+ * A `404` on a service's chain that means "read the environment's": the environment declares no services
+ * (`unknown-service` with an empty `services`), or the endpoint predates services (`not-found`: no such route).
+ */
+export function declaresNoServices(res: Response, error: StrataClientError): boolean {
+  return (
+    res.status === 404 &&
+    (error.code === "unknown-service"
+      ? error.services?.length === 0
+      : error.code === "unreachable" && /\b404 not-found\b/.test(error.message))
+  );
+}
+
 /** The most of an error answer read for its code and message (the endpoint's are a few hundred bytes). */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
 /** The endpoint's error (`404 unknown-environment: …`), or the status alone for anyone else's answer. */
-async function readEndpointError(res: Response): Promise<{ code: string | null; text: string }> {
+async function readEndpointError(res: Response): Promise<{ code: string | null; text: string; services?: string[] }> {
   try {
     const bytes = await readBounded(res, MAX_ERROR_BODY_BYTES, res.url);
     const body = JSON.parse(Buffer.from(bytes ?? []).toString("utf8")) as {
-      error?: { code?: string; message?: string };
+      error?: { code?: string; message?: string; services?: unknown };
     };
     if (typeof body.error?.code === "string")
       return {
         code: body.error.code,
         text: `${res.status} ${body.error.code}: ${String(body.error.message ?? "")}`.trim(),
+        ...(Array.isArray(body.error.services) ? { services: body.error.services.map(String) } : {}),
       };
   } catch {
     // Not the endpoint's JSON error: the status says enough.

@@ -5,6 +5,7 @@ export type ClientErrorCode =
   | RejectionCode
   | "unknown-key"
   | "unknown-environment"
+  | "unknown-service"
   | "unreachable"
   | "unauthenticated"
   | "access-denied"
@@ -16,11 +17,18 @@ export class StrataClientError extends Error {
   readonly code: ClientErrorCode;
   /** The snapshot version concerned, when there is one. */
   readonly version: number | null;
-  constructor(code: ClientErrorCode, message: string, options: { version?: number | null; cause?: unknown } = {}) {
+  /** `unknown-service`: the services of the environment the endpoint has (empty: it declares none). */
+  readonly services: readonly string[] | null;
+  constructor(
+    code: ClientErrorCode,
+    message: string,
+    options: { version?: number | null; cause?: unknown; services?: readonly string[] } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "StrataClientError";
     this.code = code;
     this.version = options.version ?? null;
+    this.services = options.services ?? null;
   }
 }
 

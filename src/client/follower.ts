@@ -5,7 +5,7 @@
  */
 import { announcedVersion, EventStreamParser } from "../core/protocol/index.js";
 import { MAX_VERSION } from "../core/snapshot/snapshot.js";
-import { answerError, describeFailure, type Connection } from "./connection.js";
+import { answerError, declaresNoServices, describeFailure, type Connection } from "./connection.js";
 import { isRejection, StrataClientError } from "./errors.js";
 import type { Emitter } from "./events.js";
 import type { Lifetime } from "./lifetime.js";
@@ -88,7 +88,7 @@ export class Follower {
 
   /** Tries GET …/snapshot until it answers or the deadline passes, with backoff between attempts. */
   async fetchInitial(deadline: number): Promise<InitialAnswer> {
-    const url = this.connection.url("snapshot");
+    let url = this.connection.url("snapshot");
     let attempt = 0;
     let last = "";
     while (!this.lifetime.closed) {
@@ -98,6 +98,12 @@ export class Follower {
         const res = await this.connection.request(url, {}, remaining);
         if (res.status === 200) return { text: await res.text(), tried: "" };
         const error = await answerError(res, url);
+        // The environment declares no services: its own snapshot is this service's (as before services).
+        if (this.settings.reads.service !== null && declaresNoServices(res, error)) {
+          this.settings.reads = { environment: this.settings.environment, service: null };
+          url = this.connection.url("snapshot");
+          continue;
+        }
         // Answers that waiting will not change: a token refused, an environment the endpoint does not have.
         if (error.code !== "unreachable") throw error;
         last = error.message.slice(`GET ${url}: `.length);

@@ -1,7 +1,7 @@
 /** The SDK's options (docs/runtime.md) and the settings a client runs with once they are checked. */
 import { hostname } from "node:os";
 import type { PublicKey } from "../core/snapshot/keys.js";
-import type { ClientKind } from "../core/protocol/index.js";
+import type { Chain, ClientKind } from "../core/protocol/index.js";
 import { StrataClientError } from "./errors.js";
 import { parseTrustedKeyList } from "./verify.js";
 
@@ -11,7 +11,11 @@ export interface ClientOptions {
   environment: string;
   /** Bearer token with `read:<environment>`; default `STRATA_TOKEN`. */
   token?: string;
-  /** Names this service in the endpoint's fleet status. */
+  /**
+   * This service: its name in the endpoint's fleet status, and, when strata.yaml declares services for the
+   * environment, the service whose snapshot is read (only its namespaces; its token may be
+   * `read:<environment>/<service>`).
+   */
   service: string;
   /** Default: `<hostname>-<pid>`. */
   instance?: string;
@@ -54,6 +58,11 @@ export interface Settings {
   fetch: typeof globalThis.fetch;
   token: string | undefined;
   service: string;
+  /**
+   * The chain read: the service's, or the environment's once the endpoint says the environment declares no
+   * services (or, offline, the cache file holds the environment's). Decided at start; fixed after.
+   */
+  reads: Chain;
   instance: string;
   kind: ClientKind;
   timeoutMs: number;
@@ -91,6 +100,7 @@ export function resolveSettings(options: ClientOptions): Settings {
     fetch: options.fetch ?? globalThis.fetch,
     token: options.token ?? env.STRATA_TOKEN,
     service: options.service,
+    reads: { environment: options.environment, service: options.service },
     instance: options.instance ?? `${hostname()}-${process.pid}`,
     kind: options.kind ?? "sdk",
     timeoutMs: options.timeoutMs ?? 10_000,

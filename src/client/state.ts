@@ -77,7 +77,6 @@ export class AcceptedState {
   private floor = 0;
   private lastRejection: { version: number; reason: RejectionCode } | null = null;
   private identities: string[] = [];
-  private cached: Accepted | null = null;
   private cacheProblem: string | null = null;
   private cacheWrite: Promise<void> = Promise.resolve();
   private staleTimer: NodeJS.Timeout | null = null;
@@ -107,20 +106,21 @@ export class AcceptedState {
     return this.header;
   }
 
-  /** Reads the age identities and the cache file; the cache's version becomes the floor. */
+  /** Reads the age identities. */
   async open(): Promise<void> {
     this.identities = await this.loadIdentities();
-    this.cached = await this.loadCache();
-    if (this.cached !== null) this.floor = Math.max(this.floor, this.cached.snapshot.version);
   }
 
   /**
    * Takes the endpoint's first answer, or falls back to the cache file: the endpoint's snapshot when it
-   * verifies and is at least the cache's version, else the cache. Throws when neither is there.
+   * verifies and is at least the cache's version, else the cache. Throws when neither is there. The cache
+   * file is read here, once the chain is known (the endpoint's answer decided it, or offline the cache does):
+   * a cache of another chain (the environment's, before it declared services) is neither used nor a floor.
    */
   async adopt(initial: InitialAnswer): Promise<void> {
-    const cached = this.cached;
-    this.cached = null;
+    const offline = initial.text === null && initial.refused === undefined;
+    const cached = await this.loadCache(offline);
+    if (cached !== null) this.floor = Math.max(this.floor, cached.snapshot.version);
     if (initial.refused !== undefined) {
       this.reject(initial.refused);
       if (cached === null) throw initial.refused;
@@ -202,7 +202,7 @@ export class AcceptedState {
     return [];
   }
 
-  private async loadCache(): Promise<Accepted | null> {
+  private async loadCache(offline: boolean): Promise<Accepted | null> {
     const file = this.settings.cacheFile;
     if (file === null) return null;
     let text: string | null;
@@ -213,6 +213,10 @@ export class AcceptedState {
       return null;
     }
     if (text === null) return null;
+    // Offline, a service's client started before its environment declared services has the environment's
+    // snapshot cached: it keeps reading that chain (verified like any other) until the endpoint answers.
+    if (offline && this.settings.reads.service !== null && cachedChainIsEnvironment(text))
+      this.settings.reads = { environment: this.settings.environment, service: null };
     try {
       const accepted = await this.prepare(text, null, "the cache file");
       return accepted === "same" ? null : accepted;
@@ -231,7 +235,7 @@ export class AcceptedState {
    * returns "same" when `text` is that very snapshot again.
    */
   private async prepare(text: string, against: Accepted | null, origin = "the endpoint"): Promise<Accepted | "same"> {
-    const snapshot = verifySnapshotText(text, this.settings.environment, this.settings.trusted);
+    const snapshot = verifySnapshotText(text, this.settings.reads, this.settings.trusted);
     const best = Math.max(this.floor, this.current?.snapshot.version ?? 0, against?.snapshot.version ?? 0);
     const sameAs = this.current ?? against;
     if (sameAs !== null && snapshot.version === sameAs.snapshot.version && snapshot.digest === sameAs.snapshot.digest)
@@ -332,5 +336,15 @@ export class AcceptedState {
     };
     // Reported from a timer even when already stale, so that listeners attached after ready() hear it.
     this.staleTimer = this.lifetime.timer(check, Math.max(0, at - Date.now()));
+  }
+}
+
+/** Whether a cache file's text is an environment's snapshot (no `service`); a text that is no JSON is not. */
+function cachedChainIsEnvironment(text: string): boolean {
+  try {
+    const doc = JSON.parse(text) as { service?: unknown } | null;
+    return doc !== null && typeof doc === "object" && doc.service === undefined;
+  } catch {
+    return false;
   }
 }

@@ -7,6 +7,7 @@ import { StrataError } from "../core/findings.js";
 // Not the snapshot index: it would load the SOPS engine, which only snapshots with secrets need.
 import { parsePublicKey, type PublicKey } from "../core/snapshot/keys.js";
 import { parseSnapshot, verifySnapshot, type Snapshot } from "../core/snapshot/snapshot.js";
+import type { Chain } from "../core/protocol/chains.js";
 import { StrataClientError } from "./errors.js";
 
 export function parseTrustedKeyList(keys: readonly string[]): PublicKey[] {
@@ -34,9 +35,9 @@ function versionOf(text: string): number | null {
  * Whatever else goes wrong while checking a document (one that defeats a check) is `invalid-snapshot` too:
  * every failure here is a refusal, which the client survives by its fallback rules.
  */
-export function verifySnapshotText(text: string, environment: string, trusted: readonly PublicKey[]): Snapshot {
+export function verifySnapshotText(text: string, chain: Chain, trusted: readonly PublicKey[]): Snapshot {
   try {
-    return checkSnapshotText(text, environment, trusted);
+    return checkSnapshotText(text, chain, trusted);
   } catch (cause) {
     if (cause instanceof StrataClientError) throw cause;
     throw new StrataClientError("invalid-snapshot", `the snapshot cannot be checked: ${(cause as Error).message}`, {
@@ -46,7 +47,8 @@ export function verifySnapshotText(text: string, environment: string, trusted: r
   }
 }
 
-function checkSnapshotText(text: string, environment: string, trusted: readonly PublicKey[]): Snapshot {
+function checkSnapshotText(text: string, chain: Chain, trusted: readonly PublicKey[]): Snapshot {
+  const { environment } = chain;
   let snapshot: Snapshot;
   try {
     snapshot = parseSnapshot(text);
@@ -65,6 +67,16 @@ function checkSnapshotText(text: string, environment: string, trusted: readonly 
     throw new StrataClientError(
       "wrong-environment",
       `snapshot v${snapshot.version} is for environment "${snapshot.environment}", not "${environment}"`,
+      { version: snapshot.version },
+    );
+  }
+  // A service reads its own chain: never another service's snapshot, nor the environment's in its place.
+  if ((snapshot.service ?? null) !== chain.service) {
+    const held = snapshot.service === undefined ? "the environment's" : `service "${snapshot.service}"'s`;
+    const wanted = chain.service === null ? "the environment's" : `service "${chain.service}"'s`;
+    throw new StrataClientError(
+      "wrong-environment",
+      `snapshot v${snapshot.version} of ${environment} is ${held}, not ${wanted}`,
       { version: snapshot.version },
     );
   }

@@ -13,6 +13,8 @@ export const ERROR_CODES = [
   "missing-repository",
   "invalid-schema",
   "unknown-environment",
+  // A service the environment does not run (strata.yaml `services:`), or one the endpoint has nothing of.
+  "unknown-service",
   "circular-inheritance",
   "unknown-namespace",
   "unknown-key",
@@ -144,6 +146,7 @@ export function exitCodeFor(code: Code): ExitCode {
   switch (code) {
     case "missing-repository":
     case "unknown-environment":
+    case "unknown-service":
     case "unknown-ref":
     case "shallow-clone":
     case "invalid-argument":

@@ -48,10 +48,17 @@ export class Auth {
    * deleted, or the scope taken away): a long-lived request (an event stream) ends then, instead of reading
    * on with a revoked token. Returns the unsubscribe.
    */
-  onRevoked(req: IncomingMessage, scope: Scope, environment: string | undefined, revoked: () => void): () => void {
+  onRevoked(
+    req: IncomingMessage,
+    scope: Scope,
+    environment: string | undefined,
+    revoked: () => void,
+    /** A service's chain (`…/services/{svc}/events`). */
+    service?: string,
+  ): () => void {
     const check = (): void => {
       try {
-        this.forScope(req, scope, environment);
+        this.forScope(req, scope, environment, service);
       } catch {
         revoked();
       }
@@ -78,19 +85,29 @@ export class Auth {
   }
 
   /** The check of a route's scope; null when no token is needed (or none is configured). */
-  forScope(req: IncomingMessage, scope: Scope, environment: string | undefined): Grant | null {
+  forScope(
+    req: IncomingMessage,
+    scope: Scope,
+    environment: string | undefined,
+    service: string | undefined = undefined,
+  ): Grant | null {
     switch (scope) {
       case "public":
         return null;
       case "token":
         return this.authorize(req, "status");
       default:
-        return this.authorize(req, scope, environment);
+        return this.authorize(req, scope, environment, service);
     }
   }
 
   /** "status": any valid token; the answer is filtered to what it may read. */
-  authorize(req: IncomingMessage, permission: Permission | "status", environment?: string): Grant | null {
+  authorize(
+    req: IncomingMessage,
+    permission: Permission | "status",
+    environment?: string,
+    service?: string,
+  ): Grant | null {
     const tokens = this.tokens;
     if (tokens === null) return null;
     // The dashboard's session cookie counts for reads (GET/HEAD) only.
@@ -103,12 +120,9 @@ export class Auth {
         "unauthenticated",
         header === undefined ? "a token is required (Authorization: Bearer <token>)" : "the token is not valid",
       );
-    if (permission !== "status" && !grant.allows(permission, environment)) {
-      throw new HttpError(
-        403,
-        "access-denied",
-        `token "${grant.name}" may not ${permission}${environment === undefined ? "" : ` ${environment}`}`,
-      );
+    if (permission !== "status" && !grant.allows(permission, environment, service)) {
+      const what = environment === undefined ? "" : ` ${environment}${service === undefined ? "" : `/${service}`}`;
+      throw new HttpError(403, "access-denied", `token "${grant.name}" may not ${permission}${what}`);
     }
     return grant;
   }

@@ -118,7 +118,7 @@ export function createDispatcher(
         if (!(e instanceof InvalidParam)) throw e;
         applyPartHeaders(res, e.route.part);
         auth.checkHost(req, path);
-        throw new HttpError(404, "unknown-environment", e.message);
+        throw new HttpError(404, e.code, e.message);
       }
       if (match.kind !== "none") applyPartHeaders(res, match.route.part);
       auth.checkHost(req, path);
@@ -137,7 +137,7 @@ export function createDispatcher(
         res.setHeader("cache-control", "private");
         res.setHeader("vary", "Authorization, Cookie");
       }
-      ctx.grant = auth.forScope(req, match.route.scope, environment ?? undefined);
+      ctx.grant = auth.forScope(req, match.route.scope, environment ?? undefined, match.params.svc);
       if (match.route.part === "api" && readsWithSessionCookie(req)) asDashboardAnswer(res);
       return await (handlers[match.key] as Handler<RouteKey>)(ctx as RequestContext<never>);
     } catch (e) {

@@ -1,11 +1,12 @@
 /**
- * The per-environment verified cache and watch. Each published environment's current snapshot is kept in
- * memory as the exact bytes to send (verified once, when it loads), updated from the store's watch, so a read
- * is a hash lookup and a write of a prepared buffer, and subscribers (long-polls, event streams) are woken by
- * the same event, whichever server published the version. Environment names that were never published leave
- * nothing behind.
+ * The per-chain verified cache and watch. Each published chain's current snapshot (an environment's, or one
+ * of its services', keyed as core/protocol/chains.ts says) is kept in memory as the exact bytes to send
+ * (verified once, when it loads), updated from the store's watch, so a read is a hash lookup and a write of
+ * a prepared buffer, and subscribers (long-polls, event streams) are woken by the same event, whichever
+ * server published the version: a new version of one service wakes only that service's subscribers. Names
+ * that were never published leave nothing behind.
  */
-import { formatSnapshotEvent } from "../core/protocol/index.js";
+import { formatSnapshotEvent, parseChainKey } from "../core/protocol/index.js";
 import type { Head, SnapshotStore, StoreEvent } from "../io/stores/index.js";
 import type { LogFn } from "./log.js";
 import type { ServerMetrics } from "./metrics.js";
@@ -55,12 +56,18 @@ interface EnvState {
   subscribers: Set<Subscriber>;
 }
 
-function toCurrent(environment: string, head: Head, text: string, createdAt: string, expiresAt: string): Current {
+function toCurrent(key: string, head: Head, text: string, createdAt: string, expiresAt: string): Current {
+  const { environment, service } = parseChainKey(key)!;
   return {
     head,
     body: Buffer.from(text, "utf8"),
     etag: `"${head.version}"`,
-    frame: formatSnapshotEvent({ environment, version: head.version, digest: head.digest }),
+    frame: formatSnapshotEvent({
+      environment,
+      ...(service === null ? {} : { service }),
+      version: head.version,
+      digest: head.digest,
+    }),
     createdAt,
     expiresAt,
   };
@@ -103,9 +110,11 @@ export class EnvironmentCache {
     return this.envs.size;
   }
 
-  /** The current version of every loaded environment (the `strata_current_version` gauge). */
+  /** The current version of every loaded environment (the `strata_current_version` gauge; not services'). */
   versions(): [string, number][] {
-    return [...this.envs].filter(([, s]) => s.current !== null).map(([e, s]) => [e, s.current!.head.version]);
+    return [...this.envs]
+      .filter(([k, s]) => s.current !== null && parseChainKey(k)?.service === null)
+      .map(([e, s]) => [e, s.current!.head.version]);
   }
 
   /** The loaded current version without waiting (the hot path), or undefined when it is not loaded. */
@@ -217,7 +226,7 @@ export class EnvironmentCache {
   }
 
   private onStoreEvent(event: StoreEvent): void {
-    const { environment, head } = event;
+    const { key: environment, head } = event;
     // Our own publish: its text is at hand (only for exactly this digest: a losing publish has the same key).
     const local = this.localTexts.get(`${environment}@${head.version}`);
     const localText = local !== undefined && local.digest === head.digest ? local : null;
@@ -255,7 +264,7 @@ export class EnvironmentCache {
         this.unreadable.add(environment);
         continue;
       }
-      if (head !== null && head.version > (s.current?.head.version ?? 0)) this.onStoreEvent({ environment, head });
+      if (head !== null && head.version > (s.current?.head.version ?? 0)) this.onStoreEvent({ key: environment, head });
     }
   }
 }

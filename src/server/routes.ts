@@ -4,12 +4,14 @@
  * docs/reference.md and docs/dashboard.md to it, so neither the code nor the docs can grow a route the
  * other lacks. `Handlers` is typed from the table: a route without a handler does not compile.
  */
+import { VALID_NAME } from "../core/names.js";
+import type { Chain } from "../core/protocol/index.js";
 import { ENVIRONMENT_NAME } from "../core/snapshot/index.js";
 
 /**
  * Who may call a route: `public` anyone; `token` any valid token (the answer is filtered to what it may
- * read); `read`/`push` a token allowed that on the route's `{env}`; `admin` an admin token. The dashboard's
- * session cookie counts as the token for GET and HEAD.
+ * read); `read`/`push` a token allowed that on the route's `{env}` (and `{svc}`: tokens.ts); `admin` an admin
+ * token. The dashboard's session cookie counts as the token for GET and HEAD.
  */
 export type Scope = "public" | "token" | "read" | "push" | "admin";
 
@@ -54,6 +56,44 @@ export const ROUTES = [
   { method: "GET", pattern: "/v1/environments/:env/history", scope: "read", name: "history", part: "api" },
   { method: "GET", pattern: "/v1/environments/:env/events", scope: "read", name: "events", part: "api" },
   { method: "GET", pattern: "/v1/events", scope: "token", name: "all-events", part: "api" },
+  // A service's own chain (docs/distribution.md, "Services"): the same four reads and the publish.
+  {
+    method: "PUT",
+    pattern: "/v1/environments/:env/services/:svc/snapshot",
+    scope: "push",
+    name: "service-snapshot",
+    part: "api",
+  },
+  {
+    method: "GET",
+    head: true,
+    pattern: "/v1/environments/:env/services/:svc/snapshot",
+    scope: "read",
+    name: "service-snapshot",
+    part: "api",
+  },
+  {
+    method: "GET",
+    head: true,
+    pattern: "/v1/environments/:env/services/:svc/snapshots/:version",
+    scope: "read",
+    name: "service-version",
+    part: "api",
+  },
+  {
+    method: "GET",
+    pattern: "/v1/environments/:env/services/:svc/history",
+    scope: "read",
+    name: "service-history",
+    part: "api",
+  },
+  {
+    method: "GET",
+    pattern: "/v1/environments/:env/services/:svc/events",
+    scope: "read",
+    name: "service-events",
+    part: "api",
+  },
   { method: "GET", pattern: "/v1/status", scope: "token", name: "status", part: "api" },
   { method: "GET", pattern: "/v1/audit", scope: "admin", name: "audit", part: "api" },
   { method: "GET", head: true, pattern: "/healthz", scope: "public", name: "healthz", part: "api" },
@@ -97,18 +137,27 @@ function routeKey(route: AnyRoute): RouteKey {
 
 /** A path parameter that fails its name rule: the resource cannot exist (404 with the route's error code). */
 export class InvalidParam extends Error {
+  /** The 404's code: what does not exist. */
+  readonly code: "unknown-environment" | "unknown-service";
   constructor(
     readonly param: string,
     readonly value: string,
     /** The route whose path it is (its part decides the answer's headers). */
     readonly route: AnyRoute,
   ) {
-    super(`invalid ${param === "env" ? "environment name" : param} ${JSON.stringify(value.slice(0, 100))}`);
+    const what = param === "env" ? "environment name" : param === "svc" ? "service name" : param;
+    super(`invalid ${what} ${JSON.stringify(value.slice(0, 100))}`);
+    this.code = param === "svc" ? "unknown-service" : "unknown-environment";
   }
 }
 
 /** Name rules of path parameters; a parameter without one is checked by its handler. */
-const PARAM_RULES: Record<string, RegExp> = { env: ENVIRONMENT_NAME };
+const PARAM_RULES: Record<string, RegExp> = { env: ENVIRONMENT_NAME, svc: VALID_NAME };
+
+/** The version chain a route's path names: the environment's, or (`…/services/{svc}/…`) a service's. */
+export function chainOf(params: { readonly env: string; readonly svc?: string }): Chain {
+  return { environment: params.env, service: params.svc ?? null };
+}
 
 export type RouteMatch =
   | { kind: "found"; route: AnyRoute; key: RouteKey; params: Record<string, string> }

@@ -38,7 +38,8 @@ async function readOpenFileLimit(): Promise<number | null> {
  * then listens. The caller owns the signals and calls `close()`.
  */
 export async function runServe(options: ServeOptions): Promise<RunningServer> {
-  const trustedKeys = await loadTrustedKeys({ file: options.trustedKeys, repoDir: options.repo });
+  // --repo names the repository's root: trust is never borrowed from a parent directory's strata.yaml.
+  const trustedKeys = await loadTrustedKeys({ file: options.trustedKeys, repoDir: options.repo, searchParents: false });
   const tokens = options.tokens === undefined ? null : await readTokens(options.tokens);
   const listen = parseListenAddress(options.listen);
   const log = options.log ?? createJsonLogger({ level: options.logLevel ?? "info" });

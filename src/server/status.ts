@@ -3,7 +3,15 @@
  * token may read) and the liveness probe.
  */
 import { isStrataError } from "../core/findings.js";
-import type { ClientRecord, EnvironmentFailure, EnvironmentStatus, StatusDocument } from "../core/protocol/index.js";
+import {
+  chainKey,
+  type ClientRecord,
+  type EnvironmentFailure,
+  type EnvironmentStatus,
+  type ServiceFailure,
+  type ServiceStatus,
+  type StatusDocument,
+} from "../core/protocol/index.js";
 import { redact } from "../core/redact.js";
 import { mayRead } from "./auth.js";
 import type { Handlers } from "./dispatch.js";
@@ -30,8 +38,13 @@ export async function buildStatus(
       continue;
     }
     if (c === null) continue;
+    // A client of a service the environment has a chain for reads that chain (the SDK's rule): counted there.
+    const services = await parts.store.services(environment);
     const running: Record<string, number> = {};
-    for (const cl of clients) if (cl.environment === environment) running[cl.version] = (running[cl.version] ?? 0) + 1;
+    for (const cl of clients)
+      if (cl.environment === environment && !services.includes(cl.service))
+        running[cl.version] = (running[cl.version] ?? 0) + 1;
+    const serviceRows = await serviceStatuses(parts, environment, services, clients, now);
     environments.push({
       environment,
       version: c.head.version,
@@ -42,6 +55,7 @@ export async function buildStatus(
       ageSeconds: Math.round((now - Date.parse(c.head.publishedAt)) / 1000),
       expired: Date.parse(c.expiresAt) < now,
       clients: running,
+      ...(serviceRows.length > 0 ? { services: serviceRows } : {}),
     });
   }
   return {
@@ -50,6 +64,43 @@ export async function buildStatus(
     environments,
     clients: clients.filter((c) => mayRead(grant, c.environment)),
   };
+}
+
+/** Each service's chain of an environment (docs/distribution.md, "Services"), one failing one reported as such. */
+async function serviceStatuses(
+  parts: EndpointParts,
+  environment: string,
+  services: readonly string[],
+  clients: readonly ClientRecord[],
+  now: number,
+): Promise<(ServiceStatus | ServiceFailure)[]> {
+  const rows: (ServiceStatus | ServiceFailure)[] = [];
+  for (const service of services) {
+    let c;
+    try {
+      c = await parts.cache.current(chainKey({ environment, service }));
+    } catch (e) {
+      if (!isStrataError(e)) throw e;
+      rows.push({ service, error: { code: e.code, message: redact(e.message) } });
+      continue;
+    }
+    if (c === null) continue;
+    const running: Record<string, number> = {};
+    for (const cl of clients)
+      if (cl.environment === environment && cl.service === service)
+        running[cl.version] = (running[cl.version] ?? 0) + 1;
+    rows.push({
+      service,
+      version: c.head.version,
+      digest: c.head.digest,
+      publishedAt: c.head.publishedAt,
+      expiresAt: c.expiresAt,
+      ageSeconds: Math.round((now - Date.parse(c.head.publishedAt)) / 1000),
+      expired: Date.parse(c.expiresAt) < now,
+      clients: running,
+    });
+  }
+  return rows;
 }
 
 export function statusHandlers(parts: EndpointParts): Pick<Handlers, "GET status" | "GET healthz"> {

@@ -5,7 +5,7 @@
  * chain) passes these checks first. Bytes that do not verify are never served.
  */
 import { isStrataError, StrataError } from "../core/findings.js";
-import type { Snapshot } from "../core/protocol/index.js";
+import { chainKey, chainLabel, parseChainKey, type Snapshot } from "../core/protocol/index.js";
 import { encodeSnapshot, parseSnapshot, verifySnapshot, type PublicKey } from "../core/snapshot/index.js";
 import type { SnapshotStore } from "../io/stores/index.js";
 import type { LogFn } from "./log.js";
@@ -31,15 +31,17 @@ interface ExpectedDigest {
  * `invalid-signature`).
  */
 export function verifyStoredText(
-  environment: string,
+  key: string,
   version: number,
   text: string,
   trusted: readonly PublicKey[],
   expected: ExpectedDigest | null = null,
 ): VerifiedSnapshot {
   const snapshot = parseSnapshot(text);
-  if (snapshot.environment !== environment || snapshot.version !== version)
-    throw new StrataError("invalid-snapshot", `the stored file holds ${snapshot.environment} v${snapshot.version}`);
+  // A service's chain holds that service's snapshots only: never the environment's, nor another service's.
+  const held = { environment: snapshot.environment, service: snapshot.service ?? null };
+  if (chainKey(held) !== key || snapshot.version !== version)
+    throw new StrataError("invalid-snapshot", `the stored file holds ${chainLabel(held)} v${snapshot.version}`);
   const { actualDigest } = encodeSnapshot(snapshot);
   if (expected !== null && actualDigest !== expected.digest)
     throw new StrataError(
@@ -78,10 +80,11 @@ export class StoreReader {
   /** The `store-corrupt` error for a version, logged with where it is stored. */
   corrupt(environment: string, version: number, reason: string): StrataError {
     const location = this.store.locate(environment, version);
+    const chain = parseChainKey(environment);
     this.log("error", "store-corrupt", { environment, version, file: location, reason });
     return new StrataError(
       "store-corrupt",
-      `the store's copy of ${environment} v${version} does not verify (${reason}); it is not served`,
+      `the store's copy of ${chain === null ? environment : chainLabel(chain)} v${version} does not verify (${reason}); it is not served`,
       { hint: `restore ${location} from a backup, or publish a new version` },
     );
   }

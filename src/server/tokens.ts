@@ -4,8 +4,14 @@
  *
  *   { "version": 1, "tokens": [ { "name": "ci", "sha256": "<hex>", "scopes": ["push:prod*"], "createdAt": "…" } ] }
  *
- * Scopes: `read:<env-glob>` (snapshots, history, events of matching environments), `push:<env-glob>`
- * (publish; implies read), `admin` (everything, including the audit log).
+ * Scopes (docs/distribution.md, "Tokens"):
+ *   `read:<env-glob>`               snapshots, history, events of matching environments and of all their services
+ *   `read:<env-glob>/<svc-glob>`    only those of matching services of matching environments (least privilege
+ *                                   for a service's runtime: not the environment's whole snapshot, not another
+ *                                   service's)
+ *   `push:<env-glob>`               publish an environment and its services (push publishes them together from one
+ *                                   commit, so a publish scope names environments only); implies read
+ *   `admin`                         everything, including the audit log.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
@@ -24,23 +30,35 @@ export interface TokenEntry {
 
 export type Permission = "read" | "push" | "admin";
 
-const SCOPE = /^(admin|(read|push):[a-z0-9*-]+)$/;
+const SCOPE = /^(admin|read:[a-z0-9*-]+(\/[a-z0-9*-]+)?|push:[a-z0-9*-]+)$/;
 
 export function hashToken(token: string): string {
   return createHash("sha256").update(token, "utf8").digest("hex");
 }
 
 function validateScope(scope: string): void {
+  if (/^push:[^/]+\//.test(scope)) {
+    throw new StrataError("invalid-argument", `invalid scope ${JSON.stringify(scope)}: push scopes name environments`, {
+      hint: "strata push publishes an environment and every service of it together, from one commit: use push:<env-glob>",
+    });
+  }
   if (!SCOPE.test(scope)) {
     throw new StrataError("invalid-argument", `invalid scope ${JSON.stringify(scope)}`, {
-      hint: "scopes are read:<env-glob>, push:<env-glob> or admin, e.g. read:* push:staging",
+      hint: "scopes are read:<env-glob>, read:<env-glob>/<service-glob>, push:<env-glob> or admin, e.g. read:* read:production/checkout push:staging",
     });
   }
 }
 
-/** A compiled token: what it may do. */
+interface Rule {
+  permission: "read" | "push";
+  environment: GlobMatcher;
+  /** Null: the whole environment (its own chain and every service's). */
+  service: GlobMatcher | null;
+}
+
+/** A compiled token: what it may do. The one place scopes are matched. */
 export class Grant {
-  private readonly rules: { permission: "read" | "push"; pattern: GlobMatcher }[] = [];
+  private readonly rules: Rule[] = [];
   readonly admin: boolean;
   constructor(
     readonly name: string,
@@ -48,20 +66,29 @@ export class Grant {
   ) {
     this.admin = scopes.includes("admin");
     for (const s of scopes) {
-      const m = /^(read|push):(.+)$/.exec(s);
-      // The one glob matcher (environment names have no dots: `*` matches any part of a name).
-      if (m) this.rules.push({ permission: m[1] as "read" | "push", pattern: createGlobMatcher(m[2]!) });
+      const m = /^(read|push):([^/]+)(?:\/(.+))?$/.exec(s);
+      // The one glob matcher (names have no dots: `*` matches any part of a name).
+      if (m)
+        this.rules.push({
+          permission: m[1] as "read" | "push",
+          environment: createGlobMatcher(m[2]!),
+          service: m[3] === undefined ? null : createGlobMatcher(m[3]),
+        });
     }
   }
 
-  allows(permission: Permission, environment?: string): boolean {
+  /**
+   * Whether the token may do `permission` on an environment, or on one service's chain of it (`service`). A
+   * whole-environment scope covers its services; a service scope covers that service's reads only.
+   */
+  allows(permission: Permission, environment?: string, service?: string): boolean {
     if (this.admin) return true;
-    if (permission === "admin") return false;
+    if (permission === "admin" || environment === undefined) return false;
     return this.rules.some(
       (r) =>
         (r.permission === permission || (permission === "read" && r.permission === "push")) &&
-        environment !== undefined &&
-        r.pattern(environment),
+        r.environment(environment) &&
+        (r.service === null || (service !== undefined && r.service(service))),
     );
   }
 }

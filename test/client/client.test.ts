@@ -269,7 +269,8 @@ describe("start without the endpoint", () => {
     expect(err).toBeInstanceOf(StrataClientError);
     expect((err as StrataClientError).code).toBe("unreachable");
     expect((err as Error).message).toContain(ep.url);
-    expect((err as Error).message).toContain("GET " + ep.url + "/v1/environments/staging/snapshot");
+    // Offline, a service tries its own chain (the endpoint would say whether the environment declares services).
+    expect((err as Error).message).toContain("GET " + ep.url + "/v1/environments/staging/services/svc/snapshot");
     expect((err as Error).message).toContain(`the cache file ${missing} does not exist`);
   });
 });

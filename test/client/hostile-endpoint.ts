@@ -62,6 +62,14 @@ export async function startHostileEndpoint(handler: HostileHandler): Promise<Hos
   };
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? "/", "http://x").pathname;
+    // The environment declares no services (the endpoint's answer for a service's chain then): a client
+    // reads the environment's snapshot, where each test plays its hostile part.
+    if (/\/services\/[^/]+\/snapshot$/.test(path)) {
+      res.writeHead(404, { "content-type": "application/json" });
+      return void res.end(
+        JSON.stringify({ error: { code: "unknown-service", message: "no services published", services: [] } }),
+      );
+    }
     ep.requests.push({ path, headers: req.headers });
     if (path.endsWith("/events")) {
       ep.streams.push(res);

@@ -42,12 +42,15 @@ export function makeSnapshot(
     secrets?: JsonObject | null;
     createdAt?: Date;
     rollbackOf?: number | null;
+    /** A service's chain of the environment. */
+    service?: string;
   },
 ): Snapshot {
   const config = init.config ?? { app: { name: "demo", replicas: init.version ?? 1 } };
   return createSnapshot(
     {
       environment: init.environment ?? "staging",
+      ...(init.service === undefined ? {} : { service: init.service }),
       version: init.version ?? 1,
       previous: init.previous ?? null,
       rollbackOf: init.rollbackOf ?? null,

@@ -23,6 +23,11 @@ export interface SnapshotContent {
   source: { repository: string | null; commit: string | null };
   /** Validation findings of the environment: any error refuses the push. */
   findings: Finding[];
+  /**
+   * The environment's content only: the services it runs (strata.yaml `services:`), each published on its own
+   * chain by push. Absent or empty: none.
+   */
+  services?: string[];
 }
 
 /** The content of an environment's snapshot, or of one service's snapshot of it (strata.yaml `services:`). */
@@ -39,15 +44,22 @@ export function loadContentBuilder(options: {
   settings?: RepositorySettings;
   env?: NodeJS.ProcessEnv;
 }): ContentBuilder {
+  // An environment's content is built with every service's from one resolution; push then asks for each
+  // service's slice of it.
+  const built = new Map<string, Map<string | null, SnapshotContent>>();
   return async (environment, service = null) => {
-    const { buildSnapshotContent } = await import("../snapshot-content.js");
-    return buildSnapshotContent({
+    const cached = built.get(environment)?.get(service);
+    if (cached !== undefined) return cached;
+    const { buildSnapshotContents } = await import("../snapshot-content.js");
+    const contents = await buildSnapshotContents({
       repoDir: options.repoDir,
       environment,
-      service,
+      services: service === null ? "all" : [service],
       ...(options.files ? { files: options.files } : {}),
       ...(options.settings ? { settings: options.settings } : {}),
       ...(options.env ? { env: options.env } : {}),
     });
+    if (service === null) built.set(environment, contents);
+    return contents.get(service)!;
   };
 }

@@ -4,27 +4,30 @@
  */
 import { StrataError, ERROR_CODES, type Code } from "../../core/findings.js";
 import { isJsonObject } from "../../core/json.js";
-import type {
-  ErrorDocument,
-  HistoryDocument,
-  HistoryEntry,
-  PublishedDocument,
-  Snapshot,
-  StatusDocument,
-  VersionRef,
+import {
+  chainLabel,
+  chainPath,
+  type ErrorDocument,
+  type HistoryDocument,
+  type HistoryEntry,
+  type PublishedDocument,
+  type Snapshot,
+  type StatusDocument,
+  type VersionRef,
 } from "../../core/protocol/index.js";
 import { parseSnapshot, serializeSnapshot } from "../../core/snapshot/index.js";
 
 export type PublishReply =
   { ok: true; version: number; digest: string } | { ok: false; current: VersionRef | null; message: string };
 
+/** `service`: a service's own chain of the environment (strata.yaml `services:`); absent or null: the environment's. */
 export interface EndpointClient {
   readonly url: string;
-  current(environment: string): Promise<Snapshot | null>;
-  version(environment: string, version: number): Promise<Snapshot | null>;
-  /** Compare-and-swap: `expected` is the version the snapshot was built on. */
+  current(environment: string, service?: string | null): Promise<Snapshot | null>;
+  version(environment: string, version: number, service?: string | null): Promise<Snapshot | null>;
+  /** Compare-and-swap on the snapshot's chain: `expected` is the version the snapshot was built on. */
   publish(snapshot: Snapshot, expected: number): Promise<PublishReply>;
-  history(environment: string): Promise<HistoryEntry[]>;
+  history(environment: string, service?: string | null): Promise<HistoryEntry[]>;
   status(): Promise<StatusDocument>;
 }
 
@@ -111,13 +114,16 @@ export function createEndpointClient(options: {
     }
   }
 
-  const env = (e: string): string => `/v1/environments/${encodeURIComponent(e)}`;
+  const chain = (environment: string, service: string | null = null) => ({ environment, service });
   return {
     url: base,
-    current: (e) => getSnapshot(`${env(e)}/snapshot`, `reading the current snapshot of ${e}`),
-    version: (e, v) => getSnapshot(`${env(e)}/snapshots/${v}`, `reading ${e} version ${v}`),
+    current: (e, s) =>
+      getSnapshot(`${chainPath(chain(e, s))}/snapshot`, `reading the current snapshot of ${chainLabel(chain(e, s))}`),
+    version: (e, v, s) =>
+      getSnapshot(`${chainPath(chain(e, s))}/snapshots/${v}`, `reading ${chainLabel(chain(e, s))} version ${v}`),
     async publish(snapshot, expected) {
-      const res = await request("PUT", `${env(snapshot.environment)}/snapshot`, {
+      const of = chain(snapshot.environment, snapshot.service ?? null);
+      const res = await request("PUT", `${chainPath(of)}/snapshot`, {
         body: serializeSnapshot(snapshot),
         headers: { "content-type": "application/json", "if-match": `"${expected}"` },
       });
@@ -125,12 +131,15 @@ export function createEndpointClient(options: {
         const body = (await res.json().catch(() => ({}))) as Partial<ErrorDocument>;
         return { ok: false, current: body.error?.current ?? null, message: body.error?.message ?? "version conflict" };
       }
-      if (!res.ok) throw await failure(res, `publishing ${snapshot.environment} v${snapshot.version}`);
+      if (!res.ok) throw await failure(res, `publishing ${chainLabel(of)} v${snapshot.version}`);
       const body = (await res.json()) as PublishedDocument;
       return { ok: true, version: body.version, digest: body.digest };
     },
-    async history(e) {
-      return ((await getJson(`${env(e)}/history`, `reading the history of ${e}`)) as HistoryDocument).versions;
+    async history(e, s) {
+      const of = chain(e, s);
+      return (
+        (await getJson(`${chainPath(of)}/history`, `reading the history of ${chainLabel(of)}`)) as HistoryDocument
+      ).versions;
     },
     async status() {
       return (await getJson("/v1/status", "reading the status")) as StatusDocument;

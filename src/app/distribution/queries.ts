@@ -1,9 +1,15 @@
 import type { HistoryEntry, StatusDocument } from "../../core/protocol/index.js";
 import type { EndpointClient } from "./endpoint.js";
 
-/** `strata history --env E`: newest first, as people read it. */
-export async function readHistory(options: { endpoint: EndpointClient; environment: string }): Promise<HistoryEntry[]> {
-  return (await options.endpoint.history(options.environment)).sort((a, b) => b.version - a.version);
+/** `strata history --env E [--service S]`: newest first, as people read it. */
+export async function readHistory(options: {
+  endpoint: EndpointClient;
+  environment: string;
+  service?: string | undefined;
+}): Promise<HistoryEntry[]> {
+  return (await options.endpoint.history(options.environment, options.service ?? null)).sort(
+    (a, b) => b.version - a.version,
+  );
 }
 
 /** `strata status [--env E]`: current versions, their age, and which clients run which version. */

@@ -25,6 +25,7 @@ const CODES = {
   "access-denied": "access-denied",
   "invalid-argument": "invalid-argument",
   "unknown-environment": "unknown-environment",
+  "unknown-service": "unknown-service",
   "unknown-key": "unknown-key",
   closed: "internal",
 } as const satisfies Record<ClientErrorCode, Code>;
@@ -86,6 +87,14 @@ export function register(program: Command): void {
     const trusted = await loadTrustedKeys({ file: opts.trustedKeys, repoDir: opts.repo, searchParents: false });
     const { startAgent, formatForPath } = await import("../../client/agent/index.js");
     const { StrataClientError } = await import("../../client/errors.js");
+    // A stop asked for while the agent starts (after its first write, before it follows) is honoured once it
+    // is up, rather than killing it mid-start with the signal's default action.
+    let stopRequested = false;
+    const early = (): void => void (stopRequested = true);
+    if (opts.once !== true) {
+      process.on("SIGINT", early);
+      process.on("SIGTERM", early);
+    }
     let agent;
     try {
       agent = await startAgent({
@@ -133,6 +142,9 @@ export function register(program: Command): void {
       };
       process.on("SIGINT", stop);
       process.on("SIGTERM", stop);
+      process.off("SIGINT", early);
+      process.off("SIGTERM", early);
+      if (stopRequested) stop();
     });
   });
 }

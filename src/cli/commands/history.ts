@@ -11,9 +11,19 @@ export function register(program: Command): void {
     const versions = await readHistory({
       endpoint: createEndpointClient({ url: url!, token: process.env.STRATA_TOKEN }),
       environment: opts.env,
+      service: opts.service,
     });
-    if (opts.format === "json") return printData(printJson({ schemaVersion: 1, environment: opts.env, versions }));
-    if (versions.length === 0) return print(`${opts.env}: nothing published`);
+    const of = opts.service === undefined ? opts.env : `${opts.env}/${opts.service}`;
+    if (opts.format === "json")
+      return printData(
+        printJson({
+          schemaVersion: 1,
+          environment: opts.env,
+          ...(opts.service === undefined ? {} : { service: opts.service }),
+          versions,
+        }),
+      );
+    if (versions.length === 0) return print(`${of}: nothing published`);
     print(
       versions
         .map((v) => {

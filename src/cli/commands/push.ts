@@ -10,6 +10,7 @@ import {
   readDistributionSettings,
   resolveEndpointUrl,
   type PushResult,
+  type ServicePushResult,
 } from "../../app/distribution/index.js";
 import type { PublishGate } from "../../app/approvals/publish-gate.js";
 import { StrataError } from "../../core/findings.js";
@@ -71,6 +72,27 @@ export function printPushResults(results: readonly PushResult[], options: { quie
     if (r.status === "published" || r.status === "unchanged") {
       if (!options.quiet) print(text);
     } else log(text);
+    for (const s of r.services ?? []) {
+      const line = renderServicePushResult(r.environment, s);
+      if (s.status === "published" || s.status === "unchanged") {
+        if (!options.quiet) print(line);
+      } else log(line);
+    }
+  }
+}
+
+/** A service's chain under its environment's line (docs/distribution.md, "Services"). */
+function renderServicePushResult(environment: string, s: ServicePushResult): string {
+  const name = `  ${environment}/${s.service}`;
+  switch (s.status) {
+    case "published":
+      return s.action === "rollback"
+        ? `✓${name}: rolled back to the content of version ${s.rollbackOf} as version ${s.version}`
+        : `✓${name}: published version ${s.version}${s.action === "refresh" ? " (refresh)" : ""}`;
+    case "unchanged":
+      return `=${name}: unchanged, still version ${s.version}`;
+    default:
+      return renderFindingsText(s.findings, `✗${name}: ${s.status}`).trimEnd();
   }
 }
 

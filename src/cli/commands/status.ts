@@ -68,6 +68,16 @@ export function renderStatus(url: string, status: StatusDocument, now = Date.now
     lines.push(
       `${e.environment}: v${e.version}, published ${age(e.ageSeconds)} ago${e.expired ? ", EXPIRED (push --refresh)" : ""}; ${clients}`,
     );
+    for (const s of e.services ?? []) {
+      if ("error" in s) {
+        lines.push(`  service ${s.service}: FAILING (${s.error.code}): ${clean(s.error.message)}`);
+        continue;
+      }
+      const on = Object.entries(s.clients).filter(([v]) => v !== "0");
+      lines.push(
+        `  service ${s.service}: v${s.version}, published ${age(s.ageSeconds)} ago${s.expired ? ", EXPIRED (push --refresh)" : ""}; ${on.map(([v, n]) => `${n} on v${v}`).join(", ") || "no clients seen"}`,
+      );
+    }
     for (const c of status.clients) if (c.environment === e.environment) lines.push(renderClient(c, now));
   }
   const listed = new Set(status.environments.filter((e) => !isEnvironmentFailure(e)).map((e) => e.environment));
@@ -87,6 +97,7 @@ export function register(program: Command): void {
     if (opts.format === "json") printData(printJson(status));
     else print(renderStatus(url!, status));
     // A corrupted environment is a distribution failure: scripts checking `strata status` see it.
-    if (status.environments.some(isEnvironmentFailure)) process.exitCode = EXIT.distribution;
+    if (status.environments.some((e) => isEnvironmentFailure(e) || (e.services ?? []).some((s) => "error" in s)))
+      process.exitCode = EXIT.distribution;
   });
 }

@@ -12,6 +12,7 @@ import { StrataError } from "../../core/findings.js";
 import type { JsonValue } from "../../core/json.js";
 import type { RejectionCode } from "../../core/protocol/codes.js";
 import { CLIENT_HEADER, formatClientHeader } from "../../core/protocol/client-header.js";
+import { chainPath } from "../../core/protocol/chains.js";
 import { isRejection } from "../errors.js";
 import { renderFiles, type OutputFile, type OutputFormat } from "./render.js";
 import { readOutputFile, writeOutputFile } from "./files.js";
@@ -304,7 +305,9 @@ async function reportRefusal(
   };
   const token = options.token ?? (options.env ?? process.env).STRATA_TOKEN;
   if (token) headers.authorization = `Bearer ${token}`;
-  const url = `${options.endpoint.replace(/\/+$/, "")}/v1/environments/${encodeURIComponent(options.environment)}/snapshot`;
+  // The service's chain: its token may read nothing else, and the endpoint records the header on any answer.
+  const chain = { environment: options.environment, service: options.service };
+  const url = `${options.endpoint.replace(/\/+$/, "")}${chainPath(chain)}/snapshot`;
   try {
     const res = await (options.fetch ?? fetch)(url, {
       method: "HEAD",

@@ -53,6 +53,7 @@ export const HTTP_ERRORS = {
   unauthenticated: 401,
   "access-denied": 403,
   "unknown-environment": 404,
+  "unknown-service": 404,
   "not-found": 404,
   "version-conflict": 409,
   "payload-too-large": 413,

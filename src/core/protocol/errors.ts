@@ -8,5 +8,7 @@ export interface ErrorDocument {
     message: string;
     /** `409 version-conflict`: what the environment is at now (null: nothing published). */
     current?: VersionRef | null;
+    /** `404 unknown-service`: the services of the environment the endpoint has versions of. */
+    services?: string[];
   };
 }

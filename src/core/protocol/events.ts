@@ -46,11 +46,13 @@ export function formatStreamEvent(type: StreamEventType, data: unknown): string 
 /** The `data` of a `snapshot` event. */
 export interface SnapshotEventData {
   environment: string;
+  /** A service's chain (`…/services/{svc}/events`) only. */
+  service?: string;
   version: number;
   digest: string;
 }
 
-export const SNAPSHOT_EVENT_DATA_FIELDS = ["environment", "version", "digest"] as const;
+export const SNAPSHOT_EVENT_DATA_FIELDS = ["environment", "service", "version", "digest"] as const;
 
 /** The reconnect delay the stream asks browsers for (the SDK keeps its own backoff). */
 export const RETRY_FRAME = "retry: 2000\n\n";
@@ -60,7 +62,12 @@ export const KEEP_ALIVE_MS = 15_000;
 
 /** One frame announcing a version. Its bytes are fixed: deployed clients parse them (a test pins them). */
 export function formatSnapshotEvent(data: SnapshotEventData): string {
-  const body: SnapshotEventData = { environment: data.environment, version: data.version, digest: data.digest };
+  const body: SnapshotEventData = {
+    environment: data.environment,
+    ...(data.service === undefined ? {} : { service: data.service }),
+    version: data.version,
+    digest: data.digest,
+  };
   return `event: ${SNAPSHOT_EVENT}\nid: ${data.version}\ndata: ${JSON.stringify(body)}\n\n`;
 }
 

@@ -15,6 +15,8 @@ export type PublishAction = (typeof PUBLISH_ACTIONS)[number];
  */
 export interface HistoryEntry {
   environment: string;
+  /** The service whose chain the version belongs to; absent on the environment's own chain. */
+  service?: string;
   version: number;
   digest: string;
   previous: string | null;
@@ -34,6 +36,7 @@ export interface HistoryEntry {
 
 export const HISTORY_ENTRY_FIELDS = [
   "environment",
+  "service",
   "version",
   "digest",
   "previous",
@@ -49,14 +52,16 @@ export const HISTORY_ENTRY_FIELDS = [
   "recovered",
 ] as const;
 
-/** `GET /v1/environments/{env}/history`: oldest first. */
+/** `GET /v1/environments/{env}/history` (and `…/services/{svc}/history`): oldest first. */
 export interface HistoryDocument {
   schemaVersion: 1;
   environment: string;
+  /** A service's history only. */
+  service?: string;
   versions: HistoryEntry[];
 }
 
-export const HISTORY_DOCUMENT_FIELDS = ["schemaVersion", "environment", "versions"] as const;
+export const HISTORY_DOCUMENT_FIELDS = ["schemaVersion", "environment", "service", "versions"] as const;
 
 /** `GET /v1/audit`: every environment's entries, oldest first (admin only). */
 export interface AuditDocument {
@@ -69,12 +74,13 @@ export const AUDIT_DOCUMENT_FIELDS = ["schemaVersion", "entries"] as const;
 /** `201` to `PUT …/snapshot`. */
 export interface PublishedDocument {
   environment: string;
+  service?: string;
   version: number;
   digest: string;
   action: PublishAction;
 }
 
-export const PUBLISHED_DOCUMENT_FIELDS = ["environment", "version", "digest", "action"] as const;
+export const PUBLISHED_DOCUMENT_FIELDS = ["environment", "service", "version", "digest", "action"] as const;
 
 type _HistoryFields = Agree<FieldsOf<HistoryEntry, typeof HISTORY_ENTRY_FIELDS>>;
 type _HistoryDocumentFields = Agree<FieldsOf<HistoryDocument, typeof HISTORY_DOCUMENT_FIELDS>>;

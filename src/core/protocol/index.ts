@@ -5,6 +5,7 @@
  * docs/reference.md describe it, and test/core/protocol.test.ts holds their tables to it.
  */
 export * from "./client-header.js";
+export * from "./chains.js";
 export * from "./codes.js";
 export * from "./dashboard.js";
 export type * from "./errors.js";

@@ -66,7 +66,40 @@ export interface EnvironmentStatus {
   expired: boolean;
   /** Version -> how many clients run it. */
   clients: Record<string, number>;
+  /** The services' chains (strata.yaml `services:`), when it has any; their clients are counted there. */
+  services?: (ServiceStatus | ServiceFailure)[];
 }
+
+/** One service's chain of an environment: its current version, and which of its clients run which version. */
+export interface ServiceStatus {
+  service: string;
+  version: number;
+  digest: string;
+  publishedAt: string;
+  expiresAt: string;
+  ageSeconds: number;
+  expired: boolean;
+  clients: Record<string, number>;
+}
+
+export const SERVICE_STATUS_FIELDS = [
+  "service",
+  "version",
+  "digest",
+  "publishedAt",
+  "expiresAt",
+  "ageSeconds",
+  "expired",
+  "clients",
+] as const;
+
+/** A service's chain the endpoint cannot serve (`store-corrupt`). */
+export interface ServiceFailure {
+  service: string;
+  error: { code: string; message: string };
+}
+
+export const SERVICE_FAILURE_FIELDS = ["service", "error"] as const;
 
 export const ENVIRONMENT_STATUS_FIELDS = [
   "environment",
@@ -78,6 +111,7 @@ export const ENVIRONMENT_STATUS_FIELDS = [
   "ageSeconds",
   "expired",
   "clients",
+  "services",
 ] as const;
 
 /** An environment the endpoint cannot serve, e.g. `store-corrupt`: the others are still answered. */
@@ -197,5 +231,7 @@ export function parseSharedClients(text: string): SharedClientsDocument | null {
 type _SharedFields = Agree<FieldsOf<SharedClientsDocument, typeof SHARED_CLIENTS_FIELDS>>;
 type _ClientFields = Agree<FieldsOf<ClientRecord, typeof CLIENT_RECORD_FIELDS>>;
 type _EnvironmentFields = Agree<FieldsOf<EnvironmentStatus, typeof ENVIRONMENT_STATUS_FIELDS>>;
+type _ServiceFields = Agree<FieldsOf<ServiceStatus, typeof SERVICE_STATUS_FIELDS>>;
+type _ServiceFailureFields = Agree<FieldsOf<ServiceFailure, typeof SERVICE_FAILURE_FIELDS>>;
 type _FailureFields = Agree<FieldsOf<EnvironmentFailure, typeof ENVIRONMENT_FAILURE_FIELDS>>;
 type _StatusFields = Agree<FieldsOf<StatusDocument, typeof STATUS_DOCUMENT_FIELDS>>;

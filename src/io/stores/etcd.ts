@@ -6,6 +6,8 @@
  *   PREFIX/h/<env>/<000000000007>   its history/audit entry
  *   PREFIX/clients/<server>         each server's fleet records, replaced by a put
  *
+ * A service's chain has the same three keys with `<env>/services/<svc>` for `<env>` (core/protocol/chains.ts).
+ *
  * A publish is one transaction: if head's mod revision is still the one read (or head is absent for the
  * first), put the version, its history entry and the new head. Every server watches PREFIX/head/ and tells
  * its own watchers; after a reconnect, or when etcd cancels the watch because the revision it would resume
@@ -16,9 +18,11 @@ import { StrataError } from "../../core/findings.js";
 import { importOptional } from "../optional-package.js";
 import { isValidName } from "../../core/names.js";
 import { SHARED_SERVER_ID } from "../../core/protocol/status.js";
+import { parseChainKey } from "../../core/protocol/chains.js";
 import {
   createHistoryEntry,
   headOf,
+  keyOf,
   padVersion,
   type Head,
   type HistoryEntry,
@@ -31,6 +35,13 @@ import {
 import { StoreWatchers } from "./watchers.js";
 
 const RESYNC_MS = 5_000;
+const VERSION_KEY = /^\d{12}$/;
+
+/** Keys are a chain's: never a name that would reach into another chain's keys. */
+function checkKey(key: string): void {
+  if (parseChainKey(key) === null)
+    throw new StrataError("invalid-argument", `invalid environment name ${JSON.stringify(key.slice(0, 100))}`);
+}
 
 export function parseEtcdLocation(location: string): { hosts: string[]; prefix: string } {
   const slash = location.indexOf("/");
@@ -104,7 +115,18 @@ class EtcdStore implements SnapshotStore {
       .sort();
   }
 
+  async services(environment: string): Promise<string[]> {
+    checkKey(environment);
+    const prefix = this.key("head", environment, "services", "");
+    const keys = await this.call("listing services", () => this.client.getAll().prefix(prefix).keys());
+    return keys
+      .map((k) => k.slice(prefix.length))
+      .filter(isValidName)
+      .sort();
+  }
+
   private async readHead(environment: string): Promise<{ head: Head | null; mod: string | null }> {
+    checkKey(environment);
     const res = await this.call("reading the current version", () =>
       this.client.get(this.key("head", environment)).exec(),
     );
@@ -122,6 +144,7 @@ class EtcdStore implements SnapshotStore {
   }
 
   async read(environment: string, version: number): Promise<string | null> {
+    checkKey(environment);
     if (!Number.isSafeInteger(version) || version < 1) return null;
     return this.call("reading a version", () =>
       this.client.get(this.key("v", environment, padVersion(version))).string(),
@@ -129,15 +152,15 @@ class EtcdStore implements SnapshotStore {
   }
 
   async history(environment: string): Promise<HistoryEntry[]> {
+    checkKey(environment);
+    const prefix = this.key("h", environment, "");
     const values = await this.call("reading history", () =>
-      this.client
-        .getAll()
-        .prefix(this.key("h", environment, ""))
-        .sort("Key", "Ascend")
-        .strings(),
+      this.client.getAll().prefix(prefix).sort("Key", "Ascend").strings(),
     );
-    return Object.values(values)
-      .map((v) => JSON.parse(v) as HistoryEntry)
+    // An environment's prefix also holds its services' chains (`h/<env>/services/…`): only its own versions.
+    return Object.entries(values)
+      .filter(([k]) => VERSION_KEY.test(k.slice(prefix.length)))
+      .map(([, v]) => JSON.parse(v) as HistoryEntry)
       .sort((a, b) => a.version - b.version);
   }
 
@@ -151,12 +174,13 @@ class EtcdStore implements SnapshotStore {
         (a, b) =>
           a.publishedAt.localeCompare(b.publishedAt) ||
           a.environment.localeCompare(b.environment) ||
+          (a.service ?? "").localeCompare(b.service ?? "") ||
           a.version - b.version,
       );
   }
 
   async publish(request: PublishRequest): Promise<PublishOutcome> {
-    const environment = request.snapshot.environment;
+    const environment = keyOf(request.snapshot);
     const { head, mod } = await this.readHead(environment);
     if ((head?.version ?? 0) !== request.expected || request.snapshot.version !== request.expected + 1)
       return { ok: false, current: head };
@@ -173,7 +197,7 @@ class EtcdStore implements SnapshotStore {
       );
     const res = await this.call("publishing", () => txn.commit());
     if (res.succeeded) {
-      this.watchers.emit({ environment, head: next });
+      this.watchers.emit({ key: environment, head: next });
       return { ok: true, head: next };
     }
     const current = await this.head(environment);
@@ -189,7 +213,7 @@ class EtcdStore implements SnapshotStore {
     try {
       const values = await this.client.getAll().prefix(this.key("head", "")).strings();
       for (const [k, v] of Object.entries(values))
-        this.watchers.emit({ environment: k.slice(this.key("head", "").length), head: JSON.parse(v) as Head });
+        this.watchers.emit({ key: k.slice(this.key("head", "").length), head: JSON.parse(v) as Head });
       this.watchers.readOk();
     } catch (e) {
       // etcd is down (the watcher reconnects and we resync then), or a head is not ours: said once.
@@ -205,7 +229,7 @@ class EtcdStore implements SnapshotStore {
     w.on("put", (kv) => {
       try {
         this.watchers.emit({
-          environment: kv.key.toString("utf8").slice(headPrefix.length),
+          key: kv.key.toString("utf8").slice(headPrefix.length),
           head: JSON.parse(kv.value.toString("utf8")) as Head,
         });
       } catch {

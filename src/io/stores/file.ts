@@ -8,6 +8,7 @@
  *   DIR/envs/<env>/history.jsonl             append-only: one history/audit line per version
  *   DIR/envs/<env>/head.json                 the current pointer, replaced by rename
  *   DIR/clients/<server>.json                each server's fleet records, replaced by rename (no lock)
+ *   DIR/envs/<env>/services/<svc>/…          a service's own chain, laid out the same (its head.json, history.jsonl, v/)
  *
  * A publish, under the lock: temp file, fsync, link to its version name (link fails if the name exists, so
  * even a wrongly broken lock cannot duplicate a version), fsync the directory; append the history line;
@@ -23,14 +24,16 @@
 import { randomBytes } from "node:crypto";
 import { constants, promises as fs, watch as watchFs, type FSWatcher } from "node:fs";
 import { hostname } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { StrataError } from "../../core/findings.js";
 import { isValidName } from "../../core/names.js";
 import { SHARED_SERVER_ID } from "../../core/protocol/status.js";
+import { chainKey, parseChainKey } from "../../core/protocol/chains.js";
 import type { Snapshot } from "../../core/snapshot/index.js";
 import {
   createHistoryEntry,
   headOf,
+  keyOf,
   padVersion,
   type Head,
   type HistoryEntry,
@@ -98,10 +101,10 @@ function tmpName(): string {
   return `.tmp-${process.pid}-${randomBytes(6).toString("hex")}`;
 }
 
-function checkEnvironment(environment: string): void {
-  // The name becomes a path: never let `..` or a slash through, whatever the caller checked.
-  if (!isValidName(environment))
-    throw new StrataError("invalid-argument", `invalid environment name ${JSON.stringify(environment)}`);
+function checkKey(key: string): void {
+  // The key becomes a path: only a chain's key (valid names), never `..`, whatever the caller checked.
+  if (parseChainKey(key) === null)
+    throw new StrataError("invalid-argument", `invalid environment name ${JSON.stringify(key.slice(0, 100))}`);
 }
 
 function actionOf(snapshot: Snapshot, previous: HistoryEntry | undefined): HistoryEntry["action"] {
@@ -160,8 +163,28 @@ class FileStore implements SnapshotStore {
     return out;
   }
 
+  async services(environment: string): Promise<string[]> {
+    checkKey(environment);
+    const names = await fs.readdir(join(this.envDir(environment), "services")).catch(() => [] as string[]);
+    const out: string[] = [];
+    for (const n of names.filter(isValidName).sort())
+      if ((await this.head(chainKey({ environment, service: n }))) !== null) out.push(n);
+    return out;
+  }
+
+  /** The keys of every chain with a directory: each environment's, then its services'. */
+  private async chainKeys(): Promise<string[]> {
+    const keys: string[] = [];
+    for (const env of (await this.listEnvironmentDirs()).filter(isValidName)) {
+      keys.push(env);
+      const services = await fs.readdir(join(this.envDir(env), "services")).catch(() => [] as string[]);
+      for (const svc of services.filter(isValidName)) keys.push(chainKey({ environment: env, service: svc }));
+    }
+    return keys;
+  }
+
   async head(environment: string): Promise<Head | null> {
-    checkEnvironment(environment);
+    checkKey(environment);
     const text = await readText(join(this.envDir(environment), "head.json"));
     if (text === null) return null;
     try {
@@ -177,13 +200,13 @@ class FileStore implements SnapshotStore {
   }
 
   async read(environment: string, version: number): Promise<string | null> {
-    checkEnvironment(environment);
+    checkKey(environment);
     if (!Number.isSafeInteger(version) || version < 1) return null;
     return readText(this.versionPath(environment, version));
   }
 
   async history(environment: string): Promise<HistoryEntry[]> {
-    checkEnvironment(environment);
+    checkKey(environment);
     const text = await readText(join(this.envDir(environment), "history.jsonl"));
     const out: HistoryEntry[] = [];
     for (const line of (text ?? "").split("\n")) {
@@ -202,18 +225,19 @@ class FileStore implements SnapshotStore {
 
   async audit(): Promise<HistoryEntry[]> {
     const all: HistoryEntry[] = [];
-    for (const env of await this.environments()) all.push(...(await this.history(env)));
+    for (const key of await this.chainKeys()) all.push(...(await this.history(key)));
     return all.sort(
       (a, b) =>
         a.publishedAt.localeCompare(b.publishedAt) ||
         a.environment.localeCompare(b.environment) ||
+        (a.service ?? "").localeCompare(b.service ?? "") ||
         a.version - b.version,
     );
   }
 
   async publish(request: PublishRequest): Promise<PublishOutcome> {
-    const environment = request.snapshot.environment;
-    checkEnvironment(environment);
+    const environment = keyOf(request.snapshot);
+    checkKey(environment);
     const outcome = await this.withLock(async () => {
       const current = await this.recover(environment);
       if ((current?.version ?? 0) !== request.expected || request.snapshot.version !== request.expected + 1)
@@ -222,7 +246,9 @@ class FileStore implements SnapshotStore {
       const vDir = join(envDir, "v");
       if (current === null) {
         await fs.mkdir(vDir, { recursive: true });
-        await syncDir(join(this.root, "envs"));
+        // Every directory the mkdir may have created, up to envs/ (a service's chain is three levels down).
+        const envs = join(this.root, "envs");
+        for (let dir = envDir; dir !== envs; dir = dirname(dir)) await syncDir(dirname(dir));
         await syncDir(envDir);
       }
       try {
@@ -243,7 +269,7 @@ class FileStore implements SnapshotStore {
       await this.writeHead(environment, head);
       return { ok: true as const, head };
     });
-    if (outcome.ok) this.watchers.emit({ environment, head: outcome.head });
+    if (outcome.ok) this.watchers.emit({ key: environment, head: outcome.head });
     return outcome;
   }
 
@@ -321,8 +347,7 @@ class FileStore implements SnapshotStore {
       if (old || (Number.isSafeInteger(pid) && pid !== process.pid && !isAlive(pid)))
         await fs.unlink(path).catch(() => undefined);
     }
-    const names = await fs.readdir(join(this.root, "envs"));
-    const envs = names.filter(isValidName);
+    const envs = await this.chainKeys();
     if (envs.length === 0) return;
     await this.withLock(async () => {
       for (const env of envs) {
@@ -436,10 +461,10 @@ class FileStore implements SnapshotStore {
 
   /** Reports a new head of one environment; a failure goes to the watchers' problem listeners. */
   private async check(environment: string): Promise<boolean> {
-    if (this.closed || !isValidName(environment)) return true;
+    if (this.closed || parseChainKey(environment) === null) return true;
     try {
       const head = await this.head(environment);
-      if (head !== null) this.watchers.emit({ environment, head });
+      if (head !== null) this.watchers.emit({ key: environment, head });
     } catch (e) {
       this.watchers.readFailed(e);
       return false;
@@ -451,7 +476,7 @@ class FileStore implements SnapshotStore {
   private async scan(): Promise<void> {
     let names: string[];
     try {
-      names = await this.listEnvironmentDirs();
+      names = await this.chainKeys();
     } catch (e) {
       this.watchers.readFailed(e);
       return;
@@ -499,9 +524,9 @@ class FileStore implements SnapshotStore {
   }
 
   private async seedSeen(): Promise<void> {
-    for (const env of await this.environments()) {
-      const head = await this.head(env);
-      if (head !== null) this.watchers.markSeen(env, head.version);
+    for (const key of await this.chainKeys()) {
+      const head = await this.head(key);
+      if (head !== null) this.watchers.markSeen(key, head.version);
     }
   }
 

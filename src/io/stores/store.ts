@@ -1,4 +1,5 @@
 import type { HistoryEntry, PublishAction } from "../../core/protocol/history.js";
+import { chainKey } from "../../core/protocol/chains.js";
 import type { Snapshot } from "../../core/protocol/snapshot.js";
 
 /** The store engines; adding one is a compile error until this union, the interface and the table agree. */
@@ -28,9 +29,10 @@ export interface PublishRequest {
   actor: string | null;
 }
 
-/** A new current version, from this process or (etcd, shared file directory) any other. */
+/** A new current version of a chain, from this process or (etcd, shared file directory) any other. */
 export interface StoreEvent {
-  environment: string;
+  /** The chain's key (core/protocol/chains.ts): an environment, or an environment's service. */
+  key: string;
   head: Head;
 }
 
@@ -41,24 +43,28 @@ export interface StoreEvent {
 export type StoreProblem = { kind: "failing"; error: Error } | { kind: "recovered" };
 
 /**
- * Where snapshots live. Versions are immutable once written; `publish` is the only mutation and is a
- * compare-and-swap on the environment's current version, so concurrent publishers never lose or duplicate
- * one. Implementations must be crash-consistent: an acknowledged publish survives, an unacknowledged one is
- * either wholly present or absent.
+ * Where snapshots live, one version chain per key (core/protocol/chains.ts: an environment, or one service of
+ * an environment, each with its own versions and history). Versions are immutable once written; `publish` is
+ * the only mutation and is a compare-and-swap on the chain's current version, so concurrent publishers never
+ * lose or duplicate one. Implementations must be crash-consistent: an acknowledged publish survives, an
+ * unacknowledged one is either wholly present or absent. A key that names no chain is refused.
  */
 export interface SnapshotStore {
   readonly kind: StoreKind;
   /** For logs and status: the directory or the endpoints and prefix. */
   readonly description: string;
+  /** The environments with a published version (their own chain; services are not listed). */
   environments(): Promise<string[]>;
-  head(environment: string): Promise<Head | null>;
+  /** The services of an environment with a published version, sorted. */
+  services(environment: string): Promise<string[]>;
+  head(key: string): Promise<Head | null>;
   /** The stored text of one version, or null. */
-  read(environment: string, version: number): Promise<string | null>;
+  read(key: string, version: number): Promise<string | null>;
   /** Where one version is stored (its file or key), for the log line that reports it corrupted. */
-  locate(environment: string, version: number): string;
+  locate(key: string, version: number): string;
   /** Oldest first. */
-  history(environment: string): Promise<HistoryEntry[]>;
-  /** Every environment's entries, oldest first. */
+  history(key: string): Promise<HistoryEntry[]>;
+  /** Every chain's entries (services' included, each naming its service), oldest first. */
   audit(): Promise<HistoryEntry[]>;
   publish(request: PublishRequest): Promise<PublishOutcome>;
   /**
@@ -88,6 +94,7 @@ export function createHistoryEntry(
   const s = request.snapshot;
   const entry: HistoryEntry = {
     environment: s.environment,
+    ...(s.service === undefined ? {} : { service: s.service }),
     version: s.version,
     digest: s.digest,
     previous: s.previous,
@@ -112,6 +119,11 @@ export function headOf(entry: HistoryEntry): Head {
     contentDigest: entry.contentDigest,
     publishedAt: entry.publishedAt,
   };
+}
+
+/** The chain key of a snapshot: where it is stored. */
+export function keyOf(snapshot: Snapshot): string {
+  return chainKey({ environment: snapshot.environment, service: snapshot.service ?? null });
 }
 
 /** Zero-padded so that lexical order (directory listings, etcd ranges) is version order. */

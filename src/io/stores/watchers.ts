@@ -31,8 +31,8 @@ export class StoreWatchers {
 
   /** Tells every listener about a head newer than the last one told for its environment. */
   emit(event: StoreEvent): void {
-    if (!this.isNew(event.environment, event.head.version)) return;
-    this.seen.set(event.environment, event.head.version);
+    if (!this.isNew(event.key, event.head.version)) return;
+    this.seen.set(event.key, event.head.version);
     for (const l of this.listeners) l(event);
   }
 

@@ -6,6 +6,8 @@
  * protocol's (core/protocol/events.ts).
  */
 import type { ServerResponse } from "node:http";
+import { isStrataError } from "../../core/findings.js";
+import { parseChainKey } from "../../core/protocol/chains.js";
 import {
   formatSnapshotEvent,
   formatStreamEvent,
@@ -14,8 +16,8 @@ import {
   type HeartbeatEventData,
   type SnapshotEventData,
 } from "../../core/protocol/index.js";
-import { isStrataError } from "../../core/findings.js";
 import { mayRead } from "../auth.js";
+import { nothingPublished, requestChain, type ChainHandler } from "../chains.js";
 import { cacheControl, type Handlers, type RequestContext } from "../dispatch.js";
 import type { Current } from "../environments.js";
 import type { EndpointParts } from "../parts.js";
@@ -31,139 +33,158 @@ function openStream(ctx: RequestContext<unknown>, res: ServerResponse): void {
   res.write(RETRY_FRAME);
 }
 
-export function eventStreamHandlers(parts: EndpointParts): Pick<Handlers, "GET events" | "GET all-events"> {
+export function eventStreamHandlers(
+  parts: EndpointParts,
+): Pick<Handlers, "GET events" | "GET service-events" | "GET all-events"> {
   const { cache, watchers } = parts;
-  return {
-    "GET all-events": async (ctx) => {
-      const { res, grant } = ctx;
-      openStream(ctx, res);
-      if (parts.closing()) return void res.end();
-      const write = (frame: string): void => {
-        if (!res.writableEnded) res.write(frame);
-      };
-      const snapshotData = (environment: string, c: Current): SnapshotEventData => ({
-        environment,
-        version: c.head.version,
-        digest: c.head.digest,
+  const allEvents: Handlers["GET all-events"] = async (ctx) => {
+    const { res, grant } = ctx;
+    openStream(ctx, res);
+    if (parts.closing()) return void res.end();
+    const write = (frame: string): void => {
+      if (!res.writableEnded) res.write(frame);
+    };
+    const snapshotData = (environment: string, c: Current): SnapshotEventData => ({
+      environment,
+      version: c.head.version,
+      digest: c.head.digest,
+    });
+    // Newer versions only, each once per environment: one published while the current ones are read is
+    // written after them.
+    const written = new Map<string, number>();
+    const writeVersion = (environment: string, c: Current): void => {
+      if ((written.get(environment) ?? 0) >= c.head.version) return;
+      written.set(environment, c.head.version);
+      write(formatStreamEvent("snapshot", snapshotData(environment, c)));
+    };
+    let replaying = true;
+    const arrived: [string, Current][] = [];
+    const unsubscribeVersions = cache.subscribeAll({
+      onVersion: (environment, c) => {
+        // Environments only: a service's chain (`env/services/svc`) is announced on its own stream.
+        if (parseChainKey(environment)?.service !== null || !mayRead(grant, environment)) return;
+        if (replaying) arrived.push([environment, c]);
+        else writeVersion(environment, c);
+      },
+      onClose: () => res.end(),
+    });
+    const unsubscribeClients = parts.clients.subscribe((record) => {
+      if (mayRead(grant, record.environment)) write(formatStreamEvent("client", record));
+    });
+    watchers.sse++;
+    const beat = (): void =>
+      write(formatStreamEvent("heartbeat", { at: new Date().toISOString() } satisfies HeartbeatEventData));
+    const heartbeat = setInterval(beat, parts.heartbeatMs);
+    heartbeat.unref();
+    // A token revoked while the stream is open (the tokens file re-read) ends it: the page goes back to the login.
+    const unrevoked = parts.auth.onRevoked(ctx.req, "token", undefined, () => res.end());
+    res.once("close", () => {
+      clearInterval(heartbeat);
+      unrevoked();
+      unsubscribeVersions();
+      unsubscribeClients();
+      watchers.sse--;
+    });
+    try {
+      const readable = (await parts.store.environments()).filter((e) => mayRead(grant, e));
+      // Loaded side by side (an environment's first load reads its history to verify the head), written in
+      // the store's order.
+      const loaded = await Promise.all(
+        readable.map((environment) =>
+          cache.current(environment).catch((e: unknown) => {
+            // A corrupted environment is the status answer's to report; the stream goes on with the others.
+            if (!isStrataError(e)) throw e;
+            return null;
+          }),
+        ),
+      );
+      readable.forEach((environment, i) => {
+        const c = loaded[i];
+        if (c !== null && c !== undefined) writeVersion(environment, c);
       });
-      // Newer versions only, each once per environment: one published while the current ones are read is
-      // written after them.
-      const written = new Map<string, number>();
-      const writeVersion = (environment: string, c: Current): void => {
-        if ((written.get(environment) ?? 0) >= c.head.version) return;
-        written.set(environment, c.head.version);
-        write(formatStreamEvent("snapshot", snapshotData(environment, c)));
-      };
-      let replaying = true;
-      const arrived: [string, Current][] = [];
-      const unsubscribeVersions = cache.subscribeAll({
-        onVersion: (environment, c) => {
-          if (!mayRead(grant, environment)) return;
-          if (replaying) arrived.push([environment, c]);
-          else writeVersion(environment, c);
-        },
-        onClose: () => res.end(),
-      });
-      const unsubscribeClients = parts.clients.subscribe((record) => {
-        if (mayRead(grant, record.environment)) write(formatStreamEvent("client", record));
-      });
-      watchers.sse++;
-      const beat = (): void =>
-        write(formatStreamEvent("heartbeat", { at: new Date().toISOString() } satisfies HeartbeatEventData));
-      const heartbeat = setInterval(beat, parts.heartbeatMs);
-      heartbeat.unref();
-      // A token revoked while the stream is open (the tokens file re-read) ends it: the page goes back to the login.
-      const unrevoked = parts.auth.onRevoked(ctx.req, "token", undefined, () => res.end());
-      res.once("close", () => {
-        clearInterval(heartbeat);
-        unrevoked();
-        unsubscribeVersions();
-        unsubscribeClients();
-        watchers.sse--;
-      });
-      try {
-        const readable = (await parts.store.environments()).filter((e) => mayRead(grant, e));
-        // Loaded side by side (an environment's first load reads its history to verify the head), written in
-        // the store's order.
-        const loaded = await Promise.all(
-          readable.map((environment) =>
-            cache.current(environment).catch((e: unknown) => {
-              // A corrupted environment is the status answer's to report; the stream goes on with the others.
-              if (!isStrataError(e)) throw e;
-              return null;
-            }),
-          ),
-        );
-        readable.forEach((environment, i) => {
-          const c = loaded[i];
-          if (c !== null && c !== undefined) writeVersion(environment, c);
-        });
-      } finally {
-        replaying = false;
-        for (const [environment, c] of arrived.splice(0)) writeVersion(environment, c);
-      }
-      // The first heartbeat ends the current versions: what comes after is news.
-      beat();
-    },
-
-    "GET events": async (ctx) => {
-      const { req, res } = ctx;
-      const environment = ctx.params.env;
-      const client = parts.clients.touchFrom(req, environment);
-      ctx.streaming = true;
-      const current = await cache.current(environment);
-      openStream(ctx, res);
-      if (parts.closing()) return void res.end();
-      // Versions are written in order, each once: a version published while the replay is read from the
-      // history is written after it.
-      let written = 0;
-      let replaying = true;
-      let arrived: Current | null = null;
-      const write = (version: number, frame: string): void => {
-        if (version <= written || res.writableEnded) return;
-        res.write(frame);
-        written = version;
-      };
-      const unsubscribe = cache.subscribe(environment, {
-        onVersion: (c) => {
-          if (replaying) arrived = c;
-          else write(c.head.version, c.frame);
-        },
-        onClose: () => res.end(),
-      });
-      watchers.sse++;
-      if (client) parts.clients.connect(client);
-      const heartbeat = setInterval(() => {
-        if (!res.writableEnded) res.write(KEEP_ALIVE_FRAME);
-      }, parts.heartbeatMs);
-      heartbeat.unref();
-      // A token revoked while the stream is open (the tokens file re-read) ends it.
-      const unrevoked = parts.auth.onRevoked(req, "read", environment, () => res.end());
-      res.once("close", () => {
-        clearInterval(heartbeat);
-        unrevoked();
-        unsubscribe();
-        watchers.sse--;
-        if (client) parts.clients.disconnect(client);
-      });
-      const raw = req.headers["last-event-id"];
-      const lastId = typeof raw !== "string" || !/^\d{1,15}$/.test(raw) ? null : Number(raw);
-      try {
-        if (current !== null) {
-          const version = current.head.version;
-          if (lastId !== null && lastId < version - 1) {
-            // Replay what the client missed, from the history, up to what it gets live.
-            for (const h of await parts.store.history(environment))
-              if (h.version > lastId && h.version < version)
-                write(h.version, formatSnapshotEvent({ environment, version: h.version, digest: h.digest }));
-          }
-          if (lastId === null || lastId < version) write(version, current.frame);
-        }
-      } finally {
-        replaying = false;
-        const late = arrived as Current | null;
-        if (late !== null) write(late.head.version, late.frame);
-      }
-    },
+    } finally {
+      replaying = false;
+      for (const [environment, c] of arrived.splice(0)) writeVersion(environment, c);
+    }
+    // The first heartbeat ends the current versions: what comes after is news.
+    beat();
   };
+  // The environment's stream and its services' (`…/services/{svc}/events`): the same, on the chain's key.
+  const events: ChainHandler<"GET events"> = async (ctx) => {
+    const { req, res } = ctx;
+    const chain = requestChain(ctx.params);
+    const environment = chain.key;
+    const client = parts.clients.touchFrom(req, chain.environment);
+    ctx.streaming = true;
+    const current = await cache.current(environment);
+    // A service nothing is published for is not one of the environment's: 404, not a stream that never speaks.
+    if (current === null && chain.service !== null) throw await nothingPublished(parts.store, chain);
+    res.writeHead(200, {
+      "content-type": "text/event-stream",
+      "cache-control": cacheControl(ctx, "no-cache"),
+      connection: "keep-alive",
+      "x-accel-buffering": "no",
+    });
+    res.write(RETRY_FRAME);
+    if (parts.closing()) return void res.end();
+    // Versions are written in order, each once: a version published while the replay is read from the
+    // history is written after it.
+    let written = 0;
+    let replaying = true;
+    let arrived: Current | null = null;
+    const write = (version: number, frame: string): void => {
+      if (version <= written || res.writableEnded) return;
+      res.write(frame);
+      written = version;
+    };
+    const unsubscribe = cache.subscribe(environment, {
+      onVersion: (c) => {
+        if (replaying) arrived = c;
+        else write(c.head.version, c.frame);
+      },
+      onClose: () => res.end(),
+    });
+    watchers.sse++;
+    if (client) parts.clients.connect(client);
+    const heartbeat = setInterval(() => {
+      if (!res.writableEnded) res.write(KEEP_ALIVE_FRAME);
+    }, parts.heartbeatMs);
+    heartbeat.unref();
+    // A token revoked while the stream is open (the tokens file re-read) ends it.
+    const unrevoked = parts.auth.onRevoked(req, "read", chain.environment, () => res.end(), chain.service ?? undefined);
+    res.once("close", () => {
+      clearInterval(heartbeat);
+      unrevoked();
+      unsubscribe();
+      watchers.sse--;
+      if (client) parts.clients.disconnect(client);
+    });
+    const raw = req.headers["last-event-id"];
+    const lastId = typeof raw !== "string" || !/^\d{1,15}$/.test(raw) ? null : Number(raw);
+    try {
+      if (current !== null) {
+        const version = current.head.version;
+        if (lastId !== null && lastId < version - 1) {
+          // Replay what the client missed, from the history, up to what it gets live.
+          for (const h of await parts.store.history(environment))
+            if (h.version > lastId && h.version < version)
+              write(
+                h.version,
+                formatSnapshotEvent({
+                  environment: chain.environment,
+                  ...(chain.service === null ? {} : { service: chain.service }),
+                  version: h.version,
+                  digest: h.digest,
+                }),
+              );
+        }
+        if (lastId === null || lastId < version) write(version, current.frame);
+      }
+    } finally {
+      replaying = false;
+      const late = arrived as Current | null;
+      if (late !== null) write(late.head.version, late.frame);
+    }
+  };
+  return { "GET events": events, "GET service-events": events, "GET all-events": allEvents };
 }

@@ -5,6 +5,7 @@
  */
 import type { ServerResponse } from "node:http";
 import type { TrackedClient } from "../clients.js";
+import { nothingPublished, requestChain, type ChainHandler } from "../chains.js";
 import { cacheControl, type Handlers } from "../dispatch.js";
 import type { Current } from "../environments.js";
 import { HttpError, parseEtags } from "../http.js";
@@ -13,7 +14,7 @@ import type { EndpointParts } from "../parts.js";
 /** The longest a long-poll waits. */
 const MAX_WAIT_SECONDS = 60;
 
-export function longPollHandlers(parts: EndpointParts): Pick<Handlers, "GET snapshot"> {
+export function longPollHandlers(parts: EndpointParts): Pick<Handlers, "GET snapshot" | "GET service-snapshot"> {
   const { cache, watchers } = parts;
 
   /** Resolves with the environment's current snapshot once it is newer than `seen`, or at the timeout. */
@@ -52,41 +53,45 @@ export function longPollHandlers(parts: EndpointParts): Pick<Handlers, "GET snap
     });
   }
 
-  return {
-    "GET snapshot": async (ctx) => {
-      const { req, res, query } = ctx;
-      const environment = ctx.params.env;
-      const client = parts.clients.touchFrom(req, environment);
-      ctx.streaming = query?.has("wait") ?? false;
-      // The hot path (loaded, no long-poll) stays synchronous.
-      let current = cache.peek(environment) ?? (await cache.current(environment));
-      const header = req.headers["if-none-match"];
-      const known = header === undefined || header === current?.etag ? null : parseEtags(header);
-      const matches = (c: Current | null): boolean =>
-        header !== undefined &&
-        (c !== null && header === c.etag
-          ? true
-          : known !== null && (c === null ? known.includes(0) : known.includes(c.head.version) || known.includes(-1)));
-      const waitParam = query?.get("wait") ?? null;
-      if (waitParam !== null && (current === null || matches(current))) {
-        const seconds = Number(waitParam);
-        if (!Number.isFinite(seconds) || seconds < 0)
-          throw new HttpError(400, "invalid-argument", "wait must be a number of seconds (at most 60)");
-        current = await waitForNewer(res, environment, current, Math.min(seconds, MAX_WAIT_SECONDS), client);
-        if (res.destroyed) return;
-      }
-      if (current === null) throw new HttpError(404, "unknown-environment", `nothing is published for ${environment}`);
-      if (matches(current)) {
-        res.writeHead(304, { etag: current.etag, "cache-control": cacheControl(ctx, "no-cache") });
-        return void res.end();
-      }
-      res.writeHead(200, {
-        "content-type": "application/json",
-        "content-length": current.body.length,
-        etag: current.etag,
-        "cache-control": cacheControl(ctx, "no-cache"),
-      });
-      res.end(req.method === "HEAD" ? undefined : current.body);
-    },
+  // The environment's route and its services' (`…/services/{svc}/snapshot`): the same, on the chain's key.
+  const snapshot: ChainHandler<"GET snapshot"> = async (ctx) => {
+    const { req, res, query } = ctx;
+    const chain = requestChain(ctx.params);
+    const environment = chain.key;
+    const client = parts.clients.touchFrom(req, chain.environment);
+    // A service nothing is published for is not waited on: it is not one of the environment's.
+    if (chain.service !== null && (cache.peek(environment) ?? (await cache.current(environment))) === null)
+      throw await nothingPublished(parts.store, chain);
+    ctx.streaming = query?.has("wait") ?? false;
+    // The hot path (loaded, no long-poll) stays synchronous.
+    let current = cache.peek(environment) ?? (await cache.current(environment));
+    const header = req.headers["if-none-match"];
+    const known = header === undefined || header === current?.etag ? null : parseEtags(header);
+    const matches = (c: Current | null): boolean =>
+      header !== undefined &&
+      (c !== null && header === c.etag
+        ? true
+        : known !== null && (c === null ? known.includes(0) : known.includes(c.head.version) || known.includes(-1)));
+    const waitParam = query?.get("wait") ?? null;
+    if (waitParam !== null && (current === null || matches(current))) {
+      const seconds = Number(waitParam);
+      if (!Number.isFinite(seconds) || seconds < 0)
+        throw new HttpError(400, "invalid-argument", "wait must be a number of seconds (at most 60)");
+      current = await waitForNewer(res, environment, current, Math.min(seconds, MAX_WAIT_SECONDS), client);
+      if (res.destroyed) return;
+    }
+    if (current === null) throw await nothingPublished(parts.store, chain);
+    if (matches(current)) {
+      res.writeHead(304, { etag: current.etag, "cache-control": cacheControl(ctx, "no-cache") });
+      return void res.end();
+    }
+    res.writeHead(200, {
+      "content-type": "application/json",
+      "content-length": current.body.length,
+      etag: current.etag,
+      "cache-control": cacheControl(ctx, "no-cache"),
+    });
+    res.end(req.method === "HEAD" ? undefined : current.body);
   };
+  return { "GET snapshot": snapshot, "GET service-snapshot": snapshot };
 }

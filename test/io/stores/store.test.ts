@@ -60,6 +60,61 @@ describe.each(Object.keys(stores) as StoreKind[])("%s store contract", (kind) =>
   const skip = !engines[kind].available;
   const location = engines[kind].spec;
 
+  it.skipIf(skip)("keeps a chain per service beside the environment's: own versions, history, events", async () => {
+    const store = await openStore(location());
+    try {
+      const env = makeChain(key, 2, "production");
+      const checkout = [makeSnapshot(key, { environment: "production", service: "checkout", version: 1 })];
+      checkout[1] = makeSnapshot(key, {
+        environment: "production",
+        service: "checkout",
+        version: 2,
+        previous: checkout[0]!.digest,
+      });
+      const marketing = makeSnapshot(key, { environment: "production", service: "marketing", version: 1 });
+      const events: string[] = [];
+      const stop = store.watch((e) => events.push(`${e.key}@${e.head.version}`));
+      try {
+        expect((await publish(store, env[0]!)).ok).toBe(true);
+        expect((await publish(store, checkout[0]!)).ok).toBe(true);
+        expect((await publish(store, marketing)).ok).toBe(true);
+        expect((await publish(store, checkout[1]!)).ok).toBe(true);
+        // Each chain's compare-and-swap is its own: the environment is still at 1.
+        expect((await publish(store, env[1]!)).ok).toBe(true);
+      } finally {
+        stop();
+      }
+      expect(events).toEqual(
+        expect.arrayContaining([
+          "production@1",
+          "production/services/checkout@1",
+          "production/services/marketing@1",
+          "production/services/checkout@2",
+          "production@2",
+        ]),
+      );
+      expect(await store.environments()).toEqual(["production"]);
+      expect(await store.services("production")).toEqual(["checkout", "marketing"]);
+      expect(await store.services("staging")).toEqual([]);
+      expect((await store.history("production")).map((h) => [h.service, h.version])).toEqual([
+        [undefined, 1],
+        [undefined, 2],
+      ]);
+      expect((await store.history("production/services/checkout")).map((h) => [h.service, h.version])).toEqual([
+        ["checkout", 1],
+        ["checkout", 2],
+      ]);
+      expect(await store.head("production/services/marketing")).toMatchObject({ version: 1, digest: marketing.digest });
+      expect(await store.read("production/services/checkout", 2)).toBe(serializeSnapshot(checkout[1]!));
+      expect((await store.audit()).filter((h) => h.service !== undefined)).toHaveLength(3);
+      // A key that names no chain never reaches the store's files or keys.
+      for (const bad of ["production/checkout", "production/services/../x", "../production", "production/services/"])
+        await expect(store.head(bad)).rejects.toMatchObject({ code: "invalid-argument" });
+    } finally {
+      await store.close();
+    }
+  });
+
   it.skipIf(skip)("publishes with compare-and-swap and reads back versions, history and audit", async () => {
     const store = await openStore(location());
     try {

@@ -319,6 +319,30 @@ function Picker({
   );
 }
 
+/**
+ * The services of the environment, each on its own version chain (docs/distribution.md, "Services"): from
+ * `/v1/status`, so a token that may not read the environment sees none.
+ */
+function Services({ env, reloadKey }: { env: string; reloadKey: number }) {
+  const { data } = useLoad(() => api.status(), [env, reloadKey]);
+  const row = data?.environments.find((e) => e.environment === env);
+  const services = row !== undefined && !("error" in row) ? (row.services ?? []) : [];
+  if (services.length === 0) return null;
+  return (
+    <>
+      <h2>Services</h2>
+      <ul class="services">
+        {services.map((s) => (
+          <li key={s.service}>
+            <Safe text={s.service} />:{" "}
+            {"error" in s ? <Badge kind="danger">{s.error.code}</Badge> : <strong>v{s.version}</strong>}
+          </li>
+        ))}
+      </ul>
+    </>
+  );
+}
+
 export function EnvironmentPage({ env, from, to }: { env: string; from: number | null; to: number | null }) {
   useTitle(from !== null && to !== null ? `${env}: v${from} to v${to}` : env);
   const { data, error, reload } = useLoad(() => api.versions(env), [env]);
@@ -353,6 +377,7 @@ export function EnvironmentPage({ env, from, to }: { env: string; from: number |
       ) : (
         newest !== null && newest > 1 && <Diff key={newest} env={env} from={newest - 1} to={newest} latest={true} />
       )}
+      <Services env={env} reloadKey={newest ?? 0} />
       <h2>History</h2>
       {data !== null && count === 0 && <p>Nothing published yet.</p>}
       {data !== null && count > 0 && <Timeline key={env} env={env} first={data} />}
