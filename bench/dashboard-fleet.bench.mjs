@@ -5,7 +5,7 @@
 // (the DevTools protocol's bytes received per request, headers included, the open event stream included),
 // and the server's CPU time over the same minute (/proc/PID/stat: user + system).
 //
-//   node bench/fleet.bench.mjs [--envs 50] [--versions 500] [--seconds 60] [--before DIR]
+//   node bench/dashboard-fleet.bench.mjs [--envs 50] [--versions 500] [--seconds 60] [--before DIR]
 //
 // Two phases per build: idle (nothing happens for --seconds), then busy (a client moves every 5 s). With
 // --before DIR (a checkout of an earlier commit, built: `npx tsc -p tsconfig.build.json && node
