@@ -78,29 +78,7 @@ export async function rollbackEnvironment(options: RollbackOptions): Promise<Pus
         ...(services.results.length > 0 ? { services: services.results } : {}),
       };
     }
-    const createdAt = (options.now ?? (() => new Date()))();
-    const snapshot = createSnapshot(
-      {
-        environment,
-        version: current.version + 1,
-        previous: current.digest,
-        rollbackOf: target.version,
-        createdAt,
-        ...(options.ttlMs ? { expiresAt: new Date(createdAt.getTime() + options.ttlMs) } : {}),
-        source: {
-          repository: target.source.repository,
-          commit: target.source.commit,
-          pullRequest: null,
-          approvedBy: [],
-          ...options.source,
-        },
-        contentDigest: target.contentDigest,
-        config: target.config,
-        secrets: target.secrets,
-      },
-      [options.signingKey],
-    );
-    const reply = await endpoint.publish(snapshot, current.version);
+    const reply = await endpoint.publish(rollbackSnapshot(options, current, target), current.version);
     if (!reply.ok) {
       const finding = createFinding({
         code: "version-conflict",
@@ -131,6 +109,36 @@ export async function rollbackEnvironment(options: RollbackOptions): Promise<Pus
     const finding = findingFromError(environment, error);
     return { ...base, status: "failed", findings: [finding], exitCode: exitCodeFor(finding.code) };
   }
+}
+
+/**
+ * The next version of `current`'s chain with `old`'s content and `rollbackOf: old.version`: the environment's
+ * rollback and each service's follow-up are the same kind of version, signed by the caller's key.
+ */
+function rollbackSnapshot(options: RollbackOptions, current: Snapshot, old: Snapshot, service?: string): Snapshot {
+  const createdAt = (options.now ?? (() => new Date()))();
+  return createSnapshot(
+    {
+      environment: options.environment,
+      ...(service === undefined ? {} : { service }),
+      version: current.version + 1,
+      previous: current.digest,
+      rollbackOf: old.version,
+      createdAt,
+      ...(options.ttlMs ? { expiresAt: new Date(createdAt.getTime() + options.ttlMs) } : {}),
+      source: {
+        repository: old.source.repository,
+        commit: old.source.commit,
+        pullRequest: null,
+        approvedBy: [],
+        ...options.source,
+      },
+      contentDigest: old.contentDigest,
+      config: old.config,
+      secrets: old.secrets,
+    },
+    [options.signingKey],
+  );
 }
 
 /** The services rolled back with the environment; a failure to list them is reported with it, not over it. */
@@ -203,30 +211,7 @@ async function rollbackServices(
             "invalid-snapshot",
             `the endpoint answered with another snapshot for ${environment}/${service} v${to.version}`,
           );
-        const createdAt = (options.now ?? (() => new Date()))();
-        const snapshot = createSnapshot(
-          {
-            environment,
-            service,
-            version: current.version + 1,
-            previous: current.digest,
-            rollbackOf: old.version,
-            createdAt,
-            ...(options.ttlMs ? { expiresAt: new Date(createdAt.getTime() + options.ttlMs) } : {}),
-            source: {
-              repository: old.source.repository,
-              commit: old.source.commit,
-              pullRequest: null,
-              approvedBy: [],
-              ...options.source,
-            },
-            contentDigest: old.contentDigest,
-            config: old.config,
-            secrets: old.secrets,
-          },
-          [options.signingKey],
-        );
-        const reply = await endpoint.publish(snapshot, current.version);
+        const reply = await endpoint.publish(rollbackSnapshot(options, current, old, service), current.version);
         if (!reply.ok) {
           const finding = createFinding({
             code: "version-conflict",
