@@ -6,8 +6,7 @@
 // environment with its clients, a corrupt store file, missing approvals and drift from HEAD (item 12); the
 // dashboard's files compressed with a favicon, and a revoked token's open page sent back to the login
 // (item 13).
-import { execFileSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
@@ -22,6 +21,7 @@ import {
 import { openStore } from "../../src/io/stores/index.js";
 import { createToken } from "../../src/server/tokens.js";
 import { exampleKeyEnv, projectRoot, strata } from "../support/cli.js";
+import { buildDashboard, copyExampleRepository, publishScreenshots } from "../support/dashboard.js";
 import { cleanupTempdirs, commitAll, git, gitdir, tempdir } from "../support/gitdir.js";
 import { spawnServe, type ServeProcess } from "../support/serve.js";
 import { lacking } from "../support/shared.js";
@@ -116,14 +116,10 @@ async function publishMany(): Promise<void> {
 }
 
 beforeAll(async () => {
-  execFileSync(process.execPath, [join(projectRoot, "scripts", "build-ui.mjs"), "--no-typecheck", "--quiet"], {
-    cwd: projectRoot,
-    stdio: "inherit",
-  });
+  buildDashboard();
   mkdirSync(SHOTS, { recursive: true });
   repo = gitdir({});
-  for (const p of ["strata.yaml", ".sops.yaml", "schemas", "environments"])
-    cpSync(join(projectRoot, p), join(repo, p), { recursive: true });
+  copyExampleRepository(repo);
   commitAll(repo, "the example repository");
   storeDir = tempdir("strata-ui-audit-store-");
   tokensFile = join(tempdir("strata-ui-audit-tokens-"), "tokens.json");
@@ -157,9 +153,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await serve?.stop();
-  if (process.env.STRATA_UPDATE_SCREENSHOTS === "1" && existsSync(SHOTS)) {
-    for (const f of readdirSync(SHOTS)) cpSync(join(SHOTS, f), join(projectRoot, "docs", "screenshots", f));
-  }
+  publishScreenshots(SHOTS);
   cleanupTempdirs();
 });
 

@@ -3,14 +3,14 @@
 // serve` (the built CLI) on a file store with the example repository pushed: login with a scoped read token,
 // the pages, a diff, a live push, a tampered store file, keyboard navigation, axe-core on every page, and
 // every response of the crawl grepped for the example's secret values.
-import { execFileSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createToken } from "../../src/server/tokens.js";
 import { exampleKeyEnv, projectRoot, strata } from "../support/cli.js";
+import { buildDashboard, copyExampleRepository, publishScreenshots } from "../support/dashboard.js";
 import { cleanupTempdirs, commitAll, gitdir, tempdir } from "../support/gitdir.js";
 import { spawnServe, type ServeProcess } from "../support/serve.js";
 import { lacking } from "../support/shared.js";
@@ -86,15 +86,10 @@ async function tabTo(text: RegExp, limit = 40): Promise<void> {
 }
 
 beforeAll(async () => {
-  // The global setup builds dist/ with tsc; the dashboard's bundle is built by scripts/build-ui.mjs.
-  execFileSync(process.execPath, [join(projectRoot, "scripts", "build-ui.mjs"), "--no-typecheck", "--quiet"], {
-    cwd: projectRoot,
-    stdio: "inherit",
-  });
+  buildDashboard();
   mkdirSync(SHOTS, { recursive: true });
   repo = gitdir({});
-  for (const p of ["strata.yaml", ".sops.yaml", "schemas", "environments"])
-    cpSync(join(projectRoot, p), join(repo, p), { recursive: true });
+  copyExampleRepository(repo);
   commitAll(repo, "the example repository");
   storeDir = tempdir("strata-ui-store-");
   const tokens = join(tempdir("strata-ui-tokens-"), "tokens.json");
@@ -144,9 +139,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await serve?.stop();
-  if (process.env.STRATA_UPDATE_SCREENSHOTS === "1" && existsSync(SHOTS)) {
-    for (const f of readdirSync(SHOTS)) cpSync(join(SHOTS, f), join(projectRoot, "docs", "screenshots", f));
-  }
+  publishScreenshots(SHOTS);
   cleanupTempdirs();
 });
 

@@ -5,13 +5,13 @@
 // names wrapped), a phone-sized layout, tab titles, the diff's details and links, times that tick (the
 // page's clock faked with playwright's clock API), and a connection indicator that says when the server is
 // gone and recovers by itself when it is back (the server really stopped and started again).
-import { execFileSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { exampleKeyEnv, projectRoot, strata } from "../support/cli.js";
+import { buildDashboard, copyExampleRepository, publishScreenshots } from "../support/dashboard.js";
 import { cleanupTempdirs, commitAll, git, gitdir, tempdir } from "../support/gitdir.js";
 import { spawnServe, type ServeProcess } from "../support/serve.js";
 import { lacking } from "../support/shared.js";
@@ -89,14 +89,10 @@ async function checkAccessibility(page: Page, name: string): Promise<void> {
 const status = (page: Page) => page.getByRole("status");
 
 beforeAll(async () => {
-  execFileSync(process.execPath, [join(projectRoot, "scripts", "build-ui.mjs"), "--no-typecheck", "--quiet"], {
-    cwd: projectRoot,
-    stdio: "inherit",
-  });
+  buildDashboard();
   mkdirSync(SHOTS, { recursive: true });
   repo = gitdir({});
-  for (const p of ["strata.yaml", ".sops.yaml", "schemas", "environments"])
-    cpSync(join(projectRoot, p), join(repo, p), { recursive: true });
+  copyExampleRepository(repo);
   // push records the origin remote as the snapshot's repository: the page links commits there.
   git(repo, "remote", "add", "origin", "git@github.com:acme/config.git");
   commitAll(repo, "the example repository");
@@ -129,9 +125,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await serve?.stop();
-  if (process.env.STRATA_UPDATE_SCREENSHOTS === "1" && existsSync(SHOTS)) {
-    for (const f of readdirSync(SHOTS)) cpSync(join(SHOTS, f), join(projectRoot, "docs", "screenshots", f));
-  }
+  publishScreenshots(SHOTS);
   cleanupTempdirs();
 });
 
