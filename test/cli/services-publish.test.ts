@@ -14,6 +14,7 @@ import { exampleKeyEnv, noKeyEnv, projectRoot, strata } from "../support/cli.js"
 import { cleanupTempdirs, commitAll, git, tempdir } from "../support/gitdir.js";
 import { readEvents } from "../support/server.js";
 import { spawnServe, type ServeProcess } from "../support/serve.js";
+import { distributionDoc, servicesExample } from "../support/services.js";
 import { lacking } from "../support/shared.js";
 
 const missing = lacking("services published (the age CLI)", { tool: "age" });
@@ -45,17 +46,9 @@ beforeAll(async () => {
     cpSync(join(projectRoot, part), join(repo, part), { recursive: true });
   const keys = tempdir();
   const recipient: Record<string, string> = {};
-  for (const name of ["checkout", "marketing"]) {
-    identity[name] = join(keys, `${name}.age.txt`);
-    execFileSync("age-keygen", ["-o", identity[name]], { stdio: "ignore" });
-    recipient[name] = execFileSync("age-keygen", ["-y", identity[name]], { encoding: "utf8" }).trim();
-  }
   // The worked example of docs/distribution.md, with these identities' recipients.
-  const docs = readFileSync(join(projectRoot, "docs/distribution.md"), "utf8");
-  const example = /<!-- services-example -->\n```yaml\n([\s\S]*?)```/
-    .exec(docs)![1]!
-    .replace("age1checkout…", recipient.checkout!)
-    .replace("age1marketing…", recipient.marketing!);
+  const example = servicesExample(keys, identity, recipient);
+  const docs = distributionDoc();
   // Its tokens: the scopes the doc gives the pusher and each service's runtime are the matrix's.
   const tokensExample = /<!-- services-tokens-example -->\n```sh\n([\s\S]*?)```/.exec(docs)![1]!;
   const documented = Object.fromEntries(

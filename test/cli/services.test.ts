@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Snapshot } from "../../src/core/snapshot/index.js";
 import { exampleKeyEnv, noKeyEnv, projectRoot, strata } from "../support/cli.js";
 import { cleanupTempdirs, tempdir } from "../support/gitdir.js";
+import { servicesExample } from "../support/services.js";
 import { lacking } from "../support/shared.js";
 
 const missing = lacking("services' snapshots (the age CLI)", { tool: "age" });
@@ -23,17 +24,8 @@ beforeAll(() => {
   for (const part of ["strata.yaml", ".sops.yaml", "schemas", "environments"])
     cpSync(join(projectRoot, part), join(repo, part), { recursive: true });
   const keys = tempdir();
-  for (const name of ["checkout", "marketing"]) {
-    identity[name] = join(keys, `${name}.age.txt`);
-    execFileSync("age-keygen", ["-o", identity[name]], { stdio: "ignore" });
-    recipient[name] = execFileSync("age-keygen", ["-y", identity[name]], { encoding: "utf8" }).trim();
-  }
   // The worked example of docs/distribution.md, with these identities' recipients.
-  const docs = readFileSync(join(projectRoot, "docs/distribution.md"), "utf8");
-  const example = /<!-- services-example -->\n```yaml\n([\s\S]*?)```/
-    .exec(docs)![1]!
-    .replace("age1checkout…", recipient.checkout!)
-    .replace("age1marketing…", recipient.marketing!);
+  const example = servicesExample(keys, identity, recipient);
   const settings = readFileSync(join(repo, "strata.yaml"), "utf8").replace("signing:\n", `${example}signing:\n`);
   writeFileSync(join(repo, "strata.yaml"), settings);
 });
