@@ -11,5 +11,6 @@ export * from "./dashboard.js";
 export type * from "./errors.js";
 export * from "./events.js";
 export * from "./history.js";
+export * from "./rollout.js";
 export * from "./snapshot.js";
 export * from "./status.js";

@@ -1,0 +1,112 @@
+/**
+ * The rollout part of the wire protocol (docs/rollouts.md): where a chain's rollout plan, its status, the
+ * operator's actions and the clients' health reports live below the chain's base path (chains.ts), and the
+ * documents they carry. The plan itself is `RolloutPlan` (core/rollout/plan.ts): a signed document the
+ * clients verify and follow on their own, so every server on a store, and any cache in front of them, can
+ * hand it out.
+ *
+ *   GET  {chain}/plan                 read     the current signed plan (bytes as signed; ETag = its digest);
+ *                                              404 `not-found` when the chain never had a rollout
+ *   GET  {chain}/rollout              read     {@link RolloutStatusDocument}
+ *   POST {chain}/rollout/{action}     push     pause | resume | abort | promote; body {@link RolloutActionRequest};
+ *                                              answers the new {@link RolloutStatusDocument}
+ *   POST {chain}/reports              report   {@link HealthReportBatch}; answers {@link HealthReportAnswer}
+ *
+ * On the chain's event stream (`{chain}/events`) a plan travels as
+ *
+ *   event: plan                                        on connect (after the snapshot event) when the chain
+ *   data: {"kind":"strata.rollout-plan",...}           has a plan, then on every new plan version
+ *
+ * with no `id` (the current plan is sent on every connect, so nothing needs replaying), and on `GET /v1/events`
+ * (the dashboard's stream) as `event: rollout` with a {@link RolloutSummary}.
+ */
+import type { Breach, GateEvaluation, HealthReport, Hold, RolloutPhase, RolloutState } from "../rollout/index.js";
+import type { VersionRef } from "../snapshot/index.js";
+
+/** Paths below a chain's base path (`chainPath(chain) + ROLLOUT_PATHS.plan`). */
+export const ROLLOUT_PATHS = {
+  plan: "/plan",
+  rollout: "/rollout",
+  reports: "/reports",
+} as const;
+
+/** The event type that carries a plan on a chain's event stream. */
+export const PLAN_EVENT = "plan";
+/** The event type that carries a {@link RolloutSummary} on `GET /v1/events`. */
+export const ROLLOUT_EVENT = "rollout";
+
+/** `POST {chain}/rollout/{action}`: the body; `actor` defaults to the token's name. */
+export interface RolloutActionRequest {
+  reason?: string;
+}
+
+/** One decision of the rollout loop, as kept for the status, the audit log and `strata impact`. */
+export interface RolloutDecisionRecord {
+  /** ISO 8601. */
+  at: string;
+  action: "advance" | "promote" | "rollback" | "hold" | "none" | "start" | "pause" | "resume" | "abort";
+  reason: string;
+  /** Who: a token name for operator actions, `strata serve` for the loop's own. */
+  actor: string;
+  evaluations: GateEvaluation[];
+  breaches?: Breach[];
+  holds?: Hold[];
+  planVersion: number;
+}
+
+/** Per cohort, what the reports of its clients add up to since the rollout started. */
+export interface CohortHealth {
+  version: number;
+  /** Instances that reported on this version. */
+  instances: number;
+  requests: number;
+  errors: number;
+  /** Mean latency in milliseconds, or null when no report carried latencies. */
+  meanLatencyMs: number | null;
+}
+
+/** `GET {chain}/rollout`. */
+export interface RolloutStatusDocument {
+  environment: string;
+  service: string | null;
+  /** The policy's strategy as written in strata.yaml, e.g. `canary 5% for 15m`; `all-at-once` when none. */
+  policy: string;
+  /** Null when the chain never had a rollout. */
+  state: RolloutState | null;
+  /** The current plan's version and digest, or null. */
+  plan: { planVersion: number; digest: string; expiresAt: string } | null;
+  /** The latest first; bounded (the audit log keeps them all). */
+  decisions: RolloutDecisionRecord[];
+  cohorts: { stable: CohortHealth | null; candidate: CohortHealth | null };
+  /** Clients known to the fleet records, by the version the latest plan gives them. */
+  clients: { stable: number; candidate: number; other: number };
+}
+
+/** `POST {chain}/reports`: a client's batch (the SDK and the agent send one every few seconds). */
+export interface HealthReportBatch {
+  reports: HealthReport[];
+}
+
+/** The most reports one batch may hold, and the most bytes its body may have. */
+export const MAX_REPORTS_PER_BATCH = 64;
+export const MAX_REPORT_BATCH_BYTES = 16 * 1024;
+
+/** `202` answer to a batch: reports refused are named by index, with the reason. */
+export interface HealthReportAnswer {
+  accepted: number;
+  refused: { index: number; problem: string }[];
+}
+
+/** The `data` of a `rollout` event on `GET /v1/events`. */
+export interface RolloutSummary {
+  environment: string;
+  service: string | null;
+  rolloutId: string;
+  phase: RolloutPhase;
+  /** Basis points of the clients on the candidate. */
+  percent: number;
+  stable: VersionRef;
+  candidate: VersionRef;
+  planVersion: number;
+  reason: string;
+}
