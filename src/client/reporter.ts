@@ -118,9 +118,9 @@ export class Reporter {
       errors % 1 === 0
     ))
       refuseCounts(requests, errors);
-    const t = this.live ?? this.start();
     if (typeof latency === "number") {
       if (!(latency >= 0 && latency <= MAX_LATENCY_MS)) refuseLatency(latency);
+      const t = this.live ?? this.start();
       if (t === null) return;
       t.requests += requests;
       t.errors += errors;
@@ -131,14 +131,16 @@ export class Reporter {
         t.sumSquares += latency * latency;
       }
     } else if (latency === undefined) {
+      const t = this.live ?? this.start();
       if (t === null) return;
       t.requests += requests;
       t.errors += errors;
-    } else this.addSamples(t, requests, errors, latency);
+    } else this.addSamples(requests, errors, latency);
   }
 
-  private addSamples(t: Totals | null, requests: number, errors: number, latency: readonly number[]): void {
+  private addSamples(requests: number, errors: number, latency: readonly number[]): void {
     if (!latencies(latency)) refuseLatency(latency);
+    const t = this.live ?? this.start();
     if (t === null) return;
     t.requests += requests;
     t.errors += errors;
