@@ -8,6 +8,8 @@
 //   (report()) against get() alone (goal: no measurable change).
 // - 1,000 SDK clients in one process on one `strata serve`: memory per client, push → last client p50/p99.
 // - 200 clients reconnecting after the server restarts: the spread of their arrivals (full jitter).
+// - Rollback decision (abort) → 1,000 SDK clients following a 50% canary on the stable content: p50/p99 of the
+//   candidate cohort's switch (goal ≤ 1 s), and the snapshot bodies fetched for it (goal none).
 // - Push → agent file replaced → --exec run: p50/p99 over 100 pushes.
 // - Cold `import("strata-config/client")` against a bare `node` start.
 import { spawn, spawnSync } from "node:child_process";
@@ -21,7 +23,7 @@ import { runInNewContext } from "node:vm";
 import { cli, machine, median, root, table, time } from "./lib.mjs";
 
 const quick = process.argv.includes("--quick");
-// --only SECTIONS: some of get, fleet (1,000 clients, then the reconnect spread), agent, import.
+// --only SECTIONS: some of get, fleet (1,000 clients, then the reconnect spread), rollback, agent, import.
 const onlyAt = process.argv.indexOf("--only");
 const only = onlyAt < 0 ? null : new Set(process.argv[onlyAt + 1]?.split(","));
 const section = (name) => only === null || only.has(name);
@@ -334,6 +336,124 @@ try {
     );
     for (const c of fleet) await c.close();
     await s2.stop();
+  }
+
+  // ---- rollback: decision → 1,000 clients on the stable content -----------------------------------------------
+  if (section("rollback")) {
+    const CLIENTS = 1000;
+    const ROUNDS = quick ? 1 : 3;
+    const port = await freePort();
+    const repo = join(work, "repo-rollback");
+    const rollout = generateSigningKey();
+    const { mkdirSync } = await import("node:fs");
+    mkdirSync(repo, { recursive: true });
+    writeFileSync(join(repo, "rollout.pem"), rollout.pem, { mode: 0o600 });
+    const rolloutPublic = parseSigningKey(rollout.pem).publicKey.text;
+    writeFileSync(
+      join(repo, "strata.yaml"),
+      [
+        "version: 1",
+        "environments:",
+        "  staging: {}",
+        "signing:",
+        `  trusted_keys: ["${key.publicKey.text}"]`,
+        "rollouts:",
+        `  trusted_keys: ["${rolloutPublic}"]`,
+        "  environments:",
+        "    staging:",
+        "      canary: { percent: 50, bake: 1h }",
+        "",
+      ].join("\n"),
+    );
+    const caps = ["--max-connections", "4096", "--max-connections-per-client", "4096"];
+    const s = await serve(port, `file:${join(work, "store-rollback")}`, [
+      ...caps,
+      "--repo",
+      repo,
+      "--rollout-key",
+      join(repo, "rollout.pem"),
+    ]);
+    const url = `http://127.0.0.1:${port}`;
+    const publish = publisher(url);
+    await publish(config(0));
+    const clients = [];
+    for (let i = 0; i < CLIENTS; i += 50) {
+      const batch = Array.from(
+        { length: Math.min(50, CLIENTS - i) },
+        (_, j) =>
+          new StrataClient({
+            endpoint: url,
+            environment: "staging",
+            service: "fleet",
+            instance: `r-${i + j}`,
+            trustedKeys: [key.publicKey.text],
+            rolloutKeys: [rolloutPublic],
+            timeoutMs: 30_000,
+          }),
+      );
+      await Promise.all(batch.map((c) => c.ready()));
+      clients.push(...batch);
+    }
+    const bodies = async () => {
+      let n = 0;
+      for (const m of (await (await fetch(`${url}/metrics`, { headers: { connection: "close" } })).text()).matchAll(
+        /^strata_http_requests_total\{([^}]*)\} (\d+)$/gm,
+      ))
+        if (/method="GET"/.test(m[1]) && /route="(snapshot|version)"/.test(m[1]) && /status="200"/.test(m[1]))
+          n += Number(m[2]);
+      return n;
+    };
+    const switches = [];
+    const lasts = [];
+    let moved = 0;
+    let fetched = 0;
+    for (let r = 1; r <= ROUNDS; r++) {
+      await publish(config(r));
+      const plan = JSON.parse(
+        await (await fetch(`${url}/v1/environments/staging/plan`, { headers: { connection: "close" } })).text(),
+      );
+      while (!clients.every((c) => c.rollout()?.planVersion === plan.planVersion)) await sleep(20);
+      const candidates = clients.filter((c) => c.rollout().cohort === "candidate");
+      const before = await bodies();
+      const arrivals = [];
+      const done = new Promise((resolve) => {
+        for (const c of candidates) {
+          const off = c.on("change", () => {
+            arrivals.push(performance.now());
+            off();
+            if (arrivals.length === candidates.length) resolve();
+          });
+        }
+      });
+      const t0 = performance.now();
+      const res = await fetch(`${url}/v1/environments/staging/rollout/abort`, {
+        method: "POST",
+        headers: { "content-type": "application/json", connection: "close" },
+        body: JSON.stringify({ reason: "bench" }),
+      });
+      if (res.status !== 200) throw new Error(`abort: ${res.status} ${await res.text()}`);
+      await done;
+      const lat = arrivals.map((a) => a - t0);
+      switches.push(...lat);
+      lasts.push(Math.max(...lat));
+      moved += candidates.length;
+      while (!clients.every((c) => c.rollout()?.phase === "aborted")) await sleep(20);
+      fetched += (await bodies()) - before;
+    }
+    table(
+      `rollback decision (\`POST …/rollout/abort\`) → ${CLIENTS} SDK clients in one process following a 50% canary, ${ROUNDS} rollouts`,
+      ["measure", "value"],
+      [
+        ["clients moved back to the stable content", String(moved)],
+        ["decision → first client on the stable content", `${Math.min(...switches).toFixed(0)} ms`],
+        ["decision → client on the stable content, p50", `${pct(switches, 50).toFixed(0)} ms`],
+        ["decision → client on the stable content, p99", `${pct(switches, 99).toFixed(0)} ms`],
+        ["decision → last client (worst round)", `${Math.max(...lasts).toFixed(0)} ms`],
+        ["snapshot bodies fetched for the rollbacks", String(fetched)],
+      ],
+    );
+    for (const c of clients) await c.close();
+    await s.stop();
   }
 
   // ---- agent ----------------------------------------------------------------------------------------------
