@@ -52,7 +52,7 @@ interface Accepted {
  * A snapshot held: its metadata, its tree, its text (for the cache files) and its verified version. Its
  * `config` and `secrets` are not kept (merged into the tree).
  */
-export interface Held {
+interface Held {
   snapshot: SnapshotMetadata;
   text: string;
   tree: ConfigTree;
