@@ -314,8 +314,8 @@ export class RolloutManager {
     const written = await this.store.writeRollout(key, JSON.stringify(record), held?.stored.revision ?? null);
     if (written === null)
       throw new HttpError(409, "version-conflict", `another server changed the rollout of ${chain.environment}: retry`);
-    this.accept(key, written);
     this.audit(chain.environment, decision, started.state);
+    this.accept(key, written);
     return {
       published: () => {
         this.reports.delete(key);
@@ -470,8 +470,9 @@ export class RolloutManager {
           });
     const written = await this.store.writeRollout(key, JSON.stringify(record), from.revision);
     if (written === null) return null;
-    this.accept(key, written);
+    // Recorded before it is announced: whoever hears of the plan finds its audit line.
     if (options.keepPlan !== true) this.audit(state.environment, decision, state);
+    this.accept(key, written);
     return record;
   }
 
