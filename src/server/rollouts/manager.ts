@@ -19,7 +19,7 @@ import {
   type RolloutStatusDocument,
   type RolloutSummary,
 } from "../../core/protocol/index.js";
-import { chainKey, type Chain } from "../../core/protocol/chains.js";
+import { chainKey, chainLabel, type Chain } from "../../core/protocol/chains.js";
 import {
   addReport,
   applyDecision,
@@ -542,7 +542,7 @@ export class RolloutManager {
       await this.refresh(key);
       const held = this.entries.get(key);
       if (held === undefined)
-        throw new HttpError(409, "rollout-conflict", `${chain.environment} has no rollout to ${action}`);
+        throw new HttpError(409, "rollout-conflict", `${chainLabel(chain)} has no rollout to ${action}`);
       const result = operate(held.record.state, action, actor);
       if (!result.ok) throw new HttpError(409, "rollout-conflict", `cannot ${action}: ${result.reason}`);
       const state =
@@ -741,7 +741,8 @@ export class RolloutManager {
   async status(chain: Chain): Promise<RolloutStatusDocument> {
     const key = chainKey(chain);
     const held = await this.current(key);
-    const policy = this.policyOf(chain.environment);
+    // A service's chain publishes all at once (its versions follow the environment's push).
+    const policy = chain.service === null ? this.policyOf(chain.environment) : DEFAULT_POLICY;
     const doc: RolloutStatusDocument = {
       environment: chain.environment,
       service: chain.service,
