@@ -11,7 +11,6 @@ import {
   postReports,
   push,
   report,
-  stableAndCandidate,
   startRolloutServer,
   version,
   type RolloutServer,

@@ -45,7 +45,7 @@ export function rolloutHandlers(
     const { req, res } = ctx;
     const chain = requestChain(ctx.params);
     const entry = await rollouts.current(chain.key);
-    if (entry === null) throw new HttpError(404, "not-found", `${chain.environment} has had no rollout`);
+    if (entry === null) throw new HttpError(404, "not-found", `${chainLabel(chain)} has had no rollout`);
     const headers = {
       etag: entry.etag,
       "cache-control": cacheControl(ctx, "no-cache"),
