@@ -146,9 +146,14 @@ describe("the decision loop", () => {
     expect(rollback.breaches![0]).toMatchObject({ gate: "error-rate", metric: "error-rate", threshold: 0.01 });
     expect(rollback.breaches![0]!.samples).toEqual({ candidate: 40_000, control: 100_000 });
     // The audit trail: a log line naming the metric, value, threshold, samples and interval.
-    const audit = s.logs
-      .map((l) => JSON.parse(l) as Record<string, unknown>)
-      .find((l) => l.msg === "rollout" && l.action === "rollback");
+    // (Written once the record is stored; a store watch may announce the plan a moment before.)
+    const audit = await vi.waitFor(() => {
+      const line = s.logs
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .find((l) => l.msg === "rollout" && l.action === "rollback");
+      if (line === undefined) throw new Error("no audit line yet");
+      return line;
+    });
     expect(audit).toMatchObject({ environment: "staging", phase: "rolled-back", actor: "strata serve" });
     expect((audit!.breaches as { metric: string; samples: unknown }[])[0]).toMatchObject({
       metric: "error-rate",

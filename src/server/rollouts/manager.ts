@@ -470,7 +470,7 @@ export class RolloutManager {
           });
     const written = await this.store.writeRollout(key, JSON.stringify(record), from.revision);
     if (written === null) return null;
-    // Recorded before it is announced: whoever hears of the plan finds its audit line.
+    // Recorded once stored (the store's watch may announce the plan to the streams a moment earlier).
     if (options.keepPlan !== true) this.audit(state.environment, decision, state);
     this.accept(key, written);
     return record;
