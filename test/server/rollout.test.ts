@@ -19,7 +19,7 @@ import {
   type PlanDoc,
   type RolloutServer,
 } from "./rollout-support.js";
-import type { RolloutStatusDocument } from "../../src/core/protocol/index.js";
+import { ROLLOUT_EVENT, type RolloutStatusDocument } from "../../src/core/protocol/index.js";
 import { newKey } from "../support/snapshots.js";
 
 const running: RolloutServer[] = [];
@@ -163,7 +163,7 @@ describe("the decision loop", () => {
     expect(doc.cohorts.candidate).toMatchObject({ version: 2, instances: 2, requests: 40_000, errors: 4_000 });
     // The dashboard's stream carries the rollout's summary.
     const summary = await dashboard.until((f) =>
-      f.find((x) => x.event === "rollout" && x.data.includes('"phase":"rolled-back"')),
+      f.find((x) => x.event === ROLLOUT_EVENT && x.data.includes('"phase":"rolled-back"')),
     );
     expect(JSON.parse(summary.data)).toMatchObject({
       environment: "staging",
