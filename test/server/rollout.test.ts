@@ -19,7 +19,7 @@ import {
   type PlanDoc,
   type RolloutServer,
 } from "./rollout-support.js";
-import type { RolloutStatusDocument } from "../../src/core/protocol/index.js";
+import { ROLLOUT_EVENT, type RolloutStatusDocument } from "../../src/core/protocol/index.js";
 import { newKey } from "../support/snapshots.js";
 
 const running: RolloutServer[] = [];
@@ -124,6 +124,8 @@ describe("the decision loop", () => {
   it("rolls back by itself when the candidate's clients report a worse error rate", async () => {
     const s = await start({ policy: CANARY });
     const events = await stream(s.url);
+    const dashboard = await EventReader.open(s.url, "/v1/events");
+    readers.push(dashboard);
     await stableAndCandidate(s.url);
     await events.plan((p) => p.phase === "progressing");
     // Raw HTTP clients: the candidate cohort fails 10% of its requests, the control 1%.
@@ -144,9 +146,14 @@ describe("the decision loop", () => {
     expect(rollback.breaches![0]).toMatchObject({ gate: "error-rate", metric: "error-rate", threshold: 0.01 });
     expect(rollback.breaches![0]!.samples).toEqual({ candidate: 40_000, control: 100_000 });
     // The audit trail: a log line naming the metric, value, threshold, samples and interval.
-    const audit = s.logs
-      .map((l) => JSON.parse(l) as Record<string, unknown>)
-      .find((l) => l.msg === "rollout" && l.action === "rollback");
+    // (Written once the record is stored; a store watch may announce the plan a moment before.)
+    const audit = await vi.waitFor(() => {
+      const line = s.logs
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .find((l) => l.msg === "rollout" && l.action === "rollback");
+      if (line === undefined) throw new Error("no audit line yet");
+      return line;
+    });
     expect(audit).toMatchObject({ environment: "staging", phase: "rolled-back", actor: "strata serve" });
     expect((audit!.breaches as { metric: string; samples: unknown }[])[0]).toMatchObject({
       metric: "error-rate",
@@ -154,6 +161,19 @@ describe("the decision loop", () => {
       samples: { candidate: 40_000, control: 100_000 },
     });
     expect(doc.cohorts.candidate).toMatchObject({ version: 2, instances: 2, requests: 40_000, errors: 4_000 });
+    // The dashboard's stream carries the rollout's summary.
+    const summary = await dashboard.until((f) =>
+      f.find((x) => x.event === ROLLOUT_EVENT && x.data.includes('"phase":"rolled-back"')),
+    );
+    expect(JSON.parse(summary.data)).toMatchObject({
+      environment: "staging",
+      service: null,
+      phase: "rolled-back",
+      percent: 0,
+      stable: { version: 1 },
+      candidate: { version: 2 },
+      planVersion: back.planVersion,
+    });
   });
 
   it("promotes a good change once the bake is over and the gate passes", async () => {

@@ -10,7 +10,9 @@ import {
   type ErrorDocument,
   type HistoryDocument,
   type HistoryEntry,
+  ROLLOUT_PATHS,
   type PublishedDocument,
+  type RolloutStatusDocument,
   type Snapshot,
   type StatusDocument,
   type VersionRef,
@@ -29,6 +31,15 @@ export interface EndpointClient {
   publish(snapshot: Snapshot, expected: number): Promise<PublishReply>;
   history(environment: string, service?: string | null): Promise<HistoryEntry[]>;
   status(): Promise<StatusDocument>;
+  /** `GET {chain}/rollout` (docs/rollouts.md). */
+  rollout(environment: string, service?: string | null): Promise<RolloutStatusDocument>;
+  /** `POST {chain}/rollout/{action}`: the new status. */
+  rolloutAction(
+    environment: string,
+    service: string | null,
+    action: string,
+    reason?: string,
+  ): Promise<RolloutStatusDocument>;
 }
 
 function endpointHint(url: string): string {
@@ -143,6 +154,22 @@ export function createEndpointClient(options: {
     },
     async status() {
       return (await getJson("/v1/status", "reading the status")) as StatusDocument;
+    },
+    async rollout(e, s) {
+      const of = chain(e, s);
+      return (await getJson(
+        `${chainPath(of)}/rollout`,
+        `reading the rollout of ${chainLabel(of)}`,
+      )) as RolloutStatusDocument;
+    },
+    async rolloutAction(e, s, action, reason) {
+      const of = chain(e, s);
+      const res = await request("POST", `${chainPath(of)}${ROLLOUT_PATHS.rollout}/${encodeURIComponent(action)}`, {
+        body: JSON.stringify(reason === undefined ? {} : { reason }),
+        headers: { "content-type": "application/json" },
+      });
+      if (!res.ok) throw await failure(res, `${action} the rollout of ${chainLabel(of)}`);
+      return (await res.json()) as RolloutStatusDocument;
     },
   };
 }

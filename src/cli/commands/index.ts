@@ -29,6 +29,7 @@ export const commands = {
   rollback: () => import("./rollback.js"),
   history: () => import("./history.js"),
   status: () => import("./status.js"),
+  rollout: () => import("./rollout.js"),
   agent: () => import("./agent.js"),
   typegen: () => import("./typegen.js"),
   schema: () => import("./schema.js"),

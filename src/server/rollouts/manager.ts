@@ -15,11 +15,12 @@ import {
   MAX_REPORTS_PER_BATCH,
   type CohortHealth,
   type HealthReportAnswer,
+  type HealthReportBatch,
   type RolloutDecisionRecord,
   type RolloutStatusDocument,
   type RolloutSummary,
 } from "../../core/protocol/index.js";
-import { chainKey, type Chain } from "../../core/protocol/chains.js";
+import { chainKey, chainLabel, type Chain } from "../../core/protocol/chains.js";
 import {
   addReport,
   applyDecision,
@@ -314,8 +315,8 @@ export class RolloutManager {
     const written = await this.store.writeRollout(key, JSON.stringify(record), held?.stored.revision ?? null);
     if (written === null)
       throw new HttpError(409, "version-conflict", `another server changed the rollout of ${chain.environment}: retry`);
-    this.accept(key, written);
     this.audit(chain.environment, decision, started.state);
+    this.accept(key, written);
     return {
       published: () => {
         this.reports.delete(key);
@@ -470,8 +471,9 @@ export class RolloutManager {
           });
     const written = await this.store.writeRollout(key, JSON.stringify(record), from.revision);
     if (written === null) return null;
-    this.accept(key, written);
+    // Recorded once stored (the store's watch may announce the plan to the streams a moment earlier).
     if (options.keepPlan !== true) this.audit(state.environment, decision, state);
+    this.accept(key, written);
     return record;
   }
 
@@ -541,7 +543,7 @@ export class RolloutManager {
       await this.refresh(key);
       const held = this.entries.get(key);
       if (held === undefined)
-        throw new HttpError(409, "rollout-conflict", `${chain.environment} has no rollout to ${action}`);
+        throw new HttpError(409, "rollout-conflict", `${chainLabel(chain)} has no rollout to ${action}`);
       const result = operate(held.record.state, action, actor);
       if (!result.ok) throw new HttpError(409, "rollout-conflict", `cannot ${action}: ${result.reason}`);
       const state =
@@ -568,7 +570,8 @@ export class RolloutManager {
    * the rate limit.
    */
   async addReports(chain: Chain, body: unknown, client: string): Promise<HealthReportAnswer> {
-    const reports = (body as { reports?: unknown } | null)?.reports;
+    // Checked as a HealthReportBatch: an object whose `reports` is a list (each report on its own, below).
+    const reports = (body as Partial<Record<keyof HealthReportBatch, unknown>> | null)?.reports;
     if (body === null || typeof body !== "object" || Array.isArray(body) || !Array.isArray(reports))
       throw new HttpError(400, "invalid-argument", 'the body is {"reports": [...]}');
     if (reports.length > MAX_REPORTS_PER_BATCH)
@@ -740,7 +743,8 @@ export class RolloutManager {
   async status(chain: Chain): Promise<RolloutStatusDocument> {
     const key = chainKey(chain);
     const held = await this.current(key);
-    const policy = this.policyOf(chain.environment);
+    // A service's chain publishes all at once (its versions follow the environment's push).
+    const policy = chain.service === null ? this.policyOf(chain.environment) : DEFAULT_POLICY;
     const doc: RolloutStatusDocument = {
       environment: chain.environment,
       service: chain.service,
