@@ -3,7 +3,7 @@
  * exponential backoff and full jitter between reconnects. The follower decides what to fetch and when; every
  * snapshot it fetches goes to the accepted state, which decides whether to use it.
  */
-import { announcedVersion, EventStreamParser } from "../core/protocol/index.js";
+import { announcedVersion, embeddedSnapshot, EventStreamParser } from "../core/protocol/index.js";
 import { MAX_VERSION } from "../core/snapshot/snapshot.js";
 import { answerError, declaresNoServices, describeFailure, type Connection } from "./connection.js";
 import { isRejection, StrataClientError } from "./errors.js";
@@ -251,14 +251,21 @@ export class Follower {
           // Several events in one read (a replay after reconnecting): only the newest needs fetching. Ids
           // above the version bound are no version strata publishes: not fetched.
           let newest = 0;
+          let carried: string | null = null;
           for (const event of parser.push(decoder.decode(value, { stream: true }))) {
             const announced = announcedVersion(event);
-            if (announced <= MAX_VERSION) newest = Math.max(newest, announced);
+            if (announced <= MAX_VERSION && announced > newest) {
+              newest = announced;
+              carried = embeddedSnapshot(event);
+            }
           }
           if (parser.blocks !== blocks) resetIdle();
           if (newest > this.lastEventId) {
             let before = this.state.version;
-            await this.fetchVersion(newest);
+            // A snapshot the event carries is verified exactly as a fetched one; within the same body bound.
+            if (carried !== null && Buffer.byteLength(carried) <= this.settings.maxBodyBytes)
+              await this.consider(carried);
+            else await this.fetchVersion(newest);
             // Tell the endpoint which version runs now (fleet status reads it from a snapshot request's
             // Strata-Client header): a conditional GET, 304 unless something newer arrived meanwhile.
             while (this.state.version !== before && !this.lifetime.closed) {

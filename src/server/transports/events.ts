@@ -22,6 +22,34 @@ import { cacheControl, type Handlers, type RequestContext } from "../dispatch.js
 import type { Current } from "../environments.js";
 import type { EndpointParts } from "../parts.js";
 
+/**
+ * One timer for every open chain stream of the server, instead of one per stream: a fleet's idle streams
+ * cost no timer each, and the keep-alive is one buffer written to all of them.
+ */
+class KeepAlive {
+  private readonly streams = new Set<ServerResponse>();
+  private timer: NodeJS.Timeout | null = null;
+  private readonly frame = Buffer.from(KEEP_ALIVE_FRAME);
+
+  constructor(private readonly intervalMs: number) {}
+
+  add(res: ServerResponse): void {
+    this.streams.add(res);
+    if (this.timer !== null) return;
+    this.timer = setInterval(() => {
+      for (const r of this.streams) if (!r.writableEnded) r.write(this.frame);
+    }, this.intervalMs);
+    this.timer.unref();
+  }
+
+  delete(res: ServerResponse): void {
+    this.streams.delete(res);
+    if (this.streams.size > 0 || this.timer === null) return;
+    clearInterval(this.timer);
+    this.timer = null;
+  }
+}
+
 function openStream(ctx: RequestContext<unknown>, res: ServerResponse): void {
   ctx.streaming = true;
   res.writeHead(200, {
@@ -37,6 +65,7 @@ export function eventStreamHandlers(
   parts: EndpointParts,
 ): Pick<Handlers, "GET events" | "GET service-events" | "GET all-events"> {
   const { cache, watchers } = parts;
+  const keepAlive = new KeepAlive(parts.heartbeatMs);
   const allEvents: Handlers["GET all-events"] = async (ctx) => {
     const { res, grant } = ctx;
     openStream(ctx, res);
@@ -132,7 +161,7 @@ export function eventStreamHandlers(
     let written = 0;
     let replaying = true;
     let arrived: Current | null = null;
-    const write = (version: number, frame: string): void => {
+    const write = (version: number, frame: string | Buffer): void => {
       if (version <= written || res.writableEnded) return;
       res.write(frame);
       written = version;
@@ -146,14 +175,11 @@ export function eventStreamHandlers(
     });
     watchers.sse++;
     if (client) parts.clients.connect(client);
-    const heartbeat = setInterval(() => {
-      if (!res.writableEnded) res.write(KEEP_ALIVE_FRAME);
-    }, parts.heartbeatMs);
-    heartbeat.unref();
+    keepAlive.add(res);
     // A token revoked while the stream is open (the tokens file re-read) ends it.
     const unrevoked = parts.auth.onRevoked(req, "read", chain.environment, () => res.end(), chain.service ?? undefined);
     res.once("close", () => {
-      clearInterval(heartbeat);
+      keepAlive.delete(res);
       unrevoked();
       unsubscribe();
       watchers.sse--;
