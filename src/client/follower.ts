@@ -3,7 +3,12 @@
  * exponential backoff and full jitter between reconnects. The follower decides what to fetch and when; every
  * snapshot it fetches goes to the accepted state, which decides whether to use it.
  */
-import { announcedVersion, embeddedSnapshot, EventStreamParser } from "../core/protocol/index.js";
+import {
+  announcedVersion,
+  embeddedSnapshot,
+  EventStreamParser,
+  INLINE_SNAPSHOT_QUERY,
+} from "../core/protocol/index.js";
 import { MAX_VERSION } from "../core/snapshot/snapshot.js";
 import { answerError, declaresNoServices, describeFailure, type Connection } from "./connection.js";
 import { isRejection, StrataClientError } from "./errors.js";
@@ -212,7 +217,8 @@ export class Follower {
    * a byte of data (a buffering proxy); "unsupported": the endpoint answered with something else.
    */
   private async streamEvents(): Promise<"delivered" | "silent" | "unsupported"> {
-    const url = this.connection.url("events");
+    // Asks for small snapshots inside the events: verified as fetched ones, without the fetch.
+    const url = `${this.connection.url("events")}?${INLINE_SNAPSHOT_QUERY.name}=${INLINE_SNAPSHOT_QUERY.value}`;
     const controller = new AbortController();
     const unlink = this.lifetime.link(controller);
     let idle: NodeJS.Timeout | null = null;

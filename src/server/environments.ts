@@ -20,11 +20,10 @@ export interface Current {
   head: Head;
   body: Buffer;
   etag: string;
-  /**
-   * Its event-stream frame, with the snapshot inside when it is small: encoded once, the same bytes written
-   * to every open stream when it is published.
-   */
+  /** Its event-stream frame, encoded once: the same bytes written to every open stream when it is published. */
   frame: Buffer;
+  /** The same with the snapshot inside when it is small (streams that ask for it); else `frame` itself. */
+  frameWithSnapshot: Buffer;
   createdAt: string;
   expiresAt: string;
 }
@@ -62,19 +61,17 @@ interface EnvState {
 function toCurrent(key: string, head: Head, text: string, createdAt: string, expiresAt: string): Current {
   const { environment, service } = parseChainKey(key)!;
   const body = Buffer.from(text, "utf8");
+  const data = { environment, ...(service === null ? {} : { service }), version: head.version, digest: head.digest };
+  const frame = Buffer.from(formatSnapshotEvent(data));
   return {
     head,
     body,
     etag: `"${head.version}"`,
-    frame: Buffer.from(
-      formatSnapshotEvent({
-        environment,
-        ...(service === null ? {} : { service }),
-        version: head.version,
-        digest: head.digest,
-        ...(body.length <= EMBEDDED_SNAPSHOT_MAX_BYTES ? { snapshot: text } : {}),
-      }),
-    ),
+    frame,
+    frameWithSnapshot:
+      body.length <= EMBEDDED_SNAPSHOT_MAX_BYTES
+        ? Buffer.from(formatSnapshotEvent({ ...data, snapshot: text }))
+        : frame,
     createdAt,
     expiresAt,
   };

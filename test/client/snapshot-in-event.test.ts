@@ -1,7 +1,7 @@
 // @module-tag e2e
-// A snapshot event carries the version's signed bytes when they are small: the client verifies them exactly
-// as the bytes of `GET …/snapshots/{version}` and does not fetch; a larger version is announced only and
-// fetched. Against the real `strata serve` (its frames, its request counter) and, for bytes the real one never
+// A snapshot event carries the version's signed bytes when they are small and the stream asked for them
+// (`?snapshot=inline`, as the SDK does): the client verifies them exactly as the bytes of
+// `GET …/snapshots/{version}` and does not fetch; a larger version is announced only and fetched. Against the real `strata serve` (its frames, its request counter) and, for bytes the real one never
 // sends (an altered snapshot inside an event), a local endpoint that writes the stream a test gives it.
 import { afterEach, describe, expect, it } from "vitest";
 import { StrataClient, StrataClientError, type ClientOptions } from "../../src/client/index.js";
@@ -36,6 +36,15 @@ async function versionFetches(ep: Endpoint): Promise<number> {
   return n;
 }
 
+/** The first event of staging's stream, opened with `query`. */
+async function firstEvent(ep: Endpoint, query: string): Promise<{ event: string; id: string; data: string }> {
+  const reading = new AbortController();
+  const res = await fetch(`${ep.url}/v1/environments/staging/events${query}`, { signal: reading.signal });
+  const [first] = await readEvents(res, (e) => e.length >= 1);
+  reading.abort();
+  return first!;
+}
+
 /** A config whose snapshot is about `bytes` long. */
 function sized(bytes: number, tag: number): Record<string, Record<string, string>> {
   return { blob: { tag: String(tag), fill: "x".repeat(bytes) } };
@@ -52,13 +61,10 @@ describe("the endpoint's snapshot event", () => {
       service: "svc",
       trustedKeys: [ep.publicKey],
     });
-    // The stream as any reader sees it: the current version's frame carries the served bytes.
-    const reading = new AbortController();
-    const res = await fetch(`${ep.url}/v1/environments/staging/events`, { signal: reading.signal });
-    const [first] = await readEvents(res, (e) => e.length >= 1);
-    reading.abort();
+    // The stream as the SDK opens it (`?snapshot=inline`): the current version's frame carries the served bytes.
+    const first = await firstEvent(ep, "?snapshot=inline");
     const served = await (await fetch(`${ep.url}/v1/environments/staging/snapshots/1`)).text();
-    expect(first!.data).toBe(
+    expect(first.data).toBe(
       formatSnapshotEvent({
         environment: "staging",
         version: 1,
@@ -68,6 +74,13 @@ describe("the endpoint's snapshot event", () => {
         .split("\n")[2]!
         .slice("data: ".length),
     );
+
+    // A reader that does not ask (a dashboard, curl) gets the short frame.
+    expect(JSON.parse((await firstEvent(ep, "")).data)).toEqual({
+      environment: "staging",
+      version: 1,
+      digest: ep.published.get("staging")![0]!.digest,
+    });
 
     const fetchesBefore = await versionFetches(ep);
     await ep.publish(sized(100, 2));
@@ -93,12 +106,9 @@ describe("the endpoint's snapshot event", () => {
     await waitFor(() => c.version === 2, "v2 fetched");
     expect(await versionFetches(ep)).toBe(fetchesBefore + 1);
 
-    const reading = new AbortController();
-    const res = await fetch(`${ep.url}/v1/environments/staging/events`, { signal: reading.signal });
-    const [frame] = await readEvents(res, (e) => e.length >= 1);
-    reading.abort();
-    expect(frame!.id).toBe("2");
-    expect(JSON.parse(frame!.data)).toEqual({
+    const frame = await firstEvent(ep, "?snapshot=inline");
+    expect(frame.id).toBe("2");
+    expect(JSON.parse(frame.data)).toEqual({
       environment: "staging",
       version: 2,
       digest: ep.published.get("staging")![1]!.digest,

@@ -8,9 +8,10 @@
  *   id: 7                                               version after Last-Event-ID) and on each publish
  *   data: {"environment":"staging","version":7,"digest":"sha256:…","snapshot":"{…}"}
  *
- *   `snapshot`: the current version's signed bytes, as a JSON string, when they are at most
- *   EMBEDDED_SNAPSHOT_MAX_BYTES (replayed older versions and larger ones are announced only). A client
- *   verifies them exactly as the bytes of `GET …/snapshots/{version}`; one that ignores the member fetches.
+ *   `snapshot`: on a stream opened with `?snapshot=inline` (the SDK's), the current version's signed bytes,
+ *   as a JSON string, when they are at most EMBEDDED_SNAPSHOT_MAX_BYTES (replayed older versions and larger
+ *   ones are announced only). A client verifies them exactly as the bytes of `GET …/snapshots/{version}`;
+ *   one that does not ask for them, or ignores the member, fetches.
  *
  *   : keep-alive                                        a comment every 15 s
  */
@@ -69,6 +70,13 @@ export const SNAPSHOT_EVENT_DATA_FIELDS = ["environment", "service", "version", 
  * open stream, so it stays small: above it the event announces the version and each client fetches it.
  */
 export const EMBEDDED_SNAPSHOT_MAX_BYTES = 64 * 1024;
+
+/**
+ * The query of `GET …/events` that asks for the snapshot inside each event (`?snapshot=inline`). A reader
+ * that does not fetch (a dashboard, `curl`, a proxy's probe) leaves it out and gets the short frames;
+ * a server that predates it ignores it, and the client fetches.
+ */
+export const INLINE_SNAPSHOT_QUERY = { name: "snapshot", value: "inline" } as const;
 
 /** The reconnect delay the stream asks browsers for (the SDK keeps its own backoff). */
 export const RETRY_FRAME = "retry: 2000\n\n";

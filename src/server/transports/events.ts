@@ -11,6 +11,7 @@ import { parseChainKey } from "../../core/protocol/chains.js";
 import {
   formatSnapshotEvent,
   formatStreamEvent,
+  INLINE_SNAPSHOT_QUERY,
   KEEP_ALIVE_FRAME,
   RETRY_FRAME,
   type HeartbeatEventData,
@@ -145,6 +146,9 @@ export function eventStreamHandlers(
     const environment = chain.key;
     const client = parts.clients.touchFrom(req, chain.environment);
     ctx.streaming = true;
+    // The SDK asks for the snapshot inside the event (it then need not fetch); other readers get the short frame.
+    const inline = ctx.query?.get(INLINE_SNAPSHOT_QUERY.name) === INLINE_SNAPSHOT_QUERY.value;
+    const frameOf = (c: Current): Buffer => (inline ? c.frameWithSnapshot : c.frame);
     const current = await cache.current(environment);
     // A service nothing is published for is not one of the environment's: 404, not a stream that never speaks.
     if (current === null && chain.service !== null) throw await nothingPublished(parts.store, chain);
@@ -169,7 +173,7 @@ export function eventStreamHandlers(
     const unsubscribe = cache.subscribe(environment, {
       onVersion: (c) => {
         if (replaying) arrived = c;
-        else write(c.head.version, c.frame);
+        else write(c.head.version, frameOf(c));
       },
       onClose: () => res.end(),
     });
@@ -204,12 +208,12 @@ export function eventStreamHandlers(
                 }),
               );
         }
-        if (lastId === null || lastId < version) write(version, current.frame);
+        if (lastId === null || lastId < version) write(version, frameOf(current));
       }
     } finally {
       replaying = false;
       const late = arrived as Current | null;
-      if (late !== null) write(late.head.version, late.frame);
+      if (late !== null) write(late.head.version, frameOf(late));
     }
   };
   return { "GET events": events, "GET service-events": events, "GET all-events": allEvents };
