@@ -12,7 +12,7 @@
 // before they connected, over the connections), and etcd's own count of watchers (one per server, however
 // many clients). With --before DIR (an earlier checkout, built: `npm ci && npm run build` there), the same
 // rounds alternate between its CLI and this one, and the medians of both are printed side by side.
-// Needs etcd (Debian: etcd-server). Loopback only; every child is killed when the run ends or at --timeout.
+// Needs etcd (Debian: etcd-server; STRATA_ETCD names another binary). Loopback only; every child is killed when the run ends or at --timeout.
 import { fork, spawn } from "node:child_process";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
@@ -22,6 +22,8 @@ import { parseArgs } from "node:util";
 import { machine, median, root, table, tmp } from "./lib.mjs";
 
 const now = () => performance.timeOrigin + performance.now();
+/** The etcd binary (STRATA_ETCD overrides: another version, another path). */
+const ETCD = process.env.STRATA_ETCD ?? "etcd";
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // ---- a client process: N raw event-stream connections -------------------------------------------------------
@@ -137,7 +139,7 @@ async function main() {
     const [client, peer] = [await freePort(), await freePort()];
     const url = `http://127.0.0.1:${client}`;
     const child = spawn(
-      "etcd",
+      ETCD,
       [
         "--name",
         "fleet",
