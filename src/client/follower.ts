@@ -3,7 +3,12 @@
  * exponential backoff and full jitter between reconnects. The follower decides what to fetch and when; every
  * snapshot it fetches goes to the accepted state, which decides whether to use it.
  */
-import { announcedVersion, EventStreamParser } from "../core/protocol/index.js";
+import {
+  announcedVersion,
+  embeddedSnapshot,
+  EventStreamParser,
+  INLINE_SNAPSHOT_QUERY,
+} from "../core/protocol/index.js";
 import { MAX_VERSION } from "../core/snapshot/snapshot.js";
 import { answerError, declaresNoServices, describeFailure, type Connection } from "./connection.js";
 import { isRejection, StrataClientError } from "./errors.js";
@@ -212,7 +217,8 @@ export class Follower {
    * a byte of data (a buffering proxy); "unsupported": the endpoint answered with something else.
    */
   private async streamEvents(): Promise<"delivered" | "silent" | "unsupported"> {
-    const url = this.connection.url("events");
+    // Asks for small snapshots inside the events: verified as fetched ones, without the fetch.
+    const url = `${this.connection.url("events")}?${INLINE_SNAPSHOT_QUERY.name}=${INLINE_SNAPSHOT_QUERY.value}`;
     const controller = new AbortController();
     const unlink = this.lifetime.link(controller);
     let idle: NodeJS.Timeout | null = null;
@@ -251,14 +257,21 @@ export class Follower {
           // Several events in one read (a replay after reconnecting): only the newest needs fetching. Ids
           // above the version bound are no version strata publishes: not fetched.
           let newest = 0;
+          let carried: string | null = null;
           for (const event of parser.push(decoder.decode(value, { stream: true }))) {
             const announced = announcedVersion(event);
-            if (announced <= MAX_VERSION) newest = Math.max(newest, announced);
+            if (announced <= MAX_VERSION && announced > newest) {
+              newest = announced;
+              carried = embeddedSnapshot(event);
+            }
           }
           if (parser.blocks !== blocks) resetIdle();
           if (newest > this.lastEventId) {
             let before = this.state.version;
-            await this.fetchVersion(newest);
+            // A snapshot the event carries is verified exactly as a fetched one; within the same body bound.
+            if (carried !== null && Buffer.byteLength(carried) <= this.settings.maxBodyBytes)
+              await this.consider(carried);
+            else await this.fetchVersion(newest);
             // Tell the endpoint which version runs now (fleet status reads it from a snapshot request's
             // Strata-Client header): a conditional GET, 304 unless something newer arrived meanwhile.
             while (this.state.version !== before && !this.lifetime.closed) {
