@@ -216,6 +216,34 @@ describe("the decision loop", () => {
   });
 });
 
+describe("prometheus gates", () => {
+  it("without --prometheus a prometheus gate holds the rollout and says why (never passes, never rolls back)", async () => {
+    const s = await start({
+      policy: [
+        "canary: { percent: 5, bake: 1s }",
+        "gates:",
+        "  - { name: http-errors, metric: prometheus, max_increase: 1%, bad: 'sum(rate(errors{v=\"{{version}}\"}[{{window}}]))', total: 'sum(rate(requests{v=\"{{version}}\"}[{{window}}]))' }",
+      ],
+    });
+    await stableAndCandidate(s.url);
+    const doc = await vi.waitFor(
+      async () => {
+        const d = await status(s.url);
+        if (d.decisions[0]?.action !== "hold" || d.decisions[0].evaluations.length === 0) throw new Error("not yet");
+        return d;
+      },
+      { timeout: 30_000, interval: 50 },
+    );
+    expect(doc.state?.phase).toBe("progressing");
+    expect(doc.decisions[0]!.evaluations[0]).toMatchObject({
+      gate: "http-errors",
+      verdict: "inconclusive",
+      reason: "query-failed",
+    });
+    expect(doc.decisions[0]!.reason).toMatch(/strata serve has no --prometheus/);
+  });
+});
+
 describe("operator actions", () => {
   it("pause, resume, promote through the routes; an action that does not apply is 409 rollout-conflict", async () => {
     const s = await start({ policy: CANARY, intervalMs: 60_000 });
