@@ -77,6 +77,14 @@ export class StrataClient<T extends object = Record<string, unknown>> {
     );
   }
 
+  /**
+   * True when the value at a dotted path is sensitive (it came from the snapshot's encrypted `secrets`) or
+   * holds one (`database` when `database.password` is a secret): what must never be logged or handed on.
+   */
+  isSensitive(key: string): boolean {
+    return this.state.current?.tree.sensitive.has(key) ?? false;
+  }
+
   /** The whole effective configuration, deeply frozen. */
   getAll(): DeepReadonly<T> {
     return (this.state.current?.tree.root ?? Object.freeze({})) as DeepReadonly<T>;

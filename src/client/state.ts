@@ -260,7 +260,7 @@ export class AcceptedState {
       const { openSnapshotSecrets } = await import("./secrets.js");
       secrets = await openSnapshotSecrets(snapshot.secrets, this.identities, snapshot.version);
     }
-    return { snapshot, text, tree: buildTree(mergeSecrets(snapshot.config as never, secrets)) };
+    return { snapshot, text, tree: buildTree(mergeSecrets(snapshot.config as never, secrets), secrets) };
   }
 
   /** Swaps `next` in; it is written to the cache file when it came from the endpoint (unless `persist` is false). */
