@@ -4,4 +4,4 @@
  * service has one copy of it; docs/openfeature.md is its manual.
  */
 export { StrataProvider } from "./provider.js";
-export type { AnyStrataClient, RolloutView } from "./provider.js";
+export type { AnyStrataClient } from "./provider.js";

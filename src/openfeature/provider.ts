@@ -22,28 +22,15 @@ import {
   type Provider,
   type ResolutionDetails,
 } from "@openfeature/server-sdk";
-import type { ChangeEvent, StrataClient } from "@strata-config/client";
+import type { ChangeEvent, RolloutInfo, StrataClient } from "@strata-config/client";
 import { describeType, matchesType, type FlagType } from "./types.js";
 
 /**
- * A rollout the client follows, as an SDK with progressive delivery reports it (`client.rollout()`): the
- * stable and candidate versions, the version this process runs and its cohort.
+ * The rollout accessor of an SDK with progressive delivery: `client.rollout({ entity })` says where a request
+ * about the entity stands (its cohort, the version it reads). A client of an older SDK has none; the provider
+ * then never splits.
  */
-export interface RolloutView {
-  rollout: string;
-  phase: string;
-  planVersion: number;
-  stable: number;
-  candidate: number;
-  running: number;
-  cohort: "candidate" | "stable";
-}
-
-/** The rollout accessors of an SDK that has them; older SDKs have neither, and the provider does without. */
-interface RolloutClient {
-  rollout(): RolloutView | null;
-  get(key: string, options: { entity: string }): unknown;
-}
+type RolloutAccessor = (options?: { entity: string }) => RolloutInfo | null;
 
 /** Any strata client, whatever the type of its configuration. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a client typed with any `StrataConfig` is accepted
@@ -58,7 +45,6 @@ interface Found {
   value: unknown;
   /** The version whose value this is (the variant). */
   version: number;
-  split: RolloutView | null;
 }
 
 export class StrataProvider implements Provider {
@@ -147,15 +133,21 @@ export class StrataProvider implements Provider {
     if (snapshot === null)
       return failure(defaultValue, ErrorCode.PROVIDER_NOT_READY, "strata: no configuration loaded yet");
     const where = `${snapshot.environment}${snapshot.service === undefined ? "" : `/${snapshot.service}`} v${snapshot.version}`;
+    // During a rollout, a request about an entity (the context's targeting key) reads the version the plan
+    // gives that entity; otherwise every evaluation reads the version this process runs.
+    const targetingKey = context.targetingKey;
+    const entity = typeof targetingKey === "string" && targetingKey !== "" ? { entity: targetingKey } : undefined;
+    const split = rolloutOf(client, entity);
+    const subject = split === null ? undefined : entity;
     // Before anything else, and whatever the type asked: a secret is never a flag, and what the refusal says
     // depends on the key alone, never on the value.
-    if (client.isSensitive(key))
+    if (client.isSensitive(key) || (subject !== undefined && client.isSensitive(key, subject)))
       return failure(
         defaultValue,
         ErrorCode.GENERAL,
         `strata: "${key}" in ${where} is sensitive (a secret, or a map holding one): the OpenFeature provider never serves sensitive values`,
       );
-    const found = this.lookup(key, context);
+    const found = lookup(client, key, subject);
     if (found === null) return failure(defaultValue, ErrorCode.FLAG_NOT_FOUND, `strata: ${this.unknownKey(key)}`);
     if (!matchesType(found.value, type))
       return failure(
@@ -165,41 +157,22 @@ export class StrataProvider implements Provider {
       );
     const flagMetadata: FlagMetadata = { environment: snapshot.environment, version: found.version };
     if (snapshot.service !== undefined) flagMetadata.service = snapshot.service;
-    if (found.split !== null) {
-      flagMetadata.rollout = found.split.rollout;
-      flagMetadata.stable = found.split.stable;
-      flagMetadata.candidate = found.split.candidate;
+    if (split !== null) {
+      flagMetadata.rollout = split.rollout;
+      flagMetadata.stable = split.stable;
+      flagMetadata.candidate = split.candidate;
+      flagMetadata.cohort = split.cohort;
     }
     return {
       value: found.value as T,
       variant: String(found.version),
       reason: client.isStale()
         ? StandardResolutionReasons.STALE
-        : found.split !== null
+        : split !== null
           ? StandardResolutionReasons.SPLIT
           : StandardResolutionReasons.STATIC,
       flagMetadata,
     };
-  }
-
-  /** The value at `key` for this evaluation, or null when the configuration has no such key. */
-  private lookup(key: string, context: EvaluationContext): Found | null {
-    const client = this.client;
-    const split = rolloutOf(client);
-    const entity = context.targetingKey;
-    if (split !== null && typeof entity === "string" && entity !== "") {
-      let value: unknown;
-      try {
-        value = (client as unknown as RolloutClient).get(key, { entity });
-      } catch (e) {
-        if ((e as { code?: unknown }).code === "unknown-key") return null;
-        throw e;
-      }
-      return { value, version: split.running, split };
-    }
-    const value: unknown = client.get(key, MISSING);
-    if (value === MISSING) return null;
-    return { value, version: split?.running ?? client.version, split };
   }
 
   /** The client's own words for a key it does not have (it names a service's namespaces), never a value. */
@@ -252,11 +225,24 @@ export class StrataProvider implements Provider {
   }
 }
 
-/** The rollout the client follows, when its SDK has rollouts and one is running. */
-function rolloutOf(client: AnyStrataClient): RolloutView | null {
-  const accessor = (client as unknown as Partial<RolloutClient>).rollout;
+/**
+ * The rollout the client follows (for `entity`, where that entity stands), when its SDK has rollouts and
+ * one is running.
+ */
+function rolloutOf(client: AnyStrataClient, entity: { entity: string } | undefined): RolloutInfo | null {
+  const accessor = (client as { rollout?: unknown }).rollout;
   if (typeof accessor !== "function") return null;
-  return accessor.call(client);
+  return (accessor as RolloutAccessor).call(client, entity);
+}
+
+/** The value at `key` (for a request about `subject` during a rollout), or null when there is no such key. */
+function lookup(client: AnyStrataClient, key: string, subject: { entity: string } | undefined): Found | null {
+  if (subject === undefined) {
+    const value: unknown = client.get(key, MISSING);
+    return value === MISSING ? null : { value, version: client.version };
+  }
+  const value: unknown = client.get(key, { entity: subject.entity, fallback: MISSING });
+  return value === MISSING ? null : { value, version: client.rollout(subject)!.running };
 }
 
 function failure<T>(value: T, errorCode: ErrorCode, errorMessage: string): ResolutionDetails<T> {
