@@ -154,11 +154,14 @@ describe("the packed tarballs", () => {
       "dist/cli/main.d.ts",
       "dist/openfeature/index.d.ts",
       "dist/openfeature/provider.d.ts",
+      "openfeature/index.d.ts",
     ]);
     expect(tarballFiles.filter((f) => f.endsWith(".map"))).toEqual([]);
     expect(
       tarballFiles.filter(
-        (f) => !/^(bin|client|dist|templates)\//.test(f) && !["LICENSE", "README.md", "package.json"].includes(f),
+        (f) =>
+          !/^(bin|client|dist|openfeature|templates)\//.test(f) &&
+          !["LICENSE", "README.md", "package.json"].includes(f),
       ),
     ).toEqual([]);
     expect(tarballFiles.filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))).toEqual([]);
