@@ -205,7 +205,10 @@ export class StrataProvider implements Provider {
     if (this.announced === null) return;
     const client = this.client;
     const rejected = client.lastRejected;
-    const refusing = rejected !== null && rejected.version > client.version;
+    // Refusing: the newest version the client heard of is one it refused. During a rollout this process may
+    // run the stable version while it holds a newer candidate: the newest it has is the candidate.
+    const newest = Math.max(client.version, rolloutOf(client, undefined)?.candidate ?? 0);
+    const refusing = rejected !== null && rejected.version > newest;
     const next: Status = refusing ? "ERROR" : client.isStale() ? "STALE" : "READY";
     if (next === this.announced) return;
     this.announced = next;
