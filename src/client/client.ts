@@ -62,7 +62,10 @@ export class StrataClient<T extends object = Record<string, unknown>> {
     let follower: Follower | null = null;
     this.state = new AcceptedState(this.settings, this.lifetime, this.emitter, {
       seen: (version) => follower?.raiseLastEventId(version),
-      installed: (tree) => (this.index = tree.index),
+      installed: (tree, version) => {
+        this.index = tree.index;
+        this.reporter.running(version);
+      },
       fetchVersion: (version) => follower!.versionText(version),
     });
     const connection = new Connection(this.settings, this.lifetime, this.state);

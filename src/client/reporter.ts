@@ -51,8 +51,22 @@ interface Totals {
 /** An hour: the most one latency sample may be (the endpoint refuses a larger mean). */
 const MAX_LATENCY_MS = 3_600_000;
 
-const isLatency = (l: unknown): l is number => typeof l === "number" && l >= 0 && l <= MAX_LATENCY_MS;
-const latencies = (l: unknown): boolean => Array.isArray(l) && l.every(isLatency);
+const latencies = (l: unknown): boolean =>
+  Array.isArray(l) && l.every((x) => typeof x === "number" && x >= 0 && x <= MAX_LATENCY_MS);
+
+function refuseCounts(requests: unknown, errors: unknown): never {
+  throw new StrataClientError(
+    "invalid-argument",
+    `report(): requests and errors must be whole numbers, 0 ≤ errors ≤ requests (got ${String(requests)}, ${String(errors)})`,
+  );
+}
+
+function refuseLatency(latency: unknown): never {
+  throw new StrataClientError(
+    "invalid-argument",
+    `report(): latencyMs must be milliseconds from 0 to ${MAX_LATENCY_MS}, or a list of them (got ${String(latency).slice(0, 40)})`,
+  );
+}
 
 /** A batch as the wire carries it (exported for its fixed vector). */
 export function reportBatch(totals: Iterable<Totals>, instance: string, intervalMs: number): HealthReportBatch {
@@ -75,8 +89,8 @@ export function reportBatch(totals: Iterable<Totals>, instance: string, interval
 
 export class Reporter {
   private readonly totals = new Map<number, Totals>();
-  /** The totals of the version last reported on: the hot path's one lookup, most of the time none. */
-  private last: Totals | null = null;
+  /** The totals of the version in use: the hot path adds to them (null: look them up, or start them). */
+  private live: Totals | null = null;
   private since = Date.now();
   private timer: NodeJS.Timeout | null = null;
   private inFlight = false;
@@ -94,64 +108,78 @@ export class Reporter {
     const requests = input.requests ?? 1;
     const errors = input.errors ?? 0;
     const latency = input.latencyMs;
-    if (
-      !Number.isSafeInteger(requests) ||
-      requests < 0 ||
-      !Number.isSafeInteger(errors) ||
-      errors < 0 ||
-      errors > requests
-    )
-      throw new StrataClientError(
-        "invalid-argument",
-        `report(): requests and errors must be whole numbers, 0 ≤ errors ≤ requests (got ${requests}, ${errors})`,
-      );
-    if (latency !== undefined && !(typeof latency === "number" ? isLatency(latency) : latencies(latency)))
-      throw new StrataClientError(
-        "invalid-argument",
-        `report(): latencyMs must be milliseconds from 0 to ${MAX_LATENCY_MS}, or a list of them (got ${String(latency).slice(0, 40)})`,
-      );
-    const version = this.version();
-    if (version === 0 || this.lifetime.closed) return;
-    let t = this.last;
-    if (t === null || t.version !== version) t = this.totalsOf(version);
-    if (t === null) return;
-    t.requests += requests;
-    t.errors += errors;
-    // A sample is one request's: without a request to go with it, the summary would claim more than was served.
+    // One comparison chain for the common case (whole, non-negative, errors ≤ requests); NaN fails every one.
+    // The refusal is built elsewhere, so that this stays small enough to be inlined into the caller.
+    if (!(
+      errors >= 0 &&
+      errors <= requests &&
+      requests <= Number.MAX_SAFE_INTEGER &&
+      requests % 1 === 0 &&
+      errors % 1 === 0
+    ))
+      refuseCounts(requests, errors);
     if (typeof latency === "number") {
+      if (!(latency >= 0 && latency <= MAX_LATENCY_MS)) refuseLatency(latency);
+      const t = this.live ?? this.start();
+      if (t === null) return;
+      t.requests += requests;
+      t.errors += errors;
+      // A sample is one request's: without a request to go with it, the summary would claim more than was served.
       if (requests > 0 && t.count < t.requests) {
         t.count++;
         t.sum += latency;
         t.sumSquares += latency * latency;
       }
-    } else if (latency !== undefined) {
-      for (const l of latency.slice(0, requests)) {
-        t.count++;
-        t.sum += l;
-        t.sumSquares += l * l;
-      }
-    }
-    if (this.timer === null) {
-      // The batch covers the time from its first report: what the endpoint's per-second limits are measured on.
-      this.since = Date.now();
-      this.arm();
+    } else if (latency === undefined) {
+      const t = this.live ?? this.start();
+      if (t === null) return;
+      t.requests += requests;
+      t.errors += errors;
+    } else this.addSamples(requests, errors, latency);
+  }
+
+  private addSamples(requests: number, errors: number, latency: readonly number[]): void {
+    if (!latencies(latency)) refuseLatency(latency);
+    const t = this.live ?? this.start();
+    if (t === null) return;
+    t.requests += requests;
+    t.errors += errors;
+    for (const l of latency.slice(0, requests)) {
+      t.count++;
+      t.sum += l;
+      t.sumSquares += l * l;
     }
   }
 
-  stats(): ReportStats {
-    return { ...this.counts, pending: this.totals.size };
+  /** The version in use changed: reports from now on count for it. */
+  running(version: number): void {
+    if (this.live !== null && this.live.version !== version) this.live = null;
   }
 
-  /** The totals of `version`, new when there is room in the batch (else null: the report is dropped). */
-  private totalsOf(version: number): Totals | null {
+  /**
+   * The totals of the version in use, made when there is room in the batch, with the timer that sends them
+   * armed; null before the first version, once closed, or when the batch is full (the report is dropped).
+   */
+  private start(): Totals | null {
+    const version = this.version();
+    if (version === 0 || this.lifetime.closed) return null;
     let t = this.totals.get(version);
     if (t === undefined) {
       if (this.totals.size >= MAX_REPORTS_PER_BATCH) return null;
       t = { version, requests: 0, errors: 0, count: 0, sum: 0, sumSquares: 0 };
       this.totals.set(version, t);
     }
-    this.last = t;
+    if (this.timer === null) {
+      // The batch covers the time from its first report: what the endpoint's per-second limits are measured on.
+      this.since = Date.now();
+      this.arm();
+    }
+    this.live = t;
     return t;
+  }
+
+  stats(): ReportStats {
+    return { ...this.counts, pending: this.totals.size };
   }
 
   private arm(): void {
@@ -169,7 +197,7 @@ export class Reporter {
     const now = Date.now();
     const batch = reportBatch(this.totals.values(), this.settings.instance, now - this.since);
     this.totals.clear();
-    this.last = null;
+    this.live = null;
     this.since = now;
     if (batch.reports.length === 0) return;
     if (this.inFlight || this.lifetime.closed) {

@@ -122,7 +122,7 @@ interface StateHooks {
   /** A version was installed or refused: the follower need not fetch it again. */
   seen(version: number): void;
   /** A snapshot was swapped in: the facade's lookup index is its tree's. */
-  installed(tree: ConfigTree): void;
+  installed(tree: ConfigTree, version: number): void;
   /** The text of `snapshots/{version}` from the endpoint (a version a plan names that is not held). */
   fetchVersion(version: number): Promise<string>;
 }
@@ -388,7 +388,7 @@ export class AcceptedState {
     const previous = this.current;
     if (next === null || next === previous) return;
     this.current = next;
-    this.hooks.installed(next.tree);
+    this.hooks.installed(next.tree, next.snapshot.version);
     this.updateHeader();
     this.armStaleness();
     if (previous !== null)
