@@ -228,14 +228,18 @@ export class StrataProvider implements Provider {
   }
 }
 
+/** Phases in which nothing is split any more: every client runs the candidate (promoted) or the stable version. */
+const SETTLED = new Set(["promoted", "rolled-back", "aborted"]);
+
 /**
  * The rollout the client follows (for `entity`, where that entity stands), when its SDK has rollouts and
- * one is running.
+ * one is still splitting its clients.
  */
 function rolloutOf(client: AnyStrataClient, entity: { entity: string } | undefined): RolloutInfo | null {
   const accessor = (client as { rollout?: unknown }).rollout;
   if (typeof accessor !== "function") return null;
-  return (accessor as RolloutAccessor).call(client, entity);
+  const info = (accessor as RolloutAccessor).call(client, entity);
+  return info === null || SETTLED.has(info.phase) ? null : info;
 }
 
 /** The value at `key` (for a request about `subject` during a rollout), or null when there is no such key. */
