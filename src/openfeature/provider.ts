@@ -132,7 +132,7 @@ export class StrataProvider implements Provider {
     const snapshot = client.snapshot;
     if (snapshot === null)
       return failure(defaultValue, ErrorCode.PROVIDER_NOT_READY, "strata: no configuration loaded yet");
-    const where = `${snapshot.environment}${snapshot.service === undefined ? "" : `/${snapshot.service}`} v${snapshot.version}`;
+    const chain = `${snapshot.environment}${snapshot.service === undefined ? "" : `/${snapshot.service}`}`;
     // During a rollout, a request about an entity (the context's targeting key) reads the version the plan
     // gives that entity; otherwise every evaluation reads the version this process runs.
     const targetingKey = context.targetingKey;
@@ -145,7 +145,7 @@ export class StrataProvider implements Provider {
       return failure(
         defaultValue,
         ErrorCode.GENERAL,
-        `strata: "${key}" in ${where} is sensitive (a secret, or a map holding one): the OpenFeature provider never serves sensitive values`,
+        `strata: "${key}" in ${chain} v${snapshot.version} is sensitive (a secret, or a map holding one): the OpenFeature provider never serves sensitive values`,
       );
     const found = lookup(client, key, subject);
     if (found === null) return failure(defaultValue, ErrorCode.FLAG_NOT_FOUND, `strata: ${this.unknownKey(key)}`);
@@ -153,7 +153,7 @@ export class StrataProvider implements Provider {
       return failure(
         defaultValue,
         ErrorCode.TYPE_MISMATCH,
-        `strata: "${key}" in ${where} is ${describeType(found.value)}, not ${type === "object" ? "an object (a map or an array)" : `a ${type}`}`,
+        `strata: "${key}" in ${chain} v${found.version} is ${describeType(found.value)}, not ${type === "object" ? "an object (a map or an array)" : `a ${type}`}`,
       );
     const flagMetadata: FlagMetadata = { environment: snapshot.environment, version: found.version };
     if (snapshot.service !== undefined) flagMetadata.service = snapshot.service;
