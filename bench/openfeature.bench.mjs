@@ -13,7 +13,7 @@ import { InMemoryProvider, OpenFeature } from "@openfeature/server-sdk";
 import { cli, machine, median, root, table } from "./lib.mjs";
 
 const quick = process.argv.includes("--quick");
-const CALLS = quick ? 20_000 : 200_000;
+const CALLS = quick ? 5_000 : 50_000;
 const RUNS = 5;
 const { computeContentDigest, createSnapshot, generateSigningKey, parseSigningKey, serializeSnapshot } = await import(
   join(root, "dist/core/snapshot/index.js")
