@@ -135,6 +135,8 @@ export class AcceptedState {
   /** The head and the versions the plan followed names, by version. */
   private readonly held = new Map<number, Held>();
   private followed: Followed | null = null;
+  /** A verified-looking plan naming a version newer than the head that the endpoint did not serve yet. */
+  private pendingPlan: string | null = null;
   private planRefused: RefusedPlan | null = null;
   /** While the first answer (and the cache files) are taken in: nothing is swapped in until all are read. */
   private adopting = false;
@@ -279,8 +281,15 @@ export class AcceptedState {
     try {
       const next = await this.prepare(text, null);
       if (this.lifetime.closed) return;
-      if (next !== "same") this.install(next, "endpoint");
-      else this.source = "endpoint";
+      if (next !== "same") {
+        this.accept(next, "endpoint");
+        // The plan that came before this version (the endpoint sends a plan before the version it names):
+        // taken now, before the version runs, so a client it keeps on the stable version never runs it.
+        const pending = this.pendingPlan;
+        this.pendingPlan = null;
+        if (pending !== null) await this.considerPlan(pending);
+        this.apply();
+      } else this.source = "endpoint";
     } catch (e) {
       if (!isRejection(e)) throw e;
       this.reject(e);
@@ -294,6 +303,7 @@ export class AcceptedState {
    * that are not held are fetched, but only once its signature verified: a forged plan costs no request.
    */
   async considerPlan(text: string): Promise<void> {
+    this.pendingPlan = null;
     const extra: Accepted[] = [];
     let check = this.checkPlan(text, extra);
     if (!check.ok && check.refusal === "unsigned-version") {
@@ -305,6 +315,12 @@ export class AcceptedState {
         } catch (e) {
           if (isRejection(e)) this.reject(e);
           else if (!(e instanceof StrataClientError)) throw e;
+          else if (ref.version > this.headVersion) {
+            // A version the endpoint does not serve yet (the plan travels first): the plan waits for it,
+            // and nothing changes meanwhile.
+            this.pendingPlan = text;
+            return;
+          }
           failure = ` (v${ref.version}: ${(e as Error).message})`;
           break;
         }
@@ -314,13 +330,17 @@ export class AcceptedState {
       if (!check.ok && failure !== "") check = { ...check, message: check.message + failure };
     }
     if (this.lifetime.closed) return;
-    if (!check.ok) return this.refusePlan(check, text);
+    if (!check.ok) {
+      this.prune();
+      return this.refusePlan(check, text);
+    }
     if (check.unchanged) return;
+    // Followed first: taking its candidate as the head must not let go of its stable version.
+    this.followed = { plan: check.plan, text };
     for (const next of extra) {
       if (next.snapshot.version > this.headVersion) this.accept(next, "endpoint");
       else this.held.set(next.snapshot.version, toHeld(next));
     }
-    this.followed = { plan: check.plan, text };
     this.prune();
     this.persistPlan();
     this.apply();
@@ -539,7 +559,8 @@ export class AcceptedState {
     this.held.set(held.snapshot.version, held);
     this.floor = Math.max(this.floor, next.snapshot.version);
     this.hooks.seen(next.snapshot.version);
-    this.prune();
+    // A plan waiting for this version names the one in use as its stable version: kept until it is taken.
+    if (this.pendingPlan === null) this.prune();
     if (persist) this.persist(next.text);
   }
 

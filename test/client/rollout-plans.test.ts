@@ -252,7 +252,11 @@ describe("refused plans change nothing", () => {
   const FULL = { basisPoints: 10000, instances: [0, POSITIONS], entities: [0, POSITIONS] } as const;
 
   /** A stable-cohort client following plan 5 of v1 → v2 hears `bad(v1, v2)`: refused, nothing changes. */
-  async function refusedCase(bad: (v1: Snapshot, v2: Snapshot) => string, refusal: string): Promise<void> {
+  async function refusedCase(
+    bad: (v1: Snapshot, v2: Snapshot) => string,
+    refusal: string,
+    served: Snapshot[] = [],
+  ): Promise<StrataClientError[]> {
     const chain = chainOf("staging", 2);
     const [v1, v2] = chain as [Snapshot, Snapshot];
     const good = plan({
@@ -262,17 +266,19 @@ describe("refused plans change nothing", () => {
       cohort: { basisPoints: 0, instances: [0, 0], entities: [0, 0] },
     });
     const ep = await planEndpoint(chain, serializePlan(good));
+    for (const v of served) ep.versions.set(v.version, serializeSnapshot(v));
     const { c, errors, changes } = await client(ep, { instance: instances().stable });
     expect(c.version).toBe(1);
     expect(c.rollout()).toMatchObject({ planVersion: 5, running: 1 });
     await ep.broadcast(planFrame(bad(v1, v2)));
     await waitFor(() => c.lastRefusedPlan !== null, `the refusal (${refusal})`);
     expect(c.lastRefusedPlan).toMatchObject({ refusal });
-    expect(errors).toEqual([expect.objectContaining({ code: "plan-refused", refusal })]);
+    expect(errors.at(-1)).toEqual(expect.objectContaining({ code: "plan-refused", refusal }));
     expect(c.version).toBe(1);
     expect(c.rollout()).toMatchObject({ planVersion: 5, running: 1 });
     expect(changes).toEqual([]);
     await Promise.all(clients.splice(0).map((x) => x.close()));
+    return errors;
   }
 
   it("a plan naming a version no publishing key signed: unsigned-version", async () => {
@@ -282,17 +288,20 @@ describe("refused plans change nothing", () => {
       (v1) => serializePlan(plan({ stable: v1, candidate: forged, planVersion: 6, cohort: FULL })),
       "unsigned-version",
     );
-    // A version the endpoint does not have at all (v9): fetched once the plan's signature verified, and refused.
+    // A version signed by another key (v9), served by the endpoint: fetched once the plan's signature verified,
+    // refused (invalid-signature), and the plan with it.
     const v9 = signSnapshot(newKey().key, {
       environment: "staging",
       version: 9,
       previous: `sha256:${"0".repeat(64)}`,
       config: config(9) as never,
     });
-    await refusedCase(
+    const errors = await refusedCase(
       (v1) => serializePlan(plan({ stable: v1, candidate: v9, planVersion: 6, cohort: FULL })),
       "unsigned-version",
+      [v9],
     );
+    expect(errors.map((e) => e.code)).toEqual(["invalid-signature", "plan-refused"]);
   });
 
   it("a plan naming another environment's versions: wrong-environment, and unsigned-version when it claims this one", async () => {
