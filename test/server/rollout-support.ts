@@ -38,7 +38,7 @@ export function strataYaml(policy: string[], trusted = rolloutKey.key.publicKey.
   ].join("\n");
 }
 
-export function rolloutSettings(policy: string[]): RolloutSettings {
+function rolloutSettings(policy: string[]): RolloutSettings {
   const { documents, findings } = parseYaml(strataYaml(policy), "strata.yaml", { keys: "any", allowUnset: false });
   expect(findings).toEqual([]);
   const parsed = parseRolloutSettings(documents[0] ?? null);
