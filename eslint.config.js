@@ -87,6 +87,25 @@ export default tseslint.config(
     },
   },
   {
+    // The OpenFeature provider is its own entry (strata-config/openfeature): it reads the SDK by its package
+    // name, types only, so a service that links both has one SDK; it imports none of strata's modules.
+    files: ["src/openfeature/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              regex: "^\\.\\./",
+              message:
+                "the provider imports the SDK by its package name (@strata-config/client), never a module of src/",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // core is pure: no file system, processes, network or process state (ARCHITECTURE.md). The layer rule
     // above covers the project's own modules; this covers Node's.
     files: ["src/core/**/*.ts"],

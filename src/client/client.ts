@@ -90,7 +90,7 @@ export class StrataClient<T extends object = Record<string, unknown>> {
       return v !== undefined ? v : this.unknownKey(key);
     }
     if (typeof second === "object" && isGetOptions(second)) {
-      const v = this.state.indexFor(second.entity)?.get(key);
+      const v = this.state.treeFor(second.entity)?.index.get(key);
       if (v !== undefined) return v;
       return "fallback" in second ? second.fallback : this.unknownKey(key);
     }
@@ -113,6 +113,16 @@ export class StrataClient<T extends object = Record<string, unknown>> {
       "unknown-key",
       `unknown key "${key}" in ${this.settings.environment} v${this.state.version}`,
     );
+  }
+
+  /**
+   * True when the value at a dotted path is sensitive (it came from the snapshot's encrypted `secrets`) or
+   * holds one (`database` when `database.password` is a secret): what must never be logged or handed on.
+   * With `{ entity }`, of the version `get(key, { entity })` reads.
+   */
+  isSensitive(key: string, options?: { entity: string }): boolean {
+    const tree = options === undefined ? this.state.current?.tree : this.state.treeFor(options.entity);
+    return tree?.sensitive.has(key) ?? false;
   }
 
   /** The whole effective configuration, deeply frozen. */
@@ -151,10 +161,11 @@ export class StrataClient<T extends object = Record<string, unknown>> {
 
   /**
    * The rollout this client follows and where it stands: null when no verified plan covers the version in
-   * use (no rollout, no rollout keys, or a newer version published since).
+   * use (no rollout, no rollout keys, or a newer version published since). With `{ entity }`, where a request
+   * about that entity stands: its cohort, and in `running` the version `get(key, { entity })` reads.
    */
-  rollout(): RolloutInfo | null {
-    return this.state.rollout();
+  rollout(options?: { entity: string }): RolloutInfo | null {
+    return this.state.rollout(options?.entity);
   }
 
   /** The last rollout plan refused and why (also an `error` event with code `plan-refused`). */

@@ -184,27 +184,33 @@ export class AcceptedState {
     return f !== null && this.head !== null && this.head.snapshot.version <= f.plan.candidate.version ? f : null;
   }
 
-  rollout(): RolloutInfo | null {
+  /** Where this instance stands in the rollout, or with `entity` where a request about that entity does. */
+  rollout(entity?: string): RolloutInfo | null {
     const f = this.covering;
     if (f === null || this.current === null) return null;
     const { plan } = f;
+    const running = entity === undefined ? this.current : this.heldFor(entity)!;
     return {
       rollout: plan.rollout,
       phase: plan.phase,
       planVersion: plan.planVersion,
       stable: plan.stable.version,
       candidate: plan.candidate.version,
-      running: this.current.snapshot.version,
-      cohort: versionFor(plan, { instance: this.settings.instance }).role,
+      running: running.snapshot.version,
+      cohort: versionFor(plan, entity === undefined ? { instance: this.settings.instance } : { entity }).role,
     };
   }
 
-  /** The lookup index for a request about `entity`: the version the plan gives that entity. */
-  indexFor(entity: string): ReadonlyMap<string, unknown> | null {
+  /** The configuration a request about `entity` reads: the version the plan gives that entity. */
+  treeFor(entity: string): ConfigTree | null {
+    return this.heldFor(entity)?.tree ?? null;
+  }
+
+  private heldFor(entity: string): Held | null {
     const f = this.covering;
-    if (f === null) return this.current?.tree.index ?? null;
+    if (f === null) return this.current;
     const { ref } = versionFor(f.plan, { entity });
-    return (this.held.get(ref.version) ?? this.current)?.tree.index ?? null;
+    return this.held.get(ref.version) ?? this.current;
   }
 
   /** The `Strata-Client` header this client sends now. */
@@ -533,7 +539,7 @@ export class AcceptedState {
       const { openSnapshotSecrets } = await import("./secrets.js");
       secrets = await openSnapshotSecrets(snapshot.secrets, this.identities, snapshot.version);
     }
-    return { snapshot, text, tree: buildTree(mergeSecrets(snapshot.config as never, secrets)), signed };
+    return { snapshot, text, tree: buildTree(mergeSecrets(snapshot.config as never, secrets), secrets), signed };
   }
 
   /** Takes `next` as the head and runs what the plan says: {@link accept}, then {@link apply}. */

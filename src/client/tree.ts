@@ -1,7 +1,8 @@
 /**
  * The effective configuration a client serves: the snapshot's `config` with its decrypted `secrets` put
  * back in place, deeply frozen, and an index from every dotted path (`database`, `database.pool`,
- * `database.pool.max`) to its frozen value so that `get` is one Map lookup.
+ * `database.pool.max`) to its frozen value so that `get` is one Map lookup; and which of those paths are
+ * sensitive (came from `secrets`, or hold a key that did).
  */
 import type { JsonObject } from "../core/json.js";
 
@@ -11,6 +12,8 @@ export interface ConfigTree {
   index: ReadonlyMap<string, unknown>;
   /** Leaves only (scalars, arrays, empty maps), for change detection and `watch`. */
   leaves: ReadonlyMap<string, unknown>;
+  /** The paths of the index whose value is sensitive or holds a sensitive value (`database` for `database.password`). */
+  sensitive: ReadonlySet<string>;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -56,12 +59,32 @@ function freeze(value: unknown): unknown {
 }
 
 /**
+ * The index paths the snapshot's decrypted `secrets` reach in the merged tree: each path of `secrets` down
+ * to the first one that is a leaf of the tree (an array a secret was spliced into is sensitive as a whole),
+ * with every branch above it.
+ */
+function sensitivePaths(root: Record<string, unknown>, secrets: JsonObject | null): Set<string> {
+  const out = new Set<string>();
+  const walk = (node: unknown, tree: unknown, path: string): void => {
+    if (!isObject(node) || !isObject(tree)) return;
+    for (const k of Object.keys(node)) {
+      if (!Object.prototype.hasOwnProperty.call(tree, k)) continue;
+      const p = path === "" ? k : `${path}.${k}`;
+      out.add(p);
+      walk(node[k], tree[k], p);
+    }
+  };
+  walk(secrets, root, "");
+  return out;
+}
+
+/**
  * Freezes `root` in place and indexes it. The index's keys are internalized strings (V8's unique copy of a
  * text, which the string literals of `get("a.b")` calls are too): a lookup then compares keys by identity.
  * Paths built by concatenation are not, and comparing one with the caller's literal compares text on every
  * call, which doubles the cost of `get`.
  */
-export function buildTree(root: Record<string, unknown>): ConfigTree {
+export function buildTree(root: Record<string, unknown>, secrets: JsonObject | null = null): ConfigTree {
   freeze(root);
   // Property names of an object are internalized: the paths go through one on their way into the index.
   const byPath = Object.create(null) as Record<string, unknown>;
@@ -75,7 +98,7 @@ export function buildTree(root: Record<string, unknown>): ConfigTree {
   walk(root, "");
   const index = new Map<string, unknown>();
   for (const path of Object.keys(byPath)) index.set(path, byPath[path]);
-  return { root, index, leaves };
+  return { root, index, leaves, sensitive: sensitivePaths(root, secrets) };
 }
 
 function sameValue(a: unknown, b: unknown): boolean {
@@ -100,16 +123,21 @@ export interface LeafChange {
   before: unknown;
   /** undefined when the key is gone. */
   after: unknown;
+  /** The value is sensitive (before or after): never log `before` or `after`. */
+  sensitive: boolean;
 }
 
 /** The leaves that differ between two trees, sorted by key. */
 export function diffTrees(before: ConfigTree | null, after: ConfigTree): LeafChange[] {
   const out: LeafChange[] = [];
   const old = before?.leaves ?? new Map<string, unknown>();
+  const sensitive = (key: string): boolean => after.sensitive.has(key) || (before?.sensitive.has(key) ?? false);
   for (const [key, value] of after.leaves) {
-    if (!old.has(key)) out.push({ key, before: undefined, after: value });
-    else if (!sameValue(old.get(key), value)) out.push({ key, before: old.get(key), after: value });
+    if (!old.has(key)) out.push({ key, before: undefined, after: value, sensitive: sensitive(key) });
+    else if (!sameValue(old.get(key), value))
+      out.push({ key, before: old.get(key), after: value, sensitive: sensitive(key) });
   }
-  for (const [key, value] of old) if (!after.leaves.has(key)) out.push({ key, before: value, after: undefined });
+  for (const [key, value] of old)
+    if (!after.leaves.has(key)) out.push({ key, before: value, after: undefined, sensitive: sensitive(key) });
   return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }

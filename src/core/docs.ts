@@ -12,6 +12,7 @@ export const DOCS_PAGES = [
   "distribution",
   "editors",
   "github",
+  "openfeature",
   "performance",
   "reference",
   "rollouts",

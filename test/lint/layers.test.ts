@@ -71,6 +71,13 @@ describe("the layer rule", () => {
     expect(await ruleIds("src/app/lint-fixture.ts", text)).toEqual([]);
   });
 
+  it("the OpenFeature provider reads the SDK by its package name, never a module of src/", async () => {
+    const wrong = `import { StrataClient } from "../client/index.js";\nexport const x = StrataClient;\n`;
+    expect(await ruleIds("src/openfeature/lint-fixture.ts", wrong)).toContain("no-restricted-imports");
+    const right = `import type { StrataClient } from "@strata-config/client";\nexport type X = StrataClient;\n`;
+    expect(await ruleIds("src/openfeature/lint-fixture.ts", right)).toEqual([]);
+  });
+
   it("an import cycle fails lint", async () => {
     const cycleLinter = new ESLint({ cwd: root, ignore: false });
     const results = await cycleLinter.lintFiles([`${root}/test/lint/fixtures/cycle-a.ts`]);

@@ -47,6 +47,14 @@ let freshStart = { exitCode: -1, stdout: "", stderr: "" };
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
+/** The range package.json's devDependencies give a package (the version the tests run against). */
+function devDependency(name: string): string {
+  const pkg = JSON.parse(readFileSync(join(projectRoot, "package.json"), "utf8")) as {
+    devDependencies: Record<string, string>;
+  };
+  return pkg.devDependencies[name]!;
+}
+
 async function pack(cwd: string, args: string[] = []): Promise<{ file: string; files: string[] }> {
   const packed = await execa("npm", ["pack", "--json", "--pack-destination", work, ...args], {
     cwd,
@@ -139,12 +147,21 @@ describe("the packed tarballs", () => {
         "templates/strata-workflow.yml",
       ]),
     );
-    // "." is dist/cli/main.js, "./client" re-exports @strata-config/client: nothing else is public.
-    expect(tarballFiles.filter((f) => f.endsWith(".d.ts"))).toEqual(["client/index.d.ts", "dist/cli/main.d.ts"]);
+    // "." is dist/cli/main.js, "./client" re-exports @strata-config/client, "./openfeature" is the provider:
+    // nothing else is public.
+    expect(tarballFiles.filter((f) => f.endsWith(".d.ts"))).toEqual([
+      "client/index.d.ts",
+      "dist/cli/main.d.ts",
+      "dist/openfeature/index.d.ts",
+      "dist/openfeature/provider.d.ts",
+      "openfeature/index.d.ts",
+    ]);
     expect(tarballFiles.filter((f) => f.endsWith(".map"))).toEqual([]);
     expect(
       tarballFiles.filter(
-        (f) => !/^(bin|client|dist|templates)\//.test(f) && !["LICENSE", "README.md", "package.json"].includes(f),
+        (f) =>
+          !/^(bin|client|dist|openfeature|templates)\//.test(f) &&
+          !["LICENSE", "README.md", "package.json"].includes(f),
       ),
     ).toEqual([]);
     expect(tarballFiles.filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))).toEqual([]);
@@ -196,7 +213,17 @@ describe("the packed tarballs", () => {
 
   it("installs no dev dependency and neither optional backend", () => {
     const installed = readdirSync(join(prefix, "lib", "node_modules", "strata-config", "node_modules"));
-    for (const absent of ["typescript", "vitest", "esbuild", "eslint", "etcd3", "@grpc", "@aws-sdk", "@tktco"])
+    for (const absent of [
+      "typescript",
+      "vitest",
+      "esbuild",
+      "eslint",
+      "etcd3",
+      "@grpc",
+      "@aws-sdk",
+      "@tktco",
+      "@openfeature",
+    ])
       expect(installed, absent).not.toContain(absent);
     expect(installed).toEqual(expect.arrayContaining(["commander", "yaml", "ajv", "age-encryption"]));
   });
@@ -256,13 +283,24 @@ describe.each(SUPPORTED_NODE_MAJORS)("on Node %i", (major) => {
     expect(cjs.stdout.trim()).toBe("function true true");
   });
 
-  it("a TypeScript nodenext CommonJS consumer of the SDK compiles and runs", async () => {
+  it("a TypeScript nodenext CommonJS consumer of the SDK and the OpenFeature provider compiles and runs", async () => {
     const app = join(work, `cjs-consumer-node${major}`);
     mkdirSync(app, { recursive: true });
     writeFileSync(join(app, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "commonjs" }));
+    // The provider's peer, the real OpenFeature SDK, at the version the project tests against.
+    const openFeature = `@openfeature/server-sdk@${devDependency("@openfeature/server-sdk")}`;
     const install = await npmUnder(
       nodes.get(major)!,
-      ["install", "--engine-strict", "--prefer-offline", "--no-audit", "--no-fund", tarball, clientTarball],
+      [
+        "install",
+        "--engine-strict",
+        "--prefer-offline",
+        "--no-audit",
+        "--no-fund",
+        tarball,
+        clientTarball,
+        openFeature,
+      ],
       app,
     );
     expect(install.exitCode, String(install.stderr)).toBe(0);
@@ -286,9 +324,14 @@ describe.each(SUPPORTED_NODE_MAJORS)("on Node %i", (major) => {
       join(app, "main.ts"),
       `import { createClient, isRejection, REJECTION_CODES, StrataClientError, type ClientOptions } from "strata-config/client";
 import * as sdk from "@strata-config/client";
+import { OpenFeature, type Provider } from "@openfeature/server-sdk";
+import { StrataProvider } from "strata-config/openfeature";
 const options: ClientOptions = { endpoint: "http://127.0.0.1:9", environment: "e", service: "s", trustedKeys: [] };
 const rejected: boolean = isRejection(new StrataClientError("unreachable", "x"));
+const key = "ed25519:2yCHK74/TAISVPpXUwzK1e+Q7rwzUGDihkGTM24ESSw=";
+const provider: Provider = new StrataProvider(new sdk.StrataClient({ ...options, trustedKeys: [key] }));
 console.log(typeof createClient, sdk.createClient === createClient, REJECTION_CODES.length > 0, options.service, rejected);
+console.log(provider.metadata.name, provider.runsOn, typeof OpenFeature.setProviderAndWait);
 `,
     );
     const tsc = await execa(
@@ -302,7 +345,13 @@ console.log(typeof createClient, sdk.createClient === createClient, REJECTION_CO
     expect(readFileSync(join(app, "out", "main.js"), "utf8")).toContain('require("strata-config/client")');
     const r = await run([join(app, "out", "main.js")], app);
     expect(r.stderr).toBe("");
-    expect(r.stdout.trim()).toBe("function true true s false");
+    expect(r.stdout.trim().split("\n")).toEqual(["function true true s false", "strata server function"]);
+  });
+
+  it("strata-config/openfeature without its optional peer fails naming @openfeature/server-sdk", async () => {
+    const r = await run(["--input-type=module", "-e", `await import("strata-config/openfeature")`], lib());
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stderr).toContain("Cannot find package '@openfeature/server-sdk'");
   });
 });
 
