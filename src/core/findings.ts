@@ -57,6 +57,8 @@ export const ERROR_CODES = [
   // unchanged, and a `<sensitive>` placeholder that would reach a tool instead of the value.
   "unrepresentable-value",
   "sensitive-placeholder",
+  // `rollback --open-revert`: the revert of the rolled-back version's commit does not apply to the default branch.
+  "revert-conflict",
 ] as const;
 export const WARNING_CODES = [
   "yaml-1.1-ambiguity",

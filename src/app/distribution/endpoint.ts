@@ -11,6 +11,8 @@ import {
   type HistoryDocument,
   type HistoryEntry,
   type PublishedDocument,
+  ROLLOUT_PATHS,
+  type RolloutStatusDocument,
   type Snapshot,
   type StatusDocument,
   type VersionRef,
@@ -29,6 +31,8 @@ export interface EndpointClient {
   publish(snapshot: Snapshot, expected: number): Promise<PublishReply>;
   history(environment: string, service?: string | null): Promise<HistoryEntry[]>;
   status(): Promise<StatusDocument>;
+  /** `GET {chain}/rollout`; null when the endpoint has no rollout of the chain (404). */
+  rollout(environment: string, service?: string | null): Promise<RolloutStatusDocument | null>;
 }
 
 function endpointHint(url: string): string {
@@ -143,6 +147,16 @@ export function createEndpointClient(options: {
     },
     async status() {
       return (await getJson("/v1/status", "reading the status")) as StatusDocument;
+    },
+    async rollout(e, s) {
+      const of = chain(e, s);
+      const res = await request("GET", `${chainPath(of)}${ROLLOUT_PATHS.rollout}`);
+      if (res.status === 404) {
+        await res.body?.cancel();
+        return null;
+      }
+      if (!res.ok) throw await failure(res, `reading the rollout of ${chainLabel(of)}`);
+      return (await res.json()) as RolloutStatusDocument;
     },
   };
 }
