@@ -20,8 +20,12 @@
  * with no `id` (the current plan is sent on every connect, so nothing needs replaying), and on `GET /v1/events`
  * (the dashboard's stream) as `event: rollout` with a {@link RolloutSummary}.
  */
-import type { Breach, GateEvaluation, HealthReport, Hold, RolloutPhase, RolloutState } from "../rollout/index.js";
-import type { VersionRef } from "../snapshot/index.js";
+// From the modules themselves, not the indexes: the dashboard's bundle type-checks against this file without
+// Node's types, and the indexes reach node:crypto (plans, snapshots).
+import type { Breach, Hold, RolloutPhase, RolloutState } from "../rollout/decide.js";
+import type { GateEvaluation } from "../rollout/gates.js";
+import type { HealthReport } from "../rollout/reports.js";
+import type { VersionRef } from "./snapshot.js";
 
 /** Paths below a chain's base path (`chainPath(chain) + ROLLOUT_PATHS.plan`). */
 export const ROLLOUT_PATHS = {

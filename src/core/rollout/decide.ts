@@ -13,7 +13,7 @@
  * A breach rolls back even while paused or frozen: stopping harm is never held. Advancing and promoting
  * wait for the step's time, for every gate to pass, for the pause to end and for the freeze to lift.
  */
-import type { VersionRef } from "../snapshot/snapshot.js";
+import type { VersionRef } from "../protocol/snapshot.js";
 import { activeFreeze } from "./freeze.js";
 import { evaluateGate, type GateEvaluation, type GateSignal } from "./gates.js";
 import { stepPercents, type RolloutPolicy } from "./policy.js";
