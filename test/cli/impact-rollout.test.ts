@@ -39,7 +39,17 @@ let badCommit: string;
 const assigned = new Map<string, number>();
 
 async function push(): Promise<void> {
-  const r = await strata(["push", "--env", "production", "--endpoint", serve.url, "--signing-key", signingFile, "--repo", work]);
+  const r = await strata([
+    "push",
+    "--env",
+    "production",
+    "--endpoint",
+    serve.url,
+    "--signing-key",
+    signingFile,
+    "--repo",
+    work,
+  ]);
   expect(r.exitCode, r.stderr).toBe(0);
 }
 
@@ -146,7 +156,19 @@ afterAll(async () => {
 
 describe("a bad change, from the canary to the revert pull request", () => {
   it("impact during the canary: the keys, the clients on each version, the gates holding for samples", async () => {
-    const r = await strata(["impact", "--env", "production", "--version", "2", "--endpoint", serve.url, "--repo", work, "--format", "json"]);
+    const r = await strata([
+      "impact",
+      "--env",
+      "production",
+      "--version",
+      "2",
+      "--endpoint",
+      serve.url,
+      "--repo",
+      work,
+      "--format",
+      "json",
+    ]);
     expect(r.exitCode, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(report).toMatchObject({
@@ -165,7 +187,9 @@ describe("a bad change, from the canary to the revert pull request", () => {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({
-          reports: [{ instance, version, requests: 1000, errors: version === 2 ? 200 : 10, latency, intervalMs: 10_000 }],
+          reports: [
+            { instance, version, requests: 1000, errors: version === 2 ? 200 : 10, latency, intervalMs: 10_000 },
+          ],
         }),
       });
       expect(res.status).toBe(202);
@@ -173,7 +197,19 @@ describe("a bad change, from the canary to the revert pull request", () => {
     const doc = await rolloutWhen((d) => d.state?.phase === "rolled-back");
     expect(doc.state?.phase).toBe("rolled-back");
 
-    const json = await strata(["impact", "--env", "production", "--version", "2", "--endpoint", serve.url, "--repo", work, "--format", "json"]);
+    const json = await strata([
+      "impact",
+      "--env",
+      "production",
+      "--version",
+      "2",
+      "--endpoint",
+      serve.url,
+      "--repo",
+      work,
+      "--format",
+      "json",
+    ]);
     expect(json.exitCode, json.stderr).toBe(0);
     const report = JSON.parse(json.stdout);
     expect(report.rollout).toMatchObject({ phase: "rolled-back", stable: 1, candidate: 2 });
@@ -181,28 +217,57 @@ describe("a bad change, from the canary to the revert pull request", () => {
     expect(report.decision.breaches).toEqual([
       expect.objectContaining({ gate: "error-rate", metric: "error-rate", value: 0.2, control: 0.01, threshold: 0.02 }),
     ]);
-    const gate = report.metrics.find((m: { comparison: string; name: string }) => m.comparison === "candidate-vs-control" && m.name === "error-rate");
-    expect(gate).toMatchObject({ verdict: "breach", candidate: { version: 2, value: 0.2, samples: 5000 }, control: { version: 1, value: 0.01, samples: 5000 } });
+    const gate = report.metrics.find(
+      (m: { comparison: string; name: string }) => m.comparison === "candidate-vs-control" && m.name === "error-rate",
+    );
+    expect(gate).toMatchObject({
+      verdict: "breach",
+      candidate: { version: 2, value: 0.2, samples: 5000 },
+      control: { version: 1, value: 0.01, samples: 5000 },
+    });
     expect(gate.interval[0]).toBeGreaterThan(0.02);
-    const latencyGate = report.metrics.find((m: { name: string }) => m.name === "latency" && m.comparison === "candidate-vs-control");
+    const latencyGate = report.metrics.find(
+      (m: { name: string }) => m.name === "latency" && m.comparison === "candidate-vs-control",
+    );
     expect(latencyGate.verdict).toBe("pass");
-    const beforeAfter = report.metrics.find((m: { comparison: string; name: string }) => m.comparison === "before-after" && m.name === "error rate");
+    const beforeAfter = report.metrics.find(
+      (m: { comparison: string; name: string }) => m.comparison === "before-after" && m.name === "error rate",
+    );
     expect(beforeAfter).toMatchObject({ candidate: { version: 2, value: 0.2 }, control: { version: 1, value: 0.01 } });
     expect(beforeAfter.difference).toBeCloseTo(0.19, 10);
     expect(beforeAfter.interval[0]).toBeLessThan(0.19);
     expect(beforeAfter.interval[1]).toBeGreaterThan(0.19);
 
-    const text = (await strata(["impact", "--env", "production", "--version", "2", "--endpoint", serve.url, "--repo", work])).stdout;
+    const text = (
+      await strata(["impact", "--env", "production", "--version", "2", "--endpoint", serve.url, "--repo", work])
+    ).stdout;
     expect(text).toMatch(/^production v2 \(commit [0-9a-f]{12}\): ROLLED BACK$/m);
-    expect(text).toMatch(/^ {2}gate error-rate: v2 20% vs v1 1% \(\+19 pts, interval \+\d+(\.\d+)? pts to \+\d+(\.\d+)? pts \(99(\.\d+)?%\)\); 5,000 \/ 5,000 samples; BREACH$/m);
+    expect(text).toMatch(
+      /^ {2}gate error-rate: v2 20% vs v1 1% \(\+19 pts, interval \+\d+(\.\d+)? pts to \+\d+(\.\d+)? pts \(99(\.\d+)?%\)\); 5,000 \/ 5,000 samples; BREACH$/m,
+    );
     expect(text).toMatch(/^decision: rollback at \S+ by strata serve: /m);
     expect(text).toMatch(/^ {2}breach: error rate 20% vs 1% /m);
   });
 
   it("rollback --open-revert: the revert pull request and the original's comment carry the decision's reason", async () => {
     const r = await strata(
-      ["rollback", "--env", "production", "--to", "1", "--open-revert", "--signing-key", signingFile, "--endpoint", serve.url, "--repo", work],
-      { env: { ...identity, GITHUB_TOKEN: "test-token", GITHUB_REPOSITORY: "acme/config", GITHUB_API_URL: github.url } },
+      [
+        "rollback",
+        "--env",
+        "production",
+        "--to",
+        "1",
+        "--open-revert",
+        "--signing-key",
+        signingFile,
+        "--endpoint",
+        serve.url,
+        "--repo",
+        work,
+      ],
+      {
+        env: { ...identity, GITHUB_TOKEN: "test-token", GITHUB_REPOSITORY: "acme/config", GITHUB_API_URL: github.url },
+      },
     );
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^opened revert pull request #13: /m);

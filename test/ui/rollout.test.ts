@@ -40,7 +40,17 @@ let browser: Browser;
 const assigned = new Map<string, number>();
 
 async function push(): Promise<void> {
-  const r = await strata(["push", "--env", "production", "--endpoint", serve.url, "--signing-key", signingFile, "--repo", repo]);
+  const r = await strata([
+    "push",
+    "--env",
+    "production",
+    "--endpoint",
+    serve.url,
+    "--signing-key",
+    signingFile,
+    "--repo",
+    repo,
+  ]);
   expect(r.exitCode, r.stderr).toBe(0);
 }
 
@@ -205,13 +215,14 @@ describe.skipIf(noBrowser)("the dashboard's rollout view", { timeout: 120_000 },
       await panel.getByText("v1 → v2").waitFor();
       await page.evaluate(() => ((window as unknown as { kept: number }).kept = 1));
       // The candidate's clients fail 20% of their requests, the control's 1%: 1,000 requests each.
-      for (const [instance, version] of assigned)
-        await report(instance, version, 1000, version === 2 ? 200 : 10);
+      for (const [instance, version] of assigned) await report(instance, version, 1000, version === 2 ? 200 : 10);
       await panel.getByText("rolled-back", { exact: true }).waitFor();
       expect(await page.evaluate(() => (window as unknown as { kept?: number }).kept)).toBe(1);
       await panel.getByText("Rolled back on:").waitFor();
       const text = (await panel.textContent())!;
-      expect(text).toMatch(/error-rate: error-rate 20% against 1% on the stable version \(\+19 pts, interval \+\d+(\.\d+)? pts to \+\d+(\.\d+)? pts at 99%\); threshold \+2 pts; samples 5,000 \/ 5,000/);
+      expect(text).toMatch(
+        /error-rate: error-rate 20% against 1% on the stable version \(\+19 pts, interval \+\d+(\.\d+)? pts to \+\d+(\.\d+)? pts at 99%\); threshold \+2 pts; samples 5,000 \/ 5,000/,
+      );
       expect(text).toMatch(/Last decision: rollback .* by strata serve/);
       const gates = page.getByRole("table", { name: /Gates at the last evaluation/ });
       expect(await gates.getByRole("row").filter({ hasText: "breach" }).count()).toBe(1);
