@@ -4,7 +4,8 @@
 //   npm run build && node bench/client.bench.mjs [--quick] [--only get,fleet,agent,import]
 //
 // - get() against a plain property read of a frozen object (goal within 3×), and allocations per call
-//   (goal zero: heap growth and garbage collections over 5 M calls).
+//   (goal zero: heap growth and garbage collections over 5 M calls); get() with a health report per call
+//   (report()) against get() alone (goal: no measurable change).
 // - 1,000 SDK clients in one process on one `strata serve`: memory per client, push → last client p50/p99.
 // - 200 clients reconnecting after the server restarts: the spread of their arrivals (full jitter).
 // - Push → agent file replaced → --exec run: p50/p99 over 100 pushes.
@@ -149,6 +150,13 @@ try {
     const runFallback = () => {
       for (let i = 0; i < N; i++) sink += cs[i & 1].get("database.pool.maxx", 1);
     };
+    // A request handler that reports each request (one latency sample): the reports go out every 5 s.
+    const runReport = () => {
+      for (let i = 0; i < N; i++) {
+        sink += cs[i & 1].get("database.pool.max");
+        cs[i & 1].report({ requests: 1, latencyMs: i & 15 });
+      }
+    };
     // The three loops in turn, round after round (the machine may be shared and loaded): ns per call is the
     // lowest of the rounds, the ratio the median of each round's own ratio to the plain read.
     const rounds = quick ? 7 : 15;
@@ -157,18 +165,20 @@ try {
       fn();
       return Number(process.hrtime.bigint() - t) / N;
     };
-    for (const warm of [runGet, runPlain, runFallback]) warm(); // warm-up (optimised)
-    const samples = { get: [], plain: [], fallback: [] };
+    for (const warm of [runGet, runPlain, runFallback, runReport]) warm(); // warm-up (optimised)
+    const samples = { get: [], plain: [], fallback: [], report: [] };
     for (let r = 0; r < rounds; r++) {
       samples.plain.push(once(runPlain));
       samples.get.push(once(runGet));
       samples.fallback.push(once(runFallback));
+      samples.report.push(once(runReport));
     }
     const best = (xs) => Math.min(...xs);
     const ratioTo = (xs) => median(xs.map((x, i) => x / samples.plain[i]));
     const nsGet = best(samples.get);
     const nsPlain = best(samples.plain);
     const nsFallback = best(samples.fallback);
+    const nsReport = best(samples.report);
     const alloc = (fn) => {
       let gcs = 0;
       const obs = new PerformanceObserver((list) => {
@@ -184,6 +194,7 @@ try {
     };
     const aGet = alloc(runGet);
     const aFallback = alloc(runFallback);
+    const aReport = alloc(runReport);
     await sleep(50); // let the gc observer deliver
     table(
       `get() against a plain property read (ns per call: the fastest of ${rounds} alternated rounds of ${N.toLocaleString("en")}; ratio: the median of the rounds' ratios)`,
@@ -204,7 +215,18 @@ try {
           aFallback.bytesPerCall.toFixed(4),
           String(aFallback.gcs),
         ],
+        [
+          '`client.get("database.pool.max")` + `client.report({ requests: 1, latencyMs })`',
+          nsReport.toFixed(2),
+          `${ratioTo(samples.report).toFixed(2)}×`,
+          aReport.bytesPerCall.toFixed(4),
+          String(aReport.gcs),
+        ],
       ],
+    );
+    const onOff = median(samples.report.map((x, i) => x / samples.get[i]));
+    console.log(
+      `reporting on / off (get() + report() against get() alone, median of the rounds' ratios): ${onOff.toFixed(2)}×; batches sent ${cs.reduce((n, c) => n + c.reportStats().sent, 0)}, dropped ${cs.reduce((n, c) => n + c.reportStats().dropped, 0)}`,
     );
     if (sink === 42) console.log("");
     for (const c of cs) await c.close();

@@ -1013,7 +1013,14 @@ export const agentCommand = defineCommand({
     instance: {
       kind: "value",
       flags: "--instance <id>",
-      description: "this instance's id in the fleet status (default: STRATA_INSTANCE, else <hostname>-<pid>)",
+      description:
+        "this instance's id in the fleet status and its rollout cohort, the same after a restart (default: STRATA_INSTANCE, else the host name)",
+    },
+    rolloutKeys: {
+      kind: "value",
+      flags: "--rollout-keys <file>",
+      description:
+        "public keys that may sign rollout plans (rollouts.trusted_keys), one ed25519:<base64> a line; without it no plan is followed",
     },
     timeout: {
       kind: "value",

@@ -19,3 +19,8 @@ export async function readCacheFile(path: string): Promise<string | null> {
 export async function writeCacheFile(path: string, text: string): Promise<void> {
   await writeFileAtomic(path, text, { within: dirname(path), mode: 0o600 });
 }
+
+/** Removes a cache file; one that is not there is fine. */
+export async function removeCacheFile(path: string): Promise<void> {
+  await fs.rm(path, { force: true });
+}

@@ -12,12 +12,32 @@ import { Emitter, type ClientEvents, type Listener, type WatchEvent } from "./ev
 import { Follower } from "./follower.js";
 import { Lifetime } from "./lifetime.js";
 import { resolveSettings, type ClientOptions, type Settings } from "./options.js";
-import { AcceptedState, type ConfigSource } from "./state.js";
+import { Reporter, type ReportInput, type ReportStats } from "./reporter.js";
+import { AcceptedState, type ConfigSource, type RefusedPlan, type RolloutInfo } from "./state.js";
 import type { DeepReadonly, KeyPath, ValueAt } from "./types.js";
 
 export type { ClientOptions } from "./options.js";
 export type { ChangeEvent, ClientEvents, ReconnectedEvent, ReconnectEvent, WatchEvent } from "./events.js";
-export type { ConfigSource } from "./state.js";
+export type { ConfigSource, RefusedPlan, RolloutInfo } from "./state.js";
+export type { ReportInput, ReportStats } from "./reporter.js";
+
+/** `get(key, { entity })`: the value for a request about `entity` (a user, an account) during a rollout. */
+export interface GetOptions<F = never> {
+  entity: string;
+  /** Returned when the configuration has no such path (else `get` throws `unknown-key`). */
+  fallback?: F;
+}
+
+function isGetOptions(v: unknown): v is GetOptions<unknown> {
+  if (typeof v !== "object" || v === null || typeof (v as { entity?: unknown }).entity !== "string") return false;
+  for (const k in v) if (k !== "entity" && k !== "fallback") return false;
+  return true;
+}
+
+/** A Prometheus label value: backslash, double quote and line feed escaped. */
+function labelValue(v: string): string {
+  return v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+}
 
 const NO_FALLBACK: unique symbol = Symbol("no fallback");
 
@@ -31,6 +51,7 @@ export class StrataClient<T extends object = Record<string, unknown>> {
   private readonly emitter = new Emitter();
   private readonly state: AcceptedState;
   private readonly follower: Follower;
+  private readonly reporter: Reporter;
   /** Every dotted path of the configuration in use to its frozen value: `get` is one lookup, on this object. */
   private index: ReadonlyMap<string, unknown> = new Map();
   private readyPromise: Promise<void> | null = null;
@@ -41,23 +62,40 @@ export class StrataClient<T extends object = Record<string, unknown>> {
     let follower: Follower | null = null;
     this.state = new AcceptedState(this.settings, this.lifetime, this.emitter, {
       seen: (version) => follower?.raiseLastEventId(version),
-      installed: (tree) => (this.index = tree.index),
+      installed: (tree, version) => {
+        this.index = tree.index;
+        this.reporter.running(version);
+      },
+      fetchVersion: (version) => follower!.versionText(version),
     });
     const connection = new Connection(this.settings, this.lifetime, this.state);
     follower = this.follower = new Follower(this.settings, this.lifetime, connection, this.state, this.emitter);
+    this.reporter = new Reporter(this.settings, this.lifetime, connection, () => this.state.version);
   }
 
   // ---- the read API (no I/O, no allocation) ---------------------------------------------------------
 
   /** The value at a dotted path; throws `unknown-key` when the configuration has no such path. */
   get<K extends KeyPath<T>>(key: K): ValueAt<T, K>;
+  /**
+   * The value at a dotted path for a request about `entity`: during a rollout, the version the plan gives that
+   * entity (its own cohort position, apart from this process's), else the version in use.
+   */
+  get<K extends KeyPath<T>, F = never>(key: K, options: GetOptions<F>): ValueAt<T, K> | F;
   /** The value at a dotted path, or `fallback` when the configuration has no such path. */
   get<K extends KeyPath<T>, F>(key: K, fallback: F): ValueAt<T, K> | F;
-  get(key: string, fallback: unknown = NO_FALLBACK): unknown {
+  get(key: string, second: unknown = NO_FALLBACK): unknown {
+    if (second === NO_FALLBACK) {
+      const v = this.index.get(key);
+      return v !== undefined ? v : this.unknownKey(key);
+    }
+    if (typeof second === "object" && isGetOptions(second)) {
+      const v = this.state.indexFor(second.entity)?.get(key);
+      if (v !== undefined) return v;
+      return "fallback" in second ? second.fallback : this.unknownKey(key);
+    }
     const v = this.index.get(key);
-    if (v !== undefined) return v;
-    if (fallback !== NO_FALLBACK) return fallback;
-    return this.unknownKey(key);
+    return v !== undefined ? v : second;
   }
 
   private unknownKey(key: string): never {
@@ -111,6 +149,62 @@ export class StrataClient<T extends object = Record<string, unknown>> {
     return this.state.rejected;
   }
 
+  /**
+   * The rollout this client follows and where it stands: null when no verified plan covers the version in
+   * use (no rollout, no rollout keys, or a newer version published since).
+   */
+  rollout(): RolloutInfo | null {
+    return this.state.rollout();
+  }
+
+  /** The last rollout plan refused and why (also an `error` event with code `plan-refused`). */
+  get lastRefusedPlan(): RefusedPlan | null {
+    return this.state.refusedPlan;
+  }
+
+  // ---- health reports and the version for metrics ----------------------------------------------------------
+
+  /**
+   * Counts requests the service served with the version in use (default one request, no error), and one
+   * latency sample: added to a few numbers, sent in a batch every `reportIntervalMs` for the rollout's gates.
+   * Never blocks, never throws for the endpoint's sake (only for numbers that cannot be counts).
+   */
+  report(input: ReportInput = {}): void {
+    this.reporter.add(input);
+  }
+
+  /** What the health reports did so far: batches sent and dropped, reports refused, versions pending. */
+  reportStats(): ReportStats {
+    return this.reporter.stats();
+  }
+
+  /** The label that splits the service's own metrics by configuration version: `{ strata_config_version: "7" }`. */
+  metricLabels(): { strata_config_version: string } {
+    return { strata_config_version: String(this.state.version) };
+  }
+
+  /**
+   * OpenTelemetry attributes of the version in use (`strata.config.version`), for a meter's or tracer's
+   * attributes; a Prometheus exporter turns it into the `strata_config_version` label the gates select.
+   */
+  resourceAttributes(): Record<string, string> {
+    return {
+      "strata.config.version": String(this.state.version),
+      "strata.config.environment": this.settings.environment,
+      "service.instance.id": this.settings.instance,
+    };
+  }
+
+  /** `strata_config_version` in the Prometheus text format, to append to the service's /metrics. */
+  metricsText(): string {
+    const labels = `environment="${labelValue(this.settings.environment)}",service="${labelValue(this.settings.service)}"`;
+    return (
+      "# HELP strata_config_version The configuration version this process runs.\n" +
+      "# TYPE strata_config_version gauge\n" +
+      `strata_config_version{${labels}} ${this.state.version}\n`
+    );
+  }
+
   on<E extends keyof ClientEvents>(event: E, listener: Listener<E>): () => void {
     return this.emitter.on(event, listener);
   }
@@ -151,7 +245,10 @@ export class StrataClient<T extends object = Record<string, unknown>> {
     this.loop = this.follower.run(initial.text === null && initial.refused === undefined);
   }
 
-  /** Ends every timer, request and stream; resolves once the cache file write in flight is done. */
+  /**
+   * Ends every timer, request and stream (the health reports not yet sent are dropped); resolves once the cache
+   * file write in flight is done.
+   */
   async close(): Promise<void> {
     if (this.lifetime.closed) return;
     this.lifetime.close();

@@ -59,6 +59,29 @@ export class Connection {
     }
   }
 
+  /**
+   * POSTs a JSON body (health reports) with `token` in place of the read token; the answer's body is read
+   * (at most 64 KiB) within `timeoutMs`.
+   */
+  async send(url: string, body: string, token: string | undefined, timeoutMs: number): Promise<Response> {
+    const controller = new AbortController();
+    const unlink = this.lifetime.link(controller);
+    const timer = this.lifetime.timer(() => controller.abort(), Math.max(1, timeoutMs));
+    try {
+      const headers: Record<string, string> = {
+        [CLIENT_HEADER]: this.identity.clientHeader,
+        "content-type": "application/json",
+      };
+      if (token) headers.authorization = `Bearer ${token}`;
+      const res = await this.settings.fetch(url, { method: "POST", headers, body, signal: controller.signal });
+      const answer = await readBounded(res, MAX_ERROR_BODY_BYTES, url);
+      return new Response(answer, { status: res.status, headers: res.headers });
+    } finally {
+      this.lifetime.clear(timer);
+      unlink();
+    }
+  }
+
   /** A 200 with the snapshot's text, or the error the answer means. */
   async snapshotText(res: Response, url: string): Promise<string> {
     if (res.status !== 200) throw await answerError(res, url);

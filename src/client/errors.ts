@@ -1,5 +1,6 @@
 /** The SDK's errors: a stable code, a message that never carries a secret value. */
 import { isRejectionCode, type RejectionCode } from "../core/protocol/index.js";
+import type { PlanRefusal } from "../core/rollout/plan.js";
 
 export type ClientErrorCode =
   | RejectionCode
@@ -10,6 +11,7 @@ export type ClientErrorCode =
   | "unauthenticated"
   | "access-denied"
   | "invalid-argument"
+  | "plan-refused"
   | "closed";
 
 /** Every failure the SDK reports: a stable code, a message that never carries a secret value. */
@@ -19,16 +21,19 @@ export class StrataClientError extends Error {
   readonly version: number | null;
   /** `unknown-service`: the services of the environment the endpoint has (empty: it declares none). */
   readonly services: readonly string[] | null;
+  /** `plan-refused`: why the rollout plan was refused (its `version` is the plan's version, when it has one). */
+  readonly refusal: PlanRefusal | null;
   constructor(
     code: ClientErrorCode,
     message: string,
-    options: { version?: number | null; cause?: unknown; services?: readonly string[] } = {},
+    options: { version?: number | null; cause?: unknown; services?: readonly string[]; refusal?: PlanRefusal } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "StrataClientError";
     this.code = code;
     this.version = options.version ?? null;
     this.services = options.services ?? null;
+    this.refusal = options.refusal ?? null;
   }
 }
 

@@ -1,9 +1,10 @@
 /**
  * Following the endpoint: server-sent events, or long-polling where a proxy refuses or cuts them, with
  * exponential backoff and full jitter between reconnects. The follower decides what to fetch and when; every
- * snapshot it fetches goes to the accepted state, which decides whether to use it.
+ * snapshot it fetches goes to the accepted state, which decides whether to use it. Rollout plans come the same
+ * way (a `plan` event, GET …/plan at start and with each long-poll) and go to the accepted state too.
  */
-import { announcedVersion, EventStreamParser } from "../core/protocol/index.js";
+import { announcedVersion, EventStreamParser, PLAN_EVENT, ROLLOUT_PATHS } from "../core/protocol/index.js";
 import { MAX_VERSION } from "../core/snapshot/snapshot.js";
 import { answerError, declaresNoServices, describeFailure, type Connection } from "./connection.js";
 import { isRejection, StrataClientError } from "./errors.js";
@@ -96,7 +97,10 @@ export class Follower {
       if (remaining <= 0) break;
       try {
         const res = await this.connection.request(url, {}, remaining);
-        if (res.status === 200) return { text: await res.text(), tried: "" };
+        if (res.status === 200) {
+          const text = await res.text();
+          return { text, tried: "", ...(await this.initialPlan(deadline)) };
+        }
         const error = await answerError(res, url);
         // The environment declares no services: its own snapshot is this service's (as before services).
         if (this.settings.reads.service !== null && declaresNoServices(res, error)) {
@@ -116,6 +120,46 @@ export class Follower {
       if (delay > 0) await this.lifetime.sleep(delay);
     }
     return { text: null, tried: `GET ${url}: ${last || "no attempt"}` };
+  }
+
+  /**
+   * The chain's rollout plan with the first snapshot, so that ready() resolves on the cohort's version:
+   * null when the endpoint has none (404), absent when no plan is followed (no rollout keys) or it did not
+   * answer (the plan cache, if any, stands).
+   */
+  private async initialPlan(deadline: number): Promise<{ plan?: string | null }> {
+    if (this.settings.rolloutKeys.length === 0) return {};
+    const answer = await this.getPlan(Math.max(1, deadline - Date.now()), null).catch(() => undefined);
+    return answer === undefined || answer === "unchanged" ? {} : { plan: answer };
+  }
+
+  /** The digest of the plan last read from GET …/plan: sent as `If-None-Match`. */
+  private planTag: string | null = null;
+
+  /** GET …/plan: its text, null on 404 (no plan), "unchanged" on 304; throws on anything else. */
+  private async getPlan(timeoutMs: number, etag: string | null): Promise<string | null | "unchanged"> {
+    const url = this.connection.url(ROLLOUT_PATHS.plan.slice(1));
+    const res = await this.connection.request(url, etag === null ? {} : { "if-none-match": `"${etag}"` }, timeoutMs);
+    if (res.status === 304) return "unchanged";
+    if (res.status === 404) {
+      await res.body?.cancel().catch(() => undefined);
+      return null;
+    }
+    if (res.status !== 200) throw await answerError(res, url);
+    const text = await res.text();
+    this.planTag = /"digest":"(sha256:[0-9a-f]{64})"/.exec(text)?.[1] ?? null;
+    return text;
+  }
+
+  /** Long-polling hears no `plan` event: the plan is read after each answer (a 304 while it is the same). */
+  private async pollPlan(): Promise<void> {
+    if (this.settings.rolloutKeys.length === 0 || this.lifetime.closed) return;
+    const answer = await this.getPlan(this.settings.timeoutMs, this.planTag);
+    if (answer === "unchanged") return;
+    const before = this.state.version;
+    if (answer === null) this.state.dropPlan();
+    else await this.state.considerPlan(answer);
+    if (this.state.version !== before) await this.catchUp();
   }
 
   /** Follows the endpoint until the client closes. */
@@ -186,7 +230,8 @@ export class Follower {
   /** After a disconnect: the current snapshot, if it is not ours (also catches an endpoint that went back). */
   private async catchUp(): Promise<void> {
     const url = this.connection.url("snapshot");
-    const res = await this.request(url, { "if-none-match": `"${this.state.version}"` }, this.settings.timeoutMs);
+    // The head, not the version in use: a client a plan keeps on its stable version is not behind.
+    const res = await this.request(url, { "if-none-match": `"${this.state.headVersion}"` }, this.settings.timeoutMs);
     if (res.status === 304) return this.state.confirmed();
     await this.consider(await this.connection.snapshotText(res, url));
   }
@@ -196,15 +241,14 @@ export class Follower {
     // The newest version handled, not only the one in use: a refused current one is not sent again at once.
     const res = await this.request(
       url,
-      { "if-none-match": `"${Math.max(this.state.version, this.lastEventId)}"` },
+      { "if-none-match": `"${Math.max(this.state.headVersion, this.lastEventId)}"` },
       (this.settings.waitSeconds + 15) * 1000,
     );
     if (res.status === 200 || res.status === 304) this.answered();
     if (res.status === 304) {
-      if (this.lastEventId === this.state.version) this.state.confirmed();
-      return;
-    }
-    await this.consider(await this.connection.snapshotText(res, url));
+      if (this.lastEventId === this.state.headVersion) this.state.confirmed();
+    } else await this.consider(await this.connection.snapshotText(res, url));
+    await this.pollPlan();
   }
 
   /**
@@ -251,16 +295,22 @@ export class Follower {
           // Several events in one read (a replay after reconnecting): only the newest needs fetching. Ids
           // above the version bound are no version strata publishes: not fetched.
           let newest = 0;
+          let plan: string | null = null;
           for (const event of parser.push(decoder.decode(value, { stream: true }))) {
+            if (event.event === PLAN_EVENT) plan = event.data;
             const announced = announcedVersion(event);
             if (announced <= MAX_VERSION) newest = Math.max(newest, announced);
           }
           if (parser.blocks !== blocks) resetIdle();
-          if (newest > this.lastEventId) {
-            let before = this.state.version;
-            await this.fetchVersion(newest);
+          let before = this.state.version;
+          // The plan first: it comes before the snapshot event of its candidate, which it fetches (once
+          // verified), so a client it keeps on the stable version never runs the candidate in between.
+          if (plan !== null) await this.state.considerPlan(plan);
+          if (newest > this.lastEventId) await this.fetchVersion(newest);
+          if (this.state.version !== before) {
             // Tell the endpoint which version runs now (fleet status reads it from a snapshot request's
             // Strata-Client header): a conditional GET, 304 unless something newer arrived meanwhile.
+            before = -1;
             while (this.state.version !== before && !this.lifetime.closed) {
               before = this.state.version;
               await this.catchUp();
@@ -279,8 +329,13 @@ export class Follower {
 
   /** Fetches an announced version; only the accepted state's verdict raises `Last-Event-ID` (its `seen` hook). */
   private async fetchVersion(version: number): Promise<void> {
+    await this.consider(await this.versionText(version));
+  }
+
+  /** The text of `snapshots/{version}` (for the accepted state, when a plan names a version it does not hold). */
+  async versionText(version: number): Promise<string> {
     const url = this.connection.url(`snapshots/${version}`);
     const res = await this.request(url, {}, this.settings.timeoutMs);
-    await this.consider(await this.connection.snapshotText(res, url));
+    return this.connection.snapshotText(res, url);
   }
 }

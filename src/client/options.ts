@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import type { PublicKey } from "../core/snapshot/keys.js";
 import type { Chain, ClientKind } from "../core/protocol/index.js";
 import { StrataClientError } from "./errors.js";
-import { parseTrustedKeyList } from "./verify.js";
+import { parseKeys, parseTrustedKeyList } from "./verify.js";
 
 export interface ClientOptions {
   /** The endpoint's base URL (`https://config.example.com`). */
@@ -17,8 +17,22 @@ export interface ClientOptions {
    * `read:<environment>/<service>`).
    */
   service: string;
-  /** Default: `<hostname>-<pid>`. */
+  /**
+   * This process's id: its name in the fleet status and what its rollout cohort is computed from, so it must
+   * survive a restart. Default: `STRATA_INSTANCE`, else the host name (a pod's name in Kubernetes). Set it
+   * when several processes on one host must be told apart (e.g. `${hostname()}-worker-2`), to a value the
+   * same process gets again after a restart.
+   */
   instance?: string;
+  /**
+   * `ed25519:<base64>` keys that may sign rollout plans (`rollouts.trusted_keys` in strata.yaml). Without
+   * them the client follows no plan: it runs the newest version and reports each plan it sees as refused.
+   */
+  rolloutKeys?: readonly string[];
+  /** Health reports (`report()`): how often a batch is sent (default 5 000 ms). */
+  reportIntervalMs?: number;
+  /** Bearer token with `report:<environment>` for health reports; default `STRATA_REPORT_TOKEN`, else `token`. */
+  reportToken?: string;
   /** `ed25519:<base64>` public keys; a snapshot needs a signature by one of them. */
   trustedKeys: readonly string[];
   /** age identity text (`AGE-SECRET-KEY-…` lines); default `SOPS_AGE_KEY`, then the file `SOPS_AGE_KEY_FILE`. */
@@ -78,6 +92,22 @@ export interface Settings {
   fixedTransport: boolean;
   allowExpired: boolean;
   maxBodyBytes: number;
+  rolloutKeys: PublicKey[];
+  reportIntervalMs: number;
+  reportToken: string | undefined;
+}
+
+/** What an instance id may be: what a health report carries and the `Strata-Client` header writes unchanged. */
+const INSTANCE_ID = /^[\x21-\x7e]{1,128}$/;
+
+/**
+ * The default instance id: `STRATA_INSTANCE`, else the host name. Not the pid: a restarted process must
+ * keep its rollout cohort (a pod keeps its name across container restarts). Characters the header and the
+ * reports cannot carry become `_`.
+ */
+export function defaultInstance(env: NodeJS.ProcessEnv = process.env): string {
+  const id = env.STRATA_INSTANCE || hostname() || "localhost";
+  return id.replace(/[^\x21-\x7e]|[;=,]/g, "_").slice(0, 128);
 }
 
 export function resolveSettings(options: ClientOptions): Settings {
@@ -91,6 +121,18 @@ export function resolveSettings(options: ClientOptions): Settings {
   const env = options.env ?? process.env;
   const baseMs = Math.max(1, options.backoff?.baseMs ?? 500);
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const instance = options.instance ?? defaultInstance(env);
+  if (!INSTANCE_ID.test(instance) || /[;=,]/.test(instance))
+    throw new StrataClientError(
+      "invalid-argument",
+      `instance ${JSON.stringify(instance)} must be 1 to 128 printable ASCII characters without spaces, ";", "=" or ","`,
+    );
+  const reportIntervalMs = options.reportIntervalMs ?? 5000;
+  if (!Number.isSafeInteger(reportIntervalMs) || reportIntervalMs < 100)
+    throw new StrataClientError(
+      "invalid-argument",
+      `reportIntervalMs must be a whole number of milliseconds, at least 100, not ${reportIntervalMs}`,
+    );
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1)
     throw new StrataClientError("invalid-argument", `maxBodyBytes must be a positive integer, not ${maxBodyBytes}`);
   return {
@@ -101,7 +143,7 @@ export function resolveSettings(options: ClientOptions): Settings {
     token: options.token ?? env.STRATA_TOKEN,
     service: options.service,
     reads: { environment: options.environment, service: options.service },
-    instance: options.instance ?? `${hostname()}-${process.pid}`,
+    instance,
     kind: options.kind ?? "sdk",
     timeoutMs: options.timeoutMs ?? 10_000,
     baseMs,
@@ -114,5 +156,8 @@ export function resolveSettings(options: ClientOptions): Settings {
     fixedTransport: options.transport !== undefined && options.transport !== "auto",
     allowExpired: options.allowExpired === true,
     maxBodyBytes,
+    rolloutKeys: parseKeys(options.rolloutKeys ?? [], "rolloutKeys"),
+    reportIntervalMs,
+    reportToken: options.reportToken ?? env.STRATA_REPORT_TOKEN ?? options.token ?? env.STRATA_TOKEN,
   };
 }

@@ -5,6 +5,12 @@
  * place and is reported (an `error` event, the `Strata-Client` header). Each accepted snapshot is written to
  * the cache file exactly as received. Freshness (`expiresAt`) is watched here too: a snapshot already past
  * it is refused (`expired`) unless `allowExpired`; the one in use that expires stays, reported stale.
+ *
+ * A rollout plan (core/rollout/plan.ts) can make the version in use older than the newest one: the state
+ * keeps the newest accepted snapshot (the head: what the cache file holds and what nothing may go below)
+ * apart from the one in use, holds the two versions the plan names (so that a rollback or a promotion is a
+ * swap in memory, never a fetch), and runs the one `versionFor` gives this instance. docs/runtime.md,
+ * "Rollouts".
  */
 import { readFile } from "node:fs/promises";
 import {
@@ -13,7 +19,17 @@ import {
   type Snapshot,
   type SnapshotMetadata,
 } from "../core/protocol/index.js";
-import { readCacheFile, writeCacheFile } from "./cache.js";
+import {
+  acceptedPlan,
+  verifyPlanText,
+  versionFor,
+  type PlanCheck,
+  type PlanRefusal,
+  type RolloutPlan,
+  type SignedVersion,
+} from "../core/rollout/plan.js";
+import type { VersionRef } from "../core/snapshot/snapshot.js";
+import { readCacheFile, removeCacheFile, writeCacheFile } from "./cache.js";
 import { isRejection, StrataClientError } from "./errors.js";
 import type { Emitter } from "./events.js";
 import { parseAgeIdentities } from "./identity.js";
@@ -28,21 +44,60 @@ interface Accepted {
   /** Exactly as received: what the cache file holds. */
   text: string;
   tree: ConfigTree;
+  /** Its version as verified with the publishing keys: what a plan may name. */
+  signed: SignedVersion;
 }
 
 /**
- * The snapshot in use: its metadata and its tree. Its text (written to the cache file when it was accepted) and
- * its `config` and `secrets` (merged into the tree) are not kept: a client holds its configuration once.
+ * A snapshot held: its metadata, its tree, its text (for the cache files) and its verified version. Its
+ * `config` and `secrets` are not kept (merged into the tree).
  */
-interface InUse {
+export interface Held {
   snapshot: SnapshotMetadata;
+  text: string;
   tree: ConfigTree;
+  signed: SignedVersion;
+}
+
+/** The plan followed: its text (as signed, what the plan cache holds) and its content. */
+interface Followed {
+  plan: RolloutPlan;
+  text: string;
+}
+
+/** What `client.rollout()` says: the plan this client follows and where it stands in it. */
+export interface RolloutInfo {
+  rollout: string;
+  phase: RolloutPlan["phase"];
+  planVersion: number;
+  stable: number;
+  candidate: number;
+  /** The version this client runs. */
+  running: number;
+  cohort: "candidate" | "stable";
+}
+
+/** The last plan refused and why. */
+export interface RefusedPlan {
+  /** The plan's version, when it had a readable one. */
+  planVersion: number | null;
+  refusal: PlanRefusal;
+  message: string;
+}
+
+/** The plan cache (beside the cache file): the plan followed and the versions it names other than the head. */
+interface PlanCacheFile {
+  kind: "strata.client-plan-cache";
+  plan: string;
+  versions: string[];
 }
 
 /** What the first request to the endpoint brought: its snapshot text, or null and what was tried. */
 export interface InitialAnswer {
   text: string | null;
   tried: string;
+  /** The rollout plan's text, null when the endpoint has none; absent when it was not asked or did not answer. */
+  plan?: string | null;
   /** The answer was refused before it was a snapshot text (larger than `maxBodyBytes`). */
   refused?: StrataClientError & { code: RejectionCode };
 }
@@ -67,11 +122,22 @@ interface StateHooks {
   /** A version was installed or refused: the follower need not fetch it again. */
   seen(version: number): void;
   /** A snapshot was swapped in: the facade's lookup index is its tree's. */
-  installed(tree: ConfigTree): void;
+  installed(tree: ConfigTree, version: number): void;
+  /** The text of `snapshots/{version}` from the endpoint (a version a plan names that is not held). */
+  fetchVersion(version: number): Promise<string>;
 }
 
 export class AcceptedState {
-  current: InUse | null = null;
+  /** The snapshot in use. */
+  current: Held | null = null;
+  /** The newest accepted snapshot (the cache file's): the one in use unless a plan says otherwise. */
+  head: Held | null = null;
+  /** The head and the versions the plan followed names, by version. */
+  private readonly held = new Map<number, Held>();
+  private followed: Followed | null = null;
+  private planRefused: RefusedPlan | null = null;
+  /** While the first answer (and the cache files) are taken in: nothing is swapped in until all are read. */
+  private adopting = false;
   source: ConfigSource | null = null;
   /** The highest accepted version this process or its cache file has seen: nothing at or below it is taken. */
   private floor = 0;
@@ -97,8 +163,46 @@ export class AcceptedState {
     return this.current?.snapshot.version ?? 0;
   }
 
+  /** The newest version accepted (the head): the endpoint's current one unless something was refused. */
+  get headVersion(): number {
+    return this.head?.snapshot.version ?? 0;
+  }
+
   get rejected(): { version: number; reason: RejectionCode } | null {
     return this.lastRejection;
+  }
+
+  get refusedPlan(): RefusedPlan | null {
+    return this.planRefused;
+  }
+
+  /** The plan this client follows, when it covers the head (a newer version than its candidate ends it). */
+  private get covering(): Followed | null {
+    const f = this.followed;
+    return f !== null && this.head !== null && this.head.snapshot.version <= f.plan.candidate.version ? f : null;
+  }
+
+  rollout(): RolloutInfo | null {
+    const f = this.covering;
+    if (f === null || this.current === null) return null;
+    const { plan } = f;
+    return {
+      rollout: plan.rollout,
+      phase: plan.phase,
+      planVersion: plan.planVersion,
+      stable: plan.stable.version,
+      candidate: plan.candidate.version,
+      running: this.current.snapshot.version,
+      cohort: versionFor(plan, { instance: this.settings.instance }).role,
+    };
+  }
+
+  /** The lookup index for a request about `entity`: the version the plan gives that entity. */
+  indexFor(entity: string): ReadonlyMap<string, unknown> | null {
+    const f = this.covering;
+    if (f === null) return this.current?.tree.index ?? null;
+    const { ref } = versionFor(f.plan, { entity });
+    return (this.held.get(ref.version) ?? this.current)?.tree.index ?? null;
   }
 
   /** The `Strata-Client` header this client sends now. */
@@ -118,6 +222,19 @@ export class AcceptedState {
    * a cache of another chain (the environment's, before it declared services) is neither used nor a floor.
    */
   async adopt(initial: InitialAnswer): Promise<void> {
+    this.adopting = true;
+    try {
+      await this.adoptSnapshot(initial);
+      if (this.head !== null) await this.loadPlanCache();
+      if (initial.plan === null) this.dropPlan();
+      else if (initial.plan !== undefined) await this.considerPlan(initial.plan);
+    } finally {
+      this.adopting = false;
+    }
+    this.apply();
+  }
+
+  private async adoptSnapshot(initial: InitialAnswer): Promise<void> {
     const offline = initial.text === null && initial.refused === undefined;
     const cached = await this.loadCache(offline);
     if (cached !== null) this.floor = Math.max(this.floor, cached.snapshot.version);
@@ -162,6 +279,117 @@ export class AcceptedState {
       if (!isRejection(e)) throw e;
       this.reject(e);
     }
+  }
+
+  /**
+   * Takes a rollout plan's text (from the event stream or GET …/plan): followed when it verifies (a rollout
+   * key signed it, for this chain, naming two versions a publishing key signed, not going back from the plan
+   * followed), else refused with an `error` event (`plan-refused`) and nothing changes. The versions it names
+   * that are not held are fetched, but only once its signature verified: a forged plan costs no request.
+   */
+  async considerPlan(text: string): Promise<void> {
+    const extra: Accepted[] = [];
+    let check = this.checkPlan(text, extra);
+    if (!check.ok && check.refusal === "unsigned-version") {
+      let failure = "";
+      for (const ref of namedVersions(text)) {
+        if (this.held.has(ref.version)) continue; // held with another digest: refused below
+        try {
+          extra.push(await this.prepareNamed(await this.hooks.fetchVersion(ref.version), ref));
+        } catch (e) {
+          if (isRejection(e)) this.reject(e);
+          else if (!(e instanceof StrataClientError)) throw e;
+          failure = ` (v${ref.version}: ${(e as Error).message})`;
+          break;
+        }
+        if (this.lifetime.closed) return;
+      }
+      check = this.checkPlan(text, extra);
+      if (!check.ok && failure !== "") check = { ...check, message: check.message + failure };
+    }
+    if (this.lifetime.closed) return;
+    if (!check.ok) return this.refusePlan(check, text);
+    if (check.unchanged) return;
+    for (const next of extra) {
+      if (next.snapshot.version > this.headVersion) this.accept(next, "endpoint");
+      else this.held.set(next.snapshot.version, toHeld(next));
+    }
+    this.followed = { plan: check.plan, text };
+    this.prune();
+    this.persistPlan();
+    this.apply();
+  }
+
+  /** The endpoint has no plan for the chain: the newest version runs. */
+  dropPlan(): void {
+    if (this.followed === null) return;
+    this.followed = null;
+    this.prune();
+    this.persistPlan();
+    this.apply();
+  }
+
+  private checkPlan(text: string, extra: readonly Accepted[], fromCache = false): PlanCheck {
+    const signedVersions: SignedVersion[] = [...this.held.values(), ...extra].map((h) => h.signed);
+    return verifyPlanText(text, {
+      environment: this.settings.reads.environment,
+      service: this.settings.reads.service,
+      rolloutKeys: this.settings.rolloutKeys,
+      signedVersions,
+      previous: fromCache || this.followed === null ? null : acceptedPlan(this.followed.plan),
+      now: Date.now(),
+      // The plan cache is last-known-good: its plan keeps the cohort's version while the endpoint is away.
+      allowExpired: fromCache || this.settings.allowExpired,
+    });
+  }
+
+  private refusePlan(check: PlanCheck & { ok: false }, text: string): void {
+    const planVersion = planVersionOf(text);
+    const message =
+      this.settings.rolloutKeys.length === 0 && check.refusal === "untrusted-signature"
+        ? `a rollout plan arrived but this client has no rolloutKeys (rollouts.trusted_keys): it follows no plan and runs the newest version (${check.message})`
+        : `rollout plan refused (${check.refusal}), the version in use stays v${this.version}: ${check.message}`;
+    this.planRefused = { planVersion, refusal: check.refusal, message };
+    this.emitter.emit(
+      "error",
+      new StrataClientError("plan-refused", message, { version: planVersion, refusal: check.refusal }),
+    );
+  }
+
+  /** Which held version runs: the head, unless the plan covering it gives this instance its stable version. */
+  private choose(): Held | null {
+    const f = this.covering;
+    if (f === null || this.head === null) return this.head;
+    const { ref } = versionFor(f.plan, { instance: this.settings.instance });
+    return this.held.get(ref.version) ?? this.head;
+  }
+
+  /** Keeps the head and, while a plan covers it, the two versions the plan names; lets go of the rest. */
+  private prune(): void {
+    const keep = new Set<number>([this.headVersion]);
+    const f = this.covering;
+    if (f !== null) {
+      keep.add(f.plan.stable.version);
+      keep.add(f.plan.candidate.version);
+    }
+    for (const v of [...this.held.keys()]) if (!keep.has(v)) this.held.delete(v);
+  }
+
+  /** Swaps in what `choose` says, with a `change` event when it replaced another. */
+  private apply(): void {
+    if (this.adopting || this.lifetime.closed) return;
+    const next = this.choose();
+    const previous = this.current;
+    if (next === null || next === previous) return;
+    this.current = next;
+    this.hooks.installed(next.tree, next.snapshot.version);
+    this.updateHeader();
+    this.armStaleness();
+    if (previous !== null)
+      this.emitter.changed(
+        { tree: previous.tree, version: previous.snapshot.version },
+        { tree: next.tree, version: next.snapshot.version },
+      );
   }
 
   /** A refusal of an answer that never became a snapshot text (too large): reported like any other. */
@@ -235,18 +463,12 @@ export class AcceptedState {
    * returns "same" when `text` is that very snapshot again.
    */
   private async prepare(text: string, against: Accepted | null, origin = "the endpoint"): Promise<Accepted | "same"> {
-    const snapshot = verifySnapshotText(text, this.settings.reads, this.settings.trusted);
-    const best = Math.max(this.floor, this.current?.snapshot.version ?? 0, against?.snapshot.version ?? 0);
-    const sameAs = this.current ?? against;
+    const { snapshot, signed } = verifySnapshotText(text, this.settings.reads, this.settings.trusted);
+    const best = Math.max(this.floor, this.headVersion, against?.snapshot.version ?? 0);
+    const sameAs = this.head ?? against;
     if (sameAs !== null && snapshot.version === sameAs.snapshot.version && snapshot.digest === sameAs.snapshot.digest)
       return "same";
-    if (!this.settings.allowExpired && Date.now() >= Date.parse(snapshot.expiresAt)) {
-      throw new StrataClientError(
-        "expired",
-        `snapshot v${snapshot.version} from ${origin} expired at ${snapshot.expiresAt}: an old version replayed, or nobody refreshed it (strata push --refresh); allowExpired takes it anyway`,
-        { version: snapshot.version },
-      );
-    }
+    this.checkFresh(snapshot, origin);
     if (snapshot.version <= best && best > 0) {
       throw new StrataClientError(
         "version-regression",
@@ -254,32 +476,125 @@ export class AcceptedState {
         { version: snapshot.version },
       );
     }
+    return this.openSnapshot(snapshot, text, signed);
+  }
+
+  /**
+   * Verifies the text of a version a plan names (`snapshots/{v}`): signed like any snapshot, fresh, and that
+   * very version; it may be older than the head (the plan's stable version).
+   */
+  private async prepareNamed(text: string, ref: VersionRef, origin = "the endpoint"): Promise<Accepted> {
+    const { snapshot, signed } = verifySnapshotText(text, this.settings.reads, this.settings.trusted);
+    if (snapshot.version !== ref.version || snapshot.digest !== ref.digest)
+      throw new StrataClientError(
+        "invalid-snapshot",
+        `${origin} answered v${snapshot.version} (${snapshot.digest.slice(0, 19)}…) for v${ref.version} (${ref.digest.slice(0, 19)}…) of the rollout plan`,
+        { version: snapshot.version },
+      );
+    this.checkFresh(snapshot, origin);
+    return this.openSnapshot(snapshot, text, signed);
+  }
+
+  private checkFresh(snapshot: Snapshot, origin: string): void {
+    if (!this.settings.allowExpired && Date.now() >= Date.parse(snapshot.expiresAt)) {
+      throw new StrataClientError(
+        "expired",
+        `snapshot v${snapshot.version} from ${origin} expired at ${snapshot.expiresAt}: an old version replayed, or nobody refreshed it (strata push --refresh); allowExpired takes it anyway`,
+        { version: snapshot.version },
+      );
+    }
+  }
+
+  /** Opens the secrets and builds the tree. */
+  private async openSnapshot(snapshot: Snapshot, text: string, signed: SignedVersion): Promise<Accepted> {
     let secrets = null;
     if (snapshot.secrets !== null) {
       // The SOPS engine loads with the first snapshot that has secrets: services without any skip its cost.
       const { openSnapshotSecrets } = await import("./secrets.js");
       secrets = await openSnapshotSecrets(snapshot.secrets, this.identities, snapshot.version);
     }
-    return { snapshot, text, tree: buildTree(mergeSecrets(snapshot.config as never, secrets)) };
+    return { snapshot, text, tree: buildTree(mergeSecrets(snapshot.config as never, secrets)), signed };
   }
 
-  /** Swaps `next` in; it is written to the cache file when it came from the endpoint (unless `persist` is false). */
+  /** Takes `next` as the head and runs what the plan says: {@link accept}, then {@link apply}. */
   private install(next: Accepted, source: ConfigSource, persist = source === "endpoint"): void {
-    const previous = this.current;
+    this.accept(next, source, persist);
+    this.apply();
+  }
+
+  /**
+   * Makes `next` the head; it is written to the cache file when it came from the endpoint (unless `persist`
+   * is false). What runs is {@link apply}'s to decide.
+   */
+  private accept(next: Accepted, source: ConfigSource, persist = source === "endpoint"): void {
     this.source = source;
-    const { config: _c, secrets: _s, ...meta } = next.snapshot;
-    this.current = { snapshot: meta, tree: next.tree };
-    this.hooks.installed(next.tree);
+    const held = toHeld(next);
+    this.head = held;
+    this.held.set(held.snapshot.version, held);
     this.floor = Math.max(this.floor, next.snapshot.version);
     this.hooks.seen(next.snapshot.version);
-    this.updateHeader();
-    this.armStaleness();
+    this.prune();
     if (persist) this.persist(next.text);
-    if (previous !== null)
-      this.emitter.changed(
-        { tree: previous.tree, version: previous.snapshot.version },
-        { tree: next.tree, version: next.snapshot.version },
-      );
+  }
+
+  /**
+   * Reads the plan cache: the plan followed when the process stopped and the versions it names other than the
+   * head. Used when it still verifies against the head (expired or not: it is last-known-good); else ignored.
+   */
+  private async loadPlanCache(): Promise<void> {
+    const file = this.planCacheFile;
+    if (file === null) return;
+    let doc: PlanCacheFile;
+    try {
+      const text = await readCacheFile(file);
+      if (text === null) return;
+      doc = JSON.parse(text) as PlanCacheFile;
+      if (doc?.kind !== "strata.client-plan-cache" || typeof doc.plan !== "string" || !Array.isArray(doc.versions))
+        return;
+    } catch {
+      return; // unreadable or not ours: the endpoint's plan replaces it
+    }
+    const refs = new Map(namedVersions(doc.plan).map((r) => [r.version, r]));
+    const extra: Accepted[] = [];
+    for (const text of doc.versions.slice(0, 2)) {
+      if (typeof text !== "string") continue;
+      try {
+        const version = JSON.parse(text) as { version?: unknown };
+        const ref = refs.get(Number(version.version));
+        if (ref !== undefined && !this.held.has(ref.version))
+          extra.push(await this.prepareNamed(text, ref, "the plan cache"));
+      } catch (e) {
+        if (!(e instanceof StrataClientError) && !(e instanceof SyntaxError)) throw e;
+      }
+    }
+    const check = this.checkPlan(doc.plan, extra, true);
+    if (!check.ok) return;
+    for (const next of extra) this.held.set(next.snapshot.version, toHeld(next));
+    this.followed = { plan: check.plan, text: doc.plan };
+    this.prune();
+  }
+
+  private get planCacheFile(): string | null {
+    return this.settings.cacheFile === null ? null : `${this.settings.cacheFile}.plan`;
+  }
+
+  /** Writes (or, with no plan covering the head, removes) the plan cache, after the cache file's writes. */
+  private persistPlan(): void {
+    const file = this.planCacheFile;
+    if (file === null) return;
+    const f = this.covering;
+    const head = this.headVersion;
+    const doc: PlanCacheFile | null =
+      f === null
+        ? null
+        : {
+            kind: "strata.client-plan-cache",
+            plan: f.text,
+            versions: [...this.held.values()].filter((h) => h.snapshot.version !== head).map((h) => h.text),
+          };
+    this.cacheWrite = this.cacheWrite
+      .then(() => (doc === null ? removeCacheFile(file) : writeCacheFile(file, JSON.stringify(doc))))
+      .catch((cause: unknown) => this.cacheWriteFailed(file, cause));
   }
 
   private reject(e: StrataClientError & { code: RejectionCode }): void {
@@ -297,16 +612,18 @@ export class AcceptedState {
     if (file === null) return;
     this.cacheWrite = this.cacheWrite
       .then(() => writeCacheFile(file, text))
-      .catch((cause: unknown) => {
-        this.emitter.emit(
-          "error",
-          new StrataClientError(
-            "invalid-argument",
-            `cannot write the cache file ${file}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`,
-            { cause },
-          ),
-        );
-      });
+      .catch((cause: unknown) => this.cacheWriteFailed(file, cause));
+  }
+
+  private cacheWriteFailed(file: string, cause: unknown): void {
+    this.emitter.emit(
+      "error",
+      new StrataClientError(
+        "invalid-argument",
+        `cannot write the cache file ${file}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`,
+        { cause },
+      ),
+    );
   }
 
   private updateHeader(): void {
@@ -337,6 +654,30 @@ export class AcceptedState {
     // Reported from a timer even when already stale, so that listeners attached after ready() hear it.
     this.staleTimer = this.lifetime.timer(check, Math.max(0, at - Date.now()));
   }
+}
+
+function toHeld(a: Accepted): Held {
+  const { config: _c, secrets: _s, ...meta } = a.snapshot;
+  return { snapshot: meta, text: a.text, tree: a.tree, signed: a.signed };
+}
+
+/** The stable and candidate versions a plan text names (none when it is not a plan: its check says why). */
+function namedVersions(text: string): VersionRef[] {
+  try {
+    const p = JSON.parse(text) as Partial<RolloutPlan> | null;
+    const refs: VersionRef[] = [];
+    for (const r of [p?.stable, p?.candidate])
+      if (r && Number.isSafeInteger(r.version) && r.version > 0 && typeof r.digest === "string")
+        refs.push({ version: r.version, digest: r.digest });
+    return refs.slice(0, 2);
+  } catch {
+    return [];
+  }
+}
+
+function planVersionOf(text: string): number | null {
+  const m = /"planVersion":(\d{1,15})[,}]/.exec(text);
+  return m ? Number(m[1]) : null;
 }
 
 /** Whether a cache file's text is an environment's snapshot (no `service`); a text that is no JSON is not. */

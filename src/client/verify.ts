@@ -6,7 +6,8 @@
 import { StrataError } from "../core/findings.js";
 // Not the snapshot index: it would load the SOPS engine, which only snapshots with secrets need.
 import { parsePublicKey, type PublicKey } from "../core/snapshot/keys.js";
-import { parseSnapshot, verifySnapshot, type Snapshot } from "../core/snapshot/snapshot.js";
+import { parseSnapshot, type Snapshot } from "../core/snapshot/snapshot.js";
+import { signedVersion, type SignedVersion } from "../core/rollout/plan.js";
 import type { Chain } from "../core/protocol/chains.js";
 import { StrataClientError } from "./errors.js";
 
@@ -16,11 +17,16 @@ export function parseTrustedKeyList(keys: readonly string[]): PublicKey[] {
       "invalid-argument",
       "trustedKeys is empty: a client must know which keys sign its snapshots",
     );
+  return parseKeys(keys, "trustedKeys");
+}
+
+/** `ed25519:<base64>` keys of an option; a bad one is `invalid-argument` naming the option. */
+export function parseKeys(keys: readonly string[], option: string): PublicKey[] {
   return keys.map((k) => {
     try {
       return parsePublicKey(k);
     } catch (cause) {
-      throw new StrataClientError("invalid-argument", (cause as Error).message, { cause });
+      throw new StrataClientError("invalid-argument", `${option}: ${(cause as Error).message}`, { cause });
     }
   });
 }
@@ -35,7 +41,11 @@ function versionOf(text: string): number | null {
  * Whatever else goes wrong while checking a document (one that defeats a check) is `invalid-snapshot` too:
  * every failure here is a refusal, which the client survives by its fallback rules.
  */
-export function verifySnapshotText(text: string, chain: Chain, trusted: readonly PublicKey[]): Snapshot {
+export function verifySnapshotText(
+  text: string,
+  chain: Chain,
+  trusted: readonly PublicKey[],
+): { snapshot: Snapshot; signed: SignedVersion } {
   try {
     return checkSnapshotText(text, chain, trusted);
   } catch (cause) {
@@ -47,16 +57,22 @@ export function verifySnapshotText(text: string, chain: Chain, trusted: readonly
   }
 }
 
-function checkSnapshotText(text: string, chain: Chain, trusted: readonly PublicKey[]): Snapshot {
+function checkSnapshotText(
+  text: string,
+  chain: Chain,
+  trusted: readonly PublicKey[],
+): { snapshot: Snapshot; signed: SignedVersion } {
   const { environment } = chain;
   let snapshot: Snapshot;
+  let signed: SignedVersion;
   try {
     snapshot = parseSnapshot(text);
   } catch (cause) {
     throw new StrataClientError("invalid-snapshot", (cause as Error).message, { cause, version: versionOf(text) });
   }
   try {
-    verifySnapshot(snapshot, trusted);
+    // The verified version a rollout plan may name (core/rollout/plan.ts): the same check, once.
+    signed = signedVersion(snapshot, trusted, chain.service);
   } catch (cause) {
     if (cause instanceof StrataError && (cause.code === "digest-mismatch" || cause.code === "invalid-signature")) {
       throw new StrataClientError(cause.code, cause.message, { version: snapshot.version });
@@ -80,5 +96,5 @@ function checkSnapshotText(text: string, chain: Chain, trusted: readonly PublicK
       { version: snapshot.version },
     );
   }
-  return snapshot;
+  return { snapshot, signed };
 }

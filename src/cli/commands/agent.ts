@@ -27,6 +27,8 @@ const CODES = {
   "unknown-environment": "unknown-environment",
   "unknown-service": "unknown-service",
   "unknown-key": "unknown-key",
+  // Never thrown (a refused plan leaves the version in use): an `error` event only.
+  "plan-refused": "invalid-snapshot",
   closed: "internal",
 } as const satisfies Record<ClientErrorCode, Code>;
 
@@ -85,6 +87,7 @@ export function register(program: Command): void {
       });
     const { loadTrustedKeys } = await import("../../app/distribution/settings.js");
     const trusted = await loadTrustedKeys({ file: opts.trustedKeys, repoDir: opts.repo, searchParents: false });
+    const rolloutKeys = opts.rolloutKeys === undefined ? undefined : await loadTrustedKeys({ file: opts.rolloutKeys });
     const { startAgent, formatForPath } = await import("../../client/agent/index.js");
     const { StrataClientError } = await import("../../client/errors.js");
     // A stop asked for while the agent starts (after its first write, before it follows) is honoured once it
@@ -107,6 +110,7 @@ export function register(program: Command): void {
           ...(instance ? { instance } : {}),
           ...(opts.cacheFile !== undefined ? { cacheFile: opts.cacheFile } : {}),
           ...(opts.allowExpired === true ? { allowExpired: true } : {}),
+          ...(rolloutKeys !== undefined ? { rolloutKeys: rolloutKeys.map((k) => k.text) } : {}),
         },
         outputs: opts.out.map((path) => ({
           path,

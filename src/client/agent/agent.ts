@@ -1,19 +1,21 @@
 /**
  * `strata agent`: the SDK as a sidecar process for services in any language. It keeps files equal to the
  * verified effective configuration (secrets decrypted, mode 0600, replaced atomically) and, on each change,
- * runs a command or signals a process. Health and Prometheus metrics on request. docs/runtime.md.
+ * runs a command or signals a process. Health and Prometheus metrics on request, and the service's health
+ * reports (POST /report) forwarded to the endpoint in batches for rollouts. docs/runtime.md.
  */
 import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
-import { hostname } from "node:os";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { StrataClient, type ClientOptions } from "../client.js";
 import { StrataError } from "../../core/findings.js";
 import type { JsonValue } from "../../core/json.js";
 import type { RejectionCode } from "../../core/protocol/codes.js";
 import { CLIENT_HEADER, formatClientHeader } from "../../core/protocol/client-header.js";
 import { chainPath } from "../../core/protocol/chains.js";
-import { isRejection } from "../errors.js";
+import { isRejection, StrataClientError } from "../errors.js";
+import { defaultInstance } from "../options.js";
+import type { ReportInput } from "../reporter.js";
 import { renderFiles, type OutputFile, type OutputFormat } from "./render.js";
 import { readOutputFile, writeOutputFile } from "./files.js";
 
@@ -37,7 +39,7 @@ export interface AgentOptions {
   pidFile?: string;
   /** Write once and stop (an init container). */
   once?: boolean;
-  /** `HOST:PORT` for /healthz and /metrics. */
+  /** `HOST:PORT` for /healthz, /metrics and the service's health reports (POST /report). */
   health?: { host: string; port: number };
   log: AgentLog;
 }
@@ -56,7 +58,12 @@ interface Counters {
   execs: number;
   execFailures: number;
   renderRefusals: number;
+  planRefusals: Map<string, number>;
+  reportsRefused: number;
 }
+
+/** The most a POST /report body may be. */
+const MAX_REPORT_BODY = 64 * 1024;
 
 /** The files the outputs name for a config tree: a `{namespace}` template gives one file per namespace. */
 function outputFiles(root: Readonly<Record<string, JsonValue>>, outputs: readonly AgentOutput[]): OutputFile[] {
@@ -79,7 +86,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   // The instance is fixed here, so that a refusal at start can be reported under the same name (reportRefusal).
   const clientOptions: ClientOptions = {
     ...options.client,
-    instance: options.client.instance ?? `${hostname()}-${process.pid}`,
+    instance: options.client.instance ?? defaultInstance(options.client.env),
     ...(options.identityFile !== undefined ? { identity: await readIdentityFile(options.identityFile) } : {}),
   };
   const client = new StrataClient({ ...clientOptions, kind: "agent" });
@@ -90,6 +97,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     execs: 0,
     execFailures: 0,
     renderRefusals: 0,
+    planRefusals: new Map(),
+    reportsRefused: 0,
   };
   const log = options.log;
   client.on("error", (e) => {
@@ -98,6 +107,15 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       log("error", "snapshot rejected; keeping the current configuration", {
         code: e.code,
         version: e.version,
+        error: e.message,
+        current: client.version,
+      });
+    } else if (e.code === "plan-refused") {
+      const refusal = e.refusal ?? "malformed";
+      counters.planRefusals.set(refusal, (counters.planRefusals.get(refusal) ?? 0) + 1);
+      log("error", "rollout plan refused; keeping the current configuration", {
+        refusal,
+        planVersion: e.version,
         error: e.message,
         current: client.version,
       });
@@ -245,6 +263,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         res.writeHead(200, { "content-type": "application/json" }).end(body + "\n");
       } else if (path === "/metrics") {
         res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(renderMetrics(client, counters));
+      } else if (path === "/report") {
+        void takeReport(req, res, client, counters);
       } else res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
     });
     const s = server;
@@ -269,6 +289,59 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       }
     },
   };
+}
+
+/**
+ * POST /report: the service's `{ requests, errors, latencyMs }` (the SDK's `report()` fields; `latencyMs` one
+ * number or a list), added to the batch the agent sends the endpoint. 204 when counted; 400 with the reason
+ * when the body is not such an object; 413 past 64 KiB; 405 for another method.
+ */
+async function takeReport(
+  req: IncomingMessage,
+  res: ServerResponse,
+  client: StrataClient,
+  counters: Counters,
+): Promise<void> {
+  const refuse = (status: number, message: string): void => {
+    counters.reportsRefused++;
+    res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify({ error: message }) + "\n");
+  };
+  if (req.method !== "POST") {
+    res.setHeader("allow", "POST");
+    return refuse(405, "POST a JSON object { requests, errors, latencyMs }");
+  }
+  const parts: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > MAX_REPORT_BODY) {
+        refuse(413, `the body is larger than ${MAX_REPORT_BODY} bytes`);
+        req.destroy();
+        return;
+      }
+      parts.push(chunk);
+    }
+  } catch {
+    return; // the service hung up
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(Buffer.concat(parts).toString("utf8"));
+  } catch {
+    return refuse(400, "the body is not JSON");
+  }
+  if (body === null || typeof body !== "object" || Array.isArray(body))
+    return refuse(400, "the body must be a JSON object { requests, errors, latencyMs }");
+  const unknown = Object.keys(body).find((k) => !["requests", "errors", "latencyMs"].includes(k));
+  if (unknown !== undefined) return refuse(400, `unknown field "${unknown}" (requests, errors, latencyMs)`);
+  try {
+    client.report(body as ReportInput);
+  } catch (e) {
+    if (e instanceof StrataClientError) return refuse(400, e.message);
+    throw e;
+  }
+  res.writeHead(204).end();
 }
 
 async function readIdentityFile(file: string): Promise<string> {
@@ -329,7 +402,9 @@ const REPORT_TIMEOUT_MS = 2000;
 function renderMetrics(client: StrataClient, c: Counters): string {
   const meta = client.snapshot;
   const age = meta === null ? 0 : Math.max(0, (Date.now() - Date.parse(meta.createdAt)) / 1000);
+  const reports = client.reportStats();
   const lines = [
+    ...client.metricsText().trimEnd().split("\n"),
     "# HELP strata_agent_version The configuration version in use.",
     "# TYPE strata_agent_version gauge",
     `strata_agent_version ${client.version}`,
@@ -356,6 +431,16 @@ function renderMetrics(client: StrataClient, c: Counters): string {
     "# HELP strata_agent_render_refusals_total Versions not written because a file's format refused them (two keys of one variable name).",
     "# TYPE strata_agent_render_refusals_total counter",
     `strata_agent_render_refusals_total ${c.renderRefusals}`,
+    "# HELP strata_agent_plan_refusals_total Rollout plans refused, by reason.",
+    "# TYPE strata_agent_plan_refusals_total counter",
+    ...[...c.planRefusals].map(([reason, n]) => `strata_agent_plan_refusals_total{reason="${reason}"} ${n}`),
+    "# HELP strata_agent_report_batches_total Health report batches sent to the endpoint, by outcome.",
+    "# TYPE strata_agent_report_batches_total counter",
+    `strata_agent_report_batches_total{outcome="sent"} ${reports.sent}`,
+    `strata_agent_report_batches_total{outcome="dropped"} ${reports.dropped}`,
+    "# HELP strata_agent_reports_refused_total POST /report bodies refused (not counted).",
+    "# TYPE strata_agent_reports_refused_total counter",
+    `strata_agent_reports_refused_total ${c.reportsRefused}`,
   ];
   return lines.join("\n") + "\n";
 }

@@ -19,10 +19,9 @@ import { evaluateGate, type GateEvaluation, type GateSignal } from "./gates.js";
 import { stepPercents, type RolloutPolicy } from "./policy.js";
 import { BASIS_POINTS, formatDuration, formatShare } from "./units.js";
 
-export const ROLLOUT_PHASES = ["progressing", "paused", "promoted", "rolled-back", "aborted"] as const;
-export type RolloutPhase = (typeof ROLLOUT_PHASES)[number];
-/** Phases after which nothing changes in this rollout. */
-export const FINAL_PHASES: readonly RolloutPhase[] = ["promoted", "rolled-back", "aborted"];
+import { FINAL_PHASES, type RolloutPhase } from "./phases.js";
+
+export { FINAL_PHASES, ROLLOUT_PHASES, type RolloutPhase } from "./phases.js";
 
 /** What the store keeps per environment (and service) so that servers agree and a restart resumes. */
 export interface RolloutState {

@@ -34,7 +34,8 @@ import {
   type CohortSubject,
   type PositionRange,
 } from "./cohort.js";
-import { FINAL_PHASES, ROLLOUT_PHASES, type RolloutPhase, type RolloutState } from "./decide.js";
+import type { RolloutState } from "./decide.js";
+import { FINAL_PHASES, ROLLOUT_PHASES, type RolloutPhase } from "./phases.js";
 import { BASIS_POINTS } from "./units.js";
 
 export const PLAN_KIND = "strata.rollout-plan";
