@@ -9,7 +9,7 @@ import { redact } from "../../core/redact.js";
 import type { GitHubApi } from "./api.js";
 import type { StickyCommentResult } from "./sticky.js";
 
-export const ROLLOUT_MARKER = "<!-- strata:rollout -->";
+const ROLLOUT_MARKER = "<!-- strata:rollout -->";
 
 const OPEN = /<!-- strata:section ([A-Za-z0-9._:/-]{1,200}) -->\n/g;
 const CLOSE = "\n<!-- /strata:section -->";

@@ -24,7 +24,7 @@ const PHASE_KIND: Record<Phase, string> = {
 };
 
 /** Basis points as a share: 500 → 5%, 25 → 0.25%. */
-export function formatShare(bp: number): string {
+function formatShare(bp: number): string {
   return `${Number((bp / 100).toFixed(2))}%`;
 }
 
