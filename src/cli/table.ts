@@ -94,6 +94,17 @@ function parseBytes(value: string): number {
   return Number(m[1]) * (unit === "m" ? 1024 * 1024 : unit === "k" ? 1024 : 1);
 }
 
+/** `--rollout-interval`: `500ms`, `5s`, `1m` (100 ms to 10 minutes). */
+function parseInterval(value: string): number {
+  const m = /^(\d+)(ms|s|m)$/.exec(value.trim());
+  const ms = m === null ? NaN : Number(m[1]) * (m[2] === "ms" ? 1 : m[2] === "s" ? 1000 : 60_000);
+  if (!(ms >= 100 && ms <= 600_000))
+    throw new StrataError("invalid-argument", `invalid interval ${JSON.stringify(value)}`, {
+      hint: "from 100ms to 10m, e.g. 5s or 500ms",
+    });
+  return ms;
+}
+
 /** A positive whole number. */
 function parseCount(value: string): number {
   const n = Number(value);
@@ -1104,9 +1115,37 @@ export const serveCommand = defineCommand({
       choices: ["debug", "info", "warn", "error"],
       default: "info",
     },
+    rolloutKey: {
+      kind: "value",
+      flags: "--rollout-key <file>",
+      description:
+        "run rollouts (needs --repo: strata.yaml `rollouts:`): the Ed25519 key that signs the plans, its public key in rollouts.trusted_keys (or STRATA_ROLLOUT_KEY, the PEM text)",
+    },
+    prometheus: {
+      kind: "value",
+      flags: "--prometheus <url>",
+      description:
+        "the Prometheus the rollouts' prometheus gates query (credentials in the URL, or STRATA_PROMETHEUS_TOKEN as a bearer token)",
+    },
+    webhook: {
+      kind: "variadic",
+      flags: "--webhook <kind=url...>",
+      description:
+        "send change events: cdevents=URL, grafana=URL (…/api/annotations), datadog=URL (repeatable; tokens from STRATA_CDEVENTS_TOKEN, STRATA_GRAFANA_TOKEN, STRATA_DATADOG_API_KEY)",
+    },
+    rolloutInterval: {
+      kind: "value",
+      flags: "--rollout-interval <duration>",
+      description: "how often the rollouts' gates are evaluated (100ms to 10m; default 5s)",
+      parse: parseInterval,
+    },
   },
   examples: [
     ["strata serve --store file:../store --repo .", "on loopback, trusting the repository's signing.trusted_keys"],
+    [
+      "strata serve --store etcd://10.0.0.5:2379/strata --repo . --tokens tokens.json --rollout-key rollout.pem --prometheus http://prometheus:9090 --webhook grafana=http://grafana:3000/api/annotations",
+      "with progressive delivery (docs/rollouts.md)",
+    ],
     [
       "strata serve --store etcd://10.0.0.5:2379/strata --listen 0.0.0.0:7070 --tokens tokens.json --trusted-keys keys.txt",
       "in production: etcd, tokens required",

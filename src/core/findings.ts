@@ -59,6 +59,12 @@ export const ERROR_CODES = [
   "sensitive-placeholder",
   // `rollback --open-revert`: the revert of the rolled-back version's commit does not apply to the default branch.
   "revert-conflict",
+  // Progressive delivery (docs/rollouts.md): a push during a freeze window without the emergency path; an
+  // operator action the rollout's phase does not allow (or a chain with no rollout to act on); a client that
+  // reports faster than its rate allows.
+  "rollout-frozen",
+  "rollout-conflict",
+  "rate-limited",
 ] as const;
 export const WARNING_CODES = [
   "yaml-1.1-ambiguity",
@@ -169,6 +175,9 @@ export function exitCodeFor(code: Code): ExitCode {
     case "push-failed":
     case "store-corrupt":
     case "not-found":
+    case "rollout-frozen":
+    case "rollout-conflict":
+    case "rate-limited":
       return EXIT.distribution;
     case "internal":
       return EXIT.internal;

@@ -38,6 +38,8 @@ interface LocalText {
 interface Subscriber {
   /** A newer version is current. */
   onVersion(current: Current): void;
+  /** A new rollout plan of the chain (its `plan` frame): event streams send it, long-polls ignore it. */
+  onPlan?(frame: string): void;
   /** The server is shutting down. */
   onClose(): void;
 }
@@ -83,6 +85,11 @@ export class EnvironmentCache {
   /** Environments whose head the reconcile loop cannot read (logged once, until it can again). */
   private readonly unreadable = new Set<string>();
   private readonly allSubscribers = new Set<AllSubscriber>();
+  /**
+   * Runs before a new version of a chain is announced (the rollouts re-read the chain's plan, so a plan
+   * naming the version always reaches the streams before the version does).
+   */
+  beforeVersion: ((key: string) => Promise<void>) | null = null;
 
   constructor(
     private readonly store: SnapshotStore,
@@ -181,6 +188,12 @@ export class EnvironmentCache {
     }
   }
 
+  /** Sends a chain's new rollout plan frame to its subscribers. */
+  announce(key: string, frame: string): void {
+    const s = this.envs.get(key);
+    if (s !== undefined) for (const sub of [...s.subscribers]) sub.onPlan?.(frame);
+  }
+
   /** Shutting down: every subscriber is told, and no more reconciling. */
   close(): void {
     this.closing = true;
@@ -234,6 +247,7 @@ export class EnvironmentCache {
       const s = this.state(environment);
       if (s.current !== null && s.current.head.version >= head.version) return;
       const current = await this.load(environment, head, localText);
+      if (this.beforeVersion !== null) await this.beforeVersion(environment).catch(() => undefined);
       s.current = current;
       s.loaded ??= Promise.resolve();
       this.metrics.pushToNotify.observe(Math.max(0, Date.now() - Date.parse(head.publishedAt)) / 1000);

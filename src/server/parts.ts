@@ -5,6 +5,7 @@ import type { Auth } from "./auth.js";
 import type { ClientTracker } from "./clients.js";
 import type { EnvironmentCache } from "./environments.js";
 import type { LogFn } from "./log.js";
+import type { RolloutManager } from "./rollouts/manager.js";
 import type { ServerMetrics } from "./metrics.js";
 import type { StoreReader } from "./store-reader.js";
 
@@ -20,6 +21,8 @@ export interface EndpointParts {
   reader: StoreReader;
   cache: EnvironmentCache;
   clients: ClientTracker;
+  /** Rollout plans, status, reports and (with a rollout key) the decision loop. */
+  rollouts: RolloutManager;
   auth: Auth;
   metrics: ServerMetrics;
   log: LogFn;

@@ -62,10 +62,34 @@ export function publishHandlers(parts: EndpointParts): Pick<Handlers, "PUT snaps
         createdAt: snapshot.createdAt,
         expiresAt: snapshot.expiresAt,
       };
-      const outcome = await cache.publishing(key, snapshot.version, local, () =>
-        store.publish({ snapshot, text, expected, action, actor: grant?.name ?? null }),
-      );
-      if (!outcome.ok) throw conflict(chainLabel(chain), expected, outcome.current);
+      // Under a rollout policy the plan naming this version is stored first (rollouts/manager.ts), so no
+      // server announces the version before its plan; a freeze refuses the push here.
+      const ticket =
+        action === "publish"
+          ? await parts.rollouts.beforePublish({
+              chain,
+              snapshot,
+              previous:
+                current === null
+                  ? null
+                  : { version: current.head.version, digest: current.head.digest, text: current.body },
+              actor: grant?.name ?? null,
+            })
+          : null;
+      let outcome;
+      try {
+        outcome = await cache.publishing(key, snapshot.version, local, () =>
+          store.publish({ snapshot, text, expected, action, actor: grant?.name ?? null }),
+        );
+      } catch (e) {
+        await ticket?.lost();
+        throw e;
+      }
+      if (!outcome.ok) {
+        await ticket?.lost();
+        throw conflict(chainLabel(chain), expected, outcome.current);
+      }
+      ticket?.published();
       metrics.published.inc({ environment, action });
       log("info", "published", {
         environment,

@@ -10,10 +10,10 @@ import { ENVIRONMENT_NAME } from "../core/snapshot/index.js";
 
 /**
  * Who may call a route: `public` anyone; `token` any valid token (the answer is filtered to what it may
- * read); `read`/`push` a token allowed that on the route's `{env}` (and `{svc}`: tokens.ts); `admin` an admin
+ * read); `read`/`push`/`report` a token allowed that on the route's `{env}` (and `{svc}`: tokens.ts); `admin` an admin
  * token. The dashboard's session cookie counts as the token for GET and HEAD.
  */
-export type Scope = "public" | "token" | "read" | "push" | "admin";
+export type Scope = "public" | "token" | "read" | "push" | "report" | "admin";
 
 /**
  * Which part of the server a route belongs to: the distribution API (and the probes), documented in
@@ -56,6 +56,17 @@ export const ROUTES = [
   { method: "GET", pattern: "/v1/environments/:env/history", scope: "read", name: "history", part: "api" },
   { method: "GET", pattern: "/v1/environments/:env/events", scope: "read", name: "events", part: "api" },
   { method: "GET", pattern: "/v1/events", scope: "token", name: "all-events", part: "api" },
+  // Progressive delivery (docs/rollouts.md; the documents are core/protocol/rollout.ts's).
+  { method: "GET", head: true, pattern: "/v1/environments/:env/plan", scope: "read", name: "plan", part: "api" },
+  { method: "GET", pattern: "/v1/environments/:env/rollout", scope: "read", name: "rollout", part: "api" },
+  {
+    method: "POST",
+    pattern: "/v1/environments/:env/rollout/:action",
+    scope: "push",
+    name: "rollout-action",
+    part: "api",
+  },
+  { method: "POST", pattern: "/v1/environments/:env/reports", scope: "report", name: "reports", part: "api" },
   // A service's own chain (docs/distribution.md, "Services"): the same four reads and the publish.
   {
     method: "PUT",

@@ -21,6 +21,8 @@ import { clientMetrics, createMetrics, sendMetrics, type ServerMetrics } from ".
 import type { EndpointParts } from "./parts.js";
 import { publishHandlers } from "./publish.js";
 import { readHandlers } from "./reads.js";
+import { RolloutManager, type RolloutConfig } from "./rollouts/manager.js";
+import { rolloutHandlers } from "./rollouts/handlers.js";
 import { buildStatus, statusHandlers } from "./status.js";
 import { StoreReader } from "./store-reader.js";
 import type { Grant } from "./tokens.js";
@@ -42,6 +44,8 @@ export interface ServerOptions {
   limits?: Partial<ServerLimits>;
   /** The repository (`--repo`): the dashboard shows its environment tree and schema flags. */
   repoDir?: string | null;
+  /** Rollouts (`--rollout-key` and strata.yaml `rollouts:`); without, the server serves plans but makes none. */
+  rollouts?: RolloutConfig | null;
 }
 
 export interface RunningServer {
@@ -94,11 +98,25 @@ class Endpoint {
     });
     const reader = new StoreReader(options.store, options.trustedKeys, log);
     const limits = { ...DEFAULT_LIMITS, ...options.limits };
+    const cache = new EnvironmentCache(options.store, reader, metrics, log);
+    const clients = new ClientTracker(undefined, clientMetrics(metrics, { publishedAt }));
+    const sharing = new ClientSharing(options.store, clients, log);
+    const rollouts = new RolloutManager(
+      options.store,
+      cache,
+      reader,
+      clients,
+      log,
+      sharing.server,
+      options.rollouts ?? null,
+    );
+    cache.beforeVersion = (key) => rollouts.refresh(key);
     this.parts = {
       store: options.store,
       reader,
-      cache: new EnvironmentCache(options.store, reader, metrics, log),
-      clients: new ClientTracker(undefined, clientMetrics(metrics, { publishedAt })),
+      cache,
+      clients,
+      rollouts,
       auth: new Auth(options.tokens),
       metrics,
       log,
@@ -109,12 +127,13 @@ class Endpoint {
       repoDir: options.repoDir ?? null,
       closing: () => this.closing,
     };
-    this.sharing = new ClientSharing(this.parts.store, this.parts.clients, log);
+    this.sharing = sharing;
     const handlers: Handlers = {
       ...publishHandlers(this.parts),
       ...longPollHandlers(this.parts),
       ...eventStreamHandlers(this.parts),
       ...readHandlers(this.parts),
+      ...rolloutHandlers(this.parts),
       ...statusHandlers(this.parts),
       "GET metrics": ({ res, query }) => sendMetrics(res, metrics, query),
       ...dashboardHandlers(this.parts),
@@ -132,6 +151,7 @@ class Endpoint {
   async listen(listen: ListenAddress): Promise<RunningServer> {
     const { cache, auth, store, log, metrics } = this.parts;
     cache.start();
+    await this.parts.rollouts.start();
     // Clients holding a long-poll or stream open are seen on every heartbeat (their lastSeen moves).
     this.heartbeat = setInterval(() => this.parts.clients.heartbeat(), this.parts.heartbeatMs);
     this.heartbeat.unref();
@@ -161,6 +181,7 @@ class Endpoint {
     const { cache, watchers, log, store, clients } = this.parts;
     if (this.heartbeat !== null) clearInterval(this.heartbeat);
     clients.close();
+    await this.parts.rollouts.close();
     await this.sharing.close();
     log("info", "shutting down", { longpolls: watchers.longpoll, streams: watchers.sse });
     await this.listener.close(() => cache.close());

@@ -10,7 +10,10 @@
  *                                   for a service's runtime: not the environment's whole snapshot, not another
  *                                   service's)
  *   `push:<env-glob>`               publish an environment and its services (push publishes them together from one
- *                                   commit, so a publish scope names environments only); implies read
+ *                                   commit, so a publish scope names environments only); implies read; also the
+ *                                   rollout operator actions (pause, resume, abort, promote)
+ *   `report:<env-glob>`             post health reports of matching environments (docs/rollouts.md) and nothing
+ *                                   else: the SDK's reporting token cannot read or publish
  *   `admin`                         everything, including the audit log.
  */
 import { createHash, randomBytes } from "node:crypto";
@@ -28,29 +31,29 @@ export interface TokenEntry {
   createdAt: string;
 }
 
-export type Permission = "read" | "push" | "admin";
+export type Permission = "read" | "push" | "report" | "admin";
 
-const SCOPE = /^(admin|read:[a-z0-9*-]+(\/[a-z0-9*-]+)?|push:[a-z0-9*-]+)$/;
+const SCOPE = /^(admin|read:[a-z0-9*-]+(\/[a-z0-9*-]+)?|push:[a-z0-9*-]+|report:[a-z0-9*-]+)$/;
 
 export function hashToken(token: string): string {
   return createHash("sha256").update(token, "utf8").digest("hex");
 }
 
 function validateScope(scope: string): void {
-  if (/^push:[^/]+\//.test(scope)) {
+  if (/^(push|report):[^/]+\//.test(scope)) {
     throw new StrataError("invalid-argument", `invalid scope ${JSON.stringify(scope)}: push scopes name environments`, {
       hint: "strata push publishes an environment and every service of it together, from one commit: use push:<env-glob>",
     });
   }
   if (!SCOPE.test(scope)) {
     throw new StrataError("invalid-argument", `invalid scope ${JSON.stringify(scope)}`, {
-      hint: "scopes are read:<env-glob>, read:<env-glob>/<service-glob>, push:<env-glob> or admin, e.g. read:* read:production/checkout push:staging",
+      hint: "scopes are read:<env-glob>, read:<env-glob>/<service-glob>, push:<env-glob>, report:<env-glob> or admin, e.g. read:* read:production/checkout push:staging report:production",
     });
   }
 }
 
 interface Rule {
-  permission: "read" | "push";
+  permission: "read" | "push" | "report";
   environment: GlobMatcher;
   /** Null: the whole environment (its own chain and every service's). */
   service: GlobMatcher | null;
@@ -66,11 +69,11 @@ export class Grant {
   ) {
     this.admin = scopes.includes("admin");
     for (const s of scopes) {
-      const m = /^(read|push):([^/]+)(?:\/(.+))?$/.exec(s);
+      const m = /^(read|push|report):([^/]+)(?:\/(.+))?$/.exec(s);
       // The one glob matcher (names have no dots: `*` matches any part of a name).
       if (m)
         this.rules.push({
-          permission: m[1] as "read" | "push",
+          permission: m[1] as Rule["permission"],
           environment: createGlobMatcher(m[2]!),
           service: m[3] === undefined ? null : createGlobMatcher(m[3]),
         });

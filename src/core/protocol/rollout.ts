@@ -14,14 +14,16 @@
  *
  * On the chain's event stream (`{chain}/events`) a plan travels as
  *
- *   event: plan                                        on connect (after the snapshot event) when the chain
+ *   event: plan                                        on connect (before the snapshot event) when the chain
  *   data: {"kind":"strata.rollout-plan",...}           has a plan, then on every new plan version
  *
  * with no `id` (the current plan is sent on every connect, so nothing needs replaying), and on `GET /v1/events`
- * (the dashboard's stream) as `event: rollout` with a {@link RolloutSummary}.
+ * (the dashboard's stream) as `event: rollout` with a {@link RolloutSummary}. A plan always travels before
+ * the snapshot it names: the servers store a plan before the version it makes a candidate, and send it
+ * first, so a client that sees version N with no plan naming N may run N (a chain without a rollout policy).
  */
-// From the modules themselves, not the indexes: the dashboard's bundle type-checks against this file without
-// Node's types, and the indexes reach node:crypto (plans, snapshots).
+// From the modules themselves, not core/rollout's index: the dashboard's bundle type-checks this module
+// without Node's types, and the index reaches the signing code.
 import type { Breach, Hold, RolloutPhase, RolloutState } from "../rollout/decide.js";
 import type { GateEvaluation } from "../rollout/gates.js";
 import type { HealthReport } from "../rollout/reports.js";
@@ -113,4 +115,14 @@ export interface RolloutSummary {
   candidate: VersionRef;
   planVersion: number;
   reason: string;
+}
+
+/** The `plan` frame of a chain's event stream: the plan's bytes as signed (canonical JSON: one line). */
+export function formatPlanEvent(planText: string): string {
+  return `event: ${PLAN_EVENT}\ndata: ${planText}\n\n`;
+}
+
+/** The `rollout` frame of `GET /v1/events`. */
+export function formatRolloutEvent(summary: RolloutSummary): string {
+  return `event: ${ROLLOUT_EVENT}\ndata: ${JSON.stringify(summary)}\n\n`;
 }

@@ -5,6 +5,8 @@
  *   PREFIX/v/<env>/<000000000007>   version 7's snapshot text
  *   PREFIX/h/<env>/<000000000007>   its history/audit entry
  *   PREFIX/clients/<server>         each server's fleet records, replaced by a put
+ *   PREFIX/rollout/<env>            the chain's rollout record (compare-and-swap on its mod revision; watched)
+ *   PREFIX/reports/<env>/@<server>  each server's health-report totals of the chain, replaced by a put
  *
  * A service's chain has the same three keys with `<env>/services/<svc>` for `<env>` (core/protocol/chains.ts).
  *
@@ -31,6 +33,7 @@ import {
   type SnapshotStore,
   type StoreEvent,
   type StoreProblem,
+  type StoredRollout,
 } from "./store.js";
 import { StoreWatchers } from "./watchers.js";
 
@@ -298,9 +301,105 @@ class EtcdStore implements SnapshotStore {
     await this.call("removing the fleet records", () => this.client.delete().key(this.clientsKey(server)).exec());
   }
 
+  async readRollout(key: string): Promise<StoredRollout | null> {
+    checkKey(key);
+    const res = await this.call("reading a rollout", () => this.client.get(this.key("rollout", key)).exec());
+    const kv = res.kvs[0];
+    return kv === undefined ? null : { text: kv.value.toString("utf8"), revision: String(kv.mod_revision) };
+  }
+
+  async writeRollout(key: string, text: string, expected: string | null): Promise<StoredRollout | null> {
+    checkKey(key);
+    const k = this.key("rollout", key);
+    const txn = (
+      expected === null ? this.client.if(k, "Create", "==", 0) : this.client.if(k, "Mod", "==", expected)
+    ).then(this.client.put(k).value(text));
+    const res = await this.call("writing a rollout", () => txn.commit());
+    if (!res.succeeded) return null;
+    const written = { text, revision: String(res.header.revision) };
+    for (const l of [...this.rolloutListeners]) l(key);
+    return written;
+  }
+
+  async rollouts(): Promise<string[]> {
+    const prefix = this.key("rollout", "");
+    const keys = await this.call("listing rollouts", () => this.client.getAll().prefix(prefix).keys());
+    return keys.map((k) => k.slice(prefix.length)).filter((k) => parseChainKey(k) !== null);
+  }
+
+  private readonly rolloutListeners = new Set<(key: string) => void>();
+  private rolloutWatcher: Watcher | null = null;
+
+  watchRollouts(listener: (key: string) => void): () => void {
+    this.rolloutListeners.add(listener);
+    if (this.rolloutListeners.size === 1) this.startRolloutWatcher();
+    return () => {
+      this.rolloutListeners.delete(listener);
+      if (this.rolloutListeners.size === 0) {
+        const w = this.rolloutWatcher;
+        this.rolloutWatcher = null;
+        void w?.cancel().catch(() => undefined);
+      }
+    };
+  }
+
+  private startRolloutWatcher(): void {
+    if (this.closed || this.rolloutListeners.size === 0) return;
+    const prefix = this.key("rollout", "");
+    const tellAll = (): void => {
+      void this.rollouts().then(
+        (keys) => keys.forEach((k) => this.rolloutListeners.forEach((l) => l(k))),
+        () => undefined,
+      );
+    };
+    const w = this.client.watch().prefix(prefix).watcher();
+    this.rolloutWatcher = w;
+    w.on("put", (kv) => {
+      const k = kv.key.toString("utf8").slice(prefix.length);
+      if (parseChainKey(k) !== null) for (const l of [...this.rolloutListeners]) l(k);
+    });
+    // Once connected (and after a reconnect) something may have changed unseen: every record is told again
+    // (listeners re-read).
+    w.on("connected", tellAll);
+    w.on("error", () => {
+      if (this.rolloutWatcher === w) this.rolloutWatcher = null;
+      void w.cancel().catch(() => undefined);
+      setTimeout(() => {
+        this.startRolloutWatcher();
+        tellAll();
+      }, 200).unref();
+    });
+  }
+
+  private reportsKey(key: string, server: string): string {
+    checkKey(key);
+    if (!SHARED_SERVER_ID.test(server))
+      throw new StrataError("invalid-argument", `invalid server id ${JSON.stringify(server)}`);
+    return this.key("reports", key, `@${server}`);
+  }
+
+  async putRolloutReports(key: string, server: string, text: string): Promise<void> {
+    await this.call("sharing the health reports", () =>
+      this.client.put(this.reportsKey(key, server)).value(text).exec(),
+    );
+  }
+
+  async listRolloutReports(key: string): Promise<string[]> {
+    checkKey(key);
+    const prefix = this.key("reports", key, "@");
+    const values = await this.call("reading the health reports", () => this.client.getAll().prefix(prefix).strings());
+    return Object.entries(values)
+      .filter(([k]) => SHARED_SERVER_ID.test(k.slice(prefix.length)))
+      .map(([, v]) => v);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     this.watchers.clear();
+    this.rolloutListeners.clear();
+    const w = this.rolloutWatcher;
+    this.rolloutWatcher = null;
+    await w?.cancel().catch(() => undefined);
     this.client.close();
   }
 }

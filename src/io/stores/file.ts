@@ -8,6 +8,9 @@
  *   DIR/envs/<env>/history.jsonl             append-only: one history/audit line per version
  *   DIR/envs/<env>/head.json                 the current pointer, replaced by rename
  *   DIR/clients/<server>.json                each server's fleet records, replaced by rename (no lock)
+ *   DIR/envs/<env>/rollout.json              the chain's rollout record, replaced by rename under the lock
+ *                                            (compare-and-swap on its SHA-256)
+ *   DIR/envs/<env>/reports/<server>.json     each server's health-report totals of the chain (no lock)
  *   DIR/envs/<env>/services/<svc>/…          a service's own chain, laid out the same (its head.json, history.jsonl, v/)
  *
  * A publish, under the lock: temp file, fsync, link to its version name (link fails if the name exists, so
@@ -21,7 +24,7 @@
  * later version; otherwise it leaves head.json alone (its version file is durable and the new holder rolled
  * the pointer forward past it), so the head never moves backwards.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { constants, promises as fs, watch as watchFs, type FSWatcher } from "node:fs";
 import { hostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -42,6 +45,7 @@ import {
   type SnapshotStore,
   type StoreEvent,
   type StoreProblem,
+  type StoredRollout,
 } from "./store.js";
 import { writeFileAtomic } from "../fs/write-atomic.js";
 import { StoreWatchers } from "./watchers.js";
@@ -95,6 +99,15 @@ function isAlive(pid: number): boolean {
   } catch (e) {
     return errno(e) === "EPERM";
   }
+}
+
+/** A rollout record's revision: its content's hash (a record never repeats: its plan version only rises). */
+function revisionOf(text: string): string {
+  return createHash("sha256").update(text, "utf8").digest("hex").slice(0, 32);
+}
+
+async function pathPresent(path: string): Promise<boolean> {
+  return (await readText(path)) !== null;
 }
 
 function tmpName(): string {
@@ -483,6 +496,7 @@ class FileStore implements SnapshotStore {
     }
     const results = await Promise.all(names.map((n) => this.check(n)));
     if (results.every(Boolean)) this.watchers.readOk();
+    if (this.rolloutListeners.size > 0) await Promise.all(names.map((n) => this.checkRollout(n)));
   }
 
   private watchEnvironment(environment: string): void {
@@ -490,6 +504,7 @@ class FileStore implements SnapshotStore {
     try {
       const w = watchFs(this.envDir(environment), (_type, name) => {
         if (name === "head.json") void this.check(environment);
+        else if (name === "rollout.json") void this.checkRollout(environment);
       });
       w.on("error", () => undefined);
       this.dirWatchers.set(environment, w);
@@ -575,9 +590,96 @@ class FileStore implements SnapshotStore {
     await fs.rm(this.clientsPath(server), { force: true });
   }
 
+  private rolloutPath(key: string): string {
+    checkKey(key);
+    return join(this.envDir(key), "rollout.json");
+  }
+
+  async readRollout(key: string): Promise<StoredRollout | null> {
+    const text = await readText(this.rolloutPath(key));
+    return text === null ? null : { text, revision: revisionOf(text) };
+  }
+
+  async writeRollout(key: string, text: string, expected: string | null): Promise<StoredRollout | null> {
+    const path = this.rolloutPath(key);
+    const written = await this.withLock(async () => {
+      const current = await readText(path);
+      if ((current === null ? null : revisionOf(current)) !== expected) return null;
+      await writeFileAtomic(path, text, { within: this.root, createDirectories: true, durable: true });
+      return { text, revision: revisionOf(text) };
+    });
+    if (written !== null) this.tellRollout(key, written.revision);
+    return written;
+  }
+
+  async rollouts(): Promise<string[]> {
+    const keys: string[] = [];
+    for (const key of await this.chainKeys()) if (await pathPresent(this.rolloutPath(key))) keys.push(key);
+    return keys;
+  }
+
+  private readonly rolloutListeners = new Set<(key: string) => void>();
+  /** The revision of each chain's rollout record last told, so a poll tells only changes. */
+  private readonly rolloutSeen = new Map<string, string>();
+
+  watchRollouts(listener: (key: string) => void): () => void {
+    this.rolloutListeners.add(listener);
+    // The directory watches and the poll belong to the head watch, which the endpoint always runs; this
+    // keeps them running for a store used for rollouts alone.
+    const unwatch = this.watch(() => undefined);
+    return () => {
+      this.rolloutListeners.delete(listener);
+      unwatch();
+    };
+  }
+
+  private tellRollout(key: string, revision: string): void {
+    if (this.rolloutSeen.get(key) === revision) return;
+    this.rolloutSeen.set(key, revision);
+    for (const l of [...this.rolloutListeners]) l(key);
+  }
+
+  private async checkRollout(key: string): Promise<void> {
+    if (this.closed || this.rolloutListeners.size === 0 || parseChainKey(key) === null) return;
+    const stored = await this.readRollout(key).catch(() => null);
+    if (stored !== null) this.tellRollout(key, stored.revision);
+  }
+
+  private reportsPath(key: string, server: string): string {
+    checkKey(key);
+    if (!SHARED_SERVER_ID.test(server))
+      throw new StrataError("invalid-argument", `invalid server id ${JSON.stringify(server)}`);
+    return join(this.envDir(key), "reports", `${server}.json`);
+  }
+
+  async putRolloutReports(key: string, server: string, text: string): Promise<void> {
+    // Rewritten every few seconds by its server, like the fleet records: no fsync, no lock.
+    await writeFileAtomic(this.reportsPath(key, server), text, {
+      within: this.root,
+      createDirectories: true,
+      durable: false,
+    });
+  }
+
+  async listRolloutReports(key: string): Promise<string[]> {
+    checkKey(key);
+    const dir = join(this.envDir(key), "reports");
+    const names = await fs.readdir(dir).catch((e: unknown) => {
+      if (errno(e) === "ENOENT") return [] as string[];
+      throw e;
+    });
+    const out: string[] = [];
+    for (const n of names.filter((f) => f.endsWith(".json") && SHARED_SERVER_ID.test(f.slice(0, -5)))) {
+      const text = await readText(join(dir, n));
+      if (text !== null) out.push(text);
+    }
+    return out;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     this.watchers.clear();
+    this.rolloutListeners.clear();
     await this.queue;
   }
 }

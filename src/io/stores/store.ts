@@ -80,7 +80,36 @@ export interface SnapshotStore {
   putClientRecords(server: string, text: string): Promise<void>;
   listClientRecords(): Promise<string[]>;
   deleteClientRecords(server: string): Promise<void>;
+  /**
+   * A chain's rollout record (src/server/rollouts: its state, its current signed plan, its decisions), opaque
+   * here, with the revision a compare-and-swap names; null when the chain never had a rollout.
+   */
+  readRollout(key: string): Promise<StoredRollout | null>;
+  /**
+   * Replaces a chain's rollout record if it is still at `expected` (null: there is none yet): the new record,
+   * or null when another writer got there first (re-read and decide again).
+   */
+  writeRollout(key: string, text: string, expected: string | null): Promise<StoredRollout | null>;
+  /** The chains that have a rollout record. */
+  rollouts(): Promise<string[]>;
+  /**
+   * Calls `listener` with a chain's key when its rollout record may have changed (this process's writes and
+   * every other server's; at least once, possibly more); returns the unsubscribe.
+   */
+  watchRollouts(listener: (key: string) => void): () => void;
+  /**
+   * The health-report totals each server of this store keeps for a chain (opaque text): each server replaces
+   * its own document (`server`: `[A-Za-z0-9._-]`), the decision loop reads them all.
+   */
+  putRolloutReports(key: string, server: string, text: string): Promise<void>;
+  listRolloutReports(key: string): Promise<string[]>;
   close(): Promise<void>;
+}
+
+/** A stored rollout record and its revision (opaque: compare it, never parse it). */
+export interface StoredRollout {
+  text: string;
+  revision: string;
 }
 
 export type StoreFactory = (location: string) => Promise<SnapshotStore>;

@@ -9,6 +9,7 @@ import type { ServerResponse } from "node:http";
 import { isStrataError } from "../../core/findings.js";
 import { parseChainKey } from "../../core/protocol/chains.js";
 import {
+  formatRolloutEvent,
   formatSnapshotEvent,
   formatStreamEvent,
   KEEP_ALIVE_FRAME,
@@ -71,6 +72,10 @@ export function eventStreamHandlers(
     const unsubscribeClients = parts.clients.subscribe((record) => {
       if (mayRead(grant, record.environment)) write(formatStreamEvent("client", record));
     });
+    // Rollout changes of the environments it may read (docs/rollouts.md): as they happen, no replay.
+    const unsubscribeRollouts = parts.rollouts.subscribe((summary, environment) => {
+      if (mayRead(grant, environment)) write(formatRolloutEvent(summary));
+    });
     watchers.sse++;
     const beat = (): void =>
       write(formatStreamEvent("heartbeat", { at: new Date().toISOString() } satisfies HeartbeatEventData));
@@ -83,6 +88,7 @@ export function eventStreamHandlers(
       unrevoked();
       unsubscribeVersions();
       unsubscribeClients();
+      unsubscribeRollouts();
       watchers.sse--;
     });
     try {
@@ -137,10 +143,20 @@ export function eventStreamHandlers(
       res.write(frame);
       written = version;
     };
+    // The chain's rollout plan travels before the versions it names: the current one first, then each new one.
+    let planSent: string | null = null;
+    const writePlan = (frame: string | null): void => {
+      if (frame === null || frame === planSent || res.writableEnded) return;
+      res.write(frame);
+      planSent = frame;
+    };
     const unsubscribe = cache.subscribe(environment, {
       onVersion: (c) => {
         if (replaying) arrived = c;
         else write(c.head.version, c.frame);
+      },
+      onPlan: (frame) => {
+        if (!replaying) writePlan(frame);
       },
       onClose: () => res.end(),
     });
@@ -162,6 +178,8 @@ export function eventStreamHandlers(
     const raw = req.headers["last-event-id"];
     const lastId = typeof raw !== "string" || !/^\d{1,15}$/.test(raw) ? null : Number(raw);
     try {
+      await parts.rollouts.current(environment).catch(() => null);
+      writePlan(parts.rollouts.planFrame(environment));
       if (current !== null) {
         const version = current.head.version;
         if (lastId !== null && lastId < version - 1) {
@@ -182,6 +200,7 @@ export function eventStreamHandlers(
       }
     } finally {
       replaying = false;
+      writePlan(parts.rollouts.planFrame(environment));
       const late = arrived as Current | null;
       if (late !== null) write(late.head.version, late.frame);
     }

@@ -177,6 +177,51 @@ describe.each(Object.keys(stores) as StoreKind[])("%s store contract", (kind) =>
       }
     },
   );
+
+  it.skipIf(skip)(
+    "keeps a rollout record per chain by compare-and-swap, shares report totals, and tells the other instance",
+    async () => {
+      const loc = location();
+      const [a, b] = [await openStore(loc), await openStore(loc)];
+      try {
+        expect((await publish(a, makeSnapshot(key, { version: 1 }))).ok).toBe(true);
+        expect(await a.readRollout("staging")).toBeNull();
+        expect(await a.rollouts()).toEqual([]);
+        const told = new Promise<string>((resolve) => {
+          const stop = b.watchRollouts((k) => {
+            stop();
+            resolve(k);
+          });
+        });
+        // The first write names no revision; a second writer with the same expectation loses.
+        const first = await a.writeRollout("staging", '{"n":1}', null);
+        expect(first).toMatchObject({ text: '{"n":1}' });
+        expect(await b.writeRollout("staging", '{"n":"b"}', null)).toBeNull();
+        expect(await told).toBe("staging");
+        const read = await b.readRollout("staging");
+        expect(read).toEqual(first);
+        const second = await b.writeRollout("staging", '{"n":2}', read!.revision);
+        expect(second).not.toBeNull();
+        expect(await a.writeRollout("staging", '{"n":"a"}', first!.revision)).toBeNull();
+        expect((await a.readRollout("staging"))?.text).toBe('{"n":2}');
+        expect(await a.rollouts()).toEqual(["staging"]);
+        // A service's chain has its own record; a key that names no chain is refused.
+        expect(await a.writeRollout("staging/services/checkout", "{}", null)).not.toBeNull();
+        expect((await a.rollouts()).sort()).toEqual(["staging", "staging/services/checkout"]);
+        await expect(a.readRollout("../x")).rejects.toThrow(/invalid/);
+        // Each server's report totals: replaced by a put, all listed, per chain.
+        await a.putRolloutReports("staging", "server-a", "A1");
+        await a.putRolloutReports("staging", "server-a", "A2");
+        await b.putRolloutReports("staging", "server-b", "B1");
+        await b.putRolloutReports("staging/services/checkout", "server-b", "S1");
+        expect((await a.listRolloutReports("staging")).sort()).toEqual(["A2", "B1"]);
+        expect(await a.listRolloutReports("staging/services/checkout")).toEqual(["S1"]);
+        await expect(a.putRolloutReports("staging", "../evil", "x")).rejects.toThrow(/invalid server id/);
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
+    },
+  );
 });
 
 describe("store specs", () => {
