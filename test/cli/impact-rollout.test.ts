@@ -181,19 +181,23 @@ describe("a bad change, from the canary to the revert pull request", () => {
   });
 
   it("the endpoint rolls back on the breach; impact names the metric, values, threshold, samples, interval", async () => {
-    for (const [instance, version] of assigned) {
-      const latency = { count: 1000, sum: 1000 * 40, sumSquares: 1000 * 40 * 40 + 1000 * 25 };
-      const res = await fetch(`${serve.url}/v1/environments/production/reports`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({
-          reports: [
-            { instance, version, requests: 1000, errors: version === 2 ? 200 : 10, latency, intervalMs: 10_000 },
-          ],
-        }),
-      });
-      expect(res.status).toBe(202);
-    }
+    // One batch (the SDK sends one per instance): the decision sees every report or none, so its samples are known.
+    const latency = { count: 1000, sum: 1000 * 40, sumSquares: 1000 * 40 * 40 + 1000 * 25 };
+    const res = await fetch(`${serve.url}/v1/environments/production/reports`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        reports: [...assigned].map(([instance, version]) => ({
+          instance,
+          version,
+          requests: 1000,
+          errors: version === 2 ? 200 : 10,
+          latency,
+          intervalMs: 10_000,
+        })),
+      }),
+    });
+    expect(res.status).toBe(202);
     const doc = await rolloutWhen((d) => d.state?.phase === "rolled-back");
     expect(doc.state?.phase).toBe("rolled-back");
 

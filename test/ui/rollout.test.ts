@@ -63,15 +63,18 @@ async function read(instance: string, version: number): Promise<void> {
   expect(res.status).toBe(200);
 }
 
-/** One health report batch per instance, as the SDK sends them. */
-async function report(instance: string, version: number, requests: number, errors: number): Promise<void> {
+/**
+ * The fleet's health reports in one batch (the SDK sends one per instance; one batch here so that the rollout's
+ * decision, whenever its loop runs, sees all of them or none: the samples it names are known).
+ */
+async function reportAll(reports: { instance: string; version: number; requests: number; errors: number }[]) {
   const res = await fetch(`${serve.url}/v1/environments/production/reports`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ reports: [{ instance, version, requests, errors, intervalMs: 10_000 }] }),
+    body: JSON.stringify({ reports: reports.map((r) => ({ ...r, intervalMs: 10_000 })) }),
   });
   expect(res.status).toBe(202);
-  expect(await res.json()).toMatchObject({ accepted: 1, refused: [] });
+  expect(await res.json()).toMatchObject({ accepted: reports.length, refused: [] });
 }
 
 async function checkAccessibility(page: Page, name: string): Promise<void> {
@@ -215,7 +218,14 @@ describe.skipIf(noBrowser)("the dashboard's rollout view", { timeout: 120_000 },
       await panel.getByText("v1 → v2").waitFor();
       await page.evaluate(() => ((window as unknown as { kept: number }).kept = 1));
       // The candidate's clients fail 20% of their requests, the control's 1%: 1,000 requests each.
-      for (const [instance, version] of assigned) await report(instance, version, 1000, version === 2 ? 200 : 10);
+      await reportAll(
+        [...assigned].map(([instance, version]) => ({
+          instance,
+          version,
+          requests: 1000,
+          errors: version === 2 ? 200 : 10,
+        })),
+      );
       await panel.getByText("rolled-back", { exact: true }).waitFor();
       expect(await page.evaluate(() => (window as unknown as { kept?: number }).kept)).toBe(1);
       await panel.getByText("Rolled back on:").waitFor();

@@ -80,6 +80,9 @@ function Histogram({ bars: list, total }: { bars: Bar[]; total: number }) {
       </figcaption>
       <svg
         viewBox={`0 0 ${list.length * w} ${h + TOP + 30}`}
+        // Its natural size (at most the figure's width): one bar is not stretched to fill the page.
+        width={list.length * w}
+        height={h + TOP + 30}
         role="img"
         aria-label={list.map((b) => `${b.label}: ${b.count}`).join(", ")}
       >
