@@ -11,7 +11,6 @@ import {
   type HistoryDocument,
   type HistoryEntry,
   type PublishedDocument,
-  ROLLOUT_PATHS,
   type RolloutStatusDocument,
   type Snapshot,
   type StatusDocument,
@@ -31,8 +30,15 @@ export interface EndpointClient {
   publish(snapshot: Snapshot, expected: number): Promise<PublishReply>;
   history(environment: string, service?: string | null): Promise<HistoryEntry[]>;
   status(): Promise<StatusDocument>;
-  /** `GET {chain}/rollout`; null when the endpoint has no rollout of the chain (404). */
-  rollout(environment: string, service?: string | null): Promise<RolloutStatusDocument | null>;
+  /** `GET {chain}/rollout` (docs/rollouts.md). */
+  rollout(environment: string, service?: string | null): Promise<RolloutStatusDocument>;
+  /** `POST {chain}/rollout/{action}`: the new status. */
+  rolloutAction(
+    environment: string,
+    service: string | null,
+    action: string,
+    reason?: string,
+  ): Promise<RolloutStatusDocument>;
 }
 
 function endpointHint(url: string): string {
@@ -150,12 +156,18 @@ export function createEndpointClient(options: {
     },
     async rollout(e, s) {
       const of = chain(e, s);
-      const res = await request("GET", `${chainPath(of)}${ROLLOUT_PATHS.rollout}`);
-      if (res.status === 404) {
-        await res.body?.cancel();
-        return null;
-      }
-      if (!res.ok) throw await failure(res, `reading the rollout of ${chainLabel(of)}`);
+      return (await getJson(
+        `${chainPath(of)}/rollout`,
+        `reading the rollout of ${chainLabel(of)}`,
+      )) as RolloutStatusDocument;
+    },
+    async rolloutAction(e, s, action, reason) {
+      const of = chain(e, s);
+      const res = await request("POST", `${chainPath(of)}/rollout/${encodeURIComponent(action)}`, {
+        body: JSON.stringify(reason === undefined ? {} : { reason }),
+        headers: { "content-type": "application/json" },
+      });
+      if (!res.ok) throw await failure(res, `${action} the rollout of ${chainLabel(of)}`);
       return (await res.json()) as RolloutStatusDocument;
     },
   };

@@ -129,7 +129,7 @@ export async function computeImpact(options: ImpactOptions): Promise<ImpactRepor
   const [target, status, rollout] = await Promise.all([
     endpoint.version(environment, version, service),
     endpoint.status(),
-    endpoint.rollout(environment, service),
+    rolloutOf(endpoint, environment, service),
   ]);
   if (target === null)
     throw new StrataError(
@@ -205,6 +205,20 @@ export async function computeImpact(options: ImpactOptions): Promise<ImpactRepor
     metrics: ours === null ? [] : metricsOf(ours),
     decision: ours === null ? null : decisionOf(ours),
   };
+}
+
+/** The chain's rollout status; null from an endpoint that has no rollout routes (an older server: 404). */
+async function rolloutOf(
+  endpoint: EndpointClient,
+  environment: string,
+  service: string | null,
+): Promise<RolloutStatusDocument | null> {
+  try {
+    return await endpoint.rollout(environment, service);
+  } catch (error) {
+    if (error instanceof StrataError && error.code === "not-found") return null;
+    throw error;
+  }
 }
 
 /** The snapshot is the version asked for, of the chain asked for, signed by a trusted key. */

@@ -63,6 +63,7 @@ export function register(program: Command): void {
           rolledBack,
           to,
           published: result.version!,
+          // Only for the reason the revert names: a status that cannot be read leaves it out.
           rollout: await endpoint.rollout(opts.env).catch(() => null),
         });
       } catch (error) {
