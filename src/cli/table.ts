@@ -1150,7 +1150,6 @@ export const serveCommand = defineCommand({
       "strata serve --store etcd://10.0.0.5:2379/strata --listen 0.0.0.0:7070 --tokens tokens.json --trusted-keys keys.txt",
       "in production: etcd, tokens required",
     ],
-    ["strata serve token create --scope 'read:production*' --name checkout", "a token for a service"],
   ],
 });
 
@@ -1206,6 +1205,67 @@ export const statusCommand = defineCommand({
   ],
 });
 
+const rolloutOptions = {
+  env: { kind: "value", flags: "-e, --env <name>", description: "the environment", required: true },
+  service: {
+    kind: "value",
+    flags: "--service <name>",
+    description: "a service's own chain (strata.yaml services:)",
+  },
+  endpoint,
+  repo: { ...repo, description: "the configuration repository, for distribution.endpoint" },
+  format: textOrJson,
+} as const satisfies Readonly<Record<string, OptionDef>>;
+
+const rolloutReason = {
+  kind: "value",
+  flags: "--reason <text>",
+  description: "why, for the audit trail and the status",
+} as const satisfies OptionDef;
+
+export const rolloutCommand = defineCommand({
+  path: "rollout",
+  description: `a rollout of the endpoint: its status, and pause, resume, abort or promote it (see ${docsUrl("rollouts")})`,
+  group: true,
+  options: {},
+  examples: [
+    ["strata rollout status --env production", "phase, share, cohorts and the latest decisions with their reasons"],
+    ["strata rollout pause --env production --reason 'checking a dashboard'", "hold the rollout where it is"],
+  ],
+});
+
+export const rolloutStatusCommand = defineCommand({
+  path: "rollout status",
+  description: "the rollout of an environment: phase, share, plan, cohorts, clients and the latest decisions",
+  options: rolloutOptions,
+  examples: [
+    ["strata rollout status --env production", "why it holds, advanced or rolled back"],
+    ["strata rollout status --env production --format json", "the endpoint's status document, for scripts"],
+  ],
+});
+
+const rolloutActionCommand = (action: "pause" | "resume" | "abort" | "promote", description: string) =>
+  defineCommand({
+    path: `rollout ${action}`,
+    description,
+    options: { ...rolloutOptions, reason: rolloutReason },
+    examples: [
+      [`strata rollout ${action} --env production --reason '…'`, "recorded with the token's name"],
+      [`strata rollout ${action} --env production --format json`, "the new status document, for scripts"],
+    ],
+  });
+
+export const rolloutPauseCommand = rolloutActionCommand(
+  "pause",
+  "hold the rollout at its share (a breach still rolls it back)",
+);
+export const rolloutResumeCommand = rolloutActionCommand("resume", "let a paused rollout go on");
+export const rolloutAbortCommand = rolloutActionCommand("abort", "send every client back to the stable version");
+export const rolloutPromoteCommand = rolloutActionCommand(
+  "promote",
+  "send every client to the candidate now, without waiting for the gates",
+);
+
 /**
  * Every command, a parent before its subcommands. Nothing registers an option outside these tables
  * (test/cli/option-tables.test.ts compares them with the tree the command modules build).
@@ -1243,6 +1303,12 @@ export const COMMAND_TABLE: readonly CommandDef[] = [
   impactCommand,
   historyCommand,
   statusCommand,
+  rolloutCommand,
+  rolloutStatusCommand,
+  rolloutPauseCommand,
+  rolloutResumeCommand,
+  rolloutAbortCommand,
+  rolloutPromoteCommand,
   agentCommand,
   typegenCommand,
   schemaCommand,

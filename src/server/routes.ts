@@ -105,6 +105,37 @@ export const ROUTES = [
     name: "service-events",
     part: "api",
   },
+  // A service's chain has its own rollout routes: the same four (services publish all at once today, so its
+  // plan is 404 and its status says all-at-once; docs/rollouts.md).
+  {
+    method: "GET",
+    head: true,
+    pattern: "/v1/environments/:env/services/:svc/plan",
+    scope: "read",
+    name: "service-plan",
+    part: "api",
+  },
+  {
+    method: "GET",
+    pattern: "/v1/environments/:env/services/:svc/rollout",
+    scope: "read",
+    name: "service-rollout",
+    part: "api",
+  },
+  {
+    method: "POST",
+    pattern: "/v1/environments/:env/services/:svc/rollout/:action",
+    scope: "push",
+    name: "service-rollout-action",
+    part: "api",
+  },
+  {
+    method: "POST",
+    pattern: "/v1/environments/:env/services/:svc/reports",
+    scope: "report",
+    name: "service-reports",
+    part: "api",
+  },
   { method: "GET", pattern: "/v1/status", scope: "token", name: "status", part: "api" },
   { method: "GET", pattern: "/v1/audit", scope: "admin", name: "audit", part: "api" },
   { method: "GET", head: true, pattern: "/healthz", scope: "public", name: "healthz", part: "api" },

@@ -70,7 +70,16 @@ describe("strata serve --rollout-key", () => {
     );
     const good = repository();
     await expect(
-      serve(["--store", store, "--repo", good.repo, "--rollout-key", good.keyFile, "--webhook", "slack=http://127.0.0.1:9/x"]),
+      serve([
+        "--store",
+        store,
+        "--repo",
+        good.repo,
+        "--rollout-key",
+        good.keyFile,
+        "--webhook",
+        "slack=http://127.0.0.1:9/x",
+      ]),
     ).rejects.toThrow(/serve exited 2: .*the kind is one of cdevents, grafana, datadog/s);
   });
 
@@ -129,12 +138,7 @@ describe.skipIf(etcdMissing)("several servers on one etcd", () => {
     // A dies at once (no shutdown); the candidate's clients report failures to B, which rolls back.
     await a.stop("SIGKILL");
     expect(
-      (
-        await postReports(b.url, [
-          report("canary-a", 2, 20_000, 2_000),
-          report("stable-a", 1, 100_000, 1_000),
-        ])
-      ).status,
+      (await postReports(b.url, [report("canary-a", 2, 20_000, 2_000), report("stable-a", 1, 100_000, 1_000)])).status,
     ).toBe(202);
     const back = await atB.plan((p) => p.phase === "rolled-back" && p.candidate.version === 2);
     expect(back.stable).toEqual({ version: 1, digest: v1.digest });
@@ -153,12 +157,7 @@ describe.skipIf(etcdMissing)("several servers on one etcd", () => {
     const resumed = await atC.plan((p) => p.candidate.version === 3);
     expect(resumed.digest).toBe(third.digest);
     expect(
-      (
-        await postReports(c.url, [
-          report("canary-c", 3, 20_000, 2_000),
-          report("stable-c", 1, 100_000, 1_000),
-        ])
-      ).status,
+      (await postReports(c.url, [report("canary-c", 3, 20_000, 2_000), report("stable-c", 1, 100_000, 1_000)])).status,
     ).toBe(202);
     const back3 = await atC.plan((p) => p.phase === "rolled-back" && p.candidate.version === 3);
     expect(back3.planVersion).toBe(third.planVersion + 1);

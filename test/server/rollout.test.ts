@@ -124,6 +124,8 @@ describe("the decision loop", () => {
   it("rolls back by itself when the candidate's clients report a worse error rate", async () => {
     const s = await start({ policy: CANARY });
     const events = await stream(s.url);
+    const dashboard = await EventReader.open(s.url, "/v1/events");
+    readers.push(dashboard);
     await stableAndCandidate(s.url);
     await events.plan((p) => p.phase === "progressing");
     // Raw HTTP clients: the candidate cohort fails 10% of its requests, the control 1%.
@@ -154,6 +156,19 @@ describe("the decision loop", () => {
       samples: { candidate: 40_000, control: 100_000 },
     });
     expect(doc.cohorts.candidate).toMatchObject({ version: 2, instances: 2, requests: 40_000, errors: 4_000 });
+    // The dashboard's stream carries the rollout's summary.
+    const summary = await dashboard.until((f) =>
+      f.find((x) => x.event === "rollout" && x.data.includes('"phase":"rolled-back"')),
+    );
+    expect(JSON.parse(summary.data)).toMatchObject({
+      environment: "staging",
+      service: null,
+      phase: "rolled-back",
+      percent: 0,
+      stable: { version: 1 },
+      candidate: { version: 2 },
+      planVersion: back.planVersion,
+    });
   });
 
   it("promotes a good change once the bake is over and the gate passes", async () => {

@@ -7,3 +7,4 @@ export { loadTrustedKeys, parseDuration, readDistributionSettings, resolveEndpoi
 export { buildSnapshot, verifySnapshotFile, writeSnapshotFile } from "./snapshot.js";
 export { readHistory, readStatus } from "./queries.js";
 export { checkWorkingTree } from "./worktree.js";
+export { actOnRollout, readRollout, renderRolloutStatus } from "./rollout.js";

@@ -30,6 +30,7 @@ export const commands = {
   impact: () => import("./impact.js"),
   history: () => import("./history.js"),
   status: () => import("./status.js"),
+  rollout: () => import("./rollout.js"),
   agent: () => import("./agent.js"),
   typegen: () => import("./typegen.js"),
   schema: () => import("./schema.js"),

@@ -19,7 +19,7 @@ import {
   type RolloutStatusDocument,
   type RolloutSummary,
 } from "../../core/protocol/index.js";
-import { chainKey, type Chain } from "../../core/protocol/chains.js";
+import { chainKey, chainLabel, type Chain } from "../../core/protocol/chains.js";
 import {
   addReport,
   applyDecision,
@@ -314,8 +314,8 @@ export class RolloutManager {
     const written = await this.store.writeRollout(key, JSON.stringify(record), held?.stored.revision ?? null);
     if (written === null)
       throw new HttpError(409, "version-conflict", `another server changed the rollout of ${chain.environment}: retry`);
-    this.accept(key, written);
     this.audit(chain.environment, decision, started.state);
+    this.accept(key, written);
     return {
       published: () => {
         this.reports.delete(key);
@@ -470,8 +470,9 @@ export class RolloutManager {
           });
     const written = await this.store.writeRollout(key, JSON.stringify(record), from.revision);
     if (written === null) return null;
-    this.accept(key, written);
+    // Recorded before it is announced: whoever hears of the plan finds its audit line.
     if (options.keepPlan !== true) this.audit(state.environment, decision, state);
+    this.accept(key, written);
     return record;
   }
 
@@ -541,7 +542,7 @@ export class RolloutManager {
       await this.refresh(key);
       const held = this.entries.get(key);
       if (held === undefined)
-        throw new HttpError(409, "rollout-conflict", `${chain.environment} has no rollout to ${action}`);
+        throw new HttpError(409, "rollout-conflict", `${chainLabel(chain)} has no rollout to ${action}`);
       const result = operate(held.record.state, action, actor);
       if (!result.ok) throw new HttpError(409, "rollout-conflict", `cannot ${action}: ${result.reason}`);
       const state =
@@ -740,7 +741,8 @@ export class RolloutManager {
   async status(chain: Chain): Promise<RolloutStatusDocument> {
     const key = chainKey(chain);
     const held = await this.current(key);
-    const policy = this.policyOf(chain.environment);
+    // A service's chain publishes all at once (its versions follow the environment's push).
+    const policy = chain.service === null ? this.policyOf(chain.environment) : DEFAULT_POLICY;
     const doc: RolloutStatusDocument = {
       environment: chain.environment,
       service: chain.service,
