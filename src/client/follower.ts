@@ -4,7 +4,14 @@
  * snapshot it fetches goes to the accepted state, which decides whether to use it. Rollout plans come the same
  * way (a `plan` event, GET …/plan at start and with each long-poll) and go to the accepted state too.
  */
-import { announcedVersion, EventStreamParser, PLAN_EVENT, ROLLOUT_PATHS } from "../core/protocol/index.js";
+import {
+  announcedVersion,
+  embeddedSnapshot,
+  EventStreamParser,
+  INLINE_SNAPSHOT_QUERY,
+  PLAN_EVENT,
+  ROLLOUT_PATHS,
+} from "../core/protocol/index.js";
 import { MAX_VERSION } from "../core/snapshot/snapshot.js";
 import { answerError, declaresNoServices, describeFailure, type Connection } from "./connection.js";
 import { isRejection, StrataClientError } from "./errors.js";
@@ -256,7 +263,8 @@ export class Follower {
    * a byte of data (a buffering proxy); "unsupported": the endpoint answered with something else.
    */
   private async streamEvents(): Promise<"delivered" | "silent" | "unsupported"> {
-    const url = this.connection.url("events");
+    // Asks for small snapshots inside the events: verified as fetched ones, without the fetch.
+    const url = `${this.connection.url("events")}?${INLINE_SNAPSHOT_QUERY.name}=${INLINE_SNAPSHOT_QUERY.value}`;
     const controller = new AbortController();
     const unlink = this.lifetime.link(controller);
     let idle: NodeJS.Timeout | null = null;
@@ -296,17 +304,26 @@ export class Follower {
           // above the version bound are no version strata publishes: not fetched.
           let newest = 0;
           let plan: string | null = null;
+          let carried: string | null = null;
           for (const event of parser.push(decoder.decode(value, { stream: true }))) {
             if (event.event === PLAN_EVENT) plan = event.data;
             const announced = announcedVersion(event);
-            if (announced <= MAX_VERSION) newest = Math.max(newest, announced);
+            if (announced <= MAX_VERSION && announced > newest) {
+              newest = announced;
+              carried = embeddedSnapshot(event);
+            }
           }
           if (parser.blocks !== blocks) resetIdle();
           let before = this.state.version;
           // The plan first: it comes before the snapshot event of its candidate, which it fetches (once
           // verified), so a client it keeps on the stable version never runs the candidate in between.
           if (plan !== null) await this.state.considerPlan(plan);
-          if (newest > this.lastEventId) await this.fetchVersion(newest);
+          if (newest > this.lastEventId) {
+            // A snapshot the event carries is verified exactly as a fetched one; within the same body bound.
+            if (carried !== null && Buffer.byteLength(carried) <= this.settings.maxBodyBytes)
+              await this.consider(carried);
+            else await this.fetchVersion(newest);
+          }
           if (this.state.version !== before) {
             // Tell the endpoint which version runs now (fleet status reads it from a snapshot request's
             // Strata-Client header): a conditional GET, 304 unless something newer arrived meanwhile.

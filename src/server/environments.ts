@@ -6,7 +6,7 @@
  * server published the version: a new version of one service wakes only that service's subscribers. Names
  * that were never published leave nothing behind.
  */
-import { formatSnapshotEvent, parseChainKey } from "../core/protocol/index.js";
+import { EMBEDDED_SNAPSHOT_MAX_BYTES, formatSnapshotEvent, parseChainKey } from "../core/protocol/index.js";
 import type { Head, SnapshotStore, StoreEvent } from "../io/stores/index.js";
 import type { LogFn } from "./log.js";
 import type { ServerMetrics } from "./metrics.js";
@@ -20,8 +20,10 @@ export interface Current {
   head: Head;
   body: Buffer;
   etag: string;
-  /** Its event-stream frame, written to every open stream when it is published. */
-  frame: string;
+  /** Its event-stream frame, encoded once: the same bytes written to every open stream when it is published. */
+  frame: Buffer;
+  /** The same with the snapshot inside when it is small (streams that ask for it); else `frame` itself. */
+  frameWithSnapshot: Buffer;
   createdAt: string;
   expiresAt: string;
 }
@@ -60,16 +62,18 @@ interface EnvState {
 
 function toCurrent(key: string, head: Head, text: string, createdAt: string, expiresAt: string): Current {
   const { environment, service } = parseChainKey(key)!;
+  const body = Buffer.from(text, "utf8");
+  const data = { environment, ...(service === null ? {} : { service }), version: head.version, digest: head.digest };
+  const frame = Buffer.from(formatSnapshotEvent(data));
   return {
     head,
-    body: Buffer.from(text, "utf8"),
+    body,
     etag: `"${head.version}"`,
-    frame: formatSnapshotEvent({
-      environment,
-      ...(service === null ? {} : { service }),
-      version: head.version,
-      digest: head.digest,
-    }),
+    frame,
+    frameWithSnapshot:
+      body.length <= EMBEDDED_SNAPSHOT_MAX_BYTES
+        ? Buffer.from(formatSnapshotEvent({ ...data, snapshot: text }))
+        : frame,
     createdAt,
     expiresAt,
   };

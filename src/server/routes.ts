@@ -229,39 +229,64 @@ export function createRouter(routes: readonly AnyRoute[] = ROUTES): Router {
       segments: (subtree ? route.pattern.slice(0, -2) : route.pattern).split("/").slice(1),
     };
   });
+  // The answers for recent paths (a fleet asks for the same few hundred): a match is a function of the method
+  // and path alone, its parameters already decoded and checked. Bounded: emptied when full, so paths a client
+  // makes up cost no memory beyond it.
+  const recent = new Map<string, RouteMatch>();
   return {
     match(method, path) {
-      const parts = path.split("/").slice(1);
-      let params: Record<string, string> | null = null;
-      let candidates: Compiled[] = [];
-      for (const c of compiled) {
-        const p = matchSegments(c, parts);
-        if (p === null) continue;
-        // A route of this very path wins over a subtree holding it, whatever the method.
-        if (!c.subtree && candidates.some((k) => k.subtree)) [params, candidates] = [null, []];
-        else if (c.subtree && candidates.some((k) => !k.subtree)) continue;
-        params ??= p;
-        candidates.push(c);
+      const cacheKey = `${method} ${path}`;
+      const known = recent.get(cacheKey);
+      if (known !== undefined) return known;
+      const found = matchUncached(method, path);
+      if (found.kind === "found") {
+        if (recent.size >= RECENT_PATHS) recent.clear();
+        Object.freeze(found.params);
+        recent.set(cacheKey, found);
       }
-      if (params === null) return { kind: "none" };
-      // The path names a resource: a bad name is a 404 whatever the method.
-      for (const [name, raw] of Object.entries(params)) params[name] = decodeParam(name, raw, candidates[0]!.route);
-      for (const c of candidates) {
-        const r: Route = c.route;
-        if (r.method === method || (r.head === true && method === "HEAD"))
-          return { kind: "found", route: c.route, key: c.key, params };
-      }
-      const allow = candidates.flatMap((c) => {
-        const r: Route = c.route;
-        return r.head === true ? [r.method, "HEAD"] : [r.method];
-      });
-      return { kind: "method", route: candidates[0]!.route, allow: [...new Set(allow)].sort() };
+      return found;
     },
   };
+
+  function matchUncached(method: string, path: string): RouteMatch {
+    const parts = path.split("/").slice(1);
+    let params: Record<string, string> | null = null;
+    let candidates: Compiled[] = [];
+    for (const c of compiled) {
+      const p = matchSegments(c, parts);
+      if (p === null) continue;
+      // A route of this very path wins over a subtree holding it, whatever the method.
+      if (!c.subtree && candidates.some((k) => k.subtree)) [params, candidates] = [null, []];
+      else if (c.subtree && candidates.some((k) => !k.subtree)) continue;
+      params ??= p;
+      candidates.push(c);
+    }
+    if (params === null) return { kind: "none" };
+    // The path names a resource: a bad name is a 404 whatever the method.
+    for (const [name, raw] of Object.entries(params)) params[name] = decodeParam(name, raw, candidates[0]!.route);
+    for (const c of candidates) {
+      const r: Route = c.route;
+      if (r.method === method || (r.head === true && method === "HEAD"))
+        return { kind: "found", route: c.route, key: c.key, params };
+    }
+    const allow = candidates.flatMap((c) => {
+      const r: Route = c.route;
+      return r.head === true ? [r.method, "HEAD"] : [r.method];
+    });
+    return { kind: "method", route: candidates[0]!.route, allow: [...new Set(allow)].sort() };
+  }
 }
+
+/** How many matched paths the router remembers. */
+const RECENT_PATHS = 1024;
 
 function matchSegments(c: Compiled, parts: string[]): Record<string, string> | null {
   if (c.subtree ? parts.length < c.segments.length : parts.length !== c.segments.length) return null;
+  // The literal segments first: most routes fail there, before any object is made.
+  for (let i = 0; i < c.segments.length; i++) {
+    const seg = c.segments[i]!;
+    if (!seg.startsWith(":") && seg !== parts[i]) return null;
+  }
   const params: Record<string, string> = {};
   for (let i = 0; i < c.segments.length; i++) {
     const seg = c.segments[i]!;

@@ -6,7 +6,12 @@
  *
  *   event: snapshot                                     per version: on connect (the current one, or every
  *   id: 7                                               version after Last-Event-ID) and on each publish
- *   data: {"environment":"staging","version":7,"digest":"sha256:…"}
+ *   data: {"environment":"staging","version":7,"digest":"sha256:…","snapshot":"{…}"}
+ *
+ *   `snapshot`: on a stream opened with `?snapshot=inline` (the SDK's), the current version's signed bytes,
+ *   as a JSON string, when they are at most EMBEDDED_SNAPSHOT_MAX_BYTES (replayed older versions and larger
+ *   ones are announced only). A client verifies them exactly as the bytes of `GET …/snapshots/{version}`;
+ *   one that does not ask for them, or ignores the member, fetches.
  *
  *   : keep-alive                                        a comment every 15 s
  */
@@ -50,9 +55,28 @@ export interface SnapshotEventData {
   service?: string;
   version: number;
   digest: string;
+  /**
+   * The version's signed snapshot, the exact text `GET …/snapshots/{version}` answers, when it is at most
+   * {@link EMBEDDED_SNAPSHOT_MAX_BYTES}: the client verifies it as it would the fetched one and need not fetch.
+   */
+  snapshot?: string;
 }
 
-export const SNAPSHOT_EVENT_DATA_FIELDS = ["environment", "service", "version", "digest"] as const;
+export const SNAPSHOT_EVENT_DATA_FIELDS = ["environment", "service", "version", "digest", "snapshot"] as const;
+
+/**
+ * The largest snapshot (UTF-8 bytes) an event carries. Escaped inside the data line it stays far below
+ * {@link MAX_PENDING_EVENT}, which every client, old ones included, accepts; one publish writes it to every
+ * open stream, so it stays small: above it the event announces the version and each client fetches it.
+ */
+export const EMBEDDED_SNAPSHOT_MAX_BYTES = 64 * 1024;
+
+/**
+ * The query of `GET …/events` that asks for the snapshot inside each event (`?snapshot=inline`). A reader
+ * that does not fetch (a dashboard, `curl`, a proxy's probe) leaves it out and gets the short frames;
+ * a server that predates it ignores it, and the client fetches.
+ */
+export const INLINE_SNAPSHOT_QUERY = { name: "snapshot", value: "inline" } as const;
 
 /** The reconnect delay the stream asks browsers for (the SDK keeps its own backoff). */
 export const RETRY_FRAME = "retry: 2000\n\n";
@@ -60,13 +84,18 @@ export const RETRY_FRAME = "retry: 2000\n\n";
 export const KEEP_ALIVE_FRAME = ": keep-alive\n\n";
 export const KEEP_ALIVE_MS = 15_000;
 
-/** One frame announcing a version. Its bytes are fixed: deployed clients parse them (a test pins them). */
+/**
+ * One frame announcing a version, carrying its snapshot when `data.snapshot` is given (the caller keeps it
+ * within {@link EMBEDDED_SNAPSHOT_MAX_BYTES}). Its bytes are fixed: deployed clients parse them (a test pins
+ * them).
+ */
 export function formatSnapshotEvent(data: SnapshotEventData): string {
   const body: SnapshotEventData = {
     environment: data.environment,
     ...(data.service === undefined ? {} : { service: data.service }),
     version: data.version,
     digest: data.digest,
+    ...(data.snapshot === undefined ? {} : { snapshot: data.snapshot }),
   };
   return `event: ${SNAPSHOT_EVENT}\nid: ${data.version}\ndata: ${JSON.stringify(body)}\n\n`;
 }
@@ -103,6 +132,23 @@ export interface StreamEvent {
 export function announcedVersion(event: StreamEvent): number {
   if (event.event !== SNAPSHOT_EVENT || event.id === null || !/^\d{1,15}$/.test(event.id)) return 0;
   return Number(event.id);
+}
+
+/**
+ * The snapshot text a `snapshot` event carries (its `data`'s `snapshot` member), or null: another event, no
+ * such member, data that is not JSON. Nothing about it is trusted: the client verifies it exactly as the
+ * answer of `GET …/snapshots/{version}` (signature, digest, chain, version), and fetches when it is null.
+ */
+export function embeddedSnapshot(event: StreamEvent): string | null {
+  if (event.event !== SNAPSHOT_EVENT || !event.data.includes('"snapshot"')) return null;
+  let data: unknown;
+  try {
+    data = JSON.parse(event.data);
+  } catch {
+    return null;
+  }
+  const text = typeof data === "object" && data !== null ? (data as { snapshot?: unknown }).snapshot : undefined;
+  return typeof text === "string" ? text : null;
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   formatRolloutEvent,
   formatSnapshotEvent,
   formatStreamEvent,
+  INLINE_SNAPSHOT_QUERY,
   KEEP_ALIVE_FRAME,
   RETRY_FRAME,
   type HeartbeatEventData,
@@ -22,6 +23,34 @@ import { nothingPublished, requestChain, type ChainHandler } from "../chains.js"
 import { cacheControl, type Handlers, type RequestContext } from "../dispatch.js";
 import type { Current } from "../environments.js";
 import type { EndpointParts } from "../parts.js";
+
+/**
+ * One timer for every open chain stream of the server, instead of one per stream: a fleet's idle streams
+ * cost no timer each, and the keep-alive is one buffer written to all of them.
+ */
+class KeepAlive {
+  private readonly streams = new Set<ServerResponse>();
+  private timer: NodeJS.Timeout | null = null;
+  private readonly frame = Buffer.from(KEEP_ALIVE_FRAME);
+
+  constructor(private readonly intervalMs: number) {}
+
+  add(res: ServerResponse): void {
+    this.streams.add(res);
+    if (this.timer !== null) return;
+    this.timer = setInterval(() => {
+      for (const r of this.streams) if (!r.writableEnded) r.write(this.frame);
+    }, this.intervalMs);
+    this.timer.unref();
+  }
+
+  delete(res: ServerResponse): void {
+    this.streams.delete(res);
+    if (this.streams.size > 0 || this.timer === null) return;
+    clearInterval(this.timer);
+    this.timer = null;
+  }
+}
 
 function openStream(ctx: RequestContext<unknown>, res: ServerResponse): void {
   ctx.streaming = true;
@@ -38,6 +67,7 @@ export function eventStreamHandlers(
   parts: EndpointParts,
 ): Pick<Handlers, "GET events" | "GET service-events" | "GET all-events"> {
   const { cache, watchers } = parts;
+  const keepAlive = new KeepAlive(parts.heartbeatMs);
   const allEvents: Handlers["GET all-events"] = async (ctx) => {
     const { res, grant } = ctx;
     openStream(ctx, res);
@@ -122,6 +152,9 @@ export function eventStreamHandlers(
     const environment = chain.key;
     const client = parts.clients.touchFrom(req, chain.environment);
     ctx.streaming = true;
+    // The SDK asks for the snapshot inside the event (it then need not fetch); other readers get the short frame.
+    const inline = ctx.query?.get(INLINE_SNAPSHOT_QUERY.name) === INLINE_SNAPSHOT_QUERY.value;
+    const frameOf = (c: Current): Buffer => (inline ? c.frameWithSnapshot : c.frame);
     const current = await cache.current(environment);
     // A service nothing is published for is not one of the environment's: 404, not a stream that never speaks.
     if (current === null && chain.service !== null) throw await nothingPublished(parts.store, chain);
@@ -138,7 +171,7 @@ export function eventStreamHandlers(
     let written = 0;
     let replaying = true;
     let arrived: Current | null = null;
-    const write = (version: number, frame: string): void => {
+    const write = (version: number, frame: string | Buffer): void => {
       if (version <= written || res.writableEnded) return;
       res.write(frame);
       written = version;
@@ -153,7 +186,7 @@ export function eventStreamHandlers(
     const unsubscribe = cache.subscribe(environment, {
       onVersion: (c) => {
         if (replaying) arrived = c;
-        else write(c.head.version, c.frame);
+        else write(c.head.version, frameOf(c));
       },
       onPlan: (frame) => {
         if (!replaying) writePlan(frame);
@@ -162,14 +195,11 @@ export function eventStreamHandlers(
     });
     watchers.sse++;
     if (client) parts.clients.connect(client);
-    const heartbeat = setInterval(() => {
-      if (!res.writableEnded) res.write(KEEP_ALIVE_FRAME);
-    }, parts.heartbeatMs);
-    heartbeat.unref();
+    keepAlive.add(res);
     // A token revoked while the stream is open (the tokens file re-read) ends it.
     const unrevoked = parts.auth.onRevoked(req, "read", chain.environment, () => res.end(), chain.service ?? undefined);
     res.once("close", () => {
-      clearInterval(heartbeat);
+      keepAlive.delete(res);
       unrevoked();
       unsubscribe();
       watchers.sse--;
@@ -196,13 +226,13 @@ export function eventStreamHandlers(
                 }),
               );
         }
-        if (lastId === null || lastId < version) write(version, current.frame);
+        if (lastId === null || lastId < version) write(version, frameOf(current));
       }
     } finally {
       replaying = false;
       writePlan(parts.rollouts.planFrame(environment));
       const late = arrived as Current | null;
-      if (late !== null) write(late.head.version, late.frame);
+      if (late !== null) write(late.head.version, frameOf(late));
     }
   };
   return { "GET events": events, "GET service-events": events, "GET all-events": allEvents };

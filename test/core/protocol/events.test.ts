@@ -4,6 +4,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   announcedVersion,
+  EMBEDDED_SNAPSHOT_MAX_BYTES,
+  embeddedSnapshot,
   EventStreamParser,
   EventTooLargeError,
   formatSnapshotEvent,
@@ -38,6 +40,46 @@ describe("the snapshot frame", () => {
   it("writes only the three data members, in that order, whatever the caller passes", () => {
     const extra = { digest: DIGEST, version: 7, environment: "staging", secret: "x" } as never;
     expect(formatSnapshotEvent(extra)).toBe(FRAME);
+  });
+});
+
+describe("the snapshot frame carrying its snapshot", () => {
+  /** A (short) snapshot text with what JSON escapes: quotes, a backslash, a line break, non-ASCII. */
+  const TEXT = '{"config":{"a":"x\\"y\\\\z\\n","é":1},"version":7}\n';
+  /** The frame for staging v7 carrying TEXT, byte for byte: one data line, TEXT as a JSON string last. */
+  const CARRYING =
+    'event: snapshot\nid: 7\ndata: {"environment":"staging","version":7,"digest":"sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08","snapshot":"{\\"config\\":{\\"a\\":\\"x\\\\\\"y\\\\\\\\z\\\\n\\",\\"é\\":1},\\"version\\":7}\\n"}\n\n';
+
+  it("is these bytes, and gives back the exact text", () => {
+    const frame = formatSnapshotEvent({ environment: "staging", version: 7, digest: DIGEST, snapshot: TEXT });
+    expect(frame).toBe(CARRYING);
+    const { events } = parseAll([frame]);
+    expect(events).toHaveLength(1);
+    expect(announcedVersion(events[0]!)).toBe(7);
+    expect(embeddedSnapshot(events[0]!)).toBe(TEXT);
+  });
+
+  it("is still an announcement to a reader that knows only the id (an older client)", () => {
+    const { events } = parseAll([RETRY_FRAME, CARRYING, KEEP_ALIVE_FRAME]);
+    expect(events.map(announcedVersion)).toEqual([7]);
+  });
+
+  it("nothing is read from an event without a snapshot string", () => {
+    const v = (data: string, event = "snapshot"): string | null => embeddedSnapshot({ event, id: "7", data });
+    expect(embeddedSnapshot(parseAll([FRAME]).events[0]!)).toBeNull();
+    expect(v('{"snapshot":7}')).toBeNull();
+    expect(v('{"snapshot":null}')).toBeNull();
+    expect(v('{"snapshot":"x"')).toBeNull();
+    expect(v('"snapshot"')).toBeNull();
+    expect(v('{"snapshot":"x"}', "message")).toBeNull();
+    expect(v('{"snapshot":"x"}')).toBe("x");
+  });
+
+  it("a snapshot at the bound, however it escapes, stays within what every reader accepts", () => {
+    const worst = '"'.repeat(EMBEDDED_SNAPSHOT_MAX_BYTES);
+    const frame = formatSnapshotEvent({ environment: "staging", version: 7, digest: DIGEST, snapshot: worst });
+    expect(frame.length).toBeLessThan(MAX_PENDING_EVENT);
+    expect(embeddedSnapshot(parseAll([frame]).events[0]!)).toBe(worst);
   });
 });
 
