@@ -231,7 +231,7 @@ describe("a bad change, from the canary to the revert pull request", () => {
     });
     expect(gate.interval[0]).toBeGreaterThan(0.02);
     const latencyGate = report.metrics.find(
-      (m: { name: string }) => m.name === "latency" && m.comparison === "candidate-vs-control",
+      (m: { comparison: string; name: string }) => m.name === "latency" && m.comparison === "candidate-vs-control",
     );
     expect(latencyGate.verdict).toBe("pass");
     const beforeAfter = report.metrics.find(

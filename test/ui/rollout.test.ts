@@ -216,7 +216,7 @@ describe.skipIf(noBrowser)("the dashboard's rollout view", { timeout: 120_000 },
       await page.goto(`${serve.url}/ui/#/env/production`);
       const panel = rolloutRegion(page);
       await panel.getByText("v1 → v2").waitFor();
-      await page.evaluate(() => ((window as unknown as { kept: number }).kept = 1));
+      await page.evaluate(() => ((globalThis as unknown as { kept: number }).kept = 1));
       // The candidate's clients fail 20% of their requests, the control's 1%: 1,000 requests each.
       await reportAll(
         [...assigned].map(([instance, version]) => ({
@@ -227,7 +227,7 @@ describe.skipIf(noBrowser)("the dashboard's rollout view", { timeout: 120_000 },
         })),
       );
       await panel.getByText("rolled-back", { exact: true }).waitFor();
-      expect(await page.evaluate(() => (window as unknown as { kept?: number }).kept)).toBe(1);
+      expect(await page.evaluate(() => (globalThis as unknown as { kept?: number }).kept)).toBe(1);
       await panel.getByText("Rolled back on:").waitFor();
       const text = (await panel.textContent())!;
       expect(text).toMatch(
