@@ -1144,7 +1144,7 @@ export const serveCommand = defineCommand({
     ["strata serve --store file:../store --repo .", "on loopback, trusting the repository's signing.trusted_keys"],
     [
       "strata serve --store etcd://10.0.0.5:2379/strata --repo . --tokens tokens.json --rollout-key rollout.pem --prometheus http://prometheus:9090 --webhook grafana=http://grafana:3000/api/annotations",
-      "with progressive delivery (docs/rollouts.md)",
+      "with progressive delivery: rollouts signed with the rollout key, Prometheus gates, Grafana annotations",
     ],
     [
       "strata serve --store etcd://10.0.0.5:2379/strata --listen 0.0.0.0:7070 --tokens tokens.json --trusted-keys keys.txt",

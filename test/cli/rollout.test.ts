@@ -19,10 +19,12 @@ import {
 let server: RolloutServer;
 let operator = "";
 let reader = "";
+let reporter = "";
 beforeAll(async () => {
   const file = `${tempdir("strata-rollout-tokens-")}/tokens.json`;
   operator = (await createToken(file, { scopes: ["push:staging"], name: "release-bot" })).token;
   reader = (await createToken(file, { scopes: ["read:*", "report:staging"], name: "viewer" })).token;
+  reporter = (await createToken(file, { scopes: ["report:staging"], name: "sdk-reporting" })).token;
   // The tokens are sent over loopback; the server needs them to know who acted.
   server = await startRolloutServer({ policy: CANARY, intervalMs: 60_000, tokens: await readTokens(file) });
   const v1 = version(1, null);
@@ -90,5 +92,17 @@ describe("strata rollout", () => {
     const none = await run(["status", "--env", "production"], reader);
     expect(none.exitCode).toBe(0);
     expect(none.stdout).toContain("no rollout: every version is published to every client at once");
+  });
+});
+
+describe("the report scope", () => {
+  it("report:<env> posts reports and nothing else; push does not imply it", async () => {
+    expect((await postReports(server.url, [report("r", 2, 10, 0)], reporter)).status).toBe(202);
+    const read = await fetch(`${server.url}/v1/environments/staging/snapshot`, {
+      headers: { authorization: `Bearer ${reporter}` },
+    });
+    expect(read.status).toBe(403);
+    expect((await postReports(server.url, [report("r", 2, 10, 0)], reporter, "production")).status).toBe(403);
+    expect((await postReports(server.url, [report("r", 2, 10, 0)], operator)).status).toBe(403);
   });
 });

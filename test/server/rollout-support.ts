@@ -2,6 +2,7 @@
 // rollout key, signed versions, raw HTTP report batches and event-stream readers.
 import { expect } from "vitest";
 import { parseRolloutSettings, type RolloutSettings } from "../../src/core/rollout/index.js";
+import { PLAN_EVENT } from "../../src/core/protocol/index.js";
 import { parseYaml } from "../../src/core/yaml/parse.js";
 import {
   computeContentDigest,
@@ -38,7 +39,7 @@ export function strataYaml(policy: string[], trusted = rolloutKey.key.publicKey.
   ].join("\n");
 }
 
-export function rolloutSettings(policy: string[]): RolloutSettings {
+function rolloutSettings(policy: string[]): RolloutSettings {
   const { documents, findings } = parseYaml(strataYaml(policy), "strata.yaml", { keys: "any", allowUnset: false });
   expect(findings).toEqual([]);
   const parsed = parseRolloutSettings(documents[0] ?? null);
@@ -222,7 +223,7 @@ export class EventReader {
 
   /** The plans received, parsed. */
   plans(): PlanDoc[] {
-    return this.frames.filter((f) => f.event === "plan").map((f) => JSON.parse(f.data) as PlanDoc);
+    return this.frames.filter((f) => f.event === PLAN_EVENT).map((f) => JSON.parse(f.data) as PlanDoc);
   }
 
   /** Resolves once a frame satisfies `pred` (waits on the stream itself, no clock but the test's timeout). */

@@ -19,7 +19,7 @@ import {
   type PlanDoc,
   type RolloutServer,
 } from "./rollout-support.js";
-import type { RolloutStatusDocument } from "../../src/core/protocol/index.js";
+import { ROLLOUT_EVENT, type RolloutStatusDocument } from "../../src/core/protocol/index.js";
 import { newKey } from "../support/snapshots.js";
 
 const running: RolloutServer[] = [];
@@ -146,9 +146,14 @@ describe("the decision loop", () => {
     expect(rollback.breaches![0]).toMatchObject({ gate: "error-rate", metric: "error-rate", threshold: 0.01 });
     expect(rollback.breaches![0]!.samples).toEqual({ candidate: 40_000, control: 100_000 });
     // The audit trail: a log line naming the metric, value, threshold, samples and interval.
-    const audit = s.logs
-      .map((l) => JSON.parse(l) as Record<string, unknown>)
-      .find((l) => l.msg === "rollout" && l.action === "rollback");
+    // (Written once the record is stored; a store watch may announce the plan a moment before.)
+    const audit = await vi.waitFor(() => {
+      const line = s.logs
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .find((l) => l.msg === "rollout" && l.action === "rollback");
+      if (line === undefined) throw new Error("no audit line yet");
+      return line;
+    });
     expect(audit).toMatchObject({ environment: "staging", phase: "rolled-back", actor: "strata serve" });
     expect((audit!.breaches as { metric: string; samples: unknown }[])[0]).toMatchObject({
       metric: "error-rate",
@@ -158,7 +163,7 @@ describe("the decision loop", () => {
     expect(doc.cohorts.candidate).toMatchObject({ version: 2, instances: 2, requests: 40_000, errors: 4_000 });
     // The dashboard's stream carries the rollout's summary.
     const summary = await dashboard.until((f) =>
-      f.find((x) => x.event === "rollout" && x.data.includes('"phase":"rolled-back"')),
+      f.find((x) => x.event === ROLLOUT_EVENT && x.data.includes('"phase":"rolled-back"')),
     );
     expect(JSON.parse(summary.data)).toMatchObject({
       environment: "staging",
@@ -208,6 +213,34 @@ describe("the decision loop", () => {
       reason: "too-few-samples",
     });
     expect(hold.reason).toMatch(/inconclusive \(too-few-samples\)/);
+  });
+});
+
+describe("prometheus gates", () => {
+  it("without --prometheus a prometheus gate holds the rollout and says why (never passes, never rolls back)", async () => {
+    const s = await start({
+      policy: [
+        "canary: { percent: 5, bake: 1s }",
+        "gates:",
+        "  - { name: http-errors, metric: prometheus, max_increase: 1%, bad: 'sum(rate(errors{v=\"{{version}}\"}[{{window}}]))', total: 'sum(rate(requests{v=\"{{version}}\"}[{{window}}]))' }",
+      ],
+    });
+    await stableAndCandidate(s.url);
+    const doc = await vi.waitFor(
+      async () => {
+        const d = await status(s.url);
+        if (d.decisions[0]?.action !== "hold" || d.decisions[0].evaluations.length === 0) throw new Error("not yet");
+        return d;
+      },
+      { timeout: 30_000, interval: 50 },
+    );
+    expect(doc.state?.phase).toBe("progressing");
+    expect(doc.decisions[0]!.evaluations[0]).toMatchObject({
+      gate: "http-errors",
+      verdict: "inconclusive",
+      reason: "query-failed",
+    });
+    expect(doc.decisions[0]!.reason).toMatch(/strata serve has no --prometheus/);
   });
 });
 

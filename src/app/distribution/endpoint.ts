@@ -10,6 +10,7 @@ import {
   type ErrorDocument,
   type HistoryDocument,
   type HistoryEntry,
+  ROLLOUT_PATHS,
   type PublishedDocument,
   type RolloutStatusDocument,
   type Snapshot,
@@ -163,7 +164,7 @@ export function createEndpointClient(options: {
     },
     async rolloutAction(e, s, action, reason) {
       const of = chain(e, s);
-      const res = await request("POST", `${chainPath(of)}/rollout/${encodeURIComponent(action)}`, {
+      const res = await request("POST", `${chainPath(of)}${ROLLOUT_PATHS.rollout}/${encodeURIComponent(action)}`, {
         body: JSON.stringify(reason === undefined ? {} : { reason }),
         headers: { "content-type": "application/json" },
       });

@@ -15,6 +15,7 @@ import {
   MAX_REPORTS_PER_BATCH,
   type CohortHealth,
   type HealthReportAnswer,
+  type HealthReportBatch,
   type RolloutDecisionRecord,
   type RolloutStatusDocument,
   type RolloutSummary,
@@ -470,7 +471,7 @@ export class RolloutManager {
           });
     const written = await this.store.writeRollout(key, JSON.stringify(record), from.revision);
     if (written === null) return null;
-    // Recorded before it is announced: whoever hears of the plan finds its audit line.
+    // Recorded once stored (the store's watch may announce the plan to the streams a moment earlier).
     if (options.keepPlan !== true) this.audit(state.environment, decision, state);
     this.accept(key, written);
     return record;
@@ -569,7 +570,8 @@ export class RolloutManager {
    * the rate limit.
    */
   async addReports(chain: Chain, body: unknown, client: string): Promise<HealthReportAnswer> {
-    const reports = (body as { reports?: unknown } | null)?.reports;
+    // Checked as a HealthReportBatch: an object whose `reports` is a list (each report on its own, below).
+    const reports = (body as Partial<Record<keyof HealthReportBatch, unknown>> | null)?.reports;
     if (body === null || typeof body !== "object" || Array.isArray(body) || !Array.isArray(reports))
       throw new HttpError(400, "invalid-argument", 'the body is {"reports": [...]}');
     if (reports.length > MAX_REPORTS_PER_BATCH)
