@@ -220,6 +220,14 @@ const parses: Case[] = [
     { env: "p", to: "41", openRevert: true, githubRepository: "acme/config", format: "text" },
   ],
   ["impact -e p --version 7", "impact", [], { env: "p", version: 7, comment: true, format: "text" }],
+  // The rollout commands (feat/rollout's; here so that every command of the tables has a case).
+  ["rollout status -e p", "rollout status", [], { env: "p", format: "text" }],
+  ...(["pause", "resume", "abort", "promote"] as const).map((action): Case => [
+    `rollout ${action} -e p --service s --reason why -o json`,
+    `rollout ${action}`,
+    [],
+    { env: "p", service: "s", reason: "why", format: "json" },
+  ]),
   [
     "impact -e p --version 7 --service checkout --endpoint http://e --trusted-keys t --pr #42 --no-comment --github-repository acme/config --repo r -o markdown",
     "impact",
