@@ -67,6 +67,8 @@ async function run(argv: string[], ok: number, usage: number, output: Output): P
   const program = new Command("strata")
     .description("GitOps configuration: validate, resolve, diff, secrets and signed snapshots of config in git")
     .version(packageVersion(), "-V, --version")
+    // `strata impact --version 7` is impact's option: the program's own options come before the command.
+    .enablePositionalOptions()
     .showHelpAfterError("(run with --help for usage)")
     .addHelpText(
       "after",

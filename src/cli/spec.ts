@@ -230,7 +230,7 @@ export function programOf(
   onRun: (def: CommandDef, command: Command) => void = () => {},
 ): Command {
   const program = new Command("strata");
-  program.version("", "-V, --version");
+  program.version("", "-V, --version").enablePositionalOptions();
   for (const def of table) {
     const cmd = attachCommand(program, def);
     if (!def.group) cmd.action((...received: unknown[]) => onRun(def, received.at(-1) as Command));

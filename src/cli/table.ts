@@ -75,6 +75,14 @@ function parsePullRequestNumber(value: string): number {
   return n;
 }
 
+/** A published version: 1 or more. */
+function parseVersionNumber(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1)
+    throw new InvalidArgumentError(`"${value}" is not a version number`);
+  return n;
+}
+
 /** `8388608`, `8M`, `512k`, `512KiB`. */
 function parseBytes(value: string): number {
   const m = /^(\d+)([kKmM]i?[bB]?)?$/.exec(value.trim());
@@ -284,6 +292,13 @@ export const rollbackCommand = defineCommand({
       description:
         "keys the current and the old version must be signed by (default: signing.trusted_keys, and the signing key)",
     },
+    openRevert: {
+      kind: "flag",
+      flags: "--open-revert",
+      description:
+        "then open a pull request reverting the commit the rolled-back version was built from (pushed to origin as strata/revert-<env>-v<N>; GITHUB_TOKEN and GITHUB_REPOSITORY set), and say so on its pull request",
+    },
+    githubRepository,
     repo,
     format: textOrJson,
   },
@@ -293,6 +308,66 @@ export const rollbackCommand = defineCommand({
       "strata rollback --env production --to 41 --signing-key ../signing.pem",
       "republish version 41's content as a new version",
     ],
+    [
+      "strata rollback --env production --to 41 --open-revert",
+      "and open the revert pull request of the change it undoes, so git says what the endpoint serves",
+    ],
+  ],
+});
+
+export const impactCommand = defineCommand({
+  path: "impact",
+  description:
+    "what a published version changed and did: its keys (paths only), the clients that ran it, candidate-vs-control and before/after deltas with intervals, its rollout's decision and why; posted to its pull request when GitHub is configured",
+  options: {
+    env: environment,
+    version: {
+      kind: "value",
+      flags: "--version <version>",
+      description: "the published version",
+      required: true,
+      parse: parseVersionNumber,
+    },
+    service: {
+      kind: "value",
+      flags: "--service <name>",
+      description: "a service's own chain (strata.yaml services:)",
+    },
+    endpoint,
+    trustedKeys: {
+      kind: "value",
+      flags: "--trusted-keys <file>",
+      description: "keys the versions must be signed by (default: signing.trusted_keys)",
+    },
+    pr: {
+      kind: "value",
+      flags: "--pr <number>",
+      description:
+        "the pull request to post the report to (default: the version's, from its snapshot); posted when GITHUB_TOKEN is set",
+      parse: parsePullRequestNumber,
+    },
+    comment: {
+      kind: "negated",
+      flags: "--no-comment",
+      description: "do not post to the pull request, even when GitHub is configured",
+    },
+    githubRepository,
+    repo: { ...repo, description: "the configuration repository, for distribution.endpoint and the trusted keys" },
+    format: {
+      kind: "value",
+      flags: "-o, --format <format>",
+      description: "output format",
+      choices: ["text", "json", "markdown"],
+      default: "text",
+    },
+  },
+  examples: [
+    ["strata impact --env production --version 42", "what v42 changed, who runs it, how its rollout went"],
+    [
+      "strata impact --env production --version 42 --format markdown --no-comment",
+      "the pull request comment, printed instead of posted",
+    ],
+    ["strata impact --env production --version 42 --format json", "for scripts and dashboards"],
   ],
 });
 
@@ -1225,6 +1300,7 @@ export const COMMAND_TABLE: readonly CommandDef[] = [
   snapshotVerifyCommand,
   pushCommand,
   rollbackCommand,
+  impactCommand,
   historyCommand,
   statusCommand,
   rolloutCommand,

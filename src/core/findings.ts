@@ -57,6 +57,8 @@ export const ERROR_CODES = [
   // unchanged, and a `<sensitive>` placeholder that would reach a tool instead of the value.
   "unrepresentable-value",
   "sensitive-placeholder",
+  // `rollback --open-revert`: the revert of the rolled-back version's commit does not apply to the default branch.
+  "revert-conflict",
   // Progressive delivery (docs/rollouts.md): a push during a freeze window without the emergency path; an
   // operator action the rollout's phase does not allow (or a chain with no rollout to act on); a client that
   // reports faster than its rate allows.

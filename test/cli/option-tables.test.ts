@@ -51,6 +51,9 @@ describe("parseCli", () => {
     expect(invalid(["rollback", "-e", "production"])).toMatch(/required option '--to <version>' not specified/);
     expect(invalid(["validate", "--env"])).toMatch(/argument missing/);
     expect(invalid(["explain", "-e", "production"])).toMatch(/missing required argument 'key'/);
+    // A command's --version is its own (impact's version number); the program's comes before any command.
+    expect(invalid(["impact", "-e", "production", "--version"])).toMatch(/argument missing/);
+    expect(parseCli(["impact", "-e", "production", "--version", "3"])!.options).toMatchObject({ version: 3 });
   });
 
   it("--help and --version are no command", () => {

@@ -23,6 +23,8 @@ export interface FakePull {
   base: { sha: string; ref?: string };
   labels?: string[];
   files?: string[];
+  /** The description (pull requests strata opens). */
+  body?: string;
 }
 
 export interface FakeReview {
@@ -287,6 +289,26 @@ export async function startFakeGitHub(init: Partial<FakeGitHubState> = {}): Prom
         owner: user(state.owner),
         default_branch: state.defaultBranch,
       });
+    }
+    if (rest === "/pulls" && method === "POST") {
+      // GitHub's "Create a pull request": head must be a branch that exists (the test pushed it to a bare origin).
+      const b = body as Json;
+      if (typeof b.title !== "string" || typeof b.head !== "string" || typeof b.base !== "string")
+        return send(res, 422, {
+          message: "Validation Failed",
+          errors: [{ resource: "PullRequest", code: "missing_field" }],
+        });
+      const number = Math.max(0, ...state.pulls.keys()) + 1;
+      const p: FakePull = {
+        number,
+        author: actor,
+        title: b.title,
+        head: { sha: "0".repeat(40), ref: b.head },
+        base: { sha: "0".repeat(40), ref: b.base },
+        body: typeof b.body === "string" ? b.body : "",
+      };
+      state.pulls.set(number, p);
+      return send(res, 201, pullJson(p));
     }
     if ((m = /^\/pulls\/(\d+)$/.exec(rest)) && method === "GET") {
       const p = state.pulls.get(Number(m[1]));

@@ -11,6 +11,8 @@ import type {
   EnvironmentsDocument,
   HistoryDocument,
   KeyChange,
+  RolloutStatusDocument,
+  RolloutSummary,
   SessionDocument,
   SnapshotEventData,
   StatusDocument,
@@ -116,6 +118,8 @@ export type {
   EnvironmentRow,
   EnvironmentsDocument,
   KeyChange,
+  RolloutStatusDocument,
+  RolloutSummary,
   SessionDocument,
   SnapshotEventData,
   StatusDocument,
@@ -129,6 +133,15 @@ export const api = {
   diff: (env: string, from: number, to: number) =>
     getJson<VersionDiffDocument>(`/ui/api/environments/${encodeURIComponent(env)}/diff?from=${from}&to=${to}`),
   status: () => getJson<StatusDocument>("/v1/status"),
+  /** The environment's rollout (docs/rollouts.md), or null when it never had one (404). */
+  rollout: async (env: string): Promise<RolloutStatusDocument | null> => {
+    try {
+      return await getJson<RolloutStatusDocument>(`/v1/environments/${encodeURIComponent(env)}/rollout`);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 404) return null;
+      throw e;
+    }
+  },
   audit: () => getJson<ChainAuditDocument>("/ui/api/audit"),
   /** The server's propagation histograms (its Prometheus metrics), per environment. */
   propagation: async () => parsePropagation(await getText("/metrics?name=strata_client_propagation_seconds")),

@@ -1,6 +1,7 @@
 // Live updates: one event stream per browser tab, `GET /v1/events` (docs/distribution.md), shared by every
 // page of the tab. It carries a `snapshot` event per new version of every environment the session may read,
-// a `client` event per fleet record that changed, and a `heartbeat` every 15 s. A browser opens at most six
+// a `client` event per fleet record that changed, a `rollout` event per step of a rollout, and a `heartbeat`
+// every 15 s. A browser opens at most six
 // HTTP/1.1 connections to one server across all its tabs: one stream per environment (as before) left a
 // second tab without updates and a third without a page.
 //
@@ -10,7 +11,7 @@
 // stopped without closing it): it is closed, the server probed, and a new one opened. Every stream reports
 // to the connection store: an error makes it probe the server, an open stream or an event is an answer.
 
-import type { ClientRecord, SnapshotEventData } from "./api.js";
+import type { ClientRecord, RolloutSummary, SnapshotEventData } from "./api.js";
 import { connection, probe, reportAnswer } from "./connection.js";
 
 /** Three heartbeats (the server sends one every 15 s) without a word: the stream is dead. */
@@ -29,6 +30,8 @@ interface Listener {
   onSnapshot?(e: SnapshotEvent): void;
   /** A fleet record changed (moved, connected, disconnected, refused). */
   onClient?(record: ClientRecord): void;
+  /** A rollout started, stepped, held, was paused, resumed, promoted, rolled back or aborted. */
+  onRollout?(summary: RolloutSummary): void;
   /** The stream came back after a gap in which events may have been missed: reload what is shown. */
   onResync?(): void;
 }
@@ -110,6 +113,13 @@ function open(): void {
     if (before !== undefined && data.version <= before) return;
     versions.set(data.environment, data.version);
     if (ready) for (const l of [...listeners]) l.onSnapshot?.(data);
+  });
+  s.addEventListener("rollout", (m: MessageEvent<string>) => {
+    if (source !== s) return;
+    heard();
+    reportAnswer();
+    const summary = JSON.parse(m.data) as RolloutSummary;
+    for (const l of [...listeners]) l.onRollout?.(summary);
   });
   s.addEventListener("client", (m: MessageEvent<string>) => {
     if (source !== s) return;

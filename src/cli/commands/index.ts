@@ -27,6 +27,7 @@ export const commands = {
   snapshot: () => import("./snapshot.js"),
   push: () => import("./push.js"),
   rollback: () => import("./rollback.js"),
+  impact: () => import("./impact.js"),
   history: () => import("./history.js"),
   status: () => import("./status.js"),
   rollout: () => import("./rollout.js"),

@@ -24,8 +24,12 @@ function closeOpenBlocks(text: string): string {
  * possible and the one that overflows is cut at a line boundary (the approvals section goes first, so
  * it is never what is cut).
  */
-export function composeStickyComment(sections: readonly string[], limit = COMMENT_LIMIT): string {
-  const head = `${STICKY_MARKER}\n`;
+export function composeStickyComment(
+  sections: readonly string[],
+  limit = COMMENT_LIMIT,
+  marker = STICKY_MARKER,
+): string {
+  const head = `${marker}\n`;
   const full = head + sections.map((s) => s.trimEnd()).join("\n\n") + "\n";
   if (full.length <= limit) return full;
   // Room for the note and for closing blocks.

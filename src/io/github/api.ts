@@ -56,6 +56,8 @@ export interface GitHubApi {
   updateIssueComment(id: number, body: string): Promise<IssueComment>;
   listPullRequestsForCommit(sha: string): Promise<PullRequestInfo[]>;
   getDefaultBranch(): Promise<string>;
+  /** Opens a pull request of `head` (a branch of this repository) into `base`. */
+  createPullRequest(request: { title: string; head: string; base: string; body: string }): Promise<PullRequestInfo>;
   /** Whether the commit is reachable from the branch's tip. */
   isCommitOnBranch(sha: string, branch: string): Promise<boolean>;
 }
@@ -317,6 +319,19 @@ export function createGitHubApi(
       call("reading the repository", async () => {
         const { data } = await octokit.request("GET /repos/{owner}/{repo}", { owner, repo });
         return (data as { default_branch: string }).default_branch;
+      }),
+
+    createPullRequest: ({ title, head, base, body }) =>
+      call(`opening a pull request of ${head} into ${base}`, async () => {
+        const { data } = await octokit.request("POST /repos/{owner}/{repo}/pulls", {
+          owner,
+          repo,
+          title: redact(title),
+          head,
+          base,
+          body: redact(body),
+        });
+        return toPullRequest(data as unknown as RawPull);
       }),
 
     isCommitOnBranch: (sha, branch) =>

@@ -46,6 +46,7 @@ export function withReadCache(api: GitHubApi, options: ReadCacheOptions = {}): G
     updateIssueComment: (id, body) => api.updateIssueComment(id, body),
     listPullRequestsForCommit: memo((sha: string) => api.listPullRequestsForCommit(sha)),
     getDefaultBranch: memo(() => api.getDefaultBranch()),
+    createPullRequest: (request) => api.createPullRequest(request),
     isCommitOnBranch: memo((sha: string, branch: string) => api.isCommitOnBranch(sha, branch)),
   };
 }

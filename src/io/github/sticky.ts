@@ -30,12 +30,13 @@ export async function upsertStickyComment(
   api: GitHubApi,
   pullRequest: number,
   body: string | readonly string[],
+  marker = STICKY_MARKER,
 ): Promise<StickyCommentResult> {
   // The renderers never put a value of a sensitive key in markdown; the redactor is the second line,
   // for any decrypted value that reached a string by another path.
-  const text = composeStickyComment((typeof body === "string" ? [body] : body).map(redact));
+  const text = composeStickyComment((typeof body === "string" ? [body] : body).map(redact), undefined, marker);
   const [login, comments] = await Promise.all([api.getOwnLogin(), api.listIssueComments(pullRequest)]);
-  const existing = findStickyComment(comments, login);
+  const existing = findStickyComment(comments, login, marker);
   if (existing === null) return { action: "created", comment: await api.createIssueComment(pullRequest, text) };
   if (sameCommentBody(existing.body, text)) return { action: "unchanged", comment: existing };
   return { action: "updated", comment: await api.updateIssueComment(existing.id, text) };

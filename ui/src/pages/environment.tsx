@@ -6,6 +6,7 @@ import { CommitLink, Names, PullRequestLink } from "../links.js";
 import { linkRepository } from "../repository.js";
 import { Safe } from "../text.js";
 import { Badge, LiveNote, Problem, useLive, useLoad, useTitle } from "./common.js";
+import { RolloutPanel } from "./rollout.js";
 
 type ItemChange = NonNullable<KeyChange["items"]>[number];
 
@@ -361,6 +362,7 @@ export function EnvironmentPage({ env, from, to }: { env: string; from: number |
       </h1>
       <LiveNote news={news} />
       <Problem error={error} />
+      <RolloutPanel env={env} />
       {data !== null && !data.ok && data.firstBad !== null && (
         <p class="error" role="alert">
           <strong>

@@ -5,6 +5,8 @@ import { ageOf, formatTime } from "../format.js";
 import { follow } from "../live.js";
 import { Safe } from "../text.js";
 import { Badge, LiveNote, Problem, useLoad, useTitle } from "./common.js";
+import { RolloutPanel } from "./rollout.js";
+import type { RolloutStatusDocument } from "../api.js";
 
 /**
  * A client that holds no connection and has not asked for this long is stale (SDKs long-poll or stream; one
@@ -78,6 +80,9 @@ function Histogram({ bars: list, total }: { bars: Bar[]; total: number }) {
       </figcaption>
       <svg
         viewBox={`0 0 ${list.length * w} ${h + TOP + 30}`}
+        // Its natural size (at most the figure's width): one bar is not stretched to fill the page.
+        width={list.length * w}
+        height={h + TOP + 30}
         role="img"
         aria-label={list.map((b) => `${b.label}: ${b.count}`).join(", ")}
       >
@@ -108,11 +113,15 @@ interface Flags {
   refusing: boolean;
 }
 
-function flagsOf(c: ClientRecord, current: number | null, now: number): Flags {
+/**
+ * `rolloutStable`: while a rollout of the current version runs (or after it rolled back), its stable version:
+ * the plan puts clients there, so they are not behind.
+ */
+function flagsOf(c: ClientRecord, current: number | null, now: number, rolloutStable: number | null = null): Flags {
   const failed = c.state === "failed";
   return {
     stale: !c.connected && now - Date.parse(c.lastSeen) > STALE_MS,
-    behind: !failed && current !== null && c.version < current,
+    behind: !failed && current !== null && c.version < current && c.version !== rolloutStable,
     failed,
     refusing: c.state === "refusing",
   };
@@ -120,7 +129,19 @@ function flagsOf(c: ClientRecord, current: number | null, now: number): Flags {
 
 const hasProblem = (f: Flags): boolean => f.stale || f.behind || f.failed || f.refusing;
 
-function ClientRow({ c, current, flags, now }: { c: ClientRecord; current: number | null; flags: Flags; now: number }) {
+function ClientRow({
+  c,
+  current,
+  flags,
+  now,
+  cohort,
+}: {
+  c: ClientRecord;
+  current: number | null;
+  flags: Flags;
+  now: number;
+  cohort: "stable" | "candidate" | null;
+}) {
   return (
     <tr>
       <th scope="row" data-label="Service" class="name">
@@ -134,6 +155,7 @@ function ClientRow({ c, current, flags, now }: { c: ClientRecord; current: numbe
       <td data-label="Kind">{c.kind ?? "—"}</td>
       <td data-label="Runs">
         {c.version === 0 ? "—" : `v${c.version}`} {flags.behind && <Badge kind="warn">behind v{current}</Badge>}
+        {cohort !== null && <Badge kind={cohort === "candidate" ? "ok" : "muted"}>{cohort}</Badge>}
       </td>
       <td data-label="Last seen">
         <time dateTime={c.lastSeen} title={formatTime(c.lastSeen)}>
@@ -183,13 +205,13 @@ interface Group {
 }
 
 /** One environment's clients by service, then version (newest first). */
-function groupsOf(list: ClientRecord[], current: number | null, now: number): Group[] {
+function groupsOf(list: ClientRecord[], current: number | null, now: number, rolloutStable: number | null): Group[] {
   const groups = new Map<string, Group>();
   for (const c of list) {
     const key = `${c.service}\u0000${c.version}`;
     let g = groups.get(key);
     if (g === undefined) groups.set(key, (g = { service: c.service, version: c.version, rows: [], problems: 0 }));
-    const flags = flagsOf(c, current, now);
+    const flags = flagsOf(c, current, now, rolloutStable);
     g.rows.push({ c, flags });
     if (hasProblem(flags)) g.problems++;
   }
@@ -222,6 +244,8 @@ export function FleetPage() {
   const [status, setStatus] = useState<StatusDocument | null>(null);
   const [news, setNews] = useState<string | null>(null);
   const [problemsOnly, setProblemsOnly] = useState(false);
+  // Each environment's rollout, as its panel last read it.
+  const [rollouts, setRollouts] = useState<ReadonlyMap<string, RolloutStatusDocument | null>>(new Map());
   const histogramTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
   const histogramAt = useRef(Date.now());
   useEffect(() => setStatus(loaded), [loaded]);
@@ -266,8 +290,23 @@ export function FleetPage() {
     // An environment the endpoint cannot serve (`error`) has no current version.
     return e !== undefined && "version" in e ? e.version : null;
   };
+  /** The stable version of a rollout of the environment's current version that is not promoted, else null. */
+  const stableOf = (env: string): number | null => {
+    const state = rollouts.get(env)?.state ?? null;
+    return state !== null && state.candidate.version === currentOf(env) && state.phase !== "promoted"
+      ? state.stable.version
+      : null;
+  };
+  const cohortOf = (c: ClientRecord): "stable" | "candidate" | null => {
+    const state = rollouts.get(c.environment)?.state ?? null;
+    if (state === null || state.phase === "promoted" || state.candidate.version !== currentOf(c.environment))
+      return null;
+    return c.version === state.candidate.version ? "candidate" : c.version === state.stable.version ? "stable" : null;
+  };
   const rejected = clients.filter((c) => c.rejected);
-  const problems = clients.filter((c) => hasProblem(flagsOf(c, currentOf(c.environment), now))).length;
+  const problems = clients.filter((c) =>
+    hasProblem(flagsOf(c, currentOf(c.environment), now, stableOf(c.environment))),
+  ).length;
   const shown = new Set(status?.environments.map((e) => e.environment) ?? []);
   const propagation = bars(histograms.data ?? [], shown);
   return (
@@ -312,13 +351,14 @@ export function FleetPage() {
           )}
           {[...byEnv].map(([env, list]) => {
             const current = currentOf(env);
-            const groups = groupsOf(list, current, now).filter((g) => !problemsOnly || g.problems > 0);
+            const groups = groupsOf(list, current, now, stableOf(env)).filter((g) => !problemsOnly || g.problems > 0);
             return (
               <section key={env} aria-labelledby={`fleet-${env}`}>
                 <h2 id={`fleet-${env}`}>
                   {env} <span class="muted">(serving v{current ?? "—"})</span>
                 </h2>
                 <p>Runs: {versionCounts(list).join(" · ")}</p>
+                <RolloutPanel env={env} heading={3} onChange={(doc) => setRollouts((m) => new Map(m).set(env, doc))} />
                 {groups.length === 0 ? (
                   <p class="muted">No problems.</p>
                 ) : (
@@ -352,7 +392,14 @@ export function FleetPage() {
                               </th>
                             </tr>
                             {rows.slice(0, ROWS_PER_GROUP).map(({ c, flags }) => (
-                              <ClientRow key={recordKey(c)} c={c} current={current} flags={flags} now={now} />
+                              <ClientRow
+                                key={recordKey(c)}
+                                c={c}
+                                current={current}
+                                flags={flags}
+                                now={now}
+                                cohort={cohortOf(c)}
+                              />
                             ))}
                             {rows.length > ROWS_PER_GROUP && (
                               <tr>

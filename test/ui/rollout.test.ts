@@ -1,0 +1,243 @@
+// @module-tag e2e
+// The dashboard's rollout view (docs/dashboard.md, "The rollout"), in a real browser (Debian's chromium driven by
+// playwright-core) against a real `strata serve` (the built CLI) running rollouts with a rollout key: a canary
+// of half the fleet after a push, shown on the environment page and under the environment on the fleet page
+// (clients on the stable version are in the stable cohort, not behind), then a breach of the error-rate gate
+// reported by the clients: the endpoint rolls back by itself and the open pages follow from the tab's one event
+// stream, without a reload, naming the metric, the values, the threshold, the samples and the interval.
+// The fleet during the rollout is docs/screenshots/fleet-rollout.png (STRATA_UPDATE_SCREENSHOTS=1).
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { versionFor, type RolloutPlan } from "../../src/core/rollout/index.js";
+import { projectRoot, strata } from "../support/cli.js";
+import { buildDashboard, publishScreenshots } from "../support/dashboard.js";
+import { cleanupTempdirs, commitAll, tempdir, writeTree } from "../support/gitdir.js";
+import { BASE_REPO } from "../support/repo-fixture.js";
+import { spawnServe, type ServeProcess } from "../support/serve.js";
+import { lacking } from "../support/shared.js";
+import { newKey } from "../support/snapshots.js";
+import { git } from "../support/gitdir.js";
+
+const CHROMIUM = process.env.STRATA_CHROMIUM ?? "/usr/bin/chromium";
+const noBrowser = lacking("the dashboard's rollout view in a browser (STRATA_CHROMIUM overrides the path)", {
+  tool: CHROMIUM,
+});
+const SHOTS = join(projectRoot, "tmp", "ui-screenshots-rollout");
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+const signing = newKey();
+const rolloutKey = newKey();
+const INSTANCES = Array.from({ length: 10 }, (_, i) => `checkout-${i}`);
+
+let repo: string;
+let signingFile: string;
+let serve: ServeProcess;
+let browser: Browser;
+/** Which version the plan gives each instance. */
+const assigned = new Map<string, number>();
+
+async function push(): Promise<void> {
+  const r = await strata([
+    "push",
+    "--env",
+    "production",
+    "--endpoint",
+    serve.url,
+    "--signing-key",
+    signingFile,
+    "--repo",
+    repo,
+  ]);
+  expect(r.exitCode, r.stderr).toBe(0);
+}
+
+/** A client's read, identified as the SDK does: the fleet record the endpoint keeps. */
+async function read(instance: string, version: number): Promise<void> {
+  const res = await fetch(`${serve.url}/v1/environments/production/snapshot`, {
+    headers: { "strata-client": `service=checkout; instance=${instance}; version=${version}; kind=sdk` },
+  });
+  await res.body?.cancel();
+  expect(res.status).toBe(200);
+}
+
+/**
+ * The fleet's health reports in one batch (the SDK sends one per instance; one batch here so that the rollout's
+ * decision, whenever its loop runs, sees all of them or none: the samples it names are known).
+ */
+async function reportAll(reports: { instance: string; version: number; requests: number; errors: number }[]) {
+  const res = await fetch(`${serve.url}/v1/environments/production/reports`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ reports: reports.map((r) => ({ ...r, intervalMs: 10_000 })) }),
+  });
+  expect(res.status).toBe(202);
+  expect(await res.json()).toMatchObject({ accepted: reports.length, refused: [] });
+}
+
+async function checkAccessibility(page: Page, name: string): Promise<void> {
+  await page.evaluate(axeSource);
+  const result = (await page.evaluate(`axe.run(document, { resultTypes: ["violations"] })`)) as {
+    violations: { id: string; impact: string | null; help: string; nodes: { target: unknown }[] }[];
+  };
+  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  expect(
+    bad.map((v) => `${name}: ${v.id} (${v.impact}) ${v.help} at ${JSON.stringify(v.nodes.map((n) => n.target))}`),
+  ).toEqual([]);
+}
+
+async function withPage<T>(fn: (page: Page) => Promise<T>): Promise<T> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(30_000);
+  try {
+    return await fn(page);
+  } finally {
+    await context.close();
+  }
+}
+
+const rolloutRegion = (page: Page) => page.getByRole("region", { name: /^Rollout/ });
+
+beforeAll(async () => {
+  if (noBrowser) return;
+  buildDashboard();
+  mkdirSync(SHOTS, { recursive: true });
+  const dir = tempdir();
+  signingFile = join(dir, "signing.pem");
+  writeFileSync(signingFile, signing.pem, { mode: 0o600 });
+  const rolloutFile = join(dir, "rollout.pem");
+  writeFileSync(rolloutFile, rolloutKey.pem, { mode: 0o600 });
+  repo = join(dir, "repo");
+  writeTree(repo, {
+    ...BASE_REPO,
+    "strata.yaml": [
+      "version: 1",
+      "environments:",
+      "  base: { abstract: true }",
+      "  staging: { parent: base }",
+      "  production: { parent: base, production: true }",
+      "signing:",
+      `  trusted_keys: ["${signing.key.publicKey.text}"]`,
+      "rollouts:",
+      `  trusted_keys: ["${rolloutKey.key.publicKey.text}"]`,
+      "  environments:",
+      "    production:",
+      "      canary: { percent: 50, bake: 1h }",
+      "      gates:",
+      "        - { metric: error-rate, max_increase: 2%, min_samples: 500 }",
+      "",
+    ].join("\n"),
+  });
+  git(repo, "init", "-q", "-b", "main");
+  commitAll(repo, "production with a canary policy");
+  serve = await spawnServe([
+    "--store",
+    `file:${join(dir, "store")}`,
+    "--repo",
+    repo,
+    "--rollout-key",
+    rolloutFile,
+    "--rollout-interval",
+    "200ms",
+  ]);
+  await push(); // v1: everyone
+  for (const i of INSTANCES) await read(i, 1);
+  writeFileSync(join(repo, "environments/production/app.yaml"), "replicas: 4\n");
+  commitAll(repo, "production: four replicas");
+  await push(); // v2: the canary starts
+  const plan = (await (await fetch(`${serve.url}/v1/environments/production/plan`)).json()) as RolloutPlan;
+  expect(plan).toMatchObject({ phase: "progressing", stable: { version: 1 }, candidate: { version: 2 } });
+  // Each client moves to what the plan gives it, as the SDK would.
+  for (const i of INSTANCES) {
+    const version = versionFor(plan, { instance: i }).ref.version;
+    assigned.set(i, version);
+    await read(i, version);
+  }
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await serve?.stop();
+  publishScreenshots(SHOTS);
+  cleanupTempdirs();
+});
+
+describe.skipIf(noBrowser)("the dashboard's rollout view", { timeout: 120_000 }, () => {
+  it("the environment page shows the canary: phase, share, versions, plan, clients, why", async () => {
+    const candidates = [...assigned.values()].filter((v) => v === 2).length;
+    expect(candidates).toBe(5); // the plan's boundary is calibrated on the known fleet: exactly half
+    await withPage(async (page) => {
+      await page.goto(`${serve.url}/ui/#/env/production`);
+      const panel = rolloutRegion(page);
+      await panel.getByText("v1 → v2").waitFor();
+      const text = (await panel.textContent())!;
+      expect(text).toContain("progressing");
+      expect(text).toContain("50% of clients on the candidate");
+      expect(text).toMatch(/plan \d+/);
+      expect(text).toContain(`Clients: ${candidates} on the candidate, ${10 - candidates} on the stable version.`);
+      expect(text).toContain("Read-only: pause, resume, abort and promote with strata rollout.");
+      expect(await panel.getByRole("progressbar", { name: "Share of clients on v2" }).getAttribute("value")).toBe(
+        "5000",
+      );
+      // Read-only: no control that acts on the rollout.
+      expect(await panel.getByRole("button").count()).toBe(0);
+      await checkAccessibility(page, "environment with a rollout");
+    });
+  });
+
+  it("the fleet during the rollout: the stable cohort is not behind, each client's cohort is named", async () => {
+    await withPage(async (page) => {
+      await page.goto(`${serve.url}/ui/#/fleet`);
+      const panel = rolloutRegion(page);
+      await panel.getByText("v1 → v2").waitFor();
+      await page.getByRole("row").filter({ hasText: "checkout-9" }).waitFor();
+      for (const [instance, version] of assigned) {
+        const row = page.getByRole("row").filter({ hasText: instance });
+        const text = (await row.textContent())!;
+        expect(text, instance).toContain(version === 2 ? "candidate" : "stable");
+        expect(text, instance).not.toContain("behind");
+      }
+      expect(await page.getByText(/with a problem/).count()).toBe(0);
+      await checkAccessibility(page, "fleet during a rollout");
+      await page.screenshot({ path: join(SHOTS, "fleet-rollout.png"), fullPage: true });
+    });
+  });
+
+  it("a breach: the endpoint rolls back by itself and the open page says why, without a reload", async () => {
+    await withPage(async (page) => {
+      await page.goto(`${serve.url}/ui/#/env/production`);
+      const panel = rolloutRegion(page);
+      await panel.getByText("v1 → v2").waitFor();
+      await page.evaluate(() => ((globalThis as unknown as { kept: number }).kept = 1));
+      // The candidate's clients fail 20% of their requests, the control's 1%: 1,000 requests each.
+      await reportAll(
+        [...assigned].map(([instance, version]) => ({
+          instance,
+          version,
+          requests: 1000,
+          errors: version === 2 ? 200 : 10,
+        })),
+      );
+      await panel.getByText("rolled-back", { exact: true }).waitFor();
+      expect(await page.evaluate(() => (globalThis as unknown as { kept?: number }).kept)).toBe(1);
+      await panel.getByText("Rolled back on:").waitFor();
+      const text = (await panel.textContent())!;
+      expect(text).toMatch(
+        /error-rate: error-rate 20% against 1% on the stable version \(\+19 pts, interval \+\d+(\.\d+)? pts to \+\d+(\.\d+)? pts at 99%\); threshold \+2 pts; samples 5,000 \/ 5,000/,
+      );
+      expect(text).toMatch(/Last decision: rollback .* by strata serve/);
+      const gates = page.getByRole("table", { name: /Gates at the last evaluation/ });
+      expect(await gates.getByRole("row").filter({ hasText: "breach" }).count()).toBe(1);
+      await checkAccessibility(page, "a rolled-back rollout");
+      await page.screenshot({ path: join(SHOTS, "environment-rolled-back.png"), fullPage: true });
+    });
+  });
+});
