@@ -47,7 +47,7 @@ describe("strata rollout", () => {
     expect(text.exitCode, text.stderr).toBe(0);
     expect(text.stdout).toContain("staging: policy canary 5% for 1s; gates error-rate");
     expect(text.stdout).toMatch(/rollout staging@v2\.p1: PROGRESSING at 5% on v2 \(stable v1\)/);
-    expect(text.stdout).toContain("candidate v2: 1 instance, 2000 requests, 20 errors (1.00%)");
+    expect(text.stdout).toContain("candidate v2: reports from 1 instance: 2000 requests, 20 errors (1.00%)");
     expect(text.stdout).toContain("stable v1: no reports");
     expect(text.stdout).toMatch(/start by release-bot \(plan 1\): started at 5%/);
     const json = await run(["status", "--env", "staging", "--format", "json"], reader);

@@ -203,4 +203,46 @@ describe("the SDK in a rollout run by strata serve", () => {
     expect(status.cohorts.candidate).toMatchObject({ version: 2, instances: onCandidate, requests: 10 * onCandidate });
     expect(status.cohorts.stable).toMatchObject({ version: 1, instances: 4 - onCandidate });
   });
+  it("a fleet serving and reporting through the push: no stable-cohort client ever runs the candidate, and the status counts only the candidate cohort on it", async () => {
+    const s = await rolloutServer();
+    const v1 = version(1, null);
+    expect((await push(s.url, v1)).status).toBe(201);
+    // As the README's fleet: ten instances started one after the other, each serving and reporting all along.
+    const fleet: { c: StrataClient; seen: number[] }[] = [];
+    for (let i = 0; i < 10; i++) {
+      const { c } = await client(s.url, { instance: `checkout-${i}`, reportIntervalMs: 200 });
+      const seen = [c.version];
+      c.on("change", () => seen.push(c.version));
+      fleet.push({ c, seen });
+    }
+    const serving = setInterval(() => {
+      for (const { c } of fleet) c.report({ requests: 10, errors: 0 });
+    }, 20);
+    try {
+      expect((await push(s.url, version(2, v1))).status).toBe(201);
+      const { plan } = await currentPlan(s.url);
+      await waitFor(
+        () => fleet.every(({ c }) => c.rollout()?.planVersion === plan.planVersion),
+        "every client following the plan",
+      );
+      // Two batches from every client after it followed the plan: what it ran then has reached the endpoint.
+      const sentThen = fleet.map(({ c }) => c.reportStats().sent);
+      await waitFor(
+        () => fleet.every(({ c }, i) => c.reportStats().sent >= sentThen[i]! + 2),
+        "two more batches from every client",
+      );
+      const cohorts = fleet.map(({ c }) => c.rollout()!.cohort);
+      expect(cohorts.filter((r) => r === "candidate")).toHaveLength(5);
+      fleet.forEach(({ c, seen }, i) => {
+        if (cohorts[i] === "stable") expect(seen, `checkout-${i} (stable cohort)`).toEqual([1]);
+        else expect(seen, `checkout-${i} (candidate cohort)`).toEqual([1, 2]);
+        expect(c.version).toBe(cohorts[i] === "candidate" ? 2 : 1);
+      });
+      const status = (await (await fetch(`${s.url}/v1/environments/staging/rollout`)).json()) as RolloutStatusDocument;
+      expect(status.cohorts.candidate).toMatchObject({ version: 2, instances: 5 });
+      expect(status.clients).toEqual({ candidate: 5, stable: 5, other: 0 });
+    } finally {
+      clearInterval(serving);
+    }
+  });
 });

@@ -101,6 +101,11 @@ describe("README: progressive delivery", () => {
     for (const p of promised) expect(r.out).toContain(p.slice(2));
     // What `strata rollout status` and `strata impact` say about it.
     expect(r.out).toMatch(/rolled-back/);
+    // Half the fleet ran the candidate; every instance reported on the stable version (the candidates before
+    // they switched and after the rollback), and all ten run it now.
+    expect(r.out).toMatch(/^ {2}candidate v2: reports from 5 instances: /m);
+    expect(r.out).toMatch(/^ {2}stable v1: reports from 10 instances: /m);
+    expect(r.out).toMatch(/^ {2}clients: 0 on the candidate, 10 on the stable version, 0 elsewhere$/m);
     expect(r.out).toMatch(/error rate 2\d(\.\d+)?% vs \d(\.\d+)?%/);
     expect(r.out).toMatch(/^production v2 \(commit [0-9a-f]{12}\): ROLLED BACK$/m);
     expect(r.out).toMatch(/^ {2}app\.log_level$/m);

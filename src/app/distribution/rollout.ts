@@ -65,7 +65,9 @@ export function renderRolloutStatus(doc: RolloutStatusDocument, decisions = 5): 
     lines.push(
       c === null
         ? `  ${role} v${s[role].version}: no reports`
-        : `  ${role} v${c.version}: ${c.instances} instance${c.instances === 1 ? "" : "s"}, ${c.requests} requests, ${c.errors} errors (${rate(c.errors, c.requests)})${c.meanLatencyMs === null ? "" : `, mean latency ${c.meanLatencyMs.toFixed(1)}ms`}`,
+        : // Every instance that reported on the version during the rollout, whatever its cohort: a candidate
+          // reported on the stable version before it switched and again after a rollback.
+          `  ${role} v${c.version}: reports from ${c.instances} instance${c.instances === 1 ? "" : "s"}: ${c.requests} requests, ${c.errors} errors (${rate(c.errors, c.requests)})${c.meanLatencyMs === null ? "" : `, mean latency ${c.meanLatencyMs.toFixed(1)}ms`}`,
     );
   }
   lines.push(

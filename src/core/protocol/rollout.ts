@@ -83,6 +83,11 @@ export interface RolloutStatusDocument {
   plan: { planVersion: number; digest: string; expiresAt: string } | null;
   /** The latest first; bounded (the audit log keeps them all). */
   decisions: RolloutDecisionRecord[];
+  /**
+   * The rollout's report totals by version: each instance that reported on the version since the rollout
+   * started, whatever its cohort (a candidate reports on the stable version before it switches and after a
+   * rollback, so it counts under both).
+   */
   cohorts: { stable: CohortHealth | null; candidate: CohortHealth | null };
   /** Clients known to the fleet records, by the version the latest plan gives them. */
   clients: { stable: number; candidate: number; other: number };
