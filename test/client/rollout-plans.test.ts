@@ -221,8 +221,8 @@ describe("following a plan", () => {
       version: 1,
       previousVersion: 2,
       changes: [
-        { key: "app.release", before: 2, after: 1 },
-        { key: "limits.rps", before: 200, after: 100 },
+        { key: "app.release", before: 2, after: 1, sensitive: false },
+        { key: "limits.rps", before: 200, after: 100, sensitive: false },
       ],
     });
     expect(cand.c.version).toBe(1);
