@@ -14,7 +14,8 @@
  * first), put the version, its history entry and the new head. Every server holds one watch, from
  * PREFIX/head/ to PREFIX/rollout/ (heads, report totals, rollout records), and tells its own watchers;
  * after a reconnect, or when etcd cancels the watch because the revision it would resume from was
- * compacted, it re-reads every head (and tells every rollout record again), so no version is missed (at least once; duplicates dropped).
+ * compacted, it re-reads every head (and tells every rollout record again), so no version is missed (at
+ * least once; duplicates dropped).
  */
 import type { Etcd3, Watcher } from "etcd3";
 import { StrataError } from "../../core/findings.js";
