@@ -11,9 +11,11 @@
  * A service's chain has the same three keys with `<env>/services/<svc>` for `<env>` (core/protocol/chains.ts).
  *
  * A publish is one transaction: if head's mod revision is still the one read (or head is absent for the
- * first), put the version, its history entry and the new head. Every server watches PREFIX/head/ and tells
- * its own watchers; after a reconnect, or when etcd cancels the watch because the revision it would resume
- * from was compacted, it re-reads every head, so no version is missed (at least once; duplicates dropped).
+ * first), put the version, its history entry and the new head. Every server holds one watch, from
+ * PREFIX/head/ to PREFIX/rollout/ (heads, report totals, rollout records), and tells its own watchers;
+ * after a reconnect, or when etcd cancels the watch because the revision it would resume from was
+ * compacted, it re-reads every head (and tells every rollout record again), so no version is missed (at
+ * least once; duplicates dropped).
  */
 import type { Etcd3, Watcher } from "etcd3";
 import { StrataError } from "../../core/findings.js";
@@ -227,12 +229,25 @@ class EtcdStore implements SnapshotStore {
   private async startWatcher(): Promise<void> {
     if (this.closed || !this.watchers.active) return;
     const headPrefix = this.key("head", "");
-    const w = this.client.watch().prefix(headPrefix).watcher();
+    const rolloutPrefix = this.key("rollout", "");
+    // One watch per server: the range from head/ to rollout/ holds the heads, the report totals and the
+    // rollout records (h/, v/ and clients/ sort outside it), so the rollouts need no watch of their own.
+    const w = this.client
+      .watch()
+      .inRange({ start: headPrefix, end: this.key("rollout0") })
+      .watcher();
     this.watcher = w;
     w.on("put", (kv) => {
+      const k = kv.key.toString("utf8");
+      if (k.startsWith(rolloutPrefix)) {
+        const chain = k.slice(rolloutPrefix.length);
+        if (parseChainKey(chain) !== null) for (const l of [...this.rolloutListeners]) l(chain);
+        return;
+      }
+      if (!k.startsWith(headPrefix)) return;
       try {
         this.watchers.emit({
-          key: kv.key.toString("utf8").slice(headPrefix.length),
+          key: k.slice(headPrefix.length),
           head: JSON.parse(kv.value.toString("utf8")) as Head,
         });
       } catch {
@@ -240,6 +255,14 @@ class EtcdStore implements SnapshotStore {
       }
     });
     w.on("connected", () => void this.resync());
+    // After a (re)connect a rollout record may have changed unseen: each is told again (listeners re-read).
+    w.on("connected", () => {
+      if (this.rolloutListeners.size > 0)
+        void this.rollouts().then(
+          (keys) => keys.forEach((k) => this.rolloutListeners.forEach((l) => l(k))),
+          () => undefined,
+        );
+    });
     w.on("error", () => {
       // etcd canceled the watch (typically: the revision to resume from was compacted). Start a new one at
       // the present and re-read the heads.
@@ -328,47 +351,15 @@ class EtcdStore implements SnapshotStore {
   }
 
   private readonly rolloutListeners = new Set<(key: string) => void>();
-  private rolloutWatcher: Watcher | null = null;
 
   watchRollouts(listener: (key: string) => void): () => void {
     this.rolloutListeners.add(listener);
-    if (this.rolloutListeners.size === 1) this.startRolloutWatcher();
+    // The store's one watch (startWatcher) carries the rollout records; it runs while anyone listens.
+    const unwatch = this.watch(() => undefined);
     return () => {
       this.rolloutListeners.delete(listener);
-      if (this.rolloutListeners.size === 0) {
-        const w = this.rolloutWatcher;
-        this.rolloutWatcher = null;
-        void w?.cancel().catch(() => undefined);
-      }
+      unwatch();
     };
-  }
-
-  private startRolloutWatcher(): void {
-    if (this.closed || this.rolloutListeners.size === 0) return;
-    const prefix = this.key("rollout", "");
-    const tellAll = (): void => {
-      void this.rollouts().then(
-        (keys) => keys.forEach((k) => this.rolloutListeners.forEach((l) => l(k))),
-        () => undefined,
-      );
-    };
-    const w = this.client.watch().prefix(prefix).watcher();
-    this.rolloutWatcher = w;
-    w.on("put", (kv) => {
-      const k = kv.key.toString("utf8").slice(prefix.length);
-      if (parseChainKey(k) !== null) for (const l of [...this.rolloutListeners]) l(k);
-    });
-    // Once connected (and after a reconnect) something may have changed unseen: every record is told again
-    // (listeners re-read).
-    w.on("connected", tellAll);
-    w.on("error", () => {
-      if (this.rolloutWatcher === w) this.rolloutWatcher = null;
-      void w.cancel().catch(() => undefined);
-      setTimeout(() => {
-        this.startRolloutWatcher();
-        tellAll();
-      }, 200).unref();
-    });
   }
 
   private reportsKey(key: string, server: string): string {
@@ -397,9 +388,6 @@ class EtcdStore implements SnapshotStore {
     this.closed = true;
     this.watchers.clear();
     this.rolloutListeners.clear();
-    const w = this.rolloutWatcher;
-    this.rolloutWatcher = null;
-    await w?.cancel().catch(() => undefined);
     this.client.close();
   }
 }
