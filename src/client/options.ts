@@ -2,6 +2,7 @@
 import { hostname } from "node:os";
 import type { PublicKey } from "../core/snapshot/keys.js";
 import type { Chain, ClientKind } from "../core/protocol/index.js";
+import { isInstanceId } from "../core/protocol/client-header.js";
 import { StrataClientError } from "./errors.js";
 import { parseKeys, parseTrustedKeyList } from "./verify.js";
 
@@ -97,9 +98,6 @@ export interface Settings {
   reportToken: string | undefined;
 }
 
-/** What an instance id may be: what a health report carries and the `Strata-Client` header writes unchanged. */
-const INSTANCE_ID = /^[\x21-\x7e]{1,128}$/;
-
 /**
  * The default instance id: `STRATA_INSTANCE`, else the host name. Not the pid: a restarted process must
  * keep its rollout cohort (a pod keeps its name across container restarts). Characters the header and the
@@ -107,7 +105,7 @@ const INSTANCE_ID = /^[\x21-\x7e]{1,128}$/;
  */
 export function defaultInstance(env: NodeJS.ProcessEnv = process.env): string {
   const id = env.STRATA_INSTANCE || hostname() || "localhost";
-  return id.replace(/[^\x21-\x7e]|[;=,]/g, "_").slice(0, 128);
+  return id.replace(/[\s\p{Cc}\p{Cf};=,]/gu, "_").slice(0, 128) || "localhost";
 }
 
 export function resolveSettings(options: ClientOptions): Settings {
@@ -122,10 +120,10 @@ export function resolveSettings(options: ClientOptions): Settings {
   const baseMs = Math.max(1, options.backoff?.baseMs ?? 500);
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const instance = options.instance ?? defaultInstance(env);
-  if (!INSTANCE_ID.test(instance) || /[;=,]/.test(instance))
+  if (!isInstanceId(instance))
     throw new StrataClientError(
       "invalid-argument",
-      `instance ${JSON.stringify(instance)} must be 1 to 128 printable ASCII characters without spaces, ";", "=" or ","`,
+      `instance ${JSON.stringify(instance)} must be 1 to 128 characters without white space, control characters, ";", "=" or ","`,
     );
   const reportIntervalMs = options.reportIntervalMs ?? 5000;
   if (!Number.isSafeInteger(reportIntervalMs) || reportIntervalMs < 100)

@@ -172,6 +172,8 @@ describe.skipIf(noBrowser)("the diff", { timeout: 90_000 }, () => {
       await page.getByRole("heading", { name: "Changes from v1 to v2 (the latest version)" }).waitFor();
       expect(await page.title()).toBe("staging · strata");
       const tenants = page.getByRole("row").filter({ hasText: "features.new_checkout.allow_tenants" });
+      // The heading comes with the history; the diff's rows follow with their own request.
+      await tenants.locator(".items li").first().waitFor();
       const items = await tenants.locator(".items li").allTextContents();
       expect(items).toEqual(['[0] added: "tenant-a"', '[1] added: "tenant\\u200Bb"']);
       expect(await tenants.textContent()).toContain("@acme/product");

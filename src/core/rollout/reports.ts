@@ -14,6 +14,7 @@
  *
  * Pure: the caller passes the clock; the aggregate is plain data the server keeps in its store.
  */
+import { isInstanceId } from "../protocol/client-header.js";
 import type { GateSignal } from "./gates.js";
 import type { Gate } from "./policy.js";
 import type { MeanSample, RateSample } from "./statistics.js";
@@ -45,7 +46,6 @@ export const DEFAULT_REPORT_LIMITS: ReportLimits = {
   maxIntervalMs: 300_000,
   weightCap: 5,
 };
-const INSTANCE = /^[\x21-\x7e]{1,128}$/;
 /** An hour: a mean latency above it is not a latency. */
 const MAX_LATENCY_MS = 3_600_000;
 
@@ -60,8 +60,8 @@ export function parseHealthReport(value: unknown, limits: ReportLimits = DEFAULT
     if (!["instance", "version", "requests", "errors", "latency", "intervalMs"].includes(k))
       return refuse(`unknown field "${k}"`);
   const count = (x: unknown): x is number => typeof x === "number" && Number.isSafeInteger(x) && x >= 0;
-  if (typeof v.instance !== "string" || !INSTANCE.test(v.instance))
-    return refuse("instance must be 1 to 128 printable characters");
+  if (typeof v.instance !== "string" || !isInstanceId(v.instance))
+    return refuse('instance must be 1 to 128 characters: no white space, control characters, ";", "=" or ","');
   if (!count(v.version) || v.version < 1 || v.version > 2 ** 31) return refuse("version must be a version number");
   if (!count(v.intervalMs) || v.intervalMs < 1 || v.intervalMs > limits.maxIntervalMs)
     return refuse(`intervalMs must be from 1 to ${limits.maxIntervalMs}`);
