@@ -180,14 +180,20 @@ export class EnvironmentCache {
     return () => this.allSubscribers.delete(listener);
   }
 
-  /** Runs a publish of this server with its text at hand, so its store event needs no read back. */
+  /**
+   * Runs a publish of this server with its text at hand, so its store event needs no read back, and returns
+   * once the new version is this server's current: a publisher answered 201 reads its own write (its next
+   * If-Match, a GET right after), however long announcing the version takes.
+   */
   async publishing<T>(environment: string, version: number, local: LocalText, publish: () => Promise<T>): Promise<T> {
     const key = `${environment}@${version}`;
     this.localTexts.set(key, local);
     try {
-      return await publish();
+      const result = await publish();
+      // The store emitted its event before publish returned, so applying it is already queued on the chain.
+      await this.state(environment).chain;
+      return result;
     } finally {
-      // The store emitted its event (and we captured the text) before publish returned.
       if (this.localTexts.get(key) === local) this.localTexts.delete(key);
     }
   }

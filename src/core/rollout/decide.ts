@@ -21,7 +21,7 @@ import { BASIS_POINTS, formatDuration, formatShare } from "./units.js";
 
 import { FINAL_PHASES, type RolloutPhase } from "./phases.js";
 
-export { FINAL_PHASES, ROLLOUT_PHASES, type RolloutPhase } from "./phases.js";
+export { FINAL_PHASES, type RolloutPhase } from "./phases.js";
 
 /** What the store keeps per environment (and service) so that servers agree and a restart resumes. */
 export interface RolloutState {
@@ -97,12 +97,12 @@ export function gateAlpha(policy: RolloutPolicy): number {
 }
 
 /** The step the rollout holds at, and for how long, from the policy. */
-export function stepDuration(policy: RolloutPolicy): number {
+function stepDuration(policy: RolloutPolicy): number {
   const s = policy.strategy;
   return s.kind === "canary" ? s.bake : s.kind === "all-at-once" ? 0 : s.every;
 }
 
-export function evaluateGates(policy: RolloutPolicy, signals: Signals): GateEvaluation[] {
+function evaluateGates(policy: RolloutPolicy, signals: Signals): GateEvaluation[] {
   const alpha = gateAlpha(policy);
   const get = (name: string): GateSignal | undefined =>
     signals instanceof Map

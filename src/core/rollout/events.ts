@@ -47,7 +47,7 @@ export interface ChangeEvent {
   source: { repository: string | null; commit: string | null; pullRequest: number | null } | null;
 }
 
-export const MAX_EVENT_KEYS = 100;
+const MAX_EVENT_KEYS = 100;
 const KEY_PATH = /^[A-Za-z0-9_$][A-Za-z0-9_$.\-[\]]{0,1023}$/;
 
 export interface ChangeEventInit {

@@ -71,7 +71,7 @@ function onceEnd(w: OnceFreeze, t: number): number | null {
 }
 
 /** The weekly window's intervals as [start, end) minutes of the week (Monday 00:00 = 0), end may pass a week. */
-export function weeklyIntervals(w: WeeklyFreeze): [number, number][] {
+function weeklyIntervals(w: WeeklyFreeze): [number, number][] {
   const length = w.until > w.from ? w.until - w.from : MINUTES_PER_DAY - w.from + w.until;
   return w.days.map((d) => {
     const start = WEEKDAYS.indexOf(d) * MINUTES_PER_DAY + w.from;

@@ -116,7 +116,7 @@ export function evaluateGate(gate: Gate, signal: GateSignal | undefined, alpha: 
 }
 
 /** `error rate 6.1% vs 1.0% (+5.1 points, interval +4.2 to +6.0; threshold +0.5)`. */
-export function describeComparison(gate: Gate, c: Comparison): string {
+function describeComparison(gate: Gate, c: Comparison): string {
   if (gate.metric === "latency") {
     const ms = (x: number, sign = false): string => `${sign && x >= 0 ? "+" : ""}${round(x, 1)}ms`;
     return `mean latency ${ms(c.candidate)} vs ${ms(c.control)} (${ms(c.estimate, true)}, interval ${ms(c.lower, true)} to ${ms(c.upper, true)}; threshold ${ms(gate.maxIncrease, true)})`;

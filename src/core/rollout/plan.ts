@@ -75,11 +75,11 @@ export interface RolloutPlan {
 export type UnsignedPlan = Omit<RolloutPlan, "digest" | "signatures">;
 
 /** Plans are small; anything much larger is not a plan. */
-export const MAX_PLAN_BYTES = 16 * 1024;
-export const MAX_REASON_LENGTH = 1000;
+const MAX_PLAN_BYTES = 16 * 1024;
+const MAX_REASON_LENGTH = 1000;
 /** Default validity: the server renews a plan (with a new plan version) well before it expires. */
 export const DEFAULT_PLAN_TTL_MS = 24 * 3600 * 1000;
-export const ROLLOUT_ID = /^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$/;
+const ROLLOUT_ID = /^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$/;
 const SERVICE_NAME = /^[a-z0-9][a-z0-9-]{0,63}$/;
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
@@ -94,7 +94,7 @@ export function rolloutIdFor(
 }
 
 /** The cohort a state asks for; `instancesTo` is the calibrated boundary when the server computed one. */
-export function cohortFor(phase: RolloutPhase, basisPoints: number, instancesTo?: number): PlanCohort {
+function cohortFor(phase: RolloutPhase, basisPoints: number, instancesTo?: number): PlanCohort {
   if (phase === "promoted") return { basisPoints: BASIS_POINTS, instances: [0, POSITIONS], entities: [0, POSITIONS] };
   if (phase === "rolled-back" || phase === "aborted") return { basisPoints: 0, instances: [0, 0], entities: [0, 0] };
   const uniform = uniformBoundary(basisPoints);
@@ -183,7 +183,7 @@ function rangeProblem(v: unknown, name: string): string | null {
 }
 
 /** Structural problems of a would-be plan, as messages (empty when well-formed). */
-export function validatePlanShape(value: unknown): string[] {
+function validatePlanShape(value: unknown): string[] {
   if (!isJsonObject(value)) return ["the plan is not a JSON object"];
   const p: string[] = [];
   const v = value as Record<string, unknown>;

@@ -55,7 +55,7 @@ export type Strategy =
   | { kind: "canary"; percent: number; bake: number };
 
 export type StrategyKind = Strategy["kind"];
-export const STRATEGY_KINDS = ["all-at-once", "linear", "exponential", "canary"] as const satisfies StrategyKind[];
+const STRATEGY_KINDS = ["all-at-once", "linear", "exponential", "canary"] as const satisfies StrategyKind[];
 
 export const GATE_METRICS = ["error-rate", "latency", "prometheus"] as const;
 export type GateMetric = (typeof GATE_METRICS)[number];
@@ -108,14 +108,14 @@ export interface RolloutSettings {
   policies: ReadonlyMap<string, RolloutPolicy>;
 }
 
-export const DEFAULT_CONFIDENCE = 9900;
-export const DEFAULT_MIN_SAMPLES = 1000;
+const DEFAULT_CONFIDENCE = 9900;
+const DEFAULT_MIN_SAMPLES = 1000;
 /** More steps than this is a policy no one meant (exponential from 0.01% by a factor of 1.01). */
-export const MAX_STEPS = 100;
-export const MAX_GATES = 20;
-export const MAX_FREEZE_WINDOWS = 100;
+const MAX_STEPS = 100;
+const MAX_GATES = 20;
+const MAX_FREEZE_WINDOWS = 100;
 /** The longest wait a policy may ask for between steps. */
-export const MAX_STEP_DURATION_MS = 30 * 86_400_000;
+const MAX_STEP_DURATION_MS = 30 * 86_400_000;
 
 export const DEFAULT_POLICY: RolloutPolicy = Object.freeze({
   declaredIn: null,

@@ -22,7 +22,7 @@ export interface QueryTemplate {
 }
 
 /** Longer queries are a mistake (or an attack on the Prometheus server), not a gate. */
-export const MAX_QUERY_LENGTH = 4096;
+const MAX_QUERY_LENGTH = 4096;
 
 /** Checks a template; the problems as messages (empty when it is usable). */
 export function checkQueryTemplate(text: string): { template: QueryTemplate | null; problems: string[] } {
@@ -69,7 +69,7 @@ export function renderQuery(template: QueryTemplate, values: TemplateValues): st
 }
 
 /** The body of a double-quoted PromQL string (the same escapes as Go's). */
-export function escapePromqlString(value: string): string {
+function escapePromqlString(value: string): string {
   return value.replace(
     /[\\"\n\r\t]/g,
     (c) => ({ "\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t" })[c]!,

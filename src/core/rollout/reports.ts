@@ -41,7 +41,7 @@ export interface ReportLimits {
   weightCap: number;
 }
 
-export const DEFAULT_REPORT_LIMITS: ReportLimits = {
+const DEFAULT_REPORT_LIMITS: ReportLimits = {
   maxRequestsPerSecond: 100_000,
   maxIntervalMs: 300_000,
   weightCap: 5,

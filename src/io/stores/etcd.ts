@@ -207,8 +207,15 @@ class EtcdStore implements SnapshotStore {
     }
     const current = await this.head(environment);
     // A transaction retried after a lost reply fails its own compare: it is ours if the digest matches.
-    if (current !== null && current.version === request.snapshot.version && current.digest === request.snapshot.digest)
+    if (
+      current !== null &&
+      current.version === request.snapshot.version &&
+      current.digest === request.snapshot.digest
+    ) {
+      // Told now, as a first-time success is, so the publishing server's current never lags its own publish.
+      this.watchers.emit({ key: environment, head: current });
       return { ok: true, head: current };
+    }
     return { ok: false, current };
   }
 

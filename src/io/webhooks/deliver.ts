@@ -51,7 +51,7 @@ export interface DeliveryResult {
   error: string | null;
 }
 
-export function messageFor(sink: WebhookSink, event: ChangeEvent): WireMessage {
+function messageFor(sink: WebhookSink, event: ChangeEvent): WireMessage {
   switch (sink.format) {
     case "cdevents":
       return cdevent(event, sink.source ?? "/strata");

@@ -15,7 +15,7 @@ export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
 export type WireMessage = { body: unknown; headers: Record<string, string> } | null;
 
 /** The CDEvents specification version these events follow (context.specversion). */
-export const CDEVENTS_VERSION = "0.5.1";
+const CDEVENTS_VERSION = "0.5.1";
 const CDEVENTS_TYPES = {
   deployed: "dev.cdevents.service.deployed.0.3.0",
   upgraded: "dev.cdevents.service.upgraded.0.3.0",
@@ -99,7 +99,7 @@ export function cdevent(event: ChangeEvent, source: string): WireMessage {
 }
 
 /** One line for people: `production v42: rolled back (…)`. */
-export function headline(event: ChangeEvent): string {
+function headline(event: ChangeEvent): string {
   const scope = event.service === null ? event.environment : `${event.environment}/${event.service}`;
   const v = `v${event.version.version}`;
   const share = event.rollout ? ` (${formatShare(event.rollout.basisPoints)})` : "";
