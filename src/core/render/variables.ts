@@ -83,12 +83,60 @@ const PLAIN_SEGMENT = /^[^.[\]]+$/;
 const segmentName = (key: string): string => key.toUpperCase().replace(/-/g, "_");
 
 /**
+ * Each key's variable segment, or null for a key envName would split: the same few thousand keys recur in
+ * every environment of a repository. Bounded, since a long-running process may see any number of keys.
+ */
+const segmentNames = new Map<string, string | null>();
+const SEGMENT_NAMES_LIMIT = 50_000;
+function plainSegmentName(key: string): string | null {
+  let name = segmentNames.get(key);
+  if (name === undefined) {
+    name = PLAIN_SEGMENT.test(key) ? segmentName(key) : null;
+    if (segmentNames.size >= SEGMENT_NAMES_LIMIT) segmentNames.clear();
+    segmentNames.set(key, name);
+  }
+  return name;
+}
+
+/**
  * The collisions of an effective config (namespace -> value), found without building provenance: what
  * `envVariables(leavesOfTree(config)).collisions` finds, without the leaves and texts (`validate` runs this
- * on every environment). Names are built a segment at a time; a key that envName would split is named
- * from its whole path.
+ * on every environment). Most configs have none: a first pass builds only the names; the paths, which
+ * name a collision, are built only when that pass finds one.
  */
 function findVariableCollisions(config: Readonly<Record<string, JsonObject>>): VariableCollision[] {
+  const names = new Set<string>();
+  const keys: string[] = [];
+  let collided = false;
+  const visit = (node: JsonValue, name: string | null): void => {
+    const children = isJsonObject(node) ? Object.keys(node) : [];
+    if (children.length === 0) {
+      const n = name ?? envName(keys.join("."));
+      if (names.has(n)) collided = true;
+      else names.add(n);
+      return;
+    }
+    for (const k of children) {
+      keys.push(k);
+      const segment = name === null ? null : plainSegmentName(k);
+      visit((node as JsonObject)[k]!, segment === null ? null : `${name}_${segment}`);
+      keys.pop();
+      if (collided) return;
+    }
+  };
+  for (const [ns, value] of Object.entries(config)) {
+    // An empty namespace has no leaves.
+    if (isJsonObject(value) && Object.keys(value).length === 0) continue;
+    keys.push(ns);
+    visit(value, plainSegmentName(ns));
+    keys.pop();
+    if (collided) return collisionsWithPaths(config);
+  }
+  return [];
+}
+
+/** Every collision with the paths of both keys, in document order. */
+function collisionsWithPaths(config: Readonly<Record<string, JsonObject>>): VariableCollision[] {
   const collisions: VariableCollision[] = [];
   const byName = new Map<string, string>();
   const walk = (node: JsonValue, path: string, name: string | null): void => {
@@ -100,17 +148,15 @@ function findVariableCollisions(config: Readonly<Record<string, JsonObject>>): V
       else byName.set(n, path);
       return;
     }
-    for (const k of keys)
-      walk(
-        (node as JsonObject)[k]!,
-        `${path}.${k}`,
-        name !== null && PLAIN_SEGMENT.test(k) ? `${name}_${segmentName(k)}` : null,
-      );
+    for (const k of keys) {
+      const segment = name === null ? null : plainSegmentName(k);
+      walk((node as JsonObject)[k]!, `${path}.${k}`, segment === null ? null : `${name}_${segment}`);
+    }
   };
   for (const [ns, value] of Object.entries(config)) {
     // An empty namespace has no leaves.
     if (isJsonObject(value) && Object.keys(value).length === 0) continue;
-    walk(value, ns, PLAIN_SEGMENT.test(ns) ? segmentName(ns) : null);
+    walk(value, ns, plainSegmentName(ns));
   }
   return collisions;
 }
