@@ -101,38 +101,42 @@ function plainSegmentName(key: string): string | null {
 /**
  * The collisions of an effective config (namespace -> value), found without building provenance: what
  * `envVariables(leavesOfTree(config)).collisions` finds, without the leaves and texts (`validate` runs this
- * on every environment). Most configs have none: a first pass builds only the names; the paths, which
- * name a collision, are built only when that pass finds one.
+ * on every environment). Most configs have none, which {@link entriesCollisionFree} shows without building
+ * a name; otherwise every name and path is built.
  */
 function findVariableCollisions(config: Readonly<Record<string, JsonObject>>): VariableCollision[] {
-  const names = new Set<string>();
-  const keys: string[] = [];
-  let collided = false;
-  const visit = (node: JsonValue, name: string | null): void => {
-    const children = isJsonObject(node) ? Object.keys(node) : [];
-    if (children.length === 0) {
-      const n = name ?? envName(keys.join("."));
-      if (names.has(n)) collided = true;
-      else names.add(n);
-      return;
-    }
-    for (const k of children) {
-      keys.push(k);
-      const segment = name === null ? null : plainSegmentName(k);
-      visit((node as JsonObject)[k]!, segment === null ? null : `${name}_${segment}`);
-      keys.pop();
-      if (collided) return;
-    }
-  };
-  for (const [ns, value] of Object.entries(config)) {
-    // An empty namespace has no leaves.
-    if (isJsonObject(value) && Object.keys(value).length === 0) continue;
-    keys.push(ns);
-    visit(value, plainSegmentName(ns));
-    keys.pop();
-    if (collided) return collisionsWithPaths(config);
+  // An empty namespace has no leaves.
+  const namespaces = Object.entries(config).filter(([, v]) => !(isJsonObject(v) && Object.keys(v).length === 0));
+  return entriesCollisionFree(namespaces) ? [] : collisionsWithPaths(config);
+}
+
+/** Subtrees already shown free of collisions (or not), by identity: unchanged subtrees are shared between environments. */
+const collisionFreeMemo = new WeakMap<JsonObject, boolean>();
+
+/**
+ * True when no two leaves under a map's entries can become one name, decided from the keys alone: a name
+ * under key k is k's segment S, alone or followed by `_`, so two keys' names can meet only when their
+ * segments are equal or one is the other followed by `_` and more (`db` and `db_pool`). When no two keys of
+ * a map are so related and no subtree has a collision within itself, the map has none. False means "not
+ * shown" (related keys, a key envName would split): the caller builds every name.
+ */
+function entriesCollisionFree(entries: readonly (readonly [string, JsonValue])[]): boolean {
+  const segments = new Set<string>();
+  for (const [k] of entries) {
+    const segment = plainSegmentName(k);
+    if (segment === null || segments.has(segment)) return false;
+    segments.add(segment);
   }
-  return [];
+  for (const segment of segments)
+    for (let i = segment.indexOf("_", 1); i > 0; i = segment.indexOf("_", i + 1))
+      if (segments.has(segment.slice(0, i))) return false;
+  for (const [, child] of entries) {
+    if (!isJsonObject(child)) continue;
+    let free = collisionFreeMemo.get(child);
+    if (free === undefined) collisionFreeMemo.set(child, (free = entriesCollisionFree(Object.entries(child))));
+    if (!free) return false;
+  }
+  return true;
 }
 
 /** Every collision with the paths of both keys, in document order. */

@@ -46,4 +46,58 @@ describe("validate's variable-name collisions", () => {
     // Asked again (the key names are remembered between environments): the same answer.
     for (const config of Object.values(configs)) expect(validateCollisions(config)).toEqual(rendererCollisions(config));
   });
+
+  it("are the renderers' collisions on random configs of related keys (fixed seed)", () => {
+    let seed = 24;
+    // mulberry32
+    const random = (n: number): number => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) % n;
+    };
+    const keys = [
+      "a",
+      "b",
+      "a_b",
+      "a-b",
+      "A",
+      "b_c",
+      "a_b_c",
+      "c",
+      "_",
+      "a_",
+      "ß",
+      "SS",
+      "x.y",
+      "x",
+      "y",
+      "q[0]",
+      "q_0",
+    ];
+    const tree = (depth: number): JsonObject => {
+      const out: JsonObject = {};
+      for (let i = random(4); i >= 0; i--) {
+        const k = keys[random(keys.length)]!;
+        out[k] = depth > 0 && random(2) === 0 ? tree(depth - 1) : random(5) === 0 ? {} : random(10);
+      }
+      return out;
+    };
+    // Shared subtrees, as environments share them: a subtree seen before in another config.
+    const seen: JsonObject[] = [];
+    let withCollisions = 0;
+    for (let n = 0; n < 400; n++) {
+      const config: Record<string, JsonObject> = {};
+      for (let i = random(3); i >= 0; i--) {
+        const t = seen.length > 0 && random(3) === 0 ? seen[random(seen.length)]! : tree(2);
+        seen.push(t);
+        config[["db", "db_pool", "http", "DB"][random(4)]!] = t;
+      }
+      const expected = rendererCollisions(config);
+      if (expected.length > 0) withCollisions++;
+      expect(validateCollisions(config)).toEqual(expected);
+    }
+    expect(withCollisions).toBeGreaterThan(50);
+    expect(withCollisions).toBeLessThan(350);
+  });
 });
