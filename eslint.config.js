@@ -203,4 +203,13 @@ export default tseslint.config(
       },
     },
   },
+  {
+    // The command's CommonJS entry (start-up: no ES module loader for `strata --version`).
+    files: ["bin/*.cjs"],
+    languageOptions: {
+      sourceType: "commonjs",
+      globals: { require: "readonly", __dirname: "readonly", process: "readonly" },
+    },
+    rules: { "@typescript-eslint/no-require-imports": "off" },
+  },
 );

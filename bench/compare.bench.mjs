@@ -16,7 +16,10 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { isDeepStrictEqual } from "node:util";
 import { parse, stringify } from "yaml";
-import { cli, generate, generator, machine, median, root, tmp } from "./lib.mjs";
+import { generate, generator, machine, median, root, tmp } from "./lib.mjs";
+
+/** The command users run: the package's `bin` (bin/strata.mjs runs the same file). */
+const cli = join(root, "bin", "strata.cjs");
 
 const argv = process.argv.slice(2);
 const opt = (name, fallback) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : fallback);

@@ -19,9 +19,10 @@ let n = 0;
 async function traced(
   args: string[],
   env: Record<string, string | undefined> = {},
+  entry: string = cliPath,
 ): Promise<{ exitCode: number; stdout: string; packages: Set<string>; project: Set<string>; files: string[] }> {
   const file = join(work, `trace-${n++}.txt`);
-  const r = await execa(process.execPath, ["--import", register, cliPath, ...args], {
+  const r = await execa(process.execPath, ["--import", register, entry, ...args], {
     cwd: projectRoot,
     env: { NO_COLOR: "1", GITHUB_ACTIONS: "", CI: "", ...env, STRATA_TRACE_MODULES: file },
     reject: false,
@@ -60,6 +61,21 @@ describe("modules loaded at start-up", () => {
     expect(r.stdout).toBe(pkg.version);
     expect([...r.packages]).toEqual([]);
     expect([...r.project]).toEqual([]);
+  });
+
+  it("the package's command is the CommonJS entry, which loads nothing else for --version either", async () => {
+    // An ES module entry would start Node's ES module loader before the first line runs.
+    const pkg = JSON.parse(readFileSync(join(projectRoot, "package.json"), "utf8")) as { bin: { strata: string } };
+    expect(pkg.bin.strata).toBe("bin/strata.cjs");
+    const r = await traced(["--version"], {}, join(projectRoot, pkg.bin.strata));
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toBe((await traced(["--version"])).stdout);
+    expect([...r.packages]).toEqual([]);
+    expect([...r.project]).toEqual([]);
+    // And it runs every other command as bin/strata.mjs does.
+    const envs = await traced(["envs", "--format", "json"], {}, join(projectRoot, pkg.bin.strata));
+    expect(envs.exitCode).toBe(0);
+    expect(envs.stdout).toBe((await traced(["envs", "--format", "json"])).stdout);
   });
 
   it.each(["-V", "version"])("%s prints the same version as --version", async (flag) => {

@@ -141,6 +141,7 @@ describe("the packed tarballs", () => {
         "LICENSE",
         "README.md",
         "package.json",
+        "bin/strata.cjs",
         "bin/strata.mjs",
         "client/index.js",
         "dist/cli/main.js",
@@ -204,7 +205,7 @@ describe("the packed tarballs", () => {
       for (const field of ["repository", "homepage", "bugs", "types", "exports"]) expect(p[field], field).toBeDefined();
     }
     expect(pkg.name).toBe("strata-config");
-    expect(pkg.bin).toEqual({ strata: "bin/strata.mjs" });
+    expect(pkg.bin).toEqual({ strata: "bin/strata.cjs" });
     expect(pkg.dependencies?.["@strata-config/client"]).toBe(version);
     expect(sdk.name).toBe("@strata-config/client");
     expect(Object.keys(sdk.dependencies ?? {}).sort()).toEqual(["age-encryption", "canonicalize"]);
