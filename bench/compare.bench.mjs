@@ -1,7 +1,11 @@
 #!/usr/bin/env node
 // Every performance row of the project side by side with its peer, whole processes, in one run:
 //
-//   npm run bench -- compare [--runs 5] [--only resolve,decrypt,...] [--keep DIR]
+//   npm run bench -- compare [--runs 5] [--only resolve,decrypt,...] [--keep DIR] [--before DIR]
+//
+// --before DIR: another built checkout (a `git archive` of an earlier commit with its own dist/), run as a
+// third command in the same rotation (A B A' A B A' ...) on every row whose peer is not strata, so that
+// before and after are measured against the same peer runs.
 //
 // For each row the strata command and its peer run in turn (A B A B ..., one warm-up each, then --runs
 // counted runs of each), and the table gives the medians of wall time and of CPU time (user + system, from
@@ -26,6 +30,11 @@ const opt = (name, fallback) => (argv.includes(name) ? argv[argv.indexOf(name) +
 const runs = Math.max(1, Number(opt("--runs", argv.includes("--quick") ? "1" : "5")));
 const only = opt("--only", null)?.split(",") ?? null;
 const keep = opt("--keep", null);
+const beforeDir = opt("--before", null);
+const beforeCli = beforeDir
+  ? [join(beforeDir, "bin", "strata.cjs"), join(beforeDir, "bin", "strata.mjs")].find((f) => existsSync(f))
+  : null;
+if (beforeDir && !beforeCli) throw new Error(`${beforeDir} has no bin/strata.cjs or bin/strata.mjs`);
 if (!existsSync(join(root, "dist", "cli", "main.js"))) throw new Error("build first: npm run build");
 if (!existsSync(generator)) throw new Error(`the repository generator is missing: ${generator}`);
 
@@ -64,26 +73,39 @@ function once({ cmd, args, env = {}, cwd = root }) {
   return { wall, cpu: m ? (Number(m[1]) + Number(m[2])) * 1000 : NaN, stdout: r.stdout };
 }
 
-/** A and B in turn: one warm-up each, then `runs` counted runs of each. */
+/** The same command run by the --before checkout (its own warm cache directory). */
+function beforeOf(x) {
+  const env = { ...x.env };
+  if (env.STRATA_CACHE_DIR) env.STRATA_CACHE_DIR = `${env.STRATA_CACHE_DIR}-before`;
+  return { ...x, args: x.args.map((a) => (a === cli ? beforeCli : a)), env };
+}
+
+/** A and B in turn (and A as --before runs it, when given): one warm-up each, then `runs` counted runs of each. */
 function alternate(a, b) {
+  const c = beforeCli && a.args.includes(cli) && !b.args.includes(cli) ? beforeOf(a) : null;
+  const commands = c ? [a, b, c] : [a, b];
   const prepare = (x) => (x.before ? x.before() : undefined);
-  prepare(a);
-  once(a);
-  prepare(b);
-  once(b);
-  const sa = [];
-  const sb = [];
-  for (let i = 0; i < runs; i++) {
-    prepare(a);
-    sa.push(once(a));
-    prepare(b);
-    sb.push(once(b));
+  for (const x of commands) {
+    prepare(x);
+    once(x);
   }
-  const pairs = sa.map((x, i) => ({ wall: x.wall / sb[i].wall, cpu: x.cpu / sb[i].cpu }));
+  const samples = commands.map(() => []);
+  for (let i = 0; i < runs; i++)
+    commands.forEach((x, k) => {
+      prepare(x);
+      samples[k].push(once(x));
+    });
+  const [sa, sb, sc] = samples;
+  const medians = (xs) => ({ wall: median(xs.map((s) => s.wall)), cpu: median(xs.map((s) => s.cpu)) });
+  const ratios = (xs) => {
+    const pairs = xs.map((x, i) => ({ wall: x.wall / sb[i].wall, cpu: x.cpu / sb[i].cpu }));
+    return { wall: median(pairs.map((p) => p.wall)), cpu: median(pairs.map((p) => p.cpu)) };
+  };
   return {
-    a: { wall: median(sa.map((s) => s.wall)), cpu: median(sa.map((s) => s.cpu)) },
-    b: { wall: median(sb.map((s) => s.wall)), cpu: median(sb.map((s) => s.cpu)) },
-    ratio: { wall: median(pairs.map((p) => p.wall)), cpu: median(pairs.map((p) => p.cpu)) },
+    a: medians(sa),
+    b: medians(sb),
+    ratio: ratios(sa),
+    ...(sc ? { before: { ...medians(sc), ratio: ratios(sc) } } : {}),
   };
 }
 
@@ -301,6 +323,7 @@ const header = [
   "ratio cpu",
   "goal",
   "same output",
+  ...(beforeCli ? ["--before: wall (cpu), ratios to the peer"] : []),
 ];
 const body = rows.map((r) => [
   r.name,
@@ -311,6 +334,13 @@ const body = rows.map((r) => [
   Number.isFinite(r.ratio.cpu) ? `${r.ratio.cpu.toFixed(2)}×` : "n/a",
   r.goal === null ? "(info)" : `${r.strict ? "<" : "≤"} ${r.goal.toFixed(2)}×`,
   r.same === null ? "-" : r.same ? "yes" : "NO",
+  ...(beforeCli
+    ? [
+        r.before
+          ? `${fmt(r.before.wall)} (${fmt(r.before.cpu)}): ${r.before.ratio.cpu.toFixed(2)}× cpu, ${r.before.ratio.wall.toFixed(2)}× wall`
+          : "-",
+      ]
+    : []),
 ]);
 const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
 const line = (cells) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
