@@ -21,7 +21,13 @@ import { toPlain, type LNode } from "../core/yaml/nodes.js";
 import { decodeText, parseYaml } from "../core/yaml/parse.js";
 import { createHash } from "node:crypto";
 import { deserializeParsed, serializeParsed } from "../core/yaml/serialize.js";
-import { cacheDisabled, createParseCache, createValidatorCache, type TextCache } from "../io/cache/validators.js";
+import {
+  cacheDisabled,
+  createParseCache,
+  createValidatorCache,
+  shippedValidators,
+  type TextCache,
+} from "../io/cache/validators.js";
 
 export interface LoadOptions {
   /** Opens `.sops.yaml` files; `null`: do not decrypt (values stay ciphertext, `secrets-skipped`). */
@@ -64,9 +70,12 @@ export interface Repository {
 }
 
 let sharedCompiler: SchemaCompiler | undefined;
-/** One compiler per process, with the validator cache unless STRATA_NO_CACHE=1. */
+/** One compiler per process, with the validator cache unless STRATA_NO_CACHE=1, and the build's own validators. */
 export function defaultCompiler(): SchemaCompiler {
-  return (sharedCompiler ??= new SchemaCompiler({ cache: cacheDisabled() ? null : createValidatorCache() }));
+  return (sharedCompiler ??= new SchemaCompiler({
+    cache: cacheDisabled() ? null : createValidatorCache(),
+    shipped: shippedValidators(),
+  }));
 }
 
 /** strata.yaml alone: settings, the environment graph and their findings (for `envs`, `serve`). */

@@ -18,6 +18,11 @@ export default function setup(project: TestProject): void {
     [fileURLToPath(new URL("../../node_modules/typescript/bin/tsc", import.meta.url)), "-p", "tsconfig.build.json"],
     { cwd: root, stdio: "inherit" },
   );
+  // strata.yaml's validator generated at build time, as `npm run build` does (docs/performance.md).
+  execFileSync(process.execPath, [fileURLToPath(new URL("../../scripts/build-validators.mjs", import.meta.url))], {
+    cwd: root,
+    stdio: "inherit",
+  });
   // The SDK package (packages/client), which `strata-config/client` re-exports.
   execFileSync(process.execPath, [fileURLToPath(new URL("../../scripts/build-client.mjs", import.meta.url))], {
     cwd: root,

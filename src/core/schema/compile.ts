@@ -50,6 +50,13 @@ export interface ValidatorCodeCache {
   setCompiled?(key: string, produce: () => Uint8Array): void;
 }
 
+/**
+ * Validators of strata's own schemas (strata.yaml's) generated when strata is built, by the key
+ * {@link SchemaCompiler.compileInternal} computes from the schema: a build whose schema differs has other
+ * keys, so its code is never used for this one. Reading them is I/O, so it is injected (io/cache).
+ */
+export type ShippedValidators = (key: string) => string | null;
+
 /** Bump when the ajv options or the x- vocabulary change: old cached code must not be reused. */
 const CODE_VERSION = "strata-validators-2";
 /** The cache entry that records a schema passed the meta-schema check. */
@@ -85,11 +92,15 @@ export class SchemaCompiler {
   private readonly byContent = new Map<string, Validator>();
   private readonly schemaChecks = new Map<string, ErrorObject[]>();
   private readonly cache: ValidatorCodeCache | null;
+  private readonly shipped: ShippedValidators | null;
   /** How many validators came from the cache, for benchmarks and tests. */
   cacheHits = 0;
+  /** How many of strata's own validators came from the build, for tests. */
+  shippedHits = 0;
 
-  constructor(options: { cache?: ValidatorCodeCache | null } = {}) {
+  constructor(options: { cache?: ValidatorCodeCache | null; shipped?: ShippedValidators | null } = {}) {
     this.cache = options.cache ?? null;
+    this.shipped = options.shipped ?? null;
   }
 
   private ajvInstance: Ajv2020 | undefined;
@@ -186,7 +197,12 @@ export class SchemaCompiler {
         .update("\0")
         .update(JSON.stringify(rest))
         .digest("hex");
-      v = this.compileUncached(key, rest);
+      // With no cache (CI), the code generated when strata was built: the schema is not compiled on every
+      // run. (A cache keeps that code too, with V8's compiled form of it.)
+      const code = this.cache ? null : this.shipped?.(key);
+      const shipped = code ? loadStandalone(code, key, null) : null;
+      if (shipped) this.shippedHits++;
+      v = shipped ?? this.compileUncached(key, rest);
       this.internal.set(name, v);
     }
     return v;
@@ -205,17 +221,17 @@ function refErrors(schema: unknown): ErrorObject[] {
   }));
 }
 
-function loadStandalone(code: string, key: string, cache: ValidatorCodeCache): Validator | null {
+function loadStandalone(code: string, key: string, cache: ValidatorCodeCache | null): Validator | null {
   try {
     const module = { exports: {} as unknown };
     // A vm.Script rather than new Function: its compiled form can be cached. V8 checks only its own
     // version and flags and the source's length; the storage checks that the data is for this code.
-    const cachedData = cache.getCompiled?.(key) ?? undefined;
+    const cachedData = cache?.getCompiled?.(key) ?? undefined;
     const script = new Script(`(function (require, module, exports) {${code}\n})`, {
       filename: `strata-validator-${key}.cjs`,
       ...(cachedData ? { cachedData } : {}),
     });
-    if (cache.setCompiled && (!cachedData || script.cachedDataRejected === true))
+    if (cache?.setCompiled && (!cachedData || script.cachedDataRejected === true))
       cache.setCompiled(key, () => script.createCachedData());
     (script.runInThisContext() as (r: NodeJS.Require, m: { exports: unknown }, e: unknown) => void)(
       requireForValidators,

@@ -13,7 +13,7 @@ import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "no
 import { createRequire } from "node:module";
 import { homedir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
-import type { ValidatorCodeCache } from "../../core/schema/compile.js";
+import type { ShippedValidators, ValidatorCodeCache } from "../../core/schema/compile.js";
 
 export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
   if (env.STRATA_CACHE_DIR) return env.STRATA_CACHE_DIR;
@@ -140,13 +140,10 @@ function writeEntry(file: string, data: string | Uint8Array): boolean {
 
 declare const STRATA_BUNDLE: { version: string } | undefined;
 
-let codeIdentity: string | undefined;
-/**
- * What shapes a cached validator besides its schema: strata's version (its ajv options and vocabulary),
- * ajv's, and Node's. Part of every validator key, so no other build's code is ever loaded.
- */
-function validatorCodeIdentity(): string {
-  if (codeIdentity === undefined) {
+let versions: { strata: string; ajv: string } | undefined;
+/** strata's version (its ajv options and vocabulary) and ajv's: what shapes a validator's code besides its schema. */
+function codeVersions(): { strata: string; ajv: string } {
+  if (versions === undefined) {
     const load = createRequire(import.meta.url);
     const version = (read: () => string): string => {
       try {
@@ -160,9 +157,48 @@ function validatorCodeIdentity(): string {
         ? STRATA_BUNDLE.version
         : version(() => (load("../../../package.json") as { version: string }).version);
     const ajv = version(() => (load("ajv/package.json") as { version: string }).version);
-    codeIdentity = `strata ${strata}; ajv ${ajv}; node ${process.version}`;
+    versions = { strata, ajv };
   }
-  return codeIdentity;
+  return versions;
+}
+
+/**
+ * What shapes a cached validator besides its schema: strata's version, ajv's, and Node's (V8's compiled form
+ * is kept beside the code). Part of every validator key, so no other build's code is ever loaded.
+ */
+function validatorCodeIdentity(): string {
+  const { strata, ajv } = codeVersions();
+  return `strata ${strata}; ajv ${ajv}; node ${process.version}`;
+}
+
+/** What shapes the validators generated at build time: strata's and ajv's versions (the code is plain JavaScript). */
+export function shippedValidatorsIdentity(): string {
+  const { strata, ajv } = codeVersions();
+  return `strata ${strata}; ajv ${ajv}`;
+}
+
+/** Where the build writes strata's own validators (scripts/build-validators.mjs): dist/shipped-validators.json. */
+export const SHIPPED_VALIDATORS_FILE = new URL("../../shipped-validators.json", import.meta.url);
+
+/**
+ * The validators of strata's own schemas generated at build time, by key, read on first use: none when the
+ * file is missing or damaged (the single-file bundle has none), or was made by another strata or ajv.
+ */
+export function shippedValidators(file: URL = SHIPPED_VALIDATORS_FILE): ShippedValidators {
+  let byKey: Map<string, string> | undefined;
+  return (key) => {
+    if (byKey === undefined) {
+      byKey = new Map();
+      try {
+        const doc = JSON.parse(readFileSync(file, "utf8")) as { identity?: unknown; validators?: unknown };
+        if (doc.identity === shippedValidatorsIdentity() && typeof doc.validators === "object" && doc.validators)
+          for (const [k, code] of Object.entries(doc.validators)) if (typeof code === "string") byKey.set(k, code);
+      } catch {
+        /* not built, or damaged: compile */
+      }
+    }
+    return byKey.get(key) ?? null;
+  };
 }
 
 const sha256 = (data: string | Uint8Array): string => createHash("sha256").update(data).digest("hex");
