@@ -185,6 +185,8 @@ export const SHIPPED_VALIDATORS_FILE = new URL("../../shipped-validators.json", 
  * file is missing or damaged (the single-file bundle has none), or was made by another strata or ajv.
  */
 export function shippedValidators(file: URL = SHIPPED_VALIDATORS_FILE): ShippedValidators {
+  // The bundle has no dist/ beside it: never look for code where its relative path would land.
+  if (typeof STRATA_BUNDLE !== "undefined") return () => null;
   let byKey: Map<string, string> | undefined;
   return (key) => {
     if (byKey === undefined) {
