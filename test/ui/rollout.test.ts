@@ -6,24 +6,27 @@
 // reported by the clients: the endpoint rolls back by itself and the open pages follow from the tab's one event
 // stream, without a reload, naming the metric, the values, the threshold, the samples and the interval.
 // The fleet during the rollout is docs/screenshots/fleet-rollout.png (STRATA_UPDATE_SCREENSHOTS=1).
-import { mkdirSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { projectRoot } from "../support/cli.js";
-import { buildDashboard, publishScreenshots } from "../support/dashboard.js";
+import {
+  buildDashboard,
+  checkAccessibility,
+  CHROMIUM,
+  launchBrowser,
+  publishScreenshots,
+} from "../support/dashboard.js";
 import { cleanupTempdirs } from "../support/gitdir.js";
 import { startCanary } from "../support/rollout-e2e.js";
 import type { ServeProcess } from "../support/serve.js";
 import { lacking } from "../support/shared.js";
 
-const CHROMIUM = process.env.STRATA_CHROMIUM ?? "/usr/bin/chromium";
 const noBrowser = lacking("the dashboard's rollout view in a browser (STRATA_CHROMIUM overrides the path)", {
   tool: CHROMIUM,
 });
 const SHOTS = join(projectRoot, "tmp", "ui-screenshots-rollout");
-const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
 const INSTANCES = Array.from({ length: 10 }, (_, i) => `checkout-${i}`);
 
@@ -44,17 +47,6 @@ async function reportAll(reports: { instance: string; version: number; requests:
   });
   expect(res.status).toBe(202);
   expect(await res.json()).toMatchObject({ accepted: reports.length, refused: [] });
-}
-
-async function checkAccessibility(page: Page, name: string): Promise<void> {
-  await page.evaluate(axeSource);
-  const result = (await page.evaluate(`axe.run(document, { resultTypes: ["violations"] })`)) as {
-    violations: { id: string; impact: string | null; help: string; nodes: { target: unknown }[] }[];
-  };
-  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  expect(
-    bad.map((v) => `${name}: ${v.id} (${v.impact}) ${v.help} at ${JSON.stringify(v.nodes.map((n) => n.target))}`),
-  ).toEqual([]);
 }
 
 async function withPage<T>(fn: (page: Page) => Promise<T>): Promise<T> {
@@ -80,11 +72,7 @@ beforeAll(async () => {
     gates: ["{ metric: error-rate, max_increase: 2%, min_samples: 500 }"],
     change: { text: "replicas: 4\n", message: "production: four replicas" },
   }));
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-  });
+  browser = await launchBrowser();
 }, 180_000);
 
 afterAll(async () => {
