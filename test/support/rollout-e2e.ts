@@ -39,7 +39,7 @@ export async function pushProduction(endpoint: string, signingFile: string, repo
 }
 
 /** A client's read of production, identified as the SDK does: the fleet record the endpoint keeps. */
-export async function readAs(endpoint: string, service: string, instance: string, version: number): Promise<void> {
+async function readAs(endpoint: string, service: string, instance: string, version: number): Promise<void> {
   const res = await fetch(`${endpoint}/v1/environments/production/snapshot`, {
     headers: { "strata-client": `service=${service}; instance=${instance}; version=${version}; kind=sdk` },
   });
