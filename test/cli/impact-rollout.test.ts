@@ -155,6 +155,19 @@ describe("a bad change, from the canary to the revert pull request", () => {
       (m: { comparison: string; name: string }) => m.name === "latency" && m.comparison === "candidate-vs-control",
     );
     expect(latencyGate.verdict).toBe("pass");
+    // Before/after latency has its interval too: the endpoint's totals carry each version's latency summary.
+    const latencyBeforeAfter = report.metrics.find(
+      (m: { comparison: string; name: string }) => m.name === "latency" && m.comparison === "before-after",
+    );
+    expect(latencyBeforeAfter).toMatchObject({
+      candidate: { version: 2, value: 40, samples: 5000 },
+      control: { version: 1, value: 40, samples: 5000 },
+      threshold: latencyGate.threshold,
+      confidence: latencyGate.confidence,
+    });
+    expect(latencyBeforeAfter.difference).toBeCloseTo(0, 10);
+    expect(latencyBeforeAfter.interval[0]).toBeLessThan(0);
+    expect(latencyBeforeAfter.interval[1]).toBeGreaterThan(0);
     const beforeAfter = report.metrics.find(
       (m: { comparison: string; name: string }) => m.comparison === "before-after" && m.name === "error rate",
     );
