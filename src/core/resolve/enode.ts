@@ -16,6 +16,14 @@ interface EBase {
   ciphertextOnly?: boolean;
   /** From a SOPS file: the value is exactly what was encrypted, never interpolated or unescaped. */
   literal?: boolean;
+  /**
+   * Memos of a map or array, set on first use (a field rather than a WeakMap: these are most of the lookups
+   * of a validate, and a large WeakMap also costs the garbage collector). A copy with other children must
+   * not carry them: build such a node field by field, or reset both (see {@link withChildren}).
+   */
+  json?: JsonValue;
+  /** Whether a string with `$` is somewhere below (interpolation). */
+  mayReference?: boolean;
 }
 export interface EMap extends EBase {
   kind: "map";
@@ -111,17 +119,14 @@ export function toJson(node: ENode): JsonValue {
   }
 }
 
-const jsonCache = new WeakMap<ENode, JsonValue>();
-
 /**
  * toJson, memoized per node: merged trees share unchanged subtrees between environments, and so do
  * their JSON forms. The results are shared: callers must not mutate them.
  */
 export function toJsonShared(node: ENode): JsonValue {
-  // Scalars are most nodes and are never memoized: answer them before the WeakMap lookup.
+  // Scalars are most nodes and are never memoized.
   if (node.kind === "scalar") return node.value;
-  const cached = jsonCache.get(node);
-  if (cached !== undefined) return cached;
+  if (node.json !== undefined) return node.json;
   let out: JsonValue;
   if (node.kind === "seq") out = node.items.map(toJsonShared);
   else {
@@ -129,8 +134,13 @@ export function toJsonShared(node: ENode): JsonValue {
     for (const [k, v] of node.entries) obj[k] = toJsonShared(v);
     out = obj;
   }
-  jsonCache.set(node, out);
+  node.json = out;
   return out;
+}
+
+/** A copy of a map or array with other children: everything else kept, the memos of the old children dropped. */
+export function withChildren<T extends EMap | ESeq>(node: T, children: Partial<T>): T {
+  return { ...node, ...children, json: undefined, mayReference: undefined };
 }
 
 /** Every origin that contributed to a subtree: what a replacement overrides. */

@@ -9,17 +9,16 @@
 import { findingAt, type Finding } from "../findings.js";
 import { splitKey } from "../names.js";
 import { suggestKeyPath } from "../suggest.js";
-import type { EMap, ENode } from "./enode.js";
+import { withChildren, type ENode } from "./enode.js";
 
 const REFERENCE = /\$\$\{|\$\{([^}]*)\}/g;
 const REF_PATH = /^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*|\[\d+\])*$/;
 
-const refCache = new WeakMap<ENode, boolean>();
 /** Whether a subtree holds any string with `$` (memoized: subtrees are shared between environments). */
 function mayReference(node: ENode): boolean {
   if (node.kind === "scalar")
     return typeof node.value === "string" && node.value.includes("$") && !node.ciphertextOnly && !node.literal;
-  let r = refCache.get(node);
+  let r = node.mayReference;
   if (r === undefined) {
     r = false;
     const children = node.kind === "seq" ? node.items : node.entries.values();
@@ -28,7 +27,7 @@ function mayReference(node: ENode): boolean {
         r = true;
         break;
       }
-    refCache.set(node, r);
+    node.mayReference = r;
   }
   return r;
 }
@@ -85,7 +84,7 @@ export function interpolate(
         if (r !== v) changed = true;
         entries.set(k, r);
       }
-      return changed ? ({ ...node, entries } as EMap) : node;
+      return changed ? withChildren(node, { entries }) : node;
     }
     if (node.kind === "seq") {
       let changed = false;
@@ -94,7 +93,7 @@ export function interpolate(
         if (r !== v) changed = true;
         return r;
       });
-      return changed ? { ...node, items } : node;
+      return changed ? withChildren(node, { items }) : node;
     }
     if (typeof node.value !== "string" || !node.value.includes("$") || node.ciphertextOnly || node.literal) return node;
     return resolveString(node, path);

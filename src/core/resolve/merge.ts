@@ -7,7 +7,16 @@ import { findingAt, type Finding } from "../findings.js";
 import type { KeyMetadata } from "../model.js";
 import { joinKey } from "../names.js";
 import type { LMap, LNode, Pos } from "../yaml/nodes.js";
-import { fromLayer, originOf, originsIn, type EMap, type ENode, type ESeq, type LayerContext } from "./enode.js";
+import {
+  fromLayer,
+  originOf,
+  originsIn,
+  withChildren,
+  type EMap,
+  type ENode,
+  type ESeq,
+  type LayerContext,
+} from "./enode.js";
 
 export interface MergeContext extends LayerContext {
   namespace: string;
@@ -97,7 +106,7 @@ function applyMap(
     if (next === undefined) entries.delete(key);
     else entries.set(key, next);
   }
-  if (base?.kind === "map") return { ...base, entries, sensitive: base.sensitive || ctx.sensitive };
+  if (base?.kind === "map") return withChildren(base, { entries, sensitive: base.sensitive || ctx.sensitive });
   const node: EMap = {
     kind: "map",
     entries,
