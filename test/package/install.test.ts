@@ -123,14 +123,16 @@ describe("a fresh clone", () => {
 
   it("says plainly that a copy without dist/ (an install from git) is not a supported install", async () => {
     const copy = join(work, "from-git");
-    mkdirSync(join(copy, "bin"), { recursive: true });
-    cpSync(join(projectRoot, "bin", "strata.mjs"), join(copy, "bin", "strata.mjs"));
+    cpSync(join(projectRoot, "bin"), join(copy, "bin"), { recursive: true });
     cpSync(join(projectRoot, "package.json"), join(copy, "package.json"));
-    const r = await execa(process.execPath, [join(copy, "bin", "strata.mjs"), "--version"], { reject: false });
-    expect(r.exitCode).toBe(1);
-    expect(r.stderr).toContain("this copy of strata has not been built (dist/ is missing)");
-    expect(r.stderr).toContain("installing from git is not supported: npm install -g strata-config");
-    expect(r.stderr).not.toMatch(/\n\s+at /);
+    // The package's command (bin/strata.cjs) and the file scripts name (bin/strata.mjs, which runs it).
+    for (const entry of ["strata.cjs", "strata.mjs"]) {
+      const r = await execa(process.execPath, [join(copy, "bin", entry), "--version"], { reject: false });
+      expect(r.exitCode, entry).toBe(1);
+      expect(r.stderr).toContain("this copy of strata has not been built (dist/ is missing)");
+      expect(r.stderr).toContain("installing from git is not supported: npm install -g strata-config");
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
   });
 });
 
