@@ -109,6 +109,9 @@ const REPORT_BURST = 10;
 const REPORT_PER_SECOND = 1;
 const MAX_BUCKETS = 100_000;
 
+/** Told of each change this server decided (not awaited: a listener never holds a decision). */
+export type ChangeListener = (kind: ChangeEventKind, record: RolloutRecord, actor: string | null) => void;
+
 /** What the publish hook hands back: the publish goes ahead, then says how it ended. */
 export interface PublishTicket {
   /** The publish moved the head: the change events go out. */
@@ -121,6 +124,7 @@ export class RolloutManager {
   private readonly entries = new Map<string, Entry>();
   private readonly refreshing = new Map<string, Promise<void>>();
   private readonly summaryListeners = new Set<(summary: RolloutSummary, environment: string) => void>();
+  private readonly changeListeners = new Set<ChangeListener>();
   /** This server's report totals per chain (for the current rollout), flushed to the store each round. */
   private readonly reports = new Map<string, { rolloutId: string; aggregate: ReportAggregate; dirty: boolean }>();
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
@@ -168,6 +172,15 @@ export class RolloutManager {
   subscribe(listener: (summary: RolloutSummary, environment: string) => void): () => void {
     this.summaryListeners.add(listener);
     return () => this.summaryListeners.delete(listener);
+  }
+
+  /**
+   * The changes this server decided (it won the compare-and-swap of the record), as they are announced to the
+   * webhooks: each change reaches one server's listeners, whichever server made it. Returns the unsubscribe.
+   */
+  onChange(listener: ChangeListener): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
   }
 
   /** The chain's current plan frame for a new event stream, or null (no rollout ever). */
@@ -507,6 +520,7 @@ export class RolloutManager {
 
   /** Change events to the webhooks, not awaited: a slow receiver never holds a decision. */
   private emitChange(kind: ChangeEventKind, record: RolloutRecord, actor: string | null): void {
+    for (const l of [...this.changeListeners]) l(kind, record, actor);
     const sinks = this.config?.webhooks ?? [];
     if (sinks.length === 0) return;
     const { state } = record;
