@@ -21,7 +21,12 @@ import { cleanupTempdirs, tempdir } from "../support/gitdir.js";
 import { spawnServe, type ServeProcess } from "../support/serve.js";
 import { lacking } from "../support/shared.js";
 import { freePort, startPrometheus, type PrometheusHandle } from "../io/prometheus/daemons.js";
-import { EventReader, publisher, push, rolloutKey, version } from "./rollout-support.js";
+import { parseRolloutSettings } from "../../src/core/rollout/index.js";
+import { parseYaml } from "../../src/core/yaml/parse.js";
+import { createPrometheusClient } from "../../src/io/prometheus/client.js";
+import { openStore } from "../../src/io/stores/index.js";
+import { startServer, type RunningServer } from "../../src/server/index.js";
+import { EventReader, postReports, publisher, push, report, rolloutKey, version } from "./rollout-support.js";
 
 const missing = lacking("the PromQL gate through strata serve", { tool: "prometheus" });
 
@@ -294,4 +299,94 @@ describe.skipIf(missing)("a PromQL gate in strata serve's decision loop (real Pr
     expect((await plan("quiet")).planVersion).toBe(started.planVersion);
     expect(await instancesSeenOn("quiet", 2)).toBe(2);
   }, 120_000);
+});
+
+describe("a Prometheus that never answers", () => {
+  let hanging: Server;
+  let server: RunningServer | null = null;
+  afterAll(async () => {
+    await server?.close();
+    hanging?.closeAllConnections();
+    await new Promise<void>((resolve) => (hanging ? hanging.close(() => resolve()) : resolve()));
+    cleanupTempdirs();
+  });
+
+  it("holds neither its own chain's breach nor another chain's rollback: stopping harm never waits for a query", async () => {
+    // Accepts the connection and never answers (an overloaded Prometheus during an incident); the client's
+    // timeout is longer than the test, so only a loop that does not wait for it can roll anything back.
+    hanging = createServer(() => undefined);
+    const port = await freePort();
+    await new Promise<void>((resolve) => hanging.listen(port, "127.0.0.1", resolve));
+    const yaml = [
+      "version: 1",
+      "environments:",
+      "  staging: {}",
+      "  production: {}",
+      "rollouts:",
+      `  trusted_keys: ["${rolloutKey.key.publicKey.text}"]`,
+      "  environments:",
+      "    staging:",
+      "      canary: { percent: 5, bake: 1s }",
+      "      gates:",
+      "      - { metric: error-rate, max_increase: 1%, min_samples: 1000 }",
+      ...GATE,
+      "    production:",
+      "      canary: { percent: 5, bake: 1s }",
+      "      gates:",
+      "      - { metric: error-rate, max_increase: 1%, min_samples: 1000 }",
+      "",
+    ].join("\n");
+    const { documents, findings } = parseYaml(yaml, "strata.yaml", { keys: "any", allowUnset: false });
+    expect(findings).toEqual([]);
+    const parsed = parseRolloutSettings(documents[0] ?? null);
+    expect(parsed.findings).toEqual([]);
+    server = await startServer(
+      {
+        store: await openStore(`file:${tempdir("strata-prom-hang-")}`),
+        trustedKeys: [publisher.key.publicKey],
+        tokens: null,
+        rollouts: {
+          key: rolloutKey.key,
+          settings: parsed.settings,
+          chains: new Map([
+            ["staging", ["staging"]],
+            ["production", ["production"]],
+          ]),
+          prometheus: createPrometheusClient({ url: `http://127.0.0.1:${port}`, timeoutMs: 600_000 }),
+          webhooks: [],
+          intervalMs: 100,
+        },
+      },
+      { host: "127.0.0.1", port: 0 },
+    );
+    const url = server.url;
+    const events = {
+      staging: await EventReader.open(url, "/v1/environments/staging/events"),
+      production: await EventReader.open(url, "/v1/environments/production/events"),
+    };
+    readers.push(events.staging, events.production);
+    for (const environment of ["staging", "production"] as const) {
+      const v1 = version(1, null, { environment });
+      expect((await push(url, v1)).status).toBe(201);
+      expect((await push(url, version(2, v1, { environment }))).status).toBe(201);
+      await events[environment].plan((p) => p.candidate.version === 2 && p.phase === "progressing");
+    }
+    // Production has no Prometheus gate; staging's also waits on the Prometheus that never answers.
+    for (const environment of ["production", "staging"] as const) {
+      const res = await postReports(
+        url,
+        [report("canary-a", 2, 20_000, 2_000), report("stable-a", 1, 50_000, 500)],
+        undefined,
+        environment,
+      );
+      expect(res.status).toBe(202);
+      const back = await events[environment].plan((p) => p.phase === "rolled-back");
+      expect(back.reason).toMatch(/error-rate/);
+    }
+    const doc = (await (await fetch(`${url}/v1/environments/staging/rollout`)).json()) as RolloutStatusDocument;
+    const rollback = doc.decisions.find((d) => d.action === "rollback")!;
+    expect(rollback.breaches!.map((b) => b.gate)).toEqual(["error-rate"]);
+    // The Prometheus gate was not waited for, and says so.
+    expect(rollback.evaluations.find((e) => e.gate === "http-errors")).toMatchObject({ verdict: "inconclusive" });
+  }, 60_000);
 });

@@ -37,6 +37,8 @@ export interface OpenRevertResult {
 export interface RevertRequest {
   repoDir: string;
   environment: string;
+  /** The service whose chain was rolled back (a service's rollout), or null for the environment's. */
+  service?: string | null;
   /** The version rolled back (verified), whose commit is reverted. */
   rolledBack: Snapshot;
   /** One sentence without its full stop: who rolled back what, to what. */
@@ -91,7 +93,10 @@ export async function pushRevert(github: GitHubApi, request: RevertRequest): Pro
       `${environment} v${rolledBack.version} is itself a rollback (to v${rolledBack.rollbackOf}): there is no merge to revert`,
     );
   const base = await github.getDefaultBranch();
-  const branch = revertBranchName(environment, rolledBack.version);
+  const branch = revertBranchName(
+    request.service ? `${environment}-${request.service}` : environment,
+    rolledBack.version,
+  );
   const reverted = await pushRevertBranch({
     repoDir: request.repoDir,
     commit,
@@ -137,15 +142,16 @@ export async function commentOnOriginal(
   opened: OpenedRevert & { original: number },
 ): Promise<string> {
   const { environment, rolledBack, decision } = request;
+  const service = request.service ?? null;
   const md = [
-    `### ❌ Rolled back: <code>${visible(environment)}</code> v${rolledBack.version}`,
+    `### ❌ Rolled back: <code>${visible(service === null ? environment : `${environment}/${service}`)}</code> v${rolledBack.version}`,
     "",
     `${escapeMd(request.what)}.`,
     decision === null ? "The rollback was an operator's decision." : `**Why:** ${escapeMd(decision)}`,
     "",
     `Revert pull request: #${opened.number} (branch \`${pushed.branch}\`).`,
   ].join("\n");
-  const posted = await upsertRolloutSection(github, opened.original, sectionKey("revert", environment), md);
+  const posted = await upsertRolloutSection(github, opened.original, sectionKey("revert", environment, service), md);
   return posted.comment.htmlUrl;
 }
 

@@ -132,6 +132,12 @@ export class RolloutManager {
   private readonly lastHold = new Map<string, RolloutDecisionRecord>();
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
+  /** Chains whose decision is under way: a slow gate query holds its own chain, never another's. */
+  private readonly deciding = new Map<string, Promise<void>>();
+  /** Chains checked on their reports alone while their decision waits for Prometheus. */
+  private readonly checking = new Map<string, Promise<void>>();
+  /** Ends the gate queries in flight when the server closes. */
+  private readonly stopping = new AbortController();
   private unwatch: () => void = () => undefined;
   private closed = false;
 
@@ -165,7 +171,9 @@ export class RolloutManager {
     this.closed = true;
     if (this.timer !== null) clearInterval(this.timer);
     this.unwatch();
+    this.stopping.abort();
     await this.running;
+    await Promise.all([...this.deciding.values(), ...this.checking.values()]);
   }
 
   /** `rollout` events for `GET /v1/events`; returns the unsubscribe. */
@@ -646,12 +654,18 @@ export class RolloutManager {
   async round(now = Date.now()): Promise<void> {
     if (this.config === null || this.closed) return;
     await this.flushReports();
+    // Each chain on its own, not awaited: a slow gate query holds up no other chain. A chain whose decision
+    // still waits for Prometheus is checked on its reports alone: a breach they show rolls back all the same.
     for (const key of [...this.entries.keys()]) {
-      try {
-        await this.decideChain(key, now);
-      } catch (e) {
-        this.log("error", "the rollout loop failed on a chain", { chain: key, error: (e as Error).message });
-      }
+      const full = !this.deciding.has(key);
+      const running = full ? this.deciding : this.checking;
+      if (running.has(key)) continue;
+      const deciding = this.decideChain(key, now, full)
+        .catch((e: unknown) => {
+          this.log("error", "the rollout loop failed on a chain", { chain: key, error: (e as Error).message });
+        })
+        .finally(() => running.delete(key));
+      running.set(key, deciding);
     }
   }
 
@@ -676,7 +690,8 @@ export class RolloutManager {
     }
   }
 
-  private async decideChain(key: string, now: number): Promise<void> {
+  /** One chain's decision; with `queryPrometheus` false, only a rollback the reports' gates show is made. */
+  private async decideChain(key: string, now: number, queryPrometheus = true): Promise<void> {
     await this.refresh(key);
     const held = this.entries.get(key);
     if (held === undefined) return;
@@ -684,14 +699,22 @@ export class RolloutManager {
     const { state } = record;
     const ttl = this.config!.planTtlMs ?? DEFAULT_PLAN_TTL_MS;
     if (FINAL_PHASES.includes(state.phase)) {
+      if (!queryPrometheus) return;
       // A finished rollout's plan stays the chain's until the next publish: renewed before it expires.
       if (Date.parse(record.expiresAt) - now < ttl / 2)
         await this.commit(key, stored, state, { action: "none", reason: "plan renewed", actor: LOOP_ACTOR }, now);
       return;
     }
     const policy = this.policyOf(state.environment);
-    const signals = await this.signals(key, state, policy, now);
-    const decision = decide({ policy, state, now, signals });
+    // The reports' gates first: a breach they show rolls back without waiting for Prometheus, which may be
+    // slow or down exactly when something is wrong. Otherwise the Prometheus gates are queried, and decide.
+    const signals = await this.signals(key, state, policy);
+    let decision = decide({ policy, state, now, signals });
+    if (decision.action !== "rollback" && policy.gates.some((g) => g.metric === "prometheus")) {
+      if (!queryPrometheus) return;
+      Object.assign(signals, await this.prometheusSignals(state, policy, now));
+      decision = decide({ policy, state, now, signals });
+    }
     if (decision.action === "hold" || decision.action === "none") {
       const d = decisionRecord(decision, record.planVersion, now);
       this.lastHold.set(key, d);
@@ -726,15 +749,27 @@ export class RolloutManager {
     this.emitChange(kinds[decision.action], written, LOOP_ACTOR);
   }
 
-  private async signals(
-    key: string,
+  /** The report gates' signals; the Prometheus gates' are "not queried" until prometheusSignals. */
+  private async signals(key: string, state: RolloutState, policy: RolloutPolicy): Promise<Record<string, GateSignal>> {
+    const aggregate = await this.aggregateOf(key, state.rolloutId);
+    const versions = { stable: state.stable.version, candidate: state.candidate.version };
+    const signals = reportSignals(aggregate, policy.gates, versions);
+    for (const gate of policy.gates)
+      if (gate.metric === "prometheus")
+        signals[gate.name] = {
+          kind: "unavailable",
+          reason: "no-data",
+          detail: `${gate.name}: not queried (another gate breached)`,
+        };
+    return signals;
+  }
+
+  private async prometheusSignals(
     state: RolloutState,
     policy: RolloutPolicy,
     now: number,
   ): Promise<Record<string, GateSignal>> {
-    const aggregate = await this.aggregateOf(key, state.rolloutId);
-    const versions = { stable: state.stable.version, candidate: state.candidate.version };
-    const signals = reportSignals(aggregate, policy.gates, versions);
+    const signals: Record<string, GateSignal> = {};
     const prometheus = this.config!.prometheus;
     for (const gate of policy.gates) {
       if (gate.metric !== "prometheus") continue;
@@ -748,6 +783,7 @@ export class RolloutManager {
               stableVersion: state.stable.version,
               from: state.startedAt,
               at: now,
+              signal: this.stopping.signal,
             });
     }
     return signals;

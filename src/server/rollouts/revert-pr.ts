@@ -24,7 +24,7 @@ import {
   type RevertRequest,
 } from "../../app/distribution/open-revert.js";
 import { isStrataError, type Code } from "../../core/findings.js";
-import { chainKey } from "../../core/protocol/chains.js";
+import { chainKey, chainLabel } from "../../core/protocol/chains.js";
 import type { ChangeEventKind } from "../../core/rollout/index.js";
 import type { GitHubApi } from "../../io/github/api.js";
 import type { LogFn } from "../log.js";
@@ -72,20 +72,22 @@ export class RevertPullRequests {
 
   private async open(record: RolloutRecord): Promise<void> {
     const { state } = record;
-    const { environment } = state;
+    const { environment, service } = state;
     const version = state.candidate.version;
-    const fields = { environment, version, rollout: state.rolloutId };
+    const chain = { environment, service };
+    const fields = { environment, ...(service === null ? {} : { service }), version, rollout: state.rolloutId };
     // The commit and pull request come from the version's signed snapshot, read back and verified.
     const rolledBack = await this.step("read the rolled-back version", fields, async () => {
-      const read = await this.reader.read(chainKey({ environment, service: null }), version);
+      const read = await this.reader.read(chainKey(chain), version);
       return read?.snapshot ?? null;
     });
     if (rolledBack === null) return;
     const request: RevertRequest = {
       repoDir: this.config.repoDir,
       environment,
+      service,
       rolledBack,
-      what: `strata serve rolled back ${environment} v${version}: its rollout sent every client back to v${state.stable.version} (plan ${record.planVersion})`,
+      what: `strata serve rolled back ${chainLabel(chain)} v${version}: its rollout sent every client back to v${state.stable.version} (plan ${record.planVersion})`,
       decision: decisionReason(record, version),
     };
     const { github } = this.config;
@@ -125,7 +127,7 @@ export class RevertPullRequests {
           this.log("error", `no revert pull request: cannot ${what}`, {
             ...fields,
             code: "not-found",
-            error: `the store has no ${String(fields.environment)} v${String(fields.version)}`,
+            error: `the store has no v${String(fields.version)} of ${String(fields.environment)}${fields.service === undefined ? "" : `/${String(fields.service)}`}`,
           });
         }
         return result;
