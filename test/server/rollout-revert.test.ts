@@ -35,7 +35,7 @@ const identity = {
   GIT_COMMITTER_EMAIL: "release@example.com",
 };
 
-const ENVIRONMENTS = ["staging", "production", "preview"] as const;
+const ENVIRONMENTS = ["staging", "production", "preview", "qa"] as const;
 type Env = (typeof ENVIRONMENTS)[number];
 
 function strataYaml(): string {
@@ -311,6 +311,46 @@ describe.skipIf(etcdMissing)(
       // The branch was pushed once: the retry opened the pull request of the branch already there.
       expect(all.filter((l) => /cannot push the revert branch/.test(l.msg))).toEqual([]);
       expect(all.filter((l) => l.msg === "opened the revert pull request")).toHaveLength(1);
+
+      // GitHub refuses the pull request itself (422: one already exists): asking again gets the same answer, so
+      // one error line and no retry; the rollback stands.
+      github.state.failures.push({
+        method: "POST",
+        path: /^\/repos\/acme\/config\/pulls$/,
+        status: 422,
+        body: {
+          message: "Validation Failed",
+          errors: [
+            {
+              resource: "PullRequest",
+              code: "custom",
+              message: "A pull request already exists for acme:strata/revert-qa-v2.",
+            },
+          ],
+        },
+        times: 1,
+      });
+      await rollOut("qa");
+      await breach(servers[0]!.url, "qa");
+      const rejected = await vi.waitFor(
+        () => {
+          const l = servers
+            .flatMap(lines)
+            .find((x) => x.environment === "qa" && x.msg.startsWith("no revert pull request"));
+          if (l === undefined) throw new Error("no error line yet");
+          return l;
+        },
+        { timeout: 60_000, interval: 50 },
+      );
+      expect(rejected).toMatchObject({
+        level: "error",
+        msg: "no revert pull request: cannot open the revert pull request",
+        attempt: 1,
+      });
+      expect(rejected.error).toMatch(/422/);
+      expect(servers.flatMap(lines).filter((x) => x.environment === "qa" && x.retryInMs !== undefined)).toEqual([]);
+      expect(pullsOpened().filter((q) => (q.body as { head?: string }).head === "strata/revert-qa-v2")).toHaveLength(1);
+      for (const s of servers) expect((await status(s.url, "qa")).state?.phase).toBe("rolled-back");
 
       // A token GitHub refuses: nothing to retry; one error line with its code, and the rollback is published.
       github.state.tokens = {};

@@ -27,6 +27,7 @@ import { isStrataError, type Code } from "../../core/findings.js";
 import { chainKey, chainLabel } from "../../core/protocol/chains.js";
 import type { ChangeEventKind } from "../../core/rollout/index.js";
 import type { GitHubApi } from "../../io/github/api.js";
+import { statusOf } from "../../io/github/client.js";
 import type { LogFn } from "../log.js";
 import type { StoreReader } from "../store-reader.js";
 import type { RolloutRecord } from "./record.js";
@@ -44,6 +45,17 @@ const CLOSE_WAIT_MS = 5_000;
 
 /** Failures a later attempt may not meet: the network, GitHub's or origin's own trouble. */
 const RETRYABLE = new Set<Code>(["unreachable", "push-failed", "internal"]);
+
+/**
+ * Whether another attempt may succeed. GitHub's refusals of the request itself (422 "a pull request already
+ * exists", 409, 410, 451: any 4xx but a timeout or a rate limit) reach us as `unreachable` from the shared
+ * client, but asking again gets the same answer.
+ */
+function curable(e: unknown, code: Code): boolean {
+  if (!RETRYABLE.has(code)) return false;
+  const status = e instanceof Error ? statusOf(e.cause) : null;
+  return status === null || status < 400 || status >= 500 || status === 408 || status === 429 || status === 403;
+}
 
 /** Who made the decision: the rollout loop (an operator's abort is theirs to revert, with the CLI). */
 const LOOP_ACTOR = "strata serve";
@@ -135,7 +147,7 @@ export class RevertPullRequests {
         const code: Code = isStrataError(e) ? e.code : "internal";
         const message = e instanceof Error ? e.message : String(e);
         const delay = delays[attempt - 1];
-        const retrying = RETRYABLE.has(code) && delay !== undefined && !this.stop.signal.aborted;
+        const retrying = curable(e, code) && delay !== undefined && !this.stop.signal.aborted;
         this.log(retrying ? "warn" : "error", `${retrying ? "" : "no revert pull request: "}cannot ${what}`, {
           ...fields,
           code,
