@@ -8,7 +8,7 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { StrataClient } from "../../src/client/index.js";
 import type { JsonObject } from "../../src/core/json.js";
-import type { RolloutStatusDocument } from "../../src/core/protocol/index.js";
+import type { AuditDocument, RolloutStatusDocument } from "../../src/core/protocol/index.js";
 import {
   parseRolloutSettings,
   signedVersion,
@@ -436,5 +436,11 @@ describe.skipIf(etcdMissing)("a service's rollout on etcd", () => {
     // A hears B's plan through the store's watch.
     await onA.plan((p) => p.phase === "paused");
     expect((await status(a.url, "checkout")).state).toMatchObject({ phase: "paused", service: "checkout" });
+    // Both decisions are in the audit every server reads from the store (written with the record on etcd).
+    const audit = (await (await fetch(`${a.url}/v1/audit`)).json()) as AuditDocument;
+    expect(audit.rollouts.map((r) => [r.service, r.rollout, r.action, r.actor])).toEqual([
+      ["checkout", "staging/checkout@v2.p1", "start", "strata serve"],
+      ["checkout", "staging/checkout@v2.p1", "pause", "local"],
+    ]);
   });
 });

@@ -67,6 +67,7 @@ import type { EnvironmentCache } from "../environments.js";
 import { HttpError } from "../http.js";
 import type { LogFn } from "../log.js";
 import type { StoreReader } from "../store-reader.js";
+import { auditEntryOf } from "./audit.js";
 import {
   MAX_DECISIONS,
   mergeAggregates,
@@ -313,7 +314,13 @@ export class RolloutManager {
       keys,
       source,
     });
-    const written = await this.store.writeRollout(key, JSON.stringify(record), held?.stored.revision ?? null);
+    const entry = auditEntryOf(decision, started.state, held?.record.decisions[0]);
+    const written = await this.store.writeRollout(
+      key,
+      JSON.stringify(record),
+      held?.stored.revision ?? null,
+      entry === null ? undefined : JSON.stringify(entry),
+    );
     if (written === null)
       throw new HttpError(409, "version-conflict", `another server changed the rollout of ${chainLabel(chain)}: retry`);
     this.audit(decision, started.state);
@@ -470,7 +477,13 @@ export class RolloutManager {
             source: old.source,
             previousBoundary: old.state.rolloutId === state.rolloutId ? oldPlan.cohort.instances[1] : 0,
           });
-    const written = await this.store.writeRollout(key, JSON.stringify(record), from.revision);
+    const entry = auditEntryOf(decision, state, old.decisions[0]);
+    const written = await this.store.writeRollout(
+      key,
+      JSON.stringify(record),
+      from.revision,
+      entry === null ? undefined : JSON.stringify(entry),
+    );
     if (written === null) return null;
     // Recorded once stored (the store's watch may announce the plan to the streams a moment earlier).
     if (options.keepPlan !== true) this.audit(decision, state);
@@ -478,7 +491,7 @@ export class RolloutManager {
     return record;
   }
 
-  /** The audit trail of a decision: a log line with everything the status shows. */
+  /** A decision in the server's JSON log, with everything the status shows (the audit document: audit.ts). */
   private audit(d: RolloutDecisionRecord, state: RolloutState): void {
     this.log("info", "rollout", {
       environment: state.environment,
