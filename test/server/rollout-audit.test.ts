@@ -3,7 +3,11 @@
 // history lines it always had: each start, pause, resume, promote and abort with the token that acted, an
 // automatic rollback by the gate with the breach's numbers, and a hold once when a gate starts holding (not
 // at every round of the loop).
+import { appendFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { openStore } from "../../src/io/stores/index.js";
+import { etcdMissing, startEtcd } from "../support/etcd.js";
 import type { AuditDocument, RolloutStatusDocument } from "../../src/core/protocol/index.js";
 import { createToken, readTokens } from "../../src/server/index.js";
 import { cleanupTempdirs, tempdir } from "../support/gitdir.js";
@@ -158,5 +162,51 @@ describe("GET /v1/audit and rollouts", () => {
     expect(breach.interval[0]).toBeGreaterThan(0.01);
     expect(breach.interval[0]).toBeLessThanOrEqual(breach.interval[1]);
     expect(breach.window.from).toBeLessThan(breach.window.to);
+  });
+});
+
+describe("the stores keep a rollout's audit lines with its record", () => {
+  async function contract(location: string): Promise<string[]> {
+    const a = await openStore(location);
+    const b = await openStore(location);
+    try {
+      const first = await a.writeRollout("staging/services/checkout", '{"r":1}', null, '{"n":1}');
+      expect(first).not.toBeNull();
+      // The loser of the compare-and-swap writes no line: the audit never names a decision not taken.
+      expect(await b.writeRollout("staging/services/checkout", '{"r":2}', null, '{"n":"lost"}')).toBeNull();
+      expect(await b.writeRollout("staging/services/checkout", '{"r":2}', first!.revision, '{"n":2}')).not.toBeNull();
+      // A record written without a line (a renewal, a hold that changes nothing) adds none.
+      const now = (await a.readRollout("staging/services/checkout"))!;
+      expect(await a.writeRollout("staging/services/checkout", '{"r":3}', now.revision)).not.toBeNull();
+      expect(await a.writeRollout("production", '{"r":1}', null, '{"n":3}')).not.toBeNull();
+      return (await b.rolloutAudit()).sort();
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  }
+
+  it("file: the loser writes none; a torn line is skipped and the next one stands on its own", async () => {
+    const dir = tempdir("strata-rollout-audit-store-");
+    expect(await contract(`file:${dir}`)).toEqual(['{"n":1}', '{"n":2}', '{"n":3}']);
+    // A crash cut the last line short: the next append starts on a line of its own.
+    appendFileSync(join(dir, "envs", "production", "rollout-audit.jsonl"), '{"n":');
+    const store = await openStore(`file:${dir}`);
+    try {
+      const now = (await store.readRollout("production"))!;
+      expect(await store.writeRollout("production", '{"r":2}', now.revision, '{"n":4}')).not.toBeNull();
+      expect((await store.rolloutAudit()).sort()).toEqual(['{"n":', '{"n":1}', '{"n":2}', '{"n":3}', '{"n":4}']);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it.skipIf(etcdMissing)("etcd: the line is in the record's transaction", async () => {
+    const etcd = await startEtcd();
+    try {
+      expect(await contract(`etcd://${etcd.hostPort}/audit-contract`)).toEqual(['{"n":1}', '{"n":2}', '{"n":3}']);
+    } finally {
+      await etcd.stop();
+    }
   });
 });
