@@ -821,6 +821,7 @@ function cohortHealth(aggregate: ReportAggregate, version: number): CohortHealth
     requests: Math.round(t.rate.trials),
     errors: Math.round(t.rate.events),
     meanLatencyMs: t.latency.count > 0 ? t.latency.sum / t.latency.count : null,
+    latency: t.latency.count > 0 ? { ...t.latency } : null,
   };
 }
 
