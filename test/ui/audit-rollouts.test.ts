@@ -3,13 +3,11 @@
 // browser (Debian's chromium driven by playwright-core) against the real endpoint in-process running a
 // rollout: an operator's pause with the token that acted, and the rollback the error-rate gate made by
 // itself with the breach's numbers; a token that may not read the environment sees none of them.
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RolloutStatusDocument } from "../../src/core/protocol/index.js";
 import { createToken, readTokens } from "../../src/server/index.js";
-import { buildDashboard } from "../support/dashboard.js";
+import { buildDashboard, checkAccessibility, CHROMIUM, launchBrowser } from "../support/dashboard.js";
 import { cleanupTempdirs, tempdir } from "../support/gitdir.js";
 import { lacking } from "../support/shared.js";
 import {
@@ -22,11 +20,9 @@ import {
   type RolloutServer,
 } from "../server/rollout-support.js";
 
-const CHROMIUM = process.env.STRATA_CHROMIUM ?? "/usr/bin/chromium";
 const noBrowser = lacking("the dashboard's audit page in a browser (STRATA_CHROMIUM overrides the path)", {
   tool: CHROMIUM,
 });
-const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
 let server: RolloutServer;
 let browser: Browser;
@@ -70,7 +66,7 @@ beforeAll(async () => {
   );
   expect(res.status).toBe(202);
   while ((await status(viewer)).state?.phase !== "rolled-back") await new Promise((r) => setTimeout(r, 50));
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+  browser = await launchBrowser();
 });
 
 afterAll(async () => {
@@ -118,11 +114,7 @@ describe.skipIf(noBrowser)("the audit page's rollouts", () => {
       expect(pause).toContain("paused at 5%");
       // Read-only: nothing on the page acts on a rollout.
       expect(await table.getByRole("button").count()).toBe(0);
-      await page.evaluate(axeSource);
-      const result = (await page.evaluate(`axe.run(document, { resultTypes: ["violations"] })`)) as {
-        violations: { id: string; impact: string | null }[];
-      };
-      expect(result.violations.filter((v) => v.impact === "serious" || v.impact === "critical")).toEqual([]);
+      await checkAccessibility(page, "the audit page with rollouts");
     });
   });
 
