@@ -67,6 +67,7 @@ import type { EnvironmentCache } from "../environments.js";
 import { HttpError } from "../http.js";
 import type { LogFn } from "../log.js";
 import type { StoreReader } from "../store-reader.js";
+import { auditEntryOf } from "./audit.js";
 import {
   MAX_DECISIONS,
   mergeAggregates,
@@ -256,10 +257,11 @@ export class RolloutManager {
     for (const l of [...this.summaryListeners]) l(summary, record.state.environment);
   }
 
-  private policyOf(environment: string): RolloutPolicy {
+  /** The policy of a chain: a service's own (strata.yaml `rollouts.services`), else its environment's. */
+  private policyOf(environment: string, service: string | null): RolloutPolicy {
     const config = this.config;
     if (config === null) return DEFAULT_POLICY;
-    return policyFor(config.settings, config.chains.get(environment) ?? [environment]);
+    return policyFor(config.settings, config.chains.get(environment) ?? [environment], service);
   }
 
   /**
@@ -278,10 +280,9 @@ export class RolloutManager {
   }): Promise<PublishTicket | null> {
     const { chain, snapshot, previous } = input;
     const config = this.config;
-    // Service chains follow their environment's snapshot publish all at once (docs/rollouts.md).
-    if (config === null || chain.service !== null || previous === null) return null;
+    if (config === null || previous === null) return null;
     const key = chainKey(chain);
-    const policy = this.policyOf(chain.environment);
+    const policy = this.policyOf(chain.environment, chain.service);
     const held = await this.current(key);
     if (policy.strategy.kind === "all-at-once" && policy.freeze.length === 0 && held === null)
       return this.allAtOnce(chain, snapshot, previous, input.actor);
@@ -293,12 +294,12 @@ export class RolloutManager {
       last === null || last.phase === "promoted"
         ? (last?.candidate ?? { version: previous.version, digest: previous.digest })
         : last.stable;
-    const rolloutId = rolloutIdFor(chain.environment, null, snapshot.version, planVersion);
+    const rolloutId = rolloutIdFor(chain.environment, chain.service, snapshot.version, planVersion);
     const started = startRollout({
       policy,
       rolloutId,
       environment: chain.environment,
-      service: null,
+      service: chain.service,
       stable,
       candidate: { version: snapshot.version, digest: snapshot.digest },
       now,
@@ -307,6 +308,7 @@ export class RolloutManager {
     if (!started.ok) {
       this.log("warn", "push refused: changes are frozen", {
         environment: chain.environment,
+        ...(chain.service === null ? {} : { service: chain.service }),
         version: snapshot.version,
         reason: started.reason,
         token: input.actor,
@@ -333,10 +335,16 @@ export class RolloutManager {
       keys,
       source,
     });
-    const written = await this.store.writeRollout(key, JSON.stringify(record), held?.stored.revision ?? null);
+    const entry = auditEntryOf(decision, started.state, held?.record.decisions[0]);
+    const written = await this.store.writeRollout(
+      key,
+      JSON.stringify(record),
+      held?.stored.revision ?? null,
+      entry === null ? undefined : JSON.stringify(entry),
+    );
     if (written === null)
-      throw new HttpError(409, "version-conflict", `another server changed the rollout of ${chain.environment}: retry`);
-    this.audit(chain.environment, decision, started.state);
+      throw new HttpError(409, "version-conflict", `another server changed the rollout of ${chainLabel(chain)}: retry`);
+    this.audit(decision, started.state);
     this.accept(key, written);
     return {
       published: () => {
@@ -371,7 +379,7 @@ export class RolloutManager {
             kind: "published",
             time: Date.now(),
             environment: chain.environment,
-            service: null,
+            service: chain.service,
             version: { version: snapshot.version, digest: snapshot.digest },
             previous: { version: previous.version, digest: previous.digest },
             keys: changedKeyPaths(before, snapshot.config as Record<string, JsonObject>),
@@ -452,7 +460,7 @@ export class RolloutManager {
     const instances = new Set(
       this.clients
         .list()
-        .filter((r) => r.environment === state.environment)
+        .filter((r) => runsChain(r, state))
         .map((r) => r.instance),
     );
     const positions = [...instances].map((instance) => cohortPosition(state.rolloutId, { instance }));
@@ -490,18 +498,25 @@ export class RolloutManager {
             source: old.source,
             previousBoundary: old.state.rolloutId === state.rolloutId ? oldPlan.cohort.instances[1] : 0,
           });
-    const written = await this.store.writeRollout(key, JSON.stringify(record), from.revision);
+    const entry = auditEntryOf(decision, state, old.decisions[0]);
+    const written = await this.store.writeRollout(
+      key,
+      JSON.stringify(record),
+      from.revision,
+      entry === null ? undefined : JSON.stringify(entry),
+    );
     if (written === null) return null;
     // Recorded once stored (the store's watch may announce the plan to the streams a moment earlier).
-    if (options.keepPlan !== true) this.audit(state.environment, decision, state);
+    if (options.keepPlan !== true) this.audit(decision, state);
     this.accept(key, written);
     return record;
   }
 
-  /** The audit trail of a decision: a log line with everything the status shows. */
-  private audit(environment: string, d: RolloutDecisionRecord, state: RolloutState): void {
+  /** A decision in the server's JSON log, with everything the status shows (the audit document: audit.ts). */
+  private audit(d: RolloutDecisionRecord, state: RolloutState): void {
     this.log("info", "rollout", {
-      environment,
+      environment: state.environment,
+      ...(state.service === null ? {} : { service: state.service }),
       rollout: state.rolloutId,
       action: d.action,
       phase: state.phase,
@@ -705,7 +720,7 @@ export class RolloutManager {
         await this.commit(key, stored, state, { action: "none", reason: "plan renewed", actor: LOOP_ACTOR }, now);
       return;
     }
-    const policy = this.policyOf(state.environment);
+    const policy = this.policyOf(state.environment, state.service);
     // The reports' gates first: a breach they show rolls back without waiting for Prometheus, which may be
     // slow or down exactly when something is wrong. Otherwise the Prometheus gates are queried, and decide.
     const signals = await this.signals(key, state, policy);
@@ -793,8 +808,7 @@ export class RolloutManager {
   async status(chain: Chain): Promise<RolloutStatusDocument> {
     const key = chainKey(chain);
     const held = await this.current(key);
-    // A service's chain publishes all at once (its versions follow the environment's push).
-    const policy = chain.service === null ? this.policyOf(chain.environment) : DEFAULT_POLICY;
+    const policy = this.policyOf(chain.environment, chain.service);
     const doc: RolloutStatusDocument = {
       environment: chain.environment,
       service: chain.service,
@@ -822,7 +836,7 @@ export class RolloutManager {
     };
     const plan = JSON.parse(record.plan) as Parameters<typeof versionFor>[0];
     for (const r of this.clients.list()) {
-      if (r.environment !== chain.environment) continue;
+      if (!runsChain(r, state)) continue;
       const expected = versionFor(plan, { instance: r.instance }).ref.version;
       if (r.version === expected && expected === state.candidate.version) doc.clients.candidate++;
       else if (r.version === expected && expected === state.stable.version) doc.clients.stable++;
@@ -830,6 +844,14 @@ export class RolloutManager {
     }
     return doc;
   }
+}
+
+/**
+ * Whether a client the fleet records know runs a rollout's chain: for an environment's own chain every client
+ * of the environment (as before services), for a service's chain the clients that name the service.
+ */
+function runsChain(r: { environment: string; service: string }, state: RolloutState): boolean {
+  return r.environment === state.environment && (state.service === null || r.service === state.service);
 }
 
 function sourceOf(snapshot: Snapshot): ChangeEvent["source"] {
