@@ -1142,6 +1142,17 @@ export const serveCommand = defineCommand({
       description: "how often the rollouts' gates are evaluated (100ms to 10m; default 5s)",
       parse: parseInterval,
     },
+    githubRepository: {
+      kind: "value",
+      flags: "--github-repository <owner/name>",
+      description:
+        "when a rollout rolls back, open the pull request reverting the version's commit here and say so on its pull request (needs --rollout-key; --repo a clone that can push to origin; GITHUB_TOKEN)",
+    },
+    githubApiUrl: {
+      kind: "value",
+      flags: "--github-api-url <url>",
+      description: "the GitHub API for --github-repository (default: GITHUB_API_URL, else https://api.github.com)",
+    },
   },
   examples: [
     ["strata serve --store file:../store --repo .", "on loopback, trusting the repository's signing.trusted_keys"],

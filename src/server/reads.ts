@@ -5,6 +5,7 @@
 import { chainLabel, type AuditDocument, type HistoryDocument } from "../core/protocol/index.js";
 import { nothingPublished, requestChain, type ChainHandler } from "./chains.js";
 import type { Handlers } from "./dispatch.js";
+import { readRolloutAudit } from "./rollouts/audit.js";
 import { HttpError, sendJson } from "./http.js";
 import type { EndpointParts } from "./parts.js";
 
@@ -64,7 +65,11 @@ export function readHandlers(
     "GET history": history,
     "GET service-history": history,
     "GET audit": async ({ res }) => {
-      const body: AuditDocument = { schemaVersion: 1, entries: await store.audit() };
+      const body: AuditDocument = {
+        schemaVersion: 1,
+        entries: await store.audit(),
+        rollouts: await readRolloutAudit(store),
+      };
       sendJson(res, 200, body);
     },
   };

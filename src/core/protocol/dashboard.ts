@@ -8,6 +8,7 @@ import type { DiffResult } from "../diff/model.js";
 export type { KeyChange } from "../diff/model.js";
 import type { Agree, FieldsOf } from "./fields.js";
 import type { PublishAction } from "./history.js";
+import type { RolloutAuditEntry } from "./rollout.js";
 import type { SnapshotSource } from "./snapshot.js";
 
 /** `GET /ui/api/session`: who the page is signed in as. */
@@ -159,9 +160,11 @@ export interface ChainAuditDocument {
   trustedKeys: string[];
   /** Each environment's verdict (`versions` empty: page them with `…/versions`), broken chains first. */
   environments: AuditedEnvironment[];
+  /** The rollout decisions and operators' actions on the chains the token may read, newest first (at most 200). */
+  rollouts: RolloutAuditEntry[];
 }
 
-export const CHAIN_AUDIT_DOCUMENT_FIELDS = ["schemaVersion", "trustedKeys", "environments"] as const;
+export const CHAIN_AUDIT_DOCUMENT_FIELDS = ["schemaVersion", "trustedKeys", "environments", "rollouts"] as const;
 
 type _SessionFields = Agree<FieldsOf<SessionDocument, typeof SESSION_DOCUMENT_FIELDS>>;
 type _RowFields = Agree<FieldsOf<EnvironmentRow, typeof ENVIRONMENT_ROW_FIELDS>>;

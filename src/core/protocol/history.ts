@@ -3,6 +3,7 @@
  * published version, appended by the store once and never rewritten.
  */
 import type { Agree, FieldsOf } from "./fields.js";
+import type { RolloutAuditEntry } from "./rollout.js";
 import type { SnapshotSource } from "./snapshot.js";
 
 /** How a version came to be: a push, `push --refresh` (same content, new expiry) or `rollback`. */
@@ -63,13 +64,17 @@ export interface HistoryDocument {
 
 export const HISTORY_DOCUMENT_FIELDS = ["schemaVersion", "environment", "service", "versions"] as const;
 
-/** `GET /v1/audit`: every environment's entries, oldest first (admin only). */
+/**
+ * `GET /v1/audit`: every chain's history lines and every rollout's decisions and operators' actions, each
+ * list oldest first (admin only). `rollouts` came later: a reader of `entries` alone is unaffected.
+ */
 export interface AuditDocument {
   schemaVersion: 1;
   entries: HistoryEntry[];
+  rollouts: RolloutAuditEntry[];
 }
 
-export const AUDIT_DOCUMENT_FIELDS = ["schemaVersion", "entries"] as const;
+export const AUDIT_DOCUMENT_FIELDS = ["schemaVersion", "entries", "rollouts"] as const;
 
 /** `201` to `PUT …/snapshot`. */
 export interface PublishedDocument {

@@ -28,6 +28,7 @@ import type { Breach, Hold, RolloutPhase, RolloutState } from "../rollout/decide
 import type { GateEvaluation } from "../rollout/gates.js";
 import type { HealthReport } from "../rollout/reports.js";
 import type { MeanSample } from "../rollout/statistics.js";
+import type { Agree, FieldsOf } from "./fields.js";
 import type { VersionRef } from "./snapshot.js";
 
 /** Paths below a chain's base path (`chainPath(chain) + ROLLOUT_PATHS.plan`). */
@@ -60,6 +61,55 @@ export interface RolloutDecisionRecord {
   holds?: Hold[];
   planVersion: number;
 }
+
+/**
+ * One rollout decision or operator action as the audit keeps it (`GET /v1/audit` `rollouts`, the dashboard's
+ * audit page): every start, step, promotion, rollback, pause, resume and abort, and a hold when a gate or a
+ * freeze starts holding the rollout (a step's wait and a hold that changes nothing are not kept). Appended
+ * once with the rollout record that the decision wrote, never rewritten.
+ */
+export interface RolloutAuditEntry {
+  /** ISO 8601. */
+  at: string;
+  environment: string;
+  /** The service whose chain it is; absent on the environment's own chain (as in the history lines). */
+  service?: string;
+  /** The rollout's id, e.g. `production/checkout@v12.p3`. */
+  rollout: string;
+  action: Exclude<RolloutDecisionRecord["action"], "none">;
+  /** The token that acted (`local` without tokens), or `strata serve` for the decision loop (the gates). */
+  actor: string;
+  reason: string;
+  /** The phase and share the decision left the rollout in, and the plan version it made (or kept). */
+  phase: RolloutPhase;
+  percent: number;
+  planVersion: number;
+  stable: VersionRef;
+  candidate: VersionRef;
+  /** A rollback's breaches: gate, metric, value, control, threshold, interval, samples, window. */
+  breaches?: Breach[];
+  /** A hold's reasons. */
+  holds?: Hold[];
+}
+
+export const ROLLOUT_AUDIT_ENTRY_FIELDS = [
+  "at",
+  "environment",
+  "service",
+  "rollout",
+  "action",
+  "actor",
+  "reason",
+  "phase",
+  "percent",
+  "planVersion",
+  "stable",
+  "candidate",
+  "breaches",
+  "holds",
+] as const;
+
+type _RolloutAuditFields = Agree<FieldsOf<RolloutAuditEntry, typeof ROLLOUT_AUDIT_ENTRY_FIELDS>>;
 
 /** Per cohort, what the reports of its clients add up to since the rollout started. */
 export interface CohortHealth {

@@ -17,9 +17,14 @@
  *         freeze:
  *           - { from: "2025-12-19T17:00:00Z", until: "2026-01-05T08:00:00Z", reason: year-end }
  *           - { days: [fri], from: "15:00", until: "24:00", timezone: Europe/Berlin }
+ *     services:                              # a service's own policy, per environment (inherited too)
+ *       checkout:
+ *         production: { linear: { step: 10%, every: 10m } }
  *
  * An environment without a policy inherits its nearest ancestor's; with none, it is all-at-once (a push
- * reaches every client at once, as before rollouts existed).
+ * reaches every client at once, as before rollouts existed). A service's chain (strata.yaml `services:`)
+ * follows its environment's policy unless `rollouts.services` gives the service one of its own for the
+ * environment or an ancestor: the service's own first, then the environment's, each by inheritance.
  */
 import { findingAt, type Code, type Finding, type SourcePosition } from "../findings.js";
 import { isValidName } from "../names.js";
@@ -106,6 +111,8 @@ export interface RolloutSettings {
   trustedKeys: string[];
   /** The policies as declared, by environment; see {@link policyFor}. */
   policies: ReadonlyMap<string, RolloutPolicy>;
+  /** A service's own policies as declared (`rollouts.services`), by service, then environment. */
+  services: ReadonlyMap<string, ReadonlyMap<string, RolloutPolicy>>;
 }
 
 const DEFAULT_CONFIDENCE = 9900;
@@ -125,8 +132,22 @@ export const DEFAULT_POLICY: RolloutPolicy = Object.freeze({
   confidence: DEFAULT_CONFIDENCE,
 });
 
-/** The policy of an environment: its own, else its nearest ancestor's (chain: root first), else all-at-once. */
-export function policyFor(settings: RolloutSettings, chain: readonly string[]): RolloutPolicy {
+/**
+ * The policy of an environment's chain (`chain`: its inheritance, root first), or of one of its services': the
+ * service's own for the environment or its nearest ancestor, else the environment's own, else its nearest
+ * ancestor's, else all-at-once.
+ */
+export function policyFor(
+  settings: RolloutSettings,
+  chain: readonly string[],
+  service: string | null = null,
+): RolloutPolicy {
+  const own = service === null ? undefined : settings.services.get(service);
+  if (own !== undefined)
+    for (let i = chain.length - 1; i >= 0; i--) {
+      const p = own.get(chain[i]!);
+      if (p) return p;
+    }
   for (let i = chain.length - 1; i >= 0; i--) {
     const p = settings.policies.get(chain[i]!);
     if (p) return p;
@@ -146,10 +167,11 @@ const GATE_KEYS = ["name", "metric", "max_increase", "min_samples", "bad", "tota
 export function parseRolloutSettings(root: LNode | null): { settings: RolloutSettings; findings: Finding[] } {
   const r = new SectionReader();
   const policies = new Map<string, RolloutPolicy>();
-  const settings: RolloutSettings = { trustedKeys: [], policies };
+  const servicePolicies = new Map<string, Map<string, RolloutPolicy>>();
+  const settings: RolloutSettings = { trustedKeys: [], policies, services: servicePolicies };
   const section = root?.kind === "map" ? root.entries.get("rollouts") : undefined;
   if (!root || root.kind !== "map" || !section) return { settings, findings: r.findings };
-  const declared = declaredEnvironments(root);
+  const declared = declaredNames(root, "environments");
   const publishingKeys = new Set(stringsAt(root, ["signing", "trusted_keys"]));
 
   // Empty sections (`rollouts:`, `environments:`, `trusted_keys:`) are allowed while a file is being written.
@@ -157,7 +179,7 @@ export function parseRolloutSettings(root: LNode | null): { settings: RolloutSet
   if (isEmpty(section.value)) return { settings, findings: r.findings };
   const node = r.map(section.value, "rollouts");
   if (!node) return { settings, findings: r.findings };
-  r.unknownKeys(node, "rollouts", ["trusted_keys", "environments"]);
+  r.unknownKeys(node, "rollouts", ["trusted_keys", "environments", "services"]);
 
   const keys = node.entries.get("trusted_keys");
   if (keys && !isEmpty(keys.value)) {
@@ -195,15 +217,57 @@ export function parseRolloutSettings(root: LNode | null): { settings: RolloutSet
         );
         continue;
       }
-      const policy = readPolicy(r, entry.value, env);
+      const policy = readPolicy(r, entry.value, env, `rollouts.environments.${env}`);
       if (policy) policies.set(env, policy);
+    }
+  }
+
+  const services = node.entries.get("services");
+  if (services && !isEmpty(services.value)) {
+    const declaredServices = declaredNames(root, "services");
+    const map = r.map(services.value, "rollouts.services");
+    for (const [service, entry] of map?.entries ?? []) {
+      if (!isValidName(service) || !declaredServices.has(service)) {
+        const near = suggestClosest(service, declaredServices);
+        r.error(
+          "unknown-service",
+          entry.keyPos,
+          `rollouts.services names "${service}", which is not a service declared under services:`,
+          {
+            hint: near !== null ? `did you mean ${near}?` : "fix the name, or declare the service under services:",
+          },
+        );
+        continue;
+      }
+      const perEnvironment = r.map(entry.value, `rollouts.services.${service}`);
+      const own = new Map<string, RolloutPolicy>();
+      for (const [env, e] of perEnvironment?.entries ?? []) {
+        if (!isValidName(env) || !declared.has(env)) {
+          const near = suggestClosest(env, declared);
+          r.error(
+            "unknown-environment",
+            e.keyPos,
+            `rollouts.services.${service} names "${env}", which is not a declared environment`,
+            {
+              environment: env,
+              hint:
+                near !== null
+                  ? `did you mean ${near}?`
+                  : "fix the name, or declare the environment under environments:",
+            },
+          );
+          continue;
+        }
+        const policy = readPolicy(r, e.value, env, `rollouts.services.${service}.${env}`);
+        if (policy) own.set(env, policy);
+      }
+      if (own.size > 0) servicePolicies.set(service, own);
     }
   }
   return { settings, findings: r.findings };
 }
 
-function readPolicy(r: SectionReader, node: LNode, env: string): RolloutPolicy | null {
-  const where = `rollouts.environments.${env}`;
+function readPolicy(r: SectionReader, node: LNode, env: string, where: string): RolloutPolicy | null {
   if (node.kind === "scalar" && node.value === "all-at-once")
     return { ...DEFAULT_POLICY, declaredIn: env, gates: [], freeze: [] };
   if (node.kind !== "map") {
@@ -626,9 +690,10 @@ function readFreezeWindow(r: SectionReader, node: LNode, where: string): FreezeW
   return { kind: "weekly", days, from: fromMin!, until: untilMin!, timeZone, reason };
 }
 
-function declaredEnvironments(root: LMap): Set<string> {
-  const envs = root.entries.get("environments")?.value;
-  return new Set(envs?.kind === "map" ? envs.entries.keys() : []);
+/** The names a top-level section of strata.yaml declares (`environments:`, `services:`). */
+function declaredNames(root: LMap, section: string): Set<string> {
+  const node = root.entries.get(section)?.value;
+  return new Set(node?.kind === "map" ? node.entries.keys() : []);
 }
 
 function stringsAt(root: LMap, path: string[]): string[] {

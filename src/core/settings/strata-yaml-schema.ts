@@ -155,6 +155,13 @@ const rolloutsSchema = {
       items: { type: "string", pattern: "^ed25519:[A-Za-z0-9+/]{43}=$" },
     },
     environments: { type: ["object", "null"], propertyNames: name, additionalProperties: rolloutPolicy },
+    services: {
+      type: ["object", "null"],
+      description:
+        "A service's own policy per environment (inherited by child environments), over its environment's: each service chain follows its environment's policy otherwise",
+      propertyNames: name,
+      additionalProperties: { type: "object", propertyNames: name, additionalProperties: rolloutPolicy },
+    },
   },
 } as const;
 

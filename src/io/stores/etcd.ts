@@ -6,6 +6,7 @@
  *   PREFIX/h/<env>/<000000000007>   its history/audit entry
  *   PREFIX/clients/<server>         each server's fleet records, replaced by a put
  *   PREFIX/rollout/<env>            the chain's rollout record (compare-and-swap on its mod revision; watched)
+ *   PREFIX/audit/rollout/<env>/<ms>-<rand>  an audited rollout decision, put with the record (outside the watch)
  *   PREFIX/reports/<env>/@<server>  each server's health-report totals of the chain, replaced by a put
  *
  * A service's chain has the same three keys with `<env>/services/<svc>` for `<env>` (core/protocol/chains.ts).
@@ -17,6 +18,7 @@
  * compacted, it re-reads every head (and tells every rollout record again), so no version is missed (at
  * least once; duplicates dropped).
  */
+import { randomBytes } from "node:crypto";
 import type { Etcd3, Watcher } from "etcd3";
 import { StrataError } from "../../core/findings.js";
 import { importOptional } from "../optional-package.js";
@@ -333,17 +335,48 @@ class EtcdStore implements SnapshotStore {
     return kv === undefined ? null : { text: kv.value.toString("utf8"), revision: String(kv.mod_revision) };
   }
 
-  async writeRollout(key: string, text: string, expected: string | null): Promise<StoredRollout | null> {
+  async writeRollout(
+    key: string,
+    text: string,
+    expected: string | null,
+    audit?: string,
+  ): Promise<StoredRollout | null> {
     checkKey(key);
     const k = this.key("rollout", key);
+    const puts = [this.client.put(k).value(text)];
+    // The audit line in the same transaction: it exists exactly when the record it describes does. Its key
+    // sorts by time; the random part keeps two servers' lines of one millisecond apart (only one can win).
+    if (audit !== undefined)
+      puts.push(
+        this.client
+          .put(
+            this.key(
+              "audit",
+              "rollout",
+              key,
+              `${String(Date.now()).padStart(15, "0")}-${randomBytes(4).toString("hex")}`,
+            ),
+          )
+          .value(audit),
+      );
     const txn = (
       expected === null ? this.client.if(k, "Create", "==", 0) : this.client.if(k, "Mod", "==", expected)
-    ).then(this.client.put(k).value(text));
+    ).then(...puts);
     const res = await this.call("writing a rollout", () => txn.commit());
     if (!res.succeeded) return null;
     const written = { text, revision: String(res.header.revision) };
     for (const l of [...this.rolloutListeners]) l(key);
     return written;
+  }
+
+  async rolloutAudit(): Promise<string[]> {
+    const values = await this.call("reading the rollout audit", () =>
+      this.client
+        .getAll()
+        .prefix(this.key("audit", "rollout", ""))
+        .strings(),
+    );
+    return Object.values(values);
   }
 
   async rollouts(): Promise<string[]> {

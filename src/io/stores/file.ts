@@ -10,6 +10,7 @@
  *   DIR/clients/<server>.json                each server's fleet records, replaced by rename (no lock)
  *   DIR/envs/<env>/rollout.json              the chain's rollout record, replaced by rename under the lock
  *                                            (compare-and-swap on its SHA-256)
+ *   DIR/envs/<env>/rollout-audit.jsonl       append-only: one line per audited rollout decision, after the record
  *   DIR/envs/<env>/reports/<server>.json     each server's health-report totals of the chain (no lock)
  *   DIR/envs/<env>/services/<svc>/…          a service's own chain, laid out the same (its head.json, history.jsonl, v/)
  *
@@ -87,6 +88,27 @@ async function writeDurable(path: string, text: string, flags: string): Promise<
   const fh = await fs.open(path, flags, 0o644);
   try {
     await fh.writeFile(text);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Appends one line (its newlines escaped away) durably; when a crash cut the last line short, the new one
+ * starts on a line of its own, so one torn line never spoils the next.
+ */
+async function appendLine(path: string, line: string): Promise<void> {
+  const fh = await fs.open(path, "a+", 0o644);
+  try {
+    const { size } = await fh.stat();
+    let torn = false;
+    if (size > 0) {
+      const last = Buffer.alloc(1);
+      await fh.read(last, 0, 1, size - 1);
+      torn = last[0] !== 0x0a;
+    }
+    await fh.writeFile(`${torn ? "\n" : ""}${line.replace(/[\r\n]/g, " ")}\n`);
     await fh.sync();
   } finally {
     await fh.close();
@@ -595,16 +617,39 @@ class FileStore implements SnapshotStore {
     return text === null ? null : { text, revision: revisionOf(text) };
   }
 
-  async writeRollout(key: string, text: string, expected: string | null): Promise<StoredRollout | null> {
+  async writeRollout(
+    key: string,
+    text: string,
+    expected: string | null,
+    audit?: string,
+  ): Promise<StoredRollout | null> {
     const path = this.rolloutPath(key);
     const written = await this.withLock(async () => {
       const current = await readText(path);
       if ((current === null ? null : revisionOf(current)) !== expected) return null;
       await writeFileAtomic(path, text, { within: this.root, createDirectories: true, durable: true });
+      // After the record: a crash in between loses the line (the record's latest decisions still hold it), never
+      // records a decision that was not made.
+      if (audit !== undefined) await appendLine(this.rolloutAuditPath(key), audit);
       return { text, revision: revisionOf(text) };
     });
     if (written !== null) this.tellRollout(key, written.revision);
     return written;
+  }
+
+  private rolloutAuditPath(key: string): string {
+    checkKey(key);
+    return join(this.envDir(key), "rollout-audit.jsonl");
+  }
+
+  async rolloutAudit(): Promise<string[]> {
+    const lines: string[] = [];
+    for (const key of await this.chainKeys()) {
+      const text = await readText(this.rolloutAuditPath(key));
+      // A line cut short by a crash is on a line of its own (appendLine): the reader drops what does not parse.
+      for (const line of (text ?? "").split("\n")) if (line.trim() !== "") lines.push(line);
+    }
+    return lines;
   }
 
   async rollouts(): Promise<string[]> {

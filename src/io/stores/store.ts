@@ -88,9 +88,13 @@ export interface SnapshotStore {
   readRollout(key: string): Promise<StoredRollout | null>;
   /**
    * Replaces a chain's rollout record if it is still at `expected` (null: there is none yet): the new record,
-   * or null when another writer got there first (re-read and decide again).
+   * or null when another writer got there first (re-read and decide again). `audit` (opaque text, one line)
+   * is appended to the chain's rollout audit with the record, only when the record is written (etcd: in the
+   * same transaction; file: under the same lock, after the record).
    */
-  writeRollout(key: string, text: string, expected: string | null): Promise<StoredRollout | null>;
+  writeRollout(key: string, text: string, expected: string | null, audit?: string): Promise<StoredRollout | null>;
+  /** Every chain's rollout audit lines (as appended; in no particular order across chains). */
+  rolloutAudit(): Promise<string[]>;
   /** The chains that have a rollout record. */
   rollouts(): Promise<string[]>;
   /**

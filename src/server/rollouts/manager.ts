@@ -67,6 +67,7 @@ import type { EnvironmentCache } from "../environments.js";
 import { HttpError } from "../http.js";
 import type { LogFn } from "../log.js";
 import type { StoreReader } from "../store-reader.js";
+import { auditEntryOf } from "./audit.js";
 import {
   MAX_DECISIONS,
   mergeAggregates,
@@ -109,6 +110,9 @@ const REPORT_BURST = 10;
 const REPORT_PER_SECOND = 1;
 const MAX_BUCKETS = 100_000;
 
+/** Told of each change this server decided (not awaited: a listener never holds a decision). */
+export type ChangeListener = (kind: ChangeEventKind, record: RolloutRecord, actor: string | null) => void;
+
 /** What the publish hook hands back: the publish goes ahead, then says how it ended. */
 export interface PublishTicket {
   /** The publish moved the head: the change events go out. */
@@ -121,6 +125,7 @@ export class RolloutManager {
   private readonly entries = new Map<string, Entry>();
   private readonly refreshing = new Map<string, Promise<void>>();
   private readonly summaryListeners = new Set<(summary: RolloutSummary, environment: string) => void>();
+  private readonly changeListeners = new Set<ChangeListener>();
   /** This server's report totals per chain (for the current rollout), flushed to the store each round. */
   private readonly reports = new Map<string, { rolloutId: string; aggregate: ReportAggregate; dirty: boolean }>();
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
@@ -128,6 +133,12 @@ export class RolloutManager {
   private readonly lastHold = new Map<string, RolloutDecisionRecord>();
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
+  /** Chains whose decision is under way: a slow gate query holds its own chain, never another's. */
+  private readonly deciding = new Map<string, Promise<void>>();
+  /** Chains checked on their reports alone while their decision waits for Prometheus. */
+  private readonly checking = new Map<string, Promise<void>>();
+  /** Ends the gate queries in flight when the server closes. */
+  private readonly stopping = new AbortController();
   private unwatch: () => void = () => undefined;
   private closed = false;
 
@@ -161,13 +172,24 @@ export class RolloutManager {
     this.closed = true;
     if (this.timer !== null) clearInterval(this.timer);
     this.unwatch();
+    this.stopping.abort();
     await this.running;
+    await Promise.all([...this.deciding.values(), ...this.checking.values()]);
   }
 
   /** `rollout` events for `GET /v1/events`; returns the unsubscribe. */
   subscribe(listener: (summary: RolloutSummary, environment: string) => void): () => void {
     this.summaryListeners.add(listener);
     return () => this.summaryListeners.delete(listener);
+  }
+
+  /**
+   * The changes this server decided (it won the compare-and-swap of the record), as they are announced to the
+   * webhooks: each change reaches one server's listeners, whichever server made it. Returns the unsubscribe.
+   */
+  onChange(listener: ChangeListener): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
   }
 
   /** The chain's current plan frame for a new event stream, or null (no rollout ever). */
@@ -235,10 +257,11 @@ export class RolloutManager {
     for (const l of [...this.summaryListeners]) l(summary, record.state.environment);
   }
 
-  private policyOf(environment: string): RolloutPolicy {
+  /** The policy of a chain: a service's own (strata.yaml `rollouts.services`), else its environment's. */
+  private policyOf(environment: string, service: string | null): RolloutPolicy {
     const config = this.config;
     if (config === null) return DEFAULT_POLICY;
-    return policyFor(config.settings, config.chains.get(environment) ?? [environment]);
+    return policyFor(config.settings, config.chains.get(environment) ?? [environment], service);
   }
 
   /**
@@ -257,10 +280,9 @@ export class RolloutManager {
   }): Promise<PublishTicket | null> {
     const { chain, snapshot, previous } = input;
     const config = this.config;
-    // Service chains follow their environment's snapshot publish all at once (docs/rollouts.md).
-    if (config === null || chain.service !== null || previous === null) return null;
+    if (config === null || previous === null) return null;
     const key = chainKey(chain);
-    const policy = this.policyOf(chain.environment);
+    const policy = this.policyOf(chain.environment, chain.service);
     const held = await this.current(key);
     if (policy.strategy.kind === "all-at-once" && policy.freeze.length === 0 && held === null)
       return this.allAtOnce(chain, snapshot, previous, input.actor);
@@ -272,12 +294,12 @@ export class RolloutManager {
       last === null || last.phase === "promoted"
         ? (last?.candidate ?? { version: previous.version, digest: previous.digest })
         : last.stable;
-    const rolloutId = rolloutIdFor(chain.environment, null, snapshot.version, planVersion);
+    const rolloutId = rolloutIdFor(chain.environment, chain.service, snapshot.version, planVersion);
     const started = startRollout({
       policy,
       rolloutId,
       environment: chain.environment,
-      service: null,
+      service: chain.service,
       stable,
       candidate: { version: snapshot.version, digest: snapshot.digest },
       now,
@@ -286,6 +308,7 @@ export class RolloutManager {
     if (!started.ok) {
       this.log("warn", "push refused: changes are frozen", {
         environment: chain.environment,
+        ...(chain.service === null ? {} : { service: chain.service }),
         version: snapshot.version,
         reason: started.reason,
         token: input.actor,
@@ -312,10 +335,16 @@ export class RolloutManager {
       keys,
       source,
     });
-    const written = await this.store.writeRollout(key, JSON.stringify(record), held?.stored.revision ?? null);
+    const entry = auditEntryOf(decision, started.state, held?.record.decisions[0]);
+    const written = await this.store.writeRollout(
+      key,
+      JSON.stringify(record),
+      held?.stored.revision ?? null,
+      entry === null ? undefined : JSON.stringify(entry),
+    );
     if (written === null)
-      throw new HttpError(409, "version-conflict", `another server changed the rollout of ${chain.environment}: retry`);
-    this.audit(chain.environment, decision, started.state);
+      throw new HttpError(409, "version-conflict", `another server changed the rollout of ${chainLabel(chain)}: retry`);
+    this.audit(decision, started.state);
     this.accept(key, written);
     return {
       published: () => {
@@ -350,7 +379,7 @@ export class RolloutManager {
             kind: "published",
             time: Date.now(),
             environment: chain.environment,
-            service: null,
+            service: chain.service,
             version: { version: snapshot.version, digest: snapshot.digest },
             previous: { version: previous.version, digest: previous.digest },
             keys: changedKeyPaths(before, snapshot.config as Record<string, JsonObject>),
@@ -431,7 +460,7 @@ export class RolloutManager {
     const instances = new Set(
       this.clients
         .list()
-        .filter((r) => r.environment === state.environment)
+        .filter((r) => runsChain(r, state))
         .map((r) => r.instance),
     );
     const positions = [...instances].map((instance) => cohortPosition(state.rolloutId, { instance }));
@@ -469,18 +498,25 @@ export class RolloutManager {
             source: old.source,
             previousBoundary: old.state.rolloutId === state.rolloutId ? oldPlan.cohort.instances[1] : 0,
           });
-    const written = await this.store.writeRollout(key, JSON.stringify(record), from.revision);
+    const entry = auditEntryOf(decision, state, old.decisions[0]);
+    const written = await this.store.writeRollout(
+      key,
+      JSON.stringify(record),
+      from.revision,
+      entry === null ? undefined : JSON.stringify(entry),
+    );
     if (written === null) return null;
     // Recorded once stored (the store's watch may announce the plan to the streams a moment earlier).
-    if (options.keepPlan !== true) this.audit(state.environment, decision, state);
+    if (options.keepPlan !== true) this.audit(decision, state);
     this.accept(key, written);
     return record;
   }
 
-  /** The audit trail of a decision: a log line with everything the status shows. */
-  private audit(environment: string, d: RolloutDecisionRecord, state: RolloutState): void {
+  /** A decision in the server's JSON log, with everything the status shows (the audit document: audit.ts). */
+  private audit(d: RolloutDecisionRecord, state: RolloutState): void {
     this.log("info", "rollout", {
-      environment,
+      environment: state.environment,
+      ...(state.service === null ? {} : { service: state.service }),
       rollout: state.rolloutId,
       action: d.action,
       phase: state.phase,
@@ -507,6 +543,7 @@ export class RolloutManager {
 
   /** Change events to the webhooks, not awaited: a slow receiver never holds a decision. */
   private emitChange(kind: ChangeEventKind, record: RolloutRecord, actor: string | null): void {
+    for (const l of [...this.changeListeners]) l(kind, record, actor);
     const sinks = this.config?.webhooks ?? [];
     if (sinks.length === 0) return;
     const { state } = record;
@@ -632,12 +669,18 @@ export class RolloutManager {
   async round(now = Date.now()): Promise<void> {
     if (this.config === null || this.closed) return;
     await this.flushReports();
+    // Each chain on its own, not awaited: a slow gate query holds up no other chain. A chain whose decision
+    // still waits for Prometheus is checked on its reports alone: a breach they show rolls back all the same.
     for (const key of [...this.entries.keys()]) {
-      try {
-        await this.decideChain(key, now);
-      } catch (e) {
-        this.log("error", "the rollout loop failed on a chain", { chain: key, error: (e as Error).message });
-      }
+      const full = !this.deciding.has(key);
+      const running = full ? this.deciding : this.checking;
+      if (running.has(key)) continue;
+      const deciding = this.decideChain(key, now, full)
+        .catch((e: unknown) => {
+          this.log("error", "the rollout loop failed on a chain", { chain: key, error: (e as Error).message });
+        })
+        .finally(() => running.delete(key));
+      running.set(key, deciding);
     }
   }
 
@@ -662,7 +705,8 @@ export class RolloutManager {
     }
   }
 
-  private async decideChain(key: string, now: number): Promise<void> {
+  /** One chain's decision; with `queryPrometheus` false, only a rollback the reports' gates show is made. */
+  private async decideChain(key: string, now: number, queryPrometheus = true): Promise<void> {
     await this.refresh(key);
     const held = this.entries.get(key);
     if (held === undefined) return;
@@ -670,14 +714,22 @@ export class RolloutManager {
     const { state } = record;
     const ttl = this.config!.planTtlMs ?? DEFAULT_PLAN_TTL_MS;
     if (FINAL_PHASES.includes(state.phase)) {
+      if (!queryPrometheus) return;
       // A finished rollout's plan stays the chain's until the next publish: renewed before it expires.
       if (Date.parse(record.expiresAt) - now < ttl / 2)
         await this.commit(key, stored, state, { action: "none", reason: "plan renewed", actor: LOOP_ACTOR }, now);
       return;
     }
-    const policy = this.policyOf(state.environment);
-    const signals = await this.signals(key, state, policy, now);
-    const decision = decide({ policy, state, now, signals });
+    const policy = this.policyOf(state.environment, state.service);
+    // The reports' gates first: a breach they show rolls back without waiting for Prometheus, which may be
+    // slow or down exactly when something is wrong. Otherwise the Prometheus gates are queried, and decide.
+    const signals = await this.signals(key, state, policy);
+    let decision = decide({ policy, state, now, signals });
+    if (decision.action !== "rollback" && policy.gates.some((g) => g.metric === "prometheus")) {
+      if (!queryPrometheus) return;
+      Object.assign(signals, await this.prometheusSignals(state, policy, now));
+      decision = decide({ policy, state, now, signals });
+    }
     if (decision.action === "hold" || decision.action === "none") {
       const d = decisionRecord(decision, record.planVersion, now);
       this.lastHold.set(key, d);
@@ -712,15 +764,27 @@ export class RolloutManager {
     this.emitChange(kinds[decision.action], written, LOOP_ACTOR);
   }
 
-  private async signals(
-    key: string,
+  /** The report gates' signals; the Prometheus gates' are "not queried" until prometheusSignals. */
+  private async signals(key: string, state: RolloutState, policy: RolloutPolicy): Promise<Record<string, GateSignal>> {
+    const aggregate = await this.aggregateOf(key, state.rolloutId);
+    const versions = { stable: state.stable.version, candidate: state.candidate.version };
+    const signals = reportSignals(aggregate, policy.gates, versions);
+    for (const gate of policy.gates)
+      if (gate.metric === "prometheus")
+        signals[gate.name] = {
+          kind: "unavailable",
+          reason: "no-data",
+          detail: `${gate.name}: not queried (another gate breached)`,
+        };
+    return signals;
+  }
+
+  private async prometheusSignals(
     state: RolloutState,
     policy: RolloutPolicy,
     now: number,
   ): Promise<Record<string, GateSignal>> {
-    const aggregate = await this.aggregateOf(key, state.rolloutId);
-    const versions = { stable: state.stable.version, candidate: state.candidate.version };
-    const signals = reportSignals(aggregate, policy.gates, versions);
+    const signals: Record<string, GateSignal> = {};
     const prometheus = this.config!.prometheus;
     for (const gate of policy.gates) {
       if (gate.metric !== "prometheus") continue;
@@ -734,6 +798,7 @@ export class RolloutManager {
               stableVersion: state.stable.version,
               from: state.startedAt,
               at: now,
+              signal: this.stopping.signal,
             });
     }
     return signals;
@@ -743,8 +808,7 @@ export class RolloutManager {
   async status(chain: Chain): Promise<RolloutStatusDocument> {
     const key = chainKey(chain);
     const held = await this.current(key);
-    // A service's chain publishes all at once (its versions follow the environment's push).
-    const policy = chain.service === null ? this.policyOf(chain.environment) : DEFAULT_POLICY;
+    const policy = this.policyOf(chain.environment, chain.service);
     const doc: RolloutStatusDocument = {
       environment: chain.environment,
       service: chain.service,
@@ -772,7 +836,7 @@ export class RolloutManager {
     };
     const plan = JSON.parse(record.plan) as Parameters<typeof versionFor>[0];
     for (const r of this.clients.list()) {
-      if (r.environment !== chain.environment) continue;
+      if (!runsChain(r, state)) continue;
       const expected = versionFor(plan, { instance: r.instance }).ref.version;
       if (r.version === expected && expected === state.candidate.version) doc.clients.candidate++;
       else if (r.version === expected && expected === state.stable.version) doc.clients.stable++;
@@ -780,6 +844,14 @@ export class RolloutManager {
     }
     return doc;
   }
+}
+
+/**
+ * Whether a client the fleet records know runs a rollout's chain: for an environment's own chain every client
+ * of the environment (as before services), for a service's chain the clients that name the service.
+ */
+function runsChain(r: { environment: string; service: string }, state: RolloutState): boolean {
+  return r.environment === state.environment && (state.service === null || r.service === state.service);
 }
 
 function sourceOf(snapshot: Snapshot): ChangeEvent["source"] {

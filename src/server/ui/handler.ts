@@ -25,6 +25,10 @@ import type { EndpointParts } from "../parts.js";
 import type { Grant } from "../tokens.js";
 import { acceptedEncodings, findAsset, sendAsset, varyWithEncoding } from "./assets.js";
 import { auditedEnvironment, ChainChecker, MAX_PAGE_SIZE, PAGE_SIZE } from "./audit.js";
+import { readRolloutAudit } from "../rollouts/audit.js";
+
+/** The dashboard's audit page shows this many rollout entries, the newest (`GET /v1/audit` has them all). */
+const MAX_ROLLOUT_AUDIT = 200;
 import { diffVersions } from "./diff.js";
 import { loadRepositoryView, type RepositoryView } from "./repository.js";
 import { clearSessionCookie, createSessionCookie, isSameOrigin } from "./session.js";
@@ -234,10 +238,16 @@ export function dashboardHandlers(parts: EndpointParts): Pick<Handlers, Dashboar
         if (mayRead(grant, name)) out.push(auditedEnvironment(await checker.check(name), null, 0));
       // Broken chains first: what an auditor opens the page for.
       out.sort((a, b) => Number(a.ok) - Number(b.ok));
+      // The rollouts of the chains the token may read (a service's: read:<env>/<svc> is enough), newest first.
+      const rollouts = (await readRolloutAudit(store))
+        .filter((r) => grant === null || grant.allows("read", r.environment, r.service))
+        .reverse()
+        .slice(0, MAX_ROLLOUT_AUDIT);
       const body: ChainAuditDocument = {
         schemaVersion: 1,
         trustedKeys: parts.trustedKeys.map((k) => k.keyid),
         environments: out,
+        rollouts,
       };
       sendJson(req, res, 200, body);
     },

@@ -24,6 +24,7 @@ import {
   PUBLISHED_DOCUMENT_FIELDS,
   REJECTION_CODE_ALIASES,
   REJECTION_CODES,
+  ROLLOUT_AUDIT_ENTRY_FIELDS,
   SESSION_DOCUMENT_FIELDS,
   SNAPSHOT_EVENT_DATA_FIELDS,
   SNAPSHOT_FIELDS,
@@ -193,6 +194,14 @@ describe("docs/distribution.md, the fleet", () => {
     const text = section("distribution.md", "### Several servers: one fleet");
     const span = [...text.matchAll(/`(\{[^`]*\})`/g)][0]![1]!;
     expect(fieldsOf(parseShape(span))).toEqual([...SHARED_CLIENTS_FIELDS]);
+  });
+});
+
+describe("docs/rollouts.md, the audit", () => {
+  it("shows a rollout audit entry with the protocol's fields (a rollback: no holds)", () => {
+    const text = section("rollouts.md", "### The audit");
+    const json = /```json\n([\s\S]*?)```/.exec(text)![1]!;
+    expect(Object.keys(JSON.parse(json) as object)).toEqual(ROLLOUT_AUDIT_ENTRY_FIELDS.filter((f) => f !== "holds"));
   });
 });
 

@@ -4,8 +4,98 @@ import { formatTime, shortDigest } from "../format.js";
 import { Names } from "../links.js";
 import { Safe } from "../text.js";
 import { Badge, LiveNote, Problem, useLive, useLoad, useTitle } from "./common.js";
+import { BreachItem, formatShare } from "./rollout.js";
 
 type Chain = ChainAuditDocument["environments"][number];
+type RolloutEntry = ChainAuditDocument["rollouts"][number];
+
+const ACTION_KIND: Record<RolloutEntry["action"], string> = {
+  start: "ok",
+  advance: "ok",
+  promote: "ok",
+  hold: "warn",
+  pause: "warn",
+  resume: "ok",
+  abort: "danger",
+  rollback: "danger",
+};
+
+/** Who decided: the token that acted, or the decision loop (a rollback: the gates that breached). */
+function decidedBy(r: RolloutEntry): string {
+  if (r.actor !== "strata serve") return r.actor === "local" ? "local (no tokens)" : `token ${r.actor}`;
+  const gates = (r.breaches ?? []).map((b) => b.gate);
+  return gates.length > 0 ? `the gate${gates.length === 1 ? "" : "s"} ${gates.join(", ")}` : "the decision loop";
+}
+
+/** Every rollout's starts, steps, holds, promotions, rollbacks and operators' actions, newest first (read-only). */
+function RolloutAudit({ entries }: { entries: RolloutEntry[] }) {
+  return (
+    <section aria-labelledby="audit-rollouts">
+      <h2 id="audit-rollouts">Rollout decisions and actions</h2>
+      {entries.length === 0 ? (
+        <p class="muted">No rollout decision or action is recorded.</p>
+      ) : (
+        <div class="scroll" tabIndex={0} role="region" aria-label="Rollout decisions and actions">
+          <table class="stack">
+            <caption class="sr-only">
+              Each rollout's starts, steps, holds, promotions, rollbacks and operators' actions, newest first
+            </caption>
+            <thead>
+              <tr>
+                <th scope="col">When</th>
+                <th scope="col">Chain</th>
+                <th scope="col">Rollout</th>
+                <th scope="col">Action</th>
+                <th scope="col">By</th>
+                <th scope="col">Then</th>
+                <th scope="col">Why</th>
+              </tr>
+            </thead>
+            <tbody>
+              {entries.map((r) => (
+                <tr key={`${r.rollout} ${r.at} ${r.action}`} class={r.action === "rollback" ? "bad-row" : ""}>
+                  <td data-label="When">
+                    <time dateTime={r.at}>{formatTime(r.at)}</time>
+                  </td>
+                  <th scope="row" data-label="Chain">
+                    <Safe text={r.service === undefined ? r.environment : `${r.environment}/${r.service}`} />
+                  </th>
+                  <td data-label="Rollout">
+                    <code>
+                      <Safe text={r.rollout} />
+                    </code>{" "}
+                    <span class="muted">
+                      v{r.stable.version} → v{r.candidate.version}, plan {r.planVersion}
+                    </span>
+                  </td>
+                  <td data-label="Action">
+                    <Badge kind={ACTION_KIND[r.action]}>{r.action}</Badge>
+                  </td>
+                  <td data-label="By">
+                    <Safe text={decidedBy(r)} />
+                  </td>
+                  <td data-label="Then">
+                    {r.phase} at {formatShare(r.percent)}
+                  </td>
+                  <td data-label="Why">
+                    <Safe text={r.reason} />
+                    {r.breaches !== undefined && r.breaches.length > 0 && (
+                      <ul>
+                        {r.breaches.map((b) => (
+                          <BreachItem key={b.gate} b={b} />
+                        ))}
+                      </ul>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
 
 /** A broken chain, at the top of the page: where it broke and why. */
 function BrokenChain({ chain }: { chain: Chain }) {
@@ -98,6 +188,7 @@ export function AuditPage() {
         <BrokenChain key={c.environment} chain={c} />
       ))}
       {data !== null && data.environments.length > 0 && <Chains chains={data.environments} />}
+      {data !== null && <RolloutAudit entries={data.rollouts} />}
     </>
   );
 }

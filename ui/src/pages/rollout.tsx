@@ -24,7 +24,7 @@ const PHASE_KIND: Record<Phase, string> = {
 };
 
 /** Basis points as a share: 500 → 5%, 25 → 0.25%. */
-function formatShare(bp: number): string {
+export function formatShare(bp: number): string {
   return `${Number((bp / 100).toFixed(2))}%`;
 }
 
@@ -94,7 +94,8 @@ function Gates({ evaluations }: { evaluations: Evaluation[] }) {
   );
 }
 
-function BreachItem({ b }: { b: Breach }) {
+/** A breach as the status and the audit page show it: the values, the interval, the threshold, the samples. */
+export function BreachItem({ b }: { b: Breach }) {
   return (
     <li>
       <strong>
