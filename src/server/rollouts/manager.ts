@@ -69,6 +69,7 @@ import type { LogFn } from "../log.js";
 import type { StoreReader } from "../store-reader.js";
 import {
   MAX_DECISIONS,
+  clientRefusals,
   mergeAggregates,
   parseRecord,
   parseSharedReports,
@@ -754,6 +755,7 @@ export class RolloutManager {
       decisions: [],
       cohorts: { stable: null, candidate: null },
       clients: { stable: 0, candidate: 0, other: 0 },
+      refusals: [],
     };
     if (held === undefined || held === null) return doc;
     const { record } = held;
@@ -771,6 +773,7 @@ export class RolloutManager {
       candidate: cohortHealth(aggregate, state.candidate.version),
     };
     const plan = JSON.parse(record.plan) as Parameters<typeof versionFor>[0];
+    doc.refusals = clientRefusals(aggregate, plan, state);
     for (const r of this.clients.list()) {
       if (r.environment !== chain.environment) continue;
       const expected = versionFor(plan, { instance: r.instance }).ref.version;
