@@ -19,7 +19,7 @@ import net from "node:net";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { machine, median, root, table, tmp } from "./lib.mjs";
+import { etcdArgs, etcdHealthy, freePort, machine, median, root, table, tmp } from "./lib.mjs";
 
 const now = () => performance.timeOrigin + performance.now();
 /** The etcd binary (STRATA_ETCD overrides: another version, another path). */
@@ -125,53 +125,17 @@ async function main() {
   }, deadline - Date.now());
   guard.unref();
 
-  async function freePort() {
-    return new Promise((resolve) => {
-      const s = net.createServer();
-      s.listen(0, "127.0.0.1", () => {
-        const p = s.address().port;
-        s.close(() => resolve(p));
-      });
-    });
-  }
-
   async function startEtcd(dir) {
-    const [client, peer] = [await freePort(), await freePort()];
-    const url = `http://127.0.0.1:${client}`;
-    const child = spawn(
-      ETCD,
-      [
-        "--name",
-        "fleet",
-        "--data-dir",
-        dir,
-        "--listen-client-urls",
-        url,
-        "--advertise-client-urls",
-        url,
-        "--listen-peer-urls",
-        `http://127.0.0.1:${peer}`,
-        "--initial-advertise-peer-urls",
-        `http://127.0.0.1:${peer}`,
-        "--initial-cluster",
-        `fleet=http://127.0.0.1:${peer}`,
-        "--log-level",
-        "error",
-      ],
-      { stdio: "ignore" },
-    );
+    const { url, args } = etcdArgs({
+      name: "fleet",
+      dataDir: dir,
+      clientPort: await freePort(),
+      peerPort: await freePort(),
+    });
+    const child = spawn(ETCD, args, { stdio: "ignore" });
     children.push(child);
-    for (let i = 0; i < 300; i++) {
-      if (
-        await fetch(`${url}/health`).then(
-          (r) => r.ok,
-          () => false,
-        )
-      )
-        return { url, child };
-      await sleep(100);
-    }
-    throw new Error("etcd did not start");
+    await etcdHealthy(url);
+    return { url, child };
   }
 
   async function startServe(checkout, store) {

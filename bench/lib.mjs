@@ -1,6 +1,7 @@
 // Shared helpers for the benchmarks: run commands N times, take medians, print tables.
 import { spawnSync, execFileSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir, cpus, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -69,3 +70,57 @@ export function machine() {
 
 export const fmt = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
 export const ratio = (a, b) => `${(a / b).toFixed(2)}×`;
+
+/** A TCP port free on loopback now (the daemon a bench starts takes it). */
+export function freePort() {
+  return new Promise((resolvePort) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const p = s.address().port;
+      s.close(() => resolvePort(p));
+    });
+  });
+}
+
+/** A one-member etcd on loopback: its command-line arguments (`extra` appended), and its client URL. */
+export function etcdArgs({ name, dataDir, clientPort, peerPort, extra = [] }) {
+  const url = `http://127.0.0.1:${clientPort}`;
+  const peer = `http://127.0.0.1:${peerPort}`;
+  return {
+    url,
+    args: [
+      "--name",
+      name,
+      "--data-dir",
+      dataDir,
+      "--listen-client-urls",
+      url,
+      "--advertise-client-urls",
+      url,
+      "--listen-peer-urls",
+      peer,
+      "--initial-advertise-peer-urls",
+      peer,
+      "--initial-cluster",
+      `${name}=${peer}`,
+      "--log-level",
+      "error",
+      ...extra,
+    ],
+  };
+}
+
+/** Waits until etcd at `url` says it is healthy (its own /health), polling every 100 ms for at most `ms`. */
+export async function etcdHealthy(url, ms = 30_000) {
+  for (const end = Date.now() + ms; Date.now() < end;) {
+    if (
+      await fetch(`${url}/health`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`etcd at ${url} did not become healthy in ${ms / 1000} s`);
+}

@@ -6,11 +6,10 @@
 //   npm run build && node bench/openfeature.bench.mjs [--quick]
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { InMemoryProvider, OpenFeature } from "@openfeature/server-sdk";
-import { cli, machine, median, root, table } from "./lib.mjs";
+import { cli, freePort, machine, median, root, table } from "./lib.mjs";
 
 const quick = process.argv.includes("--quick");
 const CALLS = quick ? 5_000 : 50_000;
@@ -25,16 +24,6 @@ const work = mkdtempSync(join(tmpdir(), "strata-bench-openfeature-"));
 const key = parseSigningKey(generateSigningKey().pem);
 const keysFile = join(work, "trusted.txt");
 writeFileSync(keysFile, `${key.publicKey.text}\n`);
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 const port = await freePort();
 const url = `http://127.0.0.1:${port}`;

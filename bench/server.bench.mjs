@@ -12,11 +12,11 @@
 import { execFile, execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import http from "node:http";
-import { createServer } from "node:net";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { etcdArgs, etcdHealthy, freePort } from "./lib.mjs";
 
 const execFileAsync = promisify(execFile);
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -44,16 +44,6 @@ const work = mkdtempSync(join(tmpdir(), "strata-bench-"));
 const children = [];
 const rows = [];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 function start(cpu, cmd, args, env = {}) {
   const [c, a] = pin(cpu, cmd, args);
@@ -92,37 +82,16 @@ async function startServe(store, cpu = 0) {
 }
 
 async function startEtcd() {
-  const [client, peer] = [await freePort(), await freePort()];
-  const url = `http://127.0.0.1:${client}`;
-  start(0, "etcd", [
-    "--name",
-    "b",
-    "--data-dir",
-    join(work, "etcd"),
-    "--listen-client-urls",
-    url,
-    "--advertise-client-urls",
-    url,
-    "--listen-peer-urls",
-    `http://127.0.0.1:${peer}`,
-    "--initial-advertise-peer-urls",
-    `http://127.0.0.1:${peer}`,
-    "--initial-cluster",
-    `b=http://127.0.0.1:${peer}`,
-    "--max-request-bytes",
-    String(16 << 20),
-    "--log-level",
-    "error",
-  ]);
-  for (let i = 0; i < 200; i++) {
-    try {
-      if ((await fetch(`${url}/health`)).ok) return `127.0.0.1:${client}`;
-    } catch {
-      /* starting */
-    }
-    await sleep(100);
-  }
-  throw new Error("etcd did not start");
+  const { url, args } = etcdArgs({
+    name: "b",
+    dataDir: join(work, "etcd"),
+    clientPort: await freePort(),
+    peerPort: await freePort(),
+    extra: ["--max-request-bytes", String(16 << 20)],
+  });
+  start(0, "etcd", args);
+  await etcdHealthy(url);
+  return url.slice("http://".length);
 }
 
 const { pem } = generateSigningKey();

@@ -47,6 +47,9 @@ const textOrJson = {
   default: "text",
 } as const satisfies OptionDef;
 
+/** Text or JSON, left unset when not given (so that the command can tell "not given" from "text"). */
+const textOrJsonUnset = { ...textOrJson, default: undefined, description: "output format (default: text)" } as const;
+
 /** Report commands: text by default, github under GitHub Actions (the command decides when not given). */
 const report = {
   kind: "value",
@@ -402,7 +405,7 @@ export const keysGenerateCommand = defineCommand({
       description: "the repository whose strata.yaml trusts the key (default: the one around the current directory)",
     },
     trust: { kind: "negated", flags: "--no-trust", description: "do not add the public key to strata.yaml" },
-    format: { ...textOrJson, default: undefined, description: "output format (default: text)" },
+    format: textOrJsonUnset,
   },
   examples: [
     ["strata keys generate --out ../signing.pem", "in a repository: keep the key outside it, trust its public key"],
@@ -472,7 +475,7 @@ export const logCommand = defineCommand({
     env: environment,
     head: { kind: "value", flags: "--head <ref>", description: "start from this commit (default: HEAD)" },
     maxCount: { kind: "value", flags: "--max-count <n>", description: "look at most this many config commits back" },
-    format: { ...textOrJson, default: undefined, description: "output format (default: text)" },
+    format: textOrJsonUnset,
     skipSecrets: {
       kind: "flag",
       flags: "--skip-secrets",
@@ -501,7 +504,7 @@ export const explainCommand = defineCommand({
     env: environment,
     skipSecrets: { kind: "flag", flags: "--skip-secrets", description: "do not decrypt SOPS files" },
     repo,
-    format: { ...textOrJson, default: undefined, description: "output format (default: text)" },
+    format: textOrJsonUnset,
   },
   examples: [
     ["strata explain --env production-eu database.pool.max", "the value and each file:line:column that set it"],
@@ -542,7 +545,7 @@ export const schemaExportCommand = defineCommand({
     },
     vscode: { kind: "negated", flags: "--no-vscode", description: "leave .vscode/settings.json alone" },
     repo,
-    format: { ...textOrJson, default: undefined, description: "output format (default: text)" },
+    format: textOrJsonUnset,
   },
   examples: [
     ["strata schema export", "after changing schemas/: regenerate the editor schemas"],
@@ -573,7 +576,7 @@ export const initCommand = defineCommand({
       flags: "--default-branch <name>",
       description: "the branch whose pushes publish (default: the repository's, else main)",
     },
-    format: { ...textOrJson, default: undefined, description: "output format (default: text)" },
+    format: textOrJsonUnset,
   },
   examples: [
     ["strata init config && cd config", "a new repository in ./config"],
@@ -806,7 +809,7 @@ export const secretsStatusCommand = defineCommand({
   arguments: [secretsFileOrStdin],
   options: {
     inputType,
-    format: { ...textOrJson, default: undefined, description: "output format (default: text)" },
+    format: textOrJsonUnset,
   },
   examples: [
     ["strata secrets status environments/production/database.sops.yaml", "exit 0: encrypted"],
@@ -1139,6 +1142,17 @@ export const serveCommand = defineCommand({
       description: "how often the rollouts' gates are evaluated (100ms to 10m; default 5s)",
       parse: parseInterval,
     },
+    githubRepository: {
+      kind: "value",
+      flags: "--github-repository <owner/name>",
+      description:
+        "when a rollout rolls back, open the pull request reverting the version's commit here and say so on its pull request (needs --rollout-key; --repo a clone that can push to origin; GITHUB_TOKEN)",
+    },
+    githubApiUrl: {
+      kind: "value",
+      flags: "--github-api-url <url>",
+      description: "the GitHub API for --github-repository (default: GITHUB_API_URL, else https://api.github.com)",
+    },
   },
   examples: [
     ["strata serve --store file:../store --repo .", "on loopback, trusting the repository's signing.trusted_keys"],
@@ -1179,7 +1193,7 @@ export const serveTokenCreateCommand = defineCommand({
     },
     name: { kind: "value", flags: "--name <name>", description: "a name for logs and the audit log" },
     tokens: { kind: "value", flags: "--tokens <file>", description: "the tokens file", default: "strata-tokens.json" },
-    format: { ...textOrJson, default: undefined, description: "output format (default: text)" },
+    format: textOrJsonUnset,
   },
   examples: [
     [

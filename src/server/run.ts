@@ -12,6 +12,12 @@ import { createJsonLogger } from "./log.js";
 import { DEFAULT_LIMITS, type ServerLimits } from "./connections.js";
 import type { LogFn } from "./log.js";
 import { startServer, type RunningServer } from "./server.js";
+import type { RevertPullRequestConfig } from "./rollouts/revert-pr.js";
+import { registerSecret } from "../core/redact.js";
+import { createGitHubApi } from "../io/github/api.js";
+import { createOctokit } from "../io/github/client.js";
+import { parseRepository, readGitHubEnvironment, requireToken } from "../io/github/env.js";
+import { runGitRaw } from "../io/git/run.js";
 import { readTokens } from "./tokens.js";
 
 export interface ServeOptions {
@@ -30,6 +36,10 @@ export interface ServeOptions {
   /** `--webhook KIND=URL`, each. */
   webhook?: string[] | undefined;
   rolloutInterval?: number | undefined;
+  /** `--github-repository owner/name`: open the revert pull request of an automatic rollback (GITHUB_TOKEN). */
+  githubRepository?: string | undefined;
+  /** `--github-api-url` (else GITHUB_API_URL, else https://api.github.com). */
+  githubApiUrl?: string | undefined;
   /** Where STRATA_ROLLOUT_KEY and the webhook and Prometheus tokens are read (default process.env). */
   env?: NodeJS.ProcessEnv;
 }
@@ -156,6 +166,64 @@ async function loadRolloutConfig(options: ServeOptions): Promise<RolloutConfig |
   };
 }
 
+/**
+ * `--github-repository`: what the server needs to open the revert pull request of a rollback its loop made.
+ * Checked at start (the repository's name, the token, the API URL, a clone with `origin` to push to), so a
+ * server never finds out at its first rollback that it cannot. The token is read from the environment only
+ * and registered with the redactor: no log line, pull request or comment can carry it.
+ */
+async function loadRevertConfig(
+  options: ServeOptions,
+  rollouts: RolloutConfig | null,
+  log: LogFn,
+): Promise<RevertPullRequestConfig | null> {
+  const env = options.env ?? process.env;
+  if (options.githubRepository === undefined) {
+    if (options.githubApiUrl !== undefined)
+      throw new StrataError("invalid-argument", "--github-api-url needs --github-repository", {
+        hint: "pass --github-repository owner/name: the repository the revert pull requests are opened in",
+      });
+    return null;
+  }
+  if (rollouts === null)
+    throw new StrataError("invalid-argument", "--github-repository needs --rollout-key", {
+      hint: "the server opens the revert pull request of the rollbacks its rollouts make: pass --rollout-key FILE",
+    });
+  const repository = parseRepository(options.githubRepository);
+  if (repository === null)
+    throw new StrataError(
+      "invalid-argument",
+      `invalid --github-repository ${JSON.stringify(options.githubRepository.slice(0, 100))}: not owner/name`,
+      { hint: "e.g. --github-repository acme/config" },
+    );
+  const github = readGitHubEnvironment(env);
+  const apiUrl = options.githubApiUrl ?? github.apiUrl;
+  let parsed: URL | null = null;
+  try {
+    parsed = new URL(apiUrl);
+  } catch {
+    // refused below
+  }
+  if (parsed === null || (parsed.protocol !== "http:" && parsed.protocol !== "https:") || parsed.username !== "")
+    throw new StrataError(
+      "invalid-argument",
+      `invalid ${options.githubApiUrl !== undefined ? "--github-api-url" : "GITHUB_API_URL"}: not an http(s) URL without credentials`,
+      { hint: "e.g. https://github.example.com/api/v3 for GitHub Enterprise Server; the token goes in GITHUB_TOKEN" },
+    );
+  const token = requireToken(github);
+  registerSecret(token);
+  const repoDir = options.repo!; // --rollout-key requires --repo
+  if ((await runGitRaw(repoDir, ["remote", "get-url", "origin"])).exitCode !== 0)
+    throw new StrataError(
+      "invalid-config",
+      `--github-repository needs --repo to be a clone with a remote "origin" (the revert branch is pushed there): ${repoDir} has none`,
+      { hint: "serve from a clone of the configuration repository that can push to origin" },
+    );
+  const octokit = await createOctokit({ token, apiUrl, warn: (message) => log("warn", message) });
+  const login = env.STRATA_GITHUB_LOGIN?.trim() || null;
+  return { github: createGitHubApi(octokit, repository, { login }), repoDir };
+}
+
 /** File descriptors kept free of connections: the store's files, etcd's channel, logs. */
 const FD_RESERVE = 64;
 
@@ -180,6 +248,7 @@ export async function runServe(options: ServeOptions): Promise<RunningServer> {
   const listen = parseListenAddress(options.listen);
   const rollouts = await loadRolloutConfig(options);
   const log = options.log ?? createJsonLogger({ level: options.logLevel ?? "info" });
+  const revertPullRequests = await loadRevertConfig(options, rollouts, log);
   const store = await openStore(options.store);
   try {
     const fds = await readOpenFileLimit();
@@ -198,6 +267,7 @@ export async function runServe(options: ServeOptions): Promise<RunningServer> {
         logRequests: options.logLevel === "debug",
         repoDir: options.repo ?? null,
         rollouts,
+        revertPullRequests,
         ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}),
         limits,
       },

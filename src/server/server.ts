@@ -23,6 +23,7 @@ import { publishHandlers } from "./publish.js";
 import { readHandlers } from "./reads.js";
 import { RolloutManager, type RolloutConfig } from "./rollouts/manager.js";
 import { rolloutHandlers } from "./rollouts/handlers.js";
+import { RevertPullRequests, type RevertPullRequestConfig } from "./rollouts/revert-pr.js";
 import { buildStatus, statusHandlers } from "./status.js";
 import { StoreReader } from "./store-reader.js";
 import type { Grant } from "./tokens.js";
@@ -46,6 +47,8 @@ export interface ServerOptions {
   repoDir?: string | null;
   /** Rollouts (`--rollout-key` and strata.yaml `rollouts:`); without, the server serves plans but makes none. */
   rollouts?: RolloutConfig | null;
+  /** `--github-repository`: an automatic rollback opens the revert pull request of its version's commit. */
+  revertPullRequests?: RevertPullRequestConfig | null;
 }
 
 export interface RunningServer {
@@ -80,6 +83,7 @@ class Endpoint {
   private readonly listener: Listener;
   private closing = false;
   private heartbeat: NodeJS.Timeout | null = null;
+  private reverts: RevertPullRequests | null = null;
   private readonly sharing: ClientSharing;
 
   constructor(options: ServerOptions) {
@@ -111,6 +115,11 @@ class Endpoint {
       options.rollouts ?? null,
     );
     cache.beforeVersion = (key) => rollouts.refresh(key);
+    if (options.revertPullRequests) {
+      const reverts = new RevertPullRequests(options.revertPullRequests, reader, log);
+      rollouts.onChange((kind, record, actor) => reverts.changed(kind, record, actor));
+      this.reverts = reverts;
+    }
     this.parts = {
       store: options.store,
       reader,
@@ -182,6 +191,7 @@ class Endpoint {
     if (this.heartbeat !== null) clearInterval(this.heartbeat);
     clients.close();
     await this.parts.rollouts.close();
+    await this.reverts?.close();
     await this.sharing.close();
     log("info", "shutting down", { longpolls: watchers.longpoll, streams: watchers.sse });
     await this.listener.close(() => cache.close());

@@ -12,6 +12,7 @@ import { strata } from "../support/cli.js";
 import { cleanupTempdirs, commitAll, git, tempdir, writeTree } from "../support/gitdir.js";
 import { startFakeGitHub, type FakeGitHub } from "../support/github-server.js";
 import { BASE_REPO } from "../support/repo-fixture.js";
+import { GIT_IDENTITY, pushProduction } from "../support/rollout-e2e.js";
 import { spawnServe, type ServeProcess } from "../support/serve.js";
 import { newKey } from "../support/snapshots.js";
 
@@ -23,33 +24,11 @@ let serve: ServeProcess;
 let github: FakeGitHub;
 let mergeSha: string;
 
-const identity = {
-  GIT_CONFIG_GLOBAL: "/dev/null",
-  GIT_CONFIG_NOSYSTEM: "1",
-  GIT_AUTHOR_NAME: "Release Bot",
-  GIT_AUTHOR_EMAIL: "release@example.com",
-  GIT_COMMITTER_NAME: "Release Bot",
-  GIT_COMMITTER_EMAIL: "release@example.com",
-};
-
 function githubEnv(): Record<string, string | undefined> {
-  return { ...identity, GITHUB_TOKEN: "test-token", GITHUB_REPOSITORY: "acme/config", GITHUB_API_URL: github.url };
+  return { ...GIT_IDENTITY, GITHUB_TOKEN: "test-token", GITHUB_REPOSITORY: "acme/config", GITHUB_API_URL: github.url };
 }
 
-async function push(repo: string): Promise<void> {
-  const r = await strata([
-    "push",
-    "--env",
-    "production",
-    "--endpoint",
-    serve.url,
-    "--signing-key",
-    keyFile,
-    "--repo",
-    repo,
-  ]);
-  expect(r.exitCode, r.stderr).toBe(0);
-}
+const push = (repo: string) => pushProduction(serve.url, keyFile, repo);
 
 async function current(): Promise<number> {
   const res = await fetch(`${serve.url}/v1/environments/production/snapshot`);
@@ -126,10 +105,10 @@ afterAll(async () => {
 
 describe("strata rollback --open-revert", () => {
   it("without GitHub configured refuses before rolling anything back", async () => {
-    const noToken = await rollback(1, { ...identity, GITHUB_REPOSITORY: "acme/config" });
+    const noToken = await rollback(1, { ...GIT_IDENTITY, GITHUB_REPOSITORY: "acme/config" });
     expect(noToken.stderr).toMatch(/error \[unauthenticated\] GITHUB_TOKEN is not set/);
     expect(noToken.exitCode).toBe(4);
-    const noRepo = await rollback(1, { ...identity, GITHUB_TOKEN: "test-token" });
+    const noRepo = await rollback(1, { ...GIT_IDENTITY, GITHUB_TOKEN: "test-token" });
     expect(noRepo.stderr).toMatch(/error \[invalid-argument\] which GitHub repository\? GITHUB_REPOSITORY is not set/);
     expect(noRepo.exitCode).toBe(2);
     expect(await current()).toBe(2);

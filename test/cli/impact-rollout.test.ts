@@ -5,30 +5,16 @@
 // back by itself; then `strata impact` says what the version changed and did (the gates' candidate-vs-control
 // comparisons, before/after with intervals, the decision and why), and `strata rollback --open-revert` makes
 // git agree, its commit message and the pull request's rollout comment carrying the decision's reason.
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RolloutStatusDocument } from "../../src/core/protocol/index.js";
-import { versionFor, type RolloutPlan } from "../../src/core/rollout/index.js";
 import { strata } from "../support/cli.js";
-import { cleanupTempdirs, commitAll, git, tempdir, writeTree } from "../support/gitdir.js";
+import { cleanupTempdirs, git } from "../support/gitdir.js";
 import { startFakeGitHub, type FakeGitHub } from "../support/github-server.js";
-import { BASE_REPO } from "../support/repo-fixture.js";
+import { GIT_IDENTITY, startCanary } from "../support/rollout-e2e.js";
 import { readEvents } from "../support/server.js";
-import { spawnServe, type ServeProcess } from "../support/serve.js";
-import { newKey } from "../support/snapshots.js";
+import type { ServeProcess } from "../support/serve.js";
 
-const signing = newKey();
-const rolloutKey = newKey();
 const INSTANCES = Array.from({ length: 10 }, (_, i) => `api-${i}`);
-const identity = {
-  GIT_CONFIG_GLOBAL: "/dev/null",
-  GIT_CONFIG_NOSYSTEM: "1",
-  GIT_AUTHOR_NAME: "Release Bot",
-  GIT_AUTHOR_EMAIL: "release@example.com",
-  GIT_COMMITTER_NAME: "Release Bot",
-  GIT_COMMITTER_EMAIL: "release@example.com",
-};
 
 let origin: string;
 let work: string;
@@ -36,30 +22,7 @@ let signingFile: string;
 let serve: ServeProcess;
 let github: FakeGitHub;
 let badCommit: string;
-const assigned = new Map<string, number>();
-
-async function push(): Promise<void> {
-  const r = await strata([
-    "push",
-    "--env",
-    "production",
-    "--endpoint",
-    serve.url,
-    "--signing-key",
-    signingFile,
-    "--repo",
-    work,
-  ]);
-  expect(r.exitCode, r.stderr).toBe(0);
-}
-
-async function read(instance: string, version: number): Promise<void> {
-  const res = await fetch(`${serve.url}/v1/environments/production/snapshot`, {
-    headers: { "strata-client": `service=api; instance=${instance}; version=${version}; kind=sdk` },
-  });
-  await res.body?.cancel();
-  expect(res.status).toBe(200);
-}
+let assigned: Map<string, number>;
 
 /** The rollout status once `done` holds; each wait is on the endpoint's own `rollout` event. */
 async function rolloutWhen(done: (doc: RolloutStatusDocument) => boolean): Promise<RolloutStatusDocument> {
@@ -81,60 +44,18 @@ async function rolloutWhen(done: (doc: RolloutStatusDocument) => boolean): Promi
 }
 
 beforeAll(async () => {
-  const dir = tempdir();
-  signingFile = join(dir, "signing.pem");
-  writeFileSync(signingFile, signing.pem, { mode: 0o600 });
-  const rolloutFile = join(dir, "rollout.pem");
-  writeFileSync(rolloutFile, rolloutKey.pem, { mode: 0o600 });
-  origin = join(dir, "origin.git");
-  git(dir, "init", "-q", "--bare", "-b", "main", origin);
-  work = join(dir, "work");
-  git(dir, "clone", "-q", origin, work);
-  writeTree(work, {
-    ...BASE_REPO,
-    "strata.yaml": [
-      "version: 1",
-      "environments:",
-      "  base: { abstract: true }",
-      "  staging: { parent: base }",
-      "  production: { parent: base, production: true }",
-      "signing:",
-      `  trusted_keys: ["${signing.key.publicKey.text}"]`,
-      "rollouts:",
-      `  trusted_keys: ["${rolloutKey.key.publicKey.text}"]`,
-      "  environments:",
-      "    production:",
-      "      canary: { percent: 50, bake: 1h }",
-      "      gates:",
-      "        - { metric: error-rate, max_increase: 2%, min_samples: 500 }",
-      "        - { metric: latency, max_increase: 50ms, min_samples: 500 }",
-      "",
-    ].join("\n"),
+  const canary = await startCanary({
+    service: "api",
+    instances: INSTANCES,
+    gates: [
+      "{ metric: error-rate, max_increase: 2%, min_samples: 500 }",
+      "{ metric: latency, max_increase: 50ms, min_samples: 500 }",
+    ],
+    change: { text: "replicas: 3\nmode: fast\n", message: "production: fast mode" },
+    withOrigin: true,
   });
-  commitAll(work, "production with a canary policy");
-  git(work, "push", "-q", "origin", "main");
-  serve = await spawnServe([
-    "--store",
-    `file:${join(dir, "store")}`,
-    "--repo",
-    work,
-    "--rollout-key",
-    rolloutFile,
-    "--rollout-interval",
-    "200ms",
-  ]);
-  await push(); // v1
-  for (const i of INSTANCES) await read(i, 1);
-  writeFileSync(join(work, "environments/production/app.yaml"), "replicas: 3\nmode: fast\n");
-  badCommit = commitAll(work, "production: fast mode");
-  git(work, "push", "-q", "origin", "main");
-  await push(); // v2: the canary
-  const plan = (await (await fetch(`${serve.url}/v1/environments/production/plan`)).json()) as RolloutPlan;
-  for (const i of INSTANCES) {
-    const version = versionFor(plan, { instance: i }).ref.version;
-    assigned.set(i, version);
-    await read(i, version);
-  }
+  ({ serve, repo: work, signingFile, change: badCommit, assigned } = canary);
+  origin = canary.origin!;
   github = await startFakeGitHub();
   github.state.pulls.set(12, {
     number: 12,
@@ -234,6 +155,19 @@ describe("a bad change, from the canary to the revert pull request", () => {
       (m: { comparison: string; name: string }) => m.name === "latency" && m.comparison === "candidate-vs-control",
     );
     expect(latencyGate.verdict).toBe("pass");
+    // Before/after latency has its interval too: the endpoint's totals carry each version's latency summary.
+    const latencyBeforeAfter = report.metrics.find(
+      (m: { comparison: string; name: string }) => m.name === "latency" && m.comparison === "before-after",
+    );
+    expect(latencyBeforeAfter).toMatchObject({
+      candidate: { version: 2, value: 40, samples: 5000 },
+      control: { version: 1, value: 40, samples: 5000 },
+      threshold: latencyGate.threshold,
+      confidence: latencyGate.confidence,
+    });
+    expect(latencyBeforeAfter.difference).toBeCloseTo(0, 10);
+    expect(latencyBeforeAfter.interval[0]).toBeLessThan(0);
+    expect(latencyBeforeAfter.interval[1]).toBeGreaterThan(0);
     const beforeAfter = report.metrics.find(
       (m: { comparison: string; name: string }) => m.comparison === "before-after" && m.name === "error rate",
     );
@@ -270,7 +204,12 @@ describe("a bad change, from the canary to the revert pull request", () => {
         work,
       ],
       {
-        env: { ...identity, GITHUB_TOKEN: "test-token", GITHUB_REPOSITORY: "acme/config", GITHUB_API_URL: github.url },
+        env: {
+          ...GIT_IDENTITY,
+          GITHUB_TOKEN: "test-token",
+          GITHUB_REPOSITORY: "acme/config",
+          GITHUB_API_URL: github.url,
+        },
       },
     );
     expect(r.exitCode, r.stderr).toBe(0);

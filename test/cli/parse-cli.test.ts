@@ -148,6 +148,15 @@ const parses: Case[] = [
   ],
   serve("serve --max-body 512k", { maxBody: 512 * 1024 }),
   serve("serve --max-body 1024", { maxBody: 1024 }),
+  serve(
+    "serve --repo . --rollout-key r.pem --github-repository acme/config --github-api-url https://ghe.example.com/api/v3",
+    {
+      repo: ".",
+      rolloutKey: "r.pem",
+      githubRepository: "acme/config",
+      githubApiUrl: "https://ghe.example.com/api/v3",
+    },
+  ),
   ["validate", "validate", [], {}],
   [
     "validate -e a,b --skip-secrets --ignore-mac -q --repo r -o github",
@@ -345,6 +354,8 @@ describe("parseCli, command by command", () => {
     ["serve --max-body lots", /invalid size "lots"/],
     ["serve --max-connections 0", /expected a positive count, not "0"/],
     ["serve --max-connections-per-client -3", /argument missing|expected a positive count/],
+    ["serve --github-repository", /option '--github-repository <owner\/name>' argument missing/],
+    ["serve --github-api-url", /option '--github-api-url <url>' argument missing/],
     ["serve --log-level trace", /argument 'trace' is invalid\. Allowed choices are debug, info, warn, error/],
     ["serve token create", /required option '--scope <scope\.\.\.>' not specified/],
     ["serve token create --scope admin -o yaml", /Allowed choices are text, json/],

@@ -29,6 +29,25 @@ async function endpoint(): Promise<Endpoint> {
   return ep;
 }
 
+/** An endpoint with staging v1 published and a client of it (checkout, `instance`), both closed after the test. */
+async function clientOfV1(
+  instance: string,
+  options: Partial<Parameters<typeof createClient>[0]> = {},
+): Promise<{ ep: Endpoint; c: StrataClient }> {
+  const ep = await endpoint();
+  await ep.publish({ app: { name: "demo" } });
+  const c = await createClient({
+    endpoint: ep.url,
+    environment: "staging",
+    service: "checkout",
+    instance,
+    trustedKeys: [ep.publicKey],
+    ...options,
+  });
+  clients.push(c);
+  return { ep, c };
+}
+
 /** `fetch` that records the health report batches the client POSTs (then sends them on, unchanged). */
 function recordingFetch(batches: HealthReportBatch[]): typeof fetch {
   return async (input, init) => {
@@ -58,19 +77,8 @@ describe("health report batches", () => {
   });
 
   it("report() sums per version and a batch goes out every reportIntervalMs; nothing is sent twice", async () => {
-    const ep = await endpoint();
-    await ep.publish({ app: { name: "demo" } });
     const batches: HealthReportBatch[] = [];
-    const c = await createClient({
-      endpoint: ep.url,
-      environment: "staging",
-      service: "checkout",
-      instance: "pod-r",
-      trustedKeys: [ep.publicKey],
-      reportIntervalMs: 100,
-      fetch: recordingFetch(batches),
-    });
-    clients.push(c);
+    const { c } = await clientOfV1("pod-r", { reportIntervalMs: 100, fetch: recordingFetch(batches) });
     c.report({ requests: 1, latencyMs: 10 });
     c.report({ requests: 1, errors: 1, latencyMs: 20 });
     c.report({ requests: 3, errors: 0, latencyMs: [1, 2, 3, 4] });
@@ -96,16 +104,7 @@ describe("health report batches", () => {
   });
 
   it("numbers that cannot be counts are refused at the call, and count nothing", async () => {
-    const ep = await endpoint();
-    await ep.publish({ app: { name: "demo" } });
-    const c = await createClient({
-      endpoint: ep.url,
-      environment: "staging",
-      service: "checkout",
-      instance: "pod-x",
-      trustedKeys: [ep.publicKey],
-    });
-    clients.push(c);
+    const { c } = await clientOfV1("pod-x");
     for (const bad of [
       { requests: -1 },
       { requests: 1.5 },
@@ -120,20 +119,12 @@ describe("health report batches", () => {
   });
 
   it("a dead endpoint costs no memory: each batch is dropped, never kept or sent again", async () => {
-    const ep = await endpoint();
-    await ep.publish({ app: { name: "demo" } });
     const batches: HealthReportBatch[] = [];
-    const c = await createClient({
-      endpoint: ep.url,
-      environment: "staging",
-      service: "checkout",
-      instance: "pod-d",
-      trustedKeys: [ep.publicKey],
+    const { ep, c } = await clientOfV1("pod-d", {
       reportIntervalMs: 100,
       backoff: testBackoff,
       fetch: recordingFetch(batches),
     });
-    clients.push(c);
     await ep.stop();
     let reported = 0;
     // Report across many intervals while nothing answers: what accumulates is one version's totals.
@@ -154,17 +145,7 @@ describe("health report batches", () => {
 
 describe("the version in use, for metrics", () => {
   it("metricsText(), metricLabels() and resourceAttributes() follow the version in use", async () => {
-    const ep = await endpoint();
-    await ep.publish({ app: { name: "demo" } });
-    const c = await createClient({
-      endpoint: ep.url,
-      environment: "staging",
-      service: 'check"out',
-      instance: "pod-m",
-      trustedKeys: [ep.publicKey],
-      backoff: testBackoff,
-    });
-    clients.push(c);
+    const { ep, c } = await clientOfV1("pod-m", { service: 'check"out', backoff: testBackoff });
     expect(c.metricsText()).toBe(
       "# HELP strata_config_version The configuration version this process runs.\n" +
         "# TYPE strata_config_version gauge\n" +

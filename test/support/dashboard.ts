@@ -1,8 +1,40 @@
-// What the browser tests of the dashboard share: its bundle, the example repository, the screenshots they publish.
+// What the browser tests of the dashboard share: its bundle, the example repository, the screenshots they publish,
+// the browser (Debian's chromium driven by playwright-core) and the accessibility check.
 import { execFileSync } from "node:child_process";
-import { cpSync, existsSync, readdirSync } from "node:fs";
+import { cpSync, existsSync, readdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join } from "node:path";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { expect } from "vitest";
 import { projectRoot } from "./cli.js";
+
+/** The browser: Debian's chromium unless STRATA_CHROMIUM names another. */
+export const CHROMIUM = process.env.STRATA_CHROMIUM ?? "/usr/bin/chromium";
+
+/** Headless, without the sandbox (CI runs as root) or a GPU, with /tmp for shared memory (small /dev/shm). */
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+  });
+}
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+/** axe-core on the page as it is: no serious or critical violation (`name` says which page in the failure). */
+export async function checkAccessibility(page: Page, name: string): Promise<void> {
+  // Evaluated, not injected as a script tag: the dashboard's CSP forbids inline scripts, as it should.
+  await page.evaluate(axeSource);
+  // Strings, not functions: the tests compile without the DOM's types.
+  const result = (await page.evaluate(`axe.run(document, { resultTypes: ["violations"] })`)) as {
+    violations: { id: string; impact: string | null; help: string; nodes: { target: unknown }[] }[];
+  };
+  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  expect(
+    bad.map((v) => `${name}: ${v.id} (${v.impact}) ${v.help} at ${JSON.stringify(v.nodes.map((n) => n.target))}`),
+  ).toEqual([]);
+}
 
 /** The global setup builds dist/ with tsc; the dashboard's bundle is built by scripts/build-ui.mjs. */
 export function buildDashboard(): void {

@@ -4,18 +4,23 @@
 // the pages, a diff, a live push, a tampered store file, keyboard navigation, axe-core on every page, and
 // every response of the crawl grepped for the example's secret values.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { join } from "node:path";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createToken } from "../../src/server/tokens.js";
 import { exampleKeyEnv, projectRoot, strata } from "../support/cli.js";
-import { buildDashboard, copyExampleRepository, publishScreenshots } from "../support/dashboard.js";
+import {
+  buildDashboard,
+  checkAccessibility,
+  copyExampleRepository,
+  CHROMIUM,
+  launchBrowser,
+  publishScreenshots,
+} from "../support/dashboard.js";
 import { cleanupTempdirs, commitAll, gitdir, tempdir } from "../support/gitdir.js";
-import { spawnServe, type ServeProcess } from "../support/serve.js";
 import { lacking } from "../support/shared.js";
+import { spawnServe, type ServeProcess } from "../support/serve.js";
 
-const CHROMIUM = process.env.STRATA_CHROMIUM ?? "/usr/bin/chromium";
 const noBrowser = lacking("the dashboard in a browser (STRATA_CHROMIUM overrides the path)", { tool: CHROMIUM });
 const SIGNING_KEY = join(projectRoot, "examples", "keys", "EXAMPLE-ONLY-NOT-A-REAL-SIGNING-KEY.pem");
 /** Where the screenshots go (ignored by git); `STRATA_UPDATE_SCREENSHOTS=1` also copies them to docs/screenshots. */
@@ -30,7 +35,6 @@ const SECRETS = [
   "example-staging-partner-token-1c9e77",
   "rotated-partner-token-dashboard-0001",
 ];
-const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
 let repo: string;
 let storeDir: string;
@@ -53,22 +57,6 @@ async function push(...args: string[]): Promise<void> {
 
 async function shot(name: string): Promise<void> {
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-}
-
-/** axe-core on the current page: no serious or critical violation. */
-async function checkAccessibility(name: string): Promise<void> {
-  await page.addScriptTag({ content: axeSource }).catch(async () => {
-    // The page's CSP forbids inline scripts (as it should): evaluate the source instead.
-    await page.evaluate(axeSource);
-  });
-  // Strings, not functions: the tests compile without the DOM's types.
-  const result = (await page.evaluate(`axe.run(document, { resultTypes: ["violations"] })`)) as {
-    violations: { id: string; impact: string | null; help: string; nodes: { target: unknown }[] }[];
-  };
-  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  expect(
-    bad.map((v) => `${name}: ${v.id} (${v.impact}) ${v.help} at ${JSON.stringify(v.nodes.map((n) => n.target))}`),
-  ).toEqual([]);
 }
 
 /** Presses Tab until the focused element's text matches, at most `limit` times; fails when it never does. */
@@ -116,11 +104,7 @@ beforeAll(async () => {
   commitAll(repo, "staging listens on 9090; rotate the partner token");
   await push("--env", "staging");
 
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-  });
+  browser = await launchBrowser();
   context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
   page = await context.newPage();
   // Fail with Playwright's own message (what it waited for) before the test's timeout.
@@ -148,7 +132,7 @@ describe.skipIf(noBrowser)("the dashboard in a browser", { timeout: 90_000 }, ()
     const started = Date.now();
     await page.goto(`${serve.url}/ui/`);
     await page.getByRole("heading", { name: "Sign in to the strata dashboard" }).waitFor();
-    await checkAccessibility("login");
+    await checkAccessibility(page, "login");
     await shot("login");
 
     await page.getByLabel("Token").fill("strata_not-a-token");
@@ -164,7 +148,7 @@ describe.skipIf(noBrowser)("the dashboard in a browser", { timeout: 90_000 }, ()
     await expect.poll(() => page.locator("body").textContent()).not.toMatch(/development|\bproduction\b(?!-eu)/);
     const cookie = (await context.cookies()).find((c) => c.name === "strata_token");
     expect(cookie).toMatchObject({ httpOnly: true, sameSite: "Strict", path: "/" });
-    await checkAccessibility("environments");
+    await checkAccessibility(page, "environments");
     await shot("environments");
 
     // Time to first render, signed in: a fresh load until the environments table is drawn.
@@ -190,7 +174,7 @@ describe.skipIf(noBrowser)("the dashboard in a browser", { timeout: 90_000 }, ()
     expect(await port.textContent()).toContain("restart required");
     const secret = page.getByRole("row").filter({ hasText: "http.api_tokens.payments_partner" });
     expect(await secret.textContent()).toContain("value hidden");
-    await checkAccessibility("environment");
+    await checkAccessibility(page, "environment");
     await shot("environment");
   });
 
@@ -238,14 +222,14 @@ describe.skipIf(noBrowser)("the dashboard in a browser", { timeout: 90_000 }, ()
     const podC = page.getByRole("row").filter({ hasText: "pod-c" });
     expect(await podC.textContent()).toContain("failed at start: v3 invalid-signature");
     await page.getByText("Runs: v3: 1 client · v2: 1 client · failed at start: 1 client").waitFor();
-    await checkAccessibility("fleet");
+    await checkAccessibility(page, "fleet");
     await shot("fleet");
   });
 
   it("verifies the audit chain and shows a tampered store file as a break in red, with the first bad version", async () => {
     await page.getByRole("link", { name: "Audit" }).click();
     await page.getByText("Every chain is intact.").waitFor();
-    await checkAccessibility("audit");
+    await checkAccessibility(page, "audit");
     await shot("audit");
 
     // Someone with access to the store's disk edits staging's version 2.
@@ -257,7 +241,7 @@ describe.skipIf(noBrowser)("the dashboard in a browser", { timeout: 90_000 }, ()
     const color = await page.evaluate(`getComputedStyle(document.querySelector(".chain-broken")).borderLeftColor`);
     expect(color).toBe("rgb(164, 14, 38)");
     expect(await page.getByRole("alert").first().textContent()).toMatch(/v2: (digest-mismatch|store-corrupt)/);
-    await checkAccessibility("audit-broken");
+    await checkAccessibility(page, "audit-broken");
     await shot("audit-broken");
   });
 

@@ -6,22 +6,26 @@
 // page's clock faked with playwright's clock API), and a connection indicator that says when the server is
 // gone and recovers by itself when it is back (the server really stopped and started again).
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { join } from "node:path";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { exampleKeyEnv, projectRoot, strata } from "../support/cli.js";
-import { buildDashboard, copyExampleRepository, publishScreenshots } from "../support/dashboard.js";
+import {
+  buildDashboard,
+  checkAccessibility,
+  copyExampleRepository,
+  CHROMIUM,
+  launchBrowser,
+  publishScreenshots,
+} from "../support/dashboard.js";
 import { cleanupTempdirs, commitAll, git, gitdir, tempdir } from "../support/gitdir.js";
-import { spawnServe, type ServeProcess } from "../support/serve.js";
 import { lacking } from "../support/shared.js";
+import { spawnServe, type ServeProcess } from "../support/serve.js";
 
-const CHROMIUM = process.env.STRATA_CHROMIUM ?? "/usr/bin/chromium";
 const noBrowser = lacking("the dashboard in a browser (STRATA_CHROMIUM overrides the path)", { tool: CHROMIUM });
 const SIGNING_KEY = join(projectRoot, "examples", "keys", "EXAMPLE-ONLY-NOT-A-REAL-SIGNING-KEY.pem");
 /** Where the screenshots go (ignored by git); `STRATA_UPDATE_SCREENSHOTS=1` also copies them to docs/screenshots. */
 const SHOTS = join(projectRoot, "tmp", "ui-screenshots-live");
-const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
 /** A right-to-left override: without escaping, "\u202Eevil" displays as "live". */
 const RLO = "\u202E";
@@ -74,18 +78,6 @@ async function withPage<T>(fn: (page: Page) => Promise<T>, viewport?: { width: n
   }
 }
 
-/** axe-core on the current page: no serious or critical violation. */
-async function checkAccessibility(page: Page, name: string): Promise<void> {
-  await page.evaluate(axeSource);
-  const result = (await page.evaluate(`axe.run(document, { resultTypes: ["violations"] })`)) as {
-    violations: { id: string; impact: string | null; help: string; nodes: { target: unknown }[] }[];
-  };
-  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  expect(
-    bad.map((v) => `${name}: ${v.id} (${v.impact}) ${v.help} at ${JSON.stringify(v.nodes.map((n) => n.target))}`),
-  ).toEqual([]);
-}
-
 const status = (page: Page) => page.getByRole("status");
 
 beforeAll(async () => {
@@ -115,11 +107,7 @@ beforeAll(async () => {
   commitV2 = commitAll(repo, "staging: banner, tenants, a bigger pool");
   await push("--env", "staging");
   await clientRead(HOSTILE_SERVICE, LONG_INSTANCE, 2);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-  });
+  browser = await launchBrowser();
 }, 180_000);
 
 afterAll(async () => {

@@ -6,62 +6,34 @@
 // reported by the clients: the endpoint rolls back by itself and the open pages follow from the tab's one event
 // stream, without a reload, naming the metric, the values, the threshold, the samples and the interval.
 // The fleet during the rollout is docs/screenshots/fleet-rollout.png (STRATA_UPDATE_SCREENSHOTS=1).
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { versionFor, type RolloutPlan } from "../../src/core/rollout/index.js";
-import { projectRoot, strata } from "../support/cli.js";
-import { buildDashboard, publishScreenshots } from "../support/dashboard.js";
-import { cleanupTempdirs, commitAll, tempdir, writeTree } from "../support/gitdir.js";
-import { BASE_REPO } from "../support/repo-fixture.js";
-import { spawnServe, type ServeProcess } from "../support/serve.js";
+import { projectRoot } from "../support/cli.js";
+import {
+  buildDashboard,
+  checkAccessibility,
+  CHROMIUM,
+  launchBrowser,
+  publishScreenshots,
+} from "../support/dashboard.js";
+import { cleanupTempdirs } from "../support/gitdir.js";
+import { startCanary } from "../support/rollout-e2e.js";
+import type { ServeProcess } from "../support/serve.js";
 import { lacking } from "../support/shared.js";
-import { newKey } from "../support/snapshots.js";
-import { git } from "../support/gitdir.js";
 
-const CHROMIUM = process.env.STRATA_CHROMIUM ?? "/usr/bin/chromium";
 const noBrowser = lacking("the dashboard's rollout view in a browser (STRATA_CHROMIUM overrides the path)", {
   tool: CHROMIUM,
 });
 const SHOTS = join(projectRoot, "tmp", "ui-screenshots-rollout");
-const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
-const signing = newKey();
-const rolloutKey = newKey();
 const INSTANCES = Array.from({ length: 10 }, (_, i) => `checkout-${i}`);
 
-let repo: string;
-let signingFile: string;
 let serve: ServeProcess;
 let browser: Browser;
 /** Which version the plan gives each instance. */
-const assigned = new Map<string, number>();
-
-async function push(): Promise<void> {
-  const r = await strata([
-    "push",
-    "--env",
-    "production",
-    "--endpoint",
-    serve.url,
-    "--signing-key",
-    signingFile,
-    "--repo",
-    repo,
-  ]);
-  expect(r.exitCode, r.stderr).toBe(0);
-}
-
-/** A client's read, identified as the SDK does: the fleet record the endpoint keeps. */
-async function read(instance: string, version: number): Promise<void> {
-  const res = await fetch(`${serve.url}/v1/environments/production/snapshot`, {
-    headers: { "strata-client": `service=checkout; instance=${instance}; version=${version}; kind=sdk` },
-  });
-  await res.body?.cancel();
-  expect(res.status).toBe(200);
-}
+let assigned: Map<string, number>;
 
 /**
  * The fleet's health reports in one batch (the SDK sends one per instance; one batch here so that the rollout's
@@ -75,17 +47,6 @@ async function reportAll(reports: { instance: string; version: number; requests:
   });
   expect(res.status).toBe(202);
   expect(await res.json()).toMatchObject({ accepted: reports.length, refused: [] });
-}
-
-async function checkAccessibility(page: Page, name: string): Promise<void> {
-  await page.evaluate(axeSource);
-  const result = (await page.evaluate(`axe.run(document, { resultTypes: ["violations"] })`)) as {
-    violations: { id: string; impact: string | null; help: string; nodes: { target: unknown }[] }[];
-  };
-  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  expect(
-    bad.map((v) => `${name}: ${v.id} (${v.impact}) ${v.help} at ${JSON.stringify(v.nodes.map((n) => n.target))}`),
-  ).toEqual([]);
 }
 
 async function withPage<T>(fn: (page: Page) => Promise<T>): Promise<T> {
@@ -105,62 +66,13 @@ beforeAll(async () => {
   if (noBrowser) return;
   buildDashboard();
   mkdirSync(SHOTS, { recursive: true });
-  const dir = tempdir();
-  signingFile = join(dir, "signing.pem");
-  writeFileSync(signingFile, signing.pem, { mode: 0o600 });
-  const rolloutFile = join(dir, "rollout.pem");
-  writeFileSync(rolloutFile, rolloutKey.pem, { mode: 0o600 });
-  repo = join(dir, "repo");
-  writeTree(repo, {
-    ...BASE_REPO,
-    "strata.yaml": [
-      "version: 1",
-      "environments:",
-      "  base: { abstract: true }",
-      "  staging: { parent: base }",
-      "  production: { parent: base, production: true }",
-      "signing:",
-      `  trusted_keys: ["${signing.key.publicKey.text}"]`,
-      "rollouts:",
-      `  trusted_keys: ["${rolloutKey.key.publicKey.text}"]`,
-      "  environments:",
-      "    production:",
-      "      canary: { percent: 50, bake: 1h }",
-      "      gates:",
-      "        - { metric: error-rate, max_increase: 2%, min_samples: 500 }",
-      "",
-    ].join("\n"),
-  });
-  git(repo, "init", "-q", "-b", "main");
-  commitAll(repo, "production with a canary policy");
-  serve = await spawnServe([
-    "--store",
-    `file:${join(dir, "store")}`,
-    "--repo",
-    repo,
-    "--rollout-key",
-    rolloutFile,
-    "--rollout-interval",
-    "200ms",
-  ]);
-  await push(); // v1: everyone
-  for (const i of INSTANCES) await read(i, 1);
-  writeFileSync(join(repo, "environments/production/app.yaml"), "replicas: 4\n");
-  commitAll(repo, "production: four replicas");
-  await push(); // v2: the canary starts
-  const plan = (await (await fetch(`${serve.url}/v1/environments/production/plan`)).json()) as RolloutPlan;
-  expect(plan).toMatchObject({ phase: "progressing", stable: { version: 1 }, candidate: { version: 2 } });
-  // Each client moves to what the plan gives it, as the SDK would.
-  for (const i of INSTANCES) {
-    const version = versionFor(plan, { instance: i }).ref.version;
-    assigned.set(i, version);
-    await read(i, version);
-  }
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-  });
+  ({ serve, assigned } = await startCanary({
+    service: "checkout",
+    instances: INSTANCES,
+    gates: ["{ metric: error-rate, max_increase: 2%, min_samples: 500 }"],
+    change: { text: "replicas: 4\n", message: "production: four replicas" },
+  }));
+  browser = await launchBrowser();
 }, 180_000);
 
 afterAll(async () => {

@@ -22,6 +22,7 @@ import type {
 } from "../../core/protocol/index.js";
 import {
   changedKeyPaths,
+  compareMeans,
   compareRates,
   type Breach,
   type Comparison,
@@ -35,6 +36,8 @@ import type { EndpointClient } from "./endpoint.js";
 /** The level and tolerance of the before/after interval when no gate says otherwise (the policy defaults). */
 const DEFAULT_ALPHA = 0.01;
 const DEFAULT_ERROR_TOLERANCE = 0.005;
+/** Without a latency gate, the latency interval's tolerance is this share of the stable version's mean. */
+const DEFAULT_LATENCY_TOLERANCE_SHARE = 0.1;
 
 export interface ImpactOptions {
   endpoint: EndpointClient;
@@ -314,19 +317,25 @@ function metricsOf(doc: RolloutStatusDocument): ImpactMetric[] {
       detail: `no reports on v${stable.requests === 0 ? stable.version : candidate.version} yet`,
     });
   }
-  if (stable.meanLatencyMs !== null && candidate.meanLatencyMs !== null) {
+  // `!= null`: an endpoint older than the latency summary sends none.
+  if (stable.latency != null && candidate.latency != null) {
+    const latencyGate = evaluated?.evaluations.find((e) => e.metric === "latency");
+    const controlMean = stable.latency.sum / stable.latency.count;
+    const tolerance = latencyGate?.threshold ?? Math.max(1, DEFAULT_LATENCY_TOLERANCE_SHARE * controlMean);
+    const latencyAlpha = latencyGate?.alpha ?? alpha;
+    const c: Comparison = compareMeans(candidate.latency, stable.latency, latencyAlpha, tolerance);
     out.push({
       comparison: "before-after",
       name: "latency",
       metric: "latency",
-      candidate: { ...after, value: candidate.meanLatencyMs },
-      control: { ...before, value: stable.meanLatencyMs },
-      difference: candidate.meanLatencyMs - stable.meanLatencyMs,
-      interval: null,
-      confidence: null,
-      threshold: null,
+      candidate: { version: candidate.version, value: c.candidate, samples: candidate.latency.count },
+      control: { version: stable.version, value: c.control, samples: stable.latency.count },
+      difference: c.estimate,
+      interval: [c.lower, c.upper],
+      confidence: 1 - latencyAlpha,
+      threshold: latencyGate?.threshold ?? null,
       verdict: null,
-      detail: "mean latency; the endpoint's totals carry no variance, so no interval (the latency gate has one)",
+      detail: "mean latency (ms) of every latency reported on each version",
     });
   }
   return out;

@@ -27,6 +27,7 @@
 import type { Breach, Hold, RolloutPhase, RolloutState } from "../rollout/decide.js";
 import type { GateEvaluation } from "../rollout/gates.js";
 import type { HealthReport } from "../rollout/reports.js";
+import type { MeanSample } from "../rollout/statistics.js";
 import type { VersionRef } from "./snapshot.js";
 
 /** Paths below a chain's base path (`chainPath(chain) + ROLLOUT_PATHS.plan`). */
@@ -69,6 +70,11 @@ export interface CohortHealth {
   errors: number;
   /** Mean latency in milliseconds, or null when no report carried latencies. */
   meanLatencyMs: number | null;
+  /**
+   * The latencies' summary (milliseconds: count, sum, sum of squares), so that a reader can compare the
+   * cohorts' means with an interval as the latency gate does; null when no report carried latencies.
+   */
+  latency: MeanSample | null;
 }
 
 /**

@@ -34,7 +34,7 @@ export type QueryAnswer = { ok: true; value: number } | { ok: false; reason: Una
 
 export interface PrometheusClient {
   /** Evaluates `promql` at `time` (milliseconds since the epoch) to one number. */
-  query(promql: string, time: number): Promise<QueryAnswer>;
+  query(promql: string, time: number, signal?: AbortSignal): Promise<QueryAnswer>;
 }
 
 export function createPrometheusClient(options: PrometheusOptions): PrometheusClient {
@@ -46,7 +46,7 @@ export function createPrometheusClient(options: PrometheusOptions): PrometheusCl
   const limit = options.maxResponseBytes ?? 1 << 20;
   const where = printableUrl(base)?.replace(/\/$/, "") ?? "Prometheus";
   return {
-    async query(promql, time) {
+    async query(promql, time, signal) {
       const failed = (detail: string): QueryAnswer => ({ ok: false, reason: "query-failed", detail });
       let text: string;
       let status: number;
@@ -61,7 +61,10 @@ export function createPrometheusClient(options: PrometheusOptions): PrometheusCl
           },
           body: new URLSearchParams({ query: promql, time: (time / 1000).toFixed(3) }).toString(),
           redirect: "error",
-          signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
+          signal:
+            signal === undefined
+              ? AbortSignal.timeout(options.timeoutMs ?? 10_000)
+              : AbortSignal.any([AbortSignal.timeout(options.timeoutMs ?? 10_000), signal]),
         });
         status = res.status;
         text = await readCapped(res, limit);

@@ -17,6 +17,8 @@ export interface CohortWindow {
   /** The rollout's start and the evaluation instant, in milliseconds since the epoch. */
   from: number;
   at: number;
+  /** Ends the queries early (the server is closing). */
+  signal?: AbortSignal;
 }
 
 /** The order in which a failed query explains the signal: a failure says more than an empty answer. */
@@ -34,10 +36,10 @@ export async function prometheusGateSignal(
     service: w.service,
   });
   const [candBad, candTotal, ctrlBad, ctrlTotal] = await Promise.all([
-    client.query(renderQuery(gate.bad, values(w.candidateVersion)), w.at),
-    client.query(renderQuery(gate.total, values(w.candidateVersion)), w.at),
-    client.query(renderQuery(gate.bad, values(w.stableVersion)), w.at),
-    client.query(renderQuery(gate.total, values(w.stableVersion)), w.at),
+    client.query(renderQuery(gate.bad, values(w.candidateVersion)), w.at, w.signal),
+    client.query(renderQuery(gate.total, values(w.candidateVersion)), w.at, w.signal),
+    client.query(renderQuery(gate.bad, values(w.stableVersion)), w.at, w.signal),
+    client.query(renderQuery(gate.total, values(w.stableVersion)), w.at, w.signal),
   ]);
   const labelled: [string, QueryAnswer][] = [
     [`bad (v${w.candidateVersion})`, candBad],

@@ -24,6 +24,7 @@ import { isValidName } from "../../core/names.js";
 import { SHARED_SERVER_ID } from "../../core/protocol/status.js";
 import { parseChainKey } from "../../core/protocol/chains.js";
 import {
+  checkKey,
   createHistoryEntry,
   headOf,
   keyOf,
@@ -41,12 +42,6 @@ import { StoreWatchers } from "./watchers.js";
 
 const RESYNC_MS = 5_000;
 const VERSION_KEY = /^\d{12}$/;
-
-/** Keys are a chain's: never a name that would reach into another chain's keys. */
-function checkKey(key: string): void {
-  if (parseChainKey(key) === null)
-    throw new StrataError("invalid-argument", `invalid environment name ${JSON.stringify(key.slice(0, 100))}`);
-}
 
 export function parseEtcdLocation(location: string): { hosts: string[]; prefix: string } {
   const slash = location.indexOf("/");

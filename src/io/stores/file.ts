@@ -34,6 +34,7 @@ import { SHARED_SERVER_ID } from "../../core/protocol/status.js";
 import { chainKey, parseChainKey } from "../../core/protocol/chains.js";
 import type { Snapshot } from "../../core/snapshot/index.js";
 import {
+  checkKey,
   createHistoryEntry,
   headOf,
   keyOf,
@@ -112,12 +113,6 @@ async function pathPresent(path: string): Promise<boolean> {
 
 function tmpName(): string {
   return `.tmp-${process.pid}-${randomBytes(6).toString("hex")}`;
-}
-
-function checkKey(key: string): void {
-  // The key becomes a path: only a chain's key (valid names), never `..`, whatever the caller checked.
-  if (parseChainKey(key) === null)
-    throw new StrataError("invalid-argument", `invalid environment name ${JSON.stringify(key.slice(0, 100))}`);
 }
 
 function actionOf(snapshot: Snapshot, previous: HistoryEntry | undefined): HistoryEntry["action"] {

@@ -1,5 +1,6 @@
 import type { HistoryEntry, PublishAction } from "../../core/protocol/history.js";
-import { chainKey } from "../../core/protocol/chains.js";
+import { StrataError } from "../../core/findings.js";
+import { chainKey, parseChainKey } from "../../core/protocol/chains.js";
 import type { Snapshot } from "../../core/protocol/snapshot.js";
 
 /** The store engines; adding one is a compile error until this union, the interface and the table agree. */
@@ -148,6 +149,15 @@ export function headOf(entry: HistoryEntry): Head {
     contentDigest: entry.contentDigest,
     publishedAt: entry.publishedAt,
   };
+}
+
+/**
+ * Refuses a key that is not a chain's (valid names only): every store builds paths or key ranges from it, so a
+ * name never reaches into another chain's keys or out of the store (`..`), whatever the caller checked.
+ */
+export function checkKey(key: string): void {
+  if (parseChainKey(key) === null)
+    throw new StrataError("invalid-argument", `invalid environment name ${JSON.stringify(key.slice(0, 100))}`);
 }
 
 /** The chain key of a snapshot: where it is stored. */

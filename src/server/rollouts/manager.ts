@@ -110,6 +110,9 @@ const REPORT_BURST = 10;
 const REPORT_PER_SECOND = 1;
 const MAX_BUCKETS = 100_000;
 
+/** Told of each change this server decided (not awaited: a listener never holds a decision). */
+export type ChangeListener = (kind: ChangeEventKind, record: RolloutRecord, actor: string | null) => void;
+
 /** What the publish hook hands back: the publish goes ahead, then says how it ended. */
 export interface PublishTicket {
   /** The publish moved the head: the change events go out. */
@@ -122,6 +125,7 @@ export class RolloutManager {
   private readonly entries = new Map<string, Entry>();
   private readonly refreshing = new Map<string, Promise<void>>();
   private readonly summaryListeners = new Set<(summary: RolloutSummary, environment: string) => void>();
+  private readonly changeListeners = new Set<ChangeListener>();
   /** This server's report totals per chain (for the current rollout), flushed to the store each round. */
   private readonly reports = new Map<string, { rolloutId: string; aggregate: ReportAggregate; dirty: boolean }>();
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
@@ -129,6 +133,12 @@ export class RolloutManager {
   private readonly lastHold = new Map<string, RolloutDecisionRecord>();
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
+  /** Chains whose decision is under way: a slow gate query holds its own chain, never another's. */
+  private readonly deciding = new Map<string, Promise<void>>();
+  /** Chains checked on their reports alone while their decision waits for Prometheus. */
+  private readonly checking = new Map<string, Promise<void>>();
+  /** Ends the gate queries in flight when the server closes. */
+  private readonly stopping = new AbortController();
   private unwatch: () => void = () => undefined;
   private closed = false;
 
@@ -162,13 +172,24 @@ export class RolloutManager {
     this.closed = true;
     if (this.timer !== null) clearInterval(this.timer);
     this.unwatch();
+    this.stopping.abort();
     await this.running;
+    await Promise.all([...this.deciding.values(), ...this.checking.values()]);
   }
 
   /** `rollout` events for `GET /v1/events`; returns the unsubscribe. */
   subscribe(listener: (summary: RolloutSummary, environment: string) => void): () => void {
     this.summaryListeners.add(listener);
     return () => this.summaryListeners.delete(listener);
+  }
+
+  /**
+   * The changes this server decided (it won the compare-and-swap of the record), as they are announced to the
+   * webhooks: each change reaches one server's listeners, whichever server made it. Returns the unsubscribe.
+   */
+  onChange(listener: ChangeListener): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
   }
 
   /** The chain's current plan frame for a new event stream, or null (no rollout ever). */
@@ -508,6 +529,7 @@ export class RolloutManager {
 
   /** Change events to the webhooks, not awaited: a slow receiver never holds a decision. */
   private emitChange(kind: ChangeEventKind, record: RolloutRecord, actor: string | null): void {
+    for (const l of [...this.changeListeners]) l(kind, record, actor);
     const sinks = this.config?.webhooks ?? [];
     if (sinks.length === 0) return;
     const { state } = record;
@@ -633,12 +655,18 @@ export class RolloutManager {
   async round(now = Date.now()): Promise<void> {
     if (this.config === null || this.closed) return;
     await this.flushReports();
+    // Each chain on its own, not awaited: a slow gate query holds up no other chain. A chain whose decision
+    // still waits for Prometheus is checked on its reports alone: a breach they show rolls back all the same.
     for (const key of [...this.entries.keys()]) {
-      try {
-        await this.decideChain(key, now);
-      } catch (e) {
-        this.log("error", "the rollout loop failed on a chain", { chain: key, error: (e as Error).message });
-      }
+      const full = !this.deciding.has(key);
+      const running = full ? this.deciding : this.checking;
+      if (running.has(key)) continue;
+      const deciding = this.decideChain(key, now, full)
+        .catch((e: unknown) => {
+          this.log("error", "the rollout loop failed on a chain", { chain: key, error: (e as Error).message });
+        })
+        .finally(() => running.delete(key));
+      running.set(key, deciding);
     }
   }
 
@@ -663,7 +691,8 @@ export class RolloutManager {
     }
   }
 
-  private async decideChain(key: string, now: number): Promise<void> {
+  /** One chain's decision; with `queryPrometheus` false, only a rollback the reports' gates show is made. */
+  private async decideChain(key: string, now: number, queryPrometheus = true): Promise<void> {
     await this.refresh(key);
     const held = this.entries.get(key);
     if (held === undefined) return;
@@ -671,14 +700,22 @@ export class RolloutManager {
     const { state } = record;
     const ttl = this.config!.planTtlMs ?? DEFAULT_PLAN_TTL_MS;
     if (FINAL_PHASES.includes(state.phase)) {
+      if (!queryPrometheus) return;
       // A finished rollout's plan stays the chain's until the next publish: renewed before it expires.
       if (Date.parse(record.expiresAt) - now < ttl / 2)
         await this.commit(key, stored, state, { action: "none", reason: "plan renewed", actor: LOOP_ACTOR }, now);
       return;
     }
     const policy = this.policyOf(state.environment);
-    const signals = await this.signals(key, state, policy, now);
-    const decision = decide({ policy, state, now, signals });
+    // The reports' gates first: a breach they show rolls back without waiting for Prometheus, which may be
+    // slow or down exactly when something is wrong. Otherwise the Prometheus gates are queried, and decide.
+    const signals = await this.signals(key, state, policy);
+    let decision = decide({ policy, state, now, signals });
+    if (decision.action !== "rollback" && policy.gates.some((g) => g.metric === "prometheus")) {
+      if (!queryPrometheus) return;
+      Object.assign(signals, await this.prometheusSignals(state, policy, now));
+      decision = decide({ policy, state, now, signals });
+    }
     if (decision.action === "hold" || decision.action === "none") {
       const d = decisionRecord(decision, record.planVersion, now);
       this.lastHold.set(key, d);
@@ -713,15 +750,27 @@ export class RolloutManager {
     this.emitChange(kinds[decision.action], written, LOOP_ACTOR);
   }
 
-  private async signals(
-    key: string,
+  /** The report gates' signals; the Prometheus gates' are "not queried" until prometheusSignals. */
+  private async signals(key: string, state: RolloutState, policy: RolloutPolicy): Promise<Record<string, GateSignal>> {
+    const aggregate = await this.aggregateOf(key, state.rolloutId);
+    const versions = { stable: state.stable.version, candidate: state.candidate.version };
+    const signals = reportSignals(aggregate, policy.gates, versions);
+    for (const gate of policy.gates)
+      if (gate.metric === "prometheus")
+        signals[gate.name] = {
+          kind: "unavailable",
+          reason: "no-data",
+          detail: `${gate.name}: not queried (another gate breached)`,
+        };
+    return signals;
+  }
+
+  private async prometheusSignals(
     state: RolloutState,
     policy: RolloutPolicy,
     now: number,
   ): Promise<Record<string, GateSignal>> {
-    const aggregate = await this.aggregateOf(key, state.rolloutId);
-    const versions = { stable: state.stable.version, candidate: state.candidate.version };
-    const signals = reportSignals(aggregate, policy.gates, versions);
+    const signals: Record<string, GateSignal> = {};
     const prometheus = this.config!.prometheus;
     for (const gate of policy.gates) {
       if (gate.metric !== "prometheus") continue;
@@ -735,6 +784,7 @@ export class RolloutManager {
               stableVersion: state.stable.version,
               from: state.startedAt,
               at: now,
+              signal: this.stopping.signal,
             });
     }
     return signals;
@@ -802,6 +852,7 @@ function cohortHealth(aggregate: ReportAggregate, version: number): CohortHealth
     requests: Math.round(t.rate.trials),
     errors: Math.round(t.rate.events),
     meanLatencyMs: t.latency.count > 0 ? t.latency.sum / t.latency.count : null,
+    latency: t.latency.count > 0 ? { ...t.latency } : null,
   };
 }
 

@@ -80,8 +80,12 @@ export interface PrometheusHandle {
   stop(): Promise<void>;
 }
 
-/** Starts Prometheus scraping `targets` every second; resolves when /-/ready answers. */
-export async function startPrometheus(targets: number[]): Promise<PrometheusHandle> {
+/** Starts Prometheus scraping `targets` (every second by default); resolves when /-/ready answers. */
+export async function startPrometheus(
+  targets: number[],
+  options: { scrapeInterval?: string } = {},
+): Promise<PrometheusHandle> {
+  const interval = options.scrapeInterval ?? "1s";
   if (prometheusBinary === null) throw new Error("no prometheus binary");
   const dir = tempdir("strata-prometheus-");
   const config = join(dir, "prometheus.yml");
@@ -89,8 +93,8 @@ export async function startPrometheus(targets: number[]): Promise<PrometheusHand
     config,
     [
       "global:",
-      "  scrape_interval: 1s",
-      "  evaluation_interval: 1s",
+      `  scrape_interval: ${interval}`,
+      `  evaluation_interval: ${interval}`,
       "scrape_configs:",
       "  - job_name: synthetic",
       "    static_configs:",
