@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 // Benchmarks of the runtime side (the SDK and `strata agent`, issue 11). Prints tables.
 //
-//   npm run build && node bench/client.bench.mjs [--quick] [--only get,fleet,reconnect,agent,import]
+//   npm run build && node bench/client.bench.mjs [--quick] [--only get,report,fleet,reconnect,rollback,agent,import]
+//     [--baseline DIR]  (rollback: DIR is a built checkout of an earlier commit; its SDK takes turns with this one)
 //
 // - get() against a plain property read of a frozen object (goal within 3×), and allocations per call
 //   (goal zero: heap growth and garbage collections over 5 M calls); get() with a health report per call
-//   (report()) against get() alone (goal: no measurable change).
+//   (report()) against get() alone.
+// - Reporting on against off, side by side (goal: no measurable change): a request loop of four get() calls
+//   with report() per request against the same loop on a client that never reports, and get() alone on each.
 // - 1,000 SDK clients in one process on one `strata serve`: memory per client, push → last client p50/p99.
 // - 200 of them reconnecting after the server restarts: the spread of their arrivals (full jitter; needs fleet).
 // - Rollback decision (abort) → 1,000 SDK clients following a 50% canary on the stable content: p50/p99 of the
@@ -23,7 +26,7 @@ import { runInNewContext } from "node:vm";
 import { cli, machine, median, root, table, time } from "./lib.mjs";
 
 const quick = process.argv.includes("--quick");
-// --only SECTIONS: some of get, fleet (1,000 clients), reconnect (then 200 of them after a restart), rollback,
+// --only SECTIONS: some of get, report, fleet (1,000 clients), reconnect (then 200 of them after a restart), rollback,
 // agent, import.
 const onlyAt = process.argv.indexOf("--only");
 const only = onlyAt < 0 ? null : new Set(process.argv[onlyAt + 1]?.split(","));
@@ -119,6 +122,23 @@ const config = (n) => ({
   database: { host: "db.internal", pool: { max: 10, min: 1, idle_timeout_ms: 30000 } },
   http: { port: 8080, timeout_ms: 2500 },
 });
+
+/** Profiles this process between start() and stop(name), each profile written to `${prefix}-${name}-N.cpuprofile`. */
+async function profiler(prefix) {
+  const { Session } = await import("node:inspector/promises");
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.setSamplingInterval", { interval: 200 });
+  let n = 0;
+  return {
+    start: () => session.post("Profiler.start"),
+    stop: async (name) => {
+      const { profile } = await session.post("Profiler.stop");
+      writeFileSync(`${prefix}-${name}-${++n}.cpuprofile`, JSON.stringify(profile));
+    },
+  };
+}
 
 try {
   console.log(`\nmachine: ${machine()}${quick ? " (--quick)" : ""}`);
@@ -236,6 +256,123 @@ try {
     await s.stop();
   }
 
+  // ---- reporting on against off, side by side --------------------------------------------------------------
+  // A service's hot loop: each request reads four keys and builds its answer from them. "on": a client whose
+  // reporting is running (report() called with each request, its timer armed, its batches sent every 5 s);
+  // "off": the same loop on a client that never reports (no totals, no timer). Two rows: the request with
+  // report() against without, and get() alone on the reporting client against the silent one (what reporting
+  // costs the reads themselves). Rounds alternate the order; ratio = median of the rounds' ratios, spread =
+  // their interquartile range.
+  if (section("report")) {
+    const port = await freePort();
+    const s = await serve(port, `file:${join(work, "store-report")}`);
+    const url = `http://127.0.0.1:${port}`;
+    await publisher(url)(config(0));
+    const make = () =>
+      new StrataClient({ endpoint: url, environment: "staging", service: "bench", trustedKeys: [key.publicKey.text] });
+    const on = [make(), make()];
+    const off = [make(), make()];
+    await Promise.all([...on, ...off].map((c) => c.ready()));
+    const N = quick ? 1_000_000 : 3_000_000;
+    let sink = 0;
+    const handle = (c, i) =>
+      (c.get("database.host").length + c.get("database.pool.max") + c.get("http.port") + c.get("http.timeout_ms") + i) &
+      0xff;
+    const serveOn = () => {
+      for (let i = 0; i < N; i++) {
+        const c = on[i & 1];
+        sink += handle(c, i);
+        c.report({ requests: 1, latencyMs: i & 15 });
+      }
+    };
+    const serveOff = () => {
+      for (let i = 0; i < N; i++) sink += handle(off[i & 1], i);
+    };
+    // The floor: the same request adding one sample to plain counters by hand (what any reporting costs at least).
+    const counters = [0, 1].map(() => ({ requests: 0, count: 0, sum: 0, sumSquares: 0 }));
+    const serveCounted = () => {
+      for (let i = 0; i < N; i++) {
+        sink += handle(off[i & 1], i);
+        const t = counters[i & 1];
+        const l = i & 15;
+        t.requests++;
+        t.count++;
+        t.sum += l;
+        t.sumSquares += l * l;
+      }
+    };
+    const getOn = () => {
+      for (let i = 0; i < N; i++) sink += on[i & 1].get("database.pool.max");
+    };
+    const getOff = () => {
+      for (let i = 0; i < N; i++) sink += off[i & 1].get("database.pool.max");
+    };
+    const once = (fn) => {
+      const t = process.hrtime.bigint();
+      fn();
+      return Number(process.hrtime.bigint() - t) / N;
+    };
+    for (const warm of [serveOn, serveOff, serveCounted, getOn, getOff]) warm();
+    const rounds = quick ? 9 : 21;
+    const ns = { serveOn: [], serveOff: [], serveCounted: [], getOn: [], getOff: [] };
+    for (let r = 0; r < rounds; r++) {
+      // Alternate which goes first: a round's second run inherits the first's GC debt and CPU frequency.
+      if (r % 2 === 0) {
+        ns.serveOff.push(once(serveOff));
+        ns.serveOn.push(once(serveOn));
+        ns.serveCounted.push(once(serveCounted));
+        ns.getOff.push(once(getOff));
+        ns.getOn.push(once(getOn));
+      } else {
+        ns.serveOn.push(once(serveOn));
+        ns.serveOff.push(once(serveOff));
+        ns.serveCounted.push(once(serveCounted));
+        ns.getOn.push(once(getOn));
+        ns.getOff.push(once(getOff));
+      }
+    }
+    const ratios = (a, b) => a.map((x, i) => x / b[i]);
+    const spread = (xs) =>
+      `${pct(xs, 25).toFixed(3)}–${pct(xs, 75).toFixed(3)} (all ${Math.min(...xs).toFixed(3)}–${Math.max(...xs).toFixed(3)})`;
+    const serveRatios = ratios(ns.serveOn, ns.serveOff);
+    const getRatios = ratios(ns.getOn, ns.getOff);
+    const countedRatios = ratios(ns.serveCounted, ns.serveOff);
+    const sent = on.reduce((n, c) => n + c.reportStats().sent, 0);
+    table(
+      `reporting on against off (${rounds} alternated rounds of ${N.toLocaleString("en")}; ns: the fastest round; ratio on/off: the median of the rounds' ratios, spread: quartiles and range)`,
+      ["loop", "off ns", "on ns", "on / off", "spread of the ratio"],
+      [
+        [
+          "request: 4 × get() + its answer (+ `report({ requests: 1, latencyMs })` when on)",
+          Math.min(...ns.serveOff).toFixed(2),
+          Math.min(...ns.serveOn).toFixed(2),
+          `${median(serveRatios).toFixed(3)}×`,
+          spread(serveRatios),
+        ],
+        [
+          "the same request + one sample added to plain counters by hand (the floor of any reporting)",
+          Math.min(...ns.serveOff).toFixed(2),
+          Math.min(...ns.serveCounted).toFixed(2),
+          `${median(countedRatios).toFixed(3)}×`,
+          spread(countedRatios),
+        ],
+        [
+          '`get("database.pool.max")` alone, reporting client against a silent one',
+          Math.min(...ns.getOff).toFixed(2),
+          Math.min(...ns.getOn).toFixed(2),
+          `${median(getRatios).toFixed(3)}×`,
+          spread(getRatios),
+        ],
+      ],
+    );
+    console.log(
+      `batches sent by the reporting clients during the run: ${sent}; dropped ${on.reduce((n, c) => n + c.reportStats().dropped, 0)}`,
+    );
+    if (sink === 42) console.log("");
+    for (const c of [...on, ...off]) await c.close();
+    await s.stop();
+  }
+
   // ---- 1,000 clients -------------------------------------------------------------------------------------
   if (section("fleet")) {
     const CLIENTS = 1000;
@@ -347,7 +484,20 @@ try {
   // ---- rollback: decision → 1,000 clients on the stable content -----------------------------------------------
   if (section("rollback")) {
     const CLIENTS = 1000;
-    const ROUNDS = quick ? 1 : 3;
+    // --baseline DIR: a checkout of an earlier commit, built (its dist/client): its SDK's fleet and this one's
+    // take turns against the same server in this run, so the two are compared on the same load.
+    const baselineAt = process.argv.indexOf("--baseline");
+    const fleets = [["this build", StrataClient]];
+    if (baselineAt > 0) {
+      const dir = process.argv[baselineAt + 1];
+      const { StrataClient: Baseline } = await import(join(dir, "dist/client/index.js"));
+      fleets.push([`baseline (${dir})`, Baseline]);
+    }
+    // --profile FILE: a CPU profile of this process from each decision to its last switch (FILE-this-N.cpuprofile).
+    const profileAt = process.argv.indexOf("--profile");
+    const profile = profileAt < 0 ? null : await profiler(process.argv[profileAt + 1]);
+    const PASSES = quick ? 1 : 2;
+    const ROUNDS = 2; // rollouts per fleet and pass
     const port = await freePort();
     const repo = join(work, "repo-rollback");
     const rollout = generateSigningKey();
@@ -382,24 +532,7 @@ try {
     const url = `http://127.0.0.1:${port}`;
     const publish = publisher(url);
     await publish(config(0));
-    const clients = [];
-    for (let i = 0; i < CLIENTS; i += 50) {
-      const batch = Array.from(
-        { length: Math.min(50, CLIENTS - i) },
-        (_, j) =>
-          new StrataClient({
-            endpoint: url,
-            environment: "staging",
-            service: "fleet",
-            instance: `r-${i + j}`,
-            trustedKeys: [key.publicKey.text],
-            rolloutKeys: [rolloutPublic],
-            timeoutMs: 30_000,
-          }),
-      );
-      await Promise.all(batch.map((c) => c.ready()));
-      clients.push(...batch);
-    }
+    let published = 0;
     const bodies = async () => {
       let n = 0;
       for (const m of (await (await fetch(`${url}/metrics`, { headers: { connection: "close" } })).text()).matchAll(
@@ -409,56 +542,91 @@ try {
           n += Number(m[2]);
       return n;
     };
-    const switches = [];
-    const lasts = [];
-    let moved = 0;
-    let fetched = 0;
-    for (let r = 1; r <= ROUNDS; r++) {
-      await publish(config(r));
-      const plan = JSON.parse(
-        await (await fetch(`${url}/v1/environments/staging/plan`, { headers: { connection: "close" } })).text(),
-      );
-      while (!clients.every((c) => c.rollout()?.planVersion === plan.planVersion)) await sleep(20);
-      const candidates = clients.filter((c) => c.rollout().cohort === "candidate");
-      const before = await bodies();
-      const arrivals = [];
-      const done = new Promise((resolve) => {
-        for (const c of candidates) {
-          const off = c.on("change", () => {
-            arrivals.push(performance.now());
-            off();
-            if (arrivals.length === candidates.length) resolve();
-          });
-        }
-      });
-      const t0 = performance.now();
-      const res = await fetch(`${url}/v1/environments/staging/rollout/abort`, {
-        method: "POST",
-        headers: { "content-type": "application/json", connection: "close" },
-        body: JSON.stringify({ reason: "bench" }),
-      });
-      if (res.status !== 200) throw new Error(`abort: ${res.status} ${await res.text()}`);
-      await done;
-      const lat = arrivals.map((a) => a - t0);
-      switches.push(...lat);
-      lasts.push(Math.max(...lat));
-      moved += candidates.length;
-      while (!clients.every((c) => c.rollout()?.phase === "aborted")) await sleep(20);
-      fetched += (await bodies()) - before;
-    }
+    /** One fleet of CLIENTS made with `Client`, ROUNDS rollouts each aborted: its candidates' switch times. */
+    const runFleet = async (Client, out) => {
+      const clients = [];
+      for (let i = 0; i < CLIENTS; i += 50) {
+        const batch = Array.from(
+          { length: Math.min(50, CLIENTS - i) },
+          (_, j) =>
+            new Client({
+              endpoint: url,
+              environment: "staging",
+              service: "fleet",
+              instance: `r-${i + j}`,
+              trustedKeys: [key.publicKey.text],
+              rolloutKeys: [rolloutPublic],
+              timeoutMs: 30_000,
+            }),
+        );
+        await Promise.all(batch.map((c) => c.ready()));
+        clients.push(...batch);
+      }
+      for (let r = 1; r <= ROUNDS; r++) {
+        await publish(config(++published));
+        const plan = JSON.parse(
+          await (await fetch(`${url}/v1/environments/staging/plan`, { headers: { connection: "close" } })).text(),
+        );
+        while (!clients.every((c) => c.rollout()?.planVersion === plan.planVersion)) await sleep(20);
+        await sleep(500); // the confirmations of the start settled
+        const candidates = clients.filter((c) => c.rollout().cohort === "candidate");
+        const before = await bodies();
+        const arrivals = [];
+        const done = new Promise((resolve) => {
+          for (const c of candidates) {
+            const off = c.on("change", () => {
+              arrivals.push(performance.now());
+              off();
+              if (arrivals.length === candidates.length) resolve();
+            });
+          }
+        });
+        if (profile !== null) await profile.start();
+        const cpu0 = process.cpuUsage();
+        const t0 = performance.now();
+        const res = await fetch(`${url}/v1/environments/staging/rollout/abort`, {
+          method: "POST",
+          headers: { "content-type": "application/json", connection: "close" },
+          body: JSON.stringify({ reason: "bench" }),
+        });
+        if (res.status !== 200) throw new Error(`abort: ${res.status} ${await res.text()}`);
+        await done;
+        const cpu = process.cpuUsage(cpu0);
+        if (profile !== null) await profile.stop(Client === StrataClient ? "this" : "baseline");
+        const lat = arrivals.map((a) => a - t0);
+        out.switches.push(...lat);
+        out.lasts.push(Math.max(...lat));
+        out.cpu.push((cpu.user + cpu.system) / 1000);
+        out.moved += candidates.length;
+        while (!clients.every((c) => c.rollout()?.phase === "aborted")) await sleep(20);
+        out.fetched += (await bodies()) - before;
+      }
+      for (const c of clients) await c.close();
+    };
+    const results = new Map(fleets.map(([name]) => [name, { switches: [], lasts: [], cpu: [], moved: 0, fetched: 0 }]));
+    for (let p = 0; p < PASSES; p++)
+      for (const [name, Client] of p % 2 === 0 ? fleets : [...fleets].reverse())
+        await runFleet(Client, results.get(name));
+    const rows = [];
+    const cell = (f) => [...results.values()].map(f);
+    rows.push(["clients moved back to the stable content", ...cell((o) => String(o.moved))]);
+    rows.push([
+      "decision → first client on the stable content",
+      ...cell((o) => `${Math.min(...o.switches).toFixed(0)} ms`),
+    ]);
+    rows.push(["decision → client on the stable content, p50", ...cell((o) => `${pct(o.switches, 50).toFixed(0)} ms`)]);
+    rows.push(["decision → client on the stable content, p99", ...cell((o) => `${pct(o.switches, 99).toFixed(0)} ms`)]);
+    rows.push(["decision → last client (worst round)", ...cell((o) => `${Math.max(...o.lasts).toFixed(0)} ms`)]);
+    rows.push([
+      "this process's CPU from the decision to the last switch (median round)",
+      ...cell((o) => `${median(o.cpu).toFixed(0)} ms`),
+    ]);
+    rows.push(["snapshot bodies fetched for the rollbacks", ...cell((o) => String(o.fetched))]);
     table(
-      `rollback decision (\`POST …/rollout/abort\`) → ${CLIENTS} SDK clients in one process following a 50% canary, ${ROUNDS} rollouts`,
-      ["measure", "value"],
-      [
-        ["clients moved back to the stable content", String(moved)],
-        ["decision → first client on the stable content", `${Math.min(...switches).toFixed(0)} ms`],
-        ["decision → client on the stable content, p50", `${pct(switches, 50).toFixed(0)} ms`],
-        ["decision → client on the stable content, p99", `${pct(switches, 99).toFixed(0)} ms`],
-        ["decision → last client (worst round)", `${Math.max(...lasts).toFixed(0)} ms`],
-        ["snapshot bodies fetched for the rollbacks", String(fetched)],
-      ],
+      `rollback decision (\`POST …/rollout/abort\`) → ${CLIENTS} SDK clients in one process following a 50% canary, ${PASSES * ROUNDS} rollouts per fleet (fleets take turns)`,
+      ["measure", ...results.keys()],
+      rows,
     );
-    for (const c of clients) await c.close();
     await s.stop();
   }
 

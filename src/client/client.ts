@@ -70,7 +70,23 @@ export class StrataClient<T extends object = Record<string, unknown>> {
     });
     const connection = new Connection(this.settings, this.lifetime, this.state);
     follower = this.follower = new Follower(this.settings, this.lifetime, connection, this.state, this.emitter);
-    this.reporter = new Reporter(this.settings, this.lifetime, connection, () => this.state.version);
+    this.reporter = new Reporter(
+      this.settings,
+      this.lifetime,
+      connection,
+      () => this.state.version,
+      () =>
+        this.state.isStale()
+          ? "expired"
+          : this.follower.disconnected || this.state.source === "cache"
+            ? "disconnected"
+            : null,
+    );
+    // The client's own refusals go out with its health reports (what the rollout status shows per cohort).
+    this.emitter.on("error", (e) => {
+      if (isRejection(e)) this.reporter.refused("snapshot", e.code);
+      else if (e.code === "plan-refused" && e.refusal !== null) this.reporter.refused("plan", e.refusal);
+    });
   }
 
   // ---- the read API (no I/O, no allocation) ---------------------------------------------------------
@@ -257,10 +273,12 @@ export class StrataClient<T extends object = Record<string, unknown>> {
   }
 
   /**
-   * Ends every timer, request and stream (the health reports not yet sent are dropped); resolves once the cache
-   * file write in flight is done.
+   * Ends every timer, request and stream (the health reports not yet sent are dropped; a version change not yet
+   * told to the endpoint is told first, within a second); resolves once the cache file write in flight is done.
    */
   async close(): Promise<void> {
+    if (this.lifetime.closed) return;
+    await this.follower.confirmBeforeClose();
     if (this.lifetime.closed) return;
     this.lifetime.close();
     await this.loop?.catch(() => undefined);

@@ -26,6 +26,14 @@ import type { AcceptedState, InitialAnswer } from "./state.js";
  */
 const STREAM_IDLE_MS = 45_000;
 
+/**
+ * A client whose version in use changed tells the endpoint within this long, at a uniformly random time: a
+ * fleet that switches together (a rollback reaching a thousand clients of one process at once) spreads its
+ * confirmations instead of sending them all while the others are still switching. The fleet status lags by
+ * as much; the switch itself does not wait for it.
+ */
+const CONFIRM_SPREAD_MS = 2000;
+
 export class Follower {
   private transport: "events" | "long-poll";
   /**
@@ -37,6 +45,11 @@ export class Follower {
   private lastEventId = 0;
   /** A `reconnect` was reported and the endpoint has not answered since: the next answer is `reconnected`. */
   private reconnecting = false;
+  /**
+   * When the endpoint is to hear which version runs now (Date.now() ms, spread over CONFIRM_SPREAD_MS after
+   * the version in use changed on the event stream); 0: nothing to tell.
+   */
+  private confirmAt = 0;
 
   constructor(
     private readonly settings: Settings,
@@ -46,6 +59,11 @@ export class Follower {
     private readonly emitter: Emitter,
   ) {
     this.transport = settings.transport;
+  }
+
+  /** The endpoint has not answered since a `reconnect` was reported. */
+  get disconnected(): boolean {
+    return this.reconnecting;
   }
 
   /** The rule for `Last-Event-ID`: it only goes up, from verified versions (the accepted state's `seen`). */
@@ -295,9 +313,19 @@ export class Follower {
       const parser = new EventStreamParser();
       const decoder = new TextDecoder();
       const reader = res.body.getReader();
+      let reading: ReturnType<typeof reader.read> | null = null;
       try {
         for (;;) {
-          const { value, done } = await reader.read();
+          reading ??= reader.read();
+          if (this.confirmAt > 0 && !(await this.readsFirst(reading, this.confirmAt))) {
+            // Unless close() sent it meanwhile.
+            if (this.confirmAt === 0) continue;
+            this.confirmAt = 0;
+            await this.confirmRunning();
+            continue;
+          }
+          const { value, done } = await reading;
+          reading = null;
           if (done || this.lifetime.closed) break;
           const blocks = parser.blocks;
           // Several events in one read (a replay after reconnecting): only the newest needs fetching. Ids
@@ -314,7 +342,7 @@ export class Follower {
             }
           }
           if (parser.blocks !== blocks) resetIdle();
-          let before = this.state.version;
+          const before = this.state.version;
           // The plan first: it comes before the snapshot event of its candidate, which it fetches (once
           // verified), so a client it keeps on the stable version never runs the candidate in between.
           if (plan !== null) await this.state.considerPlan(plan);
@@ -324,15 +352,10 @@ export class Follower {
               await this.consider(carried);
             else await this.fetchVersion(newest);
           }
-          if (this.state.version !== before) {
-            // Tell the endpoint which version runs now (fleet status reads it from a snapshot request's
-            // Strata-Client header): a conditional GET, 304 unless something newer arrived meanwhile.
-            before = -1;
-            while (this.state.version !== before && !this.lifetime.closed) {
-              before = this.state.version;
-              await this.catchUp();
-            }
-          }
+          // A version that came and went before the confirmation's turn needs none of its own: the one due
+          // says what runs then. An earlier turn is kept (a stream of changes does not postpone it forever).
+          if (this.state.version !== before && this.confirmAt === 0)
+            this.confirmAt = Date.now() + Math.random() * CONFIRM_SPREAD_MS;
         }
       } finally {
         await reader.cancel().catch(() => undefined);
@@ -341,6 +364,45 @@ export class Follower {
     } finally {
       this.lifetime.clear(idle);
       unlink();
+    }
+  }
+
+  /**
+   * A client closing with a confirmation due sends it first (a conditional GET, at most a second): a process
+   * that switched and then stopped at once still tells the endpoint which version it ran last.
+   */
+  async confirmBeforeClose(): Promise<void> {
+    if (this.confirmAt === 0 || this.lifetime.closed) return;
+    this.confirmAt = 0;
+    const url = this.connection.url("snapshot");
+    const res = await this.connection
+      .request(url, { "if-none-match": `"${this.state.headVersion}"` }, Math.min(this.settings.timeoutMs, 1000))
+      .catch(() => null);
+    await res?.body?.cancel().catch(() => undefined);
+  }
+
+  /** True when the stream's next read settles before `at` (Date.now() ms); false once `at` comes first. */
+  private async readsFirst(reading: Promise<unknown>, at: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | null = null;
+    const turn = new Promise<false>((resolve) => {
+      timer = this.lifetime.timer(() => resolve(false), at - Date.now());
+    });
+    try {
+      return await Promise.race([reading.then(() => true), turn]);
+    } finally {
+      this.lifetime.clear(timer);
+    }
+  }
+
+  /**
+   * Tells the endpoint which version runs now (the fleet status reads it from a snapshot request's
+   * `Strata-Client` header): a conditional GET, 304 unless something newer arrived meanwhile.
+   */
+  private async confirmRunning(): Promise<void> {
+    let before = -1;
+    while (this.state.version !== before && !this.lifetime.closed) {
+      before = this.state.version;
+      await this.catchUp();
     }
   }
 

@@ -5,9 +5,14 @@
  * allocation, no I/O. A timer sends what accumulated every `reportIntervalMs` and starts again from zero,
  * whether the endpoint took it or not: a batch that fails is dropped, never kept for later, so an endpoint
  * that is down costs no memory (at most one batch in flight; versions per batch bounded).
+ *
+ * The batch also says what the client itself refused since the last one (snapshots by rejection code, plans by
+ * refusal: the client's `error` events) and whether the configuration it runs is stale, on the report of the
+ * version in use: what the rollout status shows per cohort. Counted only by a client that reports.
  */
 import { MAX_REPORTS_PER_BATCH, ROLLOUT_PATHS, type HealthReportBatch } from "../core/protocol/rollout.js";
-import type { HealthReport } from "../core/rollout/reports.js";
+import { MAX_REJECTIONS_PER_CODE } from "../core/rollout/reports.js";
+import type { HealthReport, ReportedRejections, Staleness } from "../core/rollout/reports.js";
 import type { Connection } from "./connection.js";
 import { StrataClientError } from "./errors.js";
 import type { Lifetime } from "./lifetime.js";
@@ -68,11 +73,34 @@ function refuseLatency(latency: unknown): never {
   );
 }
 
+/** What the client says of itself, on the report of the version it runs. */
+interface OwnState {
+  version: number;
+  rejected: ReportedRejections | null;
+  stale: Staleness | null;
+}
+
 /** A batch as the wire carries it (exported for its fixed vector). */
-export function reportBatch(totals: Iterable<Totals>, instance: string, intervalMs: number): HealthReportBatch {
+export function reportBatch(
+  totals: Iterable<Totals>,
+  instance: string,
+  intervalMs: number,
+  own?: OwnState,
+): HealthReportBatch {
   const reports: HealthReport[] = [];
-  for (const t of totals) {
-    if (t.requests === 0) continue;
+  const says = own !== undefined && own.version > 0 && (own.rejected !== null || own.stale !== null);
+  const all = [...totals];
+  const ownTotals = says ? all.find((t) => t.version === own.version) : undefined;
+  // The version in use first: a full batch never leaves out what the client says of itself.
+  const ordered = says
+    ? [
+        ownTotals ?? { version: own.version, requests: 0, errors: 0, count: 0, sum: 0, sumSquares: 0 },
+        ...all.filter((t) => t !== ownTotals),
+      ]
+    : all;
+  for (const t of ordered) {
+    const isOwn = says && t.version === own.version;
+    if (t.requests === 0 && !isOwn) continue;
     const report: HealthReport = {
       instance,
       version: t.version,
@@ -81,6 +109,8 @@ export function reportBatch(totals: Iterable<Totals>, instance: string, interval
       intervalMs: Math.max(1, Math.round(intervalMs)),
     };
     if (t.count > 0) report.latency = { count: t.count, sum: t.sum, sumSquares: t.sumSquares };
+    if (isOwn && own.rejected !== null) report.rejected = own.rejected;
+    if (isOwn && own.stale !== null) report.stale = own.stale;
     reports.push(report);
     if (reports.length === MAX_REPORTS_PER_BATCH) break;
   }
@@ -95,6 +125,10 @@ export class Reporter {
   private timer: NodeJS.Timeout | null = null;
   private inFlight = false;
   private readonly counts = { sent: 0, dropped: 0, refused: 0 };
+  /** What the client refused since the last batch, by code (bounded: the codes are a fixed set). */
+  private readonly refusals = { snapshot: new Map<string, number>(), plan: new Map<string, number>() };
+  /** report() was called: the service reports, so the client's own refusals go out too. */
+  private used = false;
 
   constructor(
     private readonly settings: Settings,
@@ -102,7 +136,33 @@ export class Reporter {
     private readonly connection: Connection,
     /** The version in use now. */
     private readonly version: () => number,
+    /** Whether the configuration in use is stale now, and why. */
+    private readonly staleness: () => Staleness | null = () => null,
   ) {}
+
+  /** The client refused a snapshot (by its rejection code) or a rollout plan (by its refusal). */
+  refused(kind: "snapshot" | "plan", code: string): void {
+    if (this.lifetime.closed) return;
+    const counts = this.refusals[kind];
+    counts.set(code, (counts.get(code) ?? 0) + 1);
+    // A client that reports sends it with the next batch, even when it serves nothing meanwhile.
+    if (this.used && this.timer === null) {
+      this.since = Date.now();
+      this.arm();
+    }
+  }
+
+  /** The refusals counted since the last batch (each code's count capped at what a report may carry). */
+  private takeRefusals(): ReportedRejections | null {
+    const out: ReportedRejections = {};
+    for (const kind of ["snapshot", "plan"] as const) {
+      const counts = this.refusals[kind];
+      if (counts.size === 0) continue;
+      out[kind] = Object.fromEntries([...counts].map(([code, n]) => [code, Math.min(n, MAX_REJECTIONS_PER_CODE)]));
+      counts.clear();
+    }
+    return out.snapshot === undefined && out.plan === undefined ? null : out;
+  }
 
   add(input: ReportInput): void {
     const requests = input.requests ?? 1;
@@ -169,6 +229,7 @@ export class Reporter {
       t = { version, requests: 0, errors: 0, count: 0, sum: 0, sumSquares: 0 };
       this.totals.set(version, t);
     }
+    this.used = true;
     if (this.timer === null) {
       // The batch covers the time from its first report: what the endpoint's per-second limits are measured on.
       this.since = Date.now();
@@ -195,7 +256,11 @@ export class Reporter {
   /** Sends what accumulated and starts again from zero; a failure drops the batch. */
   async flush(): Promise<void> {
     const now = Date.now();
-    const batch = reportBatch(this.totals.values(), this.settings.instance, now - this.since);
+    const batch = reportBatch(this.totals.values(), this.settings.instance, now - this.since, {
+      version: this.version(),
+      rejected: this.takeRefusals(),
+      stale: this.staleness(),
+    });
     this.totals.clear();
     this.live = null;
     this.since = now;

@@ -21,7 +21,6 @@ import {
 } from "../core/protocol/index.js";
 import {
   acceptedPlan,
-  verifyPlanText,
   versionFor,
   type PlanCheck,
   type PlanRefusal,
@@ -36,7 +35,7 @@ import { parseAgeIdentities } from "./identity.js";
 import type { Lifetime } from "./lifetime.js";
 import type { Settings } from "./options.js";
 import { buildTree, mergeSecrets, type ConfigTree } from "./tree.js";
-import { verifySnapshotText } from "./verify.js";
+import { verifyPlanOnce, verifySnapshotText } from "./verify.js";
 
 /** A verified snapshot with its secrets opened: ready to be swapped in. */
 interface Accepted {
@@ -293,6 +292,13 @@ export class AcceptedState {
     } catch (e) {
       if (!isRejection(e)) throw e;
       this.reject(e);
+      // A plan waiting for this version waits no more: judged now (refused, as it names a version this
+      // client does not hold), not left pending until some later version.
+      const pending = this.pendingPlan;
+      if (pending !== null && e.version !== null && namedVersions(pending).some((r) => r.version === e.version)) {
+        this.pendingPlan = null;
+        await this.considerPlan(pending);
+      }
     }
   }
 
@@ -357,7 +363,7 @@ export class AcceptedState {
 
   private checkPlan(text: string, extra: readonly Accepted[], fromCache = false): PlanCheck {
     const signedVersions: SignedVersion[] = [...this.held.values(), ...extra].map((h) => h.signed);
-    return verifyPlanText(text, {
+    return verifyPlanOnce(text, {
       environment: this.settings.reads.environment,
       service: this.settings.reads.service,
       rolloutKeys: this.settings.rolloutKeys,

@@ -7,7 +7,16 @@ import { StrataError } from "../core/findings.js";
 // Not the snapshot index: it would load the SOPS engine, which only snapshots with secrets need.
 import { parsePublicKey, type PublicKey } from "../core/snapshot/keys.js";
 import { parseSnapshot, type Snapshot } from "../core/snapshot/snapshot.js";
-import { signedVersion, type SignedVersion } from "../core/rollout/plan.js";
+import {
+  checkSignedPlan,
+  signedVersion,
+  verifyPlanSignature,
+  type PlanCheck,
+  type PlanVerifyOptions,
+  type RolloutPlan,
+  type SignedPlan,
+  type SignedVersion,
+} from "../core/rollout/plan.js";
 import type { Chain } from "../core/protocol/chains.js";
 import { StrataClientError } from "./errors.js";
 
@@ -97,4 +106,44 @@ function checkSnapshotText(
     );
   }
   return { snapshot, signed };
+}
+
+/**
+ * Plan bytes whose signature this process verified, by the rollout keys and then the exact text (a Map key is
+ * the whole string: only identical bytes hit). A thousand clients of one process receiving one plan verify its
+ * parse, digest and Ed25519 signature once; each still runs every check of its own (environment, service,
+ * expiry, the versions it holds, the plan it followed). Only verified bytes are kept, a few at most: a flood
+ * of forged plans is verified each time and kept never.
+ */
+const verifiedPlans = new Map<string, Map<string, SignedPlan>>();
+const VERIFIED_PLANS_KEPT = 8;
+
+/** verifyPlanText with the signature part done once per plan bytes and rollout keys in this process. */
+export function verifyPlanOnce(text: string, options: PlanVerifyOptions): PlanCheck {
+  const keys = options.rolloutKeys.map((k) => k.keyid).join(",");
+  let byText = verifiedPlans.get(keys);
+  let signed = byText?.get(text);
+  if (signed === undefined) {
+    const check = verifyPlanSignature(text, options.rolloutKeys);
+    if (!check.ok) return check;
+    // Shared by every client that receives these bytes: nobody may change it.
+    signed = { ok: true, plan: deepFreeze(check.plan), keyid: check.keyid };
+    if (byText === undefined) {
+      if (verifiedPlans.size >= VERIFIED_PLANS_KEPT) verifiedPlans.delete(verifiedPlans.keys().next().value!);
+      verifiedPlans.set(keys, (byText = new Map()));
+    }
+    if (byText.size >= VERIFIED_PLANS_KEPT) byText.delete(byText.keys().next().value!);
+    byText.set(text, signed);
+  }
+  return checkSignedPlan(signed, options);
+}
+
+function deepFreeze(plan: RolloutPlan): RolloutPlan {
+  const freeze = (v: unknown): void => {
+    if (v === null || typeof v !== "object" || Object.isFrozen(v)) return;
+    Object.freeze(v);
+    for (const x of Object.values(v)) freeze(x);
+  };
+  freeze(plan);
+  return plan;
 }

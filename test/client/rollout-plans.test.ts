@@ -304,6 +304,26 @@ describe("refused plans change nothing", () => {
     expect(errors.map((e) => e.code)).toEqual(["invalid-signature", "plan-refused"]);
   });
 
+  it("a plan that waited for its candidate is refused when the candidate comes and is refused (not left waiting)", async () => {
+    const [v1] = chainOf("staging", 1) as [Snapshot];
+    // v2 as another key signed it: the endpoint serves it only after the plan naming it (the plan travels first).
+    const v2 = chainOf("staging", 2, newKey().key)[1]!;
+    const ep = await planEndpoint([v1], null);
+    const { c, errors, changes } = await client(ep, { instance: instances().candidate });
+    await ep.broadcast(planFrame(plan({ stable: v1, candidate: v2 })));
+    // Not served yet: the plan waits (a 404 for snapshots/2), nothing refused so far.
+    await waitFor(() => ep.requests.some((r) => r.path.endsWith("/snapshots/2")), "the plan's fetch of v2");
+    expect(c.lastRefusedPlan).toBeNull();
+    ep.versions.set(2, serializeSnapshot(v2));
+    await ep.broadcast(formatSnapshotEvent({ environment: "staging", version: 2, digest: v2.digest }));
+    await waitFor(() => c.lastRefusedPlan !== null, "the waiting plan judged");
+    expect(c.lastRefusedPlan).toMatchObject({ planVersion: 1, refusal: "unsigned-version" });
+    expect(errors.map((e) => e.code)).toContain("invalid-signature");
+    expect(errors.at(-1)).toEqual(expect.objectContaining({ code: "plan-refused", refusal: "unsigned-version" }));
+    expect(c.version).toBe(1);
+    expect(changes).toEqual([]);
+  });
+
   it("a plan naming another environment's versions: wrong-environment, and unsigned-version when it claims this one", async () => {
     const prod = chainOf("production", 2);
     await refusedCase(

@@ -8,12 +8,12 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { StrataClient, type ChangeEvent, type ClientOptions } from "../../src/client/index.js";
-import type { RolloutStatusDocument } from "../../src/core/protocol/index.js";
+import type { RolloutStatusDocument, StatusDocument } from "../../src/core/protocol/index.js";
 import { versionFor, type RolloutPlan } from "../../src/core/rollout/plan.js";
 import { tempdir } from "../support/gitdir.js";
 import { spawnServe, type ServeProcess } from "../support/serve.js";
 import { publisher, push, rolloutKey, strataYaml, version } from "../server/rollout-support.js";
-import { testBackoff, waitFor } from "./support.js";
+import { testBackoff, waitFor, waitForAsync } from "./support.js";
 
 const servers: ServeProcess[] = [];
 const clients: StrataClient[] = [];
@@ -238,6 +238,13 @@ describe("the SDK in a rollout run by strata serve", () => {
         else expect(seen, `checkout-${i} (candidate cohort)`).toEqual([1, 2]);
         expect(c.version).toBe(cohorts[i] === "candidate" ? 2 : 1);
       });
+      // A client tells the endpoint which version it runs within a spread of its switch (the fleet records):
+      // every record says what its client runs before the status is read.
+      const runs = new Map(fleet.map(({ c }, i) => [`checkout-${i}`, c.version]));
+      await waitForAsync(async () => {
+        const records = ((await (await fetch(`${s.url}/v1/status`)).json()) as StatusDocument).clients;
+        return [...runs].every(([instance, v]) => records.some((r) => r.instance === instance && r.version === v));
+      }, "every client's version in the fleet records");
       const status = (await (await fetch(`${s.url}/v1/environments/staging/rollout`)).json()) as RolloutStatusDocument;
       expect(status.cohorts.candidate).toMatchObject({ version: 2, instances: 5 });
       expect(status.clients).toEqual({ candidate: 5, stable: 5, other: 0 });

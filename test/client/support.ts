@@ -171,6 +171,15 @@ export async function waitFor<T>(
   }
 }
 
+/** {@link waitFor} with a probe that asks over the network. */
+export async function waitForAsync(probe: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** Fast reconnects for tests. */
 export const testBackoff = { baseMs: 50, capMs: 400 };
 

@@ -127,6 +127,24 @@ export interface CohortHealth {
   latency: MeanSample | null;
 }
 
+/**
+ * What the clients of one cohort (by the plan) said in their reports on one version about themselves: the
+ * snapshots and plans they refused, and whether their configuration is stale (their latest report).
+ */
+export interface ClientRefusals {
+  cohort: "stable" | "candidate";
+  /** The version they reported on (what they ran). */
+  version: number;
+  /** Instances of the cohort that reported on the version. */
+  instances: number;
+  /** Of them, those that refused something. */
+  rejecting: number;
+  /** Summed over them: snapshots by rejection code, plans by refusal. */
+  rejected: { snapshot: Record<string, number>; plan: Record<string, number> };
+  /** Of them, those whose latest report said stale, by why. */
+  stale: { expired: number; disconnected: number };
+}
+
 /** `GET {chain}/rollout`. */
 export interface RolloutStatusDocument {
   environment: string;
@@ -147,6 +165,11 @@ export interface RolloutStatusDocument {
   cohorts: { stable: CohortHealth | null; candidate: CohortHealth | null };
   /** Clients known to the fleet records, by the version the latest plan gives them. */
   clients: { stable: number; candidate: number; other: number };
+  /**
+   * The clients' own refusals and staleness from their reports, per cohort and version (candidate cohort
+   * first); empty before any report. Shown, never a gate's signal.
+   */
+  refusals: ClientRefusals[];
 }
 
 /** `POST {chain}/reports`: a client's batch (the SDK and the agent send one every few seconds). */

@@ -37,6 +37,7 @@ import {
 import type { RolloutState } from "./decide.js";
 import { FINAL_PHASES, ROLLOUT_PHASES, type RolloutPhase } from "./phases.js";
 import { BASIS_POINTS } from "./units.js";
+import type { PlanRefusal } from "./refusals.js";
 
 export const PLAN_KIND = "strata.rollout-plan";
 
@@ -303,22 +304,7 @@ export type AcceptedPlan = Pick<
   "planVersion" | "digest" | "rollout" | "phase" | "stable" | "candidate" | "cohort"
 >;
 
-export const PLAN_REFUSALS = [
-  "malformed",
-  "digest-mismatch",
-  "untrusted-signature",
-  "wrong-environment",
-  "wrong-service",
-  "expired",
-  "unsigned-version",
-  "plan-regression",
-  "plan-equivocation",
-  "rollout-changed",
-  "rollout-finished",
-  "cohort-shrank",
-  "versions-regressed",
-] as const;
-export type PlanRefusal = (typeof PLAN_REFUSALS)[number];
+export type { PlanRefusal } from "./refusals.js";
 
 export interface PlanVerifyOptions {
   environment: string;
@@ -341,6 +327,26 @@ export type PlanCheck =
 
 /** Parses plan bytes (at most {@link MAX_PLAN_BYTES}) and verifies them: {@link verifyPlan}. */
 export function verifyPlanText(text: string, options: PlanVerifyOptions): PlanCheck {
+  const signed = verifyPlanSignature(text, options.rolloutKeys);
+  return signed.ok ? checkSignedPlan(signed, options) : signed;
+}
+
+/** A plan whose bytes verified: well-formed, its digest right, signed by one of the rollout keys given. */
+export interface SignedPlan {
+  ok: true;
+  plan: RolloutPlan;
+  keyid: string;
+}
+
+/**
+ * The part of verifying plan bytes that depends on nothing but those bytes and the rollout keys: parse,
+ * shape, digest and signature. Identical bytes and keys give the identical answer, so a process may keep it
+ * (src/client/verify.ts does, for its many clients receiving one plan); {@link checkSignedPlan} does the rest.
+ */
+export function verifyPlanSignature(
+  text: string,
+  rolloutKeys: readonly PublicKey[],
+): SignedPlan | (PlanCheck & { ok: false }) {
   if (text.length > MAX_PLAN_BYTES) return refuse("malformed", `the plan is larger than ${MAX_PLAN_BYTES} bytes`);
   let value: unknown;
   try {
@@ -348,7 +354,7 @@ export function verifyPlanText(text: string, options: PlanVerifyOptions): PlanCh
   } catch (e) {
     return refuse("malformed", `the plan is not JSON: ${(e as Error).message}`);
   }
-  return verifyPlan(value, options);
+  return verifySignedPlanValue(value, rolloutKeys);
 }
 
 /**
@@ -359,19 +365,41 @@ export function verifyPlanText(text: string, options: PlanVerifyOptions): PlanCh
  * the end; across rollouts: older versions).
  */
 export function verifyPlan(value: unknown, options: PlanVerifyOptions): PlanCheck {
+  const signed = verifySignedPlanValue(value, options.rolloutKeys);
+  return signed.ok ? checkSignedPlan(signed, options) : signed;
+}
+
+function verifySignedPlanValue(
+  value: unknown,
+  rolloutKeys: readonly PublicKey[],
+): SignedPlan | (PlanCheck & { ok: false }) {
   const problems = validatePlanShape(value);
   if (problems.length > 0) return refuse("malformed", `malformed plan: ${problems.join("; ")}`);
   const plan = value as RolloutPlan;
-  const name = `plan ${plan.planVersion} of ${plan.environment}${plan.service === null ? "" : `/${plan.service}`}`;
+  const name = planName(plan);
   const actual = computePlanDigest(plan);
   if (actual !== plan.digest)
     return refuse("digest-mismatch", `${name}: digest ${plan.digest} does not match the content (${actual})`);
-  const keyid = findValidSignature(plan.digest, plan.signatures, options.rolloutKeys);
+  const keyid = findValidSignature(plan.digest, plan.signatures, rolloutKeys);
   if (keyid === null)
     return refuse(
       "untrusted-signature",
       `${name} has no valid signature by a rollout key (signatures: ${plan.signatures.map((s) => s.keyid.slice(0, 12)).join(", ") || "none"})`,
     );
+  return { ok: true, plan, keyid };
+}
+
+function planName(plan: RolloutPlan): string {
+  return `plan ${plan.planVersion} of ${plan.environment}${plan.service === null ? "" : `/${plan.service}`}`;
+}
+
+/**
+ * The rest of {@link verifyPlan}, for plan bytes that verified: this client's environment and service, the
+ * expiry, the versions it names signed by a publishing key, and no going back from the plan accepted before.
+ */
+export function checkSignedPlan(verified: SignedPlan, options: PlanVerifyOptions): PlanCheck {
+  const { plan, keyid } = verified;
+  const name = planName(plan);
   const service = options.service ?? null;
   if (plan.environment !== options.environment)
     return refuse(
@@ -437,7 +465,7 @@ export function verifyPlan(value: unknown, options: PlanVerifyOptions): PlanChec
   return { ok: true, plan, keyid, unchanged: false };
 }
 
-function refuse(refusal: PlanRefusal, message: string): PlanCheck {
+function refuse(refusal: PlanRefusal, message: string): PlanCheck & { ok: false } {
   return { ok: false, refusal, message };
 }
 

@@ -12,9 +12,16 @@
  *   its cohort's median is scaled down to it (its rates kept), so one process cannot dilute a breach or
  *   fake one alone.
  *
+ * A report also carries what the client itself refused since its last report (snapshots by rejection code,
+ * rollout plans by refusal) and whether the configuration it runs is stale (past its `expiresAt`, or the
+ * endpoint unreachable): kept per version and instance beside the counts, shown in the rollout status, never
+ * a gate's signal (see docs/rollouts.md, "What the clients refused").
+ *
  * Pure: the caller passes the clock; the aggregate is plain data the server keeps in its store.
  */
 import { isInstanceId } from "../protocol/client-header.js";
+import { REJECTION_CODES } from "../protocol/codes.js";
+import { PLAN_REFUSALS } from "./refusals.js";
 import type { GateSignal } from "./gates.js";
 import type { Gate } from "./policy.js";
 import type { MeanSample, RateSample } from "./statistics.js";
@@ -30,7 +37,26 @@ export interface HealthReport {
   latency?: MeanSample;
   /** The time the batch covers, in milliseconds. */
   intervalMs: number;
+  /** What the client refused since its last report, by code (absent: nothing). */
+  rejected?: ReportedRejections;
+  /** The configuration the client runs is stale (absent: it is not). */
+  stale?: Staleness;
 }
+
+/** Counts by code: snapshots by their rejection code, rollout plans by their refusal. */
+export interface ReportedRejections {
+  snapshot?: Record<string, number>;
+  plan?: Record<string, number>;
+}
+
+/** Why a client's configuration is stale: past its `expiresAt`, or the endpoint not reachable. */
+const STALENESS = ["expired", "disconnected"] as const;
+export type Staleness = (typeof STALENESS)[number];
+
+/** The most refusals of one code one report may count (a client refuses what it receives, a few a second). */
+export const MAX_REJECTIONS_PER_CODE = 10_000;
+
+const REJECTION_KINDS = { snapshot: REJECTION_CODES, plan: PLAN_REFUSALS } as const;
 
 export interface ReportLimits {
   /** Requests per second one instance can plausibly serve (default 100,000). */
@@ -57,7 +83,7 @@ export function parseHealthReport(value: unknown, limits: ReportLimits = DEFAULT
   if (value === null || typeof value !== "object" || Array.isArray(value)) return refuse("a report is a JSON object");
   const v = value as Record<string, unknown>;
   for (const k of Object.keys(v))
-    if (!["instance", "version", "requests", "errors", "latency", "intervalMs"].includes(k))
+    if (!["instance", "version", "requests", "errors", "latency", "intervalMs", "rejected", "stale"].includes(k))
       return refuse(`unknown field "${k}"`);
   const count = (x: unknown): x is number => typeof x === "number" && Number.isSafeInteger(x) && x >= 0;
   if (typeof v.instance !== "string" || !isInstanceId(v.instance))
@@ -95,7 +121,38 @@ export function parseHealthReport(value: unknown, limits: ReportLimits = DEFAULT
     if (l.count === 0 && (l.sum !== 0 || l.sumSquares !== 0)) return refuse("the latency summary is inconsistent");
     report.latency = { count: l.count, sum: l.sum, sumSquares: l.sumSquares };
   }
+  if (v.rejected !== undefined) {
+    const rejected = checkRejections(v.rejected);
+    if (typeof rejected === "string") return refuse(rejected);
+    report.rejected = rejected;
+  }
+  if (v.stale !== undefined) {
+    if (!STALENESS.includes(v.stale as Staleness)) return refuse('stale must be "expired" or "disconnected"');
+    report.stale = v.stale as Staleness;
+  }
   return { ok: true, report };
+}
+
+/** A report's `rejected`, checked and copied (known codes only, counts from 1 to the bound); else the problem. */
+function checkRejections(value: unknown): ReportedRejections | string {
+  const shape = "rejected must be { snapshot?: { code: count }, plan?: { refusal: count } }";
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return shape;
+  const out: ReportedRejections = {};
+  for (const [kind, counts] of Object.entries(value as Record<string, unknown>)) {
+    if (kind !== "snapshot" && kind !== "plan") return `${shape}: unknown field "${kind}"`;
+    if (counts === null || typeof counts !== "object" || Array.isArray(counts)) return shape;
+    const known: readonly string[] = REJECTION_KINDS[kind];
+    const copy: Record<string, number> = {};
+    for (const [code, n] of Object.entries(counts as Record<string, unknown>)) {
+      if (!known.includes(code))
+        return `rejected.${kind}: unknown code ${JSON.stringify(code.slice(0, 40))} (one of ${known.join(", ")})`;
+      if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 1 || n > MAX_REJECTIONS_PER_CODE)
+        return `rejected.${kind}.${code} must be a whole number from 1 to ${MAX_REJECTIONS_PER_CODE}`;
+      copy[code] = n;
+    }
+    out[kind] = copy;
+  }
+  return out;
 }
 
 /** One instance's totals on one version. */
@@ -104,6 +161,11 @@ export interface InstanceTotals {
   requests: number;
   errors: number;
   latency: MeanSample;
+  /** What it refused while on this version, summed (absent in totals stored before reports carried it). */
+  rejected?: { snapshot: Record<string, number>; plan: Record<string, number> };
+  /** Its latest report on this version: stale or not (null), and when (ms since the epoch). */
+  stale?: Staleness | null;
+  lastAt?: number;
 }
 
 /** What the store keeps per environment (and service): totals per version and instance, since the rollout started. */
@@ -134,6 +196,12 @@ export function addReport(
     errors: 0,
     latency: { count: 0, sum: 0, sumSquares: 0 },
   }));
+  addRefusals(totals, report.rejected);
+  // The latest word on staleness wins (reports of one instance come in order, one batch at a time).
+  if ((totals.lastAt ?? -Infinity) <= now) {
+    totals.stale = report.stale ?? null;
+    totals.lastAt = now;
+  }
   const budget =
     Math.floor((limits.maxRequestsPerSecond * Math.max(0, now - totals.firstSeen)) / 1000) - totals.requests;
   const counted = Math.max(0, Math.min(report.requests, budget));
@@ -147,6 +215,18 @@ export function addReport(
     totals.latency.sumSquares += report.latency.sumSquares * share;
   }
   return counted;
+}
+
+/** Adds refusal counts to an instance's totals (each sum bounded: a safe integer). */
+export function addRefusals(totals: InstanceTotals, rejected: ReportedRejections | InstanceTotals["rejected"]): void {
+  if (rejected === undefined) return;
+  const into = (totals.rejected ??= { snapshot: {}, plan: {} });
+  for (const kind of ["snapshot", "plan"] as const)
+    for (const [code, n] of Object.entries(rejected[kind] ?? {})) {
+      const have = Object.hasOwn(into[kind], code) ? into[kind][code]! : 0;
+      ownOrSet(into[kind], code, () => 0);
+      into[kind][code] = Math.min(Number.MAX_SAFE_INTEGER, have + n);
+    }
 }
 
 /**

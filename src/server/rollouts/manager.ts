@@ -70,6 +70,7 @@ import type { StoreReader } from "../store-reader.js";
 import { auditEntryOf } from "./audit.js";
 import {
   MAX_DECISIONS,
+  clientRefusals,
   mergeAggregates,
   parseRecord,
   parseSharedReports,
@@ -818,6 +819,7 @@ export class RolloutManager {
       decisions: [],
       cohorts: { stable: null, candidate: null },
       clients: { stable: 0, candidate: 0, other: 0 },
+      refusals: [],
     };
     if (held === undefined || held === null) return doc;
     const { record } = held;
@@ -835,6 +837,7 @@ export class RolloutManager {
       candidate: cohortHealth(aggregate, state.candidate.version),
     };
     const plan = JSON.parse(record.plan) as Parameters<typeof versionFor>[0];
+    doc.refusals = clientRefusals(aggregate, plan, state);
     for (const r of this.clients.list()) {
       if (!runsChain(r, state)) continue;
       const expected = versionFor(plan, { instance: r.instance }).ref.version;
