@@ -149,6 +149,8 @@ export class AcceptedState {
   private staleTimer: NodeJS.Timeout | null = null;
   private staleReported = false;
   private header = "";
+  /** When the version in use became it (Date.now()), for the header's `running`. */
+  private runningSince = 0;
 
   constructor(
     private readonly settings: Settings,
@@ -212,9 +214,12 @@ export class AcceptedState {
     return this.held.get(ref.version) ?? this.current;
   }
 
-  /** The `Strata-Client` header this client sends now. */
+  /**
+   * The `Strata-Client` header this client sends now. `running` says how long the version has been in use,
+   * so that the endpoint dates a switch this client tells it of later (the follower spreads those requests).
+   */
   get clientHeader(): string {
-    return this.header;
+    return this.runningSince === 0 ? this.header : `${this.header}; running=${Date.now() - this.runningSince}`;
   }
 
   /** Reads the age identities. */
@@ -414,6 +419,7 @@ export class AcceptedState {
     const previous = this.current;
     if (next === null || next === previous) return;
     this.current = next;
+    this.runningSince = Date.now();
     this.hooks.installed(next.tree, next.snapshot.version);
     this.updateHeader();
     this.armStaleness();

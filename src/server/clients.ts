@@ -92,6 +92,10 @@ export class ClientTracker {
     if (parsed === null) return null;
     const key = keyOf({ environment, ...parsed });
     const at = now.toISOString();
+    // When the client switched: it may say so (`running`, capped), as the SDK does for a switch it tells a
+    // moment later; else now.
+    const switchedAt =
+      parsed.running == null || parsed.running === 0 ? at : new Date(now.getTime() - parsed.running).toISOString();
     let rec = this.clients.get(key);
     let from = 0;
     if (rec === undefined) {
@@ -102,7 +106,7 @@ export class ClientTracker {
         instance: parsed.instance,
         kind: parsed.kind,
         version: parsed.version,
-        since: at,
+        since: switchedAt,
         lastSeen: at,
         rejected: null,
         connections: 0,
@@ -110,7 +114,7 @@ export class ClientTracker {
     } else {
       this.clients.delete(key);
       if (rec.version !== parsed.version) {
-        rec.since = at;
+        rec.since = switchedAt;
         from = rec.version;
       }
       rec.version = parsed.version;

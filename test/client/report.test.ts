@@ -165,6 +165,29 @@ describe("the version in use, for metrics", () => {
   });
 });
 
+describe("the version in use, for the endpoint", () => {
+  it("each request says how long the version has been in use (`running`), so a late confirmation dates the switch", async () => {
+    const sent: string[] = [];
+    const { ep, c } = await clientOfV1("pod-h", {
+      backoff: testBackoff,
+      fetch: async (input, init) => {
+        sent.push(new Headers(init?.headers).get("strata-client") ?? "");
+        return fetch(input, init);
+      },
+    });
+    const changed = new Promise((r) => c.on("change", r));
+    await ep.publish({ app: { name: "demo", replicas: 2 } });
+    await changed;
+    await waitFor(() => sent.some((h) => /; version=2; kind=sdk; running=\d+$/.test(h)), "a request running v2");
+    // Before the first version there is nothing to time; once a version runs, every request says for how long.
+    for (const h of sent)
+      expect(h).toMatch(
+        /^service=checkout; instance=pod-h; (version=0; kind=sdk|version=[12]; kind=sdk; running=\d+)$/,
+      );
+    expect(sent[0]).toBe("service=checkout; instance=pod-h; version=0; kind=sdk");
+  });
+});
+
 describe("the instance id", () => {
   it("defaults to STRATA_INSTANCE, else the host name: a restarted process keeps it (and its cohort)", async () => {
     expect(defaultInstance({ STRATA_INSTANCE: "pod-7" })).toBe("pod-7");

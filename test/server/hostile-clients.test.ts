@@ -278,6 +278,24 @@ describe("fleet status", () => {
     const [rec] = u.list(Date.parse("2026-01-01T00:03:00Z"));
     expect(rec).toMatchObject({ version: 2, since: "2026-01-01T00:02:00.000Z", lastSeen: "2026-01-01T00:02:00.000Z" });
   });
+
+  it("dates a switch a client tells of later by its `running`, at most 10 s back; the propagation sample too", () => {
+    const moved: string[] = [];
+    const t = new ClientTracker(undefined, { moved: (r) => moved.push(`${r.instance}@${r.version} since ${r.since}`) });
+    const at = (s: number) => new Date(Date.parse("2026-01-01T00:00:00Z") + s * 1000);
+    t.touch("service=a; instance=1; version=1; kind=sdk", "staging", at(0));
+    t.touch("service=a; instance=2; version=1; kind=sdk", "staging", at(0));
+    // The SDK switched to v2 at 60 s and told the endpoint 1.5 s later.
+    t.touch("service=a; instance=1; version=2; kind=sdk; running=1500", "staging", at(61.5));
+    // A client cannot date its switch more than 10 s back, whatever it says.
+    t.touch("service=a; instance=2; version=2; kind=sdk; running=3600000", "staging", at(120));
+    expect(moved).toEqual(["1@2 since 2026-01-01T00:01:00.000Z", "2@2 since 2026-01-01T00:01:50.000Z"]);
+    // On the same version, `running` changes nothing.
+    t.touch("service=a; instance=1; version=2; kind=sdk; running=9000", "staging", at(130));
+    expect(t.list(Date.parse("2026-01-01T00:03:00Z")).find((r) => r.instance === "1")?.since).toBe(
+      "2026-01-01T00:01:00.000Z",
+    );
+  });
 });
 
 describe("names", () => {

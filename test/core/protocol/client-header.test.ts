@@ -24,6 +24,16 @@ describe("formatClientHeader", () => {
         rejected: { version: 2, reason: "invalid-signature" },
       }),
     ).toBe("service=svc; instance=t; version=1; kind=agent; rejected=2; reason=invalid-signature");
+    expect(
+      formatClientHeader({ service: "s", instance: "i", version: 4, kind: "sdk", rejected: null, running: 1500.4 }),
+    ).toBe("service=s; instance=i; version=4; kind=sdk; running=1500");
+  });
+
+  it("reads `running` as milliseconds, at most 10 s; a value that is not a count is ignored", () => {
+    expect(parseClientHeader("service=s; instance=i; version=4; running=1500")).toMatchObject({ running: 1500 });
+    expect(parseClientHeader("service=s; instance=i; version=4; running=99999999")).toMatchObject({ running: 10_000 });
+    for (const bad of ["-5", "1.5", "", "1e3", "12345678901"])
+      expect(parseClientHeader(`service=s; instance=i; version=4; running=${bad}`)).not.toHaveProperty("running");
   });
 
   it("cannot be made to carry another field or a line break through a name", () => {
