@@ -282,8 +282,16 @@ describe("refused plans change nothing", () => {
   }
 
   it("a plan naming a version no publishing key signed: unsigned-version", async () => {
-    // v2 as another key signed it: another digest than the v2 the client verified.
-    const forged = chainOf("staging", 2, newKey().key)[1]!;
+    // A v2 another key signed, with other content: another digest than the v2 the client verified. (The same
+    // content signed by another key would have the same digest — digests cover content, not signatures — and
+    // so name the very version a publishing key signed; content made in the same millisecond as the client's
+    // chain was exactly that, and the plan was rightly followed: this case failed about one run in six.)
+    const forged = signSnapshot(newKey().key, {
+      environment: "staging",
+      version: 2,
+      previous: `sha256:${"1".repeat(64)}`,
+      config: config(99) as never,
+    });
     await refusedCase(
       (v1) => serializePlan(plan({ stable: v1, candidate: forged, planVersion: 6, cohort: FULL })),
       "unsigned-version",
