@@ -137,8 +137,13 @@ describe("GET /v1/audit and rollouts", () => {
     expect(res.status).toBe(202);
     while ((await status(s.url, t.reporter)).state?.phase !== "rolled-back")
       await new Promise((r) => setTimeout(r, 50));
-    // The entry is appended with the record (one write): it is there once the record is.
-    const { doc } = await audit(s.url, t.admin);
+    // The file store appends the line right after it writes the record, under the same lock: a reader may see the
+    // record (the status, through the store's watch) a moment before the line.
+    let { doc } = await audit(s.url, t.admin);
+    while (doc.rollouts.at(-1)?.action !== "rollback") {
+      await new Promise((r) => setTimeout(r, 50));
+      ({ doc } = await audit(s.url, t.admin));
+    }
     const rollback = doc.rollouts.at(-1)!;
     expect(doc.rollouts.map((r) => r.action)).toEqual(["start", "hold", "rollback"]);
     expect(rollback).toMatchObject({
