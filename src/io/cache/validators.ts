@@ -177,7 +177,10 @@ export function shippedValidatorsIdentity(): string {
   return `strata ${strata}; ajv ${ajv}`;
 }
 
-/** Where the build writes strata's own validators (scripts/build-validators.mjs): dist/shipped-validators.json. */
+/**
+ * Where the build writes strata's own validators (scripts/build-validators.mjs): dist/shipped-validators.json.
+ * @public — the build script imports it from dist/, which a fresh clone has not built when knip runs.
+ */
 export const SHIPPED_VALIDATORS_FILE = new URL("../../shipped-validators.json", import.meta.url);
 
 /**
