@@ -4,8 +4,6 @@
 // and not the candidate) report what they refused; the rollout status counts it per cohort and version and
 // `strata rollout status` says that the candidate-cohort ones never ran the candidate. A client running an
 // expired snapshot says so in its batches.
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { StrataClient, type ClientOptions } from "../../src/client/index.js";
 import type { HealthReportBatch, RolloutStatusDocument } from "../../src/core/protocol/index.js";
@@ -14,10 +12,16 @@ import { rolloutIdFor, versionFor, type RolloutPlan } from "../../src/core/rollo
 import { parseHealthReport } from "../../src/core/rollout/reports.js";
 import { createSnapshot, computeContentDigest } from "../../src/core/snapshot/index.js";
 import { strata } from "../support/cli.js";
-import { tempdir } from "../support/gitdir.js";
 import { spawnServe, type ServeProcess } from "../support/serve.js";
 import { newKey } from "../support/snapshots.js";
-import { publisher, push, rolloutKey, strataYaml, version } from "../server/rollout-support.js";
+import {
+  publisher,
+  push,
+  rolloutKey,
+  rolloutRepository,
+  rolloutServeArgs,
+  version,
+} from "../server/rollout-support.js";
 import { startEndpoint, testBackoff, waitFor, type Endpoint } from "./support.js";
 
 const servers: ServeProcess[] = [];
@@ -33,20 +37,7 @@ afterEach(async () => {
 const other = newKey();
 
 async function rolloutServer(): Promise<ServeProcess> {
-  const repo = tempdir("strata-sdk-refusals-repo-");
-  writeFileSync(join(repo, "strata.yaml"), strataYaml(["canary: { percent: 50, bake: 1h }"]));
-  const keyFile = join(repo, "rollout.pem");
-  writeFileSync(keyFile, rolloutKey.pem, { mode: 0o600 });
-  const s = await spawnServe([
-    "--store",
-    `file:${tempdir("strata-sdk-refusals-store-")}`,
-    "--repo",
-    repo,
-    "--rollout-key",
-    keyFile,
-    "--rollout-interval",
-    "200ms",
-  ]);
+  const s = await spawnServe(rolloutServeArgs(rolloutRepository(["canary: { percent: 50, bake: 1h }"])));
   servers.push(s);
   return s;
 }

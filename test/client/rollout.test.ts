@@ -4,7 +4,6 @@
 // while the head is the candidate, an instance restarted keeps its cohort, an abort moves the candidate
 // cohort back with no snapshot fetched (counted at the server, strata_http_requests_total), an offline
 // restart keeps the cohort's version from the cache files, and health reports reach the rollout's totals.
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { StrataClient, type ChangeEvent, type ClientOptions } from "../../src/client/index.js";
@@ -12,7 +11,14 @@ import type { RolloutStatusDocument, StatusDocument } from "../../src/core/proto
 import { versionFor, type RolloutPlan } from "../../src/core/rollout/plan.js";
 import { tempdir } from "../support/gitdir.js";
 import { spawnServe, type ServeProcess } from "../support/serve.js";
-import { publisher, push, rolloutKey, strataYaml, version } from "../server/rollout-support.js";
+import {
+  publisher,
+  push,
+  rolloutKey,
+  rolloutRepository,
+  rolloutServeArgs,
+  version,
+} from "../server/rollout-support.js";
 import { testBackoff, waitFor, waitForAsync } from "./support.js";
 
 const servers: ServeProcess[] = [];
@@ -26,20 +32,7 @@ afterEach(async () => {
 const HALF_CANARY = ["canary: { percent: 50, bake: 1h }"];
 
 async function rolloutServer(): Promise<ServeProcess> {
-  const repo = tempdir("strata-sdk-rollout-repo-");
-  writeFileSync(join(repo, "strata.yaml"), strataYaml(HALF_CANARY));
-  const keyFile = join(repo, "rollout.pem");
-  writeFileSync(keyFile, rolloutKey.pem, { mode: 0o600 });
-  const s = await spawnServe([
-    "--store",
-    `file:${tempdir("strata-sdk-rollout-store-")}`,
-    "--repo",
-    repo,
-    "--rollout-key",
-    keyFile,
-    "--rollout-interval",
-    "200ms",
-  ]);
+  const s = await spawnServe(rolloutServeArgs(rolloutRepository(HALF_CANARY)));
   servers.push(s);
   return s;
 }

@@ -4,8 +4,6 @@
 // connected through the restarts. Each successor resumes from the stored record (the plan version and the share
 // only rise), a linear rollout still completes, a rollback decided right after a restart still reaches every
 // client, and no client is ever left on a version the latest plan does not give it.
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { StrataClient } from "../../src/client/index.js";
 import { versionFor, type RolloutPlan } from "../../src/core/rollout/plan.js";
@@ -20,7 +18,8 @@ import {
   push,
   report,
   rolloutKey,
-  strataYaml,
+  rolloutRepository,
+  rolloutServeArgs,
   version,
   type PlanDoc,
 } from "./rollout-support.js";
@@ -38,25 +37,11 @@ const INSTANCES = Array.from({ length: 8 }, (_, i) => `pod-${i}`);
 
 /** One server at a time on a fixed port and one store: what a supervisor restarting `strata serve` gives. */
 async function restartable(policy: string[]): Promise<{ start: () => Promise<ServeProcess>; url: string }> {
-  const repo = tempdir("strata-rollout-restart-repo-");
-  writeFileSync(join(repo, "strata.yaml"), strataYaml(policy));
-  const keyFile = join(repo, "rollout.pem");
-  writeFileSync(keyFile, rolloutKey.pem, { mode: 0o600 });
-  const store = tempdir("strata-rollout-restart-store-");
+  const repository = rolloutRepository(policy);
+  const store = `file:${tempdir("strata-rollout-restart-store-")}`;
   const port = await freePort();
   const start = async (): Promise<ServeProcess> => {
-    const s = await spawnServe([
-      "--listen",
-      `127.0.0.1:${port}`,
-      "--store",
-      `file:${store}`,
-      "--repo",
-      repo,
-      "--rollout-key",
-      keyFile,
-      "--rollout-interval",
-      "200ms",
-    ]);
+    const s = await spawnServe(["--listen", `127.0.0.1:${port}`, ...rolloutServeArgs(repository, store)]);
     servers.push(s);
     return s;
   };

@@ -18,7 +18,7 @@ import {
   push,
   report,
   rolloutKey,
-  strataYaml,
+  rolloutRepository,
   version,
 } from "./rollout-support.js";
 
@@ -32,11 +32,7 @@ afterAll(async () => {
 
 /** A repository with strata.yaml (the canary policy for staging) and the rollout key's file. */
 function repository(trusted?: string): { repo: string; keyFile: string } {
-  const repo = tempdir("strata-rollout-repo-");
-  writeFileSync(join(repo, "strata.yaml"), strataYaml(CANARY, trusted));
-  const keyFile = join(repo, "rollout.pem");
-  writeFileSync(keyFile, rolloutKey.pem, { mode: 0o600 });
-  return { repo, keyFile };
+  return rolloutRepository(CANARY, trusted);
 }
 
 async function serve(args: string[], env: Record<string, string> = {}): Promise<ServeProcess> {

@@ -15,6 +15,8 @@ import type { JsonObject } from "../../src/core/json.js";
 import { openStore } from "../../src/io/stores/index.js";
 import type { WebhookSink } from "../../src/io/webhooks/deliver.js";
 import { createJsonLogger, startServer, type Grant, type RunningServer } from "../../src/server/index.js";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { tempdir } from "../support/gitdir.js";
 import { newKey } from "../support/snapshots.js";
 
@@ -37,6 +39,23 @@ export function strataYaml(policy: string[], trusted = rolloutKey.key.publicKey.
     ...policy.map((l) => `      ${l}`),
     "",
   ].join("\n");
+}
+
+/** A repository for `strata serve --repo`: strata.yaml with `policy` for staging, and the rollout key's file. */
+export function rolloutRepository(policy: string[], trusted?: string): { repo: string; keyFile: string } {
+  const repo = tempdir("strata-rollout-repo-");
+  writeFileSync(join(repo, "strata.yaml"), strataYaml(policy, trusted));
+  const keyFile = join(repo, "rollout.pem");
+  writeFileSync(keyFile, rolloutKey.pem, { mode: 0o600 });
+  return { repo, keyFile };
+}
+
+/** `strata serve` arguments: rollouts from `repo` signed with its key file, decided every 200 ms, on `store`. */
+export function rolloutServeArgs(
+  { repo, keyFile }: { repo: string; keyFile: string },
+  store = `file:${tempdir("strata-rollout-store-")}`,
+): string[] {
+  return ["--store", store, "--repo", repo, "--rollout-key", keyFile, "--rollout-interval", "200ms"];
 }
 
 function rolloutSettings(policy: string[]): RolloutSettings {
