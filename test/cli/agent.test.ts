@@ -22,6 +22,7 @@ import {
   newAgeIdentity,
   startEndpoint,
   waitFor,
+  waitForAsync,
   type Endpoint,
 } from "../client/support.js";
 
@@ -321,12 +322,14 @@ describe("strata agent (a sidecar)", () => {
     const metrics = await (await fetch(`${healthUrl}/metrics`)).text();
     expect(metrics).toContain("strata_agent_version 101\n");
     expect(metrics).toMatch(/strata_agent_exec_total \d+\n/);
-    const status = (await (await fetch(`${ep.url}/v1/status`)).json()) as {
-      clients: { service: string; instance: string; version: number }[];
-    };
-    expect(status.clients).toEqual(
-      expect.arrayContaining([expect.objectContaining({ service: "sidecar", instance: "a-1", version: 101 })]),
-    );
+    // The endpoint hears which version runs from the agent's next request, which a client spreads over a
+    // couple of seconds after a switch (so that a fleet switching together does not confirm at once).
+    await waitForAsync(async () => {
+      const status = (await (await fetch(`${ep.url}/v1/status`)).json()) as {
+        clients: { service: string; instance: string; version: number }[];
+      };
+      return status.clients.some((c) => c.service === "sidecar" && c.instance === "a-1" && c.version === 101);
+    }, "the endpoint's record of the agent running v101");
 
     agent.child.kill("SIGTERM");
     expect(await agent.exited).toBe(0);
