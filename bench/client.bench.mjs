@@ -123,7 +123,8 @@ async function fleetConfirmed(url, version, count) {
   for (;;) {
     const status = await (await fetch(`${url}/v1/status`)).json();
     if (status.clients.filter((c) => c.version === version).length >= count) return performance.now();
-    if (performance.now() > deadline) throw new Error(`the endpoint's status never showed ${count} clients on v${version}`);
+    if (performance.now() > deadline)
+      throw new Error(`the endpoint's status never showed ${count} clients on v${version}`);
     await sleep(50);
   }
 }

@@ -42,12 +42,12 @@ describe("clients of one process given the same snapshot bytes", () => {
     endpoints.push(ep);
     // Both environments' v1 are signed by `other`, which the endpoint trusts and one client does not.
     for (const environment of ["staging", "production"]) await ep.publish(base, { environment, key: other });
-    const trusting = (environment: string): ClientOptions => ({
+    const trusting = (environment: string): Omit<ClientOptions, "service"> => ({
       endpoint: ep.url,
       environment,
       trustedKeys: [ep.publicKey, other.publicKey.text],
     });
-    const distrusting = (environment: string): ClientOptions => ({
+    const distrusting = (environment: string): Omit<ClientOptions, "service"> => ({
       endpoint: ep.url,
       environment,
       trustedKeys: [ep.publicKey],

@@ -88,7 +88,6 @@ describe.skipIf(etcdMissing)("servers on etcd", () => {
     abort.abort();
   });
 
-
   it("hold one etcd watch each, however many clients wait on them; each client gets the publish", async () => {
     const store = `etcd://${etcd!.hostPort}/one-watch`;
     const before = await etcdWatches();
