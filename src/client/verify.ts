@@ -49,7 +49,7 @@ function versionOf(text: string): number | null {
  * Whatever else goes wrong while checking a document (one that defeats a check) is `invalid-snapshot` too:
  * every failure here is a refusal, which the client survives by its fallback rules.
  */
-export function verifySnapshotText(
+function verifySnapshotText(
   text: string,
   chain: Chain,
   trusted: readonly PublicKey[],
