@@ -123,6 +123,42 @@ describe.skipIf(noBrowser)("the dashboard's rollout view", { timeout: 120_000 },
     });
   });
 
+  it("what the clients refused: a candidate-cohort client that refused the candidate is named", async () => {
+    const [refuser] = [...assigned].find(([, version]) => version === 2)!;
+    await withPage(async (page) => {
+      await page.goto(`${serve.url}/ui/#/env/production`);
+      const panel = rolloutRegion(page);
+      await panel.getByText("v1 → v2").waitFor();
+      expect(await panel.getByRole("list").filter({ hasText: "refused" }).count()).toBe(0);
+      // Its own report: still on v1, it refused v2 (serves nothing yet, so no samples for the gate).
+      const res = await fetch(`${serve.url}/v1/environments/production/reports`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          reports: [
+            {
+              instance: refuser,
+              version: 1,
+              requests: 0,
+              errors: 0,
+              intervalMs: 10_000,
+              rejected: { snapshot: { "invalid-signature": 1 } },
+            },
+          ],
+        }),
+      });
+      expect(await res.json()).toMatchObject({ accepted: 1, refused: [] });
+      // Reports are not rollout events: the panel reads them with the status (on load, and on each decision).
+      await page.reload();
+      const item = panel.getByRole("listitem").filter({ hasText: "refused" });
+      await item.waitFor();
+      expect(await item.textContent()).toBe(
+        "candidate cohort on v1: of 1 reporting instance, 1 refused (snapshots: invalid-signature 1): they refused the candidate or its plan, and never ran v2",
+      );
+      await checkAccessibility(page, "a rollout with refusals");
+    });
+  });
+
   it("a breach: the endpoint rolls back by itself and the open page says why, without a reload", async () => {
     await withPage(async (page) => {
       await page.goto(`${serve.url}/ui/#/env/production`);

@@ -4,6 +4,7 @@
  */
 import type { RolloutDecisionRecord, RolloutStatusDocument } from "../../core/protocol/index.js";
 import type { OperatorAction } from "../../core/rollout/index.js";
+import { refusalLines } from "../../core/rollout/refusal-lines.js";
 import type { EndpointClient } from "./endpoint.js";
 
 export async function readRollout(options: {
@@ -45,41 +46,6 @@ function renderDecision(d: RolloutDecisionRecord): string[] {
   return lines;
 }
 
-/** The clients' own refusals and staleness, per cohort and version: only the rows with something to say. */
-function renderRefusals(doc: RolloutStatusDocument, s: NonNullable<RolloutStatusDocument["state"]>): string[] {
-  const lines: string[] = [];
-  const counts = (m: Record<string, number>): string =>
-    Object.entries(m)
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([code, n]) => `${clean(code)} ${n}`)
-      .join(", ");
-  for (const r of doc.refusals ?? []) {
-    const stale = r.stale.expired + r.stale.disconnected;
-    if (r.rejecting === 0 && stale === 0) continue;
-    const parts: string[] = [];
-    if (r.rejecting > 0) {
-      const what = [
-        Object.keys(r.rejected.snapshot).length > 0 ? `snapshots: ${counts(r.rejected.snapshot)}` : "",
-        Object.keys(r.rejected.plan).length > 0 ? `plans: ${counts(r.rejected.plan)}` : "",
-      ].filter(Boolean);
-      parts.push(`${r.rejecting} refused (${what.join("; ")})`);
-    }
-    if (stale > 0) parts.push(`${stale} stale (${counts(r.stale)})`);
-    // A candidate-cohort client still on the stable version that refused something never ran the candidate.
-    const never =
-      r.cohort === "candidate" &&
-      r.version === s.stable.version &&
-      r.rejecting > 0 &&
-      s.stable.version !== s.candidate.version
-        ? `: they refused the candidate or its plan, and never ran v${s.candidate.version}`
-        : "";
-    lines.push(
-      `  ${r.cohort} cohort on v${r.version}: of ${r.instances} reporting instance${r.instances === 1 ? "" : "s"}, ${parts.join(", ")}${never}`,
-    );
-  }
-  return lines;
-}
-
 /** The status as people read it: what runs where, why, and the latest decisions. */
 export function renderRolloutStatus(doc: RolloutStatusDocument, decisions = 5): string {
   const name = doc.service === null ? doc.environment : `${doc.environment}/${doc.service}`;
@@ -108,7 +74,7 @@ export function renderRolloutStatus(doc: RolloutStatusDocument, decisions = 5): 
   lines.push(
     `  clients: ${doc.clients.candidate} on the candidate, ${doc.clients.stable} on the stable version, ${doc.clients.other} elsewhere`,
   );
-  lines.push(...renderRefusals(doc, s));
+  lines.push(...refusalLines(doc, clean).map((line) => `  ${line}`));
   if (doc.decisions.length > 0) lines.push("decisions (latest first):");
   for (const d of doc.decisions.slice(0, decisions)) lines.push(...renderDecision(d));
   return lines.join("\n");

@@ -5,6 +5,7 @@
 // follows the tab's one event stream: a `rollout` event updates the headline at once and reloads the document
 // (the decisions); a new version (a rollout starts with a publish) and a resync reload it too.
 import { useEffect, useState } from "preact/hooks";
+import { refusalLines } from "../../../src/core/rollout/refusal-lines.js";
 import { api, type RolloutStatusDocument, type RolloutSummary } from "../api.js";
 import { formatTime } from "../format.js";
 import { follow } from "../live.js";
@@ -166,6 +167,7 @@ export function RolloutPanel({
   const decision = data?.decisions.find((d) => d.action !== "none") ?? null;
   const evaluated = data?.decisions.find((d) => d.evaluations.length > 0) ?? null;
   const breaches = data?.decisions.find((d) => d.action === "rollback")?.breaches ?? [];
+  const refusals = data === null ? [] : refusalLines(data);
   const H = heading === 2 ? "h2" : "h3";
   const id = `rollout-${env}`;
   return (
@@ -237,6 +239,18 @@ export function RolloutPanel({
             )
             .join(" · ")}
         </p>
+      )}
+      {refusals.length > 0 && (
+        <>
+          <p>What clients refused or how they went stale, by their own reports (shown, never a gate's signal):</p>
+          <ul class="refusals">
+            {refusals.map((line) => (
+              <li key={line}>
+                <Safe text={line} />
+              </li>
+            ))}
+          </ul>
+        </>
       )}
       <p class="muted">
         Read-only: pause, resume, abort and promote with <code>strata rollout</code>.
