@@ -34,8 +34,8 @@ import type { Emitter } from "./events.js";
 import { parseAgeIdentities } from "./identity.js";
 import type { Lifetime } from "./lifetime.js";
 import type { Settings } from "./options.js";
-import { buildTree, mergeSecrets, type ConfigTree } from "./tree.js";
-import { verifyPlanOnce, verifySnapshotText } from "./verify.js";
+import { buildTree, mergeSecrets, sharedTree, type ConfigTree } from "./tree.js";
+import { verifyPlanOnce, verifySnapshotOnce } from "./verify.js";
 
 /** A verified snapshot with its secrets opened: ready to be swapped in. */
 interface Accepted {
@@ -501,7 +501,7 @@ export class AcceptedState {
    * returns "same" when `text` is that very snapshot again.
    */
   private async prepare(text: string, against: Accepted | null, origin = "the endpoint"): Promise<Accepted | "same"> {
-    const { snapshot, signed } = verifySnapshotText(text, this.settings.reads, this.settings.trusted);
+    const { snapshot, signed } = verifySnapshotOnce(text, this.settings.reads, this.settings.trusted);
     const best = Math.max(this.floor, this.headVersion, against?.snapshot.version ?? 0);
     const sameAs = this.head ?? against;
     if (sameAs !== null && snapshot.version === sameAs.snapshot.version && snapshot.digest === sameAs.snapshot.digest)
@@ -522,7 +522,7 @@ export class AcceptedState {
    * very version; it may be older than the head (the plan's stable version).
    */
   private async prepareNamed(text: string, ref: VersionRef, origin = "the endpoint"): Promise<Accepted> {
-    const { snapshot, signed } = verifySnapshotText(text, this.settings.reads, this.settings.trusted);
+    const { snapshot, signed } = verifySnapshotOnce(text, this.settings.reads, this.settings.trusted);
     if (snapshot.version !== ref.version || snapshot.digest !== ref.digest)
       throw new StrataClientError(
         "invalid-snapshot",
@@ -545,12 +545,10 @@ export class AcceptedState {
 
   /** Opens the secrets and builds the tree. */
   private async openSnapshot(snapshot: Snapshot, text: string, signed: SignedVersion): Promise<Accepted> {
-    let secrets = null;
-    if (snapshot.secrets !== null) {
-      // The SOPS engine loads with the first snapshot that has secrets: services without any skip its cost.
-      const { openSnapshotSecrets } = await import("./secrets.js");
-      secrets = await openSnapshotSecrets(snapshot.secrets, this.identities, snapshot.version);
-    }
+    if (snapshot.secrets === null) return { snapshot, text, tree: sharedTree(snapshot.config), signed };
+    // The SOPS engine loads with the first snapshot that has secrets: services without any skip its cost.
+    const { openSnapshotSecrets } = await import("./secrets.js");
+    const secrets = await openSnapshotSecrets(snapshot.secrets, this.identities, snapshot.version);
     return { snapshot, text, tree: buildTree(mergeSecrets(snapshot.config as never, secrets), secrets), signed };
   }
 

@@ -101,6 +101,21 @@ export function buildTree(root: Record<string, unknown>, secrets: JsonObject | n
   return { root, index, leaves, sensitive: sensitivePaths(root, secrets) };
 }
 
+const treesOfConfigs = new WeakMap<object, ConfigTree>();
+
+/**
+ * The tree of a snapshot without secrets, built once per config object: every client of a process holding the
+ * same verified snapshot (verify.ts shares it, frozen) serves the same frozen tree.
+ */
+export function sharedTree(config: Readonly<Record<string, unknown>>): ConfigTree {
+  let tree = treesOfConfigs.get(config);
+  if (tree === undefined) {
+    tree = buildTree(Object.isFrozen(config) ? config : structuredClone(config));
+    treesOfConfigs.set(config, tree);
+  }
+  return tree;
+}
+
 function sameValue(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;

@@ -13,7 +13,6 @@ import {
   verifyPlanSignature,
   type PlanCheck,
   type PlanVerifyOptions,
-  type RolloutPlan,
   type SignedPlan,
   type SignedVersion,
 } from "../core/rollout/plan.js";
@@ -50,7 +49,7 @@ function versionOf(text: string): number | null {
  * Whatever else goes wrong while checking a document (one that defeats a check) is `invalid-snapshot` too:
  * every failure here is a refusal, which the client survives by its fallback rules.
  */
-export function verifySnapshotText(
+function verifySnapshotText(
   text: string,
   chain: Chain,
   trusted: readonly PublicKey[],
@@ -64,6 +63,40 @@ export function verifySnapshotText(
       version: versionOf(text),
     });
   }
+}
+
+/**
+ * Snapshot bytes this process verified, by chain and publishing keys and then the exact text (a Map key is the
+ * whole string: only identical bytes hit), with the parsed snapshot deeply frozen and shared. A thousand clients
+ * of one process receiving one publish verify its parse, shape, digest and Ed25519 signature once, and build
+ * its tree once when it has no secrets ({@link sharedTree}); each still runs every check of its own (expiry,
+ * the version it has seen, the plan it follows, its own secrets). Only verified bytes are kept, a few at most:
+ * a flood of forged snapshots is verified each time and kept never.
+ */
+const verifiedSnapshots = new Map<string, Map<string, { snapshot: Snapshot; signed: SignedVersion }>>();
+const VERIFIED_SNAPSHOTS_KEPT = 4;
+
+/** {@link verifySnapshotText}, once per snapshot bytes, chain and publishing keys in this process. */
+export function verifySnapshotOnce(
+  text: string,
+  chain: Chain,
+  trusted: readonly PublicKey[],
+): { snapshot: Snapshot; signed: SignedVersion } {
+  const reader = `${chain.environment}/${chain.service ?? ""}/${trusted.map((k) => k.keyid).join(",")}`;
+  let byText = verifiedSnapshots.get(reader);
+  let verified = byText?.get(text);
+  if (verified === undefined) {
+    const fresh = verifySnapshotText(text, chain, trusted);
+    verified = { snapshot: deepFreeze(fresh.snapshot), signed: fresh.signed };
+    if (byText === undefined) {
+      if (verifiedSnapshots.size >= VERIFIED_SNAPSHOTS_KEPT)
+        verifiedSnapshots.delete(verifiedSnapshots.keys().next().value!);
+      verifiedSnapshots.set(reader, (byText = new Map()));
+    }
+    if (byText.size >= VERIFIED_SNAPSHOTS_KEPT) byText.delete(byText.keys().next().value!);
+    byText.set(text, verified);
+  }
+  return verified;
 }
 
 function checkSnapshotText(
@@ -126,7 +159,6 @@ export function verifyPlanOnce(text: string, options: PlanVerifyOptions): PlanCh
   if (signed === undefined) {
     const check = verifyPlanSignature(text, options.rolloutKeys);
     if (!check.ok) return check;
-    // Shared by every client that receives these bytes: nobody may change it.
     signed = { ok: true, plan: deepFreeze(check.plan), keyid: check.keyid };
     if (byText === undefined) {
       if (verifiedPlans.size >= VERIFIED_PLANS_KEPT) verifiedPlans.delete(verifiedPlans.keys().next().value!);
@@ -138,12 +170,13 @@ export function verifyPlanOnce(text: string, options: PlanVerifyOptions): PlanCh
   return checkSignedPlan(signed, options);
 }
 
-function deepFreeze(plan: RolloutPlan): RolloutPlan {
+/** Freezes what every client of the process shares: nobody may change it. */
+function deepFreeze<T extends object>(value: T): T {
   const freeze = (v: unknown): void => {
     if (v === null || typeof v !== "object" || Object.isFrozen(v)) return;
     Object.freeze(v);
     for (const x of Object.values(v)) freeze(x);
   };
-  freeze(plan);
-  return plan;
+  freeze(value);
+  return value;
 }

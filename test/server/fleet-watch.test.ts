@@ -35,7 +35,59 @@ async function etcdWatches(): Promise<number> {
   return Number(m[1]);
 }
 
+/** etcd's own count of reads (range requests) it has answered. */
+async function etcdReads(): Promise<number> {
+  const text = await (await fetch(`http://${etcd!.hostPort}/metrics`)).text();
+  const m = /^etcd_mvcc_range_total (\d+)$/m.exec(text);
+  if (m === null) throw new Error("etcd's metrics have no etcd_mvcc_range_total");
+  return Number(m[1]);
+}
+
 describe.skipIf(etcdMissing)("servers on etcd", () => {
+  it("read a chain's rollout record once, not once per event stream (a chain that never had a rollout too)", async () => {
+    const store = `etcd://${etcd!.hostPort}/rollout-reads`;
+    const server = await spawnServe(["--store", store, "--trusted-keys", trustedFile]);
+    running.push(server);
+    const chain = makeChain(key, 2, "staging");
+    expect((await put(server.url, chain[0]!, '"0"')).status).toBe(201);
+    /** Opens `n` streams; resolves once each has its first event (written after the stream's rollout lookup). */
+    const open = async (n: number, abort: AbortController): Promise<ReturnType<typeof readEvents>[]> => {
+      const started: Promise<void>[] = [];
+      const streams = await Promise.all(
+        Array.from({ length: n }, async () => {
+          const res = await fetch(`${server.url}/v1/environments/staging/events`, { signal: abort.signal });
+          let heardFirst!: () => void;
+          started.push(new Promise<void>((resolve) => (heardFirst = resolve)));
+          // In an object: an async function returning the promise itself would wait for it.
+          return {
+            events: readEvents(
+              res,
+              (e) => {
+                if (e.some((x) => x.id === "1")) heardFirst();
+                return e.some((x) => x.id === "2");
+              },
+              60_000,
+              // A stream cut is a stream that did not hear v2: the assertion below names it.
+            ).catch(() => []),
+          };
+        }),
+      );
+      await Promise.all(started);
+      return streams.map((s) => s.events);
+    };
+    const abort = new AbortController();
+    // The first streams load what the server holds of the chain; after them, a stream costs etcd no read.
+    const first = await open(20, abort);
+    const before = await etcdReads();
+    const more = await open(80, abort);
+    const reads = (await etcdReads()) - before;
+    expect(reads).toBeLessThan(10);
+    // Each stream, early or late, still hears the next publish.
+    expect((await put(server.url, chain[1]!, '"1"')).status).toBe(201);
+    expect((await Promise.all([...first, ...more])).filter((e) => !e.some((x) => x.id === "2"))).toEqual([]);
+    abort.abort();
+  });
+
   it("hold one etcd watch each, however many clients wait on them; each client gets the publish", async () => {
     const store = `etcd://${etcd!.hostPort}/one-watch`;
     const before = await etcdWatches();

@@ -110,6 +110,8 @@ interface Entry {
 const REPORT_BURST = 10;
 const REPORT_PER_SECOND = 1;
 const MAX_BUCKETS = 100_000;
+/** Chains remembered as having no rollout record (see RolloutManager.absent). */
+const MAX_ABSENT_CHAINS = 10_000;
 
 /** Told of each change this server decided (not awaited: a listener never holds a decision). */
 export type ChangeListener = (kind: ChangeEventKind, record: RolloutRecord, actor: string | null) => void;
@@ -125,6 +127,14 @@ export interface PublishTicket {
 export class RolloutManager {
   private readonly entries = new Map<string, Entry>();
   private readonly refreshing = new Map<string, Promise<void>>();
+  /**
+   * Chains read and found without a record: a new event stream need not read the store again (the store's
+   * watch refreshes a chain when its record appears, as it does a held one). Emptied past a bound: names of
+   * chains nothing was published to cost at most a read each then.
+   */
+  private readonly absent = new Set<string>();
+  /** The first read of each chain in flight: a thousand streams opening at once wait for one read. */
+  private readonly firstReads = new Map<string, Promise<void>>();
   private readonly summaryListeners = new Set<(summary: RolloutSummary, environment: string) => void>();
   private readonly changeListeners = new Set<ChangeListener>();
   /** This server's report totals per chain (for the current rollout), flushed to the store each round. */
@@ -200,7 +210,14 @@ export class RolloutManager {
 
   /** The chain's record as this server holds it, loaded from the store on first use. */
   async current(key: string): Promise<Entry | null> {
-    if (!this.entries.has(key)) await this.refresh(key);
+    if (!this.entries.has(key) && !this.absent.has(key)) {
+      let read = this.firstReads.get(key);
+      if (read === undefined) {
+        read = this.refresh(key).finally(() => this.firstReads.delete(key));
+        this.firstReads.set(key, read);
+      }
+      await read;
+    }
     return this.entries.get(key) ?? null;
   }
 
@@ -219,7 +236,13 @@ export class RolloutManager {
         this.log("warn", "cannot read a rollout from the store", { chain: key, error: (e as Error).message });
         return;
       }
-      if (stored !== null) this.accept(key, stored);
+      if (stored !== null) {
+        this.absent.delete(key);
+        this.accept(key, stored);
+      } else if (!this.entries.has(key)) {
+        if (this.absent.size >= MAX_ABSENT_CHAINS) this.absent.clear();
+        this.absent.add(key);
+      }
     });
     const settled = next.catch(() => undefined);
     this.refreshing.set(key, settled);
