@@ -316,7 +316,8 @@ export class Resolver {
     };
     for (const d of schema.defaults) {
       const pos = locate(schema.node, d.schemaPath).pos;
-      if (this.metadata(ns, d.path).sensitive) {
+      // Only a schema with `x-sensitive: true` somewhere has sensitive keys (no metadata lookup per default).
+      if (this.sensitiveNamespaces.has(ns) && this.metadata(ns, d.path).sensitive) {
         findings.push(
           findingAt(
             "sensitive-in-plaintext",

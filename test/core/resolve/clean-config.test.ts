@@ -307,6 +307,13 @@ describe("validate's clean path, one problem at a time", () => {
     }
   });
 
+  it("leaves a namespace with a sensitive default to the full path, which reports it", () => {
+    const schema = SCHEMA.replace("x-sensitive: true }", "x-sensitive: true, default: hunter2 }");
+    const { resolved, resolver } = resolveInline(schema, { base: BASE });
+    expect(resolved.findings.map((f) => [f.code, f.key])).toEqual([["sensitive-in-plaintext", "app.password"]]);
+    expect(resolver.cleanConfig("leaf")).toBeNull();
+  });
+
   it("decides the common case: a valid chain with arrays merged every way", () => {
     const { resolved, resolver } = resolveInline(SCHEMA, {
       base: BASE,
