@@ -50,6 +50,12 @@ export async function validateRepository(options: ValidateOptions): Promise<Vali
       options.onProgress(i, targets.length, name);
       await new Promise((resolve) => setImmediate(resolve));
     }
+    // Most environments of a repository have nothing to report: their config is checked without provenance,
+    // and only an environment with something to report (or that the clean path cannot decide) is resolved in
+    // full, which finds and locates everything exactly as before.
+    const clean = repo.resolver.cleanConfig(name);
+    if (clean && variableCollisionWarnings({ environment: name, config: clean, leaves: new Map() }).length === 0)
+      continue;
     const resolved = repo.resolver.resolve(name);
     findings.push(...resolved.findings, ...variableCollisionWarnings(resolved));
   }

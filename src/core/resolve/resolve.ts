@@ -14,6 +14,7 @@ import type { LNode, Pos } from "../yaml/nodes.js";
 import { fromJson, originOf, toJson, toJsonShared, type EMap, type ENode } from "./enode.js";
 import { interpolate } from "./interpolate.js";
 import { applyLayer, type MergeContext } from "./merge.js";
+import { holdsDollar, mergePlainLayer, UNDECIDED, type PlainMergeContext } from "./merge-plain.js";
 import { mapValidationErrors } from "./validate.js";
 
 export interface NamespaceSchema {
@@ -68,6 +69,12 @@ interface Merged {
   unsets: Map<string, Pos>;
 }
 
+/** A merge step of {@link Resolver.cleanConfig}: the JSON form, and whether a string with `$` is in it. */
+interface PlainStep {
+  value: JsonObject;
+  dollar: boolean;
+}
+
 export class Resolver {
   private readonly merged = new Map<string, Merged>();
   private readonly metaCache = new Map<string, KeyMetadata>();
@@ -77,12 +84,24 @@ export class Resolver {
   private readonly deprecatingNamespaces = new Set<string>();
   /** Findings of merge steps, each reported once however many environments share the step. */
   private readonly stepFindings = new Map<string, Finding[]>();
+  /**
+   * Namespaces {@link cleanConfig} leaves to the full path: a default for a sensitive key (a finding), or a
+   * `__proto__` key in the schema, whose defaults' JSON form only the full path builds.
+   */
+  private readonly fullOnly = new Set<string>();
+  /** cleanConfig's merge steps, like {@link merged}: null where the step is left to the full path. */
+  private readonly plainMerged = new Map<string, PlainStep | null>();
 
   constructor(private readonly input: ResolverInput) {
     for (const [ns, schema] of input.schemas) {
       const text = JSON.stringify(schema.schema);
       if (text.includes('"x-sensitive":true')) this.sensitiveNamespaces.add(ns);
       if (text.includes('"x-deprecated":')) this.deprecatingNamespaces.add(ns);
+      if (
+        text.includes('"__proto__"') ||
+        (this.sensitiveNamespaces.has(ns) && schema.defaults.some((d) => this.metadata(ns, d.path).sensitive))
+      )
+        this.fullOnly.add(ns);
     }
   }
 
@@ -170,6 +189,71 @@ export class Resolver {
     };
   }
 
+  /**
+   * The effective config of a concrete environment, when {@link resolve} would report nothing for it; null
+   * whenever that is not certain. `validate`'s path for the common case: it merges plain JSON, without
+   * provenance, interpolation or findings, and validates that. Anything that could give a finding leaves the
+   * environment to `resolve`, which finds and locates it: a layer that is not a map, an `!unset`, a `$unset`
+   * or `__proto__` key, an array merged `by` a field, an encrypted file, a namespace with sensitive or
+   * deprecated keys, a string with `$` (interpolation), a value its schema rejects. So `resolve`'s findings
+   * for an environment this returns a config for are none, and its config is this one, key for key.
+   */
+  cleanConfig(environment: string): Record<string, JsonObject> | null {
+    const env = this.input.environments.get(environment);
+    if (!env) throw new Error(`unknown environment ${environment}`);
+    const names = [...this.input.schemas.keys()].sort();
+    const config: Record<string, JsonObject> = {};
+    for (const ns of names) {
+      const step = this.plainMergedFor(env.chain, env.chain.length - 1, ns);
+      if (!step || step.dollar) return null;
+      config[ns] = step.value;
+    }
+    for (const ns of names) {
+      const validator = this.input.schemas.get(ns)!.validator;
+      if (validator && !validator(config[ns])) return null;
+    }
+    return config;
+  }
+
+  private plainMergedFor(chain: readonly string[], index: number, ns: string): PlainStep | null {
+    if (this.fullOnly.has(ns)) return null;
+    const envName = index < 0 ? "" : chain[index]!;
+    const key = `${envName}\u0000${ns}`;
+    let step = this.plainMerged.get(key);
+    if (step !== undefined) return step;
+    if (index < 0) {
+      // No finding here: the only one defaults give is for a sensitive key (fullOnly).
+      const value = toJsonShared(this.defaultsFor(ns, []).node) as JsonObject;
+      step = { value, dollar: holdsDollar(value) };
+    } else {
+      const parent = this.plainMergedFor(chain, index - 1, ns);
+      const files = this.input.layers.get(envName)?.get(ns);
+      step = parent;
+      // Both files of an environment setting one key is a finding; a value known only as ciphertext is not
+      // validated; a values file must be a map.
+      if (files?.plain && files.secret) step = null;
+      for (const layer of [files?.plain, files?.secret]) {
+        if (!step || !layer) continue;
+        const node = layer.node;
+        if (layer.ciphertextOnly || node.kind !== "map") {
+          step = null;
+          continue;
+        }
+        const ctx: PlainMergeContext = {
+          metadata: (p: readonly (string | number)[]) => this.metadata(ns, p),
+          plain: !layer.encrypted && this.sensitiveNamespaces.has(ns),
+          deprecating: this.deprecatingNamespaces.has(ns),
+          literal: layer.encrypted,
+          dollar: step.dollar,
+        };
+        const value = mergePlainLayer(step.value, node, ctx);
+        step = value === UNDECIDED ? null : { value, dollar: ctx.dollar };
+      }
+    }
+    this.plainMerged.set(key, step);
+    return step;
+  }
+
   private mergedFor(chain: readonly string[], index: number, ns: string, findings: Finding[]): Merged {
     if (index < 0) return this.defaultsFor(ns, findings);
     const envName = chain[index]!;
@@ -232,7 +316,8 @@ export class Resolver {
     };
     for (const d of schema.defaults) {
       const pos = locate(schema.node, d.schemaPath).pos;
-      if (this.metadata(ns, d.path).sensitive) {
+      // Only a schema with `x-sensitive: true` somewhere has sensitive keys (no metadata lookup per default).
+      if (this.sensitiveNamespaces.has(ns) && this.metadata(ns, d.path).sensitive) {
         findings.push(
           findingAt(
             "sensitive-in-plaintext",
