@@ -58,7 +58,7 @@ export interface ValidatorCodeCache {
 export type ShippedValidators = (key: string) => string | null;
 
 /** Bump when the ajv options or the x- vocabulary change: old cached code must not be reused. */
-const CODE_VERSION = "strata-validators-2";
+const CODE_VERSION = "strata-validators-3";
 /** The cache entry that records a schema passed the meta-schema check. */
 const VALID = "// valid\n";
 
@@ -113,9 +113,12 @@ export class SchemaCompiler {
       // pays for code that is cached and loaded again, not for code used once (no cache).
       // `validateSchema: false`: ajv would check each schema against the meta-schema again as it compiles
       // it; every user schema has passed `validateSchema` below before it is compiled (repository.ts).
+      // `ownProperties`: a schema property named `constructor` or `toString` is read from the value's own keys,
+      // not found on every object's prototype (which made every value of such a namespace fail).
       const ajv = new Ajv({
         strict: true,
         allErrors: true,
+        ownProperties: true,
         allowUnionTypes: true,
         verbose: false,
         validateSchema: false,
