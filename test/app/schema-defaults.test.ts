@@ -52,31 +52,29 @@ describe("schema properties named like members of every JavaScript object", () =
     "  hasOwnProperty: { type: integer }",
     "",
   ].join("\n");
+  const validateValues = (values: string) =>
+    validateRepository({
+      files: createWorktreeFiles(
+        gitdir(
+          {
+            "strata.yaml": "version: 1\nenvironments:\n  dev: {}\n",
+            "schemas/app.schema.yaml": schema,
+            "environments/dev/app.yaml": values,
+          },
+          {},
+        ),
+      ),
+      secrets: null,
+    });
 
   it("are not set when the values do not set them: the namespace validates", async () => {
-    const dir = gitdir(
-      {
-        "strata.yaml": "version: 1\nenvironments:\n  dev: {}\n",
-        "schemas/app.schema.yaml": schema,
-        "environments/dev/app.yaml": "name: hello\n",
-      },
-      {},
-    );
-    const result = await validateRepository({ files: createWorktreeFiles(dir), secrets: null });
+    const result = await validateValues("name: hello\n");
     expect(result.findings).toEqual([]);
     expect(result.ok).toBe(true);
   });
 
   it("cannot be set: such a key in a values file is refused where it is written", async () => {
-    const dir = gitdir(
-      {
-        "strata.yaml": "version: 1\nenvironments:\n  dev: {}\n",
-        "schemas/app.schema.yaml": schema,
-        "environments/dev/app.yaml": "name: hello\nconstructor: 3\n",
-      },
-      {},
-    );
-    const result = await validateRepository({ files: createWorktreeFiles(dir), secrets: null });
+    const result = await validateValues("name: hello\nconstructor: 3\n");
     expect(result.ok).toBe(false);
     expect(result.findings.map((f) => [f.code, f.file, f.line, f.column])).toEqual([
       ["invalid-key", "environments/dev/app.yaml", 2, 1],
