@@ -74,7 +74,12 @@ function verifySnapshotText(
  * a flood of forged snapshots is verified each time and kept never.
  */
 const verifiedSnapshots = new Map<string, Map<string, { snapshot: Snapshot; signed: SignedVersion }>>();
-const VERIFIED_SNAPSHOTS_KEPT = 4;
+/**
+ * Readers (chain and keys) remembered, and texts per reader: the latest publish and, in a rollout, the other
+ * version a plan names. A snapshot may be megabytes: a process with one client keeps at most one more.
+ */
+const VERIFIED_READERS_KEPT = 4;
+const VERIFIED_TEXTS_PER_READER = 2;
 
 /** {@link verifySnapshotText}, once per snapshot bytes, chain and publishing keys in this process. */
 export function verifySnapshotOnce(
@@ -89,11 +94,11 @@ export function verifySnapshotOnce(
     const fresh = verifySnapshotText(text, chain, trusted);
     verified = { snapshot: deepFreeze(fresh.snapshot), signed: fresh.signed };
     if (byText === undefined) {
-      if (verifiedSnapshots.size >= VERIFIED_SNAPSHOTS_KEPT)
+      if (verifiedSnapshots.size >= VERIFIED_READERS_KEPT)
         verifiedSnapshots.delete(verifiedSnapshots.keys().next().value!);
       verifiedSnapshots.set(reader, (byText = new Map()));
     }
-    if (byText.size >= VERIFIED_SNAPSHOTS_KEPT) byText.delete(byText.keys().next().value!);
+    if (byText.size >= VERIFIED_TEXTS_PER_READER) byText.delete(byText.keys().next().value!);
     byText.set(text, verified);
   }
   return verified;
