@@ -4,21 +4,16 @@
 // hostile local HTTP endpoint for what the real one never sends (forged events, endless bodies, deep JSON).
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createClient, StrataClient, StrataClientError, type ClientOptions } from "../../src/client/index.js";
 import type { StatusDocument } from "../../src/core/protocol/index.js";
 import { serializeSnapshot, type Snapshot } from "../../src/core/snapshot/index.js";
 import { tempdir } from "../support/gitdir.js";
 import { newKey } from "../support/snapshots.js";
 import { openEventStream, sendJson, sendText, startHostileEndpoint } from "./hostile-endpoint.js";
-import { signSnapshot, startEndpoint, testBackoff, waitFor, type Endpoint } from "./support.js";
+import { cleanUpAfterEach, signSnapshot, startEndpoint, testBackoff, waitFor, type Endpoint } from "./support.js";
 
-const endpoints: Endpoint[] = [];
-const clients: StrataClient[] = [];
-afterEach(async () => {
-  for (const c of clients.splice(0)) await c.close();
-  for (const e of endpoints.splice(0)) await e.stop();
-});
+const { endpoints, clients } = cleanUpAfterEach();
 
 const base = { app: { name: "demo", replicas: 2 } };
 const DAY = 24 * 3600 * 1000;

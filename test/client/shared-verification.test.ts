@@ -5,20 +5,15 @@
 // decide differently, in both orders, against the real endpoint.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { StrataClient, StrataClientError, type ClientOptions } from "../../src/client/index.js";
 import { serializeSnapshot } from "../../src/core/snapshot/index.js";
 import { freePort } from "../support/etcd.js";
 import { tempdir } from "../support/gitdir.js";
 import { newKey } from "../support/snapshots.js";
-import { startEndpoint, testBackoff, type Endpoint } from "./support.js";
+import { cleanUpAfterEach, startEndpoint, testBackoff } from "./support.js";
 
-const endpoints: Endpoint[] = [];
-const clients: StrataClient[] = [];
-afterEach(async () => {
-  for (const c of clients.splice(0)) await c.close();
-  for (const e of endpoints.splice(0)) await e.stop();
-});
+const { endpoints, clients } = cleanUpAfterEach();
 
 const base = { app: { name: "demo", replicas: 2 } };
 

@@ -5,6 +5,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { generateIdentity, identityToRecipient } from "age-encryption";
 import { afterEach } from "vitest";
+import type { StrataClient } from "../../src/client/index.js";
 import { encryptDocument } from "../../src/app/secrets/encrypt-document.js";
 import type { JsonObject } from "../../src/core/json.js";
 import {
@@ -183,11 +184,16 @@ export async function waitForAsync(probe: () => Promise<boolean>, what: string, 
 /** Fast reconnects for tests. */
 export const testBackoff = { baseMs: 50, capMs: 400 };
 
-/** Lists a test fills with the endpoints and processes it starts; each is stopped after the test, however it ended. */
-export function cleanUpAfterEach(): { endpoints: Endpoint[]; children: ChildProcess[] } {
+/**
+ * Lists a test fills with the clients, endpoints and processes it starts; each is closed or stopped after the
+ * test, however it ended (clients first, then processes, then endpoints).
+ */
+export function cleanUpAfterEach(): { endpoints: Endpoint[]; children: ChildProcess[]; clients: StrataClient[] } {
   const endpoints: Endpoint[] = [];
   const children: ChildProcess[] = [];
+  const clients: StrataClient[] = [];
   afterEach(async () => {
+    for (const c of clients.splice(0)) await c.close();
     for (const c of children.splice(0)) {
       if (c.exitCode !== null || c.signalCode !== null) continue;
       c.kill("SIGKILL");
@@ -195,5 +201,5 @@ export function cleanUpAfterEach(): { endpoints: Endpoint[]; children: ChildProc
     }
     for (const e of endpoints.splice(0)) await e.stop();
   });
-  return { endpoints, children };
+  return { endpoints, children, clients };
 }
