@@ -4,14 +4,16 @@
 // here). One publish through the first server; every client records when the event reached it.
 //
 //   npm run build && node bench/fleet.bench.mjs [--clients 20000] [--servers 2] [--per-process 5000]
-//        [--pushes 5] [--rounds 1] [--before DIR] [--snapshot-bytes 2000] [--timeout 300]
+//        [--pushes 5] [--rounds 1] [--before DIR] [--floor] [--snapshot-bytes 2000] [--timeout 300]
 //
 // Prints, per round: the receipt times of each publish (from the PUT sent to the event read by a client:
 // p50, p99, max, over all clients and pushes), the spread (last − first receipt of a publish), clients that
 // never got an event, the servers' resident memory per open connection (RSS with the clients idle minus RSS
 // before they connected, over the connections), and etcd's own count of watchers (one per server, however
-// many clients). With --before DIR (an earlier checkout, built: `npm ci && npm run build` there), the same
-// rounds alternate between its CLI and this one, and the medians of both are printed side by side.
+// many clients). With --before DIR (an earlier checkout, built: `npm ci && npm run build`
+// there), the same rounds alternate between its CLI and this one, and the medians of both are printed side by
+// side. With --floor, bare node:http servers (bench/fleet-floor-server.mjs) take a turn in each round with the
+// same clients, sent each publish by the bench directly: what this machine's kernel and Node cost alone.
 // Needs etcd (Debian: etcd-server; STRATA_ETCD names another binary). Loopback only; every child is killed when the run ends or at --timeout.
 import { fork, spawn } from "node:child_process";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -25,6 +27,8 @@ const now = () => performance.timeOrigin + performance.now();
 /** The etcd binary (STRATA_ETCD overrides: another version, another path). */
 const ETCD = process.env.STRATA_ETCD ?? "etcd";
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** The build label of bench/fleet-floor-server.mjs in a round's rotation. */
+const FLOOR = Symbol("floor");
 
 // ---- a client process: N raw event-stream connections -------------------------------------------------------
 if (process.argv[2] === "--child") {
@@ -96,6 +100,7 @@ async function main() {
       before: { type: "string" },
       "snapshot-bytes": { type: "string", default: "2000" },
       timeout: { type: "string", default: "300" },
+      floor: { type: "boolean", default: false },
     },
   });
   const CLIENTS = Number(opts.clients);
@@ -172,6 +177,24 @@ async function main() {
     return { url, child };
   }
 
+  /** A floor server (bench/fleet-floor-server.mjs), started like `strata serve`. */
+  async function startFloor() {
+    const child = spawn(process.execPath, [join(root, "bench", "fleet-floor-server.mjs")], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    children.push(child);
+    const url = await new Promise((resolve, reject) => {
+      let err = "";
+      child.stderr.on("data", (d) => {
+        err += d;
+        const m = /"msg":"listening","url":"([^"]+)"/.exec(err);
+        if (m) resolve(m[1]);
+      });
+      child.once("exit", (code) => reject(new Error(`floor server exited ${code}: ${err}`)));
+    });
+    return { url, child };
+  }
+
   const rssKiB = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))[1]);
 
   function makeConfig(bytes, seed) {
@@ -236,15 +259,21 @@ async function main() {
   const q = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
   async function round(label, checkout, n) {
-    const etcd = await startEtcd(join(work, `etcd-${n}`));
-    const store = `etcd://${etcd.url.slice("http://".length)}/fleet`;
+    // The floor: bare node:http servers, each sent every publish by the bench itself (no etcd between them).
+    const floor = checkout === FLOOR;
+    const etcd = floor ? null : await startEtcd(join(work, `etcd-${n}`));
+    const store = floor ? null : `etcd://${etcd.url.slice("http://".length)}/fleet`;
     const servers = [];
-    for (let i = 0; i < SERVERS; i++) servers.push(await startServe(checkout, store));
+    for (let i = 0; i < SERVERS; i++) servers.push(await (floor ? startFloor() : startServe(checkout, store)));
     const environment = "production";
     chain = null;
-    await publish(servers[0].url, nextSnapshot(environment, 0));
-    // Every server has loaded the current version (its first GET), then settles.
-    for (const s of servers) await fetch(`${s.url}/v1/environments/${environment}/snapshot`).then((r) => r.text());
+    const first = nextSnapshot(environment, 0);
+    if (floor) chain = { version: first.version, digest: first.digest };
+    else {
+      await publish(servers[0].url, first);
+      // Every server has loaded the current version (its first GET), then settles.
+      for (const s of servers) await fetch(`${s.url}/v1/environments/${environment}/snapshot`).then((r) => r.text());
+    }
     await sleep(1000);
     const rssBefore = servers.map((s) => rssKiB(s.child.pid));
 
@@ -272,9 +301,18 @@ async function main() {
     // Idle with every stream open: what a connection costs the server at rest.
     await sleep(3000);
     const rssIdle = servers.map((s) => rssKiB(s.child.pid));
-    const metrics = await Promise.all(servers.map((s) => fetch(`${s.url}/metrics`).then((r) => r.text())));
-    const streams = metrics.map((t) => Number(/^strata_watchers\{kind="sse"\} (\d+)$/m.exec(t)?.[1] ?? NaN));
-    const etcdMetrics = await fetch(`${etcd.url}/metrics`).then((r) => r.text());
+    const streams = await Promise.all(
+      servers.map(async (s) =>
+        floor
+          ? Number(await fetch(`${s.url}/streams`).then((r) => r.text()))
+          : Number(
+              /^strata_watchers\{kind="sse"\} (\d+)$/m.exec(
+                await fetch(`${s.url}/metrics`).then((r) => r.text()),
+              )?.[1] ?? NaN,
+            ),
+      ),
+    );
+    const etcdMetrics = floor ? "" : await fetch(`${etcd.url}/metrics`).then((r) => r.text());
     const etcdWatchers = Number(/^etcd_debugging_mvcc_watcher_total (\d+)/m.exec(etcdMetrics)?.[1] ?? NaN);
     const etcdStreams = Number(/^etcd_debugging_mvcc_watch_stream_total (\d+)/m.exec(etcdMetrics)?.[1] ?? NaN);
 
@@ -285,7 +323,11 @@ async function main() {
     for (let i = 1; i <= PUSHES; i++) {
       const s = nextSnapshot(environment, i);
       const sent = now();
-      await publish(servers[0].url, s);
+      if (floor) {
+        chain = { version: s.version, digest: s.digest };
+        const body = `data: ${JSON.stringify({ environment, version: s.version, digest: s.digest })}\n\n`;
+        await Promise.all(servers.map((x) => fetch(`${x.url}/publish?id=${s.version}`, { method: "POST", body })));
+      } else await publish(servers[0].url, s);
       // Until every connected client has it, or 10 s.
       for (let w = 0; w < 200; w++) {
         const counts = await ask(procs, { type: "count", version: s.version }, "count");
@@ -305,7 +347,7 @@ async function main() {
     latencies.sort((a, b) => a - b);
     for (const p of procs) p.kill("SIGKILL");
     for (const s of servers) s.child.kill("SIGKILL");
-    etcd.child.kill("SIGKILL");
+    etcd?.child.kill("SIGKILL");
     await sleep(500);
     const perConnection = servers.map((_, i) => ((rssIdle[i] - rssBefore[i]) * 1024) / Math.max(1, streams[i]));
     return {
@@ -326,12 +368,15 @@ async function main() {
     };
   }
 
-  const builds = opts.before
-    ? [
-        ["before", opts.before],
-        ["after", root],
-      ]
-    : [["this", root]];
+  const builds = [
+    ...(opts.before
+      ? [
+          ["before", opts.before],
+          ["after", root],
+        ]
+      : [["this", root]]),
+    ...(opts.floor ? [["floor", FLOOR]] : []),
+  ];
   const results = [];
   console.log(
     `fleet bench: ${CLIENTS} clients over ${SERVERS} servers on one etcd, ${PUSHES} pushes per round, ` +
@@ -348,6 +393,7 @@ async function main() {
     }
   }
   const f = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : "?");
+  const kib = (xs) => xs.map((k) => f(k, 1)).join(", ");
   table(
     "One publish to the fleet (receipt = PUT sent → event read by the client)",
     [
@@ -372,41 +418,22 @@ async function main() {
       f(r.max),
       f(r.spread),
       String(r.missing),
-      r.perConnectionKiB.map((k) => f(k, 1)).join(", "),
-      `${r.etcdWatchers} (${r.etcdStreams} streams)`,
+      kib(r.perConnectionKiB),
+      Number.isNaN(r.etcdWatchers) ? "-" : `${r.etcdWatchers} (${r.etcdStreams} streams)`,
       f(r.load, 2),
     ]),
   );
   if (builds.length > 1) {
+    const labels = builds.map(([label]) => label);
     const by = (label, field) => median(results.filter((r) => r.label === label).map(field));
+    const row = (name, field, d) => [name, ...labels.map((l) => f(by(l, field), d))];
     table(
-      "Medians over rounds",
-      ["measure", "before", "after", "after / before"],
+      `Medians over rounds (the floor: bare node:http servers, each sent every publish directly)`,
+      ["measure", ...labels],
       [
-        [
-          "p99 receipt, ms",
-          f(by("before", (r) => r.p99)),
-          f(by("after", (r) => r.p99)),
-          f(by("after", (r) => r.p99) / by("before", (r) => r.p99), 2),
-        ],
-        [
-          "spread, ms",
-          f(by("before", (r) => r.spread)),
-          f(by("after", (r) => r.spread)),
-          f(by("after", (r) => r.spread) / by("before", (r) => r.spread), 2),
-        ],
-        [
-          "server RSS per idle connection, KiB",
-          f(
-            by("before", (r) => median(r.perConnectionKiB)),
-            1,
-          ),
-          f(
-            by("after", (r) => median(r.perConnectionKiB)),
-            1,
-          ),
-          f(by("after", (r) => median(r.perConnectionKiB)) / by("before", (r) => median(r.perConnectionKiB)), 2),
-        ],
+        row("p99 receipt, ms", (r) => r.p99, 0),
+        row("spread, ms", (r) => r.spread, 0),
+        row("server RSS per idle connection, KiB", (r) => median(r.perConnectionKiB), 1),
       ],
     );
   }

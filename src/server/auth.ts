@@ -9,6 +9,8 @@ import type { Scope } from "./routes.js";
 import { hashToken, type Grant, type Permission } from "./tokens.js";
 import { requestAuthorization } from "./ui/session.js";
 
+const noop = (): void => {};
+
 export class Auth {
   /** Without tokens (loopback only): the Host values a request may carry, against DNS rebinding. */
   private allowedHosts: Set<string> | null = null;
@@ -56,6 +58,8 @@ export class Auth {
     /** A service's chain (`…/services/{svc}/events`). */
     service?: string,
   ): () => void {
+    // Without tokens nothing is ever revoked: no listener per stream.
+    if (this.tokens === null) return noop;
     const check = (): void => {
       try {
         this.forScope(req, scope, environment, service);

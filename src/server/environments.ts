@@ -163,12 +163,15 @@ export class EnvironmentCache {
    * also lets an environment that has nothing published be forgotten).
    */
   subscribe(environment: string, subscriber: Subscriber): () => void {
-    const s = this.state(environment);
-    s.subscribers.add(subscriber);
-    return () => {
-      s.subscribers.delete(subscriber);
-      if (s.current === null) this.forgetIfUnused(environment, s);
-    };
+    this.state(environment).subscribers.add(subscriber);
+    return () => this.unsubscribe(environment, subscriber);
+  }
+
+  /** Ends {@link subscribe}'s calls (what its returned function does, for a caller that keeps no closure). */
+  unsubscribe(environment: string, subscriber: Subscriber): void {
+    const s = this.envs.get(environment);
+    if (s === undefined || !s.subscribers.delete(subscriber)) return;
+    if (s.current === null) this.forgetIfUnused(environment, s);
   }
 
   /**

@@ -6,8 +6,9 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { sanitizeClientField } from "../../src/core/protocol/index.js";
 import { ClientTracker, createToken, readTokens } from "../../src/server/index.js";
 import { cleanupTempdirs, tempdir } from "../support/gitdir.js";
-import { put, startTestServer, type TestServer } from "../support/server.js";
-import { makeChain, newKey } from "../support/snapshots.js";
+import { put, readEvents, startTestServer, type TestServer } from "../support/server.js";
+import type { JsonObject } from "../../src/core/json.js";
+import { makeChain, makeSnapshot, newKey } from "../support/snapshots.js";
 
 const { key } = newKey();
 const servers: TestServer[] = [];
@@ -361,5 +362,83 @@ describe("DNS rebinding", () => {
         .end();
     });
     expect(r).toBe(200);
+  });
+});
+
+describe("an event stream's reader that stops reading", () => {
+  it("is closed once it falls 1 MiB behind; the server's memory is not its buffer", async () => {
+    // Snapshots of 40 KB ride inside their events; the server keeps at most 1 MiB unread per stream beyond
+    // what the kernel's socket buffers hold.
+    const s = await serve();
+    const big = (v: number): Record<string, JsonObject> => ({ app: { blob: `${v}`.padEnd(40_000, "x") } });
+    let previous: string | null = null;
+    let version = 0;
+    const publish = async (): Promise<void> => {
+      version++;
+      const snap = makeSnapshot(key, { version, previous, config: big(version) });
+      expect((await put(s.url, snap, `"${version - 1}"`)).status).toBe(201);
+      previous = snap.digest;
+    };
+    await publish();
+    const u = new URL(s.url);
+    // The stalled reader: it asks for snapshots inside the events, reads the head, then nothing more.
+    const stalled = connect({ host: u.hostname, port: Number(u.port) });
+    sockets.push(stalled);
+    const head = await new Promise<string>((resolve) => {
+      stalled.once("data", (d: Buffer) => {
+        stalled.pause();
+        resolve(d.toString("latin1"));
+      });
+      stalled.write(
+        `GET /v1/environments/staging/events?snapshot=inline HTTP/1.1\r\nHost: ${u.host}\r\nAccept: text/event-stream\r\n\r\n`,
+      );
+    });
+    expect(head).toMatch(/^HTTP\/1\.1 200 /);
+    // A reader that keeps up, on another connection: it gets every version while the other stalls.
+    const ac = new AbortController();
+    const live = await fetch(`${s.url}/v1/environments/staging/events`, { signal: ac.signal });
+    await untilMetric(s.url, 'strata_watchers{kind="sse"}', (v) => v === 2);
+    // Publish until the server has closed the stalled stream (its gauge), at most ~400 × 40 KB (16 MB: far
+    // more than loopback's socket buffers hold).
+    while ((await metric(s.url, 'strata_watchers{kind="sse"}')) === 2) {
+      expect(version).toBeLessThan(400);
+      await publish();
+    }
+    expect(await metric(s.url, 'strata_watchers{kind="sse"}')).toBe(1);
+    expect(s.logs.some((l) => l.includes("event stream closed: its reader fell behind"))).toBe(true);
+    // The reader that kept up has the newest version.
+    const events = await readEvents(live, (es) => es.some((e) => e.id === String(version)));
+    expect(events.at(-1)?.id).toBe(String(version));
+    ac.abort();
+    // The stalled reader, once it reads again, finds its stream ended (and reconnects with Last-Event-ID).
+    const ended = new Promise<void>((resolve) => stalled.once("close", () => resolve()));
+    stalled.on("error", () => undefined).resume();
+    await ended;
+  });
+});
+
+describe("event stream wire format", () => {
+  it("ends with the connection, unchunked: each frame is written as it is", async () => {
+    const s = await serve();
+    const [v1] = makeChain(key, 1);
+    await put(s.url, v1!, '"0"');
+    const u = new URL(s.url);
+    const sock = connect({ host: u.hostname, port: Number(u.port) });
+    sockets.push(sock);
+    let text = "";
+    await new Promise<void>((resolve) => {
+      sock.on("data", (d: Buffer) => {
+        text += d.toString("latin1");
+        // (Chunk sizes, if any, taken out only to know when the event is complete.)
+        if (/\nid: 1\ndata: [^\n]*\n\n/.test(text.replace(/\r\n[0-9a-f]+\r\n/g, ""))) resolve();
+      });
+      sock.write(`GET /v1/environments/staging/events HTTP/1.1\r\nHost: ${u.host}\r\n\r\n`);
+    });
+    const [head, body] = text.split("\r\n\r\n") as [string, string];
+    expect(head.toLowerCase()).toContain("connection: close");
+    expect(head.toLowerCase()).not.toContain("transfer-encoding");
+    expect(head.toLowerCase()).not.toContain("content-length");
+    // The body is the event stream itself, no chunk sizes between frames.
+    expect(body).toMatch(/^retry: \d+\n\nevent: snapshot\nid: 1\ndata: \{[^\n]*\}\n\n$/);
   });
 });

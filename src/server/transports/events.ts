@@ -9,6 +9,7 @@ import type { ServerResponse } from "node:http";
 import { isStrataError } from "../../core/findings.js";
 import { parseChainKey } from "../../core/protocol/chains.js";
 import {
+  EMBEDDED_SNAPSHOT_MAX_BYTES,
   formatRolloutEvent,
   formatSnapshotEvent,
   formatStreamEvent,
@@ -22,7 +23,15 @@ import { mayRead } from "../auth.js";
 import { nothingPublished, requestChain, type ChainHandler } from "../chains.js";
 import { cacheControl, type Handlers, type RequestContext } from "../dispatch.js";
 import type { Current } from "../environments.js";
+import type { LogFn } from "../log.js";
 import type { EndpointParts } from "../parts.js";
+
+/**
+ * How far behind its reader a stream may fall, in bytes Node holds beyond the kernel's socket buffers (see
+ * {@link send}): eight of the largest frames (a snapshot inside its event is at most 64 KiB, twice that once
+ * escaped as a JSON string). A reader that keeps up on average never comes near it.
+ */
+const MAX_UNREAD_BYTES = 8 * 2 * EMBEDDED_SNAPSHOT_MAX_BYTES;
 
 /**
  * One timer for every open chain stream of the server, instead of one per stream: a fleet's idle streams
@@ -33,13 +42,16 @@ class KeepAlive {
   private timer: NodeJS.Timeout | null = null;
   private readonly frame = Buffer.from(KEEP_ALIVE_FRAME);
 
-  constructor(private readonly intervalMs: number) {}
+  constructor(
+    private readonly intervalMs: number,
+    private readonly log: LogFn,
+  ) {}
 
   add(res: ServerResponse): void {
     this.streams.add(res);
     if (this.timer !== null) return;
     this.timer = setInterval(() => {
-      for (const r of this.streams) if (!r.writableEnded) r.write(this.frame);
+      for (const r of this.streams) send(r, this.frame, this.log);
     }, this.intervalMs);
     this.timer.unref();
   }
@@ -52,29 +64,113 @@ class KeepAlive {
   }
 }
 
+/**
+ * One open chain stream (`GET …/events`): its state, and the subscriber the chain's cache calls. One object
+ * with methods rather than a closure per callback: an idle stream of a fleet costs this object and Node's own
+ * connection state, nothing more.
+ */
+class ChainStream {
+  /** The newest version written: versions go out in order, each once. */
+  private written = 0;
+  /** While the current plan and version (or the history after Last-Event-ID) are being written. */
+  private replaying = true;
+  /** A version that became current during the replay: written after it. */
+  private arrived: Current | null = null;
+  private planSent: string | null = null;
+
+  constructor(
+    private readonly res: ServerResponse,
+    /** The client asked for the snapshot inside the event. */
+    private readonly inline: boolean,
+    private readonly log: LogFn,
+  ) {}
+
+  frameOf(c: Current): Buffer {
+    return this.inline ? c.frameWithSnapshot : c.frame;
+  }
+
+  write(version: number, frame: string | Buffer): void {
+    if (version <= this.written) return;
+    if (send(this.res, frame, this.log)) this.written = version;
+  }
+
+  /** The chain's rollout plan travels before the versions it names: the current one first, then each new one. */
+  writePlan(frame: string | null): void {
+    if (frame === null || frame === this.planSent) return;
+    if (send(this.res, frame, this.log)) this.planSent = frame;
+  }
+
+  /** The replay is written: the newest plan, and a version that arrived meanwhile, go out now. */
+  endReplay(plan: string | null): void {
+    this.replaying = false;
+    this.writePlan(plan);
+    const late = this.arrived;
+    if (late !== null) this.write(late.head.version, this.frameOf(late));
+  }
+
+  onVersion(c: Current): void {
+    if (this.replaying) this.arrived = c;
+    else this.write(c.head.version, this.frameOf(c));
+  }
+
+  onPlan(frame: string): void {
+    if (!this.replaying) this.writePlan(frame);
+  }
+
+  onClose(): void {
+    this.res.end();
+  }
+}
+
+/**
+ * The head of an event stream. Its body ends when the connection does (`Connection: close`, no chunked
+ * framing): a stream has no end of its own to mark, and without chunk framing a frame is one write of a
+ * buffer shared by every stream (Node frames each chunk of a chunked body with writes of its own), which a
+ * publish makes once per open stream.
+ */
 function openStream(ctx: RequestContext<unknown>, res: ServerResponse): void {
   ctx.streaming = true;
+  // Node frames a body of unknown length in chunks unless Transfer-Encoding is removed.
+  res.removeHeader("transfer-encoding");
   res.writeHead(200, {
     "content-type": "text/event-stream",
     "cache-control": cacheControl(ctx, "no-cache"),
-    connection: "keep-alive",
+    connection: "close",
     "x-accel-buffering": "no",
   });
   res.write(RETRY_FRAME);
+}
+
+/**
+ * Writes a frame to an open stream; a stream whose reader has fallen more than MAX_UNREAD_BYTES behind
+ * (what the kernel's socket buffers cannot hold, kept by Node) is closed instead: a client that stopped reading
+ * would otherwise hold every later frame in the server's memory. A client that reconnects catches up from
+ * its Last-Event-ID. Returns whether the frame was written.
+ */
+function send(res: ServerResponse, frame: string | Buffer, log: LogFn): boolean {
+  if (res.writableEnded || res.destroyed) return false;
+  if (res.writableLength > MAX_UNREAD_BYTES) {
+    log("warn", "event stream closed: its reader fell behind", {
+      path: res.req.url?.split("?")[0],
+      unreadBytes: res.writableLength,
+    });
+    res.destroy();
+    return false;
+  }
+  res.write(frame);
+  return true;
 }
 
 export function eventStreamHandlers(
   parts: EndpointParts,
 ): Pick<Handlers, "GET events" | "GET service-events" | "GET all-events"> {
   const { cache, watchers } = parts;
-  const keepAlive = new KeepAlive(parts.heartbeatMs);
+  const keepAlive = new KeepAlive(parts.heartbeatMs, parts.log);
   const allEvents: Handlers["GET all-events"] = async (ctx) => {
     const { res, grant } = ctx;
     openStream(ctx, res);
     if (parts.closing()) return void res.end();
-    const write = (frame: string): void => {
-      if (!res.writableEnded) res.write(frame);
-    };
+    const write = (frame: string): void => void send(res, frame, parts.log);
     const snapshotData = (environment: string, c: Current): SnapshotEventData => ({
       environment,
       version: c.head.version,
@@ -154,54 +250,22 @@ export function eventStreamHandlers(
     ctx.streaming = true;
     // The SDK asks for the snapshot inside the event (it then need not fetch); other readers get the short frame.
     const inline = ctx.query?.get(INLINE_SNAPSHOT_QUERY.name) === INLINE_SNAPSHOT_QUERY.value;
-    const frameOf = (c: Current): Buffer => (inline ? c.frameWithSnapshot : c.frame);
     const current = await cache.current(environment);
     // A service nothing is published for is not one of the environment's: 404, not a stream that never speaks.
     if (current === null && chain.service !== null) throw await nothingPublished(parts.store, chain);
-    res.writeHead(200, {
-      "content-type": "text/event-stream",
-      "cache-control": cacheControl(ctx, "no-cache"),
-      connection: "keep-alive",
-      "x-accel-buffering": "no",
-    });
-    res.write(RETRY_FRAME);
+    openStream(ctx, res);
     if (parts.closing()) return void res.end();
-    // Versions are written in order, each once: a version published while the replay is read from the
-    // history is written after it.
-    let written = 0;
-    let replaying = true;
-    let arrived: Current | null = null;
-    const write = (version: number, frame: string | Buffer): void => {
-      if (version <= written || res.writableEnded) return;
-      res.write(frame);
-      written = version;
-    };
-    // The chain's rollout plan travels before the versions it names: the current one first, then each new one.
-    let planSent: string | null = null;
-    const writePlan = (frame: string | null): void => {
-      if (frame === null || frame === planSent || res.writableEnded) return;
-      res.write(frame);
-      planSent = frame;
-    };
-    const unsubscribe = cache.subscribe(environment, {
-      onVersion: (c) => {
-        if (replaying) arrived = c;
-        else write(c.head.version, frameOf(c));
-      },
-      onPlan: (frame) => {
-        if (!replaying) writePlan(frame);
-      },
-      onClose: () => res.end(),
-    });
+    const stream = new ChainStream(res, inline, parts.log);
+    cache.subscribe(environment, stream);
     watchers.sse++;
     if (client) parts.clients.connect(client);
     keepAlive.add(res);
     // A token revoked while the stream is open (the tokens file re-read) ends it.
     const unrevoked = parts.auth.onRevoked(req, "read", chain.environment, () => res.end(), chain.service ?? undefined);
-    res.once("close", () => {
+    res.on("close", () => {
       keepAlive.delete(res);
       unrevoked();
-      unsubscribe();
+      cache.unsubscribe(environment, stream);
       watchers.sse--;
       if (client) parts.clients.disconnect(client);
     });
@@ -209,14 +273,14 @@ export function eventStreamHandlers(
     const lastId = typeof raw !== "string" || !/^\d{1,15}$/.test(raw) ? null : Number(raw);
     try {
       await parts.rollouts.current(environment).catch(() => null);
-      writePlan(parts.rollouts.planFrame(environment));
+      stream.writePlan(parts.rollouts.planFrame(environment));
       if (current !== null) {
         const version = current.head.version;
         if (lastId !== null && lastId < version - 1) {
           // Replay what the client missed, from the history, up to what it gets live.
           for (const h of await parts.store.history(environment))
             if (h.version > lastId && h.version < version)
-              write(
+              stream.write(
                 h.version,
                 formatSnapshotEvent({
                   environment: chain.environment,
@@ -226,13 +290,10 @@ export function eventStreamHandlers(
                 }),
               );
         }
-        if (lastId === null || lastId < version) write(version, frameOf(current));
+        if (lastId === null || lastId < version) stream.write(version, stream.frameOf(current));
       }
     } finally {
-      replaying = false;
-      writePlan(parts.rollouts.planFrame(environment));
-      const late = arrived as Current | null;
-      if (late !== null) write(late.head.version, frameOf(late));
+      stream.endReplay(parts.rollouts.planFrame(environment));
     }
   };
   return { "GET events": events, "GET service-events": events, "GET all-events": allEvents };
