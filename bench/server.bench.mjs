@@ -5,7 +5,8 @@
 //
 // Needs (Debian): apt-get install -y nginx wrk etcd-server   (taskset is in util-linux)
 // - GET current (200 and 304): `strata serve` (file store) vs nginx (worker_processes 1) serving the same
-//   JSON file, both pinned to CPU 0, wrk pinned to CPU 1, so the load generator is not what is measured.
+//   JSON file, both pinned to CPU 0, wrk pinned to CPU 1, so the load generator is not what is measured; and
+//   a bare node:http server with the same bytes and headers (bench/get-floor-server.mjs): Node's floor.
 // - Push-to-watcher latency with 1,000 watchers (SSE; long-poll too): file store, one server; etcd, watchers
 //   on one server and pushes through another.
 // - Push latency of a 1 MB snapshot; store size after 1,000 versions.
@@ -333,17 +334,35 @@ http { access_log off; keepalive_requests 1000000; server { listen 127.0.0.1:${p
       if (etag === null) await sleep(50);
     }
     const strataUrl = `${url}/v1/environments/staging/snapshot`;
+    // The floor: a bare node:http server with the same bytes and headers (bench/get-floor-server.mjs), on
+    // the same CPU as the others.
+    const floorChild = start(0, process.execPath, [
+      join(root, "bench", "get-floor-server.mjs"),
+      join(www, "snapshot"),
+      '"1"',
+    ]);
+    const floorUrl = await new Promise((resolve, reject) => {
+      let err = "";
+      floorChild.stderr.on("data", (d) => {
+        err += d;
+        const m = /"msg":"listening","url":"([^"]+)"/.exec(err);
+        if (m) resolve(`${m[1]}/v1/environments/staging/snapshot`);
+      });
+      floorChild.once("exit", (code) => reject(new Error(`floor server exited ${code}: ${err}`)));
+    });
     await wrk(strataUrl); // warm up
-    // Alternated short windows (strata, nginx, then nginx, strata, …): on a shared machine the load moves
-    // within seconds, so the ratio is the median of each pair's, not one long window against another.
+    await wrk(floorUrl);
+    // Alternated short windows (strata, node, nginx, then the reverse, …): on a shared machine the load
+    // moves within seconds, so a ratio is the median of each round's, not one long window against another.
     const pairs = { 200: [], 304: [] };
     for (let round = 0; round < ROUNDS; round++) {
       for (const status of [200, 304]) {
         const run = {
           strata: () => wrk(strataUrl, status === 304 ? ['If-None-Match: "1"'] : [], WINDOW),
+          node: () => wrk(floorUrl, status === 304 ? ['If-None-Match: "1"'] : [], WINDOW),
           nginx: () => wrk(nginxUrl, status === 304 ? [`If-None-Match: ${etag}`] : [], WINDOW),
         };
-        const order = round % 2 === 0 ? ["strata", "nginx"] : ["nginx", "strata"];
+        const order = round % 2 === 0 ? ["strata", "node", "nginx"] : ["nginx", "node", "strata"];
         const got = {};
         for (const who of order) got[who] = await run[who]();
         pairs[status].push(got);
@@ -358,6 +377,13 @@ http { access_log off; keepalive_requests 1000000; server { listen 127.0.0.1:${p
         `GET current ${status}, strata serve`,
         `${Math.round(med(ps.map((p) => p.strata.rps)))} req/s (p99 ${ps.at(-1).strata.p99})`,
         `${(med(ratios) * 100).toFixed(0)}% of nginx (median of ${ROUNDS} alternated ${WINDOW} pairs: ${ratios.map((r) => r.toFixed(2)).join(", ")})${status === 200 ? `; ${size}` : ""}`,
+      ]);
+      const floorRatios = ps.map((p) => p.node.rps / p.nginx.rps);
+      const ofFloor = ps.map((p) => p.strata.rps / p.node.rps);
+      rows.push([
+        `GET current ${status}, bare node:http (the floor)`,
+        `${Math.round(med(ps.map((p) => p.node.rps)))} req/s (p99 ${ps.at(-1).node.p99})`,
+        `${(med(floorRatios) * 100).toFixed(0)}% of nginx (${floorRatios.map((r) => r.toFixed(2)).join(", ")}); strata ${(med(ofFloor) * 100).toFixed(0)}% of it`,
       ]);
       rows.push([
         `GET current ${status}, nginx`,
