@@ -17,7 +17,7 @@ import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { chromium } from "playwright-core";
-import { root, tmp } from "./lib.mjs";
+import { listeningUrl, root, tmp } from "./lib.mjs";
 
 const { values: opts } = parseArgs({
   options: {
@@ -82,7 +82,7 @@ function buildStore() {
   return { dir, keysFile };
 }
 
-function startServe(cli, store) {
+async function startServe(cli, store) {
   const child = spawn(
     process.execPath,
     [cli, "serve", "--listen", "127.0.0.1:0", "--store", `file:${store.dir}`, "--trusted-keys", store.keysFile],
@@ -91,16 +91,8 @@ function startServe(cli, store) {
       env: { ...process.env, NO_COLOR: "1" },
     },
   );
-  let err = "";
-  return new Promise((resolve, reject) => {
-    child.stderr.on("data", (d) => {
-      err += d;
-      const m = /"msg":"listening","url":"([^"]+)"/.exec(err);
-      if (m)
-        resolve({ url: m[1], child, stop: () => new Promise((r) => (child.once("exit", r), child.kill("SIGTERM"))) });
-    });
-    child.once("exit", (code) => reject(new Error(`serve exited ${code}: ${err}`)));
-  });
+  const url = await listeningUrl(child);
+  return { url, child, stop: () => new Promise((r) => (child.once("exit", r), child.kill("SIGTERM"))) };
 }
 
 async function clientRead(url, environment, instance, version) {

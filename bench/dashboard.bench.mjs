@@ -15,6 +15,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { listeningUrl } from "./lib.mjs";
 
 const here = fileURLToPath(new URL("..", import.meta.url));
 const arg = (name, fallback) => {
@@ -129,16 +130,7 @@ async function serve(root, trustedFile) {
     ],
     { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, NO_COLOR: "1" } },
   );
-  let err = "";
-  const url = await new Promise((res, rej) => {
-    child.stderr.on("data", (d) => {
-      err += d;
-      const m = /"msg":"listening","url":"([^"]+)"/.exec(err);
-      if (m) res(m[1]);
-    });
-    child.once("exit", (code) => rej(new Error(`serve exited ${code}: ${err}`)));
-  });
-  return { child, url };
+  return { child, url: await listeningUrl(child) };
 }
 
 const PAGES = [

@@ -21,7 +21,7 @@ import net from "node:net";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { etcdArgs, etcdHealthy, freePort, machine, median, root, table, tmp } from "./lib.mjs";
+import { etcdArgs, etcdHealthy, freePort, listeningUrl, machine, median, root, table, tmp } from "./lib.mjs";
 
 const now = () => performance.timeOrigin + performance.now();
 /** The etcd binary (STRATA_ETCD overrides: another version, another path). */
@@ -164,15 +164,7 @@ async function main() {
       { stdio: ["ignore", "ignore", "pipe"] },
     );
     children.push(child);
-    let err = "";
-    const url = await new Promise((resolve, reject) => {
-      child.stderr.on("data", (d) => {
-        err += d;
-        const m = /"msg":"listening","url":"([^"]+)"/.exec(err);
-        if (m) resolve(m[1]);
-      });
-      child.once("exit", (code) => reject(new Error(`serve exited ${code}: ${err.slice(-2000)}`)));
-    });
+    const url = await listeningUrl(child);
     child.stderr.resume();
     return { url, child };
   }
@@ -183,16 +175,7 @@ async function main() {
       stdio: ["ignore", "ignore", "pipe"],
     });
     children.push(child);
-    const url = await new Promise((resolve, reject) => {
-      let err = "";
-      child.stderr.on("data", (d) => {
-        err += d;
-        const m = /"msg":"listening","url":"([^"]+)"/.exec(err);
-        if (m) resolve(m[1]);
-      });
-      child.once("exit", (code) => reject(new Error(`floor server exited ${code}: ${err}`)));
-    });
-    return { url, child };
+    return { url: await listeningUrl(child, "floor server"), child };
   }
 
   const rssKiB = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))[1]);

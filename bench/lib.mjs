@@ -82,6 +82,22 @@ export function freePort() {
   });
 }
 
+/**
+ * The URL a server child prints on stderr when it listens (`{"msg":"listening","url":…}`, as `strata serve`
+ * and the benches' floor servers do); rejects with the end of its stderr if it exits first.
+ */
+export function listeningUrl(child, name = "serve") {
+  let err = "";
+  return new Promise((resolve, reject) => {
+    child.stderr.on("data", (d) => {
+      err += d;
+      const m = /"msg":"listening","url":"([^"]+)"/.exec(err);
+      if (m) resolve(m[1]);
+    });
+    child.once("exit", (code) => reject(new Error(`${name} exited ${code}: ${err.slice(-2000)}`)));
+  });
+}
+
 /** A one-member etcd on loopback: its command-line arguments (`extra` appended), and its client URL. */
 export function etcdArgs({ name, dataDir, clientPort, peerPort, extra = [] }) {
   const url = `http://127.0.0.1:${clientPort}`;

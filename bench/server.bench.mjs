@@ -17,7 +17,7 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { etcdArgs, etcdHealthy, freePort } from "./lib.mjs";
+import { etcdArgs, etcdHealthy, freePort, listeningUrl } from "./lib.mjs";
 
 const execFileAsync = promisify(execFile);
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -71,15 +71,7 @@ async function startServe(store, cpu = 0) {
     "--max-connections-per-client",
     "4096",
   ]);
-  let err = "";
-  return new Promise((resolve, reject) => {
-    child.stderr.on("data", (d) => {
-      err += d;
-      const m = /"msg":"listening","url":"([^"]+)"/.exec(err);
-      if (m) resolve(m[1]);
-    });
-    child.once("exit", (code) => reject(new Error(`serve exited ${code}: ${err}`)));
-  });
+  return listeningUrl(child);
 }
 
 async function startEtcd() {
@@ -341,15 +333,7 @@ http { access_log off; keepalive_requests 1000000; server { listen 127.0.0.1:${p
       join(www, "snapshot"),
       '"1"',
     ]);
-    const floorUrl = await new Promise((resolve, reject) => {
-      let err = "";
-      floorChild.stderr.on("data", (d) => {
-        err += d;
-        const m = /"msg":"listening","url":"([^"]+)"/.exec(err);
-        if (m) resolve(`${m[1]}/v1/environments/staging/snapshot`);
-      });
-      floorChild.once("exit", (code) => reject(new Error(`floor server exited ${code}: ${err}`)));
-    });
+    const floorUrl = `${await listeningUrl(floorChild, "floor server")}/v1/environments/staging/snapshot`;
     await wrk(strataUrl); // warm up
     await wrk(floorUrl);
     // Alternated short windows (strata, node, nginx, then the reverse, …): on a shared machine the load
