@@ -66,20 +66,44 @@ function verifySnapshotText(
 }
 
 /**
+ * What this process verified, by reader (the keys and whatever else the check depends on) and then by the exact
+ * text (a Map key is the whole string: only identical bytes hit). Bounded both ways, oldest first out: the
+ * memos of verified snapshots and plans below.
+ */
+class VerifiedTexts<V> {
+  private readonly byReader = new Map<string, Map<string, V>>();
+
+  constructor(
+    private readonly readersKept: number,
+    private readonly textsPerReader: number,
+  ) {}
+
+  get(reader: string, text: string): V | undefined {
+    return this.byReader.get(reader)?.get(text);
+  }
+
+  set(reader: string, text: string, value: V): void {
+    let byText = this.byReader.get(reader);
+    if (byText === undefined) {
+      if (this.byReader.size >= this.readersKept) this.byReader.delete(this.byReader.keys().next().value!);
+      this.byReader.set(reader, (byText = new Map()));
+    }
+    if (byText.size >= this.textsPerReader) byText.delete(byText.keys().next().value!);
+    byText.set(text, value);
+  }
+}
+
+/**
  * Snapshot bytes this process verified, by chain and publishing keys and then the exact text (a Map key is the
  * whole string: only identical bytes hit), with the parsed snapshot deeply frozen and shared. A thousand clients
  * of one process receiving one publish verify its parse, shape, digest and Ed25519 signature once, and build
  * its tree once when it has no secrets ({@link sharedTree}); each still runs every check of its own (expiry,
  * the version it has seen, the plan it follows, its own secrets). Only verified bytes are kept, a few at most:
- * a flood of forged snapshots is verified each time and kept never.
+ * a flood of forged snapshots is verified each time and kept never. Four readers (chain and keys), two texts
+ * each: the latest publish and, in a rollout, the other version a plan names (a snapshot may be megabytes: a
+ * process with one client keeps at most one more).
  */
-const verifiedSnapshots = new Map<string, Map<string, { snapshot: Snapshot; signed: SignedVersion }>>();
-/**
- * Readers (chain and keys) remembered, and texts per reader: the latest publish and, in a rollout, the other
- * version a plan names. A snapshot may be megabytes: a process with one client keeps at most one more.
- */
-const VERIFIED_READERS_KEPT = 4;
-const VERIFIED_TEXTS_PER_READER = 2;
+const verifiedSnapshots = new VerifiedTexts<{ snapshot: Snapshot; signed: SignedVersion }>(4, 2);
 
 /** {@link verifySnapshotText}, once per snapshot bytes, chain and publishing keys in this process. */
 export function verifySnapshotOnce(
@@ -88,18 +112,11 @@ export function verifySnapshotOnce(
   trusted: readonly PublicKey[],
 ): { snapshot: Snapshot; signed: SignedVersion } {
   const reader = `${chain.environment}/${chain.service ?? ""}/${trusted.map((k) => k.keyid).join(",")}`;
-  let byText = verifiedSnapshots.get(reader);
-  let verified = byText?.get(text);
+  let verified = verifiedSnapshots.get(reader, text);
   if (verified === undefined) {
     const fresh = verifySnapshotText(text, chain, trusted);
     verified = { snapshot: deepFreeze(fresh.snapshot), signed: fresh.signed };
-    if (byText === undefined) {
-      if (verifiedSnapshots.size >= VERIFIED_READERS_KEPT)
-        verifiedSnapshots.delete(verifiedSnapshots.keys().next().value!);
-      verifiedSnapshots.set(reader, (byText = new Map()));
-    }
-    if (byText.size >= VERIFIED_TEXTS_PER_READER) byText.delete(byText.keys().next().value!);
-    byText.set(text, verified);
+    verifiedSnapshots.set(reader, text, verified);
   }
   return verified;
 }
@@ -151,26 +168,19 @@ function checkSnapshotText(
  * the whole string: only identical bytes hit). A thousand clients of one process receiving one plan verify its
  * parse, digest and Ed25519 signature once; each still runs every check of its own (environment, service,
  * expiry, the versions it holds, the plan it followed). Only verified bytes are kept, a few at most: a flood
- * of forged plans is verified each time and kept never.
+ * of forged plans is verified each time and kept never (eight key sets, eight texts each).
  */
-const verifiedPlans = new Map<string, Map<string, SignedPlan>>();
-const VERIFIED_PLANS_KEPT = 8;
+const verifiedPlans = new VerifiedTexts<SignedPlan>(8, 8);
 
 /** verifyPlanText with the signature part done once per plan bytes and rollout keys in this process. */
 export function verifyPlanOnce(text: string, options: PlanVerifyOptions): PlanCheck {
   const keys = options.rolloutKeys.map((k) => k.keyid).join(",");
-  let byText = verifiedPlans.get(keys);
-  let signed = byText?.get(text);
+  let signed = verifiedPlans.get(keys, text);
   if (signed === undefined) {
     const check = verifyPlanSignature(text, options.rolloutKeys);
     if (!check.ok) return check;
     signed = { ok: true, plan: deepFreeze(check.plan), keyid: check.keyid };
-    if (byText === undefined) {
-      if (verifiedPlans.size >= VERIFIED_PLANS_KEPT) verifiedPlans.delete(verifiedPlans.keys().next().value!);
-      verifiedPlans.set(keys, (byText = new Map()));
-    }
-    if (byText.size >= VERIFIED_PLANS_KEPT) byText.delete(byText.keys().next().value!);
-    byText.set(text, signed);
+    verifiedPlans.set(keys, text, signed);
   }
   return checkSignedPlan(signed, options);
 }
