@@ -20,7 +20,9 @@ import {
   type YAMLError,
 } from "yaml";
 import { findingAt, type Finding, type SourcePosition } from "../findings.js";
-import { describeKeyProblem, isValidKeySegment, printable } from "../names.js";
+import { describeKeyProblem, printable } from "../names.js";
+import { readBlockSubset } from "./block-subset.js";
+import { checkIntegerLiteral, keyAllowed, yaml11Hint } from "./scalars.js";
 import type { LEntry, LMap, LNode, Pos } from "./nodes.js";
 
 export const MAX_ALIASES = 100;
@@ -52,11 +54,6 @@ const CORE_TAGS = new Set([
   "tag:yaml.org,2002:seq",
   UNSET_TAG,
 ]);
-
-const YAML11_BOOL = /^(y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$/;
-const YAML11_OCTAL = /^[-+]?0[0-9_]+$/;
-const YAML11_SEXAGESIMAL = /^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$/;
-const YAML11_UNDERSCORE_NUMBER = /^[-+]?[0-9][0-9_]*_[0-9_]*(\.[0-9_]*)?$/;
 
 /** Bytes -> text: UTF-8 only (a NUL or invalid sequence is binary junk), BOM stripped. */
 export function decodeText(bytes: Uint8Array, file: string): { text: string } | { finding: Finding } {
@@ -134,6 +131,14 @@ function lineColumnOfByte(bytes: Uint8Array, offset: number): { line: number; co
 }
 
 export function parseYaml(text: string, file: string, options: ParseYamlOptions): ParsedYaml {
+  // Most files are in the plain block subset, which reads without the general parser and has no findings.
+  const subset = readBlockSubset(text, file, options.keys);
+  if (subset) return { documents: subset, findings: [] };
+  return parseGeneral(text, file, options);
+}
+
+/** Any YAML text, with the `yaml` package: what {@link parseYaml} gives for a text outside the block subset. */
+export function parseGeneral(text: string, file: string, options: ParseYamlOptions): ParsedYaml {
   const findings: Finding[] = [];
   const lineCounter = new LineCounter();
   const posAt = (offset: number | undefined): Pos => {
@@ -439,24 +444,6 @@ function overIndentedLine(
   );
 }
 
-/** Integers JSON readers keep exactly: ±(2^53−1). */
-const SAFE_INTEGER_RANGE = `-${Number.MAX_SAFE_INTEGER} to ${Number.MAX_SAFE_INTEGER}`;
-const INTEGER_LITERAL = /^[-+]?(?:[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$/;
-
-/**
- * Why a number written as `source` cannot be read exactly, or null when it can. An integer literal
- * outside ±(2^53−1) would silently become a neighbouring number in every JSON reader (and in strata's
- * snapshots), so it is refused rather than rounded. Floats (with `.` or an exponent) are approximate by
- * nature and are not checked. Readers of decrypted SOPS values use it too.
- */
-export function checkIntegerLiteral(source: string, value: number | bigint): string | null {
-  if (typeof value === "bigint") {
-    if (value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= -BigInt(Number.MAX_SAFE_INTEGER)) return null;
-  } else if (!Number.isInteger(value) || Number.isSafeInteger(value) || !INTEGER_LITERAL.test(source.trim()))
-    return null;
-  return `${printable(source.trim().slice(0, 40))} is outside the range of exact integers (${SAFE_INTEGER_RANGE}, ±(2^53−1)); it would be read as a different number`;
-}
-
 const SAFE_INTEGER_HINT = "quote it to keep it as a string, or use a number within the range";
 
 class Walker {
@@ -599,15 +586,7 @@ class Walker {
   }
 
   private checkYaml11(source: string, value: unknown, pos: Pos): void {
-    let hint: string | null = null;
-    if (YAML11_BOOL.test(source))
-      hint = `YAML 1.1 tools read ${source} as a boolean; strata (YAML 1.2) reads the string "${source}". Quote it, or write true/false`;
-    else if (YAML11_OCTAL.test(source))
-      hint = `YAML 1.1 tools read ${source} as an octal number; strata (YAML 1.2) reads ${String(value)}. Quote it if it is a string, or drop the leading zero`;
-    else if (YAML11_SEXAGESIMAL.test(source))
-      hint = `YAML 1.1 tools read ${source} as a base-60 number; strata reads the string "${source}". Quote it`;
-    else if (YAML11_UNDERSCORE_NUMBER.test(source))
-      hint = `YAML 1.1 tools read ${source} as a number; strata reads the string "${source}". Quote it, or write the digits without _`;
+    const hint = yaml11Hint(source, value);
     if (hint)
       this.findings.push(
         findingAt(
@@ -649,7 +628,7 @@ class Walker {
         continue;
       }
       const key = isScalar(keyNode) ? keyNode.value : undefined;
-      if (typeof key !== "string" || !this.keyAllowed(key)) {
+      if (typeof key !== "string" || !keyAllowed(key, this.options.keys)) {
         const shown =
           typeof key === "string"
             ? describeKeyProblem(key)
@@ -673,11 +652,5 @@ class Walker {
     }
     for (const m of merged) for (const [k, e] of m.entries) if (!entries.has(k)) entries.set(k, e);
     return { kind: "map", pos, entries };
-  }
-
-  private keyAllowed(key: string): boolean {
-    // `$unset` is checked where it means something: items of arrays merged by a field.
-    if (this.options.keys === "segments") return key === "$unset" || isValidKeySegment(key);
-    return key !== "__proto__";
   }
 }

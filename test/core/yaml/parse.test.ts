@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { toPlain } from "../../../src/core/yaml/nodes.js";
-import { checkIntegerLiteral, decodeText, parseYaml } from "../../../src/core/yaml/parse.js";
+import { decodeText, parseYaml } from "../../../src/core/yaml/parse.js";
+import { checkIntegerLiteral } from "../../../src/core/yaml/scalars.js";
 
 const values = { keys: "segments", allowUnset: true } as const;
 const parse = (text: string, opts: Parameters<typeof parseYaml>[2] = values) => parseYaml(text, "f.yaml", opts);
