@@ -18,7 +18,7 @@ import { parseSettings, SETTINGS_FILE, type Settings } from "../core/settings/se
 import type { RepoFiles, SecretsOpener } from "../core/source.js";
 import { locate } from "../core/yaml/locate.js";
 import { toPlain, type LNode } from "../core/yaml/nodes.js";
-import { decodeText, parseYaml } from "../core/yaml/parse.js";
+import { decodeText, parseGeneral, parseYaml, type ParsedYaml } from "../core/yaml/parse.js";
 import { createHash } from "node:crypto";
 import { deserializeParsed, serializeParsed } from "../core/yaml/serialize.js";
 import {
@@ -242,35 +242,36 @@ export async function loadRepository(files: RepoFiles, options: LoadOptions = {}
 let parseCache: TextCache | null | undefined;
 const PARSE_VERSION = "strata-parse-3";
 
-/** Parses with positions; plain files go through the parse cache (keyed by path, options and bytes). */
+/**
+ * Parses with positions. Plain files outside the YAML block subset go through the parse cache (keyed by path,
+ * options and bytes); the block subset reads faster than a cache entry is found and unpacked.
+ */
 function parseFile(
   bytes: Uint8Array,
   path: string,
   opts: { keys: "any" | "segments"; allowUnset: boolean; cache?: boolean },
   findings: Finding[],
 ): LNode | null {
-  const cache = opts.cache ? (parseCache === undefined ? (parseCache = createParseCache()) : parseCache) : null;
-  const key = cache
-    ? createHash("sha256")
-        .update(`${PARSE_VERSION}\0${path}\0${opts.keys}\0${opts.allowUnset}\0`)
-        .update(bytes)
-        .digest("hex")
-    : "";
-  let parsed = cache
-    ? (() => {
-        const hit = cache.get(key);
-        return hit === null ? null : deserializeParsed(hit, path);
-      })()
-    : null;
-  if (!parsed) {
-    const decoded = decodeText(bytes, path);
-    if ("finding" in decoded) {
-      findings.push(decoded.finding);
-      return null;
-    }
-    parsed = parseYaml(decoded.text, path, opts);
-    if (cache) cache.set(key, serializeParsed(parsed));
+  const decoded = decodeText(bytes, path);
+  if ("finding" in decoded) {
+    findings.push(decoded.finding);
+    return null;
   }
+  const cache = opts.cache ? (parseCache === undefined ? (parseCache = createParseCache()) : parseCache) : null;
+  const cachedGeneral = (text: string): ParsedYaml => {
+    if (!cache) return parseGeneral(text, path, opts);
+    const key = createHash("sha256")
+      .update(`${PARSE_VERSION}\0${path}\0${opts.keys}\0${opts.allowUnset}\0`)
+      .update(bytes)
+      .digest("hex");
+    const hit = cache.get(key);
+    const unpacked = hit === null ? null : deserializeParsed(hit, path);
+    if (unpacked) return unpacked;
+    const parsed = parseGeneral(text, path, opts);
+    cache.set(key, serializeParsed(parsed));
+    return parsed;
+  };
+  const parsed = parseYaml(decoded.text, path, opts, cachedGeneral);
   findings.push(...parsed.findings);
   if (
     parsed.findings.some(

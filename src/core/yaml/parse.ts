@@ -130,11 +130,20 @@ function lineColumnOfByte(bytes: Uint8Array, offset: number): { line: number; co
   return { line, column };
 }
 
-export function parseYaml(text: string, file: string, options: ParseYamlOptions): ParsedYaml {
+/**
+ * YAML text with the position of every node, and every problem as a located finding. `general` reads a
+ * text outside the block subset (the parse cache wraps {@link parseGeneral} there).
+ */
+export function parseYaml(
+  text: string,
+  file: string,
+  options: ParseYamlOptions,
+  general: (text: string) => ParsedYaml = (t) => parseGeneral(t, file, options),
+): ParsedYaml {
   // Most files are in the plain block subset, which reads without the general parser and has no findings.
   const subset = readBlockSubset(text, file, options.keys);
   if (subset) return { documents: subset, findings: [] };
-  return parseGeneral(text, file, options);
+  return general(text);
 }
 
 /** Any YAML text, with the `yaml` package: what {@link parseYaml} gives for a text outside the block subset. */
