@@ -1,16 +1,17 @@
 /**
  * The plain block subset of YAML, read without the general parser: what nearly every values file and
- * schema is written in (block maps of simple keys, block sequences of scalars, one-line scalars, `[]` and
- * `{}`, comments). The general parser (the `yaml` package) builds a concrete syntax tree and a document of
- * nodes before parse.ts walks it into positioned nodes; for this subset one pass over the lines builds
- * them directly, several times faster (docs/performance.md, the cold `validate`).
+ * schema is written in (block maps of simple keys, block sequences of scalars or of maps, one-line
+ * scalars, flow collections closed on their line such as `[a, b]` and `{ type: string }`, comments). The
+ * general parser (the `yaml` package) builds a concrete syntax tree and a document of nodes before
+ * parse.ts walks it into positioned nodes; for this subset one pass over the lines builds them directly,
+ * seven times faster (docs/performance.md, "Reading YAML").
  *
  * The rule that keeps it safe: the result is either exactly what the general path gives (the same nodes,
  * values, positions and no findings) or null, and the general path reads the text. Anything outside the
  * subset, and anything the general path would report (a duplicate key, an invalid key, a YAML 1.1
  * ambiguity, an integer past 2^53), gives null: so every finding, and every construct this reader does
- * not model (anchors, tags, block scalars, multi-line scalars, flow collections with items, escapes other
- * than JSON's), keeps its one home in parse.ts. test/core/yaml/block-subset.test.ts compares the two on
+ * not model (anchors, tags, block scalars, multi-line scalars and flow collections, escapes other than
+ * JSON's), keeps its one home in parse.ts. test/core/yaml/block-subset.test.ts compares the two on
  * generated documents built from the subset's edges.
  */
 import { isScalar, Schema } from "yaml";
@@ -38,6 +39,22 @@ const DASH = 0x2d;
 const COLON = 0x3a;
 const QUOTE = 0x22;
 const APOSTROPHE = 0x27;
+const COMMA = 0x2c;
+const OPEN_SEQ = 0x5b;
+const CLOSE_SEQ = 0x5d;
+const OPEN_MAP = 0x7b;
+const CLOSE_MAP = 0x7d;
+/** Where a plain scalar inside a flow collection ends. */
+const FLOW_SCALAR_END = new Set([COMMA, CLOSE_SEQ, CLOSE_MAP]);
+/**
+ * The plain scalars read inside a flow collection: printable ASCII and letters beyond it, not starting with an
+ * indicator or `- `, without `:`, `#`, quotes or brackets (where YAML's flow rules get subtle).
+ */
+/* eslint-disable no-control-regex -- control characters are what it must refuse */
+const FLOW_PLAIN =
+  /^(?![-?](?: |$))[^\u0000-\u001f\u007f-\u009f?:,[\]{}#&*!|>'"%@`\\][^\u0000-\u001f\u007f-\u009f:,[\]{}#'"\\]*$/;
+/* eslint-enable no-control-regex */
+const SIMPLE_KEY_CHAR = /[A-Za-z0-9_$.-]/;
 /** The start of a plain scalar that is an indicator in YAML (`-` is handled apart: `-1` is a scalar). */
 const INDICATOR_START = new Set([..."?:,[]{}#&*!|>'\"%@`"].map((c) => c.charCodeAt(0)));
 const JSON_ESCAPES: Record<string, string> = {
@@ -139,7 +156,7 @@ class SubsetReader {
   /** The block collection whose first line (content at `indent`) is the current line. */
   private block(indent: number, depth: number): LNode {
     if (depth > MAX_SUBSET_DEPTH) throw OUTSIDE;
-    return this.isItem() ? this.sequence(indent) : this.map(indent, depth);
+    return this.isItem() ? this.sequence(indent, depth) : this.map(indent, depth);
   }
 
   private map(indent: number, depth: number): LMap {
@@ -153,20 +170,12 @@ class SubsetReader {
       const key = this.text.slice(keyStart, colon);
       const after = this.text.charCodeAt(colon + 1);
       if (!(after === SPACE || after === NEWLINE || colon + 1 === this.text.length)) throw OUTSIDE;
-      if (
-        !SIMPLE_KEY.test(key) ||
-        key.length > 1024 ||
-        key === "$unset" ||
-        !keyAllowed(key, this.keys) ||
-        entries.has(key)
-      )
-        throw OUTSIDE;
-      if (resolvePlain(key) !== key) throw OUTSIDE;
+      this.checkKey(key, entries);
       const keyPos = this.pos(keyStart);
       const inline = this.skipSpaces(colon + 1, end);
       let value: LNode;
       if (inline < end && this.text.charCodeAt(inline) !== HASH) {
-        value = this.inlineValue(inline, end);
+        value = this.inlineValue(inline, end, depth + 1);
         this.nextLine();
         this.skipBlankAndComments();
         if (!this.atEnd() && this.indent() > indent) throw OUTSIDE;
@@ -189,7 +198,7 @@ class SubsetReader {
     }
   }
 
-  private sequence(indent: number): LSeq {
+  private sequence(indent: number, depth: number): LSeq {
     const items: LNode[] = [];
     const node: LSeq = { kind: "seq", pos: this.pos(this.contentStart), items };
     for (;;) {
@@ -197,12 +206,39 @@ class SubsetReader {
       const inline = this.skipSpaces(this.contentStart + 1, end);
       // `-` alone (a nested block) or `- # comment`: the general parser's.
       if (inline >= end || this.text.charCodeAt(inline) === HASH) throw OUTSIDE;
-      items.push(this.inlineValue(inline, end));
-      this.nextLine();
+      if (this.startsKey(inline, end)) {
+        // `- key: value`: a map whose keys line up with this first one.
+        this.contentStart = inline;
+        items.push(this.map(inline - this.lineStart, depth + 1));
+      } else {
+        items.push(this.inlineValue(inline, end, depth + 1));
+        this.nextLine();
+      }
       this.skipBlankAndComments();
       if (this.atEnd() || this.indent() < indent) return node;
       if (this.indent() > indent || !this.isItem()) throw OUTSIDE;
     }
+  }
+
+  /** Whether a simple key and its `:` (then a space or the end of the line) start at `at`. */
+  private startsKey(at: number, end: number): boolean {
+    let i = at;
+    while (i < end && SIMPLE_KEY_CHAR.test(this.text[i]!)) i++;
+    if (i === at || this.text.charCodeAt(i) !== COLON) return false;
+    const after = this.text.charCodeAt(i + 1);
+    return i + 1 === end || after === SPACE;
+  }
+
+  /** A key taken as written: a simple key that resolves to itself, allowed where it is, not a repeat. */
+  private checkKey(key: string, entries: ReadonlyMap<string, LEntry>): void {
+    if (
+      !SIMPLE_KEY.test(key) ||
+      key.length > 1024 ||
+      !keyAllowed(key, this.keys) ||
+      entries.has(key) ||
+      resolvePlain(key) !== key
+    )
+      throw OUTSIDE;
   }
 
   private skipSpaces(from: number, end: number): number {
@@ -217,8 +253,8 @@ class SubsetReader {
     return hash;
   }
 
-  /** A scalar, `[]` or `{}` from `start` to the end of its line (then only spaces and a comment). */
-  private inlineValue(start: number, end: number): LNode {
+  /** A scalar or a one-line flow collection from `start` to the end of its line (then only spaces and a comment). */
+  private inlineValue(start: number, end: number, depth: number): LNode {
     const c = this.text.charCodeAt(start);
     const pos = this.pos(start);
     if (c === QUOTE || c === APOSTROPHE) {
@@ -226,11 +262,10 @@ class SubsetReader {
       this.expectLineEnd(next, end);
       return { kind: "scalar", pos, value };
     }
-    if (c === 0x5b || c === 0x7b) {
-      const close = c === 0x5b ? 0x5d : 0x7d;
-      if (this.text.charCodeAt(start + 1) !== close) throw OUTSIDE;
-      this.expectLineEnd(start + 2, end);
-      return c === 0x5b ? { kind: "seq", pos, items: [] } : { kind: "map", pos, entries: new Map() };
+    if (c === OPEN_SEQ || c === OPEN_MAP) {
+      const { node, next } = this.flowCollection(start, end, depth);
+      this.expectLineEnd(next, end);
+      return node;
     }
     if (INDICATOR_START.has(c)) throw OUTSIDE;
     if (c === DASH) {
@@ -250,6 +285,66 @@ class SubsetReader {
     // The few plain scalars the general path warns about (YAML 1.1 readers take them differently) are its.
     if (yaml11Hint(source, value) !== null) throw OUTSIDE;
     return { kind: "scalar", pos, value };
+  }
+
+  /**
+   * `[a, b]` or `{k: v, …}` closed on the same line: items and values are quoted scalars, plain scalars
+   * without `:`, `#`, quotes or brackets, and nested collections of the same kind; no empty or trailing
+   * entry, a space after each key's colon.
+   */
+  private flowCollection(start: number, end: number, depth: number): { node: LNode; next: number } {
+    if (depth > MAX_SUBSET_DEPTH) throw OUTSIDE;
+    const isSeq = this.text.charCodeAt(start) === OPEN_SEQ;
+    const close = isSeq ? CLOSE_SEQ : CLOSE_MAP;
+    const pos = this.pos(start);
+    const items: LNode[] = [];
+    const entries = new Map<string, LEntry>();
+    const node: LNode = isSeq ? { kind: "seq", pos, items } : { kind: "map", pos, entries };
+    let i = this.skipSpaces(start + 1, end);
+    if (this.text.charCodeAt(i) === close) return { node, next: i + 1 };
+    for (;;) {
+      if (isSeq) {
+        const item = this.flowValue(i, end, depth);
+        items.push(item.node);
+        i = item.next;
+      } else {
+        let keyEnd = i;
+        while (keyEnd < end && SIMPLE_KEY_CHAR.test(this.text[keyEnd]!)) keyEnd++;
+        const key = this.text.slice(i, keyEnd);
+        if (this.text.charCodeAt(keyEnd) !== COLON || this.text.charCodeAt(keyEnd + 1) !== SPACE) throw OUTSIDE;
+        this.checkKey(key, entries);
+        const keyPos = this.pos(i);
+        const value = this.flowValue(this.skipSpaces(keyEnd + 1, end), end, depth);
+        entries.set(key, { keyPos, value: value.node });
+        i = value.next;
+      }
+      i = this.skipSpaces(i, end);
+      const c = this.text.charCodeAt(i);
+      if (c === close) return { node, next: i + 1 };
+      if (c !== COMMA) throw OUTSIDE;
+      i = this.skipSpaces(i + 1, end);
+      if (this.text.charCodeAt(i) === close) throw OUTSIDE; // a trailing comma: the general parser's
+    }
+  }
+
+  /** An item or value inside a flow collection, and the offset after it. */
+  private flowValue(start: number, end: number, depth: number): { node: LNode; next: number } {
+    const c = this.text.charCodeAt(start);
+    const pos = this.pos(start);
+    if (c === QUOTE || c === APOSTROPHE) {
+      const { value, next } = c === QUOTE ? this.doubleQuoted(start, end) : this.singleQuoted(start, end);
+      return { node: { kind: "scalar", pos, value }, next };
+    }
+    if (c === OPEN_SEQ || c === OPEN_MAP) return this.flowCollection(start, end, depth + 1);
+    let stop = start;
+    while (stop < end && !FLOW_SCALAR_END.has(this.text.charCodeAt(stop))) stop++;
+    let last = stop;
+    while (last > start && this.text.charCodeAt(last - 1) === SPACE) last--;
+    const source = this.text.slice(start, last);
+    if (source === "" || !FLOW_PLAIN.test(source)) throw OUTSIDE;
+    const value = resolvePlain(source);
+    if (yaml11Hint(source, value) !== null) throw OUTSIDE;
+    return { node: { kind: "scalar", pos, value }, next: stop };
   }
 
   private expectLineEnd(from: number, end: number): void {

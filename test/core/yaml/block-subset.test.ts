@@ -110,6 +110,25 @@ const scalar = fc.oneof(
   },
   { weight: 1, arbitrary: fc.string({ maxLength: 6 }) },
 );
+/** One-line flow collections: nested, with odd spacing, empty and trailing entries, keys without a space. */
+const flow: fc.Arbitrary<string> = fc.letrec<{ flow: string }>((tie) => {
+  const gap = fc.constantFrom("", " ", "  ");
+  const item = fc.oneof({ depthSize: "small" }, scalar, scalar, tie("flow"), fc.constant(""));
+  const seq = fc
+    .tuple(fc.array(fc.tuple(gap, item, gap), { maxLength: 4 }), fc.boolean())
+    .map(([items, trailing]) => `[${items.map(([a, v, b]) => `${a}${v}${b}`).join(",")}${trailing ? "," : ""}]`);
+  const map = fc
+    .tuple(
+      fc.array(fc.tuple(gap, key, fc.constantFrom(": ", ":", " : ", ":  "), item, gap), { maxLength: 4 }),
+      fc.boolean(),
+    )
+    .map(
+      ([entries, trailing]) =>
+        `{${entries.map(([a, k, c, v, b]) => `${a}${k}${c}${v}${b}`).join(",")}${trailing ? "," : ""}}`,
+    );
+  return { flow: fc.oneof(seq, map) };
+}).flow;
+const inline = fc.oneof({ weight: 5, arbitrary: scalar }, { weight: 2, arbitrary: flow });
 const trailer = fc.constantFrom("", "", "", " ", "  ", " # c", "# c", "  #c #d");
 const step = fc.constantFrom(2, 2, 2, 1, 3, 4);
 
@@ -121,7 +140,7 @@ interface Line {
 /** A block: a map or a sequence, as lines at `indent` (and deeper). */
 const block = fc.letrec<{ map: Line[]; seq: Line[]; value: Line[][] }>((tie) => ({
   map: fc
-    .array(fc.tuple(key, fc.oneof({ depthSize: "small" }, fc.tuple(scalar, trailer), tie("value")), trailer, step), {
+    .array(fc.tuple(key, fc.oneof({ depthSize: "small" }, fc.tuple(inline, trailer), tie("value")), trailer, step), {
       minLength: 1,
       maxLength: 4,
     })
@@ -133,8 +152,26 @@ const block = fc.letrec<{ map: Line[]; seq: Line[]; value: Line[][] }>((tie) => 
       }),
     ),
   seq: fc
-    .array(fc.tuple(scalar, trailer), { minLength: 1, maxLength: 4 })
-    .map((items) => items.map(([v, t]) => ({ indent: 0, text: `- ${v}${t}` }))),
+    .array(
+      fc.oneof(
+        { depthSize: "small" },
+        fc.tuple(inline, trailer),
+        // `- key: value` and the map's other lines, lined up with the first key (or not, after damage).
+        fc.tuple(tie("map"), fc.constantFrom(1, 1, 2)),
+      ),
+      { minLength: 1, maxLength: 4 },
+    )
+    .map((items) =>
+      items.flatMap((item): Line[] => {
+        if (typeof item[0] === "string") return [{ indent: 0, text: `- ${item[0]}${item[1] as string}` }];
+        const [[first, ...rest], gap] = item as [Line[], number];
+        const dash = `-${" ".repeat(gap)}`;
+        return [
+          { indent: 0, text: `${dash}${" ".repeat(first!.indent)}${first!.text}` },
+          ...rest.map((l) => ({ ...l, indent: l.indent + dash.length })),
+        ];
+      }),
+    ),
   value: fc.oneof(
     { depthSize: "small" },
     fc.tuple(tie("map")),
@@ -197,10 +234,22 @@ describe("the block-subset reader", () => {
           if (agrees(text, keys).accepted) accepted++;
         },
       ),
-      { numRuns: Number(process.env.BLOCK_RUNS ?? 5000) },
+      { numRuns: Number(process.env.BLOCK_RUNS ?? 8000) },
     );
     // The generator reaches the subset as well as past it: the property is not vacuous.
-    expect(accepted).toBeGreaterThan(600);
+    expect(accepted).toBeGreaterThan(400);
+  });
+
+  it("agrees on one-line flow collections, as values and as items", () => {
+    let accepted = 0;
+    fc.assert(
+      fc.property(flow, trailer, fc.constantFrom<Keys>("segments", "any"), (f, t, keys) => {
+        if (agrees(`k: ${f}${t}\n`, keys).accepted) accepted++;
+        agrees(`list:\n  - ${f}${t}\n`, keys);
+      }),
+      { numRuns: Number(process.env.BLOCK_RUNS ?? 3000) },
+    );
+    expect(accepted).toBeGreaterThan(250);
   });
 
   it("agrees on every line shape alone, in both key modes", () => {
