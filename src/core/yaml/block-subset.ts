@@ -181,8 +181,8 @@ class SubsetReader {
         if (!this.atEnd() && this.indent() > indent) throw OUTSIDE;
       } else {
         // `key:` alone: the value is the block below it, or null. The general parser places an empty
-        // value at the end of the line (after the colon and any spaces), before a comment.
-        const emptyAt = this.pos(inline < end ? this.commentStart(colon + 1, inline) : end);
+        // value after the colon and the spaces that follow it: at the end of the line or its comment.
+        const emptyAt = this.pos(inline);
         this.nextLine();
         this.skipBlankAndComments();
         if (!this.atEnd() && this.indent() > indent) value = this.block(this.indent(), depth + 1);
@@ -245,12 +245,6 @@ class SubsetReader {
     let i = from;
     while (i < end && this.text.charCodeAt(i) === SPACE) i++;
     return i;
-  }
-
-  /** Where the empty value of `key:   # comment` is placed: after the spaces that follow the colon. */
-  private commentStart(from: number, hash: number): number {
-    if (hash === from) throw OUTSIDE; // `key:#`: not a comment in YAML
-    return hash;
   }
 
   /** A scalar or a one-line flow collection from `start` to the end of its line (then only spaces and a comment). */
