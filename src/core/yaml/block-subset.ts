@@ -164,12 +164,10 @@ class SubsetReader {
     const node: LMap = { kind: "map", pos: this.pos(this.contentStart), entries };
     for (;;) {
       const keyStart = this.contentStart;
-      const colon = this.text.indexOf(":", keyStart);
       const end = this.lineEnd();
-      if (colon < 0 || colon > end) throw OUTSIDE;
+      if (!this.startsKey(keyStart, end)) throw OUTSIDE;
+      const colon = this.simpleKeyEnd(keyStart, end);
       const key = this.text.slice(keyStart, colon);
-      const after = this.text.charCodeAt(colon + 1);
-      if (!(after === SPACE || after === NEWLINE || colon + 1 === this.text.length)) throw OUTSIDE;
       this.checkKey(key, entries);
       const keyPos = this.pos(keyStart);
       const inline = this.skipSpaces(colon + 1, end);
@@ -220,13 +218,18 @@ class SubsetReader {
     }
   }
 
-  /** Whether a simple key and its `:` (then a space or the end of the line) start at `at`. */
-  private startsKey(at: number, end: number): boolean {
+  /** The end of the run of key characters from `at` (where its `:` must be). */
+  private simpleKeyEnd(at: number, end: number): number {
     let i = at;
     while (i < end && SIMPLE_KEY_CHAR.test(this.text[i]!)) i++;
+    return i;
+  }
+
+  /** Whether a simple key and its `:` (then a space or the end of the line) start at `at`. */
+  private startsKey(at: number, end: number): boolean {
+    const i = this.simpleKeyEnd(at, end);
     if (i === at || this.text.charCodeAt(i) !== COLON) return false;
-    const after = this.text.charCodeAt(i + 1);
-    return i + 1 === end || after === SPACE;
+    return i + 1 === end || this.text.charCodeAt(i + 1) === SPACE;
   }
 
   /** A key taken as written: a simple key that resolves to itself, allowed where it is, not a repeat. */
@@ -302,8 +305,7 @@ class SubsetReader {
         items.push(item.node);
         i = item.next;
       } else {
-        let keyEnd = i;
-        while (keyEnd < end && SIMPLE_KEY_CHAR.test(this.text[keyEnd]!)) keyEnd++;
+        const keyEnd = this.simpleKeyEnd(i, end);
         const key = this.text.slice(i, keyEnd);
         if (this.text.charCodeAt(keyEnd) !== COLON || this.text.charCodeAt(keyEnd + 1) !== SPACE) throw OUTSIDE;
         this.checkKey(key, entries);
