@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // Benchmarks of the distribution endpoint on loopback (issue 5). Prints a table.
 //
-//   npm run build && node bench/server.bench.mjs [--quick] [--only get,watchers,push,size]
+//   npm run build && node bench/server.bench.mjs [--quick] [--only get,watchers,push,size] [--before DIR]
 //
 // Needs (Debian): apt-get install -y nginx wrk etcd-server   (taskset is in util-linux)
 // - GET current (200 and 304): `strata serve` (file store) vs nginx (worker_processes 1) serving the same
 //   JSON file, both pinned to CPU 0, wrk pinned to CPU 1, so the load generator is not what is measured; and
 //   a bare node:http server with the same bytes and headers (bench/get-floor-server.mjs): Node's floor.
+//   With --before DIR (an earlier checkout, built: `npm ci && npm run build` there), its `strata serve`
+//   takes a turn in the same rounds, on the same CPU, with the same snapshot.
 // - Push-to-watcher latency with 1,000 watchers (SSE; long-poll too): file store, one server; etcd, watchers
 //   on one server and pushes through another.
 // - Push latency of a 1 MB snapshot; store size after 1,000 versions.
@@ -30,6 +32,8 @@ const quick = process.argv.includes("--quick");
 const onlyAt = process.argv.indexOf("--only");
 const only = onlyAt < 0 ? null : new Set(process.argv[onlyAt + 1]?.split(","));
 const section = (name) => only === null || only.has(name);
+const beforeAt = process.argv.indexOf("--before");
+const beforeRoot = beforeAt < 0 ? null : process.argv[beforeAt + 1];
 const DURATION = quick ? "3s" : "10s";
 // GET against nginx: ROUNDS alternated pairs of WINDOW each.
 const ROUNDS = quick ? 3 : 7;
@@ -53,9 +57,9 @@ function start(cpu, cmd, args, env = {}) {
   return child;
 }
 
-async function startServe(store, cpu = 0) {
+async function startServe(store, cpu = 0, from = root) {
   const child = start(cpu, process.execPath, [
-    join(root, "bin/strata.mjs"),
+    join(from, "bin/strata.mjs"),
     "serve",
     "--store",
     store,
@@ -334,6 +338,13 @@ http { access_log off; keepalive_requests 1000000; server { listen 127.0.0.1:${p
       '"1"',
     ]);
     const floorUrl = `${await listeningUrl(floorChild, "floor server")}/v1/environments/staging/snapshot`;
+    let beforeUrl = null;
+    if (beforeRoot !== null) {
+      const at = await startServe(`file:${join(work, "store-before")}`, 0, beforeRoot);
+      await publish(at, s1);
+      beforeUrl = `${at}/v1/environments/staging/snapshot`;
+      await wrk(beforeUrl);
+    }
     await wrk(strataUrl); // warm up
     await wrk(floorUrl);
     // Alternated short windows (strata, node, nginx, then the reverse, …): on a shared machine the load
@@ -345,8 +356,10 @@ http { access_log off; keepalive_requests 1000000; server { listen 127.0.0.1:${p
           strata: () => wrk(strataUrl, status === 304 ? ['If-None-Match: "1"'] : [], WINDOW),
           node: () => wrk(floorUrl, status === 304 ? ['If-None-Match: "1"'] : [], WINDOW),
           nginx: () => wrk(nginxUrl, status === 304 ? [`If-None-Match: ${etag}`] : [], WINDOW),
+          before: () => wrk(beforeUrl, status === 304 ? ['If-None-Match: "1"'] : [], WINDOW),
         };
-        const order = round % 2 === 0 ? ["strata", "node", "nginx"] : ["nginx", "node", "strata"];
+        const order = [...(beforeUrl === null ? [] : ["before"]), "strata", "node", "nginx"];
+        if (round % 2 === 1) order.reverse();
         const got = {};
         for (const who of order) got[who] = await run[who]();
         pairs[status].push(got);
@@ -362,6 +375,14 @@ http { access_log off; keepalive_requests 1000000; server { listen 127.0.0.1:${p
         `${Math.round(med(ps.map((p) => p.strata.rps)))} req/s (p99 ${ps.at(-1).strata.p99})`,
         `${(med(ratios) * 100).toFixed(0)}% of nginx (median of ${ROUNDS} alternated ${WINDOW} pairs: ${ratios.map((r) => r.toFixed(2)).join(", ")})${status === 200 ? `; ${size}` : ""}`,
       ]);
+      if (beforeUrl !== null) {
+        const ofBefore = ps.map((p) => p.strata.rps / p.before.rps);
+        rows.push([
+          `GET current ${status}, strata serve before (${beforeRoot})`,
+          `${Math.round(med(ps.map((p) => p.before.rps)))} req/s (p99 ${ps.at(-1).before.p99})`,
+          `${(med(ps.map((p) => p.before.rps / p.nginx.rps)) * 100).toFixed(0)}% of nginx; now ${(med(ofBefore) * 100).toFixed(0)}% of before (${ofBefore.map((r) => r.toFixed(2)).join(", ")})`,
+        ]);
+      }
       const floorRatios = ps.map((p) => p.node.rps / p.nginx.rps);
       const ofFloor = ps.map((p) => p.strata.rps / p.node.rps);
       rows.push([

@@ -87,9 +87,10 @@ export class ClientTracker {
    * Records a read of `environment`'s snapshot or events by an authorized caller; returns the record so a
    * long-lived connection can count itself ({@link connect}, {@link disconnect}).
    */
-  touch(header: string | undefined, environment: string, now = new Date()): TrackedClient | null {
+  touch(header: string | undefined, environment: string, when?: Date): TrackedClient | null {
     const parsed = parseClientHeader(header);
     if (parsed === null) return null;
+    const now = when ?? new Date();
     const key = keyOf({ environment, ...parsed });
     const at = now.toISOString();
     // When the client switched: it may say so (`running`, capped), as the SDK does for a switch it tells a

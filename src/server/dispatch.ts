@@ -59,7 +59,7 @@ function applyPartHeaders(res: ServerResponse, part: Part): void {
 
 export function createDispatcher(
   options: DispatchOptions,
-): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+): (req: IncomingMessage, res: ServerResponse) => Promise<void> | void {
   const { auth, handlers, metrics, log } = options;
   const router = createRouter();
 
@@ -91,7 +91,39 @@ export function createDispatcher(
     sendJson(res, status, body, headers);
   }
 
-  return async (req, res) => {
+  /** Counts, times and (when it matters) logs a request once its handler has answered or failed. */
+  function finish(
+    ctx: RequestContext,
+    method: string,
+    route: string,
+    environment: string | null,
+    started: number,
+  ): void {
+    const { req, res, path } = ctx;
+    const status = res.statusCode;
+    metrics.requests.inc({ method, route, status: String(status) });
+    const ms = performance.now() - started;
+    const streaming = ctx.streaming;
+    if (!streaming) metrics.latency.observe(ms / 1000, { route });
+    const write = req.method === "PUT" || req.method === "POST" || status >= 400;
+    if (write || options.logRequests || (!streaming && ms > 1000)) {
+      log(status >= 500 ? "error" : status >= 400 ? "warn" : write ? "info" : "debug", "request", {
+        method: req.method,
+        path,
+        status,
+        ms: Math.round(ms * 10) / 10,
+        route,
+        environment,
+        token: ctx.grant?.name ?? null,
+        client: req.headers["strata-client"] ?? null,
+        remote: (req.socket as typeof req.socket | null)?.remoteAddress ?? null,
+      });
+    }
+  }
+
+  // Not an async function: a handler that answers synchronously (the current snapshot from memory, the hot
+  // path) is counted and done without a promise or a turn of the microtask queue.
+  return (req, res) => {
     const started = performance.now();
     const url = req.url ?? "/";
     const q = url.indexOf("?");
@@ -110,6 +142,7 @@ export function createDispatcher(
       shared: !auth.enabled,
       streaming: false,
     };
+    let pending: Promise<void> | void = undefined;
     try {
       let match: RouteMatch;
       try {
@@ -139,29 +172,19 @@ export function createDispatcher(
       }
       ctx.grant = auth.forScope(req, match.route.scope, environment ?? undefined, match.params.svc);
       if (match.route.part === "api" && readsWithSessionCookie(req)) asDashboardAnswer(res);
-      return await (handlers[match.key] as Handler<RouteKey>)(ctx as RequestContext<never>);
+      pending = (handlers[match.key] as Handler<RouteKey>)(ctx as RequestContext<never>);
     } catch (e) {
       fail(req, res, e);
-    } finally {
-      const status = res.statusCode;
-      metrics.requests.inc({ method, route, status: String(status) });
-      const ms = performance.now() - started;
-      const streaming = ctx.streaming;
-      if (!streaming) metrics.latency.observe(ms / 1000, { route });
-      const write = req.method === "PUT" || req.method === "POST" || status >= 400;
-      if (write || options.logRequests || (!streaming && ms > 1000)) {
-        log(status >= 500 ? "error" : status >= 400 ? "warn" : write ? "info" : "debug", "request", {
-          method: req.method,
-          path,
-          status,
-          ms: Math.round(ms * 10) / 10,
-          route,
-          environment,
-          token: ctx.grant?.name ?? null,
-          client: req.headers["strata-client"] ?? null,
-          remote: (req.socket as typeof req.socket | null)?.remoteAddress ?? null,
-        });
-      }
     }
+    if (pending === undefined) return void finish(ctx, method, route, environment, started);
+    const r = route;
+    const env = environment;
+    return pending.then(
+      () => finish(ctx, method, r, env, started),
+      (e: unknown) => {
+        fail(req, res, e);
+        finish(ctx, method, r, env, started);
+      },
+    );
   };
 }

@@ -53,6 +53,17 @@ describe("publish and read", () => {
     expect(
       (await fetch(`${url}/v1/environments/staging/snapshot`, { headers: { "if-none-match": '"1"' } })).status,
     ).toBe(200);
+    // The other forms of If-None-Match on the path answered from memory: a list, a weak tag, `*`; HEAD.
+    for (const tag of ['"1", "2"', 'W/"2"', "*"])
+      expect(
+        (await fetch(`${url}/v1/environments/staging/snapshot`, { headers: { "if-none-match": tag } })).status,
+      ).toBe(304);
+    const head = await fetch(`${url}/v1/environments/staging/snapshot`, { method: "HEAD" });
+    expect([head.status, head.headers.get("content-length"), await head.text()]).toEqual([
+      200,
+      String(Buffer.byteLength(serializeSnapshot(v2!))),
+      "",
+    ]);
     expect(JSON.parse(await (await fetch(`${url}/v1/environments/staging/snapshots/1`)).text())).toEqual(v1);
     expect((await fetch(`${url}/v1/environments/staging/snapshots/7`)).status).toBe(404);
 
