@@ -1,6 +1,5 @@
-// What the browser tests of the dashboard share: its bundle, the example repository, the screenshots they publish,
+// What the browser tests of the dashboard share (the global setup builds its bundle): the example repository, the screenshots they publish,
 // the browser (Debian's chromium driven by playwright-core) and the accessibility check.
-import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
@@ -34,14 +33,6 @@ export async function checkAccessibility(page: Page, name: string): Promise<void
   expect(
     bad.map((v) => `${name}: ${v.id} (${v.impact}) ${v.help} at ${JSON.stringify(v.nodes.map((n) => n.target))}`),
   ).toEqual([]);
-}
-
-/** The global setup builds dist/ with tsc; the dashboard's bundle is built by scripts/build-ui.mjs. */
-export function buildDashboard(): void {
-  execFileSync(process.execPath, [join(projectRoot, "scripts", "build-ui.mjs"), "--no-typecheck", "--quiet"], {
-    cwd: projectRoot,
-    stdio: "inherit",
-  });
 }
 
 /** The example repository at the project root, copied into `repo` (not committed: callers add what they need). */

@@ -1,4 +1,4 @@
-// Builds dist/ (and the SDK package's) once per test run so the end-to-end tests spawn the CLI as users run it. Only the files
+// Builds dist/ (the SDK package's and the dashboard's too) once per test run so the end-to-end tests spawn the CLI as users run it. Only the files
 // tagged `e2e` use dist/, so a run that leaves them out (`npm run test:fast`) skips the build, and runs the
 // CLI as a stub that fails (test/support/no-built-cli.mjs): an untagged file that spawns it fails there
 // instead of silently testing whatever dist/ a working copy has.
@@ -28,4 +28,13 @@ export default function setup(project: TestProject): void {
     cwd: root,
     stdio: "inherit",
   });
+  // The dashboard (dist/ui), here and only here: every `strata serve` a test spawns serves it, so it is built
+  // before any test file starts. Built by each browser test file instead, it was missing for a file that
+  // only visits it (test/cli/services-publish.test.ts, run alone), and a build swapping dist/ui while another
+  // file's server read it gave that server half a dashboard.
+  execFileSync(
+    process.execPath,
+    [fileURLToPath(new URL("../../scripts/build-ui.mjs", import.meta.url)), "--no-typecheck", "--quiet"],
+    { cwd: root, stdio: "inherit" },
+  );
 }

@@ -7,7 +7,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RolloutStatusDocument } from "../../src/core/protocol/index.js";
 import { createToken, readTokens } from "../../src/server/index.js";
-import { buildDashboard, checkAccessibility, CHROMIUM, launchBrowser } from "../support/dashboard.js";
+import { checkAccessibility, CHROMIUM, launchBrowser } from "../support/dashboard.js";
 import { cleanupTempdirs, tempdir } from "../support/gitdir.js";
 import { lacking } from "../support/shared.js";
 import {
@@ -38,7 +38,6 @@ async function status(token: string): Promise<RolloutStatusDocument> {
 
 beforeAll(async () => {
   if (noBrowser) return;
-  buildDashboard();
   const file = `${tempdir("strata-ui-rollout-audit-")}/tokens.json`;
   const operator = (await createToken(file, { scopes: ["push:staging"], name: "release-bot" })).token;
   viewer = (await createToken(file, { scopes: ["read:*", "report:staging"], name: "viewer" })).token;

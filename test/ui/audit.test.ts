@@ -21,7 +21,7 @@ import {
 import { openStore } from "../../src/io/stores/index.js";
 import { createToken } from "../../src/server/tokens.js";
 import { exampleKeyEnv, projectRoot, strata } from "../support/cli.js";
-import { buildDashboard, copyExampleRepository, publishScreenshots } from "../support/dashboard.js";
+import { copyExampleRepository, publishScreenshots } from "../support/dashboard.js";
 import { cleanupTempdirs, commitAll, git, gitdir, tempdir } from "../support/gitdir.js";
 import { spawnServe, type ServeProcess } from "../support/serve.js";
 import { lacking } from "../support/shared.js";
@@ -116,7 +116,6 @@ async function publishMany(): Promise<void> {
 }
 
 beforeAll(async () => {
-  buildDashboard();
   mkdirSync(SHOTS, { recursive: true });
   repo = gitdir({});
   copyExampleRepository(repo);

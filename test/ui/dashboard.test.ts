@@ -10,7 +10,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createToken } from "../../src/server/tokens.js";
 import { exampleKeyEnv, projectRoot, strata } from "../support/cli.js";
 import {
-  buildDashboard,
   checkAccessibility,
   copyExampleRepository,
   CHROMIUM,
@@ -74,7 +73,6 @@ async function tabTo(text: RegExp, limit = 40): Promise<void> {
 }
 
 beforeAll(async () => {
-  buildDashboard();
   mkdirSync(SHOTS, { recursive: true });
   repo = gitdir({});
   copyExampleRepository(repo);

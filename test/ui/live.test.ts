@@ -11,7 +11,6 @@ import { type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { exampleKeyEnv, projectRoot, strata } from "../support/cli.js";
 import {
-  buildDashboard,
   checkAccessibility,
   copyExampleRepository,
   CHROMIUM,
@@ -81,7 +80,6 @@ async function withPage<T>(fn: (page: Page) => Promise<T>, viewport?: { width: n
 const status = (page: Page) => page.getByRole("status");
 
 beforeAll(async () => {
-  buildDashboard();
   mkdirSync(SHOTS, { recursive: true });
   repo = gitdir({});
   copyExampleRepository(repo);

@@ -11,13 +11,7 @@ import { join } from "node:path";
 import { type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { projectRoot } from "../support/cli.js";
-import {
-  buildDashboard,
-  checkAccessibility,
-  CHROMIUM,
-  launchBrowser,
-  publishScreenshots,
-} from "../support/dashboard.js";
+import { checkAccessibility, CHROMIUM, launchBrowser, publishScreenshots } from "../support/dashboard.js";
 import { cleanupTempdirs } from "../support/gitdir.js";
 import { startCanary } from "../support/rollout-e2e.js";
 import type { ServeProcess } from "../support/serve.js";
@@ -64,7 +58,6 @@ const rolloutRegion = (page: Page) => page.getByRole("region", { name: /^Rollout
 
 beforeAll(async () => {
   if (noBrowser) return;
-  buildDashboard();
   mkdirSync(SHOTS, { recursive: true });
   ({ serve, assigned } = await startCanary({
     service: "checkout",
