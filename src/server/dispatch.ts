@@ -177,13 +177,11 @@ export function createDispatcher(
       fail(req, res, e);
     }
     if (pending === undefined) return void finish(ctx, method, route, environment, started);
-    const r = route;
-    const env = environment;
     return pending.then(
-      () => finish(ctx, method, r, env, started),
+      () => finish(ctx, method, route, environment, started),
       (e: unknown) => {
         fail(req, res, e);
-        finish(ctx, method, r, env, started);
+        finish(ctx, method, route, environment, started);
       },
     );
   };
