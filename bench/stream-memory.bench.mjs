@@ -12,6 +12,7 @@ import { fork } from "node:child_process";
 import http from "node:http";
 import net from "node:net";
 import { loadavg } from "node:os";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
 const HEAD = { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "close" };
@@ -53,7 +54,7 @@ if (process.argv[2] === "--child") {
   const results = { net: [], http: [] };
   for (let round = 0; round < Number(values.rounds); round++) {
     for (const kind of round % 2 === 0 ? ["net", "http"] : ["http", "net"]) {
-      const child = fork(new URL(import.meta.url).pathname, ["--child", kind]);
+      const child = fork(fileURLToPath(import.meta.url), ["--child", kind]);
       const reply = () => new Promise((r) => child.once("message", r));
       const measure = () => {
         const p = reply();
